@@ -1,0 +1,174 @@
+/**
+ * The File Management REST API. Peer-facing routes are read-only (list, describe, manifest,
+ * content with HTTP Range); routes that add or remove files pass the admin guard.
+ */
+import type { FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
+import type { AdminGuard } from '../../../shared/admin-guard.ts';
+import { PeershareError, toErrorBody } from '../../../shared/errors.ts';
+import type { HttpApp } from '../../../shared/http-server.ts';
+import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
+import type { FileManager } from '../../domain/file-manager.ts';
+import { decideRange } from '../../domain/range.ts';
+import type { FileSummary } from '../../ports.ts';
+
+const FileId = Type.String({ pattern: FILE_ID_PATTERN, description: 'hex SHA-256 over the chunk hashes' });
+const IdParams = Type.Object({ id: FileId });
+const ErrorRef = Type.Ref('Error');
+
+const FileSchema = Type.Object({
+  id: FileId,
+  name: Type.String({ description: 'the first name the file was shared under' }),
+  names: Type.Array(Type.String(), { description: 'every name it is shared under' }),
+  size: Type.Integer({ minimum: 0 }),
+  chunkSize: Type.Integer({ minimum: 1 }),
+  type: Type.String({ description: 'media type guessed from the name' }),
+  addedAt: Type.Integer({ description: 'ms since the epoch' }),
+  origins: Type.Array(Type.Union([Type.Literal('stored'), Type.Literal('local')])),
+  paths: Type.Optional(Type.Array(Type.String(), { description: 'local paths (only shown to admin callers)' })),
+});
+
+const ManifestSchema = Type.Object({
+  id: FileId,
+  name: Type.String(),
+  size: Type.Integer({ minimum: 0 }),
+  chunkSize: Type.Integer({ minimum: 1 }),
+  chunks: Type.Array(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+});
+
+const ListQuery = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 1024, description: 'terms; every term must prefix a word of a name' })),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+});
+
+const UploadQuery = Type.Object({ name: Type.String({ minLength: 1, maxLength: 1024 }) });
+const ShareBody = Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
+const ShareResultSchema = Type.Object({
+  files: Type.Array(
+    Type.Object({ id: FileId, name: Type.String(), path: Type.String(), size: Type.Integer(), hashed: Type.Boolean() }),
+  ),
+  skipped: Type.Array(Type.Object({ path: Type.String(), reason: Type.String() })),
+});
+
+export interface FilesRouteOptions {
+  manager: FileManager;
+  /** Guard for routes that change state. */
+  admin: AdminGuard;
+  /** Whether a request comes from an admin caller (who may see local paths). */
+  isAdmin: (request: FastifyRequest) => Promise<boolean>;
+  maxUploadBytes: number;
+}
+
+function publicView(file: FileSummary, admin: boolean): Static<typeof FileSchema> {
+  const { paths, ...rest } = file;
+  return admin ? { ...rest, paths } : rest;
+}
+
+export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): void {
+  const { manager } = options;
+
+  // Upload bodies are streamed to disk by the domain, never parsed or buffered here.
+  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+
+  app.get(
+    '/files',
+    { schema: { summary: 'List shared files, newest first, optionally filtered by terms', querystring: ListQuery, response: { 200: Type.Object({ items: Type.Array(FileSchema), total: Type.Integer(), offset: Type.Integer(), limit: Type.Integer() }) } } },
+    async (request) => {
+      const { q, offset, limit } = request.query;
+      const admin = await options.isAdmin(request);
+      const { items, total } = manager.list(q, offset, limit);
+      return { items: items.map((f) => publicView(f, admin)), total, offset, limit };
+    },
+  );
+
+  app.get(
+    '/files/:id',
+    { schema: { summary: 'Describe one shared file', params: IdParams, response: { 200: FileSchema, 404: ErrorRef } } },
+    async (request) => publicView(manager.get(request.params.id), await options.isAdmin(request)),
+  );
+
+  app.get(
+    '/files/:id/manifest',
+    { schema: { summary: 'The manifest: size, chunk size and every chunk hash', params: IdParams, response: { 200: ManifestSchema, 404: ErrorRef } } },
+    async (request) => manager.manifest(request.params.id),
+  );
+
+  app.get(
+    '/files/:id/content',
+    {
+      schema: {
+        summary: 'The bytes of a file; honours single and suffix Range requests (RFC 9110)',
+        params: IdParams,
+        headers: Type.Object({ range: Type.Optional(Type.String({ maxLength: 1024 })), 'if-range': Type.Optional(Type.String()) }),
+        response: { 200: Type.Any(), 206: Type.Any(), 404: ErrorRef, 416: ErrorRef },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const file = manager.get(id);
+      const etag = `"${id}"`;
+      const decision = decideRange(request.headers.range, file.size, etag, request.headers['if-range']);
+      reply.header('accept-ranges', 'bytes').header('etag', etag).header('cache-control', 'public, max-age=31536000, immutable');
+      if (decision.kind === 'unsatisfiable') {
+        reply.header('content-range', `bytes */${file.size}`);
+        return reply.status(416).send(toErrorBody(new PeershareError('INVALID_RANGE', `range ${request.headers.range} is outside the ${file.size}-byte file`)));
+      }
+      const [start, end] = decision.kind === 'partial' ? [decision.start, decision.end] : [0, file.size - 1];
+      reply
+        .type('application/octet-stream')
+        .header('content-length', String(end - start + 1))
+        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`);
+      if (decision.kind === 'partial') reply.status(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
+      if (request.method === 'HEAD') return reply.send();
+      const content = await manager.open(id, start, end);
+      return reply.send(content.stream);
+    },
+  );
+
+  app.post(
+    '/files',
+    {
+      preHandler: options.admin,
+      schema: {
+        summary: 'Upload a file (streamed body, Content-Type: application/octet-stream)',
+        querystring: UploadQuery,
+        consumes: ['application/octet-stream'],
+        response: { 200: FileSchema, 201: FileSchema, 400: ErrorRef, 413: ErrorRef, 507: ErrorRef },
+      },
+    },
+    async (request, reply) => {
+      const declared = Number(request.headers['content-length'] ?? NaN);
+      if (declared > options.maxUploadBytes) {
+        throw new PeershareError('PAYLOAD_TOO_LARGE', `upload of ${declared} bytes is larger than the ${options.maxUploadBytes}-byte cap`);
+      }
+      if (request.headers['content-type']?.split(';')[0]?.trim() !== 'application/octet-stream') {
+        throw new PeershareError('UNSUPPORTED_MEDIA_TYPE', 'upload the file as Content-Type: application/octet-stream');
+      }
+      const { file, created } = await manager.upload(request.raw, request.query.name);
+      return reply.status(created ? 201 : 200).send(publicView(file, true));
+    },
+  );
+
+  app.post(
+    '/shares',
+    {
+      preHandler: options.admin,
+      schema: {
+        summary: 'Share a local file or folder in place (no copy); unchanged files are not hashed again',
+        body: ShareBody,
+        response: { 200: ShareResultSchema, 400: ErrorRef },
+      },
+    },
+    async (request) => manager.share(request.body.path),
+  );
+
+  app.delete(
+    '/files/:id',
+    { preHandler: options.admin, schema: { summary: 'Stop sharing a file under every name', params: IdParams, response: { 204: Type.Null(), 404: ErrorRef } } },
+    async (request, reply) => {
+      await manager.unshare(request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+}

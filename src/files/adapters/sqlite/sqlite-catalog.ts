@@ -1,0 +1,236 @@
+/**
+ * The Catalog in SQLite (better-sqlite3, WAL). `files` holds one row per content id with its
+ * chunk hashes; `shares` one row per name a file is shared under (uploaded, or a local path);
+ * `shares_fts` indexes the folded name tokens so term queries stay fast on large catalogs.
+ */
+import Database from 'better-sqlite3';
+import type { DiskStamp, FileRecord, FileSummary, ListQuery, NameMatch, NewShare, Origin, ShareRecord, Catalog } from '../../ports.ts';
+import { tokenize } from '../../domain/terms.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS files (
+  id TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  chunk_size INTEGER NOT NULL,
+  chunk_hashes BLOB NOT NULL,
+  type TEXT NOT NULL,
+  added_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS shares (
+  share_id INTEGER PRIMARY KEY,
+  file_id TEXT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  tokens TEXT NOT NULL,
+  origin TEXT NOT NULL CHECK (origin IN ('stored', 'local')),
+  path TEXT,
+  size INTEGER,
+  mtime_ns TEXT,
+  ino TEXT,
+  dev TEXT,
+  added_at INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS shares_by_path ON shares(path) WHERE path IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS shares_stored_name ON shares(file_id, name) WHERE origin = 'stored';
+CREATE INDEX IF NOT EXISTS shares_by_file ON shares(file_id);
+CREATE INDEX IF NOT EXISTS files_by_added ON files(added_at DESC, id);
+CREATE VIRTUAL TABLE IF NOT EXISTS shares_fts USING fts5(tokens, content='shares', content_rowid='share_id', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS shares_ai AFTER INSERT ON shares BEGIN
+  INSERT INTO shares_fts(rowid, tokens) VALUES (new.share_id, new.tokens);
+END;
+CREATE TRIGGER IF NOT EXISTS shares_ad AFTER DELETE ON shares BEGIN
+  INSERT INTO shares_fts(shares_fts, rowid, tokens) VALUES ('delete', old.share_id, old.tokens);
+END;
+`;
+
+interface ShareRow {
+  share_id: number;
+  file_id: string;
+  name: string;
+  origin: Origin;
+  path: string | null;
+  size: number | null;
+  mtime_ns: string | null;
+  ino: string | null;
+  dev: string | null;
+  added_at: number;
+}
+
+interface SummaryRow {
+  id: string;
+  size: number;
+  chunk_size: number;
+  type: string;
+  added_at: number;
+  names: string;
+  origins: string;
+  paths: string;
+}
+
+/** FTS5 query requiring every (already folded, alphanumeric) term as a token prefix. */
+function ftsQuery(terms: string[]): string {
+  return terms.map((t) => `"${t.replace(/"/g, '""')}"*`).join(' AND ');
+}
+
+function toShare(row: ShareRow): ShareRecord {
+  const stamp: DiskStamp | undefined =
+    row.path !== null ? { size: row.size!, mtimeNs: row.mtime_ns!, ino: row.ino!, dev: row.dev! } : undefined;
+  return {
+    shareId: row.share_id,
+    fileId: row.file_id,
+    name: row.name,
+    origin: row.origin,
+    ...(row.path !== null ? { path: row.path, stamp } : {}),
+    addedAt: row.added_at,
+  };
+}
+
+function toSummary(row: SummaryRow): FileSummary {
+  const names = JSON.parse(row.names) as string[];
+  return {
+    id: row.id,
+    name: names[0] ?? row.id,
+    names,
+    size: row.size,
+    chunkSize: row.chunk_size,
+    type: row.type,
+    addedAt: row.added_at,
+    origins: [...new Set(JSON.parse(row.origins) as Origin[])],
+    paths: (JSON.parse(row.paths) as Array<string | null>).filter((p): p is string => p !== null),
+  };
+}
+
+const SUMMARY_SELECT = `
+  SELECT f.id, f.size, f.chunk_size, f.type, f.added_at,
+         json_group_array(s.name ORDER BY s.share_id) AS names,
+         json_group_array(s.origin ORDER BY s.share_id) AS origins,
+         json_group_array(s.path ORDER BY s.share_id) AS paths
+  FROM files f JOIN shares s ON s.file_id = f.id`;
+
+export class SqliteCatalog implements Catalog {
+  readonly #db: Database.Database;
+  readonly #stmts;
+
+  constructor(path: string) {
+    this.#db = new Database(path);
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma('foreign_keys = ON');
+    this.#db.pragma('busy_timeout = 5000');
+    this.#db.exec(SCHEMA);
+    const db = this.#db;
+    this.#stmts = {
+      insertFile: db.prepare(
+        `INSERT OR IGNORE INTO files (id, size, chunk_size, chunk_hashes, type, added_at) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      insertShare: db.prepare(
+        `INSERT INTO shares (file_id, name, tokens, origin, path, size, mtime_ns, ino, dev, added_at)
+         VALUES (@fileId, @name, @tokens, @origin, @path, @size, @mtimeNs, @ino, @dev, @addedAt)
+         ON CONFLICT DO NOTHING RETURNING *`,
+      ),
+      storedShare: db.prepare(`SELECT * FROM shares WHERE file_id = ? AND name = ? AND origin = 'stored'`),
+      getFile: db.prepare(`SELECT * FROM files WHERE id = ?`),
+      describe: db.prepare(`${SUMMARY_SELECT} WHERE f.id = ? GROUP BY f.id`),
+      sharesOf: db.prepare(`SELECT * FROM shares WHERE file_id = ? ORDER BY origin = 'local', share_id`),
+      shareAtPath: db.prepare(`SELECT * FROM shares WHERE path = ?`),
+      shareById: db.prepare(`SELECT * FROM shares WHERE share_id = ?`),
+      deleteShare: db.prepare(`DELETE FROM shares WHERE share_id = ?`),
+      countShares: db.prepare(`SELECT count(*) AS n FROM shares WHERE file_id = ?`),
+      deleteFile: db.prepare(`DELETE FROM files WHERE id = ?`),
+      deleteSharesOf: db.prepare(`DELETE FROM shares WHERE file_id = ? RETURNING *`),
+      listAll: db.prepare(`${SUMMARY_SELECT} GROUP BY f.id ORDER BY f.added_at DESC, f.id LIMIT ? OFFSET ?`),
+      countAll: db.prepare(`SELECT count(*) AS n FROM files`),
+      listMatching: db.prepare(
+        `${SUMMARY_SELECT} WHERE f.id IN (SELECT s2.file_id FROM shares s2 WHERE s2.share_id IN
+           (SELECT rowid FROM shares_fts WHERE shares_fts MATCH ?))
+         GROUP BY f.id ORDER BY f.added_at DESC, f.id LIMIT ? OFFSET ?`,
+      ),
+      countMatching: db.prepare(
+        `SELECT count(DISTINCT s.file_id) AS n FROM shares s WHERE s.share_id IN (SELECT rowid FROM shares_fts WHERE shares_fts MATCH ?)`,
+      ),
+      match: db.prepare(
+        `SELECT s.file_id AS id, s.name AS name, f.size AS size FROM shares s JOIN files f ON f.id = s.file_id
+         WHERE s.share_id IN (SELECT rowid FROM shares_fts WHERE shares_fts MATCH ?)
+         GROUP BY s.file_id, s.name ORDER BY s.share_id LIMIT ?`,
+      ),
+    };
+  }
+
+  addShare(share: NewShare, now: number): ShareRecord {
+    return this.#db.transaction((): ShareRecord => {
+      const c = share.content;
+      this.#stmts.insertFile.run(c.id, c.size, c.chunkSize, c.chunkHashes, share.type, now);
+      const row = this.#stmts.insertShare.get({
+        fileId: c.id,
+        name: share.name,
+        tokens: tokenize(share.name).join(' '),
+        origin: share.origin,
+        path: share.path ?? null,
+        size: share.stamp?.size ?? null,
+        mtimeNs: share.stamp?.mtimeNs ?? null,
+        ino: share.stamp?.ino ?? null,
+        dev: share.stamp?.dev ?? null,
+        addedAt: now,
+      }) as ShareRow | undefined;
+      const existing = row ?? ((share.path ? this.#stmts.shareAtPath.get(share.path) : this.#stmts.storedShare.get(c.id, share.name)) as ShareRow);
+      return toShare(existing);
+    })();
+  }
+
+  getFile(id: string): FileRecord | undefined {
+    const row = this.#stmts.getFile.get(id) as
+      | { id: string; size: number; chunk_size: number; chunk_hashes: Buffer; type: string; added_at: number }
+      | undefined;
+    return row && { id: row.id, size: row.size, chunkSize: row.chunk_size, chunkHashes: row.chunk_hashes, type: row.type, addedAt: row.added_at };
+  }
+
+  describe(id: string): FileSummary | undefined {
+    const row = this.#stmts.describe.get(id) as SummaryRow | undefined;
+    return row && toSummary(row);
+  }
+
+  sharesOf(id: string): ShareRecord[] {
+    return (this.#stmts.sharesOf.all(id) as ShareRow[]).map(toShare);
+  }
+
+  shareAtPath(path: string): ShareRecord | undefined {
+    const row = this.#stmts.shareAtPath.get(path) as ShareRow | undefined;
+    return row && toShare(row);
+  }
+
+  removeShare(shareId: number): string | undefined {
+    return this.#db.transaction((): string | undefined => {
+      const row = this.#stmts.shareById.get(shareId) as ShareRow | undefined;
+      if (!row) return undefined;
+      this.#stmts.deleteShare.run(shareId);
+      if ((this.#stmts.countShares.get(row.file_id) as { n: number }).n > 0) return undefined;
+      this.#stmts.deleteFile.run(row.file_id);
+      return row.file_id;
+    })();
+  }
+
+  removeFile(id: string): ShareRecord[] {
+    return this.#db.transaction((): ShareRecord[] => {
+      const removed = (this.#stmts.deleteSharesOf.all(id) as ShareRow[]).map(toShare);
+      this.#stmts.deleteFile.run(id);
+      return removed;
+    })();
+  }
+
+  list({ terms, offset, limit }: ListQuery): { items: FileSummary[]; total: number } {
+    if (terms.length === 0) {
+      const items = (this.#stmts.listAll.all(limit, offset) as SummaryRow[]).map(toSummary);
+      return { items, total: (this.#stmts.countAll.get() as { n: number }).n };
+    }
+    const q = ftsQuery(terms);
+    const items = (this.#stmts.listMatching.all(q, limit, offset) as SummaryRow[]).map(toSummary);
+    return { items, total: (this.#stmts.countMatching.get(q) as { n: number }).n };
+  }
+
+  match(terms: string[], limit: number): NameMatch[] {
+    return this.#stmts.match.all(ftsQuery(terms), limit) as NameMatch[];
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}

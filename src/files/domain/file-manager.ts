@@ -1,0 +1,185 @@
+/**
+ * The use cases of File Management: add a file (upload or share in place), list, describe,
+ * serve manifests and bytes, unshare, and match names for Search. Pure logic over the ports.
+ */
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import { ChunkHasher, toManifest, type Manifest } from '../../shared/content.ts';
+import { PeershareError } from '../../shared/errors.ts';
+import type { BlobStore, Catalog, DiskStamp, FileSummary, LocalFiles, NameMatch, ShareRecord } from '../ports.ts';
+import { mediaTypeOf } from './media-types.ts';
+import { validateFileName } from './names.ts';
+import { parseTerms } from './terms.ts';
+
+export interface FileManagerOptions {
+  chunkSize: number;
+  maxUploadBytes: number;
+  now?: () => number;
+}
+
+export interface SharedEntry {
+  id: string;
+  name: string;
+  path: string;
+  size: number;
+  /** False when the file was already shared unchanged, so it was not hashed again. */
+  hashed: boolean;
+}
+
+export interface ShareResult {
+  files: SharedEntry[];
+  skipped: Array<{ path: string; reason: string }>;
+}
+
+export interface Content {
+  stream: Readable;
+  size: number;
+}
+
+export type FileEvent =
+  | { type: 'upload-failed'; name: string; code: string }
+  | { type: 'share-stale'; id: string; path: string }
+  | { type: 'hashing'; path: string; size: number };
+
+export class FileManager {
+  /** Emits 'event' with a FileEvent, for logs and tests. */
+  readonly events = new EventEmitter();
+  readonly #catalog: Catalog;
+  readonly #blobs: BlobStore;
+  readonly #local: LocalFiles;
+  readonly #options: Required<FileManagerOptions>;
+
+  constructor(ports: { catalog: Catalog; blobs: BlobStore; local: LocalFiles }, options: FileManagerOptions) {
+    this.#catalog = ports.catalog;
+    this.#blobs = ports.blobs;
+    this.#local = ports.local;
+    this.#options = { now: Date.now, ...options };
+  }
+
+  /** Store an uploaded stream under `name`; the same content uploaded twice is one file. */
+  async upload(source: AsyncIterable<Uint8Array>, name: string): Promise<{ file: FileSummary; created: boolean }> {
+    validateFileName(name);
+    const hasher = new ChunkHasher(this.#options.chunkSize);
+    let pending;
+    try {
+      pending = await this.#blobs.receive(source, (data) => hasher.update(data), this.#options.maxUploadBytes);
+    } catch (err) {
+      this.#emit({ type: 'upload-failed', name, code: err instanceof PeershareError ? err.code : 'INTERNAL' });
+      throw err;
+    }
+    const content = hasher.digest();
+    const created = this.#catalog.getFile(content.id) === undefined;
+    try {
+      await pending.commit(content.id);
+    } catch (err) {
+      await pending.discard();
+      this.#emit({ type: 'upload-failed', name, code: err instanceof PeershareError ? err.code : 'INTERNAL' });
+      throw err;
+    }
+    this.#catalog.addShare({ content, type: mediaTypeOf(name), name, origin: 'stored' }, this.#options.now());
+    return { file: this.get(content.id), created };
+  }
+
+  /** Share a file or every file under a folder in place (no copy). Unchanged files are not hashed again. */
+  async share(path: string): Promise<ShareResult> {
+    await this.#local.kind(path); // INVALID_PATH before any work
+    const result: ShareResult = { files: [], skipped: [] };
+    for await (const entry of this.#local.walk(path)) {
+      if (entry.kind === 'skipped') {
+        result.skipped.push({ path: entry.path, reason: entry.reason });
+        continue;
+      }
+      const name = entry.path.slice(entry.path.lastIndexOf('/') + 1);
+      try {
+        validateFileName(name);
+      } catch (err) {
+        result.skipped.push({ path: entry.path, reason: (err as Error).message });
+        continue;
+      }
+      result.files.push(await this.#shareOne(entry.path, name, entry.stamp));
+    }
+    return result;
+  }
+
+  async #shareOne(path: string, name: string, stamp: DiskStamp): Promise<SharedEntry> {
+    const existing = this.#catalog.shareAtPath(path);
+    if (existing && existing.name === name && sameStamp(existing.stamp, stamp)) {
+      return { id: existing.fileId, name, path, size: stamp.size, hashed: false };
+    }
+    this.#emit({ type: 'hashing', path, size: stamp.size });
+    const hasher = new ChunkHasher(this.#options.chunkSize);
+    for await (const data of await this.#local.read(path, stamp)) hasher.update(data as Uint8Array);
+    const content = hasher.digest();
+    if (content.size !== stamp.size || !sameStamp(await this.#local.stamp(path), stamp)) {
+      throw new PeershareError('FILE_CHANGED', `${path} changed while it was being hashed; share it again`);
+    }
+    if (existing) this.#catalog.removeShare(existing.shareId);
+    this.#catalog.addShare({ content, type: mediaTypeOf(name), name, origin: 'local', path, stamp }, this.#options.now());
+    return { id: content.id, name, path, size: content.size, hashed: true };
+  }
+
+  list(query: string | undefined, offset: number, limit: number): { items: FileSummary[]; total: number } {
+    return this.#catalog.list({ terms: query ? parseTerms(query) : [], offset, limit });
+  }
+
+  get(id: string): FileSummary {
+    const file = this.#catalog.describe(id);
+    if (!file) throw new PeershareError('FILE_NOT_FOUND', `no shared file has id ${id}`);
+    return file;
+  }
+
+  manifest(id: string): Manifest {
+    const file = this.#catalog.getFile(id);
+    if (!file) throw new PeershareError('FILE_NOT_FOUND', `no shared file has id ${id}`);
+    const name = this.#catalog.describe(id)?.name ?? id;
+    return toManifest(file, name);
+  }
+
+  /**
+   * Open bytes [start, end] of a file. Stored copies are tried first, then local shares; a local
+   * share whose file changed on disk is dropped from the catalog (it is no longer this content).
+   */
+  async open(id: string, start: number, end: number): Promise<Content> {
+    const file = this.#catalog.getFile(id);
+    if (!file) throw new PeershareError('FILE_NOT_FOUND', `no shared file has id ${id}`);
+    let changed: PeershareError | undefined;
+    for (const share of this.#catalog.sharesOf(id)) {
+      try {
+        const stream = await this.#openShare(share, start, end);
+        return { stream, size: file.size };
+      } catch (err) {
+        if (!(err instanceof PeershareError) || err.code !== 'FILE_CHANGED') throw err;
+        changed = err;
+        this.#catalog.removeShare(share.shareId);
+        this.#emit({ type: 'share-stale', id, path: share.path ?? '' });
+      }
+    }
+    throw changed ?? new PeershareError('FILE_NOT_FOUND', `no shared file has id ${id}`);
+  }
+
+  #openShare(share: ShareRecord, start: number, end: number): Promise<Readable> {
+    if (share.origin === 'stored') return this.#blobs.read(share.fileId, start, end);
+    return this.#local.read(share.path!, share.stamp!, start, end);
+  }
+
+  /** Stop sharing a file under every name; an uploaded copy is deleted, files shared in place are left alone. */
+  async unshare(id: string): Promise<void> {
+    const removed = this.#catalog.removeFile(id);
+    if (removed.length === 0) throw new PeershareError('FILE_NOT_FOUND', `no shared file has id ${id}`);
+    if (removed.some((s) => s.origin === 'stored')) await this.#blobs.remove(id);
+  }
+
+  /** The Search query port: (file, name) pairs whose name matches every term. */
+  match(query: string | readonly string[], limit: number): NameMatch[] {
+    const terms = parseTerms(query);
+    return terms.length === 0 ? [] : this.#catalog.match(terms, limit);
+  }
+
+  #emit(event: FileEvent): void {
+    this.events.emit('event', event);
+  }
+}
+
+function sameStamp(a: DiskStamp | undefined, b: DiskStamp): boolean {
+  return a !== undefined && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ino === b.ino && a.dev === b.dev;
+}

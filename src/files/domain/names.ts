@@ -1,0 +1,46 @@
+/**
+ * File-name rules. A shared name is a single path component that is safe to create on Linux,
+ * macOS and Windows alike, so a downloader can always write it under its own folder.
+ */
+import { PeershareError } from '../../shared/errors.ts';
+
+export const MAX_NAME_BYTES = 255;
+
+// Windows reserves these device names, with or without an extension.
+const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
+// Separators, NUL and control characters, and the characters Windows forbids in names.
+const FORBIDDEN = /[\u0000-\u001f\u007f/\\<>:"|?*]/;
+
+function reject(name: string, why: string): never {
+  throw new PeershareError('INVALID_NAME', `invalid file name ${JSON.stringify(name.slice(0, 80))}: ${why}`);
+}
+
+/** Percent-decode repeatedly (bounded), so `%252e%252e%252f` is judged as `../`. */
+function decodings(name: string): string[] {
+  const out = [name];
+  let current = name;
+  for (let i = 0; i < 3 && /%[0-9a-f]{2}/i.test(current); i++) {
+    try {
+      current = decodeURIComponent(current);
+    } catch {
+      break;
+    }
+    out.push(current);
+  }
+  return out;
+}
+
+/** Return `name` if it is a safe file name, or throw INVALID_NAME saying why not. */
+export function validateFileName(name: string): string {
+  if (typeof name !== 'string' || name.length === 0) reject(String(name), 'empty');
+  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) reject(name, `longer than ${MAX_NAME_BYTES} bytes`);
+  for (const form of decodings(name)) {
+    if (form === '.' || form === '..') reject(name, 'a dot segment');
+    if (FORBIDDEN.test(form)) reject(name, 'contains a path separator, NUL, control or reserved character');
+    if (form.split(/[/\\]/).some((part) => part === '..' || part === '.')) reject(name, 'a dot segment');
+  }
+  if (RESERVED.test(name)) reject(name, 'a reserved device name on Windows');
+  if (/[. ]$/.test(name)) reject(name, 'ends with a dot or a space');
+  if (!name.isWellFormed()) reject(name, 'not valid Unicode');
+  return name;
+}

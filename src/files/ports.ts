@@ -1,0 +1,128 @@
+/**
+ * The ports of the File Management service: what its domain needs from the outside world.
+ * Adapters: sqlite/ (Catalog), fs/ (BlobStore, LocalFiles).
+ */
+import type { Readable } from 'node:stream';
+import type { HashedContent } from '../shared/content.ts';
+
+/** How a file was shared: uploaded into the store, or registered in place on the local disk. */
+export type Origin = 'stored' | 'local';
+
+/** Identity of a file on disk at the time it was hashed; any difference means it changed. */
+export interface DiskStamp {
+  size: number;
+  mtimeNs: string;
+  ino: string;
+  dev: string;
+}
+
+export interface FileRecord {
+  id: string;
+  size: number;
+  chunkSize: number;
+  chunkHashes: Buffer;
+  type: string;
+  addedAt: number;
+}
+
+export interface ShareRecord {
+  shareId: number;
+  fileId: string;
+  name: string;
+  origin: Origin;
+  /** Absolute path of a local share; undefined for stored files. */
+  path?: string;
+  stamp?: DiskStamp;
+  addedAt: number;
+}
+
+/** A file with every name it is shared under. */
+export interface FileSummary {
+  id: string;
+  name: string;
+  names: string[];
+  size: number;
+  chunkSize: number;
+  type: string;
+  addedAt: number;
+  origins: Origin[];
+  paths: string[];
+}
+
+export interface NewShare {
+  content: HashedContent;
+  type: string;
+  name: string;
+  origin: Origin;
+  path?: string;
+  stamp?: DiskStamp;
+}
+
+export interface ListQuery {
+  terms: string[];
+  offset: number;
+  limit: number;
+}
+
+/** A (file, name) pair that matched a search. */
+export interface NameMatch {
+  id: string;
+  name: string;
+  size: number;
+}
+
+/** The catalog of shared files (SQLite). */
+export interface Catalog {
+  /** Add a share; the file row is created if this content is new. Idempotent. */
+  addShare(share: NewShare, now: number): ShareRecord;
+  /** The file with this id, if shared. */
+  getFile(id: string): FileRecord | undefined;
+  /** The summary (names, origins) of one file. */
+  describe(id: string): FileSummary | undefined;
+  /** Every share of a file, stored ones first. */
+  sharesOf(id: string): ShareRecord[];
+  /** The local share at this absolute path, if any. */
+  shareAtPath(path: string): ShareRecord | undefined;
+  /** Remove one share; the file row goes when its last share goes. Returns the file id if it went. */
+  removeShare(shareId: number): string | undefined;
+  /** Remove a file and all its shares; returns the removed shares. */
+  removeFile(id: string): ShareRecord[];
+  /** Files, newest first, optionally filtered by terms (every term a token prefix of some name). */
+  list(query: ListQuery): { items: FileSummary[]; total: number };
+  /** (file, name) pairs whose name matches every term, at most `limit`. */
+  match(terms: string[], limit: number): NameMatch[];
+  close(): void;
+}
+
+/** A temporary upload being written; commit() moves it into the store under its id. */
+export interface PendingBlob {
+  commit(id: string): Promise<void>;
+  discard(): Promise<void>;
+}
+
+/** Content-addressed storage of uploaded files. */
+export interface BlobStore {
+  /** Remove temporary files a crash may have left behind. */
+  recover(): Promise<void>;
+  /** Stream `source` into a temp file (fsync'd), calling `tap` on every piece; fails with PAYLOAD_TOO_LARGE past maxBytes. */
+  receive(source: AsyncIterable<Uint8Array>, tap: (data: Uint8Array) => void, maxBytes: number): Promise<PendingBlob>;
+  /** Read bytes [start, end] (inclusive) of a stored file. */
+  read(id: string, start: number, end: number): Promise<Readable>;
+  remove(id: string): Promise<void>;
+}
+
+export type LocalEntry =
+  | { kind: 'file'; path: string; stamp: DiskStamp }
+  | { kind: 'skipped'; path: string; reason: string };
+
+/** The local disk, for files shared in place. */
+export interface LocalFiles {
+  /** What is at `path`: a regular file, a folder, or neither (INVALID_PATH). */
+  kind(path: string): Promise<'file' | 'folder'>;
+  /** The current disk stamp of a regular file. */
+  stamp(path: string): Promise<DiskStamp>;
+  /** Every regular file under a folder (or the file itself); symlinks leading outside are skipped with a reason. */
+  walk(path: string): AsyncIterable<LocalEntry>;
+  /** The bytes of a file, failing with FILE_CHANGED if it no longer matches `stamp`. */
+  read(path: string, stamp: DiskStamp, start?: number, end?: number): Promise<Readable>;
+}

@@ -1,0 +1,76 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_PORTS, loadConfig } from './config.ts';
+import { PeershareError } from './errors.ts';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'peershare-config-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function errorOf(fn: () => unknown): PeershareError {
+  try {
+    fn();
+  } catch (err) {
+    return err as PeershareError;
+  }
+  throw new Error('expected an error');
+}
+
+describe('configuration', () => {
+  it('uses the documented defaults', () => {
+    const config = loadConfig({ flags: { dataDir: tempDir() } });
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.filesPort).toBe(DEFAULT_PORTS.filesPort);
+    expect(config.chunkSize).toBe(1024 * 1024);
+  });
+
+  it('takes flags over environment over config file over defaults', () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ host: '127.0.0.3', filesPort: 9001, chunkSize: '64KiB' }));
+    const fileOnly = loadConfig({ flags: { dataDir } });
+    expect([fileOnly.host, fileOnly.filesPort, fileOnly.chunkSize]).toEqual(['127.0.0.3', 9001, 65536]);
+
+    const withEnv = loadConfig({ flags: { dataDir }, env: { PEERSHARE_HOST: '127.0.0.4', PEERSHARE_FILES_PORT: '9002' } });
+    expect([withEnv.host, withEnv.filesPort]).toEqual(['127.0.0.4', 9002]);
+
+    const withFlags = loadConfig({ flags: { dataDir, host: '127.0.0.5' }, env: { PEERSHARE_HOST: '127.0.0.4' } });
+    expect(withFlags.host).toBe('127.0.0.5');
+  });
+
+  it('reads the data directory from the environment and an explicit config file', () => {
+    const dataDir = tempDir();
+    const file = join(tempDir(), 'peer.json');
+    writeFileSync(file, JSON.stringify({ logLevel: 'debug' }));
+    const config = loadConfig({ env: { PEERSHARE_DATA: dataDir, PEERSHARE_CONFIG: file } });
+    expect(config.dataDir).toBe(dataDir);
+    expect(config.logLevel).toBe('debug');
+  });
+
+  it.each([
+    [{ flags: { filesPort: '70000' } }, /^invalid filesPort \(--files-port\): expected an integer from 1 to 65535, got "70000"$/],
+    [{ env: { PEERSHARE_HOST: 'example.com' } }, /^invalid host \(PEERSHARE_HOST\): expected an IPv4 or IPv6 address/],
+    [{ flags: { chunkSize: '3GiB' } }, /^invalid chunkSize \(--chunk-size\)/],
+    [{ flags: { logLevel: 'loud' } }, /^invalid logLevel \(--log-level\): expected one of fatal, error/],
+  ])('rejects a bad value with a one-line error naming the setting (%o)', (sources, message) => {
+    const err = errorOf(() => loadConfig({ ...sources, flags: { dataDir: tempDir(), ...(sources as { flags?: object }).flags } }));
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toMatch(message);
+    expect(err.message).not.toContain('\n');
+  });
+
+  it('rejects a config file that is not JSON or names an unknown setting', () => {
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, 'config.json'), '{ host: ');
+    expect(errorOf(() => loadConfig({ flags: { dataDir } })).message).toMatch(/config file .* is not valid JSON/);
+    writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ hots: '127.0.0.2' }));
+    expect(errorOf(() => loadConfig({ flags: { dataDir } })).message).toMatch(/unknown setting "hots"/);
+  });
+});

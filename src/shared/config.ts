@@ -1,0 +1,194 @@
+/**
+ * One typed, validated configuration for a peer. Each setting is declared once in SETTINGS with
+ * its flag, environment variable, parser and default; precedence is
+ * command-line flag > PEERSHARE_* environment > config file (JSON) > default.
+ * A bad value is a CONFIG_INVALID error whose message is one line naming the setting.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PeershareError } from './errors.ts';
+
+type Parser<T> = (raw: unknown) => T;
+
+interface Setting<T> {
+  /** Command-line flag, without the leading dashes. */
+  readonly flag: string;
+  /** What the setting is for, for --help and the README. */
+  readonly doc: string;
+  readonly parse: Parser<T>;
+  readonly default: T | (() => T);
+}
+
+class InvalidValue extends Error {}
+
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidValue(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+
+const port = int(1, 65535);
+
+const bytes =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    if (typeof raw === 'string') {
+      const m = /^(\d+)\s*(|b|kib|k|mib|m|gib|g|tib|t)$/i.exec(raw.trim());
+      if (!m) throw new InvalidValue('expected a size such as 1048576, 512KiB, 1MiB or 2GiB');
+      const unit = { '': 1, b: 1, k: 2 ** 10, kib: 2 ** 10, m: 2 ** 20, mib: 2 ** 20, g: 2 ** 30, gib: 2 ** 30, t: 2 ** 40, tib: 2 ** 40 }[
+        (m[2] ?? '').toLowerCase() as 'b'
+      ];
+      return int(min, max)(Number(m[1]) * unit);
+    }
+    return int(min, max)(raw);
+  };
+
+const text: Parser<string> = (raw) => {
+  if (typeof raw !== 'string' || raw.length === 0) throw new InvalidValue('expected a non-empty string');
+  return raw;
+};
+
+const optionalText: Parser<string | undefined> = (raw) => (raw === undefined || raw === '' ? undefined : text(raw));
+
+const ipAddress: Parser<string> = (raw) => {
+  if (typeof raw !== 'string' || isIP(raw) === 0) throw new InvalidValue('expected an IPv4 or IPv6 address such as 127.0.0.5');
+  return raw;
+};
+
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw) => {
+    if (typeof raw !== 'string' || !values.includes(raw as T)) throw new InvalidValue(`expected one of ${values.join(', ')}`);
+    return raw as T;
+  };
+
+const absolutePath: Parser<string> = (raw) => resolve(text(raw));
+
+export const DEFAULT_PORTS = {
+  clientPort: 7870,
+  filesPort: 7871,
+  searchPort: 7872,
+  searchApiPort: 7873,
+  fetchPort: 7874,
+  downloadPort: 7875,
+} as const;
+
+export const SETTINGS = {
+  host: { flag: 'host', doc: 'address every service of this peer listens on', parse: ipAddress, default: '127.0.0.1' },
+  dataDir: {
+    flag: 'data',
+    doc: 'data directory: identity key, catalog, uploaded files, queue',
+    parse: absolutePath,
+    default: () => join(homedir(), '.peershare'),
+  },
+  logLevel: {
+    flag: 'log-level',
+    doc: 'log level',
+    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+    default: 'info',
+  },
+  clientPort: { flag: 'client-port', doc: 'Client service port (web UI and API)', parse: port, default: DEFAULT_PORTS.clientPort },
+  filesPort: { flag: 'files-port', doc: 'File Management service port (REST API)', parse: port, default: DEFAULT_PORTS.filesPort },
+  searchPort: { flag: 'search-port', doc: 'Search service port (peer links, TCP)', parse: port, default: DEFAULT_PORTS.searchPort },
+  searchApiPort: { flag: 'search-api-port', doc: 'Search service local API port', parse: port, default: DEFAULT_PORTS.searchApiPort },
+  fetchPort: { flag: 'fetch-port', doc: 'Fetch service port', parse: port, default: DEFAULT_PORTS.fetchPort },
+  downloadPort: { flag: 'download-port', doc: 'Download service port', parse: port, default: DEFAULT_PORTS.downloadPort },
+  chunkSize: {
+    flag: 'chunk-size',
+    doc: 'chunk size for newly hashed files (16KiB to 16MiB)',
+    parse: bytes(16 * 1024, 16 * 1024 * 1024),
+    default: 1024 * 1024,
+  },
+  maxUploadBytes: {
+    flag: 'max-upload',
+    doc: 'largest accepted upload',
+    parse: bytes(1, Number.MAX_SAFE_INTEGER),
+    default: 64 * 2 ** 30,
+  },
+  apiToken: {
+    flag: 'api-token',
+    doc: 'token required by routes that change state when a service listens on a non-loopback address',
+    parse: optionalText,
+    default: undefined,
+  },
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof SETTINGS;
+export type Config = { readonly [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
+export type SettingName = keyof Settings;
+
+/** The environment variable of a setting: PEERSHARE_ + its flag in upper snake case. */
+export function envName(name: SettingName): string {
+  return `PEERSHARE_${SETTINGS[name].flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export interface ConfigSources {
+  /** Values from command-line flags, keyed by setting name. */
+  flags?: Partial<Record<SettingName, unknown>>;
+  env?: NodeJS.ProcessEnv;
+  /** A JSON config file; when absent, `<dataDir>/config.json` is read if it exists. */
+  configFile?: string;
+}
+
+/** Resolve every setting from its sources, in precedence order. Throws CONFIG_INVALID naming the setting. */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const flags = sources.flags ?? {};
+  const env = sources.env ?? {};
+  const explicitFile = sources.configFile ?? env.PEERSHARE_CONFIG;
+
+  const resolveOne = (name: SettingName, file: Record<string, unknown>): unknown => {
+    const setting: Setting<unknown> = SETTINGS[name];
+    const candidates: Array<[string, unknown]> = [
+      [`--${setting.flag}`, flags[name]],
+      [envName(name), env[envName(name)]],
+      [`config file setting "${name}"`, file[name]],
+    ];
+    for (const [source, raw] of candidates) {
+      if (raw === undefined) continue;
+      try {
+        return setting.parse(raw);
+      } catch (err) {
+        if (!(err instanceof InvalidValue)) throw err;
+        throw new PeershareError('CONFIG_INVALID', `invalid ${name} (${source}): ${err.message}, got ${JSON.stringify(raw)}`, {
+          setting: name,
+        });
+      }
+    }
+    return typeof setting.default === 'function' ? (setting.default as () => unknown)() : setting.default;
+  };
+
+  // The data directory decides where the default config file lives, so it is resolved first.
+  const preliminaryDataDir = resolveOne('dataDir', {}) as string;
+  const file = readConfigFile(explicitFile ?? join(preliminaryDataDir, 'config.json'), explicitFile !== undefined);
+  const config: Record<string, unknown> = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[]) config[name] = resolveOne(name, file);
+  return Object.freeze(config) as Config;
+}
+
+function readConfigFile(path: string, required: boolean): Record<string, unknown> {
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch (err) {
+    if (!required && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new PeershareError('CONFIG_INVALID', `cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new PeershareError('CONFIG_INVALID', `config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new PeershareError('CONFIG_INVALID', `config file ${path} must hold a JSON object`);
+  }
+  const unknown = Object.keys(parsed).filter((k) => !(k in SETTINGS));
+  if (unknown.length > 0) {
+    throw new PeershareError('CONFIG_INVALID', `config file ${path} has unknown setting ${JSON.stringify(unknown[0])}`);
+  }
+  return parsed as Record<string, unknown>;
+}

@@ -1,0 +1,95 @@
+/**
+ * The one error vocabulary of peershare. Every error a service returns carries a stable `code`
+ * from this table; `httpStatus()` is the only mapping to HTTP and `wireCode()` the only mapping to
+ * the peer protocol. docs/ERRORS.md lists the same table (a test keeps the two in sync).
+ */
+
+interface ErrorSpec {
+  /** HTTP status used when this error crosses an HTTP API. */
+  readonly status: number;
+  /** Stable number used when this error crosses the peer wire protocol. */
+  readonly wire: number;
+  /** What the code means, for docs/ERRORS.md. */
+  readonly meaning: string;
+}
+
+export const ERROR_CODES = {
+  BAD_REQUEST: { status: 400, wire: 1, meaning: 'The request is malformed or fails its schema.' },
+  INVALID_NAME: {
+    status: 400,
+    wire: 2,
+    meaning: 'A file name is empty, too long, reserved, or contains a path separator, dot segment, NUL or control character.',
+  },
+  INVALID_PATH: { status: 400, wire: 3, meaning: 'A local path is not absolute, does not exist, or is not a regular file or folder.' },
+  INVALID_RANGE: { status: 416, wire: 4, meaning: 'A byte range lies outside the file (RFC 9110 §15.5.17).' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, wire: 5, meaning: 'The request body has a content type this route does not accept.' },
+  UNAUTHORIZED: { status: 401, wire: 6, meaning: 'A route that changes state was called without the valid API token.' },
+  FORBIDDEN: { status: 403, wire: 7, meaning: 'The caller may not use this route from where it is calling.' },
+  PATH_OUTSIDE_SHARE: {
+    status: 403,
+    wire: 8,
+    meaning: 'A path (for example through a symlink) resolves outside the folder being shared.',
+  },
+  NOT_FOUND: { status: 404, wire: 9, meaning: 'The route does not exist.' },
+  FILE_NOT_FOUND: { status: 404, wire: 10, meaning: 'No shared file has this id.' },
+  FILE_CHANGED: {
+    status: 409,
+    wire: 11,
+    meaning: 'A file shared in place changed on disk since it was hashed; it is no longer served until shared again.',
+  },
+  PAYLOAD_TOO_LARGE: { status: 413, wire: 12, meaning: 'A body, upload or message is larger than its configured cap.' },
+  UPLOAD_ABORTED: { status: 400, wire: 13, meaning: 'The client went away before the upload was complete; nothing was stored.' },
+  DISK_FULL: { status: 507, wire: 14, meaning: 'The disk is full (ENOSPC); the partial write was removed.' },
+  UNAVAILABLE: { status: 503, wire: 15, meaning: 'The service is starting, stopping or cannot reach something it needs.' },
+  CONFIG_INVALID: { status: 500, wire: 16, meaning: 'A configuration setting has an invalid value (reported at start-up).' },
+  INTERNAL: { status: 500, wire: 17, meaning: 'An unexpected failure; the log has the details.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An expected failure with a stable code. Unexpected failures stay plain Errors and map to INTERNAL. */
+export class PeershareError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PeershareError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isPeershareError(err: unknown): err is PeershareError {
+  return err instanceof PeershareError;
+}
+
+/** The HTTP status for an error code: the only code → HTTP mapping. */
+export function httpStatus(code: ErrorCode): number {
+  return ERROR_CODES[code].status;
+}
+
+/** The peer-protocol number for an error code: the only code → wire mapping. */
+export function wireCode(code: ErrorCode): number {
+  return ERROR_CODES[code].wire;
+}
+
+const BY_WIRE = new Map<number, ErrorCode>(
+  Object.entries(ERROR_CODES).map(([code, spec]) => [spec.wire, code as ErrorCode]),
+);
+
+/** The error code for a number received on the wire; unknown numbers become INTERNAL. */
+export function fromWireCode(wire: number): ErrorCode {
+  return BY_WIRE.get(wire) ?? 'INTERNAL';
+}
+
+/** The JSON body every HTTP API returns for an error. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+export function toErrorBody(err: PeershareError): ErrorBody {
+  return {
+    error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+  };
+}

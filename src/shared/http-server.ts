@@ -1,0 +1,109 @@
+/**
+ * The HTTP foundation every service's API adapter builds on: a Fastify app with TypeBox-typed
+ * routes, the one error → HTTP mapping, a health route, an OpenAPI document generated from the
+ * route schemas, and timeouts that close idle and slow connections.
+ */
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Type } from 'typebox';
+import { httpStatus, isPeershareError, PeershareError, toErrorBody, type ErrorCode } from './errors.ts';
+import type { Logger } from './logging.ts';
+
+export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export interface HttpAppOptions {
+  /** Service name, reported by /health and in the OpenAPI title. */
+  service: string;
+  logger: Logger;
+  /** Extra fields for /health (peer id, counts...). */
+  health?: () => Record<string, unknown>;
+  /** Largest JSON body accepted (streamed bodies enforce their own caps). */
+  bodyLimit?: number;
+}
+
+export const ErrorSchema = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    }),
+  },
+  { $id: 'Error' },
+);
+
+/** Map any thrown error to the one error vocabulary. */
+export function toPeershareError(err: unknown): PeershareError {
+  if (isPeershareError(err)) return err;
+  const e = err as { code?: string; statusCode?: number; validation?: unknown; message?: string };
+  const byFastifyCode: Record<string, ErrorCode> = {
+    FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  };
+  const mapped = e.code ? byFastifyCode[e.code] : undefined;
+  if (mapped) return new PeershareError(mapped, e.message ?? mapped);
+  if (e.validation || (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500)) {
+    return new PeershareError('BAD_REQUEST', e.message ?? 'bad request');
+  }
+  return new PeershareError('INTERNAL', 'internal error', undefined, { cause: err });
+}
+
+export function sendError(reply: FastifyReply, err: PeershareError): FastifyReply {
+  return reply.status(httpStatus(err.code)).send(toErrorBody(err));
+}
+
+export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
+  const startedAt = Date.now();
+  const app = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    // Slow or idle clients must not hold sockets: headers within 10 s, idle sockets closed.
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 5_000,
+    requestTimeout: 0,
+    http: { headersTimeout: 10_000 },
+    forceCloseConnections: true,
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
+
+  app.addSchema(ErrorSchema);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: `peershare ${options.service} service`, version: '1' },
+    },
+  });
+
+  app.setErrorHandler((err, request: FastifyRequest, reply) => {
+    const e = toPeershareError(err);
+    if (e.code === 'INTERNAL') request.log.error({ err }, 'unexpected error');
+    return sendError(reply, e);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, new PeershareError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+
+  app.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Liveness and basic facts about the service',
+        response: { 200: Type.Object({ status: Type.Literal('ok'), service: Type.String(), uptimeMs: Type.Integer() }, { additionalProperties: true }) },
+      },
+    },
+    async () => ({ status: 'ok' as const, service: options.service, uptimeMs: Date.now() - startedAt, ...options.health?.() }),
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return app;
+}
+
+/** Listen on host:port and return the address actually bound. */
+export async function listen(app: HttpApp, host: string, port: number): Promise<{ host: string; port: number }> {
+  await app.listen({ host, port, listenTextResolver: () => '' });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
+  return { host: address.address, port: address.port };
+}

@@ -113,7 +113,7 @@ export interface BlobStore {
 
 export type LocalEntry =
   | { kind: 'file'; path: string; stamp: DiskStamp }
-  | { kind: 'skipped'; path: string; reason: string };
+  | { kind: 'skipped'; path: string; code: 'PATH_OUTSIDE_SHARE' | 'INVALID_PATH' | 'INVALID_NAME'; reason: string };
 
 /** The local disk, for files shared in place. */
 export interface LocalFiles {

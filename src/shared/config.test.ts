@@ -55,7 +55,7 @@ describe('configuration', () => {
   });
 
   it.each([
-    [{ flags: { filesPort: '70000' } }, /^invalid filesPort \(--files-port\): expected an integer from 1 to 65535, got "70000"$/],
+    [{ flags: { filesPort: '70000' } }, /^invalid filesPort \(--files-port\): expected an integer from 0 to 65535, got "70000"$/],
     [{ env: { PEERSHARE_HOST: 'example.com' } }, /^invalid host \(PEERSHARE_HOST\): expected an IPv4 or IPv6 address/],
     [{ flags: { chunkSize: '3GiB' } }, /^invalid chunkSize \(--chunk-size\)/],
     [{ flags: { logLevel: 'loud' } }, /^invalid logLevel \(--log-level\): expected one of fatal, error/],

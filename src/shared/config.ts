@@ -31,7 +31,8 @@ const int =
     return n;
   };
 
-const port = int(1, 65535);
+/** A TCP port; 0 lets the system pick a free one (the service reports the port it bound). */
+const port = int(0, 65535);
 
 const bytes =
   (min: number, max: number): Parser<number> =>

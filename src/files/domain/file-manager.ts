@@ -28,7 +28,7 @@ export interface SharedEntry {
 
 export interface ShareResult {
   files: SharedEntry[];
-  skipped: Array<{ path: string; reason: string }>;
+  skipped: Array<{ path: string; code: string; reason: string }>;
 }
 
 export interface Content {
@@ -86,14 +86,14 @@ export class FileManager {
     const result: ShareResult = { files: [], skipped: [] };
     for await (const entry of this.#local.walk(path)) {
       if (entry.kind === 'skipped') {
-        result.skipped.push({ path: entry.path, reason: entry.reason });
+        result.skipped.push({ path: entry.path, code: entry.code, reason: entry.reason });
         continue;
       }
       const name = entry.path.slice(entry.path.lastIndexOf('/') + 1);
       try {
         validateFileName(name);
       } catch (err) {
-        result.skipped.push({ path: entry.path, reason: (err as Error).message });
+        result.skipped.push({ path: entry.path, code: 'INVALID_NAME', reason: (err as Error).message });
         continue;
       }
       result.files.push(await this.#shareOne(entry.path, name, entry.stamp));

@@ -6,9 +6,17 @@
 
 export const MAX_TERMS = 16;
 
-/** Fold case and accents: "Élan Vital" → "elan vital". */
+// Latin letters that Unicode does not decompose into a base letter and an accent.
+const UNDECOMPOSED: Record<string, string> = { ø: 'o', đ: 'd', ł: 'l', ħ: 'h', ß: 'ss', æ: 'ae', œ: 'oe', þ: 'th', ı: 'i' };
+const UNDECOMPOSED_RE = new RegExp(`[${Object.keys(UNDECOMPOSED).join('')}]`, 'g');
+
+/** Fold case and accents: "Élan Vital" → "elan vital", "Øre" → "ore". */
 export function fold(text: string): string {
-  return text.normalize('NFKD').replace(/\p{M}+/gu, '').toLowerCase();
+  return text
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .replace(UNDECOMPOSED_RE, (c) => UNDECOMPOSED[c]!);
 }
 
 /** The searchable tokens of a name: "Ubuntu-22.04 Désktop.iso" → ["ubuntu","22","04","desktop","iso"]. */

@@ -61,12 +61,20 @@ export class NodeLocalFiles implements LocalFiles {
       return;
     }
     const root = await realpath(abs);
-    yield* this.#walkFolder(root, root, 0);
+    // A file reached twice (directly and through a symlink inside the share) is listed once.
+    const seen = new Set<string>();
+    for await (const entry of this.#walkFolder(root, root, 0)) {
+      if (entry.kind === 'file') {
+        if (seen.has(entry.path)) continue;
+        seen.add(entry.path);
+      }
+      yield entry;
+    }
   }
 
   async *#walkFolder(root: string, dir: string, depth: number): AsyncIterable<LocalEntry> {
     if (depth > MAX_DEPTH) {
-      yield { kind: 'skipped', path: dir, reason: `deeper than ${MAX_DEPTH} folders` };
+      yield { kind: 'skipped', path: dir, code: 'INVALID_PATH', reason: `deeper than ${MAX_DEPTH} folders` };
       return;
     }
     const entries = [];
@@ -80,17 +88,17 @@ export class NodeLocalFiles implements LocalFiles {
         try {
           target = await realpath(path);
         } catch {
-          yield { kind: 'skipped', path, reason: 'broken symlink' };
+          yield { kind: 'skipped', path, code: 'INVALID_PATH', reason: 'broken symlink' };
           continue;
         }
         if (!within(root, target)) {
-          yield { kind: 'skipped', path, reason: 'symlink pointing outside the shared folder' };
+          yield { kind: 'skipped', path, code: 'PATH_OUTSIDE_SHARE', reason: 'symlink pointing outside the shared folder' };
           continue;
         }
         st = await stat(target, { bigint: true });
         if (st.isDirectory()) {
           // Followed inside the root only; the real folder is walked under its own name, so no loop.
-          yield { kind: 'skipped', path, reason: 'symlink to a folder inside the share (shared under its real path)' };
+          yield { kind: 'skipped', path, code: 'INVALID_PATH', reason: 'symlink to a folder inside the share (shared under its real path)' };
           continue;
         }
         if (st.isFile()) yield { kind: 'file', path: target, stamp: stampOf(st) };
@@ -98,7 +106,7 @@ export class NodeLocalFiles implements LocalFiles {
       }
       if (st.isDirectory()) yield* this.#walkFolder(root, path, depth + 1);
       else if (st.isFile()) yield { kind: 'file', path, stamp: stampOf(st) };
-      else yield { kind: 'skipped', path, reason: 'not a regular file' };
+      else yield { kind: 'skipped', path, code: 'INVALID_PATH', reason: 'not a regular file' };
     }
   }
 

@@ -3,6 +3,8 @@
  * content with HTTP Range); routes that add or remove files pass the admin guard.
  */
 import type { FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import { PassThrough } from 'node:stream';
 import { Type, type Static } from 'typebox';
 import type { AdminGuard } from '../../../shared/admin-guard.ts';
 import { PeershareError, toErrorBody } from '../../../shared/errors.ts';
@@ -48,7 +50,7 @@ const ShareResultSchema = Type.Object({
   files: Type.Array(
     Type.Object({ id: FileId, name: Type.String(), path: Type.String(), size: Type.Integer(), hashed: Type.Boolean() }),
   ),
-  skipped: Type.Array(Type.Object({ path: Type.String(), reason: Type.String() })),
+  skipped: Type.Array(Type.Object({ path: Type.String(), code: Type.String(), reason: Type.String() })),
 });
 
 export interface FilesRouteOptions {
@@ -63,6 +65,36 @@ export interface FilesRouteOptions {
 function publicView(file: FileSummary, admin: boolean): Static<typeof FileSchema> {
   const { paths, ...rest } = file;
   return admin ? { ...rest, paths } : rest;
+}
+
+/** How much of a refused upload is read and discarded so that its client gets the error answer. */
+const DRAIN_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * The request body as a stream the domain may consume and destroy without destroying the socket;
+ * a client that disconnects before the end makes it fail with ECONNRESET.
+ */
+function uploadBody(raw: IncomingMessage): PassThrough {
+  const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+  raw.pipe(body);
+  raw.once('close', () => {
+    if (!raw.complete) body.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+  });
+  return body;
+}
+
+function drain(raw: IncomingMessage, limit: number): Promise<void> {
+  if (raw.complete || raw.destroyed) return Promise.resolve();
+  raw.unpipe();
+  return new Promise((resolve) => {
+    let seen = 0;
+    raw.on('data', (chunk: Buffer) => {
+      seen += chunk.length;
+      if (seen > limit) raw.destroy();
+    });
+    raw.once('end', resolve).once('close', resolve);
+    raw.resume();
+  });
 }
 
 export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): void {
@@ -94,17 +126,17 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
     async (request) => manager.manifest(request.params.id),
   );
 
-  app.get(
-    '/files/:id/content',
-    {
+  // GET and HEAD declared together: Fastify's automatic HEAD route would read the whole stream.
+  app.route({
+    method: ['GET', 'HEAD'],
+    url: '/files/:id/content',
       schema: {
         summary: 'The bytes of a file; honours single and suffix Range requests (RFC 9110)',
         params: IdParams,
         headers: Type.Object({ range: Type.Optional(Type.String({ maxLength: 1024 })), 'if-range': Type.Optional(Type.String()) }),
         response: { 200: Type.Any(), 206: Type.Any(), 404: ErrorRef, 416: ErrorRef },
       },
-    },
-    async (request, reply) => {
+    handler: async (request, reply) => {
       const { id } = request.params;
       const file = manager.get(id);
       const etag = `"${id}"`;
@@ -120,11 +152,11 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
         .header('content-length', String(end - start + 1))
         .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`);
       if (decision.kind === 'partial') reply.status(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
-      if (request.method === 'HEAD') return reply.send();
+      if (request.method === 'HEAD') return reply.send(null);
       const content = await manager.open(id, start, end);
       return reply.send(content.stream);
     },
-  );
+  });
 
   app.post(
     '/files',
@@ -145,8 +177,15 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
       if (request.headers['content-type']?.split(';')[0]?.trim() !== 'application/octet-stream') {
         throw new PeershareError('UNSUPPORTED_MEDIA_TYPE', 'upload the file as Content-Type: application/octet-stream');
       }
-      const { file, created } = await manager.upload(request.raw, request.query.name);
-      return reply.status(created ? 201 : 200).send(publicView(file, true));
+      const body = uploadBody(request.raw);
+      try {
+        const { file, created } = await manager.upload(body, request.query.name);
+        return reply.status(created ? 201 : 200).send(publicView(file, true));
+      } catch (err) {
+        // Read the rest of a refused upload so the client sees our error, not a reset connection.
+        await drain(request.raw, DRAIN_LIMIT);
+        throw err;
+      }
     },
   );
 

@@ -1,0 +1,68 @@
+/** Who may change what: state-changing routes are loopback-only by default, token-protected elsewhere. */
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { FilesService } from '../../src/files/service.ts';
+import { createPeerContext, startPeer } from '../../src/peer/wiring.ts';
+import { loadConfig } from '../../src/shared/config.ts';
+import { silentLogger } from '../../src/shared/logging.ts';
+import { startFilesPeer, upload } from '../support/files-peer.ts';
+import { tempDir } from '../support/temp.ts';
+
+/** A raw request with a chosen Host header (fetch does not allow setting it). */
+function post(url: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, path, method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, agent: false }, (res) => {
+      let data = '';
+      res.setEncoding('utf8').on('data', (c: string) => (data += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body: data }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('access to state-changing routes', () => {
+  it('accepts loopback callers of a loopback peer, but not a page that reached it by DNS rebinding', async () => {
+    const { url } = await startFilesPeer();
+    expect((await upload(url, 'a.txt', 'hello')).status).toBe(201);
+    const rebound = await post(url, '/files?name=b.txt', { host: 'evil.example:7871', 'content-type': 'application/octet-stream' }, 'x');
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.body).error.code).toBe('FORBIDDEN');
+  });
+
+  it('requires the API token when the service listens beyond loopback, and keeps read-only routes open', async () => {
+    const dataDir = join(tempDir(), 'data');
+    // Bound to every interface on a free port; the test only ever talks to it over loopback.
+    const config = loadConfig({ flags: { host: '0.0.0.0', filesPort: 0, dataDir } });
+    const peer = await startPeer(createPeerContext(config, silentLogger()), ['files']);
+    onTestFinished(() => peer.stop());
+    const url = (peer.services.get('files') as FilesService).url.replace('0.0.0.0', '127.0.0.1');
+    const token = readFileSync(join(dataDir, 'api-token'), 'utf8').trim();
+
+    const anonymous = await upload(url, 'a.txt', 'hello');
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+    const wrong = await fetch(`${url}/files?name=a.txt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', authorization: 'Bearer nope' },
+      body: 'hello',
+    });
+    expect(wrong.status).toBe(401);
+    const withToken = await fetch(`${url}/files?name=a.txt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${token}` },
+      body: 'hello',
+    });
+    expect(withToken.status).toBe(201);
+    const { id } = (await withToken.json()) as { id: string };
+
+    expect((await fetch(`${url}/files/${id}`, { method: 'DELETE' })).status).toBe(401);
+    const listed = (await (await fetch(`${url}/files`)).json()) as { items: Array<{ paths?: string[] }> };
+    expect(listed.items).toHaveLength(1);
+    expect(listed.items[0]!.paths).toBeUndefined(); // local paths are only shown to admin callers
+    expect(await (await fetch(`${url}/files/${id}/content`)).text()).toBe('hello');
+  });
+});

@@ -1,0 +1,152 @@
+/** File Management over a real listening server: upload, list, manifest, ranged reads, dedup. */
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Manifest } from '../../src/shared/content.ts';
+import { startFilesPeer, upload } from '../support/files-peer.ts';
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+async function json<T = any>(response: Response): Promise<T> {
+  return (await response.json()) as T;
+}
+
+describe('File Management API', () => {
+  it('uploads a file, lists it, serves its manifest, and reassembles it exactly from ranged reads', async () => {
+    const { url } = await startFilesPeer();
+    const data = randomBytes(3.5 * 1024 * 1024);
+    const created = await upload(url, 'holiday video.mp4', data);
+    expect(created.status).toBe(201);
+    const file = await json(created);
+    expect(file).toMatchObject({ name: 'holiday video.mp4', size: data.length, type: 'video/mp4', origins: ['stored'] });
+
+    const list = await json(await fetch(`${url}/files`));
+    expect(list.total).toBe(1);
+    expect(list.items[0].id).toBe(file.id);
+
+    const manifest = await json<Manifest>(await fetch(`${url}/files/${file.id}/manifest`));
+    expect(manifest).toMatchObject({ id: file.id, size: data.length, chunkSize: 1024 * 1024 });
+    expect(manifest.chunks).toHaveLength(4);
+
+    const parts: Buffer[] = [];
+    for (let i = 0; i < manifest.chunks.length; i++) {
+      const start = i * manifest.chunkSize;
+      const end = Math.min(start + manifest.chunkSize, manifest.size) - 1;
+      const res = await fetch(`${url}/files/${file.id}/content`, { headers: { range: `bytes=${start}-${end}` } });
+      expect(res.status).toBe(206);
+      expect(res.headers.get('content-range')).toBe(`bytes ${start}-${end}/${data.length}`);
+      const part = Buffer.from(await res.arrayBuffer());
+      expect(sha256(part)).toBe(manifest.chunks[i]);
+      parts.push(part);
+    }
+    expect(sha256(Buffer.concat(parts))).toBe(sha256(data));
+
+    const whole = await fetch(`${url}/files/${file.id}/content`);
+    expect(whole.status).toBe(200);
+    expect(whole.headers.get('accept-ranges')).toBe('bytes');
+    expect(sha256(Buffer.from(await whole.arrayBuffer()))).toBe(sha256(data));
+  });
+
+  it('answers suffix ranges, HEAD, and unsatisfiable ranges exactly as RFC 9110 says', async () => {
+    const { url } = await startFilesPeer();
+    const data = Buffer.from('0123456789');
+    const { id } = await json(await upload(url, 'digits.txt', data));
+
+    const suffix = await fetch(`${url}/files/${id}/content`, { headers: { range: 'bytes=-3' } });
+    expect(suffix.status).toBe(206);
+    expect(suffix.headers.get('content-range')).toBe('bytes 7-9/10');
+    expect(await suffix.text()).toBe('789');
+
+    const head = await fetch(`${url}/files/${id}/content`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-length')).toBe('10');
+    expect(await head.text()).toBe('');
+
+    const beyond = await fetch(`${url}/files/${id}/content`, { headers: { range: 'bytes=10-' } });
+    expect(beyond.status).toBe(416);
+    expect(beyond.headers.get('content-range')).toBe('bytes */10');
+    expect((await json(beyond)).error.code).toBe('INVALID_RANGE');
+
+    const staleIfRange = await fetch(`${url}/files/${id}/content`, { headers: { range: 'bytes=0-1', 'if-range': '"nope"' } });
+    expect(staleIfRange.status).toBe(200);
+    expect(await staleIfRange.text()).toBe('0123456789');
+  });
+
+  it('serves an empty file', async () => {
+    const { url } = await startFilesPeer();
+    const file = await json(await upload(url, 'empty.txt', ''));
+    expect(file).toMatchObject({ size: 0, id: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });
+    const res = await fetch(`${url}/files/${file.id}/content`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('');
+    expect((await json(await fetch(`${url}/files/${file.id}/manifest`))).chunks).toEqual([]);
+  });
+
+  it('keeps the same content uploaded under two names as one id, searchable by either name', async () => {
+    const { url } = await startFilesPeer();
+    const data = randomBytes(100_000);
+    const first = await upload(url, 'Résumé 2026.pdf', data);
+    const second = await upload(url, 'cv-final.pdf', data);
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(200);
+    const a = await json(first);
+    const b = await json(second);
+    expect(b.id).toBe(a.id);
+    expect(b.names).toEqual(['Résumé 2026.pdf', 'cv-final.pdf']);
+
+    for (const q of ['resume', 'RÉSUMÉ 2026', 'cv final', 'fin']) {
+      const hits = await json(await fetch(`${url}/files?q=${encodeURIComponent(q)}`));
+      expect(hits.items.map((f: { id: string }) => f.id), q).toEqual([a.id]);
+    }
+    expect((await json(await fetch(`${url}/files?q=resume+final`))).total).toBe(0);
+  });
+
+  it('stores concurrent uploads of the same content once, leaving no temp files', async () => {
+    const { url, dataDir } = await startFilesPeer();
+    const data = randomBytes(2 * 1024 * 1024 + 17);
+    const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => upload(url, `copy-${i}.bin`, data)));
+    const ids = new Set(await Promise.all(responses.map(async (r) => (await json(r)).id)));
+    expect(ids.size).toBe(1);
+    const [id] = [...ids] as [string];
+    expect(readdirSync(join(dataDir, 'tmp'))).toEqual([]);
+    expect(readdirSync(join(dataDir, 'store', id.slice(0, 2)))).toEqual([id]);
+    const described = await json(await fetch(`${url}/files/${id}`));
+    expect(described.names).toHaveLength(8);
+    const body = Buffer.from(await (await fetch(`${url}/files/${id}/content`)).arrayBuffer());
+    expect(sha256(body)).toBe(sha256(data));
+  });
+
+  it('pages through the list and unshares a file, deleting the uploaded copy', async () => {
+    const { url, dataDir } = await startFilesPeer();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await json(await upload(url, `note-${i}.txt`, `note ${i}`))).id);
+    const page = await json(await fetch(`${url}/files?offset=1&limit=2`));
+    expect(page).toMatchObject({ total: 5, offset: 1, limit: 2 });
+    expect(page.items).toHaveLength(2);
+
+    const victim = ids[2]!;
+    expect((await fetch(`${url}/files/${victim}`, { method: 'DELETE' })).status).toBe(204);
+    const gone = await fetch(`${url}/files/${victim}/content`);
+    expect(gone.status).toBe(404);
+    expect((await json(gone)).error.code).toBe('FILE_NOT_FOUND');
+    expect(readdirSync(join(dataDir, 'store', victim.slice(0, 2))).includes(victim)).toBe(false);
+    expect((await json(await fetch(`${url}/files`))).total).toBe(4);
+    expect((await json(await fetch(`${url}/files/${victim}`, { method: 'DELETE' }))).error.code).toBe('FILE_NOT_FOUND');
+  });
+
+  it('publishes an OpenAPI document generated from the route schemas, and a health route', async () => {
+    const { url } = await startFilesPeer();
+    const doc = await json(await fetch(`${url}/openapi.json`));
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/files', '/files/{id}', '/files/{id}/manifest', '/files/{id}/content', '/shares', '/health']),
+    );
+    expect(doc.paths['/files/{id}/content'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(['id', 'range']),
+    );
+    const health = await json(await fetch(`${url}/health`));
+    expect(health).toMatchObject({ status: 'ok', service: 'files' });
+    expect(health.peerId).toMatch(/^[a-z2-7]{52}$/);
+  });
+});

@@ -150,3 +150,21 @@ describe('File Management API', () => {
     expect(health.peerId).toMatch(/^[a-z2-7]{52}$/);
   });
 });
+
+describe('the query port Search uses', () => {
+  it('matches names by every term, case- and accent-insensitively, and looks files up by exact id', async () => {
+    const { url, service } = await startFilesPeer();
+    const a = await json(await upload(url, 'Ubuntu-22.04 Désktop.iso', 'ubuntu bytes'));
+    await upload(url, 'ubuntu-server.iso', 'server bytes');
+    await upload(url, 'ubuntu desktop copy.iso', 'ubuntu bytes');
+    const matches = service.manager.match('UBUNTU desk', 10);
+    expect(matches).toEqual([
+      { id: a.id, name: 'Ubuntu-22.04 Désktop.iso', size: 12 },
+      { id: a.id, name: 'ubuntu desktop copy.iso', size: 12 },
+    ]);
+    expect(service.manager.match('ubuntu', 2)).toHaveLength(2);
+    expect(service.manager.match('...', 10)).toEqual([]);
+    expect(service.manager.lookup(a.id).map((m) => m.name)).toEqual(['Ubuntu-22.04 Désktop.iso', 'ubuntu desktop copy.iso']);
+    expect(service.manager.lookup('0'.repeat(64))).toEqual([]);
+  });
+});

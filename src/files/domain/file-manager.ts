@@ -175,6 +175,12 @@ export class FileManager {
     return terms.length === 0 ? [] : this.#catalog.match(terms, limit);
   }
 
+  /** The Search query port, exact form: every name a file id is shared under (empty when not shared). */
+  lookup(id: string): NameMatch[] {
+    const file = this.#catalog.describe(id);
+    return file ? file.names.map((name) => ({ id, name, size: file.size })) : [];
+  }
+
   #emit(event: FileEvent): void {
     this.events.emit('event', event);
   }

@@ -1,0 +1,105 @@
+/**
+ * File Management with a 1 GiB file: RSS growth of the service process while it (1) shares the
+ * file in place (hashing it), (2) receives it as a streamed upload, (3) serves it whole.
+ * The service runs as its own process (`peershare service files`); its peak RSS (VmHWM) is
+ * reset before each step through /proc/PID/clear_refs and read after it.
+ * Set BENCH_FILE_MIB to change the size.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream, mkdtempSync, openSync, readFileSync, rmSync, writeSync, closeSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const MiB = 1024 * 1024;
+const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 1024);
+const HOST = '127.0.99.2';
+const URL_BASE = `http://${HOST}:7871`;
+
+function status(pid: number): { rss: number; hwm: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
+  return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
+}
+
+function resetPeak(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}
+
+function call(method: string, path: string, body?: NodeJS.ReadableStream | string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${URL_BASE}${path}`, { method, headers, agent: false }, (res) => {
+      let bytes = 0;
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        if (text.length < 4096) text += c.toString('utf8');
+      });
+      res.on('end', () => resolve({ status: res.statusCode!, bytes, text }));
+    });
+    req.on('error', reject);
+    if (body === undefined || typeof body === 'string') req.end(body);
+    else body.pipe(req);
+  });
+}
+
+async function waitHealthy(): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await call('GET', '/health')).status === 200) return;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('service did not start');
+}
+
+export async function run(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'peershare-bench-'));
+  const file = join(dir, 'big.bin');
+  const block = randomBytes(8 * MiB);
+  const fd = openSync(file, 'w');
+  for (let i = 0; i < SIZE_MIB / 8; i++) {
+    block.writeUInt32LE(i, 0); // no two blocks alike
+    writeSync(fd, block);
+  }
+  closeSync(fd);
+
+  const child = spawn(process.execPath, [join(import.meta.dirname, '../bin/peershare.js'), 'service', 'files', '--host', HOST, '--data', join(dir, 'data'), '--log-level', 'warn'], { stdio: 'inherit' });
+  try {
+    await waitHealthy();
+    const idle = status(child.pid!).rss;
+    const rows: Array<[string, number, number]> = [];
+    const step = async (label: string, fn: () => Promise<{ status: number }>) => {
+      resetPeak(child.pid!);
+      const t0 = performance.now();
+      const res = await fn();
+      const seconds = (performance.now() - t0) / 1000;
+      if (res.status >= 300) throw new Error(`${label}: HTTP ${res.status}`);
+      rows.push([label, (status(child.pid!).hwm - idle) / MiB, SIZE_MIB / 1024 / seconds]);
+    };
+    let id = '';
+    await step('share in place (hash)', async () => {
+      const r = await call('POST', '/shares', JSON.stringify({ path: file }), { 'content-type': 'application/json' });
+      id = (JSON.parse(r.text) as { files: Array<{ id: string }> }).files[0]!.id;
+      return r;
+    });
+    await step('streamed upload', () => call('POST', '/files?name=big-upload.bin', createReadStream(file, { highWaterMark: MiB }), { 'content-type': 'application/octet-stream' }));
+    await step('full read', async () => {
+      const r = await call('GET', `/files/${id}/content`);
+      if (r.bytes !== SIZE_MIB * MiB) throw new Error(`read ${r.bytes} bytes`);
+      return r;
+    });
+    console.log(`File Management, ${SIZE_MIB} MiB file; idle RSS ${(idle / MiB).toFixed(1)} MiB`);
+    console.log('| step | peak RSS growth over idle (MiB) | throughput (GiB/s) |');
+    console.log('| --- | --- | --- |');
+    for (const [label, growth, rate] of rows) console.log(`| ${label} | ${growth.toFixed(1)} | ${rate.toFixed(2)} |`);
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The limits of the peer wire protocol, next to its schema (proto/wire.proto). Both sides enforce
+ * them: a frame or message past any of them closes the link. docs/PROTOCOL.md lists the same
+ * numbers; changing one is a protocol change.
+ */
+
+/** The protocol version this code speaks; a Hello with any other version closes the link. */
+export const PROTOCOL_VERSION = 1;
+
+/** Bytes in the big-endian length prefix in front of every frame. */
+export const LENGTH_PREFIX_BYTES = 4;
+/** Largest frame body (the encoded Frame message, prefix excluded). Checked before allocating. */
+export const MAX_FRAME_BYTES = 256 * 1024;
+
+/** Search terms per query; the File Management service caps terms at the same number. */
+export const MAX_TERMS = 16;
+/** UTF-16 length of one search term. */
+export const MAX_TERM_LENGTH = 64;
+/** Results carried by one Hit; a holder with more sends several Hits. */
+export const MAX_RESULTS_PER_HIT = 256;
+/** UTF-8 bytes of a file name (the File Management service's own cap). */
+export const MAX_NAME_BYTES = 255;
+/** Length of an address: "host:port" or an http(s) base URL. */
+export const MAX_ADDRESS_LENGTH = 256;
+/** Length of the free-text reason in a Close. */
+export const MAX_REASON_LENGTH = 512;
+
+/** Bytes of the random part of a query id. */
+export const QUERY_NONCE_BYTES = 16;
+/** Bytes of a raw Ed25519 public key. */
+export const PUBLIC_KEY_BYTES = 32;
+/** Bytes of the Hello nonce (a fresh random challenge for authenticated links). */
+export const MIN_HELLO_NONCE_BYTES = 16;
+export const MAX_HELLO_NONCE_BYTES = 32;
+/** Bytes of the Hello signature: empty, or one Ed25519 signature. */
+export const SIGNATURE_BYTES = 64;
+/** Largest TTL or hop count accepted on the wire; the router clamps far below (default 7). */
+export const MAX_WIRE_TTL = 255;
+
+/** Session timeouts (milliseconds); each can be overridden per session. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
+export const DEFAULT_KEEPALIVE_INTERVAL_MS = 15_000;
+/** No frame received for this long closes the link: a bit over two keepalive intervals. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 40_000;
+/** After sending Close, how long to wait for the bytes to flush before destroying the stream. */
+export const DEFAULT_CLOSE_GRACE_MS = 1_000;
+/** Bytes queued for writing beyond which the peer is too slow and the link is closed. */
+export const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024;

@@ -1,0 +1,195 @@
+import { create, toBinary } from '@bufbuild/protobuf';
+import { once } from 'node:events';
+import fc from 'fast-check';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { encodeFrame, type WireMessage } from './codec.ts';
+import { frame } from './framing.ts';
+import { FrameSchema } from './gen/wire_pb.ts';
+import { PROTOCOL_VERSION } from './limits.ts';
+import type { PeerSession } from './session.ts';
+import { rawPeer, sessionPair, testHello, type RawPeer } from './test-support.ts';
+
+const fileId = 'cd'.repeat(32);
+
+/** A Hello frame built straight from the schema, so it can carry any version. */
+function helloFrame(version = PROTOCOL_VERSION): Uint8Array {
+  const value = { ...testHello(5), protocolVersion: version, nonce: new Uint8Array(16).fill(3) };
+  return frame(toBinary(FrameSchema, create(FrameSchema, { msg: { case: 'hello', value } })));
+}
+
+async function ready(...sessions: PeerSession[]): Promise<void> {
+  await Promise.all(sessions.map((s) => (s.isReady ? undefined : once(s, 'ready'))));
+}
+
+/** Feed `bytes` to a fresh session and return how it closed and what it sent. */
+async function attack(bytes: Uint8Array[], endAfter = false): Promise<{ reason: string; message: string; sent: WireMessage[]; peer: RawPeer }> {
+  const peer = rawPeer();
+  const closed = once(peer.session, 'close');
+  for (const chunk of bytes) peer.raw.write(chunk);
+  if (endAfter) peer.raw.end();
+  const [info] = await closed;
+  return { reason: info.reason, message: info.message, sent: await peer.received, peer };
+}
+
+describe('peer session', () => {
+  let healthy: [PeerSession, PeerSession];
+
+  beforeEach(async () => {
+    healthy = sessionPair();
+    await ready(...healthy);
+  });
+
+  afterEach(async () => {
+    const closing = healthy.map((s) => once(s, 'close'));
+    healthy[0].close('test over');
+    await Promise.all(closing);
+  });
+
+  /** The session pair from beforeEach still carries a query, whatever happened to others. */
+  async function expectHealthyStillWorks(): Promise<void> {
+    const [a, b] = healthy;
+    const got = once(b, 'message');
+    const id = { nonce: new Uint8Array(16).fill(9), originPeerId: a.remote!.peerId, originAddress: 'x:1' };
+    expect(a.send({ case: 'query', value: { id, fileId, ttl: 2 } })).toBe(true);
+    const [message] = await got;
+    expect(message.case).toBe('query');
+  }
+
+  it('completes the handshake and exchanges a query and its hit', async () => {
+    const [a, b] = healthy;
+    expect(a.remote?.filesAddress).toBe('http://127.0.0.2:7070');
+    expect(b.remote?.searchAddress).toBe('127.0.0.1:7071');
+    const id = { nonce: new Uint8Array(16).fill(1), originPeerId: a.remote!.peerId, originAddress: '127.0.0.2:7071' };
+    const queryAtB = once(b, 'message');
+    a.send({ case: 'query', value: { id, terms: ['song'], ttl: 7, hops: 0 } });
+    const [query] = await queryAtB;
+    expect(query).toMatchObject({ case: 'query', value: { terms: ['song'], ttl: 7 } });
+    const hitAtA = once(a, 'message');
+    const result = { fileId, name: 'song.ogg', size: 10n };
+    b.send({ case: 'hit', value: { queryId: id, results: [result], holderPeerId: b.remote!.peerId, holderFilesAddress: 'http://127.0.0.1:7070', hops: 1 } });
+    const [hit] = await hitAtA;
+    expect(hit).toMatchObject({ case: 'hit', value: { results: [result], hops: 1 } });
+  });
+
+  it.each([
+    ['a huge length prefix', [Uint8Array.of(0xff, 0xff, 0xff, 0xff)], 'frame-too-large', 'PAYLOAD_TOO_LARGE'],
+    ['garbage', [frame(Uint8Array.of(0xff, 0xfe, 0x01, 0x99, 0x42))], 'malformed-frame', 'BAD_REQUEST'],
+    ['an unknown message type', [frame(Uint8Array.of((12 << 3) | 2, 0))], 'unknown-type', 'BAD_REQUEST'],
+    ['a query before hello', [encodeFrame({ case: 'ping', value: { nonce: 1 } })], 'unexpected-message', 'BAD_REQUEST'],
+    ['a wrong version', [helloFrame(7)], 'version-mismatch', 'BAD_REQUEST'],
+    ['a second hello', [helloFrame(), helloFrame()], 'unexpected-message', 'BAD_REQUEST'],
+  ])('closes only that link on %s, telling the peer why', async (_name, bytes, reason, code) => {
+    const result = await attack(bytes);
+    expect(result.reason).toBe(reason);
+    const close = result.sent.find((m) => m.case === 'close');
+    expect(close?.value).toMatchObject({ code: { PAYLOAD_TOO_LARGE: 12, BAD_REQUEST: 1 }[code] });
+    await expectHealthyStillWorks();
+  });
+
+  it('closes a link whose stream ends inside a frame', async () => {
+    const result = await attack([helloFrame(), frame(new Uint8Array(100)).subarray(0, 50)], true);
+    expect(result.reason).toBe('truncated-frame');
+    await expectHealthyStillWorks();
+  });
+
+  it('closes with a protocol reason, never a throw, whatever bytes follow the hello', async () => {
+    const expected = ['frame-too-large', 'truncated-frame', 'malformed-frame', 'unknown-type', 'invalid-message', 'unexpected-message', 'stream-ended'];
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 64 }), async (garbage) => {
+        const result = await attack([helloFrame(), garbage], true);
+        expect(expected).toContain(result.reason);
+      }),
+      { numRuns: 100 },
+    );
+    await expectHealthyStillWorks();
+  });
+
+  it('reports the reason a peer gives when it closes', async () => {
+    const [a, b] = sessionPair();
+    await ready(a, b);
+    const closed = once(b, 'close');
+    a.close('shutting down', 'UNAVAILABLE');
+    const [info] = await closed;
+    expect(info).toEqual({ reason: 'closed-by-peer', code: 'UNAVAILABLE', message: 'shutting down' });
+  });
+
+  it('closes a link when no hello comes within the handshake timeout', async () => {
+    const peer = rawPeer({ handshakeMs: 20 });
+    const [info] = await once(peer.session, 'close');
+    expect(info.reason).toBe('handshake-timeout');
+    expect((await peer.received).at(-1)).toMatchObject({ case: 'close', value: { code: 15 } });
+  });
+
+  it('closes a link when nothing arrives within the idle timeout', async () => {
+    const peer = rawPeer({ idleMs: 20, keepaliveMs: 1_000 });
+    peer.raw.write(helloFrame());
+    await once(peer.session, 'ready');
+    const [info] = await once(peer.session, 'close');
+    expect(info.reason).toBe('idle-timeout');
+  });
+
+  it('keeps an idle link alive with pings', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const [a, b] = sessionPair({ keepaliveMs: 10, idleMs: 35 });
+      await ready(a, b);
+      for (let i = 0; i < 20; i++) await vi.advanceTimersByTimeAsync(10);
+      expect(a.isReady && b.isReady).toBe(true);
+      const closed = [once(a, 'close'), once(b, 'close')];
+      a.close();
+      await Promise.all(closed);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('leaves no timer behind, however a session ends', async () => {
+    // Fake timers count only the timers sessions create, so the check is exact.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const [a, b] = sessionPair({ keepaliveMs: 10, idleMs: 1_000 });
+      await ready(a, b);
+      const closedByUs = [once(a, 'close'), once(b, 'close')];
+      a.close();
+      await vi.advanceTimersByTimeAsync(0);
+      await Promise.all(closedByUs);
+
+      const broken = rawPeer();
+      const closedOnGarbage = once(broken.session, 'close');
+      broken.raw.write(Uint8Array.of(0xff, 0xff, 0xff, 0xff));
+      await vi.advanceTimersByTimeAsync(0);
+      await closedOnGarbage;
+
+      const silent = rawPeer({ handshakeMs: 50 });
+      const closedOnTimeout = once(silent.session, 'close');
+      await vi.advanceTimersByTimeAsync(50);
+      await closedOnTimeout;
+
+      const idle = rawPeer({ idleMs: 50 });
+      idle.raw.write(helloFrame());
+      await vi.advanceTimersByTimeAsync(0);
+      expect(idle.session.isReady).toBe(true);
+      const closedOnIdle = once(idle.session, 'close');
+      await vi.advanceTimersByTimeAsync(50);
+      await closedOnIdle;
+
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('survives a listener that throws, closing that link only', async () => {
+    const [a, b] = sessionPair();
+    await ready(a, b);
+    b.on('message', () => {
+      throw new Error('boom');
+    });
+    const closed = once(b, 'close');
+    const id = { nonce: new Uint8Array(16), originPeerId: a.remote!.peerId, originAddress: 'x:1' };
+    a.send({ case: 'query', value: { id, fileId, ttl: 1 } });
+    const [info] = await closed;
+    expect(info).toMatchObject({ reason: 'closed-locally', code: 'INTERNAL' });
+    await expectHealthyStillWorks();
+  });
+});

@@ -1,0 +1,259 @@
+/**
+ * A protocol session: one link to one peer over any Duplex stream (a TCP or TLS socket, or an
+ * in-memory pair in tests). It sends our Hello at once, expects the peer's Hello within the
+ * handshake timeout, then emits every Query and Hit as a typed 'message'; it answers Pings,
+ * sends its own as keepalive, and closes on idle. Any bad input closes this link only, with a
+ * Close that says why; nothing here throws out to the stream or the process.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { fromWireCode, wireCode, type ErrorCode } from '../shared/errors.ts';
+import { CLOSE_CODES, type CloseInfo, type CloseReason } from './close-reasons.ts';
+import { decodeMessage, encodeFrame, type OutgoingMessage, type WireMessage } from './codec.ts';
+import { FrameDecoder } from './framing.ts';
+import type { Hello } from './gen/wire_pb.ts';
+import * as limits from './limits.ts';
+
+/** What we announce in our Hello. */
+export interface LocalHello {
+  readonly peerId: string;
+  readonly publicKey: Uint8Array;
+  readonly searchAddress: string;
+  readonly filesAddress: string;
+}
+
+export interface SessionTimeouts {
+  readonly handshakeMs: number;
+  readonly keepaliveMs: number;
+  readonly idleMs: number;
+  readonly closeGraceMs: number;
+}
+
+export interface SessionOptions {
+  readonly hello: LocalHello;
+  readonly timeouts?: Partial<SessionTimeouts>;
+  readonly maxFrameBytes?: number;
+  readonly maxQueuedBytes?: number;
+}
+
+/** The messages a session hands to its owner; Hello, Ping, Pong and Close it handles itself. */
+export type PeerMessage = Extract<WireMessage, { case: 'query' | 'hit' }>;
+type Sendable = Extract<OutgoingMessage, { case: 'query' | 'hit' }>;
+
+export interface SessionEvents {
+  /** The handshake completed: `hello` is the peer's, version and fields checked. */
+  ready: [hello: Hello];
+  message: [message: PeerMessage];
+  /** Emitted exactly once, after the stream is destroyed and every timer cleared. */
+  close: [info: CloseInfo];
+}
+
+type State = 'handshaking' | 'ready' | 'closing' | 'closed';
+
+export class PeerSession extends EventEmitter<SessionEvents> {
+  /** The peer's Hello, once the handshake has completed. */
+  remote: Hello | undefined;
+  /** How the session ended, once it has begun to close. */
+  closeInfo: CloseInfo | undefined;
+
+  private state: State = 'handshaking';
+  private readonly decoder: FrameDecoder;
+  private readonly timeouts: SessionTimeouts;
+  private readonly maxQueuedBytes: number;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private pingNonce = 0;
+
+  constructor(
+    private readonly stream: Duplex,
+    options: SessionOptions,
+  ) {
+    super();
+    this.timeouts = {
+      handshakeMs: limits.DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      keepaliveMs: limits.DEFAULT_KEEPALIVE_INTERVAL_MS,
+      idleMs: limits.DEFAULT_IDLE_TIMEOUT_MS,
+      closeGraceMs: limits.DEFAULT_CLOSE_GRACE_MS,
+      ...options.timeouts,
+    };
+    this.decoder = new FrameDecoder(options.maxFrameBytes ?? limits.MAX_FRAME_BYTES);
+    this.maxQueuedBytes = options.maxQueuedBytes ?? limits.DEFAULT_MAX_QUEUED_BYTES;
+    stream.on('data', this.onData);
+    stream.on('end', this.onEnd);
+    stream.on('error', this.onError);
+    stream.on('close', this.onStreamClose);
+    this.handshakeTimer = setTimeout(
+      () => this.fail('handshake-timeout', `no hello within ${this.timeouts.handshakeMs} ms`),
+      this.timeouts.handshakeMs,
+    );
+    const { peerId, publicKey, searchAddress, filesAddress } = options.hello;
+    const nonce = randomBytes(limits.MIN_HELLO_NONCE_BYTES);
+    this.write({
+      case: 'hello',
+      value: { protocolVersion: limits.PROTOCOL_VERSION, peerId, publicKey, searchAddress, filesAddress, nonce },
+    });
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready';
+  }
+
+  /**
+   * Send a Query or Hit. Returns false if the link is not ready (handshaking or closed). Throws
+   * RangeError for a message that breaks a limit: that is a bug in the caller, not the peer.
+   */
+  send(message: Sendable): boolean {
+    if (this.state !== 'ready') return false;
+    return this.write(message);
+  }
+
+  /** Close the link, telling the peer why. Safe to call at any time, more than once. */
+  close(message = 'closing', code: ErrorCode = 'UNAVAILABLE'): void {
+    this.shutdown({ reason: 'closed-locally', code, message }, true);
+  }
+
+  private isClosing(): boolean {
+    return this.state === 'closing' || this.state === 'closed';
+  }
+
+  private write(message: OutgoingMessage): boolean {
+    const frame = encodeFrame(message);
+    if (!this.stream.writable) return false;
+    this.stream.write(frame);
+    // A peer that stops reading must not make us buffer without bound.
+    if (this.stream.writableLength > this.maxQueuedBytes) {
+      this.shutdown({ reason: 'too-slow', code: CLOSE_CODES['too-slow'], message: 'peer is not reading' }, false);
+      return false;
+    }
+    return true;
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.isClosing()) return;
+    this.idleTimer?.refresh();
+    const { frames, error } = this.decoder.push(chunk);
+    for (const body of frames) {
+      this.onFrame(body);
+      if (this.isClosing()) return;
+    }
+    if (error?.kind === 'frame-too-large') {
+      this.fail('frame-too-large', `frame of ${error.length} bytes exceeds ${limits.MAX_FRAME_BYTES}`);
+    }
+  };
+
+  private onFrame(body: Uint8Array): void {
+    const decoded = decodeMessage(body);
+    if (!decoded.ok) return this.fail(decoded.error.kind, decoded.error.detail);
+    const message = decoded.message;
+    if (message.case === 'close') {
+      const code = fromWireCode(message.value.code);
+      return this.shutdown({ reason: 'closed-by-peer', code, message: message.value.reason }, false);
+    }
+    if (this.state === 'handshaking') {
+      if (message.case !== 'hello') return this.fail('unexpected-message', `expected hello, got ${message.case}`);
+      return this.onHello(message.value);
+    }
+    switch (message.case) {
+      case 'hello':
+        return this.fail('unexpected-message', 'a second hello');
+      case 'ping':
+        this.write({ case: 'pong', value: { nonce: message.value.nonce } });
+        return;
+      case 'pong':
+        return;
+      default:
+        this.deliver(message);
+    }
+  }
+
+  private onHello(hello: Hello): void {
+    clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = undefined;
+    this.remote = hello;
+    this.state = 'ready';
+    this.idleTimer = setTimeout(
+      () => this.fail('idle-timeout', `nothing received for ${this.timeouts.idleMs} ms`),
+      this.timeouts.idleMs,
+    );
+    this.keepaliveTimer = setInterval(() => {
+      this.pingNonce = (this.pingNonce + 1) >>> 0;
+      this.write({ case: 'ping', value: { nonce: this.pingNonce } });
+    }, this.timeouts.keepaliveMs);
+    this.deliver(undefined, hello);
+  }
+
+  /** Hand a message to the owner; a throwing listener closes this link, not the process. */
+  private deliver(message: PeerMessage | undefined, hello?: Hello): void {
+    try {
+      if (hello) this.emit('ready', hello);
+      else if (message) this.emit('message', message);
+    } catch (err) {
+      this.close(`local handler failed: ${(err as Error).message}`, 'INTERNAL');
+    }
+  }
+
+  private readonly onEnd = (): void => {
+    const error = this.decoder.end();
+    if (error?.kind === 'truncated-frame') {
+      return this.fail('truncated-frame', `stream ended ${error.need - error.have} bytes short of a frame`);
+    }
+    this.shutdown({ reason: 'stream-ended', code: CLOSE_CODES['stream-ended'], message: 'the peer ended the stream' }, false);
+  };
+
+  private readonly onError = (err: Error): void => {
+    this.shutdown({ reason: 'stream-error', code: CLOSE_CODES['stream-error'], message: err.message }, false);
+  };
+
+  private readonly onStreamClose = (): void => {
+    this.shutdown({ reason: 'stream-ended', code: CLOSE_CODES['stream-ended'], message: 'the stream closed' }, false);
+    this.finish();
+  };
+
+  /** Close because the peer broke the protocol (or a timer fired), telling it why. */
+  private fail(reason: Exclude<CloseReason, 'closed-locally' | 'closed-by-peer'>, message: string): void {
+    this.shutdown({ reason, code: CLOSE_CODES[reason], message }, true);
+  }
+
+  private shutdown(info: CloseInfo, sendClose: boolean): void {
+    if (this.isClosing()) return;
+    this.state = 'closing';
+    this.closeInfo = info;
+    this.clearTimers();
+    const stream = this.stream;
+    if (stream.destroyed) {
+      if (stream.closed) this.finish();
+      return;
+    }
+    if (sendClose && stream.writable) {
+      const reason = info.message.slice(0, limits.MAX_REASON_LENGTH);
+      stream.end(encodeFrame({ case: 'close', value: { code: wireCode(info.code), reason } }));
+      // Destroy once the Close is flushed, or after the grace period if the peer does not read.
+      stream.once('finish', () => stream.destroy());
+      this.graceTimer = setTimeout(() => stream.destroy(), this.timeouts.closeGraceMs);
+    } else {
+      stream.destroy();
+    }
+  }
+
+  private finish(): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.clearTimers();
+    this.stream.off('data', this.onData);
+    this.stream.off('end', this.onEnd);
+    this.stream.off('close', this.onStreamClose);
+    // The 'error' listener stays: a late error from a destroyed stream must not become uncaught.
+    this.emit('close', this.closeInfo!);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.handshakeTimer);
+    clearTimeout(this.idleTimer);
+    clearInterval(this.keepaliveTimer);
+    clearTimeout(this.graceTimer);
+    this.handshakeTimer = this.idleTimer = this.keepaliveTimer = this.graceTimer = undefined;
+  }
+}

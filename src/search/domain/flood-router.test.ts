@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { FloodRouter, queryKey } from './flood-router.ts';
+
+const links = ['L1', 'L2', 'L3'];
+
+function router(now = () => 0) {
+  return new FloodRouter({ now, maxTtl: 7 });
+}
+
+describe('flood router', () => {
+  it('matches a new query locally and forwards it to every other link with ttl - 1, hops + 1', () => {
+    const decision = router().receive('L1', { key: 'q', ttl: 4, hops: 2 }, links);
+    expect(decision).toEqual({ action: 'accept', hops: 3, forward: { to: ['L2', 'L3'], ttl: 3, hops: 3 } });
+  });
+
+  it('never forwards a query back over the link it came from', () => {
+    const decision = router().receive('L2', { key: 'q', ttl: 7, hops: 0 }, links);
+    expect(decision.action === 'accept' && decision.forward?.to).toEqual(['L1', 'L3']);
+  });
+
+  it('drops a duplicate, whichever link it arrives on', () => {
+    const r = router();
+    r.receive('L1', { key: 'q', ttl: 7, hops: 0 }, links);
+    expect(r.receive('L1', { key: 'q', ttl: 7, hops: 0 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
+    expect(r.receive('L3', { key: 'q', ttl: 5, hops: 2 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
+  });
+
+  it('clamps TTL 255 so the query goes no further than the maximum from its origin', () => {
+    const r = router();
+    expect(r.receive('L1', { key: 'a', ttl: 255, hops: 0 }, links)).toMatchObject({ forward: { ttl: 6, hops: 1 } });
+    expect(r.receive('L1', { key: 'b', ttl: 255, hops: 4 }, links)).toMatchObject({ forward: { ttl: 2, hops: 5 } });
+    expect(r.receive('L1', { key: 'c', ttl: 255, hops: 6 }, links)).toEqual({ action: 'accept', hops: 7, forward: undefined });
+  });
+
+  it('drops a query whose hops are beyond the maximum, without remembering it', () => {
+    const r = router();
+    expect(r.receive('L1', { key: 'q', ttl: 3, hops: 7 }, links)).toEqual({ action: 'drop', reason: 'too-many-hops' });
+    expect(r.receive('L1', { key: 'z', ttl: 0, hops: 0 }, links)).toEqual({ action: 'drop', reason: 'ttl-exhausted' });
+    expect(r.stats).toEqual({ seen: 0, routes: 0 });
+  });
+
+  it('matches but does not forward a query whose ttl runs out here', () => {
+    expect(router().receive('L1', { key: 'q', ttl: 1, hops: 0 }, links)).toEqual({ action: 'accept', hops: 1, forward: undefined });
+  });
+
+  it('sends hits back only over the link the query came from', () => {
+    const r = router();
+    r.receive('L2', { key: 'q', ttl: 7, hops: 0 }, links);
+    expect(r.routeHit(undefined, 'q')).toEqual({ action: 'forward', to: 'L2' });
+    expect(r.routeHit('L3', 'q')).toEqual({ action: 'forward', to: 'L2' });
+    expect(r.routeHit('L2', 'q')).toEqual({ action: 'drop', reason: 'from-route-link' });
+    expect(r.routeHit('L3', 'never-seen')).toEqual({ action: 'drop', reason: 'no-route' });
+  });
+
+  it('delivers hits for its own searches and drops their echoes', () => {
+    const r = router();
+    expect(r.originate('mine', 255, links)).toEqual({ to: links, ttl: 7, hops: 0 });
+    expect(r.receive('L3', { key: 'mine', ttl: 6, hops: 1 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
+    expect(r.routeHit('L1', 'mine')).toEqual({ action: 'deliver' });
+  });
+
+  it('forgets reverse routes after their lifetime and keeps the table bounded', () => {
+    let now = 0;
+    const r = new FloodRouter({ now: () => now, routeTtlMs: 1_000, routeCapacity: 100, seenCapacity: 100 });
+    for (let i = 0; i < 1_000; i++) r.receive('L1', { key: `k${i}`, ttl: 3, hops: 0 }, links);
+    expect(r.stats).toEqual({ seen: 100, routes: 100 });
+    now = 1_000;
+    expect(r.routeHit('L2', 'k999')).toEqual({ action: 'drop', reason: 'no-route' });
+  });
+
+  it('keys a query by its random bytes and origin peer', () => {
+    expect(queryKey(Uint8Array.of(0, 15, 255), 'peer')).toBe('000fff@peer');
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * The flood rules of search, as pure decisions (no sockets, no timers): what to do with a query
+ * that arrives on a link, with one this peer starts, and with a hit coming back. The Search
+ * service carries the decisions out; the same class can run inside a simulator.
+ *
+ * TTL and hops follow Gnutella: the sender sets ttl (links the query may still cross) and hops
+ * (links already crossed); each receiver counts the link it came over (hops + 1 = its distance
+ * from the origin) and forwards with ttl - 1, hops + 1 while ttl - 1 > 0. TTLs are clamped so a
+ * query never travels beyond `maxTtl` links from its origin, whatever the sender asked.
+ */
+import { ExpiringLru, type Clock } from './expiring-lru.ts';
+import { SeenCache } from './seen-cache.ts';
+
+/** Identifies a neighbour link inside this peer (not an address: the router never dials). */
+export type LinkId = string;
+
+/** Where hits for a query go: back over a link, or to this peer's own search. */
+export type ReverseRoute = { kind: 'link'; link: LinkId } | { kind: 'local' };
+
+export const DEFAULT_MAX_TTL = 7;
+export const DEFAULT_ROUTE_CAPACITY = 100_000;
+/** Longer than any search deadline: a hit arriving later has nobody waiting for it. */
+export const DEFAULT_ROUTE_TTL_MS = 60_000;
+
+export interface FloodRouterOptions {
+  readonly now: Clock;
+  readonly maxTtl?: number;
+  readonly seenCapacity?: number;
+  readonly seenTtlMs?: number;
+  readonly routeCapacity?: number;
+  readonly routeTtlMs?: number;
+}
+
+/** The parts of a query the router looks at; `key` identifies it network-wide (see queryKey). */
+export interface FloodQuery {
+  readonly key: string;
+  readonly ttl: number;
+  readonly hops: number;
+}
+
+export interface Forward {
+  readonly to: readonly LinkId[];
+  readonly ttl: number;
+  readonly hops: number;
+}
+
+export type QueryDecision =
+  | { readonly action: 'drop'; readonly reason: 'duplicate' | 'too-many-hops' | 'ttl-exhausted' }
+  /** Match locally (hits carry `hops`: this peer's distance from the origin), then forward. */
+  | { readonly action: 'accept'; readonly hops: number; readonly forward: Forward | undefined };
+
+export type HitDecision =
+  | { readonly action: 'deliver' }
+  | { readonly action: 'forward'; readonly to: LinkId }
+  | { readonly action: 'drop'; readonly reason: 'no-route' | 'from-route-link' };
+
+/** The network-wide key of a query id: its 16 random bytes (hex) and its origin peer id. */
+export function queryKey(nonce: Uint8Array, originPeerId: string): string {
+  let hex = '';
+  for (const byte of nonce) hex += byte.toString(16).padStart(2, '0');
+  return `${hex}@${originPeerId}`;
+}
+
+export class FloodRouter {
+  readonly maxTtl: number;
+  private readonly seen: SeenCache;
+  private readonly routes: ExpiringLru<string, ReverseRoute>;
+
+  constructor(options: FloodRouterOptions) {
+    this.maxTtl = options.maxTtl ?? DEFAULT_MAX_TTL;
+    if (!Number.isInteger(this.maxTtl) || this.maxTtl < 1) throw new RangeError('maxTtl must be an integer >= 1');
+    this.seen = new SeenCache({ capacity: options.seenCapacity, ttlMs: options.seenTtlMs, now: options.now });
+    this.routes = new ExpiringLru(options.routeCapacity ?? DEFAULT_ROUTE_CAPACITY, options.routeTtlMs ?? DEFAULT_ROUTE_TTL_MS, options.now);
+  }
+
+  /** A search started here: remember it (so echoes are dropped and hits delivered) and flood it. */
+  originate(key: string, ttl: number, links: readonly LinkId[]): Forward {
+    this.seen.firstSighting(key);
+    this.routes.set(key, { kind: 'local' });
+    return { to: [...links], ttl: Math.min(Math.max(1, Math.floor(ttl)), this.maxTtl), hops: 0 };
+  }
+
+  /** A query arrived over link `from`; `links` are all current links, `from` among them or not. */
+  receive(from: LinkId, query: FloodQuery, links: readonly LinkId[]): QueryDecision {
+    if (query.ttl < 1) return { action: 'drop', reason: 'ttl-exhausted' };
+    const distance = query.hops + 1;
+    // Checked before the seen-cache so out-of-bounds queries cannot push honest ids out of it.
+    if (distance > this.maxTtl) return { action: 'drop', reason: 'too-many-hops' };
+    if (!this.seen.firstSighting(query.key)) return { action: 'drop', reason: 'duplicate' };
+    this.routes.set(query.key, { kind: 'link', link: from });
+    const ttl = Math.min(query.ttl, this.maxTtl) - 1;
+    const remaining = Math.min(ttl, this.maxTtl - distance);
+    const to = links.filter((link) => link !== from);
+    const forward = remaining > 0 && to.length > 0 ? { to, ttl: remaining, hops: distance } : undefined;
+    return { action: 'accept', hops: distance, forward };
+  }
+
+  /**
+   * A hit for `key` arrived over `from` (or `undefined`: produced by this peer's own matcher).
+   * It goes only where the query came from; addresses inside the query or hit are never used.
+   */
+  routeHit(from: LinkId | undefined, key: string): HitDecision {
+    const route = this.routes.get(key);
+    if (route === undefined) return { action: 'drop', reason: 'no-route' };
+    if (route.kind === 'local') return { action: 'deliver' };
+    // A hit from the very link the query came over would go straight back: a loop or a forgery.
+    if (from === route.link) return { action: 'drop', reason: 'from-route-link' };
+    return { action: 'forward', to: route.link };
+  }
+
+  /** Sizes, for metrics and for tests that check the bounds hold. */
+  get stats(): { seen: number; routes: number } {
+    return { seen: this.seen.size, routes: this.routes.size };
+  }
+}

@@ -130,31 +130,33 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
   app.route({
     method: ['GET', 'HEAD'],
     url: '/files/:id/content',
-      schema: {
-        summary: 'The bytes of a file; honours single and suffix Range requests (RFC 9110)',
-        params: IdParams,
-        headers: Type.Object({ range: Type.Optional(Type.String({ maxLength: 1024 })), 'if-range': Type.Optional(Type.String()) }),
-        response: { 200: Type.Any(), 206: Type.Any(), 404: ErrorRef, 416: ErrorRef },
-      },
+    schema: {
+      summary: 'The bytes of a file; honours single and suffix Range requests (RFC 9110)',
+      params: IdParams,
+      headers: Type.Object({ range: Type.Optional(Type.String({ maxLength: 1024 })), 'if-range': Type.Optional(Type.String()) }),
+      response: { 200: Type.Any(), 206: Type.Any(), 404: ErrorRef, 409: ErrorRef, 416: ErrorRef },
+    },
     handler: async (request, reply) => {
       const { id } = request.params;
       const file = manager.get(id);
       const etag = `"${id}"`;
       const decision = decideRange(request.headers.range, file.size, etag, request.headers['if-range']);
-      reply.header('accept-ranges', 'bytes').header('etag', etag).header('cache-control', 'public, max-age=31536000, immutable');
+      reply.header('accept-ranges', 'bytes').header('etag', etag);
       if (decision.kind === 'unsatisfiable') {
         reply.header('content-range', `bytes */${file.size}`);
-        return reply.status(416).send(toErrorBody(new PeershareError('INVALID_RANGE', `range ${request.headers.range} is outside the ${file.size}-byte file`)));
+        const err = new PeershareError('INVALID_RANGE', `range ${request.headers.range} is outside the ${file.size}-byte file`);
+        return reply.status(416).send(toErrorBody(err));
       }
       const [start, end] = decision.kind === 'partial' ? [decision.start, decision.end] : [0, file.size - 1];
+      // Open before setting the length: a file that changed on disk is answered with an error body.
+      const content = request.method === 'HEAD' ? null : await manager.open(id, start, end);
       reply
         .type('application/octet-stream')
         .header('content-length', String(end - start + 1))
+        .header('cache-control', 'public, max-age=31536000, immutable')
         .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`);
       if (decision.kind === 'partial') reply.status(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
-      if (request.method === 'HEAD') return reply.send(null);
-      const content = await manager.open(id, start, end);
-      return reply.send(content.stream);
+      return reply.send(content?.stream ?? null);
     },
   });
 
@@ -170,15 +172,15 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
       },
     },
     async (request, reply) => {
-      const declared = Number(request.headers['content-length'] ?? NaN);
-      if (declared > options.maxUploadBytes) {
-        throw new PeershareError('PAYLOAD_TOO_LARGE', `upload of ${declared} bytes is larger than the ${options.maxUploadBytes}-byte cap`);
-      }
-      if (request.headers['content-type']?.split(';')[0]?.trim() !== 'application/octet-stream') {
-        throw new PeershareError('UNSUPPORTED_MEDIA_TYPE', 'upload the file as Content-Type: application/octet-stream');
-      }
       const body = uploadBody(request.raw);
       try {
+        const declared = Number(request.headers['content-length'] ?? NaN);
+        if (declared > options.maxUploadBytes) {
+          throw new PeershareError('PAYLOAD_TOO_LARGE', `upload of ${declared} bytes is larger than the ${options.maxUploadBytes}-byte cap`);
+        }
+        if (request.headers['content-type']?.split(';')[0]?.trim() !== 'application/octet-stream') {
+          throw new PeershareError('UNSUPPORTED_MEDIA_TYPE', 'upload the file as Content-Type: application/octet-stream');
+        }
         const { file, created } = await manager.upload(body, request.query.name);
         return reply.status(created ? 201 : 200).send(publicView(file, true));
       } catch (err) {

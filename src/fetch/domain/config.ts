@@ -1,0 +1,69 @@
+/**
+ * Tunables of the Fetch service (membership and file availability), with their defaults.
+ * Liveness counts rounds because a round is the unit in which evidence of life can arrive;
+ * eviction and memory of departed peers count wall time because they are about storage, not
+ * detection.
+ */
+
+/** Protocol version this peer speaks; carried in every peer record. */
+export const PROTOCOL_VERSION = 1;
+
+export interface FetchConfig {
+  /** Milliseconds between rounds (used by the service's timer, not by the pure core). */
+  intervalMs: number;
+  /** Peers asked per round. */
+  fanout: number;
+  /** Down peers probed per round on top of the fanout, so a peer that came back is noticed. */
+  downProbes: number;
+  /** Rounds without any evidence of life before an alive peer is suspected. */
+  suspectAfterRounds: number;
+  /** Rounds without any evidence of life before a peer is marked down. */
+  downAfterRounds: number;
+  /** Time a peer stays down before it is evicted from the table. */
+  evictAfterMs: number;
+  /** Most peers the table holds (self excluded). */
+  maxPeers: number;
+  /** Most "left" tombstones remembered, and for how long. */
+  maxTombstones: number;
+  tombstoneTtlMs: number;
+  /** Most evicted peers remembered (so a stale copy of their record cannot re-add them), and for how long. */
+  maxForgotten: number;
+  forgetTtlMs: number;
+  /** Membership events kept in memory; the adapter persists them. */
+  logCapacity: number;
+  /** Availability map caps: all entries, and entries of one peer. */
+  maxFileEntries: number;
+  maxFilesPerPeer: number;
+  /** A record issued further in the future than this is absurd (clock skew allowance). */
+  maxClockSkewMs: number;
+  /** Rounds to wait before retrying the join addresses after all of them failed, doubled up to the max. */
+  maxJoinBackoffRounds: number;
+}
+
+export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
+  intervalMs: 3_000,
+  fanout: 3,
+  downProbes: 1,
+  suspectAfterRounds: 5,
+  downAfterRounds: 10,
+  evictAfterMs: 10 * 60_000,
+  maxPeers: 10_000,
+  maxTombstones: 1_000,
+  tombstoneTtlMs: 60 * 60_000,
+  maxForgotten: 1_000,
+  forgetTtlMs: 60 * 60_000,
+  logCapacity: 1_000,
+  maxFileEntries: 200_000,
+  maxFilesPerPeer: 10_000,
+  maxClockSkewMs: 10 * 60_000,
+  maxJoinBackoffRounds: 8,
+});
+
+/** Defaults overridden by `partial`; the service validates user settings before this. */
+export function fetchConfig(partial: Partial<FetchConfig> = {}): FetchConfig {
+  const config = { ...DEFAULT_FETCH_CONFIG, ...partial };
+  if (config.downAfterRounds < config.suspectAfterRounds) {
+    throw new RangeError('downAfterRounds must be at least suspectAfterRounds');
+  }
+  return config;
+}

@@ -1,0 +1,48 @@
+/**
+ * The membership log: an append-only list of what happened to which peer and when. Memory holds
+ * the newest `capacity` events in a ring; every event has a running number `n`, so the adapter
+ * can persist everything after the last number it stored.
+ */
+
+export type MembershipEventKind = 'joined' | 'suspected' | 'down' | 'back' | 'left' | 'evicted';
+
+export interface MembershipEvent {
+  /** Running number, 1 for the first event of this process. */
+  n: number;
+  /** Local clock, ms since the epoch. */
+  at: number;
+  kind: MembershipEventKind;
+  peerId: string;
+}
+
+export class MembershipLog {
+  private readonly ring: (MembershipEvent | undefined)[];
+  private next = 1;
+
+  constructor(readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('log capacity must be a positive integer');
+    this.ring = new Array<MembershipEvent | undefined>(capacity);
+  }
+
+  append(kind: MembershipEventKind, peerId: string, at: number): MembershipEvent {
+    const event: MembershipEvent = { n: this.next++, at, kind, peerId };
+    this.ring[(event.n - 1) % this.capacity] = event;
+    return event;
+  }
+
+  /** Number of the newest event, 0 when empty. */
+  get last(): number {
+    return this.next - 1;
+  }
+
+  /** Events numbered above `after` still held in memory, oldest first. */
+  since(after = 0): MembershipEvent[] {
+    const first = Math.max(after + 1, this.next - this.capacity, 1);
+    const out: MembershipEvent[] = [];
+    for (let n = first; n < this.next; n++) {
+      const event = this.ring[(n - 1) % this.capacity];
+      if (event) out.push(event);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The messages of a Fetch round and the checks on what a remote sends. A round is one request
+ * (the asker's own record as an announce, plus the cursors it holds for the answerer) and one
+ * response (the answerer's view delta and shared-file list delta).
+ *
+ * Everything is validated before anything is applied: a list over its cap is PAYLOAD_TOO_LARGE,
+ * anything malformed (including one forged record in a hundred) is BAD_REQUEST, and in both cases
+ * the caller changes nothing.
+ */
+import { PeershareError } from '../../shared/errors.ts';
+import { isFileId } from '../../shared/ids.ts';
+import type { FetchConfig } from './config.ts';
+import { verifyRecord, type PeerRecord, type VerifyOptions } from './peer-record.ts';
+
+export interface FileEntry {
+  id: string;
+  name: string;
+  size: number;
+}
+
+/** A peer's own shared files that changed since a cursor (all of them when `reset`). */
+export interface FileDelta {
+  cursor: string;
+  reset: boolean;
+  added: FileEntry[];
+  removed: string[];
+}
+
+/** A delta of a peer table for one requester. */
+export interface ViewDelta {
+  cursor: string;
+  records: PeerRecord[];
+  /** [peerId, ms since the sender last heard from it] for every live or suspected peer. */
+  heard: [string, number][];
+}
+
+export interface SyncRequest {
+  /** The asker's own record: every request is also an announce (this is how Join works). */
+  from: PeerRecord;
+  viewCursor?: string;
+  filesCursor?: string;
+}
+
+export interface SyncResponse {
+  /** The answerer's peer id. */
+  from: string;
+  view: ViewDelta;
+  files?: FileDelta;
+}
+
+const PEER_ID = /^[a-z2-7]{52}$/;
+const CURSOR = /^[\x21-\x7e]{1,128}$/;
+const BAD_NAME_CHARS = /[\u0000-\u001f\u007f/\\]/;
+const MAX_NAME_LENGTH = 255;
+/** Heard ages beyond a month are nonsense: no peer stays in a table that long without news. */
+const MAX_HEARD_AGE_MS = 30 * 24 * 3_600_000;
+
+export type MessageLimits = Pick<FetchConfig, 'maxPeers' | 'maxTombstones' | 'maxFilesPerPeer' | 'maxClockSkewMs'>;
+
+function bad(message: string, field: string): PeershareError {
+  return new PeershareError('BAD_REQUEST', message, { field });
+}
+
+function object(value: unknown, field: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(`${field} must be an object`, field);
+  return value as Record<string, unknown>;
+}
+
+function list(value: unknown, max: number, field: string): unknown[] {
+  if (!Array.isArray(value)) throw bad(`${field} must be an array`, field);
+  if (value.length > max) {
+    throw new PeershareError('PAYLOAD_TOO_LARGE', `${field} has ${value.length} items, more than ${max}`, { field, max });
+  }
+  return value;
+}
+
+function cursor(value: unknown, field: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !CURSOR.test(value)) throw bad(`${field} must be 1-128 printable characters`, field);
+  return value;
+}
+
+/** How records in a message are checked: the table's verified copies and the signature verifier. */
+export type RecordChecks = Pick<VerifyOptions, 'verified' | 'verifier'>;
+
+function record(value: unknown, field: string, now: number, limits: MessageLimits, checks: RecordChecks): PeerRecord {
+  try {
+    return verifyRecord(value, { now, maxSkewMs: limits.maxClockSkewMs, ...checks });
+  } catch (err) {
+    if (err instanceof PeershareError) throw bad(err.message, `${field}.${String(err.details?.field ?? '')}`);
+    throw err;
+  }
+}
+
+/** Check a request from a peer that asks for our view. */
+export function parseSyncRequest(input: unknown, now: number, limits: MessageLimits, checks: RecordChecks = {}): SyncRequest {
+  const body = object(input, 'request');
+  return {
+    from: record(body.from, 'from', now, limits, checks),
+    viewCursor: cursor(body.viewCursor, 'viewCursor'),
+    filesCursor: cursor(body.filesCursor, 'filesCursor'),
+  };
+}
+
+/** Check a response to our request; `expectedFrom` is the peer we meant to ask, when known. */
+export function parseSyncResponse(input: unknown, now: number, limits: MessageLimits, expectedFrom?: string, checks: RecordChecks = {}): SyncResponse {
+  const body = object(input, 'response');
+  const from = body.from;
+  if (typeof from !== 'string' || !PEER_ID.test(from)) throw bad('from must be a peer id', 'from');
+  if (expectedFrom !== undefined && from !== expectedFrom) throw bad('answered by another peer than the one asked', 'from');
+  const view = object(body.view, 'view');
+  const rawRecords = list(view.records, limits.maxPeers + limits.maxTombstones + 1, 'view.records');
+  const rawHeard = list(view.heard, limits.maxPeers + 1, 'view.heard');
+  const viewCursor = cursor(view.cursor, 'view.cursor');
+  if (viewCursor === undefined) throw bad('view.cursor is required', 'view.cursor');
+  const heard = rawHeard.map((pair, i): [string, number] => {
+    const field = `view.heard[${i}]`;
+    if (!Array.isArray(pair) || pair.length !== 2) throw bad(`${field} must be [peerId, ageMs]`, field);
+    const [peerId, age] = pair as unknown[];
+    if (typeof peerId !== 'string' || !PEER_ID.test(peerId)) throw bad(`${field} has no valid peer id`, field);
+    if (typeof age !== 'number' || !Number.isSafeInteger(age) || age < 0 || age > MAX_HEARD_AGE_MS) throw bad(`${field} has an absurd age`, field);
+    return [peerId, age];
+  });
+  const records = rawRecords.map((r, i) => record(r, `view.records[${i}]`, now, limits, checks));
+  const files = body.files === undefined ? undefined : parseFileDelta(body.files, limits);
+  return { from, view: { cursor: viewCursor, records, heard }, ...(files ? { files } : {}) };
+}
+
+/** Check a shared-file list delta. */
+export function parseFileDelta(input: unknown, limits: Pick<FetchConfig, 'maxFilesPerPeer'>): FileDelta {
+  const body = object(input, 'files');
+  const deltaCursor = cursor(body.cursor, 'files.cursor');
+  if (deltaCursor === undefined) throw bad('files.cursor is required', 'files.cursor');
+  if (typeof body.reset !== 'boolean') throw bad('files.reset must be a boolean', 'files.reset');
+  const added = list(body.added, limits.maxFilesPerPeer, 'files.added').map((raw, i) => {
+    const field = `files.added[${i}]`;
+    const file = object(raw, field);
+    if (typeof file.id !== 'string' || !isFileId(file.id)) throw bad(`${field}.id is not a file id`, `${field}.id`);
+    const name = file.name;
+    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH || BAD_NAME_CHARS.test(name)) {
+      throw bad(`${field}.name is not a file name`, `${field}.name`);
+    }
+    if (typeof file.size !== 'number' || !Number.isSafeInteger(file.size) || file.size < 0) throw bad(`${field}.size is not a size`, `${field}.size`);
+    return { id: file.id, name, size: file.size };
+  });
+  const removed = list(body.removed, limits.maxFilesPerPeer, 'files.removed').map((id, i) => {
+    if (typeof id !== 'string' || !isFileId(id)) throw bad(`files.removed[${i}] is not a file id`, `files.removed[${i}]`);
+    return id;
+  });
+  return { cursor: deltaCursor, reset: body.reset, added, removed };
+}

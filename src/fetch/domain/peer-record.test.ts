@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { PeershareError } from '../../shared/errors.ts';
+import { isAddress } from './addresses.ts';
+import { encodeForSigning, nextSeq, signLeave, signRecord, verifyRecord, type PeerRecord } from './peer-record.ts';
+import { fields, NOW, testPeer } from './test-fixtures.ts';
+
+function rejection(input: unknown, now?: number): PeershareError {
+  try {
+    verifyRecord(input, now === undefined ? {} : { now });
+  } catch (err) {
+    if (err instanceof PeershareError) return err;
+    throw err;
+  }
+  throw new Error('record was accepted');
+}
+
+describe('signed peer records', () => {
+  const a = testPeer(1);
+  const b = testPeer(2);
+
+  it('verifies a record its owner signed, whatever order its JSON keys arrive in', () => {
+    const record = a.record();
+    expect(verifyRecord(record, { now: NOW })).toEqual(record);
+    const reordered = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(record).reverse()))) as unknown;
+    expect(verifyRecord(reordered, { now: NOW })).toEqual(record);
+  });
+
+  it('rejects a forged signature: changed fields, or signed by another key', () => {
+    const record = a.record();
+    const moved = { ...record, addresses: { ...record.addresses, files: '6.6.6.6:7001' } };
+    expect(rejection(moved).details).toEqual({ field: 'signature' });
+    const bySomeoneElse = { ...record, signature: b.signer.sign(encodeForSigning(record.peerId, a.signer.publicKey, record)).toString('hex') };
+    expect(rejection(bySomeoneElse).details).toEqual({ field: 'signature' });
+  });
+
+  it("rejects a record claiming another peer's id", () => {
+    // b signs a record about itself but puts a's id on it: the id does not derive from b's key.
+    const claimed: PeerRecord = {
+      ...b.record(),
+      peerId: a.signer.peerId,
+      signature: b.signer.sign(encodeForSigning(a.signer.peerId, b.signer.publicKey, fields(2))).toString('hex'),
+    };
+    const err = rejection(claimed);
+    expect(err.code).toBe('BAD_REQUEST');
+    expect(err.details).toEqual({ field: 'peerId' });
+  });
+
+  it.each([
+    ['seq 0', { seq: 0 }],
+    ['fractional seq', { seq: 1.5 }],
+    ['seq beyond safe integers', { seq: 2 ** 60 }],
+    ['negative issuedAt', { issuedAt: -1 }],
+    ['protocol 0', { protocol: 0 }],
+    ['protocol above 16 bits', { protocol: 70_000 }],
+    ['unknown status', { status: 'zombie' }],
+  ])('rejects absurd values: %s', (_name, change) => {
+    expect(rejection({ ...a.record(), ...change }).code).toBe('BAD_REQUEST');
+  });
+
+  it('rejects a record issued far in the future, unknown fields and non-objects', () => {
+    const future = a.record({ seq: NOW + 3_600_000, issuedAt: NOW + 3_600_000 });
+    expect(rejection(future, NOW).details).toEqual({ field: 'issuedAt' });
+    expect(rejection({ ...a.record(), extra: 1 }).details).toEqual({ field: 'extra' });
+    expect(rejection([]).code).toBe('BAD_REQUEST');
+    expect(rejection({ ...a.record(), publicKey: 'zz' }).details).toEqual({ field: 'publicKey' });
+  });
+
+  it.each(['', 'host', ':7001', 'host:0', 'host:65536', 'host:07001', 'a b:1', 'http://x:1', '999.1.1.1:80', '-bad.example:80', '[::1:80'])(
+    'rejects the malformed address %j',
+    (address) => {
+      expect(isAddress(address)).toBe(false);
+      expect(() => signRecord(a.signer, fields(1, { addresses: { files: address, search: '127.0.0.1:2', fetch: '127.0.0.1:3' } }))).toThrow(PeershareError);
+    },
+  );
+
+  it.each(['127.0.0.1:7001', '[::1]:7001', 'peer-7.example.org:443', 'localhost:1'])('accepts the address %j', (address) => {
+    expect(isAddress(address)).toBe(true);
+  });
+
+  it('signs a leave tombstone with a higher seq than the record it ends', () => {
+    const current = a.record();
+    const tombstone = signLeave(a.signer, current, NOW - 5_000); // even with a clock set back
+    expect(tombstone.status).toBe('left');
+    expect(tombstone.seq).toBe(current.seq + 1);
+    expect(verifyRecord(tombstone).status).toBe('left');
+    expect(nextSeq(10, 5)).toBe(11);
+    expect(nextSeq(10, 50)).toBe(50);
+  });
+
+  it('skips the signature check only for a copy identical to an already verified record', () => {
+    const record = a.record();
+    const calls: number[] = [];
+    const verifier = () => (calls.push(1), true);
+    verifyRecord(record, { verified: () => record, verifier });
+    expect(calls).toHaveLength(0);
+    const changed = { ...record, addresses: { ...record.addresses, search: '6.6.6.6:1' } };
+    verifyRecord(changed, { verified: () => record, verifier });
+    expect(calls).toHaveLength(1);
+  });
+});

@@ -1,0 +1,162 @@
+/**
+ * Signed peer records: who a peer is (id and public key), where its services listen, which
+ * protocol it speaks, and a sequence number so a newer record replaces an older one and an old
+ * one cannot be replayed. A "left" record is the tombstone a peer signs when it shuts down cleanly.
+ *
+ * The signature covers a canonical binary encoding (fixed field order, length-prefixed strings,
+ * fixed-width integers), so it never depends on how some JSON library orders keys.
+ */
+import { PeershareError } from '../../shared/errors.ts';
+import { ADDRESS_KEYS, isAddress, type ServiceAddresses } from './addresses.ts';
+import { peerIdOf, verifyEd25519, type RecordSigner, type SignatureVerifier } from './keys.ts';
+
+export type RecordStatus = 'alive' | 'left';
+
+/** The fields a peer signs about itself. */
+export interface RecordFields {
+  status: RecordStatus;
+  addresses: ServiceAddresses;
+  protocol: number;
+  /** Strictly increasing per peer; the owner uses max(now ms, previous + 1). */
+  seq: number;
+  /** When the owner signed it (ms since the epoch, owner's clock). */
+  issuedAt: number;
+}
+
+/** A peer record as it travels in JSON: keys and signature as lowercase hex. */
+export interface PeerRecord extends RecordFields {
+  peerId: string;
+  publicKey: string;
+  signature: string;
+}
+
+const MAGIC = Buffer.from('peershare/peer-record\0', 'utf8');
+const ENCODING_VERSION = 1;
+const STATUS_BYTE: Record<RecordStatus, number> = { alive: 1, left: 2 };
+const RECORD_KEYS = new Set(['peerId', 'publicKey', 'signature', 'status', 'addresses', 'protocol', 'seq', 'issuedAt']);
+const HEX_KEY = /^[0-9a-f]{64}$/;
+const HEX_SIGNATURE = /^[0-9a-f]{128}$/;
+const PEER_ID = /^[a-z2-7]{52}$/;
+
+/** The exact bytes a record's signature covers. */
+export function encodeForSigning(peerId: string, publicKey: Uint8Array, fields: RecordFields): Buffer {
+  const parts: Buffer[] = [MAGIC, Buffer.from([ENCODING_VERSION, STATUS_BYTE[fields.status]])];
+  const text = (value: string) => {
+    const bytes = Buffer.from(value, 'utf8');
+    const length = Buffer.alloc(2);
+    length.writeUInt16BE(bytes.length);
+    parts.push(length, bytes);
+  };
+  text(peerId);
+  parts.push(Buffer.from(publicKey));
+  const numbers = Buffer.alloc(2 + 8 + 8);
+  numbers.writeUInt16BE(fields.protocol, 0);
+  numbers.writeBigUInt64BE(BigInt(fields.seq), 2);
+  numbers.writeBigUInt64BE(BigInt(fields.issuedAt), 10);
+  parts.push(numbers);
+  for (const key of ADDRESS_KEYS) text(fields.addresses[key]);
+  return Buffer.concat(parts);
+}
+
+/** Sign `fields` as the peer holding `signer`'s key. The fields are checked like a remote's. */
+export function signRecord(signer: RecordSigner, fields: RecordFields): PeerRecord {
+  checkFields(fields, undefined, 0);
+  const signature = signer.sign(encodeForSigning(signer.peerId, signer.publicKey, fields));
+  return {
+    peerId: signer.peerId,
+    publicKey: signer.publicKey.toString('hex'),
+    status: fields.status,
+    addresses: { files: fields.addresses.files, search: fields.addresses.search, fetch: fields.addresses.fetch },
+    protocol: fields.protocol,
+    seq: fields.seq,
+    issuedAt: fields.issuedAt,
+    signature: signature.toString('hex'),
+  };
+}
+
+/** The sequence number for a record issued at `now` after one carrying `previous`. */
+export function nextSeq(previous: number, now: number): number {
+  return Math.max(Math.floor(now), previous + 1);
+}
+
+/** The tombstone a peer signs when it leaves cleanly: its last record, status "left", newer seq. */
+export function signLeave(signer: RecordSigner, current: PeerRecord, now: number): PeerRecord {
+  return signRecord(signer, { ...current, status: 'left', seq: nextSeq(current.seq, now), issuedAt: now });
+}
+
+function bad(message: string, field: string): PeershareError {
+  return new PeershareError('BAD_REQUEST', `peer record rejected: ${message}`, { field });
+}
+
+function isIntIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= min && value <= max;
+}
+
+function checkFields(fields: RecordFields, now: number | undefined, maxSkewMs: number): void {
+  if (fields.status !== 'alive' && fields.status !== 'left') throw bad('status must be "alive" or "left"', 'status');
+  if (!isIntIn(fields.protocol, 1, 0xffff)) throw bad('protocol must be an integer 1..65535', 'protocol');
+  if (!isIntIn(fields.seq, 1, Number.MAX_SAFE_INTEGER)) throw bad('seq must be a positive safe integer', 'seq');
+  const latest = now === undefined ? Number.MAX_SAFE_INTEGER : now + maxSkewMs;
+  if (!isIntIn(fields.issuedAt, 0, latest)) throw bad('issuedAt is negative, fractional or in the future', 'issuedAt');
+  const addresses: unknown = fields.addresses;
+  if (typeof addresses !== 'object' || addresses === null || Array.isArray(addresses)) throw bad('addresses must be an object', 'addresses');
+  if (Object.keys(addresses).length !== ADDRESS_KEYS.length) throw bad('addresses must name files, search and fetch only', 'addresses');
+  for (const key of ADDRESS_KEYS) {
+    if (!isAddress((addresses as Record<string, unknown>)[key])) throw bad(`addresses.${key} is not host:port`, `addresses.${key}`);
+  }
+}
+
+/** Looks up a record already verified (the copy a peer table holds), to skip the signature check. */
+export type VerifiedLookup = (peerId: string) => PeerRecord | undefined;
+
+export interface VerifyOptions {
+  /** Local clock; when given, a record issued more than maxSkewMs after it is absurd. */
+  now?: number;
+  maxSkewMs?: number;
+  verified?: VerifiedLookup;
+  /** The signature check (default: Ed25519 via node:crypto); simulations share a memoized one. */
+  verifier?: SignatureVerifier;
+}
+
+/**
+ * Check a record received from anywhere and return it typed. Throws BAD_REQUEST when its shape or
+ * values are wrong, its peer id does not derive from its public key (a record claiming another
+ * peer's id), or its signature does not verify. Staleness (an old seq) is the peer table's call.
+ * A record identical in every field to one `verified` returns is accepted without the (costly)
+ * signature check: views repeat the same records many times.
+ */
+export function verifyRecord(input: unknown, options: VerifyOptions = {}): PeerRecord {
+  const { now, maxSkewMs = 10 * 60_000, verified, verifier = verifyEd25519 } = options;
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw bad('not an object', 'record');
+  const record = input as Record<string, unknown>;
+  for (const key of Object.keys(record)) if (!RECORD_KEYS.has(key)) throw bad(`unknown field ${key}`, key);
+  const { peerId, publicKey, signature } = record;
+  if (typeof peerId !== 'string' || !PEER_ID.test(peerId)) throw bad('peerId is not a peer id', 'peerId');
+  if (typeof publicKey !== 'string' || !HEX_KEY.test(publicKey)) throw bad('publicKey must be 64 hex digits', 'publicKey');
+  if (typeof signature !== 'string' || !HEX_SIGNATURE.test(signature)) throw bad('signature must be 128 hex digits', 'signature');
+  const fields = record as unknown as RecordFields;
+  checkFields(fields, now, maxSkewMs);
+  const known = verified?.(peerId);
+  if (known && sameRecord(known, record)) return known;
+  const key = Buffer.from(publicKey, 'hex');
+  if (peerIdOf(key) !== peerId) throw bad('peerId does not belong to publicKey', 'peerId');
+  if (!verifier(key, encodeForSigning(peerId, key, fields), Buffer.from(signature, 'hex'))) {
+    throw bad('signature does not verify', 'signature');
+  }
+  const { files, search, fetch } = fields.addresses;
+  // A fresh object: nothing the sender attached (prototype tricks, getters) survives.
+  return { peerId, publicKey, signature, status: fields.status, addresses: { files, search, fetch }, protocol: fields.protocol, seq: fields.seq, issuedAt: fields.issuedAt };
+}
+
+function sameRecord(known: PeerRecord, other: Record<string, unknown>): boolean {
+  const addresses = other.addresses as Record<string, unknown>;
+  return (
+    known.signature === other.signature &&
+    known.publicKey === other.publicKey &&
+    known.status === other.status &&
+    known.protocol === other.protocol &&
+    known.seq === other.seq &&
+    known.issuedAt === other.issuedAt &&
+    ADDRESS_KEYS.every((key) => known.addresses[key] === addresses[key])
+  );
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { PeershareError } from '../../shared/errors.ts';
+import { memorySigner } from './keys.ts';
+import { encodeForSigning } from './peer-record.ts';
+import { seededRandom } from './random.ts';
+import { SyncRounds, type SyncTarget } from './sync-rounds.ts';
+import { fields, NOW, testPeer } from './test-fixtures.ts';
+
+const FILE = 'ab'.repeat(32);
+
+function core(i: number, join: string[] = [], config = {}) {
+  const clock = { t: NOW, now: () => clock.t };
+  const rounds = new SyncRounds({ signer: memorySigner(), addresses: fields(i).addresses, clock, random: seededRandom(i), join, config });
+  return { rounds, clock };
+}
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof PeershareError) return err.code;
+    throw err;
+  }
+  return 'accepted';
+}
+
+/** One exchange: `asker` asks `answerer` and applies its answer (with `files` added, as the service would). */
+function exchange(asker: SyncRounds, answerer: SyncRounds, target: SyncTarget, files?: unknown) {
+  const request = JSON.parse(JSON.stringify({ from: asker.table.selfRecord })) as unknown;
+  const view = answerer.answer(request);
+  return asker.applyResponse(target, JSON.parse(JSON.stringify({ from: answerer.peerId, view, ...(files ? { files } : {}) })));
+}
+
+describe('sync rounds', () => {
+  it('joins through the first reachable join address, with backoff after all fail', () => {
+    const { rounds } = core(1, ['127.0.0.9:7003', '127.0.0.8:7003']);
+    const first = rounds.startRound();
+    expect(first.map((p) => p.target)).toEqual([{ address: '127.0.0.9:7003' }]);
+    rounds.applyFailure(first[0]!.target);
+    expect(rounds.startRound().map((p) => p.target.address)).toEqual(['127.0.0.8:7003']);
+    rounds.applyFailure({ address: '127.0.0.8:7003' });
+    expect(rounds.startRound()).toEqual([]); // both failed: wait a round
+    expect(rounds.startRound().map((p) => p.target.address)).toEqual(['127.0.0.9:7003']);
+    expect(rounds.joined).toBe(false);
+  });
+
+  it('learns a peer and its files from a join address, and serves them to Download and Search', () => {
+    const a = core(1, ['127.0.0.2:7003']);
+    const b = core(2);
+    const files = { cursor: 'f1', reset: true, added: [{ id: FILE, name: 'song.ogg', size: 42 }], removed: [] };
+    exchange(a.rounds, b.rounds, { address: '127.0.0.2:7003' }, files);
+    expect(a.rounds.joined).toBe(true);
+    expect(b.rounds.table.has(a.rounds.peerId)).toBe(true); // the request was an announce
+    expect(a.rounds.sourcesFor(FILE)).toEqual([{ peerId: b.rounds.peerId, filesAddress: '127.0.0.2:7001', name: 'song.ogg', size: 42, state: 'alive' }]);
+    expect(a.rounds.neighbourCandidates().map((c) => c.searchAddress)).toEqual(['127.0.0.2:7002']);
+    expect(a.rounds.peers()[0]).toMatchObject({ peerId: b.rounds.peerId, state: 'alive', files: 1 });
+    // The next request to b carries the cursors b gave.
+    const next = a.rounds.startRound().find((p) => p.target.peerId === b.rounds.peerId);
+    expect(next?.request.filesCursor).toBe('f1');
+    expect(next?.request.viewCursor).toMatch(/:/);
+  });
+
+  it('changes nothing when one record of a view is forged', () => {
+    const a = core(1);
+    const b = core(2);
+    const honest = testPeer(5).record();
+    const mallory = testPeer(6);
+    const forged = { ...honest, addresses: fields(6).addresses, signature: mallory.signer.sign(encodeForSigning(honest.peerId, mallory.signer.publicKey, honest)).toString('hex') };
+    const view = b.rounds.answer({ from: a.rounds.table.selfRecord });
+    const response = { from: b.rounds.peerId, view: { ...view, records: [...view.records, forged] } };
+    expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, response))).toBe('BAD_REQUEST');
+    expect(a.rounds.table.size).toBe(0);
+    expect(a.rounds.log.last).toBe(0);
+  });
+
+  it('refuses oversized lists with PAYLOAD_TOO_LARGE and malformed parts with BAD_REQUEST, changing nothing', () => {
+    const a = core(1, [], { maxPeers: 3, maxTombstones: 1, maxFilesPerPeer: 2 });
+    const b = core(2);
+    const view = b.rounds.answer({ from: a.rounds.table.selfRecord });
+    const huge = { from: b.rounds.peerId, view: { ...view, heard: Array.from({ length: 5 }, () => [b.rounds.peerId, 0]) } };
+    expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, huge))).toBe('PAYLOAD_TOO_LARGE');
+    const tooManyFiles = { from: b.rounds.peerId, view, files: { cursor: 'c', reset: true, added: [1, 2, 3].map((n) => ({ id: String(n).repeat(64), name: 'x', size: 1 })), removed: [] } };
+    expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, tooManyFiles))).toBe('PAYLOAD_TOO_LARGE');
+    const badName = { from: b.rounds.peerId, view, files: { cursor: 'c', reset: true, added: [{ id: FILE, name: '../etc/passwd', size: 1 }], removed: [] } };
+    expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, badName))).toBe('BAD_REQUEST');
+    expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, { from: b.rounds.peerId, view: { ...view, heard: [['nope', -1]] } }))).toBe('BAD_REQUEST');
+    expect(codeOf(() => a.rounds.applyResponse({ peerId: 'a'.repeat(52), address: 'x:1' }, { from: b.rounds.peerId, view }))).toBe('BAD_REQUEST');
+    expect(codeOf(() => b.rounds.answer({ from: { peerId: 'x' } }))).toBe('BAD_REQUEST');
+    expect(codeOf(() => b.rounds.answer('not json'))).toBe('BAD_REQUEST');
+    expect(a.rounds.table.size).toBe(0);
+    expect(a.rounds.files.size).toBe(0);
+  });
+
+  it('re-signs its own record above a newer one of its own seen elsewhere (restart with a clock set back)', () => {
+    const b = core(2);
+    const signer = memorySigner();
+    const old = new SyncRounds({ signer, addresses: fields(3).addresses, clock: { now: () => NOW + 60_000 }, random: seededRandom(3) });
+    const restarted = new SyncRounds({ signer, addresses: fields(3).addresses, clock: { now: () => NOW }, random: seededRandom(4) });
+    b.rounds.answer({ from: old.table.selfRecord });
+    exchange(restarted, b.rounds, { address: 'x:1' });
+    restarted.startRound();
+    expect(restarted.table.selfRecord.seq).toBe(NOW + 60_001);
+  });
+
+  it('announces a tombstone on leave that removes it from the table of whoever hears it', () => {
+    const a = core(1);
+    const b = core(2);
+    b.rounds.answer({ from: a.rounds.table.selfRecord });
+    expect(b.rounds.table.has(a.rounds.peerId)).toBe(true);
+    b.rounds.answer({ from: a.rounds.leave() });
+    expect(b.rounds.table.has(a.rounds.peerId)).toBe(false);
+    expect(b.rounds.log.since().map((e) => e.kind)).toEqual(['joined', 'left']);
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * The round logic of Fetch as a pure class: no timers, no sockets. The service calls
+ * startRound() on its interval, sends the planned requests through its transport, and hands
+ * each answer (or failure) back; a remote's request is handed to answer(). Pull-based gossip with
+ * an announce in every request: each round a random fanout of live peers is asked for what
+ * changed, so knowledge spreads epidemically and reaches every peer in O(log N) rounds.
+ */
+import { fetchConfig, PROTOCOL_VERSION, type FetchConfig } from './config.ts';
+import type { ServiceAddresses } from './addresses.ts';
+import { AvailabilityMap } from './availability.ts';
+import type { RecordSigner, SignatureVerifier } from './keys.ts';
+import { MembershipLog } from './membership-log.ts';
+import { parseSyncRequest, parseSyncResponse, type RecordChecks, type SyncRequest, type ViewDelta } from './messages.ts';
+import { nextSeq, signLeave, signRecord, type PeerRecord } from './peer-record.ts';
+import { PeerTable, type MergeReport, type PeerState } from './peer-table.ts';
+import { sample, type Clock, type Random } from './random.ts';
+
+/** Whom to ask: a known peer, or a join address whose peer id is not known yet. */
+export interface SyncTarget {
+  peerId?: string;
+  address: string;
+}
+
+export interface PlannedSync {
+  target: SyncTarget;
+  request: SyncRequest;
+}
+
+/** A peer that can serve chunks of a file (for Download). */
+export interface FileSource {
+  peerId: string;
+  filesAddress: string;
+  name: string;
+  size: number;
+  state: PeerState;
+}
+
+/** A peer the Search overlay may link to. */
+export interface NeighbourCandidate {
+  peerId: string;
+  searchAddress: string;
+  lastHeardAt: number;
+}
+
+export interface SyncRoundsOptions {
+  signer: RecordSigner;
+  addresses: ServiceAddresses;
+  clock: Clock;
+  random: Random;
+  /** Join addresses (host:port of a fetch API), tried in order while no live peer is known. */
+  join?: readonly string[];
+  config?: Partial<FetchConfig>;
+  /** Signature check; default Ed25519. Simulated peers in one process share a memoized one. */
+  verifier?: SignatureVerifier;
+}
+
+export class SyncRounds {
+  readonly config: FetchConfig;
+  readonly log: MembershipLog;
+  readonly table: PeerTable;
+  readonly files: AvailabilityMap;
+  private readonly viewCursors = new Map<string, string>();
+  private readonly join: readonly string[];
+  private joinIndex = 0;
+  private joinWait = 0;
+  private joinBackoff = 1;
+  private readonly checks: RecordChecks;
+
+  constructor(private readonly options: SyncRoundsOptions) {
+    this.config = fetchConfig(options.config);
+    this.join = options.join ?? [];
+    this.log = new MembershipLog(this.config.logCapacity);
+    this.files = new AvailabilityMap(this.config);
+    const now = options.clock.now();
+    const self = signRecord(options.signer, { status: 'alive', addresses: options.addresses, protocol: PROTOCOL_VERSION, seq: nextSeq(0, now), issuedAt: now });
+    const epoch = Math.floor(options.random.next() * 2 ** 32).toString(36);
+    this.table = new PeerTable(self, this.config, this.log, epoch, (peerId) => {
+      this.files.removePeer(peerId);
+      this.viewCursors.delete(peerId);
+    });
+    this.checks = { verified: this.table.known, ...(options.verifier ? { verifier: options.verifier } : {}) };
+  }
+
+  get peerId(): string {
+    return this.table.selfRecord.peerId;
+  }
+
+  /** Whether some live peer is known (false while joining or cut off). */
+  get joined(): boolean {
+    return this.table.list().some((p) => p.state !== 'down');
+  }
+
+  /** Close the previous round (liveness), then choose whom to ask in this one. */
+  startRound(): PlannedSync[] {
+    const now = this.options.clock.now();
+    this.table.tick(now);
+    this.resignIfOutdated(now);
+    const peers = this.table.list();
+    const live = peers.filter((p) => p.state !== 'down');
+    const down = peers.filter((p) => p.state === 'down');
+    const targets: SyncTarget[] = [...sample(live, this.config.fanout, this.options.random), ...sample(down, this.config.downProbes, this.options.random)].map(
+      (p) => ({ peerId: p.peerId, address: p.record.addresses.fetch }),
+    );
+    if (live.length === 0 && this.join.length > 0) {
+      if (this.joinWait > 0) this.joinWait--;
+      else targets.push({ address: this.join[this.joinIndex % this.join.length] as string });
+    }
+    return targets.map((target) => ({ target, request: this.requestFor(target.peerId) }));
+  }
+
+  private requestFor(peerId: string | undefined): SyncRequest {
+    const request: SyncRequest = { from: this.table.selfRecord };
+    const viewCursor = peerId && this.viewCursors.get(peerId);
+    const filesCursor = peerId && this.files.cursorOf(peerId);
+    if (viewCursor) request.viewCursor = viewCursor;
+    if (filesCursor) request.filesCursor = filesCursor;
+    return request;
+  }
+
+  /**
+   * Apply an answer. Throws BAD_REQUEST or PAYLOAD_TOO_LARGE, changing nothing, if any part of it
+   * is malformed or over a cap; the caller should then report applyFailure().
+   */
+  applyResponse(target: SyncTarget, input: unknown): MergeReport {
+    const now = this.options.clock.now();
+    const response = parseSyncResponse(input, now, this.config, target.peerId, this.checks);
+    const heardAt = new Map(response.view.heard.map(([peerId, age]) => [peerId, now - age]));
+    heardAt.set(response.from, now);
+    const knownBefore = this.table.has(response.from);
+    // Files first: it is the only step that can still refuse (caps), and it must not half-apply.
+    if (response.files && (knownBefore || response.view.records.some((r) => r.peerId === response.from && r.status === 'alive'))) {
+      this.files.apply(response.from, response.files);
+    }
+    const report = this.table.merge(response.view.records, now, heardAt);
+    for (const [peerId, at] of heardAt) this.table.heard(peerId, at, now);
+    if (this.table.has(response.from)) this.viewCursors.set(response.from, response.view.cursor);
+    else this.files.removePeer(response.from);
+    if (target.peerId === undefined) this.joinBackoff = 1;
+    return report;
+  }
+
+  /** A request to `target` failed: no answer in time, refused, or an answer applyResponse refused. */
+  applyFailure(target: SyncTarget): void {
+    const now = this.options.clock.now();
+    if (target.peerId !== undefined) {
+      this.table.contactFailed(target.peerId, now);
+      return;
+    }
+    this.joinIndex++;
+    if (this.joinIndex % this.join.length === 0) {
+      // Every join address failed once: wait before the next cycle, longer each time.
+      this.joinWait = this.joinBackoff;
+      this.joinBackoff = Math.min(this.joinBackoff * 2, this.config.maxJoinBackoffRounds);
+    }
+  }
+
+  /** Answer a remote's request: take its announce, count it as alive, return what changed since its cursor. */
+  answer(input: unknown): ViewDelta {
+    const now = this.options.clock.now();
+    const request = parseSyncRequest(input, now, this.config, this.checks);
+    this.table.merge([request.from], now);
+    this.table.heard(request.from.peerId, now, now);
+    return this.table.viewSince(request.viewCursor, now);
+  }
+
+  /** The tombstone to announce on a clean shutdown. */
+  leave(): PeerRecord {
+    return signLeave(this.options.signer, this.table.selfRecord, this.options.clock.now());
+  }
+
+  private resignIfOutdated(now: number): void {
+    const self = this.table.selfRecord;
+    if (this.table.highestSelfSeqSeen < self.seq) return;
+    // Someone holds a newer record of ours (from before a restart with a clock set back): outbid it.
+    const seq = nextSeq(this.table.highestSelfSeqSeen, now);
+    this.table.setSelf(signRecord(this.options.signer, { ...self, status: 'alive', seq, issuedAt: now }));
+  }
+
+  /** Peers holding `fileId` that are reachable: alive ones first, then suspected ones. */
+  sourcesFor(fileId: string): FileSource[] {
+    const sources: FileSource[] = [];
+    for (const holding of this.files.holders(fileId)) {
+      const peer = this.table.get(holding.peerId);
+      if (!peer || peer.state === 'down') continue;
+      sources.push({ ...holding, filesAddress: peer.record.addresses.files, state: peer.state });
+    }
+    return sources.sort((a, b) => Number(a.state === 'suspected') - Number(b.state === 'suspected'));
+  }
+
+  /** Alive peers, most recently heard first, for the Search overlay to choose links from. */
+  neighbourCandidates(): NeighbourCandidate[] {
+    return this.table
+      .list()
+      .filter((p) => p.state === 'alive')
+      .sort((a, b) => b.lastHeardAt - a.lastHeardAt)
+      .map((p) => ({ peerId: p.peerId, searchAddress: p.record.addresses.search, lastHeardAt: p.lastHeardAt }));
+  }
+
+  /** The "log of available peers": every known peer with state, last heard, addresses and file count. */
+  peers(): { peerId: string; state: PeerState; lastHeardAt: number; addresses: ServiceAddresses; files: number }[] {
+    return this.table.list().map((p) => ({ peerId: p.peerId, state: p.state, lastHeardAt: p.lastHeardAt, addresses: p.record.addresses, files: this.files.countOf(p.peerId) }));
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Ed25519 operations on raw keys, free of I/O so domain code may use them: derive a peer id
+ * from a public key, verify a signature, and make a key pair held in memory only.
+ */
+import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { base32 } from './ids.ts';
+
+/** Something that signs as a peer: its id, raw 32-byte public key, and a signing function. */
+export interface Signer {
+  readonly peerId: string;
+  /** The raw 32-byte Ed25519 public key. */
+  readonly publicKey: Buffer;
+  sign(data: Uint8Array): Buffer;
+}
+
+/** The peer id that belongs to a raw Ed25519 public key: base32(SHA-256(key)). */
+export function peerIdFromPublicKey(rawPublicKey: Uint8Array): string {
+  return base32(createHash('sha256').update(rawPublicKey).digest());
+}
+
+/** Whether `signature` over `data` was made by the holder of `rawPublicKey`. */
+export function verifySignature(rawPublicKey: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
+  if (rawPublicKey.length !== 32 || signature.length !== 64) return false;
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(rawPublicKey).toString('base64url') }, format: 'jwk' });
+  } catch {
+    return false; // not a point on the curve
+  }
+  return verify(null, data, key, signature);
+}
+
+/** The signer for a private key. */
+export function signerFromPrivateKey(privateKey: KeyObject): Signer {
+  const publicKey = Buffer.from(createPublicKey(privateKey).export({ format: 'jwk' }).x ?? '', 'base64url');
+  return { peerId: peerIdFromPublicKey(publicKey), publicKey, sign: (data) => sign(null, data, privateKey) };
+}
+
+/** A fresh key pair held in memory only (simulations, tests, throwaway identities). */
+export function memorySigner(): Signer {
+  return signerFromPrivateKey(generateKeyPairSync('ed25519').privateKey);
+}

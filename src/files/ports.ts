@@ -71,6 +71,18 @@ export interface NameMatch {
   size: number;
 }
 
+/** What changed in the catalog since a cursor: the feed Fetch lists to other peers. */
+export interface ChangeSet {
+  /** Opaque; pass it back to get only later changes. */
+  cursor: string;
+  /** True when `added` is the whole list (unknown, stale or foreign cursor), not a delta. */
+  reset: boolean;
+  /** (file, name) pairs shared since the cursor. */
+  added: NameMatch[];
+  /** Files no longer shared at all. */
+  removed: string[];
+}
+
 /** The catalog of shared files (SQLite). */
 export interface Catalog {
   /** Add a share; the file row is created if this content is new. Idempotent. */
@@ -91,6 +103,8 @@ export interface Catalog {
   list(query: ListQuery): { items: FileSummary[]; total: number };
   /** (file, name) pairs whose name matches every term, at most `limit`. */
   match(terms: string[], limit: number): NameMatch[];
+  /** Shares added and files removed since `cursor`, at most `limit` entries (else the whole list, reset). */
+  changesSince(cursor: string | undefined, limit: number): ChangeSet;
   close(): void;
 }
 

@@ -168,3 +168,27 @@ describe('the query port Search uses', () => {
     expect(service.manager.lookup('0'.repeat(64))).toEqual([]);
   });
 });
+
+describe('the change feed Fetch lists to peers', () => {
+  it('gives the whole list for an unknown cursor, then only what changed since', async () => {
+    const { url } = await startFilesPeer();
+    const a = await json(await upload(url, 'alpha.txt', 'alpha'));
+    const first = await json(await fetch(`${url}/changes`));
+    expect(first).toMatchObject({ reset: true, removed: [], added: [{ id: a.id, name: 'alpha.txt', size: 5 }] });
+
+    const quiet = await json(await fetch(`${url}/changes?since=${first.cursor}`));
+    expect(quiet).toEqual({ cursor: first.cursor, reset: false, added: [], removed: [] });
+
+    const b = await json(await upload(url, 'beta.txt', 'beta'));
+    await upload(url, 'alpha again.txt', 'alpha');
+    await fetch(`${url}/files/${a.id}`, { method: 'DELETE' });
+    const delta = await json(await fetch(`${url}/changes?since=${first.cursor}`));
+    expect(delta.reset).toBe(false);
+    expect(delta.added).toEqual([{ id: b.id, name: 'beta.txt', size: 4 }]);
+    expect(delta.removed).toEqual([a.id]);
+
+    const foreign = await json(await fetch(`${url}/changes?since=0123456789abcdef:1`));
+    expect(foreign).toMatchObject({ reset: true, added: [{ id: b.id, name: 'beta.txt', size: 4 }] });
+    expect((await fetch(`${url}/changes?limit=0`)).status).toBe(400);
+  });
+});

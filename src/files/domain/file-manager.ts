@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { ChunkHasher, toManifest, type Manifest } from '../../shared/content.ts';
 import { PeershareError } from '../../shared/errors.ts';
-import type { BlobStore, Catalog, DiskStamp, FileSummary, LocalFiles, NameMatch, ShareRecord } from '../ports.ts';
+import type { BlobStore, Catalog, ChangeSet, DiskStamp, FileSummary, LocalFiles, NameMatch, ShareRecord } from '../ports.ts';
 import { mediaTypeOf } from './media-types.ts';
 import { validateFileName } from './names.ts';
 import { parseTerms } from './terms.ts';
@@ -173,6 +173,11 @@ export class FileManager {
   match(query: string | readonly string[], limit: number): NameMatch[] {
     const terms = parseTerms(query);
     return terms.length === 0 ? [] : this.#catalog.match(terms, limit);
+  }
+
+  /** The change feed Fetch lists to other peers: shares added and files removed since `cursor`. */
+  changesSince(cursor: string | undefined, limit = 10_000): ChangeSet {
+    return this.#catalog.changesSince(cursor, limit);
   }
 
   /** The Search query port, exact form: every name a file id is shared under (empty when not shared). */

@@ -115,6 +115,28 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
   );
 
   app.get(
+    '/changes',
+    {
+      schema: {
+        summary: 'Shares added and files removed since a cursor (the whole list when the cursor is unknown): the feed peers sync',
+        querystring: Type.Object({
+          since: Type.Optional(Type.String({ maxLength: 64 })),
+          limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 10_000 }),
+        }),
+        response: {
+          200: Type.Object({
+            cursor: Type.String(),
+            reset: Type.Boolean(),
+            added: Type.Array(Type.Object({ id: FileId, name: Type.String(), size: Type.Integer() })),
+            removed: Type.Array(FileId),
+          }),
+        },
+      },
+    },
+    async (request) => manager.changesSince(request.query.since, request.query.limit),
+  );
+
+  app.get(
     '/files/:id',
     { schema: { summary: 'Describe one shared file', params: IdParams, response: { 200: FileSchema, 404: ErrorRef } } },
     async (request) => publicView(manager.get(request.params.id), await options.isAdmin(request)),

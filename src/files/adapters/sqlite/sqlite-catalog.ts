@@ -4,7 +4,7 @@
  * `shares_fts` indexes the folded name tokens so term queries stay fast on large catalogs.
  */
 import Database from 'better-sqlite3';
-import type { DiskStamp, FileRecord, FileSummary, ListQuery, NameMatch, NewShare, Origin, ShareRecord, Catalog } from '../../ports.ts';
+import type { Catalog, ChangeSet, DiskStamp, FileRecord, FileSummary, ListQuery, NameMatch, NewShare, Origin, ShareRecord } from '../../ports.ts';
 import { tokenize } from '../../domain/terms.ts';
 
 const SCHEMA = `
@@ -40,7 +40,25 @@ END;
 CREATE TRIGGER IF NOT EXISTS shares_ad AFTER DELETE ON shares BEGIN
   INSERT INTO shares_fts(shares_fts, rowid, tokens) VALUES ('delete', old.share_id, old.tokens);
 END;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', lower(hex(randomblob(8))));
+CREATE TABLE IF NOT EXISTS changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  op TEXT NOT NULL CHECK (op IN ('add', 'remove')),
+  file_id TEXT NOT NULL,
+  name TEXT,
+  size INTEGER
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS changes_on_share AFTER INSERT ON shares BEGIN
+  INSERT INTO changes (op, file_id, name, size) SELECT 'add', new.file_id, new.name, f.size FROM files f WHERE f.id = new.file_id;
+END;
+CREATE TRIGGER IF NOT EXISTS changes_on_file_removed AFTER DELETE ON files BEGIN
+  INSERT INTO changes (op, file_id) VALUES ('remove', old.id);
+END;
 `;
+
+/** How many change rows are kept; a cursor older than that gets the whole list again. */
+const CHANGES_KEPT = 100_000;
 
 interface ShareRow {
   share_id: number;
@@ -109,6 +127,7 @@ const SUMMARY_SELECT = `
 export class SqliteCatalog implements Catalog {
   readonly #db: Database.Database;
   readonly #stmts;
+  readonly #epoch: string;
 
   constructor(path: string) {
     this.#db = new Database(path);
@@ -118,6 +137,8 @@ export class SqliteCatalog implements Catalog {
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(SCHEMA);
     const db = this.#db;
+    this.#epoch = (db.prepare(`SELECT value FROM meta WHERE key = 'epoch'`).get() as { value: string }).value;
+    db.prepare(`DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?`).run(CHANGES_KEPT);
     this.#stmts = {
       insertFile: db.prepare(
         `INSERT OR IGNORE INTO files (id, size, chunk_size, chunk_hashes, type, added_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -146,6 +167,13 @@ export class SqliteCatalog implements Catalog {
       ),
       countMatching: db.prepare(
         `SELECT count(DISTINCT s.file_id) AS n FROM shares s WHERE s.share_id IN (SELECT rowid FROM shares_fts WHERE shares_fts MATCH ?)`,
+      ),
+      lastChange: db.prepare(`SELECT coalesce(max(seq), 0) AS seq FROM changes`),
+      firstChange: db.prepare(`SELECT coalesce(min(seq), 0) AS seq FROM changes`),
+      changesAfter: db.prepare(`SELECT seq, op, file_id AS id, name, size FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`),
+      allNames: db.prepare(
+        `SELECT s.file_id AS id, s.name AS name, f.size AS size FROM shares s JOIN files f ON f.id = s.file_id
+         GROUP BY s.file_id, s.name ORDER BY min(s.share_id) LIMIT ?`,
       ),
       match: db.prepare(
         `SELECT s.file_id AS id, s.name AS name, f.size AS size FROM shares s JOIN files f ON f.id = s.file_id
@@ -228,6 +256,32 @@ export class SqliteCatalog implements Catalog {
 
   match(terms: string[], limit: number): NameMatch[] {
     return this.#stmts.match.all(ftsQuery(terms), limit) as NameMatch[];
+  }
+
+  changesSince(cursor: string | undefined, limit: number): ChangeSet {
+    return this.#db.transaction((): ChangeSet => {
+      const last = (this.#stmts.lastChange.get() as { seq: number }).seq;
+      const now = `${this.#epoch}:${last}`;
+      const m = /^([0-9a-f]{16}):(\d+)$/.exec(cursor ?? '');
+      const since = m && m[1] === this.#epoch ? Number(m[2]) : undefined;
+      const oldest = (this.#stmts.firstChange.get() as { seq: number }).seq;
+      // An unknown, foreign or pruned cursor, or too many changes to list: send the whole list.
+      if (since === undefined || since > last || (since < oldest - 1 && oldest > 0) || last - since > limit) {
+        return { cursor: now, reset: true, added: this.#stmts.allNames.all(limit) as NameMatch[], removed: [] };
+      }
+      const added = new Map<string, NameMatch>();
+      const removed = new Set<string>();
+      for (const row of this.#stmts.changesAfter.all(since, limit) as Array<NameMatch & { op: string }>) {
+        if (row.op === 'add') {
+          removed.delete(row.id);
+          added.set(`${row.id}/${row.name}`, { id: row.id, name: row.name, size: row.size });
+        } else {
+          for (const key of [...added.keys()]) if (key.startsWith(`${row.id}/`)) added.delete(key);
+          removed.add(row.id);
+        }
+      }
+      return { cursor: now, reset: false, added: [...added.values()], removed: [...removed] };
+    })();
   }
 
   close(): void {

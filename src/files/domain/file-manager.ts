@@ -9,6 +9,7 @@ import { PeershareError } from '../../shared/errors.ts';
 import type { BlobStore, Catalog, ChangeSet, DiskStamp, FileSummary, LocalFiles, NameMatch, ShareRecord } from '../ports.ts';
 import { mediaTypeOf } from './media-types.ts';
 import { validateFileName } from './names.ts';
+import { sameStamp } from './stamp.ts';
 import { parseTerms } from './terms.ts';
 
 export interface FileManagerOptions {
@@ -189,8 +190,4 @@ export class FileManager {
   #emit(event: FileEvent): void {
     this.events.emit('event', event);
   }
-}
-
-function sameStamp(a: DiskStamp | undefined, b: DiskStamp): boolean {
-  return a !== undefined && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ino === b.ino && a.dev === b.dev;
 }

@@ -9,6 +9,7 @@ import { lstat, open, opendir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { PeershareError } from '../../../shared/errors.ts';
+import { sameStamp } from '../../domain/stamp.ts';
 import type { DiskStamp, LocalEntry, LocalFiles } from '../../ports.ts';
 import { READ_HIGH_WATER_MARK } from './fs-blob-store.ts';
 
@@ -16,10 +17,6 @@ const MAX_DEPTH = 64;
 
 function stampOf(s: BigIntStats): DiskStamp {
   return { size: Number(s.size), mtimeNs: s.mtimeNs.toString(), ino: s.ino.toString(), dev: s.dev.toString() };
-}
-
-function sameStamp(a: DiskStamp, b: DiskStamp): boolean {
-  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ino === b.ino && a.dev === b.dev;
 }
 
 function checkAbsolute(path: string): string {

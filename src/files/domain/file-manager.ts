@@ -8,7 +8,7 @@ import { ChunkHasher, toManifest, type Manifest } from '../../shared/content.ts'
 import { PeershareError } from '../../shared/errors.ts';
 import type { BlobStore, Catalog, ChangeSet, DiskStamp, FileSummary, LocalFiles, NameMatch, ShareRecord } from '../ports.ts';
 import { mediaTypeOf } from './media-types.ts';
-import { validateFileName } from './names.ts';
+import { validateFileName } from '../../shared/names.ts';
 import { sameStamp } from './stamp.ts';
 import { parseTerms } from './terms.ts';
 

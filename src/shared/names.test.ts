@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PeershareError } from '../../shared/errors.ts';
+import { PeershareError } from './errors.ts';
 import { validateFileName } from './names.ts';
 
 function codeOf(name: string): string | undefined {

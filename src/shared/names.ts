@@ -2,7 +2,7 @@
  * File-name rules. A shared name is a single path component that is safe to create on Linux,
  * macOS and Windows alike, so a downloader can always write it under its own folder.
  */
-import { PeershareError } from '../../shared/errors.ts';
+import { PeershareError } from './errors.ts';
 
 export const MAX_NAME_BYTES = 255;
 

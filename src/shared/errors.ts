@@ -43,6 +43,11 @@ export const ERROR_CODES = {
   UNAVAILABLE: { status: 503, wire: 15, meaning: 'The service is starting, stopping or cannot reach something it needs.' },
   CONFIG_INVALID: { status: 500, wire: 16, meaning: 'A configuration setting has an invalid value (reported at start-up).' },
   INTERNAL: { status: 500, wire: 17, meaning: 'An unexpected failure; the log has the details.' },
+  BAD_SOURCE: {
+    status: 502,
+    wire: 18,
+    meaning: 'A source peer sent other bytes than asked (more, fewer, or not matching the chunk hash); it is banned for that file.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

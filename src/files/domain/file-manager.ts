@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import { ChunkHasher, toManifest, type Manifest } from '../../shared/content.ts';
+import { ChunkHasher, isManifestConsistent, toManifest, type Manifest } from '../../shared/content.ts';
 import { PeershareError } from '../../shared/errors.ts';
 import type { BlobStore, Catalog, ChangeSet, DiskStamp, FileSummary, LocalFiles, NameMatch, ShareRecord } from '../ports.ts';
 import { mediaTypeOf } from './media-types.ts';
@@ -117,6 +117,22 @@ export class FileManager {
     if (existing) this.#catalog.removeShare(existing.shareId);
     this.#catalog.addShare({ content, type: mediaTypeOf(name), name, origin: 'local', path, stamp }, this.#options.now());
     return { id: content.id, name, path, size: content.size, hashed: true };
+  }
+
+  /**
+   * Share in place a file whose chunks were already verified against `manifest` (a finished
+   * download): no second hashing pass. The file on disk must still have the manifest's size.
+   */
+  async registerVerified(path: string, manifest: Manifest): Promise<SharedEntry> {
+    const name = validateFileName(path.slice(path.lastIndexOf('/') + 1));
+    if (!isManifestConsistent(manifest)) throw new PeershareError('BAD_REQUEST', `manifest of ${manifest.id} is inconsistent`);
+    const stamp = await this.#local.stamp(path);
+    if (stamp.size !== manifest.size) throw new PeershareError('FILE_CHANGED', `${path} is not ${manifest.size} bytes long`);
+    const existing = this.#catalog.shareAtPath(path);
+    if (existing) this.#catalog.removeShare(existing.shareId);
+    const content = { id: manifest.id, size: manifest.size, chunkSize: manifest.chunkSize, chunkHashes: Buffer.from(manifest.chunks.join(''), 'hex') };
+    this.#catalog.addShare({ content, type: mediaTypeOf(name), name, origin: 'local', path, stamp }, this.#options.now());
+    return { id: manifest.id, name, path, size: manifest.size, hashed: false };
   }
 
   list(query: string | undefined, offset: number, limit: number): { items: FileSummary[]; total: number } {

@@ -10,16 +10,10 @@ import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PeershareError } from '../../../shared/errors.ts';
+import { fsError } from '../../../shared/fs-errors.ts';
 import type { BlobStore, PendingBlob } from '../../ports.ts';
 
 export const READ_HIGH_WATER_MARK = 1024 * 1024;
-
-/** Translate an fs failure into the error vocabulary (ENOSPC → DISK_FULL). */
-export function fsError(err: unknown, what: string): unknown {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new PeershareError('DISK_FULL', `disk full while ${what}`, undefined, { cause: err });
-  return err;
-}
 
 async function fsyncPath(path: string, flags = 'r'): Promise<void> {
   const handle = await open(path, flags);

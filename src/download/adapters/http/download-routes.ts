@@ -1,0 +1,92 @@
+/**
+ * The Download service API: request a download (the job is queued durably before the answer),
+ * list downloads with their progress, follow progress live (Server-Sent Events), pause, resume
+ * and cancel, and read the dead-letter list.
+ */
+import { Type } from 'typebox';
+import type { AdminGuard } from '../../../shared/admin-guard.ts';
+import type { HttpApp } from '../../../shared/http-server.ts';
+import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
+import { openEventStream } from '../../../shared/sse.ts';
+import type { DownloadManager, Progress } from '../../domain/download-manager.ts';
+import type { DownloadRecord } from '../../ports.ts';
+import type { JobQueue } from '../../queue-port.ts';
+
+const Key = Type.String({ pattern: '^[0-9a-f]{32}$' });
+const KeyParams = Type.Object({ key: Key });
+const ErrorRef = Type.Ref('Error');
+
+const ProgressSchema = Type.Object({
+  key: Key,
+  fileId: Type.String(),
+  name: Type.String(),
+  state: Type.String(),
+  bytesDone: Type.Integer(),
+  size: Type.Optional(Type.Integer()),
+  rate: Type.Number({ description: 'bytes per second over the last seconds' }),
+  etaSeconds: Type.Optional(Type.Integer()),
+  sources: Type.Array(Type.String()),
+  finalPath: Type.Optional(Type.String()),
+  error: Type.Optional(Type.String()),
+});
+
+const RequestBody = Type.Object(
+  {
+    fileId: Type.String({ pattern: FILE_ID_PATTERN }),
+    name: Type.String({ minLength: 1, maxLength: 1024 }),
+    sources: Type.Optional(Type.Array(Type.String({ maxLength: 512 }), { maxItems: 64 })),
+    outDir: Type.Optional(Type.String({ maxLength: 4096 })),
+  },
+  { additionalProperties: false },
+);
+
+function summary(r: DownloadRecord): Progress {
+  return {
+    key: r.key, fileId: r.fileId, name: r.name, state: r.state, bytesDone: r.bytesDone,
+    ...(r.size !== undefined ? { size: r.size } : {}),
+    rate: 0, sources: [],
+    ...(r.finalPath ? { finalPath: r.finalPath } : {}),
+    ...(r.error ? { error: r.error } : {}),
+  };
+}
+
+export function registerDownloadRoutes(app: HttpApp, manager: DownloadManager, queue: JobQueue, admin: AdminGuard): void {
+  app.post(
+    '/downloads',
+    { preHandler: admin, schema: { summary: 'Queue a download; answered once the job is durable in the queue', body: RequestBody, response: { 202: ProgressSchema, 400: ErrorRef, 503: ErrorRef } } },
+    async (request, reply) => reply.status(202).send(summary(await manager.request(request.body))),
+  );
+
+  app.get(
+    '/downloads',
+    { schema: { summary: 'Downloads, newest first, with progress', querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }), response: { 200: Type.Array(ProgressSchema) } } },
+    async (request) => manager.list(request.query.limit),
+  );
+
+  app.get('/downloads/events', { schema: { summary: 'Live progress of every download (Server-Sent Events: "snapshot", then "progress")' } }, async (request, reply) => {
+    const stream = openEventStream(request, reply);
+    const onProgress = (p: Progress) => stream.send('progress', p);
+    manager.events.on('progress', onProgress);
+    stream.send('snapshot', manager.list(100));
+    await stream.closed;
+    manager.events.off('progress', onProgress);
+  });
+
+  app.get('/downloads/:key', { schema: { summary: 'One download', params: KeyParams, response: { 200: ProgressSchema, 404: ErrorRef } } }, async (request) =>
+    summary(manager.get(request.params.key)),
+  );
+
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    app.post(
+      `/downloads/:key/${action}`,
+      { preHandler: admin, schema: { summary: `${action[0]!.toUpperCase()}${action.slice(1)} a download`, params: KeyParams, response: { 200: ProgressSchema, 404: ErrorRef } } },
+      async (request) => summary(await manager[action](request.params.key)),
+    );
+  }
+
+  app.get(
+    '/dead-letters',
+    { schema: { summary: 'Jobs that could not succeed, with the reason', response: { 200: Type.Array(Type.Object({ body: Type.String(), reason: Type.String(), attempts: Type.Integer(), at: Type.Integer() })) } } },
+    async () => queue.deadLetters(100),
+  );
+}

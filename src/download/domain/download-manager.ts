@@ -1,0 +1,339 @@
+/**
+ * The Download service's use cases: accept a request (publish a job), consume jobs from the
+ * queue and carry each to a complete, verified file, and pause, resume or cancel downloads.
+ * A job is acknowledged only once its file is complete, synced, renamed into place and shared;
+ * transient failures are retried with backoff, hopeless jobs are dead-lettered with a reason.
+ */
+import { EventEmitter } from 'node:events';
+import { chunkBounds, isManifestConsistent, verifyChunk, type Manifest } from '../../shared/content.ts';
+import { isPeershareError, PeershareError } from '../../shared/errors.ts';
+import type { ChunkSource, DownloadFiles, DownloadRecord, DownloadStore, LocalRegistry, PartialFile, SourceDirectory } from '../ports.ts';
+import type { JobDelivery, JobQueue } from '../queue-port.ts';
+import { Bitfield } from './bitfield.ts';
+import { jobKey, parseJob, validateJob, type DownloadJob } from './job.ts';
+import { RateMeter } from './rate-meter.ts';
+import { bytesOf, runTransfer, type TransferEvent, type TransferOptions } from './transfer.ts';
+
+export interface DownloadManagerOptions {
+  downloadsDir: string;
+  /** Attempts before a job whose file cannot be had is dead-lettered. */
+  maxAttempts: number;
+  /** Backoff before attempt n+1: base × 2^(n-1), capped. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How often a running delivery is kept alive past the broker's acknowledgement timeout. */
+  keepAliveMs: number;
+  transfer?: Partial<TransferOptions>;
+  now?: () => number;
+}
+
+export interface DownloadRequest {
+  fileId: string;
+  name: string;
+  sources?: string[];
+  outDir?: string;
+}
+
+export interface Progress {
+  key: string;
+  fileId: string;
+  name: string;
+  state: DownloadRecord['state'];
+  bytesDone: number;
+  size?: number;
+  rate: number;
+  etaSeconds?: number;
+  sources: string[];
+  finalPath?: string;
+  error?: string;
+}
+
+interface Active {
+  controller: AbortController;
+  done: Promise<void>;
+  meter: RateMeter;
+  sources: Set<string>;
+}
+
+export interface Ports {
+  queue: JobQueue;
+  store: DownloadStore;
+  files: DownloadFiles;
+  chunkSource: ChunkSource;
+  registry: LocalRegistry;
+  directory?: SourceDirectory;
+}
+
+export class DownloadManager {
+  /** 'progress' (Progress) and 'event' ({type, key, ...}) for logs, the API and tests. */
+  readonly events = new EventEmitter();
+  readonly #ports: Ports;
+  readonly #options: Required<Omit<DownloadManagerOptions, 'transfer'>> & { transfer: Partial<TransferOptions> };
+  readonly #active = new Map<string, Active>();
+  #stopping = false;
+
+  constructor(ports: Ports, options: DownloadManagerOptions) {
+    this.#ports = ports;
+    this.#options = { now: Date.now, transfer: {}, ...options };
+  }
+
+  /** Queue a download; resolves once the job is durable in the queue. Idempotent per (file, folder). */
+  async request(req: DownloadRequest): Promise<DownloadRecord> {
+    const job = validateJob({ v: 1, ...req, sources: req.sources ?? [], requestedAt: this.#now() });
+    const outDir = job.outDir ?? this.#options.downloadsDir;
+    const key = jobKey(job.fileId, outDir);
+    const existing = this.#ports.store.get(key);
+    if (existing && (existing.state === 'done' || existing.state === 'running' || existing.state === 'queued')) return existing;
+    await this.#ports.queue.publish(key, Buffer.from(JSON.stringify(job)));
+    const record: DownloadRecord = existing
+      ? { ...existing, state: 'queued', sources: job.sources, updatedAt: this.#now() }
+      : { key, fileId: job.fileId, name: job.name, outDir, sources: job.sources, state: 'queued', bytesDone: 0, createdAt: this.#now(), updatedAt: this.#now() };
+    this.#ports.store.put(record);
+    this.#progress(record);
+    return record;
+  }
+
+  /** The queue consumer: one delivery to one finished (or failed) download. */
+  readonly handle = async (delivery: JobDelivery): Promise<void> => {
+    if (this.#stopping) return; // not settled: the queue hands it back when it stops
+    let job: DownloadJob;
+    try {
+      job = parseJob(delivery.body);
+    } catch (err) {
+      await delivery.deadLetter((err as Error).message);
+      this.#emit({ type: 'dead-letter', reason: (err as Error).message });
+      return;
+    }
+    const outDir = job.outDir ?? this.#options.downloadsDir;
+    const key = jobKey(job.fileId, outDir);
+    const record = this.#ports.store.get(key);
+    if (record && ['done', 'paused', 'cancelled'].includes(record.state)) {
+      await delivery.ack(); // already finished, or parked by the user: nothing to do for this copy
+      return;
+    }
+    const running = this.#active.get(key);
+    if (running) {
+      // The same job delivered twice (a republished keep-alive copy, or a duplicate request):
+      // one download, and this copy is settled with it.
+      await running.done.catch(() => undefined);
+      await delivery.ack();
+      return;
+    }
+    const active: Active = { controller: new AbortController(), done: Promise.resolve(), meter: new RateMeter(), sources: new Set() };
+    let settle!: (ok: boolean) => void;
+    active.done = new Promise<void>((resolve, reject) => (settle = (ok) => (ok ? resolve() : reject(new Error('failed')))));
+    active.done.catch(() => undefined);
+    this.#active.set(key, active);
+    const keepAlive = setInterval(() => void delivery.keepAlive().catch(() => undefined), this.#options.keepAliveMs);
+    try {
+      await this.#download(job, key, outDir, record, active);
+      await delivery.ack();
+      settle(true);
+    } catch (err) {
+      settle(false);
+      await this.#settleFailure(delivery, key, err, active.controller.signal);
+    } finally {
+      clearInterval(keepAlive);
+      this.#active.delete(key);
+    }
+  };
+
+  async #settleFailure(delivery: JobDelivery, key: string, err: unknown, signal: AbortSignal): Promise<void> {
+    const record = this.#ports.store.get(key);
+    if (signal.aborted) {
+      // Paused or cancelled by the user (state already recorded), or the service is stopping
+      // (no ack: the queue hands the job back and it resumes on the next start).
+      if (record && (record.state === 'paused' || record.state === 'cancelled')) await delivery.ack();
+      return;
+    }
+    const message = (err as Error)?.message ?? String(err);
+    const retryable = !isPeershareError(err) || ['UNAVAILABLE', 'DISK_FULL', 'FILE_NOT_FOUND', 'INTERNAL'].includes(err.code);
+    if (retryable && delivery.attempt < this.#options.maxAttempts) {
+      const delay = Math.min(this.#options.retryBaseMs * 2 ** (delivery.attempt - 1), this.#options.retryMaxMs);
+      this.#setState(key, 'queued', `attempt ${delivery.attempt} failed: ${message}; retrying in ${delay} ms`);
+      await delivery.retry(message, delay);
+      return;
+    }
+    const reason = retryable ? `file unavailable after ${delivery.attempt} attempts: ${message}` : message;
+    this.#setState(key, 'failed', reason);
+    await delivery.deadLetter(reason);
+    this.#emit({ type: 'dead-letter', key, reason });
+  }
+
+  async #download(job: DownloadJob, key: string, outDir: string, previous: DownloadRecord | undefined, active: Active): Promise<void> {
+    const signal = active.controller.signal;
+    const sources = [...new Set([...job.sources, ...(previous?.sources ?? []), ...(this.#ports.directory?.sourcesFor(job.fileId) ?? [])])];
+    let record: DownloadRecord = previous ?? {
+      key, fileId: job.fileId, name: job.name, outDir, sources, state: 'running', bytesDone: 0, createdAt: this.#now(), updatedAt: this.#now(),
+    };
+    record = { ...record, sources, state: 'running', updatedAt: this.#now() };
+    delete record.error;
+    this.#ports.store.put(record);
+    const { manifest, usable } = await this.#manifest(job.fileId, sources, signal);
+    const partial = await this.#ports.files.openPartial(outDir, job.name, key, manifest.size);
+    try {
+      const verified = await this.#restore(record, manifest, partial);
+      record = { ...record, size: manifest.size, chunkSize: manifest.chunkSize, verified: verified.toBytes(), bytesDone: bytesOf(verified, manifest) };
+      this.#ports.store.put(record);
+      for (const s of usable) active.sources.add(s);
+      this.#progress(record, active);
+      await runTransfer({
+        manifest, sources: usable, chunkSource: this.#ports.chunkSource, partial, verified, signal,
+        options: this.#options.transfer,
+        onEvent: (event) => this.#onTransferEvent(record, active, event),
+      });
+      const finalPath = await this.#ports.files.finalize(partial, outDir, job.name);
+      await this.#ports.registry.register(finalPath, { ...manifest, name: job.name });
+      record = { ...this.#ports.store.get(key)!, state: 'done', finalPath, bytesDone: manifest.size, updatedAt: this.#now() };
+      this.#ports.store.put(record);
+      this.#progress(record, active);
+      this.#emit({ type: 'done', key, finalPath });
+    } finally {
+      await partial.close();
+    }
+  }
+
+  /** The first consistent manifest for `fileId` among the sources; sources that fail are left out. */
+  async #manifest(fileId: string, sources: string[], signal: AbortSignal): Promise<{ manifest: Manifest; usable: string[] }> {
+    const failures: string[] = [];
+    for (const [i, source] of sources.entries()) {
+      try {
+        const manifest = await this.#ports.chunkSource.manifest(source, fileId, signal);
+        if (manifest.id !== fileId || !isManifestConsistent(manifest)) throw new Error('inconsistent manifest');
+        return { manifest, usable: sources.slice(i).filter((s) => !failures.includes(s)) };
+      } catch (err) {
+        if (signal.aborted) throw err;
+        failures.push(source);
+      }
+    }
+    throw new PeershareError('UNAVAILABLE', sources.length === 0 ? `no known source for ${fileId}` : `no source answered with the manifest of ${fileId}`);
+  }
+
+  /** Chunks verified by an earlier run: durable ones are trusted, others are re-checked on disk. */
+  async #restore(record: DownloadRecord, manifest: Manifest, partial: PartialFile): Promise<Bitfield> {
+    const count = manifest.chunks.length;
+    const sameFile = record.size === manifest.size && record.chunkSize === manifest.chunkSize;
+    const verified = new Bitfield(count, sameFile ? record.verified : undefined);
+    const durable = new Bitfield(count, sameFile ? record.durable : undefined);
+    for (const i of [...verified.members()]) {
+      if (durable.has(i)) continue;
+      const { start, end } = chunkBounds(i, manifest.size, manifest.chunkSize);
+      if (!verifyChunk(manifest, i, await partial.read(start, end - start))) verified.delete(i);
+    }
+    return verified;
+  }
+
+  #onTransferEvent(record: DownloadRecord, active: Active, event: TransferEvent): void {
+    const now = this.#now();
+    if (event.type === 'chunk') {
+      active.meter.add(event.bytes, now);
+      record.bytesDone += event.bytes;
+      this.#ports.store.progress(record.key, event.verified, event.durable, record.bytesDone, now);
+      this.#progressThrottled(record, active, now);
+    } else if (event.type === 'checkpoint') {
+      this.#ports.store.progress(record.key, event.verified, event.durable, event.bytesDone, now);
+    } else {
+      if (event.type === 'source-banned' || event.verdict !== 'kept') active.sources.delete(event.source);
+      this.#emit({ ...event, key: record.key });
+    }
+  }
+
+  #lastProgress = new Map<string, number>();
+  #progressThrottled(record: DownloadRecord, active: Active, now: number): void {
+    if (now - (this.#lastProgress.get(record.key) ?? 0) < 250) return;
+    this.#lastProgress.set(record.key, now);
+    this.#progress(record, active);
+  }
+
+  #progress(record: DownloadRecord, active?: Active): void {
+    const now = this.#now();
+    const rate = active?.meter.rate(now) ?? 0;
+    const remaining = (record.size ?? 0) - record.bytesDone;
+    const progress: Progress = {
+      key: record.key, fileId: record.fileId, name: record.name, state: record.state, bytesDone: record.bytesDone,
+      ...(record.size !== undefined ? { size: record.size } : {}),
+      rate,
+      ...(active && remaining > 0 && active.meter.eta(remaining, now) !== undefined ? { etaSeconds: active.meter.eta(remaining, now) } : {}),
+      sources: active ? [...active.sources] : [],
+      ...(record.finalPath ? { finalPath: record.finalPath } : {}),
+      ...(record.error ? { error: record.error } : {}),
+    };
+    this.events.emit('progress', progress);
+  }
+
+  list(limit = 100): Progress[] {
+    return this.#ports.store.list(limit).map((r) => {
+      const active = this.#active.get(r.key);
+      const now = this.#now();
+      return {
+        key: r.key, fileId: r.fileId, name: r.name, state: r.state, bytesDone: r.bytesDone,
+        ...(r.size !== undefined ? { size: r.size } : {}),
+        rate: active?.meter.rate(now) ?? 0,
+        sources: active ? [...active.sources] : [],
+        ...(r.finalPath ? { finalPath: r.finalPath } : {}),
+        ...(r.error ? { error: r.error } : {}),
+      };
+    });
+  }
+
+  get(key: string): DownloadRecord {
+    const record = this.#ports.store.get(key);
+    if (!record) throw new PeershareError('NOT_FOUND', `no download has key ${key}`);
+    return record;
+  }
+
+  /** Park a download: it stops, keeps its verified chunks, and its job leaves the queue until resumed. */
+  pause(key: string): DownloadRecord {
+    const record = this.get(key);
+    if (record.state === 'done' || record.state === 'cancelled') return record;
+    this.#setState(key, 'paused');
+    this.#active.get(key)?.controller.abort(new PeershareError('UNAVAILABLE', 'paused'));
+    return this.get(key);
+  }
+
+  async resume(key: string): Promise<DownloadRecord> {
+    const record = this.get(key);
+    if (record.state !== 'paused' && record.state !== 'failed') return record;
+    this.#setState(key, 'queued');
+    return this.request({ fileId: record.fileId, name: record.name, sources: record.sources, outDir: record.outDir });
+  }
+
+  async cancel(key: string): Promise<DownloadRecord> {
+    const record = this.get(key);
+    if (record.state === 'done') return record;
+    this.#setState(key, 'cancelled');
+    const active = this.#active.get(key);
+    if (active) {
+      active.controller.abort(new PeershareError('UNAVAILABLE', 'cancelled'));
+      await active.done.catch(() => undefined);
+    }
+    await this.#ports.files.removePartial(record.outDir, record.name, key);
+    return this.get(key);
+  }
+
+  /** Abort every running transfer without settling its delivery (the queue hands it back). */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    const running = [...this.#active.values()];
+    for (const a of running) a.controller.abort(new PeershareError('UNAVAILABLE', 'service stopping'));
+    await Promise.all(running.map((a) => a.done.catch(() => undefined)));
+  }
+
+  #setState(key: string, state: DownloadRecord['state'], error?: string): void {
+    const record = this.#ports.store.get(key);
+    if (!record) return;
+    const next: DownloadRecord = { ...record, state, updatedAt: this.#now() };
+    if (error) next.error = error;
+    else delete next.error;
+    this.#ports.store.put(next);
+    this.#progress(next, this.#active.get(key));
+  }
+
+  #emit(event: Record<string, unknown>): void {
+    this.events.emit('event', event);
+  }
+
+  #now(): number {
+    return this.#options.now();
+  }
+}

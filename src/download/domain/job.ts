@@ -1,0 +1,88 @@
+/**
+ * A download job: what the queue carries from whoever asks for a file to the Download service.
+ * It names the file and where it may be found — never its bytes. A job's key is derived from
+ * the file id and the target folder, so the same file requested twice for the same folder is
+ * one download whatever the queue delivers.
+ */
+import { createHash } from 'node:crypto';
+import { PeershareError } from '../../shared/errors.ts';
+import { isFileId } from '../../shared/ids.ts';
+import { validateFileName } from '../../shared/names.ts';
+
+export const MAX_SOURCES_PER_JOB = 64;
+const MAX_JOB_BYTES = 64 * 1024;
+
+export interface DownloadJob {
+  /** Job version, so a later format can be told apart. */
+  v: 1;
+  fileId: string;
+  /** The name to save the file under (validated like any shared name). */
+  name: string;
+  /** Absolute folder to save into; the peer's downloads folder when absent. */
+  outDir?: string;
+  /** Base URLs of File Management APIs known to hold the file (e.g. from search hits). */
+  sources: string[];
+  /** ms since the epoch. */
+  requestedAt: number;
+}
+
+/** The idempotency key: one download per (file id, target folder). */
+export function jobKey(fileId: string, outDir: string): string {
+  return createHash('sha256').update(`${fileId}\0${outDir}`).digest('hex').slice(0, 32);
+}
+
+function bad(message: string): PeershareError {
+  return new PeershareError('BAD_REQUEST', `malformed download job: ${message}`);
+}
+
+function isHttpUrl(value: unknown): value is string {
+  if (typeof value !== 'string' || value.length > 512) return false;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.search === '' && url.hash === '';
+  } catch {
+    return false;
+  }
+}
+
+/** Validate a job from raw bytes (a queue message); throws BAD_REQUEST saying what is wrong. */
+export function parseJob(body: Uint8Array): DownloadJob {
+  if (body.length > MAX_JOB_BYTES) throw bad(`larger than ${MAX_JOB_BYTES} bytes`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(body).toString('utf8'));
+  } catch {
+    throw bad('not JSON');
+  }
+  return validateJob(raw);
+}
+
+export function validateJob(raw: unknown): DownloadJob {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad('not an object');
+  const j = raw as Record<string, unknown>;
+  if (j.v !== 1) throw bad(`unknown version ${JSON.stringify(j.v)}`);
+  if (typeof j.fileId !== 'string' || !isFileId(j.fileId)) throw bad('fileId must be 64 lowercase hex characters');
+  if (typeof j.name !== 'string') throw bad('name must be a string');
+  try {
+    validateFileName(j.name);
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
+  if (j.outDir !== undefined && (typeof j.outDir !== 'string' || !j.outDir.startsWith('/') || j.outDir.includes('\0') || j.outDir.length > 4096)) {
+    throw bad('outDir must be an absolute path');
+  }
+  if (!Array.isArray(j.sources) || j.sources.length > MAX_SOURCES_PER_JOB || !j.sources.every(isHttpUrl)) {
+    throw bad(`sources must be at most ${MAX_SOURCES_PER_JOB} http(s) base URLs`);
+  }
+  if (typeof j.requestedAt !== 'number' || !Number.isSafeInteger(j.requestedAt) || j.requestedAt < 0) throw bad('requestedAt must be a timestamp');
+  const extra = Object.keys(j).filter((k) => !['v', 'fileId', 'name', 'outDir', 'sources', 'requestedAt'].includes(k));
+  if (extra.length > 0) throw bad(`unknown field ${extra[0]}`);
+  return {
+    v: 1,
+    fileId: j.fileId,
+    name: j.name,
+    ...(j.outDir !== undefined ? { outDir: j.outDir as string } : {}),
+    sources: [...new Set(j.sources as string[])].map((s) => s.replace(/\/+$/, '')),
+    requestedAt: j.requestedAt,
+  };
+}

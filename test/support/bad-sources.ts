@@ -1,0 +1,61 @@
+/**
+ * Misbehaving File Management sources for download tests: real HTTP servers on their own
+ * loopback addresses that forward to an honest source but corrupt one chunk, send more bytes than
+ * the range they announce, or never answer. Closed when the test ends.
+ */
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import { onTestFinished } from 'vitest';
+import { nextLoopback } from './loopback.ts';
+
+export type Misbehaviour =
+  | { kind: 'corrupt' } // flip a byte in every range it serves
+  | { kind: 'oversize' } // announce the range asked for, then send extra bytes after it
+  | { kind: 'stall' }; // accept the request and never answer
+
+export interface BadSource {
+  url: string;
+  /** Range requests received. */
+  requests: number;
+}
+
+function forward(upstream: string, req: IncomingMessage): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const out = request(`${upstream}${req.url}`, { method: req.method, headers: { range: req.headers.range ?? '' } }, resolve);
+    out.on('error', reject);
+    out.end();
+  });
+}
+
+export async function startBadSource(upstream: string, behaviour: Misbehaviour): Promise<BadSource> {
+  const host = nextLoopback();
+  const state: BadSource = { url: '', requests: 0 };
+  const stalled: ServerResponse[] = [];
+  const server = createServer(async (req, res) => {
+    const isRange = req.url?.endsWith('/content') && req.headers.range;
+    if (isRange) state.requests++;
+    if (isRange && behaviour.kind === 'stall') {
+      stalled.push(res);
+      return;
+    }
+    const up = await forward(upstream, req);
+    const body = Buffer.concat(await up.toArray());
+    const headers = { ...up.headers };
+    delete headers['content-length'];
+    if (isRange && behaviour.kind === 'corrupt' && body.length > 0) body[body.length >> 1]! ^= 0xff;
+    const extra = isRange && behaviour.kind === 'oversize' ? Buffer.alloc(4096, 7) : Buffer.alloc(0);
+    res.writeHead(up.statusCode!, headers);
+    res.end(Buffer.concat([body, extra]));
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  state.url = `http://${host}:${port}`;
+  onTestFinished(async () => {
+    for (const res of stalled) res.destroy();
+    server.closeAllConnections();
+    server.close();
+    await once(server, 'close');
+  });
+  return state;
+}

@@ -3,7 +3,7 @@
  * which), verify each chunk's SHA-256 before writing it at its offset, and record progress.
  * A chunk that fails verification bans its source for this file and is fetched elsewhere; a
  * request that errors or stalls counts against its source. Every verified chunk is reported at
- * once; every `syncEvery` chunks the partial file is fsync'd and those chunks are reported durable
+ * once; every `syncEvery` chunks (and at the end) the partial file is fsync'd and those chunks are reported durable
  * (they survive a crash of the machine; the others are re-checked on disk after a restart).
  */
 import type { Manifest } from '../../shared/content.ts';
@@ -20,7 +20,8 @@ export interface TransferOptions extends SchedulerOptions {
   syncEvery: number;
 }
 
-export const DEFAULT_TRANSFER_OPTIONS: TransferOptions = { slotsPerSource: 4, maxFailures: 3, requestTimeoutMs: 30_000, syncEvery: 64 };
+// fsync is for machine crashes only: after a process crash, unsynced verified chunks are re-hashed on disk.
+export const DEFAULT_TRANSFER_OPTIONS: TransferOptions = { slotsPerSource: 4, maxFailures: 3, requestTimeoutMs: 30_000, syncEvery: 1024 };
 
 export type TransferEvent =
   | { type: 'chunk'; index: number; source: string; bytes: number; verified: Buffer; durable: Buffer }

@@ -1,8 +1,8 @@
 /**
  * The ports of the Fetch service (membership and file availability): what its domain needs from
- * the outside world, and what it offers the other services. Adapters to come: sqlite/ (PeerStore),
- * http/ (FetchTransport and the routes that call SyncRounds.answer), and the Files service's
- * change feed behind SharedFileFeed.
+ * the outside world, and what it offers the other services. Adapters: sqlite/ (PeerStore), http/
+ * (FetchTransport, and the routes that call SyncRounds.answer); the Files service's change feed
+ * stands behind SharedFileFeed (testing/memory-file-feed.ts is an in-memory one).
  */
 import type { FileDelta, SyncRequest, SyncResponse } from './domain/messages.ts';
 import type { MembershipEvent } from './domain/membership-log.ts';
@@ -20,18 +20,28 @@ export interface PeerStore {
   saveRecord(record: PeerRecord): void;
   /** Forget a peer that was evicted or whose tombstone expired. */
   removeRecord(peerId: string): void;
-  /** Append membership events (numbers increase; events already stored are skipped). */
+  /** Save and remove several records at once (one transaction). */
+  updateRecords(save: readonly PeerRecord[], remove: readonly string[]): void;
+  /** Append membership events, each passed once; the store numbers them across runs and keeps a bounded tail. */
   appendEvents(events: readonly MembershipEvent[]): void;
-  /** The newest stored membership events, oldest first, at most `limit`. */
+  /** The newest stored membership events, oldest first, at most `limit`, numbered by the store. */
   recentEvents(limit: number): MembershipEvent[];
+  /** Release the database (the service calls it on stop). */
+  close(): void;
 }
 
 /** Talks to a remote peer's Fetch API. */
 export interface FetchTransport {
-  /** Ask the peer at `address` (host:port) for its view and file delta since the request's cursors; rejects on timeout, refusal or an error status. */
+  /**
+   * Ask the peer at `address` (host:port) for its view and file delta since the request's cursors.
+   * Rejects on timeout, refusal or an error status; an error answered by the peer is attached to
+   * the rejection as `body` (its JSON error), so a refusal's details reach the domain.
+   */
   sync(address: string, request: SyncRequest, signal?: AbortSignal): Promise<unknown>;
   /** Tell the peer at `address` that this peer leaves (best effort, short deadline). */
   announceLeave(address: string, tombstone: PeerRecord, signal?: AbortSignal): Promise<void>;
+  /** Abort requests in flight and release every socket (the service calls it on stop). */
+  close(): void;
 }
 
 /** This peer's own shared files, as the Files service reports their changes. */

@@ -39,6 +39,22 @@ export interface SyncRequest {
   from: PeerRecord;
   viewCursor?: string;
   filesCursor?: string;
+  /**
+   * Without a view cursor (first contact), a digest of the records the asker already holds, as
+   * haveEntry() strings, so the answer carries only the records it lacks instead of a full view.
+   */
+  have?: string[];
+}
+
+/** Most digest entries a request may carry; an asker that knows more sends none (a full view). */
+export const MAX_HAVE = 1_000;
+/** Peer id characters in a digest entry: 80 bits, enough that a mix-up only costs a record resent elsewhere. */
+const HAVE_ID_CHARS = 16;
+const HAVE_ENTRY = /^[a-z2-7]{16}:[0-9a-z]{1,11}$/;
+
+/** The digest entry of a record: a peer id prefix and the record's seq. */
+export function haveEntry(record: Pick<PeerRecord, 'peerId' | 'seq'>): string {
+  return `${record.peerId.slice(0, HAVE_ID_CHARS)}:${record.seq.toString(36)}`;
 }
 
 export interface SyncResponse {
@@ -92,13 +108,31 @@ function record(value: unknown, field: string, now: number, limits: MessageLimit
   }
 }
 
+/** Check one record on its own (a leave, or a record kept from the last run). */
+export function parseRecord(input: unknown, now: number, limits: Pick<FetchConfig, 'maxClockSkewMs'>, checks: RecordChecks = {}): PeerRecord {
+  try {
+    return verifyRecord(input, { now, maxSkewMs: limits.maxClockSkewMs, ...checks });
+  } catch (err) {
+    if (err instanceof PeershareError) throw bad(err.message, String(err.details?.field ?? 'record'));
+    throw err;
+  }
+}
+
 /** Check a request from a peer that asks for our view. */
 export function parseSyncRequest(input: unknown, now: number, limits: MessageLimits, checks: RecordChecks = {}): SyncRequest {
   const body = object(input, 'request');
+  const have =
+    body.have === undefined
+      ? undefined
+      : list(body.have, MAX_HAVE, 'have').map((entry, i) => {
+          if (typeof entry !== 'string' || !HAVE_ENTRY.test(entry)) throw bad(`have[${i}] is not a digest entry`, `have[${i}]`);
+          return entry;
+        });
   return {
     from: record(body.from, 'from', now, limits, checks),
     viewCursor: cursor(body.viewCursor, 'viewCursor'),
     filesCursor: cursor(body.filesCursor, 'filesCursor'),
+    ...(have ? { have } : {}),
   };
 }
 

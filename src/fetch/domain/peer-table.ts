@@ -99,6 +99,16 @@ export class PeerTable {
     return this.entries.size;
   }
 
+  /** Grows whenever a record, a state or a tombstone changes: lets the store skip unchanged tables. */
+  get changes(): number {
+    return this.version;
+  }
+
+  /** The tombstones held ("left" records), oldest first. */
+  tombstoneRecords(): PeerRecord[] {
+    return [...this.tombstones.values()].map((t) => t.record);
+  }
+
   has(peerId: string): boolean {
     return this.entries.has(peerId);
   }
@@ -233,6 +243,7 @@ export class PeerTable {
     const entry = this.entries.get(peerId);
     if (!entry) return;
     this.entries.delete(peerId);
+    this.version++; // no record to send, but the stored set of records changed
     if (kind === 'evicted') {
       this.forgotten.delete(peerId);
       this.forgotten.set(peerId, { seq: entry.record.seq, at: now });
@@ -242,18 +253,22 @@ export class PeerTable {
     this.onRemoved(peerId);
   }
 
-  /** What changed since `cursor` (all of it for an unknown cursor), with heard ages of live peers. */
-  viewSince(cursor: string | undefined, now: number): ViewDelta {
+  /**
+   * What changed since `cursor` (all of it for an unknown cursor, less what `has` says the asker
+   * holds), with heard ages of live peers.
+   */
+  viewSince(cursor: string | undefined, now: number, has: (record: PeerRecord) => boolean = () => false): ViewDelta {
     const since = this.parseCursor(cursor);
+    const wanted = (record: PeerRecord, version: number) => version > since && (since > 0 || !has(record));
     const records: PeerRecord[] = [];
     const heard: [string, number][] = [[this.self.peerId, 0]];
-    if (this.selfVersion > since) records.push(this.self);
+    if (wanted(this.self, this.selfVersion)) records.push(this.self);
     for (const entry of this.entries.values()) {
       if (entry.state === 'down') continue; // not vouched for: a newcomer should not learn a corpse
-      if (entry.version > since) records.push(entry.record);
+      if (wanted(entry.record, entry.version)) records.push(entry.record);
       heard.push([entry.record.peerId, Math.max(0, now - entry.lastHeardAt)]);
     }
-    for (const tomb of this.tombstones.values()) if (tomb.version > since) records.push(tomb.record);
+    for (const tomb of this.tombstones.values()) if (wanted(tomb.record, tomb.version)) records.push(tomb.record);
     return { cursor: `${this.epoch}:${this.version}`, records, heard };
   }
 

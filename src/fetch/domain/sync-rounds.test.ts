@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PeershareError } from '../../shared/errors.ts';
+import { PeershareError, toErrorBody } from '../../shared/errors.ts';
 import { memorySigner } from './keys.ts';
 import { encodeForSigning } from './peer-record.ts';
 import { seededRandom } from './random.ts';
@@ -97,7 +97,15 @@ describe('sync rounds', () => {
     const old = new SyncRounds({ signer, addresses: fields(3).addresses, clock: { now: () => NOW + 60_000 }, random: seededRandom(3) });
     const restarted = new SyncRounds({ signer, addresses: fields(3).addresses, clock: { now: () => NOW }, random: seededRandom(4) });
     b.rounds.answer({ from: old.table.selfRecord });
-    exchange(restarted, b.rounds, { address: 'x:1' });
+    // B refuses the older announce as a replay, and its refusal carries the newer record it holds.
+    let refusal: unknown;
+    try {
+      exchange(restarted, b.rounds, { address: 'x:1' });
+    } catch (err) {
+      refusal = JSON.parse(JSON.stringify(toErrorBody(err as PeershareError)));
+    }
+    expect(refusal).toMatchObject({ error: { code: 'BAD_REQUEST', details: { reason: 'stale' } } });
+    restarted.applyFailure({ address: 'x:1' }, refusal);
     restarted.startRound();
     expect(restarted.table.selfRecord.seq).toBe(NOW + 60_001);
   });
@@ -110,5 +118,40 @@ describe('sync rounds', () => {
     b.rounds.answer({ from: a.rounds.leave() });
     expect(b.rounds.table.has(a.rounds.peerId)).toBe(false);
     expect(b.rounds.log.since().map((e) => e.kind)).toEqual(['joined', 'left']);
+  });
+
+  it('refuses a replayed announce, one about itself and a leave that is not a tombstone, changing nothing', () => {
+    const a = core(1);
+    const b = core(2);
+    const peer = testPeer(3);
+    b.rounds.answer({ from: peer.record({ seq: NOW + 10 }) });
+    const changes = b.rounds.table.changes;
+    expect(codeOf(() => b.rounds.answer({ from: peer.record({ seq: NOW + 5 }) }))).toBe('BAD_REQUEST');
+    expect(codeOf(() => b.rounds.answer({ from: b.rounds.table.selfRecord }))).toBe('BAD_REQUEST');
+    expect(codeOf(() => b.rounds.acceptLeave(a.rounds.table.selfRecord))).toBe('BAD_REQUEST');
+    expect(b.rounds.table.changes).toBe(changes);
+    expect(b.rounds.table.get(peer.signer.peerId)?.record.seq).toBe(NOW + 10);
+  });
+
+  it('restores records kept from the last run, skipping any that no longer verify', () => {
+    const b = core(2);
+    const good = testPeer(3).record();
+    const forged = { ...testPeer(4).record(), seq: NOW + 1 };
+    expect(b.rounds.restore([good, forged, 'junk']).added).toBe(1);
+    expect(b.rounds.joined).toBe(true);
+  });
+
+  it('answers a first contact carrying a digest with only the records the asker lacks', () => {
+    const a = core(1);
+    const b = core(2);
+    const known = testPeer(3).record();
+    const unknown = testPeer(4).record();
+    a.rounds.restore([known]);
+    b.rounds.restore([known, unknown]);
+    const [plan] = a.rounds.startRound();
+    expect(plan?.request.have).toHaveLength(2); // itself and the peer it knows
+    const view = b.rounds.answer(JSON.parse(JSON.stringify(plan!.request)));
+    expect(view.records.map((r) => r.peerId).sort()).toEqual([b.rounds.peerId, unknown.peerId].sort());
+    expect(view.heard).toHaveLength(4); // heard ages still cover every live peer
   });
 });

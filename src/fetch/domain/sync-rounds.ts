@@ -10,7 +10,8 @@ import type { ServiceAddresses } from './addresses.ts';
 import { AvailabilityMap } from './availability.ts';
 import type { RecordSigner, SignatureVerifier } from './keys.ts';
 import { MembershipLog } from './membership-log.ts';
-import { parseSyncRequest, parseSyncResponse, type RecordChecks, type SyncRequest, type ViewDelta } from './messages.ts';
+import { PeershareError } from '../../shared/errors.ts';
+import { haveEntry, MAX_HAVE, parseRecord, parseSyncRequest, parseSyncResponse, type RecordChecks, type SyncRequest, type ViewDelta } from './messages.ts';
 import { nextSeq, signLeave, signRecord, type PeerRecord } from './peer-record.ts';
 import { PeerTable, type MergeReport, type PeerState } from './peer-table.ts';
 import { sample, type Clock, type Random } from './random.ts';
@@ -33,6 +34,15 @@ export interface FileSource {
   name: string;
   size: number;
   state: PeerState;
+}
+
+/** A row of the "log of available peers". */
+export interface PeerSummary {
+  peerId: string;
+  state: PeerState;
+  lastHeardAt: number;
+  addresses: ServiceAddresses;
+  files: number;
 }
 
 /** A peer the Search overlay may link to. */
@@ -112,9 +122,20 @@ export class SyncRounds {
     const request: SyncRequest = { from: this.table.selfRecord };
     const viewCursor = peerId && this.viewCursors.get(peerId);
     const filesCursor = peerId && this.files.cursorOf(peerId);
-    if (viewCursor) request.viewCursor = viewCursor;
     if (filesCursor) request.filesCursor = filesCursor;
+    if (viewCursor) {
+      request.viewCursor = viewCursor;
+    } else {
+      const have = this.digest();
+      if (have) request.have = have;
+    }
     return request;
+  }
+
+  /** The records held, as a digest for a first contact; none when there are too many to list. */
+  private digest(): string[] | undefined {
+    const records = [this.table.selfRecord, ...this.table.list().map((p) => p.record), ...this.table.tombstoneRecords()];
+    return records.length <= MAX_HAVE ? records.map(haveEntry) : undefined;
   }
 
   /**
@@ -140,8 +161,9 @@ export class SyncRounds {
   }
 
   /** A request to `target` failed: no answer in time, refused, or an answer applyResponse refused. */
-  applyFailure(target: SyncTarget): void {
+  applyFailure(target: SyncTarget, refusal?: unknown): void {
     const now = this.options.clock.now();
+    this.learnOwnRecord(refusal, now);
     if (target.peerId !== undefined) {
       this.table.contactFailed(target.peerId, now);
       return;
@@ -154,18 +176,66 @@ export class SyncRounds {
     }
   }
 
-  /** Answer a remote's request: take its announce, count it as alive, return what changed since its cursor. */
+  /**
+   * Answer a remote's request: take its announce, count it as alive, return what changed since its
+   * cursor. An announce older than the record held (a replay), or one about this peer itself, is
+   * refused with BAD_REQUEST and changes nothing; when we hold a newer record of the asker's own,
+   * the refusal carries it (signed by the asker, so it cannot be forged) so that a peer restarted
+   * with its clock set back learns to re-sign above it.
+   */
   answer(input: unknown): ViewDelta {
     const now = this.options.clock.now();
     const request = parseSyncRequest(input, now, this.config, this.checks);
-    this.table.merge([request.from], now);
-    this.table.heard(request.from.peerId, now, now);
-    return this.table.viewSince(request.viewCursor, now);
+    const id = request.from.peerId;
+    if (id === this.peerId) throw new PeershareError('BAD_REQUEST', 'announce carries this peer\'s own id', { field: 'from.peerId' });
+    const report = this.table.merge([request.from], now);
+    if (report.stale > 0) {
+      const newer = this.table.known(id);
+      throw new PeershareError('BAD_REQUEST', 'announce is older than the record held (replayed)', { field: 'from.seq', reason: 'stale', ...(newer ? { newer } : {}) });
+    }
+    this.table.heard(id, now, now);
+    const have = new Set(request.have ?? []);
+    return this.table.viewSince(request.viewCursor, now, (record) => have.has(haveEntry(record)));
+  }
+
+  /** Take a tombstone a leaving peer sent us; anything but a valid "left" record is BAD_REQUEST. */
+  acceptLeave(input: unknown): MergeReport {
+    const now = this.options.clock.now();
+    const record = parseRecord(input, now, this.config, this.checks);
+    if (record.status !== 'left') throw new PeershareError('BAD_REQUEST', 'a leave must carry a "left" record', { field: 'status' });
+    if (record.peerId === this.peerId) throw new PeershareError('BAD_REQUEST', 'leave carries this peer\'s own id', { field: 'peerId' });
+    return this.table.merge([record], now);
+  }
+
+  /** Seed the table with records kept from the last run; invalid ones are skipped. */
+  restore(records: readonly unknown[]): MergeReport {
+    const now = this.options.clock.now();
+    const valid: PeerRecord[] = [];
+    for (const raw of records) {
+      try {
+        valid.push(parseRecord(raw, now, this.config, this.checks));
+      } catch {
+        // A record that no longer verifies (edited file, older format) is simply forgotten.
+      }
+    }
+    return this.table.merge(valid, now);
   }
 
   /** The tombstone to announce on a clean shutdown. */
   leave(): PeerRecord {
     return signLeave(this.options.signer, this.table.selfRecord, this.options.clock.now());
+  }
+
+  /** A refusal's "newer" record of our own (see answer): verified, then remembered so we outbid it. */
+  private learnOwnRecord(refusal: unknown, now: number): void {
+    const newer = (refusal as { error?: { details?: { newer?: unknown } } } | undefined)?.error?.details?.newer;
+    if (newer === undefined) return;
+    try {
+      const record = parseRecord(newer, now, this.config, this.checks);
+      if (record.peerId === this.peerId) this.table.merge([record], now);
+    } catch {
+      // Not a valid record of ours: ignore it, it proves nothing.
+    }
   }
 
   private resignIfOutdated(now: number): void {
@@ -197,7 +267,7 @@ export class SyncRounds {
   }
 
   /** The "log of available peers": every known peer with state, last heard, addresses and file count. */
-  peers(): { peerId: string; state: PeerState; lastHeardAt: number; addresses: ServiceAddresses; files: number }[] {
+  peers(): PeerSummary[] {
     return this.table.list().map((p) => ({ peerId: p.peerId, state: p.state, lastHeardAt: p.lastHeardAt, addresses: p.record.addresses, files: this.files.countOf(p.peerId) }));
   }
 }

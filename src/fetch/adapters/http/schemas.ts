@@ -1,0 +1,98 @@
+/**
+ * JSON schemas of the Fetch HTTP API (TypeBox): the first, cheap line of defence against
+ * malformed or oversized input; the domain then checks what a schema cannot (signatures, ids
+ * derived from keys, staleness, caps). Strict: unknown fields are refused.
+ */
+import { Type } from 'typebox';
+import { FILE_ID_PATTERN, PEER_ID_PATTERN } from '../../../shared/ids.ts';
+import { MAX_HAVE } from '../../domain/messages.ts';
+
+const PeerId = Type.String({ pattern: PEER_ID_PATTERN, description: 'base32(SHA-256(public key))' });
+const Address = Type.String({ minLength: 3, maxLength: 270, description: 'host:port' });
+const Cursor = Type.String({ pattern: '^[\\x21-\\x7e]{1,128}$' });
+const PeerState = Type.Union([Type.Literal('alive'), Type.Literal('suspected'), Type.Literal('down')]);
+
+export const AddressesSchema = Type.Object({ files: Address, search: Address, fetch: Address }, { additionalProperties: false });
+
+export const PeerRecordSchema = Type.Object(
+  {
+    peerId: PeerId,
+    publicKey: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    signature: Type.String({ pattern: '^[0-9a-f]{128}$' }),
+    status: Type.Union([Type.Literal('alive'), Type.Literal('left')]),
+    addresses: AddressesSchema,
+    protocol: Type.Integer({ minimum: 1, maximum: 65_535 }),
+    seq: Type.Integer({ minimum: 1 }),
+    issuedAt: Type.Integer({ minimum: 0 }),
+  },
+  { additionalProperties: false, description: 'a peer record signed by its peer (Ed25519)' },
+);
+
+export const SyncRequestSchema = Type.Object(
+  {
+    from: PeerRecordSchema,
+    viewCursor: Type.Optional(Cursor),
+    filesCursor: Type.Optional(Cursor),
+    have: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[a-z2-7]{16}:[0-9a-z]{1,11}$' }), { maxItems: MAX_HAVE, description: 'first contact: peer id prefix:seq (base 36) of records already held' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const FileEntry = Type.Object({ id: Type.String({ pattern: FILE_ID_PATTERN }), name: Type.String(), size: Type.Integer({ minimum: 0 }) });
+
+export const SyncResponseSchema = Type.Object({
+  from: PeerId,
+  view: Type.Object({
+    cursor: Type.String(),
+    records: Type.Array(PeerRecordSchema),
+    heard: Type.Array(Type.Array(Type.Union([Type.String(), Type.Integer()])), { description: '[peerId, ms since last heard]' }),
+  }),
+  files: Type.Optional(
+    Type.Object({ cursor: Type.String(), reset: Type.Boolean(), added: Type.Array(FileEntry), removed: Type.Array(Type.String()) }),
+  ),
+});
+
+export const PeerListQuery = Type.Object(
+  {
+    state: Type.Optional(PeerState),
+    offset: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+    limit: Type.Integer({ minimum: 1, maximum: 1_000, default: 1_000 }),
+  },
+  { additionalProperties: false },
+);
+
+export const PeerListSchema = Type.Object({
+  self: Type.Object({ peerId: PeerId, addresses: AddressesSchema }),
+  total: Type.Integer(),
+  items: Type.Array(
+    Type.Object({
+      peerId: PeerId,
+      state: PeerState,
+      lastSeen: Type.Integer({ description: 'ms since the epoch when this peer last heard of its life' }),
+      addresses: AddressesSchema,
+      files: Type.Integer({ description: 'files it shares' }),
+    }),
+  ),
+});
+
+export const LogQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }) }, { additionalProperties: false });
+
+export const LogSchema = Type.Object({
+  events: Type.Array(
+    Type.Object({
+      n: Type.Integer({ description: 'running number, kept across restarts' }),
+      at: Type.Integer({ description: 'ms since the epoch' }),
+      kind: Type.Union([Type.Literal('joined'), Type.Literal('suspected'), Type.Literal('down'), Type.Literal('back'), Type.Literal('left'), Type.Literal('evicted')]),
+      peerId: PeerId,
+    }),
+  ),
+});
+
+export const SourcesParams = Type.Object({ fileId: Type.String({ pattern: FILE_ID_PATTERN }) });
+
+export const SourcesSchema = Type.Object({
+  fileId: Type.String(),
+  sources: Type.Array(Type.Object({ peerId: PeerId, filesAddress: Address, name: Type.String(), size: Type.Integer(), state: PeerState })),
+});

@@ -1,0 +1,223 @@
+/**
+ * The Fetch service factory (Join + periodic sync): wires the pure round logic (SyncRounds) to
+ * its ports (PeerStore, FetchTransport, SharedFileFeed) and to its driving adapter, the HTTP API.
+ * It runs a round per interval on a timer (one at a time, never overlapping), keeps the store in
+ * step, announces leave on a clean stop, and offers sources (Download) and neighbour candidates
+ * (Search). All table changes happen in synchronous domain calls on the one event loop, so
+ * concurrent answers and rounds cannot interleave inside a merge.
+ */
+import { PeershareError } from '../shared/errors.ts';
+import { createHttpApp, listen, type HttpApp } from '../shared/http-server.ts';
+import type { Startable } from '../shared/lifecycle.ts';
+import type { Logger } from '../shared/logging.ts';
+import { hostPort } from '../shared/net.ts';
+import type { Signer } from '../shared/keys.ts';
+import { registerFetchRoutes, type FetchApi } from './adapters/http/fetch-routes.ts';
+import { isAddress, type ServiceAddresses } from './domain/addresses.ts';
+import type { FetchConfig } from './domain/config.ts';
+import type { FileSource, NeighbourCandidate, PeerSummary } from './domain/sync-rounds.ts';
+import { SyncRounds } from './domain/sync-rounds.ts';
+import type { Clock, FetchTransport, NeighbourDirectory, PeerStore, Random, SharedFileFeed, SourceDirectory } from './ports.ts';
+import { StoreWriter } from './store-writer.ts';
+import { answerWithFiles, lazyApi } from './answer.ts';
+
+/** The port a join address without one is assumed to use (the Fetch service's default). */
+export const DEFAULT_JOIN_PORT = 7874;
+/** Peers told directly of a clean leave; the tombstone reaches the rest by gossip. */
+const MAX_LEAVE_NOTICES = 64;
+const LEAVE_DEADLINE_MS = 1_000;
+/** A sync request is one record (< 1 KiB) and at most MAX_HAVE digest entries (~30 bytes each). */
+const BODY_LIMIT = 64 * 1024;
+
+export interface FetchServiceComponents {
+  identity: Signer;
+  logger: Logger;
+  host: string;
+  port: number;
+  /** Addresses announced to other peers; `fetch` defaults to the address this API is bound to. */
+  addresses: { files: string; search: string; fetch?: string };
+  /** host[:port] of known peers' Fetch APIs, tried in order while no live peer is known. */
+  join: readonly string[];
+  intervalMs: number;
+  fanout: number;
+  /** Liveness bounds and caps (see domain/config.ts); defaults for the rest. */
+  tuning?: Partial<FetchConfig>;
+  store: PeerStore;
+  transport: FetchTransport;
+  files: SharedFileFeed;
+  clock?: Clock;
+  random?: Random;
+  /** false: no timer, rounds run only through runRound() (tests and benchmarks count rounds). */
+  autoRounds?: boolean;
+}
+
+export interface FetchStatus {
+  peerId: string;
+  /** joining: join addresses tried, none answered yet (retried with backoff); alone: nobody to ask. */
+  state: 'stopped' | 'joining' | 'joined' | 'alone';
+  knownPeers: number;
+  alivePeers: number;
+  round: number;
+  failedJoinAttempts: number;
+}
+
+export interface RoundReport {
+  round: number;
+  asked: number;
+  failed: number;
+}
+
+export interface FetchService extends Startable, SourceDirectory, NeighbourDirectory {
+  readonly url: string;
+  status(): FetchStatus;
+  /** Every known peer with state, last heard, addresses and file count. */
+  peers(): PeerSummary[];
+  /** Run one round now (after any round in progress); resolves when its answers are applied. */
+  runRound(): Promise<RoundReport>;
+  /** Stop; `leave: false` stops as abruptly as a crash would, without telling anyone. */
+  stop(options?: { leave?: boolean }): Promise<void>;
+}
+
+/** host[:port] → host:port, or CONFIG_INVALID. */
+export function joinAddress(value: string): string {
+  if (isAddress(value)) return value;
+  const withPort = `${value}:${DEFAULT_JOIN_PORT}`;
+  if (isAddress(withPort)) return withPort;
+  throw new PeershareError('CONFIG_INVALID', `join address ${JSON.stringify(value)} is not host[:port]`, { field: 'join' });
+}
+
+export function createFetchService(c: FetchServiceComponents): FetchService {
+  const join = c.join.map(joinAddress);
+  const clock = c.clock ?? { now: () => Date.now() };
+  const random = c.random ?? { next: () => Math.random() };
+  let core: SyncRounds | undefined;
+  let writer: StoreWriter | undefined;
+  let app: HttpApp | undefined;
+  let url = '';
+  let timer: NodeJS.Timeout | undefined;
+  let aborter = new AbortController();
+  let rounds = 0;
+  let failedJoinAttempts = 0;
+  let chain: Promise<unknown> = Promise.resolve();
+  let running = false;
+
+  async function round(): Promise<RoundReport> {
+    if (!core || !running) throw new PeershareError('UNAVAILABLE', 'fetch service is not running');
+    const live = core;
+    const plans = live.startRound();
+    const number = ++rounds;
+    let failed = 0;
+    await Promise.all(
+      plans.map(async ({ target, request }) => {
+        try {
+          const body = await c.transport.sync(target.address, request, aborter.signal);
+          if (!running) return;
+          live.applyResponse(target, body);
+        } catch (err) {
+          if (!running) return;
+          failed++;
+          live.applyFailure(target, (err as { body?: unknown }).body);
+          if (target.peerId === undefined) {
+            failedJoinAttempts++;
+            c.logger.warn({ address: target.address, err: (err as Error).message }, 'join address did not answer');
+          } else {
+            c.logger.debug({ peerId: target.peerId, address: target.address, err: (err as Error).message }, 'sync failed');
+          }
+        }
+      }),
+    );
+    if (running) writer?.flush();
+    return { round: number, asked: plans.length, failed };
+  }
+
+  function runRound(): Promise<RoundReport> {
+    const next = chain.then(round);
+    chain = next.catch(() => undefined);
+    return next;
+  }
+
+  function schedule(delay: number): void {
+    timer = setTimeout(() => {
+      runRound()
+        .catch((err: unknown) => c.logger.error({ err }, 'fetch round failed'))
+        .finally(() => {
+          if (running) schedule(c.intervalMs);
+        });
+    }, delay);
+  }
+
+  async function announceLeave(live: SyncRounds): Promise<void> {
+    const tombstone = live.leave();
+    const targets = live.table.list().filter((p) => p.state !== 'down').slice(0, MAX_LEAVE_NOTICES);
+    const deadline = new AbortController();
+    const t = setTimeout(() => deadline.abort(), LEAVE_DEADLINE_MS);
+    await Promise.allSettled(targets.map((p) => c.transport.announceLeave(p.record.addresses.fetch, tombstone, deadline.signal)));
+    clearTimeout(t);
+  }
+
+  function status(): FetchStatus {
+    const peers = core?.table.list() ?? [];
+    const alive = peers.filter((p) => p.state === 'alive').length;
+    const joined = core?.joined ?? false;
+    const state = !running ? 'stopped' : joined ? 'joined' : join.length > 0 ? 'joining' : 'alone';
+    return { peerId: c.identity.peerId, state, knownPeers: peers.length, alivePeers: alive, round: rounds, failedJoinAttempts };
+  }
+
+  return {
+    name: 'fetch',
+    get url() {
+      return url;
+    },
+    status,
+    peers: () => core?.peers() ?? [],
+    sourcesFor: (fileId: string): FileSource[] => core?.sourcesFor(fileId) ?? [],
+    neighbourCandidates: (): NeighbourCandidate[] => core?.neighbourCandidates() ?? [],
+    runRound,
+
+    async start() {
+      aborter = new AbortController();
+      const http = await createHttpApp({ service: 'fetch', logger: c.logger, bodyLimit: BODY_LIMIT, health: () => ({ ...status() }) });
+      app = http;
+      // Routes must exist before listen, but the core needs the bound address (port 0): delegate.
+      let api: FetchApi | undefined;
+      registerFetchRoutes(http, lazyApi(() => api));
+      try {
+        const bound = await listen(http, c.host, c.port);
+        url = `http://${hostPort(bound.host, bound.port)}`;
+        const addresses: ServiceAddresses = { files: c.addresses.files, search: c.addresses.search, fetch: c.addresses.fetch ?? hostPort(bound.host, bound.port) };
+        const live = new SyncRounds({ signer: c.identity, addresses, clock, random, join, config: { ...c.tuning, intervalMs: c.intervalMs, fanout: c.fanout } });
+        const loaded = c.store.loadRecords();
+        live.restore(loaded);
+        writer = new StoreWriter(c.store, live, loaded);
+        writer.flush();
+        core = live;
+        api = answerWithFiles(live, c.files, c.store, () => writer?.flush(), c.logger);
+      } catch (err) {
+        // A port in use or a bad address: release what was opened, so a failed start leaks nothing.
+        await http.close();
+        app = undefined;
+        throw err;
+      }
+      running = true;
+      if (c.autoRounds !== false) schedule(0);
+      c.logger.info({ url, peerId: core.peerId, known: core.table.size, join }, 'fetch service listening');
+    },
+
+    async stop(options: { leave?: boolean } = {}) {
+      const wasRunning = running;
+      running = false;
+      clearTimeout(timer);
+      timer = undefined;
+      aborter.abort();
+      await chain;
+      if (wasRunning && core && options.leave !== false) await announceLeave(core);
+      writer?.flush();
+      await app?.close();
+      app = undefined;
+      c.transport.close();
+      c.store.close();
+      core = undefined;
+      writer = undefined;
+    },
+  };
+}

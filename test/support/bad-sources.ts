@@ -1,7 +1,7 @@
 /**
  * Misbehaving File Management sources for download tests: real HTTP servers on their own
- * loopback addresses that forward to an honest source but corrupt one chunk, send more bytes than
- * the range they announce, or never answer. Closed when the test ends.
+ * loopback addresses that forward to an honest source but corrupt chunks, send more bytes than
+ * the range they announce, answer slowly, or never answer. Closed when the test ends.
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
@@ -11,7 +11,8 @@ import { nextLoopback } from './loopback.ts';
 export type Misbehaviour =
   | { kind: 'corrupt' } // flip a byte in every range it serves
   | { kind: 'oversize' } // announce the range asked for, then send extra bytes after it
-  | { kind: 'stall' }; // accept the request and never answer
+  | { kind: 'stall' } // accept the request and never answer
+  | { kind: 'slow'; delayMs: number }; // answer honestly, each range after a delay
 
 export interface BadSource {
   url: string;
@@ -31,13 +32,17 @@ export async function startBadSource(upstream: string, behaviour: Misbehaviour):
   const host = nextLoopback();
   const state: BadSource = { url: '', requests: 0 };
   const stalled: ServerResponse[] = [];
-  const server = createServer(async (req, res) => {
+  const server = createServer((req, res) => {
+    serve(req, res).catch(() => res.destroy()); // the upstream or the client went away
+  });
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const isRange = req.url?.endsWith('/content') && req.headers.range;
     if (isRange) state.requests++;
     if (isRange && behaviour.kind === 'stall') {
       stalled.push(res);
       return;
     }
+    if (isRange && behaviour.kind === 'slow') await new Promise((r) => setTimeout(r, behaviour.delayMs));
     const up = await forward(upstream, req);
     const body = Buffer.concat(await up.toArray());
     const headers = { ...up.headers };
@@ -46,7 +51,7 @@ export async function startBadSource(upstream: string, behaviour: Misbehaviour):
     const extra = isRange && behaviour.kind === 'oversize' ? Buffer.alloc(4096, 7) : Buffer.alloc(0);
     res.writeHead(up.statusCode!, headers);
     res.end(Buffer.concat([body, extra]));
-  });
+  }
   server.listen(0, host);
   await once(server, 'listening');
   const { port } = server.address() as { port: number };

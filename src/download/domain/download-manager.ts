@@ -48,6 +48,13 @@ export interface Progress {
   error?: string;
 }
 
+/** Why a running download was stopped on purpose (the abort reason of its transfer). */
+class Interruption extends Error {
+  constructor(readonly why: 'pause' | 'cancel' | 'stop') {
+    super(why === 'stop' ? 'service stopping' : `${why}d by the user`);
+  }
+}
+
 interface Active {
   controller: AbortController;
   done: Promise<void>;
@@ -84,11 +91,18 @@ export class DownloadManager {
     const key = jobKey(job.fileId, outDir);
     const existing = this.#ports.store.get(key);
     if (existing && (existing.state === 'done' || existing.state === 'running' || existing.state === 'queued')) return existing;
-    await this.#ports.queue.publish(key, Buffer.from(JSON.stringify(job)));
     const record: DownloadRecord = existing
       ? { ...existing, state: 'queued', sources: job.sources, updatedAt: this.#now() }
       : { key, fileId: job.fileId, name: job.name, outDir, sources: job.sources, state: 'queued', bytesDone: 0, createdAt: this.#now(), updatedAt: this.#now() };
+    delete record.error;
+    // Recorded as queued before publishing: the queue may deliver the job before publish() returns.
     this.#ports.store.put(record);
+    try {
+      await this.#ports.queue.publish(key, Buffer.from(JSON.stringify(job)));
+    } catch (err) {
+      this.#setState(key, 'failed', `could not queue the download: ${(err as Error).message}`);
+      throw err;
+    }
     this.#progress(record);
     return record;
   }
@@ -125,13 +139,14 @@ export class DownloadManager {
     active.done.catch(() => undefined);
     this.#active.set(key, active);
     const keepAlive = setInterval(() => void delivery.keepAlive().catch(() => undefined), this.#options.keepAliveMs);
+    // `done` settles only once the delivery is settled too, so pause() and cancel() can wait for it.
     try {
       await this.#download(job, key, outDir, record, active);
       await delivery.ack();
       settle(true);
     } catch (err) {
+      await this.#settleFailure(delivery, key, err, active.controller.signal).catch(() => undefined);
       settle(false);
-      await this.#settleFailure(delivery, key, err, active.controller.signal);
     } finally {
       clearInterval(keepAlive);
       this.#active.delete(key);
@@ -139,11 +154,10 @@ export class DownloadManager {
   };
 
   async #settleFailure(delivery: JobDelivery, key: string, err: unknown, signal: AbortSignal): Promise<void> {
-    const record = this.#ports.store.get(key);
-    if (signal.aborted) {
-      // Paused or cancelled by the user (state already recorded), or the service is stopping
-      // (no ack: the queue hands the job back and it resumes on the next start).
-      if (record && (record.state === 'paused' || record.state === 'cancelled')) await delivery.ack();
+    if (signal.aborted && signal.reason instanceof Interruption) {
+      // Paused or cancelled: the state is recorded and resume() queues the job again. Stopping:
+      // no ack, so the queue hands the job back and it resumes on the next start.
+      if (signal.reason.why !== 'stop') await delivery.ack();
       return;
     }
     const message = (err as Error)?.message ?? String(err);
@@ -283,18 +297,17 @@ export class DownloadManager {
   }
 
   /** Park a download: it stops, keeps its verified chunks, and its job leaves the queue until resumed. */
-  pause(key: string): DownloadRecord {
+  async pause(key: string): Promise<DownloadRecord> {
     const record = this.get(key);
     if (record.state === 'done' || record.state === 'cancelled') return record;
     this.#setState(key, 'paused');
-    this.#active.get(key)?.controller.abort(new PeershareError('UNAVAILABLE', 'paused'));
+    await this.#interrupt(key, 'pause');
     return this.get(key);
   }
 
   async resume(key: string): Promise<DownloadRecord> {
     const record = this.get(key);
     if (record.state !== 'paused' && record.state !== 'failed') return record;
-    this.#setState(key, 'queued');
     return this.request({ fileId: record.fileId, name: record.name, sources: record.sources, outDir: record.outDir });
   }
 
@@ -302,11 +315,7 @@ export class DownloadManager {
     const record = this.get(key);
     if (record.state === 'done') return record;
     this.#setState(key, 'cancelled');
-    const active = this.#active.get(key);
-    if (active) {
-      active.controller.abort(new PeershareError('UNAVAILABLE', 'cancelled'));
-      await active.done.catch(() => undefined);
-    }
+    await this.#interrupt(key, 'cancel');
     await this.#ports.files.removePartial(record.outDir, record.name, key);
     return this.get(key);
   }
@@ -314,9 +323,15 @@ export class DownloadManager {
   /** Abort every running transfer without settling its delivery (the queue hands it back). */
   async stop(): Promise<void> {
     this.#stopping = true;
-    const running = [...this.#active.values()];
-    for (const a of running) a.controller.abort(new PeershareError('UNAVAILABLE', 'service stopping'));
-    await Promise.all(running.map((a) => a.done.catch(() => undefined)));
+    await Promise.all([...this.#active.keys()].map((key) => this.#interrupt(key, 'stop')));
+  }
+
+  /** Stop a running transfer on purpose and wait until its delivery is settled. */
+  async #interrupt(key: string, why: Interruption['why']): Promise<void> {
+    const active = this.#active.get(key);
+    if (!active) return;
+    active.controller.abort(new Interruption(why));
+    await active.done.catch(() => undefined);
   }
 
   #setState(key: string, state: DownloadRecord['state'], error?: string): void {

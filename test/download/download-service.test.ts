@@ -1,0 +1,144 @@
+/** The Download service end to end: API → queue → transfer → file in place and shared. */
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { Progress } from '../../src/download/domain/download-manager.ts';
+import { startBadSource } from '../support/bad-sources.ts';
+import { startDownloadPeer } from '../support/download-peer.ts';
+import { startFilesPeer, upload } from '../support/files-peer.ts';
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+
+async function seed(size = 1024 * 1024): Promise<{ url: string; id: string; data: Buffer }> {
+  const source = await startFilesPeer({ chunkSize: '64KiB' });
+  const data = randomBytes(size);
+  const { id } = (await (await upload(source.url, 'song.flac', data)).json()) as { id: string };
+  return { url: source.url, id, data };
+}
+
+function requestDownload(url: string, body: unknown): Promise<Response> {
+  return fetch(`${url}/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+}
+
+/** Resolve with the first progress event (from the SSE stream) that satisfies `until`. */
+async function watch(url: string, until: (p: Progress) => boolean): Promise<Progress> {
+  const res = await fetch(`${url}/downloads/events`);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error('event stream ended');
+      buffer += value;
+      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(frame)?.[1];
+        const data = /^data: (.*)$/m.exec(frame)?.[1];
+        if (!data) continue;
+        const items = event === 'snapshot' ? (JSON.parse(data) as Progress[]) : [JSON.parse(data) as Progress];
+        const hit = items.find(until);
+        if (hit) return hit;
+      }
+    }
+  } finally {
+    await reader.cancel();
+  }
+}
+
+describe('the Download service', () => {
+  it('queues a request, streams progress, and ends with the verified file in place and shared', async () => {
+    const source = await seed();
+    const peer = await startDownloadPeer();
+    const res = await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [source.url] });
+    expect(res.status).toBe(202);
+    const { key } = (await res.json()) as Progress;
+    const done = await watch(peer.url, (p) => p.key === key && p.state === 'done');
+    expect(done).toMatchObject({ bytesDone: source.data.length, size: source.data.length });
+    expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(source.data));
+    // This peer is now a source of the file.
+    const manifest = await fetch(`${peer.files.url}/files/${source.id}/manifest`);
+    expect(manifest.status).toBe(200);
+    expect(readdirSync(peer.downloadsDir).filter((n) => n.endsWith('.part'))).toEqual([]);
+  });
+
+  it('treats the same file requested twice for the same folder as one download', async () => {
+    const source = await seed();
+    const peer = await startDownloadPeer();
+    const body = { fileId: source.id, name: 'song.flac', sources: [source.url] };
+    const [a, b] = await Promise.all([requestDownload(peer.url, body), requestDownload(peer.url, body)]);
+    const keyA = ((await a.json()) as Progress).key;
+    expect(((await b.json()) as Progress).key).toBe(keyA);
+    await watch(peer.url, (p) => p.key === keyA && p.state === 'done');
+    const again = (await (await requestDownload(peer.url, body)).json()) as Progress;
+    expect(again.state).toBe('done');
+    expect(readdirSync(peer.downloadsDir)).toEqual(['song.flac']);
+  });
+
+  it('dead-letters a malformed job with its reason and keeps consuming (TEST-PLAN 8)', async () => {
+    const source = await seed();
+    const peer = await startDownloadPeer();
+    await peer.queue.publish('junk-1', Buffer.from('{"v":1,"fileId":"nope"}'));
+    await peer.queue.publish('junk-2', Buffer.from('not json at all'));
+    const res = await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [source.url] });
+    const { key } = (await res.json()) as Progress;
+    await watch(peer.url, (p) => p.key === key && p.state === 'done');
+    const dead = (await (await fetch(`${peer.url}/dead-letters`)).json()) as Array<{ reason: string }>;
+    expect(dead.map((d) => d.reason).sort()).toEqual([
+      expect.stringMatching(/malformed download job: fileId/),
+      expect.stringMatching(/malformed download job: not JSON/),
+    ]);
+  });
+
+  it('retries a file no source can serve with backoff, then dead-letters it saying why', async () => {
+    const peer = await startDownloadPeer({ maxAttempts: 2 });
+    const gone = await startFilesPeer();
+    await gone.stop();
+    const res = await requestDownload(peer.url, { fileId: 'f'.repeat(64), name: 'lost.bin', sources: [gone.url] });
+    const { key } = (await res.json()) as Progress;
+    const failed = await watch(peer.url, (p) => p.key === key && p.state === 'failed');
+    expect(failed.error).toMatch(/file unavailable after 2 attempts/);
+    const dead = (await (await fetch(`${peer.url}/dead-letters`)).json()) as Array<{ reason: string; attempts: number }>;
+    expect(dead).toEqual([expect.objectContaining({ reason: expect.stringMatching(/after 2 attempts/) })]);
+  });
+
+  it('rejects a malformed request with a clear 400 and queues nothing', async () => {
+    const peer = await startDownloadPeer();
+    for (const body of [{ fileId: 'x', name: 'a' }, { fileId: 'a'.repeat(64), name: '../../x' }, { fileId: 'a'.repeat(64), name: 'a', sources: ['ftp://x'] }]) {
+      const res = await requestDownload(peer.url, body);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
+    }
+    expect(await peer.queue.depth()).toBe(0);
+  });
+});
+
+describe('pausing, resuming and cancelling', () => {
+  it('pauses a running download keeping its chunks, resumes it to completion, and cancels another removing its partial file', async () => {
+    const source = await seed(2 * 1024 * 1024);
+    const slow = await startBadSource(source.url, { kind: 'slow', delayMs: 40 });
+    const peer = await startDownloadPeer();
+    const { key } = (await (await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [slow.url] })).json()) as Progress;
+    await watch(peer.url, (p) => p.key === key && p.bytesDone > 0);
+    const paused = (await (await fetch(`${peer.url}/downloads/${key}/pause`, { method: 'POST' })).json()) as Progress;
+    expect(paused.state).toBe('paused');
+    const kept = paused.bytesDone;
+    expect(readdirSync(peer.downloadsDir).some((n) => n.endsWith('.part'))).toBe(true);
+
+    const requestsBeforeResume = slow.requests;
+    await fetch(`${peer.url}/downloads/${key}/resume`, { method: 'POST' });
+    const done = await watch(peer.url, (p) => p.key === key && p.state === 'done');
+    expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(source.data));
+    // Chunks verified before the pause were not fetched again (64 KiB chunks, 32 in all).
+    expect(slow.requests - requestsBeforeResume).toBeLessThanOrEqual(32 - Math.floor(kept / 65536) + 4);
+
+    const other = await seed(2 * 1024 * 1024);
+    const slow2 = await startBadSource(other.url, { kind: 'slow', delayMs: 40 });
+    const second = (await (await requestDownload(peer.url, { fileId: other.id, name: 'other.bin', sources: [slow2.url] })).json()) as Progress;
+    await watch(peer.url, (p) => p.key === second.key && p.bytesDone > 0);
+    const cancelled = (await (await fetch(`${peer.url}/downloads/${second.key}/cancel`, { method: 'POST' })).json()) as Progress;
+    expect(cancelled.state).toBe('cancelled');
+    expect(readdirSync(peer.downloadsDir).filter((n) => n.includes(second.key))).toEqual([]);
+    expect(readdirSync(peer.downloadsDir)).toEqual(['song.flac']);
+  });
+});

@@ -54,6 +54,8 @@ type State = 'handshaking' | 'ready' | 'closing' | 'closed';
 export class PeerSession extends EventEmitter<SessionEvents> {
   /** The peer's Hello, once the handshake has completed. */
   remote: Hello | undefined;
+  /** The nonce of the Hello we sent: with the peer's, it names this link on both ends. */
+  readonly localNonce: Uint8Array;
   /** How the session ended, once it has begun to close. */
   closeInfo: CloseInfo | undefined;
 
@@ -91,6 +93,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     );
     const { peerId, publicKey, searchAddress, filesAddress } = options.hello;
     const nonce = randomBytes(limits.MIN_HELLO_NONCE_BYTES);
+    this.localNonce = nonce;
     this.write({
       case: 'hello',
       value: { protocolVersion: limits.PROTOCOL_VERSION, peerId, publicKey, searchAddress, filesAddress, nonce },
@@ -110,6 +113,15 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     return this.write(message);
   }
 
+  /**
+   * Send a frame already encoded with encodeFrame (a Query or Hit): a message flooded to many
+   * links is encoded once. Returns false if the link is not ready.
+   */
+  sendFrame(frame: Uint8Array): boolean {
+    if (this.state !== 'ready') return false;
+    return this.writeBytes(frame);
+  }
+
   /** Close the link, telling the peer why. Safe to call at any time, more than once. */
   close(message = 'closing', code: ErrorCode = 'UNAVAILABLE'): void {
     this.shutdown({ reason: 'closed-locally', code, message }, true);
@@ -120,7 +132,10 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   }
 
   private write(message: OutgoingMessage): boolean {
-    const frame = encodeFrame(message);
+    return this.writeBytes(encodeFrame(message));
+  }
+
+  private writeBytes(frame: Uint8Array): boolean {
     if (!this.stream.writable) return false;
     this.stream.write(frame);
     // A peer that stops reading must not make us buffer without bound.

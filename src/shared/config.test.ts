@@ -73,4 +73,11 @@ describe('configuration', () => {
     writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ hots: '127.0.0.2' }));
     expect(errorOf(() => loadConfig({ flags: { dataDir } })).message).toMatch(/unknown setting "hots"/);
   });
+
+  it('reads search neighbours as comma-separated host[:port], a missing port being the Search port', () => {
+    const config = loadConfig({ flags: { dataDir: tempDir(), neighbours: '127.0.0.2, 127.0.0.3:9000,[::1]' } });
+    expect(config.neighbours).toEqual(['127.0.0.2:7872', '127.0.0.3:9000', '[::1]:7872']);
+    expect(loadConfig({ flags: { dataDir: tempDir() } })).toMatchObject({ neighbours: [], maxLinks: 8, searchTtl: 7, searchTimeout: 3000 });
+    expect(errorOf(() => loadConfig({ flags: { dataDir: tempDir(), neighbours: 'a:99999' } })).message).toMatch(/^invalid neighbours \(--neighbours\)/);
+  });
 });

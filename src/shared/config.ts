@@ -69,6 +69,26 @@ const oneOf =
 
 const absolutePath: Parser<string> = (raw) => resolve(text(raw));
 
+/**
+ * A list of neighbour addresses: "host[:port]" items, comma-separated in a flag or an environment
+ * variable, or a JSON array in the config file. A missing port is the default Search port.
+ */
+const addressList =
+  (defaultPort: number): Parser<string[]> =>
+  (raw) => {
+    const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+    if (!items) throw new InvalidValue('expected host[:port] addresses separated by commas');
+    return items
+      .map((item) => (typeof item === 'string' ? item.trim() : ''))
+      .filter((item) => item.length > 0)
+      .map((item) => {
+        const m = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(item) ?? /^([^:\s]+)(?::(\d{1,5}))?$/.exec(item);
+        const p = Number(m?.[2] ?? defaultPort);
+        if (!m || !(p >= 1 && p <= 65535)) throw new InvalidValue(`expected host[:port] addresses separated by commas, got "${item}"`);
+        return isIP(m[1]!) === 6 ? `[${m[1]}]:${p}` : `${m[1]}:${p}`;
+      });
+  };
+
 export const DEFAULT_PORTS = {
   clientPort: 7870,
   filesPort: 7871,
@@ -98,6 +118,15 @@ export const SETTINGS = {
   searchApiPort: { flag: 'search-api-port', doc: 'Search service local API port', parse: port, default: DEFAULT_PORTS.searchApiPort },
   fetchPort: { flag: 'fetch-port', doc: 'Fetch service port', parse: port, default: DEFAULT_PORTS.fetchPort },
   downloadPort: { flag: 'download-port', doc: 'Download service port', parse: port, default: DEFAULT_PORTS.downloadPort },
+  neighbours: {
+    flag: 'neighbours',
+    doc: 'Search peers to link to, host[:port] separated by commas (until Fetch supplies them)',
+    parse: addressList(DEFAULT_PORTS.searchPort),
+    default: () => [],
+  },
+  maxLinks: { flag: 'max-links', doc: 'most Search overlay links kept at once', parse: int(1, 1024), default: 8 },
+  searchTtl: { flag: 'search-ttl', doc: 'largest TTL of a search query (links it may cross), sent and accepted', parse: int(1, 16), default: 7 },
+  searchTimeout: { flag: 'search-timeout', doc: 'default search deadline in ms', parse: int(100, 60_000), default: 3_000 },
   chunkSize: {
     flag: 'chunk-size',
     doc: 'chunk size for newly hashed files (16KiB to 16MiB)',

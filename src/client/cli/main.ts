@@ -73,9 +73,12 @@ async function main(argv: string[]): Promise<void> {
   const logger = createLogger(config.logLevel);
   const peer = await startPeer(createPeerContext(config, logger), services);
   const files = peer.services.get('files') as { url?: string } | undefined;
+  const search = peer.services.get('search') as { searchAddress?: string; apiUrl?: string } | undefined;
   process.stderr.write(
     `peershare peer ${peer.context.identity.peerId}\n` +
       (files?.url ? `  files API  ${files.url}  (OpenAPI: ${files.url}/openapi.json)\n` : '') +
+      (search?.apiUrl ? `  search API ${search.apiUrl}  (try ${search.apiUrl}/search?q=WORDS)\n` : '') +
+      (search?.searchAddress ? `  peer links ${search.searchAddress}  (neighbours: ${config.neighbours.join(', ') || 'none configured'})\n` : '') +
       `  data       ${config.dataDir}\n  Ctrl-C stops it.\n`,
   );
   onShutdownSignal(async (signal) => {

@@ -1,0 +1,128 @@
+/**
+ * The Search local API (for the Client): start a search and stream its hits as Server-Sent Events
+ * (`GET /search`), or get them all at the deadline (`GET /search?wait=1`, `POST /searches`); list
+ * the overlay links (`GET /links`). Inputs are checked by TypeBox schemas; errors use the shared
+ * vocabulary.
+ */
+import type { FastifyReply } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { PeershareError } from '../../../shared/errors.ts';
+import type { HttpApp } from '../../../shared/http-server.ts';
+import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
+import type { ActiveSearch, SearchHit, SearchSummary } from '../../domain/active-search.ts';
+import type { SearchRequest } from '../../domain/search-engine.ts';
+import type { LinkInfo } from '../../ports.ts';
+
+/** Longest deadline a caller may ask for. */
+export const MAX_SEARCH_TIMEOUT_MS = 60_000;
+export const MAX_RESULT_LIMIT = 10_000;
+
+export interface SearchApi {
+  search(request: SearchRequest): ActiveSearch;
+  parseTerms(text: string): string[];
+  links(): LinkInfo[];
+  readonly maxTtl: number;
+}
+
+const ErrorRef = Type.Ref('Error');
+const SearchParams = {
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'words; every one must prefix a word of a name' })),
+  fileId: Type.Optional(Type.String({ pattern: FILE_ID_PATTERN, description: 'search an exact file id instead of words' })),
+  timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEARCH_TIMEOUT_MS, description: 'deadline in ms' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RESULT_LIMIT, description: 'end once this many hits arrived' })),
+  ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, description: 'links the query may cross (clamped)' })),
+};
+const SearchQuery = Type.Object({
+  ...SearchParams,
+  wait: Type.Optional(Type.Union(['1', 'true', '0', 'false'].map((v) => Type.Literal(v)), { description: '1 or true: answer once, at the end, as JSON' })),
+});
+const SearchBody = Type.Object(SearchParams, { additionalProperties: false });
+
+const HitSchema = Type.Object({
+  fileId: Type.String(),
+  name: Type.String(),
+  size: Type.Integer({ minimum: 0 }),
+  holderPeerId: Type.String(),
+  filesAddress: Type.String({ description: "the holder's File Management API, to download from" }),
+  hops: Type.Integer({ minimum: 0 }),
+});
+const SummarySchema = Type.Object({
+  queryKey: Type.String(),
+  peersAnswered: Type.Integer(),
+  hits: Type.Integer(),
+  duplicatesDropped: Type.Integer(),
+  elapsedMs: Type.Integer(),
+  ended: Type.Union([Type.Literal('deadline'), Type.Literal('limit'), Type.Literal('cancelled')]),
+});
+const ResultSchema = Type.Object({ hits: Type.Array(HitSchema), summary: SummarySchema });
+const LinkSchema = Type.Object({
+  id: Type.String(),
+  peerId: Type.String(),
+  searchAddress: Type.String(),
+  direction: Type.Union([Type.Literal('inbound'), Type.Literal('outbound')]),
+  remoteIp: Type.String(),
+  since: Type.Integer(),
+});
+
+function toRequest(api: SearchApi, p: Static<typeof SearchBody>): SearchRequest {
+  if ((p.q === undefined) === (p.fileId === undefined)) throw new PeershareError('BAD_REQUEST', 'give exactly one of q and fileId');
+  const base = { timeoutMs: p.timeout, limit: p.limit, ttl: p.ttl };
+  if (p.fileId !== undefined) return { ...base, fileId: p.fileId };
+  const terms = api.parseTerms(p.q!);
+  if (terms.length === 0) throw new PeershareError('BAD_REQUEST', 'q has no searchable words');
+  return { ...base, terms };
+}
+
+async function collect(search: ActiveSearch): Promise<{ hits: SearchHit[]; summary: SearchSummary }> {
+  const summary = await search.done;
+  return { hits: search.hits, summary: { ...summary, elapsedMs: Math.round(summary.elapsedMs) } };
+}
+
+/** Stream a search as SSE: an event per hit as it arrives, then `summary`, then the end. */
+function stream(reply: FastifyReply, search: ActiveSearch): void {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+  const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  raw.write(`: search ${search.queryKey}\n\n`);
+  for (const hit of search.hits) send('hit', hit);
+  search.onHit((hit) => send('hit', hit));
+  // A client that goes away ends its search: nobody is waiting for the hits.
+  reply.request.raw.once('close', () => search.end('cancelled'));
+  void search.done.then((summary) => {
+    if (raw.writableEnded || raw.destroyed) return;
+    send('summary', { ...summary, elapsedMs: Math.round(summary.elapsedMs) });
+    raw.end();
+  });
+}
+
+export function registerSearchRoutes(app: HttpApp, api: SearchApi): void {
+  app.get(
+    '/search',
+    {
+      schema: {
+        summary: 'Search the network; hits stream as Server-Sent Events (`hit`, then `summary`), or as JSON with wait=true',
+        querystring: SearchQuery,
+        response: { 200: ResultSchema, 400: ErrorRef },
+      },
+    },
+    async (request, reply) => {
+      const search = api.search(toRequest(api, request.query));
+      if (request.query.wait === '1' || request.query.wait === 'true') return collect(search);
+      stream(reply, search);
+      return reply;
+    },
+  );
+
+  app.post(
+    '/searches',
+    { schema: { summary: 'Search the network and answer with every hit at the deadline', body: SearchBody, response: { 200: ResultSchema, 400: ErrorRef } } },
+    async (request) => collect(api.search(toRequest(api, request.body))),
+  );
+
+  app.get(
+    '/links',
+    { schema: { summary: 'The current overlay links', response: { 200: Type.Object({ links: Type.Array(LinkSchema) }) } } },
+    async () => ({ links: api.links() }),
+  );
+}

@@ -1,0 +1,98 @@
+/**
+ * One search this peer started: it collects hits as they come back (dropping a second hit for the
+ * same file from the same holder), tells listeners about each new one, and ends exactly once, at
+ * its deadline, at its result cap, or when cancelled, with a summary.
+ */
+
+/** One file found at one holder, as the local API reports it. */
+export interface SearchHit {
+  readonly fileId: string;
+  readonly name: string;
+  readonly size: number;
+  readonly holderPeerId: string;
+  /** Base URL of the holder's File Management API, where the file can be downloaded. */
+  readonly filesAddress: string;
+  /** Links between this peer and the holder (0: our own file). */
+  readonly hops: number;
+}
+
+export type EndReason = 'deadline' | 'limit' | 'cancelled';
+
+export interface SearchSummary {
+  /** The query's network-wide key. */
+  readonly queryKey: string;
+  /** Distinct holders that sent at least one hit (this peer included when it matched). */
+  readonly peersAnswered: number;
+  readonly hits: number;
+  /** Hits for a (holder, file) pair already reported. */
+  readonly duplicatesDropped: number;
+  readonly elapsedMs: number;
+  readonly ended: EndReason;
+}
+
+type HitListener = (hit: SearchHit) => void;
+
+export class ActiveSearch {
+  readonly hits: SearchHit[] = [];
+  /** Resolves with the summary when the search ends. */
+  readonly done: Promise<SearchSummary>;
+  private readonly listeners: HitListener[] = [];
+  private readonly pairs = new Set<string>();
+  private readonly holders = new Set<string>();
+  private duplicates = 0;
+  private summary: SearchSummary | undefined;
+  private resolve!: (summary: SearchSummary) => void;
+  private readonly onEnd: () => void;
+
+  constructor(
+    readonly queryKey: string,
+    private readonly startedAt: number,
+    private readonly limit: number,
+    private readonly now: () => number,
+    onEnd: () => void,
+  ) {
+    this.onEnd = onEnd;
+    this.done = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  get ended(): boolean {
+    return this.summary !== undefined;
+  }
+
+  /** Call `listener` for every new hit from now on (earlier ones are in `hits`). */
+  onHit(listener: HitListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** Record a hit; false if it was a duplicate or the search has ended. */
+  add(hit: SearchHit): boolean {
+    if (this.summary) return false;
+    const pair = `${hit.holderPeerId}/${hit.fileId}`;
+    if (this.pairs.has(pair)) {
+      this.duplicates += 1;
+      return false;
+    }
+    this.pairs.add(pair);
+    this.holders.add(hit.holderPeerId);
+    this.hits.push(hit);
+    for (const listener of this.listeners) listener(hit);
+    if (this.hits.length >= this.limit) this.end('limit');
+    return true;
+  }
+
+  /** End the search (once; later calls do nothing). */
+  end(reason: EndReason): void {
+    if (this.summary) return;
+    this.summary = {
+      queryKey: this.queryKey,
+      peersAnswered: this.holders.size,
+      hits: this.hits.length,
+      duplicatesDropped: this.duplicates,
+      elapsedMs: this.now() - this.startedAt,
+      ended: reason,
+    };
+    this.listeners.length = 0;
+    this.onEnd();
+    this.resolve(this.summary);
+  }
+}

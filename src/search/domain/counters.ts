@@ -1,0 +1,44 @@
+/**
+ * What a Search engine has done, as plain counters: tests check the flood bounds with them
+ * (messages per query, each query handled once, hits along the reverse path) and /health and the
+ * benchmark report them.
+ */
+
+export interface SearchCounters {
+  searchesStarted: number;
+  queriesReceived: number;
+  /** Queries handled (matched and forwarded): at most once per query per peer. */
+  queriesAccepted: number;
+  queriesDropped: { duplicate: number; 'too-many-hops': number; 'ttl-exhausted': number };
+  /** Dropped because their link was over its rate limit. */
+  queriesRateLimited: number;
+  /** Query messages written to links (our own searches and forwards). */
+  queriesSent: number;
+  hitsReceived: number;
+  /** Hits answering other peers' queries with our own files. */
+  hitsSent: number;
+  /** Hits passed on toward their origin. */
+  hitsForwarded: number;
+  /** Hits for our own searches. */
+  hitsDelivered: number;
+  hitsDropped: number;
+  /** Links this engine cut for flooding. */
+  linksDisconnected: number;
+}
+
+export function newCounters(): SearchCounters {
+  return {
+    searchesStarted: 0,
+    queriesReceived: 0,
+    queriesAccepted: 0,
+    queriesDropped: { duplicate: 0, 'too-many-hops': 0, 'ttl-exhausted': 0 },
+    queriesRateLimited: 0,
+    queriesSent: 0,
+    hitsReceived: 0,
+    hitsSent: 0,
+    hitsForwarded: 0,
+    hitsDelivered: 0,
+    hitsDropped: 0,
+    linksDisconnected: 0,
+  };
+}

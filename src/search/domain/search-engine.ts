@@ -1,0 +1,183 @@
+/**
+ * The Search use cases over the ports: start a search (local matches, then a flood), and handle
+ * what neighbours send — queries (admit, route, answer, forward) and hits (deliver, pass back
+ * along the reverse path, or drop). Nothing here waits on a neighbour: sends never block, the
+ * local index is consulted after the query has been forwarded, and a search ends at its deadline
+ * whatever the branches do. Counters let tests and the benchmark count every message.
+ */
+import { create } from '@bufbuild/protobuf';
+import { HitSchema, QuerySchema, type Hit, type Query } from '../../protocol/gen/wire_pb.ts';
+import { MAX_RESULTS_PER_HIT, QUERY_NONCE_BYTES } from '../../protocol/limits.ts';
+import type { Clock, IndexEntry, LinkId, Links, LocalIndex } from '../ports.ts';
+import { ActiveSearch, type SearchHit } from './active-search.ts';
+import { FloodRouter, queryKey, type FloodRouterOptions } from './flood-router.ts';
+import { DEFAULT_RATE_LIMITS, LinkGuard, type RateLimits } from './link-guard.ts';
+import { newCounters, type SearchCounters } from './counters.ts';
+
+export const DEFAULT_SEARCH_TIMEOUT_MS = 3_000;
+export const DEFAULT_RESULT_LIMIT = 1_000;
+/** Results one peer answers a query with (one full Hit). */
+export const DEFAULT_MAX_LOCAL_RESULTS = MAX_RESULTS_PER_HIT;
+
+export interface SearchRequest {
+  /** Folded terms (see LocalIndex.parseTerms); exactly one of terms and fileId. */
+  readonly terms?: readonly string[];
+  readonly fileId?: string;
+  readonly ttl?: number;
+  readonly timeoutMs?: number;
+  readonly limit?: number;
+}
+
+export interface SearchEngineOptions {
+  readonly peerId: string;
+  /** Our Search address and Files base URL, as announced (known once the listeners are bound). */
+  readonly searchAddress: () => string;
+  readonly filesAddress: () => string;
+  readonly index: LocalIndex;
+  readonly links: Links;
+  readonly clock: Clock;
+  readonly randomBytes: (n: number) => Uint8Array;
+  readonly router?: Omit<FloodRouterOptions, 'now'>;
+  /** TTL of a search when the request does not say (clamped to the router's maximum). */
+  readonly defaultTtl?: number;
+  readonly defaultTimeoutMs?: number;
+  readonly rateLimits?: RateLimits;
+  readonly maxLocalResults?: number;
+  /** Told when something goes wrong that is not a peer's fault (the index failing). */
+  readonly onError?: (err: unknown) => void;
+}
+
+export class SearchEngine {
+  readonly counters: SearchCounters = newCounters();
+  readonly router: FloodRouter;
+  private readonly guard: LinkGuard;
+  private readonly active = new Map<string, ActiveSearch>();
+  private readonly now: () => number;
+
+  constructor(private readonly o: SearchEngineOptions) {
+    this.now = () => o.clock.now();
+    this.router = new FloodRouter({ ...o.router, now: this.now });
+    this.guard = new LinkGuard(o.rateLimits ?? DEFAULT_RATE_LIMITS, this.now);
+  }
+
+  /** Start a search: our own matches first (hops 0), then the query to every link. */
+  search(request: SearchRequest): ActiveSearch {
+    const nonce = this.o.randomBytes(QUERY_NONCE_BYTES);
+    const key = queryKey(nonce, this.o.peerId);
+    const timeoutMs = request.timeoutMs ?? this.o.defaultTimeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS;
+    let cancelDeadline = () => {};
+    const search = new ActiveSearch(key, this.now(), request.limit ?? DEFAULT_RESULT_LIMIT, this.now, () => {
+      cancelDeadline();
+      this.active.delete(key);
+    });
+    this.active.set(key, search);
+    cancelDeadline = this.o.clock.schedule(timeoutMs, () => search.end('deadline'));
+
+    const forward = this.router.originate(key, request.ttl ?? this.o.defaultTtl ?? this.router.maxTtl, this.o.links.ids());
+    const id = { nonce, originPeerId: this.o.peerId, originAddress: this.o.searchAddress() };
+    const query = create(QuerySchema, { id, terms: [...(request.terms ?? [])], fileId: request.fileId ?? '', ttl: forward.ttl, hops: 0 });
+    this.counters.searchesStarted += 1;
+    this.sendQueries(forward.to, query);
+    void this.matchLocally(query).then((entries) => {
+      for (const e of entries) search.add(this.toSearchHit(e, this.o.peerId, this.o.filesAddress(), 0));
+    });
+    return search;
+  }
+
+  /** A Query arrived over `link`. */
+  receiveQuery(link: LinkId, query: Query): void {
+    this.counters.queriesReceived += 1;
+    const admission = this.guard.admit(link);
+    if (admission !== 'admit') {
+      this.counters.queriesRateLimited += 1;
+      if (admission === 'disconnect') this.disconnect(link, 'query rate limit exceeded');
+      return;
+    }
+    const key = queryKey(query.id!.nonce, query.id!.originPeerId);
+    const decision = this.router.receive(link, { key, ttl: query.ttl, hops: query.hops }, this.o.links.ids());
+    if (decision.action === 'drop') {
+      this.counters.queriesDropped[decision.reason] += 1;
+      return;
+    }
+    this.counters.queriesAccepted += 1;
+    // Forward before consulting the index, so the flood never waits for this peer's answer.
+    if (decision.forward) this.sendQueries(decision.forward.to, create(QuerySchema, { ...query, ttl: decision.forward.ttl, hops: decision.forward.hops }));
+    void this.matchLocally(query).then((entries) => this.answer(key, query, entries, decision.hops));
+  }
+
+  /** A Hit arrived over `link`: deliver it to our search, or pass it back toward the origin. */
+  receiveHit(link: LinkId, hit: Hit): void {
+    this.counters.hitsReceived += 1;
+    const key = queryKey(hit.queryId!.nonce, hit.queryId!.originPeerId);
+    const decision = this.router.routeHit(link, key);
+    if (decision.action === 'drop') {
+      this.counters.hitsDropped += 1;
+      return;
+    }
+    if (decision.action === 'forward') {
+      if (this.o.links.sendHit(decision.to, hit)) this.counters.hitsForwarded += 1;
+      else this.counters.hitsDropped += 1;
+      return;
+    }
+    const search = this.active.get(key);
+    if (!search) {
+      this.counters.hitsDropped += 1;
+      return;
+    }
+    this.counters.hitsDelivered += 1;
+    for (const r of hit.results) {
+      search.add(this.toSearchHit({ id: r.fileId, name: r.name, size: Number(r.size) }, hit.holderPeerId, hit.holderFilesAddress, hit.hops));
+    }
+  }
+
+  /** A link closed: forget its rate-limit state (reverse routes through it simply fail later). */
+  linkClosed(link: LinkId): void {
+    this.guard.forget(link);
+  }
+
+  /** End every running search (shutdown). */
+  cancelAll(): void {
+    for (const search of [...this.active.values()]) search.end('cancelled');
+  }
+
+  get activeSearches(): number {
+    return this.active.size;
+  }
+
+  private sendQueries(to: readonly LinkId[], query: Query): void {
+    for (const link of to) if (this.o.links.sendQuery(link, query)) this.counters.queriesSent += 1;
+  }
+
+  private async matchLocally(query: Query): Promise<IndexEntry[]> {
+    const limit = this.o.maxLocalResults ?? DEFAULT_MAX_LOCAL_RESULTS;
+    try {
+      const entries = query.fileId !== '' ? await this.o.index.lookup(query.fileId) : await this.o.index.match(query.terms, limit);
+      return entries.slice(0, limit);
+    } catch (err) {
+      this.o.onError?.(err);
+      return [];
+    }
+  }
+
+  /** Send our matches back along the reverse route, at most one Hit's worth per message. */
+  private answer(key: string, query: Query, entries: IndexEntry[], hops: number): void {
+    if (entries.length === 0) return;
+    const route = this.router.routeHit(undefined, key);
+    if (route.action !== 'forward') return;
+    for (let i = 0; i < entries.length; i += MAX_RESULTS_PER_HIT) {
+      const results = entries.slice(i, i + MAX_RESULTS_PER_HIT).map((e) => ({ fileId: e.id, name: e.name, size: BigInt(e.size) }));
+      const hit = create(HitSchema, { queryId: query.id, results, holderPeerId: this.o.peerId, holderFilesAddress: this.o.filesAddress(), hops });
+      if (this.o.links.sendHit(route.to, hit)) this.counters.hitsSent += 1;
+    }
+  }
+
+  private disconnect(link: LinkId, reason: string): void {
+    this.counters.linksDisconnected += 1;
+    this.guard.forget(link);
+    this.o.links.disconnect(link, reason);
+  }
+
+  private toSearchHit(e: IndexEntry, holderPeerId: string, filesAddress: string, hops: number): SearchHit {
+    return { fileId: e.id, name: e.name, size: e.size, holderPeerId, filesAddress, hops };
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * The ports of the Search service: what its domain needs from the outside world. The composition
+ * root (src/peer/wiring.ts) fills them: LocalIndex with File Management's query port,
+ * NeighbourSource with a static list from config (later Fetch's neighbour directory), Links with
+ * the TCP overlay adapter (adapters/tcp/), Clock with real time (or a simulator's).
+ */
+import type { Hit, Query } from '../protocol/gen/wire_pb.ts';
+import type { LinkId } from './domain/flood-router.ts';
+
+export type { LinkId };
+
+/** One shared file that matches a query on this peer. */
+export interface IndexEntry {
+  readonly id: string;
+  readonly name: string;
+  readonly size: number;
+}
+
+/** This peer's shared files, as File Management answers for them. */
+export interface LocalIndex {
+  /** Cut a user's query text into the folded terms sent on the wire (at most 16, each 1-64 chars). */
+  parseTerms(text: string): string[];
+  /** Files whose name matches every term, at most `limit` entries. */
+  match(terms: readonly string[], limit: number): Promise<IndexEntry[]>;
+  /** Every name the file with this id is shared under (empty when it is not shared here). */
+  lookup(fileId: string): Promise<IndexEntry[]>;
+}
+
+/** A peer the overlay may link to. `peerId` is known when the source learned it (Fetch), not from config. */
+export interface NeighbourCandidate {
+  readonly peerId?: string;
+  /** host:port of its Search listener. */
+  readonly searchAddress: string;
+}
+
+/** Where overlay links are chosen from. */
+export interface NeighbourSource {
+  /** Peers to link to, in order of preference; called at every overlay maintenance round. */
+  candidates(): readonly NeighbourCandidate[];
+}
+
+/** A ready link to a neighbour, as the domain sees it. */
+export interface LinkInfo {
+  readonly id: LinkId;
+  readonly peerId: string;
+  readonly searchAddress: string;
+  /** Who opened the underlying connection. */
+  readonly direction: 'inbound' | 'outbound';
+  readonly remoteIp: string;
+  readonly since: number;
+}
+
+/** The overlay links the domain floods over (driven side); the adapter also calls back into the engine. */
+export interface Links {
+  /** The ids of every ready link. */
+  ids(): readonly LinkId[];
+  /** Send a Query over a link; false if the link is gone or not ready. Never blocks. */
+  sendQuery(link: LinkId, query: Query): boolean;
+  /** Send a Hit over a link; false if the link is gone or not ready. Never blocks. */
+  sendHit(link: LinkId, hit: Hit): boolean;
+  /** Close a misbehaving link (rate limit, bad input) with a reason the peer is told. */
+  disconnect(link: LinkId, reason: string): void;
+}
+
+/** Cancels a scheduled callback. */
+export type Cancel = () => void;
+
+/** Time, injected so the domain runs unchanged inside a simulator. */
+export interface Clock {
+  /** Milliseconds, monotonic enough for deadlines and rate limits. */
+  now(): number;
+  /** Run `fn` once after `ms`; the returned function cancels it. */
+  schedule(ms: number, fn: () => void): Cancel;
+}

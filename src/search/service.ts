@@ -1,0 +1,134 @@
+/**
+ * The Search service factory: wires the domain (SearchEngine over the flood router) to the ports
+ * it is given (LocalIndex, NeighbourSource), to its driven adapter (the overlay of TCP links) and
+ * its driving adapter (the local HTTP API with SSE). Startable: start binds the peer port and the
+ * API port, stop closes every link, search and socket.
+ */
+import { randomBytes } from 'node:crypto';
+import type { SessionTimeouts } from '../protocol/session.ts';
+import { createHttpApp, listen, type HttpApp } from '../shared/http-server.ts';
+import type { Startable } from '../shared/lifecycle.ts';
+import type { Logger } from '../shared/logging.ts';
+import { hostPort } from '../shared/net.ts';
+import { registerSearchRoutes } from './adapters/http/search-routes.ts';
+import type { BackoffOptions } from './adapters/tcp/backoff.ts';
+import { LinkManager } from './adapters/tcp/link-manager.ts';
+import { TcpTransport } from './adapters/tcp/tcp-transport.ts';
+import type { StreamTransport } from './adapters/tcp/transport.ts';
+import type { RateLimits } from './domain/link-guard.ts';
+import { SearchEngine } from './domain/search-engine.ts';
+import type { Clock, LocalIndex, NeighbourSource } from './ports.ts';
+
+export interface SearchServiceComponents {
+  index: LocalIndex;
+  neighbours: NeighbourSource;
+  logger: Logger;
+  identity: { peerId: string; publicKey: Uint8Array };
+  host: string;
+  /** Peer links (TCP). */
+  port: number;
+  /** Local API (HTTP). */
+  apiPort: number;
+  /** Base URL of this peer's File Management API, put in our hits (known once Files has started). */
+  filesAddress: () => string;
+  maxLinks: number;
+  /** Largest TTL accepted or sent; also the default TTL of a search. */
+  maxTtl: number;
+  /** Default search deadline, ms. */
+  timeoutMs: number;
+  /** Tuning, mostly for tests and the benchmark; defaults are the documented ones. */
+  maxLinksPerIp?: number;
+  rateLimits?: RateLimits;
+  backoff?: Partial<BackoffOptions>;
+  maintainIntervalMs?: number;
+  sessionTimeouts?: Partial<SessionTimeouts>;
+  seenCapacity?: number;
+  transport?: StreamTransport;
+}
+
+export interface SearchService extends Startable {
+  readonly engine: SearchEngine;
+  readonly links: LinkManager;
+  /** host:port of the peer listener, once started. */
+  readonly searchAddress: string;
+  /** Base URL of the local API, once started. */
+  readonly apiUrl: string;
+}
+
+const realClock: Clock = {
+  now: () => performance.now(),
+  schedule: (ms, fn) => {
+    const timer = setTimeout(fn, ms);
+    return () => clearTimeout(timer);
+  },
+};
+
+export function createSearchService(c: SearchServiceComponents): SearchService {
+  let searchAddress = '';
+  let apiUrl = '';
+  let app: HttpApp | undefined;
+  const hello = () => ({ peerId: c.identity.peerId, publicKey: c.identity.publicKey, searchAddress, filesAddress: c.filesAddress() });
+  const links = new LinkManager({
+    transport: c.transport ?? new TcpTransport(c.host),
+    neighbours: c.neighbours,
+    hello,
+    logger: c.logger,
+    maxLinks: c.maxLinks,
+    maxLinksPerIp: c.maxLinksPerIp,
+    maintainIntervalMs: c.maintainIntervalMs,
+    backoff: c.backoff,
+    sessionTimeouts: c.sessionTimeouts,
+  });
+  const engine = new SearchEngine({
+    peerId: c.identity.peerId,
+    searchAddress: () => searchAddress,
+    filesAddress: c.filesAddress,
+    index: c.index,
+    links,
+    clock: realClock,
+    randomBytes: (n) => randomBytes(n),
+    router: { maxTtl: c.maxTtl, seenCapacity: c.seenCapacity },
+    defaultTimeoutMs: c.timeoutMs,
+    rateLimits: c.rateLimits,
+    onError: (err) => c.logger.error({ err }, 'local index failed'),
+  });
+  links.bind(engine);
+
+  return {
+    name: 'search',
+    engine,
+    links,
+    get searchAddress() {
+      return searchAddress;
+    },
+    get apiUrl() {
+      return apiUrl;
+    },
+    async start() {
+      // The address goes into our Hello, so it is the host we were given, with the port bound.
+      const bound = await links.start(c.host, c.port);
+      searchAddress = hostPort(c.host, bound.port);
+      try {
+        app = await createHttpApp({ service: 'search', logger: c.logger, health: () => ({ peerId: c.identity.peerId, links: links.ids().length, counters: engine.counters }) });
+        registerSearchRoutes(app, {
+          search: (request) => engine.search(request),
+          parseTerms: (text) => c.index.parseTerms(text),
+          links: () => links.list(),
+          maxTtl: c.maxTtl,
+        });
+        const api = await listen(app, c.host, c.apiPort);
+        apiUrl = `http://${hostPort(api.host, api.port)}`;
+      } catch (err) {
+        await links.stop();
+        throw err;
+      }
+      c.logger.info({ searchAddress, apiUrl }, 'search service listening');
+    },
+    async stop() {
+      engine.cancelAll();
+      await app?.close();
+      app = undefined;
+      await links.stop();
+    },
+  };
+}

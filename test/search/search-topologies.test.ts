@@ -1,0 +1,75 @@
+/**
+ * Flood search over real TCP in line, ring, star and random graphs: recall within the TTL is
+ * complete and nothing beyond it answers; each peer handles a query once; the messages stay within
+ * the flood bound; hits come back along the reverse path (one link per hop, none dropped).
+ */
+import { describe, expect, it } from 'vitest';
+import type { SearchCounters } from '../../src/search/domain/counters.ts';
+import { createTestnet, type Testnet } from '../support/testnet.ts';
+import type { Topology } from '../support/topology.ts';
+
+function snapshot(net: Testnet): SearchCounters[] {
+  return net.peers.map((p) => structuredClone(p.service.engine.counters));
+}
+
+/** Every peer shares one file named after it; peer `origin` searches for all of them. */
+async function floodOnce(net: Testnet, origin: number, ttl: number) {
+  for (const p of net.peers) if (p.index.entries.length === 0) p.index.add(`needle peer${p.n}.txt`);
+  const before = snapshot(net);
+  const search = net.peers[origin]!.service.engine.search({ terms: ['needle'], ttl, timeoutMs: 600 });
+  const summary = await search.done;
+  const after = snapshot(net);
+  const delta = (key: 'queriesAccepted' | 'queriesSent' | 'hitsSent' | 'hitsForwarded' | 'hitsDropped') =>
+    after.map((c, i) => c[key] - before[i]![key]);
+  return { search, summary, delta };
+}
+
+async function expectFloodRules(net: Testnet, origin: number, ttl: number): Promise<void> {
+  const dist = net.distances(origin);
+  const { search, summary, delta } = await floodOnce(net, origin, ttl);
+  const found = new Set(search.hits.map((h) => h.holderPeerId));
+  const holders = net.peers.map((p) => found.has(p.peerId));
+  // Recall 100% within the TTL, nothing beyond it.
+  expect(holders).toEqual(dist.map((d) => d <= ttl));
+  expect(summary).toMatchObject({ ended: 'deadline', hits: holders.filter(Boolean).length, duplicatesDropped: 0 });
+  // Each peer within reach handles the query exactly once; the origin and peers beyond, never.
+  expect(delta('queriesAccepted')).toEqual(dist.map((d) => (d >= 1 && d <= ttl ? 1 : 0)));
+  // Flood bound: at most one message per link direction.
+  const sent = delta('queriesSent').reduce((a, b) => a + b, 0);
+  expect(sent).toBeLessThanOrEqual(2 * net.edges.length);
+  // Reverse path: a hit from h hops away crosses exactly h links, and none is lost on the way.
+  for (const hit of search.hits) expect(hit.hops).toBeGreaterThanOrEqual(dist[net.peers.findIndex((p) => p.peerId === hit.holderPeerId)]!);
+  const hitMessages = [...delta('hitsSent'), ...delta('hitsForwarded')].reduce((a, b) => a + b, 0);
+  expect(hitMessages).toBe(search.hits.reduce((sum, h) => sum + h.hops, 0));
+  expect(delta('hitsDropped').every((d) => d === 0)).toBe(true);
+}
+
+describe('flood search over real TCP', () => {
+  it('reaches exactly the peers within the TTL on a line of 20, hits carrying their distance', async () => {
+    const net = await createTestnet(20, 'line');
+    await expectFloodRules(net, 0, 7);
+    const { search } = await floodOnce(net, 5, 3);
+    expect(search.hits.map((h) => h.hops).sort()).toEqual([0, 1, 1, 2, 2, 3, 3]);
+  });
+
+  it('floods both ways round a ring of 30, stopping at the TTL on each side', async () => {
+    const net = await createTestnet(30, 'ring');
+    await expectFloodRules(net, 0, 4);
+    await expectFloodRules(net, 17, 7);
+  });
+
+  it('reaches the hub with TTL 1 and every leaf with TTL 2 in a star of 30', async () => {
+    const net = await createTestnet(30, 'star');
+    await expectFloodRules(net, 3, 1);
+    await expectFloodRules(net, 3, 2);
+    await expectFloodRules(net, 0, 7);
+  });
+
+  it.each<[string, Topology, number, number[]]>([
+    ['degree 4, 50 peers', { kind: 'random', degree: 4, seed: 1 }, 50, [2, 3, 7]],
+    ['degree 4, 20 peers', { kind: 'random', degree: 4, seed: 7 }, 20, [1, 7]],
+  ])('finds every file within the TTL in a random graph (%s)', async (_name, topology, n, ttls) => {
+    const net = await createTestnet(n, topology);
+    for (const ttl of ttls) await expectFloodRules(net, 0, ttl);
+  });
+});

@@ -79,6 +79,6 @@ export interface LocalRegistry {
 
 /** More holders of a file, from Fetch's availability map (optional). */
 export interface SourceDirectory {
-  /** Base URLs of File Management APIs of live peers that hold `fileId`. */
-  sourcesFor(fileId: string): string[];
+  /** Base URLs of File Management APIs of live peers that hold `fileId` (empty when unknown or unreachable). */
+  sourcesFor(fileId: string): Promise<string[]>;
 }

@@ -1,110 +1,50 @@
 /**
- * The composition root: the only place that knows every adapter. It builds each service from
- * the configuration with the adapters this peer uses, and starts the chosen services in order.
+ * The composition root: the only place that knows every adapter. It builds the chosen services
+ * of one peer from its configuration, each given the services already built (in one process) or
+ * HTTP adapters to reach them (when it runs alone), and starts them in dependency order.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { FsBlobStore } from '../files/adapters/fs/fs-blob-store.ts';
-import { NodeLocalFiles } from '../files/adapters/fs/node-local-files.ts';
-import { SqliteCatalog } from '../files/adapters/sqlite/sqlite-catalog.ts';
-import { FileManager } from '../files/domain/file-manager.ts';
-import { createFilesService, type FilesService } from '../files/service.ts';
-import { createSearchService, type SearchService } from '../search/service.ts';
-import { resolveApiToken } from '../shared/admin-guard.ts';
-import type { Config } from '../shared/config.ts';
-import { loadOrCreateIdentity, type Identity } from '../shared/identity.ts';
+import type { DownloadService } from '../download/service.ts';
+import type { FetchService } from '../fetch/service.ts';
+import type { FilesService } from '../files/service.ts';
+import type { SearchService } from '../search/service.ts';
 import { startAll, type Running, type Startable } from '../shared/lifecycle.ts';
-import type { Logger } from '../shared/logging.ts';
-import { hostPort } from '../shared/net.ts';
-import { fileManagerIndex } from './local-index.ts';
+import { buildDownload } from './build-download.ts';
+import { buildFetch } from './build-fetch.ts';
+import { buildFiles } from './build-files.ts';
+import { buildSearch } from './build-search.ts';
+import type { PeerContext } from './context.ts';
 
-export const SERVICE_NAMES = ['files', 'search'] as const;
+export { createPeerContext, type PeerContext } from './context.ts';
+
+/** In start order: each service may use the ones before it. */
+export const SERVICE_NAMES = ['files', 'fetch', 'search', 'download'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
-export interface PeerContext {
-  config: Config;
-  identity: Identity;
-  logger: Logger;
-  apiToken: string | undefined;
+export interface PeerServices {
+  files?: FilesService;
+  fetch?: FetchService;
+  search?: SearchService;
+  download?: DownloadService;
 }
-
-export function createPeerContext(config: Config, logger: Logger): PeerContext {
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const identity = loadOrCreateIdentity(config.dataDir);
-  return {
-    config,
-    identity,
-    logger: logger.child({ peerId: identity.peerId }),
-    apiToken: resolveApiToken(config.host, config.dataDir, config.apiToken),
-  };
-}
-
-export function createFiles(ctx: PeerContext): FilesService {
-  const { config } = ctx;
-  return createFilesService({
-    catalog: new SqliteCatalog(join(config.dataDir, 'catalog.db')),
-    blobs: new FsBlobStore(config.dataDir),
-    local: new NodeLocalFiles(),
-    logger: ctx.logger.child({ service: 'files' }),
-    peerId: ctx.identity.peerId,
-    host: config.host,
-    port: config.filesPort,
-    apiToken: ctx.apiToken,
-    chunkSize: config.chunkSize,
-    maxUploadBytes: config.maxUploadBytes,
-  });
-}
-
-/**
- * Search with File Management's query port. In one process it uses the running Files service;
- * alone (`peershare service search`) it opens the same catalog itself (SQLite WAL allows a
- * second reader) and reports the Files API at its configured port.
- */
-export function createSearch(ctx: PeerContext, files: FilesService | undefined): SearchService {
-  const { config } = ctx;
-  let own: SqliteCatalog | undefined;
-  let manager = files?.manager;
-  if (!manager) {
-    own = new SqliteCatalog(join(config.dataDir, 'catalog.db'));
-    manager = new FileManager({ catalog: own, blobs: new FsBlobStore(config.dataDir), local: new NodeLocalFiles() }, config);
-  }
-  const service = createSearchService({
-    index: fileManagerIndex(manager),
-    neighbours: { candidates: () => config.neighbours.map((searchAddress) => ({ searchAddress })) },
-    logger: ctx.logger.child({ service: 'search' }),
-    identity: ctx.identity,
-    host: config.host,
-    port: config.searchPort,
-    apiPort: config.searchApiPort,
-    filesAddress: () => files?.url || `http://${hostPort(config.host, config.filesPort)}`,
-    maxLinks: config.maxLinks,
-    maxTtl: config.searchTtl,
-    timeoutMs: config.searchTimeout,
-  });
-  if (!own) return service;
-  const catalog = own;
-  return Object.assign(Object.create(service) as SearchService, {
-    stop: async () => {
-      await service.stop();
-      catalog.close();
-    },
-  });
-}
-
-const FACTORIES: Record<ServiceName, (ctx: PeerContext, built: ReadonlyMap<ServiceName, Startable>) => Startable> = {
-  files: createFiles,
-  search: (ctx, built) => createSearch(ctx, built.get('files') as FilesService | undefined),
-};
 
 export interface RunningPeer extends Running {
   readonly context: PeerContext;
-  readonly services: ReadonlyMap<ServiceName, Startable>;
+  readonly services: PeerServices;
+}
+
+function build(ctx: PeerContext, names: readonly ServiceName[]): PeerServices {
+  const s: PeerServices = {};
+  if (names.includes('files')) s.files = buildFiles(ctx);
+  if (names.includes('fetch')) s.fetch = buildFetch(ctx, s.files);
+  if (names.includes('search')) s.search = buildSearch(ctx, s.files, s.fetch);
+  if (names.includes('download')) s.download = buildDownload(ctx, s.files, s.fetch);
+  return s;
 }
 
 /** Start the named services of one peer (all of them by default) in dependency order. */
 export async function startPeer(ctx: PeerContext, names: readonly ServiceName[] = SERVICE_NAMES): Promise<RunningPeer> {
-  const services = new Map<ServiceName, Startable>();
-  for (const name of SERVICE_NAMES) if (names.includes(name)) services.set(name, FACTORIES[name](ctx, services));
-  const running = await startAll([...services.values()]);
+  const services = build(ctx, names);
+  const ordered = SERVICE_NAMES.map((n) => services[n]).filter((s): s is NonNullable<typeof s> => s !== undefined) as Startable[];
+  const running = await startAll(ordered);
   return { context: ctx, services, stop: running.stop };
 }

@@ -19,6 +19,8 @@ interface Setting<T> {
   readonly doc: string;
   readonly parse: Parser<T>;
   readonly default: T | (() => T);
+  /** The flag may be given several times (its values form a list). */
+  readonly multiple?: boolean;
 }
 
 class InvalidValue extends Error {}
@@ -76,7 +78,8 @@ const absolutePath: Parser<string> = (raw) => resolve(text(raw));
 const addressList =
   (defaultPort: number): Parser<string[]> =>
   (raw) => {
-    const items = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+    const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : undefined;
+    const items = list?.flatMap((item: unknown) => (typeof item === 'string' ? item.split(',') : [item]));
     if (!items) throw new InvalidValue('expected host[:port] addresses separated by commas');
     return items
       .map((item) => (typeof item === 'string' ? item.trim() : ''))
@@ -118,7 +121,17 @@ export const SETTINGS = {
   searchApiPort: { flag: 'search-api-port', doc: 'Search service local API port', parse: port, default: DEFAULT_PORTS.searchApiPort },
   fetchPort: { flag: 'fetch-port', doc: 'Fetch service port', parse: port, default: DEFAULT_PORTS.fetchPort },
   downloadPort: { flag: 'download-port', doc: 'Download service port', parse: port, default: DEFAULT_PORTS.downloadPort },
+  join: {
+    flag: 'join',
+    doc: 'known peers to join through, host[:port] of their Fetch API (repeatable, or separated by commas)',
+    parse: addressList(DEFAULT_PORTS.fetchPort),
+    default: () => [],
+    multiple: true,
+  },
+  fetchInterval: { flag: 'fetch-interval', doc: 'ms between Fetch rounds', parse: int(100, 3_600_000), default: 3_000 },
+  fetchFanout: { flag: 'fetch-fanout', doc: 'known peers asked per Fetch round', parse: int(1, 64), default: 3 },
   neighbours: {
+    multiple: true,
     flag: 'neighbours',
     doc: 'Search peers to link to, host[:port] separated by commas (until Fetch supplies them)',
     parse: addressList(DEFAULT_PORTS.searchPort),
@@ -139,6 +152,19 @@ export const SETTINGS = {
     parse: bytes(1, Number.MAX_SAFE_INTEGER),
     default: 64 * 2 ** 30,
   },
+  amqpUrl: {
+    flag: 'amqp',
+    doc: 'RabbitMQ URL for download jobs (amqp://user:pass@host:5672); the embedded queue when unset',
+    parse: optionalText,
+    default: undefined,
+  },
+  downloadsDir: {
+    flag: 'downloads',
+    doc: 'folder finished downloads are saved in (default: <data>/downloads)',
+    parse: (raw: unknown) => (raw === undefined || raw === '' ? undefined : absolutePath(raw)),
+    default: undefined,
+  },
+  maxDownloads: { flag: 'max-downloads', doc: 'downloads running at once', parse: int(1, 64), default: 3 },
   apiToken: {
     flag: 'api-token',
     doc: 'token required by routes that change state when a service listens on a non-loopback address',

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { FilesService } from '../../src/files/service.ts';
 import { createPeerContext, startPeer } from '../../src/peer/wiring.ts';
 import { loadConfig } from '../../src/shared/config.ts';
 import { silentLogger } from '../../src/shared/logging.ts';
@@ -39,7 +38,7 @@ describe('access to state-changing routes', () => {
     const config = loadConfig({ flags: { host: '0.0.0.0', filesPort: 0, dataDir } });
     const peer = await startPeer(createPeerContext(config, silentLogger()), ['files']);
     onTestFinished(() => peer.stop());
-    const url = (peer.services.get('files') as FilesService).url.replace('0.0.0.0', '127.0.0.1');
+    const url = peer.services.files!.url.replace('0.0.0.0', '127.0.0.1');
     const token = readFileSync(join(dataDir, 'api-token'), 'utf8').trim();
 
     const anonymous = await upload(url, 'a.txt', 'hello');

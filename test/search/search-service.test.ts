@@ -87,7 +87,7 @@ describe('search service', () => {
     const b = await start(hostB, [hostA]);
     try {
       expect((await upload(`http://${hostA}:${DEFAULT_PORTS.filesPort}`, 'Élan vital.txt', 'bergson')).status).toBe(201);
-      const searchB = b.services.get('search') as SearchService;
+      const searchB = b.services.search!;
       while (searchB.links.ids().length === 0) await new Promise<void>((resolve) => searchB.links.events.once('change', resolve));
       const result = (await (await fetch(`${searchB.apiUrl}/search?q=elan&wait=1&limit=1`)).json()) as { hits: Array<Record<string, unknown>> };
       expect(result.hits[0]).toMatchObject({ name: 'Élan vital.txt', hops: 1, size: 7, filesAddress: `http://${hostA}:${DEFAULT_PORTS.filesPort}` });

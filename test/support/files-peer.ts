@@ -25,7 +25,7 @@ export async function startFilesPeer(flags: Partial<Record<SettingName, unknown>
   const config = loadConfig({ flags: { host, dataDir, ...flags } });
   const peer = await startPeer(createPeerContext(config, silentLogger()), ['files']);
   onTestFinished(() => peer.stop());
-  const service = peer.services.get('files') as FilesService;
+  const service = peer.services.files!;
   return { url: service.url, host, dataDir, service, stop: peer.stop };
 }
 

@@ -10,8 +10,8 @@ import { createLogger } from '../../shared/logging.ts';
 import { createPeerContext, SERVICE_NAMES, startPeer, type ServiceName } from '../../peer/wiring.ts';
 
 const SETTING_OPTIONS = Object.fromEntries(
-  Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' as const }]),
-) as Record<string, { type: 'string' }>;
+  Object.values(SETTINGS).map((s: { flag: string; multiple?: boolean }) => [s.flag, { type: 'string' as const, multiple: s.multiple === true }]),
+) as Record<string, { type: 'string'; multiple: boolean }>;
 
 const OPTIONS = {
   ...SETTING_OPTIONS,
@@ -72,14 +72,16 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig({ flags, env: process.env, ...(values.config ? { configFile: values.config } : {}) });
   const logger = createLogger(config.logLevel);
   const peer = await startPeer(createPeerContext(config, logger), services);
-  const files = peer.services.get('files') as { url?: string } | undefined;
-  const search = peer.services.get('search') as { searchAddress?: string; apiUrl?: string } | undefined;
+  const { files, fetch, search, download } = peer.services;
+  const line = (label: string, value: string | undefined, hint = '') => (value ? `  ${label.padEnd(12)} ${value}${hint}\n` : '');
   process.stderr.write(
     `peershare peer ${peer.context.identity.peerId}\n` +
-      (files?.url ? `  files API  ${files.url}  (OpenAPI: ${files.url}/openapi.json)\n` : '') +
-      (search?.apiUrl ? `  search API ${search.apiUrl}  (try ${search.apiUrl}/search?q=WORDS)\n` : '') +
-      (search?.searchAddress ? `  peer links ${search.searchAddress}  (neighbours: ${config.neighbours.join(', ') || 'none configured'})\n` : '') +
-      `  data       ${config.dataDir}\n  Ctrl-C stops it.\n`,
+      line('files API', files?.url, `  (OpenAPI: ${files?.url}/openapi.json)`) +
+      line('fetch API', fetch?.url, `  (peers: ${fetch?.url}/peers; join: ${config.join.join(', ') || 'none'})`) +
+      line('search API', search?.apiUrl, `  (try ${search?.apiUrl}/search?q=WORDS)`) +
+      line('peer links', search?.searchAddress) +
+      line('download API', download?.url, `  (queue: ${config.amqpUrl ? 'RabbitMQ' : 'embedded'})`) +
+      `  data         ${config.dataDir}\n  Ctrl-C stops it.\n`,
   );
   onShutdownSignal(async (signal) => {
     logger.info({ signal }, 'shutting down');

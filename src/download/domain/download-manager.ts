@@ -176,7 +176,8 @@ export class DownloadManager {
 
   async #download(job: DownloadJob, key: string, outDir: string, previous: DownloadRecord | undefined, active: Active): Promise<void> {
     const signal = active.controller.signal;
-    const sources = [...new Set([...job.sources, ...(previous?.sources ?? []), ...(this.#ports.directory?.sourcesFor(job.fileId) ?? [])])];
+    const known = (await this.#ports.directory?.sourcesFor(job.fileId).catch(() => [])) ?? [];
+    const sources = [...new Set([...job.sources, ...(previous?.sources ?? []), ...known])];
     let record: DownloadRecord = previous ?? {
       key, fileId: job.fileId, name: job.name, outDir, sources, state: 'running', bytesDone: 0, createdAt: this.#now(), updatedAt: this.#now(),
     };

@@ -97,7 +97,9 @@ export class LinkManager implements Links {
     this.stopping = true;
     clearInterval(this.timer);
     this.timer = undefined;
-    await this.listening?.close();
+    // The listener stops accepting at once but reports closed only when its connections are
+    // gone, so it is awaited after the links are closed, not before (that would wait forever).
+    const listenerClosed = this.listening?.close();
     this.listening = undefined;
     await Promise.all([...this.pendingDials]);
     const closed = [...this.entries.values()].map((e) => new Promise<void>((resolve) => {
@@ -105,6 +107,7 @@ export class LinkManager implements Links {
       e.session.close('shutting down', 'UNAVAILABLE');
     }));
     await Promise.all(closed);
+    await listenerClosed;
   }
 
   ids(): LinkId[] {

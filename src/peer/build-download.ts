@@ -1,0 +1,57 @@
+/**
+ * Download, with RabbitMQ when an AMQP URL is configured and the embedded SQLite queue
+ * otherwise. Finished files are shared through File Management and more sources come from
+ * Fetch: the running services in one process, their HTTP APIs when it runs alone.
+ */
+import { join } from 'node:path';
+import { AmqpJobQueue } from '../download/adapters/amqp/amqp-job-queue.ts';
+import { SqliteJobQueue } from '../download/adapters/embedded-queue/sqlite-job-queue.ts';
+import { FsDownloadFiles } from '../download/adapters/fs/fs-download-files.ts';
+import { HttpChunkSource } from '../download/adapters/http/http-chunk-source.ts';
+import { SqliteDownloadStore } from '../download/adapters/sqlite/sqlite-download-store.ts';
+import type { LocalRegistry, SourceDirectory } from '../download/ports.ts';
+import type { JobQueue } from '../download/queue-port.ts';
+import { createDownloadService, type DownloadService } from '../download/service.ts';
+import type { FetchService } from '../fetch/service.ts';
+import type { FilesService } from '../files/service.ts';
+import { localAddress, type PeerContext } from './context.ts';
+import { registryOverHttp, sourcesOverHttp } from './remote-ports.ts';
+
+export function buildQueue(ctx: PeerContext): JobQueue {
+  const { config } = ctx;
+  const logger = ctx.logger.child({ service: 'download', queue: config.amqpUrl ? 'rabbitmq' : 'embedded' });
+  return config.amqpUrl
+    ? new AmqpJobQueue({ url: config.amqpUrl, prefix: `peershare.${ctx.identity.peerId}.downloads`, logger })
+    : new SqliteJobQueue({ file: join(config.dataDir, 'download-queue.db'), logger });
+}
+
+export function buildDownload(ctx: PeerContext, files: FilesService | undefined, fetch: FetchService | undefined): DownloadService {
+  const { config } = ctx;
+  const registry: LocalRegistry = files
+    ? { register: async (path, manifest) => void (await files.manager.registerVerified(path, manifest)) }
+    : registryOverHttp(`http://${localAddress(config, config.filesPort)}`, ctx.apiToken);
+  const directory: SourceDirectory = fetch
+    ? { sourcesFor: async (fileId) => fetch.sourcesFor(fileId).filter((s) => s.state === 'alive').map((s) => `http://${s.filesAddress}`) }
+    : sourcesOverHttp(`http://${localAddress(config, config.fetchPort)}`);
+  return createDownloadService({
+    queue: buildQueue(ctx),
+    store: new SqliteDownloadStore(join(config.dataDir, 'downloads.db')),
+    files: new FsDownloadFiles(),
+    chunkSource: new HttpChunkSource(),
+    registry,
+    directory,
+    logger: ctx.logger.child({ service: 'download' }),
+    peerId: ctx.identity.peerId,
+    host: config.host,
+    port: config.downloadPort,
+    apiToken: ctx.apiToken,
+    concurrency: config.maxDownloads,
+    options: {
+      downloadsDir: config.downloadsDir ?? join(config.dataDir, 'downloads'),
+      maxAttempts: 5,
+      retryBaseMs: 2_000,
+      retryMaxMs: 60_000,
+      keepAliveMs: 5 * 60_000,
+    },
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * Fetch (Join + sync), built with its SQLite store and HTTP transport. Its feed of this peer's
+ * shared files is the running File Management in one process, or its GET /changes when alone.
+ */
+import { join } from 'node:path';
+import { HttpFetchTransport } from '../fetch/adapters/http/http-transport.ts';
+import { SqlitePeerStore } from '../fetch/adapters/sqlite/sqlite-peer-store.ts';
+import type { SharedFileFeed } from '../fetch/ports.ts';
+import { createFetchService, type FetchService } from '../fetch/service.ts';
+import type { FilesService } from '../files/service.ts';
+import { localAddress, type PeerContext } from './context.ts';
+import { filesFeedOverHttp } from './remote-ports.ts';
+
+export function buildFetch(ctx: PeerContext, files: FilesService | undefined): FetchService {
+  const { config } = ctx;
+  const filesAddress = localAddress(config, config.filesPort);
+  const feed: SharedFileFeed = files
+    ? { changesSince: async (cursor) => files.manager.changesSince(cursor) }
+    : filesFeedOverHttp(`http://${filesAddress}`);
+  return createFetchService({
+    identity: ctx.identity,
+    logger: ctx.logger.child({ service: 'fetch' }),
+    host: config.host,
+    port: config.fetchPort,
+    addresses: { files: filesAddress, search: localAddress(config, config.searchPort), fetch: localAddress(config, config.fetchPort) },
+    join: config.join,
+    intervalMs: config.fetchInterval,
+    fanout: config.fetchFanout,
+    store: new SqlitePeerStore(join(config.dataDir, 'fetch.db')),
+    transport: new HttpFetchTransport(),
+    files: feed,
+  });
+}

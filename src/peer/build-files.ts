@@ -1,0 +1,23 @@
+/** File Management, built from the peer's config with its SQLite and file-system adapters. */
+import { join } from 'node:path';
+import { FsBlobStore } from '../files/adapters/fs/fs-blob-store.ts';
+import { NodeLocalFiles } from '../files/adapters/fs/node-local-files.ts';
+import { SqliteCatalog } from '../files/adapters/sqlite/sqlite-catalog.ts';
+import { createFilesService, type FilesService } from '../files/service.ts';
+import type { PeerContext } from './context.ts';
+
+export function buildFiles(ctx: PeerContext): FilesService {
+  const { config } = ctx;
+  return createFilesService({
+    catalog: new SqliteCatalog(join(config.dataDir, 'catalog.db')),
+    blobs: new FsBlobStore(config.dataDir),
+    local: new NodeLocalFiles(),
+    logger: ctx.logger.child({ service: 'files' }),
+    peerId: ctx.identity.peerId,
+    host: config.host,
+    port: config.filesPort,
+    apiToken: ctx.apiToken,
+    chunkSize: config.chunkSize,
+    maxUploadBytes: config.maxUploadBytes,
+  });
+}

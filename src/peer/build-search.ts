@@ -1,0 +1,52 @@
+/**
+ * Search, with File Management's query port and Fetch's neighbour candidates. In one process
+ * both come from the running services; alone (`peershare service search`) it reads the same
+ * catalog itself (SQLite WAL allows a second reader) and polls Fetch's GET /peers.
+ */
+import { join } from 'node:path';
+import { FsBlobStore } from '../files/adapters/fs/fs-blob-store.ts';
+import { NodeLocalFiles } from '../files/adapters/fs/node-local-files.ts';
+import { SqliteCatalog } from '../files/adapters/sqlite/sqlite-catalog.ts';
+import { FileManager } from '../files/domain/file-manager.ts';
+import type { FilesService } from '../files/service.ts';
+import type { FetchService } from '../fetch/service.ts';
+import type { NeighbourSource } from '../search/ports.ts';
+import { createSearchService, type SearchService } from '../search/service.ts';
+import { withParts, type Part } from './compose.ts';
+import { localAddress, type PeerContext } from './context.ts';
+import { fileManagerIndex } from './local-index.ts';
+import { neighboursOverHttp } from './remote-ports.ts';
+
+export function buildSearch(ctx: PeerContext, files: FilesService | undefined, fetch: FetchService | undefined): SearchService {
+  const { config } = ctx;
+  const parts: Part[] = [];
+  let manager = files?.manager;
+  if (!manager) {
+    const catalog = new SqliteCatalog(join(config.dataDir, 'catalog.db'));
+    manager = new FileManager({ catalog, blobs: new FsBlobStore(config.dataDir), local: new NodeLocalFiles() }, config);
+    parts.push({ stop: () => catalog.close() });
+  }
+  let neighbours: NeighbourSource;
+  if (fetch) {
+    const configured = config.neighbours.map((searchAddress) => ({ searchAddress }));
+    neighbours = { candidates: () => [...fetch.neighbourCandidates(), ...configured] };
+  } else {
+    const polled = neighboursOverHttp(`http://${localAddress(config, config.fetchPort)}`, config.neighbours);
+    neighbours = polled;
+    parts.push(polled);
+  }
+  const service = createSearchService({
+    index: fileManagerIndex(manager),
+    neighbours,
+    logger: ctx.logger.child({ service: 'search' }),
+    identity: ctx.identity,
+    host: config.host,
+    port: config.searchPort,
+    apiPort: config.searchApiPort,
+    filesAddress: () => files?.url || `http://${localAddress(config, config.filesPort)}`,
+    maxLinks: config.maxLinks,
+    maxTtl: config.searchTtl,
+    timeoutMs: config.searchTimeout,
+  });
+  return withParts(service, ...parts);
+}

@@ -18,6 +18,8 @@ export interface BadSource {
   url: string;
   /** Range requests received. */
   requests: number;
+  /** Body bytes of range answers sent. */
+  bytes: number;
 }
 
 function forward(upstream: string, req: IncomingMessage): Promise<IncomingMessage> {
@@ -30,7 +32,7 @@ function forward(upstream: string, req: IncomingMessage): Promise<IncomingMessag
 
 export async function startBadSource(upstream: string, behaviour: Misbehaviour): Promise<BadSource> {
   const host = nextLoopback();
-  const state: BadSource = { url: '', requests: 0 };
+  const state: BadSource = { url: '', requests: 0, bytes: 0 };
   const stalled: ServerResponse[] = [];
   const server = createServer((req, res) => {
     serve(req, res).catch(() => res.destroy()); // the upstream or the client went away
@@ -50,6 +52,7 @@ export async function startBadSource(upstream: string, behaviour: Misbehaviour):
     if (isRange && behaviour.kind === 'corrupt' && body.length > 0) body[body.length >> 1]! ^= 0xff;
     const extra = isRange && behaviour.kind === 'oversize' ? Buffer.alloc(4096, 7) : Buffer.alloc(0);
     res.writeHead(up.statusCode!, headers);
+    if (isRange) state.bytes += body.length + extra.length;
     res.end(Buffer.concat([body, extra]));
   }
   server.listen(0, host);

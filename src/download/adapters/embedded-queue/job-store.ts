@@ -69,6 +69,7 @@ export class JobStore {
           ORDER BY not_before, id LIMIT @max)
         RETURNING id, key, body, attempt, redelivered`),
       renew: this.db.prepare<[number, string]>('UPDATE jobs SET lease_until = ? WHERE token = ?'),
+      claimed: this.db.prepare<[], { id: number; token: string }>('SELECT id, token FROM jobs WHERE token IS NOT NULL'),
       ack: this.db.prepare<[number, string]>('DELETE FROM jobs WHERE id = ? AND token = ?'),
       retry: this.db.prepare<[number, string, number, string]>(`
         UPDATE jobs SET token = NULL, lease_until = NULL, redelivered = 0, attempt = attempt + 1,
@@ -108,6 +109,11 @@ export class JobStore {
 
   claim(token: string, leaseUntil: number, now: number, max: number): ClaimedJob[] {
     return this.stmts.claim.all({ token, until: leaseUntil, now, max });
+  }
+
+  /** Jobs claimed right now, with the token of their claim. */
+  claimedJobs(): Array<{ id: number; token: string }> {
+    return this.stmts.claimed.all();
   }
 
   renew(token: string, leaseUntil: number): void {

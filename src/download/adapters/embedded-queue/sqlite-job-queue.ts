@@ -32,6 +32,16 @@ export interface SqliteJobQueueOptions {
   durable?: boolean;
 }
 
+function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Wakes consumers in this process on publish, per database file. */
 const wakeups = new EventEmitter().setMaxListeners(0);
 
@@ -68,6 +78,12 @@ export class SqliteJobQueue implements JobQueue {
       this.store = new JobStore(this.file, this.options.durable ?? true);
     } catch (err) {
       throw new PeershareError('UNAVAILABLE', `cannot open the download queue at ${this.file}`, { file: this.file }, { cause: err });
+    }
+    // Consumers share this file only on this machine, and a claim's token names its process: the
+    // jobs of a process that is gone (killed, crashed) are handed out again now, not when their
+    // lease runs out. (A reused pid only delays this until the lease expires.)
+    for (const { id, token } of this.store.claimedJobs()) {
+      if (!processAlive(Number(token.split(':')[0]))) this.store.release(id, token);
     }
   }
 
@@ -149,7 +165,7 @@ export class SqliteJobQueue implements JobQueue {
     if (!store || !this.handler) return;
     const free = this.prefetch - this.running.size;
     if (free <= 0) return;
-    const token = randomUUID();
+    const token = `${process.pid}:${randomUUID()}`;
     const now = Date.now();
     let jobs: ClaimedJob[];
     try {

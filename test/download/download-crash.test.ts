@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { DEFAULT_TRANSFER_OPTIONS } from '../../src/download/domain/transfer.ts';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { startBadSource } from '../support/bad-sources.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
@@ -17,7 +18,7 @@ import { tempDir } from '../support/temp.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/peershare.js');
 const CHUNK = 64 * 1024;
-const SLOTS = 4; // the transfer engine's requests in flight per source
+const IN_FLIGHT = DEFAULT_TRANSFER_OPTIONS.slotsPerSource; // chunks in flight per source
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 async function startPeerProcess(host: string, dataDir: string): Promise<ChildProcess> {
@@ -62,6 +63,6 @@ describe('a downloader killed mid-transfer', () => {
     expect(sha256(readFileSync(done!.finalPath))).toBe(sha256(data));
     expect(readdirSync(join(dataDir, 'downloads'))).toEqual(['big.iso']); // no partial file left
     const refetched = slow.bytes - data.length;
-    expect(refetched).toBeLessThanOrEqual(SLOTS * CHUNK);
+    expect(refetched).toBeLessThanOrEqual(IN_FLIGHT * CHUNK);
   });
 });

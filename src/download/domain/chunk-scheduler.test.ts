@@ -19,6 +19,22 @@ describe('chunk scheduler', () => {
     expect(drain(s, 'a')).toEqual([6]); // a freed one slot, so it takes the next chunk
   });
 
+  it('extends a request to the following chunks only while they are free and slots remain', () => {
+    const verified = new Bitfield(8);
+    verified.add(3);
+    const s = new ChunkScheduler(verified, { slotsPerSource: 3 });
+    s.addSource('a');
+    s.addSource('b');
+    expect(s.next('a')).toBe(0);
+    expect(s.extend('a', 1)).toBe(true);
+    expect(s.extend('a', 2)).toBe(true);
+    expect(s.extend('a', 3)).toBe(false); // no slot left (and 3 is verified anyway)
+    expect(s.next('b')).toBe(4);
+    expect(s.extend('b', 5)).toBe(true);
+    expect(s.extend('b', 4)).toBe(false); // already requested
+    expect(s.next('b')).toBe(6);
+  });
+
   it('skips chunks verified by an earlier run', () => {
     const verified = new Bitfield(5);
     verified.add(0);

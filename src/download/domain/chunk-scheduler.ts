@@ -9,13 +9,13 @@
 import { Bitfield } from './bitfield.ts';
 
 export interface SchedulerOptions {
-  /** Requests in flight per source. */
+  /** Chunks in flight per source (several may travel in one request). */
   slotsPerSource: number;
   /** Consecutive failures after which a source is dropped for this download. */
   maxFailures: number;
 }
 
-export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = { slotsPerSource: 4, maxFailures: 3 };
+export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = { slotsPerSource: 8, maxFailures: 3 };
 
 interface SourceState {
   inFlight: Set<number>;
@@ -72,6 +72,19 @@ export class ChunkScheduler {
     s.inFlight.add(pick);
     this.#requests.set(pick, (this.#requests.get(pick) ?? 0) + 1);
     return pick;
+  }
+
+  /**
+   * Reserve `chunk` for `source` as well, so it can be fetched in the same request as the chunk
+   * before it: only when it is missing, nobody is fetching it, and the source has a free slot.
+   */
+  extend(source: string, chunk: number): boolean {
+    const s = this.#sources.get(source);
+    if (!s || s.inFlight.size >= this.#options.slotsPerSource || chunk >= this.verified.size) return false;
+    if (this.verified.has(chunk) || this.#requests.has(chunk)) return false;
+    s.inFlight.add(chunk);
+    this.#requests.set(chunk, 1);
+    return true;
   }
 
   /** Which other sources are fetching `chunk` (to cancel them once it is verified). */

@@ -6,6 +6,7 @@
  * once; every `syncEvery` chunks (and at the end) the partial file is fsync'd and those chunks are reported durable
  * (they survive a crash of the machine; the others are re-checked on disk after a restart).
  */
+import { setMaxListeners } from 'node:events';
 import type { Manifest } from '../../shared/content.ts';
 import { chunkBounds, verifyChunk } from '../../shared/content.ts';
 import { PeershareError } from '../../shared/errors.ts';
@@ -14,6 +15,8 @@ import { Bitfield } from './bitfield.ts';
 import { ChunkScheduler, type SchedulerOptions } from './chunk-scheduler.ts';
 
 export interface TransferOptions extends SchedulerOptions {
+  /** Consecutive chunks fetched in one range request (fewer, larger requests cost less per byte). */
+  runChunks: number;
   /** A request with no complete answer in this time counts as a failure of its source. */
   requestTimeoutMs: number;
   /** fsync the partial file and mark chunks durable every this many chunks. */
@@ -21,7 +24,7 @@ export interface TransferOptions extends SchedulerOptions {
 }
 
 // fsync is for machine crashes only: after a process crash, unsynced verified chunks are re-hashed on disk.
-export const DEFAULT_TRANSFER_OPTIONS: TransferOptions = { slotsPerSource: 4, maxFailures: 3, requestTimeoutMs: 30_000, syncEvery: 1024 };
+export const DEFAULT_TRANSFER_OPTIONS: TransferOptions = { slotsPerSource: 8, runChunks: 4, maxFailures: 3, requestTimeoutMs: 30_000, syncEvery: 1024 };
 
 export type TransferEvent =
   | { type: 'chunk'; index: number; source: string; bytes: number; verified: Buffer; durable: Buffer }
@@ -53,6 +56,7 @@ export function bytesOf(verified: Bitfield, manifest: Manifest): number {
 /** Run a transfer to completion; rejects with UNAVAILABLE when every source is gone, or the abort reason. */
 export async function runTransfer(ctx: TransferContext): Promise<void> {
   const options = { ...DEFAULT_TRANSFER_OPTIONS, ...ctx.options };
+  setMaxListeners(0, ctx.signal); // one abort listener per request in flight
   const { manifest, partial } = ctx;
   const scheduler = new ChunkScheduler(ctx.verified, options);
   for (const source of ctx.sources) scheduler.addSource(source);
@@ -69,54 +73,78 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
     ctx.onEvent({ type: 'checkpoint', verified: ctx.verified.toBytes(), durable: durable.toBytes(), bytesDone: bytesOf(ctx.verified, manifest) });
   };
 
-  const fetchChunk = async (source: string, index: number) => {
-    const id = `${source}#${index}`;
+  /** Requests that carry only this chunk (endgame duplicates): cancelled once another copy wins. */
+  const loneRequests = new Map<number, Set<string>>();
+
+  /** Accept one chunk of a response; false when the source sent bad bytes (then banned). */
+  const accept = async (source: string, index: number, data: Buffer): Promise<boolean> => {
+    if (!verifyChunk(manifest, index, data)) {
+      if (scheduler.corrupt(source, index) === 'banned') ctx.onEvent({ type: 'source-banned', source, chunk: index });
+      return false;
+    }
+    if (ctx.verified.has(index)) {
+      scheduler.cancelled(source, index); // another source won the endgame race
+      return true;
+    }
+    try {
+      await partial.write(chunkBounds(index, manifest.size, manifest.chunkSize).start, data);
+    } catch (err) {
+      scheduler.cancelled(source, index);
+      failure ??= err; // our disk, not the source: stop the whole transfer
+      return true;
+    }
+    scheduler.succeeded(source, index, data.length);
+    for (const id of loneRequests.get(index) ?? []) inFlight.get(id)?.abort('duplicate');
+    // Recorded per chunk (cheap): after a process crash the page cache still holds these chunks,
+    // so a restart re-checks them on disk instead of fetching them again.
+    ctx.onEvent({ type: 'chunk', index, source, bytes: data.length, verified: ctx.verified.toBytes(), durable: durable.toBytes() });
+    if (++sinceSync >= options.syncEvery) await checkpoint().catch((err: unknown) => (failure ??= err));
+    return true;
+  };
+
+  /** Fetch consecutive chunks `run` from one source in one range request. */
+  const fetchRun = async (source: string, run: number[]) => {
+    const first = run[0]!;
+    const id = `${source}#${first}`;
     const controller = new AbortController();
     inFlight.set(id, controller);
+    if (run.length === 1) loneRequests.set(first, (loneRequests.get(first) ?? new Set()).add(id));
     const timer = setTimeout(() => controller.abort(new PeershareError('UNAVAILABLE', 'request stalled')), options.requestTimeoutMs);
     const onAbort = () => controller.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    let settled = 0; // chunks of the run already handed back to the scheduler
     try {
-      const { start, end } = chunkBounds(index, manifest.size, manifest.chunkSize);
+      const start = chunkBounds(first, manifest.size, manifest.chunkSize).start;
+      const end = chunkBounds(run[run.length - 1]!, manifest.size, manifest.chunkSize).end;
       const data = await ctx.chunkSource.range(source, manifest.id, start, end - 1, controller.signal);
-      if (!verifyChunk(manifest, index, data)) {
-        if (scheduler.corrupt(source, index) === 'banned') ctx.onEvent({ type: 'source-banned', source, chunk: index });
-        return;
+      for (const index of run) {
+        const bounds = chunkBounds(index, manifest.size, manifest.chunkSize);
+        const ok = await accept(source, index, data.subarray(bounds.start - start, bounds.end - start));
+        settled++;
+        if (!ok) break;
       }
-      if (ctx.verified.has(index)) {
-        scheduler.cancelled(source, index); // another source won the endgame race
-        return;
-      }
-      try {
-        await partial.write(start, data);
-      } catch (err) {
-        scheduler.cancelled(source, index);
-        failure ??= err; // our disk, not the source: stop the whole transfer
-        return;
-      }
-      scheduler.succeeded(source, index, data.length);
-      for (const other of scheduler.fetchersOf(index)) inFlight.get(`${other}#${index}`)?.abort('duplicate');
-      // Recorded per chunk (cheap): after a process crash the page cache still holds these chunks,
-      // so a restart re-checks them on disk instead of fetching them again.
-      ctx.onEvent({ type: 'chunk', index, source, bytes: data.length, verified: ctx.verified.toBytes(), durable: durable.toBytes() });
-      if (++sinceSync >= options.syncEvery) await checkpoint().catch((err: unknown) => (failure ??= err));
     } catch (err) {
-      if (controller.signal.reason === 'duplicate' || scheduler.verified.has(index)) {
-        scheduler.cancelled(source, index);
-      } else if (ctx.signal.aborted) {
-        scheduler.cancelled(source, index);
-      } else if (err instanceof PeershareError && err.code === 'BAD_SOURCE') {
-        // More or fewer bytes than asked: as bad as wrong bytes.
-        if (scheduler.corrupt(source, index) === 'banned') ctx.onEvent({ type: 'source-banned', source, chunk: index });
-      } else {
-        const verdict = scheduler.failed(source, index);
-        const cause = controller.signal.aborted ? controller.signal.reason : err; // our stall timer, or the source's error
-        ctx.onEvent({ type: 'source-failed', source, verdict, reason: (cause as Error)?.message ?? String(cause) });
+      const index = run[settled];
+      if (index !== undefined) {
+        settled++;
+        if (controller.signal.reason === 'duplicate' || scheduler.verified.has(index) || ctx.signal.aborted) {
+          scheduler.cancelled(source, index);
+        } else if (err instanceof PeershareError && err.code === 'BAD_SOURCE') {
+          // More or fewer bytes than asked: as bad as wrong bytes.
+          if (scheduler.corrupt(source, index) === 'banned') ctx.onEvent({ type: 'source-banned', source, chunk: index });
+        } else {
+          // One failure per request, however many chunks it carried.
+          const verdict = scheduler.failed(source, index);
+          const cause = controller.signal.aborted ? controller.signal.reason : err; // our stall timer, or the source's error
+          ctx.onEvent({ type: 'source-failed', source, verdict, reason: (cause as Error)?.message ?? String(cause) });
+        }
       }
     } finally {
+      for (const index of run.slice(settled)) scheduler.cancelled(source, index); // back to the pool
       clearTimeout(timer);
       ctx.signal.removeEventListener('abort', onAbort);
       inFlight.delete(id);
+      loneRequests.get(first)?.delete(id);
       wake();
     }
   };
@@ -124,7 +152,9 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
   while (!scheduler.done && failure === undefined && !ctx.signal.aborted) {
     for (const source of scheduler.sources) {
       for (let index = scheduler.next(source); index !== undefined; index = scheduler.next(source)) {
-        void fetchChunk(source, index);
+        const run = [index];
+        while (run.length < options.runChunks && scheduler.extend(source, index + run.length)) run.push(index + run.length);
+        void fetchRun(source, run);
       }
     }
     if (inFlight.size === 0) break;

@@ -52,6 +52,7 @@ export function buildDownload(ctx: PeerContext, files: FilesService | undefined,
       retryBaseMs: 2_000,
       retryMaxMs: 60_000,
       keepAliveMs: 5 * 60_000,
+      maxBytesPerSecond: config.maxDownloadRate,
     },
   });
 }

@@ -165,6 +165,12 @@ export const SETTINGS = {
     default: undefined,
   },
   maxDownloads: { flag: 'max-downloads', doc: 'downloads running at once', parse: int(1, 64), default: 3 },
+  maxDownloadRate: {
+    flag: 'max-download-rate',
+    doc: 'bandwidth cap for all downloads together, bytes per second (e.g. 10MiB); 0: none',
+    parse: bytes(0, Number.MAX_SAFE_INTEGER),
+    default: 0,
+  },
   apiToken: {
     flag: 'api-token',
     doc: 'token required by routes that change state when a service listens on a non-loopback address',

@@ -12,6 +12,7 @@ import type { JobDelivery, JobQueue } from '../queue-port.ts';
 import { Bitfield } from './bitfield.ts';
 import { jobKey, parseJob, validateJob, type DownloadJob } from './job.ts';
 import { RateMeter } from './rate-meter.ts';
+import { rateLimit, type Throttle } from './throttle.ts';
 import { bytesOf, runTransfer, type TransferEvent, type TransferOptions } from './transfer.ts';
 
 export interface DownloadManagerOptions {
@@ -24,6 +25,8 @@ export interface DownloadManagerOptions {
   /** How often a running delivery is kept alive past the broker's acknowledgement timeout. */
   keepAliveMs: number;
   transfer?: Partial<TransferOptions>;
+  /** Bandwidth cap for all downloads together, bytes per second; 0 or absent: none. */
+  maxBytesPerSecond?: number;
   now?: () => number;
 }
 
@@ -75,13 +78,15 @@ export class DownloadManager {
   /** 'progress' (Progress) and 'event' ({type, key, ...}) for logs, the API and tests. */
   readonly events = new EventEmitter();
   readonly #ports: Ports;
-  readonly #options: Required<Omit<DownloadManagerOptions, 'transfer'>> & { transfer: Partial<TransferOptions> };
+  readonly #options: Required<Omit<DownloadManagerOptions, 'transfer' | 'maxBytesPerSecond'>> & { transfer: Partial<TransferOptions> };
+  readonly #throttle: Throttle;
   readonly #active = new Map<string, Active>();
   #stopping = false;
 
   constructor(ports: Ports, options: DownloadManagerOptions) {
     this.#ports = ports;
     this.#options = { now: Date.now, transfer: {}, ...options };
+    this.#throttle = rateLimit(options.maxBytesPerSecond ?? 0, this.#options.now);
   }
 
   /** Queue a download; resolves once the job is durable in the queue. Idempotent per (file, folder). */
@@ -195,6 +200,7 @@ export class DownloadManager {
       await runTransfer({
         manifest, sources: usable, chunkSource: this.#ports.chunkSource, partial, verified, signal,
         options: this.#options.transfer,
+        throttle: this.#throttle,
         onEvent: (event) => this.#onTransferEvent(record, active, event),
       });
       const finalPath = await this.#ports.files.finalize(partial, outDir, job.name);

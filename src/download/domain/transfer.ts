@@ -13,6 +13,7 @@ import { PeershareError } from '../../shared/errors.ts';
 import type { ChunkSource, PartialFile } from '../ports.ts';
 import { Bitfield } from './bitfield.ts';
 import { ChunkScheduler, type SchedulerOptions } from './chunk-scheduler.ts';
+import { UNLIMITED, type Throttle } from './throttle.ts';
 
 export interface TransferOptions extends SchedulerOptions {
   /** Consecutive chunks fetched in one range request (fewer, larger requests cost less per byte). */
@@ -42,6 +43,8 @@ export interface TransferContext {
   signal: AbortSignal;
   onEvent: (event: TransferEvent) => void;
   options?: Partial<TransferOptions>;
+  /** The peer's bandwidth cap, shared by all its downloads. */
+  throttle?: Throttle;
 }
 
 export function bytesOf(verified: Bitfield, manifest: Manifest): number {
@@ -109,13 +112,16 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
     const controller = new AbortController();
     inFlight.set(id, controller);
     if (run.length === 1) loneRequests.set(first, (loneRequests.get(first) ?? new Set()).add(id));
-    const timer = setTimeout(() => controller.abort(new PeershareError('UNAVAILABLE', 'request stalled')), options.requestTimeoutMs);
+    let timer: NodeJS.Timeout | undefined;
     const onAbort = () => controller.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     let settled = 0; // chunks of the run already handed back to the scheduler
     try {
       const start = chunkBounds(first, manifest.size, manifest.chunkSize).start;
       const end = chunkBounds(run[run.length - 1]!, manifest.size, manifest.chunkSize).end;
+      await (ctx.throttle ?? UNLIMITED).take(end - start, controller.signal);
+      // The stall timer starts once the bandwidth cap lets the request go.
+      timer = setTimeout(() => controller.abort(new PeershareError('UNAVAILABLE', 'request stalled')), options.requestTimeoutMs);
       const data = await ctx.chunkSource.range(source, manifest.id, start, end - 1, controller.signal);
       for (const index of run) {
         const bounds = chunkBounds(index, manifest.size, manifest.chunkSize);

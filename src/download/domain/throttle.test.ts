@@ -1,0 +1,50 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { rateLimit, UNLIMITED } from './throttle.ts';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('the bandwidth cap', () => {
+  it('lets a second of traffic through at once, then spaces requests out to the rate', async () => {
+    vi.useFakeTimers();
+    const throttle = rateLimit(1000, () => Date.now());
+    const signal = new AbortController().signal;
+    await throttle.take(1000, signal); // the first second's worth, at once
+    let done = false;
+    const second = throttle.take(500, signal).then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(499);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await second;
+    expect(done).toBe(true);
+  });
+
+  it('lets a request larger than a second of traffic through after its share of time', async () => {
+    vi.useFakeTimers();
+    const throttle = rateLimit(1000, () => Date.now());
+    const signal = new AbortController().signal;
+    let done = false;
+    const big = throttle.take(4000, signal).then(() => (done = true));
+    await vi.advanceTimersByTimeAsync(2999);
+    expect(done).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await big;
+    expect(done).toBe(true);
+  });
+
+  it('stops waiting when the download is aborted', async () => {
+    vi.useFakeTimers();
+    const throttle = rateLimit(1000, () => Date.now());
+    const controller = new AbortController();
+    await throttle.take(1000, controller.signal);
+    const waiting = throttle.take(1000, controller.signal);
+    controller.abort(new Error('paused'));
+    await expect(waiting).rejects.toThrow('paused');
+  });
+
+  it('does not wait at all without a cap', async () => {
+    await expect(UNLIMITED.take(10 ** 12, new AbortController().signal)).resolves.toBeUndefined();
+    expect(rateLimit(0)).toBe(UNLIMITED);
+  });
+});

@@ -67,7 +67,8 @@ describe('the transfer engine', () => {
   });
 
   it('completes from the others when a source dies mid-transfer (TEST-PLAN 11)', async () => {
-    const { peers, data, manifest } = await swarm(4);
+    // 128 chunks: far more than the 4 × 8 in flight at first, so the victim still has work when it dies.
+    const { peers, data, manifest } = await swarm(4, 8 * 1024 * 1024);
     const victim = peers[1]!;
     let stopping: Promise<void> | undefined;
     const { bytes, events } = await download(manifest, peers.map((p) => p.url), (e) => {

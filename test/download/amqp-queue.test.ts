@@ -9,7 +9,9 @@ import { createLogger, silentLogger } from '../../src/shared/logging.ts';
 import { AmqpJobQueue, type AmqpJobQueueOptions } from '../../src/download/adapters/amqp/amqp-job-queue.ts';
 import { PeershareError } from '../../src/shared/errors.ts';
 import { queueContract, started } from './queue-contract.ts';
-import { RABBIT_URL, deleteQueuesOnFinish, restoreBrokerOnFinish, setRabbitEnv, startBroker, stopBroker } from './rabbit.ts';
+import { RABBIT_URL, deleteQueuesOnFinish, holdBrokerForThisFile, restoreBrokerOnFinish, setRabbitEnv, startBroker, stopBroker } from './rabbit.ts';
+
+holdBrokerForThisFile();
 
 function freshPrefix(): string {
   const prefix = `peershare.test-${randomUUID().slice(0, 8)}.downloads`;

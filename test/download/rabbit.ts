@@ -4,9 +4,12 @@
  * test still leaves RabbitMQ running.
  */
 import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import amqp from 'amqplib';
-import { expect, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
 
 export const RABBIT_URL = process.env.PEERSHARE_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -77,5 +80,52 @@ export function deleteQueuesOnFinish(prefix: string): void {
     } finally {
       await conn.close();
     }
+  });
+}
+
+const LOCK_DIR = join(tmpdir(), 'peershare-test-rabbitmq.lock');
+
+function holderAlive(): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(LOCK_DIR, 'pid'), 'utf8'));
+  } catch {
+    // Taken a moment ago and its pid not written yet, unless the lock is old.
+    try {
+      return Date.now() - statSync(LOCK_DIR).mtimeMs < 10_000;
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Hold the broker for this test file: test files that use RabbitMQ run one at a time across
+ * vitest's workers, because some stop the broker or lower its broker-wide acknowledgement
+ * timeout, which would break any other file using it at that moment. A lock left by a dead
+ * process is taken over.
+ */
+export function holdBrokerForThisFile(): void {
+  beforeAll(async () => {
+    for (;;) {
+      try {
+        mkdirSync(LOCK_DIR);
+        writeFileSync(join(LOCK_DIR, 'pid'), String(process.pid));
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (!holderAlive()) rmSync(LOCK_DIR, { recursive: true, force: true });
+        else await new Promise((resolve) => setTimeout(resolve, 100)); // another file holds the broker
+      }
+    }
+  }, 600_000);
+  afterAll(() => {
+    rmSync(LOCK_DIR, { recursive: true, force: true });
   });
 }

@@ -15,8 +15,8 @@ const TUNING = { fanout: 3, suspectAfterRounds: 5, downAfterRounds: 10 };
 
 interface Traffic {
   bytes: number;
-  /** Of which the heard ages in answers (the part that grows with N in steady state). */
-  heard: number;
+  /** Of which the suspicion rumours in answers (what replaced the heard age per live peer). */
+  suspects: number;
 }
 
 function counting(traffic: Traffic) {
@@ -25,7 +25,7 @@ function counting(traffic: Traffic) {
       traffic.bytes += JSON.stringify(request).length;
       const answer = await inner.sync(address, request, signal);
       traffic.bytes += JSON.stringify(answer).length;
-      traffic.heard += JSON.stringify((answer as { view?: { heard?: unknown } }).view?.heard ?? []).length;
+      traffic.suspects += JSON.stringify((answer as { view?: { suspects?: unknown } }).view?.suspects ?? []).length;
       return answer;
     },
     announceLeave: (address, tombstone, signal) => inner.announceLeave(address, tombstone, signal),
@@ -39,7 +39,7 @@ function cpuMs(since: NodeJS.CpuUsage): number {
 }
 
 async function measure(n: number): Promise<void> {
-  const traffic: Traffic = { bytes: 0, heard: 0 };
+  const traffic: Traffic = { bytes: 0, suspects: 0 };
   const startedAt = performance.now();
   const net = await createFetchNet(n, { tuning: TUNING, seed: n, teardown: false, wrapTransport: counting(traffic) });
   const startupS = (performance.now() - startedAt) / 1000;
@@ -55,7 +55,7 @@ async function measure(n: number): Promise<void> {
     cpu = process.cpuUsage();
     t = performance.now();
     traffic.bytes = 0;
-    traffic.heard = 0;
+    traffic.suspects = 0;
     for (let r = 0; r < STEADY_ROUNDS; r++) await net.step();
     const steadyCpu = cpuMs(cpu) / STEADY_ROUNDS / n;
     const steadyBytes = traffic.bytes / STEADY_ROUNDS / n;
@@ -63,7 +63,7 @@ async function measure(n: number): Promise<void> {
     console.log(
       `N=${String(n).padStart(3)}: full knowledge after ${rounds} rounds, ${joinS.toFixed(1)} s (start-up of all peers ${startupS.toFixed(1)} s) | ` +
         `joining: ${joinCpu.toFixed(1)} ms CPU, ${(joinBytes / 1024).toFixed(1)} KiB per round per peer | ` +
-        `steady: ${steadyCpu.toFixed(1)} ms CPU, ${(steadyBytes / 1024).toFixed(1)} KiB per round per peer (${Math.round((100 * traffic.heard) / Math.max(traffic.bytes, 1))}% heard ages), ${steadyS.toFixed(2)} s per round for all`,
+        `steady: ${steadyCpu.toFixed(1)} ms CPU, ${(steadyBytes / 1024).toFixed(1)} KiB per round per peer (${Math.round((100 * traffic.suspects) / Math.max(traffic.bytes, 1))}% suspicion rumours), ${steadyS.toFixed(2)} s per round for all`,
     );
   } finally {
     await net.stop();

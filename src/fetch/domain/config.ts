@@ -15,9 +15,12 @@ export interface FetchConfig {
   fanout: number;
   /** Down peers probed per round on top of the fanout, so a peer that came back is noticed. */
   downProbes: number;
-  /** Rounds without any evidence of life before an alive peer is suspected. */
+  /**
+   * Rounds without direct contact after which a peer is due a probe (the longest-silent one takes
+   * one fanout slot). Silence alone suspects nobody: a failed contact does (see peer-table.ts).
+   */
   suspectAfterRounds: number;
-  /** Rounds without any evidence of life before a peer is marked down. */
+  /** Rounds after a suspicion began (anywhere) before the suspect, unless it refuted, is marked down. */
   downAfterRounds: number;
   /** Time a peer stays down before it is evicted from the table. */
   evictAfterMs: number;

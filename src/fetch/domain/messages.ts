@@ -7,6 +7,7 @@
  * anything malformed (including one forged record in a hundred) is BAD_REQUEST, and in both cases
  * the caller changes nothing.
  */
+import { createHash } from 'node:crypto';
 import { PeershareError } from '../../shared/errors.ts';
 import { isFileId } from '../../shared/ids.ts';
 import type { FetchConfig } from './config.ts';
@@ -26,12 +27,15 @@ export interface FileDelta {
   removed: string[];
 }
 
-/** A delta of a peer table for one requester. */
+/** A delta of a peer table for one requester: only what changed since its cursor. */
 export interface ViewDelta {
   cursor: string;
   records: PeerRecord[];
-  /** [peerId, ms since the sender last heard from it] for every live or suspected peer. */
-  heard: [string, number][];
+  /**
+   * Suspicion rumours: [peerId, seq of the record suspected, rounds the suspicion has lasted] for
+   * peers that became suspected or down since the cursor. A live peer refutes by re-signing.
+   */
+  suspects: [string, number, number][];
 }
 
 export interface SyncRequest {
@@ -44,6 +48,13 @@ export interface SyncRequest {
    * haveEntry() strings, so the answer carries only the records it lacks instead of a full view.
    */
   have?: string[];
+  /**
+   * Once the asker's own set of records has stopped changing: setHash() of its digest (instead of
+   * the digest when there is no cursor). An answerer holding the same set sends no records; one
+   * that differs sends what changed since the cursor, or without one its whole view (rare once
+   * the network has settled). Suspicions since the cursor are sent either way.
+   */
+  haveHash?: string;
 }
 
 /** Most digest entries a request may carry; an asker that knows more sends none (a full view). */
@@ -57,6 +68,13 @@ export function haveEntry(record: Pick<PeerRecord, 'peerId' | 'seq'>): string {
   return `${record.peerId.slice(0, HAVE_ID_CHARS)}:${record.seq.toString(36)}`;
 }
 
+/** A digest's fingerprint: equal sets of records give equal hashes, whatever their order. */
+export function setHash(entries: readonly string[]): string {
+  return createHash('sha256').update([...entries].sort().join('\n')).digest('hex').slice(0, 32);
+}
+
+const SET_HASH = /^[0-9a-f]{32}$/;
+
 export interface SyncResponse {
   /** The answerer's peer id. */
   from: string;
@@ -68,8 +86,8 @@ const PEER_ID = /^[a-z2-7]{52}$/;
 const CURSOR = /^[\x21-\x7e]{1,128}$/;
 const BAD_NAME_CHARS = /[\u0000-\u001f\u007f/\\]/;
 const MAX_NAME_LENGTH = 255;
-/** Heard ages beyond a month are nonsense: no peer stays in a table that long without news. */
-const MAX_HEARD_AGE_MS = 30 * 24 * 3_600_000;
+/** A suspicion older than this many rounds is nonsense: the suspect is down and evicted long before. */
+const MAX_SUSPECT_ROUNDS = 1_000_000;
 
 export type MessageLimits = Pick<FetchConfig, 'maxPeers' | 'maxTombstones' | 'maxFilesPerPeer' | 'maxClockSkewMs'>;
 
@@ -128,11 +146,14 @@ export function parseSyncRequest(input: unknown, now: number, limits: MessageLim
           if (typeof entry !== 'string' || !HAVE_ENTRY.test(entry)) throw bad(`have[${i}] is not a digest entry`, `have[${i}]`);
           return entry;
         });
+  const haveHash = body.haveHash;
+  if (haveHash !== undefined && (typeof haveHash !== 'string' || !SET_HASH.test(haveHash))) throw bad('haveHash must be 32 hex digits', 'haveHash');
   return {
     from: record(body.from, 'from', now, limits, checks),
     viewCursor: cursor(body.viewCursor, 'viewCursor'),
     filesCursor: cursor(body.filesCursor, 'filesCursor'),
     ...(have ? { have } : {}),
+    ...(haveHash !== undefined ? { haveHash } : {}),
   };
 }
 
@@ -144,20 +165,21 @@ export function parseSyncResponse(input: unknown, now: number, limits: MessageLi
   if (expectedFrom !== undefined && from !== expectedFrom) throw bad('answered by another peer than the one asked', 'from');
   const view = object(body.view, 'view');
   const rawRecords = list(view.records, limits.maxPeers + limits.maxTombstones + 1, 'view.records');
-  const rawHeard = list(view.heard, limits.maxPeers + 1, 'view.heard');
+  const rawSuspects = list(view.suspects, limits.maxPeers, 'view.suspects');
   const viewCursor = cursor(view.cursor, 'view.cursor');
   if (viewCursor === undefined) throw bad('view.cursor is required', 'view.cursor');
-  const heard = rawHeard.map((pair, i): [string, number] => {
-    const field = `view.heard[${i}]`;
-    if (!Array.isArray(pair) || pair.length !== 2) throw bad(`${field} must be [peerId, ageMs]`, field);
-    const [peerId, age] = pair as unknown[];
+  const suspects = rawSuspects.map((triple, i): [string, number, number] => {
+    const field = `view.suspects[${i}]`;
+    if (!Array.isArray(triple) || triple.length !== 3) throw bad(`${field} must be [peerId, seq, rounds]`, field);
+    const [peerId, seq, rounds] = triple as unknown[];
     if (typeof peerId !== 'string' || !PEER_ID.test(peerId)) throw bad(`${field} has no valid peer id`, field);
-    if (typeof age !== 'number' || !Number.isSafeInteger(age) || age < 0 || age > MAX_HEARD_AGE_MS) throw bad(`${field} has an absurd age`, field);
-    return [peerId, age];
+    if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) throw bad(`${field} has no valid seq`, field);
+    if (typeof rounds !== 'number' || !Number.isSafeInteger(rounds) || rounds < 0 || rounds > MAX_SUSPECT_ROUNDS) throw bad(`${field} has an absurd age`, field);
+    return [peerId, seq, rounds];
   });
   const records = rawRecords.map((r, i) => record(r, `view.records[${i}]`, now, limits, checks));
   const files = body.files === undefined ? undefined : parseFileDelta(body.files, limits);
-  return { from, view: { cursor: viewCursor, records, heard }, ...(files ? { files } : {}) };
+  return { from, view: { cursor: viewCursor, records, suspects }, ...(files ? { files } : {}) };
 }
 
 /** Check a shared-file list delta. */

@@ -89,14 +89,14 @@ describe('peer table: merging records', () => {
 });
 
 describe('peer table: liveness', () => {
-  it('suspects after silent rounds, marks down, evicts after the configured time', () => {
-    const { table, tick, kinds } = setup();
+  it('suspects only after a failed contact (silence alone is no sign), marks down, evicts after the configured time', () => {
+    const { table, tick, kinds, now } = setup();
     table.merge([a.record()], NOW);
-    tick(2);
+    tick(20);
     expect(table.get(a.signer.peerId)?.state).toBe('alive');
-    tick(1);
+    table.contactFailed(a.signer.peerId, now());
     expect(table.get(a.signer.peerId)?.state).toBe('suspected');
-    tick(2);
+    tick(5);
     expect(table.get(a.signer.peerId)?.state).toBe('suspected');
     tick(1);
     expect(table.get(a.signer.peerId)?.state).toBe('down');
@@ -122,20 +122,23 @@ describe('peer table: liveness', () => {
   it('re-admits a down peer on a fresher record or on contact, and leaves it out of views while down', () => {
     const { table, tick, now } = setup();
     table.merge([a.record(), b.record()], NOW);
+    table.contactFailed(a.signer.peerId, NOW);
+    table.contactFailed(b.signer.peerId, NOW);
     tick(6);
     expect(table.get(a.signer.peerId)?.state).toBe('down');
-    expect(table.viewSince(undefined, now()).records.map((r) => r.peerId)).toEqual([me.signer.peerId]);
+    expect(table.viewSince(undefined).records.map((r) => r.peerId)).toEqual([me.signer.peerId]);
     table.merge([a.record({ seq: NOW + 1 })], now());
     table.heard(b.signer.peerId, now(), now());
     expect(table.get(a.signer.peerId)?.state).toBe('alive');
     expect(table.get(b.signer.peerId)?.state).toBe('alive');
-    expect(table.viewSince(undefined, now()).records).toHaveLength(3);
+    expect(table.viewSince(undefined).records).toHaveLength(3);
   });
 
   it('does not re-add an evicted peer from a stale copy of its record, only from a newer one', () => {
     const { table, tick, kinds, now } = setup();
     const record = a.record();
     table.merge([record], NOW);
+    table.contactFailed(a.signer.peerId, NOW);
     tick(16);
     expect(table.has(a.signer.peerId)).toBe(false);
     expect(table.merge([record], now()).stale).toBe(1);
@@ -148,15 +151,72 @@ describe('peer table: views', () => {
   it('sends only what changed since the cursor, everything for a cursor of another epoch', () => {
     const { table } = setup();
     table.merge([a.record()], NOW);
-    const first = table.viewSince(undefined, NOW + 1_000);
+    const first = table.viewSince(undefined);
     expect(first.records).toHaveLength(2);
-    expect(first.heard).toEqual([
-      [me.signer.peerId, 0],
-      [a.signer.peerId, 1_000],
-    ]);
+    expect(first.suspects).toEqual([]); // nothing about peers that did not change: flat in N
     table.merge([b.record()], NOW);
-    expect(table.viewSince(first.cursor, NOW).records.map((r) => r.peerId)).toEqual([b.signer.peerId]);
-    expect(table.viewSince('other:1', NOW).records).toHaveLength(3);
-    expect(table.viewSince('e1:99999', NOW).records).toHaveLength(3);
+    expect(table.viewSince(first.cursor).records.map((r) => r.peerId)).toEqual([b.signer.peerId]);
+    expect(table.viewSince('other:1').records).toHaveLength(3);
+    expect(table.viewSince('e1:99999').records).toHaveLength(3);
+  });
+
+  it('sends a suspicion once per change, with its age, and again when it turns into down', () => {
+    const { table, tick } = setup();
+    table.merge([a.record(), b.record()], NOW);
+    const before = table.viewSince(undefined).cursor;
+    table.contactFailed(a.signer.peerId, NOW + 1);
+    tick(2);
+    const suspected = table.viewSince(before);
+    expect(suspected.records).toEqual([]);
+    expect(suspected.suspects).toEqual([[a.signer.peerId, NOW, 2]]);
+    expect(table.viewSince(suspected.cursor).suspects).toEqual([]);
+    tick(4);
+    expect(table.viewSince(suspected.cursor).suspects).toEqual([[a.signer.peerId, NOW, 6]]);
+  });
+});
+
+describe('peer table: suspicion rumours', () => {
+  it('takes a rumour older than its own evidence, keeps its age, and marks down when the age runs out', () => {
+    const { table, tick, now, kinds } = setup();
+    table.merge([a.record(), b.record()], NOW);
+    tick(3); // silent for 3 rounds
+    table.suspect(a.signer.peerId, NOW, 2, now());
+    expect(table.get(a.signer.peerId)?.state).toBe('suspected');
+    tick(3);
+    expect(table.get(a.signer.peerId)?.state).toBe('suspected');
+    tick(1); // 2 + 4 rounds = downAfterRounds since the suspicion began elsewhere
+    expect(table.get(a.signer.peerId)?.state).toBe('down');
+    // A rumour that it was already down long ago takes a live-looking peer down at the next round.
+    table.suspect(b.signer.peerId, NOW, 6, now());
+    tick(1);
+    expect(table.get(b.signer.peerId)?.state).toBe('down');
+    expect(kinds()).toEqual(['joined', 'joined', 'suspected', 'down', 'suspected', 'down']);
+  });
+
+  it('ignores a rumour its own direct evidence contradicts, or one about an outdated record', () => {
+    const { table, tick, now } = setup();
+    table.merge([a.record()], NOW);
+    tick(3);
+    table.heard(a.signer.peerId, now(), now());
+    table.suspect(a.signer.peerId, NOW, 0, now()); // heard from it this very round
+    tick(1);
+    table.suspect(a.signer.peerId, NOW, 2, now()); // heard 1 round ago, suspicion began 2 ago
+    expect(table.get(a.signer.peerId)?.state).toBe('alive');
+    table.merge([a.record({ seq: NOW + 1 })], now()); // it refuted: the old seq's rumour is stale
+    tick(5);
+    table.suspect(a.signer.peerId, NOW, 5, now());
+    expect(table.get(a.signer.peerId)?.state).toBe('alive');
+  });
+
+  it('clears a suspicion everywhere with a fresher record, and learns of a rumour about itself', () => {
+    const { table } = setup();
+    table.merge([a.record()], NOW);
+    table.contactFailed(a.signer.peerId, NOW);
+    table.merge([a.record({ seq: NOW + 1 })], NOW);
+    expect(table.get(a.signer.peerId)?.state).toBe('alive');
+    table.suspect(me.signer.peerId, NOW - 1, 0, NOW); // about an older record of ours: nothing to refute
+    expect(table.highestSelfSeqSeen).toBe(0);
+    table.suspect(me.signer.peerId, NOW, 0, NOW);
+    expect(table.highestSelfSeqSeen).toBe(NOW); // the next round re-signs above it
   });
 });

@@ -1,17 +1,18 @@
 /**
- * The bounded peer table: every known peer's newest valid record and its liveness.
- *
- * Records: newest seq wins; an older seq is a replay and is counted and dropped; records about
- * this peer itself are never taken from others. A "left" record removes the peer at once and
- * stays as a tombstone (bounded in number and time) so an older record cannot resurrect it.
- *
- * Liveness counts rounds without evidence of life. Evidence is a successful contact, a request
- * from the peer, or another peer's report of when it last heard from it ("heard ages", which
- * spread like rumours, so a dead peer is noticed by all, not only by those that dial it):
- *   alive → suspected   after one failed contact, or suspectAfterRounds silent rounds
- *   suspected → down    after downAfterRounds silent rounds
+ * The table of known peers and their liveness, SWIM-style: no peer reports when it last heard
+ * from every other (that made every answer grow with N); only changes travel. Evidence of life is
+ * direct: a successful contact, or a request from the peer. Suspicion travels as a rumour
+ * ([peerId, seq, rounds suspected]) in view deltas, once per change, like a record does:
+ *   alive → suspected   after a failed direct contact, or a rumour about its current record
+ *                       that is older than our own last direct evidence of it
+ *   suspected → down    downAfterRounds after the suspicion began (its age travels with it, so
+ *                       the network agrees on when, whoever heard it late)
  *   down → evicted      after evictAfterMs (then remembered, so a stale copy cannot re-add it)
- *   suspected/down → alive ("back") on evidence newer than the failure, or a fresher record.
+ *   suspected/down → alive ("back") on direct evidence newer than the failure, or a fresher
+ *                       record: a suspected peer that hears the rumour refutes it by re-signing
+ *                       its record with a higher seq, which clears it everywhere the record goes.
+ * Silence alone suspects nobody: with random fanout a peer may not hear from another for many
+ * rounds. silentRounds only picks whom to probe (sync-rounds.ts).
  */
 import type { FetchConfig } from './config.ts';
 import type { MembershipLog } from './membership-log.ts';
@@ -27,12 +28,17 @@ interface Entry {
   lastHeardAt: number;
   /** lastHeardAt as it was at the previous tick, to tell whether this round brought evidence. */
   heardAtTick: number;
+  /** Rounds since the last direct evidence. */
   silentRounds: number;
+  /** Rounds since the suspicion began (the earliest start heard of); 0 while alive. */
+  suspectRounds: number;
   /** Last failed direct contact; evidence must be newer than this to clear a suspicion. */
   failedAt: number;
   downSince: number;
-  /** Table version when the record or the state last changed (drives view deltas). */
+  /** Table version when the record last had to be sent (drives view deltas of records). */
   version: number;
+  /** Table version when the state last became suspected or down (drives suspicion rumours). */
+  stateVersion: number;
 }
 
 /** A peer as other parts of the service see it. */
@@ -41,6 +47,7 @@ export interface PeerView {
   state: PeerState;
   record: PeerRecord;
   lastHeardAt: number;
+  silentRounds: number;
 }
 
 /** What a merge did, for logs and tests. */
@@ -59,7 +66,7 @@ export interface MergeReport {
 
 export type LivenessConfig = Pick<
   FetchConfig,
-  'suspectAfterRounds' | 'downAfterRounds' | 'evictAfterMs' | 'maxPeers' | 'maxTombstones' | 'tombstoneTtlMs' | 'maxForgotten' | 'forgetTtlMs'
+  'downAfterRounds' | 'evictAfterMs' | 'maxPeers' | 'maxTombstones' | 'tombstoneTtlMs' | 'maxForgotten' | 'forgetTtlMs'
 >;
 
 export class PeerTable {
@@ -131,14 +138,11 @@ export class PeerTable {
     return this.tombstones.get(peerId)?.record;
   }
 
-  /**
-   * Merge records that already passed verifyRecord. `heardAt` gives, for new peers, when the
-   * sender last heard from them; without it a new peer counts as heard `now`.
-   */
-  merge(records: readonly PeerRecord[], now: number, heardAt?: ReadonlyMap<string, number>): MergeReport {
+  /** Merge records that already passed verifyRecord; a new peer counts as heard `now`. */
+  merge(records: readonly PeerRecord[], now: number): MergeReport {
     const report: MergeReport = { added: 0, updated: 0, left: 0, unchanged: 0, stale: 0, self: 0, full: 0 };
     for (const record of records) {
-      const outcome = this.mergeOne(record, now, heardAt?.get(record.peerId) ?? now);
+      const outcome = this.mergeOne(record, now);
       report[outcome]++;
       if (outcome === 'stale') this.counters.stale++;
       if (outcome === 'full') this.counters.full++;
@@ -147,10 +151,11 @@ export class PeerTable {
     return report;
   }
 
-  private mergeOne(record: PeerRecord, now: number, heardAt: number): keyof MergeReport {
+  private mergeOne(record: PeerRecord, now: number): keyof MergeReport {
     const id = record.peerId;
     if (id === this.self.peerId) {
-      this.highestSelfSeqSeen = Math.max(this.highestSelfSeqSeen, record.seq);
+      // Our own current record echoed back is no reason to re-sign; any other one of ours is.
+      if (record.signature !== this.self.signature) this.highestSelfSeqSeen = Math.max(this.highestSelfSeqSeen, record.seq);
       return 'self';
     }
     const tomb = this.tombstones.get(id);
@@ -177,13 +182,12 @@ export class PeerTable {
     if (gone && record.seq <= gone.seq) return 'stale';
     if (this.entries.size >= this.config.maxPeers && !this.evictLongestDown(now)) return 'full';
     this.forgotten.delete(id);
-    const at = Math.min(heardAt, now);
-    this.entries.set(id, { record, state: 'alive', lastHeardAt: at, heardAtTick: at, silentRounds: 0, failedAt: -Infinity, downSince: 0, version: ++this.version });
+    this.entries.set(id, { record, state: 'alive', lastHeardAt: now, heardAtTick: now, silentRounds: 0, suspectRounds: 0, failedAt: -Infinity, downSince: 0, version: ++this.version, stateVersion: 0 });
     this.log.append(gone ? 'back' : 'joined', id, now);
     return 'added';
   }
 
-  /** Evidence that `peerId` was alive at `at` (a contact now, or a heard age from a peer). */
+  /** Direct evidence that `peerId` was alive at `at` (a contact, or its request). */
   heard(peerId: string, at: number, now: number): void {
     const entry = this.entries.get(peerId);
     if (entry) this.evidence(entry, Math.min(at, now), now, false);
@@ -196,6 +200,7 @@ export class PeerTable {
       if (at <= entry.heardAtTick && !freshRecord) return; // nothing newer than when it fell silent
       entry.state = 'alive';
       entry.silentRounds = 0;
+      entry.suspectRounds = 0;
       entry.failedAt = -Infinity;
       entry.version = ++this.version; // down peers are left out of views; it must be sent again
       this.log.append('back', entry.record.peerId, now);
@@ -210,14 +215,35 @@ export class PeerTable {
     if (entry.state === 'alive') this.setState(entry, 'suspected', now);
   }
 
-  /** End of a round: count silent rounds, move peers along the liveness states, prune memories. */
+  /**
+   * A rumour that someone suspects `peerId`'s record `seq` since `rounds` rounds. Ignored when the
+   * record is outdated (already refuted), or when our own direct evidence is newer than the
+   * suspicion; about ourselves, it is remembered so that the next round re-signs above it.
+   */
+  suspect(peerId: string, seq: number, rounds: number, now: number): void {
+    if (peerId === this.self.peerId) {
+      if (seq >= this.self.seq) this.highestSelfSeqSeen = Math.max(this.highestSelfSeqSeen, seq);
+      return;
+    }
+    const entry = this.entries.get(peerId);
+    if (!entry || entry.record.seq !== seq || entry.state === 'down') return;
+    if (entry.state === 'alive') {
+      const heardThisRound = entry.lastHeardAt > entry.heardAtTick;
+      if (heardThisRound || entry.silentRounds < rounds) return;
+      entry.failedAt = now;
+      this.setState(entry, 'suspected', now);
+    }
+    entry.suspectRounds = Math.max(entry.suspectRounds, rounds);
+  }
+
+  /** End of a round: count silent and suspected rounds, mark long suspicions down, prune memories. */
   tick(now: number): void {
     for (const entry of [...this.entries.values()]) {
       if (entry.lastHeardAt > entry.heardAtTick) entry.silentRounds = 0;
       else entry.silentRounds++;
       entry.heardAtTick = entry.lastHeardAt;
-      if (entry.state === 'alive' && entry.silentRounds >= this.config.suspectAfterRounds) this.setState(entry, 'suspected', now);
-      if (entry.state === 'suspected' && entry.silentRounds >= this.config.downAfterRounds) this.setState(entry, 'down', now);
+      if (entry.state !== 'alive') entry.suspectRounds++;
+      if (entry.state === 'suspected' && entry.suspectRounds >= this.config.downAfterRounds) this.setState(entry, 'down', now);
       if (entry.state === 'down' && now - entry.downSince >= this.config.evictAfterMs) this.remove(entry.record.peerId, 'evicted', now);
     }
     pruneOlderThan(this.tombstones, now - this.config.tombstoneTtlMs);
@@ -226,6 +252,8 @@ export class PeerTable {
 
   private setState(entry: Entry, state: 'suspected' | 'down', now: number): void {
     entry.state = state;
+    entry.stateVersion = ++this.version;
+    if (state === 'suspected') entry.suspectRounds = 0;
     if (state === 'down') entry.downSince = now;
     this.log.append(state, entry.record.peerId, now);
   }
@@ -255,21 +283,22 @@ export class PeerTable {
 
   /**
    * What changed since `cursor` (all of it for an unknown cursor, less what `has` says the asker
-   * holds), with heard ages of live peers.
+   * holds): records, and suspicion rumours of peers that became suspected or down. Nothing about
+   * peers that did not change, so an answer's size follows the changes, not N.
    */
-  viewSince(cursor: string | undefined, now: number, has: (record: PeerRecord) => boolean = () => false): ViewDelta {
+  viewSince(cursor: string | undefined, has: (record: PeerRecord) => boolean = () => false): ViewDelta {
     const since = this.parseCursor(cursor);
-    const wanted = (record: PeerRecord, version: number) => version > since && (since > 0 || !has(record));
+    const wanted = (record: PeerRecord, version: number) => version > since && !has(record);
     const records: PeerRecord[] = [];
-    const heard: [string, number][] = [[this.self.peerId, 0]];
+    const suspects: [string, number, number][] = [];
     if (wanted(this.self, this.selfVersion)) records.push(this.self);
     for (const entry of this.entries.values()) {
+      if (entry.state !== 'alive' && entry.stateVersion > since) suspects.push([entry.record.peerId, entry.record.seq, entry.suspectRounds]);
       if (entry.state === 'down') continue; // not vouched for: a newcomer should not learn a corpse
       if (wanted(entry.record, entry.version)) records.push(entry.record);
-      heard.push([entry.record.peerId, Math.max(0, now - entry.lastHeardAt)]);
     }
     for (const tomb of this.tombstones.values()) if (wanted(tomb.record, tomb.version)) records.push(tomb.record);
-    return { cursor: `${this.epoch}:${this.version}`, records, heard };
+    return { cursor: `${this.epoch}:${this.version}`, records, suspects };
   }
 
   private parseCursor(cursor: string | undefined): number {
@@ -281,7 +310,7 @@ export class PeerTable {
 }
 
 function view(entry: Entry): PeerView {
-  return { peerId: entry.record.peerId, state: entry.state, record: entry.record, lastHeardAt: entry.lastHeardAt };
+  return { peerId: entry.record.peerId, state: entry.state, record: entry.record, lastHeardAt: entry.lastHeardAt, silentRounds: entry.silentRounds };
 }
 
 function firstKey<K>(map: Map<K, unknown>): K {

@@ -77,13 +77,13 @@ describe('sync rounds', () => {
     const a = core(1, [], { maxPeers: 3, maxTombstones: 1, maxFilesPerPeer: 2 });
     const b = core(2);
     const view = b.rounds.answer({ from: a.rounds.table.selfRecord });
-    const huge = { from: b.rounds.peerId, view: { ...view, heard: Array.from({ length: 5 }, () => [b.rounds.peerId, 0]) } };
+    const huge = { from: b.rounds.peerId, view: { ...view, suspects: Array.from({ length: 4 }, () => [b.rounds.peerId, 1, 0]) } };
     expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, huge))).toBe('PAYLOAD_TOO_LARGE');
     const tooManyFiles = { from: b.rounds.peerId, view, files: { cursor: 'c', reset: true, added: [1, 2, 3].map((n) => ({ id: String(n).repeat(64), name: 'x', size: 1 })), removed: [] } };
     expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, tooManyFiles))).toBe('PAYLOAD_TOO_LARGE');
     const badName = { from: b.rounds.peerId, view, files: { cursor: 'c', reset: true, added: [{ id: FILE, name: '../etc/passwd', size: 1 }], removed: [] } };
     expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, badName))).toBe('BAD_REQUEST');
-    expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, { from: b.rounds.peerId, view: { ...view, heard: [['nope', -1]] } }))).toBe('BAD_REQUEST');
+    expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, { from: b.rounds.peerId, view: { ...view, suspects: [['nope', 1, -1]] } }))).toBe('BAD_REQUEST');
     expect(codeOf(() => a.rounds.applyResponse({ peerId: 'a'.repeat(52), address: 'x:1' }, { from: b.rounds.peerId, view }))).toBe('BAD_REQUEST');
     expect(codeOf(() => b.rounds.answer({ from: { peerId: 'x' } }))).toBe('BAD_REQUEST');
     expect(codeOf(() => b.rounds.answer('not json'))).toBe('BAD_REQUEST');
@@ -152,6 +152,40 @@ describe('sync rounds', () => {
     expect(plan?.request.have).toHaveLength(2); // itself and the peer it knows
     const view = b.rounds.answer(JSON.parse(JSON.stringify(plan!.request)));
     expect(view.records.map((r) => r.peerId).sort()).toEqual([b.rounds.peerId, unknown.peerId].sort());
-    expect(view.heard).toHaveLength(4); // heard ages still cover every live peer
+    expect(view.suspects).toEqual([]); // nobody suspected: nothing about liveness at all
+  });
+
+  it('sends a hash instead of a digest once settled, and gets nothing back from a peer holding the same records', () => {
+    const a = core(1);
+    const b = core(2);
+    const shared = testPeer(3).record();
+    a.rounds.restore([shared]);
+    b.rounds.restore([shared]);
+    exchange(a.rounds, b.rounds, { address: 'x:1' }); // both now hold a, b and the shared peer
+    for (let r = 0; r < 2; r++) a.rounds.startRound();
+    // The shared peer is the one a has no cursor for: its request carries the hash alone.
+    const plan = a.rounds.startRound().find((p) => p.target.peerId === shared.peerId);
+    expect(plan?.request.have).toBeUndefined();
+    const request = { from: a.rounds.table.selfRecord, haveHash: plan?.request.haveHash ?? '' };
+    expect(request.haveHash).toMatch(/^[0-9a-f]{32}$/);
+    expect(b.rounds.answer(JSON.parse(JSON.stringify(request))).records).toEqual([]);
+    // A peer that holds something else answers with its whole view.
+    expect(core(5).rounds.answer(JSON.parse(JSON.stringify(request))).records).toHaveLength(2);
+    expect(codeOf(() => b.rounds.answer({ ...request, haveHash: 'zz' }))).toBe('BAD_REQUEST');
+  });
+
+  it('refutes a suspicion about itself by re-signing with a higher seq, which clears it at the suspecter', () => {
+    const a = core(1);
+    const b = core(2);
+    exchange(a.rounds, b.rounds, { address: 'x:1' });
+    b.rounds.table.contactFailed(a.rounds.peerId, NOW);
+    expect(b.rounds.table.get(a.rounds.peerId)?.state).toBe('suspected');
+    const seq = a.rounds.table.selfRecord.seq;
+    exchange(a.rounds, b.rounds, { address: 'x:1' }); // b's answer carries the rumour (its own asking is evidence, but a does not know)
+    a.rounds.startRound();
+    expect(a.rounds.table.selfRecord.seq).toBeGreaterThan(seq);
+    b.rounds.table.contactFailed(a.rounds.peerId, NOW); // suspect it again: only the new record clears it now
+    exchange(a.rounds, b.rounds, { address: 'x:1' });
+    expect(b.rounds.table.get(a.rounds.peerId)?.state).toBe('alive');
   });
 });

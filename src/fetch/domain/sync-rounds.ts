@@ -3,7 +3,9 @@
  * startRound() on its interval, sends the planned requests through its transport, and hands
  * each answer (or failure) back; a remote's request is handed to answer(). Pull-based gossip with
  * an announce in every request: each round a random fanout of live peers is asked for what
- * changed, so knowledge spreads epidemically and reaches every peer in O(log N) rounds.
+ * changed, so knowledge spreads epidemically and reaches every peer in O(log N) rounds. Every
+ * request is also a liveness probe (SWIM-style, see peer-table.ts): a failed one starts a
+ * suspicion that spreads as a rumour, and answers carry only changes, so their size is flat in N.
  */
 import { fetchConfig, PROTOCOL_VERSION, type FetchConfig } from './config.ts';
 import type { ServiceAddresses } from './addresses.ts';
@@ -11,7 +13,7 @@ import { AvailabilityMap } from './availability.ts';
 import type { RecordSigner, SignatureVerifier } from './keys.ts';
 import { MembershipLog } from './membership-log.ts';
 import { PeershareError } from '../../shared/errors.ts';
-import { haveEntry, MAX_HAVE, parseRecord, parseSyncRequest, parseSyncResponse, type RecordChecks, type SyncRequest, type ViewDelta } from './messages.ts';
+import { haveEntry, MAX_HAVE, parseRecord, parseSyncRequest, parseSyncResponse, setHash, type RecordChecks, type SyncRequest, type ViewDelta } from './messages.ts';
 import { nextSeq, signLeave, signRecord, type PeerRecord } from './peer-record.ts';
 import { PeerTable, type MergeReport, type PeerState } from './peer-table.ts';
 import { sample, type Clock, type Random } from './random.ts';
@@ -64,6 +66,9 @@ export interface SyncRoundsOptions {
   verifier?: SignatureVerifier;
 }
 
+/** Rounds without a change to our own records before first contacts send a hash, not a digest. */
+const SETTLED_ROUNDS = 1;
+
 export class SyncRounds {
   readonly config: FetchConfig;
   readonly log: MembershipLog;
@@ -75,6 +80,11 @@ export class SyncRounds {
   private joinWait = 0;
   private joinBackoff = 1;
   private readonly checks: RecordChecks;
+  /** Our digest's hash at the last round, and rounds it has not changed: settled askers send the hash. */
+  private lastHash = '';
+  private stableRounds = 0;
+  /** The digest and its hash, recomputed only when the table changed. */
+  private digestCache: { changes: number; entries: string[]; hash: string } | undefined;
 
   constructor(private readonly options: SyncRoundsOptions) {
     this.config = fetchConfig(options.config);
@@ -105,12 +115,19 @@ export class SyncRounds {
     const now = this.options.clock.now();
     this.table.tick(now);
     this.resignIfOutdated(now);
+    const { hash } = this.digest();
+    this.stableRounds = hash === this.lastHash ? this.stableRounds + 1 : 0;
+    this.lastHash = hash;
     const peers = this.table.list();
     const live = peers.filter((p) => p.state !== 'down');
     const down = peers.filter((p) => p.state === 'down');
-    const targets: SyncTarget[] = [...sample(live, this.config.fanout, this.options.random), ...sample(down, this.config.downProbes, this.options.random)].map(
-      (p) => ({ peerId: p.peerId, address: p.record.addresses.fetch }),
-    );
+    // One slot of the fanout probes the peer silent longest, once it is due: every peer gets
+    // checked now and then even if random choice keeps missing it. The rest are random.
+    let probe: (typeof live)[number] | undefined;
+    for (const p of live) if (p.silentRounds >= this.config.suspectAfterRounds && (!probe || p.silentRounds > probe.silentRounds)) probe = p;
+    const others = probe ? live.filter((p) => p !== probe) : live;
+    const chosen = [...(probe && this.config.fanout > 0 ? [probe] : []), ...sample(others, this.config.fanout - (probe && this.config.fanout > 0 ? 1 : 0), this.options.random)];
+    const targets: SyncTarget[] = [...chosen, ...sample(down, this.config.downProbes, this.options.random)].map((p) => ({ peerId: p.peerId, address: p.record.addresses.fetch }));
     if (live.length === 0 && this.join.length > 0) {
       if (this.joinWait > 0) this.joinWait--;
       else targets.push({ address: this.join[this.joinIndex % this.join.length] as string });
@@ -123,19 +140,27 @@ export class SyncRounds {
     const viewCursor = peerId && this.viewCursors.get(peerId);
     const filesCursor = peerId && this.files.cursorOf(peerId);
     if (filesCursor) request.filesCursor = filesCursor;
-    if (viewCursor) {
-      request.viewCursor = viewCursor;
-    } else {
-      const have = this.digest();
-      if (have) request.have = have;
+    if (viewCursor) request.viewCursor = viewCursor;
+    if (this.stableRounds >= SETTLED_ROUNDS) {
+      // Settled: the answerer most likely holds the same records; 32 bytes instead of N entries,
+      // and no stale-cursor delta full of records we learned from others meanwhile.
+      request.haveHash = this.digest().hash;
+    } else if (!viewCursor) {
+      const { entries } = this.digest();
+      if (entries.length <= MAX_HAVE) request.have = entries;
     }
     return request;
   }
 
-  /** The records held, as a digest for a first contact; none when there are too many to list. */
-  private digest(): string[] | undefined {
-    const records = [this.table.selfRecord, ...this.table.list().map((p) => p.record), ...this.table.tombstoneRecords()];
-    return records.length <= MAX_HAVE ? records.map(haveEntry) : undefined;
+  /** The records held (self, peers, tombstones) as digest entries, and their hash. */
+  private digest(): { entries: string[]; hash: string } {
+    const changes = this.table.changes;
+    if (this.digestCache?.changes !== changes) {
+      const records = [this.table.selfRecord, ...this.table.list().map((p) => p.record), ...this.table.tombstoneRecords()];
+      const entries = records.map(haveEntry);
+      this.digestCache = { changes, entries, hash: setHash(entries) };
+    }
+    return this.digestCache;
   }
 
   /**
@@ -145,15 +170,15 @@ export class SyncRounds {
   applyResponse(target: SyncTarget, input: unknown): MergeReport {
     const now = this.options.clock.now();
     const response = parseSyncResponse(input, now, this.config, target.peerId, this.checks);
-    const heardAt = new Map(response.view.heard.map(([peerId, age]) => [peerId, now - age]));
-    heardAt.set(response.from, now);
     const knownBefore = this.table.has(response.from);
     // Files first: it is the only step that can still refuse (caps), and it must not half-apply.
     if (response.files && (knownBefore || response.view.records.some((r) => r.peerId === response.from && r.status === 'alive'))) {
       this.files.apply(response.from, response.files);
     }
-    const report = this.table.merge(response.view.records, now, heardAt);
-    for (const [peerId, at] of heardAt) this.table.heard(peerId, at, now);
+    const report = this.table.merge(response.view.records, now);
+    this.table.heard(response.from, now, now);
+    // After the records: a rumour about a record older than one just merged is already refuted.
+    for (const [peerId, seq, rounds] of response.view.suspects) this.table.suspect(peerId, seq, rounds, now);
     if (this.table.has(response.from)) this.viewCursors.set(response.from, response.view.cursor);
     else this.files.removePeer(response.from);
     if (target.peerId === undefined) this.joinBackoff = 1;
@@ -194,8 +219,14 @@ export class SyncRounds {
       throw new PeershareError('BAD_REQUEST', 'announce is older than the record held (replayed)', { field: 'from.seq', reason: 'stale', ...(newer ? { newer } : {}) });
     }
     this.table.heard(id, now, now);
+    if (request.haveHash !== undefined) {
+      // Same set of records as the asker: no records, only suspicions since its cursor. Otherwise
+      // what changed since the cursor, or without one all of it (see SyncRequest).
+      const same = request.haveHash === this.digest().hash;
+      return this.table.viewSince(request.viewCursor, () => same);
+    }
     const have = new Set(request.have ?? []);
-    return this.table.viewSince(request.viewCursor, now, (record) => have.has(haveEntry(record)));
+    return this.table.viewSince(request.viewCursor, (record) => have.has(haveEntry(record)));
   }
 
   /** Take a tombstone a leaving peer sent us; anything but a valid "left" record is BAD_REQUEST. */

@@ -31,7 +31,7 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi): void {
     '/sync',
     {
       schema: {
-        summary: 'Announce the caller and get what changed since its cursors: peer records, heard ages, shared files',
+        summary: 'Announce the caller and get what changed since its cursors: peer records, suspicion rumours, shared files',
         body: SyncRequestSchema,
         response: { 200: SyncResponseSchema, 400: ErrorRef, 413: ErrorRef },
       },

@@ -36,6 +36,7 @@ export const SyncRequestSchema = Type.Object(
     have: Type.Optional(
       Type.Array(Type.String({ pattern: '^[a-z2-7]{16}:[0-9a-z]{1,11}$' }), { maxItems: MAX_HAVE, description: 'first contact: peer id prefix:seq (base 36) of records already held' }),
     ),
+    haveHash: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'first contact, settled asker: a hash of the digest instead of the digest' })),
   },
   { additionalProperties: false },
 );
@@ -47,7 +48,7 @@ export const SyncResponseSchema = Type.Object({
   view: Type.Object({
     cursor: Type.String(),
     records: Type.Array(PeerRecordSchema),
-    heard: Type.Array(Type.Array(Type.Union([Type.String(), Type.Integer()])), { description: '[peerId, ms since last heard]' }),
+    suspects: Type.Array(Type.Array(Type.Union([Type.String(), Type.Integer()])), { description: '[peerId, seq, rounds suspected] of peers that became suspected or down since the cursor' }),
   }),
   files: Type.Optional(
     Type.Object({ cursor: Type.String(), reset: Type.Boolean(), added: Type.Array(FileEntry), removed: Type.Array(Type.String()) }),

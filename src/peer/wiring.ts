@@ -3,11 +3,13 @@
  * of one peer from its configuration, each given the services already built (in one process) or
  * HTTP adapters to reach them (when it runs alone), and starts them in dependency order.
  */
+import type { ClientService } from '../client/service.ts';
 import type { DownloadService } from '../download/service.ts';
 import type { FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
 import type { SearchService } from '../search/service.ts';
 import { startAll, type Running, type Startable } from '../shared/lifecycle.ts';
+import { buildClient } from './build-client.ts';
 import { buildDownload } from './build-download.ts';
 import { buildFetch } from './build-fetch.ts';
 import { buildFiles } from './build-files.ts';
@@ -17,7 +19,7 @@ import type { PeerContext } from './context.ts';
 export { createPeerContext, type PeerContext } from './context.ts';
 
 /** In start order: each service may use the ones before it. */
-export const SERVICE_NAMES = ['files', 'fetch', 'search', 'download'] as const;
+export const SERVICE_NAMES = ['files', 'fetch', 'search', 'download', 'client'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 export interface PeerServices {
@@ -25,6 +27,7 @@ export interface PeerServices {
   fetch?: FetchService;
   search?: SearchService;
   download?: DownloadService;
+  client?: ClientService;
 }
 
 export interface RunningPeer extends Running {
@@ -38,6 +41,7 @@ function build(ctx: PeerContext, names: readonly ServiceName[]): PeerServices {
   if (names.includes('fetch')) s.fetch = buildFetch(ctx, s.files);
   if (names.includes('search')) s.search = buildSearch(ctx, s.files, s.fetch);
   if (names.includes('download')) s.download = buildDownload(ctx, s.files, s.fetch);
+  if (names.includes('client')) s.client = buildClient(ctx, s);
   return s;
 }
 

@@ -17,6 +17,8 @@ export interface FullPeer extends RunningPeer {
   fetch: string;
   search: string;
   download: string;
+  /** The Client API, which the peershare commands talk to. */
+  client: string;
 }
 
 export async function startFullPeer(flags: Partial<Record<SettingName, unknown>> = {}): Promise<FullPeer> {
@@ -33,5 +35,6 @@ export async function startFullPeer(flags: Partial<Record<SettingName, unknown>>
     fetch: `http://${host}:${DEFAULT_PORTS.fetchPort}`,
     search: `http://${host}:${DEFAULT_PORTS.searchApiPort}`,
     download: `http://${host}:${DEFAULT_PORTS.downloadPort}`,
+    client: `http://${host}:${DEFAULT_PORTS.clientPort}`,
   };
 }

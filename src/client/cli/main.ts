@@ -1,92 +1,65 @@
 /**
- * The `peershare` command. `start` runs a whole peer in this process; `service NAME` runs one
- * service alone. Errors are one line on stderr with a non-zero exit.
+ * The `peershare` command. `start` and `service NAME` run a peer (peer-commands.ts); every other
+ * command talks to a running peer's Client API (commands/). Output is for people, or one JSON
+ * document with --json; errors are one line on stderr with a non-zero exit (2 for usage).
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { envName, loadConfig, SETTINGS, type SettingName } from '../../shared/config.ts';
 import { isPeershareError } from '../../shared/errors.ts';
-import { onShutdownSignal } from '../../shared/lifecycle.ts';
-import { createLogger } from '../../shared/logging.ts';
-import { createPeerContext, SERVICE_NAMES, startPeer, type ServiceName } from '../../peer/wiring.ts';
+import { Api, resolveApiUrl } from './api.ts';
+import { COMMON_USAGE, parseCommandArgs, type Command } from './command.ts';
+import { downloads } from './commands/downloads.ts';
+import { files } from './commands/files.ts';
+import { get } from './commands/get.ts';
+import { peers } from './commands/peers.ts';
+import { search } from './commands/search.ts';
+import { share } from './commands/share.ts';
+import { status } from './commands/status.ts';
+import { UsageError } from './usage-error.ts';
 
-const SETTING_OPTIONS = Object.fromEntries(
-  Object.values(SETTINGS).map((s: { flag: string; multiple?: boolean }) => [s.flag, { type: 'string' as const, multiple: s.multiple === true }]),
-) as Record<string, { type: 'string'; multiple: boolean }>;
+const COMMANDS: Command[] = [share, search, get, downloads, files, peers, status];
 
-const OPTIONS = {
-  ...SETTING_OPTIONS,
-  config: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} satisfies ParseArgsConfig['options'];
-
-function usage(): string {
-  const settings = (Object.keys(SETTINGS) as SettingName[])
-    .map((name) => `  --${SETTINGS[name].flag.padEnd(16)} ${SETTINGS[name].doc} [${envName(name)}]`)
-    .join('\n');
+async function usage(): Promise<string> {
+  // Loaded only here and for start/service: it pulls in every service, which the client commands do not need.
+  const { peerUsage } = await import('./peer-commands.ts');
+  const commands = COMMANDS.map((c) => `  peershare ${c.name.padEnd(10)} ${c.summary}`).join('\n');
   return `peershare: decentralized peer-to-peer file sharing
 
-Usage:
-  peershare start [flags]            run a whole peer (every service) in this process
-  peershare service <name> [flags]   run one service alone: ${SERVICE_NAMES.join(', ')}
+${peerUsage()}
+Commands for a running peer (peershare COMMAND --help for each):
+${commands}
 
-Flags (flag > environment > config file > default):
-  --config FILE      JSON config file (default: <data>/config.json) [PEERSHARE_CONFIG]
-${settings}
-  -h, --help         show this help
+${COMMON_USAGE}
 `;
 }
 
-class UsageError extends Error {}
+async function runCommand(command: Command, argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(command, argv);
+  if (values.help) {
+    process.stdout.write(`${command.usage}\n\n${COMMON_USAGE}\n`);
+    return 0;
+  }
+  const token = (values['api-token'] as string | undefined) ?? process.env.PEERSHARE_API_TOKEN;
+  const api = new Api(resolveApiUrl(values.api as string | undefined, process.env), token);
+  return command.run({
+    api,
+    values,
+    positionals,
+    json: values.json === true,
+    out: (text) => void process.stdout.write(text),
+    err: (text) => void process.stderr.write(text),
+  });
+}
 
 async function main(argv: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values, positionals } = parsed;
-  const [command, ...rest] = positionals;
-  if (values.help || command === undefined || command === 'help') {
-    process.stdout.write(usage());
-    return;
-  }
-  let services: readonly ServiceName[];
-  if (command === 'start') {
-    services = SERVICE_NAMES;
-  } else if (command === 'service') {
-    const name = rest[0];
-    if (!SERVICE_NAMES.includes(name as ServiceName)) {
-      throw new UsageError(`peershare service needs one of: ${SERVICE_NAMES.join(', ')}`);
-    }
-    services = [name as ServiceName];
+  const [first, ...rest] = argv;
+  const command = COMMANDS.find((c) => c.name === first);
+  if (command) {
+    process.exitCode = await runCommand(command, rest);
+  } else if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
+    process.stdout.write(await usage());
   } else {
-    throw new UsageError(`unknown command "${command}"; try peershare --help`);
+    const { runPeer } = await import('./peer-commands.ts');
+    await runPeer(argv);
   }
-
-  const flags: Partial<Record<SettingName, unknown>> = {};
-  for (const name of Object.keys(SETTINGS) as SettingName[]) {
-    const value = (values as Record<string, unknown>)[SETTINGS[name].flag];
-    if (value !== undefined) flags[name] = value;
-  }
-  const config = loadConfig({ flags, env: process.env, ...(values.config ? { configFile: values.config } : {}) });
-  const logger = createLogger(config.logLevel);
-  const peer = await startPeer(createPeerContext(config, logger), services);
-  const { files, fetch, search, download } = peer.services;
-  const line = (label: string, value: string | undefined, hint = '') => (value ? `  ${label.padEnd(12)} ${value}${hint}\n` : '');
-  process.stderr.write(
-    `peershare peer ${peer.context.identity.peerId}\n` +
-      line('files API', files?.url, `  (OpenAPI: ${files?.url}/openapi.json)`) +
-      line('fetch API', fetch?.url, `  (peers: ${fetch?.url}/peers; join: ${config.join.join(', ') || 'none'})`) +
-      line('search API', search?.apiUrl, `  (try ${search?.apiUrl}/search?q=WORDS)`) +
-      line('peer links', search?.searchAddress) +
-      line('download API', download?.url, `  (queue: ${config.amqpUrl ? 'RabbitMQ' : 'embedded'})`) +
-      `  data         ${config.dataDir}\n  Ctrl-C stops it.\n`,
-  );
-  onShutdownSignal(async (signal) => {
-    logger.info({ signal }, 'shutting down');
-    await peer.stop();
-  });
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {

@@ -1,0 +1,123 @@
+/**
+ * The Client API: the one door the `peershare` command (and later the web UI) uses into a peer.
+ * Reads are open to anyone who can reach the port; routes that change state (share, unshare,
+ * queue, pause/resume/cancel) pass the admin guard, like the services behind them.
+ */
+import { Type } from 'typebox';
+import type { AdminGuard } from '../../../shared/admin-guard.ts';
+import { PeershareError } from '../../../shared/errors.ts';
+import type { HttpApp } from '../../../shared/http-server.ts';
+import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
+import { openEventStream } from '../../../shared/sse.ts';
+import type { ClientApp } from '../../domain/client-app.ts';
+import type { DownloadProgress, SearchHit } from '../../ports.ts';
+
+const ErrorRef = Type.Ref('Error');
+const FileId = Type.String({ pattern: FILE_ID_PATTERN });
+const Key = Type.String({ pattern: '^[0-9a-f]{32}$' });
+const Limit = Type.Integer({ minimum: 1, maximum: 1000, default: 100 });
+
+const SearchQuery = Type.Object({
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+  fileId: Type.Optional(FileId),
+  timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, description: 'deadline in ms' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  wait: Type.Optional(Type.Union(['1', 'true', '0', 'false'].map((v) => Type.Literal(v)))),
+});
+
+const GetBody = Type.Object(
+  {
+    fileId: Type.Optional(FileId),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'words: search and queue the file most peers hold' })),
+    outDir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '^/' })),
+    timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, description: 'search deadline in ms (with q)' })),
+  },
+  { additionalProperties: false },
+);
+
+export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: AdminGuard): void {
+  app.get('/status', { schema: { summary: 'Peer id, addresses, overlay links, queue backend, counts, uptime' } }, async () => client.status());
+
+  app.get('/peers', { schema: { summary: 'Every known peer with state, last seen, addresses and file count' } }, async () => ({ peers: await client.fetch.peers() }));
+
+  app.post(
+    '/shares',
+    { preHandler: admin, schema: { summary: 'Share a local file or folder in place', body: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }), response: { 400: ErrorRef } } },
+    async (request) => client.files.share(request.body.path),
+  );
+
+  app.get(
+    '/files',
+    { schema: { summary: "This peer's shared files, newest first", querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 1024 })), limit: Limit }) } },
+    async (request) => client.files.list(request.query.q, request.query.limit),
+  );
+
+  app.delete(
+    '/files/:id',
+    { preHandler: admin, schema: { summary: 'Stop sharing a file', params: Type.Object({ id: FileId }), response: { 204: Type.Null(), 404: ErrorRef } } },
+    async (request, reply) => {
+      await client.files.unshare(request.params.id);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.get(
+    '/search',
+    { schema: { summary: 'Search the network: SSE (`hit` events, then `summary`), or one JSON answer with wait=1', querystring: SearchQuery, response: { 400: ErrorRef } } },
+    async (request, reply) => {
+      const { q, fileId, timeout, limit, wait } = request.query;
+      if ((q === undefined) === (fileId === undefined)) throw new PeershareError('BAD_REQUEST', 'give exactly one of q and fileId');
+      const run = await client.search({ q, fileId, timeoutMs: timeout, limit });
+      if (wait === '1' || wait === 'true') {
+        const hits: SearchHit[] = [];
+        run.onHit((hit) => hits.push(hit));
+        return { hits, summary: await run.done };
+      }
+      const stream = openEventStream(request, reply);
+      run.onHit((hit) => stream.send('hit', hit));
+      void stream.closed.then(() => run.cancel());
+      void run.done.then(
+        (summary) => stream.send('summary', summary),
+        (err: Error) => stream.send('error', { code: 'UNAVAILABLE', message: err.message }),
+      ).finally(() => stream.end());
+      return reply;
+    },
+  );
+
+  app.post(
+    '/downloads',
+    { preHandler: admin, schema: { summary: 'Queue a download by file id, or by words (the file most peers hold)', body: GetBody, response: { 202: Type.Any(), 400: ErrorRef, 404: ErrorRef } } },
+    async (request, reply) => {
+      const { fileId, q, outDir, timeout } = request.body;
+      if ((q === undefined) === (fileId === undefined)) throw new PeershareError('BAD_REQUEST', 'give exactly one of fileId and q');
+      const queued = fileId !== undefined ? await client.queueById(fileId, outDir) : await client.queueByName(q!, outDir, timeout);
+      return reply.status(202).send(queued);
+    },
+  );
+
+  app.get(
+    '/downloads',
+    { schema: { summary: 'Downloads, newest first, with progress', querystring: Type.Object({ limit: Limit }) } },
+    async (request) => ({ downloads: await client.download.list(request.query.limit) }),
+  );
+
+  app.get('/downloads/events', { schema: { summary: 'Live progress (SSE): "snapshot", then "progress" events' } }, async (request, reply) => {
+    const stream = openEventStream(request, reply);
+    // Subscribe before the snapshot, so no change falls between the two.
+    const unsubscribe = await client.download.watch((p: DownloadProgress) => stream.send('progress', p));
+    try {
+      stream.send('snapshot', await client.download.list(100));
+      await stream.closed;
+    } finally {
+      unsubscribe();
+    }
+  });
+
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    app.post(
+      `/downloads/:key/${action}`,
+      { preHandler: admin, schema: { summary: `${action} a download`, params: Type.Object({ key: Key }), response: { 404: ErrorRef } } },
+      async (request) => client.download.act(request.params.key, action),
+    );
+  }
+}

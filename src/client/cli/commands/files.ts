@@ -1,0 +1,34 @@
+/** `peershare files [unshare ID]`: the files this peer shares, or stop sharing one. */
+import type { SharedFile } from '../../ports.ts';
+import { UsageError, type Command } from '../command.ts';
+import { bytes, table } from '../format.ts';
+
+export const files: Command = {
+  name: 'files',
+  summary: 'list the files this peer shares; files unshare ID stops sharing one',
+  usage: `Usage: peershare files [--limit N]
+       peershare files unshare ID
+
+Lists shared files, newest first: id, size, name (and every other name it is shared under).`,
+  options: { limit: { type: 'string' } },
+  async run({ api, values, positionals, json, out }) {
+    const [sub, id, ...extra] = positionals;
+    if (sub === 'unshare') {
+      if (!id || extra.length > 0) throw new UsageError('peershare files unshare needs one file ID');
+      await api.call('DELETE', `/files/${encodeURIComponent(id)}`);
+      out(json ? JSON.stringify({ unshared: id }) + '\n' : `unshared ${id}\n`);
+      return 0;
+    }
+    if (sub !== undefined) throw new UsageError(`unknown files subcommand "${sub}"; try peershare files --help`);
+    const limit = Number(values.limit ?? 1000);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit: expected an integer from 1 to 1000');
+    const list = await api.call<{ items: SharedFile[]; total: number }>('GET', `/files?limit=${limit}`);
+    if (json) {
+      out(JSON.stringify(list) + '\n');
+      return 0;
+    }
+    out(table(list.items.map((f) => [f.id, bytes(f.size).padStart(9), [f.name, ...f.names.filter((n) => n !== f.name)].join(', ')])));
+    out(`${list.total} file${list.total === 1 ? '' : 's'} shared\n`);
+    return 0;
+  },
+};

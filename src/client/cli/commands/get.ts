@@ -1,0 +1,82 @@
+/**
+ * `peershare get ID` and `peershare get --name TERMS`: queue a download; with --wait, follow it
+ * with a progress line until it is done, and exit non-zero if it fails or is cancelled.
+ */
+import type { QueuedDownload } from '../../domain/client-app.ts';
+import type { DownloadProgress } from '../../ports.ts';
+import type { Api } from '../api.ts';
+import { secondsFlag, UsageError, userPath, type Command } from '../command.ts';
+import { bytes, progressLine } from '../format.ts';
+
+const FINAL = new Set(['done', 'failed', 'cancelled']);
+/** Progress lines written to a pipe (not a terminal) at most this often, to keep logs short. */
+const PIPE_LINE_MS = 1_000;
+
+/** Follow one download until it reaches a final state; resolves with that state's progress. */
+export async function follow(api: Api, key: string, onProgress: (p: DownloadProgress) => void): Promise<DownloadProgress> {
+  return new Promise((resolvePromise, reject) => {
+    let settled = false;
+    const see = (p: DownloadProgress) => {
+      if (p.key !== key || settled) return;
+      onProgress(p);
+      if (FINAL.has(p.state)) {
+        settled = true;
+        stream.then((s) => s.close());
+        resolvePromise(p);
+      }
+    };
+    // The snapshot covers a download that finished before this stream opened.
+    const stream = api.follow('/downloads/events', ({ event, data }) => {
+      if (event === 'snapshot') for (const p of data as DownloadProgress[]) see(p);
+      else if (event === 'progress') see(data as DownloadProgress);
+    });
+    stream.then(
+      (s) => s.ended.then(() => settled || reject(new Error('the peer closed the progress stream before the download ended'))),
+      reject,
+    );
+  });
+}
+
+export const get: Command = {
+  name: 'get',
+  summary: 'download a file by id, or by name (the file most peers hold)',
+  usage: `Usage: peershare get ID [--out DIR] [--wait]
+       peershare get --name TERMS... [--timeout SECONDS] [--out DIR] [--wait]
+
+Queues a download and prints its key. By id, the peer finds the file's holders; by name, it
+searches and picks the matching file the most peers hold. --out: save into DIR (default: the
+peer's downloads folder). --wait: show progress until done; exit non-zero if it fails.`,
+  options: { name: { type: 'string' }, out: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' } },
+  async run({ api, values, positionals, json, out, err }) {
+    const byName = values.name as string | undefined;
+    if (byName === undefined && positionals.length !== 1) throw new UsageError('peershare get needs one file ID, or --name TERMS; try peershare get --help');
+    if (byName === undefined && !/^[0-9a-f]{64}$/.test(positionals[0]!)) throw new UsageError(`not a file id: "${positionals[0]}" (64 hex characters, as search prints)`);
+    const timeout = secondsFlag('timeout', values.timeout as string | undefined);
+    const outDir = values.out === undefined ? undefined : userPath(values.out as string);
+    const body = byName !== undefined ? { q: [byName, ...positionals].join(' '), ...(timeout ? { timeout } : {}) } : { fileId: positionals[0] };
+    const queued = await api.call<QueuedDownload>('POST', '/downloads', { ...body, ...(outDir ? { outDir } : {}) }, { timeoutMs: (timeout ?? 10_000) + 10_000 });
+    const { download } = queued;
+    if (!values.wait) {
+      out(json ? JSON.stringify(queued) + '\n' : `queued ${download.name} (${queued.size !== undefined ? bytes(queued.size) : 'size unknown'}, ${queued.holders} holder${queued.holders === 1 ? '' : 's'})  key ${download.key}\n`);
+      return 0;
+    }
+    if (!json) err(`downloading ${download.name}  key ${download.key}\n`);
+    const tty = process.stderr.isTTY === true;
+    let lastLine = 0;
+    const final = await follow(api, download.key, (p) => {
+      if (json) return;
+      // A retry note (state queued, with the failed attempt's reason) is worth showing.
+      const line = progressLine(p) + (p.error && p.state !== 'failed' ? `  (${p.error})` : '');
+      if (tty) err(`\r${line}\x1b[K`);
+      else if (FINAL.has(p.state) || Date.now() - lastLine >= PIPE_LINE_MS) {
+        lastLine = Date.now();
+        err(line + '\n');
+      }
+    });
+    if (tty && !json) err('\n');
+    if (json) out(JSON.stringify(final) + '\n');
+    if (final.state !== 'done') throw new Error(`download ${final.state}${final.error ? `: ${final.error}` : ''}`);
+    if (!json) out(`${final.finalPath ?? final.name}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,39 @@
+/** `peershare status`: one picture of the peer — id, addresses, links, queue, counts, uptime. */
+import type { PeerStatus } from '../../domain/client-app.ts';
+import type { Command } from '../command.ts';
+import { duration, shortId } from '../format.ts';
+
+/** The services' addresses as a person reads them (search's own is the peer-links port). */
+const LABELS: Record<string, string> = { client: 'client API', files: 'files API', search: 'peer links', searchApi: 'search API', fetch: 'fetch API', download: 'download API' };
+
+export const status: Command = {
+  name: 'status',
+  summary: 'peer id, addresses, overlay neighbours, queue backend, counts, uptime',
+  usage: `Usage: peershare status
+
+What the peer behind the Client API is: its id, the address of each service, its Search
+overlay neighbours, its download queue, how many files, peers and downloads it has, its uptime.`,
+  async run({ api, json, out }) {
+    const s = await api.call<PeerStatus>('GET', '/status');
+    if (json) {
+      out(JSON.stringify(s) + '\n');
+      return 0;
+    }
+    const n = (v: number | null) => (v === null ? '?' : String(v));
+    const downloads = s.counts.downloads ? Object.entries(s.counts.downloads).map(([state, count]) => `${count} ${state}`).join(', ') || 'none' : '?';
+    const lines = [
+
+      `peer        ${s.peerId}`,
+      `uptime      ${duration(s.uptimeMs)}`,
+      ...Object.entries(s.addresses).map(([name, address]) => `${(LABELS[name] ?? name).padEnd(12)} ${address}`),
+      `neighbours  ${s.links.length ? s.links.map((l) => `${shortId(l.peerId)} (${l.searchAddress}, ${l.direction})`).join('; ') : 'none'}`,
+      `queue       ${s.queue ?? '?'}`,
+      `files       ${n(s.counts.sharedFiles)} shared`,
+      `peers       ${n(s.counts.knownPeers)} known, ${n(s.counts.alivePeers)} alive`,
+      `downloads   ${downloads}`,
+      ...(s.unavailable.length ? [`unavailable ${s.unavailable.join(', ')} (not answering)`] : []),
+    ];
+    out(lines.join('\n') + '\n');
+    return 0;
+  },
+};

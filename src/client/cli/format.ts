@@ -1,0 +1,55 @@
+/** Human-readable output of the commands: sizes, rates, durations, ids and tables. */
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+export function bytes(n: number): string {
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${n} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${UNITS[unit]}`;
+}
+
+export function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(s / 3600);
+  return h < 48 ? `${h}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m` : `${Math.floor(h / 24)}d${h % 24}h`;
+}
+
+/** A peer id is 52 characters; its first 12 tell peers apart in any listing a person reads. */
+export const shortId = (id: string): string => id.slice(0, 12);
+
+/** Left-aligned columns, the last one free. */
+export function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+export interface ProgressView {
+  state: string;
+  bytesDone: number;
+  size?: number;
+  rate: number;
+  etaSeconds?: number;
+  sources: string[];
+}
+
+export function percent(p: ProgressView): string {
+  return p.size ? `${Math.floor((100 * p.bytesDone) / Math.max(1, p.size))}%` : p.state === 'done' ? '100%' : '?%';
+}
+
+/** One line: bar, percent, bytes, rate, ETA, sources. */
+export function progressLine(p: ProgressView, width = 20): string {
+  const fraction = p.size ? Math.min(1, p.bytesDone / Math.max(1, p.size)) : p.state === 'done' ? 1 : 0;
+  const filled = Math.round(fraction * width);
+  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+  const amount = p.size !== undefined ? `${bytes(p.bytesDone)}/${bytes(p.size)}` : bytes(p.bytesDone);
+  const eta = p.etaSeconds !== undefined ? `ETA ${duration(p.etaSeconds * 1000)}` : '';
+  const sources = `${p.sources.length} source${p.sources.length === 1 ? '' : 's'}`;
+  return [bar, percent(p).padStart(4), amount, `${bytes(Math.round(p.rate))}/s`, eta, sources, p.state].filter(Boolean).join('  ');
+}

@@ -1,0 +1,103 @@
+/**
+ * `peershare start` (a whole peer in this process) and `peershare service NAME` (one service
+ * alone): the settings come from flags, PEERSHARE_* and the config file; the process runs until
+ * SIGINT or SIGTERM. A --join address that does not answer stops it before it starts.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { envName, loadConfig, SETTINGS, type SettingName } from '../../shared/config.ts';
+import { PeershareError } from '../../shared/errors.ts';
+import { onShutdownSignal } from '../../shared/lifecycle.ts';
+import { createLogger } from '../../shared/logging.ts';
+import { createPeerContext, SERVICE_NAMES, startPeer, type ServiceName } from '../../peer/wiring.ts';
+import { call } from '../adapters/http/http-json.ts';
+import { UsageError } from './usage-error.ts';
+
+const JOIN_PROBE_MS = 3_000;
+
+const SETTING_OPTIONS = Object.fromEntries(
+  Object.values(SETTINGS).map((s: { flag: string; multiple?: boolean }) => [s.flag, { type: 'string' as const, multiple: s.multiple === true }]),
+) as Record<string, { type: 'string'; multiple: boolean }>;
+
+const OPTIONS = { ...SETTING_OPTIONS, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } satisfies ParseArgsConfig['options'];
+
+export function peerUsage(): string {
+  const settings = (Object.keys(SETTINGS) as SettingName[])
+    .map((name) => `  --${SETTINGS[name].flag.padEnd(16)} ${SETTINGS[name].doc} [${envName(name)}]`)
+    .join('\n');
+  return `Usage:
+  peershare start [flags]            run a whole peer (every service) in this process
+  peershare service <name> [flags]   run one service alone: ${SERVICE_NAMES.join(', ')}
+
+Flags (flag > environment > config file > default):
+  --config FILE      JSON config file (default: <data>/config.json) [PEERSHARE_CONFIG]
+${settings}
+  -h, --help         show this help
+`;
+}
+
+/** Ask each join address's Fetch API for /health; one answer is enough. */
+async function checkJoin(addresses: readonly string[]): Promise<void> {
+  const failures: string[] = [];
+  for (const address of addresses) {
+    try {
+      await call('GET', `http://${address}/health`, { timeoutMs: JOIN_PROBE_MS });
+      return;
+    } catch (err) {
+      failures.push(`${address} (${(err as PeershareError).details?.cause ?? (err as Error).message})`);
+    }
+  }
+  throw new PeershareError('UNAVAILABLE', `cannot join: no peer answers at ${failures.join(', ')}; check --join, or start without it`);
+}
+
+/** Run start or service; resolves once the peer is up (the process then lives until a signal). */
+export async function runPeer(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.split('\n')[0]}; try peershare --help`);
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help) {
+    process.stdout.write(peerUsage());
+    return;
+  }
+  let services: readonly ServiceName[];
+  if (command === 'start') {
+    if (rest.length > 0) throw new UsageError(`peershare start takes no arguments, got "${rest[0]}"`);
+    services = SERVICE_NAMES;
+  } else if (command === 'service') {
+    if (!SERVICE_NAMES.includes(rest[0] as ServiceName) || rest.length !== 1) throw new UsageError(`peershare service needs one of: ${SERVICE_NAMES.join(', ')}`);
+    services = [rest[0] as ServiceName];
+  } else {
+    throw new UsageError(command === undefined ? 'no command given; try peershare --help' : `unknown command "${command}"; try peershare --help`);
+  }
+
+  const flags: Partial<Record<SettingName, unknown>> = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const value = (values as Record<string, unknown>)[SETTINGS[name].flag];
+    if (value !== undefined) flags[name] = value;
+  }
+  const config = loadConfig({ flags, env: process.env, ...(values.config ? { configFile: values.config } : {}) });
+  // Asked to join through a peer that is not there: say so now, rather than retry in silence.
+  if (flags.join !== undefined && services.includes('fetch') && config.join.length > 0) await checkJoin(config.join);
+  const logger = createLogger(config.logLevel);
+  const peer = await startPeer(createPeerContext(config, logger), services);
+  const { files, fetch, search, download, client } = peer.services;
+  const line = (label: string, value: string | undefined, hint = '') => (value ? `  ${label.padEnd(12)} ${value}${hint}\n` : '');
+  process.stderr.write(
+    `peershare peer ${peer.context.identity.peerId}\n` +
+      line('client API', client?.url, '  (the peershare commands talk to it)') +
+      line('files API', files?.url, `  (OpenAPI: ${files?.url}/openapi.json)`) +
+      line('fetch API', fetch?.url, `  (peers: ${fetch?.url}/peers; join: ${config.join.join(', ') || 'none'})`) +
+      line('search API', search?.apiUrl, `  (try ${search?.apiUrl}/search?q=WORDS)`) +
+      line('peer links', search?.searchAddress) +
+      line('download API', download?.url, `  (queue: ${config.amqpUrl ? 'RabbitMQ' : 'embedded'})`) +
+      `  data         ${config.dataDir}\n  Ctrl-C stops it.\n`,
+  );
+  onShutdownSignal(async (signal) => {
+    logger.info({ signal }, 'shutting down');
+    await peer.stop();
+  });
+}

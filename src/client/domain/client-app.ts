@@ -1,0 +1,124 @@
+/**
+ * The Client's use cases: what the `peershare` command and the web UI can do, over the ports of
+ * the peer's other services. Most are a single call through; the ones with logic of their own
+ * are status (one picture of the peer from every service), queueing by id (finding a name and
+ * sources for a bare id) and queueing by name (search, then pick the file most peers hold).
+ */
+import { PeershareError } from '../../shared/errors.ts';
+import type { ClientPorts, DownloadProgress, OverlayLink, SearchHit, SearchQuery } from '../ports.ts';
+import { pickMostHeld } from './pick.ts';
+
+/** How long a search for a bare id may take when Fetch knows no holder of it. */
+const ID_SEARCH_TIMEOUT_MS = 2_000;
+
+export interface ClientIdentity {
+  peerId: string;
+  /** host:port of each of this peer's services, as configured. */
+  addresses: Record<string, string>;
+  startedAt: number;
+}
+
+export interface PeerStatus {
+  peerId: string;
+  addresses: Record<string, string>;
+  uptimeMs: number;
+  queue: string | null;
+  links: OverlayLink[];
+  counts: { sharedFiles: number | null; knownPeers: number | null; alivePeers: number | null; downloads: Record<string, number> | null };
+  /** Services that did not answer (run apart and not running, or failing). */
+  unavailable: string[];
+}
+
+export interface QueuedDownload {
+  download: DownloadProgress;
+  /** How the file was chosen (get by name) or found (get by id). */
+  holders: number;
+  size: number | undefined;
+}
+
+export class ClientApp {
+  constructor(
+    private readonly ports: ClientPorts,
+    private readonly identity: ClientIdentity,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get files() {
+    return this.ports.files;
+  }
+
+  get download() {
+    return this.ports.download;
+  }
+
+  get fetch() {
+    return this.ports.fetch;
+  }
+
+  search(query: SearchQuery) {
+    return this.ports.search.search(query);
+  }
+
+  /** Every service is asked at once; one that fails leaves its part null instead of failing the rest. */
+  async status(): Promise<PeerStatus> {
+    const { files, fetch, search, download } = this.ports;
+    const [shared, peers, links, queue, downloads] = await Promise.allSettled([
+      files.list(undefined, 1),
+      fetch.peers(),
+      search.links(),
+      download.queueBackend(),
+      download.list(1000),
+    ]);
+    const value = <T>(r: PromiseSettledResult<T>): T | null => (r.status === 'fulfilled' ? r.value : null);
+    const unavailable = (['files', 'fetch', 'search', 'download', 'download'] as const).filter((_, i) => [shared, peers, links, queue, downloads][i]!.status === 'rejected');
+    const byState: Record<string, number> = {};
+    for (const d of value(downloads) ?? []) byState[d.state] = (byState[d.state] ?? 0) + 1;
+    const known = value(peers);
+    return {
+      peerId: this.identity.peerId,
+      addresses: this.identity.addresses,
+      uptimeMs: this.now() - this.identity.startedAt,
+      queue: value(queue),
+      links: value(links) ?? [],
+      counts: {
+        sharedFiles: value(shared)?.total ?? null,
+        knownPeers: known?.length ?? null,
+        alivePeers: known ? known.filter((p) => p.state === 'alive').length : null,
+        downloads: downloads.status === 'fulfilled' ? byState : null,
+      },
+      unavailable: [...new Set(unavailable)],
+    };
+  }
+
+  /** Queue a file by id: its name and sources from Fetch's availability map, else from a search for the id. */
+  async queueById(fileId: string, outDir?: string): Promise<QueuedDownload> {
+    const known = (await this.ports.fetch.sourcesFor(fileId)).filter((s) => s.state === 'alive');
+    if (known.length > 0) {
+      const download = await this.ports.download.request({ fileId, name: known[0]!.name, sources: known.map((s) => `http://${s.filesAddress}`), ...(outDir ? { outDir } : {}) });
+      return { download, holders: known.length, size: known[0]!.size };
+    }
+    const hits = await this.collect({ fileId, timeoutMs: ID_SEARCH_TIMEOUT_MS });
+    return this.queuePick(hits, outDir, `no peer is known to hold file ${fileId}`);
+  }
+
+  /** Search by words and queue the file most peers hold. */
+  async queueByName(q: string, outDir?: string, timeoutMs?: number): Promise<QueuedDownload> {
+    const hits = await this.collect({ q, ...(timeoutMs ? { timeoutMs } : {}) });
+    return this.queuePick(hits, outDir, `no file on the network matches "${q}"`);
+  }
+
+  private async queuePick(hits: SearchHit[], outDir: string | undefined, notFound: string): Promise<QueuedDownload> {
+    const pick = pickMostHeld(hits);
+    if (!pick) throw new PeershareError('FILE_NOT_FOUND', notFound);
+    const download = await this.ports.download.request({ fileId: pick.fileId, name: pick.name, sources: pick.sources, ...(outDir ? { outDir } : {}) });
+    return { download, holders: pick.holders, size: pick.size };
+  }
+
+  private async collect(query: SearchQuery): Promise<SearchHit[]> {
+    const run = await this.ports.search.search(query);
+    const hits: SearchHit[] = [];
+    run.onHit((hit) => hits.push(hit));
+    await run.done;
+    return hits;
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The ports of the Client service: the other four services of its peer, as the Client drives
+ * them. In one process the composition root adapts the running services (src/peer/build-client.ts);
+ * run alone, the HTTP adapters in adapters/http/ call their APIs. The Client's own types are
+ * declared here, so the Client never imports another service's code.
+ */
+
+/** A file this peer shares. */
+export interface SharedFile {
+  id: string;
+  name: string;
+  names: string[];
+  size: number;
+  addedAt: number;
+  paths?: string[];
+}
+
+export interface ShareResult {
+  files: Array<{ id: string; name: string; path: string; size: number; hashed: boolean }>;
+  skipped: Array<{ path: string; code: string; reason: string }>;
+}
+
+export interface FilesPort {
+  /** Share a local file or folder in place. */
+  share(path: string): Promise<ShareResult>;
+  /** Shared files, newest first; `q` filters by terms. */
+  list(q: string | undefined, limit: number): Promise<{ items: SharedFile[]; total: number }>;
+  /** Stop sharing a file (FILE_NOT_FOUND when it is not shared). */
+  unshare(id: string): Promise<void>;
+}
+
+export interface SearchHit {
+  fileId: string;
+  name: string;
+  size: number;
+  holderPeerId: string;
+  filesAddress: string;
+  hops: number;
+}
+
+export interface SearchSummary {
+  queryKey: string;
+  peersAnswered: number;
+  hits: number;
+  duplicatesDropped: number;
+  elapsedMs: number;
+  ended: string;
+}
+
+export interface SearchQuery {
+  /** Words (every one must prefix a word of a name); exactly one of q and fileId. */
+  q?: string;
+  fileId?: string;
+  timeoutMs?: number;
+  limit?: number;
+}
+
+/** A search in flight: hits as they arrive, then its summary. */
+export interface SearchRun {
+  /** Called for every hit from now on, the ones already in hand first. */
+  onHit(listener: (hit: SearchHit) => void): void;
+  readonly done: Promise<SearchSummary>;
+  /** End it early (the caller went away). */
+  cancel(): void;
+}
+
+export interface OverlayLink {
+  peerId: string;
+  searchAddress: string;
+  direction: string;
+  since: number;
+}
+
+export interface SearchPort {
+  /** Start a search; throws BAD_REQUEST for a query with no searchable words. */
+  search(query: SearchQuery): Promise<SearchRun>;
+  /** The overlay links of this peer's Search service. */
+  links(): Promise<OverlayLink[]>;
+}
+
+export interface PeerInfo {
+  peerId: string;
+  state: string;
+  lastSeen: number;
+  addresses: { files: string; search: string; fetch: string };
+  files: number;
+}
+
+export interface FileSource {
+  peerId: string;
+  filesAddress: string;
+  name: string;
+  size: number;
+  state: string;
+}
+
+export interface FetchPort {
+  /** Every peer this peer knows, with its state. */
+  peers(): Promise<PeerInfo[]>;
+  /** Peers known to hold a file. */
+  sourcesFor(fileId: string): Promise<FileSource[]>;
+}
+
+export interface DownloadProgress {
+  key: string;
+  fileId: string;
+  name: string;
+  state: string;
+  bytesDone: number;
+  size?: number;
+  rate: number;
+  etaSeconds?: number;
+  sources: string[];
+  finalPath?: string;
+  error?: string;
+}
+
+export interface DownloadRequest {
+  fileId: string;
+  name: string;
+  /** File Management base URLs known to hold the file. */
+  sources?: string[];
+  outDir?: string;
+}
+
+export interface DownloadPort {
+  /** Queue a download; resolves once the job is durable. */
+  request(req: DownloadRequest): Promise<DownloadProgress>;
+  list(limit: number): Promise<DownloadProgress[]>;
+  /** Follow every download's progress; returns the unsubscribe function. */
+  watch(listener: (p: DownloadProgress) => void): Promise<() => void>;
+  act(key: string, action: 'pause' | 'resume' | 'cancel'): Promise<DownloadProgress>;
+  /** 'embedded' or 'rabbitmq'. */
+  queueBackend(): Promise<string>;
+}
+
+export interface ClientPorts {
+  files: FilesPort;
+  search: SearchPort;
+  fetch: FetchPort;
+  download: DownloadPort;
+}

@@ -1,0 +1,74 @@
+/**
+ * The in-process adapters of the Client's ports: the running File Management, Search, Fetch and
+ * Download services of this peer, called directly. They live in the composition root because
+ * they name several services; the Client itself knows only its ports (src/client/ports.ts).
+ */
+import type { DownloadService } from '../download/service.ts';
+import type { FetchService } from '../fetch/service.ts';
+import { parseTerms } from '../files/domain/terms.ts';
+import type { FilesService } from '../files/service.ts';
+import { MAX_TERM_LENGTH } from '../protocol/limits.ts';
+import type { SearchService } from '../search/service.ts';
+import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, SearchPort } from '../client/ports.ts';
+import { PeershareError } from '../shared/errors.ts';
+
+export function filesInProcess(files: FilesService): FilesPort {
+  return {
+    share: (path) => files.manager.share(path),
+    list: async (q, limit) => files.manager.list(q, 0, limit),
+    unshare: (id) => files.manager.unshare(id),
+  };
+}
+
+export function searchInProcess(search: SearchService): SearchPort {
+  return {
+    async search(query) {
+      // The same folding Search's local index uses (local-index.ts), so words match as on the wire.
+      const terms = query.q === undefined ? undefined : parseTerms(query.q).map((t) => t.slice(0, MAX_TERM_LENGTH));
+      if (terms !== undefined && terms.length === 0) throw new PeershareError('BAD_REQUEST', 'the search has no searchable words');
+      const active = search.engine.search({
+        ...(terms ? { terms } : {}),
+        ...(query.fileId ? { fileId: query.fileId } : {}),
+        ...(query.timeoutMs ? { timeoutMs: query.timeoutMs } : {}),
+        ...(query.limit ? { limit: query.limit } : {}),
+      });
+      return {
+        onHit(listener) {
+          for (const hit of active.hits) listener(hit);
+          active.onHit(listener);
+        },
+        done: active.done.then((s) => ({ ...s, elapsedMs: Math.round(s.elapsedMs) })),
+        cancel: () => active.end('cancelled'),
+      };
+    },
+    links: async () => search.links.list().map((l) => ({ peerId: l.peerId, searchAddress: l.searchAddress, direction: l.direction, since: l.since })),
+  };
+}
+
+export function fetchInProcess(fetch: FetchService): FetchPort {
+  return {
+    peers: async () => fetch.peers().map((p) => ({ peerId: p.peerId, state: p.state, lastSeen: p.lastHeardAt, addresses: p.addresses, files: p.files })),
+    sourcesFor: async (fileId) => fetch.sourcesFor(fileId),
+  };
+}
+
+export function downloadInProcess(download: DownloadService, queueBackend: string): DownloadPort {
+  const { manager } = download;
+  // The manager's list() carries live rate and sources; a record fresh from an action does not.
+  const progressOf = (key: string): DownloadProgress => {
+    const live = manager.list(1000).find((p) => p.key === key);
+    if (live) return live;
+    const r = manager.get(key);
+    return { key, fileId: r.fileId, name: r.name, state: r.state, bytesDone: r.bytesDone, rate: 0, sources: [], ...(r.size !== undefined ? { size: r.size } : {}), ...(r.error ? { error: r.error } : {}) };
+  };
+  return {
+    request: async (req) => progressOf((await manager.request(req)).key),
+    list: async (limit) => manager.list(limit),
+    async watch(listener) {
+      manager.events.on('progress', listener);
+      return () => void manager.events.off('progress', listener);
+    },
+    act: async (key, action) => progressOf((await manager[action](key)).key),
+    queueBackend: async () => queueBackend,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * The Client run alone (`peershare service client`), as in the one-process-per-service
+ * deployment: it reaches File Management, Search, Fetch and Download of its peer over their
+ * HTTP APIs, and the commands behave as against a whole peer.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { createPeerContext, startPeer } from '../../src/peer/wiring.ts';
+import { loadConfig } from '../../src/shared/config.ts';
+import { silentLogger } from '../../src/shared/logging.ts';
+import { nextLoopback } from '../support/loopback.ts';
+import { BIN, runCommand } from '../support/run-command.ts';
+import { tempDir } from '../support/temp.ts';
+
+describe('the Client service run alone', () => {
+  it('drives the other services of its peer over HTTP', { timeout: 40_000 }, async () => {
+    const host = nextLoopback();
+    const dataDir = join(tempDir(), 'data');
+    const peer = await startPeer(createPeerContext(loadConfig({ flags: { host, dataDir } }), silentLogger()), ['files', 'fetch', 'search', 'download']);
+    onTestFinished(() => peer.stop());
+
+    const child = spawn(process.execPath, [BIN, 'service', 'client', '--host', host, '--data', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = once(child, 'exit');
+    onTestFinished(async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    await expect.poll(() => stderr, { timeout: 20_000 }).toContain('Ctrl-C stops it');
+    expect(stderr).toContain(`client API   http://${host}:7870`);
+
+    const file = join(tempDir(), 'solo-kestrel.txt');
+    writeFileSync(file, 'a file shared through a Client that runs alone\n');
+    const shared = await runCommand(['share', file, '--json', '--api', host]);
+    const id = JSON.parse(shared.stdout).files[0].id as string;
+
+    const [search, status] = await Promise.all([
+      runCommand(['search', 'kestrel', '--timeout', '0.3', '--api', host]),
+      runCommand(['status', '--json', '--api', host]),
+    ]);
+    expect(search.stdout).toMatch(new RegExp(`^solo-kestrel\\.txt .* ${id} .* 0 hops\\n1 hit from 1 peer`));
+    expect(JSON.parse(status.stdout)).toMatchObject({ peerId: peer.context.identity.peerId, queue: 'embedded', counts: { sharedFiles: 1 }, unavailable: [] });
+
+    // A copy of our own file into another folder: the id found by search, progress over SSE.
+    const got = await runCommand(['get', id, '--out', tempDir(), '--wait', '--api', host]);
+    expect(got.stderr).toContain('100%');
+    expect(got.code).toBe(0);
+    expect((await runCommand(['downloads', '--api', host])).stdout).toMatch(/ done .*solo-kestrel\.txt/);
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * The commands' error paths, each one line on stderr with a non-zero exit: no peer running,
+ * bad flags and arguments (exit 2), and a --join address where nothing answers.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { nextLoopback } from '../support/loopback.ts';
+import { runCommand } from '../support/run-command.ts';
+import { tempDir } from '../support/temp.ts';
+
+const oneLine = (text: string) => expect(text).toMatch(/^peershare: [^\n]+\n$/);
+
+describe('peershare command errors', () => {
+  it('says in one line that no peer answers, and how to start one', async () => {
+    const host = nextLoopback();
+    const [status, viaEnv] = await Promise.all([
+      runCommand(['status', '--api', host]),
+      runCommand(['search', 'x'], { PEERSHARE_API: `http://${host}:7870` }),
+    ]);
+    for (const r of [status, viaEnv]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`peershare: no peer answers at ${host}:7870 (ECONNREFUSED); start one with: peershare start --host ${host}\n`);
+    }
+  });
+
+  it('refuses bad flags and arguments with exit status 2', async () => {
+    const results = await Promise.all([
+      runCommand(['search', '--bogus']),
+      runCommand(['get']),
+      runCommand(['get', 'not-an-id']),
+      runCommand(['search', 'x', '--timeout', 'soon']),
+      runCommand(['downloads', 'explode', 'k']),
+      runCommand(['frobnicate']),
+    ]);
+    for (const r of results) {
+      expect(r.code).toBe(2);
+      oneLine(r.stderr);
+    }
+    expect(results[2]!.stderr).toContain('not a file id');
+  });
+
+  it('prints help for every command', async () => {
+    const names = ['share', 'search', 'get', 'downloads', 'files', 'peers', 'status'];
+    const results = await Promise.all(names.map((n) => runCommand([n, '--help'])));
+    results.forEach((r, i) => {
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Usage: peershare ${names[i]}`);
+      expect(r.stdout).toContain('--json');
+    });
+  });
+
+  it('stops start at once when nothing answers at the --join address', async () => {
+    const absent = nextLoopback();
+    const r = await runCommand(['start', '--host', nextLoopback(), '--data', join(tempDir(), 'data'), '--join', absent]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`peershare: cannot join: no peer answers at ${absent}:7874 (ECONNREFUSED); check --join, or start without it\n`);
+  });
+});

@@ -25,7 +25,7 @@ export interface DownloadPeer {
   stop(): Promise<void>;
 }
 
-export async function startDownloadPeer(options: Partial<DownloadManagerOptions> = {}, queue?: (dataDir: string) => JobQueue): Promise<DownloadPeer> {
+export async function startDownloadPeer(options: Partial<DownloadManagerOptions> = {}, queue?: (dataDir: string) => JobQueue, concurrency = 2): Promise<DownloadPeer> {
   const files = await startFilesPeer();
   const downloadsDir = join(files.dataDir, 'downloads');
   const jobQueue = queue?.(files.dataDir) ?? new SqliteJobQueue({ file: join(files.dataDir, 'download-queue.db'), logger: silentLogger(), pollMs: 50 });
@@ -40,7 +40,7 @@ export async function startDownloadPeer(options: Partial<DownloadManagerOptions>
     host: files.host,
     port: DEFAULT_PORTS.downloadPort,
     apiToken: undefined,
-    concurrency: 2,
+    concurrency,
     options: { downloadsDir, maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200, keepAliveMs: 60_000, ...options },
   });
   await download.start();

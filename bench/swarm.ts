@@ -1,0 +1,202 @@
+/**
+ * swarm: one file (256 MiB by default; BENCH_FILE_MIB) from four sources each capped to the same
+ * rate (25 MiB/s by default; BENCH_RATE_MIB), against the same download from one capped source.
+ * Target: aggregate ≥ 0.9 × 4 × one capped source.
+ *
+ * - One File Management process (`peershare service files`) shares the file in place.
+ * - Four rate-capped HTTP proxies in front of it, each on its own loopback address, run in one
+ *   child process (this file, started with BENCH_SWARM_PROXY): a token bucket per proxy shared by
+ *   all its connections, so a source's cap holds however many requests the engine sends it.
+ * - The transfer engine (HttpChunkSource → SHA-256 per chunk → FsDownloadFiles, fsync at the end)
+ *   runs in this process, as in bench/transfer.ts.
+ * - The same four proxies without a cap give the ceiling of this path on this machine in the
+ *   same run: when it is below 4 × the cap, the shortfall is CPU, not the scheduler.
+ * Each side runs BENCH_RUNS times (default 3), alternating; medians are reported.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { FsDownloadFiles } from '../src/download/adapters/fs/fs-download-files.ts';
+import { HttpChunkSource } from '../src/download/adapters/http/http-chunk-source.ts';
+import { Bitfield } from '../src/download/domain/bitfield.ts';
+import { runTransfer } from '../src/download/domain/transfer.ts';
+import type { ChunkSource } from '../src/download/ports.ts';
+import type { Manifest } from '../src/shared/content.ts';
+
+const MiB = 1024 * 1024;
+const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 256);
+const RATE_MIB = Number(process.env.BENCH_RATE_MIB ?? 25);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const SOURCE_HOST = '127.0.97.2';
+const PROXY_HOSTS = ['127.0.97.11', '127.0.97.12', '127.0.97.13', '127.0.97.14'];
+/** The same proxies without a cap: what this machine can move through the same path right now. */
+const OPEN_HOSTS = ['127.0.97.21', '127.0.97.22', '127.0.97.23', '127.0.97.24'];
+const PROXY_PORT = 7871;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+// ---------------------------------------------------------------- the rate-capped proxies (child)
+
+/**
+ * A token bucket in virtual time: every chunk of bytes reserves its slot on the source's
+ * timeline (rate bytes/s); a chunk may go out at most `burst` bytes ahead of that timeline,
+ * otherwise the upstream is paused until it may.
+ */
+class Bucket {
+  private next = 0; // when the timeline is free again, ms
+  constructor(private readonly rate: number, private readonly burst: number) {}
+  /** Reserve `bytes`; returns how long to wait (ms) before sending more. */
+  take(bytes: number): number {
+    if (this.rate === 0) return 0; // uncapped
+    const now = performance.now();
+    this.next = Math.max(this.next, now - (this.burst / this.rate) * 1000) + (bytes / this.rate) * 1000;
+    return Math.max(0, this.next - now - (this.burst / this.rate) * 1000);
+  }
+}
+
+async function startProxy(host: string, upstream: string, rate: number): Promise<void> {
+  const bucket = new Bucket(rate, 128 * 1024);
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const out = request(`${upstream}${req.url}`, { method: req.method, headers: { ...(req.headers.range ? { range: req.headers.range } : {}) } }, (up) => {
+      res.writeHead(up.statusCode!, up.headers);
+      up.on('data', (chunk: Buffer) => {
+        const wait = bucket.take(chunk.length);
+        const drained = res.write(chunk);
+        if (wait > 0 || !drained) {
+          up.pause();
+          let pending = (wait > 0 ? 1 : 0) + (drained ? 0 : 1);
+          const go = () => void (--pending === 0 && up.resume());
+          if (wait > 0) setTimeout(go, wait);
+          if (!drained) res.once('drain', go);
+        }
+      });
+      up.on('end', () => res.end());
+      up.on('error', () => res.destroy());
+    });
+    out.on('error', () => res.destroy());
+    res.on('close', () => out.destroy());
+    req.pipe(out);
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(PROXY_PORT, host);
+  await once(server, 'listening');
+}
+
+if (process.env.BENCH_SWARM_PROXY) {
+  const { upstream, rate } = JSON.parse(process.env.BENCH_SWARM_PROXY) as { upstream: string; rate: number };
+  await Promise.all([...PROXY_HOSTS.map((h) => startProxy(h, upstream, rate)), ...OPEN_HOSTS.map((h) => startProxy(h, upstream, 0))]);
+  console.log('proxies ready');
+}
+
+// ---------------------------------------------------------------- the benchmark (parent)
+
+function makeFile(path: string): void {
+  const block = randomBytes(8 * MiB);
+  const fd = openSync(path, 'w');
+  for (let i = 0; i < SIZE_MIB / 8; i++) {
+    block.writeUInt32LE(i, 0);
+    writeSync(fd, block);
+  }
+  closeSync(fd);
+}
+
+async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** One download from `sources`; MiB/s of the whole file, verified, written and fsync'd. */
+async function download(sources: string[], manifest: Manifest, outDir: string): Promise<number> {
+  const files = new FsDownloadFiles();
+  const http = new HttpChunkSource();
+  let fetched = 0; // range bytes received, duplicates (endgame) included
+  const chunkSource: ChunkSource = {
+    manifest: (...a) => http.manifest(...a),
+    range: async (source, id, start, end, signal) => {
+      const data = await http.range(source, id, start, end, signal);
+      fetched += data.length;
+      return data;
+    },
+    close: () => http.close(),
+  };
+  const t0 = performance.now();
+  const partial = await files.openPartial(outDir, manifest.name, 'c'.repeat(32), manifest.size);
+  const used = new Map<string, number>();
+  await runTransfer({
+    manifest, sources, chunkSource, partial, verified: new Bitfield(manifest.chunks.length),
+    signal: new AbortController().signal,
+    onEvent: (e) => {
+      if (e.type === 'chunk') used.set(e.source, (used.get(e.source) ?? 0) + e.bytes);
+      else if (e.type !== 'checkpoint') console.log(`  ${e.type} ${e.source}`);
+    },
+  });
+  const path = await files.finalize(partial, outDir, manifest.name);
+  await partial.close();
+  const seconds = (performance.now() - t0) / 1000;
+  chunkSource.close();
+  rmSync(path);
+  if (process.env.BENCH_VERBOSE) console.log(`  ${sources.length} source(s): ${(SIZE_MIB / seconds).toFixed(1)} MiB/s; MiB per source ${[...used.values()].map((b) => (b / MiB).toFixed(0)).join(' / ')}; received ${(fetched / MiB).toFixed(0)} MiB`);
+  if (used.size !== sources.length) throw new Error(`only ${used.size} of ${sources.length} sources were used`);
+  return SIZE_MIB / seconds;
+}
+
+export async function run(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'peershare-bench-swarm-'));
+  const outDir = join(dir, 'out');
+  mkdirSync(outDir);
+  const file = join(dir, 'swarm.bin');
+  makeFile(file);
+  const children: ChildProcess[] = [];
+  try {
+    const filesProc = spawn(process.execPath, [join(import.meta.dirname, '../bin/peershare.js'), 'service', 'files', '--host', SOURCE_HOST, '--data', join(dir, 'data'), '--log-level', 'warn'], { stdio: 'ignore' });
+    children.push(filesProc);
+    const source = `http://${SOURCE_HOST}:7871`;
+    await waitFor(`${source}/health`);
+    const shared = (await (await fetch(`${source}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: file }) })).json()) as { files: Array<{ id: string }> };
+    const manifest = (await (await fetch(`${source}/files/${shared.files[0]!.id}/manifest`)).json()) as Manifest;
+
+    const proxyProc = spawn(process.execPath, ['--import', 'tsx', import.meta.filename], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, BENCH_SWARM_PROXY: JSON.stringify({ upstream: source, rate: RATE_MIB * MiB }) },
+    });
+    children.push(proxyProc);
+    for await (const line of createInterface({ input: proxyProc.stdout! })) if (line === 'proxies ready') break;
+    const proxies = PROXY_HOSTS.map((h) => `http://${h}:${PROXY_PORT}`);
+
+    const open = OPEN_HOSTS.map((h) => `http://${h}:${PROXY_PORT}`);
+    const single: number[] = [];
+    const swarm: number[] = [];
+    const ceiling: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      single.push(await download([proxies[i % proxies.length]!], manifest, outDir));
+      swarm.push(await download(proxies, manifest, outDir));
+      ceiling.push(await download(open, manifest, outDir));
+    }
+    const ratio = median(swarm) / (4 * median(single));
+    console.log(`swarm: ${SIZE_MIB} MiB, sources capped at ${RATE_MIB} MiB/s each, verified and fsync'd; medians of ${RUNS} runs (MiB/s)`);
+    console.log('| what | MiB/s (median) | runs |');
+    console.log('| --- | --- | --- |');
+    console.log(`| one capped source | ${median(single).toFixed(1)} | ${single.map((x) => x.toFixed(1)).join(', ')} |`);
+    console.log(`| four capped sources | ${median(swarm).toFixed(1)} | ${swarm.map((x) => x.toFixed(1)).join(', ')} |`);
+    console.log(`| four uncapped sources, same proxies (this machine's ceiling now) | ${median(ceiling).toFixed(1)} | ${ceiling.map((x) => x.toFixed(1)).join(', ')} |`);
+    console.log(`aggregate / (4 × single) = ${ratio.toFixed(2)} (target ≥ 0.9); aggregate / (4 × cap) = ${(median(swarm) / (4 * RATE_MIB)).toFixed(2)}`);
+  } finally {
+    for (const child of children) {
+      child.kill('SIGTERM');
+      if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

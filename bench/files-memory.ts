@@ -6,27 +6,18 @@
  * Set BENCH_FILE_MIB to change the size.
  */
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, mkdtempSync, openSync, readFileSync, rmSync, writeSync, closeSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MiB, makeFile, memoryOf, resetPeak } from './_support.ts';
 
-const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 1024);
 const HOST = '127.0.99.2';
 const URL_BASE = `http://${HOST}:7871`;
 
-function status(pid: number): { rss: number; hwm: number } {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
-  return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
-}
 
-function resetPeak(pid: number): void {
-  writeFileSync(`/proc/${pid}/clear_refs`, '5');
-}
 
 function call(method: string, path: string, body?: NodeJS.ReadableStream | string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -60,18 +51,12 @@ async function waitHealthy(): Promise<void> {
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'peershare-bench-'));
   const file = join(dir, 'big.bin');
-  const block = randomBytes(8 * MiB);
-  const fd = openSync(file, 'w');
-  for (let i = 0; i < SIZE_MIB / 8; i++) {
-    block.writeUInt32LE(i, 0); // no two blocks alike
-    writeSync(fd, block);
-  }
-  closeSync(fd);
+  makeFile(file, SIZE_MIB);
 
   const child = spawn(process.execPath, [join(import.meta.dirname, '../bin/peershare.js'), 'service', 'files', '--host', HOST, '--data', join(dir, 'data'), '--log-level', 'warn'], { stdio: 'inherit' });
   try {
     await waitHealthy();
-    const idle = status(child.pid!).rss;
+    const idle = memoryOf(child.pid!).rss;
     const rows: Array<[string, number, number]> = [];
     const step = async (label: string, fn: () => Promise<{ status: number }>) => {
       resetPeak(child.pid!);
@@ -79,7 +64,7 @@ export async function run(): Promise<void> {
       const res = await fn();
       const seconds = (performance.now() - t0) / 1000;
       if (res.status >= 300) throw new Error(`${label}: HTTP ${res.status}`);
-      rows.push([label, (status(child.pid!).hwm - idle) / MiB, SIZE_MIB / 1024 / seconds]);
+      rows.push([label, (memoryOf(child.pid!).hwm - idle) / MiB, SIZE_MIB / 1024 / seconds]);
     };
     let id = '';
     await step('share in place (hash)', async () => {

@@ -11,51 +11,22 @@
  * Everything (both data directories, the file and its copy) is deleted afterwards.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MiB, makeFile, waitFor, memoryOf, resetPeak } from './_support.ts';
 
-const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 4096);
 const SOURCE_HOST = '127.0.96.2';
 const PEER_HOST = '127.0.96.3';
 const BIN = join(import.meta.dirname, '../bin/peershare.js');
 
-function status(pid: number): { rss: number; hwm: number } {
-  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
-  return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
-}
 
-function resetPeak(pid: number): void {
-  writeFileSync(`/proc/${pid}/clear_refs`, '5');
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await sleep(50);
-  }
-  throw new Error(`${url} did not come up`);
-}
 
-function makeFile(path: string): void {
-  const block = randomBytes(8 * MiB);
-  const fd = openSync(path, 'w');
-  for (let i = 0; i < SIZE_MIB / 8; i++) {
-    block.writeUInt32LE(i, 0); // no two blocks alike
-    writeSync(fd, block);
-  }
-  closeSync(fd);
-}
 
 interface Progress {
   key: string;
@@ -68,7 +39,7 @@ interface Progress {
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'peershare-bench-memory-'));
   const file = join(dir, 'big.bin');
-  makeFile(file);
+  makeFile(file, SIZE_MIB);
   const children: ChildProcess[] = [];
   let stderr = ''; // the children's banners and warnings, shown only if something fails
   const start = (args: string[]) => {
@@ -88,7 +59,7 @@ export async function run(): Promise<void> {
 
     await sleep(2_000); // let the idle peer settle (start-up garbage collected, rounds running)
     const pid = peer.pid!;
-    const idle = status(pid).rss;
+    const idle = memoryOf(pid).rss;
     resetPeak(pid);
     const t0 = performance.now();
     const res = await fetch(`${api}/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fileId, name: 'copy.bin', sources: [source] }) });
@@ -97,13 +68,13 @@ export async function run(): Promise<void> {
     let maxRss = 0;
     let last: Progress;
     for (;;) {
-      maxRss = Math.max(maxRss, status(pid).rss);
+      maxRss = Math.max(maxRss, memoryOf(pid).rss);
       last = (await (await fetch(`${api}/downloads/${key}`)).json()) as Progress;
       if (last.state === 'done' || last.state === 'failed') break;
       await sleep(250);
     }
     const seconds = (performance.now() - t0) / 1000;
-    const peak = status(pid).hwm;
+    const peak = memoryOf(pid).hwm;
     if (last.state !== 'done') throw new Error(`download failed: ${last.error}`);
     if (statSync(last.finalPath!).size !== SIZE_MIB * MiB) throw new Error('downloaded file has the wrong size');
 

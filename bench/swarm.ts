@@ -14,9 +14,8 @@
  * Each side runs BENCH_RUNS times (default 3), alternating; medians are reported.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,8 +26,8 @@ import { Bitfield } from '../src/download/domain/bitfield.ts';
 import { runTransfer } from '../src/download/domain/transfer.ts';
 import type { ChunkSource } from '../src/download/ports.ts';
 import type { Manifest } from '../src/shared/content.ts';
+import { MiB, makeFile, waitFor } from './_support.ts';
 
-const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 256);
 const RATE_MIB = Number(process.env.BENCH_RATE_MIB ?? 25);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -95,27 +94,7 @@ if (process.env.BENCH_SWARM_PROXY) {
 
 // ---------------------------------------------------------------- the benchmark (parent)
 
-function makeFile(path: string): void {
-  const block = randomBytes(8 * MiB);
-  const fd = openSync(path, 'w');
-  for (let i = 0; i < SIZE_MIB / 8; i++) {
-    block.writeUInt32LE(i, 0);
-    writeSync(fd, block);
-  }
-  closeSync(fd);
-}
 
-async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} did not come up`);
-}
 
 /** One download from `sources`; MiB/s of the whole file, verified, written and fsync'd. */
 async function download(sources: string[], manifest: Manifest, outDir: string): Promise<number> {
@@ -157,7 +136,7 @@ export async function run(): Promise<void> {
   const outDir = join(dir, 'out');
   mkdirSync(outDir);
   const file = join(dir, 'swarm.bin');
-  makeFile(file);
+  makeFile(file, SIZE_MIB);
   const children: ChildProcess[] = [];
   try {
     const filesProc = spawn(process.execPath, [join(import.meta.dirname, '../bin/peershare.js'), 'service', 'files', '--host', SOURCE_HOST, '--data', join(dir, 'data'), '--log-level', 'warn'], { stdio: 'ignore' });

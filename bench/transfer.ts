@@ -10,9 +10,8 @@
  * with apt-get when missing; if that fails the reference is reported as skipped.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsDownloadFiles } from '../src/download/adapters/fs/fs-download-files.ts';
@@ -20,8 +19,8 @@ import { HttpChunkSource } from '../src/download/adapters/http/http-chunk-source
 import { Bitfield } from '../src/download/domain/bitfield.ts';
 import { runTransfer } from '../src/download/domain/transfer.ts';
 import type { Manifest } from '../src/shared/content.ts';
+import { MiB, makeFile, waitFor } from './_support.ts';
 
-const MiB = 1024 * 1024;
 const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 1024);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SOURCE_HOST = '127.0.98.2';
@@ -29,27 +28,7 @@ const NGINX_HOST = '127.0.98.3';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function makeFile(path: string): void {
-  const block = randomBytes(8 * MiB);
-  const fd = openSync(path, 'w');
-  for (let i = 0; i < SIZE_MIB / 8; i++) {
-    block.writeUInt32LE(i, 0);
-    writeSync(fd, block);
-  }
-  closeSync(fd);
-}
 
-async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} did not come up`);
-}
 
 function ensureNginx(): boolean {
   try {
@@ -111,7 +90,7 @@ export async function run(): Promise<void> {
   mkdirSync(shareDir);
   mkdirSync(outDir);
   chmodSync(dir, 0o755); // nginx's workers run as www-data and must reach the shared file
-  makeFile(join(shareDir, 'big.bin'));
+  makeFile(join(shareDir, 'big.bin'), SIZE_MIB);
   const children: ChildProcess[] = [];
   try {
     const filesProc = spawn(process.execPath, [join(import.meta.dirname, '../bin/peershare.js'), 'service', 'files', '--host', SOURCE_HOST, '--data', join(dir, 'data'), '--log-level', 'warn'], { stdio: 'ignore' });

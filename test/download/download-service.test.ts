@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Progress } from '../../src/download/domain/download-manager.ts';
 import { startBadSource } from '../support/bad-sources.ts';
+import { followDownloads, requestDownload } from '../support/download-events.ts';
 import { startDownloadPeer } from '../support/download-peer.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
 
@@ -16,34 +17,13 @@ async function seed(size = 1024 * 1024): Promise<{ url: string; id: string; data
   return { url: source.url, id, data };
 }
 
-function requestDownload(url: string, body: unknown): Promise<Response> {
-  return fetch(`${url}/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-}
-
-/** Resolve with the first progress event (from the SSE stream) that satisfies `until`. */
+/** The first progress (from the SSE stream, snapshot included) that satisfies `until`. */
 async function watch(url: string, until: (p: Progress) => boolean): Promise<Progress> {
-  const res = await fetch(`${url}/downloads/events`);
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = '';
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error('event stream ended');
-      buffer += value;
-      for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(frame)?.[1];
-        const data = /^data: (.*)$/m.exec(frame)?.[1];
-        if (!data) continue;
-        const items = event === 'snapshot' ? (JSON.parse(data) as Progress[]) : [JSON.parse(data) as Progress];
-        const hit = items.find(until);
-        if (hit) return hit;
-      }
-    }
-  } finally {
-    await reader.cancel();
-  }
+  const events = await followDownloads(url);
+  let hit: Progress | undefined;
+  await events.until((latest) => (hit = [...latest.values()].find(until)) !== undefined);
+  await events.close();
+  return hit!;
 }
 
 describe('the Download service', () => {

@@ -1,0 +1,41 @@
+/** What several benchmarks share: a test file of random data, waiting for a service, and a process's RSS. */
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+
+export const MiB = 1024 * 1024;
+
+/** Write `sizeMiB` MiB of random-looking data (8 MiB blocks, each made unique) to `path`. */
+export function makeFile(path: string, sizeMiB: number): void {
+  const block = randomBytes(8 * MiB);
+  const fd = openSync(path, 'w');
+  for (let i = 0; i < sizeMiB / 8; i++) {
+    block.writeUInt32LE(i, 0);
+    writeSync(fd, block);
+  }
+  closeSync(fd);
+}
+
+/** Resolve once `url` answers 2xx; reject after `attempts` tries 50 ms apart. */
+export async function waitFor(url: string, attempts = 300): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** Current and peak RSS of a process, in bytes (from /proc). */
+export function memoryOf(pid: number): { rss: number; hwm: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
+  return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
+}
+
+/** Reset a process's peak RSS (VmHWM) to its current RSS. */
+export function resetPeak(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
+}

@@ -35,7 +35,12 @@ ${settings}
 `;
 }
 
-/** Ask each join address's Fetch API for /health; one answer is enough. */
+/**
+ * Ask each join address's Fetch API for /health; one answer is enough. When none answers the peer
+ * still starts — Fetch keeps retrying with backoff and its status says "joining" (a network whose
+ * peers start together must not fail because its bootstrap is a second late) — but the user is
+ * told at once, in one line, in case the address is simply wrong.
+ */
 async function checkJoin(addresses: readonly string[]): Promise<void> {
   const failures: string[] = [];
   for (const address of addresses) {
@@ -46,7 +51,7 @@ async function checkJoin(addresses: readonly string[]): Promise<void> {
       failures.push(`${address} (${(err as PeershareError).details?.cause ?? (err as Error).message})`);
     }
   }
-  throw new PeershareError('UNAVAILABLE', `cannot join: no peer answers at ${failures.join(', ')}; check --join, or start without it`);
+  process.stderr.write(`peershare: no peer answers at ${failures.join(', ')} yet; retrying in the background (peershare status shows "joining")\n`);
 }
 
 /** Run start or service; resolves once the peer is up (the process then lives until a signal). */
@@ -80,7 +85,7 @@ export async function runPeer(argv: string[]): Promise<void> {
     if (value !== undefined) flags[name] = value;
   }
   const config = loadConfig({ flags, env: process.env, ...(values.config ? { configFile: values.config } : {}) });
-  // Asked to join through a peer that is not there: say so now, rather than retry in silence.
+  // Asked to join through a peer that is not there: say so now, rather than only retry in silence.
   if (flags.join !== undefined && services.includes('fetch') && config.join.length > 0) await checkJoin(config.join);
   const logger = createLogger(config.logLevel);
   const peer = await startPeer(createPeerContext(config, logger), services);

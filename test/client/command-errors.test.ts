@@ -3,13 +3,13 @@
  * bad flags and arguments (exit 2); and a --join address where nothing answers, which is said in
  * one line while the peer keeps running and retrying (issue 4 asks for that).
  */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { nextLoopback } from '../support/loopback.ts';
-import { BIN, runCommand } from '../support/run-command.ts';
+import { spawnPeer } from '../support/peer-process.ts';
+import { runCommand } from '../support/run-command.ts';
 import { tempDir } from '../support/temp.ts';
 
 const oneLine = (text: string) => expect(text).toMatch(/^peershare: [^\n]+\n$/);
@@ -56,16 +56,8 @@ describe('peershare command errors', () => {
   it('says in one line when nothing answers at the --join address, and keeps running and retrying (issue 4)', async () => {
     const absent = nextLoopback();
     const host = nextLoopback();
-    const child = spawn(process.execPath, [BIN, 'start', '--host', host, '--data', join(tempDir(), 'data'), '--join', absent, '--log-level', 'warn'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    onTestFinished(() => {
-      child.kill('SIGKILL');
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    await expect.poll(() => stderr, { timeout: 20_000 }).toContain('Ctrl-C stops it');
-    expect(stderr.split('\n')[0]).toBe(`peershare: no peer answers at ${absent}:7874 (ECONNREFUSED) yet; retrying in the background (peershare status shows "joining")`);
+    const { child, stderr } = await spawnPeer(['start', '--host', host, '--data', join(tempDir(), 'data'), '--join', absent]);
+    expect(stderr().split('\n')[0]).toBe(`peershare: no peer answers at ${absent}:7874 (ECONNREFUSED) yet; retrying in the background (peershare status shows "joining")`);
     const status = (await (await fetch(`http://${host}:${DEFAULT_PORTS.fetchPort}/health`)).json()) as Record<string, unknown>;
     expect(status).toMatchObject({ status: 'ok', state: 'joining' });
     child.kill('SIGTERM');

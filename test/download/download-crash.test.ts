@@ -3,33 +3,26 @@
  * resumes the job and completes it, fetching again no more than the chunks that were in flight
  * (TEST-PLAN 12). The downloader is a real `peershare start` process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_TRANSFER_OPTIONS } from '../../src/download/domain/transfer.ts';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { startBadSource } from '../support/bad-sources.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
 import { nextLoopback } from '../support/loopback.ts';
+import { spawnPeer } from '../support/peer-process.ts';
 import { tempDir } from '../support/temp.ts';
 
-const BIN = join(import.meta.dirname, '../../bin/peershare.js');
 const CHUNK = 64 * 1024;
 const IN_FLIGHT = DEFAULT_TRANSFER_OPTIONS.slotsPerSource; // chunks in flight per source
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 async function startPeerProcess(host: string, dataDir: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, 'start', '--host', host, '--data', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  onTestFinished(() => {
-    child.kill('SIGKILL');
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  await expect.poll(() => stderr, { timeout: 20_000 }).toContain('Ctrl-C stops it');
-  return child;
+  return (await spawnPeer(['start', '--host', host, '--data', dataDir])).child;
 }
 
 describe('a downloader killed mid-transfer', () => {

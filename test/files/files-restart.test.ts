@@ -1,16 +1,14 @@
 /** A restart or a crash loses nothing that was acknowledged and leaves no partial upload behind. */
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
 import { nextLoopback } from '../support/loopback.ts';
+import { spawnPeer } from '../support/peer-process.ts';
 import { tempDir } from '../support/temp.ts';
-
-const BIN = join(import.meta.dirname, '../../bin/peershare.js');
 
 describe('File Management across restarts', () => {
   it('serves every acknowledged upload after a restart on the same data directory', async () => {
@@ -26,15 +24,7 @@ describe('File Management across restarts', () => {
   it('removes a partial upload left by a process killed with SIGKILL mid-upload', async () => {
     const host = nextLoopback();
     const dataDir = join(tempDir(), 'data');
-    const child = spawn(process.execPath, [BIN, 'service', 'files', '--host', host, '--data', dataDir, '--log-level', 'warn'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    onTestFinished(() => {
-      child.kill('SIGKILL');
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    await expect.poll(() => stderr, { timeout: 20_000 }).toContain('Ctrl-C stops it');
+    const { child } = await spawnPeer(['service', 'files', '--host', host, '--data', dataDir]);
 
     const req = request({
       host,

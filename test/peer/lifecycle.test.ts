@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { startFilesPeer } from '../support/files-peer.ts';
 import { nextLoopback } from '../support/loopback.ts';
+import { spawnPeer } from '../support/peer-process.ts';
 import { tempDir } from '../support/temp.ts';
 
 const BIN = join(import.meta.dirname, '../../bin/peershare.js');
@@ -70,13 +71,8 @@ describe('peer lifecycle', () => {
 
   it('runs as a command, prints its peer id, and exits 0 on SIGTERM, releasing its port', async () => {
     const host = nextLoopback();
-    const child = spawn(process.execPath, [BIN, 'start', '--host', host, '--data', join(tempDir(), 'data'), '--log-level', 'warn'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    await expect.poll(() => stderr, { timeout: 20_000 }).toContain('Ctrl-C stops it');
-    expect(stderr).toMatch(/peershare peer [a-z2-7]{52}/);
+    const { child, stderr } = await spawnPeer(['start', '--host', host, '--data', join(tempDir(), 'data')]);
+    expect(stderr()).toMatch(/peershare peer [a-z2-7]{52}/);
     const health = JSON.parse(await getOnce(`http://${host}:${DEFAULT_PORTS.filesPort}/health`)) as { status: string };
     expect(health.status).toBe('ok');
 

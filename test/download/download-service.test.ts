@@ -1,6 +1,7 @@
 /** The Download service end to end: API → queue → transfer → file in place and shared. */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Progress } from '../../src/download/domain/download-manager.ts';
 import { startBadSource } from '../support/bad-sources.ts';
@@ -40,6 +41,18 @@ describe('the Download service', () => {
     const manifest = await fetch(`${peer.files.url}/files/${source.id}/manifest`);
     expect(manifest.status).toBe(200);
     expect(readdirSync(peer.downloadsDir).filter((n) => n.endsWith('.part'))).toEqual([]);
+  });
+
+  it('never overwrites a different file already at the name: it picks a free one', async () => {
+    const source = await seed();
+    const peer = await startDownloadPeer();
+    mkdirSync(peer.downloadsDir, { recursive: true });
+    writeFileSync(join(peer.downloadsDir, 'song.flac'), 'my own recording');
+    const { key } = (await (await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [source.url] })).json()) as Progress;
+    const done = await watch(peer.url, (p) => p.key === key && p.state === 'done');
+    expect(done.finalPath).toBe(join(peer.downloadsDir, 'song (1).flac'));
+    expect(readFileSync(join(peer.downloadsDir, 'song.flac'), 'utf8')).toBe('my own recording');
+    expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(source.data));
   });
 
   it('treats the same file requested twice for the same folder as one download', async () => {

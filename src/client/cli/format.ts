@@ -1,4 +1,5 @@
 /** Human-readable output of the commands: sizes, rates, durations, ids and tables. */
+import type { DownloadProgress } from '../ports.ts';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
@@ -30,14 +31,7 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
-export interface ProgressView {
-  state: string;
-  bytesDone: number;
-  size?: number;
-  rate: number;
-  etaSeconds?: number;
-  sources: string[];
-}
+export type ProgressView = Pick<DownloadProgress, 'state' | 'bytesDone' | 'size' | 'rate' | 'etaSeconds' | 'sources'>;
 
 export function percent(p: ProgressView): string {
   return p.size ? `${Math.floor((100 * p.bytesDone) / Math.max(1, p.size))}%` : p.state === 'done' ? '100%' : '?%';

@@ -103,11 +103,11 @@ async function download(sources: string[], manifest: Manifest, outDir: string): 
   let fetched = 0; // range bytes received, duplicates (endgame) included
   const chunkSource: ChunkSource = {
     manifest: (...a) => http.manifest(...a),
-    range: async (source, id, start, end, signal) => {
-      const data = await http.range(source, id, start, end, signal);
-      fetched += data.length;
-      return data;
-    },
+    range: (source, id, start, end, signal, sink) =>
+      http.range(source, id, start, end, signal, (piece) => {
+        fetched += piece.length;
+        return sink(piece);
+      }),
     close: () => http.close(),
   };
   const t0 = performance.now();

@@ -5,7 +5,8 @@
  * - peershare: a File Management process (`peershare service files`) shares the file in place;
  *   the transfer engine (HttpChunkSource → SHA-256 per chunk → FsDownloadFiles, fsync every
  *   64 chunks and at the end, link into place) runs in this process.
- * - reference: nginx (sendfile) serves the same file; `curl -o` writes it to disk (no fsync).
+ * - reference: nginx (sendfile) serves the same file; `curl -o` writes it into the page cache,
+ *   timed alone and followed by `sync --data` of the file (the durability peershare gives).
  * Each side runs RUNS times (default 3), alternating; medians are reported. nginx is installed
  * with apt-get when missing; if that fails the reference is reported as skipped.
  */
@@ -26,6 +27,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SOURCE_HOST = '127.0.98.2';
 const NGINX_HOST = '127.0.98.3';
 
+/** BENCH_PROFILE=DIR: CPU profiles of the source process land in DIR (node --cpu-prof). */
+const profileArgs = () => (process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 
@@ -61,6 +64,7 @@ async function peershareRun(source: string, manifest: Manifest, outDir: string):
   const files = new FsDownloadFiles();
   const chunkSource = new HttpChunkSource();
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const partial = await files.openPartial(outDir, manifest.name, 'b'.repeat(32), manifest.size);
   await runTransfer({
     manifest, sources: [source], chunkSource, partial, verified: new Bitfield(manifest.chunks.length),
@@ -69,18 +73,25 @@ async function peershareRun(source: string, manifest: Manifest, outDir: string):
   const path = await files.finalize(partial, outDir, manifest.name);
   await partial.close();
   const seconds = (performance.now() - t0) / 1000;
+  if (process.env.BENCH_VERBOSE) {
+    const cpu = process.cpuUsage(cpu0);
+    console.log(`  peershare run: ${seconds.toFixed(2)} s, downloader CPU ${((cpu.user + cpu.system) / 1000 / SIZE_MIB).toFixed(2)} ms/MiB (user ${(cpu.user / 1000 / SIZE_MIB).toFixed(2)}, system ${(cpu.system / 1000 / SIZE_MIB).toFixed(2)})`);
+  }
   chunkSource.close();
   rmSync(path);
   return SIZE_MIB / 1024 / seconds;
 }
 
-function curlRun(outDir: string): number {
+/** curl writing the file into the page cache, and the same followed by an fsync of it (what peershare guarantees). */
+function curlRun(outDir: string): { cached: number; synced: number } {
   const out = join(outDir, 'curl.bin');
   const t0 = performance.now();
   execFileSync('curl', ['-sS', '-o', out, `http://${NGINX_HOST}:8080/big.bin`]);
-  const seconds = (performance.now() - t0) / 1000;
+  const t1 = performance.now();
+  execFileSync('sync', ['--data', out]);
+  const t2 = performance.now();
   rmSync(out);
-  return SIZE_MIB / 1024 / seconds;
+  return { cached: SIZE_MIB / 1024 / ((t1 - t0) / 1000), synced: SIZE_MIB / 1024 / ((t2 - t0) / 1000) };
 }
 
 export async function run(): Promise<void> {
@@ -93,7 +104,7 @@ export async function run(): Promise<void> {
   makeFile(join(shareDir, 'big.bin'), SIZE_MIB);
   const children: ChildProcess[] = [];
   try {
-    const filesProc = spawn(process.execPath, [join(import.meta.dirname, '../bin/peershare.js'), 'service', 'files', '--host', SOURCE_HOST, '--data', join(dir, 'data'), '--log-level', 'warn'], { stdio: 'ignore' });
+    const filesProc = spawn(process.execPath, [...profileArgs(), join(import.meta.dirname, '../bin/peershare.js'), 'service', 'files', '--host', SOURCE_HOST, '--data', join(dir, 'data'), '--log-level', 'warn'], { stdio: 'ignore' });
     children.push(filesProc);
     const source = `http://${SOURCE_HOST}:7871`;
     await waitFor(`${source}/health`);
@@ -108,16 +119,27 @@ export async function run(): Promise<void> {
     }
     const ours: number[] = [];
     const reference: number[] = [];
+    const referenceSynced: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       ours.push(await peershareRun(source, manifest, outDir));
-      if (haveNginx) reference.push(curlRun(outDir));
+      if (haveNginx) {
+        const r = curlRun(outDir);
+        reference.push(r.cached);
+        referenceSynced.push(r.synced);
+      }
     }
     console.log(`transfer: ${SIZE_MIB} MiB from one source on loopback, to disk; medians of ${RUNS} runs (GiB/s)`);
-    console.log('| what | GiB/s (median) | runs | ratio to nginx → curl |');
-    console.log('| --- | --- | --- | --- |');
+    console.log('| what | GiB/s (median) | runs | ratio to nginx → curl | ratio to nginx → curl + fsync |');
+    console.log('| --- | --- | --- | --- | --- |');
     const ref = haveNginx ? median(reference) : undefined;
-    console.log(`| peershare (verified, fsync'd) | ${median(ours).toFixed(2)} | ${ours.map((x) => x.toFixed(2)).join(', ')} | ${ref ? (median(ours) / ref).toFixed(2) : 'n/a'} |`);
-    console.log(ref ? `| nginx → curl | ${ref.toFixed(2)} | ${reference.map((x) => x.toFixed(2)).join(', ')} | 1.00 |` : '| nginx → curl | skipped (nginx could not be installed) | | |');
+    const refSynced = haveNginx ? median(referenceSynced) : undefined;
+    const row = (what: string, xs: number[]) =>
+      `| ${what} | ${median(xs).toFixed(2)} | ${xs.map((x) => x.toFixed(2)).join(', ')} | ${ref ? (median(xs) / ref).toFixed(2) : 'n/a'} | ${refSynced ? (median(xs) / refSynced).toFixed(2) : 'n/a'} |`;
+    console.log(row("peershare (verified, fsync'd)", ours));
+    if (haveNginx) {
+      console.log(row('nginx → curl (page cache, no fsync)', reference));
+      console.log(row('nginx → curl, then fsync of the file', referenceSynced));
+    } else console.log('| nginx → curl | skipped (nginx could not be installed) | | | |');
   } finally {
     for (const child of children) {
       child.kill('SIGTERM');

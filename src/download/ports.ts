@@ -6,12 +6,23 @@
  */
 import type { Manifest } from '../shared/content.ts';
 
+/**
+ * Takes the bytes of a range as they arrive. Returning a promise pauses the stream until it
+ * settles (backpressure); throwing or rejecting ends the request with that error.
+ */
+export type RangeSink = (piece: Buffer) => void | Promise<void>;
+
 /** A remote File Management API, by base URL. */
 export interface ChunkSource {
   /** The manifest of `fileId` at `source`. */
   manifest(source: string, fileId: string, signal: AbortSignal): Promise<Manifest>;
-  /** Exactly bytes [start, end] (inclusive) of `fileId`; rejects if the source sends more, fewer, or other bytes than asked. */
-  range(source: string, fileId: string, start: number, end: number, signal: AbortSignal): Promise<Buffer>;
+  /**
+   * Stream bytes [start, end] (inclusive) of `fileId` into `sink` as they arrive, in order.
+   * Resolves once all of them were taken; rejects with BAD_SOURCE if the source sends more or
+   * fewer bytes than asked or another range, with UNAVAILABLE if it fails, with the signal's
+   * reason when aborted, and with the sink's error when the sink throws (ending the request).
+   */
+  range(source: string, fileId: string, start: number, end: number, signal: AbortSignal, sink: RangeSink): Promise<void>;
   /** Release pooled connections. */
   close(): void;
 }

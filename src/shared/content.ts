@@ -8,6 +8,8 @@ import { createHash, type Hash } from 'node:crypto';
 
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 export const HASH_BYTES = 32;
+/** Largest chunk size a manifest may declare (a downloader holds a few chunks in memory). */
+export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
 
 export interface Manifest {
   /** File id: lowercase hex SHA-256 over the chunk hashes. */
@@ -103,7 +105,7 @@ export function toManifest(content: HashedContent, name: string): Manifest {
 
 /** Whether a manifest is self-consistent: chunk count matches size, and the id matches the hashes. */
 export function isManifestConsistent(m: Manifest): boolean {
-  if (!Number.isSafeInteger(m.size) || m.size < 0 || !Number.isSafeInteger(m.chunkSize) || m.chunkSize <= 0) return false;
+  if (!Number.isSafeInteger(m.size) || m.size < 0 || !Number.isSafeInteger(m.chunkSize) || m.chunkSize <= 0 || m.chunkSize > MAX_CHUNK_SIZE) return false;
   if (m.chunks.length !== chunkCount(m.size, m.chunkSize)) return false;
   if (!m.chunks.every((h) => /^[0-9a-f]{64}$/.test(h))) return false;
   return fileIdFromChunkHashes(Buffer.from(m.chunks.join(''), 'hex')) === m.id;
@@ -115,4 +117,38 @@ export function verifyChunk(m: Manifest, index: number, data: Uint8Array): boole
   if (expected === undefined) return false;
   const { start, end } = chunkBounds(index, m.size, m.chunkSize);
   return data.length === end - start && createHash('sha256').update(data).digest('hex') === expected;
+}
+
+/**
+ * Checks one chunk of a manifest from pieces that arrive in order, hashing each as it comes,
+ * so a chunk can be verified while it streams in.
+ */
+export class ChunkCheck {
+  readonly length: number;
+  readonly #expected: string | undefined;
+  readonly #hash: Hash = createHash('sha256');
+  #received = 0;
+
+  constructor(m: Manifest, index: number) {
+    this.#expected = m.chunks[index];
+    const { start, end } = chunkBounds(index, m.size, m.chunkSize);
+    this.length = end - start;
+  }
+
+  /** Bytes still missing. */
+  get missing(): number {
+    return this.length - this.#received;
+  }
+
+  /** Feed the next piece (at most `missing` bytes). */
+  update(piece: Uint8Array): void {
+    if (piece.length > this.missing) throw new RangeError(`chunk piece of ${piece.length} bytes overruns the ${this.missing} missing`);
+    this.#hash.update(piece);
+    this.#received += piece.length;
+  }
+
+  /** Whether the whole chunk has arrived and matches the manifest's hash. */
+  matches(): boolean {
+    return this.missing === 0 && this.#expected !== undefined && this.#hash.digest('hex') === this.#expected;
+  }
 }

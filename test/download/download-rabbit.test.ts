@@ -137,7 +137,7 @@ describe('the Download service with RabbitMQ', () => {
     const gate = await startGatedSource(source.url);
     gate.hold(8);
     const peer = await startDownloadPeer(
-      { transfer: { slotsPerSource: 1, runChunks: 1 } },
+      { transfer: { slotsPerSource: 1, maxRunChunks: 1 } },
       () => new AmqpJobQueue({ url: RABBIT_URL, prefix, logger: silentLogger(), publishTimeoutMs: 5_000, connectTimeoutMs: 5_000, failureDelayMs: 50 }),
       1, // one download at a time (prefetch 1): the others wait in the broker
     );

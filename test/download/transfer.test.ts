@@ -97,7 +97,13 @@ describe('the transfer engine', () => {
     const { bytes, events } = await download(manifest, [liar.url, peers[1]!.url]);
     expect(sha256(bytes)).toBe(sha256(data));
     expect(events.filter((e) => e.type === 'source-banned').map((e) => (e as { source: string }).source)).toEqual([liar.url]);
-    expect(bytesBySource(events).get(liar.url) ?? 0).toBe(0);
+    // Chunks stream in and are verified one by one; the chunk that ends the lying answer is
+    // rejected with it, so the liar delivered less than it was asked for, and nothing extra.
+    const fromLiar = new Set(events.flatMap((e) => (e.type === 'chunk' && e.source === liar.url ? [e.index] : [])));
+    const lastChunks = liar.ranges.map(([, last]) => Math.floor(last / manifest.chunkSize));
+    expect(lastChunks.length).toBeGreaterThan(0);
+    for (const index of lastChunks) expect(fromLiar.has(index)).toBe(false);
+    expect(bytes.length).toBe(data.length);
   });
 
   it('moves the chunks of a stalled source to the others (TEST-PLAN 17)', async () => {

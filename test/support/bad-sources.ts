@@ -20,6 +20,8 @@ export interface BadSource {
   requests: number;
   /** Body bytes of range answers sent. */
   bytes: number;
+  /** The byte ranges asked for, as [first, last] (inclusive). */
+  ranges: Array<[number, number]>;
 }
 
 function forward(upstream: string, req: IncomingMessage): Promise<IncomingMessage> {
@@ -32,14 +34,18 @@ function forward(upstream: string, req: IncomingMessage): Promise<IncomingMessag
 
 export async function startBadSource(upstream: string, behaviour: Misbehaviour): Promise<BadSource> {
   const host = nextLoopback();
-  const state: BadSource = { url: '', requests: 0, bytes: 0 };
+  const state: BadSource = { url: '', requests: 0, bytes: 0, ranges: [] };
   const stalled: ServerResponse[] = [];
   const server = createServer((req, res) => {
     serve(req, res).catch(() => res.destroy()); // the upstream or the client went away
   });
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const isRange = req.url?.endsWith('/content') && req.headers.range;
-    if (isRange) state.requests++;
+    if (isRange) {
+      state.requests++;
+      const [first, last] = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range))?.slice(1).map(Number) ?? [];
+      if (first !== undefined && last !== undefined) state.ranges.push([first, last]);
+    }
     if (isRange && behaviour.kind === 'stall') {
       stalled.push(res);
       return;
@@ -53,7 +59,9 @@ export async function startBadSource(upstream: string, behaviour: Misbehaviour):
     const extra = isRange && behaviour.kind === 'oversize' ? Buffer.alloc(4096, 7) : Buffer.alloc(0);
     res.writeHead(up.statusCode!, headers);
     if (isRange) state.bytes += body.length + extra.length;
-    res.end(Buffer.concat([body, extra]));
+    // The extra bytes follow once the honest answer is out, as a separate write.
+    if (extra.length > 0) res.write(body, () => setImmediate(() => res.end(extra)));
+    else res.end(body);
   }
   server.listen(0, host);
   await once(server, 'listening');

@@ -1,31 +1,35 @@
 /**
- * One file transfer: fetch chunks from every usable source in parallel (the scheduler decides
- * which), verify each chunk's SHA-256 before writing it at its offset, and record progress.
- * A chunk that fails verification bans its source for this file and is fetched elsewhere; a
- * request that errors or stalls counts against its source. Every verified chunk is reported at
- * once; every `syncEvery` chunks (and at the end) the partial file is fsync'd and those chunks are reported durable
- * (they survive a crash of the machine; the others are re-checked on disk after a restart).
+ * One file transfer: stream runs of chunks from every usable source in parallel (the scheduler
+ * decides which), verify each chunk's SHA-256 as it streams in, and write it at its offset
+ * only once it matched. A chunk that fails verification bans its source for this file and is
+ * fetched elsewhere; a request that errors or stalls counts against its source, and the chunks
+ * it had already delivered are kept. Chunks live in a fixed pool of buffers while they are
+ * received and written, so memory does not grow with the file. Every written chunk is reported
+ * at once; every `syncEvery` chunks (and at the end) the partial file is fsync'd and those
+ * chunks are reported durable (they survive a crash of the machine; the others are re-checked
+ * on disk after a restart).
  */
 import { setMaxListeners } from 'node:events';
 import type { Manifest } from '../../shared/content.ts';
-import { chunkBounds, verifyChunk } from '../../shared/content.ts';
+import { ChunkCheck, chunkBounds } from '../../shared/content.ts';
 import { PeershareError } from '../../shared/errors.ts';
 import type { ChunkSource, PartialFile } from '../ports.ts';
 import { Bitfield } from './bitfield.ts';
-import { ChunkScheduler, type SchedulerOptions } from './chunk-scheduler.ts';
-import { UNLIMITED, type Throttle } from './throttle.ts';
+import { BufferPool } from './buffer-pool.ts';
+import { ChunkScheduler, type Run, type SchedulerOptions } from './chunk-scheduler.ts';
+import type { Throttle } from './throttle.ts';
 
 export interface TransferOptions extends SchedulerOptions {
-  /** Consecutive chunks fetched in one range request (fewer, larger requests cost less per byte). */
-  runChunks: number;
-  /** A request with no complete answer in this time counts as a failure of its source. */
+  /** A request that delivers no byte for this long counts as a failure of its source. */
   requestTimeoutMs: number;
   /** fsync the partial file and mark chunks durable every this many chunks. */
   syncEvery: number;
+  /** Chunks that may wait for the disk at once, besides one being received per request. */
+  writeDepth: number;
 }
 
 // fsync is for machine crashes only: after a process crash, unsynced verified chunks are re-hashed on disk.
-export const DEFAULT_TRANSFER_OPTIONS: TransferOptions = { slotsPerSource: 8, runChunks: 4, maxFailures: 3, requestTimeoutMs: 30_000, syncEvery: 1024 };
+export const DEFAULT_TRANSFER_OPTIONS: TransferOptions = { slotsPerSource: 2, maxRunChunks: 64, maxFailures: 3, requestTimeoutMs: 30_000, syncEvery: 64, writeDepth: 4 };
 
 export type TransferEvent =
   | { type: 'chunk'; index: number; source: string; bytes: number; verified: Buffer; durable: Buffer }
@@ -56,6 +60,26 @@ export function bytesOf(verified: Bitfield, manifest: Manifest): number {
   return bytes;
 }
 
+/** Why a request was ended on our side, not by the source. */
+const STOPPED = Symbol('stopped');
+
+/** A request timer that fires after `ms` without progress, and can be held while we are the ones waiting. */
+class Watchdog {
+  #timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly ms: number,
+    private readonly fire: () => void,
+  ) {}
+  arm(): void {
+    if (this.#timer) this.#timer.refresh();
+    else this.#timer = setTimeout(this.fire, this.ms);
+  }
+  hold(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
 /** Run a transfer to completion; rejects with UNAVAILABLE when every source is gone, or the abort reason. */
 export async function runTransfer(ctx: TransferContext): Promise<void> {
   const options = { ...DEFAULT_TRANSFER_OPTIONS, ...ctx.options };
@@ -63,112 +87,182 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
   const { manifest, partial } = ctx;
   const scheduler = new ChunkScheduler(ctx.verified, options);
   for (const source of ctx.sources) scheduler.addSource(source);
+  const written = new Bitfield(ctx.verified.size, ctx.verified.toBytes());
   const durable = new Bitfield(ctx.verified.size, ctx.verified.toBytes());
-  const inFlight = new Map<string, AbortController>(); // `${source}#${chunk}` → its request
+  const pool = new BufferPool(manifest.chunkSize, Math.max(1, ctx.sources.length) * options.slotsPerSource + options.writeDepth);
+  const inFlight = new Map<Run, AbortController>();
+  let writes = 0; // chunks handed to the disk and not yet written
   let sinceSync = 0;
+  let syncing: Promise<void> | undefined;
   let failure: unknown;
   let wake: () => void = () => undefined;
 
   const checkpoint = async () => {
+    const covered = new Bitfield(written.size, written.toBytes());
     await partial.sync();
-    for (const i of ctx.verified.members()) durable.add(i);
-    sinceSync = 0;
-    ctx.onEvent({ type: 'checkpoint', verified: ctx.verified.toBytes(), durable: durable.toBytes(), bytesDone: bytesOf(ctx.verified, manifest) });
+    for (const i of covered.members()) durable.add(i);
+    ctx.onEvent({ type: 'checkpoint', verified: written.toBytes(), durable: durable.toBytes(), bytesDone: bytesOf(written, manifest) });
   };
 
-  /** Requests that carry only this chunk (endgame duplicates): cancelled once another copy wins. */
-  const loneRequests = new Map<number, Set<string>>();
-
-  /** Accept one chunk of a response; false when the source sent bad bytes (then banned). */
-  const accept = async (source: string, index: number, data: Buffer): Promise<boolean> => {
-    if (!verifyChunk(manifest, index, data)) {
-      if (scheduler.corrupt(source, index) === 'banned') ctx.onEvent({ type: 'source-banned', source, chunk: index });
-      return false;
-    }
-    if (ctx.verified.has(index)) {
-      scheduler.cancelled(source, index); // another source won the endgame race
-      return true;
-    }
-    try {
-      await partial.write(chunkBounds(index, manifest.size, manifest.chunkSize).start, data);
-    } catch (err) {
-      scheduler.cancelled(source, index);
-      failure ??= err; // our disk, not the source: stop the whole transfer
-      return true;
-    }
-    scheduler.succeeded(source, index, data.length);
-    for (const id of loneRequests.get(index) ?? []) inFlight.get(id)?.abort('duplicate');
-    // Recorded per chunk (cheap): after a process crash the page cache still holds these chunks,
-    // so a restart re-checks them on disk instead of fetching them again.
-    ctx.onEvent({ type: 'chunk', index, source, bytes: data.length, verified: ctx.verified.toBytes(), durable: durable.toBytes() });
-    if (++sinceSync >= options.syncEvery) await checkpoint().catch((err: unknown) => (failure ??= err));
-    return true;
+  /** Write a verified chunk; its buffer goes back to the pool once it is on disk. */
+  const write = (source: string, index: number, buffer: Buffer, length: number) => {
+    writes++;
+    partial.write(chunkBounds(index, manifest.size, manifest.chunkSize).start, buffer.subarray(0, length)).then(
+      () => {
+        written.add(index);
+        // Recorded per chunk (cheap): after a process crash the page cache still holds these chunks,
+        // so a restart re-checks them on disk instead of fetching them again.
+        ctx.onEvent({ type: 'chunk', index, source, bytes: length, verified: written.toBytes(), durable: durable.toBytes() });
+        if (++sinceSync >= options.syncEvery && !syncing) {
+          sinceSync = 0;
+          syncing = checkpoint()
+            .catch((err: unknown) => void (failure ??= err))
+            .finally(() => {
+              syncing = undefined;
+              wake();
+            });
+        }
+      },
+      (err: unknown) => void (failure ??= err), // our disk, not the source: stop the whole transfer
+    ).finally(() => {
+      pool.release(buffer);
+      writes--;
+      wake();
+    });
   };
 
-  /** Fetch consecutive chunks `run` from one source in one range request. */
-  const fetchRun = async (source: string, run: number[]) => {
-    const first = run[0]!;
-    const id = `${source}#${first}`;
+  /** Requests with nothing left to give now (endgame duplicates that lost, runs whose tail was stolen) are ended. */
+  const endSpent = () => {
+    for (const [run, controller] of inFlight) {
+      if (run.next < run.first + run.asked && scheduler.spent(run)) controller.abort(STOPPED);
+    }
+  };
+
+  /** Stream one run from its source, verifying and writing each chunk as it completes. */
+  const fetchRun = async (run: Run) => {
+    const { source } = run;
     const controller = new AbortController();
-    inFlight.set(id, controller);
-    if (run.length === 1) loneRequests.set(first, (loneRequests.get(first) ?? new Set()).add(id));
-    let timer: NodeJS.Timeout | undefined;
+    inFlight.set(run, controller);
     const onAbort = () => controller.abort(ctx.signal.reason);
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    let settled = 0; // chunks of the run already handed back to the scheduler
-    try {
-      const start = chunkBounds(first, manifest.size, manifest.chunkSize).start;
-      const end = chunkBounds(run[run.length - 1]!, manifest.size, manifest.chunkSize).end;
-      await (ctx.throttle ?? UNLIMITED).take(end - start, controller.signal);
-      // The stall timer starts once the bandwidth cap lets the request go.
-      timer = setTimeout(() => controller.abort(new PeershareError('UNAVAILABLE', 'request stalled')), options.requestTimeoutMs);
-      const data = await ctx.chunkSource.range(source, manifest.id, start, end - 1, controller.signal);
-      for (const index of run) {
-        const bounds = chunkBounds(index, manifest.size, manifest.chunkSize);
-        const ok = await accept(source, index, data.subarray(bounds.start - start, bounds.end - start));
-        settled++;
-        if (!ok) break;
-      }
-    } catch (err) {
-      const index = run[settled];
-      if (index !== undefined) {
-        settled++;
-        if (controller.signal.reason === 'duplicate' || scheduler.verified.has(index) || ctx.signal.aborted) {
-          scheduler.cancelled(source, index);
-        } else if (err instanceof PeershareError && err.code === 'BAD_SOURCE') {
-          // More or fewer bytes than asked: as bad as wrong bytes.
-          if (scheduler.corrupt(source, index) === 'banned') ctx.onEvent({ type: 'source-banned', source, chunk: index });
+    const watchdog = new Watchdog(options.requestTimeoutMs, () => controller.abort(new PeershareError('UNAVAILABLE', 'request stalled')));
+    let check: ChunkCheck | undefined;
+    let buffer: Buffer | undefined;
+    let filled = 0;
+    let corrupt = false;
+    /** The request's last chunk, held until the answer ends at exactly the declared size. */
+    let held: { index: number; buffer: Buffer; length: number } | undefined;
+    const lastAsked = run.first + run.asked - 1;
+
+    /** Take the next piece of the answer: copy it into the chunk's buffer while hashing it. */
+    const sink = (piece: Buffer): void | Promise<void> => {
+      watchdog.arm();
+      let offset = 0;
+      while (offset < piece.length) {
+        const index = run.next;
+        if (run.dead || index >= run.end) throw STOPPED; // dropped, or the rest was stolen
+        check ??= new ChunkCheck(manifest, index);
+        const skip = scheduler.verified.has(index); // won elsewhere: count the bytes, keep none
+        if (!skip && !buffer) {
+          buffer = pool.tryAcquire();
+          if (!buffer) {
+            watchdog.hold(); // we are waiting for the disk, not the source
+            const rest = piece.subarray(offset);
+            return pool.acquire(controller.signal).then((b) => {
+              buffer = b;
+              return sink(rest);
+            });
+          }
+        }
+        const take = Math.min(check.length - filled, piece.length - offset);
+        const part = piece.subarray(offset, offset + take);
+        offset += take;
+        if (!skip) {
+          buffer!.set(part, filled);
+          check.update(part);
+        }
+        filled += take;
+        if (filled < check.length) continue;
+        // The chunk is complete.
+        const length = check.length;
+        if (skip || scheduler.verified.has(index)) {
+          scheduler.skipped(run, index);
+          if (buffer) pool.release(buffer);
+        } else if (!check.matches()) {
+          corrupt = true;
+          if (buffer) pool.release(buffer);
+          buffer = undefined;
+          throw new PeershareError('BAD_SOURCE', `chunk ${index} does not match its hash`);
+        } else if (index === lastAsked) {
+          held = { index, buffer: buffer!, length }; // a source that sends more is cut off with it
         } else {
-          // One failure per request, however many chunks it carried.
-          const verdict = scheduler.failed(source, index);
-          const cause = controller.signal.aborted ? controller.signal.reason : err; // our stall timer, or the source's error
-          ctx.onEvent({ type: 'source-failed', source, verdict, reason: (cause as Error)?.message ?? String(cause) });
+          scheduler.received(run, index, length);
+          write(source, index, buffer!, length);
+          endSpent();
+        }
+        buffer = undefined;
+        check = undefined;
+        filled = 0;
+      }
+      if (ctx.throttle) {
+        watchdog.hold(); // the cap holds us back, not the source
+        return ctx.throttle.take(piece.length, controller.signal).then(() => watchdog.arm());
+      }
+    };
+
+    try {
+      const start = chunkBounds(run.first, manifest.size, manifest.chunkSize).start;
+      const end = chunkBounds(run.first + run.asked - 1, manifest.size, manifest.chunkSize).end;
+      watchdog.arm();
+      await ctx.chunkSource.range(source, manifest.id, start, end - 1, controller.signal, sink);
+      if (held) {
+        const { index, buffer: b, length } = held;
+        held = undefined;
+        if (run.dead) pool.release(b);
+        else if (scheduler.verified.has(index)) {
+          scheduler.skipped(run, index);
+          pool.release(b);
+        } else {
+          scheduler.received(run, index, length);
+          write(source, index, b, length);
+          endSpent();
         }
       }
+      scheduler.finish(run);
+    } catch (err) {
+      const reason = controller.signal.aborted ? controller.signal.reason : err; // our stall timer, or the source's error
+      if (reason === STOPPED || err === STOPPED || ctx.signal.aborted || run.dead) {
+        scheduler.finish(run);
+      } else if (corrupt || (err instanceof PeershareError && err.code === 'BAD_SOURCE')) {
+        // Wrong bytes, or more or fewer than asked: banned for this file.
+        if (scheduler.corrupt(run) === 'banned') ctx.onEvent({ type: 'source-banned', source, chunk: run.next });
+      } else {
+        // One failure per request, however many chunks it carried; those it delivered are kept.
+        const verdict = scheduler.failed(run);
+        ctx.onEvent({ type: 'source-failed', source, verdict, reason: (reason as Error)?.message ?? String(reason) });
+      }
     } finally {
-      for (const index of run.slice(settled)) scheduler.cancelled(source, index); // back to the pool
-      clearTimeout(timer);
+      if (!controller.signal.aborted) controller.abort(STOPPED); // a buffer or the cap may still be awaited
+      if (buffer) pool.release(buffer);
+      if (held) pool.release(held.buffer);
+      watchdog.hold();
       ctx.signal.removeEventListener('abort', onAbort);
-      inFlight.delete(id);
-      loneRequests.get(first)?.delete(id);
+      inFlight.delete(run);
+      for (const [other, c] of inFlight) if (other.dead) c.abort(STOPPED); // the source was dropped
       wake();
     }
   };
 
   while (!scheduler.done && failure === undefined && !ctx.signal.aborted) {
     for (const source of scheduler.sources) {
-      for (let index = scheduler.next(source); index !== undefined; index = scheduler.next(source)) {
-        const run = [index];
-        while (run.length < options.runChunks && scheduler.extend(source, index + run.length)) run.push(index + run.length);
-        void fetchRun(source, run);
-      }
+      for (let run = scheduler.claim(source); run; run = scheduler.claim(source)) void fetchRun(run);
     }
-    if (inFlight.size === 0) break;
+    if (inFlight.size === 0 && writes === 0) break;
     await new Promise<void>((resolve) => (wake = resolve));
   }
-  // Let requests still running (endgame duplicates, a failure elsewhere) settle before returning.
-  for (const controller of inFlight.values()) controller.abort('duplicate');
-  while (inFlight.size > 0) await new Promise<void>((resolve) => (wake = resolve));
+  // Let requests still running (endgame duplicates, a failure elsewhere) and writes settle before returning.
+  for (const controller of inFlight.values()) controller.abort(STOPPED);
+  while (inFlight.size > 0 || writes > 0 || syncing) await new Promise<void>((resolve) => (wake = resolve));
 
   if (failure !== undefined) throw failure;
   if (ctx.signal.aborted) throw ctx.signal.reason;

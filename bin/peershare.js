@@ -1,6 +1,21 @@
 #!/usr/bin/env node
-// The `peershare` command: runs the TypeScript sources through tsx's loader (no build step).
-import { register } from 'tsx/esm/api';
+// The `peershare` command. It runs the JavaScript that `npm ci` compiled into dist/ (`npm run
+// build`) while that build matches the TypeScript sources, and otherwise the sources themselves
+// through tsx, so an edited checkout never runs stale code.
+import { readFileSync } from 'node:fs';
+import { sourcesFingerprint } from './sources.js';
 
-register();
-await import('../src/client/cli/main.ts');
+const root = new URL('..', import.meta.url);
+let built;
+try {
+  built = readFileSync(new URL('dist/.sources', root), 'utf8').trim();
+} catch {
+  built = undefined;
+}
+if (built !== undefined && built === sourcesFingerprint(new URL('src', root).pathname)) {
+  await import('../dist/client/cli/main.js');
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/client/cli/main.ts');
+}

@@ -4,7 +4,6 @@
  * Fetch: the running services in one process, their HTTP APIs when it runs alone.
  */
 import { join } from 'node:path';
-import { AmqpJobQueue } from '../download/adapters/amqp/amqp-job-queue.ts';
 import { SqliteJobQueue } from '../download/adapters/embedded-queue/sqlite-job-queue.ts';
 import { FsDownloadFiles } from '../download/adapters/fs/fs-download-files.ts';
 import { HttpChunkSource } from '../download/adapters/http/http-chunk-source.ts';
@@ -17,15 +16,16 @@ import type { FilesService } from '../files/service.ts';
 import { localAddress, type PeerContext } from './context.ts';
 import { registryOverHttp, sourcesOverHttp } from './remote-ports.ts';
 
-export function buildQueue(ctx: PeerContext): JobQueue {
+/** RabbitMQ's client is loaded only by a peer configured to use it. */
+export async function buildQueue(ctx: PeerContext): Promise<JobQueue> {
   const { config } = ctx;
   const logger = ctx.logger.child({ service: 'download', queue: config.amqpUrl ? 'rabbitmq' : 'embedded' });
-  return config.amqpUrl
-    ? new AmqpJobQueue({ url: config.amqpUrl, prefix: `peershare.${ctx.identity.peerId}.downloads`, logger })
-    : new SqliteJobQueue({ file: join(config.dataDir, 'download-queue.db'), logger });
+  if (!config.amqpUrl) return new SqliteJobQueue({ file: join(config.dataDir, 'download-queue.db'), logger });
+  const { AmqpJobQueue } = await import('../download/adapters/amqp/amqp-job-queue.ts');
+  return new AmqpJobQueue({ url: config.amqpUrl, prefix: `peershare.${ctx.identity.peerId}.downloads`, logger });
 }
 
-export function buildDownload(ctx: PeerContext, files: FilesService | undefined, fetch: FetchService | undefined): DownloadService {
+export async function buildDownload(ctx: PeerContext, files: FilesService | undefined, fetch: FetchService | undefined): Promise<DownloadService> {
   const { config } = ctx;
   const registry: LocalRegistry = files
     ? { register: async (path, manifest) => void (await files.manager.registerVerified(path, manifest)) }
@@ -34,7 +34,7 @@ export function buildDownload(ctx: PeerContext, files: FilesService | undefined,
     ? { sourcesFor: async (fileId) => fetch.sourcesFor(fileId).filter((s) => s.state === 'alive').map((s) => `http://${s.filesAddress}`) }
     : sourcesOverHttp(`http://${localAddress(config, config.fetchPort)}`);
   return createDownloadService({
-    queue: buildQueue(ctx),
+    queue: await buildQueue(ctx),
     store: new SqliteDownloadStore(join(config.dataDir, 'downloads.db')),
     files: new FsDownloadFiles(),
     chunkSource: new HttpChunkSource(),

@@ -9,11 +9,6 @@ import type { FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
 import type { SearchService } from '../search/service.ts';
 import { startAll, type Running, type Startable } from '../shared/lifecycle.ts';
-import { buildClient } from './build-client.ts';
-import { buildDownload } from './build-download.ts';
-import { buildFetch } from './build-fetch.ts';
-import { buildFiles } from './build-files.ts';
-import { buildSearch } from './build-search.ts';
 import type { PeerContext } from './context.ts';
 
 export { createPeerContext, type PeerContext } from './context.ts';
@@ -35,19 +30,23 @@ export interface RunningPeer extends Running {
   readonly services: PeerServices;
 }
 
-function build(ctx: PeerContext, names: readonly ServiceName[]): PeerServices {
+/**
+ * Each service's code is loaded only when the process runs it (a process that runs one service
+ * does not carry the code and memory of the other four).
+ */
+async function build(ctx: PeerContext, names: readonly ServiceName[]): Promise<PeerServices> {
   const s: PeerServices = {};
-  if (names.includes('files')) s.files = buildFiles(ctx);
-  if (names.includes('fetch')) s.fetch = buildFetch(ctx, s.files);
-  if (names.includes('search')) s.search = buildSearch(ctx, s.files, s.fetch);
-  if (names.includes('download')) s.download = buildDownload(ctx, s.files, s.fetch);
-  if (names.includes('client')) s.client = buildClient(ctx, s);
+  if (names.includes('files')) s.files = (await import('./build-files.ts')).buildFiles(ctx);
+  if (names.includes('fetch')) s.fetch = (await import('./build-fetch.ts')).buildFetch(ctx, s.files);
+  if (names.includes('search')) s.search = (await import('./build-search.ts')).buildSearch(ctx, s.files, s.fetch);
+  if (names.includes('download')) s.download = await (await import('./build-download.ts')).buildDownload(ctx, s.files, s.fetch);
+  if (names.includes('client')) s.client = (await import('./build-client.ts')).buildClient(ctx, s);
   return s;
 }
 
 /** Start the named services of one peer (all of them by default) in dependency order. */
 export async function startPeer(ctx: PeerContext, names: readonly ServiceName[] = SERVICE_NAMES): Promise<RunningPeer> {
-  const services = build(ctx, names);
+  const services = await build(ctx, names);
   const ordered = SERVICE_NAMES.map((n) => services[n]).filter((s): s is NonNullable<typeof s> => s !== undefined) as Startable[];
   const running = await startAll(ordered);
   return { context: ctx, services, stop: running.stop };

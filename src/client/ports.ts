@@ -20,13 +20,34 @@ export interface ShareResult {
   skipped: Array<{ path: string; code: string; reason: string }>;
 }
 
+/** A share while it hashes (File Management reports it as the bytes go by). */
+export interface ShareProgress {
+  filesTotal: number;
+  filesDone: number;
+  bytesTotal: number;
+  bytesDone: number;
+  /** The file being hashed. */
+  path?: string;
+}
+
+export interface ShareOptions {
+  onProgress?: (p: ShareProgress) => void;
+  /** Aborting stops the share; the files hashed by then stay shared. */
+  signal?: AbortSignal;
+}
+
 export interface FilesPort {
-  /** Share a local file or folder in place. */
-  share(path: string): Promise<ShareResult>;
+  /** Share a local file or folder in place, reporting progress while it hashes when asked. */
+  share(path: string, options?: ShareOptions): Promise<ShareResult>;
   /** Shared files, newest first; `q` filters by terms. */
   list(q: string | undefined, limit: number): Promise<{ items: SharedFile[]; total: number }>;
   /** Stop sharing a file (FILE_NOT_FOUND when it is not shared). */
   unshare(id: string): Promise<void>;
+  /**
+   * Store a streamed upload under `name` (the web UI's "add by upload"); `size` is the declared
+   * length when known. The body is streamed through, never held whole.
+   */
+  upload(body: AsyncIterable<Uint8Array>, name: string, size: number | undefined): Promise<{ file: SharedFile; created: boolean }>;
 }
 
 export interface SearchHit {
@@ -134,9 +155,19 @@ export interface DownloadPort {
   queueBackend(): Promise<string>;
 }
 
+/** Other peers as the network picture needs them. */
+export interface OverlayPort {
+  /**
+   * The overlay links another peer's Search service reports; rejects when nothing answers in a
+   * short time, or when another peer than `peer` answers at its address.
+   */
+  linksOf(peer: PeerInfo): Promise<OverlayLink[]>;
+}
+
 export interface ClientPorts {
   files: FilesPort;
   search: SearchPort;
   fetch: FetchPort;
   download: DownloadPort;
+  overlay: OverlayPort;
 }

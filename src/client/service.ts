@@ -1,7 +1,7 @@
 /**
  * The Client service factory: wires the use cases (ClientApp) to the ports of the peer's other
- * services it is given, and serves the Client API on its own port. It owns no store: everything
- * it shows lives in the services it drives.
+ * services it is given, and serves the Client API and the web UI on its own port. It owns no
+ * store: everything it shows lives in the services it drives.
  */
 import { adminGuard } from '../shared/admin-guard.ts';
 import { createHttpApp, listen, type HttpApp } from '../shared/http-server.ts';
@@ -9,6 +9,7 @@ import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
 import { hostPort } from '../shared/net.ts';
 import { registerClientRoutes } from './adapters/http/client-routes.ts';
+import { registerWebUi } from './adapters/http/web-ui.ts';
 import { ClientApp } from './domain/client-app.ts';
 import type { ClientPorts } from './ports.ts';
 
@@ -42,6 +43,7 @@ export function createClientService(c: ClientServiceComponents): ClientService {
     async start() {
       http = await createHttpApp({ service: 'client', logger: c.logger, health: () => ({ peerId: c.peerId }) });
       registerClientRoutes(http, client, adminGuard(c.host, c.apiToken));
+      registerWebUi(http);
       const bound = await listen(http, c.host, c.port);
       url = `http://${hostPort(bound.host, bound.port)}`;
       c.logger.info({ url }, 'client service listening');

@@ -14,9 +14,10 @@ import { PeershareError } from '../shared/errors.ts';
 
 export function filesInProcess(files: FilesService): FilesPort {
   return {
-    share: (path) => files.manager.share(path),
+    share: (path, options) => files.manager.share(path, options),
     list: async (q, limit) => files.manager.list(q, 0, limit),
     unshare: (id) => files.manager.unshare(id),
+    upload: (body, name) => files.manager.upload(body, name),
   };
 }
 

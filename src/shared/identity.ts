@@ -2,8 +2,8 @@
  * Peer identity: an Ed25519 key pair created on first start and kept in the data directory.
  * The peer id is derived from the public key (base32 of its SHA-256), never from an address.
  */
-import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signerFromPrivateKey, type Signer } from './keys.ts';
 
@@ -24,12 +24,18 @@ export function loadOrCreateIdentity(dataDir: string): Identity {
   }
   mkdirSync(dataDir, { recursive: true });
   const { privateKey } = generateKeyPairSync('ed25519');
-  // 'wx' fails if another process created the key meanwhile; then that key is the identity.
+  // The services of one peer may start at once on a new data dir (`peershare service NAME`): the
+  // key is written whole to a file of our own, then linked into place, which fails if another
+  // process was first; its key is then the identity. Nobody ever reads a half-written key.
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(tmp, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
   try {
-    writeFileSync(path, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600, flag: 'wx' });
+    linkSync(tmp, path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateIdentity(dataDir);
     throw err;
+  } finally {
+    rmSync(tmp, { force: true });
   }
   return signerFromPrivateKey(privateKey);
 }

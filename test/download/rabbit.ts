@@ -70,17 +70,43 @@ export async function setRabbitEnv(settings: Record<string, number>): Promise<vo
   });
 }
 
+const queuesOf = (prefix: string) => [prefix, `${prefix}.retry`, `${prefix}.dead`];
+
+/** Deletes the queues of `prefix` (a download queue, its retry and dead-letter queues). */
+export async function deleteQueues(prefix: string): Promise<void> {
+  const conn = await amqp.connect(RABBIT_URL);
+  try {
+    const ch = await conn.createChannel();
+    for (const q of queuesOf(prefix)) await ch.deleteQueue(q);
+  } finally {
+    await conn.close();
+  }
+}
+
 /** Deletes the queues of `prefix` when the current test ends. */
 export function deleteQueuesOnFinish(prefix: string): void {
-  onTestFinished(async () => {
-    const conn = await amqp.connect(RABBIT_URL);
-    try {
+  onTestFinished(() => deleteQueues(prefix));
+}
+
+/** Which queues of these prefixes exist on the broker. */
+export async function queuesLeft(prefixes: readonly string[]): Promise<string[]> {
+  const conn = await amqp.connect(RABBIT_URL);
+  const left: string[] = [];
+  try {
+    for (const q of prefixes.flatMap(queuesOf)) {
+      // A passive declare of a missing queue closes its channel with 404: one channel per check.
       const ch = await conn.createChannel();
-      for (const q of [prefix, `${prefix}.retry`, `${prefix}.dead`]) await ch.deleteQueue(q);
-    } finally {
-      await conn.close();
+      ch.on('error', () => undefined);
+      const found = await ch.checkQueue(q).then(() => true, () => false);
+      if (found) {
+        left.push(q);
+        await ch.close();
+      }
     }
-  });
+  } finally {
+    await conn.close();
+  }
+  return left;
 }
 
 const LOCK_DIR = join(tmpdir(), 'peershare-test-rabbitmq.lock');

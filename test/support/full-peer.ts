@@ -3,11 +3,11 @@
  * as `peershare start` wires it, on its own loopback address with the default ports.
  */
 import { join } from 'node:path';
-import { onTestFinished } from 'vitest';
 import { createPeerContext, startPeer, type RunningPeer } from '../../src/peer/wiring.ts';
 import { DEFAULT_PORTS, loadConfig, type SettingName } from '../../src/shared/config.ts';
 import { silentLogger } from '../../src/shared/logging.ts';
 import { nextLoopback } from './loopback.ts';
+import { perTest, type Defer } from './teardown.ts';
 import { tempDir } from './temp.ts';
 
 export interface FullPeer extends RunningPeer {
@@ -21,12 +21,12 @@ export interface FullPeer extends RunningPeer {
   client: string;
 }
 
-export async function startFullPeer(flags: Partial<Record<SettingName, unknown>> = {}): Promise<FullPeer> {
+export async function startFullPeer(flags: Partial<Record<SettingName, unknown>> = {}, defer: Defer = perTest): Promise<FullPeer> {
   const host = (flags.host as string | undefined) ?? nextLoopback();
-  const dataDir = (flags.dataDir as string | undefined) ?? join(tempDir(), 'data');
+  const dataDir = (flags.dataDir as string | undefined) ?? join(tempDir(undefined, defer), 'data');
   const config = loadConfig({ flags: { fetchInterval: '200', ...flags, host, dataDir } });
   const peer = await startPeer(createPeerContext(config, silentLogger()));
-  onTestFinished(() => peer.stop());
+  defer(() => peer.stop());
   return {
     ...peer,
     host,

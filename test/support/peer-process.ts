@@ -1,10 +1,12 @@
 /**
  * A real `peershare` process (start or service NAME), as a user runs it: resolves once it has
- * printed that it is up, and is killed when the test ends if it is still running.
+ * printed that it is up (rejects, with what it printed, if it exits first), and is killed when
+ * the test ends if it is still running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { expect, onTestFinished } from 'vitest';
+import { once } from 'node:events';
 import { BIN } from './run-command.ts';
+import { perTest, type Defer } from './teardown.ts';
 
 export interface PeerProcess {
   child: ChildProcess;
@@ -12,13 +14,31 @@ export interface PeerProcess {
   stderr(): string;
 }
 
-export async function spawnPeer(args: string[]): Promise<PeerProcess> {
+const UP = 'Ctrl-C stops it';
+const START_TIMEOUT_MS = 30_000;
+
+export async function spawnPeer(args: string[], defer: Defer = perTest): Promise<PeerProcess> {
   const child = spawn(process.execPath, [BIN, ...args, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  onTestFinished(() => {
+  const exited = once(child, 'exit').catch(() => undefined);
+  defer(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited; // gone, with every socket and connection it held, before the next step
   });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  await expect.poll(() => stderr, { timeout: 20_000 }).toContain('Ctrl-C stops it');
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => fail(`is not up after ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new Error(`peershare ${args.join(' ')} ${why}; it printed:\n${stderr}`));
+    };
+    child.stderr!.on('data', () => {
+      if (!stderr.includes(UP)) return;
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', (code, signal) => fail(`exited (${signal ?? code}) before it was up`));
+    child.once('error', (err) => fail(`could not start: ${err.message}`));
+  });
   return { child, stderr: () => stderr };
 }

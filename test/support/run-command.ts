@@ -23,3 +23,21 @@ export function runCommand(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: st
     child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/**
+ * Run the command on a terminal of its own (util-linux `script` gives it a pseudo-terminal), as a
+ * person at a shell runs it: stdout and stderr arrive together, as the terminal shows them.
+ */
+export function runOnTerminal(args: string[]): Promise<{ code: number | null; output: string }> {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const line = [process.execPath, BIN, ...args].map(quote).join(' ');
+  return new Promise((resolve, reject) => {
+    const { PEERSHARE_API: _ignored, ...env } = process.env;
+    const child = spawn('script', ['--quiet', '--return', '--command', line, '/dev/null'], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+

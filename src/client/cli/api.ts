@@ -4,7 +4,7 @@
  * does not answer is reported in one line with the command that starts one.
  */
 import { isIP } from 'node:net';
-import { call, follow, type CallOptions, type SseEvent, type SseStream } from '../adapters/http/http-json.ts';
+import { call, callWithProgress, follow, type CallOptions, type SseEvent, type SseStream } from '../adapters/http/http-json.ts';
 import { DEFAULT_PORTS } from '../../shared/config.ts';
 import { isPeershareError, PeershareError } from '../../shared/errors.ts';
 import { UsageError } from './usage-error.ts';
@@ -44,6 +44,13 @@ export class Api {
     });
   }
 
+  /** A call whose answer streams its progress first (e.g. POST /shares while hashing). */
+  callWithProgress<T, P>(method: string, path: string, body: unknown, onProgress: (p: P) => void): Promise<T> {
+    return callWithProgress<T, P>(method, `${this.url}${path}`, onProgress, { token: this.token, body }).catch((err) => {
+      throw this.explain(err);
+    });
+  }
+
   follow(path: string, onEvent: (e: SseEvent) => void): Promise<SseStream> {
     return follow(`${this.url}${path}`, onEvent, { token: this.token }).catch((err) => {
       throw this.explain(err);
@@ -53,6 +60,8 @@ export class Api {
   /** "Nothing answers" becomes the one line a user needs: which address, and how to start a peer there. */
   private explain(err: unknown): unknown {
     if (!isPeershareError(err) || err.code !== 'UNAVAILABLE' || !NOT_ANSWERING.has(String(err.details?.cause))) return err;
+    // Only our own request: an error the Client API passed on (one of its services down) says itself.
+    if (!String(err.details?.url ?? '').startsWith(`${this.url}/`)) return err;
     const host = new URL(this.url).hostname.replace(/^\[|\]$/g, '');
     const start = host === '127.0.0.1' || host === 'localhost' ? 'peershare start' : `peershare start --host ${host}`;
     return new PeershareError('UNAVAILABLE', `no peer answers at ${new URL(this.url).host} (${err.details?.cause}); start one with: ${start}`);

@@ -1,5 +1,5 @@
 /** Human-readable output of the commands: sizes, rates, durations, ids and tables. */
-import type { DownloadProgress } from '../ports.ts';
+import type { DownloadProgress, ShareProgress } from '../ports.ts';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
@@ -37,13 +37,26 @@ export function percent(p: ProgressView): string {
   return p.size ? `${Math.floor((100 * p.bytesDone) / Math.max(1, p.size))}%` : p.state === 'done' ? '100%' : '?%';
 }
 
+/** `[#####-----]`: `fraction` (0..1) of `width` filled. */
+export function bar(fraction: number, width = 20): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
 /** One line: bar, percent, bytes, rate, ETA, sources. */
 export function progressLine(p: ProgressView, width = 20): string {
   const fraction = p.size ? Math.min(1, p.bytesDone / Math.max(1, p.size)) : p.state === 'done' ? 1 : 0;
-  const filled = Math.round(fraction * width);
-  const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
   const amount = p.size !== undefined ? `${bytes(p.bytesDone)}/${bytes(p.size)}` : bytes(p.bytesDone);
   const eta = p.etaSeconds !== undefined ? `ETA ${duration(p.etaSeconds * 1000)}` : '';
   const sources = `${p.sources.length} source${p.sources.length === 1 ? '' : 's'}`;
-  return [bar, percent(p).padStart(4), amount, `${bytes(Math.round(p.rate))}/s`, eta, sources, p.state].filter(Boolean).join('  ');
+  return [bar(fraction, width), percent(p).padStart(4), amount, `${bytes(Math.round(p.rate))}/s`, eta, sources, p.state].filter(Boolean).join('  ');
+}
+
+/** One line of a share while it hashes: bar, percent, bytes, files, and the file being hashed. */
+export function hashLine(p: ShareProgress, width = 20): string {
+  const fraction = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1;
+  const name = p.path ? p.path.slice(p.path.lastIndexOf('/') + 1) : '';
+  const files = `${p.filesDone}/${p.filesTotal} file${p.filesTotal === 1 ? '' : 's'}`;
+  const done = p.filesDone === p.filesTotal && p.bytesDone === p.bytesTotal;
+  return [done ? 'hashed ' : 'hashing', bar(fraction, width), `${Math.floor(100 * fraction)}%`.padStart(4), `${bytes(p.bytesDone)}/${bytes(p.bytesTotal)}`, files, name].filter(Boolean).join('  ');
 }

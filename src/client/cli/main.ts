@@ -1,6 +1,6 @@
 /**
- * The `peershare` command. `start` and `service NAME` run a peer (peer-commands.ts); every other
- * command talks to a running peer's Client API (commands/). Output is for people, or one JSON
+ * The `peershare` command. `start` and `service NAME` run a peer (peer-commands.ts), `demo` a
+ * network of them (demo.ts); every other command talks to a running peer's Client API (commands/). Output is for people, or one JSON
  * document with --json; errors are one line on stderr with a non-zero exit (2 for usage).
  */
 import { isPeershareError } from '../../shared/errors.ts';
@@ -56,6 +56,9 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await runCommand(command, rest);
   } else if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
     process.stdout.write(await usage());
+  } else if (first === 'demo') {
+    const { runDemo } = await import('./demo.ts');
+    await runDemo(rest);
   } else {
     const { runPeer } = await import('./peer-commands.ts');
     await runPeer(argv);

@@ -10,6 +10,7 @@ import { onShutdownSignal } from '../../shared/lifecycle.ts';
 import { createLogger } from '../../shared/logging.ts';
 import { createPeerContext, SERVICE_NAMES, startPeer, type ServiceName } from '../../peer/wiring.ts';
 import { call } from '../adapters/http/http-json.ts';
+import { webUiBuilt } from '../adapters/http/web-ui.ts';
 import { UsageError } from './usage-error.ts';
 
 const JOIN_PROBE_MS = 3_000;
@@ -27,6 +28,7 @@ export function peerUsage(): string {
   return `Usage:
   peershare start [flags]            run a whole peer (every service) in this process
   peershare service <name> [flags]   run one service alone: ${SERVICE_NAMES.join(', ')}
+  peershare demo [--peers N]         a demo network of peers with sample files (peershare demo --help)
 
 Flags (flag > environment > config file > default):
   --config FILE      JSON config file (default: <data>/config.json) [PEERSHARE_CONFIG]
@@ -93,6 +95,7 @@ export async function runPeer(argv: string[]): Promise<void> {
   const line = (label: string, value: string | undefined, hint = '') => (value ? `  ${label.padEnd(12)} ${value}${hint}\n` : '');
   process.stderr.write(
     `peershare peer ${peer.context.identity.peerId}\n` +
+      line('web UI', client ? `${client.url}/` : undefined, webUiBuilt() ? '  (open it in a browser)' : '  (not built in this checkout: npm run build:web)') +
       line('client API', client?.url, '  (the peershare commands talk to it)') +
       line('files API', files?.url, `  (OpenAPI: ${files?.url}/openapi.json)`) +
       line('fetch API', fetch?.url, `  (peers: ${fetch?.url}/peers; join: ${config.join.join(', ') || 'none'})`) +

@@ -6,6 +6,7 @@
  */
 import { PeershareError } from '../../shared/errors.ts';
 import type { ClientPorts, DownloadProgress, OverlayLink, SearchHit, SearchQuery } from '../ports.ts';
+import { networkView, peersToMap, type NetworkView } from './network.ts';
 import { pickMostHeld } from './pick.ts';
 
 /** How long a search for a bare id may take when Fetch knows no holder of it. */
@@ -88,6 +89,22 @@ export class ClientApp {
       },
       unavailable: [...new Set(unavailable)],
     };
+  }
+
+  /**
+   * The picture of the network: the peers Fetch knows and the overlay links reported by this
+   * peer and by every alive peer that answers in time (at most MAX_PEERS_MAPPED are asked).
+   */
+  async network(): Promise<NetworkView> {
+    const [peers, own] = await Promise.all([this.ports.fetch.peers(), this.ports.search.links().catch(() => undefined)]);
+    const reported = new Map<string, OverlayLink[]>();
+    if (own) reported.set(this.identity.peerId, own);
+    const asked = peersToMap(peers);
+    const answers = await Promise.allSettled(asked.map((p) => this.ports.overlay.linksOf(p)));
+    answers.forEach((answer, i) => {
+      if (answer.status === 'fulfilled') reported.set(asked[i]!.peerId, answer.value);
+    });
+    return networkView(this.identity.peerId, peers, reported);
   }
 
   /** Queue a file by id: its name and sources from Fetch's availability map, else from a search for the id. */

@@ -9,6 +9,7 @@ import { PeershareError } from '../../shared/errors.ts';
 import type { BlobStore, Catalog, ChangeSet, DiskStamp, FileSummary, LocalFiles, NameMatch, ShareRecord } from '../ports.ts';
 import { mediaTypeOf } from './media-types.ts';
 import { validateFileName } from '../../shared/names.ts';
+import { ShareProgressTracker, type ShareProgress } from './share-progress.ts';
 import { sameStamp } from './stamp.ts';
 import { parseTerms } from './terms.ts';
 
@@ -32,6 +33,13 @@ export interface ShareResult {
   skipped: Array<{ path: string; code: string; reason: string }>;
 }
 
+export interface ShareOptions {
+  /** Called when the share is planned, as its bytes are hashed, and as each file ends. */
+  onProgress?: (p: ShareProgress) => void;
+  /** Aborting stops the share between two reads; files hashed by then stay shared. */
+  signal?: AbortSignal;
+}
+
 export interface Content {
   stream: Readable;
   size: number;
@@ -41,6 +49,8 @@ export type FileEvent =
   | { type: 'upload-failed'; name: string; code: string }
   | { type: 'share-stale'; id: string; path: string }
   | { type: 'hashing'; path: string; size: number };
+
+export type { ShareProgress };
 
 export class FileManager {
   /** Emits 'event' with a FileEvent, for logs and tests. */
@@ -81,11 +91,18 @@ export class FileManager {
     return { file: this.get(content.id), created };
   }
 
-  /** Share a file or every file under a folder in place (no copy). Unchanged files are not hashed again. */
-  async share(path: string): Promise<ShareResult> {
+  /**
+   * Share a file or every file under a folder in place (no copy). Unchanged files are not hashed
+   * again. The folder is walked first, so that progress can be reported against the bytes there
+   * are to hash; a share that is aborted stops between two reads, and the files hashed by then
+   * stay shared.
+   */
+  async share(path: string, options: ShareOptions = {}): Promise<ShareResult> {
     await this.#local.kind(path); // INVALID_PATH before any work
     const result: ShareResult = { files: [], skipped: [] };
+    const planned: Array<{ path: string; name: string; stamp: DiskStamp; unchanged: ShareRecord | undefined }> = [];
     for await (const entry of this.#local.walk(path)) {
+      options.signal?.throwIfAborted();
       if (entry.kind === 'skipped') {
         result.skipped.push({ path: entry.path, code: entry.code, reason: entry.reason });
         continue;
@@ -97,23 +114,36 @@ export class FileManager {
         result.skipped.push({ path: entry.path, code: 'INVALID_NAME', reason: (err as Error).message });
         continue;
       }
-      result.files.push(await this.#shareOne(entry.path, name, entry.stamp));
+      const existing = this.#catalog.shareAtPath(entry.path);
+      const unchanged = existing && existing.name === name && sameStamp(existing.stamp, entry.stamp) ? existing : undefined;
+      planned.push({ path: entry.path, name, stamp: entry.stamp, unchanged });
+    }
+    const toHash = planned.filter((p) => !p.unchanged);
+    const progress = new ShareProgressTracker(toHash.length, toHash.reduce((sum, p) => sum + p.stamp.size, 0), this.#options.chunkSize, options.onProgress ?? (() => {}));
+    for (const entry of planned) {
+      if (entry.unchanged) {
+        result.files.push({ id: entry.unchanged.fileId, name: entry.name, path: entry.path, size: entry.stamp.size, hashed: false });
+        continue;
+      }
+      result.files.push(await this.#shareOne(entry.path, entry.name, entry.stamp, progress, options.signal));
+      progress.fileDone(entry.path);
     }
     return result;
   }
 
-  async #shareOne(path: string, name: string, stamp: DiskStamp): Promise<SharedEntry> {
-    const existing = this.#catalog.shareAtPath(path);
-    if (existing && existing.name === name && sameStamp(existing.stamp, stamp)) {
-      return { id: existing.fileId, name, path, size: stamp.size, hashed: false };
-    }
+  async #shareOne(path: string, name: string, stamp: DiskStamp, progress: ShareProgressTracker, signal: AbortSignal | undefined): Promise<SharedEntry> {
     this.#emit({ type: 'hashing', path, size: stamp.size });
     const hasher = new ChunkHasher(this.#options.chunkSize);
-    for await (const data of await this.#local.read(path, stamp)) hasher.update(data as Uint8Array);
+    for await (const data of await this.#local.read(path, stamp)) {
+      signal?.throwIfAborted();
+      hasher.update(data as Uint8Array);
+      progress.hashed(path, (data as Uint8Array).length);
+    }
     const content = hasher.digest();
     if (content.size !== stamp.size || !sameStamp(await this.#local.stamp(path), stamp)) {
       throw new PeershareError('FILE_CHANGED', `${path} changed while it was being hashed; share it again`);
     }
+    const existing = this.#catalog.shareAtPath(path);
     if (existing) this.#catalog.removeShare(existing.shareId);
     this.#catalog.addShare({ content, type: mediaTypeOf(name), name, origin: 'local', path, stamp }, this.#options.now());
     return { id: content.id, name, path, size: content.size, hashed: true };

@@ -1,16 +1,17 @@
 /**
- * The Client API: the one door the `peershare` command (and later the web UI) uses into a peer.
- * Reads are open to anyone who can reach the port; routes that change state (share, unshare,
- * queue, pause/resume/cancel) pass the admin guard, like the services behind them.
+ * The Client API: the one door the `peershare` command and the web UI use into a peer.
+ * Reads are open to anyone who can reach the port; routes that change state (share, upload,
+ * unshare, queue, pause/resume/cancel) pass the admin guard, like the services behind them.
  */
 import { Type } from 'typebox';
 import type { AdminGuard } from '../../../shared/admin-guard.ts';
 import { PeershareError } from '../../../shared/errors.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
 import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
-import { openEventStream } from '../../../shared/sse.ts';
+import { answerWithProgress, openEventStream } from '../../../shared/sse.ts';
+import { drain, uploadBody } from '../../../shared/upload-body.ts';
 import type { ClientApp } from '../../domain/client-app.ts';
-import type { DownloadProgress, SearchHit } from '../../ports.ts';
+import type { DownloadProgress, SearchHit, ShareProgress } from '../../ports.ts';
 
 const ErrorRef = Type.Ref('Error');
 const FileId = Type.String({ pattern: FILE_ID_PATTERN });
@@ -40,10 +41,16 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.get('/peers', { schema: { summary: 'Every known peer with state, last seen, addresses and file count' } }, async () => ({ peers: await client.fetch.peers() }));
 
+  app.get(
+    '/network',
+    { schema: { summary: 'Known peers and the overlay links between them, as reported by this peer and the alive peers that answer within 1 s' } },
+    async () => client.network(),
+  );
+
   app.post(
     '/shares',
-    { preHandler: admin, schema: { summary: 'Share a local file or folder in place', body: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }), response: { 400: ErrorRef } } },
-    async (request) => client.files.share(request.body.path),
+    { preHandler: admin, schema: { summary: 'Share a local file or folder in place; with Accept: text/event-stream, `progress` events while hashing, then `result` (or `error`)', body: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }), response: { 400: ErrorRef } } },
+    async (request, reply) => answerWithProgress(request, reply, (onProgress: (p: ShareProgress) => void, signal) => client.files.share(request.body.path, { onProgress, signal })),
   );
 
   app.get(
@@ -58,6 +65,37 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
     async (request, reply) => {
       await client.files.unshare(request.params.id);
       return reply.status(204).send(null);
+    },
+  );
+
+  // Upload bodies are streamed through to File Management, never parsed or buffered here.
+  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+
+  app.post(
+    '/files',
+    {
+      preHandler: admin,
+      schema: {
+        summary: 'Upload a file and share it (streamed body, Content-Type: application/octet-stream)',
+        querystring: Type.Object({ name: Type.String({ minLength: 1, maxLength: 1024 }) }),
+        consumes: ['application/octet-stream'],
+        response: { 200: Type.Any(), 201: Type.Any(), 400: ErrorRef, 413: ErrorRef, 415: ErrorRef, 507: ErrorRef },
+      },
+    },
+    async (request, reply) => {
+      const body = uploadBody(request.raw);
+      try {
+        if (request.headers['content-type']?.split(';')[0]?.trim() !== 'application/octet-stream') {
+          throw new PeershareError('UNSUPPORTED_MEDIA_TYPE', 'upload the file as Content-Type: application/octet-stream');
+        }
+        const declared = Number(request.headers['content-length'] ?? NaN);
+        const { file, created } = await client.files.upload(body, request.query.name, Number.isSafeInteger(declared) ? declared : undefined);
+        return reply.status(created ? 201 : 200).send(file);
+      } catch (err) {
+        // Read the rest of a refused upload so the client sees our error, not a reset connection.
+        await drain(request.raw);
+        throw err;
+      }
     },
   );
 

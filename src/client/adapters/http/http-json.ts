@@ -1,10 +1,11 @@
 /**
- * A small HTTP client for the JSON and Server-Sent-Event APIs of peershare services, used by the
+ * A small HTTP client for the JSON, upload and Server-Sent-Event APIs of peershare services, used by the
  * Client's adapters (split mode) and by the `peershare` command. An error answer comes back as
  * the PeershareError it was sent as; a service that does not answer is UNAVAILABLE, with the
  * transport's code kept in `details.cause` so callers can say "no peer is running".
  */
 import { request, type IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import { ERROR_CODES, PeershareError, type ErrorCode } from '../../../shared/errors.ts';
 
 const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
@@ -76,6 +77,49 @@ export async function call<T>(method: string, url: string, options: CallOptions 
   return (text === '' ? undefined : JSON.parse(text)) as T;
 }
 
+/**
+ * Stream `body` to a route (an upload, never held whole) and resolve with the status and parsed
+ * JSON answer. An answer that comes before the body is sent (a refusal) ends the upload there.
+ */
+export function sendStream<T>(url: string, body: AsyncIterable<Uint8Array>, options: { token?: string | undefined; contentLength?: number | undefined }): Promise<{ status: number; body: T }> {
+  return new Promise((resolve, reject) => {
+    const source = Readable.from(body, { objectMode: false });
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+    };
+    const req = request(url, {
+      method: 'POST',
+      agent: false,
+      headers: {
+        accept: 'application/json',
+        'content-type': 'application/octet-stream',
+        ...(options.contentLength !== undefined ? { 'content-length': String(options.contentLength) } : {}),
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      },
+    });
+    req.once('response', (res) => {
+      // The answer is final: whatever of the body is not sent yet is not needed (a refusal).
+      source.unpipe(req);
+      if (!source.readableEnded) source.destroy();
+      readAll(res).then((text) => {
+        const status = res.statusCode ?? 500;
+        settle(() => (status < 300 ? resolve({ status, body: JSON.parse(text) as T }) : reject(errorFrom(status, text, url))));
+        if (!req.writableFinished) req.destroy();
+      }, (err: Error) => settle(() => reject(err)));
+    });
+    // `on`, not `once`: a refused upload can fail twice (EPIPE, then a reset) after its answer.
+    req.on('error', (err: NodeJS.ErrnoException) => settle(() => reject(unreachable(url, err))));
+    source.on('error', (err) => {
+      settle(() => reject(err));
+      req.destroy();
+    });
+    source.pipe(req);
+  });
+}
+
 export interface SseEvent {
   event: string;
   data: unknown;
@@ -87,9 +131,8 @@ export interface SseStream {
   close(): void;
 }
 
-/** Follow a Server-Sent-Events route, calling `onEvent` for each event with its JSON data. */
-export async function follow(url: string, onEvent: (e: SseEvent) => void, options: CallOptions = {}): Promise<SseStream> {
-  const res = await open('GET', url, { ...options, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS }, 'text/event-stream');
+/** Call `onEvent` for each Server-Sent Event of a response, with its JSON data. */
+function readEvents(res: IncomingMessage, onEvent: (e: SseEvent) => void): void {
   res.setEncoding('utf8');
   let buffer = '';
   res.on('data', (chunk: string) => {
@@ -107,10 +150,55 @@ export async function follow(url: string, onEvent: (e: SseEvent) => void, option
       if (data.length > 0) onEvent({ event, data: JSON.parse(data.join('\n')) });
     }
   });
+}
+
+/** Follow a Server-Sent-Events route, calling `onEvent` for each event with its JSON data. */
+export async function follow(url: string, onEvent: (e: SseEvent) => void, options: CallOptions = {}): Promise<SseStream> {
+  const res = await open('GET', url, { ...options, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS }, 'text/event-stream');
+  readEvents(res, onEvent);
   const ended = new Promise<void>((resolve) => {
     res.once('end', resolve);
     res.once('close', resolve);
     res.once('error', () => resolve());
   });
   return { ended, close: () => res.destroy() };
+}
+
+/**
+ * Call a route that can answer with its progress (see answerWithProgress in shared/sse.ts):
+ * `onProgress` gets each `progress` event, and the call resolves with the `result` event's data
+ * or rejects with the `error` event's PeershareError. A plain JSON answer is taken as the result.
+ * Aborting `signal` closes the request, which tells the service to stop.
+ */
+export async function callWithProgress<T, P>(method: string, url: string, onProgress: (p: P) => void, options: CallOptions & { signal?: AbortSignal } = {}): Promise<T> {
+  const res = await open(method, url, { timeoutMs: 0, ...options }, 'text/event-stream');
+  if (!/^text\/event-stream/i.test(res.headers['content-type'] ?? '')) {
+    const text = await readAll(res);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener('abort', abort);
+      fn();
+    };
+    const abort = () => {
+      res.destroy();
+      settle(() => reject(options.signal?.reason ?? new PeershareError('UNAVAILABLE', 'aborted')));
+    };
+    if (options.signal?.aborted) return abort();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    readEvents(res, ({ event, data }) => {
+      if (event === 'progress') onProgress(data as P);
+      else if (event === 'result') settle(() => resolve(data as T));
+      else if (event === 'error') {
+        const e = data as { code: unknown; message: string; details?: Record<string, unknown> };
+        settle(() => reject(new PeershareError(isErrorCode(e.code) ? e.code : 'INTERNAL', e.message, e.details)));
+      }
+    });
+    const ended = () => settle(() => reject(new PeershareError('UNAVAILABLE', `${new URL(url).host} ended the answer before its result`)));
+    res.once('end', ended).once('close', ended).once('error', ended);
+  });
 }

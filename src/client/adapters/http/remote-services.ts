@@ -1,22 +1,59 @@
 /**
  * The Client's ports over the other services' HTTP APIs, for a Client run alone
  * (`peershare service client`): File Management's /files and /shares, Search's GET /search
- * (Server-Sent Events) and /links, Fetch's /peers and /sources, Download's /downloads.
+ * (Server-Sent Events) and /links, Fetch's /peers and /sources, Download's /downloads; and, in
+ * either mode, other peers' Search /links for the network picture.
  */
-import { PeershareError } from '../../../shared/errors.ts';
-import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, PeerInfo, SearchHit, SearchPort, SearchRun, SearchSummary } from '../../ports.ts';
-import { call, follow } from './http-json.ts';
+import { isPeershareError, PeershareError } from '../../../shared/errors.ts';
+import { hostPort } from '../../../shared/net.ts';
+import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, OverlayLink, OverlayPort, PeerInfo, SearchHit, SearchPort, SearchRun, SearchSummary, SharedFile } from '../../ports.ts';
+import { call, callWithProgress, follow, sendStream } from './http-json.ts';
 
 export function filesOverHttp(url: string, token: string | undefined): FilesPort {
-  return {
-    share: (path) => call('POST', `${url}/shares`, { body: { path }, token, timeoutMs: 0 }),
-    list: (q, limit) => call('GET', `${url}/files?limit=${limit}${q ? `&q=${encodeURIComponent(q)}` : ''}`, { token }),
+  return explained('files', url, {
+    share: (path, options) =>
+      options?.onProgress || options?.signal
+        ? callWithProgress('POST', `${url}/shares`, options.onProgress ?? (() => {}), { body: { path }, token, ...(options.signal ? { signal: options.signal } : {}) })
+        : call('POST', `${url}/shares`, { body: { path }, token, timeoutMs: 0 }),
+    list: async (q, limit) => {
+      // Only what the in-process port answers too: the same JSON whichever way the peer runs.
+      const { items, total } = await call<{ items: SharedFile[]; total: number }>('GET', `${url}/files?limit=${limit}${q ? `&q=${encodeURIComponent(q)}` : ''}`, { token });
+      return { items, total };
+    },
     unshare: (id) => call('DELETE', `${url}/files/${encodeURIComponent(id)}`, { token }),
+    async upload(body, name, size) {
+      const answer = await sendStream<SharedFile>(`${url}/files?name=${encodeURIComponent(name)}`, body, { token, contentLength: size });
+      return { file: answer.body, created: answer.status === 201 };
+    },
+  });
+}
+
+/** How long another peer's Search API has to tell its links for the network picture. */
+const LINKS_TIMEOUT_MS = 1_000;
+
+/**
+ * Other peers' overlay links, from their Search API: on the host of their advertised addresses,
+ * at the port this peer's own Search API uses (peer records do not carry that port; a network's
+ * peers keep the default ports). Its /health must name the peer we meant to ask.
+ */
+export function overlayOverHttp(searchApiPort: number): OverlayPort {
+  return {
+    async linksOf(peer) {
+      const address = peer.addresses.search;
+      const host = address.startsWith('[') ? address.slice(1, address.indexOf(']')) : address.slice(0, address.lastIndexOf(':'));
+      const base = `http://${hostPort(host, searchApiPort)}`;
+      const [health, answer] = await Promise.all([
+        call<{ peerId?: string }>('GET', `${base}/health`, { timeoutMs: LINKS_TIMEOUT_MS }),
+        call<{ links: OverlayLink[] }>('GET', `${base}/links`, { timeoutMs: LINKS_TIMEOUT_MS }),
+      ]);
+      if (health.peerId !== peer.peerId) throw new PeershareError('UNAVAILABLE', `another peer than ${peer.peerId} answers at ${base}`);
+      return answer.links;
+    },
   };
 }
 
 export function searchOverHttp(url: string): SearchPort {
-  return {
+  return explained('search', url, {
     async search(query) {
       const params = new URLSearchParams();
       if (query.q !== undefined) params.set('q', query.q);
@@ -48,19 +85,23 @@ export function searchOverHttp(url: string): SearchPort {
       return run;
     },
     links: async () => (await call<{ links: Array<{ peerId: string; searchAddress: string; direction: string; since: number }> }>('GET', `${url}/links`)).links,
-  };
+  });
 }
 
 export function fetchOverHttp(url: string): FetchPort {
-  return {
+  return explained('fetch', url, {
     peers: async () => (await call<{ items: PeerInfo[] }>('GET', `${url}/peers?limit=1000`)).items,
     sourcesFor: async (fileId) => (await call<{ sources: Awaited<ReturnType<FetchPort['sourcesFor']>> }>('GET', `${url}/sources/${encodeURIComponent(fileId)}`)).sources,
-  };
+  });
 }
 
 export function downloadOverHttp(url: string, token: string | undefined): DownloadPort {
-  return {
-    request: (req) => call('POST', `${url}/downloads`, { body: req, token }),
+  // As in one process (src/peer/client-ports.ts): an action answers with the download as listed,
+  // which carries a running transfer's rate and sources; the record it returns does not.
+  const live = async (answer: DownloadProgress): Promise<DownloadProgress> =>
+    (await call<DownloadProgress[]>('GET', `${url}/downloads?limit=1000`)).find((p) => p.key === answer.key) ?? answer;
+  return explained('download', url, {
+    request: async (req) => live(await call('POST', `${url}/downloads`, { body: req, token })),
     list: (limit) => call('GET', `${url}/downloads?limit=${limit}`),
     async watch(listener) {
       const stream = await follow(`${url}/downloads/events`, ({ event, data }) => {
@@ -68,7 +109,27 @@ export function downloadOverHttp(url: string, token: string | undefined): Downlo
       }, { timeoutMs: 0 });
       return () => stream.close();
     },
-    act: (key, action) => call('POST', `${url}/downloads/${encodeURIComponent(key)}/${action}`, { token }),
+    act: async (key, action) => live(await call('POST', `${url}/downloads/${encodeURIComponent(key)}/${action}`, { token })),
     queueBackend: async () => (await call<{ queue: string }>('GET', `${url}/health`)).queue,
+  });
+}
+
+/** Transport codes that mean nothing listens at the address. */
+const NOT_ANSWERING = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EADDRNOTAVAIL']);
+
+/**
+ * A port whose calls, when the service does not answer, fail saying which service of this peer
+ * is down and how it is started; the Client itself is up, so "no peer answers" would mislead.
+ */
+function explained<T extends object>(service: string, url: string, port: T): T {
+  const { host, hostname } = new URL(url);
+  const explain = (err: unknown): never => {
+    if (!isPeershareError(err) || err.code !== 'UNAVAILABLE' || !NOT_ANSWERING.has(String(err.details?.cause))) throw err;
+    throw new PeershareError('UNAVAILABLE', `this peer's ${service} service does not answer at ${host} (${err.details?.cause}); start it with: peershare service ${service} --host ${hostname.replace(/^\[|\]$/g, '')} (and the peer's --data)`, { service });
   };
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(port) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
+    wrapped[name] = (...args: unknown[]) => fn(...args).catch(explain);
+  }
+  return wrapped as T;
 }

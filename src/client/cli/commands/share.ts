@@ -1,7 +1,25 @@
-/** `peershare share PATH...`: share files or folders in place; prints each file's id. */
-import type { ShareResult } from '../../ports.ts';
+/**
+ * `peershare share PATH...`: share files or folders in place; prints each file's id. On a
+ * terminal, a progress bar on stderr while the peer hashes; on a pipe, nothing until the end.
+ */
+import type { ShareProgress, ShareResult } from '../../ports.ts';
+import type { Api } from '../api.ts';
 import { UsageError, userPath, type Command } from '../command.ts';
-import { bytes, table } from '../format.ts';
+import { bytes, hashLine, table } from '../format.ts';
+
+/** Share one path; with a terminal, draw the hashing progress on it (one line, redrawn). */
+async function shareOne(api: Api, path: string, err: (text: string) => void): Promise<ShareResult> {
+  // The peer resolves paths on its own file system, so relative paths are made absolute here.
+  const body = { path: userPath(path) };
+  if (process.stderr.isTTY !== true) return api.call<ShareResult>('POST', '/shares', body, { timeoutMs: 0 });
+  let drawn = false;
+  const result = await api.callWithProgress<ShareResult, ShareProgress>('POST', '/shares', body, (p) => {
+    if (p.bytesTotal === 0) return; // nothing to hash: nothing to show
+    err(`\r${hashLine(p, 20)}\x1b[K`);
+    drawn = true;
+  }).finally(() => drawn && err('\n'));
+  return result;
+}
 
 export const share: Command = {
   name: 'share',
@@ -9,14 +27,12 @@ export const share: Command = {
   usage: `Usage: peershare share PATH...
 
 Shares each file, or every file under each folder, from where it lies. Files are hashed once;
-unchanged files are not hashed again. Prints: id, size, name.`,
+unchanged files are not hashed again; on a terminal a progress bar shows the hashing. Prints:
+id, size, name.`,
   async run({ api, positionals, json, out, err }) {
     if (positionals.length === 0) throw new UsageError('peershare share needs at least one PATH; try peershare share --help');
     const results: ShareResult[] = [];
-    for (const path of positionals) {
-      // The peer resolves paths on its own file system, so relative paths are made absolute here.
-      results.push(await api.call<ShareResult>('POST', '/shares', { path: userPath(path) }, { timeoutMs: 0 }));
-    }
+    for (const path of positionals) results.push(await shareOne(api, path, err));
     if (json) {
       out(JSON.stringify({ files: results.flatMap((r) => r.files), skipped: results.flatMap((r) => r.skipped) }) + '\n');
       return 0;

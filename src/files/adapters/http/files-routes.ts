@@ -3,14 +3,14 @@
  * content with HTTP Range); routes that add or remove files pass the admin guard.
  */
 import type { FastifyRequest } from 'fastify';
-import type { IncomingMessage } from 'node:http';
-import { PassThrough } from 'node:stream';
 import { Type, type Static } from 'typebox';
 import type { AdminGuard } from '../../../shared/admin-guard.ts';
 import { PeershareError, toErrorBody } from '../../../shared/errors.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
 import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
-import type { FileManager } from '../../domain/file-manager.ts';
+import { answerWithProgress } from '../../../shared/sse.ts';
+import { drain, uploadBody } from '../../../shared/upload-body.ts';
+import type { FileManager, ShareProgress } from '../../domain/file-manager.ts';
 import { decideRange } from '../../domain/range.ts';
 import type { FileSummary } from '../../ports.ts';
 
@@ -65,36 +65,6 @@ export interface FilesRouteOptions {
 function publicView(file: FileSummary, admin: boolean): Static<typeof FileSchema> {
   const { paths, ...rest } = file;
   return admin ? { ...rest, paths } : rest;
-}
-
-/** How much of a refused upload is read and discarded so that its client gets the error answer. */
-const DRAIN_LIMIT = 64 * 1024 * 1024;
-
-/**
- * The request body as a stream the domain may consume and destroy without destroying the socket;
- * a client that disconnects before the end makes it fail with ECONNRESET.
- */
-function uploadBody(raw: IncomingMessage): PassThrough {
-  const body = new PassThrough({ highWaterMark: 1024 * 1024 });
-  raw.pipe(body);
-  raw.once('close', () => {
-    if (!raw.complete) body.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
-  });
-  return body;
-}
-
-function drain(raw: IncomingMessage, limit: number): Promise<void> {
-  if (raw.complete || raw.destroyed) return Promise.resolve();
-  raw.unpipe();
-  return new Promise((resolve) => {
-    let seen = 0;
-    raw.on('data', (chunk: Buffer) => {
-      seen += chunk.length;
-      if (seen > limit) raw.destroy();
-    });
-    raw.once('end', resolve).once('close', resolve);
-    raw.resume();
-  });
 }
 
 export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): void {
@@ -207,7 +177,7 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
         return reply.status(created ? 201 : 200).send(publicView(file, true));
       } catch (err) {
         // Read the rest of a refused upload so the client sees our error, not a reset connection.
-        await drain(request.raw, DRAIN_LIMIT);
+        await drain(request.raw);
         throw err;
       }
     },
@@ -219,11 +189,14 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
       preHandler: options.admin,
       schema: {
         summary: 'Share a local file or folder in place (no copy); unchanged files are not hashed again',
+        description:
+          'With `Accept: text/event-stream` the answer is a stream: `progress` events while files are hashed ' +
+          '({filesTotal, filesDone, bytesTotal, bytesDone, path}), then one `result` event with the body below, or one `error` event.',
         body: ShareBody,
         response: { 200: ShareResultSchema, 400: ErrorRef },
       },
     },
-    async (request) => manager.share(request.body.path),
+    async (request, reply) => answerWithProgress(request, reply, (onProgress: (p: ShareProgress) => void, signal) => manager.share(request.body.path, { onProgress, signal })),
   );
 
   app.delete(

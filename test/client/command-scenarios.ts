@@ -1,0 +1,245 @@
+/**
+ * The peershare commands, run as real processes against a running 3-peer network: the same
+ * scenarios for both run modes (commands.test.ts: each peer one process; split-mode.test.ts: each
+ * peer five processes with RabbitMQ), since the commands must behave the same against either.
+ * Each scenario shares files under words of its own, so the scenarios do not see each other's.
+ * Peer B's downloads are capped at 64 KiB/s, so that a download of a few MiB stays running while
+ * it is paused, resumed and cancelled.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PORTS } from '../../src/shared/config.ts';
+import type { CommandNetwork, PeerOptions } from '../support/command-network.ts';
+import { postForEvents, readEventStream } from '../support/event-stream.ts';
+import { runCommand, runOnTerminal } from '../support/run-command.ts';
+import { Teardown, type Defer } from '../support/teardown.ts';
+import { tempDir } from '../support/temp.ts';
+
+const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+const MiB = 1024 * 1024;
+const NO_SUCH_ID = '0'.repeat(64);
+
+/** The options the scenarios need of the network: B's downloads capped. */
+export const NETWORK_OPTIONS: PeerOptions[] = [{}, { maxDownloadRate: '64KiB' }, {}];
+
+/** The id in the first line `share` prints. */
+function firstId(stdout: string): string {
+  const m = /^([0-9a-f]{64}) /.exec(stdout);
+  if (!m) throw new Error(`share printed no id: ${stdout}`);
+  return m[1]!;
+}
+
+const oneLineError = (r: { code: number | null; stdout: string; stderr: string }, code: number, pattern: RegExp) => {
+  expect(r.code).toBe(code);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toMatch(/^peershare: [^\n]+\n$/);
+  expect(r.stderr).toMatch(pattern);
+};
+
+/**
+ * Registers the scenarios under `title`, against the network `start` brings up once for the file
+ * and tears down in an afterAll hook (afterAll hooks registered before this call run after it).
+ * Returns a getter for the network, for mode-specific tests.
+ */
+export function commandScenarios(title: string, start: (defer: Defer) => Promise<CommandNetwork>): () => CommandNetwork {
+  let net: CommandNetwork | undefined;
+  const network = () => net ?? (() => { throw new Error('the network did not start'); })();
+
+  // Not a clean-up returned by beforeAll: vitest skips those when an afterAll hook fails.
+  const teardown = new Teardown();
+  beforeAll(async () => {
+    net = await start(teardown.defer);
+  }, 180_000);
+  afterAll(() => teardown.run(), 120_000);
+
+  describe(title, () => {
+    it('share: a folder and a relative path print each file id; an unchanged file is not hashed again', async () => {
+      const [a, b] = network().peers;
+      const dir = tempDir();
+      const data = randomBytes(2 * MiB + 77);
+      mkdirSync(join(dir, 'a'));
+      writeFileSync(join(dir, 'a', 'Quarterly zephyr report.pdf'), data);
+      writeFileSync(join(dir, 'a', 'zephyr notes.txt'), 'notes about the zephyr report\n');
+      writeFileSync(join(dir, 'b-zephyr-copy.pdf'), data);
+
+      const sharedA = await runCommand(['share', join(dir, 'a'), '--api', a.host]);
+      expect(sharedA).toMatchObject({ code: 0, stderr: '' });
+      expect(sharedA.stdout).toMatch(/^[0-9a-f]{64} +2\.0 MiB {2}Quarterly zephyr report\.pdf\n[0-9a-f]{64} +30 B {2}zephyr notes\.txt\n$/);
+      const id = firstId(sharedA.stdout);
+      // A relative path is the user's, made absolute by the command; --json is one document.
+      const sharedB = await runCommand(['share', 'b-zephyr-copy.pdf', '--json', '--api', b.host], {}, dir);
+      expect(JSON.parse(sharedB.stdout)).toEqual({ files: [{ id, name: 'b-zephyr-copy.pdf', path: join(dir, 'b-zephyr-copy.pdf'), size: data.length, hashed: true }], skipped: [] });
+      const again = JSON.parse((await runCommand(['share', join(dir, 'a'), '--json', '--api', a.host])).stdout);
+      expect(again.files.map((f: { hashed: boolean }) => f.hashed)).toEqual([false, false]);
+    });
+
+    it('share on a terminal draws a progress bar while hashing; the Client API streams rising byte counts to the total', async () => {
+      const [a] = network().peers;
+      const dir = tempDir();
+      const size = 3 * MiB + 5;
+      writeFileSync(join(dir, 'aardvark-tape.bin'), randomBytes(size));
+      writeFileSync(join(dir, 'aardvark-label.txt'), 'tape label');
+
+      const onTerminal = await runOnTerminal(['share', dir, '--api', a.host]);
+      expect(onTerminal.code).toBe(0);
+      // One line redrawn in place (\r) as each MiB is hashed, ending at 100% of both files; then the ids.
+      expect(onTerminal.output.match(/\rhashing {2}\[[#-]{20}\]/g)?.length).toBeGreaterThanOrEqual(4);
+      expect(onTerminal.output).toMatch(/\rhashed {3}\[#{20}\] {2}100% {2}3\.0 MiB\/3\.0 MiB {2}2\/2 files {2}aardvark-tape\.bin\x1b\[K\r?\n/);
+      expect(onTerminal.output).toMatch(/\n[0-9a-f]{64} +10 B {2}aardvark-label\.txt\r?\n[0-9a-f]{64} +3\.0 MiB {2}aardvark-tape\.bin\r?\n/);
+
+      // The stream under the bar: progress events, then the result.
+      writeFileSync(join(dir, 'aardvark-tape-2.bin'), randomBytes(size));
+      const events = await readEventStream<{ bytesDone: number; bytesTotal: number; filesDone: number; filesTotal: number }>(
+        await postForEvents(`http://${a.host}:${DEFAULT_PORTS.clientPort}/shares`, { path: join(dir, 'aardvark-tape-2.bin') }),
+      );
+      expect(events.map((e) => e.event)).toEqual([...events.slice(0, -1).map(() => 'progress'), 'result']);
+      const counts = events.slice(0, -1).map((e) => e.data.bytesDone);
+      expect(counts[0]).toBe(0);
+      expect(events.at(-2)!.data).toEqual({ filesTotal: 1, filesDone: 1, bytesTotal: size, bytesDone: size, path: join(dir, 'aardvark-tape-2.bin') });
+      for (let i = 1; i < counts.length; i++) expect(counts[i]).toBeGreaterThanOrEqual(counts[i - 1]!);
+      expect(new Set(counts).size).toBeGreaterThanOrEqual(4); // 0 and each 1 MiB chunk of 3 MiB
+      expect(events.at(-1)!.data).toMatchObject({ files: [{ name: 'aardvark-tape-2.bin', size, hashed: true }] });
+    });
+
+    it('search: hits from the other peers arrive with their hops, then the summary; --json is one document', async () => {
+      const [a, b, c] = network().peers;
+      const dir = tempDir();
+      writeFileSync(join(dir, 'marmot field guide.pdf'), 'marmots of the alps');
+      writeFileSync(join(dir, 'marmot burrow.jpg'), 'a burrow');
+      const shared = await Promise.all([runCommand(['share', join(dir, 'marmot field guide.pdf'), '--api', a.host]), runCommand(['share', join(dir, 'marmot burrow.jpg'), '--api', b.host])]);
+      const [guide, burrow] = shared.map((r) => firstId(r.stdout));
+
+      const text = await runCommand(['search', 'marmot', '--timeout', '2', '--api', c.host]);
+      expect(text.code).toBe(0);
+      const lines = text.stdout.trimEnd().split('\n');
+      expect(lines).toHaveLength(3);
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^marmot burrow\\.jpg  8 B  ${burrow}  ${b.peerId.slice(0, 12)}  (1 hop|2 hops)$`)));
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^marmot field guide\\.pdf  19 B  ${guide}  ${a.peerId.slice(0, 12)}  (1 hop|2 hops)$`)));
+      expect(lines.at(-1)).toMatch(/^2 hits from 2 peers in \d+\.\ds \(\d+ duplicates dropped, ended: deadline\)$/);
+
+      const json = JSON.parse((await runCommand(['search', 'marmot', 'guide', '--timeout', '1', '--json', '--api', c.host])).stdout);
+      // One hop straight from A, or two when the query reached A through B first (then A drops C's copy).
+      expect(json.hits).toEqual([expect.objectContaining({ fileId: guide, name: 'marmot field guide.pdf', holderPeerId: a.peerId, hops: expect.toSatisfy((h: number) => h === 1 || h === 2) })]);
+      expect(json.summary).toMatchObject({ hits: 1, peersAnswered: 1 });
+      const none = await runCommand(['search', 'nothingsharedbythisname', '--timeout', '0.5', '--api', c.host]);
+      expect(none.stdout).toMatch(/^0 hits from 0 peers/);
+    });
+
+    it('get --name --wait and get ID --out --wait --json download the file, which the downloader then shares', async () => {
+      const [a, b, c] = network().peers;
+      const dir = tempDir();
+      const data = randomBytes(2 * MiB + 3);
+      writeFileSync(join(dir, 'quokka-documentary.mp4'), data);
+      mkdirSync(join(dir, 'b'));
+      writeFileSync(join(dir, 'b', 'quokka-documentary.mp4'), data);
+      writeFileSync(join(dir, 'quokka-trailer.mp4'), 'a different, smaller quokka file');
+      const id = firstId((await runCommand(['share', join(dir, 'quokka-documentary.mp4'), '--api', a.host])).stdout);
+      expect(firstId((await runCommand(['share', join(dir, 'b'), '--api', b.host])).stdout)).toBe(id);
+      expect((await runCommand(['share', join(dir, 'quokka-trailer.mp4'), '--api', a.host])).code).toBe(0);
+
+      // By name: the documentary, held by two peers, beats the trailer held by one.
+      const byName = await runCommand(['get', '--name', 'quokka', '--wait', '--api', c.host]);
+      expect(byName.stderr).toMatch(/^downloading quokka-documentary\.mp4 {2}key [0-9a-f]{32}\n/);
+      expect(byName.stderr).toMatch(/100% +2\.0 MiB\/2\.0 MiB .* done\n$/);
+      expect(byName.code).toBe(0);
+      expect(byName.stdout).toBe(`${join(c.dataDir, 'downloads', 'quokka-documentary.mp4')}\n`);
+      expect(sha256(readFileSync(byName.stdout.trim()))).toBe(sha256(data));
+
+      const out = join(tempDir(), 'out');
+      const byId = await runCommand(['get', id, '--out', out, '--wait', '--json', '--api', c.host]);
+      expect(byId.code).toBe(0);
+      expect(JSON.parse(byId.stdout)).toMatchObject({ state: 'done', fileId: id, bytesDone: data.length, finalPath: join(out, 'quokka-documentary.mp4') });
+
+      const downloads = await runCommand(['downloads', '--api', c.host]);
+      expect(downloads.stdout.match(/^[0-9a-f]{32}  done +100%  2\.0 MiB  quokka-documentary\.mp4$/gm)).toHaveLength(2);
+      const listed = JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout).downloads;
+      expect(listed.filter((d: { fileId: string; state: string }) => d.fileId === id).map((d: { state: string }) => d.state)).toEqual(['done', 'done']);
+      // The downloader now shares the file too.
+      expect((await runCommand(['files', '--api', c.host])).stdout).toContain(`${id}    2.0 MiB  quokka-documentary.mp4`);
+    });
+
+    it('downloads pause, resume and cancel a running download; its partial file goes with the cancel', async () => {
+      const [a, b] = network().peers;
+      const dir = tempDir();
+      writeFileSync(join(dir, 'walrus-migration.mkv'), randomBytes(4 * MiB)); // over a minute at B's 64 KiB/s
+      const id = firstId((await runCommand(['share', join(dir, 'walrus-migration.mkv'), '--api', a.host])).stdout);
+
+      const queued = await runCommand(['get', id, '--api', b.host]);
+      expect(queued.stdout).toMatch(/^queued walrus-migration\.mkv \(4\.0 MiB, 1 holder\) {2}key [0-9a-f]{32}\n$/);
+      const key = /key ([0-9a-f]{32})/.exec(queued.stdout)![1]!;
+
+      // A prefix that names one download is enough.
+      const paused = await runCommand(['downloads', 'pause', key.slice(0, 8), '--api', b.host]);
+      expect(paused).toMatchObject({ code: 0, stdout: `${key}  paused  walrus-migration.mkv\n` });
+      const listed = JSON.parse((await runCommand(['downloads', '--json', '--api', b.host])).stdout).downloads;
+      expect(listed.find((d: { key: string }) => d.key === key)).toMatchObject({ state: 'paused', fileId: id });
+
+      const resumed = JSON.parse((await runCommand(['downloads', 'resume', key, '--json', '--api', b.host])).stdout);
+      expect(resumed).toMatchObject({ key, state: expect.stringMatching(/^(queued|running)$/) });
+      const cancelled = await runCommand(['downloads', 'cancel', key, '--api', b.host]);
+      expect(cancelled).toMatchObject({ code: 0, stdout: `${key}  cancelled  walrus-migration.mkv\n` });
+      expect((await runCommand(['downloads', '--api', b.host])).stdout).toMatch(new RegExp(`^${key}  cancelled .*walrus-migration\\.mkv$`, 'm'));
+      const downloadsDir = join(b.dataDir, 'downloads');
+      expect((existsSync(downloadsDir) ? readdirSync(downloadsDir) : []).filter((n) => n.includes('walrus'))).toEqual([]);
+
+      oneLineError(await runCommand(['downloads', 'pause', 'fffffffff', '--api', b.host]), 2, /no download has key fffffffff/);
+      oneLineError(await runCommand(['downloads', 'cancel', 'f'.repeat(32), '--api', b.host]), 1, new RegExp(`no download has key ${'f'.repeat(32)}`));
+    });
+
+    it('files lists and unshares; peers and status describe the peer and its network, as text and --json', async () => {
+      const { peers, queue } = network();
+      const [a, , c] = peers;
+      const dir = tempDir();
+      writeFileSync(join(dir, 'ibis-sketch.png'), 'an ibis');
+      const id = firstId((await runCommand(['share', join(dir, 'ibis-sketch.png'), '--api', a.host])).stdout);
+
+      const files = await runCommand(['files', '--api', a.host]);
+      expect(files.stdout).toMatch(new RegExp(`^${id}  +7 B  ibis-sketch\\.png$`, 'm'));
+      expect(files.stdout).toMatch(/^\d+ files? shared\n$/m);
+      const filesJson = JSON.parse((await runCommand(['files', '--json', '--api', a.host])).stdout);
+      expect(Object.keys(filesJson).sort()).toEqual(['items', 'total']);
+      expect(filesJson.items[0]).toMatchObject({ id, name: 'ibis-sketch.png', names: ['ibis-sketch.png'], size: 7, paths: [join(dir, 'ibis-sketch.png')] });
+      expect((await runCommand(['files', 'unshare', id, '--api', a.host])).stdout).toBe(`unshared ${id}\n`);
+      expect((await runCommand(['files', '--api', a.host])).stdout).not.toContain(id);
+      oneLineError(await runCommand(['files', 'unshare', id, '--api', a.host]), 1, new RegExp(`no shared file has id ${id}`));
+
+      const peersText = await runCommand(['peers', '--api', c.host]);
+      expect(peersText.stdout).toMatch(/2 peers known, 2 alive\n$/);
+      expect(peersText.stdout).toContain(`${a.peerId.slice(0, 12)}  alive`);
+      const peersJson = JSON.parse((await runCommand(['peers', '--json', '--api', c.host])).stdout);
+      expect(peersJson.peers.map((p: { peerId: string }) => p.peerId).sort()).toEqual([a.peerId, peers[1].peerId].sort());
+      expect(peersJson.peers[0]).toEqual({ peerId: expect.any(String), state: 'alive', lastSeen: expect.any(Number), addresses: { files: expect.any(String), search: expect.any(String), fetch: expect.any(String) }, files: expect.any(Number) });
+
+      const status = await runCommand(['status', '--api', c.host]);
+      expect(status.stdout).toMatch(new RegExp(`^peer +${c.peerId}\\nuptime +\\d`));
+      expect(status.stdout).toContain(`client API   ${c.host}:${DEFAULT_PORTS.clientPort}`);
+      expect(status.stdout).toContain(`queue       ${queue}\n`);
+      expect(status.stdout).toMatch(/^peers +2 known, 2 alive$/m);
+      expect(status.stdout).not.toContain('unavailable');
+      const statusJson = JSON.parse((await runCommand(['status', '--json'], { PEERSHARE_API: `http://${c.host}:${DEFAULT_PORTS.clientPort}` })).stdout);
+      expect(statusJson).toMatchObject({ peerId: c.peerId, queue, counts: { knownPeers: 2, alivePeers: 2 }, unavailable: [] });
+      expect(statusJson.links.map((l: { peerId: string }) => l.peerId).sort()).toEqual([a.peerId, peers[1].peerId].sort());
+    });
+
+    it('errors are one line on stderr with a non-zero exit: unknown id, a path that cannot be shared, bad flags', async () => {
+      const [a] = network().peers;
+      oneLineError(await runCommand(['get', NO_SUCH_ID, '--api', a.host]), 1, new RegExp(`^peershare: no peer is known to hold file ${NO_SUCH_ID}\\n$`));
+      oneLineError(await runCommand(['get', '--name', 'nosuchfileanywhere', '--timeout', '0.5', '--api', a.host]), 1, /no file on the network matches "nosuchfileanywhere"/);
+      const missing = join(tempDir(), 'missing.txt');
+      oneLineError(await runCommand(['share', missing, '--api', a.host]), 1, new RegExp(`cannot share ${missing}: ENOENT`));
+      const usage = await Promise.all([
+        runCommand(['get', '--wait', '--bogus', '--api', a.host]),
+        runCommand(['share', '--api', a.host]),
+        runCommand(['search', '--api', a.host]),
+        runCommand(['downloads', 'explode', 'k', '--api', a.host]),
+        runCommand(['files', 'unshare', '--api', a.host]),
+        runCommand(['search', 'x', '--timeout', '0', '--api', a.host]),
+      ]);
+      for (const r of usage) oneLineError(r, 2, /./);
+    });
+  });
+
+  return network;
+}

@@ -1,0 +1,77 @@
+/** Every download with a live progress bar, and pause, resume and cancel. */
+import { useState } from 'preact/hooks';
+import { asApiError, call, type ApiError } from '../api.ts';
+import { actionsFor, fraction, percentLabel, progressDetail } from '../format.ts';
+import type { DownloadAction, DownloadProgress } from '../types.ts';
+import type { LiveDownloads } from '../use-downloads.ts';
+import { Empty, ErrorNote } from './notes.tsx';
+
+const ACTION_LABEL: Record<DownloadAction, string> = { pause: 'Pause', resume: 'Resume', cancel: 'Cancel' };
+
+export function DownloadsView({ downloads }: { downloads: LiveDownloads }) {
+  const active = downloads.list.filter((d) => d.state === 'running' || d.state === 'queued').length;
+  return (
+    <section class="panel downloads">
+      <div class="panel-head">
+        <h2 id="downloads-title">Downloads</h2>
+        <span class="muted">{active > 0 ? `${active} active` : ''}</span>
+      </div>
+      {!downloads.live && downloads.error ? (
+        <ErrorNote error={downloads.error} prefix="Live progress lost, reconnecting:" />
+      ) : !downloads.live && downloads.list.length > 0 ? (
+        <p class="note" role="status">Reconnecting to live progress…</p>
+      ) : null}
+      {downloads.list.length === 0 ? (
+        downloads.live ? <Empty title="Nothing downloaded yet">Search, then press Download on a file.</Empty> : null
+      ) : (
+        <ul class="download-list" aria-label="Downloads">
+          {downloads.list.map((d) => (
+            <DownloadRow key={d.key} d={d} />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function DownloadRow({ d }: { d: DownloadProgress }) {
+  const [busy, setBusy] = useState<DownloadAction>();
+  const [error, setError] = useState<ApiError>();
+  const act = async (action: DownloadAction) => {
+    setBusy(action);
+    setError(undefined);
+    try {
+      await call('POST', `/downloads/${d.key}/${action}`);
+    } catch (err) {
+      setError(asApiError(err));
+    } finally {
+      setBusy(undefined);
+    }
+  };
+  const pct = Math.floor(fraction(d) * 100);
+  return (
+    <li class={`download state-${d.state}`} data-key={d.key} data-file-id={d.fileId} data-state={d.state}>
+      <div class="download-head">
+        <span class="download-name" title={d.finalPath ?? d.name}>{d.name}</span>
+        <span class={`badge state-${d.state}`}>{d.state}</span>
+      </div>
+      <div class="bar-row">
+        <progress max={100} value={pct} aria-label={`${d.name}: ${percentLabel(d)}`} data-percent={pct} />
+        <span class="pct">{percentLabel(d)}</span>
+      </div>
+      <p class="muted small">{progressDetail(d)}</p>
+      {d.state === 'done' && d.finalPath ? <p class="muted small path" title={d.finalPath}>Saved to {d.finalPath}</p> : null}
+      {d.error && d.state !== 'done' ? <p class={`small ${d.state === 'failed' ? 'error-text' : 'muted'}`}>{d.error}</p> : null}
+      <ErrorNote error={error} />
+      {actionsFor(d.state).length > 0 ? (
+        <div class="actions">
+          {actionsFor(d.state).map((action) => (
+            <button key={action} type="button" class="small secondary" disabled={busy !== undefined} onClick={() => act(action)} aria-label={`${ACTION_LABEL[action]} ${d.name}`}>
+              {busy === action ? `${ACTION_LABEL[action]}…` : ACTION_LABEL[action]}
+            </button>
+          ))}
+        </div>
+      ) : null}
+    </li>
+  );
+}

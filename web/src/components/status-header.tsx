@@ -1,0 +1,93 @@
+/** The top of the page: which peer this is, its queue backend and counts, and what is not answering. */
+import { useEffect, useState } from 'preact/hooks';
+import { apiToken, onTokenNeeded, setApiToken, type ApiError } from '../api.ts';
+import { duration, plural, shortId } from '../format.ts';
+import type { PeerStatus } from '../types.ts';
+
+export function StatusHeader({ status, error }: { status: PeerStatus | undefined; error: ApiError | undefined }) {
+  const c = status?.counts;
+  const running = c?.downloads ? (c.downloads.running ?? 0) + (c.downloads.queued ?? 0) : null;
+  return (
+    <header class="top">
+      <div class="brand">
+        <svg class="logo" viewBox="0 0 32 32" aria-hidden="true">
+          <line x1="8" y1="22" x2="24" y2="22" />
+          <line x1="8" y1="22" x2="16" y2="8" />
+          <line x1="24" y1="22" x2="16" y2="8" />
+          <circle cx="8" cy="22" r="4.5" />
+          <circle cx="24" cy="22" r="4.5" />
+          <circle class="logo-self" cx="16" cy="8" r="4.5" />
+        </svg>
+        <h1>peershare</h1>
+      </div>
+      {status ? (
+        <dl class="facts" aria-label="This peer">
+          <div>
+            <dt>Peer</dt>
+            <dd>
+              <code title={status.peerId} data-testid="peer-id">{shortId(status.peerId)}</code>
+            </dd>
+          </div>
+          <div>
+            <dt>Queue</dt>
+            <dd>{status.queue ?? 'not answering'}</dd>
+          </div>
+          <div>
+            <dt>Shared</dt>
+            <dd>{c?.sharedFiles === null || c === undefined ? '?' : plural(c.sharedFiles, 'file')}</dd>
+          </div>
+          <div>
+            <dt>Peers</dt>
+            <dd>{c?.knownPeers === null || c === undefined ? '?' : `${c.alivePeers} alive of ${c.knownPeers}`}</dd>
+          </div>
+          <div>
+            <dt>Links</dt>
+            <dd>{status.links.length}</dd>
+          </div>
+          <div>
+            <dt>Downloads</dt>
+            <dd>{running === null ? '?' : `${running} active`}</dd>
+          </div>
+          <div>
+            <dt>Up</dt>
+            <dd>{duration(status.uptimeMs)}</dd>
+          </div>
+        </dl>
+      ) : null}
+      {error ? (
+        <p class="banner banner-error" role="alert">
+          {error.status === 0 ? error.message : `Status: ${error.message}`}
+        </p>
+      ) : status && status.unavailable.length > 0 ? (
+        <p class="banner banner-warn" role="status">
+          Not answering: {status.unavailable.join(', ')}. What they serve is missing below until they are back.
+        </p>
+      ) : null}
+      <TokenPrompt />
+    </header>
+  );
+}
+
+/** Shown when a change was refused for want of the API token (a peer off loopback). */
+function TokenPrompt() {
+  const [needed, setNeeded] = useState(false);
+  const [value, setValue] = useState('');
+  useEffect(() => onTokenNeeded(setNeeded), []);
+  if (!needed) return null;
+  return (
+    <form
+      class="banner banner-warn token"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setApiToken(value.trim() || null);
+        setValue('');
+      }}
+    >
+      <label for="api-token">
+        This peer needs its API token for changes (in its data folder, <code>api-token</code>){apiToken() ? '; the one given was refused' : ''}:
+      </label>
+      <input id="api-token" type="password" autocomplete="off" value={value} onInput={(e) => setValue(e.currentTarget.value)} />
+      <button type="submit">Use token</button>
+    </form>
+  );
+}

@@ -7,8 +7,10 @@
 import type { Manifest } from '../shared/content.ts';
 
 /**
- * Takes the bytes of a range as they arrive. Returning a promise pauses the stream until it
- * settles (backpressure); throwing or rejecting ends the request with that error.
+ * Takes the bytes of a range as they arrive. A piece may be a view of a buffer the adapter
+ * reuses: it is valid during the call and, when the sink returns a promise, until that promise
+ * settles (the stream pauses meanwhile: backpressure). Throwing or rejecting ends the request
+ * with that error. An adapter never hands the sink a byte past the range's declared size.
  */
 export type RangeSink = (piece: Buffer) => void | Promise<void>;
 

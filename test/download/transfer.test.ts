@@ -97,8 +97,8 @@ describe('the transfer engine', () => {
     const { bytes, events } = await download(manifest, [liar.url, peers[1]!.url]);
     expect(sha256(bytes)).toBe(sha256(data));
     expect(events.filter((e) => e.type === 'source-banned').map((e) => (e as { source: string }).source)).toEqual([liar.url]);
-    // Chunks stream in and are verified one by one; the chunk that ends the lying answer is
-    // rejected with it, so the liar delivered less than it was asked for, and nothing extra.
+    // Chunks stream in and are verified one by one; the bytes past the declared length arrive
+    // with the tail of the answer's last chunk, so that chunk is rejected with the lie.
     const fromLiar = new Set(events.flatMap((e) => (e.type === 'chunk' && e.source === liar.url ? [e.index] : [])));
     const lastChunks = liar.ranges.map(([, last]) => Math.floor(last / manifest.chunkSize));
     expect(lastChunks.length).toBeGreaterThan(0);

@@ -53,15 +53,13 @@ export async function startBadSource(upstream: string, behaviour: Misbehaviour):
     if (isRange && behaviour.kind === 'slow') await new Promise((r) => setTimeout(r, behaviour.delayMs));
     const up = await forward(upstream, req);
     const body = Buffer.concat(await up.toArray());
-    const headers = { ...up.headers };
-    delete headers['content-length'];
+    // The answer declares the honest length (the body may then lie about its bytes or its size).
+    const headers = { ...up.headers, 'content-length': String(body.length) };
     if (isRange && behaviour.kind === 'corrupt' && body.length > 0) body[body.length >> 1]! ^= 0xff;
     const extra = isRange && behaviour.kind === 'oversize' ? Buffer.alloc(4096, 7) : Buffer.alloc(0);
     res.writeHead(up.statusCode!, headers);
     if (isRange) state.bytes += body.length + extra.length;
-    // The extra bytes follow once the honest answer is out, as a separate write.
-    if (extra.length > 0) res.write(body, () => setImmediate(() => res.end(extra)));
-    else res.end(body);
+    res.end(Buffer.concat([body, extra]));
   }
   server.listen(0, host);
   await once(server, 'listening');

@@ -150,9 +150,6 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
     let buffer: Buffer | undefined;
     let filled = 0;
     let corrupt = false;
-    /** The request's last chunk, held until the answer ends at exactly the declared size. */
-    let held: { index: number; buffer: Buffer; length: number } | undefined;
-    const lastAsked = run.first + run.asked - 1;
 
     /** Take the next piece of the answer: copy it into the chunk's buffer while hashing it. */
     const sink = (piece: Buffer): void | Promise<void> => {
@@ -193,8 +190,6 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
           if (buffer) pool.release(buffer);
           buffer = undefined;
           throw new PeershareError('BAD_SOURCE', `chunk ${index} does not match its hash`);
-        } else if (index === lastAsked) {
-          held = { index, buffer: buffer!, length }; // a source that sends more is cut off with it
         } else {
           scheduler.received(run, index, length);
           write(source, index, buffer!, length);
@@ -215,19 +210,6 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
       const end = chunkBounds(run.first + run.asked - 1, manifest.size, manifest.chunkSize).end;
       watchdog.arm();
       await ctx.chunkSource.range(source, manifest.id, start, end - 1, controller.signal, sink);
-      if (held) {
-        const { index, buffer: b, length } = held;
-        held = undefined;
-        if (run.dead) pool.release(b);
-        else if (scheduler.verified.has(index)) {
-          scheduler.skipped(run, index);
-          pool.release(b);
-        } else {
-          scheduler.received(run, index, length);
-          write(source, index, b, length);
-          endSpent();
-        }
-      }
       scheduler.finish(run);
     } catch (err) {
       const reason = controller.signal.aborted ? controller.signal.reason : err; // our stall timer, or the source's error
@@ -244,7 +226,6 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
     } finally {
       if (!controller.signal.aborted) controller.abort(STOPPED); // a buffer or the cap may still be awaited
       if (buffer) pool.release(buffer);
-      if (held) pool.release(held.buffer);
       watchdog.hold();
       ctx.signal.removeEventListener('abort', onAbort);
       inFlight.delete(run);

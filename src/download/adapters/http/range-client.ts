@@ -1,0 +1,280 @@
+/**
+ * The hot path of a download: HTTP/1.1 range requests to File Management, on keep-alive
+ * connections that each read into one reused buffer (net's `onread`), so receiving a file
+ * allocates nothing per read and leaves the garbage collector nothing to chase. Node's HTTP
+ * client allocates a fresh buffer for every read and parses through a stream; at hundreds of
+ * megabytes a second that was a good part of a downloader's CPU (docs/PERFORMANCE.md).
+ *
+ * It speaks exactly the subset a range answer needs: one request at a time per connection, a
+ * `206` with `Content-Range` and `Content-Length`, no transfer coding. Anything else fails the
+ * request. Body bytes are handed to the sink as views of the read buffer, valid during the call
+ * and until the promise the sink returns settles (reading pauses meanwhile).
+ */
+import { connect, type Socket } from 'node:net';
+import { PeershareError } from '../../../shared/errors.ts';
+import type { RangeSink } from '../../ports.ts';
+
+const READ_BUFFER_BYTES = 256 * 1024;
+const MAX_HEADER_BYTES = 16 * 1024;
+const IDLE_MS = 4_000;
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+interface Origin {
+  host: string;
+  port: number;
+  hostHeader: string;
+}
+
+function originOf(base: string): Origin {
+  const url = new URL(base);
+  if (url.protocol !== 'http:') throw new PeershareError('BAD_REQUEST', `unsupported source address ${base}`);
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  return { host, port: Number(url.port || 80), hostHeader: url.host };
+}
+
+/** What a connection does with the bytes it reads: the response in progress, if any. */
+type Reader = (data: Buffer) => void;
+
+class Connection {
+  readonly socket: Socket;
+  readonly key: string;
+  reader: Reader | undefined;
+  /** Why the connection ended, for the response in progress. */
+  onEnd: ((err: Error) => void) | undefined;
+  used = false;
+  #idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(origin: Origin, key: string, onIdleEnd: (c: Connection) => void) {
+    this.key = key;
+    this.socket = connect({
+      host: origin.host,
+      port: origin.port,
+      noDelay: true,
+      onread: {
+        buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
+        callback: (n: number, buf: Uint8Array) => {
+          const data = Buffer.from(buf.buffer, buf.byteOffset, n);
+          if (this.reader) this.reader(data);
+          else this.socket.destroy(); // bytes nobody asked for: the connection is not trusted again
+          return true;
+        },
+      },
+    });
+    const ended = (err: Error) => {
+      this.clearIdle();
+      const onEnd = this.onEnd;
+      this.onEnd = undefined;
+      this.reader = undefined;
+      if (onEnd) onEnd(err);
+      else onIdleEnd(this);
+    };
+    this.socket.on('error', (err) => ended(err));
+    this.socket.on('end', () => {
+      this.socket.destroy();
+      ended(new PeershareError('UNAVAILABLE', 'source closed the connection'));
+    });
+    this.socket.on('close', () => ended(new PeershareError('UNAVAILABLE', 'source closed the connection')));
+  }
+
+  idle(onTimeout: () => void): void {
+    this.socket.unref();
+    this.#idleTimer = setTimeout(onTimeout, IDLE_MS);
+    this.#idleTimer.unref();
+  }
+
+  clearIdle(): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    this.socket.ref();
+  }
+}
+
+export class RangeClient {
+  readonly #idle = new Map<string, Connection[]>();
+  readonly #maxIdlePerOrigin: number;
+  #closed = false;
+
+  constructor(maxIdlePerOrigin = 8) {
+    this.#maxIdlePerOrigin = maxIdlePerOrigin;
+  }
+
+  /**
+   * GET `path` from `base` with `Range: bytes=start-end` (and `If-Range: ifRange`), streaming
+   * exactly end - start + 1 body bytes into `sink`. A reused connection that the source closed
+   * before answering is replaced once by a new one.
+   */
+  async get(base: string, path: string, start: number, end: number, ifRange: string, signal: AbortSignal, sink: RangeSink): Promise<void> {
+    if (this.#closed) throw new PeershareError('UNAVAILABLE', 'range client closed');
+    const origin = originOf(base);
+    const key = `${origin.host}:${origin.port}`;
+    for (let attempt = 0; ; attempt++) {
+      const reused = this.#takeIdle(key);
+      const conn = reused ?? new Connection(origin, key, (c) => this.#forget(c));
+      try {
+        return await this.#exchange(conn, origin, path, start, end, ifRange, signal, sink);
+      } catch (err) {
+        if (reused && attempt === 0 && err instanceof StaleConnection) continue;
+        throw err instanceof StaleConnection ? err.cause : err;
+      }
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const list of this.#idle.values()) for (const c of list) c.socket.destroy();
+    this.#idle.clear();
+  }
+
+  #takeIdle(key: string): Connection | undefined {
+    const list = this.#idle.get(key);
+    const conn = list?.pop();
+    if (list && list.length === 0) this.#idle.delete(key);
+    conn?.clearIdle();
+    return conn;
+  }
+
+  #forget(conn: Connection): void {
+    const list = this.#idle.get(conn.key);
+    const i = list?.indexOf(conn) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+    if (list?.length === 0) this.#idle.delete(conn.key);
+  }
+
+  #release(conn: Connection): void {
+    const list = this.#idle.get(conn.key) ?? [];
+    if (this.#closed || list.length >= this.#maxIdlePerOrigin || conn.socket.destroyed) {
+      conn.socket.destroy();
+      return;
+    }
+    conn.used = true;
+    list.push(conn);
+    this.#idle.set(conn.key, list);
+    conn.idle(() => {
+      this.#forget(conn);
+      conn.socket.destroy();
+    });
+  }
+
+  #exchange(conn: Connection, origin: Origin, path: string, start: number, end: number, ifRange: string, signal: AbortSignal, sink: RangeSink): Promise<void> {
+    const length = end - start + 1;
+    const wasUsed = conn.used;
+    return new Promise<void>((resolve, reject) => {
+      const header = Buffer.allocUnsafe(MAX_HEADER_BYTES);
+      let headerLength = 0;
+      let inBody = false;
+      let received = 0; // body bytes
+      let settled = false;
+      let pending: Promise<void> | undefined;
+
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        conn.reader = undefined;
+        conn.onEnd = undefined;
+        if (err === undefined) {
+          conn.socket.resume(); // it may have been paused for the sink's last piece
+          this.#release(conn);
+          resolve();
+        } else {
+          conn.socket.destroy();
+          reject(err);
+        }
+      };
+      const onAbort = () => finish(signal.reason);
+      if (signal.aborted) return finish(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+
+      conn.onEnd = (err) => {
+        // A reused connection that dies before any answer was probably closed while idle.
+        if (wasUsed && headerLength === 0 && !inBody) finish(new StaleConnection(err));
+        else finish(err instanceof PeershareError ? err : new PeershareError('UNAVAILABLE', `source connection failed: ${err.message}`));
+      };
+
+      const body = (data: Buffer) => {
+        if (received + data.length > length) {
+          finish(new PeershareError('BAD_SOURCE', `source sent more than the ${length} bytes asked for`));
+          return;
+        }
+        received += data.length;
+        let result: void | Promise<void>;
+        try {
+          result = sink(data);
+        } catch (err) {
+          finish(err);
+          return;
+        }
+        const complete = received === length;
+        if (result) {
+          conn.socket.pause();
+          const current = (pending = result.then(
+            () => {
+              if (pending === current) pending = undefined;
+              if (settled) return;
+              if (complete) finish();
+              else conn.socket.resume();
+            },
+            (err: unknown) => finish(err),
+          ));
+        } else if (complete) finish();
+      };
+
+      conn.reader = (data) => {
+        if (settled) return;
+        if (inBody) {
+          body(data);
+          return;
+        }
+        // Headers: gather until the blank line, then the rest of this read is body.
+        const room = MAX_HEADER_BYTES - headerLength;
+        const take = Math.min(room, data.length);
+        data.copy(header, headerLength, 0, take);
+        const searchFrom = Math.max(0, headerLength - 3);
+        headerLength += take;
+        const at = header.subarray(0, headerLength).indexOf(HEADER_END, searchFrom);
+        if (at < 0) {
+          if (headerLength >= MAX_HEADER_BYTES) finish(new PeershareError('BAD_SOURCE', 'source sent oversized response headers'));
+          return;
+        }
+        const problem = checkHead(header.subarray(0, at).toString('latin1'), start, end, length);
+        if (problem) {
+          finish(problem);
+          return;
+        }
+        inBody = true;
+        const bodyStart = at + HEADER_END.length - (headerLength - take); // offset in `data`
+        if (length === 0 || bodyStart < data.length) body(data.subarray(bodyStart));
+      };
+
+      conn.socket.write(
+        `GET ${path} HTTP/1.1\r\nHost: ${origin.hostHeader}\r\nRange: bytes=${start}-${end}\r\nIf-Range: ${ifRange}\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n\r\n`,
+      );
+    });
+  }
+}
+
+/** The source closed a kept-alive connection before answering: try once more on a new one. */
+class StaleConnection extends Error {
+  constructor(override readonly cause: Error) {
+    super(cause.message);
+  }
+}
+
+/** Why a response head is not the range asked for (undefined when it is). */
+function checkHead(head: string, start: number, end: number, length: number): PeershareError | undefined {
+  const lines = head.split('\r\n');
+  const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
+  const fields = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) fields.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  const range = fields.get('content-range') ?? '';
+  if (status?.[1] !== '206' || !range.startsWith(`bytes ${start}-${end}/`)) {
+    return new PeershareError('UNAVAILABLE', `range answer: HTTP ${status?.[1] ?? '?'} ${range}`);
+  }
+  if (fields.has('transfer-encoding') || fields.get('content-length') !== String(length)) {
+    return new PeershareError('BAD_SOURCE', `range answer of ${fields.get('content-length') ?? 'no'} bytes for ${length} asked`);
+  }
+  return undefined;
+}

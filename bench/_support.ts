@@ -39,3 +39,21 @@ export function memoryOf(pid: number): { rss: number; hwm: number } {
 export function resetPeak(pid: number): void {
   writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
+
+/**
+ * How `npm start` runs a peer: the environment variables and node options its script sets before
+ * `bin/peershare.js`, read from package.json so the memory figures measure what the README runs.
+ */
+export function peerLaunch(): { env: NodeJS.ProcessEnv; nodeArgs: string[] } {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/);
+  const env: NodeJS.ProcessEnv = {};
+  let i = 0;
+  for (; i < words.length && /^[A-Z_]+=/.test(words[i]!); i++) {
+    const [name, value] = words[i]!.split('=', 2) as [string, string];
+    env[name] = value;
+  }
+  if (words[i] !== 'node') throw new Error(`npm start does not run node: ${pkg.scripts.start}`);
+  const nodeArgs = words.slice(i + 1, words.indexOf('bin/peershare.js'));
+  return { env: { ...process.env, ...env }, nodeArgs };
+}

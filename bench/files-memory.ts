@@ -3,7 +3,8 @@
  * file in place (hashing it), (2) receives it as a streamed upload, (3) serves it whole.
  * The service runs as its own process (`peershare service files`); its peak RSS (VmHWM) is
  * reset before each step through /proc/PID/clear_refs and read after it.
- * Set BENCH_FILE_MIB to change the size.
+ * Set BENCH_FILE_MIB to change the size. Targets: growth well under 100 MB (issue 3) for each
+ * step; idle RSS ≤ 80 MB (issue 7). One run.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -11,13 +12,15 @@ import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MiB, makeFile, memoryOf, resetPeak } from './_support.ts';
+import { check, figure, table, type BenchResult } from './_results.ts';
+import { MiB, makeFile, memoryOf, peerLaunch, resetPeak } from './_support.ts';
 
 const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 1024);
 const HOST = '127.0.99.2';
 const URL_BASE = `http://${HOST}:7871`;
-
-
+const MB = 1e6;
+const GROWTH_TARGET_MB = 100;
+const IDLE_TARGET_MB = 80;
 
 function call(method: string, path: string, body?: NodeJS.ReadableStream | string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; text: string }> {
   return new Promise((resolve, reject) => {
@@ -48,12 +51,13 @@ async function waitHealthy(): Promise<void> {
   throw new Error('service did not start');
 }
 
-export async function run(): Promise<void> {
+export async function run(): Promise<BenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'peershare-bench-'));
   const file = join(dir, 'big.bin');
   makeFile(file, SIZE_MIB);
 
-  const child = spawn(process.execPath, [join(import.meta.dirname, '../bin/peershare.js'), 'service', 'files', '--host', HOST, '--data', join(dir, 'data'), '--log-level', 'warn'], { stdio: 'inherit' });
+  const launch = peerLaunch(); // as npm start runs a peer
+  const child = spawn(process.execPath, [...launch.nodeArgs, join(import.meta.dirname, '../bin/peershare.js'), 'service', 'files', '--host', HOST, '--data', join(dir, 'data'), '--log-level', 'warn'], { stdio: 'inherit', env: launch.env });
   try {
     await waitHealthy();
     const idle = memoryOf(child.pid!).rss;
@@ -78,10 +82,22 @@ export async function run(): Promise<void> {
       if (r.bytes !== SIZE_MIB * MiB) throw new Error(`read ${r.bytes} bytes`);
       return r;
     });
-    console.log(`File Management, ${SIZE_MIB} MiB file; idle RSS ${(idle / MiB).toFixed(1)} MiB`);
-    console.log('| step | peak RSS growth over idle (MiB) | throughput (GiB/s) |');
-    console.log('| --- | --- | --- |');
-    for (const [label, growth, rate] of rows) console.log(`| ${label} | ${growth.toFixed(1)} | ${rate.toFixed(2)} |`);
+    console.log(`files-memory: File Management, ${SIZE_MIB} MiB file; idle RSS ${(idle / MiB).toFixed(1)} MiB\n`);
+    console.log(table(['step', 'peak RSS growth over idle (MiB)', 'throughput (GiB/s)'], rows.map(([label, growth, rate]) => [label, growth.toFixed(1), rate.toFixed(2)])));
+    return {
+      name: 'files-memory',
+      what: `RSS of a File Management process (\`peershare service files\`): idle, and its peak growth over idle while it hashes a ${SIZE_MIB} MiB file in place, receives it as a streamed upload and serves it whole`,
+      how: 'The service runs as its own process; its peak RSS (VmHWM) is reset through /proc/PID/clear_refs before each step and read after it. One run.',
+      parameters: { fileMiB: SIZE_MIB },
+      figures: [
+        figure('idle RSS', 'ours', idle / MiB, 'MiB'),
+        ...rows.flatMap(([label, growth, rate]) => [figure(`${label}: peak RSS growth over idle`, 'ours', growth, 'MiB'), figure(`${label}: throughput`, 'info', rate, 'GiB/s')]),
+      ],
+      checks: [
+        ...rows.map(([label, growth]) => check(`${label}: peak RSS growth`, (growth * MiB) / MB, 'MB', '<=', GROWTH_TARGET_MB)),
+        check('idle RSS of `peershare service files`', idle / MB, 'MB', '<=', IDLE_TARGET_MB),
+      ],
+    };
   } finally {
     child.kill('SIGTERM');
     await once(child, 'exit');

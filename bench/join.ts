@@ -8,10 +8,13 @@
  */
 import type { FetchTransport } from '../src/fetch/ports.ts';
 import { converged, createFetchNet } from '../test/support/fetch-net.ts';
+import { check, figure, type BenchResult, type Check, type Figure } from './_results.ts';
 
 const SIZES = (process.env.BENCH_JOIN_N ?? '25,50,100').split(',').map(Number);
 const STEADY_ROUNDS = 5;
 const TUNING = { fanout: 3, suspectAfterRounds: 5, downAfterRounds: 10 };
+const MAX_ROUNDS = 20;
+const TARGET_ROUNDS = 10;
 
 interface Traffic {
   bytes: number;
@@ -38,7 +41,21 @@ function cpuMs(since: NodeJS.CpuUsage): number {
   return (d.user + d.system) / 1000;
 }
 
-async function measure(n: number): Promise<void> {
+interface Measured {
+  n: number;
+  /** null: not converged within MAX_ROUNDS. */
+  rounds: number | null;
+  joinS: number;
+  startupS: number;
+  joinCpu: number;
+  joinBytes: number;
+  steadyCpu: number;
+  steadyBytes: number;
+  steadyS: number;
+  suspectShare: number;
+}
+
+async function measure(n: number): Promise<Measured> {
   const traffic: Traffic = { bytes: 0, suspects: 0 };
   const startedAt = performance.now();
   const net = await createFetchNet(n, { tuning: TUNING, seed: n, teardown: false, wrapTransport: counting(traffic) });
@@ -47,10 +64,11 @@ async function measure(n: number): Promise<void> {
     let cpu = process.cpuUsage();
     let t = performance.now();
     traffic.bytes = 0;
-    const rounds = await net.stepUntil(() => converged(net), 20);
+    const rounds = await net.stepUntil(() => converged(net), MAX_ROUNDS);
     const joinS = (performance.now() - t) / 1000;
-    const joinCpu = cpuMs(cpu) / Math.max(rounds, 1) / n;
-    const joinBytes = traffic.bytes / Math.max(rounds, 1) / n;
+    const stepped = rounds > 0 ? rounds : MAX_ROUNDS; // -1: not converged within MAX_ROUNDS
+    const joinCpu = cpuMs(cpu) / stepped / n;
+    const joinBytes = traffic.bytes / stepped / n;
 
     cpu = process.cpuUsage();
     t = performance.now();
@@ -60,17 +78,43 @@ async function measure(n: number): Promise<void> {
     const steadyCpu = cpuMs(cpu) / STEADY_ROUNDS / n;
     const steadyBytes = traffic.bytes / STEADY_ROUNDS / n;
     const steadyS = (performance.now() - t) / 1000 / STEADY_ROUNDS;
+    const m: Measured = { n, rounds: rounds > 0 ? rounds : null, joinS, startupS, joinCpu, joinBytes, steadyCpu, steadyBytes, steadyS, suspectShare: Math.round((100 * traffic.suspects) / Math.max(traffic.bytes, 1)) };
     console.log(
-      `N=${String(n).padStart(3)}: full knowledge after ${rounds} rounds, ${joinS.toFixed(1)} s (start-up of all peers ${startupS.toFixed(1)} s) | ` +
-        `joining: ${joinCpu.toFixed(1)} ms CPU, ${(joinBytes / 1024).toFixed(1)} KiB per round per peer | ` +
-        `steady: ${steadyCpu.toFixed(1)} ms CPU, ${(steadyBytes / 1024).toFixed(1)} KiB per round per peer (${Math.round((100 * traffic.suspects) / Math.max(traffic.bytes, 1))}% suspicion rumours), ${steadyS.toFixed(2)} s per round for all`,
+      `| ${n} | ${m.rounds ?? `not within ${MAX_ROUNDS}`} | ${joinS.toFixed(1)} | ${startupS.toFixed(1)} | ${joinCpu.toFixed(1)} | ${(joinBytes / 1024).toFixed(1)} | ` +
+        `${steadyCpu.toFixed(1)} | ${(steadyBytes / 1024).toFixed(1)} | ${m.suspectShare} | ${steadyS.toFixed(2)} |`,
     );
+    return m;
   } finally {
     await net.stop();
   }
 }
 
-export async function run(): Promise<void> {
-  console.log(`fanout ${TUNING.fanout}; one process, one loopback address per peer; rounds stepped on all peers at once`);
-  for (const n of SIZES) await measure(n);
+export async function run(): Promise<BenchResult> {
+  console.log(`join: fanout ${TUNING.fanout}; one process, one loopback address per peer; rounds stepped on all peers at once\n`);
+  console.log('| N | rounds to full knowledge | seconds | start-up of all peers (s) | joining: CPU ms per round per peer | joining: KiB per round per peer | steady: CPU ms per round per peer | steady: KiB per round per peer | steady: % suspicion rumours | steady: s per round for all |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const all: Measured[] = [];
+  for (const n of SIZES) all.push(await measure(n));
+  const figures: Figure[] = [];
+  const checks: Check[] = [];
+  for (const m of all) {
+    figures.push(
+      figure(`N=${m.n}: rounds until every peer knows all`, 'ours', m.rounds, 'rounds', m.rounds === null ? `not converged within ${MAX_ROUNDS} rounds` : undefined),
+      figure(`N=${m.n}: seconds until every peer knows all`, 'ours', m.joinS, 's'),
+      figure(`N=${m.n}: CPU per round per peer, joining`, 'info', m.joinCpu, 'ms'),
+      figure(`N=${m.n}: bytes per round per peer, joining`, 'info', m.joinBytes / 1024, 'KiB'),
+      figure(`N=${m.n}: CPU per round per peer, steady`, 'ours', m.steadyCpu, 'ms'),
+      figure(`N=${m.n}: bytes per round per peer, steady`, 'ours', m.steadyBytes / 1024, 'KiB'),
+    );
+    // Not converging within MAX_ROUNDS is a miss, not a skip.
+    checks.push(check(`N=${m.n}: rounds until every peer knows all`, m.rounds ?? MAX_ROUNDS + 1, 'rounds', '<=', TARGET_ROUNDS));
+  }
+  return {
+    name: 'join',
+    what: `N peers (${SIZES.join(', ')}) joining through one bootstrap: rounds and seconds until every peer knows all; CPU and bytes per round per peer while joining and in steady state`,
+    how: `In one process over real HTTP on 127.x addresses (test/support/fetch-net.ts), rounds stepped on every peer at once, fanout ${TUNING.fanout}; bytes are the JSON bodies (requests + answers) counted at the transport; CPU is this process's user+system time divided among the peers; steady state is the mean of ${STEADY_ROUNDS} rounds after convergence. One run per N.`,
+    parameters: { sizes: SIZES.join(','), fanout: TUNING.fanout, steadyRounds: STEADY_ROUNDS, maxRounds: MAX_ROUNDS },
+    figures,
+    checks,
+  };
 }

@@ -3,7 +3,8 @@
  * confirms, pipelined, and consumed with manual acks at the same time, end to end (first publish
  * to last ack). Compared: bare amqplib (confirm channel, callbacks, no awaiting in turn), the
  * RabbitMQ adapter and the embedded SQLite adapter. Median msg/s of 3 runs each, and the ratio
- * adapter / bare amqplib (target ≥ 0.8). Needs RabbitMQ at PEERSHARE_BENCH_AMQP_URL or localhost.
+ * adapter / bare amqplib (target ≥ 0.8). Needs RabbitMQ at PEERSHARE_BENCH_AMQP_URL or localhost;
+ * without it the two RabbitMQ variants are reported as skipped and only the embedded queue runs.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { AmqpJobQueue } from '../src/download/adapters/amqp/amqp-job-queue.ts';
 import { SqliteJobQueue } from '../src/download/adapters/embedded-queue/sqlite-job-queue.ts';
 import type { JobQueue } from '../src/download/queue-port.ts';
 import { silentLogger } from '../src/shared/logging.ts';
+import { check, figure, median, table, type BenchResult } from './_results.ts';
 
 const URL = process.env.PEERSHARE_BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const N = Number(process.env.BENCH_QUEUE_JOBS ?? 10_000);
@@ -88,21 +90,59 @@ async function viaEmbeddedAdapter(): Promise<number> {
   return adapter(q, async () => rmSync(dir, { recursive: true, force: true }));
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (x: number) => `${Math.round(x).toLocaleString('en-US')} msg/s`;
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
-export async function run(): Promise<void> {
+/** Why RabbitMQ cannot be used, or undefined when it answers. */
+async function brokerMissing(): Promise<string | undefined> {
+  try {
+    const conn = await amqp.connect(URL);
+    await conn.close();
+    return undefined;
+  } catch (err) {
+    return `RabbitMQ not reachable at ${URL.replace(/\/\/[^@]*@/, '//')}: ${(err as Error).message}`;
+  }
+}
+
+export async function run(): Promise<BenchResult> {
+  const missing = await brokerMissing();
   const results: Record<string, number[]> = { bare: [], amqp: [], embedded: [] };
   // Interleaved, so drift on a shared machine hits every variant alike.
   for (let r = 0; r < RUNS; r++) {
-    results.bare!.push(await bare());
-    results.amqp!.push(await viaAmqpAdapter());
+    if (!missing) {
+      results.bare!.push(await bare());
+      results.amqp!.push(await viaAmqpAdapter());
+    }
     results.embedded!.push(await viaEmbeddedAdapter());
   }
-  const base = median(results.bare!);
-  console.log(`${N} jobs, publish (confirms, pipelined) + consume (manual ack, prefetch ${PREFETCH}), median of ${RUNS}:`);
-  for (const [name, rates] of Object.entries(results)) {
-    const ratio = name === 'bare' ? '' : `  ratio vs bare amqplib ${(median(rates) / base).toFixed(2)}`;
-    console.log(`  ${name.padEnd(9)} ${fmt(median(rates)).padStart(14)}  (runs: ${rates.map(fmt).join(', ')})${ratio}`);
-  }
+  const base = missing ? null : median(results.bare!);
+  const labels: Record<string, string> = { bare: 'bare amqplib (reference)', amqp: 'RabbitMQ adapter', embedded: 'embedded queue (SQLite)' };
+  console.log(`queue: ${N} jobs, publish (confirms, pipelined) + consume (manual ack, prefetch ${PREFETCH}), median of ${RUNS}\n`);
+  console.log(
+    table(
+      ['what', 'msg/s (median)', 'runs', 'ratio vs bare amqplib'],
+      Object.entries(results).map(([name, rates]) =>
+        rates.length === 0
+          ? [labels[name]!, `skipped: ${missing}`, '', '']
+          : [labels[name]!, fmt(median(rates)), rates.map(fmt).join(', '), name === 'bare' || base === null ? '' : (median(rates) / base).toFixed(2)],
+      ),
+    ),
+  );
+  const ratio = (name: string) => (base === null ? null : median(results[name]!) / base);
+  return {
+    name: 'queue',
+    what: `${N.toLocaleString('en-US')} download jobs published with confirms and consumed with acks, end to end: the RabbitMQ adapter and the embedded queue against bare amqplib doing the same`,
+    how: `Publishes pipelined (confirms), consumed at the same time with manual acks, prefetch ${PREFETCH}; timed from the first publish to the last ack. Bare amqplib uses a confirm channel with callbacks. ${RUNS} runs of each, interleaved; medians.`,
+    parameters: { jobs: N, prefetch: PREFETCH, runs: RUNS },
+    figures: [
+      figure(labels.bare!, 'reference', missing ? null : results.bare!, 'msg/s', missing),
+      figure(labels.amqp!, 'ours', missing ? null : results.amqp!, 'msg/s', missing),
+      figure(labels.embedded!, 'ours', results.embedded!, 'msg/s'),
+      figure('RabbitMQ adapter / bare amqplib', 'ratio', ratio('amqp'), '×'),
+      figure('embedded queue / bare amqplib', 'ratio', ratio('embedded'), '×'),
+    ],
+    checks: [
+      check('RabbitMQ adapter / bare amqplib', ratio('amqp'), '×', '>=', 0.8, missing),
+      check('embedded queue / bare amqplib', ratio('embedded'), '×', '>=', 0.8, missing),
+    ],
+  };
 }

@@ -26,6 +26,7 @@ import { Bitfield } from '../src/download/domain/bitfield.ts';
 import { runTransfer } from '../src/download/domain/transfer.ts';
 import type { ChunkSource } from '../src/download/ports.ts';
 import type { Manifest } from '../src/shared/content.ts';
+import { check, figure, median, table, type BenchResult } from './_results.ts';
 import { MiB, makeFile, waitFor } from './_support.ts';
 
 const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 256);
@@ -36,8 +37,6 @@ const PROXY_HOSTS = ['127.0.97.11', '127.0.97.12', '127.0.97.13', '127.0.97.14']
 /** The same proxies without a cap: what this machine can move through the same path right now. */
 const OPEN_HOSTS = ['127.0.97.21', '127.0.97.22', '127.0.97.23', '127.0.97.24'];
 const PROXY_PORT = 7871;
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 // ---------------------------------------------------------------- the rate-capped proxies (child)
 
@@ -94,8 +93,6 @@ if (process.env.BENCH_SWARM_PROXY) {
 
 // ---------------------------------------------------------------- the benchmark (parent)
 
-
-
 /** One download from `sources`; MiB/s of the whole file, verified, written and fsync'd. */
 async function download(sources: string[], manifest: Manifest, outDir: string): Promise<number> {
   const files = new FsDownloadFiles();
@@ -131,7 +128,7 @@ async function download(sources: string[], manifest: Manifest, outDir: string): 
   return SIZE_MIB / seconds;
 }
 
-export async function run(): Promise<void> {
+export async function run(): Promise<BenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'peershare-bench-swarm-'));
   const outDir = join(dir, 'out');
   mkdirSync(outDir);
@@ -164,13 +161,30 @@ export async function run(): Promise<void> {
       ceiling.push(await download(open, manifest, outDir));
     }
     const ratio = median(swarm) / (4 * median(single));
-    console.log(`swarm: ${SIZE_MIB} MiB, sources capped at ${RATE_MIB} MiB/s each, verified and fsync'd; medians of ${RUNS} runs (MiB/s)`);
-    console.log('| what | MiB/s (median) | runs |');
-    console.log('| --- | --- | --- |');
-    console.log(`| one capped source | ${median(single).toFixed(1)} | ${single.map((x) => x.toFixed(1)).join(', ')} |`);
-    console.log(`| four capped sources | ${median(swarm).toFixed(1)} | ${swarm.map((x) => x.toFixed(1)).join(', ')} |`);
-    console.log(`| four uncapped sources, same proxies (this machine's ceiling now) | ${median(ceiling).toFixed(1)} | ${ceiling.map((x) => x.toFixed(1)).join(', ')} |`);
-    console.log(`aggregate / (4 × single) = ${ratio.toFixed(2)} (target ≥ 0.9); aggregate / (4 × cap) = ${(median(swarm) / (4 * RATE_MIB)).toFixed(2)}`);
+    console.log(`swarm: ${SIZE_MIB} MiB, sources capped at ${RATE_MIB} MiB/s each, verified and fsync'd; medians of ${RUNS} runs (MiB/s)\n`);
+    const runs = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
+    console.log(
+      table(['what', 'MiB/s (median)', 'runs'], [
+        ['one capped source', median(single).toFixed(1), runs(single)],
+        ['four capped sources', median(swarm).toFixed(1), runs(swarm)],
+        ["four uncapped sources, same proxies (this machine's ceiling now)", median(ceiling).toFixed(1), runs(ceiling)],
+      ]),
+    );
+    console.log(`\naggregate / (4 × single) = ${ratio.toFixed(2)} (target ≥ 0.9); aggregate / (4 × cap) = ${(median(swarm) / (4 * RATE_MIB)).toFixed(2)}`);
+    return {
+      name: 'swarm',
+      what: `${SIZE_MIB} MiB from four sources each capped at ${RATE_MIB} MiB/s, verified and fsync'd, against the same download from one capped source: aggregate / (4 × single)`,
+      how: 'One `peershare service files` process shares the file; four rate-capped HTTP proxies (a token bucket per proxy, shared by its connections) in one child process stand for four sources; the transfer engine runs in the benchmark process. The same four proxies uncapped give the ceiling of this path on this machine in the same run. ' + `${RUNS} runs of each, alternating; medians.`,
+      parameters: { fileMiB: SIZE_MIB, capMiBps: RATE_MIB, sources: 4, runs: RUNS },
+      figures: [
+        figure('one capped source', 'reference', single, 'MiB/s'),
+        figure('four capped sources', 'ours', swarm, 'MiB/s'),
+        figure('four uncapped sources (ceiling of this path now)', 'info', ceiling, 'MiB/s'),
+        figure('aggregate / (4 × single)', 'ratio', ratio, '×'),
+        figure('aggregate / (4 × cap)', 'ratio', median(swarm) / (4 * RATE_MIB), '×'),
+      ],
+      checks: [check('aggregate / (4 × one capped source)', ratio, '×', '>=', 0.9)],
+    };
   } finally {
     for (const child of children) {
       child.kill('SIGTERM');

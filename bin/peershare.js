@@ -3,6 +3,7 @@
 // build`) while that build matches the TypeScript sources, and otherwise the sources themselves
 // through tsx, so an edited checkout never runs stale code.
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { sourcesFingerprint } from './sources.js';
 
 const root = new URL('..', import.meta.url);
@@ -12,7 +13,7 @@ try {
 } catch {
   built = undefined;
 }
-if (built !== undefined && built === sourcesFingerprint(new URL('src', root).pathname)) {
+if (built !== undefined && built === sourcesFingerprint(fileURLToPath(new URL('src', root)))) {
   await import('../dist/client/cli/main.js');
 } else {
   const { register } = await import('tsx/esm/api');

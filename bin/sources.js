@@ -1,6 +1,8 @@
 // A fingerprint of the TypeScript sources: how many there are, their total size and the newest
 // modification time. `npm run build` records it next to the compiled JavaScript, and the
-// `peershare` command runs that JavaScript only while the sources still match it.
+// `peershare` command runs that JavaScript only while the sources still match it. (An edit
+// that keeps a file's size and sets an older modification time, as `cp -p` can, goes unseen:
+// `npm run build` then brings dist/ up to date.)
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -20,9 +20,10 @@ export interface ChunkSource {
   manifest(source: string, fileId: string, signal: AbortSignal): Promise<Manifest>;
   /**
    * Stream bytes [start, end] (inclusive) of `fileId` into `sink` as they arrive, in order.
-   * Resolves once all of them were taken; rejects with BAD_SOURCE if the source sends more or
-   * fewer bytes than asked or another range, with UNAVAILABLE if it fails, with the signal's
-   * reason when aborted, and with the sink's error when the sink throws (ending the request).
+   * Resolves once all of them were taken; rejects with BAD_SOURCE if the source declares or
+   * sends more bytes than asked, or another length, with UNAVAILABLE if it fails or closes the
+   * connection early (a crashed source is not a lying one), with the signal's reason when
+   * aborted, and with the sink's error when the sink throws (ending the request).
    */
   range(source: string, fileId: string, start: number, end: number, signal: AbortSignal, sink: RangeSink): Promise<void>;
   /** Release pooled connections. */

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
@@ -48,16 +48,18 @@ describe('the demo network', () => {
     // Its own process group, as a terminal's foreground job: Ctrl-C signals the whole group.
     const child = spawn(process.execPath, [BIN, 'demo', '--host', first], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     const exited = once(child, 'exit');
+    let dataDir: string | undefined;
     onTestFinished(async () => {
       if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
       await exited;
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true }); // a killed demo cannot remove it
     });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
 
     const banner = await waitFor(child, () => stderr, 'Ctrl-C stops every peer');
     expect(banner).toMatch(/^peershare demo: ready: 5 peers, \d+ files shared, every peer linked to the others$/m);
-    const dataDir = /data in (\S+) \(deleted on exit\)/.exec(banner)![1]!;
+    dataDir = /data in (\S+) \(deleted on exit\)/.exec(banner)![1]!;
     expect(existsSync(dataDir)).toBe(true);
     const webUi = /^ {2}web UI +(http:\/\/\S+\/)/m.exec(banner)![1]!;
     expect(webUi).toBe(`http://${first}:${DEFAULT_PORTS.clientPort}/`);

@@ -150,7 +150,7 @@ describe('the range client', () => {
     expect(Buffer.concat(pieces).toString()).not.toContain('EXTRA');
   });
 
-  it('fails with UNAVAILABLE when the source closes mid-body, and refuses oversized heads', async () => {
+  it('fails with UNAVAILABLE when the source closes mid-body, and refuses oversized or garbled heads', async () => {
     const cut = await rawServer((socket, request) => {
       honest(socket, request, { body: BODY.subarray(0, 2) });
       socket.end();
@@ -158,6 +158,8 @@ describe('the range client', () => {
     await expect(get(newClient(), cut.url, 0, 9)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     const chatty = await rawServer((socket) => socket.write(`HTTP/1.1 206 Partial Content\r\nX: ${'y'.repeat(20_000)}\r\n\r\n`));
     await expect(get(newClient(), chatty.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
+    const garbled = await rawServer((socket) => socket.write('EXTRA BYTES FROM BEFORE\r\n\r\n'));
+    await expect(get(newClient(), garbled.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
   });
 
   it('pauses reading while the sink works, and stops at once when aborted', async () => {

@@ -1,4 +1,4 @@
-/** A JSON route read now, again every `intervalMs` while the page is visible, and on demand. */
+/** A JSON route read now, again every `intervalMs` while the page is visible (unless the last read is still out), and on demand. */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { asApiError, call, type ApiError } from './api.ts';
 
@@ -12,10 +12,14 @@ export function usePolled<T>(path: string, intervalMs: number, deps: readonly un
   const [data, setData] = useState<T>();
   const [error, setError] = useState<ApiError>();
   const generation = useRef(0);
+  const inFlight = useRef(false);
 
   const refresh = useCallback(() => {
     const mine = ++generation.current;
-    call<T>('GET', path).then(
+    inFlight.current = true;
+    call<T>('GET', path).finally(() => {
+      if (mine === generation.current) inFlight.current = false;
+    }).then(
       (value) => {
         if (mine !== generation.current) return;
         setData(value);
@@ -31,7 +35,8 @@ export function usePolled<T>(path: string, intervalMs: number, deps: readonly un
   useEffect(() => {
     refresh();
     const timer = setInterval(() => {
-      if (!document.hidden) refresh();
+      // A slow answer is not asked for again on top of itself.
+      if (!document.hidden && !inFlight.current) refresh();
     }, intervalMs);
     return () => {
       clearInterval(timer);

@@ -95,7 +95,15 @@ export class ClientApp {
    * The picture of the network: the peers Fetch knows and the overlay links reported by this
    * peer and by every alive peer that answers in time (at most MAX_PEERS_MAPPED are asked).
    */
-  async network(): Promise<NetworkView> {
+  network(): Promise<NetworkView> {
+    // Callers at the same time (several open pages polling) share one gathering.
+    this.#network ??= this.#gatherNetwork().finally(() => (this.#network = undefined));
+    return this.#network;
+  }
+
+  #network: Promise<NetworkView> | undefined;
+
+  async #gatherNetwork(): Promise<NetworkView> {
     const [peers, own] = await Promise.all([this.ports.fetch.peers(), this.ports.search.links().catch(() => undefined)]);
     const reported = new Map<string, OverlayLink[]>();
     if (own) reported.set(this.identity.peerId, own);

@@ -157,7 +157,7 @@ export class ChunkScheduler {
     return 'dropped';
   }
 
-  /** The run's source sent bytes that do not match a chunk hash (or more or fewer than asked): banned for this file ('banned' only the first time). */
+  /** The run's source sent bytes that do not match a chunk hash, or more than it declared: banned for this file ('banned' only the first time). */
   corrupt(run: Run): SourceVerdict {
     this.finish(run);
     if (this.#banned.has(run.source)) return 'dropped';

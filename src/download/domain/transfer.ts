@@ -166,6 +166,10 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
             watchdog.hold(); // we are waiting for the disk, not the source
             const rest = piece.subarray(offset);
             return pool.acquire(controller.signal).then((b) => {
+              if (controller.signal.aborted) {
+                pool.release(b); // the request ended while we waited
+                throw controller.signal.reason;
+              }
               buffer = b;
               return sink(rest);
             });

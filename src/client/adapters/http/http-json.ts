@@ -16,6 +16,8 @@ export interface CallOptions {
   token?: string | undefined;
   /** Give up after this long without an answer; 0 for never (streams). */
   timeoutMs?: number;
+  /** Abort the whole exchange (connecting included) when this signal aborts. */
+  signal?: AbortSignal | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -32,6 +34,7 @@ export function open(method: string, url: string, options: CallOptions = {}, acc
     const req = request(url, {
       method,
       agent: false,
+      ...(options.signal ? { signal: options.signal } : {}),
       headers: {
         accept,
         ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -46,7 +49,7 @@ export function open(method: string, url: string, options: CallOptions = {}, acc
       if ((res.statusCode ?? 500) < 300) return resolve(res);
       readAll(res).then((text) => reject(errorFrom(res.statusCode ?? 500, text, url)), reject);
     });
-    req.once('error', (err: NodeJS.ErrnoException) => reject(unreachable(url, err)));
+    req.once('error', (err: NodeJS.ErrnoException) => reject(options.signal?.aborted ? options.signal.reason : unreachable(url, err)));
     req.end(payload);
   });
 }

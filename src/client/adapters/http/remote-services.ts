@@ -42,9 +42,11 @@ export function overlayOverHttp(searchApiPort: number): OverlayPort {
       const address = peer.addresses.search;
       const host = address.startsWith('[') ? address.slice(1, address.indexOf(']')) : address.slice(0, address.lastIndexOf(':'));
       const base = `http://${hostPort(host, searchApiPort)}`;
+      // One deadline for the whole exchange: connecting to a peer that is gone can take minutes.
+      const signal = AbortSignal.timeout(LINKS_TIMEOUT_MS);
       const [health, answer] = await Promise.all([
-        call<{ peerId?: string }>('GET', `${base}/health`, { timeoutMs: LINKS_TIMEOUT_MS }),
-        call<{ links: OverlayLink[] }>('GET', `${base}/links`, { timeoutMs: LINKS_TIMEOUT_MS }),
+        call<{ peerId?: string }>('GET', `${base}/health`, { timeoutMs: LINKS_TIMEOUT_MS, signal }),
+        call<{ links: OverlayLink[] }>('GET', `${base}/links`, { timeoutMs: LINKS_TIMEOUT_MS, signal }),
       ]);
       if (health.peerId !== peer.peerId) throw new PeershareError('UNAVAILABLE', `another peer than ${peer.peerId} answers at ${base}`);
       return answer.links;

@@ -107,15 +107,14 @@ export class RangeClient {
     if (this.#closed) throw new PeershareError('UNAVAILABLE', 'range client closed');
     const origin = originOf(base);
     const key = `${origin.host}:${origin.port}`;
-    for (let attempt = 0; ; attempt++) {
-      const reused = this.#takeIdle(key);
-      const conn = reused ?? new Connection(origin, key, (c) => this.#forget(c));
-      try {
-        return await this.#exchange(conn, origin, path, start, end, ifRange, signal, sink);
-      } catch (err) {
-        if (reused && attempt === 0 && err instanceof StaleConnection) continue;
-        throw err instanceof StaleConnection ? err.cause : err;
-      }
+    const fresh = () => new Connection(origin, key, (c) => this.#forget(c));
+    const reused = this.#takeIdle(key);
+    try {
+      return await this.#exchange(reused ?? fresh(), origin, path, start, end, ifRange, signal, sink);
+    } catch (err) {
+      if (!(err instanceof StaleConnection)) throw err;
+      // The kept-alive connection was closed before it answered: once more, on a new one.
+      return await this.#exchange(fresh(), origin, path, start, end, ifRange, signal, sink);
     }
   }
 
@@ -254,14 +253,15 @@ export class RangeClient {
 }
 
 /** The source closed a kept-alive connection before answering: try once more on a new one. */
-class StaleConnection extends Error {
-  constructor(override readonly cause: Error) {
-    super(cause.message);
+class StaleConnection extends PeershareError {
+  constructor(cause: Error) {
+    super('UNAVAILABLE', `source connection failed: ${cause.message}`);
   }
 }
 
 /** Why a response head is not the range asked for (undefined when it is). */
 function checkHead(head: string, start: number, end: number, length: number): PeershareError | undefined {
+  if (!head.startsWith('HTTP/1.')) return new PeershareError('BAD_SOURCE', 'source sent something other than an HTTP answer');
   const lines = head.split('\r\n');
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
   const fields = new Map<string, string>();

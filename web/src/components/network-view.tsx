@@ -26,7 +26,7 @@ export function NetworkView({ answered, query }: { answered: Map<string, number>
               {[...answered].map(([id, hops], i) => (
                 <span key={id}>
                   {i > 0 ? ', ' : ''}
-                  {id === view.self ? 'this peer' : shortId(id)} ({hopsLabel(hops)})
+                  {id === view.self ? 'this peer' : `${shortId(id)} (${hopsLabel(hops)})`}
                 </span>
               ))}
               .

@@ -111,7 +111,7 @@ function ResultRow({ row, selfId, download }: { row: FileResult; selfId: string 
         <ul class="holders" aria-label={`Peers holding ${row.name}`}>
           {row.holders.map((h) => (
             <li key={h.peerId} class={`holder hops-${Math.min(h.hops, 4)}`} data-holder={h.peerId} title={h.peerId}>
-              {h.peerId === selfId ? 'this peer' : shortId(h.peerId)} · {hopsLabel(h.hops)}
+              {h.peerId === selfId ? 'this peer' : `${shortId(h.peerId)} · ${hopsLabel(h.hops)}`}
             </li>
           ))}
         </ul>

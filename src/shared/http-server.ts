@@ -9,7 +9,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Type } from 'typebox';
 import { httpStatus, isPeershareError, PeershareError, toErrorBody, type ErrorCode } from './errors.ts';
-import type { Logger } from './logging.ts';
+import { quieter, type Logger } from './logging.ts';
 
 export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -57,7 +57,8 @@ export function sendError(reply: FastifyReply, err: PeershareError): FastifyRepl
 export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   const startedAt = Date.now();
   const app = Fastify({
-    loggerInstance: options.logger,
+    // Fastify's own info lines (its listening line) add nothing to the service's; errors still log.
+    loggerInstance: quieter(options.logger, 'warn'),
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     // Slow or idle clients must not hold sockets: headers within 10 s, idle sockets closed.
     connectionTimeout: 60_000,
@@ -102,7 +103,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
 
 /** Listen on host:port and return the address actually bound. */
 export async function listen(app: HttpApp, host: string, port: number): Promise<{ host: string; port: number }> {
-  await app.listen({ host, port, listenTextResolver: () => '' });
+  await app.listen({ host, port });
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('server has no TCP address');
   return { host: address.address, port: address.port };

@@ -11,3 +11,10 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/** A child of `logger` that logs nothing below `floor` (and nothing below the logger's own level). */
+export function quieter(logger: Logger, floor: string): Logger {
+  const values = pino.levels.values;
+  const level = (values[logger.level] ?? 0) >= (values[floor] ?? 0) ? logger.level : floor;
+  return logger.child({}, { level });
+}

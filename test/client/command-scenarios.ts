@@ -89,6 +89,13 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       expect(onTerminal.output).toMatch(/\rhashed {3}\[#{20}\] {2}100% {2}3\.0 MiB\/3\.0 MiB {2}2\/2 files {2}aardvark-tape\.bin\x1b\[K\r?\n/);
       expect(onTerminal.output).toMatch(/\n[0-9a-f]{64} +10 B {2}aardvark-label\.txt\r?\n[0-9a-f]{64} +3\.0 MiB {2}aardvark-tape\.bin\r?\n/);
 
+      // With --json, on a terminal too, only the one JSON document (as get --wait --json).
+      writeFileSync(join(dir, 'aardvark-tape-json.bin'), randomBytes(size));
+      const asJson = await runOnTerminal(['share', join(dir, 'aardvark-tape-json.bin'), '--json', '--api', a.host]);
+      expect(asJson.code).toBe(0);
+      expect(asJson.output).not.toMatch(/hash(ing|ed) +\[/); // no bar
+      expect(JSON.parse(asJson.output.trim()).files).toHaveLength(1);
+
       // The stream under the bar: progress events, then the result.
       writeFileSync(join(dir, 'aardvark-tape-2.bin'), randomBytes(size));
       const events = await readEventStream<{ bytesDone: number; bytesTotal: number; filesDone: number; filesTotal: number }>(

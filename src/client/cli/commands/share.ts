@@ -1,17 +1,18 @@
 /**
  * `peershare share PATH...`: share files or folders in place; prints each file's id. On a
- * terminal, a progress bar on stderr while the peer hashes; on a pipe, nothing until the end.
+ * terminal, a progress bar on stderr while the peer hashes; on a pipe or with --json, nothing
+ * until the end.
  */
 import type { ShareProgress, ShareResult } from '../../ports.ts';
 import type { Api } from '../api.ts';
 import { UsageError, userPath, type Command } from '../command.ts';
 import { bytes, hashLine, table } from '../format.ts';
 
-/** Share one path; with a terminal, draw the hashing progress on it (one line, redrawn). */
-async function shareOne(api: Api, path: string, err: (text: string) => void): Promise<ShareResult> {
+/** Share one path; with `bar`, draw the hashing progress on stderr (one line, redrawn). */
+async function shareOne(api: Api, path: string, err: (text: string) => void, bar: boolean): Promise<ShareResult> {
   // The peer resolves paths on its own file system, so relative paths are made absolute here.
   const body = { path: userPath(path) };
-  if (process.stderr.isTTY !== true) return api.call<ShareResult>('POST', '/shares', body, { timeoutMs: 0 });
+  if (!bar) return api.call<ShareResult>('POST', '/shares', body, { timeoutMs: 0 });
   let drawn = false;
   const result = await api.callWithProgress<ShareResult, ShareProgress>('POST', '/shares', body, (p) => {
     if (p.bytesTotal === 0) return; // nothing to hash: nothing to show
@@ -32,7 +33,9 @@ id, size, name.`,
   async run({ api, positionals, json, out, err }) {
     if (positionals.length === 0) throw new UsageError('peershare share needs at least one PATH; try peershare share --help');
     const results: ShareResult[] = [];
-    for (const path of positionals) results.push(await shareOne(api, path, err));
+    // A bar on a terminal, as `get --wait` draws one, and like it none with --json.
+    const bar = process.stderr.isTTY === true && !json;
+    for (const path of positionals) results.push(await shareOne(api, path, err, bar));
     if (json) {
       out(JSON.stringify({ files: results.flatMap((r) => r.files), skipped: results.flatMap((r) => r.skipped) }) + '\n');
       return 0;

@@ -5,12 +5,13 @@
  * transient failures are retried with backoff, hopeless jobs are dead-lettered with a reason.
  */
 import { EventEmitter } from 'node:events';
-import { chunkBounds, isManifestConsistent, verifyChunk, type Manifest } from '../../shared/content.ts';
+import { chunkBounds, verifyChunk, type Manifest } from '../../shared/content.ts';
 import { isPeershareError, PeershareError } from '../../shared/errors.ts';
 import type { ChunkSource, DownloadFiles, DownloadRecord, DownloadStore, LocalRegistry, PartialFile, SourceDirectory } from '../ports.ts';
 import type { JobDelivery, JobQueue } from '../queue-port.ts';
 import { Bitfield } from './bitfield.ts';
 import { jobKey, parseJob, validateJob, type DownloadJob } from './job.ts';
+import { raceManifests, type ManifestOptions } from './manifest-race.ts';
 import { RateMeter } from './rate-meter.ts';
 import { rateLimit, type Throttle } from './throttle.ts';
 import { bytesOf, runTransfer, type TransferEvent, type TransferOptions } from './transfer.ts';
@@ -25,6 +26,8 @@ export interface DownloadManagerOptions {
   /** How often a running delivery is kept alive past the broker's acknowledgement timeout. */
   keepAliveMs: number;
   transfer?: Partial<TransferOptions>;
+  /** The manifest step's deadline per source and how many sources are asked at once. */
+  manifest?: Partial<ManifestOptions>;
   /** Bandwidth cap for all downloads together, bytes per second; 0 or absent: none. */
   maxBytesPerSecond?: number;
   now?: () => number;
@@ -85,7 +88,7 @@ export class DownloadManager {
 
   constructor(ports: Ports, options: DownloadManagerOptions) {
     this.#ports = ports;
-    this.#options = { now: Date.now, transfer: {}, ...options };
+    this.#options = { now: Date.now, transfer: {}, manifest: {}, ...options };
     this.#throttle = rateLimit(options.maxBytesPerSecond ?? 0, this.#options.now);
   }
 
@@ -214,20 +217,12 @@ export class DownloadManager {
     }
   }
 
-  /** The first consistent manifest for `fileId` among the sources; sources that fail are left out. */
+  /** The first verified manifest among the sources, asked several at once under a deadline (manifest-race.ts). */
   async #manifest(fileId: string, sources: string[], signal: AbortSignal): Promise<{ manifest: Manifest; usable: string[] }> {
-    const failures: string[] = [];
-    for (const [i, source] of sources.entries()) {
-      try {
-        const manifest = await this.#ports.chunkSource.manifest(source, fileId, signal);
-        if (manifest.id !== fileId || !isManifestConsistent(manifest)) throw new Error('inconsistent manifest');
-        return { manifest, usable: sources.slice(i).filter((s) => !failures.includes(s)) };
-      } catch (err) {
-        if (signal.aborted) throw err;
-        failures.push(source);
-      }
-    }
-    throw new PeershareError('UNAVAILABLE', sources.length === 0 ? `no known source for ${fileId}` : `no source answered with the manifest of ${fileId}`);
+    return raceManifests({
+      chunkSource: this.#ports.chunkSource, fileId, sources, signal, options: this.#options.manifest,
+      onFailure: ({ source, reason }) => this.#emit({ type: 'source-failed', fileId, source, verdict: 'no manifest', reason }),
+    });
   }
 
   /** Chunks verified by an earlier run: durable ones are trusted, others are re-checked on disk. */

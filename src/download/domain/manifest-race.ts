@@ -1,0 +1,153 @@
+/**
+ * The first network step of a download: get the file's manifest. Several sources are asked at
+ * once and the first answer that proves itself wins (its id is the file asked for, and its chunk
+ * hashes hash to that id); the requests still out are aborted. Every request has a deadline, so
+ * a source that accepts a connection and never answers costs one deadline, never the download.
+ * Sources that failed or lied are left out of the transfer; the others (slower, or not asked
+ * yet) stay in it.
+ */
+import { isManifestConsistent, type Manifest } from '../../shared/content.ts';
+import { PeershareError } from '../../shared/errors.ts';
+import type { ChunkSource } from '../ports.ts';
+
+/** How long one source has to deliver a manifest (connect, answer and body). */
+export const MANIFEST_TIMEOUT_MS = 15_000;
+/** Sources asked at once; when one fails, the next is asked. Bounded: a manifest can be megabytes. */
+export const MANIFEST_PARALLEL = 3;
+/** Failures named in the error when no source answered; the rest are counted. */
+const REASONS_SHOWN = 3;
+
+export interface ManifestOptions {
+  timeoutMs: number;
+  parallel: number;
+}
+
+export const DEFAULT_MANIFEST_OPTIONS: ManifestOptions = { timeoutMs: MANIFEST_TIMEOUT_MS, parallel: MANIFEST_PARALLEL };
+
+export interface ManifestFailure {
+  source: string;
+  reason: string;
+}
+
+export interface ManifestRace {
+  chunkSource: ChunkSource;
+  fileId: string;
+  sources: readonly string[];
+  signal: AbortSignal;
+  options?: Partial<ManifestOptions>;
+  /** Told of every source that failed or lied, as it happens (for logs). */
+  onFailure?: (failure: ManifestFailure) => void;
+}
+
+export interface ManifestWinner {
+  manifest: Manifest;
+  source: string;
+  /** The sources in their given order, without those that failed. */
+  usable: string[];
+}
+
+/** Why a request was ended on our side: another source won, or the download stopped. */
+const LOST = new PeershareError('UNAVAILABLE', 'another source answered first');
+
+/**
+ * The first verified manifest of `fileId` among `sources`. Rejects with UNAVAILABLE when none
+ * delivered one (saying why), or with the signal's reason when aborted.
+ */
+export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
+  const { timeoutMs, parallel } = { ...DEFAULT_MANIFEST_OPTIONS, ...ctx.options };
+  const sources = [...new Set(ctx.sources)];
+  const failures: ManifestFailure[] = [];
+  const asking = new Map<string, AbortController>();
+  let next = 0;
+  let settled = false;
+
+  return new Promise<ManifestWinner>((resolve, reject) => {
+    const settle = (outcome: () => void) => {
+      settled = true;
+      ctx.signal.removeEventListener('abort', onAbort);
+      for (const controller of asking.values()) controller.abort(LOST);
+      asking.clear();
+      outcome();
+    };
+    const onAbort = () => settle(() => reject(ctx.signal.reason));
+
+    const askMore = () => {
+      while (asking.size < Math.max(1, parallel) && next < sources.length) ask(sources[next++]!);
+      if (asking.size === 0) settle(() => reject(noManifest(ctx.fileId, sources.length, failures)));
+    };
+
+    const failed = (source: string, reason: string) => {
+      asking.delete(source);
+      if (settled) return;
+      const failure = { source, reason: reason.includes(source) ? reason : `${source}: ${reason}` };
+      failures.push(failure);
+      ctx.onFailure?.(failure);
+      askMore();
+    };
+
+    const won = (source: string, manifest: Manifest) => {
+      asking.delete(source);
+      if (settled) return;
+      const usable = sources.filter((s) => !failures.some((f) => f.source === s));
+      settle(() => resolve({ manifest, source, usable }));
+    };
+
+    const ask = (source: string) => {
+      const controller = new AbortController();
+      asking.set(source, controller);
+      const timer = setTimeout(
+        () => controller.abort(new PeershareError('UNAVAILABLE', `no manifest within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      // The deadline holds even for an adapter that does not honour the signal at once.
+      const answer = Promise.resolve().then(() => {
+        if (controller.signal.aborted) throw controller.signal.reason; // the race ended before this one started
+        return ctx.chunkSource.manifest(source, ctx.fileId, controller.signal);
+      });
+      untilAborted(answer, controller.signal)
+        .then(
+          (manifest) => {
+            const lie = whyRefused(manifest, ctx.fileId);
+            if (lie) failed(source, lie);
+            else won(source, manifest);
+          },
+          (err: unknown) => {
+            const reason = controller.signal.aborted ? controller.signal.reason : err;
+            failed(source, (reason as Error)?.message ?? String(reason));
+          },
+        )
+        .finally(() => clearTimeout(timer));
+    };
+
+    if (ctx.signal.aborted) {
+      reject(ctx.signal.reason);
+      return;
+    }
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    askMore();
+  });
+}
+
+/** Why a manifest is refused (undefined when it is the verified manifest of `fileId`). */
+function whyRefused(manifest: Manifest, fileId: string): string | undefined {
+  if (typeof manifest !== 'object' || manifest === null || !Array.isArray(manifest.chunks)) return 'sent a malformed manifest';
+  if (manifest.id !== fileId) return `sent the manifest of another file (${String(manifest.id).slice(0, 16)}…)`;
+  if (!isManifestConsistent(manifest)) return 'sent a manifest whose chunk hashes do not match its id';
+  return undefined;
+}
+
+function noManifest(fileId: string, asked: number, failures: ManifestFailure[]): PeershareError {
+  if (asked === 0) return new PeershareError('UNAVAILABLE', `no known source for ${fileId}`);
+  const shown = failures.slice(0, REASONS_SHOWN).map((f) => f.reason);
+  const more = failures.length > REASONS_SHOWN ? `; and ${failures.length - REASONS_SHOWN} more` : '';
+  return new PeershareError('UNAVAILABLE', `no source answered with the manifest of ${fileId} (${shown.join('; ')}${more})`);
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as it is aborted. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

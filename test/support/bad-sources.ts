@@ -1,9 +1,11 @@
 /**
  * Misbehaving File Management sources for download tests: real HTTP servers on their own
  * loopback addresses that forward to an honest source but corrupt chunks, send more bytes than
- * the range they announce, answer slowly, or never answer. Closed when the test ends.
+ * the range they announce, answer slowly, never answer, hold or forge the manifest; and a
+ * silent source that accepts TCP connections and never says a word. Closed when the test ends.
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTcpServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { onTestFinished } from 'vitest';
 import { nextLoopback } from './loopback.ts';
@@ -12,7 +14,9 @@ export type Misbehaviour =
   | { kind: 'corrupt' } // flip a byte in every range it serves
   | { kind: 'oversize' } // announce the range asked for, then send extra bytes after it
   | { kind: 'stall' } // accept the request and never answer
-  | { kind: 'slow'; delayMs: number }; // answer honestly, each range after a delay
+  | { kind: 'slow'; delayMs: number } // answer honestly, each range after a delay
+  | { kind: 'held-manifest'; until: Promise<void> } // answer the manifest only once `until` resolves
+  | { kind: 'forged-manifest' }; // answer the manifest with one chunk hash replaced (its id no longer matches)
 
 export interface BadSource {
   url: string;
@@ -22,6 +26,10 @@ export interface BadSource {
   bytes: number;
   /** The byte ranges asked for, as [first, last] (inclusive). */
   ranges: Array<[number, number]>;
+  /** Manifest requests received. */
+  manifests: number;
+  /** Resolves once the client gave up a manifest request before it was answered. */
+  readonly manifestAbandoned: Promise<void>;
 }
 
 function forward(upstream: string, req: IncomingMessage): Promise<IncomingMessage> {
@@ -34,7 +42,8 @@ function forward(upstream: string, req: IncomingMessage): Promise<IncomingMessag
 
 export async function startBadSource(upstream: string, behaviour: Misbehaviour): Promise<BadSource> {
   const host = nextLoopback();
-  const state: BadSource = { url: '', requests: 0, bytes: 0, ranges: [] };
+  let abandoned!: () => void;
+  const state: BadSource = { url: '', requests: 0, bytes: 0, ranges: [], manifests: 0, manifestAbandoned: new Promise<void>((r) => (abandoned = r)) };
   const stalled: ServerResponse[] = [];
   const server = createServer((req, res) => {
     serve(req, res).catch(() => res.destroy()); // the upstream or the client went away
@@ -46,6 +55,14 @@ export async function startBadSource(upstream: string, behaviour: Misbehaviour):
       const [first, last] = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range))?.slice(1).map(Number) ?? [];
       if (first !== undefined && last !== undefined) state.ranges.push([first, last]);
     }
+    if (req.url?.endsWith('/manifest')) {
+      state.manifests++;
+      if (behaviour.kind === 'held-manifest') {
+        res.on('close', () => !res.writableEnded && abandoned());
+        await behaviour.until;
+        if (res.destroyed) return;
+      }
+    }
     if (isRange && behaviour.kind === 'stall') {
       stalled.push(res);
       return;
@@ -56,6 +73,14 @@ export async function startBadSource(upstream: string, behaviour: Misbehaviour):
     // The answer declares the honest length (the body may then lie about its bytes or its size).
     const headers = { ...up.headers, 'content-length': String(body.length) };
     if (isRange && behaviour.kind === 'corrupt' && body.length > 0) body[body.length >> 1]! ^= 0xff;
+    if (req.url?.endsWith('/manifest') && behaviour.kind === 'forged-manifest' && up.statusCode === 200) {
+      const manifest = JSON.parse(body.toString('utf8')) as { chunks: string[] };
+      manifest.chunks[0] = '0'.repeat(64);
+      const forged = Buffer.from(JSON.stringify(manifest));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(forged.length) });
+      res.end(forged);
+      return;
+    }
     const extra = isRange && behaviour.kind === 'oversize' ? Buffer.alloc(4096, 7) : Buffer.alloc(0);
     res.writeHead(up.statusCode!, headers);
     if (isRange) state.bytes += body.length + extra.length;
@@ -72,4 +97,46 @@ export async function startBadSource(upstream: string, behaviour: Misbehaviour):
     await once(server, 'close');
   });
   return state;
+}
+
+export interface SilentSource {
+  url: string;
+  /** TCP connections accepted (none is ever answered). */
+  readonly connections: number;
+  /** Resolves once `n` connections are open at once. */
+  open(n: number): Promise<void>;
+}
+
+/** A source that accepts TCP connections, reads what it is sent, and never answers. */
+export async function startSilentSource(): Promise<SilentSource> {
+  const host = nextLoopback();
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const waiters: Array<{ n: number; resolve: () => void }> = [];
+  const server = createTcpServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.resume();
+    for (const w of waiters.filter((w) => sockets.size >= w.n)) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  });
+  server.listen(0, host);
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  onTestFinished(async () => {
+    for (const socket of sockets) socket.destroy();
+    server.close();
+    await once(server, 'close');
+  });
+  return {
+    url: `http://${host}:${port}`,
+    get connections() {
+      return connections;
+    },
+    open: (n) => (sockets.size >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
+  };
 }

@@ -74,7 +74,7 @@ describe('asking sources for a manifest', () => {
     const fake = scripted({ hole: 'never', liar: other, gone: new Error('connect ECONNREFUSED') });
     const failure = race(fake.source, ['hole', 'liar', 'gone'], { timeoutMs: 20 });
     await expect(failure).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-    const message = (await failure.catch((e: Error) => e)).message;
+    const message = ((await failure.catch((e: unknown) => e)) as Error).message;
     expect(message).toContain(`no source answered with the manifest of ${good.id}`);
     expect(message).toContain('hole: no manifest within 20 ms');
     expect(message).toContain('liar: sent the manifest of another file');

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { RangeClient } from '../../src/download/adapters/http/range-client.ts';
+import { startUnreachableSource } from '../support/bad-sources.ts';
 import { nextLoopback } from '../support/loopback.ts';
 
 type Answer = (socket: Socket, request: string) => void;
@@ -195,5 +196,13 @@ describe('the range client', () => {
     const pending = get(client, stalled.url, 0, 3, controller.signal);
     controller.abort(new Error('cancelled'));
     await expect(pending).rejects.toThrow('cancelled');
+  });
+
+  it('fails with UNAVAILABLE, saying so, when the address of the source never completes the TCP handshake', async () => {
+    const hole = await startUnreachableSource();
+    const client = new RangeClient(8, 200);
+    onTestFinished(() => client.close());
+    const host = new URL(hole.url).host;
+    await expect(get(client, hole.url, 0, 9)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: `could not connect to ${host} within 200 ms` });
   });
 });

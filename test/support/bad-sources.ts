@@ -1,11 +1,13 @@
 /**
  * Misbehaving File Management sources for download tests: real HTTP servers on their own
  * loopback addresses that forward to an honest source but corrupt chunks, send more bytes than
- * the range they announce, answer slowly, never answer, hold or forge the manifest; and a
- * silent source that accepts TCP connections and never says a word. Closed when the test ends.
+ * the range they announce, answer slowly, never answer, hold or forge the manifest; a silent
+ * source that accepts TCP connections and never says a word; and an address whose TCP handshake
+ * never completes. Closed when the test ends.
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
-import { createServer as createTcpServer, type Socket } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { onTestFinished } from 'vitest';
 import { nextLoopback } from './loopback.ts';
@@ -139,4 +141,32 @@ export async function startSilentSource(): Promise<SilentSource> {
     },
     open: (n) => (sockets.size >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
   };
+}
+
+/**
+ * An address that never completes a TCP handshake: a listener with a backlog of 1 in a child
+ * process that is stopped (SIGSTOP), its accept queue (backlog + 1 on Linux) filled by
+ * connections of our own; the kernel then drops every further SYN, as a black-holed host would.
+ * Killed when the test ends. (Node takes a backlog of 0 for "the default", hence 1.)
+ */
+export async function startUnreachableSource(): Promise<{ url: string }> {
+  const host = nextLoopback();
+  const listener = `const s = require('node:net').createServer(); s.listen({ host: '${host}', port: 0, backlog: 1 }, () => console.log(s.address().port));`;
+  const child = spawn(process.execPath, ['-e', listener], { stdio: ['ignore', 'pipe', 'inherit'] });
+  onTestFinished(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  const port = Number(line.toString().trim());
+  child.kill('SIGSTOP');
+  for (let i = 0; i < 2; i++) {
+    const filler = connect(port, host);
+    filler.on('error', () => undefined);
+    onTestFinished(() => void filler.destroy());
+    await once(filler, 'connect');
+  }
+  return { url: `http://${host}:${port}` };
 }

@@ -17,6 +17,8 @@ import type { RangeSink } from '../../ports.ts';
 const READ_BUFFER_BYTES = 256 * 1024;
 const MAX_HEADER_BYTES = 16 * 1024;
 const IDLE_MS = 4_000;
+/** A source whose address does not complete the TCP handshake within this time has failed. */
+export const CONNECT_TIMEOUT_MS = 10_000;
 const HEADER_END = Buffer.from('\r\n\r\n');
 
 interface Origin {
@@ -44,7 +46,7 @@ class Connection {
   used = false;
   #idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(origin: Origin, key: string, onIdleEnd: (c: Connection) => void) {
+  constructor(origin: Origin, key: string, connectTimeoutMs: number, onIdleEnd: (c: Connection) => void) {
     this.key = key;
     this.socket = connect({
       host: origin.host,
@@ -74,6 +76,14 @@ class Connection {
       ended(new PeershareError('UNAVAILABLE', 'source closed the connection'));
     });
     this.socket.on('close', () => ended(new PeershareError('UNAVAILABLE', 'source closed the connection')));
+    // An address that swallows the handshake (a black hole, a full accept queue) fails on its own
+    // deadline, shorter than a request's silence, and says so.
+    const connecting = setTimeout(() => {
+      this.socket.destroy(new PeershareError('UNAVAILABLE', `could not connect to ${origin.hostHeader} within ${connectTimeoutMs} ms`));
+    }, connectTimeoutMs);
+    connecting.unref();
+    this.socket.once('connect', () => clearTimeout(connecting));
+    this.socket.once('close', () => clearTimeout(connecting));
   }
 
   idle(onTimeout: () => void): void {
@@ -92,10 +102,12 @@ class Connection {
 export class RangeClient {
   readonly #idle = new Map<string, Connection[]>();
   readonly #maxIdlePerOrigin: number;
+  readonly #connectTimeoutMs: number;
   #closed = false;
 
-  constructor(maxIdlePerOrigin = 8) {
+  constructor(maxIdlePerOrigin = 8, connectTimeoutMs = CONNECT_TIMEOUT_MS) {
     this.#maxIdlePerOrigin = maxIdlePerOrigin;
+    this.#connectTimeoutMs = connectTimeoutMs;
   }
 
   /**
@@ -107,7 +119,7 @@ export class RangeClient {
     if (this.#closed) throw new PeershareError('UNAVAILABLE', 'range client closed');
     const origin = originOf(base);
     const key = `${origin.host}:${origin.port}`;
-    const fresh = () => new Connection(origin, key, (c) => this.#forget(c));
+    const fresh = () => new Connection(origin, key, this.#connectTimeoutMs, (c) => this.#forget(c));
     const reused = this.#takeIdle(key);
     try {
       return await this.#exchange(reused ?? fresh(), origin, path, start, end, ifRange, signal, sink);

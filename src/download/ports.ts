@@ -16,7 +16,10 @@ export type RangeSink = (piece: Buffer) => void | Promise<void>;
 
 /** A remote File Management API, by base URL. */
 export interface ChunkSource {
-  /** The manifest of `fileId` at `source`. */
+  /**
+   * The manifest of `fileId` at `source`, unverified (the caller checks it). Rejects with the
+   * signal's reason when aborted; the caller's signal carries the step's deadline.
+   */
   manifest(source: string, fileId: string, signal: AbortSignal): Promise<Manifest>;
   /**
    * Stream bytes [start, end] (inclusive) of `fileId` into `sink` as they arrive, in order.

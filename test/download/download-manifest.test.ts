@@ -39,7 +39,7 @@ async function watch(url: string, key: string, until: (p: Progress) => boolean):
 }
 
 describe('getting the manifest of a download', () => {
-  it('gives a source that accepts the connection and never answers a deadline: the download fails UNAVAILABLE saying so (TEST-PLAN 17)', async () => {
+  it('gives a source that accepts the connection and never answers a deadline: the download fails UNAVAILABLE saying so (TEST-PLAN 40)', async () => {
     const silent = await startSilentSource();
     const peer = await startDownloadPeer({ maxAttempts: 2, manifest: { timeoutMs: 300 } });
     const key = await request(peer.url, { fileId: 'e'.repeat(64), name: 'lost.bin', sources: [silent.url] });
@@ -48,7 +48,7 @@ describe('getting the manifest of a download', () => {
     expect(silent.connections).toBe(2); // one per attempt
   });
 
-  it('asks several sources at once: the fast verified answer wins while a slow source still holds its manifest, which is then abandoned', async () => {
+  it('asks several sources at once: the fast verified answer wins while a slow source still holds its manifest, which is then abandoned (TEST-PLAN 17)', async () => {
     const file = await seed();
     const slow = await startBadSource(file.url, { kind: 'held-manifest', until: never });
     const peer = await startDownloadPeer(); // the default deadline, far longer than this download
@@ -80,7 +80,7 @@ describe('getting the manifest of a download', () => {
 });
 
 describe('download slots', () => {
-  it('three jobs stalled on sources that never answer do not keep a fourth from completing (maxDownloads=3); they end UNAVAILABLE and wait out their backoff', async () => {
+  it('three jobs stalled on sources that never answer do not keep a fourth from completing (maxDownloads=3); they end UNAVAILABLE and wait out their backoff (TEST-PLAN 40)', async () => {
     const file = await seed();
     const silent = await startSilentSource();
     const peer = await startDownloadPeer({ maxAttempts: 5, retryBaseMs: 60_000, retryMaxMs: 60_000, manifest: { timeoutMs: 500 } }, undefined, 3);

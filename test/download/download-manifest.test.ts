@@ -83,7 +83,7 @@ describe('download slots', () => {
   it('three jobs stalled on sources that never answer do not keep a fourth from completing (maxDownloads=3); they end UNAVAILABLE and wait out their backoff (TEST-PLAN 40)', async () => {
     const file = await seed();
     const silent = await startSilentSource();
-    const peer = await startDownloadPeer({ maxAttempts: 5, retryBaseMs: 60_000, retryMaxMs: 60_000, manifest: { timeoutMs: 500 } }, undefined, 3);
+    const peer = await startDownloadPeer({ maxAttempts: 5, retryBaseMs: 60_000, retryMaxMs: 60_000, manifest: { timeoutMs: 2_000 } }, undefined, 3);
     const stalled: string[] = [];
     for (const c of 'abc') stalled.push(await request(peer.url, { fileId: c.repeat(64), name: `${c}.bin`, sources: [silent.url] }));
     await silent.open(3); // every slot is taken by a job waiting on the silent source
@@ -97,7 +97,7 @@ describe('download slots', () => {
       await events.until((l) => /retrying/.test(l.get(key)?.error ?? ''));
       expect(events.latest.get(key)).toMatchObject({
         state: 'queued',
-        error: expect.stringMatching(/^attempt 1 failed: no source answered with the manifest of [abc]{64} \(http:.*: no manifest within 500 ms\); retrying in 60000 ms$/),
+        error: expect.stringMatching(/^attempt 1 failed: no source answered with the manifest of [abc]{64} \(http:.*: no manifest within 2000 ms\); retrying in 60000 ms$/),
       });
     }
   });

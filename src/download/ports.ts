@@ -17,8 +17,8 @@ export type RangeSink = (piece: Buffer) => void | Promise<void>;
 /** A remote File Management API, by base URL. */
 export interface ChunkSource {
   /**
-   * The manifest of `fileId` at `source`, unverified (the caller checks it). Rejects with the
-   * signal's reason when aborted; the caller's signal carries the step's deadline.
+   * The manifest of `fileId` at `source`, unverified (the caller checks it). Rejects, ending the
+   * request, when the signal is aborted: the caller's signal carries the step's deadline.
    */
   manifest(source: string, fileId: string, signal: AbortSignal): Promise<Manifest>;
   /**

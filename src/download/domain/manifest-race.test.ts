@@ -53,6 +53,17 @@ describe('asking sources for a manifest', () => {
     expect(won).toMatchObject({ source: 'honest', manifest: good, usable: ['honest'] });
   });
 
+  it('counts an answer that is no manifest at all as one more failure, and goes on', async () => {
+    const fake = scripted({ empty: null as unknown as Manifest, partial: { id: good.id } as Manifest, honest: good });
+    const failures: string[] = [];
+    const won = await raceManifests({
+      chunkSource: fake.source, fileId: good.id, sources: ['empty', 'partial', 'honest'], signal: new AbortController().signal,
+      options: { parallel: 1 }, onFailure: (f) => failures.push(f.reason),
+    });
+    expect(failures).toEqual(['empty: sent a malformed manifest', 'partial: sent a malformed manifest']);
+    expect(won).toMatchObject({ source: 'honest', usable: ['honest'] });
+  });
+
   it('gives a source that never answers a deadline, even when it ignores the abort, and asks the next in its place', async () => {
     const fake = scripted({ hole: 'never', hole2: 'never', good });
     const won = await race(fake.source, ['hole', 'hole2', 'good'], { parallel: 1, timeoutMs: 20 });

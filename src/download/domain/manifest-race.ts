@@ -72,7 +72,7 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
     const onAbort = () => settle(() => reject(ctx.signal.reason));
 
     const askMore = () => {
-      while (asking.size < Math.max(1, parallel) && next < sources.length) ask(sources[next++]!);
+      while (asking.size < Math.max(1, parallel) && next < sources.length) void ask(sources[next++]!);
       if (asking.size === 0) settle(() => reject(noManifest(ctx.fileId, sources.length, failures)));
     };
 
@@ -81,7 +81,11 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
       if (settled) return;
       const failure = { source, reason: reason.includes(source) ? reason : `${source}: ${reason}` };
       failures.push(failure);
-      ctx.onFailure?.(failure);
+      try {
+        ctx.onFailure?.(failure);
+      } catch {
+        // a listener's fault is not this download's
+      }
       askMore();
     };
 
@@ -92,31 +96,27 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
       settle(() => resolve({ manifest, source, usable }));
     };
 
-    const ask = (source: string) => {
+    const ask = async (source: string) => {
       const controller = new AbortController();
       asking.set(source, controller);
       const timer = setTimeout(
         () => controller.abort(new PeershareError('UNAVAILABLE', `no manifest within ${timeoutMs} ms`)),
         timeoutMs,
       );
-      // The deadline holds even for an adapter that does not honour the signal at once.
-      const answer = Promise.resolve().then(() => {
-        if (controller.signal.aborted) throw controller.signal.reason; // the race ended before this one started
-        return ctx.chunkSource.manifest(source, ctx.fileId, controller.signal);
-      });
-      untilAborted(answer, controller.signal)
-        .then(
-          (manifest) => {
-            const lie = whyRefused(manifest, ctx.fileId);
-            if (lie) failed(source, lie);
-            else won(source, manifest);
-          },
-          (err: unknown) => {
-            const reason = controller.signal.aborted ? controller.signal.reason : err;
-            failed(source, (reason as Error)?.message ?? String(reason));
-          },
-        )
-        .finally(() => clearTimeout(timer));
+      try {
+        await Promise.resolve(); // asked after the caller's loop, so a race already over asks no one
+        if (controller.signal.aborted) throw controller.signal.reason;
+        // The deadline holds even for an adapter that does not honour the signal at once.
+        const manifest = await untilAborted(ctx.chunkSource.manifest(source, ctx.fileId, controller.signal), controller.signal);
+        const lie = whyRefused(manifest, ctx.fileId);
+        if (lie) failed(source, lie);
+        else won(source, manifest);
+      } catch (err) {
+        const reason = controller.signal.aborted ? controller.signal.reason : err;
+        failed(source, (reason as Error)?.message ?? String(reason));
+      } finally {
+        clearTimeout(timer);
+      }
     };
 
     if (ctx.signal.aborted) {

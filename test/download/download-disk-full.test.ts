@@ -23,6 +23,8 @@ import { tempDir } from '../support/temp.ts';
 
 const isRoot = process.getuid?.() === 0;
 const MiB = 1024 * 1024;
+/** Peer processes started one after the other, on a machine that may be busy. */
+const PROCESS_TEST_MS = 120_000;
 /** Room the databases may take while a cancel is recorded. */
 const STATE_SLACK = 256 * 1024;
 
@@ -61,7 +63,7 @@ const post = (host: string, path: string, body?: unknown) =>
   });
 
 describe.skipIf(!isRoot)('a download onto a full disk (needs root to mount a tmpfs)', () => {
-  it('pauses with DISK_FULL, get --wait fails with that message, the peer serves and restarts, cancel frees the space', async () => {
+  it('pauses with DISK_FULL, get --wait fails with that message, the peer serves and restarts, cancel frees the space', { timeout: PROCESS_TEST_MS }, async () => {
     const source = await startFullPeer();
     const data = randomBytes(30 * MiB);
     const { id } = (await (await upload(source.files, 'big.iso', data)).json()) as { id: string };
@@ -109,7 +111,7 @@ describe.skipIf(!isRoot)('a download onto a full disk (needs root to mount a tmp
     expect(freeBytes(disk) - before).toBeGreaterThanOrEqual(held - STATE_SLACK);
   });
 
-  it('resumes once there is space again, keeping the chunks it had verified', async () => {
+  it('resumes once there is space again, keeping the chunks it had verified', { timeout: PROCESS_TEST_MS }, async () => {
     const source = await startFilesPeer({ chunkSize: '256KiB' });
     const data = randomBytes(6 * MiB);
     const { id } = (await (await upload(source.url, 'movie.mkv', data)).json()) as { id: string };
@@ -126,7 +128,7 @@ describe.skipIf(!isRoot)('a download onto a full disk (needs root to mount a tmp
     const res = await post(host, '/downloads', { fileId: id, name: 'movie.mkv', sources: [metered.url] });
     expect(res.status).toBe(202);
     const { key } = (await res.json()) as Listed;
-    await expect.poll(async () => (await downloads(host))[0]?.state, { timeout: 30_000 }).toBe('paused');
+    await expect.poll(async () => (await downloads(host))[0]?.state, { timeout: 60_000 }).toBe('paused');
     const [paused] = await downloads(host);
     expect(paused!.error).toMatch(/^disk full/);
     expect(paused!.bytesDone).toBeGreaterThan(0);
@@ -134,7 +136,7 @@ describe.skipIf(!isRoot)('a download onto a full disk (needs root to mount a tmp
 
     rmSync(filler);
     expect((await post(host, `/downloads/${key}/resume`)).status).toBe(200);
-    await expect.poll(async () => (await downloads(host))[0]?.state, { timeout: 30_000 }).toBe('done');
+    await expect.poll(async () => (await downloads(host))[0]?.state, { timeout: 60_000 }).toBe('done');
     const [done] = await downloads(host);
     expect(done!.error).toBeUndefined();
     expect(readdirSync(join(dataDir, 'downloads'))).toEqual(['movie.mkv']);

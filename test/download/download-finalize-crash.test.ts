@@ -20,6 +20,8 @@ import { spawnPeer } from '../support/peer-process.ts';
 import { tempDir } from '../support/temp.ts';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+/** Two peer processes started one after the other, on a machine that may be busy. */
+const PROCESS_TEST_MS = 120_000;
 const STEPS: FinalizeStep[] = ['before-link', 'after-link', 'before-unlink', 'after-unlink'];
 
 interface Listed {
@@ -61,7 +63,7 @@ async function request(host: string, id: string, source: string): Promise<void> 
 /** After the restart: done, one copy with the right bytes, shared from that path, nothing else left. */
 async function expectOneVerifiedCopy(host: string, dataDir: string, id: string, data: Buffer): Promise<void> {
   const list = async () => (await (await fetch(`http://${host}:${DEFAULT_PORTS.downloadPort}/downloads`)).json()) as Listed[];
-  await expect.poll(async () => (await list())[0]?.state, { timeout: 30_000 }).toBe('done');
+  await expect.poll(async () => (await list())[0]?.state, { timeout: 60_000 }).toBe('done');
   const [done] = await list();
   const downloads = join(dataDir, 'downloads');
   expect(done!.finalPath).toBe(join(downloads, 'report.pdf'));
@@ -72,7 +74,7 @@ async function expectOneVerifiedCopy(host: string, dataDir: string, id: string, 
 }
 
 describe('a downloader killed while finishing a download', () => {
-  it.each(STEPS)('at %s: after a restart, one verified copy, done, no orphan', async (step) => {
+  it.each(STEPS)('at %s: after a restart, one verified copy, done, no orphan', { timeout: PROCESS_TEST_MS }, async (step) => {
     const { url, id, data } = await shareSample();
     const host = nextLoopback();
     const dataDir = join(tempDir(), 'data');
@@ -86,7 +88,7 @@ describe('a downloader killed while finishing a download', () => {
     await expectOneVerifiedCopy(host, dataDir, id, data);
   });
 
-  it('killed the moment its partial file disappears: after a restart, one verified copy, done, no orphan', async () => {
+  it('killed the moment its partial file disappears: after a restart, one verified copy, done, no orphan', { timeout: PROCESS_TEST_MS }, async () => {
     const { url, id, data } = await shareSample();
     const host = nextLoopback();
     const dataDir = join(tempDir(), 'data');

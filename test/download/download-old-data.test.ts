@@ -41,7 +41,7 @@ interface Listed {
 }
 
 describe('a data folder from the previous version', () => {
-  it('opens: a paused download keeps its chunks from the old partial file, an unknown state is shown as failed', async () => {
+  it('opens: a paused download keeps its chunks from the old partial file, an unknown state is shown as failed', { timeout: 90_000 }, async () => {
     const source = await startFilesPeer({ chunkSize: '64KiB' });
     const data = randomBytes(12 * CHUNK + 500);
     const name = 'song.flac';

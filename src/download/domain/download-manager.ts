@@ -238,6 +238,8 @@ export class DownloadManager {
         throttle: this.#throttle,
         onEvent: (event) => this.#onTransferEvent(record, active, event),
       });
+      // Paused or cancelled as the last chunk landed: that wins (from here to the record, nothing awaits).
+      if (signal.aborted) throw signal.reason;
       const all = everyChunk(manifest.chunks.length);
       record = { ...this.#ports.store.get(key)!, state: 'finalizing', manifest, verified: all, durable: all, bytesDone: manifest.size, updatedAt: this.#now() };
       delete record.finalPath;

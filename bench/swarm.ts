@@ -108,7 +108,7 @@ async function download(sources: string[], manifest: Manifest, outDir: string): 
     close: () => http.close(),
   };
   const t0 = performance.now();
-  const partial = await files.openPartial(outDir, manifest.name, 'c'.repeat(32), manifest.size);
+  const { partial } = await files.openPartial(outDir, manifest.name, 'c'.repeat(32), manifest.size);
   const used = new Map<string, number>();
   await runTransfer({
     manifest, sources, chunkSource, partial, verified: new Bitfield(manifest.chunks.length),
@@ -118,7 +118,8 @@ async function download(sources: string[], manifest: Manifest, outDir: string): 
       else if (e.type !== 'checkpoint') console.log(`  ${e.type} ${e.source}`);
     },
   });
-  const path = await files.finalize(partial, outDir, manifest.name);
+  const path = await files.place(partial, outDir, manifest.name, undefined, () => undefined);
+  await files.dropPartial(partial);
   await partial.close();
   const seconds = (performance.now() - t0) / 1000;
   chunkSource.close();

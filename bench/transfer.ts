@@ -78,13 +78,14 @@ async function peershareRun(source: string, manifest: Manifest, outDir: string):
   const chunkSource = new HttpChunkSource();
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
-  const partial = await files.openPartial(outDir, manifest.name, 'b'.repeat(32), manifest.size);
+  const { partial } = await files.openPartial(outDir, manifest.name, 'b'.repeat(32), manifest.size);
   await runTransfer({
     manifest, sources: [source], chunkSource, partial, verified: new Bitfield(manifest.chunks.length),
     signal: new AbortController().signal, onEvent: () => undefined,
     options: process.env.BENCH_TRANSFER_OPTIONS ? JSON.parse(process.env.BENCH_TRANSFER_OPTIONS) : undefined,
   });
-  const path = await files.finalize(partial, outDir, manifest.name);
+  const path = await files.place(partial, outDir, manifest.name, undefined, () => undefined);
+  await files.dropPartial(partial);
   await partial.close();
   const seconds = (performance.now() - t0) / 1000;
   if (process.env.BENCH_VERBOSE) {

@@ -33,29 +33,59 @@ export interface ChunkSource {
   close(): void;
 }
 
-/** A file being downloaded: written at chunk offsets, in place next to where it will end up. */
-export interface PartialFile {
+/** A file on the local disk, read back to check it against its manifest. */
+export interface ReadableFile {
   readonly path: string;
-  write(offset: number, data: Uint8Array): Promise<void>;
   read(offset: number, length: number): Promise<Buffer>;
-  /** fsync: every write so far is durable. */
-  sync(): Promise<void>;
   close(): Promise<void>;
 }
 
+/** A file being downloaded: written at chunk offsets, in place next to where it will end up. */
+export interface PartialFile extends ReadableFile {
+  write(offset: number, data: Uint8Array): Promise<void>;
+  /** fsync: every write so far is durable. */
+  sync(): Promise<void>;
+}
+
+export interface OpenedPartial {
+  partial: PartialFile;
+  /** True when no partial file existed and an empty one was made: none of its chunks may be trusted. */
+  created: boolean;
+}
+
+/**
+ * The files of downloads on the local disk. Finishing a download is three steps the Download
+ * service records between: place (a second name), then dropPartial (the partial's name goes).
+ * Writes fail with DISK_FULL rather than eat the last free bytes of the disk (a reserve kept for
+ * the peer's own records), and partial files have short names of their own, whatever the file's name.
+ */
 export interface DownloadFiles {
-  /** Open (creating if needed) the partial file of download `key` for a file of `size` bytes in `dir`. */
-  openPartial(dir: string, name: string, key: string, size: number): Promise<PartialFile>;
+  /** Open, creating it if needed, the partial file of download `key` for a file of `size` bytes in `dir`. */
+  openPartial(dir: string, name: string, key: string, size: number): Promise<OpenedPartial>;
+  /** The existing partial file of download `key`, never creating one; undefined when there is none. */
+  findPartial(dir: string, name: string, key: string): Promise<PartialFile | undefined>;
+  /** A finished file opened for reading; undefined when it does not exist. */
+  openFinished(path: string): Promise<ReadableFile | undefined>;
   /**
-   * Move a complete, synced partial file to `dir/name` atomically, never overwriting a different
-   * file (a free name such as "name (1).ext" is chosen). Returns the final path.
+   * Give a complete partial file (synced first) a name in `dir`: `name`, or a free "name (n).ext",
+   * shortened to fit the file-system's limit, never replacing another file. `claim` is called with
+   * each name before it is tried, so a crash leaves it on record; when `claimed` already is this
+   * same file (a crash after the link), that name is kept. Returns the final path.
    */
-  finalize(partial: PartialFile, dir: string, name: string): Promise<string>;
-  /** Delete the partial file of a cancelled download. */
+  place(partial: PartialFile, dir: string, name: string, claimed: string | undefined, claim: (path: string) => void): Promise<string>;
+  /** Remove the partial file's own name once it was placed (the final name keeps the bytes). */
+  dropPartial(partial: PartialFile): Promise<void>;
+  /** Delete the partial file of a cancelled or failed download, if there is one. */
   removePartial(dir: string, name: string, key: string): Promise<void>;
 }
 
-export type DownloadState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+/**
+ * `finalizing`: every chunk is verified and synced and the record holds the manifest; the file is
+ * being given its final name and shared. After a crash it is finished from the disk alone.
+ */
+export type DownloadState = 'queued' | 'running' | 'paused' | 'finalizing' | 'done' | 'failed' | 'cancelled';
+
+export const DOWNLOAD_STATES: readonly DownloadState[] = ['queued', 'running', 'paused', 'finalizing', 'done', 'failed', 'cancelled'];
 
 export interface DownloadRecord {
   key: string;
@@ -71,6 +101,9 @@ export interface DownloadRecord {
   /** Chunks known to be on disk (fsync'd after being verified). */
   durable?: Buffer;
   bytesDone: number;
+  /** The manifest, kept from the moment the download is finalizing (to finish it after a crash). */
+  manifest?: Manifest;
+  /** The final path (while finalizing: the name claimed, which may not exist yet). */
   finalPath?: string;
   error?: string;
   createdAt: number;

@@ -39,7 +39,7 @@ export const ERROR_CODES = {
   },
   PAYLOAD_TOO_LARGE: { status: 413, wire: 12, meaning: 'A body, upload or message is larger than its configured cap.' },
   UPLOAD_ABORTED: { status: 400, wire: 13, meaning: 'The client went away before the upload was complete; nothing was stored.' },
-  DISK_FULL: { status: 507, wire: 14, meaning: 'The disk is full (ENOSPC); the partial write was removed.' },
+  DISK_FULL: { status: 507, wire: 14, meaning: 'The disk is full (ENOSPC, SQLITE_FULL), or a download would eat into the reserve kept free; see "A full disk".' },
   UNAVAILABLE: { status: 503, wire: 15, meaning: 'The service is starting, stopping or cannot reach something it needs.' },
   CONFIG_INVALID: { status: 500, wire: 16, meaning: 'A configuration setting has an invalid value (reported at start-up).' },
   INTERNAL: { status: 500, wire: 17, meaning: 'An unexpected failure; the log has the details.' },

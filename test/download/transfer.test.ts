@@ -32,7 +32,7 @@ async function download(manifest: Manifest, sources: string[], onEvent: (e: Tran
   const files = new FsDownloadFiles();
   const chunkSource = new HttpChunkSource();
   onTestFinished(() => chunkSource.close());
-  const partial = await files.openPartial(dir, manifest.name, 'k'.repeat(32), manifest.size);
+  const { partial } = await files.openPartial(dir, manifest.name, 'k'.repeat(32), manifest.size);
   const events: TransferEvent[] = [];
   try {
     await runTransfer({
@@ -45,7 +45,8 @@ async function download(manifest: Manifest, sources: string[], onEvent: (e: Tran
       },
       options: { requestTimeoutMs, syncEvery: 8 },
     });
-    const path = await files.finalize(partial, dir, manifest.name);
+    const path = await files.place(partial, dir, manifest.name, undefined, () => undefined);
+    await files.dropPartial(partial);
     return { path, events, bytes: readFileSync(path) };
   } finally {
     await partial.close();

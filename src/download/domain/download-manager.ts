@@ -2,12 +2,19 @@
  * The Download service's use cases: accept a request (publish a job), consume jobs from the
  * queue and carry each to a complete, verified file, and pause, resume or cancel downloads.
  * A job is acknowledged only once its file is complete, synced, renamed into place and shared;
- * transient failures are retried with backoff, hopeless jobs are dead-lettered with a reason.
+ * transient failures are retried with backoff, hopeless jobs are dead-lettered with a reason (and
+ * their partial file deleted). A full disk pauses the download (DISK_FULL): retrying would only
+ * hit the same wall; `resume` goes on from the verified chunks once there is space.
+ *
+ * Finishing is recorded step by step: the record turns `finalizing` (with the manifest) before
+ * any name on disk changes, each final name is recorded before it is tried, and after a crash a
+ * finalizing download is finished from the disk alone, its bytes hashed again before they are
+ * shared. A partial file that had to be created anew is never trusted to hold any chunk.
  */
 import { EventEmitter } from 'node:events';
 import { chunkBounds, verifyChunk, type Manifest } from '../../shared/content.ts';
 import { isPeershareError, PeershareError } from '../../shared/errors.ts';
-import type { ChunkSource, DownloadFiles, DownloadRecord, DownloadStore, LocalRegistry, PartialFile, SourceDirectory } from '../ports.ts';
+import type { ChunkSource, DownloadFiles, DownloadRecord, DownloadStore, LocalRegistry, PartialFile, ReadableFile, SourceDirectory } from '../ports.ts';
 import type { JobDelivery, JobQueue } from '../queue-port.ts';
 import { Bitfield } from './bitfield.ts';
 import { jobKey, parseJob, validateJob, type DownloadJob } from './job.ts';
@@ -39,6 +46,15 @@ export interface DownloadRequest {
   sources?: string[];
   outDir?: string;
 }
+
+function everyChunk(count: number): Buffer {
+  const bits = new Bitfield(count);
+  for (let i = 0; i < count; i++) bits.add(i);
+  return bits.toBytes();
+}
+
+/** What a download paused by a full disk says. */
+export const DISK_FULL_ADVICE = 'free some space, then resume it (the verified chunks are kept)';
 
 export interface Progress {
   key: string;
@@ -98,7 +114,7 @@ export class DownloadManager {
     const outDir = job.outDir ?? this.#options.downloadsDir;
     const key = jobKey(job.fileId, outDir);
     const existing = this.#ports.store.get(key);
-    if (existing && (existing.state === 'done' || existing.state === 'running' || existing.state === 'queued')) return existing;
+    if (existing && ['done', 'running', 'queued', 'finalizing'].includes(existing.state)) return existing;
     const record: DownloadRecord = existing
       ? { ...existing, state: 'queued', sources: job.sources, updatedAt: this.#now() }
       : { key, fileId: job.fileId, name: job.name, outDir, sources: job.sources, state: 'queued', bytesDone: 0, createdAt: this.#now(), updatedAt: this.#now() };
@@ -169,20 +185,39 @@ export class DownloadManager {
       return;
     }
     const message = (err as Error)?.message ?? String(err);
-    const retryable = !isPeershareError(err) || ['UNAVAILABLE', 'DISK_FULL', 'FILE_NOT_FOUND', 'INTERNAL'].includes(err.code);
+    const delay = Math.min(this.#options.retryBaseMs * 2 ** (delivery.attempt - 1), this.#options.retryMaxMs);
+    const record = this.#ports.store.get(key);
+    if (record?.state === 'finalizing') {
+      // Every byte is here and verified: finishing is tried again (from the disk alone), never given up.
+      this.#setState(key, 'finalizing', `finishing failed: ${message}; trying again in ${delay} ms`);
+      await delivery.retry(message, delay);
+      return;
+    }
+    if (isPeershareError(err) && err.code === 'DISK_FULL') {
+      // Retrying would fill the same disk again: parked until the user frees space and resumes.
+      this.#setState(key, 'paused', `${message}; ${DISK_FULL_ADVICE}`);
+      await delivery.ack();
+      this.#emit({ type: 'paused', key, reason: message });
+      return;
+    }
+    const retryable = !isPeershareError(err) || ['UNAVAILABLE', 'FILE_NOT_FOUND', 'INTERNAL'].includes(err.code);
     if (retryable && delivery.attempt < this.#options.maxAttempts) {
-      const delay = Math.min(this.#options.retryBaseMs * 2 ** (delivery.attempt - 1), this.#options.retryMaxMs);
       this.#setState(key, 'queued', `attempt ${delivery.attempt} failed: ${message}; retrying in ${delay} ms`);
       await delivery.retry(message, delay);
       return;
     }
     const reason = retryable ? `file unavailable after ${delivery.attempt} attempts: ${message}` : message;
+    if (record) await this.#removePartial(record); // a failed download leaves nothing behind
     this.#setState(key, 'failed', reason);
     await delivery.deadLetter(reason);
     this.#emit({ type: 'dead-letter', key, reason });
   }
 
   async #download(job: DownloadJob, key: string, outDir: string, previous: DownloadRecord | undefined, active: Active): Promise<void> {
+    if (previous?.state === 'finalizing') {
+      if (await this.#finishAfterCrash(previous, active)) return;
+      previous = this.#ports.store.get(key); // nothing usable was left: downloaded again
+    }
     const signal = active.controller.signal;
     const known = (await this.#ports.directory?.sourcesFor(job.fileId).catch(() => [])) ?? [];
     const sources = [...new Set([...job.sources, ...(previous?.sources ?? []), ...known])];
@@ -193,9 +228,9 @@ export class DownloadManager {
     delete record.error;
     this.#ports.store.put(record);
     const { manifest, usable } = await this.#manifest(job.fileId, sources, signal);
-    const partial = await this.#ports.files.openPartial(outDir, job.name, key, manifest.size);
+    const { partial, created } = await this.#ports.files.openPartial(outDir, job.name, key, manifest.size);
     try {
-      const verified = await this.#restore(record, manifest, partial);
+      const verified = created ? new Bitfield(manifest.chunks.length) : await this.#restore(record, manifest, partial);
       record = { ...record, size: manifest.size, chunkSize: manifest.chunkSize, verified: verified.toBytes(), bytesDone: bytesOf(verified, manifest) };
       this.#ports.store.put(record);
       for (const s of usable) active.sources.add(s);
@@ -206,15 +241,89 @@ export class DownloadManager {
         throttle: this.#throttle,
         onEvent: (event) => this.#onTransferEvent(record, active, event),
       });
-      const finalPath = await this.#ports.files.finalize(partial, outDir, job.name);
-      await this.#ports.registry.register(finalPath, { ...manifest, name: job.name });
-      record = { ...this.#ports.store.get(key)!, state: 'done', finalPath, bytesDone: manifest.size, updatedAt: this.#now() };
-      this.#ports.store.put(record);
+      // Paused or cancelled as the last chunk landed: that wins (from here to the record, nothing awaits).
+      if (signal.aborted) throw signal.reason;
+      const all = everyChunk(manifest.chunks.length);
+      record = { ...this.#ports.store.get(key)!, state: 'finalizing', manifest, verified: all, durable: all, bytesDone: manifest.size, updatedAt: this.#now() };
+      delete record.finalPath;
+      delete record.error;
+      this.#ports.store.put(record); // before any name on disk changes
       this.#progress(record, active);
-      this.#emit({ type: 'done', key, finalPath });
+      await this.#finish(record, partial, active);
     } finally {
       await partial.close();
     }
+  }
+
+  /** From `finalizing` to `done`: the partial file gets its final name, is shared, and loses its own name. */
+  async #finish(finalizing: DownloadRecord, partial: PartialFile, active: Active): Promise<void> {
+    let record = finalizing;
+    const manifest = record.manifest!;
+    const finalPath = await this.#ports.files.place(partial, record.outDir, record.name, record.finalPath, (path) => {
+      record = { ...record, finalPath: path, updatedAt: this.#now() };
+      this.#ports.store.put(record);
+    });
+    await this.#ports.registry.register(finalPath, { ...manifest, name: record.name });
+    await this.#ports.files.dropPartial(partial);
+    this.#done(record, finalPath, active);
+  }
+
+  /**
+   * Finish a download a crash left `finalizing`, from the disk alone: the partial file (maybe also
+   * linked already), or else the claimed final file, hashed again in full before it is shared.
+   * False when neither holds the file: the record is reset and the file is downloaded again.
+   */
+  async #finishAfterCrash(record: DownloadRecord, active: Active): Promise<boolean> {
+    const manifest = record.manifest;
+    const partial = manifest && (await this.#ports.files.findPartial(record.outDir, record.name, record.key));
+    if (manifest && partial) {
+      try {
+        if (await this.#intact(partial, manifest)) {
+          await this.#finish(record, partial, active);
+          return true;
+        }
+      } finally {
+        await partial.close();
+      }
+    } else if (manifest && record.finalPath) {
+      const placed = await this.#ports.files.openFinished(record.finalPath);
+      const intact = placed !== undefined && (await this.#intact(placed, manifest).finally(() => placed.close()));
+      if (intact) {
+        await this.#ports.registry.register(record.finalPath, { ...manifest, name: record.name });
+        this.#done(record, record.finalPath, active);
+        return true;
+      }
+    }
+    this.#emit({ type: 'finish-lost', key: record.key, reason: 'no intact copy left after a crash while finishing; downloading again' });
+    const reset: DownloadRecord = { ...record, state: 'running', bytesDone: 0, updatedAt: this.#now() };
+    for (const field of ['manifest', 'finalPath', 'verified', 'durable', 'error'] as const) delete reset[field];
+    await this.#ports.files.removePartial(record.outDir, record.name, record.key); // a partial that is not intact
+    this.#ports.store.put(reset);
+    return false;
+  }
+
+  /** Every chunk of `file` matches the manifest (read back from the disk). */
+  async #intact(file: ReadableFile, manifest: Manifest): Promise<boolean> {
+    for (let i = 0; i < manifest.chunks.length; i++) {
+      const { start, end } = chunkBounds(i, manifest.size, manifest.chunkSize);
+      if (!verifyChunk(manifest, i, await file.read(start, end - start))) return false;
+    }
+    return true;
+  }
+
+  #done(record: DownloadRecord, finalPath: string, active: Active): void {
+    const done: DownloadRecord = { ...record, state: 'done', finalPath, bytesDone: record.size ?? record.bytesDone, updatedAt: this.#now() };
+    delete done.error;
+    this.#ports.store.put(done);
+    this.#progress(done, active);
+    this.#emit({ type: 'done', key: record.key, finalPath });
+  }
+
+  /** Delete a download's partial file; a failure is reported, never thrown (the state is already recorded). */
+  async #removePartial(record: DownloadRecord): Promise<void> {
+    await this.#ports.files.removePartial(record.outDir, record.name, record.key).catch((err: unknown) => {
+      this.#emit({ type: 'cleanup-failed', key: record.key, reason: (err as Error)?.message ?? String(err) });
+    });
   }
 
   /** The first verified manifest among the sources, asked several at once under a deadline (manifest-race.ts). */
@@ -301,7 +410,7 @@ export class DownloadManager {
   /** Park a download: it stops, keeps its verified chunks, and its job leaves the queue until resumed. */
   async pause(key: string): Promise<DownloadRecord> {
     const record = this.get(key);
-    if (record.state === 'done' || record.state === 'cancelled') return record;
+    if (['done', 'cancelled', 'finalizing'].includes(record.state)) return record;
     this.#setState(key, 'paused');
     await this.#interrupt(key, 'pause');
     return this.get(key);
@@ -313,12 +422,13 @@ export class DownloadManager {
     return this.request({ fileId: record.fileId, name: record.name, sources: record.sources, outDir: record.outDir });
   }
 
+  /** Stop a download for good and delete its partial file. One that is finishing is let finish. */
   async cancel(key: string): Promise<DownloadRecord> {
     const record = this.get(key);
-    if (record.state === 'done') return record;
+    if (record.state === 'done' || record.state === 'finalizing') return record;
     this.#setState(key, 'cancelled');
     await this.#interrupt(key, 'cancel');
-    await this.#ports.files.removePartial(record.outDir, record.name, key);
+    await this.#removePartial(record);
     return this.get(key);
   }
 

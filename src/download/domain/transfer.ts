@@ -110,9 +110,14 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
     partial.write(chunkBounds(index, manifest.size, manifest.chunkSize).start, buffer.subarray(0, length)).then(
       () => {
         written.add(index);
-        // Recorded per chunk (cheap): after a process crash the page cache still holds these chunks,
-        // so a restart re-checks them on disk instead of fetching them again.
-        ctx.onEvent({ type: 'chunk', index, source, bytes: length, verified: written.toBytes(), durable: durable.toBytes() });
+        try {
+          // Recorded per chunk (cheap): after a process crash the page cache still holds these chunks,
+          // so a restart re-checks them on disk instead of fetching them again.
+          ctx.onEvent({ type: 'chunk', index, source, bytes: length, verified: written.toBytes(), durable: durable.toBytes() });
+        } catch (err) {
+          failure ??= err; // recording progress failed (a full disk): stop the transfer, never the process
+          return;
+        }
         if (++sinceSync >= options.syncEvery && !syncing) {
           sinceSync = 0;
           syncing = checkpoint()

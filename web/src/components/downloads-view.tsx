@@ -9,7 +9,7 @@ import { Empty, ErrorNote } from './notes.tsx';
 const ACTION_LABEL: Record<DownloadAction, string> = { pause: 'Pause', resume: 'Resume', cancel: 'Cancel' };
 
 export function DownloadsView({ downloads }: { downloads: LiveDownloads }) {
-  const active = downloads.list.filter((d) => d.state === 'running' || d.state === 'queued').length;
+  const active = downloads.list.filter((d) => ['running', 'queued', 'finalizing'].includes(d.state)).length;
   return (
     <section class="panel downloads">
       <div class="panel-head">
@@ -61,7 +61,8 @@ function DownloadRow({ d }: { d: DownloadProgress }) {
       </div>
       <p class="muted small">{progressDetail(d)}</p>
       {d.state === 'done' && d.finalPath ? <p class="muted small path" title={d.finalPath}>Saved to {d.finalPath}</p> : null}
-      {d.error && d.state !== 'done' ? <p class={`small ${d.state === 'failed' ? 'error-text' : 'muted'}`}>{d.error}</p> : null}
+      {/* A queued download's error is a retry note; a failed one, or one paused on an error (a full disk), needs the user. */}
+      {d.error && d.state !== 'done' ? <p class={`small ${d.state === 'failed' || d.state === 'paused' ? 'error-text' : 'muted'}`}>{d.error}</p> : null}
       <ErrorNote error={error} />
       {actionsFor(d.state).length > 0 ? (
         <div class="actions">

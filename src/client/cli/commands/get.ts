@@ -1,6 +1,7 @@
 /**
  * `peershare get ID` and `peershare get --name TERMS`: queue a download; with --wait, follow it
- * with a progress line until it is done, and exit non-zero if it fails or is cancelled.
+ * with a progress line until it is done, and exit non-zero if it fails, is cancelled, or is
+ * paused on an error (a full disk), which it would not get past without the user.
  */
 import type { QueuedDownload } from '../../domain/client-app.ts';
 import type { DownloadProgress } from '../../ports.ts';
@@ -9,6 +10,8 @@ import { secondsFlag, UsageError, userPath, type Command } from '../command.ts';
 import { bytes, progressLine } from '../format.ts';
 
 const FINAL = new Set(['done', 'failed', 'cancelled']);
+/** Where following a download ends: a final state, or a pause that carries an error. */
+const isFinal = (p: DownloadProgress) => FINAL.has(p.state) || (p.state === 'paused' && p.error !== undefined);
 /** Progress lines written to a pipe (not a terminal) at most this often, to keep logs short. */
 const PIPE_LINE_MS = 1_000;
 
@@ -19,7 +22,7 @@ export async function follow(api: Api, key: string, onProgress: (p: DownloadProg
     const see = (p: DownloadProgress) => {
       if (p.key !== key || settled) return;
       onProgress(p);
-      if (FINAL.has(p.state)) {
+      if (isFinal(p)) {
         settled = true;
         stream.then((s) => s.close());
         resolvePromise(p);
@@ -66,9 +69,9 @@ peer's downloads folder). --wait: show progress until done; exit non-zero if it 
     const final = await follow(api, download.key, (p) => {
       if (json) return;
       // A retry note (state queued, with the failed attempt's reason) is worth showing.
-      const line = progressLine(p) + (p.error && p.state !== 'failed' ? `  (${p.error})` : '');
+      const line = progressLine(p) + (p.error && !isFinal(p) ? `  (${p.error})` : '');
       if (tty) err(`\r${line}\x1b[K`);
-      else if (FINAL.has(p.state) || Date.now() - lastLine >= PIPE_LINE_MS) {
+      else if (isFinal(p) || Date.now() - lastLine >= PIPE_LINE_MS) {
         lastLine = Date.now();
         err(line + '\n');
       }

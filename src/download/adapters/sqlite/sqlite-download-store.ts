@@ -1,10 +1,14 @@
 /**
  * Durable state of every download in SQLite: what was asked, where it goes, which chunks are
  * verified (and which of those are known to be fsync'd), so a restarted Download service resumes
- * each job where it stopped.
+ * each job where it stopped. A full disk (SQLITE_FULL) is DISK_FULL, as on the file system.
+ * Data folders of older versions are migrated on open (the manifest column is added); a state
+ * this version does not know is read as `failed`, saying so, rather than trusted.
  */
 import Database from 'better-sqlite3';
-import type { DownloadRecord, DownloadState, DownloadStore } from '../../ports.ts';
+import type { Manifest } from '../../../shared/content.ts';
+import { PeershareError } from '../../../shared/errors.ts';
+import { DOWNLOAD_STATES, type DownloadRecord, type DownloadState, type DownloadStore } from '../../ports.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS downloads (
@@ -22,7 +26,8 @@ CREATE TABLE IF NOT EXISTS downloads (
   final_path TEXT,
   error TEXT,
   created_at INTEGER NOT NULL,
-  updated_at INTEGER NOT NULL
+  updated_at INTEGER NOT NULL,
+  manifest TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS downloads_by_created ON downloads(created_at DESC);
 `;
@@ -43,9 +48,13 @@ interface Row {
   error: string | null;
   created_at: number;
   updated_at: number;
+  manifest: string | null;
 }
 
 function toRecord(r: Row): DownloadRecord {
+  if (!DOWNLOAD_STATES.includes(r.state)) {
+    return { ...toRecord({ ...r, state: 'failed', manifest: null }), error: `unknown state ${JSON.stringify(r.state)} (written by another version of peershare)` };
+  }
   return {
     key: r.key,
     fileId: r.file_id,
@@ -58,11 +67,25 @@ function toRecord(r: Row): DownloadRecord {
     ...(r.verified ? { verified: r.verified } : {}),
     ...(r.durable ? { durable: r.durable } : {}),
     bytesDone: r.bytes_done,
+    ...(r.manifest !== null ? { manifest: JSON.parse(r.manifest) as Manifest } : {}),
     ...(r.final_path !== null ? { finalPath: r.final_path } : {}),
     ...(r.error !== null ? { error: r.error } : {}),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
+}
+
+/** Run a write; a full disk is DISK_FULL (the download pauses), not a crash of the peer. */
+function written(write: () => unknown): void {
+  try {
+    write();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'SQLITE_FULL') {
+      throw new PeershareError('DISK_FULL', 'disk full while recording the state of a download', undefined, { cause: err });
+    }
+    throw err;
+  }
 }
 
 export class SqliteDownloadStore implements DownloadStore {
@@ -75,11 +98,13 @@ export class SqliteDownloadStore implements DownloadStore {
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(SCHEMA);
+    const columns = (this.#db.pragma('table_info(downloads)') as Array<{ name: string }>).map((c) => c.name);
+    if (!columns.includes('manifest')) this.#db.exec('ALTER TABLE downloads ADD COLUMN manifest TEXT'); // written before `finalizing`
     this.#stmts = {
       get: this.#db.prepare(`SELECT * FROM downloads WHERE key = ?`),
       put: this.#db.prepare(
-        `INSERT OR REPLACE INTO downloads (key, file_id, name, out_dir, sources, state, size, chunk_size, verified, durable, bytes_done, final_path, error, created_at, updated_at)
-         VALUES (@key, @fileId, @name, @outDir, @sources, @state, @size, @chunkSize, @verified, @durable, @bytesDone, @finalPath, @error, @createdAt, @updatedAt)`,
+        `INSERT OR REPLACE INTO downloads (key, file_id, name, out_dir, sources, state, size, chunk_size, verified, durable, bytes_done, final_path, error, created_at, updated_at, manifest)
+         VALUES (@key, @fileId, @name, @outDir, @sources, @state, @size, @chunkSize, @verified, @durable, @bytesDone, @finalPath, @error, @createdAt, @updatedAt, @manifest)`,
       ),
       progress: this.#db.prepare(`UPDATE downloads SET verified = ?, durable = ?, bytes_done = ?, updated_at = ? WHERE key = ?`),
       list: this.#db.prepare(`SELECT * FROM downloads ORDER BY created_at DESC LIMIT ?`),
@@ -92,7 +117,7 @@ export class SqliteDownloadStore implements DownloadStore {
   }
 
   put(r: DownloadRecord): void {
-    this.#stmts.put.run({
+    written(() => this.#stmts.put.run({
       key: r.key,
       fileId: r.fileId,
       name: r.name,
@@ -108,11 +133,12 @@ export class SqliteDownloadStore implements DownloadStore {
       error: r.error ?? null,
       createdAt: r.createdAt,
       updatedAt: r.updatedAt,
-    });
+      manifest: r.manifest ? JSON.stringify(r.manifest) : null,
+    }));
   }
 
   progress(key: string, verified: Buffer, durable: Buffer, bytesDone: number, now: number): void {
-    this.#stmts.progress.run(verified, durable, bytesDone, now, key);
+    written(() => this.#stmts.progress.run(verified, durable, bytesDone, now, key));
   }
 
   list(limit: number): DownloadRecord[] {

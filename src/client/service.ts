@@ -22,6 +22,8 @@ export interface ClientServiceComponents {
   host: string;
   port: number;
   apiToken: string | undefined;
+  /** Host names the API answers to besides IP addresses and localhost (the allowedHosts setting). */
+  allowedHosts?: readonly string[];
 }
 
 export interface ClientService extends Startable {
@@ -41,7 +43,7 @@ export function createClientService(c: ClientServiceComponents): ClientService {
       return url;
     },
     async start() {
-      http = await createHttpApp({ service: 'client', logger: c.logger, health: () => ({ peerId: c.peerId }) });
+      http = await createHttpApp({ service: 'client', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.peerId }) });
       registerClientRoutes(http, client, adminGuard(c.host, c.apiToken));
       registerWebUi(http);
       const bound = await listen(http, c.host, c.port);

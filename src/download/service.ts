@@ -17,6 +17,8 @@ export interface DownloadServiceComponents extends Ports {
   host: string;
   port: number;
   apiToken: string | undefined;
+  /** Host names the API answers to besides IP addresses and localhost (the allowedHosts setting). */
+  allowedHosts?: readonly string[];
   /** Downloads running at once (the queue's prefetch). */
   concurrency: number;
   options: DownloadManagerOptions;
@@ -40,7 +42,7 @@ export function createDownloadService(c: DownloadServiceComponents): DownloadSer
     },
     async start() {
       await c.queue.start();
-      app = await createHttpApp({ service: 'download', logger: c.logger, health: () => ({ peerId: c.peerId, queue: c.queue.kind }) });
+      app = await createHttpApp({ service: 'download', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.peerId, queue: c.queue.kind }) });
       registerDownloadRoutes(app, manager, c.queue, adminGuard(c.host, c.apiToken));
       const bound = await listen(app, c.host, c.port);
       url = `http://${hostPort(bound.host, bound.port)}`;

@@ -34,6 +34,8 @@ export interface FetchServiceComponents {
   logger: Logger;
   host: string;
   port: number;
+  /** Host names the API answers to besides IP addresses and localhost (the allowedHosts setting). */
+  allowedHosts?: readonly string[];
   /** Addresses announced to other peers; `fetch` defaults to the address this API is bound to. */
   addresses: { files: string; search: string; fetch?: string };
   /** host[:port] of known peers' Fetch APIs, tried in order while no live peer is known. */
@@ -176,7 +178,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
 
     async start() {
       aborter = new AbortController();
-      const http = await createHttpApp({ service: 'fetch', logger: c.logger, bodyLimit: BODY_LIMIT, health: () => ({ ...status() }) });
+      const http = await createHttpApp({ service: 'fetch', logger: c.logger, allowedHosts: c.allowedHosts, bodyLimit: BODY_LIMIT, health: () => ({ ...status() }) });
       app = http;
       // Routes must exist before listen, but the core needs the bound address (port 0): delegate.
       let api: FetchApi | undefined;

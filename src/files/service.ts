@@ -2,7 +2,7 @@
  * The File Management service factory: wires the domain (FileManager) to the ports it is given
  * and to its driving adapter, the REST API. It owns the ports it receives and closes them on stop.
  */
-import { adminGuard } from '../shared/admin-guard.ts';
+import { adminGuard, isAdminCaller } from '../shared/admin-guard.ts';
 import { createHttpApp, listen, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
@@ -21,6 +21,8 @@ export interface FilesServiceComponents {
   port: number;
   /** Token for state-changing routes; required off loopback (see admin-guard). */
   apiToken: string | undefined;
+  /** Host names the API answers to besides IP addresses and localhost. */
+  allowedHosts?: readonly string[];
   chunkSize: number;
   maxUploadBytes: number;
 }
@@ -45,12 +47,12 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
     },
     async start() {
       await c.blobs.recover();
-      app = await createHttpApp({ service: 'files', logger: c.logger, health: () => ({ peerId: c.peerId }) });
-      const admin = adminGuard(c.host, c.apiToken);
+      app = await createHttpApp({ service: 'files', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.peerId }) });
+      const isAdmin = isAdminCaller(c.host, c.apiToken);
       registerFilesRoutes(app, {
         manager,
-        admin,
-        isAdmin: (request) => admin(request).then(() => true, () => false),
+        admin: adminGuard(c.host, c.apiToken),
+        isAdmin: async (request) => isAdmin(request),
         maxUploadBytes: c.maxUploadBytes,
       });
       const bound = await listen(app, c.host, c.port);

@@ -42,6 +42,7 @@ export function buildClient(ctx: PeerContext, s: ClientDeps): ClientService {
     peerId: ctx.identity.peerId,
     addresses,
     host: config.host,
+    allowedHosts: config.allowedHosts,
     port: config.clientPort,
     apiToken: ctx.apiToken,
   });

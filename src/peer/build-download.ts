@@ -8,13 +8,18 @@ import { SqliteJobQueue } from '../download/adapters/embedded-queue/sqlite-job-q
 import { FsDownloadFiles } from '../download/adapters/fs/fs-download-files.ts';
 import { HttpChunkSource } from '../download/adapters/http/http-chunk-source.ts';
 import { SqliteDownloadStore } from '../download/adapters/sqlite/sqlite-download-store.ts';
+import { JOB_KEY_SECRET_BYTES, jobKeys } from '../download/domain/job.ts';
 import type { LocalRegistry, SourceDirectory } from '../download/ports.ts';
 import type { JobQueue } from '../download/queue-port.ts';
 import { createDownloadService, type DownloadService } from '../download/service.ts';
 import type { FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
+import { loadOrCreateSecret } from '../shared/local-secret.ts';
 import { localAddress, type PeerContext } from './context.ts';
 import { registryOverHttp, sourcesOverHttp } from './remote-ports.ts';
+
+/** Where the secret that download keys are made with is kept (in the data directory). */
+const DOWNLOAD_KEY_SECRET_FILE = 'download-keys.secret';
 
 /** RabbitMQ's client is loaded only by a peer configured to use it. */
 export async function buildQueue(ctx: PeerContext): Promise<JobQueue> {
@@ -33,9 +38,11 @@ export async function buildDownload(ctx: PeerContext, files: FilesService | unde
   const directory: SourceDirectory = fetch
     ? { sourcesFor: async (fileId) => fetch.sourcesFor(fileId).filter((s) => s.state === 'alive').map((s) => `http://${s.filesAddress}`) }
     : sourcesOverHttp(`http://${localAddress(config, config.fetchPort)}`);
+  const store = new SqliteDownloadStore(join(config.dataDir, 'downloads.db'));
+  const keySecret = loadOrCreateSecret(config.dataDir, DOWNLOAD_KEY_SECRET_FILE, JOB_KEY_SECRET_BYTES);
   return createDownloadService({
     queue: await buildQueue(ctx),
-    store: new SqliteDownloadStore(join(config.dataDir, 'downloads.db')),
+    store,
     files: new FsDownloadFiles(),
     chunkSource: new HttpChunkSource(),
     registry,
@@ -43,11 +50,13 @@ export async function buildDownload(ctx: PeerContext, files: FilesService | unde
     logger: ctx.logger.child({ service: 'download' }),
     peerId: ctx.identity.peerId,
     host: config.host,
+    allowedHosts: config.allowedHosts,
     port: config.downloadPort,
     apiToken: ctx.apiToken,
     concurrency: config.maxDownloads,
     options: {
       downloadsDir: config.downloadsDir ?? join(config.dataDir, 'downloads'),
+      jobKey: jobKeys(keySecret, (key) => store.get(key) !== undefined),
       maxAttempts: 5,
       retryBaseMs: 2_000,
       retryMaxMs: 60_000,

@@ -21,6 +21,7 @@ export function buildFetch(ctx: PeerContext, files: FilesService | undefined): F
     identity: ctx.identity,
     logger: ctx.logger.child({ service: 'fetch' }),
     host: config.host,
+    allowedHosts: config.allowedHosts,
     port: config.fetchPort,
     addresses: { files: filesAddress, search: localAddress(config, config.searchPort), fetch: localAddress(config, config.fetchPort) },
     join: config.join,

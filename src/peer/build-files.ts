@@ -15,6 +15,7 @@ export function buildFiles(ctx: PeerContext): FilesService {
     logger: ctx.logger.child({ service: 'files' }),
     peerId: ctx.identity.peerId,
     host: config.host,
+    allowedHosts: config.allowedHosts,
     port: config.filesPort,
     apiToken: ctx.apiToken,
     chunkSize: config.chunkSize,

@@ -41,6 +41,7 @@ export function buildSearch(ctx: PeerContext, files: FilesService | undefined, f
     logger: ctx.logger.child({ service: 'search' }),
     identity: ctx.identity,
     host: config.host,
+    allowedHosts: config.allowedHosts,
     port: config.searchPort,
     apiPort: config.searchApiPort,
     filesAddress: () => files?.url || `http://${localAddress(config, config.filesPort)}`,

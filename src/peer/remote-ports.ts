@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import type { SharedFileFeed } from '../fetch/ports.ts';
 import type { LocalRegistry, SourceDirectory } from '../download/ports.ts';
 import type { NeighbourSource } from '../search/ports.ts';
+import { CLIENT_HEADER } from '../shared/site-guard.ts';
 import type { Part } from './compose.ts';
 
 const TIMEOUT_MS = 5_000;
@@ -20,6 +21,7 @@ function call<T>(method: string, url: string, body?: unknown, token?: string): P
       timeout: TIMEOUT_MS,
       headers: {
         accept: 'application/json',
+        [CLIENT_HEADER]: 'service',
         ...(payload ? { 'content-type': 'application/json' } : {}),
         ...(token ? { authorization: `Bearer ${token}` } : {}),
       },

@@ -29,6 +29,8 @@ export interface SearchServiceComponents {
   port: number;
   /** Local API (HTTP). */
   apiPort: number;
+  /** Host names the API answers to besides IP addresses and localhost (the allowedHosts setting). */
+  allowedHosts?: readonly string[];
   /** Base URL of this peer's File Management API, put in our hits (known once Files has started). */
   filesAddress: () => string;
   maxLinks: number;
@@ -109,7 +111,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
       const bound = await links.start(c.host, c.port);
       searchAddress = hostPort(c.host, bound.port);
       try {
-        app = await createHttpApp({ service: 'search', logger: c.logger, health: () => ({ peerId: c.identity.peerId, links: links.ids().length, counters: engine.counters }) });
+        app = await createHttpApp({ service: 'search', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.identity.peerId, links: links.ids().length, counters: engine.counters }) });
         registerSearchRoutes(app, {
           search: (request) => engine.search(request),
           parseTerms: (text) => c.index.parseTerms(text),

@@ -2,16 +2,16 @@
  * Who may call routes that change state (share, unshare, enqueue...). A service bound to a
  * loopback address accepts them from loopback callers; a service bound anywhere else requires the
  * API token (Authorization: Bearer), created in the data directory when none is configured.
- * The Host header must name an address or localhost, so a web page cannot reach these routes
- * through DNS rebinding; JSON and octet-stream bodies need a CORS preflight we never grant.
+ * Web pages are kept out by site-guard.ts: every request's Host is checked app-wide (DNS
+ * rebinding), and these routes refuse other sites and requests a page could forge.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import { PeershareError } from './errors.ts';
 import { isLoopback } from './net.ts';
+import { refuseOtherSites, requireDeliberate } from './site-guard.ts';
 
 const TOKEN_FILE = 'api-token';
 
@@ -38,21 +38,23 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-function hostHeaderIsLocal(host: string | undefined): boolean {
-  if (!host) return false;
-  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
-  return name === 'localhost' || isIP(name) !== 0;
-}
-
 export type AdminGuard = (request: FastifyRequest) => Promise<void>;
 
-/** A Fastify preHandler that lets only permitted callers through to a state-changing route. */
-export function adminGuard(boundHost: string, token: string | undefined): AdminGuard {
+/** Whether the caller may administer this service: it has the token, or the service is loopback-only and so is the caller. */
+export function isAdminCaller(boundHost: string, token: string | undefined): (request: FastifyRequest) => boolean {
   const loopbackOnly = isLoopback(boundHost);
+  return (request) => (token !== undefined && tokenMatches(request.headers.authorization, token)) || (loopbackOnly && isLoopback(request.socket.remoteAddress));
+}
+
+/** A Fastify onRequest hook (before the body is read) that lets only permitted callers through to a state-changing route. */
+export function adminGuard(boundHost: string, token: string | undefined): AdminGuard {
+  const isAdmin = isAdminCaller(boundHost, token);
   return async (request: FastifyRequest): Promise<void> => {
-    if (token && tokenMatches(request.headers.authorization, token)) return;
-    if (loopbackOnly && isLoopback(request.socket.remoteAddress) && hostHeaderIsLocal(request.headers.host)) return;
-    if (token) throw new PeershareError('UNAUTHORIZED', 'this route needs the API token (Authorization: Bearer <token>)');
-    throw new PeershareError('FORBIDDEN', 'this route is only served to callers on this machine');
+    refuseOtherSites(request);
+    if (!isAdmin(request)) {
+      if (token) throw new PeershareError('UNAUTHORIZED', 'this route needs the API token (Authorization: Bearer <token>)');
+      throw new PeershareError('FORBIDDEN', 'this route is only served to callers on this machine');
+    }
+    requireDeliberate(request);
   };
 }

@@ -80,4 +80,13 @@ describe('configuration', () => {
     expect(loadConfig({ flags: { dataDir: tempDir() } })).toMatchObject({ neighbours: [], maxLinks: 8, searchTtl: 7, searchTimeout: 3000 });
     expect(errorOf(() => loadConfig({ flags: { dataDir: tempDir(), neighbours: 'a:99999' } })).message).toMatch(/^invalid neighbours \(--neighbours\)/);
   });
+
+  it('reads allowedHosts as comma-separated host names, lowercased, and refuses ports and garbage', () => {
+    const config = loadConfig({ flags: { dataDir: tempDir(), allowedHosts: ['Peer.Example.org, nas.local', 'box'] } });
+    expect(config.allowedHosts).toEqual(['peer.example.org', 'nas.local', 'box']);
+    expect(loadConfig({ flags: { dataDir: tempDir() } }).allowedHosts).toEqual([]);
+    for (const bad of ['evil.example:80', 'a b', 'http://x', '-x.org']) {
+      expect(errorOf(() => loadConfig({ flags: { dataDir: tempDir(), allowedHosts: bad } })).message).toMatch(/^invalid allowedHosts \(--allowed-hosts\)/);
+    }
+  });
 });

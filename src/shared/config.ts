@@ -92,6 +92,25 @@ const addressList =
       });
   };
 
+/**
+ * Host names (not IP addresses: those always pass) that the peer's APIs answer to: a name that
+ * resolves to this host, comma-separated in a flag or the environment, or a JSON array.
+ */
+const hostNames: Parser<string[]> = (raw) => {
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : undefined;
+  const items = list?.flatMap((item: unknown) => (typeof item === 'string' ? item.split(',') : [item]));
+  if (!items) throw new InvalidValue('expected host names separated by commas');
+  return items
+    .map((item) => (typeof item === 'string' ? item.trim().toLowerCase() : ''))
+    .filter((item) => item.length > 0)
+    .map((item) => {
+      if (item.length > 253 || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(item)) {
+        throw new InvalidValue(`expected host names such as peer.example.org, without port, got "${item}"`);
+      }
+      return item;
+    });
+};
+
 export const DEFAULT_PORTS = {
   clientPort: 7870,
   filesPort: 7871,
@@ -170,6 +189,13 @@ export const SETTINGS = {
     doc: 'bandwidth cap for all downloads together, bytes per second (e.g. 10MiB); 0: none',
     parse: bytes(0, Number.MAX_SAFE_INTEGER),
     default: 0,
+  },
+  allowedHosts: {
+    flag: 'allowed-hosts',
+    doc: "host names the peer's APIs answer to besides IP addresses and localhost (comma-separated; any other Host header is refused)",
+    parse: hostNames,
+    default: () => [],
+    multiple: true,
   },
   apiToken: {
     flag: 'api-token',

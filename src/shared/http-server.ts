@@ -1,7 +1,8 @@
 /**
  * The HTTP foundation every service's API adapter builds on: a Fastify app with TypeBox-typed
  * routes, the one error → HTTP mapping, a health route, an OpenAPI document generated from the
- * route schemas, and timeouts that close idle and slow connections.
+ * route schemas, timeouts that close idle and slow connections, and the Host check every route
+ * passes (site-guard.ts).
  */
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -10,6 +11,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Type } from 'typebox';
 import { httpStatus, isPeershareError, PeershareError, toErrorBody, type ErrorCode } from './errors.ts';
 import { quieter, type Logger } from './logging.ts';
+import { hostGuard } from './site-guard.ts';
 
 export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -21,6 +23,8 @@ export interface HttpAppOptions {
   health?: () => Record<string, unknown>;
   /** Largest JSON body accepted (streamed bodies enforce their own caps). */
   bodyLimit?: number;
+  /** Host names answered besides IP addresses and localhost (the allowedHosts setting). */
+  allowedHosts?: readonly string[];
 }
 
 export const ErrorSchema = Type.Object(
@@ -70,6 +74,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
 
+  // Before routing, so that no route (a read, a 404) answers a page under a rebound name.
+  app.addHook('onRequest', hostGuard(options.allowedHosts ?? []));
   app.addSchema(ErrorSchema);
   await app.register(swagger, {
     openapi: {

@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import { mkdirSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { CLIENT_HEADER } from '../../src/shared/site-guard.ts';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
 import { startFullPeer } from '../support/full-peer.ts';
@@ -59,7 +60,7 @@ const downloads = async (host: string) => (await (await fetch(`http://${host}:${
 const post = (host: string, path: string, body?: unknown) =>
   fetch(`http://${host}:${DEFAULT_PORTS.downloadPort}${path}`, {
     method: 'POST',
-    ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}),
+    ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { headers: { [CLIENT_HEADER]: '1' } }),
   });
 
 describe.skipIf(!isRoot)('a download onto a full disk (needs root to mount a tmpfs)', () => {

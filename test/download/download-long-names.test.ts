@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MAX_NAME_BYTES } from '../../src/shared/names.ts';
+import { CLIENT_HEADER } from '../../src/shared/site-guard.ts';
 import { startDownloadPeer } from '../support/download-peer.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
 import { startMeteredSource } from '../support/metered-source.ts';
@@ -92,7 +93,7 @@ describe('a download whose name is at the file-system limit', () => {
     expect(readdirSync(peer.downloadsDir)).toHaveLength(1); // the partial, under a short name
     expect(Buffer.byteLength(readdirSync(peer.downloadsDir)[0]!)).toBeLessThan(64);
 
-    const res = await fetch(`${peer.url}/downloads/${key}/cancel`, { method: 'POST' });
+    const res = await fetch(`${peer.url}/downloads/${key}/cancel`, { method: 'POST', headers: { [CLIENT_HEADER]: '1' } });
     expect(res.status).toBe(200);
     expect(((await res.json()) as Listed).state).toBe('cancelled');
     expect(readdirSync(peer.downloadsDir)).toEqual([]);

@@ -10,7 +10,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { jobKey } from '../../src/download/domain/job.ts';
+import { legacyJobKey } from '../../src/download/domain/job.ts';
+import { CLIENT_HEADER } from '../../src/shared/site-guard.ts';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
 import { nextLoopback } from '../support/loopback.ts';
@@ -51,7 +52,7 @@ describe('a data folder from the previous version', () => {
     const dataDir = join(tempDir(), 'data');
     const downloads = join(dataDir, 'downloads');
     mkdirSync(downloads, { recursive: true });
-    const key = jobKey(id, downloads);
+    const key = legacyJobKey(id, downloads); // the key the previous version gave it
     // The old partial: the first KEPT chunks written and verified, not yet synced (not durable).
     const partial = Buffer.alloc(data.length);
     data.copy(partial, 0, 0, KEPT * CHUNK);
@@ -73,7 +74,7 @@ describe('a data folder from the previous version', () => {
     expect(unknown!.error).toMatch(/unknown state "verifying"/);
     expect(paused).toMatchObject({ key, state: 'paused', bytesDone: KEPT * CHUNK });
 
-    const resumed = await fetch(`${api}/downloads/${key}/resume`, { method: 'POST' });
+    const resumed = await fetch(`${api}/downloads/${key}/resume`, { method: 'POST', headers: { [CLIENT_HEADER]: '1' } });
     expect(resumed.status).toBe(200);
     await expect.poll(async () => (await list()).find((d) => d.key === key)?.state, { timeout: 20_000 }).toBe('done');
     const done = (await list()).find((d) => d.key === key)!;

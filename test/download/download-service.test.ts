@@ -8,8 +8,11 @@ import { startBadSource } from '../support/bad-sources.ts';
 import { followDownloads, requestDownload } from '../support/download-events.ts';
 import { startDownloadPeer } from '../support/download-peer.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
+import { CLIENT_HEADER } from '../../src/shared/site-guard.ts';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+/** A change without a body says it comes from a peershare client, as the command does. */
+const CLIENT = { [CLIENT_HEADER]: 'test' };
 
 async function seed(size = 1024 * 1024): Promise<{ url: string; id: string; data: Buffer }> {
   const source = await startFilesPeer({ chunkSize: '64KiB' });
@@ -113,13 +116,13 @@ describe('pausing, resuming and cancelling', () => {
     const peer = await startDownloadPeer();
     const { key } = (await (await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [slow.url] })).json()) as Progress;
     await watch(peer.url, (p) => p.key === key && p.bytesDone > 0);
-    const paused = (await (await fetch(`${peer.url}/downloads/${key}/pause`, { method: 'POST' })).json()) as Progress;
+    const paused = (await (await fetch(`${peer.url}/downloads/${key}/pause`, { method: 'POST', headers: CLIENT })).json()) as Progress;
     expect(paused.state).toBe('paused');
     const kept = paused.bytesDone;
     expect(readdirSync(peer.downloadsDir).some((n) => n.endsWith('.part'))).toBe(true);
 
     const requestsBeforeResume = slow.requests;
-    await fetch(`${peer.url}/downloads/${key}/resume`, { method: 'POST' });
+    await fetch(`${peer.url}/downloads/${key}/resume`, { method: 'POST', headers: CLIENT });
     const done = await watch(peer.url, (p) => p.key === key && p.state === 'done');
     expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(source.data));
     // Chunks verified before the pause were not fetched again (64 KiB chunks, 32 in all).
@@ -129,7 +132,7 @@ describe('pausing, resuming and cancelling', () => {
     const slow2 = await startBadSource(other.url, { kind: 'slow', delayMs: 40 });
     const second = (await (await requestDownload(peer.url, { fileId: other.id, name: 'other.bin', sources: [slow2.url] })).json()) as Progress;
     await watch(peer.url, (p) => p.key === second.key && p.bytesDone > 0);
-    const cancelled = (await (await fetch(`${peer.url}/downloads/${second.key}/cancel`, { method: 'POST' })).json()) as Progress;
+    const cancelled = (await (await fetch(`${peer.url}/downloads/${second.key}/cancel`, { method: 'POST', headers: CLIENT })).json()) as Progress;
     expect(cancelled.state).toBe('cancelled');
     expect(readdirSync(peer.downloadsDir).filter((n) => n.includes(second.key))).toEqual([]);
     expect(readdirSync(peer.downloadsDir)).toEqual(['song.flac']);

@@ -5,8 +5,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../src/shared/content.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
+import { CLIENT_HEADER } from '../../src/shared/site-guard.ts';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+/** A change without a body says it comes from a peershare client, as the command does. */
+const CLIENT = { [CLIENT_HEADER]: 'test' };
 
 async function json<T = any>(response: Response): Promise<T> {
   return (await response.json()) as T;
@@ -126,13 +129,13 @@ describe('File Management API', () => {
     expect(page.items).toHaveLength(2);
 
     const victim = ids[2]!;
-    expect((await fetch(`${url}/files/${victim}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(`${url}/files/${victim}`, { method: 'DELETE', headers: CLIENT })).status).toBe(204);
     const gone = await fetch(`${url}/files/${victim}/content`);
     expect(gone.status).toBe(404);
     expect((await json(gone)).error.code).toBe('FILE_NOT_FOUND');
     expect(readdirSync(join(dataDir, 'store', victim.slice(0, 2))).includes(victim)).toBe(false);
     expect((await json(await fetch(`${url}/files`))).total).toBe(4);
-    expect((await json(await fetch(`${url}/files/${victim}`, { method: 'DELETE' }))).error.code).toBe('FILE_NOT_FOUND');
+    expect((await json(await fetch(`${url}/files/${victim}`, { method: 'DELETE', headers: CLIENT }))).error.code).toBe('FILE_NOT_FOUND');
   });
 
   it('publishes an OpenAPI document generated from the route schemas, and a health route', async () => {
@@ -181,7 +184,7 @@ describe('the change feed Fetch lists to peers', () => {
 
     const b = await json(await upload(url, 'beta.txt', 'beta'));
     await upload(url, 'alpha again.txt', 'alpha');
-    await fetch(`${url}/files/${a.id}`, { method: 'DELETE' });
+    await fetch(`${url}/files/${a.id}`, { method: 'DELETE', headers: CLIENT });
     const delta = await json(await fetch(`${url}/changes?since=${first.cursor}`));
     expect(delta.reset).toBe(false);
     expect(delta.added).toEqual([{ id: b.id, name: 'beta.txt', size: 4 }]);

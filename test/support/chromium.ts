@@ -42,10 +42,10 @@ export async function ensureChromium(): Promise<void> {
   if (!existsSync(CHROMIUM)) throw new Error(`apt-get installed chromium but ${CHROMIUM} is still missing`);
 }
 
-/** Launch headless Chromium with a fresh profile; closed when the test ends. */
-export async function launchChromium(): Promise<Browser> {
+/** Launch headless Chromium with a fresh profile (and any extra flags); closed when the test ends. */
+export async function launchChromium(extraFlags: readonly string[] = []): Promise<Browser> {
   await ensureChromium();
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, ...extraFlags] });
   onTestFinished(() => browser.close());
   return browser;
 }

@@ -3,6 +3,7 @@
  * shared) and a real Download service with the embedded queue, on their own loopback address,
  * wired as the composition root wires them. Stopped and removed when the test ends.
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { FsDownloadFiles } from '../../src/download/adapters/fs/fs-download-files.ts';
@@ -10,6 +11,7 @@ import { HttpChunkSource } from '../../src/download/adapters/http/http-chunk-sou
 import { SqliteDownloadStore } from '../../src/download/adapters/sqlite/sqlite-download-store.ts';
 import { SqliteJobQueue } from '../../src/download/adapters/embedded-queue/sqlite-job-queue.ts';
 import type { DownloadManagerOptions } from '../../src/download/domain/download-manager.ts';
+import { JOB_KEY_SECRET_BYTES, jobKeys } from '../../src/download/domain/job.ts';
 import type { JobQueue } from '../../src/download/queue-port.ts';
 import { createDownloadService, type DownloadService } from '../../src/download/service.ts';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
@@ -29,9 +31,10 @@ export async function startDownloadPeer(options: Partial<DownloadManagerOptions>
   const files = await startFilesPeer();
   const downloadsDir = join(files.dataDir, 'downloads');
   const jobQueue = queue?.(files.dataDir) ?? new SqliteJobQueue({ file: join(files.dataDir, 'download-queue.db'), logger: silentLogger(), pollMs: 50 });
+  const store = new SqliteDownloadStore(join(files.dataDir, 'downloads.db'));
   const download = createDownloadService({
     queue: jobQueue,
-    store: new SqliteDownloadStore(join(files.dataDir, 'downloads.db')),
+    store,
     files: new FsDownloadFiles(),
     chunkSource: new HttpChunkSource(),
     registry: { register: async (path, manifest) => void (await files.service.manager.registerVerified(path, manifest)) },
@@ -41,7 +44,7 @@ export async function startDownloadPeer(options: Partial<DownloadManagerOptions>
     port: DEFAULT_PORTS.downloadPort,
     apiToken: undefined,
     concurrency,
-    options: { downloadsDir, maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200, keepAliveMs: 60_000, ...options },
+    options: { downloadsDir, jobKey: jobKeys(randomBytes(JOB_KEY_SECRET_BYTES), (key) => store.get(key) !== undefined), maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200, keepAliveMs: 60_000, ...options },
   });
   await download.start();
   let stopped: Promise<void> | undefined;

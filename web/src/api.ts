@@ -3,7 +3,8 @@
  * CORS and no address to configure). JSON calls, Server-Sent-Event streams read with fetch, and
  * uploads. An error answer becomes an ApiError with the API's code and message, for the UI to
  * show as it is. A peer off loopback needs its API token for changes: it is kept in this
- * browser (localStorage) once given, and sent as a Bearer token.
+ * browser (localStorage) once given, and sent as a Bearer token. Changes also carry the client
+ * header, which the peer requires of them (a page of another site cannot send it).
  */
 import { sseParser } from './sse.ts';
 
@@ -47,9 +48,13 @@ export function onTokenNeeded(listener: (needed: boolean) => void): () => void {
   return () => void tokenListeners.delete(listener);
 }
 
+/** The header the peer requires of a change without a JSON body (src/shared/site-guard.ts). */
+const CLIENT_HEADER = 'x-peershare-client';
+
+/** Headers of a request that changes state: the client header, and the API token once given. */
 function authHeaders(): Record<string, string> {
   const token = apiToken();
-  return token ? { authorization: `Bearer ${token}` } : {};
+  return { [CLIENT_HEADER]: 'web', ...(token ? { authorization: `Bearer ${token}` } : {}) };
 }
 
 const unreachable = () => new ApiError('UNAVAILABLE', 'The peer does not answer. Is it still running?', 0);

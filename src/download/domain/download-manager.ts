@@ -17,7 +17,7 @@ import { isPeershareError, PeershareError } from '../../shared/errors.ts';
 import type { ChunkSource, DownloadFiles, DownloadRecord, DownloadStore, LocalRegistry, PartialFile, ReadableFile, SourceDirectory } from '../ports.ts';
 import type { JobDelivery, JobQueue } from '../queue-port.ts';
 import { Bitfield } from './bitfield.ts';
-import { jobKey, parseJob, validateJob, type DownloadJob } from './job.ts';
+import { parseJob, validateJob, type DownloadJob } from './job.ts';
 import { raceManifests, type ManifestOptions } from './manifest-race.ts';
 import { RateMeter } from './rate-meter.ts';
 import { rateLimit, type Throttle } from './throttle.ts';
@@ -25,6 +25,8 @@ import { bytesOf, runTransfer, type TransferEvent, type TransferOptions } from '
 
 export interface DownloadManagerOptions {
   downloadsDir: string;
+  /** The key of a download of a file into a folder (job.ts jobKeys: secret to this peer). */
+  jobKey: (fileId: string, outDir: string) => string;
   /** Attempts before a job whose file cannot be had is dead-lettered. */
   maxAttempts: number;
   /** Backoff before attempt n+1: base × 2^(n-1), capped. */
@@ -112,7 +114,7 @@ export class DownloadManager {
   async request(req: DownloadRequest): Promise<DownloadRecord> {
     const job = validateJob({ v: 1, ...req, sources: req.sources ?? [], requestedAt: this.#now() });
     const outDir = job.outDir ?? this.#options.downloadsDir;
-    const key = jobKey(job.fileId, outDir);
+    const key = this.#options.jobKey(job.fileId, outDir);
     const existing = this.#ports.store.get(key);
     if (existing && ['done', 'running', 'queued', 'finalizing'].includes(existing.state)) return existing;
     const record: DownloadRecord = existing
@@ -143,7 +145,7 @@ export class DownloadManager {
       return;
     }
     const outDir = job.outDir ?? this.#options.downloadsDir;
-    const key = jobKey(job.fileId, outDir);
+    const key = this.#options.jobKey(job.fileId, outDir);
     const record = this.#ports.store.get(key);
     if (record && ['done', 'paused', 'cancelled'].includes(record.state)) {
       await delivery.ack(); // already finished, or parked by the user: nothing to do for this copy

@@ -1,5 +1,6 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { jobKey, parseJob } from './job.ts';
+import { jobKey, jobKeys, legacyJobKey, parseJob } from './job.ts';
 
 const ID = 'a'.repeat(64);
 const good = { v: 1, fileId: ID, name: 'movie.mkv', sources: ['http://127.0.0.2:7871/'], requestedAt: 1 };
@@ -11,9 +12,28 @@ describe('download jobs', () => {
   });
 
   it('keys a job by file id and target folder, so the same request twice is one download', () => {
-    expect(jobKey(ID, '/d')).toBe(jobKey(ID, '/d'));
-    expect(jobKey(ID, '/d')).not.toBe(jobKey(ID, '/e'));
-    expect(jobKey(ID, '/d')).toMatch(/^[0-9a-f]{32}$/);
+    const secret = randomBytes(32);
+    const keyOf = jobKeys(secret, () => false);
+    expect(keyOf(ID, '/d')).toBe(keyOf(ID, '/d'));
+    expect(keyOf(ID, '/d')).toBe(jobKeys(Buffer.from(secret), () => false)(ID, '/d')); // the same secret after a restart
+    expect(keyOf(ID, '/d')).not.toBe(keyOf(ID, '/e'));
+    expect(keyOf(ID, '/d')).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('makes keys nobody can compute without the peer\'s secret', () => {
+    const key = jobKeys(randomBytes(32), () => false)(ID, '/d');
+    // What a third party can compute from the file id and a guessed folder: the old plain hash,
+    // or a key under another secret.
+    expect(key).not.toBe(createHash('sha256').update(`${ID}\0/d`).digest('hex').slice(0, 32));
+    expect(key).not.toBe(jobKeys(randomBytes(32), () => false)(ID, '/d'));
+    expect(key).not.toBe(jobKey(Buffer.alloc(32), ID, '/d'));
+  });
+
+  it('keeps the old key of a download recorded before keys were secret', () => {
+    const old = legacyJobKey(ID, '/d');
+    const keyOf = jobKeys(randomBytes(32), (key) => key === old);
+    expect(keyOf(ID, '/d')).toBe(old);
+    expect(keyOf(ID, '/e')).not.toBe(legacyJobKey(ID, '/e'));
   });
 
   it.each([

@@ -2,9 +2,10 @@
  * A download job: what the queue carries from whoever asks for a file to the Download service.
  * It names the file and where it may be found — never its bytes. A job's key is derived from
  * the file id and the target folder, so the same file requested twice for the same folder is
- * one download whatever the queue delivers.
+ * one download whatever the queue delivers; it is keyed with a secret of this peer, so that no
+ * one else can name a download (the key is what pause, resume and cancel take).
  */
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { PeershareError } from '../../shared/errors.ts';
 import { isFileId } from '../../shared/ids.ts';
 import { validateFileName } from '../../shared/names.ts';
@@ -26,9 +27,30 @@ export interface DownloadJob {
   requestedAt: number;
 }
 
-/** The idempotency key: one download per (file id, target folder). */
-export function jobKey(fileId: string, outDir: string): string {
+/** Bytes of secret a peer keys its download keys with. */
+export const JOB_KEY_SECRET_BYTES = 32;
+
+/** The idempotency key: one download per (file id, target folder), an HMAC under the peer's secret. */
+export function jobKey(secret: Uint8Array, fileId: string, outDir: string): string {
+  return createHmac('sha256', secret).update(`${fileId}\0${outDir}`).digest('hex').slice(0, 32);
+}
+
+/** The key earlier versions used (anyone could compute it); their records are still stored under it. */
+export function legacyJobKey(fileId: string, outDir: string): string {
   return createHash('sha256').update(`${fileId}\0${outDir}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * The key of a (file, folder) on this peer: the legacy key when a download record already exists
+ * under it (made before keys were secret; records are stored by key, and its partial file is
+ * named after it), else the secret one. `isKnown` says whether a record has that key.
+ */
+export function jobKeys(secret: Uint8Array, isKnown: (key: string) => boolean): (fileId: string, outDir: string) => string {
+  if (secret.length < JOB_KEY_SECRET_BYTES) throw new Error(`a download key secret needs at least ${JOB_KEY_SECRET_BYTES} bytes`);
+  return (fileId, outDir) => {
+    const legacy = legacyJobKey(fileId, outDir);
+    return isKnown(legacy) ? legacy : jobKey(secret, fileId, outDir);
+  };
 }
 
 function bad(message: string): PeershareError {

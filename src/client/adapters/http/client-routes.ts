@@ -1,13 +1,15 @@
 /**
  * The Client API: the one door the `peershare` command and the web UI use into a peer.
- * Reads are open to anyone who can reach the port; routes that change state (share, upload,
- * unshare, queue, pause/resume/cancel) pass the admin guard, like the services behind them.
+ * Reads are open to anyone who can reach the port under a name it answers to; routes that change
+ * state (share, upload, unshare, queue, pause/resume/cancel) pass the admin guard, like the
+ * services behind them, and a search (it floods the network) is refused to pages of other sites.
  */
 import { Type } from 'typebox';
 import type { AdminGuard } from '../../../shared/admin-guard.ts';
 import { PeershareError } from '../../../shared/errors.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
 import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
+import { ownSiteOnly } from '../../../shared/site-guard.ts';
 import { answerWithProgress, openEventStream } from '../../../shared/sse.ts';
 import { drain, uploadBody } from '../../../shared/upload-body.ts';
 import type { ClientApp } from '../../domain/client-app.ts';
@@ -49,7 +51,7 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.post(
     '/shares',
-    { preHandler: admin, schema: { summary: 'Share a local file or folder in place; with Accept: text/event-stream, `progress` events while hashing, then `result` (or `error`)', body: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }), response: { 400: ErrorRef } } },
+    { onRequest: admin, schema: { summary: 'Share a local file or folder in place; with Accept: text/event-stream, `progress` events while hashing, then `result` (or `error`)', body: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }), response: { 400: ErrorRef } } },
     async (request, reply) => answerWithProgress(request, reply, (onProgress: (p: ShareProgress) => void, signal) => client.files.share(request.body.path, { onProgress, signal })),
   );
 
@@ -61,7 +63,7 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.delete(
     '/files/:id',
-    { preHandler: admin, schema: { summary: 'Stop sharing a file', params: Type.Object({ id: FileId }), response: { 204: Type.Null(), 404: ErrorRef } } },
+    { onRequest: admin, schema: { summary: 'Stop sharing a file', params: Type.Object({ id: FileId }), response: { 204: Type.Null(), 404: ErrorRef } } },
     async (request, reply) => {
       await client.files.unshare(request.params.id);
       return reply.status(204).send(null);
@@ -74,7 +76,7 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
   app.post(
     '/files',
     {
-      preHandler: admin,
+      onRequest: admin,
       schema: {
         summary: 'Upload a file and share it (streamed body, Content-Type: application/octet-stream)',
         querystring: Type.Object({ name: Type.String({ minLength: 1, maxLength: 1024 }) }),
@@ -101,7 +103,7 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.get(
     '/search',
-    { schema: { summary: 'Search the network: SSE (`hit` events, then `summary`), or one JSON answer with wait=1', querystring: SearchQuery, response: { 400: ErrorRef } } },
+    { onRequest: ownSiteOnly, schema: { summary: 'Search the network: SSE (`hit` events, then `summary`), or one JSON answer with wait=1', querystring: SearchQuery, response: { 400: ErrorRef } } },
     async (request, reply) => {
       const { q, fileId, timeout, limit, wait } = request.query;
       if ((q === undefined) === (fileId === undefined)) throw new PeershareError('BAD_REQUEST', 'give exactly one of q and fileId');
@@ -124,7 +126,7 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.post(
     '/downloads',
-    { preHandler: admin, schema: { summary: 'Queue a download by file id, or by words (the file most peers hold)', body: GetBody, response: { 202: Type.Any(), 400: ErrorRef, 404: ErrorRef } } },
+    { onRequest: admin, schema: { summary: 'Queue a download by file id, or by words (the file most peers hold)', body: GetBody, response: { 202: Type.Any(), 400: ErrorRef, 404: ErrorRef } } },
     async (request, reply) => {
       const { fileId, q, outDir, timeout } = request.body;
       if ((q === undefined) === (fileId === undefined)) throw new PeershareError('BAD_REQUEST', 'give exactly one of fileId and q');
@@ -154,7 +156,7 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
   for (const action of ['pause', 'resume', 'cancel'] as const) {
     app.post(
       `/downloads/:key/${action}`,
-      { preHandler: admin, schema: { summary: `${action} a download`, params: Type.Object({ key: Key }), response: { 404: ErrorRef } } },
+      { onRequest: admin, schema: { summary: `${action} a download`, params: Type.Object({ key: Key }), response: { 404: ErrorRef } } },
       async (request) => client.download.act(request.params.key, action),
     );
   }

@@ -2,11 +2,13 @@
  * A small HTTP client for the JSON, upload and Server-Sent-Event APIs of peershare services, used by the
  * Client's adapters (split mode) and by the `peershare` command. An error answer comes back as
  * the PeershareError it was sent as; a service that does not answer is UNAVAILABLE, with the
- * transport's code kept in `details.cause` so callers can say "no peer is running".
+ * transport's code kept in `details.cause` so callers can say "no peer is running". Every request
+ * carries the client header, which routes that change state require of a body-less request.
  */
 import { request, type IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { ERROR_CODES, PeershareError, type ErrorCode } from '../../../shared/errors.ts';
+import { CLIENT_HEADER } from '../../../shared/site-guard.ts';
 
 const isErrorCode = (code: unknown): code is ErrorCode => typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
 
@@ -37,6 +39,7 @@ export function open(method: string, url: string, options: CallOptions = {}, acc
       ...(options.signal ? { signal: options.signal } : {}),
       headers: {
         accept,
+        [CLIENT_HEADER]: 'cli',
         ...(payload !== undefined ? { 'content-type': 'application/json' } : {}),
         ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
       },
@@ -98,6 +101,7 @@ export function sendStream<T>(url: string, body: AsyncIterable<Uint8Array>, opti
       agent: false,
       headers: {
         accept: 'application/json',
+        [CLIENT_HEADER]: 'cli',
         'content-type': 'application/octet-stream',
         ...(options.contentLength !== undefined ? { 'content-length': String(options.contentLength) } : {}),
         ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),

@@ -53,7 +53,7 @@ function summary(r: DownloadRecord): Progress {
 export function registerDownloadRoutes(app: HttpApp, manager: DownloadManager, queue: JobQueue, admin: AdminGuard): void {
   app.post(
     '/downloads',
-    { preHandler: admin, schema: { summary: 'Queue a download; answered once the job is durable in the queue', body: RequestBody, response: { 202: ProgressSchema, 400: ErrorRef, 503: ErrorRef } } },
+    { onRequest: admin, schema: { summary: 'Queue a download; answered once the job is durable in the queue', body: RequestBody, response: { 202: ProgressSchema, 400: ErrorRef, 503: ErrorRef } } },
     async (request, reply) => reply.status(202).send(summary(await manager.request(request.body))),
   );
 
@@ -79,7 +79,7 @@ export function registerDownloadRoutes(app: HttpApp, manager: DownloadManager, q
   for (const action of ['pause', 'resume', 'cancel'] as const) {
     app.post(
       `/downloads/:key/${action}`,
-      { preHandler: admin, schema: { summary: `${action[0]!.toUpperCase()}${action.slice(1)} a download`, params: KeyParams, response: { 200: ProgressSchema, 404: ErrorRef } } },
+      { onRequest: admin, schema: { summary: `${action[0]!.toUpperCase()}${action.slice(1)} a download`, params: KeyParams, response: { 200: ProgressSchema, 404: ErrorRef } } },
       async (request) => summary(await manager[action](request.params.key)),
     );
   }

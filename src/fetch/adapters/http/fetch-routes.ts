@@ -3,9 +3,11 @@
  * what changed; answered with this peer's view and shared-file delta) and POST /leave (a signed
  * tombstone). Read-only, the product's "log of available peers": GET /peers, GET /membership-log,
  * GET /sources/:fileId. Nothing here needs the admin guard: writes carry their own signatures.
+ * Peers send them as JSON without browser headers; a web page of another site is refused.
  */
 import { Type } from 'typebox';
 import type { HttpApp } from '../../../shared/http-server.ts';
+import { stateChange } from '../../../shared/site-guard.ts';
 import type { MembershipEvent } from '../../domain/membership-log.ts';
 import type { SyncResponse } from '../../domain/messages.ts';
 import type { FileSource, PeerSummary } from '../../domain/sync-rounds.ts';
@@ -30,6 +32,7 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi): void {
   app.post(
     '/sync',
     {
+      onRequest: stateChange,
       schema: {
         summary: 'Announce the caller and get what changed since its cursors: peer records, suspicion rumours, shared files',
         body: SyncRequestSchema,
@@ -42,6 +45,7 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi): void {
   app.post(
     '/leave',
     {
+      onRequest: stateChange,
       schema: {
         summary: 'A peer leaving cleanly hands over its signed "left" record; it is removed at once',
         body: PeerRecordSchema,

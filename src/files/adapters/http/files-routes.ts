@@ -155,7 +155,7 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
   app.post(
     '/files',
     {
-      preHandler: options.admin,
+      onRequest: options.admin,
       schema: {
         summary: 'Upload a file (streamed body, Content-Type: application/octet-stream)',
         querystring: UploadQuery,
@@ -186,7 +186,7 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
   app.post(
     '/shares',
     {
-      preHandler: options.admin,
+      onRequest: options.admin,
       schema: {
         summary: 'Share a local file or folder in place (no copy); unchanged files are not hashed again',
         description:
@@ -201,7 +201,7 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
 
   app.delete(
     '/files/:id',
-    { preHandler: options.admin, schema: { summary: 'Stop sharing a file under every name', params: IdParams, response: { 204: Type.Null(), 404: ErrorRef } } },
+    { onRequest: options.admin, schema: { summary: 'Stop sharing a file under every name', params: IdParams, response: { 204: Type.Null(), 404: ErrorRef } } },
     async (request, reply) => {
       await manager.unshare(request.params.id);
       return reply.status(204).send(null);

@@ -2,12 +2,13 @@
  * The Search local API (for the Client): start a search and stream its hits as Server-Sent Events
  * (`GET /search`), or get them all at the deadline (`GET /search?wait=1`, `POST /searches`); list
  * the overlay links (`GET /links`). Inputs are checked by TypeBox schemas; errors use the shared
- * vocabulary.
+ * vocabulary. A search floods the network, so pages of other sites may not start one.
  */
 import type { FastifyReply } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { PeershareError } from '../../../shared/errors.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
+import { ownSiteOnly, stateChange } from '../../../shared/site-guard.ts';
 import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
 import type { ActiveSearch, SearchHit, SearchSummary } from '../../domain/active-search.ts';
 import type { SearchRequest } from '../../domain/search-engine.ts';
@@ -100,6 +101,7 @@ export function registerSearchRoutes(app: HttpApp, api: SearchApi): void {
   app.get(
     '/search',
     {
+      onRequest: ownSiteOnly,
       schema: {
         summary: 'Search the network; hits stream as Server-Sent Events (`hit`, then `summary`), or as JSON with wait=true',
         querystring: SearchQuery,
@@ -116,7 +118,7 @@ export function registerSearchRoutes(app: HttpApp, api: SearchApi): void {
 
   app.post(
     '/searches',
-    { schema: { summary: 'Search the network and answer with every hit at the deadline', body: SearchBody, response: { 200: ResultSchema, 400: ErrorRef } } },
+    { onRequest: stateChange, schema: { summary: 'Search the network and answer with every hit at the deadline', body: SearchBody, response: { 200: ResultSchema, 400: ErrorRef } } },
     async (request) => collect(api.search(toRequest(api, request.body))),
   );
 

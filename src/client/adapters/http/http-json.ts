@@ -150,7 +150,11 @@ function readEvents(res: IncomingMessage, onEvent: (e: SseEvent) => void): void 
         if (line.startsWith('event:')) event = line.slice(6).trim();
         else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
       }
-      if (data.length > 0) onEvent({ event, data: JSON.parse(data.join('\n')) });
+      try {
+        if (data.length > 0) onEvent({ event, data: JSON.parse(data.join('\n')) });
+      } catch (err) {
+        return void res.destroy(err as Error); // not an event stream we understand: end this stream, not the process
+      }
     }
   });
 }

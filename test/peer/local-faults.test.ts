@@ -6,6 +6,8 @@
  * sockets). Afterwards every service still answers and the process is still running.
  */
 import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +24,7 @@ import { tempDir } from '../support/temp.ts';
 const isRoot = process.getuid?.() === 0;
 const DISK_BYTES = 8 * 1024 * 1024;
 const FILE_BYTES = 24 * 1024 * 1024;
+const MAX_UPLOAD_BYTES = 1024 * 1024;
 
 const json = async <T = any>(r: Response | Promise<Response>): Promise<T> => (await (await r).json()) as T;
 const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -42,6 +45,19 @@ const free = (path: string) => {
   return s.bavail * s.bsize;
 };
 
+/**
+ * Start an upload declared over the cap and reset the connection while the peer drains it: once
+ * 16 MiB are accepted by the kernel, more than its socket buffers hold, the peer is reading them.
+ */
+async function resetRefusedUpload(host: string, port: number): Promise<void> {
+  const req = request({ host, port, method: 'POST', path: '/files?name=huge.bin', headers: { 'content-type': 'application/octet-stream', 'content-length': String(64 * 1024 * 1024) } });
+  req.on('error', () => undefined);
+  const piece = Buffer.alloc(1024 * 1024);
+  for (let i = 0; i < 16; i++) await new Promise<void>((resolve) => req.write(piece, () => resolve()));
+  req.socket!.resetAndDestroy();
+  await once(req.socket!, 'close');
+}
+
 describe.skipIf(!isRoot)('a whole peer under local faults (needs root to mount a tmpfs)', () => {
   it('keeps every service answering after a full disk, failing database writes and broken links', { timeout: 120_000 }, async () => {
     // A source peer in this process holds a file three times the victim's disk.
@@ -53,7 +69,7 @@ describe.skipIf(!isRoot)('a whole peer under local faults (needs root to mount a
     const disk = smallDisk(DISK_BYTES);
     const host = nextLoopback();
     const dataDir = join(disk, 'data');
-    const peer = await spawnPeer(['start', '--host', host, '--data', dataDir, '--join', source.host, '--fetch-interval', '200']);
+    const peer = await spawnPeer(['start', '--host', host, '--data', dataDir, '--join', source.host, '--fetch-interval', '200', '--max-upload', String(MAX_UPLOAD_BYTES)]);
     const url = (port: number) => `http://${host}:${port}`;
     // A peer that exits fails the test at once, with what it printed.
     const exited = new Promise<never>((_resolve, reject) =>
@@ -93,6 +109,9 @@ describe.skipIf(!isRoot)('a whole peer under local faults (needs root to mount a
     await cut.send(frame.subarray(0, frame.length - 2));
     cut.socket.resetAndDestroy();
     await cut.closed;
+
+    // A refused upload (over the cap) whose client resets the connection while it is drained.
+    for (const port of [DEFAULT_PORTS.filesPort, DEFAULT_PORTS.clientPort]) await alive(resetRefusedUpload(host, port));
 
     // Every service still answers, and so does the process as a whole.
     for (const port of [DEFAULT_PORTS.clientPort, DEFAULT_PORTS.filesPort, DEFAULT_PORTS.searchApiPort, DEFAULT_PORTS.fetchPort, DEFAULT_PORTS.downloadPort]) {

@@ -184,7 +184,8 @@ export class LinkManager implements Links {
 
   private dial(address: string): void {
     this.dialling.add(address);
-    const attempt = this.o.transport.dial(address).then(
+    // A dial that throws at once (an address it cannot parse) fails like one that does not connect.
+    const attempt = Promise.resolve().then(() => this.o.transport.dial(address)).then(
       (connection) => {
         this.dialling.delete(address);
         if (this.stopping) connection.stream.destroy();

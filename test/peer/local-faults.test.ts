@@ -40,6 +40,16 @@ function smallDisk(sizeBytes: number): string {
   return mountPoint;
 }
 
+/** Write a file into `dir` until the disk is full. */
+function fillUp(dir: string): void {
+  try {
+    writeFileSync(join(dir, 'filler'), Buffer.alloc(free(dir) + 1024 * 1024));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+  }
+  expect(free(dir)).toBe(0);
+}
+
 const free = (path: string) => {
   const s = statfsSync(path);
   return s.bavail * s.bsize;
@@ -91,12 +101,15 @@ describe.skipIf(!isRoot)('a whole peer under local faults (needs root to mount a
     await alive(expect.poll(settled, { timeout: 30_000 }).toBe(true));
 
     // 2. Failing database calls: the catalog cannot record an upload or a share on a full disk.
+    // Whatever the download left free (or freed since) is taken, so that every write fails.
+    fillUp(disk);
     const uploaded = await upload(url(DEFAULT_PORTS.filesPort), 'more.bin', randomBytes(256 * 1024));
     expect(uploaded.status).toBe(507);
     const outside = join(tempDir(), 'outside.txt');
     writeFileSync(outside, 'shared from a disk with room');
     const shared = await post(`${url(DEFAULT_PORTS.filesPort)}/shares`, { path: outside });
-    expect(shared.status).toBeGreaterThanOrEqual(400); // the catalog's SQLITE_FULL: this request fails, nothing else
+    expect(shared.status).toBe(507); // the catalog's SQLITE_FULL: this request fails, nothing else
+    expect(((await shared.json()) as { error: { code: string } }).error.code).toBe('DISK_FULL');
 
     // 3. Failing sockets: garbage, and a link reset in the middle of a frame.
     const searchLink = `${host}:${DEFAULT_PORTS.searchPort}`;

@@ -31,7 +31,13 @@ function call<T>(method: string, url: string, body?: unknown, token?: string): P
       res.on('end', () => {
         const text = Buffer.concat(parts).toString('utf8');
         if ((res.statusCode ?? 500) >= 300) reject(new Error(`${method} ${url}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
-        else resolve(JSON.parse(text) as T);
+        else {
+          try {
+            resolve(JSON.parse(text) as T);
+          } catch {
+            reject(new Error(`${method} ${url}: the answer is not JSON: ${text.slice(0, 200)}`)); // not our service on that port
+          }
+        }
       });
       res.on('error', reject);
     });

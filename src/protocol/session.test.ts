@@ -18,7 +18,7 @@ function helloFrame(version = PROTOCOL_VERSION): Uint8Array {
 }
 
 async function ready(...sessions: PeerSession[]): Promise<void> {
-  await Promise.all(sessions.map((s) => (s.isReady ? undefined : once(s, 'ready'))));
+  await Promise.all(sessions.map((s) => (s.isReady ? Promise.resolve() : once(s, 'ready'))));
 }
 
 /** Feed `bytes` to a fresh session and return how it closed and what it sent. */

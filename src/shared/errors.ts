@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   INVALID_NAME: {
     status: 400,
     wire: 2,
-    meaning: 'A file name is empty, too long, reserved, or contains a path separator, dot segment, NUL or control character.',
+    meaning: 'A file name is empty, too long, reserved, or contains a path separator, dot segment, NUL, control, or invisible or direction-changing character.',
   },
   INVALID_PATH: { status: 400, wire: 3, meaning: 'A local path is not absolute, does not exist, or is not a regular file or folder.' },
   INVALID_RANGE: { status: 416, wire: 4, meaning: 'A byte range lies outside the file (RFC 9110 §15.5.17).' },

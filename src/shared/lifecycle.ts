@@ -64,3 +64,27 @@ export function onShutdownSignal(shutdown: (signal: NodeJS.Signals) => Promise<v
     process.off('SIGTERM', handler);
   };
 }
+
+/** Exit status after an error that reached the top: EX_SOFTWARE, "internal software error". */
+export const FATAL_EXIT_CODE = 70;
+
+/**
+ * The last resort, for a running peer process: an error that reaches the top (an unhandled
+ * rejection or an uncaught exception) is a bug, since every known failure ends only its own work.
+ * Its state may be half-updated, so the process logs it as fatal and exits with FATAL_EXIT_CODE
+ * rather than run on and wedge or lie; a restart recovers from the data folder
+ * (docs/ARCHITECTURE.md, "When something fails").
+ */
+export function exitOnEscapedError(log: { fatal(obj: object, msg: string): void }): void {
+  const die = (err: unknown, origin: string) => {
+    const message = `peershare: an error escaped (${origin}); this is a bug, please report it. Exiting; restart to recover.`;
+    try {
+      log.fatal({ err, origin }, message);
+      process.stderr.write(`${message}\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    } finally {
+      process.exit(FATAL_EXIT_CODE);
+    }
+  };
+  process.on('uncaughtException', (err, origin) => die(err, origin));
+  process.on('unhandledRejection', (reason) => die(reason, 'unhandledRejection'));
+}

@@ -10,6 +10,12 @@ export const MAX_NAME_BYTES = 255;
 const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
 // Separators, NUL and control characters, and the characters Windows forbids in names.
 const FORBIDDEN = /[\u0000-\u001f\u007f/\\<>:"|?*]/;
+// Characters that are invisible or reorder what is shown, so a name can pose as another: C0 and
+// C1 controls (Cc), format characters (Cf: bidi overrides and isolates U+202A–202E, U+2066–2069,
+// marks U+200E/F, U+061C; zero-width space U+200B, word joiner U+2060, BOM U+FEFF, soft hyphen,
+// tags…) and line/paragraph separators. "evil\u202Etxt.exe" shows as "evilexe.txt". Only ZWNJ
+// and ZWJ (U+200C/D) pass: Persian, Indic scripts and emoji sequences need them inside words.
+const INVISIBLE = /(?![\u200c\u200d])[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 
 function reject(name: string, why: string): never {
   throw new PeershareError('INVALID_NAME', `invalid file name ${JSON.stringify(name.slice(0, 80))}: ${why}`);
@@ -30,6 +36,11 @@ function decodings(name: string): string[] {
   return out;
 }
 
+function codePointOf(form: string): string {
+  const found = INVISIBLE.exec(form)![0];
+  return found.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+}
+
 /** Return `name` if it is a safe file name, or throw INVALID_NAME saying why not. */
 export function validateFileName(name: string): string {
   if (typeof name !== 'string' || name.length === 0) reject(String(name), 'empty');
@@ -37,6 +48,7 @@ export function validateFileName(name: string): string {
   for (const form of decodings(name)) {
     if (form === '.' || form === '..') reject(name, 'a dot segment');
     if (FORBIDDEN.test(form)) reject(name, 'contains a path separator, NUL, control or reserved character');
+    if (INVISIBLE.test(form)) reject(name, `contains an invisible or direction-changing character (U+${codePointOf(form)})`);
     if (form.split(/[/\\]/).some((part) => part === '..' || part === '.')) reject(name, 'a dot segment');
   }
   if (RESERVED.test(name)) reject(name, 'a reserved device name on Windows');

@@ -13,6 +13,8 @@ export const DRAIN_LIMIT = 64 * 1024 * 1024;
 export function uploadBody(raw: IncomingMessage): PassThrough {
   const body = new PassThrough({ highWaterMark: 1024 * 1024 });
   raw.pipe(body);
+  // Its reader sees the error; a refused upload (being drained) has none, and must not crash us.
+  body.on('error', () => undefined);
   raw.once('close', () => {
     if (!raw.complete) body.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
   });

@@ -6,7 +6,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { envName, loadConfig, SETTINGS, type SettingName } from '../../shared/config.ts';
 import { PeershareError } from '../../shared/errors.ts';
-import { onShutdownSignal } from '../../shared/lifecycle.ts';
+import { exitOnEscapedError, onShutdownSignal } from '../../shared/lifecycle.ts';
 import { createLogger } from '../../shared/logging.ts';
 import { createPeerContext, SERVICE_NAMES, startPeer, type ServiceName } from '../../peer/wiring.ts';
 import { call } from '../adapters/http/http-json.ts';
@@ -90,6 +90,7 @@ export async function runPeer(argv: string[]): Promise<void> {
   // Asked to join through a peer that is not there: say so now, rather than only retry in silence.
   if (flags.join !== undefined && services.includes('fetch') && config.join.length > 0) await checkJoin(config.join);
   const logger = createLogger(config.logLevel);
+  exitOnEscapedError(logger);
   const peer = await startPeer(createPeerContext(config, logger), services);
   const { files, fetch, search, download, client } = peer.services;
   const line = (label: string, value: string | undefined, hint = '') => (value ? `  ${label.padEnd(12)} ${value}${hint}\n` : '');

@@ -128,8 +128,8 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
             });
         }
       },
-      (err: unknown) => void (failure ??= err), // our disk, not the source: stop the whole transfer
-    ).finally(() => {
+    ).catch((err: unknown) => void (failure ??= err)) // our disk or its record (SQLITE_FULL), not the source: stop the whole transfer
+    .finally(() => {
       pool.release(buffer);
       writes--;
       wake();
@@ -245,7 +245,7 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
 
   while (!scheduler.done && failure === undefined && !ctx.signal.aborted) {
     for (const source of scheduler.sources) {
-      for (let run = scheduler.claim(source); run; run = scheduler.claim(source)) void fetchRun(run);
+      for (let run = scheduler.claim(source); run; run = scheduler.claim(source)) fetchRun(run).catch((err: unknown) => void (failure ??= err)); // a failed record of its outcome
     }
     if (inFlight.size === 0 && writes === 0) break;
     await new Promise<void>((resolve) => (wake = resolve));

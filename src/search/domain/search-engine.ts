@@ -80,7 +80,7 @@ export class SearchEngine {
     this.sendQueries(forward.to, query);
     void this.matchLocally(query).then((entries) => {
       for (const e of entries) search.add(this.toSearchHit(e, this.o.peerId, this.o.filesAddress(), 0));
-    });
+    }).catch((err: unknown) => this.o.onError?.(err)); // this search goes on without our own matches
     return search;
   }
 
@@ -102,7 +102,7 @@ export class SearchEngine {
     this.counters.queriesAccepted += 1;
     // Forward before consulting the index, so the flood never waits for this peer's answer.
     if (decision.forward) this.sendQueries(decision.forward.to, create(QuerySchema, { ...query, ttl: decision.forward.ttl, hops: decision.forward.hops }));
-    void this.matchLocally(query).then((entries) => this.answer(key, query, entries, decision.hops));
+    void this.matchLocally(query).then((entries) => this.answer(key, query, entries, decision.hops)).catch((err: unknown) => this.o.onError?.(err)); // no answer to this query
   }
 
   /** A Hit arrived over `link`: deliver it to our search, or pass it back toward the origin. */

@@ -37,6 +37,7 @@ export function DownloadsView({ downloads }: { downloads: LiveDownloads }) {
 function DownloadRow({ d }: { d: DownloadProgress }) {
   const [busy, setBusy] = useState<DownloadAction>();
   const [error, setError] = useState<ApiError>();
+  // Never rejects: every error is caught and shown on the row, so the click handler voids it.
   const act = async (action: DownloadAction) => {
     setBusy(action);
     setError(undefined);
@@ -67,7 +68,7 @@ function DownloadRow({ d }: { d: DownloadProgress }) {
       {actionsFor(d.state).length > 0 ? (
         <div class="actions">
           {actionsFor(d.state).map((action) => (
-            <button key={action} type="button" class="small secondary" disabled={busy !== undefined} onClick={() => act(action)} aria-label={`${ACTION_LABEL[action]} ${d.name}`}>
+            <button key={action} type="button" class="small secondary" disabled={busy !== undefined} onClick={() => void act(action)} aria-label={`${ACTION_LABEL[action]} ${d.name}`}>
               {busy === action ? `${ACTION_LABEL[action]}…` : ACTION_LABEL[action]}
             </button>
           ))}

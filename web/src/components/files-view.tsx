@@ -60,6 +60,7 @@ export function FilesView({ changed, onChange }: { changed: number; onChange: ()
 function FileRow({ file, onUnshared }: { file: SharedFile; onUnshared: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError>();
+  // Never rejects: every error is caught and shown on the row, so the click handler voids it.
   const unshare = async () => {
     setBusy(true);
     setError(undefined);
@@ -82,7 +83,7 @@ function FileRow({ file, onUnshared }: { file: SharedFile; onUnshared: () => voi
         {file.paths && file.paths.length > 0 ? <span class="muted small path" title={file.paths.join('\n')}>{file.paths[0]}</span> : null}
         <ErrorNote error={error} prefix="Not unshared:" />
       </div>
-      <button type="button" class="small secondary danger" disabled={busy} onClick={unshare} aria-label={`Unshare ${file.name}`}>
+      <button type="button" class="small secondary danger" disabled={busy} onClick={() => void unshare()} aria-label={`Unshare ${file.name}`}>
         {busy ? 'Unsharing…' : 'Unshare'}
       </button>
     </li>

@@ -88,6 +88,7 @@ export function SearchView({ search, onSearch, onStop, selfId, downloads, onShow
 function ResultRow({ row, selfId, download }: { row: FileResult; selfId: string | undefined; download: DownloadProgress | undefined }) {
   const [queueing, setQueueing] = useState(false);
   const [error, setError] = useState<ApiError>();
+  // Never rejects: every error is caught and shown on the row, so the click handler voids it.
   const queue = async () => {
     setQueueing(true);
     setError(undefined);
@@ -123,7 +124,7 @@ function ResultRow({ row, selfId, download }: { row: FileResult; selfId: string 
             {download.state === 'done' ? 'Downloaded' : download.state === 'running' ? `${Math.floor(fraction(download) * 100)}%` : download.state}
           </span>
         ) : (
-          <button type="button" onClick={queue} disabled={queueing} aria-label={`Download ${row.name}`}>
+          <button type="button" onClick={() => void queue()} disabled={queueing} aria-label={`Download ${row.name}`}>
             {queueing ? 'Queueing…' : 'Download'}
           </button>
         )}

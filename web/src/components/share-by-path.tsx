@@ -11,6 +11,7 @@ export function ShareByPath({ onShared }: { onShared: () => void }) {
   const [progress, setProgress] = useState<ShareProgress>();
   const [result, setResult] = useState<ShareResult>();
   const [error, setError] = useState<ApiError>();
+  // Never rejects: every error is caught and shown in the form, so onSubmit voids it.
   const submit = async (e: Event) => {
     e.preventDefault();
     const abort = new AbortController();
@@ -32,7 +33,7 @@ export function ShareByPath({ onShared }: { onShared: () => void }) {
   };
   const hashed = progress && progress.bytesTotal > 0 ? Math.floor((100 * progress.bytesDone) / progress.bytesTotal) : 0;
   return (
-    <form class="panel add" onSubmit={submit}>
+    <form class="panel add" onSubmit={(e) => void submit(e)}>
       <label for="share-path" class="add-title">Share from the peer's disk</label>
       <p class="muted small">A file or folder, shared in place (no copy). Large files take a moment to hash.</p>
       <div class="inline">

@@ -66,6 +66,14 @@ function readAll(res: IncomingMessage): Promise<string> {
   });
 }
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    return err as Error;
+  }
+}
+
 function errorFrom(status: number, text: string, url: string): PeershareError {
   try {
     const { error } = JSON.parse(text) as { error: { code: string; message: string; details?: Record<string, unknown> } };
@@ -113,7 +121,9 @@ export function sendStream<T>(url: string, body: AsyncIterable<Uint8Array>, opti
       if (!source.readableEnded) source.destroy();
       readAll(res).then((text) => {
         const status = res.statusCode ?? 500;
-        settle(() => (status < 300 ? resolve({ status, body: JSON.parse(text) as T }) : reject(errorFrom(status, text, url))));
+        // A 2xx answer that is not JSON must reject this call, not throw where nobody listens.
+        const parsed = status < 300 ? parseJson(text) : undefined;
+        settle(() => (status >= 300 ? reject(errorFrom(status, text, url)) : parsed instanceof Error ? reject(errorFrom(status, text, url)) : resolve({ status, body: parsed as T })));
         if (!req.writableFinished) req.destroy();
       }, (err: Error) => settle(() => reject(err)));
     });
@@ -154,7 +164,11 @@ function readEvents(res: IncomingMessage, onEvent: (e: SseEvent) => void): void 
         if (line.startsWith('event:')) event = line.slice(6).trim();
         else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
       }
-      if (data.length > 0) onEvent({ event, data: JSON.parse(data.join('\n')) });
+      try {
+        if (data.length > 0) onEvent({ event, data: JSON.parse(data.join('\n')) });
+      } catch (err) {
+        return void res.destroy(err as Error); // not an event stream we understand: end this stream, not the process
+      }
     }
   });
 }

@@ -24,7 +24,7 @@ export async function follow(api: Api, key: string, onProgress: (p: DownloadProg
       onProgress(p);
       if (isFinal(p)) {
         settled = true;
-        stream.then((s) => s.close());
+        stream.then((s) => s.close(), () => undefined); // a stream that failed to open has nothing to close
         resolvePromise(p);
       }
     };

@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import type { Catalog, ChangeSet, DiskStamp, FileRecord, FileSummary, ListQuery, NameMatch, NewShare, Origin, ShareRecord } from '../../ports.ts';
 import { tokenize } from '../../domain/terms.ts';
+import { fsError } from '../../../shared/fs-errors.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS files (
@@ -184,6 +185,14 @@ export class SqliteCatalog implements Catalog {
   }
 
   addShare(share: NewShare, now: number): ShareRecord {
+    try {
+      return this.#addShare(share, now);
+    } catch (err) {
+      throw fsError(err, 'recording a share in the catalog');
+    }
+  }
+
+  #addShare(share: NewShare, now: number): ShareRecord {
     return this.#db.transaction((): ShareRecord => {
       const c = share.content;
       this.#stmts.insertFile.run(c.id, c.size, c.chunkSize, c.chunkHashes, share.type, now);

@@ -90,7 +90,7 @@ function stream(reply: FastifyReply, search: ActiveSearch): void {
   search.onHit((hit) => send('hit', hit));
   // A client that goes away ends its search: nobody is waiting for the hits.
   reply.request.raw.once('close', () => search.end('cancelled'));
-  void search.done.then((summary) => {
+  void search.done.then((summary) => { // done never rejects; a closed response is checked below
     if (raw.writableEnded || raw.destroyed) return;
     send('summary', { ...summary, elapsedMs: Math.round(summary.elapsedMs) });
     raw.end();

@@ -101,7 +101,7 @@ export class LinkManager implements Links {
     // gone, so it is awaited after the links are closed, not before (that would wait forever).
     const listenerClosed = this.listening?.close();
     this.listening = undefined;
-    await Promise.all([...this.pendingDials]);
+    await Promise.allSettled([...this.pendingDials]);
     const closed = [...this.entries.values()].map((e) => new Promise<void>((resolve) => {
       e.session.once('close', () => resolve());
       e.session.close('shutting down', 'UNAVAILABLE');
@@ -184,7 +184,8 @@ export class LinkManager implements Links {
 
   private dial(address: string): void {
     this.dialling.add(address);
-    const attempt = this.o.transport.dial(address).then(
+    // A dial that throws at once (an address it cannot parse) fails like one that does not connect.
+    const attempt = Promise.resolve().then(() => this.o.transport.dial(address)).then(
       (connection) => {
         this.dialling.delete(address);
         if (this.stopping) connection.stream.destroy();
@@ -198,7 +199,8 @@ export class LinkManager implements Links {
       },
     );
     this.pendingDials.add(attempt);
-    void attempt.finally(() => this.pendingDials.delete(attempt));
+    // Opening the link can throw too: that ends this dial, not the process (stop() awaits attempts).
+    void attempt.catch((err: unknown) => this.o.logger.warn({ address, err }, 'opening a dialled link failed')).finally(() => this.pendingDials.delete(attempt));
   }
 
   private accept(connection: RawConnection): void {

@@ -23,6 +23,12 @@ const broker = privateBroker();
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 const KiB = 1024;
+/**
+ * The gate holds one range request for as long as the broker restart takes. The transfer's stall
+ * deadline (30 s by default) must not refetch it meanwhile: on a loaded machine the restart alone
+ * took longer, and the refetch counted as a second download of the chunk.
+ */
+const HELD_REQUEST_TIMEOUT_MS = 600_000;
 
 interface ErrorBody {
   error: { code: string; message: string };
@@ -137,7 +143,7 @@ describe('the Download service with RabbitMQ', () => {
     const gate = await startGatedSource(source.url);
     gate.hold(8);
     const peer = await startDownloadPeer(
-      { transfer: { slotsPerSource: 1, maxRunChunks: 1 } },
+      { transfer: { slotsPerSource: 1, maxRunChunks: 1, requestTimeoutMs: HELD_REQUEST_TIMEOUT_MS } },
       () => new AmqpJobQueue({ url: broker.url, prefix, logger: silentLogger(), publishTimeoutMs: 5_000, connectTimeoutMs: 5_000, failureDelayMs: 50 }),
       1, // one download at a time (prefetch 1): the others wait in the broker
     );

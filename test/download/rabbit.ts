@@ -33,8 +33,7 @@ export interface PrivateBroker {
   /** Starts the rabbit application and resolves once it accepts AMQP connections. */
   start(): Promise<void>;
   /**
-   * Sets `rabbit` application settings for the current test and restores their values when it
-   * ends (one rabbitmqctl call each way: every call boots an Erlang VM).
+   * Sets `rabbit` application settings for the current test and restores their values when it ends.
    */
   setEnv(settings: Record<string, number>): Promise<void>;
 }
@@ -58,10 +57,14 @@ export function privateBroker(): PrivateBroker {
     await node?.stop();
   }, NODE_START_TIMEOUT_MS);
 
+  const rabbit = async (fn: 'start' | 'stop') => {
+    // rabbit:start/0 and rabbit:stop/0 are what rabbitmqctl start_app and stop_app call.
+    const reply = await current().eval(`rpc:call(Node, rabbit, ${fn}, [])`);
+    if (reply !== '{ok,ok}') throw new Error(`rabbit:${fn}() on the private node answered ${reply}`);
+  };
   const start = async () => {
     const n = current();
-    await n.ctl('-q', 'start_app');
-    await n.ctl('-q', 'await_startup');
+    await rabbit('start');
     await expect.poll(() => brokerAnswers(n.url), { timeout: BROKER_ANSWER_TIMEOUT_MS, interval: 200 }).toBe(true);
   };
   return {
@@ -74,7 +77,7 @@ export function privateBroker(): PrivateBroker {
       onTestFinished(async () => {
         if (!(await brokerAnswers(n.url))) await start();
       }, NODE_START_TIMEOUT_MS);
-      await n.ctl('-q', 'stop_app');
+      await rabbit('stop');
     },
     start,
     async setEnv(settings) {
@@ -82,11 +85,11 @@ export function privateBroker(): PrivateBroker {
       const keys = Object.keys(settings);
       const gets = keys.map((k) => `application:get_env(rabbit, ${k})`).join(', ');
       const sets = keys.map((k) => `application:set_env(rabbit, ${k}, ${settings[k]})`).join(', ');
-      const before = (await n.ctl('eval', `Old = [${gets}], ${sets}, Old.`)).replace(/\s/g, '');
+      const before = await n.eval(`rpc:call(Node, erlang, apply, [fun() -> Old = [${gets}], ${sets}, Old end, []])`);
       const values = [...before.matchAll(/\{ok,(\d+)\}|undefined/g)].map((m) => m[1]);
       onTestFinished(async () => {
         const restore = keys.map((k, i) => (values[i] ? `application:set_env(rabbit, ${k}, ${values[i]})` : `application:unset_env(rabbit, ${k})`));
-        await n.ctl('eval', `${restore.join(', ')}.`);
+        await n.eval(`rpc:call(Node, erlang, apply, [fun() -> ${restore.join(', ')} end, []])`);
       });
     },
   };

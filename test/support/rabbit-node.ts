@@ -5,37 +5,41 @@
  * cookie, all in one temp folder. It is run as the current user straight from RabbitMQ's scripts
  * (not Debian's /usr/sbin wrappers, which switch to the rabbitmq user and the shared cookie).
  *
- * A run cut short (Ctrl-C, SIGKILL of vitest) cannot stop its nodes; every start first sweeps
- * the nodes whose owning process is gone: each folder is named with the NODE_PREFIX and records
- * its owner's pid.
+ * It is driven through one control node (erlang-control.ts), not rabbitmqctl, which boots a VM
+ * per call. A run cut short (Ctrl-C, SIGKILL of vitest) closes the control node's stdin, and it
+ * stops the node; should that fail too, every start first sweeps the nodes whose owning process
+ * is gone: each folder is named with the NODE_PREFIX and records its owner's pid.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { promisify } from 'node:util';
+import { ErlangControl } from './erlang-control.ts';
 
 /** Node names and folders of private nodes start with this; the sweep looks for nothing else. */
 export const NODE_PREFIX = 'peershare-rabbit-';
 /** Bound on one node's boot (pid file, distribution, the rabbit app), generous for a loaded machine. */
 const STARTUP_TIMEOUT_MS = 120_000;
-/** Bound on one rabbitmqctl call: each boots an Erlang VM. */
+/** Bound on one command to the node (a stop or start of the rabbit app). */
 const CTL_TIMEOUT_MS = 60_000;
+/** How often the control node asks whether the node is up yet while it boots. */
+const NODE_POLL_MS = 200;
 /** How long a stopped node may take to exit before it is killed. */
 const STOP_GRACE_MS = 20_000;
 /** A boot that fails (a port taken between choosing and binding it) is tried again this often. */
 const START_ATTEMPTS = 3;
-
-const run = promisify(execFile);
 
 export interface RabbitNode {
   readonly name: string;
   readonly port: number;
   readonly url: string;
   readonly dir: string;
-  /** rabbitmqctl against this node only. */
-  ctl(...args: string[]): Promise<string>;
+  /**
+   * Evaluates an Erlang expression on a control node connected to this node (`Node` names it,
+   * e.g. `rpc:call(Node, rabbit, stop, [])`); resolves with `{ok,Value}` or `{Class,Reason}`.
+   */
+  eval(expr: string): Promise<string>;
   /** Stops the node and removes its folder; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -43,8 +47,8 @@ export interface RabbitNode {
 /** Where RabbitMQ's own scripts live (Debian: /usr/lib/rabbitmq/bin; elsewhere beside rabbitmq-server). */
 function scriptsDir(): string {
   const candidates = [process.env.PEERSHARE_TEST_RABBITMQ_BIN, '/usr/lib/rabbitmq/bin', ...(process.env.PATH ?? '').split(':')];
-  for (const dir of candidates) if (dir && existsSync(join(dir, 'rabbitmq-server')) && existsSync(join(dir, 'rabbitmqctl'))) return dir;
-  throw new Error('the RabbitMQ tests need rabbitmq-server and rabbitmqctl (Debian: apt-get install rabbitmq-server); none found');
+  for (const dir of candidates) if (dir && existsSync(join(dir, 'rabbitmq-server')) && existsSync(join(dir, 'rabbitmq-env'))) return dir;
+  throw new Error('the RabbitMQ tests need rabbitmq-server (Debian: apt-get install rabbitmq-server); none found');
 }
 
 function freePort(): Promise<number> {
@@ -133,7 +137,7 @@ async function layout(): Promise<Layout> {
   writeFileSync(join(dir, 'rabbitmq-env.conf'), ''); // not /etc/rabbitmq's, which names the shared node
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    HOME: dir, // the Erlang cookie of this node and of the rabbitmqctl calls against it
+    HOME: dir, // the Erlang cookie of this node and of its control node
     RABBITMQ_CONF_ENV_FILE: join(dir, 'rabbitmq-env.conf'),
     RABBITMQ_CONFIG_FILE: join(dir, 'rabbitmq.conf'),
     RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
@@ -159,60 +163,59 @@ function logTail(dir: string): string {
   }
 }
 
-/** Boots one node; resolves once `rabbitmqctl wait` says the rabbit app runs, rejects if the server exits first. */
-async function boot(bin: string, l: Layout): Promise<ChildProcess> {
+/** Boots one node and its control node; resolves once the rabbit app runs, rejects if the server exits first. */
+async function boot(bin: string, l: Layout): Promise<{ child: ChildProcess; control: ErlangControl }> {
   const out = openSync(join(l.dir, 'server.out'), 'a');
   const child = spawn(join(bin, 'rabbitmq-server'), [], { cwd: l.dir, env: l.env, stdio: ['ignore', out, out] });
   closeSync(out);
+  const control = new ErlangControl(`${basename(l.dir)}-ctl`, l.name, l.env);
   const exited = new Promise<never>((_, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => reject(new Error(`rabbitmq-server ${l.name} exited (${signal ?? code}) while starting:\n${logTail(l.dir)}`)));
   });
-  const waited = run(join(bin, 'rabbitmqctl'), ['-n', l.name, '-q', 'wait', join(l.dir, 'pid'), '--timeout', String(STARTUP_TIMEOUT_MS / 1_000)], {
-    env: l.env,
-    timeout: STARTUP_TIMEOUT_MS + 10_000,
-  });
+  // Poll until the node is up (its name registered), then wait for the rabbit app on the node itself.
+  const polls = Math.ceil(STARTUP_TIMEOUT_MS / NODE_POLL_MS);
+  const awaitStartup = `(fun W(0) -> node_not_up; W(N) -> case net_adm:ping(Node) of pong -> rpc:call(Node, rabbit, await_startup, [], ${STARTUP_TIMEOUT_MS}); pang -> timer:sleep(${NODE_POLL_MS}), W(N - 1) end end)(${polls})`;
   try {
-    await Promise.race([waited, exited]);
-    return child;
+    const reply = await Promise.race([control.eval(awaitStartup, STARTUP_TIMEOUT_MS * 2), exited]);
+    if (reply !== '{ok,ok}') throw new Error(`RabbitMQ node ${l.name} did not start: ${reply}\n${logTail(l.dir)}`);
+    return { child, control };
   } catch (err) {
+    control.close();
     child.kill('SIGKILL');
     killAll(processesMentioning(l.dir));
     throw err;
   }
 }
 
-/** Starts a private node and resolves once it accepts AMQP connections. */
+/** Starts a private node and resolves once its rabbit app runs. */
 export async function startRabbitNode(): Promise<RabbitNode> {
   sweepLeftoverNodes();
   const bin = scriptsDir();
   let lastError: unknown;
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
     const l = await layout();
-    let child: ChildProcess;
     try {
-      child = await boot(bin, l);
+      const { child, control } = await boot(bin, l);
+      return nodeHandle(l, child, control);
     } catch (err) {
       lastError = err;
       rmSync(l.dir, { recursive: true, force: true });
-      continue;
     }
-    return nodeHandle(bin, l, child);
   }
   throw lastError;
 }
 
-function nodeHandle(bin: string, l: Layout, child: ChildProcess): RabbitNode {
-  const ctl = async (...args: string[]) => (await run(join(bin, 'rabbitmqctl'), ['-n', l.name, ...args], { env: l.env, timeout: CTL_TIMEOUT_MS })).stdout;
+function nodeHandle(l: Layout, child: ChildProcess, control: ErlangControl): RabbitNode {
   let stopping: Promise<void> | undefined;
   const exited = new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) resolve();
     else child.once('exit', () => resolve());
   });
   const stop = async () => {
-    await ctl('-q', 'stop').catch(() => undefined);
+    control.close(); // its loop stops the node as it exits
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+    await Promise.race([Promise.all([exited, control.exited]), new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
     clearTimeout(timer);
     // The server script may have gone before beam, or beam ignored the stop: leave nothing behind.
     killAll(processesMentioning(l.dir));
@@ -223,7 +226,7 @@ function nodeHandle(bin: string, l: Layout, child: ChildProcess): RabbitNode {
     port: l.port,
     url: `amqp://guest:guest@127.0.0.1:${l.port}`,
     dir: l.dir,
-    ctl,
+    eval: (expr) => control.eval(expr, CTL_TIMEOUT_MS),
     stop: () => (stopping ??= stop()),
   };
 }

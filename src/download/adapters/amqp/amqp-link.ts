@@ -42,6 +42,9 @@ export class AmqpLink {
     this.conn = conn;
     conn.on('error', (err: Error) => log.warn({ err }, 'rabbitmq connection error'));
     conn.on('handler-error', (err: Error, event: string) => log.error({ err, event }, 'rabbitmq event handler threw'));
+    conn.on('connect-failed', (err: Error) => log.debug({ err: err.message }, 'rabbitmq connect failed'));
+    conn.on('reconnect-scheduled', (e: { attempt: number; delay: number }) => log.debug({ attempt: e.attempt, delay: e.delay }, 'rabbitmq reconnect scheduled'));
+    conn.on('connect', () => log.debug('rabbitmq connected'));
     conn.on('disconnect', (err: Error) => {
       log.warn({ err: err.message }, 'rabbitmq disconnected; reconnecting');
       this.model = this.channel = undefined;

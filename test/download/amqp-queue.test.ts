@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger, silentLogger } from '../../src/shared/logging.ts';
 import { AmqpJobQueue, type AmqpJobQueueOptions } from '../../src/download/adapters/amqp/amqp-job-queue.ts';
 import { PeershareError } from '../../src/shared/errors.ts';
+import { startStallingProxy } from '../support/stalling-proxy.ts';
 import { queueContract, started } from './queue-contract.ts';
 import { deleteQueuesOnFinish, privateBroker } from './rabbit.ts';
 
@@ -83,6 +84,21 @@ describe('RabbitMQ adapter, broker faults', () => {
     // The queue recovers by itself and publishing works again.
     await expect.poll(() => q.publish('b', Buffer.from('{}')).then(() => true, () => false), { timeout: 20_000 }).toBe(true);
     expect(await q.depth()).toBe(1);
+  });
+
+  it('a reconnect attempt the broker never answers is given up and tried again: the queue recovers', { timeout: 60_000 }, async () => {
+    const proxy = await startStallingProxy(Number(new URL(broker.url).port));
+    const prefix = freshPrefix();
+    const q = await started(amqpQueue(prefix, { url: `amqp://guest:guest@127.0.0.1:${proxy.port}` }));
+    await q.publish('before', Buffer.from('{}'));
+    // The connection drops, and the first reconnect reaches something that accepts and never answers.
+    proxy.stall();
+    proxy.dropAll();
+    await proxy.holding();
+    proxy.forward();
+    // That attempt must end by its deadline, or recovery waits on it forever.
+    await expect.poll(() => q.publish('after', Buffer.from('{}')).then(() => true, () => false), { timeout: 30_000 }).toBe(true);
+    expect(await q.depth()).toBe(2);
   });
 
   it('without keepAlive the ack timeout closes the channel; the job is still handled once', { timeout: 30_000 }, async () => {

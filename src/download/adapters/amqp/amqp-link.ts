@@ -37,7 +37,10 @@ export class AmqpLink {
   async start(): Promise<void> {
     const log = this.options.logger;
     const conn = await amqp.connect(this.options.url, {
-      recovery: { initialDelay: 100, maxDelay: 2_000, waitForConnect: false, setup: (model: ChannelModel) => this.setup(model) },
+      // A deadline on every (re)connect's handshake: amqplib has none, and one attempt that hangs
+      // (a broker that accepts and never answers) would hold its recovery forever.
+      timeout: this.options.connectTimeoutMs,
+      recovery: { initialDelay: 100, maxDelay: 2_000, waitForConnect: false, setup: (model: ChannelModel) => this.setupInTime(model) },
     });
     this.conn = conn;
     conn.on('error', (err: Error) => log.warn({ err }, 'rabbitmq connection error'));
@@ -99,6 +102,22 @@ export class AmqpLink {
         fail('channel closed', err);
       }
     });
+  }
+
+  /** setup() within connectTimeoutMs, or the connection is closed so recovery tries again. */
+  private async setupInTime(model: ChannelModel): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`no answer to the channel setup in ${this.options.connectTimeoutMs} ms`));
+        void model.close().catch(() => undefined);
+      }, this.options.connectTimeoutMs);
+    });
+    try {
+      await Promise.race([this.setup(model), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async setup(model: ChannelModel): Promise<void> {

@@ -15,15 +15,13 @@ import { spawnPeer } from '../support/peer-process.ts';
 import { runCommand } from '../support/run-command.ts';
 import type { SplitPeer } from '../support/split-peer.ts';
 import { tempDir } from '../support/temp.ts';
-import { holdBrokerForThisFile, queuesLeft } from '../download/rabbit.ts';
+import { queuesLeft } from '../download/rabbit.ts';
 import { commandScenarios, NETWORK_OPTIONS } from './command-scenarios.ts';
-
-holdBrokerForThisFile();
 
 let split: SplitPeer[] = [];
 let prefixes: string[] = [];
 
-// Registered before the scenarios' teardown, so it runs after it (and before the broker is let go).
+// Registered before the scenarios' teardown, so it runs after it.
 afterAll(async () => {
   expect(prefixes).toHaveLength(3);
   expect(await queuesLeft(prefixes)).toEqual([]);

@@ -1,9 +1,10 @@
 /**
- * The Download service over the real RabbitMQ (127.0.0.1:5672): a whole peer started with an
+ * The Download service over a real RabbitMQ (a private node of this file, restarted by its tests,
+ * test/support/rabbit-node.ts): a whole peer started with an
  * AMQP URL downloads a file from real sources; the broker down when a download is requested
  * answers 503 and records nothing as accepted (TEST-PLAN 14); the broker restarted while
  * downloads are queued and one is running loses none and duplicates none (13).
- * Every test uses its own queue names, deleted afterwards, and always leaves the broker running.
+ * Every test uses its own queue names, deleted afterwards, and always leaves the node running.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -16,12 +17,18 @@ import { startDownloadPeer } from '../support/download-peer.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
 import { startGatedSource } from '../support/gated-source.ts';
 import { startFullPeer, type FullPeer } from '../support/full-peer.ts';
-import { RABBIT_URL, deleteQueuesOnFinish, holdBrokerForThisFile, restoreBrokerOnFinish, startBroker, stopBroker } from './rabbit.ts';
+import { deleteQueuesOnFinish, privateBroker } from './rabbit.ts';
 
-holdBrokerForThisFile();
+const broker = privateBroker();
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 const KiB = 1024;
+/**
+ * The gate holds one range request for as long as the broker restart takes. The transfer's stall
+ * deadline (30 s by default) must not refetch it meanwhile: on a loaded machine the restart alone
+ * took longer, and the refetch counted as a second download of the chunk.
+ */
+const HELD_REQUEST_TIMEOUT_MS = 600_000;
 
 interface ErrorBody {
   error: { code: string; message: string };
@@ -34,9 +41,9 @@ interface Listed {
 
 /** A whole peer whose Download service uses RabbitMQ; its queues are deleted when the test ends. */
 async function rabbitPeer(): Promise<FullPeer> {
-  const peer = await startFullPeer({ amqpUrl: RABBIT_URL });
+  const peer = await startFullPeer({ amqpUrl: broker.url });
   // Test-end hooks run last registered first: stop the peer (its consumer), then delete its queues.
-  deleteQueuesOnFinish(prefixOf(peer));
+  deleteQueuesOnFinish(prefixOf(peer), broker.url);
   onTestFinished(() => peer.stop());
   return peer;
 }
@@ -45,7 +52,7 @@ const prefixOf = (peer: FullPeer) => `peershare.${peer.context.identity.peerId}.
 
 /** Messages waiting in a prefix's main and retry queues, asked of the broker directly. */
 async function brokerDepth(prefix: string): Promise<number> {
-  const conn = await amqp.connect(RABBIT_URL);
+  const conn = await amqp.connect(broker.url);
   try {
     const ch = await conn.createChannel();
     return (await ch.checkQueue(prefix)).messageCount + (await ch.checkQueue(`${prefix}.retry`)).messageCount;
@@ -94,10 +101,9 @@ describe('the Download service with RabbitMQ', () => {
     const source = await seed({ 'notes.pdf': data });
     const fileId = source.ids['notes.pdf']!;
     const peer = await rabbitPeer();
-    restoreBrokerOnFinish(); // registered last, so it runs first: the queues can then be deleted
     const body = { fileId, name: 'notes.pdf', sources: [source.url] };
 
-    await stopBroker();
+    await broker.stop();
     // The adapter waits at most publishTimeoutMs (10 s in the peer's wiring) for the broker.
     const down = await requestDownload(peer.download, body, AbortSignal.timeout(30_000));
     expect(down.status).toBe(503);
@@ -111,7 +117,7 @@ describe('the Download service with RabbitMQ', () => {
     const downloads = `${peer.dataDir}/downloads`;
     expect(existsSync(downloads) ? readdirSync(downloads) : []).toEqual([]);
 
-    await startBroker();
+    await broker.start();
     const events = await followDownloads(peer.download);
     const up = await requestDownload(peer.download, body, AbortSignal.timeout(30_000));
     expect(up.status).toBe(202);
@@ -128,7 +134,7 @@ describe('the Download service with RabbitMQ', () => {
 
   it('RabbitMQ restarted while downloads are queued and one is running: all complete, each file once (TEST-PLAN 13)', { timeout: 60_000 }, async () => {
     const prefix = `peershare.test-${randomUUID().slice(0, 8)}.downloads`;
-    deleteQueuesOnFinish(prefix);
+    deleteQueuesOnFinish(prefix, broker.url);
     const files: Record<string, Buffer> = { 'big.iso': randomBytes(3 * 1024 * KiB) };
     for (const n of ['a', 'b', 'c', 'd', 'e']) files[`${n}.bin`] = randomBytes(256 * KiB + n.charCodeAt(0));
     const source = await seed(files);
@@ -137,11 +143,10 @@ describe('the Download service with RabbitMQ', () => {
     const gate = await startGatedSource(source.url);
     gate.hold(8);
     const peer = await startDownloadPeer(
-      { transfer: { slotsPerSource: 1, maxRunChunks: 1 } },
-      () => new AmqpJobQueue({ url: RABBIT_URL, prefix, logger: silentLogger(), publishTimeoutMs: 5_000, connectTimeoutMs: 5_000, failureDelayMs: 50 }),
+      { transfer: { slotsPerSource: 1, maxRunChunks: 1, requestTimeoutMs: HELD_REQUEST_TIMEOUT_MS } },
+      () => new AmqpJobQueue({ url: broker.url, prefix, logger: silentLogger(), publishTimeoutMs: 5_000, connectTimeoutMs: 5_000, failureDelayMs: 50 }),
       1, // one download at a time (prefetch 1): the others wait in the broker
     );
-    restoreBrokerOnFinish();
     const events = await followDownloads(peer.url);
 
     const keys: Record<string, string> = {};
@@ -154,8 +159,8 @@ describe('the Download service with RabbitMQ', () => {
     await gate.blocked();
     await events.until((m) => m.get(bigKey)?.state === 'running' && [...m.values()].filter((p) => p.state === 'queued').length === 5);
 
-    await stopBroker();
-    await startBroker();
+    await broker.stop();
+    await broker.start();
     // (The stream's progress is throttled; the API reads the state store, updated every chunk.)
     expect(await (await fetch(`${peer.url}/downloads/${bigKey}`)).json()).toMatchObject({ state: 'running', bytesDone: 8 * 64 * KiB });
     gate.release();

@@ -33,6 +33,11 @@ export async function started(q: JobQueue): Promise<JobQueue> {
 
 const job = (n: number | string) => Buffer.from(JSON.stringify({ fileId: `f${n}` }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * How long a poll waits for deliveries and settlements. expect.poll's 1 s default is a
+ * wall-clock bet a loaded machine loses; a poll ends as soon as it holds, so this costs nothing.
+ */
+const WAIT = { timeout: 20_000 };
 
 /** A handler that records every delivery and settles it with `settle` (ack by default). */
 function recorder(settle: (d: JobDelivery) => Promise<void> = (d) => d.ack()) {
@@ -70,7 +75,7 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       const r1 = recorder();
       await q1.publish('a', job('a'));
       await q1.consume(r1.handler, 2);
-      await expect.poll(() => r1.settled).toEqual(['a']);
+      await expect.poll(() => r1.settled, WAIT).toEqual(['a']);
       expect(r1.seen[0]).toMatchObject({ key: 'a', attempt: 1, redelivered: false });
       expect(JSON.parse(r1.seen[0]!.body.toString())).toEqual({ fileId: 'fa' });
       await q1.stop();
@@ -79,7 +84,7 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       const r2 = recorder();
       await q2.consume(r2.handler, 2);
       await q2.publish('marker', job('m'));
-      await expect.poll(() => r2.settled).toEqual(['marker']);
+      await expect.poll(() => r2.settled, WAIT).toEqual(['marker']);
       expect(r2.keys()).toEqual(['marker']);
       expect(await q2.depth()).toBe(0);
     });
@@ -92,7 +97,7 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       await kill();
       const r = recorder();
       await q.consume(r.handler, 2);
-      await expect.poll(() => [...r.settled].sort(), { timeout: 15_000 }).toEqual(['a', 'b']);
+      await expect.poll(() => [...r.settled].sort(), WAIT).toEqual(['a', 'b']);
       expect(r.seen.map((d) => [d.key, d.attempt, d.redelivered]).sort()).toEqual([['a', 1, true], ['b', 1, true]]);
     });
 
@@ -106,7 +111,7 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       });
       await q.publish('a', job('a'));
       await q.consume(r.handler, 1);
-      await expect.poll(() => r.settled).toEqual(['a', 'a']);
+      await expect.poll(() => r.settled, WAIT).toEqual(['a', 'a']);
       expect(r.seen.map((d) => [d.attempt, d.redelivered])).toEqual([[1, false], [2, false]]);
       expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(250);
       expect(await q.depth()).toBe(0);
@@ -120,12 +125,12 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       );
       await q.publish('a', job('a'));
       await q.consume(r.handler, 1);
-      await expect.poll(() => q.deadLetters(10)).toHaveLength(1);
+      await expect.poll(() => q.deadLetters(10), WAIT).toHaveLength(1);
       const [dead] = await q.deadLetters(10);
       expect(dead).toMatchObject({ reason: 'no source after 3 attempts', attempts: 3, body: job('a').toString() });
       expect(dead!.at).toBeGreaterThan(0);
       await q.publish('marker', job('m'));
-      await expect.poll(() => r.settled.at(-1)).toBe('marker');
+      await expect.poll(() => r.settled.at(-1), WAIT).toBe('marker');
       expect(r.keys()).toEqual(['a', 'a', 'a', 'marker']);
       expect(await q.depth()).toBe(0);
     });
@@ -148,7 +153,7 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       await q.publish('bad', Buffer.from('{not json'));
       await q.publish('boom', job('boom'));
       for (const k of ['x', 'y']) await q.publish(k, job(k));
-      await expect.poll(() => [...handled].sort(), { timeout: 10_000 }).toEqual(['boom@2', 'x@1', 'y@1']);
+      await expect.poll(() => [...handled].sort(), WAIT).toEqual(['boom@2', 'x@1', 'y@1']);
       const dead = await q.deadLetters(10);
       expect(dead).toHaveLength(1);
       expect(dead[0]!.reason).toMatch(/^malformed job: /);
@@ -164,7 +169,7 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       const q2 = await started(h.open());
       const r = recorder();
       await q2.consume(r.handler, 3);
-      await expect.poll(() => [...r.settled].sort()).toEqual(['a', 'b', 'c']);
+      await expect.poll(() => [...r.settled].sort(), WAIT).toEqual(['a', 'b', 'c']);
     });
 
     it('never more than `prefetch` deliveries in the handler at once', async () => {
@@ -183,12 +188,12 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
         done++;
       }, 3);
       for (const expected of [3, 3, 2]) {
-        await expect.poll(() => parked.length).toBe(expected);
+        await expect.poll(() => parked.length, WAIT).toBe(expected);
         await sleep(150); // room for an over-delivery to show up
         expect(active).toBe(expected);
         parked.splice(0).forEach((release) => release());
       }
-      await expect.poll(() => done).toBe(8);
+      await expect.poll(() => done, WAIT).toBe(8);
       expect(max).toBe(3);
     });
 
@@ -200,9 +205,9 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       await q.publish('b', job('b'));
       const r = recorder();
       await q.consume(r.handler, 4);
-      await expect.poll(() => [...r.settled].sort()).toEqual(['a', 'b']);
+      await expect.poll(() => [...r.settled].sort(), WAIT).toEqual(['a', 'b']);
       await q.publish('marker', job('m'));
-      await expect.poll(() => r.settled).toContain('marker');
+      await expect.poll(() => r.settled, WAIT).toContain('marker');
       expect(r.keys().filter((k) => k === 'a')).toHaveLength(1);
       expect(await q.depth()).toBe(0);
     });
@@ -223,14 +228,14 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       await q.consume(r.handler, 1);
       await expect.poll(() => r.settled, { timeout: timeout * 4 }).toEqual(['long']);
       await q.publish('marker', job('m'));
-      await expect.poll(() => r.settled).toEqual(['long', 'marker']);
+      await expect.poll(() => r.settled, WAIT).toEqual(['long', 'marker']);
       expect(r.keys()).toEqual(['long', 'marker']);
       await q.stop();
       const q2 = await started(h.open());
       const r2 = recorder();
       await q2.consume(r2.handler, 2);
       await q2.publish('marker2', job('m2'));
-      await expect.poll(() => r2.settled).toEqual(['marker2']);
+      await expect.poll(() => r2.settled, WAIT).toEqual(['marker2']);
       expect(r2.keys()).toEqual(['marker2']);
     });
   });

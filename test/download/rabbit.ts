@@ -1,28 +1,23 @@
 /**
- * Test helpers for the local RabbitMQ: rabbitmqctl, broker restarts that are always undone, and
- * queue clean-up. Every helper that stops the broker registers the restart first, so a failing
- * test still leaves RabbitMQ running.
+ * Test helpers for RabbitMQ. Tests that stop, restart or reconfigure the broker do it to a
+ * private node of their file (privateBroker(), test/support/rabbit-node.ts), never to the
+ * machine's shared broker at RABBIT_URL, which plain queue tests may use as it is.
  */
-import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, expect, onTestFinished } from 'vitest';
+import { startRabbitNode, type RabbitNode } from '../support/rabbit-node.ts';
 
+/** The shared broker: only for tests that publish and consume. */
 export const RABBIT_URL = process.env.PEERSHARE_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
-const run = promisify(execFile);
+/** Bound on booting a private node (an Erlang VM and the rabbit app) on a loaded machine. */
+const NODE_START_TIMEOUT_MS = 180_000;
+/** Bound on the broker accepting AMQP connections once its app reports started. */
+const BROKER_ANSWER_TIMEOUT_MS = 30_000;
 
-export async function rabbitmqctl(...args: string[]): Promise<string> {
-  const { stdout } = await run('rabbitmqctl', args, { timeout: 60_000 });
-  return stdout;
-}
-
-async function brokerAnswers(): Promise<boolean> {
+async function brokerAnswers(url: string): Promise<boolean> {
   try {
-    const c = await amqp.connect(RABBIT_URL);
+    const c = await amqp.connect(url);
     await c.close();
     return true;
   } catch {
@@ -30,51 +25,81 @@ async function brokerAnswers(): Promise<boolean> {
   }
 }
 
-/** Resolves once the broker accepts AMQP connections again. */
-export async function waitForBroker(): Promise<void> {
-  await rabbitmqctl('await_startup');
-  await expect.poll(brokerAnswers, { timeout: 30_000, interval: 200 }).toBe(true);
-}
-
-/** Makes sure the broker is started again when the current test ends, whatever happened. */
-export function restoreBrokerOnFinish(): void {
-  onTestFinished(async () => {
-    if (await brokerAnswers()) return;
-    await rabbitmqctl('start_app');
-    await waitForBroker();
-  }, 60_000);
-}
-
-export async function stopBroker(): Promise<void> {
-  await rabbitmqctl('stop_app');
-}
-
-export async function startBroker(): Promise<void> {
-  await rabbitmqctl('start_app');
-  await waitForBroker();
+export interface PrivateBroker {
+  /** amqp URL of this file's node (read it inside a test or hook). */
+  readonly url: string;
+  /** Stops the rabbit application (connections drop, the port closes); started again when the test ends. */
+  stop(): Promise<void>;
+  /** Starts the rabbit application and resolves once it accepts AMQP connections. */
+  start(): Promise<void>;
+  /**
+   * Sets `rabbit` application settings for the current test and restores their values when it ends.
+   */
+  setEnv(settings: Record<string, number>): Promise<void>;
 }
 
 /**
- * Sets `rabbit` application settings for the current test and restores their values afterwards
- * (one rabbitmqctl call each way: every call boots an Erlang VM, ~1 s).
+ * A RabbitMQ node of this test file's own, started before its tests and stopped (its folder
+ * removed) after them, also when they fail. Restarting it touches nothing else.
  */
-export async function setRabbitEnv(settings: Record<string, number>): Promise<void> {
-  const keys = Object.keys(settings);
-  const gets = keys.map((k) => `application:get_env(rabbit, ${k})`).join(', ');
-  const sets = keys.map((k) => `application:set_env(rabbit, ${k}, ${settings[k]})`).join(', ');
-  const before = (await rabbitmqctl('eval', `Old = [${gets}], ${sets}, Old.`)).replace(/\s/g, '');
-  const values = [...before.matchAll(/\{ok,(\d+)\}|undefined/g)].map((m) => m[1]);
-  onTestFinished(async () => {
-    const restore = keys.map((k, i) => (values[i] ? `application:set_env(rabbit, ${k}, ${values[i]})` : `application:unset_env(rabbit, ${k})`));
-    await rabbitmqctl('eval', `${restore.join(', ')}.`);
-  });
+export function privateBroker(): PrivateBroker {
+  let node: RabbitNode | undefined;
+  const current = (): RabbitNode => {
+    if (!node) throw new Error('the private RabbitMQ node is not running (use it inside a test or hook)');
+    return node;
+  };
+  beforeAll(async () => {
+    const t0 = Date.now();
+    node = await startRabbitNode();
+    if (process.env.PEERSHARE_TEST_TIMINGS) console.log(`private RabbitMQ node ${node.name} started in ${Date.now() - t0} ms`);
+  }, NODE_START_TIMEOUT_MS);
+  afterAll(async () => {
+    await node?.stop();
+  }, NODE_START_TIMEOUT_MS);
+
+  const rabbit = async (fn: 'start' | 'stop') => {
+    // rabbit:start/0 and rabbit:stop/0 are what rabbitmqctl start_app and stop_app call.
+    const reply = await current().eval(`rpc:call(Node, rabbit, ${fn}, [])`);
+    if (reply !== '{ok,ok}') throw new Error(`rabbit:${fn}() on the private node answered ${reply}`);
+  };
+  const start = async () => {
+    const n = current();
+    await rabbit('start');
+    await expect.poll(() => brokerAnswers(n.url), { timeout: BROKER_ANSWER_TIMEOUT_MS, interval: 200 }).toBe(true);
+  };
+  return {
+    get url() {
+      return current().url;
+    },
+    async stop() {
+      const n = current();
+      // Registered before stopping, so a failing test still leaves the node running for the next one.
+      onTestFinished(async () => {
+        if (!(await brokerAnswers(n.url))) await start();
+      }, NODE_START_TIMEOUT_MS);
+      await rabbit('stop');
+    },
+    start,
+    async setEnv(settings) {
+      const n = current();
+      const keys = Object.keys(settings);
+      const gets = keys.map((k) => `application:get_env(rabbit, ${k})`).join(', ');
+      const sets = keys.map((k) => `application:set_env(rabbit, ${k}, ${settings[k]})`).join(', ');
+      const before = await n.eval(`rpc:call(Node, erlang, apply, [fun() -> Old = [${gets}], ${sets}, Old end, []])`);
+      const values = [...before.matchAll(/\{ok,(\d+)\}|undefined/g)].map((m) => m[1]);
+      onTestFinished(async () => {
+        const restore = keys.map((k, i) => (values[i] ? `application:set_env(rabbit, ${k}, ${values[i]})` : `application:unset_env(rabbit, ${k})`));
+        await n.eval(`rpc:call(Node, erlang, apply, [fun() -> ${restore.join(', ')} end, []])`);
+      });
+    },
+  };
 }
 
 const queuesOf = (prefix: string) => [prefix, `${prefix}.retry`, `${prefix}.dead`];
 
 /** Deletes the queues of `prefix` (a download queue, its retry and dead-letter queues). */
-export async function deleteQueues(prefix: string): Promise<void> {
-  const conn = await amqp.connect(RABBIT_URL);
+export async function deleteQueues(prefix: string, url = RABBIT_URL): Promise<void> {
+  const conn = await amqp.connect(url);
   try {
     const ch = await conn.createChannel();
     for (const q of queuesOf(prefix)) await ch.deleteQueue(q);
@@ -84,13 +109,13 @@ export async function deleteQueues(prefix: string): Promise<void> {
 }
 
 /** Deletes the queues of `prefix` when the current test ends. */
-export function deleteQueuesOnFinish(prefix: string): void {
-  onTestFinished(() => deleteQueues(prefix));
+export function deleteQueuesOnFinish(prefix: string, url = RABBIT_URL): void {
+  onTestFinished(() => deleteQueues(prefix, url));
 }
 
 /** Which queues of these prefixes exist on the broker. */
-export async function queuesLeft(prefixes: readonly string[]): Promise<string[]> {
-  const conn = await amqp.connect(RABBIT_URL);
+export async function queuesLeft(prefixes: readonly string[], url = RABBIT_URL): Promise<string[]> {
+  const conn = await amqp.connect(url);
   const left: string[] = [];
   try {
     for (const q of prefixes.flatMap(queuesOf)) {
@@ -107,51 +132,4 @@ export async function queuesLeft(prefixes: readonly string[]): Promise<string[]>
     await conn.close();
   }
   return left;
-}
-
-const LOCK_DIR = join(tmpdir(), 'peershare-test-rabbitmq.lock');
-
-function holderAlive(): boolean {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(join(LOCK_DIR, 'pid'), 'utf8'));
-  } catch {
-    // Taken a moment ago and its pid not written yet, unless the lock is old.
-    try {
-      return Date.now() - statSync(LOCK_DIR).mtimeMs < 10_000;
-    } catch {
-      return false;
-    }
-  }
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Hold the broker for this test file: test files that use RabbitMQ run one at a time across
- * vitest's workers, because some stop the broker or lower its broker-wide acknowledgement
- * timeout, which would break any other file using it at that moment. A lock left by a dead
- * process is taken over.
- */
-export function holdBrokerForThisFile(): void {
-  beforeAll(async () => {
-    for (;;) {
-      try {
-        mkdirSync(LOCK_DIR);
-        writeFileSync(join(LOCK_DIR, 'pid'), String(process.pid));
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        if (!holderAlive()) rmSync(LOCK_DIR, { recursive: true, force: true });
-        else await new Promise((resolve) => setTimeout(resolve, 100)); // another file holds the broker
-      }
-    }
-  }, 600_000);
-  afterAll(() => {
-    rmSync(LOCK_DIR, { recursive: true, force: true });
-  });
 }

@@ -37,11 +37,17 @@ export class AmqpLink {
   async start(): Promise<void> {
     const log = this.options.logger;
     const conn = await amqp.connect(this.options.url, {
-      recovery: { initialDelay: 100, maxDelay: 2_000, waitForConnect: false, setup: (model: ChannelModel) => this.setup(model) },
+      // A deadline on every (re)connect's handshake: amqplib has none, and one attempt that hangs
+      // (a broker that accepts and never answers) would hold its recovery forever.
+      timeout: this.options.connectTimeoutMs,
+      recovery: { initialDelay: 100, maxDelay: 2_000, waitForConnect: false, setup: (model: ChannelModel) => this.setupInTime(model) },
     });
     this.conn = conn;
     conn.on('error', (err: Error) => log.warn({ err }, 'rabbitmq connection error'));
     conn.on('handler-error', (err: Error, event: string) => log.error({ err, event }, 'rabbitmq event handler threw'));
+    conn.on('connect-failed', (err: Error) => log.debug({ err: err.message }, 'rabbitmq connect failed'));
+    conn.on('reconnect-scheduled', (e: { attempt: number; delay: number }) => log.debug({ attempt: e.attempt, delay: e.delay }, 'rabbitmq reconnect scheduled'));
+    conn.on('connect', () => log.debug('rabbitmq connected'));
     conn.on('disconnect', (err: Error) => {
       log.warn({ err: err.message }, 'rabbitmq disconnected; reconnecting');
       this.model = this.channel = undefined;
@@ -96,6 +102,22 @@ export class AmqpLink {
         fail('channel closed', err);
       }
     });
+  }
+
+  /** setup() within connectTimeoutMs, or the connection is closed so recovery tries again. */
+  private async setupInTime(model: ChannelModel): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new Error(`no answer to the channel setup in ${this.options.connectTimeoutMs} ms`));
+        void model.close().catch(() => undefined);
+      }, this.options.connectTimeoutMs);
+    });
+    try {
+      await Promise.race([this.setup(model), expired]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async setup(model: ChannelModel): Promise<void> {

@@ -13,6 +13,7 @@ import type { JobQueue } from '../download/queue-port.ts';
 import { createDownloadService, type DownloadService } from '../download/service.ts';
 import type { FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
+import { opening } from '../shared/fs-errors.ts';
 import { localAddress, type PeerContext } from './context.ts';
 import { registryOverHttp, sourcesOverHttp } from './remote-ports.ts';
 
@@ -27,6 +28,7 @@ export async function buildQueue(ctx: PeerContext): Promise<JobQueue> {
 
 export async function buildDownload(ctx: PeerContext, files: FilesService | undefined, fetch: FetchService | undefined): Promise<DownloadService> {
   const { config } = ctx;
+  const storePath = join(config.dataDir, 'downloads.db');
   const registry: LocalRegistry = files
     ? { register: async (path, manifest) => void (await files.manager.registerVerified(path, manifest)) }
     : registryOverHttp(`http://${localAddress(config, config.filesPort)}`, ctx.apiToken);
@@ -35,7 +37,7 @@ export async function buildDownload(ctx: PeerContext, files: FilesService | unde
     : sourcesOverHttp(`http://${localAddress(config, config.fetchPort)}`);
   return createDownloadService({
     queue: await buildQueue(ctx),
-    store: new SqliteDownloadStore(join(config.dataDir, 'downloads.db')),
+    store: opening(storePath, () => new SqliteDownloadStore(storePath)),
     files: new FsDownloadFiles(),
     chunkSource: new HttpChunkSource(),
     registry,

@@ -1,0 +1,89 @@
+/**
+ * The reserve file, DATA/reserve: RESERVE_BYTES of real blocks the peer holds on the disk of its
+ * data folder, so that it can always start and record state there, even after something else
+ * filled that disk to the last byte. Before any database opens, start-up deletes it when less
+ * than START_FREE_BYTES are free (SQLite needs room for its shared-memory and WAL files just to
+ * open a database); a later start writes it again once the disk has room for it and
+ * RESERVE_HEADROOM_BYTES more, so it is never what fills a disk.
+ */
+import { randomFillSync } from 'node:crypto';
+import { open, rename, rm, stat, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../shared/logging.ts';
+
+const MiB = 1024 * 1024;
+/** The reserve file's name in the data folder. */
+export const RESERVE_FILE = 'reserve';
+/** Size of the reserve file: room for the databases to open and record state for a while. */
+export const RESERVE_BYTES = 4 * MiB;
+/** Start-up releases the reserve when less than this is free on the data folder's disk. */
+export const START_FREE_BYTES = 1 * MiB;
+/** The reserve is written only when this much stays free beside it. */
+export const RESERVE_HEADROOM_BYTES = 8 * MiB;
+/** The reserve is written in pieces of this size. */
+const WRITE_BYTES = 1 * MiB;
+
+export type ReserveOutcome = 'kept' | 'released' | 'written' | 'absent';
+
+/**
+ * Release the reserve if the disk is too full to start, or write it if it is missing and there is
+ * room; called before any database of the peer opens. Never throws: a reserve it cannot write is
+ * only logged.
+ */
+export async function keepDiskReserve(dataDir: string, logger: Logger): Promise<ReserveOutcome> {
+  const path = join(dataDir, RESERVE_FILE);
+  try {
+    const held = await heldBytes(path);
+    const free = await freeBytes(dataDir);
+    if (held > 0 && free < START_FREE_BYTES) {
+      await rm(path, { force: true });
+      logger.warn({ path, freeBytes: free, releasedBytes: held }, 'the disk of the data folder is full: released the reserve file so the peer can start; free some space');
+      return 'released';
+    }
+    if (held >= RESERVE_BYTES) return 'kept';
+    if (free - (RESERVE_BYTES - held) < RESERVE_HEADROOM_BYTES) return 'absent';
+    await writeReserve(path);
+    return 'written';
+  } catch (err) {
+    logger.warn({ err, path }, 'could not keep the reserve file');
+    return 'absent';
+  }
+}
+
+/** Bytes the file really holds on disk (a sparse or cut-short file counts for what it holds). */
+async function heldBytes(path: string): Promise<number> {
+  try {
+    const s = await stat(path);
+    return Math.min(s.size, s.blocks * 512);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
+async function freeBytes(dir: string): Promise<number> {
+  const { bavail, bsize } = await statfs(dir);
+  return bavail * bsize;
+}
+
+/**
+ * Random bytes, not zeros or a repeated piece: a file system that compresses or deduplicates
+ * would keep those in few blocks or none. Written beside the reserve and renamed over it, so a reserve is whole or absent.
+ */
+async function writeReserve(path: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  const piece = Buffer.alloc(WRITE_BYTES);
+  const handle = await open(temporary, 'w');
+  try {
+    for (let offset = 0; offset < RESERVE_BYTES; offset += piece.length) {
+      await handle.write(randomFillSync(piece), 0, piece.length, offset);
+    }
+    await handle.sync();
+  } catch (err) {
+    await handle.close();
+    await rm(temporary, { force: true });
+    throw err;
+  }
+  await handle.close();
+  await rename(temporary, path);
+}

@@ -3,8 +3,9 @@
  * data folder, so that it can always start and record state there, even after something else
  * filled that disk to the last byte. Before any database opens, start-up deletes it when less
  * than START_FREE_BYTES are free (SQLite needs room for its shared-memory and WAL files just to
- * open a database); a later start writes it again once the disk has room for it and
- * RESERVE_HEADROOM_BYTES more, so it is never what fills a disk.
+ * open a database). A running peer checks again every RESERVE_CHECK_MS: it releases the reserve
+ * on a full disk, so its databases can go on recording state, and writes it again once the disk
+ * has room for it and RESERVE_HEADROOM_BYTES more, so the reserve is never what fills a disk.
  */
 import { randomFillSync } from 'node:crypto';
 import { open, rename, rm, stat, statfs } from 'node:fs/promises';
@@ -20,15 +21,17 @@ export const RESERVE_BYTES = 4 * MiB;
 export const START_FREE_BYTES = 1 * MiB;
 /** The reserve is written only when this much stays free beside it. */
 export const RESERVE_HEADROOM_BYTES = 8 * MiB;
+/** How often a running peer checks its reserve: one statfs, and at most one write of the reserve. */
+export const RESERVE_CHECK_MS = 5 * 60_000;
 /** The reserve is written in pieces of this size. */
 const WRITE_BYTES = 1 * MiB;
 
 export type ReserveOutcome = 'kept' | 'released' | 'written' | 'absent';
 
 /**
- * Release the reserve if the disk is too full to start, or write it if it is missing and there is
- * room; called before any database of the peer opens. Never throws: a reserve it cannot write is
- * only logged.
+ * Release the reserve if the disk is too full to start (or record state), or write it if it is
+ * missing and there is room; called before any database of the peer opens, and then every
+ * RESERVE_CHECK_MS. Never throws: a reserve it cannot write is only logged.
  */
 export async function keepDiskReserve(dataDir: string, logger: Logger): Promise<ReserveOutcome> {
   const path = join(dataDir, RESERVE_FILE);
@@ -37,7 +40,7 @@ export async function keepDiskReserve(dataDir: string, logger: Logger): Promise<
     const free = await freeBytes(dataDir);
     if (held > 0 && free < START_FREE_BYTES) {
       await rm(path, { force: true });
-      logger.warn({ path, freeBytes: free, releasedBytes: held }, 'the disk of the data folder is full: released the reserve file so the peer can start; free some space');
+      logger.warn({ path, freeBytes: free, releasedBytes: held }, 'the disk of the data folder is full: released the reserve file so the peer can start and record state; free some space');
       return 'released';
     }
     if (held >= RESERVE_BYTES) return 'kept';
@@ -48,6 +51,22 @@ export async function keepDiskReserve(dataDir: string, logger: Logger): Promise<
     logger.warn({ err, path }, 'could not keep the reserve file');
     return 'absent';
   }
+}
+
+/**
+ * keepDiskReserve() every `intervalMs` while the peer runs, one check at a time; returns what
+ * stops it (once a check under way has finished, so no file handle outlives the peer).
+ */
+export function watchDiskReserve(dataDir: string, logger: Logger, intervalMs = RESERVE_CHECK_MS): () => Promise<void> {
+  let checking: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    checking ??= keepDiskReserve(dataDir, logger).finally(() => (checking = undefined));
+  }, intervalMs);
+  timer.unref(); // it never keeps a stopping process alive
+  return async () => {
+    clearInterval(timer);
+    await checking;
+  };
 }
 
 /** Bytes the file really holds on disk (a sparse or cut-short file counts for what it holds). */

@@ -10,7 +10,7 @@ import type { FilesService } from '../files/service.ts';
 import type { SearchService } from '../search/service.ts';
 import { startAll, type Running, type Startable } from '../shared/lifecycle.ts';
 import type { PeerContext } from './context.ts';
-import { keepDiskReserve } from './disk-reserve.ts';
+import { keepDiskReserve, watchDiskReserve } from './disk-reserve.ts';
 
 export { createPeerContext, type PeerContext } from './context.ts';
 
@@ -51,5 +51,10 @@ export async function startPeer(ctx: PeerContext, names: readonly ServiceName[] 
   const services = await build(ctx, names);
   const ordered = SERVICE_NAMES.map((n) => services[n]).filter((s): s is NonNullable<typeof s> => s !== undefined) as Startable[];
   const running = await startAll(ordered);
-  return { context: ctx, services, stop: running.stop };
+  const unwatch = watchDiskReserve(ctx.config.dataDir, ctx.logger);
+  const stop = async () => {
+    await unwatch();
+    await running.stop();
+  };
+  return { context: ctx, services, stop };
 }

@@ -37,10 +37,12 @@ export async function keepDiskReserve(dataDir: string, logger: Logger): Promise<
   const path = join(dataDir, RESERVE_FILE);
   try {
     const held = await heldBytes(path);
+    const leftover = await heldBytes(temporaryPath(path)); // what a write cut short may have left
     const free = await freeBytes(dataDir);
-    if (held > 0 && free < START_FREE_BYTES) {
+    if (held + leftover > 0 && free < START_FREE_BYTES) {
       await rm(path, { force: true });
-      logger.warn({ path, freeBytes: free, releasedBytes: held }, 'the disk of the data folder is full: released the reserve file so the peer can start and record state; free some space');
+      await rm(temporaryPath(path), { force: true });
+      logger.warn({ path, freeBytes: free, releasedBytes: held + leftover }, 'the disk of the data folder is full: released the reserve file so the peer can start and record state; free some space');
       return 'released';
     }
     if (held >= RESERVE_BYTES) return 'kept';
@@ -87,10 +89,12 @@ async function freeBytes(dir: string): Promise<number> {
 
 /**
  * Random bytes, not zeros or a repeated piece: a file system that compresses or deduplicates
- * would keep those in few blocks or none. Written beside the reserve and renamed over it, so a reserve is whole or absent.
+ * would keep those in few blocks or none. Written beside the reserve and renamed over it, so a
+ * reserve is whole or absent (a leftover of a write cut short is overwritten by the next write,
+ * or deleted with the reserve).
  */
 async function writeReserve(path: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
+  const temporary = temporaryPath(path);
   const piece = Buffer.alloc(WRITE_BYTES);
   const handle = await open(temporary, 'w');
   try {
@@ -106,3 +110,5 @@ async function writeReserve(path: string): Promise<void> {
   await handle.close();
   await rename(temporary, path);
 }
+
+const temporaryPath = (path: string) => `${path}.tmp`;

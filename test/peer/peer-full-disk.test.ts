@@ -34,10 +34,12 @@ const post = (url: string, body?: unknown) =>
 
 const start = async (host: string, dataDir: string) => (await spawnPeer(['start', '--host', host, '--data', dataDir])).child;
 
+/** Stop a peer as a user does; it closes its databases (a killed peer leaves their WAL files behind). */
 async function stop(peer: ChildProcess): Promise<void> {
   const exited = once(peer, 'exit');
   peer.kill('SIGTERM');
   await exited;
+  expect(peer.exitCode).toBe(0);
 }
 
 /** Bytes the reserve file really holds on disk (0 when it is absent). */

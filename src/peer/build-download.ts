@@ -14,6 +14,7 @@ import type { JobQueue } from '../download/queue-port.ts';
 import { createDownloadService, type DownloadService } from '../download/service.ts';
 import type { FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
+import { opening } from '../shared/fs-errors.ts';
 import { loadOrCreateSecret } from '../shared/local-secret.ts';
 import { localAddress, type PeerContext } from './context.ts';
 import { registryOverHttp, sourcesOverHttp } from './remote-ports.ts';
@@ -32,13 +33,14 @@ export async function buildQueue(ctx: PeerContext): Promise<JobQueue> {
 
 export async function buildDownload(ctx: PeerContext, files: FilesService | undefined, fetch: FetchService | undefined): Promise<DownloadService> {
   const { config } = ctx;
+  const storePath = join(config.dataDir, 'downloads.db');
   const registry: LocalRegistry = files
     ? { register: async (path, manifest) => void (await files.manager.registerVerified(path, manifest)) }
     : registryOverHttp(`http://${localAddress(config, config.filesPort)}`, ctx.apiToken);
   const directory: SourceDirectory = fetch
     ? { sourcesFor: async (fileId) => fetch.sourcesFor(fileId).filter((s) => s.state === 'alive').map((s) => `http://${s.filesAddress}`) }
     : sourcesOverHttp(`http://${localAddress(config, config.fetchPort)}`);
-  const store = new SqliteDownloadStore(join(config.dataDir, 'downloads.db'));
+  const store = opening(storePath, () => new SqliteDownloadStore(storePath));
   const keySecret = loadOrCreateSecret(config.dataDir, DOWNLOAD_KEY_SECRET_FILE, JOB_KEY_SECRET_BYTES);
   return createDownloadService({
     queue: await buildQueue(ctx),

@@ -8,11 +8,13 @@ import { SqlitePeerStore } from '../fetch/adapters/sqlite/sqlite-peer-store.ts';
 import type { SharedFileFeed } from '../fetch/ports.ts';
 import { createFetchService, type FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
+import { opening } from '../shared/fs-errors.ts';
 import { localAddress, type PeerContext } from './context.ts';
 import { filesFeedOverHttp } from './remote-ports.ts';
 
 export function buildFetch(ctx: PeerContext, files: FilesService | undefined): FetchService {
   const { config } = ctx;
+  const storePath = join(config.dataDir, 'fetch.db');
   const filesAddress = localAddress(config, config.filesPort);
   const feed: SharedFileFeed = files
     ? { changesSince: async (cursor) => files.manager.changesSince(cursor) }
@@ -27,7 +29,7 @@ export function buildFetch(ctx: PeerContext, files: FilesService | undefined): F
     join: config.join,
     intervalMs: config.fetchInterval,
     fanout: config.fetchFanout,
-    store: new SqlitePeerStore(join(config.dataDir, 'fetch.db')),
+    store: opening(storePath, () => new SqlitePeerStore(storePath)),
     transport: new HttpFetchTransport(),
     files: feed,
   });

@@ -4,12 +4,14 @@ import { FsBlobStore } from '../files/adapters/fs/fs-blob-store.ts';
 import { NodeLocalFiles } from '../files/adapters/fs/node-local-files.ts';
 import { SqliteCatalog } from '../files/adapters/sqlite/sqlite-catalog.ts';
 import { createFilesService, type FilesService } from '../files/service.ts';
+import { opening } from '../shared/fs-errors.ts';
 import type { PeerContext } from './context.ts';
 
 export function buildFiles(ctx: PeerContext): FilesService {
   const { config } = ctx;
+  const catalogPath = join(config.dataDir, 'catalog.db');
   return createFilesService({
-    catalog: new SqliteCatalog(join(config.dataDir, 'catalog.db')),
+    catalog: opening(catalogPath, () => new SqliteCatalog(catalogPath)),
     blobs: new FsBlobStore(config.dataDir),
     local: new NodeLocalFiles(),
     logger: ctx.logger.child({ service: 'files' }),

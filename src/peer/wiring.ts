@@ -10,6 +10,7 @@ import type { FilesService } from '../files/service.ts';
 import type { SearchService } from '../search/service.ts';
 import { startAll, type Running, type Startable } from '../shared/lifecycle.ts';
 import type { PeerContext } from './context.ts';
+import { keepDiskReserve, watchDiskReserve } from './disk-reserve.ts';
 
 export { createPeerContext, type PeerContext } from './context.ts';
 
@@ -46,8 +47,14 @@ async function build(ctx: PeerContext, names: readonly ServiceName[]): Promise<P
 
 /** Start the named services of one peer (all of them by default) in dependency order. */
 export async function startPeer(ctx: PeerContext, names: readonly ServiceName[] = SERVICE_NAMES): Promise<RunningPeer> {
+  await keepDiskReserve(ctx.config.dataDir, ctx.logger); // before any database opens: a full disk must not stop the start
   const services = await build(ctx, names);
   const ordered = SERVICE_NAMES.map((n) => services[n]).filter((s): s is NonNullable<typeof s> => s !== undefined) as Startable[];
   const running = await startAll(ordered);
-  return { context: ctx, services, stop: running.stop };
+  const unwatch = watchDiskReserve(ctx.config.dataDir, ctx.logger);
+  const stop = async () => {
+    await unwatch();
+    await running.stop();
+  };
+  return { context: ctx, services, stop };
 }

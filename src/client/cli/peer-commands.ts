@@ -93,6 +93,12 @@ export async function runPeer(argv: string[]): Promise<void> {
   exitOnEscapedError(logger);
   const peer = await startPeer(createPeerContext(config, logger), services);
   const { files, fetch, search, download, client } = peer.services;
+  // Before the line that says the peer is up: a Ctrl-C (or SIGTERM) right after it stops the peer
+  // cleanly, its databases closed, instead of killing it.
+  onShutdownSignal(async (signal) => {
+    logger.info({ signal }, 'shutting down');
+    await peer.stop();
+  });
   const line = (label: string, value: string | undefined, hint = '') => (value ? `  ${label.padEnd(12)} ${value}${hint}\n` : '');
   process.stderr.write(
     `peershare peer ${peer.context.identity.peerId}\n` +
@@ -105,8 +111,4 @@ export async function runPeer(argv: string[]): Promise<void> {
       line('download API', download?.url, `  (queue: ${config.amqpUrl ? 'RabbitMQ' : 'embedded'})`) +
       `  data         ${config.dataDir}\n  Ctrl-C stops it.\n`,
   );
-  onShutdownSignal(async (signal) => {
-    logger.info({ signal }, 'shutting down');
-    await peer.stop();
-  });
 }

@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hashBytes, toManifest, type Manifest } from '../../shared/content.ts';
 import type { ChunkSource } from '../ports.ts';
-import { raceManifests } from './manifest-race.ts';
+import { MANIFEST_PARALLEL, MANIFEST_STEP_TIMEOUT_MS, MANIFEST_TIMEOUT_MS, raceManifests } from './manifest-race.ts';
 
 const good = toManifest(hashBytes(Buffer.alloc(100_000, 1), 16 * 1024), 'a.bin');
 const other = toManifest(hashBytes(Buffer.alloc(100_000, 2), 16 * 1024), 'b.bin');
@@ -102,5 +102,61 @@ describe('asking sources for a manifest', () => {
     stop.abort(why);
     await expect(racing).rejects.toBe(why);
     expect(fake.aborted).toEqual(['a']);
+  });
+});
+
+describe('the deadline of the whole manifest step', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  /** 64 sources that never answer (nor honour the abort), the most a job may list. */
+  const silent = () => Array.from({ length: 64 }, (_, i) => `silent${i}`);
+
+  it('gives up after MANIFEST_STEP_TIMEOUT_MS with UNAVAILABLE saying why, however many sources are left, and aborts those asked', async () => {
+    vi.useFakeTimers();
+    const sources = silent();
+    const fake = scripted(Object.fromEntries(sources.map((s) => [s, 'never' as const])));
+    let outcome: unknown;
+    race(fake.source, sources).then(
+      () => (outcome = 'won'),
+      (err: unknown) => (outcome = err),
+    );
+
+    await vi.advanceTimersByTimeAsync(MANIFEST_STEP_TIMEOUT_MS - 1);
+    expect(outcome).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    // Rounds of MANIFEST_PARALLEL sources, one per-source deadline each, until the step's deadline.
+    const rounds = Math.ceil(MANIFEST_STEP_TIMEOUT_MS / MANIFEST_TIMEOUT_MS);
+    expect(fake.asked).toHaveLength(rounds * MANIFEST_PARALLEL);
+    expect(fake.asked.length).toBeLessThan(sources.length);
+    expect(fake.aborted.sort()).toEqual([...fake.asked].sort());
+    expect(outcome).toMatchObject({ code: 'UNAVAILABLE' });
+    const message = (outcome as Error).message;
+    expect(message).toContain(`no source answered with the manifest of ${good.id} within ${MANIFEST_STEP_TIMEOUT_MS} ms, the deadline of the manifest step`);
+    expect(message).toContain(`${fake.asked.length} of ${sources.length} sources asked`);
+    expect(message).toContain(`silent0: no manifest within ${MANIFEST_TIMEOUT_MS} ms`);
+    expect(vi.getTimerCount()).toBe(0); // no deadline left running
+  });
+
+  it('takes its deadline from the options, and a winner before it clears it', async () => {
+    vi.useFakeTimers();
+    const sources = silent();
+    const fake = scripted({ ...Object.fromEntries(sources.map((s) => [s, 'never' as const])), late: 'held' });
+    let outcome: unknown;
+    race(fake.source, ['late', ...sources], { stepTimeoutMs: 100, timeoutMs: 40, parallel: 2 }).then(
+      (won) => (outcome = won),
+      (err: unknown) => (outcome = err),
+    );
+    await vi.advanceTimersByTimeAsync(100);
+    // Two at a time, each given 40 ms: asked at 0, 40 and 80 ms.
+    expect(fake.asked).toEqual(['late', 'silent0', 'silent1', 'silent2', 'silent3', 'silent4']);
+    expect((outcome as Error).message).toContain('within 100 ms, the deadline of the manifest step; 6 of 65 sources asked (');
+    expect((outcome as Error).message).toContain('late: no manifest within 40 ms');
+
+    const again = scripted({ ...Object.fromEntries(sources.map((s) => [s, 'never' as const])), late: 'held' });
+    const racing = race(again.source, ['late', ...sources], { stepTimeoutMs: 100, timeoutMs: 1_000, parallel: 1 });
+    await vi.advanceTimersByTimeAsync(99);
+    again.release('late', good);
+    expect(await racing).toMatchObject({ source: 'late' });
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

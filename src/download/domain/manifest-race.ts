@@ -2,7 +2,9 @@
  * The first network step of a download: get the file's manifest. Several sources are asked at
  * once and the first answer that proves itself wins (its id is the file asked for, and its chunk
  * hashes hash to that id); the requests still out are aborted. Every request has a deadline, so
- * a source that accepts a connection and never answers costs one deadline, never the download.
+ * a source that accepts a connection and never answers costs one deadline, never the download,
+ * and the whole step has one too: a job listing many silent sources gives up its download slot
+ * after MANIFEST_STEP_TIMEOUT_MS, not after a deadline per source.
  * Sources that failed or lied are left out of the transfer; the others (slower, or not asked
  * yet) stay in it.
  */
@@ -14,15 +16,24 @@ import type { ChunkSource } from '../ports.ts';
 export const MANIFEST_TIMEOUT_MS = 15_000;
 /** Sources asked at once; when one fails, the next is asked. Bounded: a manifest can be megabytes. */
 export const MANIFEST_PARALLEL = 3;
+/** How long the whole step may take, however many sources are left to ask (three rounds of the default). */
+export const MANIFEST_STEP_TIMEOUT_MS = 45_000;
 /** Failures named in the error when no source answered; the rest are counted. */
 const REASONS_SHOWN = 3;
 
 export interface ManifestOptions {
+  /** Per source. */
   timeoutMs: number;
   parallel: number;
+  /** For the whole step. */
+  stepTimeoutMs: number;
 }
 
-export const DEFAULT_MANIFEST_OPTIONS: ManifestOptions = { timeoutMs: MANIFEST_TIMEOUT_MS, parallel: MANIFEST_PARALLEL };
+export const DEFAULT_MANIFEST_OPTIONS: ManifestOptions = {
+  timeoutMs: MANIFEST_TIMEOUT_MS,
+  parallel: MANIFEST_PARALLEL,
+  stepTimeoutMs: MANIFEST_STEP_TIMEOUT_MS,
+};
 
 export interface ManifestFailure {
   source: string;
@@ -48,32 +59,42 @@ export interface ManifestWinner {
 
 /** Why a request was ended on our side: another source won, or the download stopped. */
 const LOST = new PeershareError('UNAVAILABLE', 'another source answered first');
+/** Why a request was ended on our side: the step ran out of time. */
+const STEP_OVER = new PeershareError('UNAVAILABLE', 'the manifest step ran out of time');
 
 /**
  * The first verified manifest of `fileId` among `sources`. Rejects with UNAVAILABLE when none
  * delivered one (saying why), or with the signal's reason when aborted.
  */
 export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
-  const { timeoutMs, parallel } = { ...DEFAULT_MANIFEST_OPTIONS, ...ctx.options };
+  const { timeoutMs, parallel, stepTimeoutMs } = { ...DEFAULT_MANIFEST_OPTIONS, ...ctx.options };
   const sources = [...new Set(ctx.sources)];
   const failures: ManifestFailure[] = [];
   const asking = new Map<string, AbortController>();
   let next = 0;
   let settled = false;
+  let stepTimer: ReturnType<typeof setTimeout> | undefined;
 
   return new Promise<ManifestWinner>((resolve, reject) => {
-    const settle = (outcome: () => void) => {
+    const settle = (outcome: () => void, why = LOST) => {
       settled = true;
+      clearTimeout(stepTimer);
       ctx.signal.removeEventListener('abort', onAbort);
-      for (const controller of asking.values()) controller.abort(LOST);
+      for (const controller of asking.values()) controller.abort(why);
       asking.clear();
       outcome();
     };
     const onAbort = () => settle(() => reject(ctx.signal.reason));
+    const outOfTime = () => {
+      const silent = [...asking.keys()].map((source) => `${source}: no answer yet`);
+      const reasons = [...failures.map((f) => f.reason), ...silent];
+      const within = `within ${stepTimeoutMs} ms, the deadline of the manifest step; ${next} of ${sources.length} sources asked`;
+      settle(() => reject(noManifest(ctx.fileId, sources.length, reasons, within)), STEP_OVER);
+    };
 
     const askMore = () => {
       while (asking.size < Math.max(1, parallel) && next < sources.length) void ask(sources[next++]!);
-      if (asking.size === 0) settle(() => reject(noManifest(ctx.fileId, sources.length, failures)));
+      if (asking.size === 0) settle(() => reject(noManifest(ctx.fileId, sources.length, failures.map((f) => f.reason))));
     };
 
     const failed = (source: string, reason: string) => {
@@ -124,6 +145,7 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
       return;
     }
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    stepTimer = setTimeout(outOfTime, stepTimeoutMs);
     askMore();
   });
 }
@@ -136,11 +158,13 @@ function whyRefused(manifest: Manifest, fileId: string): string | undefined {
   return undefined;
 }
 
-function noManifest(fileId: string, asked: number, failures: ManifestFailure[]): PeershareError {
-  if (asked === 0) return new PeershareError('UNAVAILABLE', `no known source for ${fileId}`);
-  const shown = failures.slice(0, REASONS_SHOWN).map((f) => f.reason);
-  const more = failures.length > REASONS_SHOWN ? `; and ${failures.length - REASONS_SHOWN} more` : '';
-  return new PeershareError('UNAVAILABLE', `no source answered with the manifest of ${fileId} (${shown.join('; ')}${more})`);
+/** UNAVAILABLE, saying why source by source (`within`: when the step's deadline ended it). */
+function noManifest(fileId: string, known: number, reasons: string[], within?: string): PeershareError {
+  if (known === 0) return new PeershareError('UNAVAILABLE', `no known source for ${fileId}`);
+  const shown = reasons.slice(0, REASONS_SHOWN);
+  const more = reasons.length > REASONS_SHOWN ? `; and ${reasons.length - REASONS_SHOWN} more` : '';
+  const when = within ? ` ${within}` : '';
+  return new PeershareError('UNAVAILABLE', `no source answered with the manifest of ${fileId}${when} (${shown.join('; ')}${more})`);
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as it is aborted. */

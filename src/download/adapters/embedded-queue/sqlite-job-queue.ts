@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { resolve as resolvePath } from 'node:path';
 import { PeershareError } from '../../../shared/errors.ts';
+import { openError } from '../../../shared/fs-errors.ts';
 import type { Logger } from '../../../shared/logging.ts';
 import type { DeadLetter, JobDelivery, JobHandler, JobQueue } from '../../queue-port.ts';
 import { JobStore, type ClaimedJob } from './job-store.ts';
@@ -77,7 +78,7 @@ export class SqliteJobQueue implements JobQueue {
     try {
       this.store = new JobStore(this.file, this.options.durable ?? true);
     } catch (err) {
-      throw new PeershareError('UNAVAILABLE', `cannot open the download queue at ${this.file}`, { file: this.file }, { cause: err });
+      throw openError(err, this.file); // one line naming the file and why (DISK_FULL when its disk is full)
     }
     // Consumers share this file only on this machine, and a claim's token names its process: the
     // jobs of a process that is gone (killed, crashed) are handed out again now, not when their

@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CLIENT_HEADER } from '../../src/shared/site-guard.ts';
 import { describe, expect, it } from 'vitest';
 import { NodeLocalFiles } from '../../src/files/adapters/fs/node-local-files.ts';
 import { SqliteCatalog } from '../../src/files/adapters/sqlite/sqlite-catalog.ts';
@@ -88,7 +89,7 @@ describe('names that can spoof another', () => {
     expect((await share(peer.url, path)).skipped.map((s) => s.code)).toEqual(['INVALID_NAME']);
     expect((await listed(peer.url)).map((f) => f.id)).toEqual([content.id]);
 
-    expect((await fetch(`${peer.url}/files/${content.id}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await fetch(`${peer.url}/files/${content.id}`, { method: 'DELETE', headers: { [CLIENT_HEADER]: '1' } })).status).toBe(204);
     expect(await listed(peer.url)).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { CLIENT_HEADER } from '../../src/shared/site-guard.ts';
 import { describe, expect, it } from 'vitest';
 import { RESERVE_BYTES, RESERVE_FILE } from '../../src/peer/disk-reserve.ts';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
@@ -30,7 +31,7 @@ interface Listed {
 const downloadsUrl = (host: string) => `http://${host}:${DEFAULT_PORTS.downloadPort}/downloads`;
 const downloads = async (host: string) => (await (await fetch(downloadsUrl(host))).json()) as Listed[];
 const post = (url: string, body?: unknown) =>
-  fetch(url, { method: 'POST', ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : {}) });
+  fetch(url, { method: 'POST', ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { headers: { [CLIENT_HEADER]: '1' } }) });
 
 const start = async (host: string, dataDir: string) => (await spawnPeer(['start', '--host', host, '--data', dataDir])).child;
 

@@ -171,8 +171,17 @@ export class DownloadManager {
       await delivery.ack();
       settle(true);
     } catch (err) {
-      await this.#settleFailure(delivery, key, err, active.controller.signal).catch(() => undefined);
-      settle(false);
+      try {
+        await this.#settleFailure(delivery, key, err, active.controller.signal);
+      } catch (settleErr) {
+        // The failure could not be recorded (its state write or the queue failed too). Thrown on
+        // to the queue adapter, which retries or dead-letters a delivery whose handler threw
+        // unless it was settled already; swallowed, the job would stay claimed and "running".
+        this.#emit({ type: 'settle-failed', key, reason: (settleErr as Error)?.message ?? String(settleErr) });
+        throw settleErr;
+      } finally {
+        settle(false);
+      }
     } finally {
       clearInterval(keepAlive);
       this.#active.delete(key);

@@ -325,6 +325,9 @@ export class DownloadManager {
   #done(record: DownloadRecord, finalPath: string, active: Active): void {
     const done: DownloadRecord = { ...record, state: 'done', finalPath, bytesDone: record.size ?? record.bytesDone, updatedAt: this.#now() };
     delete done.error;
+    // The manifest was kept only to finish after a crash; a done record is listed often, and a
+    // big file's manifest is megabytes of chunk hashes.
+    delete done.manifest;
     this.#ports.store.put(done);
     this.#progress(done, active);
     this.#emit({ type: 'done', key: record.key, finalPath });

@@ -6,12 +6,11 @@
  * are kept. The downloader is a real `peershare start` process; mounting needs root.
  */
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, readdirSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CLIENT_HEADER } from '../../src/shared/site-guard.ts';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
@@ -20,9 +19,8 @@ import { nextLoopback } from '../support/loopback.ts';
 import { startMeteredSource } from '../support/metered-source.ts';
 import { spawnPeer } from '../support/peer-process.ts';
 import { runCommand } from '../support/run-command.ts';
-import { tempDir } from '../support/temp.ts';
+import { freeBytes, isRoot, smallDisk } from '../support/small-disk.ts';
 
-const isRoot = process.getuid?.() === 0;
 const MiB = 1024 * 1024;
 /** Peer processes started one after the other, on a machine that may be busy. */
 const PROCESS_TEST_MS = 120_000;
@@ -37,20 +35,6 @@ interface Listed {
   error?: string;
   finalPath?: string;
 }
-
-/** Mount a small tmpfs (root only), unmounted when the test ends. */
-function smallDisk(sizeBytes: number): string {
-  const mountPoint = join(tempDir(), 'disk');
-  mkdirSync(mountPoint);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes}`, 'tmpfs', mountPoint]);
-  onTestFinished(() => void execFileSync('umount', ['-l', mountPoint]));
-  return mountPoint;
-}
-
-const freeBytes = (path: string) => {
-  const s = statfsSync(path);
-  return s.bavail * s.bsize;
-};
 
 async function startDownloader(host: string, dataDir: string, join?: string): Promise<ChildProcess> {
   return (await spawnPeer(['start', '--host', host, '--data', dataDir, ...(join ? ['--join', join] : [])])).child;

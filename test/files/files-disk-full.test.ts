@@ -1,23 +1,9 @@
 /** A full disk (a 4 MiB tmpfs): ENOSPC is reported, the temp file removed, and the service keeps answering. */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
-import { tempDir } from '../support/temp.ts';
-
-const isRoot = process.getuid?.() === 0;
-
-/** Mount a small tmpfs (root only), unmounted when the test ends. */
-function smallDisk(sizeBytes: number): string {
-  const mountPoint = join(tempDir(), 'disk');
-  mkdirSync(mountPoint);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes}`, 'tmpfs', mountPoint]);
-  onTestFinished(() => {
-    execFileSync('umount', ['-l', mountPoint]);
-  });
-  return mountPoint;
-}
+import { isRoot, smallDisk } from '../support/small-disk.ts';
 
 describe.skipIf(!isRoot)('File Management on a full disk (needs root to mount a tmpfs)', () => {
   it('answers DISK_FULL, removes the partial upload, and still serves afterwards', async () => {

@@ -5,13 +5,12 @@
  * writes and database calls), and neighbours that send garbage or reset their link mid-frame (failing
  * sockets). Afterwards every service still answers and the process is still running.
  */
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/protocol/codec.ts';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { upload } from '../support/files-peer.ts';
@@ -19,41 +18,15 @@ import { startFullPeer } from '../support/full-peer.ts';
 import { nextLoopback } from '../support/loopback.ts';
 import { spawnPeer } from '../support/peer-process.ts';
 import { rawNeighbour } from '../support/raw-neighbour.ts';
+import { fillDisk, freeBytes, isRoot, smallDisk } from '../support/small-disk.ts';
 import { tempDir } from '../support/temp.ts';
 
-const isRoot = process.getuid?.() === 0;
 const DISK_BYTES = 16 * 1024 * 1024; // room for part of the download above its 8 MiB reserve
 const FILE_BYTES = 24 * 1024 * 1024;
 const MAX_UPLOAD_BYTES = 1024 * 1024;
 
 const json = async <T = any>(r: Response | Promise<Response>): Promise<T> => (await (await r).json()) as T;
 const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-
-/** Mount a small tmpfs (root only), unmounted when the test ends. */
-function smallDisk(sizeBytes: number): string {
-  const mountPoint = join(tempDir(), 'disk');
-  mkdirSync(mountPoint);
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes}`, 'tmpfs', mountPoint]);
-  onTestFinished(() => {
-    execFileSync('umount', ['-l', mountPoint]);
-  });
-  return mountPoint;
-}
-
-/** Write a file into `dir` until the disk is full. */
-function fillUp(dir: string): void {
-  try {
-    writeFileSync(join(dir, 'filler'), Buffer.alloc(free(dir) + 1024 * 1024));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  }
-  expect(free(dir)).toBe(0);
-}
-
-const free = (path: string) => {
-  const s = statfsSync(path);
-  return s.bavail * s.bsize;
-};
 
 /**
  * Start an upload declared over the cap and reset the connection while the peer drains it: once
@@ -102,7 +75,8 @@ describe.skipIf(!isRoot)('a whole peer under local faults (needs root to mount a
 
     // 2. Failing database calls: the catalog cannot record an upload or a share on a full disk.
     // Whatever the download left free (or freed since) is taken, so that every write fails.
-    fillUp(disk);
+    fillDisk(disk);
+    expect(freeBytes(disk)).toBe(0);
     const uploaded = await upload(url(DEFAULT_PORTS.filesPort), 'more.bin', randomBytes(256 * 1024));
     expect(uploaded.status).toBe(507);
     const outside = join(tempDir(), 'outside.txt');

@@ -6,17 +6,16 @@
  * their partial file deleted). A full disk pauses the download (DISK_FULL): retrying would only
  * hit the same wall; `resume` goes on from the verified chunks once there is space.
  *
- * Finishing is recorded step by step: the record turns `finalizing` (with the manifest) before
- * any name on disk changes, each final name is recorded before it is tried, and after a crash a
- * finalizing download is finished from the disk alone, its bytes hashed again before they are
- * shared. A partial file that had to be created anew is never trusted to hold any chunk.
+ * Finishing is recorded step by step (finishing.ts). A partial file that had to be created anew
+ * is never trusted to hold any chunk.
  */
 import { EventEmitter } from 'node:events';
 import { chunkBounds, verifyChunk, type Manifest } from '../../shared/content.ts';
 import { isPeershareError, PeershareError } from '../../shared/errors.ts';
-import type { ChunkSource, DownloadFiles, DownloadRecord, DownloadStore, LocalRegistry, PartialFile, ReadableFile, SourceDirectory } from '../ports.ts';
+import type { ChunkSource, DownloadFiles, DownloadRecord, DownloadStore, LocalRegistry, PartialFile, SourceDirectory } from '../ports.ts';
 import type { JobDelivery, JobQueue } from '../queue-port.ts';
 import { Bitfield } from './bitfield.ts';
+import { Finishing } from './finishing.ts';
 import { parseJob, validateJob, type DownloadJob } from './job.ts';
 import { raceManifests, type ManifestOptions } from './manifest-race.ts';
 import { RateMeter } from './rate-meter.ts';
@@ -47,12 +46,6 @@ export interface DownloadRequest {
   name: string;
   sources?: string[];
   outDir?: string;
-}
-
-function everyChunk(count: number): Buffer {
-  const bits = new Bitfield(count);
-  for (let i = 0; i < count; i++) bits.add(i);
-  return bits.toBytes();
 }
 
 /** What a download paused by a full disk says. */
@@ -101,6 +94,7 @@ export class DownloadManager {
   readonly #ports: Ports;
   readonly #options: Required<Omit<DownloadManagerOptions, 'transfer' | 'maxBytesPerSecond'>> & { transfer: Partial<TransferOptions> };
   readonly #throttle: Throttle;
+  readonly #finishing: Finishing;
   readonly #active = new Map<string, Active>();
   #stopping = false;
 
@@ -108,6 +102,7 @@ export class DownloadManager {
     this.#ports = ports;
     this.#options = { now: Date.now, transfer: {}, manifest: {}, ...options };
     this.#throttle = rateLimit(options.maxBytesPerSecond ?? 0, this.#options.now);
+    this.#finishing = new Finishing(ports, { now: () => this.#now(), emit: (event) => this.#emit(event) });
   }
 
   /** Queue a download; resolves once the job is durable in the queue. Idempotent per (file, folder). */
@@ -226,7 +221,7 @@ export class DownloadManager {
 
   async #download(job: DownloadJob, key: string, outDir: string, previous: DownloadRecord | undefined, active: Active): Promise<void> {
     if (previous?.state === 'finalizing') {
-      if (await this.#finishAfterCrash(previous, active)) return;
+      if (await this.#finishing.afterCrash(previous, (r) => this.#progress(r, active))) return;
       previous = this.#ports.store.get(key); // nothing usable was left: downloaded again
     }
     const signal = active.controller.signal;
@@ -254,83 +249,11 @@ export class DownloadManager {
       });
       // Paused or cancelled as the last chunk landed: that wins (from here to the record, nothing awaits).
       if (signal.aborted) throw signal.reason;
-      const all = everyChunk(manifest.chunks.length);
-      record = { ...this.#ports.store.get(key)!, state: 'finalizing', manifest, verified: all, durable: all, bytesDone: manifest.size, updatedAt: this.#now() };
-      delete record.finalPath;
-      delete record.error;
-      this.#ports.store.put(record); // before any name on disk changes
-      this.#progress(record, active);
-      await this.#finish(record, partial, active);
+      const progress = (r: DownloadRecord) => this.#progress(r, active);
+      await this.#finishing.finish(this.#finishing.begin(key, manifest, progress), partial, progress);
     } finally {
       await partial.close();
     }
-  }
-
-  /** From `finalizing` to `done`: the partial file gets its final name, is shared, and loses its own name. */
-  async #finish(finalizing: DownloadRecord, partial: PartialFile, active: Active): Promise<void> {
-    let record = finalizing;
-    const manifest = record.manifest!;
-    const finalPath = await this.#ports.files.place(partial, record.outDir, record.name, record.finalPath, (path) => {
-      record = { ...record, finalPath: path, updatedAt: this.#now() };
-      this.#ports.store.put(record);
-    });
-    await this.#ports.registry.register(finalPath, { ...manifest, name: record.name });
-    await this.#ports.files.dropPartial(partial);
-    this.#done(record, finalPath, active);
-  }
-
-  /**
-   * Finish a download a crash left `finalizing`, from the disk alone: the partial file (maybe also
-   * linked already), or else the claimed final file, hashed again in full before it is shared.
-   * False when neither holds the file: the record is reset and the file is downloaded again.
-   */
-  async #finishAfterCrash(record: DownloadRecord, active: Active): Promise<boolean> {
-    const manifest = record.manifest;
-    const partial = manifest && (await this.#ports.files.findPartial(record.outDir, record.name, record.key));
-    if (manifest && partial) {
-      try {
-        if (await this.#intact(partial, manifest)) {
-          await this.#finish(record, partial, active);
-          return true;
-        }
-      } finally {
-        await partial.close();
-      }
-    } else if (manifest && record.finalPath) {
-      const placed = await this.#ports.files.openFinished(record.finalPath);
-      const intact = placed !== undefined && (await this.#intact(placed, manifest).finally(() => placed.close()));
-      if (intact) {
-        await this.#ports.registry.register(record.finalPath, { ...manifest, name: record.name });
-        this.#done(record, record.finalPath, active);
-        return true;
-      }
-    }
-    this.#emit({ type: 'finish-lost', key: record.key, reason: 'no intact copy left after a crash while finishing; downloading again' });
-    const reset: DownloadRecord = { ...record, state: 'running', bytesDone: 0, updatedAt: this.#now() };
-    for (const field of ['manifest', 'finalPath', 'verified', 'durable', 'error'] as const) delete reset[field];
-    await this.#ports.files.removePartial(record.outDir, record.name, record.key); // a partial that is not intact
-    this.#ports.store.put(reset);
-    return false;
-  }
-
-  /** Every chunk of `file` matches the manifest (read back from the disk). */
-  async #intact(file: ReadableFile, manifest: Manifest): Promise<boolean> {
-    for (let i = 0; i < manifest.chunks.length; i++) {
-      const { start, end } = chunkBounds(i, manifest.size, manifest.chunkSize);
-      if (!verifyChunk(manifest, i, await file.read(start, end - start))) return false;
-    }
-    return true;
-  }
-
-  #done(record: DownloadRecord, finalPath: string, active: Active): void {
-    const done: DownloadRecord = { ...record, state: 'done', finalPath, bytesDone: record.size ?? record.bytesDone, updatedAt: this.#now() };
-    delete done.error;
-    // The manifest was kept only to finish after a crash; a done record is listed often, and a
-    // big file's manifest is megabytes of chunk hashes.
-    delete done.manifest;
-    this.#ports.store.put(done);
-    this.#progress(done, active);
-    this.#emit({ type: 'done', key: record.key, finalPath });
   }
 
   /** Delete a download's partial file; a failure is reported, never thrown (the state is already recorded). */

@@ -5,12 +5,15 @@ import type { Config } from '../shared/config.ts';
 import { loadOrCreateIdentity, type Identity } from '../shared/identity.ts';
 import type { Logger } from '../shared/logging.ts';
 import { hostPort } from '../shared/net.ts';
+import { PeerTls } from '../shared/peer-tls.ts';
 
 export interface PeerContext {
   config: Config;
   identity: Identity;
   logger: Logger;
   apiToken: string | undefined;
+  /** TLS credentials from the identity key, for every connection to or from another peer; current once startPeer has begun. */
+  tls: PeerTls;
 }
 
 export function createPeerContext(config: Config, logger: Logger): PeerContext {
@@ -21,6 +24,7 @@ export function createPeerContext(config: Config, logger: Logger): PeerContext {
     identity,
     logger: logger.child({ peerId: identity.peerId }),
     apiToken: resolveApiToken(config.host, config.dataDir, config.apiToken),
+    tls: new PeerTls(identity),
   };
 }
 

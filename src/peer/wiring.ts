@@ -48,11 +48,14 @@ async function build(ctx: PeerContext, names: readonly ServiceName[]): Promise<P
 /** Start the named services of one peer (all of them by default) in dependency order. */
 export async function startPeer(ctx: PeerContext, names: readonly ServiceName[] = SERVICE_NAMES): Promise<RunningPeer> {
   await keepDiskReserve(ctx.config.dataDir, ctx.logger); // before any database opens: a full disk must not stop the start
+  await ctx.tls.ready(); // the certificate every peer connection presents, made from the identity key
   const services = await build(ctx, names);
   const ordered = SERVICE_NAMES.map((n) => services[n]).filter((s): s is NonNullable<typeof s> => s !== undefined) as Startable[];
   const running = await startAll(ordered);
   const unwatch = watchDiskReserve(ctx.config.dataDir, ctx.logger);
+  const stopRenewing = ctx.tls.keepFresh((err) => ctx.logger.error({ err }, 'could not make a new TLS certificate; the current one stays'));
   const stop = async () => {
+    stopRenewing();
     await unwatch();
     await running.stop();
   };

@@ -48,6 +48,16 @@ export const ERROR_CODES = {
     wire: 18,
     meaning: 'A source peer sent other bytes than asked (more, fewer, or not matching the chunk hash); it is banned for that file.',
   },
+  PEER_UNVERIFIED: {
+    status: 502,
+    wire: 19,
+    meaning: 'The other end of a peer connection proved no peer id: not TLS 1.3, no certificate, or one that is not Ed25519, self-signed and current.',
+  },
+  PEER_ID_MISMATCH: {
+    status: 502,
+    wire: 20,
+    meaning: 'A peer proved another id than the one expected: the id in the record it was dialled from, or the id pinned for its address on first use.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

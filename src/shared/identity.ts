@@ -5,14 +5,14 @@
 import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signerFromPrivateKey, type Signer } from './keys.ts';
+import { signerFromPrivateKey, type KeyHolder } from './keys.ts';
 
 export { peerIdFromPublicKey, verifySignature } from './keys.ts';
 
 const KEY_FILE = 'identity.pem';
 
 /** This peer's identity: peer id = base32(SHA-256(raw public key)), 52 lowercase characters. */
-export type Identity = Signer;
+export type Identity = KeyHolder;
 
 /** Load this peer's identity from `dataDir`, creating a new key pair (mode 0600) on first start. */
 export function loadOrCreateIdentity(dataDir: string): Identity {

@@ -30,13 +30,18 @@ export function verifySignature(rawPublicKey: Uint8Array, data: Uint8Array, sign
   return verify(null, data, key, signature);
 }
 
+/** A signer that also holds its private key, for TLS (shared/peer-tls.ts). */
+export interface KeyHolder extends Signer {
+  readonly privateKey: KeyObject;
+}
+
 /** The signer for a private key. */
-export function signerFromPrivateKey(privateKey: KeyObject): Signer {
+export function signerFromPrivateKey(privateKey: KeyObject): KeyHolder {
   const publicKey = Buffer.from(createPublicKey(privateKey).export({ format: 'jwk' }).x ?? '', 'base64url');
-  return { peerId: peerIdFromPublicKey(publicKey), publicKey, sign: (data) => sign(null, data, privateKey) };
+  return { peerId: peerIdFromPublicKey(publicKey), publicKey, privateKey, sign: (data) => sign(null, data, privateKey) };
 }
 
 /** A fresh key pair held in memory only (simulations, tests, throwaway identities). */
-export function memorySigner(): Signer {
+export function memorySigner(): KeyHolder {
   return signerFromPrivateKey(generateKeyPairSync('ed25519').privateKey);
 }

@@ -1,0 +1,246 @@
+/**
+ * The one HTTP client of peershare, for the requests one service makes to another: to other
+ * peers over TLS pinned to the peer id it expects (or, for an address a user typed, to whatever
+ * id the peer proves, which the caller then records), and to this peer's own services in
+ * plaintext. Every request has a deadline (connection, TLS handshake, answer and body), a cap on
+ * the body it reads, never follows a redirect, and fails with a PeershareError: the other side's
+ * own error code when it answered with one, UNAVAILABLE when it did not answer, PEER_UNVERIFIED
+ * or PEER_ID_MISMATCH when it is not the peer meant. Nothing is sent to a peer before its id
+ * is checked: the TLS connection is made and verified first, then the request goes over it.
+ *
+ * Each request has a connection of its own (no pool): the requests between services are few
+ * and small. The range client of Download keeps its own connections for speed
+ * (download/adapters/http/range-client.ts) and dials through `dialPeer` like everything else.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { isPeershareError, PeershareError, ERROR_CODES, type ErrorCode } from './errors.ts';
+import { ALPN_HTTP, provenPeerId, type PeerTls } from './peer-tls.ts';
+
+export const DEFAULT_TIMEOUT_MS = 5_000;
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+
+/** Where a request goes: another peer (TLS, its id checked) or this peer's own service (plaintext). */
+export type Target =
+  | { readonly kind: 'peer'; readonly address: string; /** undefined: any id, returned (trust on first use) */ readonly peerId: string | undefined }
+  | { readonly kind: 'local'; readonly baseUrl: string };
+
+export interface RequestOptions {
+  method?: string;
+  /** Path and query, starting with '/'. */
+  path: string;
+  /** A JSON body. */
+  json?: unknown;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  maxResponseBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface JsonAnswer<T> {
+  readonly status: number;
+  readonly body: T;
+  /** The id the peer proved (peer targets). */
+  readonly peerId?: string;
+}
+
+/** host and port of "host:port" or "[v6]:port". */
+export function splitAddress(address: string): { host: string; port: number } {
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+  return { host, port: Number(address.slice(colon + 1)) };
+}
+
+function describe(target: Target): string {
+  return target.kind === 'peer' ? `peer ${target.peerId ?? '(not yet known)'} at ${target.address}` : target.baseUrl;
+}
+
+function unreachable(target: Target, err: unknown): PeershareError {
+  if (isPeershareError(err)) return err;
+  const e = err as NodeJS.ErrnoException;
+  return new PeershareError('UNAVAILABLE', `${describe(target)} does not answer: ${e.code ?? e.message}`, undefined, { cause: err });
+}
+
+/**
+ * A TLS connection to the peer at host:port, verified before it is returned: TLS 1.3, and the id
+ * its certificate proves is `expected` (when given). Rejects within `timeoutMs`, or on abort.
+ */
+export function dialPeer(
+  tls: PeerTls,
+  address: string,
+  expected: string | undefined,
+  options: { alpn?: readonly string[]; timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<{ socket: TLSSocket; peerId: string }> {
+  const { host, port } = splitAddress(address);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return new Promise((resolve, reject) => {
+    if (options.signal?.aborted) return reject(new PeershareError('UNAVAILABLE', 'aborted'));
+    const socket = tlsConnect({ ...tls.clientOptions(options.alpn ?? [ALPN_HTTP]), host, port });
+    socket.setNoDelay(true);
+    const fail = (err: unknown) => {
+      cleanup();
+      socket.destroy();
+      reject(err instanceof PeershareError ? err : new PeershareError('UNAVAILABLE', `peer at ${address} does not answer: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, undefined, { cause: err }));
+    };
+    const timer = setTimeout(() => fail(new PeershareError('UNAVAILABLE', `peer at ${address}: no TLS connection within ${timeoutMs} ms`)), timeoutMs);
+    const onAbort = () => fail(new PeershareError('UNAVAILABLE', 'aborted'));
+    const cleanup = () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      socket.off('error', fail);
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    socket.once('error', fail);
+    socket.once('secureConnect', () => {
+      let peerId: string;
+      try {
+        peerId = provenPeerId(socket, expected);
+      } catch (err) {
+        return fail(err);
+      }
+      cleanup();
+      resolve({ socket, peerId });
+    });
+  });
+}
+
+export class HttpClient {
+  readonly #tls: PeerTls | undefined;
+  readonly #timeoutMs: number;
+  readonly #maxResponseBytes: number;
+  readonly #inFlight = new Set<AbortController>();
+
+  constructor(options: { tls?: PeerTls; timeoutMs?: number; maxResponseBytes?: number } = {}) {
+    this.#tls = options.tls;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  }
+
+  /**
+   * Send a request and return the answer's head, its body unread (for streams: SSE, content).
+   * The deadline covers the connection and the head; `release()` must be called when done.
+   */
+  async open(target: Target, options: RequestOptions): Promise<{ response: IncomingMessage; peerId?: string; signal: AbortSignal; release(): void }> {
+    const controller = new AbortController();
+    this.#inFlight.add(controller);
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
+    const timer = setTimeout(() => controller.abort(new PeershareError('UNAVAILABLE', `no answer from ${describe(target)} within ${timeoutMs} ms`)), timeoutMs);
+    const onAbort = () => controller.abort(new PeershareError('UNAVAILABLE', 'aborted'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const release = () => {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      this.#inFlight.delete(controller);
+    };
+    try {
+      if (options.signal?.aborted) throw new PeershareError('UNAVAILABLE', 'aborted');
+      const payload = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
+      const headers: Record<string, string | number> = {
+        accept: 'application/json',
+        connection: 'close',
+        ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
+        ...options.headers,
+      };
+      let peerId: string | undefined;
+      let url: URL;
+      let socket: TLSSocket | undefined;
+      if (target.kind === 'peer') {
+        if (!this.#tls) throw new Error('HttpClient has no TLS credentials for peer requests');
+        ({ socket, peerId } = await dialPeer(this.#tls, target.address, target.peerId, { signal: controller.signal, timeoutMs }));
+        url = new URL(`https://${target.address}${options.path}`);
+      } else {
+        url = new URL(`${target.baseUrl.replace(/\/+$/, '')}${options.path}`);
+      }
+      const response = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+            port: url.port,
+            path: url.pathname + url.search,
+            method: options.method ?? 'GET',
+            headers,
+            signal: controller.signal,
+            ...(socket ? { createConnection: () => socket } : { agent: false }),
+          },
+          resolve,
+        );
+        req.once('error', (err) => reject(controller.signal.aborted ? (controller.signal.reason as Error) : unreachable(target, err)));
+        req.end(payload);
+      });
+      return { response, peerId, signal: controller.signal, release };
+    } catch (err) {
+      release();
+      throw controller.signal.aborted && !isPeershareError(err) ? (controller.signal.reason as Error) : unreachable(target, err);
+    }
+  }
+
+  /**
+   * A JSON request: the parsed answer of a 2xx, else the other side's error (its code when it
+   * sent one of ours, UNAVAILABLE otherwise), with `details.status` and `details.body`.
+   */
+  async json<T>(target: Target, options: RequestOptions): Promise<JsonAnswer<T>> {
+    const { response, peerId, signal, release } = await this.open(target, options);
+    try {
+      const text = await readText(response, options.maxResponseBytes ?? this.#maxResponseBytes, describe(target), signal);
+      const status = response.statusCode ?? 0;
+      let body: unknown;
+      try {
+        body = text.length === 0 ? undefined : JSON.parse(text);
+      } catch {
+        throw new PeershareError('UNAVAILABLE', `the answer of ${describe(target)} (HTTP ${status}) is not JSON: ${text.slice(0, 120)}`, { status });
+      }
+      if (status < 200 || status >= 300) throw answerError(target, status, body);
+      return { status, body: body as T, peerId };
+    } finally {
+      release();
+    }
+  }
+
+  /** Abort every request in flight (at stop). */
+  close(): void {
+    for (const controller of this.#inFlight) controller.abort(new PeershareError('UNAVAILABLE', 'stopping'));
+  }
+}
+
+/** The error an answer that is not 2xx stands for; a 3xx is a failure too (redirects are never followed). */
+function answerError(target: Target, status: number, body: unknown): PeershareError {
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  const code = typeof error?.code === 'string' && error.code in ERROR_CODES ? (error.code as ErrorCode) : 'UNAVAILABLE';
+  const message = typeof error?.message === 'string' ? error.message : `HTTP ${status}`;
+  return new PeershareError(code, `${describe(target)}: ${message}`, { status, body });
+}
+
+/** A response body as text, at most `max` bytes. */
+function readText(response: IncomingMessage, max: number, from: string, signal: AbortSignal): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const fail = (err: Error) => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      reject(err);
+      response.destroy();
+    };
+    const onAbort = () => fail(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) fail(new PeershareError('PAYLOAD_TOO_LARGE', `the answer of ${from} is over ${max} bytes`));
+      else parts.push(chunk);
+    });
+    response.once('error', (err) => fail(unreachableText(from, err)));
+    response.once('aborted', () => fail(new PeershareError('UNAVAILABLE', `${from} closed the connection mid-answer`)));
+    response.once('end', () => {
+      if (settled) return;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      resolve(Buffer.concat(parts, size).toString('utf8'));
+    });
+  });
+}
+
+function unreachableText(from: string, err: Error): PeershareError {
+  return isPeershareError(err) ? err : new PeershareError('UNAVAILABLE', `${from}: ${err.message}`, undefined, { cause: err });
+}

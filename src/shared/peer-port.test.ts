@@ -1,0 +1,80 @@
+import { once } from 'node:events';
+import { connect as netConnect } from 'node:net';
+import { connect, type TLSSocket } from 'node:tls';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHttpApp } from './http-server.ts';
+import { memorySigner } from './keys.ts';
+import { silentLogger } from './logging.ts';
+import { callingPeer, peerAccess, servePeerHttp, type PeerPort } from './peer-port.ts';
+import { ALPN_HTTP, PeerTls, provenPeerId } from './peer-tls.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function peerApp(): Promise<{ tls: PeerTls; port: PeerPort }> {
+  const tls = new PeerTls(memorySigner());
+  await tls.ready();
+  const app = await createHttpApp({ service: 'test', logger: silentLogger() });
+  app.addHook('onRequest', peerAccess);
+  app.get('/who', { config: { access: 'peers-and-local' } }, async (request) => ({ peer: callingPeer(request) ?? null }));
+  app.post('/sync', { config: { access: 'peers' } }, async () => ({ ok: true }));
+  app.post('/shares', async () => ({ shared: true }));
+  const port = await servePeerHttp(app, '127.0.0.1', 0, tls, silentLogger());
+  cleanups.push(async () => {
+    await port.close();
+    await app.close();
+  });
+  return { tls, port };
+}
+
+/** One HTTP/1.1 request over a TLS connection made as `me`; the answer's status and body. */
+async function overTls(me: PeerTls, port: number, method: string, path: string): Promise<{ status: number; body: string; server: string }> {
+  const socket: TLSSocket = connect({ ...me.clientOptions([ALPN_HTTP]), host: '127.0.0.1', port });
+  cleanups.push(() => void socket.destroy());
+  await once(socket, 'secureConnect');
+  const server = provenPeerId(socket);
+  socket.end(`${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}`);
+  const parts: Buffer[] = [];
+  for await (const chunk of socket) parts.push(chunk as Buffer);
+  const text = Buffer.concat(parts).toString();
+  return { status: Number(/^HTTP\/1.1 (\d+)/.exec(text)?.[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4), server };
+}
+
+describe('a peer port', () => {
+  it('serves peers over TLS with their proven id, and this host in plaintext', async () => {
+    const { tls, port } = await peerApp();
+    const me = new PeerTls(memorySigner());
+    await me.ready();
+    const answer = await overTls(me, port.port, 'GET', '/who');
+    expect(answer.status).toBe(200);
+    expect(answer.server).toBe(tls.peerId);
+    expect(JSON.parse(answer.body)).toEqual({ peer: me.peerId });
+    const local = await fetch(`http://127.0.0.1:${port.port}/who`);
+    expect(await local.json()).toEqual({ peer: null });
+  });
+
+  it('keeps local routes from peers and peer routes from plaintext', async () => {
+    const { port } = await peerApp();
+    const me = new PeerTls(memorySigner());
+    await me.ready();
+    expect((await overTls(me, port.port, 'POST', '/shares')).status).toBe(403);
+    expect((await overTls(me, port.port, 'POST', '/sync')).status).toBe(200);
+    const plain = await fetch(`http://127.0.0.1:${port.port}/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(plain.status).toBe(403);
+  });
+
+  it('closes a garbage handshake without taking the port down', async () => {
+    const { port } = await peerApp();
+    const socket = netConnect({ host: '127.0.0.1', port: port.port });
+    cleanups.push(() => void socket.destroy());
+    socket.on('error', () => undefined);
+    socket.resume(); // read the alert and the end
+    await once(socket, 'connect');
+    socket.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5, 6, 7, 8]));
+    await once(socket, 'close');
+    const local = await fetch(`http://127.0.0.1:${port.port}/who`);
+    expect(local.status).toBe(200);
+  });
+});

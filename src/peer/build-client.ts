@@ -10,7 +10,7 @@ import type { FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
 import type { SearchService } from '../search/service.ts';
 import { downloadInProcess, fetchInProcess, filesInProcess, searchInProcess } from './client-ports.ts';
-import { localAddress, type PeerContext } from './context.ts';
+import { apiHostOf, localAddress, localApiAddress, type PeerContext } from './context.ts';
 
 export interface ClientDeps {
   files?: FilesService | undefined;
@@ -22,12 +22,12 @@ export interface ClientDeps {
 export function buildClient(ctx: PeerContext, s: ClientDeps): ClientService {
   const { config } = ctx;
   const addresses = {
-    client: localAddress(config, config.clientPort),
+    client: localApiAddress(config, config.clientPort),
     files: localAddress(config, config.filesPort),
     search: localAddress(config, config.searchPort),
     searchApi: localAddress(config, config.searchApiPort),
     fetch: localAddress(config, config.fetchPort),
-    download: localAddress(config, config.downloadPort),
+    download: localApiAddress(config, config.downloadPort),
   };
   const url = (address: string) => `http://${address}`;
   return createClientService({
@@ -41,7 +41,7 @@ export function buildClient(ctx: PeerContext, s: ClientDeps): ClientService {
     logger: ctx.logger.child({ service: 'client' }),
     peerId: ctx.identity.peerId,
     addresses,
-    host: config.host,
+    host: apiHostOf(config),
     allowedHosts: config.allowedHosts,
     port: config.clientPort,
     apiToken: ctx.apiToken,

@@ -16,7 +16,7 @@ import type { FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
 import { opening } from '../shared/fs-errors.ts';
 import { loadOrCreateSecret } from '../shared/local-secret.ts';
-import { localAddress, type PeerContext } from './context.ts';
+import { apiHostOf, localAddress, type PeerContext } from './context.ts';
 import { registryOverHttp, sourcesOverHttp } from './remote-ports.ts';
 
 /** Where the secret that download keys are made with is kept (in the data directory). */
@@ -51,7 +51,7 @@ export async function buildDownload(ctx: PeerContext, files: FilesService | unde
     directory,
     logger: ctx.logger.child({ service: 'download' }),
     peerId: ctx.identity.peerId,
-    host: config.host,
+    host: apiHostOf(config),
     allowedHosts: config.allowedHosts,
     port: config.downloadPort,
     apiToken: ctx.apiToken,

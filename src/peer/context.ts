@@ -4,7 +4,8 @@ import { resolveApiToken } from '../shared/admin-guard.ts';
 import type { Config } from '../shared/config.ts';
 import { loadOrCreateIdentity, type Identity } from '../shared/identity.ts';
 import type { Logger } from '../shared/logging.ts';
-import { hostPort } from '../shared/net.ts';
+import { isIP } from 'node:net';
+import { hostPort, isLoopback } from '../shared/net.ts';
 import { PeerTls } from '../shared/peer-tls.ts';
 
 export interface PeerContext {
@@ -26,6 +27,22 @@ export function createPeerContext(config: Config, logger: Logger): PeerContext {
     apiToken: resolveApiToken(config.host, config.dataDir, config.apiToken),
     tls: new PeerTls(identity),
   };
+}
+
+/**
+ * Where the Client API (and the web UI) and the Download API listen: always a loopback address,
+ * since they serve only this machine's user and carry the API token in clear. A peer bound to a
+ * public or wildcard address keeps them on 127.0.0.1 (or ::1).
+ */
+export function apiHostOf(config: Config): string {
+  if (config.apiHost !== undefined) return config.apiHost;
+  if (isLoopback(config.host)) return config.host;
+  return isIP(config.host) === 6 ? '::1' : '127.0.0.1';
+}
+
+/** host:port of the Client or Download API, for the other processes of this peer. */
+export function localApiAddress(config: Config, port: number): string {
+  return hostPort(apiHostOf(config), port);
 }
 
 /** host:port of one of this peer's services, as other processes on this host reach it. */

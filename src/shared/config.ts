@@ -62,6 +62,18 @@ const ipAddress: Parser<string> = (raw) => {
   return raw;
 };
 
+/** A loopback address, or nothing (then derived from --host: see apiHostOf in src/peer/context.ts). */
+const loopbackAddress: Parser<string | undefined> = (raw) => {
+  if (raw === undefined || raw === '') return undefined;
+  const ip = ipAddress(raw);
+  if (!(ip.startsWith('127.') || ip === '::1')) {
+    throw new InvalidValue(
+      'expected a loopback address such as 127.0.0.1: the Client and Download APIs carry the API token in clear and serve only this machine (reach another machine\'s web UI through ssh -L 7870:127.0.0.1:7870 THAT_HOST)',
+    );
+  }
+  return ip;
+};
+
 const oneOf =
   <T extends string>(...values: T[]): Parser<T> =>
   (raw) => {
@@ -121,7 +133,13 @@ export const DEFAULT_PORTS = {
 } as const;
 
 export const SETTINGS = {
-  host: { flag: 'host', doc: 'address every service of this peer listens on', parse: ipAddress, default: '127.0.0.1' },
+  host: { flag: 'host', doc: 'address every service of this peer listens on (the Client and Download APIs: see --api-host)', parse: ipAddress, default: '127.0.0.1' },
+  apiHost: {
+    flag: 'api-host',
+    doc: 'loopback address of the Client API (web UI) and the Download API; default: --host when it is loopback, else 127.0.0.1 (::1 for an IPv6 --host)',
+    parse: loopbackAddress,
+    default: undefined,
+  },
   dataDir: {
     flag: 'data',
     doc: 'data directory: identity key, catalog, uploaded files, queue',

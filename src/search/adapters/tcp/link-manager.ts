@@ -3,7 +3,7 @@
  * each connection's peer id proven). It accepts links, dials candidates from the NeighbourSource
  * (and only from there: an address read in a query, a hit or a Hello is never dialled), expecting
  * the candidate's peer id when the source knows it, reconnects with backoff, replaces links that
- * die, and keeps one link per pair of peers. The rules (docs/PROTOCOL.md §7):
+ * die, and keeps one link per pair of peers. The rules (docs/PROTOCOL.md §2.5, §8):
  * - a Hello whose peer id or key is not the id TLS proved closes the link (the session checks it
  *   before anything of the link is handed on), and so does a Hello of another protocol version;
  *   both are logged with the reason;

@@ -1,6 +1,6 @@
 /**
  * search: flood search among 100 real Search services (BENCH_SEARCH_PEERS), each on its own
- * loopback address (127.0.80.2 …) with the default ports, linked over real TCP in a seeded random
+ * loopback address (127.0.80.2 …) with the default ports, linked over TLS 1.3 in a seeded random
  * overlay of degree 8; TTL 7. The peers are spread over child processes, one per CPU and at most
  * 4 (BENCH_SEARCH_PROCS to choose; peer i lives in process i mod P), so that hop latencies measure
  * the protocol rather than one event loop running a hundred peers; this process only directs
@@ -23,6 +23,7 @@ import { createSearchService, type SearchService } from '../src/search/service.t
 import { DEFAULT_PORTS } from '../src/shared/config.ts';
 import { memorySigner } from '../src/shared/keys.ts';
 import { silentLogger } from '../src/shared/logging.ts';
+import { PeerTls } from '../src/shared/peer-tls.ts';
 import { MemoryIndex } from '../test/support/memory-index.ts';
 import { edgesOf, neighboursOf, seededRandom } from '../test/support/topology.ts';
 import { check, figure, fmt, median, percentile, table, type BenchResult } from './_results.ts';
@@ -87,11 +88,15 @@ async function worker(): Promise<void> {
           for (let f = 0; f < FILES_PER_PEER; f++) index.add(`file ${i}-${f} other.bin`);
           if (holders.includes(i)) index.add(`target at ${i}.iso`);
           const candidates = adjacent[i]!.map((j) => ({ searchAddress: addressOf(j) }));
+          const identity = memorySigner();
+          const tls = new PeerTls(identity);
+          await tls.ready();
           peers.set(i, createSearchService({
             index,
             neighbours: { candidates: () => candidates },
             logger: silentLogger(),
-            identity: memorySigner(),
+            identity,
+            tls,
             host: hostOf(i),
             port: DEFAULT_PORTS.searchPort,
             apiPort: DEFAULT_PORTS.searchApiPort,

@@ -3,12 +3,13 @@
  * one process, their HTTP APIs on this peer's host when it runs alone (`peershare service client`)
  * or when only some services share its process.
  */
-import { downloadOverHttp, fetchOverHttp, filesOverHttp, overlayOverHttp, searchOverHttp } from '../client/adapters/http/remote-services.ts';
+import { downloadOverHttp, fetchOverHttp, filesOverHttp, overlayOverTls, searchOverHttp } from '../client/adapters/http/remote-services.ts';
 import { createClientService, type ClientService } from '../client/service.ts';
 import type { DownloadService } from '../download/service.ts';
 import type { FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
 import type { SearchService } from '../search/service.ts';
+import { HttpClient } from '../shared/http-client.ts';
 import { downloadInProcess, fetchInProcess, filesInProcess, searchInProcess } from './client-ports.ts';
 import { apiHostOf, localAddress, localApiAddress, type PeerContext } from './context.ts';
 
@@ -36,7 +37,8 @@ export function buildClient(ctx: PeerContext, s: ClientDeps): ClientService {
       search: s.search ? searchInProcess(s.search) : searchOverHttp(url(addresses.searchApi)),
       fetch: s.fetch ? fetchInProcess(s.fetch) : fetchOverHttp(url(addresses.fetch)),
       download: s.download ? downloadInProcess(s.download, config.amqpUrl ? 'rabbitmq' : 'embedded') : downloadOverHttp(url(addresses.download), ctx.apiToken),
-      overlay: overlayOverHttp(config.searchApiPort),
+      // Other peers' links, asked over TLS with this peer's certificate (the same in either mode).
+      overlay: overlayOverTls(new HttpClient({ tls: ctx.tls }), config.searchApiPort),
     },
     logger: ctx.logger.child({ service: 'client' }),
     peerId: ctx.identity.peerId,

@@ -40,6 +40,7 @@ export function buildSearch(ctx: PeerContext, files: FilesService | undefined, f
     neighbours,
     logger: ctx.logger.child({ service: 'search' }),
     identity: ctx.identity,
+    tls: ctx.tls,
     host: config.host,
     allowedHosts: config.allowedHosts,
     port: config.searchPort,

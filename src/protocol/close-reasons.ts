@@ -17,6 +17,8 @@ export type CloseReason =
   | 'invalid-message'
   /** A Hello with a protocol version other than ours. */
   | 'version-mismatch'
+  /** A Hello whose peer id (or key) is not the peer id the TLS handshake proved. */
+  | 'peer-mismatch'
   /** A message out of order: anything before Hello, or a second Hello. */
   | 'unexpected-message'
   /** No Hello from the peer within the handshake timeout. */
@@ -42,6 +44,7 @@ export const CLOSE_CODES: Record<Exclude<CloseReason, 'closed-locally' | 'closed
   'unknown-type': 'BAD_REQUEST',
   'invalid-message': 'BAD_REQUEST',
   'version-mismatch': 'BAD_REQUEST',
+  'peer-mismatch': 'PEER_ID_MISMATCH',
   'unexpected-message': 'BAD_REQUEST',
   'handshake-timeout': 'UNAVAILABLE',
   'idle-timeout': 'UNAVAILABLE',

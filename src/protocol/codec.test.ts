@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, toWireMessage, type OutgoingMessage } from './codec.ts';
 import { HelloSchema } from './gen/wire_pb.ts';
-import { MAX_RESULTS_PER_HIT, MAX_TERMS, PROTOCOL_VERSION } from './limits.ts';
+import { MAX_FEATURE_LENGTH, MAX_FEATURES, MAX_RESULTS_PER_HIT, MAX_TERMS, PROTOCOL_VERSION } from './limits.ts';
 import { testHello } from './test-support.ts';
 
 const me = testHello(1);
@@ -37,10 +37,20 @@ describe('codec', () => {
     expect(decodeMessage(new Uint8Array(0))).toMatchObject({ ok: false, error: { kind: 'unknown-type' } });
   });
 
-  it('reports a hello of another protocol version as a version mismatch', () => {
-    const hello = create(HelloSchema, { protocolVersion: 2, peerId: 'not checked first' });
+  it('reports a hello of another protocol version as a version mismatch, telling a version 1 peer to upgrade', () => {
+    const hello = create(HelloSchema, { protocolVersion: PROTOCOL_VERSION + 1, peerId: 'not checked first' });
     const body = encodeHelloRaw(toBinary(HelloSchema, hello));
     expect(decodeMessage(body)).toMatchObject({ ok: false, error: { kind: 'version-mismatch' } });
+    const v1 = encodeHelloRaw(toBinary(HelloSchema, create(HelloSchema, { protocolVersion: 1 })));
+    expect(decodeMessage(v1)).toMatchObject({ ok: false, error: { kind: 'version-mismatch', detail: expect.stringMatching(/^version 1 peer: upgrade/) } });
+  });
+
+  it('bounds the features a hello may list', () => {
+    const ok = { ...me, nonce: new Uint8Array(16), protocolVersion: PROTOCOL_VERSION };
+    expect(() => encodeMessage({ case: 'hello', value: { ...ok, features: Array.from({ length: MAX_FEATURES }, (_, i) => `f${i}`) } })).not.toThrow();
+    expect(() => encodeMessage({ case: 'hello', value: { ...ok, features: Array.from({ length: MAX_FEATURES + 1 }, (_, i) => `f${i}`) } })).toThrow(/more than 32 features/);
+    expect(() => encodeMessage({ case: 'hello', value: { ...ok, features: ['x'.repeat(MAX_FEATURE_LENGTH + 1)] } })).toThrow(/feature name/);
+    expect(() => encodeMessage({ case: 'hello', value: { ...ok, features: ['Push!'] } })).toThrow(/feature name/);
   });
 
   it('rejects messages that break a limit', () => {

@@ -61,6 +61,13 @@ export function encodeFrame(message: OutgoingMessage): Uint8Array {
   return frame(encodeMessage(message));
 }
 
+/** Why a Hello of `version` is refused: older peers are told to upgrade. */
+export function versionProblem(version: number): string {
+  return version < PROTOCOL_VERSION
+    ? `version ${version} peer: upgrade (this peer speaks protocol version ${PROTOCOL_VERSION} only)`
+    : `protocol version ${version} is not supported (this peer speaks ${PROTOCOL_VERSION})`;
+}
+
 /** Decode and check one frame body; never throws. */
 export function decodeMessage(body: Uint8Array): DecodeResult {
   let decoded: Frame;
@@ -78,8 +85,7 @@ export function decodeMessage(body: Uint8Array): DecodeResult {
   }
   // The version is checked before the other Hello fields: a newer peer's Hello may differ in them.
   if (msg.case === 'hello' && msg.value.protocolVersion !== PROTOCOL_VERSION) {
-    const detail = `protocol version ${msg.value.protocolVersion} is not supported (this peer speaks ${PROTOCOL_VERSION})`;
-    return { ok: false, error: { kind: 'version-mismatch', detail } };
+    return { ok: false, error: { kind: 'version-mismatch', detail: versionProblem(msg.value.protocolVersion) } };
   }
   const problem = checkMessage(msg);
   if (problem) return { ok: false, error: { kind: 'invalid-message', detail: `${msg.case}: ${problem}` } };

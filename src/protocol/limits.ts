@@ -4,8 +4,23 @@
  * numbers; changing one is a protocol change.
  */
 
-/** The protocol version this code speaks; a Hello with any other version closes the link. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The protocol version this code speaks; a Hello with any other version closes the link. Version 2
+ * runs inside TLS 1.3 pinned to peer ids and negotiates features; version 1 peers are refused.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/**
+ * The optional features this code speaks, listed in our Hello; a link uses those both Hellos list
+ * (PeerSession.features). What later versions add to the wire (PUSH, keyword tables, folders) is
+ * a feature named here, sent only over links that negotiated it, so neighbouring releases keep
+ * talking during a rolling upgrade. None yet.
+ */
+export const SUPPORTED_FEATURES: readonly string[] = [];
+/** Feature names one Hello may list, and the length and form of each name. */
+export const MAX_FEATURES = 32;
+export const MAX_FEATURE_LENGTH = 32;
+export const FEATURE_PATTERN = '^[a-z0-9][a-z0-9-]*$';
 
 /** Bytes in the big-endian length prefix in front of every frame. */
 export const LENGTH_PREFIX_BYTES = 4;

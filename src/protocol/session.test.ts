@@ -6,7 +6,8 @@ import { encodeFrame, type WireMessage } from './codec.ts';
 import { frame } from './framing.ts';
 import { FrameSchema } from './gen/wire_pb.ts';
 import { PROTOCOL_VERSION } from './limits.ts';
-import type { PeerSession } from './session.ts';
+import { duplexPair } from './duplex-pair.ts';
+import { PeerSession } from './session.ts';
 import { rawPeer, sessionPair, testHello, type RawPeer } from './test-support.ts';
 
 const fileId = 'cd'.repeat(32);
@@ -69,6 +70,34 @@ describe('peer session', () => {
     b.send({ case: 'hit', value: { queryId: id, results: [result], holderPeerId: b.remote!.peerId, holderFilesAddress: 'http://127.0.0.1:7070', hops: 1 } });
     const [hit] = await hitAtA;
     expect(hit).toMatchObject({ case: 'hit', value: { results: [result], hops: 1 } });
+  });
+
+  it('negotiates the features both hellos list, in our order', async () => {
+    const [x, y] = duplexPair();
+    const a = new PeerSession(x, { hello: testHello(1), features: ['push', 'folders', 'keyword-tables'] });
+    const b = new PeerSession(y, { hello: testHello(2), features: ['keyword-tables', 'push', 'later'] });
+    await ready(a, b);
+    expect(a.features).toEqual(['push', 'keyword-tables']);
+    expect(b.features).toEqual(['keyword-tables', 'push']);
+    expect(b.remote?.features).toEqual(['push', 'folders', 'keyword-tables']);
+    const closing = [once(a, 'close'), once(b, 'close')];
+    a.close('test over');
+    await Promise.all(closing);
+  });
+
+  it('closes a link whose hello claims another peer than the transport proved, before it is ready', async () => {
+    const [x, y] = duplexPair();
+    const honest = testHello(1);
+    const proven = testHello(3).peerId;
+    const a = new PeerSession(x, { hello: testHello(2), remotePeerId: proven });
+    const b = new PeerSession(y, { hello: honest });
+    const ready = vi.fn();
+    a.on('ready', ready);
+    const [[atA], [atB]] = await Promise.all([once(a, 'close'), once(b, 'close')]);
+    expect(ready).not.toHaveBeenCalled();
+    expect(atA).toMatchObject({ reason: 'peer-mismatch', code: 'PEER_ID_MISMATCH' });
+    expect(atA.message).toBe(`the hello claims peer ${honest.peerId} but the TLS certificate proved ${proven}`);
+    expect(atB).toMatchObject({ reason: 'closed-by-peer', code: 'PEER_ID_MISMATCH' });
   });
 
   it.each([

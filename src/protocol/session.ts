@@ -1,7 +1,8 @@
 /**
- * A protocol session: one link to one peer over any Duplex stream (a TCP or TLS socket, or an
- * in-memory pair in tests). It sends our Hello at once, expects the peer's Hello within the
- * handshake timeout, then emits every Query and Hit as a typed 'message'; it answers Pings,
+ * A protocol session: one link to one peer over any Duplex stream (a TLS socket, or an in-memory
+ * pair in tests). It sends our Hello at once, expects the peer's Hello within the handshake
+ * timeout (its version ours, its id the one TLS proved when the transport proved one, see
+ * `remotePeerId`), negotiates features, then emits every Query and Hit as a typed 'message'; it answers Pings,
  * sends its own as keepalive, and closes on idle. Any bad input closes this link only, with a
  * Close that says why; nothing here throws out to the stream or the process.
  */
@@ -11,6 +12,7 @@ import type { Duplex } from 'node:stream';
 import { fromWireCode, wireCode, type ErrorCode } from '../shared/errors.ts';
 import { CLOSE_CODES, type CloseInfo, type CloseReason } from './close-reasons.ts';
 import { decodeMessage, encodeFrame, type OutgoingMessage, type WireMessage } from './codec.ts';
+import { peerIdFromPublicKey } from '../shared/keys.ts';
 import { FrameDecoder } from './framing.ts';
 import type { Hello } from './gen/wire_pb.ts';
 import * as limits from './limits.ts';
@@ -35,6 +37,14 @@ export interface SessionOptions {
   readonly timeouts?: Partial<SessionTimeouts>;
   readonly maxFrameBytes?: number;
   readonly maxQueuedBytes?: number;
+  /** The features we list in our Hello (default SUPPORTED_FEATURES). */
+  readonly features?: readonly string[];
+  /**
+   * The peer id the transport proved (the TLS certificate's key): a Hello whose peer_id or
+   * public_key names another peer closes the link ('peer-mismatch') before anything of it is
+   * handed on. Undefined only for in-memory streams in tests.
+   */
+  readonly remotePeerId?: string;
 }
 
 /** The messages a session hands to its owner; Hello, Ping, Pong and Close it handles itself. */
@@ -58,6 +68,8 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   readonly localNonce: Uint8Array;
   /** How the session ended, once it has begun to close. */
   closeInfo: CloseInfo | undefined;
+  /** The features both Hellos list, in our order: what this link may use. Empty until ready. */
+  features: readonly string[] = [];
 
   private state: State = 'handshaking';
   private readonly decoder: FrameDecoder;
@@ -68,6 +80,8 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
   private pingNonce = 0;
+  private readonly localFeatures: readonly string[];
+  private readonly remotePeerId: string | undefined;
 
   constructor(
     private readonly stream: Duplex,
@@ -83,6 +97,8 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     };
     this.decoder = new FrameDecoder(options.maxFrameBytes ?? limits.MAX_FRAME_BYTES);
     this.maxQueuedBytes = options.maxQueuedBytes ?? limits.DEFAULT_MAX_QUEUED_BYTES;
+    this.localFeatures = options.features ?? limits.SUPPORTED_FEATURES;
+    this.remotePeerId = options.remotePeerId;
     stream.on('data', this.onData);
     stream.on('end', this.onEnd);
     stream.on('error', this.onError);
@@ -96,7 +112,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     this.localNonce = nonce;
     this.write({
       case: 'hello',
-      value: { protocolVersion: limits.PROTOCOL_VERSION, peerId, publicKey, searchAddress, filesAddress, nonce },
+      value: { protocolVersion: limits.PROTOCOL_VERSION, peerId, publicKey, searchAddress, filesAddress, nonce, features: [...this.localFeatures] },
     });
   }
 
@@ -187,7 +203,13 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   private onHello(hello: Hello): void {
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
+    const proven = this.remotePeerId;
+    if (proven !== undefined && (hello.peerId !== proven || peerIdFromPublicKey(hello.publicKey) !== proven)) {
+      return this.fail('peer-mismatch', `the hello claims peer ${hello.peerId} but the TLS certificate proved ${proven}`);
+    }
     this.remote = hello;
+    const theirs = new Set(hello.features);
+    this.features = this.localFeatures.filter((f) => theirs.has(f));
     this.state = 'ready';
     this.idleTimer = setTimeout(
       () => this.fail('idle-timeout', `nothing received for ${this.timeouts.idleMs} ms`),
@@ -245,8 +267,11 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     if (sendClose && stream.writable) {
       const reason = info.message.slice(0, limits.MAX_REASON_LENGTH);
       stream.end(encodeFrame({ case: 'close', value: { code: wireCode(info.code), reason } }));
-      // Destroy once the Close is flushed, or after the grace period if the peer does not read.
-      stream.once('finish', () => stream.destroy());
+      // Destroy once the peer has ended its side too (it read our Close, and everything it sent
+      // has been read: destroying earlier would reset the connection, and a reset can discard
+      // the Close before the peer reads it), or after the grace period if it does not.
+      if (stream.readableEnded) stream.once('finish', () => stream.destroy());
+      else stream.once('end', () => stream.destroy());
       this.graceTimer = setTimeout(() => stream.destroy(), this.timeouts.closeGraceMs);
     } else {
       stream.destroy();

@@ -8,7 +8,10 @@ import { peerIdFromPublicKey } from '../shared/identity.ts';
 import { FILE_ID_PATTERN, PEER_ID_PATTERN } from '../shared/ids.ts';
 import type { Close, Hello, Hit, Query, QueryId } from './gen/wire_pb.ts';
 import {
+  FEATURE_PATTERN,
   MAX_ADDRESS_LENGTH,
+  MAX_FEATURE_LENGTH,
+  MAX_FEATURES,
   MAX_HELLO_NONCE_BYTES,
   MAX_NAME_BYTES,
   MAX_REASON_LENGTH,
@@ -24,6 +27,7 @@ import {
 
 const PEER_ID_RE = new RegExp(PEER_ID_PATTERN);
 const FILE_ID_RE = new RegExp(FILE_ID_PATTERN);
+const FEATURE_RE = new RegExp(FEATURE_PATTERN);
 const MAX_SIZE = BigInt(Number.MAX_SAFE_INTEGER);
 const utf8 = new TextEncoder();
 
@@ -45,8 +49,12 @@ export function checkHello(m: Hello): Problem {
     return `nonce must be ${MIN_HELLO_NONCE_BYTES}-${MAX_HELLO_NONCE_BYTES} bytes`;
   }
   if (m.signature.length !== 0 && m.signature.length !== SIGNATURE_BYTES) return `signature must be empty or ${SIGNATURE_BYTES} bytes`;
-  // The id must belong to the key, so a peer cannot claim another's id (proved later by signing).
+  // The id must belong to the key; the link manager then checks both against the id TLS proved.
   if (m.peerId !== peerIdFromPublicKey(m.publicKey)) return 'peer_id does not belong to public_key';
+  if (m.features.length > MAX_FEATURES) return `more than ${MAX_FEATURES} features`;
+  for (const f of m.features) {
+    if (f.length > MAX_FEATURE_LENGTH || !FEATURE_RE.test(f)) return `a feature name is not 1-${MAX_FEATURE_LENGTH} characters of [a-z0-9-]`;
+  }
   return address('search_address', m.searchAddress) ?? address('files_address', m.filesAddress);
 }
 

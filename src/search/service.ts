@@ -1,19 +1,24 @@
 /**
  * The Search service factory: wires the domain (SearchEngine over the flood router) to the ports
- * it is given (LocalIndex, NeighbourSource), to its driven adapter (the overlay of TCP links) and
- * its driving adapter (the local HTTP API with SSE). Startable: start binds the peer port and the
- * API port, stop closes every link, search and socket.
+ * it is given (LocalIndex, NeighbourSource), to its driven adapter (the overlay of TLS links) and
+ * its driving adapter (the local HTTP API with SSE). Startable: start binds the link port and the
+ * API port, stop closes every link, search and socket. Both ports are peer ports
+ * (shared/peer-port.ts): the link port speaks TLS only; the API answers this host in plaintext
+ * and other peers over TLS, who may read GET /links and GET /health (the network picture) and
+ * nothing else.
  */
 import { randomBytes } from 'node:crypto';
 import type { SessionTimeouts } from '../protocol/session.ts';
-import { createHttpApp, listen, type HttpApp } from '../shared/http-server.ts';
+import { createHttpApp, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
 import { hostPort } from '../shared/net.ts';
-import { registerSearchRoutes } from './adapters/http/search-routes.ts';
+import { servePeerHttp, type PeerPort } from '../shared/peer-port.ts';
+import type { PeerTls } from '../shared/peer-tls.ts';
+import { registerSearchRoutes, searchAccess } from './adapters/http/search-routes.ts';
 import type { BackoffOptions } from './adapters/tcp/backoff.ts';
 import { LinkManager } from './adapters/tcp/link-manager.ts';
-import { TcpTransport } from './adapters/tcp/tcp-transport.ts';
+import { TlsTransport } from './adapters/tcp/tls-transport.ts';
 import type { StreamTransport } from './adapters/tcp/transport.ts';
 import type { RateLimits } from './domain/link-guard.ts';
 import { SearchEngine } from './domain/search-engine.ts';
@@ -24,10 +29,12 @@ export interface SearchServiceComponents {
   neighbours: NeighbourSource;
   logger: Logger;
   identity: { peerId: string; publicKey: Uint8Array };
+  /** TLS credentials from the same identity key; ready() must have resolved before start. */
+  tls: PeerTls;
   host: string;
-  /** Peer links (TCP). */
+  /** Peer links (TLS 1.3, ALPN peershare-link/2). */
   port: number;
-  /** Local API (HTTP). */
+  /** Local API (HTTP; /links and /health also for peers over TLS). */
   apiPort: number;
   /** Host names the API answers to besides IP addresses and localhost (the allowedHosts setting). */
   allowedHosts?: readonly string[];
@@ -69,9 +76,10 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
   let searchAddress = '';
   let apiUrl = '';
   let app: HttpApp | undefined;
+  let apiPort: PeerPort | undefined;
   const hello = () => ({ peerId: c.identity.peerId, publicKey: c.identity.publicKey, searchAddress, filesAddress: c.filesAddress() });
   const links = new LinkManager({
-    transport: c.transport ?? new TcpTransport(c.host),
+    transport: c.transport ?? new TlsTransport(c.tls, c.host, c.logger),
     neighbours: c.neighbours,
     hello,
     logger: c.logger,
@@ -112,15 +120,18 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
       searchAddress = hostPort(c.host, bound.port);
       try {
         app = await createHttpApp({ service: 'search', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.identity.peerId, links: links.ids().length, counters: engine.counters }) });
+        app.addHook('onRequest', searchAccess);
         registerSearchRoutes(app, {
           search: (request) => engine.search(request),
           parseTerms: (text) => c.index.parseTerms(text),
           links: () => links.list(),
           maxTtl: c.maxTtl,
         });
-        const api = await listen(app, c.host, c.apiPort);
-        apiUrl = `http://${hostPort(api.host, api.port)}`;
+        apiPort = await servePeerHttp(app, c.host, c.apiPort, c.tls, c.logger);
+        apiUrl = `http://${hostPort(apiPort.host, apiPort.port)}`;
       } catch (err) {
+        await app?.close();
+        app = undefined;
         await links.stop();
         throw err;
       }
@@ -128,6 +139,8 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
     },
     async stop() {
       engine.cancelAll();
+      await apiPort?.close();
+      apiPort = undefined;
       await app?.close();
       app = undefined;
       await links.stop();

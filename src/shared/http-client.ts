@@ -69,13 +69,13 @@ export function dialPeer(
   tls: PeerTls,
   address: string,
   expected: string | undefined,
-  options: { alpn?: readonly string[]; timeoutMs?: number; signal?: AbortSignal } = {},
+  options: { alpn?: readonly string[]; timeoutMs?: number; signal?: AbortSignal; /** source address to bind */ localAddress?: string } = {},
 ): Promise<{ socket: TLSSocket; peerId: string }> {
   const { host, port } = splitAddress(address);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(new PeershareError('UNAVAILABLE', 'aborted'));
-    const socket = tlsConnect({ ...tls.clientOptions(options.alpn ?? [ALPN_HTTP]), host, port });
+    const socket = tlsConnect({ ...tls.clientOptions(options.alpn ?? [ALPN_HTTP]), host, port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     socket.setNoDelay(true);
     const fail = (err: unknown) => {
       cleanup();

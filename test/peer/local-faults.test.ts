@@ -94,7 +94,7 @@ describe.skipIf(!isRoot)('a whole peer under local faults (needs root to mount a
     await cut.handshake();
     const frame = encodeFrame({ case: 'ping', value: { nonce: 7 } });
     await cut.send(frame.subarray(0, frame.length - 2));
-    cut.socket.resetAndDestroy();
+    cut.tcp.resetAndDestroy(); // the TCP connection under the TLS one
     await cut.closed;
 
     // A refused upload (over the cap) whose client resets the connection while it is drained.

@@ -5,6 +5,7 @@
  * searches keep working.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { encodeFrame } from '../../src/protocol/codec.ts';
@@ -19,6 +20,15 @@ const address = (net: Testnet, i: number) => net.peers[i]!.service.searchAddress
 function query(from: RawNeighbour, extra: { ttl?: number; hops?: number; originAddress?: string; terms?: string[] } = {}) {
   const id = { nonce: randomBytes(16), originPeerId: from.peerId, originAddress: extra.originAddress ?? `${from.host}:7872` };
   return { case: 'query' as const, value: { id, terms: extra.terms ?? ['needle'], ttl: extra.ttl ?? 1, hops: extra.hops ?? 0 } };
+}
+
+/**
+ * Resolves once peer `i` has no link in handshake or closing: the raw neighbour may see its
+ * connection closed a moment before the peer has finished closing its end.
+ */
+async function settled(net: Testnet, i: number): Promise<void> {
+  const links = net.peers[i]!.service.links;
+  while (links.pending > 0 || links.list().length !== new Set(links.list().map((l) => l.peerId)).size) await once(links.events, 'change');
 }
 
 /** Peer 1 (honest) searches and must still find the file shared at peer 0. */
@@ -116,6 +126,7 @@ describe('search under hostile neighbours', () => {
     await attacker.send(bytes);
     await attacker.closed;
     expect(attacker.received.at(-1)).toMatchObject({ case: 'close', value: { code } });
+    await net.linked(); // exactly the graph neighbours again: the attacker's link is gone
     expect(net.peers[0]!.service.links.list().map((l) => l.peerId)).toEqual([net.peers[1]!.peerId]);
     await honestSearchFindsPeer0(net);
   });
@@ -125,6 +136,7 @@ describe('search under hostile neighbours', () => {
     const from = nextLoopback();
     const sybils = await Promise.all(Array.from({ length: 7 }, () => rawNeighbour(address(net, 0), from)));
     await Promise.allSettled(sybils.map((s) => s.handshake()));
+    await settled(net, 0); // the refused links have closed, so their Close has been read
     const refused = sybils.filter((s) => s.received.some((m) => m.case === 'close'));
     expect(refused.length).toBe(3);
     expect(net.peers[0]!.service.links.list().length).toBe(4);

@@ -1,17 +1,18 @@
 /**
  * `createTestnet(n, topology)`: N real Search services in this process, each on its own
- * 127.x.y.z address with the default ports, linked over real TCP in the given overlay graph.
+ * 127.x.y.z address with the default ports, linked over real TLS 1.3 in the given overlay graph
+ * (each peer its own in-memory identity and certificate, as a real peer makes from its key).
  * Each peer's LocalIndex is an in-memory MemoryIndex (same matching rules as the SQLite catalog)
  * so 50 peers start fast; each peer's NeighbourSource lists its graph neighbours, on both ends
  * of every edge, so the duplicate-link rule is exercised on every edge. Inside a vitest test the
  * net is stopped when the test ends; elsewhere (benchmarks) call `stop()`.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { onTestFinished } from 'vitest';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
-import { peerIdFromPublicKey } from '../../src/shared/identity.ts';
+import { memorySigner, type KeyHolder } from '../../src/shared/keys.ts';
 import { silentLogger } from '../../src/shared/logging.ts';
+import { PeerTls } from '../../src/shared/peer-tls.ts';
 import { createSearchService, type SearchService, type SearchServiceComponents } from '../../src/search/service.ts';
 import type { NeighbourCandidate } from '../../src/search/ports.ts';
 import { nextLoopback } from './loopback.ts';
@@ -22,6 +23,9 @@ export interface TestPeer {
   readonly n: number;
   readonly host: string;
   readonly peerId: string;
+  /** Its identity key and TLS credentials (certificate made before the service starts). */
+  readonly identity: KeyHolder;
+  readonly tls: PeerTls;
   readonly index: MemoryIndex;
   service: SearchService;
   /** The graph neighbours it dials; tests may change it. */
@@ -40,15 +44,17 @@ export interface Testnet {
   stop(): Promise<void>;
 }
 
-export type TestnetOptions = Partial<Omit<SearchServiceComponents, 'index' | 'neighbours' | 'identity' | 'host' | 'port' | 'apiPort'>> & {
+export type TestnetOptions = Partial<Omit<SearchServiceComponents, 'index' | 'neighbours' | 'identity' | 'tls' | 'host' | 'port' | 'apiPort'>> & {
   /** Register stop() with vitest's onTestFinished (default true; false outside tests). */
   teardown?: boolean;
 };
 
-export function testIdentity(): { peerId: string; publicKey: Uint8Array } {
-  const jwk = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
-  const publicKey = new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url'));
-  return { peerId: peerIdFromPublicKey(publicKey), publicKey };
+/** A fresh identity and its TLS credentials, ready to use. */
+export async function testIdentity(): Promise<{ identity: KeyHolder; tls: PeerTls }> {
+  const identity = memorySigner();
+  const tls = new PeerTls(identity);
+  await tls.ready();
+  return { identity, tls };
 }
 
 export async function createTestnet(n: number, topology: Topology, options: TestnetOptions = {}): Promise<Testnet> {
@@ -57,14 +63,17 @@ export async function createTestnet(n: number, topology: Topology, options: Test
   const adjacent = neighboursOf(n, edges);
   const hosts = Array.from({ length: n }, () => nextLoopback());
   const maxDegree = Math.max(...adjacent.map((a) => a.length));
+  const identities = await Promise.all(hosts.map(() => testIdentity()));
   const peers: TestPeer[] = hosts.map((host, i) => {
     const index = new MemoryIndex();
-    const identity = testIdentity();
+    const { identity, tls } = identities[i]!;
     let stopping = Promise.resolve();
     const peer: TestPeer = {
       n: i,
       host,
       peerId: identity.peerId,
+      identity,
+      tls,
       index,
       candidates: adjacent[i]!.map((j) => ({ searchAddress: `${hosts[j]}:${DEFAULT_PORTS.searchPort}` })),
       running: false,
@@ -83,6 +92,7 @@ export async function createTestnet(n: number, topology: Topology, options: Test
       neighbours: { candidates: () => peer.candidates },
       logger: silentLogger(),
       identity,
+      tls,
       host,
       port: DEFAULT_PORTS.searchPort,
       apiPort: DEFAULT_PORTS.searchApiPort,

@@ -2,9 +2,10 @@
  * The Client's ports over the other services' HTTP APIs, for a Client run alone
  * (`peershare service client`): File Management's /files and /shares, Search's GET /search
  * (Server-Sent Events) and /links, Fetch's /peers and /sources, Download's /downloads; and, in
- * either mode, other peers' Search /links for the network picture.
+ * either mode, other peers' Search /links for the network picture (over TLS, pinned to the peer).
  */
 import { isPeershareError, PeershareError } from '../../../shared/errors.ts';
+import type { HttpClient } from '../../../shared/http-client.ts';
 import { hostPort } from '../../../shared/net.ts';
 import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, OverlayLink, OverlayPort, PeerInfo, SearchHit, SearchPort, SearchRun, SearchSummary, SharedFile } from '../../ports.ts';
 import { call, callWithProgress, follow, sendStream } from './http-json.ts';
@@ -32,24 +33,23 @@ export function filesOverHttp(url: string, token: string | undefined): FilesPort
 const LINKS_TIMEOUT_MS = 1_000;
 
 /**
- * Other peers' overlay links, from their Search API: on the host of their advertised addresses,
- * at the port this peer's own Search API uses (peer records do not carry that port; a network's
- * peers keep the default ports). Its /health must name the peer we meant to ask.
+ * Other peers' overlay links, from their Search API's GET /links: on the host of their
+ * advertised addresses, at the port this peer's own Search API uses (peer records do not carry
+ * that port; a network's peers keep the default ports). The request goes over TLS with the
+ * shared client, pinned to the peer meant: another peer answering there fails the handshake
+ * check (PEER_ID_MISMATCH) before anything is asked.
  */
-export function overlayOverHttp(searchApiPort: number): OverlayPort {
+export function overlayOverTls(http: HttpClient, searchApiPort: number): OverlayPort {
   return {
     async linksOf(peer) {
       const address = peer.addresses.search;
       const host = address.startsWith('[') ? address.slice(1, address.indexOf(']')) : address.slice(0, address.lastIndexOf(':'));
-      const base = `http://${hostPort(host, searchApiPort)}`;
-      // One deadline for the whole exchange: connecting to a peer that is gone can take minutes.
-      const signal = AbortSignal.timeout(LINKS_TIMEOUT_MS);
-      const [health, answer] = await Promise.all([
-        call<{ peerId?: string }>('GET', `${base}/health`, { timeoutMs: LINKS_TIMEOUT_MS, signal }),
-        call<{ links: OverlayLink[] }>('GET', `${base}/links`, { timeoutMs: LINKS_TIMEOUT_MS, signal }),
-      ]);
-      if (health.peerId !== peer.peerId) throw new PeershareError('UNAVAILABLE', `another peer than ${peer.peerId} answers at ${base}`);
-      return answer.links;
+      // One deadline for the whole exchange (connection, handshake, answer): a peer that is gone must not hold the picture.
+      const answer = await http.json<{ links: OverlayLink[] }>(
+        { kind: 'peer', address: hostPort(host, searchApiPort), peerId: peer.peerId },
+        { path: '/links', timeoutMs: LINKS_TIMEOUT_MS },
+      );
+      return answer.body.links;
     },
   };
 }

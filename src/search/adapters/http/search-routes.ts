@@ -3,10 +3,15 @@
  * (`GET /search`), or get them all at the deadline (`GET /search?wait=1`, `POST /searches`); list
  * the overlay links (`GET /links`). Inputs are checked by TypeBox schemas; errors use the shared
  * vocabulary. A search floods the network, so pages of other sites may not start one.
+ *
+ * The API is served on a peer port: other peers, over TLS, may read `GET /links` and
+ * `GET /health` (the network picture their Client draws), nothing else; this host's callers
+ * reach every route in plaintext.
  */
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { PeershareError } from '../../../shared/errors.ts';
+import { callingPeer, peerAccess } from '../../../shared/peer-port.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
 import { ownSiteOnly, stateChange } from '../../../shared/site-guard.ts';
 import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
@@ -97,6 +102,15 @@ function stream(reply: FastifyReply, search: ActiveSearch): void {
   });
 }
 
+/**
+ * Who may call each route (the shared `peerAccess` rule, by each route's `config.access`), with
+ * GET /health open to peers too: it is registered by createHttpApp, without a config of ours.
+ */
+export function searchAccess(request: FastifyRequest): Promise<void> {
+  if (request.method === 'GET' && request.routeOptions.url === '/health' && callingPeer(request) !== undefined) return Promise.resolve();
+  return peerAccess(request);
+}
+
 export function registerSearchRoutes(app: HttpApp, api: SearchApi): void {
   app.get(
     '/search',
@@ -124,7 +138,7 @@ export function registerSearchRoutes(app: HttpApp, api: SearchApi): void {
 
   app.get(
     '/links',
-    { schema: { summary: 'The current overlay links', response: { 200: Type.Object({ links: Type.Array(LinkSchema) }) } } },
+    { config: { access: 'peers-and-local' }, schema: { summary: 'The current overlay links (other peers may ask, over TLS)', response: { 200: Type.Object({ links: Type.Array(LinkSchema) }) } } },
     async () => ({ links: api.links() }),
   );
 }

@@ -1,8 +1,12 @@
 /**
- * The overlay: a bounded set of protocol sessions to neighbours, over any StreamTransport. It
- * accepts links, dials candidates from the NeighbourSource (and only from there: an address read
- * in a query, a hit or a Hello is never dialled), reconnects with backoff, replaces links that
- * die, and keeps one link per pair of peers. The rules (docs/PROTOCOL.md §7):
+ * The overlay: a bounded set of protocol sessions to neighbours, over any StreamTransport (TLS,
+ * each connection's peer id proven). It accepts links, dials candidates from the NeighbourSource
+ * (and only from there: an address read in a query, a hit or a Hello is never dialled), expecting
+ * the candidate's peer id when the source knows it, reconnects with backoff, replaces links that
+ * die, and keeps one link per pair of peers. The rules (docs/PROTOCOL.md §2.5, §8):
+ * - a Hello whose peer id or key is not the id TLS proved closes the link (the session checks it
+ *   before anything of the link is handed on), and so does a Hello of another protocol version;
+ *   both are logged with the reason;
  * - a Hello with our own peer id closes the link (and that address is never dialled again);
  * - two links with the same peer: keep the one dialled by the lower peer id (both sides decide
  *   the same way without talking), close the other as a duplicate;
@@ -13,6 +17,8 @@ import { EventEmitter } from 'node:events';
 import { encodeFrame } from '../../../protocol/codec.ts';
 import type { Hit, Query } from '../../../protocol/gen/wire_pb.ts';
 import { PeerSession, type LocalHello, type SessionTimeouts } from '../../../protocol/session.ts';
+import type { CloseInfo, CloseReason } from '../../../protocol/close-reasons.ts';
+import { isPeershareError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logging.ts';
 import type { LinkId, LinkInfo, Links, NeighbourSource } from '../../ports.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
@@ -21,6 +27,9 @@ import type { Listening, RawConnection, StreamTransport } from './transport.ts';
 export const DEFAULT_MAX_LINKS = 8;
 export const DEFAULT_MAX_LINKS_PER_IP = 4;
 export const DEFAULT_MAINTAIN_INTERVAL_MS = 1_000;
+
+/** Closes that mean the peer is not one we may link to (the log says so above debug level). */
+const REFUSALS: ReadonlySet<CloseReason> = new Set(['peer-mismatch', 'version-mismatch']);
 
 /** Where the link manager delivers what neighbours send (the SearchEngine). */
 export interface LinkHandler {
@@ -178,14 +187,16 @@ export class LinkManager implements Links {
       if (linkedPeers.has(address) || (peerId !== undefined && linkedPeers.has(peerId))) continue;
       if (!this.backoff.ready(address)) continue;
       slots -= 1;
-      this.dial(address);
+      // Only an id the source knows is expected; one learned by dialling a configured address is not
+      // pinned (its peer may come back with a new key), it only keeps us from a second link.
+      this.dial(address, candidate.peerId);
     }
   }
 
-  private dial(address: string): void {
+  private dial(address: string, expected: string | undefined): void {
     this.dialling.add(address);
     // A dial that throws at once (an address it cannot parse) fails like one that does not connect.
-    const attempt = Promise.resolve().then(() => this.o.transport.dial(address)).then(
+    const attempt = Promise.resolve().then(() => this.o.transport.dial(address, expected)).then(
       (connection) => {
         this.dialling.delete(address);
         if (this.stopping) connection.stream.destroy();
@@ -195,7 +206,12 @@ export class LinkManager implements Links {
         this.dialling.delete(address);
         const delay = this.backoff.fail(address);
         this.events.emit('change');
-        this.o.logger.debug({ address, err: err.message, retryInMs: delay }, 'dial failed');
+        if (isPeershareError(err) && err.code === 'PEER_ID_MISMATCH') {
+          // Someone else answers where the candidate's record says it is: refused, both ids named.
+          this.o.logger.warn({ address, expected, proven: err.details?.proven, retryInMs: delay }, `link refused: ${err.message} at ${address}`);
+        } else {
+          this.o.logger.debug({ address, err: err.message, retryInMs: delay }, 'dial failed');
+        }
       },
     );
     this.pendingDials.add(attempt);
@@ -214,7 +230,7 @@ export class LinkManager implements Links {
   }
 
   private open(connection: RawConnection, direction: Entry['direction'], dialled?: string): Entry {
-    const session = new PeerSession(connection.stream, { hello: this.o.hello(), timeouts: this.o.sessionTimeouts });
+    const session = new PeerSession(connection.stream, { hello: this.o.hello(), timeouts: this.o.sessionTimeouts, remotePeerId: connection.peerId });
     const id = `L${++this.nextId}`;
     const entry: Entry = { id, session, direction, remoteIp: connection.remoteIp, ready: false, since: Date.now(), ...(dialled ? { dialled } : {}) };
     this.entries.set(id, entry);
@@ -224,7 +240,7 @@ export class LinkManager implements Links {
       if (m.case === 'query') this.handler.receiveQuery(id, m.value);
       else this.handler.receiveHit(id, m.value);
     });
-    session.once('close', (info) => this.onClose(entry, info.reason, info.message));
+    session.once('close', (info) => this.onClose(entry, info, connection.peerId));
     return entry;
   }
 
@@ -258,12 +274,20 @@ export class LinkManager implements Links {
     this.events.emit('change');
   }
 
-  private onClose(entry: Entry, reason: string, message: string): void {
+  private onClose(entry: Entry, info: CloseInfo, proven: string): void {
+    const { reason, message } = info;
     this.entries.delete(entry.id);
     this.retire(entry);
     // A dialled link that failed or died waits before being tried again; a duplicate does not matter.
     if (entry.dialled && message !== 'duplicate link') this.backoff.fail(entry.dialled);
-    this.o.logger.debug({ link: entry.id, reason, message }, 'link closed');
+    if (REFUSALS.has(reason)) {
+      this.o.logger.warn({ link: entry.id, reason, peerId: proven, remoteIp: entry.remoteIp, direction: entry.direction }, `link refused: ${message}`);
+    } else if (reason === 'closed-by-peer' && info.code !== 'UNAVAILABLE') {
+      // The peer refused us (our version, our id, a message it found invalid): worth a line too.
+      this.o.logger.warn({ link: entry.id, code: info.code, peerId: proven, direction: entry.direction }, `link refused by the peer: ${message}`);
+    } else {
+      this.o.logger.debug({ link: entry.id, reason, message }, 'link closed');
+    }
     this.events.emit('change');
     if (!this.stopping) setImmediate(() => this.maintain());
   }

@@ -1,5 +1,5 @@
 /**
- * Join and Fetch at scale, in this process over real HTTP on 127.x addresses (test/support's
+ * Join and Fetch at scale, in this process over real HTTP (TLS 1.3) on 127.x addresses (test/support's
  * fetch net, rounds stepped on every peer at once): (1) 100 peers joining through one bootstrap —
  * rounds and seconds until every peer knows all; (2) CPU and bytes per round per peer while
  * joining and in steady state, at N = 25, 50 and 100. Bytes are JSON bodies (requests + answers),
@@ -24,14 +24,14 @@ interface Traffic {
 
 function counting(traffic: Traffic) {
   return (inner: FetchTransport): FetchTransport => ({
-    async sync(address, request, signal) {
+    async sync(address, peerId, request, signal) {
       traffic.bytes += JSON.stringify(request).length;
-      const answer = await inner.sync(address, request, signal);
-      traffic.bytes += JSON.stringify(answer).length;
-      traffic.suspects += JSON.stringify((answer as { view?: { suspects?: unknown } }).view?.suspects ?? []).length;
+      const answer = await inner.sync(address, peerId, request, signal);
+      traffic.bytes += JSON.stringify(answer.body).length;
+      traffic.suspects += JSON.stringify((answer.body as { view?: { suspects?: unknown } }).view?.suspects ?? []).length;
       return answer;
     },
-    announceLeave: (address, tombstone, signal) => inner.announceLeave(address, tombstone, signal),
+    announceLeave: (address, peerId, tombstone, signal) => inner.announceLeave(address, peerId, tombstone, signal),
     close: () => inner.close(),
   });
 }
@@ -112,7 +112,7 @@ export async function run(): Promise<BenchResult> {
   return {
     name: 'join',
     what: `N peers (${SIZES.join(', ')}) joining through one bootstrap: rounds and seconds until every peer knows all; CPU and bytes per round per peer while joining and in steady state`,
-    how: `In one process over real HTTP on 127.x addresses (test/support/fetch-net.ts), rounds stepped on every peer at once, fanout ${TUNING.fanout}; bytes are the JSON bodies (requests + answers) counted at the transport; CPU is this process's user+system time divided among the peers; steady state is the mean of ${STEADY_ROUNDS} rounds after convergence. One run per N.`,
+    how: `In one process over real HTTP over TLS 1.3 on 127.x addresses (test/support/fetch-net.ts), rounds stepped on every peer at once, fanout ${TUNING.fanout}; bytes are the JSON bodies (requests + answers) counted at the transport; CPU is this process's user+system time divided among the peers; steady state is the mean of ${STEADY_ROUNDS} rounds after convergence. One run per N.`,
     parameters: { sizes: SIZES.join(','), fanout: TUNING.fanout, steadyRounds: STEADY_ROUNDS, maxRounds: MAX_ROUNDS },
     figures,
     checks,

@@ -115,11 +115,24 @@ export interface FileSource {
   state: string;
 }
 
+/** A join address and the peer id it proved on first contact (trust on first use). */
+export interface JoinPinInfo {
+  address: string;
+  peerId: string;
+  pinnedAt: number;
+  /** Another id the address proved since, refused until the pin is forgotten. */
+  refused?: { peerId: string; at: number };
+}
+
 export interface FetchPort {
   /** Every peer this peer knows, with its state. */
   peers(): Promise<PeerInfo[]>;
   /** Peers known to hold a file. */
   sourcesFor(fileId: string): Promise<FileSource[]>;
+  /** The pinned join addresses. */
+  joinPins(): Promise<JoinPinInfo[]>;
+  /** Forget the pins of a peer id or join address (accept a new key there); returns those dropped. */
+  forgetJoinPins(key: string): Promise<JoinPinInfo[]>;
 }
 
 export interface DownloadProgress {

@@ -10,7 +10,10 @@ import type { FileDelta, SyncResponse } from './domain/messages.ts';
 import type { SyncRounds } from './domain/sync-rounds.ts';
 import type { PeerStore, SharedFileFeed } from './ports.ts';
 
-export function answerWithFiles(core: SyncRounds, feed: SharedFileFeed, store: PeerStore, flush: () => void, logger: Logger): FetchApi {
+/** The FetchApi of the domain's view and listings; the service adds the join pins. */
+export type ViewApi = Omit<FetchApi, 'joinPins' | 'forgetJoinPins'>;
+
+export function answerWithFiles(core: SyncRounds, feed: SharedFileFeed, store: PeerStore, flush: () => void, logger: Logger): ViewApi {
   async function filesSince(cursor: string | undefined): Promise<FileDelta | undefined> {
     try {
       const delta = await feed.changesSince(cursor);
@@ -63,5 +66,7 @@ export function lazyApi(current: () => FetchApi | undefined): FetchApi {
     peers: () => get().peers(),
     events: (limit) => get().events(limit),
     sources: (fileId) => get().sources(fileId),
+    joinPins: () => get().joinPins(),
+    forgetJoinPins: (key) => get().forgetJoinPins(key),
   };
 }

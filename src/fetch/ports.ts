@@ -12,8 +12,11 @@ import type { FileSource, NeighbourCandidate } from './domain/sync-rounds.ts';
 export type { Clock, Random } from './domain/random.ts';
 export type { FileSource, NeighbourCandidate } from './domain/sync-rounds.ts';
 
-/** Known peers and the membership log, kept in the data directory so a restart rejoins without --join. */
-export interface PeerStore {
+/**
+ * Known peers, the membership log and the join pins, kept in the data directory so a restart
+ * rejoins without --join.
+ */
+export interface PeerStore extends JoinPinStore {
   /** Every record stored at the last run (alive and left), to seed the table at start. */
   loadRecords(): PeerRecord[];
   /** Insert or replace the stored record of one peer (a newer seq replaces an older one). */
@@ -30,16 +33,46 @@ export interface PeerStore {
   close(): void;
 }
 
-/** Talks to a remote peer's Fetch API. */
+/** The join address `address` (host:port) proved `peerId` on first contact (trust on first use). */
+export interface JoinPin {
+  address: string;
+  peerId: string;
+  /** ms since the epoch */
+  pinnedAt: number;
+}
+
+/** Where the peer store keeps join pins (the SQLite peer store holds both). */
+export interface JoinPinStore {
+  /** Every pinned join address. */
+  joinPins(): JoinPin[];
+  /** Record what a join address proved (replacing any pin of that address). */
+  pinJoin(pin: JoinPin): void;
+  /** Drop the pins of `peerIdOrAddress` (a pinned id, or a join address); returns the pins dropped. */
+  forgetJoinPins(peerIdOrAddress: string): JoinPin[];
+}
+
+/** An answer of another peer, with the id its TLS connection proved. */
+export interface SyncAnswer {
+  peerId: string;
+  body: unknown;
+}
+
+/**
+ * Talks to a remote peer's Fetch API over TLS 1.3, pinned to the id the caller expects: the
+ * record's own id for a known peer, the pinned id for a join address seen before, undefined for
+ * a join address never contacted (any id; the answer says which one it proved).
+ */
 export interface FetchTransport {
   /**
    * Ask the peer at `address` (host:port) for its view and file delta since the request's cursors.
-   * Rejects on timeout, refusal or an error status; an error answered by the peer is attached to
-   * the rejection as `body` (its JSON error), so a refusal's details reach the domain.
+   * Rejects with a PeershareError on timeout, refusal, an error status or another id than
+   * `peerId` (PEER_ID_MISMATCH, details.expected and details.proven); an error answered by the
+   * peer carries its HTTP status and JSON error as details.status and details.body, so a
+   * refusal's details reach the domain.
    */
-  sync(address: string, request: SyncRequest, signal?: AbortSignal): Promise<unknown>;
-  /** Tell the peer at `address` that this peer leaves (best effort, short deadline). */
-  announceLeave(address: string, tombstone: PeerRecord, signal?: AbortSignal): Promise<void>;
+  sync(address: string, peerId: string | undefined, request: SyncRequest, signal?: AbortSignal): Promise<SyncAnswer>;
+  /** Tell the peer `peerId` at `address` that this peer leaves (best effort, short deadline). */
+  announceLeave(address: string, peerId: string, tombstone: PeerRecord, signal?: AbortSignal): Promise<void>;
   /** Abort requests in flight and release every socket (the service calls it on stop). */
   close(): void;
 }

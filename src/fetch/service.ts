@@ -5,19 +5,27 @@
  * step, announces leave on a clean stop, and offers sources (Download) and neighbour candidates
  * (Search). All table changes happen in synchronous domain calls on the one event loop, so
  * concurrent answers and rounds cannot interleave inside a merge.
+ *
+ * Its API listens on a peer port: TLS 1.3 for other peers, plaintext for this host. A known peer
+ * is dialled pinned to its record's id; a join address (the one place without a known id) is
+ * trusted on first use: the id it proves on the first successful contact is pinned in the store,
+ * and later contacts expect it. A pinned address that proves another id is refused, with both ids
+ * and the way to accept the new one (`peershare peers forget ID`) in the log and the pin listing.
  */
-import { PeershareError } from '../shared/errors.ts';
-import { createHttpApp, listen, type HttpApp } from '../shared/http-server.ts';
+import { isPeershareError, PeershareError } from '../shared/errors.ts';
+import { createHttpApp, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
 import { hostPort } from '../shared/net.ts';
 import type { Signer } from '../shared/keys.ts';
-import { registerFetchRoutes, type FetchApi } from './adapters/http/fetch-routes.ts';
+import { servePeerHttp, type PeerPort } from '../shared/peer-port.ts';
+import type { PeerTls } from '../shared/peer-tls.ts';
+import { registerFetchRoutes, type FetchApi, type JoinPinView } from './adapters/http/fetch-routes.ts';
 import { isAddress, type ServiceAddresses } from './domain/addresses.ts';
 import type { FetchConfig } from './domain/config.ts';
 import type { FileSource, NeighbourCandidate, PeerSummary } from './domain/sync-rounds.ts';
 import { SyncRounds } from './domain/sync-rounds.ts';
-import type { Clock, FetchTransport, NeighbourDirectory, PeerStore, Random, SharedFileFeed, SourceDirectory } from './ports.ts';
+import type { Clock, FetchTransport, JoinPin, NeighbourDirectory, PeerStore, Random, SharedFileFeed, SourceDirectory } from './ports.ts';
 import { StoreWriter } from './store-writer.ts';
 import { answerWithFiles, lazyApi } from './answer.ts';
 
@@ -31,6 +39,8 @@ const BODY_LIMIT = 64 * 1024;
 
 export interface FetchServiceComponents {
   identity: Signer;
+  /** TLS credentials from the same identity key: the API's peer port presents them. */
+  tls: PeerTls;
   logger: Logger;
   host: string;
   port: number;
@@ -74,6 +84,10 @@ export interface FetchService extends Startable, SourceDirectory, NeighbourDirec
   status(): FetchStatus;
   /** Every known peer with state, last heard, addresses and file count. */
   peers(): PeerSummary[];
+  /** Join addresses and the id each proved on first contact, with the last other id refused there. */
+  joinPins(): JoinPinView[];
+  /** Forget the pins of a peer id or join address (accept a new key); returns those dropped. */
+  forgetJoinPins(key: string): JoinPin[];
   /** Run one round now (after any round in progress); resolves when its answers are applied. */
   runRound(): Promise<RoundReport>;
   /** Stop; `leave: false` stops as abruptly as a crash would, without telling anyone. */
@@ -88,6 +102,16 @@ export function joinAddress(value: string): string {
   throw new PeershareError('CONFIG_INVALID', `join address ${JSON.stringify(value)} is not host[:port]`, { field: 'join' });
 }
 
+/** The log line (and refusal) of a join address that proved another id than the one pinned: SSH-style. */
+export function changedKeyMessage(pin: JoinPin, proven: string): string {
+  return (
+    `THE PEER AT JOIN ADDRESS ${pin.address} HAS ANOTHER KEY: it proved peer id ${proven}, ` +
+    `but peer id ${pin.peerId} was pinned for that address on first contact (${new Date(pin.pinnedAt).toISOString()}). ` +
+    'Someone may be impersonating that peer, or it was given a new identity key; nothing from it is taken. ' +
+    `If you trust the new id, accept it with: peershare peers forget ${pin.peerId}`
+  );
+}
+
 export function createFetchService(c: FetchServiceComponents): FetchService {
   const join = c.join.map(joinAddress);
   const clock = c.clock ?? { now: () => Date.now() };
@@ -95,7 +119,11 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
   let core: SyncRounds | undefined;
   let writer: StoreWriter | undefined;
   let app: HttpApp | undefined;
+  let peerPort: PeerPort | undefined;
   let url = '';
+  /** Join pins (address → pin), as stored; and the last other id each pinned address proved. */
+  let pins = new Map<string, JoinPin>();
+  const refused = new Map<string, { peerId: string; at: number }>();
   let timer: NodeJS.Timeout | undefined;
   let aborter = new AbortController();
   let rounds = 0;
@@ -111,17 +139,27 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     let failed = 0;
     await Promise.all(
       plans.map(async ({ target, request }) => {
+        // A known peer is dialled pinned to its record's id; a join address to the id pinned on first use, if any.
+        const pin = target.peerId === undefined ? pins.get(target.address) : undefined;
         try {
-          const body = await c.transport.sync(target.address, request, aborter.signal);
+          const answer = await c.transport.sync(target.address, target.peerId ?? pin?.peerId, request, aborter.signal);
           if (!running) return;
-          live.applyResponse(target, body);
+          live.applyResponse(target, answer.body, answer.peerId);
+          if (target.peerId === undefined) joinAnswered(target.address, answer.peerId, pin);
         } catch (err) {
           if (!running) return;
           failed++;
-          live.applyFailure(target, (err as { body?: unknown }).body);
+          const refusal = isPeershareError(err) ? err.details?.body : undefined;
+          live.applyFailure(target, refusal);
           if (target.peerId === undefined) {
             failedJoinAttempts++;
-            c.logger.warn({ address: target.address, err: (err as Error).message }, 'join address did not answer');
+            if (pin && isPeershareError(err) && err.code === 'PEER_ID_MISMATCH') {
+              const proven = String(err.details?.proven);
+              refused.set(pin.address, { peerId: proven, at: clock.now() });
+              c.logger.error({ address: pin.address, pinned: pin.peerId, proven }, changedKeyMessage(pin, proven));
+            } else {
+              c.logger.warn({ address: target.address, err: (err as Error).message }, 'join address did not answer');
+            }
           } else {
             c.logger.debug({ peerId: target.peerId, address: target.address, err: (err as Error).message }, 'sync failed');
           }
@@ -130,6 +168,34 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     );
     if (running) writer?.flush();
     return { round: number, asked: plans.length, failed };
+  }
+
+  /** Trust on first use: a join address's first good answer pins the id it proved. */
+  function joinAnswered(address: string, peerId: string, pin: JoinPin | undefined): void {
+    refused.delete(address);
+    if (pin) return;
+    const fresh = { address, peerId, pinnedAt: clock.now() };
+    c.store.pinJoin(fresh);
+    pins.set(address, fresh);
+    c.logger.info({ address, peerId }, 'join address pinned to the peer id it proved (trust on first use)');
+  }
+
+  function joinPins(): JoinPinView[] {
+    return [...pins.values()].map((pin) => {
+      const r = refused.get(pin.address);
+      return r ? { ...pin, refused: r } : { ...pin };
+    });
+  }
+
+  function forgetJoinPins(key: string): JoinPin[] {
+    if (!running) throw new PeershareError('UNAVAILABLE', 'fetch service is not running');
+    const dropped = c.store.forgetJoinPins(key);
+    for (const pin of dropped) {
+      pins.delete(pin.address);
+      refused.delete(pin.address);
+      c.logger.warn({ address: pin.address, peerId: pin.peerId }, 'join pin forgotten: the next contact pins whatever id the address proves');
+    }
+    return dropped;
   }
 
   function runRound(): Promise<RoundReport> {
@@ -153,7 +219,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     const targets = live.table.list().filter((p) => p.state !== 'down').slice(0, MAX_LEAVE_NOTICES);
     const deadline = new AbortController();
     const t = setTimeout(() => deadline.abort(), LEAVE_DEADLINE_MS);
-    await Promise.allSettled(targets.map((p) => c.transport.announceLeave(p.record.addresses.fetch, tombstone, deadline.signal)));
+    await Promise.allSettled(targets.map((p) => c.transport.announceLeave(p.record.addresses.fetch, p.peerId, tombstone, deadline.signal)));
     clearTimeout(t);
   }
 
@@ -174,6 +240,8 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     peers: () => core?.peers() ?? [],
     sourcesFor: (fileId: string): FileSource[] => core?.sourcesFor(fileId) ?? [],
     neighbourCandidates: (): NeighbourCandidate[] => core?.neighbourCandidates() ?? [],
+    joinPins,
+    forgetJoinPins,
     runRound,
 
     async start() {
@@ -184,7 +252,9 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       let api: FetchApi | undefined;
       registerFetchRoutes(http, lazyApi(() => api));
       try {
-        const bound = await listen(http, c.host, c.port);
+        await c.tls.ready();
+        const bound = await servePeerHttp(http, c.host, c.port, c.tls, c.logger);
+        peerPort = bound;
         url = `http://${hostPort(bound.host, bound.port)}`;
         const addresses: ServiceAddresses = { files: c.addresses.files, search: c.addresses.search, fetch: c.addresses.fetch ?? hostPort(bound.host, bound.port) };
         const live = new SyncRounds({ signer: c.identity, addresses, clock, random, join, config: { ...c.tuning, intervalMs: c.intervalMs, fanout: c.fanout } });
@@ -192,10 +262,13 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
         live.restore(loaded);
         writer = new StoreWriter(c.store, live, loaded);
         writer.flush();
+        pins = new Map(c.store.joinPins().map((pin) => [pin.address, pin]));
         core = live;
-        api = answerWithFiles(live, c.files, c.store, () => writer?.flush(), c.logger);
+        api = { ...answerWithFiles(live, c.files, c.store, () => writer?.flush(), c.logger), joinPins, forgetJoinPins };
       } catch (err) {
         // A port in use or a bad address: release what was opened, so a failed start leaks nothing.
+        await peerPort?.close();
+        peerPort = undefined;
         await http.close();
         app = undefined;
         throw err;
@@ -214,6 +287,8 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       await chain;
       if (wasRunning && core && options.leave !== false) await announceLeave(core);
       writer?.flush();
+      await peerPort?.close();
+      peerPort = undefined;
       await app?.close();
       app = undefined;
       c.transport.close();

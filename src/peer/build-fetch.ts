@@ -1,6 +1,7 @@
 /**
- * Fetch (Join + sync), built with its SQLite store and HTTP transport. Its feed of this peer's
- * shared files is the running File Management in one process, or its GET /changes when alone.
+ * Fetch (Join + sync), built with its SQLite store and HTTP transport (TLS to other peers, with
+ * this peer's certificate). Its feed of this peer's shared files is the running File Management
+ * in one process, or its GET /changes when alone.
  */
 import { join } from 'node:path';
 import { HttpFetchTransport } from '../fetch/adapters/http/http-transport.ts';
@@ -21,6 +22,7 @@ export function buildFetch(ctx: PeerContext, files: FilesService | undefined): F
     : filesFeedOverHttp(`http://${filesAddress}`);
   return createFetchService({
     identity: ctx.identity,
+    tls: ctx.tls,
     logger: ctx.logger.child({ service: 'fetch' }),
     host: config.host,
     allowedHosts: config.allowedHosts,
@@ -30,7 +32,7 @@ export function buildFetch(ctx: PeerContext, files: FilesService | undefined): F
     intervalMs: config.fetchInterval,
     fanout: config.fetchFanout,
     store: opening(storePath, () => new SqlitePeerStore(storePath)),
-    transport: new HttpFetchTransport(),
+    transport: new HttpFetchTransport({ tls: ctx.tls }),
     files: feed,
   });
 }

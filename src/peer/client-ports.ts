@@ -50,6 +50,8 @@ export function fetchInProcess(fetch: FetchService): FetchPort {
   return {
     peers: async () => fetch.peers().map((p) => ({ peerId: p.peerId, state: p.state, lastSeen: p.lastHeardAt, addresses: p.addresses, files: p.files })),
     sourcesFor: async (fileId) => fetch.sourcesFor(fileId),
+    joinPins: async () => fetch.joinPins(),
+    forgetJoinPins: async (key) => fetch.forgetJoinPins(key),
   };
 }
 

@@ -1,70 +1,55 @@
 /**
  * Adapters that give one service a port of another service running in a different process
- * (`peershare service NAME`), over that service's HTTP API on this peer's host. In one process
- * the composition root passes the other service's objects directly instead.
+ * (`peershare service NAME`), over that service's HTTP API on this peer's host: plaintext
+ * through the shared HTTP client (`kind: 'local'`; a peer port answers plaintext only from this
+ * host). In one process the composition root passes the other service's objects directly instead.
  */
-import { request } from 'node:http';
 import type { SharedFileFeed } from '../fetch/ports.ts';
 import type { LocalRegistry, SourceDirectory } from '../download/ports.ts';
 import type { NeighbourSource } from '../search/ports.ts';
+import { HttpClient } from '../shared/http-client.ts';
+import { formatPeerAddress } from '../shared/peer-address.ts';
 import { CLIENT_HEADER } from '../shared/site-guard.ts';
 import type { Part } from './compose.ts';
 
 const TIMEOUT_MS = 5_000;
+/** A shared-file list of 10,000 files (the per-peer cap), names of up to 255 bytes, fits. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 
-function call<T>(method: string, url: string, body?: unknown, token?: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(url, {
-      method,
-      agent: false,
-      timeout: TIMEOUT_MS,
-      headers: {
-        accept: 'application/json',
-        [CLIENT_HEADER]: 'service',
-        ...(payload ? { 'content-type': 'application/json' } : {}),
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-      },
-    }, (res) => {
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(parts).toString('utf8');
-        if ((res.statusCode ?? 500) >= 300) reject(new Error(`${method} ${url}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
-        else {
-          try {
-            resolve(JSON.parse(text) as T);
-          } catch {
-            reject(new Error(`${method} ${url}: the answer is not JSON: ${text.slice(0, 200)}`)); // not our service on that port
-          }
-        }
-      });
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer in ${TIMEOUT_MS} ms`)));
-    req.on('error', reject);
-    req.end(payload);
-  });
+/** Plaintext calls to this peer's own services on this host; no TLS credentials needed. */
+const local = new HttpClient({ timeoutMs: TIMEOUT_MS, maxResponseBytes: MAX_ANSWER_BYTES });
+
+/**
+ * One JSON call to a service of this peer at `baseUrl`. Fails with a PeershareError: the
+ * service's own code when it answered with one, UNAVAILABLE when it did not answer (or not JSON).
+ */
+async function call<T>(method: string, baseUrl: string, path: string, body?: unknown, token?: string): Promise<T> {
+  const headers: Record<string, string> = { [CLIENT_HEADER]: 'service', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const answer = await local.json<T>({ kind: 'local', baseUrl }, { method, path, headers, ...(body === undefined ? {} : { json: body }) });
+  return answer.body;
 }
 
 /** Fetch's view of this peer's shared files, from File Management's GET /changes. */
 export function filesFeedOverHttp(filesUrl: string): SharedFileFeed {
   return {
-    changesSince: (cursor) => call('GET', `${filesUrl}/changes${cursor ? `?since=${encodeURIComponent(cursor)}` : ''}`),
+    changesSince: (cursor) => call('GET', filesUrl, `/changes${cursor ? `?since=${encodeURIComponent(cursor)}` : ''}`),
   };
 }
 
 /** Download's registry: a finished file is shared in place through File Management's POST /shares. */
 export function registryOverHttp(filesUrl: string, token: string | undefined): LocalRegistry {
-  return { register: async (path) => void (await call('POST', `${filesUrl}/shares`, { path }, token)) };
+  return { register: async (path) => void (await call('POST', filesUrl, '/shares', { path }, token)) };
 }
 
-/** Download's source directory, from Fetch's GET /sources/:fileId. */
+/**
+ * Download's source directory, from Fetch's GET /sources/:fileId: each live holder as
+ * `peerId@host:port` (its File Management address and the id a TLS connection there must prove).
+ */
 export function sourcesOverHttp(fetchUrl: string): SourceDirectory {
   return {
     sourcesFor: async (fileId) => {
-      const { sources } = await call<{ sources: Array<{ filesAddress: string; state: string }> }>('GET', `${fetchUrl}/sources/${fileId}`);
-      return sources.filter((s) => s.state === 'alive').map((s) => `http://${s.filesAddress}`);
+      const { sources } = await call<{ sources: Array<{ peerId: string; filesAddress: string; state: string }> }>('GET', fetchUrl, `/sources/${encodeURIComponent(fileId)}`);
+      return sources.filter((s) => s.state === 'alive').map((s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress }));
     },
   };
 }
@@ -75,7 +60,7 @@ export function neighboursOverHttp(fetchUrl: string, fallback: string[], interva
   let timer: NodeJS.Timeout | undefined;
   const refresh = async () => {
     try {
-      const { items } = await call<{ items: Array<{ peerId: string; state: string; addresses: { search: string } }> }>('GET', `${fetchUrl}/peers?state=alive&limit=1000`);
+      const { items } = await call<{ items: Array<{ peerId: string; state: string; addresses: { search: string } }> }>('GET', fetchUrl, '/peers?state=alive&limit=1000');
       known = items.map((p) => ({ peerId: p.peerId, searchAddress: p.addresses.search }));
     } catch {
       /* Fetch not up yet or gone: keep what we knew */

@@ -215,7 +215,10 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       const peersText = await runCommand(['peers', '--api', c.host]);
       expect(peersText.stdout).toMatch(/2 peers known, 2 alive\n$/);
       expect(peersText.stdout).toContain(`${a.peerId.slice(0, 12)}  alive`);
+      // C joined through B: B's Fetch address is pinned to the id it proved (trust on first use).
+      expect(peersText.stdout).toMatch(new RegExp(`^${peers[1].host.replace(/\./g, '\\.')}:${DEFAULT_PORTS.fetchPort}  ${peers[1].peerId}$`, 'm'));
       const peersJson = JSON.parse((await runCommand(['peers', '--json', '--api', c.host])).stdout);
+      expect(peersJson.joinPins).toEqual([{ address: `${peers[1].host}:${DEFAULT_PORTS.fetchPort}`, peerId: peers[1].peerId, pinnedAt: expect.any(Number) }]);
       expect(peersJson.peers.map((p: { peerId: string }) => p.peerId).sort()).toEqual([a.peerId, peers[1].peerId].sort());
       expect(peersJson.peers[0]).toEqual({ peerId: expect.any(String), state: 'alive', lastSeen: expect.any(Number), addresses: { files: expect.any(String), search: expect.any(String), fetch: expect.any(String) }, files: expect.any(Number) });
 

@@ -1,15 +1,18 @@
 /**
  * Malformed and oversized input on every Fetch route, and rogue answers from a "peer" (TEST-PLAN
  * 28): a clear 4xx with a code (or, for an answer, a failed contact), nothing changes, tables stay
- * within their caps.
+ * within their caps. Peer routes are posted to over TLS by a client with its own identity.
  */
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { memorySigner } from '../../src/fetch/domain/keys.ts';
 import { signRecord } from '../../src/fetch/domain/peer-record.ts';
+import { memorySigner } from '../../src/shared/keys.ts';
+import { silentLogger } from '../../src/shared/logging.ts';
+import { listenPeerPort } from '../../src/shared/peer-port.ts';
+import { ALPN_HTTP, PeerTls } from '../../src/shared/peer-tls.ts';
 import { createFetchNet } from '../support/fetch-net.ts';
 import { nextLoopback } from '../support/loopback.ts';
+import { tlsPeerClient } from '../support/tls-peer-client.ts';
 
 async function call(url: string, init: RequestInit = {}): Promise<{ status: number; code: string | undefined }> {
   const res = await fetch(url, init);
@@ -17,24 +20,29 @@ async function call(url: string, init: RequestInit = {}): Promise<{ status: numb
   return { status: res.status, code: body.error?.code };
 }
 
-const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+/** status and error code of an answer of the TLS client. */
+const outcome = (a: { status: number; body: { error?: { code: string } } }) => ({ status: a.status, code: a.body.error?.code });
 
-/** A "peer" at its own loopback address whose Fetch API answers whatever `answer` returns. */
+/**
+ * A "peer" at its own loopback address, over TLS with its own key, whose Fetch API answers
+ * whatever `answer` returns.
+ */
 async function rogue(answer: (path: string) => { status: number; body: string; headers?: Record<string, string> }): Promise<{ address: string; hits: () => number }> {
   let hits = 0;
-  const server: Server = createServer((req, res) => {
+  const server = createServer((req, res) => {
     hits++;
     req.resume().on('end', () => {
       const a = answer(req.url ?? '');
       res.writeHead(a.status, { 'content-type': 'application/json', connection: 'close', ...a.headers }).end(a.body);
     });
   });
+  const tls = new PeerTls(memorySigner());
+  await tls.ready();
   const host = nextLoopback();
-  server.listen(7874, host);
-  await once(server, 'listening');
+  const port = await listenPeerPort(host, 7874, { tls, alpn: [ALPN_HTTP], logger: silentLogger(), onPeer: (socket) => server.emit('connection', socket) });
   onTestFinished(async () => {
     server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await port.close();
   });
   return { address: `${host}:7874`, hits: () => hits };
 }
@@ -44,24 +52,25 @@ describe('bad input on the Fetch API', () => {
     const net = await createFetchNet(2);
     await net.step();
     const { url } = net.peers[0]!.service;
+    const address = net.peers[0]!.fetchAddress;
     const snapshot = () => JSON.stringify(net.peers[0]!.service.peers());
     const before = snapshot();
     const record = (await (await fetch(`${net.peers[1]!.service.url}/peers`)).json()) as { self: unknown };
+    const peer = await tlsPeerClient();
 
     for (const route of ['/sync', '/leave']) {
-      expect(await call(`${url}${route}`, json('{"from": '))).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
-      expect(await call(`${url}${route}`, json([1, 2, 3]))).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
-      expect(await call(`${url}${route}`, json({ from: record.self, extra: 1 }))).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
-      expect(await call(`${url}${route}`, json({ junk: 'x'.repeat(200_000) }))).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
-      expect(await call(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<a/>' })).toMatchObject({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+      expect(outcome(await peer.raw(address, 'POST', route, '{"from": ', 'application/json'))).toEqual({ status: 400, code: 'BAD_REQUEST' });
+      expect(outcome(await peer.post(address, route, [1, 2, 3]))).toEqual({ status: 400, code: 'BAD_REQUEST' });
+      expect(outcome(await peer.post(address, route, { from: record.self, extra: 1 }))).toEqual({ status: 400, code: 'BAD_REQUEST' });
+      expect(outcome(await peer.post(address, route, { junk: 'x'.repeat(200_000) }))).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+      expect(outcome(await peer.raw(address, 'POST', route, '<a/>', 'application/xml'))).toEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
     }
     // A valid announce with a digest one entry over the cap, or a cursor too long: refused whole.
-    const signer = memorySigner();
     const addresses = { files: '127.9.9.8:7871', search: '127.9.9.8:7872', fetch: '127.9.9.8:7874' };
-    const from = signRecord(signer, { status: 'alive', addresses, protocol: 1, seq: net.clock.now(), issuedAt: net.clock.now() });
+    const from = signRecord(peer.signer, { status: 'alive', addresses, protocol: 2, seq: net.clock.now(), issuedAt: net.clock.now() });
     const digest = (n: number) => Array.from({ length: n }, (_, i) => `aaaaaaaaaaaaaaaa:${i.toString(36)}`);
-    expect(await call(`${url}/sync`, json({ from, have: digest(1_001) }))).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
-    expect(await call(`${url}/sync`, json({ from, viewCursor: 'x'.repeat(500) }))).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
+    expect(outcome(await peer.post(address, '/sync', { from, have: digest(1_001) }))).toEqual({ status: 400, code: 'BAD_REQUEST' });
+    expect(outcome(await peer.post(address, '/sync', { from, viewCursor: 'x'.repeat(500) }))).toEqual({ status: 400, code: 'BAD_REQUEST' });
     expect(snapshot()).toBe(before);
 
     expect(await call(`${url}/peers?limit=100000`)).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
@@ -73,7 +82,7 @@ describe('bad input on the Fetch API', () => {
     expect(await call(`${url}/nowhere`)).toMatchObject({ status: 404, code: 'NOT_FOUND' });
     expect(snapshot()).toBe(before);
     // The same announce within the caps is taken: the refusals above were about size and shape.
-    expect((await call(`${url}/sync`, json({ from, have: digest(1_000) }))).status).toBe(200);
+    expect((await peer.post(address, '/sync', { from, have: digest(1_000) })).status).toBe(200);
   });
 
   it('treats a huge, malformed or redirecting answer as a failed contact and stays within its caps', async () => {
@@ -95,9 +104,10 @@ describe('bad input on the Fetch API', () => {
     const net = await createFetchNet(1, { tuning: { maxPeers: 5 } });
     const { url } = net.peers[0]!.service;
     for (let i = 0; i < 12; i++) {
+      const stranger = await tlsPeerClient();
       const addresses = { files: `127.9.8.${i}:7871`, search: `127.9.8.${i}:7872`, fetch: `127.9.8.${i}:7874` };
-      const from = signRecord(memorySigner(), { status: 'alive', addresses, protocol: 1, seq: net.clock.now(), issuedAt: net.clock.now() });
-      await call(`${url}/sync`, json({ from }));
+      const from = signRecord(stranger.signer, { status: 'alive', addresses, protocol: 2, seq: net.clock.now(), issuedAt: net.clock.now() });
+      await stranger.post(net.peers[0]!.fetchAddress, '/sync', { from });
     }
     expect(net.peers[0]!.service.peers()).toHaveLength(5);
     const listed = (await (await fetch(`${url}/peers`)).json()) as { total: number };

@@ -7,11 +7,11 @@ import { nextLoopback } from '../support/loopback.ts';
 /** Counts sync requests per address, to see which join addresses were tried. */
 function countingTransport(calls: Map<string, number>) {
   return (inner: FetchTransport): FetchTransport => ({
-    sync: (address, request, signal) => {
+    sync: (address, peerId, request, signal) => {
       calls.set(address, (calls.get(address) ?? 0) + 1);
-      return inner.sync(address, request, signal);
+      return inner.sync(address, peerId, request, signal);
     },
-    announceLeave: (address, tombstone, signal) => inner.announceLeave(address, tombstone, signal),
+    announceLeave: (address, peerId, tombstone, signal) => inner.announceLeave(address, peerId, tombstone, signal),
     close: () => inner.close(),
   });
 }

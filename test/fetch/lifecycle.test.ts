@@ -7,6 +7,7 @@ import { SqlitePeerStore } from '../../src/fetch/adapters/sqlite/sqlite-peer-sto
 import { createFetchService } from '../../src/fetch/service.ts';
 import { MemoryFileFeed } from '../../src/fetch/testing/memory-file-feed.ts';
 import { memorySigner } from '../../src/shared/keys.ts';
+import { PeerTls } from '../../src/shared/peer-tls.ts';
 import { silentLogger } from '../../src/shared/logging.ts';
 import { createFetchNet } from '../support/fetch-net.ts';
 import { nextLoopback } from '../support/loopback.ts';
@@ -29,7 +30,7 @@ const timers = () => resourceCounts().Timeout ?? 0;
 const openFds = () => readdirSync('/proc/self/fd').length;
 
 describe('fetch service lifecycle', () => {
-  it('leaves nothing behind after peers that synced over HTTP stop (with and without leave)', async () => {
+  it('leaves nothing behind after peers that synced over HTTP (TLS) stop (with and without leave)', async () => {
     const [handlesBefore, timersBefore] = [handles(), timers()];
     const fds = openFds();
     const net = await createFetchNet(3, { teardown: false });
@@ -46,8 +47,11 @@ describe('fetch service lifecycle', () => {
   it('runs its first round at once on its own timer, and clears the next one on stop, even while still trying to join', async () => {
     const handlesBefore = handles();
     const host = nextLoopback();
+    const identity = memorySigner();
+    const tls = new PeerTls(identity);
     const service = createFetchService({
-      identity: memorySigner(),
+      identity,
+      tls,
       logger: silentLogger(),
       host,
       port: 7874,
@@ -56,7 +60,7 @@ describe('fetch service lifecycle', () => {
       intervalMs: 30_000, // a timer left behind would outlive the poll below
       fanout: 3,
       store: new SqlitePeerStore(join(tempDir(), 'fetch.db')),
-      transport: new HttpFetchTransport(),
+      transport: new HttpFetchTransport({ tls }),
       files: new MemoryFileFeed(),
     });
     await service.start();
@@ -77,8 +81,11 @@ describe('fetch service lifecycle', () => {
     const net = await createFetchNet(1);
     const handlesBefore = handles();
     const host = net.peers[0]!.host;
+    const identity = memorySigner();
+    const tls = new PeerTls(identity);
     const clash = createFetchService({
-      identity: memorySigner(),
+      identity,
+      tls,
       logger: silentLogger(),
       host,
       port: 7874,
@@ -87,7 +94,7 @@ describe('fetch service lifecycle', () => {
       intervalMs: 1_000,
       fanout: 3,
       store: new SqlitePeerStore(join(tempDir(), 'fetch.db')),
-      transport: new HttpFetchTransport(),
+      transport: new HttpFetchTransport({ tls }),
       files: new MemoryFileFeed(),
     });
     await expect(clash.start()).rejects.toMatchObject({ code: 'EADDRINUSE' });

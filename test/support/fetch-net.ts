@@ -1,7 +1,7 @@
 /**
  * `createFetchNet(n)`: N real Fetch services in this process, each on its own 127.x.y.z address
  * with the default port, a temporary data directory (identity key + SQLite peer store) and real
- * HTTP between them. Rounds do not run on timers: `step()` runs one round on every live peer at
+ * HTTP over TLS 1.3 between them (each peer's certificate from its identity key). Rounds do not run on timers: `step()` runs one round on every live peer at
  * once and then moves the shared fake clock one interval, so tests count ROUNDS, never wall time.
  * Inside a vitest test the net is stopped and removed when the test ends; elsewhere call `stop()`.
  */
@@ -18,7 +18,8 @@ import { MemoryFileFeed } from '../../src/fetch/testing/memory-file-feed.ts';
 import type { FetchTransport } from '../../src/fetch/ports.ts';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { loadOrCreateIdentity } from '../../src/shared/identity.ts';
-import { silentLogger } from '../../src/shared/logging.ts';
+import { PeerTls } from '../../src/shared/peer-tls.ts';
+import { silentLogger, type Logger } from '../../src/shared/logging.ts';
 import { nextLoopback } from './loopback.ts';
 
 export interface FetchNetOptions {
@@ -29,6 +30,8 @@ export interface FetchNetOptions {
   joinOf?: (i: number, net: FetchNet) => string[];
   /** Set false outside vitest (benchmarks). */
   teardown?: boolean;
+  /** The logger of peer i (default: silent). */
+  loggerOf?: (i: number) => Logger;
   /** Wrap each peer's transport (to count traffic, or to misbehave). */
   wrapTransport?: (transport: FetchTransport, i: number) => FetchTransport;
 }
@@ -53,8 +56,11 @@ export interface FetchNet {
   stepUntil(done: () => boolean, max: number): Promise<number>;
   /** Stop without announcing leave, as a crash would. */
   kill(peer: NetPeer): Promise<void>;
-  /** Start a stopped peer again from its data directory, without join addresses. */
-  restart(peer: NetPeer): Promise<void>;
+  /**
+   * Start a stopped peer again from its data directory, without join addresses; `newKey`: from an
+   * empty one instead, so another peer (a new identity key) answers at the same address.
+   */
+  restart(peer: NetPeer, options?: { newKey?: boolean }): Promise<void>;
   /** Start one more peer (index = peers.length) joining through `join`. */
   add(join: string[]): Promise<NetPeer>;
   stop(): Promise<void>;
@@ -69,9 +75,12 @@ export async function createFetchNet(n: number, options: FetchNetOptions = {}): 
   const peers: NetPeer[] = [];
 
   function build(peer: Omit<NetPeer, 'service' | 'running'>, joinList: string[]): FetchService {
+    const identity = loadOrCreateIdentity(peer.dataDir);
+    const tls = new PeerTls(identity);
     return createFetchService({
-      identity: loadOrCreateIdentity(peer.dataDir),
-      logger: silentLogger(),
+      identity,
+      tls,
+      logger: options.loggerOf?.(peer.i) ?? silentLogger(),
       host: peer.host,
       port: DEFAULT_PORTS.fetchPort,
       addresses: { files: `${peer.host}:${DEFAULT_PORTS.filesPort}`, search: `${peer.host}:${DEFAULT_PORTS.searchPort}` },
@@ -80,7 +89,7 @@ export async function createFetchNet(n: number, options: FetchNetOptions = {}): 
       fanout: tuning.fanout ?? 3,
       tuning,
       store: new SqlitePeerStore(join(peer.dataDir, 'fetch.db')),
-      transport: (options.wrapTransport ?? ((t) => t))(new HttpFetchTransport({ timeoutMs: 5_000 }), peer.i),
+      transport: (options.wrapTransport ?? ((t) => t))(new HttpFetchTransport({ tls, timeoutMs: 5_000 }), peer.i),
       files: peer.feed,
       clock,
       random: seededRandom((options.seed ?? 1) * 1_000 + peer.i + clock.t),
@@ -109,7 +118,8 @@ export async function createFetchNet(n: number, options: FetchNetOptions = {}): 
       peer.running = false;
       await peer.service.stop({ leave: false });
     },
-    async restart(peer) {
+    async restart(peer, { newKey = false } = {}) {
+      if (newKey) rmSync(peer.dataDir, { recursive: true, force: true });
       peer.service = build(peer, []);
       await peer.service.start();
       peer.running = true;

@@ -5,8 +5,14 @@
  * detection.
  */
 
-/** Protocol version this peer speaks; carried in every peer record. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Protocol version this peer speaks; carried in every peer record. Version 2 is TLS 1.3 between
+ * peers, pinned to peer ids (docs/PROTOCOL.md); later additions are negotiated features, not new
+ * versions, so any version from MIN_PROTOCOL_VERSION up is taken.
+ */
+export const PROTOCOL_VERSION = 2;
+/** Records of older versions are refused: a version 1 peer speaks plaintext and must upgrade. */
+export const MIN_PROTOCOL_VERSION = 2;
 
 export interface FetchConfig {
   /** Milliseconds between rounds (used by the service's timer, not by the pure core). */

@@ -57,6 +57,14 @@ describe('signed peer records', () => {
     expect(rejection({ ...a.record(), ...change }).code).toBe('BAD_REQUEST');
   });
 
+  it('refuses a correctly signed record of protocol 1: a version 1 peer must upgrade', () => {
+    const old = a.record({ protocol: 1 });
+    const err = rejection(old);
+    expect(err).toMatchObject({ code: 'BAD_REQUEST', details: { field: 'protocol' } });
+    expect(err.message).toMatch(/version 1 peer .*upgrade to protocol 2/);
+    expect(verifyRecord(a.record({ protocol: 3 })).protocol).toBe(3); // a newer release: its features are negotiated
+  });
+
   it('rejects a record issued far in the future, unknown fields and non-objects', () => {
     const future = a.record({ seq: NOW + 3_600_000, issuedAt: NOW + 3_600_000 });
     expect(rejection(future, NOW).details).toEqual({ field: 'issuedAt' });

@@ -8,6 +8,7 @@
  */
 import { PeershareError } from '../../shared/errors.ts';
 import { ADDRESS_KEYS, isAddress, type ServiceAddresses } from './addresses.ts';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from './config.ts';
 import { peerIdOf, verifyEd25519, type RecordSigner, type SignatureVerifier } from './keys.ts';
 
 export type RecordStatus = 'alive' | 'left';
@@ -120,7 +121,8 @@ export interface VerifyOptions {
 
 /**
  * Check a record received from anywhere and return it typed. Throws BAD_REQUEST when its shape or
- * values are wrong, its peer id does not derive from its public key (a record claiming another
+ * values are wrong, its protocol is older than MIN_PROTOCOL_VERSION (a version 1 peer never enters
+ * a table), its peer id does not derive from its public key (a record claiming another
  * peer's id), or its signature does not verify. Staleness (an old seq) is the peer table's call.
  * A record identical in every field to one `verified` returns is accepted without the (costly)
  * signature check: views repeat the same records many times.
@@ -136,6 +138,12 @@ export function verifyRecord(input: unknown, options: VerifyOptions = {}): PeerR
   if (typeof signature !== 'string' || !HEX_SIGNATURE.test(signature)) throw bad('signature must be 128 hex digits', 'signature');
   const fields = record as unknown as RecordFields;
   checkFields(fields, now, maxSkewMs);
+  if (fields.protocol < MIN_PROTOCOL_VERSION) {
+    throw bad(
+      `protocol ${fields.protocol}: peer ${peerId} is a version ${fields.protocol} peer (peershare before TLS between peers); it must upgrade to protocol ${PROTOCOL_VERSION}`,
+      'protocol',
+    );
+  }
   const known = verified?.(peerId);
   if (known && sameRecord(known, record)) return known;
   const key = Buffer.from(publicKey, 'hex');

@@ -164,12 +164,15 @@ export class SyncRounds {
   }
 
   /**
-   * Apply an answer. Throws BAD_REQUEST or PAYLOAD_TOO_LARGE, changing nothing, if any part of it
-   * is malformed or over a cap; the caller should then report applyFailure().
+   * Apply an answer (`provenPeerId`: the id the answerer proved, for a join address). Throws
+   * BAD_REQUEST or PAYLOAD_TOO_LARGE, changing nothing, if any part of it is malformed or over a
+   * cap; the caller should then report applyFailure().
    */
-  applyResponse(target: SyncTarget, input: unknown): MergeReport {
+  applyResponse(target: SyncTarget, input: unknown, provenPeerId?: string): MergeReport {
     const now = this.options.clock.now();
-    const response = parseSyncResponse(input, now, this.config, target.peerId, this.checks);
+    // The answer must come from the peer asked: the id of its record, or for a join address the
+    // id its TLS connection proved.
+    const response = parseSyncResponse(input, now, this.config, target.peerId ?? provenPeerId, this.checks);
     const knownBefore = this.table.has(response.from);
     // Files first: it is the only step that can still refuse (caps), and it must not half-apply.
     if (response.files && (knownBefore || response.view.records.some((r) => r.peerId === response.from && r.status === 'alive'))) {

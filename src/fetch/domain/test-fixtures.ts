@@ -8,7 +8,7 @@ export function fields(i: number, overrides: Partial<RecordFields> = {}): Record
   return {
     status: 'alive',
     addresses: { files: `127.0.0.${i}:7001`, search: `127.0.0.${i}:7002`, fetch: `127.0.0.${i}:7003` },
-    protocol: 1,
+    protocol: 2,
     seq: NOW,
     issuedAt: NOW,
     ...overrides,

@@ -41,7 +41,27 @@ const GetBody = Type.Object(
 export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: AdminGuard): void {
   app.get('/status', { schema: { summary: 'Peer id, addresses, overlay links, queue backend, counts, uptime' } }, async () => client.status());
 
-  app.get('/peers', { schema: { summary: 'Every known peer with state, last seen, addresses and file count' } }, async () => ({ peers: await client.fetch.peers() }));
+  app.get(
+    '/peers',
+    { schema: { summary: 'Every known peer with state, last seen, addresses and file count; and the join addresses pinned to the peer id each proved first' } },
+    async () => {
+      const [peers, joinPins] = await Promise.all([client.fetch.peers(), client.fetch.joinPins()]);
+      return { peers, joinPins };
+    },
+  );
+
+  app.delete(
+    '/join-pins/:key',
+    {
+      onRequest: admin,
+      schema: {
+        summary: 'Forget the pins of a peer id or join address, accepting whatever id the address proves next (after a key change)',
+        params: Type.Object({ key: Type.String({ minLength: 1, maxLength: 270 }) }),
+        response: { 400: ErrorRef },
+      },
+    },
+    async (request) => ({ forgotten: await client.fetch.forgetJoinPins(request.params.key) }),
+  );
 
   app.get(
     '/network',

@@ -7,7 +7,7 @@
 import { isPeershareError, PeershareError } from '../../../shared/errors.ts';
 import type { HttpClient } from '../../../shared/http-client.ts';
 import { hostPort } from '../../../shared/net.ts';
-import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, OverlayLink, OverlayPort, PeerInfo, SearchHit, SearchPort, SearchRun, SearchSummary, SharedFile } from '../../ports.ts';
+import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, JoinPinInfo, OverlayLink, OverlayPort, PeerInfo, SearchHit, SearchPort, SearchRun, SearchSummary, SharedFile } from '../../ports.ts';
 import { call, callWithProgress, follow, sendStream } from './http-json.ts';
 
 export function filesOverHttp(url: string, token: string | undefined): FilesPort {
@@ -94,6 +94,8 @@ export function fetchOverHttp(url: string): FetchPort {
   return explained('fetch', url, {
     peers: async () => (await call<{ items: PeerInfo[] }>('GET', `${url}/peers?limit=1000`)).items,
     sourcesFor: async (fileId) => (await call<{ sources: Awaited<ReturnType<FetchPort['sourcesFor']>> }>('GET', `${url}/sources/${encodeURIComponent(fileId)}`)).sources,
+    joinPins: async () => (await call<{ pins: JoinPinInfo[] }>('GET', `${url}/join-pins`)).pins,
+    forgetJoinPins: async (key) => (await call<{ pins: JoinPinInfo[] }>('DELETE', `${url}/join-pins/${encodeURIComponent(key)}`)).pins,
   });
 }
 

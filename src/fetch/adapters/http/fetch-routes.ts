@@ -1,18 +1,31 @@
 /**
- * The Fetch HTTP API (driving adapter). Peer-facing: POST /sync (an announce and a request for
- * what changed; answered with this peer's view and shared-file delta) and POST /leave (a signed
- * tombstone). Read-only, the product's "log of available peers": GET /peers, GET /membership-log,
- * GET /sources/:fileId. Nothing here needs the admin guard: writes carry their own signatures.
- * Peers send them as JSON without browser headers; a web page of another site is refused.
+ * The Fetch HTTP API (driving adapter), behind a peer port (shared/peer-port.ts). Peer-facing,
+ * over TLS only: POST /sync (an announce and a request for what changed; answered with this
+ * peer's view and shared-file delta) and POST /leave (a signed tombstone); the record announced
+ * or left must be the one of the peer the TLS connection proved, so nobody announces or leaves
+ * for another id (an answer's gossip may carry others' records; an announce may not). For this
+ * host only (plaintext), the product's "log of available peers": GET /peers, GET
+ * /membership-log, GET /sources/:fileId; and the join pins: GET /join-pins, DELETE
+ * /join-pins/:key (accept a join address's new key). Writes carry their own signatures, so
+ * nothing here needs the admin guard; a web page of another site is refused.
  */
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { PeershareError } from '../../../shared/errors.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
+import { callingPeer, peerAccess } from '../../../shared/peer-port.ts';
 import { stateChange } from '../../../shared/site-guard.ts';
 import type { MembershipEvent } from '../../domain/membership-log.ts';
 import type { SyncResponse } from '../../domain/messages.ts';
 import type { FileSource, PeerSummary } from '../../domain/sync-rounds.ts';
 import type { ServiceAddresses } from '../../domain/addresses.ts';
-import { LogQuery, LogSchema, PeerListQuery, PeerListSchema, PeerRecordSchema, SourcesParams, SourcesSchema, SyncRequestSchema, SyncResponseSchema } from './schemas.ts';
+import type { JoinPin } from '../../ports.ts';
+import { JoinPinsSchema, LogQuery, LogSchema, PeerListQuery, PeerListSchema, PeerRecordSchema, SourcesParams, SourcesSchema, SyncRequestSchema, SyncResponseSchema } from './schemas.ts';
+
+/** A join pin as listed: with the last different id the address proved, if any (refused). */
+export interface JoinPinView extends JoinPin {
+  refused?: { peerId: string; at: number };
+}
 
 /** What the routes ask of the service. */
 export interface FetchApi {
@@ -24,35 +37,63 @@ export interface FetchApi {
   peers(): PeerSummary[];
   events(limit: number): MembershipEvent[];
   sources(fileId: string): FileSource[];
+  joinPins(): JoinPinView[];
+  /** Drop the pins of a peer id or a join address; returns those dropped. */
+  forgetJoinPins(key: string): JoinPin[];
+}
+
+/**
+ * Throws FORBIDDEN unless `claimed` is the id the TLS connection of `request` proved: a peer
+ * announces and leaves for itself only.
+ */
+function ownRecordOnly(request: FastifyRequest, claimed: string, what: string): void {
+  const proven = callingPeer(request);
+  if (proven === undefined) throw new PeershareError('FORBIDDEN', `${what} is for other peers, over TLS`);
+  if (claimed !== proven) {
+    throw new PeershareError('FORBIDDEN', `${what} carries the record of peer ${claimed}, but this TLS connection proved peer ${proven}: a peer speaks only for itself`, {
+      field: 'peerId',
+      claimed,
+      proven,
+    });
+  }
 }
 
 const ErrorRef = Type.Ref('Error');
 
 export function registerFetchRoutes(app: HttpApp, api: FetchApi): void {
+  // Peers reach only the routes marked for them; this host's callers only the others.
+  app.addHook('onRequest', peerAccess);
+
   app.post(
     '/sync',
     {
+      config: { access: 'peers' },
       onRequest: stateChange,
       schema: {
         summary: 'Announce the caller and get what changed since its cursors: peer records, suspicion rumours, shared files',
         body: SyncRequestSchema,
-        response: { 200: SyncResponseSchema, 400: ErrorRef, 413: ErrorRef },
+        response: { 200: SyncResponseSchema, 400: ErrorRef, 403: ErrorRef, 413: ErrorRef },
       },
     },
-    async (request) => api.answer(request.body),
+    async (request) => {
+      ownRecordOnly(request, request.body.from.peerId, 'this announce');
+      return api.answer(request.body);
+    },
   );
 
   app.post(
     '/leave',
     {
+      config: { access: 'peers' },
       onRequest: stateChange,
       schema: {
         summary: 'A peer leaving cleanly hands over its signed "left" record; it is removed at once',
         body: PeerRecordSchema,
-        response: { 200: Type.Object({ accepted: Type.Boolean() }), 400: ErrorRef, 413: ErrorRef },
+        response: { 200: Type.Object({ accepted: Type.Boolean() }), 400: ErrorRef, 403: ErrorRef, 413: ErrorRef },
       },
     },
     async (request) => {
+      ownRecordOnly(request, request.body.peerId, 'this leave');
       api.leave(request.body);
       return { accepted: true };
     },
@@ -80,5 +121,24 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi): void {
     '/sources/:fileId',
     { schema: { summary: 'Peers that list a file, alive ones first, with their File Management address', params: SourcesParams, response: { 200: SourcesSchema } } },
     async (request) => ({ fileId: request.params.fileId, sources: api.sources(request.params.fileId) }),
+  );
+
+  app.get(
+    '/join-pins',
+    { schema: { summary: 'Join addresses and the peer id each proved on first contact (trust on first use), with the last other id refused there', response: { 200: JoinPinsSchema } } },
+    async () => ({ pins: api.joinPins() }),
+  );
+
+  app.delete(
+    '/join-pins/:key',
+    {
+      onRequest: stateChange,
+      schema: {
+        summary: 'Forget the pins of a peer id or a join address, so that the next contact pins whatever id the address proves (accepting a new key)',
+        params: Type.Object({ key: Type.String({ minLength: 1, maxLength: 270 }) }),
+        response: { 200: JoinPinsSchema },
+      },
+    },
+    async (request) => ({ pins: api.forgetJoinPins(request.params.key) }),
   );
 }

@@ -97,3 +97,14 @@ export const SourcesSchema = Type.Object({
   fileId: Type.String(),
   sources: Type.Array(Type.Object({ peerId: PeerId, filesAddress: Address, name: Type.String(), size: Type.Integer(), state: PeerState })),
 });
+
+export const JoinPinsSchema = Type.Object({
+  pins: Type.Array(
+    Type.Object({
+      address: Address,
+      peerId: PeerId,
+      pinnedAt: Type.Integer({ description: 'ms since the epoch' }),
+      refused: Type.Optional(Type.Object({ peerId: PeerId, at: Type.Integer() }, { description: 'another id this address proved since, refused' })),
+    }),
+  ),
+});

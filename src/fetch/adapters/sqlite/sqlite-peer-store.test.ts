@@ -42,4 +42,26 @@ describe('SqlitePeerStore', () => {
     expect(second.recentEvents(1).map((e) => e.n)).toEqual([4]);
     second.close();
   });
+
+  it('keeps join pins across a reopen; a pin is replaced per address and forgotten by id or address', () => {
+    const file = path();
+    const [a, b, c] = [testPeer(1), testPeer(2), testPeer(3)].map((p) => p.signer.peerId);
+    const store = new SqlitePeerStore(file);
+    store.pinJoin({ address: '127.0.0.5:7874', peerId: a!, pinnedAt: NOW });
+    store.pinJoin({ address: '127.0.0.6:7874', peerId: b!, pinnedAt: NOW });
+    store.pinJoin({ address: '127.0.0.7:7874', peerId: c!, pinnedAt: NOW });
+    store.pinJoin({ address: '127.0.0.6:7874', peerId: c!, pinnedAt: NOW + 1 }); // replaces b's
+    store.close();
+    const reopened = new SqlitePeerStore(file);
+    expect(reopened.joinPins()).toEqual([
+      { address: '127.0.0.5:7874', peerId: a, pinnedAt: NOW },
+      { address: '127.0.0.6:7874', peerId: c, pinnedAt: NOW + 1 },
+      { address: '127.0.0.7:7874', peerId: c, pinnedAt: NOW },
+    ]);
+    expect(reopened.forgetJoinPins(c!).map((p) => p.address).sort()).toEqual(['127.0.0.6:7874', '127.0.0.7:7874']);
+    expect(reopened.forgetJoinPins('127.0.0.5:7874')).toEqual([{ address: '127.0.0.5:7874', peerId: a, pinnedAt: NOW }]);
+    expect(reopened.forgetJoinPins(a!)).toEqual([]);
+    expect(reopened.joinPins()).toEqual([]);
+    reopened.close();
+  });
 });

@@ -3,11 +3,12 @@
  * known peer (alive or left), so a restarted peer rejoins without --join, and the membership log.
  * The log is numbered by the store (a process numbers its events from 1 again after a restart)
  * and trimmed to its newest `maxEvents` rows, so the file stays bounded however long a peer runs.
+ * Join pins: the peer id each join address proved on first contact (trust on first use).
  */
 import Database from 'better-sqlite3';
 import type { MembershipEvent, MembershipEventKind } from '../../domain/membership-log.ts';
 import type { PeerRecord } from '../../domain/peer-record.ts';
-import type { PeerStore } from '../../ports.ts';
+import type { JoinPin, PeerStore } from '../../ports.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS peers (
@@ -20,6 +21,11 @@ CREATE TABLE IF NOT EXISTS membership_log (
   at INTEGER NOT NULL,
   kind TEXT NOT NULL,
   peer_id TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS join_pins (
+  address TEXT PRIMARY KEY,
+  peer_id TEXT NOT NULL,
+  pinned_at INTEGER NOT NULL
 ) STRICT;
 `;
 
@@ -50,6 +56,9 @@ export class SqlitePeerStore implements PeerStore {
       append: db.prepare(`INSERT INTO membership_log (at, kind, peer_id) VALUES (?, ?, ?)`),
       trim: db.prepare(`DELETE FROM membership_log WHERE n <= (SELECT max(n) FROM membership_log) - ?`),
       recent: db.prepare(`SELECT n, at, kind, peer_id FROM membership_log ORDER BY n DESC LIMIT ?`),
+      pins: db.prepare(`SELECT address, peer_id, pinned_at FROM join_pins ORDER BY address`),
+      pin: db.prepare(`INSERT OR REPLACE INTO join_pins (address, peer_id, pinned_at) VALUES (?, ?, ?)`),
+      forget: db.prepare(`DELETE FROM join_pins WHERE peer_id = ? OR address = ? RETURNING address, peer_id, pinned_at`),
     };
   }
 
@@ -94,7 +103,29 @@ export class SqlitePeerStore implements PeerStore {
     return rows.reverse().map((r) => ({ n: r.n, at: r.at, kind: r.kind, peerId: r.peer_id }));
   }
 
+  joinPins(): JoinPin[] {
+    return (this.#stmts.pins.all() as PinRow[]).map(pinOf);
+  }
+
+  pinJoin(pin: JoinPin): void {
+    this.#stmts.pin.run(pin.address, pin.peerId, pin.pinnedAt);
+  }
+
+  forgetJoinPins(peerIdOrAddress: string): JoinPin[] {
+    return (this.#stmts.forget.all(peerIdOrAddress, peerIdOrAddress) as PinRow[]).map(pinOf);
+  }
+
   close(): void {
     if (this.#db.open) this.#db.close();
   }
+}
+
+interface PinRow {
+  address: string;
+  peer_id: string;
+  pinned_at: number;
+}
+
+function pinOf(row: PinRow): JoinPin {
+  return { address: row.address, peerId: row.peer_id, pinnedAt: row.pinned_at };
 }

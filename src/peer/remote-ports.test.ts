@@ -1,0 +1,47 @@
+import { once } from 'node:events';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { memorySigner } from '../shared/keys.ts';
+import { filesFeedOverHttp, registryOverHttp, sourcesOverHttp } from './remote-ports.ts';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((resolve) => s.close(resolve));
+  }
+});
+
+async function serve(handler: RequestListener): Promise<string> {
+  const server = createServer(handler);
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+describe("the split-mode ports over this peer's own services", () => {
+  it('gives Download its live sources as peerId@host:port', async () => {
+    const [a, b] = [memorySigner().peerId, memorySigner().peerId];
+    const seen: string[] = [];
+    const url = await serve((req, res) => {
+      seen.push(req.url ?? '');
+      res.setHeader('content-type', 'application/json');
+      const sources = [
+        { peerId: a, filesAddress: '127.0.0.5:7871', name: 'f', size: 1, state: 'alive' },
+        { peerId: b, filesAddress: '127.0.0.6:7871', name: 'f', size: 1, state: 'suspected' },
+      ];
+      res.end(JSON.stringify({ fileId: 'x', sources }));
+    });
+    const fileId = 'ab'.repeat(32);
+    await expect(sourcesOverHttp(url).sourcesFor(fileId)).resolves.toEqual([`${a}@127.0.0.5:7871`]);
+    expect(seen).toEqual([`/sources/${fileId}`]);
+  });
+
+  it("fails with the service's own error code, or UNAVAILABLE when the answer is not JSON", async () => {
+    const refusing = await serve((_req, res) => res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":{"code":"UNAUTHORIZED","message":"token"}}'));
+    await expect(registryOverHttp(refusing, undefined).register('/tmp/x', {} as never)).rejects.toMatchObject({ code: 'UNAUTHORIZED', details: { status: 401 } });
+    const garbage = await serve((_req, res) => res.end('<html>'));
+    await expect(filesFeedOverHttp(garbage).changesSince(undefined)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+});

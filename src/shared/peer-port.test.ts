@@ -78,3 +78,23 @@ describe('a peer port', () => {
     expect(local.status).toBe(200);
   });
 });
+
+describe('closing a peer port', () => {
+  it('ends a connection stuck in its TLS handshake at once, not at the handshake deadline', async () => {
+    const tls = new PeerTls(memorySigner());
+    await tls.ready();
+    const app = await createHttpApp({ service: 'test', logger: silentLogger() });
+    const port = await servePeerHttp(app, '127.0.0.1', 0, tls, silentLogger());
+    const socket = netConnect({ host: '127.0.0.1', port: port.port });
+    cleanups.push(() => void socket.destroy());
+    socket.on('error', () => undefined);
+    socket.resume();
+    await once(socket, 'connect');
+    // The start of a ClientHello, and then nothing: the handshake cannot finish.
+    socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc]));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    await port.close();
+    await closed;
+    await app.close();
+  }, 8_000); // below the 10 s handshake deadline, which would otherwise be what ends it
+});

@@ -57,15 +57,17 @@ export function isThisHost(ip: string | undefined): boolean {
 export async function listenPeerPort(host: string, port: number, options: PeerPortOptions): Promise<PeerPort> {
   const { tls, logger } = options;
   const deadline = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+  /** Connections that have not sent their first byte, and those still in their TLS handshake: close() ends them. */
   const pending = new Set<Socket>();
+  const inHandshake = new Set<Socket>();
   const tlsServer = createTlsServer({ ...tls.serverOptions(options.alpn), handshakeTimeout: deadline });
-  const unrenew = tls.onRenew((context) => tlsServer.setSecureContext({ ...tls.serverOptions(options.alpn), secureContext: context } as never));
   const refuse = (socket: Socket, why: string) => {
     logger.info({ remote: socket.remoteAddress }, `peer connection refused: ${why}`);
     socket.destroy();
   };
   tlsServer.on('tlsClientError', (err, socket) => refuse(socket, `TLS handshake failed: ${err.message}`));
   tlsServer.on('secureConnection', (socket: TLSSocket) => {
+    for (const raw of inHandshake) if (raw.remotePort === socket.remotePort && raw.remoteAddress === socket.remoteAddress) inHandshake.delete(raw);
     let peerId: string;
     try {
       peerId = provenPeerId(socket);
@@ -107,12 +109,13 @@ export async function listenPeerPort(host: string, port: number, options: PeerPo
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('peer port has no TCP address');
+  const unrenew = tls.onRenew((context) => tlsServer.setSecureContext({ ...tls.serverOptions(options.alpn), secureContext: context } as never));
   return {
     host: address.address,
     port: address.port,
     close: async () => {
       unrenew();
-      for (const socket of pending) socket.destroy();
+      for (const socket of [...pending, ...inHandshake]) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

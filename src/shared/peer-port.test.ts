@@ -91,7 +91,7 @@ describe('closing a peer port', () => {
     socket.resume();
     await once(socket, 'connect');
     // The start of a ClientHello, and then nothing: the handshake cannot finish.
-    socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc]));
+    socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
     const closed = new Promise((resolve) => socket.once('close', resolve));
     await port.close();
     await closed;

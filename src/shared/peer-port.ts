@@ -61,13 +61,15 @@ export async function listenPeerPort(host: string, port: number, options: PeerPo
   const pending = new Set<Socket>();
   const inHandshake = new Set<Socket>();
   const tlsServer = createTlsServer({ ...tls.serverOptions(options.alpn), handshakeTimeout: deadline });
+  tlsServer.on('tlsClientError', (err, socket) => refuse(socket, `TLS handshake failed: ${err.message}`));
+  tlsServer.on('secureConnection', (socket: TLSSocket) => secured(socket));
   const refuse = (socket: Socket, why: string) => {
     logger.info({ remote: socket.remoteAddress }, `peer connection refused: ${why}`);
     socket.destroy();
   };
-  tlsServer.on('tlsClientError', (err, socket) => refuse(socket, `TLS handshake failed: ${err.message}`));
-  tlsServer.on('secureConnection', (socket: TLSSocket) => {
-    for (const raw of inHandshake) if (raw.remotePort === socket.remotePort && raw.remoteAddress === socket.remoteAddress) inHandshake.delete(raw);
+  /** A finished handshake: the peer id proven, or the connection refused. */
+  const secured = (socket: TLSSocket) => {
+    inHandshake.delete((socket as TLSSocket & { _parent?: Socket })._parent ?? socket); // the TCP socket under it
     let peerId: string;
     try {
       peerId = provenPeerId(socket);
@@ -75,7 +77,7 @@ export async function listenPeerPort(host: string, port: number, options: PeerPo
       return refuse(socket, (err as Error).message);
     }
     options.onPeer(socket, peerId);
-  });
+  };
 
   const server: NetServer = createNetServer({ pauseOnConnect: false, noDelay: true }, (socket) => {
     pending.add(socket);
@@ -91,6 +93,8 @@ export async function listenPeerPort(host: string, port: number, options: PeerPo
       socket.pause();
       socket.unshift(first);
       if (first[0] === TLS_HANDSHAKE_BYTE) {
+        inHandshake.add(socket);
+        socket.once('close', () => inHandshake.delete(socket));
         tlsServer.emit('connection', socket);
       } else if (options.onLocal && isThisHost(socket.remoteAddress)) {
         options.onLocal(socket);
@@ -116,6 +120,7 @@ export async function listenPeerPort(host: string, port: number, options: PeerPo
     close: async () => {
       unrenew();
       for (const socket of [...pending, ...inHandshake]) socket.destroy();
+      inHandshake.clear();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -136,6 +136,12 @@ export class PeerTls {
     return this.#renewing;
   }
 
+  /** The current secure context (key and certificate, parsed once). */
+  get secureContext(): SecureContext {
+    if (!this.#context) throw new Error('PeerTls.ready() has not resolved');
+    return this.#context;
+  }
+
   /** The current certificate (PEM). */
   get certificate(): string {
     if (!this.#cert) throw new Error('PeerTls.ready() has not resolved');

@@ -92,6 +92,8 @@ describe('closing a peer port', () => {
     await once(socket, 'connect');
     // The start of a ClientHello, and then nothing: the handshake cannot finish.
     socket.write(Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]));
+    // A request on another connection, answered after the server has read those bytes.
+    expect((await fetch(`http://127.0.0.1:${port.port}/health`)).status).toBe(200);
     const closed = new Promise((resolve) => socket.once('close', resolve));
     await port.close();
     await closed;

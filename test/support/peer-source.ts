@@ -20,8 +20,10 @@ export interface PeerListener {
   port: number;
   /** `peerId@host:port` */
   source: string;
-  /** Every TLS connection accepted. */
+  /** The TLS connections open now. */
   readonly sockets: ReadonlySet<TLSSocket>;
+  /** TCP connections accepted so far (each a dial, whether its handshake then succeeds or not). */
+  readonly connections: number;
 }
 
 /** A fresh peer identity with its certificate made. */
@@ -38,12 +40,14 @@ export async function newPeerTls(): Promise<PeerTls> {
 export async function listenAsPeer(server: HttpServer | NetServer, host: string, port = 0, tls?: PeerTls): Promise<PeerListener> {
   const peerTls = tls ?? (await newPeerTls());
   const sockets = new Set<TLSSocket>();
+  let connections = 0;
   const tlsServer = createTlsServer(peerTls.serverOptions([ALPN_HTTP]), (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     server.emit('connection', socket as unknown as Socket);
   });
   tlsServer.on('tlsClientError', () => undefined);
+  tlsServer.on('connection', () => void connections++);
   tlsServer.listen(port, host);
   await once(tlsServer, 'listening');
   const bound = (tlsServer.address() as { port: number }).port;
@@ -52,5 +56,10 @@ export async function listenAsPeer(server: HttpServer | NetServer, host: string,
     tlsServer.close();
     await once(tlsServer, 'close');
   });
-  return { tls: peerTls, peerId: peerTls.peerId, host, port: bound, source: formatPeerAddress({ peerId: peerTls.peerId, address: `${host}:${bound}` }), sockets };
+  return {
+    tls: peerTls, peerId: peerTls.peerId, host, port: bound, source: formatPeerAddress({ peerId: peerTls.peerId, address: `${host}:${bound}` }), sockets,
+    get connections() {
+      return connections;
+    },
+  };
 }

@@ -100,7 +100,7 @@ export class DownloadManager {
    * Per file id, the sources whose address answered with another peer's certificate (or none
    * proving an id): left out of every later attempt at that file while this process runs.
    */
-  readonly #refused = new Map<string, Set<string>>();
+  readonly #refused = new Map<string, Map<string, string>>();
   #stopping = false;
 
   constructor(ports: Ports, options: DownloadManagerOptions) {
@@ -235,6 +235,9 @@ export class DownloadManager {
     // are sources already found not to be the peer they name.
     const refused = this.#refused.get(job.fileId);
     const sources = [...new Set([...job.sources, ...(previous?.sources ?? []), ...known])].filter((s) => isSource(s) && !refused?.has(s));
+    if (sources.length === 0 && refused?.size) {
+      throw new PeershareError('UNAVAILABLE', `no source left for ${job.fileId}: ${[...refused.values()].join('; ')}`);
+    }
     let record: DownloadRecord = previous ?? {
       key, fileId: job.fileId, name: job.name, outDir, sources, state: 'running', bytesDone: 0, createdAt: this.#now(), updatedAt: this.#now(),
     };
@@ -284,9 +287,9 @@ export class DownloadManager {
 
   /** Leave out `source` for `fileId` from now on: its address is not the peer it names. */
   #refuse(fileId: string, source: string, reason: string, code: string): void {
-    const set = this.#refused.get(fileId) ?? new Set<string>();
-    set.add(source);
-    this.#refused.set(fileId, set);
+    const refused = this.#refused.get(fileId) ?? new Map<string, string>();
+    refused.set(source, reason.includes(source) ? reason : `${source}: ${reason}`);
+    this.#refused.set(fileId, refused);
     this.#emit({ type: 'source-refused', fileId, source, code, reason });
   }
 

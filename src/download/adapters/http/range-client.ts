@@ -45,7 +45,7 @@ export function peerOfSource(source: string): PeerAddress {
 type Reader = (data: Buffer) => void;
 
 class Connection {
-  socket!: TLSSocket;
+  socket!: TLSSocket; // set by attach(), once dialled and verified
   readonly key: string;
   readonly address: string;
   reader: Reader | undefined;
@@ -62,7 +62,7 @@ class Connection {
     callback: (n: number, buf: Uint8Array) => {
       const data = Buffer.from(buf.buffer, buf.byteOffset, n);
       if (this.reader) this.reader(data);
-      else this.socket.destroy(); // bytes nobody asked for: the connection is not trusted again
+      else this.unasked(); // bytes nobody asked for: the connection is not trusted again
       return true;
     },
   };
@@ -72,9 +72,17 @@ class Connection {
     this.address = address;
   }
 
+  #unasked = false;
+
+  unasked(): void {
+    this.#unasked = true;
+    this.socket?.destroy(); // (before attach(): destroyed there)
+  }
+
   /** The verified TLS socket dialled for this connection. */
   attach(socket: TLSSocket, onIdleEnd: (c: Connection) => void): void {
     this.socket = socket;
+    if (this.#unasked) socket.destroy(); // the source spoke before it was asked
     const ended = (err: Error) => {
       this.clearIdle();
       const onEnd = this.onEnd;

@@ -24,10 +24,12 @@ const READ_BUFFER_BYTES = 256 * 1024;
 /**
  * TLS decrypts a whole batch of records per socket read and hands each to the callback, even
  * after the socket was paused; while the sink holds a piece (its promise pending), the pieces
- * that still arrive are read into buffers of their own (this size: TLS records are at most 16 KiB)
- * and queued, so the held one is never overwritten. Only backpressure allocates.
+ * that still arrive are read into buffers of their own (a TLS record's plaintext is at most
+ * 16 KiB) and queued, so the held one is never overwritten. They are reused once the sink is done
+ * with them, so a connection makes a few and then allocates nothing, under backpressure too.
  */
-const OVERFLOW_BUFFER_BYTES = 64 * 1024;
+const OVERFLOW_BUFFER_BYTES = 16 * 1024;
+const MAX_SPARE_BUFFERS = 16;
 const MAX_HEADER_BYTES = 16 * 1024;
 const IDLE_MS = 4_000;
 /** A source whose address does not complete the TCP and TLS handshakes within this time has failed. */
@@ -41,8 +43,8 @@ export function peerOfSource(source: string): PeerAddress {
   return peer;
 }
 
-/** What a connection does with the bytes it reads: the response in progress, if any. */
-type Reader = (data: Buffer) => void;
+/** What a connection does with the bytes it reads (`data`, a view of `buf`): the response in progress, if any. */
+type Reader = (data: Buffer, buf: Uint8Array) => void;
 
 class Connection {
   socket!: TLSSocket; // set by attach(), once dialled and verified
@@ -56,12 +58,13 @@ class Connection {
   held = false;
   #idleTimer: NodeJS.Timeout | undefined;
   readonly #buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  readonly #spare: Uint8Array[] = [];
   readonly onread = {
     // Asked for the buffer of each next read.
-    buffer: () => (this.held ? Buffer.allocUnsafe(OVERFLOW_BUFFER_BYTES) : this.#buffer),
+    buffer: () => (this.held ? (this.#spare.pop() ?? Buffer.allocUnsafeSlow(OVERFLOW_BUFFER_BYTES)) : this.#buffer),
     callback: (n: number, buf: Uint8Array) => {
       const data = Buffer.from(buf.buffer, buf.byteOffset, n);
-      if (this.reader) this.reader(data);
+      if (this.reader) this.reader(data, buf);
       else this.unasked(); // bytes nobody asked for: the connection is not trusted again
       return true;
     },
@@ -73,6 +76,11 @@ class Connection {
   }
 
   #unasked = false;
+
+  /** `buf` is free again (the sink is done with what was read into it); the shared buffer always is. */
+  free(buf: Uint8Array): void {
+    if (buf !== this.#buffer && this.#spare.length < MAX_SPARE_BUFFERS) this.#spare.push(buf);
+  }
 
   unasked(): void {
     this.#unasked = true;
@@ -210,7 +218,7 @@ export class RangeClient {
       let settled = false;
       let pending: Promise<void> | undefined;
       /** Pieces read while the sink held one (each in a buffer of its own), in order. */
-      const queued: Buffer[] = [];
+      const queued: Array<[Buffer, Uint8Array]> = [];
 
       const finish = (err?: unknown) => {
         if (settled) return;
@@ -238,7 +246,7 @@ export class RangeClient {
         else finish(err instanceof PeershareError ? err : new PeershareError('UNAVAILABLE', `source connection failed: ${err.message}`));
       };
 
-      const body = (data: Buffer) => {
+      const body = (data: Buffer, buf: Uint8Array) => {
         if (received + data.length > length) {
           finish(new PeershareError('BAD_SOURCE', `source sent more than the ${length} bytes asked for`));
           return;
@@ -252,12 +260,14 @@ export class RangeClient {
           return;
         }
         const complete = received === length;
+        if (!result) conn.free(buf);
         if (result) {
           conn.held = true;
           conn.socket.pause();
           const current = (pending = result.then(
             () => {
               if (pending === current) pending = undefined;
+              conn.free(buf);
               if (settled) return;
               if (complete && queued.length === 0) finish();
               else flush();
@@ -268,20 +278,20 @@ export class RangeClient {
       };
       /** Hand the sink what was read while it held a piece, then read on. */
       const flush = () => {
-        while (!pending && !settled && queued.length > 0) body(queued.shift()!);
+        while (!pending && !settled && queued.length > 0) body(...queued.shift()!);
         if (pending || settled) return;
         conn.held = false;
         conn.socket.resume();
       };
 
-      conn.reader = (data) => {
+      conn.reader = (data, buf) => {
         if (settled) return;
         if (pending) {
-          queued.push(data); // in a buffer of its own (conn.held)
+          queued.push([data, buf]); // in a buffer of its own (conn.held)
           return;
         }
         if (inBody) {
-          body(data);
+          body(data, buf);
           return;
         }
         // Headers: gather until the blank line, then the rest of this read is body.
@@ -292,6 +302,7 @@ export class RangeClient {
         headerLength += take;
         const at = header.subarray(0, headerLength).indexOf(HEADER_END, searchFrom);
         if (at < 0) {
+          conn.free(buf); // copied
           if (headerLength >= MAX_HEADER_BYTES) finish(new PeershareError('BAD_SOURCE', 'source sent oversized response headers'));
           return;
         }
@@ -302,7 +313,8 @@ export class RangeClient {
         }
         inBody = true;
         const bodyStart = at + HEADER_END.length - (headerLength - take); // offset in `data`
-        if (length === 0 || bodyStart < data.length) body(data.subarray(bodyStart));
+        if (length === 0 || bodyStart < data.length) body(data.subarray(bodyStart), buf);
+        else conn.free(buf);
       };
 
       conn.socket.write(

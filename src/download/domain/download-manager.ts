@@ -169,6 +169,7 @@ export class DownloadManager {
     try {
       await this.#download(job, key, outDir, record, active);
       await delivery.ack();
+      this.#refused.delete(job.fileId); // the file is here: what was refused for it no longer matters
       settle(true);
     } catch (err) {
       try {

@@ -26,6 +26,9 @@ import { Bitfield } from '../src/download/domain/bitfield.ts';
 import { runTransfer } from '../src/download/domain/transfer.ts';
 import type { ChunkSource } from '../src/download/ports.ts';
 import type { Manifest } from '../src/shared/content.ts';
+import { memorySigner } from '../src/shared/keys.ts';
+import { ALPN_HTTP, PeerTls } from '../src/shared/peer-tls.ts';
+import { createServer as createTlsServer } from 'node:tls';
 import { check, figure, median, table, type BenchResult } from './_results.ts';
 import { MiB, makeFile, waitFor } from './_support.ts';
 
@@ -57,7 +60,7 @@ class Bucket {
   }
 }
 
-async function startProxy(host: string, upstream: string, rate: number): Promise<void> {
+async function startProxy(host: string, upstream: string, rate: number, tls: PeerTls): Promise<void> {
   const bucket = new Bucket(rate, 128 * 1024);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const out = request(`${upstream}${req.url}`, { method: req.method, headers: { ...(req.headers.range ? { range: req.headers.range } : {}) } }, (up) => {
@@ -81,14 +84,18 @@ async function startProxy(host: string, upstream: string, rate: number): Promise
     req.pipe(out);
   });
   server.keepAliveTimeout = 60_000;
-  server.listen(PROXY_PORT, host);
-  await once(server, 'listening');
+  // Sources are dialled over TLS pinned to a peer id: every proxy speaks for the child's one identity.
+  const tlsServer = createTlsServer(tls.serverOptions([ALPN_HTTP]), (socket) => server.emit('connection', socket));
+  tlsServer.listen(PROXY_PORT, host);
+  await once(tlsServer, 'listening');
 }
 
 if (process.env.BENCH_SWARM_PROXY) {
   const { upstream, rate } = JSON.parse(process.env.BENCH_SWARM_PROXY) as { upstream: string; rate: number };
-  await Promise.all([...PROXY_HOSTS.map((h) => startProxy(h, upstream, rate)), ...OPEN_HOSTS.map((h) => startProxy(h, upstream, 0))]);
-  console.log('proxies ready');
+  const tls = new PeerTls(memorySigner());
+  await tls.ready();
+  await Promise.all([...PROXY_HOSTS.map((h) => startProxy(h, upstream, rate, tls)), ...OPEN_HOSTS.map((h) => startProxy(h, upstream, 0, tls))]);
+  console.log(`proxies ready ${tls.peerId}`);
 }
 
 // ---------------------------------------------------------------- the benchmark (parent)
@@ -96,7 +103,9 @@ if (process.env.BENCH_SWARM_PROXY) {
 /** One download from `sources`; MiB/s of the whole file, verified, written and fsync'd. */
 async function download(sources: string[], manifest: Manifest, outDir: string): Promise<number> {
   const files = new FsDownloadFiles();
-  const http = new HttpChunkSource();
+  const tls = new PeerTls(memorySigner());
+  await tls.ready();
+  const http = new HttpChunkSource(tls);
   let fetched = 0; // range bytes received, duplicates (endgame) included
   const chunkSource: ChunkSource = {
     manifest: (...a) => http.manifest(...a),
@@ -149,10 +158,11 @@ export async function run(): Promise<BenchResult> {
       env: { ...process.env, BENCH_SWARM_PROXY: JSON.stringify({ upstream: source, rate: RATE_MIB * MiB }) },
     });
     children.push(proxyProc);
-    for await (const line of createInterface({ input: proxyProc.stdout! })) if (line === 'proxies ready') break;
-    const proxies = PROXY_HOSTS.map((h) => `http://${h}:${PROXY_PORT}`);
+    let proxyId = '';
+    for await (const line of createInterface({ input: proxyProc.stdout! })) if ((proxyId = /^proxies ready (\S+)$/.exec(line)?.[1] ?? '')) break;
+    const proxies = PROXY_HOSTS.map((h) => `${proxyId}@${h}:${PROXY_PORT}`);
 
-    const open = OPEN_HOSTS.map((h) => `http://${h}:${PROXY_PORT}`);
+    const open = OPEN_HOSTS.map((h) => `${proxyId}@${h}:${PROXY_PORT}`);
     const single: number[] = [];
     const swarm: number[] = [];
     const ceiling: number[] = [];

@@ -31,6 +31,8 @@ import { HttpChunkSource } from '../src/download/adapters/http/http-chunk-source
 import { Bitfield } from '../src/download/domain/bitfield.ts';
 import { runTransfer } from '../src/download/domain/transfer.ts';
 import type { Manifest } from '../src/shared/content.ts';
+import { memorySigner } from '../src/shared/keys.ts';
+import { PeerTls } from '../src/shared/peer-tls.ts';
 import { check, figure, fmt, median, table, type BenchResult, type Figure } from './_results.ts';
 import { MiB, makeFile, waitFor, warmPageCache } from './_support.ts';
 
@@ -73,9 +75,9 @@ http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${dir}/
   return spawn('nginx', ['-c', conf], { stdio: 'ignore' });
 }
 
-async function peershareRun(source: string, manifest: Manifest, outDir: string): Promise<number> {
+async function peershareRun(source: string, manifest: Manifest, outDir: string, tls: PeerTls): Promise<number> {
   const files = new FsDownloadFiles();
-  const chunkSource = new HttpChunkSource();
+  const chunkSource = new HttpChunkSource(tls);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const { partial } = await files.openPartial(outDir, manifest.name, 'b'.repeat(32), manifest.size);
@@ -199,6 +201,11 @@ export async function run(): Promise<BenchResult> {
     await waitFor(`${source}/health`);
     const shared = (await (await fetch(`${source}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: join(shareDir, 'big.bin') }) })).json()) as { files: Array<{ id: string }> };
     const manifest = (await (await fetch(`${source}/files/${shared.files[0]!.id}/manifest`)).json()) as Manifest;
+    // The downloader dials the source over TLS, pinned to the id its /health tells this host.
+    const tls = new PeerTls(memorySigner());
+    await tls.ready();
+    const { peerId } = (await (await fetch(`${source}/health`)).json()) as { peerId: string };
+    const peerSource = `${peerId}@${SOURCE_HOST}:7871`;
 
     const haveNginx = ensureNginx();
     if (haveNginx) {
@@ -226,7 +233,7 @@ export async function run(): Promise<BenchResult> {
     // memory just used, whichever runs first.
     for (let i = 0; i < RUNS; i++) {
       warmPageCache(outDir, SIZE_MIB);
-      ours.push(await peershareRun(source, manifest, outDir));
+      ours.push(await peershareRun(peerSource, manifest, outDir, tls));
       if (haveNginx) {
         warmPageCache(outDir, SIZE_MIB);
         const r = curlRun(outDir);

@@ -1,12 +1,19 @@
 /**
  * The File Management service factory: wires the domain (FileManager) to the ports it is given
  * and to its driving adapter, the REST API. It owns the ports it receives and closes them on stop.
+ *
+ * The API listens on a peer port (shared/peer-port.ts): other peers reach it over TLS 1.3 and
+ * may only read a file's manifest and content; every other route (list, describe, the change
+ * feed, upload, share, unshare) answers this host's plaintext callers only, and those that change
+ * state pass the admin guard as well.
  */
 import { adminGuard, isAdminCaller } from '../shared/admin-guard.ts';
-import { createHttpApp, listen, type HttpApp } from '../shared/http-server.ts';
+import { createHttpApp, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
 import { hostPort } from '../shared/net.ts';
+import { peerAccess, servePeerHttp, type PeerPort } from '../shared/peer-port.ts';
+import type { PeerTls } from '../shared/peer-tls.ts';
 import { registerFilesRoutes } from './adapters/http/files-routes.ts';
 import { FileManager } from './domain/file-manager.ts';
 import type { BlobStore, Catalog, LocalFiles } from './ports.ts';
@@ -17,6 +24,8 @@ export interface FilesServiceComponents {
   local: LocalFiles;
   logger: Logger;
   peerId: string;
+  /** The peer's TLS credentials: peers reach the API over TLS, pinned to their ids. */
+  tls: PeerTls;
   host: string;
   port: number;
   /** Token for state-changing routes; required off loopback (see admin-guard). */
@@ -37,6 +46,7 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
   const manager = new FileManager(c, { chunkSize: c.chunkSize, maxUploadBytes: c.maxUploadBytes });
   manager.events.on('event', (event) => c.logger.info({ event }, event.type));
   let app: HttpApp | undefined;
+  let port: PeerPort | undefined;
   let url = '';
 
   return {
@@ -48,6 +58,7 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
     async start() {
       await c.blobs.recover();
       app = await createHttpApp({ service: 'files', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.peerId }) });
+      app.addHook('onRequest', peerAccess); // before each route's own admin guard
       const isAdmin = isAdminCaller(c.host, c.apiToken);
       registerFilesRoutes(app, {
         manager,
@@ -55,11 +66,13 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
         isAdmin: async (request) => isAdmin(request),
         maxUploadBytes: c.maxUploadBytes,
       });
-      const bound = await listen(app, c.host, c.port);
-      url = `http://${hostPort(bound.host, bound.port)}`;
+      port = await servePeerHttp(app, c.host, c.port, c.tls, c.logger);
+      url = `http://${hostPort(port.host, port.port)}`;
       c.logger.info({ url }, 'files service listening');
     },
     async stop() {
+      await port?.close();
+      port = undefined;
       await app?.close();
       app = undefined;
       c.catalog.close();

@@ -1,7 +1,8 @@
 /**
  * Download, with RabbitMQ when an AMQP URL is configured and the embedded SQLite queue
  * otherwise. Finished files are shared through File Management and more sources come from
- * Fetch: the running services in one process, their HTTP APIs when it runs alone.
+ * Fetch (`peerId@filesAddress` of each live holder): the running services in one process, their
+ * HTTP APIs when it runs alone. Sources are dialled over TLS with the peer's own credentials.
  */
 import { join } from 'node:path';
 import { SqliteJobQueue } from '../download/adapters/embedded-queue/sqlite-job-queue.ts';
@@ -16,6 +17,7 @@ import type { FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
 import { opening } from '../shared/fs-errors.ts';
 import { loadOrCreateSecret } from '../shared/local-secret.ts';
+import { formatPeerAddress } from '../shared/peer-address.ts';
 import { apiHostOf, localAddress, type PeerContext } from './context.ts';
 import { registryOverHttp, sourcesOverHttp } from './remote-ports.ts';
 
@@ -38,7 +40,7 @@ export async function buildDownload(ctx: PeerContext, files: FilesService | unde
     ? { register: async (path, manifest) => void (await files.manager.registerVerified(path, manifest)) }
     : registryOverHttp(`http://${localAddress(config, config.filesPort)}`, ctx.apiToken);
   const directory: SourceDirectory = fetch
-    ? { sourcesFor: async (fileId) => fetch.sourcesFor(fileId).filter((s) => s.state === 'alive').map((s) => `http://${s.filesAddress}`) }
+    ? { sourcesFor: async (fileId) => fetch.sourcesFor(fileId).filter((s) => s.state === 'alive').map((s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress })) }
     : sourcesOverHttp(`http://${localAddress(config, config.fetchPort)}`);
   const store = opening(storePath, () => new SqliteDownloadStore(storePath));
   const keySecret = loadOrCreateSecret(config.dataDir, DOWNLOAD_KEY_SECRET_FILE, JOB_KEY_SECRET_BYTES);
@@ -46,7 +48,7 @@ export async function buildDownload(ctx: PeerContext, files: FilesService | unde
     queue: await buildQueue(ctx),
     store,
     files: new FsDownloadFiles(),
-    chunkSource: new HttpChunkSource(),
+    chunkSource: new HttpChunkSource(ctx.tls),
     registry,
     directory,
     logger: ctx.logger.child({ service: 'download' }),

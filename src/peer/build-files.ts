@@ -16,6 +16,7 @@ export function buildFiles(ctx: PeerContext): FilesService {
     local: new NodeLocalFiles(),
     logger: ctx.logger.child({ service: 'files' }),
     peerId: ctx.identity.peerId,
+    tls: ctx.tls,
     host: config.host,
     allowedHosts: config.allowedHosts,
     port: config.filesPort,

@@ -13,7 +13,8 @@
  * (download/adapters/http/range-client.ts) and dials through `dialPeer` like everything else.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { OnReadOpts } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { isPeershareError, PeershareError, ERROR_CODES, type ErrorCode } from './errors.ts';
 import { ALPN_HTTP, provenPeerId, type PeerTls } from './peer-tls.ts';
 
@@ -69,13 +70,27 @@ export function dialPeer(
   tls: PeerTls,
   address: string,
   expected: string | undefined,
-  options: { alpn?: readonly string[]; timeoutMs?: number; signal?: AbortSignal; /** source address to bind */ localAddress?: string } = {},
+  options: {
+    alpn?: readonly string[];
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    /** Source address to bind (a peer's own host). */
+    localAddress?: string;
+    /** net's onread: decrypted bytes read into one reused buffer. */
+    onread?: OnReadOpts;
+  } = {},
 ): Promise<{ socket: TLSSocket; peerId: string }> {
   const { host, port } = splitAddress(address);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(new PeershareError('UNAVAILABLE', 'aborted'));
-    const socket = tlsConnect({ ...tls.clientOptions(options.alpn ?? [ALPN_HTTP]), host, port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+    const socket = tlsConnect({
+      ...tls.clientOptions(options.alpn ?? [ALPN_HTTP]),
+      host,
+      port,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      ...(options.onread ? { onread: options.onread } : {}),
+    } as ConnectionOptions);
     socket.setNoDelay(true);
     const fail = (err: unknown) => {
       cleanup();

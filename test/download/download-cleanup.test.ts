@@ -18,7 +18,7 @@ describe('a download that fails for good', () => {
     const res = await fetch(`${peer.url}/downloads`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ fileId: id, name: 'song.flac', sources: [liar.url] }),
+      body: JSON.stringify({ fileId: id, name: 'song.flac', sources: [liar.source] }),
     });
     const { key } = (await res.json()) as { key: string };
     await expect.poll(async () => ((await (await fetch(`${peer.url}/downloads/${key}`)).json()) as { state: string }).state).toBe('failed');

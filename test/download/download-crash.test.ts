@@ -42,7 +42,7 @@ describe('a downloader killed mid-transfer', () => {
     const res = await fetch(`${api}/downloads`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ fileId: id, name: 'big.iso', sources: [metered.url] }),
+      body: JSON.stringify({ fileId: id, name: 'big.iso', sources: [metered.source] }),
     });
     expect(res.status).toBe(202);
     await metered.spent();

@@ -110,7 +110,7 @@ describe.skipIf(!isRoot)('a download onto a full disk (needs root to mount a tmp
     const filler = join(disk, 'filler');
     writeFileSync(filler, Buffer.alloc(Math.max(0, freeBytes(disk) - 8 * MiB - 3 * MiB)));
 
-    const res = await post(host, '/downloads', { fileId: id, name: 'movie.mkv', sources: [metered.url] });
+    const res = await post(host, '/downloads', { fileId: id, name: 'movie.mkv', sources: [metered.source] });
     expect(res.status).toBe(202);
     const { key } = (await res.json()) as Listed;
     await expect.poll(async () => (await downloads(host))[0]?.state, { timeout: 60_000 }).toBe('paused');

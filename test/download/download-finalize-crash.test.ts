@@ -45,11 +45,11 @@ async function startDownloader(host: string, dataDir: string, fault?: FinalizeSt
   }
 }
 
-async function shareSample(): Promise<{ url: string; id: string; data: Buffer }> {
+async function shareSample(): Promise<{ url: string; source: string; id: string; data: Buffer }> {
   const source = await startFilesPeer({ chunkSize: '256KiB' });
   const data = randomBytes(3 * 1024 * 1024 + 1234);
   const { id } = (await (await upload(source.url, 'report.pdf', data)).json()) as { id: string };
-  return { url: source.url, id, data };
+  return { url: source.url, source: source.source, id, data };
 }
 
 async function request(host: string, id: string, source: string): Promise<void> {
@@ -83,12 +83,12 @@ async function expectOneVerifiedCopy(host: string, dataDir: string, id: string, 
 
 describe('a downloader killed while finishing a download', () => {
   it.each(STEPS)('at %s: after a restart, one verified copy, done, no orphan', { timeout: PROCESS_TEST_MS }, async (step) => {
-    const { url, id, data } = await shareSample();
+    const { source, id, data } = await shareSample();
     const host = nextLoopback();
     const dataDir = join(tempDir(), 'data');
     const first = await startDownloader(host, dataDir, step);
     const killed = once(first, 'exit');
-    await request(host, id, url);
+    await request(host, id, source);
     const [, signal] = (await killed) as [number | null, string | null];
     expect(signal).toBe('SIGKILL');
 
@@ -97,7 +97,7 @@ describe('a downloader killed while finishing a download', () => {
   });
 
   it('killed the moment its partial file disappears: after a restart, one verified copy, done, no orphan', { timeout: PROCESS_TEST_MS }, async () => {
-    const { url, id, data } = await shareSample();
+    const { source, id, data } = await shareSample();
     const host = nextLoopback();
     const dataDir = join(tempDir(), 'data');
     const downloads = join(dataDir, 'downloads');
@@ -116,7 +116,7 @@ describe('a downloader killed while finishing a download', () => {
         }
       });
     });
-    await request(host, id, url);
+    await request(host, id, source);
     await frozen;
     first.kill('SIGKILL');
     await killed;

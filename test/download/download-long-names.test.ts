@@ -56,7 +56,7 @@ describe('a download whose name is at the file-system limit', () => {
     const data = randomBytes(5 * CHUNK + 77);
     const { source, id } = await shared(name, data);
     const peer = await startDownloadPeer();
-    const { key } = await request(peer.url, { fileId: id, name, sources: [source.url] });
+    const { key } = await request(peer.url, { fileId: id, name, sources: [source.source] });
     const done = await settled(peer.url, key);
     expect(done).toMatchObject({ state: 'done', finalPath: join(peer.downloadsDir, name) });
     expect(readdirSync(peer.downloadsDir)).toEqual([name]);
@@ -69,7 +69,7 @@ describe('a download whose name is at the file-system limit', () => {
     const peer = await startDownloadPeer();
     mkdirSync(peer.downloadsDir, { recursive: true });
     writeFileSync(join(peer.downloadsDir, name), 'somebody else’s file');
-    const { key } = await request(peer.url, { fileId: id, name, sources: [source.url] });
+    const { key } = await request(peer.url, { fileId: id, name, sources: [source.source] });
     const done = await settled(peer.url, key);
     expect(done.state).toBe('done');
     const placed = basename(done.finalPath!);
@@ -88,7 +88,7 @@ describe('a download whose name is at the file-system limit', () => {
     const metered = await startMeteredSource(source.url);
     metered.limit(2 * CHUNK + 10); // the transfer stalls with some chunks written
     const peer = await startDownloadPeer();
-    const { key } = await request(peer.url, { fileId: id, name, sources: [metered.url] });
+    const { key } = await request(peer.url, { fileId: id, name, sources: [metered.source] });
     await metered.spent();
     expect(readdirSync(peer.downloadsDir)).toHaveLength(1); // the partial, under a short name
     expect(Buffer.byteLength(readdirSync(peer.downloadsDir)[0]!)).toBeLessThan(64);

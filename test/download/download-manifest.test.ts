@@ -14,11 +14,11 @@ import { startFilesPeer, upload } from '../support/files-peer.ts';
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 const never = new Promise<void>(() => undefined);
 
-async function seed(size = 512 * 1024): Promise<{ url: string; id: string; data: Buffer }> {
+async function seed(size = 512 * 1024): Promise<{ url: string; source: string; id: string; data: Buffer }> {
   const source = await startFilesPeer({ chunkSize: '64KiB' });
   const data = randomBytes(size);
   const { id } = (await (await upload(source.url, 'song.flac', data)).json()) as { id: string };
-  return { url: source.url, id, data };
+  return { url: source.url, source: source.source, id, data };
 }
 
 async function request(peerUrl: string, body: { fileId: string; name: string; sources: string[] }): Promise<string> {
@@ -42,9 +42,9 @@ describe('getting the manifest of a download', () => {
   it('gives a source that accepts the connection and never answers a deadline: the download fails UNAVAILABLE saying so (TEST-PLAN 40)', async () => {
     const silent = await startSilentSource();
     const peer = await startDownloadPeer({ maxAttempts: 2, manifest: { timeoutMs: 300 } });
-    const key = await request(peer.url, { fileId: 'e'.repeat(64), name: 'lost.bin', sources: [silent.url] });
+    const key = await request(peer.url, { fileId: 'e'.repeat(64), name: 'lost.bin', sources: [silent.source] });
     const failed = await watch(peer.url, key, (p) => p.state === 'failed');
-    expect(failed.error).toMatch(/^file unavailable after 2 attempts: no source answered with the manifest of e{64} \(http:\/\/.*: no manifest within 300 ms\)$/);
+    expect(failed.error).toMatch(/^file unavailable after 2 attempts: no source answered with the manifest of e{64} \(\S+@\S+: no manifest within 300 ms\)$/);
     expect(silent.connections).toBe(2); // one per attempt
   });
 
@@ -52,7 +52,7 @@ describe('getting the manifest of a download', () => {
     const file = await seed();
     const slow = await startBadSource(file.url, { kind: 'held-manifest', until: never });
     const peer = await startDownloadPeer(); // the default deadline, far longer than this download
-    const key = await request(peer.url, { fileId: file.id, name: 'song.flac', sources: [slow.url, file.url] });
+    const key = await request(peer.url, { fileId: file.id, name: 'song.flac', sources: [slow.source, file.source] });
     const done = await watch(peer.url, key, (p) => p.state === 'done');
     expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(file.data));
     expect(slow.manifests).toBe(1);
@@ -68,9 +68,9 @@ describe('getting the manifest of a download', () => {
     const peer = await startDownloadPeer();
     // The honest source answers only once the forged manifest was refused.
     peer.download.manager.events.on('event', (e: Record<string, unknown>) => {
-      if (e.type === 'source-failed' && e.source === forger.url) refused();
+      if (e.type === 'source-failed' && e.source === forger.source) refused();
     });
-    const key = await request(peer.url, { fileId: file.id, name: 'song.flac', sources: [silent.url, forger.url, honest.url] });
+    const key = await request(peer.url, { fileId: file.id, name: 'song.flac', sources: [silent.source, forger.source, honest.source] });
     const done = await watch(peer.url, key, (p) => p.state === 'done');
     expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(file.data));
     expect(forger.manifests).toBe(1);
@@ -85,9 +85,9 @@ describe('download slots', () => {
     const silent = await startSilentSource();
     const peer = await startDownloadPeer({ maxAttempts: 5, retryBaseMs: 60_000, retryMaxMs: 60_000, manifest: { timeoutMs: 2_000 } }, undefined, 3);
     const stalled: string[] = [];
-    for (const c of 'abc') stalled.push(await request(peer.url, { fileId: c.repeat(64), name: `${c}.bin`, sources: [silent.url] }));
+    for (const c of 'abc') stalled.push(await request(peer.url, { fileId: c.repeat(64), name: `${c}.bin`, sources: [silent.source] }));
     await silent.open(3); // every slot is taken by a job waiting on the silent source
-    const healthy = await request(peer.url, { fileId: file.id, name: 'song.flac', sources: [file.url] });
+    const healthy = await request(peer.url, { fileId: file.id, name: 'song.flac', sources: [file.source] });
 
     const events = await followDownloads(peer.url);
     await events.until((latest) => latest.get(healthy)?.state === 'done');
@@ -97,7 +97,7 @@ describe('download slots', () => {
       await events.until((l) => /retrying/.test(l.get(key)?.error ?? ''));
       expect(events.latest.get(key)).toMatchObject({
         state: 'queued',
-        error: expect.stringMatching(/^attempt 1 failed: no source answered with the manifest of [abc]{64} \(http:.*: no manifest within 2000 ms\); retrying in 60000 ms$/),
+        error: expect.stringMatching(/^attempt 1 failed: no source answered with the manifest of [abc]{64} \(\S+@\S+: no manifest within 2000 ms\); retrying in 60000 ms$/),
       });
     }
   });

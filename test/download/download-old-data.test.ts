@@ -61,7 +61,7 @@ describe('a data folder from the previous version', () => {
     db.exec(OLD_SCHEMA);
     const insert = db.prepare(`INSERT INTO downloads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, ?)`);
     const verified = Buffer.from([0b0001_1111, 0]);
-    insert.run(key, id, name, downloads, JSON.stringify([metered.url]), 'paused', data.length, CHUNK, verified, KEPT * CHUNK, null, 1, 1);
+    insert.run(key, id, name, downloads, JSON.stringify([metered.source]), 'paused', data.length, CHUNK, verified, KEPT * CHUNK, null, 1, 1);
     insert.run('f'.repeat(32), 'e'.repeat(64), 'later.bin', downloads, '[]', 'verifying', null, null, null, 0, null, 2, 2);
     db.close();
 

@@ -62,11 +62,11 @@ async function brokerDepth(prefix: string): Promise<number> {
 }
 
 /** One File Management source holding `files` (name → bytes), 64 KiB chunks. */
-async function seed(files: Record<string, Buffer>): Promise<{ url: string; ids: Record<string, string> }> {
+async function seed(files: Record<string, Buffer>): Promise<{ url: string; source: string; ids: Record<string, string> }> {
   const source = await startFilesPeer({ chunkSize: '64KiB' });
   const ids: Record<string, string> = {};
   for (const [name, data] of Object.entries(files)) ids[name] = ((await (await upload(source.url, name, data)).json()) as { id: string }).id;
-  return { url: source.url, ids };
+  return { url: source.url, source: source.source, ids };
 }
 
 describe('the Download service with RabbitMQ', () => {
@@ -80,7 +80,7 @@ describe('the Download service with RabbitMQ', () => {
     expect(await (await fetch(`${peer.download}/health`)).json()).toMatchObject({ queue: 'rabbitmq' });
     const events = await followDownloads(peer.download);
 
-    const res = await requestDownload(peer.download, { fileId, name: 'talk.mp4', sources: [a.url, b.url] });
+    const res = await requestDownload(peer.download, { fileId, name: 'talk.mp4', sources: [a.source, b.source] });
     expect(res.status).toBe(202);
     const { key } = (await res.json()) as Listed;
     await events.until((m) => ['done', 'failed'].includes(m.get(key)?.state ?? ''));
@@ -101,7 +101,7 @@ describe('the Download service with RabbitMQ', () => {
     const source = await seed({ 'notes.pdf': data });
     const fileId = source.ids['notes.pdf']!;
     const peer = await rabbitPeer();
-    const body = { fileId, name: 'notes.pdf', sources: [source.url] };
+    const body = { fileId, name: 'notes.pdf', sources: [source.source] };
 
     await broker.stop();
     // The adapter waits at most publishTimeoutMs (10 s in the peer's wiring) for the broker.
@@ -151,7 +151,7 @@ describe('the Download service with RabbitMQ', () => {
 
     const keys: Record<string, string> = {};
     for (const name of Object.keys(files)) {
-      const res = await requestDownload(peer.url, { fileId: source.ids[name], name, sources: [name === 'big.iso' ? gate.url : source.url] });
+      const res = await requestDownload(peer.url, { fileId: source.ids[name], name, sources: [name === 'big.iso' ? gate.source : source.source] });
       expect(res.status).toBe(202);
       keys[name] = ((await res.json()) as Listed).key;
     }

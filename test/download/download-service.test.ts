@@ -14,11 +14,11 @@ const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('h
 /** A change without a body says it comes from a peershare client, as the command does. */
 const CLIENT = { [CLIENT_HEADER]: 'test' };
 
-async function seed(size = 1024 * 1024): Promise<{ url: string; id: string; data: Buffer }> {
+async function seed(size = 1024 * 1024): Promise<{ url: string; source: string; id: string; data: Buffer }> {
   const source = await startFilesPeer({ chunkSize: '64KiB' });
   const data = randomBytes(size);
   const { id } = (await (await upload(source.url, 'song.flac', data)).json()) as { id: string };
-  return { url: source.url, id, data };
+  return { url: source.url, source: source.source, id, data };
 }
 
 /** The first progress (from the SSE stream, snapshot included) that satisfies `until`. */
@@ -34,7 +34,7 @@ describe('the Download service', () => {
   it('queues a request, streams progress, and ends with the verified file in place and shared', async () => {
     const source = await seed();
     const peer = await startDownloadPeer();
-    const res = await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [source.url] });
+    const res = await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [source.source] });
     expect(res.status).toBe(202);
     const { key } = (await res.json()) as Progress;
     const done = await watch(peer.url, (p) => p.key === key && p.state === 'done');
@@ -51,7 +51,7 @@ describe('the Download service', () => {
     const peer = await startDownloadPeer();
     mkdirSync(peer.downloadsDir, { recursive: true });
     writeFileSync(join(peer.downloadsDir, 'song.flac'), 'my own recording');
-    const { key } = (await (await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [source.url] })).json()) as Progress;
+    const { key } = (await (await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [source.source] })).json()) as Progress;
     const done = await watch(peer.url, (p) => p.key === key && p.state === 'done');
     expect(done.finalPath).toBe(join(peer.downloadsDir, 'song (1).flac'));
     expect(readFileSync(join(peer.downloadsDir, 'song.flac'), 'utf8')).toBe('my own recording');
@@ -61,7 +61,7 @@ describe('the Download service', () => {
   it('treats the same file requested twice for the same folder as one download', async () => {
     const source = await seed();
     const peer = await startDownloadPeer();
-    const body = { fileId: source.id, name: 'song.flac', sources: [source.url] };
+    const body = { fileId: source.id, name: 'song.flac', sources: [source.source] };
     const [a, b] = await Promise.all([requestDownload(peer.url, body), requestDownload(peer.url, body)]);
     const keyA = ((await a.json()) as Progress).key;
     expect(((await b.json()) as Progress).key).toBe(keyA);
@@ -76,7 +76,7 @@ describe('the Download service', () => {
     const peer = await startDownloadPeer();
     await peer.queue.publish('junk-1', Buffer.from('{"v":1,"fileId":"nope"}'));
     await peer.queue.publish('junk-2', Buffer.from('not json at all'));
-    const res = await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [source.url] });
+    const res = await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [source.source] });
     const { key } = (await res.json()) as Progress;
     await watch(peer.url, (p) => p.key === key && p.state === 'done');
     const dead = (await (await fetch(`${peer.url}/dead-letters`)).json()) as Array<{ reason: string }>;
@@ -90,7 +90,7 @@ describe('the Download service', () => {
     const peer = await startDownloadPeer({ maxAttempts: 2 });
     const gone = await startFilesPeer();
     await gone.stop();
-    const res = await requestDownload(peer.url, { fileId: 'f'.repeat(64), name: 'lost.bin', sources: [gone.url] });
+    const res = await requestDownload(peer.url, { fileId: 'f'.repeat(64), name: 'lost.bin', sources: [gone.source] });
     const { key } = (await res.json()) as Progress;
     const failed = await watch(peer.url, (p) => p.key === key && p.state === 'failed');
     expect(failed.error).toMatch(/file unavailable after 2 attempts/);
@@ -114,7 +114,7 @@ describe('pausing, resuming and cancelling', () => {
     const source = await seed(2 * 1024 * 1024);
     const slow = await startBadSource(source.url, { kind: 'slow', delayMs: 40 });
     const peer = await startDownloadPeer();
-    const { key } = (await (await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [slow.url] })).json()) as Progress;
+    const { key } = (await (await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [slow.source] })).json()) as Progress;
     await watch(peer.url, (p) => p.key === key && p.bytesDone > 0);
     const paused = (await (await fetch(`${peer.url}/downloads/${key}/pause`, { method: 'POST', headers: CLIENT })).json()) as Progress;
     expect(paused.state).toBe('paused');
@@ -130,7 +130,7 @@ describe('pausing, resuming and cancelling', () => {
 
     const other = await seed(2 * 1024 * 1024);
     const slow2 = await startBadSource(other.url, { kind: 'slow', delayMs: 40 });
-    const second = (await (await requestDownload(peer.url, { fileId: other.id, name: 'other.bin', sources: [slow2.url] })).json()) as Progress;
+    const second = (await (await requestDownload(peer.url, { fileId: other.id, name: 'other.bin', sources: [slow2.source] })).json()) as Progress;
     await watch(peer.url, (p) => p.key === second.key && p.bytesDone > 0);
     const cancelled = (await (await fetch(`${peer.url}/downloads/${second.key}/cancel`, { method: 'POST', headers: CLIENT })).json()) as Progress;
     expect(cancelled.state).toBe('cancelled');

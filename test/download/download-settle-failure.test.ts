@@ -16,6 +16,7 @@ import { createDownloadService } from '../../src/download/service.ts';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { PeershareError } from '../../src/shared/errors.ts';
 import { silentLogger } from '../../src/shared/logging.ts';
+import { newPeerTls } from '../support/peer-source.ts';
 import { nextLoopback } from '../support/loopback.ts';
 import { tempDir } from '../support/temp.ts';
 
@@ -40,7 +41,7 @@ describe('a download whose failure cannot be recorded', () => {
       queue: new SqliteJobQueue({ file: join(dataDir, 'download-queue.db'), logger: silentLogger(), pollMs: 50, failureDelayMs: 50 }),
       store,
       files: new FsDownloadFiles(),
-      chunkSource: new HttpChunkSource(),
+      chunkSource: new HttpChunkSource(await newPeerTls()),
       registry: { register: async () => undefined },
       logger: silentLogger(),
       peerId: 'test',

@@ -1,20 +1,21 @@
 /**
- * The range client against raw TCP servers on loopback that answer exactly as each case needs:
+ * The range client against raw servers behind TLS (a peer identity each) on loopback that
+ * answer exactly as each case needs:
  * keep-alive reuse, a kept-alive connection the server closed, heads split across reads, and
  * every way an answer can be wrong. The happy path over real File Management is covered by
  * transfer.test.ts and the download tests.
  */
-import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { RangeClient } from '../../src/download/adapters/http/range-client.ts';
 import { startUnreachableSource } from '../support/bad-sources.ts';
 import { nextLoopback } from '../support/loopback.ts';
+import { listenAsPeer, newPeerTls } from '../support/peer-source.ts';
 
 type Answer = (socket: Socket, request: string) => void;
 
-/** A server that hands each request (its head) to `answer`; counts connections. */
-async function rawServer(answer: Answer): Promise<{ url: string; connections: () => number; server: Server }> {
+/** A server (TLS, an identity of its own) that hands each request (its head) to `answer`; counts connections. */
+async function rawServer(answer: Answer): Promise<{ url: string; address: string; connections: () => number; server: Server }> {
   const host = nextLoopback();
   let connections = 0;
   const sockets = new Set<Socket>();
@@ -34,15 +35,11 @@ async function rawServer(answer: Answer): Promise<{ url: string; connections: ()
       }
     });
   });
-  server.listen(0, host);
-  await once(server, 'listening');
-  onTestFinished(async () => {
+  const peer = await listenAsPeer(server, host);
+  onTestFinished(() => {
     for (const s of sockets) s.destroy();
-    server.close();
-    await once(server, 'close');
   });
-  const { port } = server.address() as { port: number };
-  return { url: `http://${host}:${port}`, connections: () => connections, server };
+  return { url: peer.source, address: `${host}:${peer.port}`, connections: () => connections, server };
 }
 
 const BODY = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz');
@@ -66,8 +63,8 @@ async function get(client: RangeClient, url: string, start: number, end: number,
   return Buffer.concat(pieces);
 }
 
-function newClient(): RangeClient {
-  const client = new RangeClient();
+async function newClient(): Promise<RangeClient> {
+  const client = new RangeClient(await newPeerTls());
   onTestFinished(() => client.close());
   return client;
 }
@@ -75,7 +72,7 @@ function newClient(): RangeClient {
 describe('the range client', () => {
   it('streams exactly the range asked for and reuses the connection for the next request', async () => {
     const source = await rawServer((s, r) => honest(s, r));
-    const client = newClient();
+    const client = await newClient();
     expect((await get(client, source.url, 0, 9)).toString()).toBe('0123456789');
     expect((await get(client, source.url, 10, 35)).toString()).toBe('abcdefghijklmnopqrstuvwxyz');
     expect(source.connections()).toBe(1);
@@ -87,11 +84,11 @@ describe('the range client', () => {
       seen = r;
       honest(s, r);
     });
-    await get(newClient(), source.url, 3, 5);
+    await get(await newClient(), source.url, 3, 5);
     expect(seen).toMatch(/^GET \/files\/x\/content HTTP\/1\.1\r\n/);
     expect(seen).toMatch(/\r\nRange: bytes=3-5\r\n/);
     expect(seen).toMatch(/\r\nIf-Range: "x"\r\n/);
-    expect(seen).toContain(`\r\nHost: ${new URL(source.url).host}\r\n`);
+    expect(seen).toContain(`\r\nHost: ${source.address}\r\n`);
   });
 
   it('parses a head that arrives a byte at a time', async () => {
@@ -104,7 +101,7 @@ describe('the range client', () => {
       };
       next();
     });
-    expect((await get(newClient(), source.url, 4, 12)).toString()).toBe('456789abc');
+    expect((await get(await newClient(), source.url, 4, 12)).toString()).toBe('456789abc');
   });
 
   it('replaces a kept-alive connection that the source closed, once, when it dies before answering', async () => {
@@ -115,7 +112,7 @@ describe('the range client', () => {
       if (n === 1) honest(socket, request);
       else socket.destroy(); // as if it had timed out the idle connection just as the request came
     });
-    const client = newClient();
+    const client = await newClient();
     expect((await get(client, source.url, 0, 3)).toString()).toBe('0123');
     expect((await get(client, source.url, 4, 7)).toString()).toBe('4567');
     expect(source.connections()).toBe(2);
@@ -127,7 +124,7 @@ describe('the range client', () => {
       socket.write(BODY);
     });
     const pieces: Buffer[] = [];
-    await expect(newClient().get(source.url, '/f', 0, 3, '"x"', new AbortController().signal, (p) => void pieces.push(p))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect((await newClient()).get(source.url, '/f', 0, 3, '"x"', new AbortController().signal, (p) => void pieces.push(p))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     expect(pieces).toEqual([]);
   });
 
@@ -136,18 +133,18 @@ describe('the range client', () => {
       const [a, b] = rangeOf(request);
       socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/36\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n0123\r\n0\r\n\r\n`);
     });
-    await expect(get(newClient(), chunked.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
+    await expect(get(await newClient(), chunked.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
     const longer = await rawServer((socket, request) => {
       const [a, b] = rangeOf(request);
       socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/36\r\nContent-Length: ${b - a + 2}\r\n\r\n`);
     });
-    await expect(get(newClient(), longer.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
+    await expect(get(await newClient(), longer.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
   });
 
   it('cuts off a body longer than declared: no byte past the range reaches the sink', async () => {
     const source = await rawServer((socket, request) => honest(socket, request, { body: Buffer.concat([BODY.subarray(0, 4), Buffer.from('EXTRA')]) }));
     const pieces: Buffer[] = [];
-    await expect(newClient().get(source.url, '/f', 0, 3, '"x"', new AbortController().signal, (p) => void pieces.push(Buffer.from(p)))).rejects.toMatchObject({ code: 'BAD_SOURCE' });
+    await expect((await newClient()).get(source.url, '/f', 0, 3, '"x"', new AbortController().signal, (p) => void pieces.push(Buffer.from(p)))).rejects.toMatchObject({ code: 'BAD_SOURCE' });
     expect(Buffer.concat(pieces).toString()).not.toContain('EXTRA');
   });
 
@@ -156,11 +153,11 @@ describe('the range client', () => {
       honest(socket, request, { body: BODY.subarray(0, 2) });
       socket.end();
     });
-    await expect(get(newClient(), cut.url, 0, 9)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(get(await newClient(), cut.url, 0, 9)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     const chatty = await rawServer((socket) => socket.write(`HTTP/1.1 206 Partial Content\r\nX: ${'y'.repeat(20_000)}\r\n\r\n`));
-    await expect(get(newClient(), chatty.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
+    await expect(get(await newClient(), chatty.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
     const garbled = await rawServer((socket) => socket.write('EXTRA BYTES FROM BEFORE\r\n\r\n'));
-    await expect(get(newClient(), garbled.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
+    await expect(get(await newClient(), garbled.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
   });
 
   it('pauses reading while the sink works, and stops at once when aborted', async () => {
@@ -171,7 +168,7 @@ describe('the range client', () => {
       socket.write(BODY.subarray(a, a + 4));
       second = () => new Promise((resolve) => socket.write(BODY.subarray(a + 4, b + 1), () => resolve()));
     });
-    const client = newClient();
+    const client = await newClient();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     const seen: string[] = [];
@@ -198,11 +195,35 @@ describe('the range client', () => {
     await expect(pending).rejects.toThrow('cancelled');
   });
 
+  it('keeps every piece the sink holds intact while more TLS records arrive, and hands them on in order', async () => {
+    // TLS decrypts a batch of records per read, past a pause: those must not land in the held buffer.
+    const big = Buffer.alloc(4 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 4) big.writeUInt32BE(i, i);
+    const source = await rawServer((socket, request) => {
+      const [a, b] = rangeOf(request);
+      socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/${big.length}\r\nContent-Length: ${b - a + 1}\r\n\r\n`);
+      socket.write(big.subarray(a, b + 1));
+    });
+    const client = await newClient();
+    const got: Buffer[] = [];
+    let damaged = 0;
+    await client.get(source.url, '/f', 0, big.length - 1, '"x"', new AbortController().signal, (piece) => {
+      const copy = Buffer.from(piece);
+      got.push(copy);
+      // Held across a turn of the event loop: more records are decrypted meanwhile.
+      return new Promise<void>((resolve) => setImmediate(() => {
+        if (!piece.equals(copy)) damaged++;
+        resolve();
+      }));
+    });
+    expect(damaged).toBe(0);
+    expect(Buffer.concat(got).equals(big)).toBe(true);
+  });
+
   it('fails with UNAVAILABLE, saying so, when the address of the source never completes the TCP handshake', async () => {
     const hole = await startUnreachableSource();
-    const client = new RangeClient(8, 200);
+    const client = new RangeClient(await newPeerTls(), 8, 200);
     onTestFinished(() => client.close());
-    const host = new URL(hole.url).host;
-    await expect(get(client, hole.url, 0, 9)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: `could not connect to ${host} within 200 ms` });
+    await expect(get(client, hole.source, 0, 9)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: `peer at ${hole.address}: no TLS connection within 200 ms` });
   });
 });

@@ -9,6 +9,7 @@ import { runTransfer, type TransferEvent } from '../../src/download/domain/trans
 import type { Manifest } from '../../src/shared/content.ts';
 import { startBadSource } from '../support/bad-sources.ts';
 import { startFilesPeer, upload, type FilesPeer } from '../support/files-peer.ts';
+import { newPeerTls } from '../support/peer-source.ts';
 import { tempDir } from '../support/temp.ts';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -30,7 +31,7 @@ async function swarm(n: number, size = 2 * 1024 * 1024): Promise<{ peers: FilesP
 async function download(manifest: Manifest, sources: string[], onEvent: (e: TransferEvent) => void = () => undefined, requestTimeoutMs = 10_000) {
   const dir = tempDir();
   const files = new FsDownloadFiles();
-  const chunkSource = new HttpChunkSource();
+  const chunkSource = new HttpChunkSource(await newPeerTls());
   onTestFinished(() => chunkSource.close());
   const { partial } = await files.openPartial(dir, manifest.name, 'k'.repeat(32), manifest.size);
   const events: TransferEvent[] = [];
@@ -62,9 +63,9 @@ function bytesBySource(events: TransferEvent[]): Map<string, number> {
 describe('the transfer engine', () => {
   it('draws from all four sources and writes exactly the file', async () => {
     const { peers, data, manifest } = await swarm(4);
-    const { bytes, events } = await download(manifest, peers.map((p) => p.url));
+    const { bytes, events } = await download(manifest, peers.map((p) => p.source));
     expect(sha256(bytes)).toBe(sha256(data));
-    expect([...bytesBySource(events).keys()].sort()).toEqual(peers.map((p) => p.url).sort());
+    expect([...bytesBySource(events).keys()].sort()).toEqual(peers.map((p) => p.source).sort());
   });
 
   it('completes from the others when a source dies mid-transfer (TEST-PLAN 11)', async () => {
@@ -72,35 +73,35 @@ describe('the transfer engine', () => {
     const { peers, data, manifest } = await swarm(4, 8 * 1024 * 1024);
     const victim = peers[1]!;
     let stopping: Promise<void> | undefined;
-    const { bytes, events } = await download(manifest, peers.map((p) => p.url), (e) => {
-      if (e.type === 'chunk' && e.source === victim.url) stopping ??= victim.stop();
+    const { bytes, events } = await download(manifest, peers.map((p) => p.source), (e) => {
+      if (e.type === 'chunk' && e.source === victim.source) stopping ??= victim.stop();
     });
     await stopping;
     expect(sha256(bytes)).toBe(sha256(data));
-    expect(events.some((e) => e.type === 'source-failed' && e.source === victim.url)).toBe(true);
-    expect(bytesBySource(events).get(victim.url)).toBeLessThan(data.length / 2);
+    expect(events.some((e) => e.type === 'source-failed' && e.source === victim.source)).toBe(true);
+    expect(bytesBySource(events).get(victim.source)).toBeLessThan(data.length / 2);
   });
 
   it('bans a source that serves a corrupted chunk, writes no corrupted byte, keeps the honest ones (TEST-PLAN 27)', async () => {
     const { peers, data, manifest } = await swarm(3);
     const evil = await startBadSource(peers[0]!.url, { kind: 'corrupt' });
-    const sources = [evil.url, ...peers.map((p) => p.url)];
+    const sources = [evil.source, ...peers.map((p) => p.source)];
     const { bytes, events } = await download(manifest, sources);
     expect(sha256(bytes)).toBe(sha256(data));
     const banned = events.filter((e) => e.type === 'source-banned').map((e) => (e as { source: string }).source);
-    expect(banned).toEqual([evil.url]);
+    expect(banned).toEqual([evil.source]);
     expect(events.some((e) => e.type === 'source-failed')).toBe(false);
   });
 
   it('cuts off a source that streams more than the range it announced, and bans it (TEST-PLAN 9)', async () => {
     const { peers, data, manifest } = await swarm(2);
     const liar = await startBadSource(peers[0]!.url, { kind: 'oversize' });
-    const { bytes, events } = await download(manifest, [liar.url, peers[1]!.url]);
+    const { bytes, events } = await download(manifest, [liar.source, peers[1]!.source]);
     expect(sha256(bytes)).toBe(sha256(data));
-    expect(events.filter((e) => e.type === 'source-banned').map((e) => (e as { source: string }).source)).toEqual([liar.url]);
+    expect(events.filter((e) => e.type === 'source-banned').map((e) => (e as { source: string }).source)).toEqual([liar.source]);
     // Chunks stream in and are verified one by one; the bytes past the declared length arrive
     // with the tail of the answer's last chunk, so that chunk is rejected with the lie.
-    const fromLiar = new Set(events.flatMap((e) => (e.type === 'chunk' && e.source === liar.url ? [e.index] : [])));
+    const fromLiar = new Set(events.flatMap((e) => (e.type === 'chunk' && e.source === liar.source ? [e.index] : [])));
     const lastChunks = liar.ranges.map(([, last]) => Math.floor(last / manifest.chunkSize));
     expect(lastChunks.length).toBeGreaterThan(0);
     for (const index of lastChunks) expect(fromLiar.has(index)).toBe(false);
@@ -110,23 +111,23 @@ describe('the transfer engine', () => {
   it('moves the chunks of a stalled source to the others (TEST-PLAN 17)', async () => {
     const { peers, data, manifest } = await swarm(2, 1024 * 1024);
     const staller = await startBadSource(peers[0]!.url, { kind: 'stall' });
-    const { bytes, events } = await download(manifest, [staller.url, peers[1]!.url], undefined, 60_000);
+    const { bytes, events } = await download(manifest, [staller.source, peers[1]!.source], undefined, 60_000);
     expect(sha256(bytes)).toBe(sha256(data));
     expect(staller.requests).toBeGreaterThan(0); // it was asked, and its chunks were fetched elsewhere
-    expect(bytesBySource(events).get(staller.url) ?? 0).toBe(0);
+    expect(bytesBySource(events).get(staller.source) ?? 0).toBe(0);
   });
 
   it('drops a source whose requests time out, and fails when no other is left', async () => {
     const { peers, manifest } = await swarm(1, 256 * 1024);
     const staller = await startBadSource(peers[0]!.url, { kind: 'stall' });
     const events: TransferEvent[] = [];
-    await expect(download(manifest, [staller.url], (e) => events.push(e), 200)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(download(manifest, [staller.source], (e) => events.push(e), 200)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     expect(events.some((e) => e.type === 'source-failed' && e.verdict === 'dropped' && e.reason === 'request stalled')).toBe(true);
   });
 
   it('gives up with UNAVAILABLE when every source is gone', async () => {
     const { peers, manifest } = await swarm(1, 256 * 1024);
     await peers[0]!.stop();
-    await expect(download(manifest, [peers[0]!.url])).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(download(manifest, [peers[0]!.source])).rejects.toMatchObject({ code: 'UNAVAILABLE' });
   });
 });

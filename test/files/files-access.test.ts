@@ -1,12 +1,18 @@
-/** Who may change what: state-changing routes are loopback-only by default, token-protected elsewhere. */
+/**
+ * Who may change what: state-changing routes are loopback-only by default, token-protected
+ * elsewhere; other peers (over TLS, with an identity of their own) reach only a file's manifest
+ * and content.
+ */
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createPeerContext, startPeer } from '../../src/peer/wiring.ts';
 import { loadConfig } from '../../src/shared/config.ts';
+import { HttpClient, type Target } from '../../src/shared/http-client.ts';
 import { silentLogger } from '../../src/shared/logging.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
+import { newPeerTls } from '../support/peer-source.ts';
 import { tempDir } from '../support/temp.ts';
 
 /** A raw request with a chosen Host header (fetch does not allow setting it). */
@@ -63,5 +69,49 @@ describe('access to state-changing routes', () => {
     expect(listed.items).toHaveLength(1);
     expect(listed.items[0]!.paths).toBeUndefined(); // local paths are only shown to admin callers
     expect(await (await fetch(`${url}/files/${id}/content`)).text()).toBe('hello');
+  });
+});
+
+describe('other peers, over TLS', () => {
+  it('may read a manifest and ranges of content, and nothing else: upload, share, unshare, list and the change feed answer 403', async () => {
+    const files = await startFilesPeer();
+    const { id } = (await (await upload(files.url, 'song.flac', 'the bytes of a song')).json()) as { id: string };
+    const client = new HttpClient({ tls: await newPeerTls() });
+    onTestFinished(() => client.close());
+    const target: Target = { kind: 'peer', address: new URL(files.url).host, peerId: files.peerId };
+
+    const manifest = await client.json<{ id: string; size: number }>(target, { path: `/files/${id}/manifest` });
+    expect(manifest).toMatchObject({ status: 200, peerId: files.peerId, body: { id, size: 19 } });
+    const ranged = await client.open(target, { path: `/files/${id}/content`, headers: { range: 'bytes=4-8' } });
+    try {
+      expect(ranged.response.statusCode).toBe(206);
+      expect(Buffer.concat(await ranged.response.toArray()).toString()).toBe('bytes');
+    } finally {
+      ranged.release();
+    }
+
+    const refused = async (method: string, path: string, json?: unknown, headers?: Record<string, string>) => {
+      const err = await client.json(target, { method, path, ...(json !== undefined ? { json } : {}), ...(headers ? { headers } : {}) }).then(() => undefined, (e: unknown) => e);
+      expect(err, `${method} ${path}`).toMatchObject({ code: 'FORBIDDEN', details: { status: 403 } });
+    };
+    await refused('POST', '/shares', { path: files.dataDir });
+    await refused('POST', '/files?name=evil.txt', undefined, { 'content-type': 'application/octet-stream' });
+    await refused('DELETE', `/files/${id}`);
+    await refused('GET', '/files');
+    await refused('GET', `/files/${id}`);
+    await refused('GET', '/changes');
+
+    // Nothing changed: the one file is still shared, and nothing else.
+    const listed = (await (await fetch(`${files.url}/files`)).json()) as { items: Array<{ id: string }> };
+    expect(listed.items.map((f) => f.id)).toEqual([id]);
+  });
+
+  it('are refused a connection when the certificate does not prove the id they dialled: PEER_ID_MISMATCH, no request sent', async () => {
+    const files = await startFilesPeer();
+    const other = await newPeerTls();
+    const client = new HttpClient({ tls: await newPeerTls() });
+    onTestFinished(() => client.close());
+    const err = await client.json({ kind: 'peer', address: new URL(files.url).host, peerId: other.peerId }, { path: '/health' }).then(() => undefined, (e: unknown) => e);
+    expect(err).toMatchObject({ code: 'PEER_ID_MISMATCH', message: expect.stringContaining(files.peerId) });
   });
 });

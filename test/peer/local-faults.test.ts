@@ -64,7 +64,7 @@ describe.skipIf(!isRoot)('a whole peer under local faults (needs root to mount a
 
     // 1. A full disk under a download: it writes until only its reserve is left, then stops with
     // DISK_FULL (paused, keeping its chunks) instead of taking the peer down.
-    const queued = await json<{ key: string }>(post(`${url(DEFAULT_PORTS.downloadPort)}/downloads`, { fileId: id, name: 'big.bin', sources: [source.files] }));
+    const queued = await json<{ key: string }>(post(`${url(DEFAULT_PORTS.downloadPort)}/downloads`, { fileId: id, name: 'big.bin', sources: [`${source.context.identity.peerId}@${source.host}:${DEFAULT_PORTS.filesPort}`] }));
     expect(queued.key).toMatch(/./);
     const download = async () =>
       (await json<Array<{ key: string; state: string; error?: string; bytesDone: number }>>(fetch(`${url(DEFAULT_PORTS.downloadPort)}/downloads`))).find((x) => x.key === queued.key);

@@ -59,7 +59,7 @@ describe.skipIf(!isRoot)('a peer on a disk filled to the last byte (needs root t
     const first = await start(host, dataDir);
     expect(reserveHeld(dataDir)).toBeGreaterThanOrEqual(RESERVE_BYTES);
     // A download to find again: its only source is not there, and it is paused at once.
-    const res = await post(downloadsUrl(host), { fileId: 'e'.repeat(64), name: 'lost.bin', sources: [`http://${nextLoopback()}:${DEFAULT_PORTS.filesPort}`] });
+    const res = await post(downloadsUrl(host), { fileId: 'e'.repeat(64), name: 'lost.bin', sources: [`${'a'.repeat(52)}@${nextLoopback()}:${DEFAULT_PORTS.filesPort}`] });
     expect(res.status).toBe(202);
     const { key } = (await res.json()) as Listed;
     expect((await post(`${downloadsUrl(host)}/${key}/pause`)).status).toBe(200);

@@ -1,16 +1,20 @@
 /**
- * Misbehaving File Management sources for download tests: real HTTP servers on their own
- * loopback addresses that forward to an honest source but corrupt chunks, send more bytes than
- * the range they announce, answer slowly, never answer, hold or forge the manifest; a silent
- * source that accepts TCP connections and never says a word; and an address whose TCP handshake
- * never completes. Closed when the test ends.
+ * Misbehaving File Management sources for download tests: real HTTP servers behind TLS (a peer
+ * identity of their own, peer-source.ts) on their own loopback addresses that forward to an
+ * honest source but corrupt chunks, send more bytes than the range they announce, answer
+ * slowly, never answer, hold or forge the manifest; a silent source that accepts TCP connections
+ * and never says a word (not even its half of the TLS handshake); and an address whose TCP
+ * handshake never completes. Each is named by `source`, `peerId@host:port`. Closed when the
+ * test ends.
  */
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { spawn } from 'node:child_process';
 import { connect, createServer as createTcpServer, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { onTestFinished } from 'vitest';
+import { memorySigner } from '../../src/shared/keys.ts';
 import { nextLoopback } from './loopback.ts';
+import { listenAsPeer, type PeerListener } from './peer-source.ts';
 
 export type Misbehaviour =
   | { kind: 'corrupt' } // flip a byte in every range it serves
@@ -21,7 +25,10 @@ export type Misbehaviour =
   | { kind: 'forged-manifest' }; // answer the manifest with one chunk hash replaced (its id no longer matches)
 
 export interface BadSource {
-  url: string;
+  /** `peerId@host:port` */
+  source: string;
+  /** Its TLS listener (identity, accepted connections). */
+  peer: PeerListener;
   /** Range requests received. */
   requests: number;
   /** Body bytes of range answers sent. */
@@ -45,7 +52,7 @@ function forward(upstream: string, req: IncomingMessage): Promise<IncomingMessag
 export async function startBadSource(upstream: string, behaviour: Misbehaviour): Promise<BadSource> {
   const host = nextLoopback();
   let abandoned!: () => void;
-  const state: BadSource = { url: '', requests: 0, bytes: 0, ranges: [], manifests: 0, manifestAbandoned: new Promise<void>((r) => (abandoned = r)) };
+  const state: BadSource = { source: '', peer: undefined as unknown as PeerListener, requests: 0, bytes: 0, ranges: [], manifests: 0, manifestAbandoned: new Promise<void>((r) => (abandoned = r)) };
   const stalled: ServerResponse[] = [];
   const server = createServer((req, res) => {
     serve(req, res).catch(() => res.destroy()); // the upstream or the client went away
@@ -88,21 +95,18 @@ export async function startBadSource(upstream: string, behaviour: Misbehaviour):
     if (isRange) state.bytes += body.length + extra.length;
     res.end(Buffer.concat([body, extra]));
   }
-  server.listen(0, host);
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  state.url = `http://${host}:${port}`;
-  onTestFinished(async () => {
+  state.peer = await listenAsPeer(server, host);
+  state.source = state.peer.source;
+  onTestFinished(() => {
     for (const res of stalled) res.destroy();
     server.closeAllConnections();
-    server.close();
-    await once(server, 'close');
   });
   return state;
 }
 
 export interface SilentSource {
-  url: string;
+  /** `peerId@host:port` (an id nobody there will prove). */
+  source: string;
   /** TCP connections accepted (none is ever answered). */
   readonly connections: number;
   /** Resolves once `n` connections are open at once. */
@@ -135,7 +139,7 @@ export async function startSilentSource(): Promise<SilentSource> {
     await once(server, 'close');
   });
   return {
-    url: `http://${host}:${port}`,
+    source: `${memorySigner().peerId}@${host}:${port}`,
     get connections() {
       return connections;
     },
@@ -149,7 +153,7 @@ export async function startSilentSource(): Promise<SilentSource> {
  * connections of our own; the kernel then drops every further SYN, as a black-holed host would.
  * Killed when the test ends. (Node takes a backlog of 0 for "the default", hence 1.)
  */
-export async function startUnreachableSource(): Promise<{ url: string }> {
+export async function startUnreachableSource(): Promise<{ source: string; address: string }> {
   const host = nextLoopback();
   const listener = `const s = require('node:net').createServer(); s.listen({ host: '${host}', port: 0, backlog: 1 }, () => console.log(s.address().port));`;
   const child = spawn(process.execPath, ['-e', listener], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -168,5 +172,5 @@ export async function startUnreachableSource(): Promise<{ url: string }> {
     onTestFinished(() => void filler.destroy());
     await once(filler, 'connect');
   }
-  return { url: `http://${host}:${port}` };
+  return { source: `${memorySigner().peerId}@${host}:${port}`, address: `${host}:${port}` };
 }

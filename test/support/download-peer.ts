@@ -36,7 +36,7 @@ export async function startDownloadPeer(options: Partial<DownloadManagerOptions>
     queue: jobQueue,
     store,
     files: new FsDownloadFiles(),
-    chunkSource: new HttpChunkSource(),
+    chunkSource: new HttpChunkSource(files.tls),
     registry: { register: async (path, manifest) => void (await files.service.manager.registerVerified(path, manifest)) },
     logger: silentLogger(),
     peerId: 'test',

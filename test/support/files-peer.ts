@@ -8,11 +8,19 @@ import type { FilesService } from '../../src/files/service.ts';
 import { createPeerContext, startPeer } from '../../src/peer/wiring.ts';
 import { loadConfig, type SettingName } from '../../src/shared/config.ts';
 import { silentLogger } from '../../src/shared/logging.ts';
+import { formatPeerAddress } from '../../src/shared/peer-address.ts';
+import type { PeerTls } from '../../src/shared/peer-tls.ts';
 import { nextLoopback } from './loopback.ts';
 import { tempDir } from './temp.ts';
 
 export interface FilesPeer {
+  /** Its API as this host's plaintext callers reach it. */
   url: string;
+  /** What a download names it by: `peerId@host:port` (dialled over TLS, pinned to that id). */
+  source: string;
+  peerId: string;
+  /** Its TLS credentials. */
+  tls: PeerTls;
   host: string;
   dataDir: string;
   service: FilesService;
@@ -26,7 +34,8 @@ export async function startFilesPeer(flags: Partial<Record<SettingName, unknown>
   const peer = await startPeer(createPeerContext(config, silentLogger()), ['files']);
   onTestFinished(() => peer.stop());
   const service = peer.services.files!;
-  return { url: service.url, host, dataDir, service, stop: peer.stop };
+  const { tls } = peer.context;
+  return { url: service.url, source: formatPeerAddress({ peerId: tls.peerId, address: new URL(service.url).host }), peerId: tls.peerId, tls, host, dataDir, service, stop: peer.stop };
 }
 
 /** Upload bytes under a name; returns the response. */

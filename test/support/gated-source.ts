@@ -4,13 +4,14 @@
  * source, except that while the gate is held, range requests wait (unanswered) until release().
  * Closed when the test ends.
  */
-import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { onTestFinished } from 'vitest';
 import { nextLoopback } from './loopback.ts';
+import { listenAsPeer } from './peer-source.ts';
 
 export interface GatedSource {
-  url: string;
+  /** `peerId@host:port`: the proxy answers over TLS with an identity of its own. */
+  source: string;
   /** Range requests received. */
   requests: number;
   /** Range requests waiting at the gate now. */
@@ -46,11 +47,9 @@ export async function startGatedSource(upstream: string): Promise<GatedSource> {
     held.push(() => proxy(req, res));
     for (const wake of onBlocked.splice(0)) wake();
   });
-  server.listen(0, host);
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
+  const { source } = await listenAsPeer(server, host);
   const state: GatedSource = {
-    url: `http://${host}:${port}`,
+    source,
     requests: 0,
     get waiting() {
       return held.length;
@@ -68,11 +67,9 @@ export async function startGatedSource(upstream: string): Promise<GatedSource> {
       for (const go of held.splice(0)) go();
     },
   };
-  onTestFinished(async () => {
+  onTestFinished(() => {
     held.length = 0;
     server.closeAllConnections();
-    server.close();
-    await once(server, 'close');
   });
   return state;
 }

@@ -4,13 +4,14 @@
  * of an honest source. While a budget is set, the answers in flight share it; once it is spent
  * they stall mid-body (headers sent, connection open) until unlimit(). Closed when the test ends.
  */
-import { once } from 'node:events';
 import { createServer, request, type IncomingMessage } from 'node:http';
 import { onTestFinished } from 'vitest';
 import { nextLoopback } from './loopback.ts';
+import { listenAsPeer } from './peer-source.ts';
 
 export interface MeteredSource {
-  url: string;
+  /** `peerId@host:port`: the proxy answers over TLS with an identity of its own. */
+  source: string;
   /** Range body bytes sent in all. */
   readonly bytes: number;
   /** For each range answer so far: its first byte and the body bytes sent. */
@@ -79,17 +80,13 @@ export async function startMeteredSource(upstream: string): Promise<MeteredSourc
     res.on('close', () => out.destroy());
     out.end();
   });
-  server.listen(0, host);
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  onTestFinished(async () => {
+  const { source } = await listenAsPeer(server, host);
+  onTestFinished(() => {
     stalled.length = 0;
     server.closeAllConnections();
-    server.close();
-    await once(server, 'close');
   });
   return {
-    url: `http://${host}:${port}`,
+    source,
     get bytes() {
       return total;
     },

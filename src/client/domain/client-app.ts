@@ -5,6 +5,7 @@
  * sources for a bare id) and queueing by name (search, then pick the file most peers hold).
  */
 import { PeershareError } from '../../shared/errors.ts';
+import { formatPeerAddress } from '../../shared/peer-address.ts';
 import type { ClientPorts, DownloadProgress, OverlayLink, SearchHit, SearchQuery } from '../ports.ts';
 import { networkView, peersToMap, type NetworkView } from './network.ts';
 import { pickMostHeld } from './pick.ts';
@@ -119,7 +120,7 @@ export class ClientApp {
   async queueById(fileId: string, outDir?: string): Promise<QueuedDownload> {
     const known = (await this.ports.fetch.sourcesFor(fileId)).filter((s) => s.state === 'alive');
     if (known.length > 0) {
-      const download = await this.ports.download.request({ fileId, name: known[0]!.name, sources: known.map((s) => `http://${s.filesAddress}`), ...(outDir ? { outDir } : {}) });
+      const download = await this.ports.download.request({ fileId, name: known[0]!.name, sources: known.map((s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress })), ...(outDir ? { outDir } : {}) });
       return { download, holders: known.length, size: known[0]!.size };
     }
     const hits = await this.collect({ fileId, timeoutMs: ID_SEARCH_TIMEOUT_MS });

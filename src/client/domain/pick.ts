@@ -2,6 +2,7 @@
  * Choosing what `get --name` downloads: of the files a search found, the one the most peers
  * hold (more sources make a faster, sturdier download), ties going to the one found first.
  */
+import { addressOfUrl, formatPeerAddress, isAddress } from '../../shared/peer-address.ts';
 import type { SearchHit } from '../ports.ts';
 
 export interface Pick {
@@ -9,7 +10,7 @@ export interface Pick {
   /** The name most of its holders share it under. */
   name: string;
   size: number;
-  /** File Management base URLs of its holders. */
+  /** Its holders' File Management, each `peerId@host:port` (the id a download pins the address to). */
   sources: string[];
   holders: number;
 }
@@ -34,7 +35,16 @@ export function pickMostHeld(hits: readonly SearchHit[]): Pick | undefined {
     fileId: best[0]!.fileId,
     name: mostCommon(best.map((h) => h.name)),
     size: best[0]!.size,
-    sources: [...new Set(best.map((h) => h.filesAddress.replace(/\/+$/, '')))],
+    sources: [...new Set(best.map(sourceOfHit).filter((s) => s !== undefined))],
     holders: holders(best),
   };
+}
+
+/**
+ * The download source a hit names: its holder's id at its File Management address (a base URL
+ * such as http://host:port, or a bare host:port); undefined when the address is not one.
+ */
+export function sourceOfHit(hit: SearchHit): string | undefined {
+  const address = isAddress(hit.filesAddress) ? hit.filesAddress : addressOfUrl(hit.filesAddress);
+  return address === undefined ? undefined : formatPeerAddress({ peerId: hit.holderPeerId, address });
 }

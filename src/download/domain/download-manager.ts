@@ -16,7 +16,7 @@ import type { ChunkSource, DownloadFiles, DownloadRecord, DownloadStore, LocalRe
 import type { JobDelivery, JobQueue } from '../queue-port.ts';
 import { Bitfield } from './bitfield.ts';
 import { Finishing } from './finishing.ts';
-import { parseJob, validateJob, type DownloadJob } from './job.ts';
+import { isSource, JOB_VERSION, parseJob, validateJob, type DownloadJob } from './job.ts';
 import { raceManifests, type ManifestOptions } from './manifest-race.ts';
 import { RateMeter } from './rate-meter.ts';
 import { rateLimit, type Throttle } from './throttle.ts';
@@ -96,6 +96,11 @@ export class DownloadManager {
   readonly #throttle: Throttle;
   readonly #finishing: Finishing;
   readonly #active = new Map<string, Active>();
+  /**
+   * Per file id, the sources whose address answered with another peer's certificate (or none
+   * proving an id): left out of every later attempt at that file while this process runs.
+   */
+  readonly #refused = new Map<string, Map<string, string>>();
   #stopping = false;
 
   constructor(ports: Ports, options: DownloadManagerOptions) {
@@ -107,7 +112,7 @@ export class DownloadManager {
 
   /** Queue a download; resolves once the job is durable in the queue. Idempotent per (file, folder). */
   async request(req: DownloadRequest): Promise<DownloadRecord> {
-    const job = validateJob({ v: 1, ...req, sources: req.sources ?? [], requestedAt: this.#now() });
+    const job = validateJob({ v: JOB_VERSION, ...req, sources: req.sources ?? [], requestedAt: this.#now() });
     const outDir = job.outDir ?? this.#options.downloadsDir;
     const key = this.#options.jobKey(job.fileId, outDir);
     const existing = this.#ports.store.get(key);
@@ -164,6 +169,7 @@ export class DownloadManager {
     try {
       await this.#download(job, key, outDir, record, active);
       await delivery.ack();
+      this.#refused.delete(job.fileId); // the file is here: what was refused for it no longer matters
       settle(true);
     } catch (err) {
       try {
@@ -226,7 +232,13 @@ export class DownloadManager {
     }
     const signal = active.controller.signal;
     const known = (await this.#ports.directory?.sourcesFor(job.fileId).catch(() => [])) ?? [];
-    const sources = [...new Set([...job.sources, ...(previous?.sources ?? []), ...known])];
+    // A record of an earlier release may hold http:// sources (no peer id to pin): left out, as
+    // are sources already found not to be the peer they name.
+    const refused = this.#refused.get(job.fileId);
+    const sources = [...new Set([...job.sources, ...(previous?.sources ?? []), ...known])].filter((s) => isSource(s) && !refused?.has(s));
+    if (sources.length === 0 && refused?.size) {
+      throw new PeershareError('UNAVAILABLE', `no source left for ${job.fileId}: ${[...refused.values()].join('; ')}`);
+    }
     let record: DownloadRecord = previous ?? {
       key, fileId: job.fileId, name: job.name, outDir, sources, state: 'running', bytesDone: 0, createdAt: this.#now(), updatedAt: this.#now(),
     };
@@ -267,8 +279,19 @@ export class DownloadManager {
   async #manifest(fileId: string, sources: string[], signal: AbortSignal): Promise<{ manifest: Manifest; usable: string[] }> {
     return raceManifests({
       chunkSource: this.#ports.chunkSource, fileId, sources, signal, options: this.#options.manifest,
-      onFailure: ({ source, reason }) => this.#emit({ type: 'source-failed', fileId, source, verdict: 'no manifest', reason }),
+      onFailure: ({ source, reason, code }) => {
+        if (code === 'PEER_ID_MISMATCH' || code === 'PEER_UNVERIFIED') this.#refuse(fileId, source, reason, code);
+        else this.#emit({ type: 'source-failed', fileId, source, verdict: 'no manifest', reason });
+      },
     });
+  }
+
+  /** Leave out `source` for `fileId` from now on: its address is not the peer it names. */
+  #refuse(fileId: string, source: string, reason: string, code: string): void {
+    const refused = this.#refused.get(fileId) ?? new Map<string, string>();
+    refused.set(source, reason.includes(source) ? reason : `${source}: ${reason}`);
+    this.#refused.set(fileId, refused);
+    this.#emit({ type: 'source-refused', fileId, source, code, reason });
   }
 
   /** Chunks verified by an earlier run: durable ones are trusted, others are re-checked on disk. */
@@ -296,6 +319,7 @@ export class DownloadManager {
       this.#ports.store.progress(record.key, event.verified, event.durable, event.bytesDone, now);
     } else {
       if (event.type === 'source-banned' || event.verdict !== 'kept') active.sources.delete(event.source);
+      if (event.type === 'source-failed' && event.code) this.#refuse(record.fileId, event.source, event.reason, event.code);
       this.#emit({ ...event, key: record.key });
     }
   }
@@ -356,7 +380,7 @@ export class DownloadManager {
   async resume(key: string): Promise<DownloadRecord> {
     const record = this.get(key);
     if (record.state !== 'paused' && record.state !== 'failed') return record;
-    return this.request({ fileId: record.fileId, name: record.name, sources: record.sources, outDir: record.outDir });
+    return this.request({ fileId: record.fileId, name: record.name, sources: record.sources.filter(isSource), outDir: record.outDir });
   }
 
   /** Stop a download for good and delete its partial file. One that is finishing is let finish. */

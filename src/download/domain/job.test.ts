@@ -1,14 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { memorySigner } from '../../shared/keys.ts';
 import { jobKey, jobKeys, legacyJobKey, parseJob } from './job.ts';
 
 const ID = 'a'.repeat(64);
-const good = { v: 1, fileId: ID, name: 'movie.mkv', sources: ['http://127.0.0.2:7871/'], requestedAt: 1 };
+const PEER = memorySigner().peerId;
+const SOURCE = `${PEER}@127.0.0.2:7871`;
+const good = { v: 2, fileId: ID, name: 'movie.mkv', sources: [SOURCE, SOURCE], requestedAt: 1 };
 const body = (o: unknown) => Buffer.from(JSON.stringify(o));
 
 describe('download jobs', () => {
-  it('parses a valid job, normalising its source URLs', () => {
-    expect(parseJob(body(good))).toEqual({ ...good, sources: ['http://127.0.0.2:7871'] });
+  it('parses a valid job, each source named peerId@host:port once', () => {
+    expect(parseJob(body(good))).toEqual({ ...good, sources: [SOURCE] });
+  });
+
+  it('takes a job queued by an earlier release (version 1, http:// sources) without its sources: they name no peer id to pin', () => {
+    const old = { v: 1, fileId: ID, name: 'movie.mkv', outDir: '/d', sources: ['http://127.0.0.2:7871/', 'http://127.0.0.3:7871'], requestedAt: 1 };
+    expect(parseJob(body(old))).toEqual({ v: 2, fileId: ID, name: 'movie.mkv', outDir: '/d', sources: [], requestedAt: 1 });
+    expect(() => parseJob(body({ ...old, sources: ['file:///etc/passwd'] }))).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });
 
   it('keys a job by file id and target folder, so the same request twice is one download', () => {
@@ -39,13 +48,15 @@ describe('download jobs', () => {
   it.each([
     ['not JSON', Buffer.from('{nope')],
     ['an array', body([])],
-    ['an unknown version', body({ ...good, v: 2 })],
+    ['an unknown version', body({ ...good, v: 3 })],
     ['a bad file id', body({ ...good, fileId: 'xyz' })],
     ['a traversal name', body({ ...good, name: '../../etc/passwd' })],
     ['a relative folder', body({ ...good, outDir: 'here' })],
-    ['a non-http source', body({ ...good, sources: ['file:///etc/passwd'] })],
-    ['a source with credentials', body({ ...good, sources: ['http://u:p@127.0.0.2:7871'] })],
-    ['too many sources', body({ ...good, sources: Array.from({ length: 65 }, (_, i) => `http://127.0.0.${i}:1`) })],
+    ['an http:// source in a version 2 job (no peer id)', body({ ...good, sources: ['http://127.0.0.2:7871'] })],
+    ['a source without a peer id', body({ ...good, sources: ['127.0.0.2:7871'] })],
+    ['a source whose peer id is malformed', body({ ...good, sources: ['nope@127.0.0.2:7871'] })],
+    ['a source whose address is malformed', body({ ...good, sources: [`${PEER}@127.0.0.2`] })],
+    ['too many sources', body({ ...good, sources: Array.from({ length: 65 }, (_, i) => `${PEER}@127.0.0.${i}:1`) })],
     ['an unknown field', body({ ...good, extra: true })],
     ['a huge body', Buffer.alloc(100_000, 32)],
   ])('rejects %s with BAD_REQUEST', (_label, raw) => {

@@ -9,19 +9,27 @@ import { createHash, createHmac } from 'node:crypto';
 import { PeershareError } from '../../shared/errors.ts';
 import { isFileId } from '../../shared/ids.ts';
 import { validateFileName } from '../../shared/names.ts';
+import { parsePeerAddress } from '../../shared/peer-address.ts';
 
 export const MAX_SOURCES_PER_JOB = 64;
 const MAX_JOB_BYTES = 64 * 1024;
 
+/** The job format this version writes: sources are `peerId@host:port` (2); 1 named them by http:// base URL. */
+export const JOB_VERSION = 2;
+
 export interface DownloadJob {
   /** Job version, so a later format can be told apart. */
-  v: 1;
+  v: 2;
   fileId: string;
   /** The name to save the file under (validated like any shared name). */
   name: string;
   /** Absolute folder to save into; the peer's downloads folder when absent. */
   outDir?: string;
-  /** Base URLs of File Management APIs known to hold the file (e.g. from search hits). */
+  /**
+   * File Management endpoints known to hold the file (e.g. from search hits), each
+   * `peerId@host:port` (shared/peer-address.ts): a download dials it over TLS and takes only the
+   * peer whose certificate proves that id.
+   */
   sources: string[];
   /** ms since the epoch. */
   requestedAt: number;
@@ -57,7 +65,13 @@ function bad(message: string): PeershareError {
   return new PeershareError('BAD_REQUEST', `malformed download job: ${message}`);
 }
 
-function isHttpUrl(value: unknown): value is string {
+/** Whether `value` is a source of the current format: `peerId@host:port`. */
+export function isSource(value: unknown): value is string {
+  return parsePeerAddress(value) !== undefined;
+}
+
+/** Whether `value` is a source of a version 1 job: an http(s) base URL, with no peer id to pin. */
+function isLegacySource(value: unknown): boolean {
   if (typeof value !== 'string' || value.length > 512) return false;
   try {
     const url = new URL(value);
@@ -79,10 +93,15 @@ export function parseJob(body: Uint8Array): DownloadJob {
   return validateJob(raw);
 }
 
+/**
+ * Validate a job. A version 1 job (queued by an earlier release: sources as http:// URLs, no peer
+ * id) is still accepted, without its sources: an address with no id cannot be dialled pinned, so
+ * it is dropped, and the download takes its sources from Fetch's directory when it runs.
+ */
 export function validateJob(raw: unknown): DownloadJob {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad('not an object');
   const j = raw as Record<string, unknown>;
-  if (j.v !== 1) throw bad(`unknown version ${JSON.stringify(j.v)}`);
+  if (j.v !== 1 && j.v !== JOB_VERSION) throw bad(`unknown version ${JSON.stringify(j.v)}`);
   if (typeof j.fileId !== 'string' || !isFileId(j.fileId)) throw bad('fileId must be 64 lowercase hex characters');
   if (typeof j.name !== 'string') throw bad('name must be a string');
   try {
@@ -93,18 +112,19 @@ export function validateJob(raw: unknown): DownloadJob {
   if (j.outDir !== undefined && (typeof j.outDir !== 'string' || !j.outDir.startsWith('/') || j.outDir.includes('\0') || j.outDir.length > 4096)) {
     throw bad('outDir must be an absolute path');
   }
-  if (!Array.isArray(j.sources) || j.sources.length > MAX_SOURCES_PER_JOB || !j.sources.every(isHttpUrl)) {
-    throw bad(`sources must be at most ${MAX_SOURCES_PER_JOB} http(s) base URLs`);
+  const legacy = j.v === 1;
+  if (!Array.isArray(j.sources) || j.sources.length > MAX_SOURCES_PER_JOB || !j.sources.every(legacy ? isLegacySource : isSource)) {
+    throw bad(legacy ? `sources must be at most ${MAX_SOURCES_PER_JOB} http(s) base URLs` : `sources must be at most ${MAX_SOURCES_PER_JOB} peer addresses, each peerId@host:port`);
   }
   if (typeof j.requestedAt !== 'number' || !Number.isSafeInteger(j.requestedAt) || j.requestedAt < 0) throw bad('requestedAt must be a timestamp');
   const extra = Object.keys(j).filter((k) => !['v', 'fileId', 'name', 'outDir', 'sources', 'requestedAt'].includes(k));
   if (extra.length > 0) throw bad(`unknown field ${extra[0]}`);
   return {
-    v: 1,
+    v: JOB_VERSION,
     fileId: j.fileId,
     name: j.name,
     ...(j.outDir !== undefined ? { outDir: j.outDir as string } : {}),
-    sources: [...new Set(j.sources as string[])].map((s) => s.replace(/\/+$/, '')),
+    sources: legacy ? [] : [...new Set(j.sources as string[])],
     requestedAt: j.requestedAt,
   };
 }

@@ -38,6 +38,8 @@ export const DEFAULT_MANIFEST_OPTIONS: ManifestOptions = {
 export interface ManifestFailure {
   source: string;
   reason: string;
+  /** The error code, when the failure was a PeershareError (PEER_ID_MISMATCH: not the peer named). */
+  code?: string;
 }
 
 export interface ManifestRace {
@@ -97,10 +99,10 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
       if (asking.size === 0) settle(() => reject(noManifest(ctx.fileId, sources.length, failures.map((f) => f.reason))));
     };
 
-    const failed = (source: string, reason: string) => {
+    const failed = (source: string, reason: string, code?: string) => {
       asking.delete(source);
       if (settled) return;
-      const failure = { source, reason: reason.includes(source) ? reason : `${source}: ${reason}` };
+      const failure: ManifestFailure = { source, reason: reason.includes(source) ? reason : `${source}: ${reason}`, ...(code ? { code } : {}) };
       failures.push(failure);
       try {
         ctx.onFailure?.(failure);
@@ -134,7 +136,7 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
         else won(source, manifest);
       } catch (err) {
         const reason = controller.signal.aborted ? controller.signal.reason : err;
-        failed(source, (reason as Error)?.message ?? String(reason));
+        failed(source, (reason as Error)?.message ?? String(reason), reason instanceof PeershareError ? reason.code : undefined);
       } finally {
         clearTimeout(timer);
       }

@@ -33,7 +33,7 @@ export const DEFAULT_TRANSFER_OPTIONS: TransferOptions = { slotsPerSource: 2, ma
 
 export type TransferEvent =
   | { type: 'chunk'; index: number; source: string; bytes: number; verified: Buffer; durable: Buffer }
-  | { type: 'source-failed'; source: string; verdict: string; reason: string }
+  | { type: 'source-failed'; source: string; verdict: string; reason: string; /** PEER_ID_MISMATCH, PEER_UNVERIFIED: not the peer the source names. */ code?: string }
   | { type: 'source-banned'; source: string; chunk: number }
   | { type: 'checkpoint'; verified: Buffer; durable: Buffer; bytesDone: number };
 
@@ -227,6 +227,9 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
       } else if (corrupt || (err instanceof PeershareError && err.code === 'BAD_SOURCE')) {
         // Wrong bytes, or more or fewer than asked: banned for this file.
         if (scheduler.corrupt(run) === 'banned') ctx.onEvent({ type: 'source-banned', source, chunk: run.next });
+      } else if (isNotThePeer(err)) {
+        // The address answered with another peer's certificate, or none that proves an id: never asked again for this file.
+        if (scheduler.corrupt(run) === 'banned') ctx.onEvent({ type: 'source-failed', source, verdict: 'dropped', reason: (err as PeershareError).message, code: (err as PeershareError).code });
       } else {
         // One failure per request, however many chunks it carried; those it delivered are kept.
         const verdict = scheduler.failed(run);
@@ -261,4 +264,9 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
     throw new PeershareError('UNAVAILABLE', `no source could serve the rest of ${manifest.id}${banned}`);
   }
   await checkpoint();
+}
+
+/** Whether a source failed because it is not the peer its address names (TLS identity). */
+export function isNotThePeer(err: unknown): boolean {
+  return err instanceof PeershareError && (err.code === 'PEER_ID_MISMATCH' || err.code === 'PEER_UNVERIFIED');
 }

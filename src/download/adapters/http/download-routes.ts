@@ -34,7 +34,7 @@ const RequestBody = Type.Object(
   {
     fileId: Type.String({ pattern: FILE_ID_PATTERN }),
     name: Type.String({ minLength: 1, maxLength: 1024 }),
-    sources: Type.Optional(Type.Array(Type.String({ maxLength: 512 }), { maxItems: 64 })),
+    sources: Type.Optional(Type.Array(Type.String({ maxLength: 512, description: 'peerId@host:port of a File Management that holds the file' }), { maxItems: 64 })),
     outDir: Type.Optional(Type.String({ maxLength: 4096 })),
   },
   { additionalProperties: false },

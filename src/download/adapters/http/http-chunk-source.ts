@@ -1,77 +1,35 @@
 /**
- * Chunks and manifests from remote File Management APIs over HTTP, with keep-alive pools per
- * process. Manifests come through Node's HTTP client; range answers through RangeClient (the
- * hot path), streaming into the caller's sink as they arrive: a source that ignores the range,
- * announces another one, or streams more bytes than asked is cut off at the declared size and
- * the request fails, so no extra byte is ever kept or written.
+ * Chunks and manifests from other peers' File Management, over TLS 1.3 pinned to the peer id
+ * each source names (`peerId@host:port`): an address whose certificate proves another id, or
+ * none, fails with PEER_ID_MISMATCH or PEER_UNVERIFIED before a request is sent. Manifests come
+ * through the shared HttpClient; range answers through RangeClient (the hot path, keep-alive
+ * connections per source), streaming into the caller's sink as they arrive: a source that
+ * ignores the range, announces another one, or streams more bytes than asked is cut off at the
+ * declared size and the request fails, so no extra byte is ever kept or written.
  */
-import { Agent, request, type IncomingMessage } from 'node:http';
 import type { Manifest } from '../../../shared/content.ts';
-import { PeershareError } from '../../../shared/errors.ts';
+import { HttpClient } from '../../../shared/http-client.ts';
+import type { PeerTls } from '../../../shared/peer-tls.ts';
 import type { ChunkSource, RangeSink } from '../../ports.ts';
-import { RangeClient } from './range-client.ts';
+import { peerOfSource, RangeClient } from './range-client.ts';
 
 const MAX_MANIFEST_BYTES = 8 * 1024 * 1024;
-
-function get(url: string, agent: Agent, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent, headers, signal }, resolve);
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** Read a response body into one buffer of at most `max` bytes (exactly `exact` when given). */
-function readBody(res: IncomingMessage, max: number, exact?: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const out = exact !== undefined ? Buffer.allocUnsafe(exact) : undefined;
-    const parts: Buffer[] = [];
-    let length = 0;
-    let settled = false;
-    const fail = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      res.destroy();
-      reject(err);
-    };
-    res.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      if (length + chunk.length > (exact ?? max)) {
-        fail(new PeershareError('BAD_SOURCE', `source sent more than the ${exact ?? max} bytes asked for`));
-        return;
-      }
-      if (out) chunk.copy(out, length);
-      else parts.push(chunk);
-      length += chunk.length;
-    });
-    res.on('end', () => {
-      if (exact !== undefined && length !== exact) fail(new PeershareError('BAD_SOURCE', `source sent ${length} of ${exact} bytes`));
-      else if (!settled) {
-        settled = true;
-        resolve(out ?? Buffer.concat(parts, length));
-      }
-    });
-    res.on('error', (err) => fail(err));
-    res.on('aborted', () => fail(new PeershareError('UNAVAILABLE', 'source closed the connection')));
-  });
-}
+/** The manifest step sets the real deadline through its signal (manifest-race.ts); this one only bounds a caller that sets none. */
+const MANIFEST_TIMEOUT_MS = 60_000;
 
 export class HttpChunkSource implements ChunkSource {
-  readonly #agent: Agent;
+  readonly #client: HttpClient;
   readonly #ranges: RangeClient;
 
-  constructor(maxSocketsPerSource = 8) {
-    this.#agent = new Agent({ keepAlive: true, maxSockets: maxSocketsPerSource, maxFreeSockets: maxSocketsPerSource, timeout: 60_000 });
-    this.#ranges = new RangeClient(maxSocketsPerSource);
+  constructor(tls: PeerTls, maxSocketsPerSource = 8) {
+    this.#client = new HttpClient({ tls, timeoutMs: MANIFEST_TIMEOUT_MS, maxResponseBytes: MAX_MANIFEST_BYTES });
+    this.#ranges = new RangeClient(tls, maxSocketsPerSource);
   }
 
   async manifest(source: string, fileId: string, signal: AbortSignal): Promise<Manifest> {
-    const res = await get(`${source}/files/${fileId}/manifest`, this.#agent, { accept: 'application/json' }, signal);
-    if (res.statusCode !== 200) {
-      res.resume();
-      throw new PeershareError(res.statusCode === 404 ? 'FILE_NOT_FOUND' : 'UNAVAILABLE', `manifest from ${source}: HTTP ${res.statusCode}`);
-    }
-    return JSON.parse((await readBody(res, MAX_MANIFEST_BYTES)).toString('utf8')) as Manifest;
+    const { peerId, address } = peerOfSource(source);
+    const { body } = await this.#client.json<Manifest>({ kind: 'peer', address, peerId }, { path: `/files/${fileId}/manifest`, signal });
+    return body;
   }
 
   range(source: string, fileId: string, start: number, end: number, signal: AbortSignal, sink: RangeSink): Promise<void> {
@@ -79,7 +37,7 @@ export class HttpChunkSource implements ChunkSource {
   }
 
   close(): void {
-    this.#agent.destroy();
+    this.#client.close();
     this.#ranges.close();
   }
 }

@@ -1,6 +1,8 @@
 /**
- * The File Management REST API. Peer-facing routes are read-only (list, describe, manifest,
- * content with HTTP Range); routes that add or remove files pass the admin guard.
+ * The File Management REST API. Other peers (over TLS, shared/peer-port.ts) reach only the
+ * manifest and the content (with HTTP Range) of a file: `access: 'peers-and-local'`. Every other
+ * route is for this host's callers only (no `access`: a remote TLS identity is refused 403), and
+ * the routes that add or remove files pass the admin guard besides.
  */
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
@@ -114,7 +116,7 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
 
   app.get(
     '/files/:id/manifest',
-    { schema: { summary: 'The manifest: size, chunk size and every chunk hash', params: IdParams, response: { 200: ManifestSchema, 404: ErrorRef } } },
+    { config: { access: 'peers-and-local' }, schema: { summary: 'The manifest: size, chunk size and every chunk hash', params: IdParams, response: { 200: ManifestSchema, 404: ErrorRef } } },
     async (request) => manager.manifest(request.params.id),
   );
 
@@ -122,6 +124,7 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
   app.route({
     method: ['GET', 'HEAD'],
     url: '/files/:id/content',
+    config: { access: 'peers-and-local' },
     schema: {
       summary: 'The bytes of a file; honours single and suffix Range requests (RFC 9110)',
       params: IdParams,

@@ -21,6 +21,7 @@ async function server(): Promise<{ tls: PeerTls; address: string; base: string }
   app.get('/missing', { config: { access: 'peers-and-local' } }, async () => {
     throw new PeershareError('FILE_NOT_FOUND', 'no such file');
   });
+  app.get('/port', { config: { access: 'peers-and-local' } }, async (request) => ({ port: request.raw.socket.remotePort }));
   app.get('/big', { config: { access: 'peers-and-local' } }, async () => ({ text: 'x'.repeat(10_000) }));
   const port = await servePeerHttp(app, '127.0.0.1', 0, tls, silentLogger());
   cleanups.push(async () => {
@@ -54,5 +55,20 @@ describe('the shared HTTP client', () => {
     await expect(client.json({ kind: 'local', baseUrl: s.base }, { path: '/missing' })).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', details: { status: 404 } });
     await expect(client.json({ kind: 'local', baseUrl: s.base }, { path: '/big' })).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
     await expect(client.json({ kind: 'local', baseUrl: 'http://127.0.0.1:1' }, { path: '/x' })).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+  });
+
+  it('reuses a verified connection for the same peer id, and never for another id at the same address', async () => {
+    const s = await server();
+    const me = new PeerTls(memorySigner());
+    await me.ready();
+    const client = new HttpClient({ tls: me });
+    const target = { kind: 'peer' as const, address: s.address, peerId: s.tls.peerId };
+    const first = await client.json<{ port: number }>(target, { path: '/port' });
+    const second = await client.json<{ port: number }>(target, { path: '/port' });
+    expect(second.body.port).toBe(first.body.port); // one TLS connection, one handshake
+    await expect(client.json({ ...target, peerId: memorySigner().peerId }, { path: '/port' })).rejects.toMatchObject({ code: 'PEER_ID_MISMATCH' });
+    const join = await client.json<{ port: number }>({ ...target, peerId: undefined }, { path: '/port' });
+    expect(join.body.port).not.toBe(first.body.port); // an address without a known id gets a connection of its own
+    client.close();
   });
 });

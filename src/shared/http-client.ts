@@ -8,11 +8,14 @@
  * or PEER_ID_MISMATCH when it is not the peer meant. Nothing is sent to a peer before its id
  * is checked: the TLS connection is made and verified first, then the request goes over it.
  *
- * Each request has a connection of its own (no pool): the requests between services are few
- * and small. The range client of Download keeps its own connections for speed
+ * Requests to a peer whose id is known reuse verified connections (`PeerAgent`: keep-alive,
+ * pooled per address and id, dropped after IDLE_MS unused, before the other side's 5 s), so a
+ * Fetch round to a peer met a moment ago costs no new handshake. A request to an address whose
+ * id is not known yet (a join address), and every local request, has a connection of its own. The range client of Download keeps its own connections for speed
  * (download/adapters/http/range-client.ts) and dials through `dialPeer` like everything else.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent, request as httpRequest, type AgentOptions, type ClientRequestArgs, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { OnReadOpts } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { isPeershareError, PeershareError, ERROR_CODES, type ErrorCode } from './errors.ts';
@@ -119,14 +122,56 @@ export function dialPeer(
   });
 }
 
+/** An idle verified connection to a peer is closed after this long (the peer's HTTP servers close theirs after 5 s). */
+export const IDLE_MS = 4_000;
+/** Connections kept to one peer at most, in use or idle. */
+const MAX_SOCKETS_PER_PEER = 4;
+
+interface PeerRequestArgs extends ClientRequestArgs {
+  peerAddress: string;
+  expectedPeerId: string;
+  connectTimeoutMs: number;
+}
+
+/**
+ * Node's keep-alive pool, with connections made by `dialPeer`: each is verified for the id it is
+ * pooled under (address and id are the pool key), so a reused connection is the peer it was.
+ */
+class PeerAgent extends Agent {
+  readonly #tls: PeerTls;
+
+  constructor(tls: PeerTls, options: AgentOptions) {
+    super(options);
+    this.#tls = tls;
+  }
+
+  override getName(options?: ClientRequestArgs): string {
+    const o = options as PeerRequestArgs;
+    return `${o.peerAddress}|${o.expectedPeerId}`;
+  }
+
+  override createConnection(options: ClientRequestArgs, done: (err: Error | null, socket: Duplex) => void): Duplex | undefined {
+    const o = options as PeerRequestArgs;
+    dialPeer(this.#tls, o.peerAddress, o.expectedPeerId, { timeoutMs: o.connectTimeoutMs }).then(
+      ({ socket }) => done(null, socket),
+      (err: Error) => done(err, undefined as never),
+    );
+    return undefined;
+  }
+}
+
 export class HttpClient {
   readonly #tls: PeerTls | undefined;
   readonly #timeoutMs: number;
   readonly #maxResponseBytes: number;
   readonly #inFlight = new Set<AbortController>();
+  readonly #agent: PeerAgent | undefined;
 
   constructor(options: { tls?: PeerTls; timeoutMs?: number; maxResponseBytes?: number } = {}) {
     this.#tls = options.tls;
+    this.#agent = options.tls
+      ? new PeerAgent(options.tls, { keepAlive: true, maxSockets: MAX_SOCKETS_PER_PEER, maxFreeSockets: MAX_SOCKETS_PER_PEER, timeout: IDLE_MS, scheduling: 'lifo' })
+      : undefined;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
@@ -150,19 +195,28 @@ export class HttpClient {
     try {
       if (options.signal?.aborted) throw new PeershareError('UNAVAILABLE', 'aborted');
       const payload = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
+      const pooled = target.kind === 'peer' && target.peerId !== undefined;
       const headers: Record<string, string | number> = {
         accept: 'application/json',
-        connection: 'close',
+        ...(pooled ? {} : { connection: 'close' }),
         ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
         ...options.headers,
       };
       let peerId: string | undefined;
       let url: URL;
       let socket: TLSSocket | undefined;
+      let via: Partial<PeerRequestArgs> & Pick<ClientRequestArgs, 'agent' | 'createConnection'> = { agent: false };
       if (target.kind === 'peer') {
-        if (!this.#tls) throw new Error('HttpClient has no TLS credentials for peer requests');
-        ({ socket, peerId } = await dialPeer(this.#tls, target.address, target.peerId, { signal: controller.signal, timeoutMs }));
+        if (!this.#tls || !this.#agent) throw new Error('HttpClient has no TLS credentials for peer requests');
         url = new URL(`https://${target.address}${options.path}`);
+        if (target.peerId !== undefined) {
+          peerId = target.peerId; // every pooled connection proved it
+          via = { agent: this.#agent, peerAddress: target.address, expectedPeerId: target.peerId, connectTimeoutMs: timeoutMs };
+        } else {
+          ({ socket, peerId } = await dialPeer(this.#tls, target.address, undefined, { signal: controller.signal, timeoutMs }));
+          const dialled = socket;
+          via = { createConnection: () => dialled };
+        }
       } else {
         url = new URL(`${target.baseUrl.replace(/\/+$/, '')}${options.path}`);
       }
@@ -175,8 +229,8 @@ export class HttpClient {
             method: options.method ?? 'GET',
             headers,
             signal: controller.signal,
-            ...(socket ? { createConnection: () => socket } : { agent: false }),
-          },
+            ...via,
+          } as ClientRequestArgs,
           resolve,
         );
         req.once('error', (err) => reject(controller.signal.aborted ? (controller.signal.reason as Error) : unreachable(target, err)));
@@ -214,6 +268,7 @@ export class HttpClient {
   /** Abort every request in flight (at stop). */
   close(): void {
     for (const controller of this.#inFlight) controller.abort(new PeershareError('UNAVAILABLE', 'stopping'));
+    this.#agent?.destroy();
   }
 }
 

@@ -16,7 +16,7 @@
  * run; BENCH_WARM_SOURCE=off skips reading the source file (with both, the source is read from disk).
  *
  * During a run it records: the load average at its start; the CPU time of every other user process
- * on the machine (summed from /proc; processes that start and end within the run are missed) and
+ * on the machine (from /proc; a process that ends before the run does is missed) and
  * the steal time, in cores; and how much free memory the host took back meanwhile (MiB, from
  * /sys/module/page_reporting/parameters/reported_kib where this kernel has it).
  */
@@ -60,9 +60,9 @@ export function childrenTicks(): number {
   return Number(f[13]) + Number(f[14]);
 }
 
-/** CPU ticks of every user process on the machine except `ours`. */
-function otherTicks(ours: ReadonlySet<number>): number {
-  let sum = 0;
+/** CPU ticks of every user process on the machine except `ours`, by pid and start time. */
+function otherTicks(ours: ReadonlySet<number>): Map<string, number> {
+  const ticks = new Map<string, number>();
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid) || ours.has(pid)) continue;
@@ -70,11 +70,18 @@ function otherTicks(ours: ReadonlySet<number>): number {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(f[6]) & PF_KTHREAD) continue;
-      sum += Number(f[11]) + Number(f[12]);
+      ticks.set(`${pid}/${f[19]}`, Number(f[11]) + Number(f[12]));
     } catch {
       /* exited meanwhile */
     }
   }
+  return ticks;
+}
+
+/** CPU the other processes used between two snapshots: those alive at the end (a process that ended meanwhile is missed). */
+function otherDelta(before: Map<string, number>, after: Map<string, number>): number {
+  let sum = 0;
+  for (const [key, t] of after) sum += t - (before.get(key) ?? 0);
   return sum;
 }
 
@@ -124,7 +131,7 @@ export function record(watch: Record<string, number | 'children' | undefined>, s
       const r1 = reportedKiB();
       return {
         load1,
-        othersCores: (o1 - o0) / TICKS_PER_S / seconds,
+        othersCores: otherDelta(o0, o1) / TICKS_PER_S / seconds,
         stealCores: (stealTicks() - s0) / TICKS_PER_S / seconds,
         reclaimedMiB: r0 === null || r1 === null ? null : (r1 - r0) / 1024,
         cpuMsPerMiB: Object.fromEntries([...watched.keys()].map((k) => [k, ((w1.get(k)! - w0.get(k)!) * (1000 / TICKS_PER_S)) / sizeMiB])),

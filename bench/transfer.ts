@@ -61,6 +61,8 @@ const WEBTORRENT_PACKAGE = { private: true, description: 'peershare bench: the W
 const TLS13_SUITE = 'TLS_AES_256_GCM_SHA384';
 const BIN = join(import.meta.dirname, '../bin/peershare.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A run during which other processes used this much CPU (cores) or more is marked noisy. */
+const NOISY_CORES = 0.25;
 
 /** BENCH_PROFILE=DIR: CPU profiles of both peers land in DIR (node --cpu-prof). */
 const profileArgs = () => (process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
@@ -443,6 +445,13 @@ export async function run(): Promise<BenchResult> {
         const ref = of(side).find((r) => r.round === p.round);
         return ref ? [p.gibps / pick(ref)] : [];
       });
+    const noisy = (r: Run) => r.conditions.othersCores >= NOISY_CORES;
+    const quietRounds = new Set(of('peershare').filter((p) => !runs.some((r) => r.side !== 'webtorrent' && r.round === p.round && noisy(r))).map((p) => p.round));
+    const quietRatio = (side: Run['side']) =>
+      of('peershare').filter((p) => quietRounds.has(p.round)).flatMap((p) => {
+        const ref = of(side).find((r) => r.round === p.round);
+        return ref ? [p.gibps / ref.gibps] : [];
+      });
     const ratioTls = paired('nginx-tls');
     const ratioPlain = paired('nginx');
     const ratioWebTorrent = paired('webtorrent');
@@ -458,6 +467,7 @@ export async function run(): Promise<BenchResult> {
       webtorrentSkipped ? skippedFigure("WebTorrent → WebTorrent, to 'done'", webtorrentSkipped) : figure(`WebTorrent ${seeder!.version} → WebTorrent, to 'done' (page cache)`, 'info', noFsync('webtorrent'), 'GiB/s'),
       figure('peershare / nginx TLS 1.3 → curl + fsync (median of the rounds)', 'ratio', ratioTls, '×'),
       figure('peershare / nginx TLS 1.3 → curl + fsync (lowest round)', 'ratio', ratioTls.length ? Math.min(...ratioTls) : null, '×', nginxSkipped),
+      figure(`peershare / nginx TLS 1.3 → curl + fsync, quiet rounds only (other processes < ${NOISY_CORES} cores in each run)`, 'info', quietRatio('nginx-tls'), '×', quietRounds.size === 0 ? 'no quiet round' : undefined),
       figure('peershare / nginx → curl + fsync, plain HTTP (median of the rounds)', 'ratio', ratioPlain, '×'),
       figure('peershare / nginx → curl, plain HTTP, no fsync (median of the rounds)', 'ratio', paired('nginx', (r) => r.gibpsNoFsync!), '×'),
       figure('peershare / WebTorrent + fsync (median of the rounds)', 'ratio', ratioWebTorrent, '×'),
@@ -469,7 +479,7 @@ export async function run(): Promise<BenchResult> {
       table(
         ['run', 'round', 'order', "GiB/s (fsync'd)", 'GiB/s (no fsync)', 'load 1 min', 'other processes (cores)', 'steal (cores)', 'host took back (MiB)', 'CPU ms/MiB'],
         runs.map((r) => [
-          r.side, String(r.round), String(r.position), f2(r.gibps), f2(r.gibpsNoFsync), f2(r.conditions.load1), f2(r.conditions.othersCores), f2(r.conditions.stealCores),
+          noisy(r) ? `${r.side} (noisy)` : r.side, String(r.round), String(r.position), f2(r.gibps), f2(r.gibpsNoFsync), f2(r.conditions.load1), f2(r.conditions.othersCores), f2(r.conditions.stealCores),
           r.conditions.reclaimedMiB === null ? '–' : r.conditions.reclaimedMiB.toFixed(0),
           Object.entries(r.conditions.cpuMsPerMiB).map(([k, v]) => `${k} ${f2(v)}`).join('; '),
         ]),
@@ -484,14 +494,17 @@ export async function run(): Promise<BenchResult> {
         ['**peershare / nginx TLS 1.3 + fsync**, per round', spread(ratioTls), ratioTls.map(f2).join(', ')],
         ['peershare / nginx plain + fsync, per round', spread(ratioPlain), ratioPlain.map(f2).join(', ')],
         ['peershare / WebTorrent + fsync, per round', spread(ratioWebTorrent), ratioWebTorrent.map(f2).join(', ')],
+        [`peershare / nginx TLS 1.3 + fsync, quiet rounds only (${quietRounds.size} of ${RUNS})`, spread(quietRatio('nginx-tls')), quietRatio('nginx-tls').map(f2).join(', ')],
+        [`peershare / nginx plain + fsync, quiet rounds only`, spread(quietRatio('nginx')), quietRatio('nginx').map(f2).join(', ')],
       ]),
     );
+    console.log(`\n(noisy: other processes used ≥ ${NOISY_CORES} cores during the run; a round is quiet when none of its runs was noisy)`);
 
     return {
       name: 'transfer',
       what: `${SIZE_MIB} MiB from one source on loopback, verified, written to disk and fsync'd, between two whole peers, against nginx TLS 1.3 → curl, nginx plain HTTP → curl and WebTorrent → WebTorrent writing the same file to disk and fsync'ing it, in the same run`,
       how: `peershare: two \`peershare start\` peers (as npm start runs them) on ${PEER_A} and ${PEER_B}; B asks its Client API for the file by id and is timed from POST /downloads to the done event (verified, fsync'd, placed, shared). nginx (sendfile) on ${NGINX_HOST}: port 8080 plain, 8443 TLS 1.3 only with ${TLS13_SUITE} only (ssl_conf_command Ciphersuites; Ed25519 certificate made by openssl at start; negotiated: ${suite || 'not run'}); \`curl -o\` (TLS: --tlsv1.3 --tls13-ciphers ${TLS13_SUITE}), then \`sync FILE\` (fsync). WebTorrent: one seeding process, a new downloading process per run (addPeer ${WEBTORRENT_HOST}, TCP), SHA-1 verified, to disk, then fsync. ${RUNS} rounds of peershare, nginx and nginx TLS (order ${ORDER === 'rotate' ? 'rotating from round to round' : 'fixed'}), then ${RUNS} WebTorrent runs; before each run the source file is read and memory is prepared (${MEMORY_MODE}; bench/_transfer-conditions.ts). Values are medians, every run listed; ratios are peershare ÷ the reference in the same round, median over the rounds.`,
-      parameters: { fileMiB: SIZE_MIB, runs: RUNS, order: ORDER, memory: MEMORY_MODE, dropCaches: DROP_CACHES, warmSource: WARM_SOURCE, chunkMiB: 1, webtorrentPieceMiB: 1, tls13Suite: TLS13_SUITE },
+      parameters: { quietRounds: quietRounds.size, fileMiB: SIZE_MIB, runs: RUNS, order: ORDER, memory: MEMORY_MODE, dropCaches: DROP_CACHES, warmSource: WARM_SOURCE, chunkMiB: 1, webtorrentPieceMiB: 1, tls13Suite: TLS13_SUITE },
       figures,
       checks: [
         check('peershare / nginx TLS 1.3 → curl + fsync (median of the rounds)', ratioTls.length ? median(ratioTls) : null, '×', '>=', 0.8, nginxSkipped),

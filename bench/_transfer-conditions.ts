@@ -9,8 +9,9 @@
  *   256 MiB of just-freed memory free; the run never writes into memory this VM's host took back.
  * - `warm`: write and delete a scratch file of the file's size right before the run (what the
  *   benchmark did before; the host starts taking that memory back 1–2 s later, during the run).
- * - `cold`: the same, then wait until the host has taken the freed memory back (reported_kib
- *   quiet for 2 s): every run writes into memory the host must give again.
+ * - `cold`: the same, then wait 8 s, by when the host has taken most of that memory back (it
+ *   starts 1–2 s after memory is freed and takes ~125–250 MiB/s): runs write into memory the host
+ *   must give again.
  * - `as-is`: nothing.
  * BENCH_DROP_CACHES=1 drops the page cache (`echo 3 > /proc/sys/vm/drop_caches`, as root) before each
  * run; BENCH_WARM_SOURCE=off skips reading the source file (with both, the source is read from disk).
@@ -37,6 +38,8 @@ export const WARM_SOURCE = process.env.BENCH_WARM_SOURCE !== 'off';
 const REPORTED = '/sys/module/page_reporting/parameters/reported_kib';
 const TICKS_PER_S = 100; // USER_HZ on Linux
 const PF_KTHREAD = 0x00200000;
+/** How long `cold` waits after freeing memory. */
+const COLD_WAIT_MS = 8000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** KiB of free memory reported to the host so far, or null where the kernel does not say. */
@@ -156,23 +159,6 @@ export function readThrough(file: string): void {
   }
 }
 
-/** Wait until the host has stopped taking memory back: reported_kib unchanged for 2 s (at most 20 s). */
-async function settleReporting(): Promise<void> {
-  if (reportedKiB() === null) return sleep(5000);
-  const until = performance.now() + 20_000;
-  let last = reportedKiB();
-  let quietSince = performance.now();
-  await sleep(2500); // the host starts 1–2 s after memory is freed
-  while (performance.now() < until) {
-    const now = reportedKiB();
-    if (now !== last) {
-      last = now;
-      quietSince = performance.now();
-    } else if (performance.now() - quietSince >= 2000) return;
-    await sleep(250);
-  }
-}
-
 /** What a run does right before its clock starts and right after it stops. */
 export interface Prepared {
   /** Our helper process, if the preparation runs one (its CPU is not "others'"). */
@@ -193,7 +179,7 @@ export async function prepareRun(source: string, scratchDir: string, sizeMiB: nu
   if (MEMORY_MODE === 'warm') warmPageCache(scratchDir, sizeMiB);
   if (MEMORY_MODE === 'cold') {
     warmPageCache(scratchDir, sizeMiB);
-    await settleReporting();
+    await sleep(COLD_WAIT_MS);
   }
   if (MEMORY_MODE !== 'feed') return { go: () => undefined, done: async () => undefined };
   const feeder = await startFeeder(Math.ceil(sizeMiB * 1.5), 256);

@@ -33,7 +33,8 @@
  * run is reported, with min–median–max per side and the ratio of each round (peershare ÷ the
  * reference measured in the same round). nginx is installed with apt-get when missing; a
  * reference that cannot be installed or run is reported as skipped. BENCH_PROFILE=DIR writes CPU
- * profiles of both peers.
+ * profiles of both peers; BENCH_PEER_LAUNCH=plain starts them with plain `node` (without npm
+ * start's --max-semi-space-size=1 and MALLOC_ARENA_MAX=2).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -235,7 +236,8 @@ const post = (url: string, body: unknown) => fetch(url, { method: 'POST', header
 
 async function startPeers(dir: string, file: string, children: ChildProcess[], stderr: { text: string }): Promise<Peers> {
   const start = (host: string, extra: string[]) => {
-    const launch = peerLaunch(); // as npm start runs a peer
+    // As npm start runs a peer; BENCH_PEER_LAUNCH=plain: `node bin/peershare.js` without npm start's node options and environment.
+    const launch = process.env.BENCH_PEER_LAUNCH === 'plain' ? { nodeArgs: [], env: process.env } : peerLaunch();
     const child = spawn(process.execPath, [...launch.nodeArgs, ...profileArgs(), BIN, 'start', '--host', host, '--data', join(dir, `peer-${host}`), '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env: launch.env });
     child.stderr!.on('data', (c: Buffer) => void (stderr.text = (stderr.text + c.toString('utf8')).slice(-8192)));
     children.push(child);
@@ -504,7 +506,7 @@ export async function run(): Promise<BenchResult> {
       name: 'transfer',
       what: `${SIZE_MIB} MiB from one source on loopback, verified, written to disk and fsync'd, between two whole peers, against nginx TLS 1.3 → curl, nginx plain HTTP → curl and WebTorrent → WebTorrent writing the same file to disk and fsync'ing it, in the same run`,
       how: `peershare: two \`peershare start\` peers (as npm start runs them) on ${PEER_A} and ${PEER_B}; B asks its Client API for the file by id and is timed from POST /downloads to the done event (verified, fsync'd, placed, shared). nginx (sendfile) on ${NGINX_HOST}: port 8080 plain, 8443 TLS 1.3 only with ${TLS13_SUITE} only (ssl_conf_command Ciphersuites; Ed25519 certificate made by openssl at start; negotiated: ${suite || 'not run'}); \`curl -o\` (TLS: --tlsv1.3 --tls13-ciphers ${TLS13_SUITE}), then \`sync FILE\` (fsync). WebTorrent: one seeding process, a new downloading process per run (addPeer ${WEBTORRENT_HOST}, TCP), SHA-1 verified, to disk, then fsync. ${RUNS} rounds of peershare, nginx and nginx TLS (order ${ORDER === 'rotate' ? 'rotating from round to round' : 'fixed'}), then ${RUNS} WebTorrent runs; before each run the source file is read and memory is prepared (${MEMORY_MODE}; bench/_transfer-conditions.ts). Values are medians, every run listed; ratios are peershare ÷ the reference in the same round, median over the rounds.`,
-      parameters: { quietRounds: quietRounds.size, fileMiB: SIZE_MIB, runs: RUNS, order: ORDER, memory: MEMORY_MODE, dropCaches: DROP_CACHES, warmSource: WARM_SOURCE, chunkMiB: 1, webtorrentPieceMiB: 1, tls13Suite: TLS13_SUITE },
+      parameters: { quietRounds: quietRounds.size, peerLaunch: process.env.BENCH_PEER_LAUNCH === 'plain' ? 'plain node' : 'as npm start', fileMiB: SIZE_MIB, runs: RUNS, order: ORDER, memory: MEMORY_MODE, dropCaches: DROP_CACHES, warmSource: WARM_SOURCE, chunkMiB: 1, webtorrentPieceMiB: 1, tls13Suite: TLS13_SUITE },
       figures,
       checks: [
         check('peershare / nginx TLS 1.3 → curl + fsync (median of the rounds)', ratioTls.length ? median(ratioTls) : null, '×', '>=', 0.8, nginxSkipped),

@@ -159,6 +159,20 @@ export function readThrough(file: string): void {
   }
 }
 
+/**
+ * Wait (at most `maxMs`) until the other processes on the machine use less than `cores` of CPU over
+ * one second; `ours` are the benchmark's own processes. Returns how long it waited (ms).
+ */
+export async function waitForQuiet(ours: Record<string, number | undefined>, cores: number, maxMs: number): Promise<number> {
+  const t0 = performance.now();
+  while (performance.now() - t0 < maxMs) {
+    const rec = record(ours, 1);
+    await sleep(1000);
+    if (rec.end().othersCores < cores) break;
+  }
+  return performance.now() - t0;
+}
+
 /** What a run does right before its clock starts and right after it stops. */
 export interface Prepared {
   /** Our helper process, if the preparation runs one (its CPU is not "others'"). */

@@ -29,7 +29,9 @@
  * order that rotates from round to round (BENCH_ORDER=fixed keeps peershare, nginx, nginx-TLS), and
  * WebTorrent's runs come after all rounds. Before every run the source file is read (page cache)
  * and memory is prepared as bench/_transfer-conditions.ts describes (BENCH_MEMORY, default feed);
- * each run records the load, other processes' CPU and memory the host took back meanwhile. Every
+ * each run first waits (at most BENCH_QUIET_WAIT_S, 20 s) until other processes use less than a
+ * quarter of a core over a second, and records the load, other processes' CPU and memory the host
+ * took back meanwhile; runs during which others used more are marked noisy. Every
  * run is reported, with min–median–max per side and the ratio of each round (peershare ÷ the
  * reference measured in the same round). nginx is installed with apt-get when missing; a
  * reference that cannot be installed or run is reported as skipped. BENCH_PROFILE=DIR writes CPU
@@ -44,7 +46,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { check, figure, median, table, type BenchResult, type Figure } from './_results.ts';
 import { MiB, makeFile, peerLaunch, waitFor } from './_support.ts';
-import { DROP_CACHES, MEMORY_MODE, WARM_SOURCE, prepareRun, record, type Conditions } from './_transfer-conditions.ts';
+import { DROP_CACHES, MEMORY_MODE, WARM_SOURCE, prepareRun, record, waitForQuiet, type Conditions } from './_transfer-conditions.ts';
 
 const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 1024);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -64,6 +66,8 @@ const BIN = join(import.meta.dirname, '../bin/peershare.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A run during which other processes used this much CPU (cores) or more is marked noisy. */
 const NOISY_CORES = 0.25;
+/** Before each run, wait up to this long (BENCH_QUIET_WAIT_S, s) for other processes to use less than NOISY_CORES over a second. */
+const QUIET_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT_S ?? 20) * 1000;
 
 /** BENCH_PROFILE=DIR: CPU profiles of both peers land in DIR (node --cpu-prof). */
 const profileArgs = () => (process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
@@ -82,6 +86,8 @@ interface Run {
   /** GiB/s to the end of the write into the page cache (the references only). */
   gibpsNoFsync?: number;
   conditions: Conditions;
+  /** How long the run waited for a quiet machine first (s). */
+  waitedS: number;
 }
 
 // ---------------------------------------------------------------- nginx, plain and TLS 1.3
@@ -137,7 +143,7 @@ function negotiated(cert: string): string {
 }
 
 /** nginx → curl -o, then `sync FILE` (fsync of the file). */
-async function curlRun(tls: boolean, cert: string, source: string, outDir: string, worker: number): Promise<Omit<Run, 'side' | 'round' | 'position'>> {
+async function curlRun(tls: boolean, cert: string, source: string, outDir: string, worker: number): Promise<Omit<Run, 'side' | 'round' | 'position' | 'waitedS'>> {
   const out = join(outDir, 'curl.bin');
   const prepared = await prepareRun(source, outDir, SIZE_MIB);
   const rec = record({ nginx: worker, 'curl + sync': 'children', 'memory feeder': prepared.pid }, SIZE_MIB);
@@ -264,7 +270,7 @@ async function startPeers(dir: string, file: string, children: ChildProcess[], s
   return { a, b, apiB, fileId, events };
 }
 
-async function peershareRun(peers: Peers, source: string, outBase: string, round: number): Promise<Omit<Run, 'side' | 'round' | 'position'>> {
+async function peershareRun(peers: Peers, source: string, outBase: string, round: number): Promise<Omit<Run, 'side' | 'round' | 'position' | 'waitedS'>> {
   const outDir = join(outBase, `peershare-${round}`);
   mkdirSync(outDir);
   const prepared = await prepareRun(source, outBase, SIZE_MIB);
@@ -342,7 +348,7 @@ async function startSeeder(file: string, children: ChildProcess[]): Promise<Seed
 }
 
 /** One download by a new WebTorrent process: GiB/s to 'done' (page cache) and to the end of the fsync. */
-async function webtorrentRun(seeder: Seeder, source: string, outDir: string): Promise<Omit<Run, 'side' | 'round' | 'position'>> {
+async function webtorrentRun(seeder: Seeder, source: string, outDir: string): Promise<Omit<Run, 'side' | 'round' | 'position' | 'waitedS'>> {
   const dir = mkdtempSync(join(outDir, 'webtorrent-'));
   const prepared = await prepareRun(source, outDir, SIZE_MIB);
   const rec = record({ 'WebTorrent seeder': seeder.pid, 'memory feeder': prepared.pid }, SIZE_MIB);
@@ -415,14 +421,16 @@ export async function run(): Promise<BenchResult> {
       }
     }
 
+    const ours = { a: peers.a.pid, b: peers.b.pid, nginx: nginxWorker || undefined };
     const runs: Run[] = [];
     const sides = SIDES.filter((s) => haveNginx || s === 'peershare');
     for (let round = 1; round <= RUNS; round++) {
       const shift = ORDER === 'rotate' ? (round - 1) % sides.length : 0;
       const order = [...sides.slice(shift), ...sides.slice(0, shift)];
       for (const [i, side] of order.entries()) {
+        const waitedS = (await waitForQuiet(ours, NOISY_CORES, QUIET_WAIT_MS)) / 1000;
         const r = side === 'peershare' ? await peershareRun(peers, file, outDir, round) : await curlRun(side === 'nginx-tls', cert, file, outDir, nginxWorker);
-        runs.push({ side, round, position: i + 1, ...r });
+        runs.push({ side, round, position: i + 1, waitedS, ...r });
       }
     }
     // WebTorrent's runs come after the rounds: its two processes hold and then release much of
@@ -430,7 +438,8 @@ export async function run(): Promise<BenchResult> {
     const webtorrentRuns: Run[] = [];
     for (let round = 1; round <= RUNS && seeder && !webtorrentSkipped; round++) {
       try {
-        webtorrentRuns.push({ side: 'webtorrent', round, position: 1, ...(await webtorrentRun(seeder, file, outDir)) });
+        const waitedS = (await waitForQuiet({ ...ours, seeder: seeder.pid }, NOISY_CORES, QUIET_WAIT_MS)) / 1000;
+        webtorrentRuns.push({ side: 'webtorrent', round, position: 1, waitedS, ...(await webtorrentRun(seeder, file, outDir)) });
       } catch (err) {
         webtorrentSkipped = `WebTorrent run ${round} failed: ${(err as Error).message}`;
       }
@@ -479,9 +488,9 @@ export async function run(): Promise<BenchResult> {
     if (suite) console.log(`nginx ↔ curl over TLS negotiated ${suite}\n`);
     console.log(
       table(
-        ['run', 'round', 'order', "GiB/s (fsync'd)", 'GiB/s (no fsync)', 'load 1 min', 'other processes (cores)', 'steal (cores)', 'host took back (MiB)', 'CPU ms/MiB'],
+        ['run', 'round', 'order', "GiB/s (fsync'd)", 'GiB/s (no fsync)', 'waited for quiet (s)', 'load 1 min', 'other processes (cores)', 'steal (cores)', 'host took back (MiB)', 'CPU ms/MiB'],
         runs.map((r) => [
-          noisy(r) ? `${r.side} (noisy)` : r.side, String(r.round), String(r.position), f2(r.gibps), f2(r.gibpsNoFsync), f2(r.conditions.load1), f2(r.conditions.othersCores), f2(r.conditions.stealCores),
+          noisy(r) ? `${r.side} (noisy)` : r.side, String(r.round), String(r.position), f2(r.gibps), f2(r.gibpsNoFsync), r.waitedS.toFixed(0), f2(r.conditions.load1), f2(r.conditions.othersCores), f2(r.conditions.stealCores),
           r.conditions.reclaimedMiB === null ? '–' : r.conditions.reclaimedMiB.toFixed(0),
           Object.entries(r.conditions.cpuMsPerMiB).map(([k, v]) => `${k} ${f2(v)}`).join('; '),
         ]),
@@ -500,13 +509,13 @@ export async function run(): Promise<BenchResult> {
         [`peershare / nginx plain + fsync, quiet rounds only`, spread(quietRatio('nginx')), quietRatio('nginx').map(f2).join(', ')],
       ]),
     );
-    console.log(`\n(noisy: other processes used ≥ ${NOISY_CORES} cores during the run; a round is quiet when none of its runs was noisy)`);
+    console.log(`\n(noisy: other processes used ≥ ${NOISY_CORES} cores during the run; a round is quiet when none of its runs was noisy. Each run first waited up to ${QUIET_WAIT_MS / 1000} s for other processes to use < ${NOISY_CORES} cores over a second.)`);
 
     return {
       name: 'transfer',
       what: `${SIZE_MIB} MiB from one source on loopback, verified, written to disk and fsync'd, between two whole peers, against nginx TLS 1.3 → curl, nginx plain HTTP → curl and WebTorrent → WebTorrent writing the same file to disk and fsync'ing it, in the same run`,
       how: `peershare: two \`peershare start\` peers (as npm start runs them) on ${PEER_A} and ${PEER_B}; B asks its Client API for the file by id and is timed from POST /downloads to the done event (verified, fsync'd, placed, shared). nginx (sendfile) on ${NGINX_HOST}: port 8080 plain, 8443 TLS 1.3 only with ${TLS13_SUITE} only (ssl_conf_command Ciphersuites; Ed25519 certificate made by openssl at start; negotiated: ${suite || 'not run'}); \`curl -o\` (TLS: --tlsv1.3 --tls13-ciphers ${TLS13_SUITE}), then \`sync FILE\` (fsync). WebTorrent: one seeding process, a new downloading process per run (addPeer ${WEBTORRENT_HOST}, TCP), SHA-1 verified, to disk, then fsync. ${RUNS} rounds of peershare, nginx and nginx TLS (order ${ORDER === 'rotate' ? 'rotating from round to round' : 'fixed'}), then ${RUNS} WebTorrent runs; before each run the source file is read and memory is prepared (${MEMORY_MODE}; bench/_transfer-conditions.ts). Values are medians, every run listed; ratios are peershare ÷ the reference in the same round, median over the rounds.`,
-      parameters: { quietRounds: quietRounds.size, peerLaunch: process.env.BENCH_PEER_LAUNCH === 'plain' ? 'plain node' : 'as npm start', fileMiB: SIZE_MIB, runs: RUNS, order: ORDER, memory: MEMORY_MODE, dropCaches: DROP_CACHES, warmSource: WARM_SOURCE, chunkMiB: 1, webtorrentPieceMiB: 1, tls13Suite: TLS13_SUITE },
+      parameters: { quietRounds: quietRounds.size, quietWaitS: QUIET_WAIT_MS / 1000, peerLaunch: process.env.BENCH_PEER_LAUNCH === 'plain' ? 'plain node' : 'as npm start', fileMiB: SIZE_MIB, runs: RUNS, order: ORDER, memory: MEMORY_MODE, dropCaches: DROP_CACHES, warmSource: WARM_SOURCE, chunkMiB: 1, webtorrentPieceMiB: 1, tls13Suite: TLS13_SUITE },
       figures,
       checks: [
         check('peershare / nginx TLS 1.3 → curl + fsync (median of the rounds)', ratioTls.length ? median(ratioTls) : null, '×', '>=', 0.8, nginxSkipped),

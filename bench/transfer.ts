@@ -431,6 +431,7 @@ export async function run(): Promise<BenchResult> {
         const waitedS = (await waitForQuiet(ours, NOISY_CORES, QUIET_WAIT_MS)) / 1000;
         const r = side === 'peershare' ? await peershareRun(peers, file, outDir, round) : await curlRun(side === 'nginx-tls', cert, file, outDir, nginxWorker);
         runs.push({ side, round, position: i + 1, waitedS, ...r });
+        console.log(`  round ${round}, ${side}: ${r.gibps.toFixed(2)} GiB/s (others ${r.conditions.othersCores.toFixed(2)} cores, waited ${waitedS.toFixed(0)} s)`);
       }
     }
     // WebTorrent's runs come after the rounds: its two processes hold and then release much of

@@ -10,6 +10,8 @@
 // reported), and while the run goes, gives it back 64 MiB at a time whenever the machine's free
 // memory falls below what it was at "go" plus HEADROOM_MIB. The run then always writes into memory
 // freed a moment ago, as on a machine without free page reporting, whichever side it measures.
+// Result (2026-12-03, docs/PERFORMANCE.md): the references' figures stayed as with BENCH_MEMORY=warm,
+// peershare's fell by ~40 %, for a reason not found; so this is BENCH_MEMORY=feed, not the default.
 //
 // Usage: node _memory-feeder.mjs FILE SIZE_MIB HEADROOM_MIB. Prints "ready" once the memory is
 // held; reads "go" (start giving it back) and "stop" (report and exit) on stdin, and prints

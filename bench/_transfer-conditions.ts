@@ -4,14 +4,16 @@
  *
  * Before a run: the source file is read once (it is then in the page cache, whatever ran before),
  * and the memory the run will write into is prepared as BENCH_MEMORY says:
- * - `feed` (default): a helper process (bench/_memory-feeder.mjs) holds 1.5 × the file size of
- *   memory it has just written, and during the run gives it back 64 MiB at a time, keeping about
- *   256 MiB of just-freed memory free; the run never writes into memory this VM's host took back.
- * - `warm`: write and delete a scratch file of the file's size right before the run (what the
- *   benchmark did before; the host starts taking that memory back 1–2 s later, during the run).
- * - `cold`: the same, then wait 8 s, by when the host has taken most of that memory back (it
- *   starts 1–2 s after memory is freed and takes ~125–250 MiB/s): runs write into memory the host
- *   must give again.
+ * - `warm` (default): write and delete a scratch file of the file's size right before the run, so
+ *   that the run writes into memory freed a moment ago (this VM's host takes freed memory back
+ *   1–2 s after it is freed, and memory it has taken back is slow to use again).
+ * - `feed`: a helper process (bench/_memory-feeder.mjs) holds 1.5 × the file size of memory it has
+ *   just written and, during the run, gives it back 64 MiB at a time, keeping about 256 MiB of
+ *   just-freed memory free. Tried as a steadier `warm`; it left the references as they were but
+ *   cut peershare's figure by ~40 % (docs/PERFORMANCE.md), so it is not the default.
+ * - `cold`: write and delete the scratch file, then wait 8 s, by when the host has taken most of
+ *   that memory back (it starts 1–2 s after memory is freed and takes ~125–250 MiB/s): runs write
+ *   into memory the host must give again.
  * - `as-is`: nothing.
  * BENCH_DROP_CACHES=1 drops the page cache (`echo 3 > /proc/sys/vm/drop_caches`, as root) before each
  * run; BENCH_WARM_SOURCE=off skips reading the source file (with both, the source is read from disk).
@@ -30,7 +32,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { MiB, warmPageCache } from './_support.ts';
 
 export type MemoryMode = 'feed' | 'warm' | 'cold' | 'as-is';
-export const MEMORY_MODE = (process.env.BENCH_MEMORY ?? 'feed') as MemoryMode;
+export const MEMORY_MODE = (process.env.BENCH_MEMORY ?? 'warm') as MemoryMode;
 if (!['feed', 'warm', 'cold', 'as-is'].includes(MEMORY_MODE)) throw new Error(`BENCH_MEMORY must be feed, warm, cold or as-is, not ${MEMORY_MODE}`);
 export const DROP_CACHES = process.env.BENCH_DROP_CACHES === '1';
 export const WARM_SOURCE = process.env.BENCH_WARM_SOURCE !== 'off';

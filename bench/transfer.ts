@@ -28,7 +28,7 @@
  * RUNS rounds (BENCH_RUNS, default 5); in each, peershare, nginx and nginx-TLS run once, in an
  * order that rotates from round to round (BENCH_ORDER=fixed keeps peershare, nginx, nginx-TLS), and
  * WebTorrent's runs come after all rounds. Before every run the source file is read (page cache)
- * and memory is prepared as bench/_transfer-conditions.ts describes (BENCH_MEMORY, default feed);
+ * and memory is prepared as bench/_transfer-conditions.ts describes (BENCH_MEMORY, default warm);
  * each run first waits (at most BENCH_QUIET_WAIT_S, 20 s) until other processes use less than a
  * quarter of a core over a second, and records the load, other processes' CPU and memory the host
  * took back meanwhile; runs during which others used more are marked noisy. Every

@@ -171,38 +171,54 @@ interface Progress {
   sources: string[];
 }
 
-/** Download progress from a peer's Client API (GET /downloads/events), awaited by key. */
+/**
+ * Download progress from a peer's Client API (GET /downloads/events), awaited by key. When the
+ * stream ends (it was seen to end during a long idle spell), it is opened again, and the snapshot
+ * that opens it settles any download that finished meanwhile.
+ */
 class DownloadEvents {
   readonly #finished = new Map<string, Progress>();
   readonly #waiting = new Map<string, (p: Progress) => void>();
   readonly #abort = new AbortController();
   readonly ready: Promise<void>;
+  /** How often the stream had to be opened again. */
+  reconnects = 0;
 
   constructor(api: string) {
-    this.ready = (async () => {
-      const res = await fetch(`${api}/downloads/events`, { signal: this.#abort.signal });
-      if (!res.ok || !res.body) throw new Error(`GET /downloads/events: HTTP ${res.status}`);
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let snapshot!: () => void;
-      const gotSnapshot = new Promise<void>((r) => (snapshot = r));
-      void (async () => {
-        let buffered = '';
-        for (;;) {
-          const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-          if (done) return;
-          buffered += value;
-          let end: number;
-          while ((end = buffered.indexOf('\n\n')) >= 0) {
-            const message = buffered.slice(0, end);
-            buffered = buffered.slice(end + 2);
-            const event = /^event: (.*)$/m.exec(message)?.[1];
-            const data = /^data: (.*)$/m.exec(message)?.[1];
-            if (event === 'snapshot') snapshot();
-            if (event === 'progress' && data) this.#onProgress(JSON.parse(data) as Progress);
+    let snapshot!: () => void;
+    this.ready = new Promise<void>((r) => (snapshot = r));
+    void (async () => {
+      while (!this.#abort.signal.aborted) {
+        try {
+          const res = await fetch(`${api}/downloads/events`, { signal: this.#abort.signal });
+          if (!res.ok || !res.body) throw new Error(`GET /downloads/events: HTTP ${res.status}`);
+          const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+          let buffered = '';
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buffered += value;
+            let end: number;
+            while ((end = buffered.indexOf('\n\n')) >= 0) {
+              const message = buffered.slice(0, end);
+              buffered = buffered.slice(end + 2);
+              const event = /^event: (.*)$/m.exec(message)?.[1];
+              const data = /^data: (.*)$/m.exec(message)?.[1];
+              if (event === 'snapshot' && data) {
+                const list = JSON.parse(data) as Progress[] | { downloads: Progress[] };
+                for (const p of Array.isArray(list) ? list : list.downloads) this.#onProgress(p);
+                snapshot();
+              }
+              if (event === 'progress' && data) this.#onProgress(JSON.parse(data) as Progress);
+            }
           }
+        } catch {
+          /* closed or refused: open it again below, unless we are closing */
         }
-      })();
-      await gotSnapshot;
+        if (this.#abort.signal.aborted) return;
+        this.reconnects++;
+        await sleep(50);
+      }
     })();
   }
 
@@ -487,6 +503,7 @@ export async function run(): Promise<BenchResult> {
 
     console.log(`transfer: ${SIZE_MIB} MiB from one source on loopback, to disk and fsync'd; ${RUNS} rounds (order ${ORDER}; memory ${MEMORY_MODE}${DROP_CACHES ? '; page cache dropped before each run' : ''}${WARM_SOURCE ? '' : '; source not read before'})`);
     if (suite) console.log(`nginx ↔ curl over TLS negotiated ${suite}\n`);
+    if (peers.events.reconnects > 0) console.log(`(peer B's progress stream ended and was opened again ${peers.events.reconnects} times: a run that ended meanwhile is timed to the reopening)\n`);
     console.log(
       table(
         ['run', 'round', 'order', "GiB/s (fsync'd)", 'GiB/s (no fsync)', 'waited for quiet (s)', 'load 1 min', 'other processes (cores)', 'steal (cores)', 'host took back (MiB)', 'CPU ms/MiB'],

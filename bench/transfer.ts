@@ -427,15 +427,6 @@ export async function run(): Promise<BenchResult> {
       suite = negotiated(cert);
       if (!suite.includes(TLS13_SUITE)) throw new Error(`nginx and curl negotiated ${suite}, not TLSv1.3 / ${TLS13_SUITE}`);
     }
-    let webtorrentSkipped = ensureWebTorrent();
-    let seeder: Seeder | undefined;
-    if (!webtorrentSkipped) {
-      try {
-        seeder = await startSeeder(file, children);
-      } catch (err) {
-        webtorrentSkipped = `WebTorrent did not run: ${(err as Error).message}`;
-      }
-    }
 
     const ours = { a: peers.a.pid, b: peers.b.pid, nginx: nginxWorker || undefined };
     const runs: Run[] = [];
@@ -450,8 +441,19 @@ export async function run(): Promise<BenchResult> {
         console.log(`  round ${round}, ${side}: ${r.gibps.toFixed(2)} GiB/s (others ${r.conditions.othersCores.toFixed(2)} cores, waited ${waitedS.toFixed(0)} s)`);
       }
     }
-    // WebTorrent's runs come after the rounds: its two processes hold and then release much of
-    // the file's size in memory, which the next run would otherwise find (or not) to reuse.
+    // WebTorrent's seeder starts, and its runs come, after the rounds: with the seeder running
+    // beside them (idle), peershare's runs came out at half the speed of the same runs without
+    // it (docs/PERFORMANCE.md), and its two processes hold and then release much of the file's
+    // size in memory.
+    let webtorrentSkipped = ensureWebTorrent();
+    let seeder: Seeder | undefined;
+    if (!webtorrentSkipped) {
+      try {
+        seeder = await startSeeder(file, children);
+      } catch (err) {
+        webtorrentSkipped = `WebTorrent did not run: ${(err as Error).message}`;
+      }
+    }
     const webtorrentRuns: Run[] = [];
     for (let round = 1; round <= RUNS && seeder && !webtorrentSkipped; round++) {
       try {

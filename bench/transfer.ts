@@ -441,10 +441,9 @@ export async function run(): Promise<BenchResult> {
         console.log(`  round ${round}, ${side}: ${r.gibps.toFixed(2)} GiB/s (others ${r.conditions.othersCores.toFixed(2)} cores, waited ${waitedS.toFixed(0)} s)`);
       }
     }
-    // WebTorrent's seeder starts, and its runs come, after the rounds: with the seeder running
-    // beside them (idle), peershare's runs came out at half the speed of the same runs without
-    // it (docs/PERFORMANCE.md), and its two processes hold and then release much of the file's
-    // size in memory.
+    // WebTorrent's seeder starts, and its runs come, after the rounds, so that nothing of it is
+    // running or being released beside them (its two processes hold and then release much of
+    // the file's size in memory).
     let webtorrentSkipped = ensureWebTorrent();
     let seeder: Seeder | undefined;
     if (!webtorrentSkipped) {

@@ -15,15 +15,25 @@ export interface EventStream {
   readonly closed: Promise<void>;
 }
 
-export function openEventStream(request: FastifyRequest, reply: FastifyReply): EventStream {
+/**
+ * A comment line is sent this often while a stream has no events: the server closes sockets idle
+ * for its connection timeout (60 s, see http-server.ts), and a quiet stream (a download queued
+ * behind others, no progress for a minute) must not look idle. It also finds a vanished client.
+ */
+export const HEARTBEAT_MS = 15_000;
+
+export function openEventStream(request: FastifyRequest, reply: FastifyReply, options: { heartbeatMs?: number } = {}): EventStream {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
   res.write(': peershare\n\n');
   let open = true;
+  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs ?? HEARTBEAT_MS);
+  heartbeat.unref();
   const closed = new Promise<void>((resolve) => {
     const done = () => {
       open = false;
+      clearInterval(heartbeat);
       resolve();
     };
     request.raw.once('close', done);
@@ -36,6 +46,7 @@ export function openEventStream(request: FastifyRequest, reply: FastifyReply): E
     end() {
       if (open) res.end();
       open = false;
+      clearInterval(heartbeat);
     },
     closed,
   };

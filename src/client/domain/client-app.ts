@@ -133,13 +133,13 @@ export class ClientApp {
       return { download, holders: known.length, size: known[0]!.size };
     }
     const hits = await this.collect({ fileId, timeoutMs: ID_SEARCH_TIMEOUT_MS });
-    return this.queuePick(hits, outDir, `no verified peer is known to hold file ${fileId}`);
+    return this.queuePick(hits, outDir, { none: `no peer is known to hold file ${fileId}`, unverified: `no verified peer is known to hold file ${fileId}` });
   }
 
   /** Search by words and queue the file the most verified peers hold. */
   async queueByName(q: string, outDir?: string, timeoutMs?: number): Promise<QueuedDownload> {
     const hits = await this.collect({ q, ...(timeoutMs ? { timeoutMs } : {}) });
-    return this.queuePick(hits, outDir, `no verified peer holds a file matching "${q}"`);
+    return this.queuePick(hits, outDir, { none: `no file on the network matches "${q}"`, unverified: `no verified peer holds a file matching "${q}"` });
   }
 
   /**
@@ -147,10 +147,14 @@ export class ClientApp {
    * a hint, checked against Fetch's membership once the search is over, and dialled at the files
    * address of its own signed record.
    */
-  private async queuePick(hits: SearchHit[], outDir: string | undefined, notFound: string): Promise<QueuedDownload> {
+  private async queuePick(hits: SearchHit[], outDir: string | undefined, notFound: { none: string; unverified: string }): Promise<QueuedDownload> {
+    if (hits.length === 0) throw new PeershareError('FILE_NOT_FOUND', notFound.none);
     const members = verifiedMembers(await this.ports.fetch.peers(), this.identity.peerId);
     const pick = pickMostHeld(hits, members, this.isSafeName);
-    if (!pick) throw new PeershareError('FILE_NOT_FOUND', notFound);
+    if (!pick) {
+      const what = `${hits.length} hit${hits.length === 1 ? '' : 's'} named only holders this peer has not verified`;
+      throw new PeershareError('FILE_NOT_FOUND', `${notFound.unverified} (${what}: a hit's holder counts once Fetch has verified that peer)`);
+    }
     const download = await this.ports.download.request({ fileId: pick.fileId, name: pick.name, sources: pick.sources, ...(outDir ? { outDir } : {}) });
     return { download, holders: pick.holders, size: pick.size };
   }

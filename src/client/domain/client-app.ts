@@ -152,8 +152,11 @@ export class ClientApp {
     const members = verifiedMembers(await this.ports.fetch.peers(), this.identity.peerId);
     const pick = pickMostHeld(hits, members, this.isSafeName);
     if (!pick) {
-      const what = `${hits.length} hit${hits.length === 1 ? '' : 's'} named only holders this peer has not verified`;
-      throw new PeershareError('FILE_NOT_FOUND', `${notFound.unverified} (${what}: a hit's holder counts once Fetch has verified that peer)`);
+      const self = this.identity.peerId;
+      const what = hits.every((h) => h.holderPeerId === self)
+        ? 'only this peer itself shares it, and it is no source of its own downloads'
+        : `${hits.length} hit${hits.length === 1 ? '' : 's'} named only holders this peer has not verified: a hit's holder counts once Fetch has verified that peer`;
+      throw new PeershareError('FILE_NOT_FOUND', `${notFound.unverified} (${what})`);
     }
     const download = await this.ports.download.request({ fileId: pick.fileId, name: pick.name, sources: pick.sources, ...(outDir ? { outDir } : {}) });
     return { download, holders: pick.holders, size: pick.size };

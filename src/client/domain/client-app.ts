@@ -2,8 +2,8 @@
  * The Client's use cases: what the `peershare` command and the web UI can do, over the ports of
  * the peer's other services. Most are a single call through; the ones with logic of their own
  * are status (one picture of the peer from every service), queueing by id (finding a name and
- * sources for a bare id) and queueing by name (search, then pick the file the most verified peers hold:
- * a hit's holders are hints, checked against Fetch's membership; see pick.ts).
+ * sources for a bare id) and queueing by name (search, then pick the file the most verified
+ * peers hold: a hit's holders are hints, checked against Fetch's membership; see pick.ts).
  */
 import { PeershareError } from '../../shared/errors.ts';
 import type { ClientPorts, DownloadProgress, OverlayLink, PeerInfo, SearchHit, SearchQuery } from '../ports.ts';

@@ -7,6 +7,7 @@ import { adminGuard } from '../shared/admin-guard.ts';
 import { createHttpApp, listen, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
+import { isSafeFileName } from '../shared/names.ts';
 import { hostPort } from '../shared/net.ts';
 import { registerClientRoutes } from './adapters/http/client-routes.ts';
 import { registerWebUi } from './adapters/http/web-ui.ts';
@@ -33,7 +34,7 @@ export interface ClientService extends Startable {
 }
 
 export function createClientService(c: ClientServiceComponents): ClientService {
-  const client = new ClientApp(c.ports, { peerId: c.peerId, addresses: c.addresses, startedAt: Date.now() });
+  const client = new ClientApp(c.ports, { peerId: c.peerId, addresses: c.addresses, startedAt: Date.now() }, isSafeFileName);
   let http: HttpApp | undefined;
   let url = '';
   return {

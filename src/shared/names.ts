@@ -56,3 +56,13 @@ export function validateFileName(name: string): string {
   if (!name.isWellFormed()) reject(name, 'not valid Unicode');
   return name;
 }
+
+/** Whether `name` is a safe file name (validateFileName's rules), for filtering what others send. */
+export function isSafeFileName(name: string): boolean {
+  try {
+    validateFileName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -11,6 +11,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { createPeerContext, startPeer } from '../../src/peer/wiring.ts';
 import { loadConfig } from '../../src/shared/config.ts';
 import { silentLogger } from '../../src/shared/logging.ts';
+import { startFullPeer } from '../support/full-peer.ts';
 import { nextLoopback } from '../support/loopback.ts';
 import { BIN, runCommand } from '../support/run-command.ts';
 import { tempDir } from '../support/temp.ts';
@@ -19,8 +20,10 @@ describe('the Client service run alone', () => {
   it('drives the other services of its peer over HTTP', { timeout: 40_000 }, async () => {
     const host = nextLoopback();
     const dataDir = join(tempDir(), 'data');
-    const peer = await startPeer(createPeerContext(loadConfig({ flags: { host, dataDir } }), silentLogger()), ['files', 'fetch', 'search', 'download']);
+    const peer = await startPeer(createPeerContext(loadConfig({ flags: { host, dataDir, fetchInterval: '200' } }), silentLogger()), ['files', 'fetch', 'search', 'download']);
     onTestFinished(() => peer.stop());
+    // Another whole peer, to download from: a peer is no source of its own downloads.
+    const other = await startFullPeer({ join: host });
 
     const child = spawn(process.execPath, [BIN, 'service', 'client', '--host', host, '--data', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = once(child, 'exit');
@@ -45,10 +48,19 @@ describe('the Client service run alone', () => {
     expect(search.stdout).toMatch(new RegExp(`^solo-kestrel\\.txt .* ${id} .* 0 hops\\n1 hit from 1 peer`));
     expect(JSON.parse(status.stdout)).toMatchObject({ peerId: peer.context.identity.peerId, queue: 'embedded', counts: { sharedFiles: 1 }, unavailable: [] });
 
-    // A copy of our own file into another folder: the id found by search, progress over SSE.
-    const got = await runCommand(['get', id, '--out', tempDir(), '--wait', '--api', host]);
+    // Our own file is found by search, but this peer is no source of its own downloads.
+    const own = await runCommand(['get', id, '--out', tempDir(), '--api', host]);
+    expect(own).toMatchObject({ code: 1, stdout: '' });
+    expect(own.stderr).toContain(`no verified peer is known to hold file ${id} (only this peer itself shares it`);
+
+    // The other peer's file, once our Fetch knows it holds it: progress over SSE.
+    const theirs = join(tempDir(), 'solo-kestrel-2.txt');
+    writeFileSync(theirs, 'a file of the other peer\n');
+    const theirId = JSON.parse((await runCommand(['share', theirs, '--json', '--api', other.host])).stdout).files[0].id as string;
+    await expect.poll(async () => ((await (await fetch(`http://${host}:7874/sources/${theirId}`)).json()) as { sources: unknown[] }).sources.length, { timeout: 20_000 }).toBe(1);
+    const got = await runCommand(['get', theirId, '--out', tempDir(), '--wait', '--api', host]);
     expect(got.stderr).toContain('100%');
     expect(got.code).toBe(0);
-    expect((await runCommand(['downloads', '--api', host])).stdout).toMatch(/ done .*solo-kestrel\.txt/);
+    expect((await runCommand(['downloads', '--api', host])).stdout).toMatch(/ done .*solo-kestrel-2\.txt/);
   });
 });

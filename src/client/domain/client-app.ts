@@ -2,13 +2,13 @@
  * The Client's use cases: what the `peershare` command and the web UI can do, over the ports of
  * the peer's other services. Most are a single call through; the ones with logic of their own
  * are status (one picture of the peer from every service), queueing by id (finding a name and
- * sources for a bare id) and queueing by name (search, then pick the file most peers hold).
+ * sources for a bare id) and queueing by name (search, then pick the file the most verified
+ * peers hold: a hit's holders are hints, checked against Fetch's membership; see pick.ts).
  */
 import { PeershareError } from '../../shared/errors.ts';
-import { formatPeerAddress } from '../../shared/peer-address.ts';
-import type { ClientPorts, DownloadProgress, OverlayLink, SearchHit, SearchQuery } from '../ports.ts';
+import type { ClientPorts, DownloadProgress, OverlayLink, PeerInfo, SearchHit, SearchQuery } from '../ports.ts';
 import { networkView, peersToMap, type NetworkView } from './network.ts';
-import { pickMostHeld } from './pick.ts';
+import { bestSources, pickMostHeld, verifiedMembers } from './pick.ts';
 
 /** How long a search for a bare id may take when Fetch knows no holder of it. */
 const ID_SEARCH_TIMEOUT_MS = 2_000;
@@ -42,6 +42,8 @@ export class ClientApp {
   constructor(
     private readonly ports: ClientPorts,
     private readonly identity: ClientIdentity,
+    /** Whether a name is one a share may have (shared/names.ts isSafeFileName): hits named otherwise are ignored. */
+    private readonly isSafeName: (name: string) => boolean,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -116,26 +118,46 @@ export class ClientApp {
     return networkView(this.identity.peerId, peers, reported);
   }
 
-  /** Queue a file by id: its name and sources from Fetch's availability map, else from a search for the id. */
+  /**
+   * Queue a file by id: its name and sources from Fetch's availability map (its alive holders,
+   * the best MAX_DOWNLOAD_SOURCES of them), else from a search for the id.
+   */
   async queueById(fileId: string, outDir?: string): Promise<QueuedDownload> {
-    const known = (await this.ports.fetch.sourcesFor(fileId)).filter((s) => s.state === 'alive');
+    const known = (await this.ports.fetch.sourcesFor(fileId)).filter((s) => s.state === 'alive' && s.peerId !== this.identity.peerId);
     if (known.length > 0) {
-      const download = await this.ports.download.request({ fileId, name: known[0]!.name, sources: known.map((s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress })), ...(outDir ? { outDir } : {}) });
+      // The availability map is Fetch's own (each holder told it directly), so its addresses are
+      // the holders' record addresses; ranked by when each was last heard.
+      const members = verifiedMembers(await this.ports.fetch.peers(), this.identity.peerId);
+      const holders = known.map((s): PeerInfo => members.get(s.peerId) ?? { peerId: s.peerId, state: s.state, lastSeen: 0, addresses: { files: s.filesAddress, search: '', fetch: '' }, files: 0 });
+      const download = await this.ports.download.request({ fileId, name: known[0]!.name, sources: bestSources(holders), ...(outDir ? { outDir } : {}) });
       return { download, holders: known.length, size: known[0]!.size };
     }
     const hits = await this.collect({ fileId, timeoutMs: ID_SEARCH_TIMEOUT_MS });
-    return this.queuePick(hits, outDir, `no peer is known to hold file ${fileId}`);
+    return this.queuePick(hits, outDir, { none: `no peer is known to hold file ${fileId}`, unverified: `no verified peer is known to hold file ${fileId}` });
   }
 
-  /** Search by words and queue the file most peers hold. */
+  /** Search by words and queue the file the most verified peers hold. */
   async queueByName(q: string, outDir?: string, timeoutMs?: number): Promise<QueuedDownload> {
     const hits = await this.collect({ q, ...(timeoutMs ? { timeoutMs } : {}) });
-    return this.queuePick(hits, outDir, `no file on the network matches "${q}"`);
+    return this.queuePick(hits, outDir, { none: `no file on the network matches "${q}"`, unverified: `no verified peer holds a file matching "${q}"` });
   }
 
-  private async queuePick(hits: SearchHit[], outDir: string | undefined, notFound: string): Promise<QueuedDownload> {
-    const pick = pickMostHeld(hits);
-    if (!pick) throw new PeershareError('FILE_NOT_FOUND', notFound);
+  /**
+   * Queue the file the most verified members hold among `hits` (pick.ts): a hit's holder is only
+   * a hint, checked against Fetch's membership once the search is over, and dialled at the files
+   * address of its own signed record.
+   */
+  private async queuePick(hits: SearchHit[], outDir: string | undefined, notFound: { none: string; unverified: string }): Promise<QueuedDownload> {
+    if (hits.length === 0) throw new PeershareError('FILE_NOT_FOUND', notFound.none);
+    const members = verifiedMembers(await this.ports.fetch.peers(), this.identity.peerId);
+    const pick = pickMostHeld(hits, members, this.isSafeName);
+    if (!pick) {
+      const self = this.identity.peerId;
+      const what = hits.every((h) => h.holderPeerId === self)
+        ? 'only this peer itself shares it, and it is no source of its own downloads'
+        : `${hits.length} hit${hits.length === 1 ? '' : 's'} named only holders this peer has not verified: a hit's holder counts once Fetch has verified that peer`;
+      throw new PeershareError('FILE_NOT_FOUND', `${notFound.unverified} (${what})`);
+    }
     const download = await this.ports.download.request({ fileId: pick.fileId, name: pick.name, sources: pick.sources, ...(outDir ? { outDir } : {}) });
     return { download, holders: pick.holders, size: pick.size };
   }

@@ -1,31 +1,82 @@
 import { describe, expect, it } from 'vitest';
-import type { SearchHit } from '../ports.ts';
+import type { PeerInfo, SearchHit } from '../ports.ts';
 import { memorySigner } from '../../shared/keys.ts';
-import { pickMostHeld, sourceOfHit } from './pick.ts';
+import { isSafeFileName } from '../../shared/names.ts';
+import { bestSources, MAX_DOWNLOAD_SOURCES, pickMostHeld, sourceAt, verifiedMembers } from './pick.ts';
 
+const SELF = memorySigner().peerId;
 const ids: Record<string, string> = { p1: memorySigner().peerId, p2: memorySigner().peerId, p3: memorySigner().peerId };
 const host: Record<string, string> = { p1: '127.0.0.11', p2: '127.0.0.12', p3: '127.0.0.13' };
+
+const member = (peerId: string, n: number, state = 'alive', lastSeen = 1_000): PeerInfo => ({
+  peerId, state, lastSeen, addresses: { files: `127.0.1.${n}:7871`, search: `127.0.1.${n}:7872`, fetch: `127.0.1.${n}:7874` }, files: 1,
+});
+/** p1-p3 verified, each at its record address 127.0.1.N, not the address its hits carry. */
+const members = verifiedMembers([member(ids.p1!, 1), member(ids.p2!, 2), member(ids.p3!, 3)], SELF);
+
 const hit = (fileId: string, holder: string, name = `${fileId}.txt`): SearchHit => ({
-  fileId, name, size: 10, holderPeerId: ids[holder]!, filesAddress: `http://${host[holder]}:7871/`, hops: 1,
+  fileId, name, size: 10, holderPeerId: ids[holder] ?? holder, filesAddress: `http://${host[holder] ?? '127.0.0.99'}:7871/`, hops: 1,
 });
 
 describe('pickMostHeld', () => {
-  it('picks the file the most distinct peers hold, under its most common name', () => {
-    const pick = pickMostHeld([hit('a', 'p1'), hit('b', 'p1', 'x.txt'), hit('b', 'p2', 'y.txt'), hit('b', 'p3', 'y.txt'), hit('a', 'p1')]);
+  it('picks the file the most distinct verified peers hold, under its most common name, each dialled at its record address', () => {
+    const pick = pickMostHeld([hit('a', 'p1'), hit('b', 'p1', 'x.txt'), hit('b', 'p2', 'y.txt'), hit('b', 'p3', 'y.txt'), hit('a', 'p1')], members, isSafeFileName);
     expect(pick).toMatchObject({ fileId: 'b', name: 'y.txt', holders: 3 });
-    // Each holder's address pinned to its id, as a download dials it.
-    expect(pick?.sources).toEqual([`${ids.p1}@127.0.0.11:7871`, `${ids.p2}@127.0.0.12:7871`, `${ids.p3}@127.0.0.13:7871`]);
+    // Each holder's record address pinned to its id, as a download dials it; never the hit's address.
+    expect(pick?.sources.sort()).toEqual([`${ids.p1}@127.0.1.1:7871`, `${ids.p2}@127.0.1.2:7871`, `${ids.p3}@127.0.1.3:7871`].sort());
   });
 
   it('keeps the first found on a tie and gives nothing for no hits', () => {
-    expect(pickMostHeld([hit('a', 'p1'), hit('b', 'p2')])?.fileId).toBe('a');
-    expect(pickMostHeld([])).toBeUndefined();
+    expect(pickMostHeld([hit('a', 'p1'), hit('b', 'p2')], members, isSafeFileName)?.fileId).toBe('a');
+    expect(pickMostHeld([], members, isSafeFileName)).toBeUndefined();
   });
 
-  it('names a source by its holder id at the address of the hit, whether a base URL or host:port, and none for a malformed address', () => {
-    const h = hit('a', 'p1');
-    expect(sourceOfHit(h)).toBe(`${ids.p1}@127.0.0.11:7871`);
-    expect(sourceOfHit({ ...h, filesAddress: '127.0.0.9:7000' })).toBe(`${ids.p1}@127.0.0.9:7000`);
-    expect(sourceOfHit({ ...h, filesAddress: 'not an address' })).toBeUndefined();
+  it('does not count holders outside verified membership: five forged holders lose to two verified ones', () => {
+    const forged = Array.from({ length: 5 }, () => hit('evil', memorySigner().peerId, 'song.ogg'));
+    const pick = pickMostHeld([...forged, hit('honest', 'p1', 'song.ogg'), hit('honest', 'p2', 'song.ogg')], members, isSafeFileName);
+    expect(pick).toMatchObject({ fileId: 'honest', holders: 2 });
+    // Only forged holders: nothing to download.
+    expect(pickMostHeld(forged, members, isSafeFileName)).toBeUndefined();
+  });
+
+  it('never takes this peer itself, or a down peer, as a holder', () => {
+    const withSelf = verifiedMembers([member(SELF, 9), member(ids.p1!, 1, 'down'), member(ids.p2!, 2, 'suspected')], SELF);
+    expect([...withSelf.keys()]).toEqual([ids.p2]);
+    expect(pickMostHeld([hit('a', SELF), hit('a', 'p1')], withSelf, isSafeFileName)).toBeUndefined();
+  });
+
+  it('gives a verified holder one vote, however many hits name it, for the file and for its name', () => {
+    const repeated = Array.from({ length: 10 }, () => hit('evil', 'p1', 'evil.exe'));
+    const pick = pickMostHeld([...repeated, hit('honest', 'p2', 'song.ogg'), hit('honest', 'p3', 'song.ogg')], members, isSafeFileName);
+    expect(pick).toMatchObject({ fileId: 'honest', holders: 2 });
+    expect(pickMostHeld([hit('b', 'p1', 'good.txt'), ...Array.from({ length: 5 }, () => hit('b', 'p2', 'odd.txt')), hit('b', 'p3', 'good.txt')], members, isSafeFileName)?.name).toBe('good.txt');
+  });
+
+  it.each([
+    ['a traversal name', '../../.bashrc'],
+    ['a right-to-left override', 'song\u202Egg.exe'],
+    ['a zero-width space', 'song\u200B.ogg'],
+    ['a control character', 'song\u0007.ogg'],
+  ])('ignores hits named with %s, however many verified holders they claim', (_label, name) => {
+    const pick = pickMostHeld([hit('evil', 'p1', name), hit('evil', 'p2', name), hit('evil', 'p3', name), hit('honest', 'p1', 'song.ogg')], members, isSafeFileName);
+    expect(pick).toMatchObject({ fileId: 'honest', name: 'song.ogg', holders: 1 });
+  });
+});
+
+describe('bestSources', () => {
+  it(`keeps the best ${MAX_DOWNLOAD_SOURCES} of more holders: alive first, then the most recently heard`, () => {
+    const many = Array.from({ length: 70 }, (_, i) => member(memorySigner().peerId, i + 1, i < 10 ? 'suspected' : 'alive', 1_000 + i));
+    const sources = bestSources(many);
+    expect(sources).toHaveLength(MAX_DOWNLOAD_SOURCES);
+    const alive = many.filter((m) => m.state === 'alive').sort((a, b) => b.lastSeen - a.lastSeen);
+    const suspected = many.filter((m) => m.state === 'suspected').sort((a, b) => b.lastSeen - a.lastSeen);
+    expect(sources).toEqual([...alive, ...suspected].slice(0, MAX_DOWNLOAD_SOURCES).map((m) => `${m.peerId}@${m.addresses.files}`));
+  });
+
+  it('names a source by its id at a files address given as a base URL or host:port, and none for a malformed address', () => {
+    expect(sourceAt(ids.p1!, 'http://127.0.0.11:7871/')).toBe(`${ids.p1}@127.0.0.11:7871`);
+    expect(sourceAt(ids.p1!, '127.0.0.9:7000')).toBe(`${ids.p1}@127.0.0.9:7000`);
+    expect(sourceAt(ids.p1!, 'not an address')).toBeUndefined();
+    expect(bestSources([{ ...member(ids.p1!, 1), addresses: { files: 'nope', search: '', fetch: '' } }])).toEqual([]);
   });
 });

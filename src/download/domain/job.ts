@@ -11,7 +11,14 @@ import { isFileId } from '../../shared/ids.ts';
 import { validateFileName } from '../../shared/names.ts';
 import { parsePeerAddress } from '../../shared/peer-address.ts';
 
+/**
+ * The sources a job keeps. A caller may name more (a popular file has more holders): the first
+ * MAX_SOURCES_PER_JOB are kept, in the caller's order (its best first), never a failure; the
+ * Client sends at most this many already (the best: alive first, most recently heard).
+ */
 export const MAX_SOURCES_PER_JOB = 64;
+/** The most sources a job or a request may name at all (bounds the checking); beyond it, refused. */
+export const MAX_SOURCES_NAMED = 1024;
 const MAX_JOB_BYTES = 64 * 1024;
 
 /** The job format this version writes: sources are `peerId@host:port` (2); 1 named them by http:// base URL. */
@@ -28,7 +35,7 @@ export interface DownloadJob {
   /**
    * File Management endpoints known to hold the file (e.g. from search hits), each
    * `peerId@host:port` (shared/peer-address.ts): a download dials it over TLS and takes only the
-   * peer whose certificate proves that id.
+   * peer whose certificate proves that id. At most MAX_SOURCES_PER_JOB (validateJob keeps the first).
    */
   sources: string[];
   /** ms since the epoch. */
@@ -94,7 +101,7 @@ export function parseJob(body: Uint8Array): DownloadJob {
 }
 
 /**
- * Validate a job. A version 1 job (queued by an earlier release: sources as http:// URLs, no peer
+ * Validate a job; of more than MAX_SOURCES_PER_JOB sources, the first are kept. A version 1 job (queued by an earlier release: sources as http:// URLs, no peer
  * id) is still accepted, without its sources: an address with no id cannot be dialled pinned, so
  * it is dropped, and the download takes its sources from Fetch's directory when it runs.
  */
@@ -113,8 +120,8 @@ export function validateJob(raw: unknown): DownloadJob {
     throw bad('outDir must be an absolute path');
   }
   const legacy = j.v === 1;
-  if (!Array.isArray(j.sources) || j.sources.length > MAX_SOURCES_PER_JOB || !j.sources.every(legacy ? isLegacySource : isSource)) {
-    throw bad(legacy ? `sources must be at most ${MAX_SOURCES_PER_JOB} http(s) base URLs` : `sources must be at most ${MAX_SOURCES_PER_JOB} peer addresses, each peerId@host:port`);
+  if (!Array.isArray(j.sources) || j.sources.length > MAX_SOURCES_NAMED || !j.sources.every(legacy ? isLegacySource : isSource)) {
+    throw bad(legacy ? `sources must be at most ${MAX_SOURCES_NAMED} http(s) base URLs` : `sources must be at most ${MAX_SOURCES_NAMED} peer addresses, each peerId@host:port`);
   }
   if (typeof j.requestedAt !== 'number' || !Number.isSafeInteger(j.requestedAt) || j.requestedAt < 0) throw bad('requestedAt must be a timestamp');
   const extra = Object.keys(j).filter((k) => !['v', 'fileId', 'name', 'outDir', 'sources', 'requestedAt'].includes(k));
@@ -124,7 +131,8 @@ export function validateJob(raw: unknown): DownloadJob {
     fileId: j.fileId,
     name: j.name,
     ...(j.outDir !== undefined ? { outDir: j.outDir as string } : {}),
-    sources: legacy ? [] : [...new Set(j.sources as string[])],
+    // More than the cap is no failure: the first ones, in the caller's order, are kept.
+    sources: legacy ? [] : [...new Set(j.sources as string[])].slice(0, MAX_SOURCES_PER_JOB),
     requestedAt: j.requestedAt,
   };
 }

@@ -22,6 +22,8 @@ export interface SearchCounters {
   /** Hits for our own searches. */
   hitsDelivered: number;
   hitsDropped: number;
+  /** Results of hits for our own searches dropped for a name no share may have (shared/names.ts). */
+  hitResultsBadName: number;
   /** Links this engine cut for flooding. */
   linksDisconnected: number;
 }
@@ -39,6 +41,7 @@ export function newCounters(): SearchCounters {
     hitsForwarded: 0,
     hitsDelivered: 0,
     hitsDropped: 0,
+    hitResultsBadName: 0,
     linksDisconnected: 0,
   };
 }

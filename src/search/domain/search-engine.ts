@@ -13,6 +13,7 @@ import { ActiveSearch, type SearchHit } from './active-search.ts';
 import { FloodRouter, queryKey, type FloodRouterOptions } from './flood-router.ts';
 import { DEFAULT_RATE_LIMITS, LinkGuard, type RateLimits } from './link-guard.ts';
 import { newCounters, type SearchCounters } from './counters.ts';
+import { isSafeFileName } from '../../shared/names.ts';
 
 export const DEFAULT_SEARCH_TIMEOUT_MS = 3_000;
 export const DEFAULT_RESULT_LIMIT = 1_000;
@@ -126,6 +127,11 @@ export class SearchEngine {
     }
     this.counters.hitsDelivered += 1;
     for (const r of hit.results) {
+      // A name no share may have (a path, a control or bidi-override character) is a forgery.
+      if (!isSafeFileName(r.name)) {
+        this.counters.hitResultsBadName += 1;
+        continue;
+      }
       search.add(this.toSearchHit({ id: r.fileId, name: r.name, size: Number(r.size) }, hit.holderPeerId, hit.holderFilesAddress, hit.hops));
     }
   }

@@ -90,9 +90,20 @@ export function searchOverHttp(url: string): SearchPort {
   });
 }
 
+/** Peers asked of Fetch's GET /peers at a time (its most). */
+const PEERS_PAGE = 1_000;
+
 export function fetchOverHttp(url: string): FetchPort {
   return explained('fetch', url, {
-    peers: async () => (await call<{ items: PeerInfo[] }>('GET', `${url}/peers?limit=1000`)).items,
+    // Every page, as in one process: get --name checks hit holders against the whole membership.
+    async peers() {
+      const all: PeerInfo[] = [];
+      for (;;) {
+        const page = await call<{ items: PeerInfo[]; total: number }>('GET', `${url}/peers?offset=${all.length}&limit=${PEERS_PAGE}`);
+        all.push(...page.items);
+        if (page.items.length === 0 || all.length >= page.total) return all;
+      }
+    },
     sourcesFor: async (fileId) => (await call<{ sources: Awaited<ReturnType<FetchPort['sourcesFor']>> }>('GET', `${url}/sources/${encodeURIComponent(fileId)}`)).sources,
     joinPins: async () => (await call<{ pins: JoinPinInfo[] }>('GET', `${url}/join-pins`)).pins,
     forgetJoinPins: async (key) => (await call<{ pins: JoinPinInfo[] }>('DELETE', `${url}/join-pins/${encodeURIComponent(key)}`)).pins,

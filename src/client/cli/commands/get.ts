@@ -47,7 +47,9 @@ export const get: Command = {
        peershare get --name TERMS... [--timeout SECONDS] [--out DIR] [--wait]
 
 Queues a download and prints its key. By id, the peer finds the file's holders; by name, it
-searches and picks the matching file the most peers hold. --out: save into DIR (default: the
+searches and picks the matching file the most peers hold, counting only holders this peer's
+membership has verified (a search hit's holder is a claim anyone can forge), and asks at most
+the 64 best of them (alive first, most recently heard). --out: save into DIR (default: the
 peer's downloads folder). --wait: show progress until done; exit non-zero if it fails.`,
   options: { name: { type: 'string' }, out: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' } },
   async run({ api, values, positionals, json, out, err }) {

@@ -9,6 +9,7 @@ import type { HttpApp } from '../../../shared/http-server.ts';
 import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
 import { openEventStream } from '../../../shared/sse.ts';
 import type { DownloadManager, Progress } from '../../domain/download-manager.ts';
+import { MAX_SOURCES_NAMED, MAX_SOURCES_PER_JOB } from '../../domain/job.ts';
 import type { DownloadRecord } from '../../ports.ts';
 import type { JobQueue } from '../../queue-port.ts';
 
@@ -34,7 +35,12 @@ const RequestBody = Type.Object(
   {
     fileId: Type.String({ pattern: FILE_ID_PATTERN }),
     name: Type.String({ minLength: 1, maxLength: 1024 }),
-    sources: Type.Optional(Type.Array(Type.String({ maxLength: 512, description: 'peerId@host:port of a File Management that holds the file' }), { maxItems: 64 })),
+    sources: Type.Optional(
+      Type.Array(Type.String({ maxLength: 512, description: 'peerId@host:port of a File Management that holds the file' }), {
+        maxItems: MAX_SOURCES_NAMED,
+        description: `best first: the first ${MAX_SOURCES_PER_JOB} are kept, the rest ignored`,
+      }),
+    ),
     outDir: Type.Optional(Type.String({ maxLength: 4096 })),
   },
   { additionalProperties: false },

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { memorySigner } from '../../shared/keys.ts';
+import { isSafeFileName } from '../../shared/names.ts';
+import type { ClientPorts, DownloadRequest, FileSource, PeerInfo, SearchHit } from '../ports.ts';
+import { ClientApp } from './client-app.ts';
+import { MAX_DOWNLOAD_SOURCES } from './pick.ts';
+
+const SELF = memorySigner().peerId;
+const FILE = 'f'.repeat(64);
+
+const peer = (n: number, state = 'alive'): PeerInfo => ({
+  peerId: memorySigner().peerId, state, lastSeen: 1_000 + n, addresses: { files: `127.0.${n >> 8}.${n & 255}:7871`, search: '', fetch: '' }, files: 1,
+});
+const hitOf = (p: { peerId: string }, fileId = FILE, name = 'song.ogg'): SearchHit => ({ fileId, name, size: 5, holderPeerId: p.peerId, filesAddress: 'http://127.9.9.9:7871', hops: 1 });
+
+/** A ClientApp over in-memory ports: Fetch lists `members`, a search finds `hits`, download requests are kept. */
+function app(members: PeerInfo[], hits: SearchHit[], sources: FileSource[] = []) {
+  const requests: DownloadRequest[] = [];
+  const ports = {
+    fetch: { peers: async () => members, sourcesFor: async () => sources },
+    search: {
+      search: async () => ({ onHit: (l: (h: SearchHit) => void) => hits.forEach(l), done: Promise.resolve({ queryKey: 'k', peersAnswered: 1, hits: hits.length, duplicatesDropped: 0, elapsedMs: 1, ended: 'deadline' }), cancel: () => {} }),
+    },
+    download: {
+      request: async (req: DownloadRequest) => {
+        requests.push(req);
+        return { key: 'k', fileId: req.fileId, name: req.name, state: 'queued', bytesDone: 0, rate: 0, sources: [] };
+      },
+    },
+  } as unknown as ClientPorts;
+  return { client: new ClientApp(ports, { peerId: SELF, addresses: {}, startedAt: 0 }, isSafeFileName), requests };
+}
+
+describe('ClientApp get by name and by id', () => {
+  it(`asks a download of at most ${MAX_DOWNLOAD_SOURCES} sources, the best of more verified holders, and counts them all`, async () => {
+    const members = Array.from({ length: 80 }, (_, i) => peer(i + 1, i % 4 === 0 ? 'suspected' : 'alive'));
+    const { client, requests } = app(members, members.map((m) => hitOf(m)));
+    const queued = await client.queueByName('song');
+    expect(queued.holders).toBe(80);
+    expect(requests[0]!.sources).toHaveLength(MAX_DOWNLOAD_SOURCES);
+    // The 60 alive ones first (most recently heard first), then the 4 suspected heard last.
+    const alive = members.filter((m) => m.state === 'alive').reverse();
+    const suspected = members.filter((m) => m.state === 'suspected').reverse();
+    expect(requests[0]!.sources).toEqual([...alive, ...suspected.slice(0, 4)].map((m) => `${m.peerId}@${m.addresses.files}`));
+  });
+
+  it('by id too: of more alive holders in Fetch\'s availability map, the best 64', async () => {
+    const members = Array.from({ length: 70 }, (_, i) => peer(i + 1));
+    const sources = members.map((m): FileSource => ({ peerId: m.peerId, filesAddress: m.addresses.files, name: 'song.ogg', size: 5, state: 'alive' }));
+    const { client, requests } = app(members, [], sources);
+    expect((await client.queueById(FILE)).holders).toBe(70);
+    expect(requests[0]!.sources).toEqual([...members].reverse().slice(0, 64).map((m) => `${m.peerId}@${m.addresses.files}`));
+  });
+
+  it('refuses, saying why, when the hits name only holders it has not verified or itself', async () => {
+    const { client, requests } = app([peer(1)], [hitOf({ peerId: memorySigner().peerId }), hitOf({ peerId: SELF })]);
+    await expect(client.queueByName('song')).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/^no verified peer holds a file matching "song" \(2 hits named only holders this peer has not verified/) });
+    await expect(app([peer(1)], []).client.queueByName('song')).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: 'no file on the network matches "song"' });
+    expect(requests).toEqual([]);
+  });
+});

@@ -27,7 +27,8 @@ import type { CloseInfo, CloseReason } from '../../../protocol/close-reasons.ts'
 import { isPeershareError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logging.ts';
 import { DEFAULT_SUBNET_BITS_V4, DEFAULT_SUBNET_BITS_V6, subnetOf, type SubnetBits } from '../../domain/address-group.ts';
-import { chooseEviction, DEFAULT_PROTECT_USEFUL_MS } from '../../domain/eviction.ts';
+import { chooseEviction } from '../../domain/eviction.ts';
+import { ExpiringLru } from '../../domain/expiring-lru.ts';
 import type { LinkId, LinkInfo, LinkPeer, Links, NeighbourSource } from '../../ports.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { newOverlayCounters, shuffled, type OverlayCounters } from './overlay-counters.ts';
@@ -38,6 +39,9 @@ export const DEFAULT_MAX_LINKS_PER_IP = 4;
 export const DEFAULT_MAX_LINKS_PER_SUBNET = 4;
 /** Slots kept for links we dial, out of maxLinks (at most half of them). */
 export const DEFAULT_OUTBOUND_SLOTS = 4;
+/** How long an inbound connection counts as a subnet's "knock" (eviction ranks subnets by them), and how many subnets are remembered. */
+export const KNOCK_MEMORY_MS = 10 * 60_000;
+export const KNOCK_MEMORY_ENTRIES = 4_096;
 export const DEFAULT_MAINTAIN_INTERVAL_MS = 1_000;
 
 /** Closes that mean the peer is not one we may link to (the log says so above debug level). */
@@ -103,6 +107,8 @@ export class LinkManager implements Links {
   private readonly maxPerSubnet: number;
   private readonly outboundSlots: number;
   private readonly subnetBits: SubnetBits;
+  /** Inbound connections per subnet lately (a bounded map: keys come from the network). */
+  private readonly knocks = new ExpiringLru<string, number>(KNOCK_MEMORY_ENTRIES, KNOCK_MEMORY_MS, Date.now);
   private handler: LinkHandler | undefined;
   private listening: Listening | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -282,6 +288,7 @@ export class LinkManager implements Links {
   private accept(connection: RawConnection): void {
     if (this.stopping) return void connection.stream.destroy();
     const subnet = subnetOf(connection.remoteIp, this.subnetBits);
+    this.knocks.set(subnet, (this.knocks.get(subnet) ?? 0) + 1);
     let fromIp = 0;
     let fromSubnet = 0;
     for (const e of this.entries.values()) {
@@ -353,7 +360,11 @@ export class LinkManager implements Links {
     if (entry.direction === 'outbound') return ready.length < this.maxLinks;
     const inbound = ready.filter((e) => e.direction === 'inbound');
     if (ready.length < this.maxLinks && inbound.length < this.maxLinks - this.outboundSlots) return true;
-    const victimId = chooseEviction(inbound, entry.subnet, Date.now(), this.o.protectUsefulMs ?? DEFAULT_PROTECT_USEFUL_MS);
+    const victimId = chooseEviction(inbound, entry.subnet, {
+      now: Date.now(),
+      ...(this.o.protectUsefulMs !== undefined ? { protectUsefulMs: this.o.protectUsefulMs } : {}),
+      knocks: (subnet) => this.knocks.get(subnet) ?? 0,
+    });
     const victim = victimId === undefined ? undefined : this.entries.get(victimId);
     if (!victim) return false;
     this.counters.evictions += 1;

@@ -31,6 +31,7 @@ import { chooseEviction } from '../../domain/eviction.ts';
 import { ExpiringLru } from '../../domain/expiring-lru.ts';
 import type { LinkId, LinkInfo, LinkPeer, Links, NeighbourSource } from '../../ports.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
+import { inboundRefusal, preferred } from './link-rules.ts';
 import { newOverlayCounters, shuffled, type OverlayCounters } from './overlay-counters.ts';
 import type { Listening, RawConnection, StreamTransport } from './transport.ts';
 
@@ -289,23 +290,12 @@ export class LinkManager implements Links {
     if (this.stopping) return void connection.stream.destroy();
     const subnet = subnetOf(connection.remoteIp, this.subnetBits);
     this.knocks.set(subnet, (this.knocks.get(subnet) ?? 0) + 1);
-    let fromIp = 0;
-    let fromSubnet = 0;
-    for (const e of this.entries.values()) {
-      if (e.remoteIp === connection.remoteIp) fromIp += 1;
-      if (e.direction === 'inbound' && e.subnet === subnet) fromSubnet += 1;
-    }
+    const caps = { perIp: this.maxPerIp, perSubnet: this.maxPerSubnet, pending: 2 * this.maxLinks };
+    const refusal = inboundRefusal([...this.entries.values()], connection.remoteIp, subnet, caps);
     const entry = this.open(connection, 'inbound');
-    // Handshakes count too: a burst of half-open connections from one address is capped as well.
-    if (fromIp >= this.maxPerIp) {
-      this.counters.inboundRefused.perIp += 1;
-      entry.session.close(`too many links from ${connection.remoteIp}`, 'UNAVAILABLE');
-    } else if (fromSubnet >= this.maxPerSubnet) {
-      this.counters.inboundRefused.perSubnet += 1;
-      entry.session.close(`too many links from ${subnet}`, 'UNAVAILABLE');
-    } else if (this.entries.size > 2 * this.maxLinks) {
-      this.counters.inboundRefused.pending += 1;
-      entry.session.close('too many pending links', 'UNAVAILABLE');
+    if (refusal) {
+      this.counters.inboundRefused[refusal.cap] += 1;
+      entry.session.close(refusal.message, 'UNAVAILABLE');
     }
   }
 
@@ -405,17 +395,4 @@ export class LinkManager implements Links {
     const entry = this.entries.get(link);
     return entry?.ready ? entry : undefined;
   }
-}
-
-/**
- * Of two links between the same pair of peers, the one both ends keep: the one dialled by the
- * lower peer id; if the same peer dialled both, the one whose dialler's Hello nonce is lower.
- * Both ends see the same ids and nonces, so they agree without another message.
- */
-function preferred(a: Entry, b: Entry, own: string, remote: string): Entry {
-  const dialler = (e: Entry) => (e.direction === 'outbound' ? own : remote);
-  const lower = own < remote ? own : remote;
-  if (dialler(a) !== dialler(b)) return dialler(a) === lower ? a : b;
-  const nonce = (e: Entry) => Buffer.from(e.direction === 'outbound' ? e.session.localNonce : e.session.remote!.nonce);
-  return Buffer.compare(nonce(a), nonce(b)) <= 0 ? a : b;
 }

@@ -6,12 +6,15 @@
  * or a fresh one from the same address.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { memorySigner } from '../../src/shared/keys.ts';
 import { nextLoopback } from '../support/loopback.ts';
 import { spawnPeer } from '../support/peer-process.ts';
+import { runCommand } from '../support/run-command.ts';
 import { rawNeighbour, type RawNeighbour } from '../support/raw-neighbour.ts';
 import { tempDir } from '../support/temp.ts';
 import { createTestnet } from '../support/testnet.ts';
@@ -78,6 +81,20 @@ describe('search spam', () => {
     const b = await getJson<Health>(`${searchApi(hostB)}/health`);
     expect(b.counters).toMatchObject({ queriesRateLimited: 0, linksDisconnected: 0, queriesAccepted: a.counters.searchesStarted });
     expect((await getJson<Links>(`${searchApi(hostA)}/links`)).links).toEqual([link]);
+  });
+
+  it('makes `peershare search` say that the peer is searching too fast, and when to try again', { timeout: 60_000 }, async () => {
+    // The Client API's answer as the test above sees it pass on Search's refusal.
+    const refusal = { error: { code: 'RATE_LIMITED', message: 'this peer starts at most 25 searches per second (a burst of 50), fewer than its neighbours accept from it; try again in 1 s', details: { retryAfterSeconds: 1 } } };
+    const api = createServer((_req, res) => res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' }).end(JSON.stringify(refusal)));
+    const host = nextLoopback();
+    api.listen(0, host);
+    await once(api, 'listening');
+    onTestFinished(() => new Promise<void>((resolve) => api.close(() => resolve())));
+    const { port } = api.address() as { port: number };
+    const result = await runCommand(['search', 'anything', '--api', `${host}:${port}`]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`peershare: ${refusal.error.message}\n`);
   });
 
   it('keeps a flooding neighbour\'s spent rate state when it reconnects, with its identity or a fresh one from its address', { timeout: 60_000 }, async () => {

@@ -9,8 +9,9 @@
  *   to us lately (the attacker keeps knocking, an honest peer knocks once); within it, the
  *   youngest link (the longest-lived links are the ones an attacker is least likely to have made);
  * - a newcomer evicts only if its own subnet holds fewer inbound links than the victim's, and,
- *   when that is by one link only, if it has not knocked more often than the victim's subnet:
- *   a fresh host gets in, while an attacker's next link only ever displaces the attacker.
+ *   when that is by one link only, if it has knocked less often than the victim's subnet: a fresh
+ *   host gets in, an attacker's next link only ever displaces the attacker, and among honest
+ *   peers, one link each and knocking once, nobody displaces anybody (no churn in a quiet network).
  * Pure: the link manager gives the facts and closes the link named.
  */
 
@@ -47,7 +48,7 @@ export function chooseEviction(inbound: readonly InboundLinkFacts[], newcomerSub
   const mine = perSubnet.get(newcomerSubnet) ?? 0;
   const theirs = size(victim);
   if (mine >= theirs) return undefined;
-  if (theirs - mine === 1 && knocks(newcomerSubnet) > knocks(victim.subnet)) return undefined;
+  if (theirs - mine === 1 && knocks(newcomerSubnet) >= knocks(victim.subnet)) return undefined;
   return victim.id;
 }
 

@@ -32,7 +32,7 @@ export function localSearchLimiter(accept: RateLimits, wanted: number | undefine
     burst,
     take() {
       if (bucket.take()) return undefined;
-      const retryAfterSeconds = Math.max(1, Math.ceil((1 - bucket.available) / perSecond));
+      const retryAfterSeconds = perSecond > 0 ? Math.max(1, Math.ceil((1 - bucket.available) / perSecond)) : 60;
       return new PeershareError(
         'RATE_LIMITED',
         `this peer starts at most ${perSecond} searches per second (a burst of ${burst}), fewer than its neighbours accept from it; try again in ${retryAfterSeconds} s`,

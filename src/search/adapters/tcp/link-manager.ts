@@ -358,7 +358,8 @@ export class LinkManager implements Links {
     const victim = victimId === undefined ? undefined : this.entries.get(victimId);
     if (!victim) return false;
     this.counters.evictions += 1;
-    this.o.logger.info({ link: victim.id, peerId: victim.session.remote?.peerId, remoteIp: victim.remoteIp, for: entry.remoteIp }, 'link evicted: it carried nothing useful and another peer needs the slot');
+    // Debug, not info: an attacker decides how often this happens (the counter shows it).
+    this.o.logger.debug({ link: victim.id, peerId: victim.session.remote?.peerId, remoteIp: victim.remoteIp, for: entry.remoteIp }, 'link evicted: it carried nothing useful and another peer needs the slot');
     this.retire(victim);
     victim.session.close('evicted: the link carried nothing useful and another peer needs the slot', 'UNAVAILABLE');
     return true;

@@ -7,9 +7,13 @@
  * finds every file.
  */
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
+import { upload } from '../support/files-peer.ts';
 import { nextLoopback } from '../support/loopback.ts';
+import { spawnPeer } from '../support/peer-process.ts';
+import { tempDir } from '../support/temp.ts';
 import { rawNeighbour, type RawNeighbour } from '../support/raw-neighbour.ts';
 import { createTestnet, type Testnet, type TestPeer } from '../support/testnet.ts';
 
@@ -30,14 +34,25 @@ async function until(peer: TestPeer, holds: (links: TestPeer['service']['links']
  * identities each, Hello'd and then silent. Returns the links that came up and stayed up.
  */
 async function attack(targets: TestPeer[], addresses: string[], perAddress: number): Promise<RawNeighbour[]> {
-  const attempts = targets.flatMap((t) =>
-    addresses.flatMap((from) => Array.from({ length: perAddress }, () => rawNeighbour(t.service.searchAddress, from))),
-  );
-  const opened = (await Promise.allSettled(attempts)).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  await Promise.allSettled(opened.map((a) => a.handshake()));
+  const opened = await openAttack(targets.map((t) => t.service.searchAddress), addresses, perAddress);
   await Promise.all(targets.map((t) => settled(t)));
   return opened.filter((a) => !a.socket.destroyed && !a.received.some((m) => m.case === 'close'));
 }
+
+/** The attack's connections to each target's link port, Hello'd (those the target lets finish). */
+async function openAttack(targets: string[], addresses: string[], perAddress: number): Promise<RawNeighbour[]> {
+  const attempts = targets.flatMap((t) => addresses.flatMap((from) => Array.from({ length: perAddress }, () => rawNeighbour(t, from))));
+  const opened = (await Promise.allSettled(attempts)).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  await Promise.allSettled(opened.map((a) => a.handshake()));
+  return opened;
+}
+
+interface LinkList {
+  links: Array<{ peerId: string; remoteIp: string; direction: string }>;
+}
+const linksOf = async (host: string) => ((await (await fetch(`http://${host}:${DEFAULT_PORTS.searchApiPort}/links`)).json()) as LinkList).links;
+const searchFrom = async (host: string) =>
+  ((await (await fetch(`http://${host}:${DEFAULT_PORTS.searchApiPort}/search?q=needle&wait=1&timeout=5000&limit=6`)).json()) as { hits: Array<{ holderPeerId: string }> }).hits;
 
 /** Every honest peer's file, found from `peer`: ends at the limit, one hit per holder. */
 async function findsEveryFile(peer: TestPeer, net: Testnet): Promise<void> {
@@ -80,6 +95,28 @@ describe('search under an eclipse attempt', () => {
     const health = (await (await fetch(`${net.peers[0]!.service.apiUrl}/health`)).json()) as { overlay: { evictions: number; inboundRefused: Record<string, number> } };
     expect(health.overlay.evictions).toBe(net.peers[0]!.service.links.counters.evictions);
     expect(Object.keys(health.overlay.inboundRefused).sort()).toEqual(['full', 'pending', 'perIp', 'perSubnet']);
+  });
+
+  it('holds among whole peer processes: a newcomer joining through Fetch gets at least 4 links and full recall under the attack', { timeout: 180_000 }, async () => {
+    const hosts = Array.from({ length: 6 }, () => nextLoopback());
+    const start = (host: string, ...more: string[]) => spawnPeer(['start', '--host', host, '--data', join(tempDir(), 'data'), '--fetch-interval', '100', ...more]);
+    await start(hosts[0]!);
+    await Promise.all(hosts.slice(1).map((h) => start(h, '--join', hosts[0]!)));
+    for (const [i, h] of hosts.entries()) expect((await upload(`http://${h}:${DEFAULT_PORTS.filesPort}`, `needle ${i}.txt`, `file ${i}`)).status).toBe(201);
+    // A full mesh of six, and honest traffic on it: every peer's search finds all six files.
+    for (const h of hosts) await expect.poll(async () => (await linksOf(h)).length, { timeout: 30_000, interval: 100 }).toBe(5);
+    for (const h of hosts) await expect.poll(async () => new Set((await searchFrom(h)).map((x) => x.holderPeerId)).size, { timeout: 30_000, interval: 100 }).toBe(6);
+
+    const attackers = [nextLoopback(), nextLoopback()];
+    const targets = hosts.map((h) => `${h}:${DEFAULT_PORTS.searchPort}`);
+    await openAttack(targets, attackers, 4);
+    const newcomer = nextLoopback();
+    await start(newcomer, '--join', hosts[0]!);
+    await expect.poll(async () => (await linksOf(newcomer)).length, { timeout: 30_000, interval: 100 }).toBeGreaterThanOrEqual(4);
+    // The attack goes on, and the newcomer keeps its links and finds every file.
+    await openAttack(targets, attackers, 4);
+    expect((await linksOf(newcomer)).length).toBeGreaterThanOrEqual(4);
+    expect(new Set((await searchFrom(newcomer)).map((x) => x.holderPeerId)).size).toBe(6);
   });
 
   it('closes a link that trickles a frame a byte at a time, however fresh the bytes keep the idle timer', { timeout: 30_000 }, async () => {

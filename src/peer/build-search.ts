@@ -11,6 +11,7 @@ import { FileManager } from '../files/domain/file-manager.ts';
 import type { FilesService } from '../files/service.ts';
 import type { FetchService } from '../fetch/service.ts';
 import type { NeighbourSource } from '../search/ports.ts';
+import { DEFAULT_RATE_LIMITS } from '../search/domain/link-guard.ts';
 import { createSearchService, type SearchService } from '../search/service.ts';
 import { withParts, type Part } from './compose.ts';
 import { localAddress, type PeerContext } from './context.ts';
@@ -49,6 +50,12 @@ export function buildSearch(ctx: PeerContext, files: FilesService | undefined, f
     maxLinks: config.maxLinks,
     maxTtl: config.searchTtl,
     timeoutMs: config.searchTimeout,
+    maxLinksPerIp: config.maxLinksPerIp,
+    maxLinksPerSubnet: config.maxLinksPerSubnet,
+    outboundSlots: config.outboundLinks,
+    sessionTimeouts: { frameMs: config.frameTimeout },
+    rateLimits: { ...DEFAULT_RATE_LIMITS, queriesPerSecond: config.queryAcceptRate, queryBurst: 2 * config.queryAcceptRate },
+    searchesPerSecond: config.searchRate,
   });
   return withParts(service, ...parts);
 }

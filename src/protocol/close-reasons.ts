@@ -25,6 +25,8 @@ export type CloseReason =
   | 'handshake-timeout'
   /** No frame from the peer within the idle timeout. */
   | 'idle-timeout'
+  /** A frame begun but not completed within the frame deadline (a trickle). */
+  | 'frame-timeout'
   /** The peer does not read: our queued bytes passed the cap. */
   | 'too-slow'
   /** The owner of the session asked for it to close (shutdown, rate limit, link replaced...). */
@@ -48,6 +50,7 @@ export const CLOSE_CODES: Record<Exclude<CloseReason, 'closed-locally' | 'closed
   'unexpected-message': 'BAD_REQUEST',
   'handshake-timeout': 'UNAVAILABLE',
   'idle-timeout': 'UNAVAILABLE',
+  'frame-timeout': 'UNAVAILABLE',
   'too-slow': 'UNAVAILABLE',
   'stream-ended': 'UNAVAILABLE',
   'stream-error': 'UNAVAILABLE',

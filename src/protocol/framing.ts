@@ -67,6 +67,11 @@ export class FrameDecoder {
     return { kind: 'truncated-frame', have, need };
   }
 
+  /** Whether a frame has begun (a byte of its prefix or body arrived) and is not complete yet. */
+  get inFrame(): boolean {
+    return this.pending !== undefined || this.buffered > 0;
+  }
+
   /** Bytes held while waiting for the rest of a frame (bounded by the cap plus one chunk). */
   get bufferedBytes(): number {
     return this.buffered;

@@ -57,6 +57,11 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5_000;
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 15_000;
 /** No frame received for this long closes the link: a bit over two keepalive intervals. */
 export const DEFAULT_IDLE_TIMEOUT_MS = 40_000;
+/**
+ * Once the first byte of a frame has arrived, the whole frame must arrive within this time: a peer
+ * that trickles a frame a byte at a time cannot hold a link open past the idle timeout.
+ */
+export const DEFAULT_FRAME_TIMEOUT_MS = 20_000;
 /** After sending Close, how long to wait for the bytes to flush before destroying the stream. */
 export const DEFAULT_CLOSE_GRACE_MS = 1_000;
 /** Bytes queued for writing beyond which the peer is too slow and the link is closed. */

@@ -157,6 +157,53 @@ describe('peer session', () => {
     expect(info.reason).toBe('idle-timeout');
   });
 
+  it('closes a link whose frame trickles in past the frame deadline, though bytes keep the idle timer fresh', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const peer = rawPeer({ idleMs: 40, keepaliveMs: 1_000, frameMs: 100 });
+      peer.raw.write(helloFrame());
+      await vi.advanceTimersByTimeAsync(0);
+      expect(peer.session.isReady).toBe(true);
+      const closed = once(peer.session, 'close');
+      // A Ping frame (prefix + body), one byte every 30 ms: always inside the idle timeout.
+      const ping = encodeFrame({ case: 'ping', value: { nonce: 1 } });
+      let sent = 0;
+      while (peer.session.isReady && sent < ping.length - 1) {
+        peer.raw.write(ping.subarray(sent, ++sent));
+        await vi.advanceTimersByTimeAsync(30);
+      }
+      const [info] = await closed;
+      expect(info.reason).toBe('frame-timeout');
+      // Closed on the 4th byte's wait: 100 ms after the first byte, short of the whole frame.
+      expect(sent).toBe(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('lets frames that arrive in pieces within the frame deadline through, one after another', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const peer = rawPeer({ idleMs: 1_000, keepaliveMs: 1_000, frameMs: 100 });
+      peer.raw.write(helloFrame());
+      await vi.advanceTimersByTimeAsync(0);
+      const ping = encodeFrame({ case: 'ping', value: { nonce: 1 } });
+      // Each frame takes 80 ms, in two halves; ten of them take far longer than the deadline.
+      for (let i = 0; i < 10; i++) {
+        peer.raw.write(ping.subarray(0, 3));
+        await vi.advanceTimersByTimeAsync(80);
+        peer.raw.write(ping.subarray(3));
+        await vi.advanceTimersByTimeAsync(0);
+      }
+      expect(peer.session.isReady).toBe(true);
+      const closed = once(peer.session, 'close');
+      peer.session.close('test over');
+      await closed;
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('keeps an idle link alive with pings', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     try {

@@ -29,6 +29,8 @@ export interface SessionTimeouts {
   readonly handshakeMs: number;
   readonly keepaliveMs: number;
   readonly idleMs: number;
+  /** A frame must complete within this time once its first byte has arrived. */
+  readonly frameMs: number;
   readonly closeGraceMs: number;
 }
 
@@ -79,6 +81,8 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   private idleTimer: NodeJS.Timeout | undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private graceTimer: NodeJS.Timeout | undefined;
+  /** Runs while a frame is begun and not complete (the frame deadline). */
+  private frameTimer: NodeJS.Timeout | undefined;
   private pingNonce = 0;
   private readonly localFeatures: readonly string[];
   private readonly remotePeerId: string | undefined;
@@ -92,6 +96,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       handshakeMs: limits.DEFAULT_HANDSHAKE_TIMEOUT_MS,
       keepaliveMs: limits.DEFAULT_KEEPALIVE_INTERVAL_MS,
       idleMs: limits.DEFAULT_IDLE_TIMEOUT_MS,
+      frameMs: limits.DEFAULT_FRAME_TIMEOUT_MS,
       closeGraceMs: limits.DEFAULT_CLOSE_GRACE_MS,
       ...options.timeouts,
     };
@@ -171,9 +176,28 @@ export class PeerSession extends EventEmitter<SessionEvents> {
       if (this.isClosing()) return;
     }
     if (error?.kind === 'frame-too-large') {
-      this.fail('frame-too-large', `frame of ${error.length} bytes exceeds ${limits.MAX_FRAME_BYTES}`);
+      return this.fail('frame-too-large', `frame of ${error.length} bytes exceeds ${limits.MAX_FRAME_BYTES}`);
     }
+    this.watchFrame(frames.length > 0);
   };
+
+  /**
+   * The frame deadline: started by the first byte of a frame, cleared when a frame completes (and
+   * started afresh if the same chunk began the next one). Refreshing the idle timer on every byte
+   * would otherwise let a peer trickle one frame forever.
+   */
+  private watchFrame(completed: boolean): void {
+    if (completed || !this.decoder.inFrame) {
+      clearTimeout(this.frameTimer);
+      this.frameTimer = undefined;
+    }
+    if (this.decoder.inFrame && this.frameTimer === undefined) {
+      this.frameTimer = setTimeout(
+        () => this.fail('frame-timeout', `a frame was begun and not completed within ${this.timeouts.frameMs} ms`),
+        this.timeouts.frameMs,
+      );
+    }
+  }
 
   private onFrame(body: Uint8Array): void {
     const decoded = decodeMessage(body);
@@ -294,6 +318,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     clearTimeout(this.idleTimer);
     clearInterval(this.keepaliveTimer);
     clearTimeout(this.graceTimer);
-    this.handshakeTimer = this.idleTimer = this.keepaliveTimer = this.graceTimer = undefined;
+    clearTimeout(this.frameTimer);
+    this.handshakeTimer = this.idleTimer = this.keepaliveTimer = this.graceTimer = this.frameTimer = undefined;
   }
 }

@@ -50,6 +50,12 @@ export interface LinkInfo {
   readonly since: number;
 }
 
+/** Who is at the other end of a link: the identity TLS proved and the address it comes from. */
+export interface LinkPeer {
+  readonly peerId: string;
+  readonly remoteIp: string;
+}
+
 /** The overlay links the domain floods over (driven side); the adapter also calls back into the engine. */
 export interface Links {
   /** The ids of every ready link. */
@@ -60,6 +66,10 @@ export interface Links {
   sendHit(link: LinkId, hit: Hit): boolean;
   /** Close a misbehaving link (rate limit, bad input) with a reason the peer is told. */
   disconnect(link: LinkId, reason: string): void;
+  /** The peer of a ready link, so rate state outlives the link (undefined: gone, or unknown). */
+  peerOf?(link: LinkId): LinkPeer | undefined;
+  /** The link carried something useful (a query handled, a hit delivered or passed on). */
+  markUseful?(link: LinkId): void;
 }
 
 /** Cancels a scheduled callback. */

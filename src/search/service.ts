@@ -20,6 +20,7 @@ import type { BackoffOptions } from './adapters/tcp/backoff.ts';
 import { LinkManager } from './adapters/tcp/link-manager.ts';
 import { TlsTransport } from './adapters/tcp/tls-transport.ts';
 import type { StreamTransport } from './adapters/tcp/transport.ts';
+import type { SubnetBits } from './domain/address-group.ts';
 import type { RateLimits } from './domain/link-guard.ts';
 import { SearchEngine } from './domain/search-engine.ts';
 import type { Clock, LocalIndex, NeighbourSource } from './ports.ts';
@@ -47,7 +48,14 @@ export interface SearchServiceComponents {
   timeoutMs: number;
   /** Tuning, mostly for tests and the benchmark; defaults are the documented ones. */
   maxLinksPerIp?: number;
+  maxLinksPerSubnet?: number;
+  subnetBits?: SubnetBits;
+  /** Of maxLinks, the slots kept for links we dial (inbound links never take them). */
+  outboundSlots?: number;
+  /** Queries each neighbour may send us (per second, burst, strikes). */
   rateLimits?: RateLimits;
+  /** Searches our own users may start per second (at most half of rateLimits.queriesPerSecond). */
+  searchesPerSecond?: number;
   backoff?: Partial<BackoffOptions>;
   maintainIntervalMs?: number;
   sessionTimeouts?: Partial<SessionTimeouts>;
@@ -85,6 +93,9 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
     logger: c.logger,
     maxLinks: c.maxLinks,
     maxLinksPerIp: c.maxLinksPerIp,
+    maxLinksPerSubnet: c.maxLinksPerSubnet,
+    subnetBits: c.subnetBits,
+    outboundSlots: c.outboundSlots,
     maintainIntervalMs: c.maintainIntervalMs,
     backoff: c.backoff,
     sessionTimeouts: c.sessionTimeouts,
@@ -100,6 +111,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
     router: { maxTtl: c.maxTtl, seenCapacity: c.seenCapacity },
     defaultTimeoutMs: c.timeoutMs,
     rateLimits: c.rateLimits,
+    searchesPerSecond: c.searchesPerSecond,
     onError: (err) => c.logger.error({ err }, 'local index failed'),
   });
   links.bind(engine);
@@ -119,7 +131,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
       const bound = await links.start(c.host, c.port);
       searchAddress = hostPort(c.host, bound.port);
       try {
-        app = await createHttpApp({ service: 'search', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.identity.peerId, links: links.ids().length, counters: engine.counters }) });
+        app = await createHttpApp({ service: 'search', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.identity.peerId, links: links.ids().length, counters: engine.counters, overlay: links.counters }) });
         app.addHook('onRequest', searchAccess);
         registerSearchRoutes(app, {
           search: (request) => engine.search(request),

@@ -175,6 +175,32 @@ export const SETTINGS = {
     default: () => [],
   },
   maxLinks: { flag: 'max-links', doc: 'most Search overlay links kept at once', parse: int(1, 1024), default: 8 },
+  maxLinksPerIp: { flag: 'max-links-per-ip', doc: 'most Search links (or handshakes) from one remote IP address', parse: int(1, 1024), default: 4 },
+  maxLinksPerSubnet: {
+    flag: 'max-links-per-subnet',
+    doc: 'most inbound Search links (or handshakes) from one subnet: /24 IPv4, /64 IPv6 (every 127.x address counts as its own)',
+    parse: int(1, 1024),
+    default: 4,
+  },
+  outboundLinks: {
+    flag: 'outbound-links',
+    doc: 'Search link slots kept for links this peer dials itself, to neighbours it picks at random (inbound links never take them; at most half of --max-links)',
+    parse: int(0, 512),
+    default: 4,
+  },
+  frameTimeout: { flag: 'frame-timeout', doc: 'ms within which a Search link frame must complete once its first byte arrived', parse: int(100, 600_000), default: 20_000 },
+  queryAcceptRate: {
+    flag: 'query-accept-rate',
+    doc: 'queries per second accepted from each Search neighbour (bursts of twice that); a neighbour that keeps sending more is cut off',
+    parse: int(1, 100_000),
+    default: 50,
+  },
+  searchRate: {
+    flag: 'search-rate',
+    doc: "searches per second this peer's own users may start (bursts of twice that); at most half of --query-accept-rate, so neighbours never cut it off; more are answered 429",
+    parse: int(1, 100_000),
+    default: 25,
+  },
   searchTtl: { flag: 'search-ttl', doc: 'largest TTL of a search query (links it may cross), sent and accepted', parse: int(1, 16), default: 7 },
   searchTimeout: { flag: 'search-timeout', doc: 'default search deadline in ms', parse: int(100, 60_000), default: 3_000 },
   chunkSize: {

@@ -58,6 +58,11 @@ export const ERROR_CODES = {
     wire: 20,
     meaning: 'A peer proved another id than the one expected: the id in the record it was dialled from, or the id pinned for its address on first use.',
   },
+  RATE_LIMITED: {
+    status: 429,
+    wire: 21,
+    meaning: 'Too many requests in too short a time (a peer\'s own searches are held below what its neighbours accept); Retry-After says when to try again.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -55,6 +55,9 @@ export function toPeershareError(err: unknown): PeershareError {
 }
 
 export function sendError(reply: FastifyReply, err: PeershareError): FastifyReply {
+  // RATE_LIMITED says when to come back (RFC 9110 §10.2.3), in the header as in the details.
+  const retryAfter = err.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') void reply.header('retry-after', String(Math.max(0, Math.ceil(retryAfter))));
   return reply.status(httpStatus(err.code)).send(toErrorBody(err));
 }
 

@@ -6,6 +6,8 @@
 
 export interface SearchCounters {
   searchesStarted: number;
+  /** Searches of our own users refused by the local search limit (answered 429). */
+  searchesRateLimited: number;
   queriesReceived: number;
   /** Queries handled (matched and forwarded): at most once per query per peer. */
   queriesAccepted: number;
@@ -24,13 +26,14 @@ export interface SearchCounters {
   hitsDropped: number;
   /** Results of hits for our own searches dropped for a name no share may have (shared/names.ts). */
   hitResultsBadName: number;
-  /** Links this engine cut for flooding. */
+  /** Neighbours this engine cut for flooding (their rate state outlives the link). */
   linksDisconnected: number;
 }
 
 export function newCounters(): SearchCounters {
   return {
     searchesStarted: 0,
+    searchesRateLimited: 0,
     queriesReceived: 0,
     queriesAccepted: 0,
     queriesDropped: { duplicate: 0, 'too-many-hops': 0, 'ttl-exhausted': 0 },

@@ -14,6 +14,7 @@ import { FloodRouter, queryKey, type FloodRouterOptions } from './flood-router.t
 import { DEFAULT_RATE_LIMITS, LinkGuard, type RateLimits } from './link-guard.ts';
 import { newCounters, type SearchCounters } from './counters.ts';
 import { isSafeFileName } from '../../shared/names.ts';
+import { localSearchLimiter, type LocalSearchLimiter } from './local-limit.ts';
 
 export const DEFAULT_SEARCH_TIMEOUT_MS = 3_000;
 export const DEFAULT_RESULT_LIMIT = 1_000;
@@ -43,6 +44,8 @@ export interface SearchEngineOptions {
   readonly defaultTtl?: number;
   readonly defaultTimeoutMs?: number;
   readonly rateLimits?: RateLimits;
+  /** Searches this peer's own users may start per second; kept below what neighbours accept (local-limit.ts). */
+  readonly searchesPerSecond?: number;
   readonly maxLocalResults?: number;
   /** Told when something goes wrong that is not a peer's fault (the index failing). */
   readonly onError?: (err: unknown) => void;
@@ -52,6 +55,7 @@ export class SearchEngine {
   readonly counters: SearchCounters = newCounters();
   readonly router: FloodRouter;
   private readonly guard: LinkGuard;
+  private readonly localLimit: LocalSearchLimiter;
   private readonly active = new Map<string, ActiveSearch>();
   private readonly now: () => number;
 
@@ -59,10 +63,20 @@ export class SearchEngine {
     this.now = () => o.clock.now();
     this.router = new FloodRouter({ ...o.router, now: this.now });
     this.guard = new LinkGuard(o.rateLimits ?? DEFAULT_RATE_LIMITS, this.now);
+    this.localLimit = localSearchLimiter(o.rateLimits ?? DEFAULT_RATE_LIMITS, o.searchesPerSecond, this.now);
   }
 
-  /** Start a search: our own matches first (hops 0), then the query to every link. */
+  /**
+   * Start a search: our own matches first (hops 0), then the query to every link. Throws
+   * RATE_LIMITED (with retryAfterSeconds) past the local search limit, so that our own users
+   * never make our neighbours cut us off.
+   */
   search(request: SearchRequest): ActiveSearch {
+    const refused = this.localLimit.take();
+    if (refused) {
+      this.counters.searchesRateLimited += 1;
+      throw refused;
+    }
     const nonce = this.o.randomBytes(QUERY_NONCE_BYTES);
     const key = queryKey(nonce, this.o.peerId);
     const timeoutMs = request.timeoutMs ?? this.o.defaultTimeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS;
@@ -88,7 +102,7 @@ export class SearchEngine {
   /** A Query arrived over `link`. */
   receiveQuery(link: LinkId, query: Query): void {
     this.counters.queriesReceived += 1;
-    const admission = this.guard.admit(link);
+    const admission = this.guard.admit(link, this.o.links.peerOf?.(link));
     if (admission !== 'admit') {
       this.counters.queriesRateLimited += 1;
       if (admission === 'disconnect') this.disconnect(link, 'query rate limit exceeded');
@@ -101,6 +115,7 @@ export class SearchEngine {
       return;
     }
     this.counters.queriesAccepted += 1;
+    this.o.links.markUseful?.(link);
     // Forward before consulting the index, so the flood never waits for this peer's answer.
     if (decision.forward) this.sendQueries(decision.forward.to, create(QuerySchema, { ...query, ttl: decision.forward.ttl, hops: decision.forward.hops }));
     void this.matchLocally(query).then((entries) => this.answer(key, query, entries, decision.hops)).catch((err: unknown) => this.o.onError?.(err)); // no answer to this query
@@ -116,8 +131,10 @@ export class SearchEngine {
       return;
     }
     if (decision.action === 'forward') {
-      if (this.o.links.sendHit(decision.to, hit)) this.counters.hitsForwarded += 1;
-      else this.counters.hitsDropped += 1;
+      if (this.o.links.sendHit(decision.to, hit)) {
+        this.counters.hitsForwarded += 1;
+        this.o.links.markUseful?.(link);
+      } else this.counters.hitsDropped += 1;
       return;
     }
     const search = this.active.get(key);
@@ -126,6 +143,7 @@ export class SearchEngine {
       return;
     }
     this.counters.hitsDelivered += 1;
+    this.o.links.markUseful?.(link);
     for (const r of hit.results) {
       // A name no share may have (a path, a control or bidi-override character) is a forgery.
       if (!isSafeFileName(r.name)) {

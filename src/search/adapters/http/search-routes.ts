@@ -2,7 +2,9 @@
  * The Search local API (for the Client): start a search and stream its hits as Server-Sent Events
  * (`GET /search`), or get them all at the deadline (`GET /search?wait=1`, `POST /searches`); list
  * the overlay links (`GET /links`). Inputs are checked by TypeBox schemas; errors use the shared
- * vocabulary. A search floods the network, so pages of other sites may not start one.
+ * vocabulary. A search floods the network, so pages of other sites may not start one, and this
+ * peer's own searches are held below what its neighbours accept: past that, 429 RATE_LIMITED with
+ * Retry-After.
  *
  * The API is served on a peer port: other peers, over TLS, may read `GET /links` and
  * `GET /health` (the network picture their Client draws), nothing else; this host's callers
@@ -119,7 +121,7 @@ export function registerSearchRoutes(app: HttpApp, api: SearchApi): void {
       schema: {
         summary: 'Search the network; hits stream as Server-Sent Events (`hit`, then `summary`), or as JSON with wait=true',
         querystring: SearchQuery,
-        response: { 200: ResultSchema, 400: ErrorRef },
+        response: { 200: ResultSchema, 400: ErrorRef, 429: ErrorRef },
       },
     },
     async (request, reply) => {
@@ -132,7 +134,7 @@ export function registerSearchRoutes(app: HttpApp, api: SearchApi): void {
 
   app.post(
     '/searches',
-    { onRequest: stateChange, schema: { summary: 'Search the network and answer with every hit at the deadline', body: SearchBody, response: { 200: ResultSchema, 400: ErrorRef } } },
+    { onRequest: stateChange, schema: { summary: 'Search the network and answer with every hit at the deadline', body: SearchBody, response: { 200: ResultSchema, 400: ErrorRef, 429: ErrorRef } } },
     async (request) => collect(api.search(toRequest(api, request.body))),
   );
 

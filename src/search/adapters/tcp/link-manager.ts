@@ -10,7 +10,13 @@
  * - a Hello with our own peer id closes the link (and that address is never dialled again);
  * - two links with the same peer: keep the one dialled by the lower peer id (both sides decide
  *   the same way without talking), close the other as a duplicate;
- * - at most `maxLinks` ready links, at most `maxLinksPerIp` links or handshakes per remote IP.
+ * - at most `maxLinks` ready links, at most `maxLinksPerIp` links or handshakes per remote IP and
+ *   `maxLinksPerSubnet` inbound ones per subnet (/24, /64; every 127.x address its own);
+ * - `outboundSlots` of the `maxLinks` are for links this peer dials itself, to candidates it picks
+ *   at random from its NeighbourSource (verified membership): inbound links never take them, so
+ *   however many links others open to us we keep neighbours we chose (eclipse, docs/PROTOCOL.md §8);
+ * - when every inbound slot is taken, a newcomer may evict an inbound link that has carried
+ *   nothing useful (domain/eviction.ts), else it is refused.
  * It implements the domain's Links port and hands every Query and Hit to the engine.
  */
 import { EventEmitter } from 'node:events';
@@ -20,12 +26,23 @@ import { PeerSession, type LocalHello, type SessionTimeouts } from '../../../pro
 import type { CloseInfo, CloseReason } from '../../../protocol/close-reasons.ts';
 import { isPeershareError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logging.ts';
-import type { LinkId, LinkInfo, Links, NeighbourSource } from '../../ports.ts';
+import { DEFAULT_SUBNET_BITS_V4, DEFAULT_SUBNET_BITS_V6, subnetOf, type SubnetBits } from '../../domain/address-group.ts';
+import { chooseEviction } from '../../domain/eviction.ts';
+import { ExpiringLru } from '../../domain/expiring-lru.ts';
+import type { LinkId, LinkInfo, LinkPeer, Links, NeighbourSource } from '../../ports.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
+import { inboundRefusal, preferred } from './link-rules.ts';
+import { newOverlayCounters, shuffled, type OverlayCounters } from './overlay-counters.ts';
 import type { Listening, RawConnection, StreamTransport } from './transport.ts';
 
 export const DEFAULT_MAX_LINKS = 8;
 export const DEFAULT_MAX_LINKS_PER_IP = 4;
+export const DEFAULT_MAX_LINKS_PER_SUBNET = 4;
+/** Slots kept for links we dial, out of maxLinks (at most half of them). */
+export const DEFAULT_OUTBOUND_SLOTS = 4;
+/** How long an inbound connection counts as a subnet's "knock" (eviction ranks subnets by them), and how many subnets are remembered. */
+export const KNOCK_MEMORY_MS = 10 * 60_000;
+export const KNOCK_MEMORY_ENTRIES = 4_096;
 export const DEFAULT_MAINTAIN_INTERVAL_MS = 1_000;
 
 /** Closes that mean the peer is not one we may link to (the log says so above debug level). */
@@ -46,6 +63,15 @@ export interface LinkManagerOptions {
   readonly logger: Logger;
   readonly maxLinks?: number;
   readonly maxLinksPerIp?: number;
+  /** Inbound links or handshakes from one subnet (subnetBits). */
+  readonly maxLinksPerSubnet?: number;
+  readonly subnetBits?: SubnetBits;
+  /** Slots for links we dial ourselves, which inbound links never take. */
+  readonly outboundSlots?: number;
+  /** A link that carried something useful within this time is never evicted. */
+  readonly protectUsefulMs?: number;
+  /** Picks candidates (tests may fix it); Math.random by default. */
+  readonly random?: () => number;
   readonly maintainIntervalMs?: number;
   readonly backoff?: Partial<BackoffOptions>;
   readonly sessionTimeouts?: Partial<SessionTimeouts>;
@@ -56,15 +82,20 @@ interface Entry {
   readonly session: PeerSession;
   readonly direction: 'inbound' | 'outbound';
   readonly remoteIp: string;
+  readonly subnet: string;
   /** The candidate address we dialled (outbound links only). */
   readonly dialled?: string;
   ready: boolean;
   since: number;
+  /** When it last carried a query we handled or a hit we delivered or passed on. */
+  usefulAt?: number;
 }
 
 export class LinkManager implements Links {
   /** 'change' whenever a link comes up or goes down, or a dial fails (for tests and the local API). */
   readonly events = new EventEmitter<{ change: [] }>();
+  /** What an operator watches for an eclipse attempt (the /health JSON). */
+  readonly counters: OverlayCounters = newOverlayCounters();
   private readonly entries = new Map<LinkId, Entry>();
   private readonly encoded = new WeakMap<Query, Uint8Array>();
   private readonly dialling = new Set<string>();
@@ -74,6 +105,11 @@ export class LinkManager implements Links {
   private readonly backoff: Backoff;
   private readonly maxLinks: number;
   private readonly maxPerIp: number;
+  private readonly maxPerSubnet: number;
+  private readonly outboundSlots: number;
+  private readonly subnetBits: SubnetBits;
+  /** Inbound connections per subnet lately (a bounded map: keys come from the network). */
+  private readonly knocks = new ExpiringLru<string, number>(KNOCK_MEMORY_ENTRIES, KNOCK_MEMORY_MS, Date.now);
   private handler: LinkHandler | undefined;
   private listening: Listening | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -84,6 +120,9 @@ export class LinkManager implements Links {
   constructor(private readonly o: LinkManagerOptions) {
     this.maxLinks = o.maxLinks ?? DEFAULT_MAX_LINKS;
     this.maxPerIp = o.maxLinksPerIp ?? DEFAULT_MAX_LINKS_PER_IP;
+    this.maxPerSubnet = o.maxLinksPerSubnet ?? DEFAULT_MAX_LINKS_PER_SUBNET;
+    this.outboundSlots = Math.min(o.outboundSlots ?? DEFAULT_OUTBOUND_SLOTS, Math.floor(this.maxLinks / 2));
+    this.subnetBits = o.subnetBits ?? { v4: DEFAULT_SUBNET_BITS_V4, v6: DEFAULT_SUBNET_BITS_V6 };
     this.backoff = new Backoff({ baseMs: 1_000, maxMs: 60_000, ...o.backoff });
   }
 
@@ -157,6 +196,18 @@ export class LinkManager implements Links {
     return this.readyEntry(link)?.session.send({ case: 'hit', value: hit }) ?? false;
   }
 
+  /** The engine found what this link carried useful: it is not evicted for a while. */
+  markUseful(link: LinkId): void {
+    const entry = this.entries.get(link);
+    if (entry) entry.usefulAt = Date.now();
+  }
+
+  /** Who is at the other end of a ready link: the engine keeps rate state per peer and address. */
+  peerOf(link: LinkId): LinkPeer | undefined {
+    const entry = this.readyEntry(link);
+    return entry ? { peerId: entry.session.remote!.peerId, remoteIp: entry.remoteIp } : undefined;
+  }
+
   disconnect(link: LinkId, reason: string): void {
     const entry = this.entries.get(link);
     if (!entry) return;
@@ -167,7 +218,7 @@ export class LinkManager implements Links {
   /** Dial candidates until the link budget is spent; runs on a timer and whenever a link closes. */
   maintain(): void {
     if (this.stopping || !this.listening) return;
-    let slots = this.maxLinks - this.entries.size - this.dialling.size;
+    let slots = this.dialSlots();
     if (slots <= 0) return;
     const own = this.o.hello();
     const linkedPeers = new Set<string>();
@@ -178,7 +229,8 @@ export class LinkManager implements Links {
       if (e.session.remote) linkedPeers.add(e.session.remote.peerId).add(e.session.remote.searchAddress);
       if (e.dialled) linkedAddresses.add(e.dialled);
     }
-    for (const candidate of this.o.neighbours.candidates()) {
+    // At random, so that an attacker cannot know (or steer by its place in a list) whom we dial.
+    for (const candidate of shuffled(this.o.neighbours.candidates(), this.o.random ?? Math.random)) {
       if (slots <= 0) break;
       const address = candidate.searchAddress;
       const peerId = candidate.peerId ?? this.peerAt.get(address);
@@ -191,6 +243,21 @@ export class LinkManager implements Links {
       // pinned (its peer may come back with a new key), it only keeps us from a second link.
       this.dial(address, candidate.peerId);
     }
+  }
+
+  /**
+   * Dials we may start: every slot that no ready inbound link holds, and never fewer than the
+   * outbound slots (inbound links cannot take those). Inbound handshakes do not count: a flood of
+   * them must not stop us from dialling.
+   */
+  private dialSlots(): number {
+    let inbound = 0;
+    let outbound = this.dialling.size;
+    for (const e of this.entries.values()) {
+      if (e.direction === 'outbound') outbound += 1;
+      else if (e.ready) inbound += 1;
+    }
+    return Math.max(this.outboundSlots, this.maxLinks - inbound) - outbound;
   }
 
   private dial(address: string, expected: string | undefined): void {
@@ -221,18 +288,22 @@ export class LinkManager implements Links {
 
   private accept(connection: RawConnection): void {
     if (this.stopping) return void connection.stream.destroy();
-    let fromIp = 0;
-    for (const e of this.entries.values()) if (e.remoteIp === connection.remoteIp) fromIp += 1;
+    const subnet = subnetOf(connection.remoteIp, this.subnetBits);
+    this.knocks.set(subnet, (this.knocks.get(subnet) ?? 0) + 1);
+    const caps = { perIp: this.maxPerIp, perSubnet: this.maxPerSubnet, pending: 2 * this.maxLinks };
+    const refusal = inboundRefusal([...this.entries.values()], connection.remoteIp, subnet, caps);
     const entry = this.open(connection, 'inbound');
-    // Handshakes count too: a burst of half-open connections from one address is capped as well.
-    if (fromIp >= this.maxPerIp) entry.session.close(`too many links from ${connection.remoteIp}`, 'UNAVAILABLE');
-    else if (this.entries.size > 2 * this.maxLinks) entry.session.close('too many pending links', 'UNAVAILABLE');
+    if (refusal) {
+      this.counters.inboundRefused[refusal.cap] += 1;
+      entry.session.close(refusal.message, 'UNAVAILABLE');
+    }
   }
 
   private open(connection: RawConnection, direction: Entry['direction'], dialled?: string): Entry {
     const session = new PeerSession(connection.stream, { hello: this.o.hello(), timeouts: this.o.sessionTimeouts, remotePeerId: connection.peerId });
     const id = `L${++this.nextId}`;
-    const entry: Entry = { id, session, direction, remoteIp: connection.remoteIp, ready: false, since: Date.now(), ...(dialled ? { dialled } : {}) };
+    const subnet = subnetOf(connection.remoteIp, this.subnetBits);
+    const entry: Entry = { id, session, direction, remoteIp: connection.remoteIp, subnet, ready: false, since: Date.now(), ...(dialled ? { dialled } : {}) };
     this.entries.set(id, entry);
     session.on('ready', (hello) => this.onReady(entry, hello.peerId));
     session.on('message', (m) => {
@@ -254,16 +325,44 @@ export class LinkManager implements Links {
     }
     const existing = [...this.entries.values()].find((e) => e.ready && e.session.remote?.peerId === peerId);
     if (existing) {
+      // One link replaces the other: the pair holds one slot either way, so no cap is checked
+      // (both ends must keep the same link, or they would close both and flap).
       if (preferred(entry, existing, own, peerId) !== entry) return entry.session.close('duplicate link', 'UNAVAILABLE');
       this.retire(existing);
       existing.session.close('duplicate link', 'UNAVAILABLE');
+    } else if (!this.makeRoom(entry)) {
+      if (entry.direction === 'inbound') this.counters.inboundRefused.full += 1;
+      return entry.session.close('link limit reached', 'UNAVAILABLE');
     }
-    if (this.ids().length >= this.maxLinks) return entry.session.close('link limit reached', 'UNAVAILABLE');
     entry.ready = true;
     entry.since = Date.now();
     if (entry.dialled) this.backoff.succeed(entry.dialled);
     this.o.logger.debug({ link: entry.id, peerId, direction: entry.direction }, 'link up');
     this.events.emit('change');
+  }
+
+  /**
+   * Whether `entry` may become ready: an outbound link while any slot is free; an inbound one
+   * while an inbound slot is free, or by evicting an inbound link that carries nothing useful.
+   */
+  private makeRoom(entry: Entry): boolean {
+    const ready = [...this.entries.values()].filter((e) => e.ready);
+    if (entry.direction === 'outbound') return ready.length < this.maxLinks;
+    const inbound = ready.filter((e) => e.direction === 'inbound');
+    if (ready.length < this.maxLinks && inbound.length < this.maxLinks - this.outboundSlots) return true;
+    const victimId = chooseEviction(inbound, entry.subnet, {
+      now: Date.now(),
+      ...(this.o.protectUsefulMs !== undefined ? { protectUsefulMs: this.o.protectUsefulMs } : {}),
+      knocks: (subnet) => this.knocks.get(subnet) ?? 0,
+    });
+    const victim = victimId === undefined ? undefined : this.entries.get(victimId);
+    if (!victim) return false;
+    this.counters.evictions += 1;
+    // Debug, not info: an attacker decides how often this happens (the counter shows it).
+    this.o.logger.debug({ link: victim.id, peerId: victim.session.remote?.peerId, remoteIp: victim.remoteIp, for: entry.remoteIp }, 'link evicted: it carried nothing useful and another peer needs the slot');
+    this.retire(victim);
+    victim.session.close('evicted: the link carried nothing useful and another peer needs the slot', 'UNAVAILABLE');
+    return true;
   }
 
   /** Take a link out of the flood at once, before its session has finished closing. */
@@ -276,6 +375,7 @@ export class LinkManager implements Links {
 
   private onClose(entry: Entry, info: CloseInfo, proven: string): void {
     const { reason, message } = info;
+    if (reason === 'frame-timeout') this.counters.frameDeadlineCloses += 1;
     this.entries.delete(entry.id);
     this.retire(entry);
     // A dialled link that failed or died waits before being tried again; a duplicate does not matter.
@@ -296,17 +396,4 @@ export class LinkManager implements Links {
     const entry = this.entries.get(link);
     return entry?.ready ? entry : undefined;
   }
-}
-
-/**
- * Of two links between the same pair of peers, the one both ends keep: the one dialled by the
- * lower peer id; if the same peer dialled both, the one whose dialler's Hello nonce is lower.
- * Both ends see the same ids and nonces, so they agree without another message.
- */
-function preferred(a: Entry, b: Entry, own: string, remote: string): Entry {
-  const dialler = (e: Entry) => (e.direction === 'outbound' ? own : remote);
-  const lower = own < remote ? own : remote;
-  if (dialler(a) !== dialler(b)) return dialler(a) === lower ? a : b;
-  const nonce = (e: Entry) => Buffer.from(e.direction === 'outbound' ? e.session.localNonce : e.session.remote!.nonce);
-  return Buffer.compare(nonce(a), nonce(b)) <= 0 ? a : b;
 }

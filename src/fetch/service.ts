@@ -23,7 +23,7 @@ import type { PeerTls } from '../shared/peer-tls.ts';
 import { registerFetchRoutes, type FetchApi, type JoinPinView } from './adapters/http/fetch-routes.ts';
 import { isAddress, type ServiceAddresses } from './domain/addresses.ts';
 import type { FetchConfig } from './domain/config.ts';
-import type { FileSource, NeighbourCandidate, PeerSummary } from './domain/sync-rounds.ts';
+import type { AdmissionStatus, FileSource, NeighbourCandidate, PeerSummary } from './domain/sync-rounds.ts';
 import { SyncRounds } from './domain/sync-rounds.ts';
 import type { Clock, FetchTransport, JoinPin, NeighbourDirectory, PeerStore, Random, SharedFileFeed, SourceDirectory } from './ports.ts';
 import { StoreWriter } from './store-writer.ts';
@@ -71,7 +71,11 @@ export interface FetchStatus {
   alivePeers: number;
   round: number;
   failedJoinAttempts: number;
+  /** Admission of records (domain/admission.ts): what waits unverified, what was refused, evicted, verified. */
+  admission: AdmissionStatus;
 }
+
+const NO_ADMISSION: AdmissionStatus = { unverified: 0, firewalled: 0, refusedNew: 0, refusedBackoff: 0, evictedUnverified: 0, verificationsOk: 0, verificationsFailed: 0, droppedAfterFailures: 0 };
 
 export interface RoundReport {
   round: number;
@@ -228,7 +232,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     const alive = peers.filter((p) => p.state === 'alive').length;
     const joined = core?.joined ?? false;
     const state = !running ? 'stopped' : joined ? 'joined' : join.length > 0 ? 'joining' : 'alone';
-    return { peerId: c.identity.peerId, state, knownPeers: peers.length, alivePeers: alive, round: rounds, failedJoinAttempts };
+    return { peerId: c.identity.peerId, state, knownPeers: peers.length, alivePeers: alive, round: rounds, failedJoinAttempts, admission: core?.admissionStatus() ?? NO_ADMISSION };
   }
 
   return {

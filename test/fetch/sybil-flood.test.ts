@@ -1,0 +1,64 @@
+/**
+ * Sybil flood (issue 13, part 1): an attacker with one address generates 2,000 identities (an
+ * Ed25519 key, a certificate and a validly signed record each, all naming the attacker's address,
+ * where nothing answers) and announces every one over TLS with its own certificate to one honest
+ * peer of a small network, a few hundred per round. The victim's table and its unverified records
+ * stay within their caps; none of the fakes is ever gossiped on to the other honest peers; a file
+ * shared afterwards reaches the others in as few rounds as on the clean network; the victim's
+ * status counts the refusals. Real Fetch services over real TLS; rounds counted, not time.
+ */
+import { describe, expect, it } from 'vitest';
+import { converged, createFetchNet, type FetchNet } from '../support/fetch-net.ts';
+import { addressesAt, inBatches, sybils } from '../support/hostile-fetch-peer.ts';
+import { nextLoopback } from '../support/loopback.ts';
+
+const IDENTITIES = 2_000;
+const PER_ROUND = 250;
+const TUNING = { intervalMs: 3_000, maxUnverified: 100, maxPeers: 50 };
+
+/** Rounds until every peer but the sharer lists `fileId` among its sources. */
+async function roundsToSpread(net: FetchNet, sharer: number, fileId: string): Promise<number> {
+  net.peers[sharer]!.feed.add({ id: fileId, name: `${fileId.slice(0, 4)}.bin`, size: 1 });
+  return net.stepUntil(() => net.peers.every((p, i) => i === sharer || p.service.sourcesFor(fileId).length === 1), 20);
+}
+
+describe('Sybil flood of Fetch', () => {
+  it('2,000 identities announced to one peer stay out of every table, are never gossiped, and do not slow a new share', async () => {
+    const net = await createFetchNet(4, { tuning: TUNING, seed: 13 });
+    expect(await net.stepUntil(() => converged(net), 8)).toBeGreaterThan(0);
+    const clean = await roundsToSpread(net, 1, 'a1'.repeat(32));
+    expect(clean).toBeGreaterThan(0);
+
+    const victim = net.peers[0]!;
+    const honestIds = new Set(net.peers.map((p) => p.service.status().peerId));
+    const fakes = await sybils(IDENTITIES, addressesAt(nextLoopback()), net.clock.now());
+    const fakeIds = new Set(fakes.map((f) => f.record.peerId));
+    let fakesListed = 0;
+    let largestTable = 0;
+    const statuses: ReturnType<typeof victim.service.status>[] = [];
+    for (let i = 0; i < fakes.length; i += PER_ROUND) {
+      const answers = await inBatches(fakes.slice(i, i + PER_ROUND), 25, (f) => f.announce(victim.fetchAddress));
+      expect(answers.every((a) => a.status === 200)).toBe(true); // answered (a newcomer needs the view), not admitted
+      await net.step();
+      for (const peer of net.peers) fakesListed += peer.service.peers().filter((p) => fakeIds.has(p.peerId)).length;
+      largestTable = Math.max(largestTable, victim.service.peers().length);
+      statuses.push(victim.service.status());
+    }
+    const flooded = await roundsToSpread(net, 2, 'b2'.repeat(32));
+    console.log(`sybil flood: a share spread in ${clean} rounds clean, ${flooded} after ${IDENTITIES} identities; fakes listed ${fakesListed}`);
+
+    expect(fakesListed).toBe(0); // in no table, the victim's included, at any round: so never gossiped either
+    expect(net.peers.every((p) => p.service.peers().every((q) => honestIds.has(q.peerId)))).toBe(true);
+    expect(largestTable).toBeLessThanOrEqual(TUNING.maxPeers);
+    const status = victim.service.status();
+    console.log(`victim admission counters: ${JSON.stringify(status.admission)}`);
+    expect(Math.max(...statuses.map((s) => s.admission.unverified))).toBeLessThanOrEqual(TUNING.maxUnverified);
+    expect(flooded).toBeGreaterThan(0);
+    expect(flooded).toBeLessThanOrEqual(Math.max(2 * clean, clean + 2));
+    // The refusals show: the few new identities let in by the rate of one address are probed,
+    // the probe fails, and the address, backed off, refuses the rest.
+    expect(status.admission.refusedNew + status.admission.refusedBackoff).toBeGreaterThanOrEqual(IDENTITIES - TUNING.maxUnverified);
+    expect(status.admission.verificationsFailed).toBeGreaterThan(0);
+    expect(converged(net)).toBe(true);
+  }, 180_000);
+});

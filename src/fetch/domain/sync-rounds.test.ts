@@ -184,6 +184,38 @@ describe('sync rounds', () => {
     expect(codeOf(() => b.rounds.answer({ ...request, haveHash: 'zz' }))).toBe('BAD_REQUEST');
   });
 
+  it('holds a gossiped record unverified: not passed on, offered or counted until its own probe reaches its peer', () => {
+    const a = core(1);
+    const b = core(2);
+    const c = core(3);
+    meet(a.rounds, 1, b.rounds, 2);
+    meet(b.rounds, 2, c.rounds, 3);
+    const report = exchange(a.rounds, b.rounds, { peerId: b.rounds.peerId, address: fields(2).addresses.fetch }); // b gossips c
+    expect(report.unverified).toBe(1);
+    const cId = c.rounds.peerId;
+    expect(a.rounds.table.has(cId)).toBe(false);
+    expect(a.rounds.admission.get(cId)).toBeDefined();
+    expect(a.rounds.neighbourCandidates().map((n) => n.peerId)).not.toContain(cId);
+    expect(a.rounds.answer({ from: core(4).rounds.table.selfRecord }).records.map((r) => r.peerId)).not.toContain(cId);
+    // The next round probes c at its own address, pinned to its id; c's answer verifies it.
+    const probe = a.rounds.startRound().find((p) => p.target.verify);
+    expect(probe?.target).toMatchObject({ peerId: cId, address: fields(3).addresses.fetch });
+    exchange(a.rounds, c.rounds, probe!.target);
+    expect(a.rounds.table.get(cId)?.state).toBe('alive');
+    expect(a.rounds.admissionStatus()).toMatchObject({ verificationsOk: 1, unverified: 1 }); // peer 4's announce still waits
+  });
+
+  it('a failed probe suspects nobody and keeps the record out of the table', () => {
+    const a = core(1);
+    const stranger = testPeer(7).record();
+    a.rounds.answer({ from: stranger }, '10.7.7.7');
+    const probe = a.rounds.startRound().find((p) => p.target.verify);
+    expect(probe?.target.address).toBe(stranger.addresses.fetch);
+    a.rounds.applyFailure(probe!.target);
+    expect(a.rounds.table.has(stranger.peerId)).toBe(false);
+    expect(a.rounds.admissionStatus()).toMatchObject({ verificationsFailed: 1, unverified: 1 });
+  });
+
   it('refutes a suspicion about itself by re-signing with a higher seq, which clears it at the suspecter', () => {
     const a = core(1);
     const b = core(2);

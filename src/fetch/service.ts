@@ -23,7 +23,7 @@ import type { PeerTls } from '../shared/peer-tls.ts';
 import { registerFetchRoutes, type FetchApi, type JoinPinView } from './adapters/http/fetch-routes.ts';
 import { isAddress, type ServiceAddresses } from './domain/addresses.ts';
 import type { FetchConfig } from './domain/config.ts';
-import type { AdmissionStatus, FileSource, NeighbourCandidate, PeerSummary } from './domain/sync-rounds.ts';
+import type { AdmissionStatus, FileSource, NeighbourCandidate, PeerSummary, PlannedSync } from './domain/sync-rounds.ts';
 import { SyncRounds } from './domain/sync-rounds.ts';
 import type { Clock, FetchTransport, JoinPin, NeighbourDirectory, PeerStore, Random, SharedFileFeed, SourceDirectory } from './ports.ts';
 import { StoreWriter } from './store-writer.ts';
@@ -98,6 +98,15 @@ export interface FetchService extends Startable, SourceDirectory, NeighbourDirec
   stop(options?: { leave?: boolean }): Promise<void>;
 }
 
+/** Run `task` on every item, at most `limit` at once. */
+async function inTurn<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 /** host[:port] → host:port, or CONFIG_INVALID. */
 export function joinAddress(value: string): string {
   if (isAddress(value)) return value;
@@ -141,8 +150,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     const plans = live.startRound();
     const number = ++rounds;
     let failed = 0;
-    await Promise.all(
-      plans.map(async ({ target, request }) => {
+    const ask = async ({ target, request }: PlannedSync): Promise<void> => {
         // A known peer is dialled pinned to its record's id; a join address to the id pinned on first use, if any.
         const pin = target.peerId === undefined ? pins.get(target.address) : undefined;
         try {
@@ -168,8 +176,11 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
             c.logger.debug({ peerId: target.peerId, address: target.address, err: (err as Error).message }, 'sync failed');
           }
         }
-      }),
-    );
+    };
+    // The fanout at once; verification probes a few at a time, so that a burst of them (many peers
+    // joining) queues here instead of piling up handshakes that then miss their deadline.
+    const probes = plans.filter((p) => p.target.verify);
+    await Promise.all([...plans.filter((p) => !p.target.verify).map(ask), inTurn(probes, live.config.verifyConcurrency, ask)]);
     if (running) writer?.flush();
     return { round: number, asked: plans.length, failed };
   }

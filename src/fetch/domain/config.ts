@@ -62,6 +62,8 @@ export interface FetchConfig {
    * settled network uses none, and one new peer costs each other peer one probe.
    */
   verifyPerRound: number;
+  /** Verification probes in flight at once (the rest of the round's budget waits its turn). */
+  verifyConcurrency: number;
   /** Failed probes of an address after which every unverified record naming it is dropped. */
   verifyAttempts: number;
   /**
@@ -97,6 +99,7 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   subnetBitsV4: 24,
   subnetBitsV6: 64,
   verifyPerRound: 24,
+  verifyConcurrency: 4,
   verifyAttempts: 3,
   verifyBackoffRounds: 10,
   maxVerifyBackoffRounds: 1_200,

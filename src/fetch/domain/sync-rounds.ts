@@ -122,7 +122,10 @@ export class SyncRounds {
       this.files.removePeer(peerId);
       this.viewCursors.delete(peerId);
     });
-    this.checks = { verified: this.table.known, ...(options.verifier ? { verifier: options.verifier } : {}) };
+    // Records already checked (held in the table, or waiting unverified) skip the signature check
+    // when they come again unchanged: while many peers join, the same records arrive in many answers.
+    const held = (peerId: string) => this.table.known(peerId) ?? this.admission.get(peerId);
+    this.checks = { verified: held, ...(options.verifier ? { verifier: options.verifier } : {}) };
   }
 
   get peerId(): string {

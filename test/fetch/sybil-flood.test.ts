@@ -59,6 +59,9 @@ describe('Sybil flood of Fetch', () => {
     // the probe fails, and the address, backed off, refuses the rest.
     expect(status.admission.refusedNew + status.admission.refusedBackoff).toBeGreaterThanOrEqual(IDENTITIES - TUNING.maxUnverified);
     expect(status.admission.verificationsFailed).toBeGreaterThan(0);
+    // An operator sees the same counters in the Fetch service's /health.
+    const health = (await (await fetch(`${victim.service.url}/health`)).json()) as { admission: unknown };
+    expect(health.admission).toEqual(status.admission);
     expect(converged(net)).toBe(true);
   }, 180_000);
 });

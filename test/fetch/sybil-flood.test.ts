@@ -9,7 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { converged, createFetchNet, type FetchNet } from '../support/fetch-net.ts';
-import { addressesAt, inBatches, sybils } from '../support/hostile-fetch-peer.ts';
+import { memorySigner } from '../../src/shared/keys.ts';
+import { addressesAt, inBatches, recordOf, startHostileFetch, sybils } from '../support/hostile-fetch-peer.ts';
 import { nextLoopback } from '../support/loopback.ts';
 
 const IDENTITIES = 2_000;
@@ -63,5 +64,36 @@ describe('Sybil flood of Fetch', () => {
     const health = (await (await fetch(`${victim.service.url}/health`)).json()) as { admission: unknown };
     expect(health.admission).toEqual(status.admission);
     expect(converged(net)).toBe(true);
+  }, 180_000);
+
+  it('1,000 fakes in every answer of a verified attacker stay unverified and bounded; a newcomer is still verified by all', async () => {
+    const net = await createFetchNet(4, { tuning: TUNING, seed: 14 });
+    expect(await net.stepUntil(() => converged(net), 8)).toBeGreaterThan(0);
+    const attacker = await startHostileFetch(nextLoopback(), net.clock.now());
+    for (const peer of net.peers) expect((await attacker.announce(peer.fetchAddress)).status).toBe(200);
+    // Each fake names a host of its own (nothing listens there): the probe budget, not one host's backoff, is what bounds them.
+    attacker.gossip = Array.from({ length: 1_000 }, () => recordOf(memorySigner(), addressesAt(nextLoopback()), net.clock.now()));
+    const fakeIds = new Set(attacker.gossip.map((r) => r.peerId));
+    let fakesListed = 0;
+    const statuses: ReturnType<FetchNet['peers'][number]['service']['status']>[] = [];
+    const watch = () => {
+      for (const peer of net.live) {
+        fakesListed += peer.service.peers().filter((p) => fakeIds.has(p.peerId)).length;
+        statuses.push(peer.service.status());
+      }
+    };
+    for (let round = 0; round < 5; round++) {
+      await net.step();
+      watch();
+    }
+    const newcomer = await net.add([net.peers[1]!.fetchAddress]);
+    const joined = await net.stepUntil(() => (watch(), converged(net)), 10);
+    console.log(`gossip flood: attacker answered ${attacker.answered} syncs; fakes listed ${fakesListed}; newcomer known to all in ${joined} rounds`);
+    expect(attacker.answered).toBeGreaterThan(0); // the honest peers did take its answers
+    expect(fakesListed).toBe(0);
+    expect(joined).toBeGreaterThan(0);
+    const largestUnverified = Math.max(...statuses.map((s) => s.admission.unverified));
+    console.log(`largest unverified ${largestUnverified}; newcomer's admission ${JSON.stringify(newcomer.service.status().admission)}`);
+    expect(largestUnverified).toBeLessThanOrEqual(TUNING.maxUnverified);
   }, 180_000);
 });

@@ -5,7 +5,10 @@
  * peer of a small network, a few hundred per round. The victim's table and its unverified records
  * stay within their caps; none of the fakes is ever gossiped on to the other honest peers; a file
  * shared afterwards reaches the others in as few rounds as on the clean network; the victim's
- * status counts the refusals. Real Fetch services over real TLS; rounds counted, not time.
+ * status counts the refusals. And the same flood through gossip: a verified attacker whose every
+ * answer carries 1,000 fakes (each naming a host of its own) fills only the bounded unverified
+ * store, and a newcomer is still verified by everyone within a few rounds. Real Fetch services
+ * over real TLS (in this process, as test/support/fetch-net.ts runs them); rounds counted, not time.
  */
 import { describe, expect, it } from 'vitest';
 import { converged, createFetchNet, type FetchNet } from '../support/fetch-net.ts';

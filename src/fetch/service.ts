@@ -98,11 +98,11 @@ export interface FetchService extends Startable, SourceDirectory, NeighbourDirec
   stop(options?: { leave?: boolean }): Promise<void>;
 }
 
-/** Run `task` on every item, at most `limit` at once. */
-async function inTurn<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+/** Run `task` on the items in order, at most `limit` at once, starting none once `open()` is false. */
+async function inTurn<T>(items: readonly T[], limit: number, open: () => boolean, task: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async () => {
-    while (next < items.length) await task(items[next++] as T);
+    while (next < items.length && open()) await task(items[next++] as T);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
@@ -150,7 +150,9 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     const plans = live.startRound();
     const number = ++rounds;
     let failed = 0;
+    let asked = 0;
     const ask = async ({ target, request }: PlannedSync): Promise<void> => {
+      asked++;
         // A known peer is dialled pinned to its record's id; a join address to the id pinned on first use, if any.
         const pin = target.peerId === undefined ? pins.get(target.address) : undefined;
         try {
@@ -178,11 +180,14 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
         }
     };
     // The fanout at once; verification probes a few at a time, so that a burst of them (many peers
-    // joining) queues here instead of piling up handshakes that then miss their deadline.
+    // joining) queues here instead of piling up handshakes that then miss their deadline. None
+    // starts after half an interval: addresses that swallow connections (a flood of records naming
+    // blackholes) cannot stretch the round; probes not started stay planned for a later round.
     const probes = plans.filter((p) => p.target.verify);
-    await Promise.all([...plans.filter((p) => !p.target.verify).map(ask), inTurn(probes, live.config.verifyConcurrency, ask)]);
+    const probeUntil = clock.now() + c.intervalMs / 2;
+    await Promise.all([...plans.filter((p) => !p.target.verify).map(ask), inTurn(probes, live.config.verifyConcurrency, () => running && clock.now() < probeUntil, ask)]);
     if (running) writer?.flush();
-    return { round: number, asked: plans.length, failed };
+    return { round: number, asked, failed };
   }
 
   /** Trust on first use: a join address's first good answer pins the id it proved. */

@@ -31,8 +31,8 @@ export function answerWithFiles(core: SyncRounds, feed: SharedFileFeed, store: P
   }
 
   return {
-    async answer(body: unknown): Promise<SyncResponse> {
-      const view = core.answer(body); // validates everything; throws before any change
+    async answer(body: unknown, remote: string): Promise<SyncResponse> {
+      const view = core.answer(body, remote); // validates everything; throws before any change
       flush();
       const cursor = (body as { filesCursor?: string }).filesCursor;
       const files = await filesSince(cursor);
@@ -60,7 +60,7 @@ export function lazyApi(current: () => FetchApi | undefined): FetchApi {
     return api;
   };
   return {
-    answer: (body) => get().answer(body),
+    answer: (body, remote) => get().answer(body, remote),
     leave: (body) => get().leave(body),
     self: () => get().self(),
     peers: () => get().peers(),

@@ -23,7 +23,7 @@ import type { PeerTls } from '../shared/peer-tls.ts';
 import { registerFetchRoutes, type FetchApi, type JoinPinView } from './adapters/http/fetch-routes.ts';
 import { isAddress, type ServiceAddresses } from './domain/addresses.ts';
 import type { FetchConfig } from './domain/config.ts';
-import type { FileSource, NeighbourCandidate, PeerSummary } from './domain/sync-rounds.ts';
+import type { AdmissionStatus, FileSource, NeighbourCandidate, PeerSummary, PlannedSync } from './domain/sync-rounds.ts';
 import { SyncRounds } from './domain/sync-rounds.ts';
 import type { Clock, FetchTransport, JoinPin, NeighbourDirectory, PeerStore, Random, SharedFileFeed, SourceDirectory } from './ports.ts';
 import { StoreWriter } from './store-writer.ts';
@@ -71,7 +71,11 @@ export interface FetchStatus {
   alivePeers: number;
   round: number;
   failedJoinAttempts: number;
+  /** Admission of records (domain/admission.ts): what waits unverified, what was refused, evicted, verified. */
+  admission: AdmissionStatus;
 }
+
+const NO_ADMISSION: AdmissionStatus = { unverified: 0, firewalled: 0, refusedNew: 0, refusedBackoff: 0, evictedUnverified: 0, verificationsOk: 0, verificationsFailed: 0, droppedAfterFailures: 0 };
 
 export interface RoundReport {
   round: number;
@@ -92,6 +96,15 @@ export interface FetchService extends Startable, SourceDirectory, NeighbourDirec
   runRound(): Promise<RoundReport>;
   /** Stop; `leave: false` stops as abruptly as a crash would, without telling anyone. */
   stop(options?: { leave?: boolean }): Promise<void>;
+}
+
+/** Run `task` on the items in order, at most `limit` at once, starting none once `open()` is false. */
+async function inTurn<T>(items: readonly T[], limit: number, open: () => boolean, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && open()) await task(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 /** host[:port] → host:port, or CONFIG_INVALID. */
@@ -137,8 +150,9 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     const plans = live.startRound();
     const number = ++rounds;
     let failed = 0;
-    await Promise.all(
-      plans.map(async ({ target, request }) => {
+    let asked = 0;
+    const ask = async ({ target, request }: PlannedSync): Promise<void> => {
+      asked++;
         // A known peer is dialled pinned to its record's id; a join address to the id pinned on first use, if any.
         const pin = target.peerId === undefined ? pins.get(target.address) : undefined;
         try {
@@ -164,10 +178,16 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
             c.logger.debug({ peerId: target.peerId, address: target.address, err: (err as Error).message }, 'sync failed');
           }
         }
-      }),
-    );
+    };
+    // The fanout at once; verification probes a few at a time, so that a burst of them (many peers
+    // joining) queues here instead of piling up handshakes that then miss their deadline. None
+    // starts after half an interval: addresses that swallow connections (a flood of records naming
+    // blackholes) cannot stretch the round; probes not started stay planned for a later round.
+    const probes = plans.filter((p) => p.target.verify);
+    const probeUntil = clock.now() + c.intervalMs / 2;
+    await Promise.all([...plans.filter((p) => !p.target.verify).map(ask), inTurn(probes, live.config.verifyConcurrency, () => running && clock.now() < probeUntil, ask)]);
     if (running) writer?.flush();
-    return { round: number, asked: plans.length, failed };
+    return { round: number, asked, failed };
   }
 
   /** Trust on first use: a join address's first good answer pins the id it proved. */
@@ -228,7 +248,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     const alive = peers.filter((p) => p.state === 'alive').length;
     const joined = core?.joined ?? false;
     const state = !running ? 'stopped' : joined ? 'joined' : join.length > 0 ? 'joining' : 'alone';
-    return { peerId: c.identity.peerId, state, knownPeers: peers.length, alivePeers: alive, round: rounds, failedJoinAttempts };
+    return { peerId: c.identity.peerId, state, knownPeers: peers.length, alivePeers: alive, round: rounds, failedJoinAttempts, admission: core?.admissionStatus() ?? NO_ADMISSION };
   }
 
   return {

@@ -167,6 +167,26 @@ export const SETTINGS = {
   },
   fetchInterval: { flag: 'fetch-interval', doc: 'ms between Fetch rounds', parse: int(100, 3_600_000), default: 3_000 },
   fetchFanout: { flag: 'fetch-fanout', doc: 'known peers asked per Fetch round', parse: int(1, 64), default: 3 },
+  // Fetch admission (src/fetch/domain/admission.ts; defaults equal DEFAULT_FETCH_CONFIG, checked by test/fetch/settings.test.ts).
+  fetchMaxPeers: { flag: 'fetch-max-peers', doc: 'most verified peers the Fetch table holds', parse: int(1, 1_000_000), default: 10_000 },
+  fetchMaxUnverified: {
+    flag: 'fetch-max-unverified',
+    doc: 'most peer records held unverified, waiting for this peer to reach their address (the oldest of the biggest origin is dropped first)',
+    parse: int(1, 1_000_000),
+    default: 1_000,
+  },
+  fetchNewPerAddress: { flag: 'fetch-new-per-address', doc: 'new peer identities one IP address may announce per minute', parse: int(1, 100_000), default: 10 },
+  fetchNewPerSubnet: { flag: 'fetch-new-per-subnet', doc: 'new peer identities one subnet may announce per minute', parse: int(1, 100_000), default: 30 },
+  fetchSubnetV4: { flag: 'fetch-subnet-v4', doc: 'IPv4 prefix length of a subnet for the rate above (127.x addresses each count alone)', parse: int(8, 32), default: 24 },
+  fetchSubnetV6: { flag: 'fetch-subnet-v6', doc: 'IPv6 prefix length of a subnet for the rate above', parse: int(16, 128), default: 64 },
+  fetchVerifyPerRound: { flag: 'fetch-verify-per-round', doc: "Fetch rounds' budget of probes to unverified peers' addresses, on top of the fanout", parse: int(0, 1_024), default: 24 },
+  fetchVerifyAttempts: { flag: 'fetch-verify-attempts', doc: 'failed probes of an address after which the unverified records naming it are dropped', parse: int(1, 100), default: 3 },
+  fetchVerifyBackoff: {
+    flag: 'fetch-verify-backoff',
+    doc: 'rounds an address waits after its second failed probe, doubled at each further failure',
+    parse: int(1, 100_000),
+    default: 10,
+  },
   neighbours: {
     multiple: true,
     flag: 'neighbours',

@@ -100,7 +100,7 @@ describe('bad input on the Fetch API', () => {
     expect(peer.status().failedJoinAttempts).toBeGreaterThanOrEqual(3);
   });
 
-  it('keeps its table within maxPeers however many valid strangers announce themselves', async () => {
+  it('keeps valid strangers it cannot reach out of its table, and reachable ones within maxPeers', async () => {
     const net = await createFetchNet(1, { tuning: { maxPeers: 5 } });
     const { url } = net.peers[0]!.service;
     for (let i = 0; i < 12; i++) {
@@ -108,6 +108,14 @@ describe('bad input on the Fetch API', () => {
       const addresses = { files: `127.9.8.${i}:7871`, search: `127.9.8.${i}:7872`, fetch: `127.9.8.${i}:7874` };
       const from = signRecord(stranger.signer, { status: 'alive', addresses, protocol: 2, seq: net.clock.now(), issuedAt: net.clock.now() });
       await stranger.post(net.peers[0]!.fetchAddress, '/sync', { from });
+    }
+    expect(net.peers[0]!.service.peers()).toHaveLength(0);
+    expect(net.peers[0]!.service.status().admission.unverified).toBe(12);
+    // Eight real peers join: peer 0 reaches them, and holds at most five.
+    for (let i = 0; i < 8; i++) await net.add([net.peers[0]!.fetchAddress]);
+    for (let r = 0; r < 4; r++) {
+      await net.step();
+      expect(net.peers[0]!.service.peers().length).toBeLessThanOrEqual(5);
     }
     expect(net.peers[0]!.service.peers()).toHaveLength(5);
     const listed = (await (await fetch(`${url}/peers`)).json()) as { total: number };

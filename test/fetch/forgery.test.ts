@@ -4,12 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { signLeave, signRecord, type PeerRecord } from '../../src/fetch/domain/peer-record.ts';
-import { createFetchNet, type FetchNet } from '../support/fetch-net.ts';
+import { loadOrCreateIdentity } from '../../src/shared/identity.ts';
+import { converged, createFetchNet, type FetchNet } from '../support/fetch-net.ts';
 import { tlsPeerClient, type TlsPeerClient } from '../support/tls-peer-client.ts';
 
 async function victim(): Promise<{ net: FetchNet; address: string; snapshot: () => string }> {
   const net = await createFetchNet(2);
-  await net.step();
+  // Each verifies the other (peer 0 reaches peer 1 at its address one round after its announce).
+  expect(await net.stepUntil(() => converged(net), 3)).toBeGreaterThan(0);
   const service = net.peers[0]!.service;
   return { net, address: net.peers[0]!.fetchAddress, snapshot: () => JSON.stringify(service.peers()) };
 }
@@ -35,12 +37,15 @@ describe('forged and replayed records over HTTP (TLS)', () => {
 
   it('refuses a replayed (older) record of a known peer, and says which newer one it holds', async () => {
     const { net, address, snapshot } = await victim();
-    const peer = await stranger(net.clock.now());
-    expect((await peer.post(address, '/sync', { from: peer.record(net.clock.now() + 10) })).status).toBe(200);
+    // Known means verified: peer 1, which peer 0 reached. Its key signs a record older than its current one.
+    const owner = net.peers[1]!;
+    const peer = await tlsPeerClient(loadOrCreateIdentity(owner.dataDir));
+    const current = net.clock.now();
+    const addresses = { files: '127.9.9.9:7871', search: '127.9.9.9:7872', fetch: owner.fetchAddress };
     const before = snapshot();
-    const replay = await peer.post(address, '/sync', { from: peer.record(net.clock.now() + 5) });
+    const replay = await peer.post(address, '/sync', { from: signRecord(peer.signer, { status: 'alive', addresses, protocol: 2, seq: 1, issuedAt: current - 60_000 }) });
     expect(replay.status).toBe(400);
-    expect(replay.body.error?.details).toMatchObject({ reason: 'stale', newer: { seq: net.clock.now() + 10 } });
+    expect(replay.body.error?.details).toMatchObject({ reason: 'stale', newer: { peerId: peer.signer.peerId } });
     expect(snapshot()).toBe(before);
   });
 

@@ -47,6 +47,33 @@ export interface FetchConfig {
   maxClockSkewMs: number;
   /** Rounds to wait before retrying the join addresses after all of them failed, doubled up to the max. */
   maxJoinBackoffRounds: number;
+  /** Admission (admission.ts): unverified records held at most, waiting for this peer's own probe. */
+  maxUnverified: number;
+  /** New identities announced directly that one source address, and one subnet, may add per minute. */
+  newPerAddressPerMinute: number;
+  newPerSubnetPerMinute: number;
+  /** Prefix lengths that make a subnet for the rate above (127.x addresses are each their own). */
+  subnetBitsV4: number;
+  subnetBitsV6: number;
+  /**
+   * Verification probes (sync requests to unverified records' addresses) per round, on top of the
+   * fanout. Sized so that 100 peers joining at once verify each other within the join target
+   * (each must reach the 99 others itself: 7 rounds in the simulation, against 9 with 16); a
+   * settled network uses none, and one new peer costs each other peer one probe.
+   */
+  verifyPerRound: number;
+  /** Verification probes in flight at once (the rest of the round's budget waits its turn). */
+  verifyConcurrency: number;
+  /** Failed probes of an address after which every unverified record naming it is dropped. */
+  verifyAttempts: number;
+  /**
+   * Rounds an address waits after its second failed probe (the first is retried next round),
+   * doubled at each further failure up to the max.
+   */
+  verifyBackoffRounds: number;
+  maxVerifyBackoffRounds: number;
+  /** Addresses (backoffs) and sources (rates) remembered at most. */
+  maxAddressMemory: number;
 }
 
 export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
@@ -66,6 +93,17 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   maxFilesPerPeer: 10_000,
   maxClockSkewMs: 10 * 60_000,
   maxJoinBackoffRounds: 8,
+  maxUnverified: 1_000,
+  newPerAddressPerMinute: 10,
+  newPerSubnetPerMinute: 30,
+  subnetBitsV4: 24,
+  subnetBitsV6: 64,
+  verifyPerRound: 24,
+  verifyConcurrency: 4,
+  verifyAttempts: 3,
+  verifyBackoffRounds: 10,
+  maxVerifyBackoffRounds: 1_200,
+  maxAddressMemory: 10_000,
 });
 
 /** Defaults overridden by `partial`; the service validates user settings before this. */

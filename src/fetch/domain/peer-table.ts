@@ -62,6 +62,8 @@ export interface MergeReport {
   self: number;
   /** Dropped because the table is full of live peers. */
   full: number;
+  /** Not taken into the table yet: waiting, unverified, for this peer's own probe (admission.ts). */
+  unverified: number;
 }
 
 export type LivenessConfig = Pick<
@@ -140,7 +142,7 @@ export class PeerTable {
 
   /** Merge records that already passed verifyRecord; a new peer counts as heard `now`. */
   merge(records: readonly PeerRecord[], now: number): MergeReport {
-    const report: MergeReport = { added: 0, updated: 0, left: 0, unchanged: 0, stale: 0, self: 0, full: 0 };
+    const report: MergeReport = { added: 0, updated: 0, left: 0, unchanged: 0, stale: 0, self: 0, full: 0, unverified: 0 };
     for (const record of records) {
       const outcome = this.mergeOne(record, now);
       report[outcome]++;
@@ -185,6 +187,17 @@ export class PeerTable {
     this.entries.set(id, { record, state: 'alive', lastHeardAt: now, heardAtTick: now, silentRounds: 0, suspectRounds: 0, failedAt: -Infinity, downSince: 0, version: ++this.version, stateVersion: 0 });
     this.log.append(gone ? 'back' : 'joined', id, now);
     return 'added';
+  }
+
+  /**
+   * Whether merging `record` would change nothing or be refused as stale: its seq is not above
+   * the one held, a tombstone's, or an evicted peer's remembered one. Such a record is not worth
+   * a verification probe.
+   */
+  isOutdated(record: PeerRecord): boolean {
+    const id = record.peerId;
+    const held = this.entries.get(id)?.record.seq ?? this.tombstones.get(id)?.record.seq ?? this.forgotten.get(id)?.seq;
+    return held !== undefined && record.seq <= held;
   }
 
   /** Direct evidence that `peerId` was alive at `at` (a contact, or its request). */

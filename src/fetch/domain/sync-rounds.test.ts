@@ -31,6 +31,12 @@ function exchange(asker: SyncRounds, answerer: SyncRounds, target: SyncTarget, f
   return asker.applyResponse(target, JSON.parse(JSON.stringify({ from: answerer.peerId, view, ...(files ? { files } : {}) })));
 }
 
+/** `x` (peer i) and `y` (peer j) each reach the other at its own address: both verify the other. */
+function meet(x: SyncRounds, i: number, y: SyncRounds, j: number) {
+  exchange(x, y, { address: fields(j).addresses.fetch });
+  exchange(y, x, { address: fields(i).addresses.fetch });
+}
+
 describe('sync rounds', () => {
   it('joins through the first reachable join address, with backoff after all fail', () => {
     const { rounds } = core(1, ['127.0.0.9:7003', '127.0.0.8:7003']);
@@ -50,7 +56,10 @@ describe('sync rounds', () => {
     const files = { cursor: 'f1', reset: true, added: [{ id: FILE, name: 'song.ogg', size: 42 }], removed: [] };
     exchange(a.rounds, b.rounds, { address: '127.0.0.2:7003' }, files);
     expect(a.rounds.joined).toBe(true);
-    expect(b.rounds.table.has(a.rounds.peerId)).toBe(true); // the request was an announce
+    // The request was an announce: b holds a unverified, and probes a at a's own address next round.
+    expect(b.rounds.table.has(a.rounds.peerId)).toBe(false);
+    expect(b.rounds.admission.get(a.rounds.peerId)).toBeDefined();
+    expect(b.rounds.startRound().map((p) => p.target)).toEqual([{ peerId: a.rounds.peerId, address: '127.0.0.1:7003', verify: a.rounds.table.selfRecord }]);
     expect(a.rounds.sourcesFor(FILE)).toEqual([{ peerId: b.rounds.peerId, filesAddress: '127.0.0.2:7001', name: 'song.ogg', size: 42, state: 'alive' }]);
     expect(a.rounds.neighbourCandidates().map((c) => c.searchAddress)).toEqual(['127.0.0.2:7002']);
     expect(a.rounds.peers()[0]).toMatchObject({ peerId: b.rounds.peerId, state: 'alive', files: 1 });
@@ -96,7 +105,7 @@ describe('sync rounds', () => {
     const signer = memorySigner();
     const old = new SyncRounds({ signer, addresses: fields(3).addresses, clock: { now: () => NOW + 60_000 }, random: seededRandom(3) });
     const restarted = new SyncRounds({ signer, addresses: fields(3).addresses, clock: { now: () => NOW }, random: seededRandom(4) });
-    b.rounds.answer({ from: old.table.selfRecord });
+    exchange(b.rounds, old, { address: fields(3).addresses.fetch }); // b reached the old run at its address
     // B refuses the older announce as a replay, and its refusal carries the newer record it holds.
     let refusal: unknown;
     try {
@@ -113,7 +122,7 @@ describe('sync rounds', () => {
   it('announces a tombstone on leave that removes it from the table of whoever hears it', () => {
     const a = core(1);
     const b = core(2);
-    b.rounds.answer({ from: a.rounds.table.selfRecord });
+    exchange(b.rounds, a.rounds, { address: fields(1).addresses.fetch });
     expect(b.rounds.table.has(a.rounds.peerId)).toBe(true);
     b.rounds.answer({ from: a.rounds.leave() });
     expect(b.rounds.table.has(a.rounds.peerId)).toBe(false);
@@ -124,7 +133,7 @@ describe('sync rounds', () => {
     const a = core(1);
     const b = core(2);
     const peer = testPeer(3);
-    b.rounds.answer({ from: peer.record({ seq: NOW + 10 }) });
+    b.rounds.restore([peer.record({ seq: NOW + 10 })]);
     const changes = b.rounds.table.changes;
     expect(codeOf(() => b.rounds.answer({ from: peer.record({ seq: NOW + 5 }) }))).toBe('BAD_REQUEST');
     expect(codeOf(() => b.rounds.answer({ from: b.rounds.table.selfRecord }))).toBe('BAD_REQUEST');
@@ -161,7 +170,7 @@ describe('sync rounds', () => {
     const shared = testPeer(3).record();
     a.rounds.restore([shared]);
     b.rounds.restore([shared]);
-    exchange(a.rounds, b.rounds, { address: 'x:1' }); // both now hold a, b and the shared peer
+    meet(a.rounds, 1, b.rounds, 2); // both now hold a, b and the shared peer
     for (let r = 0; r < 2; r++) a.rounds.startRound();
     // The shared peer is the one a has no cursor for: its request carries the hash alone.
     const plan = a.rounds.startRound().find((p) => p.target.peerId === shared.peerId);
@@ -169,15 +178,48 @@ describe('sync rounds', () => {
     const request = { from: a.rounds.table.selfRecord, haveHash: plan?.request.haveHash ?? '' };
     expect(request.haveHash).toMatch(/^[0-9a-f]{32}$/);
     expect(b.rounds.answer(JSON.parse(JSON.stringify(request))).records).toEqual([]);
-    // A peer that holds something else answers with its whole view.
-    expect(core(5).rounds.answer(JSON.parse(JSON.stringify(request))).records).toHaveLength(2);
+    // A peer that holds something else answers with its whole view: its own record (the asker
+    // waits there unverified, so it is not passed on).
+    expect(core(5).rounds.answer(JSON.parse(JSON.stringify(request))).records).toHaveLength(1);
     expect(codeOf(() => b.rounds.answer({ ...request, haveHash: 'zz' }))).toBe('BAD_REQUEST');
+  });
+
+  it('holds a gossiped record unverified: not passed on, offered or counted until its own probe reaches its peer', () => {
+    const a = core(1);
+    const b = core(2);
+    const c = core(3);
+    meet(a.rounds, 1, b.rounds, 2);
+    meet(b.rounds, 2, c.rounds, 3);
+    const report = exchange(a.rounds, b.rounds, { peerId: b.rounds.peerId, address: fields(2).addresses.fetch }); // b gossips c
+    expect(report.unverified).toBe(1);
+    const cId = c.rounds.peerId;
+    expect(a.rounds.table.has(cId)).toBe(false);
+    expect(a.rounds.admission.get(cId)).toBeDefined();
+    expect(a.rounds.neighbourCandidates().map((n) => n.peerId)).not.toContain(cId);
+    expect(a.rounds.answer({ from: core(4).rounds.table.selfRecord }).records.map((r) => r.peerId)).not.toContain(cId);
+    // The next round probes c at its own address, pinned to its id; c's answer verifies it.
+    const probe = a.rounds.startRound().find((p) => p.target.verify);
+    expect(probe?.target).toMatchObject({ peerId: cId, address: fields(3).addresses.fetch });
+    exchange(a.rounds, c.rounds, probe!.target);
+    expect(a.rounds.table.get(cId)?.state).toBe('alive');
+    expect(a.rounds.admissionStatus()).toMatchObject({ verificationsOk: 1, unverified: 1 }); // peer 4's announce still waits
+  });
+
+  it('a failed probe suspects nobody and keeps the record out of the table', () => {
+    const a = core(1);
+    const stranger = testPeer(7).record();
+    a.rounds.answer({ from: stranger }, '10.7.7.7');
+    const probe = a.rounds.startRound().find((p) => p.target.verify);
+    expect(probe?.target.address).toBe(stranger.addresses.fetch);
+    a.rounds.applyFailure(probe!.target);
+    expect(a.rounds.table.has(stranger.peerId)).toBe(false);
+    expect(a.rounds.admissionStatus()).toMatchObject({ verificationsFailed: 1, unverified: 1 });
   });
 
   it('refutes a suspicion about itself by re-signing with a higher seq, which clears it at the suspecter', () => {
     const a = core(1);
     const b = core(2);
-    exchange(a.rounds, b.rounds, { address: 'x:1' });
+    meet(a.rounds, 1, b.rounds, 2);
     b.rounds.table.contactFailed(a.rounds.peerId, NOW);
     expect(b.rounds.table.get(a.rounds.peerId)?.state).toBe('suspected');
     const seq = a.rounds.table.selfRecord.seq;

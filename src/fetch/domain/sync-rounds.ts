@@ -6,10 +6,21 @@
  * changed, so knowledge spreads epidemically and reaches every peer in O(log N) rounds. Every
  * request is also a liveness probe (SWIM-style, see peer-table.ts): a failed one starts a
  * suspicion that spreads as a rumour, and answers carry only changes, so their size is flat in N.
+ *
+ * Membership is verified (admission.ts): a record learned from an announce or from an answer's
+ * gossip enters the PeerTable only once this peer itself has dialled the record's own fetch
+ * address pinned to its id and got an answer. Until then it waits in Admission, is never gossiped
+ * on, counted, offered as a neighbour or a source, and is probed by a normal sync request (so a
+ * probe carries gossip too) planned in startRound within a per-round budget. The peer asked in a
+ * round is verified by that very contact when its record names the address dialled. Liveness
+ * ("heard from") comes only from direct authenticated contact: an answer from the peer, or its
+ * own request over TLS proving its id; a replayed record changes nothing.
  */
 import { fetchConfig, PROTOCOL_VERSION, type FetchConfig } from './config.ts';
 import type { ServiceAddresses } from './addresses.ts';
+import { Admission, type AdmissionCounters } from './admission.ts';
 import { AvailabilityMap } from './availability.ts';
+import { hostOf } from './host-key.ts';
 import type { RecordSigner, SignatureVerifier } from './keys.ts';
 import { MembershipLog } from './membership-log.ts';
 import { PeershareError } from '../../shared/errors.ts';
@@ -22,6 +33,16 @@ import { sample, type Clock, type Random } from './random.ts';
 export interface SyncTarget {
   peerId?: string;
   address: string;
+  /** A verification probe of this unverified record (its address, pinned to its id). */
+  verify?: PeerRecord;
+}
+
+/** What admission did so far, for the service's status. */
+export interface AdmissionStatus extends AdmissionCounters {
+  /** Records waiting for this peer's own probe. */
+  unverified: number;
+  /** Peers that proved their key on an inbound announce but whose address could not be reached. */
+  firewalled: number;
 }
 
 export interface PlannedSync {
@@ -74,6 +95,8 @@ export class SyncRounds {
   readonly log: MembershipLog;
   readonly table: PeerTable;
   readonly files: AvailabilityMap;
+  readonly admission: Admission;
+  private round = 0;
   private readonly viewCursors = new Map<string, string>();
   private readonly join: readonly string[];
   private joinIndex = 0;
@@ -91,6 +114,7 @@ export class SyncRounds {
     this.join = options.join ?? [];
     this.log = new MembershipLog(this.config.logCapacity);
     this.files = new AvailabilityMap(this.config);
+    this.admission = new Admission(this.config);
     const now = options.clock.now();
     const self = signRecord(options.signer, { status: 'alive', addresses: options.addresses, protocol: PROTOCOL_VERSION, seq: nextSeq(0, now), issuedAt: now });
     const epoch = Math.floor(options.random.next() * 2 ** 32).toString(36);
@@ -98,7 +122,10 @@ export class SyncRounds {
       this.files.removePeer(peerId);
       this.viewCursors.delete(peerId);
     });
-    this.checks = { verified: this.table.known, ...(options.verifier ? { verifier: options.verifier } : {}) };
+    // Records already checked (held in the table, or waiting unverified) skip the signature check
+    // when they come again unchanged: while many peers join, the same records arrive in many answers.
+    const held = (peerId: string) => this.table.known(peerId) ?? this.admission.get(peerId);
+    this.checks = { verified: held, ...(options.verifier ? { verifier: options.verifier } : {}) };
   }
 
   get peerId(): string {
@@ -113,6 +140,7 @@ export class SyncRounds {
   /** Close the previous round (liveness), then choose whom to ask in this one. */
   startRound(): PlannedSync[] {
     const now = this.options.clock.now();
+    this.round++;
     this.table.tick(now);
     this.resignIfOutdated(now);
     const { hash } = this.digest();
@@ -132,6 +160,9 @@ export class SyncRounds {
       if (this.joinWait > 0) this.joinWait--;
       else targets.push({ address: this.join[this.joinIndex % this.join.length] as string });
     }
+    // Verification probes within the budget, none to a host already asked this round.
+    const busy = new Set(targets.map((t) => hostOf(t.address)));
+    for (const record of this.admission.plan(this.round, busy)) targets.push({ peerId: record.peerId, address: record.addresses.fetch, verify: record });
     return targets.map((target) => ({ target, request: this.requestFor(target.peerId) }));
   }
 
@@ -174,11 +205,26 @@ export class SyncRounds {
     // id its TLS connection proved.
     const response = parseSyncResponse(input, now, this.config, target.peerId ?? provenPeerId, this.checks);
     const knownBefore = this.table.has(response.from);
+    // This contact verifies the answerer's record when it names the address dialled: the peer
+    // there just proved the key. Everything else it gossips waits for our own probe.
+    const contact = (r: PeerRecord) => r.peerId === response.from && r.status === 'alive' && r.addresses.fetch === target.address;
+    const proven = target.verify ?? response.view.records.find(contact);
     // Files first: it is the only step that can still refuse (caps), and it must not half-apply.
-    if (response.files && (knownBefore || response.view.records.some((r) => r.peerId === response.from && r.status === 'alive'))) {
-      this.files.apply(response.from, response.files);
+    if (response.files && (knownBefore || proven)) this.files.apply(response.from, response.files);
+    if (target.verify) this.admission.succeeded(target.verify);
+    const direct: PeerRecord[] = target.verify ? [target.verify] : [];
+    let unverified = 0;
+    for (const record of response.view.records) {
+      if (this.takesDirectly(record, contact)) {
+        direct.push(record);
+        if (record.status === 'left' || contact(record)) this.admission.discard(record.peerId);
+      } else if (!this.table.isOutdated(record)) {
+        const outcome = this.admission.offer(record, { kind: 'gossip', via: response.from }, this.round, now);
+        if (outcome === 'pending') unverified++;
+      }
     }
-    const report = this.table.merge(response.view.records, now);
+    const report = this.table.merge(direct, now);
+    report.unverified = unverified;
     this.table.heard(response.from, now, now);
     // After the records: a rumour about a record older than one just merged is already refuted.
     for (const [peerId, seq, rounds] of response.view.suspects) this.table.suspect(peerId, seq, rounds, now);
@@ -188,10 +234,25 @@ export class SyncRounds {
     return report;
   }
 
+  /**
+   * Whether a record from an answer goes straight to the table: the answerer's own (see
+   * applyResponse), a tombstone (signed by the leaving peer; it adds nobody), ours (only noted),
+   * or a newer record of a verified peer that keeps the fetch address we verified.
+   */
+  private takesDirectly(record: PeerRecord, contact: (r: PeerRecord) => boolean): boolean {
+    if (record.status === 'left' || record.peerId === this.peerId || contact(record)) return true;
+    const held = this.table.get(record.peerId);
+    return held !== undefined && held.record.addresses.fetch === record.addresses.fetch;
+  }
+
   /** A request to `target` failed: no answer in time, refused, or an answer applyResponse refused. */
   applyFailure(target: SyncTarget, refusal?: unknown): void {
     const now = this.options.clock.now();
     this.learnOwnRecord(refusal, now);
+    if (target.verify) {
+      this.admission.failed(target.verify, this.round);
+      return;
+    }
     if (target.peerId !== undefined) {
       this.table.contactFailed(target.peerId, now);
       return;
@@ -211,16 +272,21 @@ export class SyncRounds {
    * the refusal carries it (signed by the asker, so it cannot be forged) so that a peer restarted
    * with its clock set back learns to re-sign above it.
    */
-  answer(input: unknown): ViewDelta {
+  answer(input: unknown, remote = ''): ViewDelta {
     const now = this.options.clock.now();
     const request = parseSyncRequest(input, now, this.config, this.checks);
     const id = request.from.peerId;
     if (id === this.peerId) throw new PeershareError('BAD_REQUEST', 'announce carries this peer\'s own id', { field: 'from.peerId' });
-    const report = this.table.merge([request.from], now);
-    if (report.stale > 0) {
+    const held = this.table.get(id);
+    const stale = this.table.isOutdated(request.from) && request.from.signature !== this.table.known(id)?.signature;
+    if (stale) {
       const newer = this.table.known(id);
       throw new PeershareError('BAD_REQUEST', 'announce is older than the record held (replayed)', { field: 'from.seq', reason: 'stale', ...(newer ? { newer } : {}) });
     }
+    if (request.from.status === 'left') this.admission.discard(id);
+    if (request.from.status === 'left' || held?.record.addresses.fetch === request.from.addresses.fetch) this.table.merge([request.from], now);
+    else this.admission.offer(request.from, { kind: 'announce', remote }, this.round, now);
+    // Its request over TLS proved its id: direct evidence, for a verified peer only.
     this.table.heard(id, now, now);
     if (request.haveHash !== undefined) {
       // Same set of records as the asker: no records, only suspicions since its cursor. Otherwise
@@ -238,6 +304,7 @@ export class SyncRounds {
     const record = parseRecord(input, now, this.config, this.checks);
     if (record.status !== 'left') throw new PeershareError('BAD_REQUEST', 'a leave must carry a "left" record', { field: 'status' });
     if (record.peerId === this.peerId) throw new PeershareError('BAD_REQUEST', 'leave carries this peer\'s own id', { field: 'peerId' });
+    this.admission.discard(record.peerId);
     return this.table.merge([record], now);
   }
 
@@ -298,6 +365,11 @@ export class SyncRounds {
       .filter((p) => p.state === 'alive')
       .sort((a, b) => b.lastHeardAt - a.lastHeardAt)
       .map((p) => ({ peerId: p.peerId, searchAddress: p.record.addresses.search, lastHeardAt: p.lastHeardAt }));
+  }
+
+  /** Admission's counters and sizes (see admission.ts), for the service's status. */
+  admissionStatus(): AdmissionStatus {
+    return { unverified: this.admission.size, firewalled: this.admission.firewalled, ...this.admission.counters };
   }
 
   /** The "log of available peers": every known peer with state, last heard, addresses and file count. */

@@ -17,11 +17,17 @@ export interface SimPeer {
   dead: boolean;
 }
 
-/** Addresses of simulated peer `i`: one loopback-like IP per peer, default ports. */
+/**
+ * Addresses of simulated peer `i`: one 127.x address per peer, default ports, as test networks on
+ * one machine have (each 127.x address counts as a host of its own for admission's rates).
+ */
 export function simAddresses(i: number): { files: string; search: string; fetch: string } {
-  const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  const ip = `127.${(i >> 16) & 255}.${(i >> 8) & 255}.${(i & 255) + 1}`;
   return { files: `${ip}:7001`, search: `${ip}:7002`, fetch: `${ip}:7003` };
 }
+
+/** Where every simulated request comes from, as on one machine's loopback. */
+const LOOPBACK = '127.0.0.1';
 
 export class MemoryNetwork {
   readonly clock: Clock & { t: number };
@@ -72,7 +78,7 @@ export class MemoryNetwork {
           peer.core.applyFailure(target);
           continue;
         }
-        const body = JSON.stringify({ from: remote.core.peerId, view: remote.core.answer(JSON.parse(JSON.stringify(request))) });
+        const body = JSON.stringify({ from: remote.core.peerId, view: remote.core.answer(JSON.parse(JSON.stringify(request)), LOOPBACK) });
         this.traffic.responseBytes += body.length;
         try {
           peer.core.applyResponse(target, JSON.parse(body));

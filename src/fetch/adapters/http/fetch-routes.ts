@@ -29,8 +29,11 @@ export interface JoinPinView extends JoinPin {
 
 /** What the routes ask of the service. */
 export interface FetchApi {
-  /** Answer a sync request (validated again by the domain); throws BAD_REQUEST / PAYLOAD_TOO_LARGE. */
-  answer(body: unknown): Promise<SyncResponse>;
+  /**
+   * Answer a sync request (validated again by the domain) that came over a TLS connection from
+   * the IP address `remote` (admission's rate limits count by it); throws BAD_REQUEST / PAYLOAD_TOO_LARGE.
+   */
+  answer(body: unknown, remote: string): Promise<SyncResponse>;
   /** Take a leave tombstone; throws BAD_REQUEST. */
   leave(body: unknown): void;
   self(): { peerId: string; addresses: ServiceAddresses };
@@ -77,7 +80,7 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi): void {
     },
     async (request) => {
       ownRecordOnly(request, request.body.from.peerId, 'this announce');
-      return api.answer(request.body);
+      return api.answer(request.body, request.raw.socket.remoteAddress ?? '');
     },
   );
 

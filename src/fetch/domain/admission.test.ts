@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { Admission } from './admission.ts';
+import { fetchConfig } from './config.ts';
+import { subnetOf } from './host-key.ts';
+import { memorySigner } from './keys.ts';
+import { signRecord, type PeerRecord } from './peer-record.ts';
+import { fields, NOW } from './test-fixtures.ts';
+
+const MINUTE = 60_000;
+const config = fetchConfig({ maxUnverified: 6, newPerAddressPerMinute: 3, newPerSubnetPerMinute: 5, verifyPerRound: 4, verifyAttempts: 3, verifyBackoffRounds: 10, maxVerifyBackoffRounds: 40 });
+
+/** A fresh identity's record naming `host` (port 7003 for fetch unless `fetch` is given). */
+function recordAt(host: string, fetch = `${host}:7003`, seq = NOW): PeerRecord {
+  return signRecord(memorySigner(), { ...fields(1), addresses: { files: `${host}:7001`, search: `${host}:7002`, fetch }, seq });
+}
+
+const announce = (remote: string) => ({ kind: 'announce' as const, remote });
+const gossip = (via: string) => ({ kind: 'gossip' as const, via });
+
+describe('admission of unverified records', () => {
+  it('rate-limits new identities announced per source address and per subnet, per minute', () => {
+    const admission = new Admission(config);
+    const from = (ip: string) => admission.offer(recordAt('10.1.1.1'), announce(ip), 1, NOW);
+    expect([1, 2, 3, 4].map(() => from('10.0.0.1'))).toEqual(['pending', 'pending', 'pending', 'refused-rate']);
+    // Another address of the same /24: two more fit the subnet's five.
+    expect([1, 2, 3].map(() => from('10.0.0.2'))).toEqual(['pending', 'pending', 'refused-rate']);
+    expect(from('10.0.1.1')).toBe('pending'); // another /24
+    expect(admission.counters.refusedNew).toBe(2);
+    // A minute later the source may add again.
+    expect(admission.offer(recordAt('10.1.1.1'), announce('10.0.0.1'), 2, NOW + MINUTE)).toBe('pending');
+  });
+
+  it('counts each 127.x host as its own; from loopback, by the loopback host the record names', () => {
+    const admission = new Admission(config);
+    const hosts = Array.from({ length: 6 }, (_, i) => `127.0.${i}.9`);
+    expect(hosts.map((h) => admission.offer(recordAt(h), announce('127.0.0.1'), 1, NOW))).toEqual(Array(6).fill('pending'));
+    // One loopback host naming itself again and again is one host.
+    expect([1, 2, 3].map(() => admission.offer(recordAt('127.0.0.9'), announce('127.0.0.1'), 1, NOW))).toEqual(['pending', 'pending', 'refused-rate']);
+    expect(subnetOf('127.3.4.5', 24, 64)).toBe('127.3.4.5');
+    expect(subnetOf('10.2.3.4', 24, 64)).toBe('10.2.3.0/24');
+    expect(subnetOf('2001:db8::1', 24, 64)).toBe(subnetOf('2001:db8:0:0:ffff::2', 24, 64));
+    expect(subnetOf('2001:db8::1', 24, 64)).not.toBe(subnetOf('2001:db8:0:1::1', 24, 64));
+  });
+
+  it('holds at most maxUnverified; a flooding origin displaces its own oldest records, not others\'', () => {
+    const admission = new Admission(config);
+    const honest = [recordAt('10.2.0.1'), recordAt('10.2.0.2')];
+    for (const r of honest) admission.offer(r, gossip('honest'), 1, NOW);
+    const flood = Array.from({ length: 20 }, (_, i) => recordAt(`10.3.0.${i + 1}`));
+    for (const r of flood) admission.offer(r, gossip('mallory'), 1, NOW);
+    expect(admission.size).toBe(6);
+    expect(honest.every((r) => admission.get(r.peerId))).toBe(true);
+    expect(flood.slice(-4).every((r) => admission.get(r.peerId))).toBe(true); // the newest four of the flood
+    expect(admission.counters.evictedUnverified).toBe(16);
+  });
+
+  it('plans at most verifyPerRound probes, one origin after another, one per host, oldest first', () => {
+    const admission = new Admission({ ...config, maxUnverified: 10 });
+    const mallory = Array.from({ length: 5 }, (_, i) => recordAt(`10.3.0.${i + 1}`));
+    for (const r of mallory) admission.offer(r, gossip('mallory'), 1, NOW);
+    const honest = recordAt('10.2.0.1');
+    admission.offer(honest, gossip('honest'), 1, NOW);
+    const sameHost = recordAt('10.2.0.1', '10.2.0.1:9999');
+    admission.offer(sameHost, gossip('honest'), 1, NOW);
+    const plan = admission.plan(1, new Set(['10.3.0.2']));
+    expect(plan.map((r) => r.peerId)).toEqual([mallory[0], honest, mallory[2], mallory[3]].map((r) => r!.peerId));
+  });
+
+  it('backs a failing address off exponentially, drops its records after verifyAttempts, and remembers it', () => {
+    const admission = new Admission(config);
+    const bystander = '10.9.9.9:80';
+    const announced = recordAt('10.9.9.9', bystander);
+    const gossiped = recordAt('10.9.9.9', bystander);
+    admission.offer(announced, announce('10.5.5.5'), 1, NOW);
+    admission.offer(gossiped, gossip('honest'), 1, NOW);
+    admission.failed(announced, 1);
+    expect(admission.plan(1)).toEqual([]);
+    expect(admission.plan(2)).toHaveLength(1); // the first failure is retried next round, one probe per host
+    admission.failed(announced, 2);
+    expect(admission.plan(11)).toEqual([]);
+    expect(admission.plan(12)).toHaveLength(1); // then after verifyBackoffRounds
+    admission.failed(gossiped, 12);
+    expect(admission.size).toBe(0);
+    expect(admission.counters).toMatchObject({ verificationsFailed: 3, droppedAfterFailures: 2 });
+    // The one that proved its key on an inbound announce is kept, never dialled, as firewalled.
+    expect(admission.firewalled).toBe(1);
+    expect(admission.isFirewalled(announced.peerId)).toBe(true);
+    // The backoff outlives the records: new ones naming the address are refused until it ends (20 rounds).
+    expect(admission.offer(recordAt('10.9.9.9', bystander), gossip('other'), 31, NOW)).toBe('refused-backoff');
+    expect(admission.offer(recordAt('10.9.9.9', bystander), gossip('other'), 32, NOW)).toBe('pending');
+    expect(admission.plan(32)).toHaveLength(1);
+  });
+
+  it('a probe that succeeds takes the record out and clears its address', () => {
+    const admission = new Admission(config);
+    const peer = recordAt('10.4.0.1');
+    admission.offer(peer, announce('10.4.0.1'), 1, NOW);
+    admission.failed(peer, 1);
+    admission.succeeded(peer);
+    expect(admission.size).toBe(0);
+    const again = recordAt('10.4.0.1');
+    admission.offer(again, gossip('x'), 2, NOW);
+    expect(admission.plan(2).map((r) => r.peerId)).toEqual([again.peerId]);
+    expect(admission.counters).toMatchObject({ verificationsOk: 1, verificationsFailed: 1 });
+  });
+
+  it('keeps the newest record of a pending identity', () => {
+    const admission = new Admission(config);
+    const signer = memorySigner();
+    const at = (seq: number) => signRecord(signer, { ...fields(2), seq });
+    expect(admission.offer(at(NOW + 2), gossip('x'), 1, NOW)).toBe('pending');
+    expect(admission.offer(at(NOW + 1), gossip('y'), 1, NOW)).toBe('unchanged');
+    expect(admission.offer(at(NOW + 3), gossip('y'), 1, NOW)).toBe('updated');
+    expect(admission.get(signer.peerId)?.seq).toBe(NOW + 3);
+  });
+});

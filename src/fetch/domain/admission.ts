@@ -1,0 +1,249 @@
+/**
+ * Admission of peer records into membership: where a record waits, *unverified*, until this peer
+ * itself has reached the record's own fetch address and the peer there proved the record's key
+ * (a sync request dialled over TLS pinned to the record's peer id that got an answer). Only then
+ * does it enter the PeerTable, and so gossip, alive counts, Search neighbours and Download
+ * sources. Anyone can sign records for fresh keys by the thousand, and name any address in them;
+ * this structure is what bounds what that costs:
+ *   - pending records are capped (maxUnverified); when full, the oldest record of the origin that
+ *     holds the most is evicted, so one flooding origin displaces its own records, not others';
+ *   - new identities announced directly are rate-limited per source address and per subnet per
+ *     minute (host-key.ts: /24 and /64 by default; every 127.x address is a host of its own, and a
+ *     connection from loopback is keyed by the loopback host its record names, so that test
+ *     networks on one machine stay many hosts);
+ *   - verification probes are planned per round within a budget (verifyPerRound), taken in turn
+ *     from each origin (oldest first within one), at most one per target host per round;
+ *   - a failed probe backs the ADDRESS off exponentially (in rounds, so a fast test interval
+ *     scales like the real one), remembered in a bounded map that outlives the records naming it;
+ *     after verifyAttempts failures every record naming it is dropped, and the address is refused
+ *     until its backoff ends. A reflection (records naming a bystander's address) thus costs the
+ *     bystander at most a few connections per peer that received the records directly (with the
+ *     defaults: rounds 0, 1 and 11, then, only if such records keep coming, 31, 71, 151...);
+ *   - a record whose peer proved its key on an inbound announce but whose address could not be
+ *     reached is kept as *firewalled*: never dialled, never gossiped (kept local; the real-hosts
+ *     issue takes it further), bounded like the pending records.
+ * Records are never gossiped from here. Pure: the caller passes the round number and the time.
+ */
+import type { FetchConfig } from './config.ts';
+import { hostOf, isLoopbackHost, subnetOf } from './host-key.ts';
+import type { PeerRecord } from './peer-record.ts';
+
+export type AdmissionConfig = Pick<
+  FetchConfig,
+  | 'maxUnverified'
+  | 'newPerAddressPerMinute'
+  | 'newPerSubnetPerMinute'
+  | 'subnetBitsV4'
+  | 'subnetBitsV6'
+  | 'verifyPerRound'
+  | 'verifyAttempts'
+  | 'verifyBackoffRounds'
+  | 'maxVerifyBackoffRounds'
+  | 'maxAddressMemory'
+>;
+
+/** How a record reached this peer. */
+export type Origin =
+  /** Its own peer proved its key on an inbound TLS connection from `remote` (an IP address). */
+  | { kind: 'announce'; remote: string }
+  /** Carried in the answer of the verified peer `via` (its peer id). */
+  | { kind: 'gossip'; via: string };
+
+export type OfferOutcome = 'pending' | 'updated' | 'unchanged' | 'refused-rate' | 'refused-backoff';
+
+interface Pending {
+  record: PeerRecord;
+  /** Fair-share key: the announcing host, or the gossiping peer. */
+  share: string;
+  announced: boolean;
+}
+
+interface AddressState {
+  failures: number;
+  /** No probe to this address before this round. */
+  notBefore: number;
+}
+
+const MINUTE_MS = 60_000;
+
+export interface AdmissionCounters {
+  /** New identities refused by the per-address / per-subnet rate. */
+  refusedNew: number;
+  /** Records refused because their address is backed off after failed verifications. */
+  refusedBackoff: number;
+  /** Unverified records evicted to make room for newer ones. */
+  evictedUnverified: number;
+  verificationsOk: number;
+  verificationsFailed: number;
+  /** Unverified records dropped after verifyAttempts failed probes of their address. */
+  droppedAfterFailures: number;
+}
+
+export class Admission {
+  private readonly pending = new Map<string, Pending>();
+  private readonly shareSizes = new Map<string, number>();
+  private readonly addresses = new Map<string, AddressState>();
+  private readonly firewalledPeers = new Map<string, PeerRecord>();
+  private window = { start: -Infinity, perAddress: new Map<string, number>(), perSubnet: new Map<string, number>() };
+  readonly counters: AdmissionCounters = { refusedNew: 0, refusedBackoff: 0, evictedUnverified: 0, verificationsOk: 0, verificationsFailed: 0, droppedAfterFailures: 0 };
+
+  constructor(private readonly config: AdmissionConfig) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  get firewalled(): number {
+    return this.firewalledPeers.size;
+  }
+
+  get(peerId: string): PeerRecord | undefined {
+    return this.pending.get(peerId)?.record;
+  }
+
+  isFirewalled(peerId: string): boolean {
+    return this.firewalledPeers.has(peerId);
+  }
+
+  /**
+   * Take a record (signature already checked; not in the table, or in it with another fetch
+   * address) to verify later. A new identity announced directly counts against its source's rate.
+   */
+  offer(record: PeerRecord, origin: Origin, round: number, now: number): OfferOutcome {
+    const held = this.pending.get(record.peerId);
+    if (held) {
+      if (record.seq <= held.record.seq) return 'unchanged';
+      held.record = record;
+      return 'updated';
+    }
+    if (this.blocked(record.addresses.fetch, round)) {
+      this.counters.refusedBackoff++;
+      if (origin.kind === 'announce') this.keepFirewalled(record);
+      return 'refused-backoff';
+    }
+    const share = origin.kind === 'announce' ? this.announcingHost(origin.remote, record) : `via:${origin.via}`;
+    if (origin.kind === 'announce' && !this.withinRate(share, now)) {
+      this.counters.refusedNew++;
+      return 'refused-rate';
+    }
+    this.firewalledPeers.delete(record.peerId);
+    while (this.pending.size >= this.config.maxUnverified) this.evictOne();
+    this.pending.set(record.peerId, { record, share, announced: origin.kind === 'announce' });
+    this.shareSizes.set(share, (this.shareSizes.get(share) ?? 0) + 1);
+    return 'pending';
+  }
+
+  /** Forget a pending record (its peer left, or it reached the table some other way). */
+  discard(peerId: string): void {
+    const entry = this.pending.get(peerId);
+    if (!entry) return;
+    this.pending.delete(peerId);
+    const left = (this.shareSizes.get(entry.share) ?? 1) - 1;
+    if (left > 0) this.shareSizes.set(entry.share, left);
+    else this.shareSizes.delete(entry.share);
+  }
+
+  /**
+   * The records to probe this round: at most verifyPerRound, one per origin in turn (oldest first
+   * within each), none whose address is backed off, at most one per target host.
+   */
+  plan(round: number, busyHosts: ReadonlySet<string> = new Set()): PeerRecord[] {
+    const queues = new Map<string, PeerRecord[]>();
+    for (const { record, share } of this.pending.values()) {
+      if (this.blocked(record.addresses.fetch, round)) continue;
+      const queue = queues.get(share);
+      if (queue) queue.push(record);
+      else queues.set(share, [record]);
+    }
+    const hosts = new Set(busyHosts);
+    const chosen: PeerRecord[] = [];
+    const lists = [...queues.values()];
+    for (let depth = 0; chosen.length < this.config.verifyPerRound && lists.some((l) => l.length > depth); depth++) {
+      for (const list of lists) {
+        const record = list[depth];
+        if (!record || chosen.length >= this.config.verifyPerRound) continue;
+        const host = hostOf(record.addresses.fetch);
+        if (hosts.has(host)) continue;
+        hosts.add(host);
+        chosen.push(record);
+      }
+    }
+    return chosen;
+  }
+
+  /** A probe of `record` got an answer from its peer: the address works; the record leaves here. */
+  succeeded(record: PeerRecord): void {
+    this.counters.verificationsOk++;
+    this.addresses.delete(record.addresses.fetch);
+    this.discard(record.peerId);
+    this.firewalledPeers.delete(record.peerId);
+  }
+
+  /** A probe of `record` failed: back its address off; after verifyAttempts, drop every record naming it. */
+  failed(record: PeerRecord, round: number): void {
+    this.counters.verificationsFailed++;
+    const address = record.addresses.fetch;
+    const state = this.addresses.get(address) ?? { failures: 0, notBefore: 0 };
+    state.failures++;
+    // The first failure is retried next round (a lost packet or a busy peer is no attack); from
+    // the second on, the wait starts at verifyBackoffRounds and doubles.
+    const wait = state.failures === 1 ? 1 : Math.min(this.config.verifyBackoffRounds * 2 ** (state.failures - 2), this.config.maxVerifyBackoffRounds);
+    state.notBefore = round + wait;
+    this.addresses.delete(address); // re-insert: insertion order is age order for the bound below
+    this.addresses.set(address, state);
+    while (this.addresses.size > this.config.maxAddressMemory) this.addresses.delete(this.addresses.keys().next().value as string);
+    if (state.failures < this.config.verifyAttempts) return;
+    for (const [peerId, entry] of [...this.pending]) {
+      if (entry.record.addresses.fetch !== address) continue;
+      this.discard(peerId);
+      this.counters.droppedAfterFailures++;
+      if (entry.announced) this.keepFirewalled(entry.record);
+    }
+  }
+
+  /** Whether `address` is backed off this round after verifyAttempts or more failures. */
+  private blocked(address: string, round: number): boolean {
+    const state = this.addresses.get(address);
+    return state !== undefined && round < state.notBefore;
+  }
+
+  /** The host an announce came from; from loopback, the loopback host its record names (one per test peer). */
+  private announcingHost(remote: string, record: PeerRecord): string {
+    const named = hostOf(record.addresses.fetch);
+    return isLoopbackHost(remote) && isLoopbackHost(named) ? named : remote.toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
+  }
+
+  private withinRate(host: string, now: number): boolean {
+    if (now - this.window.start >= MINUTE_MS) this.window = { start: now, perAddress: new Map(), perSubnet: new Map() };
+    const subnet = subnetOf(host, this.config.subnetBitsV4, this.config.subnetBitsV6);
+    const { perAddress, perSubnet } = this.window;
+    const byAddress = perAddress.get(host) ?? 0;
+    const bySubnet = perSubnet.get(subnet) ?? 0;
+    // A map full of distinct sources within one minute is itself a flood: refuse newcomers to it.
+    const roomFor = (map: Map<string, number>, key: string) => map.has(key) || map.size < this.config.maxAddressMemory;
+    if (byAddress >= this.config.newPerAddressPerMinute || bySubnet >= this.config.newPerSubnetPerMinute) return false;
+    if (!roomFor(perAddress, host) || !roomFor(perSubnet, subnet)) return false;
+    perAddress.set(host, byAddress + 1);
+    perSubnet.set(subnet, bySubnet + 1);
+    return true;
+  }
+
+  /** Make room: the oldest record of the origin holding the most pending records goes. */
+  private evictOne(): void {
+    let biggest: string | undefined;
+    let most = 0;
+    for (const [share, n] of this.shareSizes) if (n > most) [biggest, most] = [share, n];
+    for (const [peerId, entry] of this.pending) {
+      if (entry.share !== biggest) continue;
+      this.discard(peerId);
+      this.counters.evictedUnverified++;
+      return;
+    }
+  }
+
+  private keepFirewalled(record: PeerRecord): void {
+    this.firewalledPeers.delete(record.peerId);
+    this.firewalledPeers.set(record.peerId, record);
+    while (this.firewalledPeers.size > this.config.maxUnverified) this.firewalledPeers.delete(this.firewalledPeers.keys().next().value as string);
+  }
+}

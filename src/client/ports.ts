@@ -97,6 +97,8 @@ export interface SearchPort {
   search(query: SearchQuery): Promise<SearchRun>;
   /** The overlay links of this peer's Search service. */
   links(): Promise<OverlayLink[]>;
+  /** What the overlay and the engine refused or cut; null if the service does not say. */
+  defences(): Promise<LinkDefences | null>;
 }
 
 export interface PeerInfo {
@@ -133,6 +135,8 @@ export interface FetchPort {
   joinPins(): Promise<JoinPinInfo[]>;
   /** Forget the pins of a peer id or join address (accept a new key there); returns those dropped. */
   forgetJoinPins(key: string): Promise<JoinPinInfo[]>;
+  /** What admission of peer records refused, evicted or verified; null if the service does not say. */
+  defences(): Promise<MembershipDefences | null>;
 }
 
 export interface DownloadProgress {
@@ -183,4 +187,40 @@ export interface ClientPorts {
   fetch: FetchPort;
   download: DownloadPort;
   overlay: OverlayPort;
+}
+
+/** Fetch's admission of peer records (src/fetch/domain/admission.ts). */
+export interface MembershipDefences {
+  /** Records waiting for this peer's own probe of their address. */
+  unverified: number;
+  /** Peers that proved their key on an inbound link but cannot be reached. */
+  firewalled: number;
+  /** New identities refused over the per-address or per-subnet rate. */
+  refusedNew: number;
+  /** Records refused while their address waits out a failed probe's backoff. */
+  refusedBackoff: number;
+  evictedUnverified: number;
+  verificationsOk: number;
+  verificationsFailed: number;
+  droppedAfterFailures: number;
+}
+
+/** Search's overlay and engine (src/search/adapters/tcp/overlay-counters.ts, domain/counters.ts). */
+export interface LinkDefences {
+  inboundRefused: { perIp: number; perSubnet: number; pending: number; full: number };
+  evictions: number;
+  frameDeadlineCloses: number;
+  /** Neighbours' queries dropped over their rate. */
+  queriesRateLimited: number;
+  /** Neighbours cut for flooding. */
+  neighboursCut: number;
+  /** This peer's own searches refused by its local limit (429). */
+  ownSearchesRateLimited: number;
+  /** Results of hits dropped for a name no share may have. */
+  hitResultsBadName: number;
+}
+
+export interface Defences {
+  membership: MembershipDefences | null;
+  links: LinkDefences | null;
 }

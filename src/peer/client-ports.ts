@@ -11,6 +11,7 @@ import { MAX_TERM_LENGTH } from '../protocol/limits.ts';
 import type { SearchService } from '../search/service.ts';
 import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, SearchPort } from '../client/ports.ts';
 import { PeershareError } from '../shared/errors.ts';
+import { linkDefences, membershipDefences } from '../client/domain/defences.ts';
 
 export function filesInProcess(files: FilesService): FilesPort {
   return {
@@ -43,6 +44,7 @@ export function searchInProcess(search: SearchService): SearchPort {
       };
     },
     links: async () => search.links.list().map((l) => ({ peerId: l.peerId, searchAddress: l.searchAddress, direction: l.direction, since: l.since })),
+    defences: async () => linkDefences({ counters: search.engine.counters, overlay: search.links.counters }),
   };
 }
 
@@ -52,6 +54,7 @@ export function fetchInProcess(fetch: FetchService): FetchPort {
     sourcesFor: async (fileId) => fetch.sourcesFor(fileId),
     joinPins: async () => fetch.joinPins(),
     forgetJoinPins: async (key) => fetch.forgetJoinPins(key),
+    defences: async () => membershipDefences(fetch.status()),
   };
 }
 

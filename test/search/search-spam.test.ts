@@ -81,6 +81,13 @@ describe('search spam', () => {
     const b = await getJson<Health>(`${searchApi(hostB)}/health`);
     expect(b.counters).toMatchObject({ queriesRateLimited: 0, linksDisconnected: 0, queriesAccepted: a.counters.searchesStarted });
     expect((await getJson<Links>(`${searchApi(hostA)}/links`)).links).toEqual([link]);
+
+    // The operator sees it in `peershare status`: every refusal counted, nothing cut at B.
+    const status = await runCommand(['status', '--json', '--api', `${hostA}:${DEFAULT_PORTS.clientPort}`]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).defences.links).toMatchObject({ ownSearchesRateLimited: limited.length, neighboursCut: 0 });
+    const text = await runCommand(['status', '--api', `${hostA}:${DEFAULT_PORTS.clientPort}`]);
+    expect(text.stdout).toContain(`${limited.length} own searches rate-limited`);
   });
 
   it('makes `peershare search` say that the peer is searching too fast, and when to try again', { timeout: 60_000 }, async () => {

@@ -6,7 +6,7 @@
  * peers hold: a hit's holders are hints, checked against Fetch's membership; see pick.ts).
  */
 import { PeershareError } from '../../shared/errors.ts';
-import type { ClientPorts, DownloadProgress, OverlayLink, PeerInfo, SearchHit, SearchQuery } from '../ports.ts';
+import type { ClientPorts, Defences, DownloadProgress, OverlayLink, PeerInfo, SearchHit, SearchQuery } from '../ports.ts';
 import { networkView, peersToMap, type NetworkView } from './network.ts';
 import { bestSources, pickMostHeld, verifiedMembers } from './pick.ts';
 
@@ -29,6 +29,8 @@ export interface PeerStatus {
   counts: { sharedFiles: number | null; knownPeers: number | null; alivePeers: number | null; downloads: Record<string, number> | null };
   /** Services that did not answer (run apart and not running, or failing). */
   unavailable: string[];
+  /** What this peer's defences refused, evicted or cut (docs/SECURITY.md); null parts did not answer. */
+  defences: Defences;
 }
 
 export interface QueuedDownload {
@@ -66,12 +68,14 @@ export class ClientApp {
   /** Every service is asked at once; one that fails leaves its part null instead of failing the rest. */
   async status(): Promise<PeerStatus> {
     const { files, fetch, search, download } = this.ports;
-    const [shared, peers, links, queue, downloads] = await Promise.allSettled([
+    const [shared, peers, links, queue, downloads, membership, overlay] = await Promise.allSettled([
       files.list(undefined, 1),
       fetch.peers(),
       search.links(),
       download.queueBackend(),
       download.list(1000),
+      fetch.defences(),
+      search.defences(),
     ]);
     const value = <T>(r: PromiseSettledResult<T>): T | null => (r.status === 'fulfilled' ? r.value : null);
     const unavailable = (['files', 'fetch', 'search', 'download', 'download'] as const).filter((_, i) => [shared, peers, links, queue, downloads][i]!.status === 'rejected');
@@ -91,6 +95,7 @@ export class ClientApp {
         downloads: downloads.status === 'fulfilled' ? byState : null,
       },
       unavailable: [...new Set(unavailable)],
+      defences: { membership: value(membership), links: value(overlay) },
     };
   }
 

@@ -8,6 +8,7 @@ import { isPeershareError, PeershareError } from '../../../shared/errors.ts';
 import type { HttpClient } from '../../../shared/http-client.ts';
 import { hostPort } from '../../../shared/net.ts';
 import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, JoinPinInfo, OverlayLink, OverlayPort, PeerInfo, SearchHit, SearchPort, SearchRun, SearchSummary, SharedFile } from '../../ports.ts';
+import { linkDefences, membershipDefences } from '../../domain/defences.ts';
 import { call, callWithProgress, follow, sendStream } from './http-json.ts';
 
 export function filesOverHttp(url: string, token: string | undefined): FilesPort {
@@ -87,6 +88,7 @@ export function searchOverHttp(url: string): SearchPort {
       return run;
     },
     links: async () => (await call<{ links: Array<{ peerId: string; searchAddress: string; direction: string; since: number }> }>('GET', `${url}/links`)).links,
+    defences: async () => linkDefences(await call('GET', `${url}/health`)),
   });
 }
 
@@ -107,6 +109,7 @@ export function fetchOverHttp(url: string): FetchPort {
     sourcesFor: async (fileId) => (await call<{ sources: Awaited<ReturnType<FetchPort['sourcesFor']>> }>('GET', `${url}/sources/${encodeURIComponent(fileId)}`)).sources,
     joinPins: async () => (await call<{ pins: JoinPinInfo[] }>('GET', `${url}/join-pins`)).pins,
     forgetJoinPins: async (key) => (await call<{ pins: JoinPinInfo[] }>('DELETE', `${url}/join-pins/${encodeURIComponent(key)}`)).pins,
+    defences: async () => membershipDefences(await call('GET', `${url}/health`)),
   });
 }
 

@@ -1,6 +1,7 @@
 /** `peershare status`: one picture of the peer — id, addresses, links, queue, counts, uptime. */
 import type { PeerStatus } from '../../domain/client-app.ts';
 import type { Command } from '../command.ts';
+import { describeDefences } from '../../domain/defences.ts';
 import { duration, shortId } from '../format.ts';
 
 /** The services' addresses as a person reads them (search's own is the peer-links port). */
@@ -8,11 +9,12 @@ const LABELS: Record<string, string> = { client: 'client API', files: 'files API
 
 export const status: Command = {
   name: 'status',
-  summary: 'peer id, addresses, overlay neighbours, queue backend, counts, uptime',
+  summary: 'peer id, addresses, overlay neighbours, queue backend, counts, uptime, defences',
   usage: `Usage: peershare status
 
 What the peer behind the Client API is: its id, the address of each service, its Search
-overlay neighbours, its download queue, how many files, peers and downloads it has, its uptime.`,
+overlay neighbours, its download queue, how many files, peers and downloads it has, its uptime, and what its
+defences refused (records, links, queries: see docs/SECURITY.md; --json for every counter).`,
   async run({ api, json, out }) {
     const s = await api.call<PeerStatus>('GET', '/status');
     if (json) {
@@ -31,6 +33,7 @@ overlay neighbours, its download queue, how many files, peers and downloads it h
       `files       ${n(s.counts.sharedFiles)} shared`,
       `peers       ${n(s.counts.knownPeers)} known, ${n(s.counts.alivePeers)} alive`,
       `downloads   ${downloads}`,
+      `defences    ${describeDefences(s.defences)}`,
       ...(s.unavailable.length ? [`unavailable ${s.unavailable.join(', ')} (not answering)`] : []),
     ];
     out(lines.join('\n') + '\n');

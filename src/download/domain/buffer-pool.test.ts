@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BufferPool } from './buffer-pool.ts';
+import { BUFFER_ALIGNMENT, BufferPool, isAligned } from './buffer-pool.ts';
 
 describe('buffer pool', () => {
   it('lends at most its maximum, reuses what comes back, and hands it to the first waiter', async () => {
@@ -25,5 +25,25 @@ describe('buffer pool', () => {
     await expect(first).rejects.toThrow('went away');
     pool.release(only);
     expect(await second).toBe(only);
+  });
+});
+
+describe('buffer pool alignment', () => {
+  it('starts every buffer on a page boundary, none overlapping, chunk sizes that are not whole pages too', () => {
+    for (const size of [1024 * 1024, 5000, 3 * 1024 * 1024 + 7]) {
+      const pool = new BufferPool(size, 12); // more than one slab for the larger sizes
+      const buffers = Array.from({ length: 12 }, () => pool.tryAcquire()!);
+      for (const b of buffers) {
+        expect(b.length).toBe(size);
+        expect(isAligned(b)).toBe(true);
+        expect(b.byteOffset % BUFFER_ALIGNMENT).toBe(0);
+      }
+      buffers.forEach((b, i) => b.fill(i));
+      buffers.forEach((b, i) => expect(b.every((x) => x === i)).toBe(true));
+    }
+  });
+
+  it('does not call an ordinary buffer aligned', () => {
+    expect(isAligned(Buffer.alloc(8192))).toBe(false);
   });
 });

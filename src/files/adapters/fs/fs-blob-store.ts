@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { PeershareError } from '../../../shared/errors.ts';
 import { fsError } from '../../../shared/fs-errors.ts';
 import type { BlobStore, PendingBlob } from '../../ports.ts';
+import { FileRange } from './file-range.ts';
 
 export const READ_HIGH_WATER_MARK = 1024 * 1024;
 
@@ -97,7 +98,7 @@ export class FsBlobStore implements BlobStore {
       await handle.close();
       return Readable.from([]);
     }
-    return handle.createReadStream({ start, end, highWaterMark: READ_HIGH_WATER_MARK });
+    return new FileRange(handle, start, end, READ_HIGH_WATER_MARK);
   }
 
   async remove(id: string): Promise<void> {

@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { PeershareError } from '../../../shared/errors.ts';
 import { sameStamp } from '../../domain/stamp.ts';
 import type { DiskStamp, LocalEntry, LocalFiles } from '../../ports.ts';
+import { FileRange } from './file-range.ts';
 import { READ_HIGH_WATER_MARK } from './fs-blob-store.ts';
 
 const MAX_DEPTH = 64;
@@ -123,6 +124,6 @@ export class NodeLocalFiles implements LocalFiles {
       await handle.close();
       return Readable.from([]);
     }
-    return handle.createReadStream({ start, end, highWaterMark: READ_HIGH_WATER_MARK });
+    return new FileRange(handle, start, end, READ_HIGH_WATER_MARK);
   }
 }

@@ -15,6 +15,8 @@ import { drain, uploadBody } from '../../../shared/upload-body.ts';
 import type { FileManager, ShareProgress } from '../../domain/file-manager.ts';
 import { decideRange } from '../../domain/range.ts';
 import type { FileSummary } from '../../ports.ts';
+import { FileRange } from '../fs/file-range.ts';
+import { sendFileRange } from './send-file-range.ts';
 
 const FileId = Type.String({ pattern: FILE_ID_PATTERN, description: 'hex SHA-256 over the chunk hashes' });
 const IdParams = Type.Object({ id: FileId });
@@ -151,6 +153,7 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
         .header('cache-control', 'public, max-age=31536000, immutable')
         .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`);
       if (decision.kind === 'partial') reply.status(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
+      if (content?.stream instanceof FileRange) return sendFileRange(reply, content.stream);
       return reply.send(content?.stream ?? null);
     },
   });

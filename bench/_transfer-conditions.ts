@@ -38,7 +38,7 @@ export const DROP_CACHES = process.env.BENCH_DROP_CACHES === '1';
 export const WARM_SOURCE = process.env.BENCH_WARM_SOURCE !== 'off';
 
 const REPORTED = '/sys/module/page_reporting/parameters/reported_kib';
-const TICKS_PER_S = 100; // USER_HZ on Linux
+export const TICKS_PER_S = 100; // USER_HZ on Linux
 const PF_KTHREAD = 0x00200000;
 /** How long `cold` waits after freeing memory. */
 const COLD_WAIT_MS = 8000;
@@ -48,7 +48,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const reportedKiB = (): number | null => (existsSync(REPORTED) ? Number(readFileSync(REPORTED, 'utf8')) : null);
 
 /** utime + stime of a process, in ticks (NaN when it is gone). */
-function ticksOf(pid: number): number {
+export function ticksOf(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)

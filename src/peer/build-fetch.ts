@@ -6,12 +6,29 @@
 import { join } from 'node:path';
 import { HttpFetchTransport } from '../fetch/adapters/http/http-transport.ts';
 import { SqlitePeerStore } from '../fetch/adapters/sqlite/sqlite-peer-store.ts';
+import type { FetchConfig } from '../fetch/domain/config.ts';
 import type { SharedFileFeed } from '../fetch/ports.ts';
 import { createFetchService, type FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
+import type { Config } from '../shared/config.ts';
 import { opening } from '../shared/fs-errors.ts';
 import { localAddress, type PeerContext } from './context.ts';
 import { filesFeedOverHttp } from './remote-ports.ts';
+
+/** The user's Fetch admission settings (shared/config.ts) as the Fetch domain's tuning. */
+export function fetchTuning(config: Config): Partial<FetchConfig> {
+  return {
+    maxPeers: config.fetchMaxPeers,
+    maxUnverified: config.fetchMaxUnverified,
+    newPerAddressPerMinute: config.fetchNewPerAddress,
+    newPerSubnetPerMinute: config.fetchNewPerSubnet,
+    subnetBitsV4: config.fetchSubnetV4,
+    subnetBitsV6: config.fetchSubnetV6,
+    verifyPerRound: config.fetchVerifyPerRound,
+    verifyAttempts: config.fetchVerifyAttempts,
+    verifyBackoffRounds: config.fetchVerifyBackoff,
+  };
+}
 
 export function buildFetch(ctx: PeerContext, files: FilesService | undefined): FetchService {
   const { config } = ctx;
@@ -31,17 +48,7 @@ export function buildFetch(ctx: PeerContext, files: FilesService | undefined): F
     join: config.join,
     intervalMs: config.fetchInterval,
     fanout: config.fetchFanout,
-    tuning: {
-      maxPeers: config.fetchMaxPeers,
-      maxUnverified: config.fetchMaxUnverified,
-      newPerAddressPerMinute: config.fetchNewPerAddress,
-      newPerSubnetPerMinute: config.fetchNewPerSubnet,
-      subnetBitsV4: config.fetchSubnetV4,
-      subnetBitsV6: config.fetchSubnetV6,
-      verifyPerRound: config.fetchVerifyPerRound,
-      verifyAttempts: config.fetchVerifyAttempts,
-      verifyBackoffRounds: config.fetchVerifyBackoff,
-    },
+    tuning: fetchTuning(config),
     store: opening(storePath, () => new SqlitePeerStore(storePath)),
     transport: new HttpFetchTransport({ tls: ctx.tls }),
     files: feed,

@@ -1,11 +1,11 @@
 import { once } from 'node:events';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpApp } from './http-server.ts';
 import { memorySigner } from './keys.ts';
 import { silentLogger } from './logging.ts';
-import { callingPeer, peerAccess, servePeerHttp, type PeerPort } from './peer-port.ts';
+import { callingPeer, listenPeerPort, peerAccess, servePeerHttp, type PeerPort } from './peer-port.ts';
 import { ALPN_HTTP, PeerTls, provenPeerId } from './peer-tls.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -99,4 +99,67 @@ describe('closing a peer port', () => {
     await closed;
     await app.close();
   }, 8_000); // below the 10 s handshake deadline, which would otherwise be what ends it
+
+  it('holds at most so many connections not yet proven per address and in all, closing the rest at once', async () => {
+    const tls = new PeerTls(memorySigner());
+    await tls.ready();
+    const proven: string[] = [];
+    const port = await listenPeerPort('127.0.0.1', 0, {
+      tls,
+      alpn: [ALPN_HTTP],
+      logger: silentLogger(),
+      onPeer: (socket, peerId) => {
+        proven.push(peerId);
+        socket.destroy();
+      },
+      handshakeTimeoutMs: 60_000, // only the caps may close a connection here
+      maxUnprovenPerAddress: 3,
+      maxUnproven: 5,
+    });
+    cleanups.push(() => port.close());
+    const idle = (localAddress: string): Socket => {
+      const socket = netConnect({ host: '127.0.0.1', port: port.port, localAddress });
+      socket.on('error', () => undefined);
+      cleanups.push(() => void socket.destroy());
+      return socket;
+    };
+    const tlsPeer = async (localAddress: string) => {
+      const me = new PeerTls(memorySigner());
+      await me.ready();
+      const tcp = netConnect({ host: '127.0.0.1', port: port.port, localAddress });
+      const socket = connect({ ...me.clientOptions([ALPN_HTTP]), socket: tcp });
+      cleanups.push(() => void socket.destroy());
+      await once(socket, 'secureConnect');
+      await once(socket, 'close'); // onPeer took it (and closed it): the server side saw it proven
+      return me.peerId;
+    };
+
+    // Five connections from one address that send nothing: three are held, two closed at once.
+    const fromOne = Array.from({ length: 5 }, () => idle('127.0.0.2'));
+    const closedFromOne: Socket[] = [];
+    await new Promise<void>((resolve) => {
+      for (const socket of fromOne) socket.once('close', () => closedFromOne.push(socket) === 2 && resolve());
+    });
+    expect(closedFromOne).toHaveLength(2);
+    expect(port.refusedOverCap).toBe(2);
+    // Another address still gets through and proves its id, and the three held ones are still open.
+    const other = await tlsPeer('127.0.0.3');
+    expect(proven).toEqual([other]);
+    expect(fromOne.filter((s) => !s.destroyed && !s.closed)).toHaveLength(3);
+    // Two more idle ones from a third address fill the port (5 in all): the next one is closed at once.
+    const fromThree = [idle('127.0.0.4'), idle('127.0.0.4')];
+    await Promise.all(fromThree.map((s) => once(s, 'connect')));
+    await once(idle('127.0.0.5'), 'close');
+    expect(port.refusedOverCap).toBe(3);
+    // Places are given back as connections end: the first address is served again.
+    for (const s of [...fromOne, ...fromThree]) s.destroy();
+    await expect.poll(async () => {
+      try {
+        return (await tlsPeer('127.0.0.2')).length > 0;
+      } catch {
+        return false;
+      }
+    }, { timeout: 10_000, interval: 50 }).toBe(true);
+    expect(proven).toHaveLength(2);
+  });
 });

@@ -23,6 +23,13 @@ import { ALPN_HTTP, provenPeerId, TLS_HANDSHAKE_BYTE, type PeerTls } from './pee
 
 /** A connection must send its first byte and finish the TLS handshake within this time. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Connections not yet handed on (no first byte yet, or in their TLS handshake) held at once, from
+ * one remote address and in all. Each holds a file descriptor and handshake state for up to the
+ * deadline: without a bound, connections that send nothing run the process out of descriptors.
+ */
+export const MAX_UNPROVEN_PER_ADDRESS = 128;
+export const MAX_UNPROVEN = 1_024;
 
 export interface PeerPortOptions {
   tls: PeerTls;
@@ -34,6 +41,9 @@ export interface PeerPortOptions {
   /** A plaintext connection from this host; without it, plaintext is refused from everywhere. */
   onLocal?(socket: Socket): void;
   handshakeTimeoutMs?: number;
+  /** MAX_UNPROVEN_PER_ADDRESS and MAX_UNPROVEN unless given. */
+  maxUnprovenPerAddress?: number;
+  maxUnproven?: number;
 }
 
 export interface PeerPort {
@@ -44,6 +54,8 @@ export interface PeerPort {
    * handed on have ended too (their owners close them).
    */
   close(): Promise<void>;
+  /** Connections closed at accept because their address, or the port, held too many unproven ones. */
+  readonly refusedOverCap: number;
 }
 
 /** Whether `ip` is an address of this host (loopback, or one of its interfaces). */
@@ -69,7 +81,9 @@ export async function listenPeerPort(host: string, port: number, options: PeerPo
   };
   /** A finished handshake: the peer id proven, or the connection refused. */
   const secured = (socket: TLSSocket) => {
-    inHandshake.delete((socket as TLSSocket & { _parent?: Socket })._parent ?? socket); // the TCP socket under it
+    const tcp = (socket as TLSSocket & { _parent?: Socket })._parent ?? socket; // the TCP socket under it
+    inHandshake.delete(tcp);
+    releases.get(tcp)?.();
     let peerId: string;
     try {
       peerId = provenPeerId(socket);
@@ -79,7 +93,24 @@ export async function listenPeerPort(host: string, port: number, options: PeerPo
     options.onPeer(socket, peerId);
   };
 
+  const unproven = new UnprovenCount(options.maxUnprovenPerAddress ?? MAX_UNPROVEN_PER_ADDRESS, options.maxUnproven ?? MAX_UNPROVEN);
+  let refusedOverCap = 0;
+  /** How each counted TCP socket gives its place back once handed on. */
+  const releases = new WeakMap<Socket, () => void>();
   const server: NetServer = createNetServer({ pauseOnConnect: false, noDelay: true }, (socket) => {
+    const remote = socket.remoteAddress ?? '';
+    if (!unproven.take(remote)) {
+      refusedOverCap++;
+      logger.debug({ remote }, 'peer connection refused: too many connections not yet proven');
+      return void socket.destroy();
+    }
+    let counted = true;
+    const release = () => {
+      if (counted) unproven.give(remote);
+      counted = false;
+    };
+    socket.once('close', release);
+    releases.set(socket, release);
     pending.add(socket);
     const timer = setTimeout(() => refuse(socket, `nothing sent within ${deadline} ms`), deadline);
     socket.on('error', () => undefined); // a reset before the first byte ends this connection only
@@ -97,6 +128,7 @@ export async function listenPeerPort(host: string, port: number, options: PeerPo
         socket.once('close', () => inHandshake.delete(socket));
         tlsServer.emit('connection', socket);
       } else if (options.onLocal && isThisHost(socket.remoteAddress)) {
+        release();
         options.onLocal(socket);
       } else {
         return refuse(socket, 'not TLS: peers must speak TLS 1.3 (protocol version 2; a version 1 peer?)');
@@ -123,7 +155,37 @@ export async function listenPeerPort(host: string, port: number, options: PeerPo
       inHandshake.clear();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
+    get refusedOverCap() {
+      return refusedOverCap;
+    },
   };
+}
+
+/** Connections not yet proven, per remote address and in all, within their caps. */
+class UnprovenCount {
+  readonly #byAddress = new Map<string, number>();
+  #total = 0;
+
+  constructor(
+    private readonly perAddress: number,
+    private readonly all: number,
+  ) {}
+
+  /** Count one more from `address`, or false when a cap is reached. */
+  take(address: string): boolean {
+    const held = this.#byAddress.get(address) ?? 0;
+    if (held >= this.perAddress || this.#total >= this.all) return false;
+    this.#byAddress.set(address, held + 1);
+    this.#total++;
+    return true;
+  }
+
+  give(address: string): void {
+    const held = this.#byAddress.get(address) ?? 0;
+    if (held <= 1) this.#byAddress.delete(address);
+    else this.#byAddress.set(address, held - 1);
+    this.#total--;
+  }
 }
 
 /** The peer id each verified TLS connection proved, for the routes behind servePeerHttp. */
@@ -163,6 +225,9 @@ export async function servePeerHttp(app: HttpApp, host: string, port: number, tl
       const closed = peerPort.close(); // stops accepting at once; resolves when every connection has ended
       for (const socket of sockets) socket.destroy();
       await closed;
+    },
+    get refusedOverCap() {
+      return peerPort.refusedOverCap;
     },
   };
 }

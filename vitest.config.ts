@@ -7,6 +7,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    reporters: ['default'],
+    // In CI a line also marks each file's start, so a run that stalls names the file it stalled in.
+    reporters: process.env.PEERSHARE_CI ? ['default', './test/support/start-reporter.ts'] : ['default'],
   },
 });

@@ -17,8 +17,13 @@ export interface PeerProcess {
 const UP = 'Ctrl-C stops it';
 const START_TIMEOUT_MS = 30_000;
 
-export async function spawnPeer(args: string[], defer: Defer = perTest): Promise<PeerProcess> {
-  const child = spawn(process.execPath, [BIN, ...args, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+/**
+ * `prefix`: a command the peer runs under, such as ['ip', 'netns', 'exec', NS] to run it on a
+ * test host (test/support/testbed.ts); it must exec the peer, so that killing the child kills it.
+ */
+export async function spawnPeer(args: string[], defer: Defer = perTest, prefix: readonly string[] = []): Promise<PeerProcess> {
+  const [command, ...before] = [...prefix, process.execPath];
+  const child = spawn(command!, [...before, BIN, ...args, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = once(child, 'exit').catch(() => undefined);
   defer(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

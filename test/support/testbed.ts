@@ -1,0 +1,112 @@
+/**
+ * Hosts for tests that cross a network: N Linux network namespaces, each with one interface on a
+ * private /24 (10.x.y.0/24, chosen at random per test bed, inside namespaces this test bed makes:
+ * no packet leaves this machine), joined by a bridge in a namespace of its own (the "switch"), so
+ * that the root namespace and every other test are untouched. A whole peer runs on a host with
+ * the default ports, bound to whatever it likes (0.0.0.0 included), as on a separate machine.
+ *
+ * Faults: cut a host off (its switch port down) and bring it back; split the hosts in two
+ * partitions (the second half moves to another bridge) and heal; cap a host's upload rate (tc
+ * tbf: netem is not in this kernel). Needs root (`canCreateHosts`); everything is removed when
+ * the test ends.
+ */
+import { execFile } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { promisify } from 'node:util';
+import { spawnPeer, type PeerProcess } from './peer-process.ts';
+import { BIN, type CommandResult } from './run-command.ts';
+import { perTest, type Defer } from './teardown.ts';
+
+const run = promisify(execFile);
+const COMMAND_TIMEOUT_MS = 60_000;
+
+/** Whether this process may create network namespaces (root); tests skip with one line otherwise. */
+export const canCreateHosts = process.getuid?.() === 0;
+
+export interface TestHost {
+  readonly name: string;
+  /** Its network namespace. */
+  readonly ns: string;
+  /** Its address on the test bed's network. */
+  readonly ip: string;
+  /** Run a command there; resolves with its output, rejects on a non-zero exit. */
+  exec(command: string, args: string[]): Promise<{ stdout: string; stderr: string }>;
+  /** Start `peershare ARGS` (start or service) there; killed when the test ends. */
+  startPeer(args: string[]): Promise<PeerProcess>;
+  /** Run the `peershare` command there (a CLI call to the peer on that host); never rejects on its exit code. */
+  peershare(args: string[]): Promise<CommandResult>;
+}
+
+export interface Testbed {
+  readonly hosts: readonly TestHost[];
+  /** Take `host` off the network (its switch port down), or bring it back. */
+  cut(host: TestHost): Promise<void>;
+  restore(host: TestHost): Promise<void>;
+  /** Hosts in `side` can reach one another and no other host until heal(). */
+  partition(side: readonly TestHost[]): Promise<void>;
+  heal(): Promise<void>;
+  /** Cap what `host` sends to `bitsPerSecond` (tc tbf on its interface). */
+  cap(host: TestHost, bitsPerSecond: number): Promise<void>;
+}
+
+export async function createTestbed(count: number, defer: Defer = perTest): Promise<Testbed> {
+  if (count < 1 || count > 200) throw new Error(`a test bed holds 1 to 200 hosts, not ${count}`);
+  const id = `${process.pid % 1000}${randomInt(1000)}`.padStart(4, '0');
+  const net = `10.${200 + randomInt(50)}.${randomInt(250)}`;
+  const sw = `ps-sw-${id}`;
+  const inSwitch = (...args: string[]) => run('ip', ['netns', 'exec', sw, 'ip', ...args]);
+  await run('ip', ['netns', 'add', sw]);
+  defer(() => run('ip', ['netns', 'del', sw]).catch(() => undefined));
+  for (const bridge of ['br0', 'br1']) {
+    await inSwitch('link', 'add', bridge, 'type', 'bridge');
+    await inSwitch('link', 'set', bridge, 'up');
+  }
+  await inSwitch('link', 'set', 'lo', 'up');
+
+  const hosts: Array<TestHost & { port: string }> = [];
+  for (let i = 0; i < count; i++) {
+    const ns = `ps-h${i}-${id}`;
+    const port = `sw${i}`;
+    const ip = `${net}.${i + 2}`;
+    const inHost = (...args: string[]) => run('ip', ['netns', 'exec', ns, 'ip', ...args]);
+    await run('ip', ['netns', 'add', ns]);
+    defer(() => run('ip', ['netns', 'del', ns]).catch(() => undefined));
+    // Both ends are made inside the namespaces (the host's end named eth0): no name clashes with other test beds.
+    await run('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', port, 'netns', sw]);
+    await inSwitch('link', 'set', port, 'master', 'br0');
+    await inSwitch('link', 'set', port, 'up');
+    await inHost('addr', 'add', `${ip}/24`, 'dev', 'eth0');
+    await inHost('link', 'set', 'eth0', 'up');
+    await inHost('link', 'set', 'lo', 'up');
+    const exec = (command: string, args: string[]) => run('ip', ['netns', 'exec', ns, command, ...args], { timeout: COMMAND_TIMEOUT_MS });
+    hosts.push({
+      name: `host${i}`,
+      ns,
+      ip,
+      port,
+      exec,
+      startPeer: (args) => spawnPeer(args, defer, ['ip', 'netns', 'exec', ns]),
+      peershare: (args) =>
+        exec(process.execPath, [BIN, ...args]).then(
+          ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+          (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof err.code === 'number' ? err.code : null, stdout: err.stdout ?? '', stderr: err.stderr ?? String(err) }),
+        ),
+    });
+  }
+  const portOf = (host: TestHost) => (host as TestHost & { port: string }).port;
+  return {
+    hosts,
+    cut: async (host) => void (await inSwitch('link', 'set', portOf(host), 'down')),
+    restore: async (host) => void (await inSwitch('link', 'set', portOf(host), 'up')),
+    async partition(side) {
+      for (const host of side) await inSwitch('link', 'set', portOf(host), 'master', 'br1');
+    },
+    async heal() {
+      for (const host of hosts) await inSwitch('link', 'set', host.port, 'master', 'br0');
+    },
+    async cap(host, bitsPerSecond) {
+      const burst = Math.max(16 * 1024, Math.ceil(bitsPerSecond / 8 / 100)); // 10 ms worth, at least 16 KiB
+      await host.exec('tc', ['qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', 'rate', `${bitsPerSecond}bit`, 'burst', String(burst), 'latency', '100ms']);
+    },
+  };
+}

@@ -32,6 +32,8 @@ function counting(traffic: Traffic) {
       return answer;
     },
     announceLeave: (address, peerId, tombstone, signal) => inner.announceLeave(address, peerId, tombstone, signal),
+    askDialBack: (address, peerId, port, signal) => inner.askDialBack(address, peerId, port, signal),
+    reach: (address, peerId, signal) => inner.reach(address, peerId, signal),
     close: () => inner.close(),
   });
 }

@@ -137,6 +137,20 @@ export interface FetchPort {
   forgetJoinPins(key: string): Promise<JoinPinInfo[]>;
   /** What admission of peer records refused, evicted or verified; null if the service does not say. */
   defences(): Promise<MembershipDefences | null>;
+  /** Whether other hosts can reach this peer; null if the service does not say. */
+  reachability(): Promise<Reachability | null>;
+}
+
+/** Whether other hosts can reach this peer, and where its record says to dial it (Fetch's status). */
+export interface Reachability {
+  /** configured: --advertise or a bound address; learning: bound to a wildcard, nothing seen yet; reachable / unreachable: after a dial-back. */
+  state: 'configured' | 'learning' | 'reachable' | 'unreachable';
+  /** The address another host saw this peer at (reachable, unreachable). */
+  address?: string;
+  confirmedBy?: string;
+  checkedBy?: string;
+  /** The Fetch address this peer's record advertises. */
+  advertised?: string;
 }
 
 export interface DownloadProgress {

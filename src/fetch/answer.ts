@@ -3,15 +3,17 @@
  * this peer's own shared-file delta from the SharedFileFeed, and the read-only listings. Every
  * write is followed by a store flush, so what a peer was told survives a crash.
  */
+import { isIP } from 'node:net';
 import { PeershareError } from '../shared/errors.ts';
+import { plainAddress } from '../shared/net.ts';
 import type { Logger } from '../shared/logging.ts';
 import type { FetchApi } from './adapters/http/fetch-routes.ts';
 import type { FileDelta, SyncResponse } from './domain/messages.ts';
 import type { SyncRounds } from './domain/sync-rounds.ts';
 import type { PeerStore, SharedFileFeed } from './ports.ts';
 
-/** The FetchApi of the domain's view and listings; the service adds the join pins. */
-export type ViewApi = Omit<FetchApi, 'joinPins' | 'forgetJoinPins'>;
+/** The FetchApi of the domain's view and listings; the service adds the join pins and dial-backs. */
+export type ViewApi = Omit<FetchApi, 'joinPins' | 'forgetJoinPins' | 'dialBack'>;
 
 export function answerWithFiles(core: SyncRounds, feed: SharedFileFeed, store: PeerStore, flush: () => void, logger: Logger): ViewApi {
   async function filesSince(cursor: string | undefined): Promise<FileDelta | undefined> {
@@ -36,7 +38,8 @@ export function answerWithFiles(core: SyncRounds, feed: SharedFileFeed, store: P
       flush();
       const cursor = (body as { filesCursor?: string }).filesCursor;
       const files = await filesSince(cursor);
-      return { from: core.peerId, view, ...(files ? { files } : {}) };
+      const observed = plainAddress(remote);
+      return { from: core.peerId, view, ...(files ? { files } : {}), ...(isIP(observed) ? { observed } : {}) };
     },
     leave(body: unknown): void {
       core.acceptLeave(body);
@@ -68,5 +71,6 @@ export function lazyApi(current: () => FetchApi | undefined): FetchApi {
     sources: (fileId) => get().sources(fileId),
     joinPins: () => get().joinPins(),
     forgetJoinPins: (key) => get().forgetJoinPins(key),
+    dialBack: (peerId, host, port) => get().dialBack(peerId, host, port),
   };
 }

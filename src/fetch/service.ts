@@ -28,6 +28,8 @@ import { SyncRounds } from './domain/sync-rounds.ts';
 import type { Clock, FetchTransport, JoinPin, NeighbourDirectory, PeerStore, Random, SharedFileFeed, SourceDirectory } from './ports.ts';
 import { StoreWriter } from './store-writer.ts';
 import { answerWithFiles, lazyApi } from './answer.ts';
+import { AddressLearner, DialBackLimiter, type Reachability } from './domain/reachability.ts';
+import { observedIn } from './domain/messages.ts';
 
 /** The port a join address without one is assumed to use (the Fetch service's default). */
 export const DEFAULT_JOIN_PORT = 7874;
@@ -48,6 +50,11 @@ export interface FetchServiceComponents {
   allowedHosts?: readonly string[];
   /** Addresses announced to other peers; `fetch` defaults to the address this API is bound to. */
   addresses: { files: string; search: string; fetch?: string };
+  /**
+   * Learn the host to advertise from other peers (bound to a wildcard, none given): the address
+   * their answers saw, once one of them dialled this peer back there (domain/reachability.ts).
+   */
+  learnAddress?: boolean;
   /** host[:port] of known peers' Fetch APIs, tried in order while no live peer is known. */
   join: readonly string[];
   intervalMs: number;
@@ -73,6 +80,10 @@ export interface FetchStatus {
   failedJoinAttempts: number;
   /** Admission of records (domain/admission.ts): what waits unverified, what was refused, evicted, verified. */
   admission: AdmissionStatus;
+  /** Whether other hosts can reach this peer, and at which address (domain/reachability.ts). */
+  reachability: Reachability;
+  /** The addresses this peer's record advertises now. */
+  advertised: ServiceAddresses | undefined;
 }
 
 const NO_ADMISSION: AdmissionStatus = { unverified: 0, firewalled: 0, refusedNew: 0, refusedBackoff: 0, evictedUnverified: 0, verificationsOk: 0, verificationsFailed: 0, droppedAfterFailures: 0 };
@@ -105,6 +116,11 @@ async function inTurn<T>(items: readonly T[], limit: number, open: () => boolean
     while (next < items.length && open()) await task(items[next++] as T);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** The port of this peer's own Fetch address, as its record advertises it. */
+function fetchPortOf(core: SyncRounds): number {
+  return Number(/:(\d+)$/.exec(core.table.selfRecord.addresses.fetch)?.[1]);
 }
 
 /** host[:port] → host:port, or CONFIG_INVALID. */
@@ -143,6 +159,43 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
   let failedJoinAttempts = 0;
   let chain: Promise<unknown> = Promise.resolve();
   let running = false;
+  const learner = new AddressLearner(c.learnAddress === true);
+  const dialBacks = new DialBackLimiter();
+
+  /**
+   * An answer from `peerId` (dialled at `address`) saw this peer at `observed`: when learning,
+   * ask that peer to dial back there, and advertise the address once it could.
+   */
+  function learnFrom(observed: string | undefined, peerId: string, address: string, fetchPort: number): void {
+    if (!learner.shouldCheck(observed, rounds) || observed === undefined) return;
+    c.transport.askDialBack(address, peerId, fetchPort, aborter.signal).then(
+      (result) => {
+        if (!running || !core) return;
+        const moved = learner.checked(result.observed, result.reachable, peerId, rounds);
+        if (moved === undefined) {
+          if (!result.reachable) c.logger.warn({ observed: result.observed, by: peerId }, 'another host could not dial this peer back: it is not reachable from outside (NAT or firewall)');
+          return;
+        }
+        core.readdress(moved);
+        writer?.flush();
+        c.logger.info({ address: moved, confirmedBy: peerId }, 'advertising the address other hosts reach this peer at (dialled back)');
+      },
+      (err: unknown) => {
+        learner.failed();
+        c.logger.debug({ peerId, err: (err as Error).message }, 'dial-back not answered');
+      },
+    );
+  }
+
+  /** Another peer asks to be dialled back at the source address of its request (never one it names). */
+  async function dialBack(peerId: string, host: string, port: number): Promise<{ observed: string; reachable: boolean }> {
+    if (!dialBacks.take(host, clock.now())) throw new PeershareError('RATE_LIMITED', 'too many dial-backs asked from this address; ask again in a minute', { retryAfterSeconds: 60 });
+    try {
+      return { observed: host, reachable: await c.transport.reach(hostPort(host, port), peerId, aborter.signal) };
+    } finally {
+      dialBacks.release();
+    }
+  }
 
   async function round(): Promise<RoundReport> {
     if (!core || !running) throw new PeershareError('UNAVAILABLE', 'fetch service is not running');
@@ -160,6 +213,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
           if (!running) return;
           live.applyResponse(target, answer.body, answer.peerId);
           if (target.peerId === undefined) joinAnswered(target.address, answer.peerId, pin);
+          learnFrom(observedIn(answer.body), answer.peerId, target.address, fetchPortOf(live));
         } catch (err) {
           if (!running) return;
           failed++;
@@ -248,7 +302,17 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     const alive = peers.filter((p) => p.state === 'alive').length;
     const joined = core?.joined ?? false;
     const state = !running ? 'stopped' : joined ? 'joined' : join.length > 0 ? 'joining' : 'alone';
-    return { peerId: c.identity.peerId, state, knownPeers: peers.length, alivePeers: alive, round: rounds, failedJoinAttempts, admission: core?.admissionStatus() ?? NO_ADMISSION };
+    return {
+      peerId: c.identity.peerId,
+      state,
+      knownPeers: peers.length,
+      alivePeers: alive,
+      round: rounds,
+      failedJoinAttempts,
+      admission: core?.admissionStatus() ?? NO_ADMISSION,
+      reachability: learner.status,
+      advertised: core?.table.selfRecord.addresses,
+    };
   }
 
   return {
@@ -284,7 +348,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
         writer.flush();
         pins = new Map(c.store.joinPins().map((pin) => [pin.address, pin]));
         core = live;
-        api = { ...answerWithFiles(live, c.files, c.store, () => writer?.flush(), c.logger), joinPins, forgetJoinPins };
+        api = { ...answerWithFiles(live, c.files, c.store, () => writer?.flush(), c.logger), joinPins, forgetJoinPins, dialBack };
       } catch (err) {
         // A port in use or a bad address: release what was opened, so a failed start leaks nothing.
         await peerPort?.close();

@@ -12,7 +12,7 @@ import { createFetchService, type FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
 import type { Config } from '../shared/config.ts';
 import { opening } from '../shared/fs-errors.ts';
-import { localAddress, type PeerContext } from './context.ts';
+import { advertisedAddress, learnsAddress, localAddress, type PeerContext } from './context.ts';
 import { filesFeedOverHttp } from './remote-ports.ts';
 
 /** The user's Fetch admission settings (shared/config.ts) as the Fetch domain's tuning. */
@@ -44,7 +44,8 @@ export function buildFetch(ctx: PeerContext, files: FilesService | undefined): F
     host: config.host,
     allowedHosts: config.allowedHosts,
     port: config.fetchPort,
-    addresses: { files: filesAddress, search: localAddress(config, config.searchPort), fetch: localAddress(config, config.fetchPort) },
+    addresses: { files: advertisedAddress(config, config.filesPort), search: advertisedAddress(config, config.searchPort), fetch: advertisedAddress(config, config.fetchPort) },
+    learnAddress: learnsAddress(config),
     join: config.join,
     intervalMs: config.fetchInterval,
     fanout: config.fetchFanout,

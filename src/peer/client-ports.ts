@@ -12,6 +12,7 @@ import type { SearchService } from '../search/service.ts';
 import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, SearchPort } from '../client/ports.ts';
 import { PeershareError } from '../shared/errors.ts';
 import { linkDefences, membershipDefences } from '../client/domain/defences.ts';
+import { reachabilityOf } from '../client/domain/reachability.ts';
 
 export function filesInProcess(files: FilesService): FilesPort {
   return {
@@ -55,6 +56,7 @@ export function fetchInProcess(fetch: FetchService): FetchPort {
     joinPins: async () => fetch.joinPins(),
     forgetJoinPins: async (key) => fetch.forgetJoinPins(key),
     defences: async () => membershipDefences(fetch.status()),
+    reachability: async () => reachabilityOf(fetch.status()),
   };
 }
 

@@ -5,7 +5,7 @@ import type { Config } from '../shared/config.ts';
 import { loadOrCreateIdentity, type Identity } from '../shared/identity.ts';
 import type { Logger } from '../shared/logging.ts';
 import { isIP } from 'node:net';
-import { hostPort, isLoopback } from '../shared/net.ts';
+import { hostPort, isLoopback, isWildcard } from '../shared/net.ts';
 import { PeerTls } from '../shared/peer-tls.ts';
 
 export interface PeerContext {
@@ -49,4 +49,21 @@ export function localApiAddress(config: Config, port: number): string {
 export function localAddress(config: Config, port: number): string {
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
   return hostPort(host, port);
+}
+
+/**
+ * Whether this peer learns the address it advertises from other peers (the address they see it
+ * at, confirmed by a dial-back): bound to a wildcard with no --advertise.
+ */
+export function learnsAddress(config: Config): boolean {
+  return config.advertise === undefined && isWildcard(config.host);
+}
+
+/**
+ * host:port other peers are told to dial for one of this peer's services: --advertise, else the
+ * bound address; bound to a wildcard, this host's loopback until an address is learned (a
+ * loopback address only ever serves peers on this host: other hosts refuse records naming one).
+ */
+export function advertisedAddress(config: Config, port: number): string {
+  return config.advertise === undefined ? localAddress(config, port) : hostPort(config.advertise, port);
 }

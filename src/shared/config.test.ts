@@ -81,6 +81,15 @@ describe('configuration', () => {
     expect(errorOf(() => loadConfig({ flags: { dataDir: tempDir(), neighbours: 'a:99999' } })).message).toMatch(/^invalid neighbours \(--neighbours\)/);
   });
 
+  it('reads the address to advertise as an IP address or a host name, and refuses a wildcard', () => {
+    const advertise = (value: string) => loadConfig({ flags: { dataDir: tempDir(), advertise: value } }).advertise;
+    expect(loadConfig({ flags: { dataDir: tempDir() } }).advertise).toBeUndefined();
+    expect([advertise('192.0.2.7'), advertise('[2001:db8::7]'), advertise('Peer.Example.org')]).toEqual(['192.0.2.7', '2001:db8::7', 'peer.example.org']);
+    expect(errorOf(() => advertise('0.0.0.0')).message).toMatch(/^invalid advertise \(--advertise\).*wildcard/);
+    expect(errorOf(() => advertise('::')).message).toMatch(/wildcard/);
+    expect(errorOf(() => advertise('peer.example.org:7874')).message).toMatch(/^invalid advertise/);
+  });
+
   it('reads allowedHosts as comma-separated host names, lowercased, and refuses ports and garbage', () => {
     const config = loadConfig({ flags: { dataDir: tempDir(), allowedHosts: ['Peer.Example.org, nas.local', 'box'] } });
     expect(config.allowedHosts).toEqual(['peer.example.org', 'nas.local', 'box']);

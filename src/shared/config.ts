@@ -62,6 +62,23 @@ const ipAddress: Parser<string> = (raw) => {
   return raw;
 };
 
+/**
+ * The address other peers are told to dial, or nothing (then the bound address, or one learned
+ * from other peers when bound to a wildcard: see advertisedHost in src/peer/context.ts): an IP
+ * address or a DNS name, never a wildcard.
+ */
+const advertisedHost: Parser<string | undefined> = (raw) => {
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw !== 'string') throw new InvalidValue('expected an IP address or a host name such as peer.example.org');
+  const value = raw.trim().replace(/^\[(.*)\]$/, '$1');
+  if (value === '0.0.0.0' || value === '::') throw new InvalidValue('a wildcard is an address to listen on, not one to dial: advertise the address other peers reach this host at');
+  if (isIP(value) !== 0) return value;
+  if (value.length > 253 || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(value)) {
+    throw new InvalidValue(`expected an IP address or a host name such as peer.example.org, without port, got "${value}"`);
+  }
+  return value.toLowerCase();
+};
+
 /** A loopback address, or nothing (then derived from --host: see apiHostOf in src/peer/context.ts). */
 const loopbackAddress: Parser<string | undefined> = (raw) => {
   if (raw === undefined || raw === '') return undefined;
@@ -134,6 +151,12 @@ export const DEFAULT_PORTS = {
 
 export const SETTINGS = {
   host: { flag: 'host', doc: 'address every service of this peer listens on (the Client and Download APIs: see --api-host)', parse: ipAddress, default: '127.0.0.1' },
+  advertise: {
+    flag: 'advertise',
+    doc: "address other peers dial to reach this one, written in its signed record (each service keeps its port); default: --host, or, bound to 0.0.0.0 or ::, the address other peers see it at, once one of them dialled it back",
+    parse: advertisedHost,
+    default: undefined,
+  },
   apiHost: {
     flag: 'api-host',
     doc: 'loopback address of the Client API (web UI) and the Download API; default: --host when it is loopback, else 127.0.0.1 (::1 for an IPv6 --host)',

@@ -13,3 +13,13 @@ export function isLoopback(address: string | undefined): boolean {
 export function hostPort(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** Whether a bound address is a wildcard (every interface): not an address anyone can dial. */
+export function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+/** An address as a socket reports it, IPv4-mapped IPv6 written as plain IPv4. */
+export function plainAddress(address: string): string {
+  return address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+}

@@ -12,6 +12,8 @@ function countingTransport(calls: Map<string, number>) {
       return inner.sync(address, peerId, request, signal);
     },
     announceLeave: (address, peerId, tombstone, signal) => inner.announceLeave(address, peerId, tombstone, signal),
+    askDialBack: (address, peerId, port, signal) => inner.askDialBack(address, peerId, port, signal),
+    reach: (address, peerId, signal) => inner.reach(address, peerId, signal),
     close: () => inner.close(),
   });
 }

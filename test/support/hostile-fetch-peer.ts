@@ -103,6 +103,7 @@ export async function startHostileFetch(host: string, now: number, defer: Defer 
     sources: () => [],
     joinPins: () => [],
     forgetJoinPins: refuse,
+    dialBack: refuse,
   };
   registerFetchRoutes(app, api);
   const port = await servePeerHttp(app, host, DEFAULT_PORTS.fetchPort, tls, silentLogger());

@@ -6,7 +6,7 @@
  * peers hold: a hit's holders are hints, checked against Fetch's membership; see pick.ts).
  */
 import { PeershareError } from '../../shared/errors.ts';
-import type { ClientPorts, Defences, DownloadProgress, OverlayLink, PeerInfo, SearchHit, SearchQuery } from '../ports.ts';
+import type { ClientPorts, Defences, DownloadProgress, OverlayLink, PeerInfo, Reachability, SearchHit, SearchQuery } from '../ports.ts';
 import { networkView, peersToMap, type NetworkView } from './network.ts';
 import { bestSources, pickMostHeld, verifiedMembers } from './pick.ts';
 
@@ -31,6 +31,8 @@ export interface PeerStatus {
   unavailable: string[];
   /** What this peer's defences refused, evicted or cut (docs/SECURITY.md); null parts did not answer. */
   defences: Defences;
+  /** Whether other hosts can reach this peer (null: Fetch did not answer). */
+  reachability: Reachability | null;
 }
 
 export interface QueuedDownload {
@@ -68,7 +70,7 @@ export class ClientApp {
   /** Every service is asked at once; one that fails leaves its part null instead of failing the rest. */
   async status(): Promise<PeerStatus> {
     const { files, fetch, search, download } = this.ports;
-    const [shared, peers, links, queue, downloads, membership, overlay] = await Promise.allSettled([
+    const [shared, peers, links, queue, downloads, membership, overlay, reachability] = await Promise.allSettled([
       files.list(undefined, 1),
       fetch.peers(),
       search.links(),
@@ -76,6 +78,7 @@ export class ClientApp {
       download.list(1000),
       fetch.defences(),
       search.defences(),
+      fetch.reachability(),
     ]);
     const value = <T>(r: PromiseSettledResult<T>): T | null => (r.status === 'fulfilled' ? r.value : null);
     const unavailable = (['files', 'fetch', 'search', 'download', 'download'] as const).filter((_, i) => [shared, peers, links, queue, downloads][i]!.status === 'rejected');
@@ -96,6 +99,7 @@ export class ClientApp {
       },
       unavailable: [...new Set(unavailable)],
       defences: { membership: value(membership), links: value(overlay) },
+      reachability: value(reachability),
     };
   }
 

@@ -15,7 +15,7 @@ function recordAt(host: string, fetch = `${host}:7003`, seq = NOW): PeerRecord {
 }
 
 const announce = (remote: string) => ({ kind: 'announce' as const, remote });
-const gossip = (via: string) => ({ kind: 'gossip' as const, via });
+const gossip = (via: string, at = '127.0.0.9:7874') => ({ kind: 'gossip' as const, via, at });
 
 describe('admission of unverified records', () => {
   it('rate-limits new identities announced per source address and per subnet, per minute', () => {
@@ -28,6 +28,18 @@ describe('admission of unverified records', () => {
     expect(admission.counters.refusedNew).toBe(2);
     // A minute later the source may add again.
     expect(admission.offer(recordAt('10.1.1.1'), announce('10.0.0.1'), 2, NOW + MINUTE)).toBe('pending');
+  });
+
+  it('refuses a record naming a loopback address from another host, announced or gossiped; takes it from this host', () => {
+    const admission = new Admission(config);
+    expect(admission.offer(recordAt('127.0.0.1'), announce('10.0.0.1'), 1, NOW)).toBe('refused-address');
+    expect(admission.offer(recordAt('10.0.0.7', '127.0.0.1:7003'), announce('10.0.0.7'), 1, NOW)).toBe('refused-address');
+    expect(admission.offer(recordAt('[::1]'), gossip('x', '10.0.0.2:7874'), 1, NOW)).toBe('refused-address');
+    expect(admission.offer(recordAt('127.0.0.1'), announce('::ffff:10.0.0.1'), 1, NOW)).toBe('refused-address');
+    expect(admission.counters.refusedNew).toBe(4);
+    expect(admission.size).toBe(0);
+    expect(admission.offer(recordAt('127.0.0.1'), announce('127.0.0.1'), 1, NOW)).toBe('pending');
+    expect(admission.offer(recordAt('127.0.0.2'), gossip('y', '127.0.0.3:7874'), 1, NOW)).toBe('pending');
   });
 
   it('counts each 127.x host as its own; from loopback, by the loopback host the record names', () => {

@@ -46,10 +46,10 @@ export type AdmissionConfig = Pick<
 export type Origin =
   /** Its own peer proved its key on an inbound TLS connection from `remote` (an IP address). */
   | { kind: 'announce'; remote: string }
-  /** Carried in the answer of the verified peer `via` (its peer id). */
-  | { kind: 'gossip'; via: string };
+  /** Carried in the answer of the verified peer `via` (its peer id), dialled at host:port `at`. */
+  | { kind: 'gossip'; via: string; at: string };
 
-export type OfferOutcome = 'pending' | 'updated' | 'unchanged' | 'refused-rate' | 'refused-backoff';
+export type OfferOutcome = 'pending' | 'updated' | 'unchanged' | 'refused-rate' | 'refused-backoff' | 'refused-address';
 
 interface Pending {
   record: PeerRecord;
@@ -67,7 +67,7 @@ interface AddressState {
 const MINUTE_MS = 60_000;
 
 export interface AdmissionCounters {
-  /** New identities refused by the per-address / per-subnet rate. */
+  /** New identities refused by the per-address / per-subnet rate, or for naming a loopback address to another host. */
   refusedNew: number;
   /** Records refused because their address is backed off after failed verifications. */
   refusedBackoff: number;
@@ -110,6 +110,13 @@ export class Admission {
    * address) to verify later. A new identity announced directly counts against its source's rate.
    */
   offer(record: PeerRecord, origin: Origin, round: number, now: number): OfferOutcome {
+    // A loopback address means "this machine" only to a peer on the sender's own machine: from
+    // another host it names this peer's own services (a probe of them), never the record's peer.
+    const sender = origin.kind === 'announce' ? origin.remote : hostOf(origin.at);
+    if (!isLoopbackHost(sender) && namesLoopback(record)) {
+      this.counters.refusedNew++;
+      return 'refused-address';
+    }
     const held = this.pending.get(record.peerId);
     if (held) {
       if (record.seq <= held.record.seq) return 'unchanged';
@@ -246,4 +253,10 @@ export class Admission {
     this.firewalledPeers.set(record.peerId, record);
     while (this.firewalledPeers.size > this.config.maxUnverified) this.firewalledPeers.delete(this.firewalledPeers.keys().next().value as string);
   }
+}
+
+/** Whether a record names a loopback address for any of its services. */
+export function namesLoopback(record: PeerRecord): boolean {
+  const { files, search, fetch } = record.addresses;
+  return [files, search, fetch].some((address) => isLoopbackHost(hostOf(address)));
 }

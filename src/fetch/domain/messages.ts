@@ -80,9 +80,13 @@ export interface SyncResponse {
   from: string;
   view: ViewDelta;
   files?: FileDelta;
+  /** The IP address the answerer saw the request come from: a claim, checked by a dial-back before use (reachability.ts). */
+  observed?: string;
 }
 
 const PEER_ID = /^[a-z2-7]{52}$/;
+/** An IPv4 or IPv6 address as a socket reports one (no port); the domain imports no I/O module to check it. */
+const IP_ADDRESS = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]{2,39}(?:\.\d{1,3}){0,3}(?:%[\w.]{1,15})?)$/;
 const CURSOR = /^[\x21-\x7e]{1,128}$/;
 const BAD_NAME_CHARS = /[\u0000-\u001f\u007f/\\]/;
 const MAX_NAME_LENGTH = 255;
@@ -179,7 +183,15 @@ export function parseSyncResponse(input: unknown, now: number, limits: MessageLi
   });
   const records = rawRecords.map((r, i) => record(r, `view.records[${i}]`, now, limits, checks));
   const files = body.files === undefined ? undefined : parseFileDelta(body.files, limits);
-  return { from, view: { cursor: viewCursor, records, suspects }, ...(files ? { files } : {}) };
+  // Only a hint (and absent from older peers): an unusable one is dropped, not a reason to refuse the answer.
+  const observed = typeof body.observed === 'string' && IP_ADDRESS.test(body.observed) ? body.observed : undefined;
+  return { from, view: { cursor: viewCursor, records, suspects }, ...(files ? { files } : {}), ...(observed ? { observed } : {}) };
+}
+
+/** The observed address of a raw answer (applyResponse checked the rest), if it carries a usable one. */
+export function observedIn(input: unknown): string | undefined {
+  const observed = typeof input === 'object' && input !== null ? (input as { observed?: unknown }).observed : undefined;
+  return typeof observed === 'string' && IP_ADDRESS.test(observed) ? observed : undefined;
 }
 
 /** Check a shared-file list delta. */

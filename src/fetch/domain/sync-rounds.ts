@@ -219,7 +219,7 @@ export class SyncRounds {
         direct.push(record);
         if (record.status === 'left' || contact(record)) this.admission.discard(record.peerId);
       } else if (!this.table.isOutdated(record)) {
-        const outcome = this.admission.offer(record, { kind: 'gossip', via: response.from }, this.round, now);
+        const outcome = this.admission.offer(record, { kind: 'gossip', via: response.from, at: target.address }, this.round, now);
         if (outcome === 'pending') unverified++;
       }
     }
@@ -339,6 +339,19 @@ export class SyncRounds {
     }
   }
 
+  /**
+   * Advertise every service at `host` from now on, each keeping its port: a new self record with
+   * a higher seq, which the next rounds carry to the others (who verify the new address first).
+   */
+  readdress(host: string): void {
+    const now = this.options.clock.now();
+    const self = this.table.selfRecord;
+    const at = (address: string) => withHost(address, host);
+    const addresses = { files: at(self.addresses.files), search: at(self.addresses.search), fetch: at(self.addresses.fetch) };
+    const seq = nextSeq(Math.max(self.seq, this.table.highestSelfSeqSeen), now);
+    this.table.setSelf(signRecord(this.options.signer, { ...self, status: 'alive', addresses, seq, issuedAt: now }));
+  }
+
   private resignIfOutdated(now: number): void {
     const self = this.table.selfRecord;
     if (this.table.highestSelfSeqSeen < self.seq) return;
@@ -376,4 +389,10 @@ export class SyncRounds {
   peers(): PeerSummary[] {
     return this.table.list().map((p) => ({ peerId: p.peerId, state: p.state, lastHeardAt: p.lastHeardAt, addresses: p.record.addresses, files: this.files.countOf(p.peerId) }));
   }
+}
+
+/** host:port with the host replaced (IPv6 bracketed), the port kept. */
+function withHost(address: string, host: string): string {
+  const port = /:(\d+)$/.exec(address)?.[1] ?? '';
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -2,6 +2,7 @@
 import type { PeerStatus } from '../../domain/client-app.ts';
 import type { Command } from '../command.ts';
 import { describeDefences } from '../../domain/defences.ts';
+import { describeReachability } from '../../domain/reachability.ts';
 import { duration, shortId } from '../format.ts';
 
 /** The services' addresses as a person reads them (search's own is the peer-links port). */
@@ -12,8 +13,8 @@ export const status: Command = {
   summary: 'peer id, addresses, overlay neighbours, queue backend, counts, uptime, defences',
   usage: `Usage: peershare status
 
-What the peer behind the Client API is: its id, the address of each service, its Search
-overlay neighbours, its download queue, how many files, peers and downloads it has, its uptime, and what its
+What the peer behind the Client API is: its id, the address of each service, whether other
+hosts can reach it (and at which address), its Search overlay neighbours, its download queue, how many files, peers and downloads it has, its uptime, and what its
 defences refused (records, links, queries: see docs/SECURITY.md; --json for every counter).`,
   async run({ api, json, out }) {
     const s = await api.call<PeerStatus>('GET', '/status');
@@ -33,6 +34,7 @@ defences refused (records, links, queries: see docs/SECURITY.md; --json for ever
       `files       ${n(s.counts.sharedFiles)} shared`,
       `peers       ${n(s.counts.knownPeers)} known, ${n(s.counts.alivePeers)} alive`,
       `downloads   ${downloads}`,
+      `reachable   ${describeReachability(s.reachability)}`,
       `defences    ${describeDefences(s.defences)}`,
       ...(s.unavailable.length ? [`unavailable ${s.unavailable.join(', ')} (not answering)`] : []),
     ];

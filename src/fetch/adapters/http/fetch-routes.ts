@@ -1,7 +1,8 @@
 /**
  * The Fetch HTTP API (driving adapter), behind a peer port (shared/peer-port.ts). Peer-facing,
  * over TLS only: POST /sync (an announce and a request for what changed; answered with this
- * peer's view and shared-file delta) and POST /leave (a signed tombstone); the record announced
+ * peer's view and shared-file delta, and the address the request came from), POST /leave (a
+ * signed tombstone) and POST /dial-back (is the asker reachable where we see it?); the record announced
  * or left must be the one of the peer the TLS connection proved, so nobody announces or leaves
  * for another id (an answer's gossip may carry others' records; an announce may not). For this
  * host only (plaintext), the product's "log of available peers": GET /peers, GET
@@ -12,6 +13,7 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { PeershareError } from '../../../shared/errors.ts';
+import { plainAddress } from '../../../shared/net.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
 import { callingPeer, peerAccess } from '../../../shared/peer-port.ts';
 import { stateChange } from '../../../shared/site-guard.ts';
@@ -20,7 +22,7 @@ import type { SyncResponse } from '../../domain/messages.ts';
 import type { FileSource, PeerSummary } from '../../domain/sync-rounds.ts';
 import type { ServiceAddresses } from '../../domain/addresses.ts';
 import type { JoinPin } from '../../ports.ts';
-import { JoinPinsSchema, LogQuery, LogSchema, PeerListQuery, PeerListSchema, PeerRecordSchema, SourcesParams, SourcesSchema, SyncRequestSchema, SyncResponseSchema } from './schemas.ts';
+import { DialBackRequestSchema, DialBackResponseSchema, JoinPinsSchema, LogQuery, LogSchema, PeerListQuery, PeerListSchema, PeerRecordSchema, SourcesParams, SourcesSchema, SyncRequestSchema, SyncResponseSchema } from './schemas.ts';
 
 /** A join pin as listed: with the last different id the address proved, if any (refused). */
 export interface JoinPinView extends JoinPin {
@@ -43,6 +45,12 @@ export interface FetchApi {
   joinPins(): JoinPinView[];
   /** Drop the pins of a peer id or a join address; returns those dropped. */
   forgetJoinPins(key: string): JoinPin[];
+  /**
+   * Dial the peer `peerId` (proven on the asking connection) back at `host` (that connection's
+   * source address) and `port`: whether a TLS connection there proves the same id. Throws
+   * RATE_LIMITED past the dial-back limits.
+   */
+  dialBack(peerId: string, host: string, port: number): Promise<{ observed: string; reachable: boolean }>;
 }
 
 /**
@@ -81,6 +89,24 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi): void {
     async (request) => {
       ownRecordOnly(request, request.body.from.peerId, 'this announce');
       return api.answer(request.body, request.raw.socket.remoteAddress ?? '');
+    },
+  );
+
+  app.post(
+    '/dial-back',
+    {
+      config: { access: 'peers' },
+      onRequest: stateChange,
+      schema: {
+        summary: "Dial the asking peer back at this request's source address and the port it names, over TLS pinned to its id: can other hosts reach it there?",
+        body: DialBackRequestSchema,
+        response: { 200: DialBackResponseSchema, 400: ErrorRef, 403: ErrorRef, 429: ErrorRef },
+      },
+    },
+    async (request) => {
+      const proven = callingPeer(request);
+      if (proven === undefined) throw new PeershareError('FORBIDDEN', 'a dial-back is for other peers, over TLS');
+      return api.dialBack(proven, plainAddress(request.raw.socket.remoteAddress ?? ''), request.body.port);
     },
   );
 

@@ -1,13 +1,14 @@
 /**
- * The FetchTransport over the shared HTTP client (shared/http-client.ts): POST /sync and POST
- * /leave to another peer's Fetch API, over TLS 1.3 pinned to the peer id expected, nothing sent
+ * The FetchTransport over the shared HTTP client (shared/http-client.ts): POST /sync, POST /leave
+ * and POST /dial-back to another peer's Fetch API (and a bare pinned handshake for a dial-back), over TLS 1.3 pinned to the peer id expected, nothing sent
  * before the id is checked. Every request has a deadline (connection, handshake and answer) and
  * a response size cap; redirects are never followed (a peer must not make us dial an address it
  * names); each request uses its own connection, so nothing lingers once the answer is in.
  * Failures are the client's PeershareErrors: a refusal carries the peer's status and JSON error
  * as details.status and details.body.
  */
-import { HttpClient } from '../../../shared/http-client.ts';
+import { PeershareError } from '../../../shared/errors.ts';
+import { dialPeer, HttpClient } from '../../../shared/http-client.ts';
 import type { PeerTls } from '../../../shared/peer-tls.ts';
 import type { PeerRecord } from '../../domain/peer-record.ts';
 import type { SyncRequest } from '../../domain/messages.ts';
@@ -27,8 +28,12 @@ export const MAX_SYNC_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 export class HttpFetchTransport implements FetchTransport {
   readonly #client: HttpClient;
+  readonly #tls: PeerTls;
+  readonly #timeoutMs: number;
 
   constructor(options: HttpTransportOptions) {
+    this.#tls = options.tls;
+    this.#timeoutMs = options.timeoutMs ?? SYNC_TIMEOUT_MS;
     this.#client = new HttpClient({
       tls: options.tls,
       timeoutMs: options.timeoutMs ?? SYNC_TIMEOUT_MS,
@@ -44,6 +49,27 @@ export class HttpFetchTransport implements FetchTransport {
 
   async announceLeave(address: string, peerId: string, tombstone: PeerRecord, signal?: AbortSignal): Promise<void> {
     await this.#client.json({ kind: 'peer', address, peerId }, { method: 'POST', path: '/leave', json: tombstone, ...(signal ? { signal } : {}) });
+  }
+
+  async askDialBack(address: string, peerId: string, port: number, signal?: AbortSignal): Promise<{ observed: string; reachable: boolean }> {
+    // The asked peer dials back within its own deadline: allow for it on top of ours.
+    const answer = await this.#client.json<{ observed?: unknown; reachable?: unknown }>(
+      { kind: 'peer', address, peerId },
+      { method: 'POST', path: '/dial-back', json: { port }, timeoutMs: 2 * this.#timeoutMs, ...(signal ? { signal } : {}) },
+    );
+    const { observed, reachable } = answer.body;
+    if (typeof observed !== 'string' || typeof reachable !== 'boolean') throw new PeershareError('UNAVAILABLE', `${address} answered a dial-back without observed and reachable`);
+    return { observed, reachable };
+  }
+
+  async reach(address: string, peerId: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      const { socket } = await dialPeer(this.#tls, address, peerId, { timeoutMs: this.#timeoutMs, ...(signal ? { signal } : {}) });
+      socket.destroy();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   close(): void {

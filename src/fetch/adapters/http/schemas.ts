@@ -53,6 +53,14 @@ export const SyncResponseSchema = Type.Object({
   files: Type.Optional(
     Type.Object({ cursor: Type.String(), reset: Type.Boolean(), added: Type.Array(FileEntry), removed: Type.Array(Type.String()) }),
   ),
+  observed: Type.Optional(Type.String({ description: 'the IP address this request came from, as the answerer saw it (the asker checks it with a dial-back before advertising it)' })),
+});
+
+export const DialBackRequestSchema = Type.Object({ port: Type.Integer({ minimum: 1, maximum: 65535, description: "the asker's Fetch port" }) }, { additionalProperties: false });
+
+export const DialBackResponseSchema = Type.Object({
+  observed: Type.String({ description: 'the IP address the request came from, and the one dialled' }),
+  reachable: Type.Boolean({ description: 'whether a TLS connection to observed:port proved the asking peer id' }),
 });
 
 export const PeerListQuery = Type.Object(

@@ -1,0 +1,36 @@
+/**
+ * Whether other hosts can reach this peer, as `peershare status` shows it: read from the Fetch
+ * service's health (in process or over HTTP, so the shape is checked here), which says how the
+ * advertised address was chosen (given, or learned from other hosts and confirmed by a dial-back).
+ */
+import type { Reachability } from '../ports.ts';
+
+const STATES = new Set(['configured', 'learning', 'reachable', 'unreachable']);
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+const record = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
+
+/** From Fetch's health or status: its `reachability` and the fetch address its record advertises. */
+export function reachabilityOf(health: unknown): Reachability | null {
+  const { reachability, advertised } = record(health);
+  const r = record(reachability);
+  if (typeof r.state !== 'string' || !STATES.has(r.state)) return null;
+  const fields = { address: text(r.address), confirmedBy: text(r.confirmedBy), checkedBy: text(r.checkedBy), advertised: text(record(advertised).fetch) };
+  return { state: r.state as Reachability['state'], ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) };
+}
+
+/** One line for people. */
+export function describeReachability(r: Reachability | null): string {
+  if (!r) return '?';
+  const short = (id: string | undefined) => (id ? ` by ${id.slice(0, 8)}` : '');
+  switch (r.state) {
+    case 'configured':
+      return `as configured: other peers dial ${r.advertised ?? '?'} (not checked)`;
+    case 'learning':
+      return 'not known yet: bound to every interface, waiting for a peer on another host to see this one';
+    case 'reachable':
+      return `yes: dialled back at ${r.address}${short(r.confirmedBy)}; other peers dial ${r.advertised ?? r.address}`;
+    case 'unreachable':
+      return `no: seen at ${r.address} but not dialled back there${short(r.checkedBy)} (NAT or firewall); searches and downloads still work`;
+  }
+}

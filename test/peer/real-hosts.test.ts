@@ -1,0 +1,124 @@
+/**
+ * Peers on separate hosts (network namespaces of test/support/testbed.ts, one private network):
+ * what a peer advertises is an address the other hosts can dial. One peer is bound to every
+ * interface and told what to advertise (--advertise); one is bound to every interface and told
+ * nothing, so it learns its address from what another host saw and advertises it only once that
+ * host dialled it back; one is bound to its own address. A file shared by the learning peer is
+ * found and downloaded by the third, and no peer's table ever holds a loopback address of another
+ * host (before --advertise and learning, a peer bound to 0.0.0.0 advertised 127.0.0.1, so every
+ * other host dialled itself).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp.ts';
+import { canCreateHosts, createTestbed, type TestHost } from '../support/testbed.ts';
+
+const FETCH_PORT = 7874;
+const POLL = { timeout: 45_000, interval: 250 };
+
+async function json<T>(host: TestHost, args: string[]): Promise<T> {
+  const result = await host.peershare([...args, '--json']);
+  if (result.code !== 0) throw new Error(`peershare ${args.join(' ')} on ${host.name} exited ${result.code}: ${result.stderr}`);
+  return JSON.parse(result.stdout) as T;
+}
+
+interface Peers {
+  peers: Array<{ peerId: string; state: string; addresses: { files: string; search: string; fetch: string } }>;
+}
+interface Downloads {
+  downloads: Array<{ key: string; state: string; bytesDone: number; size?: number; sources: string[] }>;
+}
+interface Status {
+  peerId: string;
+  reachability: { state: string; address?: string; advertised?: string } | null;
+}
+
+describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
+  it('advertise what other hosts can dial: given, or learned and dialled back; never a loopback address', async () => {
+    const bed = await createTestbed(3);
+    const [given, learning, plain] = bed.hosts as [TestHost, TestHost, TestHost];
+    const interval = ['--fetch-interval', '200'];
+    await given.startPeer(['start', '--host', '0.0.0.0', '--advertise', given.ip, '--data', tempDir(), ...interval]);
+    await learning.startPeer(['start', '--host', '0.0.0.0', '--data', tempDir(), '--join', given.ip, ...interval]);
+    await plain.startPeer(['start', '--host', plain.ip, '--data', tempDir(), '--join', given.ip, ...interval]);
+
+    // The learning peer: seen at its address by another host, dialled back there, advertising it.
+    await expect.poll(async () => (await json<Status>(learning, ['status'])).reachability, POLL).toMatchObject({ state: 'reachable', address: learning.ip, advertised: `${learning.ip}:${FETCH_PORT}` });
+    expect((await json<Status>(given, ['status'])).reachability).toMatchObject({ state: 'configured', advertised: `${given.ip}:${FETCH_PORT}` });
+    const learner = (await json<Status>(learning, ['status'])).peerId;
+
+    // Everyone knows everyone, alive, at the address of its host.
+    const addressOf = new Map(bed.hosts.map((h) => [h.name, h.ip]));
+    for (const host of bed.hosts) {
+      await expect.poll(async () => (await json<Peers>(host, ['peers'])).peers.filter((p) => p.state === 'alive').length, POLL).toBe(2);
+      const { peers } = await json<Peers>(host, ['peers']);
+      for (const p of peers) {
+        for (const address of Object.values(p.addresses)) {
+          expect(address, `${host.name} lists ${p.peerId} at ${address}`).not.toMatch(/^127\.|^\[::1\]/);
+          expect([...addressOf.values()]).toContain(address.replace(/:\d+$/, ''));
+        }
+      }
+    }
+    expect((await json<Peers>(plain, ['peers'])).peers.find((p) => p.peerId === learner)?.addresses.fetch).toBe(`${learning.ip}:${FETCH_PORT}`);
+
+    // A file shared on the learning peer is found and downloaded on another host.
+    const word = `yonderling${randomBytes(4).toString('hex')}`;
+    const dir = tempDir();
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    writeFileSync(join(dir, `${word}.bin`), data);
+    expect((await learning.peershare(['share', join(dir, `${word}.bin`)])).code).toBe(0);
+    const out = tempDir();
+    await expect.poll(async () => (await plain.peershare(['search', word, '--json'])).stdout, POLL).toContain(`${word}.bin`);
+    const got = await plain.peershare(['get', '--name', word, '--out', out, '--wait']);
+    expect(got.code, got.stderr).toBe(0);
+    expect(readFileSync(join(out, `${word}.bin`)).equals(data)).toBe(true);
+  }, 180_000);
+
+  it("completes a download from the other sources when one source host's link goes down mid-transfer; that host is suspected, then down", async () => {
+    const bed = await createTestbed(4);
+    const [downloader, ...sources] = bed.hosts as [TestHost, TestHost, TestHost, TestHost];
+    const interval = ['--fetch-interval', '200'];
+    await sources[0]!.startPeer(['start', '--host', sources[0]!.ip, '--data', tempDir(), ...interval]);
+    for (const host of sources.slice(1)) await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0]!.ip, ...interval]);
+    // A capped download rate keeps the transfer running while the link is cut.
+    await downloader.startPeer(['start', '--host', downloader.ip, '--data', tempDir(), '--join', sources[0]!.ip, '--max-download-rate', '2MiB', ...interval]);
+
+    const dir = tempDir();
+    const data = randomBytes(24 * 1024 * 1024);
+    writeFileSync(join(dir, 'lecture.bin'), data);
+    let fileId = '';
+    for (const host of sources) {
+      const shared = await host.peershare(['share', join(dir, 'lecture.bin')]);
+      expect(shared.code, shared.stderr).toBe(0);
+      fileId = /[0-9a-f]{64}/.exec(shared.stdout)![0];
+    }
+    const ids = new Map<string, string>();
+    for (const host of sources) ids.set(host.name, (await json<Status>(host, ['status'])).peerId);
+    // The downloader knows all three holders alive before it asks.
+    await expect.poll(async () => (await json<Peers>(downloader, ['peers'])).peers.filter((p) => p.state === 'alive').length, POLL).toBe(3);
+    await expect.poll(async () => JSON.parse((await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout).sources.length, POLL).toBe(3);
+
+    const out = tempDir();
+    const get = downloader.peershare(['get', fileId, '--out', out, '--wait']);
+    await expect.poll(async () => (await json<Downloads>(downloader, ['downloads'])).downloads[0]?.bytesDone ?? 0, POLL).toBeGreaterThan(4 * 1024 * 1024);
+    const cut = sources[1]!;
+    await bed.cut(cut);
+    const done = await get;
+    expect(done.code, done.stderr).toBe(0);
+    expect(readFileSync(join(out, 'lecture.bin')).equals(data)).toBe(true);
+
+    // The downloader's membership log: the cut host was suspected, then marked down.
+    const cutId = ids.get(cut.name)!;
+    const log = async () => {
+      const { events } = JSON.parse((await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/membership-log?limit=1000`])).stdout) as { events: Array<{ kind: string; peerId: string }> };
+      return events.filter((e) => e.peerId === cutId).map((e) => e.kind);
+    };
+    await expect.poll(log, POLL).toContain('down');
+    const kinds = await log();
+    expect(kinds.indexOf('suspected')).toBeGreaterThan(-1);
+    expect(kinds.lastIndexOf('suspected')).toBeLessThan(kinds.lastIndexOf('down'));
+    expect((await json<Peers>(downloader, ['peers'])).peers.filter((p) => p.state === 'alive').map((p) => p.peerId).sort()).toEqual([ids.get(sources[0]!.name), ids.get(sources[2]!.name)].sort());
+  }, 180_000);
+});

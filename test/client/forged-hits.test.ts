@@ -5,7 +5,9 @@
  * that no Fetch knows, answering A's queries with whatever hits it likes. The commands run as
  * real processes. A hit's holder is only a hint: it counts and is dialled only as a verified
  * member of A's membership, at its own record's address; more sources than a job holds are cut
- * to the best, never a failure; hits named as no share may be are dropped and counted.
+ * to the best, never a failure; hits named as no share may be are dropped and counted. And a
+ * fourth, *verified* peer D that claims honest verified peers hold its file gains nothing from
+ * the claim: a holder counts only where A's Fetch lists it as holding that file (its own list).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ import type { Query } from '../../src/protocol/gen/wire_pb.ts';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { memorySigner } from '../../src/shared/keys.ts';
 import { startOneProcessNetwork, type CommandNetwork, type NetworkPeer } from '../support/command-network.ts';
+import { startFullPeer } from '../support/full-peer.ts';
 import { nextLoopback } from '../support/loopback.ts';
 import { rawNeighbour, type RawNeighbour } from '../support/raw-neighbour.ts';
 import { runCommand } from '../support/run-command.ts';
@@ -86,6 +89,12 @@ async function bystander(): Promise<{ host: string; connections: () => number }>
   return { host, connections: () => connections };
 }
 
+/** The ids A's Fetch lists as holding `fileId` (GET /sources/:fileId). */
+const sourcesOf = async (peer: NetworkPeer, fileId: string) =>
+  ((await (await fetch(`http://${peer.host}:${DEFAULT_PORTS.fetchPort}/sources/${fileId}`)).json()) as { sources: Array<{ peerId: string }> }).sources.map((s) => s.peerId).sort();
+const aliveIds = async (peer: NetworkPeer) =>
+  ((await (await fetch(`http://${peer.host}:${DEFAULT_PORTS.fetchPort}/peers?state=alive`)).json()) as { items: Array<{ peerId: string }> }).items.map((p) => p.peerId);
+
 const searchCounters = async (peer: NetworkPeer) =>
   ((await (await fetch(`http://${peer.host}:${DEFAULT_PORTS.searchApiPort}/health`)).json()) as { counters: { hitResultsBadName: number } }).counters;
 
@@ -108,6 +117,8 @@ describe('forged search hits do not steer get --name', () => {
     writeFileSync(join(dir, 'c', 'nightingale song.ogg'), data);
     const honest = await share(b, join(dir, 'b', 'nightingale song.ogg'));
     expect(await share(c, join(dir, 'c', 'nightingale song.ogg'))).toBe(honest);
+    // Both holders in A's availability map, so that both count (a holder counts once Fetch lists it).
+    await expect.poll(() => sourcesOf(a, honest), { timeout: 30_000, interval: 100 }).toEqual([b.peerId, c.peerId].sort());
 
     const evil = randomFileId();
     const forged = Array.from({ length: 5 }, (): Forged => ({ fileId: evil, name: 'nightingale song.ogg', size: data.length, holder: freshPeerId(), filesAddress: `http://${nextLoopback()}:7871` }));
@@ -204,5 +215,37 @@ describe('forged search hits do not steer get --name', () => {
     writeFileSync(join(dir, 'osprey\u202Etxt.exe'), 'spoof');
     const spoofed = JSON.parse((await runCommand(['share', join(dir, 'osprey\u202Etxt.exe'), '--json', '--api', a.host])).stdout);
     expect(spoofed).toMatchObject({ files: [], skipped: [{ code: 'INVALID_NAME' }] });
+  });
+
+  it('(e) a verified hostile peer claiming that two honest verified peers hold its file loses to the honest file held by fewer real holders', async () => {
+    const [a, b, c] = peers();
+    // D: a whole peer, joined and verified by A's Fetch, that really shares the attacker's file.
+    const started = await startFullPeer({ join: a.host });
+    const d: NetworkPeer = { host: started.host, dataDir: started.dataDir, peerId: started.context.identity.peerId };
+    const dir = tempDir();
+    const data = randomBytes(120_000);
+    mkdirSync(join(dir, 'b'));
+    mkdirSync(join(dir, 'c'));
+    writeFileSync(join(dir, 'b', 'plover call.ogg'), data);
+    writeFileSync(join(dir, 'c', 'plover call.ogg'), data);
+    writeFileSync(join(dir, 'plover call.ogg'), 'not a plover');
+    const honest = await share(b, join(dir, 'b', 'plover call.ogg'));
+    expect(await share(c, join(dir, 'c', 'plover call.ogg'))).toBe(honest);
+    const evil = await share(d, join(dir, 'plover call.ogg'));
+    // A knows D as a verified member, and its Fetch has synced every peer's own list.
+    await expect.poll(() => aliveIds(a), { timeout: 30_000, interval: 100 }).toContain(d.peerId);
+    await expect.poll(() => sourcesOf(a, honest), { timeout: 30_000, interval: 100 }).toEqual([b.peerId, c.peerId].sort());
+    await expect.poll(() => sourcesOf(a, evil), { timeout: 30_000, interval: 100 }).toEqual([d.peerId]);
+
+    // Hits for D's file naming D, B and C as holders, each at its own real address: 3 claimed holders against 2.
+    const claims = [d, b, c].map((p): Forged => ({ fileId: evil, name: 'plover call.ogg', size: 12, holder: p.peerId, filesAddress: `http://${p.host}:7871` }));
+    const mallory = await attacker(a, 'plover', claims);
+    const queued = await runCommand(['get', '--name', 'plover', '--timeout', '1', '--json', '--api', a.host]);
+    expect(mallory.answered()).toBe(1);
+    expect(queued.stderr).toBe('');
+    expect(JSON.parse(queued.stdout)).toMatchObject({ holders: 2, basis: 'availability', download: { fileId: honest, name: 'plover call.ogg' } });
+    const done = await runCommand(['get', honest, '--wait', '--json', '--api', a.host]);
+    expect(JSON.parse(done.stdout)).toMatchObject({ state: 'done', fileId: honest });
+    expect(sha256(readFileSync(JSON.parse(done.stdout).finalPath))).toBe(sha256(data));
   });
 });

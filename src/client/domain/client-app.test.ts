@@ -14,10 +14,10 @@ const peer = (n: number, state = 'alive'): PeerInfo => ({
 const hitOf = (p: { peerId: string }, fileId = FILE, name = 'song.ogg'): SearchHit => ({ fileId, name, size: 5, holderPeerId: p.peerId, filesAddress: 'http://127.9.9.9:7871', hops: 1 });
 
 /** A ClientApp over in-memory ports: Fetch lists `members`, a search finds `hits`, download requests are kept. */
-function app(members: PeerInfo[], hits: SearchHit[], sources: FileSource[] = []) {
+function app(members: PeerInfo[], hits: SearchHit[], sources: FileSource[] | ((fileId: string) => FileSource[]) = []) {
   const requests: DownloadRequest[] = [];
   const ports = {
-    fetch: { peers: async () => members, sourcesFor: async () => sources },
+    fetch: { peers: async () => members, sourcesFor: async (fileId: string) => (typeof sources === 'function' ? sources(fileId) : sources) },
     search: {
       search: async () => ({ onHit: (l: (h: SearchHit) => void) => hits.forEach(l), done: Promise.resolve({ queryKey: 'k', peersAnswered: 1, hits: hits.length, duplicatesDropped: 0, elapsedMs: 1, ended: 'deadline' }), cancel: () => {} }),
     },
@@ -57,5 +57,20 @@ describe('ClientApp get by name and by id', () => {
     await expect(client.queueByName('song')).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/^no verified peer holds a file matching "song" \(2 hits named only holders this peer has not verified/) });
     await expect(app([peer(1)], []).client.queueByName('song')).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: 'no file on the network matches "song"' });
     expect(requests).toEqual([]);
+  });
+
+  it('by name, counts only the hit holders Fetch lists for each candidate file: forged claims that honest peers hold a file do not win', async () => {
+    const [hostile, b, c] = [peer(1), peer(2), peer(3)];
+    const EVIL = 'e'.repeat(64);
+    const hits = [hitOf(hostile, EVIL), hitOf(b, EVIL), hitOf(c, EVIL), hitOf(b), hitOf(c)];
+    const asked: string[] = [];
+    const availability = (fileId: string): FileSource[] => {
+      asked.push(fileId);
+      return (fileId === EVIL ? [hostile] : [b, c]).map((m) => ({ peerId: m.peerId, filesAddress: m.addresses.files, name: 'song.ogg', size: 5, state: 'alive' }));
+    };
+    const { client, requests } = app([hostile, b, c], hits, availability);
+    expect(await client.queueByName('song')).toMatchObject({ holders: 2, basis: 'availability', download: { fileId: FILE } });
+    expect(asked.sort()).toEqual([EVIL, FILE].sort());
+    expect(requests[0]!.sources!.sort()).toEqual([b, c].map((m) => `${m.peerId}@${m.addresses.files}`).sort());
   });
 });

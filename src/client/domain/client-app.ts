@@ -3,15 +3,24 @@
  * the peer's other services. Most are a single call through; the ones with logic of their own
  * are status (one picture of the peer from every service), queueing by id (finding a name and
  * sources for a bare id) and queueing by name (search, then pick the file the most verified
- * peers hold: a hit's holders are hints, checked against Fetch's membership; see pick.ts).
+ * peers hold: a hit's holders are hints, checked against Fetch's membership and counted only
+ * where Fetch's availability map confirms them; see pick.ts).
  */
 import { PeershareError } from '../../shared/errors.ts';
-import type { ClientPorts, Defences, DownloadProgress, OverlayLink, PeerInfo, Reachability, SearchHit, SearchQuery } from '../ports.ts';
+import type { ClientPorts, Defences, DownloadProgress, FileSource, OverlayLink, PeerInfo, Reachability, SearchHit, SearchQuery } from '../ports.ts';
 import { networkView, peersToMap, type NetworkView } from './network.ts';
-import { bestSources, pickMostHeld, verifiedMembers } from './pick.ts';
+import { bestSources, candidateFileIds, pickMostHeld, verifiedMembers, type PickBasis } from './pick.ts';
 
 /** How long a search for a bare id may take when Fetch knows no holder of it. */
 const ID_SEARCH_TIMEOUT_MS = 2_000;
+
+/**
+ * Fetch availability look-ups (one per candidate file of a get by name) in flight at once: in one
+ * process each is a map read, run apart each is a request to the local Fetch API. Every candidate
+ * is asked (the search's own hit limit bounds them): skipping some would let a flood of forged
+ * candidates push the honest file out of the ones checked.
+ */
+const AVAILABILITY_LOOKUPS_IN_FLIGHT = 16;
 
 export interface ClientIdentity {
   peerId: string;
@@ -37,8 +46,13 @@ export interface PeerStatus {
 
 export interface QueuedDownload {
   download: DownloadProgress;
-  /** How the file was chosen (get by name) or found (get by id). */
+  /** How many holders the file was chosen (get by name) or found (get by id) with. */
   holders: number;
+  /**
+   * 'availability': those holders are ones Fetch lists as holding the file (each said so itself);
+   * 'hits': Fetch listed no holder of any match yet, so verified search-hit holders were counted.
+   */
+  basis: PickBasis;
   size: number | undefined;
 }
 
@@ -139,7 +153,7 @@ export class ClientApp {
       const members = verifiedMembers(await this.ports.fetch.peers(), this.identity.peerId);
       const holders = known.map((s): PeerInfo => members.get(s.peerId) ?? { peerId: s.peerId, state: s.state, lastSeen: 0, addresses: { files: s.filesAddress, search: '', fetch: '' }, files: 0 });
       const download = await this.ports.download.request({ fileId, name: known[0]!.name, sources: bestSources(holders), ...(outDir ? { outDir } : {}) });
-      return { download, holders: known.length, size: known[0]!.size };
+      return { download, holders: known.length, size: known[0]!.size, basis: 'availability' };
     }
     const hits = await this.collect({ fileId, timeoutMs: ID_SEARCH_TIMEOUT_MS });
     return this.queuePick(hits, outDir, { none: `no peer is known to hold file ${fileId}`, unverified: `no verified peer is known to hold file ${fileId}` });
@@ -153,13 +167,14 @@ export class ClientApp {
 
   /**
    * Queue the file the most verified members hold among `hits` (pick.ts): a hit's holder is only
-   * a hint, checked against Fetch's membership once the search is over, and dialled at the files
-   * address of its own signed record.
+   * a hint, checked against Fetch's membership once the search is over, counted only where Fetch's
+   * availability map lists it as holding that file (unless Fetch lists no holder of any
+   * candidate yet), and dialled at the files address of its own signed record.
    */
   private async queuePick(hits: SearchHit[], outDir: string | undefined, notFound: { none: string; unverified: string }): Promise<QueuedDownload> {
     if (hits.length === 0) throw new PeershareError('FILE_NOT_FOUND', notFound.none);
     const members = verifiedMembers(await this.ports.fetch.peers(), this.identity.peerId);
-    const pick = pickMostHeld(hits, members, this.isSafeName);
+    const pick = pickMostHeld(hits, members, this.isSafeName, await this.availability(candidateFileIds(hits, members, this.isSafeName)));
     if (!pick) {
       const self = this.identity.peerId;
       const what = hits.every((h) => h.holderPeerId === self)
@@ -168,7 +183,21 @@ export class ClientApp {
       throw new PeershareError('FILE_NOT_FOUND', `${notFound.unverified} (${what})`);
     }
     const download = await this.ports.download.request({ fileId: pick.fileId, name: pick.name, sources: pick.sources, ...(outDir ? { outDir } : {}) });
-    return { download, holders: pick.holders, size: pick.size };
+    return { download, holders: pick.holders, size: pick.size, basis: pick.basis };
+  }
+
+  /** Fetch's sources of each file id, at most AVAILABILITY_LOOKUPS_IN_FLIGHT asked at a time. */
+  private async availability(fileIds: readonly string[]): Promise<Map<string, FileSource[]>> {
+    const found = new Map<string, FileSource[]>();
+    let next = 0;
+    const worker = async () => {
+      while (next < fileIds.length) {
+        const fileId = fileIds[next++]!;
+        found.set(fileId, await this.ports.fetch.sourcesFor(fileId));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(AVAILABILITY_LOOKUPS_IN_FLIGHT, fileIds.length) }, worker));
+    return found;
   }
 
   private async collect(query: SearchQuery): Promise<SearchHit[]> {

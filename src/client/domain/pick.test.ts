@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { PeerInfo, SearchHit } from '../ports.ts';
+import type { FileSource, PeerInfo, SearchHit } from '../ports.ts';
 import { memorySigner } from '../../shared/keys.ts';
 import { isSafeFileName } from '../../shared/names.ts';
-import { bestSources, MAX_DOWNLOAD_SOURCES, pickMostHeld, sourceAt, verifiedMembers } from './pick.ts';
+import { bestSources, candidateFileIds, MAX_DOWNLOAD_SOURCES, pickMostHeld, sourceAt, verifiedMembers } from './pick.ts';
 
 const SELF = memorySigner().peerId;
 const ids: Record<string, string> = { p1: memorySigner().peerId, p2: memorySigner().peerId, p3: memorySigner().peerId };
@@ -60,6 +60,53 @@ describe('pickMostHeld', () => {
   ])('ignores hits named with %s, however many verified holders they claim', (_label, name) => {
     const pick = pickMostHeld([hit('evil', 'p1', name), hit('evil', 'p2', name), hit('evil', 'p3', name), hit('honest', 'p1', 'song.ogg')], members, isSafeFileName);
     expect(pick).toMatchObject({ fileId: 'honest', name: 'song.ogg', holders: 1 });
+  });
+});
+
+/** Fetch's availability: each file id with the peers (p1-p3 or an id) Fetch lists as holding it, at their record addresses. */
+const listed = (byFile: Record<string, string[]>) =>
+  new Map(Object.entries(byFile).map(([fileId, holders]): [string, FileSource[]] => [
+    fileId,
+    holders.map((h) => ({ peerId: ids[h] ?? h, filesAddress: `127.0.1.${h.slice(1)}:7871`, name: `${fileId}.txt`, size: 10, state: 'alive' })),
+  ]));
+
+describe('pickMostHeld weighed by Fetch\'s availability', () => {
+  it('counts a hit\'s holder only where Fetch lists it for that file: a verified peer naming two other verified peers as holders of its file loses to a file with fewer real holders', () => {
+    // p1 (verified, hostile) really shares 'evil' and claims p2 and p3 hold it too: 3 claimed holders.
+    const forged = [hit('evil', 'p1', 'song.ogg'), hit('evil', 'p2', 'song.ogg'), hit('evil', 'p3', 'song.ogg')];
+    const hits = [...forged, hit('honest', 'p2', 'song.ogg'), hit('honest', 'p3', 'song.ogg')];
+    const pick = pickMostHeld(hits, members, isSafeFileName, listed({ evil: ['p1'], honest: ['p2', 'p3'] }));
+    expect(pick).toMatchObject({ fileId: 'honest', holders: 2, basis: 'availability' });
+    expect(pick?.sources.sort()).toEqual([`${ids.p2}@127.0.1.2:7871`, `${ids.p3}@127.0.1.3:7871`].sort());
+    // Claims naming only honest peers, of a file Fetch lists nobody for, lose to one real holder.
+    const claimedOnly = pickMostHeld([hit('evil', 'p2'), hit('evil', 'p3'), hit('honest', 'p1')], members, isSafeFileName, listed({ honest: ['p1'] }));
+    expect(claimedOnly).toMatchObject({ fileId: 'honest', holders: 1, basis: 'availability' });
+  });
+
+  it('asks the download of the verified holders Fetch lists for the chosen file, never of holders only claimed by hits', () => {
+    const outsider = memorySigner().peerId; // listed by Fetch but not a verified member here
+    const hits = [hit('a', 'p1'), hit('a', 'p2')];
+    // Fetch lists p1 and p3 (p3 sent no hit), p2 is only claimed.
+    const pick = pickMostHeld(hits, members, isSafeFileName, listed({ a: ['p1', 'p3', outsider, SELF] }));
+    expect(pick).toMatchObject({ fileId: 'a', holders: 1, basis: 'availability' });
+    expect(pick?.sources.sort()).toEqual([`${ids.p1}@127.0.1.1:7871`, `${ids.p3}@127.0.1.3:7871`].sort());
+  });
+
+  it('takes the name from confirmed holders only', () => {
+    const hits = [hit('a', 'p1', 'real.txt'), hit('a', 'p2', 'lure.txt'), hit('a', 'p3', 'lure.txt')];
+    expect(pickMostHeld(hits, members, isSafeFileName, listed({ a: ['p1'] }))?.name).toBe('real.txt');
+  });
+
+  it('falls back to the verified hit holders, saying so, when Fetch lists no holder of any candidate yet (a share not synced)', () => {
+    const hits = [hit('a', 'p1'), hit('b', 'p2'), hit('b', 'p3')];
+    expect(pickMostHeld(hits, members, isSafeFileName, listed({ a: [], c: ['p1'] }))).toMatchObject({ fileId: 'b', holders: 2, basis: 'hits' });
+    // One confirmed holder anywhere ends the fallback: claims alone count for nothing.
+    expect(pickMostHeld(hits, members, isSafeFileName, listed({ a: ['p1'] }))).toMatchObject({ fileId: 'a', holders: 1, basis: 'availability' });
+  });
+
+  it('asks Fetch only about files verified members answered with under safe names', () => {
+    const hits = [hit('a', 'p1'), hit('b', memorySigner().peerId), hit('c', 'p2', '../c.txt'), hit('d', 'p3'), hit('a', 'p2')];
+    expect(candidateFileIds(hits, members, isSafeFileName)).toEqual(['a', 'd']);
   });
 });
 

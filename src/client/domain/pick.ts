@@ -8,9 +8,25 @@
  * has verified itself), and the address dialled is the files address of that peer's signed
  * record, never the one the hit carries. This peer's own id is never a source, and a hit whose
  * name is not a safe file name (a path, a control or bidi-override character) is ignored.
+ *
+ * Verified is not enough: a verified hostile peer can send hits naming *other* verified, honest
+ * peers as holders of its file. So the vote is weighed by Fetch's availability map, which holds
+ * each peer's own file list, synced from that peer over a link that proved its id (a peer cannot
+ * put a file in another's list). A hit's holder counts only if Fetch lists that holder as a
+ * source of that file id ("confirmed"); a holder only claimed by hits counts for nothing. The
+ * download is then asked of the holders Fetch lists for the chosen file (verified members, at
+ * their record addresses, the best MAX_DOWNLOAD_SOURCES), not of merely claimed ones: a holder
+ * Fetch learns of later joins the running download through Download's own directory.
+ *
+ * Fetch learns a peer's files a round or so after the share (and only from peers it syncs with).
+ * When Fetch lists no holder for *any* candidate (a brand-new share, nothing synced yet), the
+ * choice falls back to counting verified hit holders, as before, and says so (basis 'hits'), so
+ * that what an honest user just shared can still be fetched by name at once; the caller shows
+ * the user that the holders were not confirmed. As soon as one candidate is confirmed, claims
+ * alone no longer count: a confirmed file always beats a merely claimed one.
  */
 import { addressOfUrl, formatPeerAddress, isAddress } from '../../shared/peer-address.ts';
-import type { PeerInfo, SearchHit } from '../ports.ts';
+import type { FileSource, PeerInfo, SearchHit } from '../ports.ts';
 
 /**
  * The most sources one download is asked with: the Download job's own cap
@@ -29,9 +45,20 @@ export interface Pick {
   size: number;
   /** Its best holders' File Management, each `peerId@host:port` (the id a download pins the address to). */
   sources: string[];
-  /** Verified peers holding it (may be more than the sources kept). */
+  /** Holders counted: confirmed by Fetch (basis 'availability'), else verified hit holders (basis 'hits'). */
   holders: number;
+  /**
+   * 'availability': the holders counted are ones Fetch lists as holding the file, and the sources
+   * are Fetch's holders of it. 'hits': Fetch listed no holder for any candidate, so verified hit
+   * holders were counted and asked (unconfirmed claims).
+   */
+  basis: PickBasis;
 }
+
+export type PickBasis = 'availability' | 'hits';
+
+/** Fetch's availability for candidate file ids: the sources Fetch lists for each (absent: none). */
+export type Availability = ReadonlyMap<string, readonly FileSource[]>;
 
 /**
  * The verified members a holder id is checked against: the peers Fetch lists, alive or
@@ -73,13 +100,8 @@ interface Candidate {
   names: Map<string, string>;
 }
 
-/**
- * The file the most verified members hold among the hits, or undefined when no verified
- * member holds any. Hits from holders not in `members`, and hits whose name fails `isSafeName`
- * (shared/names.ts isSafeFileName, passed in so that the web UI's type check, which reads this
- * module's types, does not take in Node's), are not counted.
- */
-export function pickMostHeld(hits: readonly SearchHit[], members: ReadonlyMap<string, PeerInfo>, isSafeName: (name: string) => boolean): Pick | undefined {
+/** The files verified members answered with under safe names, by id, in the order first found. */
+function candidates(hits: readonly SearchHit[], members: ReadonlyMap<string, PeerInfo>, isSafeName: (name: string) => boolean): Map<string, Candidate> {
   const byFile = new Map<string, Candidate>();
   for (const hit of hits) {
     if (!members.has(hit.holderPeerId) || !isSafeName(hit.name)) continue;
@@ -88,15 +110,60 @@ export function pickMostHeld(hits: readonly SearchHit[], members: ReadonlyMap<st
     // One vote per holder for the name too: repeating a forged hit adds nothing.
     if (!candidate.names.has(hit.holderPeerId)) candidate.names.set(hit.holderPeerId, hit.name);
   }
+  return byFile;
+}
+
+/**
+ * The file ids worth asking Fetch's availability about: those of hits from verified members
+ * under safe names (the only ones pickMostHeld can choose), in the order first found.
+ */
+export function candidateFileIds(hits: readonly SearchHit[], members: ReadonlyMap<string, PeerInfo>, isSafeName: (name: string) => boolean): string[] {
+  return [...candidates(hits, members, isSafeName).keys()];
+}
+
+/**
+ * The file the most confirmed holders hold among the hits (see the header): a hit's holder
+ * counts if it is a verified member and `availability` lists it as a source of that file.
+ * When no candidate has a confirmed holder (or no availability is given), the verified hit
+ * holders are counted instead (basis 'hits'). Undefined when no verified member holds any.
+ * Hits from holders not in `members`, and hits whose name fails `isSafeName` (shared/names.ts
+ * isSafeFileName, passed in so that the web UI's type check, which reads this module's types,
+ * does not take in Node's), are never counted.
+ */
+export function pickMostHeld(
+  hits: readonly SearchHit[],
+  members: ReadonlyMap<string, PeerInfo>,
+  isSafeName: (name: string) => boolean,
+  availability: Availability = new Map(),
+): Pick | undefined {
+  const byFile = candidates(hits, members, isSafeName);
+  const listed = (fileId: string) => new Set((availability.get(fileId) ?? []).map((s) => s.peerId));
+  // Each candidate's votes: its hit holders that Fetch lists as holding it.
+  const confirmed = new Map<string, string[]>();
+  for (const c of byFile.values()) {
+    const sources = listed(c.fileId);
+    const votes = [...c.names.keys()].filter((id) => sources.has(id));
+    if (votes.length > 0) confirmed.set(c.fileId, votes);
+  }
+  const basis: PickBasis = confirmed.size > 0 ? 'availability' : 'hits';
+  const votesOf = (c: Candidate) => (basis === 'availability' ? (confirmed.get(c.fileId) ?? []) : [...c.names.keys()]);
   let best: Candidate | undefined;
-  for (const c of byFile.values()) if (!best || c.names.size > best.names.size) best = c;
+  let bestVotes: string[] = [];
+  for (const c of byFile.values()) {
+    const votes = votesOf(c);
+    if (votes.length > bestVotes.length) [best, bestVotes] = [c, votes];
+  }
   if (!best) return undefined;
+  // Sources: with confirmation, every verified member Fetch lists for the file (each listed it
+  // itself), never a holder only claimed by a hit; without, the verified hit holders.
+  const holders = basis === 'availability' ? [...listed(best.fileId)].filter((id) => members.has(id)) : bestVotes;
   return {
     fileId: best.fileId,
-    name: mostCommon([...best.names.values()]),
+    name: mostCommon(bestVotes.map((id) => best.names.get(id)!)),
     size: best.size,
-    sources: bestSources([...best.names.keys()].map((id) => members.get(id)!)),
-    holders: best.names.size,
+    sources: bestSources(holders.map((id) => members.get(id)!)),
+    holders: bestVotes.length,
+    basis,
   };
 }
 

@@ -48,8 +48,10 @@ export const get: Command = {
 
 Queues a download and prints its key. By id, the peer finds the file's holders; by name, it
 searches and picks the matching file the most peers hold, counting only holders this peer's
-membership has verified (a search hit's holder is a claim anyone can forge), and asks at most
-the 64 best of them (alive first, most recently heard). --out: save into DIR (default: the
+membership has verified and whose own file list, synced by Fetch, includes the file (a search
+hit's holder is a claim anyone can forge); if Fetch has synced no holder of any match yet (a
+share made moments ago), verified hit holders are counted and the output says so. It asks at
+most the 64 best holders (alive first, most recently heard). --out: save into DIR (default: the
 peer's downloads folder). --wait: show progress until done; exit non-zero if it fails.`,
   options: { name: { type: 'string' }, out: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' } },
   async run({ api, values, positionals, json, out, err }) {
@@ -62,7 +64,8 @@ peer's downloads folder). --wait: show progress until done; exit non-zero if it 
     const queued = await api.call<QueuedDownload>('POST', '/downloads', { ...body, ...(outDir ? { outDir } : {}) }, { timeoutMs: (timeout ?? 10_000) + 10_000 });
     const { download } = queued;
     if (!values.wait) {
-      out(json ? JSON.stringify(queued) + '\n' : `queued ${download.name} (${queued.size !== undefined ? bytes(queued.size) : 'size unknown'}, ${queued.holders} holder${queued.holders === 1 ? '' : 's'})  key ${download.key}\n`);
+      const holders = `${queued.holders} holder${queued.holders === 1 ? '' : 's'}${queued.basis === 'hits' ? ' claimed by search hits, none yet confirmed by Fetch' : ''}`;
+      out(json ? JSON.stringify(queued) + '\n' : `queued ${download.name} (${queued.size !== undefined ? bytes(queued.size) : 'size unknown'}, ${holders})  key ${download.key}\n`);
       return 0;
     }
     if (!json) err(`downloading ${download.name}  key ${download.key}\n`);

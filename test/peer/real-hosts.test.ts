@@ -17,6 +17,12 @@ import { canCreateHosts, createTestbed, type TestHost } from '../support/testbed
 
 const FETCH_PORT = 7874;
 const POLL = { timeout: 45_000, interval: 250 };
+/**
+ * Rounds (of the first host) from healing a partition until every peer is alive everywhere and
+ * every file's holder is known again: measured 10 on a quiet machine (docs/RELIABILITY.md), an
+ * upper bound since the polling itself takes rounds; the bound leaves room for a busy machine.
+ */
+const RECONVERGE_ROUNDS = 100;
 
 async function json<T>(host: TestHost, args: string[]): Promise<T> {
   const result = await host.peershare([...args, '--json']);
@@ -121,4 +127,55 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     expect(kinds.lastIndexOf('suspected')).toBeLessThan(kinds.lastIndexOf('down'));
     expect((await json<Peers>(downloader, ['peers'])).peers.filter((p) => p.state === 'alive').map((p) => p.peerId).sort()).toEqual([ids.get(sources[0]!.name), ids.get(sources[2]!.name)].sort());
   }, 180_000);
+
+  it('splits in two: searches find what their half holds; once healed, membership and files reconverge', async () => {
+    const bed = await createTestbed(6);
+    const hosts = bed.hosts as TestHost[];
+    const [first] = hosts as [TestHost];
+    for (const host of hosts) await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), ...(host === first ? [] : ['--join', first.ip]), '--fetch-interval', '200']);
+    const ids = await Promise.all(hosts.map(async (h) => (await json<Status>(h, ['status'])).peerId));
+    const word = `halfling${randomBytes(4).toString('hex')}`;
+    const dir = tempDir();
+    const fileIds: string[] = [];
+    for (const [i, host] of hosts.entries()) {
+      writeFileSync(join(dir, `${word} ${i}.txt`), `held by ${host.name} only`);
+      const shared = await host.peershare(['share', join(dir, `${word} ${i}.txt`)]);
+      expect(shared.code, shared.stderr).toBe(0);
+      fileIds.push(/[0-9a-f]{64}/.exec(shared.stdout)![0]);
+    }
+    const alive = async (host: TestHost) => (await json<Peers>(host, ['peers'])).peers.filter((p) => p.state === 'alive').map((p) => p.peerId);
+    const sources = async (host: TestHost, fileId: string) =>
+      (JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout) as { sources: unknown[] }).sources.length;
+    const round = async (host: TestHost) => (JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:${FETCH_PORT}/health`])).stdout) as { round: number }).round;
+    const holdersFound = async (host: TestHost) => {
+      const result = await host.peershare(['search', word, '--timeout', '2', '--json']);
+      return new Set(((JSON.parse(result.stdout) as { hits?: Array<{ holderPeerId: string }> }).hits ?? []).map((h) => h.holderPeerId));
+    };
+    for (const host of hosts) await expect.poll(async () => (await alive(host)).length, POLL).toBe(5);
+
+    const sides = [hosts.slice(0, 3), hosts.slice(3)];
+    await bed.partition(sides[1]!);
+    for (const side of sides) {
+      const others = hosts.filter((h) => !side.includes(h)).map((h) => ids[hosts.indexOf(h)]);
+      const mine = side.map((h) => ids[hosts.indexOf(h)]);
+      for (const host of side) {
+        // Searches inside the half find every file the half holds, and nothing of the other half.
+        await expect.poll(async () => [...(await holdersFound(host))].filter((id) => mine.includes(id) && id !== ids[hosts.indexOf(host)]).length, POLL).toBe(2);
+        expect([...(await holdersFound(host))].some((id) => others.includes(id))).toBe(false);
+        // Membership: the other half is no longer alive here.
+        await expect.poll(async () => (await alive(host)).filter((id) => others.includes(id)).length, POLL).toBe(0);
+      }
+    }
+
+    const healedAt = await round(first);
+    await bed.heal();
+    for (const host of hosts) {
+      await expect.poll(async () => (await alive(host)).length, POLL).toBe(5);
+      for (const [i, fileId] of fileIds.entries()) if (hosts[i] !== host) await expect.poll(() => sources(host, fileId), POLL).toBe(1);
+    }
+    const rounds = (await round(first)) - healedAt;
+    console.log(`partition healed: every peer alive everywhere and every file's holder known again within ${rounds} rounds of ${first.name}`);
+    expect(rounds).toBeGreaterThan(0);
+    expect(rounds).toBeLessThanOrEqual(RECONVERGE_ROUNDS);
+  }, 240_000);
 });

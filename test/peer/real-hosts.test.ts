@@ -24,6 +24,9 @@ const POLL = { timeout: 45_000, interval: 250 };
  */
 const RECONVERGE_ROUNDS = 100;
 
+/** The Client API of a peer bound to `::` listens on ::1 (src/peer/context.ts apiHostOf). */
+const V6_API = ['--api', 'http://[::1]:7870'];
+
 async function json<T>(host: TestHost, args: string[]): Promise<T> {
   const result = await host.peershare([...args, '--json']);
   if (result.code !== 0) throw new Error(`peershare ${args.join(' ')} on ${host.name} exited ${result.code}: ${result.stderr}`);
@@ -178,4 +181,25 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     expect(rounds).toBeGreaterThan(0);
     expect(rounds).toBeLessThanOrEqual(RECONVERGE_ROUNDS);
   }, 240_000);
+
+  it('work over IPv6 alone: a peer bound to :: learns its IPv6 address, and a file is found and crosses', async () => {
+    const bed = await createTestbed(2);
+    const [given, learning] = bed.hosts as [TestHost, TestHost];
+    const interval = ['--fetch-interval', '200'];
+    await given.startPeer(['start', '--host', '::', '--advertise', given.ip6, '--data', tempDir(), ...interval]);
+    await learning.startPeer(['start', '--host', '::', '--data', tempDir(), '--join', `[${given.ip6}]`, ...interval]);
+    await expect.poll(async () => (await json<Status>(learning, ['status', ...V6_API])).reachability, POLL).toMatchObject({ state: 'reachable', address: learning.ip6, advertised: `[${learning.ip6}]:${FETCH_PORT}` });
+    await expect.poll(async () => (await json<Peers>(given, ['peers', ...V6_API])).peers.filter((p) => p.state === 'alive').map((p) => p.addresses.files), POLL).toEqual([`[${learning.ip6}]:7871`]);
+
+    const dir = tempDir();
+    const data = randomBytes(1024 * 1024 + 3);
+    const word = `sextant${randomBytes(4).toString('hex')}`;
+    writeFileSync(join(dir, `${word}.bin`), data);
+    const shared = await learning.peershare(['share', join(dir, `${word}.bin`), ...V6_API]);
+    expect(shared.code, shared.stderr).toBe(0);
+    // By name: the search crosses the overlay link, the ranges the files port, both over IPv6.
+    const out = tempDir();
+    await expect.poll(async () => (await given.peershare(['get', '--name', word, '--out', out, '--wait', ...V6_API])).code, POLL).toBe(0);
+    expect(readFileSync(join(out, `${word}.bin`)).equals(data)).toBe(true);
+  }, 120_000);
 });

@@ -1,6 +1,6 @@
 /**
  * Hosts for tests that cross a network: N Linux network namespaces, each with one interface on a
- * private /24 (10.x.y.0/24, chosen at random per test bed, inside namespaces this test bed makes:
+ * private /24 and /64 (10.x.y.0/24 and fdxx:…::/64, chosen at random per test bed, inside namespaces this test bed makes:
  * no packet leaves this machine), joined by a bridge in a namespace of its own (the "switch"), so
  * that the root namespace and every other test are untouched. A whole peer runs on a host with
  * the default ports, bound to whatever it likes (0.0.0.0 included), as on a separate machine.
@@ -17,8 +17,10 @@ import { spawnPeer, type PeerProcess } from './peer-process.ts';
 import { BIN, type CommandResult } from './run-command.ts';
 import { perTest, type Defer } from './teardown.ts';
 
-const run = promisify(execFile);
 const COMMAND_TIMEOUT_MS = 60_000;
+const execFileAsync = promisify(execFile);
+/** Every command has a deadline: a stuck `ip` or `tc` fails the test instead of stalling it. */
+const run = (command: string, args: string[], options: { timeout?: number } = {}) => execFileAsync(command, args, { timeout: COMMAND_TIMEOUT_MS, ...options });
 
 /** Whether this process may create network namespaces (root); tests skip with one line otherwise. */
 export const canCreateHosts = process.getuid?.() === 0;
@@ -27,8 +29,10 @@ export interface TestHost {
   readonly name: string;
   /** Its network namespace. */
   readonly ns: string;
-  /** Its address on the test bed's network. */
+  /** Its IPv4 address on the test bed's network. */
   readonly ip: string;
+  /** Its IPv6 address there (a unique local address, fd00::/8). */
+  readonly ip6: string;
   /** Run a command there; resolves with its output, rejects on a non-zero exit. */
   exec(command: string, args: string[]): Promise<{ stdout: string; stderr: string }>;
   /** Start `peershare ARGS` (start or service) there; killed when the test ends. */
@@ -53,6 +57,7 @@ export async function createTestbed(count: number, defer: Defer = perTest): Prom
   if (count < 1 || count > 200) throw new Error(`a test bed holds 1 to 200 hosts, not ${count}`);
   const id = `${process.pid % 1000}${randomInt(1000)}`.padStart(4, '0');
   const net = `10.${200 + randomInt(50)}.${randomInt(250)}`;
+  const net6 = `fd${randomInt(256).toString(16).padStart(2, '0')}:${randomInt(65536).toString(16)}:${randomInt(65536).toString(16)}`;
   const sw = `ps-sw-${id}`;
   const inSwitch = (...args: string[]) => run('ip', ['netns', 'exec', sw, 'ip', ...args]);
   await run('ip', ['netns', 'add', sw]);
@@ -68,6 +73,7 @@ export async function createTestbed(count: number, defer: Defer = perTest): Prom
     const ns = `ps-h${i}-${id}`;
     const port = `sw${i}`;
     const ip = `${net}.${i + 2}`;
+    const ip6 = `${net6}::${(i + 2).toString(16)}`;
     const inHost = (...args: string[]) => run('ip', ['netns', 'exec', ns, 'ip', ...args]);
     await run('ip', ['netns', 'add', ns]);
     defer(() => run('ip', ['netns', 'del', ns]).catch(() => undefined));
@@ -76,6 +82,7 @@ export async function createTestbed(count: number, defer: Defer = perTest): Prom
     await inSwitch('link', 'set', port, 'master', 'br0');
     await inSwitch('link', 'set', port, 'up');
     await inHost('addr', 'add', `${ip}/24`, 'dev', 'eth0');
+    await inHost('addr', 'add', `${ip6}/64`, 'dev', 'eth0', 'nodad'); // usable at once, no duplicate detection wait
     await inHost('link', 'set', 'eth0', 'up');
     await inHost('link', 'set', 'lo', 'up');
     const exec = (command: string, args: string[]) => run('ip', ['netns', 'exec', ns, command, ...args], { timeout: COMMAND_TIMEOUT_MS });
@@ -83,6 +90,7 @@ export async function createTestbed(count: number, defer: Defer = perTest): Prom
       name: `host${i}`,
       ns,
       ip,
+      ip6,
       port,
       exec,
       startPeer: (args) => spawnPeer(args, defer, ['ip', 'netns', 'exec', ns]),

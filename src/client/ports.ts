@@ -163,6 +163,8 @@ export interface DownloadProgress {
   rate: number;
   etaSeconds?: number;
   sources: string[];
+  /** While it runs: verified bytes each source delivered since the download (re)started, and its rate now. */
+  perSource?: Array<{ source: string; bytes: number; rate: number }>;
   finalPath?: string;
   error?: string;
 }

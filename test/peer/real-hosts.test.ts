@@ -37,7 +37,7 @@ interface Peers {
   peers: Array<{ peerId: string; state: string; addresses: { files: string; search: string; fetch: string } }>;
 }
 interface Downloads {
-  downloads: Array<{ key: string; state: string; bytesDone: number; size?: number; sources: string[] }>;
+  downloads: Array<{ key: string; state: string; bytesDone: number; size?: number; sources: string[]; perSource?: Array<{ source: string; bytes: number }> }>;
 }
 interface Status {
   peerId: string;
@@ -202,4 +202,47 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     await expect.poll(async () => (await given.peershare(['get', '--name', word, '--out', out, '--wait', ...V6_API])).code, POLL).toBe(0);
     expect(readFileSync(join(out, `${word}.bin`)).equals(data)).toBe(true);
   }, 120_000);
+
+  it('draws from sources with different bandwidth caps roughly in proportion to their caps', async () => {
+    const bed = await createTestbed(5);
+    const [downloader, ...sources] = bed.hosts as [TestHost, TestHost, TestHost, TestHost, TestHost];
+    const interval = ['--fetch-interval', '200'];
+    const capsMbit = [4, 8, 12, 16]; // shares 10 %, 20 %, 30 %, 40 %: 5 MB/s in all, well below what one core downloads
+    await sources[0]!.startPeer(['start', '--host', sources[0]!.ip, '--data', tempDir(), ...interval]);
+    for (const host of [...sources.slice(1), downloader]) await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0]!.ip, ...interval]);
+    for (const [i, host] of sources.entries()) await bed.cap(host, capsMbit[i]! * 1_000_000);
+
+    const dir = tempDir();
+    const data = randomBytes(32 * 1024 * 1024);
+    writeFileSync(join(dir, 'capped.bin'), data);
+    let fileId = '';
+    for (const host of sources) fileId = /[0-9a-f]{64}/.exec((await host.peershare(['share', join(dir, 'capped.bin')])).stdout)![0];
+    await expect.poll(async () => JSON.parse((await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout).sources.length, POLL).toBe(4);
+
+    const out = tempDir();
+    const get = downloader.peershare(['get', fileId, '--out', out, '--wait']);
+    // The last view of the running download that shows what each source delivered.
+    let last: Array<{ source: string; bytes: number }> = [];
+    const deadline = Date.now() + POLL.timeout;
+    while (Date.now() < deadline) {
+      const running = (await json<Downloads>(downloader, ['downloads'])).downloads[0];
+      if (running?.perSource?.length) last = running.perSource;
+      if (running && running.state !== 'queued' && running.state !== 'running') break;
+      if (running && running.size && running.bytesDone > 0.8 * running.size) break;
+    }
+    const done = await get;
+    expect(done.code, done.stderr).toBe(0);
+    expect(readFileSync(join(out, 'capped.bin')).equals(data)).toBe(true);
+
+    const byHost = sources.map((host) => last.find((p) => p.source.endsWith(`@${host.ip}:7871`))?.bytes ?? 0);
+    const total = byHost.reduce((a, b) => a + b, 0);
+    const shares = byHost.map((b) => b / total);
+    const expected = capsMbit.map((c) => c / capsMbit.reduce((a, b) => a + b, 0));
+    console.log(`bytes by source (caps ${capsMbit.join('/')} Mbit/s): ${byHost.join(', ')}; shares ${shares.map((x) => x.toFixed(2)).join(', ')}`);
+    expect(total).toBeGreaterThan(8 * 1024 * 1024);
+    for (const [i, share] of shares.entries()) {
+      expect(share, `source ${i} (${capsMbit[i]} Mbit/s)`).toBeGreaterThan(expected[i]! * 0.5);
+      expect(share, `source ${i} (${capsMbit[i]} Mbit/s)`).toBeLessThan(expected[i]! * 1.5);
+    }
+  }, 180_000);
 });

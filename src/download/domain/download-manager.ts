@@ -61,8 +61,18 @@ export interface Progress {
   rate: number;
   etaSeconds?: number;
   sources: string[];
+  /** While it runs: what each source delivered in this run (verified bytes) and its rate now. */
+  perSource?: SourceProgress[];
   finalPath?: string;
   error?: string;
+}
+
+export interface SourceProgress {
+  source: string;
+  /** Verified bytes written from this source since the download (re)started. */
+  bytes: number;
+  /** Bytes per second over the last seconds. */
+  rate: number;
 }
 
 /** Why a running download was stopped on purpose (the abort reason of its transfer). */
@@ -77,6 +87,8 @@ interface Active {
   done: Promise<void>;
   meter: RateMeter;
   sources: Set<string>;
+  /** Bytes and rate per source, for every source that delivered a chunk in this run. */
+  bySource: Map<string, { bytes: number; meter: RateMeter }>;
 }
 
 export interface Ports {
@@ -159,7 +171,7 @@ export class DownloadManager {
       await delivery.ack();
       return;
     }
-    const active: Active = { controller: new AbortController(), done: Promise.resolve(), meter: new RateMeter(), sources: new Set() };
+    const active: Active = { controller: new AbortController(), done: Promise.resolve(), meter: new RateMeter(), sources: new Set(), bySource: new Map() };
     let settle!: (ok: boolean) => void;
     active.done = new Promise<void>((resolve, reject) => (settle = (ok) => (ok ? resolve() : reject(new Error('failed')))));
     active.done.catch(() => undefined);
@@ -312,6 +324,10 @@ export class DownloadManager {
     const now = this.#now();
     if (event.type === 'chunk') {
       active.meter.add(event.bytes, now);
+      const from = active.bySource.get(event.source) ?? { bytes: 0, meter: new RateMeter() };
+      from.bytes += event.bytes;
+      from.meter.add(event.bytes, now);
+      active.bySource.set(event.source, from);
       record.bytesDone += event.bytes;
       this.#ports.store.progress(record.key, event.verified, event.durable, record.bytesDone, now);
       this.#progressThrottled(record, active, now);
@@ -341,6 +357,7 @@ export class DownloadManager {
       rate,
       ...(active && remaining > 0 && active.meter.eta(remaining, now) !== undefined ? { etaSeconds: active.meter.eta(remaining, now) } : {}),
       sources: active ? [...active.sources] : [],
+      ...(active ? { perSource: perSource(active, now) } : {}),
       ...(record.finalPath ? { finalPath: record.finalPath } : {}),
       ...(record.error ? { error: record.error } : {}),
     };
@@ -356,6 +373,7 @@ export class DownloadManager {
         ...(r.size !== undefined ? { size: r.size } : {}),
         rate: active?.meter.rate(now) ?? 0,
         sources: active ? [...active.sources] : [],
+        ...(active ? { perSource: perSource(active, now) } : {}),
         ...(r.finalPath ? { finalPath: r.finalPath } : {}),
         ...(r.error ? { error: r.error } : {}),
       };
@@ -424,4 +442,9 @@ export class DownloadManager {
   #now(): number {
     return this.#options.now();
   }
+}
+
+/** What each source of a running download delivered, most bytes first. */
+function perSource(active: Active, now: number): SourceProgress[] {
+  return [...active.bySource].map(([source, { bytes, meter }]) => ({ source, bytes, rate: meter.rate(now) })).sort((a, b) => b.bytes - a.bytes);
 }

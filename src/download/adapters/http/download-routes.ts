@@ -27,6 +27,11 @@ const ProgressSchema = Type.Object({
   rate: Type.Number({ description: 'bytes per second over the last seconds' }),
   etaSeconds: Type.Optional(Type.Integer()),
   sources: Type.Array(Type.String()),
+  perSource: Type.Optional(
+    Type.Array(Type.Object({ source: Type.String(), bytes: Type.Integer(), rate: Type.Number() }), {
+      description: 'while it runs: verified bytes each source delivered since the download (re)started, and its rate now',
+    }),
+  ),
   finalPath: Type.Optional(Type.String()),
   error: Type.Optional(Type.String()),
 });

@@ -245,4 +245,29 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
       expect(share, `source ${i} (${capsMbit[i]} Mbit/s)`).toBeLessThan(expected[i]! * 1.5);
     }
   }, 180_000);
+
+  it('behind a NAT: the peer knows it cannot be reached, stays out of the others\' tables, and still searches and downloads', async () => {
+    const bed = await createTestbed(3, undefined, { behindNat: [2] });
+    const [first, second, natted] = bed.hosts as [TestHost, TestHost, TestHost];
+    const interval = ['--fetch-interval', '200'];
+    await first.startPeer(['start', '--host', first.ip, '--data', tempDir(), ...interval]);
+    await second.startPeer(['start', '--host', second.ip, '--data', tempDir(), '--join', first.ip, ...interval]);
+    await natted.startPeer(['start', '--host', '0.0.0.0', '--data', tempDir(), '--join', first.ip, ...interval]);
+
+    // Seen at its router's address, which drops the dial-back: not reachable from outside.
+    await expect.poll(async () => (await json<Status>(natted, ['status'])).reachability, POLL).toMatchObject({ state: 'unreachable', address: natted.publicIp });
+    await expect.poll(async () => (await json<Peers>(natted, ['peers'])).peers.filter((p) => p.state === 'alive').length, POLL).toBe(2);
+    const hidden = (await json<Status>(natted, ['status'])).peerId;
+    for (const host of [first, second]) expect((await json<Peers>(host, ['peers'])).peers.map((p) => p.peerId)).not.toContain(hidden);
+
+    // Its own connections go out: it finds and downloads a file shared on another host.
+    const word = `lanterne${randomBytes(4).toString('hex')}`;
+    const dir = tempDir();
+    const data = randomBytes(2 * 1024 * 1024 + 5);
+    writeFileSync(join(dir, `${word}.bin`), data);
+    expect((await second.peershare(['share', join(dir, `${word}.bin`)])).code).toBe(0);
+    const out = tempDir();
+    await expect.poll(async () => (await natted.peershare(['get', '--name', word, '--out', out, '--wait'])).code, POLL).toBe(0);
+    expect(readFileSync(join(out, `${word}.bin`)).equals(data)).toBe(true);
+  }, 180_000);
 });

@@ -5,6 +5,9 @@
  * that the root namespace and every other test are untouched. A whole peer runs on a host with
  * the default ports, bound to whatever it likes (0.0.0.0 included), as on a separate machine.
  *
+ * A host may sit behind a NAT of its own (options.behindNat): a router namespace between it and
+ * the switch masquerades its connections and drops new ones coming in, as a home router does.
+ *
  * Faults: cut a host off (its switch port down) and bring it back; split the hosts in two
  * partitions (the second half moves to another bridge) and heal; cap a host's upload rate (tc
  * tbf: netem is not in this kernel). Needs root (`canCreateHosts`); everything is removed when
@@ -31,8 +34,11 @@ export interface TestHost {
   readonly ns: string;
   /** Its IPv4 address on the test bed's network. */
   readonly ip: string;
-  /** Its IPv6 address there (a unique local address, fd00::/8). */
+  /** Its IPv6 address there (a unique local address, fd00::/8); none behind a NAT. */
   readonly ip6: string;
+  /** The address other hosts see it at: its own, or its NAT router's. */
+  readonly publicIp: string;
+  readonly behindNat: boolean;
   /** Run a command there; resolves with its output, rejects on a non-zero exit. */
   exec(command: string, args: string[]): Promise<{ stdout: string; stderr: string }>;
   /** Start `peershare ARGS` (start or service) there; killed when the test ends. */
@@ -53,8 +59,54 @@ export interface Testbed {
   cap(host: TestHost, bitsPerSecond: number): Promise<void>;
 }
 
-export async function createTestbed(count: number, defer: Defer = perTest): Promise<Testbed> {
+export interface TestbedOptions {
+  /**
+   * Hosts (by index) behind a NAT of their own, as behind a home router: the host sits on a
+   * private network (192.168.77.2) behind a router namespace that holds the address on the test
+   * bed, masquerades what goes out and drops new connections coming in (nftables; installed with
+   * apt-get when missing).
+   */
+  behindNat?: readonly number[];
+}
+
+/** The private network behind each NAT router (each router's is its own, so one range serves all). */
+const LAN = { host: '192.168.77.2', router: '192.168.77.1', prefix: 24 };
+
+async function ensureNftables(): Promise<void> {
+  if (await run('nft', ['--version']).then(() => true, () => false)) return;
+  await run('apt-get', ['install', '-y', '-qq', 'nftables'], { timeout: 300_000 }).catch(async () => {
+    await run('apt-get', ['update', '-qq'], { timeout: 300_000 });
+    await run('apt-get', ['install', '-y', '-qq', 'nftables'], { timeout: 300_000 });
+  });
+}
+
+/** Make namespace `router` a home router for `host`: masquerade out of eth0, drop new connections into it. */
+async function natRouter(router: string, host: string, publicIp: string, sw: string, port: string): Promise<void> {
+  const inRouter = (command: string, ...args: string[]) => run('ip', ['netns', 'exec', router, command, ...args]);
+  await run('ip', ['-n', router, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', port, 'netns', sw]);
+  await run('ip', ['-n', router, 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host]);
+  await inRouter('ip', 'addr', 'add', `${publicIp}/24`, 'dev', 'eth0');
+  await inRouter('ip', 'addr', 'add', `${LAN.router}/${LAN.prefix}`, 'dev', 'lan0');
+  for (const dev of ['eth0', 'lan0', 'lo']) await inRouter('ip', 'link', 'set', dev, 'up');
+  await inRouter('sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
+  await inRouter('nft', 'add', 'table', 'ip', 'nat');
+  await inRouter('nft', 'add', 'chain', 'ip', 'nat', 'out', '{ type nat hook postrouting priority 100 ; }');
+  await inRouter('nft', 'add', 'rule', 'ip', 'nat', 'out', 'oifname', 'eth0', 'masquerade');
+  await inRouter('nft', 'add', 'table', 'ip', 'guard');
+  for (const hook of ['forward', 'input']) {
+    await inRouter('nft', 'add', 'chain', 'ip', 'guard', hook, `{ type filter hook ${hook} priority 0 ; policy accept ; }`);
+    await inRouter('nft', 'add', 'rule', 'ip', 'guard', hook, 'iifname', 'eth0', 'ct', 'state', 'new', 'drop');
+  }
+  const inHost = (...args: string[]) => run('ip', ['netns', 'exec', host, 'ip', ...args]);
+  await inHost('addr', 'add', `${LAN.host}/${LAN.prefix}`, 'dev', 'eth0');
+  await inHost('link', 'set', 'eth0', 'up');
+  await inHost('route', 'add', 'default', 'via', LAN.router);
+}
+
+export async function createTestbed(count: number, defer: Defer = perTest, options: TestbedOptions = {}): Promise<Testbed> {
   if (count < 1 || count > 200) throw new Error(`a test bed holds 1 to 200 hosts, not ${count}`);
+  const natted = new Set(options.behindNat ?? []);
+  if (natted.size > 0) await ensureNftables();
   const id = `${process.pid % 1000}${randomInt(1000)}`.padStart(4, '0');
   const net = `10.${200 + randomInt(50)}.${randomInt(250)}`;
   const net6 = `fd${randomInt(256).toString(16).padStart(2, '0')}:${randomInt(65536).toString(16)}:${randomInt(65536).toString(16)}`;
@@ -77,20 +129,30 @@ export async function createTestbed(count: number, defer: Defer = perTest): Prom
     const inHost = (...args: string[]) => run('ip', ['netns', 'exec', ns, 'ip', ...args]);
     await run('ip', ['netns', 'add', ns]);
     defer(() => run('ip', ['netns', 'del', ns]).catch(() => undefined));
-    // Both ends are made inside the namespaces (the host's end named eth0): no name clashes with other test beds.
-    await run('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', port, 'netns', sw]);
+    const behindNat = natted.has(i);
+    if (behindNat) {
+      const router = `ps-r${i}-${id}`;
+      await run('ip', ['netns', 'add', router]);
+      defer(() => run('ip', ['netns', 'del', router]).catch(() => undefined));
+      await natRouter(router, ns, ip, sw, port);
+    } else {
+      // Both ends are made inside the namespaces (the host's end named eth0): no name clashes with other test beds.
+      await run('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', port, 'netns', sw]);
+      await inHost('addr', 'add', `${ip}/24`, 'dev', 'eth0');
+      await inHost('addr', 'add', `${ip6}/64`, 'dev', 'eth0', 'nodad'); // usable at once, no duplicate detection wait
+      await inHost('link', 'set', 'eth0', 'up');
+    }
     await inSwitch('link', 'set', port, 'master', 'br0');
     await inSwitch('link', 'set', port, 'up');
-    await inHost('addr', 'add', `${ip}/24`, 'dev', 'eth0');
-    await inHost('addr', 'add', `${ip6}/64`, 'dev', 'eth0', 'nodad'); // usable at once, no duplicate detection wait
-    await inHost('link', 'set', 'eth0', 'up');
     await inHost('link', 'set', 'lo', 'up');
     const exec = (command: string, args: string[]) => run('ip', ['netns', 'exec', ns, command, ...args], { timeout: COMMAND_TIMEOUT_MS });
     hosts.push({
       name: `host${i}`,
       ns,
-      ip,
-      ip6,
+      ip: behindNat ? LAN.host : ip,
+      ip6: behindNat ? '' : ip6,
+      publicIp: ip,
+      behindNat,
       port,
       exec,
       startPeer: (args) => spawnPeer(args, defer, ['ip', 'netns', 'exec', ns]),

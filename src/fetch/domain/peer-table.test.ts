@@ -24,6 +24,22 @@ function setup(overrides: Partial<typeof config> = {}) {
 }
 
 describe('peer table: merging records', () => {
+  it('is not brought back from down by a newer record signed before it failed (a kept record replayed), only by one signed after', () => {
+    const { table, tick, kinds, now } = setup({ intervalMs: ROUND });
+    table.merge([a.record({ seq: NOW + 1, issuedAt: NOW })], NOW);
+    const signedEarlier = a.record({ seq: NOW + 2, issuedAt: NOW + ROUND }); // kept by someone, never seen here
+    tick(10);
+    table.contactFailed(a.signer.peerId, now());
+    tick(config.downAfterRounds);
+    expect(table.get(a.signer.peerId)?.state).toBe('down');
+    expect(table.merge([signedEarlier], now()).updated).toBe(1); // the newer record is kept...
+    expect(table.get(a.signer.peerId)?.state).toBe('down'); // ...but proves no life after the failure
+    expect(kinds().filter((k) => k === 'back')).toHaveLength(0);
+    table.merge([a.record({ seq: NOW + 3, issuedAt: now() })], now());
+    expect(table.get(a.signer.peerId)?.state).toBe('alive');
+    expect(kinds().at(-1)).toBe('back');
+  });
+
   it('keeps the newest seq and counts an older one as a replay', () => {
     const { table } = setup();
     expect(table.merge([a.record({ seq: NOW + 5 })], NOW).added).toBe(1);

@@ -68,8 +68,11 @@ export interface MergeReport {
 
 export type LivenessConfig = Pick<
   FetchConfig,
-  'downAfterRounds' | 'evictAfterMs' | 'maxPeers' | 'maxTombstones' | 'tombstoneTtlMs' | 'maxForgotten' | 'forgetTtlMs'
+  'downAfterRounds' | 'evictAfterMs' | 'maxPeers' | 'maxTombstones' | 'tombstoneTtlMs' | 'maxForgotten' | 'forgetTtlMs' | 'intervalMs'
 >;
+
+/** Intervals by which a record's issuedAt may precede the failure it refutes (signer and local clocks differ). */
+export const REVIVAL_SKEW_INTERVALS = 2;
 
 export class PeerTable {
   private readonly entries = new Map<string, Entry>();
@@ -176,8 +179,14 @@ export class PeerTable {
     if (entry) {
       entry.record = record;
       entry.version = ++this.version;
-      // A record newer than ours was signed after we last heard: the peer lives.
-      this.evidence(entry, Math.max(now, entry.lastHeardAt), now, true);
+      // A newer record shows its peer signed it, alive at issuedAt. That clears a suspicion (SWIM's
+      // refutation) or a down state only if signed after the failure that began it, give or take
+      // two intervals of clock skew: a record signed before the peer died, kept and replayed by
+      // someone else, must not bring it back. (A peer back for real signs a new record, and is
+      // probed among the down peers anyway.)
+      if (entry.state === 'alive' || record.issuedAt >= entry.failedAt - REVIVAL_SKEW_INTERVALS * this.config.intervalMs) {
+        this.evidence(entry, Math.max(now, entry.lastHeardAt), now, true);
+      }
       return 'updated';
     }
     const gone = this.forgotten.get(id);

@@ -103,6 +103,25 @@ describe('admission of unverified records', () => {
     expect(admission.plan(32)).toHaveLength(1);
   });
 
+  it('keeps firewalled peers within the cap, a flood from one host displacing its own, not other hosts\' ones', () => {
+    const admission = new Admission(config); // maxUnverified 6 bounds the firewalled store too
+    const blackhole = '10.8.8.8:7003';
+    // Three honest hosts' peers proved their keys on inbound announces but cannot be reached.
+    const honest = ['10.5.0.1', '10.6.0.1', '10.7.0.1'].map((host) => recordAt(host));
+    for (const record of honest) admission.offer(record, announce(record.addresses.fetch.split(':')[0]!), 1, NOW);
+    for (const round of [1, 2, 12]) for (const record of honest) admission.failed(record, round);
+    expect(admission.firewalled).toBe(3);
+    // One host announces identities naming an address it made fail: each lands firewalled (backed off).
+    const bait = recordAt('10.9.0.1', blackhole);
+    admission.offer(bait, announce('10.9.0.1'), 1, NOW);
+    for (const round of [1, 2, 12]) admission.failed(bait, round);
+    for (let minute = 0; minute < 10; minute++) {
+      for (let i = 0; i < 3; i++) expect(admission.offer(recordAt('10.9.0.1', blackhole), announce('10.9.0.1'), 13, NOW + minute * MINUTE)).toBe('refused-backoff');
+    }
+    expect(admission.firewalled).toBe(6);
+    for (const record of honest) expect(admission.isFirewalled(record.peerId)).toBe(true);
+  });
+
   it('a probe that succeeds takes the record out and clears its address', () => {
     const admission = new Admission(config);
     const peer = recordAt('10.4.0.1');

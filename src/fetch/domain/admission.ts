@@ -83,7 +83,8 @@ export class Admission {
   private readonly pending = new Map<string, Pending>();
   private readonly shareSizes = new Map<string, number>();
   private readonly addresses = new Map<string, AddressState>();
-  private readonly firewalledPeers = new Map<string, PeerRecord>();
+  /** Firewalled peers by id, with the host that announced each (insertion order: oldest first). */
+  private readonly firewalledPeers = new Map<string, { record: PeerRecord; share: string }>();
   private window = { start: -Infinity, perAddress: new Map<string, number>(), perSubnet: new Map<string, number>() };
   readonly counters: AdmissionCounters = { refusedNew: 0, refusedBackoff: 0, evictedUnverified: 0, verificationsOk: 0, verificationsFailed: 0, droppedAfterFailures: 0 };
 
@@ -125,7 +126,7 @@ export class Admission {
     }
     if (this.blocked(record.addresses.fetch, round)) {
       this.counters.refusedBackoff++;
-      if (origin.kind === 'announce') this.keepFirewalled(record);
+      if (origin.kind === 'announce') this.keepFirewalled(record, this.announcingHost(origin.remote, record));
       return 'refused-backoff';
     }
     const share = origin.kind === 'announce' ? this.announcingHost(origin.remote, record) : `via:${origin.via}`;
@@ -204,7 +205,7 @@ export class Admission {
       if (entry.record.addresses.fetch !== address) continue;
       this.discard(peerId);
       this.counters.droppedAfterFailures++;
-      if (entry.announced) this.keepFirewalled(entry.record);
+      if (entry.announced) this.keepFirewalled(entry.record, entry.share);
     }
   }
 
@@ -248,10 +249,22 @@ export class Admission {
     }
   }
 
-  private keepFirewalled(record: PeerRecord): void {
+  /**
+   * Keep `record` as firewalled, announced from `share`. Over the cap the oldest record of the
+   * host holding the most goes, so a flood from one host displaces its own, not other hosts'.
+   */
+  private keepFirewalled(record: PeerRecord, share: string): void {
     this.firewalledPeers.delete(record.peerId);
-    this.firewalledPeers.set(record.peerId, record);
-    while (this.firewalledPeers.size > this.config.maxUnverified) this.firewalledPeers.delete(this.firewalledPeers.keys().next().value as string);
+    this.firewalledPeers.set(record.peerId, { record, share });
+    if (this.firewalledPeers.size <= this.config.maxUnverified) return;
+    const counts = new Map<string, number>();
+    for (const { share: s } of this.firewalledPeers.values()) counts.set(s, (counts.get(s) ?? 0) + 1);
+    const biggest = [...counts].reduce((a, b) => (b[1] > a[1] ? b : a))[0];
+    for (const [peerId, entry] of this.firewalledPeers) {
+      if (entry.share !== biggest) continue;
+      this.firewalledPeers.delete(peerId);
+      return;
+    }
   }
 }
 

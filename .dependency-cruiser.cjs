@@ -9,7 +9,8 @@ const IO_MODULES = [
   'fs', 'fs/promises', 'net', 'http', 'https', 'http2', 'tls', 'dgram', 'dns', 'child_process',
   'worker_threads', 'cluster', 'readline', 'os',
 ];
-const IO_PACKAGES = ['better-sqlite3', 'fastify', '@fastify/.*', 'undici', 'amqplib', 'rabbitmq-client', 'pino'];
+// prom-client too: domain counters are plain fields, which each service's GET /metrics reads (shared/metrics.ts).
+const IO_PACKAGES = ['better-sqlite3', 'fastify', '@fastify/.*', 'undici', 'amqplib', 'rabbitmq-client', 'pino', 'prom-client'];
 const SERVICES = ['files', 'search', 'fetch', 'download'];
 
 module.exports = {
@@ -19,7 +20,7 @@ module.exports = {
       comment: 'Domain code must not import adapters, service factories or the composition root.',
       severity: 'error',
       from: { path: '^src/[^/]+/domain/' },
-      to: { path: ['^src/[^/]+/adapters/', '^src/[^/]+/service\\.ts$', '^src/peer/', '^src/shared/(http-server|admin-guard|logging|identity|config)\\.ts$'] },
+      to: { path: ['^src/[^/]+/adapters/', '^src/[^/]+/service\\.ts$', '^src/peer/', '^src/shared/(http-server|admin-guard|logging|identity|config|metrics)\\.ts$'] },
     },
     {
       name: 'domain-does-no-io',

@@ -8,6 +8,7 @@ import { createHttpApp, listen, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
 import { isSafeFileName } from '../shared/names.ts';
+import { serveMetrics, ServiceMetrics } from '../shared/metrics.ts';
 import { hostPort } from '../shared/net.ts';
 import { registerClientRoutes } from './adapters/http/client-routes.ts';
 import { registerWebUi } from './adapters/http/web-ui.ts';
@@ -46,6 +47,8 @@ export function createClientService(c: ClientServiceComponents): ClientService {
     async start() {
       http = await createHttpApp({ service: 'client', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.peerId }) });
       registerClientRoutes(http, client, adminGuard(c.host, c.apiToken));
+      // The Client counts nothing of its own (what it shows lives in the other services): its info and uptime.
+      serveMetrics(http, new ServiceMetrics('client', c.peerId), { host: c.host, apiToken: c.apiToken });
       registerWebUi(http);
       const bound = await listen(http, c.host, c.port);
       url = `http://${hostPort(bound.host, bound.port)}`;

@@ -12,8 +12,10 @@ import { createHttpApp, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
 import { hostPort } from '../shared/net.ts';
+import { serveMetrics, ServiceMetrics } from '../shared/metrics.ts';
 import { peerAccess, servePeerHttp, type PeerPort } from '../shared/peer-port.ts';
 import type { PeerTls } from '../shared/peer-tls.ts';
+import { countBytesOut } from './adapters/http/bytes-out.ts';
 import { registerFilesRoutes } from './adapters/http/files-routes.ts';
 import { FileManager } from './domain/file-manager.ts';
 import type { BlobStore, Catalog, LocalFiles } from './ports.ts';
@@ -45,6 +47,8 @@ export interface FilesService extends Startable {
 export function createFilesService(c: FilesServiceComponents): FilesService {
   const manager = new FileManager(c, { chunkSize: c.chunkSize, maxUploadBytes: c.maxUploadBytes });
   manager.events.on('event', (event) => c.logger.info({ event }, event.type));
+  /** File content bytes sent, by caller (peer id, or `local`): /health and /metrics show them. */
+  const bytesOut: Record<string, number> = {};
   let app: HttpApp | undefined;
   let port: PeerPort | undefined;
   let url = '';
@@ -57,7 +61,7 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
     },
     async start() {
       await c.blobs.recover();
-      app = await createHttpApp({ service: 'files', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.peerId }) });
+      app = await createHttpApp({ service: 'files', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.peerId, bytesOut }) });
       app.addHook('onRequest', peerAccess); // before each route's own admin guard
       const isAdmin = isAdminCaller(c.host, c.apiToken);
       registerFilesRoutes(app, {
@@ -66,6 +70,8 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
         isAdmin: async (request) => isAdmin(request),
         maxUploadBytes: c.maxUploadBytes,
       });
+      countBytesOut(app, '/files/:id/content', bytesOut);
+      serveMetrics(app, filesMetrics(c.peerId, manager, bytesOut), { host: c.host, apiToken: c.apiToken });
       port = await servePeerHttp(app, c.host, c.port, c.tls, c.logger);
       url = `http://${hostPort(port.host, port.port)}`;
       c.logger.info({ url }, 'files service listening');
@@ -78,4 +84,12 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
       c.catalog.close();
     },
   };
+}
+
+/** File Management's series: what it shares, and the content it sent to whom. */
+function filesMetrics(peerId: string, manager: FileManager, bytesOut: Record<string, number>): ServiceMetrics {
+  const m = new ServiceMetrics('files', peerId);
+  m.gauge('shared_files', 'Files this peer shares (the catalog\'s total).', () => manager.list(undefined, 0, 1).total);
+  m.counter('bytes_out_total', 'File content bytes sent, by who asked (a peer id, or local).', () => Object.entries(bytesOut).map(([peer, bytes]) => [{ peer }, bytes]), ['peer']);
+  return m;
 }

@@ -44,6 +44,7 @@ export function buildFetch(ctx: PeerContext, files: FilesService | undefined): F
     host: config.host,
     allowedHosts: config.allowedHosts,
     port: config.fetchPort,
+    apiToken: ctx.apiToken,
     addresses: { files: advertisedAddress(config, config.filesPort), search: advertisedAddress(config, config.searchPort), fetch: advertisedAddress(config, config.fetchPort) },
     learnAddress: learnsAddress(config),
     join: config.join,

@@ -46,6 +46,7 @@ export function buildSearch(ctx: PeerContext, files: FilesService | undefined, f
     allowedHosts: config.allowedHosts,
     port: config.searchPort,
     apiPort: config.searchApiPort,
+    apiToken: ctx.apiToken,
     filesAddress: () => files?.url || `http://${localAddress(config, config.filesPort)}`,
     maxLinks: config.maxLinks,
     maxTtl: config.searchTtl,

@@ -12,6 +12,7 @@ import type { SessionTimeouts } from '../protocol/session.ts';
 import { createHttpApp, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
+import { serveMetrics, ServiceMetrics } from '../shared/metrics.ts';
 import { hostPort } from '../shared/net.ts';
 import { servePeerHttp, type PeerPort } from '../shared/peer-port.ts';
 import type { PeerTls } from '../shared/peer-tls.ts';
@@ -23,6 +24,8 @@ import type { StreamTransport } from './adapters/tcp/transport.ts';
 import type { SubnetBits } from './domain/address-group.ts';
 import type { RateLimits } from './domain/link-guard.ts';
 import { SearchEngine } from './domain/search-engine.ts';
+import type { SearchCounters } from './domain/counters.ts';
+import type { OverlayCounters } from './adapters/tcp/overlay-counters.ts';
 import type { Clock, LocalIndex, NeighbourSource } from './ports.ts';
 
 export interface SearchServiceComponents {
@@ -39,6 +42,8 @@ export interface SearchServiceComponents {
   apiPort: number;
   /** Host names the API answers to besides IP addresses and localhost (the allowedHosts setting). */
   allowedHosts?: readonly string[];
+  /** The API token GET /metrics asks for off loopback (shared/admin-guard.ts). */
+  apiToken?: string;
   /** Base URL of this peer's File Management API, put in our hits (known once Files has started). */
   filesAddress: () => string;
   maxLinks: number;
@@ -139,6 +144,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
           links: () => links.list(),
           maxTtl: c.maxTtl,
         });
+        serveMetrics(app, searchMetrics(c.identity.peerId, engine, links), { host: c.host, apiToken: c.apiToken });
         apiPort = await servePeerHttp(app, c.host, c.apiPort, c.tls, c.logger);
         apiUrl = `http://${hostPort(apiPort.host, apiPort.port)}`;
       } catch (err) {
@@ -158,4 +164,38 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
       await links.stop();
     },
   };
+}
+
+/** Search's series, from the engine and overlay counters its /health shows. */
+function searchMetrics(peerId: string, engine: { readonly counters: SearchCounters }, links: { readonly counters: OverlayCounters; ids(): readonly string[] }): ServiceMetrics {
+  const m = new ServiceMetrics('search', peerId);
+  const n = engine.counters;
+  m.gauge('links', 'Overlay links open now.', () => links.ids().length);
+  m.counter('searches_started_total', 'Searches this peer\'s users started.', () => n.searchesStarted);
+  m.counter('searches_rate_limited_total', 'Searches of this peer\'s users refused by the local search limit.', () => n.searchesRateLimited);
+  m.counter('queries_received_total', 'Query messages received from links.', () => n.queriesReceived);
+  m.counter('queries_accepted_total', 'Queries handled (matched and forwarded), at most once per query.', () => n.queriesAccepted);
+  m.counter('queries_dropped_total', 'Queries received and dropped, by why.', () => [
+    ...Object.entries(n.queriesDropped).map(([reason, count]): [Record<string, string>, number] => [{ reason }, count]),
+    [{ reason: 'rate-limited' }, n.queriesRateLimited],
+  ], ['reason']);
+  m.counter('queries_sent_total', 'Query messages written to links (own searches and forwards).', () => n.queriesSent);
+  m.counter('hits_total', 'Hit messages: received, sent (answers with own files), forwarded, delivered to own searches, dropped.', () => [
+    [{ event: 'received' }, n.hitsReceived],
+    [{ event: 'sent' }, n.hitsSent],
+    [{ event: 'forwarded' }, n.hitsForwarded],
+    [{ event: 'delivered' }, n.hitsDelivered],
+    [{ event: 'dropped' }, n.hitsDropped],
+  ], ['event']);
+  m.counter('hit_results_bad_name_total', 'Results of hits for own searches dropped for a name no share may have.', () => n.hitResultsBadName);
+  m.counter('links_disconnected_total', 'Neighbours cut for flooding.', () => n.linksDisconnected);
+  m.counter('inbound_refused_total', 'Inbound connections closed before becoming links, by cap.', () => [
+    [{ cap: 'per-ip' }, links.counters.inboundRefused.perIp],
+    [{ cap: 'per-subnet' }, links.counters.inboundRefused.perSubnet],
+    [{ cap: 'pending' }, links.counters.inboundRefused.pending],
+    [{ cap: 'full' }, links.counters.inboundRefused.full],
+  ], ['cap']);
+  m.counter('link_evictions_total', 'Inbound links closed to make room for another peer.', () => links.counters.evictions);
+  m.counter('frame_deadline_closes_total', 'Links closed for not completing a frame within the frame deadline.', () => links.counters.frameDeadlineCloses);
+  return m;
 }

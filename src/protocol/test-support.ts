@@ -2,9 +2,8 @@
  * Helpers for protocol tests (and later the search adapters' tests): identities, Hellos and a
  * "raw peer" that writes arbitrary bytes at a real session and records what comes back.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import type { Duplex } from 'node:stream';
-import { peerIdFromPublicKey } from '../shared/identity.ts';
+import { memorySigner } from '../shared/keys.ts';
 import { decodeMessage, type WireMessage } from './codec.ts';
 import { duplexPair } from './duplex-pair.ts';
 import { FrameDecoder } from './framing.ts';
@@ -12,11 +11,10 @@ import { PeerSession, type LocalHello, type SessionOptions } from './session.ts'
 
 /** A fresh identity and the Hello fields a peer at 127.0.0.`host` would announce. */
 export function testHello(host = 1): LocalHello {
-  const jwk = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
-  const publicKey = new Uint8Array(Buffer.from(jwk.x ?? '', 'base64url'));
+  const { peerId, publicKey } = memorySigner();
   return {
-    peerId: peerIdFromPublicKey(publicKey),
-    publicKey,
+    peerId,
+    publicKey: new Uint8Array(publicKey),
     searchAddress: `127.0.0.${host}:7071`,
     filesAddress: `http://127.0.0.${host}:7070`,
   };

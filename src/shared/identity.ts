@@ -2,10 +2,10 @@
  * Peer identity: an Ed25519 key pair created on first start and kept in the data directory.
  * The peer id is derived from the public key (base32 of its SHA-256), never from an address.
  */
-import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { signerFromPrivateKey, type KeyHolder } from './keys.ts';
+import { newPrivateKey, signerFromPrivateKey, type KeyHolder } from './keys.ts';
 
 export { peerIdFromPublicKey, verifySignature } from './keys.ts';
 
@@ -23,7 +23,7 @@ export function loadOrCreateIdentity(dataDir: string): Identity {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   mkdirSync(dataDir, { recursive: true });
-  const { privateKey } = generateKeyPairSync('ed25519');
+  const privateKey = newPrivateKey();
   // The services of one peer may start at once on a new data dir (`peershare service NAME`): the
   // key is written whole to a file of our own, then linked into place, which fails if another
   // process was first; its key is then the identity. Nobody ever reads a half-written key.

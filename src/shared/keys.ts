@@ -2,7 +2,7 @@
  * Ed25519 operations on raw keys, free of I/O so domain code may use them: derive a peer id
  * from a public key, verify a signature, and make a key pair held in memory only.
  */
-import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { base32 } from './ids.ts';
 
 /** Something that signs as a peer: its id, raw 32-byte public key, and a signing function. */
@@ -41,7 +41,26 @@ export function signerFromPrivateKey(privateKey: KeyObject): KeyHolder {
   return { peerId: peerIdFromPublicKey(publicKey), publicKey, privateKey, sign: (data) => sign(null, data, privateKey) };
 }
 
+/**
+ * A new Ed25519 private key: the only place keys are generated. Generated as JWK and imported,
+ * never kept as the KeyObject the generator returns. On Node 20, exporting a key holds the key's
+ * lock while it allocates; if that allocation runs a garbage collection that finalizes the
+ * generation job still sharing the key, the job's destructor takes the same lock and the main
+ * thread deadlocks (a CI run stalled in a test making 2,000 identities; generateKeyPairSync then
+ * export as JWK, in a loop, deadlocks within 10,000 keys). An imported key shares nothing with a
+ * generation job. JWK both ways is as fast as the plain generator (DER import is 10x slower).
+ * keys.test.ts runs the loop.
+ */
+export function newPrivateKey(): KeyObject {
+  // @types/node types no JWK encoding for the generator, though Node 20 has it.
+  const { privateKey } = generateKeyPairSync('ed25519', {
+    publicKeyEncoding: { type: 'spki', format: 'jwk' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'jwk' },
+  } as never) as unknown as { privateKey: JsonWebKey };
+  return createPrivateKey({ key: privateKey, format: 'jwk' });
+}
+
 /** A fresh key pair held in memory only (simulations, tests, throwaway identities). */
 export function memorySigner(): KeyHolder {
-  return signerFromPrivateKey(generateKeyPairSync('ed25519').privateKey);
+  return signerFromPrivateKey(newPrivateKey());
 }

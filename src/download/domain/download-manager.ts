@@ -331,6 +331,9 @@ export class DownloadManager {
       record.bytesDone += event.bytes;
       this.#ports.store.progress(record.key, event.verified, event.durable, record.bytesDone, now);
       this.#progressThrottled(record, active, now);
+      this.events.emit('chunk', event.bytes);
+    } else if (event.type === 'chunk-failed') {
+      this.#emit({ ...event, key: record.key });
     } else if (event.type === 'checkpoint') {
       this.#ports.store.progress(record.key, event.verified, event.durable, event.bytesDone, now);
     } else {

@@ -35,6 +35,8 @@ export type TransferEvent =
   | { type: 'chunk'; index: number; source: string; bytes: number; verified: Buffer; durable: Buffer }
   | { type: 'source-failed'; source: string; verdict: string; reason: string; /** PEER_ID_MISMATCH, PEER_UNVERIFIED: not the peer the source names. */ code?: string }
   | { type: 'source-banned'; source: string; chunk: number }
+  /** A chunk whose bytes did not match its hash (nothing of it is kept). */
+  | { type: 'chunk-failed'; source: string; index: number }
   | { type: 'checkpoint'; verified: Buffer; durable: Buffer; bytesDone: number };
 
 export interface TransferContext {
@@ -196,6 +198,7 @@ export async function runTransfer(ctx: TransferContext): Promise<void> {
           if (buffer) pool.release(buffer);
         } else if (!check.matches()) {
           corrupt = true;
+          ctx.onEvent({ type: 'chunk-failed', source, index });
           if (buffer) pool.release(buffer);
           buffer = undefined;
           throw new PeershareError('BAD_SOURCE', `chunk ${index} does not match its hash`);

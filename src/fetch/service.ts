@@ -16,6 +16,7 @@ import { isPeershareError, PeershareError } from '../shared/errors.ts';
 import { createHttpApp, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
+import { adminGuard } from '../shared/admin-guard.ts';
 import { serveMetrics } from '../shared/metrics.ts';
 import { hostPort } from '../shared/net.ts';
 import type { Signer } from '../shared/keys.ts';
@@ -50,7 +51,7 @@ export interface FetchServiceComponents {
   port: number;
   /** Host names the API answers to besides IP addresses and localhost (the allowedHosts setting). */
   allowedHosts?: readonly string[];
-  /** The API token GET /metrics asks for off loopback (shared/admin-guard.ts). */
+  /** The API token GET /metrics and DELETE /join-pins ask for off loopback (shared/admin-guard.ts). */
   apiToken?: string;
   /** Addresses announced to other peers; `fetch` defaults to the address this API is bound to. */
   addresses: { files: string; search: string; fetch?: string };
@@ -338,7 +339,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       app = http;
       // Routes must exist before listen, but the core needs the bound address (port 0): delegate.
       let api: FetchApi | undefined;
-      registerFetchRoutes(http, lazyApi(() => api));
+      registerFetchRoutes(http, lazyApi(() => api), adminGuard(c.host, c.apiToken));
       serveMetrics(http, fetchMetrics(c.identity.peerId, status, () => core?.peers() ?? []), { host: c.host, apiToken: c.apiToken });
       try {
         await c.tls.ready();

@@ -219,6 +219,9 @@ export interface MembershipDefences {
   verificationsOk: number;
   verificationsFailed: number;
   droppedAfterFailures: number;
+  /** Verified new peers not taken because the table was full, and entries they displaced (the table is then a random sample). */
+  tableFull: number;
+  sampledOut: number;
 }
 
 /** Search's overlay and engine (src/search/adapters/tcp/overlay-counters.ts, domain/counters.ts). */

@@ -91,7 +91,7 @@ export interface FetchStatus {
   advertised: ServiceAddresses | undefined;
 }
 
-const NO_ADMISSION: AdmissionStatus = { unverified: 0, firewalled: 0, refusedNew: 0, refusedBackoff: 0, evictedUnverified: 0, verificationsOk: 0, verificationsFailed: 0, droppedAfterFailures: 0 };
+const NO_ADMISSION: AdmissionStatus = { unverified: 0, firewalled: 0, refusedNew: 0, refusedBackoff: 0, evictedUnverified: 0, verificationsOk: 0, verificationsFailed: 0, droppedAfterFailures: 0, tableFull: 0, sampledOut: 0 };
 
 export interface RoundReport {
   round: number;

@@ -25,7 +25,11 @@ export function createPeerContext(config: Config, logger: Logger): PeerContext {
     identity,
     logger: logger.child({ peerId: identity.peerId }),
     apiToken: resolveApiToken(config.host, config.dataDir, config.apiToken),
-    tls: new PeerTls(identity),
+    tls: new PeerTls(identity, {
+      handshakeTimeoutMs: config.peerHandshakeTimeout,
+      maxUnprovenPerAddress: config.peerMaxUnprovenPerAddress,
+      maxUnproven: config.peerMaxUnproven,
+    }),
   };
 }
 

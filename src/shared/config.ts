@@ -217,6 +217,25 @@ export const SETTINGS = {
     parse: addressList(DEFAULT_PORTS.searchPort),
     default: () => [],
   },
+  // How every peer port admits connections before they prove an id (shared/peer-port.ts; defaults equal its constants).
+  peerHandshakeTimeout: {
+    flag: 'peer-handshake-timeout',
+    doc: 'ms within which a connection to a peer port must send its first byte and finish the TLS handshake',
+    parse: int(100, 600_000),
+    default: 10_000,
+  },
+  peerMaxUnprovenPerAddress: {
+    flag: 'peer-max-unproven-per-address',
+    doc: 'connections from one remote address held at once on a peer port before they prove a peer id (more are closed at accept)',
+    parse: int(1, 100_000),
+    default: 128,
+  },
+  peerMaxUnproven: {
+    flag: 'peer-max-unproven',
+    doc: 'connections held at once on a peer port before they prove a peer id, from all addresses',
+    parse: int(1, 1_000_000),
+    default: 1_024,
+  },
   maxLinks: { flag: 'max-links', doc: 'most Search overlay links kept at once', parse: int(1, 1024), default: 8 },
   maxLinksPerIp: { flag: 'max-links-per-ip', doc: 'most Search links (or handshakes) from one remote IP address', parse: int(1, 1024), default: 4 },
   maxLinksPerSubnet: {

@@ -27,12 +27,14 @@ import { isAddress, type ServiceAddresses } from './domain/addresses.ts';
 import type { FetchConfig } from './domain/config.ts';
 import type { AdmissionStatus, FileSource, NeighbourCandidate, PeerSummary, PlannedSync } from './domain/sync-rounds.ts';
 import { SyncRounds } from './domain/sync-rounds.ts';
-import type { Clock, FetchTransport, JoinPin, NeighbourDirectory, PeerStore, Random, SharedFileFeed, SourceDirectory } from './ports.ts';
+import type { Clock, FetchTransport, JoinPin, NeighbourDirectory, PeerStore, PortMapper, Random, SharedFileFeed, SourceDirectory } from './ports.ts';
 import { StoreWriter } from './store-writer.ts';
 import { answerWithFiles, lazyApi } from './answer.ts';
 import { fetchMetrics } from './metrics.ts';
 import { AddressLearner, DialBackLimiter, type Reachability } from './domain/reachability.ts';
 import { observedIn } from './domain/messages.ts';
+import { portOf } from './domain/host-key.ts';
+import type { PortMappingStatus } from './domain/port-mapping.ts';
 
 /** The port a join address without one is assumed to use (the Fetch service's default). */
 export const DEFAULT_JOIN_PORT = 7874;
@@ -73,6 +75,8 @@ export interface FetchServiceComponents {
   random?: Random;
   /** false: no timer, rounds run only through runRound() (tests and benchmarks count rounds). */
   autoRounds?: boolean;
+  /** The home router to ask to forward the peer ports (--nat upnp); none: not asked. */
+  portMapper?: PortMapper;
 }
 
 export interface FetchStatus {
@@ -89,6 +93,8 @@ export interface FetchStatus {
   reachability: Reachability;
   /** The addresses this peer's record advertises now. */
   advertised: ServiceAddresses | undefined;
+  /** What the home router answered when asked to forward the peer ports (--nat). */
+  portMapping: PortMappingStatus;
 }
 
 const NO_ADMISSION: AdmissionStatus = { unverified: 0, firewalled: 0, refusedNew: 0, refusedBackoff: 0, evictedUnverified: 0, verificationsOk: 0, verificationsFailed: 0, droppedAfterFailures: 0, tableFull: 0, sampledOut: 0 };
@@ -165,6 +171,23 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
   let chain: Promise<unknown> = Promise.resolve();
   let running = false;
   const learner = new AddressLearner(c.learnAddress === true);
+  let portMapping: PortMappingStatus = c.portMapper ? { state: 'mapping' } : { state: 'off' };
+
+  /** Ask the router to forward the peer ports; once it does, the next observation is checked by a dial-back at once. */
+  function mapPorts(mapper: PortMapper, addresses: ServiceAddresses): void {
+    const ports = [...new Set([addresses.files, addresses.search, addresses.fetch].map(portOf))];
+    mapper.map(ports, aborter.signal).then(
+      (status) => {
+        portMapping = status;
+        if (status.state === 'mapped') learner.recheckSoon();
+        else if (status.state === 'failed') c.logger.warn({ gateway: status.gateway }, `port mapping: ${status.reason}`);
+      },
+      (err: unknown) => {
+        portMapping = { state: 'failed', reason: (err as Error).message };
+        c.logger.warn({ err: (err as Error).message }, 'port mapping failed');
+      },
+    );
+  }
   const dialBacks = new DialBackLimiter();
 
   /**
@@ -317,6 +340,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       admission: core?.admissionStatus() ?? NO_ADMISSION,
       reachability: learner.status,
       advertised: core?.table.selfRecord.addresses,
+      portMapping,
     };
   }
 
@@ -364,6 +388,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
         throw err;
       }
       running = true;
+      if (c.portMapper) mapPorts(c.portMapper, core.table.selfRecord.addresses);
       if (c.autoRounds !== false) schedule(0);
       c.logger.info({ url, peerId: core.peerId, known: core.table.size, join }, 'fetch service listening');
     },
@@ -381,6 +406,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       peerPort = undefined;
       await app?.close();
       app = undefined;
+      await c.portMapper?.close();
       c.transport.close();
       c.store.close();
       core = undefined;

@@ -60,7 +60,8 @@ export function localAddress(config: Config, port: number): string {
  * at, confirmed by a dial-back): bound to a wildcard with no --advertise.
  */
 export function learnsAddress(config: Config): boolean {
-  return config.advertise === undefined && isWildcard(config.host);
+  // With a router asked to forward the ports, the address to advertise is the router's, learned the same way.
+  return config.advertise === undefined && (isWildcard(config.host) || config.nat !== 'off');
 }
 
 /**

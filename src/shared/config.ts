@@ -188,6 +188,12 @@ export const SETTINGS = {
     default: () => [],
     multiple: true,
   },
+  nat: {
+    flag: 'nat',
+    doc: 'ask the home router to forward the peer ports (files, search, fetch) from the same ports on its external address: off, or upnp (UPnP IGD); the address is advertised only once another host dialled this peer back there',
+    parse: oneOf('off', 'upnp'),
+    default: 'off',
+  },
   fetchInterval: { flag: 'fetch-interval', doc: 'ms between Fetch rounds', parse: int(100, 3_600_000), default: 3_000 },
   fetchFanout: { flag: 'fetch-fanout', doc: 'known peers asked per Fetch round', parse: int(1, 64), default: 3 },
   // Fetch admission (src/fetch/domain/admission.ts; defaults equal DEFAULT_FETCH_CONFIG, checked by test/fetch/settings.test.ts).

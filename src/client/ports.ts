@@ -151,6 +151,8 @@ export interface Reachability {
   checkedBy?: string;
   /** The Fetch address this peer's record advertises. */
   advertised?: string;
+  /** The File Management address this peer's record advertises (a link's own hint). */
+  advertisedFiles?: string;
 }
 
 export interface DownloadProgress {
@@ -175,6 +177,8 @@ export interface DownloadRequest {
   /** File Management base URLs known to hold the file. */
   sources?: string[];
   outDir?: string;
+  /** The size the file should have (a link's): the download fails if its verified manifest says otherwise. */
+  size?: number;
 }
 
 export interface DownloadPort {

@@ -66,11 +66,16 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
 
       const sharedA = await runCommand(['share', join(dir, 'a'), '--api', a.host]);
       expect(sharedA).toMatchObject({ code: 0, stderr: '' });
-      expect(sharedA.stdout).toMatch(/^[0-9a-f]{64} +2\.0 MiB {2}Quarterly zephyr report\.pdf\n[0-9a-f]{64} +30 B {2}zephyr notes\.txt\n$/);
+      // Each file's row, then its peershare: link (hinted at this peer first).
+      const linkOf = (name: string) => ` {2}link: peershare:\\?id=[0-9a-f]{64}&name=${name}&size=\\d+&hint=${a.peerId}@${a.host.replace(/\./g, '\\.')}:${DEFAULT_PORTS.filesPort}\\S*\\n`;
+      expect(sharedA.stdout).toMatch(new RegExp(`^[0-9a-f]{64} +2\\.0 MiB {2}Quarterly zephyr report\\.pdf\\n${linkOf('Quarterly%20zephyr%20report\\.pdf')}[0-9a-f]{64} +30 B {2}zephyr notes\\.txt\\n${linkOf('zephyr%20notes\\.txt')}$`));
       const id = firstId(sharedA.stdout);
       // A relative path is the user's, made absolute by the command; --json is one document.
       const sharedB = await runCommand(['share', 'b-zephyr-copy.pdf', '--json', '--api', b.host], {}, dir);
-      expect(JSON.parse(sharedB.stdout)).toEqual({ files: [{ id, name: 'b-zephyr-copy.pdf', path: join(dir, 'b-zephyr-copy.pdf'), size: data.length, hashed: true }], skipped: [] });
+      expect(JSON.parse(sharedB.stdout)).toEqual({
+        files: [{ id, name: 'b-zephyr-copy.pdf', path: join(dir, 'b-zephyr-copy.pdf'), size: data.length, hashed: true, link: expect.stringMatching(new RegExp(`^peershare:\\?id=${id}&name=b-zephyr-copy\\.pdf&size=${data.length}&hint=${b.peerId}@`)) }],
+        skipped: [],
+      });
       const again = JSON.parse((await runCommand(['share', join(dir, 'a'), '--json', '--api', a.host])).stdout);
       expect(again.files.map((f: { hashed: boolean }) => f.hashed)).toEqual([false, false]);
     });
@@ -87,7 +92,7 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       // One line redrawn in place (\r) as each MiB is hashed, ending at 100% of both files; then the ids.
       expect(onTerminal.output.match(/\rhashing {2}\[[#-]{20}\]/g)?.length).toBeGreaterThanOrEqual(4);
       expect(onTerminal.output).toMatch(/\rhashed {3}\[#{20}\] {2}100% {2}3\.0 MiB\/3\.0 MiB {2}2\/2 files {2}aardvark-tape\.bin\x1b\[K\r?\n/);
-      expect(onTerminal.output).toMatch(/\n[0-9a-f]{64} +10 B {2}aardvark-label\.txt\r?\n[0-9a-f]{64} +3\.0 MiB {2}aardvark-tape\.bin\r?\n/);
+      expect(onTerminal.output).toMatch(/\n[0-9a-f]{64} +10 B {2}aardvark-label\.txt\r?\n {2}link: peershare:\S+\r?\n[0-9a-f]{64} +3\.0 MiB {2}aardvark-tape\.bin\r?\n {2}link: peershare:\S+\r?\n/);
 
       // With --json, on a terminal too, only the one JSON document (as get --wait --json).
       writeFileSync(join(dir, 'aardvark-tape-json.bin'), randomBytes(size));
@@ -203,11 +208,11 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       const id = firstId((await runCommand(['share', join(dir, 'ibis-sketch.png'), '--api', a.host])).stdout);
 
       const files = await runCommand(['files', '--api', a.host]);
-      expect(files.stdout).toMatch(new RegExp(`^${id}  +7 B  ibis-sketch\\.png$`, 'm'));
+      expect(files.stdout).toMatch(new RegExp(`^${id}  +7 B  ibis-sketch\\.png\\n  link: peershare:\\?id=${id}&name=ibis-sketch\\.png&size=7&hint=${a.peerId}@`, 'm'));
       expect(files.stdout).toMatch(/^\d+ files? shared\n$/m);
       const filesJson = JSON.parse((await runCommand(['files', '--json', '--api', a.host])).stdout);
       expect(Object.keys(filesJson).sort()).toEqual(['items', 'total']);
-      expect(filesJson.items[0]).toMatchObject({ id, name: 'ibis-sketch.png', names: ['ibis-sketch.png'], size: 7, paths: [join(dir, 'ibis-sketch.png')] });
+      expect(filesJson.items[0]).toMatchObject({ id, name: 'ibis-sketch.png', names: ['ibis-sketch.png'], size: 7, paths: [join(dir, 'ibis-sketch.png')], link: expect.stringMatching(/^peershare:\?id=/) });
       expect((await runCommand(['files', 'unshare', id, '--api', a.host])).stdout).toBe(`unshared ${id}\n`);
       expect((await runCommand(['files', '--api', a.host])).stdout).not.toContain(id);
       oneLineError(await runCommand(['files', 'unshare', id, '--api', a.host]), 1, new RegExp(`no shared file has id ${id}`));

@@ -15,7 +15,7 @@ export function reachabilityOf(health: unknown): Reachability | null {
   const { reachability, advertised } = record(health);
   const r = record(reachability);
   if (typeof r.state !== 'string' || !STATES.has(r.state)) return null;
-  const fields = { address: text(r.address), confirmedBy: text(r.confirmedBy), checkedBy: text(r.checkedBy), advertised: text(record(advertised).fetch) };
+  const fields = { address: text(r.address), confirmedBy: text(r.confirmedBy), checkedBy: text(r.checkedBy), advertised: text(record(advertised).fetch), advertisedFiles: text(record(advertised).files) };
   return { state: r.state as Reachability['state'], ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) };
 }
 

@@ -46,6 +46,8 @@ export interface DownloadRequest {
   name: string;
   sources?: string[];
   outDir?: string;
+  /** The size the file should have (a link's): checked against the verified manifest. */
+  size?: number;
 }
 
 /** What a download paused by a full disk says. */
@@ -258,6 +260,10 @@ export class DownloadManager {
     delete record.error;
     this.#ports.store.put(record);
     const { manifest, usable } = await this.#manifest(job.fileId, sources, signal);
+    if (job.size !== undefined && manifest.size !== job.size) {
+      // The manifest proved itself against the id, so the size that was asked for is wrong: no retry.
+      throw new PeershareError('BAD_REQUEST', `file ${job.fileId} is ${manifest.size} bytes by its verified manifest, not the ${job.size} bytes asked for (a wrong link?); nothing was downloaded`);
+    }
     const { partial, created } = await this.#ports.files.openPartial(outDir, job.name, key, manifest.size);
     try {
       const verified = created ? new Bitfield(manifest.chunks.length) : await this.#restore(record, manifest, partial);

@@ -47,6 +47,7 @@ const RequestBody = Type.Object(
       }),
     ),
     outDir: Type.Optional(Type.String({ maxLength: 4096 })),
+    size: Type.Optional(Type.Integer({ minimum: 0, description: 'bytes the file should have (a link says so): a verified manifest of another size fails the download' })),
   },
   { additionalProperties: false },
 );

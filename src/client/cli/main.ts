@@ -14,6 +14,7 @@ import { search } from './commands/search.ts';
 import { share } from './commands/share.ts';
 import { status } from './commands/status.ts';
 import { UsageError } from './usage-error.ts';
+import { versionLine } from './version.ts';
 
 const COMMANDS: Command[] = [share, search, get, downloads, files, peers, status];
 
@@ -28,6 +29,8 @@ Commands for a running peer (peershare COMMAND --help for each):
 ${commands}
 
 ${COMMON_USAGE}
+
+peershare -V, --version  print the version (and whether a build or the sources run)
 `;
 }
 
@@ -56,6 +59,8 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await runCommand(command, rest);
   } else if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
     process.stdout.write(await usage());
+  } else if (first === '--version' || first === '-V') {
+    process.stdout.write(versionLine());
   } else if (first === 'demo') {
     const { runDemo } = await import('./demo.ts');
     await runDemo(rest);

@@ -7,7 +7,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { envName, loadConfig, SETTINGS, type SettingName } from '../../shared/config.ts';
 import { PeershareError } from '../../shared/errors.ts';
 import { exitOnEscapedError, onShutdownSignal } from '../../shared/lifecycle.ts';
-import { createLogger } from '../../shared/logging.ts';
+import { createLogger, resolveLogFormat } from '../../shared/logging.ts';
 import { createPeerContext, SERVICE_NAMES, startPeer, type ServiceName } from '../../peer/wiring.ts';
 import { call } from '../adapters/http/http-json.ts';
 import { webUiBuilt } from '../adapters/http/web-ui.ts';
@@ -89,7 +89,7 @@ export async function runPeer(argv: string[]): Promise<void> {
   const config = loadConfig({ flags, env: process.env, ...(values.config ? { configFile: values.config } : {}) });
   // Asked to join through a peer that is not there: say so now, rather than only retry in silence.
   if (flags.join !== undefined && services.includes('fetch') && config.join.length > 0) await checkJoin(config.join);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, {}, { format: resolveLogFormat(config.logFormat) });
   exitOnEscapedError(logger);
   const peer = await startPeer(createPeerContext(config, logger), services);
   const { files, fetch, search, download, client } = peer.services;

@@ -28,6 +28,8 @@ export interface Command {
   /** The usage lines and flags of `peershare NAME --help`. */
   usage: string;
   options?: Options;
+  /** The words that may follow the name (`downloads pause`), for completion and checks. */
+  subcommands?: readonly string[];
   /** Resolves with the exit status. */
   run(ctx: CommandContext): Promise<number>;
 }

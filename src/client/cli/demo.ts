@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { addressAfter, startDemoPeers, stopDemoPeers, waitForDemoNetwork, type DemoPeer } from '../../peer/demo-network.ts';
 import { onShutdownSignal } from '../../shared/lifecycle.ts';
 import { createLogger, LOG_FORMATS, resolveLogFormat, type LogFormatSetting } from '../../shared/logging.ts';
@@ -31,12 +31,20 @@ commands to try. Ctrl-C stops every peer and deletes the temporary data.
 Logs (level warn by default) go to stdout, human-readable on a terminal and JSON otherwise (or as
 --log-format human|json|auto says); what the demo says goes to stderr.`;
 
+export const DEMO_OPTIONS = {
+  peers: { type: 'string' },
+  host: { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
 function parse(argv: string[]): { peers: number; firstHost: string; logLevel: string; logFormat: LogFormatSetting } | undefined {
   let values;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { peers: { type: 'string' }, host: { type: 'string' }, 'log-level': { type: 'string' }, 'log-format': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: DEMO_OPTIONS,
       strict: true,
     }));
   } catch (err) {

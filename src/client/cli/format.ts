@@ -60,3 +60,41 @@ export function hashLine(p: ShareProgress, width = 20): string {
   const done = p.filesDone === p.filesTotal && p.bytesDone === p.bytesTotal;
   return [done ? 'hashed ' : 'hashing', bar(fraction, width), `${Math.floor(100 * fraction)}%`.padStart(4), `${bytes(p.bytesDone)}/${bytes(p.bytesTotal)}`, files, name].filter(Boolean).join('  ');
 }
+
+/** The width to lay text out in: the terminal's, or 80 on a pipe. */
+export const terminalWidth = (stream: { columns?: number } = process.stdout): number => Math.max(40, stream.columns ?? 80);
+
+/** `text` cut into lines of at most `width` characters, at spaces (a longer word stands alone). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return line ? [...lines, line] : lines;
+}
+
+/**
+ * Two columns for help: terms on the left (at most `maxTerm` wide), their text wrapped beside
+ * them with a hanging indent; a term too long for its column puts its text on the next line.
+ */
+export function helpColumns(rows: Array<[string, string]>, width = terminalWidth(), maxTerm = 26): string {
+  const termWidth = Math.min(maxTerm, Math.max(0, ...rows.map(([term]) => term.length)));
+  return columns(rows, width, termWidth);
+}
+
+/** helpColumns with the left column `termWidth` wide, so that several lists line up. */
+export function columns(rows: Array<[string, string]>, width: number, termWidth: number): string {
+  const textWidth = Math.max(20, width - 2 - termWidth - 2);
+  const indent = ' '.repeat(2 + termWidth + 2);
+  return rows
+    .map(([term, text]) => {
+      const lines = wrap(text, textWidth);
+      const head = term.length > termWidth ? [`  ${term}`, `${indent}${lines.shift() ?? ''}`] : [`  ${term.padEnd(termWidth)}  ${lines.shift() ?? ''}`];
+      return [...head, ...lines.map((l) => indent + l)].map((l) => l.trimEnd()).join('\n');
+    })
+    .join('\n') + '\n';
+}

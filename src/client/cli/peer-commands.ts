@@ -11,6 +11,7 @@ import { createLogger, resolveLogFormat } from '../../shared/logging.ts';
 import { createPeerContext, SERVICE_NAMES, startPeer, type ServiceName } from '../../peer/wiring.ts';
 import { call } from '../adapters/http/http-json.ts';
 import { webUiBuilt } from '../adapters/http/web-ui.ts';
+import { helpColumns } from './format.ts';
 import { UsageError } from './usage-error.ts';
 
 const JOIN_PROBE_MS = 3_000;
@@ -19,21 +20,40 @@ const SETTING_OPTIONS = Object.fromEntries(
   Object.values(SETTINGS).map((s: { flag: string; multiple?: boolean }) => [s.flag, { type: 'string' as const, multiple: s.multiple === true }]),
 ) as Record<string, { type: 'string'; multiple: boolean }>;
 
-const OPTIONS = { ...SETTING_OPTIONS, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } satisfies ParseArgsConfig['options'];
+export const PEER_OPTIONS = { ...SETTING_OPTIONS, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } satisfies ParseArgsConfig['options'];
 
+/** The one-line summaries of the commands that run peers, for help and completion. */
+export const PEER_SUMMARIES = {
+  start: 'run a whole peer (every service) in this process',
+  service: `run one service alone: ${SERVICE_NAMES.join(', ')}`,
+  demo: 'a demo network of peers with sample files on this machine (peershare demo --help)',
+};
+
+/** A setting's default as help shows it, or nothing when it has none worth showing. */
+function shownDefault(name: SettingName): string {
+  const setting: { default: unknown } = SETTINGS[name];
+  const value = typeof setting.default === 'function' ? (setting.default as () => unknown)() : setting.default;
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return '';
+  return ` (default: ${Array.isArray(value) ? value.join(',') : String(value)})`;
+}
+
+/** `peershare start --help`: the commands that run a peer and every setting's flag, default and variable. */
 export function peerUsage(): string {
-  const settings = (Object.keys(SETTINGS) as SettingName[])
-    .map((name) => `  --${SETTINGS[name].flag.padEnd(16)} ${SETTINGS[name].doc} [${envName(name)}]`)
-    .join('\n');
+  const settings = (Object.keys(SETTINGS) as SettingName[]).map((name): [string, string] => [
+    `--${SETTINGS[name].flag} VALUE`,
+    `${SETTINGS[name].doc}${shownDefault(name)} [${envName(name)}]`,
+  ]);
   return `Usage:
-  peershare start [flags]            run a whole peer (every service) in this process
-  peershare service <name> [flags]   run one service alone: ${SERVICE_NAMES.join(', ')}
-  peershare demo [--peers N]         a demo network of peers with sample files (peershare demo --help)
-
+${helpColumns([
+  ['peershare start [flags]', PEER_SUMMARIES.start],
+  ['peershare service NAME [flags]', PEER_SUMMARIES.service],
+  ['peershare demo [--peers N]', PEER_SUMMARIES.demo],
+])}
 Flags (flag > environment > config file > default):
-  --config FILE      JSON config file (default: <data>/config.json) [PEERSHARE_CONFIG]
-${settings}
-  -h, --help         show this help
+${helpColumns([['--config FILE', 'JSON config file (default: DATA/config.json) [PEERSHARE_CONFIG]'], ...settings, ['-h, --help', 'show this help']])}
+Examples:
+  peershare start --host 127.0.0.2 --data /tmp/peer2
+  peershare start --host 0.0.0.0 --join 192.0.2.10 --max-download-rate 10MiB
 `;
 }
 
@@ -60,7 +80,7 @@ async function checkJoin(addresses: readonly string[]): Promise<void> {
 export async function runPeer(argv: string[]): Promise<void> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: PEER_OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError(`${(err as Error).message.split('\n')[0]}; try peershare --help`);
   }

@@ -18,6 +18,7 @@ async function fullKey(api: Api, prefix: string): Promise<string> {
 export const downloads: Command = {
   name: 'downloads',
   summary: 'list downloads with progress; pause, resume or cancel one by KEY',
+  subcommands: ACTIONS,
   usage: `Usage: peershare downloads
        peershare downloads pause|resume|cancel KEY
 

@@ -11,6 +11,7 @@ export const files: Command = {
 
 Lists shared files, newest first: id, size, name (and every other name it is shared under).`,
   options: { limit: { type: 'string' } },
+  subcommands: ['unshare'],
   async run({ api, values, positionals, json, out }) {
     const [sub, id, ...extra] = positionals;
     if (sub === 'unshare') {

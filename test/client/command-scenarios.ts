@@ -225,8 +225,11 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       const status = await runCommand(['status', '--api', c.host]);
       expect(status.stdout).toMatch(new RegExp(`^peer +${c.peerId}\\nuptime +\\d`));
       expect(status.stdout).toContain(`client API   ${c.host}:${DEFAULT_PORTS.clientPort}`);
-      expect(status.stdout).toContain(`queue       ${queue}\n`);
+      expect(status.stdout).toContain(`queue        ${queue}\n`);
       expect(status.stdout).toMatch(/^peers +2 known, 2 alive$/m);
+      expect(status.stdout).toMatch(/^network +joined$/m);
+      // Every value starts in one column, one space past the longest label ("download API").
+      for (const line of status.stdout.trimEnd().split('\n')) expect(line.slice(12, 14)).toMatch(/^ \S$/);
       expect(status.stdout).not.toContain('unavailable');
       const statusJson = JSON.parse((await runCommand(['status', '--json'], { PEERSHARE_API: `http://${c.host}:${DEFAULT_PORTS.clientPort}` })).stdout);
       expect(statusJson).toMatchObject({ peerId: c.peerId, queue, counts: { knownPeers: 2, alivePeers: 2 }, unavailable: [] });

@@ -39,7 +39,7 @@ describe('peershare commands, a peer split into processes', () => {
     await spawnPeer(['service', 'client', '--host', host, '--data', join(tempDir(), 'data')]);
     const status = await runCommand(['status', '--api', host]);
     expect(status.code).toBe(0);
-    expect(status.stdout).toContain('unavailable files, fetch, search, download (not answering)\n');
+    expect(status.stdout).toContain('unavailable  files, fetch, search, download (not answering)\n');
     const downloads = await runCommand(['downloads', '--api', host]);
     expect(downloads).toMatchObject({
       code: 1,

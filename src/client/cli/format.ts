@@ -37,9 +37,9 @@ export function percent(p: ProgressView): string {
   return p.size ? `${Math.floor((100 * p.bytesDone) / Math.max(1, p.size))}%` : p.state === 'done' ? '100%' : '?%';
 }
 
-/** `[#####-----]`: `fraction` (0..1) of `width` filled. */
+/** `[#####-----]`: `fraction` (0..1) of `width` filled, rounded down: full only when all is done. */
 export function bar(fraction: number, width = 20): string {
-  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  const filled = Math.floor(Math.min(1, Math.max(0, fraction)) * width);
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
 
@@ -52,13 +52,41 @@ export function progressLine(p: ProgressView, width = 20): string {
   return [bar(fraction, width), percent(p).padStart(4), amount, `${bytes(Math.round(p.rate))}/s`, eta, sources, p.state].filter(Boolean).join('  ');
 }
 
-/** One line of a share while it hashes: bar, percent, bytes, files, and the file being hashed. */
-export function hashLine(p: ShareProgress, width = 20): string {
-  const fraction = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1;
+/**
+ * One line of a share while it hashes: bar, percent, bytes, speed and time left (from `elapsedMs`
+ * since hashing began), files, and the file being hashed. 100% and a full bar only once done.
+ */
+export function hashLine(p: ShareProgress, elapsedMs: number, width = 20): string {
+  const done = p.filesDone === p.filesTotal && p.bytesDone === p.bytesTotal;
+  const fraction = done ? 1 : p.bytesTotal > 0 ? Math.min(0.999, p.bytesDone / p.bytesTotal) : 0;
   const name = p.path ? p.path.slice(p.path.lastIndexOf('/') + 1) : '';
   const files = `${p.filesDone}/${p.filesTotal} file${p.filesTotal === 1 ? '' : 's'}`;
-  const done = p.filesDone === p.filesTotal && p.bytesDone === p.bytesTotal;
-  return [done ? 'hashed ' : 'hashing', bar(fraction, width), `${Math.floor(100 * fraction)}%`.padStart(4), `${bytes(p.bytesDone)}/${bytes(p.bytesTotal)}`, files, name].filter(Boolean).join('  ');
+  const rate = elapsedMs > 0 ? (p.bytesDone * 1000) / elapsedMs : 0;
+  const speed = rate > 0 ? `${bytes(Math.round(rate))}/s` : '';
+  const eta = done ? '' : rate > 0 ? `ETA ${duration(((p.bytesTotal - p.bytesDone) * 1000) / rate)}` : 'ETA ?';
+  return [done ? 'hashed ' : 'hashing', bar(fraction, width), `${Math.floor(100 * fraction)}%`.padStart(4), `${bytes(p.bytesDone)}/${bytes(p.bytesTotal)}`, speed, eta, files, name]
+    .filter(Boolean)
+    .join('  ');
+}
+
+/**
+ * Whether a progress line is due for a redraw: at most one every `intervalMs`, and always the
+ * final one, so a fast stream of progress events does not flood the terminal.
+ */
+export class RedrawThrottle {
+  #last = -Infinity;
+
+  constructor(
+    private readonly intervalMs = 100,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  due(final: boolean): boolean {
+    const t = this.now();
+    if (!final && t - this.#last < this.intervalMs) return false;
+    this.#last = t;
+    return true;
+  }
 }
 
 /** The width to lay text out in: the terminal's, or 80 on a pipe. */

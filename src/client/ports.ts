@@ -193,6 +193,8 @@ export interface DownloadPort {
   /** Follow every download's progress; returns the unsubscribe function. */
   watch(listener: (p: DownloadProgress) => void): Promise<() => void>;
   act(key: string, action: 'pause' | 'resume' | 'cancel'): Promise<DownloadProgress>;
+  /** Forget every download that ended (done, failed, cancelled); returns their keys. */
+  clear(): Promise<string[]>;
   /** 'embedded' or 'rabbitmq'. */
   queueBackend(): Promise<string>;
 }

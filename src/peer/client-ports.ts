@@ -79,6 +79,7 @@ export function downloadInProcess(download: DownloadService, queueBackend: strin
       return () => void manager.events.off('progress', listener);
     },
     act: async (key, action) => progressOf((await manager[action](key)).key),
+    clear: async () => manager.clear(),
     queueBackend: async () => queueBackend,
   };
 }

@@ -206,6 +206,11 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       expect((await runCommand(['downloads', '--api', b.host])).stdout).toMatch(new RegExp(`^${key}  cancelled .*walrus-migration\\.mkv$`, 'm'));
       // Resuming it now is an error that says why, not a silent no-op.
       oneLineError(await runCommand(['downloads', 'resume', key, '--api', b.host]), 1, new RegExp(`download ${key} was cancelled and its partial file deleted: nothing to resume; download it again with: .* get ${id}`));
+      // clear forgets it (and every other ended download) from the list.
+      const cleared = await runCommand(['downloads', 'clear', '--api', b.host]);
+      expect(cleared).toMatchObject({ code: 0, stderr: '' });
+      expect(cleared.stdout).toMatch(/^cleared [1-9]\d* finished, failed or cancelled downloads? from the list \(saved files stay\)\n$/);
+      expect((await runCommand(['downloads', '--api', b.host])).stdout).not.toContain(key);
       const downloadsDir = join(b.dataDir, 'downloads');
       expect((existsSync(downloadsDir) ? readdirSync(downloadsDir) : []).filter((n) => n.includes('walrus'))).toEqual([]);
 

@@ -132,6 +132,7 @@ export function downloadOverHttp(url: string, token: string | undefined): Downlo
       return () => stream.close();
     },
     act: async (key, action) => live(await call('POST', `${url}/downloads/${encodeURIComponent(key)}/${action}`, { token })),
+    clear: async () => (await call<{ cleared: string[] }>('DELETE', `${url}/downloads`, { token })).cleared,
     queueBackend: async () => (await call<{ queue: string }>('GET', `${url}/health`)).queue,
   });
 }

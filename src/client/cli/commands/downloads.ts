@@ -30,16 +30,24 @@ export function transferLine(d: Pick<DownloadProgress, 'rate' | 'etaSeconds' | '
 
 export const downloads: Command = {
   name: 'downloads',
-  summary: 'list downloads with progress; pause, resume or cancel one by KEY',
-  subcommands: ACTIONS,
+  summary: 'list downloads with progress; pause, resume or cancel one by KEY; clear ended ones',
+  subcommands: [...ACTIONS, 'clear'],
   usage: `Usage: peershare downloads
        peershare downloads pause|resume|cancel KEY
+       peershare downloads clear
 
 Lists downloads, newest first: key, state, percent, size, name, and under a running one its
 speed, time left and how many sources are sending. KEY may be shortened to a prefix that names
-one download. Resuming a cancelled download is an error: its partial file is gone, get it again.`,
+one download. Resuming a cancelled download is an error: its partial file is gone, get it again.
+clear forgets every finished, failed or cancelled download (the saved files stay).`,
   async run({ api, positionals, json, out }) {
     const [action, key, ...extra] = positionals;
+    if (action === 'clear') {
+      if (key !== undefined) throw new UsageError('peershare downloads clear takes no KEY: it forgets every finished, failed or cancelled download');
+      const { cleared } = await api.call<{ cleared: string[] }>('DELETE', '/downloads');
+      out(json ? JSON.stringify({ cleared }) + '\n' : `cleared ${cleared.length} finished, failed or cancelled download${cleared.length === 1 ? '' : 's'} from the list (saved files stay)\n`);
+      return 0;
+    }
     if (action !== undefined) {
       if (!ACTIONS.includes(action as (typeof ACTIONS)[number])) throw new UsageError(`unknown downloads subcommand "${action}"; try peershare downloads --help`);
       if (!key || extra.length > 0) throw new UsageError(`peershare downloads ${action} needs one KEY`);

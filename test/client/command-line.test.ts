@@ -77,7 +77,7 @@ words=(peershare share ''); CURRENT=3; PREFIX=''; _peershare`;
     const [registered, commands, subcommands, flags, files] = stdout.trimEnd().split('\n');
     expect(registered).toBe('registered: _peershare');
     expect(commands!.split(' ').sort()).toEqual(helpCommands((await runCommand(['--help'])).stdout).sort());
-    expect(subcommands).toBe('pause resume cancel');
+    expect(subcommands).toBe('pause resume cancel clear');
     expect(flags!.split(' ')).toEqual(expect.arrayContaining(['--name', '--out', '--wait', '--timeout', '--api', '--json', '--help']));
     expect(files).toBe('<files>');
   });

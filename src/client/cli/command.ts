@@ -56,6 +56,9 @@ export function parseCommandArgs(command: Command, argv: string[]): { values: Va
   }
 }
 
+/** The width to lay text out in: the terminal's, or 80 on a pipe. */
+export const terminalWidth = (stream: { columns?: number } = process.stdout): number => Math.max(40, stream.columns ?? 80);
+
 /** A flag's value in seconds, as milliseconds (within 1 ms .. 60 s, the search API's range). */
 export function secondsFlag(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;

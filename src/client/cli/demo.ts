@@ -15,6 +15,7 @@ import { onShutdownSignal } from '../../shared/lifecycle.ts';
 import { createLogger, LOG_FORMATS, resolveLogFormat, type LogFormatSetting } from '../../shared/logging.ts';
 import { webUiBuilt } from '../adapters/http/web-ui.ts';
 import { shortId } from './format.ts';
+import { invocation } from './invocation.ts';
 import { UsageError } from './usage-error.ts';
 
 const DEFAULT_PEERS = 5;
@@ -97,7 +98,7 @@ export async function runDemo(argv: string[]): Promise<void> {
   const linked = await waitForDemoNetwork(peers, CONVERGE_TIMEOUT_MS);
 
   const api = peers[0]!.host;
-  const cmd = process.env.npm_lifecycle_event === 'demo' ? 'npm run peershare --' : 'peershare';
+  const cmd = invocation();
   const files = peers.reduce((n, p) => n + p.files, 0);
   say(
     `peershare demo: ready: ${peers.length} peers, ${files} files shared` +

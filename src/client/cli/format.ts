@@ -1,4 +1,4 @@
-/** Human-readable output of the commands: sizes, rates, durations, ids and tables. */
+/** Human-readable output of the commands: sizes, rates, durations, ids and tables (no Node APIs: the web UI uses it too). */
 import type { DownloadProgress, ShareProgress } from '../ports.ts';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -89,9 +89,6 @@ export class RedrawThrottle {
   }
 }
 
-/** The width to lay text out in: the terminal's, or 80 on a pipe. */
-export const terminalWidth = (stream: { columns?: number } = process.stdout): number => Math.max(40, stream.columns ?? 80);
-
 /** `text` cut into lines of at most `width` characters, at spaces (a longer word stands alone). */
 export function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
@@ -109,7 +106,7 @@ export function wrap(text: string, width: number): string[] {
  * Two columns for help: terms on the left (at most `maxTerm` wide), their text wrapped beside
  * them with a hanging indent; a term too long for its column puts its text on the next line.
  */
-export function helpColumns(rows: Array<[string, string]>, width = terminalWidth(), maxTerm = 26): string {
+export function helpColumns(rows: Array<[string, string]>, width: number, maxTerm = 26): string {
   const termWidth = Math.min(maxTerm, Math.max(0, ...rows.map(([term]) => term.length)));
   return columns(rows, width, termWidth);
 }

@@ -5,9 +5,9 @@
  */
 import { isPeershareError } from '../../shared/errors.ts';
 import { Api, resolveApiUrl } from './api.ts';
-import { COMMON_USAGE, parseCommandArgs, type Command } from './command.ts';
+import { COMMON_USAGE, parseCommandArgs, terminalWidth, type Command } from './command.ts';
 import { CLIENT_COMMANDS, SHELLS } from './command-table.ts';
-import { columns, terminalWidth } from './format.ts';
+import { columns } from './format.ts';
 import { invocation } from './invocation.ts';
 import { UsageError } from './usage-error.ts';
 import { versionLine } from './version.ts';

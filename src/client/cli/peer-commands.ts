@@ -12,6 +12,7 @@ import { createPeerContext, SERVICE_NAMES, startPeer, type ServiceName } from '.
 import { call } from '../adapters/http/http-json.ts';
 import { webUiBuilt } from '../adapters/http/web-ui.ts';
 import { helpColumns } from './format.ts';
+import { terminalWidth } from './command.ts';
 import { UsageError } from './usage-error.ts';
 
 const JOIN_PROBE_MS = 3_000;
@@ -43,14 +44,15 @@ export function peerUsage(): string {
     `--${SETTINGS[name].flag} VALUE`,
     `${SETTINGS[name].doc}${shownDefault(name)} [${envName(name)}]`,
   ]);
+  const width = terminalWidth();
   return `Usage:
 ${helpColumns([
   ['peershare start [flags]', PEER_SUMMARIES.start],
   ['peershare service NAME [flags]', PEER_SUMMARIES.service],
   ['peershare demo [--peers N]', PEER_SUMMARIES.demo],
-])}
+], width)}
 Flags (flag > environment > config file > default):
-${helpColumns([['--config FILE', 'JSON config file (default: DATA/config.json) [PEERSHARE_CONFIG]'], ...settings, ['-h, --help', 'show this help']])}
+${helpColumns([['--config FILE', 'JSON config file (default: DATA/config.json) [PEERSHARE_CONFIG]'], ...settings, ['-h, --help', 'show this help']], width)}
 Examples:
   peershare start --host 127.0.0.2 --data /tmp/peer2
   peershare start --host 0.0.0.0 --join 192.0.2.10 --max-download-rate 10MiB

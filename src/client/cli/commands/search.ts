@@ -4,8 +4,8 @@
  * search summary. On a terminal a counter on stderr shows hits arriving until the search ends.
  */
 import type { SearchHit, SearchSummary } from '../../ports.ts';
-import { secondsFlag, UsageError, type Command } from '../command.ts';
-import { bytes, terminalWidth } from '../format.ts';
+import { secondsFlag, terminalWidth, UsageError, type Command } from '../command.ts';
+import { bytes } from '../format.ts';
 
 export interface FoundFile {
   fileId: string;

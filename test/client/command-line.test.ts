@@ -92,6 +92,7 @@ words=(peershare share ''); CURRENT=3; PREFIX=''; _peershare`;
     const [viaHelp, viaFlag, start] = await Promise.all([runCommand(['help', 'get']), runCommand(['get', '--help']), runCommand(['start', '--help'])]);
     expect(viaHelp).toMatchObject({ code: 0, stdout: viaFlag.stdout });
     expect(viaHelp.stdout).toMatch(/^Usage: peershare get ID/);
+    expect(await runCommand(['help', 'frobnicate'])).toMatchObject({ code: 2, stdout: '', stderr: 'peershare: unknown command "frobnicate"; try peershare --help\n' });
     // Piped, help is laid out for 80 columns: no line longer, however long a flag is.
     for (const line of start.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
     expect(start.stdout).toMatch(/^ {2}--fetch-verify-per-round VALUE\n {30}\S/m);

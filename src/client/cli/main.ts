@@ -12,6 +12,9 @@ import { invocation } from './invocation.ts';
 import { UsageError } from './usage-error.ts';
 import { versionLine } from './version.ts';
 
+/** The commands besides those for a running peer (which command-table.ts lists with theirs). */
+const OTHER_COMMANDS = ['start', 'service', 'demo', 'completion'];
+
 async function usage(): Promise<string> {
   // The table loads the peer modules (for their flags): only for help and completion.
   const { commandTable } = await import('./command-table.ts');
@@ -85,6 +88,7 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await runCommand(command, rest);
   } else if (first === 'help' && rest.length > 0) {
     // `help COMMAND` is `COMMAND --help`.
+    if (!CLIENT_COMMANDS.some((c) => c.name === rest[0]) && !OTHER_COMMANDS.includes(rest[0]!)) throw new UsageError(`unknown command "${rest[0]}"; try peershare --help`);
     await main([rest[0]!, '--help']);
   } else if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
     process.stdout.write(await usage());

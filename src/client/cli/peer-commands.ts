@@ -13,6 +13,7 @@ import { call } from '../adapters/http/http-json.ts';
 import { webUiBuilt } from '../adapters/http/web-ui.ts';
 import { helpColumns } from './format.ts';
 import { terminalWidth } from './command.ts';
+import { invocation } from './invocation.ts';
 import { UsageError } from './usage-error.ts';
 
 const JOIN_PROBE_MS = 3_000;
@@ -75,7 +76,7 @@ async function checkJoin(addresses: readonly string[]): Promise<void> {
       failures.push(`${address} (${(err as PeershareError).details?.cause ?? (err as Error).message})`);
     }
   }
-  process.stderr.write(`peershare: no peer answers at ${failures.join(', ')} yet; retrying in the background (peershare status shows "joining")\n`);
+  process.stderr.write(`peershare: no peer answers at ${failures.join(', ')} yet; retrying in the background (${invocation()} status shows "joining")\n`);
 }
 
 /** Run start or service; resolves once the peer is up (the process then lives until a signal). */

@@ -39,7 +39,11 @@ export const downloads: Command = {
 Lists downloads, newest first: key, state, percent, size, name, and under a running one its
 speed, time left and how many sources are sending. KEY may be shortened to a prefix that names
 one download. Resuming a cancelled download is an error: its partial file is gone, get it again.
-clear forgets every finished, failed or cancelled download (the saved files stay).`,
+clear forgets every finished, failed or cancelled download (the saved files stay).
+
+Examples:
+  peershare downloads pause 3f9a        (a prefix of the key is enough)
+  peershare downloads clear`,
   async run({ api, positionals, json, out }) {
     const [action, key, ...extra] = positionals;
     if (action === 'clear') {

@@ -139,6 +139,15 @@ export interface FetchPort {
   defences(): Promise<MembershipDefences | null>;
   /** Whether other hosts can reach this peer; null if the service does not say. */
   reachability(): Promise<Reachability | null>;
+  /** Whether this peer has joined the network; null if the service does not say. */
+  joinState(): Promise<JoinState | null>;
+}
+
+/** Fetch's join state: joining while join addresses are given and none has answered yet (retried with backoff). */
+export interface JoinState {
+  state: 'stopped' | 'joining' | 'joined' | 'alone';
+  /** Join attempts that failed so far. */
+  failedAttempts: number;
 }
 
 /** Whether other hosts can reach this peer, and where its record says to dial it (Fetch's status). */
@@ -188,6 +197,8 @@ export interface DownloadPort {
   /** Follow every download's progress; returns the unsubscribe function. */
   watch(listener: (p: DownloadProgress) => void): Promise<() => void>;
   act(key: string, action: 'pause' | 'resume' | 'cancel'): Promise<DownloadProgress>;
+  /** Forget every download that ended (done, failed, cancelled); returns their keys. */
+  clear(): Promise<string[]>;
   /** 'embedded' or 'rabbitmq'. */
   queueBackend(): Promise<string>;
 }

@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PeershareError } from './errors.ts';
+import { LOG_FORMATS, type LogFormatSetting } from './logging.ts';
 
 type Parser<T> = (raw: unknown) => T;
 
@@ -174,6 +175,12 @@ export const SETTINGS = {
     doc: 'log level',
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
     default: 'info',
+  },
+  logFormat: {
+    flag: 'log-format',
+    doc: 'logs on stdout: human (one readable line each), json (pino), or auto: human on a terminal, else json',
+    parse: oneOf(...LOG_FORMATS),
+    default: 'auto' as LogFormatSetting,
   },
   clientPort: { flag: 'client-port', doc: 'Client service port (web UI and API)', parse: port, default: DEFAULT_PORTS.clientPort },
   filesPort: { flag: 'files-port', doc: 'File Management service port (REST API)', parse: port, default: DEFAULT_PORTS.filesPort },

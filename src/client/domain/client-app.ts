@@ -9,7 +9,7 @@
 import { PeershareError } from '../../shared/errors.ts';
 import { formatPeerAddress, parsePeerAddress } from '../../shared/peer-address.ts';
 import { formatShareLink, parseShareLink } from '../../shared/share-link.ts';
-import type { ClientPorts, Defences, DownloadProgress, FileSource, OverlayLink, PeerInfo, Reachability, SearchHit, SearchQuery } from '../ports.ts';
+import type { ClientPorts, Defences, DownloadProgress, FileSource, JoinState, OverlayLink, PeerInfo, Reachability, SearchHit, SearchQuery } from '../ports.ts';
 import { networkView, peersToMap, type NetworkView } from './network.ts';
 import { bestSources, candidateFileIds, MAX_DOWNLOAD_SOURCES, pickMostHeld, sourceAt, verifiedMembers, type PickBasis } from './pick.ts';
 
@@ -47,6 +47,8 @@ export interface PeerStatus {
   defences: Defences;
   /** Whether other hosts can reach this peer (null: Fetch did not answer). */
   reachability: Reachability | null;
+  /** Whether this peer has joined the network (null: Fetch did not answer). */
+  join: JoinState | null;
 }
 
 export interface QueuedDownload {
@@ -95,7 +97,7 @@ export class ClientApp {
   /** Every service is asked at once; one that fails leaves its part null instead of failing the rest. */
   async status(): Promise<PeerStatus> {
     const { files, fetch, search, download } = this.ports;
-    const [shared, peers, links, queue, downloads, membership, overlay, reachability] = await Promise.allSettled([
+    const [shared, peers, links, queue, downloads, membership, overlay, reachability, join] = await Promise.allSettled([
       files.list(undefined, 1),
       fetch.peers(),
       search.links(),
@@ -104,6 +106,7 @@ export class ClientApp {
       fetch.defences(),
       search.defences(),
       fetch.reachability(),
+      fetch.joinState(),
     ]);
     const value = <T>(r: PromiseSettledResult<T>): T | null => (r.status === 'fulfilled' ? r.value : null);
     const unavailable = (['files', 'fetch', 'search', 'download', 'download'] as const).filter((_, i) => [shared, peers, links, queue, downloads][i]!.status === 'rejected');
@@ -125,6 +128,7 @@ export class ClientApp {
       unavailable: [...new Set(unavailable)],
       defences: { membership: value(membership), links: value(overlay) },
       reachability: value(reachability),
+      join: value(join),
     };
   }
 

@@ -51,6 +51,9 @@ export interface DownloadRequest {
 }
 
 /** What a download paused by a full disk says. */
+/** The states a download does not leave by itself: what `clear` forgets. */
+const ENDED_STATES = ['done', 'failed', 'cancelled'] as const;
+
 export const DISK_FULL_ADVICE = 'free some space, then resume it (the verified chunks are kept)';
 
 export interface Progress {
@@ -418,6 +421,14 @@ export class DownloadManager {
     await this.#interrupt(key, 'cancel');
     await this.#removePartial(record);
     return this.get(key);
+  }
+
+  /**
+   * Forget every download that ended (done, failed, cancelled), so the list shows what runs or
+   * waits; a finished file stays where it was saved (and shared). Returns the keys forgotten.
+   */
+  clear(): string[] {
+    return this.#ports.store.forget(ENDED_STATES);
   }
 
   /** Abort every running transfer without settling its delivery (the queue hands it back). */

@@ -183,6 +183,12 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
     }
   });
 
+  app.delete(
+    '/downloads',
+    { onRequest: admin, schema: { summary: 'Forget every download that ended (done, failed, cancelled); saved files stay' } },
+    async () => ({ cleared: await client.download.clear() }),
+  );
+
   for (const action of ['pause', 'resume', 'cancel'] as const) {
     app.post(
       `/downloads/:key/${action}`,

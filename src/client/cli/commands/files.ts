@@ -14,6 +14,7 @@ export const files: Command = {
 Lists shared files, newest first: id, size, name (and every other name it is shared under), and
 under each its peershare: link.`,
   options: { limit: { type: 'string' } },
+  subcommands: ['unshare'],
   async run({ api, values, positionals, json, out }) {
     const [sub, id, ...extra] = positionals;
     if (sub === 'unshare') {

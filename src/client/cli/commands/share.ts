@@ -7,7 +7,10 @@ import type { WithLink } from '../../domain/client-app.ts';
 import type { ShareProgress, ShareResult } from '../../ports.ts';
 import type { Api } from '../api.ts';
 import { UsageError, userPath, type Command } from '../command.ts';
-import { bytes, hashLine, table } from '../format.ts';
+import { bytes, hashLine, RedrawThrottle, table } from '../format.ts';
+
+/** How often at most the hashing bar is redrawn (10 a second). */
+const REDRAW_MS = 100;
 
 /** What the Client API answers a share with: each file with its link. */
 type LinkedShareResult = Omit<ShareResult, 'files'> & { files: Array<WithLink<ShareResult['files'][number]>> };
@@ -23,9 +26,12 @@ async function shareOne(api: Api, path: string, err: (text: string) => void, bar
   const body = { path: userPath(path) };
   if (!bar) return api.call<LinkedShareResult>('POST', '/shares', body, { timeoutMs: 0 });
   let drawn = false;
+  const started = Date.now();
+  const throttle = new RedrawThrottle(REDRAW_MS);
   const result = await api.callWithProgress<LinkedShareResult, ShareProgress>('POST', '/shares', body, (p) => {
     if (p.bytesTotal === 0) return; // nothing to hash: nothing to show
-    err(`\r${hashLine(p, 20)}\x1b[K`);
+    if (!throttle.due(p.filesDone === p.filesTotal && p.bytesDone === p.bytesTotal)) return;
+    err(`\r${hashLine(p, Date.now() - started)}\x1b[K`);
     drawn = true;
   }).finally(() => drawn && err('\n'));
   return result;
@@ -37,8 +43,9 @@ export const share: Command = {
   usage: `Usage: peershare share PATH...
 
 Shares each file, or every file under each folder, from where it lies. Files are hashed once;
-unchanged files are not hashed again; on a terminal a progress bar shows the hashing. Prints:
-id, size, name, and under each its peershare: link (give it to anyone: peershare get LINK).`,
+unchanged files are not hashed again; on a terminal a progress bar shows the hashing (speed,
+time left; redrawn at most 10 times a second). Prints: id, size, name, and under each its
+peershare: link (give it to anyone: peershare get LINK).`,
   async run({ api, positionals, json, out, err }) {
     if (positionals.length === 0) throw new UsageError('peershare share needs at least one PATH; try peershare share --help');
     const results: LinkedShareResult[] = [];

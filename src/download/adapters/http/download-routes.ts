@@ -1,7 +1,7 @@
 /**
  * The Download service API: request a download (the job is queued durably before the answer),
  * list downloads with their progress, follow progress live (Server-Sent Events), pause, resume
- * and cancel, and read the dead-letter list.
+ * and cancel, forget the downloads that ended, and read the dead-letter list.
  */
 import { Type } from 'typebox';
 import type { AdminGuard } from '../../../shared/admin-guard.ts';
@@ -95,6 +95,12 @@ export function registerDownloadRoutes(app: HttpApp, manager: DownloadManager, q
       async (request) => summary(await manager[action](request.params.key)),
     );
   }
+
+  app.delete(
+    '/downloads',
+    { onRequest: admin, schema: { summary: 'Forget every download that ended (done, failed, cancelled); saved files stay', response: { 200: Type.Object({ cleared: Type.Array(Key) }) } } },
+    async () => ({ cleared: manager.clear() }),
+  );
 
   app.get(
     '/dead-letters',

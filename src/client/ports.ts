@@ -162,6 +162,8 @@ export interface Reachability {
   advertised?: string;
   /** The File Management address this peer's record advertises (a link's own hint). */
   advertisedFiles?: string;
+  /** What the home router answered when asked to forward the peer ports (--nat upnp); absent when not asked. */
+  portMapping?: { state: 'mapping' | 'mapped' | 'failed'; externalIp?: string; ports?: number[]; reason?: string };
 }
 
 export interface DownloadProgress {

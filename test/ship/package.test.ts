@@ -3,14 +3,15 @@
  * holds nothing a user does not run; `npm install -g` of it into a prefix gives a `peershare`
  * that starts a peer serving its web UI — from the compiled JavaScript, without tsx, with the
  * runtime settings of `npm start`, in the one process it started as. The systemd unit it ships
- * passes `systemd-analyze verify`.
+ * passes `systemd-analyze verify`. A release made from the package (`npm run release`: it with its
+ * production dependencies, native modules compiled) starts a peer once unpacked, with no install.
  */
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextLoopback } from '../support/loopback.ts';
-import { installGlobal, packCheckout, RegistryUnreachable, shellEnv } from '../support/packed.ts';
+import { installGlobal, packCheckout, RegistryUnreachable, run, shellEnv } from '../support/packed.ts';
 import { spawnPeerWith } from '../support/peer-process.ts';
 import { tempDir } from '../support/temp.ts';
 import { Teardown } from '../support/teardown.ts';
@@ -35,6 +36,15 @@ function childrenOf(pid: number): number[] {
   return children;
 }
 
+/**
+ * A shell's environment without the runtime settings, so that they can only come from the
+ * command; `node` first on PATH is the one running the tests.
+ */
+function bareEnv(): NodeJS.ProcessEnv {
+  const { MALLOC_ARENA_MAX: _arenas, NODE_OPTIONS: _options, ...env } = shellEnv();
+  return { ...env, PATH: `${dirname(process.execPath)}:${env.PATH ?? ''}` };
+}
+
 function exec(command: string, args: string[]): Promise<{ code: number | string; output: string }> {
   return new Promise((resolve) => {
     execFile(command, args, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 'signal') : 0, output: `${stdout}${stderr}` }));
@@ -45,6 +55,7 @@ describe('the package from npm pack, installed with npm install -g', () => {
   const teardown = new Teardown();
   let files: string[] = [];
   let prefix = '';
+  let releasePrefix = '';
   let unavailable: string | undefined;
 
   beforeAll(async () => {
@@ -56,6 +67,10 @@ describe('the package from npm pack, installed with npm install -g', () => {
       const installed = await installGlobal(packed.tarball, prefix);
       // tsx runs a clone's sources; the package has none and must start without it.
       rmSync(join(installed, 'node_modules/tsx'), { recursive: true });
+      const release = (await run(process.execPath, ['bin/release.js', '--package', packed.tarball, '--out', join(dir, 'release')], packed.checkout)).trim();
+      releasePrefix = join(dir, 'release-prefix');
+      mkdirSync(releasePrefix);
+      await run('tar', ['-xzf', release, '-C', releasePrefix], dir);
     } catch (err) {
       if (!(err instanceof RegistryUnreachable)) throw err;
       unavailable = err.message;
@@ -73,11 +88,7 @@ describe('the package from npm pack, installed with npm install -g', () => {
   it('starts a peer that serves its web UI, with the runtime settings of npm start, in one process', async (ctx) => {
     if (unavailable) ctx.skip(unavailable);
     const host = nextLoopback();
-    // A shell's environment without the settings, so that they can only come from the command;
-    // `node` first on PATH is the one running the tests.
-    const { MALLOC_ARENA_MAX: _arenas, NODE_OPTIONS: _options, ...env } = shellEnv();
-    env.PATH = `${dirname(process.execPath)}:${env.PATH ?? ''}`;
-    const peer = await spawnPeerWith([join(prefix, 'bin/peershare')], ['start', '--host', host, '--data', tempDir()], undefined, env);
+    const peer = await spawnPeerWith([join(prefix, 'bin/peershare')], ['start', '--host', host, '--data', tempDir()], undefined, bareEnv());
 
     const page = await fetch(`http://${host}:7870/`);
     expect(page.status).toBe(200);
@@ -104,5 +115,16 @@ describe('the package from npm pack, installed with npm install -g', () => {
     // An exposure of at most 2.0 on systemd's scale of 10 (reported as "OK").
     const security = await exec('systemd-analyze', ['security', '--offline=yes', '--threshold=20', file]);
     expect(security.code, security.output).toBe(0);
+  });
+
+  it('as a release, unpacked into a prefix, starts a peer with its web UI: nothing to install, no registry', async (ctx) => {
+    if (unavailable) ctx.skip(unavailable);
+    const installed = join(releasePrefix, 'lib/node_modules/peershare');
+    expect(JSON.parse(readFileSync(join(installed, 'release.json'), 'utf8'))).toMatchObject({ platform: process.platform, arch: process.arch, modules: process.versions.modules });
+    const host = nextLoopback();
+    await spawnPeerWith([join(releasePrefix, 'bin/peershare')], ['start', '--host', host, '--data', tempDir()], undefined, bareEnv());
+    const page = await fetch(`http://${host}:7870/`);
+    expect(page.status).toBe(200);
+    expect(titleOf(await page.text())).toBe(titleOf(readFileSync(join(ROOT, 'web/index.html'), 'utf8')));
   });
 });

@@ -31,7 +31,7 @@ export function run(command: string, args: string[], cwd: string): Promise<strin
 }
 
 /** `npm pack` of a copy of this checkout, in `dir`: the tarball and the files it holds. */
-export async function packCheckout(dir: string): Promise<{ tarball: string; files: string[] }> {
+export async function packCheckout(dir: string): Promise<{ checkout: string; tarball: string; files: string[] }> {
   const checkout = join(dir, 'checkout');
   mkdirSync(checkout);
   for (const name of PACK_INPUTS) {
@@ -44,7 +44,7 @@ export async function packCheckout(dir: string): Promise<{ tarball: string; file
   if (name === undefined || more.length > 0) throw new Error(`npm pack left ${more.length + (name ? 1 : 0)} tarballs in ${dir}`);
   const tarball = join(dir, name);
   const listing = await run('tar', ['-tzf', tarball], dir);
-  return { tarball, files: listing.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, '')) };
+  return { checkout, tarball, files: listing.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, '')) };
 }
 
 /**

@@ -76,3 +76,14 @@ export async function installGlobal(tarball: string, prefix: string): Promise<st
   return installed;
 }
 
+
+/** `npm run release` in the checkout `packCheckout` made, from its tarball: the release file, in `dir`. */
+export async function buildRelease(packed: { checkout: string; tarball: string }, dir: string): Promise<string> {
+  try {
+    return (await run(process.execPath, ['bin/release.js', '--package', packed.tarball, '--out', dir], packed.checkout)).trim();
+  } catch (err) {
+    const output = (err as { output?: string }).output ?? '';
+    if (UNREACHABLE.test(output)) throw new RegistryUnreachable(`npm could not fetch the package's dependencies (${UNREACHABLE.exec(output)![0]}): it needs the registry or a cache holding them`);
+    throw err;
+  }
+}

@@ -11,7 +11,8 @@
 // INVENTORY: { "release": "peershare-….tar.gz", "ssh": ["-i", "KEY", …] (options before each
 // host), "amqp": "amqp://…" (optional), "hosts": [{ "name": "a", "ssh": "root@192.0.2.10",
 // "address": "192.0.2.10" (what it binds and advertises), "join": "b" (another host's name),
-// "prefix": "/opt/peershare", "data": "/var/lib/peershare" }, …] }. Paths relative to the file.
+// "prefix": "/opt/peershare", "data": "/var/lib/peershare", "settings": { any other setting of
+// the config file, e.g. "maxDownloadRate": "10MiB" } }, …] }. Paths relative to the file.
 import { execFile } from 'node:child_process';
 import { createReadStream, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
@@ -101,7 +102,7 @@ async function install(h, release, name) {
     release,
   );
   const joins = h.join ? [byName.get(h.join).address] : [];
-  const config = `${JSON.stringify({ host: h.address, join: joins, ...(inventory.amqp ? { amqpUrl: inventory.amqp } : {}) }, null, 2)}\n`;
+  const config = `${JSON.stringify({ ...h.settings, host: h.address, join: joins, ...(inventory.amqp ? { amqpUrl: inventory.amqp } : {}) }, null, 2)}\n`;
   const changed = [unpacked.includes('switched'), await writeIfChanged(h, `${h.data}/config.json`, config), await writeIfChanged(h, `${h.prefix}/supervise.sh`, SUPERVISOR)].some(Boolean);
   const up = (await remote(h, `${running(h)} && echo yes || true`)).trim() === 'yes';
   return { changed, up };

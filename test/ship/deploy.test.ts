@@ -4,11 +4,12 @@
  * folder of its own. It ships a release built once here (the hosts cannot reach the registry),
  * starts every peer under its supervisor (no systemd here), and returns once every peer knows
  * every other; a file shared on one host is then found and downloaded on another. Run again it
- * changes nothing; `--stop` stops every peer.
+ * changes nothing; with a repacked release it restarts every peer, and a download paused on one
+ * of them survives to complete; `--stop` stops every peer.
  */
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -61,13 +62,14 @@ describe.skipIf(!canCreateHosts)('a network deployed over SSH in one command (ne
       unavailable = err.message;
     }
   }, 300_000);
-  afterAll(() => teardown.run());
+  afterAll(() => teardown.run(), 120_000);
 
-  it('deploys 4 peers that all know one another, moves a file between them, changes nothing when run again, and stops them', { timeout: 300_000 }, async (ctx) => {
+  it('deploys 4 peers that all know one another, moves a file between them, changes nothing when run again, upgrades keeping a paused download, and stops them', { timeout: 480_000 }, async (ctx) => {
     if (unavailable) ctx.skip(unavailable);
     const bed = await createTestbed(4);
     const { ssh } = await startSshd(bed.hosts, tempDir());
-    const root = tempDir();
+    // Removed after the file, with time for four unpacked releases on a busy disk.
+    const root = tempDir('peershare-deploy-', teardown.defer);
     const hosts = bed.hosts.map((h, i) => ({
       name: h.name,
       ssh: `root@${h.ip}`,
@@ -75,6 +77,9 @@ describe.skipIf(!canCreateHosts)('a network deployed over SSH in one command (ne
       ...(i > 0 ? { join: bed.hosts[i - 1]!.name } : {}),
       prefix: join(root, h.name, 'prefix'),
       data: join(root, h.name, 'data'),
+      // Fetch rounds every 200 ms, as in the other tests on these hosts; host3 downloads slowly
+      // until the upgrade, so that a download is still queued then.
+      settings: { fetchInterval: 200, ...(i === 3 ? { maxDownloadRate: '64KiB' } : {}) },
     }));
     const inventory = join(root, 'inventory.json');
     writeFileSync(inventory, JSON.stringify({ release, ssh: ssh.slice(1), hosts }, null, 2));
@@ -121,8 +126,27 @@ describe.skipIf(!canCreateHosts)('a network deployed over SSH in one command (ne
     await peershare(3, ['get', '--name', 'deployed-tram', '--wait']);
     expect(readFileSync(join(hosts[3]!.data, 'downloads', 'deployed-tram.bin')).equals(content)).toBe(true);
 
+    // Upgrade to a repacked release (and lift host3's cap) while host3 holds a paused download.
+    writeFileSync(join(shared, 'deployed-queue.bin'), randomBytes(4 * 1024 * 1024));
+    await peershare(1, ['share', join(shared, 'deployed-queue.bin')]);
+    const queued = JSON.parse((await peershare(3, ['get', '--name', 'deployed-queue', '--json'])).stdout) as { download: { key: string; fileId: string } };
+    await peershare(3, ['downloads', 'pause', queued.download.key]);
+    const upgrade = join(root, 'peershare-0.1.1-upgrade.tar.gz');
+    copyFileSync(release, upgrade);
+    writeFileSync(inventory, JSON.stringify({ release: upgrade, ssh: ssh.slice(1), hosts: hosts.map((h) => ({ ...h, settings: { fetchInterval: 200 } })) }, null, 2));
+    const upgraded = await deploy();
+    for (const h of hosts) expect(upgraded.stdout).toContain(`${h.name}: restarted with peershare-0.1.1-upgrade`);
+    expect(upgraded.stdout).toContain('network of 4 peers: every peer knows every other');
+    const downloads = JSON.parse((await peershare(3, ['downloads', '--json'])).stdout) as { downloads: Array<{ key: string; state: string }> };
+    expect(downloads.downloads.find((d) => d.key === queued.download.key)?.state).toBe('paused');
+    await peershare(3, ['downloads', 'resume', queued.download.key]);
+    await peershare(3, ['get', queued.download.fileId, '--wait']);
+    expect(readFileSync(join(hosts[3]!.data, 'downloads', 'deployed-queue.bin')).equals(readFileSync(join(shared, 'deployed-queue.bin')))).toBe(true);
+
+    const current = supervisors();
+    leaders.push(...current);
     const stopped = await deploy('--stop');
     for (const h of hosts) expect(stopped.stdout).toContain(`${h.name}: stopped`);
-    expect(pids.filter(alive)).toEqual([]);
+    expect([...pids, ...current].filter(alive)).toEqual([]);
   });
 });

@@ -25,6 +25,9 @@ const NOT_BUILT = `The peershare web UI has not been built (no web/dist/index.ht
 
 Build it with:   npm run build:web      (npm ci runs it too)
 then reload this page. The peer itself runs; its API answers meanwhile (GET /status, /openapi.json).
+
+The build needs the dev dependencies, which a production install (npm ci --omit=dev) leaves out:
+the package made by npm pack carries the built UI (npm install -g ./peershare-VERSION.tgz).
 `;
 
 /** The real path of `relative` under `root`, or undefined when it is not a regular file inside it. */

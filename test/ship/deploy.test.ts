@@ -1,0 +1,152 @@
+/**
+ * A network in one command: `npm run deploy` (bin/deploy.js) with an inventory of 4 hosts made of
+ * network namespaces, each running sshd (test/support/ssh-hosts.ts), each with a prefix and data
+ * folder of its own. It ships a release built once here (the hosts cannot reach the registry),
+ * starts every peer under its supervisor (no systemd here), and returns once every peer knows
+ * every other; a file shared on one host is then found and downloaded on another. Run again it
+ * changes nothing; with a repacked release it restarts every peer, and a download paused on one
+ * of them survives to complete; `--stop` stops every peer.
+ */
+import { randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRelease, packCheckout, RegistryUnreachable } from '../support/packed.ts';
+import { startSshd } from '../support/ssh-hosts.ts';
+import { tempDir } from '../support/temp.ts';
+import { Teardown } from '../support/teardown.ts';
+import { canCreateHosts, createTestbed } from '../support/testbed.ts';
+
+const DEPLOY = join(import.meta.dirname, '../../bin/deploy.js');
+const DEPLOY_TIMEOUT_MS = 240_000;
+const run = promisify(execFile);
+
+/** Whether `pid` runs (not gone, not a zombie: orphans here may wait for a reaper). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** Process ids whose process group is `pgid`. */
+function group(pgid: number): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+describe.skipIf(!canCreateHosts)('a network deployed over SSH in one command (needs root to create network namespaces)', () => {
+  const teardown = new Teardown();
+  let release = '';
+  let unavailable: string | undefined;
+
+  beforeAll(async () => {
+    const dir = tempDir('peershare-deploy-', teardown.defer);
+    try {
+      release = await buildRelease(await packCheckout(dir), dir);
+    } catch (err) {
+      if (!(err instanceof RegistryUnreachable)) throw err;
+      unavailable = err.message;
+    }
+  }, 300_000);
+  afterAll(() => teardown.run(), 120_000);
+
+  it('deploys 4 peers that all know one another, moves a file between them, changes nothing when run again, upgrades keeping a paused download, and stops them', { timeout: 480_000 }, async (ctx) => {
+    if (unavailable) ctx.skip(unavailable);
+    const bed = await createTestbed(4);
+    const { ssh } = await startSshd(bed.hosts, tempDir());
+    // Removed after the file, with time for four unpacked releases on a busy disk.
+    const root = tempDir('peershare-deploy-', teardown.defer);
+    const hosts = bed.hosts.map((h, i) => ({
+      name: h.name,
+      ssh: `root@${h.ip}`,
+      address: h.ip,
+      ...(i > 0 ? { join: bed.hosts[i - 1]!.name } : {}),
+      prefix: join(root, h.name, 'prefix'),
+      data: join(root, h.name, 'data'),
+      // Fetch rounds every 200 ms, as in the other tests on these hosts; host3 downloads slowly
+      // until the upgrade, so that a download is still queued then.
+      settings: { fetchInterval: 200, ...(i === 3 ? { maxDownloadRate: '64KiB' } : {}) },
+    }));
+    const inventory = join(root, 'inventory.json');
+    writeFileSync(inventory, JSON.stringify({ release, ssh: ssh.slice(1), hosts }, null, 2));
+    const supervisors = () => hosts.map((h) => Number(readFileSync(join(h.data, 'supervisor.pid'), 'utf8')));
+    // Whatever happens, no supervisor or peer outlives the test: each supervisor leads its own
+    // process group (setsid), its peer in it.
+    const leaders: number[] = [];
+    ctx.onTestFinished(async () => {
+      for (const h of hosts) {
+        const file = join(h.data, 'supervisor.pid');
+        if (existsSync(file)) leaders.push(Number(readFileSync(file, 'utf8')));
+      }
+      const left = leaders.flatMap(group).filter(alive);
+      for (const pid of left) process.kill(pid, 'SIGKILL');
+      // Not our children: nothing to await but their end, before their folders are removed.
+      for (let round = 0; left.some(alive); round++) {
+        if (round > 100) throw new Error(`processes ${left.filter(alive).join(' ')} outlived SIGKILL`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+    const deployer = bed.hosts[0]!;
+    const deploy = (...args: string[]) =>
+      run('ip', ['netns', 'exec', deployer.ns, process.execPath, DEPLOY, inventory, ...args], { timeout: DEPLOY_TIMEOUT_MS }).catch((err: { stdout?: string; stderr?: string }) => {
+        throw new Error(`deploy ${args.join(' ')} failed:\n${err.stdout ?? ''}${err.stderr ?? String(err)}`);
+      });
+
+    const first = await deploy();
+    expect(first.stdout).toContain('network of 4 peers: every peer knows every other');
+    for (const h of hosts) expect(first.stdout).toContain(`${h.name}: started`);
+    const pids = supervisors();
+    leaders.push(...pids);
+
+    const again = await deploy();
+    for (const h of hosts) expect(again.stdout).toContain(`${h.name}: unchanged`);
+    expect(again.stdout).toContain('network of 4 peers: every peer knows every other');
+    expect(supervisors()).toEqual(pids);
+
+    const content = randomBytes(300_000);
+    const shared = join(root, 'shared');
+    mkdirSync(shared);
+    writeFileSync(join(shared, 'deployed-tram.bin'), content);
+    const peershare = (i: number, args: string[]) => bed.hosts[i]!.exec(join(hosts[i]!.prefix, 'current/bin/peershare'), args);
+    await peershare(1, ['share', shared]);
+    await peershare(3, ['get', '--name', 'deployed-tram', '--wait']);
+    expect(readFileSync(join(hosts[3]!.data, 'downloads', 'deployed-tram.bin')).equals(content)).toBe(true);
+
+    // Upgrade to a repacked release (and lift host3's cap) while host3 holds a paused download.
+    writeFileSync(join(shared, 'deployed-queue.bin'), randomBytes(4 * 1024 * 1024));
+    await peershare(1, ['share', join(shared, 'deployed-queue.bin')]);
+    const queued = JSON.parse((await peershare(3, ['get', '--name', 'deployed-queue', '--json'])).stdout) as { download: { key: string; fileId: string } };
+    await peershare(3, ['downloads', 'pause', queued.download.key]);
+    const upgrade = join(root, 'peershare-0.1.1-upgrade.tar.gz');
+    copyFileSync(release, upgrade);
+    writeFileSync(inventory, JSON.stringify({ release: upgrade, ssh: ssh.slice(1), hosts: hosts.map((h) => ({ ...h, settings: { fetchInterval: 200 } })) }, null, 2));
+    const upgraded = await deploy();
+    for (const h of hosts) expect(upgraded.stdout).toContain(`${h.name}: restarted with peershare-0.1.1-upgrade`);
+    expect(upgraded.stdout).toContain('network of 4 peers: every peer knows every other');
+    const downloads = JSON.parse((await peershare(3, ['downloads', '--json'])).stdout) as { downloads: Array<{ key: string; state: string }> };
+    expect(downloads.downloads.find((d) => d.key === queued.download.key)?.state).toBe('paused');
+    await peershare(3, ['downloads', 'resume', queued.download.key]);
+    await peershare(3, ['get', queued.download.fileId, '--wait']);
+    expect(readFileSync(join(hosts[3]!.data, 'downloads', 'deployed-queue.bin')).equals(readFileSync(join(shared, 'deployed-queue.bin')))).toBe(true);
+
+    const current = supervisors();
+    leaders.push(...current);
+    const stopped = await deploy('--stop');
+    for (const h of hosts) expect(stopped.stdout).toContain(`${h.name}: stopped`);
+    expect([...pids, ...current].filter(alive)).toEqual([]);
+  });
+});

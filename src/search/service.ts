@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SessionTimeouts } from '../protocol/session.ts';
+import type { Push } from '../protocol/gen/wire_pb.ts';
 import { createHttpApp, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
@@ -66,6 +67,8 @@ export interface SearchServiceComponents {
   sessionTimeouts?: Partial<SessionTimeouts>;
   seenCapacity?: number;
   transport?: StreamTransport;
+  /** Who acts on a push for this peer (connect-back, after its own checks); without it pushes for us are counted and dropped. */
+  onPush?: (push: Push) => void;
 }
 
 export interface SearchService extends Startable {
@@ -118,6 +121,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
     rateLimits: c.rateLimits,
     searchesPerSecond: c.searchesPerSecond,
     onError: (err) => c.logger.error({ err }, 'local index failed'),
+    ...(c.onPush ? { onPush: c.onPush } : {}),
   });
   links.bind(engine);
 
@@ -136,7 +140,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
       const bound = await links.start(c.host, c.port);
       searchAddress = hostPort(c.host, bound.port);
       try {
-        app = await createHttpApp({ service: 'search', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.identity.peerId, links: links.ids().length, counters: engine.counters, overlay: links.counters }) });
+        app = await createHttpApp({ service: 'search', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.identity.peerId, links: links.ids().length, counters: engine.counters, pushes: engine.pushCounters, overlay: links.counters }) });
         app.addHook('onRequest', searchAccess);
         registerSearchRoutes(app, {
           search: (request) => engine.search(request),

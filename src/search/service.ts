@@ -24,7 +24,7 @@ import { TlsTransport } from './adapters/tcp/tls-transport.ts';
 import type { StreamTransport } from './adapters/tcp/transport.ts';
 import type { SubnetBits } from './domain/address-group.ts';
 import type { RateLimits } from './domain/link-guard.ts';
-import { SearchEngine } from './domain/search-engine.ts';
+import { SearchEngine, type PushCounters } from './domain/search-engine.ts';
 import type { SearchCounters } from './domain/counters.ts';
 import type { OverlayCounters } from './adapters/tcp/overlay-counters.ts';
 import type { Clock, LocalIndex, NeighbourSource } from './ports.ts';
@@ -171,7 +171,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
 }
 
 /** Search's series, from the engine and overlay counters its /health shows. */
-function searchMetrics(peerId: string, engine: { readonly counters: SearchCounters }, links: { readonly counters: OverlayCounters; ids(): readonly string[] }): ServiceMetrics {
+function searchMetrics(peerId: string, engine: { readonly counters: SearchCounters; readonly pushCounters: PushCounters }, links: { readonly counters: OverlayCounters; ids(): readonly string[] }): ServiceMetrics {
   const m = new ServiceMetrics('search', peerId);
   const n = engine.counters;
   m.gauge('links', 'Overlay links open now.', () => links.ids().length);
@@ -201,5 +201,15 @@ function searchMetrics(peerId: string, engine: { readonly counters: SearchCounte
   ], ['cap']);
   m.counter('link_evictions_total', 'Inbound links closed to make room for another peer.', () => links.counters.evictions);
   m.counter('frame_deadline_closes_total', 'Links closed for not completing a frame within the frame deadline.', () => links.counters.frameDeadlineCloses);
+  const p = engine.pushCounters;
+  m.counter('pushes_total', 'Push messages (connect-back requests): sent, not sent (over the per-holder limit, no route), received, forwarded, delivered to this peer, dropped by why.', () => [
+    [{ event: 'sent' }, p.sent],
+    [{ event: 'send-rate-limited' }, p.sendRateLimited],
+    [{ event: 'send-no-route' }, p.sendNoRoute],
+    [{ event: 'received' }, p.received],
+    [{ event: 'forwarded' }, p.forwarded],
+    [{ event: 'delivered' }, p.delivered],
+    ...Object.entries(p.dropped).map(([reason, count]): [Record<string, string>, number] => [{ event: `dropped-${reason}` }, count]),
+  ], ['event']);
   return m;
 }

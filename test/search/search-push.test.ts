@@ -37,5 +37,9 @@ describe('PUSH over the overlay', () => {
     expect(requester.service.engine.pushCounters.sendRateLimited).toBe(1);
     await expect.poll(() => delivered.length).toBe(6);
     expect(net.peers.map((p) => p.service.engine.pushCounters.delivered)).toEqual([0, 0, 0, 6]);
+    // The same counts on /metrics, where the test bed reads them.
+    const metrics = await (await fetch(`${holder.service.apiUrl}/metrics`)).text();
+    expect(metrics).toMatch(/peershare_search_pushes_total\{[^}]*event="delivered"[^}]*\} 6/);
+    expect(await (await fetch(`${requester.service.apiUrl}/metrics`)).text()).toMatch(/peershare_search_pushes_total\{[^}]*event="send-rate-limited"[^}]*\} 1/);
   });
 });

@@ -109,6 +109,10 @@ export interface FetchService extends Startable, SourceDirectory, NeighbourDirec
   joinPins(): JoinPinView[];
   /** Forget the pins of a peer id or join address (accept a new key); returns those dropped. */
   forgetJoinPins(key: string): JoinPin[];
+  /** The files address of `peerId`'s record if this peer verified it (reached it itself), else undefined. */
+  verifiedFilesAddress(peerId: string): string | undefined;
+  /** Whether `peerId` is held firewalled: its key proven, never dialled (connect-back only). */
+  isFirewalled(peerId: string): boolean;
   /** Run one round now (after any round in progress); resolves when its answers are applied. */
   runRound(): Promise<RoundReport>;
   /** Stop; `leave: false` stops as abruptly as a crash would, without telling anyone. */
@@ -364,6 +368,8 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     joinPins,
     forgetJoinPins,
     runRound,
+    verifiedFilesAddress: (peerId: string) => core?.table.get(peerId)?.record.addresses.files,
+    isFirewalled: (peerId: string) => core?.admission.isFirewalled(peerId) === true && !core.table.has(peerId),
 
     async start() {
       aborter = new AbortController();

@@ -326,6 +326,27 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
       expect(syns.fetch - before[i]!.syns.fetch, `${host.name}: SYNs to its Fetch port in 30 rounds, with ${dialBacks} dial-backs asked`).toBeLessThanOrEqual(2 * (dialBacks + 1));
     }
 
+    // PUSH: another host downloads a file only the NAT'd host holds. It cannot dial it, so it asks
+    // it over the overlay to connect back; the NAT'd host dials its File Management port (TLS
+    // pinned both ways) and serves the ranges on that connection; every chunk is verified.
+    const pushed = randomBytes(2 * 1024 * 1024 + 9);
+    writeFileSync(join(dir, 'pushed.bin'), pushed);
+    const sharedPushed = await natted.peershare(['share', join(dir, 'pushed.bin')]);
+    expect(sharedPushed.code, sharedPushed.stderr).toBe(0);
+    const pushedId = /[0-9a-f]{64}/.exec(sharedPushed.stdout)![0];
+    await expect.poll(async () => (await fetchApi<FetchSources>(second, `/sources/${pushedId}`)).firewalled?.map((s) => s.peerId), POLL).toEqual([hidden]);
+    const pushedOut = tempDir();
+    const body = JSON.stringify({ fileId: pushedId, name: 'pushed.bin', sources: [`${hidden}@${natted.publicIp}:7871`], outDir: pushedOut });
+    const queued = JSON.parse((await second.exec('curl', ['-s', '-X', 'POST', '-H', 'content-type: application/json', '-d', body, 'http://127.0.0.1:7875/downloads'])).stdout) as { key: string };
+    await expect.poll(async () => (await json<Downloads>(second, ['downloads'])).downloads.find((d) => d.key === queued.key)?.state, POLL).toBe('done');
+    expect(readFileSync(join(pushedOut, 'pushed.bin')).equals(pushed)).toBe(true);
+    const pushes = async (host: TestHost) => (JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:7873/health`])).stdout) as { pushes: { sent: number; delivered: number } }).pushes;
+    // A manifest and the range slots: each connection one push, within the per-holder limit.
+    expect((await pushes(second)).sent).toBeGreaterThanOrEqual(1);
+    expect((await pushes(natted)).delivered).toBe((await pushes(second)).sent);
+    // Still nothing dialled the NAT'd host but the dial-backs: its ranges came over connections it opened.
+    expect((await synCounts(second)).other).toBe(0);
+
     // Its own connections go out: it finds and downloads a file shared on another host.
     const word = `lanterne${randomBytes(4).toString('hex')}`;
     const data = randomBytes(2 * 1024 * 1024 + 5);

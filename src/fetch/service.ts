@@ -113,6 +113,8 @@ export interface FetchService extends Startable, SourceDirectory, NeighbourDirec
   verifiedFilesAddress(peerId: string): string | undefined;
   /** Whether `peerId` is held firewalled: its key proven, never dialled (connect-back only). */
   isFirewalled(peerId: string): boolean;
+  /** Firewalled peers that list `fileId` (reachable only by connect-back), marked. */
+  firewalledHoldersOf(fileId: string): Array<FileSource & { firewalled: true }>;
   /** Run one round now (after any round in progress); resolves when its answers are applied. */
   runRound(): Promise<RoundReport>;
   /** Stop; `leave: false` stops as abruptly as a crash would, without telling anyone. */
@@ -370,6 +372,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     runRound,
     verifiedFilesAddress: (peerId: string) => core?.table.get(peerId)?.record.addresses.files,
     isFirewalled: (peerId: string) => core?.admission.isFirewalled(peerId) === true && !core.table.has(peerId),
+    firewalledHoldersOf: (fileId: string) => core?.firewalledHoldersOf(fileId) ?? [],
 
     async start() {
       aborter = new AbortController();

@@ -43,8 +43,13 @@ export async function buildDownload(ctx: PeerContext, files: FilesService | unde
   const registry: LocalRegistry = files
     ? { register: async (path, manifest) => void (await files.manager.registerVerified(path, manifest)) }
     : registryOverHttp(`http://${localAddress(config, config.filesPort)}`, ctx.apiToken);
+  // Firewalled holders too when they can be asked to connect back (every service in this process), after the dialable ones.
+  const pushable = fetch !== undefined && search !== undefined && connectBacks !== undefined;
   const directory: SourceDirectory = fetch
-    ? { sourcesFor: async (fileId) => fetch.sourcesFor(fileId).filter((s) => s.state === 'alive').map((s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress })) }
+    ? {
+        sourcesFor: async (fileId) =>
+          [...fetch.sourcesFor(fileId).filter((s) => s.state === 'alive'), ...(pushable ? fetch.firewalledHoldersOf(fileId) : [])].map((s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress })),
+      }
     : sourcesOverHttp(`http://${localAddress(config, config.fetchPort)}`);
   const store = opening(storePath, () => new SqliteDownloadStore(storePath));
   const keySecret = loadOrCreateSecret(config.dataDir, DOWNLOAD_KEY_SECRET_FILE, JOB_KEY_SECRET_BYTES);
@@ -52,7 +57,7 @@ export async function buildDownload(ctx: PeerContext, files: FilesService | unde
     queue: await buildQueue(ctx),
     store,
     files: new FsDownloadFiles(),
-    chunkSource: new HttpChunkSource(ctx.tls, undefined, fetch && search && connectBacks ? connectBackFor({ fetch, search, connectBacks }) : undefined),
+    chunkSource: new HttpChunkSource(ctx.tls, undefined, pushable ? connectBackFor({ fetch, search, connectBacks }) : undefined),
     registry,
     directory,
     logger: ctx.logger.child({ service: 'download' }),

@@ -275,7 +275,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     }
   }, 180_000);
 
-  it("behind a NAT: the peer knows it cannot be reached, advertises where it is seen; the others hold it firewalled (its files listed, marked), never dial it, and it still searches and downloads", async () => {
+  it("behind a NAT: the peer knows it cannot be reached, advertises where it is seen; the others hold it firewalled (its files listed, marked), never dial it, and download its files by PUSH; it still searches and downloads", async () => {
     const bed = await createTestbed(3, undefined, { behindNat: [2] });
     const [first, second, natted] = bed.hosts as [TestHost, TestHost, TestHost];
     const interval = ['--fetch-interval', '200'];
@@ -336,7 +336,8 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const pushedId = /[0-9a-f]{64}/.exec(sharedPushed.stdout)![0];
     await expect.poll(async () => (await fetchApi<FetchSources>(second, `/sources/${pushedId}`)).firewalled?.map((s) => s.peerId), POLL).toEqual([hidden]);
     const pushedOut = tempDir();
-    const body = JSON.stringify({ fileId: pushedId, name: 'pushed.bin', sources: [`${hidden}@${natted.publicIp}:7871`], outDir: pushedOut });
+    // No source named: the download takes its sources from Fetch, firewalled holders included.
+    const body = JSON.stringify({ fileId: pushedId, name: 'pushed.bin', outDir: pushedOut });
     const queued = JSON.parse((await second.exec('curl', ['-s', '-X', 'POST', '-H', 'content-type: application/json', '-d', body, 'http://127.0.0.1:7875/downloads'])).stdout) as { key: string };
     await expect.poll(async () => (await json<Downloads>(second, ['downloads'])).downloads.find((d) => d.key === queued.key)?.state, POLL).toBe('done');
     expect(readFileSync(join(pushedOut, 'pushed.bin')).equals(pushed)).toBe(true);

@@ -21,10 +21,11 @@
  *     defaults: rounds 0, 1 and 11, then, only if such records keep coming, 31, 71, 151...);
  *   - a record whose peer proved its key on an inbound announce but whose address could not be
  *     reached is kept as *firewalled*: never dialled by anyone. Its later announces at the same
- *     address stay firewalled without a new probe (this peer's own probe failed there). Firewalled
- *     records are gossiped, marked as such (SyncRounds puts them in a view's `firewalled` list), so
- *     every peer knows the holder exists and is reachable only by connect-back; one received that
- *     way is held firewalled too (signed by its peer, so it names only that peer's own claim, and
+ *     address stay firewalled without a new probe (this peer's own probe failed there). Those are
+ *     gossiped, marked as such (SyncRounds puts them in a view's `firewalled` list), one hop only
+ *     (a record received that way is not passed on: a flood of announced identities stays near
+ *     where it was announced), so peers learn the holder exists and is reachable only by
+ *     connect-back before it announced itself to them; one received that way is held firewalled too (signed by its peer, so it names only that peer's own claim, and
  *     never dialled, so naming a bystander costs the bystander nothing). Bounded like the pending
  *     records; each expires firewalledTtlMs after its peer signed it (an unreachable peer re-signs
  *     its record well within that), since nobody can probe its liveness.
@@ -125,9 +126,14 @@ export class Admission {
     return this.firewalledPeers.get(peerId)?.record;
   }
 
-  /** Firewalled records to gossip: the most recently signed first, at most `max`. */
-  firewalledRecords(max: number): PeerRecord[] {
+  /**
+   * Firewalled records, the most recently signed first, at most `max`; `ownOnly`: only those whose
+   * peer announced itself to us and failed our own probes (what we gossip: one hop, so that a flood
+   * of announced identities is not carried on across the network).
+   */
+  firewalledRecords(max: number, ownOnly = false): PeerRecord[] {
     return [...this.firewalledPeers.values()]
+      .filter((f) => !ownOnly || f.own)
       .map((f) => f.record)
       .sort((a, b) => b.issuedAt - a.issuedAt)
       .slice(0, max);

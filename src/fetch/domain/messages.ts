@@ -108,7 +108,10 @@ const MAX_NAME_LENGTH = 255;
 /** A suspicion older than this many rounds is nonsense: the suspect is down and evicted long before. */
 const MAX_SUSPECT_ROUNDS = 1_000_000;
 
-export type MessageLimits = Pick<FetchConfig, 'maxPeers' | 'maxTombstones' | 'maxFilesPerPeer' | 'maxClockSkewMs' | 'firewalledGossip'>;
+export type MessageLimits = Pick<FetchConfig, 'maxPeers' | 'maxTombstones' | 'maxFilesPerPeer' | 'maxClockSkewMs'>;
+
+/** Firewalled records one answer may carry (what a sender sends is its firewalledGossip setting, 32 by default). */
+export const MAX_FIREWALLED_IN_ANSWER = 256;
 
 function bad(message: string, field: string): PeershareError {
   return new PeershareError('BAD_REQUEST', message, { field });
@@ -200,7 +203,7 @@ export function parseSyncResponse(input: unknown, now: number, limits: MessageLi
   });
   const records = rawRecords.map((r, i) => record(r, `view.records[${i}]`, now, limits, checks));
   const firewalled =
-    view.firewalled === undefined ? undefined : list(view.firewalled, limits.firewalledGossip, 'view.firewalled').map((r, i) => record(r, `view.firewalled[${i}]`, now, limits, checks));
+    view.firewalled === undefined ? undefined : list(view.firewalled, MAX_FIREWALLED_IN_ANSWER, 'view.firewalled').map((r, i) => record(r, `view.firewalled[${i}]`, now, limits, checks));
   const files = body.files === undefined ? undefined : parseFileDelta(body.files, limits);
   // Only a hint (and absent from older peers): an unusable one is dropped, not a reason to refuse the answer.
   const observed = typeof body.observed === 'string' && IP_ADDRESS.test(body.observed) ? body.observed : undefined;

@@ -261,6 +261,9 @@ describe('sync rounds', () => {
     const report = b.rounds.applyResponse({ peerId: a.rounds.peerId, address: fields(1).addresses.fetch }, JSON.parse(JSON.stringify({ from: a.rounds.peerId, view })));
     expect(report.firewalled).toBe(1);
     expect(b.rounds.firewalledPeers().map((p) => p.peerId)).toEqual([natted.rounds.peerId]);
+    // One hop: b does not pass on what it only heard of.
+    const c = core(4);
+    expect(b.rounds.answer(JSON.parse(JSON.stringify({ from: c.rounds.table.selfRecord })), LOCAL).firewalled).toBeUndefined();
     expect(b.rounds.table.has(natted.rounds.peerId)).toBe(false);
     for (let i = 0; i < 30; i++) expect(b.rounds.startRound().map((p) => p.target.peerId)).not.toContain(natted.rounds.peerId);
     // The firewalled peer's own answer leaves it out of its own list.

@@ -24,7 +24,7 @@ import { hostOf } from './host-key.ts';
 import type { RecordSigner, SignatureVerifier } from './keys.ts';
 import { MembershipLog } from './membership-log.ts';
 import { PeershareError } from '../../shared/errors.ts';
-import { haveEntry, MAX_HAVE, parseRecord, parseSyncRequest, parseSyncResponse, setHash, type RecordChecks, type SyncRequest, type ViewDelta } from './messages.ts';
+import { haveEntry, MAX_FIREWALLED_IN_ANSWER, MAX_HAVE, parseRecord, parseSyncRequest, parseSyncResponse, setHash, type RecordChecks, type SyncRequest, type ViewDelta } from './messages.ts';
 import { nextSeq, signLeave, signRecord, type PeerRecord } from './peer-record.ts';
 import { PeerTable, type MergeReport, type PeerState } from './peer-table.ts';
 import { sample, type Clock, type Random } from './random.ts';
@@ -308,8 +308,8 @@ export class SyncRounds {
       const have = new Set(request.have ?? []);
       view = this.table.viewSince(request.viewCursor, (record) => have.has(haveEntry(record)));
     }
-    // Firewalled peers, marked: every answer carries them (few, and small), the asker's own excepted.
-    const firewalled = this.admission.firewalledRecords(this.config.firewalledGossip + 1).filter((r) => r.peerId !== id).slice(0, this.config.firewalledGossip);
+    // Firewalled peers, marked: those whose failure we saw ourselves (one hop), the asker's own excepted.
+    const firewalled = this.admission.firewalledRecords(this.config.firewalledGossip + 1, true).filter((r) => r.peerId !== id).slice(0, Math.min(this.config.firewalledGossip, MAX_FIREWALLED_IN_ANSWER));
     return firewalled.length > 0 ? { ...view, firewalled } : view;
   }
 

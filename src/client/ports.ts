@@ -139,6 +139,15 @@ export interface FetchPort {
   defences(): Promise<MembershipDefences | null>;
   /** Whether other hosts can reach this peer; null if the service does not say. */
   reachability(): Promise<Reachability | null>;
+  /** Whether this peer has joined the network; null if the service does not say. */
+  joinState(): Promise<JoinState | null>;
+}
+
+/** Fetch's join state: joining while join addresses are given and none has answered yet (retried with backoff). */
+export interface JoinState {
+  state: 'stopped' | 'joining' | 'joined' | 'alone';
+  /** Join attempts that failed so far. */
+  failedAttempts: number;
 }
 
 /** Whether other hosts can reach this peer, and where its record says to dial it (Fetch's status). */
@@ -151,6 +160,10 @@ export interface Reachability {
   checkedBy?: string;
   /** The Fetch address this peer's record advertises. */
   advertised?: string;
+  /** The File Management address this peer's record advertises (a link's own hint). */
+  advertisedFiles?: string;
+  /** What the home router answered when asked to forward the peer ports (--nat upnp); absent when not asked. */
+  portMapping?: { state: 'mapping' | 'mapped' | 'failed'; externalIp?: string; ports?: number[]; reason?: string };
 }
 
 export interface DownloadProgress {
@@ -175,6 +188,8 @@ export interface DownloadRequest {
   /** File Management base URLs known to hold the file. */
   sources?: string[];
   outDir?: string;
+  /** The size the file should have (a link's): the download fails if its verified manifest says otherwise. */
+  size?: number;
 }
 
 export interface DownloadPort {
@@ -184,6 +199,8 @@ export interface DownloadPort {
   /** Follow every download's progress; returns the unsubscribe function. */
   watch(listener: (p: DownloadProgress) => void): Promise<() => void>;
   act(key: string, action: 'pause' | 'resume' | 'cancel'): Promise<DownloadProgress>;
+  /** Forget every download that ended (done, failed, cancelled); returns their keys. */
+  clear(): Promise<string[]>;
   /** 'embedded' or 'rabbitmq'. */
   queueBackend(): Promise<string>;
 }
@@ -219,6 +236,9 @@ export interface MembershipDefences {
   verificationsOk: number;
   verificationsFailed: number;
   droppedAfterFailures: number;
+  /** Verified new peers not taken because the table was full, and entries they displaced (the table is then a random sample). */
+  tableFull: number;
+  sampledOut: number;
 }
 
 /** Search's overlay and engine (src/search/adapters/tcp/overlay-counters.ts, domain/counters.ts). */

@@ -119,6 +119,8 @@ export interface DownloadStore {
   progress(key: string, verified: Buffer, durable: Buffer, bytesDone: number, now: number): void;
   /** Downloads, newest first. */
   list(limit: number): DownloadRecord[];
+  /** Delete the records in any of `states`; returns their keys. */
+  forget(states: readonly DownloadRecord['state'][]): string[];
   close(): void;
 }
 

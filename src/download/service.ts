@@ -39,6 +39,7 @@ export function createDownloadService(c: DownloadServiceComponents): DownloadSer
     countEvent(counters, event);
     c.logger.info({ event }, String(event.type));
   });
+  manager.events.on('chunk', () => counters.chunks.verified++); // one per MiB or so: counted, not logged
   let app: HttpApp | undefined;
   let url = '';
   return {
@@ -83,6 +84,10 @@ function downloadMetrics(peerId: string, queue: JobQueue, counters: DownloadCoun
     [{ event: 'banned' }, counters.sources.banned],
     [{ event: 'refused' }, counters.sources.refused],
   ], ['event']);
+  m.counter('chunks_total', 'Chunks received, by result: verified against their hash and written, or failed (wrong bytes, dropped).', () => [
+    [{ result: 'verified' }, counters.chunks.verified],
+    [{ result: 'failed' }, counters.chunks.failed],
+  ], ['result']);
   m.counter('bytes_in_total', 'Bytes received, by source (peerId@host:port).', () => Object.entries(counters.bytesIn).map(([source, bytes]) => [{ source }, bytes]), ['source']);
   return m;
 }

@@ -13,10 +13,12 @@ export interface DownloadCounters {
   jobs: { done: number; failed: number; paused: number; finishLost: number };
   /** Sources that failed a request, sent wrong bytes until banned, or were refused (not the peer named). */
   sources: { failed: number; banned: number; refused: number };
+  /** Chunks verified against their hash (and written), and chunks whose bytes did not match. */
+  chunks: { verified: number; failed: number };
 }
 
 export function newDownloadCounters(): DownloadCounters {
-  return { bytesIn: {}, jobs: { done: 0, failed: 0, paused: 0, finishLost: 0 }, sources: { failed: 0, banned: 0, refused: 0 } };
+  return { bytesIn: {}, jobs: { done: 0, failed: 0, paused: 0, finishLost: 0 }, sources: { failed: 0, banned: 0, refused: 0 }, chunks: { verified: 0, failed: 0 } };
 }
 
 /** `source`, with every byte it delivers counted in `counters.bytesIn`. */
@@ -42,5 +44,6 @@ export function countEvent(counters: DownloadCounters, event: Record<string, unk
     case 'source-failed': counters.sources.failed++; break;
     case 'source-banned': counters.sources.banned++; break;
     case 'source-refused': counters.sources.refused++; break;
+    case 'chunk-failed': counters.chunks.failed++; break;
   }
 }

@@ -28,6 +28,8 @@ const ADMISSION_EVENTS = {
   verification_ok: 'verificationsOk',
   verification_failed: 'verificationsFailed',
   dropped_after_failures: 'droppedAfterFailures',
+  table_full: 'tableFull',
+  sampled_out: 'sampledOut',
 } as const satisfies Record<string, keyof AdmissionStatus>;
 
 /** One series per value of `all`: 1 for `current`, 0 for the others. */

@@ -4,6 +4,7 @@
  * (FetchTransport, and the routes that call SyncRounds.answer); the Files service's change feed
  * stands behind SharedFileFeed (testing/memory-file-feed.ts is an in-memory one).
  */
+import type { PortMappingStatus } from './domain/port-mapping.ts';
 import type { FileDelta, SyncRequest, SyncResponse } from './domain/messages.ts';
 import type { MembershipEvent } from './domain/membership-log.ts';
 import type { PeerRecord } from './domain/peer-record.ts';
@@ -104,3 +105,13 @@ export interface NeighbourDirectory {
 
 /** What a Fetch answer looks like once the service adds its file delta to the domain's view. */
 export type { SyncResponse };
+
+/** A home router asked to forward this peer's ports (`--nat upnp`; adapters/nat/upnp-mapper.ts). */
+export interface PortMapper {
+  /** Ask for `ports` (TCP) forwarded from the same ports on the router's external address; the judged answer (domain/port-mapping.ts). */
+  map(ports: readonly number[], signal: AbortSignal): Promise<PortMappingStatus>;
+  /** Undo every mapping made (at stop); never throws. */
+  close(): Promise<void>;
+}
+
+export type { PortMappingStatus };

@@ -16,6 +16,7 @@ import { isPeershareError, PeershareError } from '../shared/errors.ts';
 import { createHttpApp, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
+import { adminGuard } from '../shared/admin-guard.ts';
 import { serveMetrics } from '../shared/metrics.ts';
 import { hostPort } from '../shared/net.ts';
 import type { Signer } from '../shared/keys.ts';
@@ -26,12 +27,14 @@ import { isAddress, type ServiceAddresses } from './domain/addresses.ts';
 import type { FetchConfig } from './domain/config.ts';
 import type { AdmissionStatus, FileSource, NeighbourCandidate, PeerSummary, PlannedSync } from './domain/sync-rounds.ts';
 import { SyncRounds } from './domain/sync-rounds.ts';
-import type { Clock, FetchTransport, JoinPin, NeighbourDirectory, PeerStore, Random, SharedFileFeed, SourceDirectory } from './ports.ts';
+import type { Clock, FetchTransport, JoinPin, NeighbourDirectory, PeerStore, PortMapper, Random, SharedFileFeed, SourceDirectory } from './ports.ts';
 import { StoreWriter } from './store-writer.ts';
 import { answerWithFiles, lazyApi } from './answer.ts';
 import { fetchMetrics } from './metrics.ts';
 import { AddressLearner, DialBackLimiter, type Reachability } from './domain/reachability.ts';
 import { askerFilesIn, observedIn, type SyncRequest } from './domain/messages.ts';
+import { portOf } from './domain/host-key.ts';
+import type { PortMappingStatus } from './domain/port-mapping.ts';
 
 /** The port a join address without one is assumed to use (the Fetch service's default). */
 export const DEFAULT_JOIN_PORT = 7874;
@@ -50,7 +53,7 @@ export interface FetchServiceComponents {
   port: number;
   /** Host names the API answers to besides IP addresses and localhost (the allowedHosts setting). */
   allowedHosts?: readonly string[];
-  /** The API token GET /metrics asks for off loopback (shared/admin-guard.ts). */
+  /** The API token GET /metrics and DELETE /join-pins ask for off loopback (shared/admin-guard.ts). */
   apiToken?: string;
   /** Addresses announced to other peers; `fetch` defaults to the address this API is bound to. */
   addresses: { files: string; search: string; fetch?: string };
@@ -72,6 +75,8 @@ export interface FetchServiceComponents {
   random?: Random;
   /** false: no timer, rounds run only through runRound() (tests and benchmarks count rounds). */
   autoRounds?: boolean;
+  /** The home router to ask to forward the peer ports (--nat upnp); none: not asked. */
+  portMapper?: PortMapper;
 }
 
 export interface FetchStatus {
@@ -90,9 +95,11 @@ export interface FetchStatus {
   advertised: ServiceAddresses | undefined;
   /** Dial-backs other peers asked of this one: done (whatever the outcome), and refused by the limits. */
   dialBacks: { served: number; refused: number };
+  /** What the home router answered when asked to forward the peer ports (--nat). */
+  portMapping: PortMappingStatus;
 }
 
-const NO_ADMISSION: AdmissionStatus = { unverified: 0, firewalled: 0, refusedNew: 0, refusedBackoff: 0, evictedUnverified: 0, verificationsOk: 0, verificationsFailed: 0, droppedAfterFailures: 0 };
+const NO_ADMISSION: AdmissionStatus = { unverified: 0, firewalled: 0, refusedNew: 0, refusedBackoff: 0, evictedUnverified: 0, verificationsOk: 0, verificationsFailed: 0, droppedAfterFailures: 0, tableFull: 0, sampledOut: 0 };
 
 export interface RoundReport {
   round: number;
@@ -172,6 +179,23 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
   let chain: Promise<unknown> = Promise.resolve();
   let running = false;
   const learner = new AddressLearner(c.learnAddress === true);
+  let portMapping: PortMappingStatus = c.portMapper ? { state: 'mapping' } : { state: 'off' };
+
+  /** Ask the router to forward the peer ports; once it does, the next observation is checked by a dial-back at once. */
+  function mapPorts(mapper: PortMapper, addresses: ServiceAddresses): void {
+    const ports = [...new Set([addresses.files, addresses.search, addresses.fetch].map(portOf))];
+    mapper.map(ports, aborter.signal).then(
+      (status) => {
+        portMapping = status;
+        if (status.state === 'mapped') learner.recheckSoon();
+        else if (status.state === 'failed') c.logger.warn({ gateway: status.gateway }, `port mapping: ${status.reason}`);
+      },
+      (err: unknown) => {
+        portMapping = { state: 'failed', reason: (err as Error).message };
+        c.logger.warn({ err: (err as Error).message }, 'port mapping failed');
+      },
+    );
+  }
   const dialBacks = new DialBackLimiter();
   const dialBackCounts = { served: 0, refused: 0 };
   /** Peers that take our own file list (`askerFiles` in their answers): the cursor of it each holds ('' for none). */
@@ -355,6 +379,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       reachability: learner.status,
       advertised: core?.table.selfRecord.addresses,
       dialBacks: { ...dialBackCounts },
+      portMapping,
     };
   }
 
@@ -380,7 +405,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       app = http;
       // Routes must exist before listen, but the core needs the bound address (port 0): delegate.
       let api: FetchApi | undefined;
-      registerFetchRoutes(http, lazyApi(() => api));
+      registerFetchRoutes(http, lazyApi(() => api), adminGuard(c.host, c.apiToken));
       serveMetrics(http, fetchMetrics(c.identity.peerId, status, () => core?.peers() ?? []), { host: c.host, apiToken: c.apiToken });
       try {
         await c.tls.ready();
@@ -405,6 +430,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
         throw err;
       }
       running = true;
+      if (c.portMapper) mapPorts(c.portMapper, core.table.selfRecord.addresses);
       if (c.autoRounds !== false) schedule(0);
       c.logger.info({ url, peerId: core.peerId, known: core.table.size, join }, 'fetch service listening');
     },
@@ -422,6 +448,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       peerPort = undefined;
       await app?.close();
       app = undefined;
+      await c.portMapper?.close();
       c.transport.close();
       c.store.close();
       core = undefined;

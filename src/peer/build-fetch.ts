@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { HttpFetchTransport } from '../fetch/adapters/http/http-transport.ts';
+import { UpnpPortMapper } from '../fetch/adapters/nat/upnp-mapper.ts';
 import { SqlitePeerStore } from '../fetch/adapters/sqlite/sqlite-peer-store.ts';
 import type { FetchConfig } from '../fetch/domain/config.ts';
 import type { SharedFileFeed } from '../fetch/ports.ts';
@@ -54,5 +55,6 @@ export function buildFetch(ctx: PeerContext, files: FilesService | undefined): F
     store: opening(storePath, () => new SqlitePeerStore(storePath)),
     transport: new HttpFetchTransport({ tls: ctx.tls }),
     files: feed,
+    ...(config.nat === 'upnp' ? { portMapper: new UpnpPortMapper(ctx.logger.child({ service: 'fetch', component: 'nat' })) } : {}),
   });
 }

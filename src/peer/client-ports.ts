@@ -12,6 +12,7 @@ import type { SearchService } from '../search/service.ts';
 import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, SearchPort } from '../client/ports.ts';
 import { PeershareError } from '../shared/errors.ts';
 import { linkDefences, membershipDefences } from '../client/domain/defences.ts';
+import { joinStateOf } from '../client/domain/join-state.ts';
 import { reachabilityOf } from '../client/domain/reachability.ts';
 
 export function filesInProcess(files: FilesService): FilesPort {
@@ -57,6 +58,7 @@ export function fetchInProcess(fetch: FetchService): FetchPort {
     forgetJoinPins: async (key) => fetch.forgetJoinPins(key),
     defences: async () => membershipDefences(fetch.status()),
     reachability: async () => reachabilityOf(fetch.status()),
+    joinState: async () => joinStateOf(fetch.status()),
   };
 }
 
@@ -77,6 +79,7 @@ export function downloadInProcess(download: DownloadService, queueBackend: strin
       return () => void manager.events.off('progress', listener);
     },
     act: async (key, action) => progressOf((await manager[action](key)).key),
+    clear: async () => manager.clear(),
     queueBackend: async () => queueBackend,
   };
 }

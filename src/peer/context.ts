@@ -25,7 +25,11 @@ export function createPeerContext(config: Config, logger: Logger): PeerContext {
     identity,
     logger: logger.child({ peerId: identity.peerId }),
     apiToken: resolveApiToken(config.host, config.dataDir, config.apiToken),
-    tls: new PeerTls(identity),
+    tls: new PeerTls(identity, {
+      handshakeTimeoutMs: config.peerHandshakeTimeout,
+      maxUnprovenPerAddress: config.peerMaxUnprovenPerAddress,
+      maxUnproven: config.peerMaxUnproven,
+    }),
   };
 }
 
@@ -56,7 +60,8 @@ export function localAddress(config: Config, port: number): string {
  * at, confirmed by a dial-back): bound to a wildcard with no --advertise.
  */
 export function learnsAddress(config: Config): boolean {
-  return config.advertise === undefined && isWildcard(config.host);
+  // With a router asked to forward the ports, the address to advertise is the router's, learned the same way.
+  return config.advertise === undefined && (isWildcard(config.host) || config.nat !== 'off');
 }
 
 /**

@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PeershareError } from './errors.ts';
+import { LOG_FORMATS, type LogFormatSetting } from './logging.ts';
 
 type Parser<T> = (raw: unknown) => T;
 
@@ -175,6 +176,12 @@ export const SETTINGS = {
     parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
     default: 'info',
   },
+  logFormat: {
+    flag: 'log-format',
+    doc: 'logs on stdout: human (one readable line each), json (pino), or auto: human on a terminal, else json',
+    parse: oneOf(...LOG_FORMATS),
+    default: 'auto' as LogFormatSetting,
+  },
   clientPort: { flag: 'client-port', doc: 'Client service port (web UI and API)', parse: port, default: DEFAULT_PORTS.clientPort },
   filesPort: { flag: 'files-port', doc: 'File Management service port (REST API)', parse: port, default: DEFAULT_PORTS.filesPort },
   searchPort: { flag: 'search-port', doc: 'Search service port (peer links, TCP)', parse: port, default: DEFAULT_PORTS.searchPort },
@@ -187,6 +194,12 @@ export const SETTINGS = {
     parse: addressList(DEFAULT_PORTS.fetchPort),
     default: () => [],
     multiple: true,
+  },
+  nat: {
+    flag: 'nat',
+    doc: 'ask the home router to forward the peer ports (files, search, fetch) from the same ports on its external address: off, or upnp (UPnP IGD); the address is advertised only once another host dialled this peer back there',
+    parse: oneOf('off', 'upnp'),
+    default: 'off',
   },
   fetchInterval: { flag: 'fetch-interval', doc: 'ms between Fetch rounds', parse: int(100, 3_600_000), default: 3_000 },
   fetchFanout: { flag: 'fetch-fanout', doc: 'known peers asked per Fetch round', parse: int(1, 64), default: 3 },
@@ -216,6 +229,25 @@ export const SETTINGS = {
     doc: 'Search peers to link to, host[:port] separated by commas (until Fetch supplies them)',
     parse: addressList(DEFAULT_PORTS.searchPort),
     default: () => [],
+  },
+  // How every peer port admits connections before they prove an id (shared/peer-port.ts; defaults equal its constants).
+  peerHandshakeTimeout: {
+    flag: 'peer-handshake-timeout',
+    doc: 'ms within which a connection to a peer port must send its first byte and finish the TLS handshake',
+    parse: int(100, 600_000),
+    default: 10_000,
+  },
+  peerMaxUnprovenPerAddress: {
+    flag: 'peer-max-unproven-per-address',
+    doc: 'connections from one remote address held at once on a peer port before they prove a peer id (more are closed at accept)',
+    parse: int(1, 100_000),
+    default: 128,
+  },
+  peerMaxUnproven: {
+    flag: 'peer-max-unproven',
+    doc: 'connections held at once on a peer port before they prove a peer id, from all addresses',
+    parse: int(1, 1_000_000),
+    default: 1_024,
   },
   maxLinks: { flag: 'max-links', doc: 'most Search overlay links kept at once', parse: int(1, 1024), default: 8 },
   maxLinksPerIp: { flag: 'max-links-per-ip', doc: 'most Search links (or handshakes) from one remote IP address', parse: int(1, 1024), default: 4 },

@@ -6,6 +6,9 @@ import { PeershareError } from './errors.ts';
 
 export const MAX_NAME_BYTES = 255;
 
+// TextEncoder rather than Buffer: the web UI checks names in links with this module too.
+const utf8 = new TextEncoder();
+
 // Windows reserves these device names, with or without an extension.
 const RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
 // Separators, NUL and control characters, and the characters Windows forbids in names.
@@ -44,7 +47,7 @@ function codePointOf(form: string): string {
 /** Return `name` if it is a safe file name, or throw INVALID_NAME saying why not. */
 export function validateFileName(name: string): string {
   if (typeof name !== 'string' || name.length === 0) reject(String(name), 'empty');
-  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) reject(name, `longer than ${MAX_NAME_BYTES} bytes`);
+  if (utf8.encode(name).length > MAX_NAME_BYTES) reject(name, `longer than ${MAX_NAME_BYTES} bytes`);
   for (const form of decodings(name)) {
     if (form === '.' || form === '..') reject(name, 'a dot segment');
     if (FORBIDDEN.test(form)) reject(name, 'contains a path separator, NUL, control or reserved character');

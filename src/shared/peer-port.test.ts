@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createHttpApp } from './http-server.ts';
 import { memorySigner } from './keys.ts';
 import { silentLogger } from './logging.ts';
-import { callingPeer, listenPeerPort, peerAccess, servePeerHttp, type PeerPort } from './peer-port.ts';
+import { loadConfig } from './config.ts';
+import { callingPeer, HANDSHAKE_TIMEOUT_MS, listenPeerPort, MAX_UNPROVEN, MAX_UNPROVEN_PER_ADDRESS, peerAccess, servePeerHttp, type PeerPort } from './peer-port.ts';
 import { ALPN_HTTP, PeerTls, provenPeerId } from './peer-tls.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -99,6 +100,29 @@ describe('closing a peer port', () => {
     await closed;
     await app.close();
   }, 8_000); // below the 10 s handshake deadline, which would otherwise be what ends it
+
+  it("takes its caps from the peer's settings (carried by PeerTls), whose defaults are the constants here", async () => {
+    const defaults = loadConfig({ flags: { dataDir: '/nonexistent' } });
+    expect([defaults.peerHandshakeTimeout, defaults.peerMaxUnprovenPerAddress, defaults.peerMaxUnproven]).toEqual([HANDSHAKE_TIMEOUT_MS, MAX_UNPROVEN_PER_ADDRESS, MAX_UNPROVEN]);
+    const configured = loadConfig({ flags: { dataDir: '/nonexistent', peerMaxUnprovenPerAddress: 1, peerHandshakeTimeout: 60_000 } });
+    const tls = new PeerTls(memorySigner(), { maxUnprovenPerAddress: configured.peerMaxUnprovenPerAddress, handshakeTimeoutMs: configured.peerHandshakeTimeout });
+    await tls.ready();
+    const app = await createHttpApp({ service: 'test', logger: silentLogger() });
+    const port = await servePeerHttp(app, '127.0.0.1', 0, tls, silentLogger());
+    cleanups.push(async () => {
+      await port.close();
+      await app.close();
+    });
+    const held = netConnect({ host: '127.0.0.1', port: port.port, localAddress: '127.0.0.2' });
+    held.on('error', () => undefined);
+    cleanups.push(() => void held.destroy());
+    await once(held, 'connect');
+    const second = netConnect({ host: '127.0.0.1', port: port.port, localAddress: '127.0.0.2' });
+    second.on('error', () => undefined);
+    await once(second, 'close'); // over the configured cap of 1: closed at accept
+    expect(port.refusedOverCap).toBe(1);
+    expect(held.destroyed).toBe(false);
+  });
 
   it('holds at most so many connections not yet proven per address and in all, closing the rest at once', async () => {
     const tls = new PeerTls(memorySigner());

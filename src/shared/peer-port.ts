@@ -40,8 +40,8 @@ export interface PeerPortOptions {
   onPeer(socket: TLSSocket, peerId: string): void;
   /** A plaintext connection from this host; without it, plaintext is refused from everywhere. */
   onLocal?(socket: Socket): void;
+  /** These three: as given here, else the peer's settings (`tls.acceptLimits`), else the defaults above. */
   handshakeTimeoutMs?: number;
-  /** MAX_UNPROVEN_PER_ADDRESS and MAX_UNPROVEN unless given. */
   maxUnprovenPerAddress?: number;
   maxUnproven?: number;
 }
@@ -68,7 +68,8 @@ export function isThisHost(ip: string | undefined): boolean {
 
 export async function listenPeerPort(host: string, port: number, options: PeerPortOptions): Promise<PeerPort> {
   const { tls, logger } = options;
-  const deadline = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+  const limits = tls.acceptLimits;
+  const deadline = options.handshakeTimeoutMs ?? limits.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
   /** Connections that have not sent their first byte, and those still in their TLS handshake: close() ends them. */
   const pending = new Set<Socket>();
   const inHandshake = new Set<Socket>();
@@ -93,7 +94,10 @@ export async function listenPeerPort(host: string, port: number, options: PeerPo
     options.onPeer(socket, peerId);
   };
 
-  const unproven = new UnprovenCount(options.maxUnprovenPerAddress ?? MAX_UNPROVEN_PER_ADDRESS, options.maxUnproven ?? MAX_UNPROVEN);
+  const unproven = new UnprovenCount(
+    options.maxUnprovenPerAddress ?? limits.maxUnprovenPerAddress ?? MAX_UNPROVEN_PER_ADDRESS,
+    options.maxUnproven ?? limits.maxUnproven ?? MAX_UNPROVEN,
+  );
   let refusedOverCap = 0;
   /** How each counted TCP socket gives its place back once handed on. */
   const releases = new WeakMap<Socket, () => void>();

@@ -108,11 +108,24 @@ function common(key: KeyObject, cert: string) {
 }
 
 /**
+ * How a peer port admits connections before they prove an id (shared/peer-port.ts): the handshake
+ * deadline and the unproven connections held at once, per remote address and in all. Settings
+ * (peer-handshake-timeout, peer-max-unproven-per-address, peer-max-unproven); peer-port.ts has the defaults.
+ */
+export interface AcceptLimits {
+  handshakeTimeoutMs?: number;
+  maxUnprovenPerAddress?: number;
+  maxUnproven?: number;
+}
+
+/**
  * This peer's TLS credentials: its certificate, made again before it expires. `ready()` must have
- * resolved before any option is asked for (the peer's start awaits it).
+ * resolved before any option is asked for (the peer's start awaits it). It also carries the
+ * peer's accept limits, so that every port it serves peers on applies the same settings.
  */
 export class PeerTls {
   readonly peerId: string;
+  readonly acceptLimits: AcceptLimits;
   readonly #identity: TlsIdentity;
   #cert: string | undefined;
   #context: SecureContext | undefined;
@@ -120,9 +133,10 @@ export class PeerTls {
   #renewing: Promise<void> | undefined;
   readonly #listeners = new Set<(context: SecureContext) => void>();
 
-  constructor(identity: TlsIdentity) {
+  constructor(identity: TlsIdentity, acceptLimits: AcceptLimits = {}) {
     this.#identity = identity;
     this.peerId = identity.peerId;
+    this.acceptLimits = acceptLimits;
   }
 
   /** Make the certificate if there is none or it is due; resolves once one is current. */

@@ -45,7 +45,7 @@ describe('the Client service run alone', () => {
       runCommand(['search', 'kestrel', '--timeout', '0.3', '--api', host]),
       runCommand(['status', '--json', '--api', host]),
     ]);
-    expect(search.stdout).toMatch(new RegExp(`^solo-kestrel\\.txt .* ${id} .* 0 hops\\n1 hit from 1 peer`));
+    expect(search.stdout).toMatch(new RegExp(`^solo-kestrel\\.txt +\\d+ B  1 holder  0 hops\\n  id ${id}\\n1 file: 1 hit from 1 peer`));
     expect(JSON.parse(status.stdout)).toMatchObject({ peerId: peer.context.identity.peerId, queue: 'embedded', counts: { sharedFiles: 1 }, unavailable: [] });
 
     // Our own file is found by search, but this peer is no source of its own downloads.

@@ -66,11 +66,16 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
 
       const sharedA = await runCommand(['share', join(dir, 'a'), '--api', a.host]);
       expect(sharedA).toMatchObject({ code: 0, stderr: '' });
-      expect(sharedA.stdout).toMatch(/^[0-9a-f]{64} +2\.0 MiB {2}Quarterly zephyr report\.pdf\n[0-9a-f]{64} +30 B {2}zephyr notes\.txt\n$/);
+      // Each file's row, then its peershare: link (hinted at this peer first).
+      const linkOf = (name: string) => ` {2}link: peershare:\\?id=[0-9a-f]{64}&name=${name}&size=\\d+&hint=${a.peerId}@${a.host.replace(/\./g, '\\.')}:${DEFAULT_PORTS.filesPort}\\S*\\n`;
+      expect(sharedA.stdout).toMatch(new RegExp(`^[0-9a-f]{64} +2\\.0 MiB {2}Quarterly zephyr report\\.pdf\\n${linkOf('Quarterly%20zephyr%20report\\.pdf')}[0-9a-f]{64} +30 B {2}zephyr notes\\.txt\\n${linkOf('zephyr%20notes\\.txt')}$`));
       const id = firstId(sharedA.stdout);
       // A relative path is the user's, made absolute by the command; --json is one document.
       const sharedB = await runCommand(['share', 'b-zephyr-copy.pdf', '--json', '--api', b.host], {}, dir);
-      expect(JSON.parse(sharedB.stdout)).toEqual({ files: [{ id, name: 'b-zephyr-copy.pdf', path: join(dir, 'b-zephyr-copy.pdf'), size: data.length, hashed: true }], skipped: [] });
+      expect(JSON.parse(sharedB.stdout)).toEqual({
+        files: [{ id, name: 'b-zephyr-copy.pdf', path: join(dir, 'b-zephyr-copy.pdf'), size: data.length, hashed: true, link: expect.stringMatching(new RegExp(`^peershare:\\?id=${id}&name=b-zephyr-copy\\.pdf&size=${data.length}&hint=${b.peerId}@`)) }],
+        skipped: [],
+      });
       const again = JSON.parse((await runCommand(['share', join(dir, 'a'), '--json', '--api', a.host])).stdout);
       expect(again.files.map((f: { hashed: boolean }) => f.hashed)).toEqual([false, false]);
     });
@@ -84,10 +89,13 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
 
       const onTerminal = await runOnTerminal(['share', dir, '--api', a.host]);
       expect(onTerminal.code).toBe(0);
-      // One line redrawn in place (\r) as each MiB is hashed, ending at 100% of both files; then the ids.
-      expect(onTerminal.output.match(/\rhashing {2}\[[#-]{20}\]/g)?.length).toBeGreaterThanOrEqual(4);
-      expect(onTerminal.output).toMatch(/\rhashed {3}\[#{20}\] {2}100% {2}3\.0 MiB\/3\.0 MiB {2}2\/2 files {2}aardvark-tape\.bin\x1b\[K\r?\n/);
-      expect(onTerminal.output).toMatch(/\n[0-9a-f]{64} +10 B {2}aardvark-label\.txt\r?\n[0-9a-f]{64} +3\.0 MiB {2}aardvark-tape\.bin\r?\n/);
+      // One line redrawn in place (\r) while hashing, with speed and time left, never full before
+      // the end; then 100% of both files, and the ids, each with its link.
+      const redraws = onTerminal.output.match(/\rhashing {2}\[[#-]{20}\] +\d+% [^\r]*/g) ?? [];
+      expect(redraws.length).toBeGreaterThanOrEqual(1);
+      for (const line of redraws) expect(line).toMatch(/\[[#-]*-\] +\d{1,2}% {2}[\d.]+ \S*B\/3\.0 MiB {2}(\S+ \S*B\/s {2})?ETA \S+ {2}\d\/2 files/);
+      expect(onTerminal.output).toMatch(/\rhashed {3}\[#{20}\] {2}100% {2}3\.0 MiB\/3\.0 MiB {2}[\d.]+ \S*B\/s {2}2\/2 files {2}aardvark-tape\.bin\x1b\[K\r?\n/);
+      expect(onTerminal.output).toMatch(/\n[0-9a-f]{64} +10 B {2}aardvark-label\.txt\r?\n {2}link: peershare:\S+\r?\n[0-9a-f]{64} +3\.0 MiB {2}aardvark-tape\.bin\r?\n {2}link: peershare:\S+\r?\n/);
 
       // With --json, on a terminal too, only the one JSON document (as get --wait --json).
       writeFileSync(join(dir, 'aardvark-tape-json.bin'), randomBytes(size));
@@ -110,28 +118,37 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       expect(events.at(-1)!.data).toMatchObject({ files: [{ name: 'aardvark-tape-2.bin', size, hashed: true }] });
     });
 
-    it('search: hits from the other peers arrive with their hops, then the summary; --json is one document', async () => {
+    it('search: each file once, with its holders and best hops, laid out for 80 columns on a pipe, then the summary; --json is one document', async () => {
       const [a, b, c] = network().peers;
       const dir = tempDir();
       writeFileSync(join(dir, 'marmot field guide.pdf'), 'marmots of the alps');
       writeFileSync(join(dir, 'marmot burrow.jpg'), 'a burrow');
-      const shared = await Promise.all([runCommand(['share', join(dir, 'marmot field guide.pdf'), '--api', a.host]), runCommand(['share', join(dir, 'marmot burrow.jpg'), '--api', b.host])]);
-      const [guide, burrow] = shared.map((r) => firstId(r.stdout));
+      writeFileSync(join(dir, 'marmot den map with a rather long name that does not fit in a column.png'), 'a map of the den');
+      const shared = await Promise.all([
+        runCommand(['share', join(dir, 'marmot field guide.pdf'), '--api', a.host]),
+        runCommand(['share', join(dir, 'marmot burrow.jpg'), '--api', b.host]),
+        runCommand(['share', join(dir, 'marmot den map with a rather long name that does not fit in a column.png'), '--api', a.host]),
+        runCommand(['share', join(dir, 'marmot den map with a rather long name that does not fit in a column.png'), '--api', b.host]),
+      ]);
+      const [guide, burrow, map] = shared.map((r) => firstId(r.stdout));
 
       const text = await runCommand(['search', 'marmot', '--timeout', '2', '--api', c.host]);
       expect(text.code).toBe(0);
       const lines = text.stdout.trimEnd().split('\n');
-      expect(lines).toHaveLength(3);
-      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^marmot burrow\\.jpg  8 B  ${burrow}  ${b.peerId.slice(0, 12)}  (1 hop|2 hops)$`)));
-      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^marmot field guide\\.pdf  19 B  ${guide}  ${a.peerId.slice(0, 12)}  (1 hop|2 hops)$`)));
-      expect(lines.at(-1)).toMatch(/^2 hits from 2 peers in \d+\.\ds \(\d+ duplicates dropped, ended: deadline\)$/);
+      // The map, held by both, once and first; each id on the line under its file; nothing past 80 columns.
+      expect(lines).toHaveLength(7);
+      expect(lines.slice(0, 2).join('\n')).toMatch(new RegExp(`^marmot den map with a rather long[^\n]*… +16 B  2 holders  1 hop\n  id ${map}$`));
+      expect(text.stdout).toMatch(new RegExp(`^marmot burrow\\.jpg +8 B  1 holder {3}(1 hop|2 hops)\n  id ${burrow}$`, 'm'));
+      expect(text.stdout).toMatch(new RegExp(`^marmot field guide\\.pdf +19 B  1 holder {3}(1 hop|2 hops)\n  id ${guide}$`, 'm'));
+      for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+      expect(lines.at(-1)).toMatch(/^3 files: 4 hits from 2 peers in \d+\.\ds \(\d+ duplicates dropped, ended: deadline\)$/);
 
       const json = JSON.parse((await runCommand(['search', 'marmot', 'guide', '--timeout', '1', '--json', '--api', c.host])).stdout);
       // One hop straight from A, or two when the query reached A through B first (then A drops C's copy).
       expect(json.hits).toEqual([expect.objectContaining({ fileId: guide, name: 'marmot field guide.pdf', holderPeerId: a.peerId, hops: expect.toSatisfy((h: number) => h === 1 || h === 2) })]);
       expect(json.summary).toMatchObject({ hits: 1, peersAnswered: 1 });
       const none = await runCommand(['search', 'nothingsharedbythisname', '--timeout', '0.5', '--api', c.host]);
-      expect(none.stdout).toMatch(/^0 hits from 0 peers/);
+      expect(none.stdout).toMatch(/^0 files: 0 hits from 0 peers/);
     });
 
     it('get --name --wait and get ID --out --wait --json download the file, which the downloader then shares', async () => {
@@ -185,9 +202,20 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
 
       const resumed = JSON.parse((await runCommand(['downloads', 'resume', key, '--json', '--api', b.host])).stdout);
       expect(resumed).toMatchObject({ key, state: expect.stringMatching(/^(queued|running)$/) });
+      // Running, it shows its speed, time left and sources on the line under it.
+      await expect
+        .poll(async () => (await runCommand(['downloads', '--api', b.host])).stdout, { timeout: 20_000 })
+        .toMatch(new RegExp(`^${key}  running +\\d+%  4\\.0 MiB  walrus-migration\\.mkv\\n {34}\\d[\\d.]* (B|KiB)/s  ETA (\\?|\\d\\S*)  1 source$`, 'm'));
       const cancelled = await runCommand(['downloads', 'cancel', key, '--api', b.host]);
       expect(cancelled).toMatchObject({ code: 0, stdout: `${key}  cancelled  walrus-migration.mkv\n` });
       expect((await runCommand(['downloads', '--api', b.host])).stdout).toMatch(new RegExp(`^${key}  cancelled .*walrus-migration\\.mkv$`, 'm'));
+      // Resuming it now is an error that says why, not a silent no-op.
+      oneLineError(await runCommand(['downloads', 'resume', key, '--api', b.host]), 1, new RegExp(`download ${key} was cancelled and its partial file deleted: nothing to resume; download it again with: .* get ${id}`));
+      // clear forgets it (and every other ended download) from the list.
+      const cleared = await runCommand(['downloads', 'clear', '--api', b.host]);
+      expect(cleared).toMatchObject({ code: 0, stderr: '' });
+      expect(cleared.stdout).toMatch(/^cleared [1-9]\d* finished, failed or cancelled downloads? from the list \(saved files stay\)\n$/);
+      expect((await runCommand(['downloads', '--api', b.host])).stdout).not.toContain(key);
       const downloadsDir = join(b.dataDir, 'downloads');
       expect((existsSync(downloadsDir) ? readdirSync(downloadsDir) : []).filter((n) => n.includes('walrus'))).toEqual([]);
 
@@ -203,11 +231,11 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       const id = firstId((await runCommand(['share', join(dir, 'ibis-sketch.png'), '--api', a.host])).stdout);
 
       const files = await runCommand(['files', '--api', a.host]);
-      expect(files.stdout).toMatch(new RegExp(`^${id}  +7 B  ibis-sketch\\.png$`, 'm'));
+      expect(files.stdout).toMatch(new RegExp(`^${id}  +7 B  ibis-sketch\\.png\\n  link: peershare:\\?id=${id}&name=ibis-sketch\\.png&size=7&hint=${a.peerId}@`, 'm'));
       expect(files.stdout).toMatch(/^\d+ files? shared\n$/m);
       const filesJson = JSON.parse((await runCommand(['files', '--json', '--api', a.host])).stdout);
       expect(Object.keys(filesJson).sort()).toEqual(['items', 'total']);
-      expect(filesJson.items[0]).toMatchObject({ id, name: 'ibis-sketch.png', names: ['ibis-sketch.png'], size: 7, paths: [join(dir, 'ibis-sketch.png')] });
+      expect(filesJson.items[0]).toMatchObject({ id, name: 'ibis-sketch.png', names: ['ibis-sketch.png'], size: 7, paths: [join(dir, 'ibis-sketch.png')], link: expect.stringMatching(/^peershare:\?id=/) });
       expect((await runCommand(['files', 'unshare', id, '--api', a.host])).stdout).toBe(`unshared ${id}\n`);
       expect((await runCommand(['files', '--api', a.host])).stdout).not.toContain(id);
       oneLineError(await runCommand(['files', 'unshare', id, '--api', a.host]), 1, new RegExp(`no shared file has id ${id}`));
@@ -225,8 +253,11 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       const status = await runCommand(['status', '--api', c.host]);
       expect(status.stdout).toMatch(new RegExp(`^peer +${c.peerId}\\nuptime +\\d`));
       expect(status.stdout).toContain(`client API   ${c.host}:${DEFAULT_PORTS.clientPort}`);
-      expect(status.stdout).toContain(`queue       ${queue}\n`);
+      expect(status.stdout).toContain(`queue        ${queue}\n`);
       expect(status.stdout).toMatch(/^peers +2 known, 2 alive$/m);
+      expect(status.stdout).toMatch(/^network +joined$/m);
+      // Every value starts in one column, one space past the longest label ("download API").
+      for (const line of status.stdout.trimEnd().split('\n')) expect(line.slice(12, 14)).toMatch(/^ \S$/);
       expect(status.stdout).not.toContain('unavailable');
       const statusJson = JSON.parse((await runCommand(['status', '--json'], { PEERSHARE_API: `http://${c.host}:${DEFAULT_PORTS.clientPort}` })).stdout);
       expect(statusJson).toMatchObject({ peerId: c.peerId, queue, counts: { knownPeers: 2, alivePeers: 2 }, unavailable: [] });

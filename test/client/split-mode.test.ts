@@ -39,7 +39,7 @@ describe('peershare commands, a peer split into processes', () => {
     await spawnPeer(['service', 'client', '--host', host, '--data', join(tempDir(), 'data')]);
     const status = await runCommand(['status', '--api', host]);
     expect(status.code).toBe(0);
-    expect(status.stdout).toContain('unavailable files, fetch, search, download (not answering)\n');
+    expect(status.stdout).toContain('unavailable  files, fetch, search, download (not answering)\n');
     const downloads = await runCommand(['downloads', '--api', host]);
     expect(downloads).toMatchObject({
       code: 1,
@@ -59,10 +59,11 @@ describe('peershare commands, a peer split into processes', () => {
     const known = async () => (JSON.parse((await runCommand(['peers', '--json', '--api', a.host])).stdout).peers as Array<{ peerId: string }>).map((p) => p.peerId);
     await expect.poll(known, { timeout: 20_000, interval: 0 }).not.toContain(c.peerId);
     // Nothing of C runs any more: the commands say so, and how to start a peer there.
-    expect(await runCommand(['status', '--api', c.host])).toMatchObject({
+    // (Run from the clone with no `peershare` on the PATH, the command to start one is the npm script.)
+    expect(await runCommand(['status', '--api', c.host], { PATH: '/usr/bin:/bin' }, join(import.meta.dirname, '../..'))).toMatchObject({
       code: 1,
       stdout: '',
-      stderr: `peershare: no peer answers at ${c.host}:7870 (ECONNREFUSED); start one with: peershare start --host ${c.host}\n`,
+      stderr: `peershare: no peer answers at ${c.host}:7870 (ECONNREFUSED); start one with: npm run peershare -- start --host ${c.host}\n`,
     });
   });
 });

@@ -91,6 +91,10 @@ describe('the transfer engine', () => {
     const banned = events.filter((e) => e.type === 'source-banned').map((e) => (e as { source: string }).source);
     expect(banned).toEqual([evil.source]);
     expect(events.some((e) => e.type === 'source-failed')).toBe(false);
+    // Each wrong chunk is reported (the /metrics chunk counter reads these), and only the evil source's.
+    const failed = events.filter((e) => e.type === 'chunk-failed').map((e) => (e as { source: string }).source);
+    expect(failed.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(failed)).toEqual(new Set([evil.source]));
   });
 
   it('cuts off a source that streams more than the range it announced, and bans it (TEST-PLAN 9)', async () => {

@@ -66,6 +66,8 @@ describe('GET /metrics', () => {
     expect(value(downloadText, 'peershare_download_jobs_total{outcome="failed"}')).toBe(0);
     expect(value(downloadText, `peershare_download_bytes_in_total{source="${source}"}`)).toBe(data.length);
     expect(value(downloadText, 'peershare_download_queue_depth')).toBe(0);
+    expect(value(downloadText, 'peershare_download_chunks_total{result="verified"}')).toBe(Math.ceil(data.length / 2 ** 20)); // 1 MiB chunks
+    expect(value(downloadText, 'peershare_download_chunks_total{result="failed"}')).toBe(0);
     expect(value(await metrics(b, 'files'), 'peershare_files_shared_files')).toBe(1); // B is a source now
     expect(value(await metrics(a, 'files'), `peershare_files_bytes_out_total{peer="${b.context.identity.peerId}"}`)).toBe(data.length);
 

@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:net';
 import { PROTOCOL_VERSION } from '../../src/fetch/domain/config.ts';
 import { signRecord, type PeerRecord } from '../../src/fetch/domain/peer-record.ts';
 import { registerFetchRoutes, type FetchApi } from '../../src/fetch/adapters/http/fetch-routes.ts';
+import { adminGuard } from '../../src/shared/admin-guard.ts';
 import { createHttpApp } from '../../src/shared/http-server.ts';
 import { memorySigner, type KeyHolder } from '../../src/shared/keys.ts';
 import { silentLogger } from '../../src/shared/logging.ts';
@@ -107,7 +108,7 @@ export async function startHostileFetch(host: string, now: number, defer: Defer 
     forgetJoinPins: refuse,
     dialBack: refuse,
   };
-  registerFetchRoutes(app, api);
+  registerFetchRoutes(app, api, adminGuard(host, undefined));
   const port = await servePeerHttp(app, host, DEFAULT_PORTS.fetchPort, tls, silentLogger());
   defer(async () => {
     await port.close();

@@ -12,7 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './loopback.ts';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { ErlangControl } from './erlang-control.ts';
@@ -49,17 +49,6 @@ function scriptsDir(): string {
   const candidates = [process.env.PEERSHARE_TEST_RABBITMQ_BIN, '/usr/lib/rabbitmq/bin', ...(process.env.PATH ?? '').split(':')];
   for (const dir of candidates) if (dir && existsSync(join(dir, 'rabbitmq-server')) && existsSync(join(dir, 'rabbitmq-env'))) return dir;
   throw new Error('the RabbitMQ tests need rabbitmq-server (Debian: apt-get install rabbitmq-server); none found');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function alive(pid: number): boolean {

@@ -7,14 +7,22 @@
  *
  * A host may sit behind a NAT of its own (options.behindNat): a router namespace between it and
  * the switch masquerades its connections and drops new ones coming in, as a home router does.
+ * With options.upnp the routers also run miniupnpd (Debian's miniupnpd-nftables, installed when
+ * missing), a real UPnP IGD that forwards what its host asks for. miniupnpd refuses to map on a
+ * router whose external address is private, so such a test bed's network is a /24 in 11.0.0.0/8
+ * instead (not routed from this machine, and no packet leaves the test bed's namespaces anyway).
  *
  * Faults: cut a host off (its switch port down) and bring it back; split the hosts in two
  * partitions (the second half moves to another bridge) and heal; cap a host's upload rate (tc
  * tbf: netem is not in this kernel). Needs root (`canCreateHosts`); everything is removed when
  * the test ends.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { spawnPeer, type PeerProcess } from './peer-process.ts';
 import { BIN, type CommandResult } from './run-command.ts';
@@ -67,21 +75,74 @@ export interface TestbedOptions {
    * apt-get when missing).
    */
   behindNat?: readonly number[];
+  /** The NAT routers run a UPnP IGD (miniupnpd) their host may ask to forward ports. */
+  upnp?: boolean;
 }
 
 /** The private network behind each NAT router (each router's is its own, so one range serves all). */
 const LAN = { host: '192.168.77.2', router: '192.168.77.1', prefix: 24 };
 
-async function ensureNftables(): Promise<void> {
-  if (await run('nft', ['--version']).then(() => true, () => false)) return;
-  await run('apt-get', ['install', '-y', '-qq', 'nftables'], { timeout: 300_000 }).catch(async () => {
+/** Install a Debian package unless `probe` (a command and its arguments) already runs. */
+async function ensurePackage(pkg: string, probe: [string, string[]]): Promise<void> {
+  if (await run(...probe).then(() => true, () => false)) return;
+  const install = () => execFileAsync('apt-get', ['install', '-y', '-qq', pkg], { timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  await install().catch(async () => {
     await run('apt-get', ['update', '-qq'], { timeout: 300_000 });
-    await run('apt-get', ['install', '-y', '-qq', 'nftables'], { timeout: 300_000 });
+    await install();
   });
 }
 
-/** Make namespace `router` a home router for `host`: masquerade out of eth0, drop new connections into it. */
-async function natRouter(router: string, host: string, publicIp: string, sw: string, port: string): Promise<void> {
+const ensureNftables = () => ensurePackage('nftables', ['nft', ['--version']]);
+const ensureMiniupnpd = () => ensurePackage('miniupnpd-nftables', ['miniupnpd', ['--version']]);
+
+/**
+ * The router's nftables for miniupnpd: its chains (miniupnpd, prerouting_miniupnpd,
+ * postrouting_miniupnpd in table inet filter, where miniupnpd 2.3 writes) hooked in, masquerade
+ * out of eth0, and new connections from eth0 dropped unless a mapping forwards them.
+ */
+const UPNP_RULESET = `
+table inet filter {
+  chain forward {
+    type filter hook forward priority 0; policy accept;
+    jump miniupnpd
+    iifname "eth0" ct state new drop
+  }
+  chain input {
+    type filter hook input priority 0; policy accept;
+    iifname "eth0" ct state new drop
+  }
+  chain miniupnpd {
+  }
+  chain prerouting {
+    type nat hook prerouting priority -100; policy accept;
+    jump prerouting_miniupnpd
+  }
+  chain postrouting {
+    type nat hook postrouting priority 100; policy accept;
+    jump postrouting_miniupnpd
+    oifname "eth0" masquerade
+  }
+  chain prerouting_miniupnpd {
+  }
+  chain postrouting_miniupnpd {
+  }
+}
+`;
+
+/** miniupnpd's settings: UPnP IGD on the LAN side only, mappings only for the LAN's own addresses (secure mode). */
+const MINIUPNPD_CONF = `ext_ifname=eth0
+listening_ip=lan0
+port=5000
+enable_upnp=yes
+enable_natpmp=no
+secure_mode=yes
+system_uptime=yes
+allow 1024-65535 ${'192.168.77.0'}/24 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+`;
+
+/** Make namespace `router` a home router for `host`: masquerade out of eth0, drop new connections into it; with `upnp`, forward what miniupnpd maps. */
+async function natRouter(router: string, host: string, publicIp: string, sw: string, port: string, upnp: boolean, defer: Defer): Promise<void> {
   const inRouter = (command: string, ...args: string[]) => run('ip', ['netns', 'exec', router, command, ...args]);
   await run('ip', ['-n', router, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', port, 'netns', sw]);
   await run('ip', ['-n', router, 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host]);
@@ -89,6 +150,18 @@ async function natRouter(router: string, host: string, publicIp: string, sw: str
   await inRouter('ip', 'addr', 'add', `${LAN.router}/${LAN.prefix}`, 'dev', 'lan0');
   for (const dev of ['eth0', 'lan0', 'lo']) await inRouter('ip', 'link', 'set', dev, 'up');
   await inRouter('sysctl', '-q', '-w', 'net.ipv4.ip_forward=1');
+  if (upnp) {
+    await upnpRouter(router, defer);
+  } else {
+    await plainNat(inRouter);
+  }
+  const inHost = (...args: string[]) => run('ip', ['netns', 'exec', host, 'ip', ...args]);
+  await inHost('addr', 'add', `${LAN.host}/${LAN.prefix}`, 'dev', 'eth0');
+  await inHost('link', 'set', 'eth0', 'up');
+  await inHost('route', 'add', 'default', 'via', LAN.router);
+}
+
+async function plainNat(inRouter: (command: string, ...args: string[]) => Promise<unknown>): Promise<void> {
   await inRouter('nft', 'add', 'table', 'ip', 'nat');
   await inRouter('nft', 'add', 'chain', 'ip', 'nat', 'out', '{ type nat hook postrouting priority 100 ; }');
   await inRouter('nft', 'add', 'rule', 'ip', 'nat', 'out', 'oifname', 'eth0', 'masquerade');
@@ -97,18 +170,39 @@ async function natRouter(router: string, host: string, publicIp: string, sw: str
     await inRouter('nft', 'add', 'chain', 'ip', 'guard', hook, `{ type filter hook ${hook} priority 0 ; policy accept ; }`);
     await inRouter('nft', 'add', 'rule', 'ip', 'guard', hook, 'iifname', 'eth0', 'ct', 'state', 'new', 'drop');
   }
-  const inHost = (...args: string[]) => run('ip', ['netns', 'exec', host, 'ip', ...args]);
-  await inHost('addr', 'add', `${LAN.host}/${LAN.prefix}`, 'dev', 'eth0');
-  await inHost('link', 'set', 'eth0', 'up');
-  await inHost('route', 'add', 'default', 'via', LAN.router);
+}
+
+/** The router's UPnP IGD: the ruleset miniupnpd writes into, and miniupnpd itself in the foreground, stopped with the test bed. */
+async function upnpRouter(router: string, defer: Defer): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'peershare-upnp-'));
+  defer(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'rules.nft'), UPNP_RULESET);
+  writeFileSync(join(dir, 'miniupnpd.conf'), MINIUPNPD_CONF);
+  await run('ip', ['netns', 'exec', router, 'nft', '-f', join(dir, 'rules.nft')]);
+  const daemon = spawn('ip', ['netns', 'exec', router, 'miniupnpd', '-d', '-f', join(dir, 'miniupnpd.conf'), '-P', join(dir, 'miniupnpd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  daemon.stderr!.on('data', (chunk: Buffer) => void (log = (log + chunk.toString('utf8')).slice(-4096)));
+  const exited = once(daemon, 'exit').catch(() => undefined);
+  defer(async () => {
+    if (daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGTERM');
+    await exited;
+  });
+  // Up once its HTTP side listens; an early exit (a refused setting, say) fails the test bed with its log.
+  for (;;) {
+    if (log.includes('HTTP listening on port')) return;
+    if (daemon.exitCode !== null || daemon.signalCode !== null) throw new Error(`miniupnpd did not start in ${router}: ${log}`);
+    await Promise.race([once(daemon.stderr!, 'data'), exited]);
+  }
 }
 
 export async function createTestbed(count: number, defer: Defer = perTest, options: TestbedOptions = {}): Promise<Testbed> {
   if (count < 1 || count > 200) throw new Error(`a test bed holds 1 to 200 hosts, not ${count}`);
   const natted = new Set(options.behindNat ?? []);
   if (natted.size > 0) await ensureNftables();
+  const upnp = natted.size > 0 && options.upnp === true;
+  if (upnp) await ensureMiniupnpd();
   const id = `${process.pid % 1000}${randomInt(1000)}`.padStart(4, '0');
-  const net = `10.${200 + randomInt(50)}.${randomInt(250)}`;
+  const net = upnp ? `11.${200 + randomInt(50)}.${randomInt(250)}` : `10.${200 + randomInt(50)}.${randomInt(250)}`;
   const net6 = `fd${randomInt(256).toString(16).padStart(2, '0')}:${randomInt(65536).toString(16)}:${randomInt(65536).toString(16)}`;
   const sw = `ps-sw-${id}`;
   const inSwitch = (...args: string[]) => run('ip', ['netns', 'exec', sw, 'ip', ...args]);
@@ -134,7 +228,7 @@ export async function createTestbed(count: number, defer: Defer = perTest, optio
       const router = `ps-r${i}-${id}`;
       await run('ip', ['netns', 'add', router]);
       defer(() => run('ip', ['netns', 'del', router]).catch(() => undefined));
-      await natRouter(router, ns, ip, sw, port);
+      await natRouter(router, ns, ip, sw, port, upnp, defer);
     } else {
       // Both ends are made inside the namespaces (the host's end named eth0): no name clashes with other test beds.
       await run('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', port, 'netns', sw]);

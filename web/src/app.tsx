@@ -2,6 +2,8 @@
  * The page: the peer's status on top, three views in tabs (search, shared files, network) and
  * the downloads beside them, live. Everything comes from the Client API of the peer that served
  * the page; the tab is kept in the address (#search, #files, #network) so a reload keeps it.
+ * Deep links (#/get/LINK_OR_ID, #/search?q=WORDS) open the search view with its forms filled
+ * in, and start nothing (links.ts).
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { DownloadsView } from './components/downloads-view.tsx';
@@ -9,6 +11,7 @@ import { FilesView } from './components/files-view.tsx';
 import { NetworkView } from './components/network-view.tsx';
 import { SearchView } from './components/search-view.tsx';
 import { StatusHeader } from './components/status-header.tsx';
+import { readDeepLink, type DeepLink } from './links.ts';
 import { answeredPeers } from './search-results.ts';
 import type { PeerStatus } from './types.ts';
 import { useDownloads } from './use-downloads.ts';
@@ -24,8 +27,12 @@ type Tab = (typeof TABS)[number]['id'];
 
 const tabFromHash = (): Tab => TABS.find((t) => `#${t.id}` === location.hash)?.id ?? 'search';
 
+const prefillOf = (deep: DeepLink | undefined) => (deep?.view === 'get' ? { link: deep.text } : deep?.view === 'search' ? { query: deep.q } : undefined);
+
 export function App() {
   const [tab, setTab] = useState<Tab>(tabFromHash);
+  // Each deep link followed remounts the search view with its forms filled in.
+  const [deep, setDeep] = useState(() => ({ prefill: prefillOf(readDeepLink(location.hash)), n: 0 }));
   const [changes, setChanges] = useState(0);
   const downloads = useDownloads();
   const status = usePolled<PeerStatus>('/status', 5_000, [downloads.finished, changes]);
@@ -33,13 +40,18 @@ export function App() {
   const tabs = useRef<Array<HTMLButtonElement | null>>([]);
 
   useEffect(() => {
-    const onHash = () => setTab(tabFromHash());
+    const onHash = () => {
+      const followed = readDeepLink(location.hash);
+      if (followed) setDeep((d) => ({ prefill: prefillOf(followed), n: d.n + 1 }));
+      setTab(tabFromHash());
+    };
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
   }, []);
 
   const show = (next: Tab, focus = false) => {
     if (location.hash !== `#${next}`) history.replaceState(null, '', `#${next}`);
+    setDeep((d) => ({ ...d, prefill: undefined })); // filled in once, not again on coming back
     setTab(next);
     if (focus) tabs.current[TABS.findIndex((t) => t.id === next)]?.focus();
   };
@@ -86,6 +98,8 @@ export function App() {
           <div class="panel tab-panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
             {tab === 'search' ? (
               <SearchView
+                key={deep.n}
+                prefill={deep.prefill}
                 search={search.state}
                 onSearch={search.start}
                 onStop={search.stop}

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { call, callWithProgress, follow, type CallOptions, type SseEvent, type SseStream } from '../adapters/http/http-json.ts';
 import { DEFAULT_PORTS } from '../../shared/config.ts';
 import { isPeershareError, PeershareError } from '../../shared/errors.ts';
+import { invocation } from './invocation.ts';
 import { UsageError } from './usage-error.ts';
 
 const NOT_ANSWERING = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOTFOUND', 'EADDRNOTAVAIL']);
@@ -63,7 +64,7 @@ export class Api {
     // Only our own request: an error the Client API passed on (one of its services down) says itself.
     if (!String(err.details?.url ?? '').startsWith(`${this.url}/`)) return err;
     const host = new URL(this.url).hostname.replace(/^\[|\]$/g, '');
-    const start = host === '127.0.0.1' || host === 'localhost' ? 'peershare start' : `peershare start --host ${host}`;
+    const start = `${invocation()} start${host === '127.0.0.1' || host === 'localhost' ? '' : ` --host ${host}`}`;
     return new PeershareError('UNAVAILABLE', `no peer answers at ${new URL(this.url).host} (${err.details?.cause}); start one with: ${start}`);
   }
 }

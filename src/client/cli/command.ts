@@ -28,6 +28,8 @@ export interface Command {
   /** The usage lines and flags of `peershare NAME --help`. */
   usage: string;
   options?: Options;
+  /** The words that may follow the name (`downloads pause`), for completion and checks. */
+  subcommands?: readonly string[];
   /** Resolves with the exit status. */
   run(ctx: CommandContext): Promise<number>;
 }
@@ -53,6 +55,9 @@ export function parseCommandArgs(command: Command, argv: string[]): { values: Va
     throw new UsageError(`${(err as Error).message.split('\n')[0]}; try peershare ${command.name} --help`);
   }
 }
+
+/** The width to lay text out in: the terminal's, or 80 on a pipe. */
+export const terminalWidth = (stream: { columns?: number } = process.stdout): number => Math.max(40, stream.columns ?? 80);
 
 /** A flag's value in seconds, as milliseconds (within 1 ms .. 60 s, the search API's range). */
 export function secondsFlag(name: string, raw: string | undefined): number | undefined {

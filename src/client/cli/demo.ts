@@ -9,12 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { addressAfter, startDemoPeers, stopDemoPeers, waitForDemoNetwork, type DemoPeer } from '../../peer/demo-network.ts';
 import { onShutdownSignal } from '../../shared/lifecycle.ts';
-import { createLogger } from '../../shared/logging.ts';
+import { createLogger, LOG_FORMATS, resolveLogFormat, type LogFormatSetting } from '../../shared/logging.ts';
 import { webUiBuilt } from '../adapters/http/web-ui.ts';
 import { shortId } from './format.ts';
+import { invocation } from './invocation.ts';
 import { UsageError } from './usage-error.ts';
 
 const DEFAULT_PEERS = 5;
@@ -22,20 +23,29 @@ const DEFAULT_FIRST_HOST = '127.0.0.2';
 /** How long the peers get to find each other before the demo says it is ready anyway. */
 const CONVERGE_TIMEOUT_MS = 60_000;
 
-export const DEMO_USAGE = `Usage: peershare demo [--peers N] [--host FIRST_ADDRESS] [--log-level LEVEL]
+export const DEMO_USAGE = `Usage: peershare demo [--peers N] [--host FIRST_ADDRESS] [--log-level LEVEL] [--log-format FORMAT]
 
 Starts a demo network on this machine: N peers (default ${DEFAULT_PEERS}), each on its own loopback
 address from FIRST_ADDRESS on (default ${DEFAULT_FIRST_HOST}, then .3, .4, ...) with the default ports
 and its own temporary data folder, sharing sample files. Prints a peer's web UI address and a few
 commands to try. Ctrl-C stops every peer and deletes the temporary data.
-Logs (JSON, level warn by default) go to stdout; what the demo says goes to stderr.`;
+Logs (level warn by default) go to stdout, human-readable on a terminal and JSON otherwise (or as
+--log-format human|json|auto says); what the demo says goes to stderr.`;
 
-function parse(argv: string[]): { peers: number; firstHost: string; logLevel: string } | undefined {
+export const DEMO_OPTIONS = {
+  peers: { type: 'string' },
+  host: { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+function parse(argv: string[]): { peers: number; firstHost: string; logLevel: string; logFormat: LogFormatSetting } | undefined {
   let values;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { peers: { type: 'string' }, host: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: DEMO_OPTIONS,
       strict: true,
     }));
   } catch (err) {
@@ -49,7 +59,9 @@ function parse(argv: string[]): { peers: number; firstHost: string; logLevel: st
   if (!addressAfter(firstHost, peers - 1).startsWith('127.')) throw new UsageError(`--host: ${peers} peers from ${firstHost} run past 127.255.255.255`);
   const logLevel = values['log-level'] ?? 'warn';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UsageError(`--log-level: expected one of fatal, error, warn, info, debug, trace, silent`);
-  return { peers, firstHost, logLevel };
+  const logFormat = (values['log-format'] ?? 'auto') as LogFormatSetting;
+  if (!LOG_FORMATS.includes(logFormat)) throw new UsageError(`--log-format: expected one of ${LOG_FORMATS.join(', ')}`);
+  return { peers, firstHost, logLevel, logFormat };
 }
 
 /** Run the demo; resolves once it is up (the process then lives until a signal). */
@@ -76,7 +88,7 @@ export async function runDemo(argv: string[]): Promise<void> {
   const last = addressAfter(options.firstHost, options.peers - 1);
   say(`peershare demo: ${options.peers} peers on ${options.firstHost} to ${last}, data in ${root} (deleted on exit)\n`);
   try {
-    await startDemoPeers({ peers: options.peers, firstHost: options.firstHost, root, logger: createLogger(options.logLevel) }, peers);
+    await startDemoPeers({ peers: options.peers, firstHost: options.firstHost, root, logger: createLogger(options.logLevel, {}, { format: resolveLogFormat(options.logFormat), showPeer: true }) }, peers);
   } catch (err) {
     await stop();
     throw err;
@@ -86,7 +98,7 @@ export async function runDemo(argv: string[]): Promise<void> {
   const linked = await waitForDemoNetwork(peers, CONVERGE_TIMEOUT_MS);
 
   const api = peers[0]!.host;
-  const cmd = process.env.npm_lifecycle_event === 'demo' ? 'npm run peershare --' : 'peershare';
+  const cmd = invocation();
   const files = peers.reduce((n, p) => n + p.files, 0);
   say(
     `peershare demo: ready: ${peers.length} peers, ${files} files shared` +

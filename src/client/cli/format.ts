@@ -1,4 +1,4 @@
-/** Human-readable output of the commands: sizes, rates, durations, ids and tables. */
+/** Human-readable output of the commands: sizes, rates, durations, ids and tables (no Node APIs: the web UI uses it too). */
 import type { DownloadProgress, ShareProgress } from '../ports.ts';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -37,9 +37,9 @@ export function percent(p: ProgressView): string {
   return p.size ? `${Math.floor((100 * p.bytesDone) / Math.max(1, p.size))}%` : p.state === 'done' ? '100%' : '?%';
 }
 
-/** `[#####-----]`: `fraction` (0..1) of `width` filled. */
+/** `[#####-----]`: `fraction` (0..1) of `width` filled, rounded down: full only when all is done. */
 export function bar(fraction: number, width = 20): string {
-  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width);
+  const filled = Math.floor(Math.min(1, Math.max(0, fraction)) * width);
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
 }
 
@@ -52,11 +52,74 @@ export function progressLine(p: ProgressView, width = 20): string {
   return [bar(fraction, width), percent(p).padStart(4), amount, `${bytes(Math.round(p.rate))}/s`, eta, sources, p.state].filter(Boolean).join('  ');
 }
 
-/** One line of a share while it hashes: bar, percent, bytes, files, and the file being hashed. */
-export function hashLine(p: ShareProgress, width = 20): string {
-  const fraction = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1;
+/**
+ * One line of a share while it hashes: bar, percent, bytes, speed and time left (from `elapsedMs`
+ * since hashing began), files, and the file being hashed. 100% and a full bar only once done.
+ */
+export function hashLine(p: ShareProgress, elapsedMs: number, width = 20): string {
+  const done = p.filesDone === p.filesTotal && p.bytesDone === p.bytesTotal;
+  const fraction = done ? 1 : p.bytesTotal > 0 ? Math.min(0.999, p.bytesDone / p.bytesTotal) : 0;
   const name = p.path ? p.path.slice(p.path.lastIndexOf('/') + 1) : '';
   const files = `${p.filesDone}/${p.filesTotal} file${p.filesTotal === 1 ? '' : 's'}`;
-  const done = p.filesDone === p.filesTotal && p.bytesDone === p.bytesTotal;
-  return [done ? 'hashed ' : 'hashing', bar(fraction, width), `${Math.floor(100 * fraction)}%`.padStart(4), `${bytes(p.bytesDone)}/${bytes(p.bytesTotal)}`, files, name].filter(Boolean).join('  ');
+  const rate = elapsedMs > 0 ? (p.bytesDone * 1000) / elapsedMs : 0;
+  const speed = rate > 0 ? `${bytes(Math.round(rate))}/s` : '';
+  const eta = done ? '' : rate > 0 ? `ETA ${duration(((p.bytesTotal - p.bytesDone) * 1000) / rate)}` : 'ETA ?';
+  return [done ? 'hashed ' : 'hashing', bar(fraction, width), `${Math.floor(100 * fraction)}%`.padStart(4), `${bytes(p.bytesDone)}/${bytes(p.bytesTotal)}`, speed, eta, files, name]
+    .filter(Boolean)
+    .join('  ');
+}
+
+/**
+ * Whether a progress line is due for a redraw: at most one every `intervalMs`, and always the
+ * final one, so a fast stream of progress events does not flood the terminal.
+ */
+export class RedrawThrottle {
+  #last = -Infinity;
+
+  constructor(
+    private readonly intervalMs = 100,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  due(final: boolean): boolean {
+    const t = this.now();
+    if (!final && t - this.#last < this.intervalMs) return false;
+    this.#last = t;
+    return true;
+  }
+}
+
+/** `text` cut into lines of at most `width` characters, at spaces (a longer word stands alone). */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return line ? [...lines, line] : lines;
+}
+
+/**
+ * Two columns for help: terms on the left (at most `maxTerm` wide), their text wrapped beside
+ * them with a hanging indent; a term too long for its column puts its text on the next line.
+ */
+export function helpColumns(rows: Array<[string, string]>, width: number, maxTerm = 26): string {
+  const termWidth = Math.min(maxTerm, Math.max(0, ...rows.map(([term]) => term.length)));
+  return columns(rows, width, termWidth);
+}
+
+/** helpColumns with the left column `termWidth` wide, so that several lists line up. */
+export function columns(rows: Array<[string, string]>, width: number, termWidth: number): string {
+  const textWidth = Math.max(20, width - 2 - termWidth - 2);
+  const indent = ' '.repeat(2 + termWidth + 2);
+  return rows
+    .map(([term, text]) => {
+      const lines = wrap(text, textWidth);
+      const head = term.length > termWidth ? [`  ${term}`, `${indent}${lines.shift() ?? ''}`] : [`  ${term.padEnd(termWidth)}  ${lines.shift() ?? ''}`];
+      return [...head, ...lines.map((l) => indent + l)].map((l) => l.trimEnd()).join('\n');
+    })
+    .join('\n') + '\n';
 }

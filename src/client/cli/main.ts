@@ -5,30 +5,62 @@
  */
 import { isPeershareError } from '../../shared/errors.ts';
 import { Api, resolveApiUrl } from './api.ts';
-import { COMMON_USAGE, parseCommandArgs, type Command } from './command.ts';
-import { downloads } from './commands/downloads.ts';
-import { files } from './commands/files.ts';
-import { get } from './commands/get.ts';
-import { peers } from './commands/peers.ts';
-import { search } from './commands/search.ts';
-import { share } from './commands/share.ts';
-import { status } from './commands/status.ts';
+import { COMMON_USAGE, parseCommandArgs, terminalWidth, type Command } from './command.ts';
+import { CLIENT_COMMANDS, SHELLS } from './command-table.ts';
+import { columns } from './format.ts';
+import { invocation } from './invocation.ts';
 import { UsageError } from './usage-error.ts';
+import { versionLine } from './version.ts';
 
-const COMMANDS: Command[] = [share, search, get, downloads, files, peers, status];
+/** The commands besides those for a running peer (which command-table.ts lists with theirs). */
+const OTHER_COMMANDS = ['start', 'service', 'demo', 'completion'];
 
 async function usage(): Promise<string> {
-  // Loaded only here and for start/service: it pulls in every service, which the client commands do not need.
-  const { peerUsage } = await import('./peer-commands.ts');
-  const commands = COMMANDS.map((c) => `  peershare ${c.name.padEnd(10)} ${c.summary}`).join('\n');
+  // The table loads the peer modules (for their flags): only for help and completion.
+  const { commandTable } = await import('./command-table.ts');
+  const table = new Map((await commandTable()).map((e) => [e.name, e]));
+  const term = 13;
+  const rows = (names: string[]) => columns(names.map((n): [string, string] => [n, table.get(n)!.summary]), terminalWidth(), term);
+  const cmd = invocation();
   return `peershare: decentralized peer-to-peer file sharing
 
-${peerUsage()}
-Commands for a running peer (peershare COMMAND --help for each):
-${commands}
+Usage: ${cmd} COMMAND [ARGUMENTS] [FLAGS]
 
+Run a peer (${cmd} start --help: every flag, its default and variable):
+${rows(['start', 'service', 'demo'])}
+Commands for a running peer (${cmd} help COMMAND, or COMMAND --help):
+${rows(CLIENT_COMMANDS.map((c) => c.name))}
+More:
+${rows(['completion', 'help'])}${columns([['-V, --version', 'print the version (and whether a build or the sources run)']], terminalWidth(), term)}
+Examples:
+${[
+  ['a peer on 127.0.0.1, data in ~/.peershare', 'start'],
+  ["share a folder; prints each file's id", 'share ~/Music'],
+  ['hits from the network, grouped by file', 'search lisbon tram'],
+  ['download the file most peers hold, with progress', 'get --name lisbon tram --wait'],
+]
+  .map(([what, example]) => `  ${what}:\n    ${cmd} ${example}\n`)
+  .join('')}
 ${COMMON_USAGE}
 `;
+}
+
+async function completion(argv: string[]): Promise<number> {
+  const [shell, ...extra] = argv;
+  if (shell === '--help' || shell === '-h') {
+    process.stdout.write(`Usage: peershare completion ${SHELLS.join('|')}
+
+Prints a script that completes peershare's commands, flags and subcommands (and file names).
+  bash:  source <(peershare completion bash)     (in ~/.bashrc)
+  zsh:   source <(peershare completion zsh)      (in ~/.zshrc, after compinit)
+`);
+    return 0;
+  }
+  if (!SHELLS.includes(shell as (typeof SHELLS)[number]) || extra.length > 0) throw new UsageError(`peershare completion needs one of: ${SHELLS.join(', ')}`);
+  const [{ commandTable }, { bashCompletion, zshCompletion }] = await Promise.all([import('./command-table.ts'), import('./completion.ts')]);
+  const table = await commandTable();
+  process.stdout.write(shell === 'bash' ? bashCompletion(table) : zshCompletion(table));
+  return 0;
 }
 
 async function runCommand(command: Command, argv: string[]): Promise<number> {
@@ -51,11 +83,19 @@ async function runCommand(command: Command, argv: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<void> {
   const [first, ...rest] = argv;
-  const command = COMMANDS.find((c) => c.name === first);
+  const command = CLIENT_COMMANDS.find((c) => c.name === first);
   if (command) {
     process.exitCode = await runCommand(command, rest);
+  } else if (first === 'help' && rest.length > 0) {
+    // `help COMMAND` is `COMMAND --help`.
+    if (!CLIENT_COMMANDS.some((c) => c.name === rest[0]) && !OTHER_COMMANDS.includes(rest[0]!)) throw new UsageError(`unknown command "${rest[0]}"; try peershare --help`);
+    await main([rest[0]!, '--help']);
   } else if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
     process.stdout.write(await usage());
+  } else if (first === '--version' || first === '-V') {
+    process.stdout.write(versionLine());
+  } else if (first === 'completion') {
+    process.exitCode = await completion(rest);
   } else if (first === 'demo') {
     const { runDemo } = await import('./demo.ts');
     await runDemo(rest);

@@ -7,10 +7,13 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { envName, loadConfig, SETTINGS, type SettingName } from '../../shared/config.ts';
 import { PeershareError } from '../../shared/errors.ts';
 import { exitOnEscapedError, onShutdownSignal } from '../../shared/lifecycle.ts';
-import { createLogger } from '../../shared/logging.ts';
+import { createLogger, resolveLogFormat } from '../../shared/logging.ts';
 import { createPeerContext, SERVICE_NAMES, startPeer, type ServiceName } from '../../peer/wiring.ts';
 import { call } from '../adapters/http/http-json.ts';
 import { webUiBuilt } from '../adapters/http/web-ui.ts';
+import { helpColumns } from './format.ts';
+import { terminalWidth } from './command.ts';
+import { invocation } from './invocation.ts';
 import { UsageError } from './usage-error.ts';
 
 const JOIN_PROBE_MS = 3_000;
@@ -19,21 +22,41 @@ const SETTING_OPTIONS = Object.fromEntries(
   Object.values(SETTINGS).map((s: { flag: string; multiple?: boolean }) => [s.flag, { type: 'string' as const, multiple: s.multiple === true }]),
 ) as Record<string, { type: 'string'; multiple: boolean }>;
 
-const OPTIONS = { ...SETTING_OPTIONS, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } satisfies ParseArgsConfig['options'];
+export const PEER_OPTIONS = { ...SETTING_OPTIONS, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } satisfies ParseArgsConfig['options'];
 
+/** The one-line summaries of the commands that run peers, for help and completion. */
+export const PEER_SUMMARIES = {
+  start: 'run a whole peer (every service) in this process',
+  service: `run one service alone: ${SERVICE_NAMES.join(', ')}`,
+  demo: 'a demo network of peers with sample files on this machine (peershare demo --help)',
+};
+
+/** A setting's default as help shows it, or nothing when it has none worth showing. */
+function shownDefault(name: SettingName): string {
+  const setting: { default: unknown } = SETTINGS[name];
+  const value = typeof setting.default === 'function' ? (setting.default as () => unknown)() : setting.default;
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return '';
+  return ` (default: ${Array.isArray(value) ? value.join(',') : String(value)})`;
+}
+
+/** `peershare start --help`: the commands that run a peer and every setting's flag, default and variable. */
 export function peerUsage(): string {
-  const settings = (Object.keys(SETTINGS) as SettingName[])
-    .map((name) => `  --${SETTINGS[name].flag.padEnd(16)} ${SETTINGS[name].doc} [${envName(name)}]`)
-    .join('\n');
+  const settings = (Object.keys(SETTINGS) as SettingName[]).map((name): [string, string] => [
+    `--${SETTINGS[name].flag} VALUE`,
+    `${SETTINGS[name].doc}${shownDefault(name)} [${envName(name)}]`,
+  ]);
+  const width = terminalWidth();
   return `Usage:
-  peershare start [flags]            run a whole peer (every service) in this process
-  peershare service <name> [flags]   run one service alone: ${SERVICE_NAMES.join(', ')}
-  peershare demo [--peers N]         a demo network of peers with sample files (peershare demo --help)
-
+${helpColumns([
+  ['peershare start [flags]', PEER_SUMMARIES.start],
+  ['peershare service NAME [flags]', PEER_SUMMARIES.service],
+  ['peershare demo [--peers N]', PEER_SUMMARIES.demo],
+], width)}
 Flags (flag > environment > config file > default):
-  --config FILE      JSON config file (default: <data>/config.json) [PEERSHARE_CONFIG]
-${settings}
-  -h, --help         show this help
+${helpColumns([['--config FILE', 'JSON config file (default: DATA/config.json) [PEERSHARE_CONFIG]'], ...settings, ['-h, --help', 'show this help']], width)}
+Examples:
+  peershare start --host 127.0.0.2 --data /tmp/peer2
+  peershare start --host 0.0.0.0 --join 192.0.2.10 --max-download-rate 10MiB
 `;
 }
 
@@ -53,14 +76,14 @@ async function checkJoin(addresses: readonly string[]): Promise<void> {
       failures.push(`${address} (${(err as PeershareError).details?.cause ?? (err as Error).message})`);
     }
   }
-  process.stderr.write(`peershare: no peer answers at ${failures.join(', ')} yet; retrying in the background (peershare status shows "joining")\n`);
+  process.stderr.write(`peershare: no peer answers at ${failures.join(', ')} yet; retrying in the background (${invocation()} status shows "joining")\n`);
 }
 
 /** Run start or service; resolves once the peer is up (the process then lives until a signal). */
 export async function runPeer(argv: string[]): Promise<void> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: PEER_OPTIONS, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError(`${(err as Error).message.split('\n')[0]}; try peershare --help`);
   }
@@ -89,7 +112,7 @@ export async function runPeer(argv: string[]): Promise<void> {
   const config = loadConfig({ flags, env: process.env, ...(values.config ? { configFile: values.config } : {}) });
   // Asked to join through a peer that is not there: say so now, rather than only retry in silence.
   if (flags.join !== undefined && services.includes('fetch') && config.join.length > 0) await checkJoin(config.join);
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, {}, { format: resolveLogFormat(config.logFormat) });
   exitOnEscapedError(logger);
   const peer = await startPeer(createPeerContext(config, logger), services);
   const { files, fetch, search, download, client } = peer.services;

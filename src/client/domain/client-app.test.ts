@@ -13,11 +13,15 @@ const peer = (n: number, state = 'alive'): PeerInfo => ({
 });
 const hitOf = (p: { peerId: string }, fileId = FILE, name = 'song.ogg'): SearchHit => ({ fileId, name, size: 5, holderPeerId: p.peerId, filesAddress: 'http://127.9.9.9:7871', hops: 1 });
 
-/** A ClientApp over in-memory ports: Fetch lists `members`, a search finds `hits`, download requests are kept. */
+/** A ClientApp over in-memory ports: Fetch lists `members` and advertises 192.0.2.7, a search finds `hits`, download requests are kept. */
 function app(members: PeerInfo[], hits: SearchHit[], sources: FileSource[] | ((fileId: string) => FileSource[]) = []) {
   const requests: DownloadRequest[] = [];
   const ports = {
-    fetch: { peers: async () => members, sourcesFor: async (fileId: string) => (typeof sources === 'function' ? sources(fileId) : sources) },
+    fetch: {
+      peers: async () => members,
+      sourcesFor: async (fileId: string) => (typeof sources === 'function' ? sources(fileId) : sources),
+      reachability: async () => ({ state: 'configured', advertisedFiles: '192.0.2.7:7871' }),
+    },
     search: {
       search: async () => ({ onHit: (l: (h: SearchHit) => void) => hits.forEach(l), done: Promise.resolve({ queryKey: 'k', peersAnswered: 1, hits: hits.length, duplicatesDropped: 0, elapsedMs: 1, ended: 'deadline' }), cancel: () => {} }),
     },
@@ -72,5 +76,34 @@ describe('ClientApp get by name and by id', () => {
     expect(await client.queueByName('song')).toMatchObject({ holders: 2, basis: 'availability', download: { fileId: FILE } });
     expect(asked.sort()).toEqual([EVIL, FILE].sort());
     expect(requests[0]!.sources!.sort()).toEqual([b, c].map((m) => `${m.peerId}@${m.addresses.files}`).sort());
+  });
+});
+
+describe('ClientApp links', () => {
+  const source = (m: PeerInfo, state = 'alive'): FileSource => ({ peerId: m.peerId, filesAddress: m.addresses.files, name: 'fetch name.ogg', size: 5, state });
+
+  it('gets a link from its hints first, then the alive holders Fetch knows, never this peer itself; the size goes with the request', async () => {
+    const [hinted, known, down] = [peer(1), peer(2), peer(3)];
+    const { client, requests } = app([], [], [source(known), source(down, 'down'), source(hinted)]);
+    const link = `peershare:?id=${FILE}&name=song.ogg&size=5&hint=${SELF}@127.0.0.1:7871&hint=${hinted.peerId}@${hinted.addresses.files}`;
+    expect(await client.queueByLink(link)).toMatchObject({ basis: 'link', holders: 2, linkHints: 1, size: 5 });
+    expect(requests).toEqual([{ fileId: FILE, name: 'song.ogg', size: 5, sources: [`${hinted.peerId}@${hinted.addresses.files}`, `${known.peerId}@${known.addresses.files}`] }]);
+  });
+
+  it('refuses a malformed link, and one that names no other peer when Fetch knows none, before asking for a download', async () => {
+    const { client, requests } = app([], []);
+    await expect(client.queueByLink(`peershare:?id=${FILE}&name=a%E2%80%AEb.exe`)).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^not a usable peershare: link: name: .*U\+202E/) });
+    await expect(client.queueByLink(`peershare:?id=${FILE}&hint=${SELF}@127.0.0.1:7871`)).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/names no peer other than this one/) });
+    expect(requests).toEqual([]);
+  });
+
+  it('makes each file\'s link: this peer at its advertised files address, then up to two other alive holders', async () => {
+    const others = [peer(1), peer(2), peer(3)];
+    const { client } = app([], [], [source(others[0]!, 'down'), ...others.map((m) => source(m)), { ...source(others[0]!), peerId: SELF }]);
+    const [linked] = await client.withLinks([{ id: FILE, name: 'song.ogg', size: 5, extra: true }]);
+    expect(linked).toEqual({
+      id: FILE, name: 'song.ogg', size: 5, extra: true,
+      link: `peershare:?id=${FILE}&name=song.ogg&size=5&hint=${SELF}@192.0.2.7:7871&hint=${others[0]!.peerId}@${others[0]!.addresses.files}&hint=${others[1]!.peerId}@${others[1]!.addresses.files}`,
+    });
   });
 });

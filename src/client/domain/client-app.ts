@@ -7,9 +7,11 @@
  * where Fetch's availability map confirms them; see pick.ts).
  */
 import { PeershareError } from '../../shared/errors.ts';
-import type { ClientPorts, Defences, DownloadProgress, FileSource, OverlayLink, PeerInfo, Reachability, SearchHit, SearchQuery } from '../ports.ts';
+import { formatPeerAddress, parsePeerAddress } from '../../shared/peer-address.ts';
+import { formatShareLink, parseShareLink } from '../../shared/share-link.ts';
+import type { ClientPorts, Defences, DownloadProgress, FileSource, JoinState, OverlayLink, PeerInfo, Reachability, SearchHit, SearchQuery } from '../ports.ts';
 import { networkView, peersToMap, type NetworkView } from './network.ts';
-import { bestSources, candidateFileIds, pickMostHeld, verifiedMembers, type PickBasis } from './pick.ts';
+import { bestSources, candidateFileIds, MAX_DOWNLOAD_SOURCES, pickMostHeld, sourceAt, verifiedMembers, type PickBasis } from './pick.ts';
 
 /** How long a search for a bare id may take when Fetch knows no holder of it. */
 const ID_SEARCH_TIMEOUT_MS = 2_000;
@@ -21,6 +23,9 @@ const ID_SEARCH_TIMEOUT_MS = 2_000;
  * candidates push the honest file out of the ones checked.
  */
 const AVAILABILITY_LOOKUPS_IN_FLIGHT = 16;
+
+/** Hints a link made here carries after this peer's own address: other alive holders Fetch knows. */
+const LINK_HOLDER_HINTS = 2;
 
 export interface ClientIdentity {
   peerId: string;
@@ -42,6 +47,8 @@ export interface PeerStatus {
   defences: Defences;
   /** Whether other hosts can reach this peer (null: Fetch did not answer). */
   reachability: Reachability | null;
+  /** Whether this peer has joined the network (null: Fetch did not answer). */
+  join: JoinState | null;
 }
 
 export interface QueuedDownload {
@@ -50,11 +57,17 @@ export interface QueuedDownload {
   holders: number;
   /**
    * 'availability': those holders are ones Fetch lists as holding the file (each said so itself);
-   * 'hits': Fetch listed no holder of any match yet, so verified search-hit holders were counted.
+   * 'hits': Fetch listed no holder of any match yet, so verified search-hit holders were counted;
+   * 'link': the sources are a link's hints (`linkHints` of them) and the holders Fetch knows.
    */
-  basis: PickBasis;
+  basis: PickBasis | 'link';
   size: number | undefined;
+  /** Of the sources, how many came from the link's hints (basis 'link'). */
+  linkHints?: number;
 }
+
+/** A file and its `peershare:` link. */
+export type WithLink<T> = T & { link: string };
 
 export class ClientApp {
   constructor(
@@ -84,7 +97,7 @@ export class ClientApp {
   /** Every service is asked at once; one that fails leaves its part null instead of failing the rest. */
   async status(): Promise<PeerStatus> {
     const { files, fetch, search, download } = this.ports;
-    const [shared, peers, links, queue, downloads, membership, overlay, reachability] = await Promise.allSettled([
+    const [shared, peers, links, queue, downloads, membership, overlay, reachability, join] = await Promise.allSettled([
       files.list(undefined, 1),
       fetch.peers(),
       search.links(),
@@ -93,6 +106,7 @@ export class ClientApp {
       fetch.defences(),
       search.defences(),
       fetch.reachability(),
+      fetch.joinState(),
     ]);
     const value = <T>(r: PromiseSettledResult<T>): T | null => (r.status === 'fulfilled' ? r.value : null);
     const unavailable = (['files', 'fetch', 'search', 'download', 'download'] as const).filter((_, i) => [shared, peers, links, queue, downloads][i]!.status === 'rejected');
@@ -114,6 +128,7 @@ export class ClientApp {
       unavailable: [...new Set(unavailable)],
       defences: { membership: value(membership), links: value(overlay) },
       reachability: value(reachability),
+      join: value(join),
     };
   }
 
@@ -157,6 +172,44 @@ export class ClientApp {
     }
     const hits = await this.collect({ fileId, timeoutMs: ID_SEARCH_TIMEOUT_MS });
     return this.queuePick(hits, outDir, { none: `no peer is known to hold file ${fileId}`, unverified: `no verified peer is known to hold file ${fileId}` });
+  }
+
+  /**
+   * Queue the file a `peershare:` link names (shared/share-link.ts), asking the link's hints
+   * first, then every alive holder Fetch knows. Only the id is trusted: each hint is dialled
+   * pinned to its peer id, the name passed the share rules, and the download fails if the
+   * verified manifest's size is not the link's.
+   */
+  async queueByLink(text: string, outDir?: string): Promise<QueuedDownload> {
+    const read = parseShareLink(text);
+    if (!read.ok) throw new PeershareError('BAD_REQUEST', `not a usable peershare: link: ${read.reason}`);
+    const { fileId, name, size, hints } = read.link;
+    const self = this.identity.peerId;
+    const fromLink = hints.filter((h) => parsePeerAddress(h)?.peerId !== self);
+    const known = (await this.ports.fetch.sourcesFor(fileId).catch(() => [])).filter((s) => s.state === 'alive' && s.peerId !== self);
+    const fromFetch = known.map((s) => sourceAt(s.peerId, s.filesAddress)).filter((s) => s !== undefined);
+    const sources = [...new Set([...fromLink, ...fromFetch])].slice(0, MAX_DOWNLOAD_SOURCES);
+    if (sources.length === 0) throw new PeershareError('FILE_NOT_FOUND', `the link names no peer other than this one, and no other peer is known to hold file ${fileId}`);
+    const request = { fileId, name: name ?? known[0]?.name ?? fileId, sources, ...(size !== undefined ? { size } : {}), ...(outDir ? { outDir } : {}) };
+    const download = await this.ports.download.request(request);
+    return { download, holders: sources.length, size: size ?? known[0]?.size, basis: 'link', linkHints: fromLink.length };
+  }
+
+  /**
+   * Each file with its `peershare:` link: hinted at this peer's advertised files address, then at
+   * up to LINK_HOLDER_HINTS other alive holders Fetch knows. A Fetch that does not answer leaves
+   * the configured address and no other holder.
+   */
+  async withLinks<T extends { id: string; name: string; size: number }>(files: readonly T[]): Promise<Array<WithLink<T>>> {
+    const self = this.identity.peerId;
+    const reachability = await this.ports.fetch.reachability().catch(() => null);
+    const own = formatPeerAddress({ peerId: self, address: reachability?.advertisedFiles ?? this.identity.addresses.files ?? '' });
+    const holders = await this.availability(files.map((f) => f.id)).catch(() => new Map<string, FileSource[]>());
+    return files.map((f) => {
+      const others = (holders.get(f.id) ?? []).filter((s) => s.state === 'alive' && s.peerId !== self).map((s) => sourceAt(s.peerId, s.filesAddress));
+      const hints = [own, ...others.filter((s) => s !== undefined).slice(0, LINK_HOLDER_HINTS)];
+      return { ...f, link: formatShareLink({ fileId: f.id, ...(this.isSafeName(f.name) ? { name: f.name } : {}), size: f.size, hints }) };
+    });
   }
 
   /** Search by words and queue the file the most verified peers hold. */

@@ -6,7 +6,7 @@
 
 import type { Defences, LinkDefences, MembershipDefences } from '../ports.ts';
 
-const MEMBERSHIP_KEYS = ['unverified', 'firewalled', 'refusedNew', 'refusedBackoff', 'evictedUnverified', 'verificationsOk', 'verificationsFailed', 'droppedAfterFailures'] as const;
+const MEMBERSHIP_KEYS = ['unverified', 'firewalled', 'refusedNew', 'refusedBackoff', 'evictedUnverified', 'verificationsOk', 'verificationsFailed', 'droppedAfterFailures', 'tableFull', 'sampledOut'] as const;
 
 const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 const record = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
@@ -48,6 +48,7 @@ export function describeDefences(d: Defences): string {
     add(m.evictedUnverified + m.droppedAfterFailures, 'records dropped');
     add(m.verificationsFailed, 'probes failed');
     add(m.firewalled, 'peers firewalled');
+    add(m.tableFull + m.sampledOut, 'peers past the table cap (kept as a random sample)');
   }
   if (d.links) {
     const l = d.links;

@@ -12,16 +12,34 @@ const record = (v: unknown): Record<string, unknown> => (typeof v === 'object' &
 
 /** From Fetch's health or status: its `reachability` and the fetch address its record advertises. */
 export function reachabilityOf(health: unknown): Reachability | null {
-  const { reachability, advertised } = record(health);
+  const { reachability, advertised, portMapping } = record(health);
   const r = record(reachability);
   if (typeof r.state !== 'string' || !STATES.has(r.state)) return null;
-  const fields = { address: text(r.address), confirmedBy: text(r.confirmedBy), checkedBy: text(r.checkedBy), advertised: text(record(advertised).fetch) };
-  return { state: r.state as Reachability['state'], ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) };
+  const fields = { address: text(r.address), confirmedBy: text(r.confirmedBy), checkedBy: text(r.checkedBy), advertised: text(record(advertised).fetch), advertisedFiles: text(record(advertised).files) };
+  const mapping = portMappingOf(portMapping);
+  return { state: r.state as Reachability['state'], ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), ...(mapping ? { portMapping: mapping } : {}) };
 }
 
-/** One line for people. */
+const MAPPING_STATES = new Set(['mapping', 'mapped', 'failed']);
+
+function portMappingOf(value: unknown): Reachability['portMapping'] {
+  const m = record(value);
+  if (typeof m.state !== 'string' || !MAPPING_STATES.has(m.state)) return undefined; // off, or an older Fetch
+  const ports = Array.isArray(m.ports) ? m.ports.filter((p): p is number => typeof p === 'number') : undefined;
+  const fields = { externalIp: text(m.externalIp), reason: text(m.reason), ports };
+  return { state: m.state as 'mapping', ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) };
+}
+
+/** One line for people, with what the router said when it was asked to forward the ports. */
 export function describeReachability(r: Reachability | null): string {
   if (!r) return '?';
+  const m = r.portMapping;
+  if (!m) return describeState(r);
+  const router = m.state === 'mapped' ? `the router forwards ${m.ports?.join(', ') ?? '?'} at ${m.externalIp ?? '?'}` : m.state === 'mapping' ? 'asking the router to forward the ports' : `port mapping failed: ${m.reason ?? '?'}`;
+  return `${describeState(r)}; ${router}`;
+}
+
+function describeState(r: Reachability): string {
   const short = (id: string | undefined) => (id ? ` by ${id.slice(0, 8)}` : '');
   switch (r.state) {
     case 'configured':

@@ -46,9 +46,14 @@ export interface DownloadRequest {
   name: string;
   sources?: string[];
   outDir?: string;
+  /** The size the file should have (a link's): checked against the verified manifest. */
+  size?: number;
 }
 
 /** What a download paused by a full disk says. */
+/** The states a download does not leave by itself: what `clear` forgets. */
+const ENDED_STATES = ['done', 'failed', 'cancelled'] as const;
+
 export const DISK_FULL_ADVICE = 'free some space, then resume it (the verified chunks are kept)';
 
 export interface Progress {
@@ -258,6 +263,10 @@ export class DownloadManager {
     delete record.error;
     this.#ports.store.put(record);
     const { manifest, usable } = await this.#manifest(job.fileId, sources, signal);
+    if (job.size !== undefined && manifest.size !== job.size) {
+      // The manifest proved itself against the id, so the size that was asked for is wrong: no retry.
+      throw new PeershareError('BAD_REQUEST', `file ${job.fileId} is ${manifest.size} bytes by its verified manifest, not the ${job.size} bytes asked for (a wrong link?); nothing was downloaded`);
+    }
     const { partial, created } = await this.#ports.files.openPartial(outDir, job.name, key, manifest.size);
     try {
       const verified = created ? new Bitfield(manifest.chunks.length) : await this.#restore(record, manifest, partial);
@@ -331,6 +340,9 @@ export class DownloadManager {
       record.bytesDone += event.bytes;
       this.#ports.store.progress(record.key, event.verified, event.durable, record.bytesDone, now);
       this.#progressThrottled(record, active, now);
+      this.events.emit('chunk', event.bytes);
+    } else if (event.type === 'chunk-failed') {
+      this.#emit({ ...event, key: record.key });
     } else if (event.type === 'checkpoint') {
       this.#ports.store.progress(record.key, event.verified, event.durable, event.bytesDone, now);
     } else {
@@ -409,6 +421,14 @@ export class DownloadManager {
     await this.#interrupt(key, 'cancel');
     await this.#removePartial(record);
     return this.get(key);
+  }
+
+  /**
+   * Forget every download that ended (done, failed, cancelled), so the list shows what runs or
+   * waits; a finished file stays where it was saved (and shared). Returns the keys forgotten.
+   */
+  clear(): string[] {
+    return this.#ports.store.forget(ENDED_STATES);
   }
 
   /** Abort every running transfer without settling its delivery (the queue hands it back). */

@@ -28,6 +28,11 @@ describe('download jobs', () => {
     expect(() => validateJob({ ...good, sources: endless })).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
   });
 
+  it('carries the size a link expects, a whole number of bytes', () => {
+    expect(parseJob(body({ ...good, size: 5 }))).toEqual({ ...good, sources: [SOURCE], size: 5 });
+    for (const size of [-1, 1.5, '5', Number.MAX_SAFE_INTEGER + 1]) expect(() => validateJob({ ...good, size })).toThrow(/size must be a whole number/);
+  });
+
   it('keys a job by file id and target folder, so the same request twice is one download', () => {
     const secret = randomBytes(32);
     const keyOf = jobKeys(secret, () => false);

@@ -38,6 +38,8 @@ export interface DownloadJob {
    * peer whose certificate proves that id. At most MAX_SOURCES_PER_JOB (validateJob keeps the first).
    */
   sources: string[];
+  /** The size the file should have (from a link): a verified manifest of another size fails the job. */
+  size?: number;
   /** ms since the epoch. */
   requestedAt: number;
 }
@@ -123,8 +125,9 @@ export function validateJob(raw: unknown): DownloadJob {
   if (!Array.isArray(j.sources) || j.sources.length > MAX_SOURCES_NAMED || !j.sources.every(legacy ? isLegacySource : isSource)) {
     throw bad(legacy ? `sources must be at most ${MAX_SOURCES_NAMED} http(s) base URLs` : `sources must be at most ${MAX_SOURCES_NAMED} peer addresses, each peerId@host:port`);
   }
+  if (j.size !== undefined && (typeof j.size !== 'number' || !Number.isSafeInteger(j.size) || j.size < 0)) throw bad('size must be a whole number of bytes');
   if (typeof j.requestedAt !== 'number' || !Number.isSafeInteger(j.requestedAt) || j.requestedAt < 0) throw bad('requestedAt must be a timestamp');
-  const extra = Object.keys(j).filter((k) => !['v', 'fileId', 'name', 'outDir', 'sources', 'requestedAt'].includes(k));
+  const extra = Object.keys(j).filter((k) => !['v', 'fileId', 'name', 'outDir', 'sources', 'size', 'requestedAt'].includes(k));
   if (extra.length > 0) throw bad(`unknown field ${extra[0]}`);
   return {
     v: JOB_VERSION,
@@ -133,6 +136,7 @@ export function validateJob(raw: unknown): DownloadJob {
     ...(j.outDir !== undefined ? { outDir: j.outDir as string } : {}),
     // More than the cap is no failure: the first ones, in the caller's order, are kept.
     sources: legacy ? [] : [...new Set(j.sources as string[])].slice(0, MAX_SOURCES_PER_JOB),
+    ...(j.size !== undefined ? { size: j.size as number } : {}),
     requestedAt: j.requestedAt,
   };
 }

@@ -35,6 +35,8 @@ export type TransferEvent =
   | { type: 'chunk'; index: number; source: string; bytes: number; verified: Buffer; durable: Buffer }
   | { type: 'source-failed'; source: string; verdict: string; reason: string; /** PEER_ID_MISMATCH, PEER_UNVERIFIED: not the peer the source names. */ code?: string }
   | { type: 'source-banned'; source: string; chunk: number }
+  /** A chunk whose bytes did not match its hash (nothing of it is kept). */
+  | { type: 'chunk-failed'; source: string; index: number }
   | { type: 'checkpoint'; verified: Buffer; durable: Buffer; bytesDone: number };
 
 export interface TransferContext {
@@ -60,7 +62,7 @@ export function bytesOf(verified: Bitfield, manifest: Manifest): number {
   return bytes;
 }
 
-/** Why a request was ended on our side, not by the source. */
+/** Why a request was ended on our side, not by the source: it has nothing left to give us. */
 const STOPPED = Symbol('stopped');
 
 /** A request timer that fires after `ms` without progress, and can be held while we are the ones waiting. */
@@ -80,190 +82,313 @@ class Watchdog {
   }
 }
 
+/** "Something changed" for the transfer's loop: a request ended, a write landed, a checkpoint finished. */
+class Changes {
+  #waiters: Array<() => void> = [];
+  /** Wake whoever waits for the next change. */
+  happened(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+  next(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}
+
 /** Run a transfer to completion; rejects with UNAVAILABLE when every source is gone, or the abort reason. */
 export async function runTransfer(ctx: TransferContext): Promise<void> {
-  const options = { ...DEFAULT_TRANSFER_OPTIONS, ...ctx.options };
   setMaxListeners(0, ctx.signal); // one abort listener per request in flight
-  const { manifest, partial } = ctx;
-  const scheduler = new ChunkScheduler(ctx.verified, options);
-  for (const source of ctx.sources) scheduler.addSource(source);
-  const written = new Bitfield(ctx.verified.size, ctx.verified.toBytes());
-  const durable = new Bitfield(ctx.verified.size, ctx.verified.toBytes());
-  const pool = new BufferPool(manifest.chunkSize, Math.max(1, ctx.sources.length) * options.slotsPerSource + options.writeDepth);
-  const inFlight = new Map<Run, AbortController>();
-  let writes = 0; // chunks handed to the disk and not yet written
-  let sinceSync = 0;
-  let syncing: Promise<void> | undefined;
-  let failure: unknown;
-  let wake: () => void = () => undefined;
+  await new Transfer(ctx).run();
+}
 
-  const checkpoint = async () => {
-    const covered = new Bitfield(written.size, written.toBytes());
-    await partial.sync();
-    for (const i of covered.members()) durable.add(i);
-    ctx.onEvent({ type: 'checkpoint', verified: written.toBytes(), durable: durable.toBytes(), bytesDone: bytesOf(written, manifest) });
-  };
+/** What one request's receiver needs from its transfer. */
+interface ReceiverHost {
+  readonly manifest: Manifest;
+  readonly scheduler: ChunkScheduler;
+  readonly pool: BufferPool;
+  readonly throttle: Throttle | undefined;
+  /** A chunk of `run` arrived whole and matched its hash: write it. */
+  verified(run: Run, index: number, buffer: Buffer, length: number): void;
+  /** A chunk of `run` did not match its hash. */
+  corrupted(run: Run, index: number): void;
+}
 
-  /** Write a verified chunk; its buffer goes back to the pool once it is on disk. */
-  const write = (source: string, index: number, buffer: Buffer, length: number) => {
-    writes++;
-    partial.write(chunkBounds(index, manifest.size, manifest.chunkSize).start, buffer.subarray(0, length)).then(
-      () => {
-        written.add(index);
-        try {
-          // Recorded per chunk (cheap): after a process crash the page cache still holds these chunks,
-          // so a restart re-checks them on disk instead of fetching them again.
-          ctx.onEvent({ type: 'chunk', index, source, bytes: length, verified: written.toBytes(), durable: durable.toBytes() });
-        } catch (err) {
-          failure ??= err; // recording progress failed (a full disk): stop the transfer, never the process
-          return;
-        }
-        if (++sinceSync >= options.syncEvery && !syncing) {
-          sinceSync = 0;
-          syncing = checkpoint()
-            .catch((err: unknown) => void (failure ??= err))
-            .finally(() => {
-              syncing = undefined;
-              wake();
-            });
-        }
-      },
-    ).catch((err: unknown) => void (failure ??= err)) // our disk or its record (SQLITE_FULL), not the source: stop the whole transfer
-    .finally(() => {
-      pool.release(buffer);
-      writes--;
-      wake();
-    });
-  };
+/**
+ * One transfer's state and steps. The story: start a request for every run the scheduler hands
+ * out; each streams its chunks through a RunReceiver (copy, hash, write when it matches); when a
+ * request ends it is judged (finished, failed, banned); wait for the next change and start what
+ * can start. It completes when every chunk is verified and written, and stops at the first local
+ * failure (our disk, our records), at the abort, or when no source is left with anything to give.
+ */
+class Transfer implements ReceiverHost {
+  readonly manifest: Manifest;
+  readonly scheduler: ChunkScheduler;
+  readonly pool: BufferPool;
+  readonly throttle: Throttle | undefined;
+  readonly #ctx: TransferContext;
+  readonly #options: TransferOptions;
+  /** Chunks on disk, and those of them fsync'd. */
+  readonly #written: Bitfield;
+  readonly #durable: Bitfield;
+  readonly #inFlight = new Map<Run, AbortController>();
+  readonly #changes = new Changes();
+  /** Chunks handed to the disk and not yet written. */
+  #writes = 0;
+  #sinceSync = 0;
+  #syncing: Promise<void> | undefined;
+  /** The first local failure: it ends the transfer. */
+  #failure: unknown;
 
-  /** Requests with nothing left to give now (endgame duplicates that lost, runs whose tail was stolen) are ended. */
-  const endSpent = () => {
-    for (const [run, controller] of inFlight) {
-      if (run.next < run.first + run.asked && scheduler.spent(run)) controller.abort(STOPPED);
+  constructor(ctx: TransferContext) {
+    this.#ctx = ctx;
+    this.#options = { ...DEFAULT_TRANSFER_OPTIONS, ...ctx.options };
+    this.manifest = ctx.manifest;
+    this.throttle = ctx.throttle;
+    this.scheduler = new ChunkScheduler(ctx.verified, this.#options);
+    for (const source of ctx.sources) this.scheduler.addSource(source);
+    this.#written = new Bitfield(ctx.verified.size, ctx.verified.toBytes());
+    this.#durable = new Bitfield(ctx.verified.size, ctx.verified.toBytes());
+    this.pool = new BufferPool(ctx.manifest.chunkSize, Math.max(1, ctx.sources.length) * this.#options.slotsPerSource + this.#options.writeDepth);
+  }
+
+  async run(): Promise<void> {
+    while (this.#mayGoOn()) {
+      this.#startRequests();
+      if (this.#idle()) break; // nothing running and nothing claimable: no source has more to give
+      await this.#changes.next();
     }
-  };
+    await this.#settle();
+    this.#throwUnlessComplete();
+    await this.#checkpoint();
+  }
 
-  /** Stream one run from its source, verifying and writing each chunk as it completes. */
-  const fetchRun = async (run: Run) => {
-    const { source } = run;
+  #mayGoOn(): boolean {
+    return !this.scheduler.done && this.#failure === undefined && !this.#ctx.signal.aborted;
+  }
+
+  #idle(): boolean {
+    return this.#inFlight.size === 0 && this.#writes === 0;
+  }
+
+  #fail(err: unknown): void {
+    this.#failure ??= err;
+  }
+
+  /** A request for every run the scheduler hands out now. */
+  #startRequests(): void {
+    for (const source of this.scheduler.sources) {
+      for (let run = this.scheduler.claim(source); run; run = this.scheduler.claim(source)) {
+        this.#request(run).catch((err: unknown) => this.#fail(err)); // a failed record of its outcome
+      }
+    }
+  }
+
+  /** End the requests still running (endgame duplicates, or a failure elsewhere) and let them and the writes finish. */
+  async #settle(): Promise<void> {
+    for (const controller of this.#inFlight.values()) controller.abort(STOPPED);
+    while (!this.#idle() || this.#syncing) await this.#changes.next();
+  }
+
+  #throwUnlessComplete(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#ctx.signal.aborted) throw this.#ctx.signal.reason;
+    if (!this.scheduler.done) {
+      const banned = this.scheduler.banned.length > 0 ? ` (${this.scheduler.banned.length} banned for bad data)` : '';
+      throw new PeershareError('UNAVAILABLE', `no source could serve the rest of ${this.manifest.id}${banned}`);
+    }
+  }
+
+  /** Stream one run from its source through a receiver, then judge how the request ended. */
+  async #request(run: Run): Promise<void> {
     const controller = new AbortController();
-    inFlight.set(run, controller);
-    const onAbort = () => controller.abort(ctx.signal.reason);
-    ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const watchdog = new Watchdog(options.requestTimeoutMs, () => controller.abort(new PeershareError('UNAVAILABLE', 'request stalled')));
-    let check: ChunkCheck | undefined;
-    let buffer: Buffer | undefined;
-    let filled = 0;
-    let corrupt = false;
-
-    /** Take the next piece of the answer: copy it into the chunk's buffer while hashing it. */
-    const sink = (piece: Buffer): void | Promise<void> => {
-      watchdog.arm();
-      let offset = 0;
-      while (offset < piece.length) {
-        const index = run.next;
-        if (run.dead || index >= run.end) throw STOPPED; // dropped, or the rest was stolen
-        check ??= new ChunkCheck(manifest, index);
-        const skip = scheduler.verified.has(index); // won elsewhere: count the bytes, keep none
-        if (!skip && !buffer) {
-          buffer = pool.tryAcquire();
-          if (!buffer) {
-            watchdog.hold(); // we are waiting for the disk, not the source
-            const rest = piece.subarray(offset);
-            return pool.acquire(controller.signal).then((b) => {
-              if (controller.signal.aborted) {
-                pool.release(b); // the request ended while we waited
-                throw controller.signal.reason;
-              }
-              buffer = b;
-              return sink(rest);
-            });
-          }
-        }
-        const take = Math.min(check.length - filled, piece.length - offset);
-        const part = piece.subarray(offset, offset + take);
-        offset += take;
-        if (!skip) {
-          buffer!.set(part, filled);
-          check.update(part);
-        }
-        filled += take;
-        if (filled < check.length) continue;
-        // The chunk is complete.
-        const length = check.length;
-        if (skip || scheduler.verified.has(index)) {
-          scheduler.skipped(run, index);
-          if (buffer) pool.release(buffer);
-        } else if (!check.matches()) {
-          corrupt = true;
-          if (buffer) pool.release(buffer);
-          buffer = undefined;
-          throw new PeershareError('BAD_SOURCE', `chunk ${index} does not match its hash`);
-        } else {
-          scheduler.received(run, index, length);
-          write(source, index, buffer!, length);
-          endSpent();
-        }
-        buffer = undefined;
-        check = undefined;
-        filled = 0;
-      }
-      if (ctx.throttle) {
-        watchdog.hold(); // the cap holds us back, not the source
-        return ctx.throttle.take(piece.length, controller.signal).then(() => watchdog.arm());
-      }
-    };
-
+    this.#inFlight.set(run, controller);
+    const onAbort = () => controller.abort(this.#ctx.signal.reason);
+    this.#ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const watchdog = new Watchdog(this.#options.requestTimeoutMs, () => controller.abort(new PeershareError('UNAVAILABLE', 'request stalled')));
+    const receiver = new RunReceiver(this, run, controller, watchdog);
     try {
-      const start = chunkBounds(run.first, manifest.size, manifest.chunkSize).start;
-      const end = chunkBounds(run.first + run.asked - 1, manifest.size, manifest.chunkSize).end;
+      const start = chunkBounds(run.first, this.manifest.size, this.manifest.chunkSize).start;
+      const end = chunkBounds(run.first + run.asked - 1, this.manifest.size, this.manifest.chunkSize).end;
       watchdog.arm();
-      await ctx.chunkSource.range(source, manifest.id, start, end - 1, controller.signal, sink);
-      scheduler.finish(run);
+      await this.#ctx.chunkSource.range(run.source, this.manifest.id, start, end - 1, controller.signal, (piece) => receiver.take(piece));
+      this.scheduler.finish(run);
     } catch (err) {
-      const reason = controller.signal.aborted ? controller.signal.reason : err; // our stall timer, or the source's error
-      if (reason === STOPPED || err === STOPPED || ctx.signal.aborted || run.dead) {
-        scheduler.finish(run);
-      } else if (corrupt || (err instanceof PeershareError && err.code === 'BAD_SOURCE')) {
-        // Wrong bytes, or more or fewer than asked: banned for this file.
-        if (scheduler.corrupt(run) === 'banned') ctx.onEvent({ type: 'source-banned', source, chunk: run.next });
-      } else if (isNotThePeer(err)) {
-        // The address answered with another peer's certificate, or none that proves an id: never asked again for this file.
-        if (scheduler.corrupt(run) === 'banned') ctx.onEvent({ type: 'source-failed', source, verdict: 'dropped', reason: (err as PeershareError).message, code: (err as PeershareError).code });
-      } else {
-        // One failure per request, however many chunks it carried; those it delivered are kept.
-        const verdict = scheduler.failed(run);
-        ctx.onEvent({ type: 'source-failed', source, verdict, reason: (reason as Error)?.message ?? String(reason) });
-      }
+      this.#judge(run, controller.signal.aborted ? controller.signal.reason : err, err, receiver.corrupt); // our timer or abort, else the source's error
     } finally {
       if (!controller.signal.aborted) controller.abort(STOPPED); // a buffer or the cap may still be awaited
-      if (buffer) pool.release(buffer);
+      receiver.release();
       watchdog.hold();
-      ctx.signal.removeEventListener('abort', onAbort);
-      inFlight.delete(run);
-      for (const [other, c] of inFlight) if (other.dead) c.abort(STOPPED); // the source was dropped
-      wake();
+      this.#ctx.signal.removeEventListener('abort', onAbort);
+      this.#inFlight.delete(run);
+      for (const [other, c] of this.#inFlight) if (other.dead) c.abort(STOPPED); // the source was dropped
+      this.#changes.happened();
     }
-  };
+  }
 
-  while (!scheduler.done && failure === undefined && !ctx.signal.aborted) {
-    for (const source of scheduler.sources) {
-      for (let run = scheduler.claim(source); run; run = scheduler.claim(source)) fetchRun(run).catch((err: unknown) => void (failure ??= err)); // a failed record of its outcome
+  /** A request that did not finish: what it says of its source. */
+  #judge(run: Run, reason: unknown, err: unknown, corrupt: boolean): void {
+    const { source } = run;
+    if (reason === STOPPED || err === STOPPED || this.#ctx.signal.aborted || run.dead) {
+      this.scheduler.finish(run); // ended on our side
+    } else if (corrupt || (err instanceof PeershareError && err.code === 'BAD_SOURCE')) {
+      // Wrong bytes, or more or fewer than asked: banned for this file.
+      if (this.scheduler.corrupt(run) === 'banned') this.#ctx.onEvent({ type: 'source-banned', source, chunk: run.next });
+    } else if (isNotThePeer(err)) {
+      // The address answered with another peer's certificate, or none that proves an id: never asked again for this file.
+      const { message, code } = err as PeershareError;
+      if (this.scheduler.corrupt(run) === 'banned') this.#ctx.onEvent({ type: 'source-failed', source, verdict: 'dropped', reason: message, code });
+    } else {
+      // One failure per request, however many chunks it carried; those it delivered are kept.
+      const verdict = this.scheduler.failed(run);
+      this.#ctx.onEvent({ type: 'source-failed', source, verdict, reason: (reason as Error)?.message ?? String(reason) });
     }
-    if (inFlight.size === 0 && writes === 0) break;
-    await new Promise<void>((resolve) => (wake = resolve));
   }
-  // Let requests still running (endgame duplicates, a failure elsewhere) and writes settle before returning.
-  for (const controller of inFlight.values()) controller.abort(STOPPED);
-  while (inFlight.size > 0 || writes > 0 || syncing) await new Promise<void>((resolve) => (wake = resolve));
 
-  if (failure !== undefined) throw failure;
-  if (ctx.signal.aborted) throw ctx.signal.reason;
-  if (!scheduler.done) {
-    const banned = scheduler.banned.length > 0 ? ` (${scheduler.banned.length} banned for bad data)` : '';
-    throw new PeershareError('UNAVAILABLE', `no source could serve the rest of ${manifest.id}${banned}`);
+  verified(run: Run, index: number, buffer: Buffer, length: number): void {
+    this.scheduler.received(run, index, length);
+    this.#write(run.source, index, buffer, length);
+    this.#endSpent();
   }
-  await checkpoint();
+
+  corrupted(run: Run, index: number): void {
+    this.#ctx.onEvent({ type: 'chunk-failed', source: run.source, index });
+  }
+
+  /** End the requests with nothing left to give now (endgame duplicates that lost, runs whose tail was stolen). */
+  #endSpent(): void {
+    for (const [run, controller] of this.#inFlight) {
+      if (run.next < run.first + run.asked && this.scheduler.spent(run)) controller.abort(STOPPED);
+    }
+  }
+
+  /** Write a verified chunk; its buffer goes back to the pool once it is on disk. */
+  #write(source: string, index: number, buffer: Buffer, length: number): void {
+    this.#writes++;
+    this.#ctx.partial
+      .write(chunkBounds(index, this.manifest.size, this.manifest.chunkSize).start, buffer.subarray(0, length))
+      .then(() => this.#recordWritten(source, index, length))
+      .catch((err: unknown) => this.#fail(err)) // our disk or its record (SQLITE_FULL), not the source: stop the whole transfer
+      .finally(() => {
+        this.pool.release(buffer);
+        this.#writes--;
+        this.#changes.happened();
+      });
+  }
+
+  /**
+   * Report a chunk on disk (cheap, per chunk: after a process crash the page cache still holds
+   * it, so a restart re-checks it on disk instead of fetching it again); every syncEvery chunks, a checkpoint.
+   */
+  #recordWritten(source: string, index: number, length: number): void {
+    this.#written.add(index);
+    this.#ctx.onEvent({ type: 'chunk', index, source, bytes: length, verified: this.#written.toBytes(), durable: this.#durable.toBytes() });
+    if (++this.#sinceSync < this.#options.syncEvery || this.#syncing) return;
+    this.#sinceSync = 0;
+    this.#syncing = this.#checkpoint()
+      .catch((err: unknown) => this.#fail(err))
+      .finally(() => {
+        this.#syncing = undefined;
+        this.#changes.happened();
+      });
+  }
+
+  /** fsync the partial file: the chunks written before it are durable. */
+  async #checkpoint(): Promise<void> {
+    const covered = new Bitfield(this.#written.size, this.#written.toBytes());
+    await this.#ctx.partial.sync();
+    for (const i of covered.members()) this.#durable.add(i);
+    this.#ctx.onEvent({ type: 'checkpoint', verified: this.#written.toBytes(), durable: this.#durable.toBytes(), bytesDone: bytesOf(this.#written, this.manifest) });
+  }
+}
+
+/**
+ * The sink of one request: each piece of the answer is copied into the current chunk's buffer
+ * while it is hashed; a complete chunk is handed on if it matched (or dropped if another request
+ * won it meanwhile). A run that lost its source or its tail ends the request.
+ */
+class RunReceiver {
+  /** A chunk of this request failed its hash: the source sent wrong bytes. */
+  corrupt = false;
+  #check: ChunkCheck | undefined;
+  #buffer: Buffer | undefined;
+  #filled = 0;
+
+  constructor(
+    private readonly host: ReceiverHost,
+    private readonly run: Run,
+    private readonly controller: AbortController,
+    private readonly watchdog: Watchdog,
+  ) {}
+
+  /** Take the next piece of the answer. A promise: wait for it before the next piece (a buffer, or the bandwidth cap). */
+  take(piece: Buffer): void | Promise<void> {
+    this.watchdog.arm();
+    let offset = 0;
+    while (offset < piece.length) {
+      const index = this.run.next;
+      if (this.run.dead || index >= this.run.end) return void this.controller.abort(STOPPED); // dropped, or the rest was stolen
+      this.#check ??= new ChunkCheck(this.host.manifest, index);
+      const wanted = !this.host.scheduler.verified.has(index); // won elsewhere: count the bytes, keep none
+      if (wanted && !this.#buffer) {
+        this.#buffer = this.host.pool.tryAcquire();
+        if (!this.#buffer) return this.#waitForBuffer(piece.subarray(offset));
+      }
+      const take = Math.min(this.#check.length - this.#filled, piece.length - offset);
+      const part = piece.subarray(offset, offset + take);
+      offset += take;
+      if (wanted) {
+        this.#buffer!.set(part, this.#filled);
+        this.#check.update(part);
+      }
+      this.#filled += take;
+      if (this.#filled === this.#check.length) this.#chunkComplete(index, wanted);
+    }
+    const throttle = this.host.throttle;
+    if (throttle) {
+      this.watchdog.hold(); // the cap holds us back, not the source
+      return throttle.take(piece.length, this.controller.signal).then(() => this.watchdog.arm());
+    }
+  }
+
+  /** Every buffer is waiting for the disk: take the rest of `piece` once one is free. */
+  #waitForBuffer(rest: Buffer): Promise<void> {
+    this.watchdog.hold(); // we are waiting for the disk, not the source
+    return this.host.pool.acquire(this.controller.signal).then((buffer) => {
+      if (this.controller.signal.aborted) {
+        this.host.pool.release(buffer); // the request ended while we waited
+        throw this.controller.signal.reason;
+      }
+      this.#buffer = buffer;
+      return this.take(rest);
+    });
+  }
+
+  #chunkComplete(index: number, wanted: boolean): void {
+    const { scheduler, pool } = this.host;
+    const check = this.#check!;
+    const buffer = this.#buffer;
+    this.#check = undefined;
+    this.#buffer = undefined;
+    this.#filled = 0;
+    if (!wanted || scheduler.verified.has(index)) {
+      scheduler.skipped(this.run, index);
+      if (buffer) pool.release(buffer);
+    } else if (!check.matches()) {
+      this.corrupt = true;
+      this.host.corrupted(this.run, index);
+      pool.release(buffer!);
+      throw new PeershareError('BAD_SOURCE', `chunk ${index} does not match its hash`);
+    } else {
+      this.host.verified(this.run, index, buffer!, check.length);
+    }
+  }
+
+  /** The request is over: a buffer still held goes back to the pool. */
+  release(): void {
+    if (this.#buffer) this.host.pool.release(this.#buffer);
+    this.#buffer = undefined;
+  }
 }
 
 /** Whether a source failed because it is not the peer its address names (TLS identity). */

@@ -152,12 +152,18 @@ describe('admission of unverified records', () => {
     admission.offer(at(NOW), announce('10.3.3.3'), 1, NOW);
     for (const round of [1, 2, 12]) admission.failed(at(NOW), round);
     expect(admission.isFirewalled(natted.peerId)).toBe(true);
-    // Re-signed (a refresh) and announced again long after the backoff: still firewalled, no probe planned.
-    expect(admission.offer(at(NOW + 1), announce('10.3.3.3'), 500, NOW)).toBe('firewalled');
-    expect(admission.firewalledRecord(natted.peerId)?.seq).toBe(NOW + 1);
+    // The same record announced again, round after round: still firewalled, no probe planned.
+    expect(admission.offer(at(NOW), announce('10.3.3.3'), 13, NOW)).toBe('firewalled');
+    expect(admission.offer(at(NOW), announce('10.3.3.3'), 500, NOW)).toBe('firewalled');
     expect(admission.plan(500)).toEqual([]);
+    // A newer record (a refresh, or re-signed once reachable): kept firewalled while the address is
+    // backed off, probed again once it is not (it may have become reachable).
+    expect(admission.offer(at(NOW + 1), announce('10.3.3.3'), 13, NOW)).toBe('refused-backoff');
+    expect(admission.isFirewalled(natted.peerId)).toBe(true);
+    expect(admission.offer(at(NOW + 2), announce('10.3.3.3'), 500, NOW)).toBe('pending');
+    expect(admission.plan(500)).toHaveLength(1);
     // Moved: the new address is probed like any other.
-    expect(admission.offer(at(NOW + 2, '10.4.4.4'), announce('10.4.4.4'), 501, NOW)).toBe('pending');
+    expect(admission.offer(at(NOW + 3, '10.4.4.4'), announce('10.4.4.4'), 501, NOW)).toBe('updated');
     expect(admission.plan(501).map((r) => r.addresses.fetch)).toEqual(['10.4.4.4:7874']);
   });
 

@@ -20,8 +20,8 @@
  *     bystander at most a few connections per peer that received the records directly (with the
  *     defaults: rounds 0, 1 and 11, then, only if such records keep coming, 31, 71, 151...);
  *   - a record whose peer proved its key on an inbound announce but whose address could not be
- *     reached is kept as *firewalled*: never dialled by anyone. Its later announces at the same
- *     address stay firewalled without a new probe (this peer's own probe failed there). Those are
+ *     reached is kept as *firewalled*: never dialled by anyone. Its later announces of the same
+ *     record stay firewalled without a new probe (this peer's own probe failed there). Those are
  *     gossiped, marked as such (SyncRounds puts them in a view's `firewalled` list), one hop only
  *     (a record received that way is not passed on: a flood of announced identities stays near
  *     where it was announced), so peers learn the holder exists and is reachable only by
@@ -178,12 +178,11 @@ export class Admission {
       this.counters.refusedNew++;
       return 'refused-address';
     }
-    // Firewalled where our own probe failed: its announces at that address are kept, not probed again.
+    // Firewalled where our own probe failed: the same record announced again is kept, not probed
+    // again. A newer one (a refresh, or re-signed once reachable, say by a port mapping) goes the
+    // usual way: probed when its address is not backed off, else kept firewalled.
     const wall = this.firewalledPeers.get(record.peerId);
-    if (origin.kind === 'announce' && wall?.own && wall.record.addresses.fetch === record.addresses.fetch) {
-      if (record.seq > wall.record.seq) wall.record = record;
-      return 'firewalled';
-    }
+    if (origin.kind === 'announce' && wall?.own && wall.record.addresses.fetch === record.addresses.fetch && record.seq <= wall.record.seq) return 'firewalled';
     const held = this.pending.get(record.peerId);
     if (held) {
       if (record.seq <= held.record.seq) return 'unchanged';

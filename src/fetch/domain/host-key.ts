@@ -16,6 +16,11 @@ export function hostOf(address: string): string {
   return address.toLowerCase(); // a bare IPv6 address, or a host without a port
 }
 
+/** The port of host:port or [v6]:port; NaN when there is none. */
+export function portOf(address: string): number {
+  return Number(/:(\d{1,5})$/.exec(address)?.[1] ?? NaN);
+}
+
 /** Whether `host` is on this machine's loopback (127.0.0.0/8, ::1, an IPv4-mapped 127.x). */
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^::ffff:/, '');

@@ -3,6 +3,7 @@ import { fetchConfig } from './config.ts';
 import { MembershipLog } from './membership-log.ts';
 import { signLeave } from './peer-record.ts';
 import { PeerTable } from './peer-table.ts';
+import { seededRandom, type Random } from './random.ts';
 import { NOW, testPeer } from './test-fixtures.ts';
 
 const ROUND = 1_000;
@@ -11,10 +12,13 @@ const me = testPeer(1);
 const a = testPeer(2);
 const b = testPeer(3);
 
-function setup(overrides: Partial<typeof config> = {}) {
+/** A coin that never lets a newcomer into a full table (reservoir sampling's draw always too high). */
+const neverSample: Random = { next: () => 0.999_999 };
+
+function setup(overrides: Partial<typeof config> = {}, random: Random = neverSample) {
   const log = new MembershipLog(100);
   const removed: string[] = [];
-  const table = new PeerTable(me.record(), { ...config, ...overrides }, log, 'e1', (id) => removed.push(id));
+  const table = new PeerTable(me.record(), { ...config, ...overrides }, log, 'e1', (id) => removed.push(id), random);
   let now = NOW;
   const tick = (rounds = 1) => {
     for (let i = 0; i < rounds; i++) table.tick((now += ROUND));
@@ -82,6 +86,26 @@ describe('peer table: merging records', () => {
     expect(table.tombstoneOf(b.signer.peerId)).toBeDefined();
     tick(61);
     expect(table.tombstoneOf(b.signer.peerId)).toBeUndefined();
+  });
+
+  it('above maxPeers of live peers becomes a uniform random sample of those offered (reservoir), displaced peers not re-added by their old record', () => {
+    const cap = 20;
+    const offered = 400;
+    const { table, removed } = setup({ maxPeers: cap, maxForgotten: 1_000 }, seededRandom(7));
+    const peers = Array.from({ length: offered }, (_, i) => testPeer(100 + i));
+    for (const p of peers) table.merge([p.record()], NOW);
+    expect(table.size).toBe(cap);
+    expect(table.counters.sampledOut).toBe(removed.length);
+    // A uniform sample: each offered peer is kept with probability cap/offered, so the kept ones
+    // spread over the whole sequence; the first cap are not simply kept (the expected survivors
+    // among the first 20 are 1), and the later half holds about half of the sample.
+    const kept = peers.map((p, i) => (table.has(p.signer.peerId) ? i : -1)).filter((i) => i >= 0);
+    expect(kept.filter((i) => i < cap).length).toBeLessThanOrEqual(4);
+    expect(kept.filter((i) => i >= offered / 2).length).toBeGreaterThanOrEqual(5);
+    expect(kept.filter((i) => i >= offered / 2).length).toBeLessThanOrEqual(15);
+    // A displaced peer's record, gossiped again unchanged, does not push its way back in.
+    const gone = peers.find((p) => !table.has(p.signer.peerId))!;
+    expect(table.merge([gone.record()], NOW).stale).toBe(1);
   });
 
   it('holds at most maxPeers, making room by evicting the longest-down peer, else refusing', () => {

@@ -13,11 +13,18 @@
  *                       its record with a higher seq, which clears it everywhere the record goes.
  * Silence alone suspects nobody: with random fanout a peer may not hear from another for many
  * rounds. silentRounds only picks whom to probe (sync-rounds.ts).
+ *
+ * The table holds at most maxPeers. Full of live peers, it becomes a uniform random sample of the
+ * verified peers offered to it (reservoir sampling, as HyParView keeps its passive view): the
+ * k-th newcomer beyond the cap takes a random entry's place with probability maxPeers / k, and
+ * the entry it displaces is remembered as evicted, so gossip of its record does not bring it
+ * straight back. A flood of new identities cannot replace the table; it can only be sampled into it.
  */
 import type { FetchConfig } from './config.ts';
 import type { MembershipLog } from './membership-log.ts';
 import type { ViewDelta } from './messages.ts';
 import type { PeerRecord } from './peer-record.ts';
+import type { Random } from './random.ts';
 
 export type PeerState = 'alive' | 'suspected' | 'down';
 
@@ -83,8 +90,10 @@ export class PeerTable {
   private readonly forgotten = new Map<string, { seq: number; at: number }>();
   private version = 0;
   private selfVersion: number;
-  /** Totals since start: replays dropped, records refused for lack of room. */
-  readonly counters = { stale: 0, full: 0, forSelf: 0 };
+  /** Totals since start: replays dropped, records refused for lack of room, entries displaced by the sample. */
+  readonly counters = { stale: 0, full: 0, forSelf: 0, sampledOut: 0 };
+  /** New peers offered while the table was full of live ones: the reservoir's count beyond the cap. */
+  private offeredOverCap = 0;
   /** Highest seq of our own id seen from others (a previous run's record); re-sign above it. */
   highestSelfSeqSeen = 0;
 
@@ -94,6 +103,7 @@ export class PeerTable {
     private readonly log: MembershipLog,
     private readonly epoch: string,
     private readonly onRemoved: (peerId: string) => void = () => {},
+    private readonly random: Random = { next: Math.random },
   ) {
     this.selfVersion = ++this.version;
   }
@@ -193,7 +203,7 @@ export class PeerTable {
     }
     const gone = this.forgotten.get(id);
     if (gone && record.seq <= gone.seq) return 'stale';
-    if (this.entries.size >= this.config.maxPeers && !this.evictLongestDown(now)) return 'full';
+    if (this.entries.size >= this.config.maxPeers && !this.evictLongestDown(now) && !this.sampleIn(now)) return 'full';
     this.forgotten.delete(id);
     this.entries.set(id, { record, state: 'alive', lastHeardAt: now, heardAtTick: now, silentRounds: 0, suspectRounds: 0, failedAt: -Infinity, downSince: 0, version: ++this.version, stateVersion: 0 });
     this.log.append(gone ? 'back' : 'joined', id, now);
@@ -289,6 +299,24 @@ export class PeerTable {
     }
     if (oldest) this.remove(oldest.record.peerId, 'evicted', now);
     return oldest !== undefined;
+  }
+
+  /**
+   * Reservoir sampling over the new peers offered to a full table: the k-th one beyond the cap
+   * displaces a uniformly random entry with probability maxPeers / (maxPeers + k). Whether it made room.
+   */
+  private sampleIn(now: number): boolean {
+    const cap = this.config.maxPeers;
+    this.offeredOverCap++;
+    if (cap === 0 || this.random.next() * (cap + this.offeredOverCap) >= cap) return false;
+    let k = Math.floor(this.random.next() * this.entries.size);
+    for (const id of this.entries.keys()) {
+      if (k-- > 0) continue;
+      this.remove(id, 'evicted', now);
+      this.counters.sampledOut++;
+      return true;
+    }
+    return false;
   }
 
   private remove(peerId: string, kind: 'left' | 'evicted', now: number): void {

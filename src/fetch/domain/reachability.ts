@@ -79,6 +79,11 @@ export class AddressLearner {
     return changed ? observed : undefined;
   }
 
+  /** Something changed that may make this peer reachable (the router now forwards its ports): check the next observation at once. */
+  recheckSoon(): void {
+    if (this.#status.state !== 'reachable') this.#lastCheck = -Infinity;
+  }
+
   /** The dial-back could not be asked (the answerer refused or did not answer): try again later. */
   failed(): void {
     this.#checking = false;

@@ -43,6 +43,9 @@ export interface AdmissionStatus extends AdmissionCounters {
   unverified: number;
   /** Peers that proved their key on an inbound announce but whose address could not be reached. */
   firewalled: number;
+  /** Verified new peers not taken because the table was full (maxPeers), and entries a newcomer displaced there (the random sample). */
+  tableFull: number;
+  sampledOut: number;
 }
 
 export interface PlannedSync {
@@ -120,10 +123,17 @@ export class SyncRounds {
     const now = options.clock.now();
     const self = signRecord(options.signer, { status: 'alive', addresses: options.addresses, protocol: PROTOCOL_VERSION, seq: nextSeq(0, now), issuedAt: now });
     const epoch = Math.floor(options.random.next() * 2 ** 32).toString(36);
-    this.table = new PeerTable(self, this.config, this.log, epoch, (peerId) => {
-      this.files.removePeer(peerId);
-      this.viewCursors.delete(peerId);
-    });
+    this.table = new PeerTable(
+      self,
+      this.config,
+      this.log,
+      epoch,
+      (peerId) => {
+        this.files.removePeer(peerId);
+        this.viewCursors.delete(peerId);
+      },
+      options.random,
+    );
     // Records already checked (held in the table, or waiting unverified) skip the signature check
     // when they come again unchanged: while many peers join, the same records arrive in many answers.
     const held = (peerId: string) => this.table.known(peerId) ?? this.admission.get(peerId) ?? this.admission.firewalledRecord(peerId);
@@ -455,7 +465,8 @@ export class SyncRounds {
 
   /** Admission's counters and sizes (see admission.ts), for the service's status. */
   admissionStatus(): AdmissionStatus {
-    return { unverified: this.admission.size, firewalled: this.admission.firewalled, ...this.admission.counters };
+    const { full: tableFull, sampledOut } = this.table.counters;
+    return { unverified: this.admission.size, firewalled: this.admission.firewalled, ...this.admission.counters, tableFull, sampledOut };
   }
 
   /** The "log of available peers": every known peer with state, last heard, addresses and file count. */

@@ -1,8 +1,9 @@
 /**
  * What this peer shares: add a file or folder by its path on the peer's disk (shared in place),
- * or upload files from this browser (streamed into the peer's store); unshare any of them.
+ * or upload files from this browser (streamed into the peer's store); copy a file's link to give
+ * it to someone; unshare any of them.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { asApiError, call, type ApiError } from '../api.ts';
 import { ago, bytes, shortId } from '../format.ts';
 import type { SharedFile } from '../types.ts';
@@ -12,7 +13,7 @@ import { ShareByPath } from './share-by-path.tsx';
 import { UploadFiles } from './upload-files.tsx';
 
 interface Listing {
-  items: SharedFile[];
+  items: Array<SharedFile & { link: string }>;
   total: number;
 }
 
@@ -57,7 +58,7 @@ export function FilesView({ changed, onChange }: { changed: number; onChange: ()
   );
 }
 
-function FileRow({ file, onUnshared }: { file: SharedFile; onUnshared: () => void }) {
+function FileRow({ file, onUnshared }: { file: SharedFile & { link: string }; onUnshared: () => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError>();
   // Never rejects: every error is caught and shown on the row, so the click handler voids it.
@@ -82,10 +83,46 @@ function FileRow({ file, onUnshared }: { file: SharedFile; onUnshared: () => voi
         </span>
         {file.paths && file.paths.length > 0 ? <span class="muted small path" title={file.paths.join('\n')}>{file.paths[0]}</span> : null}
         <ErrorNote error={error} prefix="Not unshared:" />
+        <CopyLink link={file.link} name={file.name} />
       </div>
       <button type="button" class="small secondary danger" disabled={busy} onClick={() => void unshare()} aria-label={`Unshare ${file.name}`}>
         {busy ? 'Unsharing…' : 'Unshare'}
       </button>
     </li>
+  );
+}
+
+/**
+ * Copy a file's peershare: link with the Clipboard API; where the browser refuses (no permission,
+ * no secure context), the link is shown selected, to copy by hand.
+ */
+function CopyLink({ link, name }: { link: string; name: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'manual'>('idle');
+  const field = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (state === 'manual') field.current?.select();
+  }, [state]);
+  // Never rejects: a refusal shows the link to copy by hand.
+  const copy = async () => {
+    try {
+      if (!navigator.clipboard) throw new Error('no clipboard');
+      await navigator.clipboard.writeText(link);
+      setState('copied');
+    } catch {
+      setState('manual');
+    }
+  };
+  return (
+    <span class="copy-link small">
+      <button type="button" class="small secondary" onClick={() => void copy()} aria-label={`Copy the link to ${name}`}>
+        {state === 'copied' ? 'Link copied' : 'Copy link'}
+      </button>
+      {state === 'manual' ? (
+        <>
+          <input ref={field} class="link-field" type="text" readOnly value={link} aria-label={`Link to ${name}`} onFocus={(e) => e.currentTarget.select()} />
+          <span class="muted">Copy it with Ctrl+C (⌘C).</span>
+        </>
+      ) : null}
+    </span>
   );
 }

@@ -5,6 +5,7 @@ import { bytes, fraction, hopsLabel, plural, shortId } from '../format.ts';
 import { groupHits, type FileResult } from '../search-results.ts';
 import type { DownloadProgress, QueuedDownload } from '../types.ts';
 import type { SearchState } from '../use-search.ts';
+import { GetByLink } from './get-by-link.tsx';
 import { Empty, ErrorNote } from './notes.tsx';
 
 interface Props {
@@ -14,10 +15,12 @@ interface Props {
   selfId: string | undefined;
   downloads: DownloadProgress[];
   onShowNetwork: () => void;
+  /** Filled in by a deep link (#/search?q=, #/get/…): shown in the forms, nothing started. */
+  prefill?: { query?: string; link?: string };
 }
 
-export function SearchView({ search, onSearch, onStop, selfId, downloads, onShowNetwork }: Props) {
-  const [text, setText] = useState(search.query);
+export function SearchView({ search, onSearch, onStop, selfId, downloads, onShowNetwork, prefill }: Props) {
+  const [text, setText] = useState(prefill?.query ?? search.query);
   const rows = groupHits(search.hits);
   const peers = new Set(search.hits.map((h) => h.holderPeerId)).size;
   return (
@@ -49,6 +52,8 @@ export function SearchView({ search, onSearch, onStop, selfId, downloads, onShow
           <button type="submit">Search</button>
         )}
       </form>
+
+      <GetByLink initial={prefill?.link} />
 
       <p class="search-status" role="status" aria-live="polite">
         {search.running ? (

@@ -9,6 +9,7 @@ import type { AdminGuard } from '../../../shared/admin-guard.ts';
 import { PeershareError } from '../../../shared/errors.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
 import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
+import { MAX_LINK_LENGTH } from '../../../shared/share-link.ts';
 import { ownSiteOnly } from '../../../shared/site-guard.ts';
 import { answerWithProgress, openEventStream } from '../../../shared/sse.ts';
 import { drain, uploadBody } from '../../../shared/upload-body.ts';
@@ -32,6 +33,7 @@ const GetBody = Type.Object(
   {
     fileId: Type.Optional(FileId),
     q: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'words: search and queue the file most peers hold' })),
+    link: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_LINK_LENGTH + 64, description: 'a peershare: link: its hints, then the holders Fetch knows (docs/PROTOCOL.md §10)' })),
     outDir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '^/' })),
     timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, description: 'search deadline in ms (with q)' })),
   },
@@ -71,14 +73,21 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.post(
     '/shares',
-    { onRequest: admin, schema: { summary: 'Share a local file or folder in place; with Accept: text/event-stream, `progress` events while hashing, then `result` (or `error`)', body: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }), response: { 400: ErrorRef } } },
-    async (request, reply) => answerWithProgress(request, reply, (onProgress: (p: ShareProgress) => void, signal) => client.files.share(request.body.path, { onProgress, signal })),
+    { onRequest: admin, schema: { summary: 'Share a local file or folder in place (each file with its peershare: link); with Accept: text/event-stream, `progress` events while hashing, then `result` (or `error`)', body: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }), response: { 400: ErrorRef } } },
+    async (request, reply) =>
+      answerWithProgress(request, reply, async (onProgress: (p: ShareProgress) => void, signal) => {
+        const result = await client.files.share(request.body.path, { onProgress, signal });
+        return { ...result, files: await client.withLinks(result.files) };
+      }),
   );
 
   app.get(
     '/files',
-    { schema: { summary: "This peer's shared files, newest first", querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 1024 })), limit: Limit }) } },
-    async (request) => client.files.list(request.query.q, request.query.limit),
+    { schema: { summary: "This peer's shared files, newest first, each with its peershare: link", querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 1024 })), limit: Limit }) } },
+    async (request) => {
+      const list = await client.files.list(request.query.q, request.query.limit);
+      return { ...list, items: await client.withLinks(list.items) };
+    },
   );
 
   app.delete(
@@ -146,11 +155,12 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.post(
     '/downloads',
-    { onRequest: admin, schema: { summary: 'Queue a download by file id, or by words (the file most peers hold)', body: GetBody, response: { 202: Type.Any(), 400: ErrorRef, 404: ErrorRef } } },
+    { onRequest: admin, schema: { summary: 'Queue a download by file id, by peershare: link, or by words (the file most peers hold)', body: GetBody, response: { 202: Type.Any(), 400: ErrorRef, 404: ErrorRef } } },
     async (request, reply) => {
-      const { fileId, q, outDir, timeout } = request.body;
-      if ((q === undefined) === (fileId === undefined)) throw new PeershareError('BAD_REQUEST', 'give exactly one of fileId and q');
-      const queued = fileId !== undefined ? await client.queueById(fileId, outDir) : await client.queueByName(q!, outDir, timeout);
+      const { fileId, q, link, outDir, timeout } = request.body;
+      if ([fileId, q, link].filter((v) => v !== undefined).length !== 1) throw new PeershareError('BAD_REQUEST', 'give exactly one of fileId, link and q');
+      const queued =
+        fileId !== undefined ? await client.queueById(fileId, outDir) : link !== undefined ? await client.queueByLink(link, outDir) : await client.queueByName(q!, outDir, timeout);
       return reply.status(202).send(queued);
     },
   );
@@ -172,6 +182,12 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
       unsubscribe();
     }
   });
+
+  app.delete(
+    '/downloads',
+    { onRequest: admin, schema: { summary: 'Forget every download that ended (done, failed, cancelled); saved files stay' } },
+    async () => ({ cleared: await client.download.clear() }),
+  );
 
   for (const action of ['pause', 'resume', 'cancel'] as const) {
     app.post(

@@ -9,6 +9,7 @@ import type { HttpClient } from '../../../shared/http-client.ts';
 import { hostPort } from '../../../shared/net.ts';
 import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, JoinPinInfo, OverlayLink, OverlayPort, PeerInfo, SearchHit, SearchPort, SearchRun, SearchSummary, SharedFile } from '../../ports.ts';
 import { linkDefences, membershipDefences } from '../../domain/defences.ts';
+import { joinStateOf } from '../../domain/join-state.ts';
 import { reachabilityOf } from '../../domain/reachability.ts';
 import { call, callWithProgress, follow, sendStream } from './http-json.ts';
 
@@ -112,6 +113,7 @@ export function fetchOverHttp(url: string): FetchPort {
     forgetJoinPins: async (key) => (await call<{ pins: JoinPinInfo[] }>('DELETE', `${url}/join-pins/${encodeURIComponent(key)}`)).pins,
     defences: async () => membershipDefences(await call('GET', `${url}/health`)),
     reachability: async () => reachabilityOf(await call('GET', `${url}/health`)),
+    joinState: async () => joinStateOf(await call('GET', `${url}/health`)),
   });
 }
 
@@ -130,6 +132,7 @@ export function downloadOverHttp(url: string, token: string | undefined): Downlo
       return () => stream.close();
     },
     act: async (key, action) => live(await call('POST', `${url}/downloads/${encodeURIComponent(key)}/${action}`, { token })),
+    clear: async () => (await call<{ cleared: string[] }>('DELETE', `${url}/downloads`, { token })).cleared,
     queueBackend: async () => (await call<{ queue: string }>('GET', `${url}/health`)).queue,
   });
 }

@@ -1,7 +1,9 @@
 /** `peershare files [unshare ID]`: the files this peer shares, or stop sharing one. */
+import type { WithLink } from '../../domain/client-app.ts';
 import type { SharedFile } from '../../ports.ts';
 import { UsageError, type Command } from '../command.ts';
 import { bytes, table } from '../format.ts';
+import { withLinkLines } from './share.ts';
 
 export const files: Command = {
   name: 'files',
@@ -9,8 +11,10 @@ export const files: Command = {
   usage: `Usage: peershare files [--limit N]
        peershare files unshare ID
 
-Lists shared files, newest first: id, size, name (and every other name it is shared under).`,
+Lists shared files, newest first: id, size, name (and every other name it is shared under), and
+under each its peershare: link.`,
   options: { limit: { type: 'string' } },
+  subcommands: ['unshare'],
   async run({ api, values, positionals, json, out }) {
     const [sub, id, ...extra] = positionals;
     if (sub === 'unshare') {
@@ -22,12 +26,13 @@ Lists shared files, newest first: id, size, name (and every other name it is sha
     if (sub !== undefined) throw new UsageError(`unknown files subcommand "${sub}"; try peershare files --help`);
     const limit = Number(values.limit ?? 1000);
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new UsageError('--limit: expected an integer from 1 to 1000');
-    const list = await api.call<{ items: SharedFile[]; total: number }>('GET', `/files?limit=${limit}`);
+    const list = await api.call<{ items: Array<WithLink<SharedFile>>; total: number }>('GET', `/files?limit=${limit}`);
     if (json) {
       out(JSON.stringify(list) + '\n');
       return 0;
     }
-    out(table(list.items.map((f) => [f.id, bytes(f.size).padStart(9), [f.name, ...f.names.filter((n) => n !== f.name)].join(', ')])));
+    const rows = table(list.items.map((f) => [f.id, bytes(f.size).padStart(9), [f.name, ...f.names.filter((n) => n !== f.name)].join(', ')]));
+    out(withLinkLines(rows, list.items.map((f) => f.link)));
     out(`${list.total} file${list.total === 1 ? '' : 's'} shared\n`);
     return 0;
   },

@@ -1,10 +1,11 @@
 /**
- * `peershare get ID` and `peershare get --name TERMS`: queue a download; with --wait, follow it
+ * `peershare get ID|LINK` and `peershare get --name TERMS`: queue a download; with --wait, follow it
  * with a progress line until it is done, and exit non-zero if it fails, is cancelled, or is
  * paused on an error (a full disk), which it would not get past without the user.
  */
 import type { QueuedDownload } from '../../domain/client-app.ts';
 import type { DownloadProgress } from '../../ports.ts';
+import { looksLikeLink, parseShareLink } from '../../../shared/share-link.ts';
 import type { Api } from '../api.ts';
 import { secondsFlag, UsageError, userPath, type Command } from '../command.ts';
 import { bytes, progressLine } from '../format.ts';
@@ -43,7 +44,7 @@ export async function follow(api: Api, key: string, onProgress: (p: DownloadProg
 export const get: Command = {
   name: 'get',
   summary: 'download a file by id, or by name (the file most peers hold)',
-  usage: `Usage: peershare get ID [--out DIR] [--wait]
+  usage: `Usage: peershare get ID|LINK [--out DIR] [--wait]
        peershare get --name TERMS... [--timeout SECONDS] [--out DIR] [--wait]
 
 Queues a download and prints its key. By id, the peer finds the file's holders; by name, it
@@ -56,15 +57,24 @@ peer's downloads folder). --wait: show progress until done; exit non-zero if it 
   options: { name: { type: 'string' }, out: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' } },
   async run({ api, values, positionals, json, out, err }) {
     const byName = values.name as string | undefined;
-    if (byName === undefined && positionals.length !== 1) throw new UsageError('peershare get needs one file ID, or --name TERMS; try peershare get --help');
-    if (byName === undefined && !/^[0-9a-f]{64}$/.test(positionals[0]!)) throw new UsageError(`not a file id: "${positionals[0]}" (64 hex characters, as search prints)`);
+    if (byName === undefined && positionals.length !== 1) throw new UsageError('peershare get needs one file ID or LINK, or --name TERMS; try peershare get --help');
+    const link = byName === undefined && looksLikeLink(positionals[0]!) ? positionals[0]!.trim() : undefined;
+    if (link !== undefined) {
+      const read = parseShareLink(link);
+      if (!read.ok) throw new UsageError(`not a usable peershare: link: ${read.reason}`);
+    } else if (byName === undefined && !/^[0-9a-f]{64}$/.test(positionals[0]!)) {
+      throw new UsageError(`not a file id: "${positionals[0]}" (64 hex characters, as search prints, or a peershare: link)`);
+    }
     const timeout = secondsFlag('timeout', values.timeout as string | undefined);
     const outDir = values.out === undefined ? undefined : userPath(values.out as string);
-    const body = byName !== undefined ? { q: [byName, ...positionals].join(' '), ...(timeout ? { timeout } : {}) } : { fileId: positionals[0] };
+    const body = byName !== undefined ? { q: [byName, ...positionals].join(' '), ...(timeout ? { timeout } : {}) } : link !== undefined ? { link } : { fileId: positionals[0] };
     const queued = await api.call<QueuedDownload>('POST', '/downloads', { ...body, ...(outDir ? { outDir } : {}) }, { timeoutMs: (timeout ?? 10_000) + 10_000 });
     const { download } = queued;
     if (!values.wait) {
-      const holders = `${queued.holders} holder${queued.holders === 1 ? '' : 's'}${queued.basis === 'hits' ? ' claimed by search hits, none yet confirmed by Fetch' : ''}`;
+      const holders =
+        queued.basis === 'link'
+          ? `${queued.holders} source${queued.holders === 1 ? '' : 's'}: ${queued.linkHints ?? 0} from the link, ${queued.holders - (queued.linkHints ?? 0)} Fetch knows`
+          : `${queued.holders} holder${queued.holders === 1 ? '' : 's'}${queued.basis === 'hits' ? ' claimed by search hits, none yet confirmed by Fetch' : ''}`;
       out(json ? JSON.stringify(queued) + '\n' : `queued ${download.name} (${queued.size !== undefined ? bytes(queued.size) : 'size unknown'}, ${holders})  key ${download.key}\n`);
       return 0;
     }

@@ -9,6 +9,7 @@ import { duration, shortId, table } from '../format.ts';
 export const peers: Command = {
   name: 'peers',
   summary: 'list known peers and pinned join addresses; forget a pin (accept a new key)',
+  subcommands: ['forget'],
   usage: `Usage: peershare peers
        peershare peers forget ID|HOST:PORT
 

@@ -1,23 +1,74 @@
-/** `peershare search TERMS... [--timeout S]`: hits as they arrive, then the search summary. */
+/**
+ * `peershare search TERMS... [--timeout S]`: the hits grouped by file — name, size, how many
+ * peers hold it, the fewest hops to one, its id — laid out for the terminal's width, then the
+ * search summary. On a terminal a counter on stderr shows hits arriving until the search ends.
+ */
 import type { SearchHit, SearchSummary } from '../../ports.ts';
-import { secondsFlag, UsageError, type Command } from '../command.ts';
-import { bytes, shortId } from '../format.ts';
+import { secondsFlag, terminalWidth, UsageError, type Command } from '../command.ts';
+import { bytes } from '../format.ts';
 
-const hitLine = (h: SearchHit) => `${h.name}  ${bytes(h.size)}  ${h.fileId}  ${shortId(h.holderPeerId)}  ${h.hops} hop${h.hops === 1 ? '' : 's'}\n`;
+export interface FoundFile {
+  fileId: string;
+  name: string;
+  size: number;
+  holders: number;
+  bestHops: number;
+}
 
-export function summaryLine(s: SearchSummary): string {
-  return `${s.hits} hit${s.hits === 1 ? '' : 's'} from ${s.peersAnswered} peer${s.peersAnswered === 1 ? '' : 's'} in ${(s.elapsedMs / 1000).toFixed(1)}s (${s.duplicatesDropped} duplicates dropped, ended: ${s.ended})\n`;
+/** One entry per file (id and size together; the first name seen), most held first, then nearest, then by name. */
+export function groupHits(hits: readonly SearchHit[]): FoundFile[] {
+  const files = new Map<string, { file: FoundFile; holders: Set<string> }>();
+  for (const h of hits) {
+    const key = `${h.fileId}:${h.size}`;
+    const entry = files.get(key) ?? { file: { fileId: h.fileId, name: h.name, size: h.size, holders: 0, bestHops: h.hops }, holders: new Set<string>() };
+    entry.holders.add(h.holderPeerId);
+    entry.file.holders = entry.holders.size;
+    entry.file.bestHops = Math.min(entry.file.bestHops, h.hops);
+    files.set(key, entry);
+  }
+  return [...files.values()].map((e) => e.file).sort((a, b) => b.holders - a.holders || a.bestHops - b.bestHops || a.name.localeCompare(b.name));
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** A name cut to `width` characters, its end replaced by an ellipsis. */
+const fit = (text: string, width: number) => (text.length <= width ? text.padEnd(width) : `${text.slice(0, Math.max(0, width - 1))}…`);
+
+/**
+ * The files as aligned columns within `width`: name, size, holders, hops and id on one line when
+ * the id fits beside a name of 24 characters, else the id on a line of its own under each file.
+ */
+export function fileTable(files: readonly FoundFile[], width: number): string {
+  if (files.length === 0) return '';
+  const cells = files.map((f) => [bytes(f.size), plural(f.holders, 'holder'), plural(f.bestHops, 'hop')]);
+  const widths = [0, 1, 2].map((i) => Math.max(...cells.map((c) => c[i]!.length)));
+  const stats = (c: string[]) => `${c[0]!.padStart(widths[0]!)}  ${c[1]!.padEnd(widths[1]!)}  ${c[2]!.padEnd(widths[2]!)}`;
+  const statsWidth = widths[0]! + widths[1]! + widths[2]! + 4;
+  const longestName = Math.max(...files.map((f) => f.name.length));
+  const oneLine = 24 + 2 + statsWidth + 2 + 64 <= width;
+  const nameWidth = Math.max(8, Math.min(longestName, width - statsWidth - 2 - (oneLine ? 66 : 0)));
+  return files
+    .map((f, i) => (oneLine ? `${fit(f.name, nameWidth)}  ${stats(cells[i]!)}  ${f.fileId}\n` : `${fit(f.name, nameWidth)}  ${stats(cells[i]!)}`.trimEnd() + `\n  id ${f.fileId}\n`))
+    .join('');
+}
+
+export function summaryLine(s: SearchSummary, files: number): string {
+  return `${plural(files, 'file')}: ${plural(s.hits, 'hit')} from ${plural(s.peersAnswered, 'peer')} in ${(s.elapsedMs / 1000).toFixed(1)}s (${s.duplicatesDropped} duplicates dropped, ended: ${s.ended})\n`;
 }
 
 export const search: Command = {
   name: 'search',
-  summary: 'search the network; prints hits as they arrive',
+  summary: 'search the network; prints the files found, grouped, with holders and hops',
   usage: `Usage: peershare search TERMS... [--timeout SECONDS]
 
-Every term must prefix a word of a file name. Prints each hit as it arrives — name, size, id,
-holder, hops — then a summary. --timeout: how long to wait for hits (default: the peer's).`,
+Every term must prefix a word of a file name. Waits for the hits (a counter on a terminal),
+then prints each file found once — name, size, how many peers hold it, the fewest hops to one
+of them, and its id (for peershare get ID) — most held first, then a summary.
+--timeout: how long to wait for hits (default: the peer's). --json: every hit, and the summary.
+
+Example:
+  peershare search lisbon tram --timeout 5`,
   options: { timeout: { type: 'string' } },
-  async run({ api, values, positionals, json, out }) {
+  async run({ api, values, positionals, json, out, err }) {
     if (positionals.length === 0) throw new UsageError('peershare search needs TERMS; try peershare search --help');
     const timeout = secondsFlag('timeout', values.timeout as string | undefined);
     const query = `q=${encodeURIComponent(positionals.join(' '))}${timeout ? `&timeout=${timeout}` : ''}`;
@@ -25,16 +76,24 @@ holder, hops — then a summary. --timeout: how long to wait for hits (default: 
       out(JSON.stringify(await api.call('GET', `/search?${query}&wait=1`, undefined, { timeoutMs: (timeout ?? 60_000) + 10_000 })) + '\n');
       return 0;
     }
+    const hits: SearchHit[] = [];
+    const holders = new Set<string>();
+    const counter = process.stderr.isTTY === true;
     let summary: SearchSummary | undefined;
     let failure: string | undefined;
     const stream = await api.follow(`/search?${query}`, ({ event, data }) => {
-      if (event === 'hit') out(hitLine(data as SearchHit));
-      else if (event === 'summary') summary = data as SearchSummary;
+      if (event === 'hit') {
+        hits.push(data as SearchHit);
+        holders.add((data as SearchHit).holderPeerId);
+        if (counter) err(`\rsearching: ${plural(hits.length, 'hit')} from ${plural(holders.size, 'peer')}\x1b[K`);
+      } else if (event === 'summary') summary = data as SearchSummary;
       else if (event === 'error') failure = (data as { message: string }).message;
     });
     await stream.ended;
+    if (counter && hits.length > 0) err('\r\x1b[K');
     if (!summary) throw new Error(failure ?? 'the peer ended the search without a summary');
-    out(summaryLine(summary));
+    const files = groupHits(hits);
+    out(fileTable(files, terminalWidth()) + summaryLine(summary, files.length));
     return 0;
   },
 };

@@ -1,22 +1,37 @@
 /**
- * `peershare share PATH...`: share files or folders in place; prints each file's id. On a
- * terminal, a progress bar on stderr while the peer hashes; on a pipe or with --json, nothing
- * until the end.
+ * `peershare share PATH...`: share files or folders in place; prints each file's id and its
+ * `peershare:` link. On a terminal, a progress bar on stderr while the peer hashes; on a pipe or
+ * with --json, nothing until the end.
  */
+import type { WithLink } from '../../domain/client-app.ts';
 import type { ShareProgress, ShareResult } from '../../ports.ts';
 import type { Api } from '../api.ts';
 import { UsageError, userPath, type Command } from '../command.ts';
-import { bytes, hashLine, table } from '../format.ts';
+import { bytes, hashLine, RedrawThrottle, table } from '../format.ts';
+
+/** How often at most the hashing bar is redrawn (10 a second). */
+const REDRAW_MS = 100;
+
+/** What the Client API answers a share with: each file with its link. */
+type LinkedShareResult = Omit<ShareResult, 'files'> & { files: Array<WithLink<ShareResult['files'][number]>> };
+
+/** A listing's rows (table()), each followed by its file's `link:` line. */
+export function withLinkLines(rows: string, links: readonly string[]): string {
+  return rows.split('\n').slice(0, links.length).map((row, i) => `${row}\n  link: ${links[i]}\n`).join('');
+}
 
 /** Share one path; with `bar`, draw the hashing progress on stderr (one line, redrawn). */
-async function shareOne(api: Api, path: string, err: (text: string) => void, bar: boolean): Promise<ShareResult> {
+async function shareOne(api: Api, path: string, err: (text: string) => void, bar: boolean): Promise<LinkedShareResult> {
   // The peer resolves paths on its own file system, so relative paths are made absolute here.
   const body = { path: userPath(path) };
-  if (!bar) return api.call<ShareResult>('POST', '/shares', body, { timeoutMs: 0 });
+  if (!bar) return api.call<LinkedShareResult>('POST', '/shares', body, { timeoutMs: 0 });
   let drawn = false;
-  const result = await api.callWithProgress<ShareResult, ShareProgress>('POST', '/shares', body, (p) => {
+  const started = Date.now();
+  const throttle = new RedrawThrottle(REDRAW_MS);
+  const result = await api.callWithProgress<LinkedShareResult, ShareProgress>('POST', '/shares', body, (p) => {
     if (p.bytesTotal === 0) return; // nothing to hash: nothing to show
-    err(`\r${hashLine(p, 20)}\x1b[K`);
+    if (!throttle.due(p.filesDone === p.filesTotal && p.bytesDone === p.bytesTotal)) return;
+    err(`\r${hashLine(p, Date.now() - started)}\x1b[K`);
     drawn = true;
   }).finally(() => drawn && err('\n'));
   return result;
@@ -28,11 +43,12 @@ export const share: Command = {
   usage: `Usage: peershare share PATH...
 
 Shares each file, or every file under each folder, from where it lies. Files are hashed once;
-unchanged files are not hashed again; on a terminal a progress bar shows the hashing. Prints:
-id, size, name.`,
+unchanged files are not hashed again; on a terminal a progress bar shows the hashing (speed,
+time left; redrawn at most 10 times a second). Prints: id, size, name, and under each its
+peershare: link (give it to anyone: peershare get LINK).`,
   async run({ api, positionals, json, out, err }) {
     if (positionals.length === 0) throw new UsageError('peershare share needs at least one PATH; try peershare share --help');
-    const results: ShareResult[] = [];
+    const results: LinkedShareResult[] = [];
     // A bar on a terminal, as `get --wait` draws one, and like it none with --json.
     const bar = process.stderr.isTTY === true && !json;
     for (const path of positionals) results.push(await shareOne(api, path, err, bar));
@@ -41,7 +57,7 @@ id, size, name.`,
       return 0;
     }
     const files = results.flatMap((r) => r.files);
-    out(table(files.map((f) => [f.id, bytes(f.size).padStart(9), f.name])));
+    out(withLinkLines(table(files.map((f) => [f.id, bytes(f.size).padStart(9), f.name])), files.map((f) => f.link)));
     for (const s of results.flatMap((r) => r.skipped)) err(`skipped ${s.path}: ${s.reason}\n`);
     if (files.length === 0) err('nothing shared\n');
     return files.length === 0 ? 1 : 0;

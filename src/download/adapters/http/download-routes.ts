@@ -1,7 +1,7 @@
 /**
  * The Download service API: request a download (the job is queued durably before the answer),
  * list downloads with their progress, follow progress live (Server-Sent Events), pause, resume
- * and cancel, and read the dead-letter list.
+ * and cancel, forget the downloads that ended, and read the dead-letter list.
  */
 import { Type } from 'typebox';
 import type { AdminGuard } from '../../../shared/admin-guard.ts';
@@ -47,6 +47,7 @@ const RequestBody = Type.Object(
       }),
     ),
     outDir: Type.Optional(Type.String({ maxLength: 4096 })),
+    size: Type.Optional(Type.Integer({ minimum: 0, description: 'bytes the file should have (a link says so): a verified manifest of another size fails the download' })),
   },
   { additionalProperties: false },
 );
@@ -94,6 +95,12 @@ export function registerDownloadRoutes(app: HttpApp, manager: DownloadManager, q
       async (request) => summary(await manager[action](request.params.key)),
     );
   }
+
+  app.delete(
+    '/downloads',
+    { onRequest: admin, schema: { summary: 'Forget every download that ended (done, failed, cancelled); saved files stay', response: { 200: Type.Object({ cleared: Type.Array(Key) }) } } },
+    async () => ({ cleared: manager.clear() }),
+  );
 
   app.get(
     '/dead-letters',

@@ -108,6 +108,8 @@ export class SqliteDownloadStore implements DownloadStore {
       ),
       progress: this.#db.prepare(`UPDATE downloads SET verified = ?, durable = ?, bytes_done = ?, updated_at = ? WHERE key = ?`),
       list: this.#db.prepare(`SELECT * FROM downloads ORDER BY created_at DESC LIMIT ?`),
+      // `state IN (SELECT value FROM json_each(?))`: one statement for any list of states.
+      forget: this.#db.prepare(`DELETE FROM downloads WHERE state IN (SELECT value FROM json_each(?)) RETURNING key`),
     };
   }
 
@@ -143,6 +145,12 @@ export class SqliteDownloadStore implements DownloadStore {
 
   list(limit: number): DownloadRecord[] {
     return (this.#stmts.list.all(limit) as Row[]).map(toRecord);
+  }
+
+  forget(states: readonly DownloadRecord['state'][]): string[] {
+    let keys: string[] = [];
+    written(() => (keys = (this.#stmts.forget.all(JSON.stringify(states)) as Array<{ key: string }>).map((r) => r.key)));
+    return keys;
   }
 
   close(): void {

@@ -14,6 +14,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { PeershareError } from '../../../shared/errors.ts';
 import { plainAddress } from '../../../shared/net.ts';
+import type { AdminGuard } from '../../../shared/admin-guard.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
 import { callingPeer, peerAccess } from '../../../shared/peer-port.ts';
 import { stateChange } from '../../../shared/site-guard.ts';
@@ -83,7 +84,8 @@ function ownRecordOnly(request: FastifyRequest, claimed: string, what: string): 
 
 const ErrorRef = Type.Ref('Error');
 
-export function registerFetchRoutes(app: HttpApp, api: FetchApi): void {
+/** `admin` guards the one route that changes this peer's local state for its user (shared/admin-guard.ts). */
+export function registerFetchRoutes(app: HttpApp, api: FetchApi, admin: AdminGuard): void {
   // Peers reach only the routes marked for them; this host's callers only the others.
   app.addHook('onRequest', peerAccess);
 
@@ -173,7 +175,7 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi): void {
   app.delete(
     '/join-pins/:key',
     {
-      onRequest: stateChange,
+      onRequest: admin,
       schema: {
         summary: 'Forget the pins of a peer id or a join address, so that the next contact pins whatever id the address proves (accepting a new key)',
         params: Type.Object({ key: Type.String({ minLength: 1, maxLength: 270 }) }),

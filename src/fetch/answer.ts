@@ -39,7 +39,8 @@ export function answerWithFiles(core: SyncRounds, feed: SharedFileFeed, store: P
       const cursor = (body as { filesCursor?: string }).filesCursor;
       const files = await filesSince(cursor);
       const observed = plainAddress(remote);
-      return { from: core.peerId, view, ...(files ? { files } : {}), ...(isIP(observed) ? { observed } : {}) };
+      const askerFiles = core.heldFilesCursor((body as { from: { peerId: string } }).from.peerId);
+      return { from: core.peerId, view, ...(files ? { files } : {}), ...(isIP(observed) ? { observed } : {}), askerFiles };
     },
     leave(body: unknown): void {
       core.acceptLeave(body);
@@ -52,6 +53,8 @@ export function answerWithFiles(core: SyncRounds, feed: SharedFileFeed, store: P
       return store.recentEvents(limit);
     },
     sources: (fileId: string) => core.sourcesFor(fileId),
+    firewalled: () => core.firewalledPeers(),
+    firewalledSources: (fileId: string) => core.firewalledHoldersOf(fileId),
   };
 }
 
@@ -69,6 +72,8 @@ export function lazyApi(current: () => FetchApi | undefined): FetchApi {
     peers: () => get().peers(),
     events: (limit) => get().events(limit),
     sources: (fileId) => get().sources(fileId),
+    firewalled: () => get().firewalled(),
+    firewalledSources: (fileId) => get().firewalledSources(fileId),
     joinPins: () => get().joinPins(),
     forgetJoinPins: (key) => get().forgetJoinPins(key),
     dialBack: (peerId, host, port) => get().dialBack(peerId, host, port),

@@ -15,6 +15,7 @@ export interface StatusForMetrics {
   failedJoinAttempts: number;
   admission: AdmissionStatus;
   reachability: Reachability;
+  dialBacks: { served: number; refused: number };
 }
 
 const FETCH_STATES: readonly StatusForMetrics['state'][] = ['stopped', 'joining', 'joined', 'alone'];
@@ -52,6 +53,10 @@ export function fetchMetrics(peerId: string, status: () => StatusForMetrics, pee
     const admission = status().admission;
     return Object.entries(ADMISSION_EVENTS).map(([event, key]) => [{ event }, admission[key]]);
   }, ['event']);
+  m.counter('dial_backs_total', 'Dial-backs other peers asked of this one: served, or refused by the limits.', () => [
+    [{ outcome: 'served' }, status().dialBacks.served],
+    [{ outcome: 'refused' }, status().dialBacks.refused],
+  ], ['outcome']);
   m.gauge('reachability', 'Whether other hosts can reach this peer (1 for the current state).', () => oneOf('state', REACHABILITY_STATES, status().reachability.state), ['state']);
   return m;
 }

@@ -32,7 +32,7 @@ import { StoreWriter } from './store-writer.ts';
 import { answerWithFiles, lazyApi } from './answer.ts';
 import { fetchMetrics } from './metrics.ts';
 import { AddressLearner, DialBackLimiter, type Reachability } from './domain/reachability.ts';
-import { observedIn } from './domain/messages.ts';
+import { askerFilesIn, observedIn, type SyncRequest } from './domain/messages.ts';
 import { portOf } from './domain/host-key.ts';
 import type { PortMappingStatus } from './domain/port-mapping.ts';
 
@@ -93,6 +93,8 @@ export interface FetchStatus {
   reachability: Reachability;
   /** The addresses this peer's record advertises now. */
   advertised: ServiceAddresses | undefined;
+  /** Dial-backs other peers asked of this one: done (whatever the outcome), and refused by the limits. */
+  dialBacks: { served: number; refused: number };
   /** What the home router answered when asked to forward the peer ports (--nat). */
   portMapping: PortMappingStatus;
 }
@@ -114,6 +116,12 @@ export interface FetchService extends Startable, SourceDirectory, NeighbourDirec
   joinPins(): JoinPinView[];
   /** Forget the pins of a peer id or join address (accept a new key); returns those dropped. */
   forgetJoinPins(key: string): JoinPin[];
+  /** The files address of `peerId`'s record if this peer verified it (reached it itself), else undefined. */
+  verifiedFilesAddress(peerId: string): string | undefined;
+  /** Whether `peerId` is held firewalled: its key proven, never dialled (connect-back only). */
+  isFirewalled(peerId: string): boolean;
+  /** Firewalled peers that list `fileId` (reachable only by connect-back), marked. */
+  firewalledHoldersOf(fileId: string): Array<FileSource & { firewalled: true }>;
   /** Run one round now (after any round in progress); resolves when its answers are applied. */
   runRound(): Promise<RoundReport>;
   /** Stop; `leave: false` stops as abruptly as a crash would, without telling anyone. */
@@ -189,6 +197,9 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     );
   }
   const dialBacks = new DialBackLimiter();
+  const dialBackCounts = { served: 0, refused: 0 };
+  /** Peers that take our own file list (`askerFiles` in their answers): the cursor of it each holds ('' for none). */
+  const filesHeldBy = new Map<string, string>();
 
   /**
    * An answer from `peerId` (dialled at `address`) saw this peer at `observed`: when learning,
@@ -200,13 +211,15 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       (result) => {
         if (!running || !core) return;
         const moved = learner.checked(result.observed, result.reachable, peerId, rounds);
-        if (moved === undefined) {
-          if (!result.reachable) c.logger.warn({ observed: result.observed, by: peerId }, 'another host could not dial this peer back: it is not reachable from outside (NAT or firewall)');
-          return;
+        core.setUnreachable(learner.status.state === 'unreachable');
+        if (!result.reachable && learner.status.state === 'unreachable') {
+          c.logger.warn({ observed: result.observed, by: peerId }, 'another host could not dial this peer back: it is not reachable from outside (NAT or firewall); others hold it firewalled');
         }
+        if (moved === undefined) return;
         core.readdress(moved);
         writer?.flush();
-        c.logger.info({ address: moved, confirmedBy: peerId }, 'advertising the address other hosts reach this peer at (dialled back)');
+        if (result.reachable) c.logger.info({ address: moved, confirmedBy: peerId }, 'advertising the address other hosts reach this peer at (dialled back)');
+        else c.logger.info({ address: moved }, 'advertising the address other hosts see this peer at, though they cannot dial it: they hold it firewalled (connect-back only)');
       },
       (err: unknown) => {
         learner.failed();
@@ -215,9 +228,30 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     );
   }
 
+  /**
+   * Unreachable, nobody can dial this peer to ask for its file list: it sends the list along with
+   * its own requests, to peers that said they take it, as a delta since the cursor they hold.
+   */
+  async function addOwnFiles(peerId: string, request: SyncRequest): Promise<void> {
+    const held = filesHeldBy.get(peerId);
+    if (learner.status.state !== 'unreachable' || held === undefined) return;
+    try {
+      const delta = await c.files.changesSince(held === '' ? undefined : held);
+      const cap = core?.config.maxFilesPerPeer ?? 0;
+      if (delta.added.length > cap || delta.removed.length > cap) return;
+      request.ownFiles = { ...(delta.reset || held === '' ? {} : { base: held }), delta };
+    } catch (err) {
+      c.logger.debug({ err: (err as Error).message }, 'own file list not read; the request goes without it');
+    }
+  }
+
   /** Another peer asks to be dialled back at the source address of its request (never one it names). */
   async function dialBack(peerId: string, host: string, port: number): Promise<{ observed: string; reachable: boolean }> {
-    if (!dialBacks.take(host, clock.now())) throw new PeershareError('RATE_LIMITED', 'too many dial-backs asked from this address; ask again in a minute', { retryAfterSeconds: 60 });
+    if (!dialBacks.take(host, clock.now())) {
+      dialBackCounts.refused++;
+      throw new PeershareError('RATE_LIMITED', 'too many dial-backs asked from this address; ask again in a minute', { retryAfterSeconds: 60 });
+    }
+    dialBackCounts.served++;
     try {
       return { observed: host, reachable: await c.transport.reach(hostPort(host, port), peerId, aborter.signal) };
     } finally {
@@ -237,9 +271,13 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
         // A known peer is dialled pinned to its record's id; a join address to the id pinned on first use, if any.
         const pin = target.peerId === undefined ? pins.get(target.address) : undefined;
         try {
+          if (target.peerId !== undefined) await addOwnFiles(target.peerId, request);
           const answer = await c.transport.sync(target.address, target.peerId ?? pin?.peerId, request, aborter.signal);
           if (!running) return;
           live.applyResponse(target, answer.body, answer.peerId);
+          const held = askerFilesIn(answer.body);
+          if (held === undefined) filesHeldBy.delete(answer.peerId);
+          else filesHeldBy.set(answer.peerId, held);
           if (target.peerId === undefined) joinAnswered(target.address, answer.peerId, pin);
           learnFrom(observedIn(answer.body), answer.peerId, target.address, fetchPortOf(live));
         } catch (err) {
@@ -340,6 +378,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       admission: core?.admissionStatus() ?? NO_ADMISSION,
       reachability: learner.status,
       advertised: core?.table.selfRecord.addresses,
+      dialBacks: { ...dialBackCounts },
       portMapping,
     };
   }
@@ -356,6 +395,9 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     joinPins,
     forgetJoinPins,
     runRound,
+    verifiedFilesAddress: (peerId: string) => core?.table.get(peerId)?.record.addresses.files,
+    isFirewalled: (peerId: string) => core?.admission.isFirewalled(peerId) === true && !core.table.has(peerId),
+    firewalledHoldersOf: (fileId: string) => core?.firewalledHoldersOf(fileId) ?? [],
 
     async start() {
       aborter = new AbortController();

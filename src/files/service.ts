@@ -13,6 +13,7 @@ import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
 import { hostPort } from '../shared/net.ts';
 import { serveMetrics, ServiceMetrics } from '../shared/metrics.ts';
+import type { TLSSocket } from 'node:tls';
 import { peerAccess, servePeerHttp, type PeerPort } from '../shared/peer-port.ts';
 import type { PeerTls } from '../shared/peer-tls.ts';
 import { countBytesOut } from './adapters/http/bytes-out.ts';
@@ -36,12 +37,23 @@ export interface FilesServiceComponents {
   allowedHosts?: readonly string[];
   chunkSize: number;
   maxUploadBytes: number;
+  /**
+   * Where connect-backs (PUSH: a firewalled holder that dialled this port for a download of ours,
+   * ALPN peershare-push/1) go: to the download waiting for them, never served. Without it the
+   * port does not offer that ALPN.
+   */
+  onConnectBack?: (socket: TLSSocket, peerId: string) => void;
 }
 
 export interface FilesService extends Startable {
   readonly manager: FileManager;
   /** Base URL of the REST API once started. */
   readonly url: string;
+  /**
+   * Serve `peerId` on a connection this peer dialled to it (a connect-back, PUSH), as if
+   * accepted: the same routes and per-route access as any peer's connection.
+   */
+  serveDialled(socket: TLSSocket, peerId: string): void;
 }
 
 export function createFilesService(c: FilesServiceComponents): FilesService {
@@ -50,7 +62,7 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
   /** File content bytes sent, by caller (peer id, or `local`): /health and /metrics show them. */
   const bytesOut: Record<string, number> = {};
   let app: HttpApp | undefined;
-  let port: PeerPort | undefined;
+  let port: (PeerPort & { serveDialled(socket: TLSSocket, peerId: string): void }) | undefined;
   let url = '';
 
   return {
@@ -58,6 +70,10 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
     manager,
     get url() {
       return url;
+    },
+    serveDialled(socket, peerId) {
+      if (!port) return void socket.destroy();
+      port.serveDialled(socket, peerId);
     },
     async start() {
       await c.blobs.recover();
@@ -72,7 +88,7 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
       });
       countBytesOut(app, '/files/:id/content', bytesOut);
       serveMetrics(app, filesMetrics(c.peerId, manager, bytesOut), { host: c.host, apiToken: c.apiToken });
-      port = await servePeerHttp(app, c.host, c.port, c.tls, c.logger);
+      port = await servePeerHttp(app, c.host, c.port, c.tls, c.logger, c.onConnectBack);
       url = `http://${hostPort(port.host, port.port)}`;
       c.logger.info({ url }, 'files service listening');
     },

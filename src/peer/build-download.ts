@@ -18,6 +18,9 @@ import type { FilesService } from '../files/service.ts';
 import { opening } from '../shared/fs-errors.ts';
 import { loadOrCreateSecret } from '../shared/local-secret.ts';
 import { formatPeerAddress } from '../shared/peer-address.ts';
+import type { ConnectBacks } from '../shared/connect-backs.ts';
+import type { SearchService } from '../search/service.ts';
+import { connectBackFor } from './connect-back.ts';
 import { apiHostOf, localAddress, type PeerContext } from './context.ts';
 import { registryOverHttp, sourcesOverHttp } from './remote-ports.ts';
 
@@ -33,14 +36,20 @@ export async function buildQueue(ctx: PeerContext): Promise<JobQueue> {
   return new AmqpJobQueue({ url: config.amqpUrl, prefix: `peershare.${ctx.identity.peerId}.downloads`, logger });
 }
 
-export async function buildDownload(ctx: PeerContext, files: FilesService | undefined, fetch: FetchService | undefined): Promise<DownloadService> {
+/** With Search and the connect-back registry (every service in this process), firewalled sources are asked to connect back (PUSH). */
+export async function buildDownload(ctx: PeerContext, files: FilesService | undefined, fetch: FetchService | undefined, search?: SearchService, connectBacks?: ConnectBacks): Promise<DownloadService> {
   const { config } = ctx;
   const storePath = join(config.dataDir, 'downloads.db');
   const registry: LocalRegistry = files
     ? { register: async (path, manifest) => void (await files.manager.registerVerified(path, manifest)) }
     : registryOverHttp(`http://${localAddress(config, config.filesPort)}`, ctx.apiToken);
+  // Firewalled holders too when they can be asked to connect back (every service in this process), after the dialable ones.
+  const pushable = fetch !== undefined && search !== undefined && connectBacks !== undefined;
   const directory: SourceDirectory = fetch
-    ? { sourcesFor: async (fileId) => fetch.sourcesFor(fileId).filter((s) => s.state === 'alive').map((s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress })) }
+    ? {
+        sourcesFor: async (fileId) =>
+          [...fetch.sourcesFor(fileId).filter((s) => s.state === 'alive'), ...(pushable ? fetch.firewalledHoldersOf(fileId) : [])].map((s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress })),
+      }
     : sourcesOverHttp(`http://${localAddress(config, config.fetchPort)}`);
   const store = opening(storePath, () => new SqliteDownloadStore(storePath));
   const keySecret = loadOrCreateSecret(config.dataDir, DOWNLOAD_KEY_SECRET_FILE, JOB_KEY_SECRET_BYTES);
@@ -48,7 +57,7 @@ export async function buildDownload(ctx: PeerContext, files: FilesService | unde
     queue: await buildQueue(ctx),
     store,
     files: new FsDownloadFiles(),
-    chunkSource: new HttpChunkSource(ctx.tls),
+    chunkSource: new HttpChunkSource(ctx.tls, undefined, pushable ? connectBackFor({ fetch, search, connectBacks }) : undefined),
     registry,
     directory,
     logger: ctx.logger.child({ service: 'download' }),

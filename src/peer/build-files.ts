@@ -5,9 +5,11 @@ import { NodeLocalFiles } from '../files/adapters/fs/node-local-files.ts';
 import { SqliteCatalog } from '../files/adapters/sqlite/sqlite-catalog.ts';
 import { createFilesService, type FilesService } from '../files/service.ts';
 import { opening } from '../shared/fs-errors.ts';
+import type { ConnectBacks } from '../shared/connect-backs.ts';
 import type { PeerContext } from './context.ts';
 
-export function buildFiles(ctx: PeerContext): FilesService {
+/** `connectBacks`: where connect-backs (PUSH) for this peer's downloads go, when all services run here. */
+export function buildFiles(ctx: PeerContext, connectBacks?: ConnectBacks): FilesService {
   const { config } = ctx;
   const catalogPath = join(config.dataDir, 'catalog.db');
   return createFilesService({
@@ -23,5 +25,6 @@ export function buildFiles(ctx: PeerContext): FilesService {
     apiToken: ctx.apiToken,
     chunkSize: config.chunkSize,
     maxUploadBytes: config.maxUploadBytes,
+    ...(connectBacks ? { onConnectBack: (socket, peerId) => void connectBacks.offer(socket, peerId) } : {}),
   });
 }

@@ -13,12 +13,14 @@ import type { FetchService } from '../fetch/service.ts';
 import type { NeighbourSource } from '../search/ports.ts';
 import { DEFAULT_RATE_LIMITS } from '../search/domain/link-guard.ts';
 import { createSearchService, type SearchService } from '../search/service.ts';
+import { connectBackHandler } from './connect-back.ts';
 import { withParts, type Part } from './compose.ts';
 import { localAddress, type PeerContext } from './context.ts';
 import { fileManagerIndex } from './local-index.ts';
 import { neighboursOverHttp } from './remote-ports.ts';
 
-export function buildSearch(ctx: PeerContext, files: FilesService | undefined, fetch: FetchService | undefined): SearchService {
+/** `connectBack`: act on pushes for this peer (connect back to requesters); only with Files and Fetch in this process. */
+export function buildSearch(ctx: PeerContext, files: FilesService | undefined, fetch: FetchService | undefined, connectBack = false): SearchService {
   const { config } = ctx;
   const parts: Part[] = [];
   let manager = files?.manager;
@@ -57,6 +59,7 @@ export function buildSearch(ctx: PeerContext, files: FilesService | undefined, f
     sessionTimeouts: { frameMs: config.frameTimeout },
     rateLimits: { ...DEFAULT_RATE_LIMITS, queriesPerSecond: config.queryAcceptRate, queryBurst: 2 * config.queryAcceptRate },
     searchesPerSecond: config.searchRate,
+    ...(connectBack && files && fetch ? { onPush: connectBackHandler({ fetch, files, tls: ctx.tls, logger: ctx.logger.child({ service: 'search' }) }).onPush } : {}),
   });
   return withParts(service, ...parts);
 }

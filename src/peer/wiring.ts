@@ -8,6 +8,7 @@ import type { DownloadService } from '../download/service.ts';
 import type { FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
 import type { SearchService } from '../search/service.ts';
+import { ConnectBacks } from '../shared/connect-backs.ts';
 import { startAll, type Running, type Startable } from '../shared/lifecycle.ts';
 import type { PeerContext } from './context.ts';
 import { keepDiskReserve, watchDiskReserve } from './disk-reserve.ts';
@@ -37,10 +38,12 @@ export interface RunningPeer extends Running {
  */
 async function build(ctx: PeerContext, names: readonly ServiceName[]): Promise<PeerServices> {
   const s: PeerServices = {};
-  if (names.includes('files')) s.files = (await import('./build-files.ts')).buildFiles(ctx);
+  // Connect-backs (PUSH) need Files, Fetch, Search and Download in this one process: a socket cannot cross to another.
+  const connectBacks = (['files', 'fetch', 'search', 'download'] as const).every((n) => names.includes(n)) ? new ConnectBacks() : undefined;
+  if (names.includes('files')) s.files = (await import('./build-files.ts')).buildFiles(ctx, connectBacks);
   if (names.includes('fetch')) s.fetch = (await import('./build-fetch.ts')).buildFetch(ctx, s.files);
-  if (names.includes('search')) s.search = (await import('./build-search.ts')).buildSearch(ctx, s.files, s.fetch);
-  if (names.includes('download')) s.download = await (await import('./build-download.ts')).buildDownload(ctx, s.files, s.fetch);
+  if (names.includes('search')) s.search = (await import('./build-search.ts')).buildSearch(ctx, s.files, s.fetch, connectBacks !== undefined);
+  if (names.includes('download')) s.download = await (await import('./build-download.ts')).buildDownload(ctx, s.files, s.fetch, s.search, connectBacks);
   if (names.includes('client')) s.client = (await import('./build-client.ts')).buildClient(ctx, s);
   return s;
 }

@@ -10,13 +10,17 @@
  */
 export const PROTOCOL_VERSION = 2;
 
+/** Feature "push": the Push message (connect-back to a firewalled holder, docs/PROTOCOL.md). */
+export const FEATURE_PUSH = 'push';
 /**
  * The optional features this code speaks, listed in our Hello; a link uses those both Hellos list
  * (PeerSession.features). What later versions add to the wire (PUSH, keyword tables, folders) is
  * a feature named here, sent only over links that negotiated it, so neighbouring releases keep
- * talking during a rolling upgrade. None yet.
+ * talking during a rolling upgrade.
  */
-export const SUPPORTED_FEATURES: readonly string[] = [];
+export const SUPPORTED_FEATURES: readonly string[] = [FEATURE_PUSH];
+/** Bytes of a Push nonce. */
+export const PUSH_NONCE_BYTES = 16;
 /** Feature names one Hello may list, and the length and form of each name. */
 export const MAX_FEATURES = 32;
 export const MAX_FEATURE_LENGTH = 32;

@@ -85,6 +85,34 @@ describe('peer session', () => {
     await Promise.all(closing);
   });
 
+  it('sends a Push only over a link that negotiated "push", and closes a link that receives one without it', async () => {
+    const push = (target: string, requester: string) => ({ case: 'push' as const, value: { targetPeerId: target, requesterPeerId: requester, requesterFilesAddress: '10.0.0.2:7871', fileId, nonce: new Uint8Array(16).fill(4), ttl: 3 } });
+    // Both list it (the default): it crosses.
+    const [a, b] = sessionPair();
+    await ready(a, b);
+    expect(a.features).toEqual(['push']);
+    const atB = once(b, 'message');
+    expect(a.send(push(a.remote!.peerId, b.remote!.peerId))).toBe(true); // to b, from a
+    const [message] = (await atB) as [WireMessage];
+    expect(message).toMatchObject({ case: 'push', value: { requesterFilesAddress: '10.0.0.2:7871', ttl: 3 } });
+    const closing = [once(a, 'close'), once(b, 'close')];
+    a.close('test over');
+    await Promise.all(closing);
+
+    // An older peer lists no features: nothing is sent to it, and one that sends it a push anyway is cut.
+    const [x, y] = duplexPair();
+    const c = new PeerSession(x, { hello: testHello(1) });
+    const old = new PeerSession(y, { hello: testHello(2), features: [] });
+    await ready(c, old);
+    expect(c.features).toEqual([]);
+    expect(c.send(push(old.remote!.peerId, c.remote!.peerId))).toBe(false);
+    const cut = once(c, 'close');
+    (old as unknown as { write(m: unknown): boolean }).write(push(c.remote!.peerId, old.remote!.peerId)); // bypasses send's own check
+    const [info] = await cut;
+    expect(info).toMatchObject({ reason: 'unexpected-message' });
+    expect((info as { message: string }).message).toContain('did not negotiate "push"');
+  });
+
   it('closes a link whose hello claims another peer than the transport proved, before it is ready', async () => {
     const [x, y] = duplexPair();
     const honest = testHello(1);

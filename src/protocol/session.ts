@@ -50,8 +50,11 @@ export interface SessionOptions {
 }
 
 /** The messages a session hands to its owner; Hello, Ping, Pong and Close it handles itself. */
-export type PeerMessage = Extract<WireMessage, { case: 'query' | 'hit' }>;
-type Sendable = Extract<OutgoingMessage, { case: 'query' | 'hit' }>;
+export type PeerMessage = Extract<WireMessage, { case: 'query' | 'hit' | 'push' }>;
+type Sendable = Extract<OutgoingMessage, { case: 'query' | 'hit' | 'push' }>;
+
+/** The feature a message type needs on the link (docs/PROTOCOL.md §7); Query and Hit need none. */
+const FEATURE_OF: Partial<Record<PeerMessage['case'], string>> = { push: limits.FEATURE_PUSH };
 
 export interface SessionEvents {
   /** The handshake completed: `hello` is the peer's, version and fields checked. */
@@ -131,6 +134,9 @@ export class PeerSession extends EventEmitter<SessionEvents> {
    */
   send(message: Sendable): boolean {
     if (this.state !== 'ready') return false;
+    // A message of a feature the link did not negotiate is never sent: the peer would close the link.
+    const feature = FEATURE_OF[message.case];
+    if (feature !== undefined && !this.features.includes(feature)) return false;
     return this.write(message);
   }
 
@@ -219,8 +225,11 @@ export class PeerSession extends EventEmitter<SessionEvents> {
         return;
       case 'pong':
         return;
-      default:
+      default: {
+        const feature = FEATURE_OF[message.case];
+        if (feature !== undefined && !this.features.includes(feature)) return this.fail('unexpected-message', `a ${message.case} on a link that did not negotiate "${feature}"`);
         this.deliver(message);
+      }
     }
   }
 

@@ -6,7 +6,7 @@
  */
 import { peerIdFromPublicKey } from '../shared/identity.ts';
 import { FILE_ID_PATTERN, PEER_ID_PATTERN } from '../shared/ids.ts';
-import type { Close, Hello, Hit, Query, QueryId } from './gen/wire_pb.ts';
+import type { Close, Hello, Hit, Push, Query, QueryId } from './gen/wire_pb.ts';
 import {
   FEATURE_PATTERN,
   MAX_ADDRESS_LENGTH,
@@ -21,6 +21,7 @@ import {
   MAX_WIRE_TTL,
   MIN_HELLO_NONCE_BYTES,
   PUBLIC_KEY_BYTES,
+  PUSH_NONCE_BYTES,
   QUERY_NONCE_BYTES,
   SIGNATURE_BYTES,
 } from './limits.ts';
@@ -90,6 +91,14 @@ export function checkHit(m: Hit): Problem {
   }
   if (m.hops > MAX_WIRE_TTL) return `hops above ${MAX_WIRE_TTL}`;
   return peerId('holder_peer_id', m.holderPeerId) ?? address('holder_files_address', m.holderFilesAddress);
+}
+
+export function checkPush(m: Push): Problem {
+  if (m.nonce.length !== PUSH_NONCE_BYTES) return `push nonce must be ${PUSH_NONCE_BYTES} bytes`;
+  if (!FILE_ID_RE.test(m.fileId)) return 'file_id is not a file id';
+  if (m.ttl > MAX_WIRE_TTL) return `ttl above ${MAX_WIRE_TTL}`;
+  if (m.targetPeerId === m.requesterPeerId) return 'a push names the same peer as target and requester';
+  return peerId('target_peer_id', m.targetPeerId) ?? peerId('requester_peer_id', m.requesterPeerId) ?? address('requester_files_address', m.requesterFilesAddress);
 }
 
 export function checkClose(m: Close): Problem {

@@ -4,7 +4,7 @@
  * NeighbourSource with a static list from config (later Fetch's neighbour directory), Links with
  * the TCP overlay adapter (adapters/tcp/), Clock with real time (or a simulator's).
  */
-import type { Hit, Query } from '../protocol/gen/wire_pb.ts';
+import type { Hit, Push, Query } from '../protocol/gen/wire_pb.ts';
 import type { LinkId } from './domain/flood-router.ts';
 
 export type { LinkId };
@@ -70,6 +70,10 @@ export interface Links {
   peerOf?(link: LinkId): LinkPeer | undefined;
   /** The link carried something useful (a query handled, a hit delivered or passed on). */
   markUseful?(link: LinkId): void;
+  /** Send a Push over a link; false if the link is gone, not ready, or did not negotiate "push". */
+  sendPush?(link: LinkId, push: Push): boolean;
+  /** A ready link to `peerId` (its proven id), if there is one. */
+  linkTo?(peerId: string): LinkId | undefined;
 }
 
 /** Cancels a scheduled callback. */

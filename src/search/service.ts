@@ -9,6 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SessionTimeouts } from '../protocol/session.ts';
+import type { Push } from '../protocol/gen/wire_pb.ts';
 import { createHttpApp, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
@@ -23,7 +24,7 @@ import { TlsTransport } from './adapters/tcp/tls-transport.ts';
 import type { StreamTransport } from './adapters/tcp/transport.ts';
 import type { SubnetBits } from './domain/address-group.ts';
 import type { RateLimits } from './domain/link-guard.ts';
-import { SearchEngine } from './domain/search-engine.ts';
+import { SearchEngine, type PushCounters } from './domain/search-engine.ts';
 import type { SearchCounters } from './domain/counters.ts';
 import type { OverlayCounters } from './adapters/tcp/overlay-counters.ts';
 import type { Clock, LocalIndex, NeighbourSource } from './ports.ts';
@@ -66,6 +67,8 @@ export interface SearchServiceComponents {
   sessionTimeouts?: Partial<SessionTimeouts>;
   seenCapacity?: number;
   transport?: StreamTransport;
+  /** Who acts on a push for this peer (connect-back, after its own checks); without it pushes for us are counted and dropped. */
+  onPush?: (push: Push) => void;
 }
 
 export interface SearchService extends Startable {
@@ -118,6 +121,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
     rateLimits: c.rateLimits,
     searchesPerSecond: c.searchesPerSecond,
     onError: (err) => c.logger.error({ err }, 'local index failed'),
+    ...(c.onPush ? { onPush: c.onPush } : {}),
   });
   links.bind(engine);
 
@@ -136,7 +140,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
       const bound = await links.start(c.host, c.port);
       searchAddress = hostPort(c.host, bound.port);
       try {
-        app = await createHttpApp({ service: 'search', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.identity.peerId, links: links.ids().length, counters: engine.counters, overlay: links.counters }) });
+        app = await createHttpApp({ service: 'search', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.identity.peerId, links: links.ids().length, counters: engine.counters, pushes: engine.pushCounters, overlay: links.counters }) });
         app.addHook('onRequest', searchAccess);
         registerSearchRoutes(app, {
           search: (request) => engine.search(request),
@@ -167,7 +171,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
 }
 
 /** Search's series, from the engine and overlay counters its /health shows. */
-function searchMetrics(peerId: string, engine: { readonly counters: SearchCounters }, links: { readonly counters: OverlayCounters; ids(): readonly string[] }): ServiceMetrics {
+function searchMetrics(peerId: string, engine: { readonly counters: SearchCounters; readonly pushCounters: PushCounters }, links: { readonly counters: OverlayCounters; ids(): readonly string[] }): ServiceMetrics {
   const m = new ServiceMetrics('search', peerId);
   const n = engine.counters;
   m.gauge('links', 'Overlay links open now.', () => links.ids().length);
@@ -197,5 +201,15 @@ function searchMetrics(peerId: string, engine: { readonly counters: SearchCounte
   ], ['cap']);
   m.counter('link_evictions_total', 'Inbound links closed to make room for another peer.', () => links.counters.evictions);
   m.counter('frame_deadline_closes_total', 'Links closed for not completing a frame within the frame deadline.', () => links.counters.frameDeadlineCloses);
+  const p = engine.pushCounters;
+  m.counter('pushes_total', 'Push messages (connect-back requests): sent, not sent (over the per-holder limit, no route), received, forwarded, delivered to this peer, dropped by why.', () => [
+    [{ event: 'sent' }, p.sent],
+    [{ event: 'send-rate-limited' }, p.sendRateLimited],
+    [{ event: 'send-no-route' }, p.sendNoRoute],
+    [{ event: 'received' }, p.received],
+    [{ event: 'forwarded' }, p.forwarded],
+    [{ event: 'delivered' }, p.delivered],
+    ...Object.entries(p.dropped).map(([reason, count]): [Record<string, string>, number] => [{ event: `dropped-${reason}` }, count]),
+  ], ['event']);
   return m;
 }

@@ -19,7 +19,7 @@ import { PeershareError } from './errors.ts';
 import type { HttpApp } from './http-server.ts';
 import type { Logger } from './logging.ts';
 import { isLoopback } from './net.ts';
-import { ALPN_HTTP, provenPeerId, TLS_HANDSHAKE_BYTE, type PeerTls } from './peer-tls.ts';
+import { ALPN_HTTP, ALPN_PUSH, provenPeerId, TLS_HANDSHAKE_BYTE, type PeerTls } from './peer-tls.ts';
 
 /** A connection must send its first byte and finish the TLS handshake within this time. */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -204,7 +204,15 @@ export function callingPeer(request: FastifyRequest): string | undefined {
  * Serve `app` on a peer port: peers over TLS, this host's callers in plaintext. The app is made
  * ready but does not listen itself; closing the returned port and then the app ends everything.
  */
-export async function servePeerHttp(app: HttpApp, host: string, port: number, tls: PeerTls, logger: Logger): Promise<PeerPort> {
+export async function servePeerHttp(
+  app: HttpApp,
+  host: string,
+  port: number,
+  tls: PeerTls,
+  logger: Logger,
+  /** Connect-backs (ALPN peershare-push/1): handed here, never served; offered only when given. */
+  onConnectBack?: (socket: TLSSocket, peerId: string) => void,
+): Promise<PeerPort & { serveDialled(socket: TLSSocket, peerId: string): void }> {
   await app.ready();
   const sockets = new Set<Socket>();
   const handOn = (socket: Socket) => {
@@ -212,17 +220,26 @@ export async function servePeerHttp(app: HttpApp, host: string, port: number, tl
     socket.once('close', () => sockets.delete(socket));
     app.server.emit('connection', socket);
   };
+  const servePeer = (socket: TLSSocket, peerId: string) => {
+    provenIds.set(socket, peerId);
+    handOn(socket);
+  };
   const peerPort = await listenPeerPort(host, port, {
     tls,
-    alpn: [ALPN_HTTP],
+    alpn: onConnectBack ? [ALPN_HTTP, ALPN_PUSH] : [ALPN_HTTP],
     logger,
     onPeer: (socket, peerId) => {
-      provenIds.set(socket, peerId);
-      handOn(socket);
+      if (onConnectBack && socket.alpnProtocol === ALPN_PUSH) return onConnectBack(socket, peerId);
+      servePeer(socket, peerId);
     },
     onLocal: handOn,
   });
   return {
+    /**
+     * Serve HTTP to `peerId` on a connection this peer dialled itself (a connect-back to a
+     * requester, PUSH): as if accepted, with the same per-route access for that proven id.
+     */
+    serveDialled: servePeer,
     host: peerPort.host,
     port: peerPort.port,
     close: async () => {

@@ -28,6 +28,12 @@ export const CLOCK_SKEW_MS = 3600_000;
 /** ALPN names: a Search link and the HTTP routes peers call (Fetch sync, File Management ranges). */
 export const ALPN_LINK = 'peershare-link/2';
 export const ALPN_HTTP = 'http/1.1';
+/**
+ * A connect-back (PUSH, docs/PROTOCOL.md §6a): a firewalled holder dialled this File Management
+ * port so that we send it HTTP requests over the connection; the port hands it to whoever waits
+ * for it instead of serving it.
+ */
+export const ALPN_PUSH = 'peershare-push/1';
 
 /** The TLS record type of a handshake: the first byte of every ClientHello. */
 export const TLS_HANDSHAKE_BYTE = 0x16;

@@ -44,6 +44,35 @@ interface Status {
   reachability: { state: string; address?: string; advertised?: string } | null;
 }
 
+interface FetchPeers {
+  items: Array<{ peerId: string }>;
+  firewalled?: Array<{ peerId: string; addresses: { fetch: string } }>;
+}
+interface FetchSources {
+  sources: Array<{ peerId: string }>;
+  firewalled?: Array<{ peerId: string; firewalled: boolean }>;
+}
+
+/** A read of the Fetch API of the peer on `host` (plaintext: this host's caller). */
+async function fetchApi<T>(host: TestHost, path: string): Promise<T> {
+  return JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:${FETCH_PORT}${path}`])).stdout) as T;
+}
+
+/** Count, at `host`, the connections it opens to `target` (SYN without ACK): to the Fetch port, and to any other. */
+async function watchSyns(host: TestHost, target: string): Promise<void> {
+  await host.exec('nft', ['add', 'table', 'ip', 'watch']);
+  await host.exec('nft', ['add', 'chain', 'ip', 'watch', 'out', '{ type filter hook output priority 0 ; policy accept ; }']);
+  for (const port of ['==', '!=']) {
+    await host.exec('nft', ['add', 'rule', 'ip', 'watch', 'out', 'ip', 'daddr', target, 'tcp', 'flags', '&', '(syn|ack)', '==', 'syn', 'tcp', 'dport', port, String(FETCH_PORT), 'counter']);
+  }
+}
+
+async function synCounts(host: TestHost): Promise<{ fetch: number; other: number }> {
+  const { stdout } = await host.exec('nft', ['list', 'chain', 'ip', 'watch', 'out']);
+  const [fetch, other] = [...stdout.matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]));
+  return { fetch: fetch ?? NaN, other: other ?? NaN };
+}
+
 describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
   it('advertise what other hosts can dial: given, or learned and dialled back; never a loopback address', async () => {
     const bed = await createTestbed(3);
@@ -246,23 +275,81 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     }
   }, 180_000);
 
-  it('behind a NAT: the peer knows it cannot be reached, stays out of the others\' tables, and still searches and downloads', async () => {
+  it("behind a NAT: the peer knows it cannot be reached, advertises where it is seen; the others hold it firewalled (its files listed, marked), never dial it, and download its files by PUSH; it still searches and downloads", async () => {
     const bed = await createTestbed(3, undefined, { behindNat: [2] });
     const [first, second, natted] = bed.hosts as [TestHost, TestHost, TestHost];
     const interval = ['--fetch-interval', '200'];
     await first.startPeer(['start', '--host', first.ip, '--data', tempDir(), ...interval]);
     await second.startPeer(['start', '--host', second.ip, '--data', tempDir(), '--join', first.ip, ...interval]);
     await natted.startPeer(['start', '--host', '0.0.0.0', '--data', tempDir(), '--join', first.ip, ...interval]);
+    // Every connection the other hosts open to the router's address, counted at them (SYNs): to its Fetch port, and to any other.
+    for (const host of [first, second]) await watchSyns(host, natted.publicIp);
 
-    // Seen at its router's address, which drops the dial-back: not reachable from outside.
-    await expect.poll(async () => (await json<Status>(natted, ['status'])).reachability, POLL).toMatchObject({ state: 'unreachable', address: natted.publicIp });
+    // Seen at its router's address, which drops the dial-back: not reachable from outside. It
+    // advertises that address all the same (not its loopback, which others refuse).
+    await expect.poll(async () => (await json<Status>(natted, ['status'])).reachability, POLL).toMatchObject({ state: 'unreachable', address: natted.publicIp, advertised: `${natted.publicIp}:${FETCH_PORT}` });
     await expect.poll(async () => (await json<Peers>(natted, ['peers'])).peers.filter((p) => p.state === 'alive').length, POLL).toBe(2);
     const hidden = (await json<Status>(natted, ['status'])).peerId;
-    for (const host of [first, second]) expect((await json<Peers>(host, ['peers'])).peers.map((p) => p.peerId)).not.toContain(hidden);
+
+    // Its files: a file it shares is listed by the others as held by it, marked firewalled.
+    const dir = tempDir();
+    writeFileSync(join(dir, 'behind.txt'), 'held behind a NAT');
+    const sharedThere = await natted.peershare(['share', join(dir, 'behind.txt')]);
+    expect(sharedThere.code, sharedThere.stderr).toBe(0);
+    const hiddenFile = /[0-9a-f]{64}/.exec(sharedThere.stdout)![0];
+
+    // The others probed it, failed, and hold it firewalled: out of their tables, listed apart, at the router's address.
+    for (const host of [first, second]) {
+      await expect.poll(async () => (await fetchApi<FetchPeers>(host, '/peers')).firewalled?.map((p) => `${p.peerId}@${p.addresses.fetch}`), POLL).toContain(`${hidden}@${natted.publicIp}:${FETCH_PORT}`);
+      expect((await fetchApi<FetchPeers>(host, '/peers')).items.map((p) => p.peerId)).not.toContain(hidden);
+      expect((await json<Peers>(host, ['peers'])).peers.map((p) => p.peerId)).not.toContain(hidden);
+      await expect.poll(async () => (await fetchApi<FetchSources>(host, `/sources/${hiddenFile}`)).firewalled?.map((s) => s.peerId), POLL).toEqual([hidden]);
+      expect((await fetchApi<FetchSources>(host, `/sources/${hiddenFile}`)).sources).toEqual([]);
+    }
+
+    // Nobody dials it once it is firewalled: once each host's own probes failed (verifyAttempts of
+    // them: a record only gossiped as firewalled is probed on the peer's own announce), then over 30
+    // rounds the only connections to its address are the dial-backs it asks for itself (each one
+    // connection: at most 2 SYNs in its 2 s deadline; one may be under way as the count starts).
+    for (const host of [first, second]) {
+      await expect.poll(async () => (await fetchApi<{ admission: { droppedAfterFailures: number } }>(host, '/health')).admission.droppedAfterFailures, POLL).toBeGreaterThanOrEqual(1);
+    }
+    const settled = (await fetchApi<{ round: number }>(first, '/health')).round;
+    await expect.poll(async () => (await fetchApi<{ round: number }>(first, '/health')).round, POLL).toBeGreaterThanOrEqual(settled + 10);
+    const before = await Promise.all([first, second].map(async (h) => ({ syns: await synCounts(h), dialBacks: (await fetchApi<{ dialBacks: { served: number } }>(h, '/health')).dialBacks.served })));
+    const round0 = (await fetchApi<{ round: number }>(first, '/health')).round;
+    await expect.poll(async () => (await fetchApi<{ round: number }>(first, '/health')).round, POLL).toBeGreaterThanOrEqual(round0 + 30);
+    for (const [i, host] of [first, second].entries()) {
+      const syns = await synCounts(host);
+      const dialBacks = (await fetchApi<{ dialBacks: { served: number } }>(host, '/health')).dialBacks.served - before[i]!.dialBacks;
+      expect(syns.other, `${host.name}: connections to the firewalled host's other ports`).toBe(0);
+      expect(syns.fetch - before[i]!.syns.fetch, `${host.name}: SYNs to its Fetch port in 30 rounds, with ${dialBacks} dial-backs asked`).toBeLessThanOrEqual(2 * (dialBacks + 1));
+    }
+
+    // PUSH: another host downloads a file only the NAT'd host holds. It cannot dial it, so it asks
+    // it over the overlay to connect back; the NAT'd host dials its File Management port (TLS
+    // pinned both ways) and serves the ranges on that connection; every chunk is verified.
+    const pushed = randomBytes(2 * 1024 * 1024 + 9);
+    writeFileSync(join(dir, 'pushed.bin'), pushed);
+    const sharedPushed = await natted.peershare(['share', join(dir, 'pushed.bin')]);
+    expect(sharedPushed.code, sharedPushed.stderr).toBe(0);
+    const pushedId = /[0-9a-f]{64}/.exec(sharedPushed.stdout)![0];
+    await expect.poll(async () => (await fetchApi<FetchSources>(second, `/sources/${pushedId}`)).firewalled?.map((s) => s.peerId), POLL).toEqual([hidden]);
+    const pushedOut = tempDir();
+    // No source named: the download takes its sources from Fetch, firewalled holders included.
+    const body = JSON.stringify({ fileId: pushedId, name: 'pushed.bin', outDir: pushedOut });
+    const queued = JSON.parse((await second.exec('curl', ['-s', '-X', 'POST', '-H', 'content-type: application/json', '-d', body, 'http://127.0.0.1:7875/downloads'])).stdout) as { key: string };
+    await expect.poll(async () => (await json<Downloads>(second, ['downloads'])).downloads.find((d) => d.key === queued.key)?.state, POLL).toBe('done');
+    expect(readFileSync(join(pushedOut, 'pushed.bin')).equals(pushed)).toBe(true);
+    const pushes = async (host: TestHost) => (JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:7873/health`])).stdout) as { pushes: { sent: number; delivered: number } }).pushes;
+    // A manifest and the range slots: each connection one push, within the per-holder limit.
+    expect((await pushes(second)).sent).toBeGreaterThanOrEqual(1);
+    expect((await pushes(natted)).delivered).toBe((await pushes(second)).sent);
+    // Still nothing dialled the NAT'd host but the dial-backs: its ranges came over connections it opened.
+    expect((await synCounts(second)).other).toBe(0);
 
     // Its own connections go out: it finds and downloads a file shared on another host.
     const word = `lanterne${randomBytes(4).toString('hex')}`;
-    const dir = tempDir();
     const data = randomBytes(2 * 1024 * 1024 + 5);
     writeFileSync(join(dir, `${word}.bin`), data);
     expect((await second.peershare(['share', join(dir, `${word}.bin`)])).code).toBe(0);

@@ -102,6 +102,8 @@ export async function startHostileFetch(host: string, now: number, defer: Defer 
     peers: () => [],
     events: () => [],
     sources: () => [],
+    firewalled: () => [],
+    firewalledSources: () => [],
     joinPins: () => [],
     forgetJoinPins: refuse,
     dialBack: refuse,

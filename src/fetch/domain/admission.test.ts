@@ -144,4 +144,44 @@ describe('admission of unverified records', () => {
     expect(admission.offer(at(NOW + 3), gossip('y'), 1, NOW)).toBe('updated');
     expect(admission.get(signer.peerId)?.seq).toBe(NOW + 3);
   });
+
+  it('keeps a firewalled peer firewalled on its later announces at the same address, without probing it again; a new address is probed', () => {
+    const admission = new Admission(config);
+    const natted = memorySigner();
+    const at = (seq: number, host = '10.3.3.3') => signRecord(natted, { ...fields(1), addresses: { files: `${host}:7871`, search: `${host}:7872`, fetch: `${host}:7874` }, seq });
+    admission.offer(at(NOW), announce('10.3.3.3'), 1, NOW);
+    for (const round of [1, 2, 12]) admission.failed(at(NOW), round);
+    expect(admission.isFirewalled(natted.peerId)).toBe(true);
+    // The same record announced again, round after round: still firewalled, no probe planned.
+    expect(admission.offer(at(NOW), announce('10.3.3.3'), 13, NOW)).toBe('firewalled');
+    expect(admission.offer(at(NOW), announce('10.3.3.3'), 500, NOW)).toBe('firewalled');
+    expect(admission.plan(500)).toEqual([]);
+    // A newer record (a refresh, or re-signed once reachable): kept firewalled while the address is
+    // backed off, probed again once it is not (it may have become reachable).
+    expect(admission.offer(at(NOW + 1), announce('10.3.3.3'), 13, NOW)).toBe('refused-backoff');
+    expect(admission.isFirewalled(natted.peerId)).toBe(true);
+    expect(admission.offer(at(NOW + 2), announce('10.3.3.3'), 500, NOW)).toBe('pending');
+    expect(admission.plan(500)).toHaveLength(1);
+    // Moved: the new address is probed like any other.
+    expect(admission.offer(at(NOW + 3, '10.4.4.4'), announce('10.4.4.4'), 501, NOW)).toBe('updated');
+    expect(admission.plan(501).map((r) => r.addresses.fetch)).toEqual(['10.4.4.4:7874']);
+  });
+
+  it('holds records gossiped as firewalled without probing them, refuses loopback ones from another host, and expires them by signing time', () => {
+    const admission = new Admission(config);
+    const marked = recordAt('10.6.6.6');
+    expect(admission.takeFirewalled(marked, 'honest', '10.0.0.2:7874')).toBe(true);
+    expect(admission.takeFirewalled(marked, 'honest', '10.0.0.2:7874')).toBe(false); // same seq: nothing new
+    expect(admission.isFirewalled(marked.peerId)).toBe(true);
+    expect(admission.plan(1)).toEqual([]);
+    expect(admission.firewalledRecords(10)).toEqual([marked]);
+    expect(admission.takeFirewalled(recordAt('127.0.0.5'), 'honest', '10.0.0.2:7874')).toBe(false);
+    // Only a hint: the peer's own announce is still probed once (a replay must not keep an honest peer unverified).
+    expect(admission.offer(marked, announce('10.6.6.6'), 2, NOW)).toBe('pending');
+    expect(admission.isFirewalled(marked.peerId)).toBe(false);
+    const old = signRecord(memorySigner(), { ...fields(1), addresses: { files: '10.7.7.7:1', search: '10.7.7.7:2', fetch: '10.7.7.7:3' }, issuedAt: NOW - 20 * MINUTE });
+    admission.takeFirewalled(old, 'honest', '10.0.0.2:7874');
+    expect(admission.expireFirewalled(NOW - 15 * MINUTE)).toEqual([old.peerId]);
+    expect(admission.firewalled).toBe(0);
+  });
 });

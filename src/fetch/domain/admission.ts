@@ -20,9 +20,16 @@
  *     bystander at most a few connections per peer that received the records directly (with the
  *     defaults: rounds 0, 1 and 11, then, only if such records keep coming, 31, 71, 151...);
  *   - a record whose peer proved its key on an inbound announce but whose address could not be
- *     reached is kept as *firewalled*: never dialled, never gossiped (kept local; the real-hosts
- *     issue takes it further), bounded like the pending records.
- * Records are never gossiped from here. Pure: the caller passes the round number and the time.
+ *     reached is kept as *firewalled*: never dialled by anyone. Its later announces of the same
+ *     record stay firewalled without a new probe (this peer's own probe failed there). Those are
+ *     gossiped, marked as such (SyncRounds puts them in a view's `firewalled` list), one hop only
+ *     (a record received that way is not passed on: a flood of announced identities stays near
+ *     where it was announced), so peers learn the holder exists and is reachable only by
+ *     connect-back before it announced itself to them; one received that way is held firewalled too (signed by its peer, so it names only that peer's own claim, and
+ *     never dialled, so naming a bystander costs the bystander nothing). Bounded like the pending
+ *     records; each expires firewalledTtlMs after its peer signed it (an unreachable peer re-signs
+ *     its record well within that), since nobody can probe its liveness.
+ * Unverified records are never gossiped from here. Pure: the caller passes the round number and the time.
  */
 import type { FetchConfig } from './config.ts';
 import { hostOf, isLoopbackHost, subnetOf } from './host-key.ts';
@@ -49,7 +56,15 @@ export type Origin =
   /** Carried in the answer of the verified peer `via` (its peer id), dialled at host:port `at`. */
   | { kind: 'gossip'; via: string; at: string };
 
-export type OfferOutcome = 'pending' | 'updated' | 'unchanged' | 'refused-rate' | 'refused-backoff' | 'refused-address';
+export type OfferOutcome = 'pending' | 'updated' | 'unchanged' | 'firewalled' | 'refused-rate' | 'refused-backoff' | 'refused-address';
+
+interface Firewalled {
+  record: PeerRecord;
+  /** Fair-share key, as for pending records. */
+  share: string;
+  /** This peer's own probe of the record's address failed (else it was only gossiped as firewalled). */
+  own: boolean;
+}
 
 interface Pending {
   record: PeerRecord;
@@ -84,7 +99,7 @@ export class Admission {
   private readonly shareSizes = new Map<string, number>();
   private readonly addresses = new Map<string, AddressState>();
   /** Firewalled peers by id, with the host that announced each (insertion order: oldest first). */
-  private readonly firewalledPeers = new Map<string, { record: PeerRecord; share: string }>();
+  private readonly firewalledPeers = new Map<string, Firewalled>();
   private window = { start: -Infinity, perAddress: new Map<string, number>(), perSubnet: new Map<string, number>() };
   readonly counters: AdmissionCounters = { refusedNew: 0, refusedBackoff: 0, evictedUnverified: 0, verificationsOk: 0, verificationsFailed: 0, droppedAfterFailures: 0 };
 
@@ -106,6 +121,51 @@ export class Admission {
     return this.firewalledPeers.has(peerId);
   }
 
+  /** The record of a firewalled peer (already verified: its signature). */
+  firewalledRecord(peerId: string): PeerRecord | undefined {
+    return this.firewalledPeers.get(peerId)?.record;
+  }
+
+  /**
+   * Firewalled records, the most recently signed first, at most `max`; `ownOnly`: only those whose
+   * peer announced itself to us and failed our own probes (what we gossip: one hop, so that a flood
+   * of announced identities is not carried on across the network).
+   */
+  firewalledRecords(max: number, ownOnly = false): PeerRecord[] {
+    return [...this.firewalledPeers.values()]
+      .filter((f) => !ownOnly || f.own)
+      .map((f) => f.record)
+      .sort((a, b) => b.issuedAt - a.issuedAt)
+      .slice(0, max);
+  }
+
+  /**
+   * Take a record another verified peer gossiped as firewalled (`via`, dialled at `at`): held
+   * firewalled, never probed. Refused when it names loopback to another host, when it waits for
+   * our own probe, or when we hold it at an equal or newer seq. Returns whether it was taken.
+   */
+  takeFirewalled(record: PeerRecord, via: string, at: string): boolean {
+    if (record.status !== 'alive') return false;
+    if (!isLoopbackHost(hostOf(at)) && namesLoopback(record)) return false;
+    if (this.pending.has(record.peerId)) return false;
+    const held = this.firewalledPeers.get(record.peerId);
+    if (held && held.record.seq >= record.seq) return false;
+    const own = held?.own === true && held.record.addresses.fetch === record.addresses.fetch;
+    this.keepFirewalled(record, held?.share ?? `via:${via}`, own);
+    return true;
+  }
+
+  /** Drop firewalled records signed before `cutoff` (ms): their peer stopped re-signing. Returns their ids. */
+  expireFirewalled(cutoff: number): string[] {
+    const gone: string[] = [];
+    for (const [peerId, entry] of this.firewalledPeers) {
+      if (entry.record.issuedAt >= cutoff) continue;
+      this.firewalledPeers.delete(peerId);
+      gone.push(peerId);
+    }
+    return gone;
+  }
+
   /**
    * Take a record (signature already checked; not in the table, or in it with another fetch
    * address) to verify later. A new identity announced directly counts against its source's rate.
@@ -118,6 +178,11 @@ export class Admission {
       this.counters.refusedNew++;
       return 'refused-address';
     }
+    // Firewalled where our own probe failed: the same record announced again is kept, not probed
+    // again. A newer one (a refresh, or re-signed once reachable, say by a port mapping) goes the
+    // usual way: probed when its address is not backed off, else kept firewalled.
+    const wall = this.firewalledPeers.get(record.peerId);
+    if (origin.kind === 'announce' && wall?.own && wall.record.addresses.fetch === record.addresses.fetch && record.seq <= wall.record.seq) return 'firewalled';
     const held = this.pending.get(record.peerId);
     if (held) {
       if (record.seq <= held.record.seq) return 'unchanged';
@@ -126,7 +191,7 @@ export class Admission {
     }
     if (this.blocked(record.addresses.fetch, round)) {
       this.counters.refusedBackoff++;
-      if (origin.kind === 'announce') this.keepFirewalled(record, this.announcingHost(origin.remote, record));
+      if (origin.kind === 'announce') this.keepFirewalled(record, this.announcingHost(origin.remote, record), true);
       return 'refused-backoff';
     }
     const share = origin.kind === 'announce' ? this.announcingHost(origin.remote, record) : `via:${origin.via}`;
@@ -141,8 +206,9 @@ export class Admission {
     return 'pending';
   }
 
-  /** Forget a pending record (its peer left, or it reached the table some other way). */
+  /** Forget a pending or firewalled record (its peer left, or it reached the table some other way). */
   discard(peerId: string): void {
+    this.firewalledPeers.delete(peerId);
     const entry = this.pending.get(peerId);
     if (!entry) return;
     this.pending.delete(peerId);
@@ -205,7 +271,7 @@ export class Admission {
       if (entry.record.addresses.fetch !== address) continue;
       this.discard(peerId);
       this.counters.droppedAfterFailures++;
-      if (entry.announced) this.keepFirewalled(entry.record, entry.share);
+      if (entry.announced) this.keepFirewalled(entry.record, entry.share, true);
     }
   }
 
@@ -253,9 +319,9 @@ export class Admission {
    * Keep `record` as firewalled, announced from `share`. Over the cap the oldest record of the
    * host holding the most goes, so a flood from one host displaces its own, not other hosts'.
    */
-  private keepFirewalled(record: PeerRecord, share: string): void {
+  private keepFirewalled(record: PeerRecord, share: string, own: boolean): void {
     this.firewalledPeers.delete(record.peerId);
-    this.firewalledPeers.set(record.peerId, { record, share });
+    this.firewalledPeers.set(record.peerId, { record, share, own });
     if (this.firewalledPeers.size <= this.config.maxUnverified) return;
     const counts = new Map<string, number>();
     for (const { share: s } of this.firewalledPeers.values()) counts.set(s, (counts.get(s) ?? 0) + 1);

@@ -74,6 +74,16 @@ export interface FetchConfig {
   maxVerifyBackoffRounds: number;
   /** Addresses (backoffs) and sources (rates) remembered at most. */
   maxAddressMemory: number;
+  /**
+   * Firewalled records (peers reachable only by connect-back) carried in one answer, newest first:
+   * only those this peer failed to probe itself (one hop), so an answer grows by at most this many.
+   */
+  firewalledGossip: number;
+  /**
+   * A firewalled record signed longer ago than this is dropped (nobody can probe such a peer, so
+   * its own re-signing is its only sign of life); an unreachable peer re-signs every third of it.
+   */
+  firewalledTtlMs: number;
 }
 
 export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
@@ -104,6 +114,8 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   verifyBackoffRounds: 10,
   maxVerifyBackoffRounds: 1_200,
   maxAddressMemory: 10_000,
+  firewalledGossip: 32,
+  firewalledTtlMs: 15 * 60_000,
 });
 
 /** Defaults overridden by `partial`; the service validates user settings before this. */

@@ -36,6 +36,12 @@ export interface ViewDelta {
    * peers that became suspected or down since the cursor. A live peer refutes by re-signing.
    */
   suspects: [string, number, number][];
+  /**
+   * Records of peers the sender holds as *firewalled* (admission.ts): their peer proved its key
+   * but cannot be dialled; receivers hold them firewalled too and never dial them. Absent from
+   * older peers, and when there are none.
+   */
+  firewalled?: PeerRecord[];
 }
 
 export interface SyncRequest {
@@ -55,6 +61,13 @@ export interface SyncRequest {
    * the network has settled). Suspicions since the cursor are sent either way.
    */
   haveHash?: string;
+  /**
+   * A firewalled asker's own shared files (nobody can dial it to ask): the delta since `base`, the
+   * cursor the answerer said it holds (absent: the whole list, reset). Sent only to answerers that
+   * showed they take it (`askerFiles` in their answers); an answerer applies it only for a peer it
+   * holds firewalled, and only on top of the cursor it holds.
+   */
+  ownFiles?: { base?: string; delta: FileDelta };
 }
 
 /** Most digest entries a request may carry; an asker that knows more sends none (a full view). */
@@ -82,6 +95,8 @@ export interface SyncResponse {
   files?: FileDelta;
   /** The IP address the answerer saw the request come from: a claim, checked by a dial-back before use (reachability.ts). */
   observed?: string;
+  /** The cursor of the asker's own file list the answerer holds ('' for none): says it takes `ownFiles`. */
+  askerFiles?: string;
 }
 
 const PEER_ID = /^[a-z2-7]{52}$/;
@@ -94,6 +109,9 @@ const MAX_NAME_LENGTH = 255;
 const MAX_SUSPECT_ROUNDS = 1_000_000;
 
 export type MessageLimits = Pick<FetchConfig, 'maxPeers' | 'maxTombstones' | 'maxFilesPerPeer' | 'maxClockSkewMs'>;
+
+/** Firewalled records one answer may carry (what a sender sends is its firewalledGossip setting, 32 by default). */
+export const MAX_FIREWALLED_IN_ANSWER = 256;
 
 function bad(message: string, field: string): PeershareError {
   return new PeershareError('BAD_REQUEST', message, { field });
@@ -152,7 +170,9 @@ export function parseSyncRequest(input: unknown, now: number, limits: MessageLim
         });
   const haveHash = body.haveHash;
   if (haveHash !== undefined && (typeof haveHash !== 'string' || !SET_HASH.test(haveHash))) throw bad('haveHash must be 32 hex digits', 'haveHash');
+  const ownFiles = body.ownFiles === undefined ? undefined : object(body.ownFiles, 'ownFiles');
   return {
+    ...(ownFiles ? { ownFiles: { ...(cursor(ownFiles.base, 'ownFiles.base') !== undefined ? { base: ownFiles.base as string } : {}), delta: parseFileDelta(ownFiles.delta, limits) } } : {}),
     from: record(body.from, 'from', now, limits, checks),
     viewCursor: cursor(body.viewCursor, 'viewCursor'),
     filesCursor: cursor(body.filesCursor, 'filesCursor'),
@@ -182,10 +202,18 @@ export function parseSyncResponse(input: unknown, now: number, limits: MessageLi
     return [peerId, seq, rounds];
   });
   const records = rawRecords.map((r, i) => record(r, `view.records[${i}]`, now, limits, checks));
+  const firewalled =
+    view.firewalled === undefined ? undefined : list(view.firewalled, MAX_FIREWALLED_IN_ANSWER, 'view.firewalled').map((r, i) => record(r, `view.firewalled[${i}]`, now, limits, checks));
   const files = body.files === undefined ? undefined : parseFileDelta(body.files, limits);
   // Only a hint (and absent from older peers): an unusable one is dropped, not a reason to refuse the answer.
   const observed = typeof body.observed === 'string' && IP_ADDRESS.test(body.observed) ? body.observed : undefined;
-  return { from, view: { cursor: viewCursor, records, suspects }, ...(files ? { files } : {}), ...(observed ? { observed } : {}) };
+  return { from, view: { cursor: viewCursor, records, suspects, ...(firewalled ? { firewalled } : {}) }, ...(files ? { files } : {}), ...(observed ? { observed } : {}) };
+}
+
+/** The cursor of our own file list a raw answer says its sender holds, if it says (it then takes ownFiles). */
+export function askerFilesIn(input: unknown): string | undefined {
+  const held = typeof input === 'object' && input !== null ? (input as { askerFiles?: unknown }).askerFiles : undefined;
+  return typeof held === 'string' && (held === '' || CURSOR.test(held)) ? held : undefined;
 }
 
 /** The observed address of a raw answer (applyResponse checked the rest), if it carries a usable one. */

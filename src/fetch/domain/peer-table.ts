@@ -71,6 +71,8 @@ export interface MergeReport {
   full: number;
   /** Not taken into the table yet: waiting, unverified, for this peer's own probe (admission.ts). */
   unverified: number;
+  /** Taken as firewalled from the answer's marked list (never dialled; admission.ts). */
+  firewalled: number;
 }
 
 export type LivenessConfig = Pick<
@@ -155,7 +157,7 @@ export class PeerTable {
 
   /** Merge records that already passed verifyRecord; a new peer counts as heard `now`. */
   merge(records: readonly PeerRecord[], now: number): MergeReport {
-    const report: MergeReport = { added: 0, updated: 0, left: 0, unchanged: 0, stale: 0, self: 0, full: 0, unverified: 0 };
+    const report: MergeReport = { added: 0, updated: 0, left: 0, unchanged: 0, stale: 0, self: 0, full: 0, unverified: 0, firewalled: 0 };
     for (const record of records) {
       const outcome = this.mergeOne(record, now);
       report[outcome]++;

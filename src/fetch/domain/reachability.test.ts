@@ -18,12 +18,15 @@ describe('learning the address to advertise', () => {
   it('marks a peer that was not dialled back unreachable and asks again only after RECHECK_ROUNDS', () => {
     const learner = new AddressLearner(true);
     expect(learner.shouldCheck('203.0.113.7', 1)).toBe(true);
-    expect(learner.checked('203.0.113.7', false, 'peerA', 1)).toBeUndefined();
+    // Advertised all the same (others then hold it firewalled), once per address.
+    expect(learner.checked('203.0.113.7', false, 'peerA', 1)).toBe('203.0.113.7');
     expect(learner.status).toMatchObject({ state: 'unreachable', address: '203.0.113.7' });
     expect(learner.shouldCheck('203.0.113.7', RECHECK_ROUNDS)).toBe(false);
     expect(learner.shouldCheck('203.0.113.7', 1 + RECHECK_ROUNDS)).toBe(true);
     learner.failed(); // not answered: nothing learned, next check waits again
     expect(learner.status.state).toBe('unreachable');
+    expect(learner.shouldCheck('203.0.113.7', 2 + 2 * RECHECK_ROUNDS)).toBe(true);
+    expect(learner.checked('203.0.113.7', false, 'peerB', 2 + 2 * RECHECK_ROUNDS)).toBeUndefined(); // same address: nothing to re-sign
   });
 
   it('learns nothing from loopback observations, nothing when the address was given, and keeps a confirmed address one peer could not dial', () => {

@@ -61,14 +61,18 @@ export class AddressLearner {
 
   /**
    * The dial-back asked of `by` is done: whether it reached this peer at `observed`. Returns the
-   * address to advertise from now on, if it changes.
+   * address to advertise from now on, if it changes. An unreachable peer advertises the address
+   * others see it at too: they probe it, fail, and hold it *firewalled* (never dialled, reachable
+   * only by connect-back), which a record naming this host's loopback could never be.
    */
   checked(observed: string, reachable: boolean, by: string, round: number): string | undefined {
     this.#checking = false;
     if (!reachable) {
       // A reachable address that one peer could not dial back stays advertised: that peer's path may be the fault.
-      if (this.#status.state !== 'reachable') this.#status = { state: 'unreachable', address: observed, checkedBy: by, round };
-      return undefined;
+      if (this.#status.state === 'reachable') return undefined;
+      const moved = this.#status.state !== 'unreachable' || this.#status.address !== observed;
+      this.#status = { state: 'unreachable', address: observed, checkedBy: by, round };
+      return moved ? observed : undefined;
     }
     const changed = this.#status.state !== 'reachable' || this.#status.address !== observed;
     this.#status = { state: 'reachable', address: observed, confirmedBy: by, round };

@@ -233,4 +233,61 @@ describe('sync rounds', () => {
     exchange(a.rounds, b.rounds, { address: 'x:1' });
     expect(b.rounds.table.get(a.rounds.peerId)?.state).toBe('alive');
   });
+
+  it('gossips firewalled peers marked, takes their own file lists, and lists them apart from sources; never plans a sync to them', () => {
+    const a = core(1);
+    const b = core(2);
+    meet(a.rounds, 1, b.rounds, 2);
+    // A peer behind a NAT announces to a; a's probes of it fail: held firewalled.
+    const natted = core(3);
+    const request = () => JSON.parse(JSON.stringify({ from: natted.rounds.table.selfRecord })) as Record<string, unknown>;
+    a.rounds.answer(request(), LOCAL);
+    for (let i = 0; i < 12; i++) {
+      for (const { target } of a.rounds.startRound()) if (target.verify) a.rounds.applyFailure(target);
+    }
+    expect(a.rounds.admission.isFirewalled(natted.rounds.peerId)).toBe(true);
+    // Its own file list comes with its requests (nobody can dial it to ask), applied as a whole list.
+    const files = { cursor: 'n1', reset: true, added: [{ id: FILE, name: 'behind.txt', size: 7 }], removed: [] };
+    a.rounds.answer({ ...request(), ownFiles: { delta: files } }, LOCAL);
+    expect(a.rounds.heldFilesCursor(natted.rounds.peerId)).toBe('n1');
+    // A delta on top of another cursor than the one held is ignored.
+    a.rounds.answer({ ...request(), ownFiles: { base: 'zz', delta: { cursor: 'n9', reset: false, added: [], removed: [FILE] } } }, LOCAL);
+    expect(a.rounds.heldFilesCursor(natted.rounds.peerId)).toBe('n1');
+    expect(a.rounds.sourcesFor(FILE)).toEqual([]);
+    expect(a.rounds.firewalledHoldersOf(FILE)).toMatchObject([{ peerId: natted.rounds.peerId, name: 'behind.txt', firewalled: true }]);
+    // b asks a: the answer carries the firewalled record, marked; b holds it firewalled too, and never dials it.
+    const view = a.rounds.answer(JSON.parse(JSON.stringify({ from: b.rounds.table.selfRecord })), LOCAL);
+    expect(view.firewalled?.map((r) => r.peerId)).toEqual([natted.rounds.peerId]);
+    const report = b.rounds.applyResponse({ peerId: a.rounds.peerId, address: fields(1).addresses.fetch }, JSON.parse(JSON.stringify({ from: a.rounds.peerId, view })));
+    expect(report.firewalled).toBe(1);
+    expect(b.rounds.firewalledPeers().map((p) => p.peerId)).toEqual([natted.rounds.peerId]);
+    // One hop: b does not pass on what it only heard of.
+    const c = core(4);
+    expect(b.rounds.answer(JSON.parse(JSON.stringify({ from: c.rounds.table.selfRecord })), LOCAL).firewalled).toBeUndefined();
+    expect(b.rounds.table.has(natted.rounds.peerId)).toBe(false);
+    for (let i = 0; i < 30; i++) expect(b.rounds.startRound().map((p) => p.target.peerId)).not.toContain(natted.rounds.peerId);
+    // The firewalled peer's own answer leaves it out of its own list.
+    expect(a.rounds.answer(request(), LOCAL).firewalled).toBeUndefined();
+  });
+
+  it('re-signs its record while unreachable, before the others would expire it; the others drop a firewalled record that stops being re-signed', () => {
+    const natted = core(3, [], { firewalledTtlMs: 9_000 });
+    const seq = natted.rounds.table.selfRecord.seq;
+    natted.rounds.setUnreachable(true);
+    natted.clock.t += 2_000;
+    natted.rounds.startRound();
+    expect(natted.rounds.table.selfRecord.seq).toBe(seq);
+    natted.clock.t += 1_000;
+    natted.rounds.startRound();
+    expect(natted.rounds.table.selfRecord.seq).toBeGreaterThan(seq);
+    expect(natted.rounds.table.selfRecord.issuedAt).toBe(natted.clock.t);
+    const b = core(2, [], { firewalledTtlMs: 9_000 });
+    b.rounds.admission.takeFirewalled(natted.rounds.table.selfRecord, 'x', '127.0.0.1:7003');
+    b.clock.t = natted.clock.t + 8_000;
+    b.rounds.startRound();
+    expect(b.rounds.firewalledPeers()).toHaveLength(1);
+    b.clock.t += 2_000;
+    b.rounds.startRound();
+    expect(b.rounds.firewalledPeers()).toHaveLength(0);
+  });
 });

@@ -24,7 +24,7 @@ import { hostOf } from './host-key.ts';
 import type { RecordSigner, SignatureVerifier } from './keys.ts';
 import { MembershipLog } from './membership-log.ts';
 import { PeershareError } from '../../shared/errors.ts';
-import { haveEntry, MAX_HAVE, parseRecord, parseSyncRequest, parseSyncResponse, setHash, type RecordChecks, type SyncRequest, type ViewDelta } from './messages.ts';
+import { haveEntry, MAX_FIREWALLED_IN_ANSWER, MAX_HAVE, parseRecord, parseSyncRequest, parseSyncResponse, setHash, type RecordChecks, type SyncRequest, type ViewDelta } from './messages.ts';
 import { nextSeq, signLeave, signRecord, type PeerRecord } from './peer-record.ts';
 import { PeerTable, type MergeReport, type PeerState } from './peer-table.ts';
 import { sample, type Clock, type Random } from './random.ts';
@@ -106,6 +106,8 @@ export class SyncRounds {
   private joinWait = 0;
   private joinBackoff = 1;
   private readonly checks: RecordChecks;
+  /** This peer cannot be dialled from outside (its dial-back failed): it re-signs its record now and then (see firewalledTtlMs). */
+  private unreachable = false;
   /** Our digest's hash at the last round, and rounds it has not changed: settled askers send the hash. */
   private lastHash = '';
   private stableRounds = 0;
@@ -134,7 +136,7 @@ export class SyncRounds {
     );
     // Records already checked (held in the table, or waiting unverified) skip the signature check
     // when they come again unchanged: while many peers join, the same records arrive in many answers.
-    const held = (peerId: string) => this.table.known(peerId) ?? this.admission.get(peerId);
+    const held = (peerId: string) => this.table.known(peerId) ?? this.admission.get(peerId) ?? this.admission.firewalledRecord(peerId);
     this.checks = { verified: held, ...(options.verifier ? { verifier: options.verifier } : {}) };
   }
 
@@ -153,6 +155,7 @@ export class SyncRounds {
     this.round++;
     this.table.tick(now);
     this.resignIfOutdated(now);
+    this.keepFirewalledFresh(now);
     const { hash } = this.digest();
     this.stableRounds = hash === this.lastHash ? this.stableRounds + 1 : 0;
     this.lastHash = hash;
@@ -235,6 +238,12 @@ export class SyncRounds {
     }
     const report = this.table.merge(direct, now);
     report.unverified = unverified;
+    // Peers the answerer holds as firewalled: held firewalled here too, never dialled. A peer we
+    // hold verified (reachable), ourselves, and anything older than what we know are left alone.
+    for (const record of response.view.firewalled ?? []) {
+      if (record.peerId === this.peerId || this.table.has(record.peerId) || this.table.isOutdated(record)) continue;
+      if (this.admission.takeFirewalled(record, response.from, target.address)) report.firewalled++;
+    }
     this.table.heard(response.from, now, now);
     // After the records: a rumour about a record older than one just merged is already refuted.
     for (const [peerId, seq, rounds] of response.view.suspects) this.table.suspect(peerId, seq, rounds, now);
@@ -298,14 +307,41 @@ export class SyncRounds {
     else this.admission.offer(request.from, { kind: 'announce', remote }, this.round, now);
     // Its request over TLS proved its id: direct evidence, for a verified peer only.
     this.table.heard(id, now, now);
+    this.takeOwnFiles(id, request);
+    let view: ViewDelta;
     if (request.haveHash !== undefined) {
       // Same set of records as the asker: no records, only suspicions since its cursor. Otherwise
       // what changed since the cursor, or without one all of it (see SyncRequest).
       const same = request.haveHash === this.digest().hash;
-      return this.table.viewSince(request.viewCursor, () => same);
+      view = this.table.viewSince(request.viewCursor, () => same);
+    } else {
+      const have = new Set(request.have ?? []);
+      view = this.table.viewSince(request.viewCursor, (record) => have.has(haveEntry(record)));
     }
-    const have = new Set(request.have ?? []);
-    return this.table.viewSince(request.viewCursor, (record) => have.has(haveEntry(record)));
+    // Firewalled peers, marked: those whose failure we saw ourselves (one hop), the asker's own excepted.
+    const firewalled = this.admission.firewalledRecords(this.config.firewalledGossip + 1, true).filter((r) => r.peerId !== id).slice(0, Math.min(this.config.firewalledGossip, MAX_FIREWALLED_IN_ANSWER));
+    return firewalled.length > 0 ? { ...view, firewalled } : view;
+  }
+
+  /**
+   * A firewalled asker's own file list (nobody can dial it to ask): applied only for a peer held
+   * firewalled here, and only as a whole list or on top of the cursor held (see SyncRequest). A
+   * list over the caps is ignored, not an error: the announce still counts.
+   */
+  private takeOwnFiles(peerId: string, request: SyncRequest): void {
+    const own = request.ownFiles;
+    if (!own || this.table.has(peerId) || !this.admission.isFirewalled(peerId)) return;
+    if (!own.delta.reset && (own.base === undefined || own.base !== this.files.cursorOf(peerId))) return;
+    try {
+      this.files.apply(peerId, own.delta);
+    } catch {
+      // Over a cap: keep what we held; the asker learns our cursor from the answer.
+    }
+  }
+
+  /** The cursor of `peerId`'s own file list held here ('' for none), told to it in every answer. */
+  heldFilesCursor(peerId: string): string {
+    return this.files.cursorOf(peerId) ?? '';
   }
 
   /** Take a tombstone a leaving peer sent us; anything but a valid "left" record is BAD_REQUEST. */
@@ -370,6 +406,25 @@ export class SyncRounds {
     this.table.setSelf(signRecord(this.options.signer, { ...self, status: 'alive', seq, issuedAt: now }));
   }
 
+  /**
+   * Mark this peer reachable or not from outside (its dial-back). An unreachable peer is held
+   * firewalled by the others, who cannot probe it, so it re-signs its record every third of
+   * firewalledTtlMs: its only sign of life there.
+   */
+  setUnreachable(unreachable: boolean): void {
+    this.unreachable = unreachable;
+  }
+
+  /** Re-sign our record when it is getting old and we are unreachable; expire others' old firewalled records. */
+  private keepFirewalledFresh(now: number): void {
+    const ttl = this.config.firewalledTtlMs;
+    const self = this.table.selfRecord;
+    if (this.unreachable && now - self.issuedAt >= ttl / 3) {
+      this.table.setSelf(signRecord(this.options.signer, { ...self, status: 'alive', seq: nextSeq(Math.max(self.seq, this.table.highestSelfSeqSeen), now), issuedAt: now }));
+    }
+    for (const peerId of this.admission.expireFirewalled(now - ttl)) if (!this.table.has(peerId)) this.files.removePeer(peerId);
+  }
+
   /** Peers holding `fileId` that are reachable: alive ones first, then suspected ones. */
   sourcesFor(fileId: string): FileSource[] {
     const sources: FileSource[] = [];
@@ -379,6 +434,24 @@ export class SyncRounds {
       sources.push({ ...holding, filesAddress: peer.record.addresses.files, state: peer.state });
     }
     return sources.sort((a, b) => Number(a.state === 'suspected') - Number(b.state === 'suspected'));
+  }
+
+  /**
+   * Firewalled peers holding `fileId` (their lists reach us only from themselves): never dialled,
+   * reachable only by connect-back. Marked `firewalled`.
+   */
+  firewalledHoldersOf(fileId: string): Array<FileSource & { firewalled: true }> {
+    const out: Array<FileSource & { firewalled: true }> = [];
+    for (const holding of this.files.holders(fileId)) {
+      const record = this.table.has(holding.peerId) ? undefined : this.admission.firewalledRecord(holding.peerId);
+      if (record) out.push({ ...holding, filesAddress: record.addresses.files, state: 'alive', firewalled: true });
+    }
+    return out;
+  }
+
+  /** Peers held as firewalled: proved their key, cannot be dialled, never dialled (admission.ts). */
+  firewalledPeers(): Array<{ peerId: string; addresses: ServiceAddresses; issuedAt: number; files: number }> {
+    return this.admission.firewalledRecords(Number.MAX_SAFE_INTEGER).map((r) => ({ peerId: r.peerId, addresses: r.addresses, issuedAt: r.issuedAt, files: this.files.countOf(r.peerId) }));
   }
 
   /** Alive peers, most recently heard first, for the Search overlay to choose links from. */

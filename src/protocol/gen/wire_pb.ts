@@ -21,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file wire.proto.
  */
 export const file_wire: GenFile = /*@__PURE__*/
-  fileDesc("Cgp3aXJlLnByb3RvEhFwZWVyc2hhcmUud2lyZS52MSKIAgoFRnJhbWUSKQoFaGVsbG8YASABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5IZWxsb0gAEikKBXF1ZXJ5GAIgASgLMhgucGVlcnNoYXJlLndpcmUudjEuUXVlcnlIABIlCgNoaXQYAyABKAsyFi5wZWVyc2hhcmUud2lyZS52MS5IaXRIABInCgRwaW5nGAQgASgLMhcucGVlcnNoYXJlLndpcmUudjEuUGluZ0gAEicKBHBvbmcYBSABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5Qb25nSAASKQoFY2xvc2UYBiABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5DbG9zZUgAQgUKA21zZyKpAQoFSGVsbG8SGAoQcHJvdG9jb2xfdmVyc2lvbhgBIAEoDRIPCgdwZWVyX2lkGAIgASgJEhIKCnB1YmxpY19rZXkYAyABKAwSFgoOc2VhcmNoX2FkZHJlc3MYBCABKAkSFQoNZmlsZXNfYWRkcmVzcxgFIAEoCRINCgVub25jZRgGIAEoDBIRCglzaWduYXR1cmUYByABKAwSEAoIZmVhdHVyZXMYCCADKAkiSAoHUXVlcnlJZBINCgVub25jZRgBIAEoDBIWCg5vcmlnaW5fcGVlcl9pZBgCIAEoCRIWCg5vcmlnaW5fYWRkcmVzcxgDIAEoCSJqCgVRdWVyeRImCgJpZBgBIAEoCzIaLnBlZXJzaGFyZS53aXJlLnYxLlF1ZXJ5SWQSDQoFdGVybXMYAiADKAkSDwoHZmlsZV9pZBgDIAEoCRILCgN0dGwYBCABKA0SDAoEaG9wcxgFIAEoDSI1CgZSZXN1bHQSDwoHZmlsZV9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHNpemUYAyABKAQiowEKA0hpdBIsCghxdWVyeV9pZBgBIAEoCzIaLnBlZXJzaGFyZS53aXJlLnYxLlF1ZXJ5SWQSKgoHcmVzdWx0cxgCIAMoCzIZLnBlZXJzaGFyZS53aXJlLnYxLlJlc3VsdBIWCg5ob2xkZXJfcGVlcl9pZBgDIAEoCRIcChRob2xkZXJfZmlsZXNfYWRkcmVzcxgEIAEoCRIMCgRob3BzGAUgASgNIhUKBFBpbmcSDQoFbm9uY2UYASABKA0iFQoEUG9uZxINCgVub25jZRgBIAEoDSIlCgVDbG9zZRIMCgRjb2RlGAEgASgNEg4KBnJlYXNvbhgCIAEoCWIGcHJvdG8z");
+  fileDesc("Cgp3aXJlLnByb3RvEhFwZWVyc2hhcmUud2lyZS52MSKxAgoFRnJhbWUSKQoFaGVsbG8YASABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5IZWxsb0gAEikKBXF1ZXJ5GAIgASgLMhgucGVlcnNoYXJlLndpcmUudjEuUXVlcnlIABIlCgNoaXQYAyABKAsyFi5wZWVyc2hhcmUud2lyZS52MS5IaXRIABInCgRwaW5nGAQgASgLMhcucGVlcnNoYXJlLndpcmUudjEuUGluZ0gAEicKBHBvbmcYBSABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5Qb25nSAASKQoFY2xvc2UYBiABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5DbG9zZUgAEicKBHB1c2gYByABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5QdXNoSABCBQoDbXNnIqkBCgVIZWxsbxIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEg8KB3BlZXJfaWQYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIWCg5zZWFyY2hfYWRkcmVzcxgEIAEoCRIVCg1maWxlc19hZGRyZXNzGAUgASgJEg0KBW5vbmNlGAYgASgMEhEKCXNpZ25hdHVyZRgHIAEoDBIQCghmZWF0dXJlcxgIIAMoCSJICgdRdWVyeUlkEg0KBW5vbmNlGAEgASgMEhYKDm9yaWdpbl9wZWVyX2lkGAIgASgJEhYKDm9yaWdpbl9hZGRyZXNzGAMgASgJImoKBVF1ZXJ5EiYKAmlkGAEgASgLMhoucGVlcnNoYXJlLndpcmUudjEuUXVlcnlJZBINCgV0ZXJtcxgCIAMoCRIPCgdmaWxlX2lkGAMgASgJEgsKA3R0bBgEIAEoDRIMCgRob3BzGAUgASgNIjUKBlJlc3VsdBIPCgdmaWxlX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoBCKjAQoDSGl0EiwKCHF1ZXJ5X2lkGAEgASgLMhoucGVlcnNoYXJlLndpcmUudjEuUXVlcnlJZBIqCgdyZXN1bHRzGAIgAygLMhkucGVlcnNoYXJlLndpcmUudjEuUmVzdWx0EhYKDmhvbGRlcl9wZWVyX2lkGAMgASgJEhwKFGhvbGRlcl9maWxlc19hZGRyZXNzGAQgASgJEgwKBGhvcHMYBSABKA0iFQoEUGluZxINCgVub25jZRgBIAEoDSIVCgRQb25nEg0KBW5vbmNlGAEgASgNIiUKBUNsb3NlEgwKBGNvZGUYASABKA0SDgoGcmVhc29uGAIgASgJIocBCgRQdXNoEhYKDnRhcmdldF9wZWVyX2lkGAEgASgJEhkKEXJlcXVlc3Rlcl9wZWVyX2lkGAIgASgJEh8KF3JlcXVlc3Rlcl9maWxlc19hZGRyZXNzGAMgASgJEg8KB2ZpbGVfaWQYBCABKAkSDQoFbm9uY2UYBSABKAwSCwoDdHRsGAYgASgNYgZwcm90bzM");
 
 /**
  * Every frame carries exactly one Frame; the oneof case is the message type.
@@ -68,6 +68,14 @@ export type Frame = Message<"peershare.wire.v1.Frame"> & {
      */
     value: Close;
     case: "close";
+  } | {
+    /**
+     * Feature "push" only: never sent over a link whose Hellos did not both list it.
+     *
+     * @generated from field: peershare.wire.v1.Push push = 7;
+     */
+    value: Push;
+    case: "push";
   } | { case: undefined; value?: undefined };
 };
 
@@ -134,7 +142,7 @@ export type Hello = Message<"peershare.wire.v1.Hello"> & {
 
   /**
    * Optional protocol features this peer speaks (at most 32 names of 1-32 characters [a-z0-9-]);
-   * the link uses those both Hellos list. None are defined yet.
+   * the link uses those both Hellos list. Defined: "push" (the Push message).
    *
    * @generated from field: repeated string features = 8;
    */
@@ -357,4 +365,62 @@ export type Close = Message<"peershare.wire.v1.Close"> & {
  */
 export const CloseSchema: GenMessage<Close> = /*@__PURE__*/
   messageDesc(file_wire, 8);
+
+/**
+ * Feature "push" (Gnutella's PUSH): a requester asks a firewalled holder, which nobody can dial,
+ * to connect back to the requester's File Management port and serve the file over that
+ * connection. Routed toward the holder along the path its Hit came back on (docs/PROTOCOL.md).
+ * The holder dials only the files address of the requester's own verified record, and only if
+ * this message names exactly that address; at most a few per requester per minute.
+ *
+ * @generated from message peershare.wire.v1.Push
+ */
+export type Push = Message<"peershare.wire.v1.Push"> & {
+  /**
+   * The firewalled holder asked to connect back.
+   *
+   * @generated from field: string target_peer_id = 1;
+   */
+  targetPeerId: string;
+
+  /**
+   * The requester's peer id, and the files address ("host:port") of its signed record.
+   *
+   * @generated from field: string requester_peer_id = 2;
+   */
+  requesterPeerId: string;
+
+  /**
+   * @generated from field: string requester_files_address = 3;
+   */
+  requesterFilesAddress: string;
+
+  /**
+   * The file the requester wants from the holder (64 lowercase hex characters).
+   *
+   * @generated from field: string file_id = 4;
+   */
+  fileId: string;
+
+  /**
+   * 16 random bytes: with requester_peer_id, names this push network-wide (duplicates dropped).
+   *
+   * @generated from field: bytes nonce = 5;
+   */
+  nonce: Uint8Array;
+
+  /**
+   * Links the push may still cross; decremented by each peer that forwards it.
+   *
+   * @generated from field: uint32 ttl = 6;
+   */
+  ttl: number;
+};
+
+/**
+ * Describes the message peershare.wire.v1.Push.
+ * Use `create(PushSchema)` to create a new message.
+ */
+export const PushSchema: GenMessage<Push> = /*@__PURE__*/
+  messageDesc(file_wire, 9);
 

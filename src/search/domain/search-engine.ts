@@ -6,8 +6,9 @@
  * whatever the branches do. Counters let tests and the benchmark count every message.
  */
 import { create } from '@bufbuild/protobuf';
-import { HitSchema, QuerySchema, type Hit, type Query } from '../../protocol/gen/wire_pb.ts';
-import { MAX_RESULTS_PER_HIT, QUERY_NONCE_BYTES } from '../../protocol/limits.ts';
+import { HitSchema, PushSchema, QuerySchema, type Hit, type Push, type Query } from '../../protocol/gen/wire_pb.ts';
+import { MAX_RESULTS_PER_HIT, PUSH_NONCE_BYTES, QUERY_NONCE_BYTES } from '../../protocol/limits.ts';
+import { DEFAULT_PUSH_SETTINGS, PushRouter, PushSendLimit, type PushSettings } from './push.ts';
 import type { Clock, IndexEntry, LinkId, Links, LocalIndex } from '../ports.ts';
 import { ActiveSearch, type SearchHit } from './active-search.ts';
 import { FloodRouter, queryKey, type FloodRouterOptions } from './flood-router.ts';
@@ -49,6 +50,21 @@ export interface SearchEngineOptions {
   readonly maxLocalResults?: number;
   /** Told when something goes wrong that is not a peer's fault (the index failing). */
   readonly onError?: (err: unknown) => void;
+  /** PUSH (push.ts): its bounds, and who acts on a push for this peer (the connect-back, after its own checks). */
+  readonly push?: Partial<PushSettings>;
+  readonly onPush?: (push: Push) => void;
+}
+
+/** What the engine did with pushes, for tests and /health. */
+export interface PushCounters {
+  sent: number;
+  /** Our own pushes not sent: over the per-holder limit, or no route toward the holder. */
+  sendRateLimited: number;
+  sendNoRoute: number;
+  received: number;
+  forwarded: number;
+  delivered: number;
+  dropped: { duplicate: number; 'ttl-exhausted': number; 'no-route': number };
 }
 
 export class SearchEngine {
@@ -58,9 +74,15 @@ export class SearchEngine {
   private readonly localLimit: LocalSearchLimiter;
   private readonly active = new Map<string, ActiveSearch>();
   private readonly now: () => number;
+  readonly pushRouter: PushRouter;
+  private readonly pushSendLimit: PushSendLimit;
+  readonly pushCounters: PushCounters = { sent: 0, sendRateLimited: 0, sendNoRoute: 0, received: 0, forwarded: 0, delivered: 0, dropped: { duplicate: 0, 'ttl-exhausted': 0, 'no-route': 0 } };
 
   constructor(private readonly o: SearchEngineOptions) {
     this.now = () => o.clock.now();
+    const pushSettings = { ...DEFAULT_PUSH_SETTINGS, ...o.push };
+    this.pushRouter = new PushRouter(pushSettings, o.peerId, this.now);
+    this.pushSendLimit = new PushSendLimit(pushSettings);
     this.router = new FloodRouter({ ...o.router, now: this.now });
     this.guard = new LinkGuard(o.rateLimits ?? DEFAULT_RATE_LIMITS, this.now);
     this.localLimit = localSearchLimiter(o.rateLimits ?? DEFAULT_RATE_LIMITS, o.searchesPerSecond, this.now);
@@ -130,6 +152,8 @@ export class SearchEngine {
       this.counters.hitsDropped += 1;
       return;
     }
+    // The holder is that way: a push for it follows the hit's path back (push.ts).
+    this.pushRouter.routes.learn(hit.holderPeerId, link);
     if (decision.action === 'forward') {
       if (this.o.links.sendHit(decision.to, hit)) {
         this.counters.hitsForwarded += 1;
@@ -152,6 +176,43 @@ export class SearchEngine {
       }
       search.add(this.toSearchHit({ id: r.fileId, name: r.name, size: Number(r.size) }, hit.holderPeerId, hit.holderFilesAddress, hit.hops));
     }
+  }
+
+  /**
+   * Ask the firewalled holder `holder` to connect back to us for `fileId` (our verified record's
+   * files address is `filesAddress`): sent toward it over a link to it, or along the path its hits
+   * came by. False when not sent (over the per-holder limit, or no route).
+   */
+  requestPush(holder: string, fileId: string, filesAddress: string): boolean {
+    if (!this.pushSendLimit.take(holder, this.now())) {
+      this.pushCounters.sendRateLimited += 1;
+      return false;
+    }
+    const push = create(PushSchema, { targetPeerId: holder, requesterPeerId: this.o.peerId, requesterFilesAddress: filesAddress, fileId, nonce: this.o.randomBytes(PUSH_NONCE_BYTES), ttl: this.pushRouter.maxTtl });
+    const to = this.pushRouter.originate(push, (peerId) => this.o.links.linkTo?.(peerId));
+    if (to === undefined || !this.o.links.sendPush?.(to, push)) {
+      this.pushCounters.sendNoRoute += 1;
+      return false;
+    }
+    this.pushCounters.sent += 1;
+    return true;
+  }
+
+  /** A Push arrived over `link` (one that negotiated "push"): act on it, pass it on, or drop it. */
+  receivePush(link: LinkId, push: Push): void {
+    this.pushCounters.received += 1;
+    const decision = this.pushRouter.receive(link, push, (peerId) => this.o.links.linkTo?.(peerId));
+    if (decision.action === 'drop') {
+      this.pushCounters.dropped[decision.reason] += 1;
+      return;
+    }
+    if (decision.action === 'forward') {
+      if (this.o.links.sendPush?.(decision.to, create(PushSchema, { ...push, ttl: decision.ttl }))) this.pushCounters.forwarded += 1;
+      else this.pushCounters.dropped['no-route'] += 1;
+      return;
+    }
+    this.pushCounters.delivered += 1;
+    this.o.onPush?.(push);
   }
 
   /** A link closed: forget its rate-limit state (reverse routes through it simply fail later). */

@@ -43,6 +43,12 @@ export function peerOfSource(source: string): PeerAddress {
   return peer;
 }
 
+/**
+ * For a source that cannot be dialled (firewalled): ask it to connect back and resolve with the
+ * connection it opened, its id proven (the connect-back registry, shared/connect-backs.ts).
+ */
+export type ConnectBack = (signal: AbortSignal) => Promise<TLSSocket>;
+
 /** What a connection does with the bytes it reads (`data`, a view of `buf`): the response in progress, if any. */
 type Reader = (data: Buffer, buf: Uint8Array) => void;
 
@@ -87,9 +93,13 @@ class Connection {
     this.socket?.destroy(); // (before attach(): destroyed there)
   }
 
-  /** The verified TLS socket dialled for this connection. */
-  attach(socket: TLSSocket, onIdleEnd: (c: Connection) => void): void {
+  /**
+   * The verified TLS socket dialled for this connection; `readsByEvent`: one not dialled here (a
+   * connect-back the source opened), so it reads through 'data' events rather than `onread`.
+   */
+  attach(socket: TLSSocket, onIdleEnd: (c: Connection) => void, readsByEvent = false): void {
     this.socket = socket;
+    if (readsByEvent) socket.on('data', (chunk: Buffer) => this.onread.callback(chunk.length, chunk));
     if (this.#unasked) socket.destroy(); // the source spoke before it was asked
     const ended = (err: Error) => {
       this.clearIdle();
@@ -139,18 +149,31 @@ export class RangeClient {
    * the source closed before answering is replaced once by a new one. Rejects with
    * PEER_ID_MISMATCH or PEER_UNVERIFIED when the address is not the peer the source names.
    */
-  async get(source: string, path: string, start: number, end: number, ifRange: string, signal: AbortSignal, sink: RangeSink): Promise<void> {
+  async get(source: string, path: string, start: number, end: number, ifRange: string, signal: AbortSignal, sink: RangeSink, connectBack?: ConnectBack): Promise<void> {
     if (this.#closed) throw new PeershareError('UNAVAILABLE', 'range client closed');
     const peer = peerOfSource(source);
     const key = source; // connections are per (peer id, address): one proven for one id never serves another
     const reused = this.#takeIdle(key);
+    const open = () => (connectBack ? this.#connectBack(connectBack, key, peer, signal) : this.#dial(peer, key, signal));
     try {
-      return await this.#exchange(reused ?? (await this.#dial(peer, key, signal)), peer, path, start, end, ifRange, signal, sink);
+      return await this.#exchange(reused ?? (await open()), peer, path, start, end, ifRange, signal, sink);
     } catch (err) {
       if (!(err instanceof StaleConnection)) throw err;
       // The kept-alive connection was closed before it answered: once more, on a new one.
-      return await this.#exchange(await this.#dial(peer, key, signal), peer, path, start, end, ifRange, signal, sink);
+      return await this.#exchange(await open(), peer, path, start, end, ifRange, signal, sink);
     }
+  }
+
+  /** A connection the firewalled source opened to us (PUSH): pooled for that source like a dialled one. */
+  async #connectBack(connectBack: ConnectBack, key: string, peer: PeerAddress, signal: AbortSignal): Promise<Connection> {
+    const socket = await connectBack(signal);
+    if (this.#closed) {
+      socket.destroy();
+      throw new PeershareError('UNAVAILABLE', 'range client closed');
+    }
+    const conn = new Connection(key, peer.address);
+    conn.attach(socket, (c) => this.#forget(c), true);
+    return conn;
   }
 
   async #dial(peer: PeerAddress, key: string, signal: AbortSignal): Promise<Connection> {

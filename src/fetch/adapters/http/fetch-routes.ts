@@ -30,6 +30,14 @@ export interface JoinPinView extends JoinPin {
   refused?: { peerId: string; at: number };
 }
 
+/** A peer held as firewalled, as listed. */
+export interface FirewalledPeer {
+  peerId: string;
+  addresses: ServiceAddresses;
+  issuedAt: number;
+  files: number;
+}
+
 /** What the routes ask of the service. */
 export interface FetchApi {
   /**
@@ -43,6 +51,10 @@ export interface FetchApi {
   peers(): PeerSummary[];
   events(limit: number): MembershipEvent[];
   sources(fileId: string): FileSource[];
+  /** Peers held as firewalled (never dialled; reachable only by connect-back). */
+  firewalled(): FirewalledPeer[];
+  /** Firewalled peers that list a file, marked. */
+  firewalledSources(fileId: string): Array<FileSource & { firewalled: true }>;
   joinPins(): JoinPinView[];
   /** Drop the pins of a peer id or a join address; returns those dropped. */
   forgetJoinPins(key: string): JoinPin[];
@@ -138,7 +150,7 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi, admin: AdminGua
       const all = api.peers().filter((p) => state === undefined || p.state === state);
       all.sort((a, b) => b.lastHeardAt - a.lastHeardAt || (a.peerId < b.peerId ? -1 : 1));
       const items = all.slice(offset, offset + limit).map((p) => ({ peerId: p.peerId, state: p.state, lastSeen: p.lastHeardAt, addresses: p.addresses, files: p.files }));
-      return { self: api.self(), total: all.length, items };
+      return { self: api.self(), total: all.length, items, firewalled: api.firewalled() };
     },
   );
 
@@ -150,8 +162,8 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi, admin: AdminGua
 
   app.get(
     '/sources/:fileId',
-    { schema: { summary: 'Peers that list a file, alive ones first, with their File Management address', params: SourcesParams, response: { 200: SourcesSchema } } },
-    async (request) => ({ fileId: request.params.fileId, sources: api.sources(request.params.fileId) }),
+    { schema: { summary: 'Peers that list a file, alive ones first, with their File Management address; firewalled holders apart, marked (never dialled: connect-back only)', params: SourcesParams, response: { 200: SourcesSchema } } },
+    async (request) => ({ fileId: request.params.fileId, sources: api.sources(request.params.fileId), firewalled: api.firewalledSources(request.params.fileId) }),
   );
 
   app.get(

@@ -37,6 +37,15 @@ export const SyncRequestSchema = Type.Object(
       Type.Array(Type.String({ pattern: '^[a-z2-7]{16}:[0-9a-z]{1,11}$' }), { maxItems: MAX_HAVE, description: 'first contact: peer id prefix:seq (base 36) of records already held' }),
     ),
     haveHash: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'first contact, settled asker: a hash of the digest instead of the digest' })),
+    ownFiles: Type.Optional(
+      Type.Object(
+        {
+          base: Type.Optional(Cursor),
+          delta: Type.Object({ cursor: Cursor, reset: Type.Boolean(), added: Type.Array(Type.Object({ id: Type.String({ pattern: FILE_ID_PATTERN }), name: Type.String(), size: Type.Integer({ minimum: 0 }) })), removed: Type.Array(Type.String({ pattern: FILE_ID_PATTERN })) }),
+        },
+        { additionalProperties: false, description: "a firewalled asker's own shared files since the cursor the answerer holds (nobody can dial it to ask)" },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -49,11 +58,13 @@ export const SyncResponseSchema = Type.Object({
     cursor: Type.String(),
     records: Type.Array(PeerRecordSchema),
     suspects: Type.Array(Type.Array(Type.Union([Type.String(), Type.Integer()])), { description: '[peerId, seq, rounds suspected] of peers that became suspected or down since the cursor' }),
+    firewalled: Type.Optional(Type.Array(PeerRecordSchema, { description: 'records of peers that proved their key but cannot be dialled: reachable only by connect-back, never dialled' })),
   }),
   files: Type.Optional(
     Type.Object({ cursor: Type.String(), reset: Type.Boolean(), added: Type.Array(FileEntry), removed: Type.Array(Type.String()) }),
   ),
   observed: Type.Optional(Type.String({ description: 'the IP address this request came from, as the answerer saw it (the asker checks it with a dial-back before advertising it)' })),
+  askerFiles: Type.Optional(Type.String({ description: "the cursor of the asker's own file list this peer holds ('' for none): the asker, if firewalled, may send ownFiles" })),
 });
 
 export const DialBackRequestSchema = Type.Object({ port: Type.Integer({ minimum: 1, maximum: 65535, description: "the asker's Fetch port" }) }, { additionalProperties: false });
@@ -84,6 +95,17 @@ export const PeerListSchema = Type.Object({
       files: Type.Integer({ description: 'files it shares' }),
     }),
   ),
+  firewalled: Type.Optional(
+    Type.Array(
+      Type.Object({
+        peerId: PeerId,
+        addresses: AddressesSchema,
+        issuedAt: Type.Integer({ description: 'ms since the epoch when its peer signed the record held' }),
+        files: Type.Integer({ description: 'files it shares, as it told this peer' }),
+      }),
+      { description: 'peers that proved their key but cannot be dialled (behind NAT): never dialled, reachable only by connect-back' },
+    ),
+  ),
 });
 
 export const LogQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }) }, { additionalProperties: false });
@@ -104,6 +126,11 @@ export const SourcesParams = Type.Object({ fileId: Type.String({ pattern: FILE_I
 export const SourcesSchema = Type.Object({
   fileId: Type.String(),
   sources: Type.Array(Type.Object({ peerId: PeerId, filesAddress: Address, name: Type.String(), size: Type.Integer(), state: PeerState })),
+  firewalled: Type.Optional(
+    Type.Array(Type.Object({ peerId: PeerId, filesAddress: Address, name: Type.String(), size: Type.Integer(), firewalled: Type.Literal(true) }), {
+      description: 'holders that cannot be dialled (behind NAT): reachable only by connect-back',
+    }),
+  ),
 });
 
 export const JoinPinsSchema = Type.Object({

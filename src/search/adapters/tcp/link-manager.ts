@@ -21,7 +21,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { encodeFrame } from '../../../protocol/codec.ts';
-import type { Hit, Query } from '../../../protocol/gen/wire_pb.ts';
+import type { Hit, Push, Query } from '../../../protocol/gen/wire_pb.ts';
 import { PeerSession, type LocalHello, type SessionTimeouts } from '../../../protocol/session.ts';
 import type { CloseInfo, CloseReason } from '../../../protocol/close-reasons.ts';
 import { isPeershareError } from '../../../shared/errors.ts';
@@ -52,6 +52,8 @@ const REFUSALS: ReadonlySet<CloseReason> = new Set(['peer-mismatch', 'version-mi
 export interface LinkHandler {
   receiveQuery(link: LinkId, query: Query): void;
   receiveHit(link: LinkId, hit: Hit): void;
+  /** A Push (feature "push": only over links that negotiated it). */
+  receivePush?(link: LinkId, push: Push): void;
   linkClosed(link: LinkId): void;
 }
 
@@ -196,6 +198,16 @@ export class LinkManager implements Links {
     return this.readyEntry(link)?.session.send({ case: 'hit', value: hit }) ?? false;
   }
 
+  /** Sent only if the link negotiated "push" (PeerSession.send refuses otherwise). */
+  sendPush(link: LinkId, push: Push): boolean {
+    return this.readyEntry(link)?.session.send({ case: 'push', value: push }) ?? false;
+  }
+
+  linkTo(peerId: string): LinkId | undefined {
+    for (const [id, entry] of this.entries) if (entry.ready && entry.session.remote?.peerId === peerId) return id;
+    return undefined;
+  }
+
   /** The engine found what this link carried useful: it is not evicted for a while. */
   markUseful(link: LinkId): void {
     const entry = this.entries.get(link);
@@ -309,7 +321,8 @@ export class LinkManager implements Links {
     session.on('message', (m) => {
       if (!entry.ready || !this.handler) return;
       if (m.case === 'query') this.handler.receiveQuery(id, m.value);
-      else this.handler.receiveHit(id, m.value);
+      else if (m.case === 'hit') this.handler.receiveHit(id, m.value);
+      else this.handler.receivePush?.(id, m.value);
     });
     session.once('close', (info) => this.onClose(entry, info, connection.peerId));
     return entry;

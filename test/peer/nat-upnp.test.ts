@@ -15,12 +15,6 @@ import { canCreateHosts, createTestbed, type TestHost } from '../support/testbed
 
 const POLL = { timeout: 45_000, interval: 250 };
 
-async function json<T>(host: TestHost, args: string[]): Promise<T> {
-  const result = await host.peershare([...args, '--json']);
-  if (result.code !== 0) throw new Error(`peershare ${args.join(' ')} on ${host.name} exited ${result.code}: ${result.stderr}`);
-  return JSON.parse(result.stdout) as T;
-}
-
 interface Peers {
   peers: Array<{ peerId: string; state: string; addresses: { files: string; search: string; fetch: string } }>;
 }
@@ -46,7 +40,7 @@ describe.skipIf(!canCreateHosts)('a peer behind a UPnP router (--nat upnp)', () 
     const peer = await natted.startPeer(['start', '--host', '0.0.0.0', '--nat', 'upnp', '--data', tempDir(), '--join', first.ip, ...interval]);
 
     // The router forwards the three peer ports to the host, and a dial-back there succeeds.
-    const status = () => json<Status>(natted, ['status']);
+    const status = () => natted.peershareJson<Status>(['status']);
     await expect.poll(async () => (await status()).reachability?.portMapping, POLL).toMatchObject({ state: 'mapped', externalIp: natted.publicIp, ports: [7871, 7872, 7874] });
     expect(await forwardedPorts(natted)).toEqual([7871, 7872, 7874]);
     await expect.poll(async () => (await status()).reachability, POLL).toMatchObject({ state: 'reachable', address: natted.publicIp });
@@ -54,7 +48,7 @@ describe.skipIf(!canCreateHosts)('a peer behind a UPnP router (--nat upnp)', () 
 
     // The others verify it at the router's address and list it alive.
     for (const host of [first, second]) {
-      await expect.poll(async () => (await json<Peers>(host, ['peers'])).peers.find((p) => p.peerId === id), POLL).toMatchObject({ state: 'alive', addresses: { files: `${natted.publicIp}:7871` } });
+      await expect.poll(async () => (await host.peershareJson<Peers>(['peers'])).peers.find((p) => p.peerId === id), POLL).toMatchObject({ state: 'alive', addresses: { files: `${natted.publicIp}:7871` } });
     }
 
     // A file it shares is found and downloaded by another host, through the router.

@@ -27,12 +27,6 @@ const RECONVERGE_ROUNDS = 100;
 /** The Client API of a peer bound to `::` listens on ::1 (src/peer/context.ts apiHostOf). */
 const V6_API = ['--api', 'http://[::1]:7870'];
 
-async function json<T>(host: TestHost, args: string[]): Promise<T> {
-  const result = await host.peershare([...args, '--json']);
-  if (result.code !== 0) throw new Error(`peershare ${args.join(' ')} on ${host.name} exited ${result.code}: ${result.stderr}`);
-  return JSON.parse(result.stdout) as T;
-}
-
 interface Peers {
   peers: Array<{ peerId: string; state: string; addresses: { files: string; search: string; fetch: string } }>;
 }
@@ -83,15 +77,15 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     await plain.startPeer(['start', '--host', plain.ip, '--data', tempDir(), '--join', given.ip, ...interval]);
 
     // The learning peer: seen at its address by another host, dialled back there, advertising it.
-    await expect.poll(async () => (await json<Status>(learning, ['status'])).reachability, POLL).toMatchObject({ state: 'reachable', address: learning.ip, advertised: `${learning.ip}:${FETCH_PORT}` });
-    expect((await json<Status>(given, ['status'])).reachability).toMatchObject({ state: 'configured', advertised: `${given.ip}:${FETCH_PORT}` });
-    const learner = (await json<Status>(learning, ['status'])).peerId;
+    await expect.poll(async () => (await learning.peershareJson<Status>(['status'])).reachability, POLL).toMatchObject({ state: 'reachable', address: learning.ip, advertised: `${learning.ip}:${FETCH_PORT}` });
+    expect((await given.peershareJson<Status>(['status'])).reachability).toMatchObject({ state: 'configured', advertised: `${given.ip}:${FETCH_PORT}` });
+    const learner = (await learning.peershareJson<Status>(['status'])).peerId;
 
     // Everyone knows everyone, alive, at the address of its host.
     const addressOf = new Map(bed.hosts.map((h) => [h.name, h.ip]));
     for (const host of bed.hosts) {
-      await expect.poll(async () => (await json<Peers>(host, ['peers'])).peers.filter((p) => p.state === 'alive').length, POLL).toBe(2);
-      const { peers } = await json<Peers>(host, ['peers']);
+      await expect.poll(async () => (await host.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').length, POLL).toBe(2);
+      const { peers } = await host.peershareJson<Peers>(['peers']);
       for (const p of peers) {
         for (const address of Object.values(p.addresses)) {
           expect(address, `${host.name} lists ${p.peerId} at ${address}`).not.toMatch(/^127\.|^\[::1\]/);
@@ -99,7 +93,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
         }
       }
     }
-    expect((await json<Peers>(plain, ['peers'])).peers.find((p) => p.peerId === learner)?.addresses.fetch).toBe(`${learning.ip}:${FETCH_PORT}`);
+    expect((await plain.peershareJson<Peers>(['peers'])).peers.find((p) => p.peerId === learner)?.addresses.fetch).toBe(`${learning.ip}:${FETCH_PORT}`);
 
     // A file shared on the learning peer is found and downloaded on another host.
     const word = `yonderling${randomBytes(4).toString('hex')}`;
@@ -133,14 +127,14 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
       fileId = /[0-9a-f]{64}/.exec(shared.stdout)![0];
     }
     const ids = new Map<string, string>();
-    for (const host of sources) ids.set(host.name, (await json<Status>(host, ['status'])).peerId);
+    for (const host of sources) ids.set(host.name, (await host.peershareJson<Status>(['status'])).peerId);
     // The downloader knows all three holders alive before it asks.
-    await expect.poll(async () => (await json<Peers>(downloader, ['peers'])).peers.filter((p) => p.state === 'alive').length, POLL).toBe(3);
+    await expect.poll(async () => (await downloader.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').length, POLL).toBe(3);
     await expect.poll(async () => JSON.parse((await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout).sources.length, POLL).toBe(3);
 
     const out = tempDir();
     const get = downloader.peershare(['get', fileId, '--out', out, '--wait']);
-    await expect.poll(async () => (await json<Downloads>(downloader, ['downloads'])).downloads[0]?.bytesDone ?? 0, POLL).toBeGreaterThan(4 * 1024 * 1024);
+    await expect.poll(async () => (await downloader.peershareJson<Downloads>(['downloads'])).downloads[0]?.bytesDone ?? 0, POLL).toBeGreaterThan(4 * 1024 * 1024);
     const cut = sources[1]!;
     await bed.cut(cut);
     const done = await get;
@@ -157,7 +151,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const kinds = await log();
     expect(kinds.indexOf('suspected')).toBeGreaterThan(-1);
     expect(kinds.lastIndexOf('suspected')).toBeLessThan(kinds.lastIndexOf('down'));
-    expect((await json<Peers>(downloader, ['peers'])).peers.filter((p) => p.state === 'alive').map((p) => p.peerId).sort()).toEqual([ids.get(sources[0]!.name), ids.get(sources[2]!.name)].sort());
+    expect((await downloader.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').map((p) => p.peerId).sort()).toEqual([ids.get(sources[0]!.name), ids.get(sources[2]!.name)].sort());
   }, 180_000);
 
   it('splits in two: searches find what their half holds; once healed, membership and files reconverge', async () => {
@@ -165,7 +159,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const hosts = bed.hosts as TestHost[];
     const [first] = hosts as [TestHost];
     for (const host of hosts) await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), ...(host === first ? [] : ['--join', first.ip]), '--fetch-interval', '200']);
-    const ids = await Promise.all(hosts.map(async (h) => (await json<Status>(h, ['status'])).peerId));
+    const ids = await Promise.all(hosts.map(async (h) => (await h.peershareJson<Status>(['status'])).peerId));
     const word = `halfling${randomBytes(4).toString('hex')}`;
     const dir = tempDir();
     const fileIds: string[] = [];
@@ -175,7 +169,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
       expect(shared.code, shared.stderr).toBe(0);
       fileIds.push(/[0-9a-f]{64}/.exec(shared.stdout)![0]);
     }
-    const alive = async (host: TestHost) => (await json<Peers>(host, ['peers'])).peers.filter((p) => p.state === 'alive').map((p) => p.peerId);
+    const alive = async (host: TestHost) => (await host.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').map((p) => p.peerId);
     const sources = async (host: TestHost, fileId: string) =>
       (JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout) as { sources: unknown[] }).sources.length;
     const round = async (host: TestHost) => (JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:${FETCH_PORT}/health`])).stdout) as { round: number }).round;
@@ -217,8 +211,8 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const interval = ['--fetch-interval', '200'];
     await given.startPeer(['start', '--host', '::', '--advertise', given.ip6, '--data', tempDir(), ...interval]);
     await learning.startPeer(['start', '--host', '::', '--data', tempDir(), '--join', `[${given.ip6}]`, ...interval]);
-    await expect.poll(async () => (await json<Status>(learning, ['status', ...V6_API])).reachability, POLL).toMatchObject({ state: 'reachable', address: learning.ip6, advertised: `[${learning.ip6}]:${FETCH_PORT}` });
-    await expect.poll(async () => (await json<Peers>(given, ['peers', ...V6_API])).peers.filter((p) => p.state === 'alive').map((p) => p.addresses.files), POLL).toEqual([`[${learning.ip6}]:7871`]);
+    await expect.poll(async () => (await learning.peershareJson<Status>(['status', ...V6_API])).reachability, POLL).toMatchObject({ state: 'reachable', address: learning.ip6, advertised: `[${learning.ip6}]:${FETCH_PORT}` });
+    await expect.poll(async () => (await given.peershareJson<Peers>(['peers', ...V6_API])).peers.filter((p) => p.state === 'alive').map((p) => p.addresses.files), POLL).toEqual([`[${learning.ip6}]:7871`]);
 
     const dir = tempDir();
     const data = randomBytes(1024 * 1024 + 3);
@@ -254,7 +248,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     let last: Array<{ source: string; bytes: number }> = [];
     const deadline = Date.now() + POLL.timeout;
     while (Date.now() < deadline) {
-      const running = (await json<Downloads>(downloader, ['downloads'])).downloads[0];
+      const running = (await downloader.peershareJson<Downloads>(['downloads'])).downloads[0];
       if (running?.perSource?.length) last = running.perSource;
       if (running && running.state !== 'queued' && running.state !== 'running') break;
       if (running && running.size && running.bytesDone > 0.8 * running.size) break;
@@ -287,9 +281,9 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
 
     // Seen at its router's address, which drops the dial-back: not reachable from outside. It
     // advertises that address all the same (not its loopback, which others refuse).
-    await expect.poll(async () => (await json<Status>(natted, ['status'])).reachability, POLL).toMatchObject({ state: 'unreachable', address: natted.publicIp, advertised: `${natted.publicIp}:${FETCH_PORT}` });
-    await expect.poll(async () => (await json<Peers>(natted, ['peers'])).peers.filter((p) => p.state === 'alive').length, POLL).toBe(2);
-    const hidden = (await json<Status>(natted, ['status'])).peerId;
+    await expect.poll(async () => (await natted.peershareJson<Status>(['status'])).reachability, POLL).toMatchObject({ state: 'unreachable', address: natted.publicIp, advertised: `${natted.publicIp}:${FETCH_PORT}` });
+    await expect.poll(async () => (await natted.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').length, POLL).toBe(2);
+    const hidden = (await natted.peershareJson<Status>(['status'])).peerId;
 
     // Its files: a file it shares is listed by the others as held by it, marked firewalled.
     const dir = tempDir();
@@ -302,7 +296,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     for (const host of [first, second]) {
       await expect.poll(async () => (await fetchApi<FetchPeers>(host, '/peers')).firewalled?.map((p) => `${p.peerId}@${p.addresses.fetch}`), POLL).toContain(`${hidden}@${natted.publicIp}:${FETCH_PORT}`);
       expect((await fetchApi<FetchPeers>(host, '/peers')).items.map((p) => p.peerId)).not.toContain(hidden);
-      expect((await json<Peers>(host, ['peers'])).peers.map((p) => p.peerId)).not.toContain(hidden);
+      expect((await host.peershareJson<Peers>(['peers'])).peers.map((p) => p.peerId)).not.toContain(hidden);
       await expect.poll(async () => (await fetchApi<FetchSources>(host, `/sources/${hiddenFile}`)).firewalled?.map((s) => s.peerId), POLL).toEqual([hidden]);
       expect((await fetchApi<FetchSources>(host, `/sources/${hiddenFile}`)).sources).toEqual([]);
     }
@@ -339,7 +333,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     // No source named: the download takes its sources from Fetch, firewalled holders included.
     const body = JSON.stringify({ fileId: pushedId, name: 'pushed.bin', outDir: pushedOut });
     const queued = JSON.parse((await second.exec('curl', ['-s', '-X', 'POST', '-H', 'content-type: application/json', '-d', body, 'http://127.0.0.1:7875/downloads'])).stdout) as { key: string };
-    await expect.poll(async () => (await json<Downloads>(second, ['downloads'])).downloads.find((d) => d.key === queued.key)?.state, POLL).toBe('done');
+    await expect.poll(async () => (await second.peershareJson<Downloads>(['downloads'])).downloads.find((d) => d.key === queued.key)?.state, POLL).toBe('done');
     expect(readFileSync(join(pushedOut, 'pushed.bin')).equals(pushed)).toBe(true);
     const pushes = async (host: TestHost) => (JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:7873/health`])).stdout) as { pushes: { sent: number; delivered: number } }).pushes;
     // A manifest and the range slots: each connection one push, within the per-holder limit.

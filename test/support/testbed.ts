@@ -53,6 +53,8 @@ export interface TestHost {
   startPeer(args: string[]): Promise<PeerProcess>;
   /** Run the `peershare` command there (a CLI call to the peer on that host); never rejects on its exit code. */
   peershare(args: string[]): Promise<CommandResult>;
+  /** `peershare ARGS --json` there, parsed; rejects with its stderr when it exits non-zero. */
+  peershareJson<T>(args: string[]): Promise<T>;
 }
 
 export interface Testbed {
@@ -240,6 +242,11 @@ export async function createTestbed(count: number, defer: Defer = perTest, optio
     await inSwitch('link', 'set', port, 'up');
     await inHost('link', 'set', 'lo', 'up');
     const exec = (command: string, args: string[]) => run('ip', ['netns', 'exec', ns, command, ...args], { timeout: COMMAND_TIMEOUT_MS });
+    const peershare = (args: string[]): Promise<CommandResult> =>
+      exec(process.execPath, [BIN, ...args]).then(
+        ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+        (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof err.code === 'number' ? err.code : null, stdout: err.stdout ?? '', stderr: err.stderr ?? String(err) }),
+      );
     hosts.push({
       name: `host${i}`,
       ns,
@@ -250,11 +257,12 @@ export async function createTestbed(count: number, defer: Defer = perTest, optio
       port,
       exec,
       startPeer: (args) => spawnPeer(args, defer, ['ip', 'netns', 'exec', ns]),
-      peershare: (args) =>
-        exec(process.execPath, [BIN, ...args]).then(
-          ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-          (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof err.code === 'number' ? err.code : null, stdout: err.stdout ?? '', stderr: err.stderr ?? String(err) }),
-        ),
+      peershare,
+      async peershareJson<T>(args: string[]): Promise<T> {
+        const result = await peershare([...args, '--json']);
+        if (result.code !== 0) throw new Error(`peershare ${args.join(' ')} on host${i} exited ${result.code}: ${result.stderr}`);
+        return JSON.parse(result.stdout) as T;
+      },
     });
   }
   const portOf = (host: TestHost) => (host as TestHost & { port: string }).port;

@@ -80,7 +80,7 @@ async function status(h) {
   const bin = `${h.prefix}/current/bin/peershare`;
   const out = await remote(h, `${q(bin)} status --json && ${q(bin)} peers --json`);
   const [s, p] = out.trim().split('\n').map((line) => JSON.parse(line));
-  return { id: s.peerId, alive: new Set(p.peers.filter((x) => x.state === 'alive').map((x) => x.peerId)) };
+  return { id: s.peerId, alive: new Set(p.peers.filter((x) => x.state === 'alive').map((x) => x.peerId)), states: new Map(p.peers.map((x) => [x.peerId, x.state])) };
 }
 
 /** Wait until the peer on `h` answers its status. */
@@ -142,7 +142,14 @@ async function deploy(release) {
       process.stdout.write(`network of ${hosts.length} peers: every peer knows every other\n`);
       return;
     }
-    if (Date.now() > deadline) throw new Error(`after ${MESH_TIMEOUT_MS} ms, peers still unknown: ${hosts.map((h, i) => `${h.name} misses ${missing[i]}`).join(', ')}`);
+    if (Date.now() > deadline) {
+      // Say, for each host, which of the others it misses and how it holds them, and where its log is.
+      const misses = hosts.map((h, i) => {
+        const gaps = hosts.filter((_, j) => j !== i && !mesh[i].alive.has(ids[j])).map((o) => `${o.name} ${mesh[i].states.get(ids[hosts.indexOf(o)]) ?? 'not known'}`);
+        return gaps.length === 0 ? undefined : `  ${h.name} misses ${gaps.join(', ')} (log: ${h.data}/peershare.log)`;
+      });
+      throw new Error(`after ${MESH_TIMEOUT_MS} ms, peers still unknown:\n${misses.filter(Boolean).join('\n')}`);
+    }
     await sleep(POLL_MS);
   }
 }

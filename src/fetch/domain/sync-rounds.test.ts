@@ -53,6 +53,26 @@ describe('sync rounds', () => {
     expect(rounds.joined).toBe(false);
   });
 
+  it('keeps asking its join address, with backoff, after other peers reached it first, until the join address answers', () => {
+    // b started before its join host a was up; c joined b meanwhile. b, c without a are an island.
+    const a = core(1);
+    const b = core(2, ['127.0.0.1:7003']);
+    const c = core(3, ['127.0.0.2:7003']);
+    b.rounds.applyFailure(b.rounds.startRound()[0]!.target);
+    exchange(c.rounds, b.rounds, { address: '127.0.0.2:7003' });
+    const asked = () => {
+      const plans = b.rounds.startRound();
+      for (const { target } of plans) if (target.verify) exchange(b.rounds, c.rounds, target);
+      return plans.filter((p) => p.target.peerId === undefined).map((p) => p.target.address);
+    };
+    expect(asked()).toEqual([]); // the backoff round after the failure, in which b verifies c
+    expect(b.rounds.joined).toBe(true);
+    expect(asked()).toEqual(['127.0.0.1:7003']);
+    exchange(b.rounds, a.rounds, { address: '127.0.0.1:7003' });
+    expect(b.rounds.peers().map((p) => p.peerId)).toContain(a.rounds.peerId);
+    for (let i = 0; i < 5; i++) expect(asked()).toEqual([]); // answered once: a is a peer like any other now
+  });
+
   it('learns a peer and its files from a join address, and serves them to Download and Search', () => {
     const a = core(1, ['127.0.0.2:7003']);
     const b = core(2);

@@ -105,6 +105,8 @@ export class SyncRounds {
   private joinIndex = 0;
   private joinWait = 0;
   private joinBackoff = 1;
+  /** Some join address has answered since start: until then they are asked even while other peers are known. */
+  private joinAnswered = false;
   private readonly checks: RecordChecks;
   /** This peer cannot be dialled from outside (its dial-back failed): it re-signs its record now and then (see firewalledTtlMs). */
   private unreachable = false;
@@ -169,7 +171,10 @@ export class SyncRounds {
     const others = probe ? live.filter((p) => p !== probe) : live;
     const chosen = [...(probe && this.config.fanout > 0 ? [probe] : []), ...sample(others, this.config.fanout - (probe && this.config.fanout > 0 ? 1 : 0), this.options.random)];
     const targets: SyncTarget[] = [...chosen, ...sample(down, this.config.downProbes, this.options.random)].map((p) => ({ peerId: p.peerId, address: p.record.addresses.fetch }));
-    if (live.length === 0 && this.join.length > 0) {
+    // A join address is the user's way into *their* network: peers that reached us first (say, we
+    // started before the join host and others joined us) may be an island without it. So join
+    // addresses are asked, with backoff, until one has answered, and again whenever nobody is live.
+    if ((live.length === 0 || !this.joinAnswered) && this.join.length > 0) {
       if (this.joinWait > 0) this.joinWait--;
       else targets.push({ address: this.join[this.joinIndex % this.join.length] as string });
     }
@@ -249,7 +254,10 @@ export class SyncRounds {
     for (const [peerId, seq, rounds] of response.view.suspects) this.table.suspect(peerId, seq, rounds, now);
     if (this.table.has(response.from)) this.viewCursors.set(response.from, response.view.cursor);
     else this.files.removePeer(response.from);
-    if (target.peerId === undefined) this.joinBackoff = 1;
+    if (target.peerId === undefined) {
+      this.joinBackoff = 1;
+      this.joinAnswered = true;
+    }
     return report;
   }
 

@@ -12,6 +12,8 @@ export interface SharedFile {
   names: string[];
   size: number;
   addedAt: number;
+  /** Bytes of its content sent to other peers, all time. */
+  uploaded?: number;
   paths?: string[];
 }
 
@@ -48,6 +50,10 @@ export interface FilesPort {
    * length when known. The body is streamed through, never held whole.
    */
   upload(body: AsyncIterable<Uint8Array>, name: string, size: number | undefined): Promise<{ file: SharedFile; created: boolean }>;
+  /** The cap on content sent to other peers, bytes per second (0: none). */
+  uploadLimit(): Promise<number>;
+  /** Change it while the service runs; resolves with the cap now in force. */
+  setUploadLimit(bytesPerSecond: number): Promise<number>;
 }
 
 export interface SearchHit {
@@ -115,6 +121,11 @@ export interface FileSource {
   name: string;
   size: number;
   state: string;
+  /**
+   * A holder Fetch holds firewalled (it proved its key but cannot be dialled): listed only where
+   * this peer's Download asks such a holder to connect back (PUSH, every service in one process).
+   */
+  firewalled?: true;
 }
 
 /** A join address and the peer id it proved on first contact (trust on first use). */
@@ -129,7 +140,7 @@ export interface JoinPinInfo {
 export interface FetchPort {
   /** Every peer this peer knows, with its state. */
   peers(): Promise<PeerInfo[]>;
-  /** Peers known to hold a file. */
+  /** Peers known to hold a file: dialable ones, then firewalled ones where Download can reach them (FileSource.firewalled). */
   sourcesFor(fileId: string): Promise<FileSource[]>;
   /** The pinned join addresses. */
   joinPins(): Promise<JoinPinInfo[]>;
@@ -203,6 +214,23 @@ export interface DownloadPort {
   clear(): Promise<string[]>;
   /** 'embedded' or 'rabbitmq'. */
   queueBackend(): Promise<string>;
+  /** The cap on all downloads together, bytes per second (0: none). */
+  downloadLimit(): Promise<number>;
+  /** Change it while downloads run; resolves with the cap now in force. */
+  setDownloadLimit(bytesPerSecond: number): Promise<number>;
+}
+
+/** The bandwidth caps, bytes per second; 0 for none. */
+export interface Limits {
+  maxDownloadRate: number;
+  maxUploadRate: number;
+}
+
+/** Where settings changed while the peer runs are kept for its next start (the config file). */
+export interface SettingsPort {
+  /** Where they are kept, for the user. */
+  readonly where: string;
+  keep(values: Partial<Limits>): Promise<void>;
 }
 
 /** Other peers as the network picture needs them. */
@@ -220,6 +248,8 @@ export interface ClientPorts {
   fetch: FetchPort;
   download: DownloadPort;
   overlay: OverlayPort;
+  /** Absent: caps changed at run time last until the peer stops. */
+  settings?: SettingsPort;
 }
 
 /** Fetch's admission of peer records (src/fetch/domain/admission.ts). */

@@ -22,7 +22,7 @@ import { hostPort } from '../shared/net.ts';
 import type { Signer } from '../shared/keys.ts';
 import { servePeerHttp, type PeerPort } from '../shared/peer-port.ts';
 import type { PeerTls } from '../shared/peer-tls.ts';
-import { registerFetchRoutes, type FetchApi, type JoinPinView } from './adapters/http/fetch-routes.ts';
+import { registerFetchRoutes, type FetchApi, type FirewalledPeer, type JoinPinView } from './adapters/http/fetch-routes.ts';
 import { isAddress, type ServiceAddresses } from './domain/addresses.ts';
 import type { FetchConfig } from './domain/config.ts';
 import type { AdmissionStatus, FileSource, NeighbourCandidate, PeerSummary, PlannedSync } from './domain/sync-rounds.ts';
@@ -122,6 +122,8 @@ export interface FetchService extends Startable, SourceDirectory, NeighbourDirec
   isFirewalled(peerId: string): boolean;
   /** Firewalled peers that list `fileId` (reachable only by connect-back), marked. */
   firewalledHoldersOf(fileId: string): Array<FileSource & { firewalled: true }>;
+  /** Peers held firewalled, with their record's addresses and time of signing (their only sign of life) and file count. */
+  firewalledPeers(): FirewalledPeer[];
   /** Run one round now (after any round in progress); resolves when its answers are applied. */
   runRound(): Promise<RoundReport>;
   /** Stop; `leave: false` stops as abruptly as a crash would, without telling anyone. */
@@ -398,6 +400,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     verifiedFilesAddress: (peerId: string) => core?.table.get(peerId)?.record.addresses.files,
     isFirewalled: (peerId: string) => core?.admission.isFirewalled(peerId) === true && !core.table.has(peerId),
     firewalledHoldersOf: (fileId: string) => core?.firewalledHoldersOf(fileId) ?? [],
+    firewalledPeers: () => core?.firewalledPeers() ?? [],
 
     async start() {
       aborter = new AbortController();

@@ -45,6 +45,8 @@ export interface FileSummary {
   chunkSize: number;
   type: string;
   addedAt: number;
+  /** Bytes of its content sent to other peers, all time (kept in the catalog). */
+  uploaded: number;
   origins: Origin[];
   paths: string[];
 }
@@ -89,6 +91,8 @@ export interface Catalog {
   addShare(share: NewShare, now: number): ShareRecord;
   /** The file with this id, if shared. */
   getFile(id: string): FileRecord | undefined;
+  /** Count `bytes` of file `id`'s content as sent to another peer (nothing when it is no longer shared). */
+  addUploaded(id: string, bytes: number): void;
   /** The summary (names, origins) of one file. */
   describe(id: string): FileSummary | undefined;
   /** Every share of a file, stored ones first. */

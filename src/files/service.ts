@@ -20,6 +20,7 @@ import { countBytesOut } from './adapters/http/bytes-out.ts';
 import { registerFilesRoutes } from './adapters/http/files-routes.ts';
 import { FileManager } from './domain/file-manager.ts';
 import type { BlobStore, Catalog, LocalFiles } from './ports.ts';
+import { RateLimit } from '../shared/throttle.ts';
 
 export interface FilesServiceComponents {
   catalog: Catalog;
@@ -37,6 +38,8 @@ export interface FilesServiceComponents {
   allowedHosts?: readonly string[];
   chunkSize: number;
   maxUploadBytes: number;
+  /** Cap on content sent to other peers, bytes per second, all answers together; 0 or absent: none. Changeable at run time (`uploads`). */
+  maxUploadRate?: number;
   /**
    * Where connect-backs (PUSH: a firewalled holder that dialled this port for a download of ours,
    * ALPN peershare-push/1) go: to the download waiting for them, never served. Without it the
@@ -47,6 +50,8 @@ export interface FilesServiceComponents {
 
 export interface FilesService extends Startable {
   readonly manager: FileManager;
+  /** The upload cap (content sent to other peers): read and changed while the service runs. */
+  readonly uploads: RateLimit;
   /** Base URL of the REST API once started. */
   readonly url: string;
   /**
@@ -61,6 +66,7 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
   manager.events.on('event', (event) => c.logger.info({ event }, event.type));
   /** File content bytes sent, by caller (peer id, or `local`): /health and /metrics show them. */
   const bytesOut: Record<string, number> = {};
+  const uploads = new RateLimit(c.maxUploadRate ?? 0);
   let app: HttpApp | undefined;
   let port: (PeerPort & { serveDialled(socket: TLSSocket, peerId: string): void }) | undefined;
   let url = '';
@@ -68,6 +74,7 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
   return {
     name: 'files',
     manager,
+    uploads,
     get url() {
       return url;
     },
@@ -85,8 +92,16 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
         admin: adminGuard(c.host, c.apiToken),
         isAdmin: async (request) => isAdmin(request),
         maxUploadBytes: c.maxUploadBytes,
+        uploads,
       });
-      countBytesOut(app, '/files/:id/content', bytesOut);
+      // Per file, kept in the catalog; a failure to count (a full disk) is logged, never the answer's.
+      countBytesOut(app, '/files/:id/content', bytesOut, (id, bytes) => {
+        try {
+          manager.countUploaded(id, bytes);
+        } catch (err) {
+          c.logger.warn({ fileId: id, err: (err as Error).message }, 'upload total not counted');
+        }
+      });
       serveMetrics(app, filesMetrics(c.peerId, manager, bytesOut), { host: c.host, apiToken: c.apiToken });
       port = await servePeerHttp(app, c.host, c.port, c.tls, c.logger, c.onConnectBack);
       url = `http://${hostPort(port.host, port.port)}`;

@@ -25,6 +25,7 @@ export function buildFiles(ctx: PeerContext, connectBacks?: ConnectBacks): Files
     apiToken: ctx.apiToken,
     chunkSize: config.chunkSize,
     maxUploadBytes: config.maxUploadBytes,
+    maxUploadRate: config.maxUploadRate,
     ...(connectBacks ? { onConnectBack: (socket, peerId) => void connectBacks.offer(socket, peerId) } : {}),
   });
 }

@@ -9,11 +9,13 @@ import { parseTerms } from '../files/domain/terms.ts';
 import type { FilesService } from '../files/service.ts';
 import { MAX_TERM_LENGTH } from '../protocol/limits.ts';
 import type { SearchService } from '../search/service.ts';
-import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, SearchPort } from '../client/ports.ts';
+import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, SearchPort, SettingsPort } from '../client/ports.ts';
+import { keepSettings } from '../shared/config.ts';
 import { PeershareError } from '../shared/errors.ts';
 import { linkDefences, membershipDefences } from '../client/domain/defences.ts';
 import { joinStateOf } from '../client/domain/join-state.ts';
 import { reachabilityOf } from '../client/domain/reachability.ts';
+import { firewalledInfo } from '../client/domain/pick.ts';
 
 export function filesInProcess(files: FilesService): FilesPort {
   return {
@@ -21,6 +23,11 @@ export function filesInProcess(files: FilesService): FilesPort {
     list: async (q, limit) => files.manager.list(q, 0, limit),
     unshare: (id) => files.manager.unshare(id),
     upload: (body, name) => files.manager.upload(body, name),
+    uploadLimit: async () => files.uploads.bytesPerSecond,
+    async setUploadLimit(bytesPerSecond) {
+      files.uploads.set(bytesPerSecond);
+      return files.uploads.bytesPerSecond;
+    },
   };
 }
 
@@ -50,10 +57,14 @@ export function searchInProcess(search: SearchService): SearchPort {
   };
 }
 
-export function fetchInProcess(fetch: FetchService): FetchPort {
+/** `pushable`: this process's Download asks firewalled holders to connect back (build-download.ts), so they are sources too. */
+export function fetchInProcess(fetch: FetchService, pushable = false): FetchPort {
   return {
-    peers: async () => fetch.peers().map((p) => ({ peerId: p.peerId, state: p.state, lastSeen: p.lastHeardAt, addresses: p.addresses, files: p.files })),
-    sourcesFor: async (fileId) => fetch.sourcesFor(fileId),
+    peers: async () => [
+      ...fetch.peers().map((p) => ({ peerId: p.peerId, state: p.state, lastSeen: p.lastHeardAt, addresses: p.addresses, files: p.files })),
+      ...fetch.firewalledPeers().map(firewalledInfo),
+    ],
+    sourcesFor: async (fileId) => [...fetch.sourcesFor(fileId), ...(pushable ? fetch.firewalledHoldersOf(fileId) : [])],
     joinPins: async () => fetch.joinPins(),
     forgetJoinPins: async (key) => fetch.forgetJoinPins(key),
     defences: async () => membershipDefences(fetch.status()),
@@ -81,5 +92,15 @@ export function downloadInProcess(download: DownloadService, queueBackend: strin
     act: async (key, action) => progressOf((await manager[action](key)).key),
     clear: async () => manager.clear(),
     queueBackend: async () => queueBackend,
+    downloadLimit: async () => manager.maxBytesPerSecond,
+    async setDownloadLimit(bytesPerSecond) {
+      manager.setMaxBytesPerSecond(bytesPerSecond);
+      return manager.maxBytesPerSecond;
+    },
   };
+}
+
+/** Caps changed at run time, kept in the peer's config file (shared/config.ts keepSettings). */
+export function settingsInConfigFile(path: string): SettingsPort {
+  return { where: path, keep: async (values) => keepSettings(path, values) };
 }

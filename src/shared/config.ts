@@ -4,11 +4,13 @@
  * command-line flag > PEERSHARE_* environment > config file (JSON) > default.
  * A bad value is a CONFIG_INVALID error whose message is one line naming the setting.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PeershareError } from './errors.ts';
+import { fsError } from './fs-errors.ts';
+import { parseSize } from './sizes.ts';
 import { LOG_FORMATS, type LogFormatSetting } from './logging.ts';
 
 type Parser<T> = (raw: unknown) => T;
@@ -41,12 +43,9 @@ const bytes =
   (min: number, max: number): Parser<number> =>
   (raw) => {
     if (typeof raw === 'string') {
-      const m = /^(\d+)\s*(|b|kib|k|mib|m|gib|g|tib|t)$/i.exec(raw.trim());
-      if (!m) throw new InvalidValue('expected a size such as 1048576, 512KiB, 1MiB or 2GiB');
-      const unit = { '': 1, b: 1, k: 2 ** 10, kib: 2 ** 10, m: 2 ** 20, mib: 2 ** 20, g: 2 ** 30, gib: 2 ** 30, t: 2 ** 40, tib: 2 ** 40 }[
-        (m[2] ?? '').toLowerCase() as 'b'
-      ];
-      return int(min, max)(Number(m[1]) * unit);
+      const n = parseSize(raw);
+      if (n === undefined) throw new InvalidValue('expected a size such as 1048576, 512KiB, 1MiB or 2GiB');
+      return int(min, max)(n);
     }
     return int(min, max)(raw);
   };
@@ -309,6 +308,12 @@ export const SETTINGS = {
     parse: bytes(0, Number.MAX_SAFE_INTEGER),
     default: 0,
   },
+  maxUploadRate: {
+    flag: 'max-upload-rate',
+    doc: 'bandwidth cap for all file content sent to other peers together, bytes per second (e.g. 2MiB); 0: none',
+    parse: bytes(0, Number.MAX_SAFE_INTEGER),
+    default: 0,
+  },
   allowedHosts: {
     flag: 'allowed-hosts',
     doc: "host names the peer's APIs answer to besides IP addresses and localhost (comma-separated; any other Host header is refused)",
@@ -325,7 +330,10 @@ export const SETTINGS = {
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;
-export type Config = { readonly [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
+export type Config = { readonly [K in keyof Settings]: ReturnType<Settings[K]['parse']> } & {
+  /** The config file read (or that would be read: it need not exist), where settings changed at run time are kept. */
+  readonly configFile: string;
+};
 export type SettingName = keyof Settings;
 
 /** The environment variable of a setting: PEERSHARE_ + its flag in upper snake case. */
@@ -370,10 +378,31 @@ export function loadConfig(sources: ConfigSources = {}): Config {
 
   // The data directory decides where the default config file lives, so it is resolved first.
   const preliminaryDataDir = resolveOne('dataDir', {}) as string;
-  const file = readConfigFile(explicitFile ?? join(preliminaryDataDir, 'config.json'), explicitFile !== undefined);
-  const config: Record<string, unknown> = {};
+  const configFile = resolve(explicitFile ?? join(preliminaryDataDir, 'config.json'));
+  const file = readConfigFile(configFile, explicitFile !== undefined);
+  const config: Record<string, unknown> = { configFile };
   for (const name of Object.keys(SETTINGS) as SettingName[]) config[name] = resolveOne(name, file);
   return Object.freeze(config) as Config;
+}
+
+/**
+ * Keep settings changed while the peer runs (the bandwidth caps) in the config file, so that the
+ * next start has them: the file's other settings stay as they are, and it is replaced whole
+ * (written beside it, then renamed), so a crash leaves the old file or the new one. A flag or
+ * environment variable given at the next start still wins over the file, as always.
+ */
+export function keepSettings(path: string, values: Partial<Record<SettingName, string | number | boolean>>): void {
+  const current = readConfigFile(path, false);
+  const next = `${JSON.stringify({ ...current, ...values }, null, 2)}\n`;
+  const temp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temp, next, { mode: 0o600 });
+    renameSync(temp, path);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    const failure = fsError(err, `keeping the settings in ${path}`);
+    throw failure instanceof PeershareError ? failure : new PeershareError('UNAVAILABLE', `cannot keep the settings in ${path}: ${(err as Error).message}`, { path }, { cause: err });
+  }
 }
 
 function readConfigFile(path: string, required: boolean): Record<string, unknown> {

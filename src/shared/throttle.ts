@@ -1,41 +1,84 @@
 /**
- * The optional bandwidth cap of the Download service: every range request takes its byte
- * count first, and waits while the service is over its rate. Requests may run the balance into
- * debt (a 4 MiB request under a 1 MiB/s cap waits about 4 s), so any request size works; the
- * average over time stays at the cap. One throttle is shared by every download of a peer.
+ * A bandwidth cap shared by all the transfers of one direction: Download takes each range's byte
+ * count before asking for it, File Management each buffer's before sending it to a peer. A take
+ * may run the balance into debt (a 4 MiB request under a 1 MiB/s cap waits about 4 s), so any
+ * size works and the average over time stays at the cap. The cap can change while transfers run
+ * (`set`, from the CLI or the UI): waiting transfers are released and go on at the new rate.
  */
 
 export interface Throttle {
-  /** Resolves when `bytes` may be fetched (at once when there is no cap); rejects if `signal` aborts first. */
+  /** Resolves when `bytes` may be moved (at once when there is no cap); rejects if `signal` aborts first. */
   take(bytes: number, signal: AbortSignal): Promise<void>;
 }
 
 export const UNLIMITED: Throttle = { take: async () => undefined };
 
-export function rateLimit(bytesPerSecond: number, now: () => number = Date.now): Throttle {
-  if (!(bytesPerSecond > 0)) return UNLIMITED;
-  // A burst of up to one second's worth is allowed after an idle spell, no more.
-  let balance = bytesPerSecond;
-  let updatedAt = now();
-  return {
-    take(bytes, signal) {
-      const t = now();
-      balance = Math.min(bytesPerSecond, balance + ((t - updatedAt) / 1000) * bytesPerSecond);
-      updatedAt = t;
-      balance -= bytes;
-      if (balance >= 0) return Promise.resolve();
-      const waitMs = (-balance / bytesPerSecond) * 1000;
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          signal.removeEventListener('abort', onAbort);
+interface Waiter {
+  resolve(): void;
+  timer: NodeJS.Timeout;
+}
+
+export class RateLimit implements Throttle {
+  #rate = 0;
+  #balance = 0;
+  #updatedAt: number;
+  readonly #waiters = new Set<Waiter>();
+
+  /** `bytesPerSecond` 0: no cap. */
+  constructor(
+    bytesPerSecond: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#updatedAt = now();
+    this.set(bytesPerSecond);
+  }
+
+  /** The cap in bytes per second; 0 for none. */
+  get bytesPerSecond(): number {
+    return this.#rate;
+  }
+
+  /** Change the cap (0: none). Transfers waiting under the old cap go on now, and at the new rate from here. */
+  set(bytesPerSecond: number): void {
+    this.#rate = bytesPerSecond > 0 ? bytesPerSecond : 0;
+    // A burst of up to one second's worth after a change, as after an idle spell; debts are forgiven.
+    this.#balance = this.#rate;
+    this.#updatedAt = this.now();
+    for (const waiter of this.#waiters) {
+      clearTimeout(waiter.timer);
+      waiter.resolve();
+    }
+    this.#waiters.clear();
+  }
+
+  take(bytes: number, signal: AbortSignal): Promise<void> {
+    const rate = this.#rate;
+    if (rate === 0) return Promise.resolve();
+    const t = this.now();
+    this.#balance = Math.min(rate, this.#balance + ((t - this.#updatedAt) / 1000) * rate);
+    this.#updatedAt = t;
+    this.#balance -= bytes;
+    if (this.#balance >= 0) return Promise.resolve();
+    const waitMs = (-this.#balance / rate) * 1000;
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        this.#waiters.delete(waiter);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const waiter: Waiter = {
+        resolve: () => {
+          done();
           resolve();
-        }, waitMs);
-        const onAbort = () => {
-          clearTimeout(timer);
-          reject(signal.reason);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
-    },
-  };
+        },
+        timer: setTimeout(() => waiter.resolve(), waitMs),
+      };
+      const onAbort = () => {
+        clearTimeout(waiter.timer);
+        done();
+        reject(signal.reason);
+      };
+      this.#waiters.add(waiter);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
 }

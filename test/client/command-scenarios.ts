@@ -223,6 +223,43 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       oneLineError(await runCommand(['downloads', 'cancel', 'f'.repeat(32), '--api', b.host]), 1, new RegExp(`no download has key ${'f'.repeat(32)}`));
     });
 
+    it('limits: the bandwidth caps change while transfers run, pace what they cap, and are kept in the config file', async () => {
+      const [a, , c] = network().peers;
+      const dir = tempDir();
+      writeFileSync(join(dir, 'glacier-survey.bin'), randomBytes(2 * MiB));
+      writeFileSync(join(dir, 'glacier-paced.bin'), randomBytes(MiB));
+      const survey = firstId((await runCommand(['share', join(dir, 'glacier-survey.bin'), '--api', a.host])).stdout);
+      const paced = firstId((await runCommand(['share', join(dir, 'glacier-paced.bin'), '--api', a.host])).stdout);
+      const config = () => JSON.parse(readFileSync(join(c.dataDir, 'config.json'), 'utf8')) as Record<string, unknown>;
+
+      // C caps its downloads at 16 KiB/s: the 2 MiB survey would take over two minutes.
+      const capped = await runCommand(['limits', '--download', '16KiB', '--api', c.host]);
+      expect(capped).toEqual({ code: 0, stderr: '', stdout: `download  16 KiB/s\nupload    no cap\nin force now, and kept in ${join(c.dataDir, 'config.json')}\n` });
+      expect(config()).toMatchObject({ maxDownloadRate: 16 * 1024 });
+      const key = JSON.parse((await runCommand(['get', survey, '--json', '--api', c.host])).stdout).download.key as string;
+      await expect.poll(async () => JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout).downloads.find((d: { key: string }) => d.key === key)?.state, { timeout: 20_000 }).toBe('running');
+      // Lifted while it runs: the download goes on at once, not two minutes later.
+      const lifted = JSON.parse((await runCommand(['limits', '--download', 'none', '--json', '--api', c.host])).stdout);
+      expect(lifted).toEqual({ maxDownloadRate: 0, maxUploadRate: 0, keptIn: join(c.dataDir, 'config.json') });
+      expect(config()).toMatchObject({ maxDownloadRate: 0 });
+      await expect.poll(async () => JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout).downloads.find((d: { key: string }) => d.key === key)?.state, { timeout: 20_000 }).toBe('done');
+
+      // A caps what it sends to other peers at 256 KiB/s: 1 MiB takes it at least 3 s after the
+      // first second's burst (a lower bound: a busy machine only makes it slower).
+      expect((await runCommand(['limits', '-u', '256KiB', '--json', '--api', a.host])).stdout).toContain('"maxUploadRate":262144');
+      const started = performance.now();
+      expect((await runCommand(['get', paced, '--wait', '--api', c.host])).code).toBe(0);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(2_500);
+      // What A sent of it is counted into the file's upload total (kept in its catalog).
+      const held = JSON.parse((await runCommand(['files', '--json', '--api', a.host])).stdout).items.find((f: { id: string }) => f.id === paced);
+      expect(held.uploaded).toBeGreaterThanOrEqual(MiB);
+      expect((await runCommand(['files', '--api', a.host])).stdout).toMatch(new RegExp(`^${paced} +1\\.0 MiB {2}glacier-paced\\.bin {2}\\(sent [\\d.]+ MiB to peers\\)$`, 'm'));
+      expect((await runCommand(['limits', '--upload', '0', '--api', a.host])).code).toBe(0);
+      expect(JSON.parse((await runCommand(['limits', '--json', '--api', a.host])).stdout)).toMatchObject({ maxDownloadRate: 0, maxUploadRate: 0 });
+
+      oneLineError(await runCommand(['limits', '--download', 'fast', '--api', c.host]), 2, /--download takes a rate such as 10MiB, 512KiB or 0 \(no cap\), not "fast"/);
+    });
+
     it('files lists and unshares; peers and status describe the peer and its network, as text and --json', async () => {
       const { peers, queue } = network();
       const [a, , c] = peers;

@@ -72,7 +72,7 @@ function errorFrom(status: number, text: string): ApiError {
 }
 
 /** Call a JSON route; resolves with the parsed answer (undefined for 204). */
-export async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+export async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {

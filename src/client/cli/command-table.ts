@@ -7,13 +7,14 @@ import { COMMON_OPTIONS, type Command, type Options } from './command.ts';
 import { downloads } from './commands/downloads.ts';
 import { files } from './commands/files.ts';
 import { get } from './commands/get.ts';
+import { limits } from './commands/limits.ts';
 import { peers } from './commands/peers.ts';
 import { search } from './commands/search.ts';
 import { share } from './commands/share.ts';
 import { status } from './commands/status.ts';
 
 /** The commands for a running peer, in the order help lists them. */
-export const CLIENT_COMMANDS: readonly Command[] = [share, search, get, downloads, files, peers, status];
+export const CLIENT_COMMANDS: readonly Command[] = [share, search, get, downloads, files, peers, status, limits];
 
 export const SHELLS = ['bash', 'zsh'] as const;
 

@@ -6,12 +6,12 @@
  * peers hold: a hit's holders are hints, checked against Fetch's membership and counted only
  * where Fetch's availability map confirms them; see pick.ts).
  */
-import { PeershareError } from '../../shared/errors.ts';
+import { isPeershareError, PeershareError } from '../../shared/errors.ts';
 import { formatPeerAddress, parsePeerAddress } from '../../shared/peer-address.ts';
 import { formatShareLink, parseShareLink } from '../../shared/share-link.ts';
-import type { ClientPorts, Defences, DownloadProgress, FileSource, JoinState, OverlayLink, PeerInfo, Reachability, SearchHit, SearchQuery } from '../ports.ts';
+import type { ClientPorts, Defences, DownloadProgress, FileSource, JoinState, Limits, OverlayLink, PeerInfo, Reachability, SearchHit, SearchQuery } from '../ports.ts';
 import { networkView, peersToMap, type NetworkView } from './network.ts';
-import { bestSources, candidateFileIds, MAX_DOWNLOAD_SOURCES, pickMostHeld, sourceAt, verifiedMembers, type PickBasis } from './pick.ts';
+import { bestSources, candidateFileIds, FIREWALLED, MAX_DOWNLOAD_SOURCES, pickMostHeld, sourceAt, verifiedMembers, type PickBasis } from './pick.ts';
 
 /** How long a search for a bare id may take when Fetch knows no holder of it. */
 const ID_SEARCH_TIMEOUT_MS = 2_000;
@@ -92,6 +92,30 @@ export class ClientApp {
 
   search(query: SearchQuery) {
     return this.ports.search.search(query);
+  }
+
+  /** The bandwidth caps in force now, and where a change is kept. */
+  async limits(): Promise<Limits & { keptIn?: string }> {
+    const [maxDownloadRate, maxUploadRate] = await Promise.all([this.ports.download.downloadLimit(), this.ports.files.uploadLimit()]);
+    return { maxDownloadRate, maxUploadRate, ...(this.ports.settings ? { keptIn: this.ports.settings.where } : {}) };
+  }
+
+  /**
+   * Change either cap while the peer runs: in force at once (running transfers go on at the new
+   * rate), then kept in the config file for the next start. A cap that could not be kept is still
+   * in force, and the error says so.
+   */
+  async setLimits(change: Partial<Limits>): Promise<Limits & { keptIn?: string }> {
+    if (change.maxDownloadRate !== undefined) await this.ports.download.setDownloadLimit(change.maxDownloadRate);
+    if (change.maxUploadRate !== undefined) await this.ports.files.setUploadLimit(change.maxUploadRate);
+    const now = await this.limits();
+    const kept = { ...(change.maxDownloadRate !== undefined ? { maxDownloadRate: now.maxDownloadRate } : {}), ...(change.maxUploadRate !== undefined ? { maxUploadRate: now.maxUploadRate } : {}) };
+    try {
+      await this.ports.settings?.keep(kept);
+    } catch (err) {
+      throw new PeershareError(isPeershareError(err) ? err.code : 'UNAVAILABLE', `the new caps are in force until the peer stops, but were not kept: ${(err as Error).message}`, { ...now });
+    }
+    return now;
   }
 
   /** Every service is asked at once; one that fails leaves its part null instead of failing the rest. */
@@ -206,7 +230,8 @@ export class ClientApp {
     const own = formatPeerAddress({ peerId: self, address: reachability?.advertisedFiles ?? this.identity.addresses.files ?? '' });
     const holders = await this.availability(files.map((f) => f.id)).catch(() => new Map<string, FileSource[]>());
     return files.map((f) => {
-      const others = (holders.get(f.id) ?? []).filter((s) => s.state === 'alive' && s.peerId !== self).map((s) => sourceAt(s.peerId, s.filesAddress));
+      // A firewalled holder is no hint: someone new to the network cannot ask it to connect back.
+      const others = (holders.get(f.id) ?? []).filter((s) => s.state === 'alive' && !s.firewalled && s.peerId !== self).map((s) => sourceAt(s.peerId, s.filesAddress));
       const hints = [own, ...others.filter((s) => s !== undefined).slice(0, LINK_HOLDER_HINTS)];
       return { ...f, link: formatShareLink({ fileId: f.id, ...(this.isSafeName(f.name) ? { name: f.name } : {}), size: f.size, hints }) };
     });
@@ -232,7 +257,9 @@ export class ClientApp {
       const self = this.identity.peerId;
       const what = hits.every((h) => h.holderPeerId === self)
         ? 'only this peer itself shares it, and it is no source of its own downloads'
-        : `${hits.length} hit${hits.length === 1 ? '' : 's'} named only holders this peer has not verified: a hit's holder counts once Fetch has verified that peer`;
+        : hits.some((h) => members.get(h.holderPeerId)?.state === FIREWALLED)
+          ? 'its holders are firewalled, and only a peer running every service in one process can ask a firewalled peer to connect back'
+          : `${hits.length} hit${hits.length === 1 ? '' : 's'} named only holders this peer has not verified: a hit's holder counts once Fetch has verified that peer`;
       throw new PeershareError('FILE_NOT_FOUND', `${notFound.unverified} (${what})`);
     }
     const download = await this.ports.download.request({ fileId: pick.fileId, name: pick.name, sources: pick.sources, ...(outDir ? { outDir } : {}) });

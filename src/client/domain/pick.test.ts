@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { FileSource, PeerInfo, SearchHit } from '../ports.ts';
 import { memorySigner } from '../../shared/keys.ts';
 import { isSafeFileName } from '../../shared/names.ts';
-import { bestSources, candidateFileIds, MAX_DOWNLOAD_SOURCES, pickMostHeld, sourceAt, verifiedMembers } from './pick.ts';
+import { bestSources, candidateFileIds, FIREWALLED, MAX_DOWNLOAD_SOURCES, pickMostHeld, sourceAt, verifiedMembers } from './pick.ts';
 
 const SELF = memorySigner().peerId;
 const ids: Record<string, string> = { p1: memorySigner().peerId, p2: memorySigner().peerId, p3: memorySigner().peerId };
@@ -102,6 +102,20 @@ describe('pickMostHeld weighed by Fetch\'s availability', () => {
     expect(pickMostHeld(hits, members, isSafeFileName, listed({ a: [], c: ['p1'] }))).toMatchObject({ fileId: 'b', holders: 2, basis: 'hits' });
     // One confirmed holder anywhere ends the fallback: claims alone count for nothing.
     expect(pickMostHeld(hits, members, isSafeFileName, listed({ a: ['p1'] }))).toMatchObject({ fileId: 'a', holders: 1, basis: 'availability' });
+  });
+
+  it('counts a firewalled member only where Fetch lists it as a holder (where this peer can ask it to connect back), after the dialable holders', () => {
+    const hidden = memorySigner().peerId;
+    const withHidden = verifiedMembers([member(ids.p1!, 1), member(hidden, 9, FIREWALLED, 5_000)], SELF);
+    const hits = [hit('a', hidden), hit('b', hidden), hit('b', 'p1')];
+    // Listed: it counts, and is asked after p1 although heard more recently.
+    const pick = pickMostHeld(hits, withHidden, isSafeFileName, listed({ b: ['p1', hidden] }));
+    expect(pick).toMatchObject({ fileId: 'b', holders: 2, basis: 'availability' });
+    expect(pick?.sources).toEqual([`${ids.p1}@127.0.1.1:7871`, `${hidden}@127.0.1.9:7871`]);
+    expect(pickMostHeld([hit('a', hidden)], withHidden, isSafeFileName, listed({ a: [hidden] }))?.sources).toEqual([`${hidden}@127.0.1.9:7871`]);
+    // Not listed (a peer that cannot push: Fetch does not offer it): a hit alone never makes it a source.
+    expect(pickMostHeld([hit('a', hidden)], withHidden, isSafeFileName, listed({}))).toBeUndefined();
+    expect(pickMostHeld(hits, withHidden, isSafeFileName, listed({}))).toMatchObject({ fileId: 'b', holders: 1, sources: [`${ids.p1}@127.0.1.1:7871`], basis: 'hits' });
   });
 
   it('asks Fetch only about files verified members answered with under safe names', () => {

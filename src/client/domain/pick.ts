@@ -24,6 +24,12 @@
  * that what an honest user just shared can still be fetched by name at once; the caller shows
  * the user that the holders were not confirmed. As soon as one candidate is confirmed, claims
  * alone no longer count: a confirmed file always beats a merely claimed one.
+ *
+ * A firewalled peer (it proved its key on a link it opened, but cannot be dialled) is a verified
+ * member too, listed in state 'firewalled'. It is a holder, and a source, only where Fetch's
+ * availability lists it as one: Fetch lists firewalled holders to the Client only where this
+ * peer's Download can ask them to connect back (PUSH). So it never counts on hits alone, and
+ * dialable holders rank before it.
  */
 import { addressOfUrl, formatPeerAddress, isAddress } from '../../shared/peer-address.ts';
 import type { FileSource, PeerInfo, SearchHit } from '../ports.ts';
@@ -35,8 +41,11 @@ import type { FileSource, PeerInfo, SearchHit } from '../ports.ts';
  */
 export const MAX_DOWNLOAD_SOURCES = 64;
 
-/** Peer states that count as verified, usable members. */
-const USABLE_STATES = new Set(['alive', 'suspected']);
+/** A peer Fetch holds firewalled, as the Client lists it (PeerInfo.state). */
+export const FIREWALLED = 'firewalled';
+
+/** Peer states that count as verified, usable members (firewalled ones only where availability lists them: see the header). */
+const USABLE_STATES = new Set(['alive', 'suspected', FIREWALLED]);
 
 export interface Pick {
   fileId: string;
@@ -60,9 +69,14 @@ export type PickBasis = 'availability' | 'hits';
 /** Fetch's availability for candidate file ids: the sources Fetch lists for each (absent: none). */
 export type Availability = ReadonlyMap<string, readonly FileSource[]>;
 
+/** A peer Fetch holds firewalled, as a member: heard of last when it signed its record (it cannot be asked). */
+export function firewalledInfo(p: { peerId: string; addresses: PeerInfo['addresses']; issuedAt: number; files: number }): PeerInfo {
+  return { peerId: p.peerId, state: FIREWALLED, lastSeen: p.issuedAt, addresses: p.addresses, files: p.files };
+}
+
 /**
- * The verified members a holder id is checked against: the peers Fetch lists, alive or
- * suspected, other than this peer itself, by id.
+ * The verified members a holder id is checked against: the peers Fetch lists, alive,
+ * suspected or firewalled, other than this peer itself, by id.
  */
 export function verifiedMembers(peers: readonly PeerInfo[], selfId: string): Map<string, PeerInfo> {
   const members = new Map<string, PeerInfo>();
@@ -146,7 +160,8 @@ export function pickMostHeld(
     if (votes.length > 0) confirmed.set(c.fileId, votes);
   }
   const basis: PickBasis = confirmed.size > 0 ? 'availability' : 'hits';
-  const votesOf = (c: Candidate) => (basis === 'availability' ? (confirmed.get(c.fileId) ?? []) : [...c.names.keys()]);
+  // On hits alone a firewalled holder counts for nothing: nothing says this peer can reach it.
+  const votesOf = (c: Candidate) => (basis === 'availability' ? (confirmed.get(c.fileId) ?? []) : [...c.names.keys()].filter((id) => members.get(id)?.state !== FIREWALLED));
   let best: Candidate | undefined;
   let bestVotes: string[] = [];
   for (const c of byFile.values()) {

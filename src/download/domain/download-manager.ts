@@ -19,7 +19,7 @@ import { Finishing } from './finishing.ts';
 import { isSource, JOB_VERSION, parseJob, validateJob, type DownloadJob } from './job.ts';
 import { raceManifests, type ManifestOptions } from './manifest-race.ts';
 import { RateMeter } from './rate-meter.ts';
-import { rateLimit, type Throttle } from './throttle.ts';
+import { RateLimit } from '../../shared/throttle.ts';
 import { bytesOf, runTransfer, type TransferEvent, type TransferOptions } from './transfer.ts';
 
 export interface DownloadManagerOptions {
@@ -110,7 +110,7 @@ export class DownloadManager {
   readonly events = new EventEmitter();
   readonly #ports: Ports;
   readonly #options: Required<Omit<DownloadManagerOptions, 'transfer' | 'maxBytesPerSecond'>> & { transfer: Partial<TransferOptions> };
-  readonly #throttle: Throttle;
+  readonly #throttle: RateLimit;
   readonly #finishing: Finishing;
   readonly #active = new Map<string, Active>();
   /**
@@ -123,8 +123,19 @@ export class DownloadManager {
   constructor(ports: Ports, options: DownloadManagerOptions) {
     this.#ports = ports;
     this.#options = { now: Date.now, transfer: {}, manifest: {}, ...options };
-    this.#throttle = rateLimit(options.maxBytesPerSecond ?? 0, this.#options.now);
+    this.#throttle = new RateLimit(options.maxBytesPerSecond ?? 0, this.#options.now);
     this.#finishing = new Finishing(ports, { now: () => this.#now(), emit: (event) => this.#emit(event) });
+  }
+
+  /** The cap on all downloads together, bytes per second; 0 for none. */
+  get maxBytesPerSecond(): number {
+    return this.#throttle.bytesPerSecond;
+  }
+
+  /** Change the cap while downloads run (0: none); running ones go on at the new rate. */
+  setMaxBytesPerSecond(bytesPerSecond: number): void {
+    this.#throttle.set(bytesPerSecond);
+    this.#emit({ type: 'rate-cap-changed', maxBytesPerSecond: this.#throttle.bytesPerSecond });
   }
 
   /** Queue a download; resolves once the job is durable in the queue. Idempotent per (file, folder). */

@@ -17,7 +17,7 @@ import type { ChunkSource, PartialFile } from '../ports.ts';
 import { Bitfield } from './bitfield.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { ChunkScheduler, type Run, type SchedulerOptions } from './chunk-scheduler.ts';
-import type { Throttle } from './throttle.ts';
+import type { Throttle } from '../../shared/throttle.ts';
 
 export interface TransferOptions extends SchedulerOptions {
   /** A request that delivers no byte for this long counts as a failure of its source. */

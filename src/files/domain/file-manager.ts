@@ -169,6 +169,11 @@ export class FileManager {
     return this.#catalog.list({ terms: query ? parseTerms(query) : [], offset, limit });
   }
 
+  /** Count bytes of a file's content sent to another peer into its upload total. */
+  countUploaded(id: string, bytes: number): void {
+    if (bytes > 0) this.#catalog.addUploaded(id, bytes);
+  }
+
   get(id: string): FileSummary {
     const file = this.#catalog.describe(id);
     if (!file) throw new PeershareError('FILE_NOT_FOUND', `no shared file has id ${id}`);

@@ -4,6 +4,7 @@ import { asApiError, call, type ApiError } from '../api.ts';
 import { actionsFor, fraction, percentLabel, progressDetail } from '../format.ts';
 import type { DownloadAction, DownloadProgress } from '../types.ts';
 import type { LiveDownloads } from '../use-downloads.ts';
+import { LimitsForm } from './limits-form.tsx';
 import { Empty, ErrorNote } from './notes.tsx';
 
 const ACTION_LABEL: Record<DownloadAction, string> = { pause: 'Pause', resume: 'Resume', cancel: 'Cancel' };
@@ -16,6 +17,7 @@ export function DownloadsView({ downloads }: { downloads: LiveDownloads }) {
         <h2 id="downloads-title">Downloads</h2>
         <span class="muted">{active > 0 ? `${active} active` : ''}</span>
       </div>
+      <LimitsForm />
       {!downloads.live && downloads.error ? (
         <ErrorNote error={downloads.error} prefix="Live progress lost, reconnecting:" />
       ) : !downloads.live && downloads.list.length > 0 ? (

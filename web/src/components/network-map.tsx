@@ -63,6 +63,7 @@ export function NetworkMap({ view, answered, query }: { view: NetworkView; answe
       <figcaption class="legend">
         <span><i class="swatch self" /> this peer</span>
         <span><i class="swatch alive" /> alive</span>
+        <span><i class="swatch firewalled" /> firewalled (connects back)</span>
         <span><i class="swatch suspected" /> suspected</span>
         <span><i class="swatch down" /> down / left</span>
         {answered.size > 0 ? (

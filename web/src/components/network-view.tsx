@@ -9,7 +9,7 @@ export function NetworkView({ answered, query }: { answered: Map<string, number>
   const network = usePolled<Network>('/network', 5_000);
   const view = network.data;
   const now = Date.now();
-  const order: Record<string, number> = { alive: 0, suspected: 1, down: 2, left: 3 };
+  const order: Record<string, number> = { alive: 0, firewalled: 1, suspected: 2, down: 3, left: 4 };
   const peers = [...(view?.peers ?? [])].sort((a, b) => (order[a.state] ?? 9) - (order[b.state] ?? 9) || b.lastSeen - a.lastSeen);
   return (
     <section aria-labelledby="network-title">

@@ -9,6 +9,7 @@ import type { AdminGuard } from '../../../shared/admin-guard.ts';
 import { PeershareError } from '../../../shared/errors.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
 import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
+import { BytesPerSecond } from '../../../shared/limits-schema.ts';
 import { MAX_LINK_LENGTH } from '../../../shared/share-link.ts';
 import { ownSiteOnly } from '../../../shared/site-guard.ts';
 import { answerWithProgress, openEventStream } from '../../../shared/sse.ts';
@@ -182,6 +183,19 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
       unsubscribe();
     }
   });
+
+  app.get('/limits', { schema: { summary: 'The bandwidth caps in force: all downloads together, and all content sent to other peers' } }, async () => client.limits());
+  app.put(
+    '/limits',
+    {
+      onRequest: admin,
+      schema: {
+        summary: 'Change a bandwidth cap while the peer runs; kept in its config file for the next start',
+        body: Type.Object({ maxDownloadRate: Type.Optional(BytesPerSecond), maxUploadRate: Type.Optional(BytesPerSecond) }, { additionalProperties: false, minProperties: 1 }),
+      },
+    },
+    async (request) => client.setLimits(request.body),
+  );
 
   app.delete(
     '/downloads',

@@ -11,6 +11,7 @@ import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, JoinPinInfo,
 import { linkDefences, membershipDefences } from '../../domain/defences.ts';
 import { joinStateOf } from '../../domain/join-state.ts';
 import { reachabilityOf } from '../../domain/reachability.ts';
+import { firewalledInfo } from '../../domain/pick.ts';
 import { call, callWithProgress, follow, sendStream } from './http-json.ts';
 
 export function filesOverHttp(url: string, token: string | undefined): FilesPort {
@@ -29,6 +30,8 @@ export function filesOverHttp(url: string, token: string | undefined): FilesPort
       const answer = await sendStream<SharedFile>(`${url}/files?name=${encodeURIComponent(name)}`, body, { token, contentLength: size });
       return { file: answer.body, created: answer.status === 201 };
     },
+    uploadLimit: async () => (await call<{ maxUploadRate: number }>('GET', `${url}/limits`)).maxUploadRate,
+    setUploadLimit: async (maxUploadRate) => (await call<{ maxUploadRate: number }>('PUT', `${url}/limits`, { body: { maxUploadRate }, token })).maxUploadRate,
   });
 }
 
@@ -102,10 +105,12 @@ export function fetchOverHttp(url: string): FetchPort {
     // Every page, as in one process: get --name checks hit holders against the whole membership.
     async peers() {
       const all: PeerInfo[] = [];
+      let firewalled: PeerInfo[] = [];
       for (;;) {
-        const page = await call<{ items: PeerInfo[]; total: number }>('GET', `${url}/peers?offset=${all.length}&limit=${PEERS_PAGE}`);
+        const page = await call<{ items: PeerInfo[]; total: number; firewalled?: Array<Parameters<typeof firewalledInfo>[0]> }>('GET', `${url}/peers?offset=${all.length}&limit=${PEERS_PAGE}`);
         all.push(...page.items);
-        if (page.items.length === 0 || all.length >= page.total) return all;
+        if (all.length === page.items.length) firewalled = (page.firewalled ?? []).map(firewalledInfo);
+        if (page.items.length === 0 || all.length >= page.total) return [...all, ...firewalled];
       }
     },
     sourcesFor: async (fileId) => (await call<{ sources: Awaited<ReturnType<FetchPort['sourcesFor']>> }>('GET', `${url}/sources/${encodeURIComponent(fileId)}`)).sources,
@@ -134,6 +139,8 @@ export function downloadOverHttp(url: string, token: string | undefined): Downlo
     act: async (key, action) => live(await call('POST', `${url}/downloads/${encodeURIComponent(key)}/${action}`, { token })),
     clear: async () => (await call<{ cleared: string[] }>('DELETE', `${url}/downloads`, { token })).cleared,
     queueBackend: async () => (await call<{ queue: string }>('GET', `${url}/health`)).queue,
+    downloadLimit: async () => (await call<{ maxDownloadRate: number }>('GET', `${url}/limits`)).maxDownloadRate,
+    setDownloadLimit: async (maxDownloadRate) => (await call<{ maxDownloadRate: number }>('PUT', `${url}/limits`, { body: { maxDownloadRate }, token })).maxDownloadRate,
   });
 }
 

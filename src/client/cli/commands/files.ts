@@ -11,8 +11,8 @@ export const files: Command = {
   usage: `Usage: peershare files [--limit N]
        peershare files unshare ID
 
-Lists shared files, newest first: id, size, name (and every other name it is shared under), and
-under each its peershare: link.`,
+Lists shared files, newest first: id, size, name (and every other name it is shared under), how
+much of it this peer has sent to other peers (all time), and under each its peershare: link.`,
   options: { limit: { type: 'string' } },
   subcommands: ['unshare'],
   async run({ api, values, positionals, json, out }) {
@@ -31,7 +31,8 @@ under each its peershare: link.`,
       out(JSON.stringify(list) + '\n');
       return 0;
     }
-    const rows = table(list.items.map((f) => [f.id, bytes(f.size).padStart(9), [f.name, ...f.names.filter((n) => n !== f.name)].join(', ')]));
+    const sent = (f: SharedFile) => (f.uploaded ? `  (sent ${bytes(f.uploaded)} to peers)` : '');
+    const rows = table(list.items.map((f) => [f.id, bytes(f.size).padStart(9), [f.name, ...f.names.filter((n) => n !== f.name)].join(', ') + sent(f)]));
     out(withLinkLines(rows, list.items.map((f) => f.link)));
     out(`${list.total} file${list.total === 1 ? '' : 's'} shared\n`);
     return 0;

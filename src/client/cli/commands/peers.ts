@@ -13,8 +13,9 @@ export const peers: Command = {
   usage: `Usage: peershare peers
        peershare peers forget ID|HOST:PORT
 
-The peer's log of available peers, kept by Fetch: id, state (alive, suspected, down), when it
-was last heard of, how many files it shares, and its File Management address.
+The peer's log of available peers, kept by Fetch: id, state (alive, suspected, down; firewalled:
+it proved its key but cannot be dialled, so a download asks it to connect back), when it was
+last heard of, how many files it shares, and its File Management address.
 
 Then the join addresses (--join) and the peer id each proved on first contact: later contacts
 must prove the same id (trust on first use). When the peer at a join address changes its key,

@@ -5,6 +5,7 @@
  */
 import { Type } from 'typebox';
 import type { AdminGuard } from '../../../shared/admin-guard.ts';
+import { BytesPerSecond } from '../../../shared/limits-schema.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
 import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
 import { openEventStream } from '../../../shared/sse.ts';
@@ -62,6 +63,8 @@ function summary(r: DownloadRecord): Progress {
   };
 }
 
+const DownloadLimits = Type.Object({ maxDownloadRate: BytesPerSecond }, { additionalProperties: false });
+
 export function registerDownloadRoutes(app: HttpApp, manager: DownloadManager, queue: JobQueue, admin: AdminGuard): void {
   app.post(
     '/downloads',
@@ -95,6 +98,16 @@ export function registerDownloadRoutes(app: HttpApp, manager: DownloadManager, q
       async (request) => summary(await manager[action](request.params.key)),
     );
   }
+
+  app.get('/limits', { schema: { summary: 'The bandwidth cap on all downloads together', response: { 200: DownloadLimits } } }, async () => ({ maxDownloadRate: manager.maxBytesPerSecond }));
+  app.put(
+    '/limits',
+    { onRequest: admin, schema: { summary: 'Change the bandwidth cap while downloads run (not kept: the Client keeps it in the config file)', body: DownloadLimits, response: { 200: DownloadLimits } } },
+    async (request) => {
+      manager.setMaxBytesPerSecond(request.body.maxDownloadRate);
+      return { maxDownloadRate: manager.maxBytesPerSecond };
+    },
+  );
 
   app.delete(
     '/downloads',

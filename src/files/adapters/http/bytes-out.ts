@@ -10,8 +10,11 @@ import type { HttpApp } from '../../../shared/http-server.ts';
 /** The caller label of this host's own (plaintext) callers. */
 export const LOCAL_CALLER = 'local';
 
-/** Count the body bytes of every successful GET of `url` (a route path such as /files/:id/content) into `bytesOut`. */
-export function countBytesOut(app: HttpApp, url: string, bytesOut: Record<string, number>): void {
+/**
+ * Count the body bytes of every successful GET of `url` (a route path such as /files/:id/content)
+ * into `bytesOut`, and hand those sent to another peer to `toPeer` with the route's `id`.
+ */
+export function countBytesOut(app: HttpApp, url: string, bytesOut: Record<string, number>, toPeer?: (id: string, bytes: number) => void): void {
   app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'GET' || request.routeOptions.url !== url) return;
     const res: ServerResponse = reply.raw;
@@ -32,8 +35,10 @@ export function countBytesOut(app: HttpApp, url: string, bytesOut: Record<string
     }) as typeof res.end;
     res.once('close', () => {
       if (bytes === 0 || (res.statusCode !== 200 && res.statusCode !== 206)) return;
-      const caller = callingPeer(request) ?? LOCAL_CALLER;
-      bytesOut[caller] = (bytesOut[caller] ?? 0) + bytes;
+      const peer = callingPeer(request);
+      bytesOut[peer ?? LOCAL_CALLER] = (bytesOut[peer ?? LOCAL_CALLER] ?? 0) + bytes;
+      const { id } = request.params as { id?: string };
+      if (peer !== undefined && id !== undefined) toPeer?.(id, bytes);
     });
   });
 }

@@ -17,6 +17,10 @@ import { decideRange } from '../../domain/range.ts';
 import type { FileSummary } from '../../ports.ts';
 import { FileRange } from '../fs/file-range.ts';
 import { sendFileRange } from './send-file-range.ts';
+import { BytesPerSecond } from '../../../shared/limits-schema.ts';
+import { callingPeer } from '../../../shared/peer-port.ts';
+import { RateLimit, type Throttle } from '../../../shared/throttle.ts';
+import { Readable } from 'node:stream';
 
 const FileId = Type.String({ pattern: FILE_ID_PATTERN, description: 'hex SHA-256 over the chunk hashes' });
 const IdParams = Type.Object({ id: FileId });
@@ -30,6 +34,7 @@ const FileSchema = Type.Object({
   chunkSize: Type.Integer({ minimum: 1 }),
   type: Type.String({ description: 'media type guessed from the name' }),
   addedAt: Type.Integer({ description: 'ms since the epoch' }),
+  uploaded: Type.Optional(Type.Integer({ minimum: 0, description: 'bytes of its content sent to other peers, all time (only shown to admin callers)' })),
   origins: Type.Array(Type.Union([Type.Literal('stored'), Type.Literal('local')])),
   paths: Type.Optional(Type.Array(Type.String(), { description: 'local paths (only shown to admin callers)' })),
 });
@@ -64,15 +69,48 @@ export interface FilesRouteOptions {
   /** Whether a request comes from an admin caller (who may see local paths). */
   isAdmin: (request: FastifyRequest) => Promise<boolean>;
   maxUploadBytes: number;
+  /** The cap on content sent to peers, all answers together (a local caller's answers are not capped). */
+  uploads: RateLimit;
 }
 
 function publicView(file: FileSummary, admin: boolean): Static<typeof FileSchema> {
-  const { paths, ...rest } = file;
-  return admin ? { ...rest, paths } : rest;
+  const { paths, uploaded, ...rest } = file;
+  return admin ? { ...rest, uploaded, paths } : rest;
 }
 
+/** `source`'s chunks, each let through once the cap allows its bytes; stops when the answer is closed. */
+function throttled(source: Readable, throttle: Throttle): Readable {
+  const closed = new AbortController();
+  const out = Readable.from(
+    (async function* () {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        await throttle.take(chunk.length, closed.signal);
+        yield chunk;
+      }
+    })(),
+    { objectMode: false },
+  );
+  out.once('close', () => {
+    closed.abort();
+    source.destroy();
+  });
+  return out;
+}
+
+const UploadLimits = Type.Object({ maxUploadRate: BytesPerSecond }, { additionalProperties: false });
+
 export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): void {
-  const { manager } = options;
+  const { manager, uploads } = options;
+
+  app.get('/limits', { schema: { summary: 'The bandwidth cap on content sent to other peers, all answers together', response: { 200: UploadLimits } } }, async () => ({ maxUploadRate: uploads.bytesPerSecond }));
+  app.put(
+    '/limits',
+    { onRequest: options.admin, schema: { summary: 'Change the upload cap while answers run (not kept: the Client keeps it in the config file)', body: UploadLimits, response: { 200: UploadLimits } } },
+    async (request) => {
+      uploads.set(request.body.maxUploadRate);
+      return { maxUploadRate: uploads.bytesPerSecond };
+    },
+  );
 
   // Upload bodies are streamed to disk by the domain, never parsed or buffered here.
   app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
@@ -153,8 +191,10 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
         .header('cache-control', 'public, max-age=31536000, immutable')
         .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`);
       if (decision.kind === 'partial') reply.status(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
-      if (content?.stream instanceof FileRange) return sendFileRange(reply, content.stream);
-      return reply.send(content?.stream ?? null);
+      // Another peer's answer takes its bytes from the upload cap, when there is one.
+      const throttle = callingPeer(request) !== undefined && options.uploads.bytesPerSecond > 0 ? options.uploads : undefined;
+      if (content?.stream instanceof FileRange) return sendFileRange(reply, content.stream, throttle);
+      return reply.send(content?.stream && throttle ? throttled(content.stream, throttle) : (content?.stream ?? null));
     },
   });
 

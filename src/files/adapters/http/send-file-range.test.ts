@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { RateLimit } from '../../../shared/throttle.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { request } from 'node:http';
@@ -48,7 +49,7 @@ describe('files content route: sending a range', () => {
       },
     } as unknown as FileManager;
     app = await createHttpApp({ service: 'test', logger: silentLogger() });
-    registerFilesRoutes(app, { manager, admin: async () => undefined, isAdmin: async () => false, maxUploadBytes: 0 });
+    registerFilesRoutes(app, { manager, admin: async () => undefined, isAdmin: async () => false, maxUploadBytes: 0, uploads: new RateLimit(0) });
     await app.listen({ host: HOST, port: 0 });
     base = { port: (app.server.address() as { port: number }).port };
   });

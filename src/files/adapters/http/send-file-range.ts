@@ -7,6 +7,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { OutgoingHttpHeaders } from 'node:http';
+import type { Throttle } from '../../../shared/throttle.ts';
 import type { FileRange } from '../fs/file-range.ts';
 
 /** Each read of the file and write to the socket (a few dozen TLS records: enough to amortise a read, small enough to stay in cache). */
@@ -14,15 +15,18 @@ export const SEND_BUFFER_BYTES = 256 * 1024;
 /** Buffers of one answer: reads of the file overlap writes to the socket. */
 export const SEND_BUFFERS = 4;
 
-export async function sendFileRange(reply: FastifyReply, range: FileRange): Promise<void> {
+/** `throttle`: the upload cap each buffer's bytes are taken from before it is read (a peer's answers; none for local callers). */
+export async function sendFileRange(reply: FastifyReply, range: FileRange, throttle?: Throttle): Promise<void> {
   reply.hijack();
   const res = reply.raw;
   const free: Buffer[] = [];
   let made = 0;
   let failed = false;
   let wake: (() => void) | undefined;
+  const closed = new AbortController();
   const onClose = () => {
     failed = true;
+    closed.abort();
     wake?.();
   };
   res.once('close', onClose);
@@ -41,6 +45,7 @@ export async function sendFileRange(reply: FastifyReply, range: FileRange): Prom
     while (range.remaining > 0) {
       const buffer = await nextBuffer();
       if (!buffer) break;
+      if (throttle) await throttle.take(Math.min(buffer.length, range.remaining), closed.signal);
       const n = await range.readInto(buffer);
       if (n === 0) break; // the file ended before the range did
       res.write(buffer.subarray(0, n), (err) => {

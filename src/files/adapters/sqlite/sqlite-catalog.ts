@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS files (
   chunk_size INTEGER NOT NULL,
   chunk_hashes BLOB NOT NULL,
   type TEXT NOT NULL,
-  added_at INTEGER NOT NULL
+  added_at INTEGER NOT NULL,
+  uploaded INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 CREATE TABLE IF NOT EXISTS shares (
   share_id INTEGER PRIMARY KEY,
@@ -80,6 +81,7 @@ interface SummaryRow {
   chunk_size: number;
   type: string;
   added_at: number;
+  uploaded: number;
   names: string;
   origins: string;
   paths: string;
@@ -113,13 +115,14 @@ function toSummary(row: SummaryRow): FileSummary {
     chunkSize: row.chunk_size,
     type: row.type,
     addedAt: row.added_at,
+    uploaded: row.uploaded,
     origins: [...new Set(JSON.parse(row.origins) as Origin[])],
     paths: (JSON.parse(row.paths) as Array<string | null>).filter((p): p is string => p !== null),
   };
 }
 
 const SUMMARY_SELECT = `
-  SELECT f.id, f.size, f.chunk_size, f.type, f.added_at,
+  SELECT f.id, f.size, f.chunk_size, f.type, f.added_at, f.uploaded,
          json_group_array(s.name ORDER BY s.share_id) AS names,
          json_group_array(s.origin ORDER BY s.share_id) AS origins,
          json_group_array(s.path ORDER BY s.share_id) AS paths
@@ -137,6 +140,10 @@ export class SqliteCatalog implements Catalog {
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(SCHEMA);
+    // Catalogs made before upload totals were kept: the column, every total 0.
+    if (!(this.#db.prepare(`SELECT name FROM pragma_table_info('files')`).all() as Array<{ name: string }>).some((c) => c.name === 'uploaded')) {
+      this.#db.exec(`ALTER TABLE files ADD COLUMN uploaded INTEGER NOT NULL DEFAULT 0`);
+    }
     const db = this.#db;
     this.#epoch = (db.prepare(`SELECT value FROM meta WHERE key = 'epoch'`).get() as { value: string }).value;
     db.prepare(`DELETE FROM changes WHERE seq <= (SELECT max(seq) FROM changes) - ?`).run(CHANGES_KEPT);
@@ -151,6 +158,7 @@ export class SqliteCatalog implements Catalog {
       ),
       storedShare: db.prepare(`SELECT * FROM shares WHERE file_id = ? AND name = ? AND origin = 'stored'`),
       getFile: db.prepare(`SELECT * FROM files WHERE id = ?`),
+      addUploaded: db.prepare(`UPDATE files SET uploaded = uploaded + ? WHERE id = ?`),
       describe: db.prepare(`${SUMMARY_SELECT} WHERE f.id = ? GROUP BY f.id`),
       sharesOf: db.prepare(`SELECT * FROM shares WHERE file_id = ? ORDER BY origin = 'local', share_id`),
       shareAtPath: db.prepare(`SELECT * FROM shares WHERE path = ?`),
@@ -218,6 +226,14 @@ export class SqliteCatalog implements Catalog {
       | { id: string; size: number; chunk_size: number; chunk_hashes: Buffer; type: string; added_at: number }
       | undefined;
     return row && { id: row.id, size: row.size, chunkSize: row.chunk_size, chunkHashes: row.chunk_hashes, type: row.type, addedAt: row.added_at };
+  }
+
+  addUploaded(id: string, bytes: number): void {
+    try {
+      this.#stmts.addUploaded.run(bytes, id);
+    } catch (err) {
+      throw fsError(err, 'counting bytes uploaded');
+    }
   }
 
   describe(id: string): FileSummary | undefined {

@@ -1,6 +1,6 @@
 /** The Download service end to end: API → queue → transfer → file in place and shared. */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Progress } from '../../src/download/domain/download-manager.ts';
@@ -69,6 +69,19 @@ describe('the Download service', () => {
     const again = (await (await requestDownload(peer.url, body)).json()) as Progress;
     expect(again.state).toBe('done');
     expect(readdirSync(peer.downloadsDir)).toEqual(['song.flac']);
+  });
+
+  it('downloads a finished file again when the user has deleted it, instead of answering with the stale record', async () => {
+    const source = await seed();
+    const peer = await startDownloadPeer();
+    const body = { fileId: source.id, name: 'song.flac', sources: [source.source] };
+    const { key } = (await (await requestDownload(peer.url, body)).json()) as Progress;
+    const first = await watch(peer.url, (p) => p.key === key && p.state === 'done');
+    rmSync(first.finalPath!);
+    const again = (await (await requestDownload(peer.url, body)).json()) as Progress;
+    expect(again).toMatchObject({ key, state: 'queued', bytesDone: 0 });
+    const second = await watch(peer.url, (p) => p.key === key && p.state === 'done');
+    expect(sha256(readFileSync(second.finalPath!))).toBe(sha256(source.data));
   });
 
   it('dead-letters a malformed job with its reason and keeps consuming (TEST-PLAN 8)', async () => {

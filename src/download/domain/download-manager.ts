@@ -143,7 +143,9 @@ export class DownloadManager {
     const job = validateJob({ v: JOB_VERSION, ...req, sources: req.sources ?? [], requestedAt: this.#now() });
     const outDir = job.outDir ?? this.#options.downloadsDir;
     const key = this.#options.jobKey(job.fileId, outDir);
-    const existing = this.#ports.store.get(key);
+    const held = this.#ports.store.get(key);
+    // A finished file the user has since deleted (or moved) is downloaded again, from scratch.
+    const existing = held?.state === 'done' && !(await this.#stillThere(held)) ? undefined : held;
     if (existing && ['done', 'running', 'queued', 'finalizing'].includes(existing.state)) return existing;
     const record: DownloadRecord = existing
       ? { ...existing, state: 'queued', sources: job.sources, updatedAt: this.#now() }
@@ -464,6 +466,14 @@ export class DownloadManager {
     else delete next.error;
     this.#ports.store.put(next);
     this.#progress(next, this.#active.get(key));
+  }
+
+  /** Whether a done download's file is still where it was saved. */
+  async #stillThere(record: DownloadRecord): Promise<boolean> {
+    if (!record.finalPath) return false;
+    const file = await this.#ports.files.openFinished(record.finalPath);
+    await file?.close();
+    return file !== undefined;
   }
 
   #emit(event: Record<string, unknown>): void {

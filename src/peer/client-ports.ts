@@ -9,7 +9,7 @@ import { parseTerms } from '../files/domain/terms.ts';
 import type { FilesService } from '../files/service.ts';
 import { MAX_TERM_LENGTH } from '../protocol/limits.ts';
 import type { SearchService } from '../search/service.ts';
-import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, SearchPort, SettingsPort } from '../client/ports.ts';
+import type { DownloadPort, FetchPort, FilesPort, SearchPort, SettingsPort } from '../client/ports.ts';
 import { keepSettings } from '../shared/config.ts';
 import { PeershareError } from '../shared/errors.ts';
 import { linkDefences, membershipDefences } from '../client/domain/defences.ts';
@@ -75,21 +75,15 @@ export function fetchInProcess(fetch: FetchService, pushable = false): FetchPort
 
 export function downloadInProcess(download: DownloadService, queueBackend: string): DownloadPort {
   const { manager } = download;
-  // The manager's list() carries live rate and sources; a record fresh from an action does not.
-  const progressOf = (key: string): DownloadProgress => {
-    const live = manager.list(1000).find((p) => p.key === key);
-    if (live) return live;
-    const r = manager.get(key);
-    return { key, fileId: r.fileId, name: r.name, state: r.state, bytesDone: r.bytesDone, rate: 0, sources: [], ...(r.size !== undefined ? { size: r.size } : {}), ...(r.error ? { error: r.error } : {}) };
-  };
+  // Every command answers with the download as the list and the live events show it (DownloadManager#toProgress).
   return {
-    request: async (req) => progressOf((await manager.request(req)).key),
+    request: (req) => manager.request(req),
     list: async (limit) => manager.list(limit),
     async watch(listener) {
       manager.events.on('progress', listener);
       return () => void manager.events.off('progress', listener);
     },
-    act: async (key, action) => progressOf((await manager[action](key)).key),
+    act: (key, action) => manager[action](key),
     clear: async () => manager.clear(),
     queueBackend: async () => queueBackend,
     downloadLimit: async () => manager.maxBytesPerSecond,

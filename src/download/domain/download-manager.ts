@@ -139,7 +139,11 @@ export class DownloadManager {
   }
 
   /** Queue a download; resolves once the job is durable in the queue. Idempotent per (file, folder). */
-  async request(req: DownloadRequest): Promise<DownloadRecord> {
+  async request(req: DownloadRequest): Promise<Progress> {
+    return this.#toProgress(await this.#enqueue(req));
+  }
+
+  async #enqueue(req: DownloadRequest): Promise<DownloadRecord> {
     const job = validateJob({ v: JOB_VERSION, ...req, sources: req.sources ?? [], requestedAt: this.#now() });
     const outDir = job.outDir ?? this.#options.downloadsDir;
     const key = this.#options.jobKey(job.fileId, outDir);
@@ -257,7 +261,7 @@ export class DownloadManager {
 
   async #download(job: DownloadJob, key: string, outDir: string, previous: DownloadRecord | undefined, active: Active): Promise<void> {
     if (previous?.state === 'finalizing') {
-      if (await this.#finishing.afterCrash(previous, (r) => this.#progress(r, active))) return;
+      if (await this.#finishing.afterCrash(previous, (r) => this.#progress(r))) return;
       previous = this.#ports.store.get(key); // nothing usable was left: downloaded again
     }
     const signal = active.controller.signal;
@@ -286,7 +290,7 @@ export class DownloadManager {
       record = { ...record, size: manifest.size, chunkSize: manifest.chunkSize, verified: verified.toBytes(), bytesDone: bytesOf(verified, manifest) };
       this.#ports.store.put(record);
       for (const s of usable) active.sources.add(s);
-      this.#progress(record, active);
+      this.#progress(record);
       await runTransfer({
         manifest, sources: usable, chunkSource: this.#ports.chunkSource, partial, verified, signal,
         options: this.#options.transfer,
@@ -295,7 +299,7 @@ export class DownloadManager {
       });
       // Paused or cancelled as the last chunk landed: that wins (from here to the record, nothing awaits).
       if (signal.aborted) throw signal.reason;
-      const progress = (r: DownloadRecord) => this.#progress(r, active);
+      const progress = (r: DownloadRecord) => this.#progress(r);
       await this.#finishing.finish(this.#finishing.begin(key, manifest, progress), partial, progress);
     } finally {
       await partial.close();
@@ -352,7 +356,7 @@ export class DownloadManager {
       active.bySource.set(event.source, from);
       record.bytesDone += event.bytes;
       this.#ports.store.progress(record.key, event.verified, event.durable, record.bytesDone, now);
-      this.#progressThrottled(record, active, now);
+      this.#progressThrottled(record, now);
       this.events.emit('chunk', event.bytes);
     } else if (event.type === 'chunk-failed') {
       this.#emit({ ...event, key: record.key });
@@ -366,43 +370,44 @@ export class DownloadManager {
   }
 
   #lastProgress = new Map<string, number>();
-  #progressThrottled(record: DownloadRecord, active: Active, now: number): void {
+  #progressThrottled(record: DownloadRecord, now: number): void {
     if (now - (this.#lastProgress.get(record.key) ?? 0) < 250) return;
     this.#lastProgress.set(record.key, now);
-    this.#progress(record, active);
+    this.#progress(record);
   }
 
-  #progress(record: DownloadRecord, active?: Active): void {
+  #progress(record: DownloadRecord): void {
+    this.events.emit('progress', this.#toProgress(record));
+  }
+
+  /**
+   * A download as every command, the list and the live events show it: the record, and while it
+   * runs its rate, time left and sources (each with what it delivered in this run).
+   */
+  #toProgress(record: DownloadRecord): Progress {
+    const active = this.#active.get(record.key);
     const now = this.#now();
-    const rate = active?.meter.rate(now) ?? 0;
     const remaining = (record.size ?? 0) - record.bytesDone;
-    const progress: Progress = {
+    const eta = active && remaining > 0 ? active.meter.eta(remaining, now) : undefined;
+    return {
       key: record.key, fileId: record.fileId, name: record.name, state: record.state, bytesDone: record.bytesDone,
       ...(record.size !== undefined ? { size: record.size } : {}),
-      rate,
-      ...(active && remaining > 0 && active.meter.eta(remaining, now) !== undefined ? { etaSeconds: active.meter.eta(remaining, now) } : {}),
+      rate: active?.meter.rate(now) ?? 0,
+      ...(eta !== undefined ? { etaSeconds: eta } : {}),
       sources: active ? [...active.sources] : [],
       ...(active ? { perSource: perSource(active, now) } : {}),
       ...(record.finalPath ? { finalPath: record.finalPath } : {}),
       ...(record.error ? { error: record.error } : {}),
     };
-    this.events.emit('progress', progress);
   }
 
   list(limit = 100): Progress[] {
-    return this.#ports.store.list(limit).map((r) => {
-      const active = this.#active.get(r.key);
-      const now = this.#now();
-      return {
-        key: r.key, fileId: r.fileId, name: r.name, state: r.state, bytesDone: r.bytesDone,
-        ...(r.size !== undefined ? { size: r.size } : {}),
-        rate: active?.meter.rate(now) ?? 0,
-        sources: active ? [...active.sources] : [],
-        ...(active ? { perSource: perSource(active, now) } : {}),
-        ...(r.finalPath ? { finalPath: r.finalPath } : {}),
-        ...(r.error ? { error: r.error } : {}),
-      };
-    });
+    return this.#ports.store.list(limit).map((r) => this.#toProgress(r));
+  }
+
+  /** One download as it is now (NOT_FOUND when no download has `key`). */
+  progress(key: string): Progress {
+    return this.#toProgress(this.get(key));
   }
 
   get(key: string): DownloadRecord {
@@ -412,28 +417,30 @@ export class DownloadManager {
   }
 
   /** Park a download: it stops, keeps its verified chunks, and its job leaves the queue until resumed. */
-  async pause(key: string): Promise<DownloadRecord> {
+  async pause(key: string): Promise<Progress> {
     const record = this.get(key);
-    if (['done', 'cancelled', 'finalizing'].includes(record.state)) return record;
-    this.#setState(key, 'paused');
-    await this.#interrupt(key, 'pause');
-    return this.get(key);
+    if (!['done', 'cancelled', 'finalizing'].includes(record.state)) {
+      this.#setState(key, 'paused');
+      await this.#interrupt(key, 'pause');
+    }
+    return this.progress(key);
   }
 
-  async resume(key: string): Promise<DownloadRecord> {
+  async resume(key: string): Promise<Progress> {
     const record = this.get(key);
-    if (record.state !== 'paused' && record.state !== 'failed') return record;
+    if (record.state !== 'paused' && record.state !== 'failed') return this.#toProgress(record);
     return this.request({ fileId: record.fileId, name: record.name, sources: record.sources.filter(isSource), outDir: record.outDir });
   }
 
   /** Stop a download for good and delete its partial file. One that is finishing is let finish. */
-  async cancel(key: string): Promise<DownloadRecord> {
+  async cancel(key: string): Promise<Progress> {
     const record = this.get(key);
-    if (record.state === 'done' || record.state === 'finalizing') return record;
-    this.#setState(key, 'cancelled');
-    await this.#interrupt(key, 'cancel');
-    await this.#removePartial(record);
-    return this.get(key);
+    if (record.state !== 'done' && record.state !== 'finalizing') {
+      this.#setState(key, 'cancelled');
+      await this.#interrupt(key, 'cancel');
+      await this.#removePartial(record);
+    }
+    return this.progress(key);
   }
 
   /**
@@ -465,7 +472,7 @@ export class DownloadManager {
     if (error) next.error = error;
     else delete next.error;
     this.#ports.store.put(next);
-    this.#progress(next, this.#active.get(key));
+    this.#progress(next);
   }
 
   /** Whether a done download's file is still where it was saved. */

@@ -123,12 +123,8 @@ export function fetchOverHttp(url: string): FetchPort {
 }
 
 export function downloadOverHttp(url: string, token: string | undefined): DownloadPort {
-  // As in one process (src/peer/client-ports.ts): an action answers with the download as listed,
-  // which carries a running transfer's rate and sources; the record it returns does not.
-  const live = async (answer: DownloadProgress): Promise<DownloadProgress> =>
-    (await call<DownloadProgress[]>('GET', `${url}/downloads?limit=1000`)).find((p) => p.key === answer.key) ?? answer;
   return explained('download', url, {
-    request: async (req) => live(await call('POST', `${url}/downloads`, { body: req, token })),
+    request: (req) => call('POST', `${url}/downloads`, { body: req, token }),
     list: (limit) => call('GET', `${url}/downloads?limit=${limit}`),
     async watch(listener) {
       const stream = await follow(`${url}/downloads/events`, ({ event, data }) => {
@@ -136,7 +132,7 @@ export function downloadOverHttp(url: string, token: string | undefined): Downlo
       }, { timeoutMs: 0 });
       return () => stream.close();
     },
-    act: async (key, action) => live(await call('POST', `${url}/downloads/${encodeURIComponent(key)}/${action}`, { token })),
+    act: (key, action) => call('POST', `${url}/downloads/${encodeURIComponent(key)}/${action}`, { token }),
     clear: async () => (await call<{ cleared: string[] }>('DELETE', `${url}/downloads`, { token })).cleared,
     queueBackend: async () => (await call<{ queue: string }>('GET', `${url}/health`)).queue,
     downloadLimit: async () => (await call<{ maxDownloadRate: number }>('GET', `${url}/limits`)).maxDownloadRate,

@@ -53,23 +53,13 @@ const RequestBody = Type.Object(
   { additionalProperties: false },
 );
 
-function summary(r: DownloadRecord): Progress {
-  return {
-    key: r.key, fileId: r.fileId, name: r.name, state: r.state, bytesDone: r.bytesDone,
-    ...(r.size !== undefined ? { size: r.size } : {}),
-    rate: 0, sources: [],
-    ...(r.finalPath ? { finalPath: r.finalPath } : {}),
-    ...(r.error ? { error: r.error } : {}),
-  };
-}
-
 const DownloadLimits = Type.Object({ maxDownloadRate: BytesPerSecond }, { additionalProperties: false });
 
 export function registerDownloadRoutes(app: HttpApp, manager: DownloadManager, queue: JobQueue, admin: AdminGuard): void {
   app.post(
     '/downloads',
     { onRequest: admin, schema: { summary: 'Queue a download; answered once the job is durable in the queue', body: RequestBody, response: { 202: ProgressSchema, 400: ErrorRef, 503: ErrorRef } } },
-    async (request, reply) => reply.status(202).send(summary(await manager.request(request.body))),
+    async (request, reply) => reply.status(202).send(await manager.request(request.body)),
   );
 
   app.get(
@@ -88,14 +78,14 @@ export function registerDownloadRoutes(app: HttpApp, manager: DownloadManager, q
   });
 
   app.get('/downloads/:key', { schema: { summary: 'One download', params: KeyParams, response: { 200: ProgressSchema, 404: ErrorRef } } }, async (request) =>
-    summary(manager.get(request.params.key)),
+    manager.progress(request.params.key),
   );
 
   for (const action of ['pause', 'resume', 'cancel'] as const) {
     app.post(
       `/downloads/:key/${action}`,
       { onRequest: admin, schema: { summary: `${action[0]!.toUpperCase()}${action.slice(1)} a download`, params: KeyParams, response: { 200: ProgressSchema, 404: ErrorRef } } },
-      async (request) => summary(await manager[action](request.params.key)),
+      async (request) => manager[action](request.params.key),
     );
   }
 

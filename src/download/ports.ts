@@ -127,6 +127,8 @@ export interface DownloadStore {
 /** The local File Management: a completed download becomes a shared file (this peer is now a source). */
 export interface LocalRegistry {
   register(path: string, manifest: Manifest): Promise<void>;
+  /** Where this peer already shares `fileId` (local paths; empty for an uploaded copy), or undefined when it does not. */
+  sharedAt(fileId: string): Promise<string[] | undefined>;
 }
 
 /** More holders of a file, from Fetch's availability map (optional). */

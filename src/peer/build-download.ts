@@ -41,7 +41,7 @@ export async function buildDownload(ctx: PeerContext, files: FilesService | unde
   const { config } = ctx;
   const storePath = join(config.dataDir, 'downloads.db');
   const registry: LocalRegistry = files
-    ? { register: async (path, manifest) => void (await files.manager.registerVerified(path, manifest)) }
+    ? { register: async (path, manifest) => void (await files.manager.registerVerified(path, manifest)), sharedAt: async (fileId) => files.manager.find(fileId)?.paths }
     : registryOverHttp(`http://${localAddress(config, config.filesPort)}`, ctx.apiToken);
   // Firewalled holders too when they can be asked to connect back (every service in this process), after the dialable ones.
   const pushable = fetch !== undefined && search !== undefined && connectBacks !== undefined;

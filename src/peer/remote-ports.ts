@@ -8,6 +8,7 @@ import type { SharedFileFeed } from '../fetch/ports.ts';
 import type { LocalRegistry, SourceDirectory } from '../download/ports.ts';
 import type { NeighbourSource } from '../search/ports.ts';
 import { HttpClient } from '../shared/http-client.ts';
+import { isPeershareError } from '../shared/errors.ts';
 import { formatPeerAddress } from '../shared/peer-address.ts';
 import { CLIENT_HEADER } from '../shared/site-guard.ts';
 import type { Part } from './compose.ts';
@@ -38,7 +39,17 @@ export function filesFeedOverHttp(filesUrl: string): SharedFileFeed {
 
 /** Download's registry: a finished file is shared in place through File Management's POST /shares. */
 export function registryOverHttp(filesUrl: string, token: string | undefined): LocalRegistry {
-  return { register: async (path) => void (await call('POST', filesUrl, '/shares', { path }, token)) };
+  return {
+    register: async (path) => void (await call('POST', filesUrl, '/shares', { path }, token)),
+    sharedAt: (fileId) =>
+      call<{ paths?: string[] }>('GET', filesUrl, `/files/${encodeURIComponent(fileId)}`, undefined, token).then(
+        (file) => file.paths ?? [],
+        (err: unknown) => {
+          if (isPeershareError(err) && err.code === 'FILE_NOT_FOUND') return undefined;
+          throw err;
+        },
+      ),
+  };
 }
 
 /**

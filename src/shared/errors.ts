@@ -63,6 +63,11 @@ export const ERROR_CODES = {
     wire: 21,
     meaning: 'Too many requests in too short a time (a peer\'s own searches are held below what its neighbours accept); Retry-After says when to try again.',
   },
+  ALREADY_SHARED: {
+    status: 409,
+    wire: 22,
+    meaning: 'This peer already holds the file asked for (it shares it): nothing was downloaded; ask for another folder to get a copy there.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

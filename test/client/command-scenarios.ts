@@ -258,6 +258,8 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       expect(JSON.parse((await runCommand(['limits', '--json', '--api', a.host])).stdout)).toMatchObject({ maxDownloadRate: 0, maxUploadRate: 0 });
 
       oneLineError(await runCommand(['limits', '--download', 'fast', '--api', c.host]), 2, /--download takes a rate such as 10MiB, 512KiB or 0 \(no cap\), not "fast"/);
+      // A file a peer shares itself is not downloaded again into its downloads folder.
+      oneLineError(await runCommand(['get', survey, '--api', a.host]), 1, new RegExp(`this peer already shares file ${survey} at ${join(dir, 'glacier-survey.bin')}: nothing downloaded; ask for another folder \\(--out DIR\\) to get a copy there`));
     });
 
     it('files lists and unshares; peers and status describe the peer and its network, as text and --json', async () => {

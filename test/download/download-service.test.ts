@@ -1,6 +1,7 @@
 /** The Download service end to end: API → queue → transfer → file in place and shared. */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Progress } from '../../src/download/domain/download-manager.ts';
@@ -14,8 +15,8 @@ const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('h
 /** A change without a body says it comes from a peershare client, as the command does. */
 const CLIENT = { [CLIENT_HEADER]: 'test' };
 
-async function seed(size = 1024 * 1024): Promise<{ url: string; source: string; id: string; data: Buffer }> {
-  const source = await startFilesPeer({ chunkSize: '64KiB' });
+async function seed(size = 1024 * 1024, chunkSize = '64KiB'): Promise<{ url: string; source: string; id: string; data: Buffer }> {
+  const source = await startFilesPeer({ chunkSize });
   const data = randomBytes(size);
   const { id } = (await (await upload(source.url, 'song.flac', data)).json()) as { id: string };
   return { url: source.url, source: source.source, id, data };
@@ -82,6 +83,25 @@ describe('the Download service', () => {
     expect(again).toMatchObject({ key, state: 'queued', bytesDone: 0 });
     const second = await watch(peer.url, (p) => p.key === key && p.state === 'done');
     expect(sha256(readFileSync(second.finalPath!))).toBe(sha256(source.data));
+  });
+
+  it('does not download a second copy of a file this peer already shares, saying where it is, unless asked for a folder of its own', async () => {
+    const source = await seed(1024 * 1024, '1MiB'); // the chunk size the peer hashes its own shares with: the same id
+    const peer = await startDownloadPeer();
+    const dir = mkdtempSync(join(tmpdir(), 'peershare-mine-'));
+    writeFileSync(join(dir, 'mine.flac'), source.data);
+    expect((await fetch(`${peer.files.url}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: join(dir, 'mine.flac') }) })).status).toBe(200);
+    const body = { fileId: source.id, name: 'song.flac', sources: [source.source] };
+    const refused = await requestDownload(peer.url, body);
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ error: { code: 'ALREADY_SHARED', message: `this peer already shares file ${source.id} at ${join(dir, 'mine.flac')}: nothing downloaded; ask for another folder (--out DIR) to get a copy there` } });
+    expect(existsSync(peer.downloadsDir) ? readdirSync(peer.downloadsDir) : []).toEqual([]);
+    // Asked for a folder of its own, the copy is made.
+    const out = join(dir, 'copies');
+    const { key } = (await (await requestDownload(peer.url, { ...body, outDir: out })).json()) as Progress;
+    const done = await watch(peer.url, (p) => p.key === key && p.state === 'done');
+    expect(done.finalPath).toBe(join(out, 'song.flac'));
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('dead-letters a malformed job with its reason and keeps consuming (TEST-PLAN 8)', async () => {

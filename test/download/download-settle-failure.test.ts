@@ -42,7 +42,7 @@ describe('a download whose failure cannot be recorded', () => {
       store,
       files: new FsDownloadFiles(),
       chunkSource: new HttpChunkSource(await newPeerTls()),
-      registry: { register: async () => undefined },
+      registry: { register: async () => undefined, sharedAt: async () => undefined },
       logger: silentLogger(),
       peerId: 'test',
       host: nextLoopback(),

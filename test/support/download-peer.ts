@@ -37,7 +37,7 @@ export async function startDownloadPeer(options: Partial<DownloadManagerOptions>
     store,
     files: new FsDownloadFiles(),
     chunkSource: new HttpChunkSource(files.tls),
-    registry: { register: async (path, manifest) => void (await files.service.manager.registerVerified(path, manifest)) },
+    registry: { register: async (path, manifest) => void (await files.service.manager.registerVerified(path, manifest)), sharedAt: async (fileId) => files.service.manager.find(fileId)?.paths },
     logger: silentLogger(),
     peerId: 'test',
     host: files.host,

@@ -151,6 +151,7 @@ export class DownloadManager {
     // A finished file the user has since deleted (or moved) is downloaded again, from scratch.
     const existing = held?.state === 'done' && !(await this.#stillThere(held)) ? undefined : held;
     if (existing && ['done', 'running', 'queued', 'finalizing'].includes(existing.state)) return existing;
+    if (!existing && req.outDir === undefined) await this.#notSharedHere(job.fileId);
     const record: DownloadRecord = existing
       ? { ...existing, state: 'queued', sources: job.sources, updatedAt: this.#now() }
       : { key, fileId: job.fileId, name: job.name, outDir, sources: job.sources, state: 'queued', bytesDone: 0, createdAt: this.#now(), updatedAt: this.#now() };
@@ -475,10 +476,30 @@ export class DownloadManager {
     this.#progress(next);
   }
 
+  /**
+   * A file this peer already shares (the user's own, or an earlier download elsewhere) is not
+   * downloaded a second time into the downloads folder: ALREADY_SHARED says where it is. Asked
+   * for a folder of its own, the copy is made. When File Management does not answer, the
+   * download goes ahead (at worst a second copy).
+   */
+  async #notSharedHere(fileId: string): Promise<void> {
+    const shared = await this.#ports.registry.sharedAt(fileId).catch(() => undefined);
+    if (shared === undefined) return;
+    // A share whose file the user has since deleted holds nothing (File Management finds out when asked for it).
+    const paths: string[] = [];
+    for (const path of shared) if (await this.#exists(path)) paths.push(path);
+    if (shared.length > 0 && paths.length === 0) return;
+    const where = paths.length > 0 ? `at ${paths.join(', ')}` : 'as an upload in its store';
+    throw new PeershareError('ALREADY_SHARED', `this peer already shares file ${fileId} ${where}: nothing downloaded; ask for another folder (--out DIR) to get a copy there`, { fileId, paths });
+  }
+
   /** Whether a done download's file is still where it was saved. */
   async #stillThere(record: DownloadRecord): Promise<boolean> {
-    if (!record.finalPath) return false;
-    const file = await this.#ports.files.openFinished(record.finalPath);
+    return record.finalPath !== undefined && (await this.#exists(record.finalPath));
+  }
+
+  async #exists(path: string): Promise<boolean> {
+    const file = await this.#ports.files.openFinished(path).catch(() => undefined);
     await file?.close();
     return file !== undefined;
   }

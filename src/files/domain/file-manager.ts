@@ -174,6 +174,11 @@ export class FileManager {
     if (bytes > 0) this.#catalog.addUploaded(id, bytes);
   }
 
+  /** The file with this id, or undefined when it is not shared. */
+  find(id: string): FileSummary | undefined {
+    return this.#catalog.describe(id);
+  }
+
   get(id: string): FileSummary {
     const file = this.#catalog.describe(id);
     if (!file) throw new PeershareError('FILE_NOT_FOUND', `no shared file has id ${id}`);

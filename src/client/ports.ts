@@ -207,6 +207,8 @@ export interface DownloadPort {
   /** Queue a download; resolves once the job is durable. */
   request(req: DownloadRequest): Promise<DownloadProgress>;
   list(limit: number): Promise<DownloadProgress[]>;
+  /** One download as it is now (NOT_FOUND when no download has `key`). */
+  get(key: string): Promise<DownloadProgress>;
   /** Follow every download's progress; returns the unsubscribe function. */
   watch(listener: (p: DownloadProgress) => void): Promise<() => void>;
   act(key: string, action: 'pause' | 'resume' | 'cancel'): Promise<DownloadProgress>;

@@ -79,6 +79,7 @@ export function downloadInProcess(download: DownloadService, queueBackend: strin
   return {
     request: (req) => manager.request(req),
     list: async (limit) => manager.list(limit),
+    get: async (key) => manager.progress(key),
     async watch(listener) {
       manager.events.on('progress', listener);
       return () => void manager.events.off('progress', listener);

@@ -4,6 +4,7 @@ import { asApiError, call, type ApiError } from '../api.ts';
 import { actionsFor, fraction, percentLabel, progressDetail } from '../format.ts';
 import type { DownloadAction, DownloadProgress } from '../types.ts';
 import type { LiveDownloads } from '../use-downloads.ts';
+import { CopyText } from './copy-text.tsx';
 import { LimitsForm } from './limits-form.tsx';
 import { Empty, ErrorNote } from './notes.tsx';
 
@@ -63,7 +64,16 @@ function DownloadRow({ d }: { d: DownloadProgress }) {
         <span class="pct">{percentLabel(d)}</span>
       </div>
       <p class="muted small">{progressDetail(d)}</p>
-      {d.state === 'done' && d.finalPath ? <p class="muted small path" title={d.finalPath}>Saved to {d.finalPath}</p> : null}
+      {d.state === 'done' && d.finalPath ? (
+        <div class="saved">
+          <p class="muted small path" title={d.finalPath}>Saved to <span class="saved-path">{d.finalPath}</span></p>
+          <div class="actions">
+            <CopyText text={d.finalPath} button="Copy path" copied="Path copied" buttonLabel={`Copy the path of ${d.name}`} fieldLabel={`Path of ${d.name}`} />
+            {/* Served as an attachment under a sandboxing CSP: saved by the browser, never shown on this page's origin. */}
+            <a class="button small secondary" href={`/downloads/${d.key}/file`} download={d.name} aria-label={`Save ${d.name} from the browser`}>Save in browser</a>
+          </div>
+        </div>
+      ) : null}
       {/* A queued download's error is a retry note; a failed one, or one paused on an error (a full disk), needs the user. */}
       {d.error && d.state !== 'done' ? <p class={`small ${d.state === 'failed' || d.state === 'paused' ? 'error-text' : 'muted'}`}>{d.error}</p> : null}
       <ErrorNote error={error} />

@@ -8,6 +8,7 @@ import { asApiError, call, type ApiError } from '../api.ts';
 import { ago, bytes, shortId } from '../format.ts';
 import type { SharedFile } from '../types.ts';
 import { usePolled } from '../use-polled.ts';
+import { CopyText } from './copy-text.tsx';
 import { Empty, ErrorNote } from './notes.tsx';
 import { ShareByPath } from './share-by-path.tsx';
 import { UploadFiles } from './upload-files.tsx';
@@ -83,46 +84,11 @@ function FileRow({ file, onUnshared }: { file: SharedFile & { link: string }; on
         </span>
         {file.paths && file.paths.length > 0 ? <span class="muted small path" title={file.paths.join('\n')}>{file.paths[0]}</span> : null}
         <ErrorNote error={error} prefix="Not unshared:" />
-        <CopyLink link={file.link} name={file.name} />
+        <CopyText text={file.link} button="Copy link" copied="Link copied" buttonLabel={`Copy the link to ${file.name}`} fieldLabel={`Link to ${file.name}`} />
       </div>
       <button type="button" class="small secondary danger" disabled={busy} onClick={() => void unshare()} aria-label={`Unshare ${file.name}`}>
         {busy ? 'Unsharing…' : 'Unshare'}
       </button>
     </li>
-  );
-}
-
-/**
- * Copy a file's peershare: link with the Clipboard API; where the browser refuses (no permission,
- * no secure context), the link is shown selected, to copy by hand.
- */
-function CopyLink({ link, name }: { link: string; name: string }) {
-  const [state, setState] = useState<'idle' | 'copied' | 'manual'>('idle');
-  const field = useRef<HTMLInputElement>(null);
-  useEffect(() => {
-    if (state === 'manual') field.current?.select();
-  }, [state]);
-  // Never rejects: a refusal shows the link to copy by hand.
-  const copy = async () => {
-    try {
-      if (!navigator.clipboard) throw new Error('no clipboard');
-      await navigator.clipboard.writeText(link);
-      setState('copied');
-    } catch {
-      setState('manual');
-    }
-  };
-  return (
-    <span class="copy-link small">
-      <button type="button" class="small secondary" onClick={() => void copy()} aria-label={`Copy the link to ${name}`}>
-        {state === 'copied' ? 'Link copied' : 'Copy link'}
-      </button>
-      {state === 'manual' ? (
-        <>
-          <input ref={field} class="link-field" type="text" readOnly value={link} aria-label={`Link to ${name}`} onFocus={(e) => e.currentTarget.select()} />
-          <span class="muted">Copy it with Ctrl+C (⌘C).</span>
-        </>
-      ) : null}
-    </span>
   );
 }

@@ -8,9 +8,11 @@ import { asApiError, call, type ApiError } from '../api.ts';
 import { bytes, plural, shortId } from '../format.ts';
 import { downloadRequest, readPasted } from '../links.ts';
 import type { QueuedDownload } from '../types.ts';
+import { outDirOf } from '../download-folder.ts';
 import { ErrorNote } from './notes.tsx';
 
-export function GetByLink({ initial = '' }: { initial?: string }) {
+/** `folder`: where the download is saved (download-folder.ts); empty for the peer's downloads folder. */
+export function GetByLink({ initial = '', folder = '' }: { initial?: string; folder?: string }) {
   const [text, setText] = useState(initial);
   const [busy, setBusy] = useState(false);
   const [queued, setQueued] = useState<QueuedDownload>();
@@ -25,7 +27,7 @@ export function GetByLink({ initial = '' }: { initial?: string }) {
     setError(undefined);
     setQueued(undefined);
     try {
-      setQueued(await call<QueuedDownload>('POST', '/downloads', body));
+      setQueued(await call<QueuedDownload>('POST', '/downloads', { ...body, ...outDirOf(folder) }));
       setText('');
     } catch (err) {
       setError(asApiError(err));

@@ -56,10 +56,10 @@ export function LimitsForm() {
       <span id="limits-title" class="add-title">Speed limits</span>
       <div class="inline">
         <label>
-          Download <input name="download" type="text" inputMode="text" placeholder="no cap" value={down} onInput={(e) => (setDown(e.currentTarget.value), setSaved(false))} aria-invalid={downRate === undefined} size={8} />
+          Download <input name="download" type="text" inputMode="text" placeholder="no cap" value={down} onInput={(e) => (setDown(e.currentTarget.value), setSaved(false))} aria-invalid={downRate === undefined} size={9} />
         </label>
         <label>
-          Upload <input name="upload" type="text" placeholder="no cap" value={up} onInput={(e) => (setUp(e.currentTarget.value), setSaved(false))} aria-invalid={upRate === undefined} size={8} />
+          Upload <input name="upload" type="text" placeholder="no cap" value={up} onInput={(e) => (setUp(e.currentTarget.value), setSaved(false))} aria-invalid={upRate === undefined} size={9} />
         </label>
         <button type="submit" class="small" disabled={!changed || busy}>{busy ? 'Applying…' : 'Apply'}</button>
       </div>

@@ -1,4 +1,5 @@
 /** Search the network: hits stream in as peers answer; one click queues a file's download. */
+import { folderProblem, outDirOf, useDownloadFolder } from '../download-folder.ts';
 import { useState } from 'preact/hooks';
 import { asApiError, call, type ApiError } from '../api.ts';
 import { bytes, fraction, hopsLabel, plural, shortId } from '../format.ts';
@@ -21,6 +22,7 @@ interface Props {
 
 export function SearchView({ search, onSearch, onStop, selfId, downloads, onShowNetwork, prefill }: Props) {
   const [text, setText] = useState(prefill?.query ?? search.query);
+  const [folder, setFolder] = useDownloadFolder();
   const rows = groupHits(search.hits);
   const peers = new Set(search.hits.map((h) => h.holderPeerId)).size;
   return (
@@ -53,7 +55,25 @@ export function SearchView({ search, onSearch, onStop, selfId, downloads, onShow
         )}
       </form>
 
-      <GetByLink initial={prefill?.link} />
+      <div class="download-folder">
+        <label for="download-folder" class="add-title">Save downloads into</label>
+        <input
+          id="download-folder"
+          type="text"
+          placeholder="the peer's downloads folder"
+          value={folder}
+          onInput={(e) => setFolder(e.currentTarget.value)}
+          aria-invalid={folderProblem(folder) !== undefined}
+          aria-describedby="download-folder-note"
+          autocomplete="off"
+          spellcheck={false}
+        />
+        <p id="download-folder-note" class={`small ${folderProblem(folder) ? 'error-text' : 'muted'}`}>
+          {folderProblem(folder) ?? 'A folder on the peer\'s machine, for the downloads you start here; empty for the default.'}
+        </p>
+      </div>
+
+      <GetByLink initial={prefill?.link} folder={folder} />
 
       <p class="search-status" role="status" aria-live="polite">
         {search.running ? (
@@ -76,7 +96,7 @@ export function SearchView({ search, onSearch, onStop, selfId, downloads, onShow
       {rows.length > 0 ? (
         <ul class="results" aria-label="Search results">
           {rows.map((row) => (
-            <ResultRow key={row.fileId} row={row} selfId={selfId} download={downloads.find((d) => d.fileId === row.fileId)} />
+            <ResultRow key={row.fileId} row={row} selfId={selfId} download={downloads.find((d) => d.fileId === row.fileId)} folder={folder} />
           ))}
         </ul>
       ) : search.query === '' ? (
@@ -90,7 +110,7 @@ export function SearchView({ search, onSearch, onStop, selfId, downloads, onShow
   );
 }
 
-function ResultRow({ row, selfId, download }: { row: FileResult; selfId: string | undefined; download: DownloadProgress | undefined }) {
+function ResultRow({ row, selfId, download, folder }: { row: FileResult; selfId: string | undefined; download: DownloadProgress | undefined; folder: string }) {
   const [queueing, setQueueing] = useState(false);
   const [error, setError] = useState<ApiError>();
   // Never rejects: every error is caught and shown on the row, so the click handler voids it.
@@ -98,7 +118,7 @@ function ResultRow({ row, selfId, download }: { row: FileResult; selfId: string 
     setQueueing(true);
     setError(undefined);
     try {
-      await call<QueuedDownload>('POST', '/downloads', { fileId: row.fileId });
+      await call<QueuedDownload>('POST', '/downloads', { fileId: row.fileId, ...outDirOf(folder) });
     } catch (err) {
       setError(asApiError(err));
     } finally {

@@ -4,6 +4,9 @@
  * state (share, upload, unshare, queue, pause/resume/cancel) pass the admin guard, like the
  * services behind them, and a search (it floods the network) is refused to pages of other sites.
  */
+import type { ReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { Type } from 'typebox';
 import type { AdminGuard } from '../../../shared/admin-guard.ts';
 import { PeershareError } from '../../../shared/errors.ts';
@@ -40,6 +43,21 @@ const GetBody = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The file a download saved, opened for streaming; FILE_NOT_FOUND when it is gone or no longer the size it was saved with. */
+async function openSaved(path: string, size: number | undefined): Promise<{ stream: ReadStream; size: number }> {
+  const handle = await open(path, 'r').catch((err: unknown) => {
+    throw new PeershareError('FILE_NOT_FOUND', `the downloaded file is no longer at ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  });
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile() || (size !== undefined && stat.size !== size)) throw new PeershareError('FILE_CHANGED', `${path} is no longer the file that was downloaded (${stat.size} bytes, not ${size})`);
+    return { stream: handle.createReadStream(), size: stat.size };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
 
 export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: AdminGuard): void {
   app.get('/status', { schema: { summary: 'Peer id, addresses, overlay links, queue backend, counts, uptime' } }, async () => client.status());
@@ -170,6 +188,29 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
     '/downloads',
     { schema: { summary: 'Downloads, newest first, with progress', querystring: Type.Object({ limit: Limit }) } },
     async (request) => ({ downloads: await client.download.list(request.query.limit) }),
+  );
+
+  /*
+   * A finished download's file, for the browser to save: always an attachment, under a sandboxing
+   * Content-Security-Policy and nosniff, so whatever its bytes (an HTML page, a script) it is never
+   * rendered or run on the UI's origin. Streamed from where the download saved it.
+   */
+  app.get(
+    '/downloads/:key/file',
+    { schema: { summary: 'The saved file of a finished download, as an attachment (never rendered)', params: Type.Object({ key: Key }) } },
+    async (request, reply) => {
+      const download = await client.download.get(request.params.key);
+      if (download.state !== 'done' || !download.finalPath) throw new PeershareError('FILE_NOT_FOUND', `download ${download.key} has no saved file (it is ${download.state})`);
+      const file = await openSaved(download.finalPath, download.size);
+      return reply
+        .header('content-type', 'application/octet-stream')
+        .header('content-length', String(file.size))
+        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(basename(download.finalPath))}`)
+        .header('content-security-policy', "sandbox; default-src 'none'")
+        .header('x-content-type-options', 'nosniff')
+        .header('cache-control', 'no-store')
+        .send(file.stream);
+    },
   );
 
   app.get('/downloads/events', { schema: { summary: 'Live progress (SSE): "snapshot", then "progress" events' } }, async (request, reply) => {

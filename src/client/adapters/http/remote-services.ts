@@ -126,6 +126,7 @@ export function downloadOverHttp(url: string, token: string | undefined): Downlo
   return explained('download', url, {
     request: (req) => call('POST', `${url}/downloads`, { body: req, token }),
     list: (limit) => call('GET', `${url}/downloads?limit=${limit}`),
+    get: (key) => call('GET', `${url}/downloads/${encodeURIComponent(key)}`),
     async watch(listener) {
       const stream = await follow(`${url}/downloads/events`, ({ event, data }) => {
         if (event === 'progress') listener(data as DownloadProgress);

@@ -72,7 +72,7 @@ export function App() {
   return (
     <>
       <a class="skip" href="#main">Skip to content</a>
-      <StatusHeader status={status.data} error={status.error} />
+      <StatusHeader status={status.data} error={status.error} downloads={downloads.live ? downloads.list : undefined} />
       <div class="layout">
         <main id="main" class="main">
           <div class="tabs" role="tablist" aria-label="Views" onKeyDown={onTabKey}>

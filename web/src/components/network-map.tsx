@@ -66,10 +66,14 @@ export function NetworkMap({ view, answered, query }: { view: NetworkView; answe
         <span><i class="swatch firewalled" /> firewalled (connects back)</span>
         <span><i class="swatch suspected" /> suspected</span>
         <span><i class="swatch down" /> down / left</span>
+        <span><i class="line-swatch" /> overlay link (searches travel along them)</span>
         {answered.size > 0 ? (
-          <span>
-            <i class="swatch answered" /> answered “{query}”, number = hops
-          </span>
+          <>
+            <span>
+              <i class="swatch answered" /> answered “{query}”, number = hops
+            </span>
+            <span><i class="line-swatch lit" /> link between this peer and peers that answered</span>
+          </>
         ) : null}
         <span class="muted">Rings: links away from this peer. Dashed: links unknown.</span>
       </figcaption>

@@ -2,11 +2,26 @@
 import { useEffect, useState } from 'preact/hooks';
 import { apiToken, onTokenNeeded, setApiToken, type ApiError } from '../api.ts';
 import { duration, plural, shortId } from '../format.ts';
-import type { PeerStatus } from '../types.ts';
+import type { DownloadProgress, PeerStatus } from '../types.ts';
 
-export function StatusHeader({ status, error }: { status: PeerStatus | undefined; error: ApiError | undefined }) {
+/** Downloads counted as active, here and in the Downloads panel. */
+export const ACTIVE = new Set(['running', 'queued', 'finalizing']);
+
+/** How the download queue is named to a user (the setting's values are jargon). */
+const QUEUES: Record<string, { label: string; title: string }> = {
+  embedded: { label: 'built in', title: "Download jobs wait in this peer's own queue (in its data folder)" },
+  rabbitmq: { label: 'RabbitMQ', title: 'Download jobs wait in a RabbitMQ queue (--amqp)' },
+};
+
+/** `downloads`: the live list the Downloads panel shows, when it is live: the count here is the panel's, not a poll behind it. */
+export function StatusHeader({ status, error, downloads }: { status: PeerStatus | undefined; error: ApiError | undefined; downloads?: readonly DownloadProgress[] }) {
   const c = status?.counts;
-  const running = c?.downloads ? (c.downloads.running ?? 0) + (c.downloads.queued ?? 0) : null;
+  const running = downloads
+    ? downloads.filter((d) => ACTIVE.has(d.state)).length
+    : c?.downloads
+      ? [...ACTIVE].reduce((n, state) => n + (c.downloads?.[state] ?? 0), 0)
+      : null;
+  const queue = status?.queue ? QUEUES[status.queue] : undefined;
   return (
     <header class="top">
       <div class="brand">
@@ -30,7 +45,7 @@ export function StatusHeader({ status, error }: { status: PeerStatus | undefined
           </div>
           <div>
             <dt>Queue</dt>
-            <dd>{status.queue ?? 'not answering'}</dd>
+            <dd title={queue?.title}>{queue?.label ?? status.queue ?? 'not answering'}</dd>
           </div>
           <div>
             <dt>Shared</dt>

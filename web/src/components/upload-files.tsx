@@ -84,6 +84,7 @@ export function UploadFiles({ onUploaded }: { onUploaded: () => void }) {
                 {u.state === 'sending' || u.state === 'finishing' ? (
                   <div class="bar-row">
                     <progress max={100} value={pct} aria-label={`Upload of ${u.name}: ${pct}%`} />
+                    <span class="pct">{pct}%</span>
                     <button type="button" class="small secondary" onClick={() => u.abort?.()} aria-label={`Cancel upload of ${u.name}`}>Cancel</button>
                   </div>
                 ) : null}

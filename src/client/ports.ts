@@ -210,7 +210,7 @@ export interface DownloadPort {
   /** One download as it is now (NOT_FOUND when no download has `key`). */
   get(key: string): Promise<DownloadProgress>;
   /** Follow every download's progress; returns the unsubscribe function. */
-  watch(listener: (p: DownloadProgress) => void): Promise<() => void>;
+  watch(listener: (p: DownloadProgress) => void, onCleared?: (keys: string[]) => void): Promise<() => void>;
   act(key: string, action: 'pause' | 'resume' | 'cancel'): Promise<DownloadProgress>;
   /** Forget every download that ended (done, failed, cancelled); returns their keys. */
   clear(): Promise<string[]>;

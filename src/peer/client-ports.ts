@@ -80,9 +80,13 @@ export function downloadInProcess(download: DownloadService, queueBackend: strin
     request: (req) => manager.request(req),
     list: async (limit) => manager.list(limit),
     get: async (key) => manager.progress(key),
-    async watch(listener) {
+    async watch(listener, onCleared) {
       manager.events.on('progress', listener);
-      return () => void manager.events.off('progress', listener);
+      if (onCleared) manager.events.on('cleared', onCleared);
+      return () => {
+        manager.events.off('progress', listener);
+        if (onCleared) manager.events.off('cleared', onCleared);
+      };
     },
     act: (key, action) => manager[action](key),
     clear: async () => manager.clear(),

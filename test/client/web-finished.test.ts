@@ -3,7 +3,7 @@
  * user picks the folder a download is saved into (as --out does), and once it is done the row
  * shows the full saved path with a copy button, and a link that has the browser save the file —
  * always as an attachment under a sandboxing policy, so a downloaded HTML page is never rendered
- * on the UI's origin.
+ * on the UI's origin. Cleared from the list by any client, the row goes.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -78,6 +78,9 @@ describe('finished downloads in the web UI, in Chromium', () => {
       const gone = await fetch(`${me.client}${href}`);
       expect(gone.status).toBe(404);
       expect(await gone.json()).toMatchObject({ error: { code: 'FILE_NOT_FOUND', message: expect.stringContaining(`the downloaded file is no longer at ${saved}`) } });
+      // Cleared from the list (here by another client, as `peershare downloads clear` would), the row goes.
+      expect((await fetch(`${me.client}/downloads`, { method: 'DELETE', headers: { 'x-peershare-client': 'test' } })).status).toBe(200);
+      await row.waitFor({ state: 'detached' });
     } finally {
       await browser.close();
     }

@@ -1,6 +1,6 @@
 /**
  * Every download of this peer, kept live from GET /downloads/events: a snapshot on each
- * connection, then one progress event per change. A dropped stream is reopened with backoff
+ * connection, then one progress event per change, and the keys of downloads cleared from the list. A dropped stream is reopened with backoff
  * (and its snapshot replaces what we had, so nothing is missed in between).
  */
 import { useEffect, useState } from 'preact/hooks';
@@ -40,6 +40,9 @@ export function useDownloads(): LiveDownloads {
                 const finished = p.state === 'done' && before?.state !== 'done' ? s.finished + 1 : s.finished;
                 return { ...s, list, finished };
               });
+            } else if (event === 'cleared') {
+              const gone = new Set((data as { keys: string[] }).keys);
+              setState((s) => ({ ...s, list: s.list.filter((d) => !gone.has(d.key)) }));
             }
           }, abort.signal);
           if (abort.signal.aborted) return;

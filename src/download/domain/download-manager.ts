@@ -449,7 +449,10 @@ export class DownloadManager {
    * waits; a finished file stays where it was saved (and shared). Returns the keys forgotten.
    */
   clear(): string[] {
-    return this.#ports.store.forget(ENDED_STATES);
+    const keys = this.#ports.store.forget(ENDED_STATES);
+    // Followers drop them (a 'cleared' event: no progress event will come for them again).
+    if (keys.length > 0) this.events.emit('cleared', keys);
+    return keys;
   }
 
   /** Abort every running transfer without settling its delivery (the queue hands it back). */

@@ -6,18 +6,43 @@ import type { DownloadAction, DownloadProgress } from '../types.ts';
 import type { LiveDownloads } from '../use-downloads.ts';
 import { CopyText } from './copy-text.tsx';
 import { LimitsForm } from './limits-form.tsx';
+import { ACTIVE } from './status-header.tsx';
 import { Empty, ErrorNote } from './notes.tsx';
 
 const ACTION_LABEL: Record<DownloadAction, string> = { pause: 'Pause', resume: 'Resume', cancel: 'Cancel' };
 
+/** States a download ends in: what Clear forgets (saved files stay). */
+const ENDED = new Set(['done', 'failed', 'cancelled']);
+
 export function DownloadsView({ downloads }: { downloads: LiveDownloads }) {
-  const active = downloads.list.filter((d) => ['running', 'queued', 'finalizing'].includes(d.state)).length;
+  const active = downloads.list.filter((d) => ACTIVE.has(d.state)).length;
+  const ended = downloads.list.filter((d) => ENDED.has(d.state)).length;
+  const [clearing, setClearing] = useState(false);
+  const [clearError, setClearError] = useState<ApiError>();
+  // Never rejects: an error is shown under the heading. The rows go when the live stream says they were cleared.
+  const clear = async () => {
+    setClearing(true);
+    setClearError(undefined);
+    try {
+      await call('DELETE', '/downloads');
+    } catch (err) {
+      setClearError(asApiError(err));
+    } finally {
+      setClearing(false);
+    }
+  };
   return (
     <section class="panel downloads">
       <div class="panel-head">
         <h2 id="downloads-title">Downloads</h2>
         <span class="muted">{active > 0 ? `${active} active` : ''}</span>
+        {ended > 0 ? (
+          <button type="button" class="small secondary" disabled={clearing} onClick={() => void clear()} title="Forget finished, failed and cancelled downloads (saved files stay)">
+            {clearing ? 'Clearing…' : `Clear ${ended} ended`}
+          </button>
+        ) : null}
       </div>
+      <ErrorNote error={clearError} prefix="Not cleared:" />
       <LimitsForm />
       {!downloads.live && downloads.error ? (
         <ErrorNote error={downloads.error} prefix="Live progress lost, reconnecting:" />

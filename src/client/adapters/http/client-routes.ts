@@ -216,7 +216,10 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
   app.get('/downloads/events', { schema: { summary: 'Live progress (SSE): "snapshot", then "progress" events' } }, async (request, reply) => {
     const stream = openEventStream(request, reply);
     // Subscribe before the snapshot, so no change falls between the two.
-    const unsubscribe = await client.download.watch((p: DownloadProgress) => stream.send('progress', p));
+    const unsubscribe = await client.download.watch(
+      (p: DownloadProgress) => stream.send('progress', p),
+      (keys) => stream.send('cleared', { keys }),
+    );
     try {
       stream.send('snapshot', await client.download.list(100));
       await stream.closed;

@@ -127,9 +127,10 @@ export function downloadOverHttp(url: string, token: string | undefined): Downlo
     request: (req) => call('POST', `${url}/downloads`, { body: req, token }),
     list: (limit) => call('GET', `${url}/downloads?limit=${limit}`),
     get: (key) => call('GET', `${url}/downloads/${encodeURIComponent(key)}`),
-    async watch(listener) {
+    async watch(listener, onCleared) {
       const stream = await follow(`${url}/downloads/events`, ({ event, data }) => {
         if (event === 'progress') listener(data as DownloadProgress);
+        else if (event === 'cleared') onCleared?.((data as { keys: string[] }).keys);
       }, { timeoutMs: 0 });
       return () => stream.close();
     },

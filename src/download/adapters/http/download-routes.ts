@@ -68,13 +68,16 @@ export function registerDownloadRoutes(app: HttpApp, manager: DownloadManager, q
     async (request) => manager.list(request.query.limit),
   );
 
-  app.get('/downloads/events', { schema: { summary: 'Live progress of every download (Server-Sent Events: "snapshot", then "progress")' } }, async (request, reply) => {
+  app.get('/downloads/events', { schema: { summary: 'Live progress of every download (Server-Sent Events: "snapshot", then "progress"; "cleared" with the keys forgotten)' } }, async (request, reply) => {
     const stream = openEventStream(request, reply);
     const onProgress = (p: Progress) => stream.send('progress', p);
+    const onCleared = (keys: string[]) => stream.send('cleared', { keys });
     manager.events.on('progress', onProgress);
+    manager.events.on('cleared', onCleared);
     stream.send('snapshot', manager.list(100));
     await stream.closed;
     manager.events.off('progress', onProgress);
+    manager.events.off('cleared', onCleared);
   });
 
   app.get('/downloads/:key', { schema: { summary: 'One download', params: KeyParams, response: { 200: ProgressSchema, 404: ErrorRef } } }, async (request) =>

@@ -205,7 +205,7 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       // Running, it shows its speed, time left and sources on the line under it.
       await expect
         .poll(async () => (await runCommand(['downloads', '--api', b.host])).stdout, { timeout: 20_000 })
-        .toMatch(new RegExp(`^${key}  running +\\d+%  4\\.0 MiB  walrus-migration\\.mkv\\n {34}\\d[\\d.]* (B|KiB)/s  ETA (\\?|\\d\\S*)  1 source$`, 'm'));
+        .toMatch(new RegExp(`^${key}  running +\\d+%  4\\.0 MiB  walrus-migration\\.mkv\\n {34}\\d[\\d.]* (B|KiB)/s  ETA (\\?|\\d\\S*)  1 source\\n {36}${a.peerId.slice(0, 12)}@${a.host.replace(/\./g, '\\.')}:${DEFAULT_PORTS.filesPort}  [\\d.]+ (B|KiB|MiB)  [\\d.]+ (B|KiB)/s$`, 'm'));
       const cancelled = await runCommand(['downloads', 'cancel', key, '--api', b.host]);
       expect(cancelled).toMatchObject({ code: 0, stdout: `${key}  cancelled  walrus-migration.mkv\n` });
       expect((await runCommand(['downloads', '--api', b.host])).stdout).toMatch(new RegExp(`^${key}  cancelled .*walrus-migration\\.mkv$`, 'm'));

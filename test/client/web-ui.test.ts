@@ -90,6 +90,9 @@ describe('the web UI in Chromium on a 3-peer network', () => {
     await result.getByRole('button', { name: `Download ${name}` }).click();
     const download = page.locator(`.download[data-file-id="${id}"]`);
     await download.and(page.locator('[data-state="running"]')).waitFor();
+    // Its sources, each with what it sent and its rate: B's or C's File Management.
+    await download.getByText(/^From [12] sources?$/).click();
+    await download.getByRole('list', { name: `Sources of ${name}` }).getByText(new RegExp(`^(${peerId(b).slice(0, 12)}|${peerId(c).slice(0, 12)})@`)).first().waitFor();
     await download.getByRole('button', { name: `Pause ${name}` }).click();
     await download.and(page.locator('[data-state="paused"]')).waitFor();
     await download.getByRole('button', { name: `Resume ${name}` }).click();

@@ -3,6 +3,8 @@
  * the `peershare` command's formatting, so the two read the same.
  */
 import { bytes, duration, percent, shortId } from '../../src/client/cli/format.ts';
+
+export { sourceRows } from '../../src/client/cli/format.ts';
 import type { DownloadAction, DownloadProgress } from './types.ts';
 
 export { bytes, duration, shortId };

@@ -44,6 +44,27 @@ export function bar(fraction: number, width = 20): string {
 }
 
 /** One line: bar, percent, bytes, rate, ETA, sources. */
+/**
+ * Each source of a running download on a line of its own, the most bytes first: the peer (its id
+ * shortened) at its address, the verified bytes it sent in this run and its rate now (a source
+ * asked but with no chunk verified yet shows 0 B).
+ */
+export function sourceLines(d: Pick<DownloadProgress, 'sources' | 'perSource'>): string[] {
+  const rows = sourceRows(d).map((s) => [s.who, s.sent, s.rate]);
+  return rows.length === 0 ? [] : table(rows).trimEnd().split('\n');
+}
+
+/** The sources of a running download as sourceLines and the web UI show them: who, bytes sent, rate. */
+export function sourceRows(d: Pick<DownloadProgress, 'sources' | 'perSource'>): Array<{ source: string; who: string; sent: string; rate: string }> {
+  const seen = new Set((d.perSource ?? []).map((s) => s.source));
+  const all = [...(d.perSource ?? []), ...d.sources.filter((s) => !seen.has(s)).map((source) => ({ source, bytes: 0, rate: 0 }))];
+  return all.map((s) => {
+    const at = s.source.indexOf('@');
+    const who = at > 0 ? `${shortId(s.source.slice(0, at))}@${s.source.slice(at + 1)}` : s.source;
+    return { source: s.source, who, sent: bytes(s.bytes), rate: `${bytes(Math.round(s.rate))}/s` };
+  });
+}
+
 export function progressLine(p: ProgressView, width = 20): string {
   const fraction = p.size ? Math.min(1, p.bytesDone / Math.max(1, p.size)) : p.state === 'done' ? 1 : 0;
   const amount = p.size !== undefined ? `${bytes(p.bytesDone)}/${bytes(p.size)}` : bytes(p.bytesDone);

@@ -1,7 +1,7 @@
 /** Every download with a live progress bar, and pause, resume and cancel. */
 import { useState } from 'preact/hooks';
 import { asApiError, call, type ApiError } from '../api.ts';
-import { actionsFor, fraction, percentLabel, progressDetail } from '../format.ts';
+import { actionsFor, fraction, percentLabel, progressDetail, sourceRows } from '../format.ts';
 import type { DownloadAction, DownloadProgress } from '../types.ts';
 import type { LiveDownloads } from '../use-downloads.ts';
 import { CopyText } from './copy-text.tsx';
@@ -89,6 +89,18 @@ function DownloadRow({ d }: { d: DownloadProgress }) {
         <span class="pct">{percentLabel(d)}</span>
       </div>
       <p class="muted small">{progressDetail(d)}</p>
+      {d.state === 'running' && d.sources.length > 0 ? (
+        <details class="sources small">
+          <summary class="muted">From {d.sources.length === 1 ? '1 source' : `${d.sources.length} sources`}</summary>
+          <ul aria-label={`Sources of ${d.name}`}>
+            {sourceRows(d).map((s) => (
+              <li key={s.source} title={s.source}>
+                <code>{s.who}</code> <span class="muted">{s.sent} · {s.rate}</span>
+              </li>
+            ))}
+          </ul>
+        </details>
+      ) : null}
       {d.state === 'done' && d.finalPath ? (
         <div class="saved">
           <p class="muted small path" title={d.finalPath}>Saved to <span class="saved-path">{d.finalPath}</span></p>

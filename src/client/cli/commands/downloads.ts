@@ -2,7 +2,7 @@
 import type { DownloadProgress } from '../../ports.ts';
 import type { Api } from '../api.ts';
 import { UsageError, type Command } from '../command.ts';
-import { bytes, duration, percent, table } from '../format.ts';
+import { bytes, duration, percent, sourceLines, table } from '../format.ts';
 import { invocation } from '../invocation.ts';
 
 const ACTIONS = ['pause', 'resume', 'cancel'] as const;
@@ -67,9 +67,13 @@ Examples:
       return 0;
     }
     const rows = list.map((d) => [d.key, d.state, percent(d).padStart(4), d.size !== undefined ? bytes(d.size) : '?', d.error ? `${d.name}  (${d.error})` : d.name]);
-    // A running download's speed, time left and sources on the line under it, indented past its key.
+    // A running download's speed, time left and sources on the line under it, indented past its
+    // key, then each source with what it sent.
     const lines = table(rows).split('\n');
-    const withDetail = list.flatMap((d, i) => (d.state === 'running' ? [lines[i]!, `${' '.repeat(d.key.length + 2)}${transferLine(d)}`] : [lines[i]!]));
+    const indent = (d: DownloadProgress, more = 0) => ' '.repeat(d.key.length + 2 + more);
+    const withDetail = list.flatMap((d, i) =>
+      d.state === 'running' ? [lines[i]!, `${indent(d)}${transferLine(d)}`, ...sourceLines(d).map((line) => `${indent(d, 2)}${line}`)] : [lines[i]!],
+    );
     out(withDetail.join('\n') + (list.length ? '\n' : '') + `${list.length} download${list.length === 1 ? '' : 's'}\n`);
     return 0;
   },

@@ -198,8 +198,9 @@ export class SearchEngine {
 
   /**
    * Ask the firewalled holder `holder` to connect back to us for `fileId` (our verified record's
-   * files address is `filesAddress`): sent toward it over a link to it, or along the path its hits
-   * came by. False when not sent (over the per-holder limit, or no route).
+   * files address is `filesAddress`), signed with our identity key at the wall-clock time: sent
+   * toward it over a link to it, or along the path its hits came by. False when not sent (over
+   * the per-holder limit, or no route).
    */
   requestPush(holder: string, fileId: string, filesAddress: string): boolean {
     if (!this.pushSendLimit.take(holder, this.now())) {

@@ -1,8 +1,9 @@
 /**
  * Connect-back (PUSH, docs/PROTOCOL.md §6a) in the single-process peer, both sides:
- *   - the holder: Search hands it a Push addressed to this peer; ConnectBackGuard decides (a
- *     requester this peer's membership verified, exactly its record's files address, within the
- *     per-requester and total rates); it dials that address pinned to the requester's id with ALPN
+ *   - the holder: Search hands it a Push addressed to this peer, signed by its requester
+ *     lately (search/domain/push-signature.ts); ConnectBackGuard decides (a requester this
+ *     peer's membership verified, exactly its record's files address, within the per-requester
+ *     and total rates); it dials that address pinned to the requester's id with ALPN
  *     peershare-push/1 and File Management serves HTTP on the connection as if accepted;
  *   - the requester: Download, for a source Fetch holds firewalled, waits for the holder's
  *     connection (ConnectBacks) after sending the Push through Search.

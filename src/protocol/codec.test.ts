@@ -63,6 +63,17 @@ describe('codec', () => {
     expect(() => encodeMessage({ case: 'query', value: { id: { ...id, nonce: new Uint8Array(3) }, terms: ['a'] } })).toThrow(/nonce/);
   });
 
+  it('bounds the signature fields of a push; empty ones (a push of the release before) pass, for the holder to ignore', () => {
+    const target = testHello(3).peerId;
+    const push = { targetPeerId: target, requesterPeerId: me.peerId, requesterFilesAddress: '127.0.0.1:7070', fileId, nonce: new Uint8Array(16).fill(5), ttl: 7 };
+    const signed = { ...push, issuedAt: 1_700_000_000_000n, requesterPublicKey: me.publicKey, signature: new Uint8Array(64).fill(1) };
+    expect(decodeMessage(encodeMessage({ case: 'push', value: signed }))).toEqual({ ok: true, message: toWireMessage({ case: 'push', value: signed }) });
+    expect(() => encodeMessage({ case: 'push', value: push })).not.toThrow();
+    expect(() => encodeMessage({ case: 'push', value: { ...signed, signature: new Uint8Array(63) } })).toThrow(/signature must be empty or 64 bytes/);
+    expect(() => encodeMessage({ case: 'push', value: { ...signed, requesterPublicKey: new Uint8Array(33) } })).toThrow(/requester_public_key must be empty or 32 bytes/);
+    expect(() => encodeMessage({ case: 'push', value: { ...signed, issuedAt: 2n ** 53n } })).toThrow(/issued_at/);
+  });
+
   it('rejects a hello whose peer id does not belong to its key', () => {
     const other = testHello(2);
     const hello = { ...me, peerId: other.peerId, protocolVersion: PROTOCOL_VERSION, nonce: new Uint8Array(16) };

@@ -98,6 +98,11 @@ export function checkPush(m: Push): Problem {
   if (!FILE_ID_RE.test(m.fileId)) return 'file_id is not a file id';
   if (m.ttl > MAX_WIRE_TTL) return `ttl above ${MAX_WIRE_TTL}`;
   if (m.targetPeerId === m.requesterPeerId) return 'a push names the same peer as target and requester';
+  // Form only: whether the signature is the requester's, and recent, is the holder's call
+  // (search/domain/push-signature.ts). Empty is a push of the release before, ignored there.
+  if (m.requesterPublicKey.length !== 0 && m.requesterPublicKey.length !== PUBLIC_KEY_BYTES) return `requester_public_key must be empty or ${PUBLIC_KEY_BYTES} bytes`;
+  if (m.signature.length !== 0 && m.signature.length !== SIGNATURE_BYTES) return `push signature must be empty or ${SIGNATURE_BYTES} bytes`;
+  if (m.issuedAt > MAX_SIZE) return 'issued_at is above 2^53 - 1';
   return peerId('target_peer_id', m.targetPeerId) ?? peerId('requester_peer_id', m.requesterPeerId) ?? address('requester_files_address', m.requesterFilesAddress);
 }
 

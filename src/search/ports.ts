@@ -83,6 +83,8 @@ export type Cancel = () => void;
 export interface Clock {
   /** Milliseconds, monotonic enough for deadlines and rate limits. */
   now(): number;
+  /** Wall-clock milliseconds since the epoch: for times another peer reads (a push's issuedAt). */
+  epochMs(): number;
   /** Run `fn` once after `ms`; the returned function cancels it. */
   schedule(ms: number, fn: () => void): Cancel;
 }

@@ -12,6 +12,7 @@ import type { SessionTimeouts } from '../protocol/session.ts';
 import type { Push } from '../protocol/gen/wire_pb.ts';
 import { createHttpApp, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
+import type { Signer } from '../shared/keys.ts';
 import type { Logger } from '../shared/logging.ts';
 import { serveMetrics, ServiceMetrics } from '../shared/metrics.ts';
 import { hostPort } from '../shared/net.ts';
@@ -33,7 +34,8 @@ export interface SearchServiceComponents {
   index: LocalIndex;
   neighbours: NeighbourSource;
   logger: Logger;
-  identity: { peerId: string; publicKey: Uint8Array };
+  /** This peer's identity key: its id and key go in the Hello, and it signs our pushes. */
+  identity: Signer;
   /** TLS credentials from the same identity key; ready() must have resolved before start. */
   tls: PeerTls;
   host: string;
@@ -82,6 +84,7 @@ export interface SearchService extends Startable {
 
 const realClock: Clock = {
   now: () => performance.now(),
+  epochMs: () => Date.now(),
   schedule: (ms, fn) => {
     const timer = setTimeout(fn, ms);
     return () => clearTimeout(timer);
@@ -109,7 +112,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
     sessionTimeouts: c.sessionTimeouts,
   });
   const engine = new SearchEngine({
-    peerId: c.identity.peerId,
+    identity: c.identity,
     searchAddress: () => searchAddress,
     filesAddress: c.filesAddress,
     index: c.index,
@@ -122,6 +125,8 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
     searchesPerSecond: c.searchesPerSecond,
     onError: (err) => c.logger.error({ err }, 'local index failed'),
     ...(c.onPush ? { onPush: c.onPush } : {}),
+    // Debug, not info: how many a peer sends is its own choice; the counters (/health pushes) show them.
+    onPushRefused: (push, reason) => c.logger.debug({ requester: push.requesterPeerId, address: push.requesterFilesAddress, reason }, 'push ignored: not signed by its requester within the window'),
   });
   links.bind(engine);
 
@@ -202,7 +207,7 @@ function searchMetrics(peerId: string, engine: { readonly counters: SearchCounte
   m.counter('link_evictions_total', 'Inbound links closed to make room for another peer.', () => links.counters.evictions);
   m.counter('frame_deadline_closes_total', 'Links closed for not completing a frame within the frame deadline.', () => links.counters.frameDeadlineCloses);
   const p = engine.pushCounters;
-  m.counter('pushes_total', 'Push messages (connect-back requests): sent, not sent (over the per-holder limit, no route), received, forwarded, delivered to this peer, dropped by why.', () => [
+  m.counter('pushes_total', 'Push messages (connect-back requests): sent, not sent (over the per-holder limit, no route), received, forwarded, delivered to this peer, dropped by why, and refused (for this peer but not signed by their requester within the window) by why.', () => [
     [{ event: 'sent' }, p.sent],
     [{ event: 'send-rate-limited' }, p.sendRateLimited],
     [{ event: 'send-no-route' }, p.sendNoRoute],
@@ -210,6 +215,7 @@ function searchMetrics(peerId: string, engine: { readonly counters: SearchCounte
     [{ event: 'forwarded' }, p.forwarded],
     [{ event: 'delivered' }, p.delivered],
     ...Object.entries(p.dropped).map(([reason, count]): [Record<string, string>, number] => [{ event: `dropped-${reason}` }, count]),
+    ...Object.entries(p.refused).map(([reason, count]): [Record<string, string>, number] => [{ event: `refused-${reason}` }, count]),
   ], ['event']);
   return m;
 }

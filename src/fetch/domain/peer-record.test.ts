@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PeershareError } from '../../shared/errors.ts';
 import { isAddress } from './addresses.ts';
@@ -23,6 +24,17 @@ describe('signed peer records', () => {
     expect(verifyRecord(record, { now: NOW })).toEqual(record);
     const reordered = JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(record).reverse()))) as unknown;
     expect(verifyRecord(reordered, { now: NOW })).toEqual(record);
+  });
+
+  it('signs bytes that never change: a different encoding would break every record already signed', () => {
+    const bytes = encodeForSigning('a'.repeat(52), Buffer.alloc(32, 7), {
+      status: 'left',
+      addresses: { files: '10.0.0.1:7070', search: '10.0.0.1:7071', fetch: '10.0.0.1:7072' },
+      protocol: 2,
+      seq: 1_700_000_000_123,
+      issuedAt: 1_700_000_000_456,
+    });
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe('3d5c3afa3e8efd79d19dd0b6fceaceadd273459f162b21f1bd15ace0403cff0d');
   });
 
   it('rejects a forged signature: changed fields, or signed by another key', () => {

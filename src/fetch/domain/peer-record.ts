@@ -3,10 +3,12 @@
  * protocol it speaks, and a sequence number so a newer record replaces an older one and an old
  * one cannot be replayed. A "left" record is the tombstone a peer signs when it shuts down cleanly.
  *
- * The signature covers a canonical binary encoding (fixed field order, length-prefixed strings,
- * fixed-width integers), so it never depends on how some JSON library orders keys.
+ * The signature covers a canonical binary encoding (shared/signing-bytes.ts: fixed field order,
+ * length-prefixed strings, fixed-width integers), so it never depends on how some JSON library
+ * orders keys.
  */
 import { PeershareError } from '../../shared/errors.ts';
+import { SigningBytes } from '../../shared/signing-bytes.ts';
 import { ADDRESS_KEYS, isAddress, type ServiceAddresses } from './addresses.ts';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from './config.ts';
 import { peerIdOf, verifyEd25519, type RecordSigner, type SignatureVerifier } from './keys.ts';
@@ -31,7 +33,7 @@ export interface PeerRecord extends RecordFields {
   signature: string;
 }
 
-const MAGIC = Buffer.from('peershare/peer-record\0', 'utf8');
+const MAGIC = 'peershare/peer-record';
 const ENCODING_VERSION = 1;
 const STATUS_BYTE: Record<RecordStatus, number> = { alive: 1, left: 2 };
 const RECORD_KEYS = new Set(['peerId', 'publicKey', 'signature', 'status', 'addresses', 'protocol', 'seq', 'issuedAt']);
@@ -41,22 +43,15 @@ const PEER_ID = /^[a-z2-7]{52}$/;
 
 /** The exact bytes a record's signature covers. */
 export function encodeForSigning(peerId: string, publicKey: Uint8Array, fields: RecordFields): Buffer {
-  const parts: Buffer[] = [MAGIC, Buffer.from([ENCODING_VERSION, STATUS_BYTE[fields.status]])];
-  const text = (value: string) => {
-    const bytes = Buffer.from(value, 'utf8');
-    const length = Buffer.alloc(2);
-    length.writeUInt16BE(bytes.length);
-    parts.push(length, bytes);
-  };
-  text(peerId);
-  parts.push(Buffer.from(publicKey));
-  const numbers = Buffer.alloc(2 + 8 + 8);
-  numbers.writeUInt16BE(fields.protocol, 0);
-  numbers.writeBigUInt64BE(BigInt(fields.seq), 2);
-  numbers.writeBigUInt64BE(BigInt(fields.issuedAt), 10);
-  parts.push(numbers);
-  for (const key of ADDRESS_KEYS) text(fields.addresses[key]);
-  return Buffer.concat(parts);
+  const bytes = new SigningBytes(MAGIC, ENCODING_VERSION)
+    .u8(STATUS_BYTE[fields.status])
+    .text(peerId)
+    .fixed(publicKey)
+    .u16(fields.protocol)
+    .u64(fields.seq)
+    .u64(fields.issuedAt);
+  for (const key of ADDRESS_KEYS) bytes.text(fields.addresses[key]);
+  return bytes.done();
 }
 
 /** Sign `fields` as the peer holding `signer`'s key. The fields are checked like a remote's. */

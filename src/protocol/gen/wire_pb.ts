@@ -21,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file wire.proto.
  */
 export const file_wire: GenFile = /*@__PURE__*/
-  fileDesc("Cgp3aXJlLnByb3RvEhFwZWVyc2hhcmUud2lyZS52MSKxAgoFRnJhbWUSKQoFaGVsbG8YASABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5IZWxsb0gAEikKBXF1ZXJ5GAIgASgLMhgucGVlcnNoYXJlLndpcmUudjEuUXVlcnlIABIlCgNoaXQYAyABKAsyFi5wZWVyc2hhcmUud2lyZS52MS5IaXRIABInCgRwaW5nGAQgASgLMhcucGVlcnNoYXJlLndpcmUudjEuUGluZ0gAEicKBHBvbmcYBSABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5Qb25nSAASKQoFY2xvc2UYBiABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5DbG9zZUgAEicKBHB1c2gYByABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5QdXNoSABCBQoDbXNnIqkBCgVIZWxsbxIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEg8KB3BlZXJfaWQYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIWCg5zZWFyY2hfYWRkcmVzcxgEIAEoCRIVCg1maWxlc19hZGRyZXNzGAUgASgJEg0KBW5vbmNlGAYgASgMEhEKCXNpZ25hdHVyZRgHIAEoDBIQCghmZWF0dXJlcxgIIAMoCSJICgdRdWVyeUlkEg0KBW5vbmNlGAEgASgMEhYKDm9yaWdpbl9wZWVyX2lkGAIgASgJEhYKDm9yaWdpbl9hZGRyZXNzGAMgASgJImoKBVF1ZXJ5EiYKAmlkGAEgASgLMhoucGVlcnNoYXJlLndpcmUudjEuUXVlcnlJZBINCgV0ZXJtcxgCIAMoCRIPCgdmaWxlX2lkGAMgASgJEgsKA3R0bBgEIAEoDRIMCgRob3BzGAUgASgNIjUKBlJlc3VsdBIPCgdmaWxlX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoBCKjAQoDSGl0EiwKCHF1ZXJ5X2lkGAEgASgLMhoucGVlcnNoYXJlLndpcmUudjEuUXVlcnlJZBIqCgdyZXN1bHRzGAIgAygLMhkucGVlcnNoYXJlLndpcmUudjEuUmVzdWx0EhYKDmhvbGRlcl9wZWVyX2lkGAMgASgJEhwKFGhvbGRlcl9maWxlc19hZGRyZXNzGAQgASgJEgwKBGhvcHMYBSABKA0iFQoEUGluZxINCgVub25jZRgBIAEoDSIVCgRQb25nEg0KBW5vbmNlGAEgASgNIiUKBUNsb3NlEgwKBGNvZGUYASABKA0SDgoGcmVhc29uGAIgASgJIocBCgRQdXNoEhYKDnRhcmdldF9wZWVyX2lkGAEgASgJEhkKEXJlcXVlc3Rlcl9wZWVyX2lkGAIgASgJEh8KF3JlcXVlc3Rlcl9maWxlc19hZGRyZXNzGAMgASgJEg8KB2ZpbGVfaWQYBCABKAkSDQoFbm9uY2UYBSABKAwSCwoDdHRsGAYgASgNYgZwcm90bzM");
+  fileDesc("Cgp3aXJlLnByb3RvEhFwZWVyc2hhcmUud2lyZS52MSKxAgoFRnJhbWUSKQoFaGVsbG8YASABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5IZWxsb0gAEikKBXF1ZXJ5GAIgASgLMhgucGVlcnNoYXJlLndpcmUudjEuUXVlcnlIABIlCgNoaXQYAyABKAsyFi5wZWVyc2hhcmUud2lyZS52MS5IaXRIABInCgRwaW5nGAQgASgLMhcucGVlcnNoYXJlLndpcmUudjEuUGluZ0gAEicKBHBvbmcYBSABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5Qb25nSAASKQoFY2xvc2UYBiABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5DbG9zZUgAEicKBHB1c2gYByABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5QdXNoSABCBQoDbXNnIqkBCgVIZWxsbxIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEg8KB3BlZXJfaWQYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIWCg5zZWFyY2hfYWRkcmVzcxgEIAEoCRIVCg1maWxlc19hZGRyZXNzGAUgASgJEg0KBW5vbmNlGAYgASgMEhEKCXNpZ25hdHVyZRgHIAEoDBIQCghmZWF0dXJlcxgIIAMoCSJICgdRdWVyeUlkEg0KBW5vbmNlGAEgASgMEhYKDm9yaWdpbl9wZWVyX2lkGAIgASgJEhYKDm9yaWdpbl9hZGRyZXNzGAMgASgJImoKBVF1ZXJ5EiYKAmlkGAEgASgLMhoucGVlcnNoYXJlLndpcmUudjEuUXVlcnlJZBINCgV0ZXJtcxgCIAMoCRIPCgdmaWxlX2lkGAMgASgJEgsKA3R0bBgEIAEoDRIMCgRob3BzGAUgASgNIjUKBlJlc3VsdBIPCgdmaWxlX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoBCKjAQoDSGl0EiwKCHF1ZXJ5X2lkGAEgASgLMhoucGVlcnNoYXJlLndpcmUudjEuUXVlcnlJZBIqCgdyZXN1bHRzGAIgAygLMhkucGVlcnNoYXJlLndpcmUudjEuUmVzdWx0EhYKDmhvbGRlcl9wZWVyX2lkGAMgASgJEhwKFGhvbGRlcl9maWxlc19hZGRyZXNzGAQgASgJEgwKBGhvcHMYBSABKA0iFQoEUGluZxINCgVub25jZRgBIAEoDSIVCgRQb25nEg0KBW5vbmNlGAEgASgNIiUKBUNsb3NlEgwKBGNvZGUYASABKA0SDgoGcmVhc29uGAIgASgJIssBCgRQdXNoEhYKDnRhcmdldF9wZWVyX2lkGAEgASgJEhkKEXJlcXVlc3Rlcl9wZWVyX2lkGAIgASgJEh8KF3JlcXVlc3Rlcl9maWxlc19hZGRyZXNzGAMgASgJEg8KB2ZpbGVfaWQYBCABKAkSDQoFbm9uY2UYBSABKAwSCwoDdHRsGAYgASgNEhEKCWlzc3VlZF9hdBgHIAEoBBIcChRyZXF1ZXN0ZXJfcHVibGljX2tleRgIIAEoDBIRCglzaWduYXR1cmUYCSABKAxiBnByb3RvMw");
 
 /**
  * Every frame carries exactly one Frame; the oneof case is the message type.
@@ -415,6 +415,29 @@ export type Push = Message<"peershare.wire.v1.Push"> & {
    * @generated from field: uint32 ttl = 6;
    */
   ttl: number;
+
+  /**
+   * When the requester signed it (ms since the epoch, requester's clock): the holder ignores a
+   * push outside its window (docs/PROTOCOL.md §6a), so an old one cannot be replayed.
+   *
+   * @generated from field: uint64 issued_at = 7;
+   */
+  issuedAt: bigint;
+
+  /**
+   * The requester's raw 32-byte Ed25519 public key; requester_peer_id must be base32(SHA-256(it)).
+   *
+   * @generated from field: bytes requester_public_key = 8;
+   */
+  requesterPublicKey: Uint8Array;
+
+  /**
+   * Ed25519 signature by that key over every field but ttl (encoding in docs/PROTOCOL.md §6a).
+   * A push without one (a peer of the release before) is ignored by the holder.
+   *
+   * @generated from field: bytes signature = 9;
+   */
+  signature: Uint8Array;
 };
 
 /**

@@ -14,6 +14,9 @@
  *     peer's record: the holder dials only that address, pinned to that id, so a push cannot aim
  *     it at a bystander. At most perRequesterPerMinute per requester and perMinute in all.
  *   - PushSendLimit: the requester's own bound, per holder per minute.
+ * Before any of the guard's checks, the Search engine hands on a push for this peer only if its
+ * requester signed it within the window (push-signature.ts), so a third peer cannot name a
+ * verified requester and have this peer connect to it unasked.
  */
 import { ExpiringLru } from './expiring-lru.ts';
 import { queryKey, type LinkId } from './flood-router.ts';
@@ -30,9 +33,13 @@ export interface PushSettings {
   /** Holder routes learned from hits: kept at most, and for how long. */
   maxRoutes: number;
   routeTtlMs: number;
-  /** Push ids remembered to drop duplicates. */
+  /** Push ids remembered to drop duplicates; seenTtlMs covers the whole window a signed push is accepted in (maxAgeMs + 2 × clockSkewMs), so a copy replayed within it is a duplicate. */
   maxSeen: number;
   seenTtlMs: number;
+  /** A push for this peer signed longer ago than this (plus the skew) is ignored (push-signature.ts). */
+  maxAgeMs: number;
+  /** How far the requester's clock may be from ours, either way. */
+  clockSkewMs: number;
 }
 
 export const DEFAULT_PUSH_SETTINGS: Readonly<PushSettings> = Object.freeze({
@@ -44,6 +51,8 @@ export const DEFAULT_PUSH_SETTINGS: Readonly<PushSettings> = Object.freeze({
   routeTtlMs: 10 * 60_000,
   maxSeen: 10_000,
   seenTtlMs: 2 * 60_000,
+  maxAgeMs: 60_000,
+  clockSkewMs: 30_000,
 });
 
 const MINUTE_MS = 60_000;

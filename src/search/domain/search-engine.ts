@@ -9,11 +9,13 @@ import { create } from '@bufbuild/protobuf';
 import { HitSchema, PushSchema, QuerySchema, type Hit, type Push, type Query } from '../../protocol/gen/wire_pb.ts';
 import { MAX_RESULTS_PER_HIT, PUSH_NONCE_BYTES, QUERY_NONCE_BYTES } from '../../protocol/limits.ts';
 import { DEFAULT_PUSH_SETTINGS, PushRouter, PushSendLimit, type PushSettings } from './push.ts';
+import { checkPushSignature, signPush, type PushRejection } from './push-signature.ts';
 import type { Clock, IndexEntry, LinkId, Links, LocalIndex } from '../ports.ts';
 import { ActiveSearch, type SearchHit } from './active-search.ts';
 import { FloodRouter, queryKey, type FloodRouterOptions } from './flood-router.ts';
 import { DEFAULT_RATE_LIMITS, LinkGuard, type RateLimits } from './link-guard.ts';
 import { newCounters, type SearchCounters } from './counters.ts';
+import type { Signer } from '../../shared/keys.ts';
 import { isSafeFileName } from '../../shared/names.ts';
 import { localSearchLimiter, type LocalSearchLimiter } from './local-limit.ts';
 
@@ -32,7 +34,8 @@ export interface SearchRequest {
 }
 
 export interface SearchEngineOptions {
-  readonly peerId: string;
+  /** Our identity: its id names our queries, hits and pushes; its key signs our pushes. */
+  readonly identity: Signer;
   /** Our Search address and Files base URL, as announced (known once the listeners are bound). */
   readonly searchAddress: () => string;
   readonly filesAddress: () => string;
@@ -53,6 +56,8 @@ export interface SearchEngineOptions {
   /** PUSH (push.ts): its bounds, and who acts on a push for this peer (the connect-back, after its own checks). */
   readonly push?: Partial<PushSettings>;
   readonly onPush?: (push: Push) => void;
+  /** Told of a push for this peer ignored because its requester did not sign it within the window. */
+  readonly onPushRefused?: (push: Push, reason: PushRejection) => void;
 }
 
 /** What the engine did with pushes, for tests and /health. */
@@ -63,8 +68,11 @@ export interface PushCounters {
   sendNoRoute: number;
   received: number;
   forwarded: number;
+  /** Pushes for this peer handed to onPush: signed by their requester, within the window. */
   delivered: number;
   dropped: { duplicate: number; 'ttl-exhausted': number; 'no-route': number };
+  /** Pushes for this peer ignored, by why (push-signature.ts): never handed to onPush. */
+  refused: Record<PushRejection, number>;
 }
 
 export class SearchEngine {
@@ -76,13 +84,23 @@ export class SearchEngine {
   private readonly now: () => number;
   readonly pushRouter: PushRouter;
   private readonly pushSendLimit: PushSendLimit;
-  readonly pushCounters: PushCounters = { sent: 0, sendRateLimited: 0, sendNoRoute: 0, received: 0, forwarded: 0, delivered: 0, dropped: { duplicate: 0, 'ttl-exhausted': 0, 'no-route': 0 } };
+  private readonly pushSettings: PushSettings;
+  readonly pushCounters: PushCounters = {
+    sent: 0,
+    sendRateLimited: 0,
+    sendNoRoute: 0,
+    received: 0,
+    forwarded: 0,
+    delivered: 0,
+    dropped: { duplicate: 0, 'ttl-exhausted': 0, 'no-route': 0 },
+    refused: { unsigned: 0, 'key-mismatch': 0, stale: 0, 'bad-signature': 0 },
+  };
 
   constructor(private readonly o: SearchEngineOptions) {
     this.now = () => o.clock.now();
-    const pushSettings = { ...DEFAULT_PUSH_SETTINGS, ...o.push };
-    this.pushRouter = new PushRouter(pushSettings, o.peerId, this.now);
-    this.pushSendLimit = new PushSendLimit(pushSettings);
+    this.pushSettings = { ...DEFAULT_PUSH_SETTINGS, ...o.push };
+    this.pushRouter = new PushRouter(this.pushSettings, o.identity.peerId, this.now);
+    this.pushSendLimit = new PushSendLimit(this.pushSettings);
     this.router = new FloodRouter({ ...o.router, now: this.now });
     this.guard = new LinkGuard(o.rateLimits ?? DEFAULT_RATE_LIMITS, this.now);
     this.localLimit = localSearchLimiter(o.rateLimits ?? DEFAULT_RATE_LIMITS, o.searchesPerSecond, this.now);
@@ -100,7 +118,7 @@ export class SearchEngine {
       throw refused;
     }
     const nonce = this.o.randomBytes(QUERY_NONCE_BYTES);
-    const key = queryKey(nonce, this.o.peerId);
+    const key = queryKey(nonce, this.o.identity.peerId);
     const timeoutMs = request.timeoutMs ?? this.o.defaultTimeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS;
     let cancelDeadline = () => {};
     const search = new ActiveSearch(key, this.now(), request.limit ?? DEFAULT_RESULT_LIMIT, this.now, () => {
@@ -111,12 +129,12 @@ export class SearchEngine {
     cancelDeadline = this.o.clock.schedule(timeoutMs, () => search.end('deadline'));
 
     const forward = this.router.originate(key, request.ttl ?? this.o.defaultTtl ?? this.router.maxTtl, this.o.links.ids());
-    const id = { nonce, originPeerId: this.o.peerId, originAddress: this.o.searchAddress() };
+    const id = { nonce, originPeerId: this.o.identity.peerId, originAddress: this.o.searchAddress() };
     const query = create(QuerySchema, { id, terms: [...(request.terms ?? [])], fileId: request.fileId ?? '', ttl: forward.ttl, hops: 0 });
     this.counters.searchesStarted += 1;
     this.sendQueries(forward.to, query);
     void this.matchLocally(query).then((entries) => {
-      for (const e of entries) search.add(this.toSearchHit(e, this.o.peerId, this.o.filesAddress(), 0));
+      for (const e of entries) search.add(this.toSearchHit(e, this.o.identity.peerId, this.o.filesAddress(), 0));
     }).catch((err: unknown) => this.o.onError?.(err)); // this search goes on without our own matches
     return search;
   }
@@ -180,15 +198,17 @@ export class SearchEngine {
 
   /**
    * Ask the firewalled holder `holder` to connect back to us for `fileId` (our verified record's
-   * files address is `filesAddress`): sent toward it over a link to it, or along the path its hits
-   * came by. False when not sent (over the per-holder limit, or no route).
+   * files address is `filesAddress`), signed with our identity key at the wall-clock time: sent
+   * toward it over a link to it, or along the path its hits came by. False when not sent (over
+   * the per-holder limit, or no route).
    */
   requestPush(holder: string, fileId: string, filesAddress: string): boolean {
     if (!this.pushSendLimit.take(holder, this.now())) {
       this.pushCounters.sendRateLimited += 1;
       return false;
     }
-    const push = create(PushSchema, { targetPeerId: holder, requesterPeerId: this.o.peerId, requesterFilesAddress: filesAddress, fileId, nonce: this.o.randomBytes(PUSH_NONCE_BYTES), ttl: this.pushRouter.maxTtl });
+    const fields = { targetPeerId: holder, requesterFilesAddress: filesAddress, fileId, nonce: this.o.randomBytes(PUSH_NONCE_BYTES) };
+    const push = create(PushSchema, { ...fields, ...signPush(this.o.identity, fields, this.o.clock.epochMs()), ttl: this.pushRouter.maxTtl });
     const to = this.pushRouter.originate(push, (peerId) => this.o.links.linkTo?.(peerId));
     if (to === undefined || !this.o.links.sendPush?.(to, push)) {
       this.pushCounters.sendNoRoute += 1;
@@ -209,6 +229,13 @@ export class SearchEngine {
     if (decision.action === 'forward') {
       if (this.o.links.sendPush?.(decision.to, create(PushSchema, { ...push, ttl: decision.ttl }))) this.pushCounters.forwarded += 1;
       else this.pushCounters.dropped['no-route'] += 1;
+      return;
+    }
+    // For us: act only on a push its requester signed, lately (push-signature.ts).
+    const refused = checkPushSignature(push, this.o.clock.epochMs(), this.pushSettings);
+    if (refused) {
+      this.pushCounters.refused[refused] += 1;
+      this.o.onPushRefused?.(push, refused);
       return;
     }
     this.pushCounters.delivered += 1;
@@ -251,7 +278,7 @@ export class SearchEngine {
     if (route.action !== 'forward') return;
     for (let i = 0; i < entries.length; i += MAX_RESULTS_PER_HIT) {
       const results = entries.slice(i, i + MAX_RESULTS_PER_HIT).map((e) => ({ fileId: e.id, name: e.name, size: BigInt(e.size) }));
-      const hit = create(HitSchema, { queryId: query.id, results, holderPeerId: this.o.peerId, holderFilesAddress: this.o.filesAddress(), hops });
+      const hit = create(HitSchema, { queryId: query.id, results, holderPeerId: this.o.identity.peerId, holderFilesAddress: this.o.filesAddress(), hops });
       if (this.o.links.sendHit(route.to, hit)) this.counters.hitsSent += 1;
     }
   }

@@ -132,7 +132,7 @@ describe('sharing a folder records it as a collection', () => {
     );
   });
 
-  it('leaves out of the collection a file under a folder name the name rules refuse, still sharing it; a single file makes no collection', async () => {
+  it('leaves out of the collection a file under a folder name the name rules refuse, still sharing it; a single file or an empty folder makes none', async () => {
     const { url } = await startFilesPeer();
     const root = makeTree(tempDir(), 'music', { 'ok.txt': 'fine', 'trailing dot./x.txt': 'under a refused folder name', 'bad\u202Ename.txt': 'refused name' });
     const answer = await share(url, root);
@@ -144,6 +144,9 @@ describe('sharing a folder records it as a collection', () => {
 
     const single = await share(url, join(root, 'ok.txt'));
     expect(single.collection).toBeUndefined();
+    const emptyFolder = join(tempDir(), 'nothing here');
+    mkdirSync(emptyFolder);
+    expect(await share(url, emptyFolder)).toEqual({ files: [], skipped: [] });
     expect((await listCollections(url)).total).toBe(1);
   });
 

@@ -146,12 +146,13 @@ export class FileManager {
       result.files.push(shared);
       inFolder.push({ id: shared.id, path: shared.path, relative: entry.relative, size: shared.size });
     }
-    if (kind === 'folder') this.#recordCollection(path, inFolder, result);
+    if (kind === 'folder') this.#recordCollection(inFolder, result);
     return result;
   }
 
-  #recordCollection(path: string, files: FolderFile[], result: ShareResult): void {
-    const made = folderCollection(path, files);
+  #recordCollection(files: FolderFile[], result: ShareResult): void {
+    const made = folderCollection(files);
+    if (made.kind === 'none') return;
     if (made.kind === 'refused') {
       result.skipped.push({ path: made.folder, code: made.code, reason: made.reason });
       return;

@@ -2,8 +2,9 @@
  * What a shared folder's collection is made of (docs/PROTOCOL.md §11): the files the share
  * shared, by their path under the folder. A file whose path the format refuses (a folder name
  * the name rules refuse, or too deep) is still shared on its own, as before collections, but left
- * out of the collection, saying why; a folder whose collection cannot be made at all (no file,
- * too many, its own name refused) is shared file by file and named in `skipped`.
+ * out of the collection, saying why; a folder whose collection cannot be made at all (every
+ * file left out, too many, its own name refused) is shared file by file and named in `skipped`;
+ * a folder with no file to share has no collection, and nothing is said.
  */
 import { buildCollection, collectionPathProblem, type Collection, type CollectionEntry } from '../../shared/collection.ts';
 import { PeershareError } from '../../shared/errors.ts';
@@ -24,6 +25,7 @@ export interface LeftOut {
 }
 
 export type FolderCollection =
+  | { kind: 'none' }
   | { kind: 'made'; folder: string; name: string; collection: Collection; omitted: LeftOut[] }
   | { kind: 'refused'; folder: string; code: string; reason: string };
 
@@ -32,9 +34,10 @@ function folderOf(file: FolderFile): string {
   return file.path.slice(0, file.path.length - file.relative.length - 1);
 }
 
-/** The collection of a folder's shared files; `folder` names the folder when it has none. */
-export function folderCollection(folder: string, files: readonly FolderFile[]): FolderCollection {
-  const root = files[0] ? folderOf(files[0]) : folder;
+/** The collection of a folder's shared files (none for a folder with no file to share). */
+export function folderCollection(files: readonly FolderFile[]): FolderCollection {
+  if (files.length === 0) return { kind: 'none' };
+  const root = folderOf(files[0]!);
   const name = root.slice(root.lastIndexOf('/') + 1);
   const entries: CollectionEntry[] = [];
   const omitted: LeftOut[] = [];

@@ -17,9 +17,22 @@ export interface SharedFile {
   paths?: string[];
 }
 
+/** A shared folder recorded as a collection (docs/PROTOCOL.md §11). */
+export interface SharedCollection {
+  id: string;
+  /** The folder's name. */
+  name: string;
+  files: number;
+  size: number;
+  /** Files shared on their own but left out of the collection, and why. */
+  omitted: Array<{ path: string; code: string; reason: string }>;
+}
+
 export interface ShareResult {
   files: Array<{ id: string; name: string; path: string; size: number; hashed: boolean }>;
   skipped: Array<{ path: string; code: string; reason: string }>;
+  /** Present when a folder was shared and recorded as a collection. */
+  collection?: SharedCollection;
 }
 
 /** A share while it hashes (File Management reports it as the bytes go by). */

@@ -85,6 +85,31 @@ export interface ChangeSet {
   removed: string[];
 }
 
+/** A shared folder's snapshot to record (shared/collection.ts). */
+export interface NewCollection {
+  id: string;
+  /** The folder's own name (a label: not part of the id). */
+  name: string;
+  /** The folder's absolute real path: one snapshot is kept per folder. */
+  folder: string;
+  /** The canonical encoding the id is computed from. */
+  encoding: Buffer;
+  files: number;
+  size: number;
+}
+
+/** A recorded collection, as this peer's user sees it. */
+export interface CollectionSummary {
+  id: string;
+  name: string;
+  folder: string;
+  files: number;
+  size: number;
+  addedAt: number;
+  /** Whether this peer still shares every file in it. */
+  complete: boolean;
+}
+
 /** The catalog of shared files (SQLite). */
 export interface Catalog {
   /** Add a share; the file row is created if this content is new. Idempotent. */
@@ -109,6 +134,19 @@ export interface Catalog {
   match(terms: string[], limit: number): NameMatch[];
   /** Shares added and files removed since `cursor`, at most `limit` entries (else the whole list, reset). */
   changesSince(cursor: string | undefined, limit: number): ChangeSet;
+  /**
+   * Record a folder's snapshot, replacing the one recorded for that folder before. It lists the
+   * distinct `fileIds` in it: the collection goes when the last of those files stops being shared.
+   */
+  recordCollection(collection: NewCollection, fileIds: readonly string[], now: number): void;
+  /** The canonical encoding of a recorded collection. */
+  collectionEncoding(id: string): Buffer | undefined;
+  /** Recorded collections, newest first. */
+  listCollections(offset: number, limit: number): { items: CollectionSummary[]; total: number };
+  /** The ids of the files of collection `id` this peer still shares. */
+  collectionFileIds(id: string): string[];
+  /** Forget every folder's record of collection `id`; false when there was none. */
+  removeCollection(id: string): boolean;
   close(): void;
 }
 
@@ -130,7 +168,8 @@ export interface BlobStore {
 }
 
 export type LocalEntry =
-  | { kind: 'file'; path: string; stamp: DiskStamp }
+  /** `relative`: its path under the folder walked, segments joined by '/' (a file named directly: its name). */
+  | { kind: 'file'; path: string; relative: string; stamp: DiskStamp }
   | { kind: 'skipped'; path: string; code: 'PATH_OUTSIDE_SHARE' | 'INVALID_PATH' | 'INVALID_NAME'; reason: string };
 
 /** The local disk, for files shared in place. */

@@ -68,6 +68,12 @@ export const ERROR_CODES = {
     wire: 22,
     meaning: 'This peer already holds the file asked for (it shares it): nothing was downloaded; ask for another folder to get a copy there.',
   },
+  COLLECTION_NOT_FOUND: { status: 404, wire: 23, meaning: 'No shared folder (collection) has this id.' },
+  INVALID_COLLECTION: {
+    status: 400,
+    wire: 24,
+    meaning: 'A collection breaks a rule of its format (docs/PROTOCOL.md §11): a bad path, duplicate or unsorted entries, a file where a folder is, or a limit passed.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,12 +1,14 @@
 /**
  * The use cases of File Management: add a file (upload or share in place), list, describe,
- * serve manifests and bytes, unshare, and match names for Search. Pure logic over the ports.
+ * serve manifests and bytes, unshare, and match names for Search; a shared folder is recorded as
+ * a collection too (folder-collection.ts). Pure logic over the ports.
  */
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { ChunkHasher, isManifestConsistent, toManifest, type Manifest } from '../../shared/content.ts';
 import { PeershareError } from '../../shared/errors.ts';
-import type { BlobStore, Catalog, ChangeSet, DiskStamp, FileSummary, LocalFiles, NameMatch, ShareRecord } from '../ports.ts';
+import type { BlobStore, Catalog, ChangeSet, CollectionSummary, DiskStamp, FileSummary, LocalFiles, NameMatch, ShareRecord } from '../ports.ts';
+import { folderCollection, type FolderFile, type LeftOut } from './folder-collection.ts';
 import { mediaTypeOf } from './media-types.ts';
 import { validateFileName } from '../../shared/names.ts';
 import { ShareProgressTracker, type ShareProgress } from './share-progress.ts';
@@ -28,9 +30,23 @@ export interface SharedEntry {
   hashed: boolean;
 }
 
+/** A shared folder, recorded as a collection (docs/PROTOCOL.md §11). */
+export interface SharedCollection {
+  id: string;
+  /** The folder's name. */
+  name: string;
+  /** Entries in the collection. */
+  files: number;
+  size: number;
+  /** Files shared on their own but left out of the collection, and why. */
+  omitted: LeftOut[];
+}
+
 export interface ShareResult {
   files: SharedEntry[];
   skipped: Array<{ path: string; code: string; reason: string }>;
+  /** Present when a folder was shared and recorded as a collection. */
+  collection?: SharedCollection;
 }
 
 export interface ShareOptions {
@@ -95,12 +111,13 @@ export class FileManager {
    * Share a file or every file under a folder in place (no copy). Unchanged files are not hashed
    * again. The folder is walked first, so that progress can be reported against the bytes there
    * are to hash; a share that is aborted stops between two reads, and the files hashed by then
-   * stay shared.
+   * stay shared. A folder shared whole is recorded as a collection of the files shared, replacing
+   * the snapshot recorded for that folder before.
    */
   async share(path: string, options: ShareOptions = {}): Promise<ShareResult> {
-    await this.#local.kind(path); // INVALID_PATH before any work
+    const kind = await this.#local.kind(path); // INVALID_PATH before any work
     const result: ShareResult = { files: [], skipped: [] };
-    const planned: Array<{ path: string; name: string; stamp: DiskStamp; unchanged: ShareRecord | undefined }> = [];
+    const planned: Array<{ path: string; relative: string; name: string; stamp: DiskStamp; unchanged: ShareRecord | undefined }> = [];
     for await (const entry of this.#local.walk(path)) {
       options.signal?.throwIfAborted();
       if (entry.kind === 'skipped') {
@@ -116,19 +133,63 @@ export class FileManager {
       }
       const existing = this.#catalog.shareAtPath(entry.path);
       const unchanged = existing && existing.name === name && sameStamp(existing.stamp, entry.stamp) ? existing : undefined;
-      planned.push({ path: entry.path, name, stamp: entry.stamp, unchanged });
+      planned.push({ path: entry.path, relative: entry.relative, name, stamp: entry.stamp, unchanged });
     }
     const toHash = planned.filter((p) => !p.unchanged);
     const progress = new ShareProgressTracker(toHash.length, toHash.reduce((sum, p) => sum + p.stamp.size, 0), this.#options.chunkSize, options.onProgress ?? (() => {}));
+    const inFolder: FolderFile[] = [];
     for (const entry of planned) {
-      if (entry.unchanged) {
-        result.files.push({ id: entry.unchanged.fileId, name: entry.name, path: entry.path, size: entry.stamp.size, hashed: false });
-        continue;
-      }
-      result.files.push(await this.#shareOne(entry.path, entry.name, entry.stamp, progress, options.signal));
-      progress.fileDone(entry.path);
+      const shared = entry.unchanged
+        ? { id: entry.unchanged.fileId, name: entry.name, path: entry.path, size: entry.stamp.size, hashed: false }
+        : await this.#shareOne(entry.path, entry.name, entry.stamp, progress, options.signal);
+      if (entry.unchanged === undefined) progress.fileDone(entry.path);
+      result.files.push(shared);
+      inFolder.push({ id: shared.id, path: shared.path, relative: entry.relative, size: shared.size });
     }
+    if (kind === 'folder') this.#recordCollection(inFolder, result);
     return result;
+  }
+
+  #recordCollection(files: FolderFile[], result: ShareResult): void {
+    const made = folderCollection(files);
+    if (made.kind === 'none') return;
+    if (made.kind === 'refused') {
+      result.skipped.push({ path: made.folder, code: made.code, reason: made.reason });
+      return;
+    }
+    const { collection: c, name, folder, omitted } = made;
+    const record = { id: c.id, name, folder, encoding: c.encoding, files: c.entries.length, size: c.size };
+    this.#catalog.recordCollection(record, c.entries.map((e) => e.fileId), this.#options.now());
+    result.collection = { id: c.id, name, files: c.entries.length, size: c.size, omitted };
+  }
+
+  /** The canonical encoding of a collection this peer shares (what a downloader verifies against its id). */
+  collection(id: string): Buffer {
+    const encoding = this.#catalog.collectionEncoding(id);
+    if (!encoding) throw new PeershareError('COLLECTION_NOT_FOUND', `no shared folder has id ${id}`);
+    return encoding;
+  }
+
+  /** The shared folders this peer has recorded, newest first. */
+  listCollections(offset: number, limit: number): { items: CollectionSummary[]; total: number } {
+    return this.#catalog.listCollections(offset, limit);
+  }
+
+  /**
+   * Stop sharing a folder: every file of its collection this peer still shares is unshared (as
+   * unshare() does: under every name), and the collection goes with them.
+   */
+  async unshareCollection(id: string): Promise<{ files: number }> {
+    const fileIds = this.#catalog.collectionFileIds(id);
+    if (fileIds.length === 0 && !this.#catalog.removeCollection(id)) throw new PeershareError('COLLECTION_NOT_FOUND', `no shared folder has id ${id}`);
+    let files = 0;
+    for (const fileId of fileIds) {
+      const removed = this.#catalog.removeFile(fileId);
+      if (removed.length > 0) files++;
+      if (removed.some((s) => s.origin === 'stored')) await this.#blobs.remove(fileId);
+    }
+    this.#catalog.removeCollection(id);
+    return { files };
   }
 
   async #shareOne(path: string, name: string, stamp: DiskStamp, progress: ShareProgressTracker, signal: AbortSignal | undefined): Promise<SharedEntry> {

@@ -6,7 +6,7 @@
  */
 import { constants, type BigIntStats } from 'node:fs';
 import { lstat, open, opendir, realpath, stat } from 'node:fs/promises';
-import { isAbsolute, join, normalize, sep } from 'node:path';
+import { basename, isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { PeershareError } from '../../../shared/errors.ts';
 import { sameStamp } from '../../domain/stamp.ts';
@@ -55,7 +55,7 @@ export class NodeLocalFiles implements LocalFiles {
     if (s.isFile()) {
       // A file named directly is shared as what it resolves to.
       const real = await realpath(abs);
-      yield { kind: 'file', path: real, stamp: stampOf(await stat(real, { bigint: true })) };
+      yield { kind: 'file', path: real, relative: basename(real), stamp: stampOf(await stat(real, { bigint: true })) };
       return;
     }
     const root = await realpath(abs);
@@ -65,12 +65,15 @@ export class NodeLocalFiles implements LocalFiles {
       if (entry.kind === 'file') {
         if (seen.has(entry.path)) continue;
         seen.add(entry.path);
+        // A file reached through a symlink is listed where it really is (its path), as it is shared.
+        yield { ...entry, relative: relative(root, entry.path).split(sep).join('/') };
+        continue;
       }
       yield entry;
     }
   }
 
-  async *#walkFolder(root: string, dir: string, depth: number): AsyncIterable<LocalEntry> {
+  async *#walkFolder(root: string, dir: string, depth: number): AsyncIterable<LocalEntry | { kind: 'file'; path: string; stamp: DiskStamp }> {
     if (depth > MAX_DEPTH) {
       yield { kind: 'skipped', path: dir, code: 'INVALID_PATH', reason: `deeper than ${MAX_DEPTH} folders` };
       return;

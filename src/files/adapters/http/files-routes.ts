@@ -1,6 +1,7 @@
 /**
  * The File Management REST API. Other peers (over TLS, shared/peer-port.ts) reach only the
- * manifest and the content (with HTTP Range) of a file: `access: 'peers-and-local'`. Every other
+ * manifest and the content (with HTTP Range) of a file, and the canonical encoding of a shared
+ * folder's collection: `access: 'peers-and-local'`. Every other
  * route is for this host's callers only (no `access`: a remote TLS identity is refused 403), and
  * the routes that add or remove files pass the admin guard besides.
  */
@@ -60,7 +61,32 @@ const ShareResultSchema = Type.Object({
     Type.Object({ id: FileId, name: Type.String(), path: Type.String(), size: Type.Integer(), hashed: Type.Boolean() }),
   ),
   skipped: Type.Array(Type.Object({ path: Type.String(), code: Type.String(), reason: Type.String() })),
+  collection: Type.Optional(
+    Type.Object(
+      {
+        id: FileId,
+        name: Type.String({ description: "the folder's name" }),
+        files: Type.Integer({ minimum: 1 }),
+        size: Type.Integer({ minimum: 0 }),
+        omitted: Type.Array(Type.Object({ path: Type.String(), code: Type.String(), reason: Type.String() }), { description: 'files shared on their own but left out of the collection' }),
+      },
+      { description: 'the folder as a collection (docs/PROTOCOL.md §11), when a folder was shared' },
+    ),
+  ),
 });
+
+const CollectionSchema = Type.Object({
+  id: FileId,
+  name: Type.String({ description: "the folder's name" }),
+  files: Type.Integer(),
+  size: Type.Integer(),
+  addedAt: Type.Integer({ description: 'ms since the epoch' }),
+  complete: Type.Boolean({ description: 'whether this peer still shares every file in it' }),
+  folder: Type.Optional(Type.String({ description: 'the local folder (only shown to admin callers)' })),
+});
+const CollectionList = Type.Object({ items: Type.Array(CollectionSchema), total: Type.Integer(), offset: Type.Integer(), limit: Type.Integer() });
+/** The media type of a collection's canonical encoding (UTF-8 text, docs/PROTOCOL.md §11). */
+const COLLECTION_MEDIA_TYPE = 'application/vnd.peershare.collection';
 
 export interface FilesRouteOptions {
   manager: FileManager;
@@ -245,6 +271,8 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
     async (request, reply) => answerWithProgress(request, reply, (onProgress: (p: ShareProgress) => void, signal) => manager.share(request.body.path, { onProgress, signal })),
   );
 
+  registerCollectionRoutes(app, options);
+
   app.delete(
     '/files/:id',
     { onRequest: options.admin, schema: { summary: 'Stop sharing a file under every name', params: IdParams, response: { 204: Type.Null(), 404: ErrorRef } } },
@@ -252,5 +280,49 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
       await manager.unshare(request.params.id);
       return reply.status(204).send(null);
     },
+  );
+}
+
+function registerCollectionRoutes(app: HttpApp, options: FilesRouteOptions): void {
+  const { manager } = options;
+  app.get(
+    '/collections',
+    { schema: { summary: 'The shared folders this peer has recorded as collections, newest first', querystring: Type.Object({ offset: ListQuery.properties.offset, limit: ListQuery.properties.limit }), response: { 200: CollectionList } } },
+    async (request) => {
+      const { offset, limit } = request.query;
+      const admin = await options.isAdmin(request);
+      const { items, total } = manager.listCollections(offset, limit);
+      return { items: items.map(({ folder, ...rest }) => (admin ? { ...rest, folder } : rest)), total, offset, limit };
+    },
+  );
+
+  app.get(
+    '/collections/:id',
+    {
+      config: { access: 'peers-and-local' },
+      schema: {
+        summary: "A shared folder's collection: its canonical encoding, the bytes its id is computed from (docs/PROTOCOL.md §11)",
+        params: IdParams,
+        response: { 200: Type.Any(), 404: ErrorRef },
+      },
+    },
+    async (request, reply) => {
+      const encoding = manager.collection(request.params.id);
+      return reply
+        .type(COLLECTION_MEDIA_TYPE)
+        .header('etag', `"${request.params.id}"`)
+        .header('cache-control', 'public, max-age=31536000, immutable')
+        .header('x-content-type-options', 'nosniff')
+        .send(encoding);
+    },
+  );
+
+  app.delete(
+    '/collections/:id',
+    {
+      onRequest: options.admin,
+      schema: { summary: 'Stop sharing a folder: every file of its collection (under every name), and the collection with them', params: IdParams, response: { 200: Type.Object({ files: Type.Integer() }), 404: ErrorRef } },
+    },
+    async (request) => manager.unshareCollection(request.params.id),
   );
 }

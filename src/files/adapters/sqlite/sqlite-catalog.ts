@@ -2,9 +2,13 @@
  * The Catalog in SQLite (better-sqlite3, WAL). `files` holds one row per content id with its
  * chunk hashes; `shares` one row per name a file is shared under (uploaded, or a local path);
  * `shares_fts` indexes the folded name tokens so term queries stay fast on large catalogs.
+ * `collections` holds one snapshot per shared folder (its canonical encoding), and
+ * `collection_files` the distinct files in it: a file's row going takes its links with it, and a
+ * collection goes with its last file (a trigger), so no collection outlives all its files.
+ * A catalog made before collections gets both tables, empty, at open (CREATE … IF NOT EXISTS).
  */
 import Database from 'better-sqlite3';
-import type { Catalog, ChangeSet, DiskStamp, FileRecord, FileSummary, ListQuery, NameMatch, NewShare, Origin, ShareRecord } from '../../ports.ts';
+import type { Catalog, ChangeSet, CollectionSummary, DiskStamp, FileRecord, FileSummary, ListQuery, NameMatch, NewCollection, NewShare, Origin, ShareRecord } from '../../ports.ts';
 import { tokenize } from '../../domain/terms.ts';
 import { fsError } from '../../../shared/fs-errors.ts';
 
@@ -56,6 +60,27 @@ CREATE TRIGGER IF NOT EXISTS changes_on_share AFTER INSERT ON shares BEGIN
 END;
 CREATE TRIGGER IF NOT EXISTS changes_on_file_removed AFTER DELETE ON files BEGIN
   INSERT INTO changes (op, file_id) VALUES ('remove', old.id);
+END;
+CREATE TABLE IF NOT EXISTS collections (
+  folder TEXT PRIMARY KEY,
+  id TEXT NOT NULL,
+  name TEXT NOT NULL,
+  files INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  distinct_files INTEGER NOT NULL,
+  encoding BLOB NOT NULL,
+  added_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS collections_by_id ON collections(id);
+CREATE INDEX IF NOT EXISTS collections_by_added ON collections(added_at DESC, folder);
+CREATE TABLE IF NOT EXISTS collection_files (
+  folder TEXT NOT NULL REFERENCES collections(folder) ON DELETE CASCADE,
+  file_id TEXT NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+  PRIMARY KEY (folder, file_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS collection_files_by_file ON collection_files(file_id);
+CREATE TRIGGER IF NOT EXISTS collection_gone_with_its_last_file AFTER DELETE ON collection_files BEGIN
+  DELETE FROM collections WHERE folder = old.folder AND NOT EXISTS (SELECT 1 FROM collection_files WHERE folder = old.folder);
 END;
 `;
 
@@ -184,6 +209,24 @@ export class SqliteCatalog implements Catalog {
         `SELECT s.file_id AS id, s.name AS name, f.size AS size FROM shares s JOIN files f ON f.id = s.file_id
          GROUP BY s.file_id, s.name ORDER BY min(s.share_id) LIMIT ?`,
       ),
+      deleteCollectionAt: db.prepare(`DELETE FROM collections WHERE folder = ?`),
+      insertCollection: db.prepare(
+        `INSERT INTO collections (folder, id, name, files, size, distinct_files, encoding, added_at)
+         VALUES (@folder, @id, @name, @files, @size, @distinctFiles, @encoding, @addedAt)`,
+      ),
+      // Only files still in the catalog: one unshared meanwhile is simply not held.
+      insertCollectionFile: db.prepare(`INSERT OR IGNORE INTO collection_files (folder, file_id) SELECT ?, id FROM files WHERE id = ?`),
+      collectionEncoding: db.prepare(`SELECT encoding FROM collections WHERE id = ? LIMIT 1`),
+      listCollections: db.prepare(
+        `SELECT c.id, c.name, c.folder, c.files, c.size, c.added_at,
+                (SELECT count(*) FROM collection_files cf WHERE cf.folder = c.folder) = c.distinct_files AS complete
+         FROM collections c ORDER BY c.added_at DESC, c.folder LIMIT ? OFFSET ?`,
+      ),
+      countCollections: db.prepare(`SELECT count(*) AS n FROM collections`),
+      collectionFileIds: db.prepare(
+        `SELECT DISTINCT cf.file_id AS id FROM collection_files cf JOIN collections c ON c.folder = cf.folder WHERE c.id = ? ORDER BY cf.file_id`,
+      ),
+      deleteCollection: db.prepare(`DELETE FROM collections WHERE id = ?`),
       match: db.prepare(
         `SELECT s.file_id AS id, s.name AS name, f.size AS size FROM shares s JOIN files f ON f.id = s.file_id
          WHERE s.share_id IN (SELECT rowid FROM shares_fts WHERE shares_fts MATCH ?)
@@ -307,6 +350,40 @@ export class SqliteCatalog implements Catalog {
       }
       return { cursor: now, reset: false, added: [...added.values()], removed: [...removed] };
     })();
+  }
+
+  recordCollection(c: NewCollection, fileIds: readonly string[], now: number): void {
+    try {
+      this.#db.transaction(() => {
+        this.#stmts.deleteCollectionAt.run(c.folder);
+        const distinct = [...new Set(fileIds)];
+        this.#stmts.insertCollection.run({ folder: c.folder, id: c.id, name: c.name, files: c.files, size: c.size, distinctFiles: distinct.length, encoding: c.encoding, addedAt: now });
+        let held = 0;
+        for (const fileId of distinct) held += this.#stmts.insertCollectionFile.run(c.folder, fileId).changes;
+        // None of its files is shared any more (all unshared while the folder was hashed): keep nothing.
+        if (held === 0) this.#stmts.deleteCollectionAt.run(c.folder);
+      })();
+    } catch (err) {
+      throw fsError(err, 'recording a shared folder in the catalog');
+    }
+  }
+
+  collectionEncoding(id: string): Buffer | undefined {
+    return (this.#stmts.collectionEncoding.get(id) as { encoding: Buffer } | undefined)?.encoding;
+  }
+
+  listCollections(offset: number, limit: number): { items: CollectionSummary[]; total: number } {
+    const rows = this.#stmts.listCollections.all(limit, offset) as Array<Omit<CollectionSummary, 'addedAt' | 'complete'> & { added_at: number; complete: number }>;
+    const items = rows.map(({ added_at, complete, ...rest }) => ({ ...rest, addedAt: added_at, complete: complete === 1 }));
+    return { items, total: (this.#stmts.countCollections.get() as { n: number }).n };
+  }
+
+  collectionFileIds(id: string): string[] {
+    return (this.#stmts.collectionFileIds.all(id) as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  removeCollection(id: string): boolean {
+    return this.#stmts.deleteCollection.run(id).changes > 0;
   }
 
   close(): void {

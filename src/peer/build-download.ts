@@ -70,7 +70,7 @@ export async function buildDownload(ctx: PeerContext, files: FilesService | unde
     options: {
       downloadsDir: config.downloadsDir ?? join(config.dataDir, 'downloads'),
       jobKey: jobKeys(keySecret, (key) => store.get(key) !== undefined),
-      maxAttempts: 5,
+      maxAttempts: config.downloadAttempts,
       retryBaseMs: 2_000,
       retryMaxMs: 60_000,
       keepAliveMs: 5 * 60_000,

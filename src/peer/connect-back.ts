@@ -43,6 +43,29 @@ export function connectBackHandler(o: { fetch: FetchService; files: FilesService
   return { onPush, guard };
 }
 
+/** The longest a search that looks for a route to a firewalled holder runs. */
+const ROUTE_SEARCH_MS = 3_000;
+
+/** Search the network for `fileId` until `holder` answers (its hit teaches the route) or the search ends. */
+async function learnRoute(search: SearchService, holder: string, fileId: string, signal: AbortSignal): Promise<void> {
+  let active: ReturnType<SearchService['engine']['search']>;
+  try {
+    active = search.engine.search({ fileId, timeoutMs: ROUTE_SEARCH_MS });
+  } catch {
+    return; // this peer's own search rate is spent: the push goes without, and may find no route
+  }
+  const stop = () => active.end('cancelled');
+  signal.addEventListener('abort', stop, { once: true });
+  active.onHit((hit) => {
+    if (hit.holderPeerId === holder) active.end('cancelled');
+  });
+  try {
+    await active.done;
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+}
+
 /** The requester's side: for a firewalled source, send a Push and wait for its connection. */
 export function connectBackFor(o: { fetch: FetchService; search: SearchService; connectBacks: ConnectBacks }): ConnectBackFor {
   return (peerId, fileId) => {
@@ -53,6 +76,10 @@ export function connectBackFor(o: { fetch: FetchService; search: SearchService; 
       const onAbort = () => stop.abort();
       signal.addEventListener('abort', onAbort, { once: true });
       try {
+        // A push travels back along the path the holder's hits came by. A download by id (no
+        // search run) knows none unless linked to the holder: search for the file first, which
+        // teaches the route as the holder's hit comes back.
+        if (own !== undefined && !o.search.engine.canRoutePush(peerId)) await learnRoute(o.search, peerId, fileId, signal);
         const waiting = o.connectBacks.expect(peerId, CONNECT_BACK_TIMEOUT_MS, stop.signal);
         if (own === undefined || !o.search.engine.requestPush(peerId, fileId, own)) {
           stop.abort();

@@ -302,6 +302,12 @@ export const SETTINGS = {
     default: undefined,
   },
   maxDownloads: { flag: 'max-downloads', doc: 'downloads running at once', parse: int(1, 64), default: 3 },
+  downloadAttempts: {
+    flag: 'download-attempts',
+    doc: 'tries of a download whose sources fail before it is marked failed (waits 2 s, 4 s, 8 s… up to a minute between them: 8 tries span about 3 minutes)',
+    parse: int(1, 100),
+    default: 8,
+  },
   maxDownloadRate: {
     flag: 'max-download-rate',
     doc: 'bandwidth cap for all downloads together, bytes per second (e.g. 10MiB); 0: none',

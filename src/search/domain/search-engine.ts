@@ -202,6 +202,11 @@ export class SearchEngine {
    * toward it over a link to it, or along the path its hits came by. False when not sent (over
    * the per-holder limit, or no route).
    */
+  /** Whether a push to `holder` has a way to go now: a link to it, or the route its hits taught. */
+  canRoutePush(holder: string): boolean {
+    return this.o.links.linkTo?.(holder) !== undefined || this.pushRouter.routes.routeTo(holder) !== undefined;
+  }
+
   requestPush(holder: string, fileId: string, filesAddress: string): boolean {
     if (!this.pushSendLimit.take(holder, this.now())) {
       this.pushCounters.sendRateLimited += 1;

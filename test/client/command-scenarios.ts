@@ -68,7 +68,7 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       expect(sharedA).toMatchObject({ code: 0, stderr: '' });
       // Each file's row, then its peershare: link (hinted at this peer first).
       const linkOf = (name: string) => ` {2}link: peershare:\\?id=[0-9a-f]{64}&name=${name}&size=\\d+&hint=${a.peerId}@${a.host.replace(/\./g, '\\.')}:${DEFAULT_PORTS.filesPort}\\S*\\n`;
-      expect(sharedA.stdout).toMatch(new RegExp(`^[0-9a-f]{64} +2\\.0 MiB {2}Quarterly zephyr report\\.pdf\\n${linkOf('Quarterly%20zephyr%20report\\.pdf')}[0-9a-f]{64} +30 B {2}zephyr notes\\.txt\\n${linkOf('zephyr%20notes\\.txt')}$`));
+      expect(sharedA.stdout).toMatch(new RegExp(`^[0-9a-f]{64} +2\\.0 MiB {2}Quarterly zephyr report\\.pdf\\n${linkOf('Quarterly%20zephyr%20report\\.pdf')}[0-9a-f]{64} +30 B {2}zephyr notes\\.txt\\n${linkOf('zephyr%20notes\\.txt')}folder a: 2 files, 2\\.0 MiB {2}collection [0-9a-f]{64}\\n$`));
       const id = firstId(sharedA.stdout);
       // A relative path is the user's, made absolute by the command; --json is one document.
       const sharedB = await runCommand(['share', 'b-zephyr-copy.pdf', '--json', '--api', b.host], {}, dir);

@@ -45,19 +45,25 @@ export const share: Command = {
 Shares each file, or every file under each folder, from where it lies. Files are hashed once;
 unchanged files are not hashed again; on a terminal a progress bar shows the hashing (speed,
 time left; redrawn at most 10 times a second). Prints: id, size, name, and under each its
-peershare: link (give it to anyone: peershare get LINK).`,
+peershare: link (give it to anyone: peershare get LINK). A folder is also recorded as a collection
+(its tree of files under one id, docs/PROTOCOL.md §11): its id is printed after the files.`,
   async run({ api, positionals, json, out, err }) {
     if (positionals.length === 0) throw new UsageError('peershare share needs at least one PATH; try peershare share --help');
     const results: LinkedShareResult[] = [];
     // A bar on a terminal, as `get --wait` draws one, and like it none with --json.
     const bar = process.stderr.isTTY === true && !json;
     for (const path of positionals) results.push(await shareOne(api, path, err, bar));
+    const collections = results.flatMap((r) => (r.collection ? [r.collection] : []));
     if (json) {
-      out(JSON.stringify({ files: results.flatMap((r) => r.files), skipped: results.flatMap((r) => r.skipped) }) + '\n');
+      out(JSON.stringify({ files: results.flatMap((r) => r.files), skipped: results.flatMap((r) => r.skipped), ...(collections.length > 0 ? { collections } : {}) }) + '\n');
       return 0;
     }
     const files = results.flatMap((r) => r.files);
     out(withLinkLines(table(files.map((f) => [f.id, bytes(f.size).padStart(9), f.name])), files.map((f) => f.link)));
+    for (const c of collections) {
+      out(`folder ${c.name}: ${c.files} file${c.files === 1 ? '' : 's'}, ${bytes(c.size)}  collection ${c.id}\n`);
+      for (const o of c.omitted) err(`left out of folder ${c.name}: ${o.path}: ${o.reason}\n`);
+    }
     for (const s of results.flatMap((r) => r.skipped)) err(`skipped ${s.path}: ${s.reason}\n`);
     if (files.length === 0) err('nothing shared\n');
     return files.length === 0 ? 1 : 0;

@@ -46,6 +46,20 @@ module.exports = {
       to: { path: `^src/(${SERVICES.join('|')}|client|peer)/` },
     },
     {
+      name: 'sim-runs-domain-code-only',
+      comment: 'The simulator (src/sim) drives services\' domain code over an in-memory network: adapters, service factories and the composition root would bring sockets and timers into simulated time.',
+      severity: 'error',
+      from: { path: '^src/sim/' },
+      to: { path: ['^src/[^/]+/adapters/', '^src/[^/]+/service\\.ts$', '^src/peer/'] },
+    },
+    {
+      name: 'nothing-depends-on-sim',
+      comment: 'The simulator is a measuring tool (npm run sim), not part of a peer; it is left out of the build.',
+      severity: 'error',
+      from: { pathNot: '^src/sim/' },
+      to: { path: '^src/sim/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},

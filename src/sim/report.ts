@@ -1,0 +1,112 @@
+/**
+ * Figures of one configuration from its searches' measures, and the markdown table the command
+ * prints (and docs/SCALE.md shows).
+ */
+import type { SearchMeasure } from './search-sim.ts';
+
+export interface SearchRow {
+  readonly peers: number;
+  readonly degree: number;
+  readonly links: number;
+  readonly ttl: number;
+  readonly holdersFraction: number;
+  /** Holders per search, besides the origin (mean). */
+  readonly holders: number;
+  readonly searches: number;
+  readonly recallMean: number;
+  readonly recallMin: number;
+  readonly messagesMean: number;
+  readonly messagesMax: number;
+  /** Query frames per search over overlay links: 2 is every link both ways. */
+  readonly messagesPerLink: number;
+  readonly duplicatesMean: number;
+  readonly hitMessagesMean: number;
+  /** Fraction of the other peers that handled the query (mean). */
+  readonly coverage: number;
+  readonly lastHitP50Ms: number | null;
+  readonly lastHitP99Ms: number | null;
+  /** Searches in which some peer within TTL hops was never reached (§8 gap), and such peers per search. */
+  readonly searchesWithMiss: number;
+  readonly missedWithinTtlMean: number;
+  /** Holders within TTL hops never reached, summed over the searches. */
+  readonly holdersMissedWithinTtl: number;
+  readonly holdersWithinTtl: number;
+  /** Peers per search whose first copy came by a longer than shortest path (mean). */
+  readonly longerFirstPathMean: number;
+  readonly wallSeconds: number;
+  /** Resident memory of the whole process after the run, MiB. */
+  readonly rssMiB: number;
+}
+
+export function summarize(
+  topology: { peers: number; degree: number; links: number },
+  config: { ttl: number; holdersFraction: number },
+  measures: readonly SearchMeasure[],
+  run: { wallSeconds: number; rssMiB: number },
+): SearchRow {
+  const mean = (f: (m: SearchMeasure) => number) => measures.reduce((sum, m) => sum + f(m), 0) / measures.length;
+  const sum = (f: (m: SearchMeasure) => number) => measures.reduce((s, m) => s + f(m), 0);
+  const lastHits = measures.map((m) => m.lastHitMs).filter((t): t is number => t !== undefined);
+  return {
+    ...topology,
+    ...config,
+    holders: mean((m) => m.holders),
+    searches: measures.length,
+    recallMean: mean((m) => m.recall),
+    recallMin: Math.min(...measures.map((m) => m.recall)),
+    messagesMean: mean((m) => m.messages),
+    messagesMax: Math.max(...measures.map((m) => m.messages)),
+    messagesPerLink: mean((m) => m.messages) / topology.links,
+    duplicatesMean: mean((m) => m.duplicates),
+    hitMessagesMean: mean((m) => m.hitMessages),
+    coverage: mean((m) => m.reached) / (topology.peers - 1),
+    lastHitP50Ms: lastHits.length > 0 ? percentile(lastHits, 50) : null,
+    lastHitP99Ms: lastHits.length > 0 ? percentile(lastHits, 99) : null,
+    searchesWithMiss: measures.filter((m) => m.missedWithinTtl > 0).length,
+    missedWithinTtlMean: mean((m) => m.missedWithinTtl),
+    holdersMissedWithinTtl: sum((m) => m.holdersMissedWithinTtl),
+    holdersWithinTtl: sum((m) => m.holdersWithinTtl),
+    longerFirstPathMean: mean((m) => m.longerFirstPath),
+    ...run,
+  };
+}
+
+/** Nearest rank. */
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const COLUMNS: ReadonlyArray<readonly [string, (r: SearchRow) => string]> = [
+  ['peers', (r) => String(r.peers)],
+  ['degree', (r) => String(r.degree)],
+  ['links', (r) => String(r.links)],
+  ['TTL', (r) => String(r.ttl)],
+  ['holders', (r) => `${pct(r.holdersFraction)} (${round(r.holders, 1)})`],
+  ['searches', (r) => String(r.searches)],
+  ['recall mean / min', (r) => `${pct(r.recallMean)} / ${pct(r.recallMin)}`],
+  ['peers reached', (r) => pct(r.coverage)],
+  ['Query msgs / search', (r) => String(round(r.messagesMean, 1))],
+  ['per link', (r) => String(round(r.messagesPerLink, 2))],
+  ['duplicates / search', (r) => String(round(r.duplicatesMean, 1))],
+  ['Hit msgs / search', (r) => String(round(r.hitMessagesMean, 1))],
+  ['last hit p50 / p99 ms', (r) => (r.lastHitP50Ms === null ? '–' : `${Math.round(r.lastHitP50Ms)} / ${Math.round(r.lastHitP99Ms!)}`)],
+  ['searches missing a peer within TTL', (r) => `${r.searchesWithMiss} (${round(r.missedWithinTtlMean, 1)} peers each)`],
+  ['holders missed within TTL', (r) => `${r.holdersMissedWithinTtl} of ${r.holdersWithinTtl}`],
+  ['wall s', (r) => String(round(r.wallSeconds, 1))],
+  ['RSS MiB', (r) => String(Math.round(r.rssMiB))],
+];
+
+export function markdownTable(rows: readonly SearchRow[]): string {
+  const lines = [COLUMNS.map(([h]) => h), COLUMNS.map(() => '---'), ...rows.map((r) => COLUMNS.map(([, f]) => f(r)))];
+  return lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+}
+
+function pct(x: number): string {
+  return `${round(100 * x, x < 0.01 ? 2 : 1)} %`;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../fetch/domain/random.ts';
+import { edgesOf } from '../../test/support/topology.ts';
+import { lognormalLatency, Overlay } from './overlay.ts';
+import { SearchNetwork } from './search-network.ts';
+import { mix, runSearches, type SearchMeasure } from './search-sim.ts';
+
+const LATENCY = { medianMs: 40, sigma: 0.5 };
+
+function network(peers: number, degree: number, seed: number, latency = LATENCY): SearchNetwork {
+  const overlay = Overlay.random(peers, degree, latency, seededRandom(mix(seed, peers, degree)));
+  return new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)));
+}
+
+function diameter(overlay: Overlay): number {
+  let most = 0;
+  for (let p = 0; p < overlay.peers; p++) most = Math.max(most, overlay.eccentricity(p));
+  return most;
+}
+
+const total = (measures: readonly SearchMeasure[], f: (m: SearchMeasure) => number) => measures.reduce((sum, m) => sum + f(m), 0);
+
+describe('flood search simulated on 1,000 peers running the real SearchEngine', () => {
+  it('replays exactly for a seed, and differs for another seed', async () => {
+    const config = { ttl: 4, holdersFraction: 0.01, searches: 10, seed: 7 };
+    const first = await runSearches(network(1_000, 8, 7), config);
+    const again = await runSearches(network(1_000, 8, 7), config);
+    const other = await runSearches(network(1_000, 8, 8), { ...config, seed: 8 });
+    expect(again).toEqual(first);
+    expect(other).not.toEqual(first);
+    // Pinned: these move only when the flood rules, the graph or the random draws change.
+    expect({ messages: total(first, (m) => m.messages), duplicates: total(first, (m) => m.duplicates), found: total(first, (m) => m.found) }).toMatchInlineSnapshot(`
+      {
+        "duplicates": 9878,
+        "found": 90,
+        "messages": 18846,
+      }
+    `);
+  });
+
+  it('finds every holder and crosses every link once each way when the TTL covers the diameter (equal link delays)', async () => {
+    const net = network(1_000, 8, 3, { medianMs: 40, sigma: 0 });
+    const { peers, links } = net.overlay;
+    const ttl = diameter(net.overlay) + 1; // peers at the diameter still forward
+    expect(ttl).toBeLessThanOrEqual(7);
+    const measures = await runSearches(net, { ttl, holdersFraction: 0.01, searches: 10, seed: 3 });
+    for (const m of measures) {
+      expect(m.recall).toBe(1);
+      expect(m.reached).toBe(peers - 1);
+      // Every peer forwards once, to every link but the one the query came in on.
+      expect(m.messages).toBe(2 * links - (peers - 1));
+      expect(m.duplicates).toBe(m.messages - m.reached);
+      expect(m.missedWithinTtl).toBe(0);
+    }
+    const engineSent = net.engines.reduce((sum, e) => sum + e.counters.queriesSent, 0);
+    expect(engineSent).toBe(total(measures, (m) => m.messages));
+  });
+
+  it('with spread link delays and TTL 7, still finds every holder within about two messages per link', async () => {
+    const net = network(1_000, 8, 5);
+    const { peers, links } = net.overlay;
+    const measures = await runSearches(net, { ttl: 7, holdersFraction: 0.01, searches: 10, seed: 5 });
+    for (const m of measures) {
+      expect(m.recall).toBe(1);
+      expect(m.messages).toBeLessThanOrEqual(2 * links - (peers - 1));
+      // Peers whose first copy came over 7 links do not forward it; that saves messages, at most a quarter here.
+      expect(m.messages).toBeGreaterThanOrEqual(0.75 * (2 * links - (peers - 1)));
+    }
+  });
+
+  it('counts the flood-order gap: a peer whose first copy came the long way forwards too little TTL', async () => {
+    // 0 → 1 is slow; 0 → 2 → 1 is fast, so 1 (one hop away) first hears the query at hops 2 and,
+    // with TTL 2, does not forward it: 3, two hops away behind 1, is never reached.
+    const slow = new Set(['0-1']);
+    const overlay = Overlay.fromEdges(4, [[0, 1], [0, 2], [2, 1], [1, 3]], (a, b) => (slow.has(`${a}-${b}`) ? 100 : 10));
+    const net = new SearchNetwork(overlay, seededRandom(1));
+    const [m] = await runSearches(net, { ttl: 2, holdersFraction: 0.25, searches: 1, seed: 1, fixed: { origin: 0, holders: [3] } });
+    expect(m).toMatchObject({ origin: 0, holders: 1, found: 0, withinTtl: 3, reached: 2, missedWithinTtl: 1, holdersMissedWithinTtl: 1, longerFirstPath: 1 });
+  });
+
+  it('on the search benchmark’s own graph (100 peers, degree 8, seed 42) costs what the benchmark measured: 2 × links − 99 per search, recall 100 %', async () => {
+    const edges = edgesOf(100, { kind: 'random', degree: 8, seed: 42 });
+    const draw = lognormalLatency({ medianMs: 1, sigma: 0.5 }, seededRandom(9));
+    const net = new SearchNetwork(Overlay.fromEdges(100, edges, () => draw()), seededRandom(10));
+    const measures = await runSearches(net, { ttl: 7, holdersFraction: 0.2, searches: 100, seed: 11 });
+    const bound = 2 * edges.length - 99;
+    console.log(`bench graph: ${edges.length} links; Query messages per search ${Math.min(...measures.map((m) => m.messages))}–${Math.max(...measures.map((m) => m.messages))} (flood: ${bound}); recall ${Math.min(...measures.map((m) => m.recall))}`);
+    for (const m of measures) {
+      expect(m.recall).toBe(1);
+      expect(m.messages).toBe(bound);
+    }
+  });
+});

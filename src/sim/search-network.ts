@@ -30,6 +30,10 @@ type SimEvent =
   | { readonly at: number; seq: number; readonly kind: 'timer'; readonly fn: () => void; cancelled: boolean };
 
 /** What the network saw of a delivery of a Query, for measurements. */
+/** The key and signature of every simulated identity (no pushes, so never checked). */
+const NO_KEY = Buffer.alloc(32);
+const NO_SIGNATURE = Buffer.alloc(64);
+
 export interface QueryObserver {
   /** `peer` handled the query (first copy), `hops` links from its origin. */
   accepted(peer: number, hops: number): void;
@@ -58,6 +62,7 @@ export class SearchNetwork {
   private sinceDrain = 0;
   readonly clock: Clock = {
     now: () => this.time,
+    epochMs: () => this.time,
     schedule: (ms: number, fn: () => void): Cancel => {
       const event: SimEvent = { at: this.time + ms, seq: 0, kind: 'timer', fn, cancelled: false };
       this.queue.push(event);
@@ -76,7 +81,8 @@ export class SearchNetwork {
     const address = () => 'sim:0';
     for (let p = 0; p < overlay.peers; p++) {
       this.engines.push(new SearchEngine({
-        peerId: `p${p}`,
+        // Peers here never push, so nothing is signed: a name is all an identity needs to be.
+        identity: { peerId: `p${p}`, publicKey: NO_KEY, sign: () => NO_SIGNATURE },
         searchAddress: address,
         filesAddress: address,
         index: new SimIndex(this, p),

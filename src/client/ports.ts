@@ -229,6 +229,8 @@ export interface DownloadPort {
   clear(): Promise<string[]>;
   /** 'embedded' or 'rabbitmq'. */
   queueBackend(): Promise<string>;
+  /** The folder downloads are saved in when none is asked for. */
+  folder(): Promise<string>;
   /** The cap on all downloads together, bytes per second (0: none). */
   downloadLimit(): Promise<number>;
   /** Change it while downloads run; resolves with the cap now in force. */
@@ -248,13 +250,25 @@ export interface SettingsPort {
   keep(values: Partial<Limits>): Promise<void>;
 }
 
-/** Other peers as the network picture needs them. */
+/** A shared folder's files, as its verified collection lists them (relative paths, canonical order). */
+export interface FolderListing {
+  entries: Array<{ path: string; size: number; fileId: string }>;
+  size: number;
+}
+
+/** Other peers, asked directly over TLS pinned to their ids: for the network picture, and a folder's collection. */
 export interface OverlayPort {
   /**
    * The overlay links another peer's Search service reports; rejects when nothing answers in a
    * short time, or when another peer than `peer` answers at its address.
    */
   linksOf(peer: PeerInfo): Promise<OverlayLink[]>;
+  /**
+   * Collection `id` (a shared folder, docs/PROTOCOL.md §11) from the File Management of `peerId`
+   * at `filesAddress` (host:port), verified against the id: INVALID_COLLECTION when the bytes
+   * are not the canonical encoding that id names.
+   */
+  collectionFrom(peerId: string, filesAddress: string, id: string): Promise<FolderListing>;
 }
 
 export interface ClientPorts {

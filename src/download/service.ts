@@ -50,7 +50,7 @@ export function createDownloadService(c: DownloadServiceComponents): DownloadSer
     },
     async start() {
       await c.queue.start();
-      app = await createHttpApp({ service: 'download', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.peerId, queue: c.queue.kind, counters }) });
+      app = await createHttpApp({ service: 'download', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.peerId, queue: c.queue.kind, downloadsDir: manager.downloadsDir, counters }) });
       registerDownloadRoutes(app, manager, c.queue, adminGuard(c.host, c.apiToken));
       serveMetrics(app, downloadMetrics(c.peerId, c.queue, counters), { host: c.host, apiToken: c.apiToken });
       const bound = await listen(app, c.host, c.port);

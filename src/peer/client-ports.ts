@@ -91,6 +91,7 @@ export function downloadInProcess(download: DownloadService, queueBackend: strin
     act: (key, action) => manager[action](key),
     clear: async () => manager.clear(),
     queueBackend: async () => queueBackend,
+    folder: async () => manager.downloadsDir,
     downloadLimit: async () => manager.maxBytesPerSecond,
     async setDownloadLimit(bytesPerSecond) {
       manager.setMaxBytesPerSecond(bytesPerSecond);

@@ -30,6 +30,8 @@ export const MAX_COLLECTION_BYTES = 4 * 1024 * 1024;
 export const COLLECTION_HEADER = 'peershare-collection 1\n';
 /** Prefixed to the encoding's hash before hashing again: see the header comment for why. */
 export const COLLECTION_ID_DOMAIN = 'peershare/collection/v1';
+/** The media type a collection's canonical encoding is served as. */
+export const COLLECTION_MEDIA_TYPE = 'application/vnd.peershare.collection';
 
 export interface CollectionEntry {
   /** Relative path: segments joined by '/', each passing the file-name rules. */

@@ -265,6 +265,30 @@ export class HttpClient {
     }
   }
 
+  /**
+   * A request whose 2xx answer is bytes, not JSON (a collection's canonical encoding): the body,
+   * at most `maxResponseBytes`; an error answer as json() reports it.
+   */
+  async bytes(target: Target, options: RequestOptions): Promise<{ status: number; body: Buffer; peerId?: string }> {
+    const { response, peerId, signal, release } = await this.open(target, options);
+    try {
+      const body = await readBody(response, options.maxResponseBytes ?? this.#maxResponseBytes, describe(target), signal);
+      const status = response.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body.toString('utf8'));
+        } catch {
+          parsed = undefined;
+        }
+        throw answerError(target, status, parsed);
+      }
+      return { status, body, ...(peerId !== undefined ? { peerId } : {}) };
+    } finally {
+      release();
+    }
+  }
+
   /** Abort every request in flight (at stop). */
   close(): void {
     for (const controller of this.#inFlight) controller.abort(new PeershareError('UNAVAILABLE', 'stopping'));
@@ -281,7 +305,12 @@ function answerError(target: Target, status: number, body: unknown): PeershareEr
 }
 
 /** A response body as text, at most `max` bytes. */
-function readText(response: IncomingMessage, max: number, from: string, signal: AbortSignal): Promise<string> {
+async function readText(response: IncomingMessage, max: number, from: string, signal: AbortSignal): Promise<string> {
+  return (await readBody(response, max, from, signal)).toString('utf8');
+}
+
+/** A response body, at most `max` bytes. */
+function readBody(response: IncomingMessage, max: number, from: string, signal: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
@@ -306,7 +335,7 @@ function readText(response: IncomingMessage, max: number, from: string, signal: 
       if (settled) return;
       settled = true;
       signal.removeEventListener('abort', onAbort);
-      resolve(Buffer.concat(parts, size).toString('utf8'));
+      resolve(Buffer.concat(parts, size));
     });
   });
 }

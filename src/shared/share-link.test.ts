@@ -14,6 +14,15 @@ const reason = (text: string) => {
 };
 
 describe('peershare: links', () => {
+  it('writes and reads a folder link: folder=ID, never with id=', () => {
+    const link: ShareLink = { fileId: ID, folder: true, name: 'Holiday 2026', size: 12345, hints: [`${PEER}@192.0.2.1:7871`] };
+    const text = formatShareLink(link);
+    expect(text).toBe(`peershare:?folder=${ID}&name=Holiday%202026&size=12345&hint=${PEER}@192.0.2.1:7871`);
+    expect(read(text)).toEqual({ ok: true, link });
+    expect(read(`peershare:?folder=${ID}&id=${ID}`)).toEqual({ ok: false, reason: 'both id and folder' });
+    expect(read('peershare:?folder=xyz')).toEqual({ ok: false, reason: 'folder is not 64 lowercase hex characters' });
+  });
+
   it('formats id, name, size and hints, and reads them back', () => {
     const link: ShareLink = { fileId: ID, name: 'Lisbon tram & café #2.mp4', size: 3_145_728, hints: [`${PEER}@192.0.2.10:7871`, `${OTHER}@peer.example.org:7871`] };
     const text = formatShareLink(link);

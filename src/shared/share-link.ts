@@ -20,7 +20,10 @@ export const MAX_LINK_LENGTH = 4096;
 export const MAX_LINK_HINTS = 8;
 
 export interface ShareLink {
+  /** The file's id, or the folder's collection id (`folder: true`, docs/PROTOCOL.md §11). */
   fileId: string;
+  /** A shared folder (written `folder=ID` instead of `id=ID`): the tree of files its collection lists. */
+  folder?: true;
   /** A suggestion, checked by the share name rules; absent when the link gives none. */
   name?: string;
   /** Bytes; absent when the link gives none. */
@@ -39,7 +42,7 @@ function encode(value: string): string {
 /** The link for a file; hints past MAX_LINK_HINTS, repeats and ones that are not `peerId@host:port` are left out. */
 export function formatShareLink(link: ShareLink): string {
   if (!isFileId(link.fileId)) throw new Error(`not a file id: ${link.fileId}`);
-  const parts = [`id=${link.fileId}`];
+  const parts = [`${link.folder ? 'folder' : 'id'}=${link.fileId}`];
   if (link.name !== undefined) parts.push(`name=${encode(validateFileName(link.name))}`);
   if (link.size !== undefined) parts.push(`size=${link.size}`);
   const hints = [...new Set(link.hints)].map(parsePeerAddress).filter((h) => h !== undefined).slice(0, MAX_LINK_HINTS);
@@ -53,7 +56,7 @@ export function looksLikeLink(text: string): boolean {
   return t.startsWith(LINK_SCHEME) || t.startsWith(WEB_LINK_SCHEME);
 }
 
-const SINGLE = new Set(['id', 'name', 'size']);
+const SINGLE = new Set(['id', 'folder', 'name', 'size']);
 const SIZE = /^(0|[1-9]\d{0,15})$/;
 
 /** Read a link (surrounding white space ignored); never throws. */
@@ -89,10 +92,12 @@ export function parseShareLink(text: string): LinkReading {
       single.set(key, value);
     }
   }
-  const fileId = single.get('id');
+  const folder = single.get('folder');
+  if (folder !== undefined && single.has('id')) return fail('both id and folder');
+  const fileId = folder ?? single.get('id');
   if (fileId === undefined) return fail('no id');
-  if (!isFileId(fileId)) return fail('id is not 64 lowercase hex characters');
-  const link: ShareLink = { fileId, hints: [...new Set(hints)] };
+  if (!isFileId(fileId)) return fail(`${folder !== undefined ? 'folder' : 'id'} is not 64 lowercase hex characters`);
+  const link: ShareLink = { fileId, ...(folder !== undefined ? { folder: true as const } : {}), hints: [...new Set(hints)] };
   const name = single.get('name');
   if (name !== undefined) {
     try {

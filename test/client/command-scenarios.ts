@@ -68,7 +68,7 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       expect(sharedA).toMatchObject({ code: 0, stderr: '' });
       // Each file's row, then its peershare: link (hinted at this peer first).
       const linkOf = (name: string) => ` {2}link: peershare:\\?id=[0-9a-f]{64}&name=${name}&size=\\d+&hint=${a.peerId}@${a.host.replace(/\./g, '\\.')}:${DEFAULT_PORTS.filesPort}\\S*\\n`;
-      expect(sharedA.stdout).toMatch(new RegExp(`^[0-9a-f]{64} +2\\.0 MiB {2}Quarterly zephyr report\\.pdf\\n${linkOf('Quarterly%20zephyr%20report\\.pdf')}[0-9a-f]{64} +30 B {2}zephyr notes\\.txt\\n${linkOf('zephyr%20notes\\.txt')}folder a: 2 files, 2\\.0 MiB {2}collection [0-9a-f]{64}\\n$`));
+      expect(sharedA.stdout).toMatch(new RegExp(`^[0-9a-f]{64} +2\\.0 MiB {2}Quarterly zephyr report\\.pdf\\n${linkOf('Quarterly%20zephyr%20report\\.pdf')}[0-9a-f]{64} +30 B {2}zephyr notes\\.txt\\n${linkOf('zephyr%20notes\\.txt')}folder a: 2 files, 2\\.0 MiB {2}collection [0-9a-f]{64}\\n {2}link: peershare:\\?folder=[0-9a-f]{64}&name=a&size=\\d+&hint=${a.peerId}@\\S+\\n$`));
       const id = firstId(sharedA.stdout);
       // A relative path is the user's, made absolute by the command; --json is one document.
       const sharedB = await runCommand(['share', 'b-zephyr-copy.pdf', '--json', '--api', b.host], {}, dir);
@@ -221,6 +221,35 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
 
       oneLineError(await runCommand(['downloads', 'pause', 'fffffffff', '--api', b.host]), 2, /no download has key fffffffff/);
       oneLineError(await runCommand(['downloads', 'cancel', 'f'.repeat(32), '--api', b.host]), 1, new RegExp(`no download has key ${'f'.repeat(32)}`));
+    });
+
+    it('a shared folder: share prints its link; get LINK --wait recreates its tree on another peer, every file verified', async () => {
+      const [a, , c] = network().peers;
+      const root = join(tempDir(), 'Trip photos');
+      const tree: Record<string, Buffer> = {
+        'cover.png': randomBytes(40_000),
+        'day 1/beach.jpg': randomBytes(300_000),
+        'day 1/raw/beach.cr2': randomBytes(500_000),
+        'day 2/notes.txt': Buffer.from('the ferry left at nine\n'),
+      };
+      for (const [path, data] of Object.entries(tree)) {
+        mkdirSync(join(root, path, '..'), { recursive: true });
+        writeFileSync(join(root, path), data);
+      }
+      const shared = await runCommand(['share', root, '--api', a.host]);
+      expect(shared.code, shared.stderr).toBe(0);
+      const link = /^ {2}link: (peershare:\?folder=[0-9a-f]{64}\S*)$/m.exec(shared.stdout)?.[1];
+      expect(link, shared.stdout).toMatch(new RegExp(`^peershare:\\?folder=[0-9a-f]{64}&name=Trip%20photos&size=${840_023}&hint=${a.peerId}@`));
+
+      const out = tempDir();
+      const got = await runCommand(['get', link!, '--out', out, '--wait', '--api', c.host]);
+      expect(got.code, got.stderr).toBe(0);
+      expect(got.stdout).toBe(`${join(out, 'Trip photos')}\n`);
+      for (const [path, data] of Object.entries(tree)) expect(readFileSync(join(out, 'Trip photos', path)).equals(data), path).toBe(true);
+
+      // A link whose folder id the peer does not hold is refused, and nothing is queued.
+      const wrong = link!.replace(/folder=[0-9a-f]{64}/, `folder=${'0'.repeat(64)}`);
+      oneLineError(await runCommand(['get', wrong, '--api', c.host]), 1, new RegExp(`no peer the link names sent folder ${'0'.repeat(64)}`));
     });
 
     it('limits: the bandwidth caps change while transfers run, pace what they cap, and are kept in the config file', async () => {

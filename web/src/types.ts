@@ -3,7 +3,7 @@
  * code) so that a change to the API shows up here as a type error.
  */
 export type { DownloadProgress, PeerInfo, SearchHit, SearchSummary, SharedFile, ShareProgress, ShareResult } from '../../src/client/ports.ts';
-export type { PeerStatus, QueuedDownload } from '../../src/client/domain/client-app.ts';
+export type { PeerStatus, QueuedDownload, QueuedFolder } from '../../src/client/domain/client-app.ts';
 export type { NetworkEdge, NetworkView } from '../../src/client/domain/network.ts';
 
 export type DownloadAction = 'pause' | 'resume' | 'cancel';

@@ -8,8 +8,8 @@
  */
 import { isPeershareError, PeershareError } from '../../shared/errors.ts';
 import { formatPeerAddress, parsePeerAddress } from '../../shared/peer-address.ts';
-import { formatShareLink, parseShareLink } from '../../shared/share-link.ts';
-import type { ClientPorts, Defences, DownloadProgress, FileSource, JoinState, Limits, OverlayLink, PeerInfo, Reachability, SearchHit, SearchQuery } from '../ports.ts';
+import { formatShareLink, parseShareLink, type ShareLink } from '../../shared/share-link.ts';
+import type { ClientPorts, Defences, DownloadProgress, FileSource, FolderListing, JoinState, Limits, OverlayLink, PeerInfo, Reachability, SearchHit, SearchQuery } from '../ports.ts';
 import { networkView, peersToMap, type NetworkView } from './network.ts';
 import { bestSources, candidateFileIds, FIREWALLED, MAX_DOWNLOAD_SOURCES, pickMostHeld, sourceAt, verifiedMembers, type PickBasis } from './pick.ts';
 
@@ -64,6 +64,12 @@ export interface QueuedDownload {
   size: number | undefined;
   /** Of the sources, how many came from the link's hints (basis 'link'). */
   linkHints?: number;
+}
+
+/** A shared folder queued from its link: every file it lists is one download. */
+export interface QueuedFolder {
+  folder: { id: string; name: string; files: number; size: number; root: string };
+  downloads: DownloadProgress[];
 }
 
 /** A file and its `peershare:` link. */
@@ -204,9 +210,10 @@ export class ClientApp {
    * pinned to its peer id, the name passed the share rules, and the download fails if the
    * verified manifest's size is not the link's.
    */
-  async queueByLink(text: string, outDir?: string): Promise<QueuedDownload> {
+  async queueByLink(text: string, outDir?: string): Promise<QueuedDownload | QueuedFolder> {
     const read = parseShareLink(text);
     if (!read.ok) throw new PeershareError('BAD_REQUEST', `not a usable peershare: link: ${read.reason}`);
+    if (read.link.folder) return this.queueFolder(read.link, outDir);
     const { fileId, name, size, hints } = read.link;
     const self = this.identity.peerId;
     const fromLink = hints.filter((h) => parsePeerAddress(h)?.peerId !== self);
@@ -217,6 +224,48 @@ export class ClientApp {
     const request = { fileId, name: name ?? known[0]?.name ?? fileId, sources, ...(size !== undefined ? { size } : {}), ...(outDir ? { outDir } : {}) };
     const download = await this.ports.download.request(request);
     return { download, holders: sources.length, size: size ?? known[0]?.size, basis: 'link', linkHints: fromLink.length };
+  }
+
+  /**
+   * Queue a shared folder a `folder=` link names: its collection is asked of the link's hints
+   * (pinned by TLS) and verified against the id, then every file it lists is queued into the
+   * same relative folder under `outDir` (default: the downloads folder) / the folder's name,
+   * each verified as any download is. Asked again, the same downloads answer (one per file and folder).
+   */
+  async queueFolder(link: ShareLink, outDir?: string): Promise<QueuedFolder> {
+    const self = this.identity.peerId;
+    const hints = link.hints.flatMap((text) => {
+      const hint = parsePeerAddress(text);
+      return hint && hint.peerId !== self ? [hint] : [];
+    });
+    if (hints.length === 0) throw new PeershareError('FILE_NOT_FOUND', `the link names no peer other than this one to ask for folder ${link.fileId}`);
+    let listing: FolderListing | undefined;
+    let failure: unknown;
+    for (const hint of hints) {
+      try {
+        listing = await this.ports.overlay.collectionFrom(hint.peerId, hint.address, link.fileId);
+        break;
+      } catch (err) {
+        failure = err;
+      }
+    }
+    if (!listing) {
+      const why = (failure as Error)?.message ?? String(failure);
+      throw new PeershareError(isPeershareError(failure) && failure.code === 'INVALID_COLLECTION' ? 'INVALID_COLLECTION' : 'UNAVAILABLE', `no peer the link names sent folder ${link.fileId}: ${why}`);
+    }
+    if (link.size !== undefined && listing.size !== link.size) {
+      throw new PeershareError('BAD_REQUEST', `folder ${link.fileId} holds ${listing.size} bytes by its verified collection, not the ${link.size} the link says (a wrong link?); nothing was queued`);
+    }
+    const name = link.name ?? `folder-${link.fileId.slice(0, 12)}`;
+    const root = `${(outDir ?? (await this.ports.download.folder())).replace(/\/+$/, '')}/${name}`;
+    const sources = hints.map((h) => formatPeerAddress(h));
+    const downloads: DownloadProgress[] = [];
+    for (const entry of listing.entries) {
+      const slash = entry.path.lastIndexOf('/');
+      const dir = slash < 0 ? root : `${root}/${entry.path.slice(0, slash)}`;
+      downloads.push(await this.ports.download.request({ fileId: entry.fileId, name: entry.path.slice(slash + 1), sources, outDir: dir, size: entry.size }));
+    }
+    return { folder: { id: link.fileId, name, files: listing.entries.length, size: listing.size, root }, downloads };
   }
 
   /**
@@ -235,6 +284,13 @@ export class ClientApp {
       const hints = [own, ...others.filter((s) => s !== undefined).slice(0, LINK_HOLDER_HINTS)];
       return { ...f, link: formatShareLink({ fileId: f.id, ...(this.isSafeName(f.name) ? { name: f.name } : {}), size: f.size, hints }) };
     });
+  }
+
+  /** A shared folder's `folder=` link, hinted at this peer's advertised files address (only this peer is known to hold the collection). */
+  async folderLink(collection: { id: string; name: string; size: number }): Promise<string> {
+    const reachability = await this.ports.fetch.reachability().catch(() => null);
+    const own = formatPeerAddress({ peerId: this.identity.peerId, address: reachability?.advertisedFiles ?? this.identity.addresses.files ?? '' });
+    return formatShareLink({ fileId: collection.id, folder: true, ...(this.isSafeName(collection.name) ? { name: collection.name } : {}), size: collection.size, hints: [own] });
   }
 
   /** Search by words and queue the file the most verified peers hold. */

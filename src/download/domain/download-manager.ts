@@ -127,6 +127,11 @@ export class DownloadManager {
     this.#finishing = new Finishing(ports, { now: () => this.#now(), emit: (event) => this.#emit(event) });
   }
 
+  /** The folder downloads are saved in when a request names none. */
+  get downloadsDir(): string {
+    return this.#options.downloadsDir;
+  }
+
   /** The cap on all downloads together, bytes per second; 0 for none. */
   get maxBytesPerSecond(): number {
     return this.#throttle.bytesPerSecond;

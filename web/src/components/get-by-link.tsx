@@ -7,7 +7,7 @@ import { useState } from 'preact/hooks';
 import { asApiError, call, type ApiError } from '../api.ts';
 import { bytes, plural, shortId } from '../format.ts';
 import { downloadRequest, readPasted } from '../links.ts';
-import type { QueuedDownload } from '../types.ts';
+import type { QueuedDownload, QueuedFolder } from '../types.ts';
 import { outDirOf } from '../download-folder.ts';
 import { ErrorNote } from './notes.tsx';
 
@@ -15,7 +15,7 @@ import { ErrorNote } from './notes.tsx';
 export function GetByLink({ initial = '', folder = '' }: { initial?: string; folder?: string }) {
   const [text, setText] = useState(initial);
   const [busy, setBusy] = useState(false);
-  const [queued, setQueued] = useState<QueuedDownload>();
+  const [queued, setQueued] = useState<QueuedDownload | QueuedFolder>();
   const [error, setError] = useState<ApiError>();
   const pasted = readPasted(text);
   const body = downloadRequest(pasted);
@@ -27,7 +27,7 @@ export function GetByLink({ initial = '', folder = '' }: { initial?: string; fol
     setError(undefined);
     setQueued(undefined);
     try {
-      setQueued(await call<QueuedDownload>('POST', '/downloads', { ...body, ...outDirOf(folder) }));
+      setQueued(await call<QueuedDownload | QueuedFolder>('POST', '/downloads', { ...body, ...outDirOf(folder) }));
       setText('');
     } catch (err) {
       setError(asApiError(err));
@@ -54,6 +54,7 @@ export function GetByLink({ initial = '', folder = '' }: { initial?: string; fol
       <p class="muted small" role="status" data-testid="link-preview">
         {pasted.kind === 'link' ? (
           <>
+            {pasted.link.folder ? 'Folder ' : ''}
             <strong>{pasted.link.name ?? shortId(pasted.link.fileId)}</strong>
             {pasted.link.size !== undefined ? ` · ${bytes(pasted.link.size)}` : ''} · {plural(pasted.link.hints.length, 'peer')} named in the link · id{' '}
             <code title={pasted.link.fileId}>{shortId(pasted.link.fileId)}</code>. Every chunk is checked against the id.
@@ -69,7 +70,9 @@ export function GetByLink({ initial = '', folder = '' }: { initial?: string; fol
       <ErrorNote error={error} prefix="Not queued:" />
       {queued ? (
         <p class="note" role="status">
-          Queued {queued.download.name}: see Downloads.
+          {'folder' in queued
+            ? `Queued folder ${queued.folder.name}: ${plural(queued.folder.files, 'file')} into ${queued.folder.root}; see Downloads.`
+            : `Queued ${queued.download.name}: see Downloads.`}
         </p>
       ) : null}
       <HandlerButton />

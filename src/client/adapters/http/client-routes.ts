@@ -96,7 +96,8 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
     async (request, reply) =>
       answerWithProgress(request, reply, async (onProgress: (p: ShareProgress) => void, signal) => {
         const result = await client.files.share(request.body.path, { onProgress, signal });
-        return { ...result, files: await client.withLinks(result.files) };
+        const collection = result.collection ? { ...result.collection, link: await client.folderLink(result.collection) } : undefined;
+        return { ...result, files: await client.withLinks(result.files), ...(collection ? { collection } : {}) };
       }),
   );
 

@@ -12,6 +12,7 @@ import { linkDefences, membershipDefences } from '../../domain/defences.ts';
 import { joinStateOf } from '../../domain/join-state.ts';
 import { reachabilityOf } from '../../domain/reachability.ts';
 import { firewalledInfo } from '../../domain/pick.ts';
+import { COLLECTION_MEDIA_TYPE, MAX_COLLECTION_BYTES, parseCollection } from '../../../shared/collection.ts';
 import { call, callWithProgress, follow, sendStream } from './http-json.ts';
 
 export function filesOverHttp(url: string, token: string | undefined): FilesPort {
@@ -35,6 +36,9 @@ export function filesOverHttp(url: string, token: string | undefined): FilesPort
   });
 }
 
+/** How long another peer has to send a folder's collection (at most MAX_COLLECTION_BYTES). */
+const COLLECTION_TIMEOUT_MS = 15_000;
+
 /** How long another peer's Search API has to tell its links for the network picture. */
 const LINKS_TIMEOUT_MS = 1_000;
 
@@ -56,6 +60,14 @@ export function overlayOverTls(http: HttpClient, searchApiPort: number): Overlay
         { path: '/links', timeoutMs: LINKS_TIMEOUT_MS },
       );
       return answer.body.links;
+    },
+    async collectionFrom(peerId, filesAddress, id) {
+      const answer = await http.bytes(
+        { kind: 'peer', address: filesAddress, peerId },
+        { path: `/collections/${encodeURIComponent(id)}`, timeoutMs: COLLECTION_TIMEOUT_MS, maxResponseBytes: MAX_COLLECTION_BYTES, headers: { accept: `${COLLECTION_MEDIA_TYPE}, application/json` } },
+      );
+      const { entries, size } = parseCollection(answer.body, id);
+      return { entries, size };
     },
   };
 }
@@ -137,6 +149,7 @@ export function downloadOverHttp(url: string, token: string | undefined): Downlo
     act: (key, action) => call('POST', `${url}/downloads/${encodeURIComponent(key)}/${action}`, { token }),
     clear: async () => (await call<{ cleared: string[] }>('DELETE', `${url}/downloads`, { token })).cleared,
     queueBackend: async () => (await call<{ queue: string }>('GET', `${url}/health`)).queue,
+    folder: async () => (await call<{ downloadsDir: string }>('GET', `${url}/health`)).downloadsDir,
     downloadLimit: async () => (await call<{ maxDownloadRate: number }>('GET', `${url}/limits`)).maxDownloadRate,
     setDownloadLimit: async (maxDownloadRate) => (await call<{ maxDownloadRate: number }>('PUT', `${url}/limits`, { body: { maxDownloadRate }, token })).maxDownloadRate,
   });

@@ -3,7 +3,7 @@
  * with a progress line until it is done, and exit non-zero if it fails, is cancelled, or is
  * paused on an error (a full disk), which it would not get past without the user.
  */
-import type { QueuedDownload } from '../../domain/client-app.ts';
+import type { QueuedDownload, QueuedFolder } from '../../domain/client-app.ts';
 import type { DownloadProgress } from '../../ports.ts';
 import { looksLikeLink, parseShareLink } from '../../../shared/share-link.ts';
 import type { Api } from '../api.ts';
@@ -41,6 +41,31 @@ export async function follow(api: Api, key: string, onProgress: (p: DownloadProg
   });
 }
 
+/**
+ * A folder link's answer: its files queued into the folder's tree. With --wait, each download is
+ * followed to its end in turn (one line per file), and the exit is non-zero if any did not finish.
+ */
+async function getFolder(api: Api, queued: QueuedFolder, o: { wait: boolean; json: boolean; out: (t: string) => void; err: (t: string) => void }): Promise<number> {
+  const { folder } = queued;
+  const summary = `folder ${folder.name}: ${folder.files} file${folder.files === 1 ? '' : 's'}, ${bytes(folder.size)} into ${folder.root}`;
+  if (!o.wait) {
+    o.out(o.json ? JSON.stringify(queued) + '\n' : `queued ${summary}\n`);
+    return 0;
+  }
+  if (!o.json) o.err(`downloading ${summary}\n`);
+  const finals: DownloadProgress[] = [];
+  for (const download of queued.downloads) {
+    const final = await follow(api, download.key, () => undefined);
+    finals.push(final);
+    if (!o.json) o.err(`${final.state === 'done' ? 'done' : final.state}  ${final.finalPath ?? final.name}${final.error ? `  (${final.error})` : ''}\n`);
+  }
+  const unfinished = finals.filter((f) => f.state !== 'done');
+  if (o.json) o.out(JSON.stringify({ folder, downloads: finals }) + '\n');
+  if (unfinished.length > 0) throw new Error(`${unfinished.length} of ${finals.length} files of folder ${folder.name} did not download: ${unfinished.map((f) => `${f.name} ${f.state}`).join(', ')}`);
+  if (!o.json) o.out(`${folder.root}\n`);
+  return 0;
+}
+
 export const get: Command = {
   name: 'get',
   summary: 'download a file by id, or by name (the file most peers hold)',
@@ -53,7 +78,9 @@ membership has verified and whose own file list, synced by Fetch, includes the f
 hit's holder is a claim anyone can forge); if Fetch has synced no holder of any match yet (a
 share made moments ago), verified hit holders are counted and the output says so. It asks at
 most the 64 best holders (alive first, most recently heard). --out: save into DIR (default: the
-peer's downloads folder). --wait: show progress until done; exit non-zero if it fails.`,
+peer's downloads folder). --wait: show progress until done; exit non-zero if it fails. A folder
+link (share prints one for a folder) downloads the folder's tree into DIR/NAME, every file
+verified; --wait follows each file.`,
   options: { name: { type: 'string' }, out: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' } },
   async run({ api, values, positionals, json, out, err }) {
     const byName = values.name as string | undefined;
@@ -68,7 +95,9 @@ peer's downloads folder). --wait: show progress until done; exit non-zero if it 
     const timeout = secondsFlag('timeout', values.timeout as string | undefined);
     const outDir = values.out === undefined ? undefined : userPath(values.out as string);
     const body = byName !== undefined ? { q: [byName, ...positionals].join(' '), ...(timeout ? { timeout } : {}) } : link !== undefined ? { link } : { fileId: positionals[0] };
-    const queued = await api.call<QueuedDownload>('POST', '/downloads', { ...body, ...(outDir ? { outDir } : {}) }, { timeoutMs: (timeout ?? 10_000) + 10_000 });
+    const answer = await api.call<QueuedDownload | QueuedFolder>('POST', '/downloads', { ...body, ...(outDir ? { outDir } : {}) }, { timeoutMs: (timeout ?? 10_000) + 10_000 });
+    if ('folder' in answer) return getFolder(api, answer, { wait: values.wait === true, json, out, err });
+    const queued = answer;
     const { download } = queued;
     if (!values.wait) {
       const holders =

@@ -12,8 +12,11 @@ import { bytes, hashLine, RedrawThrottle, table } from '../format.ts';
 /** How often at most the hashing bar is redrawn (10 a second). */
 const REDRAW_MS = 100;
 
-/** What the Client API answers a share with: each file with its link. */
-type LinkedShareResult = Omit<ShareResult, 'files'> & { files: Array<WithLink<ShareResult['files'][number]>> };
+/** What the Client API answers a share with: each file with its link, and a folder's collection with its own. */
+type LinkedShareResult = Omit<ShareResult, 'files' | 'collection'> & {
+  files: Array<WithLink<ShareResult['files'][number]>>;
+  collection?: NonNullable<ShareResult['collection']> & { link?: string };
+};
 
 /** A listing's rows (table()), each followed by its file's `link:` line. */
 export function withLinkLines(rows: string, links: readonly string[]): string {
@@ -62,6 +65,7 @@ peershare: link (give it to anyone: peershare get LINK). A folder is also record
     out(withLinkLines(table(files.map((f) => [f.id, bytes(f.size).padStart(9), f.name])), files.map((f) => f.link)));
     for (const c of collections) {
       out(`folder ${c.name}: ${c.files} file${c.files === 1 ? '' : 's'}, ${bytes(c.size)}  collection ${c.id}\n`);
+      if (c.link) out(`  link: ${c.link}\n`);
       for (const o of c.omitted) err(`left out of folder ${c.name}: ${o.path}: ${o.reason}\n`);
     }
     for (const s of results.flatMap((r) => r.skipped)) err(`skipped ${s.path}: ${s.reason}\n`);

@@ -22,6 +22,7 @@ import { BytesPerSecond } from '../../../shared/limits-schema.ts';
 import { callingPeer } from '../../../shared/peer-port.ts';
 import { RateLimit, type Throttle } from '../../../shared/throttle.ts';
 import { Readable } from 'node:stream';
+import { COLLECTION_MEDIA_TYPE } from '../../../shared/collection.ts';
 
 const FileId = Type.String({ pattern: FILE_ID_PATTERN, description: 'hex SHA-256 over the chunk hashes' });
 const IdParams = Type.Object({ id: FileId });
@@ -85,8 +86,6 @@ const CollectionSchema = Type.Object({
   folder: Type.Optional(Type.String({ description: 'the local folder (only shown to admin callers)' })),
 });
 const CollectionList = Type.Object({ items: Type.Array(CollectionSchema), total: Type.Integer(), offset: Type.Integer(), limit: Type.Integer() });
-/** The media type of a collection's canonical encoding (UTF-8 text, docs/PROTOCOL.md §11). */
-const COLLECTION_MEDIA_TYPE = 'application/vnd.peershare.collection';
 
 export interface FilesRouteOptions {
   manager: FileManager;

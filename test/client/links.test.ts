@@ -56,7 +56,8 @@ describe('peershare: links', () => {
     const { holder, link, peerId } = await sharing(MiB, 'tram.bin');
     const impostorId = memorySigner().peerId;
     const forged = link.replace(`hint=${peerId}@`, `hint=${impostorId}@`);
-    const newcomer = await startFullPeer();
+    // Three tries, not the default eight (about 3 minutes of waiting for a source to turn up).
+    const newcomer = await startFullPeer({ downloadAttempts: 3 });
     const got = await runCommand(['get', forged, '--wait', '--api', newcomer.host]);
     expect(got.code).toBe(1);
     expect(got.stdout).toBe('');

@@ -28,6 +28,19 @@ export interface SharedCollection {
   omitted: Array<{ path: string; code: string; reason: string }>;
 }
 
+/** A shared folder, as File Management records it (a collection, docs/PROTOCOL.md §11). */
+export interface SharedFolder {
+  id: string;
+  name: string;
+  /** The local folder (admin callers). */
+  folder?: string;
+  files: number;
+  size: number;
+  addedAt: number;
+  /** Whether this peer still shares every file in it. */
+  complete: boolean;
+}
+
 export interface ShareResult {
   files: Array<{ id: string; name: string; path: string; size: number; hashed: boolean }>;
   skipped: Array<{ path: string; code: string; reason: string }>;
@@ -56,6 +69,8 @@ export interface FilesPort {
   share(path: string, options?: ShareOptions): Promise<ShareResult>;
   /** Shared files, newest first; `q` filters by terms. */
   list(q: string | undefined, limit: number): Promise<{ items: SharedFile[]; total: number }>;
+  /** The shared folders recorded as collections, newest first. */
+  folders(limit: number): Promise<{ items: SharedFolder[]; total: number }>;
   /** Stop sharing a file (FILE_NOT_FOUND when it is not shared). */
   unshare(id: string): Promise<void>;
   /**

@@ -21,6 +21,7 @@ export function filesInProcess(files: FilesService): FilesPort {
   return {
     share: (path, options) => files.manager.share(path, options),
     list: async (q, limit) => files.manager.list(q, 0, limit),
+    folders: async (limit) => files.manager.listCollections(0, limit),
     unshare: (id) => files.manager.unshare(id),
     upload: (body, name) => files.manager.upload(body, name),
     uploadLimit: async () => files.uploads.bytesPerSecond,

@@ -246,6 +246,9 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       expect(got.code, got.stderr).toBe(0);
       expect(got.stdout).toBe(`${join(out, 'Trip photos')}\n`);
       for (const [path, data] of Object.entries(tree)) expect(readFileSync(join(out, 'Trip photos', path)).equals(data), path).toBe(true);
+      // files lists the folder too, with the same link.
+      const listed = await runCommand(['files', '--api', a.host]);
+      expect(listed.stdout).toMatch(new RegExp(`^folders \\(get the whole tree with its link\\):\\n[0-9a-f]{64} +820 KiB {2}Trip photos/ {2}4 files\\n {2}link: ${link!.replace(/[?.]/g, '\\$&')}$`, 'm'));
 
       // A link whose folder id the peer does not hold is refused, and nothing is queued.
       const wrong = link!.replace(/folder=[0-9a-f]{64}/, `folder=${'0'.repeat(64)}`);
@@ -302,7 +305,7 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       expect(files.stdout).toMatch(new RegExp(`^${id}  +7 B  ibis-sketch\\.png\\n  link: peershare:\\?id=${id}&name=ibis-sketch\\.png&size=7&hint=${a.peerId}@`, 'm'));
       expect(files.stdout).toMatch(/^\d+ files? shared\n$/m);
       const filesJson = JSON.parse((await runCommand(['files', '--json', '--api', a.host])).stdout);
-      expect(Object.keys(filesJson).sort()).toEqual(['items', 'total']);
+      expect(Object.keys(filesJson).sort()).toEqual(['folders', 'items', 'total']);
       expect(filesJson.items[0]).toMatchObject({ id, name: 'ibis-sketch.png', names: ['ibis-sketch.png'], size: 7, paths: [join(dir, 'ibis-sketch.png')], link: expect.stringMatching(/^peershare:\?id=/) });
       expect((await runCommand(['files', 'unshare', id, '--api', a.host])).stdout).toBe(`unshared ${id}\n`);
       expect((await runCommand(['files', '--api', a.host])).stdout).not.toContain(id);

@@ -286,11 +286,11 @@ export class ClientApp {
     });
   }
 
-  /** A shared folder's `folder=` link, hinted at this peer's advertised files address (only this peer is known to hold the collection). */
-  async folderLink(collection: { id: string; name: string; size: number }): Promise<string> {
-    const reachability = await this.ports.fetch.reachability().catch(() => null);
+  /** Each shared folder with its `folder=` link, hinted at this peer's advertised files address (only this peer is known to hold the collection). */
+  async withFolderLinks<T extends { id: string; name: string; size: number }>(folders: readonly T[]): Promise<Array<WithLink<T>>> {
+    const reachability = folders.length > 0 ? await this.ports.fetch.reachability().catch(() => null) : null;
     const own = formatPeerAddress({ peerId: this.identity.peerId, address: reachability?.advertisedFiles ?? this.identity.addresses.files ?? '' });
-    return formatShareLink({ fileId: collection.id, folder: true, ...(this.isSafeName(collection.name) ? { name: collection.name } : {}), size: collection.size, hints: [own] });
+    return folders.map((f) => ({ ...f, link: formatShareLink({ fileId: f.id, folder: true, ...(this.isSafeName(f.name) ? { name: f.name } : {}), size: f.size, hints: [own] }) }));
   }
 
   /** Search by words and queue the file the most verified peers hold. */

@@ -90,13 +90,22 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
     async () => client.network(),
   );
 
+  app.get(
+    '/folders',
+    { schema: { summary: 'The shared folders (collections), newest first, each with its peershare:?folder= link', querystring: Type.Object({ limit: Limit }) } },
+    async (request) => {
+      const { items, total } = await client.files.folders(request.query.limit);
+      return { items: await client.withFolderLinks(items), total };
+    },
+  );
+
   app.post(
     '/shares',
     { onRequest: admin, schema: { summary: 'Share a local file or folder in place (each file with its peershare: link); with Accept: text/event-stream, `progress` events while hashing, then `result` (or `error`)', body: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }), response: { 400: ErrorRef } } },
     async (request, reply) =>
       answerWithProgress(request, reply, async (onProgress: (p: ShareProgress) => void, signal) => {
         const result = await client.files.share(request.body.path, { onProgress, signal });
-        const collection = result.collection ? { ...result.collection, link: await client.folderLink(result.collection) } : undefined;
+        const collection = result.collection ? (await client.withFolderLinks([result.collection]))[0] : undefined;
         return { ...result, files: await client.withLinks(result.files), ...(collection ? { collection } : {}) };
       }),
   );

@@ -7,7 +7,7 @@
 import { isPeershareError, PeershareError } from '../../../shared/errors.ts';
 import type { HttpClient } from '../../../shared/http-client.ts';
 import { hostPort } from '../../../shared/net.ts';
-import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, JoinPinInfo, OverlayLink, OverlayPort, PeerInfo, SearchHit, SearchPort, SearchRun, SearchSummary, SharedFile } from '../../ports.ts';
+import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, JoinPinInfo, OverlayLink, OverlayPort, PeerInfo, SearchHit, SearchPort, SearchRun, SearchSummary, SharedFile, SharedFolder } from '../../ports.ts';
 import { linkDefences, membershipDefences } from '../../domain/defences.ts';
 import { joinStateOf } from '../../domain/join-state.ts';
 import { reachabilityOf } from '../../domain/reachability.ts';
@@ -24,6 +24,10 @@ export function filesOverHttp(url: string, token: string | undefined): FilesPort
     list: async (q, limit) => {
       // Only what the in-process port answers too: the same JSON whichever way the peer runs.
       const { items, total } = await call<{ items: SharedFile[]; total: number }>('GET', `${url}/files?limit=${limit}${q ? `&q=${encodeURIComponent(q)}` : ''}`, { token });
+      return { items, total };
+    },
+    folders: async (limit) => {
+      const { items, total } = await call<{ items: SharedFolder[]; total: number }>('GET', `${url}/collections?limit=${limit}`, { token });
       return { items, total };
     },
     unshare: (id) => call('DELETE', `${url}/files/${encodeURIComponent(id)}`, { token }),

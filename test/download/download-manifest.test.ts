@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { Progress } from '../../src/download/domain/download-manager.ts';
+import type { Progress } from '../../src/download/domain/progress.ts';
 import { startBadSource, startSilentSource } from '../support/bad-sources.ts';
 import { followDownloads, requestDownload } from '../support/download-events.ts';
 import { startDownloadPeer } from '../support/download-peer.ts';

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Progress } from '../../src/download/domain/download-manager.ts';
+import type { Progress } from '../../src/download/domain/progress.ts';
 import { startBadSource } from '../support/bad-sources.ts';
 import { followDownloads, requestDownload } from '../support/download-events.ts';
 import { startDownloadPeer } from '../support/download-peer.ts';

@@ -11,7 +11,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { SqliteJobQueue } from '../../src/download/adapters/embedded-queue/sqlite-job-queue.ts';
-import type { Progress } from '../../src/download/domain/download-manager.ts';
+import type { Progress } from '../../src/download/domain/progress.ts';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { silentLogger } from '../../src/shared/logging.ts';
 import { startBadSource } from '../support/bad-sources.ts';

@@ -4,7 +4,7 @@
  * condition over them without polling. Closed when the test ends.
  */
 import { onTestFinished } from 'vitest';
-import type { Progress } from '../../src/download/domain/download-manager.ts';
+import type { Progress } from '../../src/download/domain/progress.ts';
 
 export interface DownloadEvents {
   /** The latest progress of every download seen, by key. */

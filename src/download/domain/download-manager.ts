@@ -20,6 +20,7 @@ import { isSource, JOB_VERSION, parseJob, validateJob, type DownloadJob } from '
 import { raceManifests, type ManifestOptions } from './manifest-race.ts';
 import { RateMeter } from './rate-meter.ts';
 import { RateLimit } from '../../shared/throttle.ts';
+import { toProgress, type Active, type Progress } from './progress.ts';
 import { bytesOf, runTransfer, type TransferEvent, type TransferOptions } from './transfer.ts';
 
 export interface DownloadManagerOptions {
@@ -56,29 +57,6 @@ const ENDED_STATES = ['done', 'failed', 'cancelled'] as const;
 
 export const DISK_FULL_ADVICE = 'free some space, then resume it (the verified chunks are kept)';
 
-export interface Progress {
-  key: string;
-  fileId: string;
-  name: string;
-  state: DownloadRecord['state'];
-  bytesDone: number;
-  size?: number;
-  rate: number;
-  etaSeconds?: number;
-  sources: string[];
-  /** While it runs: what each source delivered in this run (verified bytes) and its rate now. */
-  perSource?: SourceProgress[];
-  finalPath?: string;
-  error?: string;
-}
-
-export interface SourceProgress {
-  source: string;
-  /** Verified bytes written from this source since the download (re)started. */
-  bytes: number;
-  /** Bytes per second over the last seconds. */
-  rate: number;
-}
 
 /** Why a running download was stopped on purpose (the abort reason of its transfer). */
 class Interruption extends Error {
@@ -87,14 +65,6 @@ class Interruption extends Error {
   }
 }
 
-interface Active {
-  controller: AbortController;
-  done: Promise<void>;
-  meter: RateMeter;
-  sources: Set<string>;
-  /** Bytes and rate per source, for every source that delivered a chunk in this run. */
-  bySource: Map<string, { bytes: number; meter: RateMeter }>;
-}
 
 export interface Ports {
   queue: JobQueue;
@@ -386,25 +356,9 @@ export class DownloadManager {
     this.events.emit('progress', this.#toProgress(record));
   }
 
-  /**
-   * A download as every command, the list and the live events show it: the record, and while it
-   * runs its rate, time left and sources (each with what it delivered in this run).
-   */
+  /** A download as every command, the list and the live events show it (progress.ts). */
   #toProgress(record: DownloadRecord): Progress {
-    const active = this.#active.get(record.key);
-    const now = this.#now();
-    const remaining = (record.size ?? 0) - record.bytesDone;
-    const eta = active && remaining > 0 ? active.meter.eta(remaining, now) : undefined;
-    return {
-      key: record.key, fileId: record.fileId, name: record.name, state: record.state, bytesDone: record.bytesDone,
-      ...(record.size !== undefined ? { size: record.size } : {}),
-      rate: active?.meter.rate(now) ?? 0,
-      ...(eta !== undefined ? { etaSeconds: eta } : {}),
-      sources: active ? [...active.sources] : [],
-      ...(active ? { perSource: perSource(active, now) } : {}),
-      ...(record.finalPath ? { finalPath: record.finalPath } : {}),
-      ...(record.error ? { error: record.error } : {}),
-    };
+    return toProgress(record, this.#active.get(record.key), this.#now());
   }
 
   list(limit = 100): Progress[] {
@@ -522,6 +476,3 @@ export class DownloadManager {
 }
 
 /** What each source of a running download delivered, most bytes first. */
-function perSource(active: Active, now: number): SourceProgress[] {
-  return [...active.bySource].map(([source, { bytes, meter }]) => ({ source, bytes, rate: meter.rate(now) })).sort((a, b) => b.bytes - a.bytes);
-}

@@ -5,7 +5,8 @@
  * always as an attachment under a sandboxing policy, so a downloaded HTML page is never rendered
  * on the UI's origin. Cleared from the list by any client, the row goes.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WEB_DIST, webUiBuilt } from '../../src/client/adapters/http/web-ui.ts';
@@ -81,6 +82,44 @@ describe('finished downloads in the web UI, in Chromium', () => {
       // Cleared from the list (here by another client, as `peershare downloads clear` would), the row goes.
       expect((await fetch(`${me.client}/downloads`, { method: 'DELETE', headers: { 'x-peershare-client': 'test' } })).status).toBe(200);
       await row.waitFor({ state: 'detached' });
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('a shared folder: its link is copied from the holder\'s Shared files, and pasted on another peer it downloads the tree into the folder picked', { timeout: 90_000 }, async () => {
+    const holder = await startFullPeer();
+    const me = await startFullPeer();
+    const root = join(tempDir(), 'Harbour trip');
+    const tree: Record<string, Buffer> = { 'map.txt': Buffer.from('pier 3, then left\n'), 'photos/quay.jpg': randomBytes(200_000) };
+    for (const [path, data] of Object.entries(tree)) {
+      mkdirSync(join(root, path, '..'), { recursive: true });
+      writeFileSync(join(root, path), data);
+    }
+    const shared = (await (await fetch(`${holder.client}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: root }) })).json()) as { collection: { link: string } };
+    const into = tempDir();
+
+    const browser = await launchChromium();
+    try {
+      const context = await browser.newContext();
+      await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: holder.client });
+      const theirs = await context.newPage();
+      await theirs.goto(`${holder.client}/#files`);
+      const folder = theirs.getByRole('list', { name: 'Shared folders' }).getByRole('listitem').filter({ hasText: 'Harbour trip/' });
+      await folder.getByText('2 files').waitFor();
+      await folder.getByRole('button', { name: 'Copy the link to folder Harbour trip' }).click();
+      const link = String(await theirs.evaluate('navigator.clipboard.readText()'));
+      expect(link).toBe(shared.collection.link);
+
+      const page = await browser.newPage();
+      await page.goto(`${me.client}/`);
+      await page.getByRole('textbox', { name: 'Save downloads into' }).fill(into);
+      await page.getByRole('textbox', { name: 'Download from a link' }).fill(link);
+      await page.getByTestId('link-preview').filter({ hasText: 'Folder Harbour trip' }).waitFor();
+      await page.getByRole('button', { name: 'Download', exact: true }).click();
+      await page.getByText(`Queued folder Harbour trip: 2 files into ${join(into, 'Harbour trip')}`).waitFor();
+      await expect.poll(() => page.locator('.download[data-state="done"]').count(), { timeout: 30_000 }).toBe(2);
+      for (const [path, data] of Object.entries(tree)) expect(readFileSync(join(into, 'Harbour trip', path)).equals(data), path).toBe(true);
     } finally {
       await browser.close();
     }

@@ -5,8 +5,8 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { asApiError, call, type ApiError } from '../api.ts';
-import { ago, bytes, shortId } from '../format.ts';
-import type { SharedFile } from '../types.ts';
+import { ago, bytes, plural, shortId } from '../format.ts';
+import type { SharedFile, SharedFolder } from '../types.ts';
 import { usePolled } from '../use-polled.ts';
 import { CopyText } from './copy-text.tsx';
 import { Empty, ErrorNote } from './notes.tsx';
@@ -18,10 +18,16 @@ interface Listing {
   total: number;
 }
 
+interface Folders {
+  items: Array<SharedFolder & { link: string }>;
+  total: number;
+}
+
 export function FilesView({ changed, onChange }: { changed: number; onChange: () => void }) {
   const [filter, setFilter] = useState('');
   const [edits, setEdits] = useState(0);
   const listing = usePolled<Listing>(`/files?limit=200${filter.trim() ? `&q=${encodeURIComponent(filter.trim())}` : ''}`, 10_000, [changed, edits]);
+  const folders = usePolled<Folders>('/folders?limit=100', 10_000, [changed, edits]);
   const touched = () => {
     setEdits((n) => n + 1);
     onChange();
@@ -33,6 +39,28 @@ export function FilesView({ changed, onChange }: { changed: number; onChange: ()
         <ShareByPath onShared={touched} />
         <UploadFiles onUploaded={touched} />
       </div>
+
+      {folders.data && folders.data.items.length > 0 ? (
+        <>
+          <div class="panel-head">
+            <h3>Shared folders<span class="muted"> · {folders.data.total}</span></h3>
+          </div>
+          <ul class="file-list" aria-label="Shared folders">
+            {folders.data.items.map((f) => (
+              <li key={f.id} class="file folder" data-collection-id={f.id}>
+                <div class="file-main">
+                  <span class="file-name" title={f.folder ?? f.name}>{f.name}/</span>
+                  <span class="muted small">
+                    {plural(f.files, 'file')} · {bytes(f.size)} · added {ago(f.addedAt, Date.now())}
+                    {f.complete ? '' : ' · some of its files are no longer shared here'}
+                  </span>
+                  <CopyText text={f.link} button="Copy folder link" copied="Link copied" buttonLabel={`Copy the link to folder ${f.name}`} fieldLabel={`Link to folder ${f.name}`} />
+                </div>
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
 
       <div class="panel-head">
         <h3>Shared by this peer{listing.data ? <span class="muted"> · {listing.data.total}</span> : null}</h3>

@@ -37,8 +37,8 @@ export const MAX_TERMS = 16;
 export const MAX_TERM_LENGTH = 64;
 /** Results carried by one Hit; a holder with more sends several Hits. */
 export const MAX_RESULTS_PER_HIT = 256;
-/** UTF-8 bytes of a file name (the File Management service's own cap). */
-export const MAX_NAME_BYTES = 255;
+/** UTF-8 bytes of a file name: the share rules' own cap (shared/names.ts), one definition. */
+export { MAX_NAME_BYTES } from '../shared/names.ts';
 /** Length of an address: "host:port" or an http(s) base URL. */
 export const MAX_ADDRESS_LENGTH = 256;
 /** Length of the free-text reason in a Close. */

@@ -4,9 +4,10 @@
  * (`#/get/LINK_OR_ID`, `#/search?q=WORDS`). A deep link only fills a form in: a page that links
  * here cannot start anything, the user's click does.
  */
+import { FILE_ID_PATTERN } from '../../src/shared/ids.ts';
 import { looksLikeLink, parseShareLink, type ShareLink } from '../../src/shared/share-link.ts';
 
-const FILE_ID = /^[0-9a-f]{64}$/;
+const FILE_ID = new RegExp(FILE_ID_PATTERN);
 
 export type Pasted =
   | { kind: 'empty' }

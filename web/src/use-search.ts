@@ -2,6 +2,7 @@
  * One search at a time over GET /search: hits as they stream in, then the summary. A new search
  * (or leaving the page) ends the one running, which tells the peer to stop it too.
  */
+import { FILE_ID_PATTERN } from '../../src/shared/ids.ts';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, asApiError, follow } from './api.ts';
 import type { SearchHit, SearchSummary } from './types.ts';
@@ -15,7 +16,8 @@ export interface SearchState {
   error: ApiError | undefined;
 }
 
-const FILE_ID = /^[0-9a-f]{64}$/i;
+/** A file id as typed: the ids' pattern, in either case. */
+const FILE_ID = new RegExp(FILE_ID_PATTERN, 'i');
 const IDLE: SearchState = { query: '', hits: [], summary: undefined, running: false, error: undefined };
 
 export function useSearch(): { state: SearchState; start: (query: string) => void; stop: () => void } {

@@ -4,7 +4,7 @@
  * every query term is a prefix of one of the name's tokens.
  */
 
-export const MAX_TERMS = 16;
+import { MAX_TERMS } from '../../protocol/limits.ts';
 
 // Latin letters that Unicode does not decompose into a base letter and an accent.
 const UNDECOMPOSED: Record<string, string> = { ø: 'o', đ: 'd', ł: 'l', ħ: 'h', ß: 'ss', æ: 'ae', œ: 'oe', þ: 'th', ı: 'i' };

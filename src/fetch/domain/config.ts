@@ -6,11 +6,11 @@
  */
 
 /**
- * Protocol version this peer speaks; carried in every peer record. Version 2 is TLS 1.3 between
- * peers, pinned to peer ids (docs/PROTOCOL.md); later additions are negotiated features, not new
+ * The protocol version this peer speaks (protocol/limits.ts, one definition for links and
+ * records); carried in every peer record. Later additions are negotiated features, not new
  * versions, so any version from MIN_PROTOCOL_VERSION up is taken.
  */
-export const PROTOCOL_VERSION = 2;
+export { PROTOCOL_VERSION } from '../../protocol/limits.ts';
 /** Records of older versions are refused: a version 1 peer speaks plaintext and must upgrade. */
 export const MIN_PROTOCOL_VERSION = 2;
 

@@ -95,7 +95,7 @@ export async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: s
  * name and parsed data. Resolves when the stream ends (also when aborted); rejects with the
  * API's error when the route refuses, or UNAVAILABLE when the connection drops.
  */
-export async function follow(path: string, onEvent: (event: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+export async function followEvents(path: string, onEvent: (event: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
   let res: Response;
   try {
     res = await fetch(path, { headers: { accept: 'text/event-stream' }, signal });

@@ -4,7 +4,7 @@
  * (and its snapshot replaces what we had, so nothing is missed in between).
  */
 import { useEffect, useState } from 'preact/hooks';
-import { asApiError, follow, type ApiError } from './api.ts';
+import { asApiError, followEvents, type ApiError } from './api.ts';
 import type { DownloadProgress } from './types.ts';
 
 export interface LiveDownloads {
@@ -28,7 +28,7 @@ export function useDownloads(): LiveDownloads {
     const run = async () => {
       while (!abort.signal.aborted) {
         try {
-          await follow('/downloads/events', (event, data) => {
+          await followEvents('/downloads/events', (event, data) => {
             if (event === 'snapshot') {
               failures = 0;
               setState((s) => ({ ...s, list: data as DownloadProgress[], live: true, error: undefined }));

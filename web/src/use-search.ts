@@ -4,7 +4,7 @@
  */
 import { FILE_ID_PATTERN } from '../../src/shared/ids.ts';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, asApiError, follow } from './api.ts';
+import { ApiError, asApiError, followEvents } from './api.ts';
 import type { SearchHit, SearchSummary } from './types.ts';
 
 export interface SearchState {
@@ -39,7 +39,7 @@ export function useSearch(): { state: SearchState; start: (query: string) => voi
     // A whole file id searches for that file; anything else is words.
     const params = new URLSearchParams(FILE_ID.test(query) ? { fileId: query.toLowerCase() } : { q: query });
     let ended = false;
-    follow(`/search?${params}`, (event, data) => {
+    followEvents(`/search?${params}`, (event, data) => {
       if (abort.signal.aborted) return;
       if (event === 'hit') setState((s) => ({ ...s, hits: [...s.hits, data as SearchHit] }));
       else if (event === 'summary') {

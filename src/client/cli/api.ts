@@ -4,7 +4,7 @@
  * does not answer is reported in one line with the command that starts one.
  */
 import { isIP } from 'node:net';
-import { call, callWithProgress, follow, type CallOptions, type SseEvent, type SseStream } from '../adapters/http/http-json.ts';
+import { call, callWithProgress, followEvents, type CallOptions, type SseEvent, type SseStream } from '../adapters/http/http-json.ts';
 import { DEFAULT_PORTS } from '../../shared/config.ts';
 import { isPeershareError, PeershareError } from '../../shared/errors.ts';
 import { invocation } from './invocation.ts';
@@ -53,7 +53,7 @@ export class Api {
   }
 
   follow(path: string, onEvent: (e: SseEvent) => void): Promise<SseStream> {
-    return follow(`${this.url}${path}`, onEvent, { token: this.token }).catch((err) => {
+    return followEvents(`${this.url}${path}`, onEvent, { token: this.token }).catch((err) => {
       throw this.explain(err);
     });
   }

@@ -174,7 +174,7 @@ function readEvents(res: IncomingMessage, onEvent: (e: SseEvent) => void): void 
 }
 
 /** Follow a Server-Sent-Events route, calling `onEvent` for each event with its JSON data. */
-export async function follow(url: string, onEvent: (e: SseEvent) => void, options: CallOptions = {}): Promise<SseStream> {
+export async function followEvents(url: string, onEvent: (e: SseEvent) => void, options: CallOptions = {}): Promise<SseStream> {
   const res = await open('GET', url, { ...options, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS }, 'text/event-stream');
   readEvents(res, onEvent);
   const ended = new Promise<void>((resolve) => {

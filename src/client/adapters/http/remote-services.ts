@@ -13,7 +13,7 @@ import { joinStateOf } from '../../domain/join-state.ts';
 import { reachabilityOf } from '../../domain/reachability.ts';
 import { firewalledInfo } from '../../domain/pick.ts';
 import { COLLECTION_MEDIA_TYPE, MAX_COLLECTION_BYTES, parseCollection } from '../../../shared/collection.ts';
-import { call, callWithProgress, follow, sendStream } from './http-json.ts';
+import { call, callWithProgress, followEvents, sendStream } from './http-json.ts';
 
 export function filesOverHttp(url: string, token: string | undefined): FilesPort {
   return explained('files', url, {
@@ -87,7 +87,7 @@ export function searchOverHttp(url: string): SearchPort {
       const seen: SearchHit[] = [];
       const listeners: Array<(hit: SearchHit) => void> = [];
       let summary: SearchSummary | undefined;
-      const stream = await follow(`${url}/search?${params}`, ({ event, data }) => {
+      const stream = await followEvents(`${url}/search?${params}`, ({ event, data }) => {
         if (event === 'hit') {
           seen.push(data as SearchHit);
           for (const l of listeners) l(data as SearchHit);
@@ -144,7 +144,7 @@ export function downloadOverHttp(url: string, token: string | undefined): Downlo
     list: (limit) => call('GET', `${url}/downloads?limit=${limit}`),
     get: (key) => call('GET', `${url}/downloads/${encodeURIComponent(key)}`),
     async watch(listener, onCleared) {
-      const stream = await follow(`${url}/downloads/events`, ({ event, data }) => {
+      const stream = await followEvents(`${url}/downloads/events`, ({ event, data }) => {
         if (event === 'progress') listener(data as DownloadProgress);
         else if (event === 'cleared') onCleared?.((data as { keys: string[] }).keys);
       }, { timeoutMs: 0 });

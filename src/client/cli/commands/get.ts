@@ -17,7 +17,7 @@ const isFinal = (p: DownloadProgress) => FINAL.has(p.state) || (p.state === 'pau
 const PIPE_LINE_MS = 1_000;
 
 /** Follow one download until it reaches a final state; resolves with that state's progress. */
-export async function follow(api: Api, key: string, onProgress: (p: DownloadProgress) => void): Promise<DownloadProgress> {
+export async function followDownload(api: Api, key: string, onProgress: (p: DownloadProgress) => void): Promise<DownloadProgress> {
   return new Promise((resolvePromise, reject) => {
     let settled = false;
     const see = (p: DownloadProgress) => {
@@ -55,7 +55,7 @@ async function getFolder(api: Api, queued: QueuedFolder, o: { wait: boolean; jso
   if (!o.json) o.err(`downloading ${summary}\n`);
   const finals: DownloadProgress[] = [];
   for (const download of queued.downloads) {
-    const final = await follow(api, download.key, () => undefined);
+    const final = await followDownload(api, download.key, () => undefined);
     finals.push(final);
     if (!o.json) o.err(`${final.state === 'done' ? 'done' : final.state}  ${final.finalPath ?? final.name}${final.error ? `  (${final.error})` : ''}\n`);
   }
@@ -110,7 +110,7 @@ verified; --wait follows each file.`,
     if (!json) err(`downloading ${download.name}  key ${download.key}\n`);
     const tty = process.stderr.isTTY === true;
     let lastLine = 0;
-    const final = await follow(api, download.key, (p) => {
+    const final = await followDownload(api, download.key, (p) => {
       if (json) return;
       // A retry note (state queued, with the failed attempt's reason) is worth showing.
       const line = progressLine(p) + (p.error && !isFinal(p) ? `  (${p.error})` : '');

@@ -4,6 +4,7 @@
  * - Services do not reach into each other: only the composition root (src/peer) and the
  *   Client (which drives the others through their APIs) may name several services.
  * - The shared core depends on no service.
+ * - Test helpers stay out of what ships: nothing in src/ but a *.test.ts imports test/.
  */
 const IO_MODULES = [
   'fs', 'fs/promises', 'net', 'http', 'https', 'http2', 'tls', 'dgram', 'dns', 'child_process',
@@ -58,6 +59,13 @@ module.exports = {
       severity: 'error',
       from: { pathNot: '^src/sim/' },
       to: { path: '^src/sim/' },
+    },
+    {
+      name: 'test-helpers-stay-out-of-src',
+      comment: 'Test helpers live in test/support, not in src/, so they are not compiled into dist/ and shipped: only tests (*.test.ts, which the build leaves out) may import test/.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '\\.test\\.ts$' },
+      to: { path: '^test/' },
     },
     {
       name: 'no-circular',

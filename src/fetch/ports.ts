@@ -2,7 +2,7 @@
  * The ports of the Fetch service (membership and file availability): what its domain needs from
  * the outside world, and what it offers the other services. Adapters: sqlite/ (PeerStore), http/
  * (FetchTransport, and the routes that call SyncRounds.answer); the Files service's change feed
- * stands behind SharedFileFeed (testing/memory-file-feed.ts is an in-memory one).
+ * stands behind SharedFileFeed (test/support/memory-file-feed.ts is an in-memory one, for tests).
  */
 import type { PortMappingStatus } from './domain/port-mapping.ts';
 import type { FileDelta, SyncRequest, SyncResponse } from './domain/messages.ts';

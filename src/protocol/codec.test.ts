@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, toWireMessage, type OutgoingMessage } from './codec.ts';
 import { HelloSchema } from './gen/wire_pb.ts';
 import { MAX_FEATURE_LENGTH, MAX_FEATURES, MAX_RESULTS_PER_HIT, MAX_TERMS, PROTOCOL_VERSION } from './limits.ts';
-import { testHello } from './test-support.ts';
+import { testHello } from '../../test/support/protocol-sessions.ts';
 
 const me = testHello(1);
 const id = { nonce: new Uint8Array(16).fill(7), originPeerId: me.peerId, originAddress: me.searchAddress };

@@ -8,7 +8,7 @@ import { FrameSchema } from './gen/wire_pb.ts';
 import { PROTOCOL_VERSION } from './limits.ts';
 import { duplexPair } from './duplex-pair.ts';
 import { PeerSession } from './session.ts';
-import { rawPeer, sessionPair, testHello, type RawPeer } from './test-support.ts';
+import { rawPeer, sessionPair, testHello, type RawPeer } from '../../test/support/protocol-sessions.ts';
 
 const fileId = 'cd'.repeat(32);
 

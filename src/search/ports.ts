@@ -1,8 +1,10 @@
 /**
  * The ports of the Search service: what its domain needs from the outside world. The composition
- * root (src/peer/wiring.ts) fills them: LocalIndex with File Management's query port,
- * NeighbourSource with a static list from config (later Fetch's neighbour directory), Links with
- * the TCP overlay adapter (adapters/tcp/), Clock with real time (or a simulator's).
+ * root (src/peer/build-search.ts) fills LocalIndex with File Management's query port
+ * (peer/local-index.ts) and NeighbourSource with Fetch's live peers (its neighbour candidates in
+ * one process, its GET /peers when Search runs alone) and then the --neighbours list from config;
+ * the service factory (service.ts) fills Links with the TCP overlay adapter (adapters/tcp/) and
+ * Clock with real time. The simulator (src/sim) fills Links, LocalIndex and Clock in memory.
  */
 import type { Hit, Push, Query } from '../protocol/gen/wire_pb.ts';
 import type { LinkId } from './domain/flood-router.ts';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { HttpFetchTransport } from '../../src/fetch/adapters/http/http-transport.ts';
 import { SqlitePeerStore } from '../../src/fetch/adapters/sqlite/sqlite-peer-store.ts';
 import { createFetchService } from '../../src/fetch/service.ts';
-import { MemoryFileFeed } from '../../src/fetch/testing/memory-file-feed.ts';
+import { MemoryFileFeed } from '../support/memory-file-feed.ts';
 import { memorySigner } from '../../src/shared/keys.ts';
 import { PeerTls } from '../../src/shared/peer-tls.ts';
 import { silentLogger } from '../../src/shared/logging.ts';

@@ -14,7 +14,7 @@ import { SqlitePeerStore } from '../../src/fetch/adapters/sqlite/sqlite-peer-sto
 import type { FetchConfig } from '../../src/fetch/domain/config.ts';
 import { seededRandom } from '../../src/fetch/domain/random.ts';
 import { createFetchService, type FetchService } from '../../src/fetch/service.ts';
-import { MemoryFileFeed } from '../../src/fetch/testing/memory-file-feed.ts';
+import { MemoryFileFeed } from './memory-file-feed.ts';
 import type { FetchTransport } from '../../src/fetch/ports.ts';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
 import { loadOrCreateIdentity } from '../../src/shared/identity.ts';

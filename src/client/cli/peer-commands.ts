@@ -1,7 +1,8 @@
 /**
  * `peershare start` (a whole peer in this process) and `peershare service NAME` (one service
  * alone): the settings come from flags, PEERSHARE_* and the config file; the process runs until
- * SIGINT or SIGTERM. A --join address that does not answer stops it before it starts.
+ * SIGINT or SIGTERM. When no --join address given on the command line answers, the user is told
+ * in one line and the peer starts anyway: Fetch keeps trying them in the background.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { envName, loadConfig, SETTINGS, type SettingName } from '../../shared/config.ts';

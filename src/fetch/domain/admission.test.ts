@@ -4,7 +4,7 @@ import { fetchConfig } from './config.ts';
 import { subnetOf } from './host-key.ts';
 import { memorySigner } from './keys.ts';
 import { signRecord, type PeerRecord } from './peer-record.ts';
-import { fields, NOW } from './test-fixtures.ts';
+import { fields, NOW } from '../../../test/support/fetch-records.ts';
 
 const MINUTE = 60_000;
 const config = fetchConfig({ maxUnverified: 6, newPerAddressPerMinute: 3, newPerSubnetPerMinute: 5, verifyPerRound: 4, verifyAttempts: 3, verifyBackoffRounds: 10, maxVerifyBackoffRounds: 40 });

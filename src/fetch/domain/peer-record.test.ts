@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { PeershareError } from '../../shared/errors.ts';
 import { isAddress } from './addresses.ts';
 import { encodeForSigning, nextSeq, signLeave, signRecord, verifyRecord, type PeerRecord } from './peer-record.ts';
-import { fields, NOW, testPeer } from './test-fixtures.ts';
+import { fields, NOW, testPeer } from '../../../test/support/fetch-records.ts';
 
 function rejection(input: unknown, now?: number): PeershareError {
   try {

@@ -4,7 +4,7 @@ import { MembershipLog } from './membership-log.ts';
 import { signLeave } from './peer-record.ts';
 import { PeerTable } from './peer-table.ts';
 import { seededRandom, type Random } from './random.ts';
-import { NOW, testPeer } from './test-fixtures.ts';
+import { NOW, testPeer } from '../../../test/support/fetch-records.ts';
 
 const ROUND = 1_000;
 const config = fetchConfig({ suspectAfterRounds: 3, downAfterRounds: 6, evictAfterMs: 10 * ROUND, maxPeers: 5, maxTombstones: 2, tombstoneTtlMs: 60 * ROUND, forgetTtlMs: 60 * ROUND });

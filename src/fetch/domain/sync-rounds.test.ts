@@ -4,7 +4,7 @@ import { memorySigner } from './keys.ts';
 import { encodeForSigning } from './peer-record.ts';
 import { seededRandom } from './random.ts';
 import { SyncRounds, type SyncTarget } from './sync-rounds.ts';
-import { fields, NOW, testPeer } from './test-fixtures.ts';
+import { fields, NOW, testPeer } from '../../../test/support/fetch-records.ts';
 
 /** The test peers' records name 127.x addresses: announced from this host, as a record naming loopback must be. */
 const LOCAL = '127.0.0.1';

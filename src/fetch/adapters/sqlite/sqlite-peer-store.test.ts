@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NOW, testPeer } from '../../domain/test-fixtures.ts';
+import { NOW, testPeer } from '../../../../test/support/fetch-records.ts';
 import { SqlitePeerStore } from './sqlite-peer-store.ts';
 
 const dirs: string[] = [];

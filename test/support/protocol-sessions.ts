@@ -3,11 +3,11 @@
  * "raw peer" that writes arbitrary bytes at a real session and records what comes back.
  */
 import type { Duplex } from 'node:stream';
-import { memorySigner } from '../shared/keys.ts';
-import { decodeMessage, type WireMessage } from './codec.ts';
-import { duplexPair } from './duplex-pair.ts';
-import { FrameDecoder } from './framing.ts';
-import { PeerSession, type LocalHello, type SessionOptions } from './session.ts';
+import { memorySigner } from '../../src/shared/keys.ts';
+import { decodeMessage, type WireMessage } from '../../src/protocol/codec.ts';
+import { duplexPair } from '../../src/protocol/duplex-pair.ts';
+import { FrameDecoder } from '../../src/protocol/framing.ts';
+import { PeerSession, type LocalHello, type SessionOptions } from '../../src/protocol/session.ts';
 
 /** A fresh identity and the Hello fields a peer at 127.0.0.`host` would announce. */
 export function testHello(host = 1): LocalHello {

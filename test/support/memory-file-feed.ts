@@ -2,8 +2,8 @@
  * An in-memory SharedFileFeed: the shared-file changes of one peer, as the Files service would
  * report them. Cursors are "epoch:version"; an unknown cursor gets the whole list (reset).
  */
-import type { FileDelta, FileEntry } from '../domain/messages.ts';
-import type { SharedFileFeed } from '../ports.ts';
+import type { FileDelta, FileEntry } from '../../src/fetch/domain/messages.ts';
+import type { SharedFileFeed } from '../../src/fetch/ports.ts';
 
 export class MemoryFileFeed implements SharedFileFeed {
   private readonly files = new Map<string, FileEntry>();

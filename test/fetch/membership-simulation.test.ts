@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryNetwork, type SimPeer } from './memory-network.ts';
+import { MemoryNetwork, type SimPeer } from '../support/fetch-memory-network.ts';
 
 const CONFIG = { intervalMs: 1_000, fanout: 3, suspectAfterRounds: 5, downAfterRounds: 10, evictAfterMs: 10_000 };
 const EVICT_ROUNDS = CONFIG.evictAfterMs / CONFIG.intervalMs;

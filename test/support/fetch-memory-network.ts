@@ -4,10 +4,10 @@
  * the wire) and delivered at once. A killed peer fails every request sent to it. Rounds are
  * synchronous steps, so results are counted in rounds and replay exactly for a seed.
  */
-import type { FetchConfig } from '../domain/config.ts';
-import { memoizedVerifier, memorySigner, type RecordSigner, type SignatureVerifier } from '../domain/keys.ts';
-import { seededRandom, type Clock, type Random } from '../domain/random.ts';
-import { SyncRounds } from '../domain/sync-rounds.ts';
+import type { FetchConfig } from '../../src/fetch/domain/config.ts';
+import { memoizedVerifier, memorySigner, type RecordSigner, type SignatureVerifier } from '../../src/fetch/domain/keys.ts';
+import { seededRandom, type Clock, type Random } from '../../src/fetch/domain/random.ts';
+import { SyncRounds } from '../../src/fetch/domain/sync-rounds.ts';
 
 export interface SimPeer {
   index: number;

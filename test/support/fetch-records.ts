@@ -1,6 +1,6 @@
 /** Shared fixtures for the Fetch domain tests: peers with in-memory keys and sample records. */
-import { memorySigner, type RecordSigner } from './keys.ts';
-import { signRecord, type PeerRecord, type RecordFields } from './peer-record.ts';
+import { memorySigner, type RecordSigner } from '../../src/fetch/domain/keys.ts';
+import { signRecord, type PeerRecord, type RecordFields } from '../../src/fetch/domain/peer-record.ts';
 
 export const NOW = 1_700_000_000_000;
 

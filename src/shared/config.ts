@@ -225,7 +225,7 @@ export const SETTINGS = {
   neighbours: {
     multiple: true,
     flag: 'neighbours',
-    doc: 'Search peers to link to, host[:port] separated by commas (until Fetch supplies them)',
+    doc: 'Search peers to link to, host[:port] separated by commas, besides the live peers Fetch knows',
     parse: addressList(DEFAULT_PORTS.searchPort),
     default: () => [],
   },

@@ -20,8 +20,7 @@ import { FileRange } from '../fs/file-range.ts';
 import { sendFileRange } from './send-file-range.ts';
 import { BytesPerSecond } from '../../../shared/limits-schema.ts';
 import { callingPeer } from '../../../shared/peer-port.ts';
-import { RateLimit, type Throttle } from '../../../shared/throttle.ts';
-import { Readable } from 'node:stream';
+import type { RateLimit } from '../../../shared/throttle.ts';
 import { COLLECTION_MEDIA_TYPE } from '../../../shared/collection.ts';
 
 const FileId = Type.String({ pattern: FILE_ID_PATTERN, description: 'hex SHA-256 over the chunk hashes' });
@@ -101,25 +100,6 @@ export interface FilesRouteOptions {
 function publicView(file: FileSummary, admin: boolean): Static<typeof FileSchema> {
   const { paths, uploaded, ...rest } = file;
   return admin ? { ...rest, uploaded, paths } : rest;
-}
-
-/** `source`'s chunks, each let through once the cap allows its bytes; stops when the answer is closed. */
-function throttled(source: Readable, throttle: Throttle): Readable {
-  const closed = new AbortController();
-  const out = Readable.from(
-    (async function* () {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        await throttle.take(chunk.length, closed.signal);
-        yield chunk;
-      }
-    })(),
-    { objectMode: false },
-  );
-  out.once('close', () => {
-    closed.abort();
-    source.destroy();
-  });
-  return out;
 }
 
 const UploadLimits = Type.Object({ maxUploadRate: BytesPerSecond }, { additionalProperties: false });
@@ -216,10 +196,11 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
         .header('cache-control', 'public, max-age=31536000, immutable')
         .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`);
       if (decision.kind === 'partial') reply.status(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
-      // Another peer's answer takes its bytes from the upload cap, when there is one.
+      // Another peer's answer takes its bytes from the upload cap, when there is one. Every
+      // non-empty content is a FileRange (local shares and stored copies alike).
       const throttle = callingPeer(request) !== undefined && options.uploads.bytesPerSecond > 0 ? options.uploads : undefined;
       if (content?.stream instanceof FileRange) return sendFileRange(reply, content.stream, throttle);
-      return reply.send(content?.stream && throttle ? throttled(content.stream, throttle) : (content?.stream ?? null));
+      return reply.send(content?.stream ?? null);
     },
   });
 

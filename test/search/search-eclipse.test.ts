@@ -103,10 +103,14 @@ describe('search under an eclipse attempt', () => {
     await start(hosts[0]!);
     await Promise.all(hosts.slice(1).map((h) => start(h, '--join', hosts[0]!)));
     for (const [i, h] of hosts.entries()) expect((await upload(`http://${h}:${DEFAULT_PORTS.filesPort}`, `needle ${i}.txt`, `file ${i}`)).status).toBe(201);
-    // A full mesh of six, and honest traffic on it: every peer's search finds all six files.
+    // A mesh of six, and honest traffic on it: every peer's search finds all six files. Not
+    // always a full mesh: a peer takes at most 4 inbound links (the other 4 of its 8 are for
+    // peers it dials), so when the four earliest peers dial both late ones, the late two each
+    // hold 4 inbound links and refuse each other. Every peer still gets at least 4 (with six
+    // peers, two peers refusing a third would each need the other's inbound slot).
     // (Rounds and dials run on timers in other processes, so these ask until it holds; a dial
     // refused while the mesh forms waits out its backoff, hence the generous bound.)
-    for (const h of hosts) await expect.poll(async () => (await linksOf(h)).length, { timeout: 90_000, interval: 100, message: `links of ${h}` }).toBe(5);
+    for (const h of hosts) await expect.poll(async () => (await linksOf(h)).length, { timeout: 90_000, interval: 100, message: `links of ${h}` }).toBeGreaterThanOrEqual(4);
     for (const h of hosts) await expect.poll(async () => new Set((await searchFrom(h)).map((x) => x.holderPeerId)).size, { timeout: 30_000, interval: 100, message: `recall from ${h}` }).toBe(6);
 
     const attackers = [nextLoopback(), nextLoopback()];

@@ -91,6 +91,8 @@ export interface SearchHit {
   holderPeerId: string;
   filesAddress: string;
   hops: number;
+  /** Present when the hit is a shared folder: fileId is its collection id, size its files' sum. */
+  folder?: { files: number };
 }
 
 export interface SearchSummary {

@@ -71,6 +71,18 @@ export interface NameMatch {
   id: string;
   name: string;
   size: number;
+  /** Only in search answers (FileManager.match and lookup): the match is a shared folder, `id` its collection id, `size` its files' sum. */
+  folder?: { files: number };
+}
+
+/** A shared folder as a search finds it: the collection a folder is recorded under, by its name. */
+export interface CollectionName {
+  id: string;
+  name: string;
+  /** The folder's absolute real path (one snapshot each). */
+  folder: string;
+  files: number;
+  size: number;
 }
 
 /** What changed in the catalog since a cursor: the feed Fetch lists to other peers. */
@@ -145,6 +157,10 @@ export interface Catalog {
   listCollections(offset: number, limit: number): { items: CollectionSummary[]; total: number };
   /** The ids of the files of collection `id` this peer still shares. */
   collectionFileIds(id: string): string[];
+  /** The folders recorded under collection `id`, or (no id) every recorded folder newest first; at most `limit`. */
+  collectionNames(id: string | undefined, limit: number): CollectionName[];
+  /** Whether this peer still shares every file of the collection recorded for `folder`. */
+  collectionComplete(folder: string): boolean;
   /** Forget every folder's record of collection `id`; false when there was none. */
   removeCollection(id: string): boolean;
   close(): void;

@@ -16,6 +16,7 @@ const samples: OutgoingMessage[] = [
   { case: 'query', value: { id, terms: ['song', 'ogg'], ttl: 7, hops: 0 } },
   { case: 'query', value: { id, fileId, ttl: 3, hops: 2 } },
   { case: 'hit', value: { queryId: id, results: [result], holderPeerId: me.peerId, holderFilesAddress: me.filesAddress, hops: 3 } },
+  { case: 'hit', value: { queryId: id, results: [result, { fileId, name: 'Trip photos', size: 840_023n, folder: true, files: 4 }], holderPeerId: me.peerId, holderFilesAddress: me.filesAddress, hops: 1 } },
   { case: 'ping', value: { nonce: 42 } },
   { case: 'pong', value: { nonce: 42 } },
   { case: 'close', value: { code: 1, reason: 'unknown message type 9' } },
@@ -60,6 +61,10 @@ describe('codec', () => {
     const bigHit = { case: 'hit', value: { queryId: id, results, holderPeerId: me.peerId, holderFilesAddress: me.filesAddress } } as const;
     expect(() => encodeMessage(bigHit)).toThrow(/more than 256 results/);
     expect(() => encodeMessage({ case: 'query', value: { id, terms: ['a'], fileId, ttl: 1 } })).toThrow(/both/);
+    const hitWith = (r: object): OutgoingMessage => ({ case: 'hit', value: { queryId: id, results: [{ ...result, ...r }], holderPeerId: me.peerId, holderFilesAddress: me.filesAddress } });
+    expect(() => encodeMessage(hitWith({ folder: true, files: 0 }))).toThrow(/a folder result has 1 to 10000 files, a file result none/);
+    expect(() => encodeMessage(hitWith({ folder: true, files: 10_001 }))).toThrow(/folder result/);
+    expect(() => encodeMessage(hitWith({ files: 3 }))).toThrow(/folder result/);
     expect(() => encodeMessage({ case: 'query', value: { id: { ...id, nonce: new Uint8Array(3) }, terms: ['a'] } })).toThrow(/nonce/);
   });
 

@@ -13,12 +13,18 @@ export const PROTOCOL_VERSION = 2;
 /** Feature "push": the Push message (connect-back to a firewalled holder, docs/PROTOCOL.md). */
 export const FEATURE_PUSH = 'push';
 /**
+ * Feature "folders": a Hit's Result may be a shared folder (`folder`, `files`). Results of that
+ * kind cross only links that negotiated it: a holder or a relay strips them from a Hit it sends
+ * over any other link, and a receiver ignores them on one (docs/PROTOCOL.md §7).
+ */
+export const FEATURE_FOLDERS = 'folders';
+/**
  * The optional features this code speaks, listed in our Hello; a link uses those both Hellos list
  * (PeerSession.features). What later versions add to the wire (PUSH, keyword tables, folders) is
  * a feature named here, sent only over links that negotiated it, so neighbouring releases keep
  * talking during a rolling upgrade.
  */
-export const SUPPORTED_FEATURES: readonly string[] = [FEATURE_PUSH];
+export const SUPPORTED_FEATURES: readonly string[] = [FEATURE_PUSH, FEATURE_FOLDERS];
 /** Bytes of a Push nonce. */
 export const PUSH_NONCE_BYTES = 16;
 /** Feature names one Hello may list, and the length and form of each name. */

@@ -90,7 +90,7 @@ describe('peer session', () => {
     // Both list it (the default): it crosses.
     const [a, b] = sessionPair();
     await ready(a, b);
-    expect(a.features).toEqual(['push']);
+    expect(a.features).toContain('push');
     const atB = once(b, 'message');
     expect(a.send(push(a.remote!.peerId, b.remote!.peerId))).toBe(true); // to b, from a
     const [message] = (await atB) as [WireMessage];

@@ -4,6 +4,7 @@
  * never receives from us what it would reject. Each check returns a problem description or
  * undefined.
  */
+import { MAX_COLLECTION_ENTRIES } from '../shared/collection.ts';
 import { peerIdFromPublicKey } from '../shared/identity.ts';
 import { FILE_ID_PATTERN, PEER_ID_PATTERN } from '../shared/ids.ts';
 import type { Close, Hello, Hit, Push, Query, QueryId } from './gen/wire_pb.ts';
@@ -88,6 +89,7 @@ export function checkHit(m: Hit): Problem {
     if (!FILE_ID_RE.test(r.fileId)) return 'a result file_id is not a file id';
     if (r.name.length === 0 || utf8.encode(r.name).length > MAX_NAME_BYTES) return `a result name is empty or over ${MAX_NAME_BYTES} bytes`;
     if (r.size > MAX_SIZE) return 'a result size is above 2^53 - 1';
+    if (r.folder ? r.files < 1 || r.files > MAX_COLLECTION_ENTRIES : r.files !== 0) return `a folder result has 1 to ${MAX_COLLECTION_ENTRIES} files, a file result none`;
   }
   if (m.hops > MAX_WIRE_TTL) return `hops above ${MAX_WIRE_TTL}`;
   return peerId('holder_peer_id', m.holderPeerId) ?? address('holder_files_address', m.holderFilesAddress);

@@ -11,20 +11,24 @@ import type { LinkId } from './domain/flood-router.ts';
 
 export type { LinkId };
 
-/** One shared file that matches a query on this peer. */
+/** One shared file (or shared folder) that matches a query on this peer. */
 export interface IndexEntry {
+  /** The file id; a folder's collection id. */
   readonly id: string;
   readonly name: string;
+  /** Bytes; a folder's: the sum of its files. */
   readonly size: number;
+  /** Present for a shared folder (a collection, docs/PROTOCOL.md §11): how many files it lists. */
+  readonly folder?: { readonly files: number };
 }
 
 /** This peer's shared files, as File Management answers for them. */
 export interface LocalIndex {
   /** Cut a user's query text into the folded terms sent on the wire (at most 16, each 1-64 chars). */
   parseTerms(text: string): string[];
-  /** Files whose name matches every term, at most `limit` entries. */
+  /** Files, then shared folders, whose name matches every term, at most `limit` entries. */
   match(terms: readonly string[], limit: number): Promise<IndexEntry[]>;
-  /** Every name the file with this id is shared under (empty when it is not shared here). */
+  /** Every name the file with this id is shared under, or the shared folder this collection id names (empty when neither is shared here). */
   lookup(fileId: string): Promise<IndexEntry[]>;
 }
 

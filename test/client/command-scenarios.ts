@@ -255,6 +255,33 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       oneLineError(await runCommand(['get', wrong, '--api', c.host]), 1, new RegExp(`no peer the link names sent folder ${'0'.repeat(64)}`));
     });
 
+    it('a shared folder is found by search, listed as a folder, and get of its bare id recreates its tree', async () => {
+      const [a, , c] = network().peers;
+      const root = join(tempDir(), 'Kestrel survey');
+      const tree: Record<string, Buffer> = { 'map.png': randomBytes(20_000), 'counts/spring.csv': Buffer.from('kestrel,4\n') };
+      for (const [path, data] of Object.entries(tree)) {
+        mkdirSync(join(root, path, '..'), { recursive: true });
+        writeFileSync(join(root, path), data);
+      }
+      const shared = await runCommand(['share', root, '--api', a.host]);
+      expect(shared.code, shared.stderr).toBe(0);
+      const id = /^folder Kestrel survey: 2 files, .* collection ([0-9a-f]{64})$/m.exec(shared.stdout)?.[1];
+      expect(id, shared.stdout).toBeDefined();
+
+      // The folder's own name matches (no file in it is named kestrel or survey).
+      const found = await runCommand(['search', 'kestrel', 'survey', '--timeout', '3', '--api', c.host]);
+      expect(found.code, found.stderr).toBe(0);
+      // On a pipe (80 columns) the id goes on the line below.
+      expect(found.stdout).toMatch(new RegExp(`^Kestrel survey/ \\(2 files\\) +\\S+ KiB {2}1 holder {2}\\d hops? *\\n {2}id ${id}$`, 'm'));
+      expect(found.stdout).toMatch(/^0 files and 1 folder: 1 hit from 1 peer /m);
+
+      const out = tempDir();
+      const got = await runCommand(['get', id!, '--out', out, '--wait', '--api', c.host]);
+      expect(got.code, got.stderr).toBe(0);
+      expect(got.stdout).toBe(`${join(out, 'Kestrel survey')}\n`);
+      for (const [path, data] of Object.entries(tree)) expect(readFileSync(join(out, 'Kestrel survey', path)).equals(data), path).toBe(true);
+    });
+
     it('limits: the bandwidth caps change while transfers run, pace what they cap, and are kept in the config file', async () => {
       const [a, , c] = network().peers;
       const dir = tempDir();

@@ -87,16 +87,16 @@ describe('finished downloads in the web UI, in Chromium', () => {
     }
   });
 
-  it('a shared folder: its link is copied from the holder\'s Shared files, and pasted on another peer it downloads the tree into the folder picked', { timeout: 90_000 }, async () => {
+  it('a shared folder: its link is copied from the holder\'s Shared files, and pasted on another peer it downloads the tree into the folder picked; a search finds it too', { timeout: 120_000 }, async () => {
     const holder = await startFullPeer();
-    const me = await startFullPeer();
+    const me = await startFullPeer({ join: holder.host });
     const root = join(tempDir(), 'Harbour trip');
     const tree: Record<string, Buffer> = { 'map.txt': Buffer.from('pier 3, then left\n'), 'photos/quay.jpg': randomBytes(200_000) };
     for (const [path, data] of Object.entries(tree)) {
       mkdirSync(join(root, path, '..'), { recursive: true });
       writeFileSync(join(root, path), data);
     }
-    const shared = (await (await fetch(`${holder.client}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: root }) })).json()) as { collection: { link: string } };
+    const shared = (await (await fetch(`${holder.client}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: root }) })).json()) as { collection: { id: string; link: string } };
     const into = tempDir();
 
     const browser = await launchChromium();
@@ -120,6 +120,20 @@ describe('finished downloads in the web UI, in Chromium', () => {
       await page.getByText(`Queued folder Harbour trip: 2 files into ${join(into, 'Harbour trip')}`).waitFor();
       await expect.poll(() => page.locator('.download[data-state="done"]').count(), { timeout: 30_000 }).toBe(2);
       for (const [path, data] of Object.entries(tree)) expect(readFileSync(join(into, 'Harbour trip', path)).equals(data), path).toBe(true);
+
+      // Searched for by its name, the folder is one result, marked as such; Download queues its tree.
+      await expect.poll(async () => ((await (await fetch(`${me.search}/links`)).json()) as { links: unknown[] }).links.length, { timeout: 60_000 }).toBe(1);
+      const again = tempDir();
+      await page.getByRole('textbox', { name: 'Save downloads into' }).fill(again);
+      await page.getByRole('searchbox', { name: 'Search the network' }).fill('harbour trip');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      const result = page.locator(`.result[data-file-id="${shared.collection.id}"]`);
+      await result.getByText('Folder', { exact: true }).waitFor({ timeout: 30_000 });
+      await result.getByText('2 files', { exact: false }).waitFor();
+      await result.getByRole('button', { name: 'Download Harbour trip' }).click();
+      await result.getByText(`Queued 2 files into ${join(again, 'Harbour trip')}`).waitFor();
+      await expect.poll(() => page.locator('.download[data-state="done"]').count(), { timeout: 30_000 }).toBe(4);
+      for (const [path, data] of Object.entries(tree)) expect(readFileSync(join(again, 'Harbour trip', path)).equals(data), path).toBe(true);
     } finally {
       await browser.close();
     }

@@ -171,6 +171,23 @@ describe('sharing a folder records it as a collection', () => {
     expect((await fetch(`${url}/collections/${three.collection!.id}`, { method: 'DELETE', headers: CLIENT })).status).toBe(404);
   });
 
+  it('answers a search for a folder\'s name, or for its collection id, with the folder, while every one of its files is shared', async () => {
+    const { url, service } = await startFilesPeer();
+    const base = tempDir();
+    const trip = await share(url, makeTree(base, 'Lisbon Trip', { 'tram.txt': 'tram', 'day 2/ferry.txt': 'ferry' }));
+    const folder = { id: trip.collection!.id, name: 'Lisbon Trip', size: 9, folder: { files: 2 } };
+    const { manager } = service;
+    // By its name's words (prefixes, folded as file names are), after the files that match.
+    expect(manager.match('lisb TRIP', 10)).toEqual([folder]);
+    expect(manager.match('tram', 10)).toEqual([{ id: trip.files.find((f) => f.name === 'tram.txt')!.id, name: 'tram.txt', size: 4 }]);
+    expect(manager.match('lisbon ferry', 10)).toEqual([]);
+    expect(manager.lookup(folder.id)).toEqual([folder]);
+    // A file of it unshared: the folder could no longer be downloaded whole, so it is not offered.
+    expect((await fetch(`${url}/files/${trip.files[0]!.id}`, { method: 'DELETE', headers: CLIENT })).status).toBe(204);
+    expect(manager.match('lisbon', 10)).toEqual([]);
+    expect(manager.lookup(folder.id)).toEqual([]);
+  });
+
   it('serves the canonical bytes to another peer over TLS, and not the list of collections', async () => {
     const files = await startFilesPeer();
     const answer = await share(files.url, makeTree(tempDir(), 'album', TREE));

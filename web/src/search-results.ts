@@ -16,6 +16,8 @@ export interface FileResult {
   otherNames: string[];
   size: number;
   holders: Holder[];
+  /** Present for a shared folder: fileId is its collection id, size its files' sum. */
+  folder?: { files: number };
 }
 
 /** One row per file id, the files most peers hold first, then the nearest, then by name. */
@@ -24,7 +26,7 @@ export function groupHits(hits: readonly SearchHit[]): FileResult[] {
   for (const hit of hits) {
     let row = byId.get(hit.fileId);
     if (!row) {
-      row = { fileId: hit.fileId, name: hit.name, otherNames: [], size: hit.size, holders: [] };
+      row = { fileId: hit.fileId, name: hit.name, otherNames: [], size: hit.size, holders: [], ...(hit.folder ? { folder: { files: hit.folder.files } } : {}) };
       byId.set(hit.fileId, row);
     } else if (hit.name !== row.name && !row.otherNames.includes(hit.name)) {
       row.otherNames.push(hit.name);

@@ -16,6 +16,8 @@ const hitOf = (p: { peerId: string }, fileId = FILE, name = 'song.ogg'): SearchH
 /** A ClientApp over in-memory ports: Fetch lists `members` and advertises 192.0.2.7, a search finds `hits`, download requests are kept. */
 function app(members: PeerInfo[], hits: SearchHit[], sources: FileSource[] | ((fileId: string) => FileSource[]) = []) {
   const requests: DownloadRequest[] = [];
+  /** Where a folder's collection was asked, each `peerId@filesAddress`. */
+  const asked: string[] = [];
   const ports = {
     fetch: {
       peers: async () => members,
@@ -25,14 +27,21 @@ function app(members: PeerInfo[], hits: SearchHit[], sources: FileSource[] | ((f
     search: {
       search: async () => ({ onHit: (l: (h: SearchHit) => void) => hits.forEach(l), done: Promise.resolve({ queryKey: 'k', peersAnswered: 1, hits: hits.length, duplicatesDropped: 0, elapsedMs: 1, ended: 'deadline' }), cancel: () => {} }),
     },
+    overlay: {
+      collectionFrom: async (peerId: string, filesAddress: string, id: string) => {
+        asked.push(`${peerId}@${filesAddress}`);
+        return { entries: [{ path: 'a.txt', size: 2, fileId: 'a'.repeat(64) }, { path: 'sub/b.txt', size: 3, fileId: 'b'.repeat(64) }], size: id.length > 0 ? 5 : 0 };
+      },
+    },
     download: {
+      folder: async () => '/downloads',
       request: async (req: DownloadRequest) => {
         requests.push(req);
         return { key: 'k', fileId: req.fileId, name: req.name, state: 'queued', bytesDone: 0, rate: 0, sources: [] };
       },
     },
   } as unknown as ClientPorts;
-  return { client: new ClientApp(ports, { peerId: SELF, addresses: {}, startedAt: 0 }, isSafeFileName), requests };
+  return { client: new ClientApp(ports, { peerId: SELF, addresses: {}, startedAt: 0 }, isSafeFileName), requests, asked };
 }
 
 describe('ClientApp get by name and by id', () => {
@@ -52,7 +61,7 @@ describe('ClientApp get by name and by id', () => {
     const members = Array.from({ length: 70 }, (_, i) => peer(i + 1));
     const sources = members.map((m): FileSource => ({ peerId: m.peerId, filesAddress: m.addresses.files, name: 'song.ogg', size: 5, state: 'alive' }));
     const { client, requests } = app(members, [], sources);
-    expect((await client.queueById(FILE)).holders).toBe(70);
+    expect(await client.queueById(FILE)).toMatchObject({ holders: 70 });
     expect(requests[0]!.sources).toEqual([...members].reverse().slice(0, 64).map((m) => `${m.peerId}@${m.addresses.files}`));
   });
 
@@ -76,6 +85,24 @@ describe('ClientApp get by name and by id', () => {
     expect(await client.queueByName('song')).toMatchObject({ holders: 2, basis: 'availability', download: { fileId: FILE } });
     expect(asked.sort()).toEqual([EVIL, FILE].sort());
     expect(requests[0]!.sources!.sort()).toEqual([b, c].map((m) => `${m.peerId}@${m.addresses.files}`).sort());
+  });
+
+  it('by id, a search that finds a shared folder queues its tree, asking only verified, dialable holders at their record addresses', async () => {
+    const FOLDER = 'c'.repeat(64);
+    const [honest, firewalled] = [peer(1), peer(2, 'firewalled')];
+    const folderHit = (p: { peerId: string }): SearchHit => ({ ...hitOf(p, FOLDER, 'photos'), size: 5, folder: { files: 2 } });
+    const { client, requests, asked } = app([honest, firewalled], [folderHit({ peerId: memorySigner().peerId }), folderHit(firewalled), folderHit(honest)]);
+    const queued = await client.queueById(FOLDER);
+    expect(queued).toMatchObject({ folder: { id: FOLDER, name: 'photos', files: 2, size: 5, root: '/downloads/photos' } });
+    // The hit's own address (127.9.9.9) is never dialled: the member's record says where it is.
+    expect(asked).toEqual([`${honest.peerId}@${honest.addresses.files}`]);
+    expect(requests.map((r) => [r.name, r.outDir, r.sources])).toEqual([
+      ['a.txt', '/downloads/photos', asked],
+      ['b.txt', '/downloads/photos/sub', asked],
+    ]);
+    // A folder is never what get --name picks: it is no file.
+    await expect(app([honest], [folderHit(honest)]).client.queueByName('photos')).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/what matches are shared folders/) });
+    await expect(app([firewalled], [folderHit(firewalled)]).client.queueById(FOLDER)).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/not verified or cannot dial/) });
   });
 });
 

@@ -188,9 +188,10 @@ export class ClientApp {
 
   /**
    * Queue a file by id: its name and sources from Fetch's availability map (its alive holders,
-   * the best MAX_DOWNLOAD_SOURCES of them), else from a search for the id.
+   * the best MAX_DOWNLOAD_SOURCES of them), else from a search for the id. An id the search finds
+   * as a shared folder (a collection id) queues the folder, as its link would.
    */
-  async queueById(fileId: string, outDir?: string): Promise<QueuedDownload> {
+  async queueById(fileId: string, outDir?: string): Promise<QueuedDownload | QueuedFolder> {
     const known = (await this.ports.fetch.sourcesFor(fileId)).filter((s) => s.state === 'alive' && s.peerId !== this.identity.peerId);
     if (known.length > 0) {
       // The availability map is Fetch's own (each holder told it directly), so its addresses are
@@ -201,7 +202,26 @@ export class ClientApp {
       return { download, holders: known.length, size: known[0]!.size, basis: 'availability' };
     }
     const hits = await this.collect({ fileId, timeoutMs: ID_SEARCH_TIMEOUT_MS });
+    const folders = hits.filter((h) => h.folder !== undefined && h.fileId === fileId);
+    if (folders.length > 0) return this.queueFoundFolder(fileId, folders, outDir);
     return this.queuePick(hits, outDir, { none: `no peer is known to hold file ${fileId}`, unverified: `no verified peer is known to hold file ${fileId}` });
+  }
+
+  /**
+   * Queue the shared folder a search for its collection id found. As with a hit for a file, a
+   * holder is a hint: only verified members that can be dialled are asked, each at its own
+   * record's files address, and the collection they send must hash to the id (queueFolder).
+   */
+  private async queueFoundFolder(id: string, hits: readonly SearchHit[], outDir: string | undefined): Promise<QueuedFolder> {
+    const members = verifiedMembers(await this.ports.fetch.peers(), this.identity.peerId);
+    const dialable = (peerId: string) => members.has(peerId) && members.get(peerId)!.state !== FIREWALLED;
+    const holders = hits.filter((h) => dialable(h.holderPeerId) && this.isSafeName(h.name));
+    const hints = bestSources(new Set(holders.map((h) => members.get(h.holderPeerId)!)));
+    if (hints.length === 0) {
+      throw new PeershareError('FILE_NOT_FOUND', `folder ${id} was found only at peers this peer has not verified or cannot dial (firewalled): a folder is asked of verified, reachable holders`);
+    }
+    const name = holders.find((h) => h.holderPeerId === parsePeerAddress(hints[0]!)?.peerId)?.name ?? holders[0]!.name;
+    return this.queueFolder({ fileId: id, folder: true, name, hints }, outDir);
   }
 
   /**
@@ -311,7 +331,9 @@ export class ClientApp {
     const pick = pickMostHeld(hits, members, this.isSafeName, await this.availability(candidateFileIds(hits, members, this.isSafeName)));
     if (!pick) {
       const self = this.identity.peerId;
-      const what = hits.every((h) => h.holderPeerId === self)
+      const what = hits.every((h) => h.folder !== undefined)
+        ? 'what matches are shared folders: get one by the id or link search prints'
+        : hits.every((h) => h.holderPeerId === self)
         ? 'only this peer itself shares it, and it is no source of its own downloads'
         : hits.some((h) => members.get(h.holderPeerId)?.state === FIREWALLED)
           ? 'its holders are firewalled, and only a peer running every service in one process can ask a firewalled peer to connect back'

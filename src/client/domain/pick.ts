@@ -118,7 +118,8 @@ interface Candidate {
 function candidates(hits: readonly SearchHit[], members: ReadonlyMap<string, PeerInfo>, isSafeName: (name: string) => boolean): Map<string, Candidate> {
   const byFile = new Map<string, Candidate>();
   for (const hit of hits) {
-    if (!members.has(hit.holderPeerId) || !isSafeName(hit.name)) continue;
+    // A shared folder is no file to pick: it is fetched by its id or link (ClientApp.queueFolder).
+    if (hit.folder !== undefined || !members.has(hit.holderPeerId) || !isSafeName(hit.name)) continue;
     let candidate = byFile.get(hit.fileId);
     if (!candidate) byFile.set(hit.fileId, (candidate = { fileId: hit.fileId, size: hit.size, names: new Map() }));
     // One vote per holder for the name too: repeating a forged hit adds nothing.

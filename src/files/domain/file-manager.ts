@@ -7,13 +7,19 @@ import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { ChunkHasher, isManifestConsistent, toManifest, type Manifest } from '../../shared/content.ts';
 import { PeershareError } from '../../shared/errors.ts';
-import type { BlobStore, Catalog, ChangeSet, CollectionSummary, DiskStamp, FileSummary, LocalFiles, NameMatch, ShareRecord } from '../ports.ts';
+import type { BlobStore, Catalog, ChangeSet, CollectionName, CollectionSummary, DiskStamp, FileSummary, LocalFiles, NameMatch, ShareRecord } from '../ports.ts';
 import { folderCollection, type FolderFile, type LeftOut } from './folder-collection.ts';
 import { mediaTypeOf } from './media-types.ts';
 import { validateFileName } from '../../shared/names.ts';
 import { ShareProgressTracker, type ShareProgress } from './share-progress.ts';
 import { sameStamp } from './stamp.ts';
-import { parseTerms } from './terms.ts';
+import { matchesAll, parseTerms } from './terms.ts';
+
+/**
+ * Shared folders a search looks through, newest first: each is one catalog row (a folder shared
+ * whole), so a peer has few; names are matched here, not by the full-text index files use.
+ */
+export const MAX_FOLDERS_SEARCHED = 1_000;
 
 export interface FileManagerOptions {
   chunkSize: number;
@@ -287,10 +293,30 @@ export class FileManager {
     if (removed.some((s) => s.origin === 'stored')) await this.#blobs.remove(id);
   }
 
-  /** The Search query port: (file, name) pairs whose name matches every term. */
+  /**
+   * The Search query port: (file, name) pairs whose name matches every term, then the shared
+   * folders whose name does (only folders whose every file is still shared: the rest could not
+   * be downloaded whole).
+   */
   match(query: string | readonly string[], limit: number): NameMatch[] {
     const terms = parseTerms(query);
-    return terms.length === 0 ? [] : this.#catalog.match(terms, limit);
+    if (terms.length === 0) return [];
+    const files = this.#catalog.match(terms, limit);
+    if (files.length >= limit) return files;
+    const named = this.#catalog.collectionNames(undefined, MAX_FOLDERS_SEARCHED).filter((c) => matchesAll(c.name, terms));
+    return [...files, ...this.#folderMatches(named, limit - files.length)];
+  }
+
+  /** Each folder once per (collection, name), if complete, as a search answer. */
+  #folderMatches(folders: readonly CollectionName[], limit: number): NameMatch[] {
+    const found = new Map<string, NameMatch>();
+    for (const c of folders) {
+      if (found.size === limit) break;
+      const key = `${c.id}/${c.name}`;
+      if (found.has(key) || !this.#catalog.collectionComplete(c.folder)) continue;
+      found.set(key, { id: c.id, name: c.name, size: c.size, folder: { files: c.files } });
+    }
+    return [...found.values()];
   }
 
   /** The change feed Fetch lists to other peers: shares added and files removed since `cursor`. */
@@ -298,10 +324,11 @@ export class FileManager {
     return this.#catalog.changesSince(cursor, limit);
   }
 
-  /** The Search query port, exact form: every name a file id is shared under (empty when not shared). */
+  /** The Search query port, exact form: every name a file id is shared under, else the shared folder a collection id names (empty when neither). */
   lookup(id: string): NameMatch[] {
     const file = this.#catalog.describe(id);
-    return file ? file.names.map((name) => ({ id, name, size: file.size })) : [];
+    if (file) return file.names.map((name) => ({ id, name, size: file.size }));
+    return this.#folderMatches(this.#catalog.collectionNames(id, MAX_FOLDERS_SEARCHED), MAX_FOLDERS_SEARCHED);
   }
 
   #emit(event: FileEvent): void {

@@ -21,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file wire.proto.
  */
 export const file_wire: GenFile = /*@__PURE__*/
-  fileDesc("Cgp3aXJlLnByb3RvEhFwZWVyc2hhcmUud2lyZS52MSKxAgoFRnJhbWUSKQoFaGVsbG8YASABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5IZWxsb0gAEikKBXF1ZXJ5GAIgASgLMhgucGVlcnNoYXJlLndpcmUudjEuUXVlcnlIABIlCgNoaXQYAyABKAsyFi5wZWVyc2hhcmUud2lyZS52MS5IaXRIABInCgRwaW5nGAQgASgLMhcucGVlcnNoYXJlLndpcmUudjEuUGluZ0gAEicKBHBvbmcYBSABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5Qb25nSAASKQoFY2xvc2UYBiABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5DbG9zZUgAEicKBHB1c2gYByABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5QdXNoSABCBQoDbXNnIqkBCgVIZWxsbxIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEg8KB3BlZXJfaWQYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIWCg5zZWFyY2hfYWRkcmVzcxgEIAEoCRIVCg1maWxlc19hZGRyZXNzGAUgASgJEg0KBW5vbmNlGAYgASgMEhEKCXNpZ25hdHVyZRgHIAEoDBIQCghmZWF0dXJlcxgIIAMoCSJICgdRdWVyeUlkEg0KBW5vbmNlGAEgASgMEhYKDm9yaWdpbl9wZWVyX2lkGAIgASgJEhYKDm9yaWdpbl9hZGRyZXNzGAMgASgJImoKBVF1ZXJ5EiYKAmlkGAEgASgLMhoucGVlcnNoYXJlLndpcmUudjEuUXVlcnlJZBINCgV0ZXJtcxgCIAMoCRIPCgdmaWxlX2lkGAMgASgJEgsKA3R0bBgEIAEoDRIMCgRob3BzGAUgASgNIjUKBlJlc3VsdBIPCgdmaWxlX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoBCKjAQoDSGl0EiwKCHF1ZXJ5X2lkGAEgASgLMhoucGVlcnNoYXJlLndpcmUudjEuUXVlcnlJZBIqCgdyZXN1bHRzGAIgAygLMhkucGVlcnNoYXJlLndpcmUudjEuUmVzdWx0EhYKDmhvbGRlcl9wZWVyX2lkGAMgASgJEhwKFGhvbGRlcl9maWxlc19hZGRyZXNzGAQgASgJEgwKBGhvcHMYBSABKA0iFQoEUGluZxINCgVub25jZRgBIAEoDSIVCgRQb25nEg0KBW5vbmNlGAEgASgNIiUKBUNsb3NlEgwKBGNvZGUYASABKA0SDgoGcmVhc29uGAIgASgJIssBCgRQdXNoEhYKDnRhcmdldF9wZWVyX2lkGAEgASgJEhkKEXJlcXVlc3Rlcl9wZWVyX2lkGAIgASgJEh8KF3JlcXVlc3Rlcl9maWxlc19hZGRyZXNzGAMgASgJEg8KB2ZpbGVfaWQYBCABKAkSDQoFbm9uY2UYBSABKAwSCwoDdHRsGAYgASgNEhEKCWlzc3VlZF9hdBgHIAEoBBIcChRyZXF1ZXN0ZXJfcHVibGljX2tleRgIIAEoDBIRCglzaWduYXR1cmUYCSABKAxiBnByb3RvMw");
+  fileDesc("Cgp3aXJlLnByb3RvEhFwZWVyc2hhcmUud2lyZS52MSKxAgoFRnJhbWUSKQoFaGVsbG8YASABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5IZWxsb0gAEikKBXF1ZXJ5GAIgASgLMhgucGVlcnNoYXJlLndpcmUudjEuUXVlcnlIABIlCgNoaXQYAyABKAsyFi5wZWVyc2hhcmUud2lyZS52MS5IaXRIABInCgRwaW5nGAQgASgLMhcucGVlcnNoYXJlLndpcmUudjEuUGluZ0gAEicKBHBvbmcYBSABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5Qb25nSAASKQoFY2xvc2UYBiABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5DbG9zZUgAEicKBHB1c2gYByABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5QdXNoSABCBQoDbXNnIqkBCgVIZWxsbxIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEg8KB3BlZXJfaWQYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIWCg5zZWFyY2hfYWRkcmVzcxgEIAEoCRIVCg1maWxlc19hZGRyZXNzGAUgASgJEg0KBW5vbmNlGAYgASgMEhEKCXNpZ25hdHVyZRgHIAEoDBIQCghmZWF0dXJlcxgIIAMoCSJICgdRdWVyeUlkEg0KBW5vbmNlGAEgASgMEhYKDm9yaWdpbl9wZWVyX2lkGAIgASgJEhYKDm9yaWdpbl9hZGRyZXNzGAMgASgJImoKBVF1ZXJ5EiYKAmlkGAEgASgLMhoucGVlcnNoYXJlLndpcmUudjEuUXVlcnlJZBINCgV0ZXJtcxgCIAMoCRIPCgdmaWxlX2lkGAMgASgJEgsKA3R0bBgEIAEoDRIMCgRob3BzGAUgASgNIlQKBlJlc3VsdBIPCgdmaWxlX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoBBIOCgZmb2xkZXIYBCABKAgSDQoFZmlsZXMYBSABKA0iowEKA0hpdBIsCghxdWVyeV9pZBgBIAEoCzIaLnBlZXJzaGFyZS53aXJlLnYxLlF1ZXJ5SWQSKgoHcmVzdWx0cxgCIAMoCzIZLnBlZXJzaGFyZS53aXJlLnYxLlJlc3VsdBIWCg5ob2xkZXJfcGVlcl9pZBgDIAEoCRIcChRob2xkZXJfZmlsZXNfYWRkcmVzcxgEIAEoCRIMCgRob3BzGAUgASgNIhUKBFBpbmcSDQoFbm9uY2UYASABKA0iFQoEUG9uZxINCgVub25jZRgBIAEoDSIlCgVDbG9zZRIMCgRjb2RlGAEgASgNEg4KBnJlYXNvbhgCIAEoCSLLAQoEUHVzaBIWCg50YXJnZXRfcGVlcl9pZBgBIAEoCRIZChFyZXF1ZXN0ZXJfcGVlcl9pZBgCIAEoCRIfChdyZXF1ZXN0ZXJfZmlsZXNfYWRkcmVzcxgDIAEoCRIPCgdmaWxlX2lkGAQgASgJEg0KBW5vbmNlGAUgASgMEgsKA3R0bBgGIAEoDRIRCglpc3N1ZWRfYXQYByABKAQSHAoUcmVxdWVzdGVyX3B1YmxpY19rZXkYCCABKAwSEQoJc2lnbmF0dXJlGAkgASgMYgZwcm90bzM");
 
 /**
  * Every frame carries exactly one Frame; the oneof case is the message type.
@@ -237,21 +237,40 @@ export const QuerySchema: GenMessage<Query> = /*@__PURE__*/
  */
 export type Result = Message<"peershare.wire.v1.Result"> & {
   /**
+   * A file id, or with `folder` set a collection id (docs/PROTOCOL.md §11).
+   *
    * @generated from field: string file_id = 1;
    */
   fileId: string;
 
   /**
+   * The file's name, or the shared folder's.
+   *
    * @generated from field: string name = 2;
    */
   name: string;
 
   /**
-   * Bytes; at most 2^53 - 1 so every implementation can hold it exactly.
+   * Bytes; at most 2^53 - 1 so every implementation can hold it exactly. A folder's: its files' sum.
    *
    * @generated from field: uint64 size = 3;
    */
   size: bigint;
+
+  /**
+   * The result is a shared folder: file_id names its collection, fetched from the holder's
+   * GET /collections/:id. A peer that does not know this field sees a file it cannot download.
+   *
+   * @generated from field: bool folder = 4;
+   */
+  folder: boolean;
+
+  /**
+   * A folder's number of files (1 to 10,000); 0 for a file.
+   *
+   * @generated from field: uint32 files = 5;
+   */
+  files: number;
 };
 
 /**

@@ -14,6 +14,8 @@ export interface SearchHit {
   readonly filesAddress: string;
   /** Links between this peer and the holder (0: our own file). */
   readonly hops: number;
+  /** Present when the hit is a shared folder: fileId is its collection id (docs/PROTOCOL.md §11). */
+  readonly folder?: { readonly files: number };
 }
 
 export type EndReason = 'deadline' | 'limit' | 'cancelled';

@@ -192,7 +192,7 @@ export class SearchEngine {
         this.counters.hitResultsBadName += 1;
         continue;
       }
-      search.add(this.toSearchHit({ id: r.fileId, name: r.name, size: Number(r.size) }, hit.holderPeerId, hit.holderFilesAddress, hit.hops));
+      search.add(this.toSearchHit({ id: r.fileId, name: r.name, size: Number(r.size), ...(r.folder ? { folder: { files: r.files } } : {}) }, hit.holderPeerId, hit.holderFilesAddress, hit.hops));
     }
   }
 
@@ -282,7 +282,7 @@ export class SearchEngine {
     const route = this.router.routeHit(undefined, key);
     if (route.action !== 'forward') return;
     for (let i = 0; i < entries.length; i += MAX_RESULTS_PER_HIT) {
-      const results = entries.slice(i, i + MAX_RESULTS_PER_HIT).map((e) => ({ fileId: e.id, name: e.name, size: BigInt(e.size) }));
+      const results = entries.slice(i, i + MAX_RESULTS_PER_HIT).map((e) => ({ fileId: e.id, name: e.name, size: BigInt(e.size), folder: e.folder !== undefined, files: e.folder?.files ?? 0 }));
       const hit = create(HitSchema, { queryId: query.id, results, holderPeerId: this.o.identity.peerId, holderFilesAddress: this.o.filesAddress(), hops });
       if (this.o.links.sendHit(route.to, hit)) this.counters.hitsSent += 1;
     }
@@ -295,6 +295,6 @@ export class SearchEngine {
   }
 
   private toSearchHit(e: IndexEntry, holderPeerId: string, filesAddress: string, hops: number): SearchHit {
-    return { fileId: e.id, name: e.name, size: e.size, holderPeerId, filesAddress, hops };
+    return { fileId: e.id, name: e.name, size: e.size, holderPeerId, filesAddress, hops, ...(e.folder ? { folder: { files: e.folder.files } } : {}) };
   }
 }

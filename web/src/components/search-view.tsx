@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { asApiError, call, type ApiError } from '../api.ts';
 import { bytes, fraction, hopsLabel, plural, shortId } from '../format.ts';
 import { groupHits, type FileResult } from '../search-results.ts';
-import type { DownloadProgress, QueuedDownload } from '../types.ts';
+import type { DownloadProgress, QueuedDownload, QueuedFolder } from '../types.ts';
 import type { SearchState } from '../use-search.ts';
 import { GetByLink } from './get-by-link.tsx';
 import { Empty, ErrorNote } from './notes.tsx';
@@ -113,12 +113,14 @@ export function SearchView({ search, onSearch, onStop, selfId, downloads, onShow
 function ResultRow({ row, selfId, download, folder }: { row: FileResult; selfId: string | undefined; download: DownloadProgress | undefined; folder: string }) {
   const [queueing, setQueueing] = useState(false);
   const [error, setError] = useState<ApiError>();
+  const [queuedFolder, setQueuedFolder] = useState<QueuedFolder['folder']>();
   // Never rejects: every error is caught and shown on the row, so the click handler voids it.
   const queue = async () => {
     setQueueing(true);
     setError(undefined);
     try {
-      await call<QueuedDownload>('POST', '/downloads', { fileId: row.fileId, ...outDirOf(folder) });
+      const queued = await call<QueuedDownload | QueuedFolder>('POST', '/downloads', { fileId: row.fileId, ...outDirOf(folder) });
+      if ('folder' in queued) setQueuedFolder(queued.folder);
     } catch (err) {
       setError(asApiError(err));
     } finally {
@@ -129,8 +131,12 @@ function ResultRow({ row, selfId, download, folder }: { row: FileResult; selfId:
   return (
     <li class="result" data-file-id={row.fileId}>
       <div class="result-main">
-        <span class="result-name" title={row.name}>{row.name}</span>
+        <span class="result-name" title={row.name}>
+          {row.folder ? <span class="badge kind-folder">Folder</span> : null}
+          {row.name}
+        </span>
         <span class="muted">
+          {row.folder ? `${plural(row.folder.files, 'file')} · ` : ''}
           {bytes(row.size)}
           {row.otherNames.length > 0 ? ` · also named ${row.otherNames.join(', ')}` : ''}
         </span>
@@ -142,6 +148,11 @@ function ResultRow({ row, selfId, download, folder }: { row: FileResult; selfId:
           ))}
         </ul>
         <ErrorNote error={error} prefix="Not queued:" />
+        {queuedFolder ? (
+          <p class="small muted" role="status">
+            Queued {plural(queuedFolder.files, 'file')} into {queuedFolder.root}; see Downloads.
+          </p>
+        ) : null}
       </div>
       <div class="result-action">
         {active ? (

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SearchHit } from '../../ports.ts';
-import { fileTable, groupHits } from './search.ts';
+import { fileTable, groupHits, summaryLine } from './search.ts';
 
 const id = (c: string) => c.repeat(64);
 const hit = (fileId: string, name: string, holder: string, hops: number, size = 2048): SearchHit => ({ fileId, name, size, holderPeerId: holder, filesAddress: `${holder}:7871`, hops });
@@ -26,5 +26,14 @@ describe('search output', () => {
     expect(narrow[1]).toBe(`  id ${id('a')}`);
     expect(narrow[4]).toMatch(/^long long .*… +2\.0 KiB {2}1 holder {3}2 hops$/);
     for (const line of narrow) expect(line.length).toBeLessThanOrEqual(80);
+  });
+
+  it('lists a shared folder as NAME/ with its number of files, and counts folders apart from files', () => {
+    const files = groupHits([...hits, { ...hit(id('d'), 'lisbon trip', 'p2', 1, 5 * 1024), folder: { files: 12 } }]);
+    expect(files.find((f) => f.fileId === id('d'))).toMatchObject({ name: 'lisbon trip', folder: { files: 12 } });
+    const lines = fileTable(files, 160).split('\n');
+    expect(lines.find((l) => l.includes(id('d')))).toMatch(/^lisbon trip\/ \(12 files\) +5\.0 KiB  1 holder /);
+    const summary = { queryKey: 'k', peersAnswered: 3, hits: 5, duplicatesDropped: 0, elapsedMs: 1200, ended: 'deadline' as const };
+    expect(summaryLine(summary, 2, 1)).toBe('2 files and 1 folder: 5 hits from 3 peers in 1.2s (0 duplicates dropped, ended: deadline)\n');
   });
 });

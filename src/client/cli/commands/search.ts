@@ -8,11 +8,14 @@ import { secondsFlag, terminalWidth, UsageError, type Command } from '../command
 import { bytes } from '../format.ts';
 
 export interface FoundFile {
+  /** The file id, or a shared folder's collection id. */
   fileId: string;
   name: string;
   size: number;
   holders: number;
   bestHops: number;
+  /** Present for a shared folder: how many files it holds. */
+  folder?: { files: number };
 }
 
 /** One entry per file (id and size together; the first name seen), most held first, then nearest, then by name. */
@@ -20,7 +23,7 @@ export function groupHits(hits: readonly SearchHit[]): FoundFile[] {
   const files = new Map<string, { file: FoundFile; holders: Set<string> }>();
   for (const h of hits) {
     const key = `${h.fileId}:${h.size}`;
-    const entry = files.get(key) ?? { file: { fileId: h.fileId, name: h.name, size: h.size, holders: 0, bestHops: h.hops }, holders: new Set<string>() };
+    const entry = files.get(key) ?? { file: { fileId: h.fileId, name: h.name, size: h.size, holders: 0, bestHops: h.hops, ...(h.folder ? { folder: { files: h.folder.files } } : {}) }, holders: new Set<string>() };
     entry.holders.add(h.holderPeerId);
     entry.file.holders = entry.holders.size;
     entry.file.bestHops = Math.min(entry.file.bestHops, h.hops);
@@ -43,16 +46,17 @@ export function fileTable(files: readonly FoundFile[], width: number): string {
   const widths = [0, 1, 2].map((i) => Math.max(...cells.map((c) => c[i]!.length)));
   const stats = (c: string[]) => `${c[0]!.padStart(widths[0]!)}  ${c[1]!.padEnd(widths[1]!)}  ${c[2]!.padEnd(widths[2]!)}`;
   const statsWidth = widths[0]! + widths[1]! + widths[2]! + 4;
-  const longestName = Math.max(...files.map((f) => f.name.length));
+  const names = files.map((f) => (f.folder ? `${f.name}/ (${plural(f.folder.files, 'file')})` : f.name));
+  const longestName = Math.max(...names.map((n) => n.length));
   const oneLine = 24 + 2 + statsWidth + 2 + 64 <= width;
   const nameWidth = Math.max(8, Math.min(longestName, width - statsWidth - 2 - (oneLine ? 66 : 0)));
   return files
-    .map((f, i) => (oneLine ? `${fit(f.name, nameWidth)}  ${stats(cells[i]!)}  ${f.fileId}\n` : `${fit(f.name, nameWidth)}  ${stats(cells[i]!)}`.trimEnd() + `\n  id ${f.fileId}\n`))
+    .map((f, i) => (oneLine ? `${fit(names[i]!, nameWidth)}  ${stats(cells[i]!)}  ${f.fileId}\n` : `${fit(names[i]!, nameWidth)}  ${stats(cells[i]!)}`.trimEnd() + `\n  id ${f.fileId}\n`))
     .join('');
 }
 
-export function summaryLine(s: SearchSummary, files: number): string {
-  return `${plural(files, 'file')}: ${plural(s.hits, 'hit')} from ${plural(s.peersAnswered, 'peer')} in ${(s.elapsedMs / 1000).toFixed(1)}s (${s.duplicatesDropped} duplicates dropped, ended: ${s.ended})\n`;
+export function summaryLine(s: SearchSummary, files: number, folders = 0): string {
+  return `${plural(files, 'file')}${folders > 0 ? ` and ${plural(folders, 'folder')}` : ''}: ${plural(s.hits, 'hit')} from ${plural(s.peersAnswered, 'peer')} in ${(s.elapsedMs / 1000).toFixed(1)}s (${s.duplicatesDropped} duplicates dropped, ended: ${s.ended})\n`;
 }
 
 export const search: Command = {
@@ -60,9 +64,10 @@ export const search: Command = {
   summary: 'search the network; prints the files found, grouped, with holders and hops',
   usage: `Usage: peershare search TERMS... [--timeout SECONDS]
 
-Every term must prefix a word of a file name. Waits for the hits (a counter on a terminal),
-then prints each file found once — name, size, how many peers hold it, the fewest hops to one
-of them, and its id (for peershare get ID) — most held first, then a summary.
+Every term must prefix a word of a file or shared folder's name. Waits for the hits (a counter
+on a terminal), then prints each file found once — name, size, how many peers hold it, the
+fewest hops to one of them, and its id (for peershare get ID) — most held first, then a
+summary. A shared folder is listed as NAME/ (N files): get ID downloads its whole tree.
 --timeout: how long to wait for hits (default: the peer's). --json: every hit, and the summary.
 
 Example:
@@ -93,7 +98,8 @@ Example:
     if (counter && hits.length > 0) err('\r\x1b[K');
     if (!summary) throw new Error(failure ?? 'the peer ended the search without a summary');
     const files = groupHits(hits);
-    out(fileTable(files, terminalWidth()) + summaryLine(summary, files.length));
+    const folders = files.filter((f) => f.folder !== undefined).length;
+    out(fileTable(files, terminalWidth()) + summaryLine(summary, files.length - folders, folders));
     return 0;
   },
 };

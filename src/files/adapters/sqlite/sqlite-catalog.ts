@@ -8,7 +8,7 @@
  * A catalog made before collections gets both tables, empty, at open (CREATE … IF NOT EXISTS).
  */
 import Database from 'better-sqlite3';
-import type { Catalog, ChangeSet, CollectionSummary, DiskStamp, FileRecord, FileSummary, ListQuery, NameMatch, NewCollection, NewShare, Origin, ShareRecord } from '../../ports.ts';
+import type { Catalog, ChangeSet, CollectionName, CollectionSummary, DiskStamp, FileRecord, FileSummary, ListQuery, NameMatch, NewCollection, NewShare, Origin, ShareRecord } from '../../ports.ts';
 import { tokenize } from '../../domain/terms.ts';
 import { fsError } from '../../../shared/fs-errors.ts';
 
@@ -223,6 +223,11 @@ export class SqliteCatalog implements Catalog {
          FROM collections c ORDER BY c.added_at DESC, c.folder LIMIT ? OFFSET ?`,
       ),
       countCollections: db.prepare(`SELECT count(*) AS n FROM collections`),
+      collectionNames: db.prepare(`SELECT id, name, folder, files, size FROM collections ORDER BY added_at DESC, folder LIMIT ?`),
+      collectionNamesOf: db.prepare(`SELECT id, name, folder, files, size FROM collections WHERE id = ? ORDER BY added_at DESC, folder LIMIT ?`),
+      collectionComplete: db.prepare(
+        `SELECT (SELECT count(*) FROM collection_files cf WHERE cf.folder = c.folder) = c.distinct_files AS complete FROM collections c WHERE c.folder = ?`,
+      ),
       collectionFileIds: db.prepare(
         `SELECT DISTINCT cf.file_id AS id FROM collection_files cf JOIN collections c ON c.folder = cf.folder WHERE c.id = ? ORDER BY cf.file_id`,
       ),
@@ -380,6 +385,14 @@ export class SqliteCatalog implements Catalog {
 
   collectionFileIds(id: string): string[] {
     return (this.#stmts.collectionFileIds.all(id) as Array<{ id: string }>).map((r) => r.id);
+  }
+
+  collectionNames(id: string | undefined, limit: number): CollectionName[] {
+    return (id === undefined ? this.#stmts.collectionNames.all(limit) : this.#stmts.collectionNamesOf.all(id, limit)) as CollectionName[];
+  }
+
+  collectionComplete(folder: string): boolean {
+    return (this.#stmts.collectionComplete.get(folder) as { complete: number } | undefined)?.complete === 1;
   }
 
   removeCollection(id: string): boolean {

@@ -53,6 +53,7 @@ const HitSchema = Type.Object({
   holderPeerId: Type.String(),
   filesAddress: Type.String({ description: "the holder's File Management API, to download from" }),
   hops: Type.Integer({ minimum: 0 }),
+  folder: Type.Optional(Type.Object({ files: Type.Integer({ minimum: 1 }) }, { description: 'present when the hit is a shared folder: fileId is its collection id' })),
 });
 const SummarySchema = Type.Object({
   queryKey: Type.String(),

@@ -31,7 +31,7 @@ import { chooseEviction } from '../../domain/eviction.ts';
 import { ExpiringLru } from '../../domain/expiring-lru.ts';
 import type { LinkId, LinkInfo, LinkPeer, Links, NeighbourSource } from '../../ports.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
-import { inboundRefusal, preferred } from './link-rules.ts';
+import { hitForLink, inboundRefusal, preferred } from './link-rules.ts';
 import { newOverlayCounters, shuffled, type OverlayCounters } from './overlay-counters.ts';
 import type { Listening, RawConnection, StreamTransport } from './transport.ts';
 
@@ -194,8 +194,11 @@ export class LinkManager implements Links {
     return session.sendFrame(frame);
   }
 
+  /** Folder results go only over links that negotiated "folders" (hitForLink); false when nothing was sent. */
   sendHit(link: LinkId, hit: Hit): boolean {
-    return this.readyEntry(link)?.session.send({ case: 'hit', value: hit }) ?? false;
+    const session = this.readyEntry(link)?.session;
+    const fit = session && hitForLink(hit, session.features);
+    return fit !== undefined && session!.send({ case: 'hit', value: fit });
   }
 
   /** Sent only if the link negotiated "push" (PeerSession.send refuses otherwise). */
@@ -321,7 +324,10 @@ export class LinkManager implements Links {
     session.on('message', (m) => {
       if (!entry.ready || !this.handler) return;
       if (m.case === 'query') this.handler.receiveQuery(id, m.value);
-      else if (m.case === 'hit') this.handler.receiveHit(id, m.value);
+      else if (m.case === 'hit') {
+        const fit = hitForLink(m.value, session.features);
+        if (fit) this.handler.receiveHit(id, fit);
+      }
       else this.handler.receivePush?.(id, m.value);
     });
     session.once('close', (info) => this.onClose(entry, info, connection.peerId));

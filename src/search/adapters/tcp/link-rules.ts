@@ -1,8 +1,21 @@
 /**
- * Two rules of the overlay (docs/PROTOCOL.md §8) as plain functions over the link manager's
- * entries: which of two links to the same peer both ends keep, and whether an inbound
- * connection is over a per-address, per-subnet or pending cap.
+ * Rules of the overlay (docs/PROTOCOL.md §7, §8) as plain functions over the link manager's
+ * entries: which of two links to the same peer both ends keep, whether an inbound connection is
+ * over a per-address, per-subnet or pending cap, and what of a Hit a link's features let it carry.
  */
+import type { Hit } from '../../../protocol/gen/wire_pb.ts';
+import { FEATURE_FOLDERS } from '../../../protocol/limits.ts';
+
+/**
+ * `hit` as a link with these negotiated features may carry it, sent or received: folder results
+ * only where "folders" was negotiated (a peer of the release before would take a folder for a
+ * file). Undefined when nothing is left to carry.
+ */
+export function hitForLink(hit: Hit, features: readonly string[]): Hit | undefined {
+  if (features.includes(FEATURE_FOLDERS) || !hit.results.some((r) => r.folder)) return hit;
+  const results = hit.results.filter((r) => !r.folder);
+  return results.length === 0 ? undefined : { ...hit, results };
+}
 
 interface LinkFacts {
   readonly direction: 'inbound' | 'outbound';

@@ -220,6 +220,8 @@ export interface DownloadProgress {
   /** While it runs: verified bytes each source delivered since the download (re)started, and its rate now. */
   perSource?: Array<{ source: string; bytes: number; rate: number }>;
   finalPath?: string;
+  /** Done, but the file is no longer at finalPath (deleted or moved): asked for again, it is downloaded anew. */
+  gone?: true;
   error?: string;
 }
 

@@ -7,7 +7,7 @@
  * it is paused, resumed and cancelled.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
@@ -182,6 +182,11 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       expect(listed.filter((d: { fileId: string; state: string }) => d.fileId === id).map((d: { state: string }) => d.state)).toEqual(['done', 'done']);
       // The downloader now shares the file too.
       expect((await runCommand(['files', '--api', c.host])).stdout).toContain(`${id}    2.0 MiB  quokka-documentary.mp4`);
+      // A finished file the user deleted is listed as gone, saying what to do.
+      rmSync(join(out, 'quokka-documentary.mp4'));
+      const after = (await runCommand(['downloads', '--api', c.host])).stdout;
+      expect(after.match(/^[0-9a-f]{32}  done +100%  2\.0 MiB  quokka-documentary\.mp4$/gm)).toHaveLength(1);
+      expect(after).toMatch(new RegExp(`^[0-9a-f]{32}  gone +100%  2\\.0 MiB  quokka-documentary\\.mp4  \\(no longer at ${join(out, 'quokka-documentary.mp4').replace(/[.]/g, '\\.')}: get it again to download it anew\\)$`, 'm'));
     });
 
     it('downloads pause, resume and cancel a running download; its partial file goes with the cancel', async () => {

@@ -72,13 +72,17 @@ describe('the Download service', () => {
     expect(readdirSync(peer.downloadsDir)).toEqual(['song.flac']);
   });
 
-  it('downloads a finished file again when the user has deleted it, instead of answering with the stale record', async () => {
+  it('lists a finished file the user has deleted as gone, and downloads it again when asked, instead of answering with the stale record', async () => {
     const source = await seed();
     const peer = await startDownloadPeer();
     const body = { fileId: source.id, name: 'song.flac', sources: [source.source] };
     const { key } = (await (await requestDownload(peer.url, body)).json()) as Progress;
     const first = await watch(peer.url, (p) => p.key === key && p.state === 'done');
+    const listed = async () => ((await (await fetch(`${peer.url}/downloads`)).json()) as Progress[]).find((p) => p.key === key);
+    expect(await listed()).not.toHaveProperty('gone');
     rmSync(first.finalPath!);
+    // The list says the file is gone, not only done.
+    expect(await listed()).toMatchObject({ state: 'done', finalPath: first.finalPath, gone: true });
     const again = (await (await requestDownload(peer.url, body)).json()) as Progress;
     expect(again).toMatchObject({ key, state: 'queued', bytesDone: 0 });
     const second = await watch(peer.url, (p) => p.key === key && p.state === 'done');

@@ -361,8 +361,16 @@ export class DownloadManager {
     return toProgress(record, this.#active.get(record.key), this.#now());
   }
 
-  list(limit = 100): Progress[] {
-    return this.#ports.store.list(limit).map((r) => this.#toProgress(r));
+  /** The newest downloads; a done one whose file is no longer where it was saved says so (`gone`). */
+  async list(limit = 100): Promise<Progress[]> {
+    const listed: Progress[] = [];
+    // One file at a time: a list of 1,000 finished downloads must not open 1,000 files at once.
+    for (const record of this.#ports.store.list(limit)) {
+      const progress = this.#toProgress(record);
+      if (record.state === 'done' && record.finalPath !== undefined && !(await this.#exists(record.finalPath))) progress.gone = true;
+      listed.push(progress);
+    }
+    return listed;
   }
 
   /** One download as it is now (NOT_FOUND when no download has `key`). */

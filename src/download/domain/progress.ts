@@ -19,6 +19,8 @@ export interface Progress {
   /** While it runs: what each source delivered in this run (verified bytes) and its rate now. */
   perSource?: SourceProgress[];
   finalPath?: string;
+  /** Done, but the file is no longer at finalPath (deleted or moved): asked for again, it is downloaded anew. Set by the list. */
+  gone?: true;
   error?: string;
 }
 

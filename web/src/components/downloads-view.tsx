@@ -101,7 +101,11 @@ function DownloadRow({ d }: { d: DownloadProgress }) {
           </ul>
         </details>
       ) : null}
-      {d.state === 'done' && d.finalPath ? (
+      {d.state === 'done' && d.gone ? (
+        <p class="small muted gone">
+          The file is no longer at <span class="saved-path">{d.finalPath}</span> (deleted or moved): get it again to download it anew.
+        </p>
+      ) : d.state === 'done' && d.finalPath ? (
         <div class="saved">
           <p class="muted small path" title={d.finalPath}>Saved to <span class="saved-path">{d.finalPath}</span></p>
           <div class="actions">

@@ -66,7 +66,8 @@ Examples:
       out(JSON.stringify({ downloads: list }) + '\n');
       return 0;
     }
-    const rows = list.map((d) => [d.key, d.state, percent(d).padStart(4), d.size !== undefined ? bytes(d.size) : '?', d.error ? `${d.name}  (${d.error})` : d.name]);
+    const note = (d: DownloadProgress) => (d.gone ? `  (no longer at ${d.finalPath}: get it again to download it anew)` : d.error ? `  (${d.error})` : '');
+    const rows = list.map((d) => [d.key, d.gone ? 'gone' : d.state, percent(d).padStart(4), d.size !== undefined ? bytes(d.size) : '?', `${d.name}${note(d)}`]);
     // A running download's speed, time left and sources on the line under it, indented past its
     // key, then each source with what it sent.
     const lines = table(rows).split('\n');

@@ -35,6 +35,7 @@ const ProgressSchema = Type.Object({
     }),
   ),
   finalPath: Type.Optional(Type.String()),
+  gone: Type.Optional(Type.Literal(true, { description: 'done, but the file is no longer at finalPath (deleted or moved); asked for again, it is downloaded anew' })),
   error: Type.Optional(Type.String()),
 });
 
@@ -75,7 +76,7 @@ export function registerDownloadRoutes(app: HttpApp, manager: DownloadManager, q
     const onCleared = (keys: string[]) => stream.send('cleared', { keys });
     manager.events.on('progress', onProgress);
     manager.events.on('cleared', onCleared);
-    stream.send('snapshot', manager.list(100));
+    stream.send('snapshot', await manager.list(100));
     await stream.closed;
     manager.events.off('progress', onProgress);
     manager.events.off('cleared', onCleared);

@@ -260,7 +260,7 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       oneLineError(await runCommand(['get', wrong, '--api', c.host]), 1, new RegExp(`no peer the link names sent folder ${'0'.repeat(64)}`));
     });
 
-    it('a shared folder is found by search, listed as a folder, and get of its bare id recreates its tree', async () => {
+    it('a shared folder is found by search, listed as a folder; get of its bare id recreates its tree, --list prints its files and --only takes some', { timeout: 90_000 }, async () => {
       const [a, , c] = network().peers;
       const root = join(tempDir(), 'Kestrel survey');
       const tree: Record<string, Buffer> = { 'map.png': randomBytes(20_000), 'counts/spring.csv': Buffer.from('kestrel,4\n') };
@@ -285,6 +285,17 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       expect(got.code, got.stderr).toBe(0);
       expect(got.stdout).toBe(`${join(out, 'Kestrel survey')}\n`);
       for (const [path, data] of Object.entries(tree)) expect(readFileSync(join(out, 'Kestrel survey', path)).equals(data), path).toBe(true);
+
+      // File by file: --list prints its files; --only takes the files at or under a path.
+      const listed = await runCommand(['get', id!, '--list', '--api', c.host]);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toMatch(new RegExp(`^folder Kestrel survey: 2 files, \\S+ KiB {2}collection ${id}\n[0-9a-f]{64} +10 B {2}counts/spring\\.csv\n[0-9a-f]{64} +\\S+ KiB {2}map\\.png\n$`));
+      const some = tempDir();
+      const only = await runCommand(['get', id!, '--only', 'counts/', '--out', some, '--wait', '--api', c.host]);
+      expect(only.code, only.stderr).toBe(0);
+      expect(readdirSync(join(some, 'Kestrel survey'), { recursive: true }).sort()).toEqual(['counts', join('counts', 'spring.csv')]);
+      oneLineError(await runCommand(['get', id!, '--only', 'nope.txt', '--api', c.host]), 1, /folder [0-9a-f]{64} has no file or folder "nope\.txt"; nothing was queued/);
+      oneLineError(await runCommand(['get', id!, '--list', '--wait', '--api', c.host]), 2, /--list only prints a folder's files/);
     });
 
     it('limits: the bandwidth caps change while transfers run, pace what they cap, and are kept in the config file', async () => {

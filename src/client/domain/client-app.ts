@@ -72,8 +72,34 @@ export interface QueuedFolder {
   downloads: DownloadProgress[];
 }
 
+/** A shared folder's verified contents, as its holders sent them (nothing queued). */
+export interface FolderContents {
+  folder: { id: string; name: string; files: number; size: number };
+  entries: FolderListing['entries'];
+}
+
+/** Which files of a folder to queue: relative paths of files, or of folders in it (everything under them). */
+export type FolderSelection = readonly string[];
+
 /** A file and its `peershare:` link. */
 export type WithLink<T> = T & { link: string };
+
+/** The folder's name a link gives, or one made of its id. */
+const folderName = (link: ShareLink) => link.name ?? `folder-${link.fileId.slice(0, 12)}`;
+
+/** A selection is for folders only: asked of a file, it is a mistake, said before anything is queued. */
+function notAFolder(fileId: string, only: FolderSelection | undefined): void {
+  if (only !== undefined) throw new PeershareError('BAD_REQUEST', `${fileId} is a file, not a shared folder: there is nothing in it to choose (drop --only)`);
+}
+
+/** The entries at or under each selected relative path; a path that names nothing is refused, naming it. */
+function selected(entries: FolderListing['entries'], only: FolderSelection, id: string): FolderListing['entries'] {
+  const paths = only.map((p) => p.replace(/^\/+|\/+$/g, ''));
+  const under = (entry: { path: string }, p: string) => p === '' || entry.path === p || entry.path.startsWith(`${p}/`);
+  const missing = paths.filter((p) => !entries.some((e) => under(e, p)));
+  if (missing.length > 0) throw new PeershareError('BAD_REQUEST', `folder ${id} has no file or folder ${missing.map((p) => `"${p}"`).join(', ')}; nothing was queued (list it with --list)`);
+  return entries.filter((e) => paths.some((p) => under(e, p)));
+}
 
 export class ClientApp {
   constructor(
@@ -191,9 +217,10 @@ export class ClientApp {
    * the best MAX_DOWNLOAD_SOURCES of them), else from a search for the id. An id the search finds
    * as a shared folder (a collection id) queues the folder, as its link would.
    */
-  async queueById(fileId: string, outDir?: string): Promise<QueuedDownload | QueuedFolder> {
+  async queueById(fileId: string, outDir?: string, only?: FolderSelection): Promise<QueuedDownload | QueuedFolder> {
     const known = (await this.ports.fetch.sourcesFor(fileId)).filter((s) => s.state === 'alive' && s.peerId !== this.identity.peerId);
     if (known.length > 0) {
+      notAFolder(fileId, only);
       // The availability map is Fetch's own (each holder told it directly), so its addresses are
       // the holders' record addresses; ranked by when each was last heard.
       const members = verifiedMembers(await this.ports.fetch.peers(), this.identity.peerId);
@@ -203,16 +230,38 @@ export class ClientApp {
     }
     const hits = await this.collect({ fileId, timeoutMs: ID_SEARCH_TIMEOUT_MS });
     const folders = hits.filter((h) => h.folder !== undefined && h.fileId === fileId);
-    if (folders.length > 0) return this.queueFoundFolder(fileId, folders, outDir);
+    if (folders.length > 0) return this.queueFolder(await this.foundFolder(fileId, folders), outDir, only);
+    notAFolder(fileId, only);
     return this.queuePick(hits, outDir, { none: `no peer is known to hold file ${fileId}`, unverified: `no verified peer is known to hold file ${fileId}` });
   }
 
   /**
-   * Queue the shared folder a search for its collection id found. As with a hit for a file, a
-   * holder is a hint: only verified members that can be dialled are asked, each at its own
-   * record's files address, and the collection they send must hash to the id (queueFolder).
+   * A shared folder's contents, by its collection id (searched for, as `get ID` does) or its
+   * `folder=` link: asked of its holders and verified against the id; nothing is queued.
    */
-  private async queueFoundFolder(id: string, hits: readonly SearchHit[], outDir: string | undefined): Promise<QueuedFolder> {
+  async folderContents(ref: { fileId: string } | { link: string }): Promise<FolderContents> {
+    let link: ShareLink;
+    if ('link' in ref) {
+      const read = parseShareLink(ref.link);
+      if (!read.ok) throw new PeershareError('BAD_REQUEST', `not a usable peershare: link: ${read.reason}`);
+      if (!read.link.folder) throw new PeershareError('BAD_REQUEST', 'the link names a file, not a folder: it has no contents to list');
+      link = read.link;
+    } else {
+      const hits = await this.collect({ fileId: ref.fileId, timeoutMs: ID_SEARCH_TIMEOUT_MS });
+      const folders = hits.filter((h) => h.folder !== undefined && h.fileId === ref.fileId);
+      if (folders.length === 0) throw new PeershareError('COLLECTION_NOT_FOUND', `no peer answered for a shared folder with id ${ref.fileId}`);
+      link = await this.foundFolder(ref.fileId, folders);
+    }
+    const { listing } = await this.folderListing(link);
+    return { folder: { id: link.fileId, name: folderName(link), files: listing.entries.length, size: listing.size }, entries: listing.entries };
+  }
+
+  /**
+   * The link to the shared folder a search for its collection id found. As with a hit for a
+   * file, a holder is a hint: only verified members that can be dialled are named, each at its
+   * own record's files address, and the collection they send must hash to the id (folderListing).
+   */
+  private async foundFolder(id: string, hits: readonly SearchHit[]): Promise<ShareLink> {
     const members = verifiedMembers(await this.ports.fetch.peers(), this.identity.peerId);
     const dialable = (peerId: string) => members.has(peerId) && members.get(peerId)!.state !== FIREWALLED;
     const holders = hits.filter((h) => dialable(h.holderPeerId) && this.isSafeName(h.name));
@@ -221,7 +270,7 @@ export class ClientApp {
       throw new PeershareError('FILE_NOT_FOUND', `folder ${id} was found only at peers this peer has not verified or cannot dial (firewalled): a folder is asked of verified, reachable holders`);
     }
     const name = holders.find((h) => h.holderPeerId === parsePeerAddress(hints[0]!)?.peerId)?.name ?? holders[0]!.name;
-    return this.queueFolder({ fileId: id, folder: true, name, hints }, outDir);
+    return { fileId: id, folder: true, name, hints };
   }
 
   /**
@@ -230,10 +279,11 @@ export class ClientApp {
    * pinned to its peer id, the name passed the share rules, and the download fails if the
    * verified manifest's size is not the link's.
    */
-  async queueByLink(text: string, outDir?: string): Promise<QueuedDownload | QueuedFolder> {
+  async queueByLink(text: string, outDir?: string, only?: FolderSelection): Promise<QueuedDownload | QueuedFolder> {
     const read = parseShareLink(text);
     if (!read.ok) throw new PeershareError('BAD_REQUEST', `not a usable peershare: link: ${read.reason}`);
-    if (read.link.folder) return this.queueFolder(read.link, outDir);
+    if (read.link.folder) return this.queueFolder(read.link, outDir, only);
+    notAFolder(read.link.fileId, only);
     const { fileId, name, size, hints } = read.link;
     const self = this.identity.peerId;
     const fromLink = hints.filter((h) => parsePeerAddress(h)?.peerId !== self);
@@ -248,11 +298,28 @@ export class ClientApp {
 
   /**
    * Queue a shared folder a `folder=` link names: its collection is asked of the link's hints
-   * (pinned by TLS) and verified against the id, then every file it lists is queued into the
-   * same relative folder under `outDir` (default: the downloads folder) / the folder's name,
-   * each verified as any download is. Asked again, the same downloads answer (one per file and folder).
+   * (pinned by TLS) and verified against the id, then every file it lists (or, given `only`, the
+   * files at or under those relative paths) is queued into the same relative folder under
+   * `outDir` (default: the downloads folder) / the folder's name, each verified as any download
+   * is. Asked again, the same downloads answer (one per file and folder).
    */
-  async queueFolder(link: ShareLink, outDir?: string): Promise<QueuedFolder> {
+  async queueFolder(link: ShareLink, outDir?: string, only?: FolderSelection): Promise<QueuedFolder> {
+    const { listing, hints } = await this.folderListing(link);
+    const entries = only === undefined ? listing.entries : selected(listing.entries, only, link.fileId);
+    const name = folderName(link);
+    const root = `${(outDir ?? (await this.ports.download.folder())).replace(/\/+$/, '')}/${name}`;
+    const sources = hints.map((h) => formatPeerAddress(h));
+    const downloads: DownloadProgress[] = [];
+    for (const entry of entries) {
+      const slash = entry.path.lastIndexOf('/');
+      const dir = slash < 0 ? root : `${root}/${entry.path.slice(0, slash)}`;
+      downloads.push(await this.ports.download.request({ fileId: entry.fileId, name: entry.path.slice(slash + 1), sources, outDir: dir, size: entry.size }));
+    }
+    return { folder: { id: link.fileId, name, files: entries.length, size: entries.reduce((sum, e) => sum + e.size, 0), root }, downloads };
+  }
+
+  /** The verified collection a folder link names, from the first of its hints that sends it, and the hints. */
+  private async folderListing(link: ShareLink): Promise<{ listing: FolderListing; hints: Array<{ peerId: string; address: string }> }> {
     const self = this.identity.peerId;
     const hints = link.hints.flatMap((text) => {
       const hint = parsePeerAddress(text);
@@ -276,16 +343,7 @@ export class ClientApp {
     if (link.size !== undefined && listing.size !== link.size) {
       throw new PeershareError('BAD_REQUEST', `folder ${link.fileId} holds ${listing.size} bytes by its verified collection, not the ${link.size} the link says (a wrong link?); nothing was queued`);
     }
-    const name = link.name ?? `folder-${link.fileId.slice(0, 12)}`;
-    const root = `${(outDir ?? (await this.ports.download.folder())).replace(/\/+$/, '')}/${name}`;
-    const sources = hints.map((h) => formatPeerAddress(h));
-    const downloads: DownloadProgress[] = [];
-    for (const entry of listing.entries) {
-      const slash = entry.path.lastIndexOf('/');
-      const dir = slash < 0 ? root : `${root}/${entry.path.slice(0, slash)}`;
-      downloads.push(await this.ports.download.request({ fileId: entry.fileId, name: entry.path.slice(slash + 1), sources, outDir: dir, size: entry.size }));
-    }
-    return { folder: { id: link.fileId, name, files: listing.entries.length, size: listing.size, root }, downloads };
+    return { listing, hints };
   }
 
   /**

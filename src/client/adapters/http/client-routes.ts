@@ -40,6 +40,17 @@ const GetBody = Type.Object(
     link: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_LINK_LENGTH + 64, description: 'a peershare: link: its hints, then the holders Fetch knows (docs/PROTOCOL.md §10)' })),
     outDir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '^/' })),
     timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, description: 'search deadline in ms (with q)' })),
+    only: Type.Optional(
+      Type.Array(Type.String({ maxLength: 4096 }), { minItems: 1, maxItems: 1000, description: 'a folder (by fileId or link): only the files at or under these relative paths' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const FolderRef = Type.Object(
+  {
+    fileId: Type.Optional(FileId),
+    link: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_LINK_LENGTH + 64, description: 'a peershare:?folder= link' })),
   },
   { additionalProperties: false },
 );
@@ -186,11 +197,22 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
     '/downloads',
     { onRequest: admin, schema: { summary: 'Queue a download by file id, by peershare: link, or by words (the file most peers hold)', body: GetBody, response: { 202: Type.Any(), 400: ErrorRef, 404: ErrorRef } } },
     async (request, reply) => {
-      const { fileId, q, link, outDir, timeout } = request.body;
+      const { fileId, q, link, outDir, timeout, only } = request.body;
       if ([fileId, q, link].filter((v) => v !== undefined).length !== 1) throw new PeershareError('BAD_REQUEST', 'give exactly one of fileId, link and q');
+      if (q !== undefined && only !== undefined) throw new PeershareError('BAD_REQUEST', 'only is for a folder, asked by fileId or link');
       const queued =
-        fileId !== undefined ? await client.queueById(fileId, outDir) : link !== undefined ? await client.queueByLink(link, outDir) : await client.queueByName(q!, outDir, timeout);
+        fileId !== undefined ? await client.queueById(fileId, outDir, only) : link !== undefined ? await client.queueByLink(link, outDir, only) : await client.queueByName(q!, outDir, timeout);
       return reply.status(202).send(queued);
+    },
+  );
+
+  app.get(
+    '/folder-contents',
+    { schema: { summary: "A shared folder's files (relative path, size, file id), by its collection id or folder link: asked of its holders and verified; nothing is queued", querystring: FolderRef, response: { 400: ErrorRef, 404: ErrorRef } } },
+    async (request) => {
+      const { fileId, link } = request.query;
+      if ((fileId === undefined) === (link === undefined)) throw new PeershareError('BAD_REQUEST', 'give exactly one of fileId and link');
+      return client.folderContents(fileId !== undefined ? { fileId } : { link: link! });
     },
   );
 

@@ -3,12 +3,12 @@
  * with a progress line until it is done, and exit non-zero if it fails, is cancelled, or is
  * paused on an error (a full disk), which it would not get past without the user.
  */
-import type { QueuedDownload, QueuedFolder } from '../../domain/client-app.ts';
+import type { FolderContents, QueuedDownload, QueuedFolder } from '../../domain/client-app.ts';
 import type { DownloadProgress } from '../../ports.ts';
 import { looksLikeLink, parseShareLink } from '../../../shared/share-link.ts';
 import type { Api } from '../api.ts';
 import { secondsFlag, UsageError, userPath, type Command } from '../command.ts';
-import { bytes, progressLine } from '../format.ts';
+import { bytes, progressLine, table } from '../format.ts';
 
 const FINAL = new Set(['done', 'failed', 'cancelled']);
 /** Where following a download ends: a final state, or a pause that carries an error. */
@@ -66,10 +66,18 @@ async function getFolder(api: Api, queued: QueuedFolder, o: { wait: boolean; jso
   return 0;
 }
 
+/** `get FOLDER --list`: the folder's files, each with its size and id, under a line naming the folder. */
+export function folderListing({ folder, entries }: FolderContents): string {
+  const head = `folder ${folder.name}: ${folder.files} file${folder.files === 1 ? '' : 's'}, ${bytes(folder.size)}  collection ${folder.id}\n`;
+  return head + table(entries.map((e) => [e.fileId, bytes(e.size).padStart(9), e.path]));
+}
+
 export const get: Command = {
   name: 'get',
   summary: 'download a file by id, or by name (the file most peers hold)',
   usage: `Usage: peershare get ID|LINK [--out DIR] [--wait]
+       peershare get FOLDER-ID|FOLDER-LINK --list
+       peershare get FOLDER-ID|FOLDER-LINK --only PATH [--only PATH...] [--out DIR] [--wait]
        peershare get --name TERMS... [--timeout SECONDS] [--out DIR] [--wait]
 
 Queues a download and prints its key. By id, the peer finds the file's holders; by name, it
@@ -79,9 +87,16 @@ hit's holder is a claim anyone can forge); if Fetch has synced no holder of any 
 share made moments ago), verified hit holders are counted and the output says so. It asks at
 most the 64 best holders (alive first, most recently heard). --out: save into DIR (default: the
 peer's downloads folder). --wait: show progress until done; exit non-zero if it fails. A folder
-link (share prints one for a folder) downloads the folder's tree into DIR/NAME, every file
-verified; --wait follows each file.`,
-  options: { name: { type: 'string' }, out: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' } },
+link (share prints one for a folder), or a folder's id (search lists folders as NAME/), downloads
+the folder's tree into DIR/NAME, every file verified; --wait follows each file. --list prints a
+folder's files (id, size, relative path) without downloading; --only PATH downloads only the
+files at or under PATH (a file or a folder in it; repeat for more).
+
+Examples:
+  peershare get 3f2a…9c --wait
+  peershare get 'peershare:?folder=…' --list
+  peershare get 'peershare:?folder=…' --only 'day 1/raw' --only notes.txt --wait`,
+  options: { name: { type: 'string' }, out: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, list: { type: 'boolean' }, only: { type: 'string', multiple: true } },
   async run({ api, values, positionals, json, out, err }) {
     const byName = values.name as string | undefined;
     if (byName === undefined && positionals.length !== 1) throw new UsageError('peershare get needs one file ID or LINK, or --name TERMS; try peershare get --help');
@@ -92,9 +107,18 @@ verified; --wait follows each file.`,
     } else if (byName === undefined && !/^[0-9a-f]{64}$/.test(positionals[0]!)) {
       throw new UsageError(`not a file id: "${positionals[0]}" (64 hex characters, as search prints, or a peershare: link)`);
     }
+    const only = values.only as string[] | undefined;
+    if (byName !== undefined && (values.list === true || only !== undefined)) throw new UsageError('--list and --only are for a folder given by its ID or LINK, not --name');
+    if (values.list === true && (only !== undefined || values.out !== undefined || values.wait === true)) throw new UsageError('--list only prints a folder\'s files: drop --only, --out and --wait');
+    const ref: Record<string, string> = link !== undefined ? { link } : { fileId: positionals[0]! };
+    if (values.list === true) {
+      const contents = await api.call<FolderContents>('GET', `/folder-contents?${new URLSearchParams(ref).toString()}`, undefined, { timeoutMs: 20_000 });
+      out(json ? JSON.stringify(contents) + '\n' : folderListing(contents));
+      return 0;
+    }
     const timeout = secondsFlag('timeout', values.timeout as string | undefined);
     const outDir = values.out === undefined ? undefined : userPath(values.out as string);
-    const body = byName !== undefined ? { q: [byName, ...positionals].join(' '), ...(timeout ? { timeout } : {}) } : link !== undefined ? { link } : { fileId: positionals[0] };
+    const body = byName !== undefined ? { q: [byName, ...positionals].join(' '), ...(timeout ? { timeout } : {}) } : { ...ref, ...(only ? { only } : {}) };
     const answer = await api.call<QueuedDownload | QueuedFolder>('POST', '/downloads', { ...body, ...(outDir ? { outDir } : {}) }, { timeoutMs: (timeout ?? 10_000) + 10_000 });
     if ('folder' in answer) return getFolder(api, answer, { wait: values.wait === true, json, out, err });
     const queued = answer;

@@ -1,20 +1,22 @@
 /**
  * `npm run sim -- search [--peers N] [--degree D] [--ttl T] [--holders-fraction F] [--searches S]
- * [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE]`: flood searches on a
+ * [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]`: flood searches on a
  * simulated network running the project's own Search engine. Peers, degree, TTL and holders
  * fraction each take a comma-separated list; every combination is one row of the table printed
  * (markdown) and of the JSON written. One overlay is built per (peers, degree) and reused for its
- * TTLs and fractions; each row replays alone with the same figures.
+ * TTLs and fractions; each row replays alone with the same figures. --svg writes the two charts
+ * of docs/SCALE.md (PREFIX-recall-messages.svg, PREFIX-recall-time.svg).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { seededRandom } from '../fetch/domain/random.ts';
 import { Overlay, type LatencyModel } from './overlay.ts';
-import { markdownTable, summarize, type SearchRow } from './report.ts';
+import { lineChart } from './chart.ts';
+import { markdownTable, searchCharts, summarize, type SearchRow } from './report.ts';
 import { SearchNetwork } from './search-network.ts';
 import { mix, runSearches } from './search-sim.ts';
 
-const USAGE = 'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE]';
+const USAGE = 'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
 
 const [command, ...rest] = process.argv.slice(2);
 if (command !== 'search') {
@@ -33,6 +35,7 @@ const { values } = parseArgs({
     'latency-median': { type: 'string', default: '40' },
     'latency-sigma': { type: 'string', default: '0.5' },
     json: { type: 'string' },
+    svg: { type: 'string' },
   },
 });
 
@@ -70,6 +73,14 @@ console.log(markdownTable(rows));
 if (values.json) {
   writeFileSync(values.json, `${JSON.stringify({ command: commandLine, seed, latency, node: process.version, rows }, null, 2)}\n`);
   console.log(`\nwrote ${values.json}`);
+}
+if (values.svg) {
+  const charts = searchCharts(rows);
+  for (const [suffix, spec] of [['recall-messages', charts.recallMessages], ['recall-time', charts.recallTime]] as const) {
+    const file = `${values.svg}-${suffix}.svg`;
+    writeFileSync(file, lineChart({ ...spec, title: `${spec.title} (seed ${seed})` }));
+    console.log(`wrote ${file}`);
+  }
 }
 
 function mib(bytes: number): number {

@@ -2,6 +2,7 @@
  * Figures of one configuration from its searches' measures, and the markdown table the command
  * prints (and docs/SCALE.md shows).
  */
+import type { ChartPoint, ChartSeries, ChartSpec } from './chart.ts';
 import type { SearchMeasure } from './search-sim.ts';
 
 export interface SearchRow {
@@ -109,4 +110,43 @@ function pct(x: number): string {
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+/**
+ * The two charts of docs/SCALE.md from the rows of one run: recall against messages per search,
+ * and against the median time to the last hit; a series per (peers, degree, holders fraction),
+ * a point per TTL, in TTL order. Rows without a hit have no time and no point on the second.
+ */
+export function searchCharts(rows: readonly SearchRow[]): { recallMessages: ChartSpec; recallTime: ChartSpec } {
+  // A series is named by what varies between series; what they all share goes under the title.
+  const parts = [(r: SearchRow) => `${r.peers.toLocaleString('en')} peers`, (r: SearchRow) => `degree ${r.degree}`, (r: SearchRow) => `${r.holdersFraction * 100}% of peers hold the file`];
+  const varies = parts.map((part) => new Set(rows.map(part)).size > 1);
+  const subtitle = parts.filter((_, i) => !varies[i]).map((part) => part(rows[0]!)).join(', ');
+  const groups = new Map<string, SearchRow[]>();
+  for (const r of rows) {
+    const name = parts.filter((_, i) => varies[i]).map((part) => part(r)).join(', ') || 'all';
+    groups.set(name, [...(groups.get(name) ?? []), r]);
+  }
+  const series = (point: (r: SearchRow) => ChartPoint | undefined): ChartSeries[] =>
+    [...groups].map(([name, rs]) => ({ name, points: [...rs].sort((a, b) => a.ttl - b.ttl).flatMap((r) => point(r) ?? []) }));
+  const label = (r: SearchRow) => `TTL ${r.ttl}`;
+  return {
+    recallMessages: {
+      title: 'Recall against the cost of a flood search',
+      subtitle,
+      xLabel: 'query messages per search (mean)',
+      yLabel: 'recall: holders found (mean)',
+      xLog: true,
+      yRange: [0, 1],
+      series: series((r) => ({ x: r.messagesMean, y: r.recallMean, label: label(r) })),
+    },
+    recallTime: {
+      title: 'Recall against the time to the last hit',
+      subtitle,
+      xLabel: 'time to the last hit, median (ms)',
+      yLabel: 'recall: holders found (mean)',
+      yRange: [0, 1],
+      series: series((r) => (r.lastHitP50Ms === null ? undefined : { x: r.lastHitP50Ms, y: r.recallMean, label: label(r) })),
+    },
+  };
 }

@@ -141,7 +141,10 @@ export interface PeerInfo {
   peerId: string;
   state: string;
   lastSeen: number;
+  /** The address set this peer dials it at. */
   addresses: { files: string; search: string; fetch: string };
+  /** Every address set its record lists, in order (absent from an older Fetch). */
+  advertised?: Array<{ files: string; search: string; fetch: string }>;
   files: number;
 }
 
@@ -199,8 +202,10 @@ export interface Reachability {
   address?: string;
   confirmedBy?: string;
   checkedBy?: string;
-  /** The Fetch address this peer's record advertises. */
+  /** The Fetch address this peer's record advertises (the first, when it lists several). */
   advertised?: string;
+  /** Every Fetch address this peer's record lists, in the order others try them. */
+  advertisedAll?: string[];
   /** The File Management address this peer's record advertises (a link's own hint). */
   advertisedFiles?: string;
   /** What the home router answered when asked to forward the peer ports (--nat upnp); absent when not asked. */

@@ -9,6 +9,7 @@ import { plainAddress } from '../shared/net.ts';
 import type { Logger } from '../shared/logging.ts';
 import type { FetchApi } from './adapters/http/fetch-routes.ts';
 import type { FileDelta, SyncResponse } from './domain/messages.ts';
+import { addressSets } from './domain/peer-record.ts';
 import type { SyncRounds } from './domain/sync-rounds.ts';
 import type { PeerStore, SharedFileFeed } from './ports.ts';
 
@@ -46,7 +47,7 @@ export function answerWithFiles(core: SyncRounds, feed: SharedFileFeed, store: P
       core.acceptLeave(body);
       flush();
     },
-    self: () => ({ peerId: core.peerId, addresses: core.table.selfRecord.addresses }),
+    self: () => ({ peerId: core.peerId, addresses: core.table.selfRecord.addresses, advertised: addressSets(core.table.selfRecord) }),
     peers: () => core.peers(),
     events(limit: number) {
       flush();

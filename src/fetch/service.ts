@@ -34,6 +34,7 @@ import { fetchMetrics } from './metrics.ts';
 import { AddressLearner, DialBackLimiter, type Reachability } from './domain/reachability.ts';
 import { askerFilesIn, observedIn, type SyncRequest } from './domain/messages.ts';
 import { portOf } from './domain/host-key.ts';
+import { addressSets } from './domain/peer-record.ts';
 import type { PortMappingStatus } from './domain/port-mapping.ts';
 
 /** The port a join address without one is assumed to use (the Fetch service's default). */
@@ -57,6 +58,8 @@ export interface FetchServiceComponents {
   apiToken?: string;
   /** Addresses announced to other peers; `fetch` defaults to the address this API is bound to. */
   addresses: { files: string; search: string; fetch?: string };
+  /** Further address sets announced after `addresses`, in the order others should try them (--advertise repeated). */
+  otherAddresses?: ServiceAddresses[];
   /**
    * Learn the host to advertise from other peers (bound to a wildcard, none given): the address
    * their answers saw, once one of them dialled this peer back there (domain/reachability.ts).
@@ -91,8 +94,10 @@ export interface FetchStatus {
   admission: AdmissionStatus;
   /** Whether other hosts can reach this peer, and at which address (domain/reachability.ts). */
   reachability: Reachability;
-  /** The addresses this peer's record advertises now. */
+  /** The addresses this peer's record advertises now (the first of `advertisedAll`). */
   advertised: ServiceAddresses | undefined;
+  /** Every address set this peer's record lists, in order. */
+  advertisedAll: ServiceAddresses[];
   /** Dial-backs other peers asked of this one: done (whatever the outcome), and refused by the limits. */
   dialBacks: { served: number; refused: number };
   /** What the home router answered when asked to forward the peer ports (--nat). */
@@ -116,8 +121,13 @@ export interface FetchService extends Startable, SourceDirectory, NeighbourDirec
   joinPins(): JoinPinView[];
   /** Forget the pins of a peer id or join address (accept a new key); returns those dropped. */
   forgetJoinPins(key: string): JoinPin[];
-  /** The files address of `peerId`'s record if this peer verified it (reached it itself), else undefined. */
+  /** The files address `peerId` is dialled at if this peer verified it (reached it itself), else undefined. */
   verifiedFilesAddress(peerId: string): string | undefined;
+  /**
+   * Where to connect back to `peerId` for a Push naming `named` as its files address: the files
+   * address this peer dials it at, if it is verified here and `named` is one its record lists.
+   */
+  connectBackAddress(peerId: string, named: string): string | undefined;
   /** Whether `peerId` is held firewalled: its key proven, never dialled (connect-back only). */
   isFirewalled(peerId: string): boolean;
   /** Firewalled peers that list `fileId` (reachable only by connect-back), marked. */
@@ -361,8 +371,13 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     const targets = live.table.list().filter((p) => p.state !== 'down').slice(0, MAX_LEAVE_NOTICES);
     const deadline = new AbortController();
     const t = setTimeout(() => deadline.abort(), LEAVE_DEADLINE_MS);
-    await Promise.allSettled(targets.map((p) => c.transport.announceLeave(p.record.addresses.fetch, p.peerId, tombstone, deadline.signal)));
+    await Promise.allSettled(targets.map((p) => c.transport.announceLeave(p.addresses.fetch, p.peerId, tombstone, deadline.signal)));
     clearTimeout(t);
+  }
+
+  function connectBackAddress(peerId: string, named: string): string | undefined {
+    const peer = core?.table.get(peerId);
+    return peer && addressSets(peer.record).some((set) => set.files === named) ? peer.addresses.files : undefined;
   }
 
   function status(): FetchStatus {
@@ -380,6 +395,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       admission: core?.admissionStatus() ?? NO_ADMISSION,
       reachability: learner.status,
       advertised: core?.table.selfRecord.addresses,
+      advertisedAll: core ? addressSets(core.table.selfRecord) : [],
       dialBacks: { ...dialBackCounts },
       portMapping,
     };
@@ -397,7 +413,8 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     joinPins,
     forgetJoinPins,
     runRound,
-    verifiedFilesAddress: (peerId: string) => core?.table.get(peerId)?.record.addresses.files,
+    verifiedFilesAddress: (peerId: string) => core?.table.get(peerId)?.addresses.files,
+    connectBackAddress,
     isFirewalled: (peerId: string) => core?.admission.isFirewalled(peerId) === true && !core.table.has(peerId),
     firewalledHoldersOf: (fileId: string) => core?.firewalledHoldersOf(fileId) ?? [],
     firewalledPeers: () => core?.firewalledPeers() ?? [],
@@ -416,7 +433,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
         peerPort = bound;
         url = `http://${hostPort(bound.host, bound.port)}`;
         const addresses: ServiceAddresses = { files: c.addresses.files, search: c.addresses.search, fetch: c.addresses.fetch ?? hostPort(bound.host, bound.port) };
-        const live = new SyncRounds({ signer: c.identity, addresses, clock, random, join, config: { ...c.tuning, intervalMs: c.intervalMs, fanout: c.fanout } });
+        const live = new SyncRounds({ signer: c.identity, addresses, ...(c.otherAddresses?.length ? { otherAddresses: c.otherAddresses } : {}), clock, random, join, config: { ...c.tuning, intervalMs: c.intervalMs, fanout: c.fanout } });
         const loaded = c.store.loadRecords();
         live.restore(loaded);
         writer = new StoreWriter(c.store, live, loaded);

@@ -7,13 +7,14 @@ import { join } from 'node:path';
 import { HttpFetchTransport } from '../fetch/adapters/http/http-transport.ts';
 import { UpnpPortMapper } from '../fetch/adapters/nat/upnp-mapper.ts';
 import { SqlitePeerStore } from '../fetch/adapters/sqlite/sqlite-peer-store.ts';
+import type { ServiceAddresses } from '../fetch/domain/addresses.ts';
 import type { FetchConfig } from '../fetch/domain/config.ts';
 import type { SharedFileFeed } from '../fetch/ports.ts';
 import { createFetchService, type FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
 import type { Config } from '../shared/config.ts';
 import { opening } from '../shared/fs-errors.ts';
-import { advertisedAddress, learnsAddress, localAddress, type PeerContext } from './context.ts';
+import { advertisedAddresses, learnsAddress, localAddress, type PeerContext } from './context.ts';
 import { filesFeedOverHttp } from './remote-ports.ts';
 
 /** The user's Fetch admission settings (shared/config.ts) as the Fetch domain's tuning. */
@@ -31,6 +32,15 @@ export function fetchTuning(config: Config): Partial<FetchConfig> {
   };
 }
 
+/** The address sets this peer advertises, one per --advertise host in order, each service keeping its port. */
+function advertisedSets(config: Config): { addresses: ServiceAddresses; otherAddresses?: ServiceAddresses[] } {
+  const files = advertisedAddresses(config, config.filesPort);
+  const search = advertisedAddresses(config, config.searchPort);
+  const fetch = advertisedAddresses(config, config.fetchPort);
+  const [first, ...others] = files.map((f, i) => ({ files: f, search: search[i] as string, fetch: fetch[i] as string }));
+  return { addresses: first as ServiceAddresses, ...(others.length > 0 ? { otherAddresses: others } : {}) };
+}
+
 export function buildFetch(ctx: PeerContext, files: FilesService | undefined): FetchService {
   const { config } = ctx;
   const storePath = join(config.dataDir, 'fetch.db');
@@ -46,7 +56,7 @@ export function buildFetch(ctx: PeerContext, files: FilesService | undefined): F
     allowedHosts: config.allowedHosts,
     port: config.fetchPort,
     apiToken: ctx.apiToken,
-    addresses: { files: advertisedAddress(config, config.filesPort), search: advertisedAddress(config, config.searchPort), fetch: advertisedAddress(config, config.fetchPort) },
+    ...advertisedSets(config),
     learnAddress: learnsAddress(config),
     join: config.join,
     intervalMs: config.fetchInterval,

@@ -62,7 +62,7 @@ export function searchInProcess(search: SearchService): SearchPort {
 export function fetchInProcess(fetch: FetchService, pushable = false): FetchPort {
   return {
     peers: async () => [
-      ...fetch.peers().map((p) => ({ peerId: p.peerId, state: p.state, lastSeen: p.lastHeardAt, addresses: p.addresses, files: p.files })),
+      ...fetch.peers().map((p) => ({ peerId: p.peerId, state: p.state, lastSeen: p.lastHeardAt, addresses: p.addresses, advertised: p.advertised, files: p.files })),
       ...fetch.firewalledPeers().map(firewalledInfo),
     ],
     sourcesFor: async (fileId) => [...fetch.sourcesFor(fileId), ...(pushable ? fetch.firewalledHoldersOf(fileId) : [])],

@@ -2,8 +2,9 @@
  * Connect-back (PUSH, docs/PROTOCOL.md §6a) in the single-process peer, both sides:
  *   - the holder: Search hands it a Push addressed to this peer, signed by its requester
  *     lately (search/domain/push-signature.ts); ConnectBackGuard decides (a requester this
- *     peer's membership verified, exactly its record's files address, within the per-requester
- *     and total rates); it dials that address pinned to the requester's id with ALPN
+ *     peer's membership verified, naming exactly one of the files addresses its record lists,
+ *     within the per-requester and total rates); it dials the files address of the requester's
+ *     set in use (the one that proved its key: fetch/domain/peer-table.ts) pinned to its id with ALPN
  *     peershare-push/1 and File Management serves HTTP on the connection as if accepted;
  *   - the requester: Download, for a source Fetch holds firewalled, waits for the holder's
  *     connection (ConnectBacks) after sending the Push through Search.
@@ -27,12 +28,14 @@ export function connectBackHandler(o: { fetch: FetchService; files: FilesService
   const guard = o.guard ?? new ConnectBackGuard(DEFAULT_PUSH_SETTINGS);
   const onPush = (push: Push) => {
     const requester = push.requesterPeerId;
-    const verdict = guard.admit(push, o.fetch.verifiedFilesAddress(requester), Date.now());
-    if (verdict !== 'connect') {
+    // The push names one of the requester's advertised files addresses; the holder dials the one in use.
+    const dial = o.fetch.connectBackAddress(requester, push.requesterFilesAddress);
+    const verdict = guard.admit(push, dial === undefined ? o.fetch.verifiedFilesAddress(requester) : push.requesterFilesAddress, Date.now());
+    if (verdict !== 'connect' || dial === undefined) {
       o.logger.info({ requester, address: push.requesterFilesAddress, verdict }, 'push ignored: no connect-back');
       return;
     }
-    dialPeer(o.tls, push.requesterFilesAddress, requester, { alpn: [ALPN_PUSH], timeoutMs: CONNECT_BACK_TIMEOUT_MS }).then(
+    dialPeer(o.tls, dial, requester, { alpn: [ALPN_PUSH], timeoutMs: CONNECT_BACK_TIMEOUT_MS }).then(
       ({ socket }) => {
         o.logger.info({ requester, fileId: push.fileId }, 'connected back to a requester (push): serving it on that connection');
         o.files.serveDialled(socket, requester);

@@ -61,14 +61,15 @@ export function localAddress(config: Config, port: number): string {
  */
 export function learnsAddress(config: Config): boolean {
   // With a router asked to forward the ports, the address to advertise is the router's, learned the same way.
-  return config.advertise === undefined && (isWildcard(config.host) || config.nat !== 'off');
+  return config.advertise.length === 0 && (isWildcard(config.host) || config.nat !== 'off');
 }
 
 /**
- * host:port other peers are told to dial for one of this peer's services: --advertise, else the
- * bound address; bound to a wildcard, this host's loopback until an address is learned (a
- * loopback address only ever serves peers on this host: other hosts refuse records naming one).
+ * host:port other peers are told to dial for one of this peer's services, one per advertised
+ * address in the order given (--advertise, each service keeping its port), else the bound
+ * address; bound to a wildcard, this host's loopback until an address is learned (a loopback
+ * address only ever serves peers on this host: other hosts refuse records naming one).
  */
-export function advertisedAddress(config: Config, port: number): string {
-  return config.advertise === undefined ? localAddress(config, port) : hostPort(config.advertise, port);
+export function advertisedAddresses(config: Config, port: number): string[] {
+  return config.advertise.length === 0 ? [localAddress(config, port)] : config.advertise.map((host) => hostPort(host, port));
 }

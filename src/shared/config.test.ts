@@ -81,13 +81,35 @@ describe('configuration', () => {
     expect(errorOf(() => loadConfig({ flags: { dataDir: tempDir(), neighbours: 'a:99999' } })).message).toMatch(/^invalid neighbours \(--neighbours\)/);
   });
 
-  it('reads the address to advertise as an IP address or a host name, and refuses a wildcard', () => {
-    const advertise = (value: string) => loadConfig({ flags: { dataDir: tempDir(), advertise: value } }).advertise;
-    expect(loadConfig({ flags: { dataDir: tempDir() } }).advertise).toBeUndefined();
-    expect([advertise('192.0.2.7'), advertise('[2001:db8::7]'), advertise('Peer.Example.org')]).toEqual(['192.0.2.7', '2001:db8::7', 'peer.example.org']);
+  it('reads the addresses to advertise as IP addresses (v4, v6) or host names, in order, and refuses a wildcard or a bad value', () => {
+    const advertise = (value: unknown) => loadConfig({ flags: { dataDir: tempDir(), advertise: value } }).advertise;
+    expect(loadConfig({ flags: { dataDir: tempDir() } }).advertise).toEqual([]);
+    expect([advertise('192.0.2.7'), advertise('[2001:db8::7]'), advertise('Peer.Example.org')]).toEqual([['192.0.2.7'], ['2001:db8::7'], ['peer.example.org']]);
     expect(errorOf(() => advertise('0.0.0.0')).message).toMatch(/^invalid advertise \(--advertise\).*wildcard/);
     expect(errorOf(() => advertise('::')).message).toMatch(/wildcard/);
+    expect(errorOf(() => advertise(['192.0.2.7', '[::]'])).message).toMatch(/wildcard/);
     expect(errorOf(() => advertise('peer.example.org:7874')).message).toMatch(/^invalid advertise/);
+    expect(errorOf(() => advertise('192.0.2.7, bad_name')).message).toMatch(/^invalid advertise.*got "bad_name"/);
+  });
+
+  it('reads --advertise repeated, comma-separated, from the environment and from the config file as a list', () => {
+    expect(loadConfig({ flags: { dataDir: tempDir(), advertise: ['192.0.2.7', '2001:db8::7,peer.example.org'] } }).advertise).toEqual(['192.0.2.7', '2001:db8::7', 'peer.example.org']);
+    expect(loadConfig({ flags: { dataDir: tempDir() }, env: { PEERSHARE_ADVERTISE: '192.0.2.7,[2001:db8::7]' } }).advertise).toEqual(['192.0.2.7', '2001:db8::7']);
+    const dataDir = tempDir();
+    writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ advertise: ['198.51.100.1', '2001:db8::1'] }));
+    expect(loadConfig({ flags: { dataDir } }).advertise).toEqual(['198.51.100.1', '2001:db8::1']);
+    writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ advertise: [7] }));
+    expect(errorOf(() => loadConfig({ flags: { dataDir } })).message).toMatch(/^invalid advertise \(config file setting "advertise"\)/);
+  });
+
+  it('advertises at most 8 addresses, each once, and loopback ones only among loopback ones', () => {
+    const advertise = (value: unknown) => loadConfig({ flags: { dataDir: tempDir(), advertise: value } }).advertise;
+    const eight = Array.from({ length: 8 }, (_, i) => `192.0.2.${i + 1}`);
+    expect(advertise(eight)).toEqual(eight);
+    expect(errorOf(() => advertise([...eight, '192.0.2.9'])).message).toMatch(/at most 8 addresses/);
+    expect(errorOf(() => advertise(['192.0.2.1', '[2001:db8::1]', '192.0.2.1'])).message).toMatch(/"192.0.2.1" is given twice/);
+    expect(advertise(['127.0.0.5', '127.0.0.6', '::1'])).toEqual(['127.0.0.5', '127.0.0.6', '::1']);
+    expect(errorOf(() => advertise(['192.0.2.1', '127.0.0.5'])).message).toMatch(/loopback address \(127.0.0.5\) cannot be advertised beside others/);
   });
 
   it('reads allowedHosts as comma-separated host names, lowercased, and refuses ports and garbage', () => {

@@ -10,6 +10,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PeershareError } from './errors.ts';
 import { fsError } from './fs-errors.ts';
+import { isLoopback } from './net.ts';
+import { MAX_ADVERTISED_ADDRESSES } from './peer-address.ts';
 import { parseSize } from './sizes.ts';
 import { LOG_FORMATS, type LogFormatSetting } from './logging.ts';
 
@@ -63,12 +65,10 @@ const ipAddress: Parser<string> = (raw) => {
 };
 
 /**
- * The address other peers are told to dial, or nothing (then the bound address, or one learned
- * from other peers when bound to a wildcard: see advertisedHost in src/peer/context.ts): an IP
- * address or a DNS name, never a wildcard.
+ * One address other peers are told to dial: an IP address or a DNS name, never a wildcard (see
+ * advertisedHosts).
  */
-const advertisedHost: Parser<string | undefined> = (raw) => {
-  if (raw === undefined || raw === '') return undefined;
+const advertisedHost: Parser<string> = (raw) => {
   if (typeof raw !== 'string') throw new InvalidValue('expected an IP address or a host name such as peer.example.org');
   const value = raw.trim().replace(/^\[(.*)\]$/, '$1');
   if (value === '0.0.0.0' || value === '::') throw new InvalidValue('a wildcard is an address to listen on, not one to dial: advertise the address other peers reach this host at');
@@ -77,6 +77,28 @@ const advertisedHost: Parser<string | undefined> = (raw) => {
     throw new InvalidValue(`expected an IP address or a host name such as peer.example.org, without port, got "${value}"`);
   }
   return value.toLowerCase();
+};
+
+/**
+ * The addresses other peers are told to dial, in the order they should try them (repeated flag,
+ * comma-separated in a flag or the environment, or a JSON array in the config file), or none (then
+ * the bound address, or one learned from other peers when bound to a wildcard: see
+ * advertisedAddresses in src/peer/context.ts). At most MAX_ADVERTISED_ADDRESSES, each once; a
+ * loopback address only alone with other loopback ones, since other hosts refuse a record that names one.
+ */
+const advertisedHosts: Parser<string[]> = (raw) => {
+  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? [raw] : undefined;
+  const items = list?.flatMap((item: unknown) => (typeof item === 'string' ? item.split(',') : [item]));
+  if (!items) throw new InvalidValue('expected IP addresses or host names separated by commas');
+  const hosts = items.filter((item) => typeof item !== 'string' || item.trim() !== '').map(advertisedHost);
+  const repeated = hosts.find((host, i) => hosts.indexOf(host) !== i);
+  if (repeated !== undefined) throw new InvalidValue(`"${repeated}" is given twice`);
+  if (hosts.length > MAX_ADVERTISED_ADDRESSES) throw new InvalidValue(`at most ${MAX_ADVERTISED_ADDRESSES} addresses (a peer record lists no more), got ${hosts.length}`);
+  const loopback = hosts.filter((host) => isLoopback(host) || host === 'localhost');
+  if (loopback.length > 0 && loopback.length < hosts.length) {
+    throw new InvalidValue(`a loopback address (${loopback[0]}) cannot be advertised beside others: peers on other hosts refuse a record that names one`);
+  }
+  return hosts;
 };
 
 /** A loopback address, or nothing (then derived from --host: see apiHostOf in src/peer/context.ts). */
@@ -153,9 +175,10 @@ export const SETTINGS = {
   host: { flag: 'host', doc: 'address every service of this peer listens on (the Client and Download APIs: see --api-host)', parse: ipAddress, default: '127.0.0.1' },
   advertise: {
     flag: 'advertise',
-    doc: "address other peers dial to reach this one, written in its signed record (each service keeps its port); default: --host, or, bound to 0.0.0.0 or ::, the address other peers see it at, once one of them dialled it back",
-    parse: advertisedHost,
-    default: undefined,
+    doc: `address other peers dial to reach this one, written in its signed record (each service keeps its port); repeatable or comma-separated, up to ${MAX_ADVERTISED_ADDRESSES}, IPv4, IPv6 or host names, tried by others in the order given; default: --host, or, bound to 0.0.0.0 or ::, the address other peers see it at, once one of them dialled it back`,
+    parse: advertisedHosts,
+    default: () => [],
+    multiple: true,
   },
   apiHost: {
     flag: 'api-host',

@@ -8,6 +8,12 @@
 import { PEER_ID_PATTERN } from './ids.ts';
 
 const MAX_ADDRESS_LENGTH = 270;
+/**
+ * Most addresses one peer advertises (`--advertise`, repeated) and its signed record lists: each
+ * is dialled by others in turn until one proves the key, so the bound keeps what a record can
+ * make others dial small.
+ */
+export const MAX_ADVERTISED_ADDRESSES = 8;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const IPV6 = /^\[[0-9a-fA-F:.]{2,45}\]$/;
 const LABEL = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;

@@ -362,7 +362,8 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       const peersJson = JSON.parse((await runCommand(['peers', '--json', '--api', c.host])).stdout);
       expect(peersJson.joinPins).toEqual([{ address: `${peers[1].host}:${DEFAULT_PORTS.fetchPort}`, peerId: peers[1].peerId, pinnedAt: expect.any(Number) }]);
       expect(peersJson.peers.map((p: { peerId: string }) => p.peerId).sort()).toEqual([a.peerId, peers[1].peerId].sort());
-      expect(peersJson.peers[0]).toEqual({ peerId: expect.any(String), state: 'alive', lastSeen: expect.any(Number), addresses: { files: expect.any(String), search: expect.any(String), fetch: expect.any(String) }, files: expect.any(Number) });
+      const addresses = { files: expect.any(String), search: expect.any(String), fetch: expect.any(String) };
+      expect(peersJson.peers[0]).toEqual({ peerId: expect.any(String), state: 'alive', lastSeen: expect.any(Number), addresses, advertised: [addresses], files: expect.any(Number) });
 
       const status = await runCommand(['status', '--api', c.host]);
       expect(status.stdout).toMatch(new RegExp(`^peer +${c.peerId}\\nuptime +\\d`));

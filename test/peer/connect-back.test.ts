@@ -37,16 +37,24 @@ async function counter(host: string): Promise<{ server: Server; count: () => num
 }
 
 describe('connect-back on a push (the firewalled holder)', () => {
-  it('dials only the verified requester at its record address, at most perRequesterPerMinute times; a push naming a bystander is ignored', async () => {
+  it('dials only the verified requester at the address in use of those its record lists, at most perRequesterPerMinute times; a push naming a bystander is ignored', async () => {
     const requesterHost = nextLoopback();
     const bystanderHost = nextLoopback();
+    // The requester's record lists another address first (unreachable from the holder, say); the holder dials the one that proved its key.
+    const firstListedHost = nextLoopback();
     const requester = await counter(requesterHost);
     const bystander = await counter(bystanderHost);
+    const firstListed = await counter(firstListedHost);
     const { tls } = await testIdentity();
     const requesterId = (await testIdentity()).identity.peerId;
     const holderId = (await testIdentity()).identity.peerId;
     const served: string[] = [];
-    const fetch = { verifiedFilesAddress: (peerId: string) => (peerId === requesterId ? `${requesterHost}:${PORT}` : undefined) } as unknown as FetchService;
+    const inUse = `${requesterHost}:${PORT}`;
+    const listed = [`${firstListedHost}:${PORT}`, inUse];
+    const fetch = {
+      verifiedFilesAddress: (peerId: string) => (peerId === requesterId ? inUse : undefined),
+      connectBackAddress: (peerId: string, named: string) => (peerId === requesterId && listed.includes(named) ? inUse : undefined),
+    } as unknown as FetchService;
     const files = { serveDialled: (_socket: unknown, peerId: string) => served.push(peerId) } as unknown as FilesService;
     const guard = new ConnectBackGuard({ perRequesterPerMinute: 3, perMinute: 60 });
     const { onPush } = connectBackHandler({ fetch, files, tls, logger: silentLogger(), guard });
@@ -57,11 +65,13 @@ describe('connect-back on a push (the firewalled holder)', () => {
     // Naming a bystander's address for the verified requester, or coming from a peer not verified: nothing dialled.
     onPush(push(`${bystanderHost}:${PORT}`));
     onPush(push(`${bystanderHost}:${PORT}`, holderId));
-    // The verified requester at its own address: dialled, up to the rate (3 here), then ignored.
-    for (let i = 0; i < 5; i++) onPush(push(`${requesterHost}:${PORT}`));
+    // The verified requester naming either of its own addresses: dialled at the one in use, up to the rate (3 here), then ignored.
+    onPush(push(`${firstListedHost}:${PORT}`));
+    for (let i = 0; i < 4; i++) onPush(push(inUse));
     await expect.poll(requester.count).toBe(3);
     expect(guard.counters).toEqual({ connect: 3, unverifiedRequester: 1, addressMismatch: 1, rateLimited: 2 });
     expect(bystander.count()).toBe(0);
+    expect(firstListed.count()).toBe(0);
     // The listener is no peer (no TLS): nothing reached File Management.
     expect(served).toEqual([]);
   });
@@ -72,7 +82,10 @@ describe('connect-back on a push (the firewalled holder)', () => {
     const { tls } = await testIdentity();
     let requesterId = '';
     let requesterAddress = '';
-    const fetch = { verifiedFilesAddress: (peerId: string) => (peerId === requesterId ? requesterAddress : undefined) } as unknown as FetchService;
+    const fetch = {
+      verifiedFilesAddress: (peerId: string) => (peerId === requesterId ? requesterAddress : undefined),
+      connectBackAddress: (peerId: string, named: string) => (peerId === requesterId && named === requesterAddress ? requesterAddress : undefined),
+    } as unknown as FetchService;
     const files = { serveDialled: () => undefined } as unknown as FilesService;
     const guard = new ConnectBackGuard({ perRequesterPerMinute: 6, perMinute: 60 });
     const { onPush } = connectBackHandler({ fetch, files, tls, logger: silentLogger(), guard });

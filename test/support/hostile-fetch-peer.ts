@@ -24,9 +24,9 @@ export function addressesAt(host: string, fetch?: string) {
   return fetch ? { files: fetch, search: fetch, fetch } : { files: `${host}:${DEFAULT_PORTS.filesPort}`, search: `${host}:${DEFAULT_PORTS.searchPort}`, fetch: `${host}:${DEFAULT_PORTS.fetchPort}` };
 }
 
-/** A validly signed, current record of `signer` naming `addresses`. */
-export function recordOf(signer: KeyHolder, addresses: PeerRecord['addresses'], now: number): PeerRecord {
-  return signRecord(signer, { status: 'alive', addresses, protocol: PROTOCOL_VERSION, seq: now, issuedAt: now });
+/** A validly signed, current record of `signer` naming `addresses` (then `otherAddresses`, if given). */
+export function recordOf(signer: KeyHolder, addresses: PeerRecord['addresses'], now: number, otherAddresses?: PeerRecord['addresses'][]): PeerRecord {
+  return signRecord(signer, { status: 'alive', addresses, ...(otherAddresses ? { otherAddresses } : {}), protocol: PROTOCOL_VERSION, seq: now, issuedAt: now });
 }
 
 /** A fresh identity that can announce its own record over TLS with its own certificate. */
@@ -37,11 +37,11 @@ export interface Sybil {
   announce(address: string): Promise<Answer>;
 }
 
-export async function sybils(count: number, addresses: PeerRecord['addresses'], now: number): Promise<Sybil[]> {
+export async function sybils(count: number, addresses: PeerRecord['addresses'], now: number, otherAddresses?: PeerRecord['addresses'][]): Promise<Sybil[]> {
   return Promise.all(
     Array.from({ length: count }, async () => {
       const client = await tlsPeerClient(memorySigner());
-      const record = recordOf(client.signer, addresses, now);
+      const record = recordOf(client.signer, addresses, now, otherAddresses);
       return { client, record, announce: (address: string) => client.post(address, '/sync', { from: record }) };
     }),
   );
@@ -98,7 +98,7 @@ export async function startHostileFetch(host: string, now: number, defer: Defer 
       return { from: signer.peerId, view: { cursor: `hostile:${answered}`, records: [record, ...state.gossip], suspects: [] } };
     },
     leave: () => undefined,
-    self: () => ({ peerId: signer.peerId, addresses: record.addresses }),
+    self: () => ({ peerId: signer.peerId, addresses: record.addresses, advertised: [record.addresses] }),
     peers: () => [],
     events: () => [],
     sources: () => [],

@@ -70,8 +70,8 @@ export type PickBasis = 'availability' | 'hits';
 export type Availability = ReadonlyMap<string, readonly FileSource[]>;
 
 /** A peer Fetch holds firewalled, as a member: heard of last when it signed its record (it cannot be asked). */
-export function firewalledInfo(p: { peerId: string; addresses: PeerInfo['addresses']; issuedAt: number; files: number }): PeerInfo {
-  return { peerId: p.peerId, state: FIREWALLED, lastSeen: p.issuedAt, addresses: p.addresses, files: p.files };
+export function firewalledInfo(p: { peerId: string; addresses: PeerInfo['addresses']; advertised?: PeerInfo['advertised']; issuedAt: number; files: number }): PeerInfo {
+  return { peerId: p.peerId, state: FIREWALLED, lastSeen: p.issuedAt, addresses: p.addresses, ...(p.advertised ? { advertised: p.advertised } : {}), files: p.files };
 }
 
 /**

@@ -21,4 +21,13 @@ describe('reachability in status', () => {
     expect(reachabilityOf({ reachability: { state: 'configured' } })?.portMapping).toBeUndefined();
     expect(reachabilityOf('garbage')).toBeNull();
   });
+
+  it('lists every address a peer advertising several is dialled at, in order', () => {
+    const set = (host: string) => ({ files: `${host}:7871`, search: `${host}:7872`, fetch: `${host}:7874` });
+    const r = reachabilityOf({ reachability: { state: 'configured' }, advertised: set('192.0.2.1'), advertisedAll: [set('192.0.2.1'), set('[2001:db8::1]')] });
+    expect(r).toMatchObject({ advertised: '192.0.2.1:7874', advertisedAll: ['192.0.2.1:7874', '[2001:db8::1]:7874'] });
+    expect(describeReachability(r)).toBe('as configured: other peers dial 192.0.2.1:7874, then [2001:db8::1]:7874 (not checked)');
+    expect(reachabilityOf({ reachability: { state: 'configured' }, advertised: set('192.0.2.1'), advertisedAll: [set('192.0.2.1')] })?.advertisedAll).toBeUndefined();
+  });
 });
+

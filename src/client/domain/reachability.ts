@@ -17,7 +17,15 @@ export function reachabilityOf(health: unknown): Reachability | null {
   if (typeof r.state !== 'string' || !STATES.has(r.state)) return null;
   const fields = { address: text(r.address), confirmedBy: text(r.confirmedBy), checkedBy: text(r.checkedBy), advertised: text(record(advertised).fetch), advertisedFiles: text(record(advertised).files) };
   const mapping = portMappingOf(portMapping);
-  return { state: r.state as Reachability['state'], ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), ...(mapping ? { portMapping: mapping } : {}) };
+  const all = advertisedFetches(record(health).advertisedAll);
+  return { state: r.state as Reachability['state'], ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), ...(all ? { advertisedAll: all } : {}), ...(mapping ? { portMapping: mapping } : {}) };
+}
+
+/** The fetch address of every set the record lists (`advertisedAll`), when there are several; absent from an older Fetch. */
+function advertisedFetches(value: unknown): string[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const fetches = value.map((set) => text(record(set).fetch)).filter((f): f is string => f !== undefined);
+  return fetches.length > 1 ? fetches : undefined;
 }
 
 const MAPPING_STATES = new Set(['mapping', 'mapped', 'failed']);
@@ -43,7 +51,7 @@ function describeState(r: Reachability): string {
   const short = (id: string | undefined) => (id ? ` by ${id.slice(0, 8)}` : '');
   switch (r.state) {
     case 'configured':
-      return `as configured: other peers dial ${r.advertised ?? '?'} (not checked)`;
+      return `as configured: other peers dial ${r.advertisedAll?.join(', then ') ?? r.advertised ?? '?'} (not checked)`;
     case 'learning':
       return 'not known yet: bound to every interface, waiting for a peer on another host to see this one';
     case 'reachable':

@@ -14,4 +14,4 @@ export interface ServiceAddresses {
 
 export const ADDRESS_KEYS = ['files', 'search', 'fetch'] as const;
 
-export { isAddress } from '../../shared/peer-address.ts';
+export { isAddress, MAX_ADVERTISED_ADDRESSES } from '../../shared/peer-address.ts';

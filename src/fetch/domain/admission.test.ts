@@ -184,4 +184,68 @@ describe('admission of unverified records', () => {
     expect(admission.expireFirewalled(NOW - 15 * MINUTE)).toEqual([old.peerId]);
     expect(admission.firewalled).toBe(0);
   });
+
+  describe('a record listing several address sets', () => {
+    const setAt = (host: string) => ({ files: `${host}:7001`, search: `${host}:7002`, fetch: `${host}:7003` });
+    const listing = (...hosts: string[]) => signRecord(memorySigner(), { ...fields(1), addresses: setAt(hosts[0] as string), otherAddresses: hosts.slice(1).map(setAt) });
+    const probeOf = (admission: Admission, round: number, peerId: string) => admission.planProbes(round).find((p) => p.record.peerId === peerId)?.address;
+
+    it('is probed at one set per round, in order, the next after the one that failed; the first that answers verifies it', () => {
+      const admission = new Admission(config);
+      const record = listing('10.5.0.1', '10.5.0.2', '10.5.0.3');
+      admission.offer(record, gossip('g'), 1, NOW);
+      expect(admission.planProbes(1)).toEqual([{ record, address: '10.5.0.1:7003' }]);
+      admission.failed(record, 1, '10.5.0.1:7003');
+      expect(probeOf(admission, 2, record.peerId)).toBe('10.5.0.2:7003');
+      admission.failed(record, 2, '10.5.0.2:7003');
+      expect(probeOf(admission, 3, record.peerId)).toBe('10.5.0.3:7003');
+      admission.succeeded(record, '10.5.0.3:7003');
+      expect(admission.size).toBe(0);
+      expect(admission.counters).toMatchObject({ verificationsOk: 1, verificationsFailed: 2, droppedAfterFailures: 0 });
+    });
+
+    it('skips a set whose address is backed off, and is dropped only once every address failed verifyAttempts times', () => {
+      const admission = new Admission(config);
+      const record = listing('10.5.0.1', '10.5.0.2');
+      admission.offer(record, gossip('g'), 1, NOW);
+      const rounds: Array<string | undefined> = [];
+      for (let round = 1; round <= 40 && admission.get(record.peerId); round++) {
+        const address = probeOf(admission, round, record.peerId);
+        rounds.push(address);
+        if (address) admission.failed(record, round, address);
+      }
+      const tries = rounds.filter((a): a is string => a !== undefined);
+      expect(tries.filter((a) => a === '10.5.0.1:7003')).toHaveLength(config.verifyAttempts);
+      expect(tries.filter((a) => a === '10.5.0.2:7003')).toHaveLength(config.verifyAttempts);
+      expect(admission.get(record.peerId)).toBeUndefined();
+      expect(admission.counters.droppedAfterFailures).toBe(1);
+      // Refused while every one of its addresses is backed off; a record also naming a fresh address is not.
+      expect(admission.offer(listing('10.5.0.1', '10.5.0.2'), gossip('g'), 20, NOW)).toBe('refused-backoff');
+      expect(admission.offer(listing('10.5.0.1', '10.5.0.9'), gossip('g'), 20, NOW)).toBe('pending');
+    });
+
+    it('shares each address\'s backoff across records: many records naming a bystander after a dead address probe it no more than records naming it alone', () => {
+      const admission = new Admission({ ...config, maxUnverified: 100, verifyPerRound: 100 });
+      const bystander = '10.6.0.66';
+      const records = Array.from({ length: 20 }, (_, i) => listing(`10.7.0.${i + 1}`, bystander));
+      for (const r of records) admission.offer(r, gossip(`g${r.peerId}`), 1, NOW);
+      let probes = 0;
+      for (let round = 1; round <= 200; round++) {
+        for (const { record, address } of admission.planProbes(round)) {
+          if (address.startsWith(`${bystander}:`)) probes++;
+          admission.failed(record, round, address);
+        }
+      }
+      expect(probes).toBeGreaterThan(0);
+      expect(probes).toBeLessThanOrEqual(config.verifyAttempts);
+      expect(admission.size).toBe(0);
+    });
+
+    it('refuses one naming a loopback address in any set from another host', () => {
+      const admission = new Admission(config);
+      expect(admission.offer(listing('10.5.0.1', '127.0.0.1'), announce('10.5.0.1'), 1, NOW)).toBe('refused-address');
+      expect(admission.offer(listing('10.5.0.1', '[::1]'), gossip('x', '10.0.0.2:7874'), 1, NOW)).toBe('refused-address');
+      expect(admission.offer(listing('127.0.0.5', '127.0.0.6'), announce('127.0.0.6'), 1, NOW)).toBe('pending');
+    });
+  });
 });

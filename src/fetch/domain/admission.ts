@@ -29,11 +29,18 @@
  *     never dialled, so naming a bystander costs the bystander nothing). Bounded like the pending
  *     records; each expires firewalledTtlMs after its peer signed it (an unreachable peer re-signs
  *     its record well within that), since nobody can probe its liveness.
+ *   - a record listing several address sets (its peer advertises several addresses) is probed at
+ *     one of them per round, in the record's order: the first whose address is not backed off,
+ *     starting after the last one that failed. The first that answers verifies the record (and
+ *     is the one the peer is dialled at). Backoff stays per address, so records naming a
+ *     bystander among other addresses cost it no more than records naming it alone; a record is
+ *     dropped once every one of its addresses has failed verifyAttempts times, and refused while
+ *     every one is backed off.
  * Unverified records are never gossiped from here. Pure: the caller passes the round number and the time.
  */
 import type { FetchConfig } from './config.ts';
 import { hostOf, isLoopbackHost, subnetOf } from './host-key.ts';
-import type { PeerRecord } from './peer-record.ts';
+import { addressSets, type PeerRecord } from './peer-record.ts';
 
 export type AdmissionConfig = Pick<
   FetchConfig,
@@ -71,6 +78,14 @@ interface Pending {
   /** Fair-share key: the announcing host, or the gossiping peer. */
   share: string;
   announced: boolean;
+  /** Index of the address set to try first at the next probe (the one after the last that failed). */
+  next: number;
+}
+
+/** A verification probe: the record, and the fetch address of the set to dial. */
+export interface Probe {
+  record: PeerRecord;
+  address: string;
 }
 
 interface AddressState {
@@ -150,7 +165,7 @@ export class Admission {
     if (this.pending.has(record.peerId)) return false;
     const held = this.firewalledPeers.get(record.peerId);
     if (held && held.record.seq >= record.seq) return false;
-    const own = held?.own === true && held.record.addresses.fetch === record.addresses.fetch;
+    const own = held?.own === true && sameFetchAddresses(held.record, record);
     this.keepFirewalled(record, held?.share ?? `via:${via}`, own);
     return true;
   }
@@ -182,14 +197,14 @@ export class Admission {
     // again. A newer one (a refresh, or re-signed once reachable, say by a port mapping) goes the
     // usual way: probed when its address is not backed off, else kept firewalled.
     const wall = this.firewalledPeers.get(record.peerId);
-    if (origin.kind === 'announce' && wall?.own && wall.record.addresses.fetch === record.addresses.fetch && record.seq <= wall.record.seq) return 'firewalled';
+    if (origin.kind === 'announce' && wall?.own && sameFetchAddresses(wall.record, record) && record.seq <= wall.record.seq) return 'firewalled';
     const held = this.pending.get(record.peerId);
     if (held) {
       if (record.seq <= held.record.seq) return 'unchanged';
       held.record = record;
       return 'updated';
     }
-    if (this.blocked(record.addresses.fetch, round)) {
+    if (fetchAddresses(record).every((address) => this.blocked(address, round))) {
       this.counters.refusedBackoff++;
       if (origin.kind === 'announce') this.keepFirewalled(record, this.announcingHost(origin.remote, record), true);
       return 'refused-backoff';
@@ -201,7 +216,7 @@ export class Admission {
     }
     this.firewalledPeers.delete(record.peerId);
     while (this.pending.size >= this.config.maxUnverified) this.evictOne();
-    this.pending.set(record.peerId, { record, share, announced: origin.kind === 'announce' });
+    this.pending.set(record.peerId, { record, share, announced: origin.kind === 'announce', next: 0 });
     this.shareSizes.set(share, (this.shareSizes.get(share) ?? 0) + 1);
     return 'pending';
   }
@@ -217,46 +232,67 @@ export class Admission {
     else this.shareSizes.delete(entry.share);
   }
 
-  /**
-   * The records to probe this round: at most verifyPerRound, one per origin in turn (oldest first
-   * within each), none whose address is backed off, at most one per target host.
-   */
+  /** The records to probe this round (see planProbes). */
   plan(round: number, busyHosts: ReadonlySet<string> = new Set()): PeerRecord[] {
-    const queues = new Map<string, PeerRecord[]>();
-    for (const { record, share } of this.pending.values()) {
-      if (this.blocked(record.addresses.fetch, round)) continue;
-      const queue = queues.get(share);
-      if (queue) queue.push(record);
-      else queues.set(share, [record]);
+    return this.planProbes(round, busyHosts).map((probe) => probe.record);
+  }
+
+  /**
+   * The probes to make this round: at most verifyPerRound, one per origin in turn (oldest first
+   * within each), none to an address backed off, at most one per target host; each record at the
+   * first of its address sets, in order from the one after the last that failed, not backed off.
+   */
+  planProbes(round: number, busyHosts: ReadonlySet<string> = new Set()): Probe[] {
+    const queues = new Map<string, Probe[]>();
+    for (const entry of this.pending.values()) {
+      const address = this.addressToProbe(entry, round);
+      if (address === undefined) continue;
+      const queue = queues.get(entry.share);
+      const probe = { record: entry.record, address };
+      if (queue) queue.push(probe);
+      else queues.set(entry.share, [probe]);
     }
     const hosts = new Set(busyHosts);
-    const chosen: PeerRecord[] = [];
+    const chosen: Probe[] = [];
     const lists = [...queues.values()];
     for (let depth = 0; chosen.length < this.config.verifyPerRound && lists.some((l) => l.length > depth); depth++) {
       for (const list of lists) {
-        const record = list[depth];
-        if (!record || chosen.length >= this.config.verifyPerRound) continue;
-        const host = hostOf(record.addresses.fetch);
+        const probe = list[depth];
+        if (!probe || chosen.length >= this.config.verifyPerRound) continue;
+        const host = hostOf(probe.address);
         if (hosts.has(host)) continue;
         hosts.add(host);
-        chosen.push(record);
+        chosen.push(probe);
       }
     }
     return chosen;
   }
 
-  /** A probe of `record` got an answer from its peer: the address works; the record leaves here. */
-  succeeded(record: PeerRecord): void {
+  /** The fetch address to probe `entry` at this round: its sets in order from `next`, the first not backed off. */
+  private addressToProbe(entry: Pending, round: number): string | undefined {
+    const addresses = fetchAddresses(entry.record);
+    for (let i = 0; i < addresses.length; i++) {
+      const address = addresses[(entry.next + i) % addresses.length] as string;
+      if (!this.blocked(address, round)) return address;
+    }
+    return undefined;
+  }
+
+  /** A probe of `record` at `address` got an answer from its peer: the address works; the record leaves here. */
+  succeeded(record: PeerRecord, address = record.addresses.fetch): void {
     this.counters.verificationsOk++;
-    this.addresses.delete(record.addresses.fetch);
+    this.addresses.delete(address);
     this.discard(record.peerId);
     this.firewalledPeers.delete(record.peerId);
   }
 
-  /** A probe of `record` failed: back its address off; after verifyAttempts, drop every record naming it. */
-  failed(record: PeerRecord, round: number): void {
+  /**
+   * A probe of `record` at `address` failed: back the address off, and try the record's next
+   * address set next time; after verifyAttempts failures of an address, drop every record none of
+   * whose addresses is left untried that often.
+   */
+  failed(record: PeerRecord, round: number, address = record.addresses.fetch): void {
     this.counters.verificationsFailed++;
-    const address = record.addresses.fetch;
     const state = this.addresses.get(address) ?? { failures: 0, notBefore: 0 };
     state.failures++;
     // The first failure is retried next round (a lost packet or a busy peer is no attack); from
@@ -266,12 +302,18 @@ export class Admission {
     this.addresses.delete(address); // re-insert: insertion order is age order for the bound below
     this.addresses.set(address, state);
     while (this.addresses.size > this.config.maxAddressMemory) this.addresses.delete(this.addresses.keys().next().value as string);
+    const entry = this.pending.get(record.peerId);
+    if (entry) {
+      const index = fetchAddresses(entry.record).indexOf(address);
+      if (index >= 0) entry.next = index + 1;
+    }
     if (state.failures < this.config.verifyAttempts) return;
-    for (const [peerId, entry] of [...this.pending]) {
-      if (entry.record.addresses.fetch !== address) continue;
+    for (const [peerId, held] of [...this.pending]) {
+      const addresses = fetchAddresses(held.record);
+      if (!addresses.includes(address) || !addresses.every((a) => (this.addresses.get(a)?.failures ?? 0) >= this.config.verifyAttempts)) continue;
       this.discard(peerId);
       this.counters.droppedAfterFailures++;
-      if (entry.announced) this.keepFirewalled(entry.record, entry.share, true);
+      if (held.announced) this.keepFirewalled(held.record, held.share, true);
     }
   }
 
@@ -283,8 +325,10 @@ export class Admission {
 
   /** The host an announce came from; from loopback, the loopback host its record names (one per test peer). */
   private announcingHost(remote: string, record: PeerRecord): string {
-    const named = hostOf(record.addresses.fetch);
-    return isLoopbackHost(remote) && isLoopbackHost(named) ? named : remote.toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
+    const plain = remote.toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
+    const hosts = fetchAddresses(record).map(hostOf);
+    const named = hosts.includes(plain) ? plain : (hosts[0] as string);
+    return isLoopbackHost(remote) && isLoopbackHost(named) ? named : plain;
   }
 
   private withinRate(host: string, now: number): boolean {
@@ -334,8 +378,19 @@ export class Admission {
   }
 }
 
-/** Whether a record names a loopback address for any of its services. */
+/** The fetch addresses of a record's address sets, in order. */
+function fetchAddresses(record: PeerRecord): string[] {
+  return addressSets(record).map((set) => set.fetch);
+}
+
+/** Whether two records of one peer list the same fetch addresses in the same order. */
+function sameFetchAddresses(a: PeerRecord, b: PeerRecord): boolean {
+  const x = fetchAddresses(a);
+  const y = fetchAddresses(b);
+  return x.length === y.length && x.every((address, i) => address === y[i]);
+}
+
+/** Whether a record names a loopback address for any of its services, in any of its address sets. */
 export function namesLoopback(record: PeerRecord): boolean {
-  const { files, search, fetch } = record.addresses;
-  return [files, search, fetch].some((address) => isLoopbackHost(hostOf(address)));
+  return addressSets(record).some(({ files, search, fetch }) => [files, search, fetch].some((address) => isLoopbackHost(hostOf(address))));
 }

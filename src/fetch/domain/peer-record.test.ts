@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { PeershareError } from '../../shared/errors.ts';
 import { isAddress } from './addresses.ts';
-import { encodeForSigning, nextSeq, signLeave, signRecord, verifyRecord, type PeerRecord } from './peer-record.ts';
+import { addressSets, encodeForSigning, nextSeq, signLeave, signRecord, verifyRecord, type PeerRecord } from './peer-record.ts';
+import { MAX_ADVERTISED_ADDRESSES, type ServiceAddresses } from './addresses.ts';
 import { fields, NOW, testPeer } from '../../../test/support/fetch-records.ts';
 
 function rejection(input: unknown, now?: number): PeershareError {
@@ -116,5 +117,64 @@ describe('signed peer records', () => {
     const changed = { ...record, addresses: { ...record.addresses, search: '6.6.6.6:1' } };
     verifyRecord(changed, { verified: () => record, verifier });
     expect(calls).toHaveLength(1);
+  });
+
+  describe('several address sets (--advertise repeated)', () => {
+    const at = (host: string): ServiceAddresses => ({ files: `${host}:7001`, search: `${host}:7002`, fetch: `${host}:7003` });
+    const sets = (n: number) => Array.from({ length: n }, (_, i) => at(`10.0.0.${i + 1}`));
+
+    it('signs and verifies every set, in order; a record with one set has no otherAddresses field', () => {
+      const record = a.record({ addresses: at('10.0.0.1'), otherAddresses: [at('[2001:db8::2]'), at('peer.example.org')] });
+      expect(addressSets(verifyRecord(record, { now: NOW }))).toEqual([at('10.0.0.1'), at('[2001:db8::2]'), at('peer.example.org')]);
+      expect(JSON.parse(JSON.stringify(verifyRecord(record)))).toEqual(record);
+      expect('otherAddresses' in a.record()).toBe(false);
+    });
+
+    it('signs the further sets: changing, dropping, reordering or adding one breaks the signature', () => {
+      const record = a.record({ addresses: at('10.0.0.1'), otherAddresses: [at('10.0.0.2'), at('10.0.0.3')] });
+      const [second, third] = record.otherAddresses as ServiceAddresses[];
+      for (const otherAddresses of [[at('6.6.6.6'), third], [second], [third, second], [second, third, at('6.6.6.6')]]) {
+        expect(rejection({ ...record, otherAddresses }).details).toEqual({ field: 'signature' });
+      }
+      const { otherAddresses: _dropped, ...single } = record;
+      expect(rejection(single).details).toEqual({ field: 'signature' });
+    });
+
+    it('encodes a one-set record exactly as before the list existed (version 1), and a longer one as version 2', () => {
+      const fieldsOf = (otherAddresses?: ServiceAddresses[]) => ({ status: 'alive' as const, addresses: at('10.0.0.1'), ...(otherAddresses ? { otherAddresses } : {}), protocol: 2, seq: 1, issuedAt: 1 });
+      const one = encodeForSigning('a'.repeat(52), Buffer.alloc(32, 7), fieldsOf());
+      const two = encodeForSigning('a'.repeat(52), Buffer.alloc(32, 7), fieldsOf([at('10.0.0.2')]));
+      const magic = 'peershare/peer-record\0'.length;
+      expect([one[magic], two[magic]]).toEqual([1, 2]);
+      expect(two.subarray(magic + 1, one.length)).toEqual(one.subarray(magic + 1));
+      expect(two[one.length]).toBe(1); // the count of further sets
+    });
+
+    it(`lists at most ${MAX_ADVERTISED_ADDRESSES} sets, each valid and each once; an empty list is refused (one encoding per record)`, () => {
+      const most = a.record({ addresses: at('10.0.0.100'), otherAddresses: sets(MAX_ADVERTISED_ADDRESSES - 1) });
+      expect(addressSets(verifyRecord(most))).toHaveLength(MAX_ADVERTISED_ADDRESSES);
+      expect(() => a.record({ otherAddresses: sets(MAX_ADVERTISED_ADDRESSES) })).toThrow(/at most 8 address sets/);
+      const valid = a.record({ otherAddresses: [at('10.0.0.1')] });
+      const hostile: Array<[unknown, string]> = [
+        [sets(MAX_ADVERTISED_ADDRESSES), 'otherAddresses'],
+        [[], 'otherAddresses'],
+        [at('10.0.0.1'), 'otherAddresses'],
+        [[{ ...at('10.0.0.1'), files: 'nowhere' }], 'otherAddresses[0].files'],
+        [[{ ...at('10.0.0.1'), extra: 'x:1' }], 'otherAddresses[0]'],
+        [['10.0.0.1:7003'], 'otherAddresses[0]'],
+        [[at('10.0.0.1'), at('10.0.0.1')], 'otherAddresses'],
+        [[valid.addresses], 'otherAddresses'],
+      ];
+      for (const [otherAddresses, field] of hostile) expect(rejection({ ...valid, otherAddresses }).details, JSON.stringify(otherAddresses)).toEqual({ field });
+    });
+
+    it('does not take a copy with other further sets for the verified one (no skipped signature check)', () => {
+      const record = a.record({ otherAddresses: [at('10.0.0.2')] });
+      const calls: number[] = [];
+      const verifier = () => (calls.push(1), true);
+      verifyRecord(record, { verified: () => record, verifier });
+      verifyRecord({ ...record, otherAddresses: [at('10.0.0.3')] }, { verified: () => record, verifier });
+      expect(calls).toHaveLength(1);
+    });
   });
 });

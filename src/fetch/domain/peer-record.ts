@@ -6,10 +6,15 @@
  * The signature covers a canonical binary encoding (shared/signing-bytes.ts: fixed field order,
  * length-prefixed strings, fixed-width integers), so it never depends on how some JSON library
  * orders keys.
+ *
+ * A peer reached at several addresses (`--advertise` repeated) lists them all: `addresses` is the
+ * first, `otherAddresses` the rest in the owner's order (absent when there is one). A record with
+ * one address is encoded exactly as before that field existed (encoding version 1), so such
+ * records, kept or from older peers, read and verify unchanged; one with more is encoding version 2.
  */
 import { PeershareError } from '../../shared/errors.ts';
 import { SigningBytes } from '../../shared/signing-bytes.ts';
-import { ADDRESS_KEYS, isAddress, type ServiceAddresses } from './addresses.ts';
+import { ADDRESS_KEYS, isAddress, MAX_ADVERTISED_ADDRESSES, type ServiceAddresses } from './addresses.ts';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from './config.ts';
 import { peerIdOf, verifyEd25519, type RecordSigner, type SignatureVerifier } from './keys.ts';
 
@@ -18,7 +23,10 @@ export type RecordStatus = 'alive' | 'left';
 /** The fields a peer signs about itself. */
 export interface RecordFields {
   status: RecordStatus;
+  /** The first address set, the one to try first. */
   addresses: ServiceAddresses;
+  /** Further address sets, tried in this order after `addresses`: 1 to MAX_ADVERTISED_ADDRESSES − 1, or absent. */
+  otherAddresses?: ServiceAddresses[];
   protocol: number;
   /** Strictly increasing per peer; the owner uses max(now ms, previous + 1). */
   seq: number;
@@ -34,16 +42,19 @@ export interface PeerRecord extends RecordFields {
 }
 
 const MAGIC = 'peershare/peer-record';
+/** Version 1: one address set; version 2: a count (1 byte) and the further sets after the first. */
 const ENCODING_VERSION = 1;
+const ENCODING_VERSION_MANY = 2;
 const STATUS_BYTE: Record<RecordStatus, number> = { alive: 1, left: 2 };
-const RECORD_KEYS = new Set(['peerId', 'publicKey', 'signature', 'status', 'addresses', 'protocol', 'seq', 'issuedAt']);
+const RECORD_KEYS = new Set(['peerId', 'publicKey', 'signature', 'status', 'addresses', 'otherAddresses', 'protocol', 'seq', 'issuedAt']);
 const HEX_KEY = /^[0-9a-f]{64}$/;
 const HEX_SIGNATURE = /^[0-9a-f]{128}$/;
 const PEER_ID = /^[a-z2-7]{52}$/;
 
 /** The exact bytes a record's signature covers. */
 export function encodeForSigning(peerId: string, publicKey: Uint8Array, fields: RecordFields): Buffer {
-  const bytes = new SigningBytes(MAGIC, ENCODING_VERSION)
+  const others = fields.otherAddresses ?? [];
+  const bytes = new SigningBytes(MAGIC, others.length === 0 ? ENCODING_VERSION : ENCODING_VERSION_MANY)
     .u8(STATUS_BYTE[fields.status])
     .text(peerId)
     .fixed(publicKey)
@@ -51,7 +62,27 @@ export function encodeForSigning(peerId: string, publicKey: Uint8Array, fields: 
     .u64(fields.seq)
     .u64(fields.issuedAt);
   for (const key of ADDRESS_KEYS) bytes.text(fields.addresses[key]);
+  if (others.length > 0) {
+    bytes.u8(others.length);
+    for (const set of others) for (const key of ADDRESS_KEYS) bytes.text(set[key]);
+  }
   return bytes.done();
+}
+
+/** Every address set a record lists, in the owner's order (the first is `addresses`). */
+export function addressSets(record: Pick<RecordFields, 'addresses' | 'otherAddresses'>): ServiceAddresses[] {
+  return [record.addresses, ...(record.otherAddresses ?? [])];
+}
+
+/** The fields that list `sets` (at least one): the first as `addresses`, the rest, if any, as `otherAddresses`. */
+export function withAddressSets(sets: readonly ServiceAddresses[]): Pick<RecordFields, 'addresses' | 'otherAddresses'> {
+  const [first, ...others] = sets.map(copyAddresses);
+  if (!first) throw new RangeError('a record lists at least one address set');
+  return others.length > 0 ? { addresses: first, otherAddresses: others } : { addresses: first };
+}
+
+function copyAddresses(a: ServiceAddresses): ServiceAddresses {
+  return { files: a.files, search: a.search, fetch: a.fetch };
 }
 
 /** Sign `fields` as the peer holding `signer`'s key. The fields are checked like a remote's. */
@@ -62,7 +93,7 @@ export function signRecord(signer: RecordSigner, fields: RecordFields): PeerReco
     peerId: signer.peerId,
     publicKey: signer.publicKey.toString('hex'),
     status: fields.status,
-    addresses: { files: fields.addresses.files, search: fields.addresses.search, fetch: fields.addresses.fetch },
+    ...withAddressSets(addressSets(fields)),
     protocol: fields.protocol,
     seq: fields.seq,
     issuedAt: fields.issuedAt,
@@ -94,11 +125,22 @@ function checkFields(fields: RecordFields, now: number | undefined, maxSkewMs: n
   if (!isIntIn(fields.seq, 1, Number.MAX_SAFE_INTEGER)) throw bad('seq must be a positive safe integer', 'seq');
   const latest = now === undefined ? Number.MAX_SAFE_INTEGER : now + maxSkewMs;
   if (!isIntIn(fields.issuedAt, 0, latest)) throw bad('issuedAt is negative, fractional or in the future', 'issuedAt');
-  const addresses: unknown = fields.addresses;
-  if (typeof addresses !== 'object' || addresses === null || Array.isArray(addresses)) throw bad('addresses must be an object', 'addresses');
-  if (Object.keys(addresses).length !== ADDRESS_KEYS.length) throw bad('addresses must name files, search and fetch only', 'addresses');
+  checkAddresses(fields.addresses, 'addresses');
+  const others: unknown = fields.otherAddresses;
+  if (others === undefined) return;
+  // One encoding per record: a single address set is written without the list, never with an empty one.
+  if (!Array.isArray(others) || others.length === 0) throw bad('otherAddresses must be a non-empty array when present', 'otherAddresses');
+  if (others.length > MAX_ADVERTISED_ADDRESSES - 1) throw bad(`a record lists at most ${MAX_ADVERTISED_ADDRESSES} address sets`, 'otherAddresses');
+  others.forEach((set, i) => checkAddresses(set, `otherAddresses[${i}]`));
+  const fetches = addressSets(fields).map((set) => set.fetch);
+  if (new Set(fetches).size !== fetches.length) throw bad('an address set is listed twice (the same fetch address)', 'otherAddresses');
+}
+
+function checkAddresses(addresses: unknown, field: string): void {
+  if (typeof addresses !== 'object' || addresses === null || Array.isArray(addresses)) throw bad(`${field} must be an object`, field);
+  if (Object.keys(addresses).length !== ADDRESS_KEYS.length) throw bad(`${field} must name files, search and fetch only`, field);
   for (const key of ADDRESS_KEYS) {
-    if (!isAddress((addresses as Record<string, unknown>)[key])) throw bad(`addresses.${key} is not host:port`, `addresses.${key}`);
+    if (!isAddress((addresses as Record<string, unknown>)[key])) throw bad(`${field}.${key} is not host:port`, `${field}.${key}`);
   }
 }
 
@@ -146,20 +188,21 @@ export function verifyRecord(input: unknown, options: VerifyOptions = {}): PeerR
   if (!verifier(key, encodeForSigning(peerId, key, fields), Buffer.from(signature, 'hex'))) {
     throw bad('signature does not verify', 'signature');
   }
-  const { files, search, fetch } = fields.addresses;
   // A fresh object: nothing the sender attached (prototype tricks, getters) survives.
-  return { peerId, publicKey, signature, status: fields.status, addresses: { files, search, fetch }, protocol: fields.protocol, seq: fields.seq, issuedAt: fields.issuedAt };
+  return { peerId, publicKey, signature, status: fields.status, ...withAddressSets(addressSets(fields)), protocol: fields.protocol, seq: fields.seq, issuedAt: fields.issuedAt };
 }
 
 function sameRecord(known: PeerRecord, other: Record<string, unknown>): boolean {
-  const addresses = other.addresses as Record<string, unknown>;
+  const knownSets = addressSets(known);
+  const otherSets = addressSets(other as unknown as RecordFields);
   return (
+    knownSets.length === otherSets.length &&
+    knownSets.every((set, i) => ADDRESS_KEYS.every((key) => set[key] === otherSets[i]?.[key])) &&
     known.signature === other.signature &&
     known.publicKey === other.publicKey &&
     known.status === other.status &&
     known.protocol === other.protocol &&
     known.seq === other.seq &&
-    known.issuedAt === other.issuedAt &&
-    ADDRESS_KEYS.every((key) => known.addresses[key] === addresses[key])
+    known.issuedAt === other.issuedAt
   );
 }

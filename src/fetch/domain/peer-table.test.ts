@@ -260,3 +260,25 @@ describe('peer table: suspicion rumours', () => {
     expect(table.highestSelfSeqSeen).toBe(NOW); // the next round re-signs above it
   });
 });
+
+describe('peer table: a peer advertising several address sets', () => {
+  const setAt = (host: string) => ({ files: `${host}:7001`, search: `${host}:7002`, fetch: `${host}:7003` });
+  const many = (seq: number, ...hosts: string[]) => a.record({ seq, addresses: setAt(hosts[0] as string), ...(hosts.length > 1 ? { otherAddresses: hosts.slice(1).map(setAt) } : {}) });
+
+  it('is dialled at the set that proved its key, kept across a newer record still listing it; a failed contact moves on to the next set', () => {
+    const { table, now } = setup();
+    table.merge([many(NOW, '10.0.0.1', '10.0.0.2', '10.0.0.3')], NOW);
+    expect(table.get(a.signer.peerId)?.addresses).toEqual(setAt('10.0.0.1')); // no contact yet: the first
+    table.useAddress(a.signer.peerId, '10.0.0.2:7003');
+    expect(table.get(a.signer.peerId)?.addresses).toEqual(setAt('10.0.0.2'));
+    table.useAddress(a.signer.peerId, '10.9.9.9:7003'); // not in its record: nothing changes
+    expect(table.get(a.signer.peerId)?.addresses).toEqual(setAt('10.0.0.2'));
+    table.merge([many(NOW + 1, '10.0.0.4', '10.0.0.2')], now());
+    expect(table.get(a.signer.peerId)?.addresses).toEqual(setAt('10.0.0.2'));
+    table.contactFailed(a.signer.peerId, now());
+    expect(table.get(a.signer.peerId)?.addresses).toEqual(setAt('10.0.0.4')); // wraps around to the first
+    table.merge([many(NOW + 2, '10.0.0.5')], now());
+    expect(table.get(a.signer.peerId)?.addresses).toEqual(setAt('10.0.0.5'));
+  });
+});
+

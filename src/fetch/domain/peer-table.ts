@@ -19,17 +19,27 @@
  * k-th newcomer beyond the cap takes a random entry's place with probability maxPeers / k, and
  * the entry it displaces is remembered as evicted, so gossip of its record does not bring it
  * straight back. A flood of new identities cannot replace the table; it can only be sampled into it.
+ *
+ * A peer whose record lists several address sets is dialled at one of them, the one *in use*: the
+ * set whose fetch address proved its key (useAddress), kept across newer records that still list
+ * it; the first set for a record that came without a contact (a restored one). A failed contact
+ * moves it to the next set in the record's order, so a peer whose address in use stopped answering
+ * is tried at its others, one per contact, as its own signed claims (as its files and search
+ * addresses are): the contacts a table makes with one peer are few per round whatever it lists.
  */
 import type { FetchConfig } from './config.ts';
 import type { MembershipLog } from './membership-log.ts';
 import type { ViewDelta } from './messages.ts';
-import type { PeerRecord } from './peer-record.ts';
+import type { ServiceAddresses } from './addresses.ts';
+import { addressSets, type PeerRecord } from './peer-record.ts';
 import type { Random } from './random.ts';
 
 export type PeerState = 'alive' | 'suspected' | 'down';
 
 interface Entry {
   record: PeerRecord;
+  /** Index in addressSets(record) of the set this peer is dialled at. */
+  at: number;
   state: PeerState;
   /** Freshest evidence of life, local clock. */
   lastHeardAt: number;
@@ -53,6 +63,8 @@ export interface PeerView {
   peerId: string;
   state: PeerState;
   record: PeerRecord;
+  /** The address set to dial it at (the one in use: see the header). */
+  addresses: ServiceAddresses;
   lastHeardAt: number;
   silentRounds: number;
 }
@@ -189,6 +201,9 @@ export class PeerTable {
     }
     if (tomb) this.tombstones.delete(id); // rejoined after leaving: a newer seq than the tombstone
     if (entry) {
+      // Keep dialling the set in use if the newer record still lists it (a re-sign), else its first.
+      const inUse = addressSets(entry.record)[entry.at]?.fetch;
+      entry.at = Math.max(0, addressSets(record).findIndex((set) => set.fetch === inUse));
       entry.record = record;
       entry.version = ++this.version;
       // A newer record shows its peer signed it, alive at issuedAt. That clears a suspicion (SWIM's
@@ -205,7 +220,7 @@ export class PeerTable {
     if (gone && record.seq <= gone.seq) return 'stale';
     if (this.entries.size >= this.config.maxPeers && !this.evictLongestDown(now) && !this.sampleIn(now)) return 'full';
     this.forgotten.delete(id);
-    this.entries.set(id, { record, state: 'alive', lastHeardAt: now, heardAtTick: now, silentRounds: 0, suspectRounds: 0, failedAt: -Infinity, downSince: 0, version: ++this.version, stateVersion: 0 });
+    this.entries.set(id, { record, at: 0, state: 'alive', lastHeardAt: now, heardAtTick: now, silentRounds: 0, suspectRounds: 0, failedAt: -Infinity, downSince: 0, version: ++this.version, stateVersion: 0 });
     this.log.append(gone ? 'back' : 'joined', id, now);
     return 'added';
   }
@@ -241,10 +256,18 @@ export class PeerTable {
     }
   }
 
-  /** A direct contact with `peerId` failed (timeout, refused, bad answer). */
+  /** `peerId` proved its key at the set whose fetch address is `fetchAddress`: dial it there. */
+  useAddress(peerId: string, fetchAddress: string): void {
+    const entry = this.entries.get(peerId);
+    const index = entry ? addressSets(entry.record).findIndex((set) => set.fetch === fetchAddress) : -1;
+    if (entry && index >= 0) entry.at = index;
+  }
+
+  /** A direct contact with `peerId` failed (timeout, refused, bad answer): the next one tries its next address set. */
   contactFailed(peerId: string, now: number): void {
     const entry = this.entries.get(peerId);
     if (!entry) return;
+    entry.at = (entry.at + 1) % addressSets(entry.record).length;
     entry.failedAt = now;
     if (entry.state === 'alive') this.setState(entry, 'suspected', now);
   }
@@ -362,7 +385,8 @@ export class PeerTable {
 }
 
 function view(entry: Entry): PeerView {
-  return { peerId: entry.record.peerId, state: entry.state, record: entry.record, lastHeardAt: entry.lastHeardAt, silentRounds: entry.silentRounds };
+  const addresses = addressSets(entry.record)[entry.at] ?? entry.record.addresses;
+  return { peerId: entry.record.peerId, state: entry.state, record: entry.record, addresses, lastHeardAt: entry.lastHeardAt, silentRounds: entry.silentRounds };
 }
 
 function firstKey<K>(map: Map<K, unknown>): K {

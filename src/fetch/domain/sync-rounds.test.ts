@@ -310,4 +310,27 @@ describe('sync rounds', () => {
     b.rounds.startRound();
     expect(b.rounds.firewalledPeers()).toHaveLength(0);
   });
+
+  it('verifies a peer advertising several address sets at the first that answers, and dials it there for sync, Search and Download', () => {
+    const a = core(1);
+    const set = (host: string) => ({ files: `${host}:7001`, search: `${host}:7002`, fetch: `${host}:7003` });
+    const clock = { t: NOW, now: () => clock.t };
+    const many = new SyncRounds({ signer: memorySigner(), addresses: set('127.0.9.1'), otherAddresses: [set('127.0.9.2')], clock, random: seededRandom(9) });
+    expect(many.table.selfRecord.otherAddresses).toEqual([set('127.0.9.2')]);
+    // It announces itself to a; a probes its sets in order: nobody answers at the first, the second answers.
+    a.rounds.answer(JSON.parse(JSON.stringify({ from: many.table.selfRecord })), LOCAL);
+    const probe = () => a.rounds.startRound().find((p) => p.target.verify)?.target;
+    const first = probe();
+    expect(first?.address).toBe('127.0.9.1:7003');
+    a.rounds.applyFailure(first!);
+    const second = probe();
+    expect(second?.address).toBe('127.0.9.2:7003');
+    const files = { cursor: 'f1', reset: true, added: [{ id: FILE, name: 'map.png', size: 7 }], removed: [] };
+    exchange(a.rounds, many, second!, files);
+    expect(a.rounds.peers()).toEqual([expect.objectContaining({ peerId: many.peerId, state: 'alive', addresses: set('127.0.9.2'), advertised: [set('127.0.9.1'), set('127.0.9.2')] })]);
+    expect(a.rounds.sourcesFor(FILE).map((s) => s.filesAddress)).toEqual(['127.0.9.2:7001']);
+    expect(a.rounds.neighbourCandidates().map((n) => n.searchAddress)).toEqual(['127.0.9.2:7002']);
+    expect(a.rounds.startRound().filter((p) => p.target.peerId === many.peerId).map((p) => p.target.address)).toEqual(['127.0.9.2:7003']);
+  });
 });
+

@@ -12,7 +12,8 @@
  * address pinned to its id and got an answer. Until then it waits in Admission, is never gossiped
  * on, counted, offered as a neighbour or a source, and is probed by a normal sync request (so a
  * probe carries gossip too) planned in startRound within a per-round budget. The peer asked in a
- * round is verified by that very contact when its record names the address dialled. Liveness
+ * round is verified by that very contact when its record names the address dialled (in any of its
+ * address sets: a peer may advertise several, probed in order, see admission.ts). Liveness
  * ("heard from") comes only from direct authenticated contact: an answer from the peer, or its
  * own request over TLS proving its id; a replayed record changes nothing.
  */
@@ -25,7 +26,7 @@ import type { RecordSigner, SignatureVerifier } from './keys.ts';
 import { MembershipLog } from './membership-log.ts';
 import { PeershareError } from '../../shared/errors.ts';
 import { haveEntry, MAX_FIREWALLED_IN_ANSWER, MAX_HAVE, parseRecord, parseSyncRequest, parseSyncResponse, setHash, type RecordChecks, type SyncRequest, type ViewDelta } from './messages.ts';
-import { nextSeq, signLeave, signRecord, type PeerRecord } from './peer-record.ts';
+import { addressSets, nextSeq, signLeave, signRecord, withAddressSets, type PeerRecord } from './peer-record.ts';
 import { PeerTable, type MergeReport, type PeerState } from './peer-table.ts';
 import { sample, type Clock, type Random } from './random.ts';
 
@@ -67,7 +68,10 @@ export interface PeerSummary {
   peerId: string;
   state: PeerState;
   lastHeardAt: number;
+  /** The address set this peer dials it at (the one that proved its key, see peer-table.ts). */
   addresses: ServiceAddresses;
+  /** Every address set its record lists, in order. */
+  advertised: ServiceAddresses[];
   files: number;
 }
 
@@ -81,6 +85,8 @@ export interface NeighbourCandidate {
 export interface SyncRoundsOptions {
   signer: RecordSigner;
   addresses: ServiceAddresses;
+  /** Further address sets this peer advertises, after `addresses` (--advertise repeated). */
+  otherAddresses?: ServiceAddresses[];
   clock: Clock;
   random: Random;
   /** Join addresses (host:port of a fetch API), tried in order while no live peer is known. */
@@ -123,7 +129,7 @@ export class SyncRounds {
     this.files = new AvailabilityMap(this.config);
     this.admission = new Admission(this.config);
     const now = options.clock.now();
-    const self = signRecord(options.signer, { status: 'alive', addresses: options.addresses, protocol: PROTOCOL_VERSION, seq: nextSeq(0, now), issuedAt: now });
+    const self = signRecord(options.signer, { status: 'alive', ...withAddressSets([options.addresses, ...(options.otherAddresses ?? [])]), protocol: PROTOCOL_VERSION, seq: nextSeq(0, now), issuedAt: now });
     const epoch = Math.floor(options.random.next() * 2 ** 32).toString(36);
     this.table = new PeerTable(
       self,
@@ -170,7 +176,7 @@ export class SyncRounds {
     for (const p of live) if (p.silentRounds >= this.config.suspectAfterRounds && (!probe || p.silentRounds > probe.silentRounds)) probe = p;
     const others = probe ? live.filter((p) => p !== probe) : live;
     const chosen = [...(probe && this.config.fanout > 0 ? [probe] : []), ...sample(others, this.config.fanout - (probe && this.config.fanout > 0 ? 1 : 0), this.options.random)];
-    const targets: SyncTarget[] = [...chosen, ...sample(down, this.config.downProbes, this.options.random)].map((p) => ({ peerId: p.peerId, address: p.record.addresses.fetch }));
+    const targets: SyncTarget[] = [...chosen, ...sample(down, this.config.downProbes, this.options.random)].map((p) => ({ peerId: p.peerId, address: p.addresses.fetch }));
     // A join address is the user's way into *their* network: peers that reached us first (say, we
     // started before the join host and others joined us) may be an island without it. So join
     // addresses are asked, with backoff, until one has answered, and again whenever nobody is live.
@@ -180,7 +186,7 @@ export class SyncRounds {
     }
     // Verification probes within the budget, none to a host already asked this round.
     const busy = new Set(targets.map((t) => hostOf(t.address)));
-    for (const record of this.admission.plan(this.round, busy)) targets.push({ peerId: record.peerId, address: record.addresses.fetch, verify: record });
+    for (const { record, address } of this.admission.planProbes(this.round, busy)) targets.push({ peerId: record.peerId, address, verify: record });
     return targets.map((target) => ({ target, request: this.requestFor(target.peerId) }));
   }
 
@@ -223,13 +229,13 @@ export class SyncRounds {
     // id its TLS connection proved.
     const response = parseSyncResponse(input, now, this.config, target.peerId ?? provenPeerId, this.checks);
     const knownBefore = this.table.has(response.from);
-    // This contact verifies the answerer's record when it names the address dialled: the peer
-    // there just proved the key. Everything else it gossips waits for our own probe.
-    const contact = (r: PeerRecord) => r.peerId === response.from && r.status === 'alive' && r.addresses.fetch === target.address;
+    // This contact verifies the answerer's record when it names the address dialled (in any of its
+    // sets): the peer there just proved the key. Everything else it gossips waits for our own probe.
+    const contact = (r: PeerRecord) => r.peerId === response.from && r.status === 'alive' && listsFetch(r, target.address);
     const proven = target.verify ?? response.view.records.find(contact);
     // Files first: it is the only step that can still refuse (caps), and it must not half-apply.
     if (response.files && (knownBefore || proven)) this.files.apply(response.from, response.files);
-    if (target.verify) this.admission.succeeded(target.verify);
+    if (target.verify) this.admission.succeeded(target.verify, target.address);
     const direct: PeerRecord[] = target.verify ? [target.verify] : [];
     let unverified = 0;
     for (const record of response.view.records) {
@@ -242,6 +248,8 @@ export class SyncRounds {
       }
     }
     const report = this.table.merge(direct, now);
+    // Dial the answerer where it just answered, when its record lists that address.
+    this.table.useAddress(response.from, target.address);
     report.unverified = unverified;
     // Peers the answerer holds as firewalled: held firewalled here too, never dialled. A peer we
     // hold verified (reachable), ourselves, and anything older than what we know are left alone.
@@ -264,12 +272,12 @@ export class SyncRounds {
   /**
    * Whether a record from an answer goes straight to the table: the answerer's own (see
    * applyResponse), a tombstone (signed by the leaving peer; it adds nobody), ours (only noted),
-   * or a newer record of a verified peer that keeps the fetch address we verified.
+   * or a newer record of a verified peer that still lists the fetch address we dial it at.
    */
   private takesDirectly(record: PeerRecord, contact: (r: PeerRecord) => boolean): boolean {
     if (record.status === 'left' || record.peerId === this.peerId || contact(record)) return true;
     const held = this.table.get(record.peerId);
-    return held !== undefined && held.record.addresses.fetch === record.addresses.fetch;
+    return held !== undefined && listsFetch(record, held.addresses.fetch);
   }
 
   /** A request to `target` failed: no answer in time, refused, or an answer applyResponse refused. */
@@ -277,7 +285,7 @@ export class SyncRounds {
     const now = this.options.clock.now();
     this.learnOwnRecord(refusal, now);
     if (target.verify) {
-      this.admission.failed(target.verify, this.round);
+      this.admission.failed(target.verify, this.round, target.address);
       return;
     }
     if (target.peerId !== undefined) {
@@ -311,7 +319,7 @@ export class SyncRounds {
       throw new PeershareError('BAD_REQUEST', 'announce is older than the record held (replayed)', { field: 'from.seq', reason: 'stale', ...(newer ? { newer } : {}) });
     }
     if (request.from.status === 'left') this.admission.discard(id);
-    if (request.from.status === 'left' || held?.record.addresses.fetch === request.from.addresses.fetch) this.table.merge([request.from], now);
+    if (request.from.status === 'left' || (held !== undefined && listsFetch(request.from, held.addresses.fetch))) this.table.merge([request.from], now);
     else this.admission.offer(request.from, { kind: 'announce', remote }, this.round, now);
     // Its request over TLS proved its id: direct evidence, for a verified peer only.
     this.table.heard(id, now, now);
@@ -394,12 +402,13 @@ export class SyncRounds {
   }
 
   /**
-   * Advertise every service at `host` from now on, each keeping its port: a new self record with
-   * a higher seq, which the next rounds carry to the others (who verify the new address first).
+   * Advertise every service at `host` alone from now on, each keeping its port (a learned address:
+   * a peer that learns has none given): a new self record with a higher seq, which the next rounds
+   * carry to the others (who verify the new address first).
    */
   readdress(host: string): void {
     const now = this.options.clock.now();
-    const self = this.table.selfRecord;
+    const { otherAddresses: _others, ...self } = this.table.selfRecord;
     const at = (address: string) => withHost(address, host);
     const addresses = { files: at(self.addresses.files), search: at(self.addresses.search), fetch: at(self.addresses.fetch) };
     const seq = nextSeq(Math.max(self.seq, this.table.highestSelfSeqSeen), now);
@@ -439,7 +448,7 @@ export class SyncRounds {
     for (const holding of this.files.holders(fileId)) {
       const peer = this.table.get(holding.peerId);
       if (!peer || peer.state === 'down') continue;
-      sources.push({ ...holding, filesAddress: peer.record.addresses.files, state: peer.state });
+      sources.push({ ...holding, filesAddress: peer.addresses.files, state: peer.state });
     }
     return sources.sort((a, b) => Number(a.state === 'suspected') - Number(b.state === 'suspected'));
   }
@@ -458,8 +467,8 @@ export class SyncRounds {
   }
 
   /** Peers held as firewalled: proved their key, cannot be dialled, never dialled (admission.ts). */
-  firewalledPeers(): Array<{ peerId: string; addresses: ServiceAddresses; issuedAt: number; files: number }> {
-    return this.admission.firewalledRecords(Number.MAX_SAFE_INTEGER).map((r) => ({ peerId: r.peerId, addresses: r.addresses, issuedAt: r.issuedAt, files: this.files.countOf(r.peerId) }));
+  firewalledPeers(): Array<{ peerId: string; addresses: ServiceAddresses; advertised: ServiceAddresses[]; issuedAt: number; files: number }> {
+    return this.admission.firewalledRecords(Number.MAX_SAFE_INTEGER).map((r) => ({ peerId: r.peerId, addresses: r.addresses, advertised: addressSets(r), issuedAt: r.issuedAt, files: this.files.countOf(r.peerId) }));
   }
 
   /** Alive peers, most recently heard first, for the Search overlay to choose links from. */
@@ -468,7 +477,7 @@ export class SyncRounds {
       .list()
       .filter((p) => p.state === 'alive')
       .sort((a, b) => b.lastHeardAt - a.lastHeardAt)
-      .map((p) => ({ peerId: p.peerId, searchAddress: p.record.addresses.search, lastHeardAt: p.lastHeardAt }));
+      .map((p) => ({ peerId: p.peerId, searchAddress: p.addresses.search, lastHeardAt: p.lastHeardAt }));
   }
 
   /** Admission's counters and sizes (see admission.ts), for the service's status. */
@@ -479,8 +488,13 @@ export class SyncRounds {
 
   /** The "log of available peers": every known peer with state, last heard, addresses and file count. */
   peers(): PeerSummary[] {
-    return this.table.list().map((p) => ({ peerId: p.peerId, state: p.state, lastHeardAt: p.lastHeardAt, addresses: p.record.addresses, files: this.files.countOf(p.peerId) }));
+    return this.table.list().map((p) => ({ peerId: p.peerId, state: p.state, lastHeardAt: p.lastHeardAt, addresses: p.addresses, advertised: addressSets(p.record), files: this.files.countOf(p.peerId) }));
   }
+}
+
+/** Whether `record` lists `fetchAddress` as the fetch address of one of its sets. */
+function listsFetch(record: PeerRecord, fetchAddress: string): boolean {
+  return addressSets(record).some((set) => set.fetch === fetchAddress);
 }
 
 /** host:port with the host replaced (IPv6 bracketed), the port kept. */

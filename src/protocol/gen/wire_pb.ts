@@ -389,8 +389,9 @@ export const CloseSchema: GenMessage<Close> = /*@__PURE__*/
  * Feature "push" (Gnutella's PUSH): a requester asks a firewalled holder, which nobody can dial,
  * to connect back to the requester's File Management port and serve the file over that
  * connection. Routed toward the holder along the path its Hit came back on (docs/PROTOCOL.md).
- * The holder dials only the files address of the requester's own verified record, and only if
- * this message names exactly that address; at most a few per requester per minute.
+ * The holder connects back only to a requester its membership verified, and only if this message
+ * names exactly one of the files addresses of the requester's signed record; it dials the one it
+ * reaches that requester at; at most a few per requester per minute.
  *
  * @generated from message peershare.wire.v1.Push
  */
@@ -403,7 +404,7 @@ export type Push = Message<"peershare.wire.v1.Push"> & {
   targetPeerId: string;
 
   /**
-   * The requester's peer id, and the files address ("host:port") of its signed record.
+   * The requester's peer id, and a files address ("host:port") its signed record lists.
    *
    * @generated from field: string requester_peer_id = 2;
    */

@@ -6,6 +6,12 @@ import type { JoinPinInfo, PeerInfo } from '../../ports.ts';
 import { UsageError, type Command } from '../command.ts';
 import { duration, shortId, table } from '../format.ts';
 
+/** The files address a peer is dialled at, and, when its record lists several, all of them in order. */
+function filesAddresses(p: PeerInfo): string {
+  const all = (p.advertised ?? []).map((set) => set.files);
+  return all.length > 1 ? `${p.addresses.files} (advertises ${all.join(', ')})` : p.addresses.files;
+}
+
 export const peers: Command = {
   name: 'peers',
   summary: 'list known peers and pinned join addresses; forget a pin (accept a new key)',
@@ -15,7 +21,8 @@ export const peers: Command = {
 
 The peer's log of available peers, kept by Fetch: id, state (alive, suspected, down; firewalled:
 it proved its key but cannot be dialled, so a download asks it to connect back), when it was
-last heard of, how many files it shares, and its File Management address.
+last heard of, how many files it shares, and its File Management address (the one this peer
+dials; a peer advertising several lists them all after it, in the order they are tried).
 
 Then the join addresses (--join) and the peer id each proved on first contact: later contacts
 must prove the same id (trust on first use). When the peer at a join address changes its key,
@@ -39,7 +46,7 @@ the address proves then.`,
       return 0;
     }
     const now = Date.now();
-    const rows = list.map((p) => [shortId(p.peerId), p.state, `${duration(Math.max(0, now - p.lastSeen))} ago`, `${p.files} files`, p.addresses.files]);
+    const rows = list.map((p) => [shortId(p.peerId), p.state, `${duration(Math.max(0, now - p.lastSeen))} ago`, `${p.files} files`, filesAddresses(p)]);
     out(table(rows));
     if (joinPins.length > 0) {
       out(`${rows.length > 0 ? '\n' : ''}join address pinned to (the id it proved first):\n`);

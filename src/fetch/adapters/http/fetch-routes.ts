@@ -34,6 +34,8 @@ export interface JoinPinView extends JoinPin {
 export interface FirewalledPeer {
   peerId: string;
   addresses: ServiceAddresses;
+  /** Every address set its record lists, in order. */
+  advertised: ServiceAddresses[];
   issuedAt: number;
   files: number;
 }
@@ -47,7 +49,7 @@ export interface FetchApi {
   answer(body: unknown, remote: string): Promise<SyncResponse>;
   /** Take a leave tombstone; throws BAD_REQUEST. */
   leave(body: unknown): void;
-  self(): { peerId: string; addresses: ServiceAddresses };
+  self(): { peerId: string; addresses: ServiceAddresses; advertised: ServiceAddresses[] };
   peers(): PeerSummary[];
   events(limit: number): MembershipEvent[];
   sources(fileId: string): FileSource[];
@@ -149,7 +151,7 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi, admin: AdminGua
       const { state, offset, limit } = request.query;
       const all = api.peers().filter((p) => state === undefined || p.state === state);
       all.sort((a, b) => b.lastHeardAt - a.lastHeardAt || (a.peerId < b.peerId ? -1 : 1));
-      const items = all.slice(offset, offset + limit).map((p) => ({ peerId: p.peerId, state: p.state, lastSeen: p.lastHeardAt, addresses: p.addresses, files: p.files }));
+      const items = all.slice(offset, offset + limit).map((p) => ({ peerId: p.peerId, state: p.state, lastSeen: p.lastHeardAt, addresses: p.addresses, advertised: p.advertised, files: p.files }));
       return { self: api.self(), total: all.length, items, firewalled: api.firewalled() };
     },
   );

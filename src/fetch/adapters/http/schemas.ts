@@ -5,6 +5,7 @@
  */
 import { Type } from 'typebox';
 import { FILE_ID_PATTERN, PEER_ID_PATTERN } from '../../../shared/ids.ts';
+import { MAX_ADVERTISED_ADDRESSES } from '../../domain/addresses.ts';
 import { MAX_HAVE } from '../../domain/messages.ts';
 
 const PeerId = Type.String({ pattern: PEER_ID_PATTERN, description: 'base32(SHA-256(public key))' });
@@ -13,6 +14,8 @@ const Cursor = Type.String({ pattern: '^[\\x21-\\x7e]{1,128}$' });
 const PeerState = Type.Union([Type.Literal('alive'), Type.Literal('suspected'), Type.Literal('down')]);
 
 export const AddressesSchema = Type.Object({ files: Address, search: Address, fetch: Address }, { additionalProperties: false });
+/** Every address set a record lists, in its order (a peer advertising several: --advertise repeated). */
+const Advertised = Type.Array(AddressesSchema, { maxItems: MAX_ADVERTISED_ADDRESSES, description: "every address set the peer's record lists, in the order they are tried" });
 
 export const PeerRecordSchema = Type.Object(
   {
@@ -21,6 +24,9 @@ export const PeerRecordSchema = Type.Object(
     signature: Type.String({ pattern: '^[0-9a-f]{128}$' }),
     status: Type.Union([Type.Literal('alive'), Type.Literal('left')]),
     addresses: AddressesSchema,
+    otherAddresses: Type.Optional(
+      Type.Array(AddressesSchema, { minItems: 1, maxItems: MAX_ADVERTISED_ADDRESSES - 1, description: 'further address sets of the peer, tried in this order after addresses' }),
+    ),
     protocol: Type.Integer({ minimum: 1, maximum: 65_535 }),
     seq: Type.Integer({ minimum: 1 }),
     issuedAt: Type.Integer({ minimum: 0 }),
@@ -84,7 +90,7 @@ export const PeerListQuery = Type.Object(
 );
 
 export const PeerListSchema = Type.Object({
-  self: Type.Object({ peerId: PeerId, addresses: AddressesSchema }),
+  self: Type.Object({ peerId: PeerId, addresses: AddressesSchema, advertised: Type.Optional(Advertised) }),
   total: Type.Integer(),
   items: Type.Array(
     Type.Object({
@@ -92,6 +98,7 @@ export const PeerListSchema = Type.Object({
       state: PeerState,
       lastSeen: Type.Integer({ description: 'ms since the epoch when this peer last heard of its life' }),
       addresses: AddressesSchema,
+      advertised: Type.Optional(Advertised),
       files: Type.Integer({ description: 'files it shares' }),
     }),
   ),
@@ -100,6 +107,7 @@ export const PeerListSchema = Type.Object({
       Type.Object({
         peerId: PeerId,
         addresses: AddressesSchema,
+        advertised: Type.Optional(Advertised),
         issuedAt: Type.Integer({ description: 'ms since the epoch when its peer signed the record held' }),
         files: Type.Integer({ description: 'files it shares, as it told this peer' }),
       }),

@@ -32,11 +32,14 @@ export function fetchTuning(config: Config): Partial<FetchConfig> {
   };
 }
 
-/** The address sets this peer advertises, one per --advertise host in order, each service keeping its port. */
+/**
+ * The address sets this peer advertises, one per --advertise host in order, each service keeping
+ * its port unless its --advertise-*-port says which port a router forwards to it.
+ */
 function advertisedSets(config: Config): { addresses: ServiceAddresses; otherAddresses?: ServiceAddresses[] } {
-  const files = advertisedAddresses(config, config.filesPort);
-  const search = advertisedAddresses(config, config.searchPort);
-  const fetch = advertisedAddresses(config, config.fetchPort);
+  const files = advertisedAddresses(config, config.filesPort, config.advertiseFilesPort);
+  const search = advertisedAddresses(config, config.searchPort, config.advertiseSearchPort);
+  const fetch = advertisedAddresses(config, config.fetchPort, config.advertiseFetchPort);
   const [first, ...others] = files.map((f, i) => ({ files: f, search: search[i] as string, fetch: fetch[i] as string }));
   return { addresses: first as ServiceAddresses, ...(others.length > 0 ? { otherAddresses: others } : {}) };
 }

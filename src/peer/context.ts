@@ -66,10 +66,11 @@ export function learnsAddress(config: Config): boolean {
 
 /**
  * host:port other peers are told to dial for one of this peer's services, one per advertised
- * address in the order given (--advertise, each service keeping its port), else the bound
+ * address in the order given (--advertise, each service at its bound port, or at `dialPort` when
+ * a router forwards another one: --advertise-*-port), else the bound
  * address; bound to a wildcard, this host's loopback until an address is learned (a loopback
  * address only ever serves peers on this host: other hosts refuse records naming one).
  */
-export function advertisedAddresses(config: Config, port: number): string[] {
-  return config.advertise.length === 0 ? [localAddress(config, port)] : config.advertise.map((host) => hostPort(host, port));
+export function advertisedAddresses(config: Config, port: number, dialPort = port): string[] {
+  return config.advertise.length === 0 ? [localAddress(config, port)] : config.advertise.map((host) => hostPort(host, dialPort));
 }

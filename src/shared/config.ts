@@ -40,6 +40,8 @@ const int =
 
 /** A TCP port; 0 lets the system pick a free one (the service reports the port it bound). */
 const port = int(0, 65535);
+/** A port another host dials, when it is not the one bound (a router forwarding another port): 1-65535, or unset. */
+const optionalDialPort: Parser<number | undefined> = (raw) => (raw === undefined || raw === '' ? undefined : int(1, 65535)(raw));
 
 const bytes =
   (min: number, max: number): Parser<number> =>
@@ -179,6 +181,24 @@ export const SETTINGS = {
     parse: advertisedHosts,
     default: () => [],
     multiple: true,
+  },
+  advertiseFilesPort: {
+    flag: 'advertise-files-port',
+    doc: 'the port other peers dial for File Management at the --advertise addresses, when a router forwards another port than --files-port to it (default: --files-port)',
+    parse: optionalDialPort,
+    default: undefined,
+  },
+  advertiseSearchPort: {
+    flag: 'advertise-search-port',
+    doc: 'the port other peers dial for Search links at the --advertise addresses (default: --search-port)',
+    parse: optionalDialPort,
+    default: undefined,
+  },
+  advertiseFetchPort: {
+    flag: 'advertise-fetch-port',
+    doc: 'the port other peers dial for Fetch at the --advertise addresses (default: --fetch-port)',
+    parse: optionalDialPort,
+    default: undefined,
   },
   apiHost: {
     flag: 'api-host',
@@ -411,6 +431,11 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const file = readConfigFile(configFile, explicitFile !== undefined);
   const config: Record<string, unknown> = { configFile };
   for (const name of Object.keys(SETTINGS) as SettingName[]) config[name] = resolveOne(name, file);
+  // A port to advertise is a port at the advertised addresses: without one it would say nothing.
+  const portsWithoutAddress = (['advertiseFilesPort', 'advertiseSearchPort', 'advertiseFetchPort'] as const).filter((name) => config[name] !== undefined);
+  if (portsWithoutAddress.length > 0 && (config.advertise as string[]).length === 0) {
+    throw new PeershareError('CONFIG_INVALID', `--${SETTINGS[portsWithoutAddress[0]!].flag} is the port other peers dial at the --advertise addresses: give --advertise too`, { setting: portsWithoutAddress[0] });
+  }
   return Object.freeze(config) as Config;
 }
 

@@ -9,7 +9,7 @@ import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
 import { isSafeFileName } from '../shared/names.ts';
 import { serveMetrics, ServiceMetrics } from '../shared/metrics.ts';
-import { hostPort } from '../shared/net.ts';
+import { hostPort } from '../shared/address.ts';
 import { registerClientRoutes } from './adapters/http/client-routes.ts';
 import { registerWebUi } from './adapters/http/web-ui.ts';
 import { ClientApp } from './domain/client-app.ts';

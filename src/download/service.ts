@@ -8,7 +8,7 @@ import { createHttpApp, listen, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
 import { serveMetrics, ServiceMetrics } from '../shared/metrics.ts';
-import { hostPort } from '../shared/net.ts';
+import { hostPort } from '../shared/address.ts';
 import { registerDownloadRoutes } from './adapters/http/download-routes.ts';
 import { DownloadManager, type DownloadManagerOptions, type Ports } from './domain/download-manager.ts';
 import type { JobQueue } from './queue-port.ts';

@@ -18,7 +18,7 @@ import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
 import { adminGuard } from '../shared/admin-guard.ts';
 import { serveMetrics } from '../shared/metrics.ts';
-import { hostPort } from '../shared/net.ts';
+import { hostPort } from '../shared/address.ts';
 import type { Signer } from '../shared/keys.ts';
 import { servePeerHttp, type PeerPort } from '../shared/peer-port.ts';
 import type { PeerTls } from '../shared/peer-tls.ts';
@@ -33,7 +33,7 @@ import { answerWithFiles, lazyApi } from './answer.ts';
 import { fetchMetrics } from './metrics.ts';
 import { AddressLearner, DialBackLimiter, type Reachability } from './domain/reachability.ts';
 import { askerFilesIn, observedIn, type SyncRequest } from './domain/messages.ts';
-import { portOf } from './domain/host-key.ts';
+import { portOf } from '../shared/address.ts';
 import { addressSets } from './domain/peer-record.ts';
 import type { PortMappingStatus } from './domain/port-mapping.ts';
 

@@ -11,7 +11,7 @@ import { adminGuard, isAdminCaller } from '../shared/admin-guard.ts';
 import { createHttpApp, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
-import { hostPort } from '../shared/net.ts';
+import { hostPort } from '../shared/address.ts';
 import { serveMetrics, ServiceMetrics } from '../shared/metrics.ts';
 import type { TLSSocket } from 'node:tls';
 import { peerAccess, servePeerHttp, type PeerPort } from '../shared/peer-port.ts';

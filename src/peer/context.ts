@@ -5,7 +5,8 @@ import type { Config } from '../shared/config.ts';
 import { loadOrCreateIdentity, type Identity } from '../shared/identity.ts';
 import type { Logger } from '../shared/logging.ts';
 import { isIP } from 'node:net';
-import { hostPort, isLoopback, isWildcard } from '../shared/net.ts';
+import { hostPort } from '../shared/address.ts';
+import { isLoopback, isWildcard } from '../shared/net.ts';
 import { PeerTls } from '../shared/peer-tls.ts';
 
 export interface PeerContext {

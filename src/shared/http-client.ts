@@ -18,6 +18,7 @@ import { Agent, request as httpRequest, type AgentOptions, type ClientRequestArg
 import type { Duplex } from 'node:stream';
 import type { OnReadOpts } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { splitAddress } from './address.ts';
 import { isPeershareError, PeershareError, ERROR_CODES, type ErrorCode } from './errors.ts';
 import { ALPN_HTTP, provenPeerId, type PeerTls } from './peer-tls.ts';
 
@@ -48,12 +49,6 @@ export interface JsonAnswer<T> {
   readonly peerId?: string;
 }
 
-/** host and port of "host:port" or "[v6]:port". */
-export function splitAddress(address: string): { host: string; port: number } {
-  const colon = address.lastIndexOf(':');
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
-  return { host, port: Number(address.slice(colon + 1)) };
-}
 
 function describe(target: Target): string {
   return target.kind === 'peer' ? `peer ${target.peerId ?? '(not yet known)'} at ${target.address}` : target.baseUrl;

@@ -9,10 +9,6 @@ export function isLoopback(address: string | undefined): boolean {
   return a === '::1';
 }
 
-/** host:port with IPv6 hosts bracketed, for URLs. */
-export function hostPort(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 /** Whether a bound address is a wildcard (every interface): not an address anyone can dial. */
 export function isWildcard(host: string): boolean {

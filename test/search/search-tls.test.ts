@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/protocol/codec.ts';
 import { memorySigner } from '../../src/shared/keys.ts';
-import { splitAddress } from '../../src/shared/http-client.ts';
+import { splitAddress } from '../../src/shared/address.ts';
 import { nextLoopback } from '../support/loopback.ts';
 import { rawNeighbour } from '../support/raw-neighbour.ts';
 import { createTestnet, type Testnet, type TestPeer } from '../support/testnet.ts';

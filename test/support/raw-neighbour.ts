@@ -12,7 +12,7 @@ import { onTestFinished } from 'vitest';
 import { decodeMessage, encodeFrame, type OutgoingMessage, type WireMessage } from '../../src/protocol/codec.ts';
 import { FrameDecoder } from '../../src/protocol/framing.ts';
 import { PROTOCOL_VERSION } from '../../src/protocol/limits.ts';
-import { splitAddress } from '../../src/shared/http-client.ts';
+import { splitAddress } from '../../src/shared/address.ts';
 import { memorySigner, type KeyHolder } from '../../src/shared/keys.ts';
 import { ALPN_LINK, PeerTls, provenPeerId } from '../../src/shared/peer-tls.ts';
 import { nextLoopback } from './loopback.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Admission } from './admission.ts';
 import { fetchConfig } from './config.ts';
-import { subnetOf } from './host-key.ts';
+import { subnetOf } from '../../shared/address.ts';
 import { memorySigner } from './keys.ts';
 import { signRecord, type PeerRecord } from './peer-record.ts';
 import { fields, NOW } from '../../../test/support/fetch-records.ts';
@@ -48,10 +48,10 @@ describe('admission of unverified records', () => {
     expect(hosts.map((h) => admission.offer(recordAt(h), announce('127.0.0.1'), 1, NOW))).toEqual(Array(6).fill('pending'));
     // One loopback host naming itself again and again is one host.
     expect([1, 2, 3].map(() => admission.offer(recordAt('127.0.0.9'), announce('127.0.0.1'), 1, NOW))).toEqual(['pending', 'pending', 'refused-rate']);
-    expect(subnetOf('127.3.4.5', 24, 64)).toBe('127.3.4.5');
-    expect(subnetOf('10.2.3.4', 24, 64)).toBe('10.2.3.0/24');
-    expect(subnetOf('2001:db8::1', 24, 64)).toBe(subnetOf('2001:db8:0:0:ffff::2', 24, 64));
-    expect(subnetOf('2001:db8::1', 24, 64)).not.toBe(subnetOf('2001:db8:0:1::1', 24, 64));
+    expect(subnetOf('127.3.4.5', { v4: 24, v6: 64 })).toBe('127.3.4.5');
+    expect(subnetOf('10.2.3.4', { v4: 24, v6: 64 })).toBe('10.2.3.0/24');
+    expect(subnetOf('2001:db8::1', { v4: 24, v6: 64 })).toBe(subnetOf('2001:db8:0:0:ffff::2', { v4: 24, v6: 64 }));
+    expect(subnetOf('2001:db8::1', { v4: 24, v6: 64 })).not.toBe(subnetOf('2001:db8:0:1::1', { v4: 24, v6: 64 }));
   });
 
   it('holds at most maxUnverified; a flooding origin displaces its own oldest records, not others\'', () => {

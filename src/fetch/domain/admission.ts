@@ -8,7 +8,7 @@
  *   - pending records are capped (maxUnverified); when full, the oldest record of the origin that
  *     holds the most is evicted, so one flooding origin displaces its own records, not others';
  *   - new identities announced directly are rate-limited per source address and per subnet per
- *     minute (host-key.ts: /24 and /64 by default; every 127.x address is a host of its own, and a
+ *     minute (shared/address.ts: /24 and /64 by default; every 127.x address is a host of its own, and a
  *     connection from loopback is keyed by the loopback host its record names, so that test
  *     networks on one machine stay many hosts);
  *   - verification probes are planned per round within a budget (verifyPerRound), taken in turn
@@ -39,7 +39,7 @@
  * Unverified records are never gossiped from here. Pure: the caller passes the round number and the time.
  */
 import type { FetchConfig } from './config.ts';
-import { hostOf, isLoopbackHost, subnetOf } from './host-key.ts';
+import { hostOf, isLoopbackHost, subnetOf } from '../../shared/address.ts';
 import { addressSets, type PeerRecord } from './peer-record.ts';
 
 export type AdmissionConfig = Pick<
@@ -333,7 +333,7 @@ export class Admission {
 
   private withinRate(host: string, now: number): boolean {
     if (now - this.window.start >= MINUTE_MS) this.window = { start: now, perAddress: new Map(), perSubnet: new Map() };
-    const subnet = subnetOf(host, this.config.subnetBitsV4, this.config.subnetBitsV6);
+    const subnet = subnetOf(host, { v4: this.config.subnetBitsV4, v6: this.config.subnetBitsV6 });
     const { perAddress, perSubnet } = this.window;
     const byAddress = perAddress.get(host) ?? 0;
     const bySubnet = perSubnet.get(subnet) ?? 0;

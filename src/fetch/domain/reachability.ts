@@ -11,7 +11,7 @@
  * And the other side: a peer asked for dial-backs does at most a few per asking host per minute
  * and a few at once (DialBackLimiter), so the route cannot be used to make it dial anything much.
  */
-import { isLoopbackHost } from './host-key.ts';
+import { isLoopbackHost } from '../../shared/address.ts';
 
 /** Rounds before an address that failed a dial-back (or a changed observation) is checked again. */
 export const RECHECK_ROUNDS = 10;

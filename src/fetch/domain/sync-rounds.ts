@@ -21,7 +21,7 @@ import { fetchConfig, PROTOCOL_VERSION, type FetchConfig } from './config.ts';
 import type { ServiceAddresses } from './addresses.ts';
 import { Admission, type AdmissionCounters } from './admission.ts';
 import { AvailabilityMap } from './availability.ts';
-import { hostOf } from './host-key.ts';
+import { hostOf } from '../../shared/address.ts';
 import type { RecordSigner, SignatureVerifier } from './keys.ts';
 import { MembershipLog } from './membership-log.ts';
 import { PeershareError } from '../../shared/errors.ts';

@@ -17,7 +17,7 @@
 
 export interface InboundLinkFacts {
   readonly id: string;
-  /** The subnet key of its remote address (address-group.ts). */
+  /** The subnet key of its remote address (shared/address.ts). */
   readonly subnet: string;
   /** When it came up (ms, any monotonic clock shared with `now`). */
   readonly since: number;

@@ -6,7 +6,7 @@
  */
 import { isPeershareError, PeershareError } from '../../../shared/errors.ts';
 import type { HttpClient } from '../../../shared/http-client.ts';
-import { hostPort } from '../../../shared/net.ts';
+import { hostPort } from '../../../shared/address.ts';
 import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, JoinPinInfo, OverlayLink, OverlayPort, PeerInfo, SearchHit, SearchPort, SearchRun, SearchSummary, SharedFile, SharedFolder } from '../../ports.ts';
 import { linkDefences, membershipDefences } from '../../domain/defences.ts';
 import { joinStateOf } from '../../domain/join-state.ts';

@@ -26,7 +26,7 @@ import { PeerSession, type LocalHello, type SessionTimeouts } from '../../../pro
 import type { CloseInfo, CloseReason } from '../../../protocol/close-reasons.ts';
 import { isPeershareError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logging.ts';
-import { DEFAULT_SUBNET_BITS_V4, DEFAULT_SUBNET_BITS_V6, subnetOf, type SubnetBits } from '../../domain/address-group.ts';
+import { DEFAULT_SUBNET_BITS_V4, DEFAULT_SUBNET_BITS_V6, subnetOf, type SubnetBits } from '../../../shared/address.ts';
 import { chooseEviction } from '../../domain/eviction.ts';
 import { ExpiringLru } from '../../domain/expiring-lru.ts';
 import type { LinkId, LinkInfo, LinkPeer, Links, NeighbourSource } from '../../ports.ts';

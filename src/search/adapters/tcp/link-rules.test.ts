@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { subnetOf } from '../../domain/address-group.ts';
+import { subnetOf } from '../../../shared/address.ts';
 import { inboundRefusal } from './link-rules.ts';
 
 const session = { localNonce: new Uint8Array(16) };

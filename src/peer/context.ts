@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolveApiToken } from '../shared/admin-guard.ts';
 import type { Config } from '../shared/config.ts';
+import { limitHeapGrowth } from '../shared/heap-growth.ts';
 import { loadOrCreateIdentity, type Identity } from '../shared/identity.ts';
 import type { Logger } from '../shared/logging.ts';
 import { isIP } from 'node:net';
@@ -19,6 +20,7 @@ export interface PeerContext {
 }
 
 export function createPeerContext(config: Config, logger: Logger): PeerContext {
+  limitHeapGrowth(config.heapGrowth); // process-wide: the last peer made in a process sets it
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const identity = loadOrCreateIdentity(config.dataDir);
   return {

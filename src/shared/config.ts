@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PeershareError } from './errors.ts';
 import { fsError } from './fs-errors.ts';
+import { HEAP_GROWTH_PERCENT } from './heap-growth.ts';
 import { isLoopback } from './net.ts';
 import { MAX_ADVERTISED_ADDRESSES } from './peer-address.ts';
 import { parseSize } from './sizes.ts';
@@ -290,6 +291,12 @@ export const SETTINGS = {
     doc: 'connections held at once on a peer port before they prove a peer id, from all addresses',
     parse: int(1, 1_000_000),
     default: 1_024,
+  },
+  heapGrowth: {
+    flag: 'heap-growth',
+    doc: "percent the JavaScript heap may grow past what the last full garbage collection kept before the next one (at least 8 MiB); 0 leaves it to V8, which lets a flood of requests pile up garbage to several times the live heap",
+    parse: int(0, 1_000),
+    default: HEAP_GROWTH_PERCENT,
   },
   maxLinks: { flag: 'max-links', doc: 'most Search overlay links kept at once', parse: int(1, 1024), default: 8 },
   maxLinksPerIp: { flag: 'max-links-per-ip', doc: 'most Search links (or handshakes) from one remote IP address', parse: int(1, 1024), default: 4 },

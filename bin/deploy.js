@@ -220,14 +220,17 @@ async function main() {
       const unit = systemdUnit(template, { name: h.name, user: h.user, prefix: h.prefix, data: h.data, downloads: h.settings?.downloadsDir, nodeDir: h.nodeDir });
       const rewritten = await writeIfChanged(h, unitFile(h), unit);
       changed.push(rewritten);
-      // A peer an earlier deploy supervised on this host gives way to its unit.
-      await remote(h, `${rewritten ? 'systemctl daemon-reload && ' : ''}${stopSupervisor(h)}`);
-    } else {
-      changed.push(await writeIfChanged(h, `${h.prefix}/supervise.sh`, SUPERVISOR));
+      // A peer an earlier deploy supervised on this host gives way to its unit; a running peer
+      // whose unit someone disabled is enabled again, to start at boot.
+      const up = await remote(
+        h,
+        `${rewritten ? 'systemctl daemon-reload || exit 1; ' : ''}${stopSupervisor(h)}; ` +
+          `if ${running(h)}; then systemctl is-enabled --quiet ${q(h.unit)} || systemctl enable --quiet ${q(h.unit)}; echo yes; fi`,
+      );
+      return { changed: changed.some(Boolean), up: up.trim() === 'yes' };
     }
+    changed.push(await writeIfChanged(h, `${h.prefix}/supervise.sh`, SUPERVISOR));
     const up = (await remote(h, `${running(h)} && echo yes || true`)).trim() === 'yes';
-    // A running peer whose unit someone disabled is enabled again: it starts at boot.
-    if (up && h.systemd) await remote(h, `systemctl is-enabled --quiet ${q(h.unit)} || systemctl enable --quiet ${q(h.unit)}`);
     return { changed: changed.some(Boolean), up };
   }
 

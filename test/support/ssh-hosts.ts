@@ -33,7 +33,11 @@ export interface SshAccess {
   readonly ssh: readonly string[];
 }
 
-/** How a program is run on `host`: in its network namespace, or as `enter` says (a SystemdHost's, say). */
+/**
+ * How a program is run on `host`: in its network namespace, or as `enter` says (a SystemdHost's,
+ * say). A command that forks sshd (nsenter into a PID namespace does) leaves it to whatever ends
+ * that namespace: SIGTERM stops only the command.
+ */
 export type Enter = (host: TestHost) => readonly string[];
 
 /** Start sshd on every host, under `dir`; resolves once each listens. */

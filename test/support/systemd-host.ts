@@ -6,8 +6,9 @@
  * loads units only from there and from a folder of empty targets (sysinit, basic, multi-user…):
  * no unit of this machine starts (none of its services, no tmpfiles cleaning /tmp), and what a
  * test enables stays in the host. Commands run there with `enter` (nsenter into its namespaces),
- * where `systemctl` talks to that systemd. When the test ends every process of the cgroup is
- * killed (cgroup.kill), which ends the PID namespace and everything in it, and the cgroups go.
+ * where `systemctl` talks to that systemd. When the test ends its services are stopped, every
+ * process of the cgroup is killed (cgroup.kill), which ends the PID namespace and everything in
+ * it, and the cgroups go.
  */
 import { execFile, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
@@ -85,7 +86,10 @@ export async function bootSystemd(host: TestHost, dir: string, defer: Defer = pe
   let output = '';
   boot.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const ended = once(boot, 'exit').catch(() => undefined);
+  let exec: SystemdHost['exec'] | undefined;
   defer(async () => {
+    // Services stopped first clean up after themselves (PrivateTmp's folders in this machine's /tmp).
+    await exec?.('systemctl', ['stop', '*.service']).catch(() => undefined);
     writeFileSync(join(cgroup, 'cgroup.kill'), '1');
     await ended;
     // Empty once its processes are gone: remove the deepest cgroups first.
@@ -120,7 +124,7 @@ export async function bootSystemd(host: TestHost, dir: string, defer: Defer = pe
     else await new Promise((r) => setTimeout(r, 50));
   }
   const enter = ['nsenter', '-t', String(pid), '-m', '-n', '-p', '--'];
-  const exec = (command: string, args: string[]) => run(enter[0]!, [...enter.slice(1), command, ...args], { timeout: BOOT_TIMEOUT_MS });
+  exec = (command: string, args: string[]) => run(enter[0]!, [...enter.slice(1), command, ...args], { timeout: BOOT_TIMEOUT_MS });
   const state = await exec('systemctl', ['is-system-running', '--wait']).catch((err: { stdout?: string; stderr?: string }) => {
     throw new Error(`systemd on ${host.name} did not come up: ${err.stdout ?? ''}${err.stderr ?? String(err)}`);
   });

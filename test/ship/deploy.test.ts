@@ -1,11 +1,15 @@
 /**
  * A network in one command: `npm run deploy` (bin/deploy.js) with an inventory of 4 hosts made of
  * network namespaces, each running sshd (test/support/ssh-hosts.ts), each with a prefix and data
- * folder of its own. It ships a release built once here (the hosts cannot reach the registry),
- * starts every peer under its supervisor (no systemd here), and returns once every peer knows
- * every other; a file shared on one host is then found and downloaded on another. Run again it
- * changes nothing; with a repacked release it restarts every peer, and a download paused on one
- * of them survives to complete; `--stop` stops every peer.
+ * folder of its own. Three are like this machine, whose PID 1 is not systemd: the deploy
+ * supervises their peers itself. The fourth boots systemd as its PID 1
+ * (test/support/systemd-host.ts), so its peer is a systemd service, as on an Ubuntu host (where
+ * systemd cannot boot here, that host is supervised too and the test says why). The deploy ships
+ * a release built once here (the hosts cannot reach the registry) and returns once every peer
+ * knows every other; a file shared on one host is then found and downloaded on the fourth. Run
+ * again it changes nothing (not even the unit file); with a repacked release it restarts every
+ * peer, and a download paused on the fourth survives to complete; `--stop` stops every peer and
+ * disables the unit.
  */
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -15,6 +19,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRelease, packCheckout, RegistryUnreachable } from '../support/packed.ts';
 import { startSshd } from '../support/ssh-hosts.ts';
+import { bootSystemd, systemdUnavailable, type SystemdHost } from '../support/systemd-host.ts';
 import { tempDir } from '../support/temp.ts';
 import { Teardown } from '../support/teardown.ts';
 import { canCreateHosts, createTestbed } from '../support/testbed.ts';
@@ -62,12 +67,16 @@ describe.skipIf(!canCreateHosts)('a network deployed over SSH in one command (ne
       unavailable = err.message;
     }
   }, 300_000);
-  afterAll(() => teardown.run(), 120_000);
+  // Eight unpacked releases: removing them took over two minutes while other tests loaded this machine.
+  afterAll(() => teardown.run(), 300_000);
 
   it('deploys 4 peers that all know one another, moves a file between them, changes nothing when run again, upgrades keeping a paused download, and stops them', { timeout: 480_000 }, async (ctx) => {
     if (unavailable) ctx.skip(unavailable);
     const bed = await createTestbed(4);
-    const { ssh } = await startSshd(bed.hosts, tempDir());
+    const noSystemd = systemdUnavailable();
+    if (noSystemd) await ctx.annotate(`host3 is supervised, not a systemd service: ${noSystemd}`);
+    const systemd: SystemdHost | undefined = noSystemd ? undefined : await bootSystemd(bed.hosts[3]!, tempDir('peershare-systemd-'));
+    const { ssh } = await startSshd(bed.hosts, tempDir(), undefined, (h) => (systemd && h === bed.hosts[3] ? systemd.enter : ['ip', 'netns', 'exec', h.ns]));
     // Removed after the file, with time for four unpacked releases on a busy disk.
     const root = tempDir('peershare-deploy-', teardown.defer);
     const hosts = bed.hosts.map((h, i) => ({
@@ -83,7 +92,15 @@ describe.skipIf(!canCreateHosts)('a network deployed over SSH in one command (ne
     }));
     const inventory = join(root, 'inventory.json');
     writeFileSync(inventory, JSON.stringify({ release, ssh: ssh.slice(1), hosts }, null, 2));
-    const supervisors = () => hosts.map((h) => Number(readFileSync(join(h.data, 'supervisor.pid'), 'utf8')));
+    const supervised = systemd ? hosts.slice(0, 3) : hosts;
+    const supervisors = () => supervised.map((h) => Number(readFileSync(join(h.data, 'supervisor.pid'), 'utf8')));
+    // The systemd service on host3, as systemctl shows it there (its MainPID is a pid of that host).
+    const unit = 'peershare-host3.service';
+    const service = async () => {
+      const out = (await systemd!.exec('systemctl', ['show', unit, '-p', 'ActiveState,UnitFileState,MainPID,InvocationID'])).stdout;
+      return Object.fromEntries(out.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+    };
+    const unitFile = async () => (await systemd!.exec('stat', ['-c', '%i %Y', `/etc/systemd/system/${unit}`])).stdout;
     // Whatever happens, no supervisor or peer outlives the test: each supervisor leads its own
     // process group (setsid), its peer in it.
     const leaders: number[] = [];
@@ -108,14 +125,31 @@ describe.skipIf(!canCreateHosts)('a network deployed over SSH in one command (ne
 
     const first = await deploy();
     expect(first.stdout).toContain('network of 4 peers: every peer knows every other');
-    for (const h of hosts) expect(first.stdout).toContain(`${h.name}: started`);
+    for (const h of supervised) expect(first.stdout).toMatch(new RegExp(`^${h.name}: started .*\\(supervised`, 'm'));
     const pids = supervisors();
     leaders.push(...pids);
+    let started: Record<string, string> = {};
+    let file = '';
+    if (systemd) {
+      expect(first.stdout).toMatch(/^host3: started .*\(systemd: peershare-host3\.service\)$/m);
+      started = await service();
+      expect(started).toMatchObject({ ActiveState: 'active', UnitFileState: 'enabled' });
+      // The peer is the unit's main process, from the deployed prefix, in the template's sandbox.
+      const proc = (name: string) => systemd.exec('cat', [`/proc/${started.MainPID}/${name}`]).then((r) => r.stdout);
+      expect((await proc('cmdline')).split('\0')).toEqual(expect.arrayContaining(['start', '--data', hosts[3]!.data]));
+      expect(await proc('status')).toMatch(/^NoNewPrivs:\s+1$/m);
+      expect(await proc('status')).toMatch(/^Seccomp:\s+2$/m);
+      file = await unitFile();
+    }
 
     const again = await deploy();
     for (const h of hosts) expect(again.stdout).toContain(`${h.name}: unchanged`);
     expect(again.stdout).toContain('network of 4 peers: every peer knows every other');
     expect(supervisors()).toEqual(pids);
+    if (systemd) {
+      expect(await service()).toEqual(started);
+      expect(await unitFile()).toBe(file);
+    }
 
     const content = randomBytes(300_000);
     const shared = join(root, 'shared');
@@ -137,6 +171,11 @@ describe.skipIf(!canCreateHosts)('a network deployed over SSH in one command (ne
     const upgraded = await deploy();
     for (const h of hosts) expect(upgraded.stdout).toContain(`${h.name}: restarted with peershare-0.1.1-upgrade`);
     expect(upgraded.stdout).toContain('network of 4 peers: every peer knows every other');
+    if (systemd) {
+      const restarted = await service();
+      expect(restarted).toMatchObject({ ActiveState: 'active', UnitFileState: 'enabled' });
+      expect(restarted.InvocationID).not.toBe(started.InvocationID);
+    }
     const downloads = JSON.parse((await peershare(3, ['downloads', '--json'])).stdout) as { downloads: Array<{ key: string; state: string }> };
     expect(downloads.downloads.find((d) => d.key === queued.download.key)?.state).toBe('paused');
     await peershare(3, ['downloads', 'resume', queued.download.key]);
@@ -148,5 +187,6 @@ describe.skipIf(!canCreateHosts)('a network deployed over SSH in one command (ne
     const stopped = await deploy('--stop');
     for (const h of hosts) expect(stopped.stdout).toContain(`${h.name}: stopped`);
     expect([...pids, ...current].filter(alive)).toEqual([]);
+    if (systemd) expect(await service()).toMatchObject({ ActiveState: 'inactive', UnitFileState: 'disabled', MainPID: '0' });
   });
 });

@@ -33,8 +33,15 @@ export interface SshAccess {
   readonly ssh: readonly string[];
 }
 
+/**
+ * How a program is run on `host`: in its network namespace, or as `enter` says (a SystemdHost's,
+ * say). A command that forks sshd (nsenter into a PID namespace does) leaves it to whatever ends
+ * that namespace: SIGTERM stops only the command.
+ */
+export type Enter = (host: TestHost) => readonly string[];
+
 /** Start sshd on every host, under `dir`; resolves once each listens. */
-export async function startSshd(hosts: readonly TestHost[], dir: string, defer: Defer = perTest): Promise<SshAccess> {
+export async function startSshd(hosts: readonly TestHost[], dir: string, defer: Defer = perTest, enter: Enter = (host) => ['ip', 'netns', 'exec', host.ns]): Promise<SshAccess> {
   await ensureSshd();
   mkdirSync('/run/sshd', { recursive: true }); // its privilege separation directory
   const key = join(dir, 'id_ed25519');
@@ -56,7 +63,8 @@ export async function startSshd(hosts: readonly TestHost[], dir: string, defer: 
       'StrictModes no', // the files are under the temp directory, not in a home
     ];
     writeFileSync(join(home, 'sshd_config'), `${config.join('\n')}\n`);
-    const sshd = spawn('ip', ['netns', 'exec', host.ns, SSHD, '-D', '-e', '-f', join(home, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [command, ...args] = enter(host);
+    const sshd = spawn(command!, [...args, SSHD, '-D', '-e', '-f', join(home, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = once(sshd, 'exit').catch(() => undefined);
     defer(async () => {
       if (sshd.exitCode === null && sshd.signalCode === null) sshd.kill('SIGTERM');

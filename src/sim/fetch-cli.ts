@@ -1,6 +1,6 @@
 /**
  * `npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S]
- * [--files F] [--delivery together|in-turn] [--json FILE]`: membership and file availability on simulated networks of the
+ * [--files F] [--delivery service|together|in-turn] [--json FILE]`: membership and file availability on simulated networks of the
  * project's own Fetch cores (fetch-sim.ts). Every (peers, seed) is one row of the markdown table
  * printed and of the JSON written. --rounds caps each phase (join, news); --files is the files
  * every peer shares from the start; --delivery how a round's answers are applied (fetch-network.ts). Tuning as `bench -- join`: fanout 3, the other settings default.
@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { fetchMarkdownTable } from './fetch-report.ts';
 import { runFetchSim, type FetchMeasure } from './fetch-sim.ts';
 
-export const USAGE = 'usage: npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S] [--files F] [--delivery together|in-turn] [--json FILE]';
+export const USAGE = 'usage: npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S] [--files F] [--delivery service|together|in-turn] [--json FILE]';
 /** The tuning of `bench -- join` (bench/join.ts), so that the two compare. */
 export const BENCH_JOIN_TUNING = { fanout: 3, suspectAfterRounds: 5, downAfterRounds: 10 };
 
@@ -23,7 +23,7 @@ export async function fetchMain(args: string[]): Promise<void> {
       rounds: { type: 'string', default: '500' },
       'steady-rounds': { type: 'string', default: '5' },
       files: { type: 'string', default: '1' },
-      delivery: { type: 'string', default: 'together' },
+      delivery: { type: 'string', default: 'service' },
       json: { type: 'string' },
     },
   });
@@ -35,7 +35,7 @@ export async function fetchMain(args: string[]): Promise<void> {
     });
   const maxRounds = Number(values.rounds);
   const delivery = values.delivery;
-  if (delivery !== 'together' && delivery !== 'in-turn') throw new Error(`--delivery is together or in-turn\n${USAGE}`);
+  if (delivery !== 'service' && delivery !== 'together' && delivery !== 'in-turn') throw new Error(`--delivery is service, together or in-turn\n${USAGE}`);
   const commandLine = `npm run sim -- fetch ${args.join(' ')}`.trim();
   const rows: FetchMeasure[] = [];
   for (const peers of list(values.peers)) {

@@ -6,17 +6,21 @@
  * bytes of every request and answer as the JSON the real transport sends, deterministic
  * identities, and rounds in which every request is in flight at once.
  *
- * A round, as `bench -- join` steps one on real peers (every peer's round started together):
+ * A round, as the service runs one and `bench -- join` steps it on every peer at once:
  *   1. every live peer plans its requests (startRound);
- *   2. the requests arrive, in a seeded random order, and each is answered at once (answer()
- *      takes the asker's announce then, as a real answerer does mid-round);
- *   3. every asker applies its answer, or the failure (no peer at the address, a refusal);
- *   4. the clock moves one interval.
- * By default ("together") no answer is applied before every request of the round was answered:
- * news travels one hop per round. "in-turn" applies each answer as soon as it is made, so a
- * request later in the round carries what earlier answers brought. The real round, whose requests
- * overlap on the wire, lies between the two (test/support's network goes further than "in-turn":
- * each peer even plans only after the peers before it applied their answers).
+ *   2. the requests go in waves, as the service sends them: the fanout and the first
+ *      verifyConcurrency verification probes of every peer at once, then each peer's next
+ *      verifyConcurrency probes, and so on (service.ts sends probes in turn, a few at a time). The
+ *      requests of a wave arrive in a seeded random order and each is answered at once (answer()
+ *      takes the asker's announce then, as a real answerer does mid-round); then every asker of
+ *      the wave applies its answer, or the failure (no peer at the address, a refusal);
+ *   3. the clock moves one interval.
+ * The request bodies are all made at step 1 (as startRound makes them); a later wave's answers
+ * already reflect what earlier waves brought their answerers. Two other schedules bracket it:
+ * "together" (one wave: no answer applied before every request of the round was answered, news
+ * moves one hop per round) and "in-turn" (each answer applied as soon as it is made, so later
+ * answerers and askers already hold what earlier ones brought; test/support's network goes
+ * further still, each peer planning only after the peers before it applied their answers).
  *
  * Nothing is encoded for delivery: the request and answer objects are handed over (the domain
  * parses them as untrusted input either way), so the strings of a record are shared by every
@@ -129,11 +133,10 @@ interface Send {
 type Outcome = { body: unknown; from: string } | { refusal: unknown };
 
 /**
- * How a round's requests meet their answers: "together", every answer applied after every request
- * of the round was answered (news moves one hop per round); "in-turn", each answer applied as soon
- * as it is made, so a request later in the round already carries what earlier ones brought.
+ * How a round's requests meet their answers (see the header): "service", in waves as the service
+ * sends them; "together", all in one wave; "in-turn", each answer applied as soon as it is made.
  */
-export type Delivery = 'together' | 'in-turn';
+export type Delivery = 'service' | 'together' | 'in-turn';
 
 export class FetchNetwork {
   readonly clock = { t: EPOCH_MS, now: (): number => this.clock.t };
@@ -149,7 +152,7 @@ export class FetchNetwork {
   constructor(
     readonly seed: number,
     config: Partial<FetchConfig> = {},
-    readonly delivery: Delivery = 'together',
+    readonly delivery: Delivery = 'service',
   ) {
     this.config = { intervalMs: 3_000, ...config };
     this.random = seededRandom(mix(seed, 0xfe7c4));
@@ -193,16 +196,26 @@ export class FetchNetwork {
 
   /** One round (see the header); returns its traffic, also added to `traffic`. */
   async round(): Promise<RoundTraffic> {
-    const sends: Send[] = [];
-    for (const peer of this.peers) if (!peer.dead) for (const plan of peer.core.startRound()) sends.push({ peer, plan });
-    const arrivals = sample(sends, sends.length, this.random);
-    const traffic: RoundTraffic = { requests: arrivals.length, failures: 0, bytes: 0 };
-    if (this.delivery === 'together') {
+    const waves: Send[][] = [];
+    for (const peer of this.peers) {
+      if (peer.dead) continue;
+      let probes = 0;
+      for (const plan of peer.core.startRound()) {
+        const wave = this.delivery === 'service' && plan.target.verify ? Math.floor(probes++ / peer.core.config.verifyConcurrency) : 0;
+        (waves[wave] ??= []).push({ peer, plan });
+      }
+    }
+    const traffic: RoundTraffic = { requests: 0, failures: 0, bytes: 0 };
+    for (const wave of waves) {
+      const arrivals = sample(wave, wave.length, this.random);
+      traffic.requests += arrivals.length;
+      if (this.delivery === 'in-turn') {
+        for (const send of arrivals) this.apply(send, await this.deliver(send, traffic), traffic);
+        continue;
+      }
       const outcomes: Outcome[] = [];
       for (const send of arrivals) outcomes.push(await this.deliver(send, traffic));
       arrivals.forEach((send, i) => this.apply(send, outcomes[i] as Outcome, traffic));
-    } else {
-      for (const send of arrivals) this.apply(send, await this.deliver(send, traffic), traffic);
     }
     this.clock.t += this.intervalMs;
     this.traffic.requests += traffic.requests;

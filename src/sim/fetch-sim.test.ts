@@ -26,11 +26,11 @@ describe('Fetch simulated on 100 peers running the real SyncRounds', () => {
     expect({ join: m.joinRounds, joinBytes: Math.round(m.join.bytesPerPeerRound * 100 * m.join.rounds), newPeer: m.newPeerKnownRounds, newFile: [m.newFileHalfRounds, m.newFile90Rounds, m.newFileRounds] }).toMatchInlineSnapshot(`
       {
         "join": 10,
-        "joinBytes": 99301813,
+        "joinBytes": 128638813,
         "newFile": [
-          25,
-          61,
-          129,
+          19,
+          64,
+          151,
         ],
         "newPeer": 6,
       }

@@ -27,7 +27,7 @@ export interface FetchSimConfig {
   /** Files each peer shares from the start. */
   readonly filesPerPeer: number;
   readonly tuning?: Partial<FetchConfig>;
-  /** How a round's answers are applied (fetch-network.ts); default "together". */
+  /** How a round's answers are applied (fetch-network.ts); default "service". */
   readonly delivery?: Delivery;
   /** Called after each round with the phase and the round number (progress on stderr). */
   readonly progress?: (phase: string, round: number) => void;

@@ -11,7 +11,7 @@ export function fetchMarkdownTable(rows: readonly FetchMeasure[], maxRounds: num
   const lines = rows.map((m) => {
     const file = `${rounds(m.newFileHalfRounds, maxRounds)} / ${rounds(m.newFile90Rounds, maxRounds)} / ${m.newFileRounds === null ? `> ${maxRounds} (${m.newFileKnownBy} of ${m.peers})` : m.newFileRounds}`;
     const heap = `${kib(m.heapPerPeerBytes)} KiB (${Math.round(m.heapPerEntryBytes)} B)`;
-    return `| ${m.peers.toLocaleString('en')} | ${m.seed} | ${rounds(m.joinRounds, maxRounds)} | ${traffic(m.join)} | ${traffic(m.steady)} | ${rounds(m.newPeerKnownRounds, maxRounds)} / ${rounds(m.newPeerKnowsAllRounds, maxRounds)} | ${file} | ${kib(m.news.bytesPerPeerRound)} | ${heap} | ${m.wallSeconds.toFixed(1)} |`;
+    return `| ${m.peers.toLocaleString('en')} | ${m.seed} | ${m.start === 'warm' ? 'warm start' : rounds(m.joinRounds, maxRounds)} | ${m.start === 'warm' ? '–' : traffic(m.join)} | ${traffic(m.steady)} | ${rounds(m.newPeerKnownRounds, maxRounds)} / ${rounds(m.newPeerKnowsAllRounds, maxRounds)} | ${file} | ${kib(m.news.bytesPerPeerRound)} | ${heap} | ${m.wallSeconds.toFixed(1)} |`;
   });
   return [header, `|${' --- |'.repeat(10)}`, ...lines].join('\n');
 }

@@ -3,7 +3,9 @@
  * (fetch-network.ts), in three phases:
  *   1. join: N peers start at once, peer 0 alone and every other one with peer 0's address as its
  *      join address (as `bench -- join` starts its peers): rounds until every peer holds every
- *      other one alive;
+ *      other one alive. Or, with start "warm", every peer starts holding every other one's record,
+ *      as a restart restores them from its peer store (SyncRounds.restore): no join phase, for
+ *      sizes where N peers joining at once costs too much to simulate (its work grows as N³);
  *   2. steady: a few rounds more, for the bytes of a settled network, then the heap per peer;
  *   3. news: one new peer joins through a random known peer while a random peer shares a new file:
  *      rounds until every other peer holds the newcomer alive, until the newcomer holds everyone,
@@ -27,6 +29,8 @@ export interface FetchSimConfig {
   /** Files each peer shares from the start. */
   readonly filesPerPeer: number;
   readonly tuning?: Partial<FetchConfig>;
+  /** "join" (default): all join through peer 0; "warm": all start knowing all (see the header). */
+  readonly start?: 'join' | 'warm';
   /** How a round's answers are applied (fetch-network.ts); default "service". */
   readonly delivery?: Delivery;
   /** Called after each round with the phase and the round number (progress on stderr). */
@@ -45,7 +49,8 @@ export interface FetchMeasure {
   readonly peers: number;
   readonly seed: number;
   readonly delivery: Delivery;
-  /** Rounds until every peer held every other alive; null: not within maxRounds. */
+  readonly start: 'join' | 'warm';
+  /** Rounds until every peer held every other alive (0 for a warm start); null: not within maxRounds. */
   readonly joinRounds: number | null;
   readonly join: PhaseTraffic;
   readonly steady: PhaseTraffic;
@@ -114,7 +119,12 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
   const bootstrap = net.add([], config.filesPerPeer);
   for (let i = 1; i < n; i++) net.add([bootstrap.address], config.filesPerPeer);
 
-  const join = await roundsUntil(net, () => allKnowAll(net), config.maxRounds, (r) => config.progress?.('join', r));
+  const start = config.start ?? 'join';
+  if (start === 'warm') {
+    const records = net.peers.map((p) => p.core.table.selfRecord);
+    for (const peer of net.peers) peer.core.restore(records);
+  }
+  const join = start === 'warm' ? { rounds: 0, ran: 0, traffic: { requests: 0, failures: 0, bytes: 0 } } : await roundsUntil(net, () => allKnowAll(net), config.maxRounds, (r) => config.progress?.('join', r));
   const steady = await roundsUntil(net, () => false, config.steadyRounds, (r) => config.progress?.('steady', r));
   const heapPerPeerBytes = (heapAfterGc(gc) - heapBefore) / n;
 
@@ -155,6 +165,7 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
     peers: n,
     seed: config.seed,
     delivery: net.delivery,
+    start,
     joinRounds: join.rounds,
     join: phaseTraffic(join.traffic, join.ran, n),
     steady: phaseTraffic(steady.traffic, steady.ran, n),

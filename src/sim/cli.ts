@@ -6,6 +6,9 @@
  * (markdown) and of the JSON written. One overlay is built per (peers, degree) and reused for its
  * TTLs and fractions; each row replays alone with the same figures. --svg writes the two charts
  * of docs/SCALE.md (PREFIX-recall-messages.svg, PREFIX-recall-time.svg).
+ *
+ * `npm run sim -- fetch …`: membership and file availability on the project's own Fetch cores
+ * (fetch-cli.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -15,71 +18,77 @@ import { lineChart } from './chart.ts';
 import { markdownTable, searchCharts, summarize, type SearchRow } from './report.ts';
 import { SearchNetwork } from './search-network.ts';
 import { mix, runSearches } from './search-sim.ts';
+import { fetchMain, USAGE as FETCH_USAGE } from './fetch-cli.ts';
 
 const USAGE = 'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
 
 const [command, ...rest] = process.argv.slice(2);
-if (command !== 'search') {
-  console.error(USAGE);
+if (command === 'search') await searchMain(rest);
+else if (command === 'fetch') await fetchMain(rest);
+else {
+  console.error(`${USAGE}\n${FETCH_USAGE}`);
   process.exit(2);
 }
-const { values } = parseArgs({
-  args: rest,
-  options: {
-    peers: { type: 'string', default: '1000' },
-    degree: { type: 'string', default: '8' },
-    ttl: { type: 'string', default: '7' },
-    'holders-fraction': { type: 'string', default: '0.01' },
-    searches: { type: 'string', default: '20' },
-    seed: { type: 'string', default: '1' },
-    'latency-median': { type: 'string', default: '40' },
-    'latency-sigma': { type: 'string', default: '0.5' },
-    json: { type: 'string' },
-    svg: { type: 'string' },
-  },
-});
 
-const list = (text: string) => text.split(',').map((x) => {
-  const n = Number(x);
-  if (!Number.isFinite(n) || x.trim() === '') throw new Error(`not a number: ${x}\n${USAGE}`);
-  return n;
-});
-const seed = Number(values.seed);
-const searches = Number(values.searches);
-const latency: LatencyModel = { medianMs: Number(values['latency-median']), sigma: Number(values['latency-sigma']) };
-const rows: SearchRow[] = [];
-const commandLine = `npm run sim -- search ${rest.join(' ')}`.trim();
+async function searchMain(rest: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      peers: { type: 'string', default: '1000' },
+      degree: { type: 'string', default: '8' },
+      ttl: { type: 'string', default: '7' },
+      'holders-fraction': { type: 'string', default: '0.01' },
+      searches: { type: 'string', default: '20' },
+      seed: { type: 'string', default: '1' },
+      'latency-median': { type: 'string', default: '40' },
+      'latency-sigma': { type: 'string', default: '0.5' },
+      json: { type: 'string' },
+      svg: { type: 'string' },
+    },
+  });
 
-for (const peers of list(values.peers)) {
-  for (const degree of list(values.degree)) {
-    const t0 = performance.now();
-    const overlay = Overlay.random(peers, degree, latency, seededRandom(mix(seed, peers, degree)));
-    const net = new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)));
-    console.error(`${peers} peers, degree ${degree}: ${overlay.links} links, built in ${((performance.now() - t0) / 1000).toFixed(1)} s, RSS ${mib(process.memoryUsage().rss)} MiB`);
-    for (const ttl of list(values.ttl)) {
-      for (const holdersFraction of list(values['holders-fraction'])) {
-        const t1 = performance.now();
-        const measures = await runSearches(net, { ttl, holdersFraction, searches, seed });
-        const row = summarize({ peers, degree, links: overlay.links }, { ttl, holdersFraction }, measures, { wallSeconds: (performance.now() - t1) / 1000, rssMiB: mib(process.memoryUsage().rss) });
-        rows.push(row);
-        console.error(`  TTL ${ttl}, holders ${holdersFraction}: ${row.wallSeconds.toFixed(1)} s`);
+  const list = (text: string) => text.split(',').map((x) => {
+    const n = Number(x);
+    if (!Number.isFinite(n) || x.trim() === '') throw new Error(`not a number: ${x}\n${USAGE}`);
+    return n;
+  });
+  const seed = Number(values.seed);
+  const searches = Number(values.searches);
+  const latency: LatencyModel = { medianMs: Number(values['latency-median']), sigma: Number(values['latency-sigma']) };
+  const rows: SearchRow[] = [];
+  const commandLine = `npm run sim -- search ${rest.join(' ')}`.trim();
+
+  for (const peers of list(values.peers)) {
+    for (const degree of list(values.degree)) {
+      const t0 = performance.now();
+      const overlay = Overlay.random(peers, degree, latency, seededRandom(mix(seed, peers, degree)));
+      const net = new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)));
+      console.error(`${peers} peers, degree ${degree}: ${overlay.links} links, built in ${((performance.now() - t0) / 1000).toFixed(1)} s, RSS ${mib(process.memoryUsage().rss)} MiB`);
+      for (const ttl of list(values.ttl)) {
+        for (const holdersFraction of list(values['holders-fraction'])) {
+          const t1 = performance.now();
+          const measures = await runSearches(net, { ttl, holdersFraction, searches, seed });
+          const row = summarize({ peers, degree, links: overlay.links }, { ttl, holdersFraction }, measures, { wallSeconds: (performance.now() - t1) / 1000, rssMiB: mib(process.memoryUsage().rss) });
+          rows.push(row);
+          console.error(`  TTL ${ttl}, holders ${holdersFraction}: ${row.wallSeconds.toFixed(1)} s`);
+        }
       }
     }
   }
-}
 
-console.log(`\n${commandLine}\n\nlatency per link: lognormal, median ${latency.medianMs} ms, sigma ${latency.sigma}; seed ${seed}\n`);
-console.log(markdownTable(rows));
-if (values.json) {
-  writeFileSync(values.json, `${JSON.stringify({ command: commandLine, seed, latency, node: process.version, rows }, null, 2)}\n`);
-  console.log(`\nwrote ${values.json}`);
-}
-if (values.svg) {
-  const charts = searchCharts(rows);
-  for (const [suffix, spec] of [['recall-messages', charts.recallMessages], ['recall-time', charts.recallTime]] as const) {
-    const file = `${values.svg}-${suffix}.svg`;
-    writeFileSync(file, lineChart({ ...spec, title: `${spec.title} (seed ${seed})` }));
-    console.log(`wrote ${file}`);
+  console.log(`\n${commandLine}\n\nlatency per link: lognormal, median ${latency.medianMs} ms, sigma ${latency.sigma}; seed ${seed}\n`);
+  console.log(markdownTable(rows));
+  if (values.json) {
+    writeFileSync(values.json, `${JSON.stringify({ command: commandLine, seed, latency, node: process.version, rows }, null, 2)}\n`);
+    console.log(`\nwrote ${values.json}`);
+  }
+  if (values.svg) {
+    const charts = searchCharts(rows);
+    for (const [suffix, spec] of [['recall-messages', charts.recallMessages], ['recall-time', charts.recallTime]] as const) {
+      const file = `${values.svg}-${suffix}.svg`;
+      writeFileSync(file, lineChart({ ...spec, title: `${spec.title} (seed ${seed})` }));
+      console.log(`wrote ${file}`);
+    }
   }
 }
 

@@ -1,0 +1,17 @@
+/** The markdown table `npm run sim -- fetch` prints (and docs/SCALE.md shows), one row per run. */
+import type { FetchMeasure, PhaseTraffic } from './fetch-sim.ts';
+
+const rounds = (r: number | null, max: number) => (r === null ? `> ${max}` : String(r));
+const kib = (bytes: number) => (bytes / 1024).toFixed(1);
+const traffic = (t: PhaseTraffic) => `${kib(t.bytesPerPeerRound)} (${t.requestsPerPeerRound.toFixed(1)})`;
+
+export function fetchMarkdownTable(rows: readonly FetchMeasure[], maxRounds: number): string {
+  const header =
+    '| peers | seed | rounds until all know all | joining: KiB per peer per round (requests) | steady: KiB per peer per round (requests) | new peer: rounds until known by all / until it knows all | new file: rounds until listed by 50 % / 90 % / all | news phase: KiB per peer per round | heap per peer (per table entry) | wall s |';
+  const lines = rows.map((m) => {
+    const file = `${rounds(m.newFileHalfRounds, maxRounds)} / ${rounds(m.newFile90Rounds, maxRounds)} / ${m.newFileRounds === null ? `> ${maxRounds} (${m.newFileKnownBy} of ${m.peers})` : m.newFileRounds}`;
+    const heap = `${kib(m.heapPerPeerBytes)} KiB (${Math.round(m.heapPerEntryBytes)} B)`;
+    return `| ${m.peers.toLocaleString('en')} | ${m.seed} | ${m.start === 'warm' ? 'warm start' : rounds(m.joinRounds, maxRounds)} | ${m.start === 'warm' ? '–' : traffic(m.join)} | ${traffic(m.steady)} | ${rounds(m.newPeerKnownRounds, maxRounds)} / ${rounds(m.newPeerKnowsAllRounds, maxRounds)} | ${file} | ${kib(m.news.bytesPerPeerRound)} | ${heap} | ${m.wallSeconds.toFixed(1)} |`;
+  });
+  return [header, `|${' --- |'.repeat(10)}`, ...lines].join('\n');
+}

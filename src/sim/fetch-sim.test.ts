@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { BENCH_JOIN_TUNING } from './fetch-cli.ts';
+import { FetchNetwork, type RoundTraffic } from './fetch-network.ts';
+import { runFetchSim } from './fetch-sim.ts';
+
+/** The first `rounds` rounds of 100 peers joining through peer 0: each round's traffic, and who knows how many. */
+async function firstRounds(seed: number, rounds: number): Promise<{ traffic: RoundTraffic[]; known: number[] }> {
+  const net = new FetchNetwork(seed, BENCH_JOIN_TUNING);
+  const bootstrap = net.add([], 1);
+  for (let i = 1; i < 100; i++) net.add([bootstrap.address], 1);
+  const traffic: RoundTraffic[] = [];
+  for (let r = 0; r < rounds; r++) traffic.push(await net.round());
+  return { traffic, known: net.peers.map((p) => p.core.table.size) };
+}
+
+describe('Fetch simulated on 100 peers running the real SyncRounds', () => {
+  it('replays exactly for a seed, and differs for another seed', async () => {
+    const first = await firstRounds(1, 4);
+    expect(await firstRounds(1, 4)).toEqual(first);
+    expect((await firstRounds(2, 4)).traffic).not.toEqual(first.traffic);
+  }, 60_000);
+
+  it('makes a new peer known everywhere within 2 log2 N rounds, and a new file listed everywhere within 3 × N', async () => {
+    const m = await runFetchSim({ peers: 100, seed: 1, maxRounds: 300, steadyRounds: 2, filesPerPeer: 1, tuning: BENCH_JOIN_TUNING });
+    // Pinned: these move only when the Fetch rules, the round model or the random draws change.
+    expect({ join: m.joinRounds, joinBytes: Math.round(m.join.bytesPerPeerRound * 100 * m.join.rounds), newPeer: m.newPeerKnownRounds, newFile: [m.newFileHalfRounds, m.newFile90Rounds, m.newFileRounds] }).toMatchInlineSnapshot(`
+      {
+        "join": 10,
+        "joinBytes": 128638813,
+        "newFile": [
+          19,
+          64,
+          151,
+        ],
+        "newPeer": 6,
+      }
+    `);
+    // One hop to the peer it joined through, that peer's probe, then gossip and each peer's own probe.
+    expect(m.newPeerKnownRounds).not.toBeNull();
+    expect(m.newPeerKnownRounds).toBeLessThanOrEqual(2 * Math.log2(100));
+    expect(m.newPeerKnowsAllRounds).not.toBeNull();
+    // A file list travels only in its holder's own answers: each peer must ask the sharer itself,
+    // so the last one learns it after O(N / fanout) rounds, not O(log N).
+    expect(m.newFileRounds).not.toBeNull();
+    expect(m.newFileRounds).toBeLessThanOrEqual(3 * 100);
+  }, 120_000);
+});

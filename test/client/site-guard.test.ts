@@ -119,6 +119,7 @@ describe("a peer's APIs and the web pages of other sites", () => {
         [peer.files, 'POST', '/shares', JSON.stringify({ path: '/etc' })],
         [peer.search, 'POST', '/searches', JSON.stringify({ q: 'attack' })],
         [peer.client, 'GET', '/search?q=attack&wait=1&timeout=100', ''],
+        [peer.client, 'GET', `/folder-contents?fileId=${randomBytes(32).toString('hex')}`, ''],
         [peer.search, 'GET', '/search?q=attack&wait=1&timeout=100', ''],
       ];
       for (const [base, method, path, body] of attempts) {

@@ -208,7 +208,8 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.get(
     '/folder-contents',
-    { schema: { summary: "A shared folder's files (relative path, size, file id), by its collection id or folder link: asked of its holders and verified; nothing is queued", querystring: FolderRef, response: { 400: ErrorRef, 404: ErrorRef } } },
+    // A search and requests to other peers: as /search, refused to other sites.
+    { onRequest: ownSiteOnly, schema: { summary: "A shared folder's files (relative path, size, file id), by its collection id or folder link: asked of its holders and verified; nothing is queued", querystring: FolderRef, response: { 400: ErrorRef, 404: ErrorRef } } },
     async (request) => {
       const { fileId, link } = request.query;
       if ((fileId === undefined) === (link === undefined)) throw new PeershareError('BAD_REQUEST', 'give exactly one of fileId and link');

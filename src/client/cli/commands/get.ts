@@ -13,6 +13,8 @@ import { bytes, progressLine, table } from '../format.ts';
 const FINAL = new Set(['done', 'failed', 'cancelled']);
 /** Where following a download ends: a final state, or a pause that carries an error. */
 const isFinal = (p: DownloadProgress) => FINAL.has(p.state) || (p.state === 'paused' && p.error !== undefined);
+/** How long queueing may take beyond the search: a folder's every file is queued before the answer. */
+const FOLDER_QUEUEING_MS = 120_000;
 /** Progress lines written to a pipe (not a terminal) at most this often, to keep logs short. */
 const PIPE_LINE_MS = 1_000;
 
@@ -119,7 +121,8 @@ Examples:
     const timeout = secondsFlag('timeout', values.timeout as string | undefined);
     const outDir = values.out === undefined ? undefined : userPath(values.out as string);
     const body = byName !== undefined ? { q: [byName, ...positionals].join(' '), ...(timeout ? { timeout } : {}) } : { ...ref, ...(only ? { only } : {}) };
-    const answer = await api.call<QueuedDownload | QueuedFolder>('POST', '/downloads', { ...body, ...(outDir ? { outDir } : {}) }, { timeoutMs: (timeout ?? 10_000) + 10_000 });
+    // The answer comes once every download is queued: a folder of up to 10,000 files takes a while.
+    const answer = await api.call<QueuedDownload | QueuedFolder>('POST', '/downloads', { ...body, ...(outDir ? { outDir } : {}) }, { timeoutMs: (timeout ?? 10_000) + FOLDER_QUEUEING_MS });
     if ('folder' in answer) return getFolder(api, answer, { wait: values.wait === true, json, out, err });
     const queued = answer;
     const { download } = queued;

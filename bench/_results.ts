@@ -87,7 +87,13 @@ export function percentile(values: readonly number[], p: number): number {
 }
 
 /** A figure from several runs (value = their median) or from one value. */
-export function figure(label: string, kind: Figure['kind'], value: number | readonly number[] | null, unit: string, note?: string): Figure {
+export function figure(
+  label: string,
+  kind: Figure['kind'],
+  value: number | readonly number[] | null,
+  unit: string,
+  note?: string,
+): Figure {
   const f: Figure = Array.isArray(value)
     ? { label, kind, value: median(value as number[]), unit, runs: [...(value as number[])] }
     : { label, kind, value: value as number | null, unit };
@@ -97,17 +103,27 @@ export function figure(label: string, kind: Figure['kind'], value: number | read
 
 export function meets(value: number, op: Op, target: number): boolean {
   switch (op) {
-    case '>=': return value >= target;
-    case '>': return value > target;
-    case '<=': return value <= target;
-    case '<': return value < target;
+    case '>=':
+      return value >= target;
+    case '>':
+      return value > target;
+    case '<=':
+      return value <= target;
+    case '<':
+      return value < target;
   }
 }
 
 /** A target check; a null (or NaN) value is "skipped" and the note says why. */
 export function check(what: string, value: number | null, unit: string, op: Op, target: number, note?: string): Check {
   const measured = value !== null && Number.isFinite(value);
-  const c: Check = { what, value: measured ? value : null, unit, target: { op, value: target }, verdict: !measured ? 'skipped' : meets(value, op, target) ? 'met' : 'missed' };
+  const c: Check = {
+    what,
+    value: measured ? value : null,
+    unit,
+    target: { op, value: target },
+    verdict: !measured ? 'skipped' : meets(value, op, target) ? 'met' : 'missed',
+  };
   if (note) c.note = note;
   return c;
 }
@@ -141,12 +157,16 @@ export function fmt(value: number | null | undefined, unit = ''): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return 'n/a';
   const abs = Math.abs(value);
   const digits = abs >= 1000 || Number.isInteger(value) ? 0 : abs >= 100 ? 0 : abs >= 10 ? 1 : 2;
-  const text = value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: Number.isInteger(value) ? 0 : digits });
+  const text = value.toLocaleString('en-US', {
+    maximumFractionDigits: digits,
+    minimumFractionDigits: Number.isInteger(value) ? 0 : digits,
+  });
   if (!unit) return text;
   return unit === '×' ? `${text}×` : `${text} ${unit}`;
 }
 
-export const targetText = (c: Check) => `${c.target.op.replace('>=', '≥').replace('<=', '≤')} ${fmt(c.target.value, c.unit)}`;
+export const targetText = (c: Check) =>
+  `${c.target.op.replace('>=', '≥').replace('<=', '≤')} ${fmt(c.target.value, c.unit)}`;
 
 /** A markdown table. */
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
@@ -158,7 +178,12 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly s
 export function checksTable(result: BenchResult): string {
   return table(
     ['check', 'figure', 'target', 'verdict'],
-    result.checks.map((c) => [c.what, c.value === null ? `skipped${c.note ? `: ${c.note}` : ''}` : fmt(c.value, c.unit), targetText(c), c.verdict === 'missed' ? '**missed**' : c.verdict]),
+    result.checks.map((c) => [
+      c.what,
+      c.value === null ? `skipped${c.note ? `: ${c.note}` : ''}` : fmt(c.value, c.unit),
+      targetText(c),
+      c.verdict === 'missed' ? '**missed**' : c.verdict,
+    ]),
   );
 }
 
@@ -185,18 +210,27 @@ export function readResults(dir = RESULTS_DIR): ResultsFile | undefined {
  * others), ordered as `order`, and redraw latest.svg from the merged file. Both are written to a
  * .tmp file first and renamed into place.
  */
-export function writeResults(records: readonly BenchRecord[], order: readonly string[] = BENCH_ORDER, dir = RESULTS_DIR): ResultsFile {
+export function writeResults(
+  records: readonly BenchRecord[],
+  order: readonly string[] = BENCH_ORDER,
+  dir = RESULTS_DIR,
+): ResultsFile {
   mkdirSync(dir, { recursive: true });
   const fresh = new Map(records.map((r) => [r.name, r]));
   const kept = (readResults(dir)?.benchmarks ?? []).filter((r) => !fresh.has(r.name));
   const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
-  const benchmarks = [...kept, ...fresh.values()].sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+  const benchmarks = [...kept, ...fresh.values()].sort(
+    (a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name),
+  );
   const doc: ResultsFile = { updated: new Date().toISOString(), benchmarks };
   const put = (name: string, text: string) => {
     writeFileSync(join(dir, `${name}.tmp`), text);
     renameSync(join(dir, `${name}.tmp`), join(dir, name));
   };
-  put('latest.json', `${JSON.stringify(doc, (_key, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v), 2)}\n`);
+  put(
+    'latest.json',
+    `${JSON.stringify(doc, (_key, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v), 2)}\n`,
+  );
   put('latest.svg', renderSvg(doc));
   return doc;
 }
@@ -212,7 +246,13 @@ export function toTarget(c: Check): number | null {
   return c.value === 0 ? Infinity : c.target.value / c.value;
 }
 
-const esc = (s: string) => s.replaceAll('`', '').replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+const esc = (s: string) =>
+  s
+    .replaceAll('`', '')
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;');
 
 /**
  * A horizontal bar per check: the figure divided by its target (for "at most" targets, the target
@@ -231,20 +271,41 @@ export function renderSvg(doc: ResultsFile): string {
   let y = 70;
   for (const b of doc.benchmarks) {
     const load = b.machine.loadAverageAtStart[0];
-    out.push(`<text x="8" y="${y + 15}" font-weight="bold">${esc(b.name)}<tspan dx="10" fill="${COLOURS[b.verdict]}">${b.verdict}</tspan></text>`);
-    out.push(`<text x="${BAR_X + BAR_W + 10}" y="${y + 15}" fill="#666" font-size="11">${esc(`${b.machine.date.slice(0, 16).replace('T', ' ')} UTC, load ${load.toFixed(1)}, ${b.durationS.toFixed(0)} s`)}</text>`);
+    out.push(
+      `<text x="8" y="${y + 15}" font-weight="bold">${esc(b.name)}<tspan dx="10" fill="${COLOURS[b.verdict]}">${b.verdict}</tspan></text>`,
+    );
+    out.push(
+      `<text x="${BAR_X + BAR_W + 10}" y="${y + 15}" fill="#666" font-size="11">${esc(`${b.machine.date.slice(0, 16).replace('T', ' ')} UTC, load ${load.toFixed(1)}, ${b.durationS.toFixed(0)} s`)}</text>`,
+    );
     y += ROW;
-    const checks = b.checks.length > 0 ? b.checks : [{ what: b.error ? `failed: ${b.error}` : 'no checks', value: null, unit: '', target: { op: '>=' as const, value: 1 }, verdict: 'skipped' as const }];
+    const checks =
+      b.checks.length > 0
+        ? b.checks
+        : [
+            {
+              what: b.error ? `failed: ${b.error}` : 'no checks',
+              value: null,
+              unit: '',
+              target: { op: '>=' as const, value: 1 },
+              verdict: 'skipped' as const,
+            },
+          ];
     for (const c of checks) {
       const ratio = toTarget(c);
       out.push(`<text x="20" y="${y + 15}">${esc(truncate(c.what, 52))}</text>`);
       if (ratio === null) {
         out.push(`<rect x="${BAR_X}" y="${y + 4}" width="${BAR_W}" height="${ROW - 8}" fill="#eeeeee"/>`);
-        out.push(`<text x="${BAR_X + 8}" y="${y + 15}" fill="#555" font-size="11">${esc(truncate(`skipped${c.note ? `: ${c.note}` : ''}`, 62))}</text>`);
+        out.push(
+          `<text x="${BAR_X + 8}" y="${y + 15}" fill="#555" font-size="11">${esc(truncate(`skipped${c.note ? `: ${c.note}` : ''}`, 62))}</text>`,
+        );
       } else {
-        out.push(`<rect x="${BAR_X}" y="${y + 4}" width="${Math.max(1, x(ratio) - BAR_X).toFixed(1)}" height="${ROW - 8}" fill="${COLOURS[c.verdict]}"/>`);
+        out.push(
+          `<rect x="${BAR_X}" y="${y + 4}" width="${Math.max(1, x(ratio) - BAR_X).toFixed(1)}" height="${ROW - 8}" fill="${COLOURS[c.verdict]}"/>`,
+        );
         if (ratio > MAX) out.push(`<text x="${x(MAX) - 14}" y="${y + 15}" fill="#fff" font-weight="bold">»</text>`);
-        out.push(`<text x="${BAR_X + BAR_W + 10}" y="${y + 15}">${esc(`${fmt(c.value, c.unit)} (target ${targetText(c)})`)}</text>`);
+        out.push(
+          `<text x="${BAR_X + BAR_W + 10}" y="${y + 15}">${esc(`${fmt(c.value, c.unit)} (target ${targetText(c)})`)}</text>`,
+        );
       }
       y += ROW;
     }
@@ -253,11 +314,17 @@ export function renderSvg(doc: ResultsFile): string {
   const axisTop = 62;
   const axis: string[] = [];
   for (let t = 0; t <= MAX; t += 0.5) {
-    axis.push(`<line x1="${x(t)}" y1="${axisTop}" x2="${x(t)}" y2="${y}" stroke="${t === 1 ? '#333' : '#e0e0e0'}" ${t === 1 ? 'stroke-dasharray="5,3"' : ''}/>`);
-    axis.push(`<text x="${x(t)}" y="${axisTop - 4}" text-anchor="middle" font-size="11" fill="#555">${t === 1 ? '1× = target' : `${t}×`}</text>`);
+    axis.push(
+      `<line x1="${x(t)}" y1="${axisTop}" x2="${x(t)}" y2="${y}" stroke="${t === 1 ? '#333' : '#e0e0e0'}" ${t === 1 ? 'stroke-dasharray="5,3"' : ''}/>`,
+    );
+    axis.push(
+      `<text x="${x(t)}" y="${axisTop - 4}" text-anchor="middle" font-size="11" fill="#555">${t === 1 ? '1× = target' : `${t}×`}</text>`,
+    );
   }
   const latest = doc.benchmarks.map((b) => b.machine).sort((a, b) => b.date.localeCompare(a.date))[0];
-  const machine = latest ? `${latest.cpus} CPUs (${latest.cpuModel}), ${latest.memoryGiB} GiB, Node ${latest.node.replace(/^v/, '')}` : '';
+  const machine = latest
+    ? `${latest.cpus} CPUs (${latest.cpuModel}), ${latest.memoryGiB} GiB, Node ${latest.node.replace(/^v/, '')}`
+    : '';
   const height = y + 30;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="13">
 <rect width="100%" height="100%" fill="#fff"/>

@@ -51,7 +51,9 @@ export function resetPeak(pid: number): void {
  * `bin/peershare.js`, read from package.json so the memory figures measure what the README runs.
  */
 export function peerLaunch(): { env: NodeJS.ProcessEnv; nodeArgs: string[] } {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    scripts: { start: string };
+  };
   const words = pkg.scripts.start.split(/\s+/);
   const env: NodeJS.ProcessEnv = {};
   let i = 0;

@@ -33,7 +33,8 @@ import { MiB, warmPageCache } from './_support.ts';
 
 export type MemoryMode = 'feed' | 'warm' | 'cold' | 'as-is';
 export const MEMORY_MODE = (process.env.BENCH_MEMORY ?? 'warm') as MemoryMode;
-if (!['feed', 'warm', 'cold', 'as-is'].includes(MEMORY_MODE)) throw new Error(`BENCH_MEMORY must be feed, warm, cold or as-is, not ${MEMORY_MODE}`);
+if (!['feed', 'warm', 'cold', 'as-is'].includes(MEMORY_MODE))
+  throw new Error(`BENCH_MEMORY must be feed, warm, cold or as-is, not ${MEMORY_MODE}`);
 export const DROP_CACHES = process.env.BENCH_DROP_CACHES === '1';
 export const WARM_SOURCE = process.env.BENCH_WARM_SOURCE !== 'off';
 
@@ -114,9 +115,15 @@ export interface Recording {
 
 /** Start recording a run that moves `sizeMiB`; `watch` names our processes (a pid, or 'children': this process's waited-for children). */
 export function record(watch: Record<string, number | 'children' | undefined>, sizeMiB: number): Recording {
-  const watched = new Map<string, number | 'children'>(Object.entries(watch).filter((e): e is [string, number | 'children'] => e[1] !== undefined));
-  const ours = new Set<number>([process.pid, ...[...watched.values()].filter((p): p is number => typeof p === 'number')]);
-  const tick = (p: number | 'children') => (p === 'children' ? childrenTicks() : p === process.pid ? cpuTicksSelf() : ticksOf(p));
+  const watched = new Map<string, number | 'children'>(
+    Object.entries(watch).filter((e): e is [string, number | 'children'] => e[1] !== undefined),
+  );
+  const ours = new Set<number>([
+    process.pid,
+    ...[...watched.values()].filter((p): p is number => typeof p === 'number'),
+  ]);
+  const tick = (p: number | 'children') =>
+    p === 'children' ? childrenTicks() : p === process.pid ? cpuTicksSelf() : ticksOf(p);
   const load1 = loadavg()[0]!;
   const t0 = performance.now();
   const r0 = reportedKiB();
@@ -139,7 +146,9 @@ export function record(watch: Record<string, number | 'children' | undefined>, s
         othersCores: otherDelta(o0, o1) / TICKS_PER_S / seconds,
         stealCores: (stealTicks() - s0) / TICKS_PER_S / seconds,
         reclaimedMiB: r0 === null || r1 === null ? null : (r1 - r0) / 1024,
-        cpuMsPerMiB: Object.fromEntries([...watched.keys()].map((k) => [k, ((w1.get(k)! - w0.get(k)!) * (1000 / TICKS_PER_S)) / sizeMiB])),
+        cpuMsPerMiB: Object.fromEntries(
+          [...watched.keys()].map((k) => [k, ((w1.get(k)! - w0.get(k)!) * (1000 / TICKS_PER_S)) / sizeMiB]),
+        ),
       };
     },
   };
@@ -165,7 +174,11 @@ export function readThrough(file: string): void {
  * Wait (at most `maxMs`) until the other processes on the machine use less than `cores` of CPU over
  * one second; `ours` are the benchmark's own processes. Returns how long it waited (ms).
  */
-export async function waitForQuiet(ours: Record<string, number | undefined>, cores: number, maxMs: number): Promise<number> {
+export async function waitForQuiet(
+  ours: Record<string, number | undefined>,
+  cores: number,
+  maxMs: number,
+): Promise<number> {
   const t0 = performance.now();
   while (performance.now() - t0 < maxMs) {
     const rec = record(ours, 1);
@@ -214,7 +227,11 @@ export async function prepareRun(source: string, scratchDir: string, sizeMiB: nu
 
 async function startFeeder(sizeMiB: number, headroomMiB: number): Promise<{ child: ChildProcess; lines: Interface }> {
   const file = join('/dev/shm', `peershare-bench-feeder-${process.pid}`);
-  const child = spawn(process.execPath, [join(import.meta.dirname, '_memory-feeder.mjs'), file, String(sizeMiB), String(headroomMiB)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, '_memory-feeder.mjs'), file, String(sizeMiB), String(headroomMiB)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   const lines = createInterface({ input: child.stdout! });
   const [line] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => ['exited'])])) as string[];
   if (line !== 'ready') throw new Error(`the memory feeder did not start (${line})`);

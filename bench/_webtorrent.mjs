@@ -33,7 +33,16 @@ export async function loadWebTorrent() {
 /** A client that finds no one by itself: no trackers, DHT, LSD, PEX, uTP, UPnP or NAT-PMP. */
 export async function isolatedClient() {
   const WebTorrent = await loadWebTorrent();
-  const client = new WebTorrent({ tracker: false, dht: false, lsd: false, utPex: false, utp: false, natUpnp: false, natPmp: false, webSeeds: false });
+  const client = new WebTorrent({
+    tracker: false,
+    dht: false,
+    lsd: false,
+    utPex: false,
+    utp: false,
+    natUpnp: false,
+    natPmp: false,
+    webSeeds: false,
+  });
   client.on('error', fail);
   if (!client.listening) await new Promise((resolve) => client.once('listening', resolve));
   return { client, version: WebTorrent.VERSION };

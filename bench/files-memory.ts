@@ -22,7 +22,12 @@ const MB = 1e6;
 const GROWTH_TARGET_MB = 100;
 const IDLE_TARGET_MB = 80;
 
-function call(method: string, path: string, body?: NodeJS.ReadableStream | string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; text: string }> {
+function call(
+  method: string,
+  path: string,
+  body?: NodeJS.ReadableStream | string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; bytes: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(`${URL_BASE}${path}`, { method, headers, agent: false }, (res) => {
       let bytes = 0;
@@ -57,7 +62,22 @@ export async function run(): Promise<BenchResult> {
   makeFile(file, SIZE_MIB);
 
   const launch = peerLaunch(); // as npm start runs a peer
-  const child = spawn(process.execPath, [...launch.nodeArgs, join(import.meta.dirname, '../bin/peershare.js'), 'service', 'files', '--host', HOST, '--data', join(dir, 'data'), '--log-level', 'warn'], { stdio: 'inherit', env: launch.env });
+  const child = spawn(
+    process.execPath,
+    [
+      ...launch.nodeArgs,
+      join(import.meta.dirname, '../bin/peershare.js'),
+      'service',
+      'files',
+      '--host',
+      HOST,
+      '--data',
+      join(dir, 'data'),
+      '--log-level',
+      'warn',
+    ],
+    { stdio: 'inherit', env: launch.env },
+  );
   try {
     await waitHealthy();
     const idle = memoryOf(child.pid!).rss;
@@ -76,14 +96,23 @@ export async function run(): Promise<BenchResult> {
       id = (JSON.parse(r.text) as { files: Array<{ id: string }> }).files[0]!.id;
       return r;
     });
-    await step('streamed upload', () => call('POST', '/files?name=big-upload.bin', createReadStream(file, { highWaterMark: MiB }), { 'content-type': 'application/octet-stream' }));
+    await step('streamed upload', () =>
+      call('POST', '/files?name=big-upload.bin', createReadStream(file, { highWaterMark: MiB }), {
+        'content-type': 'application/octet-stream',
+      }),
+    );
     await step('full read', async () => {
       const r = await call('GET', `/files/${id}/content`);
       if (r.bytes !== SIZE_MIB * MiB) throw new Error(`read ${r.bytes} bytes`);
       return r;
     });
     console.log(`files-memory: File Management, ${SIZE_MIB} MiB file; idle RSS ${(idle / MiB).toFixed(1)} MiB\n`);
-    console.log(table(['step', 'peak RSS growth over idle (MiB)', 'throughput (GiB/s)'], rows.map(([label, growth, rate]) => [label, growth.toFixed(1), rate.toFixed(2)])));
+    console.log(
+      table(
+        ['step', 'peak RSS growth over idle (MiB)', 'throughput (GiB/s)'],
+        rows.map(([label, growth, rate]) => [label, growth.toFixed(1), rate.toFixed(2)]),
+      ),
+    );
     return {
       name: 'files-memory',
       what: `RSS of a File Management process (\`peershare service files\`): idle, and its peak growth over idle while it hashes a ${SIZE_MIB} MiB file in place, receives it as a streamed upload and serves it whole`,
@@ -91,10 +120,15 @@ export async function run(): Promise<BenchResult> {
       parameters: { fileMiB: SIZE_MIB },
       figures: [
         figure('idle RSS', 'ours', idle / MiB, 'MiB'),
-        ...rows.flatMap(([label, growth, rate]) => [figure(`${label}: peak RSS growth over idle`, 'ours', growth, 'MiB'), figure(`${label}: throughput`, 'info', rate, 'GiB/s')]),
+        ...rows.flatMap(([label, growth, rate]) => [
+          figure(`${label}: peak RSS growth over idle`, 'ours', growth, 'MiB'),
+          figure(`${label}: throughput`, 'info', rate, 'GiB/s'),
+        ]),
       ],
       checks: [
-        ...rows.map(([label, growth]) => check(`${label}: peak RSS growth`, (growth * MiB) / MB, 'MB', '<=', GROWTH_TARGET_MB)),
+        ...rows.map(([label, growth]) =>
+          check(`${label}: peak RSS growth`, (growth * MiB) / MB, 'MB', '<=', GROWTH_TARGET_MB),
+        ),
         check('idle RSS of `peershare service files`', idle / MB, 'MB', '<=', IDLE_TARGET_MB),
       ],
     };

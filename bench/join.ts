@@ -28,7 +28,9 @@ function counting(traffic: Traffic) {
       traffic.bytes += JSON.stringify(request).length;
       const answer = await inner.sync(address, peerId, request, signal);
       traffic.bytes += JSON.stringify(answer.body).length;
-      traffic.suspects += JSON.stringify((answer.body as { view?: { suspects?: unknown } }).view?.suspects ?? []).length;
+      traffic.suspects += JSON.stringify(
+        (answer.body as { view?: { suspects?: unknown } }).view?.suspects ?? [],
+      ).length;
       return answer;
     },
     announceLeave: (address, peerId, tombstone, signal) => inner.announceLeave(address, peerId, tombstone, signal),
@@ -80,7 +82,18 @@ async function measure(n: number): Promise<Measured> {
     const steadyCpu = cpuMs(cpu) / STEADY_ROUNDS / n;
     const steadyBytes = traffic.bytes / STEADY_ROUNDS / n;
     const steadyS = (performance.now() - t) / 1000 / STEADY_ROUNDS;
-    const m: Measured = { n, rounds: rounds > 0 ? rounds : null, joinS, startupS, joinCpu, joinBytes, steadyCpu, steadyBytes, steadyS, suspectShare: Math.round((100 * traffic.suspects) / Math.max(traffic.bytes, 1)) };
+    const m: Measured = {
+      n,
+      rounds: rounds > 0 ? rounds : null,
+      joinS,
+      startupS,
+      joinCpu,
+      joinBytes,
+      steadyCpu,
+      steadyBytes,
+      steadyS,
+      suspectShare: Math.round((100 * traffic.suspects) / Math.max(traffic.bytes, 1)),
+    };
     console.log(
       `| ${n} | ${m.rounds ?? `not within ${MAX_ROUNDS}`} | ${joinS.toFixed(1)} | ${startupS.toFixed(1)} | ${joinCpu.toFixed(1)} | ${(joinBytes / 1024).toFixed(1)} | ` +
         `${steadyCpu.toFixed(1)} | ${(steadyBytes / 1024).toFixed(1)} | ${m.suspectShare} | ${steadyS.toFixed(2)} |`,
@@ -92,8 +105,12 @@ async function measure(n: number): Promise<Measured> {
 }
 
 export async function run(): Promise<BenchResult> {
-  console.log(`join: fanout ${TUNING.fanout}; one process, one loopback address per peer; rounds stepped on all peers at once\n`);
-  console.log('| N | rounds to full knowledge | seconds | start-up of all peers (s) | joining: CPU ms per round per peer | joining: KiB per round per peer | steady: CPU ms per round per peer | steady: KiB per round per peer | steady: % suspicion rumours | steady: s per round for all |');
+  console.log(
+    `join: fanout ${TUNING.fanout}; one process, one loopback address per peer; rounds stepped on all peers at once\n`,
+  );
+  console.log(
+    '| N | rounds to full knowledge | seconds | start-up of all peers (s) | joining: CPU ms per round per peer | joining: KiB per round per peer | steady: CPU ms per round per peer | steady: KiB per round per peer | steady: % suspicion rumours | steady: s per round for all |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const all: Measured[] = [];
   for (const n of SIZES) all.push(await measure(n));
@@ -101,7 +118,13 @@ export async function run(): Promise<BenchResult> {
   const checks: Check[] = [];
   for (const m of all) {
     figures.push(
-      figure(`N=${m.n}: rounds until every peer knows all`, 'ours', m.rounds, 'rounds', m.rounds === null ? `not converged within ${MAX_ROUNDS} rounds` : undefined),
+      figure(
+        `N=${m.n}: rounds until every peer knows all`,
+        'ours',
+        m.rounds,
+        'rounds',
+        m.rounds === null ? `not converged within ${MAX_ROUNDS} rounds` : undefined,
+      ),
       figure(`N=${m.n}: seconds until every peer knows all`, 'ours', m.joinS, 's'),
       figure(`N=${m.n}: CPU per round per peer, joining`, 'info', m.joinCpu, 'ms'),
       figure(`N=${m.n}: bytes per round per peer, joining`, 'info', m.joinBytes / 1024, 'KiB'),
@@ -109,7 +132,9 @@ export async function run(): Promise<BenchResult> {
       figure(`N=${m.n}: bytes per round per peer, steady`, 'ours', m.steadyBytes / 1024, 'KiB'),
     );
     // Not converging within MAX_ROUNDS is a miss, not a skip.
-    checks.push(check(`N=${m.n}: rounds until every peer knows all`, m.rounds ?? MAX_ROUNDS + 1, 'rounds', '<=', TARGET_ROUNDS));
+    checks.push(
+      check(`N=${m.n}: rounds until every peer knows all`, m.rounds ?? MAX_ROUNDS + 1, 'rounds', '<=', TARGET_ROUNDS),
+    );
   }
   return {
     name: 'join',

@@ -46,7 +46,10 @@ export async function run(): Promise<BenchResult> {
   let stderr = ''; // the children's banners and warnings, shown only if something fails
   const start = (args: string[]) => {
     const launch = peerLaunch(); // as npm start runs a peer
-    const child = spawn(process.execPath, [...launch.nodeArgs, BIN, ...args, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], env: launch.env });
+    const child = spawn(process.execPath, [...launch.nodeArgs, BIN, ...args, '--log-level', 'warn'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: launch.env,
+    });
     child.stderr!.on('data', (c: Buffer) => void (stderr = (stderr + c.toString('utf8')).slice(-8192)));
     children.push(child);
     return child;
@@ -57,7 +60,13 @@ export async function run(): Promise<BenchResult> {
     const peer = start(['start', '--host', PEER_HOST, '--data', join(dir, 'peer')]);
     const api = `http://${PEER_HOST}:7875`;
     await Promise.all([waitFor(`${source}/health`), waitFor(`${api}/health`)]);
-    const shared = (await (await fetch(`${source}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: file }) })).json()) as { files: Array<{ id: string }> };
+    const shared = (await (
+      await fetch(`${source}/shares`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ path: file }),
+      })
+    ).json()) as { files: Array<{ id: string }> };
     const fileId = shared.files[0]!.id;
 
     await sleep(15_000); // let the idle peer settle: start-up garbage collected, freed memory given back, rounds running
@@ -65,7 +74,11 @@ export async function run(): Promise<BenchResult> {
     const idle = memoryOf(pid).rss;
     resetPeak(pid);
     const t0 = performance.now();
-    const res = await fetch(`${api}/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fileId, name: 'copy.bin', sources: [source] }) });
+    const res = await fetch(`${api}/downloads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ fileId, name: 'copy.bin', sources: [source] }),
+    });
     if (res.status !== 202) throw new Error(`POST /downloads: HTTP ${res.status} ${await res.text()}`);
     const { key } = (await res.json()) as Progress;
     let maxRss = 0;
@@ -80,34 +93,61 @@ export async function run(): Promise<BenchResult> {
     const seconds = (performance.now() - t0) / 1000;
     const peak = memoryOf(pid).hwm;
     if (last.state === 'failed') throw new Error(`download failed: ${last.error}`);
-    const late = last.state === 'done' ? undefined : `download not done after ${DEADLINE_S} s (${(last.bytesDone / MiB).toFixed(0)} of ${SIZE_MIB} MiB, ${(last.bytesDone / MiB / seconds).toFixed(1)} MiB/s); peak growth until then ${((peak - idle) / MB).toFixed(1)} MB`;
+    const late =
+      last.state === 'done'
+        ? undefined
+        : `download not done after ${DEADLINE_S} s (${(last.bytesDone / MiB).toFixed(0)} of ${SIZE_MIB} MiB, ${(last.bytesDone / MiB / seconds).toFixed(1)} MiB/s); peak growth until then ${((peak - idle) / MB).toFixed(1)} MB`;
     if (late) console.log(`${late}: the growth check is skipped`);
     else if (statSync(last.finalPath!).size !== SIZE_MIB * MiB) throw new Error('downloaded file has the wrong size');
 
-    console.log(`memory: a whole peer (\`peershare start\`, embedded queue) downloading ${SIZE_MIB} MiB from one source on loopback\n`);
     console.log(
-      table(['what', 'MiB'], [
-        ['idle RSS before the download', (idle / MiB).toFixed(1)],
-        ['peak RSS (VmHWM) during the download', (peak / MiB).toFixed(1)],
-        ['**peak growth over idle**', `**${((peak - idle) / MiB).toFixed(1)}** (${((peak - idle) / MB).toFixed(1)} MB; target ≤ 50 MB)`],
-        ['highest sampled RSS (every 250 ms)', (maxRss / MiB).toFixed(1)],
-      ]),
+      `memory: a whole peer (\`peershare start\`, embedded queue) downloading ${SIZE_MIB} MiB from one source on loopback\n`,
     );
-    if (!late) console.log(`\ndownload: ${seconds.toFixed(1)} s, ${(SIZE_MIB / 1024 / seconds).toFixed(2)} GiB/s (verified, fsync'd, shared)`);
+    console.log(
+      table(
+        ['what', 'MiB'],
+        [
+          ['idle RSS before the download', (idle / MiB).toFixed(1)],
+          ['peak RSS (VmHWM) during the download', (peak / MiB).toFixed(1)],
+          [
+            '**peak growth over idle**',
+            `**${((peak - idle) / MiB).toFixed(1)}** (${((peak - idle) / MB).toFixed(1)} MB; target ≤ 50 MB)`,
+          ],
+          ['highest sampled RSS (every 250 ms)', (maxRss / MiB).toFixed(1)],
+        ],
+      ),
+    );
+    if (!late)
+      console.log(
+        `\ndownload: ${seconds.toFixed(1)} s, ${(SIZE_MIB / 1024 / seconds).toFixed(2)} GiB/s (verified, fsync'd, shared)`,
+      );
     return {
       name: 'memory',
       what: `RSS of a whole peer (\`peershare start\`, embedded queue): idle, and its peak growth over idle while it downloads ${SIZE_MIB} MiB from one source on loopback`,
-      how: 'Source: `peershare service files` sharing the file in place. Downloader: `peershare start` in its own process; idle RSS read 15 s after start-up, run as `npm start` runs it (its node options and environment); peak RSS (VmHWM) reset through /proc/PID/clear_refs just before POST /downloads and read once the download is done (verified, fsync\'d, renamed into place, shared). One run.',
+      how: "Source: `peershare service files` sharing the file in place. Downloader: `peershare start` in its own process; idle RSS read 15 s after start-up, run as `npm start` runs it (its node options and environment); peak RSS (VmHWM) reset through /proc/PID/clear_refs just before POST /downloads and read once the download is done (verified, fsync'd, renamed into place, shared). One run.",
       parameters: { fileMiB: SIZE_MIB },
       figures: [
         figure('idle RSS before the download', 'ours', idle / MiB, 'MiB'),
         figure('peak RSS (VmHWM) during the download', 'ours', peak / MiB, 'MiB', late),
         figure('peak growth over idle', 'ours', (peak - idle) / MiB, 'MiB', late),
         figure('highest sampled RSS (every 250 ms)', 'info', maxRss / MiB, 'MiB'),
-        figure('download throughput (whole peer, under measurement)', 'info', last.bytesDone / 1024 / MiB / seconds, 'GiB/s', late),
+        figure(
+          'download throughput (whole peer, under measurement)',
+          'info',
+          last.bytesDone / 1024 / MiB / seconds,
+          'GiB/s',
+          late,
+        ),
       ],
       checks: [
-        check(`RSS growth during a ${SIZE_MIB >= 1024 ? `${SIZE_MIB / 1024} GiB` : `${SIZE_MIB} MiB`} download`, late ? null : (peak - idle) / MB, 'MB', '<=', 50, late),
+        check(
+          `RSS growth during a ${SIZE_MIB >= 1024 ? `${SIZE_MIB / 1024} GiB` : `${SIZE_MIB} MiB`} download`,
+          late ? null : (peak - idle) / MB,
+          'MB',
+          '<=',
+          50,
+          late,
+        ),
         check('idle RSS of a whole peer', idle / MB, 'MB', '<=', 80),
       ],
     };

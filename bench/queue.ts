@@ -22,7 +22,8 @@ const N = Number(process.env.BENCH_QUEUE_JOBS ?? 10_000);
 const PREFETCH = 100;
 const RUNS = 3;
 
-const body = (i: number) => Buffer.from(JSON.stringify({ fileId: `f${i}`.padEnd(64, '0'), name: `file-${i}.bin`, sources: ['127.0.0.2:7871'] }));
+const body = (i: number) =>
+  Buffer.from(JSON.stringify({ fileId: `f${i}`.padEnd(64, '0'), name: `file-${i}.bin`, sources: ['127.0.0.2:7871'] }));
 
 /** Bare amqplib, the best case: returns msg/s. */
 async function bare(): Promise<number> {
@@ -45,7 +46,16 @@ async function bare(): Promise<number> {
   for (let i = 0; i < N; i++) {
     confirms.push(
       new Promise((resolve, reject) => {
-        pub.sendToQueue(queue, body(i), { persistent: true, messageId: randomUUID(), headers: { 'x-peershare-key': `k${i}`, 'x-peershare-attempt': 1 } }, (err: unknown) => (err ? reject(err) : resolve()));
+        pub.sendToQueue(
+          queue,
+          body(i),
+          {
+            persistent: true,
+            messageId: randomUUID(),
+            headers: { 'x-peershare-key': `k${i}`, 'x-peershare-attempt': 1 },
+          },
+          (err: unknown) => (err ? reject(err) : resolve()),
+        );
       }),
     );
   }
@@ -75,7 +85,11 @@ async function adapter(queue: JobQueue, cleanup: () => Promise<void>): Promise<n
 }
 
 async function viaAmqpAdapter(): Promise<number> {
-  const q = new AmqpJobQueue({ url: URL, prefix: `peershare.bench-${randomUUID().slice(0, 8)}.downloads`, logger: silentLogger() });
+  const q = new AmqpJobQueue({
+    url: URL,
+    prefix: `peershare.bench-${randomUUID().slice(0, 8)}.downloads`,
+    logger: silentLogger(),
+  });
   return adapter(q, async () => {
     const conn = await amqp.connect(URL);
     const ch = await conn.createChannel();
@@ -115,15 +129,26 @@ export async function run(): Promise<BenchResult> {
     results.embedded!.push(await viaEmbeddedAdapter());
   }
   const base = missing ? null : median(results.bare!);
-  const labels: Record<string, string> = { bare: 'bare amqplib (reference)', amqp: 'RabbitMQ adapter', embedded: 'embedded queue (SQLite)' };
-  console.log(`queue: ${N} jobs, publish (confirms, pipelined) + consume (manual ack, prefetch ${PREFETCH}), median of ${RUNS}\n`);
+  const labels: Record<string, string> = {
+    bare: 'bare amqplib (reference)',
+    amqp: 'RabbitMQ adapter',
+    embedded: 'embedded queue (SQLite)',
+  };
+  console.log(
+    `queue: ${N} jobs, publish (confirms, pipelined) + consume (manual ack, prefetch ${PREFETCH}), median of ${RUNS}\n`,
+  );
   console.log(
     table(
       ['what', 'msg/s (median)', 'runs', 'ratio vs bare amqplib'],
       Object.entries(results).map(([name, rates]) =>
         rates.length === 0
           ? [labels[name]!, `skipped: ${missing}`, '', '']
-          : [labels[name]!, fmt(median(rates)), rates.map(fmt).join(', '), name === 'bare' || base === null ? '' : (median(rates) / base).toFixed(2)],
+          : [
+              labels[name]!,
+              fmt(median(rates)),
+              rates.map(fmt).join(', '),
+              name === 'bare' || base === null ? '' : (median(rates) / base).toFixed(2),
+            ],
       ),
     ),
   );

@@ -10,7 +10,19 @@
  */
 import { readdirSync } from 'node:fs';
 import { relative } from 'node:path';
-import { BENCH_ORDER, checksTable, fmt, machineInfo, RESULTS_DIR, table, targetText, verdictOf, writeResults, type BenchRecord, type BenchResult } from './_results.ts';
+import {
+  BENCH_ORDER,
+  checksTable,
+  fmt,
+  machineInfo,
+  RESULTS_DIR,
+  table,
+  targetText,
+  verdictOf,
+  writeResults,
+  type BenchRecord,
+  type BenchResult,
+} from './_results.ts';
 
 const available = readdirSync(import.meta.dirname)
   .filter((f) => f.endsWith('.ts') && f !== 'run.ts' && !f.startsWith('_'))
@@ -33,12 +45,29 @@ for (const name of wanted.length > 0 ? wanted : available) {
   try {
     const module = (await import(`./${name}.ts`)) as { run(): Promise<BenchResult> };
     const result = await module.run();
-    records.push({ ...result, name, verdict: verdictOf(result.checks), machine, durationS: (performance.now() - t0) / 1000 });
+    records.push({
+      ...result,
+      name,
+      verdict: verdictOf(result.checks),
+      machine,
+      durationS: (performance.now() - t0) / 1000,
+    });
     console.log(`\n${checksTable(result)}`);
   } catch (err) {
     console.error(`${name} failed:`, err);
     const error = err instanceof Error ? err.message : String(err);
-    records.push({ name, what: '', how: '', parameters: {}, figures: [], checks: [], verdict: 'skipped', machine, durationS: (performance.now() - t0) / 1000, error });
+    records.push({
+      name,
+      what: '',
+      how: '',
+      parameters: {},
+      figures: [],
+      checks: [],
+      verdict: 'skipped',
+      machine,
+      durationS: (performance.now() - t0) / 1000,
+      error,
+    });
     process.exitCode = 1;
   }
   console.log(`\n(${name}: ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
@@ -52,7 +81,13 @@ console.log(
     records.flatMap((r) =>
       r.error
         ? [[r.name, `failed: ${r.error}`, '', '', 'skipped']]
-        : r.checks.map((c) => [r.name, c.what, c.value === null ? `skipped${c.note ? `: ${c.note}` : ''}` : fmt(c.value, c.unit), targetText(c), c.verdict === 'missed' ? '**missed**' : c.verdict]),
+        : r.checks.map((c) => [
+            r.name,
+            c.what,
+            c.value === null ? `skipped${c.note ? `: ${c.note}` : ''}` : fmt(c.value, c.unit),
+            targetText(c),
+            c.verdict === 'missed' ? '**missed**' : c.verdict,
+          ]),
     ),
   ),
 );

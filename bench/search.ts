@@ -30,7 +30,10 @@ import { check, figure, fmt, median, percentile, table, type BenchResult } from 
 
 const PEERS = Number(process.env.BENCH_SEARCH_PEERS ?? 100);
 /** One process per CPU, at most 4: more event loops than cores only adds run-queue waits to every hop. */
-const PROCS = Math.max(1, Math.min(PEERS, Number(process.env.BENCH_SEARCH_PROCS ?? Math.min(4, availableParallelism()))));
+const PROCS = Math.max(
+  1,
+  Math.min(PEERS, Number(process.env.BENCH_SEARCH_PROCS ?? Math.min(4, availableParallelism()))),
+);
 const DEGREE = 8;
 const TTL = 7;
 const HOLDERS = Math.min(20, PEERS);
@@ -91,33 +94,43 @@ async function worker(): Promise<void> {
           const identity = memorySigner();
           const tls = new PeerTls(identity);
           await tls.ready();
-          peers.set(i, createSearchService({
-            index,
-            neighbours: { candidates: () => candidates },
-            logger: silentLogger(),
-            identity,
-            tls,
-            host: hostOf(i),
-            port: DEFAULT_PORTS.searchPort,
-            apiPort: DEFAULT_PORTS.searchApiPort,
-            filesAddress: () => `http://${hostOf(i)}:${DEFAULT_PORTS.filesPort}`,
-            maxLinks: Math.max(8, ...adjacent.map((a) => a.length)),
-            maxTtl: TTL,
-            timeoutMs: 1_000,
-            maintainIntervalMs: 200,
-            backoff: { baseMs: 50, maxMs: 1_000 },
-          }));
+          peers.set(
+            i,
+            createSearchService({
+              index,
+              neighbours: { candidates: () => candidates },
+              logger: silentLogger(),
+              identity,
+              tls,
+              host: hostOf(i),
+              port: DEFAULT_PORTS.searchPort,
+              apiPort: DEFAULT_PORTS.searchApiPort,
+              filesAddress: () => `http://${hostOf(i)}:${DEFAULT_PORTS.filesPort}`,
+              maxLinks: Math.max(8, ...adjacent.map((a) => a.length)),
+              maxTtl: TTL,
+              timeoutMs: 1_000,
+              maintainIntervalMs: 200,
+              backoff: { baseMs: 50, maxMs: 1_000 },
+            }),
+          );
         }
         await Promise.all([...peers.values()].map((p) => p.start()));
         return {};
       }
       case 'linked':
         // Every peer has exactly one ready link to each graph neighbour, and no dial in flight.
-        await Promise.all([...peers].map(async ([i, p]) => {
-          const want = setup!.adjacent[i]!.map(addressOf).sort().join();
-          const have = () => p.links.list().map((l) => l.searchAddress).sort().join();
-          while (have() !== want || p.links.pending > 0) await once(p.links.events, 'change');
-        }));
+        await Promise.all(
+          [...peers].map(async ([i, p]) => {
+            const want = setup!.adjacent[i]!.map(addressOf).sort().join();
+            const have = () =>
+              p.links
+                .list()
+                .map((l) => l.searchAddress)
+                .sort()
+                .join();
+            while (have() !== want || p.links.pending > 0) await once(p.links.events, 'change');
+          }),
+        );
         return {};
       case 'search': {
         const hits: Hit[] = [];
@@ -160,7 +173,11 @@ interface Worker {
 }
 
 function startWorker(): Worker {
-  const child = fork(import.meta.filename, [], { execArgv: ['--import', 'tsx'], env: { ...process.env, BENCH_SEARCH_WORKER: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(import.meta.filename, [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, BENCH_SEARCH_WORKER: '1' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let next = 0;
   child.on('message', (msg: { id: number; answer?: unknown; error?: string }) => {
@@ -202,11 +219,23 @@ export async function run(): Promise<BenchResult> {
   const workers = Array.from({ length: PROCS }, () => startWorker());
   const counters = async () => {
     const all = await Promise.all(workers.map((w) => w.call<Counters>({ type: 'counters' })));
-    return { queriesSent: all.reduce((s, c) => s + c.queriesSent, 0), queriesAccepted: all.reduce((s, c) => s + c.queriesAccepted, 0), linkEnds: all.reduce((s, c) => s + c.linkEnds, 0), cpuMs: all.reduce((s, c) => s + c.cpuMs, 0) };
+    return {
+      queriesSent: all.reduce((s, c) => s + c.queriesSent, 0),
+      queriesAccepted: all.reduce((s, c) => s + c.queriesAccepted, 0),
+      linkEnds: all.reduce((s, c) => s + c.linkEnds, 0),
+      cpuMs: all.reduce((s, c) => s + c.cpuMs, 0),
+    };
   };
   try {
     const t0 = performance.now();
-    await Promise.all(workers.map((w, k) => w.call({ type: 'start', setup: { mine: [...adjacent.keys()].filter((i) => i % PROCS === k), adjacent, holders: [...holders] } })));
+    await Promise.all(
+      workers.map((w, k) =>
+        w.call({
+          type: 'start',
+          setup: { mine: [...adjacent.keys()].filter((i) => i % PROCS === k), adjacent, holders: [...holders] },
+        }),
+      ),
+    );
     await Promise.all(workers.map((w) => w.call({ type: 'linked' }, 120_000)));
     const linkedMs = performance.now() - t0;
 
@@ -243,22 +272,48 @@ export async function run(): Promise<BenchResult> {
       figure('Query messages per search, mean', 'ours', meanOf(messages), 'messages'),
       figure('Query messages per search, most', 'ours', Math.max(...messages), 'messages'),
       figure('flood bound (2 × links)', 'reference', bound, 'messages'),
-      figure(`peers that handled the query, fewest of all searches (of ${PEERS - 1} besides the origin)`, 'info', Math.min(...reached), 'peers'),
+      figure(
+        `peers that handled the query, fewest of all searches (of ${PEERS - 1} besides the origin)`,
+        'info',
+        Math.min(...reached),
+        'peers',
+      ),
       figure('first remote hit, p50', 'ours', percentile(first, 50), 'ms'),
       figure('first remote hit, p99', 'ours', percentile(first, 99), 'ms'),
       figure('last hit, p50', 'ours', percentile(last, 50), 'ms'),
       figure('last hit, p99', 'ours', percentile(last, 99), 'ms'),
       figure('CPU per search, all processes', 'info', median(cpuPerSearch), 'ms'),
-      figure(`ready links, fewest seen before or after a search (counted at both ends; ${2 * edges.length} when whole)`, 'info', fewestLinkEnds, 'link ends'),
+      figure(
+        `ready links, fewest seen before or after a search (counted at both ends; ${2 * edges.length} when whole)`,
+        'info',
+        fewestLinkEnds,
+        'link ends',
+      ),
       figure('overlay linked in', 'info', linkedMs, 'ms'),
     ];
-    console.log(`search: ${PEERS} peers in ${PROCS} process${PROCS > 1 ? 'es' : ''}, ${edges.length} links (random, degree ${DEGREE}), TTL ${TTL}; ${SEARCHES} searches for a file ${HOLDERS} peers hold, deadline ${DEADLINE_MS} ms\n`);
-    console.log(table(['what', 'figure'], figures.map((f) => [f.label, fmt(f.value, f.unit)])));
+    console.log(
+      `search: ${PEERS} peers in ${PROCS} process${PROCS > 1 ? 'es' : ''}, ${edges.length} links (random, degree ${DEGREE}), TTL ${TTL}; ${SEARCHES} searches for a file ${HOLDERS} peers hold, deadline ${DEADLINE_MS} ms\n`,
+    );
+    console.log(
+      table(
+        ['what', 'figure'],
+        figures.map((f) => [f.label, fmt(f.value, f.unit)]),
+      ),
+    );
     return {
       name: 'search',
       what: `flood search among ${PEERS} peers (random overlay of degree ${DEGREE}, TTL ${TTL}) for a file ${HOLDERS} known peers hold: recall, Query messages per search against the flood bound, time to first and last hit`,
       how: `${PEERS} real Search services, each on its own loopback address (127.0.80.x) with real TCP links, spread over ${PROCS} child process${PROCS > 1 ? 'es' : ''} (peer i in process i mod ${PROCS}); every peer holds ${FILES_PER_PEER} other files; ${SEARCHES} searches from seeded random peers, each run to its ${DEADLINE_MS} ms deadline; messages are Query frames written to links, summed over all peers; hit times measured at the searching peer; percentiles over searches (nearest rank).`,
-      parameters: { peers: PEERS, processes: PROCS, degree: DEGREE, links: edges.length, ttl: TTL, holders: HOLDERS, searches: SEARCHES, deadlineMs: DEADLINE_MS },
+      parameters: {
+        peers: PEERS,
+        processes: PROCS,
+        degree: DEGREE,
+        links: edges.length,
+        ttl: TTL,
+        holders: HOLDERS,
+        searches: SEARCHES,
+        deadlineMs: DEADLINE_MS,
+      },
       figures,
       checks: [
         check('recall (lowest of all searches)', Math.min(...recall), '%', '>=', 100),

@@ -50,7 +50,10 @@ const PROXY_PORT = 7871;
  */
 class Bucket {
   private next = 0; // when the timeline is free again, ms
-  constructor(private readonly rate: number, private readonly burst: number) {}
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+  ) {}
   /** Reserve `bytes`; returns how long to wait (ms) before sending more. */
   take(bytes: number): number {
     if (this.rate === 0) return 0; // uncapped
@@ -63,22 +66,26 @@ class Bucket {
 async function startProxy(host: string, upstream: string, rate: number, tls: PeerTls): Promise<void> {
   const bucket = new Bucket(rate, 128 * 1024);
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const out = request(`${upstream}${req.url}`, { method: req.method, headers: { ...(req.headers.range ? { range: req.headers.range } : {}) } }, (up) => {
-      res.writeHead(up.statusCode!, up.headers);
-      up.on('data', (chunk: Buffer) => {
-        const wait = bucket.take(chunk.length);
-        const drained = res.write(chunk);
-        if (wait > 0 || !drained) {
-          up.pause();
-          let pending = (wait > 0 ? 1 : 0) + (drained ? 0 : 1);
-          const go = () => void (--pending === 0 && up.resume());
-          if (wait > 0) setTimeout(go, wait);
-          if (!drained) res.once('drain', go);
-        }
-      });
-      up.on('end', () => res.end());
-      up.on('error', () => res.destroy());
-    });
+    const out = request(
+      `${upstream}${req.url}`,
+      { method: req.method, headers: { ...(req.headers.range ? { range: req.headers.range } : {}) } },
+      (up) => {
+        res.writeHead(up.statusCode!, up.headers);
+        up.on('data', (chunk: Buffer) => {
+          const wait = bucket.take(chunk.length);
+          const drained = res.write(chunk);
+          if (wait > 0 || !drained) {
+            up.pause();
+            let pending = (wait > 0 ? 1 : 0) + (drained ? 0 : 1);
+            const go = () => void (--pending === 0 && up.resume());
+            if (wait > 0) setTimeout(go, wait);
+            if (!drained) res.once('drain', go);
+          }
+        });
+        up.on('end', () => res.end());
+        up.on('error', () => res.destroy());
+      },
+    );
     out.on('error', () => res.destroy());
     res.on('close', () => out.destroy());
     req.pipe(out);
@@ -94,7 +101,10 @@ if (process.env.BENCH_SWARM_PROXY) {
   const { upstream, rate } = JSON.parse(process.env.BENCH_SWARM_PROXY) as { upstream: string; rate: number };
   const tls = new PeerTls(memorySigner());
   await tls.ready();
-  await Promise.all([...PROXY_HOSTS.map((h) => startProxy(h, upstream, rate, tls)), ...OPEN_HOSTS.map((h) => startProxy(h, upstream, 0, tls))]);
+  await Promise.all([
+    ...PROXY_HOSTS.map((h) => startProxy(h, upstream, rate, tls)),
+    ...OPEN_HOSTS.map((h) => startProxy(h, upstream, 0, tls)),
+  ]);
   console.log(`proxies ready ${tls.peerId}`);
 }
 
@@ -120,7 +130,11 @@ async function download(sources: string[], manifest: Manifest, outDir: string): 
   const { partial } = await files.openPartial(outDir, manifest.name, 'c'.repeat(32), manifest.size);
   const used = new Map<string, number>();
   await runTransfer({
-    manifest, sources, chunkSource, partial, verified: new Bitfield(manifest.chunks.length),
+    manifest,
+    sources,
+    chunkSource,
+    partial,
+    verified: new Bitfield(manifest.chunks.length),
     signal: new AbortController().signal,
     onEvent: (e) => {
       if (e.type === 'chunk') used.set(e.source, (used.get(e.source) ?? 0) + e.bytes);
@@ -133,7 +147,10 @@ async function download(sources: string[], manifest: Manifest, outDir: string): 
   const seconds = (performance.now() - t0) / 1000;
   chunkSource.close();
   rmSync(path);
-  if (process.env.BENCH_VERBOSE) console.log(`  ${sources.length} source(s): ${(SIZE_MIB / seconds).toFixed(1)} MiB/s; MiB per source ${[...used.values()].map((b) => (b / MiB).toFixed(0)).join(' / ')}; received ${(fetched / MiB).toFixed(0)} MiB`);
+  if (process.env.BENCH_VERBOSE)
+    console.log(
+      `  ${sources.length} source(s): ${(SIZE_MIB / seconds).toFixed(1)} MiB/s; MiB per source ${[...used.values()].map((b) => (b / MiB).toFixed(0)).join(' / ')}; received ${(fetched / MiB).toFixed(0)} MiB`,
+    );
   if (used.size !== sources.length) throw new Error(`only ${used.size} of ${sources.length} sources were used`);
   return SIZE_MIB / seconds;
 }
@@ -146,11 +163,31 @@ export async function run(): Promise<BenchResult> {
   makeFile(file, SIZE_MIB);
   const children: ChildProcess[] = [];
   try {
-    const filesProc = spawn(process.execPath, [join(import.meta.dirname, '../bin/peershare.js'), 'service', 'files', '--host', SOURCE_HOST, '--data', join(dir, 'data'), '--log-level', 'warn'], { stdio: 'ignore' });
+    const filesProc = spawn(
+      process.execPath,
+      [
+        join(import.meta.dirname, '../bin/peershare.js'),
+        'service',
+        'files',
+        '--host',
+        SOURCE_HOST,
+        '--data',
+        join(dir, 'data'),
+        '--log-level',
+        'warn',
+      ],
+      { stdio: 'ignore' },
+    );
     children.push(filesProc);
     const source = `http://${SOURCE_HOST}:7871`;
     await waitFor(`${source}/health`);
-    const shared = (await (await fetch(`${source}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: file }) })).json()) as { files: Array<{ id: string }> };
+    const shared = (await (
+      await fetch(`${source}/shares`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ path: file }),
+      })
+    ).json()) as { files: Array<{ id: string }> };
     const manifest = (await (await fetch(`${source}/files/${shared.files[0]!.id}/manifest`)).json()) as Manifest;
 
     const proxyProc = spawn(process.execPath, ['--import', 'tsx', import.meta.filename], {
@@ -159,7 +196,8 @@ export async function run(): Promise<BenchResult> {
     });
     children.push(proxyProc);
     let proxyId = '';
-    for await (const line of createInterface({ input: proxyProc.stdout! })) if ((proxyId = /^proxies ready (\S+)$/.exec(line)?.[1] ?? '')) break;
+    for await (const line of createInterface({ input: proxyProc.stdout! }))
+      if ((proxyId = /^proxies ready (\S+)$/.exec(line)?.[1] ?? '')) break;
     const proxies = PROXY_HOSTS.map((h) => `${proxyId}@${h}:${PROXY_PORT}`);
 
     const open = OPEN_HOSTS.map((h) => `${proxyId}@${h}:${PROXY_PORT}`);
@@ -172,20 +210,33 @@ export async function run(): Promise<BenchResult> {
       ceiling.push(await download(open, manifest, outDir));
     }
     const ratio = median(swarm) / (4 * median(single));
-    console.log(`swarm: ${SIZE_MIB} MiB, sources capped at ${RATE_MIB} MiB/s each, verified and fsync'd; medians of ${RUNS} runs (MiB/s)\n`);
+    console.log(
+      `swarm: ${SIZE_MIB} MiB, sources capped at ${RATE_MIB} MiB/s each, verified and fsync'd; medians of ${RUNS} runs (MiB/s)\n`,
+    );
     const runs = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
     console.log(
-      table(['what', 'MiB/s (median)', 'runs'], [
-        ['one capped source', median(single).toFixed(1), runs(single)],
-        ['four capped sources', median(swarm).toFixed(1), runs(swarm)],
-        ["four uncapped sources, same proxies (this machine's ceiling now)", median(ceiling).toFixed(1), runs(ceiling)],
-      ]),
+      table(
+        ['what', 'MiB/s (median)', 'runs'],
+        [
+          ['one capped source', median(single).toFixed(1), runs(single)],
+          ['four capped sources', median(swarm).toFixed(1), runs(swarm)],
+          [
+            "four uncapped sources, same proxies (this machine's ceiling now)",
+            median(ceiling).toFixed(1),
+            runs(ceiling),
+          ],
+        ],
+      ),
     );
-    console.log(`\naggregate / (4 × single) = ${ratio.toFixed(2)} (target ≥ 0.9); aggregate / (4 × cap) = ${(median(swarm) / (4 * RATE_MIB)).toFixed(2)}`);
+    console.log(
+      `\naggregate / (4 × single) = ${ratio.toFixed(2)} (target ≥ 0.9); aggregate / (4 × cap) = ${(median(swarm) / (4 * RATE_MIB)).toFixed(2)}`,
+    );
     return {
       name: 'swarm',
       what: `${SIZE_MIB} MiB from four sources each capped at ${RATE_MIB} MiB/s, verified and fsync'd, against the same download from one capped source: aggregate / (4 × single)`,
-      how: 'One `peershare service files` process shares the file; four rate-capped HTTP proxies (a token bucket per proxy, shared by its connections) in one child process stand for four sources; the transfer engine runs in the benchmark process. The same four proxies uncapped give the ceiling of this path on this machine in the same run. ' + `${RUNS} runs of each, alternating; medians.`,
+      how:
+        'One `peershare service files` process shares the file; four rate-capped HTTP proxies (a token bucket per proxy, shared by its connections) in one child process stand for four sources; the transfer engine runs in the benchmark process. The same four proxies uncapped give the ceiling of this path on this machine in the same run. ' +
+        `${RUNS} runs of each, alternating; medians.`,
       parameters: { fileMiB: SIZE_MIB, capMiBps: RATE_MIB, sources: 4, runs: RUNS },
       figures: [
         figure('one capped source', 'reference', single, 'MiB/s'),

@@ -53,7 +53,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Health {
   peerId: string;
   round: number;
-  admission: { unverified: number; firewalled: number; refusedNew: number; refusedBackoff: number; evictedUnverified: number; verificationsOk: number; verificationsFailed: number; droppedAfterFailures: number };
+  admission: {
+    unverified: number;
+    firewalled: number;
+    refusedNew: number;
+    refusedBackoff: number;
+    evictedUnverified: number;
+    verificationsOk: number;
+    verificationsFailed: number;
+    droppedAfterFailures: number;
+  };
 }
 
 const fetchApi = (host: string) => `http://${host}:7874`;
@@ -63,7 +72,10 @@ const getJson = async <T>(url: string): Promise<T> => {
   return (await res.json()) as T;
 };
 const health = (host: string) => getJson<Health>(`${fetchApi(host)}/health`);
-const peerIds = async (host: string) => (await getJson<{ total: number; items: Array<{ peerId: string }> }>(`${fetchApi(host)}/peers`)).items.map((p) => p.peerId);
+const peerIds = async (host: string) =>
+  (await getJson<{ total: number; items: Array<{ peerId: string }> }>(`${fetchApi(host)}/peers`)).items.map(
+    (p) => p.peerId,
+  );
 const tableSize = async (host: string) => (await getJson<{ total: number }>(`${fetchApi(host)}/peers?limit=1`)).total;
 
 interface Network {
@@ -75,8 +87,26 @@ interface Network {
 async function startNetwork(dir: string, children: ChildProcess[], log: { text: string }): Promise<Network> {
   const launch = peerLaunch(); // as npm start runs a peer
   const start = (host: string, joinArgs: string[]) => {
-    const args = ['start', '--host', host, '--data', join(dir, host), '--log-level', 'warn', '--fetch-interval', String(INTERVAL_MS), '--fetch-max-peers', String(CAPS.maxPeers), '--fetch-max-unverified', String(CAPS.maxUnverified), ...joinArgs];
-    const child = spawn(process.execPath, [...launch.nodeArgs, BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: launch.env });
+    const args = [
+      'start',
+      '--host',
+      host,
+      '--data',
+      join(dir, host),
+      '--log-level',
+      'warn',
+      '--fetch-interval',
+      String(INTERVAL_MS),
+      '--fetch-max-peers',
+      String(CAPS.maxPeers),
+      '--fetch-max-unverified',
+      String(CAPS.maxUnverified),
+      ...joinArgs,
+    ];
+    const child = spawn(process.execPath, [...launch.nodeArgs, BIN, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: launch.env,
+    });
     child.stderr!.on('data', (c: Buffer) => void (log.text = (log.text + c.toString('utf8')).slice(-8192)));
     children.push(child);
     return child;
@@ -107,7 +137,11 @@ async function spread(net: Network, dir: string, n: number): Promise<Spread> {
   const sharer = HONEST[SHARER]!;
   const path = join(dir, `share-${n}.bin`);
   writeFileSync(path, randomBytes(4096));
-  const res = await fetch(`http://${sharer}:7870/shares`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-peershare-client': 'bench' }, body: JSON.stringify({ path }) });
+  const res = await fetch(`http://${sharer}:7870/shares`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-peershare-client': 'bench' },
+    body: JSON.stringify({ path }),
+  });
   if (!res.ok) throw new Error(`POST /shares: HTTP ${res.status} ${await res.text()}`);
   const fileId = ((await res.json()) as { files: Array<{ id: string }> }).files[0]!.id;
   const r0 = (await health(sharer)).round;
@@ -115,7 +149,13 @@ async function spread(net: Network, dir: string, n: number): Promise<Spread> {
   const waiting = new Set(HONEST.filter((_, i) => i !== SHARER));
   for (;;) {
     const listed = await Promise.all(
-      [...waiting].map(async (h) => ((await getJson<{ sources: Array<{ peerId: string }> }>(`${fetchApi(h)}/sources/${fileId}`)).sources.some((s) => s.peerId === net.ids[SHARER]) ? h : undefined)),
+      [...waiting].map(async (h) =>
+        (await getJson<{ sources: Array<{ peerId: string }> }>(`${fetchApi(h)}/sources/${fileId}`)).sources.some(
+          (s) => s.peerId === net.ids[SHARER],
+        )
+          ? h
+          : undefined,
+      ),
     );
     const round = (await health(sharer)).round;
     for (const h of listed) if (h) waiting.delete(h);
@@ -128,7 +168,8 @@ async function spread(net: Network, dir: string, n: number): Promise<Spread> {
 async function generate(count: number): Promise<{ fakes: Array<Sybil | undefined>; seconds: number }> {
   const t0 = performance.now();
   const fakes: Array<Sybil | undefined> = [];
-  for (let i = 0; i < count; i += GENERATE_BATCH) fakes.push(...(await sybils(Math.min(GENERATE_BATCH, count - i), addressesAt(SYBIL_HOST), Date.now())));
+  for (let i = 0; i < count; i += GENERATE_BATCH)
+    fakes.push(...(await sybils(Math.min(GENERATE_BATCH, count - i), addressesAt(SYBIL_HOST), Date.now())));
   return { fakes, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -143,7 +184,11 @@ interface Flood {
 }
 
 /** Every identity announces itself to the victim, IN_FLIGHT at once; each is dropped once it has. */
-function flood(fakes: Array<Sybil | undefined>, victim: string, victimPid: number): { state: Flood; done: Promise<void> } {
+function flood(
+  fakes: Array<Sybil | undefined>,
+  victim: string,
+  victimPid: number,
+): { state: Flood; done: Promise<void> } {
   const state: Flood = { victimCpuS: 0, attackerCpuS: 0, announced: 0, answered: {}, seconds: 0, running: true };
   const t0 = performance.now();
   const victimTicks = ticksOf(victimPid);
@@ -234,7 +279,9 @@ async function oneRun(runNo: number): Promise<RunResult> {
     const net = await startNetwork(dir, children, log);
     const clean: Spread[] = [];
     for (let i = 0; i < SAMPLES; i++) clean.push(await spread(net, dir, i));
-    console.log(`  run ${runNo}: clean spreads ${clean.map((s) => `${s.rounds ?? '–'} rounds (${s.seconds.toFixed(1)} s)`).join(', ')}`);
+    console.log(
+      `  run ${runNo}: clean spreads ${clean.map((s) => `${s.rounds ?? '–'} rounds (${s.seconds.toFixed(1)} s)`).join(', ')}`,
+    );
 
     const { fakes, seconds: generateS } = await generate(IDENTITIES);
     console.log(`  run ${runNo}: generated ${IDENTITIES} identities in ${generateS.toFixed(1)} s`);
@@ -297,7 +344,9 @@ async function oneRun(runNo: number): Promise<RunResult> {
 const roundsOf = (xs: Spread[]) => xs.map((s) => s.rounds ?? MAX_SPREAD_ROUNDS + 1);
 
 export async function run(): Promise<BenchResult> {
-  console.log(`sybil: ${HONEST.length} whole peers on ${HONEST[0]}–${HONEST.at(-1)!.split('.').at(-1)}, Fetch rounds every ${INTERVAL_MS} ms; ${IDENTITIES} identities announced to the victim ${HONEST[VICTIM]}; ${RUNS} run(s)\n`);
+  console.log(
+    `sybil: ${HONEST.length} whole peers on ${HONEST[0]}–${HONEST.at(-1)!.split('.').at(-1)}, Fetch rounds every ${INTERVAL_MS} ms; ${IDENTITIES} identities announced to the victim ${HONEST[VICTIM]}; ${RUNS} run(s)\n`,
+  );
   const runs: RunResult[] = [];
   for (let i = 1; i <= RUNS; i++) runs.push(await oneRun(i));
 
@@ -314,38 +363,87 @@ export async function run(): Promise<BenchResult> {
 
   console.log('');
   console.log(
-    table(['what', 'every run (samples in order)', 'median'], [
-      ["a new share reaches every honest peer, clean (sharer's rounds)", clean.join(', '), String(median(clean))],
-      ['the same during the flood', flooded.join(', '), String(median(flooded))],
-      ['**flooded / clean** (medians)', '', ratio.toFixed(2)],
-      ['seconds, clean / flooded', `${runs.flatMap((r) => r.clean.map((s) => s.seconds.toFixed(1))).join(', ')} / ${runs.flatMap((r) => r.flooded.map((s) => s.seconds.toFixed(1))).join(', ')}`, ''],
-      ['victim RSS before the flood (MB)', mb(runs.map((r) => r.baselineRss)).map((x) => x.toFixed(1)).join(', '), ''],
-      ['**victim peak RSS growth (MB)**', peak.map((x) => x.toFixed(1)).join(', '), median(peak).toFixed(1)],
-      ['victim RSS growth at the end (MB)', mb(runs.map((r) => r.endGrowth)).map((x) => x.toFixed(1)).join(', '), ''],
-      [`largest victim table (cap ${CAPS.maxPeers})`, runs.map((r) => r.maxTable).join(', '), ''],
-      [`largest unverified store (cap ${CAPS.maxUnverified})`, runs.map((r) => r.maxUnverified).join(', '), ''],
-      [`largest firewalled store (proved their key inbound, address unreachable; bounded by the same cap)`, runs.map((r) => r.maxFirewalled).join(', '), ''],
-      ['fake identities in any honest table at the end', runs.map((r) => r.fakesInTables).join(', '), ''],
-      ['refused (rate + backoff)', refused.join(', '), ''],
-      ['victim admission counters', runs.map((r) => JSON.stringify(r.admission)).join('; '), ''],
-      ['flood: announces answered', runs.map((r) => JSON.stringify(r.flood.answered)).join('; '), ''],
-      ['flood duration (s)', runs.map((r) => r.flood.seconds.toFixed(1)).join(', '), ''],
-      ['CPU over the flood: victim / attacker (cores)', runs.map((r) => `${(r.flood.victimCpuS / r.flood.seconds).toFixed(2)} / ${(r.flood.attackerCpuS / r.flood.seconds).toFixed(2)}`).join(', '), ''],
-      ['announces/s', rate.map((x) => x.toFixed(0)).join(', '), median(rate).toFixed(0)],
-      [`generating ${IDENTITIES} identities (s)`, runs.map((r) => r.generateS.toFixed(1)).join(', '), ''],
-    ]),
+    table(
+      ['what', 'every run (samples in order)', 'median'],
+      [
+        ["a new share reaches every honest peer, clean (sharer's rounds)", clean.join(', '), String(median(clean))],
+        ['the same during the flood', flooded.join(', '), String(median(flooded))],
+        ['**flooded / clean** (medians)', '', ratio.toFixed(2)],
+        [
+          'seconds, clean / flooded',
+          `${runs.flatMap((r) => r.clean.map((s) => s.seconds.toFixed(1))).join(', ')} / ${runs.flatMap((r) => r.flooded.map((s) => s.seconds.toFixed(1))).join(', ')}`,
+          '',
+        ],
+        [
+          'victim RSS before the flood (MB)',
+          mb(runs.map((r) => r.baselineRss))
+            .map((x) => x.toFixed(1))
+            .join(', '),
+          '',
+        ],
+        ['**victim peak RSS growth (MB)**', peak.map((x) => x.toFixed(1)).join(', '), median(peak).toFixed(1)],
+        [
+          'victim RSS growth at the end (MB)',
+          mb(runs.map((r) => r.endGrowth))
+            .map((x) => x.toFixed(1))
+            .join(', '),
+          '',
+        ],
+        [`largest victim table (cap ${CAPS.maxPeers})`, runs.map((r) => r.maxTable).join(', '), ''],
+        [`largest unverified store (cap ${CAPS.maxUnverified})`, runs.map((r) => r.maxUnverified).join(', '), ''],
+        [
+          `largest firewalled store (proved their key inbound, address unreachable; bounded by the same cap)`,
+          runs.map((r) => r.maxFirewalled).join(', '),
+          '',
+        ],
+        ['fake identities in any honest table at the end', runs.map((r) => r.fakesInTables).join(', '), ''],
+        ['refused (rate + backoff)', refused.join(', '), ''],
+        ['victim admission counters', runs.map((r) => JSON.stringify(r.admission)).join('; '), ''],
+        ['flood: announces answered', runs.map((r) => JSON.stringify(r.flood.answered)).join('; '), ''],
+        ['flood duration (s)', runs.map((r) => r.flood.seconds.toFixed(1)).join(', '), ''],
+        [
+          'CPU over the flood: victim / attacker (cores)',
+          runs
+            .map(
+              (r) =>
+                `${(r.flood.victimCpuS / r.flood.seconds).toFixed(2)} / ${(r.flood.attackerCpuS / r.flood.seconds).toFixed(2)}`,
+            )
+            .join(', '),
+          '',
+        ],
+        ['announces/s', rate.map((x) => x.toFixed(0)).join(', '), median(rate).toFixed(0)],
+        [`generating ${IDENTITIES} identities (s)`, runs.map((r) => r.generateS.toFixed(1)).join(', '), ''],
+      ],
+    ),
   );
 
   const notes = [
     `${afterFlood} of ${flooded.length} flooded samples started or ended after the flood was over (the flood took ${runs.map((r) => r.flood.seconds.toFixed(0)).join(', ')} s).`,
-    ...(runs.some((r) => r.watchFailed > 0) ? [`The victim did not answer ${runs.map((r) => r.watchFailed).join(', ')} of the 250 ms samples of its table and /health during the flood.`] : []),
-    ...(notSpread > 0 ? [`${notSpread} share(s) did not reach every honest peer within ${MAX_SPREAD_ROUNDS} rounds; counted as ${MAX_SPREAD_ROUNDS + 1}.`] : []),
+    ...(runs.some((r) => r.watchFailed > 0)
+      ? [
+          `The victim did not answer ${runs.map((r) => r.watchFailed).join(', ')} of the 250 ms samples of its table and /health during the flood.`,
+        ]
+      : []),
+    ...(notSpread > 0
+      ? [
+          `${notSpread} share(s) did not reach every honest peer within ${MAX_SPREAD_ROUNDS} rounds; counted as ${MAX_SPREAD_ROUNDS + 1}.`,
+        ]
+      : []),
   ];
   return {
     name: 'sybil',
     what: `With ${IDENTITIES.toLocaleString('en-US')} fresh identities announced to one honest peer, rounds for a new share to reach every honest peer (vs a clean network), the victim's table and unverified store against their caps, and the victim's RSS growth (issue 13 part 1)`,
     how: `${HONEST.length} \`peershare start\` processes (as npm start runs them) on ${HONEST.join(', ')}, --fetch-interval ${INTERVAL_MS}, --fetch-max-peers ${CAPS.maxPeers}, --fetch-max-unverified ${CAPS.maxUnverified}, the rest default, all joined through the victim ${HONEST[VICTIM]}. Peer ${HONEST[SHARER]} shares a new 4 KiB file (Client API) ${SAMPLES} times before and ${SAMPLES} times during the flood; counted in the sharer's Fetch rounds (/health round) until every other honest peer's Fetch lists it (/sources, polled every 100 ms). The attacker is this process: test/support's sybils() (Ed25519 key, TLS certificate, signed record naming ${SYBIL_HOST} where nothing listens), each announcing itself over TLS to the victim's POST /sync, ${IN_FLIGHT} in flight. Victim RSS from /proc (VmHWM reset before the flood; the growth is the peak over the RSS just before it). ${RUNS} run(s), each with fresh peers; every sample is listed.`,
-    parameters: { identities: IDENTITIES, runs: RUNS, samples: SAMPLES, honestPeers: HONEST.length, intervalMs: INTERVAL_MS, maxPeers: CAPS.maxPeers, maxUnverified: CAPS.maxUnverified, inFlight: IN_FLIGHT },
+    parameters: {
+      identities: IDENTITIES,
+      runs: RUNS,
+      samples: SAMPLES,
+      honestPeers: HONEST.length,
+      intervalMs: INTERVAL_MS,
+      maxPeers: CAPS.maxPeers,
+      maxUnverified: CAPS.maxUnverified,
+      inFlight: IN_FLIGHT,
+    },
     figures: [
       figure('rounds for a new share to reach every honest peer, clean', 'reference', clean, 'rounds'),
       figure('the same during the flood', 'ours', flooded, 'rounds'),
@@ -353,22 +451,78 @@ export async function run(): Promise<BenchResult> {
       figure('worst flooded sample / clean median', 'info', worstRatio, '×'),
       figure('victim peak RSS growth over the RSS before the flood', 'ours', peak, 'MB'),
       figure('victim RSS growth at the end of the flood', 'info', mb(runs.map((r) => r.endGrowth)), 'MB'),
-      figure('largest victim table', 'ours', runs.map((r) => r.maxTable), 'peers', `cap ${CAPS.maxPeers}`),
-      figure('largest unverified store', 'ours', runs.map((r) => r.maxUnverified), 'records', `cap ${CAPS.maxUnverified}`),
-      figure('largest firewalled store', 'info', runs.map((r) => r.maxFirewalled), 'records', `bounded by the unverified cap ${CAPS.maxUnverified}`),
-      figure('fake identities in any honest table at the end', 'ours', runs.map((r) => r.fakesInTables), 'peers'),
+      figure(
+        'largest victim table',
+        'ours',
+        runs.map((r) => r.maxTable),
+        'peers',
+        `cap ${CAPS.maxPeers}`,
+      ),
+      figure(
+        'largest unverified store',
+        'ours',
+        runs.map((r) => r.maxUnverified),
+        'records',
+        `cap ${CAPS.maxUnverified}`,
+      ),
+      figure(
+        'largest firewalled store',
+        'info',
+        runs.map((r) => r.maxFirewalled),
+        'records',
+        `bounded by the unverified cap ${CAPS.maxUnverified}`,
+      ),
+      figure(
+        'fake identities in any honest table at the end',
+        'ours',
+        runs.map((r) => r.fakesInTables),
+        'peers',
+      ),
       figure('announces refused (rate + backoff)', 'info', refused, 'announces'),
-      figure('flood duration', 'info', runs.map((r) => r.flood.seconds), 's'),
+      figure(
+        'flood duration',
+        'info',
+        runs.map((r) => r.flood.seconds),
+        's',
+      ),
       figure('announces per second', 'info', rate, '/s'),
-      figure('victim CPU over the flood', 'info', runs.map((r) => r.flood.victimCpuS / r.flood.seconds), 'cores'),
-      figure('attacker (this process) CPU over the flood', 'info', runs.map((r) => r.flood.attackerCpuS / r.flood.seconds), 'cores', 'includes this process polling the peers'),
-      figure(`generating ${IDENTITIES} identities (this process)`, 'info', runs.map((r) => r.generateS), 's'),
+      figure(
+        'victim CPU over the flood',
+        'info',
+        runs.map((r) => r.flood.victimCpuS / r.flood.seconds),
+        'cores',
+      ),
+      figure(
+        'attacker (this process) CPU over the flood',
+        'info',
+        runs.map((r) => r.flood.attackerCpuS / r.flood.seconds),
+        'cores',
+        'includes this process polling the peers',
+      ),
+      figure(
+        `generating ${IDENTITIES} identities (this process)`,
+        'info',
+        runs.map((r) => r.generateS),
+        's',
+      ),
     ],
     checks: [
       check('share spread under the flood / clean (rounds, medians)', ratio, '×', '<=', 2),
       check('victim peak RSS growth during the flood (worst run)', Math.max(...peak), 'MB', '<=', 30),
-      check(`largest victim table (cap ${CAPS.maxPeers})`, Math.max(...runs.map((r) => r.maxTable)), 'peers', '<=', CAPS.maxPeers),
-      check(`largest unverified store (cap ${CAPS.maxUnverified})`, Math.max(...runs.map((r) => r.maxUnverified)), 'records', '<=', CAPS.maxUnverified),
+      check(
+        `largest victim table (cap ${CAPS.maxPeers})`,
+        Math.max(...runs.map((r) => r.maxTable)),
+        'peers',
+        '<=',
+        CAPS.maxPeers,
+      ),
+      check(
+        `largest unverified store (cap ${CAPS.maxUnverified})`,
+        Math.max(...runs.map((r) => r.maxUnverified)),
+        'records',
+        '<=',
+        CAPS.maxUnverified,
+      ),
       check('fake identities in any honest table', Math.max(...runs.map((r) => r.fakesInTables)), 'peers', '<=', 0),
     ],
     notes,

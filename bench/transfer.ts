@@ -46,7 +46,15 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { check, figure, median, table, type BenchResult, type Figure } from './_results.ts';
 import { MiB, makeFile, peerLaunch, waitFor } from './_support.ts';
-import { DROP_CACHES, MEMORY_MODE, WARM_SOURCE, prepareRun, record, waitForQuiet, type Conditions } from './_transfer-conditions.ts';
+import {
+  DROP_CACHES,
+  MEMORY_MODE,
+  WARM_SOURCE,
+  prepareRun,
+  record,
+  waitForQuiet,
+  type Conditions,
+} from './_transfer-conditions.ts';
 
 const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 1024);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -59,7 +67,12 @@ const NGINX_HOST = '127.0.98.3';
 const WEBTORRENT_HOST = '127.0.98.4';
 const WEBTORRENT_DIR = join(import.meta.dirname, '.cache/webtorrent');
 /** What the cache folder installs. uint8-util is held at 2.2.6: 2.3 makes webtorrent 2.8.5 throw on every torrent (its arr2hex no longer accepts the hex string parse-torrent gives). webtorrent 3 needs Node 22. */
-const WEBTORRENT_PACKAGE = { private: true, description: 'peershare bench: the WebTorrent reference (installed by bench/transfer.ts)', dependencies: { webtorrent: '^2.8.5' }, overrides: { 'uint8-util': '2.2.6' } };
+const WEBTORRENT_PACKAGE = {
+  private: true,
+  description: 'peershare bench: the WebTorrent reference (installed by bench/transfer.ts)',
+  dependencies: { webtorrent: '^2.8.5' },
+  overrides: { 'uint8-util': '2.2.6' },
+};
 /** Node's first (preferred) TLS 1.3 suite: what two peers negotiate, pinned on nginx and curl too. */
 const TLS13_SUITE = 'TLS_AES_256_GCM_SHA384';
 const BIN = join(import.meta.dirname, '../bin/peershare.js');
@@ -70,7 +83,8 @@ const NOISY_CORES = 0.25;
 const QUIET_WAIT_MS = Number(process.env.BENCH_QUIET_WAIT_S ?? 20) * 1000;
 
 /** BENCH_PROFILE=DIR: CPU profiles of both peers land in DIR (node --cpu-prof). */
-const profileArgs = () => (process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
+const profileArgs = () =>
+  process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
 
 type Side = 'peershare' | 'nginx' | 'nginx-tls';
 const SIDES: Side[] = ['peershare', 'nginx', 'nginx-tls'];
@@ -98,7 +112,14 @@ function ensureNginx(): boolean {
     return true;
   } catch {
     try {
-      execFileSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx'], { stdio: 'ignore' });
+      execFileSync(
+        'sh',
+        [
+          '-c',
+          'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx',
+        ],
+        { stdio: 'ignore' },
+      );
       return true;
     } catch {
       return false;
@@ -110,11 +131,35 @@ function ensureNginx(): boolean {
 function makeCertificate(dir: string): { cert: string; key: string } {
   const cert = join(dir, 'nginx-cert.pem');
   const key = join(dir, 'nginx-key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ed25519', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${NGINX_HOST}`, '-addext', `subjectAltName=IP:${NGINX_HOST}`], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ed25519',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${NGINX_HOST}`,
+      '-addext',
+      `subjectAltName=IP:${NGINX_HOST}`,
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert, key };
 }
 
-async function startNginx(dir: string, root: string, tls: { cert: string; key: string }): Promise<{ child: ChildProcess; worker: number }> {
+async function startNginx(
+  dir: string,
+  root: string,
+  tls: { cert: string; key: string },
+): Promise<{ child: ChildProcess; worker: number }> {
   const conf = join(dir, 'nginx.conf');
   writeFileSync(
     conf,
@@ -134,16 +179,36 @@ http { access_log off; sendfile on; tcp_nopush on; client_body_temp_path ${dir}/
 }
 
 const curlArgs = (tls: boolean, cert: string) =>
-  tls ? ['--tlsv1.3', '--tls-max', '1.3', '--tls13-ciphers', TLS13_SUITE, '--cacert', cert, `https://${NGINX_HOST}:8443/big.bin`] : [`http://${NGINX_HOST}:8080/big.bin`];
+  tls
+    ? [
+        '--tlsv1.3',
+        '--tls-max',
+        '1.3',
+        '--tls13-ciphers',
+        TLS13_SUITE,
+        '--cacert',
+        cert,
+        `https://${NGINX_HOST}:8443/big.bin`,
+      ]
+    : [`http://${NGINX_HOST}:8080/big.bin`];
 
 /** What curl and nginx negotiated over TLS, from curl -v ("TLSv1.3 / TLS_AES_256_GCM_SHA384"). */
 function negotiated(cert: string): string {
   const r = spawnSync('curl', ['-sv', '-r', '0-0', '-o', '/dev/null', ...curlArgs(true, cert)], { encoding: 'utf8' });
-  return /SSL connection using (.+)/.exec(r.stderr)?.[1]?.trim() ?? `unknown (curl exited ${r.status}: ${r.stderr.trim().split('\n').at(-1)})`;
+  return (
+    /SSL connection using (.+)/.exec(r.stderr)?.[1]?.trim() ??
+    `unknown (curl exited ${r.status}: ${r.stderr.trim().split('\n').at(-1)})`
+  );
 }
 
 /** nginx → curl -o, then `sync FILE` (fsync of the file). */
-async function curlRun(tls: boolean, cert: string, source: string, outDir: string, worker: number): Promise<Omit<Run, 'side' | 'round' | 'position' | 'waitedS'>> {
+async function curlRun(
+  tls: boolean,
+  cert: string,
+  source: string,
+  outDir: string,
+  worker: number,
+): Promise<Omit<Run, 'side' | 'round' | 'position' | 'waitedS'>> {
   const out = join(outDir, 'curl.bin');
   const prepared = await prepareRun(source, outDir, SIZE_MIB);
   const rec = record({ nginx: worker, 'curl + sync': 'children', 'memory feeder': prepared.pid }, SIZE_MIB);
@@ -158,7 +223,11 @@ async function curlRun(tls: boolean, cert: string, source: string, outDir: strin
   const size = statSync(out).size;
   rmSync(out);
   if (size !== SIZE_MIB * MiB) throw new Error(`curl wrote ${size} bytes`);
-  return { gibps: SIZE_MIB / 1024 / ((t2 - t0) / 1000), gibpsNoFsync: SIZE_MIB / 1024 / ((t1 - t0) / 1000), conditions };
+  return {
+    gibps: SIZE_MIB / 1024 / ((t2 - t0) / 1000),
+    gibpsNoFsync: SIZE_MIB / 1024 / ((t1 - t0) / 1000),
+    conditions,
+  };
 }
 
 // ---------------------------------------------------------------- peershare: two whole peers
@@ -254,13 +323,35 @@ const json = async <T>(res: Response | Promise<Response>): Promise<T> => {
   if (!r.ok) throw new Error(`${r.url}: HTTP ${r.status} ${await r.text()}`);
   return (await r.json()) as T;
 };
-const post = (url: string, body: unknown) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
-async function startPeers(dir: string, file: string, children: ChildProcess[], stderr: { text: string }): Promise<Peers> {
+async function startPeers(
+  dir: string,
+  file: string,
+  children: ChildProcess[],
+  stderr: { text: string },
+): Promise<Peers> {
   const start = (host: string, extra: string[]) => {
     // As npm start runs a peer; BENCH_PEER_LAUNCH=plain: `node bin/peershare.js` without npm start's node options and environment.
     const launch = process.env.BENCH_PEER_LAUNCH === 'plain' ? { nodeArgs: [], env: process.env } : peerLaunch();
-    const child = spawn(process.execPath, [...launch.nodeArgs, ...profileArgs(), BIN, 'start', '--host', host, '--data', join(dir, `peer-${host}`), '--log-level', 'warn', ...extra], { stdio: ['ignore', 'ignore', 'pipe'], env: launch.env });
+    const child = spawn(
+      process.execPath,
+      [
+        ...launch.nodeArgs,
+        ...profileArgs(),
+        BIN,
+        'start',
+        '--host',
+        host,
+        '--data',
+        join(dir, `peer-${host}`),
+        '--log-level',
+        'warn',
+        ...extra,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: launch.env },
+    );
     child.stderr!.on('data', (c: Buffer) => void (stderr.text = (stderr.text + c.toString('utf8')).slice(-8192)));
     children.push(child);
     return child;
@@ -276,7 +367,9 @@ async function startPeers(dir: string, file: string, children: ChildProcess[], s
   const fileId = shared.files[0]!.id;
   // B asks for the file by id, so its Fetch must know A holds it first.
   for (let i = 0; ; i++) {
-    const { peers } = await json<{ peers: Array<{ peerId: string; state: string; files: number }> }>(fetch(`${apiB}/peers`));
+    const { peers } = await json<{ peers: Array<{ peerId: string; state: string; files: number }> }>(
+      fetch(`${apiB}/peers`),
+    );
     if (peers.some((p) => p.peerId === idA && p.state === 'alive' && p.files >= 1)) break;
     if (i > 600) throw new Error('peer B never learned that peer A shares the file');
     await sleep(100);
@@ -286,21 +379,34 @@ async function startPeers(dir: string, file: string, children: ChildProcess[], s
   return { a, b, apiB, fileId, events };
 }
 
-async function peershareRun(peers: Peers, source: string, outBase: string, round: number): Promise<Omit<Run, 'side' | 'round' | 'position' | 'waitedS'>> {
+async function peershareRun(
+  peers: Peers,
+  source: string,
+  outBase: string,
+  round: number,
+): Promise<Omit<Run, 'side' | 'round' | 'position' | 'waitedS'>> {
   const outDir = join(outBase, `peershare-${round}`);
   mkdirSync(outDir);
   const prepared = await prepareRun(source, outBase, SIZE_MIB);
-  const rec = record({ 'peer A (source)': peers.a.pid!, 'peer B (downloader)': peers.b.pid!, 'memory feeder': prepared.pid }, SIZE_MIB);
+  const rec = record(
+    { 'peer A (source)': peers.a.pid!, 'peer B (downloader)': peers.b.pid!, 'memory feeder': prepared.pid },
+    SIZE_MIB,
+  );
   prepared.go();
   const t0 = performance.now();
-  const queued = await json<{ download: { key: string } }>(post(`${peers.apiB}/downloads`, { fileId: peers.fileId, outDir }));
+  const queued = await json<{ download: { key: string } }>(
+    post(`${peers.apiB}/downloads`, { fileId: peers.fileId, outDir }),
+  );
   const end = await peers.events.finished(queued.download.key);
   const t1 = performance.now();
   const conditions = rec.end();
   await prepared.done();
   if (end.state !== 'done') throw new Error(`peershare download ${end.state}: ${end.error ?? ''}`);
   if (statSync(end.finalPath!).size !== SIZE_MIB * MiB) throw new Error('peershare wrote the wrong size');
-  const unshare = await fetch(`${peers.apiB}/files/${peers.fileId}`, { method: 'DELETE', headers: { 'x-peershare-client': 'bench' } });
+  const unshare = await fetch(`${peers.apiB}/files/${peers.fileId}`, {
+    method: 'DELETE',
+    headers: { 'x-peershare-client': 'bench' },
+  });
   if (!unshare.ok) throw new Error(`unsharing the copy: HTTP ${unshare.status} ${await unshare.text()}`);
   rmSync(outDir, { recursive: true, force: true });
   return { gibps: SIZE_MIB / 1024 / ((t1 - t0) / 1000), conditions };
@@ -313,17 +419,30 @@ function ensureWebTorrent(): string | undefined {
   if (process.env.BENCH_WEBTORRENT === 'off') return 'turned off with BENCH_WEBTORRENT=off';
   const manifest = join(WEBTORRENT_DIR, 'package.json');
   const wanted = `${JSON.stringify(WEBTORRENT_PACKAGE, null, 2)}\n`;
-  if (existsSync(join(WEBTORRENT_DIR, 'node_modules/webtorrent/package.json')) && existsSync(manifest) && readFileSync(manifest, 'utf8') === wanted) return undefined;
+  if (
+    existsSync(join(WEBTORRENT_DIR, 'node_modules/webtorrent/package.json')) &&
+    existsSync(manifest) &&
+    readFileSync(manifest, 'utf8') === wanted
+  )
+    return undefined;
   console.log(`installing WebTorrent into ${WEBTORRENT_DIR} (npm install --ignore-scripts) …`);
   rmSync(WEBTORRENT_DIR, { recursive: true, force: true });
   mkdirSync(WEBTORRENT_DIR, { recursive: true });
   writeFileSync(manifest, wanted);
   try {
-    execFileSync('npm', ['install', '--prefix', WEBTORRENT_DIR, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 150_000 });
+    execFileSync(
+      'npm',
+      ['install', '--prefix', WEBTORRENT_DIR, '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
+      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 150_000 },
+    );
     return undefined;
   } catch (err) {
     rmSync(WEBTORRENT_DIR, { recursive: true, force: true }); // try again next time
-    const stderr = String((err as { stderr?: Buffer }).stderr ?? '').trim().split('\n').filter(Boolean).at(-1);
+    const stderr = String((err as { stderr?: Buffer }).stderr ?? '')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .at(-1);
     return `npm install of webtorrent failed: ${stderr ?? (err as Error).message}`;
   }
 }
@@ -341,7 +460,12 @@ function firstLine(child: ChildProcess, timeoutMs: number, what: string): Promis
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      const last = stderr.trim().split('\n').filter((l) => l.trim() && !l.startsWith('    at ')).slice(-2).join(' / ');
+      const last = stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.trim() && !l.startsWith('    at '))
+        .slice(-2)
+        .join(' / ');
       reject(new Error(`${what} exited (${signal ?? code})${last ? `: ${last}` : ''}`));
     });
   });
@@ -358,22 +482,40 @@ interface Seeder {
 const webtorrentEnv = () => ({ ...process.env, BENCH_WEBTORRENT_DIR: WEBTORRENT_DIR });
 
 async function startSeeder(file: string, children: ChildProcess[]): Promise<Seeder> {
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'webtorrent-seed.mjs'), file], { stdio: ['ignore', 'pipe', 'pipe'], env: webtorrentEnv() });
+  const child = spawn(process.execPath, [join(import.meta.dirname, 'webtorrent-seed.mjs'), file], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: webtorrentEnv(),
+  });
   children.push(child);
-  return { ...(JSON.parse(await firstLine(child, 150_000, 'the WebTorrent seeder')) as Omit<Seeder, 'pid'>), pid: child.pid! };
+  return {
+    ...(JSON.parse(await firstLine(child, 150_000, 'the WebTorrent seeder')) as Omit<Seeder, 'pid'>),
+    pid: child.pid!,
+  };
 }
 
 /** One download by a new WebTorrent process: GiB/s to 'done' (page cache) and to the end of the fsync. */
-async function webtorrentRun(seeder: Seeder, source: string, outDir: string): Promise<Omit<Run, 'side' | 'round' | 'position' | 'waitedS'>> {
+async function webtorrentRun(
+  seeder: Seeder,
+  source: string,
+  outDir: string,
+): Promise<Omit<Run, 'side' | 'round' | 'position' | 'waitedS'>> {
   const dir = mkdtempSync(join(outDir, 'webtorrent-'));
   const prepared = await prepareRun(source, outDir, SIZE_MIB);
   const rec = record({ 'WebTorrent seeder': seeder.pid, 'memory feeder': prepared.pid }, SIZE_MIB);
   prepared.go();
-  const child = spawn(process.execPath, [join(import.meta.dirname, 'webtorrent-leech.mjs'), dir, `${WEBTORRENT_HOST}:${seeder.port}`], { stdio: ['pipe', 'pipe', 'pipe'], env: webtorrentEnv() });
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, 'webtorrent-leech.mjs'), dir, `${WEBTORRENT_HOST}:${seeder.port}`],
+    { stdio: ['pipe', 'pipe', 'pipe'], env: webtorrentEnv() },
+  );
   rec.add('WebTorrent downloader', child.pid!);
   child.stdin!.end(seeder.torrent);
   try {
-    const r = JSON.parse(await firstLine(child, 120_000, 'the WebTorrent downloader')) as { seconds: number; secondsSynced: number; bytes: number };
+    const r = JSON.parse(await firstLine(child, 120_000, 'the WebTorrent downloader')) as {
+      seconds: number;
+      secondsSynced: number;
+      bytes: number;
+    };
     const conditions = rec.end();
     if (r.bytes !== SIZE_MIB * MiB) throw new Error(`WebTorrent downloaded ${r.bytes} bytes`);
     return { gibps: SIZE_MIB / 1024 / r.secondsSynced, gibpsNoFsync: SIZE_MIB / 1024 / r.seconds, conditions };
@@ -395,8 +537,10 @@ const LABELS: Record<Run['side'], string> = {
   nginx: 'nginx → curl (plain HTTP), then fsync',
   webtorrent: 'WebTorrent → WebTorrent, then fsync',
 };
-const f2 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(2));
-const spread = (xs: number[]) => (xs.length === 0 ? '–' : `${f2(Math.min(...xs))} – **${f2(median(xs))}** – ${f2(Math.max(...xs))}`);
+const f2 = (x: number | null | undefined) =>
+  x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(2);
+const spread = (xs: number[]) =>
+  xs.length === 0 ? '–' : `${f2(Math.min(...xs))} – **${f2(median(xs))}** – ${f2(Math.max(...xs))}`;
 
 export async function run(): Promise<BenchResult> {
   const dir = mkdtempSync(join(tmpdir(), 'peershare-bench-transfer-'));
@@ -425,7 +569,8 @@ export async function run(): Promise<BenchResult> {
       children.push(nginx.child);
       nginxWorker = nginx.worker;
       suite = negotiated(cert);
-      if (!suite.includes(TLS13_SUITE)) throw new Error(`nginx and curl negotiated ${suite}, not TLSv1.3 / ${TLS13_SUITE}`);
+      if (!suite.includes(TLS13_SUITE))
+        throw new Error(`nginx and curl negotiated ${suite}, not TLSv1.3 / ${TLS13_SUITE}`);
     }
 
     const ours = { a: peers.a.pid, b: peers.b.pid, nginx: nginxWorker || undefined };
@@ -436,9 +581,14 @@ export async function run(): Promise<BenchResult> {
       const order = [...sides.slice(shift), ...sides.slice(0, shift)];
       for (const [i, side] of order.entries()) {
         const waitedS = (await waitForQuiet(ours, NOISY_CORES, QUIET_WAIT_MS)) / 1000;
-        const r = side === 'peershare' ? await peershareRun(peers, file, outDir, round) : await curlRun(side === 'nginx-tls', cert, file, outDir, nginxWorker);
+        const r =
+          side === 'peershare'
+            ? await peershareRun(peers, file, outDir, round)
+            : await curlRun(side === 'nginx-tls', cert, file, outDir, nginxWorker);
         runs.push({ side, round, position: i + 1, waitedS, ...r });
-        console.log(`  round ${round}, ${side}: ${r.gibps.toFixed(2)} GiB/s (others ${r.conditions.othersCores.toFixed(2)} cores, waited ${waitedS.toFixed(0)} s)`);
+        console.log(
+          `  round ${round}, ${side}: ${r.gibps.toFixed(2)} GiB/s (others ${r.conditions.othersCores.toFixed(2)} cores, waited ${waitedS.toFixed(0)} s)`,
+        );
       }
     }
     // WebTorrent's seeder starts, and its runs come, after the rounds, so that nothing of it is
@@ -457,12 +607,19 @@ export async function run(): Promise<BenchResult> {
     for (let round = 1; round <= RUNS && seeder && !webtorrentSkipped; round++) {
       try {
         const waitedS = (await waitForQuiet({ ...ours, seeder: seeder.pid }, NOISY_CORES, QUIET_WAIT_MS)) / 1000;
-        webtorrentRuns.push({ side: 'webtorrent', round, position: 1, waitedS, ...(await webtorrentRun(seeder, file, outDir)) });
+        webtorrentRuns.push({
+          side: 'webtorrent',
+          round,
+          position: 1,
+          waitedS,
+          ...(await webtorrentRun(seeder, file, outDir)),
+        });
       } catch (err) {
         webtorrentSkipped = `WebTorrent run ${round} failed: ${(err as Error).message}`;
       }
     }
-    if (webtorrentSkipped) webtorrentRuns.length = 0; // all runs or none
+    if (webtorrentSkipped)
+      webtorrentRuns.length = 0; // all runs or none
     else runs.push(...webtorrentRuns);
 
     const of = (side: Run['side']) => runs.filter((r) => r.side === side);
@@ -475,12 +632,18 @@ export async function run(): Promise<BenchResult> {
         return ref ? [p.gibps / pick(ref)] : [];
       });
     const noisy = (r: Run) => r.conditions.othersCores >= NOISY_CORES;
-    const quietRounds = new Set(of('peershare').filter((p) => !runs.some((r) => r.side !== 'webtorrent' && r.round === p.round && noisy(r))).map((p) => p.round));
+    const quietRounds = new Set(
+      of('peershare')
+        .filter((p) => !runs.some((r) => r.side !== 'webtorrent' && r.round === p.round && noisy(r)))
+        .map((p) => p.round),
+    );
     const quietRatio = (side: Run['side']) =>
-      of('peershare').filter((p) => quietRounds.has(p.round)).flatMap((p) => {
-        const ref = of(side).find((r) => r.round === p.round);
-        return ref ? [p.gibps / ref.gibps] : [];
-      });
+      of('peershare')
+        .filter((p) => quietRounds.has(p.round))
+        .flatMap((p) => {
+          const ref = of(side).find((r) => r.round === p.round);
+          return ref ? [p.gibps / ref.gibps] : [];
+        });
     const ratioTls = paired('nginx-tls');
     const ratioPlain = paired('nginx');
     const ratioWebTorrent = paired('webtorrent');
@@ -488,61 +651,170 @@ export async function run(): Promise<BenchResult> {
 
     const figures: Figure[] = [
       figure(LABELS.peershare, 'ours', gibps('peershare'), 'GiB/s'),
-      haveNginx ? figure(LABELS['nginx-tls'], 'reference', gibps('nginx-tls'), 'GiB/s') : skippedFigure(LABELS['nginx-tls'], nginxSkipped),
-      haveNginx ? figure('nginx TLS 1.3 → curl (page cache, no fsync)', 'info', noFsync('nginx-tls'), 'GiB/s') : skippedFigure('nginx TLS 1.3 → curl (no fsync)', nginxSkipped),
-      haveNginx ? figure(LABELS.nginx, 'reference', gibps('nginx'), 'GiB/s') : skippedFigure(LABELS.nginx, nginxSkipped),
-      haveNginx ? figure('nginx → curl (plain HTTP; page cache, no fsync)', 'info', noFsync('nginx'), 'GiB/s') : skippedFigure('nginx → curl (no fsync)', nginxSkipped),
-      webtorrentSkipped ? skippedFigure(LABELS.webtorrent, webtorrentSkipped) : figure(`WebTorrent ${seeder!.version} → WebTorrent, then fsync`, 'reference', gibps('webtorrent'), 'GiB/s'),
-      webtorrentSkipped ? skippedFigure("WebTorrent → WebTorrent, to 'done'", webtorrentSkipped) : figure(`WebTorrent ${seeder!.version} → WebTorrent, to 'done' (page cache)`, 'info', noFsync('webtorrent'), 'GiB/s'),
+      haveNginx
+        ? figure(LABELS['nginx-tls'], 'reference', gibps('nginx-tls'), 'GiB/s')
+        : skippedFigure(LABELS['nginx-tls'], nginxSkipped),
+      haveNginx
+        ? figure('nginx TLS 1.3 → curl (page cache, no fsync)', 'info', noFsync('nginx-tls'), 'GiB/s')
+        : skippedFigure('nginx TLS 1.3 → curl (no fsync)', nginxSkipped),
+      haveNginx
+        ? figure(LABELS.nginx, 'reference', gibps('nginx'), 'GiB/s')
+        : skippedFigure(LABELS.nginx, nginxSkipped),
+      haveNginx
+        ? figure('nginx → curl (plain HTTP; page cache, no fsync)', 'info', noFsync('nginx'), 'GiB/s')
+        : skippedFigure('nginx → curl (no fsync)', nginxSkipped),
+      webtorrentSkipped
+        ? skippedFigure(LABELS.webtorrent, webtorrentSkipped)
+        : figure(`WebTorrent ${seeder!.version} → WebTorrent, then fsync`, 'reference', gibps('webtorrent'), 'GiB/s'),
+      webtorrentSkipped
+        ? skippedFigure("WebTorrent → WebTorrent, to 'done'", webtorrentSkipped)
+        : figure(
+            `WebTorrent ${seeder!.version} → WebTorrent, to 'done' (page cache)`,
+            'info',
+            noFsync('webtorrent'),
+            'GiB/s',
+          ),
       figure('peershare / nginx TLS 1.3 → curl + fsync (median of the rounds)', 'ratio', ratioTls, '×'),
-      figure('peershare / nginx TLS 1.3 → curl + fsync (lowest round)', 'ratio', ratioTls.length ? Math.min(...ratioTls) : null, '×', nginxSkipped),
-      figure(`peershare / nginx TLS 1.3 → curl + fsync, quiet rounds only (other processes < ${NOISY_CORES} cores in each run)`, 'info', quietRatio('nginx-tls'), '×', quietRounds.size === 0 ? 'no quiet round' : undefined),
+      figure(
+        'peershare / nginx TLS 1.3 → curl + fsync (lowest round)',
+        'ratio',
+        ratioTls.length ? Math.min(...ratioTls) : null,
+        '×',
+        nginxSkipped,
+      ),
+      figure(
+        `peershare / nginx TLS 1.3 → curl + fsync, quiet rounds only (other processes < ${NOISY_CORES} cores in each run)`,
+        'info',
+        quietRatio('nginx-tls'),
+        '×',
+        quietRounds.size === 0 ? 'no quiet round' : undefined,
+      ),
       figure('peershare / nginx → curl + fsync, plain HTTP (median of the rounds)', 'ratio', ratioPlain, '×'),
-      figure('peershare / nginx → curl, plain HTTP, no fsync (median of the rounds)', 'ratio', paired('nginx', (r) => r.gibpsNoFsync!), '×'),
+      figure(
+        'peershare / nginx → curl, plain HTTP, no fsync (median of the rounds)',
+        'ratio',
+        paired('nginx', (r) => r.gibpsNoFsync!),
+        '×',
+      ),
       figure('peershare / WebTorrent + fsync (median of the rounds)', 'ratio', ratioWebTorrent, '×'),
     ];
 
-    console.log(`transfer: ${SIZE_MIB} MiB from one source on loopback, to disk and fsync'd; ${RUNS} rounds (order ${ORDER}; memory ${MEMORY_MODE}${DROP_CACHES ? '; page cache dropped before each run' : ''}${WARM_SOURCE ? '' : '; source not read before'})`);
+    console.log(
+      `transfer: ${SIZE_MIB} MiB from one source on loopback, to disk and fsync'd; ${RUNS} rounds (order ${ORDER}; memory ${MEMORY_MODE}${DROP_CACHES ? '; page cache dropped before each run' : ''}${WARM_SOURCE ? '' : '; source not read before'})`,
+    );
     if (suite) console.log(`nginx ↔ curl over TLS negotiated ${suite}\n`);
-    if (peers.events.reconnects > 0) console.log(`(peer B's progress stream ended and was opened again ${peers.events.reconnects} times: a run that ended meanwhile is timed to the reopening)\n`);
+    if (peers.events.reconnects > 0)
+      console.log(
+        `(peer B's progress stream ended and was opened again ${peers.events.reconnects} times: a run that ended meanwhile is timed to the reopening)\n`,
+      );
     console.log(
       table(
-        ['run', 'round', 'order', "GiB/s (fsync'd)", 'GiB/s (no fsync)', 'waited for quiet (s)', 'load 1 min', 'other processes (cores)', 'steal (cores)', 'host took back (MiB)', 'CPU ms/MiB'],
+        [
+          'run',
+          'round',
+          'order',
+          "GiB/s (fsync'd)",
+          'GiB/s (no fsync)',
+          'waited for quiet (s)',
+          'load 1 min',
+          'other processes (cores)',
+          'steal (cores)',
+          'host took back (MiB)',
+          'CPU ms/MiB',
+        ],
         runs.map((r) => [
-          noisy(r) ? `${r.side} (noisy)` : r.side, String(r.round), String(r.position), f2(r.gibps), f2(r.gibpsNoFsync), r.waitedS.toFixed(0), f2(r.conditions.load1), f2(r.conditions.othersCores), f2(r.conditions.stealCores),
+          noisy(r) ? `${r.side} (noisy)` : r.side,
+          String(r.round),
+          String(r.position),
+          f2(r.gibps),
+          f2(r.gibpsNoFsync),
+          r.waitedS.toFixed(0),
+          f2(r.conditions.load1),
+          f2(r.conditions.othersCores),
+          f2(r.conditions.stealCores),
           r.conditions.reclaimedMiB === null ? '–' : r.conditions.reclaimedMiB.toFixed(0),
-          Object.entries(r.conditions.cpuMsPerMiB).map(([k, v]) => `${k} ${f2(v)}`).join('; '),
+          Object.entries(r.conditions.cpuMsPerMiB)
+            .map(([k, v]) => `${k} ${f2(v)}`)
+            .join('; '),
         ]),
       ),
     );
     console.log('');
     console.log(
-      table(['what', 'min – **median** – max', 'every run'], [
-        ...(['peershare', 'nginx-tls', 'nginx', 'webtorrent'] as const).map((s) => [LABELS[s], spread(gibps(s)), gibps(s).map(f2).join(', ')]),
-        ['nginx TLS 1.3 → curl, no fsync', spread(noFsync('nginx-tls')), noFsync('nginx-tls').map(f2).join(', ')],
-        ['nginx → curl, no fsync', spread(noFsync('nginx')), noFsync('nginx').map(f2).join(', ')],
-        ['**peershare / nginx TLS 1.3 + fsync**, per round', spread(ratioTls), ratioTls.map(f2).join(', ')],
-        ['peershare / nginx plain + fsync, per round', spread(ratioPlain), ratioPlain.map(f2).join(', ')],
-        ['peershare / WebTorrent + fsync, per round', spread(ratioWebTorrent), ratioWebTorrent.map(f2).join(', ')],
-        [`peershare / nginx TLS 1.3 + fsync, quiet rounds only (${quietRounds.size} of ${RUNS})`, spread(quietRatio('nginx-tls')), quietRatio('nginx-tls').map(f2).join(', ')],
-        [`peershare / nginx plain + fsync, quiet rounds only`, spread(quietRatio('nginx')), quietRatio('nginx').map(f2).join(', ')],
-      ]),
+      table(
+        ['what', 'min – **median** – max', 'every run'],
+        [
+          ...(['peershare', 'nginx-tls', 'nginx', 'webtorrent'] as const).map((s) => [
+            LABELS[s],
+            spread(gibps(s)),
+            gibps(s).map(f2).join(', '),
+          ]),
+          ['nginx TLS 1.3 → curl, no fsync', spread(noFsync('nginx-tls')), noFsync('nginx-tls').map(f2).join(', ')],
+          ['nginx → curl, no fsync', spread(noFsync('nginx')), noFsync('nginx').map(f2).join(', ')],
+          ['**peershare / nginx TLS 1.3 + fsync**, per round', spread(ratioTls), ratioTls.map(f2).join(', ')],
+          ['peershare / nginx plain + fsync, per round', spread(ratioPlain), ratioPlain.map(f2).join(', ')],
+          ['peershare / WebTorrent + fsync, per round', spread(ratioWebTorrent), ratioWebTorrent.map(f2).join(', ')],
+          [
+            `peershare / nginx TLS 1.3 + fsync, quiet rounds only (${quietRounds.size} of ${RUNS})`,
+            spread(quietRatio('nginx-tls')),
+            quietRatio('nginx-tls').map(f2).join(', '),
+          ],
+          [
+            `peershare / nginx plain + fsync, quiet rounds only`,
+            spread(quietRatio('nginx')),
+            quietRatio('nginx').map(f2).join(', '),
+          ],
+        ],
+      ),
     );
-    console.log(`\n(noisy: other processes used ≥ ${NOISY_CORES} cores during the run; a round is quiet when none of its runs was noisy. Each run first waited up to ${QUIET_WAIT_MS / 1000} s for other processes to use < ${NOISY_CORES} cores over a second.)`);
+    console.log(
+      `\n(noisy: other processes used ≥ ${NOISY_CORES} cores during the run; a round is quiet when none of its runs was noisy. Each run first waited up to ${QUIET_WAIT_MS / 1000} s for other processes to use < ${NOISY_CORES} cores over a second.)`,
+    );
 
     return {
       name: 'transfer',
       what: `${SIZE_MIB} MiB from one source on loopback, verified, written to disk and fsync'd, between two whole peers, against nginx TLS 1.3 → curl, nginx plain HTTP → curl and WebTorrent → WebTorrent writing the same file to disk and fsync'ing it, in the same run`,
       how: `peershare: two \`peershare start\` peers (as npm start runs them) on ${PEER_A} and ${PEER_B}; B asks its Client API for the file by id and is timed from POST /downloads to the done event (verified, fsync'd, placed, shared). nginx (sendfile) on ${NGINX_HOST}: port 8080 plain, 8443 TLS 1.3 only with ${TLS13_SUITE} only (ssl_conf_command Ciphersuites; Ed25519 certificate made by openssl at start; negotiated: ${suite || 'not run'}); \`curl -o\` (TLS: --tlsv1.3 --tls13-ciphers ${TLS13_SUITE}), then \`sync FILE\` (fsync). WebTorrent: one seeding process, a new downloading process per run (addPeer ${WEBTORRENT_HOST}, TCP), SHA-1 verified, to disk, then fsync. ${RUNS} rounds of peershare, nginx and nginx TLS (order ${ORDER === 'rotate' ? 'rotating from round to round' : 'fixed'}), then ${RUNS} WebTorrent runs; before each run the source file is read and memory is prepared (${MEMORY_MODE}; bench/_transfer-conditions.ts). Values are medians, every run listed; ratios are peershare ÷ the reference in the same round, median over the rounds.`,
-      parameters: { quietRounds: quietRounds.size, quietWaitS: QUIET_WAIT_MS / 1000, peerLaunch: process.env.BENCH_PEER_LAUNCH === 'plain' ? 'plain node' : 'as npm start', fileMiB: SIZE_MIB, runs: RUNS, order: ORDER, memory: MEMORY_MODE, dropCaches: DROP_CACHES, warmSource: WARM_SOURCE, chunkMiB: 1, webtorrentPieceMiB: 1, tls13Suite: TLS13_SUITE },
+      parameters: {
+        quietRounds: quietRounds.size,
+        quietWaitS: QUIET_WAIT_MS / 1000,
+        peerLaunch: process.env.BENCH_PEER_LAUNCH === 'plain' ? 'plain node' : 'as npm start',
+        fileMiB: SIZE_MIB,
+        runs: RUNS,
+        order: ORDER,
+        memory: MEMORY_MODE,
+        dropCaches: DROP_CACHES,
+        warmSource: WARM_SOURCE,
+        chunkMiB: 1,
+        webtorrentPieceMiB: 1,
+        tls13Suite: TLS13_SUITE,
+      },
       figures,
       checks: [
-        check('peershare / nginx TLS 1.3 → curl + fsync (median of the rounds)', ratioTls.length ? median(ratioTls) : null, '×', '>=', 0.8, nginxSkipped),
-        check("peershare / WebTorrent (both fsync'd; median of the rounds)", ratioWebTorrent.length ? median(ratioWebTorrent) : null, '×', '>=', 3, webtorrentSkipped),
+        check(
+          'peershare / nginx TLS 1.3 → curl + fsync (median of the rounds)',
+          ratioTls.length ? median(ratioTls) : null,
+          '×',
+          '>=',
+          0.8,
+          nginxSkipped,
+        ),
+        check(
+          "peershare / WebTorrent (both fsync'd; median of the rounds)",
+          ratioWebTorrent.length ? median(ratioWebTorrent) : null,
+          '×',
+          '>=',
+          3,
+          webtorrentSkipped,
+        ),
       ],
       notes: [
         `Every run: ${runs.map((r) => `${r.side} r${r.round}#${r.position} ${f2(r.gibps)} GiB/s (load ${f2(r.conditions.load1)}, others ${f2(r.conditions.othersCores)} cores, host took back ${r.conditions.reclaimedMiB?.toFixed(0) ?? '–'} MiB)`).join('; ')}`,
-        ...(seeder ? ['WebTorrent runs with WebRTC stubbed out (its native addon needs an install script); the clients talk plain TCP only, so nothing on the measured path is replaced (bench/_webtorrent.mjs).'] : []),
+        ...(seeder
+          ? [
+              'WebTorrent runs with WebRTC stubbed out (its native addon needs an install script); the clients talk plain TCP only, so nothing on the measured path is replaced (bench/_webtorrent.mjs).',
+            ]
+          : []),
       ],
     };
   } catch (err) {

@@ -27,7 +27,12 @@ try {
         closeSync(fd);
       }
       const synced = performance.now();
-      report({ seconds: (done - t0) / 1000, secondsSynced: (synced - t0) / 1000, bytes: torrent.length, received: torrent.received });
+      report({
+        seconds: (done - t0) / 1000,
+        secondsSynced: (synced - t0) / 1000,
+        bytes: torrent.length,
+        received: torrent.received,
+      });
       client.destroy(() => process.exit(0));
     };
     if (torrent.done) finish();

@@ -67,11 +67,14 @@ const under = (path, dir) => path === dir || path.startsWith(`${dir}/`);
 export function systemdUnit(template, { name, user, prefix, data, downloads, nodeDir }) {
   const paths = [prefix, data, ...(downloads ? [downloads] : []), ...(nodeDir ? [nodeDir] : [])];
   for (const p of paths) {
-    if (!p.startsWith('/') || /[\n\r\0]/.test(p)) throw new Error(`${name}: ${JSON.stringify(p)} cannot be in a systemd unit (an absolute path on one line)`);
+    if (!p.startsWith('/') || /[\n\r\0]/.test(p))
+      throw new Error(`${name}: ${JSON.stringify(p)} cannot be in a systemd unit (an absolute path on one line)`);
   }
   // systemd takes no quote in the path of a command, however written.
-  if (/["']/.test(prefix)) throw new Error(`${name}: systemd cannot run a command under ${JSON.stringify(prefix)} (quotes in the prefix)`);
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(user)) throw new Error(`${name}: cannot run a unit as user ${JSON.stringify(user)}`);
+  if (/["']/.test(prefix))
+    throw new Error(`${name}: systemd cannot run a command under ${JSON.stringify(prefix)} (quotes in the prefix)`);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(user))
+    throw new Error(`${name}: cannot run a unit as user ${JSON.stringify(user)}`);
   // Specifiers (%) are doubled everywhere; in ExecStart and lists, each path is one quoted word,
   // and in the command's arguments (not its path) $ is doubled: systemd would expand $NAME.
   const raw = (p) => p.replace(/%/g, '%%');
@@ -94,14 +97,17 @@ export function systemdUnit(template, { name, user, prefix, data, downloads, nod
     EnvironmentFile: undefined,
     ExecStart: `ExecStart=${word(`${prefix}/current/bin/peershare`)} start --data ${arg(data)}`,
     ReadWritePaths: [
-      ...list('ReadWritePaths', writable.filter((p) => !inTmp(p))),
+      ...list(
+        'ReadWritePaths',
+        writable.filter((p) => !inTmp(p)),
+      ),
       ...list('BindPaths', writable.filter(inTmp)),
       ...list('BindReadOnlyPaths', [prefix].filter(inTmp)),
     ],
   };
   const header = [
     `# The peer ${name}, written by peershare deploy (bin/deploy.js) from deploy/systemd/peershare@.service;`,
-    '# the next deploy rewrites it. Output: the data folder\'s peershare.log.',
+    "# the next deploy rewrites it. Output: the data folder's peershare.log.",
   ];
   const body = [];
   let started = false;
@@ -114,7 +120,8 @@ export function systemdUnit(template, { name, user, prefix, data, downloads, nod
     if (key !== undefined && key in replaced) {
       body.push(...[replaced[key] ?? []].flat());
     } else {
-      if (!line.startsWith('#') && /%[a-zA-Z]/.test(line)) throw new Error(`deploy/systemd/peershare@.service has a per-user line the deploy does not know: ${line}`);
+      if (!line.startsWith('#') && /%[a-zA-Z]/.test(line))
+        throw new Error(`deploy/systemd/peershare@.service has a per-user line the deploy does not know: ${line}`);
       body.push(line);
     }
   }
@@ -122,7 +129,10 @@ export function systemdUnit(template, { name, user, prefix, data, downloads, nod
 }
 
 async function main() {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { stop: { type: 'boolean', default: false } } });
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { stop: { type: 'boolean', default: false } },
+  });
   if (positionals.length !== 1) {
     process.stderr.write('usage: npm run deploy -- INVENTORY.json [--stop]\n');
     process.exit(2);
@@ -130,7 +140,12 @@ async function main() {
   const inventoryFile = resolve(positionals[0]);
   const inventory = JSON.parse(readFileSync(inventoryFile, 'utf8'));
   const sshOptions = inventory.ssh ?? [];
-  const hosts = inventory.hosts.map((h) => ({ prefix: '/opt/peershare', data: '/var/lib/peershare', ...h, unit: unitName(h.name) }));
+  const hosts = inventory.hosts.map((h) => ({
+    prefix: '/opt/peershare',
+    data: '/var/lib/peershare',
+    ...h,
+    unit: unitName(h.name),
+  }));
   const byName = new Map(hosts.map((h) => [h.name, h]));
   const q = (value) => `'${String(value).replace(/'/g, `'\\''`)}'`;
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -139,10 +154,15 @@ async function main() {
   /** Run `script` with sh on `host`, `input` (a file) on its stdin; resolves with stdout. */
   function remote(host, script, input) {
     return new Promise((resolvePromise, reject) => {
-      const child = execFile('ssh', [...sshOptions, host.ssh, script], { timeout: SSH_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`${host.name} (${host.ssh}): ${stderr.trim() || err.message}`));
-        else resolvePromise(stdout);
-      });
+      const child = execFile(
+        'ssh',
+        [...sshOptions, host.ssh, script],
+        { timeout: SSH_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+        (err, stdout, stderr) => {
+          if (err) reject(new Error(`${host.name} (${host.ssh}): ${stderr.trim() || err.message}`));
+          else resolvePromise(stdout);
+        },
+      );
       if (input) createReadStream(input).pipe(child.stdin);
       else child.stdin.end();
     });
@@ -154,43 +174,69 @@ async function main() {
    */
   async function probe(h) {
     const [systemd, user, node] = (
-      await remote(h, `if [ -d /run/systemd/system ] && command -v systemctl > /dev/null; then [ "$(id -u)" = 0 ] && echo systemd || echo not-root; else echo none; fi; id -un; command -v node || true`)
+      await remote(
+        h,
+        `if [ -d /run/systemd/system ] && command -v systemctl > /dev/null; then [ "$(id -u)" = 0 ] && echo systemd || echo not-root; else echo none; fi; id -un; command -v node || true`,
+      )
     ).split('\n');
     h.systemd = systemd === 'systemd';
     h.user = user;
     h.nodeDir = node?.startsWith('/') ? dirname(node) : undefined;
-    h.how = h.systemd ? `systemd: ${h.unit}` : systemd === 'not-root' ? 'supervised: systemd runs, but the SSH login is not root' : 'supervised';
+    h.how = h.systemd
+      ? `systemd: ${h.unit}`
+      : systemd === 'not-root'
+        ? 'supervised: systemd runs, but the SSH login is not root'
+        : 'supervised';
   }
 
   const unitFile = (h) => `${UNIT_DIR}/${h.unit}`;
   const supervised = (h) => `pid=$(cat ${q(`${h.data}/supervisor.pid`)} 2>/dev/null) && kill -0 "$pid" 2>/dev/null`;
-  const stopSupervisor = (h) => `if ${supervised(h)}; then kill -TERM "$pid"; i=0; while kill -0 "$pid" 2>/dev/null; do i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.1; done; fi`;
+  const stopSupervisor = (h) =>
+    `if ${supervised(h)}; then kill -TERM "$pid"; i=0; while kill -0 "$pid" 2>/dev/null; do i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.1; done; fi`;
   const running = (h) => (h.systemd ? `systemctl is-active --quiet ${q(h.unit)}` : supervised(h));
 
   /** Stop the peer on `h` (SIGTERM: it keeps its queued downloads); `disable`: its unit too. */
   async function stop(h, disable) {
-    const unit = !h.systemd ? '' : disable ? `if [ -f ${q(unitFile(h))} ]; then systemctl disable --now --quiet ${q(h.unit)}; fi; ` : `systemctl stop ${q(h.unit)}; `;
+    const unit = !h.systemd
+      ? ''
+      : disable
+        ? `if [ -f ${q(unitFile(h))} ]; then systemctl disable --now --quiet ${q(h.unit)}; fi; `
+        : `systemctl stop ${q(h.unit)}; `;
     await remote(h, `${unit}${stopSupervisor(h)}`);
   }
 
   async function start(h) {
     if (h.systemd) await remote(h, `systemctl enable --now --quiet ${q(h.unit)}`);
-    else await remote(h, `cd ${q(h.data)} && rm -f supervisor.pid && setsid -f sh ${q(`${h.prefix}/supervise.sh`)} ${q(h.prefix)} ${q(h.data)} >> peershare.log 2>&1 < /dev/null`);
+    else
+      await remote(
+        h,
+        `cd ${q(h.data)} && rm -f supervisor.pid && setsid -f sh ${q(`${h.prefix}/supervise.sh`)} ${q(h.prefix)} ${q(h.data)} >> peershare.log 2>&1 < /dev/null`,
+      );
   }
 
   /** Make `path` on the host hold `content`; true when it had to change. */
   async function writeIfChanged(h, path, content) {
     const now = await remote(h, `cat ${q(path)} 2>/dev/null || true`);
     if (now === content) return false;
-    await remote(h, `cat > ${q(`${path}.new`)} <<'PEERSHARE_EOF'\n${content}PEERSHARE_EOF\nmv ${q(`${path}.new`)} ${q(path)}`);
+    await remote(
+      h,
+      `cat > ${q(`${path}.new`)} <<'PEERSHARE_EOF'\n${content}PEERSHARE_EOF\nmv ${q(`${path}.new`)} ${q(path)}`,
+    );
     return true;
   }
 
   async function status(h) {
     const bin = `${h.prefix}/current/bin/peershare`;
     const out = await remote(h, `${q(bin)} status --json && ${q(bin)} peers --json`);
-    const [s, p] = out.trim().split('\n').map((line) => JSON.parse(line));
-    return { id: s.peerId, alive: new Set(p.peers.filter((x) => x.state === 'alive').map((x) => x.peerId)), states: new Map(p.peers.map((x) => [x.peerId, x.state])) };
+    const [s, p] = out
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    return {
+      id: s.peerId,
+      alive: new Set(p.peers.filter((x) => x.state === 'alive').map((x) => x.peerId)),
+      states: new Map(p.peers.map((x) => [x.peerId, x.state])),
+    };
   }
 
   const logs = (h) => `${h.data}/peershare.log${h.systemd ? `, systemctl status ${h.unit}` : ''}`;
@@ -198,8 +244,14 @@ async function main() {
   /** Wait until the peer on `h` answers its status. */
   async function answering(h) {
     const deadline = Date.now() + MESH_TIMEOUT_MS;
-    while (!(await status(h).then(() => true, () => false))) {
-      if (Date.now() > deadline) throw new Error(`${h.name}: the peer did not answer within ${MESH_TIMEOUT_MS} ms (see ${logs(h)})`);
+    while (
+      !(await status(h).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      if (Date.now() > deadline)
+        throw new Error(`${h.name}: the peer did not answer within ${MESH_TIMEOUT_MS} ms (see ${logs(h)})`);
       await sleep(POLL_MS);
     }
   }
@@ -217,7 +269,14 @@ async function main() {
     const config = `${JSON.stringify({ ...h.settings, host: h.address, join: joins, ...(inventory.amqp ? { amqpUrl: inventory.amqp } : {}) }, null, 2)}\n`;
     const changed = [unpacked.includes('switched'), await writeIfChanged(h, `${h.data}/config.json`, config)];
     if (h.systemd) {
-      const unit = systemdUnit(template, { name: h.name, user: h.user, prefix: h.prefix, data: h.data, downloads: h.settings?.downloadsDir, nodeDir: h.nodeDir });
+      const unit = systemdUnit(template, {
+        name: h.name,
+        user: h.user,
+        prefix: h.prefix,
+        data: h.data,
+        downloads: h.settings?.downloadsDir,
+        nodeDir: h.nodeDir,
+      });
       const rewritten = await writeIfChanged(h, unitFile(h), unit);
       changed.push(rewritten);
       // A peer an earlier deploy supervised on this host gives way to its unit; a running peer
@@ -268,14 +327,17 @@ async function main() {
       const ids = mesh.map((s) => s.id);
       const missing = mesh.map((s) => ids.filter((id) => id !== s.id && !s.alive.has(id)).length);
       if (missing.every((n) => n === 0)) {
-        for (const [i, h] of hosts.entries()) process.stdout.write(`${h.name}\t${h.address}\t${ids[i]}\t${mesh[i].alive.size} peers alive\n`);
+        for (const [i, h] of hosts.entries())
+          process.stdout.write(`${h.name}\t${h.address}\t${ids[i]}\t${mesh[i].alive.size} peers alive\n`);
         process.stdout.write(`network of ${hosts.length} peers: every peer knows every other\n`);
         return;
       }
       if (Date.now() > deadline) {
         // Say, for each host, which of the others it misses and how it holds them, and where its log is.
         const misses = hosts.map((h, i) => {
-          const gaps = hosts.filter((_, j) => j !== i && !mesh[i].alive.has(ids[j])).map((o) => `${o.name} ${mesh[i].states.get(ids[hosts.indexOf(o)]) ?? 'not known'}`);
+          const gaps = hosts
+            .filter((_, j) => j !== i && !mesh[i].alive.has(ids[j]))
+            .map((o) => `${o.name} ${mesh[i].states.get(ids[hosts.indexOf(o)]) ?? 'not known'}`);
           return gaps.length === 0 ? undefined : `  ${h.name} misses ${gaps.join(', ')} (log: ${logs(h)})`;
         });
         throw new Error(`after ${MESH_TIMEOUT_MS} ms, peers still unknown:\n${misses.filter(Boolean).join('\n')}`);

@@ -30,7 +30,10 @@ function builtFrom() {
 }
 
 if (!existsSync(src)) {
-  if (!existsSync(new URL('dist/client/cli/main.js', root))) fail('this package has no compiled dist/: pack it with `npm pack` from a clone with its dev dependencies (`npm ci`)');
+  if (!existsSync(new URL('dist/client/cli/main.js', root)))
+    fail(
+      'this package has no compiled dist/: pack it with `npm pack` from a clone with its dev dependencies (`npm ci`)',
+    );
   await import('../dist/client/cli/main.js');
 } else if (builtFrom() === sourcesFingerprint(src)) {
   await import('../dist/client/cli/main.js');

@@ -23,31 +23,54 @@ try {
   let tarball = values.package && resolve(values.package);
   if (!tarball) {
     npm(['pack', '--pack-destination', work], root);
-    tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz')));
+    tarball = join(
+      work,
+      readdirSync(work).find((f) => f.endsWith('.tgz')),
+    );
   }
   const stage = join(work, 'stage');
   mkdirSync(stage);
-  npm(['install', '-g', '--prefix', stage, '--omit=dev', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', tarball], work);
+  npm(
+    [
+      'install',
+      '-g',
+      '--prefix',
+      stage,
+      '--omit=dev',
+      '--ignore-scripts',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      tarball,
+    ],
+    work,
+  );
   const installed = join(stage, 'lib/node_modules/peershare');
   const { name, version } = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
 
   // Install scripts did not run: give each native module its compiled binaries.
   const modules = join(installed, 'node_modules');
-  const packages = readdirSync(modules).flatMap((d) => (d.startsWith('@') ? readdirSync(join(modules, d)).map((s) => `${d}/${s}`) : [d]));
+  const packages = readdirSync(modules).flatMap((d) =>
+    d.startsWith('@') ? readdirSync(join(modules, d)).map((s) => `${d}/${s}`) : [d],
+  );
   for (const pkg of packages.filter((p) => existsSync(join(modules, p, 'binding.gyp')))) {
     const ours = join(root, 'node_modules', pkg);
     const release = join(ours, 'build/Release');
     if (existsSync(release) && versionOf(ours) === versionOf(join(modules, pkg))) {
       const target = join(modules, pkg, 'build/Release');
       mkdirSync(target, { recursive: true });
-      for (const f of readdirSync(release).filter((f) => f.endsWith('.node'))) cpSync(join(release, f), join(target, f));
+      for (const f of readdirSync(release).filter((f) => f.endsWith('.node')))
+        cpSync(join(release, f), join(target, f));
     } else {
       npm(['rebuild', pkg], installed);
     }
   }
 
   const target = { platform: process.platform, arch: process.arch, modules: process.versions.modules };
-  writeFileSync(join(installed, 'release.json'), `${JSON.stringify({ name, version, node: process.version, ...target }, null, 2)}\n`);
+  writeFileSync(
+    join(installed, 'release.json'),
+    `${JSON.stringify({ name, version, node: process.version, ...target }, null, 2)}\n`,
+  );
   mkdirSync(out, { recursive: true });
   const file = join(out, `${name}-${version}-${target.platform}-${target.arch}-node${target.modules}.tar.gz`);
   execFileSync('tar', ['-czf', file, '-C', stage, 'bin', 'lib']);

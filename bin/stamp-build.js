@@ -16,7 +16,9 @@ const old = `${dist}.old-${process.pid}`;
 const fingerprint = sourcesFingerprint(fileURLToPath(new URL('src', root)));
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 try {
-  execFileSync(process.execPath, [tsc, '-p', fileURLToPath(new URL('tsconfig.build.json', root)), '--outDir', fresh], { stdio: 'inherit' });
+  execFileSync(process.execPath, [tsc, '-p', fileURLToPath(new URL('tsconfig.build.json', root)), '--outDir', fresh], {
+    stdio: 'inherit',
+  });
   writeFileSync(`${fresh}/.sources`, `${fingerprint}\n`);
   rmSync(old, { recursive: true, force: true });
   try {

@@ -40,8 +40,15 @@ try {
     await page.getByLabel('Search the network').fill('lisbon');
     await page.getByRole('button', { name: 'Search', exact: true }).click();
     await page.locator('.result').first().waitFor();
-    await page.getByText(/answered/).first().waitFor();
-    await page.locator('.result').first().getByRole('button', { name: /Download/ }).click();
+    await page
+      .getByText(/answered/)
+      .first()
+      .waitFor();
+    await page
+      .locator('.result')
+      .first()
+      .getByRole('button', { name: /Download/ })
+      .click();
     await page.locator('.download[data-state="done"]').first().waitFor({ timeout: 60_000 });
     await shot('search');
 

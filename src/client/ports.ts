@@ -77,7 +77,11 @@ export interface FilesPort {
    * Store a streamed upload under `name` (the web UI's "add by upload"); `size` is the declared
    * length when known. The body is streamed through, never held whole.
    */
-  upload(body: AsyncIterable<Uint8Array>, name: string, size: number | undefined): Promise<{ file: SharedFile; created: boolean }>;
+  upload(
+    body: AsyncIterable<Uint8Array>,
+    name: string,
+    size: number | undefined,
+  ): Promise<{ file: SharedFile; created: boolean }>;
   /** The cap on content sent to other peers, bytes per second (0: none). */
   uploadLimit(): Promise<number>;
   /** Change it while the service runs; resolves with the cap now in force. */

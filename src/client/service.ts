@@ -35,7 +35,11 @@ export interface ClientService extends Startable {
 }
 
 export function createClientService(c: ClientServiceComponents): ClientService {
-  const client = new ClientApp(c.ports, { peerId: c.peerId, addresses: c.addresses, startedAt: Date.now() }, isSafeFileName);
+  const client = new ClientApp(
+    c.ports,
+    { peerId: c.peerId, addresses: c.addresses, startedAt: Date.now() },
+    isSafeFileName,
+  );
   let http: HttpApp | undefined;
   let url = '';
   return {
@@ -45,7 +49,12 @@ export function createClientService(c: ClientServiceComponents): ClientService {
       return url;
     },
     async start() {
-      http = await createHttpApp({ service: 'client', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.peerId }) });
+      http = await createHttpApp({
+        service: 'client',
+        logger: c.logger,
+        allowedHosts: c.allowedHosts,
+        health: () => ({ peerId: c.peerId }),
+      });
       registerClientRoutes(http, client, adminGuard(c.host, c.apiToken));
       // The Client counts nothing of its own (what it shows lives in the other services): its info and uptime.
       serveMetrics(http, new ServiceMetrics('client', c.peerId), { host: c.host, apiToken: c.apiToken });

@@ -28,7 +28,14 @@ export interface ChunkSource {
    * connection early (a crashed source is not a lying one), with the signal's reason when
    * aborted, and with the sink's error when the sink throws (ending the request).
    */
-  range(source: string, fileId: string, start: number, end: number, signal: AbortSignal, sink: RangeSink): Promise<void>;
+  range(
+    source: string,
+    fileId: string,
+    start: number,
+    end: number,
+    signal: AbortSignal,
+    sink: RangeSink,
+  ): Promise<void>;
   /** Release pooled connections. */
   close(): void;
 }
@@ -72,7 +79,13 @@ export interface DownloadFiles {
    * each name before it is tried, so a crash leaves it on record; when `claimed` already is this
    * same file (a crash after the link), that name is kept. Returns the final path.
    */
-  place(partial: PartialFile, dir: string, name: string, claimed: string | undefined, claim: (path: string) => void): Promise<string>;
+  place(
+    partial: PartialFile,
+    dir: string,
+    name: string,
+    claimed: string | undefined,
+    claim: (path: string) => void,
+  ): Promise<string>;
   /** Remove the partial file's own name once it was placed (the final name keeps the bytes). */
   dropPartial(partial: PartialFile): Promise<void>;
   /** Delete the partial file of a cancelled or failed download, if there is one. */
@@ -85,7 +98,15 @@ export interface DownloadFiles {
  */
 export type DownloadState = 'queued' | 'running' | 'paused' | 'finalizing' | 'done' | 'failed' | 'cancelled';
 
-export const DOWNLOAD_STATES: readonly DownloadState[] = ['queued', 'running', 'paused', 'finalizing', 'done', 'failed', 'cancelled'];
+export const DOWNLOAD_STATES: readonly DownloadState[] = [
+  'queued',
+  'running',
+  'paused',
+  'finalizing',
+  'done',
+  'failed',
+  'cancelled',
+];
 
 export interface DownloadRecord {
   key: string;

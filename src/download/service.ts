@@ -50,7 +50,12 @@ export function createDownloadService(c: DownloadServiceComponents): DownloadSer
     },
     async start() {
       await c.queue.start();
-      app = await createHttpApp({ service: 'download', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.peerId, queue: c.queue.kind, downloadsDir: manager.downloadsDir, counters }) });
+      app = await createHttpApp({
+        service: 'download',
+        logger: c.logger,
+        allowedHosts: c.allowedHosts,
+        health: () => ({ peerId: c.peerId, queue: c.queue.kind, downloadsDir: manager.downloadsDir, counters }),
+      });
       registerDownloadRoutes(app, manager, c.queue, adminGuard(c.host, c.apiToken));
       serveMetrics(app, downloadMetrics(c.peerId, c.queue, counters), { host: c.host, apiToken: c.apiToken });
       const bound = await listen(app, c.host, c.port);
@@ -73,21 +78,41 @@ export function createDownloadService(c: DownloadServiceComponents): DownloadSer
 function downloadMetrics(peerId: string, queue: JobQueue, counters: DownloadCounters): ServiceMetrics {
   const m = new ServiceMetrics('download', peerId);
   m.gauge('queue_depth', 'Jobs waiting in the queue (not delivered, not dead).', () => queue.depth());
-  m.counter('jobs_total', 'Jobs that ended, by outcome (finish_lost: finished before a crash, downloaded again).', () => [
-    [{ outcome: 'done' }, counters.jobs.done],
-    [{ outcome: 'failed' }, counters.jobs.failed],
-    [{ outcome: 'paused' }, counters.jobs.paused],
-    [{ outcome: 'finish_lost' }, counters.jobs.finishLost],
-  ], ['outcome']);
-  m.counter('source_events_total', 'Sources that failed a request, were banned for wrong bytes, or were refused.', () => [
-    [{ event: 'failed' }, counters.sources.failed],
-    [{ event: 'banned' }, counters.sources.banned],
-    [{ event: 'refused' }, counters.sources.refused],
-  ], ['event']);
-  m.counter('chunks_total', 'Chunks received, by result: verified against their hash and written, or failed (wrong bytes, dropped).', () => [
-    [{ result: 'verified' }, counters.chunks.verified],
-    [{ result: 'failed' }, counters.chunks.failed],
-  ], ['result']);
-  m.counter('bytes_in_total', 'Bytes received, by source (peerId@host:port).', () => Object.entries(counters.bytesIn).map(([source, bytes]) => [{ source }, bytes]), ['source']);
+  m.counter(
+    'jobs_total',
+    'Jobs that ended, by outcome (finish_lost: finished before a crash, downloaded again).',
+    () => [
+      [{ outcome: 'done' }, counters.jobs.done],
+      [{ outcome: 'failed' }, counters.jobs.failed],
+      [{ outcome: 'paused' }, counters.jobs.paused],
+      [{ outcome: 'finish_lost' }, counters.jobs.finishLost],
+    ],
+    ['outcome'],
+  );
+  m.counter(
+    'source_events_total',
+    'Sources that failed a request, were banned for wrong bytes, or were refused.',
+    () => [
+      [{ event: 'failed' }, counters.sources.failed],
+      [{ event: 'banned' }, counters.sources.banned],
+      [{ event: 'refused' }, counters.sources.refused],
+    ],
+    ['event'],
+  );
+  m.counter(
+    'chunks_total',
+    'Chunks received, by result: verified against their hash and written, or failed (wrong bytes, dropped).',
+    () => [
+      [{ result: 'verified' }, counters.chunks.verified],
+      [{ result: 'failed' }, counters.chunks.failed],
+    ],
+    ['result'],
+  );
+  m.counter(
+    'bytes_in_total',
+    'Bytes received, by source (peerId@host:port).',
+    () => Object.entries(counters.bytesIn).map(([source, bytes]) => [{ source }, bytes]),
+    ['source'],
+  );
   return m;
 }

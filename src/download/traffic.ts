@@ -18,7 +18,12 @@ export interface DownloadCounters {
 }
 
 export function newDownloadCounters(): DownloadCounters {
-  return { bytesIn: {}, jobs: { done: 0, failed: 0, paused: 0, finishLost: 0 }, sources: { failed: 0, banned: 0, refused: 0 }, chunks: { verified: 0, failed: 0 } };
+  return {
+    bytesIn: {},
+    jobs: { done: 0, failed: 0, paused: 0, finishLost: 0 },
+    sources: { failed: 0, banned: 0, refused: 0 },
+    chunks: { verified: 0, failed: 0 },
+  };
 }
 
 /** `source`, with every byte it delivers counted in `counters.bytesIn`. */
@@ -37,13 +42,29 @@ export function countingChunkSource(source: ChunkSource, counters: DownloadCount
 /** Count one DownloadManager event (its `type`) in `counters`. */
 export function countEvent(counters: DownloadCounters, event: Record<string, unknown>): void {
   switch (event.type) {
-    case 'done': counters.jobs.done++; break;
-    case 'dead-letter': counters.jobs.failed++; break;
-    case 'paused': counters.jobs.paused++; break;
-    case 'finish-lost': counters.jobs.finishLost++; break;
-    case 'source-failed': counters.sources.failed++; break;
-    case 'source-banned': counters.sources.banned++; break;
-    case 'source-refused': counters.sources.refused++; break;
-    case 'chunk-failed': counters.chunks.failed++; break;
+    case 'done':
+      counters.jobs.done++;
+      break;
+    case 'dead-letter':
+      counters.jobs.failed++;
+      break;
+    case 'paused':
+      counters.jobs.paused++;
+      break;
+    case 'finish-lost':
+      counters.jobs.finishLost++;
+      break;
+    case 'source-failed':
+      counters.sources.failed++;
+      break;
+    case 'source-banned':
+      counters.sources.banned++;
+      break;
+    case 'source-refused':
+      counters.sources.refused++;
+      break;
+    case 'chunk-failed':
+      counters.chunks.failed++;
+      break;
   }
 }

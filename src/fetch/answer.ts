@@ -16,14 +16,23 @@ import type { PeerStore, SharedFileFeed } from './ports.ts';
 /** The FetchApi of the domain's view and listings; the service adds the join pins and dial-backs. */
 export type ViewApi = Omit<FetchApi, 'joinPins' | 'forgetJoinPins' | 'dialBack'>;
 
-export function answerWithFiles(core: SyncRounds, feed: SharedFileFeed, store: PeerStore, flush: () => void, logger: Logger): ViewApi {
+export function answerWithFiles(
+  core: SyncRounds,
+  feed: SharedFileFeed,
+  store: PeerStore,
+  flush: () => void,
+  logger: Logger,
+): ViewApi {
   async function filesSince(cursor: string | undefined): Promise<FileDelta | undefined> {
     try {
       const delta = await feed.changesSince(cursor);
       // Receivers refuse a delta over their per-peer cap whole, and would count it as a failed
       // contact; sending none keeps us a live peer whose file list is merely incomplete.
       if (delta.added.length > core.config.maxFilesPerPeer || delta.removed.length > core.config.maxFilesPerPeer) {
-        logger.warn({ added: delta.added.length, cap: core.config.maxFilesPerPeer }, 'shared-file delta over the per-peer cap; not sent');
+        logger.warn(
+          { added: delta.added.length, cap: core.config.maxFilesPerPeer },
+          'shared-file delta over the per-peer cap; not sent',
+        );
         return undefined;
       }
       return delta;
@@ -41,13 +50,23 @@ export function answerWithFiles(core: SyncRounds, feed: SharedFileFeed, store: P
       const files = await filesSince(cursor);
       const observed = plainAddress(remote);
       const askerFiles = core.heldFilesCursor((body as { from: { peerId: string } }).from.peerId);
-      return { from: core.peerId, view, ...(files ? { files } : {}), ...(isIP(observed) ? { observed } : {}), askerFiles };
+      return {
+        from: core.peerId,
+        view,
+        ...(files ? { files } : {}),
+        ...(isIP(observed) ? { observed } : {}),
+        askerFiles,
+      };
     },
     leave(body: unknown): void {
       core.acceptLeave(body);
       flush();
     },
-    self: () => ({ peerId: core.peerId, addresses: core.table.selfRecord.addresses, advertised: addressSets(core.table.selfRecord) }),
+    self: () => ({
+      peerId: core.peerId,
+      addresses: core.table.selfRecord.addresses,
+      advertised: addressSets(core.table.selfRecord),
+    }),
     peers: () => core.peers(),
     events(limit: number) {
       flush();

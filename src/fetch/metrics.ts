@@ -33,30 +33,71 @@ const ADMISSION_EVENTS = {
 } as const satisfies Record<string, keyof AdmissionStatus>;
 
 /** One series per value of `all`: 1 for `current`, 0 for the others. */
-function oneOf<T extends string>(label: string, all: readonly T[], current: T): Array<[Record<string, string>, number]> {
+function oneOf<T extends string>(
+  label: string,
+  all: readonly T[],
+  current: T,
+): Array<[Record<string, string>, number]> {
   return all.map((value) => [{ [label]: value }, value === current ? 1 : 0]);
 }
 
 /** Fetch's series, from its status (the /health JSON and `peershare status`) and its peer list. */
-export function fetchMetrics(peerId: string, status: () => StatusForMetrics, peers: () => PeerSummary[]): ServiceMetrics {
+export function fetchMetrics(
+  peerId: string,
+  status: () => StatusForMetrics,
+  peers: () => PeerSummary[],
+): ServiceMetrics {
   const m = new ServiceMetrics('fetch', peerId);
-  m.gauge('peers', 'Known peers (this one excluded), by state.', () => {
-    const list = peers();
-    return PEER_STATES.map((state) => [{ state }, list.filter((p) => p.state === state).length]);
-  }, ['state']);
-  m.gauge('state', 'Where this peer is in joining the network (1 for the current state).', () => oneOf('state', FETCH_STATES, status().state), ['state']);
+  m.gauge(
+    'peers',
+    'Known peers (this one excluded), by state.',
+    () => {
+      const list = peers();
+      return PEER_STATES.map((state) => [{ state }, list.filter((p) => p.state === state).length]);
+    },
+    ['state'],
+  );
+  m.gauge(
+    'state',
+    'Where this peer is in joining the network (1 for the current state).',
+    () => oneOf('state', FETCH_STATES, status().state),
+    ['state'],
+  );
   m.counter('rounds_total', 'Sync rounds run.', () => status().round);
   m.counter('failed_join_attempts_total', 'Join attempts no join address answered.', () => status().failedJoinAttempts);
-  m.gauge('unverified_records', 'Records waiting for this peer\'s own probe of their address.', () => status().admission.unverified);
-  m.gauge('firewalled_peers', 'Peers that proved their key but whose address could not be reached.', () => status().admission.firewalled);
-  m.counter('admission_total', 'Admission of peer records: refused, evicted, verified, dropped.', () => {
-    const admission = status().admission;
-    return Object.entries(ADMISSION_EVENTS).map(([event, key]) => [{ event }, admission[key]]);
-  }, ['event']);
-  m.counter('dial_backs_total', 'Dial-backs other peers asked of this one: served, or refused by the limits.', () => [
-    [{ outcome: 'served' }, status().dialBacks.served],
-    [{ outcome: 'refused' }, status().dialBacks.refused],
-  ], ['outcome']);
-  m.gauge('reachability', 'Whether other hosts can reach this peer (1 for the current state).', () => oneOf('state', REACHABILITY_STATES, status().reachability.state), ['state']);
+  m.gauge(
+    'unverified_records',
+    "Records waiting for this peer's own probe of their address.",
+    () => status().admission.unverified,
+  );
+  m.gauge(
+    'firewalled_peers',
+    'Peers that proved their key but whose address could not be reached.',
+    () => status().admission.firewalled,
+  );
+  m.counter(
+    'admission_total',
+    'Admission of peer records: refused, evicted, verified, dropped.',
+    () => {
+      const admission = status().admission;
+      return Object.entries(ADMISSION_EVENTS).map(([event, key]) => [{ event }, admission[key]]);
+    },
+    ['event'],
+  );
+  m.counter(
+    'dial_backs_total',
+    'Dial-backs other peers asked of this one: served, or refused by the limits.',
+    () => [
+      [{ outcome: 'served' }, status().dialBacks.served],
+      [{ outcome: 'refused' }, status().dialBacks.refused],
+    ],
+    ['outcome'],
+  );
+  m.gauge(
+    'reachability',
+    'Whether other hosts can reach this peer (1 for the current state).',
+    () => oneOf('state', REACHABILITY_STATES, status().reachability.state),
+    ['state'],
+  );
   return m;
 }

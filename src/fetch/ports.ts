@@ -78,7 +78,12 @@ export interface FetchTransport {
    * Ask the peer `peerId` at `address` to dial this peer back at the source address of this very
    * request and `port` (this peer's Fetch port): the address it saw, and whether the dial worked.
    */
-  askDialBack(address: string, peerId: string, port: number, signal?: AbortSignal): Promise<{ observed: string; reachable: boolean }>;
+  askDialBack(
+    address: string,
+    peerId: string,
+    port: number,
+    signal?: AbortSignal,
+  ): Promise<{ observed: string; reachable: boolean }>;
   /** Whether a TLS connection to `address` proves `peerId` (connection and handshake only, within the deadline). */
   reach(address: string, peerId: string, signal?: AbortSignal): Promise<boolean>;
   /** Abort requests in flight and release every socket (the service calls it on stop). */

@@ -22,12 +22,33 @@ import { hostPort } from '../shared/address.ts';
 import type { Signer } from '../shared/keys.ts';
 import { servePeerHttp, type PeerPort } from '../shared/peer-port.ts';
 import type { PeerTls } from '../shared/peer-tls.ts';
-import { registerFetchRoutes, type FetchApi, type FirewalledPeer, type JoinPinView } from './adapters/http/fetch-routes.ts';
+import {
+  registerFetchRoutes,
+  type FetchApi,
+  type FirewalledPeer,
+  type JoinPinView,
+} from './adapters/http/fetch-routes.ts';
 import { isAddress, type ServiceAddresses } from './domain/addresses.ts';
 import type { FetchConfig } from './domain/config.ts';
-import type { AdmissionStatus, FileSource, NeighbourCandidate, PeerSummary, PlannedSync } from './domain/sync-rounds.ts';
+import type {
+  AdmissionStatus,
+  FileSource,
+  NeighbourCandidate,
+  PeerSummary,
+  PlannedSync,
+} from './domain/sync-rounds.ts';
 import { SyncRounds } from './domain/sync-rounds.ts';
-import type { Clock, FetchTransport, JoinPin, NeighbourDirectory, PeerStore, PortMapper, Random, SharedFileFeed, SourceDirectory } from './ports.ts';
+import type {
+  Clock,
+  FetchTransport,
+  JoinPin,
+  NeighbourDirectory,
+  PeerStore,
+  PortMapper,
+  Random,
+  SharedFileFeed,
+  SourceDirectory,
+} from './ports.ts';
 import { StoreWriter } from './store-writer.ts';
 import { answerWithFiles, lazyApi } from './answer.ts';
 import { fetchMetrics } from './metrics.ts';
@@ -104,7 +125,18 @@ export interface FetchStatus {
   portMapping: PortMappingStatus;
 }
 
-const NO_ADMISSION: AdmissionStatus = { unverified: 0, firewalled: 0, refusedNew: 0, refusedBackoff: 0, evictedUnverified: 0, verificationsOk: 0, verificationsFailed: 0, droppedAfterFailures: 0, tableFull: 0, sampledOut: 0 };
+const NO_ADMISSION: AdmissionStatus = {
+  unverified: 0,
+  firewalled: 0,
+  refusedNew: 0,
+  refusedBackoff: 0,
+  evictedUnverified: 0,
+  verificationsOk: 0,
+  verificationsFailed: 0,
+  droppedAfterFailures: 0,
+  tableFull: 0,
+  sampledOut: 0,
+};
 
 export interface RoundReport {
   round: number;
@@ -141,7 +173,12 @@ export interface FetchService extends Startable, SourceDirectory, NeighbourDirec
 }
 
 /** Run `task` on the items in order, at most `limit` at once, starting none once `open()` is false. */
-async function inTurn<T>(items: readonly T[], limit: number, open: () => boolean, task: (item: T) => Promise<void>): Promise<void> {
+async function inTurn<T>(
+  items: readonly T[],
+  limit: number,
+  open: () => boolean,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length && open()) await task(items[next++] as T);
@@ -159,7 +196,9 @@ export function joinAddress(value: string): string {
   if (isAddress(value)) return value;
   const withPort = `${value}:${DEFAULT_JOIN_PORT}`;
   if (isAddress(withPort)) return withPort;
-  throw new PeershareError('CONFIG_INVALID', `join address ${JSON.stringify(value)} is not host[:port]`, { field: 'join' });
+  throw new PeershareError('CONFIG_INVALID', `join address ${JSON.stringify(value)} is not host[:port]`, {
+    field: 'join',
+  });
 }
 
 /** The log line (and refusal) of a join address that proved another id than the one pinned: SSH-style. */
@@ -200,7 +239,8 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       (status) => {
         portMapping = status;
         if (status.state === 'mapped') learner.recheckSoon();
-        else if (status.state === 'failed') c.logger.warn({ gateway: status.gateway }, `port mapping: ${status.reason}`);
+        else if (status.state === 'failed')
+          c.logger.warn({ gateway: status.gateway }, `port mapping: ${status.reason}`);
       },
       (err: unknown) => {
         portMapping = { state: 'failed', reason: (err as Error).message };
@@ -225,13 +265,24 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
         const moved = learner.checked(result.observed, result.reachable, peerId, rounds);
         core.setUnreachable(learner.status.state === 'unreachable');
         if (!result.reachable && learner.status.state === 'unreachable') {
-          c.logger.warn({ observed: result.observed, by: peerId }, 'another host could not dial this peer back: it is not reachable from outside (NAT or firewall); others hold it firewalled');
+          c.logger.warn(
+            { observed: result.observed, by: peerId },
+            'another host could not dial this peer back: it is not reachable from outside (NAT or firewall); others hold it firewalled',
+          );
         }
         if (moved === undefined) return;
         core.readdress(moved);
         writer?.flush();
-        if (result.reachable) c.logger.info({ address: moved, confirmedBy: peerId }, 'advertising the address other hosts reach this peer at (dialled back)');
-        else c.logger.info({ address: moved }, 'advertising the address other hosts see this peer at, though they cannot dial it: they hold it firewalled (connect-back only)');
+        if (result.reachable)
+          c.logger.info(
+            { address: moved, confirmedBy: peerId },
+            'advertising the address other hosts reach this peer at (dialled back)',
+          );
+        else
+          c.logger.info(
+            { address: moved },
+            'advertising the address other hosts see this peer at, though they cannot dial it: they hold it firewalled (connect-back only)',
+          );
       },
       (err: unknown) => {
         learner.failed();
@@ -258,10 +309,16 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
   }
 
   /** Another peer asks to be dialled back at the source address of its request (never one it names). */
-  async function dialBack(peerId: string, host: string, port: number): Promise<{ observed: string; reachable: boolean }> {
+  async function dialBack(
+    peerId: string,
+    host: string,
+    port: number,
+  ): Promise<{ observed: string; reachable: boolean }> {
     if (!dialBacks.take(host, clock.now())) {
       dialBackCounts.refused++;
-      throw new PeershareError('RATE_LIMITED', 'too many dial-backs asked from this address; ask again in a minute', { retryAfterSeconds: 60 });
+      throw new PeershareError('RATE_LIMITED', 'too many dial-backs asked from this address; ask again in a minute', {
+        retryAfterSeconds: 60,
+      });
     }
     dialBackCounts.served++;
     try {
@@ -280,36 +337,39 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     let asked = 0;
     const ask = async ({ target, request }: PlannedSync): Promise<void> => {
       asked++;
-        // A known peer is dialled pinned to its record's id; a join address to the id pinned on first use, if any.
-        const pin = target.peerId === undefined ? pins.get(target.address) : undefined;
-        try {
-          if (target.peerId !== undefined) await addOwnFiles(target.peerId, request);
-          const answer = await c.transport.sync(target.address, target.peerId ?? pin?.peerId, request, aborter.signal);
-          if (!running) return;
-          live.applyResponse(target, answer.body, answer.peerId);
-          const held = askerFilesIn(answer.body);
-          if (held === undefined) filesHeldBy.delete(answer.peerId);
-          else filesHeldBy.set(answer.peerId, held);
-          if (target.peerId === undefined) joinAnswered(target.address, answer.peerId, pin);
-          learnFrom(observedIn(answer.body), answer.peerId, target.address, fetchPortOf(live));
-        } catch (err) {
-          if (!running) return;
-          failed++;
-          const refusal = isPeershareError(err) ? err.details?.body : undefined;
-          live.applyFailure(target, refusal);
-          if (target.peerId === undefined) {
-            failedJoinAttempts++;
-            if (pin && isPeershareError(err) && err.code === 'PEER_ID_MISMATCH') {
-              const proven = String(err.details?.proven);
-              refused.set(pin.address, { peerId: proven, at: clock.now() });
-              c.logger.error({ address: pin.address, pinned: pin.peerId, proven }, changedKeyMessage(pin, proven));
-            } else {
-              c.logger.warn({ address: target.address, err: (err as Error).message }, 'join address did not answer');
-            }
+      // A known peer is dialled pinned to its record's id; a join address to the id pinned on first use, if any.
+      const pin = target.peerId === undefined ? pins.get(target.address) : undefined;
+      try {
+        if (target.peerId !== undefined) await addOwnFiles(target.peerId, request);
+        const answer = await c.transport.sync(target.address, target.peerId ?? pin?.peerId, request, aborter.signal);
+        if (!running) return;
+        live.applyResponse(target, answer.body, answer.peerId);
+        const held = askerFilesIn(answer.body);
+        if (held === undefined) filesHeldBy.delete(answer.peerId);
+        else filesHeldBy.set(answer.peerId, held);
+        if (target.peerId === undefined) joinAnswered(target.address, answer.peerId, pin);
+        learnFrom(observedIn(answer.body), answer.peerId, target.address, fetchPortOf(live));
+      } catch (err) {
+        if (!running) return;
+        failed++;
+        const refusal = isPeershareError(err) ? err.details?.body : undefined;
+        live.applyFailure(target, refusal);
+        if (target.peerId === undefined) {
+          failedJoinAttempts++;
+          if (pin && isPeershareError(err) && err.code === 'PEER_ID_MISMATCH') {
+            const proven = String(err.details?.proven);
+            refused.set(pin.address, { peerId: proven, at: clock.now() });
+            c.logger.error({ address: pin.address, pinned: pin.peerId, proven }, changedKeyMessage(pin, proven));
           } else {
-            c.logger.debug({ peerId: target.peerId, address: target.address, err: (err as Error).message }, 'sync failed');
+            c.logger.warn({ address: target.address, err: (err as Error).message }, 'join address did not answer');
           }
+        } else {
+          c.logger.debug(
+            { peerId: target.peerId, address: target.address, err: (err as Error).message },
+            'sync failed',
+          );
         }
+      }
     };
     // The fanout at once; verification probes a few at a time, so that a burst of them (many peers
     // joining) queues here instead of piling up handshakes that then miss their deadline. None
@@ -317,7 +377,10 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     // blackholes) cannot stretch the round; probes not started stay planned for a later round.
     const probes = plans.filter((p) => p.target.verify);
     const probeUntil = clock.now() + c.intervalMs / 2;
-    await Promise.all([...plans.filter((p) => !p.target.verify).map(ask), inTurn(probes, live.config.verifyConcurrency, () => running && clock.now() < probeUntil, ask)]);
+    await Promise.all([
+      ...plans.filter((p) => !p.target.verify).map(ask),
+      inTurn(probes, live.config.verifyConcurrency, () => running && clock.now() < probeUntil, ask),
+    ]);
     if (running) writer?.flush();
     return { round: number, asked, failed };
   }
@@ -345,7 +408,10 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     for (const pin of dropped) {
       pins.delete(pin.address);
       refused.delete(pin.address);
-      c.logger.warn({ address: pin.address, peerId: pin.peerId }, 'join pin forgotten: the next contact pins whatever id the address proves');
+      c.logger.warn(
+        { address: pin.address, peerId: pin.peerId },
+        'join pin forgotten: the next contact pins whatever id the address proves',
+      );
     }
     return dropped;
   }
@@ -368,10 +434,15 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
 
   async function announceLeave(live: SyncRounds): Promise<void> {
     const tombstone = live.leave();
-    const targets = live.table.list().filter((p) => p.state !== 'down').slice(0, MAX_LEAVE_NOTICES);
+    const targets = live.table
+      .list()
+      .filter((p) => p.state !== 'down')
+      .slice(0, MAX_LEAVE_NOTICES);
     const deadline = new AbortController();
     const t = setTimeout(() => deadline.abort(), LEAVE_DEADLINE_MS);
-    await Promise.allSettled(targets.map((p) => c.transport.announceLeave(p.addresses.fetch, p.peerId, tombstone, deadline.signal)));
+    await Promise.allSettled(
+      targets.map((p) => c.transport.announceLeave(p.addresses.fetch, p.peerId, tombstone, deadline.signal)),
+    );
     clearTimeout(t);
   }
 
@@ -421,26 +492,57 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
 
     async start() {
       aborter = new AbortController();
-      const http = await createHttpApp({ service: 'fetch', logger: c.logger, allowedHosts: c.allowedHosts, bodyLimit: BODY_LIMIT, health: () => ({ ...status() }) });
+      const http = await createHttpApp({
+        service: 'fetch',
+        logger: c.logger,
+        allowedHosts: c.allowedHosts,
+        bodyLimit: BODY_LIMIT,
+        health: () => ({ ...status() }),
+      });
       app = http;
       // Routes must exist before listen, but the core needs the bound address (port 0): delegate.
       let api: FetchApi | undefined;
-      registerFetchRoutes(http, lazyApi(() => api), adminGuard(c.host, c.apiToken));
-      serveMetrics(http, fetchMetrics(c.identity.peerId, status, () => core?.peers() ?? []), { host: c.host, apiToken: c.apiToken });
+      registerFetchRoutes(
+        http,
+        lazyApi(() => api),
+        adminGuard(c.host, c.apiToken),
+      );
+      serveMetrics(
+        http,
+        fetchMetrics(c.identity.peerId, status, () => core?.peers() ?? []),
+        { host: c.host, apiToken: c.apiToken },
+      );
       try {
         await c.tls.ready();
         const bound = await servePeerHttp(http, c.host, c.port, c.tls, c.logger);
         peerPort = bound;
         url = `http://${hostPort(bound.host, bound.port)}`;
-        const addresses: ServiceAddresses = { files: c.addresses.files, search: c.addresses.search, fetch: c.addresses.fetch ?? hostPort(bound.host, bound.port) };
-        const live = new SyncRounds({ signer: c.identity, addresses, ...(c.otherAddresses?.length ? { otherAddresses: c.otherAddresses } : {}), clock, random, join, config: { ...c.tuning, intervalMs: c.intervalMs, fanout: c.fanout } });
+        const addresses: ServiceAddresses = {
+          files: c.addresses.files,
+          search: c.addresses.search,
+          fetch: c.addresses.fetch ?? hostPort(bound.host, bound.port),
+        };
+        const live = new SyncRounds({
+          signer: c.identity,
+          addresses,
+          ...(c.otherAddresses?.length ? { otherAddresses: c.otherAddresses } : {}),
+          clock,
+          random,
+          join,
+          config: { ...c.tuning, intervalMs: c.intervalMs, fanout: c.fanout },
+        });
         const loaded = c.store.loadRecords();
         live.restore(loaded);
         writer = new StoreWriter(c.store, live, loaded);
         writer.flush();
         pins = new Map(c.store.joinPins().map((pin) => [pin.address, pin]));
         core = live;
-        api = { ...answerWithFiles(live, c.files, c.store, () => writer?.flush(), c.logger), joinPins, forgetJoinPins, dialBack };
+        api = {
+          ...answerWithFiles(live, c.files, c.store, () => writer?.flush(), c.logger),
+          joinPins,
+          forgetJoinPins,
+          dialBack,
+        };
       } catch (err) {
         // A port in use or a bad address: release what was opened, so a failed start leaks nothing.
         await peerPort?.close();

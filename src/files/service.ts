@@ -84,7 +84,12 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
     },
     async start() {
       await c.blobs.recover();
-      app = await createHttpApp({ service: 'files', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.peerId, bytesOut }) });
+      app = await createHttpApp({
+        service: 'files',
+        logger: c.logger,
+        allowedHosts: c.allowedHosts,
+        health: () => ({ peerId: c.peerId, bytesOut }),
+      });
       app.addHook('onRequest', peerAccess); // before each route's own admin guard
       const isAdmin = isAdminCaller(c.host, c.apiToken);
       registerFilesRoutes(app, {
@@ -120,7 +125,12 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
 /** File Management's series: what it shares, and the content it sent to whom. */
 function filesMetrics(peerId: string, manager: FileManager, bytesOut: Record<string, number>): ServiceMetrics {
   const m = new ServiceMetrics('files', peerId);
-  m.gauge('shared_files', 'Files this peer shares (the catalog\'s total).', () => manager.list(undefined, 0, 1).total);
-  m.counter('bytes_out_total', 'File content bytes sent, by who asked (a peer id, or local).', () => Object.entries(bytesOut).map(([peer, bytes]) => [{ peer }, bytes]), ['peer']);
+  m.gauge('shared_files', "Files this peer shares (the catalog's total).", () => manager.list(undefined, 0, 1).total);
+  m.counter(
+    'bytes_out_total',
+    'File content bytes sent, by who asked (a peer id, or local).',
+    () => Object.entries(bytesOut).map(([peer, bytes]) => [{ peer }, bytes]),
+    ['peer'],
+  );
   return m;
 }

@@ -3,14 +3,26 @@
  * one process, their HTTP APIs on this peer's host when it runs alone (`peershare service client`)
  * or when only some services share its process.
  */
-import { downloadOverHttp, fetchOverHttp, filesOverHttp, overlayOverTls, searchOverHttp } from '../client/adapters/http/remote-services.ts';
+import {
+  downloadOverHttp,
+  fetchOverHttp,
+  filesOverHttp,
+  overlayOverTls,
+  searchOverHttp,
+} from '../client/adapters/http/remote-services.ts';
 import { createClientService, type ClientService } from '../client/service.ts';
 import type { DownloadService } from '../download/service.ts';
 import type { FetchService } from '../fetch/service.ts';
 import type { FilesService } from '../files/service.ts';
 import type { SearchService } from '../search/service.ts';
 import { HttpClient } from '../shared/http-client.ts';
-import { downloadInProcess, fetchInProcess, filesInProcess, searchInProcess, settingsInConfigFile } from './client-ports.ts';
+import {
+  downloadInProcess,
+  fetchInProcess,
+  filesInProcess,
+  searchInProcess,
+  settingsInConfigFile,
+} from './client-ports.ts';
 import { apiHostOf, localAddress, localApiAddress, type PeerContext } from './context.ts';
 
 export interface ClientDeps {
@@ -36,8 +48,12 @@ export function buildClient(ctx: PeerContext, s: ClientDeps): ClientService {
       files: s.files ? filesInProcess(s.files) : filesOverHttp(url(addresses.files), ctx.apiToken),
       search: s.search ? searchInProcess(s.search) : searchOverHttp(url(addresses.searchApi)),
       // Firewalled holders are sources only where this process's Download can ask them to connect back.
-      fetch: s.fetch ? fetchInProcess(s.fetch, s.files !== undefined && s.search !== undefined && s.download !== undefined) : fetchOverHttp(url(addresses.fetch)),
-      download: s.download ? downloadInProcess(s.download, config.amqpUrl ? 'rabbitmq' : 'embedded') : downloadOverHttp(url(addresses.download), ctx.apiToken),
+      fetch: s.fetch
+        ? fetchInProcess(s.fetch, s.files !== undefined && s.search !== undefined && s.download !== undefined)
+        : fetchOverHttp(url(addresses.fetch)),
+      download: s.download
+        ? downloadInProcess(s.download, config.amqpUrl ? 'rabbitmq' : 'embedded')
+        : downloadOverHttp(url(addresses.download), ctx.apiToken),
       // Other peers' links, asked over TLS with this peer's certificate (the same in either mode).
       overlay: overlayOverTls(new HttpClient({ tls: ctx.tls }), config.searchApiPort),
       settings: settingsInConfigFile(config.configFile),

@@ -37,18 +37,30 @@ export async function buildQueue(ctx: PeerContext): Promise<JobQueue> {
 }
 
 /** With Search and the connect-back registry (every service in this process), firewalled sources are asked to connect back (PUSH). */
-export async function buildDownload(ctx: PeerContext, files: FilesService | undefined, fetch: FetchService | undefined, search?: SearchService, connectBacks?: ConnectBacks): Promise<DownloadService> {
+export async function buildDownload(
+  ctx: PeerContext,
+  files: FilesService | undefined,
+  fetch: FetchService | undefined,
+  search?: SearchService,
+  connectBacks?: ConnectBacks,
+): Promise<DownloadService> {
   const { config } = ctx;
   const storePath = join(config.dataDir, 'downloads.db');
   const registry: LocalRegistry = files
-    ? { register: async (path, manifest) => void (await files.manager.registerVerified(path, manifest)), sharedAt: async (fileId) => files.manager.find(fileId)?.paths }
+    ? {
+        register: async (path, manifest) => void (await files.manager.registerVerified(path, manifest)),
+        sharedAt: async (fileId) => files.manager.find(fileId)?.paths,
+      }
     : registryOverHttp(`http://${localAddress(config, config.filesPort)}`, ctx.apiToken);
   // Firewalled holders too when they can be asked to connect back (every service in this process), after the dialable ones.
   const pushable = fetch !== undefined && search !== undefined && connectBacks !== undefined;
   const directory: SourceDirectory = fetch
     ? {
         sourcesFor: async (fileId) =>
-          [...fetch.sourcesFor(fileId).filter((s) => s.state === 'alive'), ...(pushable ? fetch.firewalledHoldersOf(fileId) : [])].map((s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress })),
+          [
+            ...fetch.sourcesFor(fileId).filter((s) => s.state === 'alive'),
+            ...(pushable ? fetch.firewalledHoldersOf(fileId) : []),
+          ].map((s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress })),
       }
     : sourcesOverHttp(`http://${localAddress(config, config.fetchPort)}`);
   const store = opening(storePath, () => new SqliteDownloadStore(storePath));
@@ -57,7 +69,11 @@ export async function buildDownload(ctx: PeerContext, files: FilesService | unde
     queue: await buildQueue(ctx),
     store,
     files: new FsDownloadFiles(),
-    chunkSource: new HttpChunkSource(ctx.tls, undefined, pushable ? connectBackFor({ fetch, search, connectBacks }) : undefined),
+    chunkSource: new HttpChunkSource(
+      ctx.tls,
+      undefined,
+      pushable ? connectBackFor({ fetch, search, connectBacks }) : undefined,
+    ),
     registry,
     directory,
     logger: ctx.logger.child({ service: 'download' }),

@@ -40,7 +40,11 @@ function advertisedSets(config: Config): { addresses: ServiceAddresses; otherAdd
   const files = advertisedAddresses(config, config.filesPort, config.advertiseFilesPort);
   const search = advertisedAddresses(config, config.searchPort, config.advertiseSearchPort);
   const fetch = advertisedAddresses(config, config.fetchPort, config.advertiseFetchPort);
-  const [first, ...others] = files.map((f, i) => ({ files: f, search: search[i] as string, fetch: fetch[i] as string }));
+  const [first, ...others] = files.map((f, i) => ({
+    files: f,
+    search: search[i] as string,
+    fetch: fetch[i] as string,
+  }));
   return { addresses: first as ServiceAddresses, ...(others.length > 0 ? { otherAddresses: others } : {}) };
 }
 
@@ -68,6 +72,8 @@ export function buildFetch(ctx: PeerContext, files: FilesService | undefined): F
     store: opening(storePath, () => new SqlitePeerStore(storePath)),
     transport: new HttpFetchTransport({ tls: ctx.tls }),
     files: feed,
-    ...(config.nat === 'upnp' ? { portMapper: new UpnpPortMapper(ctx.logger.child({ service: 'fetch', component: 'nat' })) } : {}),
+    ...(config.nat === 'upnp'
+      ? { portMapper: new UpnpPortMapper(ctx.logger.child({ service: 'fetch', component: 'nat' })) }
+      : {}),
   });
 }

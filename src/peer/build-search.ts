@@ -20,7 +20,12 @@ import { fileManagerIndex } from './local-index.ts';
 import { neighboursOverHttp } from './remote-ports.ts';
 
 /** `connectBack`: act on pushes for this peer (connect back to requesters); only with Files and Fetch in this process. */
-export function buildSearch(ctx: PeerContext, files: FilesService | undefined, fetch: FetchService | undefined, connectBack = false): SearchService {
+export function buildSearch(
+  ctx: PeerContext,
+  files: FilesService | undefined,
+  fetch: FetchService | undefined,
+  connectBack = false,
+): SearchService {
   const { config } = ctx;
   const parts: Part[] = [];
   let manager = files?.manager;
@@ -57,9 +62,18 @@ export function buildSearch(ctx: PeerContext, files: FilesService | undefined, f
     maxLinksPerSubnet: config.maxLinksPerSubnet,
     outboundSlots: config.outboundLinks,
     sessionTimeouts: { frameMs: config.frameTimeout },
-    rateLimits: { ...DEFAULT_RATE_LIMITS, queriesPerSecond: config.queryAcceptRate, queryBurst: 2 * config.queryAcceptRate },
+    rateLimits: {
+      ...DEFAULT_RATE_LIMITS,
+      queriesPerSecond: config.queryAcceptRate,
+      queryBurst: 2 * config.queryAcceptRate,
+    },
     searchesPerSecond: config.searchRate,
-    ...(connectBack && files && fetch ? { onPush: connectBackHandler({ fetch, files, tls: ctx.tls, logger: ctx.logger.child({ service: 'search' }) }).onPush } : {}),
+    ...(connectBack && files && fetch
+      ? {
+          onPush: connectBackHandler({ fetch, files, tls: ctx.tls, logger: ctx.logger.child({ service: 'search' }) })
+            .onPush,
+        }
+      : {}),
   });
   return withParts(service, ...parts);
 }

@@ -37,7 +37,8 @@ export function searchInProcess(search: SearchService): SearchPort {
     async search(query) {
       // The same folding Search's local index uses (local-index.ts), so words match as on the wire.
       const terms = query.q === undefined ? undefined : parseTerms(query.q).map((t) => t.slice(0, MAX_TERM_LENGTH));
-      if (terms !== undefined && terms.length === 0) throw new PeershareError('BAD_REQUEST', 'the search has no searchable words');
+      if (terms !== undefined && terms.length === 0)
+        throw new PeershareError('BAD_REQUEST', 'the search has no searchable words');
       const active = search.engine.search({
         ...(terms ? { terms } : {}),
         ...(query.fileId ? { fileId: query.fileId } : {}),
@@ -53,7 +54,10 @@ export function searchInProcess(search: SearchService): SearchPort {
         cancel: () => active.end('cancelled'),
       };
     },
-    links: async () => search.links.list().map((l) => ({ peerId: l.peerId, searchAddress: l.searchAddress, direction: l.direction, since: l.since })),
+    links: async () =>
+      search.links
+        .list()
+        .map((l) => ({ peerId: l.peerId, searchAddress: l.searchAddress, direction: l.direction, since: l.since })),
     defences: async () => linkDefences({ counters: search.engine.counters, overlay: search.links.counters }),
   };
 }
@@ -62,7 +66,14 @@ export function searchInProcess(search: SearchService): SearchPort {
 export function fetchInProcess(fetch: FetchService, pushable = false): FetchPort {
   return {
     peers: async () => [
-      ...fetch.peers().map((p) => ({ peerId: p.peerId, state: p.state, lastSeen: p.lastHeardAt, addresses: p.addresses, advertised: p.advertised, files: p.files })),
+      ...fetch.peers().map((p) => ({
+        peerId: p.peerId,
+        state: p.state,
+        lastSeen: p.lastHeardAt,
+        addresses: p.addresses,
+        advertised: p.advertised,
+        files: p.files,
+      })),
       ...fetch.firewalledPeers().map(firewalledInfo),
     ],
     sourcesFor: async (fileId) => [...fetch.sourcesFor(fileId), ...(pushable ? fetch.firewalledHoldersOf(fileId) : [])],

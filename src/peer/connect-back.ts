@@ -24,20 +24,33 @@ import type { Logger } from '../shared/logging.ts';
 import { ALPN_PUSH, type PeerTls } from '../shared/peer-tls.ts';
 
 /** The holder's side: what to do with a Push for this peer. */
-export function connectBackHandler(o: { fetch: FetchService; files: FilesService; tls: PeerTls; logger: Logger; guard?: ConnectBackGuard }): { onPush: (push: Push) => void; guard: ConnectBackGuard } {
+export function connectBackHandler(o: {
+  fetch: FetchService;
+  files: FilesService;
+  tls: PeerTls;
+  logger: Logger;
+  guard?: ConnectBackGuard;
+}): { onPush: (push: Push) => void; guard: ConnectBackGuard } {
   const guard = o.guard ?? new ConnectBackGuard(DEFAULT_PUSH_SETTINGS);
   const onPush = (push: Push) => {
     const requester = push.requesterPeerId;
     // The push names one of the requester's advertised files addresses; the holder dials the one in use.
     const dial = o.fetch.connectBackAddress(requester, push.requesterFilesAddress);
-    const verdict = guard.admit(push, dial === undefined ? o.fetch.verifiedFilesAddress(requester) : push.requesterFilesAddress, Date.now());
+    const verdict = guard.admit(
+      push,
+      dial === undefined ? o.fetch.verifiedFilesAddress(requester) : push.requesterFilesAddress,
+      Date.now(),
+    );
     if (verdict !== 'connect' || dial === undefined) {
       o.logger.info({ requester, address: push.requesterFilesAddress, verdict }, 'push ignored: no connect-back');
       return;
     }
     dialPeer(o.tls, dial, requester, { alpn: [ALPN_PUSH], timeoutMs: CONNECT_BACK_TIMEOUT_MS }).then(
       ({ socket }) => {
-        o.logger.info({ requester, fileId: push.fileId }, 'connected back to a requester (push): serving it on that connection');
+        o.logger.info(
+          { requester, fileId: push.fileId },
+          'connected back to a requester (push): serving it on that connection',
+        );
         o.files.serveDialled(socket, requester);
       },
       (err: unknown) => o.logger.info({ requester, err: (err as Error).message }, 'connect-back failed'),
@@ -70,7 +83,11 @@ async function learnRoute(search: SearchService, holder: string, fileId: string,
 }
 
 /** The requester's side: for a firewalled source, send a Push and wait for its connection. */
-export function connectBackFor(o: { fetch: FetchService; search: SearchService; connectBacks: ConnectBacks }): ConnectBackFor {
+export function connectBackFor(o: {
+  fetch: FetchService;
+  search: SearchService;
+  connectBacks: ConnectBacks;
+}): ConnectBackFor {
   return (peerId, fileId) => {
     if (!o.fetch.isFirewalled(peerId)) return undefined;
     return async (signal: AbortSignal): Promise<TLSSocket> => {
@@ -82,12 +99,16 @@ export function connectBackFor(o: { fetch: FetchService; search: SearchService; 
         // A push travels back along the path the holder's hits came by. A download by id (no
         // search run) knows none unless linked to the holder: search for the file first, which
         // teaches the route as the holder's hit comes back.
-        if (own !== undefined && !o.search.engine.canRoutePush(peerId)) await learnRoute(o.search, peerId, fileId, signal);
+        if (own !== undefined && !o.search.engine.canRoutePush(peerId))
+          await learnRoute(o.search, peerId, fileId, signal);
         const waiting = o.connectBacks.expect(peerId, CONNECT_BACK_TIMEOUT_MS, stop.signal);
         if (own === undefined || !o.search.engine.requestPush(peerId, fileId, own)) {
           stop.abort();
           await waiting.catch(() => undefined);
-          throw new PeershareError('UNAVAILABLE', `firewalled peer ${peerId}: no push could be sent (no route to it, or over the limit per minute)`);
+          throw new PeershareError(
+            'UNAVAILABLE',
+            `firewalled peer ${peerId}: no push could be sent (no route to it, or over the limit per minute)`,
+          );
         }
         return await waiting;
       } finally {

@@ -36,18 +36,37 @@ describe('where the local APIs listen', () => {
     expect(apiHostOf(loadConfig({ flags: { dataDir, host: '0.0.0.0', apiHost: '127.0.0.9' } }))).toBe('127.0.0.9');
     const err = errorOf(() => loadConfig({ flags: { dataDir, host: '0.0.0.0', apiHost: '0.0.0.0' } }));
     expect(err.code).toBe('CONFIG_INVALID');
-    expect(err.message).toMatch(/^invalid apiHost \(--api-host\): expected a loopback address .*API token in clear.*ssh -L/);
+    expect(err.message).toMatch(
+      /^invalid apiHost \(--api-host\): expected a loopback address .*API token in clear.*ssh -L/,
+    );
   });
 });
 
 describe('what this peer advertises', () => {
   it('takes the port a router forwards to a service, at the advertised addresses only', () => {
-    const config = loadConfig({ flags: { dataDir: tempDir(), advertise: ['192.0.2.7', '2001:db8::7'], advertiseFilesPort: '17871' } });
-    expect([config.advertiseFilesPort, config.advertiseSearchPort, config.advertiseFetchPort]).toEqual([17871, undefined, undefined]);
+    const config = loadConfig({
+      flags: { dataDir: tempDir(), advertise: ['192.0.2.7', '2001:db8::7'], advertiseFilesPort: '17871' },
+    });
+    expect([config.advertiseFilesPort, config.advertiseSearchPort, config.advertiseFetchPort]).toEqual([
+      17871,
+      undefined,
+      undefined,
+    ]);
     // Each advertised address at the forwarded port; the other services keep theirs.
-    expect(advertisedAddresses(config, config.filesPort, config.advertiseFilesPort)).toEqual(['192.0.2.7:17871', '[2001:db8::7]:17871']);
-    expect(advertisedAddresses(config, config.searchPort, config.advertiseSearchPort)).toEqual(['192.0.2.7:7872', '[2001:db8::7]:7872']);
-    expect(errorOf(() => loadConfig({ flags: { dataDir: tempDir(), advertise: '192.0.2.7', advertiseFetchPort: '0' } })).message).toMatch(/^invalid advertiseFetchPort \(--advertise-fetch-port\): expected an integer from 1 to 65535/);
-    expect(errorOf(() => loadConfig({ flags: { dataDir: tempDir(), advertiseSearchPort: '17872' } })).message).toBe('--advertise-search-port is the port other peers dial at the --advertise addresses: give --advertise too');
+    expect(advertisedAddresses(config, config.filesPort, config.advertiseFilesPort)).toEqual([
+      '192.0.2.7:17871',
+      '[2001:db8::7]:17871',
+    ]);
+    expect(advertisedAddresses(config, config.searchPort, config.advertiseSearchPort)).toEqual([
+      '192.0.2.7:7872',
+      '[2001:db8::7]:7872',
+    ]);
+    expect(
+      errorOf(() => loadConfig({ flags: { dataDir: tempDir(), advertise: '192.0.2.7', advertiseFetchPort: '0' } }))
+        .message,
+    ).toMatch(/^invalid advertiseFetchPort \(--advertise-fetch-port\): expected an integer from 1 to 65535/);
+    expect(errorOf(() => loadConfig({ flags: { dataDir: tempDir(), advertiseSearchPort: '17872' } })).message).toBe(
+      '--advertise-search-port is the port other peers dial at the --advertise addresses: give --advertise too',
+    );
   });
 });

@@ -75,5 +75,7 @@ export function learnsAddress(config: Config): boolean {
  * address only ever serves peers on this host: other hosts refuse records naming one).
  */
 export function advertisedAddresses(config: Config, port: number, dialPort = port): string[] {
-  return config.advertise.length === 0 ? [localAddress(config, port)] : config.advertise.map((host) => hostPort(host, dialPort));
+  return config.advertise.length === 0
+    ? [localAddress(config, port)]
+    : config.advertise.map((host) => hostPort(host, dialPort));
 }

@@ -45,10 +45,16 @@ export function addressAfter(first: string, offset: number): string {
 function explainListenError(err: unknown, host: string): unknown {
   const e = err as NodeJS.ErrnoException & { port?: number };
   if (e?.code === 'EADDRINUSE') {
-    return new PeershareError('UNAVAILABLE', `${host}:${e.port ?? '?'} is already in use (another peer running there?); stop it, or put the demo on other addresses: peershare demo --host 127.0.1.2`);
+    return new PeershareError(
+      'UNAVAILABLE',
+      `${host}:${e.port ?? '?'} is already in use (another peer running there?); stop it, or put the demo on other addresses: peershare demo --host 127.0.1.2`,
+    );
   }
   if (e?.code === 'EADDRNOTAVAIL') {
-    return new PeershareError('UNAVAILABLE', `${host} is not an address of this machine (Linux routes all of 127.0.0.0/8 to loopback; elsewhere add it, e.g. macOS: sudo ifconfig lo0 alias ${host})`);
+    return new PeershareError(
+      'UNAVAILABLE',
+      `${host} is not an address of this machine (Linux routes all of 127.0.0.0/8 to loopback; elsewhere add it, e.g. macOS: sudo ifconfig lo0 alias ${host})`,
+    );
   }
   return err;
 }

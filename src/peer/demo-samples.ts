@@ -28,12 +28,20 @@ const SAMPLES: Sample[] = [
   {
     name: 'lisbon-travel-notes.txt',
     holders: [0],
-    content: text(['Lisbon, day one: tram 28 up to the castle, custard tarts in Belém.', 'Day two: Sintra by train; fog, then sun.']),
+    content: text([
+      'Lisbon, day one: tram 28 up to the castle, custard tarts in Belém.',
+      'Day two: Sintra by train; fog, then sun.',
+    ]),
   },
   {
     name: 'recipe-lemon-tart.txt',
     holders: [1, 3],
-    content: text(['Lemon tart', '', 'Pastry: 200 g flour, 100 g butter, 1 egg.', 'Filling: 3 lemons, 150 g sugar, 3 eggs, 100 ml cream.']),
+    content: text([
+      'Lemon tart',
+      '',
+      'Pastry: 200 g flour, 100 g butter, 1 egg.',
+      'Filling: 3 lemons, 150 g sugar, 3 eggs, 100 ml cream.',
+    ]),
   },
   {
     name: 'recipe-pasta-al-limone.txt',
@@ -43,12 +51,21 @@ const SAMPLES: Sample[] = [
   {
     name: 'poem-ode-to-the-sea.txt',
     holders: [3],
-    content: text(['Here, surrounding the island, there is sea.', 'But what sea? It is always overflowing.', '— after Pablo Neruda']),
+    content: text([
+      'Here, surrounding the island, there is sea.',
+      'But what sea? It is always overflowing.',
+      '— after Pablo Neruda',
+    ]),
   },
   {
     name: 'meeting-notes-2024-03.md',
     holders: [4],
-    content: text(['# Meeting notes, March 2024', '', '- ship the demo network', '- more sample files with shared words']),
+    content: text([
+      '# Meeting notes, March 2024',
+      '',
+      '- ship the demo network',
+      '- more sample files with shared words',
+    ]),
   },
 ];
 
@@ -65,7 +82,10 @@ export function writeSamples(root: string, peers: number): DemoFolder[] {
     const path = join(root, `peer-${i + 1}`, 'shared');
     mkdirSync(path, { recursive: true });
     // A welcome note on every peer, different on each: a search for "welcome" hears from all.
-    writeFileSync(join(path, `welcome-from-peer-${i + 1}.txt`), `Welcome! This is peer ${i + 1} of the peershare demo network.\n`);
+    writeFileSync(
+      join(path, `welcome-from-peer-${i + 1}.txt`),
+      `Welcome! This is peer ${i + 1} of the peershare demo network.\n`,
+    );
     return { path, files: 1 };
   });
   for (const sample of SAMPLES) {

@@ -42,7 +42,10 @@ export async function keepDiskReserve(dataDir: string, logger: Logger): Promise<
     if (held + leftover > 0 && free < START_FREE_BYTES) {
       await rm(path, { force: true });
       await rm(temporaryPath(path), { force: true });
-      logger.warn({ path, freeBytes: free, releasedBytes: held + leftover }, 'the disk of the data folder is full: released the reserve file so the peer can start and record state; free some space');
+      logger.warn(
+        { path, freeBytes: free, releasedBytes: held + leftover },
+        'the disk of the data folder is full: released the reserve file so the peer can start and record state; free some space',
+      );
       return 'released';
     }
     if (held >= RESERVE_BYTES) return 'kept';

@@ -39,8 +39,15 @@ describe("the split-mode ports over this peer's own services", () => {
   });
 
   it("fails with the service's own error code, or UNAVAILABLE when the answer is not JSON", async () => {
-    const refusing = await serve((_req, res) => res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":{"code":"UNAUTHORIZED","message":"token"}}'));
-    await expect(registryOverHttp(refusing, undefined).register('/tmp/x', {} as never)).rejects.toMatchObject({ code: 'UNAUTHORIZED', details: { status: 401 } });
+    const refusing = await serve((_req, res) =>
+      res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end('{"error":{"code":"UNAUTHORIZED","message":"token"}}'),
+    );
+    await expect(registryOverHttp(refusing, undefined).register('/tmp/x', {} as never)).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+      details: { status: 401 },
+    });
     const garbage = await serve((_req, res) => res.end('<html>'));
     await expect(filesFeedOverHttp(garbage).changesSince(undefined)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
   });

@@ -25,8 +25,14 @@ const local = new HttpClient({ timeoutMs: TIMEOUT_MS, maxResponseBytes: MAX_ANSW
  * service's own code when it answered with one, UNAVAILABLE when it did not answer (or not JSON).
  */
 async function call<T>(method: string, baseUrl: string, path: string, body?: unknown, token?: string): Promise<T> {
-  const headers: Record<string, string> = { [CLIENT_HEADER]: 'service', ...(token ? { authorization: `Bearer ${token}` } : {}) };
-  const answer = await local.json<T>({ kind: 'local', baseUrl }, { method, path, headers, ...(body === undefined ? {} : { json: body }) });
+  const headers: Record<string, string> = {
+    [CLIENT_HEADER]: 'service',
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  };
+  const answer = await local.json<T>(
+    { kind: 'local', baseUrl },
+    { method, path, headers, ...(body === undefined ? {} : { json: body }) },
+  );
   return answer.body;
 }
 
@@ -59,8 +65,14 @@ export function registryOverHttp(filesUrl: string, token: string | undefined): L
 export function sourcesOverHttp(fetchUrl: string): SourceDirectory {
   return {
     sourcesFor: async (fileId) => {
-      const { sources } = await call<{ sources: Array<{ peerId: string; filesAddress: string; state: string }> }>('GET', fetchUrl, `/sources/${encodeURIComponent(fileId)}`);
-      return sources.filter((s) => s.state === 'alive').map((s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress }));
+      const { sources } = await call<{ sources: Array<{ peerId: string; filesAddress: string; state: string }> }>(
+        'GET',
+        fetchUrl,
+        `/sources/${encodeURIComponent(fileId)}`,
+      );
+      return sources
+        .filter((s) => s.state === 'alive')
+        .map((s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress }));
     },
   };
 }
@@ -71,7 +83,11 @@ export function neighboursOverHttp(fetchUrl: string, fallback: string[], interva
   let timer: NodeJS.Timeout | undefined;
   const refresh = async () => {
     try {
-      const { items } = await call<{ items: Array<{ peerId: string; state: string; addresses: { search: string } }> }>('GET', fetchUrl, '/peers?state=alive&limit=1000');
+      const { items } = await call<{ items: Array<{ peerId: string; state: string; addresses: { search: string } }> }>(
+        'GET',
+        fetchUrl,
+        '/peers?state=alive&limit=1000',
+      );
       known = items.map((p) => ({ peerId: p.peerId, searchAddress: p.addresses.search }));
     } catch {
       /* Fetch not up yet or gone: keep what we knew */

@@ -39,11 +39,17 @@ export interface RunningPeer extends Running {
 async function build(ctx: PeerContext, names: readonly ServiceName[]): Promise<PeerServices> {
   const s: PeerServices = {};
   // Connect-backs (PUSH) need Files, Fetch, Search and Download in this one process: a socket cannot cross to another.
-  const connectBacks = (['files', 'fetch', 'search', 'download'] as const).every((n) => names.includes(n)) ? new ConnectBacks() : undefined;
+  const connectBacks = (['files', 'fetch', 'search', 'download'] as const).every((n) => names.includes(n))
+    ? new ConnectBacks()
+    : undefined;
   if (names.includes('files')) s.files = (await import('./build-files.ts')).buildFiles(ctx, connectBacks);
   if (names.includes('fetch')) s.fetch = (await import('./build-fetch.ts')).buildFetch(ctx, s.files);
-  if (names.includes('search')) s.search = (await import('./build-search.ts')).buildSearch(ctx, s.files, s.fetch, connectBacks !== undefined);
-  if (names.includes('download')) s.download = await (await import('./build-download.ts')).buildDownload(ctx, s.files, s.fetch, s.search, connectBacks);
+  if (names.includes('search'))
+    s.search = (await import('./build-search.ts')).buildSearch(ctx, s.files, s.fetch, connectBacks !== undefined);
+  if (names.includes('download'))
+    s.download = await (
+      await import('./build-download.ts')
+    ).buildDownload(ctx, s.files, s.fetch, s.search, connectBacks);
   if (names.includes('client')) s.client = (await import('./build-client.ts')).buildClient(ctx, s);
   return s;
 }
@@ -53,10 +59,14 @@ export async function startPeer(ctx: PeerContext, names: readonly ServiceName[] 
   await keepDiskReserve(ctx.config.dataDir, ctx.logger); // before any database opens: a full disk must not stop the start
   await ctx.tls.ready(); // the certificate every peer connection presents, made from the identity key
   const services = await build(ctx, names);
-  const ordered = SERVICE_NAMES.map((n) => services[n]).filter((s): s is NonNullable<typeof s> => s !== undefined) as Startable[];
+  const ordered = SERVICE_NAMES.map((n) => services[n]).filter(
+    (s): s is NonNullable<typeof s> => s !== undefined,
+  ) as Startable[];
   const running = await startAll(ordered);
   const unwatch = watchDiskReserve(ctx.config.dataDir, ctx.logger);
-  const stopRenewing = ctx.tls.keepFresh((err) => ctx.logger.error({ err }, 'could not make a new TLS certificate; the current one stays'));
+  const stopRenewing = ctx.tls.keepFresh((err) =>
+    ctx.logger.error({ err }, 'could not make a new TLS certificate; the current one stays'),
+  );
   const stop = async () => {
     stopRenewing();
     await unwatch();

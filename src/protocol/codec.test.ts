@@ -15,8 +15,20 @@ const samples: OutgoingMessage[] = [
   { case: 'hello', value: { ...me, protocolVersion: PROTOCOL_VERSION, nonce: new Uint8Array(16).fill(1) } },
   { case: 'query', value: { id, terms: ['song', 'ogg'], ttl: 7, hops: 0 } },
   { case: 'query', value: { id, fileId, ttl: 3, hops: 2 } },
-  { case: 'hit', value: { queryId: id, results: [result], holderPeerId: me.peerId, holderFilesAddress: me.filesAddress, hops: 3 } },
-  { case: 'hit', value: { queryId: id, results: [result, { fileId, name: 'Trip photos', size: 840_023n, folder: true, files: 4 }], holderPeerId: me.peerId, holderFilesAddress: me.filesAddress, hops: 1 } },
+  {
+    case: 'hit',
+    value: { queryId: id, results: [result], holderPeerId: me.peerId, holderFilesAddress: me.filesAddress, hops: 3 },
+  },
+  {
+    case: 'hit',
+    value: {
+      queryId: id,
+      results: [result, { fileId, name: 'Trip photos', size: 840_023n, folder: true, files: 4 }],
+      holderPeerId: me.peerId,
+      holderFilesAddress: me.filesAddress,
+      hops: 1,
+    },
+  },
   { case: 'ping', value: { nonce: 42 } },
   { case: 'pong', value: { nonce: 42 } },
   { case: 'close', value: { code: 1, reason: 'unknown message type 9' } },
@@ -34,7 +46,10 @@ describe('codec', () => {
   });
 
   it('reports an unknown message type with its number', () => {
-    expect(decodeMessage(unknownTypeBody(9))).toEqual({ ok: false, error: { kind: 'unknown-type', detail: 'unknown message type 9' } });
+    expect(decodeMessage(unknownTypeBody(9))).toEqual({
+      ok: false,
+      error: { kind: 'unknown-type', detail: 'unknown message type 9' },
+    });
     expect(decodeMessage(new Uint8Array(0))).toMatchObject({ ok: false, error: { kind: 'unknown-type' } });
   });
 
@@ -43,39 +58,91 @@ describe('codec', () => {
     const body = encodeHelloRaw(toBinary(HelloSchema, hello));
     expect(decodeMessage(body)).toMatchObject({ ok: false, error: { kind: 'version-mismatch' } });
     const v1 = encodeHelloRaw(toBinary(HelloSchema, create(HelloSchema, { protocolVersion: 1 })));
-    expect(decodeMessage(v1)).toMatchObject({ ok: false, error: { kind: 'version-mismatch', detail: expect.stringMatching(/^version 1 peer: upgrade/) } });
+    expect(decodeMessage(v1)).toMatchObject({
+      ok: false,
+      error: { kind: 'version-mismatch', detail: expect.stringMatching(/^version 1 peer: upgrade/) },
+    });
   });
 
   it('bounds the features a hello may list', () => {
     const ok = { ...me, nonce: new Uint8Array(16), protocolVersion: PROTOCOL_VERSION };
-    expect(() => encodeMessage({ case: 'hello', value: { ...ok, features: Array.from({ length: MAX_FEATURES }, (_, i) => `f${i}`) } })).not.toThrow();
-    expect(() => encodeMessage({ case: 'hello', value: { ...ok, features: Array.from({ length: MAX_FEATURES + 1 }, (_, i) => `f${i}`) } })).toThrow(/more than 32 features/);
-    expect(() => encodeMessage({ case: 'hello', value: { ...ok, features: ['x'.repeat(MAX_FEATURE_LENGTH + 1)] } })).toThrow(/feature name/);
+    expect(() =>
+      encodeMessage({
+        case: 'hello',
+        value: { ...ok, features: Array.from({ length: MAX_FEATURES }, (_, i) => `f${i}`) },
+      }),
+    ).not.toThrow();
+    expect(() =>
+      encodeMessage({
+        case: 'hello',
+        value: { ...ok, features: Array.from({ length: MAX_FEATURES + 1 }, (_, i) => `f${i}`) },
+      }),
+    ).toThrow(/more than 32 features/);
+    expect(() =>
+      encodeMessage({ case: 'hello', value: { ...ok, features: ['x'.repeat(MAX_FEATURE_LENGTH + 1)] } }),
+    ).toThrow(/feature name/);
     expect(() => encodeMessage({ case: 'hello', value: { ...ok, features: ['Push!'] } })).toThrow(/feature name/);
   });
 
   it('rejects messages that break a limit', () => {
-    const tooManyTerms = { case: 'query', value: { id, terms: Array.from({ length: MAX_TERMS + 1 }, (_, i) => `t${i}`), ttl: 7 } } as const;
+    const tooManyTerms = {
+      case: 'query',
+      value: { id, terms: Array.from({ length: MAX_TERMS + 1 }, (_, i) => `t${i}`), ttl: 7 },
+    } as const;
     expect(() => encodeMessage(tooManyTerms)).toThrow(/more than 16 terms/);
     const results = Array.from({ length: MAX_RESULTS_PER_HIT + 1 }, () => result);
-    const bigHit = { case: 'hit', value: { queryId: id, results, holderPeerId: me.peerId, holderFilesAddress: me.filesAddress } } as const;
+    const bigHit = {
+      case: 'hit',
+      value: { queryId: id, results, holderPeerId: me.peerId, holderFilesAddress: me.filesAddress },
+    } as const;
     expect(() => encodeMessage(bigHit)).toThrow(/more than 256 results/);
     expect(() => encodeMessage({ case: 'query', value: { id, terms: ['a'], fileId, ttl: 1 } })).toThrow(/both/);
-    const hitWith = (r: object): OutgoingMessage => ({ case: 'hit', value: { queryId: id, results: [{ ...result, ...r }], holderPeerId: me.peerId, holderFilesAddress: me.filesAddress } });
-    expect(() => encodeMessage(hitWith({ folder: true, files: 0 }))).toThrow(/a folder result has 1 to 10000 files, a file result none/);
+    const hitWith = (r: object): OutgoingMessage => ({
+      case: 'hit',
+      value: {
+        queryId: id,
+        results: [{ ...result, ...r }],
+        holderPeerId: me.peerId,
+        holderFilesAddress: me.filesAddress,
+      },
+    });
+    expect(() => encodeMessage(hitWith({ folder: true, files: 0 }))).toThrow(
+      /a folder result has 1 to 10000 files, a file result none/,
+    );
     expect(() => encodeMessage(hitWith({ folder: true, files: 10_001 }))).toThrow(/folder result/);
     expect(() => encodeMessage(hitWith({ files: 3 }))).toThrow(/folder result/);
-    expect(() => encodeMessage({ case: 'query', value: { id: { ...id, nonce: new Uint8Array(3) }, terms: ['a'] } })).toThrow(/nonce/);
+    expect(() =>
+      encodeMessage({ case: 'query', value: { id: { ...id, nonce: new Uint8Array(3) }, terms: ['a'] } }),
+    ).toThrow(/nonce/);
   });
 
   it('bounds the signature fields of a push; empty ones (a push of the release before) pass, for the holder to ignore', () => {
     const target = testHello(3).peerId;
-    const push = { targetPeerId: target, requesterPeerId: me.peerId, requesterFilesAddress: '127.0.0.1:7070', fileId, nonce: new Uint8Array(16).fill(5), ttl: 7 };
-    const signed = { ...push, issuedAt: 1_700_000_000_000n, requesterPublicKey: me.publicKey, signature: new Uint8Array(64).fill(1) };
-    expect(decodeMessage(encodeMessage({ case: 'push', value: signed }))).toEqual({ ok: true, message: toWireMessage({ case: 'push', value: signed }) });
+    const push = {
+      targetPeerId: target,
+      requesterPeerId: me.peerId,
+      requesterFilesAddress: '127.0.0.1:7070',
+      fileId,
+      nonce: new Uint8Array(16).fill(5),
+      ttl: 7,
+    };
+    const signed = {
+      ...push,
+      issuedAt: 1_700_000_000_000n,
+      requesterPublicKey: me.publicKey,
+      signature: new Uint8Array(64).fill(1),
+    };
+    expect(decodeMessage(encodeMessage({ case: 'push', value: signed }))).toEqual({
+      ok: true,
+      message: toWireMessage({ case: 'push', value: signed }),
+    });
     expect(() => encodeMessage({ case: 'push', value: push })).not.toThrow();
-    expect(() => encodeMessage({ case: 'push', value: { ...signed, signature: new Uint8Array(63) } })).toThrow(/signature must be empty or 64 bytes/);
-    expect(() => encodeMessage({ case: 'push', value: { ...signed, requesterPublicKey: new Uint8Array(33) } })).toThrow(/requester_public_key must be empty or 32 bytes/);
+    expect(() => encodeMessage({ case: 'push', value: { ...signed, signature: new Uint8Array(63) } })).toThrow(
+      /signature must be empty or 64 bytes/,
+    );
+    expect(() => encodeMessage({ case: 'push', value: { ...signed, requesterPublicKey: new Uint8Array(33) } })).toThrow(
+      /requester_public_key must be empty or 32 bytes/,
+    );
     expect(() => encodeMessage({ case: 'push', value: { ...signed, issuedAt: 2n ** 53n } })).toThrow(/issued_at/);
   });
 
@@ -89,7 +156,10 @@ describe('codec', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 512 }), (bytes) => {
         const decoded = decodeMessage(bytes);
-        if (!decoded.ok) expect(['malformed-frame', 'unknown-type', 'invalid-message', 'version-mismatch']).toContain(decoded.error.kind);
+        if (!decoded.ok)
+          expect(['malformed-frame', 'unknown-type', 'invalid-message', 'version-mismatch']).toContain(
+            decoded.error.kind,
+          );
       }),
       { numRuns: 2000 },
     );

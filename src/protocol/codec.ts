@@ -54,7 +54,8 @@ export function encodeMessage(message: OutgoingMessage): Uint8Array {
   const problem = checkMessage(full);
   if (problem) throw new RangeError(`refusing to send an invalid ${full.case}: ${problem}`);
   const body = toBinary(FrameSchema, create(FrameSchema, { msg: full }));
-  if (body.length > MAX_FRAME_BYTES) throw new RangeError(`a ${full.case} of ${body.length} bytes exceeds the frame cap`);
+  if (body.length > MAX_FRAME_BYTES)
+    throw new RangeError(`a ${full.case} of ${body.length} bytes exceeds the frame cap`);
   return body;
 }
 

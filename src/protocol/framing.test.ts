@@ -23,7 +23,9 @@ describe('frame decoder', () => {
           from = to;
         }
         expect(decoder.end()).toBeUndefined();
-        expect(out.map((b) => Buffer.from(b).toString('hex'))).toEqual(parts.map((b) => Buffer.from(b).toString('hex')));
+        expect(out.map((b) => Buffer.from(b).toString('hex'))).toEqual(
+          parts.map((b) => Buffer.from(b).toString('hex')),
+        );
       }),
     );
   });

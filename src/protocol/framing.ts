@@ -14,8 +14,7 @@ export function frame(body: Uint8Array): Uint8Array {
 }
 
 export type FrameError =
-  | { kind: 'frame-too-large'; length: number }
-  | { kind: 'truncated-frame'; have: number; need: number };
+  { kind: 'frame-too-large'; length: number } | { kind: 'truncated-frame'; have: number; need: number };
 
 export class FrameDecoder {
   /** Chunks received but not yet consumed; only the first is partly consumed (from `offset`). */

@@ -12,10 +12,14 @@ describe('wire schema', () => {
   it('has generated code that matches proto/wire.proto (run the command in buf.gen.yaml if not)', async () => {
     const out = await mkdtemp(join(tmpdir(), 'peershare-gen-'));
     try {
-      await promisify(execFile)(join(bin, 'buf'), ['generate', 'src/protocol/proto', '--template', 'src/protocol/buf.gen.yaml', '-o', out], {
-        cwd: root,
-        env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` },
-      });
+      await promisify(execFile)(
+        join(bin, 'buf'),
+        ['generate', 'src/protocol/proto', '--template', 'src/protocol/buf.gen.yaml', '-o', out],
+        {
+          cwd: root,
+          env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH ?? ''}` },
+        },
+      );
       const fresh = await readFile(join(out, 'src/protocol/gen/wire_pb.ts'), 'utf8');
       const committed = await readFile(join(root, 'src/protocol/gen/wire_pb.ts'), 'utf8');
       expect(committed).toBe(fresh);

@@ -23,7 +23,10 @@ async function ready(...sessions: PeerSession[]): Promise<void> {
 }
 
 /** Feed `bytes` to a fresh session and return how it closed and what it sent. */
-async function attack(bytes: Uint8Array[], endAfter = false): Promise<{ reason: string; message: string; sent: WireMessage[]; peer: RawPeer }> {
+async function attack(
+  bytes: Uint8Array[],
+  endAfter = false,
+): Promise<{ reason: string; message: string; sent: WireMessage[]; peer: RawPeer }> {
   const peer = rawPeer();
   const closed = once(peer.session, 'close');
   for (const chunk of bytes) peer.raw.write(chunk);
@@ -67,7 +70,16 @@ describe('peer session', () => {
     expect(query).toMatchObject({ case: 'query', value: { terms: ['song'], ttl: 7 } });
     const hitAtA = once(a, 'message');
     const result = { fileId, name: 'song.ogg', size: 10n };
-    b.send({ case: 'hit', value: { queryId: id, results: [result], holderPeerId: b.remote!.peerId, holderFilesAddress: 'http://127.0.0.1:7070', hops: 1 } });
+    b.send({
+      case: 'hit',
+      value: {
+        queryId: id,
+        results: [result],
+        holderPeerId: b.remote!.peerId,
+        holderFilesAddress: 'http://127.0.0.1:7070',
+        hops: 1,
+      },
+    });
     const [hit] = await hitAtA;
     expect(hit).toMatchObject({ case: 'hit', value: { results: [result], hops: 1 } });
   });
@@ -86,7 +98,17 @@ describe('peer session', () => {
   });
 
   it('sends a Push only over a link that negotiated "push", and closes a link that receives one without it', async () => {
-    const push = (target: string, requester: string) => ({ case: 'push' as const, value: { targetPeerId: target, requesterPeerId: requester, requesterFilesAddress: '10.0.0.2:7871', fileId, nonce: new Uint8Array(16).fill(4), ttl: 3 } });
+    const push = (target: string, requester: string) => ({
+      case: 'push' as const,
+      value: {
+        targetPeerId: target,
+        requesterPeerId: requester,
+        requesterFilesAddress: '10.0.0.2:7871',
+        fileId,
+        nonce: new Uint8Array(16).fill(4),
+        ttl: 3,
+      },
+    });
     // Both list it (the default): it crosses.
     const [a, b] = sessionPair();
     await ready(a, b);
@@ -150,7 +172,15 @@ describe('peer session', () => {
   });
 
   it('closes with a protocol reason, never a throw, whatever bytes follow the hello', async () => {
-    const expected = ['frame-too-large', 'truncated-frame', 'malformed-frame', 'unknown-type', 'invalid-message', 'unexpected-message', 'stream-ended'];
+    const expected = [
+      'frame-too-large',
+      'truncated-frame',
+      'malformed-frame',
+      'unknown-type',
+      'invalid-message',
+      'unexpected-message',
+      'stream-ended',
+    ];
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 64 }), async (garbage) => {
         const result = await attack([helloFrame(), garbage], true);

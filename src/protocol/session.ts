@@ -120,7 +120,15 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     this.localNonce = nonce;
     this.write({
       case: 'hello',
-      value: { protocolVersion: limits.PROTOCOL_VERSION, peerId, publicKey, searchAddress, filesAddress, nonce, features: [...this.localFeatures] },
+      value: {
+        protocolVersion: limits.PROTOCOL_VERSION,
+        peerId,
+        publicKey,
+        searchAddress,
+        filesAddress,
+        nonce,
+        features: [...this.localFeatures],
+      },
     });
   }
 
@@ -227,7 +235,8 @@ export class PeerSession extends EventEmitter<SessionEvents> {
         return;
       default: {
         const feature = FEATURE_OF[message.case];
-        if (feature !== undefined && !this.features.includes(feature)) return this.fail('unexpected-message', `a ${message.case} on a link that did not negotiate "${feature}"`);
+        if (feature !== undefined && !this.features.includes(feature))
+          return this.fail('unexpected-message', `a ${message.case} on a link that did not negotiate "${feature}"`);
         this.deliver(message);
       }
     }
@@ -238,7 +247,10 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     this.handshakeTimer = undefined;
     const proven = this.remotePeerId;
     if (proven !== undefined && (hello.peerId !== proven || peerIdFromPublicKey(hello.publicKey) !== proven)) {
-      return this.fail('peer-mismatch', `the hello claims peer ${hello.peerId} but the TLS certificate proved ${proven}`);
+      return this.fail(
+        'peer-mismatch',
+        `the hello claims peer ${hello.peerId} but the TLS certificate proved ${proven}`,
+      );
     }
     this.remote = hello;
     const theirs = new Set(hello.features);
@@ -270,7 +282,10 @@ export class PeerSession extends EventEmitter<SessionEvents> {
     if (error?.kind === 'truncated-frame') {
       return this.fail('truncated-frame', `stream ended ${error.need - error.have} bytes short of a frame`);
     }
-    this.shutdown({ reason: 'stream-ended', code: CLOSE_CODES['stream-ended'], message: 'the peer ended the stream' }, false);
+    this.shutdown(
+      { reason: 'stream-ended', code: CLOSE_CODES['stream-ended'], message: 'the peer ended the stream' },
+      false,
+    );
   };
 
   private readonly onError = (err: Error): void => {

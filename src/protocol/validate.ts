@@ -50,12 +50,14 @@ export function checkHello(m: Hello): Problem {
   if (m.nonce.length < MIN_HELLO_NONCE_BYTES || m.nonce.length > MAX_HELLO_NONCE_BYTES) {
     return `nonce must be ${MIN_HELLO_NONCE_BYTES}-${MAX_HELLO_NONCE_BYTES} bytes`;
   }
-  if (m.signature.length !== 0 && m.signature.length !== SIGNATURE_BYTES) return `signature must be empty or ${SIGNATURE_BYTES} bytes`;
+  if (m.signature.length !== 0 && m.signature.length !== SIGNATURE_BYTES)
+    return `signature must be empty or ${SIGNATURE_BYTES} bytes`;
   // The id must belong to the key; the link manager then checks both against the id TLS proved.
   if (m.peerId !== peerIdFromPublicKey(m.publicKey)) return 'peer_id does not belong to public_key';
   if (m.features.length > MAX_FEATURES) return `more than ${MAX_FEATURES} features`;
   for (const f of m.features) {
-    if (f.length > MAX_FEATURE_LENGTH || !FEATURE_RE.test(f)) return `a feature name is not 1-${MAX_FEATURE_LENGTH} characters of [a-z0-9-]`;
+    if (f.length > MAX_FEATURE_LENGTH || !FEATURE_RE.test(f))
+      return `a feature name is not 1-${MAX_FEATURE_LENGTH} characters of [a-z0-9-]`;
   }
   return address('search_address', m.searchAddress) ?? address('files_address', m.filesAddress);
 }
@@ -87,9 +89,11 @@ export function checkHit(m: Hit): Problem {
   if (m.results.length > MAX_RESULTS_PER_HIT) return `more than ${MAX_RESULTS_PER_HIT} results`;
   for (const r of m.results) {
     if (!FILE_ID_RE.test(r.fileId)) return 'a result file_id is not a file id';
-    if (r.name.length === 0 || utf8.encode(r.name).length > MAX_NAME_BYTES) return `a result name is empty or over ${MAX_NAME_BYTES} bytes`;
+    if (r.name.length === 0 || utf8.encode(r.name).length > MAX_NAME_BYTES)
+      return `a result name is empty or over ${MAX_NAME_BYTES} bytes`;
     if (r.size > MAX_SIZE) return 'a result size is above 2^53 - 1';
-    if (r.folder ? r.files < 1 || r.files > MAX_COLLECTION_ENTRIES : r.files !== 0) return `a folder result has 1 to ${MAX_COLLECTION_ENTRIES} files, a file result none`;
+    if (r.folder ? r.files < 1 || r.files > MAX_COLLECTION_ENTRIES : r.files !== 0)
+      return `a folder result has 1 to ${MAX_COLLECTION_ENTRIES} files, a file result none`;
   }
   if (m.hops > MAX_WIRE_TTL) return `hops above ${MAX_WIRE_TTL}`;
   return peerId('holder_peer_id', m.holderPeerId) ?? address('holder_files_address', m.holderFilesAddress);
@@ -102,10 +106,16 @@ export function checkPush(m: Push): Problem {
   if (m.targetPeerId === m.requesterPeerId) return 'a push names the same peer as target and requester';
   // Form only: whether the signature is the requester's, and recent, is the holder's call
   // (search/domain/push-signature.ts). Empty is a push of the release before, ignored there.
-  if (m.requesterPublicKey.length !== 0 && m.requesterPublicKey.length !== PUBLIC_KEY_BYTES) return `requester_public_key must be empty or ${PUBLIC_KEY_BYTES} bytes`;
-  if (m.signature.length !== 0 && m.signature.length !== SIGNATURE_BYTES) return `push signature must be empty or ${SIGNATURE_BYTES} bytes`;
+  if (m.requesterPublicKey.length !== 0 && m.requesterPublicKey.length !== PUBLIC_KEY_BYTES)
+    return `requester_public_key must be empty or ${PUBLIC_KEY_BYTES} bytes`;
+  if (m.signature.length !== 0 && m.signature.length !== SIGNATURE_BYTES)
+    return `push signature must be empty or ${SIGNATURE_BYTES} bytes`;
   if (m.issuedAt > MAX_SIZE) return 'issued_at is above 2^53 - 1';
-  return peerId('target_peer_id', m.targetPeerId) ?? peerId('requester_peer_id', m.requesterPeerId) ?? address('requester_files_address', m.requesterFilesAddress);
+  return (
+    peerId('target_peer_id', m.targetPeerId) ??
+    peerId('requester_peer_id', m.requesterPeerId) ??
+    address('requester_files_address', m.requesterFilesAddress)
+  );
 }
 
 export function checkClose(m: Close): Problem {

@@ -96,7 +96,12 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
   let apiUrl = '';
   let app: HttpApp | undefined;
   let apiPort: PeerPort | undefined;
-  const hello = () => ({ peerId: c.identity.peerId, publicKey: c.identity.publicKey, searchAddress, filesAddress: c.filesAddress() });
+  const hello = () => ({
+    peerId: c.identity.peerId,
+    publicKey: c.identity.publicKey,
+    searchAddress,
+    filesAddress: c.filesAddress(),
+  });
   const links = new LinkManager({
     transport: c.transport ?? new TlsTransport(c.tls, c.host, c.logger),
     neighbours: c.neighbours,
@@ -126,7 +131,11 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
     onError: (err) => c.logger.error({ err }, 'local index failed'),
     ...(c.onPush ? { onPush: c.onPush } : {}),
     // Debug, not info: how many a peer sends is its own choice; the counters (/health pushes) show them.
-    onPushRefused: (push, reason) => c.logger.debug({ requester: push.requesterPeerId, address: push.requesterFilesAddress, reason }, 'push ignored: not signed by its requester within the window'),
+    onPushRefused: (push, reason) =>
+      c.logger.debug(
+        { requester: push.requesterPeerId, address: push.requesterFilesAddress, reason },
+        'push ignored: not signed by its requester within the window',
+      ),
   });
   links.bind(engine);
 
@@ -145,7 +154,18 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
       const bound = await links.start(c.host, c.port);
       searchAddress = hostPort(c.host, bound.port);
       try {
-        app = await createHttpApp({ service: 'search', logger: c.logger, allowedHosts: c.allowedHosts, health: () => ({ peerId: c.identity.peerId, links: links.ids().length, counters: engine.counters, pushes: engine.pushCounters, overlay: links.counters }) });
+        app = await createHttpApp({
+          service: 'search',
+          logger: c.logger,
+          allowedHosts: c.allowedHosts,
+          health: () => ({
+            peerId: c.identity.peerId,
+            links: links.ids().length,
+            counters: engine.counters,
+            pushes: engine.pushCounters,
+            overlay: links.counters,
+          }),
+        });
         app.addHook('onRequest', searchAccess);
         registerSearchRoutes(app, {
           search: (request) => engine.search(request),
@@ -176,46 +196,99 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
 }
 
 /** Search's series, from the engine and overlay counters its /health shows. */
-function searchMetrics(peerId: string, engine: { readonly counters: SearchCounters; readonly pushCounters: PushCounters }, links: { readonly counters: OverlayCounters; ids(): readonly string[] }): ServiceMetrics {
+function searchMetrics(
+  peerId: string,
+  engine: { readonly counters: SearchCounters; readonly pushCounters: PushCounters },
+  links: { readonly counters: OverlayCounters; ids(): readonly string[] },
+): ServiceMetrics {
   const m = new ServiceMetrics('search', peerId);
   const n = engine.counters;
   m.gauge('links', 'Overlay links open now.', () => links.ids().length);
-  m.counter('searches_started_total', 'Searches this peer\'s users started.', () => n.searchesStarted);
-  m.counter('searches_rate_limited_total', 'Searches of this peer\'s users refused by the local search limit.', () => n.searchesRateLimited);
+  m.counter('searches_started_total', "Searches this peer's users started.", () => n.searchesStarted);
+  m.counter(
+    'searches_rate_limited_total',
+    "Searches of this peer's users refused by the local search limit.",
+    () => n.searchesRateLimited,
+  );
   m.counter('queries_received_total', 'Query messages received from links.', () => n.queriesReceived);
-  m.counter('queries_accepted_total', 'Queries handled (matched and forwarded), at most once per query.', () => n.queriesAccepted);
-  m.counter('queries_dropped_total', 'Queries received and dropped, by why.', () => [
-    ...Object.entries(n.queriesDropped).map(([reason, count]): [Record<string, string>, number] => [{ reason }, count]),
-    [{ reason: 'rate-limited' }, n.queriesRateLimited],
-  ], ['reason']);
+  m.counter(
+    'queries_accepted_total',
+    'Queries handled (matched and forwarded), at most once per query.',
+    () => n.queriesAccepted,
+  );
+  m.counter(
+    'queries_dropped_total',
+    'Queries received and dropped, by why.',
+    () => [
+      ...Object.entries(n.queriesDropped).map(([reason, count]): [Record<string, string>, number] => [
+        { reason },
+        count,
+      ]),
+      [{ reason: 'rate-limited' }, n.queriesRateLimited],
+    ],
+    ['reason'],
+  );
   m.counter('queries_sent_total', 'Query messages written to links (own searches and forwards).', () => n.queriesSent);
-  m.counter('hits_total', 'Hit messages: received, sent (answers with own files), forwarded, delivered to own searches, dropped.', () => [
-    [{ event: 'received' }, n.hitsReceived],
-    [{ event: 'sent' }, n.hitsSent],
-    [{ event: 'forwarded' }, n.hitsForwarded],
-    [{ event: 'delivered' }, n.hitsDelivered],
-    [{ event: 'dropped' }, n.hitsDropped],
-  ], ['event']);
-  m.counter('hit_results_bad_name_total', 'Results of hits for own searches dropped for a name no share may have.', () => n.hitResultsBadName);
+  m.counter(
+    'hits_total',
+    'Hit messages: received, sent (answers with own files), forwarded, delivered to own searches, dropped.',
+    () => [
+      [{ event: 'received' }, n.hitsReceived],
+      [{ event: 'sent' }, n.hitsSent],
+      [{ event: 'forwarded' }, n.hitsForwarded],
+      [{ event: 'delivered' }, n.hitsDelivered],
+      [{ event: 'dropped' }, n.hitsDropped],
+    ],
+    ['event'],
+  );
+  m.counter(
+    'hit_results_bad_name_total',
+    'Results of hits for own searches dropped for a name no share may have.',
+    () => n.hitResultsBadName,
+  );
   m.counter('links_disconnected_total', 'Neighbours cut for flooding.', () => n.linksDisconnected);
-  m.counter('inbound_refused_total', 'Inbound connections closed before becoming links, by cap.', () => [
-    [{ cap: 'per-ip' }, links.counters.inboundRefused.perIp],
-    [{ cap: 'per-subnet' }, links.counters.inboundRefused.perSubnet],
-    [{ cap: 'pending' }, links.counters.inboundRefused.pending],
-    [{ cap: 'full' }, links.counters.inboundRefused.full],
-  ], ['cap']);
-  m.counter('link_evictions_total', 'Inbound links closed to make room for another peer.', () => links.counters.evictions);
-  m.counter('frame_deadline_closes_total', 'Links closed for not completing a frame within the frame deadline.', () => links.counters.frameDeadlineCloses);
+  m.counter(
+    'inbound_refused_total',
+    'Inbound connections closed before becoming links, by cap.',
+    () => [
+      [{ cap: 'per-ip' }, links.counters.inboundRefused.perIp],
+      [{ cap: 'per-subnet' }, links.counters.inboundRefused.perSubnet],
+      [{ cap: 'pending' }, links.counters.inboundRefused.pending],
+      [{ cap: 'full' }, links.counters.inboundRefused.full],
+    ],
+    ['cap'],
+  );
+  m.counter(
+    'link_evictions_total',
+    'Inbound links closed to make room for another peer.',
+    () => links.counters.evictions,
+  );
+  m.counter(
+    'frame_deadline_closes_total',
+    'Links closed for not completing a frame within the frame deadline.',
+    () => links.counters.frameDeadlineCloses,
+  );
   const p = engine.pushCounters;
-  m.counter('pushes_total', 'Push messages (connect-back requests): sent, not sent (over the per-holder limit, no route), received, forwarded, delivered to this peer, dropped by why, and refused (for this peer but not signed by their requester within the window) by why.', () => [
-    [{ event: 'sent' }, p.sent],
-    [{ event: 'send-rate-limited' }, p.sendRateLimited],
-    [{ event: 'send-no-route' }, p.sendNoRoute],
-    [{ event: 'received' }, p.received],
-    [{ event: 'forwarded' }, p.forwarded],
-    [{ event: 'delivered' }, p.delivered],
-    ...Object.entries(p.dropped).map(([reason, count]): [Record<string, string>, number] => [{ event: `dropped-${reason}` }, count]),
-    ...Object.entries(p.refused).map(([reason, count]): [Record<string, string>, number] => [{ event: `refused-${reason}` }, count]),
-  ], ['event']);
+  m.counter(
+    'pushes_total',
+    'Push messages (connect-back requests): sent, not sent (over the per-holder limit, no route), received, forwarded, delivered to this peer, dropped by why, and refused (for this peer but not signed by their requester within the window) by why.',
+    () => [
+      [{ event: 'sent' }, p.sent],
+      [{ event: 'send-rate-limited' }, p.sendRateLimited],
+      [{ event: 'send-no-route' }, p.sendNoRoute],
+      [{ event: 'received' }, p.received],
+      [{ event: 'forwarded' }, p.forwarded],
+      [{ event: 'delivered' }, p.delivered],
+      ...Object.entries(p.dropped).map(([reason, count]): [Record<string, string>, number] => [
+        { event: `dropped-${reason}` },
+        count,
+      ]),
+      ...Object.entries(p.refused).map(([reason, count]): [Record<string, string>, number] => [
+        { event: `refused-${reason}` },
+        count,
+      ]),
+    ],
+    ['event'],
+  );
   return m;
 }

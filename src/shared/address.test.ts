@@ -37,11 +37,17 @@ describe('host:port', () => {
     expect(splitAddress('peer.example.org:7874')).toEqual({ host: 'peer.example.org', port: 7874 });
     expect(hostPort('2001:db8::7', 7872)).toBe('[2001:db8::7]:7872');
     expect(hostPort('192.0.2.7', 7871)).toBe('192.0.2.7:7871');
-    for (const a of ['192.0.2.7:7871', '[2001:db8::7]:7872', 'peer.example.org:7874']) expect(hostPort(splitAddress(a).host, splitAddress(a).port)).toBe(a);
+    for (const a of ['192.0.2.7:7871', '[2001:db8::7]:7872', 'peer.example.org:7874'])
+      expect(hostPort(splitAddress(a).host, splitAddress(a).port)).toBe(a);
   });
 
   it('names the host and the port of an address, and knows loopback hosts', () => {
-    expect(['[2001:DB8::7]:7872', 'Peer.Example.org:7874', '2001:db8::7', 'bare'].map(hostOf)).toEqual(['2001:db8::7', 'peer.example.org', '2001:db8::7', 'bare']);
+    expect(['[2001:DB8::7]:7872', 'Peer.Example.org:7874', '2001:db8::7', 'bare'].map(hostOf)).toEqual([
+      '2001:db8::7',
+      'peer.example.org',
+      '2001:db8::7',
+      'bare',
+    ]);
     expect(portOf('[2001:db8::7]:7872')).toBe(7872);
     expect(portOf('bare')).toBeNaN();
     expect(['127.0.0.9', '::1', '::ffff:127.0.0.1', 'localhost'].every(isLoopbackHost)).toBe(true);

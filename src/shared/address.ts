@@ -57,7 +57,10 @@ const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
  * The subnet `ip` belongs to, as a key ("10.1.2.0/24", "2001:db8:0:0:0:0:0:0/64"); the address
  * itself when loopback, a DNS name or not an address.
  */
-export function subnetOf(ip: string, bits: SubnetBits = { v4: DEFAULT_SUBNET_BITS_V4, v6: DEFAULT_SUBNET_BITS_V6 }): string {
+export function subnetOf(
+  ip: string,
+  bits: SubnetBits = { v4: DEFAULT_SUBNET_BITS_V4, v6: DEFAULT_SUBNET_BITS_V6 },
+): string {
   const h = ip.toLowerCase();
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
   if (mapped) return subnetOf(mapped[1]!, bits);

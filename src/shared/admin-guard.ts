@@ -43,7 +43,9 @@ export type AdminGuard = (request: FastifyRequest) => Promise<void>;
 /** Whether the caller may administer this service: it has the token, or the service is loopback-only and so is the caller. */
 export function isAdminCaller(boundHost: string, token: string | undefined): (request: FastifyRequest) => boolean {
   const loopbackOnly = isLoopback(boundHost);
-  return (request) => (token !== undefined && tokenMatches(request.headers.authorization, token)) || (loopbackOnly && isLoopback(request.socket.remoteAddress));
+  return (request) =>
+    (token !== undefined && tokenMatches(request.headers.authorization, token)) ||
+    (loopbackOnly && isLoopback(request.socket.remoteAddress));
 }
 
 /** A Fastify onRequest hook (before the body is read) that lets only permitted callers through to a state-changing route. */
@@ -52,7 +54,8 @@ export function adminGuard(boundHost: string, token: string | undefined): AdminG
   return async (request: FastifyRequest): Promise<void> => {
     refuseOtherSites(request);
     if (!isAdmin(request)) {
-      if (token) throw new PeershareError('UNAUTHORIZED', 'this route needs the API token (Authorization: Bearer <token>)');
+      if (token)
+        throw new PeershareError('UNAUTHORIZED', 'this route needs the API token (Authorization: Bearer <token>)');
       throw new PeershareError('FORBIDDEN', 'this route is only served to callers on this machine');
     }
     requireDeliberate(request);

@@ -55,7 +55,11 @@ describe('collection encoding and id', () => {
       { path: 'a-c.txt', size: 4, fileId: TWOS },
       { path: 'Ünø.flac', size: 5, fileId: ONES },
     ];
-    const ids = new Set([entries, [...entries].reverse(), [entries[2]!, entries[0]!, entries[4]!, entries[1]!, entries[3]!]].map((e) => buildCollection(e).id));
+    const ids = new Set(
+      [entries, [...entries].reverse(), [entries[2]!, entries[0]!, entries[4]!, entries[1]!, entries[3]!]].map(
+        (e) => buildCollection(e).id,
+      ),
+    );
     expect(ids.size).toBe(1);
   });
 
@@ -89,7 +93,11 @@ describe('collection encoding and id', () => {
     expect(input % HASH_BYTES).not.toBe(0);
     const encoding = buildCollection(TREE).encoding;
     const inner = createHash('sha256').update(encoding).digest();
-    expect(collectionId(encoding)).toBe(createHash('sha256').update(Buffer.concat([Buffer.from(COLLECTION_ID_DOMAIN), inner])).digest('hex'));
+    expect(collectionId(encoding)).toBe(
+      createHash('sha256')
+        .update(Buffer.concat([Buffer.from(COLLECTION_ID_DOMAIN), inner]))
+        .digest('hex'),
+    );
   });
 
   it('reads back what it writes, and checks the bytes against an expected id', () => {
@@ -128,19 +136,43 @@ describe('collection rules', () => {
   });
 
   it('refuses a file and a folder at the same path, whichever sorts first and whatever lies between', () => {
-    expect(refusal(() => buildCollection([{ path: 'a', size: 1, fileId: ONES }, { path: 'a-x', size: 1, fileId: ONES }, { path: 'a/b', size: 1, fileId: ONES }]))).toMatch(
-      /inside "a", which is a file/,
-    );
+    expect(
+      refusal(() =>
+        buildCollection([
+          { path: 'a', size: 1, fileId: ONES },
+          { path: 'a-x', size: 1, fileId: ONES },
+          { path: 'a/b', size: 1, fileId: ONES },
+        ]),
+      ),
+    ).toMatch(/inside "a", which is a file/);
     // '!' (0x21) sorts before '/': the folder's file comes first, then a file named as the folder.
-    expect(refusal(() => parseCollection(text(COLLECTION_HEADER + line(ONES, 1, 'a!') + line(ONES, 1, 'a/b/c') + line(ONES, 1, 'a/b'))))).toMatch(/not sorted|a file where another entry has a folder/);
-    expect(refusal(() => buildCollection([{ path: 'a/b/c', size: 1, fileId: ONES }, { path: 'a/b', size: 1, fileId: ONES }]))).toMatch(/inside "a\/b", which is a file/);
+    expect(
+      refusal(() =>
+        parseCollection(text(COLLECTION_HEADER + line(ONES, 1, 'a!') + line(ONES, 1, 'a/b/c') + line(ONES, 1, 'a/b'))),
+      ),
+    ).toMatch(/not sorted|a file where another entry has a folder/);
+    expect(
+      refusal(() =>
+        buildCollection([
+          { path: 'a/b/c', size: 1, fileId: ONES },
+          { path: 'a/b', size: 1, fileId: ONES },
+        ]),
+      ),
+    ).toMatch(/inside "a\/b", which is a file/);
   });
 
   it('refuses bad sizes and file ids', () => {
     expect(refusal(() => buildCollection([{ path: 'a', size: -1, fileId: ONES }]))).toMatch(/size -1/);
     expect(refusal(() => buildCollection([{ path: 'a', size: 1.5, fileId: ONES }]))).toMatch(/size 1.5/);
     expect(refusal(() => buildCollection([{ path: 'a', size: 1, fileId: 'A'.repeat(64) }]))).toMatch(/file id/);
-    expect(refusal(() => buildCollection([{ path: 'a', size: 2 ** 52, fileId: ONES }, { path: 'b', size: 2 ** 52, fileId: ONES }]))).toMatch(/past 2\^53/);
+    expect(
+      refusal(() =>
+        buildCollection([
+          { path: 'a', size: 2 ** 52, fileId: ONES },
+          { path: 'b', size: 2 ** 52, fileId: ONES },
+        ]),
+      ),
+    ).toMatch(/past 2\^53/);
   });
 
   it('refuses an empty collection', () => {
@@ -151,17 +183,30 @@ describe('collection rules', () => {
   it('refuses more entries than the limit, and accepts exactly the limit', () => {
     const entries = (n: number) => Array.from({ length: n }, (_, i) => ({ path: `f${i}`, size: 0, fileId: EMPTY_ID }));
     expect(buildCollection(entries(MAX_COLLECTION_ENTRIES)).entries).toHaveLength(MAX_COLLECTION_ENTRIES);
-    expect(refusal(() => buildCollection(entries(MAX_COLLECTION_ENTRIES + 1)))).toMatch(/10001 entries, more than 10000/);
-    const tooMany = text(COLLECTION_HEADER + entries(MAX_COLLECTION_ENTRIES + 1).map((e) => line(e.fileId, 0, e.path)).join(''));
+    expect(refusal(() => buildCollection(entries(MAX_COLLECTION_ENTRIES + 1)))).toMatch(
+      /10001 entries, more than 10000/,
+    );
+    const tooMany = text(
+      COLLECTION_HEADER +
+        entries(MAX_COLLECTION_ENTRIES + 1)
+          .map((e) => line(e.fileId, 0, e.path))
+          .join(''),
+    );
     expect(refusal(() => parseCollection(tooMany))).toMatch(/more than 10000/);
   });
 
   it('refuses an encoding larger than the byte limit, before reading it', () => {
     // 16 segments of 250 bytes: about 4 KB a path, so 1,100 entries pass 4 MiB.
-    const long = (i: number) => [`${String(i).padStart(5, '0')}${'x'.repeat(245)}`, ...Array.from({ length: MAX_COLLECTION_DEPTH - 1 }, () => 'y'.repeat(250))].join('/');
+    const long = (i: number) =>
+      [
+        `${String(i).padStart(5, '0')}${'x'.repeat(245)}`,
+        ...Array.from({ length: MAX_COLLECTION_DEPTH - 1 }, () => 'y'.repeat(250)),
+      ].join('/');
     const entries = Array.from({ length: 1_100 }, (_, i) => ({ path: long(i), size: 0, fileId: EMPTY_ID }));
     expect(refusal(() => buildCollection(entries))).toMatch(new RegExp(`more than ${MAX_COLLECTION_BYTES}`));
-    expect(refusal(() => parseCollection(Buffer.alloc(MAX_COLLECTION_BYTES + 1)))).toMatch(new RegExp(`more than ${MAX_COLLECTION_BYTES}`));
+    expect(refusal(() => parseCollection(Buffer.alloc(MAX_COLLECTION_BYTES + 1)))).toMatch(
+      new RegExp(`more than ${MAX_COLLECTION_BYTES}`),
+    );
   });
 });
 

@@ -69,7 +69,8 @@ export function compareUtf8(a: string, b: string): number {
 export function collectionPathProblem(path: string): string | undefined {
   if (path.length === 0) return 'an empty path';
   const segments = path.split('/');
-  if (segments.length > MAX_COLLECTION_DEPTH) return `${segments.length} segments deep, more than ${MAX_COLLECTION_DEPTH}`;
+  if (segments.length > MAX_COLLECTION_DEPTH)
+    return `${segments.length} segments deep, more than ${MAX_COLLECTION_DEPTH}`;
   for (const segment of segments) {
     if (segment.length === 0) return 'an empty segment (a leading, trailing or doubled /)';
     try {
@@ -88,7 +89,8 @@ function quoted(path: string): string {
 /** Check entries already in canonical order against every rule; returns their total size. */
 function checkEntries(entries: readonly CollectionEntry[]): number {
   if (entries.length === 0) invalid('no entries (an empty folder is not a collection)');
-  if (entries.length > MAX_COLLECTION_ENTRIES) invalid(`${entries.length} entries, more than ${MAX_COLLECTION_ENTRIES}`);
+  if (entries.length > MAX_COLLECTION_ENTRIES)
+    invalid(`${entries.length} entries, more than ${MAX_COLLECTION_ENTRIES}`);
   const files = new Set<string>();
   const folders = new Set<string>();
   let total = 0;
@@ -132,7 +134,8 @@ export function collectionId(encoding: Uint8Array): string {
 }
 
 function finish(entries: CollectionEntry[], size: number, encoding: Buffer): Collection {
-  if (encoding.length > MAX_COLLECTION_BYTES) invalid(`${encoding.length} bytes encoded, more than ${MAX_COLLECTION_BYTES}`);
+  if (encoding.length > MAX_COLLECTION_BYTES)
+    invalid(`${encoding.length} bytes encoded, more than ${MAX_COLLECTION_BYTES}`);
   return { id: collectionId(encoding), entries, size, encoding };
 }
 
@@ -141,7 +144,9 @@ function finish(entries: CollectionEntry[], size: number, encoding: Buffer): Col
  * Throws INVALID_COLLECTION when they break a rule.
  */
 export function buildCollection(entries: Iterable<CollectionEntry>): Collection {
-  const sorted = [...entries].map(({ path, size, fileId }) => ({ path, size, fileId })).sort((a, b) => compareUtf8(a.path, b.path));
+  const sorted = [...entries]
+    .map(({ path, size, fileId }) => ({ path, size, fileId }))
+    .sort((a, b) => compareUtf8(a.path, b.path));
   const size = checkEntries(sorted);
   return finish(sorted, size, encode(sorted));
 }
@@ -153,14 +158,16 @@ export function buildCollection(entries: Iterable<CollectionEntry>): Collection 
  */
 export function parseCollection(encoding: Uint8Array, expectedId?: string): Collection {
   if (encoding.length > MAX_COLLECTION_BYTES) invalid(`${encoding.length} bytes, more than ${MAX_COLLECTION_BYTES}`);
-  if (expectedId !== undefined && collectionId(encoding) !== expectedId) invalid(`its bytes do not hash to ${expectedId}`);
+  if (expectedId !== undefined && collectionId(encoding) !== expectedId)
+    invalid(`its bytes do not hash to ${expectedId}`);
   let text: string;
   try {
     text = strictUtf8.decode(encoding);
   } catch {
     invalid('not valid UTF-8');
   }
-  if (!text.startsWith(COLLECTION_HEADER)) invalid(`it does not start with the line ${JSON.stringify(COLLECTION_HEADER.trimEnd())}`);
+  if (!text.startsWith(COLLECTION_HEADER))
+    invalid(`it does not start with the line ${JSON.stringify(COLLECTION_HEADER.trimEnd())}`);
   const body = text.slice(COLLECTION_HEADER.length);
   if (body === '') invalid('no entries (an empty folder is not a collection)');
   if (!body.endsWith('\n')) invalid('the last line does not end with a newline');

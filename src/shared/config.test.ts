@@ -34,11 +34,17 @@ describe('configuration', () => {
 
   it('takes flags over environment over config file over defaults', () => {
     const dataDir = tempDir();
-    writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ host: '127.0.0.3', filesPort: 9001, chunkSize: '64KiB' }));
+    writeFileSync(
+      join(dataDir, 'config.json'),
+      JSON.stringify({ host: '127.0.0.3', filesPort: 9001, chunkSize: '64KiB' }),
+    );
     const fileOnly = loadConfig({ flags: { dataDir } });
     expect([fileOnly.host, fileOnly.filesPort, fileOnly.chunkSize]).toEqual(['127.0.0.3', 9001, 65536]);
 
-    const withEnv = loadConfig({ flags: { dataDir }, env: { PEERSHARE_HOST: '127.0.0.4', PEERSHARE_FILES_PORT: '9002' } });
+    const withEnv = loadConfig({
+      flags: { dataDir },
+      env: { PEERSHARE_HOST: '127.0.0.4', PEERSHARE_FILES_PORT: '9002' },
+    });
     expect([withEnv.host, withEnv.filesPort]).toEqual(['127.0.0.4', 9002]);
 
     const withFlags = loadConfig({ flags: { dataDir, host: '127.0.0.5' }, env: { PEERSHARE_HOST: '127.0.0.4' } });
@@ -55,12 +61,17 @@ describe('configuration', () => {
   });
 
   it.each([
-    [{ flags: { filesPort: '70000' } }, /^invalid filesPort \(--files-port\): expected an integer from 0 to 65535, got "70000"$/],
+    [
+      { flags: { filesPort: '70000' } },
+      /^invalid filesPort \(--files-port\): expected an integer from 0 to 65535, got "70000"$/,
+    ],
     [{ env: { PEERSHARE_HOST: 'example.com' } }, /^invalid host \(PEERSHARE_HOST\): expected an IPv4 or IPv6 address/],
     [{ flags: { chunkSize: '3GiB' } }, /^invalid chunkSize \(--chunk-size\)/],
     [{ flags: { logLevel: 'loud' } }, /^invalid logLevel \(--log-level\): expected one of fatal, error/],
   ])('rejects a bad value with a one-line error naming the setting (%o)', (sources, message) => {
-    const err = errorOf(() => loadConfig({ ...sources, flags: { dataDir: tempDir(), ...(sources as { flags?: object }).flags } }));
+    const err = errorOf(() =>
+      loadConfig({ ...sources, flags: { dataDir: tempDir(), ...(sources as { flags?: object }).flags } }),
+    );
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.message).toMatch(message);
     expect(err.message).not.toContain('\n');
@@ -77,14 +88,25 @@ describe('configuration', () => {
   it('reads search neighbours as comma-separated host[:port], a missing port being the Search port', () => {
     const config = loadConfig({ flags: { dataDir: tempDir(), neighbours: '127.0.0.2, 127.0.0.3:9000,[::1]' } });
     expect(config.neighbours).toEqual(['127.0.0.2:7872', '127.0.0.3:9000', '[::1]:7872']);
-    expect(loadConfig({ flags: { dataDir: tempDir() } })).toMatchObject({ neighbours: [], maxLinks: 8, searchTtl: 7, searchTimeout: 3000 });
-    expect(errorOf(() => loadConfig({ flags: { dataDir: tempDir(), neighbours: 'a:99999' } })).message).toMatch(/^invalid neighbours \(--neighbours\)/);
+    expect(loadConfig({ flags: { dataDir: tempDir() } })).toMatchObject({
+      neighbours: [],
+      maxLinks: 8,
+      searchTtl: 7,
+      searchTimeout: 3000,
+    });
+    expect(errorOf(() => loadConfig({ flags: { dataDir: tempDir(), neighbours: 'a:99999' } })).message).toMatch(
+      /^invalid neighbours \(--neighbours\)/,
+    );
   });
 
   it('reads the addresses to advertise as IP addresses (v4, v6) or host names, in order, and refuses a wildcard or a bad value', () => {
     const advertise = (value: unknown) => loadConfig({ flags: { dataDir: tempDir(), advertise: value } }).advertise;
     expect(loadConfig({ flags: { dataDir: tempDir() } }).advertise).toEqual([]);
-    expect([advertise('192.0.2.7'), advertise('[2001:db8::7]'), advertise('Peer.Example.org')]).toEqual([['192.0.2.7'], ['2001:db8::7'], ['peer.example.org']]);
+    expect([advertise('192.0.2.7'), advertise('[2001:db8::7]'), advertise('Peer.Example.org')]).toEqual([
+      ['192.0.2.7'],
+      ['2001:db8::7'],
+      ['peer.example.org'],
+    ]);
     expect(errorOf(() => advertise('0.0.0.0')).message).toMatch(/^invalid advertise \(--advertise\).*wildcard/);
     expect(errorOf(() => advertise('::')).message).toMatch(/wildcard/);
     expect(errorOf(() => advertise(['192.0.2.7', '[::]'])).message).toMatch(/wildcard/);
@@ -93,13 +115,19 @@ describe('configuration', () => {
   });
 
   it('reads --advertise repeated, comma-separated, from the environment and from the config file as a list', () => {
-    expect(loadConfig({ flags: { dataDir: tempDir(), advertise: ['192.0.2.7', '2001:db8::7,peer.example.org'] } }).advertise).toEqual(['192.0.2.7', '2001:db8::7', 'peer.example.org']);
-    expect(loadConfig({ flags: { dataDir: tempDir() }, env: { PEERSHARE_ADVERTISE: '192.0.2.7,[2001:db8::7]' } }).advertise).toEqual(['192.0.2.7', '2001:db8::7']);
+    expect(
+      loadConfig({ flags: { dataDir: tempDir(), advertise: ['192.0.2.7', '2001:db8::7,peer.example.org'] } }).advertise,
+    ).toEqual(['192.0.2.7', '2001:db8::7', 'peer.example.org']);
+    expect(
+      loadConfig({ flags: { dataDir: tempDir() }, env: { PEERSHARE_ADVERTISE: '192.0.2.7,[2001:db8::7]' } }).advertise,
+    ).toEqual(['192.0.2.7', '2001:db8::7']);
     const dataDir = tempDir();
     writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ advertise: ['198.51.100.1', '2001:db8::1'] }));
     expect(loadConfig({ flags: { dataDir } }).advertise).toEqual(['198.51.100.1', '2001:db8::1']);
     writeFileSync(join(dataDir, 'config.json'), JSON.stringify({ advertise: [7] }));
-    expect(errorOf(() => loadConfig({ flags: { dataDir } })).message).toMatch(/^invalid advertise \(config file setting "advertise"\)/);
+    expect(errorOf(() => loadConfig({ flags: { dataDir } })).message).toMatch(
+      /^invalid advertise \(config file setting "advertise"\)/,
+    );
   });
 
   it('advertises at most 8 addresses, each once, and loopback ones only among loopback ones', () => {
@@ -107,9 +135,13 @@ describe('configuration', () => {
     const eight = Array.from({ length: 8 }, (_, i) => `192.0.2.${i + 1}`);
     expect(advertise(eight)).toEqual(eight);
     expect(errorOf(() => advertise([...eight, '192.0.2.9'])).message).toMatch(/at most 8 addresses/);
-    expect(errorOf(() => advertise(['192.0.2.1', '[2001:db8::1]', '192.0.2.1'])).message).toMatch(/"192.0.2.1" is given twice/);
+    expect(errorOf(() => advertise(['192.0.2.1', '[2001:db8::1]', '192.0.2.1'])).message).toMatch(
+      /"192.0.2.1" is given twice/,
+    );
     expect(advertise(['127.0.0.5', '127.0.0.6', '::1'])).toEqual(['127.0.0.5', '127.0.0.6', '::1']);
-    expect(errorOf(() => advertise(['192.0.2.1', '127.0.0.5'])).message).toMatch(/loopback address \(127.0.0.5\) cannot be advertised beside others/);
+    expect(errorOf(() => advertise(['192.0.2.1', '127.0.0.5'])).message).toMatch(
+      /loopback address \(127.0.0.5\) cannot be advertised beside others/,
+    );
   });
 
   it('reads allowedHosts as comma-separated host names, lowercased, and refuses ports and garbage', () => {
@@ -117,7 +149,9 @@ describe('configuration', () => {
     expect(config.allowedHosts).toEqual(['peer.example.org', 'nas.local', 'box']);
     expect(loadConfig({ flags: { dataDir: tempDir() } }).allowedHosts).toEqual([]);
     for (const bad of ['evil.example:80', 'a b', 'http://x', '-x.org']) {
-      expect(errorOf(() => loadConfig({ flags: { dataDir: tempDir(), allowedHosts: bad } })).message).toMatch(/^invalid allowedHosts \(--allowed-hosts\)/);
+      expect(errorOf(() => loadConfig({ flags: { dataDir: tempDir(), allowedHosts: bad } })).message).toMatch(
+        /^invalid allowedHosts \(--allowed-hosts\)/,
+      );
     }
   });
 });

@@ -35,14 +35,16 @@ const int =
   (min: number, max: number): Parser<number> =>
   (raw) => {
     const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidValue(`expected an integer from ${min} to ${max}`);
+    if (!Number.isSafeInteger(n) || n < min || n > max)
+      throw new InvalidValue(`expected an integer from ${min} to ${max}`);
     return n;
   };
 
 /** A TCP port; 0 lets the system pick a free one (the service reports the port it bound). */
 const port = int(0, 65535);
 /** A port another host dials, when it is not the one bound (a router forwarding another port): 1-65535, or unset. */
-const optionalDialPort: Parser<number | undefined> = (raw) => (raw === undefined || raw === '' ? undefined : int(1, 65535)(raw));
+const optionalDialPort: Parser<number | undefined> = (raw) =>
+  raw === undefined || raw === '' ? undefined : int(1, 65535)(raw);
 
 const bytes =
   (min: number, max: number): Parser<number> =>
@@ -63,7 +65,8 @@ const text: Parser<string> = (raw) => {
 const optionalText: Parser<string | undefined> = (raw) => (raw === undefined || raw === '' ? undefined : text(raw));
 
 const ipAddress: Parser<string> = (raw) => {
-  if (typeof raw !== 'string' || isIP(raw) === 0) throw new InvalidValue('expected an IPv4 or IPv6 address such as 127.0.0.5');
+  if (typeof raw !== 'string' || isIP(raw) === 0)
+    throw new InvalidValue('expected an IPv4 or IPv6 address such as 127.0.0.5');
   return raw;
 };
 
@@ -74,10 +77,18 @@ const ipAddress: Parser<string> = (raw) => {
 const advertisedHost: Parser<string> = (raw) => {
   if (typeof raw !== 'string') throw new InvalidValue('expected an IP address or a host name such as peer.example.org');
   const value = raw.trim().replace(/^\[(.*)\]$/, '$1');
-  if (value === '0.0.0.0' || value === '::') throw new InvalidValue('a wildcard is an address to listen on, not one to dial: advertise the address other peers reach this host at');
+  if (value === '0.0.0.0' || value === '::')
+    throw new InvalidValue(
+      'a wildcard is an address to listen on, not one to dial: advertise the address other peers reach this host at',
+    );
   if (isIP(value) !== 0) return value;
-  if (value.length > 253 || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(value)) {
-    throw new InvalidValue(`expected an IP address or a host name such as peer.example.org, without port, got "${value}"`);
+  if (
+    value.length > 253 ||
+    !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(value)
+  ) {
+    throw new InvalidValue(
+      `expected an IP address or a host name such as peer.example.org, without port, got "${value}"`,
+    );
   }
   return value.toLowerCase();
 };
@@ -96,10 +107,15 @@ const advertisedHosts: Parser<string[]> = (raw) => {
   const hosts = items.filter((item) => typeof item !== 'string' || item.trim() !== '').map(advertisedHost);
   const repeated = hosts.find((host, i) => hosts.indexOf(host) !== i);
   if (repeated !== undefined) throw new InvalidValue(`"${repeated}" is given twice`);
-  if (hosts.length > MAX_ADVERTISED_ADDRESSES) throw new InvalidValue(`at most ${MAX_ADVERTISED_ADDRESSES} addresses (a peer record lists no more), got ${hosts.length}`);
+  if (hosts.length > MAX_ADVERTISED_ADDRESSES)
+    throw new InvalidValue(
+      `at most ${MAX_ADVERTISED_ADDRESSES} addresses (a peer record lists no more), got ${hosts.length}`,
+    );
   const loopback = hosts.filter((host) => isLoopback(host) || host === 'localhost');
   if (loopback.length > 0 && loopback.length < hosts.length) {
-    throw new InvalidValue(`a loopback address (${loopback[0]}) cannot be advertised beside others: peers on other hosts refuse a record that names one`);
+    throw new InvalidValue(
+      `a loopback address (${loopback[0]}) cannot be advertised beside others: peers on other hosts refuse a record that names one`,
+    );
   }
   return hosts;
 };
@@ -110,7 +126,7 @@ const loopbackAddress: Parser<string | undefined> = (raw) => {
   const ip = ipAddress(raw);
   if (!(ip.startsWith('127.') || ip === '::1')) {
     throw new InvalidValue(
-      'expected a loopback address such as 127.0.0.1: the Client and Download APIs carry the API token in clear and serve only this machine (reach another machine\'s web UI through ssh -L 7870:127.0.0.1:7870 THAT_HOST)',
+      "expected a loopback address such as 127.0.0.1: the Client and Download APIs carry the API token in clear and serve only this machine (reach another machine's web UI through ssh -L 7870:127.0.0.1:7870 THAT_HOST)",
     );
   }
   return ip;
@@ -119,7 +135,8 @@ const loopbackAddress: Parser<string | undefined> = (raw) => {
 const oneOf =
   <T extends string>(...values: T[]): Parser<T> =>
   (raw) => {
-    if (typeof raw !== 'string' || !values.includes(raw as T)) throw new InvalidValue(`expected one of ${values.join(', ')}`);
+    if (typeof raw !== 'string' || !values.includes(raw as T))
+      throw new InvalidValue(`expected one of ${values.join(', ')}`);
     return raw as T;
   };
 
@@ -141,7 +158,8 @@ const addressList =
       .map((item) => {
         const m = /^\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?$/.exec(item) ?? /^([^:\s]+)(?::(\d{1,5}))?$/.exec(item);
         const p = Number(m?.[2] ?? defaultPort);
-        if (!m || !(p >= 1 && p <= 65535)) throw new InvalidValue(`expected host[:port] addresses separated by commas, got "${item}"`);
+        if (!m || !(p >= 1 && p <= 65535))
+          throw new InvalidValue(`expected host[:port] addresses separated by commas, got "${item}"`);
         return isIP(m[1]!) === 6 ? `[${m[1]}]:${p}` : `${m[1]}:${p}`;
       });
   };
@@ -158,7 +176,10 @@ const hostNames: Parser<string[]> = (raw) => {
     .map((item) => (typeof item === 'string' ? item.trim().toLowerCase() : ''))
     .filter((item) => item.length > 0)
     .map((item) => {
-      if (item.length > 253 || !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(item)) {
+      if (
+        item.length > 253 ||
+        !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/.test(item)
+      ) {
         throw new InvalidValue(`expected host names such as peer.example.org, without port, got "${item}"`);
       }
       return item;
@@ -175,7 +196,12 @@ export const DEFAULT_PORTS = {
 } as const;
 
 export const SETTINGS = {
-  host: { flag: 'host', doc: 'address every service of this peer listens on (the Client and Download APIs: see --api-host)', parse: ipAddress, default: '127.0.0.1' },
+  host: {
+    flag: 'host',
+    doc: 'address every service of this peer listens on (the Client and Download APIs: see --api-host)',
+    parse: ipAddress,
+    default: '127.0.0.1',
+  },
   advertise: {
     flag: 'advertise',
     doc: `address other peers dial to reach this one, written in its signed record (each service keeps its port); repeatable or comma-separated, up to ${MAX_ADVERTISED_ADDRESSES}, IPv4, IPv6 or host names, tried by others in the order given; default: --host, or, bound to 0.0.0.0 or ::, the address other peers see it at, once one of them dialled it back`,
@@ -225,12 +251,37 @@ export const SETTINGS = {
     parse: oneOf(...LOG_FORMATS),
     default: 'auto' as LogFormatSetting,
   },
-  clientPort: { flag: 'client-port', doc: 'Client service port (web UI and API)', parse: port, default: DEFAULT_PORTS.clientPort },
-  filesPort: { flag: 'files-port', doc: 'File Management service port (REST API)', parse: port, default: DEFAULT_PORTS.filesPort },
-  searchPort: { flag: 'search-port', doc: 'Search service port (peer links, TCP)', parse: port, default: DEFAULT_PORTS.searchPort },
-  searchApiPort: { flag: 'search-api-port', doc: 'Search service local API port', parse: port, default: DEFAULT_PORTS.searchApiPort },
+  clientPort: {
+    flag: 'client-port',
+    doc: 'Client service port (web UI and API)',
+    parse: port,
+    default: DEFAULT_PORTS.clientPort,
+  },
+  filesPort: {
+    flag: 'files-port',
+    doc: 'File Management service port (REST API)',
+    parse: port,
+    default: DEFAULT_PORTS.filesPort,
+  },
+  searchPort: {
+    flag: 'search-port',
+    doc: 'Search service port (peer links, TCP)',
+    parse: port,
+    default: DEFAULT_PORTS.searchPort,
+  },
+  searchApiPort: {
+    flag: 'search-api-port',
+    doc: 'Search service local API port',
+    parse: port,
+    default: DEFAULT_PORTS.searchApiPort,
+  },
   fetchPort: { flag: 'fetch-port', doc: 'Fetch service port', parse: port, default: DEFAULT_PORTS.fetchPort },
-  downloadPort: { flag: 'download-port', doc: 'Download service port', parse: port, default: DEFAULT_PORTS.downloadPort },
+  downloadPort: {
+    flag: 'download-port',
+    doc: 'Download service port',
+    parse: port,
+    default: DEFAULT_PORTS.downloadPort,
+  },
   join: {
     flag: 'join',
     doc: 'known peers to join through, host[:port] of their Fetch API (repeatable, or separated by commas)',
@@ -247,19 +298,54 @@ export const SETTINGS = {
   fetchInterval: { flag: 'fetch-interval', doc: 'ms between Fetch rounds', parse: int(100, 3_600_000), default: 3_000 },
   fetchFanout: { flag: 'fetch-fanout', doc: 'known peers asked per Fetch round', parse: int(1, 64), default: 3 },
   // Fetch admission (src/fetch/domain/admission.ts; defaults equal DEFAULT_FETCH_CONFIG, checked by test/fetch/settings.test.ts).
-  fetchMaxPeers: { flag: 'fetch-max-peers', doc: 'most verified peers the Fetch table holds', parse: int(1, 1_000_000), default: 10_000 },
+  fetchMaxPeers: {
+    flag: 'fetch-max-peers',
+    doc: 'most verified peers the Fetch table holds',
+    parse: int(1, 1_000_000),
+    default: 10_000,
+  },
   fetchMaxUnverified: {
     flag: 'fetch-max-unverified',
     doc: 'most peer records held unverified, waiting for this peer to reach their address (the oldest of the biggest origin is dropped first)',
     parse: int(1, 1_000_000),
     default: 1_000,
   },
-  fetchNewPerAddress: { flag: 'fetch-new-per-address', doc: 'new peer identities one IP address may announce per minute', parse: int(1, 100_000), default: 10 },
-  fetchNewPerSubnet: { flag: 'fetch-new-per-subnet', doc: 'new peer identities one subnet may announce per minute', parse: int(1, 100_000), default: 30 },
-  fetchSubnetV4: { flag: 'fetch-subnet-v4', doc: 'IPv4 prefix length of a subnet for the rate above (127.x addresses each count alone)', parse: int(8, 32), default: 24 },
-  fetchSubnetV6: { flag: 'fetch-subnet-v6', doc: 'IPv6 prefix length of a subnet for the rate above', parse: int(16, 128), default: 64 },
-  fetchVerifyPerRound: { flag: 'fetch-verify-per-round', doc: "Fetch rounds' budget of probes to unverified peers' addresses, on top of the fanout", parse: int(0, 1_024), default: 24 },
-  fetchVerifyAttempts: { flag: 'fetch-verify-attempts', doc: 'failed probes of an address after which the unverified records naming it are dropped', parse: int(1, 100), default: 3 },
+  fetchNewPerAddress: {
+    flag: 'fetch-new-per-address',
+    doc: 'new peer identities one IP address may announce per minute',
+    parse: int(1, 100_000),
+    default: 10,
+  },
+  fetchNewPerSubnet: {
+    flag: 'fetch-new-per-subnet',
+    doc: 'new peer identities one subnet may announce per minute',
+    parse: int(1, 100_000),
+    default: 30,
+  },
+  fetchSubnetV4: {
+    flag: 'fetch-subnet-v4',
+    doc: 'IPv4 prefix length of a subnet for the rate above (127.x addresses each count alone)',
+    parse: int(8, 32),
+    default: 24,
+  },
+  fetchSubnetV6: {
+    flag: 'fetch-subnet-v6',
+    doc: 'IPv6 prefix length of a subnet for the rate above',
+    parse: int(16, 128),
+    default: 64,
+  },
+  fetchVerifyPerRound: {
+    flag: 'fetch-verify-per-round',
+    doc: "Fetch rounds' budget of probes to unverified peers' addresses, on top of the fanout",
+    parse: int(0, 1_024),
+    default: 24,
+  },
+  fetchVerifyAttempts: {
+    flag: 'fetch-verify-attempts',
+    doc: 'failed probes of an address after which the unverified records naming it are dropped',
+    parse: int(1, 100),
+    default: 3,
+  },
   fetchVerifyBackoff: {
     flag: 'fetch-verify-backoff',
     doc: 'rounds an address waits after its second failed probe, doubled at each further failure',
@@ -294,12 +380,17 @@ export const SETTINGS = {
   },
   heapGrowth: {
     flag: 'heap-growth',
-    doc: "percent the JavaScript heap may grow past what the last full garbage collection kept before the next one (at least 8 MiB); 0 leaves it to V8, which lets a flood of requests pile up garbage to several times the live heap",
+    doc: 'percent the JavaScript heap may grow past what the last full garbage collection kept before the next one (at least 8 MiB); 0 leaves it to V8, which lets a flood of requests pile up garbage to several times the live heap',
     parse: int(0, 1_000),
     default: HEAP_GROWTH_PERCENT,
   },
   maxLinks: { flag: 'max-links', doc: 'most Search overlay links kept at once', parse: int(1, 1024), default: 8 },
-  maxLinksPerIp: { flag: 'max-links-per-ip', doc: 'most Search links (or handshakes) from one remote IP address', parse: int(1, 1024), default: 4 },
+  maxLinksPerIp: {
+    flag: 'max-links-per-ip',
+    doc: 'most Search links (or handshakes) from one remote IP address',
+    parse: int(1, 1024),
+    default: 4,
+  },
   maxLinksPerSubnet: {
     flag: 'max-links-per-subnet',
     doc: 'most inbound Search links (or handshakes) from one subnet: /24 IPv4, /64 IPv6 (every 127.x address counts as its own)',
@@ -312,7 +403,12 @@ export const SETTINGS = {
     parse: int(0, 512),
     default: 4,
   },
-  frameTimeout: { flag: 'frame-timeout', doc: 'ms within which a Search link frame must complete once its first byte arrived', parse: int(100, 600_000), default: 20_000 },
+  frameTimeout: {
+    flag: 'frame-timeout',
+    doc: 'ms within which a Search link frame must complete once its first byte arrived',
+    parse: int(100, 600_000),
+    default: 20_000,
+  },
   queryAcceptRate: {
     flag: 'query-accept-rate',
     doc: 'queries per second accepted from each Search neighbour (bursts of twice that); a neighbour that keeps sending more is cut off',
@@ -325,8 +421,18 @@ export const SETTINGS = {
     parse: int(1, 100_000),
     default: 25,
   },
-  searchTtl: { flag: 'search-ttl', doc: 'largest TTL of a search query (links it may cross), sent and accepted', parse: int(1, 16), default: 7 },
-  searchTimeout: { flag: 'search-timeout', doc: 'default search deadline in ms', parse: int(100, 60_000), default: 3_000 },
+  searchTtl: {
+    flag: 'search-ttl',
+    doc: 'largest TTL of a search query (links it may cross), sent and accepted',
+    parse: int(1, 16),
+    default: 7,
+  },
+  searchTimeout: {
+    flag: 'search-timeout',
+    doc: 'default search deadline in ms',
+    parse: int(100, 60_000),
+    default: 3_000,
+  },
   chunkSize: {
     flag: 'chunk-size',
     doc: 'chunk size for newly hashed files (16KiB to 16MiB)',
@@ -424,9 +530,13 @@ export function loadConfig(sources: ConfigSources = {}): Config {
         return setting.parse(raw);
       } catch (err) {
         if (!(err instanceof InvalidValue)) throw err;
-        throw new PeershareError('CONFIG_INVALID', `invalid ${name} (${source}): ${err.message}, got ${JSON.stringify(raw)}`, {
-          setting: name,
-        });
+        throw new PeershareError(
+          'CONFIG_INVALID',
+          `invalid ${name} (${source}): ${err.message}, got ${JSON.stringify(raw)}`,
+          {
+            setting: name,
+          },
+        );
       }
     }
     return typeof setting.default === 'function' ? (setting.default as () => unknown)() : setting.default;
@@ -439,9 +549,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const config: Record<string, unknown> = { configFile };
   for (const name of Object.keys(SETTINGS) as SettingName[]) config[name] = resolveOne(name, file);
   // A port to advertise is a port at the advertised addresses: without one it would say nothing.
-  const portsWithoutAddress = (['advertiseFilesPort', 'advertiseSearchPort', 'advertiseFetchPort'] as const).filter((name) => config[name] !== undefined);
+  const portsWithoutAddress = (['advertiseFilesPort', 'advertiseSearchPort', 'advertiseFetchPort'] as const).filter(
+    (name) => config[name] !== undefined,
+  );
   if (portsWithoutAddress.length > 0 && (config.advertise as string[]).length === 0) {
-    throw new PeershareError('CONFIG_INVALID', `--${SETTINGS[portsWithoutAddress[0]!].flag} is the port other peers dial at the --advertise addresses: give --advertise too`, { setting: portsWithoutAddress[0] });
+    throw new PeershareError(
+      'CONFIG_INVALID',
+      `--${SETTINGS[portsWithoutAddress[0]!].flag} is the port other peers dial at the --advertise addresses: give --advertise too`,
+      { setting: portsWithoutAddress[0] },
+    );
   }
   return Object.freeze(config) as Config;
 }
@@ -462,7 +578,14 @@ export function keepSettings(path: string, values: Partial<Record<SettingName, s
   } catch (err) {
     rmSync(temp, { force: true });
     const failure = fsError(err, `keeping the settings in ${path}`);
-    throw failure instanceof PeershareError ? failure : new PeershareError('UNAVAILABLE', `cannot keep the settings in ${path}: ${(err as Error).message}`, { path }, { cause: err });
+    throw failure instanceof PeershareError
+      ? failure
+      : new PeershareError(
+          'UNAVAILABLE',
+          `cannot keep the settings in ${path}: ${(err as Error).message}`,
+          { path },
+          { cause: err },
+        );
   }
 }
 

@@ -26,7 +26,8 @@ export class ConnectBacks {
 
   /** Wait for `peerId` to connect back, within `timeoutMs`, or until `signal` aborts. */
   expect(peerId: string, timeoutMs = CONNECT_BACK_TIMEOUT_MS, signal?: AbortSignal): Promise<TLSSocket> {
-    if (this.#size >= MAX_CONNECT_BACK_WAITS) return Promise.reject(new PeershareError('UNAVAILABLE', 'too many connect-backs awaited at once'));
+    if (this.#size >= MAX_CONNECT_BACK_WAITS)
+      return Promise.reject(new PeershareError('UNAVAILABLE', 'too many connect-backs awaited at once'));
     return new Promise<TLSSocket>((resolve, reject) => {
       const wait: Wait = {
         resolve: (socket) => {
@@ -40,7 +41,9 @@ export class ConnectBacks {
       };
       const timer = setTimeout(() => {
         this.counters.timedOut++;
-        wait.reject(new PeershareError('UNAVAILABLE', `firewalled peer ${peerId} did not connect back within ${timeoutMs} ms`));
+        wait.reject(
+          new PeershareError('UNAVAILABLE', `firewalled peer ${peerId} did not connect back within ${timeoutMs} ms`),
+        );
       }, timeoutMs);
       const onAbort = () => wait.reject(new PeershareError('UNAVAILABLE', 'aborted'));
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -1,11 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { ChunkCheck, ChunkHasher, hashBytes, isManifestConsistent, MAX_CHUNK_SIZE, toManifest, verifyChunk } from './content.ts';
+import {
+  ChunkCheck,
+  ChunkHasher,
+  hashBytes,
+  isManifestConsistent,
+  MAX_CHUNK_SIZE,
+  toManifest,
+  verifyChunk,
+} from './content.ts';
 
 const MiB = 1024 * 1024;
 
 // Expected values computed independently (Python hashlib) from the definition in content.ts.
 const VECTORS = [
-  { label: 'an empty file', data: Buffer.alloc(0), chunkSize: MiB, id: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', chunks: [] },
+  {
+    label: 'an empty file',
+    data: Buffer.alloc(0),
+    chunkSize: MiB,
+    id: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    chunks: [],
+  },
   {
     label: 'a 1-byte file',
     data: Buffer.from('a'),

@@ -55,7 +55,8 @@ export class ChunkHasher {
   readonly #hashes: Buffer[] = [];
 
   constructor(chunkSize: number = DEFAULT_CHUNK_SIZE) {
-    if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`chunk size must be a positive integer, got ${chunkSize}`);
+    if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0)
+      throw new RangeError(`chunk size must be a positive integer, got ${chunkSize}`);
     this.chunkSize = chunkSize;
   }
 
@@ -105,7 +106,14 @@ export function toManifest(content: HashedContent, name: string): Manifest {
 
 /** Whether a manifest is self-consistent: chunk count matches size, and the id matches the hashes. */
 export function isManifestConsistent(m: Manifest): boolean {
-  if (!Number.isSafeInteger(m.size) || m.size < 0 || !Number.isSafeInteger(m.chunkSize) || m.chunkSize <= 0 || m.chunkSize > MAX_CHUNK_SIZE) return false;
+  if (
+    !Number.isSafeInteger(m.size) ||
+    m.size < 0 ||
+    !Number.isSafeInteger(m.chunkSize) ||
+    m.chunkSize <= 0 ||
+    m.chunkSize > MAX_CHUNK_SIZE
+  )
+    return false;
   if (m.chunks.length !== chunkCount(m.size, m.chunkSize)) return false;
   if (!m.chunks.every((h) => /^[0-9a-f]{64}$/.test(h))) return false;
   return fileIdFromChunkHashes(Buffer.from(m.chunks.join(''), 'hex')) === m.id;
@@ -142,7 +150,8 @@ export class ChunkCheck {
 
   /** Feed the next piece (at most `missing` bytes). */
   update(piece: Uint8Array): void {
-    if (piece.length > this.missing) throw new RangeError(`chunk piece of ${piece.length} bytes overruns the ${this.missing} missing`);
+    if (piece.length > this.missing)
+      throw new RangeError(`chunk piece of ${piece.length} bytes overruns the ${this.missing} missing`);
     this.#hash.update(piece);
     this.#received += piece.length;
   }

@@ -15,7 +15,9 @@ function documentedCodes(): Map<string, { status: number; wire: number }> {
 describe('the error vocabulary', () => {
   it('is listed in docs/ERRORS.md exactly as the code defines it', () => {
     const documented = documentedCodes();
-    const defined = new Map(Object.entries(ERROR_CODES).map(([code, spec]) => [code, { status: spec.status, wire: spec.wire }]));
+    const defined = new Map(
+      Object.entries(ERROR_CODES).map(([code, spec]) => [code, { status: spec.status, wire: spec.wire }]),
+    );
     expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(defined));
   });
 

@@ -18,11 +18,20 @@ export const ERROR_CODES = {
   INVALID_NAME: {
     status: 400,
     wire: 2,
-    meaning: 'A file name is empty, too long, reserved, or contains a path separator, dot segment, NUL, control, or invisible or direction-changing character.',
+    meaning:
+      'A file name is empty, too long, reserved, or contains a path separator, dot segment, NUL, control, or invisible or direction-changing character.',
   },
-  INVALID_PATH: { status: 400, wire: 3, meaning: 'A local path is not absolute, does not exist, or is not a regular file or folder.' },
+  INVALID_PATH: {
+    status: 400,
+    wire: 3,
+    meaning: 'A local path is not absolute, does not exist, or is not a regular file or folder.',
+  },
   INVALID_RANGE: { status: 416, wire: 4, meaning: 'A byte range lies outside the file (RFC 9110 §15.5.17).' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, wire: 5, meaning: 'The request body has a content type this route does not accept.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    wire: 5,
+    meaning: 'The request body has a content type this route does not accept.',
+  },
   UNAUTHORIZED: { status: 401, wire: 6, meaning: 'A route that changes state was called without the valid API token.' },
   FORBIDDEN: { status: 403, wire: 7, meaning: 'The caller may not use this route from where it is calling.' },
   PATH_OUTSIDE_SHARE: {
@@ -38,41 +47,64 @@ export const ERROR_CODES = {
     meaning: 'A file shared in place changed on disk since it was hashed; it is no longer served until shared again.',
   },
   PAYLOAD_TOO_LARGE: { status: 413, wire: 12, meaning: 'A body, upload or message is larger than its configured cap.' },
-  UPLOAD_ABORTED: { status: 400, wire: 13, meaning: 'The client went away before the upload was complete; nothing was stored.' },
-  DISK_FULL: { status: 507, wire: 14, meaning: 'The disk is full (ENOSPC, SQLITE_FULL), or a download would eat into the reserve kept free; see "A full disk".' },
-  UNAVAILABLE: { status: 503, wire: 15, meaning: 'The service is starting, stopping or cannot reach something it needs.' },
-  CONFIG_INVALID: { status: 500, wire: 16, meaning: 'A configuration setting has an invalid value (reported at start-up).' },
+  UPLOAD_ABORTED: {
+    status: 400,
+    wire: 13,
+    meaning: 'The client went away before the upload was complete; nothing was stored.',
+  },
+  DISK_FULL: {
+    status: 507,
+    wire: 14,
+    meaning:
+      'The disk is full (ENOSPC, SQLITE_FULL), or a download would eat into the reserve kept free; see "A full disk".',
+  },
+  UNAVAILABLE: {
+    status: 503,
+    wire: 15,
+    meaning: 'The service is starting, stopping or cannot reach something it needs.',
+  },
+  CONFIG_INVALID: {
+    status: 500,
+    wire: 16,
+    meaning: 'A configuration setting has an invalid value (reported at start-up).',
+  },
   INTERNAL: { status: 500, wire: 17, meaning: 'An unexpected failure; the log has the details.' },
   BAD_SOURCE: {
     status: 502,
     wire: 18,
-    meaning: 'A source peer sent other bytes than asked (more, fewer, or not matching the chunk hash); it is banned for that file.',
+    meaning:
+      'A source peer sent other bytes than asked (more, fewer, or not matching the chunk hash); it is banned for that file.',
   },
   PEER_UNVERIFIED: {
     status: 502,
     wire: 19,
-    meaning: 'The other end of a peer connection proved no peer id: not TLS 1.3, no certificate, or one that is not Ed25519, self-signed and current.',
+    meaning:
+      'The other end of a peer connection proved no peer id: not TLS 1.3, no certificate, or one that is not Ed25519, self-signed and current.',
   },
   PEER_ID_MISMATCH: {
     status: 502,
     wire: 20,
-    meaning: 'A peer proved another id than the one expected: the id in the record it was dialled from, or the id pinned for its address on first use.',
+    meaning:
+      'A peer proved another id than the one expected: the id in the record it was dialled from, or the id pinned for its address on first use.',
   },
   RATE_LIMITED: {
     status: 429,
     wire: 21,
-    meaning: 'Too many requests in too short a time (a peer\'s own searches are held below what its neighbours accept); Retry-After says when to try again.',
+    meaning:
+      "Too many requests in too short a time (a peer's own searches are held below what its neighbours accept); Retry-After says when to try again.",
   },
   ALREADY_SHARED: {
     status: 409,
     wire: 22,
-    meaning: 'This peer already holds the file asked for (it shares it): nothing was downloaded; ask for another folder to get a copy there.',
+    meaning:
+      'This peer already holds the file asked for (it shares it): nothing was downloaded; ask for another folder to get a copy there.',
   },
   COLLECTION_NOT_FOUND: { status: 404, wire: 23, meaning: 'No shared folder (collection) has this id.' },
   INVALID_COLLECTION: {
     status: 400,
     wire: 24,
-    meaning: 'A collection breaks a rule of its format (docs/PROTOCOL.md §11): a bad path, duplicate or unsorted entries, a file where a folder is, or a limit passed.',
+    meaning:
+      'A collection breaks a rule of its format (docs/PROTOCOL.md §11): a bad path, duplicate or unsorted entries, a file where a folder is, or a limit passed.',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

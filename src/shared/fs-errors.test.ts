@@ -34,7 +34,10 @@ describe('a file that will not open at start-up', () => {
     const path = join(dir, 'fetch.db');
     for (const code of ['ENOSPC', 'EDQUOT', 'SQLITE_FULL']) {
       const err = openError(errno(code, 'no room'), path);
-      expect(err).toMatchObject({ code: 'DISK_FULL', message: `disk full: cannot open ${path}: no room (${code}); free some space on its disk` });
+      expect(err).toMatchObject({
+        code: 'DISK_FULL',
+        message: `disk full: cannot open ${path}: no room (${code}); free some space on its disk`,
+      });
     }
     const refused = new PeershareError('CONFIG_INVALID', 'a data folder of a newer version');
     expect(openError(refused, path)).toBe(refused);

@@ -14,7 +14,8 @@ const NEARLY_FULL_BYTES = 256 * 1024;
 /** Translate an fs or SQLite failure (ENOSPC, EDQUOT, SQLITE_FULL → DISK_FULL); other errors pass through unchanged. */
 export function fsError(err: unknown, what: string): unknown {
   const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return new PeershareError('DISK_FULL', `disk full while ${what}`, undefined, { cause: err });
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL')
+    return new PeershareError('DISK_FULL', `disk full while ${what}`, undefined, { cause: err });
   return err;
 }
 
@@ -27,8 +28,15 @@ export function openError(err: unknown, path: string): unknown {
   if (isPeershareError(err)) return err;
   const code = String((err as NodeJS.ErrnoException)?.code ?? '');
   const reason = `${(err as Error)?.message ?? String(err)}${code ? ` (${code})` : ''}`;
-  const full = FULL_CODES.has(code) || (/^(SQLITE_IOERR|EIO$)/.test(code) && freeBytes(dirname(path)) < NEARLY_FULL_BYTES);
-  if (full) return new PeershareError('DISK_FULL', `disk full: cannot open ${path}: ${reason}; free some space on its disk`, { path }, { cause: err });
+  const full =
+    FULL_CODES.has(code) || (/^(SQLITE_IOERR|EIO$)/.test(code) && freeBytes(dirname(path)) < NEARLY_FULL_BYTES);
+  if (full)
+    return new PeershareError(
+      'DISK_FULL',
+      `disk full: cannot open ${path}: ${reason}; free some space on its disk`,
+      { path },
+      { cause: err },
+    );
   return new PeershareError('UNAVAILABLE', `cannot open ${path}: ${reason}`, { path }, { cause: err });
 }
 

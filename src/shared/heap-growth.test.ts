@@ -58,7 +58,11 @@ function pileUpGarbage(peer: boolean): Heap {
     globalThis.gc();
     const kept = getHeapStatistics().used_heap_size;
     console.log(JSON.stringify({ keptMiB: kept / ${MiB}, peakMiB: peak / ${MiB}, fullCollections, live: live.length }));`;
-  const run = spawnSync(process.execPath, ['--max-semi-space-size=1', '--expose-gc', '--import', 'tsx', '--input-type=module', '-e', program], { encoding: 'utf8', timeout: 90_000 });
+  const run = spawnSync(
+    process.execPath,
+    ['--max-semi-space-size=1', '--expose-gc', '--import', 'tsx', '--input-type=module', '-e', program],
+    { encoding: 'utf8', timeout: 90_000 },
+  );
   expect(run.status, run.stderr).toBe(0);
   return JSON.parse(run.stdout) as Heap;
 }

@@ -14,7 +14,13 @@
  * id is not known yet (a join address), and every local request, has a connection of its own. The range client of Download keeps its own connections for speed
  * (download/adapters/http/range-client.ts) and dials through `dialPeer` like everything else.
  */
-import { Agent, request as httpRequest, type AgentOptions, type ClientRequestArgs, type IncomingMessage } from 'node:http';
+import {
+  Agent,
+  request as httpRequest,
+  type AgentOptions,
+  type ClientRequestArgs,
+  type IncomingMessage,
+} from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { OnReadOpts } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
@@ -27,7 +33,11 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /** Where a request goes: another peer (TLS, its id checked) or this peer's own service (plaintext). */
 export type Target =
-  | { readonly kind: 'peer'; readonly address: string; /** undefined: any id, returned (trust on first use) */ readonly peerId: string | undefined }
+  | {
+      readonly kind: 'peer';
+      readonly address: string;
+      /** undefined: any id, returned (trust on first use) */ readonly peerId: string | undefined;
+    }
   | { readonly kind: 'local'; readonly baseUrl: string };
 
 export interface RequestOptions {
@@ -49,7 +59,6 @@ export interface JsonAnswer<T> {
   readonly peerId?: string;
 }
 
-
 function describe(target: Target): string {
   return target.kind === 'peer' ? `peer ${target.peerId ?? '(not yet known)'} at ${target.address}` : target.baseUrl;
 }
@@ -57,7 +66,9 @@ function describe(target: Target): string {
 function unreachable(target: Target, err: unknown): PeershareError {
   if (isPeershareError(err)) return err;
   const e = err as NodeJS.ErrnoException;
-  return new PeershareError('UNAVAILABLE', `${describe(target)} does not answer: ${e.code ?? e.message}`, undefined, { cause: err });
+  return new PeershareError('UNAVAILABLE', `${describe(target)} does not answer: ${e.code ?? e.message}`, undefined, {
+    cause: err,
+  });
 }
 
 /**
@@ -93,9 +104,21 @@ export function dialPeer(
     const fail = (err: unknown) => {
       cleanup();
       socket.destroy();
-      reject(err instanceof PeershareError ? err : new PeershareError('UNAVAILABLE', `peer at ${address} does not answer: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, undefined, { cause: err }));
+      reject(
+        err instanceof PeershareError
+          ? err
+          : new PeershareError(
+              'UNAVAILABLE',
+              `peer at ${address} does not answer: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+              undefined,
+              { cause: err },
+            ),
+      );
     };
-    const timer = setTimeout(() => fail(new PeershareError('UNAVAILABLE', `peer at ${address}: no TLS connection within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => fail(new PeershareError('UNAVAILABLE', `peer at ${address}: no TLS connection within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     const onAbort = () => fail(new PeershareError('UNAVAILABLE', 'aborted'));
     const cleanup = () => {
       clearTimeout(timer);
@@ -145,7 +168,10 @@ class PeerAgent extends Agent {
     return `${o.peerAddress}|${o.expectedPeerId}`;
   }
 
-  override createConnection(options: ClientRequestArgs, done: (err: Error | null, socket: Duplex) => void): Duplex | undefined {
+  override createConnection(
+    options: ClientRequestArgs,
+    done: (err: Error | null, socket: Duplex) => void,
+  ): Duplex | undefined {
     const o = options as PeerRequestArgs;
     dialPeer(this.#tls, o.peerAddress, o.expectedPeerId, { timeoutMs: o.connectTimeoutMs }).then(
       ({ socket }) => done(null, socket),
@@ -165,7 +191,13 @@ export class HttpClient {
   constructor(options: { tls?: PeerTls; timeoutMs?: number; maxResponseBytes?: number } = {}) {
     this.#tls = options.tls;
     this.#agent = options.tls
-      ? new PeerAgent(options.tls, { keepAlive: true, maxSockets: MAX_SOCKETS_PER_PEER, maxFreeSockets: MAX_SOCKETS_PER_PEER, timeout: IDLE_MS, scheduling: 'lifo' })
+      ? new PeerAgent(options.tls, {
+          keepAlive: true,
+          maxSockets: MAX_SOCKETS_PER_PEER,
+          maxFreeSockets: MAX_SOCKETS_PER_PEER,
+          timeout: IDLE_MS,
+          scheduling: 'lifo',
+        })
       : undefined;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -175,11 +207,20 @@ export class HttpClient {
    * Send a request and return the answer's head, its body unread (for streams: SSE, content).
    * The deadline covers the connection and the head; `release()` must be called when done.
    */
-  async open(target: Target, options: RequestOptions): Promise<{ response: IncomingMessage; peerId?: string; signal: AbortSignal; release(): void }> {
+  async open(
+    target: Target,
+    options: RequestOptions,
+  ): Promise<{ response: IncomingMessage; peerId?: string; signal: AbortSignal; release(): void }> {
     const controller = new AbortController();
     this.#inFlight.add(controller);
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    const timer = setTimeout(() => controller.abort(new PeershareError('UNAVAILABLE', `no answer from ${describe(target)} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        controller.abort(
+          new PeershareError('UNAVAILABLE', `no answer from ${describe(target)} within ${timeoutMs} ms`),
+        ),
+      timeoutMs,
+    );
     const onAbort = () => controller.abort(new PeershareError('UNAVAILABLE', 'aborted'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const release = () => {
@@ -206,9 +247,17 @@ export class HttpClient {
         url = new URL(`https://${target.address}${options.path}`);
         if (target.peerId !== undefined) {
           peerId = target.peerId; // every pooled connection proved it
-          via = { agent: this.#agent, peerAddress: target.address, expectedPeerId: target.peerId, connectTimeoutMs: timeoutMs };
+          via = {
+            agent: this.#agent,
+            peerAddress: target.address,
+            expectedPeerId: target.peerId,
+            connectTimeoutMs: timeoutMs,
+          };
         } else {
-          ({ socket, peerId } = await dialPeer(this.#tls, target.address, undefined, { signal: controller.signal, timeoutMs }));
+          ({ socket, peerId } = await dialPeer(this.#tls, target.address, undefined, {
+            signal: controller.signal,
+            timeoutMs,
+          }));
           const dialled = socket;
           via = { createConnection: () => dialled };
         }
@@ -228,13 +277,17 @@ export class HttpClient {
           } as ClientRequestArgs,
           resolve,
         );
-        req.once('error', (err) => reject(controller.signal.aborted ? (controller.signal.reason as Error) : unreachable(target, err)));
+        req.once('error', (err) =>
+          reject(controller.signal.aborted ? (controller.signal.reason as Error) : unreachable(target, err)),
+        );
         req.end(payload);
       });
       return { response, peerId, signal: controller.signal, release };
     } catch (err) {
       release();
-      throw controller.signal.aborted && !isPeershareError(err) ? (controller.signal.reason as Error) : unreachable(target, err);
+      throw controller.signal.aborted && !isPeershareError(err)
+        ? (controller.signal.reason as Error)
+        : unreachable(target, err);
     }
   }
 
@@ -245,13 +298,22 @@ export class HttpClient {
   async json<T>(target: Target, options: RequestOptions): Promise<JsonAnswer<T>> {
     const { response, peerId, signal, release } = await this.open(target, options);
     try {
-      const text = await readText(response, options.maxResponseBytes ?? this.#maxResponseBytes, describe(target), signal);
+      const text = await readText(
+        response,
+        options.maxResponseBytes ?? this.#maxResponseBytes,
+        describe(target),
+        signal,
+      );
       const status = response.statusCode ?? 0;
       let body: unknown;
       try {
         body = text.length === 0 ? undefined : JSON.parse(text);
       } catch {
-        throw new PeershareError('UNAVAILABLE', `the answer of ${describe(target)} (HTTP ${status}) is not JSON: ${text.slice(0, 120)}`, { status });
+        throw new PeershareError(
+          'UNAVAILABLE',
+          `the answer of ${describe(target)} (HTTP ${status}) is not JSON: ${text.slice(0, 120)}`,
+          { status },
+        );
       }
       if (status < 200 || status >= 300) throw answerError(target, status, body);
       return { status, body: body as T, peerId };
@@ -267,7 +329,12 @@ export class HttpClient {
   async bytes(target: Target, options: RequestOptions): Promise<{ status: number; body: Buffer; peerId?: string }> {
     const { response, peerId, signal, release } = await this.open(target, options);
     try {
-      const body = await readBody(response, options.maxResponseBytes ?? this.#maxResponseBytes, describe(target), signal);
+      const body = await readBody(
+        response,
+        options.maxResponseBytes ?? this.#maxResponseBytes,
+        describe(target),
+        signal,
+      );
       const status = response.statusCode ?? 0;
       if (status < 200 || status >= 300) {
         let parsed: unknown;
@@ -336,5 +403,7 @@ function readBody(response: IncomingMessage, max: number, from: string, signal: 
 }
 
 function unreachableText(from: string, err: Error): PeershareError {
-  return isPeershareError(err) ? err : new PeershareError('UNAVAILABLE', `${from}: ${err.message}`, undefined, { cause: err });
+  return isPeershareError(err)
+    ? err
+    : new PeershareError('UNAVAILABLE', `${from}: ${err.message}`, undefined, { cause: err });
 }

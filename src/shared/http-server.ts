@@ -6,7 +6,13 @@
  */
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Type } from 'typebox';
 import { httpStatus, isPeershareError, PeershareError, toErrorBody, type ErrorCode } from './errors.ts';
@@ -101,10 +107,20 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     {
       schema: {
         summary: 'Liveness and basic facts about the service',
-        response: { 200: Type.Object({ status: Type.Literal('ok'), service: Type.String(), uptimeMs: Type.Integer() }, { additionalProperties: true }) },
+        response: {
+          200: Type.Object(
+            { status: Type.Literal('ok'), service: Type.String(), uptimeMs: Type.Integer() },
+            { additionalProperties: true },
+          ),
+        },
       },
     },
-    async () => ({ status: 'ok' as const, service: options.service, uptimeMs: Date.now() - startedAt, ...options.health?.() }),
+    async () => ({
+      status: 'ok' as const,
+      service: options.service,
+      uptimeMs: Date.now() - startedAt,
+      ...options.health?.(),
+    }),
   );
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;

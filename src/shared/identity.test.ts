@@ -32,13 +32,25 @@ describe('peer identity', () => {
     expect(verifySignature(me.publicKey, Buffer.from('peer recorD'), signature)).toBe(false);
   });
 
-  it('is one identity when several processes create it at once (the services of a split peer)', { timeout: 30_000 }, async () => {
-    dir = mkdtempSync(join(tmpdir(), 'peershare-id-'));
-    const script = `const { loadOrCreateIdentity } = await import(${JSON.stringify(join(import.meta.dirname, 'identity.ts'))}); process.stdout.write(loadOrCreateIdentity(process.argv[1]).peerId);`;
-    const run = () => promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, join(dir, 'data')]);
-    const ids = (await Promise.all(Array.from({ length: 6 }, run))).map((r) => r.stdout);
-    expect(new Set(ids).size).toBe(1);
-    expect(ids[0]).toMatch(new RegExp(PEER_ID_PATTERN));
-    expect(readdirSync(join(dir, 'data'))).toEqual(['identity.pem']); // no temporary key left behind
-  });
+  it(
+    'is one identity when several processes create it at once (the services of a split peer)',
+    { timeout: 30_000 },
+    async () => {
+      dir = mkdtempSync(join(tmpdir(), 'peershare-id-'));
+      const script = `const { loadOrCreateIdentity } = await import(${JSON.stringify(join(import.meta.dirname, 'identity.ts'))}); process.stdout.write(loadOrCreateIdentity(process.argv[1]).peerId);`;
+      const run = () =>
+        promisify(execFile)(process.execPath, [
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          script,
+          join(dir, 'data'),
+        ]);
+      const ids = (await Promise.all(Array.from({ length: 6 }, run))).map((r) => r.stdout);
+      expect(new Set(ids).size).toBe(1);
+      expect(ids[0]).toMatch(new RegExp(PEER_ID_PATTERN));
+      expect(readdirSync(join(dir, 'data'))).toEqual(['identity.pem']); // no temporary key left behind
+    },
+  );
 });

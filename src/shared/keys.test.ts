@@ -24,7 +24,11 @@ describe('keys', () => {
       let n = 0;
       for (; n < ${IDENTITIES}; n++) memorySigner();
       console.log(n);`;
-    const run = spawnSync(process.execPath, ['--max-semi-space-size=1', '--import', 'tsx', '--input-type=module', '-e', program], { encoding: 'utf8', timeout: 90_000 });
+    const run = spawnSync(
+      process.execPath,
+      ['--max-semi-space-size=1', '--import', 'tsx', '--input-type=module', '-e', program],
+      { encoding: 'utf8', timeout: 90_000 },
+    );
     expect(run.signal, 'the process had to be killed: it deadlocked').toBeNull();
     expect(run.stdout.trim()).toBe(String(IDENTITIES));
   }, 100_000);

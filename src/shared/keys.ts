@@ -2,7 +2,16 @@
  * Ed25519 operations on raw keys, free of I/O so domain code may use them: derive a peer id
  * from a public key, verify a signature, and make a key pair held in memory only.
  */
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 import { base32 } from './ids.ts';
 
 /** Something that signs as a peer: its id, raw 32-byte public key, and a signing function. */
@@ -23,7 +32,10 @@ export function verifySignature(rawPublicKey: Uint8Array, data: Uint8Array, sign
   if (rawPublicKey.length !== 32 || signature.length !== 64) return false;
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(rawPublicKey).toString('base64url') }, format: 'jwk' });
+    key = createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(rawPublicKey).toString('base64url') },
+      format: 'jwk',
+    });
   } catch {
     return false; // not a point on the curve
   }
@@ -38,7 +50,12 @@ export interface KeyHolder extends Signer {
 /** The signer for a private key. */
 export function signerFromPrivateKey(privateKey: KeyObject): KeyHolder {
   const publicKey = Buffer.from(createPublicKey(privateKey).export({ format: 'jwk' }).x ?? '', 'base64url');
-  return { peerId: peerIdFromPublicKey(publicKey), publicKey, privateKey, sign: (data) => sign(null, data, privateKey) };
+  return {
+    peerId: peerIdFromPublicKey(publicKey),
+    publicKey,
+    privateKey,
+    sign: (data) => sign(null, data, privateKey),
+  };
 }
 
 /**

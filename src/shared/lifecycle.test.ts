@@ -12,7 +12,10 @@ function escaping(escape: string): { status: number | null; stderr: string } {
     exitOnEscapedError({ fatal: () => undefined });
     setInterval(() => undefined, 60_000); // work that would keep a healthy process running
     ${escape};`;
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], { encoding: 'utf8', timeout: 30_000 });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', program], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { status: run.status, stderr: run.stderr };
 }
 

@@ -13,7 +13,10 @@ export function loadOrCreateSecret(dataDir: string, name: string, bytes: number)
   const path = join(dataDir, name);
   try {
     const secret = Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
-    if (secret.length < bytes) throw new Error(`${path} holds ${secret.length} bytes of secret, fewer than ${bytes}: remove it to have a new one made`);
+    if (secret.length < bytes)
+      throw new Error(
+        `${path} holds ${secret.length} bytes of secret, fewer than ${bytes}: remove it to have a new one made`,
+      );
     return secret;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

@@ -27,10 +27,20 @@ export interface LoggerOptions {
   showPeer?: boolean;
 }
 
-export function createLogger(level: string, bindings: Record<string, unknown> = {}, options: LoggerOptions = {}): Logger {
+export function createLogger(
+  level: string,
+  bindings: Record<string, unknown> = {},
+  options: LoggerOptions = {},
+): Logger {
   const settings = { level, base: { pid: process.pid, ...bindings } };
   if (options.format !== 'human') return pino(settings);
-  return pino(settings, humanStream(process.stdout, { showPeer: options.showPeer === true, colour: process.stdout.isTTY === true && !process.env.NO_COLOR }));
+  return pino(
+    settings,
+    humanStream(process.stdout, {
+      showPeer: options.showPeer === true,
+      colour: process.stdout.isTTY === true && !process.env.NO_COLOR,
+    }),
+  );
 }
 
 /** A logger that writes nothing, for tests and tools. */
@@ -49,7 +59,14 @@ export function quieter(logger: Logger, floor: string): Logger {
 const FRAMED = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'service', 'peerId', 'v']);
 /** A field value longer than this is cut (the JSON format keeps it whole). */
 const MAX_VALUE_CHARS = 160;
-const LEVEL_COLOURS: Record<string, string> = { TRACE: '90', DEBUG: '36', INFO: '32', WARN: '33', ERROR: '31', FATAL: '35' };
+const LEVEL_COLOURS: Record<string, string> = {
+  TRACE: '90',
+  DEBUG: '36',
+  INFO: '32',
+  WARN: '33',
+  ERROR: '31',
+  FATAL: '35',
+};
 
 interface HumanOptions {
   showPeer: boolean;
@@ -74,7 +91,8 @@ export function humanLine(json: string, options: HumanOptions = { showPeer: fals
   const t = new Date(typeof record.time === 'number' ? record.time : Date.now());
   const time = `${[t.getHours(), t.getMinutes(), t.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':')}.${String(t.getMilliseconds()).padStart(3, '0')}`;
   const label = (pino.levels.labels[Number(record.level)] ?? String(record.level)).toUpperCase();
-  const level = options.colour && LEVEL_COLOURS[label] ? `\x1b[${LEVEL_COLOURS[label]}m${label.padEnd(5)}\x1b[0m` : label.padEnd(5);
+  const level =
+    options.colour && LEVEL_COLOURS[label] ? `\x1b[${LEVEL_COLOURS[label]}m${label.padEnd(5)}\x1b[0m` : label.padEnd(5);
   const peer = options.showPeer && typeof record.peerId === 'string' ? `${record.peerId.slice(0, 12)} ` : '';
   const service = `${peer}${typeof record.service === 'string' ? record.service : 'peer'}`.padEnd(peer ? 21 : 8);
   const fields = Object.entries(record)
@@ -88,6 +106,7 @@ function fieldText(key: string, value: unknown): string {
     const err = value as { message?: unknown; code?: unknown };
     value = `${String(err.message ?? '')}${err.code !== undefined ? ` (${String(err.code)})` : ''}`;
   }
-  const text = typeof value === 'string' ? (/^[^\s"=]+$/.test(value) ? value : JSON.stringify(value)) : JSON.stringify(value);
+  const text =
+    typeof value === 'string' ? (/^[^\s"=]+$/.test(value) ? value : JSON.stringify(value)) : JSON.stringify(value);
   return text.length > MAX_VALUE_CHARS ? `${text.slice(0, MAX_VALUE_CHARS - 1)}…` : text;
 }

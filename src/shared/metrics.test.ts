@@ -14,7 +14,15 @@ async function serving(host: string, apiToken: string | undefined, count: { n: n
   app = await createHttpApp({ service: 'test', logger: silentLogger() });
   const metrics = new ServiceMetrics('test', 'peer-1');
   metrics.counter('things_total', 'Things done.', () => count.n);
-  metrics.gauge('by_kind', 'Things by kind.', async () => [[{ kind: 'a' }, 2], [{ kind: 'b' }, count.n]], ['kind']);
+  metrics.gauge(
+    'by_kind',
+    'Things by kind.',
+    async () => [
+      [{ kind: 'a' }, 2],
+      [{ kind: 'b' }, count.n],
+    ],
+    ['kind'],
+  );
   serveMetrics(app, metrics, { host, apiToken });
   return app;
 }
@@ -37,13 +45,21 @@ describe('ServiceMetrics and GET /metrics', () => {
     const served = await serving('0.0.0.0', 'secret-token', { n: 1 });
     const without = await served.inject({ method: 'GET', url: '/metrics', headers: { host: '127.0.0.1' } });
     expect(without.statusCode).toBe(401);
-    const withToken = await served.inject({ method: 'GET', url: '/metrics', headers: { host: '127.0.0.1', authorization: 'Bearer secret-token' } });
+    const withToken = await served.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { host: '127.0.0.1', authorization: 'Bearer secret-token' },
+    });
     expect(withToken.statusCode).toBe(200);
   });
 
   it('refuses a page of another site', async () => {
     const served = await serving('127.0.0.1', undefined, { n: 1 });
-    const res = await served.inject({ method: 'GET', url: '/metrics', headers: { host: '127.0.0.1', 'sec-fetch-site': 'cross-site' } });
+    const res = await served.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { host: '127.0.0.1', 'sec-fetch-site': 'cross-site' },
+    });
     expect(res.statusCode).toBe(403);
   });
 

@@ -34,8 +34,13 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   readonly #startedAt = Date.now();
 
-  constructor(readonly service: string, peerId: string) {
-    this.gauge('info', 'The service and the peer id it runs for (always 1).', () => [[{ peer_id: peerId }, 1]], ['peer_id']);
+  constructor(
+    readonly service: string,
+    peerId: string,
+  ) {
+    this.gauge('info', 'The service and the peer id it runs for (always 1).', () => [[{ peer_id: peerId }, 1]], [
+      'peer_id',
+    ]);
     this.gauge('uptime_seconds', 'Seconds since the service started.', () => (Date.now() - this.#startedAt) / 1000);
   }
 
@@ -91,19 +96,28 @@ export class ServiceMetrics {
 export function localReader(boundHost: string, token: string | undefined): (request: FastifyRequest) => Promise<void> {
   const isAdmin = isAdminCaller(boundHost, token);
   return async (request) => {
-    if (callingPeer(request) !== undefined) throw new PeershareError('FORBIDDEN', 'GET /metrics is for this peer\'s local user, not for other peers');
+    if (callingPeer(request) !== undefined)
+      throw new PeershareError('FORBIDDEN', "GET /metrics is for this peer's local user, not for other peers");
     refuseOtherSites(request);
     if (isAdmin(request)) return;
-    if (token) throw new PeershareError('UNAUTHORIZED', 'this route needs the API token (Authorization: Bearer <token>)');
+    if (token)
+      throw new PeershareError('UNAUTHORIZED', 'this route needs the API token (Authorization: Bearer <token>)');
     throw new PeershareError('FORBIDDEN', 'this route is only served to callers on this machine');
   };
 }
 
 /** Serve `metrics` at GET /metrics on `app`, to the callers `localReader` lets through. */
-export function serveMetrics(app: HttpApp, metrics: ServiceMetrics, access: { host: string; apiToken: string | undefined }): void {
+export function serveMetrics(
+  app: HttpApp,
+  metrics: ServiceMetrics,
+  access: { host: string; apiToken: string | undefined },
+): void {
   app.get(
     '/metrics',
-    { onRequest: localReader(access.host, access.apiToken), schema: { summary: 'Counters in the Prometheus text format (this host\'s user only)' } },
+    {
+      onRequest: localReader(access.host, access.apiToken),
+      schema: { summary: "Counters in the Prometheus text format (this host's user only)" },
+    },
     async (_request, reply) => {
       const { contentType, body } = await metrics.scrape();
       return reply.type(contentType).send(body);

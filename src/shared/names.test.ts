@@ -16,7 +16,16 @@ describe('file names', () => {
     expect(() => validateFileName('invoice\u202Etxt.exe')).toThrow(/U\+202E/);
   });
 
-  it.each(['report.pdf', 'Élan vital – notes.txt', '.bashrc', 'a..b', 'ünïcödé 名前.mkv', 'x'.repeat(255), 'می\u200cخواهم.txt', 'family 👨\u200d👩\u200d👧.png'])('accepts %j', (name) => {
+  it.each([
+    'report.pdf',
+    'Élan vital – notes.txt',
+    '.bashrc',
+    'a..b',
+    'ünïcödé 名前.mkv',
+    'x'.repeat(255),
+    'می\u200cخواهم.txt',
+    'family 👨\u200d👩\u200d👧.png',
+  ])('accepts %j', (name) => {
     expect(validateFileName(name)).toBe(name);
   });
 

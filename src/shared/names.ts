@@ -51,7 +51,8 @@ export function validateFileName(name: string): string {
   for (const form of decodings(name)) {
     if (form === '.' || form === '..') reject(name, 'a dot segment');
     if (FORBIDDEN.test(form)) reject(name, 'contains a path separator, NUL, control or reserved character');
-    if (INVISIBLE.test(form)) reject(name, `contains an invisible or direction-changing character (U+${codePointOf(form)})`);
+    if (INVISIBLE.test(form))
+      reject(name, `contains an invisible or direction-changing character (U+${codePointOf(form)})`);
     if (form.split(/[/\\]/).some((part) => part === '..' || part === '.')) reject(name, 'a dot segment');
   }
   if (RESERVED.test(name)) reject(name, 'a reserved device name on Windows');

@@ -9,7 +9,6 @@ export function isLoopback(address: string | undefined): boolean {
   return a === '::1';
 }
 
-
 /** Whether a bound address is a wildcard (every interface): not an address anyone can dial. */
 export function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::';

@@ -6,7 +6,16 @@ import { createHttpApp } from './http-server.ts';
 import { memorySigner } from './keys.ts';
 import { silentLogger } from './logging.ts';
 import { loadConfig } from './config.ts';
-import { callingPeer, HANDSHAKE_TIMEOUT_MS, listenPeerPort, MAX_UNPROVEN, MAX_UNPROVEN_PER_ADDRESS, peerAccess, servePeerHttp, type PeerPort } from './peer-port.ts';
+import {
+  callingPeer,
+  HANDSHAKE_TIMEOUT_MS,
+  listenPeerPort,
+  MAX_UNPROVEN,
+  MAX_UNPROVEN_PER_ADDRESS,
+  peerAccess,
+  servePeerHttp,
+  type PeerPort,
+} from './peer-port.ts';
 import { ALPN_HTTP, PeerTls, provenPeerId } from './peer-tls.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -19,7 +28,9 @@ async function peerApp(): Promise<{ tls: PeerTls; port: PeerPort }> {
   await tls.ready();
   const app = await createHttpApp({ service: 'test', logger: silentLogger() });
   app.addHook('onRequest', peerAccess);
-  app.get('/who', { config: { access: 'peers-and-local' } }, async (request) => ({ peer: callingPeer(request) ?? null }));
+  app.get('/who', { config: { access: 'peers-and-local' } }, async (request) => ({
+    peer: callingPeer(request) ?? null,
+  }));
   app.post('/sync', { config: { access: 'peers' } }, async () => ({ ok: true }));
   app.post('/shares', async () => ({ shared: true }));
   const port = await servePeerHttp(app, '127.0.0.1', 0, tls, silentLogger());
@@ -31,12 +42,19 @@ async function peerApp(): Promise<{ tls: PeerTls; port: PeerPort }> {
 }
 
 /** One HTTP/1.1 request over a TLS connection made as `me`; the answer's status and body. */
-async function overTls(me: PeerTls, port: number, method: string, path: string): Promise<{ status: number; body: string; server: string }> {
+async function overTls(
+  me: PeerTls,
+  port: number,
+  method: string,
+  path: string,
+): Promise<{ status: number; body: string; server: string }> {
   const socket: TLSSocket = connect({ ...me.clientOptions([ALPN_HTTP]), host: '127.0.0.1', port });
   cleanups.push(() => void socket.destroy());
   await once(socket, 'secureConnect');
   const server = provenPeerId(socket);
-  socket.end(`${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}`);
+  socket.end(
+    `${method} ${path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}`,
+  );
   const parts: Buffer[] = [];
   for await (const chunk of socket) parts.push(chunk as Buffer);
   const text = Buffer.concat(parts).toString();
@@ -62,7 +80,11 @@ describe('a peer port', () => {
     await me.ready();
     expect((await overTls(me, port.port, 'POST', '/shares')).status).toBe(403);
     expect((await overTls(me, port.port, 'POST', '/sync')).status).toBe(200);
-    const plain = await fetch(`http://127.0.0.1:${port.port}/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const plain = await fetch(`http://127.0.0.1:${port.port}/sync`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(plain.status).toBe(403);
   });
 
@@ -103,9 +125,18 @@ describe('closing a peer port', () => {
 
   it("takes its caps from the peer's settings (carried by PeerTls), whose defaults are the constants here", async () => {
     const defaults = loadConfig({ flags: { dataDir: '/nonexistent' } });
-    expect([defaults.peerHandshakeTimeout, defaults.peerMaxUnprovenPerAddress, defaults.peerMaxUnproven]).toEqual([HANDSHAKE_TIMEOUT_MS, MAX_UNPROVEN_PER_ADDRESS, MAX_UNPROVEN]);
-    const configured = loadConfig({ flags: { dataDir: '/nonexistent', peerMaxUnprovenPerAddress: 1, peerHandshakeTimeout: 60_000 } });
-    const tls = new PeerTls(memorySigner(), { maxUnprovenPerAddress: configured.peerMaxUnprovenPerAddress, handshakeTimeoutMs: configured.peerHandshakeTimeout });
+    expect([defaults.peerHandshakeTimeout, defaults.peerMaxUnprovenPerAddress, defaults.peerMaxUnproven]).toEqual([
+      HANDSHAKE_TIMEOUT_MS,
+      MAX_UNPROVEN_PER_ADDRESS,
+      MAX_UNPROVEN,
+    ]);
+    const configured = loadConfig({
+      flags: { dataDir: '/nonexistent', peerMaxUnprovenPerAddress: 1, peerHandshakeTimeout: 60_000 },
+    });
+    const tls = new PeerTls(memorySigner(), {
+      maxUnprovenPerAddress: configured.peerMaxUnprovenPerAddress,
+      handshakeTimeoutMs: configured.peerHandshakeTimeout,
+    });
     await tls.ready();
     const app = await createHttpApp({ service: 'test', logger: silentLogger() });
     const port = await servePeerHttp(app, '127.0.0.1', 0, tls, silentLogger());
@@ -177,13 +208,18 @@ describe('closing a peer port', () => {
     expect(port.refusedOverCap).toBe(3);
     // Places are given back as connections end: the first address is served again.
     for (const s of [...fromOne, ...fromThree]) s.destroy();
-    await expect.poll(async () => {
-      try {
-        return (await tlsPeer('127.0.0.2')).length > 0;
-      } catch {
-        return false;
-      }
-    }, { timeout: 10_000, interval: 50 }).toBe(true);
+    await expect
+      .poll(
+        async () => {
+          try {
+            return (await tlsPeer('127.0.0.2')).length > 0;
+          } catch {
+            return false;
+          }
+        },
+        { timeout: 10_000, interval: 50 },
+      )
+      .toBe(true);
     expect(proven).toHaveLength(2);
   });
 });

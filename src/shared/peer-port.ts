@@ -63,7 +63,9 @@ export function isThisHost(ip: string | undefined): boolean {
   if (!ip) return false;
   const a = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
   if (isLoopback(a)) return true;
-  return Object.values(networkInterfaces()).some((list) => list?.some((i) => i.address === a || i.address.split('%')[0] === a));
+  return Object.values(networkInterfaces()).some((list) =>
+    list?.some((i) => i.address === a || i.address.split('%')[0] === a),
+  );
 }
 
 export async function listenPeerPort(host: string, port: number, options: PeerPortOptions): Promise<PeerPort> {
@@ -149,7 +151,9 @@ export async function listenPeerPort(host: string, port: number, options: PeerPo
   });
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('peer port has no TCP address');
-  const unrenew = tls.onRenew((context) => tlsServer.setSecureContext({ ...tls.serverOptions(options.alpn), secureContext: context } as never));
+  const unrenew = tls.onRenew((context) =>
+    tlsServer.setSecureContext({ ...tls.serverOptions(options.alpn), secureContext: context } as never),
+  );
   return {
     host: address.address,
     port: address.port,
@@ -272,10 +276,16 @@ export function peerAccess(request: FastifyRequest): Promise<void> {
   const access = request.routeOptions.config.access ?? 'local';
   const peer = callingPeer(request);
   if (peer !== undefined && access === 'local') {
-    throw new PeershareError('FORBIDDEN', `${request.method} ${request.routeOptions.url ?? request.url} is for this peer's local user, not for other peers`);
+    throw new PeershareError(
+      'FORBIDDEN',
+      `${request.method} ${request.routeOptions.url ?? request.url} is for this peer's local user, not for other peers`,
+    );
   }
   if (peer === undefined && access === 'peers') {
-    throw new PeershareError('FORBIDDEN', `${request.method} ${request.routeOptions.url ?? request.url} is for other peers, over TLS`);
+    throw new PeershareError(
+      'FORBIDDEN',
+      `${request.method} ${request.routeOptions.url ?? request.url} is for other peers, over TLS`,
+    );
   }
   return Promise.resolve();
 }

@@ -4,7 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memorySigner } from './keys.ts';
-import { ALPN_LINK, CERT_LIFETIME_MS, makeCertificate, PeerTls, peerIdOfCertificate, provenPeerId } from './peer-tls.ts';
+import {
+  ALPN_LINK,
+  CERT_LIFETIME_MS,
+  makeCertificate,
+  PeerTls,
+  peerIdOfCertificate,
+  provenPeerId,
+} from './peer-tls.ts';
 
 const closers: (() => void)[] = [];
 afterEach(() => {

@@ -13,7 +13,13 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto, type KeyObject, type X509Certificate } from 'node:crypto';
-import { createSecureContext, type ConnectionOptions, type SecureContext, type TLSSocket, type TlsOptions } from 'node:tls';
+import {
+  createSecureContext,
+  type ConnectionOptions,
+  type SecureContext,
+  type TLSSocket,
+  type TlsOptions,
+} from 'node:tls';
 import { PeershareError } from './errors.ts';
 import { peerIdFromPublicKey, type KeyHolder } from './keys.ts';
 
@@ -46,10 +52,18 @@ const ED25519 = { name: 'Ed25519' } as const;
 /** A self-signed certificate for `identity`, valid from an hour ago for CERT_LIFETIME_MS. */
 export async function makeCertificate(identity: TlsIdentity, now = Date.now()): Promise<string> {
   const subtle = webcrypto.subtle;
-  const privateKey = await subtle.importKey('pkcs8', identity.privateKey.export({ format: 'der', type: 'pkcs8' }), ED25519, false, ['sign']);
+  const privateKey = await subtle.importKey(
+    'pkcs8',
+    identity.privateKey.export({ format: 'der', type: 'pkcs8' }),
+    ED25519,
+    false,
+    ['sign'],
+  );
   const publicKey = await subtle.importKey('raw', identity.publicKey, ED25519, true, ['verify']);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(8).toString('hex').replace(/^[89a-f]/, '1'), // positive
+    serialNumber: randomBytes(8)
+      .toString('hex')
+      .replace(/^[89a-f]/, '1'), // positive
     name: `CN=${identity.peerId}`,
     notBefore: new Date(now - CLOCK_SKEW_MS),
     notAfter: new Date(now + CERT_LIFETIME_MS),
@@ -69,11 +83,17 @@ export function peerIdOfCertificate(cert: X509Certificate | undefined, now = Dat
   if (!cert) throw new PeershareError('PEER_UNVERIFIED', 'the peer presented no certificate');
   const key = cert.publicKey;
   if (key.asymmetricKeyType !== 'ed25519') {
-    throw new PeershareError('PEER_UNVERIFIED', `the peer's certificate key is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`);
+    throw new PeershareError(
+      'PEER_UNVERIFIED',
+      `the peer's certificate key is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`,
+    );
   }
-  if (!cert.verify(key)) throw new PeershareError('PEER_UNVERIFIED', "the peer's certificate is not signed by its own key");
-  if (Date.parse(cert.validTo) + CLOCK_SKEW_MS < now) throw new PeershareError('PEER_UNVERIFIED', `the peer's certificate expired at ${cert.validTo}`);
-  if (Date.parse(cert.validFrom) - CLOCK_SKEW_MS > now) throw new PeershareError('PEER_UNVERIFIED', `the peer's certificate is not valid before ${cert.validFrom}`);
+  if (!cert.verify(key))
+    throw new PeershareError('PEER_UNVERIFIED', "the peer's certificate is not signed by its own key");
+  if (Date.parse(cert.validTo) + CLOCK_SKEW_MS < now)
+    throw new PeershareError('PEER_UNVERIFIED', `the peer's certificate expired at ${cert.validTo}`);
+  if (Date.parse(cert.validFrom) - CLOCK_SKEW_MS > now)
+    throw new PeershareError('PEER_UNVERIFIED', `the peer's certificate is not valid before ${cert.validFrom}`);
   return peerIdFromPublicKey(rawPublicKey(key));
 }
 
@@ -88,10 +108,14 @@ function rawPublicKey(key: KeyObject): Buffer {
  */
 export function provenPeerId(socket: TLSSocket, expected?: string): string {
   const version = socket.getProtocol();
-  if (version !== 'TLSv1.3') throw new PeershareError('PEER_UNVERIFIED', `the peer speaks ${version ?? 'no TLS'}, not TLS 1.3`);
+  if (version !== 'TLSv1.3')
+    throw new PeershareError('PEER_UNVERIFIED', `the peer speaks ${version ?? 'no TLS'}, not TLS 1.3`);
   const peerId = peerIdOfCertificate(socket.getPeerX509Certificate());
   if (expected !== undefined && peerId !== expected) {
-    throw new PeershareError('PEER_ID_MISMATCH', `expected peer ${expected} but the peer proved ${peerId}`, { expected, proven: peerId });
+    throw new PeershareError('PEER_ID_MISMATCH', `expected peer ${expected} but the peer proved ${peerId}`, {
+      expected,
+      proven: peerId,
+    });
   }
   return peerId;
 }

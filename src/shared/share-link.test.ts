@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatShareLink, looksLikeLink, MAX_LINK_HINTS, MAX_LINK_LENGTH, parseShareLink, type ShareLink } from './share-link.ts';
+import {
+  formatShareLink,
+  looksLikeLink,
+  MAX_LINK_HINTS,
+  MAX_LINK_LENGTH,
+  parseShareLink,
+  type ShareLink,
+} from './share-link.ts';
 
 const ID = 'ab'.repeat(32);
 const PEER = 'a'.repeat(52);
@@ -15,7 +22,13 @@ const reason = (text: string) => {
 
 describe('peershare: links', () => {
   it('writes and reads a folder link: folder=ID, never with id=', () => {
-    const link: ShareLink = { fileId: ID, folder: true, name: 'Holiday 2026', size: 12345, hints: [`${PEER}@192.0.2.1:7871`] };
+    const link: ShareLink = {
+      fileId: ID,
+      folder: true,
+      name: 'Holiday 2026',
+      size: 12345,
+      hints: [`${PEER}@192.0.2.1:7871`],
+    };
     const text = formatShareLink(link);
     expect(text).toBe(`peershare:?folder=${ID}&name=Holiday%202026&size=12345&hint=${PEER}@192.0.2.1:7871`);
     expect(read(text)).toEqual({ ok: true, link });
@@ -24,9 +37,16 @@ describe('peershare: links', () => {
   });
 
   it('formats id, name, size and hints, and reads them back', () => {
-    const link: ShareLink = { fileId: ID, name: 'Lisbon tram & café #2.mp4', size: 3_145_728, hints: [`${PEER}@192.0.2.10:7871`, `${OTHER}@peer.example.org:7871`] };
+    const link: ShareLink = {
+      fileId: ID,
+      name: 'Lisbon tram & café #2.mp4',
+      size: 3_145_728,
+      hints: [`${PEER}@192.0.2.10:7871`, `${OTHER}@peer.example.org:7871`],
+    };
     const text = formatShareLink(link);
-    expect(text).toBe(`peershare:?id=${ID}&name=Lisbon%20tram%20%26%20caf%C3%A9%20%232.mp4&size=3145728&hint=${PEER}@192.0.2.10:7871&hint=${OTHER}@peer.example.org:7871`);
+    expect(text).toBe(
+      `peershare:?id=${ID}&name=Lisbon%20tram%20%26%20caf%C3%A9%20%232.mp4&size=3145728&hint=${PEER}@192.0.2.10:7871&hint=${OTHER}@peer.example.org:7871`,
+    );
     expect(read(text)).toEqual({ ok: true, link });
   });
 
@@ -49,7 +69,10 @@ describe('peershare: links', () => {
 
   it('takes a hint with an IPv6 host written plainly or percent-encoded', () => {
     for (const hint of [`${PEER}@[2001:db8::1]:7871`, `${PEER}%40%5B2001%3Adb8%3A%3A1%5D%3A7871`]) {
-      expect(read(`peershare:?id=${ID}&hint=${hint}`)).toEqual({ ok: true, link: { fileId: ID, hints: [`${PEER}@[2001:db8::1]:7871`] } });
+      expect(read(`peershare:?id=${ID}&hint=${hint}`)).toEqual({
+        ok: true,
+        link: { fileId: ID, hints: [`${PEER}@[2001:db8::1]:7871`] },
+      });
     }
     expect(reason(`peershare:?id=${ID}&hint=${PEER}@2001:db8::1:7871`)).toMatch(/not peerId@host:port/); // unbracketed
     expect(reason(`peershare:?id=${ID}&hint=${PEER}@[::1]`)).toMatch(/not peerId@host:port/); // no port
@@ -62,7 +85,9 @@ describe('peershare: links', () => {
   });
 
   it('ignores unknown parameters and empty ones, and keeps one of each repeated hint', () => {
-    expect(read(`peershare:?v=9&id=${ID}&&x.future=1&hint=${PEER}@192.0.2.1:7871&hint=${PEER}@192.0.2.1:7871&flag`)).toEqual({
+    expect(
+      read(`peershare:?v=9&id=${ID}&&x.future=1&hint=${PEER}@192.0.2.1:7871&hint=${PEER}@192.0.2.1:7871&flag`),
+    ).toEqual({
       ok: true,
       link: { fileId: ID, hints: [`${PEER}@192.0.2.1:7871`] },
     });
@@ -92,7 +117,11 @@ describe('peershare: links', () => {
     ['a path as the name', `peershare:?id=${ID}&name=..%2F..%2Fetc%2Fpasswd`, /name: /],
     ['a reserved Windows name', `peershare:?id=${ID}&name=CON.txt`, /name: .*reserved/],
     ['an empty name', `peershare:?id=${ID}&name=`, /name: .*empty/],
-    ['a hint with a bad peer id', `peershare:?id=${ID}&hint=${PEER.toUpperCase()}@192.0.2.1:7871`, /not peerId@host:port/],
+    [
+      'a hint with a bad peer id',
+      `peershare:?id=${ID}&hint=${PEER.toUpperCase()}@192.0.2.1:7871`,
+      /not peerId@host:port/,
+    ],
     ['a hint with no peer id', `peershare:?id=${ID}&hint=192.0.2.1:7871`, /not peerId@host:port/],
     ['a hint with a bad port', `peershare:?id=${ID}&hint=${PEER}@192.0.2.1:99999`, /not peerId@host:port/],
   ])('refuses %s', (_what, text, why) => {
@@ -105,7 +134,12 @@ describe('peershare: links', () => {
     expect(reason(`peershare:?id=${ID}&pad=${'x'.repeat(MAX_LINK_LENGTH)}`)).toMatch(/longer than 4096/);
     // The longest name (255 bytes, every byte escaped) with 8 hints at the longest host name fits.
     const host = [...Array.from({ length: 3 }, () => 'h'.repeat(63)), 'x'.repeat(61)].join('.'); // 253 characters
-    const longest = formatShareLink({ fileId: ID, name: 'é'.repeat(127), size: Number.MAX_SAFE_INTEGER, hints: Array.from({ length: 8 }, (_, i) => `${PEER.slice(0, 51)}${'abcdefgh'[i]}@${host}:65535`) });
+    const longest = formatShareLink({
+      fileId: ID,
+      name: 'é'.repeat(127),
+      size: Number.MAX_SAFE_INTEGER,
+      hints: Array.from({ length: 8 }, (_, i) => `${PEER.slice(0, 51)}${'abcdefgh'[i]}@${host}:65535`),
+    });
     expect(longest.length).toBeLessThanOrEqual(MAX_LINK_LENGTH);
     expect(host).toHaveLength(253);
     expect((read(longest) as { link: ShareLink }).link.hints).toHaveLength(8);

@@ -45,7 +45,10 @@ export function formatShareLink(link: ShareLink): string {
   const parts = [`${link.folder ? 'folder' : 'id'}=${link.fileId}`];
   if (link.name !== undefined) parts.push(`name=${encode(validateFileName(link.name))}`);
   if (link.size !== undefined) parts.push(`size=${link.size}`);
-  const hints = [...new Set(link.hints)].map(parsePeerAddress).filter((h) => h !== undefined).slice(0, MAX_LINK_HINTS);
+  const hints = [...new Set(link.hints)]
+    .map(parsePeerAddress)
+    .filter((h) => h !== undefined)
+    .slice(0, MAX_LINK_HINTS);
   for (const hint of hints) parts.push(`hint=${encode(formatPeerAddress(hint))}`);
   return `${LINK_SCHEME}?${parts.join('&')}`;
 }
@@ -85,7 +88,8 @@ export function parseShareLink(text: string): LinkReading {
     }
     if (key === 'hint') {
       if (hints.length === MAX_LINK_HINTS) return fail(`more than ${MAX_LINK_HINTS} hints`);
-      if (parsePeerAddress(value) === undefined) return fail(`hint ${JSON.stringify(value.slice(0, 80))} is not peerId@host:port`);
+      if (parsePeerAddress(value) === undefined)
+        return fail(`hint ${JSON.stringify(value.slice(0, 80))} is not peerId@host:port`);
       hints.push(value);
     } else {
       if (single.has(key)) return fail(`${key} given more than once`);
@@ -97,7 +101,11 @@ export function parseShareLink(text: string): LinkReading {
   const fileId = folder ?? single.get('id');
   if (fileId === undefined) return fail('no id');
   if (!isFileId(fileId)) return fail(`${folder !== undefined ? 'folder' : 'id'} is not 64 lowercase hex characters`);
-  const link: ShareLink = { fileId, ...(folder !== undefined ? { folder: true as const } : {}), hints: [...new Set(hints)] };
+  const link: ShareLink = {
+    fileId,
+    ...(folder !== undefined ? { folder: true as const } : {}),
+    hints: [...new Set(hints)],
+  };
   const name = single.get('name');
   if (name !== undefined) {
     try {

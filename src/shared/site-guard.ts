@@ -63,7 +63,8 @@ export function fromAnotherSite(request: FastifyRequest): boolean {
 
 /** Throws FORBIDDEN for a request another site sent. */
 export function refuseOtherSites(request: FastifyRequest): void {
-  if (fromAnotherSite(request)) throw new PeershareError('FORBIDDEN', 'this route is not served to pages of other sites');
+  if (fromAnotherSite(request))
+    throw new PeershareError('FORBIDDEN', 'this route is not served to pages of other sites');
 }
 
 /** Throws UNSUPPORTED_MEDIA_TYPE unless the request is one a page on another site cannot forge. */

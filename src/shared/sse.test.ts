@@ -11,7 +11,7 @@ describe('openEventStream', () => {
     await Promise.all(apps.splice(0).map((a) => a.close()));
   });
 
-  it('keeps a stream with no events open past the server\'s idle-socket timeout, with heartbeats', async () => {
+  it("keeps a stream with no events open past the server's idle-socket timeout, with heartbeats", async () => {
     // The server closes sockets idle for 1 s; the stream sends nothing but heartbeats every 50 ms.
     const app = Fastify({ connectionTimeout: 1_000, forceCloseConnections: true });
     apps.push(app);

@@ -22,10 +22,19 @@ export interface EventStream {
  */
 export const HEARTBEAT_MS = 15_000;
 
-export function openEventStream(request: FastifyRequest, reply: FastifyReply, options: { heartbeatMs?: number } = {}): EventStream {
+export function openEventStream(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: { heartbeatMs?: number } = {},
+): EventStream {
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
   res.write(': peershare\n\n');
   let open = true;
   const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), options.heartbeatMs ?? HEARTBEAT_MS);

@@ -4,11 +4,31 @@ import { searchCharts, type SearchRow } from './report.ts';
 
 /** The centres of a series' circles, in order. */
 const circles = (svg: string, series: string) =>
-  [...(new RegExp(`<g data-series="${series}">([\\s\\S]*?)</g>`).exec(svg)?.[1] ?? '').matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  [
+    ...(new RegExp(`<g data-series="${series}">([\\s\\S]*?)</g>`).exec(svg)?.[1] ?? '').matchAll(
+      /<circle cx="([\d.]+)" cy="([\d.]+)"/g,
+    ),
+  ].map((m) => [Number(m[1]), Number(m[2])]);
 
 describe('SVG line charts', () => {
   it('places points on the axes they are given: the smallest and largest at the plot edges, a log x by decades', () => {
-    const svg = lineChart({ title: 'T', xLabel: 'x', yLabel: 'y', xLog: true, yRange: [0, 1], series: [{ name: 'a', points: [{ x: 10, y: 0 }, { x: 100, y: 0.5 }, { x: 1000, y: 1 }] }] });
+    const svg = lineChart({
+      title: 'T',
+      xLabel: 'x',
+      yLabel: 'y',
+      xLog: true,
+      yRange: [0, 1],
+      series: [
+        {
+          name: 'a',
+          points: [
+            { x: 10, y: 0 },
+            { x: 100, y: 0.5 },
+            { x: 1000, y: 1 },
+          ],
+        },
+      ],
+    });
     const [first, middle, last] = circles(svg, 'a');
     // The plot is 64..560 wide and 60..388 high (margins of chart.ts).
     expect(first).toEqual([64, 388]);
@@ -19,11 +39,24 @@ describe('SVG line charts', () => {
   });
 
   it('escapes text, and refuses what it cannot draw', () => {
-    const svg = lineChart({ title: 'a < b & "c"', xLabel: 'x', yLabel: 'y', series: [{ name: 's', points: [{ x: 1, y: 1, label: '<TTL>' }] }] });
+    const svg = lineChart({
+      title: 'a < b & "c"',
+      xLabel: 'x',
+      yLabel: 'y',
+      series: [{ name: 's', points: [{ x: 1, y: 1, label: '<TTL>' }] }],
+    });
     expect(svg).toContain('<title>a &lt; b &amp; &quot;c&quot;</title>');
     expect(svg).toContain('&lt;TTL&gt;');
     expect(() => lineChart({ title: 'empty', xLabel: 'x', yLabel: 'y', series: [] })).toThrow(/no points/);
-    expect(() => lineChart({ title: 'log0', xLabel: 'x', yLabel: 'y', xLog: true, series: [{ name: 's', points: [{ x: 0, y: 1 }] }] })).toThrow(/above 0/);
+    expect(() =>
+      lineChart({
+        title: 'log0',
+        xLabel: 'x',
+        yLabel: 'y',
+        xLog: true,
+        series: [{ name: 's', points: [{ x: 0, y: 1 }] }],
+      }),
+    ).toThrow(/above 0/);
   });
 
   it('ticks at round values', () => {
@@ -33,15 +66,31 @@ describe('SVG line charts', () => {
   });
 
   it('draws a series per configuration and a point per TTL, in TTL order; a row without hits has no time', () => {
-    const row = (degree: number, ttl: number, recall: number, messages: number, time: number | null) => ({ peers: 1000, degree, ttl, holdersFraction: 0.01, recallMean: recall, messagesMean: messages, lastHitP50Ms: time }) as SearchRow;
-    const { recallMessages, recallTime } = searchCharts([row(8, 4, 0.9, 2000, 120), row(8, 2, 0.2, 80, 60), row(16, 2, 0.5, 300, null)]);
+    const row = (degree: number, ttl: number, recall: number, messages: number, time: number | null) =>
+      ({
+        peers: 1000,
+        degree,
+        ttl,
+        holdersFraction: 0.01,
+        recallMean: recall,
+        messagesMean: messages,
+        lastHitP50Ms: time,
+      }) as SearchRow;
+    const { recallMessages, recallTime } = searchCharts([
+      row(8, 4, 0.9, 2000, 120),
+      row(8, 2, 0.2, 80, 60),
+      row(16, 2, 0.5, 300, null),
+    ]);
     // Named by what varies; what every series shares is the subtitle.
     expect(recallMessages.series.map((s) => [s.name, s.points.map((p) => p.label)])).toEqual([
       ['degree 8', ['TTL 2', 'TTL 4']],
       ['degree 16', ['TTL 2']],
     ]);
     expect(recallMessages.subtitle).toBe('1,000 peers, 1% of peers hold the file');
-    expect(recallTime.series[0]!.points).toEqual([{ x: 60, y: 0.2, label: 'TTL 2' }, { x: 120, y: 0.9, label: 'TTL 4' }]);
+    expect(recallTime.series[0]!.points).toEqual([
+      { x: 60, y: 0.2, label: 'TTL 2' },
+      { x: 120, y: 0.9, label: 'TTL 4' },
+    ]);
     expect(recallTime.series[1]!.points).toEqual([]);
   });
 });

@@ -20,7 +20,8 @@ import { SearchNetwork } from './search-network.ts';
 import { mix, runSearches } from './search-sim.ts';
 import { fetchMain, USAGE as FETCH_USAGE } from './fetch-cli.ts';
 
-const USAGE = 'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
+const USAGE =
+  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'search') await searchMain(rest);
@@ -47,11 +48,12 @@ async function searchMain(rest: string[]): Promise<void> {
     },
   });
 
-  const list = (text: string) => text.split(',').map((x) => {
-    const n = Number(x);
-    if (!Number.isFinite(n) || x.trim() === '') throw new Error(`not a number: ${x}\n${USAGE}`);
-    return n;
-  });
+  const list = (text: string) =>
+    text.split(',').map((x) => {
+      const n = Number(x);
+      if (!Number.isFinite(n) || x.trim() === '') throw new Error(`not a number: ${x}\n${USAGE}`);
+      return n;
+    });
   const seed = Number(values.seed);
   const searches = Number(values.searches);
   const latency: LatencyModel = { medianMs: Number(values['latency-median']), sigma: Number(values['latency-sigma']) };
@@ -63,12 +65,17 @@ async function searchMain(rest: string[]): Promise<void> {
       const t0 = performance.now();
       const overlay = Overlay.random(peers, degree, latency, seededRandom(mix(seed, peers, degree)));
       const net = new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)));
-      console.error(`${peers} peers, degree ${degree}: ${overlay.links} links, built in ${((performance.now() - t0) / 1000).toFixed(1)} s, RSS ${mib(process.memoryUsage().rss)} MiB`);
+      console.error(
+        `${peers} peers, degree ${degree}: ${overlay.links} links, built in ${((performance.now() - t0) / 1000).toFixed(1)} s, RSS ${mib(process.memoryUsage().rss)} MiB`,
+      );
       for (const ttl of list(values.ttl)) {
         for (const holdersFraction of list(values['holders-fraction'])) {
           const t1 = performance.now();
           const measures = await runSearches(net, { ttl, holdersFraction, searches, seed });
-          const row = summarize({ peers, degree, links: overlay.links }, { ttl, holdersFraction }, measures, { wallSeconds: (performance.now() - t1) / 1000, rssMiB: mib(process.memoryUsage().rss) });
+          const row = summarize({ peers, degree, links: overlay.links }, { ttl, holdersFraction }, measures, {
+            wallSeconds: (performance.now() - t1) / 1000,
+            rssMiB: mib(process.memoryUsage().rss),
+          });
           rows.push(row);
           console.error(`  TTL ${ttl}, holders ${holdersFraction}: ${row.wallSeconds.toFixed(1)} s`);
         }
@@ -76,15 +83,23 @@ async function searchMain(rest: string[]): Promise<void> {
     }
   }
 
-  console.log(`\n${commandLine}\n\nlatency per link: lognormal, median ${latency.medianMs} ms, sigma ${latency.sigma}; seed ${seed}\n`);
+  console.log(
+    `\n${commandLine}\n\nlatency per link: lognormal, median ${latency.medianMs} ms, sigma ${latency.sigma}; seed ${seed}\n`,
+  );
   console.log(markdownTable(rows));
   if (values.json) {
-    writeFileSync(values.json, `${JSON.stringify({ command: commandLine, seed, latency, node: process.version, rows }, null, 2)}\n`);
+    writeFileSync(
+      values.json,
+      `${JSON.stringify({ command: commandLine, seed, latency, node: process.version, rows }, null, 2)}\n`,
+    );
     console.log(`\nwrote ${values.json}`);
   }
   if (values.svg) {
     const charts = searchCharts(rows);
-    for (const [suffix, spec] of [['recall-messages', charts.recallMessages], ['recall-time', charts.recallTime]] as const) {
+    for (const [suffix, spec] of [
+      ['recall-messages', charts.recallMessages],
+      ['recall-time', charts.recallTime],
+    ] as const) {
       const file = `${values.svg}-${suffix}.svg`;
       writeFileSync(file, lineChart({ ...spec, title: `${spec.title} (seed ${seed})` }));
       console.log(`wrote ${file}`);

@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import { fetchMarkdownTable } from './fetch-report.ts';
 import { runFetchSim, type FetchMeasure } from './fetch-sim.ts';
 
-export const USAGE = 'usage: npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S] [--files F] [--delivery service|together|in-turn] [--start join|warm] [--json FILE]';
+export const USAGE =
+  'usage: npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S] [--files F] [--delivery service|together|in-turn] [--start join|warm] [--json FILE]';
 /** The tuning of `bench -- join` (bench/join.ts), so that the two compare. */
 export const BENCH_JOIN_TUNING = { fanout: 3, suspectAfterRounds: 5, downAfterRounds: 10 };
 
@@ -36,7 +37,8 @@ export async function fetchMain(args: string[]): Promise<void> {
     });
   const maxRounds = Number(values.rounds);
   const delivery = values.delivery;
-  if (delivery !== 'service' && delivery !== 'together' && delivery !== 'in-turn') throw new Error(`--delivery is service, together or in-turn\n${USAGE}`);
+  if (delivery !== 'service' && delivery !== 'together' && delivery !== 'in-turn')
+    throw new Error(`--delivery is service, together or in-turn\n${USAGE}`);
   const start = values.start;
   if (start !== 'join' && start !== 'warm') throw new Error(`--start is join or warm\n${USAGE}`);
   const commandLine = `npm run sim -- fetch ${args.join(' ')}`.trim();
@@ -47,17 +49,34 @@ export async function fetchMain(args: string[]): Promise<void> {
       const progress = (phase: string, round: number) => {
         if (performance.now() - last < 10_000) return;
         last = performance.now();
-        console.error(`  ${peers} peers, seed ${seed}: ${phase} round ${round}, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`);
+        console.error(
+          `  ${peers} peers, seed ${seed}: ${phase} round ${round}, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`,
+        );
       };
-      const row = await runFetchSim({ peers, seed, maxRounds, steadyRounds: Number(values['steady-rounds']), filesPerPeer: Number(values.files), tuning: BENCH_JOIN_TUNING, delivery, start, progress });
+      const row = await runFetchSim({
+        peers,
+        seed,
+        maxRounds,
+        steadyRounds: Number(values['steady-rounds']),
+        filesPerPeer: Number(values.files),
+        tuning: BENCH_JOIN_TUNING,
+        delivery,
+        start,
+        progress,
+      });
       rows.push(row);
       console.error(`${peers} peers, seed ${seed}: ${row.wallSeconds.toFixed(1)} s, RSS ${row.rssMiB} MiB`);
     }
   }
-  console.log(`\n${commandLine}\n\nfanout ${BENCH_JOIN_TUNING.fanout}, other Fetch settings default; ${values.files} file(s) shared by every peer; each phase capped at ${maxRounds} rounds; delivery ${delivery}; start ${start}\n`);
+  console.log(
+    `\n${commandLine}\n\nfanout ${BENCH_JOIN_TUNING.fanout}, other Fetch settings default; ${values.files} file(s) shared by every peer; each phase capped at ${maxRounds} rounds; delivery ${delivery}; start ${start}\n`,
+  );
   console.log(fetchMarkdownTable(rows, maxRounds));
   if (values.json) {
-    writeFileSync(values.json, `${JSON.stringify({ command: commandLine, tuning: BENCH_JOIN_TUNING, filesPerPeer: Number(values.files), maxRounds, delivery, start, node: process.version, rows }, null, 2)}\n`);
+    writeFileSync(
+      values.json,
+      `${JSON.stringify({ command: commandLine, tuning: BENCH_JOIN_TUNING, filesPerPeer: Number(values.files), maxRounds, delivery, start, node: process.version, rows }, null, 2)}\n`,
+    );
     console.log(`\nwrote ${values.json}`);
   }
 }

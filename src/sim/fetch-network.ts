@@ -56,7 +56,9 @@ export function simHost(i: number): string {
 /** A deterministic Ed25519 identity: the key of peer `i` of a run seeded `seed`. */
 export function simSigner(seed: number, i: number): Signer {
   const secret = createHash('sha256').update(`peershare-sim:${seed}:${i}`).digest();
-  return signerFromPrivateKey(createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, secret]), format: 'der', type: 'pkcs8' }));
+  return signerFromPrivateKey(
+    createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, secret]), format: 'der', type: 'pkcs8' }),
+  );
 }
 
 /** A file id (64 hex) that names shared file `k` of peer `i` in a run seeded `seed`. */
@@ -166,7 +168,11 @@ export class FetchNetwork {
   add(join: readonly string[], files = 0): FetchSimPeer {
     const index = this.peers.length;
     const host = simHost(index);
-    const addresses = { files: `${host}:${DEFAULT_PORTS.files}`, search: `${host}:${DEFAULT_PORTS.search}`, fetch: `${host}:${DEFAULT_PORTS.fetch}` };
+    const addresses = {
+      files: `${host}:${DEFAULT_PORTS.files}`,
+      search: `${host}:${DEFAULT_PORTS.search}`,
+      fetch: `${host}:${DEFAULT_PORTS.fetch}`,
+    };
     const core = new SyncRounds({
       signer: simSigner(this.seed, index),
       addresses,
@@ -177,8 +183,17 @@ export class FetchNetwork {
       verifier: this.verifier,
     });
     const feed = new SimFileFeed(`s${index}`);
-    for (let k = 0; k < files; k++) feed.add({ id: simFileId(this.seed, index, k), name: `file-${index}-${k}.bin`, size: 1_000_000 + k });
-    const peer: FetchSimPeer = { index, host, address: addresses.fetch, core, api: answerWithFiles(core, feed, NO_STORE, NO_FLUSH, this.logger), feed, dead: false };
+    for (let k = 0; k < files; k++)
+      feed.add({ id: simFileId(this.seed, index, k), name: `file-${index}-${k}.bin`, size: 1_000_000 + k });
+    const peer: FetchSimPeer = {
+      index,
+      host,
+      address: addresses.fetch,
+      core,
+      api: answerWithFiles(core, feed, NO_STORE, NO_FLUSH, this.logger),
+      feed,
+      dead: false,
+    };
     this.peers.push(peer);
     this.byAddress.set(peer.address, peer);
     return peer;
@@ -201,7 +216,10 @@ export class FetchNetwork {
       if (peer.dead) continue;
       let probes = 0;
       for (const plan of peer.core.startRound()) {
-        const wave = this.delivery === 'service' && plan.target.verify ? Math.floor(probes++ / peer.core.config.verifyConcurrency) : 0;
+        const wave =
+          this.delivery === 'service' && plan.target.verify
+            ? Math.floor(probes++ / peer.core.config.verifyConcurrency)
+            : 0;
         (waves[wave] ??= []).push({ peer, plan });
       }
     }

@@ -21,9 +21,21 @@ describe('Fetch simulated on 100 peers running the real SyncRounds', () => {
   }, 60_000);
 
   it('makes a new peer known everywhere within 2 log2 N rounds, and a new file listed everywhere within 3 × N', async () => {
-    const m = await runFetchSim({ peers: 100, seed: 1, maxRounds: 300, steadyRounds: 2, filesPerPeer: 1, tuning: BENCH_JOIN_TUNING });
+    const m = await runFetchSim({
+      peers: 100,
+      seed: 1,
+      maxRounds: 300,
+      steadyRounds: 2,
+      filesPerPeer: 1,
+      tuning: BENCH_JOIN_TUNING,
+    });
     // Pinned: these move only when the Fetch rules, the round model or the random draws change.
-    expect({ join: m.joinRounds, joinBytes: Math.round(m.join.bytesPerPeerRound * 100 * m.join.rounds), newPeer: m.newPeerKnownRounds, newFile: [m.newFileHalfRounds, m.newFile90Rounds, m.newFileRounds] }).toMatchInlineSnapshot(`
+    expect({
+      join: m.joinRounds,
+      joinBytes: Math.round(m.join.bytesPerPeerRound * 100 * m.join.rounds),
+      newPeer: m.newPeerKnownRounds,
+      newFile: [m.newFileHalfRounds, m.newFile90Rounds, m.newFileRounds],
+    }).toMatchInlineSnapshot(`
       {
         "join": 10,
         "joinBytes": 128638813,

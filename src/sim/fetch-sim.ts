@@ -88,16 +88,30 @@ function heapAfterGc(gc: () => void): number {
 export function allKnowAll(net: FetchNetwork): boolean {
   const live = net.live;
   const ids = new Set(live.map((p) => p.core.peerId));
-  return live.every((p) => p.core.table.size >= ids.size - 1 && p.core.table.list().filter((q) => q.state === 'alive' && ids.has(q.peerId)).length === ids.size - 1);
+  return live.every(
+    (p) =>
+      p.core.table.size >= ids.size - 1 &&
+      p.core.table.list().filter((q) => q.state === 'alive' && ids.has(q.peerId)).length === ids.size - 1,
+  );
 }
 
 function phaseTraffic(sum: RoundTraffic, rounds: number, peers: number): PhaseTraffic {
   const per = Math.max(rounds, 1) * peers;
-  return { rounds, bytesPerPeerRound: sum.bytes / per, requestsPerPeerRound: sum.requests / per, failures: sum.failures };
+  return {
+    rounds,
+    bytesPerPeerRound: sum.bytes / per,
+    requestsPerPeerRound: sum.requests / per,
+    failures: sum.failures,
+  };
 }
 
 /** Run rounds until `done()` holds, at most `max`; the rounds run (null if `done` never held) and their traffic. */
-async function roundsUntil(net: FetchNetwork, done: () => boolean, max: number, onRound?: (round: number) => void): Promise<{ rounds: number | null; ran: number; traffic: RoundTraffic }> {
+async function roundsUntil(
+  net: FetchNetwork,
+  done: () => boolean,
+  max: number,
+  onRound?: (round: number) => void,
+): Promise<{ rounds: number | null; ran: number; traffic: RoundTraffic }> {
   const traffic: RoundTraffic = { requests: 0, failures: 0, bytes: 0 };
   for (let round = 1; round <= max; round++) {
     const t = await net.round();
@@ -124,8 +138,21 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
     const records = net.peers.map((p) => p.core.table.selfRecord);
     for (const peer of net.peers) peer.core.restore(records);
   }
-  const join = start === 'warm' ? { rounds: 0, ran: 0, traffic: { requests: 0, failures: 0, bytes: 0 } } : await roundsUntil(net, () => allKnowAll(net), config.maxRounds, (r) => config.progress?.('join', r));
-  const steady = await roundsUntil(net, () => false, config.steadyRounds, (r) => config.progress?.('steady', r));
+  const join =
+    start === 'warm'
+      ? { rounds: 0, ran: 0, traffic: { requests: 0, failures: 0, bytes: 0 } }
+      : await roundsUntil(
+          net,
+          () => allKnowAll(net),
+          config.maxRounds,
+          (r) => config.progress?.('join', r),
+        );
+  const steady = await roundsUntil(
+    net,
+    () => false,
+    config.steadyRounds,
+    (r) => config.progress?.('steady', r),
+  );
   const heapPerPeerBytes = (heapAfterGc(gc) - heapBefore) / n;
 
   // News: a newcomer through a random known peer, and a new file on another random peer.
@@ -150,9 +177,12 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
     (round) => {
       config.progress?.('news', round);
       if (known === null && others.every((p) => p.core.table.get(newId)?.state === 'alive')) known = round;
-      if (knowsAll === null && newcomer.core.table.list().filter((q) => q.state === 'alive').length === others.length) knowsAll = round;
+      if (knowsAll === null && newcomer.core.table.list().filter((q) => q.state === 'alive').length === others.length)
+        knowsAll = round;
       if (fileKnown === null) {
-        fileKnownBy = net.peers.filter((p) => p !== sharer && p.core.files.holders(fileId).some((h) => h.peerId === sharer.core.peerId)).length;
+        fileKnownBy = net.peers.filter(
+          (p) => p !== sharer && p.core.files.holders(fileId).some((h) => h.peerId === sharer.core.peerId),
+        ).length;
         const fraction = fileKnownBy / (net.peers.length - 1);
         if (fileHalf === null && fraction >= 0.5) fileHalf = round;
         if (file90 === null && fraction >= 0.9) file90 = round;

@@ -24,7 +24,11 @@ export class Overlay {
   readonly backSlots: Int32Array;
   readonly latencyMs: Float32Array;
 
-  private constructor(readonly peers: number, adjacency: readonly number[][], latencyOf: (a: number, b: number) => number) {
+  private constructor(
+    readonly peers: number,
+    adjacency: readonly number[][],
+    latencyOf: (a: number, b: number) => number,
+  ) {
     this.offsets = new Int32Array(peers + 1);
     for (let p = 0; p < peers; p++) this.offsets[p + 1] = this.offsets[p]! + adjacency[p]!.length;
     const ends = this.offsets[peers]!;
@@ -49,7 +53,8 @@ export class Overlay {
   /** A random overlay of about `degree` links per peer, connected. */
   static random(peers: number, degree: number, latency: LatencyModel, random: Random): Overlay {
     if (!Number.isInteger(peers) || peers < 2) throw new RangeError('peers must be an integer >= 2');
-    if (!Number.isInteger(degree) || degree < 1 || degree >= peers) throw new RangeError('degree must be an integer in 1 .. peers - 1');
+    if (!Number.isInteger(degree) || degree < 1 || degree >= peers)
+      throw new RangeError('degree must be an integer in 1 .. peers - 1');
     const adjacency = pairEnds(peers, degree, random);
     joinComponents(adjacency, random);
     const draw = lognormalLatency(latency, random);
@@ -57,7 +62,11 @@ export class Overlay {
   }
 
   /** An overlay over given links (each [a, b] once), e.g. the graph a benchmark used; `latencyOf` gives each link's delay. */
-  static fromEdges(peers: number, edges: ReadonlyArray<readonly [number, number]>, latencyOf: (a: number, b: number) => number): Overlay {
+  static fromEdges(
+    peers: number,
+    edges: ReadonlyArray<readonly [number, number]>,
+    latencyOf: (a: number, b: number) => number,
+  ): Overlay {
     const adjacency = Array.from({ length: peers }, () => [] as number[]);
     for (const [a, b] of edges) {
       adjacency[a]!.push(b);

@@ -91,8 +91,14 @@ const COLUMNS: ReadonlyArray<readonly [string, (r: SearchRow) => string]> = [
   ['per link', (r) => String(round(r.messagesPerLink, 2))],
   ['duplicates / search', (r) => String(round(r.duplicatesMean, 1))],
   ['Hit msgs / search', (r) => String(round(r.hitMessagesMean, 1))],
-  ['last hit p50 / p99 ms', (r) => (r.lastHitP50Ms === null ? '–' : `${Math.round(r.lastHitP50Ms)} / ${Math.round(r.lastHitP99Ms!)}`)],
-  ['searches missing a peer within TTL', (r) => `${r.searchesWithMiss} (${round(r.missedWithinTtlMean, 1)} peers each)`],
+  [
+    'last hit p50 / p99 ms',
+    (r) => (r.lastHitP50Ms === null ? '–' : `${Math.round(r.lastHitP50Ms)} / ${Math.round(r.lastHitP99Ms!)}`),
+  ],
+  [
+    'searches missing a peer within TTL',
+    (r) => `${r.searchesWithMiss} (${round(r.missedWithinTtlMean, 1)} peers each)`,
+  ],
   ['holders missed within TTL', (r) => `${r.holdersMissedWithinTtl} of ${r.holdersWithinTtl}`],
   ['wall s', (r) => String(round(r.wallSeconds, 1))],
   ['RSS MiB', (r) => String(Math.round(r.rssMiB))],
@@ -119,16 +125,30 @@ function round(x: number, digits: number): number {
  */
 export function searchCharts(rows: readonly SearchRow[]): { recallMessages: ChartSpec; recallTime: ChartSpec } {
   // A series is named by what varies between series; what they all share goes under the title.
-  const parts = [(r: SearchRow) => `${r.peers.toLocaleString('en')} peers`, (r: SearchRow) => `degree ${r.degree}`, (r: SearchRow) => `${r.holdersFraction * 100}% of peers hold the file`];
+  const parts = [
+    (r: SearchRow) => `${r.peers.toLocaleString('en')} peers`,
+    (r: SearchRow) => `degree ${r.degree}`,
+    (r: SearchRow) => `${r.holdersFraction * 100}% of peers hold the file`,
+  ];
   const varies = parts.map((part) => new Set(rows.map(part)).size > 1);
-  const subtitle = parts.filter((_, i) => !varies[i]).map((part) => part(rows[0]!)).join(', ');
+  const subtitle = parts
+    .filter((_, i) => !varies[i])
+    .map((part) => part(rows[0]!))
+    .join(', ');
   const groups = new Map<string, SearchRow[]>();
   for (const r of rows) {
-    const name = parts.filter((_, i) => varies[i]).map((part) => part(r)).join(', ') || 'all';
+    const name =
+      parts
+        .filter((_, i) => varies[i])
+        .map((part) => part(r))
+        .join(', ') || 'all';
     groups.set(name, [...(groups.get(name) ?? []), r]);
   }
   const series = (point: (r: SearchRow) => ChartPoint | undefined): ChartSeries[] =>
-    [...groups].map(([name, rs]) => ({ name, points: [...rs].sort((a, b) => a.ttl - b.ttl).flatMap((r) => point(r) ?? []) }));
+    [...groups].map(([name, rs]) => ({
+      name,
+      points: [...rs].sort((a, b) => a.ttl - b.ttl).flatMap((r) => point(r) ?? []),
+    }));
   const label = (r: SearchRow) => `TTL ${r.ttl}`;
   return {
     recallMessages: {
@@ -146,7 +166,9 @@ export function searchCharts(rows: readonly SearchRow[]): { recallMessages: Char
       xLabel: 'time to the last hit, median (ms)',
       yLabel: 'recall: holders found (mean)',
       yRange: [0, 1],
-      series: series((r) => (r.lastHitP50Ms === null ? undefined : { x: r.lastHitP50Ms, y: r.recallMean, label: label(r) })),
+      series: series((r) =>
+        r.lastHitP50Ms === null ? undefined : { x: r.lastHitP50Ms, y: r.recallMean, label: label(r) },
+      ),
     },
   };
 }

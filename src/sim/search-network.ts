@@ -25,8 +25,22 @@ const DRAIN_EVERY = 4_096;
 const EPOCH_MS = 1_700_000_000_000;
 
 type SimEvent =
-  | { readonly at: number; seq: number; readonly kind: 'query'; readonly peer: number; readonly slot: number; readonly query: Query }
-  | { readonly at: number; seq: number; readonly kind: 'hit'; readonly peer: number; readonly slot: number; readonly hit: Hit }
+  | {
+      readonly at: number;
+      seq: number;
+      readonly kind: 'query';
+      readonly peer: number;
+      readonly slot: number;
+      readonly query: Query;
+    }
+  | {
+      readonly at: number;
+      seq: number;
+      readonly kind: 'hit';
+      readonly peer: number;
+      readonly slot: number;
+      readonly hit: Hit;
+    }
   | { readonly at: number; seq: number; readonly kind: 'timer'; readonly fn: () => void; cancelled: boolean };
 
 /** What the network saw of a delivery of a Query, for measurements. */
@@ -75,23 +89,28 @@ export class SearchNetwork {
     random: Random,
     options: { maxTtl?: number } = {},
   ) {
-    const slotIds = Array.from({ length: Math.max(0, ...Array.from({ length: overlay.peers }, (_, p) => overlay.degreeOf(p))) }, (_, s) => String(s));
+    const slotIds = Array.from(
+      { length: Math.max(0, ...Array.from({ length: overlay.peers }, (_, p) => overlay.degreeOf(p))) },
+      (_, s) => String(s),
+    );
     const idsByDegree = slotIds.map((_, d) => slotIds.slice(0, d)).concat([slotIds]);
     const randomBytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random.next() * 256));
     const address = () => 'sim:0';
     for (let p = 0; p < overlay.peers; p++) {
-      this.engines.push(new SearchEngine({
-        // Peers here never push, so nothing is signed: a name is all an identity needs to be.
-        identity: { peerId: `p${p}`, publicKey: NO_KEY, sign: () => NO_SIGNATURE },
-        searchAddress: address,
-        filesAddress: address,
-        index: new SimIndex(this, p),
-        links: new SimLinks(this, p, idsByDegree[overlay.degreeOf(p)]!),
-        clock: this.clock,
-        randomBytes,
-        router: { maxTtl: options.maxTtl },
-        onError: (err) => this.errors.push(err),
-      }));
+      this.engines.push(
+        new SearchEngine({
+          // Peers here never push, so nothing is signed: a name is all an identity needs to be.
+          identity: { peerId: `p${p}`, publicKey: NO_KEY, sign: () => NO_SIGNATURE },
+          searchAddress: address,
+          filesAddress: address,
+          index: new SimIndex(this, p),
+          links: new SimLinks(this, p, idsByDegree[overlay.degreeOf(p)]!),
+          clock: this.clock,
+          randomBytes,
+          router: { maxTtl: options.maxTtl },
+          onError: (err) => this.errors.push(err),
+        }),
+      );
     }
   }
 

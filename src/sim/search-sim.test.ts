@@ -18,7 +18,8 @@ function diameter(overlay: Overlay): number {
   return most;
 }
 
-const total = (measures: readonly SearchMeasure[], f: (m: SearchMeasure) => number) => measures.reduce((sum, m) => sum + f(m), 0);
+const total = (measures: readonly SearchMeasure[], f: (m: SearchMeasure) => number) =>
+  measures.reduce((sum, m) => sum + f(m), 0);
 
 describe('flood search simulated on 1,000 peers running the real SearchEngine', () => {
   it('replays exactly for a seed, and differs for another seed', async () => {
@@ -29,7 +30,11 @@ describe('flood search simulated on 1,000 peers running the real SearchEngine', 
     expect(again).toEqual(first);
     expect(other).not.toEqual(first);
     // Pinned: these move only when the flood rules, the graph or the random draws change.
-    expect({ messages: total(first, (m) => m.messages), duplicates: total(first, (m) => m.duplicates), found: total(first, (m) => m.found) }).toMatchInlineSnapshot(`
+    expect({
+      messages: total(first, (m) => m.messages),
+      duplicates: total(first, (m) => m.duplicates),
+      found: total(first, (m) => m.found),
+    }).toMatchInlineSnapshot(`
       {
         "duplicates": 9878,
         "found": 90,
@@ -72,19 +77,48 @@ describe('flood search simulated on 1,000 peers running the real SearchEngine', 
     // 0 → 1 is slow; 0 → 2 → 1 is fast, so 1 (one hop away) first hears the query at hops 2 and,
     // with TTL 2, does not forward it: 3, two hops away behind 1, is never reached.
     const slow = new Set(['0-1']);
-    const overlay = Overlay.fromEdges(4, [[0, 1], [0, 2], [2, 1], [1, 3]], (a, b) => (slow.has(`${a}-${b}`) ? 100 : 10));
+    const overlay = Overlay.fromEdges(
+      4,
+      [
+        [0, 1],
+        [0, 2],
+        [2, 1],
+        [1, 3],
+      ],
+      (a, b) => (slow.has(`${a}-${b}`) ? 100 : 10),
+    );
     const net = new SearchNetwork(overlay, seededRandom(1));
-    const [m] = await runSearches(net, { ttl: 2, holdersFraction: 0.25, searches: 1, seed: 1, fixed: { origin: 0, holders: [3] } });
-    expect(m).toMatchObject({ origin: 0, holders: 1, found: 0, withinTtl: 3, reached: 2, missedWithinTtl: 1, holdersMissedWithinTtl: 1, longerFirstPath: 1 });
+    const [m] = await runSearches(net, {
+      ttl: 2,
+      holdersFraction: 0.25,
+      searches: 1,
+      seed: 1,
+      fixed: { origin: 0, holders: [3] },
+    });
+    expect(m).toMatchObject({
+      origin: 0,
+      holders: 1,
+      found: 0,
+      withinTtl: 3,
+      reached: 2,
+      missedWithinTtl: 1,
+      holdersMissedWithinTtl: 1,
+      longerFirstPath: 1,
+    });
   });
 
   it('on the search benchmark’s own graph (100 peers, degree 8, seed 42) costs what the benchmark measured: 2 × links − 99 per search, recall 100 %', async () => {
     const edges = edgesOf(100, { kind: 'random', degree: 8, seed: 42 });
     const draw = lognormalLatency({ medianMs: 1, sigma: 0.5 }, seededRandom(9));
-    const net = new SearchNetwork(Overlay.fromEdges(100, edges, () => draw()), seededRandom(10));
+    const net = new SearchNetwork(
+      Overlay.fromEdges(100, edges, () => draw()),
+      seededRandom(10),
+    );
     const measures = await runSearches(net, { ttl: 7, holdersFraction: 0.2, searches: 100, seed: 11 });
     const bound = 2 * edges.length - 99;
-    console.log(`bench graph: ${edges.length} links; Query messages per search ${Math.min(...measures.map((m) => m.messages))}–${Math.max(...measures.map((m) => m.messages))} (flood: ${bound}); recall ${Math.min(...measures.map((m) => m.recall))}`);
+    console.log(
+      `bench graph: ${edges.length} links; Query messages per search ${Math.min(...measures.map((m) => m.messages))}–${Math.max(...measures.map((m) => m.messages))} (flood: ${bound}); recall ${Math.min(...measures.map((m) => m.recall))}`,
+    );
     for (const m of measures) {
       expect(m.recall).toBe(1);
       expect(m.messages).toBe(bound);

@@ -62,10 +62,17 @@ export async function runSearches(net: SearchNetwork, config: SearchConfig): Pro
   return measures;
 }
 
-async function runSearch(net: SearchNetwork, config: SearchConfig, random: Random, index: number): Promise<SearchMeasure> {
+async function runSearch(
+  net: SearchNetwork,
+  config: SearchConfig,
+  random: Random,
+  index: number,
+): Promise<SearchMeasure> {
   const peers = net.overlay.peers;
   net.idle(SEARCH_GAP_MS);
-  const holders = config.fixed ? marked(peers, config.fixed.holders) : pickHolders(peers, Math.max(1, Math.round(config.holdersFraction * peers)), random);
+  const holders = config.fixed
+    ? marked(peers, config.fixed.holders)
+    : pickHolders(peers, Math.max(1, Math.round(config.holdersFraction * peers)), random);
   const term = `file${index}`;
   net.file = { term, entry: { id: `id-${config.seed}-${index}`, name: `${term}.bin`, size: 1 }, holders };
   const origin = config.fixed?.origin ?? Math.floor(random.next() * peers);
@@ -78,7 +85,12 @@ async function runSearch(net: SearchNetwork, config: SearchConfig, random: Rando
   net.observer = observer;
   const before = { ...net.traffic };
   const start = net.now();
-  const search = net.engines[origin]!.search({ terms: [term], ttl: config.ttl, timeoutMs: config.timeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS, limit: Number.MAX_SAFE_INTEGER });
+  const search = net.engines[origin]!.search({
+    terms: [term],
+    ttl: config.ttl,
+    timeoutMs: config.timeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS,
+    limit: Number.MAX_SAFE_INTEGER,
+  });
   let firstHitMs: number | undefined;
   let lastHitMs: number | undefined;
   search.onHit((hit) => {
@@ -89,12 +101,19 @@ async function runSearch(net: SearchNetwork, config: SearchConfig, random: Rando
   await net.run();
   await search.done;
   net.observer = undefined;
-  if (net.errors.length > 0) throw new AggregateError(net.errors, `the simulated engines reported ${net.errors.length} errors`);
+  if (net.errors.length > 0)
+    throw new AggregateError(net.errors, `the simulated engines reported ${net.errors.length} errors`);
 
   const ttl = Math.min(config.ttl, net.engines[origin]!.router.maxTtl);
   const distance = net.overlay.distancesFrom(origin);
   const found = new Set(search.hits.filter((h) => h.hops > 0).map((h) => h.holderPeerId)).size;
-  let holderCount = 0, reachedCount = 0, withinTtl = 0, missed = 0, holdersWithin = 0, holdersMissed = 0, longer = 0;
+  let holderCount = 0,
+    reachedCount = 0,
+    withinTtl = 0,
+    missed = 0,
+    holdersWithin = 0,
+    holdersMissed = 0,
+    longer = 0;
   for (let p = 0; p < peers; p++) {
     if (p === origin) continue;
     const within = distance[p]! <= ttl;
@@ -130,7 +149,7 @@ async function runSearch(net: SearchNetwork, config: SearchConfig, random: Rando
 
 function pickHolders(peers: number, count: number, random: Random): Uint8Array {
   const holders = new Uint8Array(peers);
-  for (let placed = 0; placed < Math.min(count, peers); ) {
+  for (let placed = 0; placed < Math.min(count, peers);) {
     const p = Math.floor(random.next() * peers);
     if (holders[p] === 0) {
       holders[p] = 1;

@@ -20,12 +20,19 @@ describe('the Client service run alone', () => {
   it('drives the other services of its peer over HTTP', { timeout: 40_000 }, async () => {
     const host = nextLoopback();
     const dataDir = join(tempDir(), 'data');
-    const peer = await startPeer(createPeerContext(loadConfig({ flags: { host, dataDir, fetchInterval: '200' } }), silentLogger()), ['files', 'fetch', 'search', 'download']);
+    const peer = await startPeer(
+      createPeerContext(loadConfig({ flags: { host, dataDir, fetchInterval: '200' } }), silentLogger()),
+      ['files', 'fetch', 'search', 'download'],
+    );
     onTestFinished(() => peer.stop());
     // Another whole peer, to download from: a peer is no source of its own downloads.
     const other = await startFullPeer({ join: host });
 
-    const child = spawn(process.execPath, [BIN, 'service', 'client', '--host', host, '--data', dataDir, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'service', 'client', '--host', host, '--data', dataDir, '--log-level', 'warn'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     const exited = once(child, 'exit');
     onTestFinished(async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
@@ -45,8 +52,15 @@ describe('the Client service run alone', () => {
       runCommand(['search', 'kestrel', '--timeout', '0.3', '--api', host]),
       runCommand(['status', '--json', '--api', host]),
     ]);
-    expect(search.stdout).toMatch(new RegExp(`^solo-kestrel\\.txt +\\d+ B  1 holder  0 hops\\n  id ${id}\\n1 file: 1 hit from 1 peer`));
-    expect(JSON.parse(status.stdout)).toMatchObject({ peerId: peer.context.identity.peerId, queue: 'embedded', counts: { sharedFiles: 1 }, unavailable: [] });
+    expect(search.stdout).toMatch(
+      new RegExp(`^solo-kestrel\\.txt +\\d+ B  1 holder  0 hops\\n  id ${id}\\n1 file: 1 hit from 1 peer`),
+    );
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      peerId: peer.context.identity.peerId,
+      queue: 'embedded',
+      counts: { sharedFiles: 1 },
+      unavailable: [],
+    });
 
     // Our own file is found by search, but this peer is no source of its own downloads.
     const own = await runCommand(['get', id, '--out', tempDir(), '--api', host]);
@@ -56,8 +70,16 @@ describe('the Client service run alone', () => {
     // The other peer's file, once our Fetch knows it holds it: progress over SSE.
     const theirs = join(tempDir(), 'solo-kestrel-2.txt');
     writeFileSync(theirs, 'a file of the other peer\n');
-    const theirId = JSON.parse((await runCommand(['share', theirs, '--json', '--api', other.host])).stdout).files[0].id as string;
-    await expect.poll(async () => ((await (await fetch(`http://${host}:7874/sources/${theirId}`)).json()) as { sources: unknown[] }).sources.length, { timeout: 20_000 }).toBe(1);
+    const theirId = JSON.parse((await runCommand(['share', theirs, '--json', '--api', other.host])).stdout).files[0]
+      .id as string;
+    await expect
+      .poll(
+        async () =>
+          ((await (await fetch(`http://${host}:7874/sources/${theirId}`)).json()) as { sources: unknown[] }).sources
+            .length,
+        { timeout: 20_000 },
+      )
+      .toBe(1);
     const got = await runCommand(['get', theirId, '--out', tempDir(), '--wait', '--api', host]);
     expect(got.stderr).toContain('100%');
     expect(got.code).toBe(0);

@@ -19,7 +19,12 @@ async function startClient(mode: 'one process' | 'client alone', flags: Record<s
     const peer = await startPeer(createPeerContext(config, silentLogger()));
     onTestFinished(() => peer.stop());
   } else {
-    const services = await startPeer(createPeerContext(config, silentLogger()), ['files', 'fetch', 'search', 'download']);
+    const services = await startPeer(createPeerContext(config, silentLogger()), [
+      'files',
+      'fetch',
+      'search',
+      'download',
+    ]);
     onTestFinished(() => services.stop());
     const client = await startPeer(createPeerContext(config, silentLogger()), ['client']);
     onTestFinished(() => client.stop());
@@ -56,12 +61,18 @@ describe.each(['one process', 'client alone'] as const)('uploads through the Cli
     expect(again.status).toBe(200);
     expect(((await again.json()) as { id: string }).id).toBe(file.id);
 
-    const listed = (await (await fetch(`${client}/files?q=kestrel`)).json()) as { items: Array<{ id: string; names: string[] }> };
+    const listed = (await (await fetch(`${client}/files?q=kestrel`)).json()) as {
+      items: Array<{ id: string; names: string[] }>;
+    };
     expect(listed.items).toHaveLength(1);
     expect(listed.items[0]!.names.sort()).toEqual(['kestrel upload.bin', 'kestrel-copy.bin']);
     // The id is the hash over the chunk hashes: the bytes arrived whole and in order.
     const chunk = 1024 * 1024;
-    const hashes = [0, 1, 2].map((i) => createHash('sha256').update(data.subarray(i * chunk, (i + 1) * chunk)).digest());
+    const hashes = [0, 1, 2].map((i) =>
+      createHash('sha256')
+        .update(data.subarray(i * chunk, (i + 1) * chunk))
+        .digest(),
+    );
     expect(file.id).toBe(createHash('sha256').update(Buffer.concat(hashes)).digest('hex'));
   });
 

@@ -36,7 +36,9 @@ describe('peershare command errors', () => {
     expect(viaEnv.stderr).toBe(inClone.stderr);
     expect(installed.stderr).toBe(`${noPeer} peershare start --host ${host}\n`);
     // Elsewhere, neither: node and the script's path (relative or absolute, whichever is shorter).
-    const script = new RegExp(`^${noPeer.replace(/[.()]/g, '\\$&')} node (\\S+) start --host ${host}\n$`).exec(outside.stderr)?.[1];
+    const script = new RegExp(`^${noPeer.replace(/[.()]/g, '\\$&')} node (\\S+) start --host ${host}\n$`).exec(
+      outside.stderr,
+    )?.[1];
     expect(script && resolve(elsewhere, script)).toBe(BIN);
   });
 
@@ -69,15 +71,30 @@ describe('peershare command errors', () => {
   it('says in one line when nothing answers at the --join address, and keeps running and retrying (issue 4)', async () => {
     const absent = nextLoopback();
     const host = nextLoopback();
-    const { child, stderr } = await spawnPeer(['start', '--host', host, '--data', join(tempDir(), 'data'), '--join', absent]);
+    const { child, stderr } = await spawnPeer([
+      'start',
+      '--host',
+      host,
+      '--data',
+      join(tempDir(), 'data'),
+      '--join',
+      absent,
+    ]);
     // (How to run status is said as the user runs the command: in this clone, the npm script, unless peershare is on the PATH.)
     expect(stderr().split('\n')[0]).toMatch(
-      new RegExp(`^peershare: no peer answers at ${absent.replace(/\./g, '\\.')}:7874 \\(ECONNREFUSED\\) yet; retrying in the background \\((npm run peershare --|peershare) status shows "joining"\\)$`),
+      new RegExp(
+        `^peershare: no peer answers at ${absent.replace(/\./g, '\\.')}:7874 \\(ECONNREFUSED\\) yet; retrying in the background \\((npm run peershare --|peershare) status shows "joining"\\)$`,
+      ),
     );
-    const status = (await (await fetch(`http://${host}:${DEFAULT_PORTS.fetchPort}/health`)).json()) as Record<string, unknown>;
+    const status = (await (await fetch(`http://${host}:${DEFAULT_PORTS.fetchPort}/health`)).json()) as Record<
+      string,
+      unknown
+    >;
     expect(status).toMatchObject({ status: 'ok', state: 'joining' });
     // As the README says, status shows it too.
-    expect((await runCommand(['status', '--api', host])).stdout).toMatch(/^network +joining: no join address answered yet\b.*; retrying in the background$/m);
+    expect((await runCommand(['status', '--api', host])).stdout).toMatch(
+      /^network +joining: no join address answered yet\b.*; retrying in the background$/m,
+    );
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);

@@ -43,9 +43,16 @@ const oneLineError = (r: { code: number | null; stdout: string; stderr: string }
  * and tears down in an afterAll hook (afterAll hooks registered before this call run after it).
  * Returns a getter for the network, for mode-specific tests.
  */
-export function commandScenarios(title: string, start: (defer: Defer) => Promise<CommandNetwork>): () => CommandNetwork {
+export function commandScenarios(
+  title: string,
+  start: (defer: Defer) => Promise<CommandNetwork>,
+): () => CommandNetwork {
   let net: CommandNetwork | undefined;
-  const network = () => net ?? (() => { throw new Error('the network did not start'); })();
+  const network = () =>
+    net ??
+    (() => {
+      throw new Error('the network did not start');
+    })();
 
   // Not a clean-up returned by beforeAll: vitest skips those when an afterAll hook fails.
   const teardown = new Teardown();
@@ -67,13 +74,29 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       const sharedA = await runCommand(['share', join(dir, 'a'), '--api', a.host]);
       expect(sharedA).toMatchObject({ code: 0, stderr: '' });
       // Each file's row, then its peershare: link (hinted at this peer first).
-      const linkOf = (name: string) => ` {2}link: peershare:\\?id=[0-9a-f]{64}&name=${name}&size=\\d+&hint=${a.peerId}@${a.host.replace(/\./g, '\\.')}:${DEFAULT_PORTS.filesPort}\\S*\\n`;
-      expect(sharedA.stdout).toMatch(new RegExp(`^[0-9a-f]{64} +2\\.0 MiB {2}Quarterly zephyr report\\.pdf\\n${linkOf('Quarterly%20zephyr%20report\\.pdf')}[0-9a-f]{64} +30 B {2}zephyr notes\\.txt\\n${linkOf('zephyr%20notes\\.txt')}folder a: 2 files, 2\\.0 MiB {2}collection [0-9a-f]{64}\\n {2}link: peershare:\\?folder=[0-9a-f]{64}&name=a&size=\\d+&hint=${a.peerId}@\\S+\\n$`));
+      const linkOf = (name: string) =>
+        ` {2}link: peershare:\\?id=[0-9a-f]{64}&name=${name}&size=\\d+&hint=${a.peerId}@${a.host.replace(/\./g, '\\.')}:${DEFAULT_PORTS.filesPort}\\S*\\n`;
+      expect(sharedA.stdout).toMatch(
+        new RegExp(
+          `^[0-9a-f]{64} +2\\.0 MiB {2}Quarterly zephyr report\\.pdf\\n${linkOf('Quarterly%20zephyr%20report\\.pdf')}[0-9a-f]{64} +30 B {2}zephyr notes\\.txt\\n${linkOf('zephyr%20notes\\.txt')}folder a: 2 files, 2\\.0 MiB {2}collection [0-9a-f]{64}\\n {2}link: peershare:\\?folder=[0-9a-f]{64}&name=a&size=\\d+&hint=${a.peerId}@\\S+\\n$`,
+        ),
+      );
       const id = firstId(sharedA.stdout);
       // A relative path is the user's, made absolute by the command; --json is one document.
       const sharedB = await runCommand(['share', 'b-zephyr-copy.pdf', '--json', '--api', b.host], {}, dir);
       expect(JSON.parse(sharedB.stdout)).toEqual({
-        files: [{ id, name: 'b-zephyr-copy.pdf', path: join(dir, 'b-zephyr-copy.pdf'), size: data.length, hashed: true, link: expect.stringMatching(new RegExp(`^peershare:\\?id=${id}&name=b-zephyr-copy\\.pdf&size=${data.length}&hint=${b.peerId}@`)) }],
+        files: [
+          {
+            id,
+            name: 'b-zephyr-copy.pdf',
+            path: join(dir, 'b-zephyr-copy.pdf'),
+            size: data.length,
+            hashed: true,
+            link: expect.stringMatching(
+              new RegExp(`^peershare:\\?id=${id}&name=b-zephyr-copy\\.pdf&size=${data.length}&hint=${b.peerId}@`),
+            ),
+          },
+        ],
         skipped: [],
       });
       const again = JSON.parse((await runCommand(['share', join(dir, 'a'), '--json', '--api', a.host])).stdout);
@@ -93,9 +116,16 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       // the end; then 100% of both files, and the ids, each with its link.
       const redraws = onTerminal.output.match(/\rhashing {2}\[[#-]{20}\] +\d+% [^\r]*/g) ?? [];
       expect(redraws.length).toBeGreaterThanOrEqual(1);
-      for (const line of redraws) expect(line).toMatch(/\[[#-]*-\] +\d{1,2}% {2}[\d.]+ \S*B\/3\.0 MiB {2}(\S+ \S*B\/s {2})?ETA \S+ {2}\d\/2 files/);
-      expect(onTerminal.output).toMatch(/\rhashed {3}\[#{20}\] {2}100% {2}3\.0 MiB\/3\.0 MiB {2}[\d.]+ \S*B\/s {2}2\/2 files {2}aardvark-tape\.bin\x1b\[K\r?\n/);
-      expect(onTerminal.output).toMatch(/\n[0-9a-f]{64} +10 B {2}aardvark-label\.txt\r?\n {2}link: peershare:\S+\r?\n[0-9a-f]{64} +3\.0 MiB {2}aardvark-tape\.bin\r?\n {2}link: peershare:\S+\r?\n/);
+      for (const line of redraws)
+        expect(line).toMatch(
+          /\[[#-]*-\] +\d{1,2}% {2}[\d.]+ \S*B\/3\.0 MiB {2}(\S+ \S*B\/s {2})?ETA \S+ {2}\d\/2 files/,
+        );
+      expect(onTerminal.output).toMatch(
+        /\rhashed {3}\[#{20}\] {2}100% {2}3\.0 MiB\/3\.0 MiB {2}[\d.]+ \S*B\/s {2}2\/2 files {2}aardvark-tape\.bin\x1b\[K\r?\n/,
+      );
+      expect(onTerminal.output).toMatch(
+        /\n[0-9a-f]{64} +10 B {2}aardvark-label\.txt\r?\n {2}link: peershare:\S+\r?\n[0-9a-f]{64} +3\.0 MiB {2}aardvark-tape\.bin\r?\n {2}link: peershare:\S+\r?\n/,
+      );
 
       // With --json, on a terminal too, only the one JSON document (as get --wait --json).
       writeFileSync(join(dir, 'aardvark-tape-json.bin'), randomBytes(size));
@@ -106,13 +136,26 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
 
       // The stream under the bar: progress events, then the result.
       writeFileSync(join(dir, 'aardvark-tape-2.bin'), randomBytes(size));
-      const events = await readEventStream<{ bytesDone: number; bytesTotal: number; filesDone: number; filesTotal: number }>(
-        await postForEvents(`http://${a.host}:${DEFAULT_PORTS.clientPort}/shares`, { path: join(dir, 'aardvark-tape-2.bin') }),
+      const events = await readEventStream<{
+        bytesDone: number;
+        bytesTotal: number;
+        filesDone: number;
+        filesTotal: number;
+      }>(
+        await postForEvents(`http://${a.host}:${DEFAULT_PORTS.clientPort}/shares`, {
+          path: join(dir, 'aardvark-tape-2.bin'),
+        }),
       );
       expect(events.map((e) => e.event)).toEqual([...events.slice(0, -1).map(() => 'progress'), 'result']);
       const counts = events.slice(0, -1).map((e) => e.data.bytesDone);
       expect(counts[0]).toBe(0);
-      expect(events.at(-2)!.data).toEqual({ filesTotal: 1, filesDone: 1, bytesTotal: size, bytesDone: size, path: join(dir, 'aardvark-tape-2.bin') });
+      expect(events.at(-2)!.data).toEqual({
+        filesTotal: 1,
+        filesDone: 1,
+        bytesTotal: size,
+        bytesDone: size,
+        path: join(dir, 'aardvark-tape-2.bin'),
+      });
       for (let i = 1; i < counts.length; i++) expect(counts[i]).toBeGreaterThanOrEqual(counts[i - 1]!);
       expect(new Set(counts).size).toBeGreaterThanOrEqual(4); // 0 and each 1 MiB chunk of 3 MiB
       expect(events.at(-1)!.data).toMatchObject({ files: [{ name: 'aardvark-tape-2.bin', size, hashed: true }] });
@@ -123,12 +166,25 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       const dir = tempDir();
       writeFileSync(join(dir, 'marmot field guide.pdf'), 'marmots of the alps');
       writeFileSync(join(dir, 'marmot burrow.jpg'), 'a burrow');
-      writeFileSync(join(dir, 'marmot den map with a rather long name that does not fit in a column.png'), 'a map of the den');
+      writeFileSync(
+        join(dir, 'marmot den map with a rather long name that does not fit in a column.png'),
+        'a map of the den',
+      );
       const shared = await Promise.all([
         runCommand(['share', join(dir, 'marmot field guide.pdf'), '--api', a.host]),
         runCommand(['share', join(dir, 'marmot burrow.jpg'), '--api', b.host]),
-        runCommand(['share', join(dir, 'marmot den map with a rather long name that does not fit in a column.png'), '--api', a.host]),
-        runCommand(['share', join(dir, 'marmot den map with a rather long name that does not fit in a column.png'), '--api', b.host]),
+        runCommand([
+          'share',
+          join(dir, 'marmot den map with a rather long name that does not fit in a column.png'),
+          '--api',
+          a.host,
+        ]),
+        runCommand([
+          'share',
+          join(dir, 'marmot den map with a rather long name that does not fit in a column.png'),
+          '--api',
+          b.host,
+        ]),
       ]);
       const [guide, burrow, map] = shared.map((r) => firstId(r.stdout));
 
@@ -137,15 +193,32 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       const lines = text.stdout.trimEnd().split('\n');
       // The map, held by both, once and first; each id on the line under its file; nothing past 80 columns.
       expect(lines).toHaveLength(7);
-      expect(lines.slice(0, 2).join('\n')).toMatch(new RegExp(`^marmot den map with a rather long[^\n]*… +16 B  2 holders  1 hop\n  id ${map}$`));
-      expect(text.stdout).toMatch(new RegExp(`^marmot burrow\\.jpg +8 B  1 holder {3}(1 hop|2 hops)\n  id ${burrow}$`, 'm'));
-      expect(text.stdout).toMatch(new RegExp(`^marmot field guide\\.pdf +19 B  1 holder {3}(1 hop|2 hops)\n  id ${guide}$`, 'm'));
+      expect(lines.slice(0, 2).join('\n')).toMatch(
+        new RegExp(`^marmot den map with a rather long[^\n]*… +16 B  2 holders  1 hop\n  id ${map}$`),
+      );
+      expect(text.stdout).toMatch(
+        new RegExp(`^marmot burrow\\.jpg +8 B  1 holder {3}(1 hop|2 hops)\n  id ${burrow}$`, 'm'),
+      );
+      expect(text.stdout).toMatch(
+        new RegExp(`^marmot field guide\\.pdf +19 B  1 holder {3}(1 hop|2 hops)\n  id ${guide}$`, 'm'),
+      );
       for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
-      expect(lines.at(-1)).toMatch(/^3 files: 4 hits from 2 peers in \d+\.\ds \(\d+ duplicates dropped, ended: deadline\)$/);
+      expect(lines.at(-1)).toMatch(
+        /^3 files: 4 hits from 2 peers in \d+\.\ds \(\d+ duplicates dropped, ended: deadline\)$/,
+      );
 
-      const json = JSON.parse((await runCommand(['search', 'marmot', 'guide', '--timeout', '1', '--json', '--api', c.host])).stdout);
+      const json = JSON.parse(
+        (await runCommand(['search', 'marmot', 'guide', '--timeout', '1', '--json', '--api', c.host])).stdout,
+      );
       // One hop straight from A, or two when the query reached A through B first (then A drops C's copy).
-      expect(json.hits).toEqual([expect.objectContaining({ fileId: guide, name: 'marmot field guide.pdf', holderPeerId: a.peerId, hops: expect.toSatisfy((h: number) => h === 1 || h === 2) })]);
+      expect(json.hits).toEqual([
+        expect.objectContaining({
+          fileId: guide,
+          name: 'marmot field guide.pdf',
+          holderPeerId: a.peerId,
+          hops: expect.toSatisfy((h: number) => h === 1 || h === 2),
+        }),
+      ]);
       expect(json.summary).toMatchObject({ hits: 1, peersAnswered: 1 });
       const none = await runCommand(['search', 'nothingsharedbythisname', '--timeout', '0.5', '--api', c.host]);
       expect(none.stdout).toMatch(/^0 files: 0 hits from 0 peers/);
@@ -174,19 +247,33 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       const out = join(tempDir(), 'out');
       const byId = await runCommand(['get', id, '--out', out, '--wait', '--json', '--api', c.host]);
       expect(byId.code).toBe(0);
-      expect(JSON.parse(byId.stdout)).toMatchObject({ state: 'done', fileId: id, bytesDone: data.length, finalPath: join(out, 'quokka-documentary.mp4') });
+      expect(JSON.parse(byId.stdout)).toMatchObject({
+        state: 'done',
+        fileId: id,
+        bytesDone: data.length,
+        finalPath: join(out, 'quokka-documentary.mp4'),
+      });
 
       const downloads = await runCommand(['downloads', '--api', c.host]);
       expect(downloads.stdout.match(/^[0-9a-f]{32}  done +100%  2\.0 MiB  quokka-documentary\.mp4$/gm)).toHaveLength(2);
       const listed = JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout).downloads;
-      expect(listed.filter((d: { fileId: string; state: string }) => d.fileId === id).map((d: { state: string }) => d.state)).toEqual(['done', 'done']);
+      expect(
+        listed.filter((d: { fileId: string; state: string }) => d.fileId === id).map((d: { state: string }) => d.state),
+      ).toEqual(['done', 'done']);
       // The downloader now shares the file too.
-      expect((await runCommand(['files', '--api', c.host])).stdout).toContain(`${id}    2.0 MiB  quokka-documentary.mp4`);
+      expect((await runCommand(['files', '--api', c.host])).stdout).toContain(
+        `${id}    2.0 MiB  quokka-documentary.mp4`,
+      );
       // A finished file the user deleted is listed as gone, saying what to do.
       rmSync(join(out, 'quokka-documentary.mp4'));
       const after = (await runCommand(['downloads', '--api', c.host])).stdout;
       expect(after.match(/^[0-9a-f]{32}  done +100%  2\.0 MiB  quokka-documentary\.mp4$/gm)).toHaveLength(1);
-      expect(after).toMatch(new RegExp(`^[0-9a-f]{32}  gone +100%  2\\.0 MiB  quokka-documentary\\.mp4  \\(no longer at ${join(out, 'quokka-documentary.mp4').replace(/[.]/g, '\\.')}: get it again to download it anew\\)$`, 'm'));
+      expect(after).toMatch(
+        new RegExp(
+          `^[0-9a-f]{32}  gone +100%  2\\.0 MiB  quokka-documentary\\.mp4  \\(no longer at ${join(out, 'quokka-documentary.mp4').replace(/[.]/g, '\\.')}: get it again to download it anew\\)$`,
+          'm',
+        ),
+      );
     });
 
     it('downloads pause, resume and cancel a running download; its partial file goes with the cancel', async () => {
@@ -210,22 +297,47 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       // Running, it shows its speed, time left and sources on the line under it.
       await expect
         .poll(async () => (await runCommand(['downloads', '--api', b.host])).stdout, { timeout: 20_000 })
-        .toMatch(new RegExp(`^${key}  running +\\d+%  4\\.0 MiB  walrus-migration\\.mkv\\n {34}\\d[\\d.]* (B|KiB)/s  ETA (\\?|\\d\\S*)  1 source\\n {36}${a.peerId.slice(0, 12)}@${a.host.replace(/\./g, '\\.')}:${DEFAULT_PORTS.filesPort}  [\\d.]+ (B|KiB|MiB)  [\\d.]+ (B|KiB)/s$`, 'm'));
+        .toMatch(
+          new RegExp(
+            `^${key}  running +\\d+%  4\\.0 MiB  walrus-migration\\.mkv\\n {34}\\d[\\d.]* (B|KiB)/s  ETA (\\?|\\d\\S*)  1 source\\n {36}${a.peerId.slice(0, 12)}@${a.host.replace(/\./g, '\\.')}:${DEFAULT_PORTS.filesPort}  [\\d.]+ (B|KiB|MiB)  [\\d.]+ (B|KiB)/s$`,
+            'm',
+          ),
+        );
       const cancelled = await runCommand(['downloads', 'cancel', key, '--api', b.host]);
       expect(cancelled).toMatchObject({ code: 0, stdout: `${key}  cancelled  walrus-migration.mkv\n` });
-      expect((await runCommand(['downloads', '--api', b.host])).stdout).toMatch(new RegExp(`^${key}  cancelled .*walrus-migration\\.mkv$`, 'm'));
+      expect((await runCommand(['downloads', '--api', b.host])).stdout).toMatch(
+        new RegExp(`^${key}  cancelled .*walrus-migration\\.mkv$`, 'm'),
+      );
       // Resuming it now is an error that says why, not a silent no-op.
-      oneLineError(await runCommand(['downloads', 'resume', key, '--api', b.host]), 1, new RegExp(`download ${key} was cancelled and its partial file deleted: nothing to resume; download it again with: .* get ${id}`));
+      oneLineError(
+        await runCommand(['downloads', 'resume', key, '--api', b.host]),
+        1,
+        new RegExp(
+          `download ${key} was cancelled and its partial file deleted: nothing to resume; download it again with: .* get ${id}`,
+        ),
+      );
       // clear forgets it (and every other ended download) from the list.
       const cleared = await runCommand(['downloads', 'clear', '--api', b.host]);
       expect(cleared).toMatchObject({ code: 0, stderr: '' });
-      expect(cleared.stdout).toMatch(/^cleared [1-9]\d* finished, failed or cancelled downloads? from the list \(saved files stay\)\n$/);
+      expect(cleared.stdout).toMatch(
+        /^cleared [1-9]\d* finished, failed or cancelled downloads? from the list \(saved files stay\)\n$/,
+      );
       expect((await runCommand(['downloads', '--api', b.host])).stdout).not.toContain(key);
       const downloadsDir = join(b.dataDir, 'downloads');
-      expect((existsSync(downloadsDir) ? readdirSync(downloadsDir) : []).filter((n) => n.includes('walrus'))).toEqual([]);
+      expect((existsSync(downloadsDir) ? readdirSync(downloadsDir) : []).filter((n) => n.includes('walrus'))).toEqual(
+        [],
+      );
 
-      oneLineError(await runCommand(['downloads', 'pause', 'fffffffff', '--api', b.host]), 2, /no download has key fffffffff/);
-      oneLineError(await runCommand(['downloads', 'cancel', 'f'.repeat(32), '--api', b.host]), 1, new RegExp(`no download has key ${'f'.repeat(32)}`));
+      oneLineError(
+        await runCommand(['downloads', 'pause', 'fffffffff', '--api', b.host]),
+        2,
+        /no download has key fffffffff/,
+      );
+      oneLineError(
+        await runCommand(['downloads', 'cancel', 'f'.repeat(32), '--api', b.host]),
+        1,
+        new RegExp(`no download has key ${'f'.repeat(32)}`),
+      );
     });
 
     it('a shared folder: share prints its link; get LINK --wait recreates its tree on another peer, every file verified', async () => {
@@ -244,59 +356,96 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       const shared = await runCommand(['share', root, '--api', a.host]);
       expect(shared.code, shared.stderr).toBe(0);
       const link = /^ {2}link: (peershare:\?folder=[0-9a-f]{64}\S*)$/m.exec(shared.stdout)?.[1];
-      expect(link, shared.stdout).toMatch(new RegExp(`^peershare:\\?folder=[0-9a-f]{64}&name=Trip%20photos&size=${840_023}&hint=${a.peerId}@`));
+      expect(link, shared.stdout).toMatch(
+        new RegExp(`^peershare:\\?folder=[0-9a-f]{64}&name=Trip%20photos&size=${840_023}&hint=${a.peerId}@`),
+      );
 
       const out = tempDir();
       const got = await runCommand(['get', link!, '--out', out, '--wait', '--api', c.host]);
       expect(got.code, got.stderr).toBe(0);
       expect(got.stdout).toBe(`${join(out, 'Trip photos')}\n`);
-      for (const [path, data] of Object.entries(tree)) expect(readFileSync(join(out, 'Trip photos', path)).equals(data), path).toBe(true);
+      for (const [path, data] of Object.entries(tree))
+        expect(readFileSync(join(out, 'Trip photos', path)).equals(data), path).toBe(true);
       // files lists the folder too, with the same link.
       const listed = await runCommand(['files', '--api', a.host]);
-      expect(listed.stdout).toMatch(new RegExp(`^folders \\(get the whole tree with its link\\):\\n[0-9a-f]{64} +820 KiB {2}Trip photos/ {2}4 files\\n {2}link: ${link!.replace(/[?.]/g, '\\$&')}$`, 'm'));
+      expect(listed.stdout).toMatch(
+        new RegExp(
+          `^folders \\(get the whole tree with its link\\):\\n[0-9a-f]{64} +820 KiB {2}Trip photos/ {2}4 files\\n {2}link: ${link!.replace(/[?.]/g, '\\$&')}$`,
+          'm',
+        ),
+      );
 
       // A link whose folder id the peer does not hold is refused, and nothing is queued.
       const wrong = link!.replace(/folder=[0-9a-f]{64}/, `folder=${'0'.repeat(64)}`);
-      oneLineError(await runCommand(['get', wrong, '--api', c.host]), 1, new RegExp(`no peer the link names sent folder ${'0'.repeat(64)}`));
+      oneLineError(
+        await runCommand(['get', wrong, '--api', c.host]),
+        1,
+        new RegExp(`no peer the link names sent folder ${'0'.repeat(64)}`),
+      );
     });
 
-    it('a shared folder is found by search, listed as a folder; get of its bare id recreates its tree, --list prints its files and --only takes some', { timeout: 90_000 }, async () => {
-      const [a, , c] = network().peers;
-      const root = join(tempDir(), 'Kestrel survey');
-      const tree: Record<string, Buffer> = { 'map.png': randomBytes(20_000), 'counts/spring.csv': Buffer.from('kestrel,4\n') };
-      for (const [path, data] of Object.entries(tree)) {
-        mkdirSync(join(root, path, '..'), { recursive: true });
-        writeFileSync(join(root, path), data);
-      }
-      const shared = await runCommand(['share', root, '--api', a.host]);
-      expect(shared.code, shared.stderr).toBe(0);
-      const id = /^folder Kestrel survey: 2 files, .* collection ([0-9a-f]{64})$/m.exec(shared.stdout)?.[1];
-      expect(id, shared.stdout).toBeDefined();
+    it(
+      'a shared folder is found by search, listed as a folder; get of its bare id recreates its tree, --list prints its files and --only takes some',
+      { timeout: 90_000 },
+      async () => {
+        const [a, , c] = network().peers;
+        const root = join(tempDir(), 'Kestrel survey');
+        const tree: Record<string, Buffer> = {
+          'map.png': randomBytes(20_000),
+          'counts/spring.csv': Buffer.from('kestrel,4\n'),
+        };
+        for (const [path, data] of Object.entries(tree)) {
+          mkdirSync(join(root, path, '..'), { recursive: true });
+          writeFileSync(join(root, path), data);
+        }
+        const shared = await runCommand(['share', root, '--api', a.host]);
+        expect(shared.code, shared.stderr).toBe(0);
+        const id = /^folder Kestrel survey: 2 files, .* collection ([0-9a-f]{64})$/m.exec(shared.stdout)?.[1];
+        expect(id, shared.stdout).toBeDefined();
 
-      // The folder's own name matches (no file in it is named kestrel or survey).
-      const found = await runCommand(['search', 'kestrel', 'survey', '--timeout', '3', '--api', c.host]);
-      expect(found.code, found.stderr).toBe(0);
-      // On a pipe (80 columns) the id goes on the line below.
-      expect(found.stdout).toMatch(new RegExp(`^Kestrel survey/ \\(2 files\\) +\\S+ KiB {2}1 holder {2}\\d hops? *\\n {2}id ${id}$`, 'm'));
-      expect(found.stdout).toMatch(/^0 files and 1 folder: 1 hit from 1 peer /m);
+        // The folder's own name matches (no file in it is named kestrel or survey).
+        const found = await runCommand(['search', 'kestrel', 'survey', '--timeout', '3', '--api', c.host]);
+        expect(found.code, found.stderr).toBe(0);
+        // On a pipe (80 columns) the id goes on the line below.
+        expect(found.stdout).toMatch(
+          new RegExp(`^Kestrel survey/ \\(2 files\\) +\\S+ KiB {2}1 holder {2}\\d hops? *\\n {2}id ${id}$`, 'm'),
+        );
+        expect(found.stdout).toMatch(/^0 files and 1 folder: 1 hit from 1 peer /m);
 
-      const out = tempDir();
-      const got = await runCommand(['get', id!, '--out', out, '--wait', '--api', c.host]);
-      expect(got.code, got.stderr).toBe(0);
-      expect(got.stdout).toBe(`${join(out, 'Kestrel survey')}\n`);
-      for (const [path, data] of Object.entries(tree)) expect(readFileSync(join(out, 'Kestrel survey', path)).equals(data), path).toBe(true);
+        const out = tempDir();
+        const got = await runCommand(['get', id!, '--out', out, '--wait', '--api', c.host]);
+        expect(got.code, got.stderr).toBe(0);
+        expect(got.stdout).toBe(`${join(out, 'Kestrel survey')}\n`);
+        for (const [path, data] of Object.entries(tree))
+          expect(readFileSync(join(out, 'Kestrel survey', path)).equals(data), path).toBe(true);
 
-      // File by file: --list prints its files; --only takes the files at or under a path.
-      const listed = await runCommand(['get', id!, '--list', '--api', c.host]);
-      expect(listed.code, listed.stderr).toBe(0);
-      expect(listed.stdout).toMatch(new RegExp(`^folder Kestrel survey: 2 files, \\S+ KiB {2}collection ${id}\n[0-9a-f]{64} +10 B {2}counts/spring\\.csv\n[0-9a-f]{64} +\\S+ KiB {2}map\\.png\n$`));
-      const some = tempDir();
-      const only = await runCommand(['get', id!, '--only', 'counts/', '--out', some, '--wait', '--api', c.host]);
-      expect(only.code, only.stderr).toBe(0);
-      expect(readdirSync(join(some, 'Kestrel survey'), { recursive: true }).sort()).toEqual(['counts', join('counts', 'spring.csv')]);
-      oneLineError(await runCommand(['get', id!, '--only', 'nope.txt', '--api', c.host]), 1, /folder [0-9a-f]{64} has no file or folder "nope\.txt"; nothing was queued/);
-      oneLineError(await runCommand(['get', id!, '--list', '--wait', '--api', c.host]), 2, /--list only prints a folder's files/);
-    });
+        // File by file: --list prints its files; --only takes the files at or under a path.
+        const listed = await runCommand(['get', id!, '--list', '--api', c.host]);
+        expect(listed.code, listed.stderr).toBe(0);
+        expect(listed.stdout).toMatch(
+          new RegExp(
+            `^folder Kestrel survey: 2 files, \\S+ KiB {2}collection ${id}\n[0-9a-f]{64} +10 B {2}counts/spring\\.csv\n[0-9a-f]{64} +\\S+ KiB {2}map\\.png\n$`,
+          ),
+        );
+        const some = tempDir();
+        const only = await runCommand(['get', id!, '--only', 'counts/', '--out', some, '--wait', '--api', c.host]);
+        expect(only.code, only.stderr).toBe(0);
+        expect(readdirSync(join(some, 'Kestrel survey'), { recursive: true }).sort()).toEqual([
+          'counts',
+          join('counts', 'spring.csv'),
+        ]);
+        oneLineError(
+          await runCommand(['get', id!, '--only', 'nope.txt', '--api', c.host]),
+          1,
+          /folder [0-9a-f]{64} has no file or folder "nope\.txt"; nothing was queued/,
+        );
+        oneLineError(
+          await runCommand(['get', id!, '--list', '--wait', '--api', c.host]),
+          2,
+          /--list only prints a folder's files/,
+        );
+      },
+    );
 
     it('limits: the bandwidth caps change while transfers run, pace what they cap, and are kept in the config file', async () => {
       const [a, , c] = network().peers;
@@ -309,32 +458,72 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
 
       // C caps its downloads at 16 KiB/s: the 2 MiB survey would take over two minutes.
       const capped = await runCommand(['limits', '--download', '16KiB', '--api', c.host]);
-      expect(capped).toEqual({ code: 0, stderr: '', stdout: `download  16 KiB/s\nupload    no cap\nin force now, and kept in ${join(c.dataDir, 'config.json')}\n` });
+      expect(capped).toEqual({
+        code: 0,
+        stderr: '',
+        stdout: `download  16 KiB/s\nupload    no cap\nin force now, and kept in ${join(c.dataDir, 'config.json')}\n`,
+      });
       expect(config()).toMatchObject({ maxDownloadRate: 16 * 1024 });
-      const key = JSON.parse((await runCommand(['get', survey, '--json', '--api', c.host])).stdout).download.key as string;
-      await expect.poll(async () => JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout).downloads.find((d: { key: string }) => d.key === key)?.state, { timeout: 20_000 }).toBe('running');
+      const key = JSON.parse((await runCommand(['get', survey, '--json', '--api', c.host])).stdout).download
+        .key as string;
+      await expect
+        .poll(
+          async () =>
+            JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout).downloads.find(
+              (d: { key: string }) => d.key === key,
+            )?.state,
+          { timeout: 20_000 },
+        )
+        .toBe('running');
       // Lifted while it runs: the download goes on at once, not two minutes later.
       const lifted = JSON.parse((await runCommand(['limits', '--download', 'none', '--json', '--api', c.host])).stdout);
       expect(lifted).toEqual({ maxDownloadRate: 0, maxUploadRate: 0, keptIn: join(c.dataDir, 'config.json') });
       expect(config()).toMatchObject({ maxDownloadRate: 0 });
-      await expect.poll(async () => JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout).downloads.find((d: { key: string }) => d.key === key)?.state, { timeout: 20_000 }).toBe('done');
+      await expect
+        .poll(
+          async () =>
+            JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout).downloads.find(
+              (d: { key: string }) => d.key === key,
+            )?.state,
+          { timeout: 20_000 },
+        )
+        .toBe('done');
 
       // A caps what it sends to other peers at 256 KiB/s: 1 MiB takes it at least 3 s after the
       // first second's burst (a lower bound: a busy machine only makes it slower).
-      expect((await runCommand(['limits', '-u', '256KiB', '--json', '--api', a.host])).stdout).toContain('"maxUploadRate":262144');
+      expect((await runCommand(['limits', '-u', '256KiB', '--json', '--api', a.host])).stdout).toContain(
+        '"maxUploadRate":262144',
+      );
       const started = performance.now();
       expect((await runCommand(['get', paced, '--wait', '--api', c.host])).code).toBe(0);
       expect(performance.now() - started).toBeGreaterThanOrEqual(2_500);
       // What A sent of it is counted into the file's upload total (kept in its catalog).
-      const held = JSON.parse((await runCommand(['files', '--json', '--api', a.host])).stdout).items.find((f: { id: string }) => f.id === paced);
+      const held = JSON.parse((await runCommand(['files', '--json', '--api', a.host])).stdout).items.find(
+        (f: { id: string }) => f.id === paced,
+      );
       expect(held.uploaded).toBeGreaterThanOrEqual(MiB);
-      expect((await runCommand(['files', '--api', a.host])).stdout).toMatch(new RegExp(`^${paced} +1\\.0 MiB {2}glacier-paced\\.bin {2}\\(sent [\\d.]+ MiB to peers\\)$`, 'm'));
+      expect((await runCommand(['files', '--api', a.host])).stdout).toMatch(
+        new RegExp(`^${paced} +1\\.0 MiB {2}glacier-paced\\.bin {2}\\(sent [\\d.]+ MiB to peers\\)$`, 'm'),
+      );
       expect((await runCommand(['limits', '--upload', '0', '--api', a.host])).code).toBe(0);
-      expect(JSON.parse((await runCommand(['limits', '--json', '--api', a.host])).stdout)).toMatchObject({ maxDownloadRate: 0, maxUploadRate: 0 });
+      expect(JSON.parse((await runCommand(['limits', '--json', '--api', a.host])).stdout)).toMatchObject({
+        maxDownloadRate: 0,
+        maxUploadRate: 0,
+      });
 
-      oneLineError(await runCommand(['limits', '--download', 'fast', '--api', c.host]), 2, /--download takes a rate such as 10MiB, 512KiB or 0 \(no cap\), not "fast"/);
+      oneLineError(
+        await runCommand(['limits', '--download', 'fast', '--api', c.host]),
+        2,
+        /--download takes a rate such as 10MiB, 512KiB or 0 \(no cap\), not "fast"/,
+      );
       // A file a peer shares itself is not downloaded again into its downloads folder.
-      oneLineError(await runCommand(['get', survey, '--api', a.host]), 1, new RegExp(`this peer already shares file ${survey} at ${join(dir, 'glacier-survey.bin')}: nothing downloaded; ask for another folder \\(--out DIR\\) to get a copy there`));
+      oneLineError(
+        await runCommand(['get', survey, '--api', a.host]),
+        1,
+        new RegExp(
+          `this peer already shares file ${survey} at ${join(dir, 'glacier-survey.bin')}: nothing downloaded; ask for another folder \\(--out DIR\\) to get a copy there`,
+        ),
+      );
     });
 
     it('files lists and unshares; peers and status describe the peer and its network, as text and --json', async () => {
@@ -345,25 +534,58 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       const id = firstId((await runCommand(['share', join(dir, 'ibis-sketch.png'), '--api', a.host])).stdout);
 
       const files = await runCommand(['files', '--api', a.host]);
-      expect(files.stdout).toMatch(new RegExp(`^${id}  +7 B  ibis-sketch\\.png\\n  link: peershare:\\?id=${id}&name=ibis-sketch\\.png&size=7&hint=${a.peerId}@`, 'm'));
+      expect(files.stdout).toMatch(
+        new RegExp(
+          `^${id}  +7 B  ibis-sketch\\.png\\n  link: peershare:\\?id=${id}&name=ibis-sketch\\.png&size=7&hint=${a.peerId}@`,
+          'm',
+        ),
+      );
       expect(files.stdout).toMatch(/^\d+ files? shared\n$/m);
       const filesJson = JSON.parse((await runCommand(['files', '--json', '--api', a.host])).stdout);
       expect(Object.keys(filesJson).sort()).toEqual(['folders', 'items', 'total']);
-      expect(filesJson.items[0]).toMatchObject({ id, name: 'ibis-sketch.png', names: ['ibis-sketch.png'], size: 7, paths: [join(dir, 'ibis-sketch.png')], link: expect.stringMatching(/^peershare:\?id=/) });
+      expect(filesJson.items[0]).toMatchObject({
+        id,
+        name: 'ibis-sketch.png',
+        names: ['ibis-sketch.png'],
+        size: 7,
+        paths: [join(dir, 'ibis-sketch.png')],
+        link: expect.stringMatching(/^peershare:\?id=/),
+      });
       expect((await runCommand(['files', 'unshare', id, '--api', a.host])).stdout).toBe(`unshared ${id}\n`);
       expect((await runCommand(['files', '--api', a.host])).stdout).not.toContain(id);
-      oneLineError(await runCommand(['files', 'unshare', id, '--api', a.host]), 1, new RegExp(`no shared file has id ${id}`));
+      oneLineError(
+        await runCommand(['files', 'unshare', id, '--api', a.host]),
+        1,
+        new RegExp(`no shared file has id ${id}`),
+      );
 
       const peersText = await runCommand(['peers', '--api', c.host]);
       expect(peersText.stdout).toMatch(/2 peers known, 2 alive\n$/);
       expect(peersText.stdout).toContain(`${a.peerId.slice(0, 12)}  alive`);
       // C joined through B: B's Fetch address is pinned to the id it proved (trust on first use).
-      expect(peersText.stdout).toMatch(new RegExp(`^${peers[1].host.replace(/\./g, '\\.')}:${DEFAULT_PORTS.fetchPort}  ${peers[1].peerId}$`, 'm'));
+      expect(peersText.stdout).toMatch(
+        new RegExp(`^${peers[1].host.replace(/\./g, '\\.')}:${DEFAULT_PORTS.fetchPort}  ${peers[1].peerId}$`, 'm'),
+      );
       const peersJson = JSON.parse((await runCommand(['peers', '--json', '--api', c.host])).stdout);
-      expect(peersJson.joinPins).toEqual([{ address: `${peers[1].host}:${DEFAULT_PORTS.fetchPort}`, peerId: peers[1].peerId, pinnedAt: expect.any(Number) }]);
-      expect(peersJson.peers.map((p: { peerId: string }) => p.peerId).sort()).toEqual([a.peerId, peers[1].peerId].sort());
+      expect(peersJson.joinPins).toEqual([
+        {
+          address: `${peers[1].host}:${DEFAULT_PORTS.fetchPort}`,
+          peerId: peers[1].peerId,
+          pinnedAt: expect.any(Number),
+        },
+      ]);
+      expect(peersJson.peers.map((p: { peerId: string }) => p.peerId).sort()).toEqual(
+        [a.peerId, peers[1].peerId].sort(),
+      );
       const addresses = { files: expect.any(String), search: expect.any(String), fetch: expect.any(String) };
-      expect(peersJson.peers[0]).toEqual({ peerId: expect.any(String), state: 'alive', lastSeen: expect.any(Number), addresses, advertised: [addresses], files: expect.any(Number) });
+      expect(peersJson.peers[0]).toEqual({
+        peerId: expect.any(String),
+        state: 'alive',
+        lastSeen: expect.any(Number),
+        addresses,
+        advertised: [addresses],
+        files: expect.any(Number),
+      });
 
       const status = await runCommand(['status', '--api', c.host]);
       expect(status.stdout).toMatch(new RegExp(`^peer +${c.peerId}\\nuptime +\\d`));
@@ -374,17 +596,39 @@ export function commandScenarios(title: string, start: (defer: Defer) => Promise
       // Every value starts in one column, one space past the longest label ("download API").
       for (const line of status.stdout.trimEnd().split('\n')) expect(line.slice(12, 14)).toMatch(/^ \S$/);
       expect(status.stdout).not.toContain('unavailable');
-      const statusJson = JSON.parse((await runCommand(['status', '--json'], { PEERSHARE_API: `http://${c.host}:${DEFAULT_PORTS.clientPort}` })).stdout);
-      expect(statusJson).toMatchObject({ peerId: c.peerId, queue, counts: { knownPeers: 2, alivePeers: 2 }, unavailable: [] });
-      expect(statusJson.links.map((l: { peerId: string }) => l.peerId).sort()).toEqual([a.peerId, peers[1].peerId].sort());
+      const statusJson = JSON.parse(
+        (await runCommand(['status', '--json'], { PEERSHARE_API: `http://${c.host}:${DEFAULT_PORTS.clientPort}` }))
+          .stdout,
+      );
+      expect(statusJson).toMatchObject({
+        peerId: c.peerId,
+        queue,
+        counts: { knownPeers: 2, alivePeers: 2 },
+        unavailable: [],
+      });
+      expect(statusJson.links.map((l: { peerId: string }) => l.peerId).sort()).toEqual(
+        [a.peerId, peers[1].peerId].sort(),
+      );
     });
 
     it('errors are one line on stderr with a non-zero exit: unknown id, a path that cannot be shared, bad flags', async () => {
       const [a] = network().peers;
-      oneLineError(await runCommand(['get', NO_SUCH_ID, '--api', a.host]), 1, new RegExp(`^peershare: no peer is known to hold file ${NO_SUCH_ID}\\n$`));
-      oneLineError(await runCommand(['get', '--name', 'nosuchfileanywhere', '--timeout', '0.5', '--api', a.host]), 1, /no file on the network matches "nosuchfileanywhere"/);
+      oneLineError(
+        await runCommand(['get', NO_SUCH_ID, '--api', a.host]),
+        1,
+        new RegExp(`^peershare: no peer is known to hold file ${NO_SUCH_ID}\\n$`),
+      );
+      oneLineError(
+        await runCommand(['get', '--name', 'nosuchfileanywhere', '--timeout', '0.5', '--api', a.host]),
+        1,
+        /no file on the network matches "nosuchfileanywhere"/,
+      );
       const missing = join(tempDir(), 'missing.txt');
-      oneLineError(await runCommand(['share', missing, '--api', a.host]), 1, new RegExp(`cannot share ${missing}: ENOENT`));
+      oneLineError(
+        await runCommand(['share', missing, '--api', a.host]),
+        1,
+        new RegExp(`cannot share ${missing}: ENOENT`),
+      );
       const usage = await Promise.all([
         runCommand(['get', '--wait', '--bogus', '--api', a.host]),
         runCommand(['share', '--api', a.host]),

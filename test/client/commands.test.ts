@@ -5,4 +5,6 @@
 import { startOneProcessNetwork } from '../support/command-network.ts';
 import { commandScenarios, NETWORK_OPTIONS } from './command-scenarios.ts';
 
-commandScenarios('peershare commands, each peer one process', (defer) => startOneProcessNetwork(defer, NETWORK_OPTIONS));
+commandScenarios('peershare commands, each peer one process', (defer) =>
+  startOneProcessNetwork(defer, NETWORK_OPTIONS),
+);

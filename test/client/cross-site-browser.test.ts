@@ -18,11 +18,14 @@ import { startFullPeer, type FullPeer } from '../support/full-peer.ts';
 import { nextLoopback } from '../support/loopback.ts';
 
 /** The attacker's page: nothing but a frame to aim forms at; the attacks run in it through evaluate(). */
-const ATTACKER_PAGE = '<!doctype html><html><head><title>cute cats</title></head><body><iframe name="sink"></iframe></body></html>';
+const ATTACKER_PAGE =
+  '<!doctype html><html><head><title>cute cats</title></head><body><iframe name="sink"></iframe></body></html>';
 
 /** Serve the attacker's page on host (a free port); closed when the test ends. */
 async function attackerSite(host: string): Promise<string> {
-  const server: Server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(ATTACKER_PAGE));
+  const server: Server = createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'text/html' }).end(ATTACKER_PAGE),
+  );
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
   onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return `http://${host}:${(server.address() as AddressInfo).port}/`;
@@ -61,7 +64,11 @@ async function attack(t: Targets): Promise<string[]> {
       results.push(`${url}: ${String(err)}`);
     }
   };
-  const text = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(body) });
+  const text = (body: unknown): RequestInit => ({
+    method: 'POST',
+    headers: { 'content-type': 'text/plain' },
+    body: JSON.stringify(body),
+  });
   for (const base of [t.client, t.download]) {
     for (const action of ['resume', 'cancel']) {
       await noCors(`${base}/downloads/${t.key}/${action}`, { method: 'POST' });
@@ -80,12 +87,17 @@ async function attack(t: Targets): Promise<string[]> {
   // Forms, as a page would submit them into a hidden frame: urlencoded and text/plain.
   const sink = document.querySelector('iframe');
   const forms: Array<[string, string]> = [];
-  for (const base of [t.client, t.download]) for (const action of ['resume', 'cancel']) forms.push([`${base}/downloads/${t.key}/${action}`, 'application/x-www-form-urlencoded']);
+  for (const base of [t.client, t.download])
+    for (const action of ['resume', 'cancel'])
+      forms.push([`${base}/downloads/${t.key}/${action}`, 'application/x-www-form-urlencoded']);
   forms.push([`${t.client}/downloads`, 'text/plain'], [`${t.search}/searches`, 'text/plain']);
   for (const [action, enctype] of forms) {
     const form = document.createElement('form');
     Object.assign(form, { method: 'POST', action, target: 'sink', enctype });
-    const input = Object.assign(document.createElement('input'), { name: '{"fileId":"' + t.fileId + '","q":"attack","x":"', value: '"}' });
+    const input = Object.assign(document.createElement('input'), {
+      name: '{"fileId":"' + t.fileId + '","q":"attack","x":"',
+      value: '"}',
+    });
     form.append(input);
     document.body.append(form);
     const loaded = new Promise<void>((resolve) => sink.addEventListener('load', resolve, { once: true }));
@@ -94,7 +106,13 @@ async function attack(t: Targets): Promise<string[]> {
   }
 
   // Reads: the browser must not hand the answers to this page.
-  for (const url of [`${t.client}/status`, `${t.client}/files`, `${t.client}/downloads`, `${t.download}/downloads`, `${t.files}/files`]) {
+  for (const url of [
+    `${t.client}/status`,
+    `${t.client}/files`,
+    `${t.client}/downloads`,
+    `${t.download}/downloads`,
+    `${t.files}/files`,
+  ]) {
     try {
       const res = await fetch(url);
       results.push(`read ${url}: ${res.status} ${await res.text()}`);
@@ -113,14 +131,19 @@ async function rebound(key: string): Promise<Array<[string, number, string]>> {
     out.push([path, res.status, await res.text()]);
   }
   for (const action of ['resume', 'cancel']) {
-    const res = await fetch(`/downloads/${key}/${action}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-peershare-client': 'web' }, body: '{}' });
+    const res = await fetch(`/downloads/${key}/${action}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-peershare-client': 'web' },
+      body: '{}',
+    });
     out.push([action, res.status, await res.text()]);
   }
   return out;
 }
 
 const json = async <T>(url: string): Promise<T> => (await (await fetch(url)).json()) as T;
-const searchesStarted = async (p: FullPeer) => (await json<{ counters: { searchesStarted: number } }>(`${p.search}/health`)).counters.searchesStarted;
+const searchesStarted = async (p: FullPeer) =>
+  (await json<{ counters: { searchesStarted: number } }>(`${p.search}/health`)).counters.searchesStarted;
 
 /** What the attacks could change: the paused download, the download list, the shared files, the searches. */
 async function snapshot(p: FullPeer, key: string) {
@@ -141,15 +164,31 @@ describe('pages of other sites against a peer, in Chromium', () => {
     const peer = await startFullPeer();
     const own = { [CLIENT_HEADER]: 'test' };
     // A download the user paused, and a file the user shares: the attacks aim at both.
-    const queued = await fetch(`${peer.download}/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fileId: randomBytes(32).toString('hex'), name: 'target.bin' }) });
+    const queued = await fetch(`${peer.download}/downloads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ fileId: randomBytes(32).toString('hex'), name: 'target.bin' }),
+    });
     const { key } = (await queued.json()) as { key: string };
     expect((await fetch(`${peer.client}/downloads/${key}/pause`, { method: 'POST', headers: own })).status).toBe(200);
-    const uploaded = await fetch(`${peer.client}/files?name=diary.txt`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', ...own }, body: 'dear diary' });
+    const uploaded = await fetch(`${peer.client}/files?name=diary.txt`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', ...own },
+      body: 'dear diary',
+    });
     const sharedId = ((await uploaded.json()) as { id: string }).id;
     const before = await snapshot(peer, key);
     expect(before).toMatchObject({ state: 'paused', downloads: 1, files: [sharedId] });
 
-    const targets: Targets = { client: peer.client, download: peer.download, files: peer.files, search: peer.search, key, fileId: randomBytes(32).toString('hex'), sharedId };
+    const targets: Targets = {
+      client: peer.client,
+      download: peer.download,
+      files: peer.files,
+      search: peer.search,
+      key,
+      fileId: randomBytes(32).toString('hex'),
+      sharedId,
+    };
     const browser = await launchChromium([
       // The attacker's name resolves to the peer: what DNS rebinding achieves.
       `--host-resolver-rules=MAP evil.example ${peer.host}`,
@@ -171,7 +210,9 @@ describe('pages of other sites against a peer, in Chromium', () => {
       const page = await browser.newPage();
       const origin = `http://evil.example:${port}`;
       // The attacker's server answers the first load; after that the name resolves to the peer.
-      await page.route(`${origin}/`, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: ATTACKER_PAGE }));
+      await page.route(`${origin}/`, (route) =>
+        route.fulfill({ status: 200, contentType: 'text/html', body: ATTACKER_PAGE }),
+      );
       await page.goto(`${origin}/`);
       for (const [what, status, body] of await page.evaluate(rebound, key)) {
         expect([origin, what, status]).toEqual([origin, what, 403]);

@@ -44,7 +44,11 @@ interface Forged {
  * An attacker linked to `victim`'s Search: it answers every query whose terms include `word`
  * with the forged hits, one Hit message each (a Hit names one holder).
  */
-async function attacker(victim: NetworkPeer, word: string, hits: Forged[]): Promise<RawNeighbour & { answered: () => number }> {
+async function attacker(
+  victim: NetworkPeer,
+  word: string,
+  hits: Forged[],
+): Promise<RawNeighbour & { answered: () => number }> {
   const neighbour = await rawNeighbour(`${victim.host}:${DEFAULT_PORTS.searchPort}`);
   await neighbour.handshake();
   let answered = 0;
@@ -58,7 +62,13 @@ async function attacker(victim: NetworkPeer, word: string, hits: Forged[]): Prom
       for (const h of hits) {
         void neighbour.send({
           case: 'hit',
-          value: { queryId: query.id, results: [{ fileId: h.fileId, name: h.name, size: BigInt(h.size) }], holderPeerId: h.holder, holderFilesAddress: h.filesAddress, hops: 1 },
+          value: {
+            queryId: query.id,
+            results: [{ fileId: h.fileId, name: h.name, size: BigInt(h.size) }],
+            holderPeerId: h.holder,
+            holderFilesAddress: h.filesAddress,
+            hops: 1,
+          },
         });
       }
     }
@@ -91,23 +101,41 @@ async function bystander(): Promise<{ host: string; connections: () => number }>
 
 /** The ids A's Fetch lists as holding `fileId` (GET /sources/:fileId). */
 const sourcesOf = async (peer: NetworkPeer, fileId: string) =>
-  ((await (await fetch(`http://${peer.host}:${DEFAULT_PORTS.fetchPort}/sources/${fileId}`)).json()) as { sources: Array<{ peerId: string }> }).sources.map((s) => s.peerId).sort();
+  (
+    (await (await fetch(`http://${peer.host}:${DEFAULT_PORTS.fetchPort}/sources/${fileId}`)).json()) as {
+      sources: Array<{ peerId: string }>;
+    }
+  ).sources
+    .map((s) => s.peerId)
+    .sort();
 const aliveIds = async (peer: NetworkPeer) =>
-  ((await (await fetch(`http://${peer.host}:${DEFAULT_PORTS.fetchPort}/peers?state=alive`)).json()) as { items: Array<{ peerId: string }> }).items.map((p) => p.peerId);
+  (
+    (await (await fetch(`http://${peer.host}:${DEFAULT_PORTS.fetchPort}/peers?state=alive`)).json()) as {
+      items: Array<{ peerId: string }>;
+    }
+  ).items.map((p) => p.peerId);
 
 const searchCounters = async (peer: NetworkPeer) =>
-  ((await (await fetch(`http://${peer.host}:${DEFAULT_PORTS.searchApiPort}/health`)).json()) as { counters: { hitResultsBadName: number } }).counters;
+  (
+    (await (await fetch(`http://${peer.host}:${DEFAULT_PORTS.searchApiPort}/health`)).json()) as {
+      counters: { hitResultsBadName: number };
+    }
+  ).counters;
 
 describe('forged search hits do not steer get --name', () => {
   let net: CommandNetwork | undefined;
-  const peers = () => net?.peers ?? (() => { throw new Error('the network did not start'); })();
+  const peers = () =>
+    net?.peers ??
+    (() => {
+      throw new Error('the network did not start');
+    })();
   const teardown = new Teardown();
   beforeAll(async () => {
     net = await startOneProcessNetwork(teardown.defer);
   }, 180_000);
   afterAll(() => teardown.run(), 120_000);
 
-  it('(a) five forged holders of the attacker\'s file lose to two verified holders of the honest one: get --name downloads the honest file', async () => {
+  it("(a) five forged holders of the attacker's file lose to two verified holders of the honest one: get --name downloads the honest file", async () => {
     const [a, b, c] = peers();
     const dir = tempDir();
     const data = randomBytes(300_000);
@@ -118,16 +146,27 @@ describe('forged search hits do not steer get --name', () => {
     const honest = await share(b, join(dir, 'b', 'nightingale song.ogg'));
     expect(await share(c, join(dir, 'c', 'nightingale song.ogg'))).toBe(honest);
     // Both holders in A's availability map, so that both count (a holder counts once Fetch lists it).
-    await expect.poll(() => sourcesOf(a, honest), { timeout: 30_000, interval: 100 }).toEqual([b.peerId, c.peerId].sort());
+    await expect
+      .poll(() => sourcesOf(a, honest), { timeout: 30_000, interval: 100 })
+      .toEqual([b.peerId, c.peerId].sort());
 
     const evil = randomFileId();
-    const forged = Array.from({ length: 5 }, (): Forged => ({ fileId: evil, name: 'nightingale song.ogg', size: data.length, holder: freshPeerId(), filesAddress: `http://${nextLoopback()}:7871` }));
+    const forged = Array.from({ length: 5 }, (): Forged => ({
+      fileId: evil,
+      name: 'nightingale song.ogg',
+      size: data.length,
+      holder: freshPeerId(),
+      filesAddress: `http://${nextLoopback()}:7871`,
+    }));
     const mallory = await attacker(a, 'nightingale', forged);
 
     const queued = await runCommand(['get', '--name', 'nightingale', '--timeout', '1', '--json', '--api', a.host]);
     expect(mallory.answered()).toBe(1); // the forged hits were sent for this search
     expect(queued.code).toBe(0);
-    expect(JSON.parse(queued.stdout)).toMatchObject({ holders: 2, download: { fileId: honest, name: 'nightingale song.ogg' } });
+    expect(JSON.parse(queued.stdout)).toMatchObject({
+      holders: 2,
+      download: { fileId: honest, name: 'nightingale song.ogg' },
+    });
     // The same download, followed to its end: the honest bytes.
     const done = await runCommand(['get', honest, '--wait', '--json', '--api', a.host]);
     expect(JSON.parse(done.stdout)).toMatchObject({ state: 'done', fileId: honest });
@@ -142,10 +181,26 @@ describe('forged search hits do not steer get --name', () => {
     writeFileSync(join(dir, 'kestrel flight.mp4'), data);
     const honest = await share(b, join(dir, 'kestrel flight.mp4'));
     // A popular file to A's eyes: 65 holders, at addresses where no peer listens.
-    const forged = Array.from({ length: 65 }, (): Forged => ({ fileId: honest, name: 'kestrel flight.mp4', size: data.length, holder: freshPeerId(), filesAddress: `http://${nextLoopback()}:7871` }));
+    const forged = Array.from({ length: 65 }, (): Forged => ({
+      fileId: honest,
+      name: 'kestrel flight.mp4',
+      size: data.length,
+      holder: freshPeerId(),
+      filesAddress: `http://${nextLoopback()}:7871`,
+    }));
     const mallory = await attacker(a, 'kestrel', forged);
 
-    const queued = await runCommand(['get', '--name', 'kestrel', '--timeout', '1', '--wait', '--json', '--api', a.host]);
+    const queued = await runCommand([
+      'get',
+      '--name',
+      'kestrel',
+      '--timeout',
+      '1',
+      '--wait',
+      '--json',
+      '--api',
+      a.host,
+    ]);
     expect(mallory.answered()).toBe(1);
     expect(queued.stderr).toBe('');
     expect(JSON.parse(queued.stdout)).toMatchObject({ state: 'done', fileId: honest, bytesDone: data.length });
@@ -153,7 +208,10 @@ describe('forged search hits do not steer get --name', () => {
     // Straight to the Download API: 70 sources, B first, then 69 where nothing listens.
     writeFileSync(join(dir, 'kestrel nest.mp4'), randomBytes(100_000));
     const nest = await share(b, join(dir, 'kestrel nest.mp4'));
-    const sources = [`${b.peerId}@${b.host}:${DEFAULT_PORTS.filesPort}`, ...Array.from({ length: 69 }, () => `${freshPeerId()}@${nextLoopback()}:${DEFAULT_PORTS.filesPort}`)];
+    const sources = [
+      `${b.peerId}@${b.host}:${DEFAULT_PORTS.filesPort}`,
+      ...Array.from({ length: 69 }, () => `${freshPeerId()}@${nextLoopback()}:${DEFAULT_PORTS.filesPort}`),
+    ];
     const res = await fetch(`http://${a.host}:${DEFAULT_PORTS.downloadPort}/downloads`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -164,7 +222,7 @@ describe('forged search hits do not steer get --name', () => {
     expect(JSON.parse(done.stdout)).toMatchObject({ state: 'done', fileId: nest });
   });
 
-  it('(c) a forged hit naming a bystander\'s address gets no connection to it: an unknown holder is no source, a verified one is dialled at its own record\'s address', async () => {
+  it("(c) a forged hit naming a bystander's address gets no connection to it: an unknown holder is no source, a verified one is dialled at its own record's address", async () => {
     const [a, b, c] = peers();
     const target = await bystander();
     const dir = tempDir();
@@ -173,7 +231,13 @@ describe('forged search hits do not steer get --name', () => {
     const honest = await share(b, join(dir, 'heron nest.bin'));
 
     // Only an unknown holder, at the bystander: nothing to download.
-    const decoy: Forged = { fileId: randomFileId(), name: 'heron decoy.bin', size: 10, holder: freshPeerId(), filesAddress: `http://${target.host}:7871` };
+    const decoy: Forged = {
+      fileId: randomFileId(),
+      name: 'heron decoy.bin',
+      size: 10,
+      holder: freshPeerId(),
+      filesAddress: `http://${target.host}:7871`,
+    };
     const lure = await attacker(a, 'decoy', [decoy]);
     const refused = await runCommand(['get', '--name', 'heron', 'decoy', '--timeout', '1', '--api', a.host]);
     expect(lure.answered()).toBe(1);
@@ -181,9 +245,26 @@ describe('forged search hits do not steer get --name', () => {
     expect(refused.stderr).toMatch(/no verified peer holds a file matching "heron decoy"/);
 
     // Verified holders (B, and C, which does not even hold it) claimed at the bystander's address.
-    const atBystander = [b, c].map((p): Forged => ({ fileId: honest, name: 'heron nest.bin', size: data.length, holder: p.peerId, filesAddress: `http://${target.host}:7871` }));
+    const atBystander = [b, c].map((p): Forged => ({
+      fileId: honest,
+      name: 'heron nest.bin',
+      size: data.length,
+      holder: p.peerId,
+      filesAddress: `http://${target.host}:7871`,
+    }));
     const mallory = await attacker(a, 'nest', atBystander);
-    const done = await runCommand(['get', '--name', 'heron', 'nest', '--timeout', '1', '--wait', '--json', '--api', a.host]);
+    const done = await runCommand([
+      'get',
+      '--name',
+      'heron',
+      'nest',
+      '--timeout',
+      '1',
+      '--wait',
+      '--json',
+      '--api',
+      a.host,
+    ]);
     expect(mallory.answered()).toBe(1);
     expect(JSON.parse(done.stdout)).toMatchObject({ state: 'done', fileId: honest, bytesDone: data.length });
     expect(target.connections()).toBe(0);
@@ -197,11 +278,21 @@ describe('forged search hits do not steer get --name', () => {
     // Two verified holders claimed for the attacker's file (the honest one has one), under names no share may have.
     const evil = randomFileId();
     const names = ['../../osprey.txt', 'osprey\u202Etxt.exe'];
-    const forged = names.flatMap((name) => [b, c].map((p): Forged => ({ fileId: evil, name, size: 10, holder: p.peerId, filesAddress: `http://${p.host}:7871` })));
+    const forged = names.flatMap((name) =>
+      [b, c].map((p): Forged => ({
+        fileId: evil,
+        name,
+        size: 10,
+        holder: p.peerId,
+        filesAddress: `http://${p.host}:7871`,
+      })),
+    );
     const mallory = await attacker(a, 'osprey', forged);
     const before = (await searchCounters(a)).hitResultsBadName;
 
-    const listed = JSON.parse((await runCommand(['search', 'osprey', '--timeout', '1', '--json', '--api', a.host])).stdout);
+    const listed = JSON.parse(
+      (await runCommand(['search', 'osprey', '--timeout', '1', '--json', '--api', a.host])).stdout,
+    );
     expect(listed.hits.map((h: { fileId: string }) => h.fileId)).toEqual([honest]);
     expect((await searchCounters(a)).hitResultsBadName).toBe(before + 4);
 
@@ -213,7 +304,9 @@ describe('forged search hits do not steer get --name', () => {
 
     // Such a name is refused by the real share path too (so no honest peer ever answers with one).
     writeFileSync(join(dir, 'osprey\u202Etxt.exe'), 'spoof');
-    const spoofed = JSON.parse((await runCommand(['share', join(dir, 'osprey\u202Etxt.exe'), '--json', '--api', a.host])).stdout);
+    const spoofed = JSON.parse(
+      (await runCommand(['share', join(dir, 'osprey\u202Etxt.exe'), '--json', '--api', a.host])).stdout,
+    );
     expect(spoofed).toMatchObject({ files: [], skipped: [{ code: 'INVALID_NAME' }] });
   });
 
@@ -234,16 +327,28 @@ describe('forged search hits do not steer get --name', () => {
     const evil = await share(d, join(dir, 'plover call.ogg'));
     // A knows D as a verified member, and its Fetch has synced every peer's own list.
     await expect.poll(() => aliveIds(a), { timeout: 30_000, interval: 100 }).toContain(d.peerId);
-    await expect.poll(() => sourcesOf(a, honest), { timeout: 30_000, interval: 100 }).toEqual([b.peerId, c.peerId].sort());
+    await expect
+      .poll(() => sourcesOf(a, honest), { timeout: 30_000, interval: 100 })
+      .toEqual([b.peerId, c.peerId].sort());
     await expect.poll(() => sourcesOf(a, evil), { timeout: 30_000, interval: 100 }).toEqual([d.peerId]);
 
     // Hits for D's file naming D, B and C as holders, each at its own real address: 3 claimed holders against 2.
-    const claims = [d, b, c].map((p): Forged => ({ fileId: evil, name: 'plover call.ogg', size: 12, holder: p.peerId, filesAddress: `http://${p.host}:7871` }));
+    const claims = [d, b, c].map((p): Forged => ({
+      fileId: evil,
+      name: 'plover call.ogg',
+      size: 12,
+      holder: p.peerId,
+      filesAddress: `http://${p.host}:7871`,
+    }));
     const mallory = await attacker(a, 'plover', claims);
     const queued = await runCommand(['get', '--name', 'plover', '--timeout', '1', '--json', '--api', a.host]);
     expect(mallory.answered()).toBe(1);
     expect(queued.stderr).toBe('');
-    expect(JSON.parse(queued.stdout)).toMatchObject({ holders: 2, basis: 'availability', download: { fileId: honest, name: 'plover call.ogg' } });
+    expect(JSON.parse(queued.stdout)).toMatchObject({
+      holders: 2,
+      basis: 'availability',
+      download: { fileId: honest, name: 'plover call.ogg' },
+    });
     const done = await runCommand(['get', honest, '--wait', '--json', '--api', a.host]);
     expect(JSON.parse(done.stdout)).toMatchObject({ state: 'done', fileId: honest });
     expect(sha256(readFileSync(JSON.parse(done.stdout).finalPath))).toBe(sha256(data));

@@ -22,10 +22,24 @@ const HUMAN = /^\d\d:\d\d:\d\d\.\d{3} (TRACE|DEBUG|INFO |WARN |ERROR|FATAL) \S+ 
  * wrote to stdout (on a terminal, stdout and stderr together).
  */
 async function startLogs(flags: string[], onTerminal = false): Promise<string> {
-  const args = [BIN, 'start', '--host', nextLoopback(), '--data', join(tempDir(), 'data'), '--log-level', 'info', ...flags];
+  const args = [
+    BIN,
+    'start',
+    '--host',
+    nextLoopback(),
+    '--data',
+    join(tempDir(), 'data'),
+    '--log-level',
+    'info',
+    ...flags,
+  ];
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
   const child = onTerminal
-    ? spawn('script', ['--quiet', '--return', '--command', `exec ${[process.execPath, ...args].map(quote).join(' ')}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] })
+    ? spawn(
+        'script',
+        ['--quiet', '--return', '--command', `exec ${[process.execPath, ...args].map(quote).join(' ')}`, '/dev/null'],
+        { stdio: ['pipe', 'pipe', 'ignore'] },
+      )
     : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
   const exited = once(child, 'exit');
   perTest(async () => {
@@ -39,7 +53,9 @@ async function startLogs(flags: string[], onTerminal = false): Promise<string> {
       stdout += chunk;
       if (stdout.includes(LAST_LINE)) resolve();
     });
-    child.once('exit', (code) => reject(new Error(`peershare start exited (${code}) before it logged "${LAST_LINE}":\n${stdout}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`peershare start exited (${code}) before it logged "${LAST_LINE}":\n${stdout}`)),
+    );
   });
   // `script` passes the signal on to the command (exec'd in its shell).
   child.kill('SIGTERM');
@@ -51,8 +67,15 @@ describe('peershare start logs', () => {
   it('writes JSON lines (pino) when stdout is a pipe', async () => {
     const lines = (await startLogs([])).trimEnd().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(5);
-    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ level: expect.any(Number), time: expect.any(Number), msg: expect.any(String) });
-    expect(lines.map((l) => JSON.parse(l).service)).toEqual(expect.arrayContaining(['files', 'fetch', 'search', 'download', 'client']));
+    for (const line of lines)
+      expect(JSON.parse(line)).toMatchObject({
+        level: expect.any(Number),
+        time: expect.any(Number),
+        msg: expect.any(String),
+      });
+    expect(lines.map((l) => JSON.parse(l).service)).toEqual(
+      expect.arrayContaining(['files', 'fetch', 'search', 'download', 'client']),
+    );
   });
 
   it('writes one human line per record with --log-format human, and on a terminal by itself', async () => {
@@ -68,8 +91,22 @@ describe('peershare start logs', () => {
   });
 
   it('formats a record: fields as key=value, strings with spaces quoted, an error by its message and code', () => {
-    const record = { level: 50, time: new Date(2026, 0, 2, 3, 4, 5, 6).getTime(), pid: 1, peerId: 'x'.repeat(52), service: 'fetch', msg: 'sync failed', peer: '127.0.0.3:7874', note: 'two words', err: { type: 'Error', message: 'no route', code: 'EHOSTUNREACH', stack: 'Error: no route\n    at ...' } };
-    expect(humanLine(JSON.stringify(record))).toBe('03:04:05.006 ERROR fetch     sync failed  peer=127.0.0.3:7874 note="two words" err="no route (EHOSTUNREACH)"\n');
-    expect(humanLine(JSON.stringify({ ...record, level: 30, err: undefined }), { showPeer: true, colour: false })).toMatch(/^03:04:05\.006 INFO  xxxxxxxxxxxx fetch {4}/);
+    const record = {
+      level: 50,
+      time: new Date(2026, 0, 2, 3, 4, 5, 6).getTime(),
+      pid: 1,
+      peerId: 'x'.repeat(52),
+      service: 'fetch',
+      msg: 'sync failed',
+      peer: '127.0.0.3:7874',
+      note: 'two words',
+      err: { type: 'Error', message: 'no route', code: 'EHOSTUNREACH', stack: 'Error: no route\n    at ...' },
+    };
+    expect(humanLine(JSON.stringify(record))).toBe(
+      '03:04:05.006 ERROR fetch     sync failed  peer=127.0.0.3:7874 note="two words" err="no route (EHOSTUNREACH)"\n',
+    );
+    expect(
+      humanLine(JSON.stringify({ ...record, level: 30, err: undefined }), { showPeer: true, colour: false }),
+    ).toMatch(/^03:04:05\.006 INFO  xxxxxxxxxxxx fetch {4}/);
   });
 });

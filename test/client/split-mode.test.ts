@@ -47,7 +47,12 @@ describe('peershare commands, a peer split into processes', () => {
       stderr: `peershare: this peer's download service does not answer at ${host}:7875 (ECONNREFUSED); start it with: peershare service download --host ${host} (and the peer's --data)\n`,
     });
     const search = await runCommand(['search', 'anything', '--api', host]);
-    expect(search).toMatchObject({ code: 1, stderr: expect.stringMatching(/^peershare: this peer's search service does not answer at [\d.]+:7873 \(ECONNREFUSED\);[^\n]+\n$/) });
+    expect(search).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(
+        /^peershare: this peer's search service does not answer at [\d.]+:7873 \(ECONNREFUSED\);[^\n]+\n$/,
+      ),
+    });
   });
 
   it('every service of a peer stops cleanly on Ctrl-C (SIGTERM); the others notice it left, the commands that no peer answers', async () => {
@@ -56,11 +61,16 @@ describe('peershare commands, a peer split into processes', () => {
     // The Client first, so it can say what it sees as the others go.
     for (const name of [...SERVICE_NAMES].reverse()) expect(await peer.stopService(name), name).toBe(0);
     // Fetch said it leaves (a signed "left" record), so A forgets C rather than suspecting it.
-    const known = async () => (JSON.parse((await runCommand(['peers', '--json', '--api', a.host])).stdout).peers as Array<{ peerId: string }>).map((p) => p.peerId);
+    const known = async () =>
+      (
+        JSON.parse((await runCommand(['peers', '--json', '--api', a.host])).stdout).peers as Array<{ peerId: string }>
+      ).map((p) => p.peerId);
     await expect.poll(known, { timeout: 20_000, interval: 0 }).not.toContain(c.peerId);
     // Nothing of C runs any more: the commands say so, and how to start a peer there.
     // (Run from the clone with no `peershare` on the PATH, the command to start one is the npm script.)
-    expect(await runCommand(['status', '--api', c.host], { PATH: '/usr/bin:/bin' }, join(import.meta.dirname, '../..'))).toMatchObject({
+    expect(
+      await runCommand(['status', '--api', c.host], { PATH: '/usr/bin:/bin' }, join(import.meta.dirname, '../..')),
+    ).toMatchObject({
       code: 1,
       stdout: '',
       stderr: `peershare: no peer answers at ${c.host}:7870 (ECONNREFUSED); start one with: npm run peershare -- start --host ${c.host}\n`,

@@ -21,9 +21,13 @@ describe('a download that fails for good', () => {
       body: JSON.stringify({ fileId: id, name: 'song.flac', sources: [liar.source] }),
     });
     const { key } = (await res.json()) as { key: string };
-    await expect.poll(async () => ((await (await fetch(`${peer.url}/downloads/${key}`)).json()) as { state: string }).state).toBe('failed');
+    await expect
+      .poll(async () => ((await (await fetch(`${peer.url}/downloads/${key}`)).json()) as { state: string }).state)
+      .toBe('failed');
     expect(liar.requests).toBeGreaterThan(0); // the transfer began: its partial file was opened
-    await expect.poll(async () => ((await (await fetch(`${peer.url}/dead-letters`)).json()) as unknown[]).length).toBe(1);
+    await expect
+      .poll(async () => ((await (await fetch(`${peer.url}/dead-letters`)).json()) as unknown[]).length)
+      .toBe(1);
     expect(existsSync(peer.downloadsDir) ? readdirSync(peer.downloadsDir) : []).toEqual([]);
   });
 });

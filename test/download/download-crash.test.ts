@@ -52,7 +52,8 @@ describe('a downloader killed mid-transfer', () => {
     const whole = metered.answers.reduce((n, a) => n + Math.floor(a.sent / CHUNK), 0);
     const inFlight = metered.answers.reduce((n, a) => n + (a.sent % CHUNK), 0);
     expect(metered.answers.length).toBeLessThanOrEqual(SLOTS);
-    const bytesDone = async () => ((await (await fetch(`${api}/downloads`)).json()) as Array<{ bytesDone: number }>)[0]?.bytesDone;
+    const bytesDone = async () =>
+      ((await (await fetch(`${api}/downloads`)).json()) as Array<{ bytesDone: number }>)[0]?.bytesDone;
     await expect.poll(bytesDone, { timeout: 20_000 }).toBe(whole * CHUNK);
     first.kill('SIGKILL');
     await once(first, 'exit');
@@ -63,7 +64,9 @@ describe('a downloader killed mid-transfer', () => {
 
     await startPeerProcess(host, dataDir);
     await expect
-      .poll(async () => ((await (await fetch(`${api}/downloads`)).json()) as Array<{ state: string }>)[0]?.state, { timeout: 30_000 })
+      .poll(async () => ((await (await fetch(`${api}/downloads`)).json()) as Array<{ state: string }>)[0]?.state, {
+        timeout: 30_000,
+      })
       .toBe('done');
     const [done] = (await (await fetch(`${api}/downloads`)).json()) as Array<{ finalPath: string }>;
     expect(sha256(readFileSync(done!.finalPath))).toBe(sha256(data));

@@ -63,14 +63,17 @@ async function request(host: string, id: string, source: string): Promise<void> 
 
 /** After the restart: done, one copy with the right bytes, shared from that path, nothing else left. */
 async function expectOneVerifiedCopy(host: string, dataDir: string, id: string, data: Buffer): Promise<void> {
-  const list = async () => (await (await fetch(`http://${host}:${DEFAULT_PORTS.downloadPort}/downloads`)).json()) as Listed[];
+  const list = async () =>
+    (await (await fetch(`http://${host}:${DEFAULT_PORTS.downloadPort}/downloads`)).json()) as Listed[];
   await expect.poll(async () => (await list())[0]?.state, { timeout: 60_000 }).toBe('done');
   const [done] = await list();
   const downloads = join(dataDir, 'downloads');
   expect(done!.finalPath).toBe(join(downloads, 'report.pdf'));
   expect(readdirSync(downloads)).toEqual(['report.pdf']);
   expect(sha256(readFileSync(done!.finalPath!))).toBe(sha256(data));
-  const shared = (await (await fetch(`http://${host}:${DEFAULT_PORTS.filesPort}/files/${id}`)).json()) as { paths: string[] };
+  const shared = (await (await fetch(`http://${host}:${DEFAULT_PORTS.filesPort}/files/${id}`)).json()) as {
+    paths: string[];
+  };
   expect(shared.paths).toEqual([done!.finalPath]);
   // The manifest kept to finish after a crash is dropped once done: a done record is listed often.
   const db = new Database(join(dataDir, 'downloads.db'), { readonly: true });
@@ -82,46 +85,54 @@ async function expectOneVerifiedCopy(host: string, dataDir: string, id: string, 
 }
 
 describe('a downloader killed while finishing a download', () => {
-  it.each(STEPS)('at %s: after a restart, one verified copy, done, no orphan', { timeout: PROCESS_TEST_MS }, async (step) => {
-    const { source, id, data } = await shareSample();
-    const host = nextLoopback();
-    const dataDir = join(tempDir(), 'data');
-    const first = await startDownloader(host, dataDir, step);
-    const killed = once(first, 'exit');
-    await request(host, id, source);
-    const [, signal] = (await killed) as [number | null, string | null];
-    expect(signal).toBe('SIGKILL');
+  it.each(STEPS)(
+    'at %s: after a restart, one verified copy, done, no orphan',
+    { timeout: PROCESS_TEST_MS },
+    async (step) => {
+      const { source, id, data } = await shareSample();
+      const host = nextLoopback();
+      const dataDir = join(tempDir(), 'data');
+      const first = await startDownloader(host, dataDir, step);
+      const killed = once(first, 'exit');
+      await request(host, id, source);
+      const [, signal] = (await killed) as [number | null, string | null];
+      expect(signal).toBe('SIGKILL');
 
-    await startDownloader(host, dataDir);
-    await expectOneVerifiedCopy(host, dataDir, id, data);
-  });
+      await startDownloader(host, dataDir);
+      await expectOneVerifiedCopy(host, dataDir, id, data);
+    },
+  );
 
-  it('killed the moment its partial file disappears: after a restart, one verified copy, done, no orphan', { timeout: PROCESS_TEST_MS }, async () => {
-    const { source, id, data } = await shareSample();
-    const host = nextLoopback();
-    const dataDir = join(tempDir(), 'data');
-    const downloads = join(dataDir, 'downloads');
-    mkdirSync(downloads, { recursive: true });
-    const first = await startDownloader(host, dataDir);
-    const killed = once(first, 'exit');
-    // The partial file appears, then goes when the download finishes: freeze the process then.
-    let partial: string | undefined;
-    const frozen = new Promise<void>((resolve) => {
-      const watcher = watch(downloads, (_event, file) => {
-        if (typeof file === 'string' && file.endsWith('.part')) partial ??= file;
-        if (partial && !existsSync(join(downloads, partial))) {
-          first.kill('SIGSTOP');
-          watcher.close();
-          resolve();
-        }
+  it(
+    'killed the moment its partial file disappears: after a restart, one verified copy, done, no orphan',
+    { timeout: PROCESS_TEST_MS },
+    async () => {
+      const { source, id, data } = await shareSample();
+      const host = nextLoopback();
+      const dataDir = join(tempDir(), 'data');
+      const downloads = join(dataDir, 'downloads');
+      mkdirSync(downloads, { recursive: true });
+      const first = await startDownloader(host, dataDir);
+      const killed = once(first, 'exit');
+      // The partial file appears, then goes when the download finishes: freeze the process then.
+      let partial: string | undefined;
+      const frozen = new Promise<void>((resolve) => {
+        const watcher = watch(downloads, (_event, file) => {
+          if (typeof file === 'string' && file.endsWith('.part')) partial ??= file;
+          if (partial && !existsSync(join(downloads, partial))) {
+            first.kill('SIGSTOP');
+            watcher.close();
+            resolve();
+          }
+        });
       });
-    });
-    await request(host, id, source);
-    await frozen;
-    first.kill('SIGKILL');
-    await killed;
+      await request(host, id, source);
+      await frozen;
+      first.kill('SIGKILL');
+      await killed;
 
-    await startDownloader(host, dataDir);
-    await expectOneVerifiedCopy(host, dataDir, id, data);
-  });
+      await startDownloader(host, dataDir);
+      await expectOneVerifiedCopy(host, dataDir, id, data);
+    },
+  );
 });

@@ -13,31 +13,40 @@ import { startFullPeer, type FullPeer } from '../support/full-peer.ts';
 import { tempDir } from '../support/temp.ts';
 
 /** What anyone could compute before: a plain hash of the file id and the folder. */
-const plainKey = (fileId: string, outDir: string) => createHash('sha256').update(`${fileId}\0${outDir}`).digest('hex').slice(0, 32);
+const plainKey = (fileId: string, outDir: string) =>
+  createHash('sha256').update(`${fileId}\0${outDir}`).digest('hex').slice(0, 32);
 
 async function request(peer: FullPeer, fileId: string): Promise<{ key: string; state: string }> {
-  const res = await fetch(`${peer.download}/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fileId, name: 'wanted.bin' }) });
+  const res = await fetch(`${peer.download}/downloads`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ fileId, name: 'wanted.bin' }),
+  });
   expect(res.status).toBe(202);
   return (await res.json()) as { key: string; state: string };
 }
 
 describe('download keys', () => {
-  it('are secret to the peer, yet the same for the same file and folder across requests and restarts', { timeout: 60_000 }, async () => {
-    const dataDir = join(tempDir(), 'data');
-    const fileId = randomBytes(32).toString('hex');
-    const first = await startFullPeer({ dataDir });
-    const { key } = await request(first, fileId);
-    expect(key).not.toBe(plainKey(fileId, join(dataDir, 'downloads')));
-    expect((await request(first, fileId)).key).toBe(key);
-    expect(statSync(join(dataDir, 'download-keys.secret')).mode & 0o777).toBe(0o600);
-    await first.stop();
+  it(
+    'are secret to the peer, yet the same for the same file and folder across requests and restarts',
+    { timeout: 60_000 },
+    async () => {
+      const dataDir = join(tempDir(), 'data');
+      const fileId = randomBytes(32).toString('hex');
+      const first = await startFullPeer({ dataDir });
+      const { key } = await request(first, fileId);
+      expect(key).not.toBe(plainKey(fileId, join(dataDir, 'downloads')));
+      expect((await request(first, fileId)).key).toBe(key);
+      expect(statSync(join(dataDir, 'download-keys.secret')).mode & 0o777).toBe(0o600);
+      await first.stop();
 
-    const again = await startFullPeer({ dataDir, host: first.host });
-    expect((await request(again, fileId)).key).toBe(key);
-    // Another peer, with its own secret, keys the same file and folder otherwise.
-    const other = await startFullPeer({ downloadsDir: join(dataDir, 'downloads') });
-    expect((await request(other, fileId)).key).not.toBe(key);
-  });
+      const again = await startFullPeer({ dataDir, host: first.host });
+      expect((await request(again, fileId)).key).toBe(key);
+      // Another peer, with its own secret, keys the same file and folder otherwise.
+      const other = await startFullPeer({ downloadsDir: join(dataDir, 'downloads') });
+      expect((await request(other, fileId)).key).not.toBe(key);
+    },
+  );
 
   it('keep the old key of a download recorded before they were secret', { timeout: 60_000 }, async () => {
     const dataDir = join(tempDir(), 'data');
@@ -46,7 +55,17 @@ describe('download keys', () => {
     const old = plainKey(fileId, outDir);
     mkdirSync(dataDir, { recursive: true });
     const store = new SqliteDownloadStore(join(dataDir, 'downloads.db'));
-    store.put({ key: old, fileId, name: 'wanted.bin', outDir, sources: [], state: 'paused', bytesDone: 0, createdAt: 1, updatedAt: 1 });
+    store.put({
+      key: old,
+      fileId,
+      name: 'wanted.bin',
+      outDir,
+      sources: [],
+      state: 'paused',
+      bytesDone: 0,
+      createdAt: 1,
+      updatedAt: 1,
+    });
     store.close();
 
     const peer = await startFullPeer({ dataDir });

@@ -39,7 +39,11 @@ async function shared(name: string, data: Buffer) {
 }
 
 async function request(url: string, body: unknown): Promise<Listed> {
-  const res = await fetch(`${url}/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}/downloads`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(202);
   return (await res.json()) as Listed;
 }
@@ -63,24 +67,27 @@ describe('a download whose name is at the file-system limit', () => {
     expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(data));
   });
 
-  it.each(Object.entries(NAMES))('%s: a taken name becomes a shortened "NAME (1).EXT" that fits', async (_kind, name) => {
-    const data = randomBytes(3 * CHUNK);
-    const { source, id } = await shared(name, data);
-    const peer = await startDownloadPeer();
-    mkdirSync(peer.downloadsDir, { recursive: true });
-    writeFileSync(join(peer.downloadsDir, name), 'somebody else’s file');
-    const { key } = await request(peer.url, { fileId: id, name, sources: [source.source] });
-    const done = await settled(peer.url, key);
-    expect(done.state).toBe('done');
-    const placed = basename(done.finalPath!);
-    expect(Buffer.byteLength(placed)).toBeLessThanOrEqual(MAX_NAME_BYTES);
-    expect(placed).toMatch(/ \(1\)\.bin$/);
-    expect(name.startsWith(placed.slice(0, -' (1).bin'.length))).toBe(true);
-    expect(placed.isWellFormed()).toBe(true);
-    expect(readFileSync(join(peer.downloadsDir, name), 'utf8')).toBe('somebody else’s file');
-    expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(data));
-    expect(readdirSync(peer.downloadsDir).sort()).toEqual([name, placed].sort());
-  });
+  it.each(Object.entries(NAMES))(
+    '%s: a taken name becomes a shortened "NAME (1).EXT" that fits',
+    async (_kind, name) => {
+      const data = randomBytes(3 * CHUNK);
+      const { source, id } = await shared(name, data);
+      const peer = await startDownloadPeer();
+      mkdirSync(peer.downloadsDir, { recursive: true });
+      writeFileSync(join(peer.downloadsDir, name), 'somebody else’s file');
+      const { key } = await request(peer.url, { fileId: id, name, sources: [source.source] });
+      const done = await settled(peer.url, key);
+      expect(done.state).toBe('done');
+      const placed = basename(done.finalPath!);
+      expect(Buffer.byteLength(placed)).toBeLessThanOrEqual(MAX_NAME_BYTES);
+      expect(placed).toMatch(/ \(1\)\.bin$/);
+      expect(name.startsWith(placed.slice(0, -' (1).bin'.length))).toBe(true);
+      expect(placed.isWellFormed()).toBe(true);
+      expect(readFileSync(join(peer.downloadsDir, name), 'utf8')).toBe('somebody else’s file');
+      expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(data));
+      expect(readdirSync(peer.downloadsDir).sort()).toEqual([name, placed].sort());
+    },
+  );
 
   it('cancelled mid-transfer: answers 200 and leaves no partial file', async () => {
     const name = NAMES['three-byte'];
@@ -93,7 +100,10 @@ describe('a download whose name is at the file-system limit', () => {
     expect(readdirSync(peer.downloadsDir)).toHaveLength(1); // the partial, under a short name
     expect(Buffer.byteLength(readdirSync(peer.downloadsDir)[0]!)).toBeLessThan(64);
 
-    const res = await fetch(`${peer.url}/downloads/${key}/cancel`, { method: 'POST', headers: { [CLIENT_HEADER]: '1' } });
+    const res = await fetch(`${peer.url}/downloads/${key}/cancel`, {
+      method: 'POST',
+      headers: { [CLIENT_HEADER]: '1' },
+    });
     expect(res.status).toBe(200);
     expect(((await res.json()) as Listed).state).toBe('cancelled');
     expect(readdirSync(peer.downloadsDir)).toEqual([]);

@@ -44,7 +44,9 @@ describe('getting the manifest of a download', () => {
     const peer = await startDownloadPeer({ maxAttempts: 2, manifest: { timeoutMs: 300 } });
     const key = await request(peer.url, { fileId: 'e'.repeat(64), name: 'lost.bin', sources: [silent.source] });
     const failed = await watch(peer.url, key, (p) => p.state === 'failed');
-    expect(failed.error).toMatch(/^file unavailable after 2 attempts: no source answered with the manifest of e{64} \(\S+@\S+: no manifest within 300 ms\)$/);
+    expect(failed.error).toMatch(
+      /^file unavailable after 2 attempts: no source answered with the manifest of e{64} \(\S+@\S+: no manifest within 300 ms\)$/,
+    );
     expect(silent.connections).toBe(2); // one per attempt
   });
 
@@ -64,13 +66,20 @@ describe('getting the manifest of a download', () => {
     const silent = await startSilentSource();
     const forger = await startBadSource(file.url, { kind: 'forged-manifest' });
     let refused!: () => void;
-    const honest = await startBadSource(file.url, { kind: 'held-manifest', until: new Promise<void>((r) => (refused = r)) });
+    const honest = await startBadSource(file.url, {
+      kind: 'held-manifest',
+      until: new Promise<void>((r) => (refused = r)),
+    });
     const peer = await startDownloadPeer();
     // The honest source answers only once the forged manifest was refused.
     peer.download.manager.events.on('event', (e: Record<string, unknown>) => {
       if (e.type === 'source-failed' && e.source === forger.source) refused();
     });
-    const key = await request(peer.url, { fileId: file.id, name: 'song.flac', sources: [silent.source, forger.source, honest.source] });
+    const key = await request(peer.url, {
+      fileId: file.id,
+      name: 'song.flac',
+      sources: [silent.source, forger.source, honest.source],
+    });
     const done = await watch(peer.url, key, (p) => p.state === 'done');
     expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(file.data));
     expect(forger.manifests).toBe(1);
@@ -83,9 +92,14 @@ describe('download slots', () => {
   it('three jobs stalled on sources that never answer do not keep a fourth from completing (maxDownloads=3); they end UNAVAILABLE and wait out their backoff (TEST-PLAN 40)', async () => {
     const file = await seed();
     const silent = await startSilentSource();
-    const peer = await startDownloadPeer({ maxAttempts: 5, retryBaseMs: 60_000, retryMaxMs: 60_000, manifest: { timeoutMs: 2_000 } }, undefined, 3);
+    const peer = await startDownloadPeer(
+      { maxAttempts: 5, retryBaseMs: 60_000, retryMaxMs: 60_000, manifest: { timeoutMs: 2_000 } },
+      undefined,
+      3,
+    );
     const stalled: string[] = [];
-    for (const c of 'abc') stalled.push(await request(peer.url, { fileId: c.repeat(64), name: `${c}.bin`, sources: [silent.source] }));
+    for (const c of 'abc')
+      stalled.push(await request(peer.url, { fileId: c.repeat(64), name: `${c}.bin`, sources: [silent.source] }));
     await silent.open(3); // every slot is taken by a job waiting on the silent source
     const healthy = await request(peer.url, { fileId: file.id, name: 'song.flac', sources: [file.source] });
 
@@ -97,7 +111,9 @@ describe('download slots', () => {
       await events.until((l) => /retrying/.test(l.get(key)?.error ?? ''));
       expect(events.latest.get(key)).toMatchObject({
         state: 'queued',
-        error: expect.stringMatching(/^attempt 1 failed: no source answered with the manifest of [abc]{64} \(\S+@\S+: no manifest within 2000 ms\); retrying in 60000 ms$/),
+        error: expect.stringMatching(
+          /^attempt 1 failed: no source answered with the manifest of [abc]{64} \(\S+@\S+: no manifest within 2000 ms\); retrying in 60000 ms$/,
+        ),
       });
     }
   });

@@ -42,44 +42,79 @@ interface Listed {
 }
 
 describe('a data folder from the previous version', () => {
-  it('opens: a paused download keeps its chunks from the old partial file, an unknown state is shown as failed', { timeout: 90_000 }, async () => {
-    const source = await startFilesPeer({ chunkSize: '64KiB' });
-    const data = randomBytes(12 * CHUNK + 500);
-    const name = 'song.flac';
-    const { id } = (await (await upload(source.url, name, data)).json()) as { id: string };
-    const metered = await startMeteredSource(source.url);
+  it(
+    'opens: a paused download keeps its chunks from the old partial file, an unknown state is shown as failed',
+    { timeout: 90_000 },
+    async () => {
+      const source = await startFilesPeer({ chunkSize: '64KiB' });
+      const data = randomBytes(12 * CHUNK + 500);
+      const name = 'song.flac';
+      const { id } = (await (await upload(source.url, name, data)).json()) as { id: string };
+      const metered = await startMeteredSource(source.url);
 
-    const dataDir = join(tempDir(), 'data');
-    const downloads = join(dataDir, 'downloads');
-    mkdirSync(downloads, { recursive: true });
-    const key = legacyJobKey(id, downloads); // the key the previous version gave it
-    // The old partial: the first KEPT chunks written and verified, not yet synced (not durable).
-    const partial = Buffer.alloc(data.length);
-    data.copy(partial, 0, 0, KEPT * CHUNK);
-    writeFileSync(join(downloads, `.${name}.${key}.part`), partial);
-    const db = new Database(join(dataDir, 'downloads.db'));
-    db.exec(OLD_SCHEMA);
-    const insert = db.prepare(`INSERT INTO downloads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, ?)`);
-    const verified = Buffer.from([0b0001_1111, 0]);
-    insert.run(key, id, name, downloads, JSON.stringify([metered.source]), 'paused', data.length, CHUNK, verified, KEPT * CHUNK, null, 1, 1);
-    insert.run('f'.repeat(32), 'e'.repeat(64), 'later.bin', downloads, '[]', 'verifying', null, null, null, 0, null, 2, 2);
-    db.close();
+      const dataDir = join(tempDir(), 'data');
+      const downloads = join(dataDir, 'downloads');
+      mkdirSync(downloads, { recursive: true });
+      const key = legacyJobKey(id, downloads); // the key the previous version gave it
+      // The old partial: the first KEPT chunks written and verified, not yet synced (not durable).
+      const partial = Buffer.alloc(data.length);
+      data.copy(partial, 0, 0, KEPT * CHUNK);
+      writeFileSync(join(downloads, `.${name}.${key}.part`), partial);
+      const db = new Database(join(dataDir, 'downloads.db'));
+      db.exec(OLD_SCHEMA);
+      const insert = db.prepare(`INSERT INTO downloads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, ?)`);
+      const verified = Buffer.from([0b0001_1111, 0]);
+      insert.run(
+        key,
+        id,
+        name,
+        downloads,
+        JSON.stringify([metered.source]),
+        'paused',
+        data.length,
+        CHUNK,
+        verified,
+        KEPT * CHUNK,
+        null,
+        1,
+        1,
+      );
+      insert.run(
+        'f'.repeat(32),
+        'e'.repeat(64),
+        'later.bin',
+        downloads,
+        '[]',
+        'verifying',
+        null,
+        null,
+        null,
+        0,
+        null,
+        2,
+        2,
+      );
+      db.close();
 
-    const host = nextLoopback();
-    const api = `http://${host}:${DEFAULT_PORTS.downloadPort}`;
-    await spawnPeer(['start', '--host', host, '--data', dataDir]);
-    const list = async () => (await (await fetch(`${api}/downloads`)).json()) as Listed[];
-    const [unknown, paused] = await list();
-    expect(unknown).toMatchObject({ key: 'f'.repeat(32), state: 'failed' });
-    expect(unknown!.error).toMatch(/unknown state "verifying"/);
-    expect(paused).toMatchObject({ key, state: 'paused', bytesDone: KEPT * CHUNK });
+      const host = nextLoopback();
+      const api = `http://${host}:${DEFAULT_PORTS.downloadPort}`;
+      await spawnPeer(['start', '--host', host, '--data', dataDir]);
+      const list = async () => (await (await fetch(`${api}/downloads`)).json()) as Listed[];
+      const [unknown, paused] = await list();
+      expect(unknown).toMatchObject({ key: 'f'.repeat(32), state: 'failed' });
+      expect(unknown!.error).toMatch(/unknown state "verifying"/);
+      expect(paused).toMatchObject({ key, state: 'paused', bytesDone: KEPT * CHUNK });
 
-    const resumed = await fetch(`${api}/downloads/${key}/resume`, { method: 'POST', headers: { [CLIENT_HEADER]: '1' } });
-    expect(resumed.status).toBe(200);
-    await expect.poll(async () => (await list()).find((d) => d.key === key)?.state, { timeout: 20_000 }).toBe('done');
-    const done = (await list()).find((d) => d.key === key)!;
-    expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(data));
-    expect(readdirSync(downloads)).toEqual([name]); // the old partial was used up, nothing else left
-    expect(metered.bytes).toBe(data.length - KEPT * CHUNK); // the kept chunks were not fetched again
-  });
+      const resumed = await fetch(`${api}/downloads/${key}/resume`, {
+        method: 'POST',
+        headers: { [CLIENT_HEADER]: '1' },
+      });
+      expect(resumed.status).toBe(200);
+      await expect.poll(async () => (await list()).find((d) => d.key === key)?.state, { timeout: 20_000 }).toBe('done');
+      const done = (await list()).find((d) => d.key === key)!;
+      expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(data));
+      expect(readdirSync(downloads)).toEqual([name]); // the old partial was used up, nothing else left
+      expect(metered.bytes).toBe(data.length - KEPT * CHUNK); // the kept chunks were not fetched again
+    },
+  );
 });

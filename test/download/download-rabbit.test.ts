@@ -62,10 +62,13 @@ async function brokerDepth(prefix: string): Promise<number> {
 }
 
 /** One File Management source holding `files` (name → bytes), 64 KiB chunks. */
-async function seed(files: Record<string, Buffer>): Promise<{ url: string; source: string; ids: Record<string, string> }> {
+async function seed(
+  files: Record<string, Buffer>,
+): Promise<{ url: string; source: string; ids: Record<string, string> }> {
   const source = await startFilesPeer({ chunkSize: '64KiB' });
   const ids: Record<string, string> = {};
-  for (const [name, data] of Object.entries(files)) ids[name] = ((await (await upload(source.url, name, data)).json()) as { id: string }).id;
+  for (const [name, data] of Object.entries(files))
+    ids[name] = ((await (await upload(source.url, name, data)).json()) as { id: string }).id;
   return { url: source.url, source: source.source, ids };
 }
 
@@ -96,89 +99,117 @@ describe('the Download service with RabbitMQ', () => {
     expect(dead).toEqual([]);
   });
 
-  it('RabbitMQ down: POST /downloads answers 503 UNAVAILABLE in bounded time and records nothing accepted; once it is back the same request completes (TEST-PLAN 14)', { timeout: 60_000 }, async () => {
-    const data = randomBytes(512 * KiB + 5);
-    const source = await seed({ 'notes.pdf': data });
-    const fileId = source.ids['notes.pdf']!;
-    const peer = await rabbitPeer();
-    const body = { fileId, name: 'notes.pdf', sources: [source.source] };
+  it(
+    'RabbitMQ down: POST /downloads answers 503 UNAVAILABLE in bounded time and records nothing accepted; once it is back the same request completes (TEST-PLAN 14)',
+    { timeout: 60_000 },
+    async () => {
+      const data = randomBytes(512 * KiB + 5);
+      const source = await seed({ 'notes.pdf': data });
+      const fileId = source.ids['notes.pdf']!;
+      const peer = await rabbitPeer();
+      const body = { fileId, name: 'notes.pdf', sources: [source.source] };
 
-    await broker.stop();
-    // The adapter waits at most publishTimeoutMs (10 s in the peer's wiring) for the broker.
-    const down = await requestDownload(peer.download, body, AbortSignal.timeout(30_000));
-    expect(down.status).toBe(503);
-    const err = (await down.json()) as ErrorBody;
-    expect(err.error.code).toBe('UNAVAILABLE');
-    expect(err.error.message).toMatch(/RabbitMQ/);
-    // Not "accepted then lost": the download is listed as failed, saying why, never as queued.
-    const listed = (await (await fetch(`${peer.download}/downloads`)).json()) as Array<Listed & { error?: string }>;
-    expect(listed.filter((d) => d.fileId === fileId).map((d) => d.state)).toEqual(['failed']);
-    expect(listed[0]!.error).toMatch(/could not queue the download/);
-    const downloads = `${peer.dataDir}/downloads`;
-    expect(existsSync(downloads) ? readdirSync(downloads) : []).toEqual([]);
+      await broker.stop();
+      // The adapter waits at most publishTimeoutMs (10 s in the peer's wiring) for the broker.
+      const down = await requestDownload(peer.download, body, AbortSignal.timeout(30_000));
+      expect(down.status).toBe(503);
+      const err = (await down.json()) as ErrorBody;
+      expect(err.error.code).toBe('UNAVAILABLE');
+      expect(err.error.message).toMatch(/RabbitMQ/);
+      // Not "accepted then lost": the download is listed as failed, saying why, never as queued.
+      const listed = (await (await fetch(`${peer.download}/downloads`)).json()) as Array<Listed & { error?: string }>;
+      expect(listed.filter((d) => d.fileId === fileId).map((d) => d.state)).toEqual(['failed']);
+      expect(listed[0]!.error).toMatch(/could not queue the download/);
+      const downloads = `${peer.dataDir}/downloads`;
+      expect(existsSync(downloads) ? readdirSync(downloads) : []).toEqual([]);
 
-    await broker.start();
-    const events = await followDownloads(peer.download);
-    const up = await requestDownload(peer.download, body, AbortSignal.timeout(30_000));
-    expect(up.status).toBe(202);
-    const { key } = (await up.json()) as Listed;
-    // The snapshot still shows the refused attempt as failed: wait for an end after it was queued again.
-    const ended = () => (events.states.get(key) ?? []).join(' ').match(/queued.* (done|failed)$/) !== null;
-    await events.until(ended);
-    const done = events.latest.get(key)!;
-    expect(done.state).toBe('done');
-    expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(data));
-    expect(readdirSync(`${peer.dataDir}/downloads`)).toEqual(['notes.pdf']);
-    expect(await brokerDepth(prefixOf(peer))).toBe(0);
-  });
+      await broker.start();
+      const events = await followDownloads(peer.download);
+      const up = await requestDownload(peer.download, body, AbortSignal.timeout(30_000));
+      expect(up.status).toBe(202);
+      const { key } = (await up.json()) as Listed;
+      // The snapshot still shows the refused attempt as failed: wait for an end after it was queued again.
+      const ended = () => (events.states.get(key) ?? []).join(' ').match(/queued.* (done|failed)$/) !== null;
+      await events.until(ended);
+      const done = events.latest.get(key)!;
+      expect(done.state).toBe('done');
+      expect(sha256(readFileSync(done.finalPath!))).toBe(sha256(data));
+      expect(readdirSync(`${peer.dataDir}/downloads`)).toEqual(['notes.pdf']);
+      expect(await brokerDepth(prefixOf(peer))).toBe(0);
+    },
+  );
 
-  it('RabbitMQ restarted while downloads are queued and one is running: all complete, each file once (TEST-PLAN 13)', { timeout: 60_000 }, async () => {
-    const prefix = `peershare.test-${randomUUID().slice(0, 8)}.downloads`;
-    deleteQueuesOnFinish(prefix, broker.url);
-    const files: Record<string, Buffer> = { 'big.iso': randomBytes(3 * 1024 * KiB) };
-    for (const n of ['a', 'b', 'c', 'd', 'e']) files[`${n}.bin`] = randomBytes(256 * KiB + n.charCodeAt(0));
-    const source = await seed(files);
-    // The big file comes through a gate that lets 8 of its 48 chunks pass, then holds the rest
-    // until the broker is back: it is provably running, half done, across the restart.
-    const gate = await startGatedSource(source.url);
-    gate.hold(8);
-    const peer = await startDownloadPeer(
-      { transfer: { slotsPerSource: 1, maxRunChunks: 1, requestTimeoutMs: HELD_REQUEST_TIMEOUT_MS } },
-      () => new AmqpJobQueue({ url: broker.url, prefix, logger: silentLogger(), publishTimeoutMs: 5_000, connectTimeoutMs: 5_000, failureDelayMs: 50 }),
-      1, // one download at a time (prefetch 1): the others wait in the broker
-    );
-    const events = await followDownloads(peer.url);
+  it(
+    'RabbitMQ restarted while downloads are queued and one is running: all complete, each file once (TEST-PLAN 13)',
+    { timeout: 60_000 },
+    async () => {
+      const prefix = `peershare.test-${randomUUID().slice(0, 8)}.downloads`;
+      deleteQueuesOnFinish(prefix, broker.url);
+      const files: Record<string, Buffer> = { 'big.iso': randomBytes(3 * 1024 * KiB) };
+      for (const n of ['a', 'b', 'c', 'd', 'e']) files[`${n}.bin`] = randomBytes(256 * KiB + n.charCodeAt(0));
+      const source = await seed(files);
+      // The big file comes through a gate that lets 8 of its 48 chunks pass, then holds the rest
+      // until the broker is back: it is provably running, half done, across the restart.
+      const gate = await startGatedSource(source.url);
+      gate.hold(8);
+      const peer = await startDownloadPeer(
+        { transfer: { slotsPerSource: 1, maxRunChunks: 1, requestTimeoutMs: HELD_REQUEST_TIMEOUT_MS } },
+        () =>
+          new AmqpJobQueue({
+            url: broker.url,
+            prefix,
+            logger: silentLogger(),
+            publishTimeoutMs: 5_000,
+            connectTimeoutMs: 5_000,
+            failureDelayMs: 50,
+          }),
+        1, // one download at a time (prefetch 1): the others wait in the broker
+      );
+      const events = await followDownloads(peer.url);
 
-    const keys: Record<string, string> = {};
-    for (const name of Object.keys(files)) {
-      const res = await requestDownload(peer.url, { fileId: source.ids[name], name, sources: [name === 'big.iso' ? gate.source : source.source] });
-      expect(res.status).toBe(202);
-      keys[name] = ((await res.json()) as Listed).key;
-    }
-    const bigKey = keys['big.iso']!;
-    await gate.blocked();
-    await events.until((m) => m.get(bigKey)?.state === 'running' && [...m.values()].filter((p) => p.state === 'queued').length === 5);
+      const keys: Record<string, string> = {};
+      for (const name of Object.keys(files)) {
+        const res = await requestDownload(peer.url, {
+          fileId: source.ids[name],
+          name,
+          sources: [name === 'big.iso' ? gate.source : source.source],
+        });
+        expect(res.status).toBe(202);
+        keys[name] = ((await res.json()) as Listed).key;
+      }
+      const bigKey = keys['big.iso']!;
+      await gate.blocked();
+      await events.until(
+        (m) => m.get(bigKey)?.state === 'running' && [...m.values()].filter((p) => p.state === 'queued').length === 5,
+      );
 
-    await broker.stop();
-    await broker.start();
-    // (The stream's progress is throttled; the API reads the state store, updated every chunk.)
-    expect(await (await fetch(`${peer.url}/downloads/${bigKey}`)).json()).toMatchObject({ state: 'running', bytesDone: 8 * 64 * KiB });
-    gate.release();
+      await broker.stop();
+      await broker.start();
+      // (The stream's progress is throttled; the API reads the state store, updated every chunk.)
+      expect(await (await fetch(`${peer.url}/downloads/${bigKey}`)).json()).toMatchObject({
+        state: 'running',
+        bytesDone: 8 * 64 * KiB,
+      });
+      gate.release();
 
-    const allKeys = Object.values(keys);
-    await events.until((m) => allKeys.every((k) => ['done', 'failed'].includes(m.get(k)?.state ?? '')));
-    for (const [name, key] of Object.entries(keys)) {
-      const p = events.latest.get(key)!;
-      expect(p.state, `${name}: ${p.error ?? ''}`).toBe('done');
-      expect(sha256(readFileSync(p.finalPath!)), name).toBe(sha256(files[name]!));
-      // Each download ran once to the end: it never went back from done.
-      expect(events.states.get(key)!.filter((s) => s === 'done'), name).toEqual(['done']);
-    }
-    // Not fetched twice: the redelivered big job joined the running download.
-    expect(gate.requests).toBe(48);
-    // Each file once: no "name (1)" copies, no partial files left.
-    expect(readdirSync(peer.downloadsDir).sort()).toEqual(Object.keys(files).sort());
-    expect(await peer.queue.depth()).toBe(0);
-    expect(await peer.queue.deadLetters(10)).toEqual([]);
-  });
+      const allKeys = Object.values(keys);
+      await events.until((m) => allKeys.every((k) => ['done', 'failed'].includes(m.get(k)?.state ?? '')));
+      for (const [name, key] of Object.entries(keys)) {
+        const p = events.latest.get(key)!;
+        expect(p.state, `${name}: ${p.error ?? ''}`).toBe('done');
+        expect(sha256(readFileSync(p.finalPath!)), name).toBe(sha256(files[name]!));
+        // Each download ran once to the end: it never went back from done.
+        expect(
+          events.states.get(key)!.filter((s) => s === 'done'),
+          name,
+        ).toEqual(['done']);
+      }
+      // Not fetched twice: the redelivered big job joined the running download.
+      expect(gate.requests).toBe(48);
+      // Each file once: no "name (1)" copies, no partial files left.
+      expect(readdirSync(peer.downloadsDir).sort()).toEqual(Object.keys(files).sort());
+      expect(await peer.queue.depth()).toBe(0);
+      expect(await peer.queue.deadLetters(10)).toEqual([]);
+    },
+  );
 });

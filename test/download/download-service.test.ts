@@ -15,7 +15,10 @@ const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('h
 /** A change without a body says it comes from a peershare client, as the command does. */
 const CLIENT = { [CLIENT_HEADER]: 'test' };
 
-async function seed(size = 1024 * 1024, chunkSize = '64KiB'): Promise<{ url: string; source: string; id: string; data: Buffer }> {
+async function seed(
+  size = 1024 * 1024,
+  chunkSize = '64KiB',
+): Promise<{ url: string; source: string; id: string; data: Buffer }> {
   const source = await startFilesPeer({ chunkSize });
   const data = randomBytes(size);
   const { id } = (await (await upload(source.url, 'song.flac', data)).json()) as { id: string };
@@ -52,7 +55,9 @@ describe('the Download service', () => {
     const peer = await startDownloadPeer();
     mkdirSync(peer.downloadsDir, { recursive: true });
     writeFileSync(join(peer.downloadsDir, 'song.flac'), 'my own recording');
-    const { key } = (await (await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [source.source] })).json()) as Progress;
+    const { key } = (await (
+      await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [source.source] })
+    ).json()) as Progress;
     const done = await watch(peer.url, (p) => p.key === key && p.state === 'done');
     expect(done.finalPath).toBe(join(peer.downloadsDir, 'song (1).flac'));
     expect(readFileSync(join(peer.downloadsDir, 'song.flac'), 'utf8')).toBe('my own recording');
@@ -78,7 +83,8 @@ describe('the Download service', () => {
     const body = { fileId: source.id, name: 'song.flac', sources: [source.source] };
     const { key } = (await (await requestDownload(peer.url, body)).json()) as Progress;
     const first = await watch(peer.url, (p) => p.key === key && p.state === 'done');
-    const listed = async () => ((await (await fetch(`${peer.url}/downloads`)).json()) as Progress[]).find((p) => p.key === key);
+    const listed = async () =>
+      ((await (await fetch(`${peer.url}/downloads`)).json()) as Progress[]).find((p) => p.key === key);
     expect(await listed()).not.toHaveProperty('gone');
     rmSync(first.finalPath!);
     // The list says the file is gone, not only done.
@@ -94,11 +100,24 @@ describe('the Download service', () => {
     const peer = await startDownloadPeer();
     const dir = mkdtempSync(join(tmpdir(), 'peershare-mine-'));
     writeFileSync(join(dir, 'mine.flac'), source.data);
-    expect((await fetch(`${peer.files.url}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: join(dir, 'mine.flac') }) })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${peer.files.url}/shares`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ path: join(dir, 'mine.flac') }),
+        })
+      ).status,
+    ).toBe(200);
     const body = { fileId: source.id, name: 'song.flac', sources: [source.source] };
     const refused = await requestDownload(peer.url, body);
     expect(refused.status).toBe(409);
-    expect(await refused.json()).toMatchObject({ error: { code: 'ALREADY_SHARED', message: `this peer already shares file ${source.id} at ${join(dir, 'mine.flac')}: nothing downloaded; ask for another folder (--out DIR) to get a copy there` } });
+    expect(await refused.json()).toMatchObject({
+      error: {
+        code: 'ALREADY_SHARED',
+        message: `this peer already shares file ${source.id} at ${join(dir, 'mine.flac')}: nothing downloaded; ask for another folder (--out DIR) to get a copy there`,
+      },
+    });
     expect(existsSync(peer.downloadsDir) ? readdirSync(peer.downloadsDir) : []).toEqual([]);
     // Asked for a folder of its own, the copy is made.
     const out = join(dir, 'copies');
@@ -131,13 +150,20 @@ describe('the Download service', () => {
     const { key } = (await res.json()) as Progress;
     const failed = await watch(peer.url, (p) => p.key === key && p.state === 'failed');
     expect(failed.error).toMatch(/file unavailable after 2 attempts/);
-    const dead = (await (await fetch(`${peer.url}/dead-letters`)).json()) as Array<{ reason: string; attempts: number }>;
+    const dead = (await (await fetch(`${peer.url}/dead-letters`)).json()) as Array<{
+      reason: string;
+      attempts: number;
+    }>;
     expect(dead).toEqual([expect.objectContaining({ reason: expect.stringMatching(/after 2 attempts/) })]);
   });
 
   it('rejects a malformed request with a clear 400 and queues nothing', async () => {
     const peer = await startDownloadPeer();
-    for (const body of [{ fileId: 'x', name: 'a' }, { fileId: 'a'.repeat(64), name: '../../x' }, { fileId: 'a'.repeat(64), name: 'a', sources: ['ftp://x'] }]) {
+    for (const body of [
+      { fileId: 'x', name: 'a' },
+      { fileId: 'a'.repeat(64), name: '../../x' },
+      { fileId: 'a'.repeat(64), name: 'a', sources: ['ftp://x'] },
+    ]) {
       const res = await requestDownload(peer.url, body);
       expect(res.status).toBe(400);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
@@ -151,9 +177,13 @@ describe('pausing, resuming and cancelling', () => {
     const source = await seed(2 * 1024 * 1024);
     const slow = await startBadSource(source.url, { kind: 'slow', delayMs: 40 });
     const peer = await startDownloadPeer();
-    const { key } = (await (await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [slow.source] })).json()) as Progress;
+    const { key } = (await (
+      await requestDownload(peer.url, { fileId: source.id, name: 'song.flac', sources: [slow.source] })
+    ).json()) as Progress;
     await watch(peer.url, (p) => p.key === key && p.bytesDone > 0);
-    const paused = (await (await fetch(`${peer.url}/downloads/${key}/pause`, { method: 'POST', headers: CLIENT })).json()) as Progress;
+    const paused = (await (
+      await fetch(`${peer.url}/downloads/${key}/pause`, { method: 'POST', headers: CLIENT })
+    ).json()) as Progress;
     expect(paused.state).toBe('paused');
     const kept = paused.bytesDone;
     expect(readdirSync(peer.downloadsDir).some((n) => n.endsWith('.part'))).toBe(true);
@@ -167,9 +197,13 @@ describe('pausing, resuming and cancelling', () => {
 
     const other = await seed(2 * 1024 * 1024);
     const slow2 = await startBadSource(other.url, { kind: 'slow', delayMs: 40 });
-    const second = (await (await requestDownload(peer.url, { fileId: other.id, name: 'other.bin', sources: [slow2.source] })).json()) as Progress;
+    const second = (await (
+      await requestDownload(peer.url, { fileId: other.id, name: 'other.bin', sources: [slow2.source] })
+    ).json()) as Progress;
     await watch(peer.url, (p) => p.key === second.key && p.bytesDone > 0);
-    const cancelled = (await (await fetch(`${peer.url}/downloads/${second.key}/cancel`, { method: 'POST', headers: CLIENT })).json()) as Progress;
+    const cancelled = (await (
+      await fetch(`${peer.url}/downloads/${second.key}/cancel`, { method: 'POST', headers: CLIENT })
+    ).json()) as Progress;
     expect(cancelled.state).toBe('cancelled');
     expect(readdirSync(peer.downloadsDir).filter((n) => n.includes(second.key))).toEqual([]);
     expect(readdirSync(peer.downloadsDir)).toEqual(['song.flac']);

@@ -33,43 +33,56 @@ class StoreFailingOnce extends SqliteDownloadStore {
 }
 
 describe('a download whose failure cannot be recorded', () => {
-  it('is handed out again by the queue and ends recorded, not claimed and running forever', { timeout: 60_000 }, async () => {
-    const dataDir = tempDir();
-    const store = new StoreFailingOnce(join(dataDir, 'downloads.db'));
-    const events: Array<{ type: string }> = [];
-    const download = createDownloadService({
-      queue: new SqliteJobQueue({ file: join(dataDir, 'download-queue.db'), logger: silentLogger(), pollMs: 50, failureDelayMs: 50 }),
-      store,
-      files: new FsDownloadFiles(),
-      chunkSource: new HttpChunkSource(await newPeerTls()),
-      registry: { register: async () => undefined, sharedAt: async () => undefined },
-      logger: silentLogger(),
-      peerId: 'test',
-      host: nextLoopback(),
-      port: DEFAULT_PORTS.downloadPort,
-      apiToken: undefined,
-      concurrency: 1,
-      options: {
-        downloadsDir: join(dataDir, 'downloads'),
-        jobKey: jobKeys(randomBytes(JOB_KEY_SECRET_BYTES), (key) => store.get(key) !== undefined),
-        maxAttempts: 2, retryBaseMs: 50, retryMaxMs: 50, keepAliveMs: 60_000,
-      },
-    });
-    download.manager.events.on('event', (e: { type: string }) => events.push(e));
-    await download.start();
-    onTestFinished(() => download.stop());
+  it(
+    'is handed out again by the queue and ends recorded, not claimed and running forever',
+    { timeout: 60_000 },
+    async () => {
+      const dataDir = tempDir();
+      const store = new StoreFailingOnce(join(dataDir, 'downloads.db'));
+      const events: Array<{ type: string }> = [];
+      const download = createDownloadService({
+        queue: new SqliteJobQueue({
+          file: join(dataDir, 'download-queue.db'),
+          logger: silentLogger(),
+          pollMs: 50,
+          failureDelayMs: 50,
+        }),
+        store,
+        files: new FsDownloadFiles(),
+        chunkSource: new HttpChunkSource(await newPeerTls()),
+        registry: { register: async () => undefined, sharedAt: async () => undefined },
+        logger: silentLogger(),
+        peerId: 'test',
+        host: nextLoopback(),
+        port: DEFAULT_PORTS.downloadPort,
+        apiToken: undefined,
+        concurrency: 1,
+        options: {
+          downloadsDir: join(dataDir, 'downloads'),
+          jobKey: jobKeys(randomBytes(JOB_KEY_SECRET_BYTES), (key) => store.get(key) !== undefined),
+          maxAttempts: 2,
+          retryBaseMs: 50,
+          retryMaxMs: 50,
+          keepAliveMs: 60_000,
+        },
+      });
+      download.manager.events.on('event', (e: { type: string }) => events.push(e));
+      await download.start();
+      onTestFinished(() => download.stop());
 
-    // No source at all: every attempt fails UNAVAILABLE; recording the first failure fails too.
-    const res = await fetch(`${download.url}/downloads`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ fileId: 'a'.repeat(64), name: 'lost.bin', sources: [] }),
-    });
-    expect(res.status).toBe(202);
-    const { key } = (await res.json()) as { key: string };
-    const state = async () => ((await (await fetch(`${download.url}/downloads/${key}`)).json()) as { state: string }).state;
-    await expect.poll(state, { timeout: 30_000 }).toBe('failed');
-    expect(store.failures).toBe(1);
-    expect(events.map((e) => e.type)).toContain('settle-failed');
-  });
+      // No source at all: every attempt fails UNAVAILABLE; recording the first failure fails too.
+      const res = await fetch(`${download.url}/downloads`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ fileId: 'a'.repeat(64), name: 'lost.bin', sources: [] }),
+      });
+      expect(res.status).toBe(202);
+      const { key } = (await res.json()) as { key: string };
+      const state = async () =>
+        ((await (await fetch(`${download.url}/downloads/${key}`)).json()) as { state: string }).state;
+      await expect.poll(state, { timeout: 30_000 }).toBe('failed');
+      expect(store.failures).toBe(1);
+      expect(events.map((e) => e.type)).toContain('settle-failed');
+    },
+  );
 });

@@ -12,7 +12,13 @@ queueContract('embedded (SQLite)', async () => {
   let leaseMs = LEASE_MS;
   return {
     open: (o = {}) =>
-      new SqliteJobQueue({ file, logger: o.logger ?? (process.env.QDEBUG ? createLogger('debug') : silentLogger()), leaseMs: o.ackTimeoutMs ?? leaseMs, pollMs: 50, failureDelayMs: 50 }),
+      new SqliteJobQueue({
+        file,
+        logger: o.logger ?? (process.env.QDEBUG ? createLogger('debug') : silentLogger()),
+        leaseMs: o.ackTimeoutMs ?? leaseMs,
+        pollMs: 50,
+        failureDelayMs: 50,
+      }),
     childSpec: (prefetch) => ({ kind: 'embedded', file, leaseMs, prefetch }),
     shortAckTimeout: async () => (leaseMs = 400),
   };

@@ -13,17 +13,20 @@ describe('fitName', () => {
     expect(fitName('.bashrc', 1)).toBe('.bashrc (1)');
   });
 
-  it.each(['a', 'é', '日', '😀'])('cuts a base of %s characters on a character boundary to fit %i bytes with its extension', (ch) => {
-    const name = `${ch.repeat(Math.floor((MAX_NAME_BYTES - 4) / bytes(ch)))}.mkv`;
-    for (const n of [1, 12, 999]) {
-      const fitted = fitName(name, n);
-      expect(bytes(fitted)).toBeLessThanOrEqual(MAX_NAME_BYTES);
-      expect(bytes(fitted)).toBeGreaterThan(MAX_NAME_BYTES - 4); // only what had to go went
-      expect(fitted.endsWith(` (${n}).mkv`)).toBe(true);
-      expect(fitted.isWellFormed()).toBe(true);
-      expect(name.startsWith(fitted.slice(0, -` (${n}).mkv`.length))).toBe(true);
-    }
-  });
+  it.each(['a', 'é', '日', '😀'])(
+    'cuts a base of %s characters on a character boundary to fit %i bytes with its extension',
+    (ch) => {
+      const name = `${ch.repeat(Math.floor((MAX_NAME_BYTES - 4) / bytes(ch)))}.mkv`;
+      for (const n of [1, 12, 999]) {
+        const fitted = fitName(name, n);
+        expect(bytes(fitted)).toBeLessThanOrEqual(MAX_NAME_BYTES);
+        expect(bytes(fitted)).toBeGreaterThan(MAX_NAME_BYTES - 4); // only what had to go went
+        expect(fitted.endsWith(` (${n}).mkv`)).toBe(true);
+        expect(fitted.isWellFormed()).toBe(true);
+        expect(name.startsWith(fitted.slice(0, -` (${n}).mkv`.length))).toBe(true);
+      }
+    },
+  );
 
   it('never leaves the cut base ending in a dot or a space', () => {
     const name = `${'a'.repeat(246)}. . .txt`; // 254 bytes

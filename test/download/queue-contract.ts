@@ -53,7 +53,9 @@ function recorder(settle: (d: JobDelivery) => Promise<void> = (d) => d.ack()) {
 
 /** Starts a consumer in a child process holding `n` jobs unsettled; resolves with its kill(). */
 async function holdInChild(spec: ChildSpec, n: number): Promise<() => Promise<void>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, JSON.stringify(spec)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   onTestFinished(() => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -98,7 +100,10 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       const r = recorder();
       await q.consume(r.handler, 2);
       await expect.poll(() => [...r.settled].sort(), WAIT).toEqual(['a', 'b']);
-      expect(r.seen.map((d) => [d.key, d.attempt, d.redelivered]).sort()).toEqual([['a', 1, true], ['b', 1, true]]);
+      expect(r.seen.map((d) => [d.key, d.attempt, d.redelivered]).sort()).toEqual([
+        ['a', 1, true],
+        ['b', 1, true],
+      ]);
     });
 
     it('retry() redelivers after the delay with attempt + 1', async () => {
@@ -112,7 +117,10 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       await q.publish('a', job('a'));
       await q.consume(r.handler, 1);
       await expect.poll(() => r.settled, WAIT).toEqual(['a', 'a']);
-      expect(r.seen.map((d) => [d.attempt, d.redelivered])).toEqual([[1, false], [2, false]]);
+      expect(r.seen.map((d) => [d.attempt, d.redelivered])).toEqual([
+        [1, false],
+        [2, false],
+      ]);
       expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(250);
       expect(await q.depth()).toBe(0);
     });
@@ -121,7 +129,11 @@ export function queueContract(name: string, makeHarness: () => Promise<QueueHarn
       const h = await makeHarness();
       const q = await started(h.open());
       const r = recorder((d) =>
-        d.key === 'marker' ? d.ack() : d.attempt < 3 ? d.retry('source unreachable', 20) : d.deadLetter(`no source after ${d.attempt} attempts`),
+        d.key === 'marker'
+          ? d.ack()
+          : d.attempt < 3
+            ? d.retry('source unreachable', 20)
+            : d.deadLetter(`no source after ${d.attempt} attempts`),
       );
       await q.publish('a', job('a'));
       await q.consume(r.handler, 1);

@@ -51,7 +51,8 @@ export function privateBroker(): PrivateBroker {
   beforeAll(async () => {
     const t0 = Date.now();
     node = await startRabbitNode();
-    if (process.env.PEERSHARE_TEST_TIMINGS) console.log(`private RabbitMQ node ${node.name} started in ${Date.now() - t0} ms`);
+    if (process.env.PEERSHARE_TEST_TIMINGS)
+      console.log(`private RabbitMQ node ${node.name} started in ${Date.now() - t0} ms`);
   }, NODE_START_TIMEOUT_MS);
   afterAll(async () => {
     await node?.stop();
@@ -88,7 +89,9 @@ export function privateBroker(): PrivateBroker {
       const before = await n.eval(`rpc:call(Node, erlang, apply, [fun() -> Old = [${gets}], ${sets}, Old end, []])`);
       const values = [...before.matchAll(/\{ok,(\d+)\}|undefined/g)].map((m) => m[1]);
       onTestFinished(async () => {
-        const restore = keys.map((k, i) => (values[i] ? `application:set_env(rabbit, ${k}, ${values[i]})` : `application:unset_env(rabbit, ${k})`));
+        const restore = keys.map((k, i) =>
+          values[i] ? `application:set_env(rabbit, ${k}, ${values[i]})` : `application:unset_env(rabbit, ${k})`,
+        );
         await n.eval(`rpc:call(Node, erlang, apply, [fun() -> ${restore.join(', ')} end, []])`);
       });
     },
@@ -122,7 +125,10 @@ export async function queuesLeft(prefixes: readonly string[], url = RABBIT_URL):
       // A passive declare of a missing queue closes its channel with 404: one channel per check.
       const ch = await conn.createChannel();
       ch.on('error', () => undefined);
-      const found = await ch.checkQueue(q).then(() => true, () => false);
+      const found = await ch.checkQueue(q).then(
+        () => true,
+        () => false,
+      );
       if (found) {
         left.push(q);
         await ch.close();

@@ -15,7 +15,9 @@ import { listenAsPeer, newPeerTls } from '../support/peer-source.ts';
 type Answer = (socket: Socket, request: string) => void;
 
 /** A server (TLS, an identity of its own) that hands each request (its head) to `answer`; counts connections. */
-async function rawServer(answer: Answer): Promise<{ url: string; address: string; connections: () => number; server: Server }> {
+async function rawServer(
+  answer: Answer,
+): Promise<{ url: string; address: string; connections: () => number; server: Server }> {
   const host = nextLoopback();
   let connections = 0;
   const sockets = new Set<Socket>();
@@ -53,11 +55,19 @@ function rangeOf(request: string): [number, number] {
 function honest(socket: Socket, request: string, extra: Partial<{ head: string; body: Buffer }> = {}): void {
   const [a, b] = rangeOf(request);
   const body = extra.body ?? BODY.subarray(a, b + 1);
-  socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/${BODY.length}\r\nContent-Length: ${b - a + 1}\r\n${extra.head ?? ''}\r\n`);
+  socket.write(
+    `HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/${BODY.length}\r\nContent-Length: ${b - a + 1}\r\n${extra.head ?? ''}\r\n`,
+  );
   socket.write(body);
 }
 
-async function get(client: RangeClient, url: string, start: number, end: number, signal = new AbortController().signal) {
+async function get(
+  client: RangeClient,
+  url: string,
+  start: number,
+  end: number,
+  signal = new AbortController().signal,
+) {
   const pieces: Buffer[] = [];
   await client.get(url, '/files/x/content', start, end, '"x"', signal, (piece) => void pieces.push(Buffer.from(piece)));
   return Buffer.concat(pieces);
@@ -94,7 +104,12 @@ describe('the range client', () => {
   it('parses a head that arrives a byte at a time', async () => {
     const source = await rawServer((socket, request) => {
       const [a, b] = rangeOf(request);
-      const answer = Buffer.concat([Buffer.from(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/36\r\nContent-Length: ${b - a + 1}\r\n\r\n`), BODY.subarray(a, b + 1)]);
+      const answer = Buffer.concat([
+        Buffer.from(
+          `HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/36\r\nContent-Length: ${b - a + 1}\r\n\r\n`,
+        ),
+        BODY.subarray(a, b + 1),
+      ]);
       let i = 0;
       const next = () => {
         if (i < answer.length) socket.write(answer.subarray(i, ++i), () => setImmediate(next));
@@ -124,27 +139,45 @@ describe('the range client', () => {
       socket.write(BODY);
     });
     const pieces: Buffer[] = [];
-    await expect((await newClient()).get(source.url, '/f', 0, 3, '"x"', new AbortController().signal, (p) => void pieces.push(p))).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await expect(
+      (await newClient()).get(source.url, '/f', 0, 3, '"x"', new AbortController().signal, (p) => void pieces.push(p)),
+    ).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     expect(pieces).toEqual([]);
   });
 
   it('refuses a chunked answer or one whose declared length is not the range', async () => {
     const chunked = await rawServer((socket, request) => {
       const [a, b] = rangeOf(request);
-      socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/36\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n0123\r\n0\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/36\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n0123\r\n0\r\n\r\n`,
+      );
     });
     await expect(get(await newClient(), chunked.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
     const longer = await rawServer((socket, request) => {
       const [a, b] = rangeOf(request);
-      socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/36\r\nContent-Length: ${b - a + 2}\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/36\r\nContent-Length: ${b - a + 2}\r\n\r\n`,
+      );
     });
     await expect(get(await newClient(), longer.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
   });
 
   it('cuts off a body longer than declared: no byte past the range reaches the sink', async () => {
-    const source = await rawServer((socket, request) => honest(socket, request, { body: Buffer.concat([BODY.subarray(0, 4), Buffer.from('EXTRA')]) }));
+    const source = await rawServer((socket, request) =>
+      honest(socket, request, { body: Buffer.concat([BODY.subarray(0, 4), Buffer.from('EXTRA')]) }),
+    );
     const pieces: Buffer[] = [];
-    await expect((await newClient()).get(source.url, '/f', 0, 3, '"x"', new AbortController().signal, (p) => void pieces.push(Buffer.from(p)))).rejects.toMatchObject({ code: 'BAD_SOURCE' });
+    await expect(
+      (await newClient()).get(
+        source.url,
+        '/f',
+        0,
+        3,
+        '"x"',
+        new AbortController().signal,
+        (p) => void pieces.push(Buffer.from(p)),
+      ),
+    ).rejects.toMatchObject({ code: 'BAD_SOURCE' });
     expect(Buffer.concat(pieces).toString()).not.toContain('EXTRA');
   });
 
@@ -154,7 +187,9 @@ describe('the range client', () => {
       socket.end();
     });
     await expect(get(await newClient(), cut.url, 0, 9)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-    const chatty = await rawServer((socket) => socket.write(`HTTP/1.1 206 Partial Content\r\nX: ${'y'.repeat(20_000)}\r\n\r\n`));
+    const chatty = await rawServer((socket) =>
+      socket.write(`HTTP/1.1 206 Partial Content\r\nX: ${'y'.repeat(20_000)}\r\n\r\n`),
+    );
     await expect(get(await newClient(), chatty.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
     const garbled = await rawServer((socket) => socket.write('EXTRA BYTES FROM BEFORE\r\n\r\n'));
     await expect(get(await newClient(), garbled.url, 0, 3)).rejects.toMatchObject({ code: 'BAD_SOURCE' });
@@ -164,7 +199,9 @@ describe('the range client', () => {
     let second!: () => Promise<void>;
     const source = await rawServer((socket, request) => {
       const [a, b] = rangeOf(request);
-      socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/36\r\nContent-Length: ${b - a + 1}\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/36\r\nContent-Length: ${b - a + 1}\r\n\r\n`,
+      );
       socket.write(BODY.subarray(a, a + 4));
       second = () => new Promise((resolve) => socket.write(BODY.subarray(a + 4, b + 1), () => resolve()));
     });
@@ -201,7 +238,9 @@ describe('the range client', () => {
     for (let i = 0; i < big.length; i += 4) big.writeUInt32BE(i, i);
     const source = await rawServer((socket, request) => {
       const [a, b] = rangeOf(request);
-      socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/${big.length}\r\nContent-Length: ${b - a + 1}\r\n\r\n`);
+      socket.write(
+        `HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/${big.length}\r\nContent-Length: ${b - a + 1}\r\n\r\n`,
+      );
       socket.write(big.subarray(a, b + 1));
     });
     const client = await newClient();
@@ -211,10 +250,12 @@ describe('the range client', () => {
       const copy = Buffer.from(piece);
       got.push(copy);
       // Held across a turn of the event loop: more records are decrypted meanwhile.
-      return new Promise<void>((resolve) => setImmediate(() => {
-        if (!piece.equals(copy)) damaged++;
-        resolve();
-      }));
+      return new Promise<void>((resolve) =>
+        setImmediate(() => {
+          if (!piece.equals(copy)) damaged++;
+          resolve();
+        }),
+      );
     });
     expect(damaged).toBe(0);
     expect(Buffer.concat(got).equals(big)).toBe(true);
@@ -224,6 +265,9 @@ describe('the range client', () => {
     const hole = await startUnreachableSource();
     const client = new RangeClient(await newPeerTls(), 8, 200);
     onTestFinished(() => client.close());
-    await expect(get(client, hole.source, 0, 9)).rejects.toMatchObject({ code: 'UNAVAILABLE', message: `peer at ${hole.address}: no TLS connection within 200 ms` });
+    await expect(get(client, hole.source, 0, 9)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: `peer at ${hole.address}: no TLS connection within 200 ms`,
+    });
   });
 });

@@ -15,7 +15,10 @@ import { tempDir } from '../support/temp.ts';
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 /** `n` File Management peers all holding the same random file, in 64 KiB chunks. */
-async function swarm(n: number, size = 2 * 1024 * 1024): Promise<{ peers: FilesPeer[]; data: Buffer; manifest: Manifest }> {
+async function swarm(
+  n: number,
+  size = 2 * 1024 * 1024,
+): Promise<{ peers: FilesPeer[]; data: Buffer; manifest: Manifest }> {
   const data = randomBytes(size);
   const peers: FilesPeer[] = [];
   for (let i = 0; i < n; i++) {
@@ -28,7 +31,12 @@ async function swarm(n: number, size = 2 * 1024 * 1024): Promise<{ peers: FilesP
   return { peers, data, manifest };
 }
 
-async function download(manifest: Manifest, sources: string[], onEvent: (e: TransferEvent) => void = () => undefined, requestTimeoutMs = 10_000) {
+async function download(
+  manifest: Manifest,
+  sources: string[],
+  onEvent: (e: TransferEvent) => void = () => undefined,
+  requestTimeoutMs = 10_000,
+) {
   const dir = tempDir();
   const files = new FsDownloadFiles();
   const chunkSource = new HttpChunkSource(await newPeerTls());
@@ -37,7 +45,10 @@ async function download(manifest: Manifest, sources: string[], onEvent: (e: Tran
   const events: TransferEvent[] = [];
   try {
     await runTransfer({
-      manifest, sources, chunkSource, partial,
+      manifest,
+      sources,
+      chunkSource,
+      partial,
       verified: new Bitfield(manifest.chunks.length),
       signal: new AbortController().signal,
       onEvent: (e) => {
@@ -63,7 +74,10 @@ function bytesBySource(events: TransferEvent[]): Map<string, number> {
 describe('the transfer engine', () => {
   it('draws from all four sources and writes exactly the file', async () => {
     const { peers, data, manifest } = await swarm(4);
-    const { bytes, events } = await download(manifest, peers.map((p) => p.source));
+    const { bytes, events } = await download(
+      manifest,
+      peers.map((p) => p.source),
+    );
     expect(sha256(bytes)).toBe(sha256(data));
     expect([...bytesBySource(events).keys()].sort()).toEqual(peers.map((p) => p.source).sort());
   });
@@ -73,9 +87,13 @@ describe('the transfer engine', () => {
     const { peers, data, manifest } = await swarm(4, 8 * 1024 * 1024);
     const victim = peers[1]!;
     let stopping: Promise<void> | undefined;
-    const { bytes, events } = await download(manifest, peers.map((p) => p.source), (e) => {
-      if (e.type === 'chunk' && e.source === victim.source) stopping ??= victim.stop();
-    });
+    const { bytes, events } = await download(
+      manifest,
+      peers.map((p) => p.source),
+      (e) => {
+        if (e.type === 'chunk' && e.source === victim.source) stopping ??= victim.stop();
+      },
+    );
     await stopping;
     expect(sha256(bytes)).toBe(sha256(data));
     expect(events.some((e) => e.type === 'source-failed' && e.source === victim.source)).toBe(true);
@@ -102,7 +120,9 @@ describe('the transfer engine', () => {
     const liar = await startBadSource(peers[0]!.url, { kind: 'oversize' });
     const { bytes, events } = await download(manifest, [liar.source, peers[1]!.source]);
     expect(sha256(bytes)).toBe(sha256(data));
-    expect(events.filter((e) => e.type === 'source-banned').map((e) => (e as { source: string }).source)).toEqual([liar.source]);
+    expect(events.filter((e) => e.type === 'source-banned').map((e) => (e as { source: string }).source)).toEqual([
+      liar.source,
+    ]);
     // Chunks stream in and are verified one by one; the bytes past the declared length arrive
     // with the tail of the answer's last chunk, so that chunk is rejected with the lie.
     const fromLiar = new Set(events.flatMap((e) => (e.type === 'chunk' && e.source === liar.source ? [e.index] : [])));
@@ -125,8 +145,12 @@ describe('the transfer engine', () => {
     const { peers, manifest } = await swarm(1, 256 * 1024);
     const staller = await startBadSource(peers[0]!.url, { kind: 'stall' });
     const events: TransferEvent[] = [];
-    await expect(download(manifest, [staller.source], (e) => events.push(e), 200)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-    expect(events.some((e) => e.type === 'source-failed' && e.verdict === 'dropped' && e.reason === 'request stalled')).toBe(true);
+    await expect(download(manifest, [staller.source], (e) => events.push(e), 200)).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+    });
+    expect(
+      events.some((e) => e.type === 'source-failed' && e.verdict === 'dropped' && e.reason === 'request stalled'),
+    ).toBe(true);
   });
 
   it('gives up with UNAVAILABLE when every source is gone', async () => {

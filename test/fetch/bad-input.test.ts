@@ -21,13 +21,18 @@ async function call(url: string, init: RequestInit = {}): Promise<{ status: numb
 }
 
 /** status and error code of an answer of the TLS client. */
-const outcome = (a: { status: number; body: { error?: { code: string } } }) => ({ status: a.status, code: a.body.error?.code });
+const outcome = (a: { status: number; body: { error?: { code: string } } }) => ({
+  status: a.status,
+  code: a.body.error?.code,
+});
 
 /**
  * A "peer" at its own loopback address, over TLS with its own key, whose Fetch API answers
  * whatever `answer` returns.
  */
-async function rogue(answer: (path: string) => { status: number; body: string; headers?: Record<string, string> }): Promise<{ address: string; hits: () => number }> {
+async function rogue(
+  answer: (path: string) => { status: number; body: string; headers?: Record<string, string> },
+): Promise<{ address: string; hits: () => number }> {
   let hits = 0;
   const server = createServer((req, res) => {
     hits++;
@@ -39,7 +44,12 @@ async function rogue(answer: (path: string) => { status: number; body: string; h
   const tls = new PeerTls(memorySigner());
   await tls.ready();
   const host = nextLoopback();
-  const port = await listenPeerPort(host, 7874, { tls, alpn: [ALPN_HTTP], logger: silentLogger(), onPeer: (socket) => server.emit('connection', socket) });
+  const port = await listenPeerPort(host, 7874, {
+    tls,
+    alpn: [ALPN_HTTP],
+    logger: silentLogger(),
+    onPeer: (socket) => server.emit('connection', socket),
+  });
   onTestFinished(async () => {
     server.closeAllConnections();
     await port.close();
@@ -59,18 +69,42 @@ describe('bad input on the Fetch API', () => {
     const peer = await tlsPeerClient();
 
     for (const route of ['/sync', '/leave']) {
-      expect(outcome(await peer.raw(address, 'POST', route, '{"from": ', 'application/json'))).toEqual({ status: 400, code: 'BAD_REQUEST' });
+      expect(outcome(await peer.raw(address, 'POST', route, '{"from": ', 'application/json'))).toEqual({
+        status: 400,
+        code: 'BAD_REQUEST',
+      });
       expect(outcome(await peer.post(address, route, [1, 2, 3]))).toEqual({ status: 400, code: 'BAD_REQUEST' });
-      expect(outcome(await peer.post(address, route, { from: record.self, extra: 1 }))).toEqual({ status: 400, code: 'BAD_REQUEST' });
-      expect(outcome(await peer.post(address, route, { junk: 'x'.repeat(200_000) }))).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
-      expect(outcome(await peer.raw(address, 'POST', route, '<a/>', 'application/xml'))).toEqual({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+      expect(outcome(await peer.post(address, route, { from: record.self, extra: 1 }))).toEqual({
+        status: 400,
+        code: 'BAD_REQUEST',
+      });
+      expect(outcome(await peer.post(address, route, { junk: 'x'.repeat(200_000) }))).toEqual({
+        status: 413,
+        code: 'PAYLOAD_TOO_LARGE',
+      });
+      expect(outcome(await peer.raw(address, 'POST', route, '<a/>', 'application/xml'))).toEqual({
+        status: 415,
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+      });
     }
     // A valid announce with a digest one entry over the cap, or a cursor too long: refused whole.
     const addresses = { files: '127.9.9.8:7871', search: '127.9.9.8:7872', fetch: '127.9.9.8:7874' };
-    const from = signRecord(peer.signer, { status: 'alive', addresses, protocol: 2, seq: net.clock.now(), issuedAt: net.clock.now() });
+    const from = signRecord(peer.signer, {
+      status: 'alive',
+      addresses,
+      protocol: 2,
+      seq: net.clock.now(),
+      issuedAt: net.clock.now(),
+    });
     const digest = (n: number) => Array.from({ length: n }, (_, i) => `aaaaaaaaaaaaaaaa:${i.toString(36)}`);
-    expect(outcome(await peer.post(address, '/sync', { from, have: digest(1_001) }))).toEqual({ status: 400, code: 'BAD_REQUEST' });
-    expect(outcome(await peer.post(address, '/sync', { from, viewCursor: 'x'.repeat(500) }))).toEqual({ status: 400, code: 'BAD_REQUEST' });
+    expect(outcome(await peer.post(address, '/sync', { from, have: digest(1_001) }))).toEqual({
+      status: 400,
+      code: 'BAD_REQUEST',
+    });
+    expect(outcome(await peer.post(address, '/sync', { from, viewCursor: 'x'.repeat(500) }))).toEqual({
+      status: 400,
+      code: 'BAD_REQUEST',
+    });
     expect(snapshot()).toBe(before);
 
     expect(await call(`${url}/peers?limit=100000`)).toMatchObject({ status: 400, code: 'BAD_REQUEST' });
@@ -86,11 +120,21 @@ describe('bad input on the Fetch API', () => {
   });
 
   it('treats a huge, malformed or redirecting answer as a failed contact and stays within its caps', async () => {
-    const tooMany = await rogue(() => ({ status: 200, body: JSON.stringify({ from: 'a'.repeat(52), view: { cursor: 'c', records: Array(100).fill({}), heard: [] } }) }));
+    const tooMany = await rogue(() => ({
+      status: 200,
+      body: JSON.stringify({ from: 'a'.repeat(52), view: { cursor: 'c', records: Array(100).fill({}), heard: [] } }),
+    }));
     const garbage = await rogue(() => ({ status: 200, body: '{"from": [[[' }));
     const target = await rogue(() => ({ status: 200, body: '{}' }));
-    const redirect = await rogue(() => ({ status: 307, body: '{}', headers: { location: `http://${target.address}/sync` } }));
-    const net = await createFetchNet(1, { tuning: { maxPeers: 20, maxTombstones: 5 }, joinOf: () => [tooMany.address, garbage.address, redirect.address] });
+    const redirect = await rogue(() => ({
+      status: 307,
+      body: '{}',
+      headers: { location: `http://${target.address}/sync` },
+    }));
+    const net = await createFetchNet(1, {
+      tuning: { maxPeers: 20, maxTombstones: 5 },
+      joinOf: () => [tooMany.address, garbage.address, redirect.address],
+    });
     for (let r = 0; r < 3; r++) await net.step();
     const peer = net.peers[0]!.service;
     expect(tooMany.hits() + garbage.hits() + redirect.hits()).toBeGreaterThanOrEqual(3);
@@ -106,7 +150,13 @@ describe('bad input on the Fetch API', () => {
     for (let i = 0; i < 12; i++) {
       const stranger = await tlsPeerClient();
       const addresses = { files: `127.9.8.${i}:7871`, search: `127.9.8.${i}:7872`, fetch: `127.9.8.${i}:7874` };
-      const from = signRecord(stranger.signer, { status: 'alive', addresses, protocol: 2, seq: net.clock.now(), issuedAt: net.clock.now() });
+      const from = signRecord(stranger.signer, {
+        status: 'alive',
+        addresses,
+        protocol: 2,
+        seq: net.clock.now(),
+        issuedAt: net.clock.now(),
+      });
       await stranger.post(net.peers[0]!.fetchAddress, '/sync', { from });
     }
     expect(net.peers[0]!.service.peers()).toHaveLength(0);

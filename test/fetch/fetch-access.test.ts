@@ -23,10 +23,16 @@ describe('Fetch local routes beyond loopback', () => {
     const url = peer.services.fetch!.url.replace('0.0.0.0', '127.0.0.1');
     const token = readFileSync(join(dataDir, 'api-token'), 'utf8').trim();
 
-    const anonymous = await fetch(`${url}/join-pins/198.51.100.7`, { method: 'DELETE', headers: { [CLIENT_HEADER]: 'test' } });
+    const anonymous = await fetch(`${url}/join-pins/198.51.100.7`, {
+      method: 'DELETE',
+      headers: { [CLIENT_HEADER]: 'test' },
+    });
     expect(anonymous.status).toBe(401);
     expect(((await anonymous.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
-    const withToken = await fetch(`${url}/join-pins/198.51.100.7`, { method: 'DELETE', headers: { [CLIENT_HEADER]: 'test', authorization: `Bearer ${token}` } });
+    const withToken = await fetch(`${url}/join-pins/198.51.100.7`, {
+      method: 'DELETE',
+      headers: { [CLIENT_HEADER]: 'test', authorization: `Bearer ${token}` },
+    });
     expect(withToken.status).toBe(200);
     expect(((await withToken.json()) as { pins: unknown[] }).pins).toEqual([]);
 

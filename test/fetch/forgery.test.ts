@@ -20,7 +20,11 @@ async function victim(): Promise<{ net: FetchNet; address: string; snapshot: () 
 async function stranger(seq: number): Promise<TlsPeerClient & { record(s?: number): PeerRecord }> {
   const client = await tlsPeerClient();
   const addresses = { files: '127.9.9.9:7871', search: '127.9.9.9:7872', fetch: '127.9.9.9:7874' };
-  return { ...client, record: (s = seq): PeerRecord => signRecord(client.signer, { status: 'alive', addresses, protocol: 2, seq: s, issuedAt: seq }) };
+  return {
+    ...client,
+    record: (s = seq): PeerRecord =>
+      signRecord(client.signer, { status: 'alive', addresses, protocol: 2, seq: s, issuedAt: seq }),
+  };
 }
 
 describe('forged and replayed records over HTTP (TLS)', () => {
@@ -28,7 +32,10 @@ describe('forged and replayed records over HTTP (TLS)', () => {
     const { net, address, snapshot } = await victim();
     const before = snapshot();
     const peer = await stranger(net.clock.now());
-    const forged = { ...peer.record(), addresses: { files: '127.6.6.6:7871', search: '127.6.6.6:7872', fetch: '127.6.6.6:7874' } };
+    const forged = {
+      ...peer.record(),
+      addresses: { files: '127.6.6.6:7871', search: '127.6.6.6:7872', fetch: '127.6.6.6:7874' },
+    };
     const answer = await peer.post(address, '/sync', { from: forged });
     expect(answer.status).toBe(400);
     expect(answer.body.error?.code).toBe('BAD_REQUEST');
@@ -43,7 +50,9 @@ describe('forged and replayed records over HTTP (TLS)', () => {
     const current = net.clock.now();
     const addresses = { files: '127.9.9.9:7871', search: '127.9.9.9:7872', fetch: owner.fetchAddress };
     const before = snapshot();
-    const replay = await peer.post(address, '/sync', { from: signRecord(peer.signer, { status: 'alive', addresses, protocol: 2, seq: 1, issuedAt: current - 60_000 }) });
+    const replay = await peer.post(address, '/sync', {
+      from: signRecord(peer.signer, { status: 'alive', addresses, protocol: 2, seq: 1, issuedAt: current - 60_000 }),
+    });
     expect(replay.status).toBe(400);
     expect(replay.body.error?.details).toMatchObject({ reason: 'stale', newer: { peerId: peer.signer.peerId } });
     expect(snapshot()).toBe(before);
@@ -56,7 +65,10 @@ describe('forged and replayed records over HTTP (TLS)', () => {
     const honest = net.peers[1]!.service.status().peerId;
     const impostor = { ...peer.record(), peerId: honest };
     const claimed = await peer.post(address, '/sync', { from: impostor });
-    expect(claimed).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN', details: { claimed: honest, proven: peer.signer.peerId } } } });
+    expect(claimed).toMatchObject({
+      status: 403,
+      body: { error: { code: 'FORBIDDEN', details: { claimed: honest, proven: peer.signer.peerId } } },
+    });
     const own = net.peers[0]!.service.status().peerId;
     expect((await peer.post(address, '/sync', { from: { ...peer.record(), peerId: own } })).status).toBe(403);
     expect(snapshot()).toBe(before);

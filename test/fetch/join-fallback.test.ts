@@ -22,7 +22,10 @@ describe('join addresses', () => {
   it('uses the next known peer when the first one is down', async () => {
     const dead = `${nextLoopback()}:7874`;
     const calls = new Map<string, number>();
-    const net = await createFetchNet(2, { joinOf: (i, n) => (i === 0 ? [] : [dead, n.peers[0]!.fetchAddress]), wrapTransport: countingTransport(calls) });
+    const net = await createFetchNet(2, {
+      joinOf: (i, n) => (i === 0 ? [] : [dead, n.peers[0]!.fetchAddress]),
+      wrapTransport: countingTransport(calls),
+    });
     const rounds = await net.stepUntil(() => converged(net), 4);
     expect(rounds).toBeGreaterThan(0);
     expect(calls.get(dead)).toBe(1);

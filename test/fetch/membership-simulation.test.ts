@@ -32,7 +32,9 @@ describe('membership simulation (in memory, counted in rounds)', () => {
   ])('%i peers joining through one bootstrap all know each other within %i rounds', (n, bound) => {
     const net = joinThroughBootstrap(n, n);
     const rounds = net.runUntil(() => everyoneKnowsAll(net), bound);
-    console.log(`N=${n}: full knowledge after ${rounds} rounds; ${net.traffic.requests} requests, ${Math.round(net.traffic.responseBytes / 1024)} KiB answered`);
+    console.log(
+      `N=${n}: full knowledge after ${rounds} rounds; ${net.traffic.requests} requests, ${Math.round(net.traffic.responseBytes / 1024)} KiB answered`,
+    );
     expect(rounds).toBeGreaterThan(0);
     expect(rounds).toBeLessThanOrEqual(bound);
   });
@@ -54,7 +56,8 @@ describe('membership simulation (in memory, counted in rounds)', () => {
     const killedIds = new Set(killed.map((p) => p.core.peerId));
     killed.forEach((p) => net.kill(p));
 
-    const downBy = (p: SimPeer) => p.core.table.list().filter((q) => killedIds.has(q.peerId) && q.state === 'down').length;
+    const downBy = (p: SimPeer) =>
+      p.core.table.list().filter((q) => killedIds.has(q.peerId) && q.state === 'down').length;
     const downRounds = net.runUntil(() => net.live.every((p) => downBy(p) === 5), CONFIG.downAfterRounds + SPREAD);
     expect(downRounds).toBeGreaterThan(0);
     // Live peers stay alive meanwhile: nobody was wrongly marked down.
@@ -63,16 +66,22 @@ describe('membership simulation (in memory, counted in rounds)', () => {
     const gone = () => net.live.every((p) => killed.every((k) => !p.core.table.has(k.core.peerId)));
     const evictRounds = net.runUntil(gone, EVICT_ROUNDS + 1);
     expect(evictRounds).toBeGreaterThan(0);
-    const kinds = net.live[0]!.core.log.since().filter((e) => killedIds.has(e.peerId)).map((e) => e.kind);
+    const kinds = net.live[0]!.core.log.since()
+      .filter((e) => killedIds.has(e.peerId))
+      .map((e) => e.kind);
     expect(kinds.filter((k) => k === 'evicted')).toHaveLength(5);
 
     // Two come back with the same key (a restart): a newer record re-admits them as "back".
     const restarted = killed.slice(0, 2).map((k) => net.add(k.index, [net.peers[0]!.address], k.signer));
     const backRounds = net.runUntil(() => everyoneKnowsAll(net), 10);
     expect(backRounds).toBeGreaterThan(0);
-    const back = net.live[1]!.core.log.since().filter((e) => e.kind === 'back').map((e) => e.peerId);
+    const back = net.live[1]!.core.log.since()
+      .filter((e) => e.kind === 'back')
+      .map((e) => e.peerId);
     expect(new Set(back)).toEqual(new Set(restarted.map((p) => p.core.peerId)));
-    console.log(`kill 5 of 30: all down after ${downRounds} rounds, evicted ${evictRounds} rounds later; 2 restarted known to all after ${backRounds} rounds`);
+    console.log(
+      `kill 5 of 30: all down after ${downRounds} rounds, evicted ${evictRounds} rounds later; 2 restarted known to all after ${backRounds} rounds`,
+    );
   });
 
   it('removes a peer that leaves cleanly at once, everywhere, and an old record does not bring it back', () => {

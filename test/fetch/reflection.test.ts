@@ -22,35 +22,43 @@ describe('reflection onto a bystander', () => {
   it.each([
     ['naming a bystander', false],
     ['naming a bystander second, after an address nobody answers at (several address sets)', true],
-  ])('20 records %s cause at most 20 connections to it across the network in 200 rounds', async (_name, second) => {
-    const net = await createFetchNet(3, { tuning: { intervalMs: INTERVAL_MS } });
-    expect(await net.stepUntil(() => converged(net), 8)).toBeGreaterThan(0);
-    const bystander = await startBystander(nextLoopback(), 8080);
-    // A record's first set may name a host where nothing listens, so that probes go on to the bystander.
-    const nobody = addressesAt(nextLoopback());
-    const fakes = second
-      ? await sybils(20, nobody, net.clock.now(), [addressesAt('', bystander.address)])
-      : await sybils(20, addressesAt('', bystander.address), net.clock.now());
+  ])(
+    '20 records %s cause at most 20 connections to it across the network in 200 rounds',
+    async (_name, second) => {
+      const net = await createFetchNet(3, { tuning: { intervalMs: INTERVAL_MS } });
+      expect(await net.stepUntil(() => converged(net), 8)).toBeGreaterThan(0);
+      const bystander = await startBystander(nextLoopback(), 8080);
+      // A record's first set may name a host where nothing listens, so that probes go on to the bystander.
+      const nobody = addressesAt(nextLoopback());
+      const fakes = second
+        ? await sybils(20, nobody, net.clock.now(), [addressesAt('', bystander.address)])
+        : await sybils(20, addressesAt('', bystander.address), net.clock.now());
 
-    let refusedAnnounces = 0;
-    let roundsWithFakeMembers = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      if (round % RESEND_EVERY === 0) {
-        for (const peer of net.live) {
-          for (const fake of fakes) if ((await fake.announce(peer.fetchAddress)).status !== 200) refusedAnnounces++;
+      let refusedAnnounces = 0;
+      let roundsWithFakeMembers = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        if (round % RESEND_EVERY === 0) {
+          for (const peer of net.live) {
+            for (const fake of fakes) if ((await fake.announce(peer.fetchAddress)).status !== 200) refusedAnnounces++;
+          }
         }
+        await net.step();
+        for (const peer of net.live)
+          if (peer.service.peers().some((p) => p.advertised.some((set) => set.fetch === bystander.address)))
+            roundsWithFakeMembers++;
       }
-      await net.step();
-      for (const peer of net.live) if (peer.service.peers().some((p) => p.advertised.some((set) => set.fetch === bystander.address))) roundsWithFakeMembers++;
-    }
-    console.log(`reflection (${second ? 'second of two sets' : 'alone'}): ${bystander.connections} connections to the bystander in ${ROUNDS} rounds; refused announces ${refusedAnnounces}`);
-    expect(bystander.connections).toBeGreaterThan(0); // the address was tried: the count is real
-    expect(bystander.connections).toBeLessThanOrEqual(20);
-    expect(roundsWithFakeMembers).toBe(0); // the fakes never became members anywhere
-    const counters = net.live.map((p) => p.service.status().admission);
-    console.log(`admission counters: ${JSON.stringify(counters)}`);
-    expect(counters.every((c) => c.verificationsFailed > 0 && c.droppedAfterFailures > 0)).toBe(true);
-    // The honest network is whole.
-    expect(converged(net)).toBe(true);
-  }, 120_000);
+      console.log(
+        `reflection (${second ? 'second of two sets' : 'alone'}): ${bystander.connections} connections to the bystander in ${ROUNDS} rounds; refused announces ${refusedAnnounces}`,
+      );
+      expect(bystander.connections).toBeGreaterThan(0); // the address was tried: the count is real
+      expect(bystander.connections).toBeLessThanOrEqual(20);
+      expect(roundsWithFakeMembers).toBe(0); // the fakes never became members anywhere
+      const counters = net.live.map((p) => p.service.status().admission);
+      console.log(`admission counters: ${JSON.stringify(counters)}`);
+      expect(counters.every((c) => c.verificationsFailed > 0 && c.droppedAfterFailures > 0)).toBe(true);
+      // The honest network is whole.
+      expect(converged(net)).toBe(true);
+    },
+    120_000,
+  );
 });

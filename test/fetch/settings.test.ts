@@ -9,7 +9,8 @@ describe('Fetch admission settings', () => {
     const config = loadConfig({ flags: {} });
     const tuning = fetchTuning(config);
     expect(Object.keys(tuning).length).toBe(9);
-    for (const [name, value] of Object.entries(tuning)) expect(value, name).toBe(DEFAULT_FETCH_CONFIG[name as keyof typeof DEFAULT_FETCH_CONFIG]);
+    for (const [name, value] of Object.entries(tuning))
+      expect(value, name).toBe(DEFAULT_FETCH_CONFIG[name as keyof typeof DEFAULT_FETCH_CONFIG]);
     expect(fetchTuning(loadConfig({ flags: { fetchVerifyPerRound: '4' } })).verifyPerRound).toBe(4);
   });
 });

@@ -49,7 +49,9 @@ describe('Sybil flood of Fetch', () => {
       statuses.push(victim.service.status());
     }
     const flooded = await roundsToSpread(net, 2, 'b2'.repeat(32));
-    console.log(`sybil flood: a share spread in ${clean} rounds clean, ${flooded} after ${IDENTITIES} identities; fakes listed ${fakesListed}`);
+    console.log(
+      `sybil flood: a share spread in ${clean} rounds clean, ${flooded} after ${IDENTITIES} identities; fakes listed ${fakesListed}`,
+    );
 
     expect(fakesListed).toBe(0); // in no table, the victim's included, at any round: so never gossiped either
     expect(net.peers.every((p) => p.service.peers().every((q) => honestIds.has(q.peerId)))).toBe(true);
@@ -61,7 +63,9 @@ describe('Sybil flood of Fetch', () => {
     expect(flooded).toBeLessThanOrEqual(Math.max(2 * clean, clean + 2));
     // The refusals show: the few new identities let in by the rate of one address are probed,
     // the probe fails, and the address, backed off, refuses the rest.
-    expect(status.admission.refusedNew + status.admission.refusedBackoff).toBeGreaterThanOrEqual(IDENTITIES - TUNING.maxUnverified);
+    expect(status.admission.refusedNew + status.admission.refusedBackoff).toBeGreaterThanOrEqual(
+      IDENTITIES - TUNING.maxUnverified,
+    );
     expect(status.admission.verificationsFailed).toBeGreaterThan(0);
     // An operator sees the same counters in the Fetch service's /health.
     const health = (await (await fetch(`${victim.service.url}/health`)).json()) as { admission: unknown };
@@ -75,7 +79,9 @@ describe('Sybil flood of Fetch', () => {
     const attacker = await startHostileFetch(nextLoopback(), net.clock.now());
     for (const peer of net.peers) expect((await attacker.announce(peer.fetchAddress)).status).toBe(200);
     // Each fake names a host of its own (nothing listens there): the probe budget, not one host's backoff, is what bounds them.
-    attacker.gossip = Array.from({ length: 1_000 }, () => recordOf(memorySigner(), addressesAt(nextLoopback()), net.clock.now()));
+    attacker.gossip = Array.from({ length: 1_000 }, () =>
+      recordOf(memorySigner(), addressesAt(nextLoopback()), net.clock.now()),
+    );
     const fakeIds = new Set(attacker.gossip.map((r) => r.peerId));
     let fakesListed = 0;
     const statuses: ReturnType<FetchNet['peers'][number]['service']['status']>[] = [];
@@ -91,12 +97,16 @@ describe('Sybil flood of Fetch', () => {
     }
     const newcomer = await net.add([net.peers[1]!.fetchAddress]);
     const joined = await net.stepUntil(() => (watch(), converged(net)), 10);
-    console.log(`gossip flood: attacker answered ${attacker.answered} syncs; fakes listed ${fakesListed}; newcomer known to all in ${joined} rounds`);
+    console.log(
+      `gossip flood: attacker answered ${attacker.answered} syncs; fakes listed ${fakesListed}; newcomer known to all in ${joined} rounds`,
+    );
     expect(attacker.answered).toBeGreaterThan(0); // the honest peers did take its answers
     expect(fakesListed).toBe(0);
     expect(joined).toBeGreaterThan(0);
     const largestUnverified = Math.max(...statuses.map((s) => s.admission.unverified));
-    console.log(`largest unverified ${largestUnverified}; newcomer's admission ${JSON.stringify(newcomer.service.status().admission)}`);
+    console.log(
+      `largest unverified ${largestUnverified}; newcomer's admission ${JSON.stringify(newcomer.service.status().admission)}`,
+    );
     expect(largestUnverified).toBeLessThanOrEqual(TUNING.maxUnverified);
   }, 180_000);
 });

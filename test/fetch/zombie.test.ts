@@ -20,7 +20,7 @@ const SPREAD = 6;
 const idOf = (peer: NetPeer) => peer.service.status().peerId;
 const stateAt = (peer: NetPeer, id: string) => peer.service.peers().find((p) => p.peerId === id)?.state ?? 'absent';
 
-describe('zombie: a dead peer\'s record replayed', () => {
+describe("zombie: a dead peer's record replayed", () => {
   it('a killed peer is suspected then down within the normal rounds while its record is replayed, and a newcomer never admits it', async () => {
     const net = await createFetchNet(4, { tuning: TUNING, seed: 21 });
     expect(await net.stepUntil(() => converged(net), 8)).toBeGreaterThan(0);
@@ -31,9 +31,13 @@ describe('zombie: a dead peer\'s record replayed', () => {
     // The attacker runs a Fetch endpoint of its own and gets itself verified by the honest peers.
     const attacker = await startHostileFetch(nextLoopback(), net.clock.now());
     for (const peer of honest) expect((await attacker.announce(peer.fetchAddress)).status).toBe(200);
-    expect(await net.stepUntil(() => honest.every((p) => stateAt(p, attacker.signer.peerId) === 'alive'), 4)).toBeGreaterThan(0);
+    expect(
+      await net.stepUntil(() => honest.every((p) => stateAt(p, attacker.signer.peerId) === 'alive'), 4),
+    ).toBeGreaterThan(0);
     // It keeps the victim's current signed record, as any peer can (every full view carries it).
-    const view = (await attacker.post(honest[0]!.fetchAddress, '/sync', { from: attacker.record })).body as { view: { records: PeerRecord[] } };
+    const view = (await attacker.post(honest[0]!.fetchAddress, '/sync', { from: attacker.record })).body as {
+      view: { records: PeerRecord[] };
+    };
     const last = view.view.records.find((r) => r.peerId === deadId)!;
     expect(last).toBeDefined();
     attacker.gossip = [last];
@@ -43,7 +47,8 @@ describe('zombie: a dead peer\'s record replayed', () => {
     let revived = 0;
     const everSuspected = new Set<number>();
     const replayRound = async () => {
-      for (const peer of net.live) if ((await attacker.post(peer.fetchAddress, '/sync', { from: last })).status === 403) refusedReplays++;
+      for (const peer of net.live)
+        if ((await attacker.post(peer.fetchAddress, '/sync', { from: last })).status === 403) refusedReplays++;
       await net.step();
       for (const peer of honest) {
         const state = stateAt(peer, deadId);
@@ -67,7 +72,9 @@ describe('zombie: a dead peer\'s record replayed', () => {
       newcomerStates.add(stateAt(newcomer, deadId));
       if (newcomer.service.neighbourCandidates().some((c) => c.peerId === deadId)) deadAsNeighbour++;
     }
-    console.log(`zombie: down everywhere after ${downAfter} rounds (bound ${TUNING.downAfterRounds + SPREAD}); replays refused ${refusedReplays}; attacker answered ${attacker.answered} syncs (${answeredBefore} before the newcomer); newcomer saw the dead peer as ${[...newcomerStates].join(', ')}`);
+    console.log(
+      `zombie: down everywhere after ${downAfter} rounds (bound ${TUNING.downAfterRounds + SPREAD}); replays refused ${refusedReplays}; attacker answered ${attacker.answered} syncs (${answeredBefore} before the newcomer); newcomer saw the dead peer as ${[...newcomerStates].join(', ')}`,
+    );
 
     expect(downAfter).toBeGreaterThan(0);
     expect(downAfter).toBeLessThanOrEqual(TUNING.downAfterRounds + SPREAD);

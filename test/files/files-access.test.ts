@@ -16,14 +16,29 @@ import { newPeerTls } from '../support/peer-source.ts';
 import { tempDir } from '../support/temp.ts';
 
 /** A raw request with a chosen Host header (fetch does not allow setting it). */
-function post(url: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+function post(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: hostname, port, path, method: 'POST', headers: { ...headers, 'content-length': Buffer.byteLength(body) }, agent: false }, (res) => {
-      let data = '';
-      res.setEncoding('utf8').on('data', (c: string) => (data += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body: data }));
-    });
+    const req = request(
+      {
+        host: hostname,
+        port,
+        path,
+        method: 'POST',
+        headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+        agent: false,
+      },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8').on('data', (c: string) => (data += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: data }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -33,7 +48,12 @@ describe('access to state-changing routes', () => {
   it('accepts loopback callers of a loopback peer, but not a page that reached it by DNS rebinding', async () => {
     const { url } = await startFilesPeer();
     expect((await upload(url, 'a.txt', 'hello')).status).toBe(201);
-    const rebound = await post(url, '/files?name=b.txt', { host: 'evil.example:7871', 'content-type': 'application/octet-stream' }, 'x');
+    const rebound = await post(
+      url,
+      '/files?name=b.txt',
+      { host: 'evil.example:7871', 'content-type': 'application/octet-stream' },
+      'x',
+    );
     expect(rebound.status).toBe(403);
     expect(JSON.parse(rebound.body).error.code).toBe('FORBIDDEN');
   });
@@ -91,7 +111,12 @@ describe('other peers, over TLS', () => {
     }
 
     const refused = async (method: string, path: string, json?: unknown, headers?: Record<string, string>) => {
-      const err = await client.json(target, { method, path, ...(json !== undefined ? { json } : {}), ...(headers ? { headers } : {}) }).then(() => undefined, (e: unknown) => e);
+      const err = await client
+        .json(target, { method, path, ...(json !== undefined ? { json } : {}), ...(headers ? { headers } : {}) })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
       expect(err, `${method} ${path}`).toMatchObject({ code: 'FORBIDDEN', details: { status: 403 } });
     };
     await refused('POST', '/shares', { path: files.dataDir });
@@ -111,7 +136,12 @@ describe('other peers, over TLS', () => {
     const other = await newPeerTls();
     const client = new HttpClient({ tls: await newPeerTls() });
     onTestFinished(() => client.close());
-    const err = await client.json({ kind: 'peer', address: new URL(files.url).host, peerId: other.peerId }, { path: '/health' }).then(() => undefined, (e: unknown) => e);
+    const err = await client
+      .json({ kind: 'peer', address: new URL(files.url).host, peerId: other.peerId }, { path: '/health' })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(err).toMatchObject({ code: 'PEER_ID_MISMATCH', message: expect.stringContaining(files.peerId) });
   });
 });

@@ -22,7 +22,12 @@ describe('File Management API', () => {
     const created = await upload(url, 'holiday video.mp4', data);
     expect(created.status).toBe(201);
     const file = await json(created);
-    expect(file).toMatchObject({ name: 'holiday video.mp4', size: data.length, type: 'video/mp4', origins: ['stored'] });
+    expect(file).toMatchObject({
+      name: 'holiday video.mp4',
+      size: data.length,
+      type: 'video/mp4',
+      origins: ['stored'],
+    });
 
     const list = await json(await fetch(`${url}/files`));
     expect(list.total).toBe(1);
@@ -71,7 +76,9 @@ describe('File Management API', () => {
     expect(beyond.headers.get('content-range')).toBe('bytes */10');
     expect((await json(beyond)).error.code).toBe('INVALID_RANGE');
 
-    const staleIfRange = await fetch(`${url}/files/${id}/content`, { headers: { range: 'bytes=0-1', 'if-range': '"nope"' } });
+    const staleIfRange = await fetch(`${url}/files/${id}/content`, {
+      headers: { range: 'bytes=0-1', 'if-range': '"nope"' },
+    });
     expect(staleIfRange.status).toBe(200);
     expect(await staleIfRange.text()).toBe('0123456789');
   });
@@ -100,7 +107,10 @@ describe('File Management API', () => {
 
     for (const q of ['resume', 'RÉSUMÉ 2026', 'cv final', 'fin']) {
       const hits = await json(await fetch(`${url}/files?q=${encodeURIComponent(q)}`));
-      expect(hits.items.map((f: { id: string }) => f.id), q).toEqual([a.id]);
+      expect(
+        hits.items.map((f: { id: string }) => f.id),
+        q,
+      ).toEqual([a.id]);
     }
     expect((await json(await fetch(`${url}/files?q=resume+final`))).total).toBe(0);
   });
@@ -135,7 +145,9 @@ describe('File Management API', () => {
     expect((await json(gone)).error.code).toBe('FILE_NOT_FOUND');
     expect(readdirSync(join(dataDir, 'store', victim.slice(0, 2))).includes(victim)).toBe(false);
     expect((await json(await fetch(`${url}/files`))).total).toBe(4);
-    expect((await json(await fetch(`${url}/files/${victim}`, { method: 'DELETE', headers: CLIENT }))).error.code).toBe('FILE_NOT_FOUND');
+    expect((await json(await fetch(`${url}/files/${victim}`, { method: 'DELETE', headers: CLIENT }))).error.code).toBe(
+      'FILE_NOT_FOUND',
+    );
   });
 
   it('publishes an OpenAPI document generated from the route schemas, and a health route', async () => {
@@ -143,7 +155,14 @@ describe('File Management API', () => {
     const doc = await json(await fetch(`${url}/openapi.json`));
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/files', '/files/{id}', '/files/{id}/manifest', '/files/{id}/content', '/shares', '/health']),
+      expect.arrayContaining([
+        '/files',
+        '/files/{id}',
+        '/files/{id}/manifest',
+        '/files/{id}/content',
+        '/shares',
+        '/health',
+      ]),
     );
     expect(doc.paths['/files/{id}/content'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
       expect.arrayContaining(['id', 'range']),
@@ -167,7 +186,10 @@ describe('the query port Search uses', () => {
     ]);
     expect(service.manager.match('ubuntu', 2)).toHaveLength(2);
     expect(service.manager.match('...', 10)).toEqual([]);
-    expect(service.manager.lookup(a.id).map((m) => m.name)).toEqual(['Ubuntu-22.04 Désktop.iso', 'ubuntu desktop copy.iso']);
+    expect(service.manager.lookup(a.id).map((m) => m.name)).toEqual([
+      'Ubuntu-22.04 Désktop.iso',
+      'ubuntu desktop copy.iso',
+    ]);
     expect(service.manager.lookup('0'.repeat(64))).toEqual([]);
   });
 });

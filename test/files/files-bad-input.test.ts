@@ -20,18 +20,26 @@ async function expectNothingStored(peer: FilesPeer): Promise<void> {
 }
 
 describe('File Management under bad input', () => {
-  it.each(['../../x', '/etc/passwd', '%2e%2e%2fx', 'a\u0000b', 'a/../../b', 'x'.repeat(4096), 'CON', 'aux.txt', '..', 'dir/name'])(
-    'rejects the upload name %j with INVALID_NAME and creates nothing',
-    async (name) => {
-      const peer = await startFilesPeer();
-      const res = await upload(peer.url, name, 'payload');
-      expect(res.status).toBe(400);
-      expect(await errorCode(res)).toBe(name.length > 1024 ? 'BAD_REQUEST' : 'INVALID_NAME');
-      await expectNothingStored(peer);
-      expect(existsSync(join(dirname(peer.dataDir), 'x'))).toBe(false);
-      expect(existsSync(join(peer.dataDir, 'b'))).toBe(false);
-    },
-  );
+  it.each([
+    '../../x',
+    '/etc/passwd',
+    '%2e%2e%2fx',
+    'a\u0000b',
+    'a/../../b',
+    'x'.repeat(4096),
+    'CON',
+    'aux.txt',
+    '..',
+    'dir/name',
+  ])('rejects the upload name %j with INVALID_NAME and creates nothing', async (name) => {
+    const peer = await startFilesPeer();
+    const res = await upload(peer.url, name, 'payload');
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toBe(name.length > 1024 ? 'BAD_REQUEST' : 'INVALID_NAME');
+    await expectNothingStored(peer);
+    expect(existsSync(join(dirname(peer.dataDir), 'x'))).toBe(false);
+    expect(existsSync(join(peer.dataDir, 'b'))).toBe(false);
+  });
 
   it('refuses an upload over the cap, declared or streamed, and keeps no partial file', async () => {
     const peer = await startFilesPeer({ maxUploadBytes: '64KiB' });
@@ -85,13 +93,57 @@ describe('File Management under bad input', () => {
       [fetch(`${url}/files?limit=100000`), 400, 'BAD_REQUEST'],
       [fetch(`${url}/files?q=${'x'.repeat(2000)}`), 400, 'BAD_REQUEST'],
       [fetch(`${url}/nowhere`), 404, 'NOT_FOUND'],
-      [fetch(`${url}/files?name=a.txt`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }), 415, 'UNSUPPORTED_MEDIA_TYPE'],
-      [fetch(`${url}/files`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: 'x' }), 400, 'BAD_REQUEST'],
-      [fetch(`${url}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"path":' }), 400, 'BAD_REQUEST'],
-      [fetch(`${url}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'x'.repeat(100_000) }) }), 413, 'PAYLOAD_TOO_LARGE'],
-      [fetch(`${url}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'relative/dir' }) }), 400, 'INVALID_PATH'],
-      [fetch(`${url}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: '/no/such/place' }) }), 400, 'INVALID_PATH'],
-      [fetch(`${url}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: '/dev/null' }) }), 400, 'INVALID_PATH'],
+      [
+        fetch(`${url}/files?name=a.txt`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' }),
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+      ],
+      [
+        fetch(`${url}/files`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: 'x' }),
+        400,
+        'BAD_REQUEST',
+      ],
+      [
+        fetch(`${url}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"path":' }),
+        400,
+        'BAD_REQUEST',
+      ],
+      [
+        fetch(`${url}/shares`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ path: 'x'.repeat(100_000) }),
+        }),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
+      [
+        fetch(`${url}/shares`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ path: 'relative/dir' }),
+        }),
+        400,
+        'INVALID_PATH',
+      ],
+      [
+        fetch(`${url}/shares`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ path: '/no/such/place' }),
+        }),
+        400,
+        'INVALID_PATH',
+      ],
+      [
+        fetch(`${url}/shares`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ path: '/dev/null' }),
+        }),
+        400,
+        'INVALID_PATH',
+      ],
     ];
     for (const [pending, status, code] of cases) {
       const res = await pending;

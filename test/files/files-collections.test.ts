@@ -20,21 +20,35 @@ const sha256 = (data: Uint8Array | string) => createHash('sha256').update(data).
 /** The file id of a file of one chunk (or none): SHA-256 over its chunk hashes. */
 const fileId = (content: string) => (content === '' ? sha256('') : sha256(sha256(content))).toString('hex');
 /** The collection id by its definition: SHA-256("peershare/collection/v1" ‖ SHA-256(encoding)). */
-const collectionId = (encoding: Uint8Array) => sha256(Buffer.concat([Buffer.from('peershare/collection/v1'), sha256(encoding)])).toString('hex');
+const collectionId = (encoding: Uint8Array) =>
+  sha256(Buffer.concat([Buffer.from('peershare/collection/v1'), sha256(encoding)])).toString('hex');
 
 interface ShareAnswer {
   files: Array<{ id: string; name: string; path: string; size: number; hashed: boolean }>;
   skipped: Array<{ path: string; code: string; reason: string }>;
-  collection?: { id: string; name: string; files: number; size: number; omitted: Array<{ path: string; code: string; reason: string }> };
+  collection?: {
+    id: string;
+    name: string;
+    files: number;
+    size: number;
+    omitted: Array<{ path: string; code: string; reason: string }>;
+  };
 }
 
 async function share(url: string, path: string): Promise<ShareAnswer> {
-  const res = await fetch(`${url}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path }) });
+  const res = await fetch(`${url}/shares`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ path }),
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as ShareAnswer;
 }
 
-async function collectionBytes(url: string, id: string): Promise<{ status: number; type: string | null; bytes: Buffer }> {
+async function collectionBytes(
+  url: string,
+  id: string,
+): Promise<{ status: number; type: string | null; bytes: Buffer }> {
   const res = await fetch(`${url}/collections/${id}`);
   return { status: res.status, type: res.headers.get('content-type'), bytes: Buffer.from(await res.arrayBuffer()) };
 }
@@ -81,7 +95,13 @@ describe('sharing a folder records it as a collection', () => {
     const answer = await share(url, root);
     expect(answer.files).toHaveLength(5); // each file still shared on its own, by its name
     expect(answer.files.map((f) => f.name).sort()).toEqual(['a.txt', 'b.txt', 'deep.txt', 'empty.bin', 'nested-x.txt']);
-    expect(answer.collection).toEqual({ id: expect.stringMatching(/^[0-9a-f]{64}$/), name: 'My Album', files: 5, size: 61, omitted: [] });
+    expect(answer.collection).toEqual({
+      id: expect.stringMatching(/^[0-9a-f]{64}$/),
+      name: 'My Album',
+      files: 5,
+      size: 61,
+      omitted: [],
+    });
 
     const served = await collectionBytes(url, answer.collection!.id);
     expect(served.status).toBe(200);
@@ -90,7 +110,17 @@ describe('sharing a folder records it as a collection', () => {
     expect(collectionId(served.bytes)).toBe(answer.collection!.id);
 
     expect(await listCollections(url)).toEqual({
-      items: [{ id: answer.collection!.id, name: 'My Album', files: 5, size: 61, complete: true, folder: root, addedAt: expect.any(Number) }],
+      items: [
+        {
+          id: answer.collection!.id,
+          name: 'My Album',
+          files: 5,
+          size: 61,
+          complete: true,
+          folder: root,
+          addedAt: expect.any(Number),
+        },
+      ],
       total: 1,
       offset: 0,
       limit: 100,
@@ -134,11 +164,26 @@ describe('sharing a folder records it as a collection', () => {
 
   it('leaves out of the collection a file under a folder name the name rules refuse, still sharing it; a single file or an empty folder makes none', async () => {
     const { url } = await startFilesPeer();
-    const root = makeTree(tempDir(), 'music', { 'ok.txt': 'fine', 'trailing dot./x.txt': 'under a refused folder name', 'bad\u202Ename.txt': 'refused name' });
+    const root = makeTree(tempDir(), 'music', {
+      'ok.txt': 'fine',
+      'trailing dot./x.txt': 'under a refused folder name',
+      'bad\u202Ename.txt': 'refused name',
+    });
     const answer = await share(url, root);
     expect(answer.files.map((f) => f.name).sort()).toEqual(['ok.txt', 'x.txt']);
-    expect(answer.skipped).toEqual([expect.objectContaining({ path: join(root, 'bad\u202Ename.txt'), code: 'INVALID_NAME' })]);
-    expect(answer.collection).toMatchObject({ files: 1, omitted: [{ path: join(root, 'trailing dot.', 'x.txt'), code: 'INVALID_COLLECTION', reason: expect.stringMatching(/ends with a dot/) }] });
+    expect(answer.skipped).toEqual([
+      expect.objectContaining({ path: join(root, 'bad\u202Ename.txt'), code: 'INVALID_NAME' }),
+    ]);
+    expect(answer.collection).toMatchObject({
+      files: 1,
+      omitted: [
+        {
+          path: join(root, 'trailing dot.', 'x.txt'),
+          code: 'INVALID_COLLECTION',
+          reason: expect.stringMatching(/ends with a dot/),
+        },
+      ],
+    });
     const served = await collectionBytes(url, answer.collection!.id);
     expect(served.bytes.toString('utf8')).toBe(`peershare-collection 1\n${fileId('fine')} 4 ok.txt\n`);
 
@@ -157,7 +202,9 @@ describe('sharing a folder records it as a collection', () => {
     const unshare = (id: string) => fetch(`${url}/files/${id}`, { method: 'DELETE', headers: CLIENT });
 
     expect((await unshare(two.files[0]!.id)).status).toBe(204);
-    expect((await listCollections(url)).items).toEqual([expect.objectContaining({ id: two.collection!.id, complete: false })]);
+    expect((await listCollections(url)).items).toEqual([
+      expect.objectContaining({ id: two.collection!.id, complete: false }),
+    ]);
     expect((await collectionBytes(url, two.collection!.id)).status).toBe(200); // the snapshot is still true; others may hold the file
     expect((await unshare(two.files[1]!.id)).status).toBe(204);
     expect((await listCollections(url)).total).toBe(0);
@@ -168,10 +215,12 @@ describe('sharing a folder records it as a collection', () => {
     expect(await removed.json()).toEqual({ files: 3 });
     expect((await (await fetch(`${url}/files`)).json()) as { total: number }).toMatchObject({ total: 0 });
     expect((await listCollections(url)).total).toBe(0);
-    expect((await fetch(`${url}/collections/${three.collection!.id}`, { method: 'DELETE', headers: CLIENT })).status).toBe(404);
+    expect(
+      (await fetch(`${url}/collections/${three.collection!.id}`, { method: 'DELETE', headers: CLIENT })).status,
+    ).toBe(404);
   });
 
-  it('answers a search for a folder\'s name, or for its collection id, with the folder, while every one of its files is shared', async () => {
+  it("answers a search for a folder's name, or for its collection id, with the folder, while every one of its files is shared", async () => {
     const { url, service } = await startFilesPeer();
     const base = tempDir();
     const trip = await share(url, makeTree(base, 'Lisbon Trip', { 'tram.txt': 'tram', 'day 2/ferry.txt': 'ferry' }));
@@ -179,7 +228,9 @@ describe('sharing a folder records it as a collection', () => {
     const { manager } = service;
     // By its name's words (prefixes, folded as file names are), after the files that match.
     expect(manager.match('lisb TRIP', 10)).toEqual([folder]);
-    expect(manager.match('tram', 10)).toEqual([{ id: trip.files.find((f) => f.name === 'tram.txt')!.id, name: 'tram.txt', size: 4 }]);
+    expect(manager.match('tram', 10)).toEqual([
+      { id: trip.files.find((f) => f.name === 'tram.txt')!.id, name: 'tram.txt', size: 4 },
+    ]);
     expect(manager.match('lisbon ferry', 10)).toEqual([]);
     expect(manager.lookup(folder.id)).toEqual([folder]);
     // A file of it unshared: the folder could no longer be downloaded whole, so it is not offered.
@@ -204,9 +255,15 @@ describe('sharing a folder records it as a collection', () => {
     } finally {
       opened.release();
     }
-    const listing = await client.json(target, { path: '/collections' }).then(() => undefined, (e: unknown) => e);
+    const listing = await client.json(target, { path: '/collections' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(listing).toMatchObject({ code: 'FORBIDDEN', details: { status: 403 } });
-    const removal = await client.json(target, { method: 'DELETE', path: `/collections/${answer.collection!.id}` }).then(() => undefined, (e: unknown) => e);
+    const removal = await client.json(target, { method: 'DELETE', path: `/collections/${answer.collection!.id}` }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(removal).toMatchObject({ code: 'FORBIDDEN', details: { status: 403 } });
   });
 

@@ -14,7 +14,11 @@ interface ShareResult {
 }
 
 async function share(url: string, path: string): Promise<{ status: number; body: ShareResult }> {
-  const res = await fetch(`${url}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path }) });
+  const res = await fetch(`${url}/shares`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ path }),
+  });
   return { status: res.status, body: (await res.json()) as ShareResult };
 }
 
@@ -40,7 +44,9 @@ describe('sharing in place', () => {
     expect(status).toBe(200);
     const names = body.files.map((f) => f.name).sort();
     expect(names).toEqual(['Track Ünø.flac', 'intro.mp3']); // alias.mp3 resolves to intro.mp3: listed once
-    expect(body.skipped).toEqual([{ path: join(root, 'leak.txt'), code: 'PATH_OUTSIDE_SHARE', reason: expect.any(String) }]);
+    expect(body.skipped).toEqual([
+      { path: join(root, 'leak.txt'), code: 'PATH_OUTSIDE_SHARE', reason: expect.any(String) },
+    ]);
 
     const track = body.files.find((f) => f.name === 'Track Ünø.flac')!;
     expect(track.id).toBe(sha256(Buffer.from(sha256('track one bytes'), 'hex')));
@@ -48,7 +54,9 @@ describe('sharing in place', () => {
     const secretId = sha256(Buffer.from(sha256('TOP SECRET'), 'hex'));
     expect((await fetch(`${url}/files/${secretId}/content`)).status).toBe(404);
 
-    const found = (await (await fetch(`${url}/files?q=track+uno`)).json()) as { items: Array<{ id: string; paths?: string[] }> };
+    const found = (await (await fetch(`${url}/files?q=track+uno`)).json()) as {
+      items: Array<{ id: string; paths?: string[] }>;
+    };
     expect(found.items.map((f) => f.id)).toEqual([track.id]);
     expect(found.items[0]!.paths).toEqual([join(root, 'album', 'Track Ünø.flac')]);
     expect(readdirSync(join(dataDir, 'store'))).toEqual([]); // nothing copied
@@ -69,7 +77,9 @@ describe('sharing in place', () => {
     expect(changed.body.files).toEqual([expect.objectContaining({ path: intro, hashed: true })]);
     expect(changed.body.files[0]!.id).not.toBe(oldId);
     expect((await fetch(`${url}/files/${oldId}`)).status).toBe(404);
-    expect(await (await fetch(`${url}/files/${changed.body.files[0]!.id}/content`)).text()).toBe('intro bytes and more');
+    expect(await (await fetch(`${url}/files/${changed.body.files[0]!.id}/content`)).text()).toBe(
+      'intro bytes and more',
+    );
   });
 
   it('refuses to serve a file edited after it was shared (same size, new mtime) as the old content', async () => {

@@ -31,7 +31,9 @@ describe('sharing with progress', () => {
     const root = folder({ 'big.bin': randomBytes(3 * 1024 * KiB + 1000), 'small.txt': Buffer.from('a few bytes') });
     const total = 3 * 1024 * KiB + 1000 + 11;
 
-    const events = await readEventStream<ShareProgress | ShareResult>(await postForEvents(`${url}/shares`, { path: root }));
+    const events = await readEventStream<ShareProgress | ShareResult>(
+      await postForEvents(`${url}/shares`, { path: root }),
+    );
     expect(events.at(-1)!.event).toBe('result');
     const progress = events.filter((e) => e.event === 'progress').map((e) => e.data as ShareProgress);
     expect(progress[0]).toEqual({ filesTotal: 2, filesDone: 0, bytesTotal: total, bytesDone: 0 });
@@ -41,13 +43,20 @@ describe('sharing with progress', () => {
     expect(new Set(counts).size).toBeGreaterThanOrEqual(4);
     expect(progress.at(-1)).toMatchObject({ filesTotal: 2, filesDone: 2, bytesTotal: total, bytesDone: total });
     const result = events.at(-1)!.data as ShareResult;
-    expect(result.files.map((f) => [f.name, f.hashed])).toEqual([['big.bin', true], ['small.txt', true]]);
+    expect(result.files.map((f) => [f.name, f.hashed])).toEqual([
+      ['big.bin', true],
+      ['small.txt', true],
+    ]);
 
     // Shared again unchanged: nothing to hash, one report of nothing, the same ids.
-    const again = await readEventStream<ShareProgress | ShareResult>(await postForEvents(`${url}/shares`, { path: root }));
+    const again = await readEventStream<ShareProgress | ShareResult>(
+      await postForEvents(`${url}/shares`, { path: root }),
+    );
     expect(again.map((e) => e.event)).toEqual(['progress', 'result']);
     expect(again[0]!.data).toEqual({ filesTotal: 0, filesDone: 0, bytesTotal: 0, bytesDone: 0 });
-    expect((again[1]!.data as ShareResult).files.map((f) => [f.id, f.hashed])).toEqual(result.files.map((f) => [f.id, false]));
+    expect((again[1]!.data as ShareResult).files.map((f) => [f.id, f.hashed])).toEqual(
+      result.files.map((f) => [f.id, false]),
+    );
   });
 
   it('answers a path it cannot share with an error status, not a stream', async () => {
@@ -70,7 +79,12 @@ describe('sharing with progress', () => {
     manager.share = (path, options) => (running = share(path, options));
 
     const caller = new AbortController();
-    const res = await fetch(`${url}/shares`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ path: root }), signal: caller.signal });
+    const res = await fetch(`${url}/shares`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ path: root }),
+      signal: caller.signal,
+    });
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let seen = '';
     while (!/"bytesDone":[1-9]/.test(seen)) seen += (await reader.read()).value ?? '';
@@ -82,7 +96,10 @@ describe('sharing with progress', () => {
   it('stops an aborted share between two reads; the files hashed before stay shared', async () => {
     const dir = tempDir();
     const catalog = new SqliteCatalog(join(dir, 'catalog.db'));
-    const manager = new FileManager({ catalog, blobs: new FsBlobStore(dir), local: new NodeLocalFiles() }, { chunkSize: 64 * KiB, maxUploadBytes: 1 << 30 });
+    const manager = new FileManager(
+      { catalog, blobs: new FsBlobStore(dir), local: new NodeLocalFiles() },
+      { chunkSize: 64 * KiB, maxUploadBytes: 1 << 30 },
+    );
     const root = folder({ 'a.txt': Buffer.from('first'), 'b.bin': randomBytes(3 * 1024 * KiB) }); // read 1 MiB at a time
     const aborter = new AbortController();
     const onProgress = (p: ShareProgress) => {

@@ -22,7 +22,11 @@ interface ShareResult {
 }
 
 async function share(url: string, path: string): Promise<ShareResult> {
-  const res = await fetch(`${url}/shares`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path }) });
+  const res = await fetch(`${url}/shares`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ path }),
+  });
   expect(res.status).toBe(200);
   return (await res.json()) as ShareResult;
 }
@@ -75,21 +79,35 @@ describe('names that can spoof another', () => {
     // The rows the previous version wrote when it shared this file in place (its rules let it pass).
     const old = new SqliteCatalog(join(dataDir, 'catalog.db'));
     const content = hashBytes(Buffer.from('shared by an older peershare'));
-    old.addShare({ content, type: 'application/octet-stream', name: SPOOFED, origin: 'local', path, stamp: await new NodeLocalFiles().stamp(path) }, Date.now());
+    old.addShare(
+      {
+        content,
+        type: 'application/octet-stream',
+        name: SPOOFED,
+        origin: 'local',
+        path,
+        stamp: await new NodeLocalFiles().stamp(path),
+      },
+      Date.now(),
+    );
     old.close();
 
     const peer = await startFilesPeer({ dataDir });
     expect(await listed(peer.url)).toEqual([expect.objectContaining({ id: content.id, name: SPOOFED })]);
     const served = await fetch(`${peer.url}/files/${content.id}/content`);
     expect(served.status).toBe(200);
-    expect(served.headers.get('content-disposition')).toBe(`attachment; filename*=UTF-8''${encodeURIComponent(SPOOFED)}`);
+    expect(served.headers.get('content-disposition')).toBe(
+      `attachment; filename*=UTF-8''${encodeURIComponent(SPOOFED)}`,
+    );
     expect(await served.text()).toBe('shared by an older peershare');
 
     // Sharing it again refuses the name and leaves the old row as it was.
     expect((await share(peer.url, path)).skipped.map((s) => s.code)).toEqual(['INVALID_NAME']);
     expect((await listed(peer.url)).map((f) => f.id)).toEqual([content.id]);
 
-    expect((await fetch(`${peer.url}/files/${content.id}`, { method: 'DELETE', headers: { [CLIENT_HEADER]: '1' } })).status).toBe(204);
+    expect(
+      (await fetch(`${peer.url}/files/${content.id}`, { method: 'DELETE', headers: { [CLIENT_HEADER]: '1' } })).status,
+    ).toBe(204);
     expect(await listed(peer.url)).toEqual([]);
   });
 });

@@ -41,17 +41,34 @@ describe.skipIf(!canCreateHosts)('a peer advertising several addresses', () => {
     const nobody = many.ip.replace(/\.\d+$/, '.250');
     const interval = ['--fetch-interval', '200'];
     await bootstrap.startPeer(['start', '--host', bootstrap.ip, '--data', tempDir(), ...interval]);
-    await many.startPeer(['start', '--host', '::', '--advertise', nobody, '--advertise', many.ip6, '--data', tempDir(), '--join', bootstrap.ip, ...interval]);
+    await many.startPeer([
+      'start',
+      '--host',
+      '::',
+      '--advertise',
+      nobody,
+      '--advertise',
+      many.ip6,
+      '--data',
+      tempDir(),
+      '--join',
+      bootstrap.ip,
+      ...interval,
+    ]);
     await seeker.startPeer(['start', '--host', seeker.ip, '--data', tempDir(), '--join', bootstrap.ip, ...interval]);
 
     // Its own status lists both, in order.
     const status = await many.peershareJson<Status>(['status', ...V6_API]);
-    expect(status.reachability).toMatchObject({ state: 'configured', advertisedAll: [`${nobody}:7874`, `[${many.ip6}]:7874`] });
+    expect(status.reachability).toMatchObject({
+      state: 'configured',
+      advertisedAll: [`${nobody}:7874`, `[${many.ip6}]:7874`],
+    });
 
     // The bootstrap (its announce) and the seeker (gossip from the bootstrap) each verify it at
     // the second address: they dial its files port there, and list both addresses.
     const expected = { dialled: `[${many.ip6}]:7871`, listed: [`${nobody}:7871`, `[${many.ip6}]:7871`] };
-    for (const host of [bootstrap, seeker]) await expect.poll(() => viewOf(host, status.peerId), POLL).toEqual(expected);
+    for (const host of [bootstrap, seeker])
+      await expect.poll(() => viewOf(host, status.peerId), POLL).toEqual(expected);
     const listing = await seeker.peershare(['peers']);
     expect(listing.stdout).toContain(`[${many.ip6}]:7871 (advertises ${nobody}:7871, [${many.ip6}]:7871)`);
 
@@ -63,11 +80,15 @@ describe.skipIf(!canCreateHosts)('a peer advertising several addresses', () => {
     const shared = await many.peershare(['share', join(dir, `${word}.bin`), ...V6_API]);
     expect(shared.code, shared.stderr).toBe(0);
     const out = tempDir();
-    await expect.poll(async () => (await seeker.peershare(['get', '--name', word, '--out', out, '--wait'])).code, POLL).toBe(0);
+    await expect
+      .poll(async () => (await seeker.peershare(['get', '--name', word, '--out', out, '--wait'])).code, POLL)
+      .toBe(0);
     expect(readFileSync(join(out, `${word}.bin`)).equals(data)).toBe(true);
     // The seeker's Fetch lists it as the file's source at its IPv6 files address: where the ranges came from (nobody holds the other).
     const fileId = /[0-9a-f]{64}/.exec(shared.stdout)![0];
-    const { sources } = JSON.parse((await seeker.exec('curl', ['-s', `http://${seeker.ip}:7874/sources/${fileId}`])).stdout) as { sources: Array<{ peerId: string; filesAddress: string }> };
+    const { sources } = JSON.parse(
+      (await seeker.exec('curl', ['-s', `http://${seeker.ip}:7874/sources/${fileId}`])).stdout,
+    ) as { sources: Array<{ peerId: string; filesAddress: string }> };
     expect(sources.map((s) => `${s.peerId}@${s.filesAddress}`)).toEqual([`${status.peerId}@[${many.ip6}]:7871`]);
   }, 180_000);
 });

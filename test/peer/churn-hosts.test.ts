@@ -39,74 +39,107 @@ function picker(seed: number): (n: number) => number {
 }
 
 describe.skipIf(!canCreateHosts)('churn on 12 hosts, one behind a NAT (issue 14, scenario 1)', () => {
-  it('completes 30 downloads with the right bytes while 12 peers are killed and restarted, files only the NAT\'d host holds included', { timeout: 420_000 }, async () => {
-    const bed = await createTestbed(HOSTS, undefined, { behindNat: [NATTED] });
-    const hosts = bed.hosts as readonly TestHost[];
-    const first = hosts[0]!;
-    const common = ['--fetch-interval', '200', '--max-download-rate', '64KiB'];
-    const argsOf = hosts.map((h, i) => [
-      'start', '--host', i === NATTED ? '0.0.0.0' : h.ip, '--data', tempDir(), ...(i > 0 ? ['--join', first.ip] : []), ...common,
-    ]);
-    const running: PeerProcess[] = [];
-    for (const [i, h] of hosts.entries()) running[i] = await h.startPeer(argsOf[i]!);
+  it(
+    "completes 30 downloads with the right bytes while 12 peers are killed and restarted, files only the NAT'd host holds included",
+    { timeout: 420_000 },
+    async () => {
+      const bed = await createTestbed(HOSTS, undefined, { behindNat: [NATTED] });
+      const hosts = bed.hosts as readonly TestHost[];
+      const first = hosts[0]!;
+      const common = ['--fetch-interval', '200', '--max-download-rate', '64KiB'];
+      const argsOf = hosts.map((h, i) => [
+        'start',
+        '--host',
+        i === NATTED ? '0.0.0.0' : h.ip,
+        '--data',
+        tempDir(),
+        ...(i > 0 ? ['--join', first.ip] : []),
+        ...common,
+      ]);
+      const running: PeerProcess[] = [];
+      for (const [i, h] of hosts.entries()) running[i] = await h.startPeer(argsOf[i]!);
 
-    // The files: two reachable holders each, or the NAT'd host alone.
-    const dir = tempDir();
-    const files: Array<{ id: string; data: Buffer; holders: number[] }> = [];
-    for (let f = 0; f < FILES; f++) {
-      const data = randomBytes(1024 * 1024 + f);
-      const path = join(dir, `churn-${f}.bin`);
-      writeFileSync(path, data);
-      const holders = NAT_ONLY.includes(f) ? [NATTED] : [(2 * f) % NATTED, (2 * f + 1) % NATTED];
-      let id = '';
-      for (const h of holders) {
-        const shared = await hosts[h]!.peershare(['share', path]);
-        expect(shared.code, shared.stderr).toBe(0);
-        id = /[0-9a-f]{64}/.exec(shared.stdout)![0];
+      // The files: two reachable holders each, or the NAT'd host alone.
+      const dir = tempDir();
+      const files: Array<{ id: string; data: Buffer; holders: number[] }> = [];
+      for (let f = 0; f < FILES; f++) {
+        const data = randomBytes(1024 * 1024 + f);
+        const path = join(dir, `churn-${f}.bin`);
+        writeFileSync(path, data);
+        const holders = NAT_ONLY.includes(f) ? [NATTED] : [(2 * f) % NATTED, (2 * f + 1) % NATTED];
+        let id = '';
+        for (const h of holders) {
+          const shared = await hosts[h]!.peershare(['share', path]);
+          expect(shared.code, shared.stderr).toBe(0);
+          id = /[0-9a-f]{64}/.exec(shared.stdout)![0];
+        }
+        files.push({ id, data, holders });
       }
-      files.push({ id, data, holders });
-    }
 
-    // 30 downloads, each by a reachable host that does not hold the file, queued once the
-    // downloader's Fetch lists a holder (the NAT'd host's files: as a firewalled holder).
-    const queued: Array<{ host: number; file: number }> = [];
-    for (const [f, file] of files.entries()) {
-      const downloaders = [...Array(NATTED).keys()].filter((h) => !file.holders.includes(h)).filter((_, k) => k % 3 === f % 3).slice(0, DOWNLOADS_PER_FILE);
-      for (const h of downloaders) {
-        await expect.poll(async () => (await hosts[h]!.peershare(['get', file.id])).code, POLL).toBe(0);
-        queued.push({ host: h, file: f });
+      // 30 downloads, each by a reachable host that does not hold the file, queued once the
+      // downloader's Fetch lists a holder (the NAT'd host's files: as a firewalled holder).
+      const queued: Array<{ host: number; file: number }> = [];
+      for (const [f, file] of files.entries()) {
+        const downloaders = [...Array(NATTED).keys()]
+          .filter((h) => !file.holders.includes(h))
+          .filter((_, k) => k % 3 === f % 3)
+          .slice(0, DOWNLOADS_PER_FILE);
+        for (const h of downloaders) {
+          await expect.poll(async () => (await hosts[h]!.peershare(['get', file.id])).code, POLL).toBe(0);
+          queued.push({ host: h, file: f });
+        }
       }
-    }
-    expect(queued).toHaveLength(FILES * DOWNLOADS_PER_FILE);
-    const stateOf = async (host: number, fileId: string) => (await hosts[host]!.peershareJson<Downloads>(['downloads'])).downloads.find((d) => d.fileId === fileId);
+      expect(queued).toHaveLength(FILES * DOWNLOADS_PER_FILE);
+      const stateOf = async (host: number, fileId: string) =>
+        (await hosts[host]!.peershareJson<Downloads>(['downloads'])).downloads.find((d) => d.fileId === fileId);
 
-    // The kills: a random host each time (the NAT'd one included), SIGKILL, then the same peer
-    // again on its data folder; the next kill once it answers and knows a live peer again.
-    const next = picker(20261204);
-    const killed: string[] = [];
-    for (let k = 0; k < KILLS; k++) {
-      const i = next(HOSTS);
-      const victim = running[i]!;
-      const gone = once(victim.child, 'exit');
-      victim.child.kill('SIGKILL');
-      await gone;
-      running[i] = await hosts[i]!.startPeer(argsOf[i]!);
-      await expect.poll(async () => (await hosts[i]!.peershareJson<{ counts: { alivePeers: number | null } }>(['status'])).counts.alivePeers ?? 0, POLL).toBeGreaterThan(0);
-      killed.push(hosts[i]!.name);
-    }
-    expect(killed).toHaveLength(KILLS);
-    // Still running through the kills: none of them could have finished at 64 KiB/s yet.
-    const unfinished = (await Promise.all(queued.map(async (q) => (await stateOf(q.host, files[q.file]!.id))?.state))).filter((s) => s !== 'done');
-    expect(unfinished.length).toBeGreaterThan(0);
+      // The kills: a random host each time (the NAT'd one included), SIGKILL, then the same peer
+      // again on its data folder; the next kill once it answers and knows a live peer again.
+      const next = picker(20261204);
+      const killed: string[] = [];
+      for (let k = 0; k < KILLS; k++) {
+        const i = next(HOSTS);
+        const victim = running[i]!;
+        const gone = once(victim.child, 'exit');
+        victim.child.kill('SIGKILL');
+        await gone;
+        running[i] = await hosts[i]!.startPeer(argsOf[i]!);
+        await expect
+          .poll(
+            async () =>
+              (await hosts[i]!.peershareJson<{ counts: { alivePeers: number | null } }>(['status'])).counts
+                .alivePeers ?? 0,
+            POLL,
+          )
+          .toBeGreaterThan(0);
+        killed.push(hosts[i]!.name);
+      }
+      expect(killed).toHaveLength(KILLS);
+      // Still running through the kills: none of them could have finished at 64 KiB/s yet.
+      const unfinished = (
+        await Promise.all(queued.map(async (q) => (await stateOf(q.host, files[q.file]!.id))?.state))
+      ).filter((s) => s !== 'done');
+      expect(unfinished.length).toBeGreaterThan(0);
 
-    // The caps lifted while they run (kept in each peer's config file): every download completes.
-    for (const h of hosts) expect((await h.peershare(['limits', '--download', 'none'])).code).toBe(0);
-    for (const q of queued) {
-      const file = files[q.file]!;
-      await expect.poll(async () => ['done', 'failed', 'cancelled'].includes((await stateOf(q.host, file.id))?.state ?? ''), POLL).toBe(true);
-      const done = (await stateOf(q.host, file.id))!;
-      expect({ state: done.state, error: done.error }, `${hosts[q.host]!.name} getting churn-${q.file}.bin (held by ${file.holders.map((h) => hosts[h]!.name).join(', ')})`).toEqual({ state: 'done', error: undefined });
-      expect(sha256(readFileSync(done.finalPath!)), `${hosts[q.host]!.name} got churn-${q.file}.bin`).toBe(sha256(file.data));
-    }
-  });
+      // The caps lifted while they run (kept in each peer's config file): every download completes.
+      for (const h of hosts) expect((await h.peershare(['limits', '--download', 'none'])).code).toBe(0);
+      for (const q of queued) {
+        const file = files[q.file]!;
+        await expect
+          .poll(
+            async () => ['done', 'failed', 'cancelled'].includes((await stateOf(q.host, file.id))?.state ?? ''),
+            POLL,
+          )
+          .toBe(true);
+        const done = (await stateOf(q.host, file.id))!;
+        expect(
+          { state: done.state, error: done.error },
+          `${hosts[q.host]!.name} getting churn-${q.file}.bin (held by ${file.holders.map((h) => hosts[h]!.name).join(', ')})`,
+        ).toEqual({ state: 'done', error: undefined });
+        expect(sha256(readFileSync(done.finalPath!)), `${hosts[q.host]!.name} got churn-${q.file}.bin`).toBe(
+          sha256(file.data),
+        );
+      }
+    },
+  );
 });

@@ -53,14 +53,24 @@ describe('connect-back on a push (the firewalled holder)', () => {
     const listed = [`${firstListedHost}:${PORT}`, inUse];
     const fetch = {
       verifiedFilesAddress: (peerId: string) => (peerId === requesterId ? inUse : undefined),
-      connectBackAddress: (peerId: string, named: string) => (peerId === requesterId && listed.includes(named) ? inUse : undefined),
+      connectBackAddress: (peerId: string, named: string) =>
+        peerId === requesterId && listed.includes(named) ? inUse : undefined,
     } as unknown as FetchService;
-    const files = { serveDialled: (_socket: unknown, peerId: string) => served.push(peerId) } as unknown as FilesService;
+    const files = {
+      serveDialled: (_socket: unknown, peerId: string) => served.push(peerId),
+    } as unknown as FilesService;
     const guard = new ConnectBackGuard({ perRequesterPerMinute: 3, perMinute: 60 });
     const { onPush } = connectBackHandler({ fetch, files, tls, logger: silentLogger(), guard });
     let nonce = 0;
     const push = (address: string, from = requesterId) =>
-      create(PushSchema, { targetPeerId: holderId, requesterPeerId: from, requesterFilesAddress: address, fileId: FILE, nonce: new Uint8Array(16).fill(++nonce), ttl: 1 });
+      create(PushSchema, {
+        targetPeerId: holderId,
+        requesterPeerId: from,
+        requesterFilesAddress: address,
+        fileId: FILE,
+        nonce: new Uint8Array(16).fill(++nonce),
+        ttl: 1,
+      });
 
     // Naming a bystander's address for the verified requester, or coming from a peer not verified: nothing dialled.
     onPush(push(`${bystanderHost}:${PORT}`));
@@ -84,21 +94,32 @@ describe('connect-back on a push (the firewalled holder)', () => {
     let requesterAddress = '';
     const fetch = {
       verifiedFilesAddress: (peerId: string) => (peerId === requesterId ? requesterAddress : undefined),
-      connectBackAddress: (peerId: string, named: string) => (peerId === requesterId && named === requesterAddress ? requesterAddress : undefined),
+      connectBackAddress: (peerId: string, named: string) =>
+        peerId === requesterId && named === requesterAddress ? requesterAddress : undefined,
     } as unknown as FetchService;
     const files = { serveDialled: () => undefined } as unknown as FilesService;
     const guard = new ConnectBackGuard({ perRequesterPerMinute: 6, perMinute: 60 });
     const { onPush } = connectBackHandler({ fetch, files, tls, logger: silentLogger(), guard });
     const net = await createTestnet(3, 'line', { onPush });
-    const [requester, holder, forger] = net.peers as [(typeof net.peers)[0], (typeof net.peers)[0], (typeof net.peers)[0]];
+    const [requester, holder, forger] = net.peers as [
+      (typeof net.peers)[0],
+      (typeof net.peers)[0],
+      (typeof net.peers)[0],
+    ];
     requesterId = requester.peerId;
     requesterAddress = `${requester.host}:${PORT}`;
     const listener = await counter(requester.host);
 
     const toHolder = forger.service.links.linkTo(holder.peerId)!;
     let nonce = 0;
-    const fields = () => ({ targetPeerId: holder.peerId, requesterFilesAddress: requesterAddress, fileId: FILE, nonce: new Uint8Array(16).fill(++nonce) });
-    const forge = (push: Parameters<typeof create<typeof PushSchema>>[1]) => expect(forger.service.links.sendPush(toHolder, create(PushSchema, { ...push, ttl: 7 }))).toBe(true);
+    const fields = () => ({
+      targetPeerId: holder.peerId,
+      requesterFilesAddress: requesterAddress,
+      fileId: FILE,
+      nonce: new Uint8Array(16).fill(++nonce),
+    });
+    const forge = (push: Parameters<typeof create<typeof PushSchema>>[1]) =>
+      expect(forger.service.links.sendPush(toHolder, create(PushSchema, { ...push, ttl: 7 }))).toBe(true);
     // Unsigned, in the requester's name (as a peer of the release before would send).
     forge({ ...fields(), requesterPeerId: requester.peerId });
     // Signed by the forger, its own key, the requester's id.
@@ -106,7 +127,12 @@ describe('connect-back on a push (the firewalled holder)', () => {
     forge({ ...own, ...signPush(forger.identity, own, Date.now()), requesterPeerId: requester.peerId });
     // The requester's public key (anyone has it from its Hello), the forger's signature.
     const borrowed = fields();
-    forge({ ...borrowed, ...signPush(forger.identity, borrowed, Date.now()), requesterPeerId: requester.peerId, requesterPublicKey: new Uint8Array(requester.identity.publicKey) });
+    forge({
+      ...borrowed,
+      ...signPush(forger.identity, borrowed, Date.now()),
+      requesterPeerId: requester.peerId,
+      requesterPublicKey: new Uint8Array(requester.identity.publicKey),
+    });
     // A push the requester really signed, replayed ten minutes later.
     const old = fields();
     forge({ ...old, ...signPush(requester.identity, old, Date.now() - 10 * 60_000) });
@@ -121,7 +147,9 @@ describe('connect-back on a push (the firewalled holder)', () => {
     await expect.poll(listener.count).toBe(1);
     expect(guard.counters).toEqual({ connect: 1, unverifiedRequester: 0, addressMismatch: 0, rateLimited: 0 });
     // The refusals on the holder's Search /health, where the other push counters are.
-    const health = (await (await globalThis.fetch(`${holder.service.apiUrl}/health`)).json()) as { pushes: { delivered: number; refused: unknown } };
+    const health = (await (await globalThis.fetch(`${holder.service.apiUrl}/health`)).json()) as {
+      pushes: { delivered: number; refused: unknown };
+    };
     expect(health.pushes).toMatchObject({ delivered: 1, refused });
   });
 });

@@ -6,13 +6,20 @@
 import { existsSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { keepDiskReserve, RESERVE_BYTES, RESERVE_CHECK_MS, RESERVE_FILE, watchDiskReserve } from '../../src/peer/disk-reserve.ts';
+import {
+  keepDiskReserve,
+  RESERVE_BYTES,
+  RESERVE_CHECK_MS,
+  RESERVE_FILE,
+  watchDiskReserve,
+} from '../../src/peer/disk-reserve.ts';
 import { silentLogger } from '../../src/shared/logging.ts';
 import { fillDisk, freeBytes, isRoot, smallDisk } from '../support/small-disk.ts';
 import { tempDir } from '../support/temp.ts';
 
 const MiB = 1024 * 1024;
-const held = (dir: string) => (existsSync(join(dir, RESERVE_FILE)) ? statSync(join(dir, RESERVE_FILE)).blocks * 512 : 0);
+const held = (dir: string) =>
+  existsSync(join(dir, RESERVE_FILE)) ? statSync(join(dir, RESERVE_FILE)).blocks * 512 : 0;
 
 /** One round of the running peer's check: the interval fires once, and stopping waits for the check. */
 async function oneCheck(dir: string): Promise<void> {
@@ -36,14 +43,14 @@ describe('the reserve file', () => {
     expect(held(dir)).toBeGreaterThanOrEqual(RESERVE_BYTES);
   });
 
-  it('is written back by the running peer\'s check', async () => {
+  it("is written back by the running peer's check", async () => {
     const dir = tempDir();
     await oneCheck(dir);
     expect(held(dir)).toBeGreaterThanOrEqual(RESERVE_BYTES);
   });
 
   describe.skipIf(!isRoot)('on a small disk (needs root to mount a tmpfs)', () => {
-    it('is released by the running peer\'s check when the disk fills, and written back once there is room', async () => {
+    it("is released by the running peer's check when the disk fills, and written back once there is room", async () => {
       const disk = smallDisk(16 * MiB);
       expect(await keepDiskReserve(disk, silentLogger())).toBe('written');
       const filler = fillDisk(disk);

@@ -27,9 +27,13 @@ function getOnce(url: string): Promise<string> {
 
 function postOnce(url: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent: false, headers: { 'content-type': 'application/octet-stream' } }, (res) => {
-      res.resume().on('end', () => resolve(res.statusCode!));
-    });
+    const req = request(
+      url,
+      { method: 'POST', agent: false, headers: { 'content-type': 'application/octet-stream' } },
+      (res) => {
+        res.resume().on('end', () => resolve(res.statusCode!));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -90,6 +94,8 @@ describe('peer lifecycle', () => {
     child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
     const [code] = await once(child, 'exit');
     expect(code).not.toBe(0);
-    expect(stderr).toBe('peershare: invalid filesPort (--files-port): expected an integer from 0 to 65535, got "99999"\n');
+    expect(stderr).toBe(
+      'peershare: invalid filesPort (--files-port): expected an integer from 0 to 65535, got "99999"\n',
+    );
   });
 });

@@ -28,7 +28,7 @@ function value(text: string, series: string): number | undefined {
 }
 
 describe('GET /metrics', () => {
-  it('serves each service\'s counters to this host, moved by a share, a sync round, a download (bytes in and out) and a search; a TLS peer is refused', async () => {
+  it("serves each service's counters to this host, moved by a share, a sync round, a download (bytes in and out) and a search; a TLS peer is refused", async () => {
     const a = await startFullPeer();
     const b = await startFullPeer({ join: a.host });
 
@@ -58,18 +58,34 @@ describe('GET /metrics', () => {
     // A download by B from A: its outcome, and every byte counted against its source.
     const source = `${a.context.identity.peerId}@${a.host}:${DEFAULT_PORTS.filesPort}`;
     const queued = await json<{ key: string }>(
-      fetch(`${b.download}/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fileId: id, name: 'lecture.mkv', sources: [source] }) }),
+      fetch(`${b.download}/downloads`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ fileId: id, name: 'lecture.mkv', sources: [source] }),
+      }),
     );
-    await expect.poll(async () => (await json<Array<{ key: string; state: string }>>(fetch(`${b.download}/downloads`))).find((d) => d.key === queued.key)?.state, { timeout: 20_000 }).toBe('done');
+    await expect
+      .poll(
+        async () =>
+          (await json<Array<{ key: string; state: string }>>(fetch(`${b.download}/downloads`))).find(
+            (d) => d.key === queued.key,
+          )?.state,
+        { timeout: 20_000 },
+      )
+      .toBe('done');
     const downloadText = await metrics(b, 'download');
     expect(value(downloadText, 'peershare_download_jobs_total{outcome="done"}')).toBe(1);
     expect(value(downloadText, 'peershare_download_jobs_total{outcome="failed"}')).toBe(0);
     expect(value(downloadText, `peershare_download_bytes_in_total{source="${source}"}`)).toBe(data.length);
     expect(value(downloadText, 'peershare_download_queue_depth')).toBe(0);
-    expect(value(downloadText, 'peershare_download_chunks_total{result="verified"}')).toBe(Math.ceil(data.length / 2 ** 20)); // 1 MiB chunks
+    expect(value(downloadText, 'peershare_download_chunks_total{result="verified"}')).toBe(
+      Math.ceil(data.length / 2 ** 20),
+    ); // 1 MiB chunks
     expect(value(downloadText, 'peershare_download_chunks_total{result="failed"}')).toBe(0);
     expect(value(await metrics(b, 'files'), 'peershare_files_shared_files')).toBe(1); // B is a source now
-    expect(value(await metrics(a, 'files'), `peershare_files_bytes_out_total{peer="${b.context.identity.peerId}"}`)).toBe(data.length);
+    expect(
+      value(await metrics(a, 'files'), `peershare_files_bytes_out_total{peer="${b.context.identity.peerId}"}`),
+    ).toBe(data.length);
 
     // A search by B: Search counts it, with the drops by reason and the links.
     await json(fetch(`${b.search}/search?q=lecture&wait=1&timeout=300`));

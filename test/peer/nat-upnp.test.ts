@@ -20,35 +20,66 @@ interface Peers {
 }
 interface Status {
   peerId: string;
-  reachability: { state: string; address?: string; portMapping?: { state: string; externalIp?: string; ports?: number[]; reason?: string } } | null;
+  reachability: {
+    state: string;
+    address?: string;
+    portMapping?: { state: string; externalIp?: string; ports?: number[]; reason?: string };
+  } | null;
 }
 
 /** The DNAT rules miniupnpd wrote on the router in front of `host`. */
 async function forwardedPorts(host: TestHost): Promise<number[]> {
   const router = host.ns.replace(/^ps-h/, 'ps-r');
-  const { stdout } = await host.exec('ip', ['netns', 'exec', router, 'nft', 'list', 'chain', 'inet', 'filter', 'prerouting_miniupnpd']);
+  const { stdout } = await host.exec('ip', [
+    'netns',
+    'exec',
+    router,
+    'nft',
+    'list',
+    'chain',
+    'inet',
+    'filter',
+    'prerouting_miniupnpd',
+  ]);
   return [...stdout.matchAll(/dport (\d+) dnat/g)].map((m) => Number(m[1])).sort();
 }
 
 describe.skipIf(!canCreateHosts)('a peer behind a UPnP router (--nat upnp)', () => {
-  it('has the router forward its peer ports, is dialled back at the router\'s address, serves a download through it, and unmaps at stop', async () => {
+  it("has the router forward its peer ports, is dialled back at the router's address, serves a download through it, and unmaps at stop", async () => {
     const bed = await createTestbed(3, undefined, { behindNat: [2], upnp: true });
     const [first, second, natted] = bed.hosts as [TestHost, TestHost, TestHost];
     const interval = ['--fetch-interval', '200'];
     await first.startPeer(['start', '--host', first.ip, '--data', tempDir(), ...interval]);
     await second.startPeer(['start', '--host', second.ip, '--data', tempDir(), '--join', first.ip, ...interval]);
-    const peer = await natted.startPeer(['start', '--host', '0.0.0.0', '--nat', 'upnp', '--data', tempDir(), '--join', first.ip, ...interval]);
+    const peer = await natted.startPeer([
+      'start',
+      '--host',
+      '0.0.0.0',
+      '--nat',
+      'upnp',
+      '--data',
+      tempDir(),
+      '--join',
+      first.ip,
+      ...interval,
+    ]);
 
     // The router forwards the three peer ports to the host, and a dial-back there succeeds.
     const status = () => natted.peershareJson<Status>(['status']);
-    await expect.poll(async () => (await status()).reachability?.portMapping, POLL).toMatchObject({ state: 'mapped', externalIp: natted.publicIp, ports: [7871, 7872, 7874] });
+    await expect
+      .poll(async () => (await status()).reachability?.portMapping, POLL)
+      .toMatchObject({ state: 'mapped', externalIp: natted.publicIp, ports: [7871, 7872, 7874] });
     expect(await forwardedPorts(natted)).toEqual([7871, 7872, 7874]);
-    await expect.poll(async () => (await status()).reachability, POLL).toMatchObject({ state: 'reachable', address: natted.publicIp });
+    await expect
+      .poll(async () => (await status()).reachability, POLL)
+      .toMatchObject({ state: 'reachable', address: natted.publicIp });
     const id = (await status()).peerId;
 
     // The others verify it at the router's address and list it alive.
     for (const host of [first, second]) {
-      await expect.poll(async () => (await host.peershareJson<Peers>(['peers'])).peers.find((p) => p.peerId === id), POLL).toMatchObject({ state: 'alive', addresses: { files: `${natted.publicIp}:7871` } });
+      await expect
+        .poll(async () => (await host.peershareJson<Peers>(['peers'])).peers.find((p) => p.peerId === id), POLL)
+        .toMatchObject({ state: 'alive', addresses: { files: `${natted.publicIp}:7871` } });
     }
 
     // A file it shares is found and downloaded by another host, through the router.
@@ -58,7 +89,9 @@ describe.skipIf(!canCreateHosts)('a peer behind a UPnP router (--nat upnp)', () 
     writeFileSync(join(dir, `${word}.bin`), data);
     expect((await natted.peershare(['share', join(dir, `${word}.bin`)])).code).toBe(0);
     const out = tempDir();
-    await expect.poll(async () => (await second.peershare(['get', '--name', word, '--out', out, '--wait'])).code, POLL).toBe(0);
+    await expect
+      .poll(async () => (await second.peershare(['get', '--name', word, '--out', out, '--wait'])).code, POLL)
+      .toBe(0);
     expect(readFileSync(join(out, `${word}.bin`)).equals(data)).toBe(true);
 
     // Stopped cleanly, it takes its mappings off the router.

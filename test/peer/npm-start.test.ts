@@ -12,7 +12,12 @@ describe('npm start', () => {
     const host = nextLoopback();
     const child = spawn('npm', ['start', '--silent'], {
       cwd: join(import.meta.dirname, '../..'),
-      env: { ...process.env, PEERSHARE_HOST: host, PEERSHARE_DATA: join(tempDir(), 'data'), PEERSHARE_LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        PEERSHARE_HOST: host,
+        PEERSHARE_DATA: join(tempDir(), 'data'),
+        PEERSHARE_LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
       detached: true, // its own process group, so the signal reaches npm and the peer under it
     });

@@ -21,7 +21,13 @@ import { fillDisk, freeBytes, isRoot, smallDisk } from '../support/small-disk.ts
 const MiB = 1024 * 1024;
 /** Several peer processes started one after the other, on a machine that may be busy. */
 const PROCESS_TEST_MS = 120_000;
-const SERVICE_PORTS = [DEFAULT_PORTS.clientPort, DEFAULT_PORTS.filesPort, DEFAULT_PORTS.fetchPort, DEFAULT_PORTS.searchApiPort, DEFAULT_PORTS.downloadPort];
+const SERVICE_PORTS = [
+  DEFAULT_PORTS.clientPort,
+  DEFAULT_PORTS.filesPort,
+  DEFAULT_PORTS.fetchPort,
+  DEFAULT_PORTS.searchApiPort,
+  DEFAULT_PORTS.downloadPort,
+];
 
 interface Listed {
   key: string;
@@ -31,9 +37,15 @@ interface Listed {
 const downloadsUrl = (host: string) => `http://${host}:${DEFAULT_PORTS.downloadPort}/downloads`;
 const downloads = async (host: string) => (await (await fetch(downloadsUrl(host))).json()) as Listed[];
 const post = (url: string, body?: unknown) =>
-  fetch(url, { method: 'POST', ...(body !== undefined ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) } : { headers: { [CLIENT_HEADER]: '1' } }) });
+  fetch(url, {
+    method: 'POST',
+    ...(body !== undefined
+      ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }
+      : { headers: { [CLIENT_HEADER]: '1' } }),
+  });
 
-const start = async (host: string, dataDir: string) => (await spawnPeer(['start', '--host', host, '--data', dataDir])).child;
+const start = async (host: string, dataDir: string) =>
+  (await spawnPeer(['start', '--host', host, '--data', dataDir])).child;
 
 /** Stop a peer as a user does; it closes its databases (a killed peer leaves their WAL files behind). */
 async function stop(peer: ChildProcess): Promise<void> {
@@ -50,54 +62,68 @@ const reserveHeld = (dataDir: string) => {
 };
 
 describe.skipIf(!isRoot)('a peer on a disk filled to the last byte (needs root to mount a tmpfs)', () => {
-  it('releases its reserve, starts, answers on every service and records state; the reserve comes back once there is room', { timeout: PROCESS_TEST_MS }, async () => {
-    const disk = smallDisk(20 * MiB);
-    const dataDir = join(disk, 'data');
-    const host = nextLoopback();
+  it(
+    'releases its reserve, starts, answers on every service and records state; the reserve comes back once there is room',
+    { timeout: PROCESS_TEST_MS },
+    async () => {
+      const disk = smallDisk(20 * MiB);
+      const dataDir = join(disk, 'data');
+      const host = nextLoopback();
 
-    // A first start writes the reserve with real blocks (not a sparse file).
-    const first = await start(host, dataDir);
-    expect(reserveHeld(dataDir)).toBeGreaterThanOrEqual(RESERVE_BYTES);
-    // A download to find again: its only source is not there, and it is paused at once.
-    const res = await post(downloadsUrl(host), { fileId: 'e'.repeat(64), name: 'lost.bin', sources: [`${'a'.repeat(52)}@${nextLoopback()}:${DEFAULT_PORTS.filesPort}`] });
-    expect(res.status).toBe(202);
-    const { key } = (await res.json()) as Listed;
-    expect((await post(`${downloadsUrl(host)}/${key}/pause`)).status).toBe(200);
-    await stop(first);
+      // A first start writes the reserve with real blocks (not a sparse file).
+      const first = await start(host, dataDir);
+      expect(reserveHeld(dataDir)).toBeGreaterThanOrEqual(RESERVE_BYTES);
+      // A download to find again: its only source is not there, and it is paused at once.
+      const res = await post(downloadsUrl(host), {
+        fileId: 'e'.repeat(64),
+        name: 'lost.bin',
+        sources: [`${'a'.repeat(52)}@${nextLoopback()}:${DEFAULT_PORTS.filesPort}`],
+      });
+      expect(res.status).toBe(202);
+      const { key } = (await res.json()) as Listed;
+      expect((await post(`${downloadsUrl(host)}/${key}/pause`)).status).toBe(200);
+      await stop(first);
 
-    const filler = fillDisk(disk);
-    expect(freeBytes(disk)).toBe(0);
+      const filler = fillDisk(disk);
+      expect(freeBytes(disk)).toBe(0);
 
-    // Started on the full disk, it gives up its reserve before opening its databases.
-    const second = await start(host, dataDir);
-    expect(reserveHeld(dataDir)).toBe(0);
-    for (const port of SERVICE_PORTS) expect((await fetch(`http://${host}:${port}/health`)).status).toBe(200);
-    expect(await downloads(host)).toMatchObject([{ key, state: 'paused' }]);
-    // It records state on that disk: a cancel is saved, and still there after a restart.
-    expect((await post(`${downloadsUrl(host)}/${key}/cancel`)).status).toBe(200);
-    await stop(second);
-    const third = await start(host, dataDir);
-    expect(await downloads(host)).toMatchObject([{ key, state: 'cancelled' }]);
-    await stop(third);
+      // Started on the full disk, it gives up its reserve before opening its databases.
+      const second = await start(host, dataDir);
+      expect(reserveHeld(dataDir)).toBe(0);
+      for (const port of SERVICE_PORTS) expect((await fetch(`http://${host}:${port}/health`)).status).toBe(200);
+      expect(await downloads(host)).toMatchObject([{ key, state: 'paused' }]);
+      // It records state on that disk: a cancel is saved, and still there after a restart.
+      expect((await post(`${downloadsUrl(host)}/${key}/cancel`)).status).toBe(200);
+      await stop(second);
+      const third = await start(host, dataDir);
+      expect(await downloads(host)).toMatchObject([{ key, state: 'cancelled' }]);
+      await stop(third);
 
-    // Space freed, the next start writes the reserve again.
-    rmSync(filler);
-    await start(host, dataDir);
-    expect(reserveHeld(dataDir)).toBeGreaterThanOrEqual(RESERVE_BYTES);
-  });
+      // Space freed, the next start writes the reserve again.
+      rmSync(filler);
+      await start(host, dataDir);
+      expect(reserveHeld(dataDir)).toBeGreaterThanOrEqual(RESERVE_BYTES);
+    },
+  );
 
-  it('with no reserve to release, fails to start with one line naming the file and why', { timeout: PROCESS_TEST_MS }, async () => {
-    const disk = smallDisk(20 * MiB);
-    const dataDir = join(disk, 'data');
-    const host = nextLoopback();
-    await stop(await start(host, dataDir));
-    rmSync(join(dataDir, RESERVE_FILE), { force: true }); // as a data folder of a version without one
-    fillDisk(disk);
+  it(
+    'with no reserve to release, fails to start with one line naming the file and why',
+    { timeout: PROCESS_TEST_MS },
+    async () => {
+      const disk = smallDisk(20 * MiB);
+      const dataDir = join(disk, 'data');
+      const host = nextLoopback();
+      await stop(await start(host, dataDir));
+      rmSync(join(dataDir, RESERVE_FILE), { force: true }); // as a data folder of a version without one
+      fillDisk(disk);
 
-    const run = await runCommand(['start', '--host', host, '--data', dataDir, '--log-level', 'warn']);
-    expect(run.code).toBe(1);
-    const lines = run.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^peershare: disk full: cannot open ${dataDir}/[a-z-]+\\.db: .*; free some space on its disk$`));
-  });
+      const run = await runCommand(['start', '--host', host, '--data', dataDir, '--log-level', 'warn']);
+      expect(run.code).toBe(1);
+      const lines = run.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        new RegExp(`^peershare: disk full: cannot open ${dataDir}/[a-z-]+\\.db: .*; free some space on its disk$`),
+      );
+    },
+  );
 });

@@ -27,10 +27,15 @@ describe.skipIf(!isRoot)('a peer port from another host', () => {
     const path = `/files/${id}/manifest`;
     const port = new URL(peer.url).port;
 
-    const plain = JSON.parse((await remote.exec(process.execPath, ['--import', 'tsx', PROBE, 'plaintext', remote.hereIp, port, path])).stdout) as { received: string };
+    const plain = JSON.parse(
+      (await remote.exec(process.execPath, ['--import', 'tsx', PROBE, 'plaintext', remote.hereIp, port, path])).stdout,
+    ) as { received: string };
     expect(plain.received).toBe(''); // closed before any answer: no status line, no error body
 
-    const overTls = JSON.parse((await remote.exec(process.execPath, ['--import', 'tsx', PROBE, 'tls', remote.hereIp, port, path, peer.peerId])).stdout) as { status: number; peerId: string };
+    const overTls = JSON.parse(
+      (await remote.exec(process.execPath, ['--import', 'tsx', PROBE, 'tls', remote.hereIp, port, path, peer.peerId]))
+        .stdout,
+    ) as { status: number; peerId: string };
     expect(overTls).toEqual({ status: 200, peerId: peer.peerId });
 
     expect((await fetch(`${peer.url}${path}`)).status).toBe(200); // this host, in plaintext

@@ -38,7 +38,14 @@ interface Peers {
   peers: Array<{ peerId: string; state: string; addresses: { files: string; search: string; fetch: string } }>;
 }
 interface Downloads {
-  downloads: Array<{ key: string; state: string; bytesDone: number; size?: number; sources: string[]; perSource?: Array<{ source: string; bytes: number }> }>;
+  downloads: Array<{
+    key: string;
+    state: string;
+    bytesDone: number;
+    size?: number;
+    sources: string[];
+    perSource?: Array<{ source: string; bytes: number }>;
+  }>;
 }
 interface Status {
   peerId: string;
@@ -62,9 +69,36 @@ async function fetchApi<T>(host: TestHost, path: string): Promise<T> {
 /** Count, at `host`, the connections it opens to `target` (SYN without ACK): to the Fetch port, and to any other. */
 async function watchSyns(host: TestHost, target: string): Promise<void> {
   await host.exec('nft', ['add', 'table', 'ip', 'watch']);
-  await host.exec('nft', ['add', 'chain', 'ip', 'watch', 'out', '{ type filter hook output priority 0 ; policy accept ; }']);
+  await host.exec('nft', [
+    'add',
+    'chain',
+    'ip',
+    'watch',
+    'out',
+    '{ type filter hook output priority 0 ; policy accept ; }',
+  ]);
   for (const port of ['==', '!=']) {
-    await host.exec('nft', ['add', 'rule', 'ip', 'watch', 'out', 'ip', 'daddr', target, 'tcp', 'flags', '&', '(syn|ack)', '==', 'syn', 'tcp', 'dport', port, String(FETCH_PORT), 'counter']);
+    await host.exec('nft', [
+      'add',
+      'rule',
+      'ip',
+      'watch',
+      'out',
+      'ip',
+      'daddr',
+      target,
+      'tcp',
+      'flags',
+      '&',
+      '(syn|ack)',
+      '==',
+      'syn',
+      'tcp',
+      'dport',
+      port,
+      String(FETCH_PORT),
+      'counter',
+    ]);
   }
 }
 
@@ -84,14 +118,24 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     await plain.startPeer(['start', '--host', plain.ip, '--data', tempDir(), '--join', given.ip, ...interval]);
 
     // The learning peer: seen at its address by another host, dialled back there, advertising it.
-    await expect.poll(async () => (await learning.peershareJson<Status>(['status'])).reachability, POLL).toMatchObject({ state: 'reachable', address: learning.ip, advertised: `${learning.ip}:${FETCH_PORT}` });
-    expect((await given.peershareJson<Status>(['status'])).reachability).toMatchObject({ state: 'configured', advertised: `${given.ip}:${FETCH_PORT}` });
+    await expect
+      .poll(async () => (await learning.peershareJson<Status>(['status'])).reachability, POLL)
+      .toMatchObject({ state: 'reachable', address: learning.ip, advertised: `${learning.ip}:${FETCH_PORT}` });
+    expect((await given.peershareJson<Status>(['status'])).reachability).toMatchObject({
+      state: 'configured',
+      advertised: `${given.ip}:${FETCH_PORT}`,
+    });
     const learner = (await learning.peershareJson<Status>(['status'])).peerId;
 
     // Everyone knows everyone, alive, at the address of its host.
     const addressOf = new Map(bed.hosts.map((h) => [h.name, h.ip]));
     for (const host of bed.hosts) {
-      await expect.poll(async () => (await host.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').length, POLL).toBe(2);
+      await expect
+        .poll(
+          async () => (await host.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').length,
+          POLL,
+        )
+        .toBe(2);
       const { peers } = await host.peershareJson<Peers>(['peers']);
       for (const p of peers) {
         for (const address of Object.values(p.addresses)) {
@@ -100,7 +144,9 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
         }
       }
     }
-    expect((await plain.peershareJson<Peers>(['peers'])).peers.find((p) => p.peerId === learner)?.addresses.fetch).toBe(`${learning.ip}:${FETCH_PORT}`);
+    expect((await plain.peershareJson<Peers>(['peers'])).peers.find((p) => p.peerId === learner)?.addresses.fetch).toBe(
+      `${learning.ip}:${FETCH_PORT}`,
+    );
 
     // A file shared on the learning peer is found and downloaded on another host.
     const word = `yonderling${randomBytes(4).toString('hex')}`;
@@ -109,7 +155,9 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     writeFileSync(join(dir, `${word}.bin`), data);
     expect((await learning.peershare(['share', join(dir, `${word}.bin`)])).code).toBe(0);
     const out = tempDir();
-    await expect.poll(async () => (await plain.peershare(['search', word, '--json'])).stdout, POLL).toContain(`${word}.bin`);
+    await expect
+      .poll(async () => (await plain.peershare(['search', word, '--json'])).stdout, POLL)
+      .toContain(`${word}.bin`);
     const got = await plain.peershare(['get', '--name', word, '--out', out, '--wait']);
     expect(got.code, got.stderr).toBe(0);
     expect(readFileSync(join(out, `${word}.bin`)).equals(data)).toBe(true);
@@ -120,9 +168,21 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const [downloader, ...sources] = bed.hosts as [TestHost, TestHost, TestHost, TestHost];
     const interval = ['--fetch-interval', '200'];
     await sources[0]!.startPeer(['start', '--host', sources[0]!.ip, '--data', tempDir(), ...interval]);
-    for (const host of sources.slice(1)) await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0]!.ip, ...interval]);
+    for (const host of sources.slice(1))
+      await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0]!.ip, ...interval]);
     // A capped download rate keeps the transfer running while the link is cut.
-    await downloader.startPeer(['start', '--host', downloader.ip, '--data', tempDir(), '--join', sources[0]!.ip, '--max-download-rate', '2MiB', ...interval]);
+    await downloader.startPeer([
+      'start',
+      '--host',
+      downloader.ip,
+      '--data',
+      tempDir(),
+      '--join',
+      sources[0]!.ip,
+      '--max-download-rate',
+      '2MiB',
+      ...interval,
+    ]);
 
     const dir = tempDir();
     const data = randomBytes(24 * 1024 * 1024);
@@ -136,12 +196,27 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const ids = new Map<string, string>();
     for (const host of sources) ids.set(host.name, (await host.peershareJson<Status>(['status'])).peerId);
     // The downloader knows all three holders alive before it asks.
-    await expect.poll(async () => (await downloader.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').length, POLL).toBe(3);
-    await expect.poll(async () => JSON.parse((await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout).sources.length, POLL).toBe(3);
+    await expect
+      .poll(
+        async () => (await downloader.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').length,
+        POLL,
+      )
+      .toBe(3);
+    await expect
+      .poll(
+        async () =>
+          JSON.parse(
+            (await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout,
+          ).sources.length,
+        POLL,
+      )
+      .toBe(3);
 
     const out = tempDir();
     const get = downloader.peershare(['get', fileId, '--out', out, '--wait']);
-    await expect.poll(async () => (await downloader.peershareJson<Downloads>(['downloads'])).downloads[0]?.bytesDone ?? 0, POLL).toBeGreaterThan(4 * 1024 * 1024);
+    await expect
+      .poll(async () => (await downloader.peershareJson<Downloads>(['downloads'])).downloads[0]?.bytesDone ?? 0, POLL)
+      .toBeGreaterThan(4 * 1024 * 1024);
     const cut = sources[1]!;
     await bed.cut(cut);
     const done = await get;
@@ -151,77 +226,126 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     // The downloader's membership log: the cut host was suspected, then marked down.
     const cutId = ids.get(cut.name)!;
     const log = async () => {
-      const { events } = JSON.parse((await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/membership-log?limit=1000`])).stdout) as { events: Array<{ kind: string; peerId: string }> };
+      const { events } = JSON.parse(
+        (await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/membership-log?limit=1000`]))
+          .stdout,
+      ) as { events: Array<{ kind: string; peerId: string }> };
       return events.filter((e) => e.peerId === cutId).map((e) => e.kind);
     };
     await expect.poll(log, POLL).toContain('down');
     const kinds = await log();
     expect(kinds.indexOf('suspected')).toBeGreaterThan(-1);
     expect(kinds.lastIndexOf('suspected')).toBeLessThan(kinds.lastIndexOf('down'));
-    expect((await downloader.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').map((p) => p.peerId).sort()).toEqual([ids.get(sources[0]!.name), ids.get(sources[2]!.name)].sort());
+    expect(
+      (await downloader.peershareJson<Peers>(['peers'])).peers
+        .filter((p) => p.state === 'alive')
+        .map((p) => p.peerId)
+        .sort(),
+    ).toEqual([ids.get(sources[0]!.name), ids.get(sources[2]!.name)].sort());
   }, 180_000);
 
-  it('splits in two: searches find what their half holds; once healed, membership and files reconverge', async () => {
-    const bed = await createTestbed(6);
-    const hosts = bed.hosts as TestHost[];
-    const [first] = hosts as [TestHost];
-    for (const host of hosts) await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), ...(host === first ? [] : ['--join', first.ip]), '--fetch-interval', '200']);
-    const ids = await Promise.all(hosts.map(async (h) => (await h.peershareJson<Status>(['status'])).peerId));
-    const word = `halfling${randomBytes(4).toString('hex')}`;
-    const dir = tempDir();
-    const fileIds: string[] = [];
-    for (const [i, host] of hosts.entries()) {
-      writeFileSync(join(dir, `${word} ${i}.txt`), `held by ${host.name} only`);
-      const shared = await host.peershare(['share', join(dir, `${word} ${i}.txt`)]);
-      expect(shared.code, shared.stderr).toBe(0);
-      fileIds.push(/[0-9a-f]{64}/.exec(shared.stdout)![0]);
-    }
-    const alive = async (host: TestHost) => (await host.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').map((p) => p.peerId);
-    const sources = async (host: TestHost, fileId: string) =>
-      (JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout) as { sources: unknown[] }).sources.length;
-    const round = async (host: TestHost) => (JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:${FETCH_PORT}/health`])).stdout) as { round: number }).round;
-    const holdersFound = async (host: TestHost) => {
-      const result = await host.peershare(['search', word, '--timeout', '2', '--json']);
-      return new Set(((JSON.parse(result.stdout) as { hits?: Array<{ holderPeerId: string }> }).hits ?? []).map((h) => h.holderPeerId));
-    };
-    for (const host of hosts) await expect.poll(async () => (await alive(host)).length, POLL).toBe(5);
-
-    const sides = [hosts.slice(0, 3), hosts.slice(3)];
-    const splitAt = await round(first);
-    await bed.partition(sides[1]!);
-    /** Every host, in its half: searches find the half's files and nothing of the other half; the other half is not alive. */
-    const halvesHold = async () => {
-      for (const side of sides) {
-        const others = hosts.filter((h) => !side.includes(h)).map((h) => ids[hosts.indexOf(h)]);
-        const mine = side.map((h) => ids[hosts.indexOf(h)]);
-        for (const host of side) {
-          await expect.poll(async () => [...(await holdersFound(host))].filter((id) => mine.includes(id) && id !== ids[hosts.indexOf(host)]).length, POLL).toBe(2);
-          expect([...(await holdersFound(host))].some((id) => others.includes(id))).toBe(false);
-          await expect.poll(async () => (await alive(host)).filter((id) => others.includes(id)).length, POLL).toBe(0);
-        }
+  it(
+    'splits in two: searches find what their half holds; once healed, membership and files reconverge',
+    async () => {
+      const bed = await createTestbed(6);
+      const hosts = bed.hosts as TestHost[];
+      const [first] = hosts as [TestHost];
+      for (const host of hosts)
+        await host.startPeer([
+          'start',
+          '--host',
+          host.ip,
+          '--data',
+          tempDir(),
+          ...(host === first ? [] : ['--join', first.ip]),
+          '--fetch-interval',
+          '200',
+        ]);
+      const ids = await Promise.all(hosts.map(async (h) => (await h.peershareJson<Status>(['status'])).peerId));
+      const word = `halfling${randomBytes(4).toString('hex')}`;
+      const dir = tempDir();
+      const fileIds: string[] = [];
+      for (const [i, host] of hosts.entries()) {
+        writeFileSync(join(dir, `${word} ${i}.txt`), `held by ${host.name} only`);
+        const shared = await host.peershare(['share', join(dir, `${word} ${i}.txt`)]);
+        expect(shared.code, shared.stderr).toBe(0);
+        fileIds.push(/[0-9a-f]{64}/.exec(shared.stdout)![0]);
       }
-    };
-    await halvesHold();
-    // A soak run holds the split (wall time is the point here), checking the halves throughout.
-    const holdUntil = Date.now() + PARTITION_HOLD_MS;
-    let checks = 1;
-    while (Date.now() < holdUntil) {
-      await halvesHold();
-      checks += 1;
-    }
-    if (PARTITION_HOLD_MS > 0) console.log(`partition held ${PARTITION_HOLD_MS} ms (${(await round(first)) - splitAt} rounds of ${first.name}); both halves checked ${checks} times`);
+      const alive = async (host: TestHost) =>
+        (await host.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').map((p) => p.peerId);
+      const sources = async (host: TestHost, fileId: string) =>
+        (
+          JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout) as {
+            sources: unknown[];
+          }
+        ).sources.length;
+      const round = async (host: TestHost) =>
+        (
+          JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:${FETCH_PORT}/health`])).stdout) as {
+            round: number;
+          }
+        ).round;
+      const holdersFound = async (host: TestHost) => {
+        const result = await host.peershare(['search', word, '--timeout', '2', '--json']);
+        return new Set(
+          ((JSON.parse(result.stdout) as { hits?: Array<{ holderPeerId: string }> }).hits ?? []).map(
+            (h) => h.holderPeerId,
+          ),
+        );
+      };
+      for (const host of hosts) await expect.poll(async () => (await alive(host)).length, POLL).toBe(5);
 
-    const healedAt = await round(first);
-    await bed.heal();
-    for (const host of hosts) {
-      await expect.poll(async () => (await alive(host)).length, POLL).toBe(5);
-      for (const [i, fileId] of fileIds.entries()) if (hosts[i] !== host) await expect.poll(() => sources(host, fileId), POLL).toBe(1);
-    }
-    const rounds = (await round(first)) - healedAt;
-    console.log(`partition healed: every peer alive everywhere and every file's holder known again within ${rounds} rounds of ${first.name}`);
-    expect(rounds).toBeGreaterThan(0);
-    expect(rounds).toBeLessThanOrEqual(RECONVERGE_ROUNDS);
-  }, 240_000 + PARTITION_HOLD_MS);
+      const sides = [hosts.slice(0, 3), hosts.slice(3)];
+      const splitAt = await round(first);
+      await bed.partition(sides[1]!);
+      /** Every host, in its half: searches find the half's files and nothing of the other half; the other half is not alive. */
+      const halvesHold = async () => {
+        for (const side of sides) {
+          const others = hosts.filter((h) => !side.includes(h)).map((h) => ids[hosts.indexOf(h)]);
+          const mine = side.map((h) => ids[hosts.indexOf(h)]);
+          for (const host of side) {
+            await expect
+              .poll(
+                async () =>
+                  [...(await holdersFound(host))].filter((id) => mine.includes(id) && id !== ids[hosts.indexOf(host)])
+                    .length,
+                POLL,
+              )
+              .toBe(2);
+            expect([...(await holdersFound(host))].some((id) => others.includes(id))).toBe(false);
+            await expect.poll(async () => (await alive(host)).filter((id) => others.includes(id)).length, POLL).toBe(0);
+          }
+        }
+      };
+      await halvesHold();
+      // A soak run holds the split (wall time is the point here), checking the halves throughout.
+      const holdUntil = Date.now() + PARTITION_HOLD_MS;
+      let checks = 1;
+      while (Date.now() < holdUntil) {
+        await halvesHold();
+        checks += 1;
+      }
+      if (PARTITION_HOLD_MS > 0)
+        console.log(
+          `partition held ${PARTITION_HOLD_MS} ms (${(await round(first)) - splitAt} rounds of ${first.name}); both halves checked ${checks} times`,
+        );
+
+      const healedAt = await round(first);
+      await bed.heal();
+      for (const host of hosts) {
+        await expect.poll(async () => (await alive(host)).length, POLL).toBe(5);
+        for (const [i, fileId] of fileIds.entries())
+          if (hosts[i] !== host) await expect.poll(() => sources(host, fileId), POLL).toBe(1);
+      }
+      const rounds = (await round(first)) - healedAt;
+      console.log(
+        `partition healed: every peer alive everywhere and every file's holder known again within ${rounds} rounds of ${first.name}`,
+      );
+      expect(rounds).toBeGreaterThan(0);
+      expect(rounds).toBeLessThanOrEqual(RECONVERGE_ROUNDS);
+    },
+    240_000 + PARTITION_HOLD_MS,
+  );
 
   it('work over IPv6 alone: a peer bound to :: learns its IPv6 address, and a file is found and crosses', async () => {
     const bed = await createTestbed(2);
@@ -229,8 +353,18 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const interval = ['--fetch-interval', '200'];
     await given.startPeer(['start', '--host', '::', '--advertise', given.ip6, '--data', tempDir(), ...interval]);
     await learning.startPeer(['start', '--host', '::', '--data', tempDir(), '--join', `[${given.ip6}]`, ...interval]);
-    await expect.poll(async () => (await learning.peershareJson<Status>(['status', ...V6_API])).reachability, POLL).toMatchObject({ state: 'reachable', address: learning.ip6, advertised: `[${learning.ip6}]:${FETCH_PORT}` });
-    await expect.poll(async () => (await given.peershareJson<Peers>(['peers', ...V6_API])).peers.filter((p) => p.state === 'alive').map((p) => p.addresses.files), POLL).toEqual([`[${learning.ip6}]:7871`]);
+    await expect
+      .poll(async () => (await learning.peershareJson<Status>(['status', ...V6_API])).reachability, POLL)
+      .toMatchObject({ state: 'reachable', address: learning.ip6, advertised: `[${learning.ip6}]:${FETCH_PORT}` });
+    await expect
+      .poll(
+        async () =>
+          (await given.peershareJson<Peers>(['peers', ...V6_API])).peers
+            .filter((p) => p.state === 'alive')
+            .map((p) => p.addresses.files),
+        POLL,
+      )
+      .toEqual([`[${learning.ip6}]:7871`]);
 
     const dir = tempDir();
     const data = randomBytes(1024 * 1024 + 3);
@@ -240,7 +374,9 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     expect(shared.code, shared.stderr).toBe(0);
     // By name: the search crosses the overlay link, the ranges the files port, both over IPv6.
     const out = tempDir();
-    await expect.poll(async () => (await given.peershare(['get', '--name', word, '--out', out, '--wait', ...V6_API])).code, POLL).toBe(0);
+    await expect
+      .poll(async () => (await given.peershare(['get', '--name', word, '--out', out, '--wait', ...V6_API])).code, POLL)
+      .toBe(0);
     expect(readFileSync(join(out, `${word}.bin`)).equals(data)).toBe(true);
   }, 120_000);
 
@@ -250,15 +386,25 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const interval = ['--fetch-interval', '200'];
     const capsMbit = [4, 8, 12, 16]; // shares 10 %, 20 %, 30 %, 40 %: 5 MB/s in all, well below what one core downloads
     await sources[0]!.startPeer(['start', '--host', sources[0]!.ip, '--data', tempDir(), ...interval]);
-    for (const host of [...sources.slice(1), downloader]) await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0]!.ip, ...interval]);
+    for (const host of [...sources.slice(1), downloader])
+      await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0]!.ip, ...interval]);
     for (const [i, host] of sources.entries()) await bed.cap(host, capsMbit[i]! * 1_000_000);
 
     const dir = tempDir();
     const data = randomBytes(32 * 1024 * 1024);
     writeFileSync(join(dir, 'capped.bin'), data);
     let fileId = '';
-    for (const host of sources) fileId = /[0-9a-f]{64}/.exec((await host.peershare(['share', join(dir, 'capped.bin')])).stdout)![0];
-    await expect.poll(async () => JSON.parse((await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout).sources.length, POLL).toBe(4);
+    for (const host of sources)
+      fileId = /[0-9a-f]{64}/.exec((await host.peershare(['share', join(dir, 'capped.bin')])).stdout)![0];
+    await expect
+      .poll(
+        async () =>
+          JSON.parse(
+            (await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout,
+          ).sources.length,
+        POLL,
+      )
+      .toBe(4);
 
     const out = tempDir();
     const get = downloader.peershare(['get', fileId, '--out', out, '--wait']);
@@ -279,7 +425,9 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const total = byHost.reduce((a, b) => a + b, 0);
     const shares = byHost.map((b) => b / total);
     const expected = capsMbit.map((c) => c / capsMbit.reduce((a, b) => a + b, 0));
-    console.log(`bytes by source (caps ${capsMbit.join('/')} Mbit/s): ${byHost.join(', ')}; shares ${shares.map((x) => x.toFixed(2)).join(', ')}`);
+    console.log(
+      `bytes by source (caps ${capsMbit.join('/')} Mbit/s): ${byHost.join(', ')}; shares ${shares.map((x) => x.toFixed(2)).join(', ')}`,
+    );
     expect(total).toBeGreaterThan(8 * 1024 * 1024);
     for (const [i, share] of shares.entries()) {
       expect(share, `source ${i} (${capsMbit[i]} Mbit/s)`).toBeGreaterThan(expected[i]! * 0.5);
@@ -287,7 +435,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     }
   }, 180_000);
 
-  it("behind a NAT: the peer knows it cannot be reached, advertises where it is seen; the others hold it firewalled (its files listed, marked), never dial it, and download its files by PUSH; it still searches and downloads", async () => {
+  it('behind a NAT: the peer knows it cannot be reached, advertises where it is seen; the others hold it firewalled (its files listed, marked), never dial it, and download its files by PUSH; it still searches and downloads', async () => {
     const bed = await createTestbed(3, undefined, { behindNat: [2] });
     const [first, second, natted] = bed.hosts as [TestHost, TestHost, TestHost];
     const interval = ['--fetch-interval', '200'];
@@ -299,8 +447,19 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
 
     // Seen at its router's address, which drops the dial-back: not reachable from outside. It
     // advertises that address all the same (not its loopback, which others refuse).
-    await expect.poll(async () => (await natted.peershareJson<Status>(['status'])).reachability, POLL).toMatchObject({ state: 'unreachable', address: natted.publicIp, advertised: `${natted.publicIp}:${FETCH_PORT}` });
-    await expect.poll(async () => (await natted.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').length, POLL).toBe(2);
+    await expect
+      .poll(async () => (await natted.peershareJson<Status>(['status'])).reachability, POLL)
+      .toMatchObject({
+        state: 'unreachable',
+        address: natted.publicIp,
+        advertised: `${natted.publicIp}:${FETCH_PORT}`,
+      });
+    await expect
+      .poll(
+        async () => (await natted.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').length,
+        POLL,
+      )
+      .toBe(2);
     const hidden = (await natted.peershareJson<Status>(['status'])).peerId;
 
     // Its files: a file it shares is listed by the others as held by it, marked firewalled.
@@ -312,11 +471,24 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
 
     // The others probed it, failed, and hold it firewalled: out of their tables, listed apart, at the router's address.
     for (const host of [first, second]) {
-      await expect.poll(async () => (await fetchApi<FetchPeers>(host, '/peers')).firewalled?.map((p) => `${p.peerId}@${p.addresses.fetch}`), POLL).toContain(`${hidden}@${natted.publicIp}:${FETCH_PORT}`);
+      await expect
+        .poll(
+          async () =>
+            (await fetchApi<FetchPeers>(host, '/peers')).firewalled?.map((p) => `${p.peerId}@${p.addresses.fetch}`),
+          POLL,
+        )
+        .toContain(`${hidden}@${natted.publicIp}:${FETCH_PORT}`);
       expect((await fetchApi<FetchPeers>(host, '/peers')).items.map((p) => p.peerId)).not.toContain(hidden);
       // `peershare peers` lists it once, as firewalled (never alive: nobody dials it).
-      expect((await host.peershareJson<Peers>(['peers'])).peers.filter((p) => p.peerId === hidden).map((p) => p.state)).toEqual(['firewalled']);
-      await expect.poll(async () => (await fetchApi<FetchSources>(host, `/sources/${hiddenFile}`)).firewalled?.map((s) => s.peerId), POLL).toEqual([hidden]);
+      expect(
+        (await host.peershareJson<Peers>(['peers'])).peers.filter((p) => p.peerId === hidden).map((p) => p.state),
+      ).toEqual(['firewalled']);
+      await expect
+        .poll(
+          async () => (await fetchApi<FetchSources>(host, `/sources/${hiddenFile}`)).firewalled?.map((s) => s.peerId),
+          POLL,
+        )
+        .toEqual([hidden]);
       expect((await fetchApi<FetchSources>(host, `/sources/${hiddenFile}`)).sources).toEqual([]);
     }
 
@@ -325,18 +497,38 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     // rounds the only connections to its address are the dial-backs it asks for itself (each one
     // connection: at most 2 SYNs in its 2 s deadline; one may be under way as the count starts).
     for (const host of [first, second]) {
-      await expect.poll(async () => (await fetchApi<{ admission: { droppedAfterFailures: number } }>(host, '/health')).admission.droppedAfterFailures, POLL).toBeGreaterThanOrEqual(1);
+      await expect
+        .poll(
+          async () =>
+            (await fetchApi<{ admission: { droppedAfterFailures: number } }>(host, '/health')).admission
+              .droppedAfterFailures,
+          POLL,
+        )
+        .toBeGreaterThanOrEqual(1);
     }
     const settled = (await fetchApi<{ round: number }>(first, '/health')).round;
-    await expect.poll(async () => (await fetchApi<{ round: number }>(first, '/health')).round, POLL).toBeGreaterThanOrEqual(settled + 10);
-    const before = await Promise.all([first, second].map(async (h) => ({ syns: await synCounts(h), dialBacks: (await fetchApi<{ dialBacks: { served: number } }>(h, '/health')).dialBacks.served })));
+    await expect
+      .poll(async () => (await fetchApi<{ round: number }>(first, '/health')).round, POLL)
+      .toBeGreaterThanOrEqual(settled + 10);
+    const before = await Promise.all(
+      [first, second].map(async (h) => ({
+        syns: await synCounts(h),
+        dialBacks: (await fetchApi<{ dialBacks: { served: number } }>(h, '/health')).dialBacks.served,
+      })),
+    );
     const round0 = (await fetchApi<{ round: number }>(first, '/health')).round;
-    await expect.poll(async () => (await fetchApi<{ round: number }>(first, '/health')).round, POLL).toBeGreaterThanOrEqual(round0 + 30);
+    await expect
+      .poll(async () => (await fetchApi<{ round: number }>(first, '/health')).round, POLL)
+      .toBeGreaterThanOrEqual(round0 + 30);
     for (const [i, host] of [first, second].entries()) {
       const syns = await synCounts(host);
-      const dialBacks = (await fetchApi<{ dialBacks: { served: number } }>(host, '/health')).dialBacks.served - before[i]!.dialBacks;
+      const dialBacks =
+        (await fetchApi<{ dialBacks: { served: number } }>(host, '/health')).dialBacks.served - before[i]!.dialBacks;
       expect(syns.other, `${host.name}: connections to the firewalled host's other ports`).toBe(0);
-      expect(syns.fetch - before[i]!.syns.fetch, `${host.name}: SYNs to its Fetch port in 30 rounds, with ${dialBacks} dial-backs asked`).toBeLessThanOrEqual(2 * (dialBacks + 1));
+      expect(
+        syns.fetch - before[i]!.syns.fetch,
+        `${host.name}: SYNs to its Fetch port in 30 rounds, with ${dialBacks} dial-backs asked`,
+      ).toBeLessThanOrEqual(2 * (dialBacks + 1));
     }
 
     // PUSH: another host downloads a file only the NAT'd host holds. It cannot dial it, so it asks
@@ -347,14 +539,43 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const sharedPushed = await natted.peershare(['share', join(dir, 'pushed.bin')]);
     expect(sharedPushed.code, sharedPushed.stderr).toBe(0);
     const pushedId = /[0-9a-f]{64}/.exec(sharedPushed.stdout)![0];
-    await expect.poll(async () => (await fetchApi<FetchSources>(second, `/sources/${pushedId}`)).firewalled?.map((s) => s.peerId), POLL).toEqual([hidden]);
+    await expect
+      .poll(
+        async () => (await fetchApi<FetchSources>(second, `/sources/${pushedId}`)).firewalled?.map((s) => s.peerId),
+        POLL,
+      )
+      .toEqual([hidden]);
     const pushedOut = tempDir();
     // No source named: the download takes its sources from Fetch, firewalled holders included.
     const body = JSON.stringify({ fileId: pushedId, name: 'pushed.bin', outDir: pushedOut });
-    const queued = JSON.parse((await second.exec('curl', ['-s', '-X', 'POST', '-H', 'content-type: application/json', '-d', body, 'http://127.0.0.1:7875/downloads'])).stdout) as { key: string };
-    await expect.poll(async () => (await second.peershareJson<Downloads>(['downloads'])).downloads.find((d) => d.key === queued.key)?.state, POLL).toBe('done');
+    const queued = JSON.parse(
+      (
+        await second.exec('curl', [
+          '-s',
+          '-X',
+          'POST',
+          '-H',
+          'content-type: application/json',
+          '-d',
+          body,
+          'http://127.0.0.1:7875/downloads',
+        ])
+      ).stdout,
+    ) as { key: string };
+    await expect
+      .poll(
+        async () =>
+          (await second.peershareJson<Downloads>(['downloads'])).downloads.find((d) => d.key === queued.key)?.state,
+        POLL,
+      )
+      .toBe('done');
     expect(readFileSync(join(pushedOut, 'pushed.bin')).equals(pushed)).toBe(true);
-    const pushes = async (host: TestHost) => (JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:7873/health`])).stdout) as { pushes: { sent: number; delivered: number } }).pushes;
+    const pushes = async (host: TestHost) =>
+      (
+        JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:7873/health`])).stdout) as {
+          pushes: { sent: number; delivered: number };
+        }
+      ).pushes;
     // A manifest and the range slots: each connection one push, within the per-holder limit.
     expect((await pushes(second)).sent).toBeGreaterThanOrEqual(1);
     expect((await pushes(natted)).delivered).toBe((await pushes(second)).sent);
@@ -363,7 +584,9 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     // As a user would, with the CLI: `get --name` counts the NAT'd peer as a holder (Fetch lists
     // it as one) and downloads from it by PUSH.
     const byName = tempDir();
-    await expect.poll(async () => (await first.peershare(['get', '--name', 'pushed', '--out', byName, '--wait'])).code, POLL).toBe(0);
+    await expect
+      .poll(async () => (await first.peershare(['get', '--name', 'pushed', '--out', byName, '--wait'])).code, POLL)
+      .toBe(0);
     expect(readFileSync(join(byName, 'pushed.bin')).equals(pushed)).toBe(true);
     expect((await synCounts(first)).other).toBe(0);
 
@@ -373,7 +596,9 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     writeFileSync(join(dir, `${word}.bin`), data);
     expect((await second.peershare(['share', join(dir, `${word}.bin`)])).code).toBe(0);
     const out = tempDir();
-    await expect.poll(async () => (await natted.peershare(['get', '--name', word, '--out', out, '--wait'])).code, POLL).toBe(0);
+    await expect
+      .poll(async () => (await natted.peershare(['get', '--name', word, '--out', out, '--wait'])).code, POLL)
+      .toBe(0);
     expect(readFileSync(join(out, `${word}.bin`)).equals(data)).toBe(true);
   }, 180_000);
 });

@@ -21,9 +21,14 @@ const isRoot = process.getuid?.() === 0;
 
 function aptInstallTcpdump(): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('apt-get', ['install', '-y', '-qq', 'tcpdump'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const child = spawn('apt-get', ['install', '-y', '-qq', 'tcpdump'], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`apt-get install tcpdump exited with ${code}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`apt-get install tcpdump exited with ${code}`)),
+    );
   });
 }
 
@@ -34,7 +39,11 @@ function aptInstallTcpdump(): Promise<void> {
  */
 async function capture(host: string, file: string): Promise<() => Promise<void>> {
   if (!existsSync('/usr/bin/tcpdump') && !existsSync('/usr/sbin/tcpdump')) await aptInstallTcpdump();
-  const child = spawn('tcpdump', ['-i', 'lo', '-s', '0', '-B', '65536', '--immediate-mode', '-U', '-w', file, `host ${host}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    'tcpdump',
+    ['-i', 'lo', '-s', '0', '-B', '65536', '--immediate-mode', '-U', '-w', file, `host ${host}`],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     child.kill('SIGINT');
@@ -76,24 +85,42 @@ describe.skipIf(!isRoot)('links between peers seen from the path', () => {
     const stopCapture = await capture(a.host, pcap);
 
     // Gossip: B learns that A holds the file; search: B finds it by the rare word over the link.
-    await expect.poll(async () => (await json(fetch(`${b.fetch}/sources/${posted.id}`))).sources.length, { timeout: 30_000 }).toBe(1);
     await expect
-      .poll(async () => (await json<{ hits: unknown[] }>(fetch(`${b.search}/search?q=${word}&wait=1&timeout=1500`))).hits.length, { timeout: 30_000 })
+      .poll(async () => (await json(fetch(`${b.fetch}/sources/${posted.id}`))).sources.length, { timeout: 30_000 })
+      .toBe(1);
+    await expect
+      .poll(
+        async () =>
+          (await json<{ hits: unknown[] }>(fetch(`${b.search}/search?q=${word}&wait=1&timeout=1500`))).hits.length,
+        { timeout: 30_000 },
+      )
       .toBe(1);
     const queued = await json<{ key: string }>(
-      fetch(`${b.download}/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fileId: posted.id, name: 'lecture.bin' }) }),
+      fetch(`${b.download}/downloads`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ fileId: posted.id, name: 'lecture.bin' }),
+      }),
     );
     await expect
-      .poll(async () => (await json<Array<{ key: string; state: string }>>(fetch(`${b.download}/downloads`))).find((d) => d.key === queued.key)?.state, {
-        timeout: 120_000,
-        interval: 500,
-      })
+      .poll(
+        async () =>
+          (await json<Array<{ key: string; state: string }>>(fetch(`${b.download}/downloads`))).find(
+            (d) => d.key === queued.key,
+          )?.state,
+        {
+          timeout: 120_000,
+          interval: 500,
+        },
+      )
       .toBe('done');
     await stopCapture();
 
     const seen = readFileSync(pcap);
     expect(seen.length).toBeGreaterThan(data.length); // the whole transfer was captured
-    const samples = [0, 1, 17, 42, 63, 99].map((mib) => data.subarray(mib * 1024 * 1024 + 4096, mib * 1024 * 1024 + 4096 + 64));
+    const samples = [0, 1, 17, 42, 63, 99].map((mib) =>
+      data.subarray(mib * 1024 * 1024 + 4096, mib * 1024 * 1024 + 4096 + 64),
+    );
     for (const sample of samples) expect(seen.indexOf(sample)).toBe(-1);
     expect(seen.indexOf(Buffer.from(word))).toBe(-1);
     expect(seen.indexOf(Buffer.from(posted.id))).toBe(-1);
@@ -102,7 +129,11 @@ describe.skipIf(!isRoot)('links between peers seen from the path', () => {
     const control = join(tempDir(), 'control.pcap');
     const stopControl = await capture(a.host, control);
     const offset = 17 * 1024 * 1024 + 4096;
-    expect(await plaintextGet(`${a.files}/files/${posted.id}/content`, b.host, { range: `bytes=${offset}-${offset + 65_535}` })).toBe(206);
+    expect(
+      await plaintextGet(`${a.files}/files/${posted.id}/content`, b.host, {
+        range: `bytes=${offset}-${offset + 65_535}`,
+      }),
+    ).toBe(206);
     // tcpdump writes each packet as it handles it (-U), but SIGINT ends it without handling what
     // is still queued: on a busy machine that was the whole answer. Stop once the answer is in.
     await expect.poll(() => statSync(control).size, { timeout: 30_000, interval: 100 }).toBeGreaterThan(65_536);

@@ -20,7 +20,9 @@ describe('whole peers', () => {
 
     // Membership converges: everyone knows everyone, through one known peer each.
     for (const p of [a, b, c]) {
-      await expect.poll(async () => (await json(fetch(`${p.fetch}/peers?state=alive`))).total, { timeout: 20_000 }).toBe(2);
+      await expect
+        .poll(async () => (await json(fetch(`${p.fetch}/peers?state=alive`))).total, { timeout: 20_000 })
+        .toBe(2);
     }
 
     const data = randomBytes(3 * 1024 * 1024 + 123);
@@ -29,20 +31,44 @@ describe('whole peers', () => {
 
     // Search from C finds both holders through the overlay (links come from Fetch).
     await expect
-      .poll(async () => (await json<{ hits: Array<{ holderPeerId: string }> }>(fetch(`${c.search}/search?q=elan+vital&wait=1&timeout=1500`))).hits.length, { timeout: 20_000 })
+      .poll(
+        async () =>
+          (
+            await json<{ hits: Array<{ holderPeerId: string }> }>(
+              fetch(`${c.search}/search?q=elan+vital&wait=1&timeout=1500`),
+            )
+          ).hits.length,
+        { timeout: 20_000 },
+      )
       .toBe(2);
 
     // Fetch's availability map lists both holders, so a download by id needs no sources.
-    await expect.poll(async () => (await json(fetch(`${c.fetch}/sources/${posted.id}`))).sources.length, { timeout: 20_000 }).toBe(2);
+    await expect
+      .poll(async () => (await json(fetch(`${c.fetch}/sources/${posted.id}`))).sources.length, { timeout: 20_000 })
+      .toBe(2);
     const queued = await json<{ key: string }>(
-      fetch(`${c.download}/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ fileId: posted.id, name: 'lecture.mp4' }) }),
+      fetch(`${c.download}/downloads`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ fileId: posted.id, name: 'lecture.mp4' }),
+      }),
     );
-    await expect.poll(async () => (await json<Array<{ key: string; state: string }>>(fetch(`${c.download}/downloads`))).find((d) => d.key === queued.key)?.state, { timeout: 20_000 }).toBe('done');
+    await expect
+      .poll(
+        async () =>
+          (await json<Array<{ key: string; state: string }>>(fetch(`${c.download}/downloads`))).find(
+            (d) => d.key === queued.key,
+          )?.state,
+        { timeout: 20_000 },
+      )
+      .toBe('done');
     const [done] = await json<Array<{ finalPath: string }>>(fetch(`${c.download}/downloads`));
     expect(sha256(readFileSync(done!.finalPath))).toBe(sha256(data));
 
     // C now serves the file too, and A learns that C holds it.
     expect((await fetch(`${c.files}/files/${posted.id}/manifest`)).status).toBe(200);
-    await expect.poll(async () => (await json(fetch(`${a.fetch}/sources/${posted.id}`))).sources.length, { timeout: 20_000 }).toBe(2);
+    await expect
+      .poll(async () => (await json(fetch(`${a.fetch}/sources/${posted.id}`))).sources.length, { timeout: 20_000 })
+      .toBe(2);
   });
 });

@@ -17,9 +17,19 @@ import { createTestnet, type Testnet } from '../support/testnet.ts';
 
 const address = (net: Testnet, i: number) => net.peers[i]!.service.searchAddress;
 
-function query(from: RawNeighbour, extra: { ttl?: number; hops?: number; originAddress?: string; terms?: string[] } = {}) {
-  const id = { nonce: randomBytes(16), originPeerId: from.peerId, originAddress: extra.originAddress ?? `${from.host}:7872` };
-  return { case: 'query' as const, value: { id, terms: extra.terms ?? ['needle'], ttl: extra.ttl ?? 1, hops: extra.hops ?? 0 } };
+function query(
+  from: RawNeighbour,
+  extra: { ttl?: number; hops?: number; originAddress?: string; terms?: string[] } = {},
+) {
+  const id = {
+    nonce: randomBytes(16),
+    originPeerId: from.peerId,
+    originAddress: extra.originAddress ?? `${from.host}:7872`,
+  };
+  return {
+    case: 'query' as const,
+    value: { id, terms: extra.terms ?? ['needle'], ttl: extra.ttl ?? 1, hops: extra.hops ?? 0 },
+  };
 }
 
 /**
@@ -28,7 +38,8 @@ function query(from: RawNeighbour, extra: { ttl?: number; hops?: number; originA
  */
 async function settled(net: Testnet, i: number): Promise<void> {
   const links = net.peers[i]!.service.links;
-  while (links.pending > 0 || links.list().length !== new Set(links.list().map((l) => l.peerId)).size) await once(links.events, 'change');
+  while (links.pending > 0 || links.list().length !== new Set(links.list().map((l) => l.peerId)).size)
+    await once(links.events, 'change');
 }
 
 /** Peer 1 (honest) searches and must still find the file shared at peer 0. */
@@ -47,7 +58,9 @@ describe('search under hostile neighbours', () => {
     const attacker = await rawNeighbour(address(net, 0));
     await attacker.handshake();
     for (let batch = 0; batch < 100; batch++) {
-      await attacker.send(Buffer.concat(Array.from({ length: 1_000 }, () => encodeFrame(query(attacker, { terms: ['nothing'] })))));
+      await attacker.send(
+        Buffer.concat(Array.from({ length: 1_000 }, () => encodeFrame(query(attacker, { terms: ['nothing'] })))),
+      );
     }
     const engine = net.peers[0]!.service.engine;
     await expect.poll(() => engine.counters.queriesReceived, { timeout: 20_000 }).toBe(100_000);
@@ -67,7 +80,10 @@ describe('search under hostile neighbours', () => {
     expect(counters.queriesAccepted).toBeLessThanOrEqual(200);
     expect(counters.queriesRateLimited).toBeGreaterThan(0);
     expect(counters.linksDisconnected).toBe(1);
-    expect(attacker.received.at(-1)).toMatchObject({ case: 'close', value: { code: 15, reason: 'query rate limit exceeded' } });
+    expect(attacker.received.at(-1)).toMatchObject({
+      case: 'close',
+      value: { code: 15, reason: 'query rate limit exceeded' },
+    });
     await honestSearchFindsPeer0(net);
   });
 
@@ -81,7 +97,9 @@ describe('search under hostile neighbours', () => {
     await expect.poll(() => attacker.received.filter((m) => m.case === 'hit').length).toBe(7);
     const hops = attacker.received.flatMap((m) => (m.case === 'hit' ? [m.value.hops] : []));
     expect(Math.max(...hops)).toBe(7);
-    expect(net.peers.map((p) => p.service.engine.counters.queriesAccepted)).toEqual([1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0]);
+    expect(net.peers.map((p) => p.service.engine.counters.queriesAccepted)).toEqual([
+      1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0,
+    ]);
     await attacker.send(query(attacker, { ttl: 3, hops: 200 }));
     await expect.poll(() => net.peers[0]!.service.engine.counters.queriesDropped['too-many-hops']).toBe(1);
   });
@@ -105,10 +123,18 @@ describe('search under hostile neighbours', () => {
     await attacker.send(q);
     // Every hit comes back over the link the query arrived on, to the attacker.
     await expect.poll(() => attacker.received.filter((m) => m.case === 'hit').length).toBe(5);
-    const forged = { queryId: q.value.id, results: [{ fileId: 'ab'.repeat(32), name: 'x', size: 1n }], holderPeerId: attacker.peerId, holderFilesAddress: `http://${bystander}:${DEFAULT_PORTS.filesPort}`, hops: 1 };
+    const forged = {
+      queryId: q.value.id,
+      results: [{ fileId: 'ab'.repeat(32), name: 'x', size: 1n }],
+      holderPeerId: attacker.peerId,
+      holderFilesAddress: `http://${bystander}:${DEFAULT_PORTS.filesPort}`,
+      hops: 1,
+    };
     await attacker.send({ case: 'hit', value: forged });
     await expect.poll(() => net.peers[0]!.service.engine.counters.hitsDropped).toBe(1);
-    expect(net.peers.every((p) => p.service.links.list().every((l) => !l.searchAddress.startsWith(bystander)))).toBe(true);
+    expect(net.peers.every((p) => p.service.links.list().every((l) => !l.searchAddress.startsWith(bystander)))).toBe(
+      true,
+    );
     expect(connections).toBe(0);
   });
 

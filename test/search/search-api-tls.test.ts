@@ -24,9 +24,14 @@ describe('the search API for other peers', () => {
     const links = await overlay.linksOf(info(b.peerId, b.service.searchAddress));
     expect(links.map((l) => l.peerId)).toEqual([a.peerId]);
     // Another peer answering where the record says B is: refused at the handshake, nothing asked.
-    await expect(overlay.linksOf(info(memorySigner().peerId, b.service.searchAddress))).rejects.toMatchObject({ code: 'PEER_ID_MISMATCH' });
+    await expect(overlay.linksOf(info(memorySigner().peerId, b.service.searchAddress))).rejects.toMatchObject({
+      code: 'PEER_ID_MISMATCH',
+    });
     const apiOfB = `${b.host}:${DEFAULT_PORTS.searchApiPort}`;
-    const health = await http.json<{ peerId: string }>({ kind: 'peer', address: apiOfB, peerId: b.peerId }, { path: '/health' });
+    const health = await http.json<{ peerId: string }>(
+      { kind: 'peer', address: apiOfB, peerId: b.peerId },
+      { path: '/health' },
+    );
     expect(health).toMatchObject({ peerId: b.peerId, body: { peerId: b.peerId, links: 1 } });
   });
 
@@ -35,12 +40,20 @@ describe('the search API for other peers', () => {
     const [a, b] = net.peers as [(typeof net.peers)[0], (typeof net.peers)[0]];
     const http = new HttpClient({ tls: a.tls });
     const target = { kind: 'peer' as const, address: `${b.host}:${DEFAULT_PORTS.searchApiPort}`, peerId: b.peerId };
-    await expect(http.json(target, { path: '/search?q=needle&wait=1' })).rejects.toMatchObject({ code: 'FORBIDDEN', details: { status: 403 } });
-    await expect(http.json(target, { method: 'POST', path: '/searches', json: { q: 'needle' } })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(http.json(target, { path: '/search?q=needle&wait=1' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      details: { status: 403 },
+    });
+    await expect(http.json(target, { method: 'POST', path: '/searches', json: { q: 'needle' } })).rejects.toMatchObject(
+      { code: 'FORBIDDEN' },
+    );
     await expect(http.json(target, { path: '/openapi.json' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     expect(b.service.engine.counters.queriesSent).toBe(0);
     // The local user, in plaintext on the same port, reaches them.
-    const local = await http.json<{ hits: unknown[] }>({ kind: 'local', baseUrl: b.service.apiUrl }, { path: '/search?q=needle&wait=1&timeout=100' });
+    const local = await http.json<{ hits: unknown[] }>(
+      { kind: 'local', baseUrl: b.service.apiUrl },
+      { path: '/search?q=needle&wait=1&timeout=100' },
+    );
     expect(local.body.hits).toEqual([]);
   });
 });

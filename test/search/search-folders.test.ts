@@ -19,29 +19,40 @@ async function ask(from: RawNeighbour, terms: string[]): Promise<Hit> {
   for (;;) {
     const hit = from.received.find((m) => m.case === 'hit' && Buffer.from(m.value.queryId!.nonce).equals(id.nonce));
     if (hit?.case === 'hit') return hit.value;
-    await Promise.race([once(from.socket, 'data'), from.closed.then(() => { throw new Error('the peer closed the link'); })]);
+    await Promise.race([
+      once(from.socket, 'data'),
+      from.closed.then(() => {
+        throw new Error('the peer closed the link');
+      }),
+    ]);
   }
 }
 
 describe('folder results over links', () => {
-  it('go only to a neighbour that negotiated "folders"; one of the release before gets the files alone', { timeout: 30_000 }, async () => {
-    const net = await createTestnet(1, 'line');
-    const peer = net.peers[0]!;
-    const file = peer.index.add('harbour map.txt');
-    const folder = { id: 'c'.repeat(64), name: 'harbour trip', size: 1234, folder: { files: 3 } };
-    peer.index.entries.push(folder);
+  it(
+    'go only to a neighbour that negotiated "folders"; one of the release before gets the files alone',
+    { timeout: 30_000 },
+    async () => {
+      const net = await createTestnet(1, 'line');
+      const peer = net.peers[0]!;
+      const file = peer.index.add('harbour map.txt');
+      const folder = { id: 'c'.repeat(64), name: 'harbour trip', size: 1234, folder: { files: 3 } };
+      peer.index.entries.push(folder);
 
-    const current = await rawNeighbour(peer.service.searchAddress);
-    await current.send(current.hello({ features: [FEATURE_PUSH, FEATURE_FOLDERS] }));
-    const before = await rawNeighbour(peer.service.searchAddress);
-    await before.handshake(); // lists no feature, as the release before "folders" did
+      const current = await rawNeighbour(peer.service.searchAddress);
+      await current.send(current.hello({ features: [FEATURE_PUSH, FEATURE_FOLDERS] }));
+      const before = await rawNeighbour(peer.service.searchAddress);
+      await before.handshake(); // lists no feature, as the release before "folders" did
 
-    const toCurrent = await ask(current, ['harbour']);
-    expect(toCurrent.results.map((r) => ({ fileId: r.fileId, name: r.name, folder: r.folder, files: r.files }))).toEqual([
-      { fileId: file.id, name: file.name, folder: false, files: 0 },
-      { fileId: folder.id, name: folder.name, folder: true, files: 3 },
-    ]);
-    const toBefore = await ask(before, ['harbour']);
-    expect(toBefore.results.map((r) => r.name)).toEqual([file.name]);
-  });
+      const toCurrent = await ask(current, ['harbour']);
+      expect(
+        toCurrent.results.map((r) => ({ fileId: r.fileId, name: r.name, folder: r.folder, files: r.files })),
+      ).toEqual([
+        { fileId: file.id, name: file.name, folder: false, files: 0 },
+        { fileId: folder.id, name: folder.name, folder: true, files: 3 },
+      ]);
+      const toBefore = await ask(before, ['harbour']);
+      expect(toBefore.results.map((r) => r.name)).toEqual([file.name]);
+    },
+  );
 });

@@ -24,12 +24,15 @@ interface LogLine {
 function capturingLogger() {
   const lines: LogLine[] = [];
   const events = new EventEmitter<{ line: [] }>();
-  const logger = pino({ level: 'info' }, {
-    write: (text: string) => {
-      lines.push(JSON.parse(text) as LogLine);
-      events.emit('line');
+  const logger = pino(
+    { level: 'info' },
+    {
+      write: (text: string) => {
+        lines.push(JSON.parse(text) as LogLine);
+        events.emit('line');
+      },
     },
-  });
+  );
   const line = async (match: RegExp): Promise<LogLine> => {
     for (;;) {
       const found = lines.find((l) => match.test(l.msg));
@@ -76,8 +79,12 @@ describe('a relay that terminates TLS with its own key', () => {
     b.candidates = [{ searchAddress: `${relayHost}:${DEFAULT_PORTS.searchPort}` }];
     const atA = await logA.line(/^link refused: the hello claims/);
     const atB = await logB.line(/^link refused: the hello claims/);
-    expect(atA.msg).toBe(`link refused: the hello claims peer ${b.peerId} but the TLS certificate proved ${relay.identity.peerId}`);
-    expect(atB.msg).toBe(`link refused: the hello claims peer ${a.peerId} but the TLS certificate proved ${relay.identity.peerId}`);
+    expect(atA.msg).toBe(
+      `link refused: the hello claims peer ${b.peerId} but the TLS certificate proved ${relay.identity.peerId}`,
+    );
+    expect(atB.msg).toBe(
+      `link refused: the hello claims peer ${a.peerId} but the TLS certificate proved ${relay.identity.peerId}`,
+    );
     expect(relayed).toBeGreaterThan(0);
     expect(a.service.links.list()).toEqual([]);
     expect(b.service.links.list()).toEqual([]);

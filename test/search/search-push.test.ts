@@ -23,7 +23,12 @@ describe('PUSH over the overlay', () => {
 
     expect(requester.service.engine.requestPush(holder.peerId, hit.fileId, `${requester.host}:7871`)).toBe(true);
     await expect.poll(() => delivered.length).toBe(1);
-    expect(delivered[0]).toMatchObject({ targetPeerId: holder.peerId, requesterPeerId: requester.peerId, requesterFilesAddress: `${requester.host}:7871`, fileId: hit.fileId });
+    expect(delivered[0]).toMatchObject({
+      targetPeerId: holder.peerId,
+      requesterPeerId: requester.peerId,
+      requesterFilesAddress: `${requester.host}:7871`,
+      fileId: hit.fileId,
+    });
     // One link per hop, nothing dropped: peers 1 and 2 passed it on.
     expect(net.peers.map((p) => p.service.engine.pushCounters.forwarded)).toEqual([0, 1, 1, 0]);
     expect(net.peers.map((p) => p.service.engine.pushCounters.delivered)).toEqual([0, 0, 0, 1]);
@@ -32,7 +37,9 @@ describe('PUSH over the overlay', () => {
     expect(requester.service.engine.requestPush('z'.repeat(52), hit.fileId, `${requester.host}:7871`)).toBe(false);
     expect(requester.service.engine.pushCounters.sendNoRoute).toBe(1);
     // The requester's own bound per holder per minute (default 6).
-    const sent = Array.from({ length: 6 }, () => requester.service.engine.requestPush(holder.peerId, hit.fileId, `${requester.host}:7871`));
+    const sent = Array.from({ length: 6 }, () =>
+      requester.service.engine.requestPush(holder.peerId, hit.fileId, `${requester.host}:7871`),
+    );
     expect(sent.filter(Boolean)).toHaveLength(5);
     expect(requester.service.engine.pushCounters.sendRateLimited).toBe(1);
     await expect.poll(() => delivered.length).toBe(6);
@@ -40,6 +47,8 @@ describe('PUSH over the overlay', () => {
     // The same counts on /metrics, where the test bed reads them.
     const metrics = await (await fetch(`${holder.service.apiUrl}/metrics`)).text();
     expect(metrics).toMatch(/peershare_search_pushes_total\{[^}]*event="delivered"[^}]*\} 6/);
-    expect(await (await fetch(`${requester.service.apiUrl}/metrics`)).text()).toMatch(/peershare_search_pushes_total\{[^}]*event="send-rate-limited"[^}]*\} 1/);
+    expect(await (await fetch(`${requester.service.apiUrl}/metrics`)).text()).toMatch(
+      /peershare_search_pushes_total\{[^}]*event="send-rate-limited"[^}]*\} 1/,
+    );
   });
 });

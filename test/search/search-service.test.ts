@@ -40,13 +40,26 @@ describe('search service', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const events = parseSse(await response.text());
     expect(events.map((e) => e.event)).toEqual(['hit', 'hit', 'summary']);
-    expect(events.slice(0, 2).map((e) => [e.data.name, e.data.hops])).toEqual([['needle one.txt', 1], ['needle two.txt', 2]]);
+    expect(events.slice(0, 2).map((e) => [e.data.name, e.data.hops])).toEqual([
+      ['needle one.txt', 1],
+      ['needle two.txt', 2],
+    ]);
     expect(events[2]!.data).toMatchObject({ peersAnswered: 2, hits: 2, duplicatesDropped: 0, ended: 'deadline' });
 
-    const waited = (await (await fetch(`${api}/search?q=needle&timeout=300&wait=true`)).json()) as { hits: unknown[]; summary: unknown };
+    const waited = (await (await fetch(`${api}/search?q=needle&timeout=300&wait=true`)).json()) as {
+      hits: unknown[];
+      summary: unknown;
+    };
     expect(waited.hits).toHaveLength(2);
-    const posted = await fetch(`${api}/searches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ q: 'two', limit: 1 }) });
-    expect(await posted.json()).toMatchObject({ hits: [{ name: 'needle two.txt', hops: 2 }], summary: { ended: 'limit', hits: 1 } });
+    const posted = await fetch(`${api}/searches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ q: 'two', limit: 1 }),
+    });
+    expect(await posted.json()).toMatchObject({
+      hits: [{ name: 'needle two.txt', hops: 2 }],
+      summary: { ended: 'limit', hits: 1 },
+    });
     const links = (await (await fetch(`${api}/links`)).json()) as { links: Array<{ peerId: string }> };
     expect(links.links.map((l) => l.peerId)).toEqual([net.peers[1]!.peerId]);
   });
@@ -79,24 +92,35 @@ describe('search service', () => {
     const hostA = nextLoopback();
     const hostB = nextLoopback();
     const start = async (host: string, neighbours: string[]) => {
-      const config = loadConfig({ flags: { host, dataDir: join(tempDir(), 'data'), neighbours: neighbours.join(',') } });
+      const config = loadConfig({
+        flags: { host, dataDir: join(tempDir(), 'data'), neighbours: neighbours.join(',') },
+      });
       const peer = await startPeer(createPeerContext(config, silentLogger()));
       return peer;
     };
     const a = await start(hostA, []);
     const b = await start(hostB, [hostA]);
     try {
-      expect((await upload(`http://${hostA}:${DEFAULT_PORTS.filesPort}`, 'Élan vital.txt', 'bergson')).status).toBe(201);
+      expect((await upload(`http://${hostA}:${DEFAULT_PORTS.filesPort}`, 'Élan vital.txt', 'bergson')).status).toBe(
+        201,
+      );
       const searchB = b.services.search!;
-      while (searchB.links.ids().length === 0) await new Promise<void>((resolve) => searchB.links.events.once('change', resolve));
-      const result = (await (await fetch(`${searchB.apiUrl}/search?q=elan&wait=1&limit=1`)).json()) as { hits: Array<Record<string, unknown>> };
-      expect(result.hits[0]).toMatchObject({ name: 'Élan vital.txt', hops: 1, size: 7, filesAddress: `http://${hostA}:${DEFAULT_PORTS.filesPort}` });
+      while (searchB.links.ids().length === 0)
+        await new Promise<void>((resolve) => searchB.links.events.once('change', resolve));
+      const result = (await (await fetch(`${searchB.apiUrl}/search?q=elan&wait=1&limit=1`)).json()) as {
+        hits: Array<Record<string, unknown>>;
+      };
+      expect(result.hits[0]).toMatchObject({
+        name: 'Élan vital.txt',
+        hops: 1,
+        size: 7,
+        filesAddress: `http://${hostA}:${DEFAULT_PORTS.filesPort}`,
+      });
     } finally {
       await b.stop();
       await a.stop();
     }
   });
-
 
   it('leaves no socket or timer behind when a linked net stops', async () => {
     const counts = () => {

@@ -28,11 +28,16 @@ interface LogLine {
 function capturingLogger() {
   const lines: LogLine[] = [];
   const events = new EventEmitter<{ line: [LogLine] }>();
-  const logger = pino({ level: 'info' }, { write: (text: string) => {
-    const line = JSON.parse(text) as LogLine;
-    lines.push(line);
-    events.emit('line', line);
-  } });
+  const logger = pino(
+    { level: 'info' },
+    {
+      write: (text: string) => {
+        const line = JSON.parse(text) as LogLine;
+        lines.push(line);
+        events.emit('line', line);
+      },
+    },
+  );
   /** The first line (already logged or to come) whose message matches. */
   const line = async (match: RegExp): Promise<LogLine> => {
     for (;;) {
@@ -46,16 +51,29 @@ function capturingLogger() {
 
 /** The id-shaped query a neighbour would send. */
 function query(origin: string, host: string) {
-  return { case: 'query' as const, value: { id: { nonce: randomBytes(16), originPeerId: origin, originAddress: `${host}:7872` }, terms: ['needle'], ttl: 2, hops: 0 } };
+  return {
+    case: 'query' as const,
+    value: {
+      id: { nonce: randomBytes(16), originPeerId: origin, originAddress: `${host}:7872` },
+      terms: ['needle'],
+      ttl: 2,
+      hops: 0,
+    },
+  };
 }
 
 /** Peer 1 still finds what peer 0 shares: the overlay and the link port are fine. */
 async function stillServes(net: Testnet): Promise<void> {
   const search = net.peers[1]!.service.engine.search({ terms: ['needle'], timeoutMs: 5_000, limit: 1 });
   expect((await search.done).ended).toBe('limit');
-  const fresh = await rawNeighbour(net.peers[0]!.service.searchAddress, nextLoopback(), { expectedPeerId: net.peers[0]!.peerId });
+  const fresh = await rawNeighbour(net.peers[0]!.service.searchAddress, nextLoopback(), {
+    expectedPeerId: net.peers[0]!.peerId,
+  });
   await fresh.handshake();
-  expect(fresh.received[0]).toMatchObject({ case: 'hello', value: { peerId: net.peers[0]!.peerId, protocolVersion: 2 } });
+  expect(fresh.received[0]).toMatchObject({
+    case: 'hello',
+    value: { peerId: net.peers[0]!.peerId, protocolVersion: 2 },
+  });
 }
 
 /** A plain TCP connection from a loopback address of its own that writes `bytes`, ends, and waits to be closed. */
@@ -102,8 +120,14 @@ describe('search links over TLS', () => {
     const old = await rawNeighbour(net.peers[0]!.service.searchAddress);
     await old.send(old.hello({ protocolVersion: 1 }));
     await old.closed;
-    expect(old.received.at(-1)).toMatchObject({ case: 'close', value: { code: 1, reason: expect.stringMatching(/^version 1 peer: upgrade/) } });
-    expect(await log.line(/^link refused: version 1 peer: upgrade/)).toMatchObject({ reason: 'version-mismatch', peerId: old.peerId });
+    expect(old.received.at(-1)).toMatchObject({
+      case: 'close',
+      value: { code: 1, reason: expect.stringMatching(/^version 1 peer: upgrade/) },
+    });
+    expect(await log.line(/^link refused: version 1 peer: upgrade/)).toMatchObject({
+      reason: 'version-mismatch',
+      peerId: old.peerId,
+    });
     await stillServes(net);
   });
 
@@ -117,12 +141,22 @@ describe('search links over TLS', () => {
     expect(v1.received).toBe(0);
     expect(await log.line(/^peer connection refused: not TLS/)).toBeDefined();
     // A TLS record header followed by bytes that are no ClientHello.
-    const garbage = await plaintext(address, Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x40]), randomBytes(64)]), false);
+    const garbage = await plaintext(
+      address,
+      Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x40]), randomBytes(64)]),
+      false,
+    );
     expect(garbage.received).toBeLessThan(64); // at most an alert: no handshake
     // A ClientHello cut short, then the end of the stream.
-    const truncated = await plaintext(address, Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]), true);
+    const truncated = await plaintext(
+      address,
+      Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]),
+      true,
+    );
     expect(truncated.received).toBeLessThan(64);
-    expect(log.lines.filter((l) => /^peer connection refused: TLS handshake failed/.test(l.msg)).length).toBeGreaterThanOrEqual(1);
+    expect(
+      log.lines.filter((l) => /^peer connection refused: TLS handshake failed/.test(l.msg)).length,
+    ).toBeGreaterThanOrEqual(1);
     expect(net.peers[0]!.service.links.list().map((l) => l.peerId)).toEqual([net.peers[1]!.peerId]);
     await stillServes(net);
   });
@@ -133,14 +167,22 @@ describe('search links over TLS', () => {
     const [a, b, c] = net.peers as [TestPeer, TestPeer, TestPeer];
     // A record of some peer X gives C's address: C proves its own id, not X's.
     const x = memorySigner().peerId;
-    a.candidates = [{ searchAddress: b.service.searchAddress, peerId: b.peerId }, { searchAddress: c.service.searchAddress, peerId: x }];
+    a.candidates = [
+      { searchAddress: b.service.searchAddress, peerId: b.peerId },
+      { searchAddress: c.service.searchAddress, peerId: x },
+    ];
     const refused = await log.line(/^link refused: expected peer/);
-    expect(refused.msg).toBe(`link refused: expected peer ${x} but the peer proved ${c.peerId} at ${c.service.searchAddress}`);
+    expect(refused.msg).toBe(
+      `link refused: expected peer ${x} but the peer proved ${c.peerId} at ${c.service.searchAddress}`,
+    );
     expect(refused).toMatchObject({ address: c.service.searchAddress, expected: x, proven: c.peerId });
     expect(a.service.links.list().map((l) => l.peerId)).toEqual([b.peerId]);
     expect(c.service.links.list().map((l) => l.peerId)).toEqual([b.peerId]);
     // With C's own id the same address links.
-    a.candidates = [{ searchAddress: b.service.searchAddress, peerId: b.peerId }, { searchAddress: c.service.searchAddress, peerId: c.peerId }];
+    a.candidates = [
+      { searchAddress: b.service.searchAddress, peerId: b.peerId },
+      { searchAddress: c.service.searchAddress, peerId: c.peerId },
+    ];
     while (!a.service.links.list().some((l) => l.peerId === c.peerId)) await once(a.service.links.events, 'change');
   });
 });

@@ -38,7 +38,8 @@ async function expectFloodRules(net: Testnet, origin: number, ttl: number): Prom
   const sent = delta('queriesSent').reduce((a, b) => a + b, 0);
   expect(sent).toBeLessThanOrEqual(2 * net.edges.length);
   // Reverse path: a hit from h hops away crosses exactly h links, and none is lost on the way.
-  for (const hit of search.hits) expect(hit.hops).toBeGreaterThanOrEqual(dist[net.peers.findIndex((p) => p.peerId === hit.holderPeerId)]!);
+  for (const hit of search.hits)
+    expect(hit.hops).toBeGreaterThanOrEqual(dist[net.peers.findIndex((p) => p.peerId === hit.holderPeerId)]!);
   const hitMessages = [...delta('hitsSent'), ...delta('hitsForwarded')].reduce((a, b) => a + b, 0);
   expect(hitMessages).toBe(search.hits.reduce((sum, h) => sum + h.hops, 0));
   expect(delta('hitsDropped').every((d) => d === 0)).toBe(true);

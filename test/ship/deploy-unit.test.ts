@@ -33,7 +33,9 @@ const { systemdUnit, unitName } = (await import(DEPLOY)) as DeployModule;
 
 function exec(command: string, args: string[]): Promise<{ code: number | string; output: string }> {
   return new Promise((resolve) => {
-    execFile(command, args, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 'signal') : 0, output: `${stdout}${stderr}` }));
+    execFile(command, args, (err, stdout, stderr) =>
+      resolve({ code: err ? (err.code ?? 'signal') : 0, output: `${stdout}${stderr}` }),
+    );
   });
 }
 
@@ -54,30 +56,65 @@ function fakePrefix(parent: string, name: string): string {
 
 describe('the systemd unit of a deployed peer', () => {
   it('keeps the sandbox of the template, with the host folders writable', () => {
-    const unit = systemdUnit(TEMPLATE, { name: 'b', user: 'peershare', prefix: '/opt/peershare', data: '/var/lib/peershare', downloads: '/srv/music', nodeDir: '/opt/node/bin' });
+    const unit = systemdUnit(TEMPLATE, {
+      name: 'b',
+      user: 'peershare',
+      prefix: '/opt/peershare',
+      data: '/var/lib/peershare',
+      downloads: '/srv/music',
+      nodeDir: '/opt/node/bin',
+    });
     const lines = unit.split('\n');
-    const expected = sandbox(TEMPLATE).map((l) => (l.startsWith('ReadWritePaths=') ? 'ReadWritePaths="/var/lib/peershare" "/srv/music"' : l));
+    const expected = sandbox(TEMPLATE).map((l) =>
+      l.startsWith('ReadWritePaths=') ? 'ReadWritePaths="/var/lib/peershare" "/srv/music"' : l,
+    );
     expect(sandbox(unit)).toEqual(expected);
     expect(unit).not.toMatch(/^Bind/m);
-    for (const line of ['User=peershare', 'Restart=on-failure', 'Type=exec', 'TimeoutStopSec=30s', 'WantedBy=multi-user.target']) expect(lines).toContain(line);
+    for (const line of [
+      'User=peershare',
+      'Restart=on-failure',
+      'Type=exec',
+      'TimeoutStopSec=30s',
+      'WantedBy=multi-user.target',
+    ])
+      expect(lines).toContain(line);
     expect(lines).toContain('ExecStart="/opt/peershare/current/bin/peershare" start --data "/var/lib/peershare"');
-    expect(lines).toContain('Environment="PATH=/opt/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"');
+    expect(lines).toContain(
+      'Environment="PATH=/opt/node/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"',
+    );
     expect(lines).toContain('StandardOutput=append:/var/lib/peershare/peershare.log');
     // Nothing of the per-user template is left: no instance, no state directory, no env file.
     expect(unit).not.toMatch(/%i|StateDirectory|EnvironmentFile/);
   });
 
   it('binds folders in /tmp or /var/tmp into its private ones, the prefix read-only', () => {
-    const unit = systemdUnit(TEMPLATE, { name: 'c', user: 'root', prefix: '/tmp/deploy/prefix', data: '/var/lib/peershare', downloads: '/var/tmp/dl' });
+    const unit = systemdUnit(TEMPLATE, {
+      name: 'c',
+      user: 'root',
+      prefix: '/tmp/deploy/prefix',
+      data: '/var/lib/peershare',
+      downloads: '/var/tmp/dl',
+    });
     const lines = unit.split('\n');
     expect(lines).toContain('PrivateTmp=yes');
     expect(lines).toContain('ReadWritePaths="/var/lib/peershare"');
     expect(lines).toContain('BindPaths="/var/tmp/dl"');
     expect(lines).toContain('BindReadOnlyPaths="/tmp/deploy/prefix"');
     const inTmp = systemdUnit(TEMPLATE, { name: 'c', user: 'root', prefix: '/tmp/p', data: '/tmp/d' }).split('\n');
-    expect(inTmp.filter((l) => /^(ReadWritePaths|BindPaths|BindReadOnlyPaths)=/.test(l))).toEqual(['BindPaths="/tmp/d"', 'BindReadOnlyPaths="/tmp/p"']);
+    expect(inTmp.filter((l) => /^(ReadWritePaths|BindPaths|BindReadOnlyPaths)=/.test(l))).toEqual([
+      'BindPaths="/tmp/d"',
+      'BindReadOnlyPaths="/tmp/p"',
+    ]);
     // Downloads inside the data folder need no path of their own.
-    expect(systemdUnit(TEMPLATE, { name: 'd', user: 'root', prefix: '/opt/p', data: '/srv/d', downloads: '/srv/d/downloads' }).split('\n')).toContain('ReadWritePaths="/srv/d"');
+    expect(
+      systemdUnit(TEMPLATE, {
+        name: 'd',
+        user: 'root',
+        prefix: '/opt/p',
+        data: '/srv/d',
+        downloads: '/srv/d/downloads',
+      }).split('\n'),
+    ).toContain('ReadWritePaths="/srv/d"');
   });
 
   it('is the same text for the same host, so that a second deploy finds nothing to rewrite', () => {
@@ -86,11 +123,24 @@ describe('the systemd unit of a deployed peer', () => {
   });
 
   it('refuses folders a unit cannot name, users it cannot run as, and template lines it does not know', () => {
-    expect(() => systemdUnit(TEMPLATE, { name: 'a', user: 'root', prefix: 'opt/peershare', data: '/d' })).toThrow(/absolute path/);
-    expect(() => systemdUnit(TEMPLATE, { name: 'a', user: 'root', prefix: '/opt/p', data: '/d\nExecStartPre=/bin/evil' })).toThrow(/absolute path on one line/);
+    expect(() => systemdUnit(TEMPLATE, { name: 'a', user: 'root', prefix: 'opt/peershare', data: '/d' })).toThrow(
+      /absolute path/,
+    );
+    expect(() =>
+      systemdUnit(TEMPLATE, { name: 'a', user: 'root', prefix: '/opt/p', data: '/d\nExecStartPre=/bin/evil' }),
+    ).toThrow(/absolute path on one line/);
     expect(() => systemdUnit(TEMPLATE, { name: 'a', user: 'x y', prefix: '/opt/p', data: '/d' })).toThrow(/user/);
-    expect(() => systemdUnit(TEMPLATE, { name: 'a', user: 'root', prefix: "/opt/it's", data: '/d' })).toThrow(/quotes in the prefix/);
-    expect(() => systemdUnit(`${TEMPLATE}\n[Service]\nLogsDirectory=peershare/%i\n`, { name: 'a', user: 'root', prefix: '/opt/p', data: '/d' })).toThrow(/does not know: LogsDirectory/);
+    expect(() => systemdUnit(TEMPLATE, { name: 'a', user: 'root', prefix: "/opt/it's", data: '/d' })).toThrow(
+      /quotes in the prefix/,
+    );
+    expect(() =>
+      systemdUnit(`${TEMPLATE}\n[Service]\nLogsDirectory=peershare/%i\n`, {
+        name: 'a',
+        user: 'root',
+        prefix: '/opt/p',
+        data: '/d',
+      }),
+    ).toThrow(/does not know: LogsDirectory/);
   });
 
   it('names the unit after the inventory host, escaping what a unit name cannot hold', () => {
@@ -100,14 +150,25 @@ describe('the systemd unit of a deployed peer', () => {
   });
 
   it('passes systemd-analyze verify, within the exposure the template has, with spaces, %, $ and quotes in its folders', async (ctx) => {
-    if ((await exec('systemd-analyze', ['--version'])).code === 'ENOENT') ctx.skip('systemd-analyze is not installed (Debian package systemd)');
+    if ((await exec('systemd-analyze', ['--version'])).code === 'ENOENT')
+      ctx.skip('systemd-analyze is not installed (Debian package systemd)');
     const dir = tempDir('peershare-unit-');
     const prefix = fakePrefix(dir, 'pre fix 50% $HOME');
     const data = join(dir, 'da"ta %i $x');
     mkdirSync(data);
     const name = 'a b';
     const file = join(dir, unitName(name));
-    writeFileSync(file, systemdUnit(TEMPLATE, { name, user: 'root', prefix, data, downloads: join(dir, 'down loads'), nodeDir: '/usr/bin' }));
+    writeFileSync(
+      file,
+      systemdUnit(TEMPLATE, {
+        name,
+        user: 'root',
+        prefix,
+        data,
+        downloads: join(dir, 'down loads'),
+        nodeDir: '/usr/bin',
+      }),
+    );
     // verify finds the command at the quoted path: a word split at a space or a mangled % or $ would miss it.
     expect(await exec('systemd-analyze', ['verify', file])).toEqual({ code: 0, output: '' });
     // An exposure of at most 2.0 on systemd's scale of 10 ("OK"), as for the template.

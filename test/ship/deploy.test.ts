@@ -53,140 +53,186 @@ function group(pgid: number): number[] {
     .map(Number);
 }
 
-describe.skipIf(!canCreateHosts)('a network deployed over SSH in one command (needs root to create network namespaces)', () => {
-  const teardown = new Teardown();
-  let release = '';
-  let unavailable: string | undefined;
+describe.skipIf(!canCreateHosts)(
+  'a network deployed over SSH in one command (needs root to create network namespaces)',
+  () => {
+    const teardown = new Teardown();
+    let release = '';
+    let unavailable: string | undefined;
 
-  beforeAll(async () => {
-    const dir = tempDir('peershare-deploy-', teardown.defer);
-    try {
-      release = await buildRelease(await packCheckout(dir), dir);
-    } catch (err) {
-      if (!(err instanceof RegistryUnreachable)) throw err;
-      unavailable = err.message;
-    }
-  }, 300_000);
-  // Eight unpacked releases: removing them took over two minutes while other tests loaded this machine.
-  afterAll(() => teardown.run(), 300_000);
-
-  it('deploys 4 peers that all know one another, moves a file between them, changes nothing when run again, upgrades keeping a paused download, and stops them', { timeout: 480_000 }, async (ctx) => {
-    if (unavailable) ctx.skip(unavailable);
-    const bed = await createTestbed(4);
-    const noSystemd = systemdUnavailable();
-    if (noSystemd) await ctx.annotate(`host3 is supervised, not a systemd service: ${noSystemd}`);
-    const systemd: SystemdHost | undefined = noSystemd ? undefined : await bootSystemd(bed.hosts[3]!, tempDir('peershare-systemd-'));
-    const { ssh } = await startSshd(bed.hosts, tempDir(), undefined, (h) => (systemd && h === bed.hosts[3] ? systemd.enter : ['ip', 'netns', 'exec', h.ns]));
-    // Removed after the file, with time for four unpacked releases on a busy disk.
-    const root = tempDir('peershare-deploy-', teardown.defer);
-    const hosts = bed.hosts.map((h, i) => ({
-      name: h.name,
-      ssh: `root@${h.ip}`,
-      address: h.ip,
-      ...(i > 0 ? { join: bed.hosts[i - 1]!.name } : {}),
-      prefix: join(root, h.name, 'prefix'),
-      data: join(root, h.name, 'data'),
-      // Fetch rounds every 200 ms, as in the other tests on these hosts; host3 downloads slowly
-      // until the upgrade, so that a download is still queued then.
-      settings: { fetchInterval: 200, ...(i === 3 ? { maxDownloadRate: '64KiB' } : {}) },
-    }));
-    const inventory = join(root, 'inventory.json');
-    writeFileSync(inventory, JSON.stringify({ release, ssh: ssh.slice(1), hosts }, null, 2));
-    const supervised = systemd ? hosts.slice(0, 3) : hosts;
-    const supervisors = () => supervised.map((h) => Number(readFileSync(join(h.data, 'supervisor.pid'), 'utf8')));
-    // The systemd service on host3, as systemctl shows it there (its MainPID is a pid of that host).
-    const unit = 'peershare-host3.service';
-    const service = async () => {
-      const out = (await systemd!.exec('systemctl', ['show', unit, '-p', 'ActiveState,UnitFileState,MainPID,InvocationID'])).stdout;
-      return Object.fromEntries(out.trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
-    };
-    const unitFile = async () => (await systemd!.exec('stat', ['-c', '%i %Y', `/etc/systemd/system/${unit}`])).stdout;
-    // Whatever happens, no supervisor or peer outlives the test: each supervisor leads its own
-    // process group (setsid), its peer in it.
-    const leaders: number[] = [];
-    ctx.onTestFinished(async () => {
-      for (const h of hosts) {
-        const file = join(h.data, 'supervisor.pid');
-        if (existsSync(file)) leaders.push(Number(readFileSync(file, 'utf8')));
+    beforeAll(async () => {
+      const dir = tempDir('peershare-deploy-', teardown.defer);
+      try {
+        release = await buildRelease(await packCheckout(dir), dir);
+      } catch (err) {
+        if (!(err instanceof RegistryUnreachable)) throw err;
+        unavailable = err.message;
       }
-      const left = leaders.flatMap(group).filter(alive);
-      for (const pid of left) process.kill(pid, 'SIGKILL');
-      // Not our children: nothing to await but their end, before their folders are removed.
-      for (let round = 0; left.some(alive); round++) {
-        if (round > 100) throw new Error(`processes ${left.filter(alive).join(' ')} outlived SIGKILL`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    });
-    const deployer = bed.hosts[0]!;
-    const deploy = (...args: string[]) =>
-      run('ip', ['netns', 'exec', deployer.ns, process.execPath, DEPLOY, inventory, ...args], { timeout: DEPLOY_TIMEOUT_MS }).catch((err: { stdout?: string; stderr?: string }) => {
-        throw new Error(`deploy ${args.join(' ')} failed:\n${err.stdout ?? ''}${err.stderr ?? String(err)}`);
-      });
+    }, 300_000);
+    // Eight unpacked releases: removing them took over two minutes while other tests loaded this machine.
+    afterAll(() => teardown.run(), 300_000);
 
-    const first = await deploy();
-    expect(first.stdout).toContain('network of 4 peers: every peer knows every other');
-    for (const h of supervised) expect(first.stdout).toMatch(new RegExp(`^${h.name}: started .*\\(supervised`, 'm'));
-    const pids = supervisors();
-    leaders.push(...pids);
-    let started: Record<string, string> = {};
-    let file = '';
-    if (systemd) {
-      expect(first.stdout).toMatch(/^host3: started .*\(systemd: peershare-host3\.service\)$/m);
-      started = await service();
-      expect(started).toMatchObject({ ActiveState: 'active', UnitFileState: 'enabled' });
-      // The peer is the unit's main process, from the deployed prefix, in the template's sandbox.
-      const proc = (name: string) => systemd.exec('cat', [`/proc/${started.MainPID}/${name}`]).then((r) => r.stdout);
-      expect((await proc('cmdline')).split('\0')).toEqual(expect.arrayContaining(['start', '--data', hosts[3]!.data]));
-      expect(await proc('status')).toMatch(/^NoNewPrivs:\s+1$/m);
-      expect(await proc('status')).toMatch(/^Seccomp:\s+2$/m);
-      file = await unitFile();
-    }
+    it(
+      'deploys 4 peers that all know one another, moves a file between them, changes nothing when run again, upgrades keeping a paused download, and stops them',
+      { timeout: 480_000 },
+      async (ctx) => {
+        if (unavailable) ctx.skip(unavailable);
+        const bed = await createTestbed(4);
+        const noSystemd = systemdUnavailable();
+        if (noSystemd) await ctx.annotate(`host3 is supervised, not a systemd service: ${noSystemd}`);
+        const systemd: SystemdHost | undefined = noSystemd
+          ? undefined
+          : await bootSystemd(bed.hosts[3]!, tempDir('peershare-systemd-'));
+        const { ssh } = await startSshd(bed.hosts, tempDir(), undefined, (h) =>
+          systemd && h === bed.hosts[3] ? systemd.enter : ['ip', 'netns', 'exec', h.ns],
+        );
+        // Removed after the file, with time for four unpacked releases on a busy disk.
+        const root = tempDir('peershare-deploy-', teardown.defer);
+        const hosts = bed.hosts.map((h, i) => ({
+          name: h.name,
+          ssh: `root@${h.ip}`,
+          address: h.ip,
+          ...(i > 0 ? { join: bed.hosts[i - 1]!.name } : {}),
+          prefix: join(root, h.name, 'prefix'),
+          data: join(root, h.name, 'data'),
+          // Fetch rounds every 200 ms, as in the other tests on these hosts; host3 downloads slowly
+          // until the upgrade, so that a download is still queued then.
+          settings: { fetchInterval: 200, ...(i === 3 ? { maxDownloadRate: '64KiB' } : {}) },
+        }));
+        const inventory = join(root, 'inventory.json');
+        writeFileSync(inventory, JSON.stringify({ release, ssh: ssh.slice(1), hosts }, null, 2));
+        const supervised = systemd ? hosts.slice(0, 3) : hosts;
+        const supervisors = () => supervised.map((h) => Number(readFileSync(join(h.data, 'supervisor.pid'), 'utf8')));
+        // The systemd service on host3, as systemctl shows it there (its MainPID is a pid of that host).
+        const unit = 'peershare-host3.service';
+        const service = async () => {
+          const out = (
+            await systemd!.exec('systemctl', ['show', unit, '-p', 'ActiveState,UnitFileState,MainPID,InvocationID'])
+          ).stdout;
+          return Object.fromEntries(
+            out
+              .trim()
+              .split('\n')
+              .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+          );
+        };
+        const unitFile = async () =>
+          (await systemd!.exec('stat', ['-c', '%i %Y', `/etc/systemd/system/${unit}`])).stdout;
+        // Whatever happens, no supervisor or peer outlives the test: each supervisor leads its own
+        // process group (setsid), its peer in it.
+        const leaders: number[] = [];
+        ctx.onTestFinished(async () => {
+          for (const h of hosts) {
+            const file = join(h.data, 'supervisor.pid');
+            if (existsSync(file)) leaders.push(Number(readFileSync(file, 'utf8')));
+          }
+          const left = leaders.flatMap(group).filter(alive);
+          for (const pid of left) process.kill(pid, 'SIGKILL');
+          // Not our children: nothing to await but their end, before their folders are removed.
+          for (let round = 0; left.some(alive); round++) {
+            if (round > 100) throw new Error(`processes ${left.filter(alive).join(' ')} outlived SIGKILL`);
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        });
+        const deployer = bed.hosts[0]!;
+        const deploy = (...args: string[]) =>
+          run('ip', ['netns', 'exec', deployer.ns, process.execPath, DEPLOY, inventory, ...args], {
+            timeout: DEPLOY_TIMEOUT_MS,
+          }).catch((err: { stdout?: string; stderr?: string }) => {
+            throw new Error(`deploy ${args.join(' ')} failed:\n${err.stdout ?? ''}${err.stderr ?? String(err)}`);
+          });
 
-    const again = await deploy();
-    for (const h of hosts) expect(again.stdout).toContain(`${h.name}: unchanged`);
-    expect(again.stdout).toContain('network of 4 peers: every peer knows every other');
-    expect(supervisors()).toEqual(pids);
-    if (systemd) {
-      expect(await service()).toEqual(started);
-      expect(await unitFile()).toBe(file);
-    }
+        const first = await deploy();
+        expect(first.stdout).toContain('network of 4 peers: every peer knows every other');
+        for (const h of supervised)
+          expect(first.stdout).toMatch(new RegExp(`^${h.name}: started .*\\(supervised`, 'm'));
+        const pids = supervisors();
+        leaders.push(...pids);
+        let started: Record<string, string> = {};
+        let file = '';
+        if (systemd) {
+          expect(first.stdout).toMatch(/^host3: started .*\(systemd: peershare-host3\.service\)$/m);
+          started = await service();
+          expect(started).toMatchObject({ ActiveState: 'active', UnitFileState: 'enabled' });
+          // The peer is the unit's main process, from the deployed prefix, in the template's sandbox.
+          const proc = (name: string) =>
+            systemd.exec('cat', [`/proc/${started.MainPID}/${name}`]).then((r) => r.stdout);
+          expect((await proc('cmdline')).split('\0')).toEqual(
+            expect.arrayContaining(['start', '--data', hosts[3]!.data]),
+          );
+          expect(await proc('status')).toMatch(/^NoNewPrivs:\s+1$/m);
+          expect(await proc('status')).toMatch(/^Seccomp:\s+2$/m);
+          file = await unitFile();
+        }
 
-    const content = randomBytes(300_000);
-    const shared = join(root, 'shared');
-    mkdirSync(shared);
-    writeFileSync(join(shared, 'deployed-tram.bin'), content);
-    const peershare = (i: number, args: string[]) => bed.hosts[i]!.exec(join(hosts[i]!.prefix, 'current/bin/peershare'), args);
-    await peershare(1, ['share', shared]);
-    await peershare(3, ['get', '--name', 'deployed-tram', '--wait']);
-    expect(readFileSync(join(hosts[3]!.data, 'downloads', 'deployed-tram.bin')).equals(content)).toBe(true);
+        const again = await deploy();
+        for (const h of hosts) expect(again.stdout).toContain(`${h.name}: unchanged`);
+        expect(again.stdout).toContain('network of 4 peers: every peer knows every other');
+        expect(supervisors()).toEqual(pids);
+        if (systemd) {
+          expect(await service()).toEqual(started);
+          expect(await unitFile()).toBe(file);
+        }
 
-    // Upgrade to a repacked release (and lift host3's cap) while host3 holds a paused download.
-    writeFileSync(join(shared, 'deployed-queue.bin'), randomBytes(4 * 1024 * 1024));
-    await peershare(1, ['share', join(shared, 'deployed-queue.bin')]);
-    const queued = JSON.parse((await peershare(3, ['get', '--name', 'deployed-queue', '--json'])).stdout) as { download: { key: string; fileId: string } };
-    await peershare(3, ['downloads', 'pause', queued.download.key]);
-    const upgrade = join(root, 'peershare-0.1.1-upgrade.tar.gz');
-    copyFileSync(release, upgrade);
-    writeFileSync(inventory, JSON.stringify({ release: upgrade, ssh: ssh.slice(1), hosts: hosts.map((h) => ({ ...h, settings: { fetchInterval: 200 } })) }, null, 2));
-    const upgraded = await deploy();
-    for (const h of hosts) expect(upgraded.stdout).toContain(`${h.name}: restarted with peershare-0.1.1-upgrade`);
-    expect(upgraded.stdout).toContain('network of 4 peers: every peer knows every other');
-    if (systemd) {
-      const restarted = await service();
-      expect(restarted).toMatchObject({ ActiveState: 'active', UnitFileState: 'enabled' });
-      expect(restarted.InvocationID).not.toBe(started.InvocationID);
-    }
-    const downloads = JSON.parse((await peershare(3, ['downloads', '--json'])).stdout) as { downloads: Array<{ key: string; state: string }> };
-    expect(downloads.downloads.find((d) => d.key === queued.download.key)?.state).toBe('paused');
-    await peershare(3, ['downloads', 'resume', queued.download.key]);
-    await peershare(3, ['get', queued.download.fileId, '--wait']);
-    expect(readFileSync(join(hosts[3]!.data, 'downloads', 'deployed-queue.bin')).equals(readFileSync(join(shared, 'deployed-queue.bin')))).toBe(true);
+        const content = randomBytes(300_000);
+        const shared = join(root, 'shared');
+        mkdirSync(shared);
+        writeFileSync(join(shared, 'deployed-tram.bin'), content);
+        const peershare = (i: number, args: string[]) =>
+          bed.hosts[i]!.exec(join(hosts[i]!.prefix, 'current/bin/peershare'), args);
+        await peershare(1, ['share', shared]);
+        await peershare(3, ['get', '--name', 'deployed-tram', '--wait']);
+        expect(readFileSync(join(hosts[3]!.data, 'downloads', 'deployed-tram.bin')).equals(content)).toBe(true);
 
-    const current = supervisors();
-    leaders.push(...current);
-    const stopped = await deploy('--stop');
-    for (const h of hosts) expect(stopped.stdout).toContain(`${h.name}: stopped`);
-    expect([...pids, ...current].filter(alive)).toEqual([]);
-    if (systemd) expect(await service()).toMatchObject({ ActiveState: 'inactive', UnitFileState: 'disabled', MainPID: '0' });
-  });
-});
+        // Upgrade to a repacked release (and lift host3's cap) while host3 holds a paused download.
+        writeFileSync(join(shared, 'deployed-queue.bin'), randomBytes(4 * 1024 * 1024));
+        await peershare(1, ['share', join(shared, 'deployed-queue.bin')]);
+        const queued = JSON.parse((await peershare(3, ['get', '--name', 'deployed-queue', '--json'])).stdout) as {
+          download: { key: string; fileId: string };
+        };
+        await peershare(3, ['downloads', 'pause', queued.download.key]);
+        const upgrade = join(root, 'peershare-0.1.1-upgrade.tar.gz');
+        copyFileSync(release, upgrade);
+        writeFileSync(
+          inventory,
+          JSON.stringify(
+            {
+              release: upgrade,
+              ssh: ssh.slice(1),
+              hosts: hosts.map((h) => ({ ...h, settings: { fetchInterval: 200 } })),
+            },
+            null,
+            2,
+          ),
+        );
+        const upgraded = await deploy();
+        for (const h of hosts) expect(upgraded.stdout).toContain(`${h.name}: restarted with peershare-0.1.1-upgrade`);
+        expect(upgraded.stdout).toContain('network of 4 peers: every peer knows every other');
+        if (systemd) {
+          const restarted = await service();
+          expect(restarted).toMatchObject({ ActiveState: 'active', UnitFileState: 'enabled' });
+          expect(restarted.InvocationID).not.toBe(started.InvocationID);
+        }
+        const downloads = JSON.parse((await peershare(3, ['downloads', '--json'])).stdout) as {
+          downloads: Array<{ key: string; state: string }>;
+        };
+        expect(downloads.downloads.find((d) => d.key === queued.download.key)?.state).toBe('paused');
+        await peershare(3, ['downloads', 'resume', queued.download.key]);
+        await peershare(3, ['get', queued.download.fileId, '--wait']);
+        expect(
+          readFileSync(join(hosts[3]!.data, 'downloads', 'deployed-queue.bin')).equals(
+            readFileSync(join(shared, 'deployed-queue.bin')),
+          ),
+        ).toBe(true);
+
+        const current = supervisors();
+        leaders.push(...current);
+        const stopped = await deploy('--stop');
+        for (const h of hosts) expect(stopped.stdout).toContain(`${h.name}: stopped`);
+        expect([...pids, ...current].filter(alive)).toEqual([]);
+        if (systemd)
+          expect(await service()).toMatchObject({ ActiveState: 'inactive', UnitFileState: 'disabled', MainPID: '0' });
+      },
+    );
+  },
+);

@@ -47,7 +47,9 @@ function bareEnv(): NodeJS.ProcessEnv {
 
 function exec(command: string, args: string[]): Promise<{ code: number | string; output: string }> {
   return new Promise((resolve) => {
-    execFile(command, args, (err, stdout, stderr) => resolve({ code: err ? (err.code ?? 'signal') : 0, output: `${stdout}${stderr}` }));
+    execFile(command, args, (err, stdout, stderr) =>
+      resolve({ code: err ? (err.code ?? 'signal') : 0, output: `${stdout}${stderr}` }),
+    );
   });
 }
 
@@ -67,7 +69,13 @@ describe('the package from npm pack, installed with npm install -g', () => {
       const installed = await installGlobal(packed.tarball, prefix);
       // tsx runs a clone's sources; the package has none and must start without it.
       rmSync(join(installed, 'node_modules/tsx'), { recursive: true });
-      const release = (await run(process.execPath, ['bin/release.js', '--package', packed.tarball, '--out', join(dir, 'release')], packed.checkout)).trim();
+      const release = (
+        await run(
+          process.execPath,
+          ['bin/release.js', '--package', packed.tarball, '--out', join(dir, 'release')],
+          packed.checkout,
+        )
+      ).trim();
       releasePrefix = join(dir, 'release-prefix');
       mkdirSync(releasePrefix);
       await run('tar', ['-xzf', release, '-C', releasePrefix], dir);
@@ -79,16 +87,32 @@ describe('the package from npm pack, installed with npm install -g', () => {
   afterAll(() => teardown.run());
 
   it('holds the compiled peer, the built web UI and the systemd unit, and no tests, benchmarks or TypeScript', () => {
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'README.md', 'bin/peershare.js', 'dist/client/cli/main.js', 'web/dist/index.html', UNIT]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'README.md',
+        'bin/peershare.js',
+        'dist/client/cli/main.js',
+        'web/dist/index.html',
+        UNIT,
+      ]),
+    );
     expect(files.some((f) => f.startsWith('web/dist/assets/') && f.endsWith('.js'))).toBe(true);
-    const unwanted = files.filter((f) => /(^|\/)(test|tests|testing|bench|src)\/|\.test\.|(^|\/)test-[^/]*$|\.ts$|\.tsx$/.test(f));
+    const unwanted = files.filter((f) =>
+      /(^|\/)(test|tests|testing|bench|src)\/|\.test\.|(^|\/)test-[^/]*$|\.ts$|\.tsx$/.test(f),
+    );
     expect(unwanted).toEqual([]);
   });
 
   it('starts a peer that serves its web UI, with the runtime settings of npm start, in one process', async (ctx) => {
     if (unavailable) ctx.skip(unavailable);
     const host = nextLoopback();
-    const peer = await spawnPeerWith([join(prefix, 'bin/peershare')], ['start', '--host', host, '--data', tempDir()], undefined, bareEnv());
+    const peer = await spawnPeerWith(
+      [join(prefix, 'bin/peershare')],
+      ['start', '--host', host, '--data', tempDir()],
+      undefined,
+      bareEnv(),
+    );
 
     const page = await fetch(`http://${host}:7870/`);
     expect(page.status).toBe(200);
@@ -101,10 +125,19 @@ describe('the package from npm pack, installed with npm install -g', () => {
   });
 
   it('ships a systemd unit that systemd-analyze verifies, sandboxed with a low exposure', async (ctx) => {
-    if ((await exec('systemd-analyze', ['--version'])).code === 'ENOENT') ctx.skip('systemd-analyze is not installed (Debian package systemd)');
+    if ((await exec('systemd-analyze', ['--version'])).code === 'ENOENT')
+      ctx.skip('systemd-analyze is not installed (Debian package systemd)');
     if (unavailable) ctx.skip(unavailable);
     const unit = readFileSync(join(prefix, 'lib/node_modules/peershare', UNIT), 'utf8');
-    for (const line of ['User=%i', 'Restart=on-failure', 'ProtectSystem=strict', 'ProtectHome=read-only', 'NoNewPrivileges=yes', 'PrivateTmp=yes', 'ExecStart=peershare start']) {
+    for (const line of [
+      'User=%i',
+      'Restart=on-failure',
+      'ProtectSystem=strict',
+      'ProtectHome=read-only',
+      'NoNewPrivileges=yes',
+      'PrivateTmp=yes',
+      'ExecStart=peershare start',
+    ]) {
       expect(unit.split('\n')).toContain(line);
     }
     expect(unit).toMatch(/^ReadWritePaths=%S\/peershare\/%i$/m);
@@ -120,9 +153,18 @@ describe('the package from npm pack, installed with npm install -g', () => {
   it('as a release, unpacked into a prefix, starts a peer with its web UI: nothing to install, no registry', async (ctx) => {
     if (unavailable) ctx.skip(unavailable);
     const installed = join(releasePrefix, 'lib/node_modules/peershare');
-    expect(JSON.parse(readFileSync(join(installed, 'release.json'), 'utf8'))).toMatchObject({ platform: process.platform, arch: process.arch, modules: process.versions.modules });
+    expect(JSON.parse(readFileSync(join(installed, 'release.json'), 'utf8'))).toMatchObject({
+      platform: process.platform,
+      arch: process.arch,
+      modules: process.versions.modules,
+    });
     const host = nextLoopback();
-    await spawnPeerWith([join(releasePrefix, 'bin/peershare')], ['start', '--host', host, '--data', tempDir()], undefined, bareEnv());
+    await spawnPeerWith(
+      [join(releasePrefix, 'bin/peershare')],
+      ['start', '--host', host, '--data', tempDir()],
+      undefined,
+      bareEnv(),
+    );
     const page = await fetch(`http://${host}:7870/`);
     expect(page.status).toBe(200);
     expect(titleOf(await page.text())).toBe(titleOf(readFileSync(join(ROOT, 'web/index.html'), 'utf8')));

@@ -18,8 +18,11 @@ function prepareWithoutDevDependencies(command: string): Promise<{ code: number 
   cpSync(join(ROOT, 'package.json'), join(clone, 'package.json'));
   cpSync(join(ROOT, 'bin'), join(clone, 'bin'), { recursive: true });
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, ['bin/prepare.js'], { cwd: clone, env: { ...shellEnv(), npm_command: command } }, (_err, _stdout, stderr) =>
-      resolve({ code: child.exitCode, stderr }),
+    const child = execFile(
+      process.execPath,
+      ['bin/prepare.js'],
+      { cwd: clone, env: { ...shellEnv(), npm_command: command } },
+      (_err, _stdout, stderr) => resolve({ code: child.exitCode, stderr }),
     );
   });
 }
@@ -28,7 +31,9 @@ describe('prepare without the dev dependencies', () => {
   it('on npm ci --omit=dev says the peer and its web UI are not built, and where to get them, and succeeds', async () => {
     const { code, stderr } = await prepareWithoutDevDependencies('ci');
     expect(code).toBe(0);
-    expect(stderr).toMatch(/^peershare: not built: the build tools \(typescript, vite, @preact\/preset-vite\) are dev dependencies/);
+    expect(stderr).toMatch(
+      /^peershare: not built: the build tools \(typescript, vite, @preact\/preset-vite\) are dev dependencies/,
+    );
     expect(stderr).toContain('web UI (web/dist) are not built');
     expect(stderr).toContain('npm install -g ./peershare-VERSION.tgz');
   });

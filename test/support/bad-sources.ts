@@ -43,7 +43,11 @@ export interface BadSource {
 
 function forward(upstream: string, req: IncomingMessage): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const out = request(`${upstream}${req.url}`, { method: req.method, headers: { range: req.headers.range ?? '' } }, resolve);
+    const out = request(
+      `${upstream}${req.url}`,
+      { method: req.method, headers: { range: req.headers.range ?? '' } },
+      resolve,
+    );
     out.on('error', reject);
     out.end();
   });
@@ -52,7 +56,15 @@ function forward(upstream: string, req: IncomingMessage): Promise<IncomingMessag
 export async function startBadSource(upstream: string, behaviour: Misbehaviour): Promise<BadSource> {
   const host = nextLoopback();
   let abandoned!: () => void;
-  const state: BadSource = { source: '', peer: undefined as unknown as PeerListener, requests: 0, bytes: 0, ranges: [], manifests: 0, manifestAbandoned: new Promise<void>((r) => (abandoned = r)) };
+  const state: BadSource = {
+    source: '',
+    peer: undefined as unknown as PeerListener,
+    requests: 0,
+    bytes: 0,
+    ranges: [],
+    manifests: 0,
+    manifestAbandoned: new Promise<void>((r) => (abandoned = r)),
+  };
   const stalled: ServerResponse[] = [];
   const server = createServer((req, res) => {
     serve(req, res).catch(() => res.destroy()); // the upstream or the client went away

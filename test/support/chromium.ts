@@ -23,16 +23,22 @@ const FLAGS = [
 
 function aptGet(args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const child = spawn('apt-get', args, {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`apt-get ${args.join(' ')} exited with ${code}`))));
+    child.once('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`apt-get ${args.join(' ')} exited with ${code}`)),
+    );
   });
 }
 
 /** Make sure Debian's Chromium is installed: apt-get install it (after an update if need be). */
 export async function ensureChromium(): Promise<void> {
   if (existsSync(CHROMIUM)) return;
-  if (process.getuid?.() !== 0) throw new Error(`${CHROMIUM} is missing and this is not root: install it with "apt-get install -y chromium"`);
+  if (process.getuid?.() !== 0)
+    throw new Error(`${CHROMIUM} is missing and this is not root: install it with "apt-get install -y chromium"`);
   try {
     await aptGet(['install', '-y', '--no-install-recommends', 'chromium']);
   } catch {

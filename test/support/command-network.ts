@@ -28,8 +28,12 @@ export interface PeerOptions {
   maxDownloadRate?: string;
 }
 
-const alive = async (host: string) => ((await (await fetch(`http://${host}:${DEFAULT_PORTS.fetchPort}/peers?state=alive`)).json()) as { total: number }).total;
-const links = async (host: string) => ((await (await fetch(`http://${host}:${DEFAULT_PORTS.searchApiPort}/links`)).json()) as { links: unknown[] }).links.length;
+const alive = async (host: string) =>
+  ((await (await fetch(`http://${host}:${DEFAULT_PORTS.fetchPort}/peers?state=alive`)).json()) as { total: number })
+    .total;
+const links = async (host: string) =>
+  ((await (await fetch(`http://${host}:${DEFAULT_PORTS.searchApiPort}/links`)).json()) as { links: unknown[] }).links
+    .length;
 
 const CONVERGE_TIMEOUT_MS = 60_000;
 
@@ -55,7 +59,10 @@ export async function startOneProcessNetwork(defer: Defer, options: PeerOptions[
   const peers: NetworkPeer[] = [];
   for (let i = 0; i < 3; i++) {
     const rate = options[i]?.maxDownloadRate;
-    const peer = await startFullPeer({ ...(i > 0 ? { join: peers[i - 1]!.host } : {}), ...(rate ? { maxDownloadRate: rate } : {}) }, defer);
+    const peer = await startFullPeer(
+      { ...(i > 0 ? { join: peers[i - 1]!.host } : {}), ...(rate ? { maxDownloadRate: rate } : {}) },
+      defer,
+    );
     peers.push({ host: peer.host, dataDir: peer.dataDir, peerId: peer.context.identity.peerId });
   }
   await converged(peers);
@@ -63,7 +70,10 @@ export async function startOneProcessNetwork(defer: Defer, options: PeerOptions[
 }
 
 /** Every peer five processes, one per service, with RabbitMQ; each peer's queues deleted at the end. */
-export async function startSplitNetwork(defer: Defer, options: PeerOptions[] = []): Promise<CommandNetwork & { split: SplitPeer[]; prefixes: string[] }> {
+export async function startSplitNetwork(
+  defer: Defer,
+  options: PeerOptions[] = [],
+): Promise<CommandNetwork & { split: SplitPeer[]; prefixes: string[] }> {
   const peers: NetworkPeer[] = [];
   const split: SplitPeer[] = [];
   const prefixes: string[] = [];

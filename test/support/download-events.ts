@@ -58,7 +58,11 @@ export async function followDownloads(url: string): Promise<DownloadEvents> {
   })();
 
   let closed: Promise<void> | undefined;
-  const close = () => (closed ??= reader.cancel().catch(() => undefined).then(() => pump));
+  const close = () =>
+    (closed ??= reader
+      .cancel()
+      .catch(() => undefined)
+      .then(() => pump));
   onTestFinished(close);
   return {
     latest,
@@ -75,5 +79,10 @@ export async function followDownloads(url: string): Promise<DownloadEvents> {
 }
 
 export function requestDownload(url: string, body: unknown, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${url}/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...(signal ? { signal } : {}) });
+  return fetch(`${url}/downloads`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    ...(signal ? { signal } : {}),
+  });
 }

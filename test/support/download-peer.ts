@@ -27,24 +27,41 @@ export interface DownloadPeer {
   stop(): Promise<void>;
 }
 
-export async function startDownloadPeer(options: Partial<DownloadManagerOptions> = {}, queue?: (dataDir: string) => JobQueue, concurrency = 2): Promise<DownloadPeer> {
+export async function startDownloadPeer(
+  options: Partial<DownloadManagerOptions> = {},
+  queue?: (dataDir: string) => JobQueue,
+  concurrency = 2,
+): Promise<DownloadPeer> {
   const files = await startFilesPeer();
   const downloadsDir = join(files.dataDir, 'downloads');
-  const jobQueue = queue?.(files.dataDir) ?? new SqliteJobQueue({ file: join(files.dataDir, 'download-queue.db'), logger: silentLogger(), pollMs: 50 });
+  const jobQueue =
+    queue?.(files.dataDir) ??
+    new SqliteJobQueue({ file: join(files.dataDir, 'download-queue.db'), logger: silentLogger(), pollMs: 50 });
   const store = new SqliteDownloadStore(join(files.dataDir, 'downloads.db'));
   const download = createDownloadService({
     queue: jobQueue,
     store,
     files: new FsDownloadFiles(),
     chunkSource: new HttpChunkSource(files.tls),
-    registry: { register: async (path, manifest) => void (await files.service.manager.registerVerified(path, manifest)), sharedAt: async (fileId) => files.service.manager.find(fileId)?.paths },
+    registry: {
+      register: async (path, manifest) => void (await files.service.manager.registerVerified(path, manifest)),
+      sharedAt: async (fileId) => files.service.manager.find(fileId)?.paths,
+    },
     logger: silentLogger(),
     peerId: 'test',
     host: files.host,
     port: DEFAULT_PORTS.downloadPort,
     apiToken: undefined,
     concurrency,
-    options: { downloadsDir, jobKey: jobKeys(randomBytes(JOB_KEY_SECRET_BYTES), (key) => store.get(key) !== undefined), maxAttempts: 3, retryBaseMs: 50, retryMaxMs: 200, keepAliveMs: 60_000, ...options },
+    options: {
+      downloadsDir,
+      jobKey: jobKeys(randomBytes(JOB_KEY_SECRET_BYTES), (key) => store.get(key) !== undefined),
+      maxAttempts: 3,
+      retryBaseMs: 50,
+      retryMaxMs: 200,
+      keepAliveMs: 60_000,
+      ...options,
+    },
   });
   await download.start();
   let stopped: Promise<void> | undefined;

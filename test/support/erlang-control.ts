@@ -41,10 +41,14 @@ export class ErlangControl {
 
   /** `name` is this control node's short name; `env` carries HOME (the cookie) and ERL_EPMD_ADDRESS. */
   constructor(name: string, target: string, env: NodeJS.ProcessEnv) {
-    this.#child = spawn('erl', ['-sname', name, '-hidden', '-noshell', '-kernel', 'inet_dist_use_interface', '{127,0,0,1}', '-eval', LOOP], {
-      env: { ...env, PEERSHARE_TARGET_NODE: target },
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
+    this.#child = spawn(
+      'erl',
+      ['-sname', name, '-hidden', '-noshell', '-kernel', 'inet_dist_use_interface', '{127,0,0,1}', '-eval', LOOP],
+      {
+        env: { ...env, PEERSHARE_TARGET_NODE: target },
+        stdio: ['pipe', 'pipe', 'ignore'],
+      },
+    );
     this.#child.on('error', () => undefined);
     this.#child.stdin!.on('error', () => undefined); // the VM gone: calls fail by their deadline
     this.#child.once('exit', () => {

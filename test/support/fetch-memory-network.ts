@@ -5,7 +5,12 @@
  * synchronous steps, so results are counted in rounds and replay exactly for a seed.
  */
 import type { FetchConfig } from '../../src/fetch/domain/config.ts';
-import { memoizedVerifier, memorySigner, type RecordSigner, type SignatureVerifier } from '../../src/fetch/domain/keys.ts';
+import {
+  memoizedVerifier,
+  memorySigner,
+  type RecordSigner,
+  type SignatureVerifier,
+} from '../../src/fetch/domain/keys.ts';
 import { seededRandom, type Clock, type Random } from '../../src/fetch/domain/random.ts';
 import { SyncRounds } from '../../src/fetch/domain/sync-rounds.ts';
 
@@ -51,7 +56,15 @@ export class MemoryNetwork {
   /** Start peer `index` (a new key unless `signer` is given) that joins through `join`. */
   add(index: number, join: readonly string[], signer: RecordSigner = memorySigner()): SimPeer {
     const addresses = simAddresses(index);
-    const core = new SyncRounds({ signer, addresses, clock: this.clock, random: this.random, join, config: this.config, verifier: this.verifier });
+    const core = new SyncRounds({
+      signer,
+      addresses,
+      clock: this.clock,
+      random: this.random,
+      join,
+      config: this.config,
+      verifier: this.verifier,
+    });
     const peer: SimPeer = { index, address: addresses.fetch, signer, core, dead: false };
     this.peers.push(peer);
     this.byAddress.set(peer.address, peer);
@@ -78,7 +91,10 @@ export class MemoryNetwork {
           peer.core.applyFailure(target);
           continue;
         }
-        const body = JSON.stringify({ from: remote.core.peerId, view: remote.core.answer(JSON.parse(JSON.stringify(request)), LOOPBACK) });
+        const body = JSON.stringify({
+          from: remote.core.peerId,
+          view: remote.core.answer(JSON.parse(JSON.stringify(request)), LOOPBACK),
+        });
         this.traffic.responseBytes += body.length;
         try {
           peer.core.applyResponse(target, JSON.parse(body));

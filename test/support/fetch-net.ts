@@ -83,7 +83,10 @@ export async function createFetchNet(n: number, options: FetchNetOptions = {}): 
       logger: options.loggerOf?.(peer.i) ?? silentLogger(),
       host: peer.host,
       port: DEFAULT_PORTS.fetchPort,
-      addresses: { files: `${peer.host}:${DEFAULT_PORTS.filesPort}`, search: `${peer.host}:${DEFAULT_PORTS.searchPort}` },
+      addresses: {
+        files: `${peer.host}:${DEFAULT_PORTS.filesPort}`,
+        search: `${peer.host}:${DEFAULT_PORTS.searchPort}`,
+      },
       join: joinList,
       intervalMs: tuning.intervalMs,
       fanout: tuning.fanout ?? 3,
@@ -127,7 +130,13 @@ export async function createFetchNet(n: number, options: FetchNetOptions = {}): 
     async add(joinList) {
       const i = peers.length;
       const host = nextLoopback();
-      const base = { i, host, dataDir: join(root, `peer-${i}`), fetchAddress: `${host}:${DEFAULT_PORTS.fetchPort}`, feed: new MemoryFileFeed() };
+      const base = {
+        i,
+        host,
+        dataDir: join(root, `peer-${i}`),
+        fetchAddress: `${host}:${DEFAULT_PORTS.fetchPort}`,
+        feed: new MemoryFileFeed(),
+      };
       const peer: NetPeer = { ...base, service: build(base, joinList), running: false };
       peers.push(peer);
       await peer.service.start();

@@ -35,7 +35,16 @@ export async function startFilesPeer(flags: Partial<Record<SettingName, unknown>
   onTestFinished(() => peer.stop());
   const service = peer.services.files!;
   const { tls } = peer.context;
-  return { url: service.url, source: formatPeerAddress({ peerId: tls.peerId, address: new URL(service.url).host }), peerId: tls.peerId, tls, host, dataDir, service, stop: peer.stop };
+  return {
+    url: service.url,
+    source: formatPeerAddress({ peerId: tls.peerId, address: new URL(service.url).host }),
+    peerId: tls.peerId,
+    tls,
+    host,
+    dataDir,
+    service,
+    stop: peer.stop,
+  };
 }
 
 /** Upload bytes under a name; returns the response. */

@@ -21,7 +21,10 @@ export interface FullPeer extends RunningPeer {
   client: string;
 }
 
-export async function startFullPeer(flags: Partial<Record<SettingName, unknown>> = {}, defer: Defer = perTest): Promise<FullPeer> {
+export async function startFullPeer(
+  flags: Partial<Record<SettingName, unknown>> = {},
+  defer: Defer = perTest,
+): Promise<FullPeer> {
   const host = (flags.host as string | undefined) ?? nextLoopback();
   const dataDir = (flags.dataDir as string | undefined) ?? join(tempDir(undefined, defer), 'data');
   const config = loadConfig({ flags: { fetchInterval: '200', ...flags, host, dataDir } });

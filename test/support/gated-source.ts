@@ -31,10 +31,14 @@ export async function startGatedSource(upstream: string): Promise<GatedSource> {
   const held: Array<() => void> = [];
   const onBlocked: Array<() => void> = [];
   const proxy = (req: IncomingMessage, res: ServerResponse) => {
-    const out = request(`${upstream}${req.url}`, { method: req.method, headers: { range: req.headers.range ?? '' } }, (up) => {
-      res.writeHead(up.statusCode!, up.headers);
-      up.pipe(res);
-    });
+    const out = request(
+      `${upstream}${req.url}`,
+      { method: req.method, headers: { range: req.headers.range ?? '' } },
+      (up) => {
+        res.writeHead(up.statusCode!, up.headers);
+        up.pipe(res);
+      },
+    );
     out.on('error', () => res.destroy());
     res.on('close', () => out.destroy());
     out.end();

@@ -21,12 +21,30 @@ import { tlsPeerClient, type Answer, type TlsPeerClient } from './tls-peer-clien
 
 /** Service addresses all on `host` with the default ports, or every one of them `fetch` when given. */
 export function addressesAt(host: string, fetch?: string) {
-  return fetch ? { files: fetch, search: fetch, fetch } : { files: `${host}:${DEFAULT_PORTS.filesPort}`, search: `${host}:${DEFAULT_PORTS.searchPort}`, fetch: `${host}:${DEFAULT_PORTS.fetchPort}` };
+  return fetch
+    ? { files: fetch, search: fetch, fetch }
+    : {
+        files: `${host}:${DEFAULT_PORTS.filesPort}`,
+        search: `${host}:${DEFAULT_PORTS.searchPort}`,
+        fetch: `${host}:${DEFAULT_PORTS.fetchPort}`,
+      };
 }
 
 /** A validly signed, current record of `signer` naming `addresses` (then `otherAddresses`, if given). */
-export function recordOf(signer: KeyHolder, addresses: PeerRecord['addresses'], now: number, otherAddresses?: PeerRecord['addresses'][]): PeerRecord {
-  return signRecord(signer, { status: 'alive', addresses, ...(otherAddresses ? { otherAddresses } : {}), protocol: PROTOCOL_VERSION, seq: now, issuedAt: now });
+export function recordOf(
+  signer: KeyHolder,
+  addresses: PeerRecord['addresses'],
+  now: number,
+  otherAddresses?: PeerRecord['addresses'][],
+): PeerRecord {
+  return signRecord(signer, {
+    status: 'alive',
+    addresses,
+    ...(otherAddresses ? { otherAddresses } : {}),
+    protocol: PROTOCOL_VERSION,
+    seq: now,
+    issuedAt: now,
+  });
 }
 
 /** A fresh identity that can announce its own record over TLS with its own certificate. */
@@ -37,7 +55,12 @@ export interface Sybil {
   announce(address: string): Promise<Answer>;
 }
 
-export async function sybils(count: number, addresses: PeerRecord['addresses'], now: number, otherAddresses?: PeerRecord['addresses'][]): Promise<Sybil[]> {
+export async function sybils(
+  count: number,
+  addresses: PeerRecord['addresses'],
+  now: number,
+  otherAddresses?: PeerRecord['addresses'][],
+): Promise<Sybil[]> {
   return Promise.all(
     Array.from({ length: count }, async () => {
       const client = await tlsPeerClient(memorySigner());
@@ -50,7 +73,8 @@ export async function sybils(count: number, addresses: PeerRecord['addresses'], 
 /** Run `task` over `items`, at most `limit` at once. */
 export async function inBatches<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = [];
-  for (let i = 0; i < items.length; i += limit) results.push(...(await Promise.all(items.slice(i, i + limit).map(task))));
+  for (let i = 0; i < items.length; i += limit)
+    results.push(...(await Promise.all(items.slice(i, i + limit).map(task))));
   return results;
 }
 
@@ -95,7 +119,10 @@ export async function startHostileFetch(host: string, now: number, defer: Defer 
   const api: FetchApi = {
     async answer() {
       answered++;
-      return { from: signer.peerId, view: { cursor: `hostile:${answered}`, records: [record, ...state.gossip], suspects: [] } };
+      return {
+        from: signer.peerId,
+        view: { cursor: `hostile:${answered}`, records: [record, ...state.gossip], suspects: [] },
+      };
     },
     leave: () => undefined,
     self: () => ({ peerId: signer.peerId, addresses: record.addresses, advertised: [record.addresses] }),

@@ -38,44 +38,48 @@ export async function startMeteredSource(upstream: string): Promise<MeteredSourc
 
   const server = createServer((req, res) => {
     const range = req.url?.endsWith('/content') ? /^bytes=(\d+)-/.exec(req.headers.range ?? '') : null;
-    const out = request(`${upstream}${req.url}`, { method: req.method, headers: { range: req.headers.range ?? '' } }, (up: IncomingMessage) => {
-      res.writeHead(up.statusCode!, up.headers);
-      if (!range) {
-        up.pipe(res);
-        return;
-      }
-      const answer = { start: Number(range[1]), sent: 0 };
-      answers.push(answer);
-      open++;
-      res.on('close', () => {
-        if (--open === 0) for (const wake of onSettled.splice(0)) wake();
-      });
-      const send = (piece: Buffer) => {
-        if (res.destroyed) return; // the client went away (killed): nothing more is sent
-        const n = Math.min(piece.length, budget);
-        if (n > 0) {
-          res.write(piece.subarray(0, n));
-          budget -= n;
-          total += n;
-          answer.sent += n;
+    const out = request(
+      `${upstream}${req.url}`,
+      { method: req.method, headers: { range: req.headers.range ?? '' } },
+      (up: IncomingMessage) => {
+        res.writeHead(up.statusCode!, up.headers);
+        if (!range) {
+          up.pipe(res);
+          return;
         }
-        if (budget === 0) for (const wake of onSpent.splice(0)) wake();
-        if (n < piece.length) {
-          up.pause();
-          stalled.push(() => {
-            send(piece.subarray(n));
-            if (!res.destroyed) up.resume();
-          });
-        }
-      };
-      up.on('data', send);
-      up.on('end', () => {
-        // The end waits behind any piece still stalled.
-        const finish = () => res.end();
-        if (up.isPaused()) stalled.push(finish);
-        else finish();
-      });
-    });
+        const answer = { start: Number(range[1]), sent: 0 };
+        answers.push(answer);
+        open++;
+        res.on('close', () => {
+          if (--open === 0) for (const wake of onSettled.splice(0)) wake();
+        });
+        const send = (piece: Buffer) => {
+          if (res.destroyed) return; // the client went away (killed): nothing more is sent
+          const n = Math.min(piece.length, budget);
+          if (n > 0) {
+            res.write(piece.subarray(0, n));
+            budget -= n;
+            total += n;
+            answer.sent += n;
+          }
+          if (budget === 0) for (const wake of onSpent.splice(0)) wake();
+          if (n < piece.length) {
+            up.pause();
+            stalled.push(() => {
+              send(piece.subarray(n));
+              if (!res.destroyed) up.resume();
+            });
+          }
+        };
+        up.on('data', send);
+        up.on('end', () => {
+          // The end waits behind any piece still stalled.
+          const finish = () => res.end();
+          if (up.isPaused()) stalled.push(finish);
+          else finish();
+        });
+      },
+    );
     out.on('error', () => res.destroy());
     res.on('close', () => out.destroy());
     out.end();

@@ -14,12 +14,17 @@ if (mode === 'plaintext') {
   const socket = connect({ host: host!, port: Number(port) });
   let received = '';
   socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
-  socket.on('error', (err) => console.log(JSON.stringify({ error: (err as NodeJS.ErrnoException).code ?? err.message, received })));
+  socket.on('error', (err) =>
+    console.log(JSON.stringify({ error: (err as NodeJS.ErrnoException).code ?? err.message, received })),
+  );
   socket.on('close', () => console.log(JSON.stringify({ closed: true, received })));
   socket.on('connect', () => socket.write(`GET ${path} HTTP/1.1\r\nhost: ${host}\r\n\r\n`));
 } else {
   const tls = new PeerTls(memorySigner());
   await tls.ready();
-  const answer = await new HttpClient({ tls }).json({ kind: 'peer', address: `${host}:${port}`, peerId }, { path: path! });
+  const answer = await new HttpClient({ tls }).json(
+    { kind: 'peer', address: `${host}:${port}`, peerId },
+    { path: path! },
+  );
   console.log(JSON.stringify({ status: answer.status, peerId: answer.peerId }));
 }

@@ -3,12 +3,32 @@
  * it runs writes nothing here) and `npm install -g` of the tarball into a prefix of its own.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  symlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '../..');
 /** What `npm pack` reads: the files the package ships and what builds them. */
-const PACK_INPUTS = ['package.json', 'package-lock.json', '.gitignore', 'README.md', 'tsconfig.json', 'tsconfig.build.json', 'bin', 'src', 'web', 'deploy'];
+const PACK_INPUTS = [
+  'package.json',
+  'package-lock.json',
+  '.gitignore',
+  'README.md',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'bin',
+  'src',
+  'web',
+  'deploy',
+];
 const BUILD_OUTPUT = new Set([join(ROOT, 'web/dist'), join(ROOT, 'web/node_modules')]);
 /** npm's words for a registry it could not reach, or a cache without what it needed. */
 const UNREACHABLE = /ENOTCACHED|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH/;
@@ -24,7 +44,13 @@ export function shellEnv(): NodeJS.ProcessEnv {
 export function run(command: string, args: string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(command, args, { cwd, env: shellEnv(), maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(Object.assign(new Error(`${command} ${args.join(' ')} failed (${err.code ?? err.signal}):\n${stdout}${stderr}`), { output: `${stdout}${stderr}` }));
+      if (err)
+        reject(
+          Object.assign(
+            new Error(`${command} ${args.join(' ')} failed (${err.code ?? err.signal}):\n${stdout}${stderr}`),
+            { output: `${stdout}${stderr}` },
+          ),
+        );
       else resolve(stdout);
     });
   });
@@ -38,13 +64,22 @@ export async function packCheckout(dir: string): Promise<{ checkout: string; tar
     cpSync(join(ROOT, name), join(checkout, name), { recursive: true, filter: (path) => !BUILD_OUTPUT.has(path) });
   }
   symlinkSync(realpathSync(join(ROOT, 'node_modules')), join(checkout, 'node_modules'));
-  if (existsSync(join(ROOT, 'web/node_modules'))) symlinkSync(realpathSync(join(ROOT, 'web/node_modules')), join(checkout, 'web/node_modules'));
+  if (existsSync(join(ROOT, 'web/node_modules')))
+    symlinkSync(realpathSync(join(ROOT, 'web/node_modules')), join(checkout, 'web/node_modules'));
   await run('npm', ['pack', '--pack-destination', dir], checkout);
   const [name, ...more] = readdirSync(dir).filter((f) => f.endsWith('.tgz'));
-  if (name === undefined || more.length > 0) throw new Error(`npm pack left ${more.length + (name ? 1 : 0)} tarballs in ${dir}`);
+  if (name === undefined || more.length > 0)
+    throw new Error(`npm pack left ${more.length + (name ? 1 : 0)} tarballs in ${dir}`);
   const tarball = join(dir, name);
   const listing = await run('tar', ['-tzf', tarball], dir);
-  return { checkout, tarball, files: listing.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, '')) };
+  return {
+    checkout,
+    tarball,
+    files: listing
+      .split('\n')
+      .filter(Boolean)
+      .map((f) => f.replace(/^package\//, '')),
+  };
 }
 
 /**
@@ -57,15 +92,24 @@ export async function packCheckout(dir: string): Promise<{ checkout: string; tar
 export async function installGlobal(tarball: string, prefix: string): Promise<string> {
   mkdirSync(prefix, { recursive: true });
   try {
-    await run('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball], prefix);
+    await run(
+      'npm',
+      ['install', '-g', '--prefix', prefix, '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', tarball],
+      prefix,
+    );
   } catch (err) {
     const output = (err as { output?: string }).output ?? '';
-    if (UNREACHABLE.test(output)) throw new RegistryUnreachable(`npm could not fetch the package's dependencies (${UNREACHABLE.exec(output)![0]}): it needs the registry or a cache holding them`);
+    if (UNREACHABLE.test(output))
+      throw new RegistryUnreachable(
+        `npm could not fetch the package's dependencies (${UNREACHABLE.exec(output)![0]}): it needs the registry or a cache holding them`,
+      );
     throw err;
   }
   const { name } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string };
   const installed = join(prefix, 'lib/node_modules', name);
-  const version = (dir: string) => (JSON.parse(readFileSync(join(dir, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string }).version;
+  const version = (dir: string) =>
+    (JSON.parse(readFileSync(join(dir, 'node_modules/better-sqlite3/package.json'), 'utf8')) as { version: string })
+      .version;
   if (version(installed) === version(ROOT)) {
     const release = 'node_modules/better-sqlite3/build/Release';
     mkdirSync(join(installed, release), { recursive: true });
@@ -76,14 +120,18 @@ export async function installGlobal(tarball: string, prefix: string): Promise<st
   return installed;
 }
 
-
 /** `npm run release` in the checkout `packCheckout` made, from its tarball: the release file, in `dir`. */
 export async function buildRelease(packed: { checkout: string; tarball: string }, dir: string): Promise<string> {
   try {
-    return (await run(process.execPath, ['bin/release.js', '--package', packed.tarball, '--out', dir], packed.checkout)).trim();
+    return (
+      await run(process.execPath, ['bin/release.js', '--package', packed.tarball, '--out', dir], packed.checkout)
+    ).trim();
   } catch (err) {
     const output = (err as { output?: string }).output ?? '';
-    if (UNREACHABLE.test(output)) throw new RegistryUnreachable(`npm could not fetch the package's dependencies (${UNREACHABLE.exec(output)![0]}): it needs the registry or a cache holding them`);
+    if (UNREACHABLE.test(output))
+      throw new RegistryUnreachable(
+        `npm could not fetch the package's dependencies (${UNREACHABLE.exec(output)![0]}): it needs the registry or a cache holding them`,
+      );
     throw err;
   }
 }

@@ -21,7 +21,11 @@ const START_TIMEOUT_MS = 30_000;
  * `prefix`: a command the peer runs under, such as ['ip', 'netns', 'exec', NS] to run it on a
  * test host (test/support/testbed.ts); it must exec the peer, so that killing the child kills it.
  */
-export function spawnPeer(args: string[], defer: Defer = perTest, prefix: readonly string[] = []): Promise<PeerProcess> {
+export function spawnPeer(
+  args: string[],
+  defer: Defer = perTest,
+  prefix: readonly string[] = [],
+): Promise<PeerProcess> {
   return spawnPeerWith([...prefix, process.execPath, BIN], args, defer);
 }
 
@@ -29,9 +33,17 @@ export function spawnPeer(args: string[], defer: Defer = perTest, prefix: readon
  * The same with another `peershare` command line, such as the bin of an installed package;
  * `env` replaces the inherited environment.
  */
-export async function spawnPeerWith(command: readonly string[], args: string[], defer: Defer = perTest, env?: NodeJS.ProcessEnv): Promise<PeerProcess> {
+export async function spawnPeerWith(
+  command: readonly string[],
+  args: string[],
+  defer: Defer = perTest,
+  env?: NodeJS.ProcessEnv,
+): Promise<PeerProcess> {
   const [program, ...before] = command;
-  const child = spawn(program!, [...before, ...args, '--log-level', 'warn'], { stdio: ['ignore', 'ignore', 'pipe'], ...(env ? { env } : {}) });
+  const child = spawn(program!, [...before, ...args, '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    ...(env ? { env } : {}),
+  });
   const exited = once(child, 'exit').catch(() => undefined);
   defer(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -37,7 +37,12 @@ export async function newPeerTls(): Promise<PeerTls> {
  * Serve `server` (an HTTP server, or a TCP server whose 'connection' handler takes the decrypted
  * socket) to TLS clients on `host`, port `port` (0: any). The server itself does not listen.
  */
-export async function listenAsPeer(server: HttpServer | NetServer, host: string, port = 0, tls?: PeerTls): Promise<PeerListener> {
+export async function listenAsPeer(
+  server: HttpServer | NetServer,
+  host: string,
+  port = 0,
+  tls?: PeerTls,
+): Promise<PeerListener> {
   const peerTls = tls ?? (await newPeerTls());
   const sockets = new Set<TLSSocket>();
   let connections = 0;
@@ -57,7 +62,12 @@ export async function listenAsPeer(server: HttpServer | NetServer, host: string,
     await once(tlsServer, 'close');
   });
   return {
-    tls: peerTls, peerId: peerTls.peerId, host, port: bound, source: formatPeerAddress({ peerId: peerTls.peerId, address: `${host}:${bound}` }), sockets,
+    tls: peerTls,
+    peerId: peerTls.peerId,
+    host,
+    port: bound,
+    source: formatPeerAddress({ peerId: peerTls.peerId, address: `${host}:${bound}` }),
+    sockets,
     get connections() {
       return connections;
     },

@@ -11,7 +11,16 @@
  * is gone: each folder is named with the NODE_PREFIX and records its owner's pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { freePort } from './loopback.ts';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -46,8 +55,13 @@ export interface RabbitNode {
 
 /** Where RabbitMQ's own scripts live (Debian: /usr/lib/rabbitmq/bin; elsewhere beside rabbitmq-server). */
 function scriptsDir(): string {
-  const candidates = [process.env.PEERSHARE_TEST_RABBITMQ_BIN, '/usr/lib/rabbitmq/bin', ...(process.env.PATH ?? '').split(':')];
-  for (const dir of candidates) if (dir && existsSync(join(dir, 'rabbitmq-server')) && existsSync(join(dir, 'rabbitmq-env'))) return dir;
+  const candidates = [
+    process.env.PEERSHARE_TEST_RABBITMQ_BIN,
+    '/usr/lib/rabbitmq/bin',
+    ...(process.env.PATH ?? '').split(':'),
+  ];
+  for (const dir of candidates)
+    if (dir && existsSync(join(dir, 'rabbitmq-server')) && existsSync(join(dir, 'rabbitmq-env'))) return dir;
   throw new Error('the RabbitMQ tests need rabbitmq-server (Debian: apt-get install rabbitmq-server); none found');
 }
 
@@ -121,7 +135,10 @@ async function layout(): Promise<Layout> {
   writeFileSync(join(dir, 'owner'), String(process.pid));
   const name = `${basename(dir)}@localhost`;
   const [port, distPort] = [await freePort(), await freePort()];
-  writeFileSync(join(dir, 'rabbitmq.conf'), `listeners.tcp.1 = 127.0.0.1:${port}\nlog.console = false\nlog.file.level = warning\n`);
+  writeFileSync(
+    join(dir, 'rabbitmq.conf'),
+    `listeners.tcp.1 = 127.0.0.1:${port}\nlog.console = false\nlog.file.level = warning\n`,
+  );
   writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
   writeFileSync(join(dir, 'rabbitmq-env.conf'), ''); // not /etc/rabbitmq's, which names the shared node
   const env: NodeJS.ProcessEnv = {
@@ -160,7 +177,9 @@ async function boot(bin: string, l: Layout): Promise<{ child: ChildProcess; cont
   const control = new ErlangControl(`${basename(l.dir)}-ctl`, l.name, l.env);
   const exited = new Promise<never>((_, reject) => {
     child.once('error', reject);
-    child.once('exit', (code, signal) => reject(new Error(`rabbitmq-server ${l.name} exited (${signal ?? code}) while starting:\n${logTail(l.dir)}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`rabbitmq-server ${l.name} exited (${signal ?? code}) while starting:\n${logTail(l.dir)}`)),
+    );
   });
   // Poll until the node is up (its name registered), then wait for the rabbit app on the node itself.
   const polls = Math.ceil(STARTUP_TIMEOUT_MS / NODE_POLL_MS);
@@ -204,7 +223,10 @@ function nodeHandle(l: Layout, child: ChildProcess, control: ErlangControl): Rab
   const stop = async () => {
     control.close(); // its loop stops the node as it exits
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.all([exited, control.exited]), new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS)))]);
+    await Promise.race([
+      Promise.all([exited, control.exited]),
+      new Promise((r) => (timer = setTimeout(r, STOP_GRACE_MS))),
+    ]);
     clearTimeout(timer);
     // The server script may have gone before beam, or beam ignored the stop: leave nothing behind.
     killAll(processesMentioning(l.dir));

@@ -57,7 +57,11 @@ export interface RawNeighbourOptions {
   alpn?: string[];
 }
 
-export async function rawNeighbour(target: string, fromHost = nextLoopback(), options: RawNeighbourOptions = {}): Promise<RawNeighbour> {
+export async function rawNeighbour(
+  target: string,
+  fromHost = nextLoopback(),
+  options: RawNeighbourOptions = {},
+): Promise<RawNeighbour> {
   const identity = options.identity ?? memorySigner();
   const tls = new PeerTls(identity);
   await tls.ready();
@@ -110,7 +114,13 @@ export async function rawNeighbour(target: string, fromHost = nextLoopback(), op
     hello,
     async handshake() {
       await send(hello());
-      while (!received.some((m) => m.case === 'hello')) await Promise.race([once(socket, 'data'), closed.then(() => { throw new Error('closed before hello'); })]);
+      while (!received.some((m) => m.case === 'hello'))
+        await Promise.race([
+          once(socket, 'data'),
+          closed.then(() => {
+            throw new Error('closed before hello');
+          }),
+        ]);
     },
   };
 }

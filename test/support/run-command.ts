@@ -14,7 +14,11 @@ export function runCommand(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: st
   return new Promise((resolve, reject) => {
     // PEERSHARE_API from the outer environment must not redirect a test's commands.
     const { PEERSHARE_API: _ignored, ...inherited } = process.env;
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...inherited, ...env }, ...(cwd ? { cwd } : {}) });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...inherited, ...env },
+      ...(cwd ? { cwd } : {}),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -33,11 +37,13 @@ export function runOnTerminal(args: string[]): Promise<{ code: number | null; ou
   const line = [process.execPath, BIN, ...args].map(quote).join(' ');
   return new Promise((resolve, reject) => {
     const { PEERSHARE_API: _ignored, ...env } = process.env;
-    const child = spawn('script', ['--quiet', '--return', '--command', line, '/dev/null'], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    const child = spawn('script', ['--quiet', '--return', '--command', line, '/dev/null'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env,
+    });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (output += c));
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, output }));
   });
 }
-

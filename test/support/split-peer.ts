@@ -39,9 +39,13 @@ export async function startSplitPeer(options: SplitPeerOptions = {}, defer: Defe
       return spawnPeer(['service', name, ...common, ...join, ...(options.serviceFlags?.[name] ?? [])], defer);
     }),
   );
-  const processes = Object.fromEntries(SERVICE_NAMES.map((name, i) => [name, started[i]!])) as Record<ServiceName, PeerProcess>;
+  const processes = Object.fromEntries(SERVICE_NAMES.map((name, i) => [name, started[i]!])) as Record<
+    ServiceName,
+    PeerProcess
+  >;
   const ids = new Set(started.map((p) => /^peershare peer ([a-z2-7]{52})$/m.exec(p.stderr())?.[1]));
-  if (ids.size !== 1 || ids.has(undefined)) throw new Error(`the services of one peer disagree on its id: ${[...ids].join(', ')}`);
+  if (ids.size !== 1 || ids.has(undefined))
+    throw new Error(`the services of one peer disagree on its id: ${[...ids].join(', ')}`);
   return {
     host,
     dataDir,

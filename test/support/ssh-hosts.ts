@@ -19,7 +19,8 @@ const run = promisify(execFile);
 async function ensureSshd(): Promise<void> {
   if (existsSync(SSHD)) return;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => run('apt-get', ['install', '-y', '-qq', 'openssh-server'], { timeout: INSTALL_TIMEOUT_MS, env });
+  const install = () =>
+    run('apt-get', ['install', '-y', '-qq', 'openssh-server'], { timeout: INSTALL_TIMEOUT_MS, env });
   await install().catch(async () => {
     await run('apt-get', ['update', '-qq'], { timeout: INSTALL_TIMEOUT_MS });
     await install();
@@ -41,7 +42,12 @@ export interface SshAccess {
 export type Enter = (host: TestHost) => readonly string[];
 
 /** Start sshd on every host, under `dir`; resolves once each listens. */
-export async function startSshd(hosts: readonly TestHost[], dir: string, defer: Defer = perTest, enter: Enter = (host) => ['ip', 'netns', 'exec', host.ns]): Promise<SshAccess> {
+export async function startSshd(
+  hosts: readonly TestHost[],
+  dir: string,
+  defer: Defer = perTest,
+  enter: Enter = (host) => ['ip', 'netns', 'exec', host.ns],
+): Promise<SshAccess> {
   await ensureSshd();
   mkdirSync('/run/sshd', { recursive: true }); // its privilege separation directory
   const key = join(dir, 'id_ed25519');
@@ -64,7 +70,9 @@ export async function startSshd(hosts: readonly TestHost[], dir: string, defer: 
     ];
     writeFileSync(join(home, 'sshd_config'), `${config.join('\n')}\n`);
     const [command, ...args] = enter(host);
-    const sshd = spawn(command!, [...args, SSHD, '-D', '-e', '-f', join(home, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const sshd = spawn(command!, [...args, SSHD, '-D', '-e', '-f', join(home, 'sshd_config')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const exited = once(sshd, 'exit').catch(() => undefined);
     defer(async () => {
       if (sshd.exitCode === null && sshd.signalCode === null) sshd.kill('SIGTERM');
@@ -86,6 +94,20 @@ export async function startSshd(hosts: readonly TestHost[], dir: string, defer: 
       sshd.once('exit', (code, signal) => fail(`exited (${signal ?? code})`));
     });
   }
-  const ssh = ['ssh', '-i', key, '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10'];
+  const ssh = [
+    'ssh',
+    '-i',
+    key,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'ConnectTimeout=10',
+  ];
   return { key, ssh };
 }

@@ -8,6 +8,8 @@ import type { Reporter, TestModule } from 'vitest/node';
 
 export default class StartReporter implements Reporter {
   onTestModuleStart(module: TestModule): void {
-    process.stdout.write(`▶ started ${relative(process.cwd(), module.moduleId)} (${new Date().toISOString().slice(11, 19)})\n`);
+    process.stdout.write(
+      `▶ started ${relative(process.cwd(), module.moduleId)} (${new Date().toISOString().slice(11, 19)})\n`,
+    );
   }
 }

@@ -23,7 +23,26 @@ const SYSTEMD = '/lib/systemd/systemd';
 const BOOT_TIMEOUT_MS = 60_000;
 const run = promisify(execFile);
 /** Targets the units systemd or a service asks for by default, empty: nothing of this machine is pulled in. */
-const TARGETS = ['sysinit', 'basic', 'multi-user', 'default', 'shutdown', 'sockets', 'timers', 'paths', 'slices', 'local-fs', 'local-fs-pre', 'swap', 'network', 'network-online', 'network-pre', 'nss-lookup', 'umount', 'final'];
+const TARGETS = [
+  'sysinit',
+  'basic',
+  'multi-user',
+  'default',
+  'shutdown',
+  'sockets',
+  'timers',
+  'paths',
+  'slices',
+  'local-fs',
+  'local-fs-pre',
+  'swap',
+  'network',
+  'network-online',
+  'network-pre',
+  'nss-lookup',
+  'umount',
+  'final',
+];
 
 /** The cgroup v2 folder this process is in, on this machine's mount of cgroup2. */
 function ourCgroup(): string | undefined {
@@ -43,7 +62,8 @@ export function systemdUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'a systemd host needs root';
   if (!existsSync(SYSTEMD)) return `${SYSTEMD} is not installed (Debian package systemd)`;
   const cgroup = ourCgroup();
-  if (cgroup === undefined || !existsSync(join(cgroup, 'cgroup.procs'))) return 'no cgroup v2 hierarchy is mounted (systemd needs one)';
+  if (cgroup === undefined || !existsSync(join(cgroup, 'cgroup.procs')))
+    return 'no cgroup v2 hierarchy is mounted (systemd needs one)';
   if (!existsSync(join(cgroup, 'cgroup.kill'))) return 'cgroup v2 here has no cgroup.kill (Linux 5.14 or later)';
   return undefined;
 }
@@ -62,7 +82,8 @@ export async function bootSystemd(host: TestHost, dir: string, defer: Defer = pe
   const units = join(dir, 'units');
   mkdirSync(units);
   writeFileSync(join(units, 'peershare-test.target'), '[Unit]\nDescription=a peershare test host\n');
-  for (const target of TARGETS) writeFileSync(join(units, `${target}.target`), `[Unit]\nDescription=${target} (empty on a test host)\n`);
+  for (const target of TARGETS)
+    writeFileSync(join(units, `${target}.target`), `[Unit]\nDescription=${target} (empty on a test host)\n`);
   const script = join(dir, 'boot.sh');
   writeFileSync(
     script,
@@ -80,9 +101,20 @@ export async function bootSystemd(host: TestHost, dir: string, defer: Defer = pe
   const cgroup = join(ourCgroup()!, `peershare-systemd-${process.pid}-${randomInt(1e9)}`);
   mkdirSync(cgroup);
   // The shell moves itself into the cgroup, then becomes unshare, whose child becomes systemd.
-  const boot = spawn('sh', ['-c', 'echo $$ > "$1/cgroup.procs" && exec ip netns exec "$2" unshare --pid --fork --mount --cgroup --mount-proc sh "$3"', 'sh', cgroup, host.ns, script], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const boot = spawn(
+    'sh',
+    [
+      '-c',
+      'echo $$ > "$1/cgroup.procs" && exec ip netns exec "$2" unshare --pid --fork --mount --cgroup --mount-proc sh "$3"',
+      'sh',
+      cgroup,
+      host.ns,
+      script,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let output = '';
   boot.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const ended = once(boot, 'exit').catch(() => undefined);
@@ -117,17 +149,22 @@ export async function bootSystemd(host: TestHost, dir: string, defer: Defer = pe
   const deadline = Date.now() + BOOT_TIMEOUT_MS;
   let pid: number | undefined;
   while (pid === undefined) {
-    if (boot.exitCode !== null || boot.signalCode !== null) throw new Error(`systemd did not boot on ${host.name} (${boot.exitCode ?? boot.signalCode}):\n${output}`);
-    if (Date.now() > deadline) throw new Error(`systemd did not start on ${host.name} within ${BOOT_TIMEOUT_MS} ms:\n${output}`);
+    if (boot.exitCode !== null || boot.signalCode !== null)
+      throw new Error(`systemd did not boot on ${host.name} (${boot.exitCode ?? boot.signalCode}):\n${output}`);
+    if (Date.now() > deadline)
+      throw new Error(`systemd did not start on ${host.name} within ${BOOT_TIMEOUT_MS} ms:\n${output}`);
     const first = existsSync(scope) ? readFileSync(scope, 'utf8').split('\n')[0] : '';
     if (first) pid = Number(first);
     else await new Promise((r) => setTimeout(r, 50));
   }
   const enter = ['nsenter', '-t', String(pid), '-m', '-n', '-p', '--'];
-  exec = (command: string, args: string[]) => run(enter[0]!, [...enter.slice(1), command, ...args], { timeout: BOOT_TIMEOUT_MS });
-  const state = await exec('systemctl', ['is-system-running', '--wait']).catch((err: { stdout?: string; stderr?: string }) => {
-    throw new Error(`systemd on ${host.name} did not come up: ${err.stdout ?? ''}${err.stderr ?? String(err)}`);
-  });
+  exec = (command: string, args: string[]) =>
+    run(enter[0]!, [...enter.slice(1), command, ...args], { timeout: BOOT_TIMEOUT_MS });
+  const state = await exec('systemctl', ['is-system-running', '--wait']).catch(
+    (err: { stdout?: string; stderr?: string }) => {
+      throw new Error(`systemd on ${host.name} did not come up: ${err.stdout ?? ''}${err.stderr ?? String(err)}`);
+    },
+  );
   if (state.stdout.trim() !== 'running') throw new Error(`systemd on ${host.name} is ${state.stdout.trim()}`);
   return { enter, exec };
 }

@@ -31,7 +31,8 @@ import { perTest, type Defer } from './teardown.ts';
 const COMMAND_TIMEOUT_MS = 60_000;
 const execFileAsync = promisify(execFile);
 /** Every command has a deadline: a stuck `ip` or `tc` fails the test instead of stalling it. */
-const run = (command: string, args: string[], options: { timeout?: number } = {}) => execFileAsync(command, args, { timeout: COMMAND_TIMEOUT_MS, ...options });
+const run = (command: string, args: string[], options: { timeout?: number } = {}) =>
+  execFileAsync(command, args, { timeout: COMMAND_TIMEOUT_MS, ...options });
 
 /** Whether this process may create network namespaces (root); tests skip with one line otherwise. */
 export const canCreateHosts = process.getuid?.() === 0;
@@ -86,8 +87,18 @@ const LAN = { host: '192.168.77.2', router: '192.168.77.1', prefix: 24 };
 
 /** Install a Debian package unless `probe` (a command and its arguments) already runs. */
 async function ensurePackage(pkg: string, probe: [string, string[]]): Promise<void> {
-  if (await run(...probe).then(() => true, () => false)) return;
-  const install = () => execFileAsync('apt-get', ['install', '-y', '-qq', pkg], { timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (
+    await run(...probe).then(
+      () => true,
+      () => false,
+    )
+  )
+    return;
+  const install = () =>
+    execFileAsync('apt-get', ['install', '-y', '-qq', pkg], {
+      timeout: 300_000,
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   await install().catch(async () => {
     await run('apt-get', ['update', '-qq'], { timeout: 300_000 });
     await install();
@@ -144,7 +155,15 @@ deny 0-65535 0.0.0.0/0 0-65535
 `;
 
 /** Make namespace `router` a home router for `host`: masquerade out of eth0, drop new connections into it; with `upnp`, forward what miniupnpd maps. */
-async function natRouter(router: string, host: string, publicIp: string, sw: string, port: string, upnp: boolean, defer: Defer): Promise<void> {
+async function natRouter(
+  router: string,
+  host: string,
+  publicIp: string,
+  sw: string,
+  port: string,
+  upnp: boolean,
+  defer: Defer,
+): Promise<void> {
   const inRouter = (command: string, ...args: string[]) => run('ip', ['netns', 'exec', router, command, ...args]);
   await run('ip', ['-n', router, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', port, 'netns', sw]);
   await run('ip', ['-n', router, 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host]);
@@ -169,7 +188,15 @@ async function plainNat(inRouter: (command: string, ...args: string[]) => Promis
   await inRouter('nft', 'add', 'rule', 'ip', 'nat', 'out', 'oifname', 'eth0', 'masquerade');
   await inRouter('nft', 'add', 'table', 'ip', 'guard');
   for (const hook of ['forward', 'input']) {
-    await inRouter('nft', 'add', 'chain', 'ip', 'guard', hook, `{ type filter hook ${hook} priority 0 ; policy accept ; }`);
+    await inRouter(
+      'nft',
+      'add',
+      'chain',
+      'ip',
+      'guard',
+      hook,
+      `{ type filter hook ${hook} priority 0 ; policy accept ; }`,
+    );
     await inRouter('nft', 'add', 'rule', 'ip', 'guard', hook, 'iifname', 'eth0', 'ct', 'state', 'new', 'drop');
   }
 }
@@ -181,7 +208,11 @@ async function upnpRouter(router: string, defer: Defer): Promise<void> {
   writeFileSync(join(dir, 'rules.nft'), UPNP_RULESET);
   writeFileSync(join(dir, 'miniupnpd.conf'), MINIUPNPD_CONF);
   await run('ip', ['netns', 'exec', router, 'nft', '-f', join(dir, 'rules.nft')]);
-  const daemon = spawn('ip', ['netns', 'exec', router, 'miniupnpd', '-d', '-f', join(dir, 'miniupnpd.conf'), '-P', join(dir, 'miniupnpd.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const daemon = spawn(
+    'ip',
+    ['netns', 'exec', router, 'miniupnpd', '-d', '-f', join(dir, 'miniupnpd.conf'), '-P', join(dir, 'miniupnpd.pid')],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
   daemon.stderr!.on('data', (chunk: Buffer) => void (log = (log + chunk.toString('utf8')).slice(-4096)));
   const exited = once(daemon, 'exit').catch(() => undefined);
@@ -192,12 +223,17 @@ async function upnpRouter(router: string, defer: Defer): Promise<void> {
   // Up once its HTTP side listens; an early exit (a refused setting, say) fails the test bed with its log.
   for (;;) {
     if (log.includes('HTTP listening on port')) return;
-    if (daemon.exitCode !== null || daemon.signalCode !== null) throw new Error(`miniupnpd did not start in ${router}: ${log}`);
+    if (daemon.exitCode !== null || daemon.signalCode !== null)
+      throw new Error(`miniupnpd did not start in ${router}: ${log}`);
     await Promise.race([once(daemon.stderr!, 'data'), exited]);
   }
 }
 
-export async function createTestbed(count: number, defer: Defer = perTest, options: TestbedOptions = {}): Promise<Testbed> {
+export async function createTestbed(
+  count: number,
+  defer: Defer = perTest,
+  options: TestbedOptions = {},
+): Promise<Testbed> {
   if (count < 1 || count > 200) throw new Error(`a test bed holds 1 to 200 hosts, not ${count}`);
   const natted = new Set(options.behindNat ?? []);
   if (natted.size > 0) await ensureNftables();
@@ -241,11 +277,16 @@ export async function createTestbed(count: number, defer: Defer = perTest, optio
     await inSwitch('link', 'set', port, 'master', 'br0');
     await inSwitch('link', 'set', port, 'up');
     await inHost('link', 'set', 'lo', 'up');
-    const exec = (command: string, args: string[]) => run('ip', ['netns', 'exec', ns, command, ...args], { timeout: COMMAND_TIMEOUT_MS });
+    const exec = (command: string, args: string[]) =>
+      run('ip', ['netns', 'exec', ns, command, ...args], { timeout: COMMAND_TIMEOUT_MS });
     const peershare = (args: string[]): Promise<CommandResult> =>
       exec(process.execPath, [BIN, ...args]).then(
         ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-        (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof err.code === 'number' ? err.code : null, stdout: err.stdout ?? '', stderr: err.stderr ?? String(err) }),
+        (err: { code?: number; stdout?: string; stderr?: string }) => ({
+          code: typeof err.code === 'number' ? err.code : null,
+          stdout: err.stdout ?? '',
+          stderr: err.stderr ?? String(err),
+        }),
       );
     hosts.push({
       name: `host${i}`,
@@ -260,7 +301,8 @@ export async function createTestbed(count: number, defer: Defer = perTest, optio
       peershare,
       async peershareJson<T>(args: string[]): Promise<T> {
         const result = await peershare([...args, '--json']);
-        if (result.code !== 0) throw new Error(`peershare ${args.join(' ')} on host${i} exited ${result.code}: ${result.stderr}`);
+        if (result.code !== 0)
+          throw new Error(`peershare ${args.join(' ')} on host${i} exited ${result.code}: ${result.stderr}`);
         return JSON.parse(result.stdout) as T;
       },
     });
@@ -278,7 +320,20 @@ export async function createTestbed(count: number, defer: Defer = perTest, optio
     },
     async cap(host, bitsPerSecond) {
       const burst = Math.max(16 * 1024, Math.ceil(bitsPerSecond / 8 / 100)); // 10 ms worth, at least 16 KiB
-      await host.exec('tc', ['qdisc', 'replace', 'dev', 'eth0', 'root', 'tbf', 'rate', `${bitsPerSecond}bit`, 'burst', String(burst), 'latency', '100ms']);
+      await host.exec('tc', [
+        'qdisc',
+        'replace',
+        'dev',
+        'eth0',
+        'root',
+        'tbf',
+        'rate',
+        `${bitsPerSecond}bit`,
+        'burst',
+        String(burst),
+        'latency',
+        '100ms',
+      ]);
     },
   };
 }

@@ -44,7 +44,9 @@ export interface Testnet {
   stop(): Promise<void>;
 }
 
-export type TestnetOptions = Partial<Omit<SearchServiceComponents, 'index' | 'neighbours' | 'identity' | 'tls' | 'host' | 'port' | 'apiPort'>> & {
+export type TestnetOptions = Partial<
+  Omit<SearchServiceComponents, 'index' | 'neighbours' | 'identity' | 'tls' | 'host' | 'port' | 'apiPort'>
+> & {
   /** Register stop() with vitest's onTestFinished (default true; false outside tests). */
   teardown?: boolean;
 };
@@ -129,9 +131,19 @@ export async function createTestnet(n: number, topology: Topology, options: Test
       Promise.all(
         peers.map(async (p, i) => {
           // The exact set of graph neighbours, by peer id: a duplicate or a stray link does not count.
-          const want = () => adjacent[i]!.filter((j) => peers[j]!.running).map((j) => peers[j]!.peerId).sort().join();
-          const have = () => p.service.links.list().map((l) => l.peerId).sort().join();
-          while (p.running && (have() !== want() || p.service.links.pending > 0)) await once(p.service.links.events, 'change');
+          const want = () =>
+            adjacent[i]!.filter((j) => peers[j]!.running)
+              .map((j) => peers[j]!.peerId)
+              .sort()
+              .join();
+          const have = () =>
+            p.service.links
+              .list()
+              .map((l) => l.peerId)
+              .sort()
+              .join();
+          while (p.running && (have() !== want() || p.service.links.pending > 0))
+            await once(p.service.links.events, 'change');
         }),
       ).then(() => undefined),
     stop,

@@ -33,7 +33,10 @@ export async function tlsPeerClient(signer: KeyHolder = memorySigner()): Promise
     tls,
     async post(address, path, body, peerId) {
       try {
-        const answer = await client.json<Answer['body']>({ kind: 'peer', address, peerId }, { method: 'POST', path, json: body });
+        const answer = await client.json<Answer['body']>(
+          { kind: 'peer', address, peerId },
+          { method: 'POST', path, json: body },
+        );
         return { status: answer.status, body: answer.body };
       } catch (err) {
         const status = isPeershareError(err) ? err.details?.status : undefined;
@@ -49,7 +52,12 @@ export async function tlsPeerClient(signer: KeyHolder = memorySigner()): Promise
             createConnection: () => socket,
             method,
             path,
-            headers: { host: address, connection: 'close', ...(contentType ? { 'content-type': contentType } : {}), ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}) },
+            headers: {
+              host: address,
+              connection: 'close',
+              ...(contentType ? { 'content-type': contentType } : {}),
+              ...(body !== undefined ? { 'content-length': Buffer.byteLength(body) } : {}),
+            },
           },
           resolve,
         );

@@ -19,7 +19,8 @@ export class ApiError extends Error {
 }
 
 /** Any thrown value as an ApiError, to show. */
-export const asApiError = (err: unknown): ApiError => (err instanceof ApiError ? err : new ApiError('ERROR', String(err), 0));
+export const asApiError = (err: unknown): ApiError =>
+  err instanceof ApiError ? err : new ApiError('ERROR', String(err), 0);
 
 const TOKEN_KEY = 'peershare.apiToken';
 const tokenListeners = new Set<(needed: boolean) => void>();
@@ -72,12 +73,21 @@ function errorFrom(status: number, text: string): ApiError {
 }
 
 /** Call a JSON route; resolves with the parsed answer (undefined for 204). */
-export async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+export async function call<T>(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
       method,
-      headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(method !== 'GET' ? authHeaders() : {}) },
+      headers: {
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(method !== 'GET' ? authHeaders() : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       ...(signal ? { signal } : {}),
     });
@@ -95,7 +105,11 @@ export async function call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: s
  * name and parsed data. Resolves when the stream ends (also when aborted); rejects with the
  * API's error when the route refuses, or UNAVAILABLE when the connection drops.
  */
-export async function followEvents(path: string, onEvent: (event: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+export async function followEvents(
+  path: string,
+  onEvent: (event: string, data: unknown) => void,
+  signal: AbortSignal,
+): Promise<void> {
   let res: Response;
   try {
     res = await fetch(path, { headers: { accept: 'text/event-stream' }, signal });
@@ -108,7 +122,11 @@ export async function followEvents(path: string, onEvent: (event: string, data: 
 }
 
 /** Read an event stream to its end (or until `signal` aborts), calling `onEvent` per event. */
-async function readEvents(res: Response, onEvent: (event: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+async function readEvents(
+  res: Response,
+  onEvent: (event: string, data: unknown) => void,
+  signal: AbortSignal,
+): Promise<void> {
   if (!res.body) return;
   const parser = sseParser(({ event, data }) => onEvent(event, JSON.parse(data)));
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -130,10 +148,20 @@ async function readEvents(res: Response, onEvent: (event: string, data: unknown)
  * stream, the peer answers `progress` events, then `result` or `error`. A peer that answers
  * plain JSON instead is taken at its word. Aborting `signal` stops the operation on the peer.
  */
-export async function callWithProgress<T, P>(path: string, body: unknown, onProgress: (p: P) => void, signal: AbortSignal): Promise<T> {
+export async function callWithProgress<T, P>(
+  path: string,
+  body: unknown,
+  onProgress: (p: P) => void,
+  signal: AbortSignal,
+): Promise<T> {
   let res: Response;
   try {
-    res = await fetch(path, { method: 'POST', headers: { accept: 'text/event-stream', 'content-type': 'application/json', ...authHeaders() }, body: JSON.stringify(body), signal });
+    res = await fetch(path, {
+      method: 'POST',
+      headers: { accept: 'text/event-stream', 'content-type': 'application/json', ...authHeaders() },
+      body: JSON.stringify(body),
+      signal,
+    });
   } catch {
     if (signal.aborted) throw new ApiError('ABORTED', 'Stopped.', 0);
     throw unreachable();
@@ -144,14 +172,18 @@ export async function callWithProgress<T, P>(path: string, body: unknown, onProg
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
   let outcome: { result: T } | { error: ApiError } | undefined;
-  await readEvents(res, (event, data) => {
-    if (event === 'progress') onProgress(data as P);
-    else if (event === 'result') outcome = { result: data as T };
-    else if (event === 'error') {
-      const e = data as { code?: string; message?: string };
-      outcome = { error: new ApiError(e.code ?? 'ERROR', e.message ?? 'the peer reported an error', 0) };
-    }
-  }, signal);
+  await readEvents(
+    res,
+    (event, data) => {
+      if (event === 'progress') onProgress(data as P);
+      else if (event === 'result') outcome = { result: data as T };
+      else if (event === 'error') {
+        const e = data as { code?: string; message?: string };
+        outcome = { error: new ApiError(e.code ?? 'ERROR', e.message ?? 'the peer reported an error', 0) };
+      }
+    },
+    signal,
+  );
   if (signal.aborted) throw new ApiError('ABORTED', 'Stopped.', 0);
   if (!outcome) throw new ApiError('UNAVAILABLE', 'The peer ended its answer before the result.', 0);
   if ('error' in outcome) throw outcome.error;
@@ -178,7 +210,10 @@ export function upload<T>(path: string, file: Blob, onProgress: (sent: number, t
       if (xhr.status >= 200 && xhr.status < 300) resolve(JSON.parse(xhr.responseText) as T);
       else reject(errorFrom(xhr.status, xhr.responseText));
     };
-    xhr.onerror = () => reject(new ApiError('UNAVAILABLE', 'The upload was cut off: the peer closed the connection or stopped answering.', 0));
+    xhr.onerror = () =>
+      reject(
+        new ApiError('UNAVAILABLE', 'The upload was cut off: the peer closed the connection or stopped answering.', 0),
+      );
     xhr.onabort = () => reject(new ApiError('ABORTED', 'Upload cancelled.', 0));
     xhr.send(file);
   });

@@ -27,7 +27,8 @@ type Tab = (typeof TABS)[number]['id'];
 
 const tabFromHash = (): Tab => TABS.find((t) => `#${t.id}` === location.hash)?.id ?? 'search';
 
-const prefillOf = (deep: DeepLink | undefined) => (deep?.view === 'get' ? { link: deep.text } : deep?.view === 'search' ? { query: deep.q } : undefined);
+const prefillOf = (deep: DeepLink | undefined) =>
+  deep?.view === 'get' ? { link: deep.text } : deep?.view === 'search' ? { query: deep.q } : undefined;
 
 export function App() {
   const [tab, setTab] = useState<Tab>(tabFromHash);
@@ -71,7 +72,9 @@ export function App() {
 
   return (
     <>
-      <a class="skip" href="#main">Skip to content</a>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
       <StatusHeader status={status.data} error={status.error} downloads={downloads.live ? downloads.list : undefined} />
       <div class="layout">
         <main id="main" class="main">

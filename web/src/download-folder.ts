@@ -10,7 +10,7 @@ const KEY = 'peershare.downloadFolder';
 export function folderProblem(folder: string): string | undefined {
   const f = folder.trim();
   if (f === '') return undefined;
-  if (!f.startsWith('/')) return 'give the whole path of a folder on the peer\'s machine, starting with /';
+  if (!f.startsWith('/')) return "give the whole path of a folder on the peer's machine, starting with /";
   if (f.length > 4096) return 'that path is too long';
   return undefined;
 }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { actionsFor, ago, fraction, hopsLabel, percentLabel, plural, progressDetail } from './format.ts';
 
-const progress = (over: Partial<Parameters<typeof fraction>[0]> = {}) => ({ state: 'running', bytesDone: 0, rate: 0, sources: [], ...over });
+const progress = (over: Partial<Parameters<typeof fraction>[0]> = {}) => ({
+  state: 'running',
+  bytesDone: 0,
+  rate: 0,
+  sources: [],
+  ...over,
+});
 
 describe('progress as the UI shows it', () => {
   it('is a fraction of the size, clamped, and whole once done', () => {
@@ -18,7 +24,13 @@ describe('progress as the UI shows it', () => {
   });
 
   it('tells rate, time left and sources only while running', () => {
-    const running = progress({ bytesDone: 1024 * 1024, size: 3 * 1024 * 1024, rate: 512 * 1024, etaSeconds: 4, sources: ['a', 'b'] });
+    const running = progress({
+      bytesDone: 1024 * 1024,
+      size: 3 * 1024 * 1024,
+      rate: 512 * 1024,
+      etaSeconds: 4,
+      sources: ['a', 'b'],
+    });
     expect(progressDetail(running)).toBe('1.0 MiB of 3.0 MiB · 512 KiB/s · 4s left · 2 sources');
     expect(progressDetail({ ...running, state: 'paused' })).toBe('1.0 MiB of 3.0 MiB');
     expect(progressDetail(progress({ bytesDone: 10, sources: ['a'] }))).toBe('10 B · 0 B/s · 1 source');

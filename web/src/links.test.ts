@@ -7,11 +7,21 @@ const LINK = `peershare:?id=${ID}&name=tram%20%231.mkv&size=10&hint=${PEER}@127.
 
 describe('links in the UI', () => {
   it('reads a pasted link, a bare id, or says what is wrong', () => {
-    expect(readPasted(` ${LINK}\n`)).toEqual({ kind: 'link', text: LINK, link: { fileId: ID, name: 'tram #1.mkv', size: 10, hints: [`${PEER}@127.0.0.2:7871`] } });
+    expect(readPasted(` ${LINK}\n`)).toEqual({
+      kind: 'link',
+      text: LINK,
+      link: { fileId: ID, name: 'tram #1.mkv', size: 10, hints: [`${PEER}@127.0.0.2:7871`] },
+    });
     expect(readPasted(ID)).toEqual({ kind: 'id', fileId: ID });
     expect(readPasted('  ')).toEqual({ kind: 'empty' });
-    expect(readPasted('lisbon tram')).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/peershare: link or a 64-character file id/) });
-    expect(readPasted(`peershare:?id=${ID}&name=a%E2%80%AEb.exe`)).toMatchObject({ kind: 'invalid', reason: expect.stringMatching(/U\+202E/) });
+    expect(readPasted('lisbon tram')).toMatchObject({
+      kind: 'invalid',
+      reason: expect.stringMatching(/peershare: link or a 64-character file id/),
+    });
+    expect(readPasted(`peershare:?id=${ID}&name=a%E2%80%AEb.exe`)).toMatchObject({
+      kind: 'invalid',
+      reason: expect.stringMatching(/U\+202E/),
+    });
   });
 
   it('asks the peer with the link as pasted, or the id', () => {

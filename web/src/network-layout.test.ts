@@ -6,7 +6,13 @@ const radius = (p: { x: number; y: number }) => Math.round(Math.hypot(p.x - WIDT
 
 describe('the network picture layout', () => {
   it('counts links from this peer', () => {
-    expect(distances('a', [edge('a', 'b'), edge('b', 'c'), edge('x', 'y')])).toEqual(new Map([['a', 0], ['b', 1], ['c', 2]]));
+    expect(distances('a', [edge('a', 'b'), edge('b', 'c'), edge('x', 'y')])).toEqual(
+      new Map([
+        ['a', 0],
+        ['b', 1],
+        ['c', 2],
+      ]),
+    );
   });
 
   it('puts this peer in the middle and every other on the ring of its distance', () => {

@@ -66,7 +66,9 @@ export function layout(self: string, peerIds: readonly string[], edges: readonly
   const place = (ids: string[], ring: number, distance: number | null) => {
     // Order a ring by the angle of the peer each one is reached through, so children sit near parents.
     const parentAngle = (id: string) => {
-      const parents = edges.flatMap((e) => (e.a === id ? [e.b] : e.b === id ? [e.a] : [])).filter((p) => angle.has(p) && dist.get(p) === (distance ?? 0) - 1);
+      const parents = edges
+        .flatMap((e) => (e.a === id ? [e.b] : e.b === id ? [e.a] : []))
+        .filter((p) => angle.has(p) && dist.get(p) === (distance ?? 0) - 1);
       return parents.length === 0 ? 0 : Math.min(...parents.map((p) => angle.get(p)!));
     };
     const ordered = [...ids].sort((x, y) => parentAngle(x) - parentAngle(y) || (x < y ? -1 : 1));
@@ -78,7 +80,12 @@ export function layout(self: string, peerIds: readonly string[], edges: readonly
       placed.push({ peerId: id, x: round(cx + r * Math.cos(a)), y: round(cy + r * Math.sin(a)), distance });
     });
   };
-  for (let d = 1; d <= deepest; d++) place(reached.filter((id) => dist.get(id) === d), d - 1, d);
+  for (let d = 1; d <= deepest; d++)
+    place(
+      reached.filter((id) => dist.get(id) === d),
+      d - 1,
+      d,
+    );
   if (unreached.length > 0) place(unreached, ringCount - 1, null);
   return { width: WIDTH, height: HEIGHT, peers: placed, rings };
 }

@@ -26,7 +26,14 @@ export function groupHits(hits: readonly SearchHit[]): FileResult[] {
   for (const hit of hits) {
     let row = byId.get(hit.fileId);
     if (!row) {
-      row = { fileId: hit.fileId, name: hit.name, otherNames: [], size: hit.size, holders: [], ...(hit.folder ? { folder: { files: hit.folder.files } } : {}) };
+      row = {
+        fileId: hit.fileId,
+        name: hit.name,
+        otherNames: [],
+        size: hit.size,
+        holders: [],
+        ...(hit.folder ? { folder: { files: hit.folder.files } } : {}),
+      };
       byId.set(hit.fileId, row);
     } else if (hit.name !== row.name && !row.otherNames.includes(hit.name)) {
       row.otherNames.push(hit.name);
@@ -38,7 +45,9 @@ export function groupHits(hits: readonly SearchHit[]): FileResult[] {
   const rows = [...byId.values()];
   for (const row of rows) row.holders.sort((a, b) => a.hops - b.hops || (a.peerId < b.peerId ? -1 : 1));
   const nearest = (r: FileResult) => r.holders[0]?.hops ?? Infinity;
-  return rows.sort((a, b) => b.holders.length - a.holders.length || nearest(a) - nearest(b) || a.name.localeCompare(b.name));
+  return rows.sort(
+    (a, b) => b.holders.length - a.holders.length || nearest(a) - nearest(b) || a.name.localeCompare(b.name),
+  );
 }
 
 /** Every peer that answered, with the fewest hops any of its hits travelled. */

@@ -23,7 +23,10 @@ describe('the SSE parser', () => {
   it('copes with a stream cut anywhere, and CRLF line ends', () => {
     const text = 'event: progress\r\ndata: {"bytesDone":5}\r\n\r\nevent: progress\r\ndata: {"bytesDone":9}\r\n\r\n';
     for (let cut = 1; cut < text.length; cut++) {
-      expect(parse([text.slice(0, cut), text.slice(cut)]).map((m) => m.data)).toEqual(['{"bytesDone":5}', '{"bytesDone":9}']);
+      expect(parse([text.slice(0, cut), text.slice(cut)]).map((m) => m.data)).toEqual([
+        '{"bytesDone":5}',
+        '{"bytesDone":9}',
+      ]);
     }
   });
 

@@ -28,23 +28,27 @@ export function useDownloads(): LiveDownloads {
     const run = async () => {
       while (!abort.signal.aborted) {
         try {
-          await followEvents('/downloads/events', (event, data) => {
-            if (event === 'snapshot') {
-              failures = 0;
-              setState((s) => ({ ...s, list: data as DownloadProgress[], live: true, error: undefined }));
-            } else if (event === 'progress') {
-              const p = data as DownloadProgress;
-              setState((s) => {
-                const before = s.list.find((d) => d.key === p.key);
-                const list = before ? s.list.map((d) => (d.key === p.key ? p : d)) : [p, ...s.list];
-                const finished = p.state === 'done' && before?.state !== 'done' ? s.finished + 1 : s.finished;
-                return { ...s, list, finished };
-              });
-            } else if (event === 'cleared') {
-              const gone = new Set((data as { keys: string[] }).keys);
-              setState((s) => ({ ...s, list: s.list.filter((d) => !gone.has(d.key)) }));
-            }
-          }, abort.signal);
+          await followEvents(
+            '/downloads/events',
+            (event, data) => {
+              if (event === 'snapshot') {
+                failures = 0;
+                setState((s) => ({ ...s, list: data as DownloadProgress[], live: true, error: undefined }));
+              } else if (event === 'progress') {
+                const p = data as DownloadProgress;
+                setState((s) => {
+                  const before = s.list.find((d) => d.key === p.key);
+                  const list = before ? s.list.map((d) => (d.key === p.key ? p : d)) : [p, ...s.list];
+                  const finished = p.state === 'done' && before?.state !== 'done' ? s.finished + 1 : s.finished;
+                  return { ...s, list, finished };
+                });
+              } else if (event === 'cleared') {
+                const gone = new Set((data as { keys: string[] }).keys);
+                setState((s) => ({ ...s, list: s.list.filter((d) => !gone.has(d.key)) }));
+              }
+            },
+            abort.signal,
+          );
           if (abort.signal.aborted) return;
           setState((s) => ({ ...s, live: false }));
         } catch (err) {

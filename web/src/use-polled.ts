@@ -17,19 +17,21 @@ export function usePolled<T>(path: string, intervalMs: number, deps: readonly un
   const refresh = useCallback(() => {
     const mine = ++generation.current;
     inFlight.current = true;
-    call<T>('GET', path).finally(() => {
-      if (mine === generation.current) inFlight.current = false;
-    }).then(
-      (value) => {
-        if (mine !== generation.current) return;
-        setData(value);
-        setError(undefined);
-      },
-      (err: unknown) => {
-        if (mine !== generation.current) return;
-        setError(asApiError(err));
-      },
-    );
+    call<T>('GET', path)
+      .finally(() => {
+        if (mine === generation.current) inFlight.current = false;
+      })
+      .then(
+        (value) => {
+          if (mine !== generation.current) return;
+          setData(value);
+          setError(undefined);
+        },
+        (err: unknown) => {
+          if (mine !== generation.current) return;
+          setError(asApiError(err));
+        },
+      );
   }, [path]);
 
   useEffect(() => {

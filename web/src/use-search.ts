@@ -39,21 +39,33 @@ export function useSearch(): { state: SearchState; start: (query: string) => voi
     // A whole file id searches for that file; anything else is words.
     const params = new URLSearchParams(FILE_ID.test(query) ? { fileId: query.toLowerCase() } : { q: query });
     let ended = false;
-    followEvents(`/search?${params}`, (event, data) => {
-      if (abort.signal.aborted) return;
-      if (event === 'hit') setState((s) => ({ ...s, hits: [...s.hits, data as SearchHit] }));
-      else if (event === 'summary') {
-        ended = true;
-        setState((s) => ({ ...s, summary: data as SearchSummary, running: false }));
-      } else if (event === 'error') {
-        ended = true;
-        const e = data as { code?: string; message?: string };
-        setState((s) => ({ ...s, running: false, error: new ApiError(e.code ?? 'ERROR', e.message ?? 'the search failed', 0) }));
-      }
-    }, abort.signal).then(
+    followEvents(
+      `/search?${params}`,
+      (event, data) => {
+        if (abort.signal.aborted) return;
+        if (event === 'hit') setState((s) => ({ ...s, hits: [...s.hits, data as SearchHit] }));
+        else if (event === 'summary') {
+          ended = true;
+          setState((s) => ({ ...s, summary: data as SearchSummary, running: false }));
+        } else if (event === 'error') {
+          ended = true;
+          const e = data as { code?: string; message?: string };
+          setState((s) => ({
+            ...s,
+            running: false,
+            error: new ApiError(e.code ?? 'ERROR', e.message ?? 'the search failed', 0),
+          }));
+        }
+      },
+      abort.signal,
+    ).then(
       () => {
         if (abort.signal.aborted || ended) return;
-        setState((s) => ({ ...s, running: false, error: new ApiError('UNAVAILABLE', 'The search ended before its summary: the peer closed the stream.', 0) }));
+        setState((s) => ({
+          ...s,
+          running: false,
+          error: new ApiError('UNAVAILABLE', 'The search ended before its summary: the peer closed the stream.', 0),
+        }));
       },
       (err: unknown) => {
         if (abort.signal.aborted) return;

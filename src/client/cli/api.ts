@@ -4,13 +4,28 @@
  * does not answer is reported in one line with the command that starts one.
  */
 import { isIP } from 'node:net';
-import { call, callWithProgress, followEvents, type CallOptions, type SseEvent, type SseStream } from '../adapters/http/http-json.ts';
+import {
+  call,
+  callWithProgress,
+  followEvents,
+  type CallOptions,
+  type SseEvent,
+  type SseStream,
+} from '../adapters/http/http-json.ts';
 import { DEFAULT_PORTS } from '../../shared/config.ts';
 import { isPeershareError, PeershareError } from '../../shared/errors.ts';
 import { invocation } from './invocation.ts';
 import { UsageError } from './usage-error.ts';
 
-const NOT_ANSWERING = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'ENOTFOUND', 'EADDRNOTAVAIL']);
+const NOT_ANSWERING = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EADDRNOTAVAIL',
+]);
 
 /** The Client API base URL from --api or PEERSHARE_API (URL, host or host:port). */
 export function resolveApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -40,16 +55,22 @@ export class Api {
   ) {}
 
   call<T>(method: string, path: string, body?: unknown, options: CallOptions = {}): Promise<T> {
-    return call<T>(method, `${this.url}${path}`, { token: this.token, ...(body !== undefined ? { body } : {}), ...options }).catch((err) => {
+    return call<T>(method, `${this.url}${path}`, {
+      token: this.token,
+      ...(body !== undefined ? { body } : {}),
+      ...options,
+    }).catch((err) => {
       throw this.explain(err);
     });
   }
 
   /** A call whose answer streams its progress first (e.g. POST /shares while hashing). */
   callWithProgress<T, P>(method: string, path: string, body: unknown, onProgress: (p: P) => void): Promise<T> {
-    return callWithProgress<T, P>(method, `${this.url}${path}`, onProgress, { token: this.token, body }).catch((err) => {
-      throw this.explain(err);
-    });
+    return callWithProgress<T, P>(method, `${this.url}${path}`, onProgress, { token: this.token, body }).catch(
+      (err) => {
+        throw this.explain(err);
+      },
+    );
   }
 
   follow(path: string, onEvent: (e: SseEvent) => void): Promise<SseStream> {
@@ -60,11 +81,15 @@ export class Api {
 
   /** "Nothing answers" becomes the one line a user needs: which address, and how to start a peer there. */
   private explain(err: unknown): unknown {
-    if (!isPeershareError(err) || err.code !== 'UNAVAILABLE' || !NOT_ANSWERING.has(String(err.details?.cause))) return err;
+    if (!isPeershareError(err) || err.code !== 'UNAVAILABLE' || !NOT_ANSWERING.has(String(err.details?.cause)))
+      return err;
     // Only our own request: an error the Client API passed on (one of its services down) says itself.
     if (!String(err.details?.url ?? '').startsWith(`${this.url}/`)) return err;
     const host = new URL(this.url).hostname.replace(/^\[|\]$/g, '');
     const start = `${invocation()} start${host === '127.0.0.1' || host === 'localhost' ? '' : ` --host ${host}`}`;
-    return new PeershareError('UNAVAILABLE', `no peer answers at ${new URL(this.url).host} (${err.details?.cause}); start one with: ${start}`);
+    return new PeershareError(
+      'UNAVAILABLE',
+      `no peer answers at ${new URL(this.url).host} (${err.details?.cause}); start one with: ${start}`,
+    );
   }
 }

@@ -43,8 +43,23 @@ export async function commandTable(): Promise<TableEntry[]> {
     { name: 'start', summary: PEER_SUMMARIES.start, flags: flagsOf(PEER_OPTIONS), subcommands: [] },
     { name: 'service', summary: PEER_SUMMARIES.service, flags: flagsOf(PEER_OPTIONS), subcommands: SERVICE_NAMES },
     { name: 'demo', summary: PEER_SUMMARIES.demo, flags: flagsOf(DEMO_OPTIONS), subcommands: [] },
-    ...CLIENT_COMMANDS.map((c) => ({ name: c.name, summary: c.summary, flags: flagsOf({ ...COMMON_OPTIONS, ...c.options }), subcommands: c.subcommands ?? [] })),
-    { name: 'completion', summary: 'print a completion script for bash or zsh', flags: ['--help', '-h'], subcommands: SHELLS },
-    { name: 'help', summary: 'help on the command, or on one COMMAND', flags: [], subcommands: CLIENT_COMMANDS.map((c) => c.name) },
+    ...CLIENT_COMMANDS.map((c) => ({
+      name: c.name,
+      summary: c.summary,
+      flags: flagsOf({ ...COMMON_OPTIONS, ...c.options }),
+      subcommands: c.subcommands ?? [],
+    })),
+    {
+      name: 'completion',
+      summary: 'print a completion script for bash or zsh',
+      flags: ['--help', '-h'],
+      subcommands: SHELLS,
+    },
+    {
+      name: 'help',
+      summary: 'help on the command, or on one COMMAND',
+      flags: [],
+      subcommands: CLIENT_COMMANDS.map((c) => c.name),
+    },
   ];
 }

@@ -49,7 +49,12 @@ export const COMMON_USAGE = `Common flags:
 
 export function parseCommandArgs(command: Command, argv: string[]): { values: Values; positionals: string[] } {
   try {
-    const parsed = parseArgs({ args: argv, options: { ...COMMON_OPTIONS, ...command.options }, allowPositionals: true, strict: true });
+    const parsed = parseArgs({
+      args: argv,
+      options: { ...COMMON_OPTIONS, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: parsed.values as Values, positionals: parsed.positionals };
   } catch (err) {
     throw new UsageError(`${(err as Error).message.split('\n')[0]}; try peershare ${command.name} --help`);
@@ -57,13 +62,15 @@ export function parseCommandArgs(command: Command, argv: string[]): { values: Va
 }
 
 /** The width to lay text out in: the terminal's, or 80 on a pipe. */
-export const terminalWidth = (stream: { columns?: number } = process.stdout): number => Math.max(40, stream.columns ?? 80);
+export const terminalWidth = (stream: { columns?: number } = process.stdout): number =>
+  Math.max(40, stream.columns ?? 80);
 
 /** A flag's value in seconds, as milliseconds (within 1 ms .. 60 s, the search API's range). */
 export function secondsFlag(name: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;
   const s = Number(raw);
-  if (!Number.isFinite(s) || s <= 0 || s > 60) throw new UsageError(`--${name}: expected seconds from 0.001 to 60, got "${raw}"`);
+  if (!Number.isFinite(s) || s <= 0 || s > 60)
+    throw new UsageError(`--${name}: expected seconds from 0.001 to 60, got "${raw}"`);
   return Math.max(1, Math.round(s * 1000));
 }
 
@@ -72,6 +79,7 @@ export function secondsFlag(name: string, raw: string | undefined): number | und
  * the package folder, so there the user's folder is npm's INIT_CWD.
  */
 export function userPath(path: string): string {
-  const base = process.env.npm_lifecycle_event === 'peershare' && process.env.INIT_CWD ? process.env.INIT_CWD : process.cwd();
+  const base =
+    process.env.npm_lifecycle_event === 'peershare' && process.env.INIT_CWD ? process.env.INIT_CWD : process.cwd();
   return resolve(base, path);
 }

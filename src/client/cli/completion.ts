@@ -39,7 +39,10 @@ export function zshCompletion(table: readonly TableEntry[]): string {
   // _describe splits "name:description" at the first unescaped colon.
   const commands = table.map((e) => `    ${quoted(`${e.name}:${e.summary.replace(/:/g, '\\:')}`)}`).join('\n');
   const cases = table
-    .map((e) => `    ${e.name}) flags=(${e.flags.map(quoted).join(' ')}); subcommands=(${e.subcommands.map(quoted).join(' ')}) ;;`)
+    .map(
+      (e) =>
+        `    ${e.name}) flags=(${e.flags.map(quoted).join(' ')}); subcommands=(${e.subcommands.map(quoted).join(' ')}) ;;`,
+    )
     .join('\n');
   return `#compdef peershare
 # peershare completion for zsh. Load it (after compinit) with: source <(peershare completion zsh)

@@ -10,7 +10,13 @@ import { isIPv4 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { addressAfter, startDemoPeers, stopDemoPeers, waitForDemoNetwork, type DemoPeer } from '../../peer/demo-network.ts';
+import {
+  addressAfter,
+  startDemoPeers,
+  stopDemoPeers,
+  waitForDemoNetwork,
+  type DemoPeer,
+} from '../../peer/demo-network.ts';
 import { onShutdownSignal } from '../../shared/lifecycle.ts';
 import { createLogger, LOG_FORMATS, resolveLogFormat, type LogFormatSetting } from '../../shared/logging.ts';
 import { webUiBuilt } from '../adapters/http/web-ui.ts';
@@ -40,7 +46,9 @@ export const DEMO_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
-function parse(argv: string[]): { peers: number; firstHost: string; logLevel: string; logFormat: LogFormatSetting } | undefined {
+function parse(
+  argv: string[],
+): { peers: number; firstHost: string; logLevel: string; logFormat: LogFormatSetting } | undefined {
   let values;
   try {
     ({ values } = parseArgs({
@@ -53,12 +61,16 @@ function parse(argv: string[]): { peers: number; firstHost: string; logLevel: st
   }
   if (values.help) return undefined;
   const peers = Number(values.peers ?? DEFAULT_PEERS);
-  if (!Number.isInteger(peers) || peers < 2 || peers > 20) throw new UsageError(`--peers: expected an integer from 2 to 20, got "${values.peers}"`);
+  if (!Number.isInteger(peers) || peers < 2 || peers > 20)
+    throw new UsageError(`--peers: expected an integer from 2 to 20, got "${values.peers}"`);
   const firstHost = values.host ?? DEFAULT_FIRST_HOST;
-  if (!isIPv4(firstHost) || !firstHost.startsWith('127.')) throw new UsageError(`--host: expected a loopback address such as 127.0.0.2, got "${firstHost}"`);
-  if (!addressAfter(firstHost, peers - 1).startsWith('127.')) throw new UsageError(`--host: ${peers} peers from ${firstHost} run past 127.255.255.255`);
+  if (!isIPv4(firstHost) || !firstHost.startsWith('127.'))
+    throw new UsageError(`--host: expected a loopback address such as 127.0.0.2, got "${firstHost}"`);
+  if (!addressAfter(firstHost, peers - 1).startsWith('127.'))
+    throw new UsageError(`--host: ${peers} peers from ${firstHost} run past 127.255.255.255`);
   const logLevel = values['log-level'] ?? 'warn';
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) throw new UsageError(`--log-level: expected one of fatal, error, warn, info, debug, trace, silent`);
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel))
+    throw new UsageError(`--log-level: expected one of fatal, error, warn, info, debug, trace, silent`);
   const logFormat = (values['log-format'] ?? 'auto') as LogFormatSetting;
   if (!LOG_FORMATS.includes(logFormat)) throw new UsageError(`--log-format: expected one of ${LOG_FORMATS.join(', ')}`);
   return { peers, firstHost, logLevel, logFormat };
@@ -88,12 +100,21 @@ export async function runDemo(argv: string[]): Promise<void> {
   const last = addressAfter(options.firstHost, options.peers - 1);
   say(`peershare demo: ${options.peers} peers on ${options.firstHost} to ${last}, data in ${root} (deleted on exit)\n`);
   try {
-    await startDemoPeers({ peers: options.peers, firstHost: options.firstHost, root, logger: createLogger(options.logLevel, {}, { format: resolveLogFormat(options.logFormat), showPeer: true }) }, peers);
+    await startDemoPeers(
+      {
+        peers: options.peers,
+        firstHost: options.firstHost,
+        root,
+        logger: createLogger(options.logLevel, {}, { format: resolveLogFormat(options.logFormat), showPeer: true }),
+      },
+      peers,
+    );
   } catch (err) {
     await stop();
     throw err;
   }
-  for (const [i, p] of peers.entries()) say(`  peer ${i + 1}  ${p.host.padEnd(15)}  ${shortId(p.peerId)}  ${p.files} files\n`);
+  for (const [i, p] of peers.entries())
+    say(`  peer ${i + 1}  ${p.host.padEnd(15)}  ${shortId(p.peerId)}  ${p.files} files\n`);
   say('  waiting for the peers to find each other...\n');
   const linked = await waitForDemoNetwork(peers, CONVERGE_TIMEOUT_MS);
 
@@ -102,7 +123,9 @@ export async function runDemo(argv: string[]): Promise<void> {
   const files = peers.reduce((n, p) => n + p.files, 0);
   say(
     `peershare demo: ready: ${peers.length} peers, ${files} files shared` +
-      (linked ? ', every peer linked to the others\n' : '; some peers are still finding each other (a search may miss them for a moment)\n') +
+      (linked
+        ? ', every peer linked to the others\n'
+        : '; some peers are still finding each other (a search may miss them for a moment)\n') +
       `  web UI   ${peers[0]!.running.services.client!.url}/${webUiBuilt() ? '' : '  (not built in this checkout: npm run build:web)'}\n` +
       `  try      ${cmd} search lisbon --api ${api}\n` +
       `           ${cmd} get --name lisbon tram --wait --api ${api}\n` +

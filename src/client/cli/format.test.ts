@@ -2,14 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { bar, hashLine, RedrawThrottle } from './format.ts';
 
 const MiB = 1024 * 1024;
-const progress = (bytesDone: number, filesDone = 0) => ({ filesTotal: 2, filesDone, bytesTotal: 400 * MiB, bytesDone, path: '/music/tape.bin' });
+const progress = (bytesDone: number, filesDone = 0) => ({
+  filesTotal: 2,
+  filesDone,
+  bytesTotal: 400 * MiB,
+  bytesDone,
+  path: '/music/tape.bin',
+});
 
 describe('hashing bar', () => {
   it('shows speed and time left, and is full at 100% only once every byte and file is done', () => {
-    expect(hashLine(progress(100 * MiB), 1000)).toBe('hashing  [#####---------------]   25%  100 MiB/400 MiB  100 MiB/s  ETA 3s  0/2 files  tape.bin');
+    expect(hashLine(progress(100 * MiB), 1000)).toBe(
+      'hashing  [#####---------------]   25%  100 MiB/400 MiB  100 MiB/s  ETA 3s  0/2 files  tape.bin',
+    );
     const almost = hashLine(progress(400 * MiB - 1, 1), 4000);
     expect(almost).toContain('[###################-]   99%');
-    expect(hashLine(progress(400 * MiB, 2), 4000)).toBe('hashed   [####################]  100%  400 MiB/400 MiB  100 MiB/s  2/2 files  tape.bin');
+    expect(hashLine(progress(400 * MiB, 2), 4000)).toBe(
+      'hashed   [####################]  100%  400 MiB/400 MiB  100 MiB/s  2/2 files  tape.bin',
+    );
     expect(hashLine(progress(0), 0)).toContain('0 B/400 MiB  ETA ?');
     expect(bar(0.975)).toBe(`[${'#'.repeat(19)}-]`);
   });

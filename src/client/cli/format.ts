@@ -28,7 +28,16 @@ export const shortId = (id: string): string => id.slice(0, 12);
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 export type ProgressView = Pick<DownloadProgress, 'state' | 'bytesDone' | 'size' | 'rate' | 'etaSeconds' | 'sources'>;
@@ -55,9 +64,14 @@ export function sourceLines(d: Pick<DownloadProgress, 'sources' | 'perSource'>):
 }
 
 /** The sources of a running download as sourceLines and the web UI show them: who, bytes sent, rate. */
-export function sourceRows(d: Pick<DownloadProgress, 'sources' | 'perSource'>): Array<{ source: string; who: string; sent: string; rate: string }> {
+export function sourceRows(
+  d: Pick<DownloadProgress, 'sources' | 'perSource'>,
+): Array<{ source: string; who: string; sent: string; rate: string }> {
   const seen = new Set((d.perSource ?? []).map((s) => s.source));
-  const all = [...(d.perSource ?? []), ...d.sources.filter((s) => !seen.has(s)).map((source) => ({ source, bytes: 0, rate: 0 }))];
+  const all = [
+    ...(d.perSource ?? []),
+    ...d.sources.filter((s) => !seen.has(s)).map((source) => ({ source, bytes: 0, rate: 0 })),
+  ];
   return all.map((s) => {
     const at = s.source.indexOf('@');
     const who = at > 0 ? `${shortId(s.source.slice(0, at))}@${s.source.slice(at + 1)}` : s.source;
@@ -70,7 +84,9 @@ export function progressLine(p: ProgressView, width = 20): string {
   const amount = p.size !== undefined ? `${bytes(p.bytesDone)}/${bytes(p.size)}` : bytes(p.bytesDone);
   const eta = p.etaSeconds !== undefined ? `ETA ${duration(p.etaSeconds * 1000)}` : '';
   const sources = `${p.sources.length} source${p.sources.length === 1 ? '' : 's'}`;
-  return [bar(fraction, width), percent(p).padStart(4), amount, `${bytes(Math.round(p.rate))}/s`, eta, sources, p.state].filter(Boolean).join('  ');
+  return [bar(fraction, width), percent(p).padStart(4), amount, `${bytes(Math.round(p.rate))}/s`, eta, sources, p.state]
+    .filter(Boolean)
+    .join('  ');
 }
 
 /**
@@ -85,7 +101,16 @@ export function hashLine(p: ShareProgress, elapsedMs: number, width = 20): strin
   const rate = elapsedMs > 0 ? (p.bytesDone * 1000) / elapsedMs : 0;
   const speed = rate > 0 ? `${bytes(Math.round(rate))}/s` : '';
   const eta = done ? '' : rate > 0 ? `ETA ${duration(((p.bytesTotal - p.bytesDone) * 1000) / rate)}` : 'ETA ?';
-  return [done ? 'hashed ' : 'hashing', bar(fraction, width), `${Math.floor(100 * fraction)}%`.padStart(4), `${bytes(p.bytesDone)}/${bytes(p.bytesTotal)}`, speed, eta, files, name]
+  return [
+    done ? 'hashed ' : 'hashing',
+    bar(fraction, width),
+    `${Math.floor(100 * fraction)}%`.padStart(4),
+    `${bytes(p.bytesDone)}/${bytes(p.bytesTotal)}`,
+    speed,
+    eta,
+    files,
+    name,
+  ]
     .filter(Boolean)
     .join('  ');
 }
@@ -136,11 +161,16 @@ export function helpColumns(rows: Array<[string, string]>, width: number, maxTer
 export function columns(rows: Array<[string, string]>, width: number, termWidth: number): string {
   const textWidth = Math.max(20, width - 2 - termWidth - 2);
   const indent = ' '.repeat(2 + termWidth + 2);
-  return rows
-    .map(([term, text]) => {
-      const lines = wrap(text, textWidth);
-      const head = term.length > termWidth ? [`  ${term}`, `${indent}${lines.shift() ?? ''}`] : [`  ${term.padEnd(termWidth)}  ${lines.shift() ?? ''}`];
-      return [...head, ...lines.map((l) => indent + l)].map((l) => l.trimEnd()).join('\n');
-    })
-    .join('\n') + '\n';
+  return (
+    rows
+      .map(([term, text]) => {
+        const lines = wrap(text, textWidth);
+        const head =
+          term.length > termWidth
+            ? [`  ${term}`, `${indent}${lines.shift() ?? ''}`]
+            : [`  ${term.padEnd(termWidth)}  ${lines.shift() ?? ''}`];
+        return [...head, ...lines.map((l) => indent + l)].map((l) => l.trimEnd()).join('\n');
+      })
+      .join('\n') + '\n'
+  );
 }

@@ -12,7 +12,8 @@ const NPM_SCRIPTS = new Set(['peershare', 'demo', 'start']);
 
 export function invocation(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
   if (env.npm_lifecycle_event && NPM_SCRIPTS.has(env.npm_lifecycle_event)) return 'npm run peershare --';
-  if ((env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, 'peershare')))) return 'peershare';
+  if ((env.PATH ?? '').split(delimiter).some((dir) => dir !== '' && existsSync(join(dir, 'peershare'))))
+    return 'peershare';
   if (resolve(cwd) === resolve(PACKAGE_ROOT)) return 'npm run peershare --';
   const script = join(PACKAGE_ROOT, 'bin', 'peershare.js');
   const near = relative(cwd, script);

@@ -20,7 +20,12 @@ async function usage(): Promise<string> {
   const { commandTable } = await import('./command-table.ts');
   const table = new Map((await commandTable()).map((e) => [e.name, e]));
   const term = 13;
-  const rows = (names: string[]) => columns(names.map((n): [string, string] => [n, table.get(n)!.summary]), terminalWidth(), term);
+  const rows = (names: string[]) =>
+    columns(
+      names.map((n): [string, string] => [n, table.get(n)!.summary]),
+      terminalWidth(),
+      term,
+    );
   const cmd = invocation();
   return `peershare: decentralized peer-to-peer file sharing
 
@@ -56,8 +61,12 @@ Prints a script that completes peershare's commands, flags and subcommands (and 
 `);
     return 0;
   }
-  if (!SHELLS.includes(shell as (typeof SHELLS)[number]) || extra.length > 0) throw new UsageError(`peershare completion needs one of: ${SHELLS.join(', ')}`);
-  const [{ commandTable }, { bashCompletion, zshCompletion }] = await Promise.all([import('./command-table.ts'), import('./completion.ts')]);
+  if (!SHELLS.includes(shell as (typeof SHELLS)[number]) || extra.length > 0)
+    throw new UsageError(`peershare completion needs one of: ${SHELLS.join(', ')}`);
+  const [{ commandTable }, { bashCompletion, zshCompletion }] = await Promise.all([
+    import('./command-table.ts'),
+    import('./completion.ts'),
+  ]);
   const table = await commandTable();
   process.stdout.write(shell === 'bash' ? bashCompletion(table) : zshCompletion(table));
   return 0;
@@ -88,7 +97,8 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await runCommand(command, rest);
   } else if (first === 'help' && rest.length > 0) {
     // `help COMMAND` is `COMMAND --help`.
-    if (!CLIENT_COMMANDS.some((c) => c.name === rest[0]) && !OTHER_COMMANDS.includes(rest[0]!)) throw new UsageError(`unknown command "${rest[0]}"; try peershare --help`);
+    if (!CLIENT_COMMANDS.some((c) => c.name === rest[0]) && !OTHER_COMMANDS.includes(rest[0]!))
+      throw new UsageError(`unknown command "${rest[0]}"; try peershare --help`);
     await main([rest[0]!, '--help']);
   } else if (first === undefined || first === 'help' || first === '--help' || first === '-h') {
     process.stdout.write(await usage());
@@ -106,9 +116,11 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  const message = isPeershareError(err) || err instanceof UsageError ? err.message : String((err as Error)?.message ?? err);
+  const message =
+    isPeershareError(err) || err instanceof UsageError ? err.message : String((err as Error)?.message ?? err);
   const code = (err as NodeJS.ErrnoException)?.code;
-  const hint = code === 'EADDRINUSE' ? ' (another peer is using this address; give this one its own --host 127.0.0.x)' : '';
+  const hint =
+    code === 'EADDRINUSE' ? ' (another peer is using this address; give this one its own --host 127.0.0.x)' : '';
   process.stderr.write(`peershare: ${message}${hint}\n`);
   process.exit(err instanceof UsageError ? 2 : 1);
 });

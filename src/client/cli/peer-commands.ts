@@ -20,10 +20,17 @@ import { UsageError } from './usage-error.ts';
 const JOIN_PROBE_MS = 3_000;
 
 const SETTING_OPTIONS = Object.fromEntries(
-  Object.values(SETTINGS).map((s: { flag: string; multiple?: boolean }) => [s.flag, { type: 'string' as const, multiple: s.multiple === true }]),
+  Object.values(SETTINGS).map((s: { flag: string; multiple?: boolean }) => [
+    s.flag,
+    { type: 'string' as const, multiple: s.multiple === true },
+  ]),
 ) as Record<string, { type: 'string'; multiple: boolean }>;
 
-export const PEER_OPTIONS = { ...SETTING_OPTIONS, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } satisfies ParseArgsConfig['options'];
+export const PEER_OPTIONS = {
+  ...SETTING_OPTIONS,
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
 
 /** The one-line summaries of the commands that run peers, for help and completion. */
 export const PEER_SUMMARIES = {
@@ -48,11 +55,14 @@ export function peerUsage(): string {
   ]);
   const width = terminalWidth();
   return `Usage:
-${helpColumns([
-  ['peershare start [flags]', PEER_SUMMARIES.start],
-  ['peershare service NAME [flags]', PEER_SUMMARIES.service],
-  ['peershare demo [--peers N]', PEER_SUMMARIES.demo],
-], width)}
+${helpColumns(
+  [
+    ['peershare start [flags]', PEER_SUMMARIES.start],
+    ['peershare service NAME [flags]', PEER_SUMMARIES.service],
+    ['peershare demo [--peers N]', PEER_SUMMARIES.demo],
+  ],
+  width,
+)}
 Flags (flag > environment > config file > default):
 ${helpColumns([['--config FILE', 'JSON config file (default: DATA/config.json) [PEERSHARE_CONFIG]'], ...settings, ['-h, --help', 'show this help']], width)}
 Examples:
@@ -77,7 +87,9 @@ async function checkJoin(addresses: readonly string[]): Promise<void> {
       failures.push(`${address} (${(err as PeershareError).details?.cause ?? (err as Error).message})`);
     }
   }
-  process.stderr.write(`peershare: no peer answers at ${failures.join(', ')} yet; retrying in the background (${invocation()} status shows "joining")\n`);
+  process.stderr.write(
+    `peershare: no peer answers at ${failures.join(', ')} yet; retrying in the background (${invocation()} status shows "joining")\n`,
+  );
 }
 
 /** Run start or service; resolves once the peer is up (the process then lives until a signal). */
@@ -99,10 +111,15 @@ export async function runPeer(argv: string[]): Promise<void> {
     if (rest.length > 0) throw new UsageError(`peershare start takes no arguments, got "${rest[0]}"`);
     services = SERVICE_NAMES;
   } else if (command === 'service') {
-    if (!SERVICE_NAMES.includes(rest[0] as ServiceName) || rest.length !== 1) throw new UsageError(`peershare service needs one of: ${SERVICE_NAMES.join(', ')}`);
+    if (!SERVICE_NAMES.includes(rest[0] as ServiceName) || rest.length !== 1)
+      throw new UsageError(`peershare service needs one of: ${SERVICE_NAMES.join(', ')}`);
     services = [rest[0] as ServiceName];
   } else {
-    throw new UsageError(command === undefined ? 'no command given; try peershare --help' : `unknown command "${command}"; try peershare --help`);
+    throw new UsageError(
+      command === undefined
+        ? 'no command given; try peershare --help'
+        : `unknown command "${command}"; try peershare --help`,
+    );
   }
 
   const flags: Partial<Record<SettingName, unknown>> = {};
@@ -123,10 +140,15 @@ export async function runPeer(argv: string[]): Promise<void> {
     logger.info({ signal }, 'shutting down');
     await peer.stop();
   });
-  const line = (label: string, value: string | undefined, hint = '') => (value ? `  ${label.padEnd(12)} ${value}${hint}\n` : '');
+  const line = (label: string, value: string | undefined, hint = '') =>
+    value ? `  ${label.padEnd(12)} ${value}${hint}\n` : '';
   process.stderr.write(
     `peershare peer ${peer.context.identity.peerId}\n` +
-      line('web UI', client ? `${client.url}/` : undefined, webUiBuilt() ? '  (open it in a browser)' : '  (not built in this checkout: npm run build:web)') +
+      line(
+        'web UI',
+        client ? `${client.url}/` : undefined,
+        webUiBuilt() ? '  (open it in a browser)' : '  (not built in this checkout: npm run build:web)',
+      ) +
       line('client API', client?.url, '  (the peershare commands talk to it)') +
       line('files API', files?.url, `  (OpenAPI: ${files?.url}/openapi.json)`) +
       line('fetch API', fetch?.url, `  (peers: ${fetch?.url}/peers; join: ${config.join.join(', ') || 'none'})`) +

@@ -9,9 +9,20 @@ const SELF = memorySigner().peerId;
 const FILE = 'f'.repeat(64);
 
 const peer = (n: number, state = 'alive'): PeerInfo => ({
-  peerId: memorySigner().peerId, state, lastSeen: 1_000 + n, addresses: { files: `127.0.${n >> 8}.${n & 255}:7871`, search: '', fetch: '' }, files: 1,
+  peerId: memorySigner().peerId,
+  state,
+  lastSeen: 1_000 + n,
+  addresses: { files: `127.0.${n >> 8}.${n & 255}:7871`, search: '', fetch: '' },
+  files: 1,
 });
-const hitOf = (p: { peerId: string }, fileId = FILE, name = 'song.ogg'): SearchHit => ({ fileId, name, size: 5, holderPeerId: p.peerId, filesAddress: 'http://127.9.9.9:7871', hops: 1 });
+const hitOf = (p: { peerId: string }, fileId = FILE, name = 'song.ogg'): SearchHit => ({
+  fileId,
+  name,
+  size: 5,
+  holderPeerId: p.peerId,
+  filesAddress: 'http://127.9.9.9:7871',
+  hops: 1,
+});
 
 /** A ClientApp over in-memory ports: Fetch lists `members` and advertises 192.0.2.7, a search finds `hits`, download requests are kept. */
 function app(members: PeerInfo[], hits: SearchHit[], sources: FileSource[] | ((fileId: string) => FileSource[]) = []) {
@@ -25,12 +36,29 @@ function app(members: PeerInfo[], hits: SearchHit[], sources: FileSource[] | ((f
       reachability: async () => ({ state: 'configured', advertisedFiles: '192.0.2.7:7871' }),
     },
     search: {
-      search: async () => ({ onHit: (l: (h: SearchHit) => void) => hits.forEach(l), done: Promise.resolve({ queryKey: 'k', peersAnswered: 1, hits: hits.length, duplicatesDropped: 0, elapsedMs: 1, ended: 'deadline' }), cancel: () => {} }),
+      search: async () => ({
+        onHit: (l: (h: SearchHit) => void) => hits.forEach(l),
+        done: Promise.resolve({
+          queryKey: 'k',
+          peersAnswered: 1,
+          hits: hits.length,
+          duplicatesDropped: 0,
+          elapsedMs: 1,
+          ended: 'deadline',
+        }),
+        cancel: () => {},
+      }),
     },
     overlay: {
       collectionFrom: async (peerId: string, filesAddress: string, id: string) => {
         asked.push(`${peerId}@${filesAddress}`);
-        return { entries: [{ path: 'a.txt', size: 2, fileId: 'a'.repeat(64) }, { path: 'sub/b.txt', size: 3, fileId: 'b'.repeat(64) }], size: id.length > 0 ? 5 : 0 };
+        return {
+          entries: [
+            { path: 'a.txt', size: 2, fileId: 'a'.repeat(64) },
+            { path: 'sub/b.txt', size: 3, fileId: 'b'.repeat(64) },
+          ],
+          size: id.length > 0 ? 5 : 0,
+        };
       },
     },
     download: {
@@ -41,34 +69,62 @@ function app(members: PeerInfo[], hits: SearchHit[], sources: FileSource[] | ((f
       },
     },
   } as unknown as ClientPorts;
-  return { client: new ClientApp(ports, { peerId: SELF, addresses: {}, startedAt: 0 }, isSafeFileName), requests, asked };
+  return {
+    client: new ClientApp(ports, { peerId: SELF, addresses: {}, startedAt: 0 }, isSafeFileName),
+    requests,
+    asked,
+  };
 }
 
 describe('ClientApp get by name and by id', () => {
   it(`asks a download of at most ${MAX_DOWNLOAD_SOURCES} sources, the best of more verified holders, and counts them all`, async () => {
     const members = Array.from({ length: 80 }, (_, i) => peer(i + 1, i % 4 === 0 ? 'suspected' : 'alive'));
-    const { client, requests } = app(members, members.map((m) => hitOf(m)));
+    const { client, requests } = app(
+      members,
+      members.map((m) => hitOf(m)),
+    );
     const queued = await client.queueByName('song');
     expect(queued.holders).toBe(80);
     expect(requests[0]!.sources).toHaveLength(MAX_DOWNLOAD_SOURCES);
     // The 60 alive ones first (most recently heard first), then the 4 suspected heard last.
     const alive = members.filter((m) => m.state === 'alive').reverse();
     const suspected = members.filter((m) => m.state === 'suspected').reverse();
-    expect(requests[0]!.sources).toEqual([...alive, ...suspected.slice(0, 4)].map((m) => `${m.peerId}@${m.addresses.files}`));
+    expect(requests[0]!.sources).toEqual(
+      [...alive, ...suspected.slice(0, 4)].map((m) => `${m.peerId}@${m.addresses.files}`),
+    );
   });
 
-  it('by id too: of more alive holders in Fetch\'s availability map, the best 64', async () => {
+  it("by id too: of more alive holders in Fetch's availability map, the best 64", async () => {
     const members = Array.from({ length: 70 }, (_, i) => peer(i + 1));
-    const sources = members.map((m): FileSource => ({ peerId: m.peerId, filesAddress: m.addresses.files, name: 'song.ogg', size: 5, state: 'alive' }));
+    const sources = members.map((m): FileSource => ({
+      peerId: m.peerId,
+      filesAddress: m.addresses.files,
+      name: 'song.ogg',
+      size: 5,
+      state: 'alive',
+    }));
     const { client, requests } = app(members, [], sources);
     expect(await client.queueById(FILE)).toMatchObject({ holders: 70 });
-    expect(requests[0]!.sources).toEqual([...members].reverse().slice(0, 64).map((m) => `${m.peerId}@${m.addresses.files}`));
+    expect(requests[0]!.sources).toEqual(
+      [...members]
+        .reverse()
+        .slice(0, 64)
+        .map((m) => `${m.peerId}@${m.addresses.files}`),
+    );
   });
 
   it('refuses, saying why, when the hits name only holders it has not verified or itself', async () => {
     const { client, requests } = app([peer(1)], [hitOf({ peerId: memorySigner().peerId }), hitOf({ peerId: SELF })]);
-    await expect(client.queueByName('song')).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/^no verified peer holds a file matching "song" \(2 hits named only holders this peer has not verified/) });
-    await expect(app([peer(1)], []).client.queueByName('song')).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: 'no file on the network matches "song"' });
+    await expect(client.queueByName('song')).rejects.toMatchObject({
+      code: 'FILE_NOT_FOUND',
+      message: expect.stringMatching(
+        /^no verified peer holds a file matching "song" \(2 hits named only holders this peer has not verified/,
+      ),
+    });
+    await expect(app([peer(1)], []).client.queueByName('song')).rejects.toMatchObject({
+      code: 'FILE_NOT_FOUND',
+      message: 'no file on the network matches "song"',
+    });
     expect(requests).toEqual([]);
   });
 
@@ -79,10 +135,20 @@ describe('ClientApp get by name and by id', () => {
     const asked: string[] = [];
     const availability = (fileId: string): FileSource[] => {
       asked.push(fileId);
-      return (fileId === EVIL ? [hostile] : [b, c]).map((m) => ({ peerId: m.peerId, filesAddress: m.addresses.files, name: 'song.ogg', size: 5, state: 'alive' }));
+      return (fileId === EVIL ? [hostile] : [b, c]).map((m) => ({
+        peerId: m.peerId,
+        filesAddress: m.addresses.files,
+        name: 'song.ogg',
+        size: 5,
+        state: 'alive',
+      }));
     };
     const { client, requests } = app([hostile, b, c], hits, availability);
-    expect(await client.queueByName('song')).toMatchObject({ holders: 2, basis: 'availability', download: { fileId: FILE } });
+    expect(await client.queueByName('song')).toMatchObject({
+      holders: 2,
+      basis: 'availability',
+      download: { fileId: FILE },
+    });
     expect(asked.sort()).toEqual([EVIL, FILE].sort());
     expect(requests[0]!.sources!.sort()).toEqual([b, c].map((m) => `${m.peerId}@${m.addresses.files}`).sort());
   });
@@ -90,10 +156,19 @@ describe('ClientApp get by name and by id', () => {
   it('by id, a search that finds a shared folder queues its tree, asking only verified, dialable holders at their record addresses', async () => {
     const FOLDER = 'c'.repeat(64);
     const [honest, firewalled] = [peer(1), peer(2, 'firewalled')];
-    const folderHit = (p: { peerId: string }): SearchHit => ({ ...hitOf(p, FOLDER, 'photos'), size: 5, folder: { files: 2 } });
-    const { client, requests, asked } = app([honest, firewalled], [folderHit({ peerId: memorySigner().peerId }), folderHit(firewalled), folderHit(honest)]);
+    const folderHit = (p: { peerId: string }): SearchHit => ({
+      ...hitOf(p, FOLDER, 'photos'),
+      size: 5,
+      folder: { files: 2 },
+    });
+    const { client, requests, asked } = app(
+      [honest, firewalled],
+      [folderHit({ peerId: memorySigner().peerId }), folderHit(firewalled), folderHit(honest)],
+    );
     const queued = await client.queueById(FOLDER);
-    expect(queued).toMatchObject({ folder: { id: FOLDER, name: 'photos', files: 2, size: 5, root: '/downloads/photos' } });
+    expect(queued).toMatchObject({
+      folder: { id: FOLDER, name: 'photos', files: 2, size: 5, root: '/downloads/photos' },
+    });
     // The hit's own address (127.9.9.9) is never dialled: the member's record says where it is.
     expect(asked).toEqual([`${honest.peerId}@${honest.addresses.files}`]);
     expect(requests.map((r) => [r.name, r.outDir, r.sources])).toEqual([
@@ -101,35 +176,67 @@ describe('ClientApp get by name and by id', () => {
       ['b.txt', '/downloads/photos/sub', asked],
     ]);
     // A folder is never what get --name picks: it is no file.
-    await expect(app([honest], [folderHit(honest)]).client.queueByName('photos')).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/what matches are shared folders/) });
-    await expect(app([firewalled], [folderHit(firewalled)]).client.queueById(FOLDER)).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/not verified or cannot dial/) });
+    await expect(app([honest], [folderHit(honest)]).client.queueByName('photos')).rejects.toMatchObject({
+      code: 'FILE_NOT_FOUND',
+      message: expect.stringMatching(/what matches are shared folders/),
+    });
+    await expect(app([firewalled], [folderHit(firewalled)]).client.queueById(FOLDER)).rejects.toMatchObject({
+      code: 'FILE_NOT_FOUND',
+      message: expect.stringMatching(/not verified or cannot dial/),
+    });
   });
 });
 
 describe('ClientApp links', () => {
-  const source = (m: PeerInfo, state = 'alive'): FileSource => ({ peerId: m.peerId, filesAddress: m.addresses.files, name: 'fetch name.ogg', size: 5, state });
+  const source = (m: PeerInfo, state = 'alive'): FileSource => ({
+    peerId: m.peerId,
+    filesAddress: m.addresses.files,
+    name: 'fetch name.ogg',
+    size: 5,
+    state,
+  });
 
   it('gets a link from its hints first, then the alive holders Fetch knows, never this peer itself; the size goes with the request', async () => {
     const [hinted, known, down] = [peer(1), peer(2), peer(3)];
     const { client, requests } = app([], [], [source(known), source(down, 'down'), source(hinted)]);
     const link = `peershare:?id=${FILE}&name=song.ogg&size=5&hint=${SELF}@127.0.0.1:7871&hint=${hinted.peerId}@${hinted.addresses.files}`;
     expect(await client.queueByLink(link)).toMatchObject({ basis: 'link', holders: 2, linkHints: 1, size: 5 });
-    expect(requests).toEqual([{ fileId: FILE, name: 'song.ogg', size: 5, sources: [`${hinted.peerId}@${hinted.addresses.files}`, `${known.peerId}@${known.addresses.files}`] }]);
+    expect(requests).toEqual([
+      {
+        fileId: FILE,
+        name: 'song.ogg',
+        size: 5,
+        sources: [`${hinted.peerId}@${hinted.addresses.files}`, `${known.peerId}@${known.addresses.files}`],
+      },
+    ]);
   });
 
   it('refuses a malformed link, and one that names no other peer when Fetch knows none, before asking for a download', async () => {
     const { client, requests } = app([], []);
-    await expect(client.queueByLink(`peershare:?id=${FILE}&name=a%E2%80%AEb.exe`)).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/^not a usable peershare: link: name: .*U\+202E/) });
-    await expect(client.queueByLink(`peershare:?id=${FILE}&hint=${SELF}@127.0.0.1:7871`)).rejects.toMatchObject({ code: 'FILE_NOT_FOUND', message: expect.stringMatching(/names no peer other than this one/) });
+    await expect(client.queueByLink(`peershare:?id=${FILE}&name=a%E2%80%AEb.exe`)).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringMatching(/^not a usable peershare: link: name: .*U\+202E/),
+    });
+    await expect(client.queueByLink(`peershare:?id=${FILE}&hint=${SELF}@127.0.0.1:7871`)).rejects.toMatchObject({
+      code: 'FILE_NOT_FOUND',
+      message: expect.stringMatching(/names no peer other than this one/),
+    });
     expect(requests).toEqual([]);
   });
 
-  it('makes each file\'s link: this peer at its advertised files address, then up to two other alive holders', async () => {
+  it("makes each file's link: this peer at its advertised files address, then up to two other alive holders", async () => {
     const others = [peer(1), peer(2), peer(3)];
-    const { client } = app([], [], [source(others[0]!, 'down'), ...others.map((m) => source(m)), { ...source(others[0]!), peerId: SELF }]);
+    const { client } = app(
+      [],
+      [],
+      [source(others[0]!, 'down'), ...others.map((m) => source(m)), { ...source(others[0]!), peerId: SELF }],
+    );
     const [linked] = await client.withLinks([{ id: FILE, name: 'song.ogg', size: 5, extra: true }]);
     expect(linked).toEqual({
-      id: FILE, name: 'song.ogg', size: 5, extra: true,
+      id: FILE,
+      name: 'song.ogg',
+      size: 5,
+      extra: true,
       link: `peershare:?id=${FILE}&name=song.ogg&size=5&hint=${SELF}@192.0.2.7:7871&hint=${others[0]!.peerId}@${others[0]!.addresses.files}&hint=${others[1]!.peerId}@${others[1]!.addresses.files}`,
     });
   });

@@ -9,9 +9,31 @@
 import { isPeershareError, PeershareError } from '../../shared/errors.ts';
 import { formatPeerAddress, parsePeerAddress } from '../../shared/peer-address.ts';
 import { formatShareLink, parseShareLink, type ShareLink } from '../../shared/share-link.ts';
-import type { ClientPorts, Defences, DownloadProgress, FileSource, FolderListing, JoinState, Limits, OverlayLink, PeerInfo, Reachability, SearchHit, SearchQuery } from '../ports.ts';
+import type {
+  ClientPorts,
+  Defences,
+  DownloadProgress,
+  FileSource,
+  FolderListing,
+  JoinState,
+  Limits,
+  OverlayLink,
+  PeerInfo,
+  Reachability,
+  SearchHit,
+  SearchQuery,
+} from '../ports.ts';
 import { networkView, peersToMap, type NetworkView } from './network.ts';
-import { bestSources, candidateFileIds, FIREWALLED, MAX_DOWNLOAD_SOURCES, pickMostHeld, sourceAt, verifiedMembers, type PickBasis } from './pick.ts';
+import {
+  bestSources,
+  candidateFileIds,
+  FIREWALLED,
+  MAX_DOWNLOAD_SOURCES,
+  pickMostHeld,
+  sourceAt,
+  verifiedMembers,
+  type PickBasis,
+} from './pick.ts';
 
 /** How long a search for a bare id may take when Fetch knows no holder of it. */
 const ID_SEARCH_TIMEOUT_MS = 2_000;
@@ -40,7 +62,12 @@ export interface PeerStatus {
   uptimeMs: number;
   queue: string | null;
   links: OverlayLink[];
-  counts: { sharedFiles: number | null; knownPeers: number | null; alivePeers: number | null; downloads: Record<string, number> | null };
+  counts: {
+    sharedFiles: number | null;
+    knownPeers: number | null;
+    alivePeers: number | null;
+    downloads: Record<string, number> | null;
+  };
   /** Services that did not answer (run apart and not running, or failing). */
   unavailable: string[];
   /** What this peer's defences refused, evicted or cut (docs/SECURITY.md); null parts did not answer. */
@@ -89,7 +116,11 @@ const folderName = (link: ShareLink) => link.name ?? `folder-${link.fileId.slice
 
 /** A selection is for folders only: asked of a file, it is a mistake, said before anything is queued. */
 function notAFolder(fileId: string, only: FolderSelection | undefined): void {
-  if (only !== undefined) throw new PeershareError('BAD_REQUEST', `${fileId} is a file, not a shared folder: there is nothing in it to choose (drop --only)`);
+  if (only !== undefined)
+    throw new PeershareError(
+      'BAD_REQUEST',
+      `${fileId} is a file, not a shared folder: there is nothing in it to choose (drop --only)`,
+    );
 }
 
 /** The entries at or under each selected relative path; a path that names nothing is refused, naming it. */
@@ -97,7 +128,11 @@ function selected(entries: FolderListing['entries'], only: FolderSelection, id: 
   const paths = only.map((p) => p.replace(/^\/+|\/+$/g, ''));
   const under = (entry: { path: string }, p: string) => p === '' || entry.path === p || entry.path.startsWith(`${p}/`);
   const missing = paths.filter((p) => !entries.some((e) => under(e, p)));
-  if (missing.length > 0) throw new PeershareError('BAD_REQUEST', `folder ${id} has no file or folder ${missing.map((p) => `"${p}"`).join(', ')}; nothing was queued (list it with --list)`);
+  if (missing.length > 0)
+    throw new PeershareError(
+      'BAD_REQUEST',
+      `folder ${id} has no file or folder ${missing.map((p) => `"${p}"`).join(', ')}; nothing was queued (list it with --list)`,
+    );
   return entries.filter((e) => paths.some((p) => under(e, p)));
 }
 
@@ -128,7 +163,10 @@ export class ClientApp {
 
   /** The bandwidth caps in force now, and where a change is kept. */
   async limits(): Promise<Limits & { keptIn?: string }> {
-    const [maxDownloadRate, maxUploadRate] = await Promise.all([this.ports.download.downloadLimit(), this.ports.files.uploadLimit()]);
+    const [maxDownloadRate, maxUploadRate] = await Promise.all([
+      this.ports.download.downloadLimit(),
+      this.ports.files.uploadLimit(),
+    ]);
     return { maxDownloadRate, maxUploadRate, ...(this.ports.settings ? { keptIn: this.ports.settings.where } : {}) };
   }
 
@@ -141,11 +179,18 @@ export class ClientApp {
     if (change.maxDownloadRate !== undefined) await this.ports.download.setDownloadLimit(change.maxDownloadRate);
     if (change.maxUploadRate !== undefined) await this.ports.files.setUploadLimit(change.maxUploadRate);
     const now = await this.limits();
-    const kept = { ...(change.maxDownloadRate !== undefined ? { maxDownloadRate: now.maxDownloadRate } : {}), ...(change.maxUploadRate !== undefined ? { maxUploadRate: now.maxUploadRate } : {}) };
+    const kept = {
+      ...(change.maxDownloadRate !== undefined ? { maxDownloadRate: now.maxDownloadRate } : {}),
+      ...(change.maxUploadRate !== undefined ? { maxUploadRate: now.maxUploadRate } : {}),
+    };
     try {
       await this.ports.settings?.keep(kept);
     } catch (err) {
-      throw new PeershareError(isPeershareError(err) ? err.code : 'UNAVAILABLE', `the new caps are in force until the peer stops, but were not kept: ${(err as Error).message}`, { ...now });
+      throw new PeershareError(
+        isPeershareError(err) ? err.code : 'UNAVAILABLE',
+        `the new caps are in force until the peer stops, but were not kept: ${(err as Error).message}`,
+        { ...now },
+      );
     }
     return now;
   }
@@ -165,7 +210,9 @@ export class ClientApp {
       fetch.joinState(),
     ]);
     const value = <T>(r: PromiseSettledResult<T>): T | null => (r.status === 'fulfilled' ? r.value : null);
-    const unavailable = (['files', 'fetch', 'search', 'download', 'download'] as const).filter((_, i) => [shared, peers, links, queue, downloads][i]!.status === 'rejected');
+    const unavailable = (['files', 'fetch', 'search', 'download', 'download'] as const).filter(
+      (_, i) => [shared, peers, links, queue, downloads][i]!.status === 'rejected',
+    );
     const byState: Record<string, number> = {};
     for (const d of value(downloads) ?? []) byState[d.state] = (byState[d.state] ?? 0) + 1;
     const known = value(peers);
@@ -201,7 +248,10 @@ export class ClientApp {
   #network: Promise<NetworkView> | undefined;
 
   async #gatherNetwork(): Promise<NetworkView> {
-    const [peers, own] = await Promise.all([this.ports.fetch.peers(), this.ports.search.links().catch(() => undefined)]);
+    const [peers, own] = await Promise.all([
+      this.ports.fetch.peers(),
+      this.ports.search.links().catch(() => undefined),
+    ]);
     const reported = new Map<string, OverlayLink[]>();
     if (own) reported.set(this.identity.peerId, own);
     const asked = peersToMap(peers);
@@ -218,21 +268,40 @@ export class ClientApp {
    * as a shared folder (a collection id) queues the folder, as its link would.
    */
   async queueById(fileId: string, outDir?: string, only?: FolderSelection): Promise<QueuedDownload | QueuedFolder> {
-    const known = (await this.ports.fetch.sourcesFor(fileId)).filter((s) => s.state === 'alive' && s.peerId !== this.identity.peerId);
+    const known = (await this.ports.fetch.sourcesFor(fileId)).filter(
+      (s) => s.state === 'alive' && s.peerId !== this.identity.peerId,
+    );
     if (known.length > 0) {
       notAFolder(fileId, only);
       // The availability map is Fetch's own (each holder told it directly), so its addresses are
       // the holders' record addresses; ranked by when each was last heard.
       const members = verifiedMembers(await this.ports.fetch.peers(), this.identity.peerId);
-      const holders = known.map((s): PeerInfo => members.get(s.peerId) ?? { peerId: s.peerId, state: s.state, lastSeen: 0, addresses: { files: s.filesAddress, search: '', fetch: '' }, files: 0 });
-      const download = await this.ports.download.request({ fileId, name: known[0]!.name, sources: bestSources(holders), ...(outDir ? { outDir } : {}) });
+      const holders = known.map(
+        (s): PeerInfo =>
+          members.get(s.peerId) ?? {
+            peerId: s.peerId,
+            state: s.state,
+            lastSeen: 0,
+            addresses: { files: s.filesAddress, search: '', fetch: '' },
+            files: 0,
+          },
+      );
+      const download = await this.ports.download.request({
+        fileId,
+        name: known[0]!.name,
+        sources: bestSources(holders),
+        ...(outDir ? { outDir } : {}),
+      });
       return { download, holders: known.length, size: known[0]!.size, basis: 'availability' };
     }
     const hits = await this.collect({ fileId, timeoutMs: ID_SEARCH_TIMEOUT_MS });
     const folders = hits.filter((h) => h.folder !== undefined && h.fileId === fileId);
     if (folders.length > 0) return this.queueFolder(await this.foundFolder(fileId, folders), outDir, only);
     notAFolder(fileId, only);
-    return this.queuePick(hits, outDir, { none: `no peer is known to hold file ${fileId}`, unverified: `no verified peer is known to hold file ${fileId}` });
+    return this.queuePick(hits, outDir, {
+      none: `no peer is known to hold file ${fileId}`,
+      unverified: `no verified peer is known to hold file ${fileId}`,
+    });
   }
 
   /**
@@ -244,16 +313,21 @@ export class ClientApp {
     if ('link' in ref) {
       const read = parseShareLink(ref.link);
       if (!read.ok) throw new PeershareError('BAD_REQUEST', `not a usable peershare: link: ${read.reason}`);
-      if (!read.link.folder) throw new PeershareError('BAD_REQUEST', 'the link names a file, not a folder: it has no contents to list');
+      if (!read.link.folder)
+        throw new PeershareError('BAD_REQUEST', 'the link names a file, not a folder: it has no contents to list');
       link = read.link;
     } else {
       const hits = await this.collect({ fileId: ref.fileId, timeoutMs: ID_SEARCH_TIMEOUT_MS });
       const folders = hits.filter((h) => h.folder !== undefined && h.fileId === ref.fileId);
-      if (folders.length === 0) throw new PeershareError('COLLECTION_NOT_FOUND', `no peer answered for a shared folder with id ${ref.fileId}`);
+      if (folders.length === 0)
+        throw new PeershareError('COLLECTION_NOT_FOUND', `no peer answered for a shared folder with id ${ref.fileId}`);
       link = await this.foundFolder(ref.fileId, folders);
     }
     const { listing } = await this.folderListing(link);
-    return { folder: { id: link.fileId, name: folderName(link), files: listing.entries.length, size: listing.size }, entries: listing.entries };
+    return {
+      folder: { id: link.fileId, name: folderName(link), files: listing.entries.length, size: listing.size },
+      entries: listing.entries,
+    };
   }
 
   /**
@@ -267,7 +341,10 @@ export class ClientApp {
     const holders = hits.filter((h) => dialable(h.holderPeerId) && this.isSafeName(h.name));
     const hints = bestSources(new Set(holders.map((h) => members.get(h.holderPeerId)!)));
     if (hints.length === 0) {
-      throw new PeershareError('FILE_NOT_FOUND', `folder ${id} was found only at peers this peer has not verified or cannot dial (firewalled): a folder is asked of verified, reachable holders`);
+      throw new PeershareError(
+        'FILE_NOT_FOUND',
+        `folder ${id} was found only at peers this peer has not verified or cannot dial (firewalled): a folder is asked of verified, reachable holders`,
+      );
     }
     const name = holders.find((h) => h.holderPeerId === parsePeerAddress(hints[0]!)?.peerId)?.name ?? holders[0]!.name;
     return { fileId: id, folder: true, name, hints };
@@ -287,13 +364,31 @@ export class ClientApp {
     const { fileId, name, size, hints } = read.link;
     const self = this.identity.peerId;
     const fromLink = hints.filter((h) => parsePeerAddress(h)?.peerId !== self);
-    const known = (await this.ports.fetch.sourcesFor(fileId).catch(() => [])).filter((s) => s.state === 'alive' && s.peerId !== self);
+    const known = (await this.ports.fetch.sourcesFor(fileId).catch(() => [])).filter(
+      (s) => s.state === 'alive' && s.peerId !== self,
+    );
     const fromFetch = known.map((s) => sourceAt(s.peerId, s.filesAddress)).filter((s) => s !== undefined);
     const sources = [...new Set([...fromLink, ...fromFetch])].slice(0, MAX_DOWNLOAD_SOURCES);
-    if (sources.length === 0) throw new PeershareError('FILE_NOT_FOUND', `the link names no peer other than this one, and no other peer is known to hold file ${fileId}`);
-    const request = { fileId, name: name ?? known[0]?.name ?? fileId, sources, ...(size !== undefined ? { size } : {}), ...(outDir ? { outDir } : {}) };
+    if (sources.length === 0)
+      throw new PeershareError(
+        'FILE_NOT_FOUND',
+        `the link names no peer other than this one, and no other peer is known to hold file ${fileId}`,
+      );
+    const request = {
+      fileId,
+      name: name ?? known[0]?.name ?? fileId,
+      sources,
+      ...(size !== undefined ? { size } : {}),
+      ...(outDir ? { outDir } : {}),
+    };
     const download = await this.ports.download.request(request);
-    return { download, holders: sources.length, size: size ?? known[0]?.size, basis: 'link', linkHints: fromLink.length };
+    return {
+      download,
+      holders: sources.length,
+      size: size ?? known[0]?.size,
+      basis: 'link',
+      linkHints: fromLink.length,
+    };
   }
 
   /**
@@ -313,19 +408,36 @@ export class ClientApp {
     for (const entry of entries) {
       const slash = entry.path.lastIndexOf('/');
       const dir = slash < 0 ? root : `${root}/${entry.path.slice(0, slash)}`;
-      downloads.push(await this.ports.download.request({ fileId: entry.fileId, name: entry.path.slice(slash + 1), sources, outDir: dir, size: entry.size }));
+      downloads.push(
+        await this.ports.download.request({
+          fileId: entry.fileId,
+          name: entry.path.slice(slash + 1),
+          sources,
+          outDir: dir,
+          size: entry.size,
+        }),
+      );
     }
-    return { folder: { id: link.fileId, name, files: entries.length, size: entries.reduce((sum, e) => sum + e.size, 0), root }, downloads };
+    return {
+      folder: { id: link.fileId, name, files: entries.length, size: entries.reduce((sum, e) => sum + e.size, 0), root },
+      downloads,
+    };
   }
 
   /** The verified collection a folder link names, from the first of its hints that sends it, and the hints. */
-  private async folderListing(link: ShareLink): Promise<{ listing: FolderListing; hints: Array<{ peerId: string; address: string }> }> {
+  private async folderListing(
+    link: ShareLink,
+  ): Promise<{ listing: FolderListing; hints: Array<{ peerId: string; address: string }> }> {
     const self = this.identity.peerId;
     const hints = link.hints.flatMap((text) => {
       const hint = parsePeerAddress(text);
       return hint && hint.peerId !== self ? [hint] : [];
     });
-    if (hints.length === 0) throw new PeershareError('FILE_NOT_FOUND', `the link names no peer other than this one to ask for folder ${link.fileId}`);
+    if (hints.length === 0)
+      throw new PeershareError(
+        'FILE_NOT_FOUND',
+        `the link names no peer other than this one to ask for folder ${link.fileId}`,
+      );
     let listing: FolderListing | undefined;
     let failure: unknown;
     for (const hint of hints) {
@@ -338,10 +450,16 @@ export class ClientApp {
     }
     if (!listing) {
       const why = (failure as Error)?.message ?? String(failure);
-      throw new PeershareError(isPeershareError(failure) && failure.code === 'INVALID_COLLECTION' ? 'INVALID_COLLECTION' : 'UNAVAILABLE', `no peer the link names sent folder ${link.fileId}: ${why}`);
+      throw new PeershareError(
+        isPeershareError(failure) && failure.code === 'INVALID_COLLECTION' ? 'INVALID_COLLECTION' : 'UNAVAILABLE',
+        `no peer the link names sent folder ${link.fileId}: ${why}`,
+      );
     }
     if (link.size !== undefined && listing.size !== link.size) {
-      throw new PeershareError('BAD_REQUEST', `folder ${link.fileId} holds ${listing.size} bytes by its verified collection, not the ${link.size} the link says (a wrong link?); nothing was queued`);
+      throw new PeershareError(
+        'BAD_REQUEST',
+        `folder ${link.fileId} holds ${listing.size} bytes by its verified collection, not the ${link.size} the link says (a wrong link?); nothing was queued`,
+      );
     }
     return { listing, hints };
   }
@@ -351,30 +469,62 @@ export class ClientApp {
    * up to LINK_HOLDER_HINTS other alive holders Fetch knows. A Fetch that does not answer leaves
    * the configured address and no other holder.
    */
-  async withLinks<T extends { id: string; name: string; size: number }>(files: readonly T[]): Promise<Array<WithLink<T>>> {
+  async withLinks<T extends { id: string; name: string; size: number }>(
+    files: readonly T[],
+  ): Promise<Array<WithLink<T>>> {
     const self = this.identity.peerId;
     const reachability = await this.ports.fetch.reachability().catch(() => null);
-    const own = formatPeerAddress({ peerId: self, address: reachability?.advertisedFiles ?? this.identity.addresses.files ?? '' });
+    const own = formatPeerAddress({
+      peerId: self,
+      address: reachability?.advertisedFiles ?? this.identity.addresses.files ?? '',
+    });
     const holders = await this.availability(files.map((f) => f.id)).catch(() => new Map<string, FileSource[]>());
     return files.map((f) => {
       // A firewalled holder is no hint: someone new to the network cannot ask it to connect back.
-      const others = (holders.get(f.id) ?? []).filter((s) => s.state === 'alive' && !s.firewalled && s.peerId !== self).map((s) => sourceAt(s.peerId, s.filesAddress));
+      const others = (holders.get(f.id) ?? [])
+        .filter((s) => s.state === 'alive' && !s.firewalled && s.peerId !== self)
+        .map((s) => sourceAt(s.peerId, s.filesAddress));
       const hints = [own, ...others.filter((s) => s !== undefined).slice(0, LINK_HOLDER_HINTS)];
-      return { ...f, link: formatShareLink({ fileId: f.id, ...(this.isSafeName(f.name) ? { name: f.name } : {}), size: f.size, hints }) };
+      return {
+        ...f,
+        link: formatShareLink({
+          fileId: f.id,
+          ...(this.isSafeName(f.name) ? { name: f.name } : {}),
+          size: f.size,
+          hints,
+        }),
+      };
     });
   }
 
   /** Each shared folder with its `folder=` link, hinted at this peer's advertised files address (only this peer is known to hold the collection). */
-  async withFolderLinks<T extends { id: string; name: string; size: number }>(folders: readonly T[]): Promise<Array<WithLink<T>>> {
+  async withFolderLinks<T extends { id: string; name: string; size: number }>(
+    folders: readonly T[],
+  ): Promise<Array<WithLink<T>>> {
     const reachability = folders.length > 0 ? await this.ports.fetch.reachability().catch(() => null) : null;
-    const own = formatPeerAddress({ peerId: this.identity.peerId, address: reachability?.advertisedFiles ?? this.identity.addresses.files ?? '' });
-    return folders.map((f) => ({ ...f, link: formatShareLink({ fileId: f.id, folder: true, ...(this.isSafeName(f.name) ? { name: f.name } : {}), size: f.size, hints: [own] }) }));
+    const own = formatPeerAddress({
+      peerId: this.identity.peerId,
+      address: reachability?.advertisedFiles ?? this.identity.addresses.files ?? '',
+    });
+    return folders.map((f) => ({
+      ...f,
+      link: formatShareLink({
+        fileId: f.id,
+        folder: true,
+        ...(this.isSafeName(f.name) ? { name: f.name } : {}),
+        size: f.size,
+        hints: [own],
+      }),
+    }));
   }
 
   /** Search by words and queue the file the most verified peers hold. */
   async queueByName(q: string, outDir?: string, timeoutMs?: number): Promise<QueuedDownload> {
     const hits = await this.collect({ q, ...(timeoutMs ? { timeoutMs } : {}) });
-    return this.queuePick(hits, outDir, { none: `no file on the network matches "${q}"`, unverified: `no verified peer holds a file matching "${q}"` });
+    return this.queuePick(hits, outDir, {
+      none: `no file on the network matches "${q}"`,
+      unverified: `no verified peer holds a file matching "${q}"`,
+    });
   }
 
   /**
@@ -383,22 +533,36 @@ export class ClientApp {
    * availability map lists it as holding that file (unless Fetch lists no holder of any
    * candidate yet), and dialled at the files address of its own signed record.
    */
-  private async queuePick(hits: SearchHit[], outDir: string | undefined, notFound: { none: string; unverified: string }): Promise<QueuedDownload> {
+  private async queuePick(
+    hits: SearchHit[],
+    outDir: string | undefined,
+    notFound: { none: string; unverified: string },
+  ): Promise<QueuedDownload> {
     if (hits.length === 0) throw new PeershareError('FILE_NOT_FOUND', notFound.none);
     const members = verifiedMembers(await this.ports.fetch.peers(), this.identity.peerId);
-    const pick = pickMostHeld(hits, members, this.isSafeName, await this.availability(candidateFileIds(hits, members, this.isSafeName)));
+    const pick = pickMostHeld(
+      hits,
+      members,
+      this.isSafeName,
+      await this.availability(candidateFileIds(hits, members, this.isSafeName)),
+    );
     if (!pick) {
       const self = this.identity.peerId;
       const what = hits.every((h) => h.folder !== undefined)
         ? 'what matches are shared folders: get one by the id or link search prints'
         : hits.every((h) => h.holderPeerId === self)
-        ? 'only this peer itself shares it, and it is no source of its own downloads'
-        : hits.some((h) => members.get(h.holderPeerId)?.state === FIREWALLED)
-          ? 'its holders are firewalled, and only a peer running every service in one process can ask a firewalled peer to connect back'
-          : `${hits.length} hit${hits.length === 1 ? '' : 's'} named only holders this peer has not verified: a hit's holder counts once Fetch has verified that peer`;
+          ? 'only this peer itself shares it, and it is no source of its own downloads'
+          : hits.some((h) => members.get(h.holderPeerId)?.state === FIREWALLED)
+            ? 'its holders are firewalled, and only a peer running every service in one process can ask a firewalled peer to connect back'
+            : `${hits.length} hit${hits.length === 1 ? '' : 's'} named only holders this peer has not verified: a hit's holder counts once Fetch has verified that peer`;
       throw new PeershareError('FILE_NOT_FOUND', `${notFound.unverified} (${what})`);
     }
-    const download = await this.ports.download.request({ fileId: pick.fileId, name: pick.name, sources: pick.sources, ...(outDir ? { outDir } : {}) });
+    const download = await this.ports.download.request({
+      fileId: pick.fileId,
+      name: pick.name,
+      sources: pick.sources,
+      ...(outDir ? { outDir } : {}),
+    });
     return { download, holders: pick.holders, size: pick.size, basis: pick.basis };
   }
 

@@ -6,10 +6,22 @@
 
 import type { Defences, LinkDefences, MembershipDefences } from '../ports.ts';
 
-const MEMBERSHIP_KEYS = ['unverified', 'firewalled', 'refusedNew', 'refusedBackoff', 'evictedUnverified', 'verificationsOk', 'verificationsFailed', 'droppedAfterFailures', 'tableFull', 'sampledOut'] as const;
+const MEMBERSHIP_KEYS = [
+  'unverified',
+  'firewalled',
+  'refusedNew',
+  'refusedBackoff',
+  'evictedUnverified',
+  'verificationsOk',
+  'verificationsFailed',
+  'droppedAfterFailures',
+  'tableFull',
+  'sampledOut',
+] as const;
 
 const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-const record = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
+const record = (v: unknown): Record<string, unknown> =>
+  typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
 
 /** From Fetch's health or status: its `admission` object. */
 export function membershipDefences(health: unknown): MembershipDefences | null {
@@ -27,7 +39,12 @@ export function linkDefences(health: unknown): LinkDefences | null {
   const o = record(overlay);
   const refused = record(o.inboundRefused);
   return {
-    inboundRefused: { perIp: count(refused.perIp), perSubnet: count(refused.perSubnet), pending: count(refused.pending), full: count(refused.full) },
+    inboundRefused: {
+      perIp: count(refused.perIp),
+      perSubnet: count(refused.perSubnet),
+      pending: count(refused.pending),
+      full: count(refused.full),
+    },
     evictions: count(o.evictions),
     frameDeadlineCloses: count(o.frameDeadlineCloses),
     queriesRateLimited: count(c.queriesRateLimited),

@@ -9,9 +9,15 @@ const STATES = new Set(['stopped', 'joining', 'joined', 'alone']);
 
 /** From Fetch's health or status: its `state` and `failedJoinAttempts`. */
 export function joinStateOf(health: unknown): JoinState | null {
-  const { state, failedJoinAttempts } = (typeof health === 'object' && health !== null ? health : {}) as Record<string, unknown>;
+  const { state, failedJoinAttempts } = (typeof health === 'object' && health !== null ? health : {}) as Record<
+    string,
+    unknown
+  >;
   if (typeof state !== 'string' || !STATES.has(state)) return null;
-  return { state: state as JoinState['state'], failedAttempts: typeof failedJoinAttempts === 'number' ? failedJoinAttempts : 0 };
+  return {
+    state: state as JoinState['state'],
+    failedAttempts: typeof failedJoinAttempts === 'number' ? failedJoinAttempts : 0,
+  };
 }
 
 /** One line for people. */

@@ -13,17 +13,31 @@ const link = (peerId: string): OverlayLink => ({ peerId, searchAddress: `${peerI
 
 describe('the network picture', () => {
   it('keeps one undirected edge per pair, whichever end reported it', () => {
-    const view = networkView('a', [peer('b'), peer('c')], new Map([
-      ['a', [link('b')]],
-      ['b', [link('a'), link('c')]],
-      ['c', [link('b')]],
-    ]));
-    expect(view.links).toEqual([{ a: 'a', b: 'b' }, { a: 'b', b: 'c' }]);
+    const view = networkView(
+      'a',
+      [peer('b'), peer('c')],
+      new Map([
+        ['a', [link('b')]],
+        ['b', [link('a'), link('c')]],
+        ['c', [link('b')]],
+      ]),
+    );
+    expect(view.links).toEqual([
+      { a: 'a', b: 'b' },
+      { a: 'b', b: 'c' },
+    ]);
     expect(view.mapped).toEqual(['a', 'b', 'c']);
   });
 
   it('leaves out links to peers nobody here knows, and links to oneself', () => {
-    const view = networkView('a', [peer('b')], new Map([['a', [link('stranger'), link('a')]], ['b', [link('b')]]]));
+    const view = networkView(
+      'a',
+      [peer('b')],
+      new Map([
+        ['a', [link('stranger'), link('a')]],
+        ['b', [link('b')]],
+      ]),
+    );
     expect(view.links).toEqual([]);
   });
 

@@ -2,28 +2,51 @@ import { describe, expect, it } from 'vitest';
 import type { FileSource, PeerInfo, SearchHit } from '../ports.ts';
 import { memorySigner } from '../../shared/keys.ts';
 import { isSafeFileName } from '../../shared/names.ts';
-import { bestSources, candidateFileIds, FIREWALLED, MAX_DOWNLOAD_SOURCES, pickMostHeld, sourceAt, verifiedMembers } from './pick.ts';
+import {
+  bestSources,
+  candidateFileIds,
+  FIREWALLED,
+  MAX_DOWNLOAD_SOURCES,
+  pickMostHeld,
+  sourceAt,
+  verifiedMembers,
+} from './pick.ts';
 
 const SELF = memorySigner().peerId;
 const ids: Record<string, string> = { p1: memorySigner().peerId, p2: memorySigner().peerId, p3: memorySigner().peerId };
 const host: Record<string, string> = { p1: '127.0.0.11', p2: '127.0.0.12', p3: '127.0.0.13' };
 
 const member = (peerId: string, n: number, state = 'alive', lastSeen = 1_000): PeerInfo => ({
-  peerId, state, lastSeen, addresses: { files: `127.0.1.${n}:7871`, search: `127.0.1.${n}:7872`, fetch: `127.0.1.${n}:7874` }, files: 1,
+  peerId,
+  state,
+  lastSeen,
+  addresses: { files: `127.0.1.${n}:7871`, search: `127.0.1.${n}:7872`, fetch: `127.0.1.${n}:7874` },
+  files: 1,
 });
 /** p1-p3 verified, each at its record address 127.0.1.N, not the address its hits carry. */
 const members = verifiedMembers([member(ids.p1!, 1), member(ids.p2!, 2), member(ids.p3!, 3)], SELF);
 
 const hit = (fileId: string, holder: string, name = `${fileId}.txt`): SearchHit => ({
-  fileId, name, size: 10, holderPeerId: ids[holder] ?? holder, filesAddress: `http://${host[holder] ?? '127.0.0.99'}:7871/`, hops: 1,
+  fileId,
+  name,
+  size: 10,
+  holderPeerId: ids[holder] ?? holder,
+  filesAddress: `http://${host[holder] ?? '127.0.0.99'}:7871/`,
+  hops: 1,
 });
 
 describe('pickMostHeld', () => {
   it('picks the file the most distinct verified peers hold, under its most common name, each dialled at its record address', () => {
-    const pick = pickMostHeld([hit('a', 'p1'), hit('b', 'p1', 'x.txt'), hit('b', 'p2', 'y.txt'), hit('b', 'p3', 'y.txt'), hit('a', 'p1')], members, isSafeFileName);
+    const pick = pickMostHeld(
+      [hit('a', 'p1'), hit('b', 'p1', 'x.txt'), hit('b', 'p2', 'y.txt'), hit('b', 'p3', 'y.txt'), hit('a', 'p1')],
+      members,
+      isSafeFileName,
+    );
     expect(pick).toMatchObject({ fileId: 'b', name: 'y.txt', holders: 3 });
     // Each holder's record address pinned to its id, as a download dials it; never the hit's address.
-    expect(pick?.sources.sort()).toEqual([`${ids.p1}@127.0.1.1:7871`, `${ids.p2}@127.0.1.2:7871`, `${ids.p3}@127.0.1.3:7871`].sort());
+    expect(pick?.sources.sort()).toEqual(
+      [`${ids.p1}@127.0.1.1:7871`, `${ids.p2}@127.0.1.2:7871`, `${ids.p3}@127.0.1.3:7871`].sort(),
+    );
   });
 
   it('keeps the first found on a tie and gives nothing for no hits', () => {
@@ -33,23 +56,44 @@ describe('pickMostHeld', () => {
 
   it('does not count holders outside verified membership: five forged holders lose to two verified ones', () => {
     const forged = Array.from({ length: 5 }, () => hit('evil', memorySigner().peerId, 'song.ogg'));
-    const pick = pickMostHeld([...forged, hit('honest', 'p1', 'song.ogg'), hit('honest', 'p2', 'song.ogg')], members, isSafeFileName);
+    const pick = pickMostHeld(
+      [...forged, hit('honest', 'p1', 'song.ogg'), hit('honest', 'p2', 'song.ogg')],
+      members,
+      isSafeFileName,
+    );
     expect(pick).toMatchObject({ fileId: 'honest', holders: 2 });
     // Only forged holders: nothing to download.
     expect(pickMostHeld(forged, members, isSafeFileName)).toBeUndefined();
   });
 
   it('never takes this peer itself, or a down peer, as a holder', () => {
-    const withSelf = verifiedMembers([member(SELF, 9), member(ids.p1!, 1, 'down'), member(ids.p2!, 2, 'suspected')], SELF);
+    const withSelf = verifiedMembers(
+      [member(SELF, 9), member(ids.p1!, 1, 'down'), member(ids.p2!, 2, 'suspected')],
+      SELF,
+    );
     expect([...withSelf.keys()]).toEqual([ids.p2]);
     expect(pickMostHeld([hit('a', SELF), hit('a', 'p1')], withSelf, isSafeFileName)).toBeUndefined();
   });
 
   it('gives a verified holder one vote, however many hits name it, for the file and for its name', () => {
     const repeated = Array.from({ length: 10 }, () => hit('evil', 'p1', 'evil.exe'));
-    const pick = pickMostHeld([...repeated, hit('honest', 'p2', 'song.ogg'), hit('honest', 'p3', 'song.ogg')], members, isSafeFileName);
+    const pick = pickMostHeld(
+      [...repeated, hit('honest', 'p2', 'song.ogg'), hit('honest', 'p3', 'song.ogg')],
+      members,
+      isSafeFileName,
+    );
     expect(pick).toMatchObject({ fileId: 'honest', holders: 2 });
-    expect(pickMostHeld([hit('b', 'p1', 'good.txt'), ...Array.from({ length: 5 }, () => hit('b', 'p2', 'odd.txt')), hit('b', 'p3', 'good.txt')], members, isSafeFileName)?.name).toBe('good.txt');
+    expect(
+      pickMostHeld(
+        [
+          hit('b', 'p1', 'good.txt'),
+          ...Array.from({ length: 5 }, () => hit('b', 'p2', 'odd.txt')),
+          hit('b', 'p3', 'good.txt'),
+        ],
+        members,
+        isSafeFileName,
+      )?.name,
+    ).toBe('good.txt');
   });
 
   it.each([
@@ -58,20 +102,32 @@ describe('pickMostHeld', () => {
     ['a zero-width space', 'song\u200B.ogg'],
     ['a control character', 'song\u0007.ogg'],
   ])('ignores hits named with %s, however many verified holders they claim', (_label, name) => {
-    const pick = pickMostHeld([hit('evil', 'p1', name), hit('evil', 'p2', name), hit('evil', 'p3', name), hit('honest', 'p1', 'song.ogg')], members, isSafeFileName);
+    const pick = pickMostHeld(
+      [hit('evil', 'p1', name), hit('evil', 'p2', name), hit('evil', 'p3', name), hit('honest', 'p1', 'song.ogg')],
+      members,
+      isSafeFileName,
+    );
     expect(pick).toMatchObject({ fileId: 'honest', name: 'song.ogg', holders: 1 });
   });
 });
 
 /** Fetch's availability: each file id with the peers (p1-p3 or an id) Fetch lists as holding it, at their record addresses. */
 const listed = (byFile: Record<string, string[]>) =>
-  new Map(Object.entries(byFile).map(([fileId, holders]): [string, FileSource[]] => [
-    fileId,
-    holders.map((h) => ({ peerId: ids[h] ?? h, filesAddress: `127.0.1.${h.slice(1)}:7871`, name: `${fileId}.txt`, size: 10, state: 'alive' })),
-  ]));
+  new Map(
+    Object.entries(byFile).map(([fileId, holders]): [string, FileSource[]] => [
+      fileId,
+      holders.map((h) => ({
+        peerId: ids[h] ?? h,
+        filesAddress: `127.0.1.${h.slice(1)}:7871`,
+        name: `${fileId}.txt`,
+        size: 10,
+        state: 'alive',
+      })),
+    ]),
+  );
 
-describe('pickMostHeld weighed by Fetch\'s availability', () => {
-  it('counts a hit\'s holder only where Fetch lists it for that file: a verified peer naming two other verified peers as holders of its file loses to a file with fewer real holders', () => {
+describe("pickMostHeld weighed by Fetch's availability", () => {
+  it("counts a hit's holder only where Fetch lists it for that file: a verified peer naming two other verified peers as holders of its file loses to a file with fewer real holders", () => {
     // p1 (verified, hostile) really shares 'evil' and claims p2 and p3 hold it too: 3 claimed holders.
     const forged = [hit('evil', 'p1', 'song.ogg'), hit('evil', 'p2', 'song.ogg'), hit('evil', 'p3', 'song.ogg')];
     const hits = [...forged, hit('honest', 'p2', 'song.ogg'), hit('honest', 'p3', 'song.ogg')];
@@ -79,7 +135,12 @@ describe('pickMostHeld weighed by Fetch\'s availability', () => {
     expect(pick).toMatchObject({ fileId: 'honest', holders: 2, basis: 'availability' });
     expect(pick?.sources.sort()).toEqual([`${ids.p2}@127.0.1.2:7871`, `${ids.p3}@127.0.1.3:7871`].sort());
     // Claims naming only honest peers, of a file Fetch lists nobody for, lose to one real holder.
-    const claimedOnly = pickMostHeld([hit('evil', 'p2'), hit('evil', 'p3'), hit('honest', 'p1')], members, isSafeFileName, listed({ honest: ['p1'] }));
+    const claimedOnly = pickMostHeld(
+      [hit('evil', 'p2'), hit('evil', 'p3'), hit('honest', 'p1')],
+      members,
+      isSafeFileName,
+      listed({ honest: ['p1'] }),
+    );
     expect(claimedOnly).toMatchObject({ fileId: 'honest', holders: 1, basis: 'availability' });
   });
 
@@ -99,9 +160,17 @@ describe('pickMostHeld weighed by Fetch\'s availability', () => {
 
   it('falls back to the verified hit holders, saying so, when Fetch lists no holder of any candidate yet (a share not synced)', () => {
     const hits = [hit('a', 'p1'), hit('b', 'p2'), hit('b', 'p3')];
-    expect(pickMostHeld(hits, members, isSafeFileName, listed({ a: [], c: ['p1'] }))).toMatchObject({ fileId: 'b', holders: 2, basis: 'hits' });
+    expect(pickMostHeld(hits, members, isSafeFileName, listed({ a: [], c: ['p1'] }))).toMatchObject({
+      fileId: 'b',
+      holders: 2,
+      basis: 'hits',
+    });
     // One confirmed holder anywhere ends the fallback: claims alone count for nothing.
-    expect(pickMostHeld(hits, members, isSafeFileName, listed({ a: ['p1'] }))).toMatchObject({ fileId: 'a', holders: 1, basis: 'availability' });
+    expect(pickMostHeld(hits, members, isSafeFileName, listed({ a: ['p1'] }))).toMatchObject({
+      fileId: 'a',
+      holders: 1,
+      basis: 'availability',
+    });
   });
 
   it('counts a firewalled member only where Fetch lists it as a holder (where this peer can ask it to connect back), after the dialable holders', () => {
@@ -112,26 +181,43 @@ describe('pickMostHeld weighed by Fetch\'s availability', () => {
     const pick = pickMostHeld(hits, withHidden, isSafeFileName, listed({ b: ['p1', hidden] }));
     expect(pick).toMatchObject({ fileId: 'b', holders: 2, basis: 'availability' });
     expect(pick?.sources).toEqual([`${ids.p1}@127.0.1.1:7871`, `${hidden}@127.0.1.9:7871`]);
-    expect(pickMostHeld([hit('a', hidden)], withHidden, isSafeFileName, listed({ a: [hidden] }))?.sources).toEqual([`${hidden}@127.0.1.9:7871`]);
+    expect(pickMostHeld([hit('a', hidden)], withHidden, isSafeFileName, listed({ a: [hidden] }))?.sources).toEqual([
+      `${hidden}@127.0.1.9:7871`,
+    ]);
     // Not listed (a peer that cannot push: Fetch does not offer it): a hit alone never makes it a source.
     expect(pickMostHeld([hit('a', hidden)], withHidden, isSafeFileName, listed({}))).toBeUndefined();
-    expect(pickMostHeld(hits, withHidden, isSafeFileName, listed({}))).toMatchObject({ fileId: 'b', holders: 1, sources: [`${ids.p1}@127.0.1.1:7871`], basis: 'hits' });
+    expect(pickMostHeld(hits, withHidden, isSafeFileName, listed({}))).toMatchObject({
+      fileId: 'b',
+      holders: 1,
+      sources: [`${ids.p1}@127.0.1.1:7871`],
+      basis: 'hits',
+    });
   });
 
   it('asks Fetch only about files verified members answered with under safe names', () => {
-    const hits = [hit('a', 'p1'), hit('b', memorySigner().peerId), hit('c', 'p2', '../c.txt'), hit('d', 'p3'), hit('a', 'p2')];
+    const hits = [
+      hit('a', 'p1'),
+      hit('b', memorySigner().peerId),
+      hit('c', 'p2', '../c.txt'),
+      hit('d', 'p3'),
+      hit('a', 'p2'),
+    ];
     expect(candidateFileIds(hits, members, isSafeFileName)).toEqual(['a', 'd']);
   });
 });
 
 describe('bestSources', () => {
   it(`keeps the best ${MAX_DOWNLOAD_SOURCES} of more holders: alive first, then the most recently heard`, () => {
-    const many = Array.from({ length: 70 }, (_, i) => member(memorySigner().peerId, i + 1, i < 10 ? 'suspected' : 'alive', 1_000 + i));
+    const many = Array.from({ length: 70 }, (_, i) =>
+      member(memorySigner().peerId, i + 1, i < 10 ? 'suspected' : 'alive', 1_000 + i),
+    );
     const sources = bestSources(many);
     expect(sources).toHaveLength(MAX_DOWNLOAD_SOURCES);
     const alive = many.filter((m) => m.state === 'alive').sort((a, b) => b.lastSeen - a.lastSeen);
     const suspected = many.filter((m) => m.state === 'suspected').sort((a, b) => b.lastSeen - a.lastSeen);
-    expect(sources).toEqual([...alive, ...suspected].slice(0, MAX_DOWNLOAD_SOURCES).map((m) => `${m.peerId}@${m.addresses.files}`));
+    expect(sources).toEqual(
+      [...alive, ...suspected].slice(0, MAX_DOWNLOAD_SOURCES).map((m) => `${m.peerId}@${m.addresses.files}`),
+    );
   });
 
   it('names a source by its id at a files address given as a base URL or host:port, and none for a malformed address', () => {

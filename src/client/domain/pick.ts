@@ -70,8 +70,21 @@ export type PickBasis = 'availability' | 'hits';
 export type Availability = ReadonlyMap<string, readonly FileSource[]>;
 
 /** A peer Fetch holds firewalled, as a member: heard of last when it signed its record (it cannot be asked). */
-export function firewalledInfo(p: { peerId: string; addresses: PeerInfo['addresses']; advertised?: PeerInfo['advertised']; issuedAt: number; files: number }): PeerInfo {
-  return { peerId: p.peerId, state: FIREWALLED, lastSeen: p.issuedAt, addresses: p.addresses, ...(p.advertised ? { advertised: p.advertised } : {}), files: p.files };
+export function firewalledInfo(p: {
+  peerId: string;
+  addresses: PeerInfo['addresses'];
+  advertised?: PeerInfo['advertised'];
+  issuedAt: number;
+  files: number;
+}): PeerInfo {
+  return {
+    peerId: p.peerId,
+    state: FIREWALLED,
+    lastSeen: p.issuedAt,
+    addresses: p.addresses,
+    ...(p.advertised ? { advertised: p.advertised } : {}),
+    files: p.files,
+  };
 }
 
 /**
@@ -89,7 +102,9 @@ export function verifiedMembers(peers: readonly PeerInfo[], selfId: string): Map
  * recently heard; at most `max`. Each is the holder's id at its record's files address.
  */
 export function bestSources(holders: Iterable<PeerInfo>, max = MAX_DOWNLOAD_SOURCES): string[] {
-  const ranked = [...holders].sort((a, b) => Number(a.state !== 'alive') - Number(b.state !== 'alive') || b.lastSeen - a.lastSeen);
+  const ranked = [...holders].sort(
+    (a, b) => Number(a.state !== 'alive') - Number(b.state !== 'alive') || b.lastSeen - a.lastSeen,
+  );
   const sources: string[] = [];
   for (const p of ranked) {
     const source = sourceAt(p.peerId, p.addresses.files);
@@ -115,7 +130,11 @@ interface Candidate {
 }
 
 /** The files verified members answered with under safe names, by id, in the order first found. */
-function candidates(hits: readonly SearchHit[], members: ReadonlyMap<string, PeerInfo>, isSafeName: (name: string) => boolean): Map<string, Candidate> {
+function candidates(
+  hits: readonly SearchHit[],
+  members: ReadonlyMap<string, PeerInfo>,
+  isSafeName: (name: string) => boolean,
+): Map<string, Candidate> {
   const byFile = new Map<string, Candidate>();
   for (const hit of hits) {
     // A shared folder is no file to pick: it is fetched by its id or link (ClientApp.queueFolder).
@@ -132,7 +151,11 @@ function candidates(hits: readonly SearchHit[], members: ReadonlyMap<string, Pee
  * The file ids worth asking Fetch's availability about: those of hits from verified members
  * under safe names (the only ones pickMostHeld can choose), in the order first found.
  */
-export function candidateFileIds(hits: readonly SearchHit[], members: ReadonlyMap<string, PeerInfo>, isSafeName: (name: string) => boolean): string[] {
+export function candidateFileIds(
+  hits: readonly SearchHit[],
+  members: ReadonlyMap<string, PeerInfo>,
+  isSafeName: (name: string) => boolean,
+): string[] {
   return [...candidates(hits, members, isSafeName).keys()];
 }
 
@@ -162,7 +185,10 @@ export function pickMostHeld(
   }
   const basis: PickBasis = confirmed.size > 0 ? 'availability' : 'hits';
   // On hits alone a firewalled holder counts for nothing: nothing says this peer can reach it.
-  const votesOf = (c: Candidate) => (basis === 'availability' ? (confirmed.get(c.fileId) ?? []) : [...c.names.keys()].filter((id) => members.get(id)?.state !== FIREWALLED));
+  const votesOf = (c: Candidate) =>
+    basis === 'availability'
+      ? (confirmed.get(c.fileId) ?? [])
+      : [...c.names.keys()].filter((id) => members.get(id)?.state !== FIREWALLED);
   let best: Candidate | undefined;
   let bestVotes: string[] = [];
   for (const c of byFile.values()) {

@@ -8,17 +8,29 @@ import type { Reachability } from '../ports.ts';
 const STATES = new Set(['configured', 'learning', 'reachable', 'unreachable']);
 
 const text = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
-const record = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
+const record = (v: unknown): Record<string, unknown> =>
+  typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
 
 /** From Fetch's health or status: its `reachability` and the fetch address its record advertises. */
 export function reachabilityOf(health: unknown): Reachability | null {
   const { reachability, advertised, portMapping } = record(health);
   const r = record(reachability);
   if (typeof r.state !== 'string' || !STATES.has(r.state)) return null;
-  const fields = { address: text(r.address), confirmedBy: text(r.confirmedBy), checkedBy: text(r.checkedBy), advertised: text(record(advertised).fetch), advertisedFiles: text(record(advertised).files) };
+  const fields = {
+    address: text(r.address),
+    confirmedBy: text(r.confirmedBy),
+    checkedBy: text(r.checkedBy),
+    advertised: text(record(advertised).fetch),
+    advertisedFiles: text(record(advertised).files),
+  };
   const mapping = portMappingOf(portMapping);
   const all = advertisedFetches(record(health).advertisedAll);
-  return { state: r.state as Reachability['state'], ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), ...(all ? { advertisedAll: all } : {}), ...(mapping ? { portMapping: mapping } : {}) };
+  return {
+    state: r.state as Reachability['state'],
+    ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
+    ...(all ? { advertisedAll: all } : {}),
+    ...(mapping ? { portMapping: mapping } : {}),
+  };
 }
 
 /** The fetch address of every set the record lists (`advertisedAll`), when there are several; absent from an older Fetch. */
@@ -35,7 +47,10 @@ function portMappingOf(value: unknown): Reachability['portMapping'] {
   if (typeof m.state !== 'string' || !MAPPING_STATES.has(m.state)) return undefined; // off, or an older Fetch
   const ports = Array.isArray(m.ports) ? m.ports.filter((p): p is number => typeof p === 'number') : undefined;
   const fields = { externalIp: text(m.externalIp), reason: text(m.reason), ports };
-  return { state: m.state as 'mapping', ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) };
+  return {
+    state: m.state as 'mapping',
+    ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
+  };
 }
 
 /** One line for people, with what the router said when it was asked to forward the ports. */
@@ -43,7 +58,12 @@ export function describeReachability(r: Reachability | null): string {
   if (!r) return '?';
   const m = r.portMapping;
   if (!m) return describeState(r);
-  const router = m.state === 'mapped' ? `the router forwards ${m.ports?.join(', ') ?? '?'} at ${m.externalIp ?? '?'}` : m.state === 'mapping' ? 'asking the router to forward the ports' : `port mapping failed: ${m.reason ?? '?'}`;
+  const router =
+    m.state === 'mapped'
+      ? `the router forwards ${m.ports?.join(', ') ?? '?'} at ${m.externalIp ?? '?'}`
+      : m.state === 'mapping'
+        ? 'asking the router to forward the ports'
+        : `port mapping failed: ${m.reason ?? '?'}`;
   return `${describeState(r)}; ${router}`;
 }
 

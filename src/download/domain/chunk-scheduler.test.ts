@@ -21,8 +21,14 @@ describe('chunk scheduler', () => {
     s.addSource('a');
     s.addSource('b');
     // 16 chunks over 2 sources × 2 slots: runs of 4, shrinking as less is left.
-    expect(claimAll(s, 'a').map(span)).toEqual([['a', 0, 4], ['a', 4, 7]]);
-    expect(claimAll(s, 'b').map(span)).toEqual([['b', 7, 10], ['b', 10, 12]]);
+    expect(claimAll(s, 'a').map(span)).toEqual([
+      ['a', 0, 4],
+      ['a', 4, 7],
+    ]);
+    expect(claimAll(s, 'b').map(span)).toEqual([
+      ['b', 7, 10],
+      ['b', 10, 12],
+    ]);
   });
 
   it('caps a run at maxRunChunks and never reaches over a verified chunk', () => {
@@ -79,7 +85,10 @@ describe('chunk scheduler', () => {
     s.addSource('b');
     const a = s.claim('a')!;
     const b = s.claim('b')!;
-    expect([span(a), span(b)]).toEqual([['a', 0, 1], ['b', 1, 2]]);
+    expect([span(a), span(b)]).toEqual([
+      ['a', 0, 1],
+      ['b', 1, 2],
+    ]);
     deliver(s, a, 1);
     s.finish(a);
     const dup = s.claim('a')!;
@@ -95,7 +104,11 @@ describe('chunk scheduler', () => {
     verified.add(2);
     const s = new ChunkScheduler(verified, { slotsPerSource: 5 });
     s.addSource('a');
-    expect(claimAll(s, 'a').map(span)).toEqual([['a', 1, 2], ['a', 3, 4], ['a', 4, 5]]);
+    expect(claimAll(s, 'a').map(span)).toEqual([
+      ['a', 1, 2],
+      ['a', 3, 4],
+      ['a', 4, 5],
+    ]);
   });
 
   it('keeps what a failed request delivered, returns the rest, and drops a source after repeated failures', () => {

@@ -72,7 +72,11 @@ export class ChunkScheduler {
   /** No unclaimed chunk lies below this index. */
   #cursor = 0;
 
-  constructor(verified: Bitfield, options: Partial<SchedulerOptions> = {}, now: () => number = () => performance.now()) {
+  constructor(
+    verified: Bitfield,
+    options: Partial<SchedulerOptions> = {},
+    now: () => number = () => performance.now(),
+  ) {
     this.verified = verified;
     this.#options = { ...DEFAULT_SCHEDULER_OPTIONS, ...options };
     this.#now = now;
@@ -180,7 +184,8 @@ export class ChunkScheduler {
 
   #advance(run: Run, chunk: number): MutableRun {
     const r = run as MutableRun;
-    if (chunk !== r.next || chunk >= r.end) throw new Error(`run of ${r.source} at ${r.next}..${r.end} cannot advance past ${chunk}`);
+    if (chunk !== r.next || chunk >= r.end)
+      throw new Error(`run of ${r.source} at ${r.next}..${r.end} cannot advance past ${chunk}`);
     this.#release(r, chunk, chunk + 1);
     r.next = chunk + 1;
     return r;

@@ -12,7 +12,15 @@
 import { EventEmitter } from 'node:events';
 import { chunkBounds, verifyChunk, type Manifest } from '../../shared/content.ts';
 import { isPeershareError, PeershareError } from '../../shared/errors.ts';
-import type { ChunkSource, DownloadFiles, DownloadRecord, DownloadStore, LocalRegistry, PartialFile, SourceDirectory } from '../ports.ts';
+import type {
+  ChunkSource,
+  DownloadFiles,
+  DownloadRecord,
+  DownloadStore,
+  LocalRegistry,
+  PartialFile,
+  SourceDirectory,
+} from '../ports.ts';
 import type { JobDelivery, JobQueue } from '../queue-port.ts';
 import { Bitfield } from './bitfield.ts';
 import { Finishing } from './finishing.ts';
@@ -57,14 +65,12 @@ const ENDED_STATES = ['done', 'failed', 'cancelled'] as const;
 
 export const DISK_FULL_ADVICE = 'free some space, then resume it (the verified chunks are kept)';
 
-
 /** Why a running download was stopped on purpose (the abort reason of its transfer). */
 class Interruption extends Error {
   constructor(readonly why: 'pause' | 'cancel' | 'stop') {
     super(why === 'stop' ? 'service stopping' : `${why}d by the user`);
   }
 }
-
 
 export interface Ports {
   queue: JobQueue;
@@ -79,7 +85,9 @@ export class DownloadManager {
   /** 'progress' (Progress) and 'event' ({type, key, ...}) for logs, the API and tests. */
   readonly events = new EventEmitter();
   readonly #ports: Ports;
-  readonly #options: Required<Omit<DownloadManagerOptions, 'transfer' | 'maxBytesPerSecond'>> & { transfer: Partial<TransferOptions> };
+  readonly #options: Required<Omit<DownloadManagerOptions, 'transfer' | 'maxBytesPerSecond'>> & {
+    transfer: Partial<TransferOptions>;
+  };
   readonly #throttle: RateLimit;
   readonly #finishing: Finishing;
   readonly #active = new Map<string, Active>();
@@ -129,7 +137,17 @@ export class DownloadManager {
     if (!existing && req.outDir === undefined) await this.#notSharedHere(job.fileId);
     const record: DownloadRecord = existing
       ? { ...existing, state: 'queued', sources: job.sources, updatedAt: this.#now() }
-      : { key, fileId: job.fileId, name: job.name, outDir, sources: job.sources, state: 'queued', bytesDone: 0, createdAt: this.#now(), updatedAt: this.#now() };
+      : {
+          key,
+          fileId: job.fileId,
+          name: job.name,
+          outDir,
+          sources: job.sources,
+          state: 'queued',
+          bytesDone: 0,
+          createdAt: this.#now(),
+          updatedAt: this.#now(),
+        };
     delete record.error;
     // Recorded as queued before publishing: the queue may deliver the job before publish() returns.
     this.#ports.store.put(record);
@@ -169,9 +187,17 @@ export class DownloadManager {
       await delivery.ack();
       return;
     }
-    const active: Active = { controller: new AbortController(), done: Promise.resolve(), meter: new RateMeter(), sources: new Set(), bySource: new Map() };
+    const active: Active = {
+      controller: new AbortController(),
+      done: Promise.resolve(),
+      meter: new RateMeter(),
+      sources: new Set(),
+      bySource: new Map(),
+    };
     let settle!: (ok: boolean) => void;
-    active.done = new Promise<void>((resolve, reject) => (settle = (ok) => (ok ? resolve() : reject(new Error('failed')))));
+    active.done = new Promise<void>(
+      (resolve, reject) => (settle = (ok) => (ok ? resolve() : reject(new Error('failed')))),
+    );
     active.done.catch(() => undefined);
     this.#active.set(key, active);
     const keepAlive = setInterval(() => void delivery.keepAlive().catch(() => undefined), this.#options.keepAliveMs);
@@ -235,7 +261,13 @@ export class DownloadManager {
     this.#emit({ type: 'dead-letter', key, reason });
   }
 
-  async #download(job: DownloadJob, key: string, outDir: string, previous: DownloadRecord | undefined, active: Active): Promise<void> {
+  async #download(
+    job: DownloadJob,
+    key: string,
+    outDir: string,
+    previous: DownloadRecord | undefined,
+    active: Active,
+  ): Promise<void> {
     if (previous?.state === 'finalizing') {
       if (await this.#finishing.afterCrash(previous, (r) => this.#progress(r))) return;
       previous = this.#ports.store.get(key); // nothing usable was left: downloaded again
@@ -245,12 +277,22 @@ export class DownloadManager {
     // A record of an earlier release may hold http:// sources (no peer id to pin): left out, as
     // are sources already found not to be the peer they name.
     const refused = this.#refused.get(job.fileId);
-    const sources = [...new Set([...job.sources, ...(previous?.sources ?? []), ...known])].filter((s) => isSource(s) && !refused?.has(s));
+    const sources = [...new Set([...job.sources, ...(previous?.sources ?? []), ...known])].filter(
+      (s) => isSource(s) && !refused?.has(s),
+    );
     if (sources.length === 0 && refused?.size) {
       throw new PeershareError('UNAVAILABLE', `no source left for ${job.fileId}: ${[...refused.values()].join('; ')}`);
     }
     let record: DownloadRecord = previous ?? {
-      key, fileId: job.fileId, name: job.name, outDir, sources, state: 'running', bytesDone: 0, createdAt: this.#now(), updatedAt: this.#now(),
+      key,
+      fileId: job.fileId,
+      name: job.name,
+      outDir,
+      sources,
+      state: 'running',
+      bytesDone: 0,
+      createdAt: this.#now(),
+      updatedAt: this.#now(),
     };
     record = { ...record, sources, state: 'running', updatedAt: this.#now() };
     delete record.error;
@@ -258,17 +300,31 @@ export class DownloadManager {
     const { manifest, usable } = await this.#manifest(job.fileId, sources, signal);
     if (job.size !== undefined && manifest.size !== job.size) {
       // The manifest proved itself against the id, so the size that was asked for is wrong: no retry.
-      throw new PeershareError('BAD_REQUEST', `file ${job.fileId} is ${manifest.size} bytes by its verified manifest, not the ${job.size} bytes asked for (a wrong link?); nothing was downloaded`);
+      throw new PeershareError(
+        'BAD_REQUEST',
+        `file ${job.fileId} is ${manifest.size} bytes by its verified manifest, not the ${job.size} bytes asked for (a wrong link?); nothing was downloaded`,
+      );
     }
     const { partial, created } = await this.#ports.files.openPartial(outDir, job.name, key, manifest.size);
     try {
       const verified = created ? new Bitfield(manifest.chunks.length) : await this.#restore(record, manifest, partial);
-      record = { ...record, size: manifest.size, chunkSize: manifest.chunkSize, verified: verified.toBytes(), bytesDone: bytesOf(verified, manifest) };
+      record = {
+        ...record,
+        size: manifest.size,
+        chunkSize: manifest.chunkSize,
+        verified: verified.toBytes(),
+        bytesDone: bytesOf(verified, manifest),
+      };
       this.#ports.store.put(record);
       for (const s of usable) active.sources.add(s);
       this.#progress(record);
       await runTransfer({
-        manifest, sources: usable, chunkSource: this.#ports.chunkSource, partial, verified, signal,
+        manifest,
+        sources: usable,
+        chunkSource: this.#ports.chunkSource,
+        partial,
+        verified,
+        signal,
         options: this.#options.transfer,
         throttle: this.#throttle,
         onEvent: (event) => this.#onTransferEvent(record, active, event),
@@ -290,9 +346,17 @@ export class DownloadManager {
   }
 
   /** The first verified manifest among the sources, asked several at once under a deadline (manifest-race.ts). */
-  async #manifest(fileId: string, sources: string[], signal: AbortSignal): Promise<{ manifest: Manifest; usable: string[] }> {
+  async #manifest(
+    fileId: string,
+    sources: string[],
+    signal: AbortSignal,
+  ): Promise<{ manifest: Manifest; usable: string[] }> {
     return raceManifests({
-      chunkSource: this.#ports.chunkSource, fileId, sources, signal, options: this.#options.manifest,
+      chunkSource: this.#ports.chunkSource,
+      fileId,
+      sources,
+      signal,
+      options: this.#options.manifest,
       onFailure: ({ source, reason, code }) => {
         if (code === 'PEER_ID_MISMATCH' || code === 'PEER_UNVERIFIED') this.#refuse(fileId, source, reason, code);
         else this.#emit({ type: 'source-failed', fileId, source, verdict: 'no manifest', reason });
@@ -340,7 +404,8 @@ export class DownloadManager {
       this.#ports.store.progress(record.key, event.verified, event.durable, event.bytesDone, now);
     } else {
       if (event.type === 'source-banned' || event.verdict !== 'kept') active.sources.delete(event.source);
-      if (event.type === 'source-failed' && event.code) this.#refuse(record.fileId, event.source, event.reason, event.code);
+      if (event.type === 'source-failed' && event.code)
+        this.#refuse(record.fileId, event.source, event.reason, event.code);
       this.#emit({ ...event, key: record.key });
     }
   }
@@ -367,7 +432,8 @@ export class DownloadManager {
     // One file at a time: a list of 1,000 finished downloads must not open 1,000 files at once.
     for (const record of this.#ports.store.list(limit)) {
       const progress = this.#toProgress(record);
-      if (record.state === 'done' && record.finalPath !== undefined && !(await this.#exists(record.finalPath))) progress.gone = true;
+      if (record.state === 'done' && record.finalPath !== undefined && !(await this.#exists(record.finalPath)))
+        progress.gone = true;
       listed.push(progress);
     }
     return listed;
@@ -397,7 +463,12 @@ export class DownloadManager {
   async resume(key: string): Promise<Progress> {
     const record = this.get(key);
     if (record.state !== 'paused' && record.state !== 'failed') return this.#toProgress(record);
-    return this.request({ fileId: record.fileId, name: record.name, sources: record.sources.filter(isSource), outDir: record.outDir });
+    return this.request({
+      fileId: record.fileId,
+      name: record.name,
+      sources: record.sources.filter(isSource),
+      outDir: record.outDir,
+    });
   }
 
   /** Stop a download for good and delete its partial file. One that is finishing is let finish. */
@@ -460,7 +531,11 @@ export class DownloadManager {
     for (const path of shared) if (await this.#exists(path)) paths.push(path);
     if (shared.length > 0 && paths.length === 0) return;
     const where = paths.length > 0 ? `at ${paths.join(', ')}` : 'as an upload in its store';
-    throw new PeershareError('ALREADY_SHARED', `this peer already shares file ${fileId} ${where}: nothing downloaded; ask for another folder (--out DIR) to get a copy there`, { fileId, paths });
+    throw new PeershareError(
+      'ALREADY_SHARED',
+      `this peer already shares file ${fileId} ${where}: nothing downloaded; ask for another folder (--out DIR) to get a copy there`,
+      { fileId, paths },
+    );
   }
 
   /** Whether a done download's file is still where it was saved. */

@@ -7,7 +7,14 @@
  * before they are shared.
  */
 import { chunkBounds, verifyChunk, type Manifest } from '../../shared/content.ts';
-import type { DownloadFiles, DownloadRecord, DownloadStore, LocalRegistry, PartialFile, ReadableFile } from '../ports.ts';
+import type {
+  DownloadFiles,
+  DownloadRecord,
+  DownloadStore,
+  LocalRegistry,
+  PartialFile,
+  ReadableFile,
+} from '../ports.ts';
 import { Bitfield } from './bitfield.ts';
 
 export interface FinishingPorts {
@@ -35,7 +42,13 @@ export class Finishing {
   begin(key: string, manifest: Manifest, onRecord: OnRecord): DownloadRecord {
     const all = everyChunk(manifest.chunks.length);
     const record: DownloadRecord = {
-      ...this.ports.store.get(key)!, state: 'finalizing', manifest, verified: all, durable: all, bytesDone: manifest.size, updatedAt: this.hooks.now(),
+      ...this.ports.store.get(key)!,
+      state: 'finalizing',
+      manifest,
+      verified: all,
+      durable: all,
+      bytesDone: manifest.size,
+      updatedAt: this.hooks.now(),
     };
     delete record.finalPath;
     delete record.error;
@@ -83,7 +96,11 @@ export class Finishing {
         return true;
       }
     }
-    this.hooks.emit({ type: 'finish-lost', key: record.key, reason: 'no intact copy left after a crash while finishing; downloading again' });
+    this.hooks.emit({
+      type: 'finish-lost',
+      key: record.key,
+      reason: 'no intact copy left after a crash while finishing; downloading again',
+    });
     const reset: DownloadRecord = { ...record, state: 'running', bytesDone: 0, updatedAt: this.hooks.now() };
     for (const field of ['manifest', 'finalPath', 'verified', 'durable', 'error'] as const) delete reset[field];
     await this.ports.files.removePartial(record.outDir, record.name, record.key); // a partial that is not intact
@@ -92,7 +109,13 @@ export class Finishing {
   }
 
   #done(record: DownloadRecord, finalPath: string, onRecord: OnRecord): void {
-    const done: DownloadRecord = { ...record, state: 'done', finalPath, bytesDone: record.size ?? record.bytesDone, updatedAt: this.hooks.now() };
+    const done: DownloadRecord = {
+      ...record,
+      state: 'done',
+      finalPath,
+      bytesDone: record.size ?? record.bytesDone,
+      updatedAt: this.hooks.now(),
+    };
     delete done.error;
     // The manifest was kept only to finish after a crash; a done record is listed often, and a
     // big file's manifest is megabytes of chunk hashes.

@@ -15,9 +15,25 @@ describe('download jobs', () => {
   });
 
   it('takes a job queued by an earlier release (version 1, http:// sources) without its sources: they name no peer id to pin', () => {
-    const old = { v: 1, fileId: ID, name: 'movie.mkv', outDir: '/d', sources: ['http://127.0.0.2:7871/', 'http://127.0.0.3:7871'], requestedAt: 1 };
-    expect(parseJob(body(old))).toEqual({ v: 2, fileId: ID, name: 'movie.mkv', outDir: '/d', sources: [], requestedAt: 1 });
-    expect(() => parseJob(body({ ...old, sources: ['file:///etc/passwd'] }))).toThrow(expect.objectContaining({ code: 'BAD_REQUEST' }));
+    const old = {
+      v: 1,
+      fileId: ID,
+      name: 'movie.mkv',
+      outDir: '/d',
+      sources: ['http://127.0.0.2:7871/', 'http://127.0.0.3:7871'],
+      requestedAt: 1,
+    };
+    expect(parseJob(body(old))).toEqual({
+      v: 2,
+      fileId: ID,
+      name: 'movie.mkv',
+      outDir: '/d',
+      sources: [],
+      requestedAt: 1,
+    });
+    expect(() => parseJob(body({ ...old, sources: ['file:///etc/passwd'] }))).toThrow(
+      expect.objectContaining({ code: 'BAD_REQUEST' }),
+    );
   });
 
   it('keeps the first 64 of more sources, in the order given (a popular file is no failure), and refuses an unbounded list', () => {
@@ -30,7 +46,8 @@ describe('download jobs', () => {
 
   it('carries the size a link expects, a whole number of bytes', () => {
     expect(parseJob(body({ ...good, size: 5 }))).toEqual({ ...good, sources: [SOURCE], size: 5 });
-    for (const size of [-1, 1.5, '5', Number.MAX_SAFE_INTEGER + 1]) expect(() => validateJob({ ...good, size })).toThrow(/size must be a whole number/);
+    for (const size of [-1, 1.5, '5', Number.MAX_SAFE_INTEGER + 1])
+      expect(() => validateJob({ ...good, size })).toThrow(/size must be a whole number/);
   });
 
   it('keys a job by file id and target folder, so the same request twice is one download', () => {
@@ -42,7 +59,7 @@ describe('download jobs', () => {
     expect(keyOf(ID, '/d')).toMatch(/^[0-9a-f]{32}$/);
   });
 
-  it('makes keys nobody can compute without the peer\'s secret', () => {
+  it("makes keys nobody can compute without the peer's secret", () => {
     const key = jobKeys(randomBytes(32), () => false)(ID, '/d');
     // What a third party can compute from the file id and a guessed folder: the old plain hash,
     // or a key under another secret.

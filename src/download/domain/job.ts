@@ -62,8 +62,12 @@ export function legacyJobKey(fileId: string, outDir: string): string {
  * under it (made before keys were secret; records are stored by key, and its partial file is
  * named after it), else the secret one. `isKnown` says whether a record has that key.
  */
-export function jobKeys(secret: Uint8Array, isKnown: (key: string) => boolean): (fileId: string, outDir: string) => string {
-  if (secret.length < JOB_KEY_SECRET_BYTES) throw new Error(`a download key secret needs at least ${JOB_KEY_SECRET_BYTES} bytes`);
+export function jobKeys(
+  secret: Uint8Array,
+  isKnown: (key: string) => boolean,
+): (fileId: string, outDir: string) => string {
+  if (secret.length < JOB_KEY_SECRET_BYTES)
+    throw new Error(`a download key secret needs at least ${JOB_KEY_SECRET_BYTES} bytes`);
   return (fileId, outDir) => {
     const legacy = legacyJobKey(fileId, outDir);
     return isKnown(legacy) ? legacy : jobKey(secret, fileId, outDir);
@@ -84,7 +88,13 @@ function isLegacySource(value: unknown): boolean {
   if (typeof value !== 'string' || value.length > 512) return false;
   try {
     const url = new URL(value);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '' && url.search === '' && url.hash === '';
+    return (
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      url.username === '' &&
+      url.password === '' &&
+      url.search === '' &&
+      url.hash === ''
+    );
   } catch {
     return false;
   }
@@ -118,16 +128,31 @@ export function validateJob(raw: unknown): DownloadJob {
   } catch (err) {
     throw bad((err as Error).message);
   }
-  if (j.outDir !== undefined && (typeof j.outDir !== 'string' || !j.outDir.startsWith('/') || j.outDir.includes('\0') || j.outDir.length > 4096)) {
+  if (
+    j.outDir !== undefined &&
+    (typeof j.outDir !== 'string' || !j.outDir.startsWith('/') || j.outDir.includes('\0') || j.outDir.length > 4096)
+  ) {
     throw bad('outDir must be an absolute path');
   }
   const legacy = j.v === 1;
-  if (!Array.isArray(j.sources) || j.sources.length > MAX_SOURCES_NAMED || !j.sources.every(legacy ? isLegacySource : isSource)) {
-    throw bad(legacy ? `sources must be at most ${MAX_SOURCES_NAMED} http(s) base URLs` : `sources must be at most ${MAX_SOURCES_NAMED} peer addresses, each peerId@host:port`);
+  if (
+    !Array.isArray(j.sources) ||
+    j.sources.length > MAX_SOURCES_NAMED ||
+    !j.sources.every(legacy ? isLegacySource : isSource)
+  ) {
+    throw bad(
+      legacy
+        ? `sources must be at most ${MAX_SOURCES_NAMED} http(s) base URLs`
+        : `sources must be at most ${MAX_SOURCES_NAMED} peer addresses, each peerId@host:port`,
+    );
   }
-  if (j.size !== undefined && (typeof j.size !== 'number' || !Number.isSafeInteger(j.size) || j.size < 0)) throw bad('size must be a whole number of bytes');
-  if (typeof j.requestedAt !== 'number' || !Number.isSafeInteger(j.requestedAt) || j.requestedAt < 0) throw bad('requestedAt must be a timestamp');
-  const extra = Object.keys(j).filter((k) => !['v', 'fileId', 'name', 'outDir', 'sources', 'size', 'requestedAt'].includes(k));
+  if (j.size !== undefined && (typeof j.size !== 'number' || !Number.isSafeInteger(j.size) || j.size < 0))
+    throw bad('size must be a whole number of bytes');
+  if (typeof j.requestedAt !== 'number' || !Number.isSafeInteger(j.requestedAt) || j.requestedAt < 0)
+    throw bad('requestedAt must be a timestamp');
+  const extra = Object.keys(j).filter(
+    (k) => !['v', 'fileId', 'name', 'outDir', 'sources', 'size', 'requestedAt'].includes(k),
+  );
   if (extra.length > 0) throw bad(`unknown field ${extra[0]}`);
   return {
     v: JOB_VERSION,

@@ -57,8 +57,12 @@ describe('asking sources for a manifest', () => {
     const fake = scripted({ empty: null as unknown as Manifest, partial: { id: good.id } as Manifest, honest: good });
     const failures: string[] = [];
     const won = await raceManifests({
-      chunkSource: fake.source, fileId: good.id, sources: ['empty', 'partial', 'honest'], signal: new AbortController().signal,
-      options: { parallel: 1 }, onFailure: (f) => failures.push(f.reason),
+      chunkSource: fake.source,
+      fileId: good.id,
+      sources: ['empty', 'partial', 'honest'],
+      signal: new AbortController().signal,
+      options: { parallel: 1 },
+      onFailure: (f) => failures.push(f.reason),
     });
     expect(failures).toEqual(['empty: sent a malformed manifest', 'partial: sent a malformed manifest']);
     expect(won).toMatchObject({ source: 'honest', usable: ['honest'] });
@@ -93,7 +97,10 @@ describe('asking sources for a manifest', () => {
   });
 
   it('fails with UNAVAILABLE when there is no source, and with the abort reason when the download stops', async () => {
-    await expect(race(scripted({}).source, [])).rejects.toMatchObject({ code: 'UNAVAILABLE', message: `no known source for ${good.id}` });
+    await expect(race(scripted({}).source, [])).rejects.toMatchObject({
+      code: 'UNAVAILABLE',
+      message: `no known source for ${good.id}`,
+    });
     const fake = scripted({ a: 'held' });
     const stop = new AbortController();
     const racing = race(fake.source, ['a'], {}, stop.signal);
@@ -131,7 +138,9 @@ describe('the deadline of the whole manifest step', () => {
     expect(fake.aborted.sort()).toEqual([...fake.asked].sort());
     expect(outcome).toMatchObject({ code: 'UNAVAILABLE' });
     const message = (outcome as Error).message;
-    expect(message).toContain(`no source answered with the manifest of ${good.id} within ${MANIFEST_STEP_TIMEOUT_MS} ms, the deadline of the manifest step`);
+    expect(message).toContain(
+      `no source answered with the manifest of ${good.id} within ${MANIFEST_STEP_TIMEOUT_MS} ms, the deadline of the manifest step`,
+    );
     expect(message).toContain(`${fake.asked.length} of ${sources.length} sources asked`);
     expect(message).toContain(`silent0: no manifest within ${MANIFEST_TIMEOUT_MS} ms`);
     expect(vi.getTimerCount()).toBe(0); // no deadline left running
@@ -149,7 +158,9 @@ describe('the deadline of the whole manifest step', () => {
     await vi.advanceTimersByTimeAsync(100);
     // Two at a time, each given 40 ms: asked at 0, 40 and 80 ms.
     expect(fake.asked).toEqual(['late', 'silent0', 'silent1', 'silent2', 'silent3', 'silent4']);
-    expect((outcome as Error).message).toContain('within 100 ms, the deadline of the manifest step; 6 of 65 sources asked (');
+    expect((outcome as Error).message).toContain(
+      'within 100 ms, the deadline of the manifest step; 6 of 65 sources asked (',
+    );
     expect((outcome as Error).message).toContain('late: no manifest within 40 ms');
 
     const again = scripted({ ...Object.fromEntries(sources.map((s) => [s, 'never' as const])), late: 'held' });

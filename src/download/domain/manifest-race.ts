@@ -96,13 +96,26 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
 
     const askMore = () => {
       while (asking.size < Math.max(1, parallel) && next < sources.length) void ask(sources[next++]!);
-      if (asking.size === 0) settle(() => reject(noManifest(ctx.fileId, sources.length, failures.map((f) => f.reason))));
+      if (asking.size === 0)
+        settle(() =>
+          reject(
+            noManifest(
+              ctx.fileId,
+              sources.length,
+              failures.map((f) => f.reason),
+            ),
+          ),
+        );
     };
 
     const failed = (source: string, reason: string, code?: string) => {
       asking.delete(source);
       if (settled) return;
-      const failure: ManifestFailure = { source, reason: reason.includes(source) ? reason : `${source}: ${reason}`, ...(code ? { code } : {}) };
+      const failure: ManifestFailure = {
+        source,
+        reason: reason.includes(source) ? reason : `${source}: ${reason}`,
+        ...(code ? { code } : {}),
+      };
       failures.push(failure);
       try {
         ctx.onFailure?.(failure);
@@ -130,13 +143,20 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
         await Promise.resolve(); // asked after the caller's loop, so a race already over asks no one
         if (controller.signal.aborted) throw controller.signal.reason;
         // The deadline holds even for an adapter that does not honour the signal at once.
-        const manifest = await untilAborted(ctx.chunkSource.manifest(source, ctx.fileId, controller.signal), controller.signal);
+        const manifest = await untilAborted(
+          ctx.chunkSource.manifest(source, ctx.fileId, controller.signal),
+          controller.signal,
+        );
         const lie = whyRefused(manifest, ctx.fileId);
         if (lie) failed(source, lie);
         else won(source, manifest);
       } catch (err) {
         const reason = controller.signal.aborted ? controller.signal.reason : err;
-        failed(source, (reason as Error)?.message ?? String(reason), reason instanceof PeershareError ? reason.code : undefined);
+        failed(
+          source,
+          (reason as Error)?.message ?? String(reason),
+          reason instanceof PeershareError ? reason.code : undefined,
+        );
       } finally {
         clearTimeout(timer);
       }
@@ -154,7 +174,8 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
 
 /** Why a manifest is refused (undefined when it is the verified manifest of `fileId`). */
 function whyRefused(manifest: Manifest, fileId: string): string | undefined {
-  if (typeof manifest !== 'object' || manifest === null || !Array.isArray(manifest.chunks)) return 'sent a malformed manifest';
+  if (typeof manifest !== 'object' || manifest === null || !Array.isArray(manifest.chunks))
+    return 'sent a malformed manifest';
   if (manifest.id !== fileId) return `sent the manifest of another file (${String(manifest.id).slice(0, 16)}…)`;
   if (!isManifestConsistent(manifest)) return 'sent a manifest whose chunk hashes do not match its id';
   return undefined;
@@ -166,7 +187,10 @@ function noManifest(fileId: string, known: number, reasons: string[], within?: s
   const shown = reasons.slice(0, REASONS_SHOWN);
   const more = reasons.length > REASONS_SHOWN ? `; and ${reasons.length - REASONS_SHOWN} more` : '';
   const when = within ? ` ${within}` : '';
-  return new PeershareError('UNAVAILABLE', `no source answered with the manifest of ${fileId}${when} (${shown.join('; ')}${more})`);
+  return new PeershareError(
+    'UNAVAILABLE',
+    `no source answered with the manifest of ${fileId}${when} (${shown.join('; ')}${more})`,
+  );
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as it is aborted. */

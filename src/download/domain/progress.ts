@@ -47,7 +47,11 @@ export function toProgress(record: DownloadRecord, active: Active | undefined, n
   const remaining = (record.size ?? 0) - record.bytesDone;
   const eta = active && remaining > 0 ? active.meter.eta(remaining, now) : undefined;
   return {
-    key: record.key, fileId: record.fileId, name: record.name, state: record.state, bytesDone: record.bytesDone,
+    key: record.key,
+    fileId: record.fileId,
+    name: record.name,
+    state: record.state,
+    bytesDone: record.bytesDone,
     ...(record.size !== undefined ? { size: record.size } : {}),
     rate: active?.meter.rate(now) ?? 0,
     ...(eta !== undefined ? { etaSeconds: eta } : {}),
@@ -59,5 +63,7 @@ export function toProgress(record: DownloadRecord, active: Active | undefined, n
 }
 
 function perSource(active: Active, now: number): SourceProgress[] {
-  return [...active.bySource].map(([source, { bytes, meter }]) => ({ source, bytes, rate: meter.rate(now) })).sort((a, b) => b.bytes - a.bytes);
+  return [...active.bySource]
+    .map(([source, { bytes, meter }]) => ({ source, bytes, rate: meter.rate(now) }))
+    .sort((a, b) => b.bytes - a.bytes);
 }

@@ -29,11 +29,24 @@ export interface TransferOptions extends SchedulerOptions {
 }
 
 // fsync is for machine crashes only: after a process crash, unsynced verified chunks are re-hashed on disk.
-export const DEFAULT_TRANSFER_OPTIONS: TransferOptions = { slotsPerSource: 2, maxRunChunks: 64, maxFailures: 3, requestTimeoutMs: 30_000, syncEvery: 64, writeDepth: 4 };
+export const DEFAULT_TRANSFER_OPTIONS: TransferOptions = {
+  slotsPerSource: 2,
+  maxRunChunks: 64,
+  maxFailures: 3,
+  requestTimeoutMs: 30_000,
+  syncEvery: 64,
+  writeDepth: 4,
+};
 
 export type TransferEvent =
   | { type: 'chunk'; index: number; source: string; bytes: number; verified: Buffer; durable: Buffer }
-  | { type: 'source-failed'; source: string; verdict: string; reason: string; /** PEER_ID_MISMATCH, PEER_UNVERIFIED: not the peer the source names. */ code?: string }
+  | {
+      type: 'source-failed';
+      source: string;
+      verdict: string;
+      reason: string;
+      /** PEER_ID_MISMATCH, PEER_UNVERIFIED: not the peer the source names. */ code?: string;
+    }
   | { type: 'source-banned'; source: string; chunk: number }
   /** A chunk whose bytes did not match its hash (nothing of it is kept). */
   | { type: 'chunk-failed'; source: string; index: number }
@@ -149,7 +162,10 @@ class Transfer implements ReceiverHost {
     for (const source of ctx.sources) this.scheduler.addSource(source);
     this.#written = new Bitfield(ctx.verified.size, ctx.verified.toBytes());
     this.#durable = new Bitfield(ctx.verified.size, ctx.verified.toBytes());
-    this.pool = new BufferPool(ctx.manifest.chunkSize, Math.max(1, ctx.sources.length) * this.#options.slotsPerSource + this.#options.writeDepth);
+    this.pool = new BufferPool(
+      ctx.manifest.chunkSize,
+      Math.max(1, ctx.sources.length) * this.#options.slotsPerSource + this.#options.writeDepth,
+    );
   }
 
   async run(): Promise<void> {
@@ -205,13 +221,17 @@ class Transfer implements ReceiverHost {
     this.#inFlight.set(run, controller);
     const onAbort = () => controller.abort(this.#ctx.signal.reason);
     this.#ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const watchdog = new Watchdog(this.#options.requestTimeoutMs, () => controller.abort(new PeershareError('UNAVAILABLE', 'request stalled')));
+    const watchdog = new Watchdog(this.#options.requestTimeoutMs, () =>
+      controller.abort(new PeershareError('UNAVAILABLE', 'request stalled')),
+    );
     const receiver = new RunReceiver(this, run, controller, watchdog);
     try {
       const start = chunkBounds(run.first, this.manifest.size, this.manifest.chunkSize).start;
       const end = chunkBounds(run.first + run.asked - 1, this.manifest.size, this.manifest.chunkSize).end;
       watchdog.arm();
-      await this.#ctx.chunkSource.range(run.source, this.manifest.id, start, end - 1, controller.signal, (piece) => receiver.take(piece));
+      await this.#ctx.chunkSource.range(run.source, this.manifest.id, start, end - 1, controller.signal, (piece) =>
+        receiver.take(piece),
+      );
       this.scheduler.finish(run);
     } catch (err) {
       this.#judge(run, controller.signal.aborted ? controller.signal.reason : err, err, receiver.corrupt); // our timer or abort, else the source's error
@@ -233,15 +253,22 @@ class Transfer implements ReceiverHost {
       this.scheduler.finish(run); // ended on our side
     } else if (corrupt || (err instanceof PeershareError && err.code === 'BAD_SOURCE')) {
       // Wrong bytes, or more or fewer than asked: banned for this file.
-      if (this.scheduler.corrupt(run) === 'banned') this.#ctx.onEvent({ type: 'source-banned', source, chunk: run.next });
+      if (this.scheduler.corrupt(run) === 'banned')
+        this.#ctx.onEvent({ type: 'source-banned', source, chunk: run.next });
     } else if (isNotThePeer(err)) {
       // The address answered with another peer's certificate, or none that proves an id: never asked again for this file.
       const { message, code } = err as PeershareError;
-      if (this.scheduler.corrupt(run) === 'banned') this.#ctx.onEvent({ type: 'source-failed', source, verdict: 'dropped', reason: message, code });
+      if (this.scheduler.corrupt(run) === 'banned')
+        this.#ctx.onEvent({ type: 'source-failed', source, verdict: 'dropped', reason: message, code });
     } else {
       // One failure per request, however many chunks it carried; those it delivered are kept.
       const verdict = this.scheduler.failed(run);
-      this.#ctx.onEvent({ type: 'source-failed', source, verdict, reason: (reason as Error)?.message ?? String(reason) });
+      this.#ctx.onEvent({
+        type: 'source-failed',
+        source,
+        verdict,
+        reason: (reason as Error)?.message ?? String(reason),
+      });
     }
   }
 
@@ -282,7 +309,14 @@ class Transfer implements ReceiverHost {
    */
   #recordWritten(source: string, index: number, length: number): void {
     this.#written.add(index);
-    this.#ctx.onEvent({ type: 'chunk', index, source, bytes: length, verified: this.#written.toBytes(), durable: this.#durable.toBytes() });
+    this.#ctx.onEvent({
+      type: 'chunk',
+      index,
+      source,
+      bytes: length,
+      verified: this.#written.toBytes(),
+      durable: this.#durable.toBytes(),
+    });
     if (++this.#sinceSync < this.#options.syncEvery || this.#syncing) return;
     this.#sinceSync = 0;
     this.#syncing = this.#checkpoint()
@@ -298,7 +332,12 @@ class Transfer implements ReceiverHost {
     const covered = new Bitfield(this.#written.size, this.#written.toBytes());
     await this.#ctx.partial.sync();
     for (const i of covered.members()) this.#durable.add(i);
-    this.#ctx.onEvent({ type: 'checkpoint', verified: this.#written.toBytes(), durable: this.#durable.toBytes(), bytesDone: bytesOf(this.#written, this.manifest) });
+    this.#ctx.onEvent({
+      type: 'checkpoint',
+      verified: this.#written.toBytes(),
+      durable: this.#durable.toBytes(),
+      bytesDone: bytesOf(this.#written, this.manifest),
+    });
   }
 }
 

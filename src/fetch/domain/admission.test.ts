@@ -7,11 +7,23 @@ import { signRecord, type PeerRecord } from './peer-record.ts';
 import { fields, NOW } from '../../../test/support/fetch-records.ts';
 
 const MINUTE = 60_000;
-const config = fetchConfig({ maxUnverified: 6, newPerAddressPerMinute: 3, newPerSubnetPerMinute: 5, verifyPerRound: 4, verifyAttempts: 3, verifyBackoffRounds: 10, maxVerifyBackoffRounds: 40 });
+const config = fetchConfig({
+  maxUnverified: 6,
+  newPerAddressPerMinute: 3,
+  newPerSubnetPerMinute: 5,
+  verifyPerRound: 4,
+  verifyAttempts: 3,
+  verifyBackoffRounds: 10,
+  maxVerifyBackoffRounds: 40,
+});
 
 /** A fresh identity's record naming `host` (port 7003 for fetch unless `fetch` is given). */
 function recordAt(host: string, fetch = `${host}:7003`, seq = NOW): PeerRecord {
-  return signRecord(memorySigner(), { ...fields(1), addresses: { files: `${host}:7001`, search: `${host}:7002`, fetch }, seq });
+  return signRecord(memorySigner(), {
+    ...fields(1),
+    addresses: { files: `${host}:7001`, search: `${host}:7002`, fetch },
+    seq,
+  });
 }
 
 const announce = (remote: string) => ({ kind: 'announce' as const, remote });
@@ -33,7 +45,9 @@ describe('admission of unverified records', () => {
   it('refuses a record naming a loopback address from another host, announced or gossiped; takes it from this host', () => {
     const admission = new Admission(config);
     expect(admission.offer(recordAt('127.0.0.1'), announce('10.0.0.1'), 1, NOW)).toBe('refused-address');
-    expect(admission.offer(recordAt('10.0.0.7', '127.0.0.1:7003'), announce('10.0.0.7'), 1, NOW)).toBe('refused-address');
+    expect(admission.offer(recordAt('10.0.0.7', '127.0.0.1:7003'), announce('10.0.0.7'), 1, NOW)).toBe(
+      'refused-address',
+    );
     expect(admission.offer(recordAt('[::1]'), gossip('x', '10.0.0.2:7874'), 1, NOW)).toBe('refused-address');
     expect(admission.offer(recordAt('127.0.0.1'), announce('::ffff:10.0.0.1'), 1, NOW)).toBe('refused-address');
     expect(admission.counters.refusedNew).toBe(4);
@@ -45,16 +59,22 @@ describe('admission of unverified records', () => {
   it('counts each 127.x host as its own; from loopback, by the loopback host the record names', () => {
     const admission = new Admission(config);
     const hosts = Array.from({ length: 6 }, (_, i) => `127.0.${i}.9`);
-    expect(hosts.map((h) => admission.offer(recordAt(h), announce('127.0.0.1'), 1, NOW))).toEqual(Array(6).fill('pending'));
+    expect(hosts.map((h) => admission.offer(recordAt(h), announce('127.0.0.1'), 1, NOW))).toEqual(
+      Array(6).fill('pending'),
+    );
     // One loopback host naming itself again and again is one host.
-    expect([1, 2, 3].map(() => admission.offer(recordAt('127.0.0.9'), announce('127.0.0.1'), 1, NOW))).toEqual(['pending', 'pending', 'refused-rate']);
+    expect([1, 2, 3].map(() => admission.offer(recordAt('127.0.0.9'), announce('127.0.0.1'), 1, NOW))).toEqual([
+      'pending',
+      'pending',
+      'refused-rate',
+    ]);
     expect(subnetOf('127.3.4.5', { v4: 24, v6: 64 })).toBe('127.3.4.5');
     expect(subnetOf('10.2.3.4', { v4: 24, v6: 64 })).toBe('10.2.3.0/24');
     expect(subnetOf('2001:db8::1', { v4: 24, v6: 64 })).toBe(subnetOf('2001:db8:0:0:ffff::2', { v4: 24, v6: 64 }));
     expect(subnetOf('2001:db8::1', { v4: 24, v6: 64 })).not.toBe(subnetOf('2001:db8:0:1::1', { v4: 24, v6: 64 }));
   });
 
-  it('holds at most maxUnverified; a flooding origin displaces its own oldest records, not others\'', () => {
+  it("holds at most maxUnverified; a flooding origin displaces its own oldest records, not others'", () => {
     const admission = new Admission(config);
     const honest = [recordAt('10.2.0.1'), recordAt('10.2.0.2')];
     for (const r of honest) admission.offer(r, gossip('honest'), 1, NOW);
@@ -103,7 +123,7 @@ describe('admission of unverified records', () => {
     expect(admission.plan(32)).toHaveLength(1);
   });
 
-  it('keeps firewalled peers within the cap, a flood from one host displacing its own, not other hosts\' ones', () => {
+  it("keeps firewalled peers within the cap, a flood from one host displacing its own, not other hosts' ones", () => {
     const admission = new Admission(config); // maxUnverified 6 bounds the firewalled store too
     const blackhole = '10.8.8.8:7003';
     // Three honest hosts' peers proved their keys on inbound announces but cannot be reached.
@@ -116,7 +136,10 @@ describe('admission of unverified records', () => {
     admission.offer(bait, announce('10.9.0.1'), 1, NOW);
     for (const round of [1, 2, 12]) admission.failed(bait, round);
     for (let minute = 0; minute < 10; minute++) {
-      for (let i = 0; i < 3; i++) expect(admission.offer(recordAt('10.9.0.1', blackhole), announce('10.9.0.1'), 13, NOW + minute * MINUTE)).toBe('refused-backoff');
+      for (let i = 0; i < 3; i++)
+        expect(admission.offer(recordAt('10.9.0.1', blackhole), announce('10.9.0.1'), 13, NOW + minute * MINUTE)).toBe(
+          'refused-backoff',
+        );
     }
     expect(admission.firewalled).toBe(6);
     for (const record of honest) expect(admission.isFirewalled(record.peerId)).toBe(true);
@@ -148,7 +171,12 @@ describe('admission of unverified records', () => {
   it('keeps a firewalled peer firewalled on its later announces at the same address, without probing it again; a new address is probed', () => {
     const admission = new Admission(config);
     const natted = memorySigner();
-    const at = (seq: number, host = '10.3.3.3') => signRecord(natted, { ...fields(1), addresses: { files: `${host}:7871`, search: `${host}:7872`, fetch: `${host}:7874` }, seq });
+    const at = (seq: number, host = '10.3.3.3') =>
+      signRecord(natted, {
+        ...fields(1),
+        addresses: { files: `${host}:7871`, search: `${host}:7872`, fetch: `${host}:7874` },
+        seq,
+      });
     admission.offer(at(NOW), announce('10.3.3.3'), 1, NOW);
     for (const round of [1, 2, 12]) admission.failed(at(NOW), round);
     expect(admission.isFirewalled(natted.peerId)).toBe(true);
@@ -179,7 +207,11 @@ describe('admission of unverified records', () => {
     // Only a hint: the peer's own announce is still probed once (a replay must not keep an honest peer unverified).
     expect(admission.offer(marked, announce('10.6.6.6'), 2, NOW)).toBe('pending');
     expect(admission.isFirewalled(marked.peerId)).toBe(false);
-    const old = signRecord(memorySigner(), { ...fields(1), addresses: { files: '10.7.7.7:1', search: '10.7.7.7:2', fetch: '10.7.7.7:3' }, issuedAt: NOW - 20 * MINUTE });
+    const old = signRecord(memorySigner(), {
+      ...fields(1),
+      addresses: { files: '10.7.7.7:1', search: '10.7.7.7:2', fetch: '10.7.7.7:3' },
+      issuedAt: NOW - 20 * MINUTE,
+    });
     admission.takeFirewalled(old, 'honest', '10.0.0.2:7874');
     expect(admission.expireFirewalled(NOW - 15 * MINUTE)).toEqual([old.peerId]);
     expect(admission.firewalled).toBe(0);
@@ -187,8 +219,14 @@ describe('admission of unverified records', () => {
 
   describe('a record listing several address sets', () => {
     const setAt = (host: string) => ({ files: `${host}:7001`, search: `${host}:7002`, fetch: `${host}:7003` });
-    const listing = (...hosts: string[]) => signRecord(memorySigner(), { ...fields(1), addresses: setAt(hosts[0] as string), otherAddresses: hosts.slice(1).map(setAt) });
-    const probeOf = (admission: Admission, round: number, peerId: string) => admission.planProbes(round).find((p) => p.record.peerId === peerId)?.address;
+    const listing = (...hosts: string[]) =>
+      signRecord(memorySigner(), {
+        ...fields(1),
+        addresses: setAt(hosts[0] as string),
+        otherAddresses: hosts.slice(1).map(setAt),
+      });
+    const probeOf = (admission: Admission, round: number, peerId: string) =>
+      admission.planProbes(round).find((p) => p.record.peerId === peerId)?.address;
 
     it('is probed at one set per round, in order, the next after the one that failed; the first that answers verifies it', () => {
       const admission = new Admission(config);
@@ -224,7 +262,7 @@ describe('admission of unverified records', () => {
       expect(admission.offer(listing('10.5.0.1', '10.5.0.9'), gossip('g'), 20, NOW)).toBe('pending');
     });
 
-    it('shares each address\'s backoff across records: many records naming a bystander after a dead address probe it no more than records naming it alone', () => {
+    it("shares each address's backoff across records: many records naming a bystander after a dead address probe it no more than records naming it alone", () => {
       const admission = new Admission({ ...config, maxUnverified: 100, verifyPerRound: 100 });
       const bystander = '10.6.0.66';
       const records = Array.from({ length: 20 }, (_, i) => listing(`10.7.0.${i + 1}`, bystander));
@@ -244,7 +282,9 @@ describe('admission of unverified records', () => {
     it('refuses one naming a loopback address in any set from another host', () => {
       const admission = new Admission(config);
       expect(admission.offer(listing('10.5.0.1', '127.0.0.1'), announce('10.5.0.1'), 1, NOW)).toBe('refused-address');
-      expect(admission.offer(listing('10.5.0.1', '[::1]'), gossip('x', '10.0.0.2:7874'), 1, NOW)).toBe('refused-address');
+      expect(admission.offer(listing('10.5.0.1', '[::1]'), gossip('x', '10.0.0.2:7874'), 1, NOW)).toBe(
+        'refused-address',
+      );
       expect(admission.offer(listing('127.0.0.5', '127.0.0.6'), announce('127.0.0.6'), 1, NOW)).toBe('pending');
     });
   });

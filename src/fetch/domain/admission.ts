@@ -63,7 +63,8 @@ export type Origin =
   /** Carried in the answer of the verified peer `via` (its peer id), dialled at host:port `at`. */
   | { kind: 'gossip'; via: string; at: string };
 
-export type OfferOutcome = 'pending' | 'updated' | 'unchanged' | 'firewalled' | 'refused-rate' | 'refused-backoff' | 'refused-address';
+export type OfferOutcome =
+  'pending' | 'updated' | 'unchanged' | 'firewalled' | 'refused-rate' | 'refused-backoff' | 'refused-address';
 
 interface Firewalled {
   record: PeerRecord;
@@ -116,7 +117,14 @@ export class Admission {
   /** Firewalled peers by id, with the host that announced each (insertion order: oldest first). */
   private readonly firewalledPeers = new Map<string, Firewalled>();
   private window = { start: -Infinity, perAddress: new Map<string, number>(), perSubnet: new Map<string, number>() };
-  readonly counters: AdmissionCounters = { refusedNew: 0, refusedBackoff: 0, evictedUnverified: 0, verificationsOk: 0, verificationsFailed: 0, droppedAfterFailures: 0 };
+  readonly counters: AdmissionCounters = {
+    refusedNew: 0,
+    refusedBackoff: 0,
+    evictedUnverified: 0,
+    verificationsOk: 0,
+    verificationsFailed: 0,
+    droppedAfterFailures: 0,
+  };
 
   constructor(private readonly config: AdmissionConfig) {}
 
@@ -197,7 +205,13 @@ export class Admission {
     // again. A newer one (a refresh, or re-signed once reachable, say by a port mapping) goes the
     // usual way: probed when its address is not backed off, else kept firewalled.
     const wall = this.firewalledPeers.get(record.peerId);
-    if (origin.kind === 'announce' && wall?.own && sameFetchAddresses(wall.record, record) && record.seq <= wall.record.seq) return 'firewalled';
+    if (
+      origin.kind === 'announce' &&
+      wall?.own &&
+      sameFetchAddresses(wall.record, record) &&
+      record.seq <= wall.record.seq
+    )
+      return 'firewalled';
     const held = this.pending.get(record.peerId);
     if (held) {
       if (record.seq <= held.record.seq) return 'unchanged';
@@ -297,11 +311,15 @@ export class Admission {
     state.failures++;
     // The first failure is retried next round (a lost packet or a busy peer is no attack); from
     // the second on, the wait starts at verifyBackoffRounds and doubles.
-    const wait = state.failures === 1 ? 1 : Math.min(this.config.verifyBackoffRounds * 2 ** (state.failures - 2), this.config.maxVerifyBackoffRounds);
+    const wait =
+      state.failures === 1
+        ? 1
+        : Math.min(this.config.verifyBackoffRounds * 2 ** (state.failures - 2), this.config.maxVerifyBackoffRounds);
     state.notBefore = round + wait;
     this.addresses.delete(address); // re-insert: insertion order is age order for the bound below
     this.addresses.set(address, state);
-    while (this.addresses.size > this.config.maxAddressMemory) this.addresses.delete(this.addresses.keys().next().value as string);
+    while (this.addresses.size > this.config.maxAddressMemory)
+      this.addresses.delete(this.addresses.keys().next().value as string);
     const entry = this.pending.get(record.peerId);
     if (entry) {
       const index = fetchAddresses(entry.record).indexOf(address);
@@ -310,7 +328,11 @@ export class Admission {
     if (state.failures < this.config.verifyAttempts) return;
     for (const [peerId, held] of [...this.pending]) {
       const addresses = fetchAddresses(held.record);
-      if (!addresses.includes(address) || !addresses.every((a) => (this.addresses.get(a)?.failures ?? 0) >= this.config.verifyAttempts)) continue;
+      if (
+        !addresses.includes(address) ||
+        !addresses.every((a) => (this.addresses.get(a)?.failures ?? 0) >= this.config.verifyAttempts)
+      )
+        continue;
       this.discard(peerId);
       this.counters.droppedAfterFailures++;
       if (held.announced) this.keepFirewalled(held.record, held.share, true);
@@ -392,5 +414,7 @@ function sameFetchAddresses(a: PeerRecord, b: PeerRecord): boolean {
 
 /** Whether a record names a loopback address for any of its services, in any of its address sets. */
 export function namesLoopback(record: PeerRecord): boolean {
-  return addressSets(record).some(({ files, search, fetch }) => [files, search, fetch].some((address) => isLoopbackHost(hostOf(address))));
+  return addressSets(record).some(({ files, search, fetch }) =>
+    [files, search, fetch].some((address) => isLoopbackHost(hostOf(address))),
+  );
 }

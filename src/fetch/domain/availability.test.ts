@@ -11,7 +11,12 @@ describe('file availability map', () => {
     map.apply('p1', { cursor: 'c1', reset: true, added: [file(1), file(2)], removed: [] });
     map.apply('p2', { cursor: 'x1', reset: true, added: [file(2)], removed: [] });
     expect(map.cursorOf('p1')).toBe('c1');
-    expect(map.holders(f(2)).map((h) => h.peerId).sort()).toEqual(['p1', 'p2']);
+    expect(
+      map
+        .holders(f(2))
+        .map((h) => h.peerId)
+        .sort(),
+    ).toEqual(['p1', 'p2']);
     map.apply('p1', { cursor: 'c2', reset: false, added: [file(3)], removed: [f(2)] });
     expect(map.cursorOf('p1')).toBe('c2');
     expect(map.holders(f(2)).map((h) => h.peerId)).toEqual(['p2']);

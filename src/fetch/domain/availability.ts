@@ -46,11 +46,17 @@ export class AvailabilityMap {
     for (const id of delta.removed) before.delete(id);
     for (const file of delta.added) before.set(file.id, { name: file.name, size: file.size });
     if (before.size > this.caps.maxFilesPerPeer) {
-      throw new PeershareError('PAYLOAD_TOO_LARGE', `peer lists ${before.size} files, more than the ${this.caps.maxFilesPerPeer} kept per peer`, { peerId });
+      throw new PeershareError(
+        'PAYLOAD_TOO_LARGE',
+        `peer lists ${before.size} files, more than the ${this.caps.maxFilesPerPeer} kept per peer`,
+        { peerId },
+      );
     }
     const total = this.total - (current?.files.size ?? 0) + before.size;
     if (total > this.caps.maxFileEntries) {
-      throw new PeershareError('PAYLOAD_TOO_LARGE', `availability map is full (${this.caps.maxFileEntries} entries)`, { peerId });
+      throw new PeershareError('PAYLOAD_TOO_LARGE', `availability map is full (${this.caps.maxFileEntries} entries)`, {
+        peerId,
+      });
     }
     // Everything checked: swap the peer's files in one step.
     this.dropIndex(peerId, current);

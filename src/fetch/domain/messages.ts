@@ -83,7 +83,10 @@ export function haveEntry(record: Pick<PeerRecord, 'peerId' | 'seq'>): string {
 
 /** A digest's fingerprint: equal sets of records give equal hashes, whatever their order. */
 export function setHash(entries: readonly string[]): string {
-  return createHash('sha256').update([...entries].sort().join('\n')).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update([...entries].sort().join('\n'))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 const SET_HASH = /^[0-9a-f]{32}$/;
@@ -118,14 +121,18 @@ function bad(message: string, field: string): PeershareError {
 }
 
 function object(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(`${field} must be an object`, field);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw bad(`${field} must be an object`, field);
   return value as Record<string, unknown>;
 }
 
 function list(value: unknown, max: number, field: string): unknown[] {
   if (!Array.isArray(value)) throw bad(`${field} must be an array`, field);
   if (value.length > max) {
-    throw new PeershareError('PAYLOAD_TOO_LARGE', `${field} has ${value.length} items, more than ${max}`, { field, max });
+    throw new PeershareError('PAYLOAD_TOO_LARGE', `${field} has ${value.length} items, more than ${max}`, {
+      field,
+      max,
+    });
   }
   return value;
 }
@@ -149,7 +156,12 @@ function record(value: unknown, field: string, now: number, limits: MessageLimit
 }
 
 /** Check one record on its own (a leave, or a record kept from the last run). */
-export function parseRecord(input: unknown, now: number, limits: Pick<FetchConfig, 'maxClockSkewMs'>, checks: RecordChecks = {}): PeerRecord {
+export function parseRecord(
+  input: unknown,
+  now: number,
+  limits: Pick<FetchConfig, 'maxClockSkewMs'>,
+  checks: RecordChecks = {},
+): PeerRecord {
   try {
     return verifyRecord(input, { now, maxSkewMs: limits.maxClockSkewMs, ...checks });
   } catch (err) {
@@ -159,20 +171,34 @@ export function parseRecord(input: unknown, now: number, limits: Pick<FetchConfi
 }
 
 /** Check a request from a peer that asks for our view. */
-export function parseSyncRequest(input: unknown, now: number, limits: MessageLimits, checks: RecordChecks = {}): SyncRequest {
+export function parseSyncRequest(
+  input: unknown,
+  now: number,
+  limits: MessageLimits,
+  checks: RecordChecks = {},
+): SyncRequest {
   const body = object(input, 'request');
   const have =
     body.have === undefined
       ? undefined
       : list(body.have, MAX_HAVE, 'have').map((entry, i) => {
-          if (typeof entry !== 'string' || !HAVE_ENTRY.test(entry)) throw bad(`have[${i}] is not a digest entry`, `have[${i}]`);
+          if (typeof entry !== 'string' || !HAVE_ENTRY.test(entry))
+            throw bad(`have[${i}] is not a digest entry`, `have[${i}]`);
           return entry;
         });
   const haveHash = body.haveHash;
-  if (haveHash !== undefined && (typeof haveHash !== 'string' || !SET_HASH.test(haveHash))) throw bad('haveHash must be 32 hex digits', 'haveHash');
+  if (haveHash !== undefined && (typeof haveHash !== 'string' || !SET_HASH.test(haveHash)))
+    throw bad('haveHash must be 32 hex digits', 'haveHash');
   const ownFiles = body.ownFiles === undefined ? undefined : object(body.ownFiles, 'ownFiles');
   return {
-    ...(ownFiles ? { ownFiles: { ...(cursor(ownFiles.base, 'ownFiles.base') !== undefined ? { base: ownFiles.base as string } : {}), delta: parseFileDelta(ownFiles.delta, limits) } } : {}),
+    ...(ownFiles
+      ? {
+          ownFiles: {
+            ...(cursor(ownFiles.base, 'ownFiles.base') !== undefined ? { base: ownFiles.base as string } : {}),
+            delta: parseFileDelta(ownFiles.delta, limits),
+          },
+        }
+      : {}),
     from: record(body.from, 'from', now, limits, checks),
     viewCursor: cursor(body.viewCursor, 'viewCursor'),
     filesCursor: cursor(body.filesCursor, 'filesCursor'),
@@ -182,11 +208,18 @@ export function parseSyncRequest(input: unknown, now: number, limits: MessageLim
 }
 
 /** Check a response to our request; `expectedFrom` is the peer we meant to ask, when known. */
-export function parseSyncResponse(input: unknown, now: number, limits: MessageLimits, expectedFrom?: string, checks: RecordChecks = {}): SyncResponse {
+export function parseSyncResponse(
+  input: unknown,
+  now: number,
+  limits: MessageLimits,
+  expectedFrom?: string,
+  checks: RecordChecks = {},
+): SyncResponse {
   const body = object(input, 'response');
   const from = body.from;
   if (typeof from !== 'string' || !PEER_ID.test(from)) throw bad('from must be a peer id', 'from');
-  if (expectedFrom !== undefined && from !== expectedFrom) throw bad('answered by another peer than the one asked', 'from');
+  if (expectedFrom !== undefined && from !== expectedFrom)
+    throw bad('answered by another peer than the one asked', 'from');
   const view = object(body.view, 'view');
   const rawRecords = list(view.records, limits.maxPeers + limits.maxTombstones + 1, 'view.records');
   const rawSuspects = list(view.suspects, limits.maxPeers, 'view.suspects');
@@ -198,16 +231,26 @@ export function parseSyncResponse(input: unknown, now: number, limits: MessageLi
     const [peerId, seq, rounds] = triple as unknown[];
     if (typeof peerId !== 'string' || !PEER_ID.test(peerId)) throw bad(`${field} has no valid peer id`, field);
     if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) throw bad(`${field} has no valid seq`, field);
-    if (typeof rounds !== 'number' || !Number.isSafeInteger(rounds) || rounds < 0 || rounds > MAX_SUSPECT_ROUNDS) throw bad(`${field} has an absurd age`, field);
+    if (typeof rounds !== 'number' || !Number.isSafeInteger(rounds) || rounds < 0 || rounds > MAX_SUSPECT_ROUNDS)
+      throw bad(`${field} has an absurd age`, field);
     return [peerId, seq, rounds];
   });
   const records = rawRecords.map((r, i) => record(r, `view.records[${i}]`, now, limits, checks));
   const firewalled =
-    view.firewalled === undefined ? undefined : list(view.firewalled, MAX_FIREWALLED_IN_ANSWER, 'view.firewalled').map((r, i) => record(r, `view.firewalled[${i}]`, now, limits, checks));
+    view.firewalled === undefined
+      ? undefined
+      : list(view.firewalled, MAX_FIREWALLED_IN_ANSWER, 'view.firewalled').map((r, i) =>
+          record(r, `view.firewalled[${i}]`, now, limits, checks),
+        );
   const files = body.files === undefined ? undefined : parseFileDelta(body.files, limits);
   // Only a hint (and absent from older peers): an unusable one is dropped, not a reason to refuse the answer.
   const observed = typeof body.observed === 'string' && IP_ADDRESS.test(body.observed) ? body.observed : undefined;
-  return { from, view: { cursor: viewCursor, records, suspects, ...(firewalled ? { firewalled } : {}) }, ...(files ? { files } : {}), ...(observed ? { observed } : {}) };
+  return {
+    from,
+    view: { cursor: viewCursor, records, suspects, ...(firewalled ? { firewalled } : {}) },
+    ...(files ? { files } : {}),
+    ...(observed ? { observed } : {}),
+  };
 }
 
 /** The cursor of our own file list a raw answer says its sender holds, if it says (it then takes ownFiles). */
@@ -236,11 +279,13 @@ export function parseFileDelta(input: unknown, limits: Pick<FetchConfig, 'maxFil
     if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH || BAD_NAME_CHARS.test(name)) {
       throw bad(`${field}.name is not a file name`, `${field}.name`);
     }
-    if (typeof file.size !== 'number' || !Number.isSafeInteger(file.size) || file.size < 0) throw bad(`${field}.size is not a size`, `${field}.size`);
+    if (typeof file.size !== 'number' || !Number.isSafeInteger(file.size) || file.size < 0)
+      throw bad(`${field}.size is not a size`, `${field}.size`);
     return { id: file.id, name, size: file.size };
   });
   const removed = list(body.removed, limits.maxFilesPerPeer, 'files.removed').map((id, i) => {
-    if (typeof id !== 'string' || !isFileId(id)) throw bad(`files.removed[${i}] is not a file id`, `files.removed[${i}]`);
+    if (typeof id !== 'string' || !isFileId(id))
+      throw bad(`files.removed[${i}] is not a file id`, `files.removed[${i}]`);
     return id;
   });
   return { cursor: deltaCursor, reset: body.reset, added, removed };

@@ -46,7 +46,17 @@ const MAGIC = 'peershare/peer-record';
 const ENCODING_VERSION = 1;
 const ENCODING_VERSION_MANY = 2;
 const STATUS_BYTE: Record<RecordStatus, number> = { alive: 1, left: 2 };
-const RECORD_KEYS = new Set(['peerId', 'publicKey', 'signature', 'status', 'addresses', 'otherAddresses', 'protocol', 'seq', 'issuedAt']);
+const RECORD_KEYS = new Set([
+  'peerId',
+  'publicKey',
+  'signature',
+  'status',
+  'addresses',
+  'otherAddresses',
+  'protocol',
+  'seq',
+  'issuedAt',
+]);
 const HEX_KEY = /^[0-9a-f]{64}$/;
 const HEX_SIGNATURE = /^[0-9a-f]{128}$/;
 const PEER_ID = /^[a-z2-7]{52}$/;
@@ -129,18 +139,24 @@ function checkFields(fields: RecordFields, now: number | undefined, maxSkewMs: n
   const others: unknown = fields.otherAddresses;
   if (others === undefined) return;
   // One encoding per record: a single address set is written without the list, never with an empty one.
-  if (!Array.isArray(others) || others.length === 0) throw bad('otherAddresses must be a non-empty array when present', 'otherAddresses');
-  if (others.length > MAX_ADVERTISED_ADDRESSES - 1) throw bad(`a record lists at most ${MAX_ADVERTISED_ADDRESSES} address sets`, 'otherAddresses');
+  if (!Array.isArray(others) || others.length === 0)
+    throw bad('otherAddresses must be a non-empty array when present', 'otherAddresses');
+  if (others.length > MAX_ADVERTISED_ADDRESSES - 1)
+    throw bad(`a record lists at most ${MAX_ADVERTISED_ADDRESSES} address sets`, 'otherAddresses');
   others.forEach((set, i) => checkAddresses(set, `otherAddresses[${i}]`));
   const fetches = addressSets(fields).map((set) => set.fetch);
-  if (new Set(fetches).size !== fetches.length) throw bad('an address set is listed twice (the same fetch address)', 'otherAddresses');
+  if (new Set(fetches).size !== fetches.length)
+    throw bad('an address set is listed twice (the same fetch address)', 'otherAddresses');
 }
 
 function checkAddresses(addresses: unknown, field: string): void {
-  if (typeof addresses !== 'object' || addresses === null || Array.isArray(addresses)) throw bad(`${field} must be an object`, field);
-  if (Object.keys(addresses).length !== ADDRESS_KEYS.length) throw bad(`${field} must name files, search and fetch only`, field);
+  if (typeof addresses !== 'object' || addresses === null || Array.isArray(addresses))
+    throw bad(`${field} must be an object`, field);
+  if (Object.keys(addresses).length !== ADDRESS_KEYS.length)
+    throw bad(`${field} must name files, search and fetch only`, field);
   for (const key of ADDRESS_KEYS) {
-    if (!isAddress((addresses as Record<string, unknown>)[key])) throw bad(`${field}.${key} is not host:port`, `${field}.${key}`);
+    if (!isAddress((addresses as Record<string, unknown>)[key]))
+      throw bad(`${field}.${key} is not host:port`, `${field}.${key}`);
   }
 }
 
@@ -171,8 +187,10 @@ export function verifyRecord(input: unknown, options: VerifyOptions = {}): PeerR
   for (const key of Object.keys(record)) if (!RECORD_KEYS.has(key)) throw bad(`unknown field ${key}`, key);
   const { peerId, publicKey, signature } = record;
   if (typeof peerId !== 'string' || !PEER_ID.test(peerId)) throw bad('peerId is not a peer id', 'peerId');
-  if (typeof publicKey !== 'string' || !HEX_KEY.test(publicKey)) throw bad('publicKey must be 64 hex digits', 'publicKey');
-  if (typeof signature !== 'string' || !HEX_SIGNATURE.test(signature)) throw bad('signature must be 128 hex digits', 'signature');
+  if (typeof publicKey !== 'string' || !HEX_KEY.test(publicKey))
+    throw bad('publicKey must be 64 hex digits', 'publicKey');
+  if (typeof signature !== 'string' || !HEX_SIGNATURE.test(signature))
+    throw bad('signature must be 128 hex digits', 'signature');
   const fields = record as unknown as RecordFields;
   checkFields(fields, now, maxSkewMs);
   if (fields.protocol < MIN_PROTOCOL_VERSION) {
@@ -189,7 +207,16 @@ export function verifyRecord(input: unknown, options: VerifyOptions = {}): PeerR
     throw bad('signature does not verify', 'signature');
   }
   // A fresh object: nothing the sender attached (prototype tricks, getters) survives.
-  return { peerId, publicKey, signature, status: fields.status, ...withAddressSets(addressSets(fields)), protocol: fields.protocol, seq: fields.seq, issuedAt: fields.issuedAt };
+  return {
+    peerId,
+    publicKey,
+    signature,
+    status: fields.status,
+    ...withAddressSets(addressSets(fields)),
+    protocol: fields.protocol,
+    seq: fields.seq,
+    issuedAt: fields.issuedAt,
+  };
 }
 
 function sameRecord(known: PeerRecord, other: Record<string, unknown>): boolean {

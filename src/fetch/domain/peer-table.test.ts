@@ -7,7 +7,15 @@ import { seededRandom, type Random } from './random.ts';
 import { NOW, testPeer } from '../../../test/support/fetch-records.ts';
 
 const ROUND = 1_000;
-const config = fetchConfig({ suspectAfterRounds: 3, downAfterRounds: 6, evictAfterMs: 10 * ROUND, maxPeers: 5, maxTombstones: 2, tombstoneTtlMs: 60 * ROUND, forgetTtlMs: 60 * ROUND });
+const config = fetchConfig({
+  suspectAfterRounds: 3,
+  downAfterRounds: 6,
+  evictAfterMs: 10 * ROUND,
+  maxPeers: 5,
+  maxTombstones: 2,
+  tombstoneTtlMs: 60 * ROUND,
+  forgetTtlMs: 60 * ROUND,
+});
 const me = testPeer(1);
 const a = testPeer(2);
 const b = testPeer(3);
@@ -47,12 +55,22 @@ describe('peer table: merging records', () => {
   it('keeps the newest seq and counts an older one as a replay', () => {
     const { table } = setup();
     expect(table.merge([a.record({ seq: NOW + 5 })], NOW).added).toBe(1);
-    expect(table.merge([a.record({ seq: NOW + 9, addresses: { files: '10.0.0.1:1', search: '10.0.0.1:2', fetch: '10.0.0.1:3' } })], NOW).updated).toBe(1);
+    expect(
+      table.merge(
+        [a.record({ seq: NOW + 9, addresses: { files: '10.0.0.1:1', search: '10.0.0.1:2', fetch: '10.0.0.1:3' } })],
+        NOW,
+      ).updated,
+    ).toBe(1);
     const replay = table.merge([a.record({ seq: NOW + 5 })], NOW);
     expect(replay.stale).toBe(1);
     expect(table.counters.stale).toBe(1);
     expect(table.get(a.signer.peerId)?.record.addresses.files).toBe('10.0.0.1:1');
-    expect(table.merge([a.record({ seq: NOW + 9, addresses: { files: '10.0.0.1:1', search: '10.0.0.1:2', fetch: '10.0.0.1:3' } })], NOW).unchanged).toBe(1);
+    expect(
+      table.merge(
+        [a.record({ seq: NOW + 9, addresses: { files: '10.0.0.1:1', search: '10.0.0.1:2', fetch: '10.0.0.1:3' } })],
+        NOW,
+      ).unchanged,
+    ).toBe(1);
   });
 
   it('never takes a record about itself from others, but remembers a higher seq of its own', () => {
@@ -111,7 +129,10 @@ describe('peer table: merging records', () => {
   it('holds at most maxPeers, making room by evicting the longest-down peer, else refusing', () => {
     const { table, tick } = setup({ maxPeers: 3 });
     const peers = [a, b, testPeer(4), testPeer(5)];
-    table.merge(peers.slice(0, 3).map((p) => p.record()), NOW);
+    table.merge(
+      peers.slice(0, 3).map((p) => p.record()),
+      NOW,
+    );
     expect(table.merge([peers[3]!.record()], NOW).full).toBe(1);
     expect(table.size).toBe(3);
     table.contactFailed(a.signer.peerId, NOW);
@@ -263,7 +284,12 @@ describe('peer table: suspicion rumours', () => {
 
 describe('peer table: a peer advertising several address sets', () => {
   const setAt = (host: string) => ({ files: `${host}:7001`, search: `${host}:7002`, fetch: `${host}:7003` });
-  const many = (seq: number, ...hosts: string[]) => a.record({ seq, addresses: setAt(hosts[0] as string), ...(hosts.length > 1 ? { otherAddresses: hosts.slice(1).map(setAt) } : {}) });
+  const many = (seq: number, ...hosts: string[]) =>
+    a.record({
+      seq,
+      addresses: setAt(hosts[0] as string),
+      ...(hosts.length > 1 ? { otherAddresses: hosts.slice(1).map(setAt) } : {}),
+    });
 
   it('is dialled at the set that proved its key, kept across a newer record still listing it; a failed contact moves on to the next set', () => {
     const { table, now } = setup();
@@ -281,4 +307,3 @@ describe('peer table: a peer advertising several address sets', () => {
     expect(table.get(a.signer.peerId)?.addresses).toEqual(setAt('10.0.0.5'));
   });
 });
-

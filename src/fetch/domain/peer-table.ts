@@ -89,7 +89,14 @@ export interface MergeReport {
 
 export type LivenessConfig = Pick<
   FetchConfig,
-  'downAfterRounds' | 'evictAfterMs' | 'maxPeers' | 'maxTombstones' | 'tombstoneTtlMs' | 'maxForgotten' | 'forgetTtlMs' | 'intervalMs'
+  | 'downAfterRounds'
+  | 'evictAfterMs'
+  | 'maxPeers'
+  | 'maxTombstones'
+  | 'tombstoneTtlMs'
+  | 'maxForgotten'
+  | 'forgetTtlMs'
+  | 'intervalMs'
 >;
 
 /** Intervals by which a record's issuedAt may precede the failure it refutes (signer and local clocks differ). */
@@ -126,7 +133,8 @@ export class PeerTable {
 
   /** Replace this peer's own record (new addresses, or a re-sign above a seq seen elsewhere). */
   setSelf(record: PeerRecord): void {
-    if (record.peerId !== this.self.peerId || record.seq <= this.self.seq) throw new RangeError('own record must keep the id and raise the seq');
+    if (record.peerId !== this.self.peerId || record.seq <= this.self.seq)
+      throw new RangeError('own record must keep the id and raise the seq');
     this.self = record;
     this.selfVersion = ++this.version;
   }
@@ -161,7 +169,9 @@ export class PeerTable {
 
   /** The record held for `peerId` (live entry, tombstone or self): already verified. */
   readonly known = (peerId: string): PeerRecord | undefined =>
-    this.entries.get(peerId)?.record ?? this.tombstones.get(peerId)?.record ?? (peerId === this.self.peerId ? this.self : undefined);
+    this.entries.get(peerId)?.record ??
+    this.tombstones.get(peerId)?.record ??
+    (peerId === this.self.peerId ? this.self : undefined);
 
   tombstoneOf(peerId: string): PeerRecord | undefined {
     return this.tombstones.get(peerId)?.record;
@@ -169,7 +179,17 @@ export class PeerTable {
 
   /** Merge records that already passed verifyRecord; a new peer counts as heard `now`. */
   merge(records: readonly PeerRecord[], now: number): MergeReport {
-    const report: MergeReport = { added: 0, updated: 0, left: 0, unchanged: 0, stale: 0, self: 0, full: 0, unverified: 0, firewalled: 0 };
+    const report: MergeReport = {
+      added: 0,
+      updated: 0,
+      left: 0,
+      unchanged: 0,
+      stale: 0,
+      self: 0,
+      full: 0,
+      unverified: 0,
+      firewalled: 0,
+    };
     for (const record of records) {
       const outcome = this.mergeOne(record, now);
       report[outcome]++;
@@ -184,7 +204,8 @@ export class PeerTable {
     const id = record.peerId;
     if (id === this.self.peerId) {
       // Our own current record echoed back is no reason to re-sign; any other one of ours is.
-      if (record.signature !== this.self.signature) this.highestSelfSeqSeen = Math.max(this.highestSelfSeqSeen, record.seq);
+      if (record.signature !== this.self.signature)
+        this.highestSelfSeqSeen = Math.max(this.highestSelfSeqSeen, record.seq);
       return 'self';
     }
     const tomb = this.tombstones.get(id);
@@ -203,7 +224,10 @@ export class PeerTable {
     if (entry) {
       // Keep dialling the set in use if the newer record still lists it (a re-sign), else its first.
       const inUse = addressSets(entry.record)[entry.at]?.fetch;
-      entry.at = Math.max(0, addressSets(record).findIndex((set) => set.fetch === inUse));
+      entry.at = Math.max(
+        0,
+        addressSets(record).findIndex((set) => set.fetch === inUse),
+      );
       entry.record = record;
       entry.version = ++this.version;
       // A newer record shows its peer signed it, alive at issuedAt. That clears a suspicion (SWIM's
@@ -211,7 +235,10 @@ export class PeerTable {
       // two intervals of clock skew: a record signed before the peer died, kept and replayed by
       // someone else, must not bring it back. (A peer back for real signs a new record, and is
       // probed among the down peers anyway.)
-      if (entry.state === 'alive' || record.issuedAt >= entry.failedAt - REVIVAL_SKEW_INTERVALS * this.config.intervalMs) {
+      if (
+        entry.state === 'alive' ||
+        record.issuedAt >= entry.failedAt - REVIVAL_SKEW_INTERVALS * this.config.intervalMs
+      ) {
         this.evidence(entry, Math.max(now, entry.lastHeardAt), now, true);
       }
       return 'updated';
@@ -220,7 +247,19 @@ export class PeerTable {
     if (gone && record.seq <= gone.seq) return 'stale';
     if (this.entries.size >= this.config.maxPeers && !this.evictLongestDown(now) && !this.sampleIn(now)) return 'full';
     this.forgotten.delete(id);
-    this.entries.set(id, { record, at: 0, state: 'alive', lastHeardAt: now, heardAtTick: now, silentRounds: 0, suspectRounds: 0, failedAt: -Infinity, downSince: 0, version: ++this.version, stateVersion: 0 });
+    this.entries.set(id, {
+      record,
+      at: 0,
+      state: 'alive',
+      lastHeardAt: now,
+      heardAtTick: now,
+      silentRounds: 0,
+      suspectRounds: 0,
+      failedAt: -Infinity,
+      downSince: 0,
+      version: ++this.version,
+      stateVersion: 0,
+    });
     this.log.append(gone ? 'back' : 'joined', id, now);
     return 'added';
   }
@@ -300,8 +339,10 @@ export class PeerTable {
       else entry.silentRounds++;
       entry.heardAtTick = entry.lastHeardAt;
       if (entry.state !== 'alive') entry.suspectRounds++;
-      if (entry.state === 'suspected' && entry.suspectRounds >= this.config.downAfterRounds) this.setState(entry, 'down', now);
-      if (entry.state === 'down' && now - entry.downSince >= this.config.evictAfterMs) this.remove(entry.record.peerId, 'evicted', now);
+      if (entry.state === 'suspected' && entry.suspectRounds >= this.config.downAfterRounds)
+        this.setState(entry, 'down', now);
+      if (entry.state === 'down' && now - entry.downSince >= this.config.evictAfterMs)
+        this.remove(entry.record.peerId, 'evicted', now);
     }
     pruneOlderThan(this.tombstones, now - this.config.tombstoneTtlMs);
     pruneOlderThan(this.forgotten, now - this.config.forgetTtlMs);
@@ -368,7 +409,8 @@ export class PeerTable {
     const suspects: [string, number, number][] = [];
     if (wanted(this.self, this.selfVersion)) records.push(this.self);
     for (const entry of this.entries.values()) {
-      if (entry.state !== 'alive' && entry.stateVersion > since) suspects.push([entry.record.peerId, entry.record.seq, entry.suspectRounds]);
+      if (entry.state !== 'alive' && entry.stateVersion > since)
+        suspects.push([entry.record.peerId, entry.record.seq, entry.suspectRounds]);
       if (entry.state === 'down') continue; // not vouched for: a newcomer should not learn a corpse
       if (wanted(entry.record, entry.version)) records.push(entry.record);
     }
@@ -386,7 +428,14 @@ export class PeerTable {
 
 function view(entry: Entry): PeerView {
   const addresses = addressSets(entry.record)[entry.at] ?? entry.record.addresses;
-  return { peerId: entry.record.peerId, state: entry.state, record: entry.record, addresses, lastHeardAt: entry.lastHeardAt, silentRounds: entry.silentRounds };
+  return {
+    peerId: entry.record.peerId,
+    state: entry.state,
+    record: entry.record,
+    addresses,
+    lastHeardAt: entry.lastHeardAt,
+    silentRounds: entry.silentRounds,
+  };
 }
 
 function firstKey<K>(map: Map<K, unknown>): K {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { AddressLearner, DIAL_BACKS_PER_HOST_PER_MINUTE, DialBackLimiter, MAX_DIAL_BACKS_IN_FLIGHT, RECHECK_ROUNDS } from './reachability.ts';
+import {
+  AddressLearner,
+  DIAL_BACKS_PER_HOST_PER_MINUTE,
+  DialBackLimiter,
+  MAX_DIAL_BACKS_IN_FLIGHT,
+  RECHECK_ROUNDS,
+} from './reachability.ts';
 
 describe('learning the address to advertise', () => {
   it('checks an observed address once, advertises it when dialled back, and keeps quiet while it holds', () => {

@@ -13,7 +13,14 @@ const FILE = 'ab'.repeat(32);
 
 function core(i: number, join: string[] = [], config = {}) {
   const clock = { t: NOW, now: () => clock.t };
-  const rounds = new SyncRounds({ signer: memorySigner(), addresses: fields(i).addresses, clock, random: seededRandom(i), join, config });
+  const rounds = new SyncRounds({
+    signer: memorySigner(),
+    addresses: fields(i).addresses,
+    clock,
+    random: seededRandom(i),
+    join,
+    config,
+  });
   return { rounds, clock };
 }
 
@@ -31,7 +38,10 @@ function codeOf(fn: () => unknown): string {
 function exchange(asker: SyncRounds, answerer: SyncRounds, target: SyncTarget, files?: unknown) {
   const request = JSON.parse(JSON.stringify({ from: asker.table.selfRecord })) as unknown;
   const view = answerer.answer(request, LOCAL);
-  return asker.applyResponse(target, JSON.parse(JSON.stringify({ from: answerer.peerId, view, ...(files ? { files } : {}) })));
+  return asker.applyResponse(
+    target,
+    JSON.parse(JSON.stringify({ from: answerer.peerId, view, ...(files ? { files } : {}) })),
+  );
 }
 
 /** `x` (peer i) and `y` (peer j) each reach the other at its own address: both verify the other. */
@@ -82,8 +92,12 @@ describe('sync rounds', () => {
     // The request was an announce: b holds a unverified, and probes a at a's own address next round.
     expect(b.rounds.table.has(a.rounds.peerId)).toBe(false);
     expect(b.rounds.admission.get(a.rounds.peerId)).toBeDefined();
-    expect(b.rounds.startRound().map((p) => p.target)).toEqual([{ peerId: a.rounds.peerId, address: '127.0.0.1:7003', verify: a.rounds.table.selfRecord }]);
-    expect(a.rounds.sourcesFor(FILE)).toEqual([{ peerId: b.rounds.peerId, filesAddress: '127.0.0.2:7001', name: 'song.ogg', size: 42, state: 'alive' }]);
+    expect(b.rounds.startRound().map((p) => p.target)).toEqual([
+      { peerId: a.rounds.peerId, address: '127.0.0.1:7003', verify: a.rounds.table.selfRecord },
+    ]);
+    expect(a.rounds.sourcesFor(FILE)).toEqual([
+      { peerId: b.rounds.peerId, filesAddress: '127.0.0.2:7001', name: 'song.ogg', size: 42, state: 'alive' },
+    ]);
     expect(a.rounds.neighbourCandidates().map((c) => c.searchAddress)).toEqual(['127.0.0.2:7002']);
     expect(a.rounds.peers()[0]).toMatchObject({ peerId: b.rounds.peerId, state: 'alive', files: 1 });
     // The next request to b carries the cursors b gave.
@@ -97,7 +111,11 @@ describe('sync rounds', () => {
     const b = core(2);
     const honest = testPeer(5).record();
     const mallory = testPeer(6);
-    const forged = { ...honest, addresses: fields(6).addresses, signature: mallory.signer.sign(encodeForSigning(honest.peerId, mallory.signer.publicKey, honest)).toString('hex') };
+    const forged = {
+      ...honest,
+      addresses: fields(6).addresses,
+      signature: mallory.signer.sign(encodeForSigning(honest.peerId, mallory.signer.publicKey, honest)).toString('hex'),
+    };
     const view = b.rounds.answer({ from: a.rounds.table.selfRecord });
     const response = { from: b.rounds.peerId, view: { ...view, records: [...view.records, forged] } };
     expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, response))).toBe('BAD_REQUEST');
@@ -109,14 +127,39 @@ describe('sync rounds', () => {
     const a = core(1, [], { maxPeers: 3, maxTombstones: 1, maxFilesPerPeer: 2 });
     const b = core(2);
     const view = b.rounds.answer({ from: a.rounds.table.selfRecord });
-    const huge = { from: b.rounds.peerId, view: { ...view, suspects: Array.from({ length: 4 }, () => [b.rounds.peerId, 1, 0]) } };
+    const huge = {
+      from: b.rounds.peerId,
+      view: { ...view, suspects: Array.from({ length: 4 }, () => [b.rounds.peerId, 1, 0]) },
+    };
     expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, huge))).toBe('PAYLOAD_TOO_LARGE');
-    const tooManyFiles = { from: b.rounds.peerId, view, files: { cursor: 'c', reset: true, added: [1, 2, 3].map((n) => ({ id: String(n).repeat(64), name: 'x', size: 1 })), removed: [] } };
+    const tooManyFiles = {
+      from: b.rounds.peerId,
+      view,
+      files: {
+        cursor: 'c',
+        reset: true,
+        added: [1, 2, 3].map((n) => ({ id: String(n).repeat(64), name: 'x', size: 1 })),
+        removed: [],
+      },
+    };
     expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, tooManyFiles))).toBe('PAYLOAD_TOO_LARGE');
-    const badName = { from: b.rounds.peerId, view, files: { cursor: 'c', reset: true, added: [{ id: FILE, name: '../etc/passwd', size: 1 }], removed: [] } };
+    const badName = {
+      from: b.rounds.peerId,
+      view,
+      files: { cursor: 'c', reset: true, added: [{ id: FILE, name: '../etc/passwd', size: 1 }], removed: [] },
+    };
     expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, badName))).toBe('BAD_REQUEST');
-    expect(codeOf(() => a.rounds.applyResponse({ address: 'x:1' }, { from: b.rounds.peerId, view: { ...view, suspects: [['nope', 1, -1]] } }))).toBe('BAD_REQUEST');
-    expect(codeOf(() => a.rounds.applyResponse({ peerId: 'a'.repeat(52), address: 'x:1' }, { from: b.rounds.peerId, view }))).toBe('BAD_REQUEST');
+    expect(
+      codeOf(() =>
+        a.rounds.applyResponse(
+          { address: 'x:1' },
+          { from: b.rounds.peerId, view: { ...view, suspects: [['nope', 1, -1]] } },
+        ),
+      ),
+    ).toBe('BAD_REQUEST');
+    expect(
+      codeOf(() => a.rounds.applyResponse({ peerId: 'a'.repeat(52), address: 'x:1' }, { from: b.rounds.peerId, view })),
+    ).toBe('BAD_REQUEST');
     expect(codeOf(() => b.rounds.answer({ from: { peerId: 'x' } }))).toBe('BAD_REQUEST');
     expect(codeOf(() => b.rounds.answer('not json'))).toBe('BAD_REQUEST');
     expect(a.rounds.table.size).toBe(0);
@@ -126,8 +169,18 @@ describe('sync rounds', () => {
   it('re-signs its own record above a newer one of its own seen elsewhere (restart with a clock set back)', () => {
     const b = core(2);
     const signer = memorySigner();
-    const old = new SyncRounds({ signer, addresses: fields(3).addresses, clock: { now: () => NOW + 60_000 }, random: seededRandom(3) });
-    const restarted = new SyncRounds({ signer, addresses: fields(3).addresses, clock: { now: () => NOW }, random: seededRandom(4) });
+    const old = new SyncRounds({
+      signer,
+      addresses: fields(3).addresses,
+      clock: { now: () => NOW + 60_000 },
+      random: seededRandom(3),
+    });
+    const restarted = new SyncRounds({
+      signer,
+      addresses: fields(3).addresses,
+      clock: { now: () => NOW },
+      random: seededRandom(4),
+    });
     exchange(b.rounds, old, { address: fields(3).addresses.fetch }); // b reached the old run at its address
     // B refuses the older announce as a replay, and its refusal carries the newer record it holds.
     let refusal: unknown;
@@ -219,7 +272,9 @@ describe('sync rounds', () => {
     expect(a.rounds.table.has(cId)).toBe(false);
     expect(a.rounds.admission.get(cId)).toBeDefined();
     expect(a.rounds.neighbourCandidates().map((n) => n.peerId)).not.toContain(cId);
-    expect(a.rounds.answer({ from: core(4).rounds.table.selfRecord }, LOCAL).records.map((r) => r.peerId)).not.toContain(cId);
+    expect(
+      a.rounds.answer({ from: core(4).rounds.table.selfRecord }, LOCAL).records.map((r) => r.peerId),
+    ).not.toContain(cId);
     // The next round probes c at its own address, pinned to its id; c's answer verifies it.
     const probe = a.rounds.startRound().find((p) => p.target.verify);
     expect(probe?.target).toMatchObject({ peerId: cId, address: fields(3).addresses.fetch });
@@ -260,7 +315,8 @@ describe('sync rounds', () => {
     meet(a.rounds, 1, b.rounds, 2);
     // A peer behind a NAT announces to a; a's probes of it fail: held firewalled.
     const natted = core(3);
-    const request = () => JSON.parse(JSON.stringify({ from: natted.rounds.table.selfRecord })) as Record<string, unknown>;
+    const request = () =>
+      JSON.parse(JSON.stringify({ from: natted.rounds.table.selfRecord })) as Record<string, unknown>;
     a.rounds.answer(request(), LOCAL);
     for (let i = 0; i < 12; i++) {
       for (const { target } of a.rounds.startRound()) if (target.verify) a.rounds.applyFailure(target);
@@ -271,21 +327,32 @@ describe('sync rounds', () => {
     a.rounds.answer({ ...request(), ownFiles: { delta: files } }, LOCAL);
     expect(a.rounds.heldFilesCursor(natted.rounds.peerId)).toBe('n1');
     // A delta on top of another cursor than the one held is ignored.
-    a.rounds.answer({ ...request(), ownFiles: { base: 'zz', delta: { cursor: 'n9', reset: false, added: [], removed: [FILE] } } }, LOCAL);
+    a.rounds.answer(
+      { ...request(), ownFiles: { base: 'zz', delta: { cursor: 'n9', reset: false, added: [], removed: [FILE] } } },
+      LOCAL,
+    );
     expect(a.rounds.heldFilesCursor(natted.rounds.peerId)).toBe('n1');
     expect(a.rounds.sourcesFor(FILE)).toEqual([]);
-    expect(a.rounds.firewalledHoldersOf(FILE)).toMatchObject([{ peerId: natted.rounds.peerId, name: 'behind.txt', firewalled: true }]);
+    expect(a.rounds.firewalledHoldersOf(FILE)).toMatchObject([
+      { peerId: natted.rounds.peerId, name: 'behind.txt', firewalled: true },
+    ]);
     // b asks a: the answer carries the firewalled record, marked; b holds it firewalled too, and never dials it.
     const view = a.rounds.answer(JSON.parse(JSON.stringify({ from: b.rounds.table.selfRecord })), LOCAL);
     expect(view.firewalled?.map((r) => r.peerId)).toEqual([natted.rounds.peerId]);
-    const report = b.rounds.applyResponse({ peerId: a.rounds.peerId, address: fields(1).addresses.fetch }, JSON.parse(JSON.stringify({ from: a.rounds.peerId, view })));
+    const report = b.rounds.applyResponse(
+      { peerId: a.rounds.peerId, address: fields(1).addresses.fetch },
+      JSON.parse(JSON.stringify({ from: a.rounds.peerId, view })),
+    );
     expect(report.firewalled).toBe(1);
     expect(b.rounds.firewalledPeers().map((p) => p.peerId)).toEqual([natted.rounds.peerId]);
     // One hop: b does not pass on what it only heard of.
     const c = core(4);
-    expect(b.rounds.answer(JSON.parse(JSON.stringify({ from: c.rounds.table.selfRecord })), LOCAL).firewalled).toBeUndefined();
+    expect(
+      b.rounds.answer(JSON.parse(JSON.stringify({ from: c.rounds.table.selfRecord })), LOCAL).firewalled,
+    ).toBeUndefined();
     expect(b.rounds.table.has(natted.rounds.peerId)).toBe(false);
-    for (let i = 0; i < 30; i++) expect(b.rounds.startRound().map((p) => p.target.peerId)).not.toContain(natted.rounds.peerId);
+    for (let i = 0; i < 30; i++)
+      expect(b.rounds.startRound().map((p) => p.target.peerId)).not.toContain(natted.rounds.peerId);
     // The firewalled peer's own answer leaves it out of its own list.
     expect(a.rounds.answer(request(), LOCAL).firewalled).toBeUndefined();
   });
@@ -315,7 +382,13 @@ describe('sync rounds', () => {
     const a = core(1);
     const set = (host: string) => ({ files: `${host}:7001`, search: `${host}:7002`, fetch: `${host}:7003` });
     const clock = { t: NOW, now: () => clock.t };
-    const many = new SyncRounds({ signer: memorySigner(), addresses: set('127.0.9.1'), otherAddresses: [set('127.0.9.2')], clock, random: seededRandom(9) });
+    const many = new SyncRounds({
+      signer: memorySigner(),
+      addresses: set('127.0.9.1'),
+      otherAddresses: [set('127.0.9.2')],
+      clock,
+      random: seededRandom(9),
+    });
     expect(many.table.selfRecord.otherAddresses).toEqual([set('127.0.9.2')]);
     // It announces itself to a; a probes its sets in order: nobody answers at the first, the second answers.
     a.rounds.answer(JSON.parse(JSON.stringify({ from: many.table.selfRecord })), LOCAL);
@@ -327,10 +400,21 @@ describe('sync rounds', () => {
     expect(second?.address).toBe('127.0.9.2:7003');
     const files = { cursor: 'f1', reset: true, added: [{ id: FILE, name: 'map.png', size: 7 }], removed: [] };
     exchange(a.rounds, many, second!, files);
-    expect(a.rounds.peers()).toEqual([expect.objectContaining({ peerId: many.peerId, state: 'alive', addresses: set('127.0.9.2'), advertised: [set('127.0.9.1'), set('127.0.9.2')] })]);
+    expect(a.rounds.peers()).toEqual([
+      expect.objectContaining({
+        peerId: many.peerId,
+        state: 'alive',
+        addresses: set('127.0.9.2'),
+        advertised: [set('127.0.9.1'), set('127.0.9.2')],
+      }),
+    ]);
     expect(a.rounds.sourcesFor(FILE).map((s) => s.filesAddress)).toEqual(['127.0.9.2:7001']);
     expect(a.rounds.neighbourCandidates().map((n) => n.searchAddress)).toEqual(['127.0.9.2:7002']);
-    expect(a.rounds.startRound().filter((p) => p.target.peerId === many.peerId).map((p) => p.target.address)).toEqual(['127.0.9.2:7003']);
+    expect(
+      a.rounds
+        .startRound()
+        .filter((p) => p.target.peerId === many.peerId)
+        .map((p) => p.target.address),
+    ).toEqual(['127.0.9.2:7003']);
   });
 });
-

@@ -25,7 +25,18 @@ import { hostOf } from '../../shared/address.ts';
 import type { RecordSigner, SignatureVerifier } from './keys.ts';
 import { MembershipLog } from './membership-log.ts';
 import { PeershareError } from '../../shared/errors.ts';
-import { haveEntry, MAX_FIREWALLED_IN_ANSWER, MAX_HAVE, parseRecord, parseSyncRequest, parseSyncResponse, setHash, type RecordChecks, type SyncRequest, type ViewDelta } from './messages.ts';
+import {
+  haveEntry,
+  MAX_FIREWALLED_IN_ANSWER,
+  MAX_HAVE,
+  parseRecord,
+  parseSyncRequest,
+  parseSyncResponse,
+  setHash,
+  type RecordChecks,
+  type SyncRequest,
+  type ViewDelta,
+} from './messages.ts';
 import { addressSets, nextSeq, signLeave, signRecord, withAddressSets, type PeerRecord } from './peer-record.ts';
 import { PeerTable, type MergeReport, type PeerState } from './peer-table.ts';
 import { sample, type Clock, type Random } from './random.ts';
@@ -129,7 +140,13 @@ export class SyncRounds {
     this.files = new AvailabilityMap(this.config);
     this.admission = new Admission(this.config);
     const now = options.clock.now();
-    const self = signRecord(options.signer, { status: 'alive', ...withAddressSets([options.addresses, ...(options.otherAddresses ?? [])]), protocol: PROTOCOL_VERSION, seq: nextSeq(0, now), issuedAt: now });
+    const self = signRecord(options.signer, {
+      status: 'alive',
+      ...withAddressSets([options.addresses, ...(options.otherAddresses ?? [])]),
+      protocol: PROTOCOL_VERSION,
+      seq: nextSeq(0, now),
+      issuedAt: now,
+    });
     const epoch = Math.floor(options.random.next() * 2 ** 32).toString(36);
     this.table = new PeerTable(
       self,
@@ -144,7 +161,8 @@ export class SyncRounds {
     );
     // Records already checked (held in the table, or waiting unverified) skip the signature check
     // when they come again unchanged: while many peers join, the same records arrive in many answers.
-    const held = (peerId: string) => this.table.known(peerId) ?? this.admission.get(peerId) ?? this.admission.firewalledRecord(peerId);
+    const held = (peerId: string) =>
+      this.table.known(peerId) ?? this.admission.get(peerId) ?? this.admission.firewalledRecord(peerId);
     this.checks = { verified: held, ...(options.verifier ? { verifier: options.verifier } : {}) };
   }
 
@@ -173,10 +191,17 @@ export class SyncRounds {
     // One slot of the fanout probes the peer silent longest, once it is due: every peer gets
     // checked now and then even if random choice keeps missing it. The rest are random.
     let probe: (typeof live)[number] | undefined;
-    for (const p of live) if (p.silentRounds >= this.config.suspectAfterRounds && (!probe || p.silentRounds > probe.silentRounds)) probe = p;
+    for (const p of live)
+      if (p.silentRounds >= this.config.suspectAfterRounds && (!probe || p.silentRounds > probe.silentRounds))
+        probe = p;
     const others = probe ? live.filter((p) => p !== probe) : live;
-    const chosen = [...(probe && this.config.fanout > 0 ? [probe] : []), ...sample(others, this.config.fanout - (probe && this.config.fanout > 0 ? 1 : 0), this.options.random)];
-    const targets: SyncTarget[] = [...chosen, ...sample(down, this.config.downProbes, this.options.random)].map((p) => ({ peerId: p.peerId, address: p.addresses.fetch }));
+    const chosen = [
+      ...(probe && this.config.fanout > 0 ? [probe] : []),
+      ...sample(others, this.config.fanout - (probe && this.config.fanout > 0 ? 1 : 0), this.options.random),
+    ];
+    const targets: SyncTarget[] = [...chosen, ...sample(down, this.config.downProbes, this.options.random)].map(
+      (p) => ({ peerId: p.peerId, address: p.addresses.fetch }),
+    );
     // A join address is the user's way into *their* network: peers that reached us first (say, we
     // started before the join host and others joined us) may be an island without it. So join
     // addresses are asked, with backoff, until one has answered, and again whenever nobody is live.
@@ -186,7 +211,8 @@ export class SyncRounds {
     }
     // Verification probes within the budget, none to a host already asked this round.
     const busy = new Set(targets.map((t) => hostOf(t.address)));
-    for (const { record, address } of this.admission.planProbes(this.round, busy)) targets.push({ peerId: record.peerId, address, verify: record });
+    for (const { record, address } of this.admission.planProbes(this.round, busy))
+      targets.push({ peerId: record.peerId, address, verify: record });
     return targets.map((target) => ({ target, request: this.requestFor(target.peerId) }));
   }
 
@@ -211,7 +237,11 @@ export class SyncRounds {
   private digest(): { entries: string[]; hash: string } {
     const changes = this.table.changes;
     if (this.digestCache?.changes !== changes) {
-      const records = [this.table.selfRecord, ...this.table.list().map((p) => p.record), ...this.table.tombstoneRecords()];
+      const records = [
+        this.table.selfRecord,
+        ...this.table.list().map((p) => p.record),
+        ...this.table.tombstoneRecords(),
+      ];
       const entries = records.map(haveEntry);
       this.digestCache = { changes, entries, hash: setHash(entries) };
     }
@@ -231,7 +261,8 @@ export class SyncRounds {
     const knownBefore = this.table.has(response.from);
     // This contact verifies the answerer's record when it names the address dialled (in any of its
     // sets): the peer there just proved the key. Everything else it gossips waits for our own probe.
-    const contact = (r: PeerRecord) => r.peerId === response.from && r.status === 'alive' && listsFetch(r, target.address);
+    const contact = (r: PeerRecord) =>
+      r.peerId === response.from && r.status === 'alive' && listsFetch(r, target.address);
     const proven = target.verify ?? response.view.records.find(contact);
     // Files first: it is the only step that can still refuse (caps), and it must not half-apply.
     if (response.files && (knownBefore || proven)) this.files.apply(response.from, response.files);
@@ -243,7 +274,12 @@ export class SyncRounds {
         direct.push(record);
         if (record.status === 'left' || contact(record)) this.admission.discard(record.peerId);
       } else if (!this.table.isOutdated(record)) {
-        const outcome = this.admission.offer(record, { kind: 'gossip', via: response.from, at: target.address }, this.round, now);
+        const outcome = this.admission.offer(
+          record,
+          { kind: 'gossip', via: response.from, at: target.address },
+          this.round,
+          now,
+        );
         if (outcome === 'pending') unverified++;
       }
     }
@@ -311,15 +347,21 @@ export class SyncRounds {
     const now = this.options.clock.now();
     const request = parseSyncRequest(input, now, this.config, this.checks);
     const id = request.from.peerId;
-    if (id === this.peerId) throw new PeershareError('BAD_REQUEST', 'announce carries this peer\'s own id', { field: 'from.peerId' });
+    if (id === this.peerId)
+      throw new PeershareError('BAD_REQUEST', "announce carries this peer's own id", { field: 'from.peerId' });
     const held = this.table.get(id);
     const stale = this.table.isOutdated(request.from) && request.from.signature !== this.table.known(id)?.signature;
     if (stale) {
       const newer = this.table.known(id);
-      throw new PeershareError('BAD_REQUEST', 'announce is older than the record held (replayed)', { field: 'from.seq', reason: 'stale', ...(newer ? { newer } : {}) });
+      throw new PeershareError('BAD_REQUEST', 'announce is older than the record held (replayed)', {
+        field: 'from.seq',
+        reason: 'stale',
+        ...(newer ? { newer } : {}),
+      });
     }
     if (request.from.status === 'left') this.admission.discard(id);
-    if (request.from.status === 'left' || (held !== undefined && listsFetch(request.from, held.addresses.fetch))) this.table.merge([request.from], now);
+    if (request.from.status === 'left' || (held !== undefined && listsFetch(request.from, held.addresses.fetch)))
+      this.table.merge([request.from], now);
     else this.admission.offer(request.from, { kind: 'announce', remote }, this.round, now);
     // Its request over TLS proved its id: direct evidence, for a verified peer only.
     this.table.heard(id, now, now);
@@ -335,7 +377,10 @@ export class SyncRounds {
       view = this.table.viewSince(request.viewCursor, (record) => have.has(haveEntry(record)));
     }
     // Firewalled peers, marked: those whose failure we saw ourselves (one hop), the asker's own excepted.
-    const firewalled = this.admission.firewalledRecords(this.config.firewalledGossip + 1, true).filter((r) => r.peerId !== id).slice(0, Math.min(this.config.firewalledGossip, MAX_FIREWALLED_IN_ANSWER));
+    const firewalled = this.admission
+      .firewalledRecords(this.config.firewalledGossip + 1, true)
+      .filter((r) => r.peerId !== id)
+      .slice(0, Math.min(this.config.firewalledGossip, MAX_FIREWALLED_IN_ANSWER));
     return firewalled.length > 0 ? { ...view, firewalled } : view;
   }
 
@@ -364,8 +409,10 @@ export class SyncRounds {
   acceptLeave(input: unknown): MergeReport {
     const now = this.options.clock.now();
     const record = parseRecord(input, now, this.config, this.checks);
-    if (record.status !== 'left') throw new PeershareError('BAD_REQUEST', 'a leave must carry a "left" record', { field: 'status' });
-    if (record.peerId === this.peerId) throw new PeershareError('BAD_REQUEST', 'leave carries this peer\'s own id', { field: 'peerId' });
+    if (record.status !== 'left')
+      throw new PeershareError('BAD_REQUEST', 'a leave must carry a "left" record', { field: 'status' });
+    if (record.peerId === this.peerId)
+      throw new PeershareError('BAD_REQUEST', "leave carries this peer's own id", { field: 'peerId' });
     this.admission.discard(record.peerId);
     return this.table.merge([record], now);
   }
@@ -410,7 +457,11 @@ export class SyncRounds {
     const now = this.options.clock.now();
     const { otherAddresses: _others, ...self } = this.table.selfRecord;
     const at = (address: string) => withHost(address, host);
-    const addresses = { files: at(self.addresses.files), search: at(self.addresses.search), fetch: at(self.addresses.fetch) };
+    const addresses = {
+      files: at(self.addresses.files),
+      search: at(self.addresses.search),
+      fetch: at(self.addresses.fetch),
+    };
     const seq = nextSeq(Math.max(self.seq, this.table.highestSelfSeqSeen), now);
     this.table.setSelf(signRecord(this.options.signer, { ...self, status: 'alive', addresses, seq, issuedAt: now }));
   }
@@ -437,9 +488,17 @@ export class SyncRounds {
     const ttl = this.config.firewalledTtlMs;
     const self = this.table.selfRecord;
     if (this.unreachable && now - self.issuedAt >= ttl / 3) {
-      this.table.setSelf(signRecord(this.options.signer, { ...self, status: 'alive', seq: nextSeq(Math.max(self.seq, this.table.highestSelfSeqSeen), now), issuedAt: now }));
+      this.table.setSelf(
+        signRecord(this.options.signer, {
+          ...self,
+          status: 'alive',
+          seq: nextSeq(Math.max(self.seq, this.table.highestSelfSeqSeen), now),
+          issuedAt: now,
+        }),
+      );
     }
-    for (const peerId of this.admission.expireFirewalled(now - ttl)) if (!this.table.has(peerId)) this.files.removePeer(peerId);
+    for (const peerId of this.admission.expireFirewalled(now - ttl))
+      if (!this.table.has(peerId)) this.files.removePeer(peerId);
   }
 
   /** Peers holding `fileId` that are reachable: alive ones first, then suspected ones. */
@@ -467,8 +526,20 @@ export class SyncRounds {
   }
 
   /** Peers held as firewalled: proved their key, cannot be dialled, never dialled (admission.ts). */
-  firewalledPeers(): Array<{ peerId: string; addresses: ServiceAddresses; advertised: ServiceAddresses[]; issuedAt: number; files: number }> {
-    return this.admission.firewalledRecords(Number.MAX_SAFE_INTEGER).map((r) => ({ peerId: r.peerId, addresses: r.addresses, advertised: addressSets(r), issuedAt: r.issuedAt, files: this.files.countOf(r.peerId) }));
+  firewalledPeers(): Array<{
+    peerId: string;
+    addresses: ServiceAddresses;
+    advertised: ServiceAddresses[];
+    issuedAt: number;
+    files: number;
+  }> {
+    return this.admission.firewalledRecords(Number.MAX_SAFE_INTEGER).map((r) => ({
+      peerId: r.peerId,
+      addresses: r.addresses,
+      advertised: addressSets(r),
+      issuedAt: r.issuedAt,
+      files: this.files.countOf(r.peerId),
+    }));
   }
 
   /** Alive peers, most recently heard first, for the Search overlay to choose links from. */
@@ -483,12 +554,25 @@ export class SyncRounds {
   /** Admission's counters and sizes (see admission.ts), for the service's status. */
   admissionStatus(): AdmissionStatus {
     const { full: tableFull, sampledOut } = this.table.counters;
-    return { unverified: this.admission.size, firewalled: this.admission.firewalled, ...this.admission.counters, tableFull, sampledOut };
+    return {
+      unverified: this.admission.size,
+      firewalled: this.admission.firewalled,
+      ...this.admission.counters,
+      tableFull,
+      sampledOut,
+    };
   }
 
   /** The "log of available peers": every known peer with state, last heard, addresses and file count. */
   peers(): PeerSummary[] {
-    return this.table.list().map((p) => ({ peerId: p.peerId, state: p.state, lastHeardAt: p.lastHeardAt, addresses: p.addresses, advertised: addressSets(p.record), files: this.files.countOf(p.peerId) }));
+    return this.table.list().map((p) => ({
+      peerId: p.peerId,
+      state: p.state,
+      lastHeardAt: p.lastHeardAt,
+      addresses: p.addresses,
+      advertised: addressSets(p.record),
+      files: this.files.countOf(p.peerId),
+    }));
   }
 }
 

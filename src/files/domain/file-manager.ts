@@ -7,7 +7,18 @@ import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { ChunkHasher, isManifestConsistent, toManifest, type Manifest } from '../../shared/content.ts';
 import { PeershareError } from '../../shared/errors.ts';
-import type { BlobStore, Catalog, ChangeSet, CollectionName, CollectionSummary, DiskStamp, FileSummary, LocalFiles, NameMatch, ShareRecord } from '../ports.ts';
+import type {
+  BlobStore,
+  Catalog,
+  ChangeSet,
+  CollectionName,
+  CollectionSummary,
+  DiskStamp,
+  FileSummary,
+  LocalFiles,
+  NameMatch,
+  ShareRecord,
+} from '../ports.ts';
 import { folderCollection, type FolderFile, type LeftOut } from './folder-collection.ts';
 import { mediaTypeOf } from './media-types.ts';
 import { validateFileName } from '../../shared/names.ts';
@@ -123,7 +134,13 @@ export class FileManager {
   async share(path: string, options: ShareOptions = {}): Promise<ShareResult> {
     const kind = await this.#local.kind(path); // INVALID_PATH before any work
     const result: ShareResult = { files: [], skipped: [] };
-    const planned: Array<{ path: string; relative: string; name: string; stamp: DiskStamp; unchanged: ShareRecord | undefined }> = [];
+    const planned: Array<{
+      path: string;
+      relative: string;
+      name: string;
+      stamp: DiskStamp;
+      unchanged: ShareRecord | undefined;
+    }> = [];
     for await (const entry of this.#local.walk(path)) {
       options.signal?.throwIfAborted();
       if (entry.kind === 'skipped') {
@@ -138,11 +155,17 @@ export class FileManager {
         continue;
       }
       const existing = this.#catalog.shareAtPath(entry.path);
-      const unchanged = existing && existing.name === name && sameStamp(existing.stamp, entry.stamp) ? existing : undefined;
+      const unchanged =
+        existing && existing.name === name && sameStamp(existing.stamp, entry.stamp) ? existing : undefined;
       planned.push({ path: entry.path, relative: entry.relative, name, stamp: entry.stamp, unchanged });
     }
     const toHash = planned.filter((p) => !p.unchanged);
-    const progress = new ShareProgressTracker(toHash.length, toHash.reduce((sum, p) => sum + p.stamp.size, 0), this.#options.chunkSize, options.onProgress ?? (() => {}));
+    const progress = new ShareProgressTracker(
+      toHash.length,
+      toHash.reduce((sum, p) => sum + p.stamp.size, 0),
+      this.#options.chunkSize,
+      options.onProgress ?? (() => {}),
+    );
     const inFolder: FolderFile[] = [];
     for (const entry of planned) {
       const shared = entry.unchanged
@@ -165,7 +188,11 @@ export class FileManager {
     }
     const { collection: c, name, folder, omitted } = made;
     const record = { id: c.id, name, folder, encoding: c.encoding, files: c.entries.length, size: c.size };
-    this.#catalog.recordCollection(record, c.entries.map((e) => e.fileId), this.#options.now());
+    this.#catalog.recordCollection(
+      record,
+      c.entries.map((e) => e.fileId),
+      this.#options.now(),
+    );
     result.collection = { id: c.id, name, files: c.entries.length, size: c.size, omitted };
   }
 
@@ -187,7 +214,8 @@ export class FileManager {
    */
   async unshareCollection(id: string): Promise<{ files: number }> {
     const fileIds = this.#catalog.collectionFileIds(id);
-    if (fileIds.length === 0 && !this.#catalog.removeCollection(id)) throw new PeershareError('COLLECTION_NOT_FOUND', `no shared folder has id ${id}`);
+    if (fileIds.length === 0 && !this.#catalog.removeCollection(id))
+      throw new PeershareError('COLLECTION_NOT_FOUND', `no shared folder has id ${id}`);
     let files = 0;
     for (const fileId of fileIds) {
       const removed = this.#catalog.removeFile(fileId);
@@ -198,7 +226,13 @@ export class FileManager {
     return { files };
   }
 
-  async #shareOne(path: string, name: string, stamp: DiskStamp, progress: ShareProgressTracker, signal: AbortSignal | undefined): Promise<SharedEntry> {
+  async #shareOne(
+    path: string,
+    name: string,
+    stamp: DiskStamp,
+    progress: ShareProgressTracker,
+    signal: AbortSignal | undefined,
+  ): Promise<SharedEntry> {
     this.#emit({ type: 'hashing', path, size: stamp.size });
     const hasher = new ChunkHasher(this.#options.chunkSize);
     for await (const data of await this.#local.read(path, stamp)) {
@@ -212,7 +246,10 @@ export class FileManager {
     }
     const existing = this.#catalog.shareAtPath(path);
     if (existing) this.#catalog.removeShare(existing.shareId);
-    this.#catalog.addShare({ content, type: mediaTypeOf(name), name, origin: 'local', path, stamp }, this.#options.now());
+    this.#catalog.addShare(
+      { content, type: mediaTypeOf(name), name, origin: 'local', path, stamp },
+      this.#options.now(),
+    );
     return { id: content.id, name, path, size: content.size, hashed: true };
   }
 
@@ -222,13 +259,23 @@ export class FileManager {
    */
   async registerVerified(path: string, manifest: Manifest): Promise<SharedEntry> {
     const name = validateFileName(path.slice(path.lastIndexOf('/') + 1));
-    if (!isManifestConsistent(manifest)) throw new PeershareError('BAD_REQUEST', `manifest of ${manifest.id} is inconsistent`);
+    if (!isManifestConsistent(manifest))
+      throw new PeershareError('BAD_REQUEST', `manifest of ${manifest.id} is inconsistent`);
     const stamp = await this.#local.stamp(path);
-    if (stamp.size !== manifest.size) throw new PeershareError('FILE_CHANGED', `${path} is not ${manifest.size} bytes long`);
+    if (stamp.size !== manifest.size)
+      throw new PeershareError('FILE_CHANGED', `${path} is not ${manifest.size} bytes long`);
     const existing = this.#catalog.shareAtPath(path);
     if (existing) this.#catalog.removeShare(existing.shareId);
-    const content = { id: manifest.id, size: manifest.size, chunkSize: manifest.chunkSize, chunkHashes: Buffer.from(manifest.chunks.join(''), 'hex') };
-    this.#catalog.addShare({ content, type: mediaTypeOf(name), name, origin: 'local', path, stamp }, this.#options.now());
+    const content = {
+      id: manifest.id,
+      size: manifest.size,
+      chunkSize: manifest.chunkSize,
+      chunkHashes: Buffer.from(manifest.chunks.join(''), 'hex'),
+    };
+    this.#catalog.addShare(
+      { content, type: mediaTypeOf(name), name, origin: 'local', path, stamp },
+      this.#options.now(),
+    );
     return { id: manifest.id, name, path, size: manifest.size, hashed: false };
   }
 
@@ -303,7 +350,9 @@ export class FileManager {
     if (terms.length === 0) return [];
     const files = this.#catalog.match(terms, limit);
     if (files.length >= limit) return files;
-    const named = this.#catalog.collectionNames(undefined, MAX_FOLDERS_SEARCHED).filter((c) => matchesAll(c.name, terms));
+    const named = this.#catalog
+      .collectionNames(undefined, MAX_FOLDERS_SEARCHED)
+      .filter((c) => matchesAll(c.name, terms));
     return [...files, ...this.#folderMatches(named, limit - files.length)];
   }
 

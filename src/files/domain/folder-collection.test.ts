@@ -3,7 +3,12 @@ import { MAX_COLLECTION_ENTRIES } from '../../shared/collection.ts';
 import { folderCollection, type FolderFile } from './folder-collection.ts';
 
 const ID = '1'.repeat(64);
-const file = (folder: string, relative: string): FolderFile => ({ id: ID, path: `${folder}/${relative}`, relative, size: 1 });
+const file = (folder: string, relative: string): FolderFile => ({
+  id: ID,
+  path: `${folder}/${relative}`,
+  relative,
+  size: 1,
+});
 
 describe('a folder as a collection', () => {
   it('is named after the folder the files are under, and lists them by relative path', () => {
@@ -26,9 +31,18 @@ describe('a folder as a collection', () => {
 
   it('is refused, saying why, when too many files or a folder name the rules refuse; none for no files', () => {
     const many = Array.from({ length: MAX_COLLECTION_ENTRIES + 1 }, (_, i) => file('/big', `f${i}`));
-    expect(folderCollection(many)).toMatchObject({ kind: 'refused', folder: '/big', code: 'INVALID_COLLECTION', reason: expect.stringMatching(/shared one by one.*more than 10000/) });
+    expect(folderCollection(many)).toMatchObject({
+      kind: 'refused',
+      folder: '/big',
+      code: 'INVALID_COLLECTION',
+      reason: expect.stringMatching(/shared one by one.*more than 10000/),
+    });
     expect(folderCollection([file('/x/trailing.', 'a.txt')])).toMatchObject({ kind: 'refused', code: 'INVALID_NAME' });
-    expect(folderCollection([file('/m', 'con/a.txt')])).toMatchObject({ kind: 'refused', code: 'INVALID_COLLECTION', reason: expect.stringMatching(/no entries/) });
+    expect(folderCollection([file('/m', 'con/a.txt')])).toMatchObject({
+      kind: 'refused',
+      code: 'INVALID_COLLECTION',
+      reason: expect.stringMatching(/no entries/),
+    });
     expect(folderCollection([])).toEqual({ kind: 'none' });
   });
 });

@@ -6,7 +6,12 @@
  * file left out, too many, its own name refused) is shared file by file and named in `skipped`;
  * a folder with no file to share has no collection, and nothing is said.
  */
-import { buildCollection, collectionPathProblem, type Collection, type CollectionEntry } from '../../shared/collection.ts';
+import {
+  buildCollection,
+  collectionPathProblem,
+  type Collection,
+  type CollectionEntry,
+} from '../../shared/collection.ts';
 import { PeershareError } from '../../shared/errors.ts';
 import { validateFileName } from '../../shared/names.ts';
 
@@ -43,7 +48,12 @@ export function folderCollection(files: readonly FolderFile[]): FolderCollection
   const omitted: LeftOut[] = [];
   for (const file of files) {
     const problem = collectionPathProblem(file.relative);
-    if (problem) omitted.push({ path: file.path, code: 'INVALID_COLLECTION', reason: `left out of the folder's collection: ${problem}` });
+    if (problem)
+      omitted.push({
+        path: file.path,
+        code: 'INVALID_COLLECTION',
+        reason: `left out of the folder's collection: ${problem}`,
+      });
     else entries.push({ path: file.relative, size: file.size, fileId: file.id });
   }
   try {
@@ -51,6 +61,11 @@ export function folderCollection(files: readonly FolderFile[]): FolderCollection
     return { kind: 'made', folder: root, name, collection: buildCollection(entries), omitted };
   } catch (err) {
     if (!(err instanceof PeershareError)) throw err;
-    return { kind: 'refused', folder: root, code: err.code, reason: `its files are shared one by one, not as a collection: ${err.message}` };
+    return {
+      kind: 'refused',
+      folder: root,
+      code: err.code,
+      reason: `its files are shared one by one, not as a collection: ${err.message}`,
+    };
   }
 }

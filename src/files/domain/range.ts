@@ -16,7 +16,12 @@ const SPEC = /^\s*(\d*)\s*-\s*(\d*)\s*$/;
  * Decide how to answer a request for a representation of `size` bytes whose strong ETag is `etag`.
  * `ifRange` is the If-Range header: when it is not that ETag, the Range header is ignored.
  */
-export function decideRange(rangeHeader: string | undefined, size: number, etag: string, ifRange?: string): RangeDecision {
+export function decideRange(
+  rangeHeader: string | undefined,
+  size: number,
+  etag: string,
+  ifRange?: string,
+): RangeDecision {
   if (rangeHeader === undefined) return { kind: 'full' };
   if (ifRange !== undefined && ifRange.trim() !== etag) return { kind: 'full' };
   const eq = rangeHeader.indexOf('=');

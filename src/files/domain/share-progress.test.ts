@@ -11,9 +11,23 @@ describe('ShareProgressTracker', () => {
     t.fileDone('/a');
     t.hashed('/b', 100 * KiB); // one read spanning a step: one report
     t.fileDone('/b');
-    expect(reports.map((r) => r.bytesDone)).toEqual([0, 64 * KiB, 128 * KiB, 192 * KiB, 200 * KiB, 300 * KiB, 300 * KiB]);
+    expect(reports.map((r) => r.bytesDone)).toEqual([
+      0,
+      64 * KiB,
+      128 * KiB,
+      192 * KiB,
+      200 * KiB,
+      300 * KiB,
+      300 * KiB,
+    ]);
     expect(reports[0]).toEqual({ filesTotal: 2, filesDone: 0, bytesTotal: 300 * KiB, bytesDone: 0 });
-    expect(reports.at(-1)).toEqual({ filesTotal: 2, filesDone: 2, bytesTotal: 300 * KiB, bytesDone: 300 * KiB, path: '/b' });
+    expect(reports.at(-1)).toEqual({
+      filesTotal: 2,
+      filesDone: 2,
+      bytesTotal: 300 * KiB,
+      bytesDone: 300 * KiB,
+      path: '/b',
+    });
   });
 
   it('reports a huge share in at most about a thousand byte steps', () => {

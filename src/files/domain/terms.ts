@@ -7,7 +7,17 @@
 import { MAX_TERMS } from '../../protocol/limits.ts';
 
 // Latin letters that Unicode does not decompose into a base letter and an accent.
-const UNDECOMPOSED: Record<string, string> = { ø: 'o', đ: 'd', ł: 'l', ħ: 'h', ß: 'ss', æ: 'ae', œ: 'oe', þ: 'th', ı: 'i' };
+const UNDECOMPOSED: Record<string, string> = {
+  ø: 'o',
+  đ: 'd',
+  ł: 'l',
+  ħ: 'h',
+  ß: 'ss',
+  æ: 'ae',
+  œ: 'oe',
+  þ: 'th',
+  ı: 'i',
+};
 const UNDECOMPOSED_RE = new RegExp(`[${Object.keys(UNDECOMPOSED).join('')}]`, 'g');
 
 /** Fold case and accents: "Élan Vital" → "elan vital", "Øre" → "ore". */

@@ -34,7 +34,11 @@ export interface EvictionContext {
   readonly knocks?: (subnet: string) => number;
 }
 
-export function chooseEviction(inbound: readonly InboundLinkFacts[], newcomerSubnet: string, context: EvictionContext): string | undefined {
+export function chooseEviction(
+  inbound: readonly InboundLinkFacts[],
+  newcomerSubnet: string,
+  context: EvictionContext,
+): string | undefined {
   const { now, protectUsefulMs = DEFAULT_PROTECT_USEFUL_MS, knocks = () => 0 } = context;
   const perSubnet = new Map<string, number>();
   for (const l of inbound) perSubnet.set(l.subnet, (perSubnet.get(l.subnet) ?? 0) + 1);
@@ -53,7 +57,12 @@ export function chooseEviction(inbound: readonly InboundLinkFacts[], newcomerSub
 }
 
 /** Whether `a` is evicted before `b`. */
-function worse(a: InboundLinkFacts, b: InboundLinkFacts, size: (l: InboundLinkFacts) => number, knocks: (subnet: string) => number): boolean {
+function worse(
+  a: InboundLinkFacts,
+  b: InboundLinkFacts,
+  size: (l: InboundLinkFacts) => number,
+  knocks: (subnet: string) => number,
+): boolean {
   if (size(a) !== size(b)) return size(a) > size(b);
   if (knocks(a.subnet) !== knocks(b.subnet)) return knocks(a.subnet) > knocks(b.subnet);
   return a.since > b.since;

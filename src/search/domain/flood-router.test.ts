@@ -29,7 +29,11 @@ describe('flood router', () => {
     const r = router();
     expect(r.receive('L1', { key: 'a', ttl: 255, hops: 0 }, links)).toMatchObject({ forward: { ttl: 6, hops: 1 } });
     expect(r.receive('L1', { key: 'b', ttl: 255, hops: 4 }, links)).toMatchObject({ forward: { ttl: 2, hops: 5 } });
-    expect(r.receive('L1', { key: 'c', ttl: 255, hops: 6 }, links)).toEqual({ action: 'accept', hops: 7, forward: undefined });
+    expect(r.receive('L1', { key: 'c', ttl: 255, hops: 6 }, links)).toEqual({
+      action: 'accept',
+      hops: 7,
+      forward: undefined,
+    });
   });
 
   it('drops a query whose hops are beyond the maximum, without remembering it', () => {
@@ -40,7 +44,11 @@ describe('flood router', () => {
   });
 
   it('matches but does not forward a query whose ttl runs out here', () => {
-    expect(router().receive('L1', { key: 'q', ttl: 1, hops: 0 }, links)).toEqual({ action: 'accept', hops: 1, forward: undefined });
+    expect(router().receive('L1', { key: 'q', ttl: 1, hops: 0 }, links)).toEqual({
+      action: 'accept',
+      hops: 1,
+      forward: undefined,
+    });
   });
 
   it('sends hits back only over the link the query came from', () => {

@@ -70,7 +70,11 @@ export class FloodRouter {
     this.maxTtl = options.maxTtl ?? DEFAULT_MAX_TTL;
     if (!Number.isInteger(this.maxTtl) || this.maxTtl < 1) throw new RangeError('maxTtl must be an integer >= 1');
     this.seen = new SeenCache({ capacity: options.seenCapacity, ttlMs: options.seenTtlMs, now: options.now });
-    this.routes = new ExpiringLru(options.routeCapacity ?? DEFAULT_ROUTE_CAPACITY, options.routeTtlMs ?? DEFAULT_ROUTE_TTL_MS, options.now);
+    this.routes = new ExpiringLru(
+      options.routeCapacity ?? DEFAULT_ROUTE_CAPACITY,
+      options.routeTtlMs ?? DEFAULT_ROUTE_TTL_MS,
+      options.now,
+    );
   }
 
   /** A search started here: remember it (so echoes are dropped and hits delivered) and flood it. */

@@ -3,17 +3,29 @@ import { LinkGuard, type Admission } from './link-guard.ts';
 
 const limits = { queriesPerSecond: 1, queryBurst: 3, strikeBurst: 2, strikesForgivenPerSecond: 1 };
 
-function run(guard: LinkGuard, link: string, sender: { peerId: string; remoteIp: string } | undefined, n: number): Admission[] {
+function run(
+  guard: LinkGuard,
+  link: string,
+  sender: { peerId: string; remoteIp: string } | undefined,
+  n: number,
+): Admission[] {
   return Array.from({ length: n }, () => guard.admit(link, sender));
 }
 
 describe('LinkGuard', () => {
   it('admits a burst, drops beyond it, then asks for the link to be cut', () => {
     const guard = new LinkGuard(limits, () => 0);
-    expect(run(guard, 'L1', { peerId: 'p', remoteIp: '10.0.0.1' }, 6)).toEqual(['admit', 'admit', 'admit', 'drop', 'drop', 'disconnect']);
+    expect(run(guard, 'L1', { peerId: 'p', remoteIp: '10.0.0.1' }, 6)).toEqual([
+      'admit',
+      'admit',
+      'admit',
+      'drop',
+      'drop',
+      'disconnect',
+    ]);
   });
 
-  it('keeps a neighbour\'s state across reconnects, by peer id', () => {
+  it("keeps a neighbour's state across reconnects, by peer id", () => {
     let now = 0;
     const guard = new LinkGuard(limits, () => now);
     const p = { peerId: 'p', remoteIp: '10.0.0.1' };
@@ -25,7 +37,7 @@ describe('LinkGuard', () => {
     expect(run(guard, 'L3', p, 3)).toEqual(['admit', 'drop', 'disconnect']);
   });
 
-  it('gives a new identity from a flooding address the flooder\'s state, and one from a quiet address its own', () => {
+  it("gives a new identity from a flooding address the flooder's state, and one from a quiet address its own", () => {
     const guard = new LinkGuard(limits, () => 0);
     run(guard, 'L1', { peerId: 'p', remoteIp: '10.0.0.1' }, 6);
     guard.forget('L1');
@@ -37,7 +49,10 @@ describe('LinkGuard', () => {
 
   it('forgets a neighbour once its memory expires, and holds at most its cap of neighbours', () => {
     let now = 0;
-    const guard = new LinkGuard({ ...limits, queriesPerSecond: 0, strikesForgivenPerSecond: 0 }, () => now, { entries: 2, ms: 60_000 });
+    const guard = new LinkGuard({ ...limits, queriesPerSecond: 0, strikesForgivenPerSecond: 0 }, () => now, {
+      entries: 2,
+      ms: 60_000,
+    });
     const p = { peerId: 'p', remoteIp: '10.0.0.1' };
     run(guard, 'L1', p, 6);
     guard.forget('L1');

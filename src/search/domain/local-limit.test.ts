@@ -7,7 +7,10 @@ describe('the local search limit', () => {
     expect(localSearchRate(DEFAULT_RATE_LIMITS, 25)).toEqual({ perSecond: 25, burst: 50 });
     expect(localSearchRate(DEFAULT_RATE_LIMITS, 1_000)).toEqual({ perSecond: 25, burst: 50 });
     expect(localSearchRate(DEFAULT_RATE_LIMITS, 5)).toEqual({ perSecond: 5, burst: 10 });
-    expect(localSearchRate({ ...DEFAULT_RATE_LIMITS, queriesPerSecond: 10, queryBurst: 20 })).toEqual({ perSecond: 5, burst: 10 });
+    expect(localSearchRate({ ...DEFAULT_RATE_LIMITS, queriesPerSecond: 10, queryBurst: 20 })).toEqual({
+      perSecond: 5,
+      burst: 10,
+    });
   });
 
   it('refuses past its burst with RATE_LIMITED and how long to wait, then lets searches through as it refills', () => {

@@ -10,7 +10,12 @@ const holder = memorySigner();
 const mallory = memorySigner();
 
 function pushBy(signer = requester, issuedAt = NOW): SignedPushFields {
-  const fields = { targetPeerId: holder.peerId, requesterFilesAddress: '10.0.0.1:7070', fileId: 'ab'.repeat(32), nonce: new Uint8Array(16).fill(3) };
+  const fields = {
+    targetPeerId: holder.peerId,
+    requesterFilesAddress: '10.0.0.1:7070',
+    fileId: 'ab'.repeat(32),
+    nonce: new Uint8Array(16).fill(3),
+  };
   return { ...fields, ...signPush(signer, fields, issuedAt) };
 }
 
@@ -43,18 +48,26 @@ describe('the signature on a push', () => {
     });
     expect(bytes.subarray(0, 16).toString('latin1')).toBe('peershare/push\0\x01');
     expect(bytes.length).toBe(263);
-    expect(createHash('sha256').update(bytes).digest('hex')).toBe('9b2c36847e6d9ede8044a882b5512aa1d5af943fb73aac365aacf6ada5c61e78');
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(
+      '9b2c36847e6d9ede8044a882b5512aa1d5af943fb73aac365aacf6ada5c61e78',
+    );
   });
 
   it('does not sign the ttl, which forwarders lower', () => {
     expect(checkPushSignature({ ...pushBy(), ttl: 3 } as SignedPushFields, NOW, WINDOW)).toBeUndefined();
   });
 
-  it("rejects a push naming a requester whose key did not sign it", () => {
+  it('rejects a push naming a requester whose key did not sign it', () => {
     // Mallory's own key and signature under the requester's id: the key is not the requester's.
-    expect(checkPushSignature({ ...pushBy(mallory), requesterPeerId: requester.peerId }, NOW, WINDOW)).toBe('key-mismatch');
+    expect(checkPushSignature({ ...pushBy(mallory), requesterPeerId: requester.peerId }, NOW, WINDOW)).toBe(
+      'key-mismatch',
+    );
     // The requester's key (public, from any Hello) with Mallory's signature: does not verify.
-    const forged = { ...pushBy(mallory), requesterPeerId: requester.peerId, requesterPublicKey: new Uint8Array(requester.publicKey) };
+    const forged = {
+      ...pushBy(mallory),
+      requesterPeerId: requester.peerId,
+      requesterPublicKey: new Uint8Array(requester.publicKey),
+    };
     expect(checkPushSignature(forged, NOW, WINDOW)).toBe('bad-signature');
   });
 

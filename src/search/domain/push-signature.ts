@@ -58,12 +58,21 @@ export function signPush(
   push: Pick<SignedPushFields, 'targetPeerId' | 'requesterFilesAddress' | 'fileId' | 'nonce'>,
   now: number,
 ): Pick<SignedPushFields, 'requesterPeerId' | 'issuedAt' | 'requesterPublicKey' | 'signature'> {
-  const signed = { requesterPeerId: signer.peerId, issuedAt: BigInt(Math.floor(now)), requesterPublicKey: new Uint8Array(signer.publicKey) };
+  const signed = {
+    requesterPeerId: signer.peerId,
+    issuedAt: BigInt(Math.floor(now)),
+    requesterPublicKey: new Uint8Array(signer.publicKey),
+  };
   return { ...signed, signature: new Uint8Array(signer.sign(encodePushForSigning({ ...push, ...signed }))) };
 }
 
 /** Undefined when `push` is signed by its requester within `window` of `now`; else why not. */
-export function checkPushSignature(push: SignedPushFields, now: number, window: PushWindow, verify = verifySignature): PushRejection | undefined {
+export function checkPushSignature(
+  push: SignedPushFields,
+  now: number,
+  window: PushWindow,
+  verify = verifySignature,
+): PushRejection | undefined {
   if (push.signature.length === 0 || push.requesterPublicKey.length === 0) return 'unsigned';
   if (peerIdFromPublicKey(push.requesterPublicKey) !== push.requesterPeerId) return 'key-mismatch';
   const issuedAt = Number(push.issuedAt);

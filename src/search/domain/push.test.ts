@@ -7,7 +7,15 @@ const REQUESTER = 'r'.repeat(52);
 const FILE = 'ab'.repeat(32);
 
 function push(overrides: Partial<PushFields> = {}): PushFields {
-  return { targetPeerId: HOLDER, requesterPeerId: REQUESTER, requesterFilesAddress: '10.0.0.2:7871', fileId: FILE, nonce: new Uint8Array(16).fill(1), ttl: 7, ...overrides };
+  return {
+    targetPeerId: HOLDER,
+    requesterPeerId: REQUESTER,
+    requesterFilesAddress: '10.0.0.2:7871',
+    fileId: FILE,
+    nonce: new Uint8Array(16).fill(1),
+    ttl: 7,
+    ...overrides,
+  };
 }
 
 describe('push routing', () => {
@@ -16,20 +24,45 @@ describe('push routing', () => {
     const router = new PushRouter(DEFAULT_PUSH_SETTINGS, SELF, () => clock.t);
     const noLinks = () => undefined;
     expect(router.receive('L1', push({ targetPeerId: SELF }), noLinks)).toEqual({ action: 'deliver' });
-    expect(router.receive('L1', push({ nonce: new Uint8Array(16).fill(2) }), noLinks)).toEqual({ action: 'drop', reason: 'no-route' });
+    expect(router.receive('L1', push({ nonce: new Uint8Array(16).fill(2) }), noLinks)).toEqual({
+      action: 'drop',
+      reason: 'no-route',
+    });
     router.routes.learn(HOLDER, 'L3');
-    expect(router.receive('L1', push({ nonce: new Uint8Array(16).fill(3) }), noLinks)).toEqual({ action: 'forward', to: 'L3', ttl: 6 });
-    expect(router.receive('L2', push({ nonce: new Uint8Array(16).fill(3) }), noLinks)).toEqual({ action: 'drop', reason: 'duplicate' });
+    expect(router.receive('L1', push({ nonce: new Uint8Array(16).fill(3) }), noLinks)).toEqual({
+      action: 'forward',
+      to: 'L3',
+      ttl: 6,
+    });
+    expect(router.receive('L2', push({ nonce: new Uint8Array(16).fill(3) }), noLinks)).toEqual({
+      action: 'drop',
+      reason: 'duplicate',
+    });
     // Never back over the link it came on (a loop, or a forgery).
-    expect(router.receive('L3', push({ nonce: new Uint8Array(16).fill(4) }), noLinks)).toEqual({ action: 'drop', reason: 'no-route' });
+    expect(router.receive('L3', push({ nonce: new Uint8Array(16).fill(4) }), noLinks)).toEqual({
+      action: 'drop',
+      reason: 'no-route',
+    });
     // A link to the holder itself wins over a learned route, whatever the ttl left.
-    expect(router.receive('L1', push({ nonce: new Uint8Array(16).fill(5), ttl: 1 }), (p) => (p === HOLDER ? 'L9' : undefined))).toEqual({ action: 'forward', to: 'L9', ttl: 0 });
-    expect(router.receive('L1', push({ nonce: new Uint8Array(16).fill(6), ttl: 1 }), noLinks)).toEqual({ action: 'drop', reason: 'ttl-exhausted' });
+    expect(
+      router.receive('L1', push({ nonce: new Uint8Array(16).fill(5), ttl: 1 }), (p) =>
+        p === HOLDER ? 'L9' : undefined,
+      ),
+    ).toEqual({ action: 'forward', to: 'L9', ttl: 0 });
+    expect(router.receive('L1', push({ nonce: new Uint8Array(16).fill(6), ttl: 1 }), noLinks)).toEqual({
+      action: 'drop',
+      reason: 'ttl-exhausted',
+    });
     // A ttl far above the maximum is clamped.
-    expect(router.receive('L1', push({ nonce: new Uint8Array(16).fill(7), ttl: 255 }), noLinks)).toMatchObject({ ttl: DEFAULT_PUSH_SETTINGS.maxTtl - 1 });
+    expect(router.receive('L1', push({ nonce: new Uint8Array(16).fill(7), ttl: 255 }), noLinks)).toMatchObject({
+      ttl: DEFAULT_PUSH_SETTINGS.maxTtl - 1,
+    });
     // Routes expire.
     clock.t += DEFAULT_PUSH_SETTINGS.routeTtlMs;
-    expect(router.receive('L1', push({ nonce: new Uint8Array(16).fill(8) }), noLinks)).toEqual({ action: 'drop', reason: 'no-route' });
+    expect(router.receive('L1', push({ nonce: new Uint8Array(16).fill(8) }), noLinks)).toEqual({
+      action: 'drop',
+      reason: 'no-route',
+    });
   });
 
   it('originates toward a link to the holder, else its learned route, and remembers its own push', () => {
@@ -39,12 +72,15 @@ describe('push routing', () => {
     expect(router.originate(push({ nonce: new Uint8Array(16).fill(9) }), () => undefined)).toBe('L2');
     expect(router.originate(push({ nonce: new Uint8Array(16).fill(10) }), () => 'L7')).toBe('L7');
     // Our own push coming back to us is a duplicate.
-    expect(router.receive('L2', push({ nonce: new Uint8Array(16).fill(10) }), () => undefined)).toEqual({ action: 'drop', reason: 'duplicate' });
+    expect(router.receive('L2', push({ nonce: new Uint8Array(16).fill(10) }), () => undefined)).toEqual({
+      action: 'drop',
+      reason: 'duplicate',
+    });
   });
 });
 
 describe('connect-back guard (the firewalled holder)', () => {
-  it('connects back only to a verified requester, at exactly its record\'s files address', () => {
+  it("connects back only to a verified requester, at exactly its record's files address", () => {
     const guard = new ConnectBackGuard(DEFAULT_PUSH_SETTINGS);
     expect(guard.admit(push(), undefined, 0)).toBe('unverified-requester');
     // A push naming a bystander's address instead of the requester's own is ignored.
@@ -55,7 +91,8 @@ describe('connect-back guard (the firewalled holder)', () => {
 
   it('is rate-limited per requester and in all, per minute', () => {
     const guard = new ConnectBackGuard({ perRequesterPerMinute: 3, perMinute: 5 });
-    const from = (requester: string, now: number) => guard.admit(push({ requesterPeerId: requester }), '10.0.0.2:7871', now);
+    const from = (requester: string, now: number) =>
+      guard.admit(push({ requesterPeerId: requester }), '10.0.0.2:7871', now);
     expect([1, 2, 3, 4].map(() => from(REQUESTER, 0))).toEqual(['connect', 'connect', 'connect', 'rate-limited']);
     const other = 'o'.repeat(52);
     expect([1, 2, 3].map(() => from(other, 1))).toEqual(['connect', 'connect', 'rate-limited']); // 5 in all

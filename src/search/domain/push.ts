@@ -114,7 +114,10 @@ export class PushRouter {
   }
 
   /** A push we start ourselves: the link toward `target`, or undefined (no route: nobody to ask). */
-  originate(push: Pick<PushFields, 'targetPeerId' | 'nonce' | 'requesterPeerId'>, linkTo: (peerId: string) => LinkId | undefined): LinkId | undefined {
+  originate(
+    push: Pick<PushFields, 'targetPeerId' | 'nonce' | 'requesterPeerId'>,
+    linkTo: (peerId: string) => LinkId | undefined,
+  ): LinkId | undefined {
     this.seen.set(pushKey(push), true);
     return linkTo(push.targetPeerId) ?? this.routes.routeTo(push.targetPeerId);
   }
@@ -167,13 +170,25 @@ export class ConnectBackGuard {
    * `verifiedFilesAddress`: the files address of the requester's record in this peer's verified
    * membership (undefined: not a verified peer). The push must name exactly it.
    */
-  admit(push: Pick<PushFields, 'requesterPeerId' | 'requesterFilesAddress'>, verifiedFilesAddress: string | undefined, now: number): ConnectBackVerdict {
+  admit(
+    push: Pick<PushFields, 'requesterPeerId' | 'requesterFilesAddress'>,
+    verifiedFilesAddress: string | undefined,
+    now: number,
+  ): ConnectBackVerdict {
     let verdict: ConnectBackVerdict;
     if (verifiedFilesAddress === undefined) verdict = 'unverified-requester';
     else if (push.requesterFilesAddress !== verifiedFilesAddress) verdict = 'address-mismatch';
-    else if (!this.counts.take(push.requesterPeerId, this.settings.perRequesterPerMinute, this.settings.perMinute, now)) verdict = 'rate-limited';
+    else if (!this.counts.take(push.requesterPeerId, this.settings.perRequesterPerMinute, this.settings.perMinute, now))
+      verdict = 'rate-limited';
     else verdict = 'connect';
-    const field = verdict === 'connect' ? 'connect' : verdict === 'unverified-requester' ? 'unverifiedRequester' : verdict === 'address-mismatch' ? 'addressMismatch' : 'rateLimited';
+    const field =
+      verdict === 'connect'
+        ? 'connect'
+        : verdict === 'unverified-requester'
+          ? 'unverifiedRequester'
+          : verdict === 'address-mismatch'
+            ? 'addressMismatch'
+            : 'rateLimited';
     this.counters[field]++;
     return verdict;
   }

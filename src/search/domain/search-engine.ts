@@ -128,14 +128,26 @@ export class SearchEngine {
     this.active.set(key, search);
     cancelDeadline = this.o.clock.schedule(timeoutMs, () => search.end('deadline'));
 
-    const forward = this.router.originate(key, request.ttl ?? this.o.defaultTtl ?? this.router.maxTtl, this.o.links.ids());
+    const forward = this.router.originate(
+      key,
+      request.ttl ?? this.o.defaultTtl ?? this.router.maxTtl,
+      this.o.links.ids(),
+    );
     const id = { nonce, originPeerId: this.o.identity.peerId, originAddress: this.o.searchAddress() };
-    const query = create(QuerySchema, { id, terms: [...(request.terms ?? [])], fileId: request.fileId ?? '', ttl: forward.ttl, hops: 0 });
+    const query = create(QuerySchema, {
+      id,
+      terms: [...(request.terms ?? [])],
+      fileId: request.fileId ?? '',
+      ttl: forward.ttl,
+      hops: 0,
+    });
     this.counters.searchesStarted += 1;
     this.sendQueries(forward.to, query);
-    void this.matchLocally(query).then((entries) => {
-      for (const e of entries) search.add(this.toSearchHit(e, this.o.identity.peerId, this.o.filesAddress(), 0));
-    }).catch((err: unknown) => this.o.onError?.(err)); // this search goes on without our own matches
+    void this.matchLocally(query)
+      .then((entries) => {
+        for (const e of entries) search.add(this.toSearchHit(e, this.o.identity.peerId, this.o.filesAddress(), 0));
+      })
+      .catch((err: unknown) => this.o.onError?.(err)); // this search goes on without our own matches
     return search;
   }
 
@@ -157,8 +169,14 @@ export class SearchEngine {
     this.counters.queriesAccepted += 1;
     this.o.links.markUseful?.(link);
     // Forward before consulting the index, so the flood never waits for this peer's answer.
-    if (decision.forward) this.sendQueries(decision.forward.to, create(QuerySchema, { ...query, ttl: decision.forward.ttl, hops: decision.forward.hops }));
-    void this.matchLocally(query).then((entries) => this.answer(key, query, entries, decision.hops)).catch((err: unknown) => this.o.onError?.(err)); // no answer to this query
+    if (decision.forward)
+      this.sendQueries(
+        decision.forward.to,
+        create(QuerySchema, { ...query, ttl: decision.forward.ttl, hops: decision.forward.hops }),
+      );
+    void this.matchLocally(query)
+      .then((entries) => this.answer(key, query, entries, decision.hops))
+      .catch((err: unknown) => this.o.onError?.(err)); // no answer to this query
   }
 
   /** A Hit arrived over `link`: deliver it to our search, or pass it back toward the origin. */
@@ -192,7 +210,14 @@ export class SearchEngine {
         this.counters.hitResultsBadName += 1;
         continue;
       }
-      search.add(this.toSearchHit({ id: r.fileId, name: r.name, size: Number(r.size), ...(r.folder ? { folder: { files: r.files } } : {}) }, hit.holderPeerId, hit.holderFilesAddress, hit.hops));
+      search.add(
+        this.toSearchHit(
+          { id: r.fileId, name: r.name, size: Number(r.size), ...(r.folder ? { folder: { files: r.files } } : {}) },
+          hit.holderPeerId,
+          hit.holderFilesAddress,
+          hit.hops,
+        ),
+      );
     }
   }
 
@@ -212,8 +237,17 @@ export class SearchEngine {
       this.pushCounters.sendRateLimited += 1;
       return false;
     }
-    const fields = { targetPeerId: holder, requesterFilesAddress: filesAddress, fileId, nonce: this.o.randomBytes(PUSH_NONCE_BYTES) };
-    const push = create(PushSchema, { ...fields, ...signPush(this.o.identity, fields, this.o.clock.epochMs()), ttl: this.pushRouter.maxTtl });
+    const fields = {
+      targetPeerId: holder,
+      requesterFilesAddress: filesAddress,
+      fileId,
+      nonce: this.o.randomBytes(PUSH_NONCE_BYTES),
+    };
+    const push = create(PushSchema, {
+      ...fields,
+      ...signPush(this.o.identity, fields, this.o.clock.epochMs()),
+      ttl: this.pushRouter.maxTtl,
+    });
     const to = this.pushRouter.originate(push, (peerId) => this.o.links.linkTo?.(peerId));
     if (to === undefined || !this.o.links.sendPush?.(to, push)) {
       this.pushCounters.sendNoRoute += 1;
@@ -232,7 +266,8 @@ export class SearchEngine {
       return;
     }
     if (decision.action === 'forward') {
-      if (this.o.links.sendPush?.(decision.to, create(PushSchema, { ...push, ttl: decision.ttl }))) this.pushCounters.forwarded += 1;
+      if (this.o.links.sendPush?.(decision.to, create(PushSchema, { ...push, ttl: decision.ttl })))
+        this.pushCounters.forwarded += 1;
       else this.pushCounters.dropped['no-route'] += 1;
       return;
     }
@@ -268,7 +303,8 @@ export class SearchEngine {
   private async matchLocally(query: Query): Promise<IndexEntry[]> {
     const limit = this.o.maxLocalResults ?? DEFAULT_MAX_LOCAL_RESULTS;
     try {
-      const entries = query.fileId !== '' ? await this.o.index.lookup(query.fileId) : await this.o.index.match(query.terms, limit);
+      const entries =
+        query.fileId !== '' ? await this.o.index.lookup(query.fileId) : await this.o.index.match(query.terms, limit);
       return entries.slice(0, limit);
     } catch (err) {
       this.o.onError?.(err);
@@ -282,8 +318,20 @@ export class SearchEngine {
     const route = this.router.routeHit(undefined, key);
     if (route.action !== 'forward') return;
     for (let i = 0; i < entries.length; i += MAX_RESULTS_PER_HIT) {
-      const results = entries.slice(i, i + MAX_RESULTS_PER_HIT).map((e) => ({ fileId: e.id, name: e.name, size: BigInt(e.size), folder: e.folder !== undefined, files: e.folder?.files ?? 0 }));
-      const hit = create(HitSchema, { queryId: query.id, results, holderPeerId: this.o.identity.peerId, holderFilesAddress: this.o.filesAddress(), hops });
+      const results = entries.slice(i, i + MAX_RESULTS_PER_HIT).map((e) => ({
+        fileId: e.id,
+        name: e.name,
+        size: BigInt(e.size),
+        folder: e.folder !== undefined,
+        files: e.folder?.files ?? 0,
+      }));
+      const hit = create(HitSchema, {
+        queryId: query.id,
+        results,
+        holderPeerId: this.o.identity.peerId,
+        holderFilesAddress: this.o.filesAddress(),
+        hops,
+      });
       if (this.o.links.sendHit(route.to, hit)) this.counters.hitsSent += 1;
     }
   }
@@ -295,6 +343,14 @@ export class SearchEngine {
   }
 
   private toSearchHit(e: IndexEntry, holderPeerId: string, filesAddress: string, hops: number): SearchHit {
-    return { fileId: e.id, name: e.name, size: e.size, holderPeerId, filesAddress, hops, ...(e.folder ? { folder: { files: e.folder.files } } : {}) };
+    return {
+      fileId: e.id,
+      name: e.name,
+      size: e.size,
+      holderPeerId,
+      filesAddress,
+      hops,
+      ...(e.folder ? { folder: { files: e.folder.files } } : {}),
+    };
   }
 }

@@ -14,7 +14,11 @@ export class SeenCache {
   private readonly entries: ExpiringLru<string, true>;
 
   constructor(options: { capacity?: number; ttlMs?: number; now: Clock }) {
-    this.entries = new ExpiringLru(options.capacity ?? DEFAULT_SEEN_CAPACITY, options.ttlMs ?? DEFAULT_SEEN_TTL_MS, options.now);
+    this.entries = new ExpiringLru(
+      options.capacity ?? DEFAULT_SEEN_CAPACITY,
+      options.ttlMs ?? DEFAULT_SEEN_TTL_MS,
+      options.now,
+    );
   }
 
   /** True the first time `key` is seen (within its lifetime); false for every repeat. */

@@ -37,7 +37,15 @@ export function CopyText({ text, button, copied, buttonLabel, fieldLabel }: Copy
       </button>
       {state === 'manual' ? (
         <>
-          <input ref={field} class="link-field" type="text" readOnly value={text} aria-label={fieldLabel} onFocus={(e) => e.currentTarget.select()} />
+          <input
+            ref={field}
+            class="link-field"
+            type="text"
+            readOnly
+            value={text}
+            aria-label={fieldLabel}
+            onFocus={(e) => e.currentTarget.select()}
+          />
           <span class="muted">Copy it with Ctrl+C (⌘C).</span>
         </>
       ) : null}

@@ -37,7 +37,13 @@ export function DownloadsView({ downloads }: { downloads: LiveDownloads }) {
         <h2 id="downloads-title">Downloads</h2>
         <span class="muted">{active > 0 ? `${active} active` : ''}</span>
         {ended > 0 ? (
-          <button type="button" class="small secondary" disabled={clearing} onClick={() => void clear()} title="Forget finished, failed and cancelled downloads (saved files stay)">
+          <button
+            type="button"
+            class="small secondary"
+            disabled={clearing}
+            onClick={() => void clear()}
+            title="Forget finished, failed and cancelled downloads (saved files stay)"
+          >
             {clearing ? 'Clearing…' : `Clear ${ended} ended`}
           </button>
         ) : null}
@@ -47,10 +53,14 @@ export function DownloadsView({ downloads }: { downloads: LiveDownloads }) {
       {!downloads.live && downloads.error ? (
         <ErrorNote error={downloads.error} prefix="Live progress lost, reconnecting:" />
       ) : !downloads.live && downloads.list.length > 0 ? (
-        <p class="note" role="status">Reconnecting to live progress…</p>
+        <p class="note" role="status">
+          Reconnecting to live progress…
+        </p>
       ) : null}
       {downloads.list.length === 0 ? (
-        downloads.live ? <Empty title="Nothing downloaded yet">Search, then press Download on a file.</Empty> : null
+        downloads.live ? (
+          <Empty title="Nothing downloaded yet">Search, then press Download on a file.</Empty>
+        ) : null
       ) : (
         <ul class="download-list" aria-label="Downloads">
           {downloads.list.map((d) => (
@@ -81,7 +91,9 @@ function DownloadRow({ d }: { d: DownloadProgress }) {
   return (
     <li class={`download state-${d.state}`} data-key={d.key} data-file-id={d.fileId} data-state={d.state}>
       <div class="download-head">
-        <span class="download-name" title={d.finalPath ?? d.name}>{d.name}</span>
+        <span class="download-name" title={d.finalPath ?? d.name}>
+          {d.name}
+        </span>
         <span class={`badge state-${d.state}`}>{d.state}</span>
       </div>
       <div class="bar-row">
@@ -95,7 +107,10 @@ function DownloadRow({ d }: { d: DownloadProgress }) {
           <ul aria-label={`Sources of ${d.name}`}>
             {sourceRows(d).map((s) => (
               <li key={s.source} title={s.source}>
-                <code>{s.who}</code> <span class="muted">{s.sent} · {s.rate}</span>
+                <code>{s.who}</code>{' '}
+                <span class="muted">
+                  {s.sent} · {s.rate}
+                </span>
               </li>
             ))}
           </ul>
@@ -103,25 +118,50 @@ function DownloadRow({ d }: { d: DownloadProgress }) {
       ) : null}
       {d.state === 'done' && d.gone ? (
         <p class="small muted gone">
-          The file is no longer at <span class="saved-path">{d.finalPath}</span> (deleted or moved): get it again to download it anew.
+          The file is no longer at <span class="saved-path">{d.finalPath}</span> (deleted or moved): get it again to
+          download it anew.
         </p>
       ) : d.state === 'done' && d.finalPath ? (
         <div class="saved">
-          <p class="muted small path" title={d.finalPath}>Saved to <span class="saved-path">{d.finalPath}</span></p>
+          <p class="muted small path" title={d.finalPath}>
+            Saved to <span class="saved-path">{d.finalPath}</span>
+          </p>
           <div class="actions">
-            <CopyText text={d.finalPath} button="Copy path" copied="Path copied" buttonLabel={`Copy the path of ${d.name}`} fieldLabel={`Path of ${d.name}`} />
+            <CopyText
+              text={d.finalPath}
+              button="Copy path"
+              copied="Path copied"
+              buttonLabel={`Copy the path of ${d.name}`}
+              fieldLabel={`Path of ${d.name}`}
+            />
             {/* Served as an attachment under a sandboxing CSP: saved by the browser, never shown on this page's origin. */}
-            <a class="button small secondary" href={`/downloads/${d.key}/file`} download={d.name} aria-label={`Save ${d.name} from the browser`}>Save in browser</a>
+            <a
+              class="button small secondary"
+              href={`/downloads/${d.key}/file`}
+              download={d.name}
+              aria-label={`Save ${d.name} from the browser`}
+            >
+              Save in browser
+            </a>
           </div>
         </div>
       ) : null}
       {/* A queued download's error is a retry note; a failed one, or one paused on an error (a full disk), needs the user. */}
-      {d.error && d.state !== 'done' ? <p class={`small ${d.state === 'failed' || d.state === 'paused' ? 'error-text' : 'muted'}`}>{d.error}</p> : null}
+      {d.error && d.state !== 'done' ? (
+        <p class={`small ${d.state === 'failed' || d.state === 'paused' ? 'error-text' : 'muted'}`}>{d.error}</p>
+      ) : null}
       <ErrorNote error={error} />
       {actionsFor(d.state).length > 0 ? (
         <div class="actions">
           {actionsFor(d.state).map((action) => (
-            <button key={action} type="button" class="small secondary" disabled={busy !== undefined} onClick={() => void act(action)} aria-label={`${ACTION_LABEL[action]} ${d.name}`}>
+            <button
+              key={action}
+              type="button"
+              class="small secondary"
+              disabled={busy !== undefined}
+              onClick={() => void act(action)}
+              aria-label={`${ACTION_LABEL[action]} ${d.name}`}
+            >
               {busy === action ? `${ACTION_LABEL[action]}…` : ACTION_LABEL[action]}
             </button>
           ))}

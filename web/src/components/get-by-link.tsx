@@ -37,7 +37,9 @@ export function GetByLink({ initial = '', folder = '' }: { initial?: string; fol
   };
   return (
     <form class="get-link" aria-labelledby="get-link-title" onSubmit={(e) => void submit(e)}>
-      <label id="get-link-title" for="get-link" class="add-title">Download from a link</label>
+      <label id="get-link-title" for="get-link" class="add-title">
+        Download from a link
+      </label>
       <div class="inline">
         <input
           id="get-link"
@@ -49,18 +51,24 @@ export function GetByLink({ initial = '', folder = '' }: { initial?: string; fol
           spellcheck={false}
           maxLength={4200}
         />
-        <button type="submit" disabled={!body || busy}>{busy ? 'Queueing…' : 'Download'}</button>
+        <button type="submit" disabled={!body || busy}>
+          {busy ? 'Queueing…' : 'Download'}
+        </button>
       </div>
       <p class="muted small" role="status" data-testid="link-preview">
         {pasted.kind === 'link' ? (
           <>
             {pasted.link.folder ? 'Folder ' : ''}
             <strong>{pasted.link.name ?? shortId(pasted.link.fileId)}</strong>
-            {pasted.link.size !== undefined ? ` · ${bytes(pasted.link.size)}` : ''} · {plural(pasted.link.hints.length, 'peer')} named in the link · id{' '}
-            <code title={pasted.link.fileId}>{shortId(pasted.link.fileId)}</code>. Every chunk is checked against the id.
+            {pasted.link.size !== undefined ? ` · ${bytes(pasted.link.size)}` : ''} ·{' '}
+            {plural(pasted.link.hints.length, 'peer')} named in the link · id{' '}
+            <code title={pasted.link.fileId}>{shortId(pasted.link.fileId)}</code>. Every chunk is checked against the
+            id.
           </>
         ) : pasted.kind === 'id' ? (
-          <>File <code>{shortId(pasted.fileId)}</code>, from the peers this one knows.</>
+          <>
+            File <code>{shortId(pasted.fileId)}</code>, from the peers this one knows.
+          </>
         ) : pasted.kind === 'invalid' ? (
           <span class="warn-text">Not a usable link: {pasted.reason}</span>
         ) : (
@@ -94,7 +102,9 @@ function HandlerButton() {
   };
   return (
     <p class="muted small">
-      <button type="button" class="link" onClick={register}>Open web+peershare: links here</button>
+      <button type="button" class="link" onClick={register}>
+        Open web+peershare: links here
+      </button>
       {said ? ` ${said}` : ''}
     </p>
   );

@@ -34,7 +34,11 @@ export function LimitsForm() {
     call<Limits>('GET', '/limits').then(show, (err: unknown) => setError(asApiError(err)));
   }, []);
   const [downRate, upRate] = [parseRate(down), parseRate(up)];
-  const changed = limits !== undefined && downRate !== undefined && upRate !== undefined && (downRate !== limits.maxDownloadRate || upRate !== limits.maxUploadRate);
+  const changed =
+    limits !== undefined &&
+    downRate !== undefined &&
+    upRate !== undefined &&
+    (downRate !== limits.maxDownloadRate || upRate !== limits.maxUploadRate);
   // Never rejects: every error is caught and shown in the form, so onSubmit voids it.
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -53,15 +57,38 @@ export function LimitsForm() {
   };
   return (
     <form class="limits" aria-labelledby="limits-title" onSubmit={(e) => void submit(e)}>
-      <span id="limits-title" class="add-title">Speed limits</span>
+      <span id="limits-title" class="add-title">
+        Speed limits
+      </span>
       <div class="inline">
         <label>
-          Download <input name="download" type="text" inputMode="text" placeholder="no cap" value={down} onInput={(e) => (setDown(e.currentTarget.value), setSaved(false))} aria-invalid={downRate === undefined} size={9} />
+          Download{' '}
+          <input
+            name="download"
+            type="text"
+            inputMode="text"
+            placeholder="no cap"
+            value={down}
+            onInput={(e) => (setDown(e.currentTarget.value), setSaved(false))}
+            aria-invalid={downRate === undefined}
+            size={9}
+          />
         </label>
         <label>
-          Upload <input name="upload" type="text" placeholder="no cap" value={up} onInput={(e) => (setUp(e.currentTarget.value), setSaved(false))} aria-invalid={upRate === undefined} size={9} />
+          Upload{' '}
+          <input
+            name="upload"
+            type="text"
+            placeholder="no cap"
+            value={up}
+            onInput={(e) => (setUp(e.currentTarget.value), setSaved(false))}
+            aria-invalid={upRate === undefined}
+            size={9}
+          />
         </label>
-        <button type="submit" class="small" disabled={!changed || busy}>{busy ? 'Applying…' : 'Apply'}</button>
+        <button type="submit" class="small" disabled={!changed || busy}>
+          {busy ? 'Applying…' : 'Apply'}
+        </button>
       </div>
       <p class="muted small" role="status" data-testid="limits-status">
         {downRate === undefined || upRate === undefined

@@ -9,7 +9,15 @@ import type { NetworkView } from '../types.ts';
 
 const NODE_R = 16;
 
-export function NetworkMap({ view, answered, query }: { view: NetworkView; answered: Map<string, number>; query: string }) {
+export function NetworkMap({
+  view,
+  answered,
+  query,
+}: {
+  view: NetworkView;
+  answered: Map<string, number>;
+  query: string;
+}) {
   const ids = [view.self, ...view.peers.map((p) => p.peerId)];
   const { width, height, peers, rings } = layout(view.self, ids, view.links);
   const at = new Map(peers.map((p) => [p.peerId, p]));
@@ -28,24 +36,40 @@ export function NetworkMap({ view, answered, query }: { view: NetworkView; answe
           const a = at.get(l.a);
           const b = at.get(l.b);
           if (!a || !b) return null;
-          const lit = (answered.has(l.a) || l.a === view.self) && (answered.has(l.b) || l.b === view.self) && answered.size > 0;
+          const lit =
+            (answered.has(l.a) || l.a === view.self) && (answered.has(l.b) || l.b === view.self) && answered.size > 0;
           return <line key={`${l.a}-${l.b}`} class={`link${lit ? ' lit' : ''}`} x1={a.x} y1={a.y} x2={b.x} y2={b.y} />;
         })}
         {peers.map((p) => {
           const self = p.peerId === view.self;
-          const state = self ? 'self' : info.get(p.peerId)?.state ?? 'unknown';
+          const state = self ? 'self' : (info.get(p.peerId)?.state ?? 'unknown');
           const hops = answered.get(p.peerId);
-          const classes = ['node', `state-${state}`, hops !== undefined ? `answered hops-${Math.min(hops, 4)}` : '', !self && !mapped.has(p.peerId) ? 'unmapped' : ''];
+          const classes = [
+            'node',
+            `state-${state}`,
+            hops !== undefined ? `answered hops-${Math.min(hops, 4)}` : '',
+            !self && !mapped.has(p.peerId) ? 'unmapped' : '',
+          ];
           const label = self ? 'this peer' : shortId(p.peerId).slice(0, 6);
           const detail = [
             self ? 'this peer' : `peer ${p.peerId}`,
             self ? '' : state,
-            p.distance === null ? 'no known link reaches it' : p.distance > 0 ? `${p.distance} link${p.distance === 1 ? '' : 's'} away` : '',
+            p.distance === null
+              ? 'no known link reaches it'
+              : p.distance > 0
+                ? `${p.distance} link${p.distance === 1 ? '' : 's'} away`
+                : '',
             hops !== undefined ? `answered the search (${hopsLabel(hops)})` : '',
             !self && !mapped.has(p.peerId) ? 'its own links are unknown (it did not answer)' : '',
           ].filter(Boolean);
           return (
-            <g key={p.peerId} class={classes.filter(Boolean).join(' ')} transform={`translate(${p.x} ${p.y})`} data-peer={p.peerId} data-hops={hops ?? ''}>
+            <g
+              key={p.peerId}
+              class={classes.filter(Boolean).join(' ')}
+              transform={`translate(${p.x} ${p.y})`}
+              data-peer={p.peerId}
+              data-hops={hops ?? ''}
+            >
               <title>{detail.join(', ')}</title>
               <circle r={NODE_R} />
               {hops !== undefined ? (
@@ -61,18 +85,32 @@ export function NetworkMap({ view, answered, query }: { view: NetworkView; answe
         })}
       </svg>
       <figcaption class="legend">
-        <span><i class="swatch self" /> this peer</span>
-        <span><i class="swatch alive" /> alive</span>
-        <span><i class="swatch firewalled" /> firewalled (connects back)</span>
-        <span><i class="swatch suspected" /> suspected</span>
-        <span><i class="swatch down" /> down / left</span>
-        <span><i class="line-swatch" /> overlay link (searches travel along them)</span>
+        <span>
+          <i class="swatch self" /> this peer
+        </span>
+        <span>
+          <i class="swatch alive" /> alive
+        </span>
+        <span>
+          <i class="swatch firewalled" /> firewalled (connects back)
+        </span>
+        <span>
+          <i class="swatch suspected" /> suspected
+        </span>
+        <span>
+          <i class="swatch down" /> down / left
+        </span>
+        <span>
+          <i class="line-swatch" /> overlay link (searches travel along them)
+        </span>
         {answered.size > 0 ? (
           <>
             <span>
               <i class="swatch answered" /> answered “{query}”, number = hops
             </span>
-            <span><i class="line-swatch lit" /> link between this peer and peers that answered</span>
+            <span>
+              <i class="line-swatch lit" /> link between this peer and peers that answered
+            </span>
           </>
         ) : null}
         <span class="muted">Rings: links away from this peer. Dashed: links unknown.</span>

@@ -10,12 +10,16 @@ export function NetworkView({ answered, query }: { answered: Map<string, number>
   const view = network.data;
   const now = Date.now();
   const order: Record<string, number> = { alive: 0, firewalled: 1, suspected: 2, down: 3, left: 4 };
-  const peers = [...(view?.peers ?? [])].sort((a, b) => (order[a.state] ?? 9) - (order[b.state] ?? 9) || b.lastSeen - a.lastSeen);
+  const peers = [...(view?.peers ?? [])].sort(
+    (a, b) => (order[a.state] ?? 9) - (order[b.state] ?? 9) || b.lastSeen - a.lastSeen,
+  );
   return (
     <section aria-labelledby="network-title">
       <div class="panel-head">
         <h2 id="network-title">Network</h2>
-        <button type="button" class="small secondary" onClick={network.refresh}>Refresh</button>
+        <button type="button" class="small secondary" onClick={network.refresh}>
+          Refresh
+        </button>
       </div>
       <ErrorNote error={network.error} prefix="Could not read the network:" />
       {view ? (
@@ -34,11 +38,15 @@ export function NetworkView({ answered, query }: { answered: Map<string, number>
           ) : null}
           <NetworkMap view={view} answered={answered} query={query} />
           <h3>
-            Known peers <span class="muted">· {peers.filter((p) => p.state === 'alive').length} alive of {peers.length}</span>
+            Known peers{' '}
+            <span class="muted">
+              · {peers.filter((p) => p.state === 'alive').length} alive of {peers.length}
+            </span>
           </h3>
           {peers.length === 0 ? (
             <Empty title="This peer knows no other peer yet">
-              Start another peer with <code>--join</code> and the address of this one; peers find each other within a few seconds.
+              Start another peer with <code>--join</code> and the address of this one; peers find each other within a
+              few seconds.
             </Empty>
           ) : (
             <div class="table-wrap">
@@ -48,7 +56,9 @@ export function NetworkView({ answered, query }: { answered: Map<string, number>
                     <th scope="col">Peer</th>
                     <th scope="col">State</th>
                     <th scope="col">Last seen</th>
-                    <th scope="col" class="num">Files</th>
+                    <th scope="col" class="num">
+                      Files
+                    </th>
                     <th scope="col">Address</th>
                   </tr>
                 </thead>
@@ -57,7 +67,9 @@ export function NetworkView({ answered, query }: { answered: Map<string, number>
                     <tr key={p.peerId} data-peer={p.peerId}>
                       <td>
                         <code title={p.peerId}>{shortId(p.peerId)}</code>
-                        {answered.has(p.peerId) ? <span class="badge state-running">answered · {hopsLabel(answered.get(p.peerId)!)}</span> : null}
+                        {answered.has(p.peerId) ? (
+                          <span class="badge state-running">answered · {hopsLabel(answered.get(p.peerId)!)}</span>
+                        ) : null}
                       </td>
                       <td>
                         <span class={`badge state-${p.state}`}>{p.state}</span>

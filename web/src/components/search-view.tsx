@@ -27,7 +27,9 @@ export function SearchView({ search, onSearch, onStop, selfId, downloads, onShow
   const peers = new Set(search.hits.map((h) => h.holderPeerId)).size;
   return (
     <section aria-labelledby="search-title">
-      <h2 id="search-title" class="visually-hidden">Search</h2>
+      <h2 id="search-title" class="visually-hidden">
+        Search
+      </h2>
       <form
         class="search-form"
         role="search"
@@ -36,7 +38,9 @@ export function SearchView({ search, onSearch, onStop, selfId, downloads, onShow
           if (text.trim()) onSearch(text);
         }}
       >
-        <label for="search-q" class="visually-hidden">Search the network</label>
+        <label for="search-q" class="visually-hidden">
+          Search the network
+        </label>
         <input
           id="search-q"
           type="search"
@@ -49,14 +53,18 @@ export function SearchView({ search, onSearch, onStop, selfId, downloads, onShow
           maxLength={1024}
         />
         {search.running ? (
-          <button type="button" class="secondary" onClick={onStop}>Stop</button>
+          <button type="button" class="secondary" onClick={onStop}>
+            Stop
+          </button>
         ) : (
           <button type="submit">Search</button>
         )}
       </form>
 
       <div class="download-folder">
-        <label for="download-folder" class="add-title">Save downloads into</label>
+        <label for="download-folder" class="add-title">
+          Save downloads into
+        </label>
         <input
           id="download-folder"
           type="text"
@@ -69,7 +77,8 @@ export function SearchView({ search, onSearch, onStop, selfId, downloads, onShow
           spellcheck={false}
         />
         <p id="download-folder-note" class={`small ${folderProblem(folder) ? 'error-text' : 'muted'}`}>
-          {folderProblem(folder) ?? 'A folder on the peer\'s machine, for the downloads you start here; empty for the default.'}
+          {folderProblem(folder) ??
+            "A folder on the peer's machine, for the downloads you start here; empty for the default."}
         </p>
       </div>
 
@@ -77,15 +86,22 @@ export function SearchView({ search, onSearch, onStop, selfId, downloads, onShow
 
       <p class="search-status" role="status" aria-live="polite">
         {search.running ? (
-          <span class="pulse">Searching for “{search.query}”… {plural(search.hits.length, 'hit')} so far</span>
+          <span class="pulse">
+            Searching for “{search.query}”… {plural(search.hits.length, 'hit')} so far
+          </span>
         ) : search.summary ? (
           <span>
-            {plural(search.summary.hits, 'hit')} from {plural(peers, 'peer')} in {(search.summary.elapsedMs / 1000).toFixed(1)} s
-            {search.summary.duplicatesDropped > 0 ? ` (${plural(search.summary.duplicatesDropped, 'duplicate')} dropped)` : ''}
+            {plural(search.summary.hits, 'hit')} from {plural(peers, 'peer')} in{' '}
+            {(search.summary.elapsedMs / 1000).toFixed(1)} s
+            {search.summary.duplicatesDropped > 0
+              ? ` (${plural(search.summary.duplicatesDropped, 'duplicate')} dropped)`
+              : ''}
             {peers > 0 ? (
               <>
                 {' · '}
-                <button type="button" class="link" onClick={onShowNetwork}>see who answered</button>
+                <button type="button" class="link" onClick={onShowNetwork}>
+                  see who answered
+                </button>
               </>
             ) : null}
           </span>
@@ -96,7 +112,13 @@ export function SearchView({ search, onSearch, onStop, selfId, downloads, onShow
       {rows.length > 0 ? (
         <ul class="results" aria-label="Search results">
           {rows.map((row) => (
-            <ResultRow key={row.fileId} row={row} selfId={selfId} download={downloads.find((d) => d.fileId === row.fileId)} folder={folder} />
+            <ResultRow
+              key={row.fileId}
+              row={row}
+              selfId={selfId}
+              download={downloads.find((d) => d.fileId === row.fileId)}
+              folder={folder}
+            />
           ))}
         </ul>
       ) : search.query === '' ? (
@@ -110,7 +132,17 @@ export function SearchView({ search, onSearch, onStop, selfId, downloads, onShow
   );
 }
 
-function ResultRow({ row, selfId, download, folder }: { row: FileResult; selfId: string | undefined; download: DownloadProgress | undefined; folder: string }) {
+function ResultRow({
+  row,
+  selfId,
+  download,
+  folder,
+}: {
+  row: FileResult;
+  selfId: string | undefined;
+  download: DownloadProgress | undefined;
+  folder: string;
+}) {
   const [queueing, setQueueing] = useState(false);
   const [error, setError] = useState<ApiError>();
   const [queuedFolder, setQueuedFolder] = useState<QueuedFolder['folder']>();
@@ -119,7 +151,10 @@ function ResultRow({ row, selfId, download, folder }: { row: FileResult; selfId:
     setQueueing(true);
     setError(undefined);
     try {
-      const queued = await call<QueuedDownload | QueuedFolder>('POST', '/downloads', { fileId: row.fileId, ...outDirOf(folder) });
+      const queued = await call<QueuedDownload | QueuedFolder>('POST', '/downloads', {
+        fileId: row.fileId,
+        ...outDirOf(folder),
+      });
       if ('folder' in queued) setQueuedFolder(queued.folder);
     } catch (err) {
       setError(asApiError(err));
@@ -157,7 +192,11 @@ function ResultRow({ row, selfId, download, folder }: { row: FileResult; selfId:
       <div class="result-action">
         {active ? (
           <span class={`badge state-${download.state}`}>
-            {download.state === 'done' ? 'Downloaded' : download.state === 'running' ? `${Math.floor(fraction(download) * 100)}%` : download.state}
+            {download.state === 'done'
+              ? 'Downloaded'
+              : download.state === 'running'
+                ? `${Math.floor(fraction(download) * 100)}%`
+                : download.state}
           </span>
         ) : (
           <button type="button" onClick={() => void queue()} disabled={queueing} aria-label={`Download ${row.name}`}>

@@ -20,7 +20,9 @@ export function ShareByPath({ onShared }: { onShared: () => void }) {
     setError(undefined);
     setResult(undefined);
     try {
-      setResult(await callWithProgress<ShareResult, ShareProgress>('/shares', { path: path.trim() }, setProgress, abort.signal));
+      setResult(
+        await callWithProgress<ShareResult, ShareProgress>('/shares', { path: path.trim() }, setProgress, abort.signal),
+      );
       setPath('');
     } catch (err) {
       setError(asApiError(err));
@@ -34,12 +36,25 @@ export function ShareByPath({ onShared }: { onShared: () => void }) {
   const hashed = progress && progress.bytesTotal > 0 ? Math.floor((100 * progress.bytesDone) / progress.bytesTotal) : 0;
   return (
     <form class="panel add" onSubmit={(e) => void submit(e)}>
-      <label for="share-path" class="add-title">Share from the peer's disk</label>
+      <label for="share-path" class="add-title">
+        Share from the peer's disk
+      </label>
       <p class="muted small">A file or folder, shared in place (no copy). Large files take a moment to hash.</p>
       <div class="inline">
-        <input id="share-path" type="text" placeholder="/home/me/Music" value={path} onInput={(e) => setPath(e.currentTarget.value)} required maxLength={4096} spellcheck={false} />
+        <input
+          id="share-path"
+          type="text"
+          placeholder="/home/me/Music"
+          value={path}
+          onInput={(e) => setPath(e.currentTarget.value)}
+          required
+          maxLength={4096}
+          spellcheck={false}
+        />
         {running ? (
-          <button type="button" class="secondary" onClick={() => running.abort()}>Stop</button>
+          <button type="button" class="secondary" onClick={() => running.abort()}>
+            Stop
+          </button>
         ) : (
           <button type="submit">Share</button>
         )}

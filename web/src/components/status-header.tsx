@@ -14,7 +14,15 @@ const QUEUES: Record<string, { label: string; title: string }> = {
 };
 
 /** `downloads`: the live list the Downloads panel shows, when it is live: the count here is the panel's, not a poll behind it. */
-export function StatusHeader({ status, error, downloads }: { status: PeerStatus | undefined; error: ApiError | undefined; downloads?: readonly DownloadProgress[] }) {
+export function StatusHeader({
+  status,
+  error,
+  downloads,
+}: {
+  status: PeerStatus | undefined;
+  error: ApiError | undefined;
+  downloads?: readonly DownloadProgress[];
+}) {
   const c = status?.counts;
   const running = downloads
     ? downloads.filter((d) => ACTIVE.has(d.state)).length
@@ -40,7 +48,9 @@ export function StatusHeader({ status, error, downloads }: { status: PeerStatus 
           <div>
             <dt>Peer</dt>
             <dd>
-              <code title={status.peerId} data-testid="peer-id">{shortId(status.peerId)}</code>
+              <code title={status.peerId} data-testid="peer-id">
+                {shortId(status.peerId)}
+              </code>
             </dd>
           </div>
           <div>
@@ -99,9 +109,16 @@ function TokenPrompt() {
       }}
     >
       <label for="api-token">
-        This peer needs its API token for changes (in its data folder, <code>api-token</code>){apiToken() ? '; the one given was refused' : ''}:
+        This peer needs its API token for changes (in its data folder, <code>api-token</code>)
+        {apiToken() ? '; the one given was refused' : ''}:
       </label>
-      <input id="api-token" type="password" autocomplete="off" value={value} onInput={(e) => setValue(e.currentTarget.value)} />
+      <input
+        id="api-token"
+        type="password"
+        autocomplete="off"
+        value={value}
+        onInput={(e) => setValue(e.currentTarget.value)}
+      />
       <button type="submit">Use token</button>
     </form>
   );

@@ -22,7 +22,8 @@ export function UploadFiles({ onUploaded }: { onUploaded: () => void }) {
   const [entries, setEntries] = useState<UploadEntry[]>([]);
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
-  const update = (id: number, change: Partial<UploadEntry>) => setEntries((list) => list.map((u) => (u.id === id ? { ...u, ...change } : u)));
+  const update = (id: number, change: Partial<UploadEntry>) =>
+    setEntries((list) => list.map((u) => (u.id === id ? { ...u, ...change } : u)));
 
   const send = (files: FileList | File[]) => {
     for (const file of Array.from(files)) {
@@ -30,7 +31,14 @@ export function UploadFiles({ onUploaded }: { onUploaded: () => void }) {
       const sending = upload<SharedFile>(`/files?name=${encodeURIComponent(file.name)}`, file, (sent, total) =>
         update(id, { sent, state: sent >= total ? 'finishing' : 'sending' }),
       );
-      const entry: UploadEntry = { id, name: file.name, size: file.size, sent: 0, state: 'sending', abort: sending.abort };
+      const entry: UploadEntry = {
+        id,
+        name: file.name,
+        size: file.size,
+        sent: 0,
+        state: 'sending',
+        abort: sending.abort,
+      };
       setEntries((list) => [entry, ...list].slice(0, 20));
       sending.done.then(
         (shared) => {
@@ -56,7 +64,9 @@ export function UploadFiles({ onUploaded }: { onUploaded: () => void }) {
         if (e.dataTransfer?.files.length) send(e.dataTransfer.files);
       }}
     >
-      <label for="upload-input" class="add-title">Upload from this browser</label>
+      <label for="upload-input" class="add-title">
+        Upload from this browser
+      </label>
       <p class="muted small">Files are streamed into the peer's store and shared. Or drop them here.</p>
       <input
         id="upload-input"
@@ -76,7 +86,9 @@ export function UploadFiles({ onUploaded }: { onUploaded: () => void }) {
             return (
               <li key={u.id} class={`upload state-${u.state}`} data-state={u.state}>
                 <div class="download-head">
-                  <span class="download-name" title={u.name}>{u.name}</span>
+                  <span class="download-name" title={u.name}>
+                    {u.name}
+                  </span>
                   <span class={`badge state-${u.state === 'sending' || u.state === 'finishing' ? 'running' : u.state}`}>
                     {u.state === 'finishing' ? 'hashing' : u.state === 'done' ? 'shared' : u.state}
                   </span>
@@ -85,7 +97,14 @@ export function UploadFiles({ onUploaded }: { onUploaded: () => void }) {
                   <div class="bar-row">
                     <progress max={100} value={pct} aria-label={`Upload of ${u.name}: ${pct}%`} />
                     <span class="pct">{pct}%</span>
-                    <button type="button" class="small secondary" onClick={() => u.abort?.()} aria-label={`Cancel upload of ${u.name}`}>Cancel</button>
+                    <button
+                      type="button"
+                      class="small secondary"
+                      onClick={() => u.abort?.()}
+                      aria-label={`Cancel upload of ${u.name}`}
+                    >
+                      Cancel
+                    </button>
                   </div>
                 ) : null}
                 <p class="muted small">

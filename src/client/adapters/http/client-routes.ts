@@ -36,12 +36,26 @@ const SearchQuery = Type.Object({
 const GetBody = Type.Object(
   {
     fileId: Type.Optional(FileId),
-    q: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'words: search and queue the file most peers hold' })),
-    link: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_LINK_LENGTH + 64, description: 'a peershare: link: its hints, then the holders Fetch knows (docs/PROTOCOL.md §10)' })),
+    q: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 1024, description: 'words: search and queue the file most peers hold' }),
+    ),
+    link: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: MAX_LINK_LENGTH + 64,
+        description: 'a peershare: link: its hints, then the holders Fetch knows (docs/PROTOCOL.md §10)',
+      }),
+    ),
     outDir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '^/' })),
-    timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, description: 'search deadline in ms (with q)' })),
+    timeout: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 60_000, description: 'search deadline in ms (with q)' }),
+    ),
     only: Type.Optional(
-      Type.Array(Type.String({ maxLength: 4096 }), { minItems: 1, maxItems: 1000, description: 'a folder (by fileId or link): only the files at or under these relative paths' }),
+      Type.Array(Type.String({ maxLength: 4096 }), {
+        minItems: 1,
+        maxItems: 1000,
+        description: 'a folder (by fileId or link): only the files at or under these relative paths',
+      }),
     ),
   },
   { additionalProperties: false },
@@ -50,7 +64,9 @@ const GetBody = Type.Object(
 const FolderRef = Type.Object(
   {
     fileId: Type.Optional(FileId),
-    link: Type.Optional(Type.String({ minLength: 1, maxLength: MAX_LINK_LENGTH + 64, description: 'a peershare:?folder= link' })),
+    link: Type.Optional(
+      Type.String({ minLength: 1, maxLength: MAX_LINK_LENGTH + 64, description: 'a peershare:?folder= link' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -58,11 +74,18 @@ const FolderRef = Type.Object(
 /** The file a download saved, opened for streaming; FILE_NOT_FOUND when it is gone or no longer the size it was saved with. */
 async function openSaved(path: string, size: number | undefined): Promise<{ stream: ReadStream; size: number }> {
   const handle = await open(path, 'r').catch((err: unknown) => {
-    throw new PeershareError('FILE_NOT_FOUND', `the downloaded file is no longer at ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new PeershareError(
+      'FILE_NOT_FOUND',
+      `the downloaded file is no longer at ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   });
   try {
     const stat = await handle.stat();
-    if (!stat.isFile() || (size !== undefined && stat.size !== size)) throw new PeershareError('FILE_CHANGED', `${path} is no longer the file that was downloaded (${stat.size} bytes, not ${size})`);
+    if (!stat.isFile() || (size !== undefined && stat.size !== size))
+      throw new PeershareError(
+        'FILE_CHANGED',
+        `${path} is no longer the file that was downloaded (${stat.size} bytes, not ${size})`,
+      );
     return { stream: handle.createReadStream(), size: stat.size };
   } catch (err) {
     await handle.close();
@@ -71,11 +94,20 @@ async function openSaved(path: string, size: number | undefined): Promise<{ stre
 }
 
 export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: AdminGuard): void {
-  app.get('/status', { schema: { summary: 'Peer id, addresses, overlay links, queue backend, counts, uptime' } }, async () => client.status());
+  app.get(
+    '/status',
+    { schema: { summary: 'Peer id, addresses, overlay links, queue backend, counts, uptime' } },
+    async () => client.status(),
+  );
 
   app.get(
     '/peers',
-    { schema: { summary: 'Every known peer with state, last seen, addresses and file count; and the join addresses pinned to the peer id each proved first' } },
+    {
+      schema: {
+        summary:
+          'Every known peer with state, last seen, addresses and file count; and the join addresses pinned to the peer id each proved first',
+      },
+    },
     async () => {
       const [peers, joinPins] = await Promise.all([client.fetch.peers(), client.fetch.joinPins()]);
       return { peers, joinPins };
@@ -87,7 +119,8 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
     {
       onRequest: admin,
       schema: {
-        summary: 'Forget the pins of a peer id or join address, accepting whatever id the address proves next (after a key change)',
+        summary:
+          'Forget the pins of a peer id or join address, accepting whatever id the address proves next (after a key change)',
         params: Type.Object({ key: Type.String({ minLength: 1, maxLength: 270 }) }),
         response: { 400: ErrorRef },
       },
@@ -97,13 +130,23 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.get(
     '/network',
-    { schema: { summary: 'Known peers and the overlay links between them, as reported by this peer and the alive peers that answer within 1 s' } },
+    {
+      schema: {
+        summary:
+          'Known peers and the overlay links between them, as reported by this peer and the alive peers that answer within 1 s',
+      },
+    },
     async () => client.network(),
   );
 
   app.get(
     '/folders',
-    { schema: { summary: 'The shared folders (collections), newest first, each with its peershare:?folder= link', querystring: Type.Object({ limit: Limit }) } },
+    {
+      schema: {
+        summary: 'The shared folders (collections), newest first, each with its peershare:?folder= link',
+        querystring: Type.Object({ limit: Limit }),
+      },
+    },
     async (request) => {
       const { items, total } = await client.files.folders(request.query.limit);
       return { items: await client.withFolderLinks(items), total };
@@ -112,7 +155,15 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.post(
     '/shares',
-    { onRequest: admin, schema: { summary: 'Share a local file or folder in place (each file with its peershare: link); with Accept: text/event-stream, `progress` events while hashing, then `result` (or `error`)', body: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }), response: { 400: ErrorRef } } },
+    {
+      onRequest: admin,
+      schema: {
+        summary:
+          'Share a local file or folder in place (each file with its peershare: link); with Accept: text/event-stream, `progress` events while hashing, then `result` (or `error`)',
+        body: Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false }),
+        response: { 400: ErrorRef },
+      },
+    },
     async (request, reply) =>
       answerWithProgress(request, reply, async (onProgress: (p: ShareProgress) => void, signal) => {
         const result = await client.files.share(request.body.path, { onProgress, signal });
@@ -123,7 +174,12 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.get(
     '/files',
-    { schema: { summary: "This peer's shared files, newest first, each with its peershare: link", querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 1024 })), limit: Limit }) } },
+    {
+      schema: {
+        summary: "This peer's shared files, newest first, each with its peershare: link",
+        querystring: Type.Object({ q: Type.Optional(Type.String({ maxLength: 1024 })), limit: Limit }),
+      },
+    },
     async (request) => {
       const list = await client.files.list(request.query.q, request.query.limit);
       return { ...list, items: await client.withLinks(list.items) };
@@ -132,7 +188,14 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.delete(
     '/files/:id',
-    { onRequest: admin, schema: { summary: 'Stop sharing a file', params: Type.Object({ id: FileId }), response: { 204: Type.Null(), 404: ErrorRef } } },
+    {
+      onRequest: admin,
+      schema: {
+        summary: 'Stop sharing a file',
+        params: Type.Object({ id: FileId }),
+        response: { 204: Type.Null(), 404: ErrorRef },
+      },
+    },
     async (request, reply) => {
       await client.files.unshare(request.params.id);
       return reply.status(204).send(null);
@@ -157,10 +220,17 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
       const body = uploadBody(request.raw);
       try {
         if (request.headers['content-type']?.split(';')[0]?.trim() !== 'application/octet-stream') {
-          throw new PeershareError('UNSUPPORTED_MEDIA_TYPE', 'upload the file as Content-Type: application/octet-stream');
+          throw new PeershareError(
+            'UNSUPPORTED_MEDIA_TYPE',
+            'upload the file as Content-Type: application/octet-stream',
+          );
         }
         const declared = Number(request.headers['content-length'] ?? NaN);
-        const { file, created } = await client.files.upload(body, request.query.name, Number.isSafeInteger(declared) ? declared : undefined);
+        const { file, created } = await client.files.upload(
+          body,
+          request.query.name,
+          Number.isSafeInteger(declared) ? declared : undefined,
+        );
         return reply.status(created ? 201 : 200).send(file);
       } catch (err) {
         // Read the rest of a refused upload so the client sees our error, not a reset connection.
@@ -172,10 +242,18 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.get(
     '/search',
-    { onRequest: ownSiteOnly, schema: { summary: 'Search the network: SSE (`hit` events, then `summary`), or one JSON answer with wait=1', querystring: SearchQuery, response: { 400: ErrorRef } } },
+    {
+      onRequest: ownSiteOnly,
+      schema: {
+        summary: 'Search the network: SSE (`hit` events, then `summary`), or one JSON answer with wait=1',
+        querystring: SearchQuery,
+        response: { 400: ErrorRef },
+      },
+    },
     async (request, reply) => {
       const { q, fileId, timeout, limit, wait } = request.query;
-      if ((q === undefined) === (fileId === undefined)) throw new PeershareError('BAD_REQUEST', 'give exactly one of q and fileId');
+      if ((q === undefined) === (fileId === undefined))
+        throw new PeershareError('BAD_REQUEST', 'give exactly one of q and fileId');
       const run = await client.search({ q, fileId, timeoutMs: timeout, limit });
       if (wait === '1' || wait === 'true') {
         const hits: SearchHit[] = [];
@@ -185,23 +263,38 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
       const stream = openEventStream(request, reply);
       run.onHit((hit) => stream.send('hit', hit));
       void stream.closed.then(() => run.cancel());
-      void run.done.then(
-        (summary) => stream.send('summary', summary),
-        (err: Error) => stream.send('error', { code: 'UNAVAILABLE', message: err.message }),
-      ).finally(() => stream.end());
+      void run.done
+        .then(
+          (summary) => stream.send('summary', summary),
+          (err: Error) => stream.send('error', { code: 'UNAVAILABLE', message: err.message }),
+        )
+        .finally(() => stream.end());
       return reply;
     },
   );
 
   app.post(
     '/downloads',
-    { onRequest: admin, schema: { summary: 'Queue a download by file id, by peershare: link, or by words (the file most peers hold)', body: GetBody, response: { 202: Type.Any(), 400: ErrorRef, 404: ErrorRef } } },
+    {
+      onRequest: admin,
+      schema: {
+        summary: 'Queue a download by file id, by peershare: link, or by words (the file most peers hold)',
+        body: GetBody,
+        response: { 202: Type.Any(), 400: ErrorRef, 404: ErrorRef },
+      },
+    },
     async (request, reply) => {
       const { fileId, q, link, outDir, timeout, only } = request.body;
-      if ([fileId, q, link].filter((v) => v !== undefined).length !== 1) throw new PeershareError('BAD_REQUEST', 'give exactly one of fileId, link and q');
-      if (q !== undefined && only !== undefined) throw new PeershareError('BAD_REQUEST', 'only is for a folder, asked by fileId or link');
+      if ([fileId, q, link].filter((v) => v !== undefined).length !== 1)
+        throw new PeershareError('BAD_REQUEST', 'give exactly one of fileId, link and q');
+      if (q !== undefined && only !== undefined)
+        throw new PeershareError('BAD_REQUEST', 'only is for a folder, asked by fileId or link');
       const queued =
-        fileId !== undefined ? await client.queueById(fileId, outDir, only) : link !== undefined ? await client.queueByLink(link, outDir, only) : await client.queueByName(q!, outDir, timeout);
+        fileId !== undefined
+          ? await client.queueById(fileId, outDir, only)
+          : link !== undefined
+            ? await client.queueByLink(link, outDir, only)
+            : await client.queueByName(q!, outDir, timeout);
       return reply.status(202).send(queued);
     },
   );
@@ -209,10 +302,19 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
   app.get(
     '/folder-contents',
     // A search and requests to other peers: as /search, refused to other sites.
-    { onRequest: ownSiteOnly, schema: { summary: "A shared folder's files (relative path, size, file id), by its collection id or folder link: asked of its holders and verified; nothing is queued", querystring: FolderRef, response: { 400: ErrorRef, 404: ErrorRef } } },
+    {
+      onRequest: ownSiteOnly,
+      schema: {
+        summary:
+          "A shared folder's files (relative path, size, file id), by its collection id or folder link: asked of its holders and verified; nothing is queued",
+        querystring: FolderRef,
+        response: { 400: ErrorRef, 404: ErrorRef },
+      },
+    },
     async (request) => {
       const { fileId, link } = request.query;
-      if ((fileId === undefined) === (link === undefined)) throw new PeershareError('BAD_REQUEST', 'give exactly one of fileId and link');
+      if ((fileId === undefined) === (link === undefined))
+        throw new PeershareError('BAD_REQUEST', 'give exactly one of fileId and link');
       return client.folderContents(fileId !== undefined ? { fileId } : { link: link! });
     },
   );
@@ -230,15 +332,27 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
    */
   app.get(
     '/downloads/:key/file',
-    { schema: { summary: 'The saved file of a finished download, as an attachment (never rendered)', params: Type.Object({ key: Key }) } },
+    {
+      schema: {
+        summary: 'The saved file of a finished download, as an attachment (never rendered)',
+        params: Type.Object({ key: Key }),
+      },
+    },
     async (request, reply) => {
       const download = await client.download.get(request.params.key);
-      if (download.state !== 'done' || !download.finalPath) throw new PeershareError('FILE_NOT_FOUND', `download ${download.key} has no saved file (it is ${download.state})`);
+      if (download.state !== 'done' || !download.finalPath)
+        throw new PeershareError(
+          'FILE_NOT_FOUND',
+          `download ${download.key} has no saved file (it is ${download.state})`,
+        );
       const file = await openSaved(download.finalPath, download.size);
       return reply
         .header('content-type', 'application/octet-stream')
         .header('content-length', String(file.size))
-        .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(basename(download.finalPath))}`)
+        .header(
+          'content-disposition',
+          `attachment; filename*=UTF-8''${encodeURIComponent(basename(download.finalPath))}`,
+        )
         .header('content-security-policy', "sandbox; default-src 'none'")
         .header('x-content-type-options', 'nosniff')
         .header('cache-control', 'no-store')
@@ -246,29 +360,40 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
     },
   );
 
-  app.get('/downloads/events', { schema: { summary: 'Live progress (SSE): "snapshot", then "progress" events' } }, async (request, reply) => {
-    const stream = openEventStream(request, reply);
-    // Subscribe before the snapshot, so no change falls between the two.
-    const unsubscribe = await client.download.watch(
-      (p: DownloadProgress) => stream.send('progress', p),
-      (keys) => stream.send('cleared', { keys }),
-    );
-    try {
-      stream.send('snapshot', await client.download.list(100));
-      await stream.closed;
-    } finally {
-      unsubscribe();
-    }
-  });
+  app.get(
+    '/downloads/events',
+    { schema: { summary: 'Live progress (SSE): "snapshot", then "progress" events' } },
+    async (request, reply) => {
+      const stream = openEventStream(request, reply);
+      // Subscribe before the snapshot, so no change falls between the two.
+      const unsubscribe = await client.download.watch(
+        (p: DownloadProgress) => stream.send('progress', p),
+        (keys) => stream.send('cleared', { keys }),
+      );
+      try {
+        stream.send('snapshot', await client.download.list(100));
+        await stream.closed;
+      } finally {
+        unsubscribe();
+      }
+    },
+  );
 
-  app.get('/limits', { schema: { summary: 'The bandwidth caps in force: all downloads together, and all content sent to other peers' } }, async () => client.limits());
+  app.get(
+    '/limits',
+    { schema: { summary: 'The bandwidth caps in force: all downloads together, and all content sent to other peers' } },
+    async () => client.limits(),
+  );
   app.put(
     '/limits',
     {
       onRequest: admin,
       schema: {
         summary: 'Change a bandwidth cap while the peer runs; kept in its config file for the next start',
-        body: Type.Object({ maxDownloadRate: Type.Optional(BytesPerSecond), maxUploadRate: Type.Optional(BytesPerSecond) }, { additionalProperties: false, minProperties: 1 }),
+        body: Type.Object(
+          { maxDownloadRate: Type.Optional(BytesPerSecond), maxUploadRate: Type.Optional(BytesPerSecond) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
       },
     },
     async (request) => client.setLimits(request.body),
@@ -276,14 +401,20 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
 
   app.delete(
     '/downloads',
-    { onRequest: admin, schema: { summary: 'Forget every download that ended (done, failed, cancelled); saved files stay' } },
+    {
+      onRequest: admin,
+      schema: { summary: 'Forget every download that ended (done, failed, cancelled); saved files stay' },
+    },
     async () => ({ cleared: await client.download.clear() }),
   );
 
   for (const action of ['pause', 'resume', 'cancel'] as const) {
     app.post(
       `/downloads/:key/${action}`,
-      { onRequest: admin, schema: { summary: `${action} a download`, params: Type.Object({ key: Key }), response: { 404: ErrorRef } } },
+      {
+        onRequest: admin,
+        schema: { summary: `${action} a download`, params: Type.Object({ key: Key }), response: { 404: ErrorRef } },
+      },
       async (request) => client.download.act(request.params.key, action),
     );
   }

@@ -25,11 +25,19 @@ export interface CallOptions {
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 function unreachable(url: string, err: NodeJS.ErrnoException): PeershareError {
-  return new PeershareError('UNAVAILABLE', `nothing answers at ${new URL(url).host} (${err.code ?? err.message})`, { cause: err.code ?? 'ERROR', url });
+  return new PeershareError('UNAVAILABLE', `nothing answers at ${new URL(url).host} (${err.code ?? err.message})`, {
+    cause: err.code ?? 'ERROR',
+    url,
+  });
 }
 
 /** Open a request and resolve with the response once its headers are in; errors as above. */
-export function open(method: string, url: string, options: CallOptions = {}, accept = 'application/json'): Promise<IncomingMessage> {
+export function open(
+  method: string,
+  url: string,
+  options: CallOptions = {},
+  accept = 'application/json',
+): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -45,14 +53,18 @@ export function open(method: string, url: string, options: CallOptions = {}, acc
       },
     });
     if (timeout > 0) {
-      req.setTimeout(timeout, () => req.destroy(Object.assign(new Error(`no answer in ${timeout} ms`), { code: 'ETIMEDOUT' })));
+      req.setTimeout(timeout, () =>
+        req.destroy(Object.assign(new Error(`no answer in ${timeout} ms`), { code: 'ETIMEDOUT' })),
+      );
     }
     req.once('response', (res) => {
       req.setTimeout(0);
       if ((res.statusCode ?? 500) < 300) return resolve(res);
       readAll(res).then((text) => reject(errorFrom(res.statusCode ?? 500, text, url)), reject);
     });
-    req.once('error', (err: NodeJS.ErrnoException) => reject(options.signal?.aborted ? options.signal.reason : unreachable(url, err)));
+    req.once('error', (err: NodeJS.ErrnoException) =>
+      reject(options.signal?.aborted ? options.signal.reason : unreachable(url, err)),
+    );
     req.end(payload);
   });
 }
@@ -76,12 +88,17 @@ function parseJson(text: string): unknown {
 
 function errorFrom(status: number, text: string, url: string): PeershareError {
   try {
-    const { error } = JSON.parse(text) as { error: { code: string; message: string; details?: Record<string, unknown> } };
+    const { error } = JSON.parse(text) as {
+      error: { code: string; message: string; details?: Record<string, unknown> };
+    };
     if (isErrorCode(error.code)) return new PeershareError(error.code, error.message, error.details);
   } catch {
     /* not one of ours: described below */
   }
-  return new PeershareError(status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE', `${new URL(url).host} answered HTTP ${status}: ${text.slice(0, 200)}`);
+  return new PeershareError(
+    status === 404 ? 'NOT_FOUND' : 'UNAVAILABLE',
+    `${new URL(url).host} answered HTTP ${status}: ${text.slice(0, 200)}`,
+  );
 }
 
 /** Call a JSON route; resolves with the parsed body (undefined for 204). */
@@ -95,7 +112,11 @@ export async function call<T>(method: string, url: string, options: CallOptions 
  * Stream `body` to a route (an upload, never held whole) and resolve with the status and parsed
  * JSON answer. An answer that comes before the body is sent (a refusal) ends the upload there.
  */
-export function sendStream<T>(url: string, body: AsyncIterable<Uint8Array>, options: { token?: string | undefined; contentLength?: number | undefined }): Promise<{ status: number; body: T }> {
+export function sendStream<T>(
+  url: string,
+  body: AsyncIterable<Uint8Array>,
+  options: { token?: string | undefined; contentLength?: number | undefined },
+): Promise<{ status: number; body: T }> {
   return new Promise((resolve, reject) => {
     const source = Readable.from(body, { objectMode: false });
     let settled = false;
@@ -119,13 +140,22 @@ export function sendStream<T>(url: string, body: AsyncIterable<Uint8Array>, opti
       // The answer is final: whatever of the body is not sent yet is not needed (a refusal).
       source.unpipe(req);
       if (!source.readableEnded) source.destroy();
-      readAll(res).then((text) => {
-        const status = res.statusCode ?? 500;
-        // A 2xx answer that is not JSON must reject this call, not throw where nobody listens.
-        const parsed = status < 300 ? parseJson(text) : undefined;
-        settle(() => (status >= 300 ? reject(errorFrom(status, text, url)) : parsed instanceof Error ? reject(errorFrom(status, text, url)) : resolve({ status, body: parsed as T })));
-        if (!req.writableFinished) req.destroy();
-      }, (err: Error) => settle(() => reject(err)));
+      readAll(res).then(
+        (text) => {
+          const status = res.statusCode ?? 500;
+          // A 2xx answer that is not JSON must reject this call, not throw where nobody listens.
+          const parsed = status < 300 ? parseJson(text) : undefined;
+          settle(() =>
+            status >= 300
+              ? reject(errorFrom(status, text, url))
+              : parsed instanceof Error
+                ? reject(errorFrom(status, text, url))
+                : resolve({ status, body: parsed as T }),
+          );
+          if (!req.writableFinished) req.destroy();
+        },
+        (err: Error) => settle(() => reject(err)),
+      );
     });
     // `on`, not `once`: a refused upload can fail twice (EPIPE, then a reset) after its answer.
     req.on('error', (err: NodeJS.ErrnoException) => settle(() => reject(unreachable(url, err))));
@@ -174,8 +204,17 @@ function readEvents(res: IncomingMessage, onEvent: (e: SseEvent) => void): void 
 }
 
 /** Follow a Server-Sent-Events route, calling `onEvent` for each event with its JSON data. */
-export async function followEvents(url: string, onEvent: (e: SseEvent) => void, options: CallOptions = {}): Promise<SseStream> {
-  const res = await open('GET', url, { ...options, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS }, 'text/event-stream');
+export async function followEvents(
+  url: string,
+  onEvent: (e: SseEvent) => void,
+  options: CallOptions = {},
+): Promise<SseStream> {
+  const res = await open(
+    'GET',
+    url,
+    { ...options, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS },
+    'text/event-stream',
+  );
   readEvents(res, onEvent);
   const ended = new Promise<void>((resolve) => {
     res.once('end', resolve);
@@ -191,7 +230,12 @@ export async function followEvents(url: string, onEvent: (e: SseEvent) => void, 
  * or rejects with the `error` event's PeershareError. A plain JSON answer is taken as the result.
  * Aborting `signal` closes the request, which tells the service to stop.
  */
-export async function callWithProgress<T, P>(method: string, url: string, onProgress: (p: P) => void, options: CallOptions & { signal?: AbortSignal } = {}): Promise<T> {
+export async function callWithProgress<T, P>(
+  method: string,
+  url: string,
+  onProgress: (p: P) => void,
+  options: CallOptions & { signal?: AbortSignal } = {},
+): Promise<T> {
   const res = await open(method, url, { timeoutMs: 0, ...options }, 'text/event-stream');
   if (!/^text\/event-stream/i.test(res.headers['content-type'] ?? '')) {
     const text = await readAll(res);
@@ -219,7 +263,10 @@ export async function callWithProgress<T, P>(method: string, url: string, onProg
         settle(() => reject(new PeershareError(isErrorCode(e.code) ? e.code : 'INTERNAL', e.message, e.details)));
       }
     });
-    const ended = () => settle(() => reject(new PeershareError('UNAVAILABLE', `${new URL(url).host} ended the answer before its result`)));
+    const ended = () =>
+      settle(() =>
+        reject(new PeershareError('UNAVAILABLE', `${new URL(url).host} ended the answer before its result`)),
+      );
     res.once('end', ended).once('close', ended).once('error', ended);
   });
 }

@@ -7,7 +7,22 @@
 import { isPeershareError, PeershareError } from '../../../shared/errors.ts';
 import type { HttpClient } from '../../../shared/http-client.ts';
 import { hostPort } from '../../../shared/address.ts';
-import type { DownloadPort, DownloadProgress, FetchPort, FilesPort, JoinPinInfo, OverlayLink, OverlayPort, PeerInfo, SearchHit, SearchPort, SearchRun, SearchSummary, SharedFile, SharedFolder } from '../../ports.ts';
+import type {
+  DownloadPort,
+  DownloadProgress,
+  FetchPort,
+  FilesPort,
+  JoinPinInfo,
+  OverlayLink,
+  OverlayPort,
+  PeerInfo,
+  SearchHit,
+  SearchPort,
+  SearchRun,
+  SearchSummary,
+  SharedFile,
+  SharedFolder,
+} from '../../ports.ts';
 import { linkDefences, membershipDefences } from '../../domain/defences.ts';
 import { joinStateOf } from '../../domain/join-state.ts';
 import { reachabilityOf } from '../../domain/reachability.ts';
@@ -19,24 +34,40 @@ export function filesOverHttp(url: string, token: string | undefined): FilesPort
   return explained('files', url, {
     share: (path, options) =>
       options?.onProgress || options?.signal
-        ? callWithProgress('POST', `${url}/shares`, options.onProgress ?? (() => {}), { body: { path }, token, ...(options.signal ? { signal: options.signal } : {}) })
+        ? callWithProgress('POST', `${url}/shares`, options.onProgress ?? (() => {}), {
+            body: { path },
+            token,
+            ...(options.signal ? { signal: options.signal } : {}),
+          })
         : call('POST', `${url}/shares`, { body: { path }, token, timeoutMs: 0 }),
     list: async (q, limit) => {
       // Only what the in-process port answers too: the same JSON whichever way the peer runs.
-      const { items, total } = await call<{ items: SharedFile[]; total: number }>('GET', `${url}/files?limit=${limit}${q ? `&q=${encodeURIComponent(q)}` : ''}`, { token });
+      const { items, total } = await call<{ items: SharedFile[]; total: number }>(
+        'GET',
+        `${url}/files?limit=${limit}${q ? `&q=${encodeURIComponent(q)}` : ''}`,
+        { token },
+      );
       return { items, total };
     },
     folders: async (limit) => {
-      const { items, total } = await call<{ items: SharedFolder[]; total: number }>('GET', `${url}/collections?limit=${limit}`, { token });
+      const { items, total } = await call<{ items: SharedFolder[]; total: number }>(
+        'GET',
+        `${url}/collections?limit=${limit}`,
+        { token },
+      );
       return { items, total };
     },
     unshare: (id) => call('DELETE', `${url}/files/${encodeURIComponent(id)}`, { token }),
     async upload(body, name, size) {
-      const answer = await sendStream<SharedFile>(`${url}/files?name=${encodeURIComponent(name)}`, body, { token, contentLength: size });
+      const answer = await sendStream<SharedFile>(`${url}/files?name=${encodeURIComponent(name)}`, body, {
+        token,
+        contentLength: size,
+      });
       return { file: answer.body, created: answer.status === 201 };
     },
     uploadLimit: async () => (await call<{ maxUploadRate: number }>('GET', `${url}/limits`)).maxUploadRate,
-    setUploadLimit: async (maxUploadRate) => (await call<{ maxUploadRate: number }>('PUT', `${url}/limits`, { body: { maxUploadRate }, token })).maxUploadRate,
+    setUploadLimit: async (maxUploadRate) =>
+      (await call<{ maxUploadRate: number }>('PUT', `${url}/limits`, { body: { maxUploadRate }, token })).maxUploadRate,
   });
 }
 
@@ -57,7 +88,9 @@ export function overlayOverTls(http: HttpClient, searchApiPort: number): Overlay
   return {
     async linksOf(peer) {
       const address = peer.addresses.search;
-      const host = address.startsWith('[') ? address.slice(1, address.indexOf(']')) : address.slice(0, address.lastIndexOf(':'));
+      const host = address.startsWith('[')
+        ? address.slice(1, address.indexOf(']'))
+        : address.slice(0, address.lastIndexOf(':'));
       // One deadline for the whole exchange (connection, handshake, answer): a peer that is gone must not hold the picture.
       const answer = await http.json<{ links: OverlayLink[] }>(
         { kind: 'peer', address: hostPort(host, searchApiPort), peerId: peer.peerId },
@@ -68,7 +101,12 @@ export function overlayOverTls(http: HttpClient, searchApiPort: number): Overlay
     async collectionFrom(peerId, filesAddress, id) {
       const answer = await http.bytes(
         { kind: 'peer', address: filesAddress, peerId },
-        { path: `/collections/${encodeURIComponent(id)}`, timeoutMs: COLLECTION_TIMEOUT_MS, maxResponseBytes: MAX_COLLECTION_BYTES, headers: { accept: `${COLLECTION_MEDIA_TYPE}, application/json` } },
+        {
+          path: `/collections/${encodeURIComponent(id)}`,
+          timeoutMs: COLLECTION_TIMEOUT_MS,
+          maxResponseBytes: MAX_COLLECTION_BYTES,
+          headers: { accept: `${COLLECTION_MEDIA_TYPE}, application/json` },
+        },
       );
       const { entries, size } = parseCollection(answer.body, id);
       return { entries, size };
@@ -108,7 +146,13 @@ export function searchOverHttp(url: string): SearchPort {
       };
       return run;
     },
-    links: async () => (await call<{ links: Array<{ peerId: string; searchAddress: string; direction: string; since: number }> }>('GET', `${url}/links`)).links,
+    links: async () =>
+      (
+        await call<{ links: Array<{ peerId: string; searchAddress: string; direction: string; since: number }> }>(
+          'GET',
+          `${url}/links`,
+        )
+      ).links,
     defences: async () => linkDefences(await call('GET', `${url}/health`)),
   });
 }
@@ -123,15 +167,26 @@ export function fetchOverHttp(url: string): FetchPort {
       const all: PeerInfo[] = [];
       let firewalled: PeerInfo[] = [];
       for (;;) {
-        const page = await call<{ items: PeerInfo[]; total: number; firewalled?: Array<Parameters<typeof firewalledInfo>[0]> }>('GET', `${url}/peers?offset=${all.length}&limit=${PEERS_PAGE}`);
+        const page = await call<{
+          items: PeerInfo[];
+          total: number;
+          firewalled?: Array<Parameters<typeof firewalledInfo>[0]>;
+        }>('GET', `${url}/peers?offset=${all.length}&limit=${PEERS_PAGE}`);
         all.push(...page.items);
         if (all.length === page.items.length) firewalled = (page.firewalled ?? []).map(firewalledInfo);
         if (page.items.length === 0 || all.length >= page.total) return [...all, ...firewalled];
       }
     },
-    sourcesFor: async (fileId) => (await call<{ sources: Awaited<ReturnType<FetchPort['sourcesFor']>> }>('GET', `${url}/sources/${encodeURIComponent(fileId)}`)).sources,
+    sourcesFor: async (fileId) =>
+      (
+        await call<{ sources: Awaited<ReturnType<FetchPort['sourcesFor']>> }>(
+          'GET',
+          `${url}/sources/${encodeURIComponent(fileId)}`,
+        )
+      ).sources,
     joinPins: async () => (await call<{ pins: JoinPinInfo[] }>('GET', `${url}/join-pins`)).pins,
-    forgetJoinPins: async (key) => (await call<{ pins: JoinPinInfo[] }>('DELETE', `${url}/join-pins/${encodeURIComponent(key)}`)).pins,
+    forgetJoinPins: async (key) =>
+      (await call<{ pins: JoinPinInfo[] }>('DELETE', `${url}/join-pins/${encodeURIComponent(key)}`)).pins,
     defences: async () => membershipDefences(await call('GET', `${url}/health`)),
     reachability: async () => reachabilityOf(await call('GET', `${url}/health`)),
     joinState: async () => joinStateOf(await call('GET', `${url}/health`)),
@@ -144,10 +199,14 @@ export function downloadOverHttp(url: string, token: string | undefined): Downlo
     list: (limit) => call('GET', `${url}/downloads?limit=${limit}`),
     get: (key) => call('GET', `${url}/downloads/${encodeURIComponent(key)}`),
     async watch(listener, onCleared) {
-      const stream = await followEvents(`${url}/downloads/events`, ({ event, data }) => {
-        if (event === 'progress') listener(data as DownloadProgress);
-        else if (event === 'cleared') onCleared?.((data as { keys: string[] }).keys);
-      }, { timeoutMs: 0 });
+      const stream = await followEvents(
+        `${url}/downloads/events`,
+        ({ event, data }) => {
+          if (event === 'progress') listener(data as DownloadProgress);
+          else if (event === 'cleared') onCleared?.((data as { keys: string[] }).keys);
+        },
+        { timeoutMs: 0 },
+      );
       return () => stream.close();
     },
     act: (key, action) => call('POST', `${url}/downloads/${encodeURIComponent(key)}/${action}`, { token }),
@@ -155,12 +214,21 @@ export function downloadOverHttp(url: string, token: string | undefined): Downlo
     queueBackend: async () => (await call<{ queue: string }>('GET', `${url}/health`)).queue,
     folder: async () => (await call<{ downloadsDir: string }>('GET', `${url}/health`)).downloadsDir,
     downloadLimit: async () => (await call<{ maxDownloadRate: number }>('GET', `${url}/limits`)).maxDownloadRate,
-    setDownloadLimit: async (maxDownloadRate) => (await call<{ maxDownloadRate: number }>('PUT', `${url}/limits`, { body: { maxDownloadRate }, token })).maxDownloadRate,
+    setDownloadLimit: async (maxDownloadRate) =>
+      (await call<{ maxDownloadRate: number }>('PUT', `${url}/limits`, { body: { maxDownloadRate }, token }))
+        .maxDownloadRate,
   });
 }
 
 /** Transport codes that mean nothing listens at the address. */
-const NOT_ANSWERING = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EADDRNOTAVAIL']);
+const NOT_ANSWERING = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'EADDRNOTAVAIL',
+]);
 
 /**
  * A port whose calls, when the service does not answer, fail saying which service of this peer
@@ -169,8 +237,13 @@ const NOT_ANSWERING = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENE
 function explained<T extends object>(service: string, url: string, port: T): T {
   const { host, hostname } = new URL(url);
   const explain = (err: unknown): never => {
-    if (!isPeershareError(err) || err.code !== 'UNAVAILABLE' || !NOT_ANSWERING.has(String(err.details?.cause))) throw err;
-    throw new PeershareError('UNAVAILABLE', `this peer's ${service} service does not answer at ${host} (${err.details?.cause}); start it with: peershare service ${service} --host ${hostname.replace(/^\[|\]$/g, '')} (and the peer's --data)`, { service });
+    if (!isPeershareError(err) || err.code !== 'UNAVAILABLE' || !NOT_ANSWERING.has(String(err.details?.cause)))
+      throw err;
+    throw new PeershareError(
+      'UNAVAILABLE',
+      `this peer's ${service} service does not answer at ${host} (${err.details?.cause}); start it with: peershare service ${service} --host ${hostname.replace(/^\[|\]$/g, '')} (and the peer's --data)`,
+      { service },
+    );
   };
   const wrapped: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(port) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {

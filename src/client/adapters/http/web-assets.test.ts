@@ -8,8 +8,19 @@ describe('web UI asset rules', () => {
   });
 
   it.each([
-    ['..'], ['../index.html'], ['a/../../etc/passwd'], ['.'], ['.env'], ['a//b'], [''], ['a\\b'], ['a%2e%2e'],
-    ['x\0.js'], ['/etc/passwd'], ['a/b/c/d/e.js'], ['a'.repeat(201)],
+    ['..'],
+    ['../index.html'],
+    ['a/../../etc/passwd'],
+    ['.'],
+    ['.env'],
+    ['a//b'],
+    [''],
+    ['a\\b'],
+    ['a%2e%2e'],
+    ['x\0.js'],
+    ['/etc/passwd'],
+    ['a/b/c/d/e.js'],
+    ['a'.repeat(201)],
   ])('refuses %j', (wildcard) => {
     expect(assetPath(wildcard)).toBeUndefined();
   });

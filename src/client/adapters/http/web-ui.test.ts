@@ -30,13 +30,21 @@ describe('the web UI routes', () => {
     const index = await app.inject('/');
     expect(index.statusCode).toBe(200);
     expect(index.body).toContain('<title>peershare</title>');
-    expect(index.headers).toMatchObject({ 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache', 'x-frame-options': 'DENY' });
+    expect(index.headers).toMatchObject({
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-frame-options': 'DENY',
+    });
     expect(index.headers['content-security-policy']).toContain("script-src 'self'");
 
     const script = await app.inject('/assets/index-B3x_9kQa.js');
     expect(script.statusCode).toBe(200);
     expect(script.body).toBe('console.log(1)');
-    expect(script.headers).toMatchObject({ 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'public, max-age=31536000, immutable', 'content-length': '14' });
+    expect(script.headers).toMatchObject({
+      'content-type': 'text/javascript; charset=utf-8',
+      'cache-control': 'public, max-age=31536000, immutable',
+      'content-length': '14',
+    });
 
     const again = await app.inject({ url: '/', headers: { 'if-none-match': String(index.headers.etag) } });
     expect(again.statusCode).toBe(304);
@@ -54,7 +62,15 @@ describe('the web UI routes', () => {
     writeFileSync(join(root, 'secret.txt'), 'TOP-SECRET-CONTENT');
     symlinkSync(join(root, 'secret.txt'), join(dist, 'assets', 'link-abcdefgh.txt'));
     const app = await appServing(dist);
-    for (const url of ['/assets/../../secret.txt', '/assets/%2e%2e/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/assets/link-abcdefgh.txt', '/assets/', '/secret.txt', '/index.html/../../secret.txt']) {
+    for (const url of [
+      '/assets/../../secret.txt',
+      '/assets/%2e%2e/%2e%2e/secret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+      '/assets/link-abcdefgh.txt',
+      '/assets/',
+      '/secret.txt',
+      '/index.html/../../secret.txt',
+    ]) {
       const res = await app.inject(url);
       expect(res.statusCode, url).toBe(404);
       expect(res.body, url).not.toContain('TOP-SECRET-CONTENT');

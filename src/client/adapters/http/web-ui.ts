@@ -11,7 +11,14 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PeershareError } from '../../../shared/errors.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
-import { assetPath, cacheControlOf, CONTENT_SECURITY_POLICY, contentTypeOf, etagOf, notModified } from './web-assets.ts';
+import {
+  assetPath,
+  cacheControlOf,
+  CONTENT_SECURITY_POLICY,
+  contentTypeOf,
+  etagOf,
+  notModified,
+} from './web-assets.ts';
 
 /** Where `npm run build:web` puts the UI: web/dist at the top of the package. */
 export const WEB_DIST = fileURLToPath(new URL('../../../../web/dist', import.meta.url));
@@ -31,7 +38,10 @@ the package made by npm pack carries the built UI (npm install -g ./peershare-VE
 `;
 
 /** The real path of `relative` under `root`, or undefined when it is not a regular file inside it. */
-async function fileUnder(root: string, relative: string): Promise<{ path: string; size: number; mtimeMs: number } | undefined> {
+async function fileUnder(
+  root: string,
+  relative: string,
+): Promise<{ path: string; size: number; mtimeMs: number } | undefined> {
   try {
     const realRoot = await realpath(root);
     const path = await realpath(join(realRoot, relative));
@@ -39,12 +49,18 @@ async function fileUnder(root: string, relative: string): Promise<{ path: string
     const info = await stat(path);
     return info.isFile() ? { path, size: info.size, mtimeMs: info.mtimeMs } : undefined;
   } catch (err) {
-    if (['ENOENT', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG'].includes((err as NodeJS.ErrnoException).code ?? '')) return undefined;
+    if (['ENOENT', 'ENOTDIR', 'ELOOP', 'ENAMETOOLONG'].includes((err as NodeJS.ErrnoException).code ?? ''))
+      return undefined;
     throw err;
   }
 }
 
-async function sendFile(request: FastifyRequest, reply: FastifyReply, file: { path: string; size: number; mtimeMs: number }, relative: string): Promise<FastifyReply> {
+async function sendFile(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  file: { path: string; size: number; mtimeMs: number },
+  relative: string,
+): Promise<FastifyReply> {
   const etag = etagOf(file.size, file.mtimeMs);
   reply
     .header('cache-control', cacheControlOf(relative))
@@ -63,7 +79,8 @@ export function registerWebUi(app: HttpApp, distDir: string = WEB_DIST): void {
     schema: { hide: true },
     handler: async (request, reply) => {
       const index = await fileUnder(distDir, 'index.html');
-      if (!index) return reply.status(503).type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT);
+      if (!index)
+        return reply.status(503).type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(NOT_BUILT);
       reply
         .header('content-security-policy', CONTENT_SECURITY_POLICY)
         .header('referrer-policy', 'no-referrer')
@@ -80,7 +97,8 @@ export function registerWebUi(app: HttpApp, distDir: string = WEB_DIST): void {
       const wildcard = (request.params as { '*': string })['*'];
       const relative = assetPath(wildcard);
       const file = relative === undefined ? undefined : await fileUnder(distDir, relative);
-      if (!file || relative === undefined) throw new PeershareError('NOT_FOUND', `no web UI asset ${request.url.split('?')[0]}`);
+      if (!file || relative === undefined)
+        throw new PeershareError('NOT_FOUND', `no web UI asset ${request.url.split('?')[0]}`);
       return sendFile(request, reply, file, relative);
     },
   });

@@ -12,7 +12,12 @@ async function fullKey(api: Api, prefix: string): Promise<string> {
   if (/^[0-9a-f]{32}$/.test(prefix)) return prefix;
   const { downloads } = await api.call<{ downloads: DownloadProgress[] }>('GET', '/downloads?limit=1000');
   const matches = downloads.filter((d) => d.key.startsWith(prefix.toLowerCase()));
-  if (matches.length !== 1) throw new UsageError(matches.length === 0 ? `no download has key ${prefix}` : `key ${prefix} names ${matches.length} downloads; give more of it`);
+  if (matches.length !== 1)
+    throw new UsageError(
+      matches.length === 0
+        ? `no download has key ${prefix}`
+        : `key ${prefix} names ${matches.length} downloads; give more of it`,
+    );
   return matches[0]!.key;
 }
 
@@ -25,7 +30,9 @@ function cannotResume(p: DownloadProgress): string {
 /** Speed, time left and the sources in use, e.g. `1.2 MiB/s  ETA 3m02s  3 sources`. */
 export function transferLine(d: Pick<DownloadProgress, 'rate' | 'etaSeconds' | 'sources'>): string {
   const eta = d.etaSeconds !== undefined ? `ETA ${duration(d.etaSeconds * 1000)}` : 'ETA ?';
-  return [`${bytes(Math.round(d.rate))}/s`, eta, `${d.sources.length} source${d.sources.length === 1 ? '' : 's'}`].join('  ');
+  return [`${bytes(Math.round(d.rate))}/s`, eta, `${d.sources.length} source${d.sources.length === 1 ? '' : 's'}`].join(
+    '  ',
+  );
 }
 
 export const downloads: Command = {
@@ -47,13 +54,21 @@ Examples:
   async run({ api, positionals, json, out }) {
     const [action, key, ...extra] = positionals;
     if (action === 'clear') {
-      if (key !== undefined) throw new UsageError('peershare downloads clear takes no KEY: it forgets every finished, failed or cancelled download');
+      if (key !== undefined)
+        throw new UsageError(
+          'peershare downloads clear takes no KEY: it forgets every finished, failed or cancelled download',
+        );
       const { cleared } = await api.call<{ cleared: string[] }>('DELETE', '/downloads');
-      out(json ? JSON.stringify({ cleared }) + '\n' : `cleared ${cleared.length} finished, failed or cancelled download${cleared.length === 1 ? '' : 's'} from the list (saved files stay)\n`);
+      out(
+        json
+          ? JSON.stringify({ cleared }) + '\n'
+          : `cleared ${cleared.length} finished, failed or cancelled download${cleared.length === 1 ? '' : 's'} from the list (saved files stay)\n`,
+      );
       return 0;
     }
     if (action !== undefined) {
-      if (!ACTIONS.includes(action as (typeof ACTIONS)[number])) throw new UsageError(`unknown downloads subcommand "${action}"; try peershare downloads --help`);
+      if (!ACTIONS.includes(action as (typeof ACTIONS)[number]))
+        throw new UsageError(`unknown downloads subcommand "${action}"; try peershare downloads --help`);
       if (!key || extra.length > 0) throw new UsageError(`peershare downloads ${action} needs one KEY`);
       const p = await api.call<DownloadProgress>('POST', `/downloads/${await fullKey(api, key)}/${action}`);
       // The peer answers an action it cannot take with the download as it is: say why, not nothing.
@@ -66,14 +81,23 @@ Examples:
       out(JSON.stringify({ downloads: list }) + '\n');
       return 0;
     }
-    const note = (d: DownloadProgress) => (d.gone ? `  (no longer at ${d.finalPath}: get it again to download it anew)` : d.error ? `  (${d.error})` : '');
-    const rows = list.map((d) => [d.key, d.gone ? 'gone' : d.state, percent(d).padStart(4), d.size !== undefined ? bytes(d.size) : '?', `${d.name}${note(d)}`]);
+    const note = (d: DownloadProgress) =>
+      d.gone ? `  (no longer at ${d.finalPath}: get it again to download it anew)` : d.error ? `  (${d.error})` : '';
+    const rows = list.map((d) => [
+      d.key,
+      d.gone ? 'gone' : d.state,
+      percent(d).padStart(4),
+      d.size !== undefined ? bytes(d.size) : '?',
+      `${d.name}${note(d)}`,
+    ]);
     // A running download's speed, time left and sources on the line under it, indented past its
     // key, then each source with what it sent.
     const lines = table(rows).split('\n');
     const indent = (d: DownloadProgress, more = 0) => ' '.repeat(d.key.length + 2 + more);
     const withDetail = list.flatMap((d, i) =>
-      d.state === 'running' ? [lines[i]!, `${indent(d)}${transferLine(d)}`, ...sourceLines(d).map((line) => `${indent(d, 2)}${line}`)] : [lines[i]!],
+      d.state === 'running'
+        ? [lines[i]!, `${indent(d)}${transferLine(d)}`, ...sourceLines(d).map((line) => `${indent(d, 2)}${line}`)]
+        : [lines[i]!],
     );
     out(withDetail.join('\n') + (list.length ? '\n' : '') + `${list.length} download${list.length === 1 ? '' : 's'}\n`);
     return 0;

@@ -19,7 +19,11 @@ const FOLDER_QUEUEING_MS = 120_000;
 const PIPE_LINE_MS = 1_000;
 
 /** Follow one download until it reaches a final state; resolves with that state's progress. */
-export async function followDownload(api: Api, key: string, onProgress: (p: DownloadProgress) => void): Promise<DownloadProgress> {
+export async function followDownload(
+  api: Api,
+  key: string,
+  onProgress: (p: DownloadProgress) => void,
+): Promise<DownloadProgress> {
   return new Promise((resolvePromise, reject) => {
     let settled = false;
     const see = (p: DownloadProgress) => {
@@ -27,7 +31,10 @@ export async function followDownload(api: Api, key: string, onProgress: (p: Down
       onProgress(p);
       if (isFinal(p)) {
         settled = true;
-        stream.then((s) => s.close(), () => undefined); // a stream that failed to open has nothing to close
+        stream.then(
+          (s) => s.close(),
+          () => undefined,
+        ); // a stream that failed to open has nothing to close
         resolvePromise(p);
       }
     };
@@ -37,7 +44,10 @@ export async function followDownload(api: Api, key: string, onProgress: (p: Down
       else if (event === 'progress') see(data as DownloadProgress);
     });
     stream.then(
-      (s) => s.ended.then(() => settled || reject(new Error('the peer closed the progress stream before the download ended'))),
+      (s) =>
+        s.ended.then(
+          () => settled || reject(new Error('the peer closed the progress stream before the download ended')),
+        ),
       reject,
     );
   });
@@ -47,7 +57,11 @@ export async function followDownload(api: Api, key: string, onProgress: (p: Down
  * A folder link's answer: its files queued into the folder's tree. With --wait, each download is
  * followed to its end in turn (one line per file), and the exit is non-zero if any did not finish.
  */
-async function getFolder(api: Api, queued: QueuedFolder, o: { wait: boolean; json: boolean; out: (t: string) => void; err: (t: string) => void }): Promise<number> {
+async function getFolder(
+  api: Api,
+  queued: QueuedFolder,
+  o: { wait: boolean; json: boolean; out: (t: string) => void; err: (t: string) => void },
+): Promise<number> {
   const { folder } = queued;
   const summary = `folder ${folder.name}: ${folder.files} file${folder.files === 1 ? '' : 's'}, ${bytes(folder.size)} into ${folder.root}`;
   if (!o.wait) {
@@ -59,11 +73,17 @@ async function getFolder(api: Api, queued: QueuedFolder, o: { wait: boolean; jso
   for (const download of queued.downloads) {
     const final = await followDownload(api, download.key, () => undefined);
     finals.push(final);
-    if (!o.json) o.err(`${final.state === 'done' ? 'done' : final.state}  ${final.finalPath ?? final.name}${final.error ? `  (${final.error})` : ''}\n`);
+    if (!o.json)
+      o.err(
+        `${final.state === 'done' ? 'done' : final.state}  ${final.finalPath ?? final.name}${final.error ? `  (${final.error})` : ''}\n`,
+      );
   }
   const unfinished = finals.filter((f) => f.state !== 'done');
   if (o.json) o.out(JSON.stringify({ folder, downloads: finals }) + '\n');
-  if (unfinished.length > 0) throw new Error(`${unfinished.length} of ${finals.length} files of folder ${folder.name} did not download: ${unfinished.map((f) => `${f.name} ${f.state}`).join(', ')}`);
+  if (unfinished.length > 0)
+    throw new Error(
+      `${unfinished.length} of ${finals.length} files of folder ${folder.name} did not download: ${unfinished.map((f) => `${f.name} ${f.state}`).join(', ')}`,
+    );
   if (!o.json) o.out(`${folder.root}\n`);
   return 0;
 }
@@ -98,31 +118,56 @@ Examples:
   peershare get 3f2a…9c --wait
   peershare get 'peershare:?folder=…' --list
   peershare get 'peershare:?folder=…' --only 'day 1/raw' --only notes.txt --wait`,
-  options: { name: { type: 'string' }, out: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, list: { type: 'boolean' }, only: { type: 'string', multiple: true } },
+  options: {
+    name: { type: 'string' },
+    out: { type: 'string' },
+    wait: { type: 'boolean' },
+    timeout: { type: 'string' },
+    list: { type: 'boolean' },
+    only: { type: 'string', multiple: true },
+  },
   async run({ api, values, positionals, json, out, err }) {
     const byName = values.name as string | undefined;
-    if (byName === undefined && positionals.length !== 1) throw new UsageError('peershare get needs one file ID or LINK, or --name TERMS; try peershare get --help');
+    if (byName === undefined && positionals.length !== 1)
+      throw new UsageError('peershare get needs one file ID or LINK, or --name TERMS; try peershare get --help');
     const link = byName === undefined && looksLikeLink(positionals[0]!) ? positionals[0]!.trim() : undefined;
     if (link !== undefined) {
       const read = parseShareLink(link);
       if (!read.ok) throw new UsageError(`not a usable peershare: link: ${read.reason}`);
     } else if (byName === undefined && !/^[0-9a-f]{64}$/.test(positionals[0]!)) {
-      throw new UsageError(`not a file id: "${positionals[0]}" (64 hex characters, as search prints, or a peershare: link)`);
+      throw new UsageError(
+        `not a file id: "${positionals[0]}" (64 hex characters, as search prints, or a peershare: link)`,
+      );
     }
     const only = values.only as string[] | undefined;
-    if (byName !== undefined && (values.list === true || only !== undefined)) throw new UsageError('--list and --only are for a folder given by its ID or LINK, not --name');
-    if (values.list === true && (only !== undefined || values.out !== undefined || values.wait === true)) throw new UsageError('--list only prints a folder\'s files: drop --only, --out and --wait');
+    if (byName !== undefined && (values.list === true || only !== undefined))
+      throw new UsageError('--list and --only are for a folder given by its ID or LINK, not --name');
+    if (values.list === true && (only !== undefined || values.out !== undefined || values.wait === true))
+      throw new UsageError("--list only prints a folder's files: drop --only, --out and --wait");
     const ref: Record<string, string> = link !== undefined ? { link } : { fileId: positionals[0]! };
     if (values.list === true) {
-      const contents = await api.call<FolderContents>('GET', `/folder-contents?${new URLSearchParams(ref).toString()}`, undefined, { timeoutMs: 20_000 });
+      const contents = await api.call<FolderContents>(
+        'GET',
+        `/folder-contents?${new URLSearchParams(ref).toString()}`,
+        undefined,
+        { timeoutMs: 20_000 },
+      );
       out(json ? JSON.stringify(contents) + '\n' : folderListing(contents));
       return 0;
     }
     const timeout = secondsFlag('timeout', values.timeout as string | undefined);
     const outDir = values.out === undefined ? undefined : userPath(values.out as string);
-    const body = byName !== undefined ? { q: [byName, ...positionals].join(' '), ...(timeout ? { timeout } : {}) } : { ...ref, ...(only ? { only } : {}) };
+    const body =
+      byName !== undefined
+        ? { q: [byName, ...positionals].join(' '), ...(timeout ? { timeout } : {}) }
+        : { ...ref, ...(only ? { only } : {}) };
     // The answer comes once every download is queued: a folder of up to 10,000 files takes a while.
-    const answer = await api.call<QueuedDownload | QueuedFolder>('POST', '/downloads', { ...body, ...(outDir ? { outDir } : {}) }, { timeoutMs: (timeout ?? 10_000) + FOLDER_QUEUEING_MS });
+    const answer = await api.call<QueuedDownload | QueuedFolder>(
+      'POST',
+      '/downloads',
+      { ...body, ...(outDir ? { outDir } : {}) },
+      { timeoutMs: (timeout ?? 10_000) + FOLDER_QUEUEING_MS },
+    );
     if ('folder' in answer) return getFolder(api, answer, { wait: values.wait === true, json, out, err });
     const queued = answer;
     const { download } = queued;
@@ -131,7 +176,11 @@ Examples:
         queued.basis === 'link'
           ? `${queued.holders} source${queued.holders === 1 ? '' : 's'}: ${queued.linkHints ?? 0} from the link, ${queued.holders - (queued.linkHints ?? 0)} Fetch knows`
           : `${queued.holders} holder${queued.holders === 1 ? '' : 's'}${queued.basis === 'hits' ? ' claimed by search hits, none yet confirmed by Fetch' : ''}`;
-      out(json ? JSON.stringify(queued) + '\n' : `queued ${download.name} (${queued.size !== undefined ? bytes(queued.size) : 'size unknown'}, ${holders})  key ${download.key}\n`);
+      out(
+        json
+          ? JSON.stringify(queued) + '\n'
+          : `queued ${download.name} (${queued.size !== undefined ? bytes(queued.size) : 'size unknown'}, ${holders})  key ${download.key}\n`,
+      );
       return 0;
     }
     if (!json) err(`downloading ${download.name}  key ${download.key}\n`);

@@ -34,20 +34,27 @@ Examples:
   peershare limits --download 5MiB --upload 1MiB
   peershare limits --upload none`,
   async run({ api, values, positionals, json, out }) {
-    if (positionals.length > 0) throw new UsageError(`peershare limits takes no words, got "${positionals.join(' ')}"; try peershare limits --help`);
+    if (positionals.length > 0)
+      throw new UsageError(
+        `peershare limits takes no words, got "${positionals.join(' ')}"; try peershare limits --help`,
+      );
     const change: Partial<Limits> = {};
     if (typeof values.download === 'string') change.maxDownloadRate = rateOf('download', values.download);
     if (typeof values.upload === 'string') change.maxUploadRate = rateOf('upload', values.upload);
     const changing = Object.keys(change).length > 0;
-    const now = changing ? await api.call<Limits & { keptIn?: string }>('PUT', '/limits', change) : await api.call<Limits & { keptIn?: string }>('GET', '/limits');
+    const now = changing
+      ? await api.call<Limits & { keptIn?: string }>('PUT', '/limits', change)
+      : await api.call<Limits & { keptIn?: string }>('GET', '/limits');
     if (json) {
       out(JSON.stringify(now) + '\n');
       return 0;
     }
-    out(table([
-      ['download', describe(now.maxDownloadRate)],
-      ['upload', describe(now.maxUploadRate)],
-    ]));
+    out(
+      table([
+        ['download', describe(now.maxDownloadRate)],
+        ['upload', describe(now.maxUploadRate)],
+      ]),
+    );
     if (changing && now.keptIn) out(`in force now, and kept in ${now.keptIn}\n`);
     return 0;
   },

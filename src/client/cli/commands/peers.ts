@@ -34,29 +34,47 @@ the address proves then.`,
     if (action !== undefined) {
       if (action !== 'forget') throw new UsageError(`unknown peers subcommand "${action}"; try peershare peers --help`);
       if (!key || extra.length > 0) throw new UsageError('peershare peers forget needs one ID (or join address)');
-      const { forgotten } = await api.call<{ forgotten: JoinPinInfo[] }>('DELETE', `/join-pins/${encodeURIComponent(key)}`);
+      const { forgotten } = await api.call<{ forgotten: JoinPinInfo[] }>(
+        'DELETE',
+        `/join-pins/${encodeURIComponent(key)}`,
+      );
       if (json) out(JSON.stringify({ forgotten }) + '\n');
       else if (forgotten.length === 0) out(`no join address is pinned to ${key}\n`);
-      else for (const pin of forgotten) out(`forgot ${pin.address} → ${pin.peerId}; the next contact pins the id it proves\n`);
+      else
+        for (const pin of forgotten)
+          out(`forgot ${pin.address} → ${pin.peerId}; the next contact pins the id it proves\n`);
       return forgotten.length === 0 ? 1 : 0;
     }
-    const { peers: list, joinPins = [] } = await api.call<{ peers: PeerInfo[]; joinPins?: JoinPinInfo[] }>('GET', '/peers');
+    const { peers: list, joinPins = [] } = await api.call<{ peers: PeerInfo[]; joinPins?: JoinPinInfo[] }>(
+      'GET',
+      '/peers',
+    );
     if (json) {
       out(JSON.stringify({ peers: list, joinPins }) + '\n');
       return 0;
     }
     const now = Date.now();
-    const rows = list.map((p) => [shortId(p.peerId), p.state, `${duration(Math.max(0, now - p.lastSeen))} ago`, `${p.files} files`, filesAddresses(p)]);
+    const rows = list.map((p) => [
+      shortId(p.peerId),
+      p.state,
+      `${duration(Math.max(0, now - p.lastSeen))} ago`,
+      `${p.files} files`,
+      filesAddresses(p),
+    ]);
     out(table(rows));
     if (joinPins.length > 0) {
       out(`${rows.length > 0 ? '\n' : ''}join address pinned to (the id it proved first):\n`);
       out(table(joinPins.map((pin) => [pin.address, pin.peerId, pin.refused ? `REFUSED ${pin.refused.peerId}` : ''])));
       for (const pin of joinPins.filter((p) => p.refused)) {
-        out(`warning: ${pin.address} now proves ${pin.refused!.peerId}, not the pinned ${pin.peerId}; if you trust it: peershare peers forget ${pin.peerId}\n`);
+        out(
+          `warning: ${pin.address} now proves ${pin.refused!.peerId}, not the pinned ${pin.peerId}; if you trust it: peershare peers forget ${pin.peerId}\n`,
+        );
       }
       out('\n');
     }
-    out(`${list.length} peer${list.length === 1 ? '' : 's'} known, ${list.filter((p) => p.state === 'alive').length} alive\n`);
+    out(
+      `${list.length} peer${list.length === 1 ? '' : 's'} known, ${list.filter((p) => p.state === 'alive').length} alive\n`,
+    );
     return 0;
   },
 };

@@ -3,10 +3,22 @@ import type { SearchHit } from '../../ports.ts';
 import { fileTable, groupHits, summaryLine } from './search.ts';
 
 const id = (c: string) => c.repeat(64);
-const hit = (fileId: string, name: string, holder: string, hops: number, size = 2048): SearchHit => ({ fileId, name, size, holderPeerId: holder, filesAddress: `${holder}:7871`, hops });
+const hit = (fileId: string, name: string, holder: string, hops: number, size = 2048): SearchHit => ({
+  fileId,
+  name,
+  size,
+  holderPeerId: holder,
+  filesAddress: `${holder}:7871`,
+  hops,
+});
 
 describe('search output', () => {
-  const hits = [hit(id('a'), 'tram.mp4', 'p1', 3), hit(id('b'), 'lisbon.txt', 'p1', 1, 10), hit(id('a'), 'tram.mp4', 'p2', 1), hit(id('a'), 'tram copy.mp4', 'p3', 2)];
+  const hits = [
+    hit(id('a'), 'tram.mp4', 'p1', 3),
+    hit(id('b'), 'lisbon.txt', 'p1', 1, 10),
+    hit(id('a'), 'tram.mp4', 'p2', 1),
+    hit(id('a'), 'tram copy.mp4', 'p3', 2),
+  ];
 
   it('groups hits by file: holders counted once each, the fewest hops, most held first', () => {
     expect(groupHits(hits)).toEqual([
@@ -33,7 +45,16 @@ describe('search output', () => {
     expect(files.find((f) => f.fileId === id('d'))).toMatchObject({ name: 'lisbon trip', folder: { files: 12 } });
     const lines = fileTable(files, 160).split('\n');
     expect(lines.find((l) => l.includes(id('d')))).toMatch(/^lisbon trip\/ \(12 files\) +5\.0 KiB  1 holder /);
-    const summary = { queryKey: 'k', peersAnswered: 3, hits: 5, duplicatesDropped: 0, elapsedMs: 1200, ended: 'deadline' as const };
-    expect(summaryLine(summary, 2, 1)).toBe('2 files and 1 folder: 5 hits from 3 peers in 1.2s (0 duplicates dropped, ended: deadline)\n');
+    const summary = {
+      queryKey: 'k',
+      peersAnswered: 3,
+      hits: 5,
+      duplicatesDropped: 0,
+      elapsedMs: 1200,
+      ended: 'deadline' as const,
+    };
+    expect(summaryLine(summary, 2, 1)).toBe(
+      '2 files and 1 folder: 5 hits from 3 peers in 1.2s (0 duplicates dropped, ended: deadline)\n',
+    );
   });
 });

@@ -23,18 +23,31 @@ export function groupHits(hits: readonly SearchHit[]): FoundFile[] {
   const files = new Map<string, { file: FoundFile; holders: Set<string> }>();
   for (const h of hits) {
     const key = `${h.fileId}:${h.size}`;
-    const entry = files.get(key) ?? { file: { fileId: h.fileId, name: h.name, size: h.size, holders: 0, bestHops: h.hops, ...(h.folder ? { folder: { files: h.folder.files } } : {}) }, holders: new Set<string>() };
+    const entry = files.get(key) ?? {
+      file: {
+        fileId: h.fileId,
+        name: h.name,
+        size: h.size,
+        holders: 0,
+        bestHops: h.hops,
+        ...(h.folder ? { folder: { files: h.folder.files } } : {}),
+      },
+      holders: new Set<string>(),
+    };
     entry.holders.add(h.holderPeerId);
     entry.file.holders = entry.holders.size;
     entry.file.bestHops = Math.min(entry.file.bestHops, h.hops);
     files.set(key, entry);
   }
-  return [...files.values()].map((e) => e.file).sort((a, b) => b.holders - a.holders || a.bestHops - b.bestHops || a.name.localeCompare(b.name));
+  return [...files.values()]
+    .map((e) => e.file)
+    .sort((a, b) => b.holders - a.holders || a.bestHops - b.bestHops || a.name.localeCompare(b.name));
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** A name cut to `width` characters, its end replaced by an ellipsis. */
-const fit = (text: string, width: number) => (text.length <= width ? text.padEnd(width) : `${text.slice(0, Math.max(0, width - 1))}…`);
+const fit = (text: string, width: number) =>
+  text.length <= width ? text.padEnd(width) : `${text.slice(0, Math.max(0, width - 1))}…`;
 
 /**
  * The files as aligned columns within `width`: name, size, holders, hops and id on one line when
@@ -44,14 +57,19 @@ export function fileTable(files: readonly FoundFile[], width: number): string {
   if (files.length === 0) return '';
   const cells = files.map((f) => [bytes(f.size), plural(f.holders, 'holder'), plural(f.bestHops, 'hop')]);
   const widths = [0, 1, 2].map((i) => Math.max(...cells.map((c) => c[i]!.length)));
-  const stats = (c: string[]) => `${c[0]!.padStart(widths[0]!)}  ${c[1]!.padEnd(widths[1]!)}  ${c[2]!.padEnd(widths[2]!)}`;
+  const stats = (c: string[]) =>
+    `${c[0]!.padStart(widths[0]!)}  ${c[1]!.padEnd(widths[1]!)}  ${c[2]!.padEnd(widths[2]!)}`;
   const statsWidth = widths[0]! + widths[1]! + widths[2]! + 4;
   const names = files.map((f) => (f.folder ? `${f.name}/ (${plural(f.folder.files, 'file')})` : f.name));
   const longestName = Math.max(...names.map((n) => n.length));
   const oneLine = 24 + 2 + statsWidth + 2 + 64 <= width;
   const nameWidth = Math.max(8, Math.min(longestName, width - statsWidth - 2 - (oneLine ? 66 : 0)));
   return files
-    .map((f, i) => (oneLine ? `${fit(names[i]!, nameWidth)}  ${stats(cells[i]!)}  ${f.fileId}\n` : `${fit(names[i]!, nameWidth)}  ${stats(cells[i]!)}`.trimEnd() + `\n  id ${f.fileId}\n`))
+    .map((f, i) =>
+      oneLine
+        ? `${fit(names[i]!, nameWidth)}  ${stats(cells[i]!)}  ${f.fileId}\n`
+        : `${fit(names[i]!, nameWidth)}  ${stats(cells[i]!)}`.trimEnd() + `\n  id ${f.fileId}\n`,
+    )
     .join('');
 }
 
@@ -78,7 +96,11 @@ Example:
     const timeout = secondsFlag('timeout', values.timeout as string | undefined);
     const query = `q=${encodeURIComponent(positionals.join(' '))}${timeout ? `&timeout=${timeout}` : ''}`;
     if (json) {
-      out(JSON.stringify(await api.call('GET', `/search?${query}&wait=1`, undefined, { timeoutMs: (timeout ?? 60_000) + 10_000 })) + '\n');
+      out(
+        JSON.stringify(
+          await api.call('GET', `/search?${query}&wait=1`, undefined, { timeoutMs: (timeout ?? 60_000) + 10_000 }),
+        ) + '\n',
+      );
       return 0;
     }
     const hits: SearchHit[] = [];

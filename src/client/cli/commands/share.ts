@@ -20,7 +20,11 @@ type LinkedShareResult = Omit<ShareResult, 'files' | 'collection'> & {
 
 /** A listing's rows (table()), each followed by its file's `link:` line. */
 export function withLinkLines(rows: string, links: readonly string[]): string {
-  return rows.split('\n').slice(0, links.length).map((row, i) => `${row}\n  link: ${links[i]}\n`).join('');
+  return rows
+    .split('\n')
+    .slice(0, links.length)
+    .map((row, i) => `${row}\n  link: ${links[i]}\n`)
+    .join('');
 }
 
 /** Share one path; with `bar`, draw the hashing progress on stderr (one line, redrawn). */
@@ -31,12 +35,14 @@ async function shareOne(api: Api, path: string, err: (text: string) => void, bar
   let drawn = false;
   const started = Date.now();
   const throttle = new RedrawThrottle(REDRAW_MS);
-  const result = await api.callWithProgress<LinkedShareResult, ShareProgress>('POST', '/shares', body, (p) => {
-    if (p.bytesTotal === 0) return; // nothing to hash: nothing to show
-    if (!throttle.due(p.filesDone === p.filesTotal && p.bytesDone === p.bytesTotal)) return;
-    err(`\r${hashLine(p, Date.now() - started)}\x1b[K`);
-    drawn = true;
-  }).finally(() => drawn && err('\n'));
+  const result = await api
+    .callWithProgress<LinkedShareResult, ShareProgress>('POST', '/shares', body, (p) => {
+      if (p.bytesTotal === 0) return; // nothing to hash: nothing to show
+      if (!throttle.due(p.filesDone === p.filesTotal && p.bytesDone === p.bytesTotal)) return;
+      err(`\r${hashLine(p, Date.now() - started)}\x1b[K`);
+      drawn = true;
+    })
+    .finally(() => drawn && err('\n'));
   return result;
 }
 
@@ -51,18 +57,30 @@ time left; redrawn at most 10 times a second). Prints: id, size, name, and under
 peershare: link (give it to anyone: peershare get LINK). A folder is also recorded as a collection
 (its tree of files under one id, docs/PROTOCOL.md §11): its id is printed after the files.`,
   async run({ api, positionals, json, out, err }) {
-    if (positionals.length === 0) throw new UsageError('peershare share needs at least one PATH; try peershare share --help');
+    if (positionals.length === 0)
+      throw new UsageError('peershare share needs at least one PATH; try peershare share --help');
     const results: LinkedShareResult[] = [];
     // A bar on a terminal, as `get --wait` draws one, and like it none with --json.
     const bar = process.stderr.isTTY === true && !json;
     for (const path of positionals) results.push(await shareOne(api, path, err, bar));
     const collections = results.flatMap((r) => (r.collection ? [r.collection] : []));
     if (json) {
-      out(JSON.stringify({ files: results.flatMap((r) => r.files), skipped: results.flatMap((r) => r.skipped), ...(collections.length > 0 ? { collections } : {}) }) + '\n');
+      out(
+        JSON.stringify({
+          files: results.flatMap((r) => r.files),
+          skipped: results.flatMap((r) => r.skipped),
+          ...(collections.length > 0 ? { collections } : {}),
+        }) + '\n',
+      );
       return 0;
     }
     const files = results.flatMap((r) => r.files);
-    out(withLinkLines(table(files.map((f) => [f.id, bytes(f.size).padStart(9), f.name])), files.map((f) => f.link)));
+    out(
+      withLinkLines(
+        table(files.map((f) => [f.id, bytes(f.size).padStart(9), f.name])),
+        files.map((f) => f.link),
+      ),
+    );
     for (const c of collections) {
       out(`folder ${c.name}: ${c.files} file${c.files === 1 ? '' : 's'}, ${bytes(c.size)}  collection ${c.id}\n`);
       if (c.link) out(`  link: ${c.link}\n`);

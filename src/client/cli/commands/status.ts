@@ -7,7 +7,14 @@ import { describeReachability } from '../../domain/reachability.ts';
 import { duration, shortId } from '../format.ts';
 
 /** The services' addresses as a person reads them (search's own is the peer-links port). */
-const LABELS: Record<string, string> = { client: 'client API', files: 'files API', search: 'peer links', searchApi: 'search API', fetch: 'fetch API', download: 'download API' };
+const LABELS: Record<string, string> = {
+  client: 'client API',
+  files: 'files API',
+  search: 'peer links',
+  searchApi: 'search API',
+  fetch: 'fetch API',
+  download: 'download API',
+};
 
 export const status: Command = {
   name: 'status',
@@ -25,20 +32,31 @@ files, peers and downloads it has, its uptime, and what its defences refused (re
       return 0;
     }
     const n = (v: number | null) => (v === null ? '?' : String(v));
-    const downloads = s.counts.downloads ? Object.entries(s.counts.downloads).map(([state, count]) => `${count} ${state}`).join(', ') || 'none' : '?';
+    const downloads = s.counts.downloads
+      ? Object.entries(s.counts.downloads)
+          .map(([state, count]) => `${count} ${state}`)
+          .join(', ') || 'none'
+      : '?';
     const rows: Array<[string, string]> = [
       ['peer', s.peerId],
       ['uptime', duration(s.uptimeMs)],
       ['network', describeJoinState(s.join)],
       ...Object.entries(s.addresses).map(([name, address]): [string, string] => [LABELS[name] ?? name, address]),
-      ['neighbours', s.links.length ? s.links.map((l) => `${shortId(l.peerId)} (${l.searchAddress}, ${l.direction})`).join('; ') : 'none'],
+      [
+        'neighbours',
+        s.links.length
+          ? s.links.map((l) => `${shortId(l.peerId)} (${l.searchAddress}, ${l.direction})`).join('; ')
+          : 'none',
+      ],
       ['queue', s.queue ?? '?'],
       ['files', `${n(s.counts.sharedFiles)} shared`],
       ['peers', `${n(s.counts.knownPeers)} known, ${n(s.counts.alivePeers)} alive`],
       ['downloads', downloads],
       ['reachable', describeReachability(s.reachability)],
       ['defences', describeDefences(s.defences)],
-      ...(s.unavailable.length ? [['unavailable', `${s.unavailable.join(', ')} (not answering)`] as [string, string]] : []),
+      ...(s.unavailable.length
+        ? [['unavailable', `${s.unavailable.join(', ')} (not answering)`] as [string, string]]
+        : []),
     ];
     // Every value starts in one column, one space past the longest label.
     const width = Math.max(...rows.map(([label]) => label.length));

@@ -18,7 +18,15 @@ import { PeershareError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logging.ts';
 import type { DeadLetter, JobDelivery, JobHandler, JobQueue } from '../../queue-port.ts';
 import { AmqpLink } from './amqp-link.ts';
-import { H, declareTopology, jobProperties, queueNames, readMeta, type JobMessageMeta, type QueueNames } from './topology.ts';
+import {
+  H,
+  declareTopology,
+  jobProperties,
+  queueNames,
+  readMeta,
+  type JobMessageMeta,
+  type QueueNames,
+} from './topology.ts';
 import { RunningJob, SeenIds, type Held } from './running-job.ts';
 
 export interface AmqpJobQueueOptions {
@@ -82,7 +90,10 @@ export class AmqpJobQueue implements JobQueue {
     const consumer = this.consumer;
     this.consumer = undefined;
     const tag = consumer && (consumer as Channel & { consumerTag?: string }).consumerTag;
-    if (tag) await Promise.resolve().then(() => consumer.cancel(tag)).catch(() => undefined);
+    if (tag)
+      await Promise.resolve()
+        .then(() => consumer.cancel(tag))
+        .catch(() => undefined);
     const deadline = Date.now() + (this.options.stopGraceMs ?? 2_000);
     while (this.running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     // Whatever is still unacked goes back to the queue when the connection closes.
@@ -91,7 +102,8 @@ export class AmqpJobQueue implements JobQueue {
   }
 
   async publish(key: string, body: Buffer): Promise<void> {
-    if (this.stopping) throw new PeershareError('UNAVAILABLE', 'the download queue is not running', { kind: this.kind });
+    if (this.stopping)
+      throw new PeershareError('UNAVAILABLE', 'the download queue is not running', { kind: this.kind });
     await this.link.publish(this.names.main, body, jobProperties(randomUUID(), { [H.key]: key, [H.attempt]: 1 }));
   }
 
@@ -116,7 +128,12 @@ export class AmqpJobQueue implements JobQueue {
         const msg = await ch.get(this.names.dead, { noAck: false });
         if (!msg) break;
         const h = msg.properties.headers ?? {};
-        found.push({ body: msg.content.toString('utf8'), reason: String(h[H.reason] ?? ''), attempts: Number(h[H.attempt] ?? 1), at: Number(h[H.deadAt] ?? 0) });
+        found.push({
+          body: msg.content.toString('utf8'),
+          reason: String(h[H.reason] ?? ''),
+          attempts: Number(h[H.attempt] ?? 1),
+          at: Number(h[H.deadAt] ?? 0),
+        });
       }
     } finally {
       await ch.close().catch(() => undefined);
@@ -153,7 +170,10 @@ export class AmqpJobQueue implements JobQueue {
       // The broker closed this channel alone (e.g. the ack timeout): consume again on the connection.
       setTimeout(() => {
         const current = this.link.current;
-        if (current === model && this.handler && !this.consumer) void this.openConsumer(model).catch((err: unknown) => this.log.warn({ err }, 'rabbitmq: reopening the consumer failed'));
+        if (current === model && this.handler && !this.consumer)
+          void this.openConsumer(model).catch((err: unknown) =>
+            this.log.warn({ err }, 'rabbitmq: reopening the consumer failed'),
+          );
       }, 100);
     });
     await ch.prefetch(this.prefetch);
@@ -238,7 +258,9 @@ export class AmqpJobQueue implements JobQueue {
   private refreshHeld(after: number): void {
     const old = Date.now() - after;
     if (this.options.autoKeepAlive !== false) {
-      for (const job of this.running.values()) if (job.oldestHeldAt() < old) void job.keepAlive().catch((err: unknown) => this.log.warn({ err, key: job.key }, 'keepAlive failed'));
+      for (const job of this.running.values())
+        if (job.oldestHeldAt() < old)
+          void job.keepAlive().catch((err: unknown) => this.log.warn({ err, key: job.key }, 'keepAlive failed'));
     }
     // Waiting in our backlog (not started): move it to the tail of the queue, as a fresh delivery.
     const stale = this.backlog.filter((h) => h.at < old);

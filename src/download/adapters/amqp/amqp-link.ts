@@ -40,13 +40,20 @@ export class AmqpLink {
       // A deadline on every (re)connect's handshake: amqplib has none, and one attempt that hangs
       // (a broker that accepts and never answers) would hold its recovery forever.
       timeout: this.options.connectTimeoutMs,
-      recovery: { initialDelay: 100, maxDelay: 2_000, waitForConnect: false, setup: (model: ChannelModel) => this.setupInTime(model) },
+      recovery: {
+        initialDelay: 100,
+        maxDelay: 2_000,
+        waitForConnect: false,
+        setup: (model: ChannelModel) => this.setupInTime(model),
+      },
     });
     this.conn = conn;
     conn.on('error', (err: Error) => log.warn({ err }, 'rabbitmq connection error'));
     conn.on('handler-error', (err: Error, event: string) => log.error({ err, event }, 'rabbitmq event handler threw'));
     conn.on('connect-failed', (err: Error) => log.debug({ err: err.message }, 'rabbitmq connect failed'));
-    conn.on('reconnect-scheduled', (e: { attempt: number; delay: number }) => log.debug({ attempt: e.attempt, delay: e.delay }, 'rabbitmq reconnect scheduled'));
+    conn.on('reconnect-scheduled', (e: { attempt: number; delay: number }) =>
+      log.debug({ attempt: e.attempt, delay: e.delay }, 'rabbitmq reconnect scheduled'),
+    );
     conn.on('connect', () => log.debug('rabbitmq connected'));
     conn.on('disconnect', (err: Error) => {
       log.warn({ err: err.message }, 'rabbitmq disconnected; reconnecting');
@@ -62,7 +69,12 @@ export class AmqpLink {
       ]);
     } catch (err) {
       await this.stop();
-      throw new PeershareError('UNAVAILABLE', `cannot reach RabbitMQ at ${redact(this.options.url)}`, {}, { cause: err });
+      throw new PeershareError(
+        'UNAVAILABLE',
+        `cannot reach RabbitMQ at ${redact(this.options.url)}`,
+        {},
+        { cause: err },
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -83,7 +95,14 @@ export class AmqpLink {
     if (this.drained) await this.drained;
     return new Promise<void>((resolve, reject) => {
       const fail = (why: string, cause?: unknown) =>
-        reject(new PeershareError('UNAVAILABLE', `RabbitMQ did not confirm the job (${why}); it may or may not be queued`, { queue }, { cause }));
+        reject(
+          new PeershareError(
+            'UNAVAILABLE',
+            `RabbitMQ did not confirm the job (${why}); it may or may not be queued`,
+            { queue },
+            { cause },
+          ),
+        );
       const timer = setTimeout(() => fail('no confirm in time'), Math.max(1, deadline - Date.now()));
       try {
         const ok = ch.sendToQueue(queue, body, props, (err: unknown) => {
@@ -152,7 +171,12 @@ export class AmqpLink {
         clearTimeout(timer);
         this.ready.off('ready', done).off('stopped', done);
         if (this.channel) resolve(this.channel);
-        else reject(this.stopped ? notRunning() : new PeershareError('UNAVAILABLE', 'RabbitMQ is unreachable; the job was not queued', {}));
+        else
+          reject(
+            this.stopped
+              ? notRunning()
+              : new PeershareError('UNAVAILABLE', 'RabbitMQ is unreachable; the job was not queued', {}),
+          );
       };
       const timer = setTimeout(done, Math.max(1, deadline - Date.now()));
       this.ready.on('ready', done).on('stopped', done);

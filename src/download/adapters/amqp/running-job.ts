@@ -57,7 +57,10 @@ export class RunningJob {
   private done = false;
   private keepAliveChain: Promise<void> = Promise.resolve();
 
-  constructor(first: Held, private readonly deps: RunningJobDeps) {
+  constructor(
+    first: Held,
+    private readonly deps: RunningJobDeps,
+  ) {
     this.key = first.meta.key;
     this.attempt = first.meta.attempt;
     this.body = first.msg.content;
@@ -78,7 +81,11 @@ export class RunningJob {
   }
 
   delivery(redelivered: boolean): JobDelivery {
-    const headers = (attempt: number, extra: Record<string, unknown> = {}) => ({ [H.key]: this.key, [H.attempt]: attempt, ...extra });
+    const headers = (attempt: number, extra: Record<string, unknown> = {}) => ({
+      [H.key]: this.key,
+      [H.attempt]: attempt,
+      ...extra,
+    });
     return {
       key: this.key,
       body: this.body,
@@ -87,10 +94,22 @@ export class RunningJob {
       ack: () => this.settle(async () => undefined),
       retry: (reason, delayMs) =>
         this.settle(() =>
-          this.deps.publish(this.deps.names.retry, this.body, jobProperties(randomUUID(), headers(this.attempt + 1, { [H.reason]: reason }), { expiration: String(Math.max(0, Math.round(delayMs))) })),
+          this.deps.publish(
+            this.deps.names.retry,
+            this.body,
+            jobProperties(randomUUID(), headers(this.attempt + 1, { [H.reason]: reason }), {
+              expiration: String(Math.max(0, Math.round(delayMs))),
+            }),
+          ),
         ),
       deadLetter: (reason) =>
-        this.settle(() => this.deps.publish(this.deps.names.dead, this.body, jobProperties(randomUUID(), headers(this.attempt, { [H.reason]: reason, [H.deadAt]: Date.now() })))),
+        this.settle(() =>
+          this.deps.publish(
+            this.deps.names.dead,
+            this.body,
+            jobProperties(randomUUID(), headers(this.attempt, { [H.reason]: reason, [H.deadAt]: Date.now() })),
+          ),
+        ),
       keepAlive: () => this.keepAlive(),
     };
   }
@@ -137,7 +156,9 @@ export class RunningJob {
       await publishFirst();
     } catch (err) {
       this.settling = false;
-      throw err instanceof PeershareError ? err : new PeershareError('UNAVAILABLE', 'RabbitMQ is unreachable', { key: this.key }, { cause: err });
+      throw err instanceof PeershareError
+        ? err
+        : new PeershareError('UNAVAILABLE', 'RabbitMQ is unreachable', { key: this.key }, { cause: err });
     }
     this.done = true;
     for (const h of this.held) this.deps.ack(h);

@@ -52,11 +52,23 @@ export function readMeta(msg: ConsumeMessage): JobMessageMeta {
   const messageId = typeof msg.properties.messageId === 'string' ? msg.properties.messageId : '';
   // A message from a foreign publisher may carry neither: give it a key of its own, so that
   // unrelated messages are never merged into one job.
-  const key = typeof headers[H.key] === 'string' ? (headers[H.key] as string) : messageId || `anonymous-${randomUUID()}`;
+  const key =
+    typeof headers[H.key] === 'string' ? (headers[H.key] as string) : messageId || `anonymous-${randomUUID()}`;
   const copyOf = typeof headers[H.copyOf] === 'string' ? (headers[H.copyOf] as string) : undefined;
   return { key, attempt: Number.isInteger(attempt) && attempt > 0 ? attempt : 1, messageId, copyOf };
 }
 
-export function jobProperties(messageId: string, headers: Record<string, unknown>, extra: Options.Publish = {}): Options.Publish {
-  return { persistent: true, messageId, contentType: 'application/json', timestamp: Math.floor(Date.now() / 1000), headers, ...extra };
+export function jobProperties(
+  messageId: string,
+  headers: Record<string, unknown>,
+  extra: Options.Publish = {},
+): Options.Publish {
+  return {
+    persistent: true,
+    messageId,
+    contentType: 'application/json',
+    timestamp: Math.floor(Date.now() / 1000),
+    headers,
+    ...extra,
+  };
 }

@@ -141,7 +141,9 @@ export class JobStore {
   }
 
   deadLetters(limit: number): DeadLetter[] {
-    return this.stmts.dead.all(limit).map((r) => ({ body: r.body.toString('utf8'), reason: r.reason, attempts: r.attempts, at: r.at }));
+    return this.stmts.dead
+      .all(limit)
+      .map((r) => ({ body: r.body.toString('utf8'), reason: r.reason, attempts: r.attempts, at: r.at }));
   }
 
   /** Jobs not currently claimed (a claim whose lease ran out still counts as claimed here). */

@@ -148,7 +148,13 @@ export class SqliteJobQueue implements JobQueue {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    const failed = (cause: unknown) => new PeershareError('UNAVAILABLE', 'the download queue could not write to its database', { file: this.file }, { cause });
+    const failed = (cause: unknown) =>
+      new PeershareError(
+        'UNAVAILABLE',
+        'the download queue could not write to its database',
+        { file: this.file },
+        { cause },
+      );
     let results;
     try {
       if (!this.store) throw this.unavailable();
@@ -191,7 +197,9 @@ export class SqliteJobQueue implements JobQueue {
         if (r.job.attempt >= (this.options.maxFailures ?? 10)) await delivery.deadLetter(reason);
         else await delivery.retry(reason, this.options.failureDelayMs ?? 1_000);
       })
-      .catch((err: unknown) => this.options.logger.error({ err, key: r.job.key }, 'download queue: settling a failed job failed'))
+      .catch((err: unknown) =>
+        this.options.logger.error({ err, key: r.job.key }, 'download queue: settling a failed job failed'),
+      )
       .finally(() => {
         // A handler that returned without settling keeps its claim until stop() releases it.
         if (r.settled) this.running.delete(r);
@@ -225,7 +233,8 @@ export class SqliteJobQueue implements JobQueue {
       attempt: r.job.attempt,
       redelivered: r.job.redelivered !== 0,
       ack: () => settle('ack', (s) => s.ack(r.job.id, r.token)),
-      retry: (reason, delayMs) => settle('retry', (s) => s.retry(r.job.id, r.token, Date.now() + Math.max(0, delayMs), reason)),
+      retry: (reason, delayMs) =>
+        settle('retry', (s) => s.retry(r.job.id, r.token, Date.now() + Math.max(0, delayMs), reason)),
       deadLetter: (reason) => settle('deadLetter', (s) => s.bury(r.job.id, r.token, reason, Date.now())),
       keepAlive: async () => {
         if (!r.settled) this.live().renew(r.token, Date.now() + this.leaseMs);

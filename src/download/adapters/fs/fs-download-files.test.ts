@@ -35,7 +35,9 @@ function directIoWorks(): boolean {
 
 /** Bytes of `path` the page cache holds (util-linux fincore). */
 function residentBytes(path: string): number {
-  return Number(execFileSync('fincore', ['--bytes', '--noheadings', '--raw', '--output', 'RES', path], { encoding: 'utf8' }).trim());
+  return Number(
+    execFileSync('fincore', ['--bytes', '--noheadings', '--raw', '--output', 'RES', path], { encoding: 'utf8' }).trim(),
+  );
 }
 
 /** A file of one whole chunk and a short last one, written from pool buffers as a transfer writes it. */
@@ -57,12 +59,15 @@ async function writeTwoChunks(files: FsDownloadFiles) {
 }
 
 describe('download files: chunk writes', () => {
-  it.skipIf(!directIoWorks())('a whole chunk from a pool buffer goes straight to the disk, not through the page cache', async () => {
-    const { content, path, resident } = await writeTwoChunks(new FsDownloadFiles());
-    // Only the short last chunk (one page) went through the page cache.
-    expect(resident).toBeLessThanOrEqual(4096);
-    expect(readFileSync(path).equals(content)).toBe(true);
-  });
+  it.skipIf(!directIoWorks())(
+    'a whole chunk from a pool buffer goes straight to the disk, not through the page cache',
+    async () => {
+      const { content, path, resident } = await writeTwoChunks(new FsDownloadFiles());
+      // Only the short last chunk (one page) went through the page cache.
+      expect(resident).toBeLessThanOrEqual(4096);
+      expect(readFileSync(path).equals(content)).toBe(true);
+    },
+  );
 
   it('with directIo off every chunk goes through the page cache, the same bytes', async () => {
     const { content, path, resident } = await writeTwoChunks(new FsDownloadFiles({ directIo: false }));

@@ -82,7 +82,10 @@ class SpaceGuard {
     const free = bavail * bsize - this.#pending;
     if (free - bytes < this.reserveBytes) {
       const mib = (this.reserveBytes / 1024 / 1024).toFixed(0);
-      throw new PeershareError('DISK_FULL', `disk full while writing a download: less than ${mib} MiB would be left free in ${dir}`);
+      throw new PeershareError(
+        'DISK_FULL',
+        `disk full while writing a download: less than ${mib} MiB would be left free in ${dir}`,
+      );
     }
     this.#pending += bytes;
     try {
@@ -141,7 +144,13 @@ class FsPartialFile extends FsReadableFile implements PartialFile {
 
   /** Write `data` at `offset` straight to the disk if it is aligned; the bytes written (0: none, write them through the page cache). */
   async #writeDirect(offset: number, data: Uint8Array): Promise<number> {
-    if (!this.#directIo || offset % DIRECT_ALIGNMENT !== 0 || data.length % DIRECT_ALIGNMENT !== 0 || !isAligned(data, DIRECT_ALIGNMENT)) return 0;
+    if (
+      !this.#directIo ||
+      offset % DIRECT_ALIGNMENT !== 0 ||
+      data.length % DIRECT_ALIGNMENT !== 0 ||
+      !isAligned(data, DIRECT_ALIGNMENT)
+    )
+      return 0;
     this.#direct ??= open(this.path, constants.O_RDWR | O_DIRECT!).catch(() => undefined); // refused (tmpfs, some FUSE): page cache only
     const direct = await this.#direct;
     if (!direct) return 0;
@@ -225,7 +234,13 @@ export class FsDownloadFiles implements DownloadFiles {
     return handle && new FsReadableFile(path, handle);
   }
 
-  async place(partial: PartialFile, dir: string, name: string, claimed: string | undefined, claim: (path: string) => void): Promise<string> {
+  async place(
+    partial: PartialFile,
+    dir: string,
+    name: string,
+    claimed: string | undefined,
+    claim: (path: string) => void,
+  ): Promise<string> {
     if (claimed && (await sameFile(partial.path, claimed))) return claimed; // linked before a crash
     await partial.sync();
     for (let n = 0; n < MAX_NAME_TRIES; n++) {

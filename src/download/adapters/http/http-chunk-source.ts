@@ -42,11 +42,21 @@ export class HttpChunkSource implements ChunkSource {
     const { peerId, address } = peerOfSource(source);
     const connectBack = this.#connectBackFor?.(peerId, fileId);
     if (connectBack) return manifestOver(await connectBack(signal), address, fileId, signal);
-    const { body } = await this.#client.json<Manifest>({ kind: 'peer', address, peerId }, { path: `/files/${fileId}/manifest`, signal });
+    const { body } = await this.#client.json<Manifest>(
+      { kind: 'peer', address, peerId },
+      { path: `/files/${fileId}/manifest`, signal },
+    );
     return body;
   }
 
-  range(source: string, fileId: string, start: number, end: number, signal: AbortSignal, sink: RangeSink): Promise<void> {
+  range(
+    source: string,
+    fileId: string,
+    start: number,
+    end: number,
+    signal: AbortSignal,
+    sink: RangeSink,
+  ): Promise<void> {
     const connectBack = this.#connectBackFor?.(peerOfSource(source).peerId, fileId);
     return this.#ranges.get(source, `/files/${fileId}/content`, start, end, `"${fileId}"`, signal, sink, connectBack);
   }
@@ -62,30 +72,43 @@ function manifestOver(socket: TLSSocket, address: string, fileId: string, signal
   return new Promise<Manifest>((resolve, reject) => {
     const fail = (err: Error) => {
       socket.destroy();
-      reject(err instanceof PeershareError ? err : new PeershareError('UNAVAILABLE', `manifest over the connect-back failed: ${err.message}`));
+      reject(
+        err instanceof PeershareError
+          ? err
+          : new PeershareError('UNAVAILABLE', `manifest over the connect-back failed: ${err.message}`),
+      );
     };
-    const req = httpRequest({ createConnection: () => socket, method: 'GET', path: `/files/${fileId}/manifest`, headers: { host: address, connection: 'close' }, signal }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        return fail(new PeershareError('UNAVAILABLE', `source answered ${res.statusCode} for the manifest`));
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_MANIFEST_BYTES) return fail(new PeershareError('BAD_SOURCE', 'manifest over its size cap'));
-        chunks.push(chunk);
-      });
-      res.on('error', fail);
-      res.on('end', () => {
-        socket.destroy();
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Manifest);
-        } catch {
-          reject(new PeershareError('BAD_SOURCE', 'manifest is not JSON'));
+    const req = httpRequest(
+      {
+        createConnection: () => socket,
+        method: 'GET',
+        path: `/files/${fileId}/manifest`,
+        headers: { host: address, connection: 'close' },
+        signal,
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          return fail(new PeershareError('UNAVAILABLE', `source answered ${res.statusCode} for the manifest`));
         }
-      });
-    });
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_MANIFEST_BYTES) return fail(new PeershareError('BAD_SOURCE', 'manifest over its size cap'));
+          chunks.push(chunk);
+        });
+        res.on('error', fail);
+        res.on('end', () => {
+          socket.destroy();
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Manifest);
+          } catch {
+            reject(new PeershareError('BAD_SOURCE', 'manifest is not JSON'));
+          }
+        });
+      },
+    );
     req.on('error', fail);
     req.end();
   });

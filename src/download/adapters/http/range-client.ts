@@ -39,7 +39,8 @@ const HEADER_END = Buffer.from('\r\n\r\n');
 /** The peer a source names (`peerId@host:port`), or BAD_REQUEST. */
 export function peerOfSource(source: string): PeerAddress {
   const peer = parsePeerAddress(source);
-  if (!peer) throw new PeershareError('BAD_REQUEST', `unsupported source address ${source} (peerId@host:port expected)`);
+  if (!peer)
+    throw new PeershareError('BAD_REQUEST', `unsupported source address ${source} (peerId@host:port expected)`);
   return peer;
 }
 
@@ -149,12 +150,22 @@ export class RangeClient {
    * the source closed before answering is replaced once by a new one. Rejects with
    * PEER_ID_MISMATCH or PEER_UNVERIFIED when the address is not the peer the source names.
    */
-  async get(source: string, path: string, start: number, end: number, ifRange: string, signal: AbortSignal, sink: RangeSink, connectBack?: ConnectBack): Promise<void> {
+  async get(
+    source: string,
+    path: string,
+    start: number,
+    end: number,
+    ifRange: string,
+    signal: AbortSignal,
+    sink: RangeSink,
+    connectBack?: ConnectBack,
+  ): Promise<void> {
     if (this.#closed) throw new PeershareError('UNAVAILABLE', 'range client closed');
     const peer = peerOfSource(source);
     const key = source; // connections are per (peer id, address): one proven for one id never serves another
     const reused = this.#takeIdle(key);
-    const open = () => (connectBack ? this.#connectBack(connectBack, key, peer, signal) : this.#dial(peer, key, signal));
+    const open = () =>
+      connectBack ? this.#connectBack(connectBack, key, peer, signal) : this.#dial(peer, key, signal);
     try {
       return await this.#exchange(reused ?? (await open()), peer, path, start, end, ifRange, signal, sink);
     } catch (err) {
@@ -165,7 +176,12 @@ export class RangeClient {
   }
 
   /** A connection the firewalled source opened to us (PUSH): pooled for that source like a dialled one. */
-  async #connectBack(connectBack: ConnectBack, key: string, peer: PeerAddress, signal: AbortSignal): Promise<Connection> {
+  async #connectBack(
+    connectBack: ConnectBack,
+    key: string,
+    peer: PeerAddress,
+    signal: AbortSignal,
+  ): Promise<Connection> {
     const socket = await connectBack(signal);
     if (this.#closed) {
       socket.destroy();
@@ -180,7 +196,11 @@ export class RangeClient {
     const conn = new Connection(key, peer.address);
     let socket: TLSSocket;
     try {
-      ({ socket } = await dialPeer(this.#tls, peer.address, peer.peerId, { timeoutMs: this.#connectTimeoutMs, signal, onread: conn.onread }));
+      ({ socket } = await dialPeer(this.#tls, peer.address, peer.peerId, {
+        timeoutMs: this.#connectTimeoutMs,
+        signal,
+        onread: conn.onread,
+      }));
     } catch (err) {
       // An address that swallows the handshake (a black hole, a full accept queue) fails on its
       // own deadline (dialPeer's), shorter than a request's silence, and says so.
@@ -230,7 +250,16 @@ export class RangeClient {
     });
   }
 
-  #exchange(conn: Connection, peer: PeerAddress, path: string, start: number, end: number, ifRange: string, signal: AbortSignal, sink: RangeSink): Promise<void> {
+  #exchange(
+    conn: Connection,
+    peer: PeerAddress,
+    path: string,
+    start: number,
+    end: number,
+    ifRange: string,
+    signal: AbortSignal,
+    sink: RangeSink,
+  ): Promise<void> {
     const length = end - start + 1;
     const wasUsed = conn.used;
     return new Promise<void>((resolve, reject) => {
@@ -266,7 +295,12 @@ export class RangeClient {
       conn.onEnd = (err) => {
         // A reused connection that dies before any answer was probably closed while idle.
         if (wasUsed && headerLength === 0 && !inBody) finish(new StaleConnection(err));
-        else finish(err instanceof PeershareError ? err : new PeershareError('UNAVAILABLE', `source connection failed: ${err.message}`));
+        else
+          finish(
+            err instanceof PeershareError
+              ? err
+              : new PeershareError('UNAVAILABLE', `source connection failed: ${err.message}`),
+          );
       };
 
       const body = (data: Buffer, buf: Uint8Array) => {
@@ -326,7 +360,8 @@ export class RangeClient {
         const at = header.subarray(0, headerLength).indexOf(HEADER_END, searchFrom);
         if (at < 0) {
           conn.free(buf); // copied
-          if (headerLength >= MAX_HEADER_BYTES) finish(new PeershareError('BAD_SOURCE', 'source sent oversized response headers'));
+          if (headerLength >= MAX_HEADER_BYTES)
+            finish(new PeershareError('BAD_SOURCE', 'source sent oversized response headers'));
           return;
         }
         const problem = checkHead(header.subarray(0, at).toString('latin1'), start, end, length);
@@ -356,7 +391,8 @@ class StaleConnection extends PeershareError {
 
 /** Why a response head is not the range asked for (undefined when it is). */
 function checkHead(head: string, start: number, end: number, length: number): PeershareError | undefined {
-  if (!head.startsWith('HTTP/1.')) return new PeershareError('BAD_SOURCE', 'source sent something other than an HTTP answer');
+  if (!head.startsWith('HTTP/1.'))
+    return new PeershareError('BAD_SOURCE', 'source sent something other than an HTTP answer');
   const lines = head.split('\r\n');
   const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
   const fields = new Map<string, string>();
@@ -369,7 +405,10 @@ function checkHead(head: string, start: number, end: number, length: number): Pe
     return new PeershareError('UNAVAILABLE', `range answer: HTTP ${status?.[1] ?? '?'} ${range}`);
   }
   if (fields.has('transfer-encoding') || fields.get('content-length') !== String(length)) {
-    return new PeershareError('BAD_SOURCE', `range answer of ${fields.get('content-length') ?? 'no'} bytes for ${length} asked`);
+    return new PeershareError(
+      'BAD_SOURCE',
+      `range answer of ${fields.get('content-length') ?? 'no'} bytes for ${length} asked`,
+    );
   }
   return undefined;
 }

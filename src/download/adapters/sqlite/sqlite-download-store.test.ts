@@ -6,7 +6,15 @@ import type { DownloadRecord } from '../../ports.ts';
 import { SqliteDownloadStore } from './sqlite-download-store.ts';
 
 const record = (key: string, state: DownloadRecord['state'], createdAt: number): DownloadRecord => ({
-  key, fileId: 'f'.repeat(64), name: `${key}.bin`, outDir: '/tmp', sources: [], state, bytesDone: 0, createdAt, updatedAt: createdAt,
+  key,
+  fileId: 'f'.repeat(64),
+  name: `${key}.bin`,
+  outDir: '/tmp',
+  sources: [],
+  state,
+  bytesDone: 0,
+  createdAt,
+  updatedAt: createdAt,
 });
 
 describe('SqliteDownloadStore', () => {

@@ -53,7 +53,10 @@ interface Row {
 
 function toRecord(r: Row): DownloadRecord {
   if (!DOWNLOAD_STATES.includes(r.state)) {
-    return { ...toRecord({ ...r, state: 'failed', manifest: null }), error: `unknown state ${JSON.stringify(r.state)} (written by another version of peershare)` };
+    return {
+      ...toRecord({ ...r, state: 'failed', manifest: null }),
+      error: `unknown state ${JSON.stringify(r.state)} (written by another version of peershare)`,
+    };
   }
   return {
     key: r.key,
@@ -82,7 +85,9 @@ function written(write: () => unknown): void {
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'SQLITE_FULL') {
-      throw new PeershareError('DISK_FULL', 'disk full while recording the state of a download', undefined, { cause: err });
+      throw new PeershareError('DISK_FULL', 'disk full while recording the state of a download', undefined, {
+        cause: err,
+      });
     }
     throw err;
   }
@@ -106,7 +111,9 @@ export class SqliteDownloadStore implements DownloadStore {
         `INSERT OR REPLACE INTO downloads (key, file_id, name, out_dir, sources, state, size, chunk_size, verified, durable, bytes_done, final_path, error, created_at, updated_at, manifest)
          VALUES (@key, @fileId, @name, @outDir, @sources, @state, @size, @chunkSize, @verified, @durable, @bytesDone, @finalPath, @error, @createdAt, @updatedAt, @manifest)`,
       ),
-      progress: this.#db.prepare(`UPDATE downloads SET verified = ?, durable = ?, bytes_done = ?, updated_at = ? WHERE key = ?`),
+      progress: this.#db.prepare(
+        `UPDATE downloads SET verified = ?, durable = ?, bytes_done = ?, updated_at = ? WHERE key = ?`,
+      ),
       list: this.#db.prepare(`SELECT * FROM downloads ORDER BY created_at DESC LIMIT ?`),
       // `state IN (SELECT value FROM json_each(?))`: one statement for any list of states.
       forget: this.#db.prepare(`DELETE FROM downloads WHERE state IN (SELECT value FROM json_each(?)) RETURNING key`),
@@ -119,24 +126,26 @@ export class SqliteDownloadStore implements DownloadStore {
   }
 
   put(r: DownloadRecord): void {
-    written(() => this.#stmts.put.run({
-      key: r.key,
-      fileId: r.fileId,
-      name: r.name,
-      outDir: r.outDir,
-      sources: JSON.stringify(r.sources),
-      state: r.state,
-      size: r.size ?? null,
-      chunkSize: r.chunkSize ?? null,
-      verified: r.verified ?? null,
-      durable: r.durable ?? null,
-      bytesDone: r.bytesDone,
-      finalPath: r.finalPath ?? null,
-      error: r.error ?? null,
-      createdAt: r.createdAt,
-      updatedAt: r.updatedAt,
-      manifest: r.manifest ? JSON.stringify(r.manifest) : null,
-    }));
+    written(() =>
+      this.#stmts.put.run({
+        key: r.key,
+        fileId: r.fileId,
+        name: r.name,
+        outDir: r.outDir,
+        sources: JSON.stringify(r.sources),
+        state: r.state,
+        size: r.size ?? null,
+        chunkSize: r.chunkSize ?? null,
+        verified: r.verified ?? null,
+        durable: r.durable ?? null,
+        bytesDone: r.bytesDone,
+        finalPath: r.finalPath ?? null,
+        error: r.error ?? null,
+        createdAt: r.createdAt,
+        updatedAt: r.updatedAt,
+        manifest: r.manifest ? JSON.stringify(r.manifest) : null,
+      }),
+    );
   }
 
   progress(key: string, verified: Buffer, durable: Buffer, bytesDone: number, now: number): void {
@@ -149,7 +158,9 @@ export class SqliteDownloadStore implements DownloadStore {
 
   forget(states: readonly DownloadRecord['state'][]): string[] {
     let keys: string[] = [];
-    written(() => (keys = (this.#stmts.forget.all(JSON.stringify(states)) as Array<{ key: string }>).map((r) => r.key)));
+    written(
+      () => (keys = (this.#stmts.forget.all(JSON.stringify(states)) as Array<{ key: string }>).map((r) => r.key)),
+    );
     return keys;
   }
 

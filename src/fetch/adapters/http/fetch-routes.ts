@@ -23,7 +23,20 @@ import type { SyncResponse } from '../../domain/messages.ts';
 import type { FileSource, PeerSummary } from '../../domain/sync-rounds.ts';
 import type { ServiceAddresses } from '../../domain/addresses.ts';
 import type { JoinPin } from '../../ports.ts';
-import { DialBackRequestSchema, DialBackResponseSchema, JoinPinsSchema, LogQuery, LogSchema, PeerListQuery, PeerListSchema, PeerRecordSchema, SourcesParams, SourcesSchema, SyncRequestSchema, SyncResponseSchema } from './schemas.ts';
+import {
+  DialBackRequestSchema,
+  DialBackResponseSchema,
+  JoinPinsSchema,
+  LogQuery,
+  LogSchema,
+  PeerListQuery,
+  PeerListSchema,
+  PeerRecordSchema,
+  SourcesParams,
+  SourcesSchema,
+  SyncRequestSchema,
+  SyncResponseSchema,
+} from './schemas.ts';
 
 /** A join pin as listed: with the last different id the address proved, if any (refused). */
 export interface JoinPinView extends JoinPin {
@@ -76,11 +89,15 @@ function ownRecordOnly(request: FastifyRequest, claimed: string, what: string): 
   const proven = callingPeer(request);
   if (proven === undefined) throw new PeershareError('FORBIDDEN', `${what} is for other peers, over TLS`);
   if (claimed !== proven) {
-    throw new PeershareError('FORBIDDEN', `${what} carries the record of peer ${claimed}, but this TLS connection proved peer ${proven}: a peer speaks only for itself`, {
-      field: 'peerId',
-      claimed,
-      proven,
-    });
+    throw new PeershareError(
+      'FORBIDDEN',
+      `${what} carries the record of peer ${claimed}, but this TLS connection proved peer ${proven}: a peer speaks only for itself`,
+      {
+        field: 'peerId',
+        claimed,
+        proven,
+      },
+    );
   }
 }
 
@@ -97,7 +114,8 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi, admin: AdminGua
       config: { access: 'peers' },
       onRequest: stateChange,
       schema: {
-        summary: 'Announce the caller and get what changed since its cursors: peer records, suspicion rumours, shared files',
+        summary:
+          'Announce the caller and get what changed since its cursors: peer records, suspicion rumours, shared files',
         body: SyncRequestSchema,
         response: { 200: SyncResponseSchema, 400: ErrorRef, 403: ErrorRef, 413: ErrorRef },
       },
@@ -114,7 +132,8 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi, admin: AdminGua
       config: { access: 'peers' },
       onRequest: stateChange,
       schema: {
-        summary: "Dial the asking peer back at this request's source address and the port it names, over TLS pinned to its id: can other hosts reach it there?",
+        summary:
+          "Dial the asking peer back at this request's source address and the port it names, over TLS pinned to its id: can other hosts reach it there?",
         body: DialBackRequestSchema,
         response: { 200: DialBackResponseSchema, 400: ErrorRef, 403: ErrorRef, 429: ErrorRef },
       },
@@ -146,31 +165,67 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi, admin: AdminGua
 
   app.get(
     '/peers',
-    { schema: { summary: 'Known peers with state, last seen, addresses and number of files', querystring: PeerListQuery, response: { 200: PeerListSchema } } },
+    {
+      schema: {
+        summary: 'Known peers with state, last seen, addresses and number of files',
+        querystring: PeerListQuery,
+        response: { 200: PeerListSchema },
+      },
+    },
     async (request) => {
       const { state, offset, limit } = request.query;
       const all = api.peers().filter((p) => state === undefined || p.state === state);
       all.sort((a, b) => b.lastHeardAt - a.lastHeardAt || (a.peerId < b.peerId ? -1 : 1));
-      const items = all.slice(offset, offset + limit).map((p) => ({ peerId: p.peerId, state: p.state, lastSeen: p.lastHeardAt, addresses: p.addresses, advertised: p.advertised, files: p.files }));
+      const items = all.slice(offset, offset + limit).map((p) => ({
+        peerId: p.peerId,
+        state: p.state,
+        lastSeen: p.lastHeardAt,
+        addresses: p.addresses,
+        advertised: p.advertised,
+        files: p.files,
+      }));
       return { self: api.self(), total: all.length, items, firewalled: api.firewalled() };
     },
   );
 
   app.get(
     '/membership-log',
-    { schema: { summary: 'The newest membership events (joined, suspected, down, back, left, evicted), oldest first', querystring: LogQuery, response: { 200: LogSchema } } },
+    {
+      schema: {
+        summary: 'The newest membership events (joined, suspected, down, back, left, evicted), oldest first',
+        querystring: LogQuery,
+        response: { 200: LogSchema },
+      },
+    },
     async (request) => ({ events: api.events(request.query.limit) }),
   );
 
   app.get(
     '/sources/:fileId',
-    { schema: { summary: 'Peers that list a file, alive ones first, with their File Management address; firewalled holders apart, marked (never dialled: connect-back only)', params: SourcesParams, response: { 200: SourcesSchema } } },
-    async (request) => ({ fileId: request.params.fileId, sources: api.sources(request.params.fileId), firewalled: api.firewalledSources(request.params.fileId) }),
+    {
+      schema: {
+        summary:
+          'Peers that list a file, alive ones first, with their File Management address; firewalled holders apart, marked (never dialled: connect-back only)',
+        params: SourcesParams,
+        response: { 200: SourcesSchema },
+      },
+    },
+    async (request) => ({
+      fileId: request.params.fileId,
+      sources: api.sources(request.params.fileId),
+      firewalled: api.firewalledSources(request.params.fileId),
+    }),
   );
 
   app.get(
     '/join-pins',
-    { schema: { summary: 'Join addresses and the peer id each proved on first contact (trust on first use), with the last other id refused there', response: { 200: JoinPinsSchema } } },
+    {
+      schema: {
+        summary:
+          'Join addresses and the peer id each proved on first contact (trust on first use), with the last other id refused there',
+        response: { 200: JoinPinsSchema },
+      },
+    },
     async () => ({ pins: api.joinPins() }),
   );
 
@@ -179,7 +234,8 @@ export function registerFetchRoutes(app: HttpApp, api: FetchApi, admin: AdminGua
     {
       onRequest: admin,
       schema: {
-        summary: 'Forget the pins of a peer id or a join address, so that the next contact pins whatever id the address proves (accepting a new key)',
+        summary:
+          'Forget the pins of a peer id or a join address, so that the next contact pins whatever id the address proves (accepting a new key)',
         params: Type.Object({ key: Type.String({ minLength: 1, maxLength: 270 }) }),
         response: { 200: JoinPinsSchema },
       },

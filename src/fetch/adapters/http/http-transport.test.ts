@@ -25,7 +25,12 @@ async function serve(handler: RequestListener): Promise<{ address: string; peerI
     hits++;
     handler(req, res);
   });
-  const port = await listenPeerPort('127.0.0.1', 0, { tls, alpn: [ALPN_HTTP], logger: silentLogger(), onPeer: (socket) => server.emit('connection', socket) });
+  const port = await listenPeerPort('127.0.0.1', 0, {
+    tls,
+    alpn: [ALPN_HTTP],
+    logger: silentLogger(),
+    onPeer: (socket) => server.emit('connection', socket),
+  });
   cleanups.push(async () => {
     server.closeAllConnections();
     await port.close();
@@ -38,10 +43,18 @@ const REQUEST = { from: {} } as never;
 describe('HttpFetchTransport', () => {
   it('returns the JSON answer of a 200 with the id the peer proved, and attaches the JSON error of a refusal', async () => {
     const ok = await serve((_req, res) => res.end('{"from":"x"}'));
-    const refused = await serve((_req, res) => res.writeHead(400).end('{"error":{"code":"BAD_REQUEST","message":"no"}}'));
+    const refused = await serve((_req, res) =>
+      res.writeHead(400).end('{"error":{"code":"BAD_REQUEST","message":"no"}}'),
+    );
     const transport = new HttpFetchTransport({ tls: await tlsOf() });
-    await expect(transport.sync(ok.address, ok.peerId, REQUEST)).resolves.toEqual({ peerId: ok.peerId, body: { from: 'x' } });
-    await expect(transport.sync(ok.address, undefined, REQUEST)).resolves.toEqual({ peerId: ok.peerId, body: { from: 'x' } }); // a join address
+    await expect(transport.sync(ok.address, ok.peerId, REQUEST)).resolves.toEqual({
+      peerId: ok.peerId,
+      body: { from: 'x' },
+    });
+    await expect(transport.sync(ok.address, undefined, REQUEST)).resolves.toEqual({
+      peerId: ok.peerId,
+      body: { from: 'x' },
+    }); // a join address
     await expect(transport.sync(refused.address, refused.peerId, REQUEST)).rejects.toMatchObject({
       code: 'BAD_REQUEST',
       details: { status: 400, body: { error: { code: 'BAD_REQUEST' } } },
@@ -52,8 +65,13 @@ describe('HttpFetchTransport', () => {
     const other = await serve((_req, res) => res.end('{}'));
     const transport = new HttpFetchTransport({ tls: await tlsOf() });
     const expected = memorySigner().peerId;
-    await expect(transport.sync(other.address, expected, REQUEST)).rejects.toMatchObject({ code: 'PEER_ID_MISMATCH', details: { expected, proven: other.peerId } });
-    await expect(transport.announceLeave(other.address, expected, {} as never)).rejects.toMatchObject({ code: 'PEER_ID_MISMATCH' });
+    await expect(transport.sync(other.address, expected, REQUEST)).rejects.toMatchObject({
+      code: 'PEER_ID_MISMATCH',
+      details: { expected, proven: other.peerId },
+    });
+    await expect(transport.announceLeave(other.address, expected, {} as never)).rejects.toMatchObject({
+      code: 'PEER_ID_MISMATCH',
+    });
     expect(other.hits()).toBe(0);
   });
 

@@ -41,30 +41,56 @@ export class HttpFetchTransport implements FetchTransport {
     });
   }
 
-  async sync(address: string, peerId: string | undefined, request: SyncRequest, signal?: AbortSignal): Promise<SyncAnswer> {
-    const answer = await this.#client.json<unknown>({ kind: 'peer', address, peerId }, { method: 'POST', path: '/sync', json: request, ...(signal ? { signal } : {}) });
+  async sync(
+    address: string,
+    peerId: string | undefined,
+    request: SyncRequest,
+    signal?: AbortSignal,
+  ): Promise<SyncAnswer> {
+    const answer = await this.#client.json<unknown>(
+      { kind: 'peer', address, peerId },
+      { method: 'POST', path: '/sync', json: request, ...(signal ? { signal } : {}) },
+    );
     // The client returns the proven id for every peer target; it is `peerId` when one was expected.
     return { peerId: answer.peerId ?? (peerId as string), body: answer.body };
   }
 
   async announceLeave(address: string, peerId: string, tombstone: PeerRecord, signal?: AbortSignal): Promise<void> {
-    await this.#client.json({ kind: 'peer', address, peerId }, { method: 'POST', path: '/leave', json: tombstone, ...(signal ? { signal } : {}) });
+    await this.#client.json(
+      { kind: 'peer', address, peerId },
+      { method: 'POST', path: '/leave', json: tombstone, ...(signal ? { signal } : {}) },
+    );
   }
 
-  async askDialBack(address: string, peerId: string, port: number, signal?: AbortSignal): Promise<{ observed: string; reachable: boolean }> {
+  async askDialBack(
+    address: string,
+    peerId: string,
+    port: number,
+    signal?: AbortSignal,
+  ): Promise<{ observed: string; reachable: boolean }> {
     // The asked peer dials back within its own deadline: allow for it on top of ours.
     const answer = await this.#client.json<{ observed?: unknown; reachable?: unknown }>(
       { kind: 'peer', address, peerId },
-      { method: 'POST', path: '/dial-back', json: { port }, timeoutMs: 2 * this.#timeoutMs, ...(signal ? { signal } : {}) },
+      {
+        method: 'POST',
+        path: '/dial-back',
+        json: { port },
+        timeoutMs: 2 * this.#timeoutMs,
+        ...(signal ? { signal } : {}),
+      },
     );
     const { observed, reachable } = answer.body;
-    if (typeof observed !== 'string' || typeof reachable !== 'boolean') throw new PeershareError('UNAVAILABLE', `${address} answered a dial-back without observed and reachable`);
+    if (typeof observed !== 'string' || typeof reachable !== 'boolean')
+      throw new PeershareError('UNAVAILABLE', `${address} answered a dial-back without observed and reachable`);
     return { observed, reachable };
   }
 
   async reach(address: string, peerId: string, signal?: AbortSignal): Promise<boolean> {
     try {
-      const { socket } = await dialPeer(this.#tls, address, peerId, { timeoutMs: this.#timeoutMs, ...(signal ? { signal } : {}) });
+      const { socket } = await dialPeer(this.#tls, address, peerId, {
+        timeoutMs: this.#timeoutMs,
+        ...(signal ? { signal } : {}),
+      });
       socket.destroy();
       return true;
     } catch {

@@ -13,9 +13,15 @@ const Address = Type.String({ minLength: 3, maxLength: 270, description: 'host:p
 const Cursor = Type.String({ pattern: '^[\\x21-\\x7e]{1,128}$' });
 const PeerState = Type.Union([Type.Literal('alive'), Type.Literal('suspected'), Type.Literal('down')]);
 
-export const AddressesSchema = Type.Object({ files: Address, search: Address, fetch: Address }, { additionalProperties: false });
+export const AddressesSchema = Type.Object(
+  { files: Address, search: Address, fetch: Address },
+  { additionalProperties: false },
+);
 /** Every address set a record lists, in its order (a peer advertising several: --advertise repeated). */
-const Advertised = Type.Array(AddressesSchema, { maxItems: MAX_ADVERTISED_ADDRESSES, description: "every address set the peer's record lists, in the order they are tried" });
+const Advertised = Type.Array(AddressesSchema, {
+  maxItems: MAX_ADVERTISED_ADDRESSES,
+  description: "every address set the peer's record lists, in the order they are tried",
+});
 
 export const PeerRecordSchema = Type.Object(
   {
@@ -25,7 +31,11 @@ export const PeerRecordSchema = Type.Object(
     status: Type.Union([Type.Literal('alive'), Type.Literal('left')]),
     addresses: AddressesSchema,
     otherAddresses: Type.Optional(
-      Type.Array(AddressesSchema, { minItems: 1, maxItems: MAX_ADVERTISED_ADDRESSES - 1, description: 'further address sets of the peer, tried in this order after addresses' }),
+      Type.Array(AddressesSchema, {
+        minItems: 1,
+        maxItems: MAX_ADVERTISED_ADDRESSES - 1,
+        description: 'further address sets of the peer, tried in this order after addresses',
+      }),
     ),
     protocol: Type.Integer({ minimum: 1, maximum: 65_535 }),
     seq: Type.Integer({ minimum: 1 }),
@@ -40,40 +50,92 @@ export const SyncRequestSchema = Type.Object(
     viewCursor: Type.Optional(Cursor),
     filesCursor: Type.Optional(Cursor),
     have: Type.Optional(
-      Type.Array(Type.String({ pattern: '^[a-z2-7]{16}:[0-9a-z]{1,11}$' }), { maxItems: MAX_HAVE, description: 'first contact: peer id prefix:seq (base 36) of records already held' }),
+      Type.Array(Type.String({ pattern: '^[a-z2-7]{16}:[0-9a-z]{1,11}$' }), {
+        maxItems: MAX_HAVE,
+        description: 'first contact: peer id prefix:seq (base 36) of records already held',
+      }),
     ),
-    haveHash: Type.Optional(Type.String({ pattern: '^[0-9a-f]{32}$', description: 'first contact, settled asker: a hash of the digest instead of the digest' })),
+    haveHash: Type.Optional(
+      Type.String({
+        pattern: '^[0-9a-f]{32}$',
+        description: 'first contact, settled asker: a hash of the digest instead of the digest',
+      }),
+    ),
     ownFiles: Type.Optional(
       Type.Object(
         {
           base: Type.Optional(Cursor),
-          delta: Type.Object({ cursor: Cursor, reset: Type.Boolean(), added: Type.Array(Type.Object({ id: Type.String({ pattern: FILE_ID_PATTERN }), name: Type.String(), size: Type.Integer({ minimum: 0 }) })), removed: Type.Array(Type.String({ pattern: FILE_ID_PATTERN })) }),
+          delta: Type.Object({
+            cursor: Cursor,
+            reset: Type.Boolean(),
+            added: Type.Array(
+              Type.Object({
+                id: Type.String({ pattern: FILE_ID_PATTERN }),
+                name: Type.String(),
+                size: Type.Integer({ minimum: 0 }),
+              }),
+            ),
+            removed: Type.Array(Type.String({ pattern: FILE_ID_PATTERN })),
+          }),
         },
-        { additionalProperties: false, description: "a firewalled asker's own shared files since the cursor the answerer holds (nobody can dial it to ask)" },
+        {
+          additionalProperties: false,
+          description:
+            "a firewalled asker's own shared files since the cursor the answerer holds (nobody can dial it to ask)",
+        },
       ),
     ),
   },
   { additionalProperties: false },
 );
 
-const FileEntry = Type.Object({ id: Type.String({ pattern: FILE_ID_PATTERN }), name: Type.String(), size: Type.Integer({ minimum: 0 }) });
+const FileEntry = Type.Object({
+  id: Type.String({ pattern: FILE_ID_PATTERN }),
+  name: Type.String(),
+  size: Type.Integer({ minimum: 0 }),
+});
 
 export const SyncResponseSchema = Type.Object({
   from: PeerId,
   view: Type.Object({
     cursor: Type.String(),
     records: Type.Array(PeerRecordSchema),
-    suspects: Type.Array(Type.Array(Type.Union([Type.String(), Type.Integer()])), { description: '[peerId, seq, rounds suspected] of peers that became suspected or down since the cursor' }),
-    firewalled: Type.Optional(Type.Array(PeerRecordSchema, { description: 'records of peers that proved their key but cannot be dialled: reachable only by connect-back, never dialled' })),
+    suspects: Type.Array(Type.Array(Type.Union([Type.String(), Type.Integer()])), {
+      description: '[peerId, seq, rounds suspected] of peers that became suspected or down since the cursor',
+    }),
+    firewalled: Type.Optional(
+      Type.Array(PeerRecordSchema, {
+        description:
+          'records of peers that proved their key but cannot be dialled: reachable only by connect-back, never dialled',
+      }),
+    ),
   }),
   files: Type.Optional(
-    Type.Object({ cursor: Type.String(), reset: Type.Boolean(), added: Type.Array(FileEntry), removed: Type.Array(Type.String()) }),
+    Type.Object({
+      cursor: Type.String(),
+      reset: Type.Boolean(),
+      added: Type.Array(FileEntry),
+      removed: Type.Array(Type.String()),
+    }),
   ),
-  observed: Type.Optional(Type.String({ description: 'the IP address this request came from, as the answerer saw it (the asker checks it with a dial-back before advertising it)' })),
-  askerFiles: Type.Optional(Type.String({ description: "the cursor of the asker's own file list this peer holds ('' for none): the asker, if firewalled, may send ownFiles" })),
+  observed: Type.Optional(
+    Type.String({
+      description:
+        'the IP address this request came from, as the answerer saw it (the asker checks it with a dial-back before advertising it)',
+    }),
+  ),
+  askerFiles: Type.Optional(
+    Type.String({
+      description:
+        "the cursor of the asker's own file list this peer holds ('' for none): the asker, if firewalled, may send ownFiles",
+    }),
+  ),
 });
 
-export const DialBackRequestSchema = Type.Object({ port: Type.Integer({ minimum: 1, maximum: 65535, description: "the asker's Fetch port" }) }, { additionalProperties: false });
+export const DialBackRequestSchema = Type.Object(
+  { port: Type.Integer({ minimum: 1, maximum: 65535, description: "the asker's Fetch port" }) },
+  { additionalProperties: false },
+);
 
 export const DialBackResponseSchema = Type.Object({
   observed: Type.String({ description: 'the IP address the request came from, and the one dialled' }),
@@ -111,19 +173,32 @@ export const PeerListSchema = Type.Object({
         issuedAt: Type.Integer({ description: 'ms since the epoch when its peer signed the record held' }),
         files: Type.Integer({ description: 'files it shares, as it told this peer' }),
       }),
-      { description: 'peers that proved their key but cannot be dialled (behind NAT): never dialled, reachable only by connect-back' },
+      {
+        description:
+          'peers that proved their key but cannot be dialled (behind NAT): never dialled, reachable only by connect-back',
+      },
     ),
   ),
 });
 
-export const LogQuery = Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }) }, { additionalProperties: false });
+export const LogQuery = Type.Object(
+  { limit: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }) },
+  { additionalProperties: false },
+);
 
 export const LogSchema = Type.Object({
   events: Type.Array(
     Type.Object({
       n: Type.Integer({ description: 'running number, kept across restarts' }),
       at: Type.Integer({ description: 'ms since the epoch' }),
-      kind: Type.Union([Type.Literal('joined'), Type.Literal('suspected'), Type.Literal('down'), Type.Literal('back'), Type.Literal('left'), Type.Literal('evicted')]),
+      kind: Type.Union([
+        Type.Literal('joined'),
+        Type.Literal('suspected'),
+        Type.Literal('down'),
+        Type.Literal('back'),
+        Type.Literal('left'),
+        Type.Literal('evicted'),
+      ]),
       peerId: PeerId,
     }),
   ),
@@ -133,11 +208,22 @@ export const SourcesParams = Type.Object({ fileId: Type.String({ pattern: FILE_I
 
 export const SourcesSchema = Type.Object({
   fileId: Type.String(),
-  sources: Type.Array(Type.Object({ peerId: PeerId, filesAddress: Address, name: Type.String(), size: Type.Integer(), state: PeerState })),
+  sources: Type.Array(
+    Type.Object({ peerId: PeerId, filesAddress: Address, name: Type.String(), size: Type.Integer(), state: PeerState }),
+  ),
   firewalled: Type.Optional(
-    Type.Array(Type.Object({ peerId: PeerId, filesAddress: Address, name: Type.String(), size: Type.Integer(), firewalled: Type.Literal(true) }), {
-      description: 'holders that cannot be dialled (behind NAT): reachable only by connect-back',
-    }),
+    Type.Array(
+      Type.Object({
+        peerId: PeerId,
+        filesAddress: Address,
+        name: Type.String(),
+        size: Type.Integer(),
+        firewalled: Type.Literal(true),
+      }),
+      {
+        description: 'holders that cannot be dialled (behind NAT): reachable only by connect-back',
+      },
+    ),
   ),
 });
 
@@ -147,7 +233,12 @@ export const JoinPinsSchema = Type.Object({
       address: Address,
       peerId: PeerId,
       pinnedAt: Type.Integer({ description: 'ms since the epoch' }),
-      refused: Type.Optional(Type.Object({ peerId: PeerId, at: Type.Integer() }, { description: 'another id this address proved since, refused' })),
+      refused: Type.Optional(
+        Type.Object(
+          { peerId: PeerId, at: Type.Integer() },
+          { description: 'another id this address proved since, refused' },
+        ),
+      ),
     }),
   ),
 });

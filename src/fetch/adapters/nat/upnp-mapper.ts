@@ -29,7 +29,11 @@ export class UpnpPortMapper implements PortMapper {
 
   async map(ports: readonly number[], signal: AbortSignal): Promise<PortMappingStatus> {
     const gateway = await this.#find(signal);
-    if (!gateway) return { state: 'failed', reason: `no UPnP router answered within ${GATEWAY_SEARCH_MS / 1000} s on the local network` };
+    if (!gateway)
+      return {
+        state: 'failed',
+        reason: `no UPnP router answered within ${GATEWAY_SEARCH_MS / 1000} s on the local network`,
+      };
     this.#gateway = gateway;
     const label = `${gateway.host}:${gateway.port}`;
     const answerDeadline = () => AbortSignal.any([signal, AbortSignal.timeout(GATEWAY_ANSWER_MS)]);
@@ -37,13 +41,21 @@ export class UpnpPortMapper implements PortMapper {
     try {
       externalIp = await gateway.externalIp({ signal: answerDeadline() });
     } catch (err) {
-      return { state: 'failed', gateway: label, reason: `the router at ${label} did not tell its external address: ${(err as Error).message}` };
+      return {
+        state: 'failed',
+        gateway: label,
+        reason: `the router at ${label} did not tell its external address: ${(err as Error).message}`,
+      };
     }
     const internalHost = await localAddressTowards(gateway.host);
     const answers: MappingAnswer[] = [];
     for (const port of ports) {
       try {
-        const mapping = await gateway.map(port, internalHost, { protocol: 'tcp', externalPort: port, signal: answerDeadline() });
+        const mapping = await gateway.map(port, internalHost, {
+          protocol: 'tcp',
+          externalPort: port,
+          signal: answerDeadline(),
+        });
         answers.push({ internalPort: port, externalPort: mapping.externalPort });
       } catch (err) {
         answers.push({ internalPort: port, error: (err as Error).message });
@@ -51,7 +63,11 @@ export class UpnpPortMapper implements PortMapper {
     }
     const { status, undo } = judgeMappings(label, externalIp, answers);
     for (const port of undo) await gateway.unmap(port, { signal: answerDeadline() }).catch(() => undefined);
-    if (status.state === 'mapped') this.logger.info({ gateway: label, externalIp, internalHost, ports }, 'the router forwards the peer ports; the address is advertised once another host dials this peer back there');
+    if (status.state === 'mapped')
+      this.logger.info(
+        { gateway: label, externalIp, internalHost, ports },
+        'the router forwards the peer ports; the address is advertised once another host dials this peer back there',
+      );
     return status;
   }
 
@@ -60,7 +76,10 @@ export class UpnpPortMapper implements PortMapper {
     this.#gateway = undefined;
     if (!gateway) return;
     await gateway.stop({ signal: AbortSignal.timeout(GATEWAY_ANSWER_MS) }).catch((err: unknown) => {
-      this.logger.warn({ err: (err as Error).message }, 'could not remove the port mappings from the router (they end with their lease)');
+      this.logger.warn(
+        { err: (err as Error).message },
+        'could not remove the port mappings from the router (they end with their lease)',
+      );
     });
   }
 

@@ -38,7 +38,11 @@ describe('SqlitePeerStore', () => {
     const second = new SqlitePeerStore(file, { maxEvents: 3 });
     // A new process numbers its events from 1 again; the store keeps counting.
     second.appendEvents([1, 2].map((n) => ({ n, at: NOW + 10 + n, kind: 'down' as const, peerId: `q${n}` })));
-    expect(second.recentEvents(10).map((e) => [e.n, e.peerId])).toEqual([[2, 'p2'], [3, 'q1'], [4, 'q2']]);
+    expect(second.recentEvents(10).map((e) => [e.n, e.peerId])).toEqual([
+      [2, 'p2'],
+      [3, 'q1'],
+      [4, 'q2'],
+    ]);
     expect(second.recentEvents(1).map((e) => e.n)).toEqual([4]);
     second.close();
   });
@@ -58,8 +62,15 @@ describe('SqlitePeerStore', () => {
       { address: '127.0.0.6:7874', peerId: c, pinnedAt: NOW + 1 },
       { address: '127.0.0.7:7874', peerId: c, pinnedAt: NOW },
     ]);
-    expect(reopened.forgetJoinPins(c!).map((p) => p.address).sort()).toEqual(['127.0.0.6:7874', '127.0.0.7:7874']);
-    expect(reopened.forgetJoinPins('127.0.0.5:7874')).toEqual([{ address: '127.0.0.5:7874', peerId: a, pinnedAt: NOW }]);
+    expect(
+      reopened
+        .forgetJoinPins(c!)
+        .map((p) => p.address)
+        .sort(),
+    ).toEqual(['127.0.0.6:7874', '127.0.0.7:7874']);
+    expect(reopened.forgetJoinPins('127.0.0.5:7874')).toEqual([
+      { address: '127.0.0.5:7874', peerId: a, pinnedAt: NOW },
+    ]);
     expect(reopened.forgetJoinPins(a!)).toEqual([]);
     expect(reopened.joinPins()).toEqual([]);
     reopened.close();

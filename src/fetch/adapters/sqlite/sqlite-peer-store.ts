@@ -58,7 +58,9 @@ export class SqlitePeerStore implements PeerStore {
       recent: db.prepare(`SELECT n, at, kind, peer_id FROM membership_log ORDER BY n DESC LIMIT ?`),
       pins: db.prepare(`SELECT address, peer_id, pinned_at FROM join_pins ORDER BY address`),
       pin: db.prepare(`INSERT OR REPLACE INTO join_pins (address, peer_id, pinned_at) VALUES (?, ?, ?)`),
-      forget: db.prepare(`DELETE FROM join_pins WHERE peer_id = ? OR address = ? RETURNING address, peer_id, pinned_at`),
+      forget: db.prepare(
+        `DELETE FROM join_pins WHERE peer_id = ? OR address = ? RETURNING address, peer_id, pinned_at`,
+      ),
     };
   }
 
@@ -99,7 +101,12 @@ export class SqlitePeerStore implements PeerStore {
   }
 
   recentEvents(limit: number): MembershipEvent[] {
-    const rows = this.#stmts.recent.all(limit) as { n: number; at: number; kind: MembershipEventKind; peer_id: string }[];
+    const rows = this.#stmts.recent.all(limit) as {
+      n: number;
+      at: number;
+      kind: MembershipEventKind;
+      peer_id: string;
+    }[];
     return rows.reverse().map((r) => ({ n: r.n, at: r.at, kind: r.kind, peerId: r.peer_id }));
   }
 

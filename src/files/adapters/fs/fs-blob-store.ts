@@ -46,7 +46,11 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async receive(source: AsyncIterable<Uint8Array>, tap: (data: Uint8Array) => void, maxBytes: number): Promise<PendingBlob> {
+  async receive(
+    source: AsyncIterable<Uint8Array>,
+    tap: (data: Uint8Array) => void,
+    maxBytes: number,
+  ): Promise<PendingBlob> {
     const tmp = join(this.#tmpDir, `upload-${randomBytes(8).toString('hex')}`);
     let received = 0;
     const meter = new Transform({
@@ -68,7 +72,9 @@ export class FsBlobStore implements BlobStore {
       if (err instanceof PeershareError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (err as Error).message === 'aborted') {
-        throw new PeershareError('UPLOAD_ABORTED', 'the client went away before the upload was complete', undefined, { cause: err });
+        throw new PeershareError('UPLOAD_ABORTED', 'the client went away before the upload was complete', undefined, {
+          cause: err,
+        });
       }
       throw fsError(err, 'receiving an upload');
     }

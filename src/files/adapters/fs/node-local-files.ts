@@ -38,7 +38,10 @@ export class NodeLocalFiles implements LocalFiles {
     try {
       s = await stat(abs);
     } catch (err) {
-      throw new PeershareError('INVALID_PATH', `cannot share ${abs}: ${(err as NodeJS.ErrnoException).code ?? 'not found'}`);
+      throw new PeershareError(
+        'INVALID_PATH',
+        `cannot share ${abs}: ${(err as NodeJS.ErrnoException).code ?? 'not found'}`,
+      );
     }
     if (s.isFile()) return 'file';
     if (s.isDirectory()) return 'folder';
@@ -73,7 +76,11 @@ export class NodeLocalFiles implements LocalFiles {
     }
   }
 
-  async *#walkFolder(root: string, dir: string, depth: number): AsyncIterable<LocalEntry | { kind: 'file'; path: string; stamp: DiskStamp }> {
+  async *#walkFolder(
+    root: string,
+    dir: string,
+    depth: number,
+  ): AsyncIterable<LocalEntry | { kind: 'file'; path: string; stamp: DiskStamp }> {
     if (depth > MAX_DEPTH) {
       yield { kind: 'skipped', path: dir, code: 'INVALID_PATH', reason: `deeper than ${MAX_DEPTH} folders` };
       return;
@@ -93,13 +100,23 @@ export class NodeLocalFiles implements LocalFiles {
           continue;
         }
         if (!within(root, target)) {
-          yield { kind: 'skipped', path, code: 'PATH_OUTSIDE_SHARE', reason: 'symlink pointing outside the shared folder' };
+          yield {
+            kind: 'skipped',
+            path,
+            code: 'PATH_OUTSIDE_SHARE',
+            reason: 'symlink pointing outside the shared folder',
+          };
           continue;
         }
         st = await stat(target, { bigint: true });
         if (st.isDirectory()) {
           // Followed inside the root only; the real folder is walked under its own name, so no loop.
-          yield { kind: 'skipped', path, code: 'INVALID_PATH', reason: 'symlink to a folder inside the share (shared under its real path)' };
+          yield {
+            kind: 'skipped',
+            path,
+            code: 'INVALID_PATH',
+            reason: 'symlink to a folder inside the share (shared under its real path)',
+          };
           continue;
         }
         if (st.isFile()) yield { kind: 'file', path: target, stamp: stampOf(st) };
@@ -116,7 +133,9 @@ export class NodeLocalFiles implements LocalFiles {
     try {
       handle = await open(checkAbsolute(path), constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (err) {
-      throw new PeershareError('FILE_CHANGED', `${path} is gone or was replaced since it was shared`, undefined, { cause: err });
+      throw new PeershareError('FILE_CHANGED', `${path} is gone or was replaced since it was shared`, undefined, {
+        cause: err,
+      });
     }
     const now = stampOf(await handle.stat({ bigint: true }));
     if (!sameStamp(now, expected)) {

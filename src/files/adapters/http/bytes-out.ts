@@ -14,7 +14,12 @@ export const LOCAL_CALLER = 'local';
  * Count the body bytes of every successful GET of `url` (a route path such as /files/:id/content)
  * into `bytesOut`, and hand those sent to another peer to `toPeer` with the route's `id`.
  */
-export function countBytesOut(app: HttpApp, url: string, bytesOut: Record<string, number>, toPeer?: (id: string, bytes: number) => void): void {
+export function countBytesOut(
+  app: HttpApp,
+  url: string,
+  bytesOut: Record<string, number>,
+  toPeer?: (id: string, bytes: number) => void,
+): void {
   app.addHook('onRequest', async (request, reply) => {
     if (request.method !== 'GET' || request.routeOptions.url !== url) return;
     const res: ServerResponse = reply.raw;

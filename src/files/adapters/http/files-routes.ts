@@ -35,7 +35,12 @@ const FileSchema = Type.Object({
   chunkSize: Type.Integer({ minimum: 1 }),
   type: Type.String({ description: 'media type guessed from the name' }),
   addedAt: Type.Integer({ description: 'ms since the epoch' }),
-  uploaded: Type.Optional(Type.Integer({ minimum: 0, description: 'bytes of its content sent to other peers, all time (only shown to admin callers)' })),
+  uploaded: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      description: 'bytes of its content sent to other peers, all time (only shown to admin callers)',
+    }),
+  ),
   origins: Type.Array(Type.Union([Type.Literal('stored'), Type.Literal('local')])),
   paths: Type.Optional(Type.Array(Type.String(), { description: 'local paths (only shown to admin callers)' })),
 });
@@ -55,7 +60,10 @@ const ListQuery = Type.Object({
 });
 
 const UploadQuery = Type.Object({ name: Type.String({ minLength: 1, maxLength: 1024 }) });
-const ShareBody = Type.Object({ path: Type.String({ minLength: 1, maxLength: 4096 }) }, { additionalProperties: false });
+const ShareBody = Type.Object(
+  { path: Type.String({ minLength: 1, maxLength: 4096 }) },
+  { additionalProperties: false },
+);
 const ShareResultSchema = Type.Object({
   files: Type.Array(
     Type.Object({ id: FileId, name: Type.String(), path: Type.String(), size: Type.Integer(), hashed: Type.Boolean() }),
@@ -68,7 +76,9 @@ const ShareResultSchema = Type.Object({
         name: Type.String({ description: "the folder's name" }),
         files: Type.Integer({ minimum: 1 }),
         size: Type.Integer({ minimum: 0 }),
-        omitted: Type.Array(Type.Object({ path: Type.String(), code: Type.String(), reason: Type.String() }), { description: 'files shared on their own but left out of the collection' }),
+        omitted: Type.Array(Type.Object({ path: Type.String(), code: Type.String(), reason: Type.String() }), {
+          description: 'files shared on their own but left out of the collection',
+        }),
       },
       { description: 'the folder as a collection (docs/PROTOCOL.md §11), when a folder was shared' },
     ),
@@ -84,7 +94,12 @@ const CollectionSchema = Type.Object({
   complete: Type.Boolean({ description: 'whether this peer still shares every file in it' }),
   folder: Type.Optional(Type.String({ description: 'the local folder (only shown to admin callers)' })),
 });
-const CollectionList = Type.Object({ items: Type.Array(CollectionSchema), total: Type.Integer(), offset: Type.Integer(), limit: Type.Integer() });
+const CollectionList = Type.Object({
+  items: Type.Array(CollectionSchema),
+  total: Type.Integer(),
+  offset: Type.Integer(),
+  limit: Type.Integer(),
+});
 
 export interface FilesRouteOptions {
   manager: FileManager;
@@ -107,10 +122,26 @@ const UploadLimits = Type.Object({ maxUploadRate: BytesPerSecond }, { additional
 export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): void {
   const { manager, uploads } = options;
 
-  app.get('/limits', { schema: { summary: 'The bandwidth cap on content sent to other peers, all answers together', response: { 200: UploadLimits } } }, async () => ({ maxUploadRate: uploads.bytesPerSecond }));
+  app.get(
+    '/limits',
+    {
+      schema: {
+        summary: 'The bandwidth cap on content sent to other peers, all answers together',
+        response: { 200: UploadLimits },
+      },
+    },
+    async () => ({ maxUploadRate: uploads.bytesPerSecond }),
+  );
   app.put(
     '/limits',
-    { onRequest: options.admin, schema: { summary: 'Change the upload cap while answers run (not kept: the Client keeps it in the config file)', body: UploadLimits, response: { 200: UploadLimits } } },
+    {
+      onRequest: options.admin,
+      schema: {
+        summary: 'Change the upload cap while answers run (not kept: the Client keeps it in the config file)',
+        body: UploadLimits,
+        response: { 200: UploadLimits },
+      },
+    },
     async (request) => {
       uploads.set(request.body.maxUploadRate);
       return { maxUploadRate: uploads.bytesPerSecond };
@@ -122,7 +153,20 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
 
   app.get(
     '/files',
-    { schema: { summary: 'List shared files, newest first, optionally filtered by terms', querystring: ListQuery, response: { 200: Type.Object({ items: Type.Array(FileSchema), total: Type.Integer(), offset: Type.Integer(), limit: Type.Integer() }) } } },
+    {
+      schema: {
+        summary: 'List shared files, newest first, optionally filtered by terms',
+        querystring: ListQuery,
+        response: {
+          200: Type.Object({
+            items: Type.Array(FileSchema),
+            total: Type.Integer(),
+            offset: Type.Integer(),
+            limit: Type.Integer(),
+          }),
+        },
+      },
+    },
     async (request) => {
       const { q, offset, limit } = request.query;
       const admin = await options.isAdmin(request);
@@ -135,7 +179,8 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
     '/changes',
     {
       schema: {
-        summary: 'Shares added and files removed since a cursor (the whole list when the cursor is unknown): the feed peers sync',
+        summary:
+          'Shares added and files removed since a cursor (the whole list when the cursor is unknown): the feed peers sync',
         querystring: Type.Object({
           since: Type.Optional(Type.String({ maxLength: 64 })),
           limit: Type.Integer({ minimum: 1, maximum: 10_000, default: 10_000 }),
@@ -161,7 +206,14 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
 
   app.get(
     '/files/:id/manifest',
-    { config: { access: 'peers-and-local' }, schema: { summary: 'The manifest: size, chunk size and every chunk hash', params: IdParams, response: { 200: ManifestSchema, 404: ErrorRef } } },
+    {
+      config: { access: 'peers-and-local' },
+      schema: {
+        summary: 'The manifest: size, chunk size and every chunk hash',
+        params: IdParams,
+        response: { 200: ManifestSchema, 404: ErrorRef },
+      },
+    },
     async (request) => manager.manifest(request.params.id),
   );
 
@@ -173,7 +225,10 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
     schema: {
       summary: 'The bytes of a file; honours single and suffix Range requests (RFC 9110)',
       params: IdParams,
-      headers: Type.Object({ range: Type.Optional(Type.String({ maxLength: 1024 })), 'if-range': Type.Optional(Type.String()) }),
+      headers: Type.Object({
+        range: Type.Optional(Type.String({ maxLength: 1024 })),
+        'if-range': Type.Optional(Type.String()),
+      }),
       response: { 200: Type.Any(), 206: Type.Any(), 404: ErrorRef, 409: ErrorRef, 416: ErrorRef },
     },
     handler: async (request, reply) => {
@@ -184,7 +239,10 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
       reply.header('accept-ranges', 'bytes').header('etag', etag);
       if (decision.kind === 'unsatisfiable') {
         reply.header('content-range', `bytes */${file.size}`);
-        const err = new PeershareError('INVALID_RANGE', `range ${request.headers.range} is outside the ${file.size}-byte file`);
+        const err = new PeershareError(
+          'INVALID_RANGE',
+          `range ${request.headers.range} is outside the ${file.size}-byte file`,
+        );
         return reply.status(416).send(toErrorBody(err));
       }
       const [start, end] = decision.kind === 'partial' ? [decision.start, decision.end] : [0, file.size - 1];
@@ -198,7 +256,8 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
       if (decision.kind === 'partial') reply.status(206).header('content-range', `bytes ${start}-${end}/${file.size}`);
       // Another peer's answer takes its bytes from the upload cap, when there is one. Every
       // non-empty content is a FileRange (local shares and stored copies alike).
-      const throttle = callingPeer(request) !== undefined && options.uploads.bytesPerSecond > 0 ? options.uploads : undefined;
+      const throttle =
+        callingPeer(request) !== undefined && options.uploads.bytesPerSecond > 0 ? options.uploads : undefined;
       if (content?.stream instanceof FileRange) return sendFileRange(reply, content.stream, throttle);
       return reply.send(content?.stream ?? null);
     },
@@ -220,10 +279,16 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
       try {
         const declared = Number(request.headers['content-length'] ?? NaN);
         if (declared > options.maxUploadBytes) {
-          throw new PeershareError('PAYLOAD_TOO_LARGE', `upload of ${declared} bytes is larger than the ${options.maxUploadBytes}-byte cap`);
+          throw new PeershareError(
+            'PAYLOAD_TOO_LARGE',
+            `upload of ${declared} bytes is larger than the ${options.maxUploadBytes}-byte cap`,
+          );
         }
         if (request.headers['content-type']?.split(';')[0]?.trim() !== 'application/octet-stream') {
-          throw new PeershareError('UNSUPPORTED_MEDIA_TYPE', 'upload the file as Content-Type: application/octet-stream');
+          throw new PeershareError(
+            'UNSUPPORTED_MEDIA_TYPE',
+            'upload the file as Content-Type: application/octet-stream',
+          );
         }
         const { file, created } = await manager.upload(body, request.query.name);
         return reply.status(created ? 201 : 200).send(publicView(file, true));
@@ -248,14 +313,24 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
         response: { 200: ShareResultSchema, 400: ErrorRef },
       },
     },
-    async (request, reply) => answerWithProgress(request, reply, (onProgress: (p: ShareProgress) => void, signal) => manager.share(request.body.path, { onProgress, signal })),
+    async (request, reply) =>
+      answerWithProgress(request, reply, (onProgress: (p: ShareProgress) => void, signal) =>
+        manager.share(request.body.path, { onProgress, signal }),
+      ),
   );
 
   registerCollectionRoutes(app, options);
 
   app.delete(
     '/files/:id',
-    { onRequest: options.admin, schema: { summary: 'Stop sharing a file under every name', params: IdParams, response: { 204: Type.Null(), 404: ErrorRef } } },
+    {
+      onRequest: options.admin,
+      schema: {
+        summary: 'Stop sharing a file under every name',
+        params: IdParams,
+        response: { 204: Type.Null(), 404: ErrorRef },
+      },
+    },
     async (request, reply) => {
       await manager.unshare(request.params.id);
       return reply.status(204).send(null);
@@ -267,7 +342,13 @@ function registerCollectionRoutes(app: HttpApp, options: FilesRouteOptions): voi
   const { manager } = options;
   app.get(
     '/collections',
-    { schema: { summary: 'The shared folders this peer has recorded as collections, newest first', querystring: Type.Object({ offset: ListQuery.properties.offset, limit: ListQuery.properties.limit }), response: { 200: CollectionList } } },
+    {
+      schema: {
+        summary: 'The shared folders this peer has recorded as collections, newest first',
+        querystring: Type.Object({ offset: ListQuery.properties.offset, limit: ListQuery.properties.limit }),
+        response: { 200: CollectionList },
+      },
+    },
     async (request) => {
       const { offset, limit } = request.query;
       const admin = await options.isAdmin(request);
@@ -281,7 +362,8 @@ function registerCollectionRoutes(app: HttpApp, options: FilesRouteOptions): voi
     {
       config: { access: 'peers-and-local' },
       schema: {
-        summary: "A shared folder's collection: its canonical encoding, the bytes its id is computed from (docs/PROTOCOL.md §11)",
+        summary:
+          "A shared folder's collection: its canonical encoding, the bytes its id is computed from (docs/PROTOCOL.md §11)",
         params: IdParams,
         response: { 200: Type.Any(), 404: ErrorRef },
       },
@@ -301,7 +383,11 @@ function registerCollectionRoutes(app: HttpApp, options: FilesRouteOptions): voi
     '/collections/:id',
     {
       onRequest: options.admin,
-      schema: { summary: 'Stop sharing a folder: every file of its collection (under every name), and the collection with them', params: IdParams, response: { 200: Type.Object({ files: Type.Integer() }), 404: ErrorRef } },
+      schema: {
+        summary: 'Stop sharing a folder: every file of its collection (under every name), and the collection with them',
+        params: IdParams,
+        response: { 200: Type.Object({ files: Type.Integer() }), 404: ErrorRef },
+      },
     },
     async (request) => manager.unshareCollection(request.params.id),
   );

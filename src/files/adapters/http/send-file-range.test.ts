@@ -49,7 +49,13 @@ describe('files content route: sending a range', () => {
       },
     } as unknown as FileManager;
     app = await createHttpApp({ service: 'test', logger: silentLogger() });
-    registerFilesRoutes(app, { manager, admin: async () => undefined, isAdmin: async () => false, maxUploadBytes: 0, uploads: new RateLimit(0) });
+    registerFilesRoutes(app, {
+      manager,
+      admin: async () => undefined,
+      isAdmin: async () => false,
+      maxUploadBytes: 0,
+      uploads: new RateLimit(0),
+    });
     await app.listen({ host: HOST, port: 0 });
     base = { port: (app.server.address() as { port: number }).port };
   });
@@ -84,13 +90,21 @@ describe('files content route: sending a range', () => {
 
   it('stops reading and closes the file when the client goes away mid-answer', async () => {
     const closed = await new Promise<WatchedRange>((resolve) => {
-      const req = request({ host: HOST, port: base.port, path: `/files/${ID}/content`, headers: { range: `bytes=0-${content.length - 1}` } }, (res) => {
-        res.once('data', () => {
-          const range = WatchedRange.last!;
-          req.destroy();
-          range.once('close', () => resolve(range));
-        });
-      });
+      const req = request(
+        {
+          host: HOST,
+          port: base.port,
+          path: `/files/${ID}/content`,
+          headers: { range: `bytes=0-${content.length - 1}` },
+        },
+        (res) => {
+          res.once('data', () => {
+            const range = WatchedRange.last!;
+            req.destroy();
+            range.once('close', () => resolve(range));
+          });
+        },
+      );
       req.on('error', () => undefined);
       req.end();
     });

@@ -33,7 +33,11 @@ export async function sendFileRange(reply: FastifyReply, range: FileRange, throt
   /** A buffer nothing refers to any more; undefined once the answer failed. */
   const nextBuffer = async (): Promise<Buffer | undefined> => {
     while (!failed) {
-      const buffer = free.pop() ?? (made < SEND_BUFFERS ? (made++, Buffer.allocUnsafeSlow(Math.min(SEND_BUFFER_BYTES, Math.max(1, range.remaining)))) : undefined);
+      const buffer =
+        free.pop() ??
+        (made < SEND_BUFFERS
+          ? (made++, Buffer.allocUnsafeSlow(Math.min(SEND_BUFFER_BYTES, Math.max(1, range.remaining))))
+          : undefined);
       if (buffer) return buffer;
       await new Promise<void>((resolve) => (wake = resolve));
       wake = undefined;

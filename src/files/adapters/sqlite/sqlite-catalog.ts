@@ -8,7 +8,21 @@
  * A catalog made before collections gets both tables, empty, at open (CREATE … IF NOT EXISTS).
  */
 import Database from 'better-sqlite3';
-import type { Catalog, ChangeSet, CollectionName, CollectionSummary, DiskStamp, FileRecord, FileSummary, ListQuery, NameMatch, NewCollection, NewShare, Origin, ShareRecord } from '../../ports.ts';
+import type {
+  Catalog,
+  ChangeSet,
+  CollectionName,
+  CollectionSummary,
+  DiskStamp,
+  FileRecord,
+  FileSummary,
+  ListQuery,
+  NameMatch,
+  NewCollection,
+  NewShare,
+  Origin,
+  ShareRecord,
+} from '../../ports.ts';
 import { tokenize } from '../../domain/terms.ts';
 import { fsError } from '../../../shared/fs-errors.ts';
 
@@ -166,7 +180,11 @@ export class SqliteCatalog implements Catalog {
     this.#db.pragma('busy_timeout = 5000');
     this.#db.exec(SCHEMA);
     // Catalogs made before upload totals were kept: the column, every total 0.
-    if (!(this.#db.prepare(`SELECT name FROM pragma_table_info('files')`).all() as Array<{ name: string }>).some((c) => c.name === 'uploaded')) {
+    if (
+      !(this.#db.prepare(`SELECT name FROM pragma_table_info('files')`).all() as Array<{ name: string }>).some(
+        (c) => c.name === 'uploaded',
+      )
+    ) {
       this.#db.exec(`ALTER TABLE files ADD COLUMN uploaded INTEGER NOT NULL DEFAULT 0`);
     }
     const db = this.#db;
@@ -204,7 +222,9 @@ export class SqliteCatalog implements Catalog {
       ),
       lastChange: db.prepare(`SELECT coalesce(max(seq), 0) AS seq FROM changes`),
       firstChange: db.prepare(`SELECT coalesce(min(seq), 0) AS seq FROM changes`),
-      changesAfter: db.prepare(`SELECT seq, op, file_id AS id, name, size FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`),
+      changesAfter: db.prepare(
+        `SELECT seq, op, file_id AS id, name, size FROM changes WHERE seq > ? ORDER BY seq LIMIT ?`,
+      ),
       allNames: db.prepare(
         `SELECT s.file_id AS id, s.name AS name, f.size AS size FROM shares s JOIN files f ON f.id = s.file_id
          GROUP BY s.file_id, s.name ORDER BY min(s.share_id) LIMIT ?`,
@@ -215,7 +235,9 @@ export class SqliteCatalog implements Catalog {
          VALUES (@folder, @id, @name, @files, @size, @distinctFiles, @encoding, @addedAt)`,
       ),
       // Only files still in the catalog: one unshared meanwhile is simply not held.
-      insertCollectionFile: db.prepare(`INSERT OR IGNORE INTO collection_files (folder, file_id) SELECT ?, id FROM files WHERE id = ?`),
+      insertCollectionFile: db.prepare(
+        `INSERT OR IGNORE INTO collection_files (folder, file_id) SELECT ?, id FROM files WHERE id = ?`,
+      ),
       collectionEncoding: db.prepare(`SELECT encoding FROM collections WHERE id = ? LIMIT 1`),
       listCollections: db.prepare(
         `SELECT c.id, c.name, c.folder, c.files, c.size, c.added_at,
@@ -223,8 +245,12 @@ export class SqliteCatalog implements Catalog {
          FROM collections c ORDER BY c.added_at DESC, c.folder LIMIT ? OFFSET ?`,
       ),
       countCollections: db.prepare(`SELECT count(*) AS n FROM collections`),
-      collectionNames: db.prepare(`SELECT id, name, folder, files, size FROM collections ORDER BY added_at DESC, folder LIMIT ?`),
-      collectionNamesOf: db.prepare(`SELECT id, name, folder, files, size FROM collections WHERE id = ? ORDER BY added_at DESC, folder LIMIT ?`),
+      collectionNames: db.prepare(
+        `SELECT id, name, folder, files, size FROM collections ORDER BY added_at DESC, folder LIMIT ?`,
+      ),
+      collectionNamesOf: db.prepare(
+        `SELECT id, name, folder, files, size FROM collections WHERE id = ? ORDER BY added_at DESC, folder LIMIT ?`,
+      ),
       collectionComplete: db.prepare(
         `SELECT (SELECT count(*) FROM collection_files cf WHERE cf.folder = c.folder) = c.distinct_files AS complete FROM collections c WHERE c.folder = ?`,
       ),
@@ -264,7 +290,11 @@ export class SqliteCatalog implements Catalog {
         dev: share.stamp?.dev ?? null,
         addedAt: now,
       }) as ShareRow | undefined;
-      const existing = row ?? ((share.path ? this.#stmts.shareAtPath.get(share.path) : this.#stmts.storedShare.get(c.id, share.name)) as ShareRow);
+      const existing =
+        row ??
+        ((share.path
+          ? this.#stmts.shareAtPath.get(share.path)
+          : this.#stmts.storedShare.get(c.id, share.name)) as ShareRow);
       return toShare(existing);
     })();
   }
@@ -273,7 +303,16 @@ export class SqliteCatalog implements Catalog {
     const row = this.#stmts.getFile.get(id) as
       | { id: string; size: number; chunk_size: number; chunk_hashes: Buffer; type: string; added_at: number }
       | undefined;
-    return row && { id: row.id, size: row.size, chunkSize: row.chunk_size, chunkHashes: row.chunk_hashes, type: row.type, addedAt: row.added_at };
+    return (
+      row && {
+        id: row.id,
+        size: row.size,
+        chunkSize: row.chunk_size,
+        chunkHashes: row.chunk_hashes,
+        type: row.type,
+        addedAt: row.added_at,
+      }
+    );
   }
 
   addUploaded(id: string, bytes: number): void {
@@ -362,7 +401,16 @@ export class SqliteCatalog implements Catalog {
       this.#db.transaction(() => {
         this.#stmts.deleteCollectionAt.run(c.folder);
         const distinct = [...new Set(fileIds)];
-        this.#stmts.insertCollection.run({ folder: c.folder, id: c.id, name: c.name, files: c.files, size: c.size, distinctFiles: distinct.length, encoding: c.encoding, addedAt: now });
+        this.#stmts.insertCollection.run({
+          folder: c.folder,
+          id: c.id,
+          name: c.name,
+          files: c.files,
+          size: c.size,
+          distinctFiles: distinct.length,
+          encoding: c.encoding,
+          addedAt: now,
+        });
         let held = 0;
         for (const fileId of distinct) held += this.#stmts.insertCollectionFile.run(c.folder, fileId).changes;
         // None of its files is shared any more (all unshared while the folder was hashed): keep nothing.
@@ -378,8 +426,14 @@ export class SqliteCatalog implements Catalog {
   }
 
   listCollections(offset: number, limit: number): { items: CollectionSummary[]; total: number } {
-    const rows = this.#stmts.listCollections.all(limit, offset) as Array<Omit<CollectionSummary, 'addedAt' | 'complete'> & { added_at: number; complete: number }>;
-    const items = rows.map(({ added_at, complete, ...rest }) => ({ ...rest, addedAt: added_at, complete: complete === 1 }));
+    const rows = this.#stmts.listCollections.all(limit, offset) as Array<
+      Omit<CollectionSummary, 'addedAt' | 'complete'> & { added_at: number; complete: number }
+    >;
+    const items = rows.map(({ added_at, complete, ...rest }) => ({
+      ...rest,
+      addedAt: added_at,
+      complete: complete === 1,
+    }));
     return { items, total: (this.#stmts.countCollections.get() as { n: number }).n };
   }
 
@@ -388,7 +442,9 @@ export class SqliteCatalog implements Catalog {
   }
 
   collectionNames(id: string | undefined, limit: number): CollectionName[] {
-    return (id === undefined ? this.#stmts.collectionNames.all(limit) : this.#stmts.collectionNamesOf.all(id, limit)) as CollectionName[];
+    return (
+      id === undefined ? this.#stmts.collectionNames.all(limit) : this.#stmts.collectionNamesOf.all(id, limit)
+    ) as CollectionName[];
   }
 
   collectionComplete(folder: string): boolean {

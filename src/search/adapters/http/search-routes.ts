@@ -34,15 +34,26 @@ export interface SearchApi {
 
 const ErrorRef = Type.Ref('Error');
 const SearchParams = {
-  q: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, description: 'words; every one must prefix a word of a name' })),
-  fileId: Type.Optional(Type.String({ pattern: FILE_ID_PATTERN, description: 'search an exact file id instead of words' })),
+  q: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 1024, description: 'words; every one must prefix a word of a name' }),
+  ),
+  fileId: Type.Optional(
+    Type.String({ pattern: FILE_ID_PATTERN, description: 'search an exact file id instead of words' }),
+  ),
   timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEARCH_TIMEOUT_MS, description: 'deadline in ms' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_RESULT_LIMIT, description: 'end once this many hits arrived' })),
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: MAX_RESULT_LIMIT, description: 'end once this many hits arrived' }),
+  ),
   ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, description: 'links the query may cross (clamped)' })),
 };
 const SearchQuery = Type.Object({
   ...SearchParams,
-  wait: Type.Optional(Type.Union(['1', 'true', '0', 'false'].map((v) => Type.Literal(v)), { description: '1 or true: answer once, at the end, as JSON' })),
+  wait: Type.Optional(
+    Type.Union(
+      ['1', 'true', '0', 'false'].map((v) => Type.Literal(v)),
+      { description: '1 or true: answer once, at the end, as JSON' },
+    ),
+  ),
 });
 const SearchBody = Type.Object(SearchParams, { additionalProperties: false });
 
@@ -53,7 +64,12 @@ const HitSchema = Type.Object({
   holderPeerId: Type.String(),
   filesAddress: Type.String({ description: "the holder's File Management API, to download from" }),
   hops: Type.Integer({ minimum: 0 }),
-  folder: Type.Optional(Type.Object({ files: Type.Integer({ minimum: 1 }) }, { description: 'present when the hit is a shared folder: fileId is its collection id' })),
+  folder: Type.Optional(
+    Type.Object(
+      { files: Type.Integer({ minimum: 1 }) },
+      { description: 'present when the hit is a shared folder: fileId is its collection id' },
+    ),
+  ),
 });
 const SummarySchema = Type.Object({
   queryKey: Type.String(),
@@ -74,7 +90,8 @@ const LinkSchema = Type.Object({
 });
 
 function toRequest(api: SearchApi, p: Static<typeof SearchBody>): SearchRequest {
-  if ((p.q === undefined) === (p.fileId === undefined)) throw new PeershareError('BAD_REQUEST', 'give exactly one of q and fileId');
+  if ((p.q === undefined) === (p.fileId === undefined))
+    throw new PeershareError('BAD_REQUEST', 'give exactly one of q and fileId');
   const base = { timeoutMs: p.timeout, limit: p.limit, ttl: p.ttl };
   if (p.fileId !== undefined) return { ...base, fileId: p.fileId };
   const terms = api.parseTerms(p.q!);
@@ -91,14 +108,19 @@ async function collect(search: ActiveSearch): Promise<{ hits: SearchHit[]; summa
 function stream(reply: FastifyReply, search: ActiveSearch): void {
   reply.hijack();
   const raw = reply.raw;
-  raw.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    'x-accel-buffering': 'no',
+  });
   const send = (event: string, data: unknown) => raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   raw.write(`: search ${search.queryKey}\n\n`);
   for (const hit of search.hits) send('hit', hit);
   search.onHit((hit) => send('hit', hit));
   // A client that goes away ends its search: nobody is waiting for the hits.
   reply.request.raw.once('close', () => search.end('cancelled'));
-  void search.done.then((summary) => { // done never rejects; a closed response is checked below
+  void search.done.then((summary) => {
+    // done never rejects; a closed response is checked below
     if (raw.writableEnded || raw.destroyed) return;
     send('summary', { ...summary, elapsedMs: Math.round(summary.elapsedMs) });
     raw.end();
@@ -110,7 +132,8 @@ function stream(reply: FastifyReply, search: ActiveSearch): void {
  * GET /health open to peers too: it is registered by createHttpApp, without a config of ours.
  */
 export function searchAccess(request: FastifyRequest): Promise<void> {
-  if (request.method === 'GET' && request.routeOptions.url === '/health' && callingPeer(request) !== undefined) return Promise.resolve();
+  if (request.method === 'GET' && request.routeOptions.url === '/health' && callingPeer(request) !== undefined)
+    return Promise.resolve();
   return peerAccess(request);
 }
 
@@ -120,7 +143,8 @@ export function registerSearchRoutes(app: HttpApp, api: SearchApi): void {
     {
       onRequest: ownSiteOnly,
       schema: {
-        summary: 'Search the network; hits stream as Server-Sent Events (`hit`, then `summary`), or as JSON with wait=true',
+        summary:
+          'Search the network; hits stream as Server-Sent Events (`hit`, then `summary`), or as JSON with wait=true',
         querystring: SearchQuery,
         response: { 200: ResultSchema, 400: ErrorRef, 429: ErrorRef },
       },
@@ -135,13 +159,26 @@ export function registerSearchRoutes(app: HttpApp, api: SearchApi): void {
 
   app.post(
     '/searches',
-    { onRequest: stateChange, schema: { summary: 'Search the network and answer with every hit at the deadline', body: SearchBody, response: { 200: ResultSchema, 400: ErrorRef, 429: ErrorRef } } },
+    {
+      onRequest: stateChange,
+      schema: {
+        summary: 'Search the network and answer with every hit at the deadline',
+        body: SearchBody,
+        response: { 200: ResultSchema, 400: ErrorRef, 429: ErrorRef },
+      },
+    },
     async (request) => collect(api.search(toRequest(api, request.body))),
   );
 
   app.get(
     '/links',
-    { config: { access: 'peers-and-local' }, schema: { summary: 'The current overlay links (other peers may ask, over TLS)', response: { 200: Type.Object({ links: Type.Array(LinkSchema) }) } } },
+    {
+      config: { access: 'peers-and-local' },
+      schema: {
+        summary: 'The current overlay links (other peers may ask, over TLS)',
+        response: { 200: Type.Object({ links: Type.Array(LinkSchema) }) },
+      },
+    },
     async () => ({ links: api.links() }),
   );
 }

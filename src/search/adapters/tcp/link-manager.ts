@@ -152,10 +152,13 @@ export class LinkManager implements Links {
     const listenerClosed = this.listening?.close();
     this.listening = undefined;
     await Promise.allSettled([...this.pendingDials]);
-    const closed = [...this.entries.values()].map((e) => new Promise<void>((resolve) => {
-      e.session.once('close', () => resolve());
-      e.session.close('shutting down', 'UNAVAILABLE');
-    }));
+    const closed = [...this.entries.values()].map(
+      (e) =>
+        new Promise<void>((resolve) => {
+          e.session.once('close', () => resolve());
+          e.session.close('shutting down', 'UNAVAILABLE');
+        }),
+    );
     await Promise.all(closed);
     await listenerClosed;
   }
@@ -175,14 +178,16 @@ export class LinkManager implements Links {
 
   /** Every ready link, for the local API and tests. */
   list(): LinkInfo[] {
-    return [...this.entries.values()].filter((e) => e.ready).map((e) => ({
-      id: e.id,
-      peerId: e.session.remote!.peerId,
-      searchAddress: e.session.remote!.searchAddress,
-      direction: e.direction,
-      remoteIp: e.remoteIp,
-      since: e.since,
-    }));
+    return [...this.entries.values()]
+      .filter((e) => e.ready)
+      .map((e) => ({
+        id: e.id,
+        peerId: e.session.remote!.peerId,
+        searchAddress: e.session.remote!.searchAddress,
+        direction: e.direction,
+        remoteIp: e.remoteIp,
+        since: e.since,
+      }));
   }
 
   sendQuery(link: LinkId, query: Query): boolean {
@@ -278,27 +283,34 @@ export class LinkManager implements Links {
   private dial(address: string, expected: string | undefined): void {
     this.dialling.add(address);
     // A dial that throws at once (an address it cannot parse) fails like one that does not connect.
-    const attempt = Promise.resolve().then(() => this.o.transport.dial(address, expected)).then(
-      (connection) => {
-        this.dialling.delete(address);
-        if (this.stopping) connection.stream.destroy();
-        else this.open(connection, 'outbound', address);
-      },
-      (err: Error) => {
-        this.dialling.delete(address);
-        const delay = this.backoff.fail(address);
-        this.events.emit('change');
-        if (isPeershareError(err) && err.code === 'PEER_ID_MISMATCH') {
-          // Someone else answers where the candidate's record says it is: refused, both ids named.
-          this.o.logger.warn({ address, expected, proven: err.details?.proven, retryInMs: delay }, `link refused: ${err.message} at ${address}`);
-        } else {
-          this.o.logger.debug({ address, err: err.message, retryInMs: delay }, 'dial failed');
-        }
-      },
-    );
+    const attempt = Promise.resolve()
+      .then(() => this.o.transport.dial(address, expected))
+      .then(
+        (connection) => {
+          this.dialling.delete(address);
+          if (this.stopping) connection.stream.destroy();
+          else this.open(connection, 'outbound', address);
+        },
+        (err: Error) => {
+          this.dialling.delete(address);
+          const delay = this.backoff.fail(address);
+          this.events.emit('change');
+          if (isPeershareError(err) && err.code === 'PEER_ID_MISMATCH') {
+            // Someone else answers where the candidate's record says it is: refused, both ids named.
+            this.o.logger.warn(
+              { address, expected, proven: err.details?.proven, retryInMs: delay },
+              `link refused: ${err.message} at ${address}`,
+            );
+          } else {
+            this.o.logger.debug({ address, err: err.message, retryInMs: delay }, 'dial failed');
+          }
+        },
+      );
     this.pendingDials.add(attempt);
     // Opening the link can throw too: that ends this dial, not the process (stop() awaits attempts).
-    void attempt.catch((err: unknown) => this.o.logger.warn({ address, err }, 'opening a dialled link failed')).finally(() => this.pendingDials.delete(attempt));
+    void attempt
+      .catch((err: unknown) => this.o.logger.warn({ address, err }, 'opening a dialled link failed'))
+      .finally(() => this.pendingDials.delete(attempt));
   }
 
   private accept(connection: RawConnection): void {
@@ -315,10 +327,23 @@ export class LinkManager implements Links {
   }
 
   private open(connection: RawConnection, direction: Entry['direction'], dialled?: string): Entry {
-    const session = new PeerSession(connection.stream, { hello: this.o.hello(), timeouts: this.o.sessionTimeouts, remotePeerId: connection.peerId });
+    const session = new PeerSession(connection.stream, {
+      hello: this.o.hello(),
+      timeouts: this.o.sessionTimeouts,
+      remotePeerId: connection.peerId,
+    });
     const id = `L${++this.nextId}`;
     const subnet = subnetOf(connection.remoteIp, this.subnetBits);
-    const entry: Entry = { id, session, direction, remoteIp: connection.remoteIp, subnet, ready: false, since: Date.now(), ...(dialled ? { dialled } : {}) };
+    const entry: Entry = {
+      id,
+      session,
+      direction,
+      remoteIp: connection.remoteIp,
+      subnet,
+      ready: false,
+      since: Date.now(),
+      ...(dialled ? { dialled } : {}),
+    };
     this.entries.set(id, entry);
     session.on('ready', (hello) => this.onReady(entry, hello.peerId));
     session.on('message', (m) => {
@@ -327,8 +352,7 @@ export class LinkManager implements Links {
       else if (m.case === 'hit') {
         const fit = hitForLink(m.value, session.features);
         if (fit) this.handler.receiveHit(id, fit);
-      }
-      else this.handler.receivePush?.(id, m.value);
+      } else this.handler.receivePush?.(id, m.value);
     });
     session.once('close', (info) => this.onClose(entry, info, connection.peerId));
     return entry;
@@ -346,7 +370,8 @@ export class LinkManager implements Links {
     if (existing) {
       // One link replaces the other: the pair holds one slot either way, so no cap is checked
       // (both ends must keep the same link, or they would close both and flap).
-      if (preferred(entry, existing, own, peerId) !== entry) return entry.session.close('duplicate link', 'UNAVAILABLE');
+      if (preferred(entry, existing, own, peerId) !== entry)
+        return entry.session.close('duplicate link', 'UNAVAILABLE');
       this.retire(existing);
       existing.session.close('duplicate link', 'UNAVAILABLE');
     } else if (!this.makeRoom(entry)) {
@@ -378,7 +403,10 @@ export class LinkManager implements Links {
     if (!victim) return false;
     this.counters.evictions += 1;
     // Debug, not info: an attacker decides how often this happens (the counter shows it).
-    this.o.logger.debug({ link: victim.id, peerId: victim.session.remote?.peerId, remoteIp: victim.remoteIp, for: entry.remoteIp }, 'link evicted: it carried nothing useful and another peer needs the slot');
+    this.o.logger.debug(
+      { link: victim.id, peerId: victim.session.remote?.peerId, remoteIp: victim.remoteIp, for: entry.remoteIp },
+      'link evicted: it carried nothing useful and another peer needs the slot',
+    );
     this.retire(victim);
     victim.session.close('evicted: the link carried nothing useful and another peer needs the slot', 'UNAVAILABLE');
     return true;
@@ -400,10 +428,16 @@ export class LinkManager implements Links {
     // A dialled link that failed or died waits before being tried again; a duplicate does not matter.
     if (entry.dialled && message !== 'duplicate link') this.backoff.fail(entry.dialled);
     if (REFUSALS.has(reason)) {
-      this.o.logger.warn({ link: entry.id, reason, peerId: proven, remoteIp: entry.remoteIp, direction: entry.direction }, `link refused: ${message}`);
+      this.o.logger.warn(
+        { link: entry.id, reason, peerId: proven, remoteIp: entry.remoteIp, direction: entry.direction },
+        `link refused: ${message}`,
+      );
     } else if (reason === 'closed-by-peer' && info.code !== 'UNAVAILABLE') {
       // The peer refused us (our version, our id, a message it found invalid): worth a line too.
-      this.o.logger.warn({ link: entry.id, code: info.code, peerId: proven, direction: entry.direction }, `link refused by the peer: ${message}`);
+      this.o.logger.warn(
+        { link: entry.id, code: info.code, peerId: proven, direction: entry.direction },
+        `link refused by the peer: ${message}`,
+      );
     } else {
       this.o.logger.debug({ link: entry.id, reason, message }, 'link closed');
     }

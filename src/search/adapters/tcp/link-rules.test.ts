@@ -3,7 +3,12 @@ import { subnetOf } from '../../../shared/address.ts';
 import { inboundRefusal } from './link-rules.ts';
 
 const session = { localNonce: new Uint8Array(16) };
-const link = (ip: string, direction: 'inbound' | 'outbound' = 'inbound') => ({ direction, remoteIp: ip, subnet: subnetOf(ip), session });
+const link = (ip: string, direction: 'inbound' | 'outbound' = 'inbound') => ({
+  direction,
+  remoteIp: ip,
+  subnet: subnetOf(ip),
+  session,
+});
 const caps = { perIp: 2, perSubnet: 3, pending: 16 };
 const check = (entries: ReturnType<typeof link>[], ip: string) => inboundRefusal(entries, ip, subnetOf(ip), caps)?.cap;
 

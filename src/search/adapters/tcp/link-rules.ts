@@ -50,7 +50,12 @@ export interface InboundCaps {
  * Why a new inbound connection from `ip` (in `subnet`) must be refused, given the entries
  * already held (handshakes count too: a burst of half-open connections is capped as well).
  */
-export function inboundRefusal(entries: readonly LinkFacts[], ip: string, subnet: string, caps: InboundCaps): { cap: keyof InboundCaps; message: string } | undefined {
+export function inboundRefusal(
+  entries: readonly LinkFacts[],
+  ip: string,
+  subnet: string,
+  caps: InboundCaps,
+): { cap: keyof InboundCaps; message: string } | undefined {
   let fromIp = 0;
   let fromSubnet = 0;
   for (const e of entries) {

@@ -46,7 +46,10 @@ export class TlsTransport implements StreamTransport {
       onPeer: (socket, peerId) => {
         // A client that named no ALPN protocol is not a link client (one naming another fails the handshake).
         if (socket.alpnProtocol !== ALPN_LINK) {
-          this.logger.info({ remote: socket.remoteAddress, peerId }, `peer connection refused: ALPN ${String(socket.alpnProtocol)}, not ${ALPN_LINK}`);
+          this.logger.info(
+            { remote: socket.remoteAddress, peerId },
+            `peer connection refused: ALPN ${String(socket.alpnProtocol)}, not ${ALPN_LINK}`,
+          );
           return void socket.destroy();
         }
         socket.setNoDelay(true);

@@ -68,6 +68,8 @@ export async function run(): Promise<BenchResult> {
       })
     ).json()) as { files: Array<{ id: string }> };
     const fileId = shared.files[0]!.id;
+    // A source is a peer, pinned by its id (peerId@host:port): the Files service's /health names it.
+    const { peerId } = (await (await fetch(`${source}/health`)).json()) as { peerId: string };
 
     await sleep(15_000); // let the idle peer settle: start-up garbage collected, freed memory given back, rounds running
     const pid = peer.pid!;
@@ -77,7 +79,7 @@ export async function run(): Promise<BenchResult> {
     const res = await fetch(`${api}/downloads`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ fileId, name: 'copy.bin', sources: [source] }),
+      body: JSON.stringify({ fileId, name: 'copy.bin', sources: [`${peerId}@${SOURCE_HOST}:7871`] }),
     });
     if (res.status !== 202) throw new Error(`POST /downloads: HTTP ${res.status} ${await res.text()}`);
     const { key } = (await res.json()) as Progress;

@@ -260,125 +260,187 @@ export class RangeClient {
     signal: AbortSignal,
     sink: RangeSink,
   ): Promise<void> {
-    const length = end - start + 1;
-    const wasUsed = conn.used;
-    return new Promise<void>((resolve, reject) => {
-      const header = Buffer.allocUnsafe(MAX_HEADER_BYTES);
-      let headerLength = 0;
-      let inBody = false;
-      let received = 0; // body bytes
-      let settled = false;
-      let pending: Promise<void> | undefined;
-      /** Pieces read while the sink held one (each in a buffer of its own), in order. */
-      const queued: Array<[Buffer, Uint8Array]> = [];
+    const request = { host: peer.address, path, start, end, ifRange };
+    return new RangeExchange(conn, request, signal, sink, (c) => this.#release(c)).run();
+  }
+}
 
-      const finish = (err?: unknown) => {
-        if (settled) return;
-        settled = true;
-        signal.removeEventListener('abort', onAbort);
-        conn.reader = undefined;
-        conn.onEnd = undefined;
-        conn.held = false;
-        if (err === undefined) {
-          conn.socket.resume(); // it may have been paused for the sink's last piece
-          this.#release(conn);
-          resolve();
-        } else {
-          conn.socket.destroy();
-          reject(err);
-        }
-      };
-      const onAbort = () => finish(signal.reason);
-      if (signal.aborted) return finish(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+interface RangeRequest {
+  host: string;
+  path: string;
+  /** First and last byte asked for (inclusive). */
+  start: number;
+  end: number;
+  ifRange: string;
+}
 
-      conn.onEnd = (err) => {
-        // A reused connection that dies before any answer was probably closed while idle.
-        if (wasUsed && headerLength === 0 && !inBody) finish(new StaleConnection(err));
-        else
-          finish(
-            err instanceof PeershareError
-              ? err
-              : new PeershareError('UNAVAILABLE', `source connection failed: ${err.message}`),
-          );
-      };
+/**
+ * One range request on one connection, step by step: write the request; gather the response head
+ * and check that it is the range asked for; hand each body piece to the sink, pausing the socket
+ * while the sink holds one and queueing what still arrives meanwhile. It completes when every
+ * body byte asked for was handed on and the sink let go of the last one (the connection goes back
+ * to the pool), and fails at the first error, abort, or byte more than asked (the connection is
+ * destroyed).
+ */
+class RangeExchange {
+  readonly #conn: Connection;
+  readonly #request: RangeRequest;
+  readonly #signal: AbortSignal;
+  readonly #sink: RangeSink;
+  readonly #release: (conn: Connection) => void;
+  /** Body bytes asked for. */
+  readonly #length: number;
+  /** A kept-alive connection: one that dies before answering was probably closed while idle. */
+  readonly #reused: boolean;
+  readonly #head = Buffer.allocUnsafe(MAX_HEADER_BYTES);
+  #headLength = 0;
+  #inBody = false;
+  /** Body bytes handed to the sink so far. */
+  #received = 0;
+  #settled = false;
+  /** The sink holds a piece until this settles. */
+  #held: Promise<void> | undefined;
+  /** Pieces read while the sink held one (each in a buffer of its own), in order. */
+  readonly #queued: Array<[Buffer, Uint8Array]> = [];
+  #resolve!: () => void;
+  #reject!: (err: unknown) => void;
+  readonly #onAbort = () => this.#finish(this.#signal.reason);
 
-      const body = (data: Buffer, buf: Uint8Array) => {
-        if (received + data.length > length) {
-          finish(new PeershareError('BAD_SOURCE', `source sent more than the ${length} bytes asked for`));
-          return;
-        }
-        received += data.length;
-        let result: void | Promise<void>;
-        try {
-          result = sink(data);
-        } catch (err) {
-          finish(err);
-          return;
-        }
-        const complete = received === length;
-        if (!result) conn.free(buf);
-        if (result) {
-          conn.held = true;
-          conn.socket.pause();
-          const current = (pending = result.then(
-            () => {
-              if (pending === current) pending = undefined;
-              conn.free(buf);
-              if (settled) return;
-              if (complete && queued.length === 0) finish();
-              else flush();
-            },
-            (err: unknown) => finish(err),
-          ));
-        } else if (complete) finish();
-      };
-      /** Hand the sink what was read while it held a piece, then read on. */
-      const flush = () => {
-        while (!pending && !settled && queued.length > 0) body(...queued.shift()!);
-        if (pending || settled) return;
-        conn.held = false;
-        conn.socket.resume();
-      };
+  constructor(
+    conn: Connection,
+    request: RangeRequest,
+    signal: AbortSignal,
+    sink: RangeSink,
+    release: (conn: Connection) => void,
+  ) {
+    this.#conn = conn;
+    this.#request = request;
+    this.#signal = signal;
+    this.#sink = sink;
+    this.#release = release;
+    this.#length = request.end - request.start + 1;
+    this.#reused = conn.used;
+  }
 
-      conn.reader = (data, buf) => {
-        if (settled) return;
-        if (pending) {
-          queued.push([data, buf]); // in a buffer of its own (conn.held)
-          return;
-        }
-        if (inBody) {
-          body(data, buf);
-          return;
-        }
-        // Headers: gather until the blank line, then the rest of this read is body.
-        const room = MAX_HEADER_BYTES - headerLength;
-        const take = Math.min(room, data.length);
-        data.copy(header, headerLength, 0, take);
-        const searchFrom = Math.max(0, headerLength - 3);
-        headerLength += take;
-        const at = header.subarray(0, headerLength).indexOf(HEADER_END, searchFrom);
-        if (at < 0) {
-          conn.free(buf); // copied
-          if (headerLength >= MAX_HEADER_BYTES)
-            finish(new PeershareError('BAD_SOURCE', 'source sent oversized response headers'));
-          return;
-        }
-        const problem = checkHead(header.subarray(0, at).toString('latin1'), start, end, length);
-        if (problem) {
-          finish(problem);
-          return;
-        }
-        inBody = true;
-        const bodyStart = at + HEADER_END.length - (headerLength - take); // offset in `data`
-        if (length === 0 || bodyStart < data.length) body(data.subarray(bodyStart), buf);
-        else conn.free(buf);
-      };
-
-      conn.socket.write(
-        `GET ${path} HTTP/1.1\r\nHost: ${peer.address}\r\nRange: bytes=${start}-${end}\r\nIf-Range: ${ifRange}\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n\r\n`,
-      );
+  run(): Promise<void> {
+    const done = new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
     });
+    if (this.#signal.aborted) {
+      this.#finish(this.#signal.reason);
+      return done;
+    }
+    this.#signal.addEventListener('abort', this.#onAbort, { once: true });
+    this.#conn.onEnd = (err) => this.#connectionEnded(err);
+    this.#conn.reader = (data, buf) => this.#read(data, buf);
+    const { host, path, start, end, ifRange } = this.#request;
+    this.#conn.socket.write(
+      `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nRange: bytes=${start}-${end}\r\nIf-Range: ${ifRange}\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n\r\n`,
+    );
+    return done;
+  }
+
+  /** Every body byte was handed on and the sink holds none of them. */
+  get #complete(): boolean {
+    return this.#received === this.#length && !this.#held && this.#queued.length === 0;
+  }
+
+  /** Bytes read from the connection (`data`, a view of `buf`). */
+  #read(data: Buffer, buf: Uint8Array): void {
+    if (this.#settled) return;
+    if (this.#held)
+      this.#queued.push([data, buf]); // in a buffer of its own (conn.held)
+    else if (this.#inBody) this.#deliver(data, buf);
+    else this.#readHead(data, buf);
+  }
+
+  /** Gather the head until the blank line, check it, and hand on the rest of this read as body. */
+  #readHead(data: Buffer, buf: Uint8Array): void {
+    const take = Math.min(MAX_HEADER_BYTES - this.#headLength, data.length);
+    data.copy(this.#head, this.#headLength, 0, take);
+    const searchFrom = Math.max(0, this.#headLength - 3);
+    this.#headLength += take;
+    const at = this.#head.subarray(0, this.#headLength).indexOf(HEADER_END, searchFrom);
+    if (at < 0) {
+      this.#conn.free(buf); // copied
+      if (this.#headLength >= MAX_HEADER_BYTES)
+        this.#finish(new PeershareError('BAD_SOURCE', 'source sent oversized response headers'));
+      return;
+    }
+    const { start, end } = this.#request;
+    const problem = checkHead(this.#head.subarray(0, at).toString('latin1'), start, end, this.#length);
+    if (problem) return this.#finish(problem);
+    this.#inBody = true;
+    const bodyStart = at + HEADER_END.length - (this.#headLength - take); // offset in `data`
+    if (this.#length === 0 || bodyStart < data.length) this.#deliver(data.subarray(bodyStart), buf);
+    else this.#conn.free(buf);
+  }
+
+  /** Hand a body piece to the sink; while the sink holds it, reading pauses. */
+  #deliver(data: Buffer, buf: Uint8Array): void {
+    if (this.#received + data.length > this.#length)
+      return this.#finish(
+        new PeershareError('BAD_SOURCE', `source sent more than the ${this.#length} bytes asked for`),
+      );
+    this.#received += data.length;
+    let held: void | Promise<void>;
+    try {
+      held = this.#sink(data);
+    } catch (err) {
+      return this.#finish(err);
+    }
+    if (!held) {
+      this.#conn.free(buf);
+      if (this.#complete) this.#finish();
+      return;
+    }
+    this.#conn.held = true;
+    this.#conn.socket.pause();
+    this.#held = held.then(
+      () => this.#letGo(buf),
+      (err: unknown) => this.#finish(err),
+    );
+  }
+
+  /** The sink is done with the piece in `buf`: complete, or hand on what queued meanwhile and read on. */
+  #letGo(buf: Uint8Array): void {
+    this.#held = undefined;
+    this.#conn.free(buf);
+    if (this.#settled) return;
+    if (this.#complete) return this.#finish();
+    while (!this.#held && !this.#settled && this.#queued.length > 0) this.#deliver(...this.#queued.shift()!);
+    if (this.#held || this.#settled) return;
+    this.#conn.held = false;
+    this.#conn.socket.resume();
+  }
+
+  #connectionEnded(err: Error): void {
+    if (this.#reused && this.#headLength === 0 && !this.#inBody) return this.#finish(new StaleConnection(err));
+    this.#finish(
+      err instanceof PeershareError
+        ? err
+        : new PeershareError('UNAVAILABLE', `source connection failed: ${err.message}`),
+    );
+  }
+
+  /** Settle once: without `err` the connection goes back to the pool, with one it is destroyed. */
+  #finish(err?: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    const conn = this.#conn;
+    conn.reader = undefined;
+    conn.onEnd = undefined;
+    conn.held = false;
+    if (err === undefined) {
+      conn.socket.resume(); // it may have been paused for the sink's last piece
+      this.#release(conn);
+      this.#resolve();
+    } else {
+      conn.socket.destroy();
+      this.#reject(err);
+    }
   }
 }
 

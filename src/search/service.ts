@@ -25,7 +25,7 @@ import { TlsTransport } from './adapters/tcp/tls-transport.ts';
 import type { StreamTransport } from './adapters/tcp/transport.ts';
 import type { SubnetBits } from '../shared/address.ts';
 import type { RateLimits } from './domain/link-guard.ts';
-import { SearchEngine, type PushCounters } from './domain/search-engine.ts';
+import { SearchEngine, type DynamicQuerying, type PushCounters } from './domain/search-engine.ts';
 import type { SearchCounters } from './domain/counters.ts';
 import type { OverlayCounters } from './adapters/tcp/overlay-counters.ts';
 import type { Clock, LocalIndex, NeighbourSource } from './ports.ts';
@@ -64,6 +64,8 @@ export interface SearchServiceComponents {
   rateLimits?: RateLimits;
   /** Searches our own users may start per second (at most half of rateLimits.queriesPerSecond). */
   searchesPerSecond?: number;
+  /** How searches that name how many holders they want widen (dynamic querying). */
+  dynamicQuerying?: Partial<DynamicQuerying>;
   backoff?: Partial<BackoffOptions>;
   maintainIntervalMs?: number;
   sessionTimeouts?: Partial<SessionTimeouts>;
@@ -128,6 +130,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
     defaultTimeoutMs: c.timeoutMs,
     rateLimits: c.rateLimits,
     searchesPerSecond: c.searchesPerSecond,
+    ...(c.dynamicQuerying ? { dynamic: c.dynamicQuerying } : {}),
     onError: (err) => c.logger.error({ err }, 'local index failed'),
     ...(c.onPush ? { onPush: c.onPush } : {}),
     // Debug, not info: how many a peer sends is its own choice; the counters (/health pushes) show them.
@@ -209,6 +212,11 @@ function searchMetrics(
     'searches_rate_limited_total',
     "Searches of this peer's users refused by the local search limit.",
     () => n.searchesRateLimited,
+  );
+  m.counter(
+    'searches_widened_total',
+    "Wider steps of this peer's searches (dynamic querying; a search's first step is not counted).",
+    () => n.searchesWidened,
   );
   m.counter('queries_received_total', 'Query messages received from links.', () => n.queriesReceived);
   m.counter(

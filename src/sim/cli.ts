@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- search [--peers N] [--degree D] [--ttl T] [--holders-fraction F] [--searches S]
+ * `npm run sim -- search [--peers N] [--degree D] [--ttl T] [--holders-fraction F] [--want N] [--searches S]
  * [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]`: flood searches on a
  * simulated network running the project's own Search engine. Peers, degree, TTL and holders
  * fraction each take a comma-separated list; every combination is one row of the table printed
@@ -21,7 +21,7 @@ import { mix, runSearches } from './search-sim.ts';
 import { fetchMain, USAGE as FETCH_USAGE } from './fetch-cli.ts';
 
 const USAGE =
-  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
+  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'search') await searchMain(rest);
@@ -39,6 +39,7 @@ async function searchMain(rest: string[]): Promise<void> {
       degree: { type: 'string', default: '8' },
       ttl: { type: 'string', default: '7' },
       'holders-fraction': { type: 'string', default: '0.01' },
+      want: { type: 'string', default: '0' },
       searches: { type: 'string', default: '20' },
       seed: { type: 'string', default: '1' },
       'latency-median': { type: 'string', default: '40' },
@@ -70,14 +71,16 @@ async function searchMain(rest: string[]): Promise<void> {
       );
       for (const ttl of list(values.ttl)) {
         for (const holdersFraction of list(values['holders-fraction'])) {
-          const t1 = performance.now();
-          const measures = await runSearches(net, { ttl, holdersFraction, searches, seed });
-          const row = summarize({ peers, degree, links: overlay.links }, { ttl, holdersFraction }, measures, {
-            wallSeconds: (performance.now() - t1) / 1000,
-            rssMiB: mib(process.memoryUsage().rss),
-          });
-          rows.push(row);
-          console.error(`  TTL ${ttl}, holders ${holdersFraction}: ${row.wallSeconds.toFixed(1)} s`);
+          for (const want of list(values.want)) {
+            const t1 = performance.now();
+            const measures = await runSearches(net, { ttl, holdersFraction, searches, seed, want });
+            const row = summarize({ peers, degree, links: overlay.links }, { ttl, holdersFraction, want }, measures, {
+              wallSeconds: (performance.now() - t1) / 1000,
+              rssMiB: mib(process.memoryUsage().rss),
+            });
+            rows.push(row);
+            console.error(`  TTL ${ttl}, holders ${holdersFraction}, want ${want}: ${row.wallSeconds.toFixed(1)} s`);
+          }
         }
       }
     }

@@ -11,6 +11,8 @@ export interface SearchRow {
   readonly links: number;
   readonly ttl: number;
   readonly holdersFraction: number;
+  /** Dynamic querying's target of holders (SearchRequest.want); 0: a plain flood. */
+  readonly want: number;
   /** Holders per search, besides the origin (mean). */
   readonly holders: number;
   readonly searches: number;
@@ -41,7 +43,7 @@ export interface SearchRow {
 
 export function summarize(
   topology: { peers: number; degree: number; links: number },
-  config: { ttl: number; holdersFraction: number },
+  config: { ttl: number; holdersFraction: number; want: number },
   measures: readonly SearchMeasure[],
   run: { wallSeconds: number; rssMiB: number },
 ): SearchRow {
@@ -83,6 +85,7 @@ const COLUMNS: ReadonlyArray<readonly [string, (r: SearchRow) => string]> = [
   ['degree', (r) => String(r.degree)],
   ['links', (r) => String(r.links)],
   ['TTL', (r) => String(r.ttl)],
+  ['want', (r) => (r.want > 0 ? String(r.want) : 'flood')],
   ['holders', (r) => `${pct(r.holdersFraction)} (${round(r.holders, 1)})`],
   ['searches', (r) => String(r.searches)],
   ['recall mean / min', (r) => `${pct(r.recallMean)} / ${pct(r.recallMin)}`],

@@ -25,6 +25,8 @@ export interface SearchConfig {
   readonly searches: number;
   readonly seed: number;
   readonly timeoutMs?: number;
+  /** Dynamic querying (SearchRequest.want): widen step by step until this many holders answered; unset: one flood. */
+  readonly want?: number;
   /** The same origin and holders for every search, instead of random ones (for tests on small graphs). */
   readonly fixed?: { readonly origin: number; readonly holders: readonly number[] };
 }
@@ -56,6 +58,7 @@ export interface SearchMeasure {
 
 /** Run `config.searches` searches, one after another, on `net`. */
 export async function runSearches(net: SearchNetwork, config: SearchConfig): Promise<SearchMeasure[]> {
+  // `want` is left out of the seed: a dynamic search and a flood of one configuration meet the same origins and holders.
   const random = seededRandom(mix(config.seed, config.ttl, Math.round(config.holdersFraction * 1e6)));
   const measures: SearchMeasure[] = [];
   for (let s = 0; s < config.searches; s++) measures.push(await runSearch(net, config, random, s));
@@ -90,6 +93,7 @@ async function runSearch(
     ttl: config.ttl,
     timeoutMs: config.timeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS,
     limit: Number.MAX_SAFE_INTEGER,
+    ...(config.want ? { want: config.want } : {}),
   });
   let firstHitMs: number | undefined;
   let lastHitMs: number | undefined;

@@ -41,6 +41,8 @@ export class ActiveSearch {
   private readonly listeners: HitListener[] = [];
   private readonly pairs = new Set<string>();
   private readonly holders = new Set<string>();
+  /** Holders other than this peer (hits that crossed a link). */
+  private readonly remote = new Set<string>();
   private duplicates = 0;
   private summary: SearchSummary | undefined;
   private resolve!: (summary: SearchSummary) => void;
@@ -55,6 +57,11 @@ export class ActiveSearch {
   ) {
     this.onEnd = onEnd;
     this.done = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  /** Distinct other peers that answered so far. */
+  get remoteHolders(): number {
+    return this.remote.size;
   }
 
   get ended(): boolean {
@@ -76,6 +83,7 @@ export class ActiveSearch {
     }
     this.pairs.add(pair);
     this.holders.add(hit.holderPeerId);
+    if (hit.hops > 0) this.remote.add(hit.holderPeerId);
     this.hits.push(hit);
     for (const listener of this.listeners) listener(hit);
     if (this.hits.length >= this.limit) this.end('limit');

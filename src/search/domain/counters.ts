@@ -8,6 +8,8 @@ export interface SearchCounters {
   searchesStarted: number;
   /** Searches of our own users refused by the local search limit (answered 429). */
   searchesRateLimited: number;
+  /** Wider steps of our own searches (dynamic querying: the first step is not counted). */
+  searchesWidened: number;
   queriesReceived: number;
   /** Queries handled (matched and forwarded): at most once per query per peer. */
   queriesAccepted: number;
@@ -34,6 +36,7 @@ export function newCounters(): SearchCounters {
   return {
     searchesStarted: 0,
     searchesRateLimited: 0,
+    searchesWidened: 0,
     queriesReceived: 0,
     queriesAccepted: 0,
     queriesDropped: { duplicate: 0, 'too-many-hops': 0, 'ttl-exhausted': 0 },

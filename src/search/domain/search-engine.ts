@@ -31,7 +31,23 @@ export interface SearchRequest {
   readonly ttl?: number;
   readonly timeoutMs?: number;
   readonly limit?: number;
+  /**
+   * Dynamic querying: search near first and widen only while fewer than this many other peers
+   * have answered (TTLs `DynamicQuerying.ttlSteps` below `ttl`, then `ttl`, one step every
+   * `stepMs`). Unset: one flood at `ttl`.
+   */
+  readonly want?: number;
 }
+
+/** How a search with `want` widens (dynamic querying, as Gnutella's LimeWire did it on a flat overlay). */
+export interface DynamicQuerying {
+  /** TTLs tried before the request's own, in increasing order (those not below it are skipped). */
+  readonly ttlSteps: readonly number[];
+  /** Time a step waits for hits before the next, wider one. */
+  readonly stepMs: number;
+}
+
+export const DEFAULT_DYNAMIC_QUERYING: DynamicQuerying = { ttlSteps: [2, 4], stepMs: 1_000 };
 
 export interface SearchEngineOptions {
   /** Our identity: its id names our queries, hits and pushes; its key signs our pushes. */
@@ -51,6 +67,7 @@ export interface SearchEngineOptions {
   /** Searches this peer's own users may start per second; kept below what neighbours accept (local-limit.ts). */
   readonly searchesPerSecond?: number;
   readonly maxLocalResults?: number;
+  readonly dynamic?: Partial<DynamicQuerying>;
   /** Told when something goes wrong that is not a peer's fault (the index failing). */
   readonly onError?: (err: unknown) => void;
   /** PUSH (push.ts): its bounds, and who acts on a push for this peer (the connect-back, after its own checks). */
@@ -80,6 +97,7 @@ export class SearchEngine {
   readonly router: FloodRouter;
   private readonly guard: LinkGuard;
   private readonly localLimit: LocalSearchLimiter;
+  private readonly dynamic: DynamicQuerying;
   private readonly active = new Map<string, ActiveSearch>();
   private readonly now: () => number;
   readonly pushRouter: PushRouter;
@@ -103,6 +121,7 @@ export class SearchEngine {
     this.pushSendLimit = new PushSendLimit(this.pushSettings);
     this.router = new FloodRouter({ ...o.router, now: this.now });
     this.guard = new LinkGuard(o.rateLimits ?? DEFAULT_RATE_LIMITS, this.now);
+    this.dynamic = { ...DEFAULT_DYNAMIC_QUERYING, ...o.dynamic };
     this.localLimit = localSearchLimiter(o.rateLimits ?? DEFAULT_RATE_LIMITS, o.searchesPerSecond, this.now);
   }
 
@@ -117,22 +136,67 @@ export class SearchEngine {
       this.counters.searchesRateLimited += 1;
       throw refused;
     }
-    const nonce = this.o.randomBytes(QUERY_NONCE_BYTES);
-    const key = queryKey(nonce, this.o.identity.peerId);
     const timeoutMs = request.timeoutMs ?? this.o.defaultTimeoutMs ?? DEFAULT_SEARCH_TIMEOUT_MS;
+    const ttls = this.ttlsOf(request);
+    const keys: string[] = [];
     let cancelDeadline = () => {};
-    const search = new ActiveSearch(key, this.now(), request.limit ?? DEFAULT_RESULT_LIMIT, this.now, () => {
+    let cancelStep = () => {};
+    const firstId = this.newQueryId();
+    const search = new ActiveSearch(firstId.key, this.now(), request.limit ?? DEFAULT_RESULT_LIMIT, this.now, () => {
       cancelDeadline();
-      this.active.delete(key);
+      cancelStep();
+      for (const key of keys) this.active.delete(key);
     });
-    this.active.set(key, search);
     cancelDeadline = this.o.clock.schedule(timeoutMs, () => search.end('deadline'));
+    this.counters.searchesStarted += 1;
+    const firstQuery = this.flood(search, firstId, request, ttls[0]!);
+    keys.push(firstId.key);
+    void this.matchLocally(firstQuery)
+      .then((entries) => {
+        for (const e of entries) search.add(this.toSearchHit(e, this.o.identity.peerId, this.o.filesAddress(), 0));
+      })
+      .catch((err: unknown) => this.o.onError?.(err)); // this search goes on without our own matches
 
-    const forward = this.router.originate(
-      key,
-      request.ttl ?? this.o.defaultTtl ?? this.router.maxTtl,
-      this.o.links.ids(),
+    // Dynamic querying: each wider step is a query of its own (a new id: the peers the last step
+    // reached have seen that one), answered into the same search.
+    const { stepMs } = this.dynamic;
+    const widen = (step: number): void => {
+      if (search.ended || step >= ttls.length || search.remoteHolders >= request.want!) return;
+      if (this.localLimit.take()) return; // our neighbours would refuse it: the search keeps what it has
+      this.counters.searchesWidened += 1;
+      const id = this.newQueryId();
+      keys.push(id.key);
+      this.flood(search, id, request, ttls[step]!);
+      cancelStep = this.o.clock.schedule(stepMs, () => widen(step + 1));
+    };
+    if (ttls.length > 1) cancelStep = this.o.clock.schedule(stepMs, () => widen(1));
+    return search;
+  }
+
+  /** The TTL of each step of a search: one, or (dynamic querying, `want`) the steps below its own, then its own. */
+  private ttlsOf(request: SearchRequest): number[] {
+    const ttl = Math.min(
+      Math.max(1, Math.floor(request.ttl ?? this.o.defaultTtl ?? this.router.maxTtl)),
+      this.router.maxTtl,
     );
+    if (request.want === undefined) return [ttl];
+    return [...this.dynamic.ttlSteps.filter((step) => step >= 1 && step < ttl), ttl];
+  }
+
+  private newQueryId(): { nonce: Uint8Array; key: string } {
+    const nonce = this.o.randomBytes(QUERY_NONCE_BYTES);
+    return { nonce, key: queryKey(nonce, this.o.identity.peerId) };
+  }
+
+  /** Send one flood of `search` with `ttl` under the query id `id` (its hits go to `search`). */
+  private flood(
+    search: ActiveSearch,
+    { nonce, key }: { nonce: Uint8Array; key: string },
+    request: SearchRequest,
+    ttl: number,
+  ): Query {
+    this.active.set(key, search);
+    const forward = this.router.originate(key, ttl, this.o.links.ids());
     const id = { nonce, originPeerId: this.o.identity.peerId, originAddress: this.o.searchAddress() };
     const query = create(QuerySchema, {
       id,
@@ -141,14 +205,8 @@ export class SearchEngine {
       ttl: forward.ttl,
       hops: 0,
     });
-    this.counters.searchesStarted += 1;
     this.sendQueries(forward.to, query);
-    void this.matchLocally(query)
-      .then((entries) => {
-        for (const e of entries) search.add(this.toSearchHit(e, this.o.identity.peerId, this.o.filesAddress(), 0));
-      })
-      .catch((err: unknown) => this.o.onError?.(err)); // this search goes on without our own matches
-    return search;
+    return query;
   }
 
   /** A Query arrived over `link`. */

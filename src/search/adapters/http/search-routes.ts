@@ -45,6 +45,13 @@ const SearchParams = {
     Type.Integer({ minimum: 1, maximum: MAX_RESULT_LIMIT, description: 'end once this many hits arrived' }),
   ),
   ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, description: 'links the query may cross (clamped)' })),
+  want: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_RESULT_LIMIT,
+      description: 'dynamic querying: search near first, widen only while fewer than this many other peers answered',
+    }),
+  ),
 };
 const SearchQuery = Type.Object({
   ...SearchParams,
@@ -92,7 +99,7 @@ const LinkSchema = Type.Object({
 function toRequest(api: SearchApi, p: Static<typeof SearchBody>): SearchRequest {
   if ((p.q === undefined) === (p.fileId === undefined))
     throw new PeershareError('BAD_REQUEST', 'give exactly one of q and fileId');
-  const base = { timeoutMs: p.timeout, limit: p.limit, ttl: p.ttl };
+  const base = { timeoutMs: p.timeout, limit: p.limit, ttl: p.ttl, ...(p.want !== undefined ? { want: p.want } : {}) };
   if (p.fileId !== undefined) return { ...base, fileId: p.fileId };
   const terms = api.parseTerms(p.q!);
   if (terms.length === 0) throw new PeershareError('BAD_REQUEST', 'q has no searchable words');

@@ -193,8 +193,9 @@ function fetchPortOf(core: SyncRounds): number {
 
 /** host[:port] → host:port, or CONFIG_INVALID. */
 export function joinAddress(value: string): string {
-  if (isAddress(value)) return value;
+  // Before the first check: isAddress narrows its argument to string, so `value` would be never after it.
   const withPort = `${value}:${DEFAULT_JOIN_PORT}`;
+  if (isAddress(value)) return value;
   if (isAddress(withPort)) return withPort;
   throw new PeershareError('CONFIG_INVALID', `join address ${JSON.stringify(value)} is not host[:port]`, {
     field: 'join',

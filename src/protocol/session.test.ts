@@ -7,7 +7,7 @@ import { frame } from './framing.ts';
 import { FrameSchema } from './gen/wire_pb.ts';
 import { PROTOCOL_VERSION } from './limits.ts';
 import { duplexPair } from './duplex-pair.ts';
-import { PeerSession } from './session.ts';
+import { PeerSession, type SessionEvents } from './session.ts';
 import { rawPeer, sessionPair, testHello, type RawPeer } from '../../test/support/protocol-sessions.ts';
 
 const fileId = 'cd'.repeat(32);
@@ -16,6 +16,11 @@ const fileId = 'cd'.repeat(32);
 function helloFrame(version = PROTOCOL_VERSION): Uint8Array {
   const value = { ...testHello(5), protocolVersion: version, nonce: new Uint8Array(16).fill(3) };
   return frame(toBinary(FrameSchema, create(FrameSchema, { msg: { case: 'hello', value } })));
+}
+
+/** The arguments of `session`'s next `event`: node:events once, typed by the session's event map. */
+function next<E extends keyof SessionEvents>(session: PeerSession, event: E): Promise<SessionEvents[E]> {
+  return once(session, event) as Promise<SessionEvents[E]>;
 }
 
 async function ready(...sessions: PeerSession[]): Promise<void> {
@@ -28,7 +33,7 @@ async function attack(
   endAfter = false,
 ): Promise<{ reason: string; message: string; sent: WireMessage[]; peer: RawPeer }> {
   const peer = rawPeer();
-  const closed = once(peer.session, 'close');
+  const closed = next(peer.session, 'close');
   for (const chunk of bytes) peer.raw.write(chunk);
   if (endAfter) peer.raw.end();
   const [info] = await closed;
@@ -44,7 +49,7 @@ describe('peer session', () => {
   });
 
   afterEach(async () => {
-    const closing = healthy.map((s) => once(s, 'close'));
+    const closing = healthy.map((s) => next(s, 'close'));
     healthy[0].close('test over');
     await Promise.all(closing);
   });
@@ -52,7 +57,7 @@ describe('peer session', () => {
   /** The session pair from beforeEach still carries a query, whatever happened to others. */
   async function expectHealthyStillWorks(): Promise<void> {
     const [a, b] = healthy;
-    const got = once(b, 'message');
+    const got = next(b, 'message');
     const id = { nonce: new Uint8Array(16).fill(9), originPeerId: a.remote!.peerId, originAddress: 'x:1' };
     expect(a.send({ case: 'query', value: { id, fileId, ttl: 2 } })).toBe(true);
     const [message] = await got;
@@ -64,11 +69,11 @@ describe('peer session', () => {
     expect(a.remote?.filesAddress).toBe('http://127.0.0.2:7070');
     expect(b.remote?.searchAddress).toBe('127.0.0.1:7071');
     const id = { nonce: new Uint8Array(16).fill(1), originPeerId: a.remote!.peerId, originAddress: '127.0.0.2:7071' };
-    const queryAtB = once(b, 'message');
+    const queryAtB = next(b, 'message');
     a.send({ case: 'query', value: { id, terms: ['song'], ttl: 7, hops: 0 } });
     const [query] = await queryAtB;
     expect(query).toMatchObject({ case: 'query', value: { terms: ['song'], ttl: 7 } });
-    const hitAtA = once(a, 'message');
+    const hitAtA = next(a, 'message');
     const result = { fileId, name: 'song.ogg', size: 10n };
     b.send({
       case: 'hit',
@@ -92,7 +97,7 @@ describe('peer session', () => {
     expect(a.features).toEqual(['push', 'keyword-tables']);
     expect(b.features).toEqual(['keyword-tables', 'push']);
     expect(b.remote?.features).toEqual(['push', 'folders', 'keyword-tables']);
-    const closing = [once(a, 'close'), once(b, 'close')];
+    const closing = [next(a, 'close'), next(b, 'close')];
     a.close('test over');
     await Promise.all(closing);
   });
@@ -113,11 +118,11 @@ describe('peer session', () => {
     const [a, b] = sessionPair();
     await ready(a, b);
     expect(a.features).toContain('push');
-    const atB = once(b, 'message');
+    const atB = next(b, 'message');
     expect(a.send(push(a.remote!.peerId, b.remote!.peerId))).toBe(true); // to b, from a
     const [message] = (await atB) as [WireMessage];
     expect(message).toMatchObject({ case: 'push', value: { requesterFilesAddress: '10.0.0.2:7871', ttl: 3 } });
-    const closing = [once(a, 'close'), once(b, 'close')];
+    const closing = [next(a, 'close'), next(b, 'close')];
     a.close('test over');
     await Promise.all(closing);
 
@@ -128,7 +133,7 @@ describe('peer session', () => {
     await ready(c, old);
     expect(c.features).toEqual([]);
     expect(c.send(push(old.remote!.peerId, c.remote!.peerId))).toBe(false);
-    const cut = once(c, 'close');
+    const cut = next(c, 'close');
     (old as unknown as { write(m: unknown): boolean }).write(push(c.remote!.peerId, old.remote!.peerId)); // bypasses send's own check
     const [info] = await cut;
     expect(info).toMatchObject({ reason: 'unexpected-message' });
@@ -143,7 +148,7 @@ describe('peer session', () => {
     const b = new PeerSession(y, { hello: honest });
     const ready = vi.fn();
     a.on('ready', ready);
-    const [[atA], [atB]] = await Promise.all([once(a, 'close'), once(b, 'close')]);
+    const [[atA], [atB]] = await Promise.all([next(a, 'close'), next(b, 'close')]);
     expect(ready).not.toHaveBeenCalled();
     expect(atA).toMatchObject({ reason: 'peer-mismatch', code: 'PEER_ID_MISMATCH' });
     expect(atA.message).toBe(`the hello claims peer ${honest.peerId} but the TLS certificate proved ${proven}`);
@@ -194,7 +199,7 @@ describe('peer session', () => {
   it('reports the reason a peer gives when it closes', async () => {
     const [a, b] = sessionPair();
     await ready(a, b);
-    const closed = once(b, 'close');
+    const closed = next(b, 'close');
     a.close('shutting down', 'UNAVAILABLE');
     const [info] = await closed;
     expect(info).toEqual({ reason: 'closed-by-peer', code: 'UNAVAILABLE', message: 'shutting down' });
@@ -202,7 +207,7 @@ describe('peer session', () => {
 
   it('closes a link when no hello comes within the handshake timeout', async () => {
     const peer = rawPeer({ handshakeMs: 20 });
-    const [info] = await once(peer.session, 'close');
+    const [info] = await next(peer.session, 'close');
     expect(info.reason).toBe('handshake-timeout');
     expect((await peer.received).at(-1)).toMatchObject({ case: 'close', value: { code: 15 } });
   });
@@ -211,7 +216,7 @@ describe('peer session', () => {
     const peer = rawPeer({ idleMs: 20, keepaliveMs: 1_000 });
     peer.raw.write(helloFrame());
     await once(peer.session, 'ready');
-    const [info] = await once(peer.session, 'close');
+    const [info] = await next(peer.session, 'close');
     expect(info.reason).toBe('idle-timeout');
   });
 
@@ -222,7 +227,7 @@ describe('peer session', () => {
       peer.raw.write(helloFrame());
       await vi.advanceTimersByTimeAsync(0);
       expect(peer.session.isReady).toBe(true);
-      const closed = once(peer.session, 'close');
+      const closed = next(peer.session, 'close');
       // A Ping frame (prefix + body), one byte every 30 ms: always inside the idle timeout.
       const ping = encodeFrame({ case: 'ping', value: { nonce: 1 } });
       let sent = 0;
@@ -254,7 +259,7 @@ describe('peer session', () => {
         await vi.advanceTimersByTimeAsync(0);
       }
       expect(peer.session.isReady).toBe(true);
-      const closed = once(peer.session, 'close');
+      const closed = next(peer.session, 'close');
       peer.session.close('test over');
       await closed;
     } finally {
@@ -269,7 +274,7 @@ describe('peer session', () => {
       await ready(a, b);
       for (let i = 0; i < 20; i++) await vi.advanceTimersByTimeAsync(10);
       expect(a.isReady && b.isReady).toBe(true);
-      const closed = [once(a, 'close'), once(b, 'close')];
+      const closed = [next(a, 'close'), next(b, 'close')];
       a.close();
       await Promise.all(closed);
     } finally {
@@ -283,19 +288,19 @@ describe('peer session', () => {
     try {
       const [a, b] = sessionPair({ keepaliveMs: 10, idleMs: 1_000 });
       await ready(a, b);
-      const closedByUs = [once(a, 'close'), once(b, 'close')];
+      const closedByUs = [next(a, 'close'), next(b, 'close')];
       a.close();
       await vi.advanceTimersByTimeAsync(0);
       await Promise.all(closedByUs);
 
       const broken = rawPeer();
-      const closedOnGarbage = once(broken.session, 'close');
+      const closedOnGarbage = next(broken.session, 'close');
       broken.raw.write(Uint8Array.of(0xff, 0xff, 0xff, 0xff));
       await vi.advanceTimersByTimeAsync(0);
       await closedOnGarbage;
 
       const silent = rawPeer({ handshakeMs: 50 });
-      const closedOnTimeout = once(silent.session, 'close');
+      const closedOnTimeout = next(silent.session, 'close');
       await vi.advanceTimersByTimeAsync(50);
       await closedOnTimeout;
 
@@ -303,7 +308,7 @@ describe('peer session', () => {
       idle.raw.write(helloFrame());
       await vi.advanceTimersByTimeAsync(0);
       expect(idle.session.isReady).toBe(true);
-      const closedOnIdle = once(idle.session, 'close');
+      const closedOnIdle = next(idle.session, 'close');
       await vi.advanceTimersByTimeAsync(50);
       await closedOnIdle;
 
@@ -319,7 +324,7 @@ describe('peer session', () => {
     b.on('message', () => {
       throw new Error('boom');
     });
-    const closed = once(b, 'close');
+    const closed = next(b, 'close');
     const id = { nonce: new Uint8Array(16), originPeerId: a.remote!.peerId, originAddress: 'x:1' };
     a.send({ case: 'query', value: { id, fileId, ttl: 1 } });
     const [info] = await closed;

@@ -249,7 +249,7 @@ export const SETTINGS = {
     flag: 'log-format',
     doc: 'logs on stdout: human (one readable line each), json (pino), or auto: human on a terminal, else json',
     parse: oneOf(...LOG_FORMATS),
-    default: 'auto' as LogFormatSetting,
+    default: 'auto' satisfies LogFormatSetting,
   },
   clientPort: {
     flag: 'client-port',

@@ -98,12 +98,17 @@ export function humanLine(json: string, options: HumanOptions = { showPeer: fals
   const fields = Object.entries(record)
     .filter(([key, value]) => !FRAMED.has(key) && value !== undefined)
     .map(([key, value]) => `${key}=${fieldText(key, value)}`);
+  // pino writes msg as a string; anything else is shown as String() shows it, as before.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return [`${time} ${level} ${service}`, String(record.msg ?? ''), fields.join(' ')].filter(Boolean).join('  ') + '\n';
 }
 
 function fieldText(key: string, value: unknown): string {
   if (key === 'err' && value !== null && typeof value === 'object') {
     const err = value as { message?: unknown; code?: unknown };
+    // pino's error serializer gives a string message and a string or number code; whatever else
+    // comes is shown as String() shows it, as before.
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     value = `${String(err.message ?? '')}${err.code !== undefined ? ` (${String(err.code)})` : ''}`;
   }
   const text =

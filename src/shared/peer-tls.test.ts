@@ -26,7 +26,7 @@ async function serve(tls: PeerTls): Promise<{ port: number; proven: Promise<stri
       try {
         resolve(provenPeerId(socket));
       } catch (err) {
-        reject(err as Error);
+        reject(err);
       } finally {
         socket.destroy();
       }

@@ -67,7 +67,9 @@ export async function makeCertificate(identity: TlsIdentity, now = Date.now()): 
     name: `CN=${identity.peerId}`,
     notBefore: new Date(now - CLOCK_SKEW_MS),
     notAfter: new Date(now + CERT_LIFETIME_MS),
-    keys: { privateKey, publicKey } as Parameters<typeof x509.X509CertificateGenerator.createSelfSigned>[0]['keys'],
+    // x509 types this as the DOM's CryptoKeyPair, which Node's libs lack (so it resolves to an error
+    // type that accepts anything): check the pair against Node's own webcrypto type instead.
+    keys: { privateKey, publicKey } satisfies webcrypto.CryptoKeyPair,
     signingAlgorithm: ED25519,
     extensions: [new x509.BasicConstraintsExtension(false, undefined, true)],
   });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createPeerContext, startPeer } from '../../src/peer/wiring.ts';
 import { loadConfig } from '../../src/shared/config.ts';
+import type { ErrorBody } from '../../src/shared/errors.ts';
 import { HttpClient, type Target } from '../../src/shared/http-client.ts';
 import { silentLogger } from '../../src/shared/logging.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
@@ -55,7 +56,7 @@ describe('access to state-changing routes', () => {
       'x',
     );
     expect(rebound.status).toBe(403);
-    expect(JSON.parse(rebound.body).error.code).toBe('FORBIDDEN');
+    expect((JSON.parse(rebound.body) as ErrorBody).error.code).toBe('FORBIDDEN');
   });
 
   it('requires the API token when the service listens beyond loopback, and keeps read-only routes open', async () => {

@@ -3,7 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { ChangeSet, FileSummary } from '../../src/files/ports.ts';
 import type { Manifest } from '../../src/shared/content.ts';
+import type { ErrorBody } from '../../src/shared/errors.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
 import { CLIENT_HEADER } from '../../src/shared/site-guard.ts';
 
@@ -11,8 +13,20 @@ const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('h
 /** A change without a body says it comes from a peershare client, as the command does. */
 const CLIENT = { [CLIENT_HEADER]: 'test' };
 
-async function json<T = any>(response: Response): Promise<T> {
+/** A response's JSON body, as the type the route's schema promises (name it at each call). */
+async function json<T>(response: Response): Promise<T> {
   return (await response.json()) as T;
+}
+
+/** The parts of a file's public view (GET /files/:id, an upload's answer) these tests read. */
+type FileView = Pick<FileSummary, 'id' | 'name' | 'names' | 'size'>;
+interface FileList {
+  total: number;
+  items: FileView[];
+}
+interface OpenApiDoc {
+  openapi: string;
+  paths: Record<string, { get: { parameters: { name: string }[] } }>;
 }
 
 describe('File Management API', () => {
@@ -21,7 +35,7 @@ describe('File Management API', () => {
     const data = randomBytes(3.5 * 1024 * 1024);
     const created = await upload(url, 'holiday video.mp4', data);
     expect(created.status).toBe(201);
-    const file = await json(created);
+    const file = await json<FileView>(created);
     expect(file).toMatchObject({
       name: 'holiday video.mp4',
       size: data.length,
@@ -29,9 +43,9 @@ describe('File Management API', () => {
       origins: ['stored'],
     });
 
-    const list = await json(await fetch(`${url}/files`));
+    const list = await json<FileList>(await fetch(`${url}/files`));
     expect(list.total).toBe(1);
-    expect(list.items[0].id).toBe(file.id);
+    expect(list.items[0]!.id).toBe(file.id);
 
     const manifest = await json<Manifest>(await fetch(`${url}/files/${file.id}/manifest`));
     expect(manifest).toMatchObject({ id: file.id, size: data.length, chunkSize: 1024 * 1024 });
@@ -59,7 +73,7 @@ describe('File Management API', () => {
   it('answers suffix ranges, HEAD, and unsatisfiable ranges exactly as RFC 9110 says', async () => {
     const { url } = await startFilesPeer();
     const data = Buffer.from('0123456789');
-    const { id } = await json(await upload(url, 'digits.txt', data));
+    const { id } = await json<FileView>(await upload(url, 'digits.txt', data));
 
     const suffix = await fetch(`${url}/files/${id}/content`, { headers: { range: 'bytes=-3' } });
     expect(suffix.status).toBe(206);
@@ -74,7 +88,7 @@ describe('File Management API', () => {
     const beyond = await fetch(`${url}/files/${id}/content`, { headers: { range: 'bytes=10-' } });
     expect(beyond.status).toBe(416);
     expect(beyond.headers.get('content-range')).toBe('bytes */10');
-    expect((await json(beyond)).error.code).toBe('INVALID_RANGE');
+    expect((await json<ErrorBody>(beyond)).error.code).toBe('INVALID_RANGE');
 
     const staleIfRange = await fetch(`${url}/files/${id}/content`, {
       headers: { range: 'bytes=0-1', 'if-range': '"nope"' },
@@ -85,12 +99,12 @@ describe('File Management API', () => {
 
   it('serves an empty file', async () => {
     const { url } = await startFilesPeer();
-    const file = await json(await upload(url, 'empty.txt', ''));
+    const file = await json<FileView>(await upload(url, 'empty.txt', ''));
     expect(file).toMatchObject({ size: 0, id: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });
     const res = await fetch(`${url}/files/${file.id}/content`);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('');
-    expect((await json(await fetch(`${url}/files/${file.id}/manifest`))).chunks).toEqual([]);
+    expect((await json<Manifest>(await fetch(`${url}/files/${file.id}/manifest`))).chunks).toEqual([]);
   });
 
   it('keeps the same content uploaded under two names as one id, searchable by either name', async () => {
@@ -100,31 +114,31 @@ describe('File Management API', () => {
     const second = await upload(url, 'cv-final.pdf', data);
     expect(first.status).toBe(201);
     expect(second.status).toBe(200);
-    const a = await json(first);
-    const b = await json(second);
+    const a = await json<FileView>(first);
+    const b = await json<FileView>(second);
     expect(b.id).toBe(a.id);
     expect(b.names).toEqual(['Résumé 2026.pdf', 'cv-final.pdf']);
 
     for (const q of ['resume', 'RÉSUMÉ 2026', 'cv final', 'fin']) {
-      const hits = await json(await fetch(`${url}/files?q=${encodeURIComponent(q)}`));
+      const hits = await json<FileList>(await fetch(`${url}/files?q=${encodeURIComponent(q)}`));
       expect(
-        hits.items.map((f: { id: string }) => f.id),
+        hits.items.map((f) => f.id),
         q,
       ).toEqual([a.id]);
     }
-    expect((await json(await fetch(`${url}/files?q=resume+final`))).total).toBe(0);
+    expect((await json<FileList>(await fetch(`${url}/files?q=resume+final`))).total).toBe(0);
   });
 
   it('stores concurrent uploads of the same content once, leaving no temp files', async () => {
     const { url, dataDir } = await startFilesPeer();
     const data = randomBytes(2 * 1024 * 1024 + 17);
     const responses = await Promise.all(Array.from({ length: 8 }, (_, i) => upload(url, `copy-${i}.bin`, data)));
-    const ids = new Set(await Promise.all(responses.map(async (r) => (await json(r)).id)));
+    const ids = new Set(await Promise.all(responses.map(async (r) => (await json<FileView>(r)).id)));
     expect(ids.size).toBe(1);
     const [id] = [...ids] as [string];
     expect(readdirSync(join(dataDir, 'tmp'))).toEqual([]);
     expect(readdirSync(join(dataDir, 'store', id.slice(0, 2)))).toEqual([id]);
-    const described = await json(await fetch(`${url}/files/${id}`));
+    const described = await json<FileView>(await fetch(`${url}/files/${id}`));
     expect(described.names).toHaveLength(8);
     const body = Buffer.from(await (await fetch(`${url}/files/${id}/content`)).arrayBuffer());
     expect(sha256(body)).toBe(sha256(data));
@@ -133,8 +147,8 @@ describe('File Management API', () => {
   it('pages through the list and unshares a file, deleting the uploaded copy', async () => {
     const { url, dataDir } = await startFilesPeer();
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await json(await upload(url, `note-${i}.txt`, `note ${i}`))).id);
-    const page = await json(await fetch(`${url}/files?offset=1&limit=2`));
+    for (let i = 0; i < 5; i++) ids.push((await json<FileView>(await upload(url, `note-${i}.txt`, `note ${i}`))).id);
+    const page = await json<FileList>(await fetch(`${url}/files?offset=1&limit=2`));
     expect(page).toMatchObject({ total: 5, offset: 1, limit: 2 });
     expect(page.items).toHaveLength(2);
 
@@ -142,17 +156,17 @@ describe('File Management API', () => {
     expect((await fetch(`${url}/files/${victim}`, { method: 'DELETE', headers: CLIENT })).status).toBe(204);
     const gone = await fetch(`${url}/files/${victim}/content`);
     expect(gone.status).toBe(404);
-    expect((await json(gone)).error.code).toBe('FILE_NOT_FOUND');
+    expect((await json<ErrorBody>(gone)).error.code).toBe('FILE_NOT_FOUND');
     expect(readdirSync(join(dataDir, 'store', victim.slice(0, 2))).includes(victim)).toBe(false);
-    expect((await json(await fetch(`${url}/files`))).total).toBe(4);
-    expect((await json(await fetch(`${url}/files/${victim}`, { method: 'DELETE', headers: CLIENT }))).error.code).toBe(
-      'FILE_NOT_FOUND',
-    );
+    expect((await json<FileList>(await fetch(`${url}/files`))).total).toBe(4);
+    expect(
+      (await json<ErrorBody>(await fetch(`${url}/files/${victim}`, { method: 'DELETE', headers: CLIENT }))).error.code,
+    ).toBe('FILE_NOT_FOUND');
   });
 
   it('publishes an OpenAPI document generated from the route schemas, and a health route', async () => {
     const { url } = await startFilesPeer();
-    const doc = await json(await fetch(`${url}/openapi.json`));
+    const doc = await json<OpenApiDoc>(await fetch(`${url}/openapi.json`));
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining([
@@ -164,10 +178,10 @@ describe('File Management API', () => {
         '/health',
       ]),
     );
-    expect(doc.paths['/files/{id}/content'].get.parameters.map((p: { name: string }) => p.name)).toEqual(
+    expect(doc.paths['/files/{id}/content']!.get.parameters.map((p) => p.name)).toEqual(
       expect.arrayContaining(['id', 'range']),
     );
-    const health = await json(await fetch(`${url}/health`));
+    const health = await json<{ peerId: string }>(await fetch(`${url}/health`));
     expect(health).toMatchObject({ status: 'ok', service: 'files' });
     expect(health.peerId).toMatch(/^[a-z2-7]{52}$/);
   });
@@ -176,7 +190,7 @@ describe('File Management API', () => {
 describe('the query port Search uses', () => {
   it('matches names by every term, case- and accent-insensitively, and looks files up by exact id', async () => {
     const { url, service } = await startFilesPeer();
-    const a = await json(await upload(url, 'Ubuntu-22.04 Désktop.iso', 'ubuntu bytes'));
+    const a = await json<FileView>(await upload(url, 'Ubuntu-22.04 Désktop.iso', 'ubuntu bytes'));
     await upload(url, 'ubuntu-server.iso', 'server bytes');
     await upload(url, 'ubuntu desktop copy.iso', 'ubuntu bytes');
     const matches = service.manager.match('UBUNTU desk', 10);
@@ -197,22 +211,22 @@ describe('the query port Search uses', () => {
 describe('the change feed Fetch lists to peers', () => {
   it('gives the whole list for an unknown cursor, then only what changed since', async () => {
     const { url } = await startFilesPeer();
-    const a = await json(await upload(url, 'alpha.txt', 'alpha'));
-    const first = await json(await fetch(`${url}/changes`));
+    const a = await json<FileView>(await upload(url, 'alpha.txt', 'alpha'));
+    const first = await json<ChangeSet>(await fetch(`${url}/changes`));
     expect(first).toMatchObject({ reset: true, removed: [], added: [{ id: a.id, name: 'alpha.txt', size: 5 }] });
 
-    const quiet = await json(await fetch(`${url}/changes?since=${first.cursor}`));
+    const quiet = await json<ChangeSet>(await fetch(`${url}/changes?since=${first.cursor}`));
     expect(quiet).toEqual({ cursor: first.cursor, reset: false, added: [], removed: [] });
 
-    const b = await json(await upload(url, 'beta.txt', 'beta'));
+    const b = await json<FileView>(await upload(url, 'beta.txt', 'beta'));
     await upload(url, 'alpha again.txt', 'alpha');
     await fetch(`${url}/files/${a.id}`, { method: 'DELETE', headers: CLIENT });
-    const delta = await json(await fetch(`${url}/changes?since=${first.cursor}`));
+    const delta = await json<ChangeSet>(await fetch(`${url}/changes?since=${first.cursor}`));
     expect(delta.reset).toBe(false);
     expect(delta.added).toEqual([{ id: b.id, name: 'beta.txt', size: 4 }]);
     expect(delta.removed).toEqual([a.id]);
 
-    const foreign = await json(await fetch(`${url}/changes?since=0123456789abcdef:1`));
+    const foreign = await json<ChangeSet>(await fetch(`${url}/changes?since=0123456789abcdef:1`));
     expect(foreign).toMatchObject({ reset: true, added: [{ id: b.id, name: 'beta.txt', size: 4 }] });
     expect((await fetch(`${url}/changes?limit=0`)).status).toBe(400);
   });

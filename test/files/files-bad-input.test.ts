@@ -56,7 +56,7 @@ describe('File Management under bad input', () => {
       headers: { 'content-type': 'application/octet-stream' },
       body: ReadableStream.from(chunks),
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(streamed.status).toBe(413);
     expect(await errorCode(streamed)).toBe('PAYLOAD_TOO_LARGE');
     await expectNothingStored(peer);

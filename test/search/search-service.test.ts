@@ -6,7 +6,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createPeerContext, startPeer } from '../../src/peer/wiring.ts';
-import type { SearchService } from '../../src/search/service.ts';
 import { DEFAULT_PORTS, loadConfig } from '../../src/shared/config.ts';
 import { silentLogger } from '../../src/shared/logging.ts';
 import { upload } from '../support/files-peer.ts';

@@ -130,7 +130,7 @@ describe('search spam', () => {
       // The operator sees it in `peershare status`: every refusal counted, nothing cut at B.
       const status = await runCommand(['status', '--json', '--api', `${hostA}:${DEFAULT_PORTS.clientPort}`]);
       expect(status.code).toBe(0);
-      expect(JSON.parse(status.stdout).defences.links).toMatchObject({
+      expect((JSON.parse(status.stdout) as { defences: { links: unknown } }).defences.links).toMatchObject({
         ownSearchesRateLimited: limited.length,
         neighboursCut: 0,
       });

@@ -24,8 +24,8 @@ interface UnitOptions {
   nodeDir?: string;
 }
 interface DeployModule {
-  systemdUnit(template: string, options: UnitOptions): string;
-  unitName(name: string): string;
+  systemdUnit: (template: string, options: UnitOptions) => string;
+  unitName: (name: string) => string;
 }
 // A plain-JavaScript program (it runs without a build); imported, it runs nothing.
 const DEPLOY: string = join(ROOT, 'bin/deploy.js');

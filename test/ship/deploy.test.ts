@@ -138,7 +138,7 @@ describe.skipIf(!canCreateHosts)(
         const deploy = (...args: string[]) =>
           run('ip', ['netns', 'exec', deployer.ns, process.execPath, DEPLOY, inventory, ...args], {
             timeout: DEPLOY_TIMEOUT_MS,
-          }).catch((err: { stdout?: string; stderr?: string }) => {
+          }).catch((err: Error & { stdout?: string; stderr?: string }) => {
             throw new Error(`deploy ${args.join(' ')} failed:\n${err.stdout ?? ''}${err.stderr ?? String(err)}`);
           });
 

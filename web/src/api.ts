@@ -192,7 +192,8 @@ export async function callWithProgress<T, P>(
 
 export interface Upload<T> {
   readonly done: Promise<T>;
-  abort(): void;
+  /** Cancel the upload (a plain function: it can be passed on without its object). */
+  readonly abort: () => void;
 }
 
 /**

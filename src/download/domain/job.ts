@@ -158,10 +158,10 @@ export function validateJob(raw: unknown): DownloadJob {
     v: JOB_VERSION,
     fileId: j.fileId,
     name: j.name,
-    ...(j.outDir !== undefined ? { outDir: j.outDir as string } : {}),
+    ...(j.outDir !== undefined ? { outDir: j.outDir } : {}),
     // More than the cap is no failure: the first ones, in the caller's order, are kept.
     sources: legacy ? [] : [...new Set(j.sources as string[])].slice(0, MAX_SOURCES_PER_JOB),
-    ...(j.size !== undefined ? { size: j.size as number } : {}),
+    ...(j.size !== undefined ? { size: j.size } : {}),
     requestedAt: j.requestedAt,
   };
 }

@@ -151,7 +151,7 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
         if (lie) failed(source, lie);
         else won(source, manifest);
       } catch (err) {
-        const reason = controller.signal.aborted ? controller.signal.reason : err;
+        const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
         failed(
           source,
           (reason as Error)?.message ?? String(reason),

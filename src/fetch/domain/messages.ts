@@ -120,6 +120,12 @@ function bad(message: string, field: string): PeershareError {
   return new PeershareError('BAD_REQUEST', message, { field });
 }
 
+/** The field a refused record names (peer-record.ts and bad() above set `details.field`, always a string). */
+function fieldOf(err: PeershareError): string | undefined {
+  const field = err.details?.field;
+  return typeof field === 'string' ? field : undefined;
+}
+
 function object(value: unknown, field: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw bad(`${field} must be an object`, field);
@@ -150,7 +156,7 @@ function record(value: unknown, field: string, now: number, limits: MessageLimit
   try {
     return verifyRecord(value, { now, maxSkewMs: limits.maxClockSkewMs, ...checks });
   } catch (err) {
-    if (err instanceof PeershareError) throw bad(err.message, `${field}.${String(err.details?.field ?? '')}`);
+    if (err instanceof PeershareError) throw bad(err.message, `${field}.${fieldOf(err) ?? ''}`);
     throw err;
   }
 }
@@ -165,7 +171,7 @@ export function parseRecord(
   try {
     return verifyRecord(input, { now, maxSkewMs: limits.maxClockSkewMs, ...checks });
   } catch (err) {
-    if (err instanceof PeershareError) throw bad(err.message, String(err.details?.field ?? 'record'));
+    if (err instanceof PeershareError) throw bad(err.message, fieldOf(err) ?? 'record');
     throw err;
   }
 }

@@ -87,7 +87,7 @@ export type { ShareProgress };
 
 export class FileManager {
   /** Emits 'event' with a FileEvent, for logs and tests. */
-  readonly events = new EventEmitter();
+  readonly events = new EventEmitter<{ event: [FileEvent] }>();
   readonly #catalog: Catalog;
   readonly #blobs: BlobStore;
   readonly #local: LocalFiles;

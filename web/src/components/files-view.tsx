@@ -3,7 +3,7 @@
  * or upload files from this browser (streamed into the peer's store); copy a file's link to give
  * it to someone; unshare any of them.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { asApiError, call, type ApiError } from '../api.ts';
 import { ago, bytes, plural, shortId } from '../format.ts';
 import type { SharedFile, SharedFolder } from '../types.ts';

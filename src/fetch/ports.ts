@@ -10,7 +10,8 @@ import type { MembershipEvent } from './domain/membership-log.ts';
 import type { PeerRecord } from './domain/peer-record.ts';
 import type { FileSource, NeighbourCandidate } from './domain/sync-rounds.ts';
 
-export type { Clock, Random } from './domain/random.ts';
+export type { WallClock } from '../shared/clock.ts';
+export type { Random } from './domain/random.ts';
 export type { FileSource, NeighbourCandidate } from './domain/sync-rounds.ts';
 
 /**

@@ -39,7 +39,6 @@ import type {
 } from './domain/sync-rounds.ts';
 import { SyncRounds } from './domain/sync-rounds.ts';
 import type {
-  Clock,
   FetchTransport,
   JoinPin,
   NeighbourDirectory,
@@ -48,7 +47,9 @@ import type {
   Random,
   SharedFileFeed,
   SourceDirectory,
+  WallClock,
 } from './ports.ts';
+import { systemClock } from '../shared/clock.ts';
 import { StoreWriter } from './store-writer.ts';
 import { answerWithFiles, lazyApi } from './answer.ts';
 import { fetchMetrics } from './metrics.ts';
@@ -95,7 +96,7 @@ export interface FetchServiceComponents {
   store: PeerStore;
   transport: FetchTransport;
   files: SharedFileFeed;
-  clock?: Clock;
+  clock?: WallClock;
   random?: Random;
   /** false: no timer, rounds run only through runRound() (tests and benchmarks count rounds). */
   autoRounds?: boolean;
@@ -214,7 +215,7 @@ export function changedKeyMessage(pin: JoinPin, proven: string): string {
 
 export function createFetchService(c: FetchServiceComponents): FetchService {
   const join = c.join.map(joinAddress);
-  const clock = c.clock ?? { now: () => Date.now() };
+  const clock = c.clock ?? systemClock;
   const random = c.random ?? { next: () => Math.random() };
   let core: SyncRounds | undefined;
   let writer: StoreWriter | undefined;
@@ -315,7 +316,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     host: string,
     port: number,
   ): Promise<{ observed: string; reachable: boolean }> {
-    if (!dialBacks.take(host, clock.now())) {
+    if (!dialBacks.take(host, clock.epochMs())) {
       dialBackCounts.refused++;
       throw new PeershareError('RATE_LIMITED', 'too many dial-backs asked from this address; ask again in a minute', {
         retryAfterSeconds: 60,
@@ -359,7 +360,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
           failedJoinAttempts++;
           if (pin && isPeershareError(err) && err.code === 'PEER_ID_MISMATCH') {
             const proven = String(err.details?.proven);
-            refused.set(pin.address, { peerId: proven, at: clock.now() });
+            refused.set(pin.address, { peerId: proven, at: clock.epochMs() });
             c.logger.error({ address: pin.address, pinned: pin.peerId, proven }, changedKeyMessage(pin, proven));
           } else {
             c.logger.warn({ address: target.address, err: (err as Error).message }, 'join address did not answer');
@@ -377,10 +378,10 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
     // starts after half an interval: addresses that swallow connections (a flood of records naming
     // blackholes) cannot stretch the round; probes not started stay planned for a later round.
     const probes = plans.filter((p) => p.target.verify);
-    const probeUntil = clock.now() + c.intervalMs / 2;
+    const probeUntil = clock.epochMs() + c.intervalMs / 2;
     await Promise.all([
       ...plans.filter((p) => !p.target.verify).map(ask),
-      inTurn(probes, live.config.verifyConcurrency, () => running && clock.now() < probeUntil, ask),
+      inTurn(probes, live.config.verifyConcurrency, () => running && clock.epochMs() < probeUntil, ask),
     ]);
     if (running) writer?.flush();
     return { round: number, asked, failed };
@@ -390,7 +391,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
   function joinAnswered(address: string, peerId: string, pin: JoinPin | undefined): void {
     refused.delete(address);
     if (pin) return;
-    const fresh = { address, peerId, pinnedAt: clock.now() };
+    const fresh = { address, peerId, pinnedAt: clock.epochMs() };
     c.store.pinJoin(fresh);
     pins.set(address, fresh);
     c.logger.info({ address, peerId }, 'join address pinned to the peer id it proved (trust on first use)');

@@ -82,15 +82,5 @@ export interface Links {
   linkTo?(peerId: string): LinkId | undefined;
 }
 
-/** Cancels a scheduled callback. */
-export type Cancel = () => void;
-
-/** Time, injected so the domain runs unchanged inside a simulator. */
-export interface Clock {
-  /** Milliseconds, monotonic enough for deadlines and rate limits. */
-  now(): number;
-  /** Wall-clock milliseconds since the epoch: for times another peer reads (a push's issuedAt). */
-  epochMs(): number;
-  /** Run `fn` once after `ms`; the returned function cancels it. */
-  schedule(ms: number, fn: () => void): Cancel;
-}
+/** Time, injected so the domain runs unchanged inside a simulator (one Clock for every domain). */
+export type { Cancel, Clock } from '../shared/clock.ts';

@@ -28,7 +28,8 @@ import type { RateLimits } from './domain/link-guard.ts';
 import { SearchEngine, type DynamicQuerying, type PushCounters } from './domain/search-engine.ts';
 import type { SearchCounters } from './domain/counters.ts';
 import type { OverlayCounters } from './adapters/tcp/overlay-counters.ts';
-import type { Clock, LocalIndex, NeighbourSource } from './ports.ts';
+import type { LocalIndex, NeighbourSource } from './ports.ts';
+import { systemClock } from '../shared/clock.ts';
 
 export interface SearchServiceComponents {
   index: LocalIndex;
@@ -84,15 +85,6 @@ export interface SearchService extends Startable {
   readonly apiUrl: string;
 }
 
-const realClock: Clock = {
-  now: () => performance.now(),
-  epochMs: () => Date.now(),
-  schedule: (ms, fn) => {
-    const timer = setTimeout(fn, ms);
-    return () => clearTimeout(timer);
-  },
-};
-
 export function createSearchService(c: SearchServiceComponents): SearchService {
   let searchAddress = '';
   let apiUrl = '';
@@ -124,7 +116,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
     filesAddress: c.filesAddress,
     index: c.index,
     links,
-    clock: realClock,
+    clock: systemClock,
     randomBytes: (n) => randomBytes(n),
     router: { maxTtl: c.maxTtl, seenCapacity: c.seenCapacity },
     defaultTimeoutMs: c.timeoutMs,

@@ -141,7 +141,7 @@ type Outcome = { body: unknown; from: string } | { refusal: unknown };
 export type Delivery = 'service' | 'together' | 'in-turn';
 
 export class FetchNetwork {
-  readonly clock = { t: EPOCH_MS, now: (): number => this.clock.t };
+  readonly clock = { t: EPOCH_MS, epochMs: (): number => this.clock.t };
   readonly peers: FetchSimPeer[] = [];
   readonly traffic: RoundTraffic = { requests: 0, failures: 0, bytes: 0 };
   /** Arrival order of each round's requests. */

@@ -93,8 +93,8 @@ describe('bad input on the Fetch API', () => {
       status: 'alive',
       addresses,
       protocol: 2,
-      seq: net.clock.now(),
-      issuedAt: net.clock.now(),
+      seq: net.clock.epochMs(),
+      issuedAt: net.clock.epochMs(),
     });
     const digest = (n: number) => Array.from({ length: n }, (_, i) => `aaaaaaaaaaaaaaaa:${i.toString(36)}`);
     expect(outcome(await peer.post(address, '/sync', { from, have: digest(1_001) }))).toEqual({
@@ -154,8 +154,8 @@ describe('bad input on the Fetch API', () => {
         status: 'alive',
         addresses,
         protocol: 2,
-        seq: net.clock.now(),
-        issuedAt: net.clock.now(),
+        seq: net.clock.epochMs(),
+        issuedAt: net.clock.epochMs(),
       });
       await stranger.post(net.peers[0]!.fetchAddress, '/sync', { from });
     }

@@ -31,7 +31,7 @@ describe('forged and replayed records over HTTP (TLS)', () => {
   it('refuses a record whose signature does not verify', async () => {
     const { net, address, snapshot } = await victim();
     const before = snapshot();
-    const peer = await stranger(net.clock.now());
+    const peer = await stranger(net.clock.epochMs());
     const forged = {
       ...peer.record(),
       addresses: { files: '127.6.6.6:7871', search: '127.6.6.6:7872', fetch: '127.6.6.6:7874' },
@@ -47,7 +47,7 @@ describe('forged and replayed records over HTTP (TLS)', () => {
     // Known means verified: peer 1, which peer 0 reached. Its key signs a record older than its current one.
     const owner = net.peers[1]!;
     const peer = await tlsPeerClient(loadOrCreateIdentity(owner.dataDir));
-    const current = net.clock.now();
+    const current = net.clock.epochMs();
     const addresses = { files: '127.9.9.9:7871', search: '127.9.9.9:7872', fetch: owner.fetchAddress };
     const before = snapshot();
     const replay = await peer.post(address, '/sync', {
@@ -61,7 +61,7 @@ describe('forged and replayed records over HTTP (TLS)', () => {
   it("refuses a record claiming another peer's id, or this peer's own", async () => {
     const { net, address, snapshot } = await victim();
     const before = snapshot();
-    const peer = await stranger(net.clock.now());
+    const peer = await stranger(net.clock.epochMs());
     const honest = net.peers[1]!.service.status().peerId;
     const impostor = { ...peer.record(), peerId: honest };
     const claimed = await peer.post(address, '/sync', { from: impostor });
@@ -76,11 +76,11 @@ describe('forged and replayed records over HTTP (TLS)', () => {
 
   it('takes a leave only as a valid "left" record signed by the leaving peer, sent by that peer', async () => {
     const { net, address, snapshot } = await victim();
-    const peer = await stranger(net.clock.now());
+    const peer = await stranger(net.clock.epochMs());
     await peer.post(address, '/sync', { from: peer.record() });
     const before = snapshot();
-    expect((await peer.post(address, '/leave', peer.record(net.clock.now() + 1))).status).toBe(400); // alive, not left
-    const tombstone = signLeave(peer.signer, peer.record(), net.clock.now() + 2);
+    expect((await peer.post(address, '/leave', peer.record(net.clock.epochMs() + 1))).status).toBe(400); // alive, not left
+    const tombstone = signLeave(peer.signer, peer.record(), net.clock.epochMs() + 2);
     expect((await peer.post(address, '/leave', { ...tombstone, seq: tombstone.seq + 1 })).status).toBe(400); // tampered
     const other = await tlsPeerClient();
     expect((await other.post(address, '/leave', tombstone)).status).toBe(403); // someone else's leave

@@ -92,11 +92,11 @@ describe('membership simulation (in memory, counted in rounds)', () => {
     const tombstone = leaver.core.leave();
     net.kill(leaver);
     // It tells its fanout; gossip carries the tombstone from there.
-    for (const p of net.live.slice(0, 3)) p.core.table.merge([tombstone], net.clock.now());
+    for (const p of net.live.slice(0, 3)) p.core.table.merge([tombstone], net.clock.epochMs());
     const rounds = net.runUntil(() => net.live.every((p) => !p.core.table.has(leaver.core.peerId)), SPREAD + 4);
     expect(rounds).toBeGreaterThan(0);
     for (const p of net.live) {
-      expect(p.core.table.merge([oldRecord], net.clock.now()).stale).toBe(1);
+      expect(p.core.table.merge([oldRecord], net.clock.epochMs()).stale).toBe(1);
       expect(p.core.table.has(leaver.core.peerId)).toBe(false);
     }
   });

@@ -39,12 +39,12 @@ describe('Fetch over TLS, pinned to peer ids', () => {
       status: 'alive',
       addresses,
       protocol: 2,
-      seq: net.clock.now(),
-      issuedAt: net.clock.now(),
+      seq: net.clock.epochMs(),
+      issuedAt: net.clock.epochMs(),
     });
     for (const [route, body] of [
       ['/sync', { from }],
-      ['/leave', signLeave(signer, from, net.clock.now())],
+      ['/leave', signLeave(signer, from, net.clock.epochMs())],
     ] as const) {
       const plain = await fetch(`${url}${route}`, {
         method: 'POST',
@@ -91,8 +91,8 @@ describe('Fetch over TLS, pinned to peer ids', () => {
       status: 'alive',
       addresses,
       protocol: 2,
-      seq: net.clock.now() + 5,
-      issuedAt: net.clock.now(),
+      seq: net.clock.epochMs() + 5,
+      issuedAt: net.clock.epochMs(),
     });
     const refused = await attacker.post(victim.fetchAddress, '/sync', { from: thirds });
     expect(refused).toMatchObject({
@@ -117,8 +117,8 @@ describe('Fetch over TLS, pinned to peer ids', () => {
       status: 'alive',
       addresses,
       protocol: 1,
-      seq: net.clock.now(),
-      issuedAt: net.clock.now(),
+      seq: net.clock.epochMs(),
+      issuedAt: net.clock.epochMs(),
     });
     const answer = await old.post(address, '/sync', { from });
     expect(answer).toMatchObject({

@@ -31,8 +31,8 @@ describe('reflection onto a bystander', () => {
       // A record's first set may name a host where nothing listens, so that probes go on to the bystander.
       const nobody = addressesAt(nextLoopback());
       const fakes = second
-        ? await sybils(20, nobody, net.clock.now(), [addressesAt('', bystander.address)])
-        : await sybils(20, addressesAt('', bystander.address), net.clock.now());
+        ? await sybils(20, nobody, net.clock.epochMs(), [addressesAt('', bystander.address)])
+        : await sybils(20, addressesAt('', bystander.address), net.clock.epochMs());
 
       let refusedAnnounces = 0;
       let roundsWithFakeMembers = 0;

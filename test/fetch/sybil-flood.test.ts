@@ -35,7 +35,7 @@ describe('Sybil flood of Fetch', () => {
 
     const victim = net.peers[0]!;
     const honestIds = new Set(net.peers.map((p) => p.service.status().peerId));
-    const fakes = await sybils(IDENTITIES, addressesAt(nextLoopback()), net.clock.now());
+    const fakes = await sybils(IDENTITIES, addressesAt(nextLoopback()), net.clock.epochMs());
     const fakeIds = new Set(fakes.map((f) => f.record.peerId));
     let fakesListed = 0;
     let largestTable = 0;
@@ -76,11 +76,11 @@ describe('Sybil flood of Fetch', () => {
   it('1,000 fakes in every answer of a verified attacker stay unverified and bounded; a newcomer is still verified by all', async () => {
     const net = await createFetchNet(4, { tuning: TUNING, seed: 14 });
     expect(await net.stepUntil(() => converged(net), 8)).toBeGreaterThan(0);
-    const attacker = await startHostileFetch(nextLoopback(), net.clock.now());
+    const attacker = await startHostileFetch(nextLoopback(), net.clock.epochMs());
     for (const peer of net.peers) expect((await attacker.announce(peer.fetchAddress)).status).toBe(200);
     // Each fake names a host of its own (nothing listens there): the probe budget, not one host's backoff, is what bounds them.
     attacker.gossip = Array.from({ length: 1_000 }, () =>
-      recordOf(memorySigner(), addressesAt(nextLoopback()), net.clock.now()),
+      recordOf(memorySigner(), addressesAt(nextLoopback()), net.clock.epochMs()),
     );
     const fakeIds = new Set(attacker.gossip.map((r) => r.peerId));
     let fakesListed = 0;

@@ -29,7 +29,7 @@ describe("zombie: a dead peer's record replayed", () => {
     const deadId = idOf(killed);
 
     // The attacker runs a Fetch endpoint of its own and gets itself verified by the honest peers.
-    const attacker = await startHostileFetch(nextLoopback(), net.clock.now());
+    const attacker = await startHostileFetch(nextLoopback(), net.clock.epochMs());
     for (const peer of honest) expect((await attacker.announce(peer.fetchAddress)).status).toBe(200);
     expect(
       await net.stepUntil(() => honest.every((p) => stateAt(p, attacker.signer.peerId) === 'alive'), 4),

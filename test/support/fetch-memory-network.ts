@@ -11,7 +11,8 @@ import {
   type RecordSigner,
   type SignatureVerifier,
 } from '../../src/fetch/domain/keys.ts';
-import { seededRandom, type Clock, type Random } from '../../src/fetch/domain/random.ts';
+import { seededRandom, type Random } from '../../src/fetch/domain/random.ts';
+import type { WallClock } from '../../src/shared/clock.ts';
 import { SyncRounds } from '../../src/fetch/domain/sync-rounds.ts';
 
 export interface SimPeer {
@@ -35,7 +36,7 @@ export function simAddresses(i: number): { files: string; search: string; fetch:
 const LOOPBACK = '127.0.0.1';
 
 export class MemoryNetwork {
-  readonly clock: Clock & { t: number };
+  readonly clock: WallClock & { t: number };
   readonly random: Random;
   readonly peers: SimPeer[] = [];
   private readonly byAddress = new Map<string, SimPeer>();
@@ -48,7 +49,7 @@ export class MemoryNetwork {
     readonly config: Partial<FetchConfig>,
     seed = 1,
   ) {
-    const clock = { t: 1_700_000_000_000, now: () => clock.t };
+    const clock = { t: 1_700_000_000_000, epochMs: () => clock.t };
     this.clock = clock;
     this.random = seededRandom(seed);
   }

@@ -48,7 +48,7 @@ export interface NetPeer {
 
 export interface FetchNet {
   readonly peers: NetPeer[];
-  readonly clock: { t: number; now(): number };
+  readonly clock: { t: number; epochMs(): number };
   readonly live: NetPeer[];
   /** One round on every live peer, then the clock moves one interval. */
   step(): Promise<void>;
@@ -69,7 +69,7 @@ export interface FetchNet {
 export const NET_INTERVAL_MS = 1_000;
 
 export async function createFetchNet(n: number, options: FetchNetOptions = {}): Promise<FetchNet> {
-  const clock = { t: Date.now(), now: () => clock.t };
+  const clock = { t: Date.now(), epochMs: () => clock.t };
   const tuning = { intervalMs: NET_INTERVAL_MS, ...options.tuning };
   const root = mkdtempSync(join(tmpdir(), 'fetch-net-'));
   const peers: NetPeer[] = [];

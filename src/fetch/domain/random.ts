@@ -1,12 +1,7 @@
 /**
- * The clock and random source the pure core is driven by, and a seeded generator so that
- * simulations and tests replay exactly.
+ * The random source the pure core is driven by (its clock is shared/clock.ts's), and a seeded
+ * generator so that simulations and tests replay exactly.
  */
-
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-}
 
 export interface Random {
   /** A uniform number in [0, 1). */

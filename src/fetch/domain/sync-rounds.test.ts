@@ -12,7 +12,7 @@ const LOCAL = '127.0.0.1';
 const FILE = 'ab'.repeat(32);
 
 function core(i: number, join: string[] = [], config = {}) {
-  const clock = { t: NOW, now: () => clock.t };
+  const clock = { t: NOW, epochMs: () => clock.t };
   const rounds = new SyncRounds({
     signer: memorySigner(),
     addresses: fields(i).addresses,
@@ -172,13 +172,13 @@ describe('sync rounds', () => {
     const old = new SyncRounds({
       signer,
       addresses: fields(3).addresses,
-      clock: { now: () => NOW + 60_000 },
+      clock: { epochMs: () => NOW + 60_000 },
       random: seededRandom(3),
     });
     const restarted = new SyncRounds({
       signer,
       addresses: fields(3).addresses,
-      clock: { now: () => NOW },
+      clock: { epochMs: () => NOW },
       random: seededRandom(4),
     });
     exchange(b.rounds, old, { address: fields(3).addresses.fetch }); // b reached the old run at its address
@@ -381,7 +381,7 @@ describe('sync rounds', () => {
   it('verifies a peer advertising several address sets at the first that answers, and dials it there for sync, Search and Download', () => {
     const a = core(1);
     const set = (host: string) => ({ files: `${host}:7001`, search: `${host}:7002`, fetch: `${host}:7003` });
-    const clock = { t: NOW, now: () => clock.t };
+    const clock = { t: NOW, epochMs: () => clock.t };
     const many = new SyncRounds({
       signer: memorySigner(),
       addresses: set('127.0.9.1'),

@@ -39,7 +39,8 @@ import {
 } from './messages.ts';
 import { addressSets, nextSeq, signLeave, signRecord, withAddressSets, type PeerRecord } from './peer-record.ts';
 import { PeerTable, type MergeReport, type PeerState } from './peer-table.ts';
-import { sample, type Clock, type Random } from './random.ts';
+import type { WallClock } from '../../shared/clock.ts';
+import { sample, type Random } from './random.ts';
 
 /** Whom to ask: a known peer, or a join address whose peer id is not known yet. */
 export interface SyncTarget {
@@ -98,7 +99,8 @@ export interface SyncRoundsOptions {
   addresses: ServiceAddresses;
   /** Further address sets this peer advertises, after `addresses` (--advertise repeated). */
   otherAddresses?: ServiceAddresses[];
-  clock: Clock;
+  /** Record times and ages: wall-clock, since they are signed and compared across peers. */
+  clock: WallClock;
   random: Random;
   /** Join addresses (host:port of a fetch API), tried in order while no live peer is known. */
   join?: readonly string[];
@@ -139,7 +141,7 @@ export class SyncRounds {
     this.log = new MembershipLog(this.config.logCapacity);
     this.files = new AvailabilityMap(this.config);
     this.admission = new Admission(this.config);
-    const now = options.clock.now();
+    const now = options.clock.epochMs();
     const self = signRecord(options.signer, {
       status: 'alive',
       ...withAddressSets([options.addresses, ...(options.otherAddresses ?? [])]),
@@ -177,7 +179,7 @@ export class SyncRounds {
 
   /** Close the previous round (liveness), then choose whom to ask in this one. */
   startRound(): PlannedSync[] {
-    const now = this.options.clock.now();
+    const now = this.options.clock.epochMs();
     this.round++;
     this.table.tick(now);
     this.resignIfOutdated(now);
@@ -254,7 +256,7 @@ export class SyncRounds {
    * cap; the caller should then report applyFailure().
    */
   applyResponse(target: SyncTarget, input: unknown, provenPeerId?: string): MergeReport {
-    const now = this.options.clock.now();
+    const now = this.options.clock.epochMs();
     // The answer must come from the peer asked: the id of its record, or for a join address the
     // id its TLS connection proved.
     const response = parseSyncResponse(input, now, this.config, target.peerId ?? provenPeerId, this.checks);
@@ -318,7 +320,7 @@ export class SyncRounds {
 
   /** A request to `target` failed: no answer in time, refused, or an answer applyResponse refused. */
   applyFailure(target: SyncTarget, refusal?: unknown): void {
-    const now = this.options.clock.now();
+    const now = this.options.clock.epochMs();
     this.learnOwnRecord(refusal, now);
     if (target.verify) {
       this.admission.failed(target.verify, this.round, target.address);
@@ -344,7 +346,7 @@ export class SyncRounds {
    * with its clock set back learns to re-sign above it.
    */
   answer(input: unknown, remote = ''): ViewDelta {
-    const now = this.options.clock.now();
+    const now = this.options.clock.epochMs();
     const request = parseSyncRequest(input, now, this.config, this.checks);
     const id = request.from.peerId;
     if (id === this.peerId)
@@ -407,7 +409,7 @@ export class SyncRounds {
 
   /** Take a tombstone a leaving peer sent us; anything but a valid "left" record is BAD_REQUEST. */
   acceptLeave(input: unknown): MergeReport {
-    const now = this.options.clock.now();
+    const now = this.options.clock.epochMs();
     const record = parseRecord(input, now, this.config, this.checks);
     if (record.status !== 'left')
       throw new PeershareError('BAD_REQUEST', 'a leave must carry a "left" record', { field: 'status' });
@@ -419,7 +421,7 @@ export class SyncRounds {
 
   /** Seed the table with records kept from the last run; invalid ones are skipped. */
   restore(records: readonly unknown[]): MergeReport {
-    const now = this.options.clock.now();
+    const now = this.options.clock.epochMs();
     const valid: PeerRecord[] = [];
     for (const raw of records) {
       try {
@@ -433,7 +435,7 @@ export class SyncRounds {
 
   /** The tombstone to announce on a clean shutdown. */
   leave(): PeerRecord {
-    return signLeave(this.options.signer, this.table.selfRecord, this.options.clock.now());
+    return signLeave(this.options.signer, this.table.selfRecord, this.options.clock.epochMs());
   }
 
   /** A refusal's "newer" record of our own (see answer): verified, then remembered so we outbid it. */
@@ -454,7 +456,7 @@ export class SyncRounds {
    * carry to the others (who verify the new address first).
    */
   readdress(host: string): void {
-    const now = this.options.clock.now();
+    const now = this.options.clock.epochMs();
     const { otherAddresses: _others, ...self } = this.table.selfRecord;
     const at = (address: string) => withHost(address, host);
     const addresses = {

@@ -10,7 +10,7 @@
  * over thousands of tombstones (measured: 10^5 inserts at a 10^4 cap took over a second).
  */
 
-export type Clock = () => number;
+import type { Now } from '../../shared/clock.ts';
 
 interface Node<K, V> {
   readonly key: K;
@@ -30,7 +30,7 @@ export class ExpiringLru<K, V> {
   constructor(
     readonly capacity: number,
     readonly ttlMs: number,
-    private readonly now: Clock,
+    private readonly now: Now,
   ) {
     if (!(capacity >= 1) || !(ttlMs > 0)) throw new RangeError('capacity must be >= 1 and ttlMs > 0');
   }

@@ -8,7 +8,8 @@
  * from the origin) and forwards with ttl - 1, hops + 1 while ttl - 1 > 0. TTLs are clamped so a
  * query never travels beyond `maxTtl` links from its origin, whatever the sender asked.
  */
-import { ExpiringLru, type Clock } from './expiring-lru.ts';
+import type { Now } from '../../shared/clock.ts';
+import { ExpiringLru } from './expiring-lru.ts';
 import { SeenCache } from './seen-cache.ts';
 
 /** Identifies a neighbour link inside this peer (not an address: the router never dials). */
@@ -23,7 +24,7 @@ export const DEFAULT_ROUTE_CAPACITY = 100_000;
 export const DEFAULT_ROUTE_TTL_MS = 60_000;
 
 export interface FloodRouterOptions {
-  readonly now: Clock;
+  readonly now: Now;
   readonly maxTtl?: number;
   readonly seenCapacity?: number;
   readonly seenTtlMs?: number;

@@ -10,7 +10,8 @@
  * or a fresh one from the same address, does not buy a new burst; honest peers that share an
  * address keep a state each as long as they stay within the limit.
  */
-import { ExpiringLru, type Clock as Now } from './expiring-lru.ts';
+import type { Now } from '../../shared/clock.ts';
+import { ExpiringLru } from './expiring-lru.ts';
 import type { LinkId } from './flood-router.ts';
 import { DEFAULT_QUERY_BURST, DEFAULT_QUERY_RATE_PER_SECOND, TokenBucket } from './token-bucket.ts';
 

@@ -6,7 +6,7 @@
  * to wait, instead of being sent to be dropped there.
  */
 import { PeershareError } from '../../shared/errors.ts';
-import type { Clock as Now } from './expiring-lru.ts';
+import type { Now } from '../../shared/clock.ts';
 import type { RateLimits } from './link-guard.ts';
 import { TokenBucket } from './token-bucket.ts';
 

@@ -4,7 +4,8 @@
  * oldest entries, memory stays flat. A replayed id refreshes its entry, so a query still
  * circling the overlay keeps being dropped for as long as copies keep arriving.
  */
-import { ExpiringLru, type Clock } from './expiring-lru.ts';
+import type { Now } from '../../shared/clock.ts';
+import { ExpiringLru } from './expiring-lru.ts';
 
 export const DEFAULT_SEEN_CAPACITY = 100_000;
 /** Well past any search deadline and the time a flood of TTL 7 needs to die out. */
@@ -13,7 +14,7 @@ export const DEFAULT_SEEN_TTL_MS = 120_000;
 export class SeenCache {
   private readonly entries: ExpiringLru<string, true>;
 
-  constructor(options: { capacity?: number; ttlMs?: number; now: Clock }) {
+  constructor(options: { capacity?: number; ttlMs?: number; now: Now }) {
     this.entries = new ExpiringLru(
       options.capacity ?? DEFAULT_SEEN_CAPACITY,
       options.ttlMs ?? DEFAULT_SEEN_TTL_MS,

@@ -3,7 +3,7 @@
  * `refillPerSecond`. Pure (the clock is injected), so the Search adapter keeps one per neighbour
  * and decides what to do with a neighbour that keeps running dry.
  */
-import type { Clock } from './expiring-lru.ts';
+import type { Now } from '../../shared/clock.ts';
 
 /** Queries per second a neighbour may send on average, and in a burst. */
 export const DEFAULT_QUERY_RATE_PER_SECOND = 50;
@@ -16,7 +16,7 @@ export class TokenBucket {
   constructor(
     readonly capacity: number,
     readonly refillPerSecond: number,
-    private readonly now: Clock,
+    private readonly now: Now,
   ) {
     if (!(capacity > 0) || !(refillPerSecond >= 0)) throw new RangeError('capacity must be > 0 and refill >= 0');
     this.tokens = capacity;

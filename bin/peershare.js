@@ -30,13 +30,13 @@ function builtFrom() {
 }
 
 if (!existsSync(src)) {
-  if (!existsSync(new URL('dist/client/cli/main.js', root)))
+  if (!existsSync(new URL('dist/cli/main.js', root)))
     fail(
       'this package has no compiled dist/: pack it with `npm pack` from a clone with its dev dependencies (`npm ci`)',
     );
-  await import('../dist/client/cli/main.js');
+  await import('../dist/cli/main.js');
 } else if (builtFrom() === sourcesFingerprint(src)) {
-  await import('../dist/client/cli/main.js');
+  await import('../dist/cli/main.js');
 } else {
   let register;
   try {
@@ -45,5 +45,5 @@ if (!existsSync(src)) {
     fail('this checkout is not built and tsx is not installed to run its sources: run `npm ci` here');
   }
   register();
-  await import('../src/client/cli/main.ts');
+  await import('../src/cli/main.ts');
 }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { webUiBuilt, WEB_DIST } from '../src/client/adapters/http/web-ui.ts';
-import { startDemoPeers, stopDemoPeers, waitForDemoNetwork, type DemoPeer } from '../src/peer/demo-network.ts';
+import { startDemoPeers, stopDemoPeers, waitForDemoNetwork, type DemoPeer } from '../src/demo/demo-network.ts';
 import { silentLogger } from '../src/shared/logging.ts';
 
 const OUT = join(import.meta.dirname, '../docs/screenshots');

@@ -6,7 +6,7 @@ import { encodeFrame, type WireMessage } from './codec.ts';
 import { frame } from './framing.ts';
 import { FrameSchema } from './gen/wire_pb.ts';
 import { PROTOCOL_VERSION } from './limits.ts';
-import { duplexPair } from './duplex-pair.ts';
+import { duplexPair } from '../../test/support/duplex-pair.ts';
 import { PeerSession, type SessionEvents } from './session.ts';
 import { rawPeer, sessionPair, testHello, type RawPeer } from '../../test/support/protocol-sessions.ts';
 

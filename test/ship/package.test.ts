@@ -92,7 +92,7 @@ describe('the package from npm pack, installed with npm install -g', () => {
         'package.json',
         'README.md',
         'bin/peershare.js',
-        'dist/client/cli/main.js',
+        'dist/cli/main.js',
         'web/dist/index.html',
         UNIT,
       ]),

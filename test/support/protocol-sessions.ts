@@ -5,7 +5,7 @@
 import type { Duplex } from 'node:stream';
 import { memorySigner } from '../../src/shared/keys.ts';
 import { decodeMessage, type WireMessage } from '../../src/protocol/codec.ts';
-import { duplexPair } from '../../src/protocol/duplex-pair.ts';
+import { duplexPair } from './duplex-pair.ts';
 import { FrameDecoder } from '../../src/protocol/framing.ts';
 import { PeerSession, type LocalHello, type SessionOptions } from '../../src/protocol/session.ts';
 

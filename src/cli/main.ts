@@ -1,15 +1,17 @@
 /**
- * The `peershare` command. `start` and `service NAME` run a peer (peer-commands.ts), `demo` a
- * network of them (demo.ts); every other command talks to a running peer's Client API (commands/). Output is for people, or one JSON
- * document with --json; errors are one line on stderr with a non-zero exit (2 for usage).
+ * The `peershare` command, the layer above every other: `start` and `service NAME` run a peer
+ * (peer-commands.ts, over the composition root in src/peer), `demo` a network of them (src/demo);
+ * every other command talks to a running peer's Client API (src/client/cli/commands). Output is
+ * for people, or one JSON document with --json; errors are one line on stderr with a non-zero exit
+ * (2 for usage). bin/peershare.js runs this module (dist/cli/main.js once built).
  */
-import { isPeershareError } from '../../shared/errors.ts';
-import { Api, resolveApiUrl } from './api.ts';
-import { COMMON_USAGE, parseCommandArgs, terminalWidth, type Command } from './command.ts';
+import { isPeershareError } from '../shared/errors.ts';
+import { Api, resolveApiUrl } from '../client/cli/api.ts';
+import { COMMON_USAGE, parseCommandArgs, terminalWidth, type Command } from '../client/cli/command.ts';
 import { CLIENT_COMMANDS, SHELLS } from './command-table.ts';
-import { columns } from './format.ts';
-import { invocation } from './invocation.ts';
-import { UsageError } from './usage-error.ts';
+import { columns } from '../client/cli/format.ts';
+import { invocation } from '../client/cli/invocation.ts';
+import { UsageError } from '../client/cli/usage-error.ts';
 import { versionLine } from './version.ts';
 
 /** The commands besides those for a running peer (which command-table.ts lists with theirs). */
@@ -107,7 +109,7 @@ async function main(argv: string[]): Promise<void> {
   } else if (first === 'completion') {
     process.exitCode = await completion(rest);
   } else if (first === 'demo') {
-    const { runDemo } = await import('./demo.ts');
+    const { runDemo } = await import('../demo/demo.ts');
     await runDemo(rest);
   } else {
     const { runPeer } = await import('./peer-commands.ts');

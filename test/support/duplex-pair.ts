@@ -1,7 +1,8 @@
 /**
  * Two connected in-memory Duplex streams: what one writes, the other reads. Behaves like the two
  * ends of a socket (ending one ends the other's reading; destroying one ends the other), so
- * sessions and tests can run without a network. Node 22 has stream.duplexPair; Node 20 does not.
+ * tests can run protocol sessions without a network. Node 22 has stream.duplexPair; Node 20 does
+ * not. (A test helper: no peer runs sessions over it, so it lives here rather than in src/protocol.)
  */
 import { Duplex } from 'node:stream';
 

@@ -9,7 +9,7 @@ import { loadConfig } from '../shared/config.ts';
 import { PeershareError } from '../shared/errors.ts';
 import type { Logger } from '../shared/logging.ts';
 import { writeSamples } from './demo-samples.ts';
-import { createPeerContext, startPeer, type RunningPeer } from './wiring.ts';
+import { createPeerContext, startPeer, type RunningPeer } from '../peer/wiring.ts';
 
 export interface DemoPeer {
   host: string;

@@ -5,17 +5,17 @@
  * in one line and the peer starts anyway: Fetch keeps trying them in the background.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { envName, loadConfig, SETTINGS, type SettingName } from '../../shared/config.ts';
-import { PeershareError } from '../../shared/errors.ts';
-import { exitOnEscapedError, onShutdownSignal } from '../../shared/lifecycle.ts';
-import { createLogger, resolveLogFormat } from '../../shared/logging.ts';
-import { createPeerContext, SERVICE_NAMES, startPeer, type ServiceName } from '../../peer/wiring.ts';
-import { call } from '../adapters/http/http-json.ts';
-import { webUiBuilt } from '../adapters/http/web-ui.ts';
-import { helpColumns } from './format.ts';
-import { terminalWidth } from './command.ts';
-import { invocation } from './invocation.ts';
-import { UsageError } from './usage-error.ts';
+import { envName, loadConfig, SETTINGS, type SettingName } from '../shared/config.ts';
+import { PeershareError } from '../shared/errors.ts';
+import { exitOnEscapedError, onShutdownSignal } from '../shared/lifecycle.ts';
+import { createLogger, resolveLogFormat } from '../shared/logging.ts';
+import { createPeerContext, SERVICE_NAMES, startPeer, type ServiceName } from '../peer/wiring.ts';
+import { call } from '../client/adapters/http/http-json.ts';
+import { webUiBuilt } from '../client/adapters/http/web-ui.ts';
+import { helpColumns } from '../client/cli/format.ts';
+import { terminalWidth } from '../client/cli/command.ts';
+import { invocation } from '../client/cli/invocation.ts';
+import { UsageError } from '../client/cli/usage-error.ts';
 
 const JOIN_PROBE_MS = 3_000;
 

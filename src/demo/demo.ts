@@ -10,19 +10,13 @@ import { isIPv4 } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import {
-  addressAfter,
-  startDemoPeers,
-  stopDemoPeers,
-  waitForDemoNetwork,
-  type DemoPeer,
-} from '../../peer/demo-network.ts';
-import { onShutdownSignal } from '../../shared/lifecycle.ts';
-import { createLogger, LOG_FORMATS, resolveLogFormat, type LogFormatSetting } from '../../shared/logging.ts';
-import { webUiBuilt } from '../adapters/http/web-ui.ts';
-import { shortId } from './format.ts';
-import { invocation } from './invocation.ts';
-import { UsageError } from './usage-error.ts';
+import { addressAfter, startDemoPeers, stopDemoPeers, waitForDemoNetwork, type DemoPeer } from './demo-network.ts';
+import { onShutdownSignal } from '../shared/lifecycle.ts';
+import { createLogger, LOG_FORMATS, resolveLogFormat, type LogFormatSetting } from '../shared/logging.ts';
+import { webUiBuilt } from '../client/adapters/http/web-ui.ts';
+import { shortId } from '../client/cli/format.ts';
+import { invocation } from '../client/cli/invocation.ts';
+import { UsageError } from '../client/cli/usage-error.ts';
 
 const DEFAULT_PEERS = 5;
 const DEFAULT_FIRST_HOST = '127.0.0.2';

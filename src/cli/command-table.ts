@@ -3,15 +3,15 @@
  * flags and subcommands. The global help lists the commands from it and the shell completion
  * scripts are generated from it, so neither can drift from what the command accepts.
  */
-import { COMMON_OPTIONS, type Command, type Options } from './command.ts';
-import { downloads } from './commands/downloads.ts';
-import { files } from './commands/files.ts';
-import { get } from './commands/get.ts';
-import { limits } from './commands/limits.ts';
-import { peers } from './commands/peers.ts';
-import { search } from './commands/search.ts';
-import { share } from './commands/share.ts';
-import { status } from './commands/status.ts';
+import { COMMON_OPTIONS, type Command, type Options } from '../client/cli/command.ts';
+import { downloads } from '../client/cli/commands/downloads.ts';
+import { files } from '../client/cli/commands/files.ts';
+import { get } from '../client/cli/commands/get.ts';
+import { limits } from '../client/cli/commands/limits.ts';
+import { peers } from '../client/cli/commands/peers.ts';
+import { search } from '../client/cli/commands/search.ts';
+import { share } from '../client/cli/commands/share.ts';
+import { status } from '../client/cli/commands/status.ts';
 
 /** The commands for a running peer, in the order help lists them. */
 export const CLIENT_COMMANDS: readonly Command[] = [share, search, get, downloads, files, peers, status, limits];
@@ -36,8 +36,8 @@ const flagsOf = (options: Options): string[] =>
 export async function commandTable(): Promise<TableEntry[]> {
   const [{ PEER_OPTIONS, PEER_SUMMARIES }, { DEMO_OPTIONS }, { SERVICE_NAMES }] = await Promise.all([
     import('./peer-commands.ts'),
-    import('./demo.ts'),
-    import('../../peer/wiring.ts'),
+    import('../demo/demo.ts'),
+    import('../peer/wiring.ts'),
   ]);
   return [
     { name: 'start', summary: PEER_SUMMARIES.start, flags: flagsOf(PEER_OPTIONS), subcommands: [] },

@@ -6,8 +6,8 @@
 import { readFileSync, statSync } from 'node:fs';
 
 // The same depth under src/ and dist/, so both resolve to the package's own files.
-const PACKAGE_JSON = new URL('../../../package.json', import.meta.url);
-const BUILD_STAMP = new URL('../../../dist/.sources', import.meta.url);
+const PACKAGE_JSON = new URL('../../package.json', import.meta.url);
+const BUILD_STAMP = new URL('../../dist/.sources', import.meta.url);
 
 export function versionLine(): string {
   const { version } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string };

@@ -38,7 +38,7 @@ describe("the split-mode ports over this peer's own services", () => {
     expect(seen).toEqual([`/sources/${fileId}`]);
   });
 
-  it("fails with the service's own error code, or UNAVAILABLE when the answer is not JSON", async () => {
+  it("fails with the service's own error as it was sent, or UNAVAILABLE when the answer is not JSON", async () => {
     const refusing = await serve((_req, res) =>
       res
         .writeHead(401, { 'content-type': 'application/json' })
@@ -46,7 +46,7 @@ describe("the split-mode ports over this peer's own services", () => {
     );
     await expect(registryOverHttp(refusing, undefined).register('/tmp/x', {} as never)).rejects.toMatchObject({
       code: 'UNAUTHORIZED',
-      details: { status: 401 },
+      message: 'token',
     });
     const garbage = await serve((_req, res) => res.end('<html>'));
     await expect(filesFeedOverHttp(garbage).changesSince(undefined)).rejects.toMatchObject({ code: 'UNAVAILABLE' });

@@ -93,6 +93,14 @@ function urlOf(target: Target, path: string): string {
   return target.kind === 'peer' ? `https://${target.address}${path}` : `${target.baseUrl.replace(/\/+$/, '')}${path}`;
 }
 
+/** Abort `controller` when `timeoutMs` has passed, saying so as a transport timeout (ETIMEDOUT). */
+function deadline(controller: AbortController, target: Target, path: string, timeoutMs: number): NodeJS.Timeout {
+  return setTimeout(() => {
+    const message = `no answer from ${describe(target)} within ${timeoutMs} ms`;
+    controller.abort(new PeershareError('UNAVAILABLE', message, { cause: 'ETIMEDOUT', url: urlOf(target, path) }));
+  }, timeoutMs);
+}
+
 /** Nothing answered: the transport's code is kept in `details.cause` (ECONNREFUSED: nothing listens there). */
 function unreachable(target: Target, err: unknown, url: string): PeershareError {
   if (isPeershareError(err)) return err;
@@ -238,6 +246,36 @@ export class HttpClient {
   }
 
   /**
+   * How a request reaches `target`: a peer whose id is known over a pooled verified connection;
+   * one whose id is not known yet over a connection of its own, dialled and verified first (its
+   * proven id returned); this peer's own services in plaintext, a connection each.
+   */
+  async #connectionTo(
+    target: Target,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<{
+    peerId?: string;
+    via: Partial<PeerRequestArgs> & Pick<ClientRequestArgs, 'agent' | 'createConnection'>;
+  }> {
+    if (target.kind === 'local') return { via: { agent: false } };
+    if (!this.#tls || !this.#agent) throw new Error('HttpClient has no TLS credentials for peer requests');
+    if (target.peerId !== undefined) {
+      return {
+        peerId: target.peerId, // every pooled connection proved it
+        via: {
+          agent: this.#agent,
+          peerAddress: target.address,
+          expectedPeerId: target.peerId,
+          connectTimeoutMs: timeoutMs,
+        },
+      };
+    }
+    const { socket, peerId } = await dialPeer(this.#tls, target.address, undefined, { signal, timeoutMs });
+    return { peerId, via: { createConnection: () => socket } };
+  }
+
+  /**
    * Send a request and return the answer's head, its body unread (for streams: SSE, content).
    * The deadline covers the connection and the head, and the body until `release()` (or
    * `endDeadline()`, for a stream that lasts as long as it is read); `release()` must be called when done.
@@ -246,19 +284,7 @@ export class HttpClient {
     const controller = new AbortController();
     this.#inFlight.add(controller);
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(
-            () =>
-              controller.abort(
-                new PeershareError('UNAVAILABLE', `no answer from ${describe(target)} within ${timeoutMs} ms`, {
-                  cause: 'ETIMEDOUT',
-                  url: urlOf(target, options.path),
-                }),
-              ),
-            timeoutMs,
-          )
-        : undefined;
+    const timer = timeoutMs > 0 ? deadline(controller, target, options.path, timeoutMs) : undefined;
     const onAbort = () => controller.abort(new PeershareError('UNAVAILABLE', 'aborted'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let req: ClientRequest | undefined;
@@ -281,29 +307,8 @@ export class HttpClient {
         ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
         ...options.headers,
       };
-      let peerId: string | undefined;
       const url = new URL(urlOf(target, options.path));
-      let socket: TLSSocket | undefined;
-      let via: Partial<PeerRequestArgs> & Pick<ClientRequestArgs, 'agent' | 'createConnection'> = { agent: false };
-      if (target.kind === 'peer') {
-        if (!this.#tls || !this.#agent) throw new Error('HttpClient has no TLS credentials for peer requests');
-        if (target.peerId !== undefined) {
-          peerId = target.peerId; // every pooled connection proved it
-          via = {
-            agent: this.#agent,
-            peerAddress: target.address,
-            expectedPeerId: target.peerId,
-            connectTimeoutMs: timeoutMs,
-          };
-        } else {
-          ({ socket, peerId } = await dialPeer(this.#tls, target.address, undefined, {
-            signal: controller.signal,
-            timeoutMs,
-          }));
-          const dialled = socket;
-          via = { createConnection: () => dialled };
-        }
-      }
+      const { peerId, via } = await this.#connectionTo(target, timeoutMs, controller.signal);
       const response = await new Promise<IncomingMessage>((resolve, reject) => {
         req = httpRequest(
           {

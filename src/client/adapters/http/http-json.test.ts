@@ -1,30 +1,15 @@
-import { once } from 'node:events';
-import { createServer, type RequestListener, type Server } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { RequestListener } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { stubService } from '../../../../test/support/stub-service.ts';
 import { call, callWithProgress, followEvents, sendStream, type SseEvent } from './http-json.ts';
 
-const servers: Server[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((resolve) => s.close(resolve));
-  }
-});
-
-async function serve(handler: RequestListener): Promise<string> {
-  const server = createServer(handler);
-  servers.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
-}
+const serve = async (handler: RequestListener): Promise<string> => (await stubService(handler)).url;
 
 /** A port nothing listens on: one that was just closed. */
 async function closedPort(): Promise<string> {
-  const url = await serve(() => {});
-  const server = servers.pop()!;
-  await new Promise((resolve) => server.close(resolve));
-  return url;
+  const service = await stubService(() => {});
+  await service.close();
+  return service.url;
 }
 
 const sse = (...events: Array<[string, unknown]>) =>

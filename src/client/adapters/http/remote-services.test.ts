@@ -1,29 +1,13 @@
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { stubService } from '../../../../test/support/stub-service.ts';
 import { downloadOverHttp, searchOverHttp } from './remote-services.ts';
 
-const servers: Server[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) {
-    s.closeAllConnections();
-    await new Promise((resolve) => s.close(resolve));
-  }
-});
-
 /** A Download API stand-in that knows no download; `close` frees its port, where nothing then answers. */
-async function downloadApi(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
+function downloadApi(): Promise<{ url: string; close(): Promise<void> }> {
+  return stubService((req, res) => {
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { code: 'NOT_FOUND', message: 'no download k' } }));
   });
-  servers.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
 }
 
 describe("the Client's ports over this peer's other services", () => {

@@ -78,24 +78,56 @@ export function answerWithFiles(
   };
 }
 
-/** A FetchApi that forwards to `current()`, answering UNAVAILABLE while there is none (starting). */
-export function lazyApi(current: () => FetchApi | undefined): FetchApi {
-  const get = (): FetchApi => {
-    const api = current();
-    if (!api) throw new PeershareError('UNAVAILABLE', 'fetch service is starting');
-    return api;
-  };
-  return {
-    answer: (body, remote) => get().answer(body, remote),
-    leave: (body) => get().leave(body),
-    self: () => get().self(),
-    peers: () => get().peers(),
-    events: (limit) => get().events(limit),
-    sources: (fileId) => get().sources(fileId),
-    firewalled: () => get().firewalled(),
-    firewalledSources: (fileId) => get().firewalledSources(fileId),
-    joinPins: () => get().joinPins(),
-    forgetJoinPins: (key) => get().forgetJoinPins(key),
-    dialBack: (peerId, host, port) => get().dialBack(peerId, host, port),
-  };
+/**
+ * The FetchApi the HTTP routes are registered with while the service starts. Routes must exist
+ * before the server listens, but the domain behind them needs the port it bound: so the routes get
+ * this, and the service calls `bind(api)` once its domain is up. A request that comes in between
+ * is answered UNAVAILABLE ("fetch service is starting"); after, every call goes to the bound api.
+ */
+export class FetchApiBoundAtStart implements FetchApi {
+  #api: FetchApi | undefined;
+
+  /** From now on every call goes to `api`. */
+  bind(api: FetchApi): void {
+    this.#api = api;
+  }
+
+  #bound(): FetchApi {
+    if (!this.#api) throw new PeershareError('UNAVAILABLE', 'fetch service is starting');
+    return this.#api;
+  }
+
+  answer(body: unknown, remote: string): Promise<SyncResponse> {
+    return this.#bound().answer(body, remote);
+  }
+  leave(body: unknown): void {
+    this.#bound().leave(body);
+  }
+  self(): ReturnType<FetchApi['self']> {
+    return this.#bound().self();
+  }
+  peers(): ReturnType<FetchApi['peers']> {
+    return this.#bound().peers();
+  }
+  events(limit: number): ReturnType<FetchApi['events']> {
+    return this.#bound().events(limit);
+  }
+  sources(fileId: string): ReturnType<FetchApi['sources']> {
+    return this.#bound().sources(fileId);
+  }
+  firewalled(): ReturnType<FetchApi['firewalled']> {
+    return this.#bound().firewalled();
+  }
+  firewalledSources(fileId: string): ReturnType<FetchApi['firewalledSources']> {
+    return this.#bound().firewalledSources(fileId);
+  }
+  joinPins(): ReturnType<FetchApi['joinPins']> {
+    return this.#bound().joinPins();
+  }
+  forgetJoinPins(key: string): ReturnType<FetchApi['forgetJoinPins']> {
+    return this.#bound().forgetJoinPins(key);
+  }
+  dialBack(peerId: string, host: string, port: number): ReturnType<FetchApi['dialBack']> {
+    return this.#bound().dialBack(peerId, host, port);
+  }
 }

@@ -22,12 +22,7 @@ import { hostPort } from '../shared/address.ts';
 import type { Signer } from '../shared/keys.ts';
 import { servePeerHttp, type PeerPort } from '../shared/peer-port.ts';
 import type { PeerTls } from '../shared/peer-tls.ts';
-import {
-  registerFetchRoutes,
-  type FetchApi,
-  type FirewalledPeer,
-  type JoinPinView,
-} from './adapters/http/fetch-routes.ts';
+import { registerFetchRoutes, type FirewalledPeer, type JoinPinView } from './adapters/http/fetch-routes.ts';
 import { isAddress, type ServiceAddresses } from './domain/addresses.ts';
 import type { FetchConfig } from './domain/config.ts';
 import type {
@@ -51,7 +46,7 @@ import type {
 } from './ports.ts';
 import { systemClock } from '../shared/clock.ts';
 import { StoreWriter } from './store-writer.ts';
-import { answerWithFiles, lazyApi } from './answer.ts';
+import { answerWithFiles, FetchApiBoundAtStart } from './answer.ts';
 import { fetchMetrics } from './metrics.ts';
 import { AddressLearner, DialBackLimiter, type Reachability } from './domain/reachability.ts';
 import { askerFilesIn, observedIn, type SyncRequest } from './domain/messages.ts';
@@ -502,13 +497,9 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
         health: () => ({ ...status() }),
       });
       app = http;
-      // Routes must exist before listen, but the core needs the bound address (port 0): delegate.
-      let api: FetchApi | undefined;
-      registerFetchRoutes(
-        http,
-        lazyApi(() => api),
-        adminGuard(c.host, c.apiToken),
-      );
+      // Routes must exist before listen, but the core needs the bound address (port 0): bound below.
+      const api = new FetchApiBoundAtStart();
+      registerFetchRoutes(http, api, adminGuard(c.host, c.apiToken));
       serveMetrics(
         http,
         fetchMetrics(c.identity.peerId, status, () => core?.peers() ?? []),
@@ -539,12 +530,12 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
         writer.flush();
         pins = new Map(c.store.joinPins().map((pin) => [pin.address, pin]));
         core = live;
-        api = {
+        api.bind({
           ...answerWithFiles(live, c.files, c.store, () => writer?.flush(), c.logger),
           joinPins,
           forgetJoinPins,
           dialBack,
-        };
+        });
       } catch (err) {
         // A port in use or a bad address: release what was opened, so a failed start leaks nothing.
         await peerPort?.close();

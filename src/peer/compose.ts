@@ -1,5 +1,5 @@
 /** Lifecycle glue for the composition root: run extra parts alongside a service. */
-import type { Startable } from '../shared/lifecycle.ts';
+import type { SearchService } from '../search/service.ts';
 
 export interface Part {
   start?(): Promise<void> | void;
@@ -7,18 +7,28 @@ export interface Part {
 }
 
 /**
- * The service, with `parts` started before it and stopped after it (a poller feeding one of its
- * ports, a database it reads but does not own). The service's other members stay reachable.
+ * Search, with `parts` started before it and stopped after it in reverse order (a poller feeding
+ * its neighbour port, a catalog it reads but does not own). Every other member is the service's
+ * own, read through to it (its addresses are known only once it has started).
  */
-export function withParts<S extends Startable>(service: S, ...parts: Part[]): S {
-  return Object.assign(Object.create(service) as S, {
-    start: async () => {
+export function withParts(service: SearchService, ...parts: Part[]): SearchService {
+  return {
+    name: service.name,
+    engine: service.engine,
+    links: service.links,
+    get searchAddress() {
+      return service.searchAddress;
+    },
+    get apiUrl() {
+      return service.apiUrl;
+    },
+    async start() {
       for (const part of parts) await part.start?.();
       await service.start();
     },
-    stop: async () => {
+    async stop() {
       await service.stop();
       for (const part of [...parts].reverse()) await part.stop?.();
     },
-  });
+  };
 }

@@ -68,15 +68,24 @@ describe('the shared HTTP client', () => {
     await expect(
       client.json({ kind: 'peer', address: s.address, peerId: other }, { path: '/echo', method: 'POST', json: {} }),
     ).rejects.toMatchObject({ code: 'PEER_ID_MISMATCH' });
+    // Another peer's error says who said it; this peer's own service's comes as it was sent.
+    await expect(
+      client.json({ kind: 'peer', address: s.address, peerId: s.tls.peerId }, { path: '/missing' }),
+    ).rejects.toMatchObject({
+      code: 'FILE_NOT_FOUND',
+      message: `peer ${s.tls.peerId} at ${s.address}: no such file`,
+      details: { status: 404 },
+    });
     await expect(client.json({ kind: 'local', baseUrl: s.base }, { path: '/missing' })).rejects.toMatchObject({
       code: 'FILE_NOT_FOUND',
-      details: { status: 404 },
+      message: 'no such file',
     });
     await expect(client.json({ kind: 'local', baseUrl: s.base }, { path: '/big' })).rejects.toMatchObject({
       code: 'PAYLOAD_TOO_LARGE',
     });
     await expect(client.json({ kind: 'local', baseUrl: 'http://127.0.0.1:1' }, { path: '/x' })).rejects.toMatchObject({
       code: 'UNAVAILABLE',
+      details: { cause: 'ECONNREFUSED', url: 'http://127.0.0.1:1/x' },
     });
   });
 

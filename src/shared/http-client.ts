@@ -4,9 +4,12 @@
  * id the peer proves, which the caller then records), and to this peer's own services in
  * plaintext. Every request has a deadline (connection, TLS handshake, answer and body), a cap on
  * the body it reads, never follows a redirect, and fails with a PeershareError: the other side's
- * own error code when it answered with one, UNAVAILABLE when it did not answer, PEER_UNVERIFIED
- * or PEER_ID_MISMATCH when it is not the peer meant. Nothing is sent to a peer before its id
- * is checked: the TLS connection is made and verified first, then the request goes over it.
+ * own error code when it answered with one (from this peer's own services, the error as it was
+ * sent; from another peer, saying which peer), UNAVAILABLE when it did not answer (the transport's
+ * code in `details.cause`: ECONNREFUSED, ETIMEDOUT for a deadline), PEER_UNVERIFIED or
+ * PEER_ID_MISMATCH when it is not the peer meant. Nothing is sent to a peer before its id is
+ * checked: the TLS connection is made and verified first, then the request goes over it. JSON
+ * (json), bytes (bytes), Server-Sent Events (events) and streamed uploads (`upload`) are spoken.
  *
  * Requests to a peer whose id is known reuse verified connections (`PeerAgent`: keep-alive,
  * pooled per address and id, dropped after IDLE_MS unused, before the other side's 5 s), so a
@@ -18,10 +21,11 @@ import {
   Agent,
   request as httpRequest,
   type AgentOptions,
+  type ClientRequest,
   type ClientRequestArgs,
   type IncomingMessage,
 } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import type { OnReadOpts } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { splitAddress } from './address.ts';
@@ -46,10 +50,32 @@ export interface RequestOptions {
   path: string;
   /** A JSON body. */
   json?: unknown;
+  /** A body streamed as it is read, never held whole (its content-type and length go in `headers`). */
+  upload?: AsyncIterable<Uint8Array>;
   headers?: Record<string, string>;
+  /** The deadline; 0 for none. */
   timeoutMs?: number;
   maxResponseBytes?: number;
   signal?: AbortSignal;
+}
+
+/** An answer whose body is still to be read; see HttpClient.open. */
+export interface OpenAnswer {
+  readonly response: IncomingMessage;
+  /** The id the peer proved (peer targets). */
+  readonly peerId?: string | undefined;
+  /** Aborts when the deadline passes, the caller's signal aborts or the client closes. */
+  readonly signal: AbortSignal;
+  /** No deadline from now on: a stream lasts as long as it is read. */
+  endDeadline(): void;
+  release(): void;
+}
+
+/** A stream of Server-Sent Events being read. */
+export interface EventStream {
+  /** Resolves when the stream ends, from either side. */
+  readonly ended: Promise<void>;
+  close(): void;
 }
 
 export interface JsonAnswer<T> {
@@ -63,12 +89,28 @@ function describe(target: Target): string {
   return target.kind === 'peer' ? `peer ${target.peerId ?? '(not yet known)'} at ${target.address}` : target.baseUrl;
 }
 
-function unreachable(target: Target, err: unknown): PeershareError {
+function urlOf(target: Target, path: string): string {
+  return target.kind === 'peer' ? `https://${target.address}${path}` : `${target.baseUrl.replace(/\/+$/, '')}${path}`;
+}
+
+/** Abort `controller` when `timeoutMs` has passed, saying so as a transport timeout (ETIMEDOUT). */
+function deadline(controller: AbortController, target: Target, path: string, timeoutMs: number): NodeJS.Timeout {
+  return setTimeout(() => {
+    const message = `no answer from ${describe(target)} within ${timeoutMs} ms`;
+    controller.abort(new PeershareError('UNAVAILABLE', message, { cause: 'ETIMEDOUT', url: urlOf(target, path) }));
+  }, timeoutMs);
+}
+
+/** Nothing answered: the transport's code is kept in `details.cause` (ECONNREFUSED: nothing listens there). */
+function unreachable(target: Target, err: unknown, url: string): PeershareError {
   if (isPeershareError(err)) return err;
   const e = err as NodeJS.ErrnoException;
-  return new PeershareError('UNAVAILABLE', `${describe(target)} does not answer: ${e.code ?? e.message}`, undefined, {
-    cause: err,
-  });
+  return new PeershareError(
+    'UNAVAILABLE',
+    `${describe(target)} does not answer: ${e.code ?? e.message}`,
+    { cause: e.code ?? 'ERROR', url },
+    { cause: err },
+  );
 }
 
 /**
@@ -204,29 +246,56 @@ export class HttpClient {
   }
 
   /**
-   * Send a request and return the answer's head, its body unread (for streams: SSE, content).
-   * The deadline covers the connection and the head; `release()` must be called when done.
+   * How a request reaches `target`: a peer whose id is known over a pooled verified connection;
+   * one whose id is not known yet over a connection of its own, dialled and verified first (its
+   * proven id returned); this peer's own services in plaintext, a connection each.
    */
-  async open(
+  async #connectionTo(
     target: Target,
-    options: RequestOptions,
-  ): Promise<{ response: IncomingMessage; peerId?: string; signal: AbortSignal; release(): void }> {
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<{
+    peerId?: string;
+    via: Partial<PeerRequestArgs> & Pick<ClientRequestArgs, 'agent' | 'createConnection'>;
+  }> {
+    if (target.kind === 'local') return { via: { agent: false } };
+    if (!this.#tls || !this.#agent) throw new Error('HttpClient has no TLS credentials for peer requests');
+    if (target.peerId !== undefined) {
+      return {
+        peerId: target.peerId, // every pooled connection proved it
+        via: {
+          agent: this.#agent,
+          peerAddress: target.address,
+          expectedPeerId: target.peerId,
+          connectTimeoutMs: timeoutMs,
+        },
+      };
+    }
+    const { socket, peerId } = await dialPeer(this.#tls, target.address, undefined, { signal, timeoutMs });
+    return { peerId, via: { createConnection: () => socket } };
+  }
+
+  /**
+   * Send a request and return the answer's head, its body unread (for streams: SSE, content).
+   * The deadline covers the connection and the head, and the body until `release()` (or
+   * `endDeadline()`, for a stream that lasts as long as it is read); `release()` must be called when done.
+   */
+  async open(target: Target, options: RequestOptions): Promise<OpenAnswer> {
     const controller = new AbortController();
     this.#inFlight.add(controller);
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
-    const timer = setTimeout(
-      () =>
-        controller.abort(
-          new PeershareError('UNAVAILABLE', `no answer from ${describe(target)} within ${timeoutMs} ms`),
-        ),
-      timeoutMs,
-    );
+    const timer = timeoutMs > 0 ? deadline(controller, target, options.path, timeoutMs) : undefined;
     const onAbort = () => controller.abort(new PeershareError('UNAVAILABLE', 'aborted'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    let req: ClientRequest | undefined;
+    let uploadFailure: Error | undefined;
+    const endDeadline = () => clearTimeout(timer);
     const release = () => {
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
       this.#inFlight.delete(controller);
+      // An upload refused before it was all sent: its connection is done with.
+      if (req && !req.writableFinished) req.destroy();
     };
     try {
       if (options.signal?.aborted) throw new PeershareError('UNAVAILABLE', 'aborted');
@@ -238,34 +307,10 @@ export class HttpClient {
         ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}),
         ...options.headers,
       };
-      let peerId: string | undefined;
-      let url: URL;
-      let socket: TLSSocket | undefined;
-      let via: Partial<PeerRequestArgs> & Pick<ClientRequestArgs, 'agent' | 'createConnection'> = { agent: false };
-      if (target.kind === 'peer') {
-        if (!this.#tls || !this.#agent) throw new Error('HttpClient has no TLS credentials for peer requests');
-        url = new URL(`https://${target.address}${options.path}`);
-        if (target.peerId !== undefined) {
-          peerId = target.peerId; // every pooled connection proved it
-          via = {
-            agent: this.#agent,
-            peerAddress: target.address,
-            expectedPeerId: target.peerId,
-            connectTimeoutMs: timeoutMs,
-          };
-        } else {
-          ({ socket, peerId } = await dialPeer(this.#tls, target.address, undefined, {
-            signal: controller.signal,
-            timeoutMs,
-          }));
-          const dialled = socket;
-          via = { createConnection: () => dialled };
-        }
-      } else {
-        url = new URL(`${target.baseUrl.replace(/\/+$/, '')}${options.path}`);
-      }
+      const url = new URL(urlOf(target, options.path));
+      const { peerId, via } = await this.#connectionTo(target, timeoutMs, controller.signal);
       const response = await new Promise<IncomingMessage>((resolve, reject) => {
-        const req = httpRequest(
+        req = httpRequest(
           {
             host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
             port: url.port,
@@ -277,17 +322,27 @@ export class HttpClient {
           } as ClientRequestArgs,
           resolve,
         );
-        req.once('error', (err) =>
-          reject(controller.signal.aborted ? (controller.signal.reason as Error) : unreachable(target, err)),
+        // `on`, not `once`: a refused upload can fail twice (EPIPE, then a reset) after its answer.
+        req.on('error', (err) =>
+          reject(
+            controller.signal.aborted
+              ? (controller.signal.reason as Error)
+              : (uploadFailure ?? unreachable(target, err, url.href)),
+          ),
         );
-        req.end(payload);
+        if (options.upload) {
+          sendUpload(req, options.upload, (err) => {
+            uploadFailure = err;
+          });
+        } else req.end(payload);
       });
-      return { response, peerId, signal: controller.signal, release };
+      return { response, peerId, signal: controller.signal, endDeadline, release };
     } catch (err) {
       release();
+      if (uploadFailure) throw uploadFailure; // the body's own failure (its sender went away), as it was
       throw controller.signal.aborted && !isPeershareError(err)
         ? (controller.signal.reason as Error)
-        : unreachable(target, err);
+        : unreachable(target, err, urlOf(target, options.path));
     }
   }
 
@@ -336,19 +391,50 @@ export class HttpClient {
         signal,
       );
       const status = response.statusCode ?? 0;
-      if (status < 200 || status >= 300) {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(body.toString('utf8'));
-        } catch {
-          parsed = undefined;
-        }
-        throw answerError(target, status, parsed);
-      }
+      if (status < 200 || status >= 300) throw answerError(target, status, jsonOrUndefined(body.toString('utf8')));
       return { status, body, ...(peerId !== undefined ? { peerId } : {}) };
     } finally {
       release();
     }
+  }
+
+  /**
+   * Follow a Server-Sent-Events route: `onEvent` gets each event with its JSON data, from when
+   * this resolves (the stream's head is in: the deadline covers that far) until either side
+   * closes the stream. An error answer fails as json() reports it.
+   */
+  async events(
+    target: Target,
+    options: RequestOptions,
+    onEvent: (event: string, data: unknown) => void,
+  ): Promise<EventStream> {
+    const opened = await this.open(target, {
+      ...options,
+      headers: { accept: 'text/event-stream', ...options.headers },
+    });
+    const { response, release } = opened;
+    const status = response.statusCode ?? 0;
+    const isStream = /^text\/event-stream/i.test(response.headers['content-type'] ?? '');
+    if (status < 200 || status >= 300 || !isStream) {
+      try {
+        const max = options.maxResponseBytes ?? this.#maxResponseBytes;
+        const text = await readText(response, max, describe(target), opened.signal);
+        throw status < 200 || status >= 300
+          ? answerError(target, status, jsonOrUndefined(text))
+          : new PeershareError('UNAVAILABLE', `the answer of ${describe(target)} is not an event stream`, { status });
+      } finally {
+        release();
+      }
+    }
+    opened.endDeadline();
+    const ended = new Promise<void>((resolve) => {
+      response.once('end', resolve);
+      response.once('close', resolve);
+      response.once('error', () => resolve());
+    });
+    void ended.then(release);
+    readEvents(response, onEvent);
+    return { ended, close: () => response.destroy() };
   }
 
   /** Abort every request in flight (at stop). */
@@ -360,10 +446,66 @@ export class HttpClient {
 
 /** The error an answer that is not 2xx stands for; a 3xx is a failure too (redirects are never followed). */
 function answerError(target: Target, status: number, body: unknown): PeershareError {
-  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  const code = typeof error?.code === 'string' && error.code in ERROR_CODES ? (error.code as ErrorCode) : 'UNAVAILABLE';
+  const error = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
+  const ours = typeof error?.code === 'string' && error.code in ERROR_CODES;
+  const code = ours ? (error.code as ErrorCode) : 'UNAVAILABLE';
   const message = typeof error?.message === 'string' ? error.message : `HTTP ${status}`;
+  // This peer's own service: its error is passed on as it was sent (the Client shows it to the user as it is).
+  if (target.kind === 'local' && ours) {
+    const details = typeof error.details === 'object' && error.details !== null ? error.details : undefined;
+    return new PeershareError(code, message, details as Record<string, unknown> | undefined);
+  }
   return new PeershareError(code, `${describe(target)}: ${message}`, { status, body });
+}
+
+/**
+ * Stream an upload into `req`. An answer that comes before it is all sent (a refusal) ends the
+ * upload there; a failure of the body itself goes to `failed` and ends the request.
+ */
+function sendUpload(req: ClientRequest, body: AsyncIterable<Uint8Array>, failed: (err: Error) => void): void {
+  const source = Readable.from(body, { objectMode: false });
+  source.once('error', (err) => {
+    failed(err);
+    req.destroy(err);
+  });
+  req.once('response', () => {
+    source.unpipe(req);
+    if (!source.readableEnded) source.destroy();
+  });
+  source.pipe(req);
+}
+
+/** Call `onEvent` for each Server-Sent Event of a response, with its JSON data. */
+function readEvents(response: IncomingMessage, onEvent: (event: string, data: unknown) => void): void {
+  response.setEncoding('utf8');
+  let buffer = '';
+  response.on('data', (chunk: string) => {
+    buffer += chunk;
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+      }
+      try {
+        if (data.length > 0) onEvent(event, JSON.parse(data.join('\n')));
+      } catch (err) {
+        return void response.destroy(err as Error); // not an event stream we understand: end this stream, not the process
+      }
+    }
+  });
+}
+
+function jsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A response body as text, at most `max` bytes. */

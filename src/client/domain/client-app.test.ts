@@ -241,3 +241,43 @@ describe('ClientApp links', () => {
     });
   });
 });
+
+describe('ClientApp status', () => {
+  /** A ClientApp whose services answer, except the calls named in `failing` (each `service.method`). */
+  function statusOf(failing: string[]) {
+    const answer =
+      <T>(name: string, value: T) =>
+      async () => {
+        if (failing.includes(name)) throw new Error(`${name} does not answer`);
+        return value;
+      };
+    const ports = {
+      files: { list: answer('files.list', { items: [], total: 3 }) },
+      fetch: {
+        peers: answer('fetch.peers', [peer(1)]),
+        defences: answer('fetch.defences', null),
+        reachability: answer('fetch.reachability', null),
+        joinState: answer('fetch.joinState', null),
+      },
+      search: { links: answer('search.links', []), defences: answer('search.defences', null) },
+      download: { queueBackend: answer('download.queueBackend', 'embedded'), list: answer('download.list', []) },
+    } as unknown as ClientPorts;
+    return new ClientApp(ports, { peerId: SELF, addresses: {}, startedAt: 0 }, isSafeFileName).status();
+  }
+
+  it('names each service that did not answer once, in order, and Download when either of its calls fails', async () => {
+    expect((await statusOf([])).unavailable).toEqual([]);
+    expect((await statusOf(['download.list'])).unavailable).toEqual(['download']);
+    expect((await statusOf(['download.queueBackend'])).unavailable).toEqual(['download']);
+    expect(
+      (await statusOf(['download.queueBackend', 'download.list', 'search.links', 'files.list'])).unavailable,
+    ).toEqual(['files', 'search', 'download']);
+  });
+
+  it('does not count a service unavailable when only its defences, reachability or join state fail', async () => {
+    const status = await statusOf(['fetch.defences', 'search.defences', 'fetch.reachability', 'fetch.joinState']);
+    expect(status.unavailable).toEqual([]);
+    expect(status).toMatchObject({ defences: { membership: null, links: null }, reachability: null, join: null });
+    expect(status.counts).toMatchObject({ sharedFiles: 3, knownPeers: 1, alivePeers: 1 });
+  });
+});

@@ -210,9 +210,16 @@ export class ClientApp {
       fetch.joinState(),
     ]);
     const value = <T>(r: PromiseSettledResult<T>): T | null => (r.status === 'fulfilled' ? r.value : null);
-    const unavailable = (['files', 'fetch', 'search', 'download', 'download'] as const).filter(
-      (_, i) => [shared, peers, links, queue, downloads][i]!.status === 'rejected',
-    );
+    // A service is unavailable when one of these calls fails; defences, reachability and join state do not count.
+    const callsOf = [
+      { service: 'files', answers: [shared] },
+      { service: 'fetch', answers: [peers] },
+      { service: 'search', answers: [links] },
+      { service: 'download', answers: [queue, downloads] },
+    ];
+    const unavailable = callsOf
+      .filter(({ answers }) => answers.some((answer) => answer.status === 'rejected'))
+      .map(({ service }) => service);
     const byState: Record<string, number> = {};
     for (const d of value(downloads) ?? []) byState[d.state] = (byState[d.state] ?? 0) + 1;
     const known = value(peers);
@@ -228,7 +235,7 @@ export class ClientApp {
         alivePeers: known ? known.filter((p) => p.state === 'alive').length : null,
         downloads: downloads.status === 'fulfilled' ? byState : null,
       },
-      unavailable: [...new Set(unavailable)],
+      unavailable,
       defences: { membership: value(membership), links: value(overlay) },
       reachability: value(reachability),
       join: value(join),

@@ -28,47 +28,48 @@ import { joinStateOf } from '../../domain/join-state.ts';
 import { reachabilityOf } from '../../domain/reachability.ts';
 import { firewalledInfo } from '../../domain/pick.ts';
 import { COLLECTION_MEDIA_TYPE, MAX_COLLECTION_BYTES, parseCollection } from '../../../shared/collection.ts';
-import { call, callWithProgress, followEvents, sendStream } from './http-json.ts';
+import { call, callWithProgress, followEvents, sendStream, type CallOptions, type SseEvent } from './http-json.ts';
 
 export function filesOverHttp(url: string, token: string | undefined): FilesPort {
-  return explained('files', url, {
+  const api = new ServiceApi('files', url);
+  return {
     share: (path, options) =>
       options?.onProgress || options?.signal
-        ? callWithProgress('POST', `${url}/shares`, options.onProgress ?? (() => {}), {
+        ? api.callWithProgress('POST', '/shares', options.onProgress ?? (() => {}), {
             body: { path },
             token,
             ...(options.signal ? { signal: options.signal } : {}),
           })
-        : call('POST', `${url}/shares`, { body: { path }, token, timeoutMs: 0 }),
+        : api.call('POST', '/shares', { body: { path }, token, timeoutMs: 0 }),
     list: async (q, limit) => {
       // Only what the in-process port answers too: the same JSON whichever way the peer runs.
-      const { items, total } = await call<{ items: SharedFile[]; total: number }>(
+      const { items, total } = await api.call<{ items: SharedFile[]; total: number }>(
         'GET',
-        `${url}/files?limit=${limit}${q ? `&q=${encodeURIComponent(q)}` : ''}`,
+        `/files?limit=${limit}${q ? `&q=${encodeURIComponent(q)}` : ''}`,
         { token },
       );
       return { items, total };
     },
     folders: async (limit) => {
-      const { items, total } = await call<{ items: SharedFolder[]; total: number }>(
+      const { items, total } = await api.call<{ items: SharedFolder[]; total: number }>(
         'GET',
-        `${url}/collections?limit=${limit}`,
+        `/collections?limit=${limit}`,
         { token },
       );
       return { items, total };
     },
-    unshare: (id) => call('DELETE', `${url}/files/${encodeURIComponent(id)}`, { token }),
+    unshare: (id) => api.call('DELETE', `/files/${encodeURIComponent(id)}`, { token }),
     async upload(body, name, size) {
-      const answer = await sendStream<SharedFile>(`${url}/files?name=${encodeURIComponent(name)}`, body, {
+      const answer = await api.upload<SharedFile>(`/files?name=${encodeURIComponent(name)}`, body, {
         token,
         contentLength: size,
       });
       return { file: answer.body, created: answer.status === 201 };
     },
-    uploadLimit: async () => (await call<{ maxUploadRate: number }>('GET', `${url}/limits`)).maxUploadRate,
+    uploadLimit: async () => (await api.call<{ maxUploadRate: number }>('GET', '/limits')).maxUploadRate,
     setUploadLimit: async (maxUploadRate) =>
-      (await call<{ maxUploadRate: number }>('PUT', `${url}/limits`, { body: { maxUploadRate }, token })).maxUploadRate,
-  });
+      (await api.call<{ maxUploadRate: number }>('PUT', '/limits', { body: { maxUploadRate }, token })).maxUploadRate,
+  };
 }
 
 /** How long another peer has to send a folder's collection (at most MAX_COLLECTION_BYTES). */
@@ -115,7 +116,8 @@ export function overlayOverTls(http: HttpClient, searchApiPort: number): Overlay
 }
 
 export function searchOverHttp(url: string): SearchPort {
-  return explained('search', url, {
+  const api = new ServiceApi('search', url);
+  return {
     async search(query) {
       const params = new URLSearchParams();
       if (query.q !== undefined) params.set('q', query.q);
@@ -125,7 +127,7 @@ export function searchOverHttp(url: string): SearchPort {
       const seen: SearchHit[] = [];
       const listeners: Array<(hit: SearchHit) => void> = [];
       let summary: SearchSummary | undefined;
-      const stream = await followEvents(`${url}/search?${params}`, ({ event, data }) => {
+      const stream = await api.follow(`/search?${params}`, ({ event, data }) => {
         if (event === 'hit') {
           seen.push(data as SearchHit);
           for (const l of listeners) l(data as SearchHit);
@@ -148,30 +150,30 @@ export function searchOverHttp(url: string): SearchPort {
     },
     links: async () =>
       (
-        await call<{ links: Array<{ peerId: string; searchAddress: string; direction: string; since: number }> }>(
-          'GET',
-          `${url}/links`,
-        )
+        await api.call<{
+          links: Array<{ peerId: string; searchAddress: string; direction: string; since: number }>;
+        }>('GET', '/links')
       ).links,
-    defences: async () => linkDefences(await call('GET', `${url}/health`)),
-  });
+    defences: async () => linkDefences(await api.call('GET', '/health')),
+  };
 }
 
 /** Peers asked of Fetch's GET /peers at a time (its most). */
 const PEERS_PAGE = 1_000;
 
 export function fetchOverHttp(url: string): FetchPort {
-  return explained('fetch', url, {
+  const api = new ServiceApi('fetch', url);
+  return {
     // Every page, as in one process: get --name checks hit holders against the whole membership.
     async peers() {
       const all: PeerInfo[] = [];
       let firewalled: PeerInfo[] = [];
       for (;;) {
-        const page = await call<{
+        const page = await api.call<{
           items: PeerInfo[];
           total: number;
           firewalled?: Array<Parameters<typeof firewalledInfo>[0]>;
-        }>('GET', `${url}/peers?offset=${all.length}&limit=${PEERS_PAGE}`);
+        }>('GET', `/peers?offset=${all.length}&limit=${PEERS_PAGE}`);
         all.push(...page.items);
         if (all.length === page.items.length) firewalled = (page.firewalled ?? []).map(firewalledInfo);
         if (page.items.length === 0 || all.length >= page.total) return [...all, ...firewalled];
@@ -179,28 +181,29 @@ export function fetchOverHttp(url: string): FetchPort {
     },
     sourcesFor: async (fileId) =>
       (
-        await call<{ sources: Awaited<ReturnType<FetchPort['sourcesFor']>> }>(
+        await api.call<{ sources: Awaited<ReturnType<FetchPort['sourcesFor']>> }>(
           'GET',
-          `${url}/sources/${encodeURIComponent(fileId)}`,
+          `/sources/${encodeURIComponent(fileId)}`,
         )
       ).sources,
-    joinPins: async () => (await call<{ pins: JoinPinInfo[] }>('GET', `${url}/join-pins`)).pins,
+    joinPins: async () => (await api.call<{ pins: JoinPinInfo[] }>('GET', '/join-pins')).pins,
     forgetJoinPins: async (key) =>
-      (await call<{ pins: JoinPinInfo[] }>('DELETE', `${url}/join-pins/${encodeURIComponent(key)}`)).pins,
-    defences: async () => membershipDefences(await call('GET', `${url}/health`)),
-    reachability: async () => reachabilityOf(await call('GET', `${url}/health`)),
-    joinState: async () => joinStateOf(await call('GET', `${url}/health`)),
-  });
+      (await api.call<{ pins: JoinPinInfo[] }>('DELETE', `/join-pins/${encodeURIComponent(key)}`)).pins,
+    defences: async () => membershipDefences(await api.call('GET', '/health')),
+    reachability: async () => reachabilityOf(await api.call('GET', '/health')),
+    joinState: async () => joinStateOf(await api.call('GET', '/health')),
+  };
 }
 
 export function downloadOverHttp(url: string, token: string | undefined): DownloadPort {
-  return explained('download', url, {
-    request: (req) => call('POST', `${url}/downloads`, { body: req, token }),
-    list: (limit) => call('GET', `${url}/downloads?limit=${limit}`),
-    get: (key) => call('GET', `${url}/downloads/${encodeURIComponent(key)}`),
+  const api = new ServiceApi('download', url);
+  return {
+    request: (req) => api.call('POST', '/downloads', { body: req, token }),
+    list: (limit) => api.call('GET', `/downloads?limit=${limit}`),
+    get: (key) => api.call('GET', `/downloads/${encodeURIComponent(key)}`),
     async watch(listener, onCleared) {
-      const stream = await followEvents(
-        `${url}/downloads/events`,
+      const stream = await api.follow(
+        '/downloads/events',
         ({ event, data }) => {
           if (event === 'progress') listener(data as DownloadProgress);
           else if (event === 'cleared') onCleared?.((data as { keys: string[] }).keys);
@@ -209,15 +212,15 @@ export function downloadOverHttp(url: string, token: string | undefined): Downlo
       );
       return () => stream.close();
     },
-    act: (key, action) => call('POST', `${url}/downloads/${encodeURIComponent(key)}/${action}`, { token }),
-    clear: async () => (await call<{ cleared: string[] }>('DELETE', `${url}/downloads`, { token })).cleared,
-    queueBackend: async () => (await call<{ queue: string }>('GET', `${url}/health`)).queue,
-    folder: async () => (await call<{ downloadsDir: string }>('GET', `${url}/health`)).downloadsDir,
-    downloadLimit: async () => (await call<{ maxDownloadRate: number }>('GET', `${url}/limits`)).maxDownloadRate,
+    act: (key, action) => api.call('POST', `/downloads/${encodeURIComponent(key)}/${action}`, { token }),
+    clear: async () => (await api.call<{ cleared: string[] }>('DELETE', '/downloads', { token })).cleared,
+    queueBackend: async () => (await api.call<{ queue: string }>('GET', '/health')).queue,
+    folder: async () => (await api.call<{ downloadsDir: string }>('GET', '/health')).downloadsDir,
+    downloadLimit: async () => (await api.call<{ maxDownloadRate: number }>('GET', '/limits')).maxDownloadRate,
     setDownloadLimit: async (maxDownloadRate) =>
-      (await call<{ maxDownloadRate: number }>('PUT', `${url}/limits`, { body: { maxDownloadRate }, token }))
+      (await api.call<{ maxDownloadRate: number }>('PUT', '/limits', { body: { maxDownloadRate }, token }))
         .maxDownloadRate,
-  });
+  };
 }
 
 /** Transport codes that mean nothing listens at the address. */
@@ -231,23 +234,46 @@ const NOT_ANSWERING = new Set([
 ]);
 
 /**
- * A port whose calls, when the service does not answer, fail saying which service of this peer
- * is down and how it is started; the Client itself is up, so "no peer answers" would mislead.
+ * Calls to one service of this peer over its HTTP API at `url`. A call the service does not
+ * answer fails saying which service of this peer is down and how it is started: the Client
+ * itself is up, so "no peer answers" would mislead.
  */
-function explained<T extends object>(service: string, url: string, port: T): T {
-  const { host, hostname } = new URL(url);
-  const explain = (err: unknown): never => {
+class ServiceApi {
+  constructor(
+    private readonly service: string,
+    private readonly url: string,
+  ) {}
+
+  call<T>(method: string, path: string, options: CallOptions = {}): Promise<T> {
+    return call<T>(method, this.url + path, options).catch((err: unknown) => this.explain(err));
+  }
+
+  callWithProgress<T, P>(method: string, path: string, onProgress: (p: P) => void, options: CallOptions): Promise<T> {
+    return callWithProgress<T, P>(method, this.url + path, onProgress, options).catch((err: unknown) =>
+      this.explain(err),
+    );
+  }
+
+  follow(path: string, onEvent: (e: SseEvent) => void, options: CallOptions = {}): ReturnType<typeof followEvents> {
+    return followEvents(this.url + path, onEvent, options).catch((err: unknown) => this.explain(err));
+  }
+
+  upload<T>(
+    path: string,
+    body: AsyncIterable<Uint8Array>,
+    options: Parameters<typeof sendStream>[2],
+  ): Promise<{ status: number; body: T }> {
+    return sendStream<T>(this.url + path, body, options).catch((err: unknown) => this.explain(err));
+  }
+
+  private explain(err: unknown): never {
     if (!isPeershareError(err) || err.code !== 'UNAVAILABLE' || !NOT_ANSWERING.has(String(err.details?.cause)))
       throw err;
+    const { host, hostname } = new URL(this.url);
     throw new PeershareError(
       'UNAVAILABLE',
-      `this peer's ${service} service does not answer at ${host} (${err.details?.cause}); start it with: peershare service ${service} --host ${hostname.replace(/^\[|\]$/g, '')} (and the peer's --data)`,
-      { service },
+      `this peer's ${this.service} service does not answer at ${host} (${String(err.details?.cause)}); start it with: peershare service ${this.service} --host ${hostname.replace(/^\[|\]$/g, '')} (and the peer's --data)`,
+      { service: this.service },
     );
-  };
-  const wrapped: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(port) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
-    wrapped[name] = (...args: unknown[]) => fn(...args).catch(explain);
   }
-  return wrapped as T;
 }

@@ -11,6 +11,7 @@ import type {
   DownloadPort,
   DownloadProgress,
   FetchPort,
+  FileSource,
   FilesPort,
   JoinPinInfo,
   OverlayLink,
@@ -177,13 +178,14 @@ export function fetchOverHttp(url: string): FetchPort {
         if (page.items.length === 0 || all.length >= page.total) return [...all, ...firewalled];
       }
     },
-    sourcesFor: async (fileId) =>
-      (
-        await call<{ sources: Awaited<ReturnType<FetchPort['sourcesFor']>> }>(
-          'GET',
-          `${url}/sources/${encodeURIComponent(fileId)}`,
-        )
-      ).sources,
+    // Firewalled holders after the dialable ones: Download asks them to connect back.
+    async sourcesFor(fileId) {
+      const answer = await call<{ sources: FileSource[]; firewalled?: FileSource[] }>(
+        'GET',
+        `${url}/sources/${encodeURIComponent(fileId)}`,
+      );
+      return [...answer.sources, ...(answer.firewalled ?? [])];
+    },
     joinPins: async () => (await call<{ pins: JoinPinInfo[] }>('GET', `${url}/join-pins`)).pins,
     forgetJoinPins: async (key) =>
       (await call<{ pins: JoinPinInfo[] }>('DELETE', `${url}/join-pins/${encodeURIComponent(key)}`)).pins,

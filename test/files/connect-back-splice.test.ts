@@ -4,7 +4,9 @@
  * deadline; a connect-back that proves another id is closed, never spliced; the holder's own is
  * spliced, bytes pass both ways, and either side closing closes the other. Only this host's
  * admin may ask: a peer over TLS, a page of another site, a request without the client header,
- * another upgrade and one past the cap of waits are refused.
+ * another upgrade and one past the cap of waits are refused. And the holder's side when its
+ * Search runs apart (POST /connect-backs): File Management dials the requester pinned to its id
+ * and serves it there with a peer's access; only for this host's admin.
  */
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
@@ -22,6 +24,7 @@ import { ALPN_HTTP, ALPN_PUSH } from '../../src/shared/peer-tls.ts';
 import { nextLoopback } from '../support/loopback.ts';
 import { tempDir } from '../support/temp.ts';
 import { testIdentity } from '../support/testnet.ts';
+import { tlsPeerClient } from '../support/tls-peer-client.ts';
 
 const WAIT_MS = 400;
 
@@ -149,6 +152,48 @@ describe("File Management's connect-back splice", () => {
     const secondClosed = once(second, 'close');
     again.socket.destroy();
     await secondClosed;
+  });
+
+  it("dials a requester for this host's admin (a split holder's Search decided) and serves it there; pinned to the requester's id; refused to a peer over TLS", async () => {
+    const holder = await startFiles();
+    const requester = await startFiles();
+    const dial = (json: unknown) =>
+      fetch(`${holder.service.url}/connect-backs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(json),
+      });
+    // The requester's Download waits for the holder through its own File Management's splice.
+    const asked = await askLocally(requester, holder.peerId);
+    await asked.until('100 Continue\r\n\r\n');
+    const connected = await dial({ peerId: requester.peerId, address: requester.address });
+    expect(connected.status).toBe(200);
+    expect(await connected.json()).toEqual({ connected: true });
+    await asked.until('101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: peershare-push/1\r\n\r\n');
+    // The holder serves the requester on that connection with a peer's access: a manifest route
+    // answers (no such file here), a route for the holder's local user does not.
+    asked.socket.write(`GET /files/${'ef'.repeat(32)}/manifest HTTP/1.1\r\nhost: ${holder.address}\r\n\r\n`);
+    await asked.until('"code":"FILE_NOT_FOUND"');
+    asked.socket.write(`GET /files HTTP/1.1\r\nhost: ${holder.address}\r\n\r\n`);
+    await asked.until("is for this peer's local user, not for other peers");
+
+    // Named with another id than the one at that address: the dial fails the pin, nothing served.
+    const stranger = (await testIdentity()).identity.peerId;
+    const mismatch = await dial({ peerId: stranger, address: requester.address });
+    expect(mismatch.status).toBe(502);
+    expect(((await mismatch.json()) as { error: { code: string } }).error.code).toBe('PEER_ID_MISMATCH');
+    // (The pin is checked once the handshake is done: the requester's port may see that connection
+    // arrive, and closes it, as nobody waits for it.)
+    expect(requester.connectBacks.counters.taken).toBe(1);
+
+    // Another peer, over TLS, cannot make this peer dial anyone.
+    const peer = await tlsPeerClient();
+    const refused = await peer.post(holder.address, '/connect-backs', {
+      peerId: requester.peerId,
+      address: requester.address,
+    });
+    expect(refused.status).toBe(403);
+    expect(requester.connectBacks.counters.taken).toBe(1);
   });
 
   it('is refused to a peer over TLS, a page of another site, a request without the client header, another upgrade, and past the cap of waits', async () => {

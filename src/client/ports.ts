@@ -159,8 +159,8 @@ export interface FileSource {
   size: number;
   state: string;
   /**
-   * A holder Fetch holds firewalled (it proved its key but cannot be dialled): listed only where
-   * this peer's Download asks such a holder to connect back (PUSH, every service in one process).
+   * A holder Fetch holds firewalled (it proved its key but cannot be dialled): this peer's
+   * Download asks it to connect back (PUSH), in one process or split.
    */
   firewalled?: true;
 }
@@ -177,7 +177,7 @@ export interface JoinPinInfo {
 export interface FetchPort {
   /** Every peer this peer knows, with its state. */
   peers(): Promise<PeerInfo[]>;
-  /** Peers known to hold a file: dialable ones, then firewalled ones where Download can reach them (FileSource.firewalled). */
+  /** Peers known to hold a file: dialable ones, then firewalled ones, which Download asks to connect back (FileSource.firewalled). */
   sourcesFor(fileId: string): Promise<FileSource[]>;
   /** The pinned join addresses. */
   joinPins(): Promise<JoinPinInfo[]>;

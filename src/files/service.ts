@@ -5,9 +5,15 @@
  * The API listens on a peer port (shared/peer-port.ts): other peers reach it over TLS 1.3 and
  * may only read a file's manifest and content; every other route (list, describe, the change
  * feed, upload, share, unshare) answers this host's plaintext callers only, and those that change
- * state pass the admin guard as well.
+ * state pass the admin guard as well. Connect-backs (PUSH) for this peer's downloads arrive on
+ * the same port and wait for their download in ConnectBacks; one in another process takes its
+ * own through the splice upgrade (adapters/http/connect-back-splice.ts). Connect-backs this peer
+ * makes as a holder are dialled here when its Search runs in another process (connect-back-dial.ts).
  */
-import { adminGuard, isAdminCaller } from '../shared/admin-guard.ts';
+import { adminCheck, adminGuard, isAdminCaller } from '../shared/admin-guard.ts';
+import { CONNECT_BACK_TIMEOUT_MS, ConnectBacks } from '../shared/connect-backs.ts';
+import { PeershareError } from '../shared/errors.ts';
+import { dialPeer } from '../shared/http-client.ts';
 import { createHttpApp, type HttpApp } from '../shared/http-server.ts';
 import type { Startable } from '../shared/lifecycle.ts';
 import type { Logger } from '../shared/logging.ts';
@@ -15,8 +21,10 @@ import { hostPort } from '../shared/address.ts';
 import { serveMetrics, ServiceMetrics } from '../shared/metrics.ts';
 import type { TLSSocket } from 'node:tls';
 import { peerAccess, servePeerHttp, type PeerPort } from '../shared/peer-port.ts';
-import type { PeerTls } from '../shared/peer-tls.ts';
+import { ALPN_PUSH, type PeerTls } from '../shared/peer-tls.ts';
 import { countBytesOut } from './adapters/http/bytes-out.ts';
+import { registerConnectBackDial } from './adapters/http/connect-back-dial.ts';
+import { serveConnectBackSplices } from './adapters/http/connect-back-splice.ts';
 import { registerFilesRoutes } from './adapters/http/files-routes.ts';
 import { FileManager } from './domain/file-manager.ts';
 import type { BlobStore, Catalog, LocalFiles } from './ports.ts';
@@ -42,10 +50,11 @@ export interface FilesServiceComponents {
   maxUploadRate?: number;
   /**
    * Where connect-backs (PUSH: a firewalled holder that dialled this port for a download of ours,
-   * ALPN peershare-push/1) go: to the download waiting for them, never served. Without it the
-   * port does not offer that ALPN.
+   * ALPN peershare-push/1) go: to the download waiting for them, never served; this peer's
+   * Download waits in it directly when it runs in this process, else through the splice route
+   * (adapters/http/connect-back-splice.ts). A registry of its own when not given.
    */
-  onConnectBack?: (socket: TLSSocket, peerId: string) => void;
+  connectBacks?: ConnectBacks;
 }
 
 export interface FilesService extends Startable {
@@ -67,6 +76,7 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
   /** File content bytes sent, by caller (peer id, or `local`): /health and /metrics show them. */
   const bytesOut: Record<string, number> = {};
   const uploads = new RateLimit(c.maxUploadRate ?? 0);
+  const connectBacks = c.connectBacks ?? new ConnectBacks();
   let app: HttpApp | undefined;
   let port: (PeerPort & { serveDialled(socket: TLSSocket, peerId: string): void }) | undefined;
   let url = '';
@@ -88,7 +98,7 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
         service: 'files',
         logger: c.logger,
         allowedHosts: c.allowedHosts,
-        health: () => ({ peerId: c.peerId, bytesOut }),
+        health: () => ({ peerId: c.peerId, bytesOut, connectBacks: { ...connectBacks.counters } }),
       });
       app.addHook('onRequest', peerAccess); // before each route's own admin guard
       const isAdmin = isAdminCaller(c.host, c.apiToken);
@@ -107,8 +117,31 @@ export function createFilesService(c: FilesServiceComponents): FilesService {
           c.logger.warn({ fileId: id, err: (err as Error).message }, 'upload total not counted');
         }
       });
+      // A connect-back our Search in another process decided on: dialled here, where it is served.
+      registerConnectBackDial(app, {
+        admin: adminGuard(c.host, c.apiToken),
+        connect: async (peerId, address) => {
+          const { socket } = await dialPeer(c.tls, address, peerId, {
+            alpn: [ALPN_PUSH],
+            timeoutMs: CONNECT_BACK_TIMEOUT_MS,
+          });
+          if (!port) {
+            socket.destroy();
+            throw new PeershareError('UNAVAILABLE', 'File Management is stopping');
+          }
+          port.serveDialled(socket, peerId);
+        },
+      });
       serveMetrics(app, filesMetrics(c.peerId, manager, bytesOut), { host: c.host, apiToken: c.apiToken });
-      port = await servePeerHttp(app, c.host, c.port, c.tls, c.logger, c.onConnectBack);
+      serveConnectBackSplices(app.server, {
+        connectBacks,
+        adminCheck: adminCheck(c.host, c.apiToken),
+        allowedHosts: c.allowedHosts ?? [],
+        logger: c.logger,
+      });
+      port = await servePeerHttp(app, c.host, c.port, c.tls, c.logger, (socket, peerId) =>
+        connectBacks.offer(socket, peerId),
+      );
       url = `http://${hostPort(port.host, port.port)}`;
       c.logger.info({ url }, 'files service listening');
     },

@@ -47,10 +47,7 @@ export function buildClient(ctx: PeerContext, s: ClientDeps): ClientService {
     ports: {
       files: s.files ? filesInProcess(s.files) : filesOverHttp(url(addresses.files), ctx.apiToken),
       search: s.search ? searchInProcess(s.search) : searchOverHttp(url(addresses.searchApi)),
-      // Firewalled holders are sources only where this process's Download can ask them to connect back.
-      fetch: s.fetch
-        ? fetchInProcess(s.fetch, s.files !== undefined && s.search !== undefined && s.download !== undefined)
-        : fetchOverHttp(url(addresses.fetch)),
+      fetch: s.fetch ? fetchInProcess(s.fetch) : fetchOverHttp(url(addresses.fetch)),
       download: s.download
         ? downloadInProcess(s.download, config.amqpUrl ? 'rabbitmq' : 'embedded')
         : downloadOverHttp(url(addresses.download), ctx.apiToken),

@@ -1,8 +1,8 @@
 /**
  * Download, with RabbitMQ when an AMQP URL is configured and the embedded SQLite queue
  * otherwise. Finished files are shared through File Management and more sources come from
- * Fetch (`peerId@filesAddress` of each live holder): the running services in one process, their
- * HTTP APIs when it runs alone. Sources are dialled over TLS with the peer's own credentials.
+ * Fetch (`peerId@filesAddress` of each live holder, then each firewalled one, asked to connect
+ * back): the running services in one process, their HTTP APIs when it runs alone. Sources are dialled over TLS with the peer's own credentials.
  */
 import { join } from 'node:path';
 import { SqliteJobQueue } from '../download/adapters/embedded-queue/sqlite-job-queue.ts';
@@ -21,8 +21,15 @@ import { formatPeerAddress } from '../shared/peer-address.ts';
 import type { ConnectBacks } from '../shared/connect-backs.ts';
 import type { SearchService } from '../search/service.ts';
 import { connectBackFor } from './connect-back.ts';
+import { connectBackOverHttp } from './connect-back-remote.ts';
 import { apiHostOf, localAddress, type PeerContext } from './context.ts';
-import { registryOverHttp, sourcesOverHttp } from './remote-ports.ts';
+import {
+  FirewalledSeen,
+  ownFilesAddressOverHttp,
+  pushOverHttp,
+  registryOverHttp,
+  sourcesOverHttp,
+} from './remote-ports.ts';
 
 /** Where the secret that download keys are made with is kept (in the data directory). */
 const DOWNLOAD_KEY_SECRET_FILE = 'download-keys.secret';
@@ -36,7 +43,11 @@ export async function buildQueue(ctx: PeerContext): Promise<JobQueue> {
   return new AmqpJobQueue({ url: config.amqpUrl, prefix: `peershare.${ctx.identity.peerId}.downloads`, logger });
 }
 
-/** With Search and the connect-back registry (every service in this process), firewalled sources are asked to connect back (PUSH). */
+/**
+ * Firewalled sources are asked to connect back (PUSH): through the services themselves when
+ * Files (its connect-back registry), Fetch and Search run in this process, else through their
+ * local APIs (connect-back-remote.ts).
+ */
 export async function buildDownload(
   ctx: PeerContext,
   files: FilesService | undefined,
@@ -46,34 +57,41 @@ export async function buildDownload(
 ): Promise<DownloadService> {
   const { config } = ctx;
   const storePath = join(config.dataDir, 'downloads.db');
+  const filesUrl = `http://${localAddress(config, config.filesPort)}`;
+  const fetchUrl = `http://${localAddress(config, config.fetchPort)}`;
   const registry: LocalRegistry = files
     ? {
         register: async (path, manifest) => void (await files.manager.registerVerified(path, manifest)),
         sharedAt: async (fileId) => files.manager.find(fileId)?.paths,
       }
-    : registryOverHttp(`http://${localAddress(config, config.filesPort)}`, ctx.apiToken);
-  // Firewalled holders too when they can be asked to connect back (every service in this process), after the dialable ones.
-  const pushable = fetch !== undefined && search !== undefined && connectBacks !== undefined;
+    : registryOverHttp(filesUrl, ctx.apiToken);
+  // Firewalled holders too, after the dialable ones: they are asked to connect back.
+  const firewalled = new FirewalledSeen();
   const directory: SourceDirectory = fetch
     ? {
         sourcesFor: async (fileId) =>
-          [
-            ...fetch.sourcesFor(fileId).filter((s) => s.state === 'alive'),
-            ...(pushable ? fetch.firewalledHoldersOf(fileId) : []),
-          ].map((s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress })),
+          [...fetch.sourcesFor(fileId).filter((s) => s.state === 'alive'), ...fetch.firewalledHoldersOf(fileId)].map(
+            (s) => formatPeerAddress({ peerId: s.peerId, address: s.filesAddress }),
+          ),
       }
-    : sourcesOverHttp(`http://${localAddress(config, config.fetchPort)}`);
+    : sourcesOverHttp(fetchUrl, firewalled);
+  const connectBack =
+    fetch && search && connectBacks
+      ? connectBackFor({ fetch, search, connectBacks })
+      : connectBackOverHttp({
+          isFirewalled: fetch ? (peerId) => fetch.isFirewalled(peerId) : (peerId) => firewalled.has(peerId),
+          ownFilesAddress: ownFilesAddressOverHttp(fetchUrl),
+          push: pushOverHttp(`http://${localAddress(config, config.searchApiPort)}`),
+          filesUrl,
+          token: ctx.apiToken,
+        });
   const store = opening(storePath, () => new SqliteDownloadStore(storePath));
   const keySecret = loadOrCreateSecret(config.dataDir, DOWNLOAD_KEY_SECRET_FILE, JOB_KEY_SECRET_BYTES);
   return createDownloadService({
     queue: await buildQueue(ctx),
     store,
     files: new FsDownloadFiles(),
-    chunkSource: new HttpChunkSource(
-      ctx.tls,
-      undefined,
-      pushable ? connectBackFor({ fetch, search, connectBacks }) : undefined,
-    ),
+    chunkSource: new HttpChunkSource(ctx.tls, undefined, connectBack),
     registry,
     directory,
     logger: ctx.logger.child({ service: 'download' }),

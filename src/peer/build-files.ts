@@ -8,7 +8,7 @@ import { opening } from '../shared/fs-errors.ts';
 import type { ConnectBacks } from '../shared/connect-backs.ts';
 import type { PeerContext } from './context.ts';
 
-/** `connectBacks`: where connect-backs (PUSH) for this peer's downloads go, when all services run here. */
+/** `connectBacks`: where connect-backs (PUSH) for this peer's downloads wait, shared with a Download in this process. */
 export function buildFiles(ctx: PeerContext, connectBacks?: ConnectBacks): FilesService {
   const { config } = ctx;
   const catalogPath = join(config.dataDir, 'catalog.db');
@@ -26,6 +26,6 @@ export function buildFiles(ctx: PeerContext, connectBacks?: ConnectBacks): Files
     chunkSize: config.chunkSize,
     maxUploadBytes: config.maxUploadBytes,
     maxUploadRate: config.maxUploadRate,
-    ...(connectBacks ? { onConnectBack: (socket, peerId) => void connectBacks.offer(socket, peerId) } : {}),
+    ...(connectBacks ? { connectBacks } : {}),
   });
 }

@@ -13,18 +13,21 @@ import type { FetchService } from '../fetch/service.ts';
 import type { NeighbourSource } from '../search/ports.ts';
 import { DEFAULT_RATE_LIMITS } from '../search/domain/link-guard.ts';
 import { createSearchService, type SearchService } from '../search/service.ts';
-import { connectBackHandler } from './connect-back.ts';
+import { connectBackHandler, pushHandler, type RequesterRecords } from './connect-back.ts';
 import { withParts, type Part } from './compose.ts';
 import { localAddress, type PeerContext } from './context.ts';
 import { fileManagerIndex } from './local-index.ts';
-import { neighboursOverHttp } from './remote-ports.ts';
+import { connectBackOverFiles, neighboursOverHttp } from './remote-ports.ts';
 
-/** `connectBack`: act on pushes for this peer (connect back to requesters); only with Files and Fetch in this process. */
+/**
+ * Pushes for this peer are acted on (it connects back to requesters) with Files and Fetch in this
+ * process, else through their local APIs: the requester checked against Fetch's polled GET /peers,
+ * the connection dialled and served by File Management (its POST /connect-backs).
+ */
 export function buildSearch(
   ctx: PeerContext,
   files: FilesService | undefined,
   fetch: FetchService | undefined,
-  connectBack = false,
 ): SearchService {
   const { config } = ctx;
   const parts: Part[] = [];
@@ -35,18 +38,30 @@ export function buildSearch(
     parts.push({ stop: () => catalog.close() });
   }
   let neighbours: NeighbourSource;
+  let requesters: RequesterRecords;
   if (fetch) {
     const configured = config.neighbours.map((searchAddress) => ({ searchAddress }));
     neighbours = { candidates: () => [...fetch.neighbourCandidates(), ...configured] };
+    requesters = fetch;
   } else {
     const polled = neighboursOverHttp(`http://${localAddress(config, config.fetchPort)}`, config.neighbours);
     neighbours = polled;
+    requesters = polled;
     parts.push(polled);
   }
+  const logger = ctx.logger.child({ service: 'search' });
+  const { onPush } =
+    files && fetch
+      ? connectBackHandler({ fetch, files, tls: ctx.tls, logger })
+      : pushHandler({
+          requesters,
+          connect: connectBackOverFiles(`http://${localAddress(config, config.filesPort)}`, ctx.apiToken),
+          logger,
+        });
   const service = createSearchService({
     index: fileManagerIndex(manager),
     neighbours,
-    logger: ctx.logger.child({ service: 'search' }),
+    logger,
     identity: ctx.identity,
     tls: ctx.tls,
     host: config.host,
@@ -68,12 +83,7 @@ export function buildSearch(
       queryBurst: 2 * config.queryAcceptRate,
     },
     searchesPerSecond: config.searchRate,
-    ...(connectBack && files && fetch
-      ? {
-          onPush: connectBackHandler({ fetch, files, tls: ctx.tls, logger: ctx.logger.child({ service: 'search' }) })
-            .onPush,
-        }
-      : {}),
+    onPush,
   });
   return withParts(service, ...parts);
 }

@@ -62,8 +62,8 @@ export function searchInProcess(search: SearchService): SearchPort {
   };
 }
 
-/** `pushable`: this process's Download asks firewalled holders to connect back (build-download.ts), so they are sources too. */
-export function fetchInProcess(fetch: FetchService, pushable = false): FetchPort {
+/** Firewalled holders are sources too: Download asks them to connect back (build-download.ts), in either mode. */
+export function fetchInProcess(fetch: FetchService): FetchPort {
   return {
     peers: async () => [
       ...fetch.peers().map((p) => ({
@@ -76,7 +76,7 @@ export function fetchInProcess(fetch: FetchService, pushable = false): FetchPort
       })),
       ...fetch.firewalledPeers().map(firewalledInfo),
     ],
-    sourcesFor: async (fileId) => [...fetch.sourcesFor(fileId), ...(pushable ? fetch.firewalledHoldersOf(fileId) : [])],
+    sourcesFor: async (fileId) => [...fetch.sourcesFor(fileId), ...fetch.firewalledHoldersOf(fileId)],
     joinPins: async () => fetch.joinPins(),
     forgetJoinPins: async (key) => fetch.forgetJoinPins(key),
     defences: async () => membershipDefences(fetch.status()),

@@ -2,7 +2,7 @@ import type { RequestListener } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { stubService } from '../../test/support/stub-service.ts';
 import { memorySigner } from '../shared/keys.ts';
-import { filesFeedOverHttp, registryOverHttp, sourcesOverHttp } from './remote-ports.ts';
+import { FirewalledSeen, filesFeedOverHttp, registryOverHttp, sourcesOverHttp } from './remote-ports.ts';
 
 const serve = async (handler: RequestListener): Promise<string> => (await stubService(handler)).url;
 
@@ -22,6 +22,35 @@ describe("the split-mode ports over this peer's own services", () => {
     const fileId = 'ab'.repeat(32);
     await expect(sourcesOverHttp(url).sourcesFor(fileId)).resolves.toEqual([`${a}@127.0.0.5:7871`]);
     expect(seen).toEqual([`/sources/${fileId}`]);
+  });
+
+  it('with a FirewalledSeen, lists the firewalled holders after the live ones and remembers them until listed alive', async () => {
+    const [a, b] = [memorySigner().peerId, memorySigner().peerId];
+    let bAlive = false;
+    const url = await serve((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      const alive = { peerId: a, filesAddress: '127.0.0.5:7871', name: 'f', size: 1, state: 'alive' };
+      const hidden = { peerId: b, filesAddress: '10.0.0.9:7871', name: 'f', size: 1, state: 'alive' };
+      res.end(
+        JSON.stringify(
+          bAlive
+            ? { fileId: 'x', sources: [alive, hidden], firewalled: [] }
+            : { fileId: 'x', sources: [alive], firewalled: [{ ...hidden, firewalled: true }] },
+        ),
+      );
+    });
+    const fileId = 'ab'.repeat(32);
+    const seen = new FirewalledSeen();
+    await expect(sourcesOverHttp(url, seen).sourcesFor(fileId)).resolves.toEqual([
+      `${a}@127.0.0.5:7871`,
+      `${b}@10.0.0.9:7871`,
+    ]);
+    expect([seen.has(a), seen.has(b)]).toEqual([false, true]);
+    // Without one, the firewalled holders are left out (nothing could ask them to connect back).
+    await expect(sourcesOverHttp(url).sourcesFor(fileId)).resolves.toEqual([`${a}@127.0.0.5:7871`]);
+    bAlive = true;
+    await sourcesOverHttp(url, seen).sourcesFor(fileId);
+    expect(seen.has(b)).toBe(false);
   });
 
   it("fails with the service's own error as it was sent, or UNAVAILABLE when the answer is not JSON", async () => {

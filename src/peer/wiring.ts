@@ -38,14 +38,12 @@ export interface RunningPeer extends Running {
  */
 async function build(ctx: PeerContext, names: readonly ServiceName[]): Promise<PeerServices> {
   const s: PeerServices = {};
-  // Connect-backs (PUSH) need Files, Fetch, Search and Download in this one process: a socket cannot cross to another.
-  const connectBacks = (['files', 'fetch', 'search', 'download'] as const).every((n) => names.includes(n))
-    ? new ConnectBacks()
-    : undefined;
+  // Connect-backs (PUSH) arrive at File Management; a Download in this process waits for them there
+  // directly, one in another process through File Management's splice route.
+  const connectBacks = names.includes('files') ? new ConnectBacks() : undefined;
   if (names.includes('files')) s.files = (await import('./build-files.ts')).buildFiles(ctx, connectBacks);
   if (names.includes('fetch')) s.fetch = (await import('./build-fetch.ts')).buildFetch(ctx, s.files);
-  if (names.includes('search'))
-    s.search = (await import('./build-search.ts')).buildSearch(ctx, s.files, s.fetch, connectBacks !== undefined);
+  if (names.includes('search')) s.search = (await import('./build-search.ts')).buildSearch(ctx, s.files, s.fetch);
   if (names.includes('download'))
     s.download = await (
       await import('./build-download.ts')

@@ -4,8 +4,8 @@
  * its driving adapter (the local HTTP API with SSE). Startable: start binds the link port and the
  * API port, stop closes every link, search and socket. Both ports are peer ports
  * (shared/peer-port.ts): the link port speaks TLS only; the API answers this host in plaintext
- * and other peers over TLS, who may read GET /links and GET /health (the network picture) and
- * nothing else.
+ * (searches, and pushes for a Download in another process) and other peers over TLS, who may
+ * read GET /links and GET /health (the network picture) and nothing else.
  */
 import { randomBytes } from 'node:crypto';
 import type { SessionTimeouts } from '../protocol/session.ts';
@@ -25,6 +25,7 @@ import { TlsTransport } from './adapters/tcp/tls-transport.ts';
 import type { StreamTransport } from './adapters/tcp/transport.ts';
 import type { SubnetBits } from '../shared/address.ts';
 import type { RateLimits } from './domain/link-guard.ts';
+import { requestPushWithRoute } from './domain/push-request.ts';
 import { SearchEngine, type DynamicQuerying, type PushCounters } from './domain/search-engine.ts';
 import type { SearchCounters } from './domain/counters.ts';
 import type { OverlayCounters } from './adapters/tcp/overlay-counters.ts';
@@ -166,6 +167,8 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
           search: (request) => engine.search(request),
           parseTerms: (text) => c.index.parseTerms(text),
           links: () => links.list(),
+          push: (holder, fileId, filesAddress, signal) =>
+            requestPushWithRoute(engine, holder, fileId, filesAddress, signal),
           maxTtl: c.maxTtl,
         });
         serveMetrics(app, searchMetrics(c.identity.peerId, engine, links), { host: c.host, apiToken: c.apiToken });

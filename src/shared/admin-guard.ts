@@ -6,12 +6,17 @@
  * rebinding), and these routes refuse other sites and requests a page could forge.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import { PeershareError } from './errors.ts';
 import { isLoopback } from './net.ts';
-import { refuseOtherSites, requireDeliberate } from './site-guard.ts';
+import { refuseOtherSites, requireDeliberate, type RequestHeads } from './site-guard.ts';
+
+/** What the admin check reads of a caller: its headers and address (a Fastify request, or a raw one such as an upgrade). */
+export interface Caller extends RequestHeads {
+  readonly socket: { readonly remoteAddress?: string | undefined };
+}
 
 const TOKEN_FILE = 'api-token';
 
@@ -25,9 +30,18 @@ export function resolveApiToken(host: string, dataDir: string, configured: strin
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const token = randomBytes(24).toString('base64url');
-  writeFileSync(path, token + '\n', { mode: 0o600 });
-  return token;
+  // The services of one peer may start at once as separate processes: written whole to a file of
+  // our own and linked into place, which fails if another process was first (its token is then the one).
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(tmp, randomBytes(24).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  return readFileSync(path, 'utf8').trim();
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {
@@ -41,17 +55,17 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 export type AdminGuard = (request: FastifyRequest) => Promise<void>;
 
 /** Whether the caller may administer this service: it has the token, or the service is loopback-only and so is the caller. */
-export function isAdminCaller(boundHost: string, token: string | undefined): (request: FastifyRequest) => boolean {
+export function isAdminCaller(boundHost: string, token: string | undefined): (request: Caller) => boolean {
   const loopbackOnly = isLoopback(boundHost);
   return (request) =>
     (token !== undefined && tokenMatches(request.headers.authorization, token)) ||
     (loopbackOnly && isLoopback(request.socket.remoteAddress));
 }
 
-/** A Fastify onRequest hook (before the body is read) that lets only permitted callers through to a state-changing route. */
-export function adminGuard(boundHost: string, token: string | undefined): AdminGuard {
+/** The admin check that throws: other sites refused, then the token or a loopback caller, then a request no page can forge. */
+export function adminCheck(boundHost: string, token: string | undefined): (request: Caller) => void {
   const isAdmin = isAdminCaller(boundHost, token);
-  return async (request: FastifyRequest): Promise<void> => {
+  return (request) => {
     refuseOtherSites(request);
     if (!isAdmin(request)) {
       if (token)
@@ -60,4 +74,10 @@ export function adminGuard(boundHost: string, token: string | undefined): AdminG
     }
     requireDeliberate(request);
   };
+}
+
+/** A Fastify onRequest hook (before the body is read) that lets only permitted callers through to a state-changing route. */
+export function adminGuard(boundHost: string, token: string | undefined): AdminGuard {
+  const check = adminCheck(boundHost, token);
+  return async (request: FastifyRequest): Promise<void> => check(request);
 }

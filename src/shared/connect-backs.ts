@@ -3,8 +3,9 @@
  * holder, through Search, to connect back, and waits here for a TLS connection that proved that
  * holder's id; File Management's peer port hands each connect-back it accepts to offer(). A
  * connection nobody waits for (unasked, late, or one too many) is closed at once, and a wait ends
- * at its deadline. One process: the socket cannot cross to another (split mode, see
- * docs/ARCHITECTURE.md).
+ * at its deadline. The registry lives in the process of File Management: Download waits on it
+ * directly when it runs there too, and through File Management's splice route when it runs in a
+ * process of its own (files/adapters/http/connect-back-splice.ts).
  */
 import type { TLSSocket } from 'node:tls';
 import { PeershareError } from './errors.ts';
@@ -21,13 +22,30 @@ interface Wait {
 
 export class ConnectBacks {
   readonly #waits = new Map<string, Wait[]>();
+  readonly #maxWaits: number;
+  readonly #timeoutMs: number;
   #size = 0;
   readonly counters = { taken: 0, unasked: 0, timedOut: 0 };
 
+  /** Bounds: waits held at once, and how long each waits unless expect() says. */
+  constructor(o: { maxWaits?: number; timeoutMs?: number } = {}) {
+    this.#maxWaits = o.maxWaits ?? MAX_CONNECT_BACK_WAITS;
+    this.#timeoutMs = o.timeoutMs ?? CONNECT_BACK_TIMEOUT_MS;
+  }
+
+  /** Waits held now. */
+  get waiting(): number {
+    return this.#size;
+  }
+
+  /** Whether every place for a wait is taken (expect() would refuse). */
+  get full(): boolean {
+    return this.#size >= this.#maxWaits;
+  }
+
   /** Wait for `peerId` to connect back, within `timeoutMs`, or until `signal` aborts. */
-  expect(peerId: string, timeoutMs = CONNECT_BACK_TIMEOUT_MS, signal?: AbortSignal): Promise<TLSSocket> {
-    if (this.#size >= MAX_CONNECT_BACK_WAITS)
-      return Promise.reject(new PeershareError('UNAVAILABLE', 'too many connect-backs awaited at once'));
+  expect(peerId: string, timeoutMs = this.#timeoutMs, signal?: AbortSignal): Promise<TLSSocket> {
+    if (this.full) return Promise.reject(new PeershareError('UNAVAILABLE', 'too many connect-backs awaited at once'));
     return new Promise<TLSSocket>((resolve, reject) => {
       const wait: Wait = {
         resolve: (socket) => {

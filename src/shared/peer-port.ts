@@ -201,7 +201,12 @@ const provenIds = new WeakMap<object, string>();
 
 /** The peer id the connection of `request` proved, or undefined for a plaintext local caller. */
 export function callingPeer(request: FastifyRequest): string | undefined {
-  return provenIds.get(request.raw.socket);
+  return peerOnSocket(request.raw.socket);
+}
+
+/** The peer id a connection handed on by servePeerHttp proved, or undefined for a plaintext local one (an upgrade has no FastifyRequest). */
+export function peerOnSocket(socket: object): string | undefined {
+  return provenIds.get(socket);
 }
 
 /**

@@ -10,9 +10,15 @@
  *   another site can send neither without a CORS preflight, which no service ever grants. The
  *   command, the services themselves and other peers send no browser headers and pass.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import { isIP } from 'node:net';
 import type { FastifyRequest } from 'fastify';
 import { PeershareError } from './errors.ts';
+
+/** What these checks read of a request: its headers (a Fastify request, or a raw one such as an upgrade). */
+export interface RequestHeads {
+  readonly headers: IncomingHttpHeaders;
+}
 
 /** Marks a request as sent by a peershare client (the command, the web UI, another service). */
 export const CLIENT_HEADER = 'x-peershare-client';
@@ -49,7 +55,7 @@ export function hostGuard(allowedHosts: readonly string[]): (request: FastifyReq
 }
 
 /** Whether the browser says another site (or another origin of this site) sent the request. */
-export function fromAnotherSite(request: FastifyRequest): boolean {
+export function fromAnotherSite(request: RequestHeads): boolean {
   const site = request.headers['sec-fetch-site'];
   if (site !== undefined && !OWN_SITE.has(String(site))) return true;
   const origin = request.headers.origin;
@@ -62,13 +68,13 @@ export function fromAnotherSite(request: FastifyRequest): boolean {
 }
 
 /** Throws FORBIDDEN for a request another site sent. */
-export function refuseOtherSites(request: FastifyRequest): void {
+export function refuseOtherSites(request: RequestHeads): void {
   if (fromAnotherSite(request))
     throw new PeershareError('FORBIDDEN', 'this route is not served to pages of other sites');
 }
 
 /** Throws UNSUPPORTED_MEDIA_TYPE unless the request is one a page on another site cannot forge. */
-export function requireDeliberate(request: FastifyRequest): void {
+export function requireDeliberate(request: RequestHeads): void {
   if (request.headers[CLIENT_HEADER] !== undefined) return;
   const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   if (type !== undefined && DELIBERATE_TYPES.has(type)) return;

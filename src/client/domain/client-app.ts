@@ -560,7 +560,7 @@ export class ClientApp {
         : hits.every((h) => h.holderPeerId === self)
           ? 'only this peer itself shares it, and it is no source of its own downloads'
           : hits.some((h) => members.get(h.holderPeerId)?.state === FIREWALLED)
-            ? 'its holders are firewalled, and only a peer running every service in one process can ask a firewalled peer to connect back'
+            ? 'its holders are firewalled, and Fetch lists none of them as holding it yet: a firewalled holder is asked to connect back only for a file its own list names'
             : `${hits.length} hit${hits.length === 1 ? '' : 's'} named only holders this peer has not verified: a hit's holder counts once Fetch has verified that peer`;
       throw new PeershareError('FILE_NOT_FOUND', `${notFound.unverified} (${what})`);
     }

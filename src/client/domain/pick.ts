@@ -27,9 +27,9 @@
  *
  * A firewalled peer (it proved its key on a link it opened, but cannot be dialled) is a verified
  * member too, listed in state 'firewalled'. It is a holder, and a source, only where Fetch's
- * availability lists it as one: Fetch lists firewalled holders to the Client only where this
- * peer's Download can ask them to connect back (PUSH). So it never counts on hits alone, and
- * dialable holders rank before it.
+ * availability lists it as one (its own file list names the file), since this peer's Download
+ * asks it to connect back (PUSH). So it never counts on hits alone, and dialable holders rank
+ * before it.
  */
 import { addressOfUrl, formatPeerAddress, isAddress } from '../../shared/peer-address.ts';
 import type { FileSource, PeerInfo, SearchHit } from '../ports.ts';

@@ -11,6 +11,7 @@ import type {
   DownloadPort,
   DownloadProgress,
   FetchPort,
+  FileSource,
   FilesPort,
   JoinPinInfo,
   OverlayLink,
@@ -179,13 +180,14 @@ export function fetchOverHttp(url: string): FetchPort {
         if (page.items.length === 0 || all.length >= page.total) return [...all, ...firewalled];
       }
     },
-    sourcesFor: async (fileId) =>
-      (
-        await api.call<{ sources: Awaited<ReturnType<FetchPort['sourcesFor']>> }>(
-          'GET',
-          `/sources/${encodeURIComponent(fileId)}`,
-        )
-      ).sources,
+    // Firewalled holders after the dialable ones: Download asks them to connect back.
+    async sourcesFor(fileId) {
+      const answer = await api.call<{ sources: FileSource[]; firewalled?: FileSource[] }>(
+        'GET',
+        `/sources/${encodeURIComponent(fileId)}`,
+      );
+      return [...answer.sources, ...(answer.firewalled ?? [])];
+    },
     joinPins: async () => (await api.call<{ pins: JoinPinInfo[] }>('GET', '/join-pins')).pins,
     forgetJoinPins: async (key) =>
       (await api.call<{ pins: JoinPinInfo[] }>('DELETE', `/join-pins/${encodeURIComponent(key)}`)).pins,

@@ -8,7 +8,7 @@
  * declared size and the request fails, so no extra byte is ever kept or written.
  */
 import { request as httpRequest } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
 import type { Manifest } from '../../../shared/content.ts';
 import { PeershareError } from '../../../shared/errors.ts';
 import { HttpClient } from '../../../shared/http-client.ts';
@@ -68,7 +68,7 @@ export class HttpChunkSource implements ChunkSource {
 }
 
 /** GET a manifest over a connection the source opened to us (a connect-back), then close it. */
-function manifestOver(socket: TLSSocket, address: string, fileId: string, signal: AbortSignal): Promise<Manifest> {
+function manifestOver(socket: Socket, address: string, fileId: string, signal: AbortSignal): Promise<Manifest> {
   return new Promise<Manifest>((resolve, reject) => {
     const fail = (err: Error) => {
       socket.destroy();

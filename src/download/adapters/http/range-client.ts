@@ -13,6 +13,7 @@
  * request. Body bytes are handed to the sink as views of the read buffer, valid during the call
  * and until the promise the sink returns settles (reading pauses meanwhile).
  */
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { PeershareError } from '../../../shared/errors.ts';
 import { dialPeer } from '../../../shared/http-client.ts';
@@ -46,15 +47,17 @@ export function peerOfSource(source: string): PeerAddress {
 
 /**
  * For a source that cannot be dialled (firewalled): ask it to connect back and resolve with the
- * connection it opened, its id proven (the connect-back registry, shared/connect-backs.ts).
+ * connection it opened, its id proven (the connect-back registry, shared/connect-backs.ts), or,
+ * when File Management runs in another process, the plaintext socket it splices to that
+ * connection on this host (files/adapters/http/connect-back-splice.ts).
  */
-export type ConnectBack = (signal: AbortSignal) => Promise<TLSSocket>;
+export type ConnectBack = (signal: AbortSignal) => Promise<Socket>;
 
 /** What a connection does with the bytes it reads (`data`, a view of `buf`): the response in progress, if any. */
 type Reader = (data: Buffer, buf: Uint8Array) => void;
 
 class Connection {
-  socket!: TLSSocket; // set by attach(), once dialled and verified
+  socket!: Socket; // set by attach(), once dialled and verified (or connected back)
   readonly key: string;
   readonly address: string;
   reader: Reader | undefined;
@@ -96,9 +99,10 @@ class Connection {
 
   /**
    * The verified TLS socket dialled for this connection; `readsByEvent`: one not dialled here (a
-   * connect-back the source opened), so it reads through 'data' events rather than `onread`.
+   * connect-back the source opened, or the splice to one), so it reads through 'data' events
+   * rather than `onread`.
    */
-  attach(socket: TLSSocket, onIdleEnd: (c: Connection) => void, readsByEvent = false): void {
+  attach(socket: Socket, onIdleEnd: (c: Connection) => void, readsByEvent = false): void {
     this.socket = socket;
     if (readsByEvent) socket.on('data', (chunk: Buffer) => this.onread.callback(chunk.length, chunk));
     if (this.#unasked) socket.destroy(); // the source spoke before it was asked

@@ -6,6 +6,10 @@
  * peer's own searches are held below what its neighbours accept: past that, 429 RATE_LIMITED with
  * Retry-After.
  *
+ * For this peer's Download in another process (split mode), `POST /push` asks a firewalled
+ * holder to connect back (PUSH, docs/PROTOCOL.md §6a), signed here with the peer's identity key,
+ * as the Download beside Search does in one process.
+ *
  * The API is served on a peer port: other peers, over TLS, may read `GET /links` and
  * `GET /health` (the network picture their Client draws), nothing else; this host's callers
  * reach every route in plaintext.
@@ -16,7 +20,8 @@ import { PeershareError } from '../../../shared/errors.ts';
 import { callingPeer, peerAccess } from '../../../shared/peer-port.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
 import { ownSiteOnly, stateChange } from '../../../shared/site-guard.ts';
-import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
+import { FILE_ID_PATTERN, PEER_ID_PATTERN } from '../../../shared/ids.ts';
+import { MAX_ADDRESS_LENGTH } from '../../../protocol/limits.ts';
 import type { ActiveSearch, SearchHit, SearchSummary } from '../../domain/active-search.ts';
 import type { SearchRequest } from '../../domain/search-engine.ts';
 import type { LinkInfo } from '../../ports.ts';
@@ -29,6 +34,11 @@ export interface SearchApi {
   search(request: SearchRequest): ActiveSearch;
   parseTerms(text: string): string[];
   links(): LinkInfo[];
+  /**
+   * Ask the firewalled `holder` to connect back to `filesAddress` for `fileId` (a route learnt
+   * first if none is known); false when no Push was sent.
+   */
+  push(holder: string, fileId: string, filesAddress: string, signal: AbortSignal): Promise<boolean>;
   readonly maxTtl: number;
 }
 
@@ -86,6 +96,18 @@ const SummarySchema = Type.Object({
   elapsedMs: Type.Integer(),
   ended: Type.Union([Type.Literal('deadline'), Type.Literal('limit'), Type.Literal('cancelled')]),
 });
+const PushBody = Type.Object(
+  {
+    holderPeerId: Type.String({ pattern: PEER_ID_PATTERN, description: 'the firewalled holder asked to connect back' }),
+    fileId: Type.String({ pattern: FILE_ID_PATTERN }),
+    filesAddress: Type.String({
+      minLength: 3,
+      maxLength: MAX_ADDRESS_LENGTH,
+      description: "this peer's File Management address as its signed record lists it: where the holder connects",
+    }),
+  },
+  { additionalProperties: false },
+);
 const ResultSchema = Type.Object({ hits: Type.Array(HitSchema), summary: SummarySchema });
 const LinkSchema = Type.Object({
   id: Type.String(),
@@ -175,6 +197,35 @@ export function registerSearchRoutes(app: HttpApp, api: SearchApi): void {
       },
     },
     async (request) => collect(api.search(toRequest(api, request.body))),
+  );
+
+  app.post(
+    '/push',
+    {
+      onRequest: stateChange,
+      schema: {
+        summary:
+          "Ask a firewalled holder, over the overlay, to connect back to this peer's File Management (a signed Push; for this peer's Download in another process)",
+        body: PushBody,
+        response: { 200: Type.Object({ sent: Type.Literal(true) }), 400: ErrorRef, 403: ErrorRef, 503: ErrorRef },
+      },
+    },
+    async (request, reply) => {
+      const { holderPeerId, fileId, filesAddress } = request.body;
+      const gone = new AbortController(); // the caller went away while a route was being learnt
+      const onClose = () => gone.abort();
+      reply.raw.once('close', onClose);
+      try {
+        if (!(await api.push(holderPeerId, fileId, filesAddress, gone.signal)))
+          throw new PeershareError(
+            'UNAVAILABLE',
+            `firewalled peer ${holderPeerId}: no push could be sent (no route to it, or over the limit per minute)`,
+          );
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+      return { sent: true as const };
+    },
   );
 
   app.get(

@@ -509,7 +509,12 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       );
       serveMetrics(
         http,
-        fetchMetrics(c.identity.peerId, status, () => core?.peers() ?? []),
+        fetchMetrics(
+          c.identity.peerId,
+          status,
+          () => core?.peers() ?? [],
+          () => core?.log.counts,
+        ),
         { host: c.host, apiToken: c.apiToken },
       );
       try {

@@ -3,6 +3,7 @@
  * /health JSON and `peershare status`) and its peer list: nothing is counted twice.
  */
 import { ServiceMetrics } from '../shared/metrics.ts';
+import { MEMBERSHIP_EVENT_KINDS, type MembershipEventKind } from './domain/membership-log.ts';
 import type { PeerState } from './domain/peer-table.ts';
 import type { Reachability } from './domain/reachability.ts';
 import type { AdmissionStatus, PeerSummary } from './domain/sync-rounds.ts';
@@ -41,11 +42,15 @@ function oneOf<T extends string>(
   return all.map((value) => [{ [label]: value }, value === current ? 1 : 0]);
 }
 
-/** Fetch's series, from its status (the /health JSON and `peershare status`) and its peer list. */
+/**
+ * Fetch's series, from its status (the /health JSON and `peershare status`), its peer list and
+ * its membership log's counts (undefined before the service runs: all 0).
+ */
 export function fetchMetrics(
   peerId: string,
   status: () => StatusForMetrics,
   peers: () => PeerSummary[],
+  membershipEvents: () => Readonly<Record<MembershipEventKind, number>> | undefined,
 ): ServiceMetrics {
   const m = new ServiceMetrics('fetch', peerId);
   m.gauge(
@@ -56,6 +61,15 @@ export function fetchMetrics(
       return PEER_STATES.map((state) => [{ state }, list.filter((p) => p.state === state).length]);
     },
     ['state'],
+  );
+  m.counter(
+    'membership_events_total',
+    'Membership log events since start, by kind: a peer joined, was suspected, marked down, came back, left or was evicted.',
+    () => {
+      const counts = membershipEvents();
+      return MEMBERSHIP_EVENT_KINDS.map((kind) => [{ kind }, counts?.[kind] ?? 0]);
+    },
+    ['kind'],
   );
   m.gauge(
     'state',

@@ -502,7 +502,12 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
       registerFetchRoutes(http, api, adminGuard(c.host, c.apiToken));
       serveMetrics(
         http,
-        fetchMetrics(c.identity.peerId, status, () => core?.peers() ?? []),
+        fetchMetrics(
+          c.identity.peerId,
+          status,
+          () => core?.peers() ?? [],
+          () => core?.log.counts,
+        ),
         { host: c.host, apiToken: c.apiToken },
       );
       try {

@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hostMetric } from '../support/host-metrics.ts';
 import type { PeerProcess } from '../support/peer-process.ts';
 import { tempDir } from '../support/temp.ts';
 import { canCreateHosts, createTestbed, type TestHost } from '../support/testbed.ts';
@@ -105,12 +106,7 @@ describe.skipIf(!canCreateHosts)('churn on 12 hosts, one behind a NAT (issue 14,
         await gone;
         running[i] = await hosts[i]!.startPeer(argsOf[i]!);
         await expect
-          .poll(
-            async () =>
-              (await hosts[i]!.peershareJson<{ counts: { alivePeers: number | null } }>(['status'])).counts
-                .alivePeers ?? 0,
-            POLL,
-          )
+          .poll(() => hostMetric(hosts[i]!, 'peershare_fetch_peers', { state: 'alive' }), POLL)
           .toBeGreaterThan(0);
         killed.push(hosts[i]!.name);
       }

@@ -50,6 +50,8 @@ describe('GET /metrics', () => {
     const fetchText = await metrics(b, 'fetch');
     expect(value(fetchText, 'peershare_fetch_peers{state="alive"}')).toBe(1);
     expect(value(fetchText, 'peershare_fetch_peers{state="down"}')).toBe(0);
+    expect(value(fetchText, 'peershare_fetch_membership_events_total{kind="joined"}')).toBe(1); // A, in B's log
+    expect(value(fetchText, 'peershare_fetch_membership_events_total{kind="down"}')).toBe(0);
     expect(value(fetchText, 'peershare_fetch_rounds_total')).toBeGreaterThanOrEqual(round.round);
     expect(value(fetchText, 'peershare_fetch_state{state="joined"}')).toBe(1);
     expect(value(fetchText, 'peershare_fetch_reachability{state="configured"}')).toBe(1);

@@ -52,6 +52,8 @@ export interface TestHost {
   exec(command: string, args: string[]): Promise<{ stdout: string; stderr: string }>;
   /** Start `peershare ARGS` (start or service) there; killed when the test ends. */
   startPeer(args: string[]): Promise<PeerProcess>;
+  /** The `--data` folder of the peer last started there (its API token is in it: test/support/host-metrics.ts). */
+  readonly dataDir: string | undefined;
   /** Run the `peershare` command there (a CLI call to the peer on that host); never rejects on its exit code. */
   peershare(args: string[]): Promise<CommandResult>;
   /** `peershare ARGS --json` there, parsed; rejects with its stderr when it exits non-zero. */
@@ -288,6 +290,7 @@ export async function createTestbed(
           stderr: err.stderr ?? String(err),
         }),
       );
+    let dataDir: string | undefined;
     hosts.push({
       name: `host${i}`,
       ns,
@@ -297,7 +300,13 @@ export async function createTestbed(
       behindNat,
       port,
       exec,
-      startPeer: (args) => spawnPeer(args, defer, ['ip', 'netns', 'exec', ns]),
+      startPeer(args) {
+        if (args.includes('--data')) dataDir = args[args.indexOf('--data') + 1];
+        return spawnPeer(args, defer, ['ip', 'netns', 'exec', ns]);
+      },
+      get dataDir() {
+        return dataDir;
+      },
       peershare,
       async peershareJson<T>(args: string[]): Promise<T> {
         const result = await peershare([...args, '--json']);

@@ -14,4 +14,10 @@ describe('membership log', () => {
     expect(log.since(3).map((e) => e.n)).toEqual([4]);
     expect(log.since(4)).toEqual([]);
   });
+
+  it('counts every event by kind, those the ring dropped included', () => {
+    const log = new MembershipLog(2);
+    for (const kind of ['joined', 'suspected', 'down', 'back', 'suspected'] as const) log.append(kind, 'p', 1);
+    expect(log.counts).toEqual({ joined: 1, suspected: 2, down: 1, back: 1, left: 0, evicted: 0 });
+  });
 });

@@ -6,6 +6,8 @@ const CONTEXT = fileURLToPath(new URL('../peer/context.ts', import.meta.url));
 const CONFIG = fileURLToPath(new URL('./config.ts', import.meta.url));
 const LOGGING = fileURLToPath(new URL('./logging.ts', import.meta.url));
 const MiB = 2 ** 20;
+/** What the heap may pass the 25 % by while a full collection marks (see the first test). */
+const SLACK_MIB = 24;
 
 interface Heap {
   /** The heap a full collection keeps: the live set. */
@@ -69,15 +71,17 @@ function pileUpGarbage(peer: boolean): Heap {
 
 describe('heap growth (the heap-growth setting)', () => {
   // The bound: 25 % of the kept heap (or V8's 8 MiB minimum step), plus what is allocated while a
-  // full collection marks (V8 marks concurrently, and this program allocates without pause): 16 MiB.
+  // full collection marks (V8 marks concurrently, and this program allocates without pause): 24 MiB.
+  // That part grows when the cores are busy: measured 24.2 MiB over the kept heap alone, 30.8 with
+  // other test files on both cores (the 25 % being 13.6), where V8's own choice reaches ~47.5.
   it('keeps a peer process within a quarter of its live heap (+ 8 MiB, + what is allocated during a collection) however much garbage is promoted', () => {
     const heap = pileUpGarbage(true);
-    expect(heap.peakMiB - heap.keptMiB).toBeLessThanOrEqual(Math.max(heap.keptMiB / 4, 8) + 16);
+    expect(heap.peakMiB - heap.keptMiB).toBeLessThanOrEqual(Math.max(heap.keptMiB / 4, 8) + SLACK_MIB);
     expect(heap.fullCollections, 'the garbage drove full collections').toBeGreaterThanOrEqual(2);
   }, 100_000);
 
   it("is what bounds it: V8's own choice lets the same garbage pile up past that bound", () => {
     const heap = pileUpGarbage(false);
-    expect(heap.peakMiB - heap.keptMiB).toBeGreaterThan(Math.max(heap.keptMiB / 4, 8) + 16);
+    expect(heap.peakMiB - heap.keptMiB).toBeGreaterThan(Math.max(heap.keptMiB / 4, 8) + SLACK_MIB);
   }, 100_000);
 });

@@ -8,7 +8,7 @@ afterEach(() => {
 describe('the bandwidth cap', () => {
   it('lets a second of traffic through at once, then spaces requests out to the rate', async () => {
     vi.useFakeTimers();
-    const throttle = new RateLimit(1000, () => Date.now());
+    const throttle = new RateLimit(1000);
     const signal = new AbortController().signal;
     await throttle.take(1000, signal); // the first second's worth, at once
     let done = false;
@@ -22,7 +22,7 @@ describe('the bandwidth cap', () => {
 
   it('lets a request larger than a second of traffic through after its share of time', async () => {
     vi.useFakeTimers();
-    const throttle = new RateLimit(1000, () => Date.now());
+    const throttle = new RateLimit(1000);
     const signal = new AbortController().signal;
     let done = false;
     const big = throttle.take(4000, signal).then(() => (done = true));
@@ -35,7 +35,7 @@ describe('the bandwidth cap', () => {
 
   it('stops waiting when the download is aborted', async () => {
     vi.useFakeTimers();
-    const throttle = new RateLimit(1000, () => Date.now());
+    const throttle = new RateLimit(1000);
     const controller = new AbortController();
     await throttle.take(1000, controller.signal);
     const waiting = throttle.take(1000, controller.signal);
@@ -50,7 +50,7 @@ describe('the bandwidth cap', () => {
 
   it('changes its cap while transfers run: a transfer waiting under the old cap goes on, and later ones wait at the new rate', async () => {
     vi.useFakeTimers();
-    const throttle = new RateLimit(1000, () => Date.now());
+    const throttle = new RateLimit(1000);
     const signal = new AbortController().signal;
     await throttle.take(1000, signal);
     let done = false;

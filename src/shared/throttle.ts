@@ -5,6 +5,7 @@
  * size works and the average over time stays at the cap. The cap can change while transfers run
  * (`set`, from the CLI or the UI): waiting transfers are released and go on at the new rate.
  */
+import { systemClock, type Cancel, type Clock } from './clock.ts';
 
 export interface Throttle {
   /** Resolves when `bytes` may be moved (at once when there is no cap); rejects if `signal` aborts first. */
@@ -15,7 +16,7 @@ export const UNLIMITED: Throttle = { take: async () => undefined };
 
 interface Waiter {
   resolve(): void;
-  timer: NodeJS.Timeout;
+  cancel: Cancel;
 }
 
 export class RateLimit implements Throttle {
@@ -27,9 +28,9 @@ export class RateLimit implements Throttle {
   /** `bytesPerSecond` 0: no cap. */
   constructor(
     bytesPerSecond: number,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = systemClock,
   ) {
-    this.#updatedAt = now();
+    this.#updatedAt = clock.now();
     this.set(bytesPerSecond);
   }
 
@@ -43,9 +44,9 @@ export class RateLimit implements Throttle {
     this.#rate = bytesPerSecond > 0 ? bytesPerSecond : 0;
     // A burst of up to one second's worth after a change, as after an idle spell; debts are forgiven.
     this.#balance = this.#rate;
-    this.#updatedAt = this.now();
+    this.#updatedAt = this.clock.now();
     for (const waiter of this.#waiters) {
-      clearTimeout(waiter.timer);
+      waiter.cancel();
       waiter.resolve();
     }
     this.#waiters.clear();
@@ -54,7 +55,7 @@ export class RateLimit implements Throttle {
   take(bytes: number, signal: AbortSignal): Promise<void> {
     const rate = this.#rate;
     if (rate === 0) return Promise.resolve();
-    const t = this.now();
+    const t = this.clock.now();
     this.#balance = Math.min(rate, this.#balance + ((t - this.#updatedAt) / 1000) * rate);
     this.#updatedAt = t;
     this.#balance -= bytes;
@@ -70,10 +71,10 @@ export class RateLimit implements Throttle {
           done();
           resolve();
         },
-        timer: setTimeout(() => waiter.resolve(), waitMs),
+        cancel: this.clock.schedule(waitMs, () => waiter.resolve()),
       };
       const onAbort = () => {
-        clearTimeout(waiter.timer);
+        waiter.cancel();
         done();
         reject(signal.reason);
       };

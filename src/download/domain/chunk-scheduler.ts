@@ -12,6 +12,7 @@
  * wins. A source that fails or stalls repeatedly is dropped for this download, one that sends a
  * bad chunk is banned; the chunks of their runs go back to the pool.
  */
+import { systemClock, type Now } from '../../shared/clock.ts';
 import { Bitfield } from './bitfield.ts';
 
 export interface SchedulerOptions {
@@ -62,7 +63,7 @@ export type SourceVerdict = 'kept' | 'dropped' | 'banned';
 export class ChunkScheduler {
   readonly verified: Bitfield;
   readonly #options: SchedulerOptions;
-  readonly #now: () => number;
+  readonly #now: Now;
   readonly #sources = new Map<string, SourceState>();
   readonly #banned = new Set<string>();
   /** How many runs own each chunk (more than one only for endgame duplicates). */
@@ -72,11 +73,7 @@ export class ChunkScheduler {
   /** No unclaimed chunk lies below this index. */
   #cursor = 0;
 
-  constructor(
-    verified: Bitfield,
-    options: Partial<SchedulerOptions> = {},
-    now: () => number = () => performance.now(),
-  ) {
+  constructor(verified: Bitfield, options: Partial<SchedulerOptions> = {}, now: Now = () => systemClock.now()) {
     this.verified = verified;
     this.#options = { ...DEFAULT_SCHEDULER_OPTIONS, ...options };
     this.#now = now;

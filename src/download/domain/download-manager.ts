@@ -27,6 +27,7 @@ import { Finishing } from './finishing.ts';
 import { isSource, JOB_VERSION, parseJob, validateJob, type DownloadJob } from './job.ts';
 import { raceManifests, type ManifestOptions } from './manifest-race.ts';
 import { RateMeter } from './rate-meter.ts';
+import { systemClock, type Cancel, type Clock } from '../../shared/clock.ts';
 import { RateLimit } from '../../shared/throttle.ts';
 import { toProgress, type Active, type Progress } from './progress.ts';
 import { bytesOf, runTransfer, type TransferEvent, type TransferOptions } from './transfer.ts';
@@ -47,7 +48,8 @@ export interface DownloadManagerOptions {
   manifest?: Partial<ManifestOptions>;
   /** Bandwidth cap for all downloads together, bytes per second; 0 or absent: none. */
   maxBytesPerSecond?: number;
-  now?: () => number;
+  /** Time: record times from its wall clock, timers (keep-alive, deadlines, the cap) from its schedule. */
+  clock?: Clock;
 }
 
 export interface DownloadRequest {
@@ -100,8 +102,8 @@ export class DownloadManager {
 
   constructor(ports: Ports, options: DownloadManagerOptions) {
     this.#ports = ports;
-    this.#options = { now: Date.now, transfer: {}, manifest: {}, ...options };
-    this.#throttle = new RateLimit(options.maxBytesPerSecond ?? 0, this.#options.now);
+    this.#options = { clock: systemClock, transfer: {}, manifest: {}, ...options };
+    this.#throttle = new RateLimit(options.maxBytesPerSecond ?? 0, this.#options.clock);
     this.#finishing = new Finishing(ports, { now: () => this.#now(), emit: (event) => this.#emit(event) });
   }
 
@@ -200,7 +202,7 @@ export class DownloadManager {
     );
     active.done.catch(() => undefined);
     this.#active.set(key, active);
-    const keepAlive = setInterval(() => void delivery.keepAlive().catch(() => undefined), this.#options.keepAliveMs);
+    const keepAlive = this.#every(this.#options.keepAliveMs, () => void delivery.keepAlive().catch(() => undefined));
     // `done` settles only once the delivery is settled too, so pause() and cancel() can wait for it.
     try {
       await this.#download(job, key, outDir, record, active);
@@ -220,7 +222,7 @@ export class DownloadManager {
         settle(false);
       }
     } finally {
-      clearInterval(keepAlive);
+      keepAlive();
       this.#active.delete(key);
     }
   };
@@ -327,6 +329,7 @@ export class DownloadManager {
         signal,
         options: this.#options.transfer,
         throttle: this.#throttle,
+        clock: this.#options.clock,
         onEvent: (event) => this.#onTransferEvent(record, active, event),
       });
       // Paused or cancelled as the last chunk landed: that wins (from here to the record, nothing awaits).
@@ -357,6 +360,7 @@ export class DownloadManager {
       sources,
       signal,
       options: this.#options.manifest,
+      clock: this.#options.clock,
       onFailure: ({ source, reason, code }) => {
         if (code === 'PEER_ID_MISMATCH' || code === 'PEER_UNVERIFIED') this.#refuse(fileId, source, reason, code);
         else this.#emit({ type: 'source-failed', fileId, source, verdict: 'no manifest', reason });
@@ -553,8 +557,18 @@ export class DownloadManager {
     this.events.emit('event', event);
   }
 
+  /** Run `fn` every `ms` until the returned function is called. */
+  #every(ms: number, fn: () => void): Cancel {
+    const { clock } = this.#options;
+    let cancel = clock.schedule(ms, function tick() {
+      fn();
+      cancel = clock.schedule(ms, tick);
+    });
+    return () => cancel();
+  }
+
   #now(): number {
-    return this.#options.now();
+    return this.#options.clock.epochMs();
   }
 }
 

@@ -8,6 +8,7 @@
  * Sources that failed or lied are left out of the transfer; the others (slower, or not asked
  * yet) stay in it.
  */
+import { systemClock, type Cancel, type Clock } from '../../shared/clock.ts';
 import { isManifestConsistent, type Manifest } from '../../shared/content.ts';
 import { PeershareError } from '../../shared/errors.ts';
 import type { ChunkSource } from '../ports.ts';
@@ -48,6 +49,8 @@ export interface ManifestRace {
   sources: readonly string[];
   signal: AbortSignal;
   options?: Partial<ManifestOptions>;
+  /** The deadlines' timers (default: the machine's). */
+  clock?: Clock;
   /** Told of every source that failed or lied, as it happens (for logs). */
   onFailure?: (failure: ManifestFailure) => void;
 }
@@ -75,12 +78,13 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
   const asking = new Map<string, AbortController>();
   let next = 0;
   let settled = false;
-  let stepTimer: ReturnType<typeof setTimeout> | undefined;
+  const clock = ctx.clock ?? systemClock;
+  let cancelStep: Cancel = () => {};
 
   return new Promise<ManifestWinner>((resolve, reject) => {
     const settle = (outcome: () => void, why = LOST) => {
       settled = true;
-      clearTimeout(stepTimer);
+      cancelStep();
       ctx.signal.removeEventListener('abort', onAbort);
       for (const controller of asking.values()) controller.abort(why);
       asking.clear();
@@ -135,9 +139,8 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
     const ask = async (source: string) => {
       const controller = new AbortController();
       asking.set(source, controller);
-      const timer = setTimeout(
-        () => controller.abort(new PeershareError('UNAVAILABLE', `no manifest within ${timeoutMs} ms`)),
-        timeoutMs,
+      const cancelTimer = clock.schedule(timeoutMs, () =>
+        controller.abort(new PeershareError('UNAVAILABLE', `no manifest within ${timeoutMs} ms`)),
       );
       try {
         await Promise.resolve(); // asked after the caller's loop, so a race already over asks no one
@@ -158,7 +161,7 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
           reason instanceof PeershareError ? reason.code : undefined,
         );
       } finally {
-        clearTimeout(timer);
+        cancelTimer();
       }
     };
 
@@ -167,7 +170,7 @@ export function raceManifests(ctx: ManifestRace): Promise<ManifestWinner> {
       return;
     }
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    stepTimer = setTimeout(outOfTime, stepTimeoutMs);
+    cancelStep = clock.schedule(stepTimeoutMs, outOfTime);
     askMore();
   });
 }

@@ -10,6 +10,7 @@
  * on disk after a restart).
  */
 import { setMaxListeners } from 'node:events';
+import { systemClock, type Cancel, type Clock } from '../../shared/clock.ts';
 import type { Manifest } from '../../shared/content.ts';
 import { ChunkCheck, chunkBounds } from '../../shared/content.ts';
 import { PeershareError } from '../../shared/errors.ts';
@@ -64,6 +65,8 @@ export interface TransferContext {
   options?: Partial<TransferOptions>;
   /** The peer's bandwidth cap, shared by all its downloads. */
   throttle?: Throttle;
+  /** The requests' silence deadlines (default: the machine's clock). */
+  clock?: Clock;
 }
 
 export function bytesOf(verified: Bitfield, manifest: Manifest): number {
@@ -78,20 +81,35 @@ export function bytesOf(verified: Bitfield, manifest: Manifest): number {
 /** Why a request was ended on our side, not by the source: it has nothing left to give us. */
 const STOPPED = Symbol('stopped');
 
-/** A request timer that fires after `ms` without progress, and can be held while we are the ones waiting. */
+/**
+ * A request timer that fires after `ms` without progress, and can be held while we are the ones
+ * waiting. Arming, once per piece received, only notes the time; the one scheduled check looks
+ * again when it comes due and waits out the rest if there was progress meanwhile.
+ */
 class Watchdog {
-  #timer: NodeJS.Timeout | undefined;
+  #cancel: Cancel | undefined;
+  #armedAt = 0;
   constructor(
+    private readonly clock: Clock,
     private readonly ms: number,
     private readonly fire: () => void,
   ) {}
   arm(): void {
-    if (this.#timer) this.#timer.refresh();
-    else this.#timer = setTimeout(this.fire, this.ms);
+    this.#armedAt = this.clock.now();
+    this.#cancel ??= this.clock.schedule(this.ms, () => this.#due());
   }
   hold(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#cancel?.();
+    this.#cancel = undefined;
+  }
+  #due(): void {
+    const silent = this.clock.now() - this.#armedAt;
+    if (silent < this.ms) {
+      this.#cancel = this.clock.schedule(this.ms - silent, () => this.#due());
+      return;
+    }
+    this.#cancel = undefined;
+    this.fire();
   }
 }
 
@@ -158,7 +176,8 @@ class Transfer implements ReceiverHost {
     this.#options = { ...DEFAULT_TRANSFER_OPTIONS, ...ctx.options };
     this.manifest = ctx.manifest;
     this.throttle = ctx.throttle;
-    this.scheduler = new ChunkScheduler(ctx.verified, this.#options);
+    const clock = ctx.clock ?? systemClock;
+    this.scheduler = new ChunkScheduler(ctx.verified, this.#options, () => clock.now());
     for (const source of ctx.sources) this.scheduler.addSource(source);
     this.#written = new Bitfield(ctx.verified.size, ctx.verified.toBytes());
     this.#durable = new Bitfield(ctx.verified.size, ctx.verified.toBytes());
@@ -223,7 +242,7 @@ class Transfer implements ReceiverHost {
     this.#inFlight.set(run, controller);
     const onAbort = () => controller.abort(this.#ctx.signal.reason);
     this.#ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const watchdog = new Watchdog(this.#options.requestTimeoutMs, () =>
+    const watchdog = new Watchdog(this.#ctx.clock ?? systemClock, this.#options.requestTimeoutMs, () =>
       controller.abort(new PeershareError('UNAVAILABLE', 'request stalled')),
     );
     const receiver = new RunReceiver(this, run, controller, watchdog);

@@ -232,7 +232,7 @@ async function startFeeder(sizeMiB: number, headroomMiB: number): Promise<{ chil
     [join(import.meta.dirname, '_memory-feeder.mjs'), file, String(sizeMiB), String(headroomMiB)],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const [line] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => ['exited'])])) as string[];
   if (line !== 'ready') throw new Error(`the memory feeder did not start (${line})`);
   return { child, lines };

@@ -76,7 +76,7 @@ class ProgressEvents {
     });
     this.#child = child;
     let buffered = '';
-    child.stdout!.setEncoding('utf8').on('data', (text: string) => {
+    child.stdout.setEncoding('utf8').on('data', (text: string) => {
       const at = performance.now();
       buffered += text;
       let end: number;

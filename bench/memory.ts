@@ -50,7 +50,7 @@ export async function run(): Promise<BenchResult> {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: launch.env,
     });
-    child.stderr!.on('data', (c: Buffer) => void (stderr = (stderr + c.toString('utf8')).slice(-8192)));
+    child.stderr.on('data', (c: Buffer) => void (stderr = (stderr + c.toString('utf8')).slice(-8192)));
     children.push(child);
     return child;
   };

@@ -54,7 +54,7 @@ async function bare(): Promise<number> {
             messageId: randomUUID(),
             headers: { 'x-peershare-key': `k${i}`, 'x-peershare-attempt': 1 },
           },
-          (err: unknown) => (err ? reject(err) : resolve()),
+          (err: Error | null) => (err ? reject(err) : resolve()),
         );
       }),
     );
@@ -93,7 +93,7 @@ async function viaAmqpAdapter(): Promise<number> {
   return adapter(q, async () => {
     const conn = await amqp.connect(URL);
     const ch = await conn.createChannel();
-    for (const name of Object.values(q.names)) await ch.deleteQueue(name);
+    for (const name of [q.names.main, q.names.retry, q.names.dead]) await ch.deleteQueue(name);
     await conn.close();
   });
 }

@@ -196,7 +196,7 @@ export async function run(): Promise<BenchResult> {
     });
     children.push(proxyProc);
     let proxyId = '';
-    for await (const line of createInterface({ input: proxyProc.stdout! }))
+    for await (const line of createInterface({ input: proxyProc.stdout }))
       if ((proxyId = /^proxies ready (\S+)$/.exec(line)?.[1] ?? '')) break;
     const proxies = PROXY_HOSTS.map((h) => `${proxyId}@${h}:${PROXY_PORT}`);
 

@@ -107,7 +107,7 @@ async function startNetwork(dir: string, children: ChildProcess[], log: { text: 
       stdio: ['ignore', 'ignore', 'pipe'],
       env: launch.env,
     });
-    child.stderr!.on('data', (c: Buffer) => void (log.text = (log.text + c.toString('utf8')).slice(-8192)));
+    child.stderr.on('data', (c: Buffer) => void (log.text = (log.text + c.toString('utf8')).slice(-8192)));
     children.push(child);
     return child;
   };

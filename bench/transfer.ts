@@ -352,7 +352,7 @@ async function startPeers(
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], env: launch.env },
     );
-    child.stderr!.on('data', (c: Buffer) => void (stderr.text = (stderr.text + c.toString('utf8')).slice(-8192)));
+    child.stderr.on('data', (c: Buffer) => void (stderr.text = (stderr.text + c.toString('utf8')).slice(-8192)));
     children.push(child);
     return child;
   };
@@ -509,7 +509,7 @@ async function webtorrentRun(
     { stdio: ['pipe', 'pipe', 'pipe'], env: webtorrentEnv() },
   );
   rec.add('WebTorrent downloader', child.pid!);
-  child.stdin!.end(seeder.torrent);
+  child.stdin.end(seeder.torrent);
   try {
     const r = JSON.parse(await firstLine(child, 120_000, 'the WebTorrent downloader')) as {
       seconds: number;

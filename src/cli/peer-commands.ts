@@ -39,10 +39,13 @@ export const PEER_SUMMARIES = {
   demo: 'a demo network of peers with sample files on this machine (peershare demo --help)',
 };
 
+/** The kinds of default a setting has. */
+type Shown = string | number | readonly string[] | undefined;
+
 /** A setting's default as help shows it, or nothing when it has none worth showing. */
 function shownDefault(name: SettingName): string {
-  const setting: { default: unknown } = SETTINGS[name];
-  const value = typeof setting.default === 'function' ? (setting.default as () => unknown)() : setting.default;
+  const setting: { default: Shown | (() => Shown) } = SETTINGS[name];
+  const value = typeof setting.default === 'function' ? setting.default() : setting.default;
   if (value === undefined || (Array.isArray(value) && value.length === 0)) return '';
   return ` (default: ${Array.isArray(value) ? value.join(',') : String(value)})`;
 }
@@ -84,7 +87,9 @@ async function checkJoin(addresses: readonly string[]): Promise<void> {
       await call('GET', `http://${address}/health`, { timeoutMs: JOIN_PROBE_MS });
       return;
     } catch (err) {
-      failures.push(`${address} (${(err as PeershareError).details?.cause ?? (err as Error).message})`);
+      // The transport's code (ECONNREFUSED, ETIMEDOUT…) when nothing answered, else what went wrong.
+      const cause = (err as PeershareError).details?.cause;
+      failures.push(`${address} (${typeof cause === 'string' ? cause : (err as Error).message})`);
     }
   }
   process.stderr.write(

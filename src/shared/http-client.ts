@@ -67,8 +67,9 @@ export interface OpenAnswer {
   /** Aborts when the deadline passes, the caller's signal aborts or the client closes. */
   readonly signal: AbortSignal;
   /** No deadline from now on: a stream lasts as long as it is read. */
-  endDeadline(): void;
-  release(): void;
+  readonly endDeadline: () => void;
+  /** Done with the answer (see HttpClient.open). Both are plain functions: callers take them out of it. */
+  readonly release: () => void;
 }
 
 /** A stream of Server-Sent Events being read. */

@@ -46,7 +46,7 @@ describe('the Client service run alone', () => {
     const file = join(tempDir(), 'solo-kestrel.txt');
     writeFileSync(file, 'a file shared through a Client that runs alone\n');
     const shared = await runCommand(['share', file, '--json', '--api', host]);
-    const id = JSON.parse(shared.stdout).files[0].id as string;
+    const id = (JSON.parse(shared.stdout) as { files: Array<{ id: string }> }).files[0]!.id;
 
     const [search, status] = await Promise.all([
       runCommand(['search', 'kestrel', '--timeout', '0.3', '--api', host]),
@@ -70,8 +70,11 @@ describe('the Client service run alone', () => {
     // The other peer's file, once our Fetch knows it holds it: progress over SSE.
     const theirs = join(tempDir(), 'solo-kestrel-2.txt');
     writeFileSync(theirs, 'a file of the other peer\n');
-    const theirId = JSON.parse((await runCommand(['share', theirs, '--json', '--api', other.host])).stdout).files[0]
-      .id as string;
+    const theirId = (
+      JSON.parse((await runCommand(['share', theirs, '--json', '--api', other.host])).stdout) as {
+        files: Array<{ id: string }>;
+      }
+    ).files[0]!.id;
     await expect
       .poll(
         async () =>

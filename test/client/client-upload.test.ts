@@ -45,7 +45,7 @@ function streamOf(data: Buffer, piece = 64 * 1024): ReadableStream<Uint8Array> {
 }
 
 const post = (url: string, body: Buffer | string | ReadableStream<Uint8Array>, type = 'application/octet-stream') =>
-  fetch(url, { method: 'POST', headers: { 'content-type': type }, body, duplex: 'half' } as RequestInit);
+  fetch(url, { method: 'POST', headers: { 'content-type': type }, body, duplex: 'half' });
 
 describe.each(['one process', 'client alone'] as const)('uploads through the Client API (%s)', (mode) => {
   it('stream into the store and are shared; the same bytes again are the same file', { timeout: 30_000 }, async () => {

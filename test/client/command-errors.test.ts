@@ -55,7 +55,7 @@ describe('peershare command errors', () => {
       expect(r.code).toBe(2);
       oneLine(r.stderr);
     }
-    expect(results[2]!.stderr).toContain('not a file id');
+    expect(results[2].stderr).toContain('not a file id');
   });
 
   it('prints help for every command', async () => {

@@ -99,7 +99,9 @@ export function commandScenarios(
         ],
         skipped: [],
       });
-      const again = JSON.parse((await runCommand(['share', join(dir, 'a'), '--json', '--api', a.host])).stdout);
+      const again = JSON.parse((await runCommand(['share', join(dir, 'a'), '--json', '--api', a.host])).stdout) as {
+        files: Array<{ hashed: boolean }>;
+      };
       expect(again.files.map((f: { hashed: boolean }) => f.hashed)).toEqual([false, false]);
     });
 
@@ -132,7 +134,7 @@ export function commandScenarios(
       const asJson = await runOnTerminal(['share', join(dir, 'aardvark-tape-json.bin'), '--json', '--api', a.host]);
       expect(asJson.code).toBe(0);
       expect(asJson.output).not.toMatch(/hash(ing|ed) +\[/); // no bar
-      expect(JSON.parse(asJson.output.trim()).files).toHaveLength(1);
+      expect((JSON.parse(asJson.output.trim()) as { files: unknown[] }).files).toHaveLength(1);
 
       // The stream under the bar: progress events, then the result.
       writeFileSync(join(dir, 'aardvark-tape-2.bin'), randomBytes(size));
@@ -209,7 +211,7 @@ export function commandScenarios(
 
       const json = JSON.parse(
         (await runCommand(['search', 'marmot', 'guide', '--timeout', '1', '--json', '--api', c.host])).stdout,
-      );
+      ) as { hits: unknown[]; summary: unknown };
       // One hop straight from A, or two when the query reached A through B first (then A drops C's copy).
       expect(json.hits).toEqual([
         expect.objectContaining({
@@ -256,7 +258,11 @@ export function commandScenarios(
 
       const downloads = await runCommand(['downloads', '--api', c.host]);
       expect(downloads.stdout.match(/^[0-9a-f]{32}  done +100%  2\.0 MiB  quokka-documentary\.mp4$/gm)).toHaveLength(2);
-      const listed = JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout).downloads;
+      const listed = (
+        JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout) as {
+          downloads: Array<{ fileId: string; state: string }>;
+        }
+      ).downloads;
       expect(
         listed.filter((d: { fileId: string; state: string }) => d.fileId === id).map((d: { state: string }) => d.state),
       ).toEqual(['done', 'done']);
@@ -289,7 +295,11 @@ export function commandScenarios(
       // A prefix that names one download is enough.
       const paused = await runCommand(['downloads', 'pause', key.slice(0, 8), '--api', b.host]);
       expect(paused).toMatchObject({ code: 0, stdout: `${key}  paused  walrus-migration.mkv\n` });
-      const listed = JSON.parse((await runCommand(['downloads', '--json', '--api', b.host])).stdout).downloads;
+      const listed = (
+        JSON.parse((await runCommand(['downloads', '--json', '--api', b.host])).stdout) as {
+          downloads: Array<{ key: string }>;
+        }
+      ).downloads;
       expect(listed.find((d: { key: string }) => d.key === key)).toMatchObject({ state: 'paused', fileId: id });
 
       const resumed = JSON.parse((await runCommand(['downloads', 'resume', key, '--json', '--api', b.host])).stdout);
@@ -464,14 +474,19 @@ export function commandScenarios(
         stdout: `download  16 KiB/s\nupload    no cap\nin force now, and kept in ${join(c.dataDir, 'config.json')}\n`,
       });
       expect(config()).toMatchObject({ maxDownloadRate: 16 * 1024 });
-      const key = JSON.parse((await runCommand(['get', survey, '--json', '--api', c.host])).stdout).download
-        .key as string;
+      const key = (
+        JSON.parse((await runCommand(['get', survey, '--json', '--api', c.host])).stdout) as {
+          download: { key: string };
+        }
+      ).download.key;
       await expect
         .poll(
           async () =>
-            JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout).downloads.find(
-              (d: { key: string }) => d.key === key,
-            )?.state,
+            (
+              JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout) as {
+                downloads: Array<{ key: string; state: string }>;
+              }
+            ).downloads.find((d) => d.key === key)?.state,
           { timeout: 20_000 },
         )
         .toBe('running');
@@ -482,9 +497,11 @@ export function commandScenarios(
       await expect
         .poll(
           async () =>
-            JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout).downloads.find(
-              (d: { key: string }) => d.key === key,
-            )?.state,
+            (
+              JSON.parse((await runCommand(['downloads', '--json', '--api', c.host])).stdout) as {
+                downloads: Array<{ key: string; state: string }>;
+              }
+            ).downloads.find((d) => d.key === key)?.state,
           { timeout: 20_000 },
         )
         .toBe('done');
@@ -498,10 +515,12 @@ export function commandScenarios(
       expect((await runCommand(['get', paced, '--wait', '--api', c.host])).code).toBe(0);
       expect(performance.now() - started).toBeGreaterThanOrEqual(2_500);
       // What A sent of it is counted into the file's upload total (kept in its catalog).
-      const held = JSON.parse((await runCommand(['files', '--json', '--api', a.host])).stdout).items.find(
-        (f: { id: string }) => f.id === paced,
-      );
-      expect(held.uploaded).toBeGreaterThanOrEqual(MiB);
+      const held = (
+        JSON.parse((await runCommand(['files', '--json', '--api', a.host])).stdout) as {
+          items: Array<{ id: string; uploaded: number }>;
+        }
+      ).items.find((f) => f.id === paced);
+      expect(held?.uploaded).toBeGreaterThanOrEqual(MiB);
       expect((await runCommand(['files', '--api', a.host])).stdout).toMatch(
         new RegExp(`^${paced} +1\\.0 MiB {2}glacier-paced\\.bin {2}\\(sent [\\d.]+ MiB to peers\\)$`, 'm'),
       );
@@ -541,7 +560,9 @@ export function commandScenarios(
         ),
       );
       expect(files.stdout).toMatch(/^\d+ files? shared\n$/m);
-      const filesJson = JSON.parse((await runCommand(['files', '--json', '--api', a.host])).stdout);
+      const filesJson = JSON.parse((await runCommand(['files', '--json', '--api', a.host])).stdout) as {
+        items: unknown[];
+      };
       expect(Object.keys(filesJson).sort()).toEqual(['folders', 'items', 'total']);
       expect(filesJson.items[0]).toMatchObject({
         id,
@@ -566,7 +587,10 @@ export function commandScenarios(
       expect(peersText.stdout).toMatch(
         new RegExp(`^${peers[1].host.replace(/\./g, '\\.')}:${DEFAULT_PORTS.fetchPort}  ${peers[1].peerId}$`, 'm'),
       );
-      const peersJson = JSON.parse((await runCommand(['peers', '--json', '--api', c.host])).stdout);
+      const peersJson = JSON.parse((await runCommand(['peers', '--json', '--api', c.host])).stdout) as {
+        joinPins: unknown;
+        peers: Array<{ peerId: string }>;
+      };
       expect(peersJson.joinPins).toEqual([
         {
           address: `${peers[1].host}:${DEFAULT_PORTS.fetchPort}`,
@@ -599,7 +623,7 @@ export function commandScenarios(
       const statusJson = JSON.parse(
         (await runCommand(['status', '--json'], { PEERSHARE_API: `http://${c.host}:${DEFAULT_PORTS.clientPort}` }))
           .stdout,
-      );
+      ) as { links: Array<{ peerId: string }> };
       expect(statusJson).toMatchObject({
         peerId: c.peerId,
         queue,

@@ -59,6 +59,7 @@ describe('the demo network', () => {
         detached: true,
       });
       const exited = once(child, 'exit');
+      // eslint-disable-next-line prefer-const -- read by the clean-up registered before it is set, which may run first (a const would throw there)
       let dataDir: string | undefined;
       onTestFinished(async () => {
         if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
@@ -66,7 +67,7 @@ describe('the demo network', () => {
         if (dataDir) rmSync(dataDir, { recursive: true, force: true }); // a killed demo cannot remove it
       });
       let stderr = '';
-      child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
 
       const banner = await waitFor(child, () => stderr, 'Ctrl-C stops every peer');
       expect(banner).toMatch(/^peershare demo: ready: 5 peers, \d+ files shared, every peer linked to the others$/m);

@@ -170,7 +170,7 @@ describe('forged search hits do not steer get --name', () => {
     // The same download, followed to its end: the honest bytes.
     const done = await runCommand(['get', honest, '--wait', '--json', '--api', a.host]);
     expect(JSON.parse(done.stdout)).toMatchObject({ state: 'done', fileId: honest });
-    expect(sha256(readFileSync(JSON.parse(done.stdout).finalPath))).toBe(sha256(data));
+    expect(sha256(readFileSync((JSON.parse(done.stdout) as { finalPath: string }).finalPath))).toBe(sha256(data));
   });
 
   it('(b) 65 forged holders do not fail the job, and the Download API keeps the first 64 of more sources instead of refusing them', async () => {
@@ -292,7 +292,7 @@ describe('forged search hits do not steer get --name', () => {
 
     const listed = JSON.parse(
       (await runCommand(['search', 'osprey', '--timeout', '1', '--json', '--api', a.host])).stdout,
-    );
+    ) as { hits: Array<{ fileId: string }> };
     expect(listed.hits.map((h: { fileId: string }) => h.fileId)).toEqual([honest]);
     expect((await searchCounters(a)).hitResultsBadName).toBe(before + 4);
 
@@ -351,6 +351,6 @@ describe('forged search hits do not steer get --name', () => {
     });
     const done = await runCommand(['get', honest, '--wait', '--json', '--api', a.host]);
     expect(JSON.parse(done.stdout)).toMatchObject({ state: 'done', fileId: honest });
-    expect(sha256(readFileSync(JSON.parse(done.stdout).finalPath))).toBe(sha256(data));
+    expect(sha256(readFileSync((JSON.parse(done.stdout) as { finalPath: string }).finalPath))).toBe(sha256(data));
   });
 });

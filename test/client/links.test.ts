@@ -54,7 +54,13 @@ describe('peershare: links', () => {
         new RegExp(`^${id} +3\\.0 MiB {2}Lisbon tram #28 & café\\.mkv\\n {2}link: peershare:`),
       );
       expect(linksIn(listed.stdout)).toEqual([link]);
-      expect(JSON.parse((await runCommand(['files', '--json', '--api', holder.host])).stdout).items[0].link).toBe(link);
+      expect(
+        (
+          JSON.parse((await runCommand(['files', '--json', '--api', holder.host])).stdout) as {
+            items: Array<{ link: string }>;
+          }
+        ).items[0]?.link,
+      ).toBe(link);
 
       const newcomer = await startFullPeer(); // no --join: it knows no peer at all
       const got = await runCommand(['get', link, '--wait', '--api', newcomer.host]);

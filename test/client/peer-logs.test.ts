@@ -47,9 +47,9 @@ async function startLogs(flags: string[], onTerminal = false): Promise<string> {
     await exited;
   });
   let stdout = '';
-  child.stdout!.setEncoding('utf8');
+  child.stdout.setEncoding('utf8');
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: string) => {
+    child.stdout.on('data', (chunk: string) => {
       stdout += chunk;
       if (stdout.includes(LAST_LINE)) resolve();
     });
@@ -73,7 +73,7 @@ describe('peershare start logs', () => {
         time: expect.any(Number),
         msg: expect.any(String),
       });
-    expect(lines.map((l) => JSON.parse(l).service)).toEqual(
+    expect(lines.map((l) => (JSON.parse(l) as { service?: string }).service)).toEqual(
       expect.arrayContaining(['files', 'fetch', 'search', 'download', 'client']),
     );
   });

@@ -63,8 +63,10 @@ describe('peershare commands, a peer split into processes', () => {
     // Fetch said it leaves (a signed "left" record), so A forgets C rather than suspecting it.
     const known = async () =>
       (
-        JSON.parse((await runCommand(['peers', '--json', '--api', a.host])).stdout).peers as Array<{ peerId: string }>
-      ).map((p) => p.peerId);
+        JSON.parse((await runCommand(['peers', '--json', '--api', a.host])).stdout) as {
+          peers: Array<{ peerId: string }>;
+        }
+      ).peers.map((p) => p.peerId);
     await expect.poll(known, { timeout: 20_000, interval: 0 }).not.toContain(c.peerId);
     // Nothing of C runs any more: the commands say so, and how to start a peer there.
     // (Run from the clone with no `peershare` on the PATH, the command to start one is the npm script.)

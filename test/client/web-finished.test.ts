@@ -79,7 +79,7 @@ describe('finished downloads in the web UI, in Chromium', () => {
           row.getByRole('link', { name: 'Save lure page.html from the browser' }).click(),
         ]);
         expect(download.suggestedFilename()).toBe('lure page.html');
-        expect(readFileSync((await download.path())!, 'utf8')).toBe(HOSTILE_PAGE);
+        expect(readFileSync(await download.path(), 'utf8')).toBe(HOSTILE_PAGE);
         // Opened directly, the answer is still an attachment, sandboxed and not sniffed: the page's script never runs here.
         const href = (await row
           .getByRole('link', { name: 'Save lure page.html from the browser' })

@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { hostMetric } from '../support/host-metrics.ts';
 import type { PeerProcess } from '../support/peer-process.ts';
 import { tempDir } from '../support/temp.ts';
-import { canCreateHosts, createTestbed, type TestHost } from '../support/testbed.ts';
+import { canCreateHosts, createTestbed } from '../support/testbed.ts';
 
 const HOSTS = 12;
 const NATTED = HOSTS - 1;
@@ -45,7 +45,7 @@ describe.skipIf(!canCreateHosts)('churn on 12 hosts, one behind a NAT (issue 14,
     { timeout: 420_000 },
     async () => {
       const bed = await createTestbed(HOSTS, undefined, { behindNat: [NATTED] });
-      const hosts = bed.hosts as readonly TestHost[];
+      const hosts = bed.hosts;
       const first = hosts[0]!;
       const common = ['--fetch-interval', '200', '--max-download-rate', '64KiB'];
       const argsOf = hosts.map((h, i) => [

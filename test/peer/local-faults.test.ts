@@ -25,7 +25,7 @@ const DISK_BYTES = 16 * 1024 * 1024; // room for part of the download above its 
 const FILE_BYTES = 24 * 1024 * 1024;
 const MAX_UPLOAD_BYTES = 1024 * 1024;
 
-const json = async <T = any>(r: Response | Promise<Response>): Promise<T> => (await (await r).json()) as T;
+const json = async <T>(r: Response | Promise<Response>): Promise<T> => (await (await r).json()) as T;
 const post = (url: string, body: unknown) =>
   fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 

@@ -10,7 +10,7 @@ import { upload } from '../support/files-peer.ts';
 import { startFullPeer, type FullPeer } from '../support/full-peer.ts';
 import { tlsPeerClient } from '../support/tls-peer-client.ts';
 
-const json = async <T = any>(r: Response | Promise<Response>): Promise<T> => (await (await r).json()) as T;
+const json = async <T>(r: Response | Promise<Response>): Promise<T> => (await (await r).json()) as T;
 const SERVICES = ['files', 'fetch', 'search', 'download', 'client'] as const;
 
 /** The text of GET /metrics of one service, after checking status and content type. */

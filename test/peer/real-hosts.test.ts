@@ -159,9 +159,9 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const bed = await createTestbed(4);
     const [downloader, ...sources] = bed.hosts as [TestHost, TestHost, TestHost, TestHost];
     const interval = ['--fetch-interval', '200'];
-    await sources[0]!.startPeer(['start', '--host', sources[0]!.ip, '--data', tempDir(), ...interval]);
+    await sources[0].startPeer(['start', '--host', sources[0].ip, '--data', tempDir(), ...interval]);
     for (const host of sources.slice(1))
-      await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0]!.ip, ...interval]);
+      await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0].ip, ...interval]);
     // A capped download rate keeps the transfer running while the link is cut.
     await downloader.startPeer([
       'start',
@@ -170,7 +170,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
       '--data',
       tempDir(),
       '--join',
-      sources[0]!.ip,
+      sources[0].ip,
       '--max-download-rate',
       '2MiB',
       ...interval,
@@ -192,8 +192,10 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     await expect
       .poll(
         async () =>
-          JSON.parse(
-            (await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout,
+          (
+            JSON.parse(
+              (await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout,
+            ) as { sources: unknown[] }
           ).sources.length,
         POLL,
       )
@@ -204,7 +206,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     await expect
       .poll(() => hostMetric(downloader, 'peershare_download_bytes_in_total'), POLL)
       .toBeGreaterThan(4 * 1024 * 1024);
-    const cut = sources[1]!;
+    const cut = sources[1];
     const events = (kind: string) => hostMetric(downloader, 'peershare_fetch_membership_events_total', { kind });
     const before = { suspected: await events('suspected'), down: await events('down') };
     await bed.cut(cut);
@@ -226,7 +228,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
         .filter((p) => p.state === 'alive')
         .map((p) => p.peerId)
         .sort(),
-    ).toEqual([ids.get(sources[0]!.name), ids.get(sources[2]!.name)].sort());
+    ).toEqual([ids.get(sources[0].name), ids.get(sources[2].name)].sort());
   }, 180_000);
 
   it(
@@ -366,9 +368,9 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const [downloader, ...sources] = bed.hosts as [TestHost, TestHost, TestHost, TestHost, TestHost];
     const interval = ['--fetch-interval', '200'];
     const capsMbit = [4, 8, 12, 16]; // shares 10 %, 20 %, 30 %, 40 %: 5 MB/s in all, well below what one core downloads
-    await sources[0]!.startPeer(['start', '--host', sources[0]!.ip, '--data', tempDir(), ...interval]);
+    await sources[0].startPeer(['start', '--host', sources[0].ip, '--data', tempDir(), ...interval]);
     for (const host of [...sources.slice(1), downloader])
-      await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0]!.ip, ...interval]);
+      await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0].ip, ...interval]);
     for (const [i, host] of sources.entries()) await bed.cap(host, capsMbit[i]! * 1_000_000);
 
     const dir = tempDir();
@@ -380,8 +382,10 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     await expect
       .poll(
         async () =>
-          JSON.parse(
-            (await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout,
+          (
+            JSON.parse(
+              (await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout,
+            ) as { sources: unknown[] }
           ).sources.length,
         POLL,
       )

@@ -16,7 +16,7 @@ import { startFullPeer } from '../support/full-peer.ts';
 import { perTest } from '../support/teardown.ts';
 import { tempDir } from '../support/temp.ts';
 
-const json = async <T = any>(r: Response | Promise<Response>): Promise<T> => (await (await r).json()) as T;
+const json = async <T>(r: Response | Promise<Response>): Promise<T> => (await (await r).json()) as T;
 const isRoot = process.getuid?.() === 0;
 
 function aptInstallTcpdump(): Promise<void> {
@@ -86,7 +86,9 @@ describe.skipIf(!isRoot)('links between peers seen from the path', () => {
 
     // Gossip: B learns that A holds the file; search: B finds it by the rare word over the link.
     await expect
-      .poll(async () => (await json(fetch(`${b.fetch}/sources/${posted.id}`))).sources.length, { timeout: 30_000 })
+      .poll(async () => (await json<{ sources: unknown[] }>(fetch(`${b.fetch}/sources/${posted.id}`))).sources.length, {
+        timeout: 30_000,
+      })
       .toBe(1);
     await expect
       .poll(

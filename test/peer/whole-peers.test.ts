@@ -10,7 +10,7 @@ import { startFullPeer } from '../support/full-peer.ts';
 import { upload } from '../support/files-peer.ts';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
-const json = async <T = any>(r: Response | Promise<Response>): Promise<T> => (await (await r).json()) as T;
+const json = async <T>(r: Response | Promise<Response>): Promise<T> => (await (await r).json()) as T;
 
 describe('whole peers', () => {
   it('join, search the overlay, download from every holder, and become a source', async () => {
@@ -21,7 +21,9 @@ describe('whole peers', () => {
     // Membership converges: everyone knows everyone, through one known peer each.
     for (const p of [a, b, c]) {
       await expect
-        .poll(async () => (await json(fetch(`${p.fetch}/peers?state=alive`))).total, { timeout: 20_000 })
+        .poll(async () => (await json<{ total: number }>(fetch(`${p.fetch}/peers?state=alive`))).total, {
+          timeout: 20_000,
+        })
         .toBe(2);
     }
 
@@ -44,7 +46,9 @@ describe('whole peers', () => {
 
     // Fetch's availability map lists both holders, so a download by id needs no sources.
     await expect
-      .poll(async () => (await json(fetch(`${c.fetch}/sources/${posted.id}`))).sources.length, { timeout: 20_000 })
+      .poll(async () => (await json<{ sources: unknown[] }>(fetch(`${c.fetch}/sources/${posted.id}`))).sources.length, {
+        timeout: 20_000,
+      })
       .toBe(2);
     const queued = await json<{ key: string }>(
       fetch(`${c.download}/downloads`, {
@@ -68,7 +72,9 @@ describe('whole peers', () => {
     // C now serves the file too, and A learns that C holds it.
     expect((await fetch(`${c.files}/files/${posted.id}/manifest`)).status).toBe(200);
     await expect
-      .poll(async () => (await json(fetch(`${a.fetch}/sources/${posted.id}`))).sources.length, { timeout: 20_000 })
+      .poll(async () => (await json<{ sources: unknown[] }>(fetch(`${a.fetch}/sources/${posted.id}`))).sources.length, {
+        timeout: 20_000,
+      })
       .toBe(2);
   });
 });

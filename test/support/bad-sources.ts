@@ -175,7 +175,7 @@ export async function startUnreachableSource(): Promise<{ source: string; addres
       await once(child, 'exit');
     }
   });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
   const port = Number(line.toString().trim());
   child.kill('SIGSTOP');
   for (let i = 0; i < 2; i++) {

@@ -78,8 +78,9 @@ export async function startSplitNetwork(
   const split: SplitPeer[] = [];
   const prefixes: string[] = [];
   for (let i = 0; i < 3; i++) {
-    // Registered before the processes, so it runs after they are gone.
+    // eslint-disable-next-line prefer-const -- read by the clean-up registered before it is set, which may run first (a const would throw there)
     let prefix: string | undefined;
+    // Registered before the processes, so it runs after they are gone.
     defer(() => prefix && deleteQueues(prefix));
     const rate = options[i]?.maxDownloadRate;
     const peer = await startSplitPeer(

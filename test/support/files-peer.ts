@@ -43,7 +43,7 @@ export async function startFilesPeer(flags: Partial<Record<SettingName, unknown>
     host,
     dataDir,
     service,
-    stop: peer.stop,
+    stop: () => peer.stop(),
   };
 }
 

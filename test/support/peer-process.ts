@@ -11,7 +11,7 @@ import { perTest, type Defer } from './teardown.ts';
 export interface PeerProcess {
   child: ChildProcess;
   /** Everything it wrote to stderr so far. */
-  stderr(): string;
+  readonly stderr: () => string;
 }
 
 const UP = 'Ctrl-C stops it';
@@ -50,14 +50,14 @@ export async function spawnPeerWith(
     await exited; // gone, with every socket and connection it held, before the next step
   });
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => fail(`is not up after ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
     const fail = (why: string) => {
       clearTimeout(timer);
       reject(new Error(`peershare ${args.join(' ')} ${why}; it printed:\n${stderr}`));
     };
-    child.stderr!.on('data', () => {
+    child.stderr.on('data', () => {
       if (!stderr.includes(UP)) return;
       clearTimeout(timer);
       resolve();

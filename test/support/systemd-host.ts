@@ -118,6 +118,7 @@ export async function bootSystemd(host: TestHost, dir: string, defer: Defer = pe
   let output = '';
   boot.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const ended = once(boot, 'exit').catch(() => undefined);
+  // eslint-disable-next-line prefer-const -- read by the clean-up registered before it is set, which may run first (a const would throw there)
   let exec: SystemdHost['exec'] | undefined;
   defer(async () => {
     // Services stopped first clean up after themselves (PrivateTmp's folders in this machine's /tmp).
@@ -161,7 +162,7 @@ export async function bootSystemd(host: TestHost, dir: string, defer: Defer = pe
   exec = (command: string, args: string[]) =>
     run(enter[0]!, [...enter.slice(1), command, ...args], { timeout: BOOT_TIMEOUT_MS });
   const state = await exec('systemctl', ['is-system-running', '--wait']).catch(
-    (err: { stdout?: string; stderr?: string }) => {
+    (err: Error & { stdout?: string; stderr?: string }) => {
       throw new Error(`systemd on ${host.name} did not come up: ${err.stdout ?? ''}${err.stderr ?? String(err)}`);
     },
   );

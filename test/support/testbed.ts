@@ -216,7 +216,7 @@ async function upnpRouter(router: string, defer: Defer): Promise<void> {
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
-  daemon.stderr!.on('data', (chunk: Buffer) => void (log = (log + chunk.toString('utf8')).slice(-4096)));
+  daemon.stderr.on('data', (chunk: Buffer) => void (log = (log + chunk.toString('utf8')).slice(-4096)));
   const exited = once(daemon, 'exit').catch(() => undefined);
   defer(async () => {
     if (daemon.exitCode === null && daemon.signalCode === null) daemon.kill('SIGTERM');
@@ -227,7 +227,7 @@ async function upnpRouter(router: string, defer: Defer): Promise<void> {
     if (log.includes('HTTP listening on port')) return;
     if (daemon.exitCode !== null || daemon.signalCode !== null)
       throw new Error(`miniupnpd did not start in ${router}: ${log}`);
-    await Promise.race([once(daemon.stderr!, 'data'), exited]);
+    await Promise.race([once(daemon.stderr, 'data'), exited]);
   }
 }
 
@@ -284,7 +284,7 @@ export async function createTestbed(
     const peershare = (args: string[]): Promise<CommandResult> =>
       exec(process.execPath, [BIN, ...args]).then(
         ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-        (err: { code?: number; stdout?: string; stderr?: string }) => ({
+        (err: Error & { code?: number; stdout?: string; stderr?: string }) => ({
           code: typeof err.code === 'number' ? err.code : null,
           stdout: err.stdout ?? '',
           stderr: err.stderr ?? String(err),

@@ -81,15 +81,17 @@ export class Api {
 
   /** "Nothing answers" becomes the one line a user needs: which address, and how to start a peer there. */
   private explain(err: unknown): unknown {
-    if (!isPeershareError(err) || err.code !== 'UNAVAILABLE' || !NOT_ANSWERING.has(String(err.details?.cause)))
-      return err;
+    if (!isPeershareError(err) || err.code !== 'UNAVAILABLE') return err;
+    const cause = String(err.details?.cause);
+    if (!NOT_ANSWERING.has(cause)) return err;
     // Only our own request: an error the Client API passed on (one of its services down) says itself.
-    if (!String(err.details?.url ?? '').startsWith(`${this.url}/`)) return err;
+    const url = err.details?.url;
+    if (typeof url !== 'string' || !url.startsWith(`${this.url}/`)) return err;
     const host = new URL(this.url).hostname.replace(/^\[|\]$/g, '');
     const start = `${invocation()} start${host === '127.0.0.1' || host === 'localhost' ? '' : ` --host ${host}`}`;
     return new PeershareError(
       'UNAVAILABLE',
-      `no peer answers at ${new URL(this.url).host} (${err.details?.cause}); start one with: ${start}`,
+      `no peer answers at ${new URL(this.url).host} (${cause}); start one with: ${start}`,
     );
   }
 }

@@ -55,7 +55,7 @@ export function parseCommandArgs(command: Command, argv: string[]): { values: Va
       allowPositionals: true,
       strict: true,
     });
-    return { values: parsed.values as Values, positionals: parsed.positionals };
+    return { values: parsed.values, positionals: parsed.positionals };
   } catch (err) {
     throw new UsageError(`${(err as Error).message.split('\n')[0]}; try peershare ${command.name} --help`);
   }

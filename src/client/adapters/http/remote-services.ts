@@ -128,7 +128,7 @@ export function searchOverHttp(url: string): SearchPort {
       const seen: SearchHit[] = [];
       const listeners: Array<(hit: SearchHit) => void> = [];
       let summary: SearchSummary | undefined;
-      const stream = await api.follow(`/search?${params}`, ({ event, data }) => {
+      const stream = await api.follow(`/search?${params.toString()}`, ({ event, data }) => {
         if (event === 'hit') {
           seen.push(data as SearchHit);
           for (const l of listeners) l(data as SearchHit);

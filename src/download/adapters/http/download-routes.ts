@@ -12,7 +12,6 @@ import { openEventStream } from '../../../shared/sse.ts';
 import type { DownloadManager } from '../../domain/download-manager.ts';
 import type { Progress } from '../../domain/progress.ts';
 import { MAX_SOURCES_NAMED, MAX_SOURCES_PER_JOB } from '../../domain/job.ts';
-import type { DownloadRecord } from '../../ports.ts';
 import type { JobQueue } from '../../queue-port.ts';
 
 const Key = Type.String({ pattern: '^[0-9a-f]{32}$' });

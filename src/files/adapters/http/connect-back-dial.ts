@@ -46,7 +46,9 @@ export function registerConnectBackDial(
     },
     async (request) => {
       const { peerId, address } = request.body;
-      if (!isAddress(address)) throw new PeershareError('BAD_REQUEST', `not a host:port address: ${address}`);
+      // (`address` is `never` past the check, the schema having typed it a string: the message reads the body)
+      if (!isAddress(address))
+        throw new PeershareError('BAD_REQUEST', `not a host:port address: ${request.body.address}`);
       await o.connect(peerId, address);
       return { connected: true as const };
     },

@@ -7,6 +7,22 @@ import { FirewalledSeen, filesFeedOverHttp, registryOverHttp, sourcesOverHttp } 
 const serve = async (handler: RequestListener): Promise<string> => (await stubService(handler)).url;
 
 describe("the split-mode ports over this peer's own services", () => {
+  it('registers a finished download with the manifest it was verified against, so File Management does not hash it again', async () => {
+    const requests: Array<{ method?: string; url?: string; body: unknown }> = [];
+    const url = await serve((req, res) => {
+      let text = '';
+      req.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      req.on('end', () => {
+        requests.push({ method: req.method, url: req.url, body: JSON.parse(text) as unknown });
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ id: 'x', name: 'f', path: '/d/f', size: 1, hashed: false }));
+      });
+    });
+    const manifest = { id: 'ab'.repeat(32), name: 'f', size: 1, chunkSize: 1024, chunks: ['cd'.repeat(32)] };
+    await registryOverHttp(url, undefined).register('/d/f', manifest);
+    expect(requests).toEqual([{ method: 'POST', url: '/shares/verified', body: { path: '/d/f', manifest } }]);
+  });
+
   it('gives Download its live sources as peerId@host:port', async () => {
     const [a, b] = [memorySigner().peerId, memorySigner().peerId];
     const seen: string[] = [];

@@ -44,10 +44,15 @@ export function filesFeedOverHttp(filesUrl: string): SharedFileFeed {
   };
 }
 
-/** Download's registry: a finished file is shared in place through File Management's POST /shares. */
+/**
+ * Download's registry: a finished file is shared in place through File Management's
+ * POST /shares/verified with the manifest its chunks were verified against, so it is not hashed
+ * a second time (as in one process, FileManager.registerVerified).
+ */
 export function registryOverHttp(filesUrl: string, token: string | undefined): LocalRegistry {
   return {
-    register: async (path) => void (await call('POST', filesUrl, '/shares', { path }, token)),
+    register: async (path, manifest) =>
+      void (await call('POST', filesUrl, '/shares/verified', { path, manifest }, token)),
     sharedAt: (fileId) =>
       call<{ paths?: string[] }>('GET', filesUrl, `/files/${encodeURIComponent(fileId)}`, undefined, token).then(
         (file) => file.paths ?? [],

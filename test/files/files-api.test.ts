@@ -6,7 +6,11 @@ import { describe, expect, it } from 'vitest';
 import type { ChangeSet, FileSummary } from '../../src/files/ports.ts';
 import type { Manifest } from '../../src/shared/content.ts';
 import type { ErrorBody } from '../../src/shared/errors.ts';
+import { writeFileSync } from 'node:fs';
+import { registryOverHttp } from '../../src/peer/remote-ports.ts';
+import { hashBytes, toManifest } from '../../src/shared/content.ts';
 import { startFilesPeer, upload } from '../support/files-peer.ts';
+import { tempDir } from '../support/temp.ts';
 import { CLIENT_HEADER } from '../../src/shared/site-guard.ts';
 
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -184,6 +188,35 @@ describe('File Management API', () => {
     const health = await json<{ peerId: string }>(await fetch(`${url}/health`));
     expect(health).toMatchObject({ status: 'ok', service: 'files' });
     expect(health.peerId).toMatch(/^[a-z2-7]{52}$/);
+  });
+});
+
+describe("a finished download shared in split mode (Download's registry over HTTP)", () => {
+  it('is shared in place with the manifest it was verified against, not hashed again; a manifest that does not fit is refused', async () => {
+    const { url } = await startFilesPeer({ chunkSize: '64KiB' });
+    const data = randomBytes(200 * 1024);
+    const path = join(tempDir(), 'downloaded.bin');
+    writeFileSync(path, data);
+    const manifest = toManifest(hashBytes(data, 64 * 1024), 'downloaded.bin');
+    const post = (body: unknown) =>
+      fetch(`${url}/shares/verified`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...CLIENT },
+        body: JSON.stringify(body),
+      });
+    // The size on disk must be the manifest's, and the manifest must hold together.
+    const short = toManifest(hashBytes(data.subarray(1), 64 * 1024), 'downloaded.bin');
+    expect((await post({ path, manifest: short })).status).toBe(409);
+    expect((await post({ path, manifest: { ...manifest, chunks: manifest.chunks.slice(1) } })).status).toBe(400);
+    const shared = await post({ path, manifest });
+    expect(shared.status).toBe(200);
+    expect(await json<{ id: string; hashed: boolean }>(shared)).toMatchObject({ id: manifest.id, hashed: false });
+    // Download's registry in split mode goes this way, and the file is then served as any share.
+    await registryOverHttp(url, undefined).register(path, manifest);
+    const file = await json<{ paths: string[] }>(await fetch(`${url}/files/${manifest.id}`));
+    expect(file.paths).toEqual([path]);
+    const body = Buffer.from(await (await fetch(`${url}/files/${manifest.id}/content`)).arrayBuffer());
+    expect(sha256(body)).toBe(sha256(data));
   });
 });
 

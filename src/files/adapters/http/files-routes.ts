@@ -64,6 +64,17 @@ const ShareBody = Type.Object(
   { path: Type.String({ minLength: 1, maxLength: 4096 }) },
   { additionalProperties: false },
 );
+const VerifiedShareBody = Type.Object(
+  { path: Type.String({ minLength: 1, maxLength: 4096 }), manifest: ManifestSchema },
+  { additionalProperties: false },
+);
+const SharedFileSchema = Type.Object({
+  id: FileId,
+  name: Type.String(),
+  path: Type.String(),
+  size: Type.Integer(),
+  hashed: Type.Boolean(),
+});
 const ShareResultSchema = Type.Object({
   files: Type.Array(
     Type.Object({ id: FileId, name: Type.String(), path: Type.String(), size: Type.Integer(), hashed: Type.Boolean() }),
@@ -317,6 +328,22 @@ export function registerFilesRoutes(app: HttpApp, options: FilesRouteOptions): v
       answerWithProgress(request, reply, (onProgress: (p: ShareProgress) => void, signal) =>
         manager.share(request.body.path, { onProgress, signal }),
       ),
+  );
+
+  app.post(
+    '/shares/verified',
+    {
+      onRequest: options.admin,
+      schema: {
+        summary:
+          'Share in place a file whose chunks were verified against this manifest (a finished download): not hashed again',
+        description:
+          "For this host's Download service in split mode, which verified every chunk as it arrived. The file must have the manifest's size.",
+        body: VerifiedShareBody,
+        response: { 200: SharedFileSchema, 400: ErrorRef, 409: ErrorRef },
+      },
+    },
+    async (request) => manager.registerVerified(request.body.path, request.body.manifest),
   );
 
   registerCollectionRoutes(app, options);

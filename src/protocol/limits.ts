@@ -4,6 +4,8 @@
  * numbers; changing one is a protocol change.
  */
 
+import { SEARCH_DEFAULTS } from '../shared/defaults.ts';
+
 /**
  * The protocol version this code speaks; a Hello with any other version closes the link. Version 2
  * runs inside TLS 1.3 pinned to peer ids and negotiates features; version 1 peers are refused.
@@ -71,7 +73,7 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 40_000;
  * Once the first byte of a frame has arrived, the whole frame must arrive within this time: a peer
  * that trickles a frame a byte at a time cannot hold a link open past the idle timeout.
  */
-export const DEFAULT_FRAME_TIMEOUT_MS = 20_000;
+export const DEFAULT_FRAME_TIMEOUT_MS = SEARCH_DEFAULTS.frameTimeoutMs;
 /** After sending Close, how long to wait for the bytes to flush before destroying the stream. */
 export const DEFAULT_CLOSE_GRACE_MS = 1_000;
 /** Bytes queued for writing beyond which the peer is too slow and the link is closed. */

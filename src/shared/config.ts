@@ -10,9 +10,12 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PeershareError } from './errors.ts';
 import { fsError } from './fs-errors.ts';
+import { DEFAULT_CHUNK_SIZE } from './content.ts';
+import { DOWNLOAD_DEFAULTS, FETCH_DEFAULTS, SEARCH_DEFAULTS } from './defaults.ts';
 import { HEAP_GROWTH_PERCENT } from './heap-growth.ts';
 import { isLoopback } from './net.ts';
 import { MAX_ADVERTISED_ADDRESSES } from './peer-address.ts';
+import { HANDSHAKE_TIMEOUT_MS, MAX_UNPROVEN, MAX_UNPROVEN_PER_ADDRESS } from './peer-port.ts';
 import { parseSize } from './sizes.ts';
 import { LOG_FORMATS, type LogFormatSetting } from './logging.ts';
 
@@ -295,62 +298,72 @@ export const SETTINGS = {
     parse: oneOf('off', 'upnp'),
     default: 'off',
   },
-  fetchInterval: { flag: 'fetch-interval', doc: 'ms between Fetch rounds', parse: int(100, 3_600_000), default: 3_000 },
-  fetchFanout: { flag: 'fetch-fanout', doc: 'known peers asked per Fetch round', parse: int(1, 64), default: 3 },
-  // Fetch admission (src/fetch/domain/admission.ts; defaults equal DEFAULT_FETCH_CONFIG, checked by test/fetch/settings.test.ts).
+  fetchInterval: {
+    flag: 'fetch-interval',
+    doc: 'ms between Fetch rounds',
+    parse: int(100, 3_600_000),
+    default: FETCH_DEFAULTS.intervalMs,
+  },
+  fetchFanout: {
+    flag: 'fetch-fanout',
+    doc: 'known peers asked per Fetch round',
+    parse: int(1, 64),
+    default: FETCH_DEFAULTS.fanout,
+  },
+  // Fetch admission (src/fetch/domain/admission.ts; defaults from shared/defaults.ts, which DEFAULT_FETCH_CONFIG spreads too).
   fetchMaxPeers: {
     flag: 'fetch-max-peers',
     doc: 'most verified peers the Fetch table holds',
     parse: int(1, 1_000_000),
-    default: 10_000,
+    default: FETCH_DEFAULTS.maxPeers,
   },
   fetchMaxUnverified: {
     flag: 'fetch-max-unverified',
     doc: 'most peer records held unverified, waiting for this peer to reach their address (the oldest of the biggest origin is dropped first)',
     parse: int(1, 1_000_000),
-    default: 1_000,
+    default: FETCH_DEFAULTS.maxUnverified,
   },
   fetchNewPerAddress: {
     flag: 'fetch-new-per-address',
     doc: 'new peer identities one IP address may announce per minute',
     parse: int(1, 100_000),
-    default: 10,
+    default: FETCH_DEFAULTS.newPerAddressPerMinute,
   },
   fetchNewPerSubnet: {
     flag: 'fetch-new-per-subnet',
     doc: 'new peer identities one subnet may announce per minute',
     parse: int(1, 100_000),
-    default: 30,
+    default: FETCH_DEFAULTS.newPerSubnetPerMinute,
   },
   fetchSubnetV4: {
     flag: 'fetch-subnet-v4',
     doc: 'IPv4 prefix length of a subnet for the rate above (127.x addresses each count alone)',
     parse: int(8, 32),
-    default: 24,
+    default: FETCH_DEFAULTS.subnetBitsV4,
   },
   fetchSubnetV6: {
     flag: 'fetch-subnet-v6',
     doc: 'IPv6 prefix length of a subnet for the rate above',
     parse: int(16, 128),
-    default: 64,
+    default: FETCH_DEFAULTS.subnetBitsV6,
   },
   fetchVerifyPerRound: {
     flag: 'fetch-verify-per-round',
     doc: "Fetch rounds' budget of probes to unverified peers' addresses, on top of the fanout",
     parse: int(0, 1_024),
-    default: 24,
+    default: FETCH_DEFAULTS.verifyPerRound,
   },
   fetchVerifyAttempts: {
     flag: 'fetch-verify-attempts',
     doc: 'failed probes of an address after which the unverified records naming it are dropped',
     parse: int(1, 100),
-    default: 3,
+    default: FETCH_DEFAULTS.verifyAttempts,
   },
   fetchVerifyBackoff: {
     flag: 'fetch-verify-backoff',
     doc: 'rounds an address waits after its second failed probe, doubled at each further failure',
     parse: int(1, 100_000),
-    default: 10,
+    default: FETCH_DEFAULTS.verifyBackoffRounds,
   },
   neighbours: {
     multiple: true,
@@ -364,19 +377,19 @@ export const SETTINGS = {
     flag: 'peer-handshake-timeout',
     doc: 'ms within which a connection to a peer port must send its first byte and finish the TLS handshake',
     parse: int(100, 600_000),
-    default: 10_000,
+    default: HANDSHAKE_TIMEOUT_MS,
   },
   peerMaxUnprovenPerAddress: {
     flag: 'peer-max-unproven-per-address',
     doc: 'connections from one remote address held at once on a peer port before they prove a peer id (more are closed at accept)',
     parse: int(1, 100_000),
-    default: 128,
+    default: MAX_UNPROVEN_PER_ADDRESS,
   },
   peerMaxUnproven: {
     flag: 'peer-max-unproven',
     doc: 'connections held at once on a peer port before they prove a peer id, from all addresses',
     parse: int(1, 1_000_000),
-    default: 1_024,
+    default: MAX_UNPROVEN,
   },
   heapGrowth: {
     flag: 'heap-growth',
@@ -384,60 +397,65 @@ export const SETTINGS = {
     parse: int(0, 1_000),
     default: HEAP_GROWTH_PERCENT,
   },
-  maxLinks: { flag: 'max-links', doc: 'most Search overlay links kept at once', parse: int(1, 1024), default: 8 },
+  maxLinks: {
+    flag: 'max-links',
+    doc: 'most Search overlay links kept at once',
+    parse: int(1, 1024),
+    default: SEARCH_DEFAULTS.maxLinks,
+  },
   maxLinksPerIp: {
     flag: 'max-links-per-ip',
     doc: 'most Search links (or handshakes) from one remote IP address',
     parse: int(1, 1024),
-    default: 4,
+    default: SEARCH_DEFAULTS.maxLinksPerIp,
   },
   maxLinksPerSubnet: {
     flag: 'max-links-per-subnet',
     doc: 'most inbound Search links (or handshakes) from one subnet: /24 IPv4, /64 IPv6 (every 127.x address counts as its own)',
     parse: int(1, 1024),
-    default: 4,
+    default: SEARCH_DEFAULTS.maxLinksPerSubnet,
   },
   outboundLinks: {
     flag: 'outbound-links',
     doc: 'Search link slots kept for links this peer dials itself, to neighbours it picks at random (inbound links never take them; at most half of --max-links)',
     parse: int(0, 512),
-    default: 4,
+    default: SEARCH_DEFAULTS.outboundLinks,
   },
   frameTimeout: {
     flag: 'frame-timeout',
     doc: 'ms within which a Search link frame must complete once its first byte arrived',
     parse: int(100, 600_000),
-    default: 20_000,
+    default: SEARCH_DEFAULTS.frameTimeoutMs,
   },
   queryAcceptRate: {
     flag: 'query-accept-rate',
     doc: 'queries per second accepted from each Search neighbour (bursts of twice that); a neighbour that keeps sending more is cut off',
     parse: int(1, 100_000),
-    default: 50,
+    default: SEARCH_DEFAULTS.queriesPerSecond,
   },
   searchRate: {
     flag: 'search-rate',
     doc: "searches per second this peer's own users may start (bursts of twice that); at most half of --query-accept-rate, so neighbours never cut it off; more are answered 429",
     parse: int(1, 100_000),
-    default: 25,
+    default: SEARCH_DEFAULTS.searchesPerSecond,
   },
   searchTtl: {
     flag: 'search-ttl',
     doc: 'largest TTL of a search query (links it may cross), sent and accepted',
     parse: int(1, 16),
-    default: 7,
+    default: SEARCH_DEFAULTS.maxTtl,
   },
   searchTimeout: {
     flag: 'search-timeout',
     doc: 'default search deadline in ms',
     parse: int(100, 60_000),
-    default: 3_000,
+    default: SEARCH_DEFAULTS.timeoutMs,
   },
   chunkSize: {
     flag: 'chunk-size',
     doc: 'chunk size for newly hashed files (16KiB to 16MiB)',
     parse: bytes(16 * 1024, 16 * 1024 * 1024),
-    default: 1024 * 1024,
+    default: DEFAULT_CHUNK_SIZE,
   },
   maxUploadBytes: {
     flag: 'max-upload',
@@ -457,12 +475,17 @@ export const SETTINGS = {
     parse: (raw: unknown) => (raw === undefined || raw === '' ? undefined : absolutePath(raw)),
     default: undefined,
   },
-  maxDownloads: { flag: 'max-downloads', doc: 'downloads running at once', parse: int(1, 64), default: 3 },
+  maxDownloads: {
+    flag: 'max-downloads',
+    doc: 'downloads running at once',
+    parse: int(1, 64),
+    default: DOWNLOAD_DEFAULTS.maxDownloads,
+  },
   downloadAttempts: {
     flag: 'download-attempts',
     doc: 'tries of a download whose sources fail before it is marked failed (waits 2 s, 4 s, 8 s… up to a minute between them: 8 tries span about 3 minutes)',
     parse: int(1, 100),
-    default: 8,
+    default: DOWNLOAD_DEFAULTS.attempts,
   },
   maxDownloadRate: {
     flag: 'max-download-rate',

@@ -4,6 +4,7 @@
  * eviction and memory of departed peers count wall time because they are about storage, not
  * detection.
  */
+import { FETCH_DEFAULTS } from '../../shared/defaults.ts';
 
 /**
  * The protocol version this peer speaks (protocol/limits.ts, one definition for links and
@@ -87,13 +88,11 @@ export interface FetchConfig {
 }
 
 export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
-  intervalMs: 3_000,
-  fanout: 3,
+  ...FETCH_DEFAULTS, // the ones a user can set (shared/config.ts)
   downProbes: 1,
   suspectAfterRounds: 5,
   downAfterRounds: 10,
   evictAfterMs: 10 * 60_000,
-  maxPeers: 10_000,
   maxTombstones: 1_000,
   tombstoneTtlMs: 60 * 60_000,
   maxForgotten: 1_000,
@@ -103,15 +102,7 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   maxFilesPerPeer: 10_000,
   maxClockSkewMs: 10 * 60_000,
   maxJoinBackoffRounds: 8,
-  maxUnverified: 1_000,
-  newPerAddressPerMinute: 10,
-  newPerSubnetPerMinute: 30,
-  subnetBitsV4: 24,
-  subnetBitsV6: 64,
-  verifyPerRound: 24,
   verifyConcurrency: 4,
-  verifyAttempts: 3,
-  verifyBackoffRounds: 10,
   maxVerifyBackoffRounds: 1_200,
   maxAddressMemory: 10_000,
   firewalledGossip: 32,

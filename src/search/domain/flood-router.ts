@@ -9,6 +9,7 @@
  * query never travels beyond `maxTtl` links from its origin, whatever the sender asked.
  */
 import type { Now } from '../../shared/clock.ts';
+import { SEARCH_DEFAULTS } from '../../shared/defaults.ts';
 import { ExpiringLru } from './expiring-lru.ts';
 import { SeenCache } from './seen-cache.ts';
 
@@ -18,7 +19,7 @@ export type LinkId = string;
 /** Where hits for a query go: back over a link, or to this peer's own search. */
 export type ReverseRoute = { kind: 'link'; link: LinkId } | { kind: 'local' };
 
-export const DEFAULT_MAX_TTL = 7;
+export const DEFAULT_MAX_TTL = SEARCH_DEFAULTS.maxTtl;
 export const DEFAULT_ROUTE_CAPACITY = 100_000;
 /** Longer than any search deadline: a hit arriving later has nobody waiting for it. */
 export const DEFAULT_ROUTE_TTL_MS = 60_000;

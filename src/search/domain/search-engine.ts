@@ -5,6 +5,7 @@
  * local index is consulted after the query has been forwarded, and a search ends at its deadline
  * whatever the branches do. Counters let tests and the benchmark count every message.
  */
+import { SEARCH_DEFAULTS } from '../../shared/defaults.ts';
 import { create } from '@bufbuild/protobuf';
 import { HitSchema, PushSchema, QuerySchema, type Hit, type Push, type Query } from '../../protocol/gen/wire_pb.ts';
 import { MAX_RESULTS_PER_HIT, PUSH_NONCE_BYTES, QUERY_NONCE_BYTES } from '../../protocol/limits.ts';
@@ -19,7 +20,7 @@ import type { Signer } from '../../shared/keys.ts';
 import { isSafeFileName } from '../../shared/names.ts';
 import { localSearchLimiter, type LocalSearchLimiter } from './local-limit.ts';
 
-export const DEFAULT_SEARCH_TIMEOUT_MS = 3_000;
+export const DEFAULT_SEARCH_TIMEOUT_MS = SEARCH_DEFAULTS.timeoutMs;
 export const DEFAULT_RESULT_LIMIT = 1_000;
 /** Results one peer answers a query with (one full Hit). */
 export const DEFAULT_MAX_LOCAL_RESULTS = MAX_RESULTS_PER_HIT;

@@ -4,9 +4,10 @@
  * and decides what to do with a neighbour that keeps running dry.
  */
 import type { Now } from '../../shared/clock.ts';
+import { SEARCH_DEFAULTS } from '../../shared/defaults.ts';
 
 /** Queries per second a neighbour may send on average, and in a burst. */
-export const DEFAULT_QUERY_RATE_PER_SECOND = 50;
+export const DEFAULT_QUERY_RATE_PER_SECOND = SEARCH_DEFAULTS.queriesPerSecond;
 export const DEFAULT_QUERY_BURST = 100;
 
 export class TokenBucket {

@@ -19,6 +19,7 @@
  *   nothing useful (domain/eviction.ts), else it is refused.
  * It implements the domain's Links port and hands every Query and Hit to the engine.
  */
+import { SEARCH_DEFAULTS } from '../../../shared/defaults.ts';
 import { EventEmitter } from 'node:events';
 import { encodeFrame } from '../../../protocol/codec.ts';
 import type { Hit, Push, Query } from '../../../protocol/gen/wire_pb.ts';
@@ -35,11 +36,11 @@ import { hitForLink, inboundRefusal, preferred } from './link-rules.ts';
 import { newOverlayCounters, shuffled, type OverlayCounters } from './overlay-counters.ts';
 import type { Listening, RawConnection, StreamTransport } from './transport.ts';
 
-export const DEFAULT_MAX_LINKS = 8;
-export const DEFAULT_MAX_LINKS_PER_IP = 4;
-export const DEFAULT_MAX_LINKS_PER_SUBNET = 4;
+export const DEFAULT_MAX_LINKS = SEARCH_DEFAULTS.maxLinks;
+export const DEFAULT_MAX_LINKS_PER_IP = SEARCH_DEFAULTS.maxLinksPerIp;
+export const DEFAULT_MAX_LINKS_PER_SUBNET = SEARCH_DEFAULTS.maxLinksPerSubnet;
 /** Slots kept for links we dial, out of maxLinks (at most half of them). */
-export const DEFAULT_OUTBOUND_SLOTS = 4;
+export const DEFAULT_OUTBOUND_SLOTS = SEARCH_DEFAULTS.outboundLinks;
 /** How long an inbound connection counts as a subnet's "knock" (eviction ranks subnets by them), and how many subnets are remembered. */
 export const KNOCK_MEMORY_MS = 10 * 60_000;
 export const KNOCK_MEMORY_ENTRIES = 4_096;

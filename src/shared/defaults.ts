@@ -1,0 +1,40 @@
+/**
+ * The defaults of the settings a user can change (shared/config.ts SETTINGS) that a service's own
+ * code needs too: declared once here, imported by both, so a test or a simulator that builds a
+ * service without the settings table gets the same values as `peershare start`.
+ */
+
+export const FETCH_DEFAULTS = {
+  intervalMs: 3_000,
+  fanout: 3,
+  maxPeers: 10_000,
+  maxUnverified: 1_000,
+  newPerAddressPerMinute: 10,
+  newPerSubnetPerMinute: 30,
+  subnetBitsV4: 24,
+  subnetBitsV6: 64,
+  verifyPerRound: 24,
+  verifyAttempts: 3,
+  verifyBackoffRounds: 10,
+} as const;
+
+export const SEARCH_DEFAULTS = {
+  /** Largest TTL sent and accepted. */
+  maxTtl: 7,
+  timeoutMs: 3_000,
+  /** Queries per second accepted from each neighbour. */
+  queriesPerSecond: 50,
+  /** Searches per second this peer's own users may start (half the above). */
+  searchesPerSecond: 25,
+  maxLinks: 8,
+  maxLinksPerIp: 4,
+  maxLinksPerSubnet: 4,
+  outboundLinks: 4,
+  /** A link frame must complete within this once its first byte arrived. */
+  frameTimeoutMs: 20_000,
+} as const;
+
+export const DOWNLOAD_DEFAULTS = {
+  maxDownloads: 3,
+  attempts: 8,
+} as const;

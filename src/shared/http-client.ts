@@ -41,6 +41,11 @@ export type Target =
       readonly kind: 'peer';
       readonly address: string;
       /** undefined: any id, returned (trust on first use) */ readonly peerId: string | undefined;
+      /**
+       * A connection the peer opened to us that already proved `peerId` (a connect-back, PUSH):
+       * the request goes over it, and it is closed after the answer.
+       */
+      readonly socket?: Duplex;
     }
   | { readonly kind: 'local'; readonly baseUrl: string };
 
@@ -260,6 +265,10 @@ export class HttpClient {
     via: Partial<PeerRequestArgs> & Pick<ClientRequestArgs, 'agent' | 'createConnection'>;
   }> {
     if (target.kind === 'local') return { via: { agent: false } };
+    if (target.socket) {
+      const socket = target.socket;
+      return { peerId: target.peerId, via: { createConnection: () => socket } };
+    }
     if (!this.#tls || !this.#agent) throw new Error('HttpClient has no TLS credentials for peer requests');
     if (target.peerId !== undefined) {
       return {
@@ -301,7 +310,7 @@ export class HttpClient {
     try {
       if (options.signal?.aborted) throw new PeershareError('UNAVAILABLE', 'aborted');
       const payload = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
-      const pooled = target.kind === 'peer' && target.peerId !== undefined;
+      const pooled = target.kind === 'peer' && target.peerId !== undefined && !target.socket;
       const headers: Record<string, string | number> = {
         accept: 'application/json',
         ...(pooled ? {} : { connection: 'close' }),

@@ -107,6 +107,22 @@ function deadline(controller: AbortController, target: Target, path: string, tim
   }, timeoutMs);
 }
 
+/** Transport codes that mean nothing answers at an address (no listener, no route, no such name). */
+const NOT_ANSWERING = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EADDRNOTAVAIL',
+]);
+
+/** Whether `err` is this client's "nothing answers" (UNAVAILABLE with one of the codes above as its cause). */
+export function isNotAnswering(err: unknown): err is PeershareError {
+  return isPeershareError(err) && err.code === 'UNAVAILABLE' && NOT_ANSWERING.has(String(err.details?.cause));
+}
+
 /** Nothing answered: the transport's code is kept in `details.cause` (ECONNREFUSED: nothing listens there). */
 function unreachable(target: Target, err: unknown, url: string): PeershareError {
   if (isPeershareError(err)) return err;

@@ -13,19 +13,10 @@ import {
   type SseStream,
 } from '../adapters/http/http-json.ts';
 import { DEFAULT_PORTS } from '../../shared/config.ts';
-import { isPeershareError, PeershareError } from '../../shared/errors.ts';
+import { PeershareError } from '../../shared/errors.ts';
+import { isNotAnswering } from '../../shared/http-client.ts';
 import { invocation } from './invocation.ts';
 import { UsageError } from './usage-error.ts';
-
-const NOT_ANSWERING = new Set([
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EADDRNOTAVAIL',
-]);
 
 /** The Client API base URL from --api or PEERSHARE_API (URL, host or host:port). */
 export function resolveApiUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -81,9 +72,8 @@ export class Api {
 
   /** "Nothing answers" becomes the one line a user needs: which address, and how to start a peer there. */
   private explain(err: unknown): unknown {
-    if (!isPeershareError(err) || err.code !== 'UNAVAILABLE') return err;
+    if (!isNotAnswering(err)) return err;
     const cause = String(err.details?.cause);
-    if (!NOT_ANSWERING.has(cause)) return err;
     // Only our own request: an error the Client API passed on (one of its services down) says itself.
     const url = err.details?.url;
     if (typeof url !== 'string' || !url.startsWith(`${this.url}/`)) return err;

@@ -4,8 +4,8 @@
  * (Server-Sent Events) and /links, Fetch's /peers and /sources, Download's /downloads; and, in
  * either mode, other peers' Search /links for the network picture (over TLS, pinned to the peer).
  */
-import { isPeershareError, PeershareError } from '../../../shared/errors.ts';
-import type { HttpClient } from '../../../shared/http-client.ts';
+import { PeershareError } from '../../../shared/errors.ts';
+import { isNotAnswering, type HttpClient } from '../../../shared/http-client.ts';
 import { hostPort } from '../../../shared/address.ts';
 import type {
   DownloadPort,
@@ -225,16 +225,6 @@ export function downloadOverHttp(url: string, token: string | undefined): Downlo
   };
 }
 
-/** Transport codes that mean nothing listens at the address. */
-const NOT_ANSWERING = new Set([
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ECONNRESET',
-  'EADDRNOTAVAIL',
-]);
-
 /**
  * Calls to one service of this peer over its HTTP API at `url`. A call the service does not
  * answer fails saying which service of this peer is down and how it is started: the Client
@@ -269,8 +259,7 @@ class ServiceApi {
   }
 
   private explain(err: unknown): never {
-    if (!isPeershareError(err) || err.code !== 'UNAVAILABLE' || !NOT_ANSWERING.has(String(err.details?.cause)))
-      throw err;
+    if (!isNotAnswering(err)) throw err;
     const { host, hostname } = new URL(this.url);
     throw new PeershareError(
       'UNAVAILABLE',

@@ -93,6 +93,7 @@ export interface SearchHit {
   name: string;
   size: number;
   holderPeerId: string;
+  /** host:port of the holder's File Management, as its hit said (a hint, never dialled as such). */
   filesAddress: string;
   hops: number;
   /** Present when the hit is a shared folder: fileId is its collection id, size its files' sum. */
@@ -154,6 +155,7 @@ export interface PeerInfo {
 
 export interface FileSource {
   peerId: string;
+  /** host:port of the holder's File Management, from its verified record. */
   filesAddress: string;
   name: string;
   size: number;

@@ -3,6 +3,7 @@
  * both come from the running services; alone (`peershare service search`) it reads the same
  * catalog itself (SQLite WAL allows a second reader) and polls Fetch's GET /peers.
  */
+import { addressOfUrl } from '../shared/peer-address.ts';
 import { join } from 'node:path';
 import { FsBlobStore } from '../files/adapters/fs/fs-blob-store.ts';
 import { NodeLocalFiles } from '../files/adapters/fs/node-local-files.ts';
@@ -69,7 +70,7 @@ export function buildSearch(
     port: config.searchPort,
     apiPort: config.searchApiPort,
     apiToken: ctx.apiToken,
-    filesAddress: () => files?.url || `http://${localAddress(config, config.filesPort)}`,
+    filesAddress: () => (files ? addressOfUrl(files.url) : undefined) ?? localAddress(config, config.filesPort),
     maxLinks: config.maxLinks,
     maxTtl: config.searchTtl,
     timeoutMs: config.searchTimeout,

@@ -49,7 +49,7 @@ export interface SearchServiceComponents {
   allowedHosts?: readonly string[];
   /** The API token GET /metrics asks for off loopback (shared/admin-guard.ts). */
   apiToken?: string;
-  /** Base URL of this peer's File Management API, put in our hits (known once Files has started). */
+  /** host:port of this peer's File Management, put in our Hello and hits (known once Files has started). */
   filesAddress: () => string;
   maxLinks: number;
   /** Largest TTL accepted or sent; also the default TTL of a search. */

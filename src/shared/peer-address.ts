@@ -58,7 +58,7 @@ export function parsePeerAddress(text: unknown): PeerAddress | undefined {
   return at > 0 && PEER_ID_RE.test(peerId) && isAddress(address) ? { peerId, address } : undefined;
 }
 
-/** host:port of a base URL such as http://127.0.0.2:7871 (the form search hits carry). */
+/** host:port of a base URL such as http://127.0.0.2:7871 (the form hits of releases before 2026-12-04 carry). */
 export function addressOfUrl(url: string): string | undefined {
   try {
     const host = new URL(url).host;
@@ -66,4 +66,12 @@ export function addressOfUrl(url: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A File Management address as this code means it everywhere: host:port. Takes host:port, or a
+ * base URL (what Hello and Hit messages carried before 2026-12-04); undefined for anything else.
+ */
+export function filesHostPort(address: string): string | undefined {
+  return isAddress(address) ? address : addressOfUrl(address);
 }

@@ -113,7 +113,7 @@ describe('search service', () => {
         name: 'Élan vital.txt',
         hops: 1,
         size: 7,
-        filesAddress: `http://${hostA}:${DEFAULT_PORTS.filesPort}`,
+        filesAddress: `${hostA}:${DEFAULT_PORTS.filesPort}`, // host:port, as Fetch and records name it
       });
     } finally {
       await b.stop();

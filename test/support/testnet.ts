@@ -98,7 +98,7 @@ export async function createTestnet(n: number, topology: Topology, options: Test
       host,
       port: DEFAULT_PORTS.searchPort,
       apiPort: DEFAULT_PORTS.searchApiPort,
-      filesAddress: () => `http://${host}:${DEFAULT_PORTS.filesPort}`,
+      filesAddress: () => `${host}:${DEFAULT_PORTS.filesPort}`,
       maxLinks: Math.max(8, maxDegree),
       maxTtl: 7,
       timeoutMs: 1_000,

@@ -31,7 +31,7 @@
  * asks it to connect back (PUSH). So it never counts on hits alone, and dialable holders rank
  * before it.
  */
-import { addressOfUrl, formatPeerAddress, isAddress } from '../../shared/peer-address.ts';
+import { filesHostPort, formatPeerAddress } from '../../shared/peer-address.ts';
 import type { FileSource, PeerInfo, SearchHit } from '../ports.ts';
 
 /**
@@ -210,10 +210,10 @@ export function pickMostHeld(
 }
 
 /**
- * `peerId@host:port` for a files address (a base URL such as http://host:port, or a bare
- * host:port); undefined when the address is not one.
+ * `peerId@host:port` for a files address (host:port, or the base URL an earlier release's hit
+ * carries); undefined when the address is not one.
  */
 export function sourceAt(peerId: string, filesAddress: string): string | undefined {
-  const address = isAddress(filesAddress) ? filesAddress : addressOfUrl(filesAddress);
+  const address = filesHostPort(filesAddress);
   return address === undefined ? undefined : formatPeerAddress({ peerId, address });
 }

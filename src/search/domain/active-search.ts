@@ -10,7 +10,7 @@ export interface SearchHit {
   readonly name: string;
   readonly size: number;
   readonly holderPeerId: string;
-  /** Base URL of the holder's File Management API, where the file can be downloaded. */
+  /** host:port of the holder's File Management, as its hit said (a hint: sources are dialled at verified record addresses). */
   readonly filesAddress: string;
   /** Links between this peer and the holder (0: our own file). */
   readonly hops: number;

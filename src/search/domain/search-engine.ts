@@ -6,6 +6,7 @@
  * whatever the branches do. Counters let tests and the benchmark count every message.
  */
 import { SEARCH_DEFAULTS } from '../../shared/defaults.ts';
+import { filesHostPort } from '../../shared/peer-address.ts';
 import { create } from '@bufbuild/protobuf';
 import { HitSchema, PushSchema, QuerySchema, type Hit, type Push, type Query } from '../../protocol/gen/wire_pb.ts';
 import { MAX_RESULTS_PER_HIT, PUSH_NONCE_BYTES, QUERY_NONCE_BYTES } from '../../protocol/limits.ts';
@@ -53,7 +54,7 @@ export const DEFAULT_DYNAMIC_QUERYING: DynamicQuerying = { ttlSteps: [2, 4], ste
 export interface SearchEngineOptions {
   /** Our identity: its id names our queries, hits and pushes; its key signs our pushes. */
   readonly identity: Signer;
-  /** Our Search address and Files base URL, as announced (known once the listeners are bound). */
+  /** Our Search and File Management addresses (host:port), as announced (known once the listeners are bound). */
   readonly searchAddress: () => string;
   readonly filesAddress: () => string;
   readonly index: LocalIndex;
@@ -273,7 +274,7 @@ export class SearchEngine {
         this.toSearchHit(
           { id: r.fileId, name: r.name, size: Number(r.size), ...(r.folder ? { folder: { files: r.files } } : {}) },
           hit.holderPeerId,
-          hit.holderFilesAddress,
+          filesHostPort(hit.holderFilesAddress) ?? hit.holderFilesAddress, // a base URL from an earlier release
           hit.hops,
         ),
       );

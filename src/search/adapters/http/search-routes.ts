@@ -79,7 +79,10 @@ const HitSchema = Type.Object({
   name: Type.String(),
   size: Type.Integer({ minimum: 0 }),
   holderPeerId: Type.String(),
-  filesAddress: Type.String({ description: "the holder's File Management API, to download from" }),
+  filesAddress: Type.String({
+    description:
+      "host:port of the holder's File Management, as its hit said (a hint: a source is dialled at its verified record's address)",
+  }),
   hops: Type.Integer({ minimum: 0 }),
   folder: Type.Optional(
     Type.Object(

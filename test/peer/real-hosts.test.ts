@@ -190,15 +190,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     // The downloader knows all three holders alive before it asks.
     await expect.poll(() => hostMetric(downloader, 'peershare_fetch_peers', { state: 'alive' }), POLL).toBe(3);
     await expect
-      .poll(
-        async () =>
-          (
-            JSON.parse(
-              (await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout,
-            ) as { sources: unknown[] }
-          ).sources.length,
-        POLL,
-      )
+      .poll(async () => (await fetchApi<{ sources: unknown[] }>(downloader, `/sources/${fileId}`)).sources.length, POLL)
       .toBe(3);
 
     const out = tempDir();
@@ -261,11 +253,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
       const alive = async (host: TestHost) =>
         (await host.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').map((p) => p.peerId);
       const sources = async (host: TestHost, fileId: string) =>
-        (
-          JSON.parse((await host.exec('curl', ['-s', `http://${host.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout) as {
-            sources: unknown[];
-          }
-        ).sources.length;
+        (await fetchApi<{ sources: unknown[] }>(host, `/sources/${fileId}`)).sources.length;
       const round = (host: TestHost) => hostMetric(host, 'peershare_fetch_rounds_total');
       const aliveCount = (host: TestHost) => hostMetric(host, 'peershare_fetch_peers', { state: 'alive' });
       const holdersFound = async (host: TestHost) => {
@@ -380,15 +368,7 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     for (const host of sources)
       fileId = /[0-9a-f]{64}/.exec((await host.peershare(['share', join(dir, 'capped.bin')])).stdout)![0];
     await expect
-      .poll(
-        async () =>
-          (
-            JSON.parse(
-              (await downloader.exec('curl', ['-s', `http://${downloader.ip}:${FETCH_PORT}/sources/${fileId}`])).stdout,
-            ) as { sources: unknown[] }
-          ).sources.length,
-        POLL,
-      )
+      .poll(async () => (await fetchApi<{ sources: unknown[] }>(downloader, `/sources/${fileId}`)).sources.length, POLL)
       .toBe(4);
 
     const out = tempDir();

@@ -8,6 +8,7 @@
  */
 import type { Hit, Push, Query } from '../protocol/gen/wire_pb.ts';
 import type { LinkId } from './domain/flood-router.ts';
+import type { RouteTable } from '../protocol/route-table.ts';
 
 export type { LinkId };
 
@@ -30,6 +31,12 @@ export interface LocalIndex {
   match(terms: readonly string[], limit: number): Promise<IndexEntry[]>;
   /** Every name the file with this id is shared under, or the shared folder this collection id names (empty when neither is shared here). */
   lookup(fileId: string): Promise<IndexEntry[]>;
+  /**
+   * The query routing table of every shared name and id (feature "qrp", protocol/route-table.ts),
+   * sized with RouteTable.sizeFor. Optional: a peer whose index has none sends no tables, and its
+   * neighbours flood to it as to a peer of an earlier release.
+   */
+  routeTable?(): Promise<RouteTable>;
 }
 
 /** A peer the overlay may link to. `peerId` is known when the source learned it (Fetch), not from config. */
@@ -78,6 +85,12 @@ export interface Links {
   markUseful?(link: LinkId): void;
   /** Send a Push over a link; false if the link is gone, not ready, or did not negotiate "push". */
   sendPush?(link: LinkId, push: Push): boolean;
+  /**
+   * Send our route table of `level` (0: our own shares; d: ours and our neighbours' tables of level
+   * d - 1) over a link; the adapter sends it whole or as a patch against what it sent before on that
+   * link. False if the link is gone, not ready, or did not negotiate "qrp".
+   */
+  sendRouteTable?(link: LinkId, level: number, table: RouteTable): boolean;
   /** A ready link to `peerId` (its proven id), if there is one. */
   linkTo?(peerId: string): LinkId | undefined;
 }

@@ -25,6 +25,7 @@ import { encodeFrame } from '../../../protocol/codec.ts';
 import type { Hit, Push, Query } from '../../../protocol/gen/wire_pb.ts';
 import { PeerSession, type LocalHello, type SessionTimeouts } from '../../../protocol/session.ts';
 import type { CloseInfo, CloseReason } from '../../../protocol/close-reasons.ts';
+import type { RouteTable } from '../../../protocol/route-table.ts';
 import { isPeershareError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logging.ts';
 import { DEFAULT_SUBNET_BITS_V4, DEFAULT_SUBNET_BITS_V6, subnetOf, type SubnetBits } from '../../../shared/address.ts';
@@ -55,6 +56,10 @@ export interface LinkHandler {
   receiveHit(link: LinkId, hit: Hit): void;
   /** A Push (feature "push": only over links that negotiated it). */
   receivePush?(link: LinkId, push: Push): void;
+  /** A neighbour's route table of `level`, decoded (feature "qrp": only over links that negotiated it). */
+  receiveRouteTable?(link: LinkId, level: number, table: RouteTable): void;
+  /** A link finished its handshake (the engine sends it its route tables). */
+  linkReady?(link: LinkId): void;
   linkClosed(link: LinkId): void;
 }
 

@@ -21,6 +21,13 @@ export const FEATURE_PUSH = 'push';
  */
 export const FEATURE_FOLDERS = 'folders';
 /**
+ * Feature "qrp": RouteTable messages (query routing tables, protocol/route-table.ts, docs/PROTOCOL.md
+ * §12). A link without it is flooded as before.
+ */
+export const FEATURE_QRP = 'qrp';
+/** Route table levels one peer may send (level 0 … MAX_ROUTE_LEVELS - 1); a higher level closes the link. */
+export const MAX_ROUTE_LEVELS = 4;
+/**
  * The optional features this code speaks, listed in our Hello; a link uses those both Hellos list
  * (PeerSession.features). What later versions add to the wire (PUSH, keyword tables, folders) is
  * a feature named here, sent only over links that negotiated it, so neighbouring releases keep

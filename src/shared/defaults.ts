@@ -32,6 +32,11 @@ export const SEARCH_DEFAULTS = {
   outboundLinks: 4,
   /** A link frame must complete within this once its first byte arrived. */
   frameTimeoutMs: 20_000,
+  /**
+   * Query routing (feature "qrp"): levels of route table each peer sends its neighbours (0: none,
+   * plain flood), so this many last hops of a query go only to neighbours whose table may match.
+   */
+  routeLevels: 2,
 } as const;
 
 export const DOWNLOAD_DEFAULTS = {

@@ -1,20 +1,21 @@
 /**
- * `npm run sim -- chart FILE.json[,FILE.json…] --svg PREFIX`: draw the two charts of docs/SCALE.md
+ * `npm run sim -- chart FILE.json[,FILE.json…] --svg PREFIX [--holders-fraction F,…]`: draw the two charts of docs/SCALE.md
  * from the JSON that earlier `npm run sim -- search … --json` runs wrote (their rows together), so
- * a sweep that took minutes is charted again without being run again.
+ * a sweep that took minutes is charted again without being run again; --holders-fraction keeps
+ * the rows of those fractions only (a chart of twelve series is unreadable).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { lineChart } from './chart.ts';
 import { searchCharts, type SearchRow } from './report.ts';
 
-export const USAGE = 'usage: npm run sim -- chart FILE.json[,FILE.json…] --svg PREFIX';
+export const USAGE = 'usage: npm run sim -- chart FILE.json[,FILE.json…] --svg PREFIX [--holders-fraction F[,F…]]';
 
 export function chartMain(rest: string[]): void {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { svg: { type: 'string' } },
+    options: { svg: { type: 'string' }, 'holders-fraction': { type: 'string' } },
   });
   if (positionals.length !== 1 || values.svg === undefined) {
     console.error(USAGE);
@@ -26,11 +27,10 @@ export function chartMain(rest: string[]): void {
     return { seed: run.seed, rows: run.rows };
   });
   const seeds = [...new Set(runs.map((run) => run.seed))].join(', ');
-  writeSearchCharts(
-    runs.flatMap((run) => run.rows),
-    values.svg,
-    seeds,
-  );
+  const fractions = values['holders-fraction']?.split(',').map(Number);
+  const rows = runs.flatMap((run) => run.rows).filter((r) => !fractions || fractions.includes(r.holdersFraction));
+  if (rows.length === 0) throw new Error(`no rows with holders fraction ${values['holders-fraction']}`);
+  writeSearchCharts(rows, values.svg, seeds);
 }
 
 /** Write PREFIX-recall-messages.svg and PREFIX-recall-time.svg for these rows. */

@@ -196,6 +196,17 @@ describe('ClientApp get by name and by id', () => {
     expect(requests[0]!.sources!.sort()).toEqual([b, d, e].map((m) => `${m.peerId}@${m.addresses.files}`).sort());
   });
 
+  it('by name, nothing to pick once the wanted peers answered (forged holders) asks the wider search; its repeats count once', async () => {
+    const forged = [hitOf({ peerId: memorySigner().peerId }), hitOf({ peerId: memorySigner().peerId })];
+    const { client, searches, requests } = app([peer(1)], forged);
+    await expect(client.queueByName('song', { want: 2 })).rejects.toMatchObject({
+      code: 'FILE_NOT_FOUND',
+      message: expect.stringMatching(/\(2 hits named only holders this peer has not verified/),
+    });
+    expect(searches).toEqual([{ q: 'song', want: 2 }, { q: 'song' }]);
+    expect(requests).toEqual([]);
+  });
+
   it('by name, a close vote with fewer answers than wanted is not searched again (the search reached its full TTL); want 0 is one plain search', async () => {
     const b = peer(1);
     const { client, searches } = app([b], [hitOf(b)]);

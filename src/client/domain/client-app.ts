@@ -151,6 +151,17 @@ export type FolderSelection = readonly string[];
 /** A file and its `peershare:` link. */
 export type WithLink<T> = T & { link: string };
 
+/** Hits once per holder and file, the first of each kept (two searches find the same ones). */
+function withoutRepeats(hits: readonly SearchHit[]): SearchHit[] {
+  const seen = new Set<string>();
+  return hits.filter((h) => {
+    const pair = `${h.holderPeerId}/${h.fileId}`;
+    if (seen.has(pair)) return false;
+    seen.add(pair);
+    return true;
+  });
+}
+
 /** The folder's name a link gives, or one made of its id. */
 const folderName = (link: ShareLink) => link.name ?? `folder-${link.fileId.slice(0, 12)}`;
 
@@ -590,7 +601,7 @@ export class ClientApp {
       widened: needsWiderSearch(hits, vote.pick, settings),
     };
     if (report.widened) {
-      hits = [...hits, ...(await this.collect(plain))];
+      hits = withoutRepeats([...hits, ...(await this.collect(plain))]);
       vote = await this.vote(hits);
     }
     const queued = await this.queueVoted(hits, vote, o.outDir, {
@@ -617,6 +628,7 @@ export class ClientApp {
 
   /** The vote over `hits`: checked against Fetch's membership and availability as they are now. */
   private async vote(hits: readonly SearchHit[]): Promise<Vote> {
+    if (hits.length === 0) return { members: new Map(), pick: undefined }; // nothing to check: Fetch is not asked
     const members = verifiedMembers(await this.ports.fetch.peers(), this.identity.peerId);
     const availability = await this.availability(candidateFileIds(hits, members, this.isSafeName));
     return { members, pick: pickMostHeld(hits, members, this.isSafeName, availability) };

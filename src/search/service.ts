@@ -271,6 +271,26 @@ function searchMetrics(
     'Links closed for not completing a frame within the frame deadline.',
     () => links.counters.frameDeadlineCloses,
   );
+  const r = links.counters.routeTables;
+  m.counter(
+    'route_tables_total',
+    'Query routing tables (feature "qrp") sent to and received from neighbours, and received ones that did not decode (each closed its link).',
+    () => [
+      [{ event: 'sent' }, r.sent],
+      [{ event: 'received' }, r.received],
+      [{ event: 'refused' }, r.refused],
+    ],
+    ['event'],
+  );
+  m.counter(
+    'route_table_bytes_total',
+    'Deflated bytes of the query routing tables sent and received (whole tables and patches).',
+    () => [
+      [{ direction: 'sent' }, r.bytesSent],
+      [{ direction: 'received' }, r.bytesReceived],
+    ],
+    ['direction'],
+  );
   const p = engine.pushCounters;
   m.counter(
     'pushes_total',

@@ -112,8 +112,11 @@ describe('route tables over real TLS links', () => {
     expect(a.handler.ready).toEqual([ab]);
     expect(b.handler.ready).toEqual([ba]);
 
-    const own = tableOf(13, 'ubuntu', 'iso');
+    // Dense enough that a whole table costs far more than a patch of one more word.
+    const own = tableOf(13, 'ubuntu', 'iso', ...Array.from({ length: 300 }, (_, i) => `word${i}`));
     expect(a.links.sendRouteTable(ab, 0, own)).toBe(true);
+    const wholeBytes = a.links.counters.routeTables.bytesSent;
+    expect(wholeBytes).toBeGreaterThan(200);
     const first = await b.handler.table(0);
     expect(first).toMatchObject({ link: ba, level: 0 });
     expect(first.table.equals(own)).toBe(true);
@@ -121,7 +124,9 @@ describe('route tables over real TLS links', () => {
 
     // Shares changed: the same table object, changed in place, goes as a patch and arrives whole.
     own.addTokens(['debian']);
+    const before = a.links.counters.routeTables.bytesSent;
     expect(a.links.sendRouteTable(ab, 0, own)).toBe(true);
+    expect(a.links.counters.routeTables.bytesSent - before).toBeLessThan(64);
     const second = await b.handler.table(1);
     expect(second.level).toBe(0);
     expect(second.table.equals(own)).toBe(true);
@@ -140,6 +145,10 @@ describe('route tables over real TLS links', () => {
     expect((await a.handler.table(0)).table.equals(tableOf(14, 'music'))).toBe(true);
     expect(a.links.sendRouteTable(ab, 0, tableOf(14, 'ubuntu'))).toBe(true);
     expect((await b.handler.table(3)).table.equals(tableOf(14, 'ubuntu'))).toBe(true);
+    // Four tables crossed from a (the unchanged one did not), one from b; a patch is a few bytes.
+    expect(a.links.counters.routeTables).toMatchObject({ sent: 4, received: 1, refused: 0 });
+    expect(b.links.counters.routeTables).toMatchObject({ sent: 1, received: 4, refused: 0 });
+    expect(b.links.counters.routeTables.bytesReceived).toBe(a.links.counters.routeTables.bytesSent);
   });
 
   it('never sends one over a link to a peer that does not list "qrp"', async () => {
@@ -186,5 +195,6 @@ describe('route tables over real TLS links', () => {
     await expect.poll(() => a.handler.closed.length).toBe(2);
     expect(a.handler.tables).toHaveLength(1);
     expect(a.links.list().map((l) => l.peerId)).toEqual([honest.peerId]);
+    expect(a.links.counters.routeTables).toMatchObject({ received: 3, refused: 2 });
   });
 });

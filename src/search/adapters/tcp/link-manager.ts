@@ -237,6 +237,8 @@ export class LinkManager implements Links {
     if (message === undefined) return true;
     if (!entry.session.send({ case: 'routeTable', value: message })) return false;
     entry.routes.recordSent(level, table);
+    this.counters.routeTables.sent += 1;
+    this.counters.routeTables.bytesSent += message.data?.length ?? 0;
     return true;
   }
 
@@ -419,10 +421,14 @@ export class LinkManager implements Links {
 
   /** Decode a neighbour's table against the one it sent before; one that does not decode closes the link. */
   private receiveRouteTable(entry: Entry, message: WireRouteTable): void {
+    const counts = this.counters.routeTables;
+    counts.received += 1;
+    counts.bytesReceived += message.data.length;
     let table: RouteTable;
     try {
       table = entry.routes.incoming(message);
     } catch (err) {
+      counts.refused += 1;
       this.retire(entry);
       return entry.session.reject(
         'invalid-route-table',

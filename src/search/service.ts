@@ -271,16 +271,12 @@ function searchMetrics(
     'Links closed for not completing a frame within the frame deadline.',
     () => links.counters.frameDeadlineCloses,
   );
+  // Tables sent and received are the engine's route_tables_total; the link adds what they cost and what it refused.
   const r = links.counters.routeTables;
   m.counter(
-    'route_tables_total',
-    'Query routing tables (feature "qrp") sent to and received from neighbours, and received ones that did not decode (each closed its link).',
-    () => [
-      [{ event: 'sent' }, r.sent],
-      [{ event: 'received' }, r.received],
-      [{ event: 'refused' }, r.refused],
-    ],
-    ['event'],
+    'route_tables_refused_total',
+    'Query routing tables received that did not decode (each closed its link).',
+    () => r.refused,
   );
   m.counter(
     'route_table_bytes_total',

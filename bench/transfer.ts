@@ -37,6 +37,13 @@
  * reference that cannot be installed or run is reported as skipped. BENCH_PROFILE=DIR writes CPU
  * profiles of both peers; BENCH_PEER_LAUNCH=plain starts them with plain `node` (without npm
  * start's --max-semi-space-size=1 and MALLOC_ARENA_MAX=2).
+ *
+ * CPU per MiB: every run records the CPU time (user + sys, /proc/PID/stat) each of its processes
+ * used during the run, per MiB moved, and the benchmark prints it min–median–max per process and
+ * per side. Unlike GiB/s it hardly depends on what else runs on the machine, so it compares two
+ * builds on a busy one: BENCH_SIDES=peershare runs only peershare's side (also nginx, nginx-tls;
+ * comma-separated), BENCH_PEERSHARE_BIN=/other/checkout/bin/peershare.js runs another built
+ * checkout's peers with the same benchmark.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -75,7 +82,8 @@ const WEBTORRENT_PACKAGE = {
 };
 /** Node's first (preferred) TLS 1.3 suite: what two peers negotiate, pinned on nginx and curl too. */
 const TLS13_SUITE = 'TLS_AES_256_GCM_SHA384';
-const BIN = join(import.meta.dirname, '../bin/peershare.js');
+/** BENCH_PEERSHARE_BIN: another checkout's bin/peershare.js (built), to compare two builds with the same benchmark. */
+const BIN = process.env.BENCH_PEERSHARE_BIN ?? join(import.meta.dirname, '../bin/peershare.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A run during which other processes used this much CPU (cores) or more is marked noisy. */
 const NOISY_CORES = 0.25;
@@ -87,7 +95,10 @@ const profileArgs = () =>
   process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
 
 type Side = 'peershare' | 'nginx' | 'nginx-tls';
-const SIDES: Side[] = ['peershare', 'nginx', 'nginx-tls'];
+/** BENCH_SIDES=peershare,nginx-tls: only those sides in the rounds (all three by default). */
+const SIDES: Side[] = (['peershare', 'nginx', 'nginx-tls'] as const).filter(
+  (s) => !process.env.BENCH_SIDES || process.env.BENCH_SIDES.split(',').includes(s),
+);
 
 /** One timed run of one side. */
 interface Run {
@@ -388,6 +399,10 @@ async function peershareRun(
   const outDir = join(outBase, `peershare-${round}`);
   mkdirSync(outDir);
   const prepared = await prepareRun(source, outBase, SIZE_MIB);
+  // prepareRun reads and writes the file's size synchronously: on a busy machine that outlasts
+  // the Client API's keep-alive (5 s), and fetch would send the POST on the connection the peer
+  // closed meanwhile ("other side closed") unless the event loop first polls and sees that close.
+  await sleep(50);
   const rec = record(
     { 'peer A (source)': peers.a.pid!, 'peer B (downloader)': peers.b.pid!, 'memory feeder': prepared.pid },
     SIZE_MIB,
@@ -557,8 +572,13 @@ export async function run(): Promise<BenchResult> {
   try {
     peers = await startPeers(dir, file, children, stderr);
 
-    const haveNginx = ensureNginx();
-    const nginxSkipped = haveNginx ? undefined : 'nginx could not be installed';
+    const wantNginx = SIDES.some((s) => s !== 'peershare');
+    const haveNginx = wantNginx && ensureNginx();
+    const nginxSkipped = haveNginx
+      ? undefined
+      : wantNginx
+        ? 'nginx could not be installed'
+        : `not run (BENCH_SIDES=${process.env.BENCH_SIDES})`;
     let cert = '';
     let nginxWorker = 0;
     let suite = '';
@@ -649,6 +669,26 @@ export async function run(): Promise<BenchResult> {
     const ratioWebTorrent = paired('webtorrent');
     const skippedFigure = (label: string, note: string | undefined) => figure(label, 'reference', null, 'GiB/s', note);
 
+    /**
+     * CPU per MiB of each side's own processes, run by run, and their sum: unlike GiB/s, it
+     * hardly moves when other work shares the cores, so it compares builds on a busy machine.
+     */
+    const cpuOf = (side: Run['side'], name?: string) =>
+      of(side).map((r) =>
+        Object.entries(r.conditions.cpuMsPerMiB)
+          .filter(([k]) => k !== 'memory feeder' && (name === undefined || k === name))
+          .reduce((sum, [, v]) => sum + v, 0),
+      );
+    const cpuRows: Array<[string, number[]]> = [];
+    for (const side of ['peershare', 'nginx-tls', 'nginx', 'webtorrent'] as const) {
+      if (of(side).length === 0) continue;
+      const names = [...new Set(of(side).flatMap((r) => Object.keys(r.conditions.cpuMsPerMiB)))].filter(
+        (k) => k !== 'memory feeder',
+      );
+      for (const name of names) cpuRows.push([`${side}: ${name}`, cpuOf(side, name)]);
+      cpuRows.push([`**${side}: all its processes**`, cpuOf(side)]);
+    }
+
     const figures: Figure[] = [
       figure(LABELS.peershare, 'ours', gibps('peershare'), 'GiB/s'),
       haveNginx
@@ -674,6 +714,17 @@ export async function run(): Promise<BenchResult> {
             noFsync('webtorrent'),
             'GiB/s',
           ),
+      figure('peershare: CPU ms per MiB, both peers (user + sys)', 'info', cpuOf('peershare'), 'ms/MiB'),
+      figure('peershare: CPU ms per MiB, source peer', 'info', cpuOf('peershare', 'peer A (source)'), 'ms/MiB'),
+      figure(
+        'peershare: CPU ms per MiB, downloading peer',
+        'info',
+        cpuOf('peershare', 'peer B (downloader)'),
+        'ms/MiB',
+      ),
+      ...(haveNginx
+        ? [figure('nginx TLS 1.3 → curl + fsync: CPU ms per MiB, both', 'info', cpuOf('nginx-tls'), 'ms/MiB')]
+        : []),
       figure('peershare / nginx TLS 1.3 → curl + fsync (median of the rounds)', 'ratio', ratioTls, '×'),
       figure(
         'peershare / nginx TLS 1.3 → curl + fsync (lowest round)',
@@ -765,6 +816,13 @@ export async function run(): Promise<BenchResult> {
             quietRatio('nginx').map(f2).join(', '),
           ],
         ],
+      ),
+    );
+    console.log('');
+    console.log(
+      table(
+        ['CPU ms per MiB moved (user + sys, /proc/PID/stat)', 'min – **median** – max', 'every run'],
+        cpuRows.map(([what, xs]) => [what, spread(xs), xs.map(f2).join(', ')]),
       ),
     );
     console.log(

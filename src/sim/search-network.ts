@@ -18,6 +18,7 @@ import type { Cancel, Clock, IndexEntry, LinkId, Links, LocalIndex } from '../se
 import { SearchEngine } from '../search/domain/search-engine.ts';
 import { EventQueue } from './event-queue.ts';
 import type { Overlay } from './overlay.ts';
+import type { SimRouteTables } from './route-tables.ts';
 
 /** Deliveries between two looks at pending promise callbacks when nothing matched, so they stay few. */
 const DRAIN_EVERY = 4_096;
@@ -70,6 +71,9 @@ export class SearchNetwork {
   observer: QueryObserver | undefined;
   /** What the peers share now; holders[p] = 1 when peer p holds it. */
   file: SharedFile | undefined;
+  /** The peers' query routing tables (route-tables.ts), when the engines route (routeLevels > 0). */
+  routes: SimRouteTables | undefined;
+  private readonly idsByDegree: ReadonlyArray<readonly LinkId[]>;
   private time = EPOCH_MS;
   private readonly queue = new EventQueue<SimEvent>();
   private answered = false;
@@ -87,13 +91,14 @@ export class SearchNetwork {
   constructor(
     readonly overlay: Overlay,
     random: Random,
-    options: { maxTtl?: number } = {},
+    options: { maxTtl?: number; routeLevels?: number } = {},
   ) {
     const slotIds = Array.from(
       { length: Math.max(0, ...Array.from({ length: overlay.peers }, (_, p) => overlay.degreeOf(p))) },
       (_, s) => String(s),
     );
     const idsByDegree = slotIds.map((_, d) => slotIds.slice(0, d)).concat([slotIds]);
+    this.idsByDegree = idsByDegree;
     const randomBytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random.next() * 256));
     const address = () => 'sim:0';
     for (let p = 0; p < overlay.peers; p++) {
@@ -108,6 +113,8 @@ export class SearchNetwork {
           clock: this.clock,
           randomBytes,
           router: { maxTtl: options.maxTtl },
+          // Tables are set by route-tables.ts, not sent over links: without them every copy goes, as in a flood.
+          routing: { levels: options.routeLevels ?? 0 },
           onError: (err) => this.errors.push(err),
         }),
       );
@@ -116,6 +123,11 @@ export class SearchNetwork {
 
   now(): number {
     return this.time;
+  }
+
+  /** The link ids of peer `peer` (its slots). */
+  linkIds(peer: number): readonly LinkId[] {
+    return this.idsByDegree[this.overlay.degreeOf(peer)]!;
   }
 
   /** Move the clock forward with nothing happening (no event may be pending). */

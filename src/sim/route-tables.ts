@@ -137,7 +137,7 @@ export class SimRouteTables {
   /** Each of `senders` computes its levels (its engine's QueryRouting) and its neighbours receive its table of `level`. */
   private sendLevel(senders: readonly number[], level: number): void {
     const { overlay, engines } = this.net;
-    const outgoing = senders.map((p) => engines[p]!.routing.outgoingTables(this.net.linkIds(p))[level]!);
+    const outgoing = senders.map((p) => engines[p]!.routing.outgoingTable(this.net.linkIds(p), level)!);
     senders.forEach((p, i) => {
       for (let s = 0; s < overlay.degreeOf(p); s++)
         engines[overlay.neighbour(p, s)]!.routing.receive(String(overlay.backSlot(p, s)), level, outgoing[i]!);

@@ -98,20 +98,27 @@ export class QueryRouting {
    */
   outgoingTables(links: readonly LinkId[]): readonly RouteTable[] {
     if (this.own === undefined || !this.enabled) return (this.outgoing = []);
-    const out: RouteTable[] = [this.own];
-    for (let level = 1; level < this.levels; level += 1) {
-      let table: RouteTable = this.own;
-      for (const link of links) {
-        const below = this.theirs.get(link)?.[level - 1];
-        if (below === undefined) {
-          table = RouteTable.full(Math.log2(table.bits));
-          break;
-        }
-        table = table.union(below);
-      }
-      const before = this.outgoing[level];
-      out.push(before?.equals(table) ? before : table);
-    }
+    const out: RouteTable[] = [];
+    for (let level = 0; level < this.levels; level += 1) out.push(this.outgoingTable(links, level)!);
     return (this.outgoing = out);
+  }
+
+  /** Our table of one level, as outgoingTables computes it (undefined: none to send). */
+  outgoingTable(links: readonly LinkId[], level: number): RouteTable | undefined {
+    if (this.own === undefined || level < 0 || level >= this.levels) return undefined;
+    if (level === 0) return this.own;
+    let table: RouteTable = this.own;
+    for (const link of links) {
+      const below = this.theirs.get(link)?.[level - 1];
+      if (below === undefined) {
+        table = RouteTable.full(Math.log2(table.bits));
+        break;
+      }
+      table = table.union(below);
+    }
+    const before = this.outgoing[level];
+    if (before?.equals(table)) return before;
+    this.outgoing[level] = table;
+    return table;
   }
 }

@@ -72,12 +72,11 @@ export class SimRouteTables {
   }
 
   /** Give every peer its own table and propagate every level to every neighbour. */
-  propagate(): TableStats {
+  propagate(): void {
     const peers = this.net.overlay.peers;
     for (let p = 0; p < peers; p++) this.net.engines[p]!.routing.setOwn(this.own[p]!);
     const all = Array.from({ length: peers }, (_, p) => p);
     for (let level = 0; level < this.levels; level++) this.sendLevel(all, level);
-    return this.stats();
   }
 
   /**
@@ -144,7 +143,8 @@ export class SimRouteTables {
     });
   }
 
-  private stats(): TableStats {
+  /** What the tables propagated cost (deflating every peer's tables once) and how full they are. */
+  stats(): TableStats {
     const { overlay, engines } = this.net;
     let total = 0;
     let most = 0;

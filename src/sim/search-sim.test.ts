@@ -4,7 +4,7 @@ import { edgesOf } from '../../test/support/topology.ts';
 import { lognormalLatency, Overlay } from './overlay.ts';
 import { SearchNetwork } from './search-network.ts';
 import { mix, runSearches, type SearchMeasure } from './search-sim.ts';
-import { SimRouteTables } from './route-tables.ts';
+import { DEFAULT_LIBRARY, SimRouteTables } from './route-tables.ts';
 import { RouteTable } from '../protocol/route-table.ts';
 
 const LATENCY = { medianMs: 40, sigma: 0.5 };
@@ -148,13 +148,11 @@ describe('flood search simulated on 1,000 peers running the real SearchEngine', 
   });
 
   describe('keyword routing (route levels, every table truthful)', () => {
-    const LIBRARY = { files: 20, wordsPerName: 4, vocabulary: 50_000, zipf: 1 };
-
     function routed(levels: number): SearchNetwork {
       const overlay = Overlay.random(1_000, 8, LATENCY, seededRandom(mix(21, 1_000, 8)));
       const net = new SearchNetwork(overlay, seededRandom(mix(21, 1_000, 8, 1)), { routeLevels: levels });
       if (levels > 0) {
-        net.routes = new SimRouteTables(net, LIBRARY, seededRandom(22));
+        net.routes = new SimRouteTables(net, DEFAULT_LIBRARY, seededRandom(22));
         net.routes.propagate();
       }
       return net;

@@ -90,9 +90,10 @@ async function searchMain(rest: string[]): Promise<void> {
         const net = new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)), { routeLevels });
         let tables: TableStats | null = null;
         if (routeLevels > 0) {
-          net.routes = new SimRouteTables(net, library, seededRandom(mix(seed, peers, 2)));
-          net.routes.propagate();
-          tables = net.routes.stats();
+          const routes = new SimRouteTables(net, library, seededRandom(mix(seed, peers, 2)));
+          routes.propagate();
+          tables = routes.stats();
+          net.routes = routes;
         }
         console.error(
           `  route levels ${routeLevels}: engines${tables ? ' and tables' : ''} in ${((performance.now() - t1) / 1000).toFixed(1)} s, RSS ${mib(process.memoryUsage().rss)} MiB${tables ? `; tables ${(tables.bytesPerPeerMean / 1024).toFixed(1)} KiB per peer, fill by level ${tables.fillByLevel.map((f) => f.toFixed(3)).join(' ')}` : ''}`,

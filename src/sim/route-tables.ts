@@ -13,7 +13,7 @@
  */
 import type { Random } from '../fetch/domain/random.ts';
 import { encodeRouteTable, ROUTE_TABLE_MIN_BITS_LOG2, RouteTable } from '../protocol/route-table.ts';
-import type { SearchNetwork } from './search-network.ts';
+import type { SearchNetwork, SharedFileRoutes } from './search-network.ts';
 
 export interface LibraryConfig {
   /** Names each peer shares. */
@@ -40,7 +40,7 @@ export interface TableStats {
   readonly bitsByLevel: readonly number[];
 }
 
-export class SimRouteTables {
+export class SimRouteTables implements SharedFileRoutes {
   private readonly own: RouteTable[] = [];
   private readonly levels: number;
 

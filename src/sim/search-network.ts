@@ -18,7 +18,6 @@ import type { Cancel, Clock, IndexEntry, LinkId, Links, LocalIndex } from '../se
 import { SearchEngine } from '../search/domain/search-engine.ts';
 import { EventQueue } from './event-queue.ts';
 import type { Overlay } from './overlay.ts';
-import type { SimRouteTables } from './route-tables.ts';
 
 /** Deliveries between two looks at pending promise callbacks when nothing matched, so they stay few. */
 const DRAIN_EVERY = 4_096;
@@ -63,6 +62,12 @@ export interface SharedFile {
   readonly holders: Uint8Array;
 }
 
+/** What a search's file does to the peers' route tables (route-tables.ts SimRouteTables). */
+export interface SharedFileRoutes {
+  /** Add the file to its holders' tables and propagate; returns what undoes it. */
+  share(holders: Uint8Array, term: string, fileId: string): () => void;
+}
+
 export class SearchNetwork {
   readonly engines: SearchEngine[] = [];
   readonly traffic = { queries: 0, hits: 0 };
@@ -72,7 +77,7 @@ export class SearchNetwork {
   /** What the peers share now; holders[p] = 1 when peer p holds it. */
   file: SharedFile | undefined;
   /** The peers' query routing tables (route-tables.ts), when the engines route (routeLevels > 0). */
-  routes: SimRouteTables | undefined;
+  routes: SharedFileRoutes | undefined;
   private readonly idsByDegree: ReadonlyArray<readonly LinkId[]>;
   private time = EPOCH_MS;
   private readonly queue = new EventQueue<SimEvent>();

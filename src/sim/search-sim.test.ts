@@ -152,8 +152,9 @@ describe('flood search simulated on 1,000 peers running the real SearchEngine', 
       const overlay = Overlay.random(1_000, 8, LATENCY, seededRandom(mix(21, 1_000, 8)));
       const net = new SearchNetwork(overlay, seededRandom(mix(21, 1_000, 8, 1)), { routeLevels: levels });
       if (levels > 0) {
-        net.routes = new SimRouteTables(net, DEFAULT_LIBRARY, seededRandom(22));
-        net.routes.propagate();
+        const routes = new SimRouteTables(net, DEFAULT_LIBRARY, seededRandom(22));
+        routes.propagate();
+        net.routes = routes;
       }
       return net;
     }

@@ -115,6 +115,11 @@ export interface SearchQuery {
   fileId?: string;
   timeoutMs?: number;
   limit?: number;
+  /**
+   * Dynamic querying: search near first (TTL 2, then 4, then the full TTL, a step a second) and
+   * stop widening once this many other peers answered. Absent: one flood at the full TTL.
+   */
+  want?: number;
 }
 
 /** A search in flight: hits as they arrive, then its summary. */

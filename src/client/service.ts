@@ -13,6 +13,7 @@ import { hostPort } from '../shared/address.ts';
 import { registerClientRoutes } from './adapters/http/client-routes.ts';
 import { registerWebUi } from './adapters/http/web-ui.ts';
 import { ClientApp } from './domain/client-app.ts';
+import type { VoteSettings } from './domain/pick.ts';
 import type { ClientPorts } from './ports.ts';
 
 export interface ClientServiceComponents {
@@ -26,6 +27,8 @@ export interface ClientServiceComponents {
   apiToken: string | undefined;
   /** Host names the API answers to besides IP addresses and localhost (the allowedHosts setting). */
   allowedHosts?: readonly string[];
+  /** How get by name searches and weighs its vote (the getWant and getVoteMargin settings; default: theirs). */
+  voting?: VoteSettings;
 }
 
 export interface ClientService extends Startable {
@@ -39,6 +42,8 @@ export function createClientService(c: ClientServiceComponents): ClientService {
     c.ports,
     { peerId: c.peerId, addresses: c.addresses, startedAt: Date.now() },
     isSafeFileName,
+    Date.now,
+    c.voting,
   );
   let http: HttpApp | undefined;
   let url = '';

@@ -144,6 +144,13 @@ export interface Catalog {
   list(query: ListQuery): { items: FileSummary[]; total: number };
   /** (file, name) pairs whose name matches every term, at most `limit`. */
   match(terms: string[], limit: number): NameMatch[];
+  /**
+   * Changes whenever a share or a recorded folder is added or removed, whichever process made the
+   * change (Search running alone reads the catalog File Management writes): what to rebuild by.
+   */
+  namesVersion(): string;
+  /** Every (file id, name) pair shared, each once. */
+  shareNames(): Array<{ id: string; name: string }>;
   /** Shares added and files removed since `cursor`, at most `limit` entries (else the whole list, reset). */
   changesSince(cursor: string | undefined, limit: number): ChangeSet;
   /**

@@ -62,5 +62,6 @@ export function buildClient(ctx: PeerContext, s: ClientDeps): ClientService {
     allowedHosts: config.allowedHosts,
     port: config.clientPort,
     apiToken: ctx.apiToken,
+    voting: { want: config.getWant, margin: config.getVoteMargin },
   });
 }

@@ -44,6 +44,7 @@ export function searchInProcess(search: SearchService): SearchPort {
         ...(query.fileId ? { fileId: query.fileId } : {}),
         ...(query.timeoutMs ? { timeoutMs: query.timeoutMs } : {}),
         ...(query.limit ? { limit: query.limit } : {}),
+        ...(query.want !== undefined ? { want: query.want } : {}),
       });
       return {
         onHit(listener) {

@@ -19,6 +19,8 @@ export type CloseReason =
   | 'version-mismatch'
   /** A Hello whose peer id (or key) is not the peer id the TLS handshake proved. */
   | 'peer-mismatch'
+  /** A RouteTable whose data does not decode to its table (or a patch with no table before it). */
+  | 'invalid-route-table'
   /** A message out of order: anything before Hello, or a second Hello. */
   | 'unexpected-message'
   /** No Hello from the peer within the handshake timeout. */
@@ -46,6 +48,7 @@ export const CLOSE_CODES: Record<Exclude<CloseReason, 'closed-locally' | 'closed
   'unknown-type': 'BAD_REQUEST',
   'invalid-message': 'BAD_REQUEST',
   'version-mismatch': 'BAD_REQUEST',
+  'invalid-route-table': 'BAD_REQUEST',
   'peer-mismatch': 'PEER_ID_MISMATCH',
   'unexpected-message': 'BAD_REQUEST',
   'handshake-timeout': 'UNAVAILABLE',

@@ -3,7 +3,17 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, toWireMessage, type OutgoingMessage } from './codec.ts';
 import { HelloSchema } from './gen/wire_pb.ts';
-import { MAX_FEATURE_LENGTH, MAX_FEATURES, MAX_RESULTS_PER_HIT, MAX_TERMS, PROTOCOL_VERSION } from './limits.ts';
+import {
+  MAX_FEATURE_LENGTH,
+  MAX_FEATURES,
+  MAX_FRAME_BYTES,
+  MAX_RESULTS_PER_HIT,
+  MAX_ROUTE_LEVELS,
+  MAX_TERMS,
+  PROTOCOL_VERSION,
+  ROUTE_TABLE_DATA_SLACK,
+} from './limits.ts';
+import { encodeRouteTable, RouteTable, ROUTE_TABLE_MAX_BITS_LOG2, ROUTE_TABLE_MIN_BITS_LOG2 } from './route-table.ts';
 import { testHello } from '../../test/support/protocol-sessions.ts';
 
 const me = testHello(1);
@@ -32,6 +42,10 @@ const samples: OutgoingMessage[] = [
   { case: 'ping', value: { nonce: 42 } },
   { case: 'pong', value: { nonce: 42 } },
   { case: 'close', value: { code: 1, reason: 'unknown message type 9' } },
+  {
+    case: 'routeTable',
+    value: { level: 2, bits: 2 ** 13, patch: true, data: Uint8Array.from(encodeRouteTable(RouteTable.full()).data) },
+  },
 ];
 
 /** A frame body with field `no` set to an empty message: how a newer message type would look. */
@@ -144,6 +158,30 @@ describe('codec', () => {
       /requester_public_key must be empty or 32 bytes/,
     );
     expect(() => encodeMessage({ case: 'push', value: { ...signed, issuedAt: 2n ** 53n } })).toThrow(/issued_at/);
+  });
+
+  it('bounds a route table: level, a power-of-two size within the protocol, data no longer than a deflated table', () => {
+    const table = RouteTable.empty(ROUTE_TABLE_MIN_BITS_LOG2);
+    table.addTokens(['ubuntu', 'iso']);
+    const ok = { level: MAX_ROUTE_LEVELS - 1, ...encodeRouteTable(table) };
+    const send = (value: Partial<typeof ok>) => () => encodeMessage({ case: 'routeTable', value: { ...ok, ...value } });
+    expect(send({})).not.toThrow();
+    expect(send({ level: MAX_ROUTE_LEVELS })).toThrow(/level must be below 4/);
+    expect(send({ bits: 3 * 2 ** 12 })).toThrow(/power of two/);
+    expect(send({ bits: 2 ** (ROUTE_TABLE_MIN_BITS_LOG2 - 1) })).toThrow(/power of two/);
+    expect(send({ bits: 2 ** (ROUTE_TABLE_MAX_BITS_LOG2 + 1) })).toThrow(/power of two/);
+    expect(send({ data: new Uint8Array(0) })).toThrow(/data must be/);
+    expect(send({ data: new Uint8Array(ok.bits / 8 + ROUTE_TABLE_DATA_SLACK + 1) })).toThrow(/data must be/);
+  });
+
+  it('fits the largest table, of random bits (deflate cannot shrink it), in one frame', () => {
+    const bytes = new Uint8Array(2 ** ROUTE_TABLE_MAX_BITS_LOG2 / 8);
+    for (let i = 0; i < bytes.length; i += 65_536) crypto.getRandomValues(bytes.subarray(i, i + 65_536));
+    const encoded = encodeRouteTable(RouteTable.fromBytes(bytes));
+    expect(encoded.data.length).toBeGreaterThan(bytes.length);
+    const body = encodeMessage({ case: 'routeTable', value: { level: 0, ...encoded } });
+    expect(body.length).toBeLessThan(MAX_FRAME_BYTES);
+    expect(decodeMessage(body)).toMatchObject({ ok: true, message: { case: 'routeTable', value: { bits: 2 ** 20 } } });
   });
 
   it('rejects a hello whose peer id does not belong to its key', () => {

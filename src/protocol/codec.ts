@@ -7,7 +7,7 @@ import { create, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/p
 import { FrameSchema, type Frame } from './gen/wire_pb.ts';
 import { frame } from './framing.ts';
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION } from './limits.ts';
-import { checkClose, checkHello, checkHit, checkPush, checkQuery } from './validate.ts';
+import { checkClose, checkHello, checkHit, checkPush, checkQuery, checkRouteTable } from './validate.ts';
 
 /** One decoded message: `{ case: 'hello', value: Hello }`, `{ case: 'query', value: Query }`, ... */
 export type WireMessage = Exclude<Frame['msg'], { case: undefined }>;
@@ -34,6 +34,8 @@ export function checkMessage(message: WireMessage): string | undefined {
       return checkClose(message.value);
     case 'push':
       return checkPush(message.value);
+    case 'routeTable':
+      return checkRouteTable(message.value);
     case 'ping':
     case 'pong':
       return undefined;

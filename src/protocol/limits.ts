@@ -28,12 +28,18 @@ export const FEATURE_QRP = 'qrp';
 /** Route table levels one peer may send (level 0 … MAX_ROUTE_LEVELS - 1); a higher level closes the link. */
 export const MAX_ROUTE_LEVELS = 4;
 /**
+ * Bytes a RouteTable's deflated data may exceed its table's bits / 8 by: deflate stores data it
+ * cannot shrink in blocks of at most 64 KiB with 5 bytes of header each (zlib's deflateBound is
+ * under 50 bytes over for the largest table), so anything longer is not a table.
+ */
+export const ROUTE_TABLE_DATA_SLACK = 1024;
+/**
  * The optional features this code speaks, listed in our Hello; a link uses those both Hellos list
  * (PeerSession.features). What later versions add to the wire (PUSH, keyword tables, folders) is
  * a feature named here, sent only over links that negotiated it, so neighbouring releases keep
  * talking during a rolling upgrade.
  */
-export const SUPPORTED_FEATURES: readonly string[] = [FEATURE_PUSH, FEATURE_FOLDERS];
+export const SUPPORTED_FEATURES: readonly string[] = [FEATURE_PUSH, FEATURE_FOLDERS, FEATURE_QRP];
 /** Bytes of a Push nonce. */
 export const PUSH_NONCE_BYTES = 16;
 /** Feature names one Hello may list, and the length and form of each name. */

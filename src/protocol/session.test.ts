@@ -6,6 +6,7 @@ import { encodeFrame, type WireMessage } from './codec.ts';
 import { frame } from './framing.ts';
 import { FrameSchema } from './gen/wire_pb.ts';
 import { PROTOCOL_VERSION } from './limits.ts';
+import { encodeRouteTable, RouteTable } from './route-table.ts';
 import { duplexPair } from '../../test/support/duplex-pair.ts';
 import { PeerSession, type SessionEvents } from './session.ts';
 import { rawPeer, sessionPair, testHello, type RawPeer } from '../../test/support/protocol-sessions.ts';
@@ -138,6 +139,40 @@ describe('peer session', () => {
     const [info] = await cut;
     expect(info).toMatchObject({ reason: 'unexpected-message' });
     expect((info as { message: string }).message).toContain('did not negotiate "push"');
+  });
+
+  it('sends a RouteTable only over a link that negotiated "qrp", closes a link that receives one without it, and closes on reject', async () => {
+    const table = { case: 'routeTable' as const, value: { level: 0, ...encodeRouteTable(RouteTable.full()) } };
+    const [a, b] = sessionPair();
+    await ready(a, b);
+    expect(a.features).toContain('qrp');
+    const atB = next(b, 'message');
+    expect(a.send(table)).toBe(true);
+    const [message] = (await atB) as [WireMessage];
+    expect(message).toMatchObject({ case: 'routeTable', value: { level: 0, bits: 2 ** 13, patch: false } });
+    // The owner found the table undecodable: the link closes, and the peer is told why.
+    const told = next(a, 'close');
+    b.reject('invalid-route-table', 'route table data does not inflate to 1024 bytes');
+    const [info] = await told;
+    expect(info).toMatchObject({
+      reason: 'closed-by-peer',
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining('inflate'),
+    });
+    expect(b.closeInfo).toMatchObject({ reason: 'invalid-route-table' });
+
+    const [x, y] = duplexPair();
+    const c = new PeerSession(x, { hello: testHello(1) });
+    const old = new PeerSession(y, { hello: testHello(2), features: ['push', 'folders'] });
+    await ready(c, old);
+    expect(c.send(table)).toBe(false);
+    const cut = next(c, 'close');
+    (old as unknown as { write(m: unknown): boolean }).write(table); // bypasses send's own check
+    const [closed] = await cut;
+    expect(closed).toMatchObject({
+      reason: 'unexpected-message',
+      message: expect.stringContaining('did not negotiate "qrp"'),
+    });
   });
 
   it('closes a link whose hello claims another peer than the transport proved, before it is ready', async () => {

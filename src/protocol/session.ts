@@ -50,11 +50,14 @@ export interface SessionOptions {
 }
 
 /** The messages a session hands to its owner; Hello, Ping, Pong and Close it handles itself. */
-export type PeerMessage = Extract<WireMessage, { case: 'query' | 'hit' | 'push' }>;
-type Sendable = Extract<OutgoingMessage, { case: 'query' | 'hit' | 'push' }>;
+export type PeerMessage = Extract<WireMessage, { case: 'query' | 'hit' | 'push' | 'routeTable' }>;
+type Sendable = Extract<OutgoingMessage, { case: 'query' | 'hit' | 'push' | 'routeTable' }>;
 
 /** The feature a message type needs on the link (docs/PROTOCOL.md §7); Query and Hit need none. */
-const FEATURE_OF: Partial<Record<PeerMessage['case'], string>> = { push: limits.FEATURE_PUSH };
+const FEATURE_OF: Partial<Record<PeerMessage['case'], string>> = {
+  push: limits.FEATURE_PUSH,
+  routeTable: limits.FEATURE_QRP,
+};
 
 export interface SessionEvents {
   /** The handshake completed: `hello` is the peer's, version and fields checked. */
@@ -137,7 +140,7 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   }
 
   /**
-   * Send a Query or Hit. Returns false if the link is not ready (handshaking or closed). Throws
+   * Send a Query, Hit, Push or RouteTable. Returns false if the link is not ready (handshaking or closed). Throws
    * RangeError for a message that breaks a limit: that is a bug in the caller, not the peer.
    */
   send(message: Sendable): boolean {
@@ -155,6 +158,14 @@ export class PeerSession extends EventEmitter<SessionEvents> {
   sendFrame(frame: Uint8Array): boolean {
     if (this.state !== 'ready') return false;
     return this.writeBytes(frame);
+  }
+
+  /**
+   * Close the link because the peer sent something its owner found malformed beyond what the
+   * schema checks (a route table that does not decode): the peer is told why, as for a bad frame.
+   */
+  reject(reason: 'invalid-route-table', message: string): void {
+    this.fail(reason, message);
   }
 
   /** Close the link, telling the peer why. Safe to call at any time, more than once. */

@@ -7,7 +7,8 @@
 import { MAX_COLLECTION_ENTRIES } from '../shared/collection.ts';
 import { peerIdFromPublicKey } from '../shared/identity.ts';
 import { FILE_ID_PATTERN, PEER_ID_PATTERN } from '../shared/ids.ts';
-import type { Close, Hello, Hit, Push, Query, QueryId } from './gen/wire_pb.ts';
+import type { Close, Hello, Hit, Push, Query, QueryId, RouteTable } from './gen/wire_pb.ts';
+import { ROUTE_TABLE_MAX_BITS_LOG2, ROUTE_TABLE_MIN_BITS_LOG2 } from './route-table.ts';
 import {
   FEATURE_PATTERN,
   MAX_ADDRESS_LENGTH,
@@ -17,6 +18,7 @@ import {
   MAX_NAME_BYTES,
   MAX_REASON_LENGTH,
   MAX_RESULTS_PER_HIT,
+  MAX_ROUTE_LEVELS,
   MAX_TERM_LENGTH,
   MAX_TERMS,
   MAX_WIRE_TTL,
@@ -24,6 +26,7 @@ import {
   PUBLIC_KEY_BYTES,
   PUSH_NONCE_BYTES,
   QUERY_NONCE_BYTES,
+  ROUTE_TABLE_DATA_SLACK,
   SIGNATURE_BYTES,
 } from './limits.ts';
 
@@ -116,6 +119,17 @@ export function checkPush(m: Push): Problem {
     peerId('requester_peer_id', m.requesterPeerId) ??
     address('requester_files_address', m.requesterFilesAddress)
   );
+}
+
+/** Form only: whether the data inflates to the table (and a patch has a table to apply to) is the link's check. */
+export function checkRouteTable(m: RouteTable): Problem {
+  if (m.level >= MAX_ROUTE_LEVELS) return `level must be below ${MAX_ROUTE_LEVELS}`;
+  const log2 = Math.log2(m.bits);
+  if (!Number.isInteger(log2) || log2 < ROUTE_TABLE_MIN_BITS_LOG2 || log2 > ROUTE_TABLE_MAX_BITS_LOG2)
+    return `bits must be a power of two from 2^${ROUTE_TABLE_MIN_BITS_LOG2} to 2^${ROUTE_TABLE_MAX_BITS_LOG2}`;
+  if (m.data.length === 0 || m.data.length > m.bits / 8 + ROUTE_TABLE_DATA_SLACK)
+    return `data must be 1 to bits / 8 + ${ROUTE_TABLE_DATA_SLACK} bytes`;
+  return undefined;
 }
 
 export function checkClose(m: Close): Problem {

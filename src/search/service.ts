@@ -291,6 +291,22 @@ function searchMetrics(
     'Links closed for not completing a frame within the frame deadline.',
     () => links.counters.frameDeadlineCloses,
   );
+  // Tables sent and received are the engine's route_tables_total; the link adds what they cost and what it refused.
+  const r = links.counters.routeTables;
+  m.counter(
+    'route_tables_refused_total',
+    'Query routing tables received that did not decode (each closed its link).',
+    () => r.refused,
+  );
+  m.counter(
+    'route_table_bytes_total',
+    'Deflated bytes of the query routing tables sent and received (whole tables and patches).',
+    () => [
+      [{ direction: 'sent' }, r.bytesSent],
+      [{ direction: 'received' }, r.bytesReceived],
+    ],
+    ['direction'],
+  );
   const p = engine.pushCounters;
   m.counter(
     'pushes_total',

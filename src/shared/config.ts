@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { PeershareError } from './errors.ts';
 import { fsError } from './fs-errors.ts';
 import { DEFAULT_CHUNK_SIZE } from './content.ts';
-import { DOWNLOAD_DEFAULTS, FETCH_DEFAULTS, SEARCH_DEFAULTS } from './defaults.ts';
+import { CLIENT_DEFAULTS, DOWNLOAD_DEFAULTS, FETCH_DEFAULTS, MAX_WANT, SEARCH_DEFAULTS } from './defaults.ts';
 import { MAX_ROUTE_LEVELS } from '../protocol/limits.ts';
 import { HEAP_GROWTH_PERCENT } from './heap-growth.ts';
 import { isLoopback } from './net.ts';
@@ -457,6 +457,19 @@ export const SETTINGS = {
     doc: 'default search deadline in ms',
     parse: int(100, 60_000),
     default: SEARCH_DEFAULTS.timeoutMs,
+  },
+  // How `get --name` searches and votes (src/client/domain/pick.ts: isCloseVote, needsWiderSearch).
+  getWant: {
+    flag: 'get-want',
+    doc: "distinct other peers get --name's search wants to answer before it stops widening (dynamic querying: TTL 2, then 4, then --search-ttl, a step a second); 0: one flood at the full TTL",
+    parse: int(0, MAX_WANT),
+    default: CLIENT_DEFAULTS.getWant,
+  },
+  getVoteMargin: {
+    flag: 'get-vote-margin',
+    doc: 'counted holders the file get --name picks must have over the runner-up for its vote to be clear; a closer vote, when the search stopped widening at --get-want answers, asks for the wider search (the full TTL) before picking',
+    parse: int(1, 10_000),
+    default: CLIENT_DEFAULTS.getVoteMargin,
   },
   chunkSize: {
     flag: 'chunk-size',

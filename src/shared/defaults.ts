@@ -43,3 +43,19 @@ export const DOWNLOAD_DEFAULTS = {
   maxDownloads: 3,
   attempts: 8,
 } as const;
+
+export const CLIENT_DEFAULTS = {
+  /**
+   * Distinct other peers `get --name` wants to answer before its search stops widening (dynamic
+   * querying: TTL 2, then 4, then the full TTL); 0: one flood at the full TTL.
+   */
+  getWant: 5,
+  /**
+   * Counted holders the file `get --name` picks must have over the runner-up for the vote to be
+   * clear; a closer vote, once the search stopped widening, asks for the wider search first.
+   */
+  getVoteMargin: 2,
+} as const;
+
+/** The most other peers a search may want to answer, in the Search and Client APIs, the command and the getWant setting. */
+export const MAX_WANT = 10_000;

@@ -92,5 +92,12 @@ describe('SVG line charts', () => {
       { x: 120, y: 0.9, label: 'TTL 4' },
     ]);
     expect(recallTime.series[1]!.points).toEqual([]);
+    // A varying fraction names the series in short, to fit the legend.
+    const byFraction = searchCharts([
+      row(8, 4, 0.9, 2000, 120),
+      { ...row(8, 4, 0.9, 2000, 120), holdersFraction: 0.001 },
+    ]);
+    expect(byFraction.recallMessages.series.map((s) => s.name)).toEqual(['1% holders', '0.1% holders']);
+    expect(byFraction.recallMessages.subtitle).toBe('1,000 peers, degree 8');
   });
 });

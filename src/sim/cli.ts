@@ -11,14 +11,14 @@
  * of docs/SCALE.md (PREFIX-recall-messages.svg, PREFIX-recall-time.svg).
  *
  * `npm run sim -- fetch …`: membership and file availability on the project's own Fetch cores
- * (fetch-cli.ts).
+ * (fetch-cli.ts). `npm run sim -- chart …`: the charts again from the JSON of earlier runs (chart-cli.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { seededRandom } from '../fetch/domain/random.ts';
 import { Overlay, type LatencyModel } from './overlay.ts';
-import { lineChart } from './chart.ts';
-import { markdownTable, searchCharts, summarize, type SearchRow } from './report.ts';
+import { chartMain, USAGE as CHART_USAGE, writeSearchCharts } from './chart-cli.ts';
+import { markdownTable, summarize, type SearchRow } from './report.ts';
 import { SearchNetwork } from './search-network.ts';
 import { mix, runSearches } from './search-sim.ts';
 import { DEFAULT_LIBRARY, SimRouteTables, type TableStats } from './route-tables.ts';
@@ -30,8 +30,9 @@ const USAGE =
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'search') await searchMain(rest);
 else if (command === 'fetch') await fetchMain(rest);
+else if (command === 'chart') chartMain(rest);
 else {
-  console.error(`${USAGE}\n${FETCH_USAGE}`);
+  console.error(`${USAGE}\n${FETCH_USAGE}\n${CHART_USAGE}`);
   process.exit(2);
 }
 
@@ -131,17 +132,7 @@ async function searchMain(rest: string[]): Promise<void> {
     );
     console.log(`\nwrote ${values.json}`);
   }
-  if (values.svg) {
-    const charts = searchCharts(rows);
-    for (const [suffix, spec] of [
-      ['recall-messages', charts.recallMessages],
-      ['recall-time', charts.recallTime],
-    ] as const) {
-      const file = `${values.svg}-${suffix}.svg`;
-      writeFileSync(file, lineChart({ ...spec, title: `${spec.title} (seed ${seed})` }));
-      console.log(`wrote ${file}`);
-    }
-  }
+  if (values.svg) writeSearchCharts(rows, values.svg, seed);
 }
 
 function mib(bytes: number): number {

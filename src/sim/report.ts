@@ -164,16 +164,24 @@ function round(x: number, digits: number): number {
  */
 export function searchCharts(rows: readonly SearchRow[]): { recallMessages: ChartSpec; recallTime: ChartSpec } {
   // A series is named by what varies between series; what they all share goes under the title.
+  // Series names are short enough for the legend; the subtitle may say it in full.
   const parts = [
     (r: SearchRow) => `${r.peers.toLocaleString('en')} peers`,
     (r: SearchRow) => `degree ${r.degree}`,
-    (r: SearchRow) => `${r.holdersFraction * 100}% of peers hold the file`,
+    (r: SearchRow) => `${r.holdersFraction * 100}% holders`,
     (r: SearchRow) => (r.routeLevels > 0 ? `${r.routeLevels} route levels` : 'flood'),
     (r: SearchRow) => (r.want > 0 ? `want ${r.want}` : ''),
   ];
+  const inFull = [
+    parts[0]!,
+    parts[1]!,
+    (r: SearchRow) => `${r.holdersFraction * 100}% of peers hold the file`,
+    parts[3]!,
+    parts[4]!,
+  ];
   const varies = parts.map((part) => new Set(rows.map(part)).size > 1);
   // A plain flood is what the earlier charts show: said only when something else varies.
-  const subtitle = parts
+  const subtitle = inFull
     .filter((_, i) => !varies[i])
     .map((part) => part(rows[0]!))
     .filter((text) => text !== '' && text !== 'flood')

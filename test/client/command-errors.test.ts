@@ -50,12 +50,18 @@ describe('peershare command errors', () => {
       runCommand(['search', 'x', '--timeout', 'soon']),
       runCommand(['downloads', 'explode', 'k']),
       runCommand(['frobnicate']),
+      runCommand(['search', 'x', '--want', '0']),
+      runCommand(['get', '--name', 'x', '--want', 'many']),
+      runCommand(['get', '0'.repeat(64), '--want', '3']),
     ]);
     for (const r of results) {
       expect(r.code).toBe(2);
       oneLine(r.stderr);
     }
     expect(results[2].stderr).toContain('not a file id');
+    expect(results[6].stderr).toBe('peershare: --want: expected a whole number from 1 to 10000, got "0"\n');
+    expect(results[7].stderr).toBe('peershare: --want: expected a whole number from 0 to 10000, got "many"\n');
+    expect(results[8].stderr).toBe('peershare: --want is for a search by --name\n');
   });
 
   it('prints help for every command', async () => {

@@ -56,7 +56,8 @@ describe('peershare command line', () => {
     expect(await bashCompletes(script, ['peershare', 'dow'])).toEqual(['downloads']);
     expect(await bashCompletes(script, ['peershare', 'downloads', 'p'])).toEqual(['pause']);
     expect(await bashCompletes(script, ['peershare', 'service', 'f'])).toEqual(['files', 'fetch']);
-    expect(await bashCompletes(script, ['peershare', 'get', '--w'])).toEqual(['--wait']);
+    expect(await bashCompletes(script, ['peershare', 'get', '--w'])).toEqual(['--wait', '--want']);
+    expect(await bashCompletes(script, ['peershare', 'search', '--w'])).toEqual(['--want']);
     expect(await bashCompletes(script, ['peershare', 'start', '--log-f'])).toEqual(['--log-format']);
     expect(await bashCompletes(script, ['peershare', '--ver'])).toEqual(['--version']);
     // A path to share completes as a file name (complete -o default), not as a command word.
@@ -89,7 +90,7 @@ words=(peershare share ''); CURRENT=3; PREFIX=''; _peershare`;
       expect(commands!.split(' ').sort()).toEqual(helpCommands((await runCommand(['--help'])).stdout).sort());
       expect(subcommands).toBe('pause resume cancel clear');
       expect(flags!.split(' ')).toEqual(
-        expect.arrayContaining(['--name', '--out', '--wait', '--timeout', '--api', '--json', '--help']),
+        expect.arrayContaining(['--name', '--out', '--wait', '--timeout', '--want', '--api', '--json', '--help']),
       );
       expect(files).toBe('<files>');
     },

@@ -11,8 +11,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PORTS } from '../../src/shared/config.ts';
-import type { CommandNetwork, PeerOptions } from '../support/command-network.ts';
+import type { CommandNetwork, NetworkPeer, PeerOptions } from '../support/command-network.ts';
 import { postForEvents, readEventStream } from '../support/event-stream.ts';
+import { samplesIn } from '../support/host-metrics.ts';
 import { runCommand, runOnTerminal } from '../support/run-command.ts';
 import { Teardown, type Defer } from '../support/teardown.ts';
 import { tempDir } from '../support/temp.ts';
@@ -29,6 +30,20 @@ function firstId(stdout: string): string {
   const m = /^([0-9a-f]{64}) /.exec(stdout);
   if (!m) throw new Error(`share printed no id: ${stdout}`);
   return m[1]!;
+}
+
+/** A counter of `peer`'s Search service (peershare_search_NAME), read from its GET /metrics. */
+async function searchCounter(peer: NetworkPeer, name: string): Promise<number> {
+  const text = await (await fetch(`http://${peer.host}:${DEFAULT_PORTS.searchApiPort}/metrics`)).text();
+  const samples = samplesIn(text, `peershare_search_${name}`);
+  if (!samples) throw new Error(`${peer.host}: Search's /metrics has no peershare_search_${name}`);
+  return samples.reduce((sum, sample) => sum + sample.value, 0);
+}
+
+/** The peers `peer`'s Fetch lists as holding `fileId` (what get --name's vote counts), sorted. */
+async function listedHolders(peer: NetworkPeer, fileId: string): Promise<string[]> {
+  const answer = await fetch(`http://${peer.host}:${DEFAULT_PORTS.fetchPort}/sources/${fileId}`);
+  return ((await answer.json()) as { sources: Array<{ peerId: string }> }).sources.map((s) => s.peerId).sort();
 }
 
 const oneLineError = (r: { code: number | null; stdout: string; stderr: string }, code: number, pattern: RegExp) => {
@@ -281,6 +296,86 @@ export function commandScenarios(
         ),
       );
     });
+
+    it('search --want: Search widens the search (TTL 2, 4, then full) only while fewer than N other peers answered', async () => {
+      const [a, , c] = network().peers;
+      const dir = tempDir();
+      writeFileSync(join(dir, 'gecko habitat.txt'), 'one holder of the gecko file');
+      expect((await runCommand(['share', join(dir, 'gecko habitat.txt'), '--api', a.host])).code).toBe(0);
+      const widened = () => searchCounter(c, 'searches_widened_total');
+
+      // One holder answers, five are wanted: both wider steps go out before the 5 s deadline.
+      const before = await widened();
+      const wanting = await runCommand(['search', 'gecko', '--want', '5', '--timeout', '5', '--json', '--api', c.host]);
+      expect(wanting.code).toBe(0);
+      expect(JSON.parse(wanting.stdout)).toMatchObject({ summary: { peersAnswered: 1, hits: 1 } });
+      expect((await widened()) - before).toBe(2);
+      // Without --want the search is one flood at the full TTL: nothing widens.
+      const plain = await runCommand(['search', 'gecko', '--timeout', '0.5', '--api', c.host]);
+      expect(plain.stdout).toMatch(/^gecko habitat\.txt /);
+      expect((await widened()) - before).toBe(2);
+    });
+
+    // Three searches by name (one of them twice) at the default 3 s deadline, and Fetch's sync first.
+    it(
+      'get --name asks for the wider search when its vote is close once the wanted peers answered, and not when it is clear',
+      { timeout: 120_000 },
+      async () => {
+        const [a, b, c] = network().peers;
+        const dir = tempDir();
+        writeFileSync(join(dir, 'pangolin scales.txt'), 'the pangolin file both hold');
+        writeFileSync(join(dir, 'okapi one.txt'), "A's okapi file");
+        writeFileSync(join(dir, 'okapi two.txt'), "B's okapi file");
+        const pangolin = firstId(
+          (await runCommand(['share', join(dir, 'pangolin scales.txt'), '--api', a.host])).stdout,
+        );
+        expect(firstId((await runCommand(['share', join(dir, 'pangolin scales.txt'), '--api', b.host])).stdout)).toBe(
+          pangolin,
+        );
+        const okapiA = firstId((await runCommand(['share', join(dir, 'okapi one.txt'), '--api', a.host])).stdout);
+        const okapiB = firstId((await runCommand(['share', join(dir, 'okapi two.txt'), '--api', b.host])).stdout);
+        // The vote counts the holders C's Fetch lists (each peer's own file list): wait until it has synced them.
+        await expect
+          .poll(() => listedHolders(c, pangolin), { timeout: 30_000, interval: 100 })
+          .toEqual([a.peerId, b.peerId].sort());
+        await expect.poll(() => listedHolders(c, okapiA), { timeout: 30_000, interval: 100 }).toEqual([a.peerId]);
+        await expect.poll(() => listedHolders(c, okapiB), { timeout: 30_000, interval: 100 }).toEqual([b.peerId]);
+        const started = () => searchCounter(c, 'searches_started_total');
+
+        // Clear: both peers C wants answered, both with the same file (2 against 0, the margin is 2). One search.
+        let before = await started();
+        const clear = await runCommand(['get', '--name', 'pangolin', '--want', '2', '--api', c.host]);
+        expect(clear).toMatchObject({ code: 0, stderr: '' });
+        expect(clear.stdout).toMatch(/^queued pangolin scales\.txt \(27 B, 2 holders\) {2}key [0-9a-f]{32}\n$/);
+        expect((await started()) - before).toBe(1);
+
+        // Close: both answered, each with a file of its own (1 against 1): the wider search goes out before the pick
+        // (still a tie, so the file found first).
+        before = await started();
+        const close = await runCommand(['get', '--name', 'okapi', '--want', '2', '--api', c.host]);
+        expect(close.code).toBe(0);
+        expect(close.stderr).toBe(
+          'close vote: 1 holder against 1 once 2 peers answered (2 wanted); searched again at the full TTL: 1 holder against 1\n',
+        );
+        expect(close.stdout).toMatch(/^queued okapi (one|two)\.txt \(14 B, 1 holder\) {2}key [0-9a-f]{32}\n$/);
+        expect((await started()) - before).toBe(2);
+        // --json carries the vote.
+        before = await started();
+        const asJson = JSON.parse(
+          (await runCommand(['get', '--name', 'okapi', '--want', '2', '--json', '--api', c.host])).stdout,
+        ) as { vote: unknown };
+        expect(asJson.vote).toEqual({
+          want: 2,
+          answered: 2,
+          margin: 2,
+          first: { holders: 1, runnerUp: 1 },
+          close: true,
+          widened: true,
+          runnerUp: 1,
+        });
+        expect((await started()) - before).toBe(2);
+      },
+    );
 
     it('downloads pause, resume and cancel a running download; its partial file goes with the cancel', async () => {
       const [a, b] = network().peers;

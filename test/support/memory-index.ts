@@ -1,11 +1,14 @@
 /**
  * An in-memory LocalIndex for network tests: the same matching rules as File Management's
  * catalog (files/domain/terms.ts: every term a prefix of a word of the name), without a SQLite
- * database per peer, so a 50-peer testnet starts in well under a second.
+ * database per peer, so a 50-peer testnet starts in well under a second; its route table is
+ * built by File Management's own function.
  */
 import { createHash } from 'node:crypto';
+import { routeTableOf } from '../../src/files/domain/route-table-of.ts';
 import { matchesAll, parseTerms } from '../../src/files/domain/terms.ts';
 import { MAX_TERM_LENGTH } from '../../src/protocol/limits.ts';
+import type { RouteTable } from '../../src/protocol/route-table.ts';
 import type { IndexEntry, LocalIndex } from '../../src/search/ports.ts';
 
 export class MemoryIndex implements LocalIndex {
@@ -28,5 +31,10 @@ export class MemoryIndex implements LocalIndex {
 
   async lookup(fileId: string): Promise<IndexEntry[]> {
     return this.entries.filter((e) => e.id === fileId);
+  }
+
+  /** The query routing table of every entry, built as File Management builds it (each call afresh: test indexes are small). */
+  async routeTable(): Promise<RouteTable> {
+    return routeTableOf(this.entries);
   }
 }

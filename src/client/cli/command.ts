@@ -74,6 +74,15 @@ export function secondsFlag(name: string, raw: string | undefined): number | und
   return Math.max(1, Math.round(s * 1000));
 }
 
+/** A flag's value as a whole number from `min` to `max`. */
+export function integerFlag(name: string, raw: string | undefined, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name}: expected a whole number from ${min} to ${max}, got "${raw}"`);
+  return n;
+}
+
 /**
  * A path the user typed, made absolute for the peer. `npm run peershare` runs the command from
  * the package folder, so there the user's folder is npm's INIT_CWD.

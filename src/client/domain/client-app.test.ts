@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memorySigner } from '../../shared/keys.ts';
 import { isSafeFileName } from '../../shared/names.ts';
-import type { ClientPorts, DownloadRequest, FileSource, PeerInfo, SearchHit } from '../ports.ts';
+import type { ClientPorts, DownloadRequest, FileSource, PeerInfo, SearchHit, SearchQuery } from '../ports.ts';
 import { ClientApp } from './client-app.ts';
 import { MAX_DOWNLOAD_SOURCES } from './pick.ts';
 
@@ -24,9 +24,17 @@ const hitOf = (p: { peerId: string }, fileId = FILE, name = 'song.ogg'): SearchH
   hops: 1,
 });
 
-/** A ClientApp over in-memory ports: Fetch lists `members` and advertises 192.0.2.7, a search finds `hits`, download requests are kept. */
-function app(members: PeerInfo[], hits: SearchHit[], sources: FileSource[] | ((fileId: string) => FileSource[]) = []) {
+/**
+ * A ClientApp over in-memory ports: Fetch lists `members` and advertises 192.0.2.7, a search finds
+ * `hits` (or what `hits` gives for its query), searches and download requests are kept.
+ */
+function app(
+  members: PeerInfo[],
+  hits: SearchHit[] | ((query: SearchQuery) => SearchHit[]),
+  sources: FileSource[] | ((fileId: string) => FileSource[]) = [],
+) {
   const requests: DownloadRequest[] = [];
+  const searches: SearchQuery[] = [];
   /** Where a folder's collection was asked, each `peerId@filesAddress`. */
   const asked: string[] = [];
   const ports = {
@@ -36,18 +44,22 @@ function app(members: PeerInfo[], hits: SearchHit[], sources: FileSource[] | ((f
       reachability: async () => ({ state: 'configured', advertisedFiles: '192.0.2.7:7871' }),
     },
     search: {
-      search: async () => ({
-        onHit: (l: (h: SearchHit) => void) => hits.forEach(l),
-        done: Promise.resolve({
-          queryKey: 'k',
-          peersAnswered: 1,
-          hits: hits.length,
-          duplicatesDropped: 0,
-          elapsedMs: 1,
-          ended: 'deadline',
-        }),
-        cancel: () => {},
-      }),
+      search: async (query: SearchQuery) => {
+        searches.push(query);
+        const found = typeof hits === 'function' ? hits(query) : hits;
+        return {
+          onHit: (l: (h: SearchHit) => void) => found.forEach(l),
+          done: Promise.resolve({
+            queryKey: 'k',
+            peersAnswered: 1,
+            hits: found.length,
+            duplicatesDropped: 0,
+            elapsedMs: 1,
+            ended: 'deadline',
+          }),
+          cancel: () => {},
+        };
+      },
     },
     overlay: {
       collectionFrom: async (peerId: string, filesAddress: string, id: string) => {
@@ -73,6 +85,7 @@ function app(members: PeerInfo[], hits: SearchHit[], sources: FileSource[] | ((f
     client: new ClientApp(ports, { peerId: SELF, addresses: {}, startedAt: 0 }, isSafeFileName),
     requests,
     asked,
+    searches,
   };
 }
 
@@ -151,6 +164,57 @@ describe('ClientApp get by name and by id', () => {
     });
     expect(asked.sort()).toEqual([EVIL, FILE].sort());
     expect(requests[0]!.sources!.sort()).toEqual([b, c].map((m) => `${m.peerId}@${m.addresses.files}`).sort());
+  });
+
+  it('by name, searches wanting the set number of answers (the getWant setting unless asked otherwise); a clear vote picks from what arrived', async () => {
+    const [b, c] = [peer(1), peer(2)];
+    const { client, searches } = app([b, c], [hitOf(b), hitOf(c)]);
+    expect(await client.queueByName('song', { timeoutMs: 1500 })).toMatchObject({ vote: { want: 5, widened: false } });
+    expect(await client.queueByName('song', { timeoutMs: 1500, want: 2 })).toMatchObject({
+      holders: 2,
+      vote: { want: 2, answered: 2, first: { holders: 2, runnerUp: 0 }, close: false, widened: false, runnerUp: 0 },
+    });
+    expect(searches).toEqual([
+      { q: 'song', timeoutMs: 1500, want: 5 },
+      { q: 'song', timeoutMs: 1500, want: 2 },
+    ]);
+  });
+
+  it('by name, a close vote once the wanted peers answered asks for the wider search (no want), and picks over both searches', async () => {
+    const [b, c, d, e] = [peer(1), peer(2), peer(3), peer(4)];
+    const OTHER = 'e'.repeat(64);
+    // The near search: b holds FILE, c OTHER (1 against 1); the wider one finds d and e with FILE too.
+    const { client, searches, requests } = app([b, c, d, e], (query) =>
+      query.want !== undefined ? [hitOf(b), hitOf(c, OTHER)] : [hitOf(b), hitOf(c, OTHER), hitOf(d), hitOf(e)],
+    );
+    expect(await client.queueByName('song', { want: 2 })).toMatchObject({
+      holders: 3,
+      download: { fileId: FILE },
+      vote: { want: 2, answered: 2, first: { holders: 1, runnerUp: 1 }, close: true, widened: true, runnerUp: 1 },
+    });
+    expect(searches).toEqual([{ q: 'song', want: 2 }, { q: 'song' }]);
+    expect(requests[0]!.sources!.sort()).toEqual([b, d, e].map((m) => `${m.peerId}@${m.addresses.files}`).sort());
+  });
+
+  it('by name, nothing to pick once the wanted peers answered (forged holders) asks the wider search; its repeats count once', async () => {
+    const forged = [hitOf({ peerId: memorySigner().peerId }), hitOf({ peerId: memorySigner().peerId })];
+    const { client, searches, requests } = app([peer(1)], forged);
+    await expect(client.queueByName('song', { want: 2 })).rejects.toMatchObject({
+      code: 'FILE_NOT_FOUND',
+      message: expect.stringMatching(/\(2 hits named only holders this peer has not verified/),
+    });
+    expect(searches).toEqual([{ q: 'song', want: 2 }, { q: 'song' }]);
+    expect(requests).toEqual([]);
+  });
+
+  it('by name, a close vote with fewer answers than wanted is not searched again (the search reached its full TTL); want 0 is one plain search', async () => {
+    const b = peer(1);
+    const { client, searches } = app([b], [hitOf(b)]);
+    expect(await client.queueByName('song', { want: 2 })).toMatchObject({
+      vote: { answered: 1, close: true, widened: false },
+    });
+    expect(await client.queueByName('song', { want: 0 })).toMatchObject({ vote: { want: 0, widened: false } });
+    expect(searches).toEqual([{ q: 'song', want: 2 }, { q: 'song' }]);
   });
 
   it('by id, a search that finds a shared folder queues its tree, asking only verified, dialable holders at their record addresses', async () => {

@@ -4,7 +4,8 @@
  * are status (one picture of the peer from every service), queueing by id (finding a name and
  * sources for a bare id) and queueing by name (search, then pick the file the most verified
  * peers hold: a hit's holders are hints, checked against Fetch's membership and counted only
- * where Fetch's availability map confirms them; see pick.ts).
+ * where Fetch's availability map confirms them; the search wants only so many answers, and a
+ * close vote asks for the wider search before picking; see pick.ts).
  */
 import { isPeershareError, PeershareError } from '../../shared/errors.ts';
 import { formatPeerAddress, parsePeerAddress } from '../../shared/peer-address.ts';
@@ -23,16 +24,22 @@ import type {
   SearchHit,
   SearchQuery,
 } from '../ports.ts';
+import { CLIENT_DEFAULTS } from '../../shared/defaults.ts';
 import { networkView, peersToMap, type NetworkView } from './network.ts';
 import {
   bestSources,
   candidateFileIds,
   FIREWALLED,
+  isCloseVote,
   MAX_DOWNLOAD_SOURCES,
+  needsWiderSearch,
+  otherPeersAnswered,
   pickMostHeld,
   sourceAt,
   verifiedMembers,
+  type Pick,
   type PickBasis,
+  type VoteSettings,
 } from './pick.ts';
 
 /** How long a search for a bare id may take when Fetch knows no holder of it. */
@@ -91,6 +98,39 @@ export interface QueuedDownload {
   size: number | undefined;
   /** Of the sources, how many came from the link's hints (basis 'link'). */
   linkHints?: number;
+  /** How a get by name searched and voted (absent for a get by id or link). */
+  vote?: NameVote;
+}
+
+/** How a get by name searched and voted (pick.ts isCloseVote, needsWiderSearch). */
+export interface NameVote {
+  /** Other peers its search wanted to answer before it stopped widening (0: one flood at the full TTL). */
+  want: number;
+  /** Distinct other peers that answered that search. */
+  answered: number;
+  /** Counted holders the picked file needs over the runner-up for a clear vote. */
+  margin: number;
+  /** The vote over that search's hits: the leader's counted holders and the runner-up's (0 and 0: nothing to pick). */
+  first: { holders: number; runnerUp: number };
+  /** Whether that vote was close. */
+  close: boolean;
+  /** Whether the wider search (the full TTL, no want) was asked, and the vote taken again over both searches' hits. */
+  widened: boolean;
+  /** The runner-up's counted holders in the vote that picked (the picked file's are QueuedDownload.holders). */
+  runnerUp: number;
+}
+
+/** What get by name is given: where to save, the search deadline, and a want other than the peer's setting. */
+export interface ByNameOptions {
+  outDir?: string | undefined;
+  timeoutMs?: number | undefined;
+  want?: number | undefined;
+}
+
+/** A vote over a search's hits: the verified members it was checked against, and its pick. */
+interface Vote {
+  members: Map<string, PeerInfo>;
+  pick: Pick | undefined;
 }
 
 /** A shared folder queued from its link: every file it lists is one download. */
@@ -110,6 +150,17 @@ export type FolderSelection = readonly string[];
 
 /** A file and its `peershare:` link. */
 export type WithLink<T> = T & { link: string };
+
+/** Hits once per holder and file, the first of each kept (two searches find the same ones). */
+function withoutRepeats(hits: readonly SearchHit[]): SearchHit[] {
+  const seen = new Set<string>();
+  return hits.filter((h) => {
+    const pair = `${h.holderPeerId}/${h.fileId}`;
+    if (seen.has(pair)) return false;
+    seen.add(pair);
+    return true;
+  });
+}
 
 /** The folder's name a link gives, or one made of its id. */
 const folderName = (link: ShareLink) => link.name ?? `folder-${link.fileId.slice(0, 12)}`;
@@ -143,6 +194,8 @@ export class ClientApp {
     /** Whether a name is one a share may have (shared/names.ts isSafeFileName): hits named otherwise are ignored. */
     private readonly isSafeName: (name: string) => boolean,
     private readonly now: () => number = Date.now,
+    /** How get by name searches and weighs its vote (the getWant and getVoteMargin settings). */
+    private readonly voting: VoteSettings = { want: CLIENT_DEFAULTS.getWant, margin: CLIENT_DEFAULTS.getVoteMargin },
   ) {}
 
   get files() {
@@ -525,13 +578,37 @@ export class ClientApp {
     }));
   }
 
-  /** Search by words and queue the file the most verified peers hold. */
-  async queueByName(q: string, outDir?: string, timeoutMs?: number): Promise<QueuedDownload> {
-    const hits = await this.collect({ q, ...(timeoutMs ? { timeoutMs } : {}) });
-    return this.queuePick(hits, outDir, {
+  /**
+   * Search by words and queue the file the most verified peers hold. The search wants `want`
+   * other peers to answer (default: the getWant setting; 0: one flood at the full TTL). When it
+   * stopped widening at that many and the vote over what arrived is close, the wider search (the
+   * full TTL, no want) is asked, and the vote taken again over both searches' hits (pick.ts
+   * needsWiderSearch); the answer says so (`vote`).
+   */
+  async queueByName(q: string, o: ByNameOptions = {}): Promise<QueuedDownload> {
+    const want = o.want ?? this.voting.want;
+    const settings = { want, margin: this.voting.margin };
+    const plain: SearchQuery = { q, ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) };
+    let hits = await this.collect(want > 0 ? { ...plain, want } : plain);
+    let vote = await this.vote(hits);
+    const first = { holders: vote.pick?.holders ?? 0, runnerUp: vote.pick?.runnerUp ?? 0 };
+    const report = {
+      want,
+      answered: otherPeersAnswered(hits),
+      margin: settings.margin,
+      first,
+      close: isCloseVote(vote.pick, settings.margin),
+      widened: needsWiderSearch(hits, vote.pick, settings),
+    };
+    if (report.widened) {
+      hits = withoutRepeats([...hits, ...(await this.collect(plain))]);
+      vote = await this.vote(hits);
+    }
+    const queued = await this.queueVoted(hits, vote, o.outDir, {
       none: `no file on the network matches "${q}"`,
       unverified: `no verified peer holds a file matching "${q}"`,
     });
+    return { ...queued, vote: { ...report, runnerUp: vote.pick?.runnerUp ?? 0 } };
   }
 
   /**
@@ -546,13 +623,25 @@ export class ClientApp {
     notFound: { none: string; unverified: string },
   ): Promise<QueuedDownload> {
     if (hits.length === 0) throw new PeershareError('FILE_NOT_FOUND', notFound.none);
+    return this.queueVoted(hits, await this.vote(hits), outDir, notFound);
+  }
+
+  /** The vote over `hits`: checked against Fetch's membership and availability as they are now. */
+  private async vote(hits: readonly SearchHit[]): Promise<Vote> {
+    if (hits.length === 0) return { members: new Map(), pick: undefined }; // nothing to check: Fetch is not asked
     const members = verifiedMembers(await this.ports.fetch.peers(), this.identity.peerId);
-    const pick = pickMostHeld(
-      hits,
-      members,
-      this.isSafeName,
-      await this.availability(candidateFileIds(hits, members, this.isSafeName)),
-    );
+    const availability = await this.availability(candidateFileIds(hits, members, this.isSafeName));
+    return { members, pick: pickMostHeld(hits, members, this.isSafeName, availability) };
+  }
+
+  /** Queue what `vote` picked among `hits`, or say why nothing could be. */
+  private async queueVoted(
+    hits: readonly SearchHit[],
+    { members, pick }: Vote,
+    outDir: string | undefined,
+    notFound: { none: string; unverified: string },
+  ): Promise<QueuedDownload> {
+    if (hits.length === 0) throw new PeershareError('FILE_NOT_FOUND', notFound.none);
     if (!pick) {
       const self = this.identity.peerId;
       const what = hits.every((h) => h.folder !== undefined)

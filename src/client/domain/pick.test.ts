@@ -6,7 +6,10 @@ import {
   bestSources,
   candidateFileIds,
   FIREWALLED,
+  isCloseVote,
   MAX_DOWNLOAD_SOURCES,
+  needsWiderSearch,
+  otherPeersAnswered,
   pickMostHeld,
   sourceAt,
   verifiedMembers,
@@ -203,6 +206,83 @@ describe("pickMostHeld weighed by Fetch's availability", () => {
       hit('a', 'p2'),
     ];
     expect(candidateFileIds(hits, members, isSafeFileName)).toEqual(['a', 'd']);
+  });
+});
+
+describe('the vote get --name takes, and when it asks for the wider search', () => {
+  /** A pick of `holders` against a runner-up of `runnerUp` (what isCloseVote reads of it). */
+  const vote = (holders: number, runnerUp: number) => ({
+    fileId: 'a',
+    name: 'a.txt',
+    size: 10,
+    sources: [],
+    holders,
+    runnerUp,
+    basis: 'availability' as const,
+  });
+
+  it('is close when the leader exceeds the runner-up by less than the margin, a file alone counting against 0', () => {
+    expect(isCloseVote(vote(2, 1), 2)).toBe(true);
+    expect(isCloseVote(vote(3, 3), 2)).toBe(true);
+    expect(isCloseVote(vote(1, 0), 2)).toBe(true);
+    expect(isCloseVote(vote(2, 0), 2)).toBe(false);
+    expect(isCloseVote(vote(4, 2), 2)).toBe(false);
+    // A margin of 1: only a tie is close.
+    expect(isCloseVote(vote(2, 2), 1)).toBe(true);
+    expect(isCloseVote(vote(1, 0), 1)).toBe(false);
+    // Nothing to pick is the closest vote there is.
+    expect(isCloseVote(undefined, 1)).toBe(true);
+  });
+
+  it("gives the runner-up's holders on the pick's own basis: a holder only claimed by hits counts for nothing once one is confirmed", () => {
+    const hits = [hit('a', 'p1'), hit('a', 'p2'), hit('b', 'p3'), hit('c', 'p2'), hit('c', 'p3')];
+    expect(pickMostHeld(hits, members, isSafeFileName)).toMatchObject({ fileId: 'a', holders: 2, runnerUp: 2 });
+    // Fetch lists p1 and p2 for a, p3 for b; c's holders are claims only.
+    expect(pickMostHeld(hits, members, isSafeFileName, listed({ a: ['p1', 'p2'], b: ['p3'], c: [] }))).toMatchObject({
+      fileId: 'a',
+      holders: 2,
+      runnerUp: 1,
+      basis: 'availability',
+    });
+    // A later candidate with more votes makes the earlier leader the runner-up.
+    expect(pickMostHeld([hit('b', 'p3'), ...hits.slice(0, 2)], members, isSafeFileName)).toMatchObject({
+      fileId: 'a',
+      holders: 2,
+      runnerUp: 1,
+    });
+    expect(pickMostHeld([hit('a', 'p1')], members, isSafeFileName)).toMatchObject({ holders: 1, runnerUp: 0 });
+  });
+
+  it('counts as answered the distinct other peers whose hits crossed a link, verified or not, as Search counts them against want', () => {
+    const own = { ...hit('a', SELF), hops: 0 };
+    const forged = hit('a', memorySigner().peerId);
+    expect(otherPeersAnswered([own, hit('a', 'p1'), hit('b', 'p1'), hit('a', 'p2'), forged])).toBe(3);
+    expect(otherPeersAnswered([own])).toBe(0);
+  });
+
+  it('asks for the wider search when the search stopped widening at its want and the vote over what arrived is close', () => {
+    const settings = { want: 2, margin: 2 };
+    // p1 and p2 answered (the want), one file each: 1 against 1.
+    const tie = [hit('a', 'p1'), hit('b', 'p2')];
+    expect(needsWiderSearch(tie, pickMostHeld(tie, members, isSafeFileName), settings)).toBe(true);
+    // Both hold a: 2 against 0, clear.
+    const clear = [hit('a', 'p1'), hit('a', 'p2')];
+    expect(needsWiderSearch(clear, pickMostHeld(clear, members, isSafeFileName), settings)).toBe(false);
+    // Fewer answered than wanted: the search widened to its full TTL already, so a wider one would repeat it.
+    const few = [hit('a', 'p1')];
+    expect(needsWiderSearch(few, pickMostHeld(few, members, isSafeFileName), settings)).toBe(false);
+    // No want: the search was one flood at the full TTL.
+    expect(needsWiderSearch(tie, pickMostHeld(tie, members, isSafeFileName), { want: 0, margin: 2 })).toBe(false);
+  });
+
+  it('asks for the wider search when forged holders made the search stop widening early: they answered, but count for nothing in the vote', () => {
+    const forged = Array.from({ length: 4 }, () => hit('evil', memorySigner().peerId, 'song.ogg'));
+    const hits = [...forged, hit('honest', 'p1', 'song.ogg')];
+    const pick = pickMostHeld(hits, members, isSafeFileName);
+    expect(pick).toMatchObject({ fileId: 'honest', holders: 1, runnerUp: 0 });
+    expect(needsWiderSearch(hits, pick, { want: 5, margin: 2 })).toBe(true);
+    // Forged alone: nothing to pick, and the wider search is asked.
+    expect(needsWiderSearch(forged, pickMostHeld(forged, members, isSafeFileName), { want: 4, margin: 2 })).toBe(true);
   });
 });
 

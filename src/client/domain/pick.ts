@@ -30,6 +30,11 @@
  * availability lists it as one (its own file list names the file), since this peer's Download
  * asks it to connect back (PUSH). So it never counts on hits alone, and dialable holders rank
  * before it.
+ *
+ * The search behind the vote asks for only so many answers (`want`, dynamic querying: it starts
+ * near and widens only while fewer other peers answered). When it stopped widening and the vote
+ * over what arrived is close (isCloseVote: the leader's counted holders exceed the runner-up's by
+ * less than a margin), the wider search is asked before picking (needsWiderSearch).
  */
 import { filesHostPort, formatPeerAddress } from '../../shared/peer-address.ts';
 import type { FileSource, PeerInfo, SearchHit } from '../ports.ts';
@@ -56,6 +61,8 @@ export interface Pick {
   sources: string[];
   /** Holders counted: confirmed by Fetch (basis 'availability'), else verified hit holders (basis 'hits'). */
   holders: number;
+  /** Holders counted, on the same basis, for the runner-up: the best of the other candidates (0 when there is none). */
+  runnerUp: number;
   /**
    * 'availability': the holders counted are ones Fetch lists as holding the file, and the sources
    * are Fetch's holders of it. 'hits': Fetch listed no holder for any candidate, so verified hit
@@ -191,9 +198,13 @@ export function pickMostHeld(
       : [...c.names.keys()].filter((id) => members.get(id)?.state !== FIREWALLED);
   let best: Candidate | undefined;
   let bestVotes: string[] = [];
+  let runnerUp = 0;
   for (const c of byFile.values()) {
     const votes = votesOf(c);
-    if (votes.length > bestVotes.length) [best, bestVotes] = [c, votes];
+    if (votes.length > bestVotes.length) {
+      runnerUp = bestVotes.length;
+      [best, bestVotes] = [c, votes];
+    } else runnerUp = Math.max(runnerUp, votes.length);
   }
   if (!best) return undefined;
   // Sources: with confirmation, every verified member Fetch lists for the file (each listed it
@@ -205,8 +216,44 @@ export function pickMostHeld(
     size: best.size,
     sources: bestSources(holders.map((id) => members.get(id)!)),
     holders: bestVotes.length,
+    runnerUp,
     basis,
   };
+}
+
+/** How `get --name` searches and weighs its vote (settings getWant and getVoteMargin, shared/defaults.ts). */
+export interface VoteSettings {
+  /** Distinct other peers its search wants to answer before it stops widening; 0: one flood at the full TTL. */
+  want: number;
+  /** Counted holders the picked file must have over the runner-up for the vote to be clear. */
+  margin: number;
+}
+
+/**
+ * Whether a vote is close: the picked file's counted holders exceed the runner-up's by less than
+ * `margin`. A file with no rival counts against 0 (so with a margin of 2 one holder alone is a
+ * close vote), and no pick at all is 0 against 0, the closest there is.
+ */
+export function isCloseVote(pick: Pick | undefined, margin: number): boolean {
+  return (pick === undefined ? 0 : pick.holders - pick.runnerUp) < margin;
+}
+
+/** Distinct other peers that answered: the holders of hits that crossed a link, as Search counts them against `want`. */
+export function otherPeersAnswered(hits: readonly SearchHit[]): number {
+  return new Set(hits.filter((h) => h.hops > 0).map((h) => h.holderPeerId)).size;
+}
+
+/**
+ * Whether `get --name` asks for the wider search (the full TTL, no `want`) before it picks: its
+ * search had a `want`, stopped widening because that many other peers answered (so it may have
+ * asked only the near rings), and the vote over what arrived is close. Answers counted here are
+ * claims (any hit's holder, verified or not, as Search counts them), so forged holders that stop
+ * the widening early leave a thin verified vote, which is close, and the wider search is asked.
+ * With fewer answers than `want` the search already widened to its full TTL: a wider one would
+ * repeat it, so the pick is made from what arrived.
+ */
+export function needsWiderSearch(hits: readonly SearchHit[], pick: Pick | undefined, settings: VoteSettings): boolean {
+  return settings.want > 0 && otherPeersAnswered(hits) >= settings.want && isCloseVote(pick, settings.margin);
 }
 
 /**

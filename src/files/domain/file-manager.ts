@@ -25,6 +25,8 @@ import { validateFileName } from '../../shared/names.ts';
 import { ShareProgressTracker, type ShareProgress } from './share-progress.ts';
 import { sameStamp } from './stamp.ts';
 import { matchesAll, parseTerms } from './terms.ts';
+import type { RouteTable } from '../../protocol/route-table.ts';
+import { routeTableOf, type RoutedName } from './route-table-of.ts';
 
 /**
  * Shared folders a search looks through, newest first: each is one catalog row (a folder shared
@@ -92,6 +94,8 @@ export class FileManager {
   readonly #blobs: BlobStore;
   readonly #local: LocalFiles;
   readonly #options: Required<FileManagerOptions>;
+  /** The route table last built, and the catalog's names version it was built at. */
+  #routes: { version: string; table: RouteTable } | undefined;
 
   constructor(ports: { catalog: Catalog; blobs: BlobStore; local: LocalFiles }, options: FileManagerOptions) {
     this.#catalog = ports.catalog;
@@ -378,6 +382,30 @@ export class FileManager {
     const file = this.#catalog.describe(id);
     if (file) return file.names.map((name) => ({ id, name, size: file.size }));
     return this.#folderMatches(this.#catalog.collectionNames(id, MAX_FOLDERS_SEARCHED), MAX_FOLDERS_SEARCHED);
+  }
+
+  /**
+   * The Search routing port (feature "qrp"): the query routing table of everything match and
+   * lookup may answer with — every shared name and file id, every shared folder's name and
+   * collection id (route-table-of.ts). Rebuilt only when the catalog's names changed, so it is
+   * cheap to ask often; the same object until then, which callers must not change.
+   */
+  routeTable(): RouteTable {
+    // Read before the names: a change in between is in the table, and only makes the next call rebuild.
+    const version = this.#catalog.namesVersion();
+    if (this.#routes?.version !== version) this.#routes = { version, table: routeTableOf(this.#routedNames()) };
+    return this.#routes.table;
+  }
+
+  /** Every shared (file id, name), and every folder whose files are all still shared (what #folderMatches answers with). */
+  *#routedNames(): Iterable<RoutedName> {
+    yield* this.#catalog.shareNames();
+    const page = MAX_FOLDERS_SEARCHED;
+    for (let offset = 0; ; offset += page) {
+      const { items } = this.#catalog.listCollections(offset, page);
+      for (const c of items) if (c.complete) yield { id: c.id, name: c.name };
+      if (items.length < page) return;
+    }
   }
 
   #emit(event: FileEvent): void {

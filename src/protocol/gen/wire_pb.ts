@@ -21,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file wire.proto.
  */
 export const file_wire: GenFile = /*@__PURE__*/
-  fileDesc("Cgp3aXJlLnByb3RvEhFwZWVyc2hhcmUud2lyZS52MSKxAgoFRnJhbWUSKQoFaGVsbG8YASABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5IZWxsb0gAEikKBXF1ZXJ5GAIgASgLMhgucGVlcnNoYXJlLndpcmUudjEuUXVlcnlIABIlCgNoaXQYAyABKAsyFi5wZWVyc2hhcmUud2lyZS52MS5IaXRIABInCgRwaW5nGAQgASgLMhcucGVlcnNoYXJlLndpcmUudjEuUGluZ0gAEicKBHBvbmcYBSABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5Qb25nSAASKQoFY2xvc2UYBiABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5DbG9zZUgAEicKBHB1c2gYByABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5QdXNoSABCBQoDbXNnIqkBCgVIZWxsbxIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEg8KB3BlZXJfaWQYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIWCg5zZWFyY2hfYWRkcmVzcxgEIAEoCRIVCg1maWxlc19hZGRyZXNzGAUgASgJEg0KBW5vbmNlGAYgASgMEhEKCXNpZ25hdHVyZRgHIAEoDBIQCghmZWF0dXJlcxgIIAMoCSJICgdRdWVyeUlkEg0KBW5vbmNlGAEgASgMEhYKDm9yaWdpbl9wZWVyX2lkGAIgASgJEhYKDm9yaWdpbl9hZGRyZXNzGAMgASgJImoKBVF1ZXJ5EiYKAmlkGAEgASgLMhoucGVlcnNoYXJlLndpcmUudjEuUXVlcnlJZBINCgV0ZXJtcxgCIAMoCRIPCgdmaWxlX2lkGAMgASgJEgsKA3R0bBgEIAEoDRIMCgRob3BzGAUgASgNIlQKBlJlc3VsdBIPCgdmaWxlX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoBBIOCgZmb2xkZXIYBCABKAgSDQoFZmlsZXMYBSABKA0iowEKA0hpdBIsCghxdWVyeV9pZBgBIAEoCzIaLnBlZXJzaGFyZS53aXJlLnYxLlF1ZXJ5SWQSKgoHcmVzdWx0cxgCIAMoCzIZLnBlZXJzaGFyZS53aXJlLnYxLlJlc3VsdBIWCg5ob2xkZXJfcGVlcl9pZBgDIAEoCRIcChRob2xkZXJfZmlsZXNfYWRkcmVzcxgEIAEoCRIMCgRob3BzGAUgASgNIhUKBFBpbmcSDQoFbm9uY2UYASABKA0iFQoEUG9uZxINCgVub25jZRgBIAEoDSIlCgVDbG9zZRIMCgRjb2RlGAEgASgNEg4KBnJlYXNvbhgCIAEoCSLLAQoEUHVzaBIWCg50YXJnZXRfcGVlcl9pZBgBIAEoCRIZChFyZXF1ZXN0ZXJfcGVlcl9pZBgCIAEoCRIfChdyZXF1ZXN0ZXJfZmlsZXNfYWRkcmVzcxgDIAEoCRIPCgdmaWxlX2lkGAQgASgJEg0KBW5vbmNlGAUgASgMEgsKA3R0bBgGIAEoDRIRCglpc3N1ZWRfYXQYByABKAQSHAoUcmVxdWVzdGVyX3B1YmxpY19rZXkYCCABKAwSEQoJc2lnbmF0dXJlGAkgASgMYgZwcm90bzM");
+  fileDesc("Cgp3aXJlLnByb3RvEhFwZWVyc2hhcmUud2lyZS52MSLnAgoFRnJhbWUSKQoFaGVsbG8YASABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5IZWxsb0gAEikKBXF1ZXJ5GAIgASgLMhgucGVlcnNoYXJlLndpcmUudjEuUXVlcnlIABIlCgNoaXQYAyABKAsyFi5wZWVyc2hhcmUud2lyZS52MS5IaXRIABInCgRwaW5nGAQgASgLMhcucGVlcnNoYXJlLndpcmUudjEuUGluZ0gAEicKBHBvbmcYBSABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5Qb25nSAASKQoFY2xvc2UYBiABKAsyGC5wZWVyc2hhcmUud2lyZS52MS5DbG9zZUgAEicKBHB1c2gYByABKAsyFy5wZWVyc2hhcmUud2lyZS52MS5QdXNoSAASNAoLcm91dGVfdGFibGUYCCABKAsyHS5wZWVyc2hhcmUud2lyZS52MS5Sb3V0ZVRhYmxlSABCBQoDbXNnIqkBCgVIZWxsbxIYChBwcm90b2NvbF92ZXJzaW9uGAEgASgNEg8KB3BlZXJfaWQYAiABKAkSEgoKcHVibGljX2tleRgDIAEoDBIWCg5zZWFyY2hfYWRkcmVzcxgEIAEoCRIVCg1maWxlc19hZGRyZXNzGAUgASgJEg0KBW5vbmNlGAYgASgMEhEKCXNpZ25hdHVyZRgHIAEoDBIQCghmZWF0dXJlcxgIIAMoCSJICgdRdWVyeUlkEg0KBW5vbmNlGAEgASgMEhYKDm9yaWdpbl9wZWVyX2lkGAIgASgJEhYKDm9yaWdpbl9hZGRyZXNzGAMgASgJImoKBVF1ZXJ5EiYKAmlkGAEgASgLMhoucGVlcnNoYXJlLndpcmUudjEuUXVlcnlJZBINCgV0ZXJtcxgCIAMoCRIPCgdmaWxlX2lkGAMgASgJEgsKA3R0bBgEIAEoDRIMCgRob3BzGAUgASgNIlQKBlJlc3VsdBIPCgdmaWxlX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSDAoEc2l6ZRgDIAEoBBIOCgZmb2xkZXIYBCABKAgSDQoFZmlsZXMYBSABKA0iowEKA0hpdBIsCghxdWVyeV9pZBgBIAEoCzIaLnBlZXJzaGFyZS53aXJlLnYxLlF1ZXJ5SWQSKgoHcmVzdWx0cxgCIAMoCzIZLnBlZXJzaGFyZS53aXJlLnYxLlJlc3VsdBIWCg5ob2xkZXJfcGVlcl9pZBgDIAEoCRIcChRob2xkZXJfZmlsZXNfYWRkcmVzcxgEIAEoCRIMCgRob3BzGAUgASgNIhUKBFBpbmcSDQoFbm9uY2UYASABKA0iFQoEUG9uZxINCgVub25jZRgBIAEoDSIlCgVDbG9zZRIMCgRjb2RlGAEgASgNEg4KBnJlYXNvbhgCIAEoCSLLAQoEUHVzaBIWCg50YXJnZXRfcGVlcl9pZBgBIAEoCRIZChFyZXF1ZXN0ZXJfcGVlcl9pZBgCIAEoCRIfChdyZXF1ZXN0ZXJfZmlsZXNfYWRkcmVzcxgDIAEoCRIPCgdmaWxlX2lkGAQgASgJEg0KBW5vbmNlGAUgASgMEgsKA3R0bBgGIAEoDRIRCglpc3N1ZWRfYXQYByABKAQSHAoUcmVxdWVzdGVyX3B1YmxpY19rZXkYCCABKAwSEQoJc2lnbmF0dXJlGAkgASgMIkYKClJvdXRlVGFibGUSDQoFbGV2ZWwYASABKA0SDAoEYml0cxgCIAEoDRINCgVwYXRjaBgDIAEoCBIMCgRkYXRhGAQgASgMYgZwcm90bzM");
 
 /**
  * Every frame carries exactly one Frame; the oneof case is the message type.
@@ -76,6 +76,14 @@ export type Frame = Message<"peershare.wire.v1.Frame"> & {
      */
     value: Push;
     case: "push";
+  } | {
+    /**
+     * Feature "qrp" only: never sent over a link whose Hellos did not both list it.
+     *
+     * @generated from field: peershare.wire.v1.RouteTable route_table = 8;
+     */
+    value: RouteTable;
+    case: "routeTable";
   } | { case: undefined; value?: undefined };
 };
 
@@ -142,7 +150,8 @@ export type Hello = Message<"peershare.wire.v1.Hello"> & {
 
   /**
    * Optional protocol features this peer speaks (at most 32 names of 1-32 characters [a-z0-9-]);
-   * the link uses those both Hellos list. Defined: "push" (the Push message).
+   * the link uses those both Hellos list. Defined: "push" (the Push message), "folders" (folder
+   * results in a Hit), "qrp" (the RouteTable message).
    *
    * @generated from field: repeated string features = 8;
    */
@@ -466,4 +475,49 @@ export type Push = Message<"peershare.wire.v1.Push"> & {
  */
 export const PushSchema: GenMessage<Push> = /*@__PURE__*/
   messageDesc(file_wire, 9);
+
+/**
+ * Feature "qrp" (query routing, docs/PROTOCOL.md §12): the sender's route table of one level, a
+ * bit set of hashed keywords and ids (src/protocol/route-table.ts) its receiver consults before
+ * forwarding a query's last hops to the sender. Sent when the link comes up and whenever the
+ * table changes; a peer keeps, per link and level, the table received last, which a patch applies to.
+ *
+ * @generated from message peershare.wire.v1.RouteTable
+ */
+export type RouteTable = Message<"peershare.wire.v1.RouteTable"> & {
+  /**
+   * 0: the sender's own shares; d: its own and its neighbours' level d - 1 tables (below MAX_ROUTE_LEVELS).
+   *
+   * @generated from field: uint32 level = 1;
+   */
+  level: number;
+
+  /**
+   * Bits in the table: a power of two, 2^13 to 2^20.
+   *
+   * @generated from field: uint32 bits = 2;
+   */
+  bits: number;
+
+  /**
+   * The data is the XOR with the table of this level and size sent last on this link, not the table.
+   *
+   * @generated from field: bool patch = 3;
+   */
+  patch: boolean;
+
+  /**
+   * The bit set (or XOR), raw deflate (RFC 1951); it must inflate to exactly bits / 8 bytes.
+   *
+   * @generated from field: bytes data = 4;
+   */
+  data: Uint8Array;
+};
+
+/**
+ * Describes the message peershare.wire.v1.RouteTable.
+ * Use `create(RouteTableSchema)` to create a new message.
+ */
+export const RouteTableSchema: GenMessage<RouteTable> = /*@__PURE__*/
+  messageDesc(file_wire, 10);
 

@@ -11,6 +11,7 @@ import { Type } from 'typebox';
 import type { AdminGuard } from '../../../shared/admin-guard.ts';
 import { PeershareError } from '../../../shared/errors.ts';
 import type { HttpApp } from '../../../shared/http-server.ts';
+import { MAX_WANT } from '../../../shared/defaults.ts';
 import { FILE_ID_PATTERN } from '../../../shared/ids.ts';
 import { BytesPerSecond } from '../../../shared/limits-schema.ts';
 import { MAX_LINK_LENGTH } from '../../../shared/share-link.ts';
@@ -30,6 +31,13 @@ const SearchQuery = Type.Object({
   fileId: Type.Optional(FileId),
   timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000, description: 'deadline in ms' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  want: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: MAX_WANT,
+      description: 'dynamic querying: search near first, widen only while fewer than this many other peers answered',
+    }),
+  ),
   wait: Type.Optional(Type.Union(['1', 'true', '0', 'false'].map((v) => Type.Literal(v)))),
 });
 
@@ -49,6 +57,14 @@ const GetBody = Type.Object(
     outDir: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, pattern: '^/' })),
     timeout: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 60_000, description: 'search deadline in ms (with q)' }),
+    ),
+    want: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_WANT,
+        description:
+          "with q: other peers the search wants to answer before it stops widening (default: the peer's getWant setting; 0: one flood at the full TTL)",
+      }),
     ),
     only: Type.Optional(
       Type.Array(Type.String({ maxLength: 4096 }), {
@@ -251,10 +267,16 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
       },
     },
     async (request, reply) => {
-      const { q, fileId, timeout, limit, wait } = request.query;
+      const { q, fileId, timeout, limit, want, wait } = request.query;
       if ((q === undefined) === (fileId === undefined))
         throw new PeershareError('BAD_REQUEST', 'give exactly one of q and fileId');
-      const run = await client.search({ q, fileId, timeoutMs: timeout, limit });
+      const run = await client.search({
+        q,
+        fileId,
+        timeoutMs: timeout,
+        limit,
+        ...(want !== undefined ? { want } : {}),
+      });
       if (wait === '1' || wait === 'true') {
         const hits: SearchHit[] = [];
         run.onHit((hit) => hits.push(hit));
@@ -284,17 +306,19 @@ export function registerClientRoutes(app: HttpApp, client: ClientApp, admin: Adm
       },
     },
     async (request, reply) => {
-      const { fileId, q, link, outDir, timeout, only } = request.body;
+      const { fileId, q, link, outDir, timeout, want, only } = request.body;
       if ([fileId, q, link].filter((v) => v !== undefined).length !== 1)
         throw new PeershareError('BAD_REQUEST', 'give exactly one of fileId, link and q');
       if (q !== undefined && only !== undefined)
         throw new PeershareError('BAD_REQUEST', 'only is for a folder, asked by fileId or link');
+      if (q === undefined && want !== undefined)
+        throw new PeershareError('BAD_REQUEST', 'want is for a search by words (q)');
       const queued =
         fileId !== undefined
           ? await client.queueById(fileId, outDir, only)
           : link !== undefined
             ? await client.queueByLink(link, outDir, only)
-            : await client.queueByName(q!, outDir, timeout);
+            : await client.queueByName(q!, { outDir, timeoutMs: timeout, want });
       return reply.status(202).send(queued);
     },
   );

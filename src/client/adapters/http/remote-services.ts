@@ -125,6 +125,7 @@ export function searchOverHttp(url: string): SearchPort {
       if (query.fileId !== undefined) params.set('fileId', query.fileId);
       if (query.timeoutMs !== undefined) params.set('timeout', String(query.timeoutMs));
       if (query.limit !== undefined) params.set('limit', String(query.limit));
+      if (query.want !== undefined) params.set('want', String(query.want));
       const seen: SearchHit[] = [];
       const listeners: Array<(hit: SearchHit) => void> = [];
       let summary: SearchSummary | undefined;

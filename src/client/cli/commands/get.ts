@@ -3,11 +3,12 @@
  * with a progress line until it is done, and exit non-zero if it fails, is cancelled, or is
  * paused on an error (a full disk), which it would not get past without the user.
  */
-import type { FolderContents, QueuedDownload, QueuedFolder } from '../../domain/client-app.ts';
+import type { FolderContents, NameVote, QueuedDownload, QueuedFolder } from '../../domain/client-app.ts';
 import type { DownloadProgress } from '../../ports.ts';
 import { looksLikeLink, parseShareLink } from '../../../shared/share-link.ts';
 import type { Api } from '../api.ts';
-import { secondsFlag, UsageError, userPath, type Command } from '../command.ts';
+import { MAX_WANT } from '../../../shared/defaults.ts';
+import { integerFlag, secondsFlag, UsageError, userPath, type Command } from '../command.ts';
 import { bytes, progressLine, table } from '../format.ts';
 
 const FINAL = new Set(['done', 'failed', 'cancelled']);
@@ -88,6 +89,18 @@ async function getFolder(
   return 0;
 }
 
+const holdersOf = (n: number) => `${n} holder${n === 1 ? '' : 's'}`;
+
+/**
+ * The line get by name prints when its vote was close after its search stopped widening, and it
+ * asked for the wider search before picking; nothing otherwise.
+ */
+export function voteNote(vote: NameVote | undefined, holders: number): string {
+  if (!vote?.widened) return '';
+  const { first, answered, want } = vote;
+  return `close vote: ${holdersOf(first.holders)} against ${first.runnerUp} once ${answered} peer${answered === 1 ? '' : 's'} answered (${want} wanted); searched again at the full TTL: ${holdersOf(holders)} against ${vote.runnerUp}\n`;
+}
+
 /** `get FOLDER --list`: the folder's files, each with its size and id, under a line naming the folder. */
 export function folderListing({ folder, entries }: FolderContents): string {
   const head = `folder ${folder.name}: ${folder.files} file${folder.files === 1 ? '' : 's'}, ${bytes(folder.size)}  collection ${folder.id}\n`;
@@ -100,13 +113,17 @@ export const get: Command = {
   usage: `Usage: peershare get ID|LINK [--out DIR] [--wait]
        peershare get FOLDER-ID|FOLDER-LINK --list
        peershare get FOLDER-ID|FOLDER-LINK --only PATH [--only PATH...] [--out DIR] [--wait]
-       peershare get --name TERMS... [--timeout SECONDS] [--out DIR] [--wait]
+       peershare get --name TERMS... [--timeout SECONDS] [--want N] [--out DIR] [--wait]
 
 Queues a download and prints its key. By id, the peer finds the file's holders; by name, it
 searches and picks the matching file the most peers hold, counting only holders this peer's
 membership has verified and whose own file list, synced by Fetch, includes the file (a search
 hit's holder is a claim anyone can forge); if Fetch has synced no holder of any match yet (a
-share made moments ago), verified hit holders are counted and the output says so. It asks at
+share made moments ago), verified hit holders are counted and the output says so. The search
+by name asks near peers first and widens only while fewer than --want other peers answered
+(default: the peer's --get-want, 5; 0: one flood at the full TTL); when it stopped widening and
+the vote is close (the leader's holders exceed the runner-up's by less than the peer's
+--get-vote-margin, 2), it searches again at the full TTL before picking, and says so. It asks at
 most the 64 best holders (alive first, most recently heard). --out: save into DIR (default: the
 peer's downloads folder). --wait: show progress until done; exit non-zero if it fails. A folder
 link (share prints one for a folder), or a folder's id (search lists folders as NAME/), downloads
@@ -123,6 +140,7 @@ Examples:
     out: { type: 'string' },
     wait: { type: 'boolean' },
     timeout: { type: 'string' },
+    want: { type: 'string' },
     list: { type: 'boolean' },
     only: { type: 'string', multiple: true },
   },
@@ -142,6 +160,8 @@ Examples:
     const only = values.only as string[] | undefined;
     if (byName !== undefined && (values.list === true || only !== undefined))
       throw new UsageError('--list and --only are for a folder given by its ID or LINK, not --name');
+    const want = integerFlag('want', values.want as string | undefined, 0, MAX_WANT);
+    if (byName === undefined && want !== undefined) throw new UsageError('--want is for a search by --name');
     if (values.list === true && (only !== undefined || values.out !== undefined || values.wait === true))
       throw new UsageError("--list only prints a folder's files: drop --only, --out and --wait");
     const ref: Record<string, string> = link !== undefined ? { link } : { fileId: positionals[0]! };
@@ -159,7 +179,11 @@ Examples:
     const outDir = values.out === undefined ? undefined : userPath(values.out as string);
     const body =
       byName !== undefined
-        ? { q: [byName, ...positionals].join(' '), ...(timeout ? { timeout } : {}) }
+        ? {
+            q: [byName, ...positionals].join(' '),
+            ...(timeout ? { timeout } : {}),
+            ...(want !== undefined ? { want } : {}),
+          }
         : { ...ref, ...(only ? { only } : {}) };
     // The answer comes once every download is queued: a folder of up to 10,000 files takes a while.
     const answer = await api.call<QueuedDownload | QueuedFolder>(
@@ -171,6 +195,8 @@ Examples:
     if ('folder' in answer) return getFolder(api, answer, { wait: values.wait === true, json, out, err });
     const queued = answer;
     const { download } = queued;
+    const note = voteNote(queued.vote, queued.holders);
+    if (note !== '' && !json) err(note);
     if (!values.wait) {
       const holders =
         queued.basis === 'link'

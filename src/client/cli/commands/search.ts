@@ -1,11 +1,12 @@
 /**
- * `peershare search TERMS... [--timeout S]`: the hits grouped by file — name, size, how many
+ * `peershare search TERMS... [--timeout S] [--want N]`: the hits grouped by file — name, size, how many
  * peers hold it, the fewest hops to one, its id — laid out for the terminal's width, then the
  * search summary. On a terminal a counter on stderr shows hits arriving until the search ends.
  */
 import type { SearchHit, SearchSummary } from '../../ports.ts';
-import { secondsFlag, terminalWidth, UsageError, type Command } from '../command.ts';
+import { integerFlag, secondsFlag, terminalWidth, UsageError, type Command } from '../command.ts';
 import { bytes } from '../format.ts';
+import { MAX_WANT } from '../../../shared/defaults.ts';
 
 export interface FoundFile {
   /** The file id, or a shared folder's collection id. */
@@ -80,21 +81,27 @@ export function summaryLine(s: SearchSummary, files: number, folders = 0): strin
 export const search: Command = {
   name: 'search',
   summary: 'search the network; prints the files found, grouped, with holders and hops',
-  usage: `Usage: peershare search TERMS... [--timeout SECONDS]
+  usage: `Usage: peershare search TERMS... [--timeout SECONDS] [--want N]
 
 Every term must prefix a word of a file or shared folder's name. Waits for the hits (a counter
 on a terminal), then prints each file found once — name, size, how many peers hold it, the
 fewest hops to one of them, and its id (for peershare get ID) — most held first, then a
 summary. A shared folder is listed as NAME/ (N files): get ID downloads its whole tree.
---timeout: how long to wait for hits (default: the peer's). --json: every hit, and the summary.
+--timeout: how long to wait for hits (default: the peer's). --want: ask near peers first and
+widen (TTL 2, then 4, then the full TTL, a step a second) only while fewer than N other peers
+answered; the search still waits out its timeout. --json: every hit, and the summary.
 
-Example:
-  peershare search lisbon tram --timeout 5`,
-  options: { timeout: { type: 'string' } },
+Examples:
+  peershare search lisbon tram --timeout 5
+  peershare search lisbon tram --want 10`,
+  options: { timeout: { type: 'string' }, want: { type: 'string' } },
   async run({ api, values, positionals, json, out, err }) {
     if (positionals.length === 0) throw new UsageError('peershare search needs TERMS; try peershare search --help');
     const timeout = secondsFlag('timeout', values.timeout as string | undefined);
-    const query = `q=${encodeURIComponent(positionals.join(' '))}${timeout ? `&timeout=${timeout}` : ''}`;
+    const want = integerFlag('want', values.want as string | undefined, 1, MAX_WANT);
+    const query =
+      `q=${encodeURIComponent(positionals.join(' '))}` +
+      `${timeout ? `&timeout=${timeout}` : ''}${want !== undefined ? `&want=${want}` : ''}`;
     if (json) {
       out(
         JSON.stringify(

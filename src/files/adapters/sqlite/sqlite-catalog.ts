@@ -96,7 +96,26 @@ CREATE INDEX IF NOT EXISTS collection_files_by_file ON collection_files(file_id)
 CREATE TRIGGER IF NOT EXISTS collection_gone_with_its_last_file AFTER DELETE ON collection_files BEGIN
   DELETE FROM collections WHERE folder = old.folder AND NOT EXISTS (SELECT 1 FROM collection_files WHERE folder = old.folder);
 END;
+${namesVersionTriggers()}
 `;
+
+/**
+ * A counter in meta that every change to what a search can find (a share or a recorded folder
+ * added or removed; a file removed takes its shares) moves on: namesVersion(), read by whichever
+ * process asks, since Search alone reads this catalog beside File Management.
+ */
+function namesVersionTriggers(): string {
+  const bump = `UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'names_version';`;
+  const on = (table: string, op: string) =>
+    `CREATE TRIGGER IF NOT EXISTS names_version_${table}_${op.toLowerCase()} AFTER ${op} ON ${table} BEGIN ${bump} END;`;
+  return [
+    `INSERT OR IGNORE INTO meta (key, value) VALUES ('names_version', '0');`,
+    on('shares', 'INSERT'),
+    on('shares', 'DELETE'),
+    on('collections', 'INSERT'),
+    on('collections', 'DELETE'),
+  ].join('\n');
+}
 
 /** How many change rows are kept; a cursor older than that gets the whole list again. */
 const CHANGES_KEPT = 100_000;
@@ -229,6 +248,8 @@ export class SqliteCatalog implements Catalog {
         `SELECT s.file_id AS id, s.name AS name, f.size AS size FROM shares s JOIN files f ON f.id = s.file_id
          GROUP BY s.file_id, s.name ORDER BY min(s.share_id) LIMIT ?`,
       ),
+      namesVersion: db.prepare(`SELECT value FROM meta WHERE key = 'names_version'`),
+      shareNames: db.prepare(`SELECT DISTINCT file_id AS id, name FROM shares`),
       deleteCollectionAt: db.prepare(`DELETE FROM collections WHERE folder = ?`),
       insertCollection: db.prepare(
         `INSERT INTO collections (folder, id, name, files, size, distinct_files, encoding, added_at)
@@ -394,6 +415,14 @@ export class SqliteCatalog implements Catalog {
       }
       return { cursor: now, reset: false, added: [...added.values()], removed: [...removed] };
     })();
+  }
+
+  namesVersion(): string {
+    return `${this.#epoch}:${(this.#stmts.namesVersion.get() as { value: string }).value}`;
+  }
+
+  shareNames(): Array<{ id: string; name: string }> {
+    return this.#stmts.shareNames.all() as Array<{ id: string; name: string }>;
   }
 
   recordCollection(c: NewCollection, fileIds: readonly string[], now: number): void {

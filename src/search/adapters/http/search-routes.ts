@@ -22,6 +22,7 @@ import type { HttpApp } from '../../../shared/http-server.ts';
 import { ownSiteOnly, stateChange } from '../../../shared/site-guard.ts';
 import { FILE_ID_PATTERN, PEER_ID_PATTERN } from '../../../shared/ids.ts';
 import { MAX_ADDRESS_LENGTH } from '../../../protocol/limits.ts';
+import { MAX_WANT } from '../../../shared/defaults.ts';
 import type { ActiveSearch, SearchHit, SearchSummary } from '../../domain/active-search.ts';
 import type { SearchRequest } from '../../domain/search-engine.ts';
 import type { LinkInfo } from '../../ports.ts';
@@ -58,7 +59,7 @@ const SearchParams = {
   want: Type.Optional(
     Type.Integer({
       minimum: 1,
-      maximum: MAX_RESULT_LIMIT,
+      maximum: MAX_WANT,
       description: 'dynamic querying: search near first, widen only while fewer than this many other peers answered',
     }),
   ),

@@ -17,12 +17,15 @@
  *   however many links others open to us we keep neighbours we chose (eclipse, docs/PROTOCOL.md §8);
  * - when every inbound slot is taken, a newcomer may evict an inbound link that has carried
  *   nothing useful (domain/eviction.ts), else it is refused.
- * It implements the domain's Links port and hands every Query and Hit to the engine.
+ * It implements the domain's Links port and hands every Query and Hit to the engine, and every
+ * route table decoded (feature "qrp": route-tables.ts keeps what each link carried; one that does
+ * not decode closes its link).
  */
 import { SEARCH_DEFAULTS } from '../../../shared/defaults.ts';
 import { EventEmitter } from 'node:events';
 import { encodeFrame } from '../../../protocol/codec.ts';
-import type { Hit, Push, Query } from '../../../protocol/gen/wire_pb.ts';
+import type { Hit, Push, Query, RouteTable as WireRouteTable } from '../../../protocol/gen/wire_pb.ts';
+import { FEATURE_QRP } from '../../../protocol/limits.ts';
 import { PeerSession, type LocalHello, type SessionTimeouts } from '../../../protocol/session.ts';
 import type { CloseInfo, CloseReason } from '../../../protocol/close-reasons.ts';
 import type { RouteTable } from '../../../protocol/route-table.ts';
@@ -35,6 +38,7 @@ import type { LinkId, LinkInfo, LinkPeer, Links, NeighbourSource } from '../../p
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { hitForLink, inboundRefusal, preferred } from './link-rules.ts';
 import { newOverlayCounters, shuffled, type OverlayCounters } from './overlay-counters.ts';
+import { LinkRouteTables } from './route-tables.ts';
 import type { Listening, RawConnection, StreamTransport } from './transport.ts';
 
 export const DEFAULT_MAX_LINKS = SEARCH_DEFAULTS.maxLinks;
@@ -56,9 +60,12 @@ export interface LinkHandler {
   receiveHit(link: LinkId, hit: Hit): void;
   /** A Push (feature "push": only over links that negotiated it). */
   receivePush?(link: LinkId, push: Push): void;
-  /** A neighbour's route table of `level`, decoded (feature "qrp": only over links that negotiated it). */
+  /**
+   * A neighbour's route table of `level`, decoded (feature "qrp": only over links that negotiated
+   * it). The link keeps the same object to apply the neighbour's next patch to: never change it.
+   */
   receiveRouteTable?(link: LinkId, level: number, table: RouteTable): void;
-  /** A link finished its handshake (the engine sends it its route tables). */
+  /** A link finished its handshake and is in the flood (the engine sends it its route tables). */
   linkReady?(link: LinkId): void;
   linkClosed(link: LinkId): void;
 }
@@ -93,6 +100,8 @@ interface Entry {
   readonly subnet: string;
   /** The candidate address we dialled (outbound links only). */
   readonly dialled?: string;
+  /** The route tables sent and received over this link, per level. */
+  readonly routes: LinkRouteTables;
   ready: boolean;
   since: number;
   /** When it last carried a query we handled or a hit we delivered or passed on. */
@@ -215,6 +224,22 @@ export class LinkManager implements Links {
   /** Sent only if the link negotiated "push" (PeerSession.send refuses otherwise). */
   sendPush(link: LinkId, push: Push): boolean {
     return this.readyEntry(link)?.session.send({ case: 'push', value: push }) ?? false;
+  }
+
+  /**
+   * Sent only if the link negotiated "qrp": whole, or as a patch against the table of this level
+   * sent last on the link; nothing is sent when the peer has this table already (true all the same).
+   */
+  sendRouteTable(link: LinkId, level: number, table: RouteTable): boolean {
+    const entry = this.readyEntry(link);
+    if (!entry?.session.features.includes(FEATURE_QRP)) return false;
+    const message = entry.routes.outgoing(level, table);
+    if (message === undefined) return true;
+    if (!entry.session.send({ case: 'routeTable', value: message })) return false;
+    entry.routes.recordSent(level, table);
+    this.counters.routeTables.sent += 1;
+    this.counters.routeTables.bytesSent += message.data?.length ?? 0;
+    return true;
   }
 
   linkTo(peerId: string): LinkId | undefined {
@@ -346,6 +371,7 @@ export class LinkManager implements Links {
       direction,
       remoteIp: connection.remoteIp,
       subnet,
+      routes: new LinkRouteTables(),
       ready: false,
       since: Date.now(),
       ...(dialled ? { dialled } : {}),
@@ -358,7 +384,8 @@ export class LinkManager implements Links {
       else if (m.case === 'hit') {
         const fit = hitForLink(m.value, session.features);
         if (fit) this.handler.receiveHit(id, fit);
-      } else this.handler.receivePush?.(id, m.value);
+      } else if (m.case === 'routeTable') this.receiveRouteTable(entry, m.value);
+      else this.handler.receivePush?.(id, m.value);
     });
     session.once('close', (info) => this.onClose(entry, info, connection.peerId));
     return entry;
@@ -388,7 +415,27 @@ export class LinkManager implements Links {
     entry.since = Date.now();
     if (entry.dialled) this.backoff.succeed(entry.dialled);
     this.o.logger.debug({ link: entry.id, peerId, direction: entry.direction }, 'link up');
+    this.handler?.linkReady?.(entry.id);
     this.events.emit('change');
+  }
+
+  /** Decode a neighbour's table against the one it sent before; one that does not decode closes the link. */
+  private receiveRouteTable(entry: Entry, message: WireRouteTable): void {
+    const counts = this.counters.routeTables;
+    counts.received += 1;
+    counts.bytesReceived += message.data.length;
+    let table: RouteTable;
+    try {
+      table = entry.routes.incoming(message);
+    } catch (err) {
+      counts.refused += 1;
+      this.retire(entry);
+      return entry.session.reject(
+        'invalid-route-table',
+        `route table of level ${message.level}: ${(err as Error).message}`,
+      );
+    }
+    this.handler?.receiveRouteTable?.(entry.id, message.level, table);
   }
 
   /**

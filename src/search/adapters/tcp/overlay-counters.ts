@@ -1,7 +1,7 @@
 /**
  * What the overlay has refused, evicted and closed, for the Search service's /health JSON: an
  * eclipse attempt shows up here (many inbound links refused per address or subnet, evictions,
- * links closed for trickling a frame).
+ * links closed for trickling a frame), and what query routing tables cost in bytes.
  */
 
 export interface OverlayCounters {
@@ -20,10 +20,24 @@ export interface OverlayCounters {
   evictions: number;
   /** Links closed because a frame they began did not complete within the frame deadline. */
   frameDeadlineCloses: number;
+  /** Query routing tables (feature "qrp"): messages and their deflated data bytes, each way. */
+  routeTables: {
+    sent: number;
+    bytesSent: number;
+    received: number;
+    bytesReceived: number;
+    /** Tables that did not decode, each closing its link. */
+    refused: number;
+  };
 }
 
 export function newOverlayCounters(): OverlayCounters {
-  return { inboundRefused: { perIp: 0, perSubnet: 0, pending: 0, full: 0 }, evictions: 0, frameDeadlineCloses: 0 };
+  return {
+    inboundRefused: { perIp: 0, perSubnet: 0, pending: 0, full: 0 },
+    evictions: 0,
+    frameDeadlineCloses: 0,
+    routeTables: { sent: 0, bytesSent: 0, received: 0, bytesReceived: 0, refused: 0 },
+  };
 }
 
 /** A shuffled copy (Fisher-Yates). */

@@ -68,6 +68,8 @@ export interface SearchServiceComponents {
   searchesPerSecond?: number;
   /** How searches that name how many holders they want widen (dynamic querying). */
   dynamicQuerying?: Partial<DynamicQuerying>;
+  /** Levels of query routing table sent to neighbours (the searchRouteLevels setting; 0: plain flood). */
+  routeLevels?: number;
   backoff?: Partial<BackoffOptions>;
   maintainIntervalMs?: number;
   sessionTimeouts?: Partial<SessionTimeouts>;
@@ -124,6 +126,7 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
     rateLimits: c.rateLimits,
     searchesPerSecond: c.searchesPerSecond,
     ...(c.dynamicQuerying ? { dynamic: c.dynamicQuerying } : {}),
+    ...(c.routeLevels !== undefined ? { routing: { levels: c.routeLevels } } : {}),
     onError: (err) => c.logger.error({ err }, 'local index failed'),
     ...(c.onPush ? { onPush: c.onPush } : {}),
     // Debug, not info: how many a peer sends is its own choice; the counters (/health pushes) show them.
@@ -180,9 +183,11 @@ export function createSearchService(c: SearchServiceComponents): SearchService {
         await links.stop();
         throw err;
       }
+      engine.startRouting();
       c.logger.info({ searchAddress, apiUrl }, 'search service listening');
     },
     async stop() {
+      engine.stopRouting();
       engine.cancelAll();
       await apiPort?.close();
       apiPort = undefined;
@@ -232,6 +237,21 @@ function searchMetrics(
     ['reason'],
   );
   m.counter('queries_sent_total', 'Query messages written to links (own searches and forwards).', () => n.queriesSent);
+  m.counter(
+    'queries_not_routed_total',
+    'Copies of queries not sent to a link because its route table said nothing behind it matches (query routing).',
+    () => n.queriesNotRouted,
+  );
+  m.counter(
+    'route_tables_total',
+    'Query routing tables: received from neighbours, of a level not used (ignored), sent to neighbours.',
+    () => [
+      [{ event: 'received' }, n.routeTablesReceived],
+      [{ event: 'ignored' }, n.routeTablesIgnored],
+      [{ event: 'sent' }, n.routeTablesSent],
+    ],
+    ['event'],
+  );
   m.counter(
     'hits_total',
     'Hit messages: received, sent (answers with own files), forwarded, delivered to own searches, dropped.',

@@ -12,6 +12,7 @@ import { PeershareError } from './errors.ts';
 import { fsError } from './fs-errors.ts';
 import { DEFAULT_CHUNK_SIZE } from './content.ts';
 import { CLIENT_DEFAULTS, DOWNLOAD_DEFAULTS, FETCH_DEFAULTS, MAX_WANT, SEARCH_DEFAULTS } from './defaults.ts';
+import { MAX_ROUTE_LEVELS } from '../protocol/limits.ts';
 import { HEAP_GROWTH_PERCENT } from './heap-growth.ts';
 import { isLoopback } from './net.ts';
 import { MAX_ADVERTISED_ADDRESSES } from './peer-address.ts';
@@ -444,6 +445,12 @@ export const SETTINGS = {
     doc: 'largest TTL of a search query (links it may cross), sent and accepted',
     parse: int(1, 16),
     default: SEARCH_DEFAULTS.maxTtl,
+  },
+  searchRouteLevels: {
+    flag: 'search-route-levels',
+    doc: 'levels of query routing table sent to Search neighbours (feature qrp): the last this many hops of a query go only to neighbours whose table may match it; 0 turns query routing off (a plain flood)',
+    parse: int(0, MAX_ROUTE_LEVELS),
+    default: SEARCH_DEFAULTS.routeLevels,
   },
   searchTimeout: {
     flag: 'search-timeout',

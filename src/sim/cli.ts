@@ -1,10 +1,13 @@
 /**
- * `npm run sim -- search [--peers N] [--degree D] [--ttl T] [--holders-fraction F] [--want N] [--searches S]
- * [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]`: flood searches on a
- * simulated network running the project's own Search engine. Peers, degree, TTL and holders
- * fraction each take a comma-separated list; every combination is one row of the table printed
- * (markdown) and of the JSON written. One overlay is built per (peers, degree) and reused for its
- * TTLs and fractions; each row replays alone with the same figures. --svg writes the two charts
+ * `npm run sim -- search [--peers N] [--degree D] [--ttl T] [--holders-fraction F] [--want N] [--route-levels L]
+ * [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S]
+ * [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]`: searches on a
+ * simulated network running the project's own Search engine. Peers, degree, TTL, holders
+ * fraction, want and route levels each take a comma-separated list; every combination is one row
+ * of the table printed (markdown) and of the JSON written. One overlay is built per (peers,
+ * degree) and reused; one network of engines per route levels (with --route-levels above 0 each
+ * peer shares --library names of --words words from a Zipf vocabulary, route-tables.ts); each row
+ * replays alone with the same figures. --svg writes the two charts
  * of docs/SCALE.md (PREFIX-recall-messages.svg, PREFIX-recall-time.svg).
  *
  * `npm run sim -- fetch …`: membership and file availability on the project's own Fetch cores
@@ -18,10 +21,11 @@ import { chartMain, USAGE as CHART_USAGE, writeSearchCharts } from './chart-cli.
 import { markdownTable, summarize, type SearchRow } from './report.ts';
 import { SearchNetwork } from './search-network.ts';
 import { mix, runSearches } from './search-sim.ts';
+import { DEFAULT_LIBRARY, SimRouteTables, type TableStats } from './route-tables.ts';
 import { fetchMain, USAGE as FETCH_USAGE } from './fetch-cli.ts';
 
 const USAGE =
-  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
+  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--route-levels L[,L…]] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'search') await searchMain(rest);
@@ -41,6 +45,12 @@ async function searchMain(rest: string[]): Promise<void> {
       ttl: { type: 'string', default: '7' },
       'holders-fraction': { type: 'string', default: '0.01' },
       want: { type: 'string', default: '0' },
+      'route-levels': { type: 'string', default: '0' },
+      library: { type: 'string', default: String(DEFAULT_LIBRARY.files) },
+      words: { type: 'string', default: String(DEFAULT_LIBRARY.wordsPerName) },
+      vocabulary: { type: 'string', default: String(DEFAULT_LIBRARY.vocabulary) },
+      zipf: { type: 'string', default: String(DEFAULT_LIBRARY.zipf) },
+      'table-bits': { type: 'string', default: '13' },
       searches: { type: 'string', default: '20' },
       seed: { type: 'string', default: '1' },
       'latency-median': { type: 'string', default: '40' },
@@ -59,6 +69,13 @@ async function searchMain(rest: string[]): Promise<void> {
   const seed = Number(values.seed);
   const searches = Number(values.searches);
   const latency: LatencyModel = { medianMs: Number(values['latency-median']), sigma: Number(values['latency-sigma']) };
+  const library = {
+    files: Number(values.library),
+    wordsPerName: Number(values.words),
+    vocabulary: Number(values.vocabulary),
+    zipf: Number(values.zipf),
+    minTableLog2: Number(values['table-bits']),
+  };
   const rows: SearchRow[] = [];
   const commandLine = `npm run sim -- search ${rest.join(' ')}`.trim();
 
@@ -66,21 +83,38 @@ async function searchMain(rest: string[]): Promise<void> {
     for (const degree of list(values.degree)) {
       const t0 = performance.now();
       const overlay = Overlay.random(peers, degree, latency, seededRandom(mix(seed, peers, degree)));
-      const net = new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)));
       console.error(
-        `${peers} peers, degree ${degree}: ${overlay.links} links, built in ${((performance.now() - t0) / 1000).toFixed(1)} s, RSS ${mib(process.memoryUsage().rss)} MiB`,
+        `${peers} peers, degree ${degree}: ${overlay.links} links, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
-      for (const ttl of list(values.ttl)) {
-        for (const holdersFraction of list(values['holders-fraction'])) {
-          for (const want of list(values.want)) {
-            const t1 = performance.now();
-            const measures = await runSearches(net, { ttl, holdersFraction, searches, seed, want });
-            const row = summarize({ peers, degree, links: overlay.links }, { ttl, holdersFraction, want }, measures, {
-              wallSeconds: (performance.now() - t1) / 1000,
-              rssMiB: mib(process.memoryUsage().rss),
-            });
-            rows.push(row);
-            console.error(`  TTL ${ttl}, holders ${holdersFraction}, want ${want}: ${row.wallSeconds.toFixed(1)} s`);
+      for (const routeLevels of list(values['route-levels'])) {
+        const t1 = performance.now();
+        const net = new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)), { routeLevels });
+        let tables: TableStats | null = null;
+        if (routeLevels > 0) {
+          const routes = new SimRouteTables(net, library, seededRandom(mix(seed, peers, 2)));
+          routes.propagate();
+          tables = routes.stats();
+          net.routes = routes;
+        }
+        console.error(
+          `  route levels ${routeLevels}: engines${tables ? ' and tables' : ''} in ${((performance.now() - t1) / 1000).toFixed(1)} s, RSS ${mib(process.memoryUsage().rss)} MiB${tables ? `; tables ${(tables.bytesPerPeerMean / 1024).toFixed(1)} KiB per peer, fill by level ${tables.fillByLevel.map((f) => f.toFixed(3)).join(' ')}` : ''}`,
+        );
+        for (const ttl of list(values.ttl)) {
+          for (const holdersFraction of list(values['holders-fraction'])) {
+            for (const want of list(values.want)) {
+              const t2 = performance.now();
+              const measures = await runSearches(net, { ttl, holdersFraction, searches, seed, want });
+              const row = summarize(
+                { peers, degree, links: overlay.links },
+                { ttl, holdersFraction, want, routeLevels, tables },
+                measures,
+                { wallSeconds: (performance.now() - t2) / 1000, rssMiB: mib(process.memoryUsage().rss) },
+              );
+              rows.push(row);
+              console.error(
+                `    TTL ${ttl}, holders ${holdersFraction}, want ${want}: recall ${row.recallMean.toFixed(3)}, ${Math.round(row.messagesMean)} msgs, ${row.wallSeconds.toFixed(1)} s`,
+              );
+            }
           }
         }
       }
@@ -88,13 +122,13 @@ async function searchMain(rest: string[]): Promise<void> {
   }
 
   console.log(
-    `\n${commandLine}\n\nlatency per link: lognormal, median ${latency.medianMs} ms, sigma ${latency.sigma}; seed ${seed}\n`,
+    `\n${commandLine}\n\nlatency per link: lognormal, median ${latency.medianMs} ms, sigma ${latency.sigma}; seed ${seed}; library (with route levels) ${library.files} names of ${library.wordsPerName} words, vocabulary ${library.vocabulary}, Zipf ${library.zipf}, own tables ≥ 2^${library.minTableLog2} bits\n`,
   );
   console.log(markdownTable(rows));
   if (values.json) {
     writeFileSync(
       values.json,
-      `${JSON.stringify({ command: commandLine, seed, latency, node: process.version, rows }, null, 2)}\n`,
+      `${JSON.stringify({ command: commandLine, seed, latency, library, node: process.version, rows }, null, 2)}\n`,
     );
     console.log(`\nwrote ${values.json}`);
   }

@@ -4,6 +4,7 @@
  */
 import type { ChartPoint, ChartSeries, ChartSpec } from './chart.ts';
 import type { SearchMeasure } from './search-sim.ts';
+import type { TableStats } from './route-tables.ts';
 
 export interface SearchRow {
   readonly peers: number;
@@ -13,6 +14,9 @@ export interface SearchRow {
   readonly holdersFraction: number;
   /** Dynamic querying's target of holders (SearchRequest.want); 0: a plain flood. */
   readonly want: number;
+  /** Levels of query routing table (0: none, a flood) and what the tables cost (null without). */
+  readonly routeLevels: number;
+  readonly tables: TableStats | null;
   /** Holders per search, besides the origin (mean). */
   readonly holders: number;
   readonly searches: number;
@@ -43,7 +47,7 @@ export interface SearchRow {
 
 export function summarize(
   topology: { peers: number; degree: number; links: number },
-  config: { ttl: number; holdersFraction: number; want: number },
+  config: { ttl: number; holdersFraction: number; want: number; routeLevels: number; tables: TableStats | null },
   measures: readonly SearchMeasure[],
   run: { wallSeconds: number; rssMiB: number },
 ): SearchRow {
@@ -80,18 +84,46 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-const COLUMNS: ReadonlyArray<readonly [string, (r: SearchRow) => string]> = [
+/** The plain flood (no routing, no want) of the same network, TTL and holders, among `rows`. */
+function floodOf(r: SearchRow, rows: readonly SearchRow[]): SearchRow | undefined {
+  return rows.find(
+    (f) =>
+      f.routeLevels === 0 &&
+      f.want === 0 &&
+      f.peers === r.peers &&
+      f.degree === r.degree &&
+      f.ttl === r.ttl &&
+      f.holdersFraction === r.holdersFraction,
+  );
+}
+
+const COLUMNS: ReadonlyArray<readonly [string, (r: SearchRow, rows: readonly SearchRow[]) => string]> = [
   ['peers', (r) => String(r.peers)],
   ['degree', (r) => String(r.degree)],
   ['links', (r) => String(r.links)],
   ['TTL', (r) => String(r.ttl)],
   ['want', (r) => (r.want > 0 ? String(r.want) : 'flood')],
+  ['route levels', (r) => String(r.routeLevels)],
   ['holders', (r) => `${pct(r.holdersFraction)} (${round(r.holders, 1)})`],
   ['searches', (r) => String(r.searches)],
   ['recall mean / min', (r) => `${pct(r.recallMean)} / ${pct(r.recallMin)}`],
   ['peers reached', (r) => pct(r.coverage)],
   ['Query msgs / search', (r) => String(round(r.messagesMean, 1))],
   ['per link', (r) => String(round(r.messagesPerLink, 2))],
+  [
+    'of the same-TTL flood',
+    (r, rows) => {
+      const flood = floodOf(r, rows);
+      return flood && flood !== r ? String(round(r.messagesMean / flood.messagesMean, 3)) : '–';
+    },
+  ],
+  [
+    'tables: KiB per peer (fill by level)',
+    (r) =>
+      r.tables === null
+        ? '–'
+        : `${round(r.tables.bytesPerPeerMean / 1024, 1)} (${r.tables.fillByLevel.map((f) => pct(f)).join(', ')})`,
+  ],
   ['duplicates / search', (r) => String(round(r.duplicatesMean, 1))],
   ['Hit msgs / search', (r) => String(round(r.hitMessagesMean, 1))],
   [
@@ -108,7 +140,11 @@ const COLUMNS: ReadonlyArray<readonly [string, (r: SearchRow) => string]> = [
 ];
 
 export function markdownTable(rows: readonly SearchRow[]): string {
-  const lines = [COLUMNS.map(([h]) => h), COLUMNS.map(() => '---'), ...rows.map((r) => COLUMNS.map(([, f]) => f(r)))];
+  const lines = [
+    COLUMNS.map(([h]) => h),
+    COLUMNS.map(() => '---'),
+    ...rows.map((r) => COLUMNS.map(([, f]) => f(r, rows))),
+  ];
   return lines.map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 }
 
@@ -133,12 +169,22 @@ export function searchCharts(rows: readonly SearchRow[]): { recallMessages: Char
     (r: SearchRow) => `${r.peers.toLocaleString('en')} peers`,
     (r: SearchRow) => `degree ${r.degree}`,
     (r: SearchRow) => `${r.holdersFraction * 100}% holders`,
+    (r: SearchRow) => (r.routeLevels > 0 ? `${r.routeLevels} route levels` : 'flood'),
+    (r: SearchRow) => (r.want > 0 ? `want ${r.want}` : ''),
   ];
-  const inFull = [parts[0]!, parts[1]!, (r: SearchRow) => `${r.holdersFraction * 100}% of peers hold the file`];
+  const inFull = [
+    parts[0]!,
+    parts[1]!,
+    (r: SearchRow) => `${r.holdersFraction * 100}% of peers hold the file`,
+    parts[3]!,
+    parts[4]!,
+  ];
   const varies = parts.map((part) => new Set(rows.map(part)).size > 1);
+  // A plain flood is what the earlier charts show: said only when something else varies.
   const subtitle = inFull
     .filter((_, i) => !varies[i])
     .map((part) => part(rows[0]!))
+    .filter((text) => text !== '' && text !== 'flood')
     .join(', ');
   const groups = new Map<string, SearchRow[]>();
   for (const r of rows) {
@@ -146,6 +192,7 @@ export function searchCharts(rows: readonly SearchRow[]): { recallMessages: Char
       parts
         .filter((_, i) => varies[i])
         .map((part) => part(r))
+        .filter((text) => text !== '')
         .join(', ') || 'all';
     groups.set(name, [...(groups.get(name) ?? []), r]);
   }

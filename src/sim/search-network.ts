@@ -62,6 +62,12 @@ export interface SharedFile {
   readonly holders: Uint8Array;
 }
 
+/** What a search's file does to the peers' route tables (route-tables.ts SimRouteTables). */
+export interface SharedFileRoutes {
+  /** Add the file to its holders' tables and propagate; returns what undoes it. */
+  share(holders: Uint8Array, term: string, fileId: string): () => void;
+}
+
 export class SearchNetwork {
   readonly engines: SearchEngine[] = [];
   readonly traffic = { queries: 0, hits: 0 };
@@ -70,6 +76,9 @@ export class SearchNetwork {
   observer: QueryObserver | undefined;
   /** What the peers share now; holders[p] = 1 when peer p holds it. */
   file: SharedFile | undefined;
+  /** The peers' query routing tables (route-tables.ts), when the engines route (routeLevels > 0). */
+  routes: SharedFileRoutes | undefined;
+  private readonly idsByDegree: ReadonlyArray<readonly LinkId[]>;
   private time = EPOCH_MS;
   private readonly queue = new EventQueue<SimEvent>();
   private answered = false;
@@ -87,13 +96,14 @@ export class SearchNetwork {
   constructor(
     readonly overlay: Overlay,
     random: Random,
-    options: { maxTtl?: number } = {},
+    options: { maxTtl?: number; routeLevels?: number } = {},
   ) {
     const slotIds = Array.from(
       { length: Math.max(0, ...Array.from({ length: overlay.peers }, (_, p) => overlay.degreeOf(p))) },
       (_, s) => String(s),
     );
     const idsByDegree = slotIds.map((_, d) => slotIds.slice(0, d)).concat([slotIds]);
+    this.idsByDegree = idsByDegree;
     const randomBytes = (n: number) => Uint8Array.from({ length: n }, () => Math.floor(random.next() * 256));
     const address = () => 'sim:0';
     for (let p = 0; p < overlay.peers; p++) {
@@ -108,6 +118,8 @@ export class SearchNetwork {
           clock: this.clock,
           randomBytes,
           router: { maxTtl: options.maxTtl },
+          // Tables are set by route-tables.ts, not sent over links: without them every copy goes, as in a flood.
+          routing: { levels: options.routeLevels ?? 0 },
           onError: (err) => this.errors.push(err),
         }),
       );
@@ -116,6 +128,11 @@ export class SearchNetwork {
 
   now(): number {
     return this.time;
+  }
+
+  /** The link ids of peer `peer` (its slots). */
+  linkIds(peer: number): readonly LinkId[] {
+    return this.idsByDegree[this.overlay.degreeOf(peer)]!;
   }
 
   /** Move the clock forward with nothing happening (no event may be pending). */

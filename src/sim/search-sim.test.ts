@@ -4,6 +4,8 @@ import { edgesOf } from '../../test/support/topology.ts';
 import { lognormalLatency, Overlay } from './overlay.ts';
 import { SearchNetwork } from './search-network.ts';
 import { mix, runSearches, type SearchMeasure } from './search-sim.ts';
+import { DEFAULT_LIBRARY, SimRouteTables } from './route-tables.ts';
+import { RouteTable } from '../protocol/route-table.ts';
 
 const LATENCY = { medianMs: 40, sigma: 0.5 };
 
@@ -143,5 +145,60 @@ describe('flood search simulated on 1,000 peers running the real SearchEngine', 
       expect(m.recall).toBe(1);
       expect(m.messages).toBe(bound);
     }
+  });
+
+  describe('keyword routing (route levels, every table truthful)', () => {
+    function routed(levels: number): SearchNetwork {
+      const overlay = Overlay.random(1_000, 8, LATENCY, seededRandom(mix(21, 1_000, 8)));
+      const net = new SearchNetwork(overlay, seededRandom(mix(21, 1_000, 8, 1)), { routeLevels: levels });
+      if (levels > 0) {
+        const routes = new SimRouteTables(net, DEFAULT_LIBRARY, seededRandom(22));
+        routes.propagate();
+        net.routes = routes;
+      }
+      return net;
+    }
+
+    it('keeps the flood’s recall (100 %) for fewer messages, and each peer handles a query id at most once', async () => {
+      const config = { ttl: 5, holdersFraction: 0.01, searches: 10, seed: 21 };
+      const flood = await runSearches(routed(0), config);
+      const net = routed(2);
+      const measures = await runSearches(net, config);
+      for (const m of [...flood, ...measures]) {
+        expect(m.recall).toBe(1);
+        expect(m.accepted).toBe(m.reached); // no peer handled the query twice: no loops
+      }
+      expect(total(measures, (m) => m.messages)).toBeLessThan(0.5 * total(flood, (m) => m.messages));
+      const notRouted = net.engines.reduce((sum, e) => sum + e.counters.queriesNotRouted, 0);
+      const sent = net.engines.reduce((sum, e) => sum + e.counters.queriesSent, 0);
+      expect(sent).toBe(total(measures, (m) => m.messages));
+      expect(notRouted).toBeGreaterThan(sent); // most copies of the last two hops stayed home
+      // The seen caches stay within their bound, as in a flood.
+      for (const e of net.engines) expect(e.router.stats.seen).toBeLessThanOrEqual(10);
+    });
+
+    it('a neighbour that sends full tables gets every query that comes near it, and the others still find every holder', async () => {
+      const config = { ttl: 5, holdersFraction: 0.01, searches: 10, seed: 23 };
+      const liar = 0;
+      const honest = routed(2);
+      await runSearches(honest, config);
+      const net = routed(2);
+      const { overlay } = net;
+      for (let level = 0; level < 2; level++)
+        for (let s = 0; s < overlay.degreeOf(liar); s++)
+          net.engines[overlay.neighbour(liar, s)]!.routing.receive(
+            String(overlay.backSlot(liar, s)),
+            level,
+            RouteTable.full(),
+          );
+      const measures = await runSearches(net, config);
+      for (const m of measures) expect(m.recall).toBe(1);
+      // Told the truth, peer 0 is asked only some of the time; claiming everything, it is asked every search.
+      expect(honest.engines[liar]!.counters.queriesAccepted).toBeLessThan(10);
+      expect(net.engines[liar]!.counters.queriesAccepted).toBe(10);
+      expect(net.engines[liar]!.counters.queriesReceived).toBeGreaterThan(
+        honest.engines[liar]!.counters.queriesReceived,
+      );
+    });
   });
 });

@@ -41,6 +41,8 @@ export interface SearchMeasure {
   readonly messages: number;
   readonly hitMessages: number;
   readonly duplicates: number;
+  /** Queries handled (first copies of a query id), counted as the engines accept them: equals `reached` when no peer handles one twice. */
+  readonly accepted: number;
   /** Peers other than the origin that handled the query. */
   readonly reached: number;
   /** Peers other than the origin at most `ttl` hops away. */
@@ -78,11 +80,16 @@ async function runSearch(
     : pickHolders(peers, Math.max(1, Math.round(config.holdersFraction * peers)), random);
   const term = `file${index}`;
   net.file = { term, entry: { id: `id-${config.seed}-${index}`, name: `${term}.bin`, size: 1 }, holders };
+  const unshare = net.routes?.share(holders, term, net.file.entry.id);
   const origin = config.fixed?.origin ?? Math.floor(random.next() * peers);
   const reached = new Uint8Array(peers); // hops at which each peer handled the query; 0: never
   let duplicates = 0;
+  let accepted = 0;
   const observer: QueryObserver = {
-    accepted: (peer, hops) => (reached[peer] = hops),
+    accepted: (peer, hops) => {
+      accepted += 1;
+      reached[peer] = hops;
+    },
     duplicate: () => (duplicates += 1),
   };
   net.observer = observer;
@@ -105,6 +112,7 @@ async function runSearch(
   await net.run();
   await search.done;
   net.observer = undefined;
+  unshare?.();
   if (net.errors.length > 0)
     throw new AggregateError(net.errors, `the simulated engines reported ${net.errors.length} errors`);
 
@@ -140,6 +148,7 @@ async function runSearch(
     messages: net.traffic.queries - before.queries,
     hitMessages: net.traffic.hits - before.hits,
     duplicates,
+    accepted,
     reached: reachedCount,
     withinTtl,
     missedWithinTtl: missed,

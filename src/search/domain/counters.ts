@@ -28,7 +28,14 @@ export interface SearchCounters {
   hitsDropped: number;
   /** Results of hits for our own searches dropped for a name no share may have (shared/names.ts). */
   hitResultsBadName: number;
-  /** Neighbours this engine cut for flooding (their rate state outlives the link). */
+  /** Copies of queries not sent to a link because its route table said nothing behind it matches. */
+  queriesNotRouted: number;
+  /** Route tables received from neighbours, and those of a level we do not use (ignored). */
+  routeTablesReceived: number;
+  routeTablesIgnored: number;
+  /** Route tables sent to neighbours (each level over each link counts one). */
+  routeTablesSent: number;
+  /** Neighbours this engine cut for flooding queries or route tables (their query rate state outlives the link). */
   linksDisconnected: number;
 }
 
@@ -48,6 +55,10 @@ export function newCounters(): SearchCounters {
     hitsDelivered: 0,
     hitsDropped: 0,
     hitResultsBadName: 0,
+    queriesNotRouted: 0,
+    routeTablesReceived: 0,
+    routeTablesIgnored: 0,
+    routeTablesSent: 0,
     linksDisconnected: 0,
   };
 }

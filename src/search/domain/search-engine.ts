@@ -20,6 +20,11 @@ import { newCounters, type SearchCounters } from './counters.ts';
 import type { Signer } from '../../shared/keys.ts';
 import { isSafeFileName } from '../../shared/names.ts';
 import { localSearchLimiter, type LocalSearchLimiter } from './local-limit.ts';
+import { QueryRouting } from './query-routing.ts';
+import { TokenBucket } from './token-bucket.ts';
+import { MAX_ROUTE_LEVELS } from '../../protocol/limits.ts';
+import type { RouteTable } from '../../protocol/route-table.ts';
+import type { Cancel } from '../../shared/clock.ts';
 
 export const DEFAULT_SEARCH_TIMEOUT_MS = SEARCH_DEFAULTS.timeoutMs;
 export const DEFAULT_RESULT_LIMIT = 1_000;
@@ -51,6 +56,33 @@ export interface DynamicQuerying {
 
 export const DEFAULT_DYNAMIC_QUERYING: DynamicQuerying = { ttlSteps: [2, 4], stepMs: 1_000 };
 
+/** Query routing (query-routing.ts): how many levels of route table, and how often they move. */
+export interface RoutingSettings {
+  /** Levels of table sent and used (0: none, a plain flood). */
+  readonly levels: number;
+  /** Least time between two updates of our tables over one link: changes in between are coalesced. */
+  readonly updateMs: number;
+  /** How often our own table is read again from the index (and at start). */
+  readonly refreshMs: number;
+  /** Tables one link may send at once, and per second on average; a link that sends more is cut. */
+  readonly tableBurst: number;
+  readonly tablesPerSecond: number;
+}
+
+export const DEFAULT_ROUTE_UPDATE_MS = 5_000;
+export const DEFAULT_ROUTE_REFRESH_MS = 60_000;
+/**
+ * An honest neighbour sends at most MAX_ROUTE_LEVELS tables per update interval (its first ones at
+ * once when the link comes up): the bound allows twice that, and three intervals' worth at once.
+ */
+export const DEFAULT_ROUTING: RoutingSettings = {
+  levels: SEARCH_DEFAULTS.routeLevels,
+  updateMs: DEFAULT_ROUTE_UPDATE_MS,
+  refreshMs: DEFAULT_ROUTE_REFRESH_MS,
+  tableBurst: 3 * MAX_ROUTE_LEVELS,
+  tablesPerSecond: (2 * MAX_ROUTE_LEVELS * 1_000) / DEFAULT_ROUTE_UPDATE_MS,
+};
+
 export interface SearchEngineOptions {
   /** Our identity: its id names our queries, hits and pushes; its key signs our pushes. */
   readonly identity: Signer;
@@ -70,6 +102,8 @@ export interface SearchEngineOptions {
   readonly searchesPerSecond?: number;
   readonly maxLocalResults?: number;
   readonly dynamic?: Partial<DynamicQuerying>;
+  /** Query routing: levels of route table (SEARCH_DEFAULTS.routeLevels unless given; 0: off) and its pace. */
+  readonly routing?: Partial<RoutingSettings>;
   /** Told when something goes wrong that is not a peer's fault (the index failing). */
   readonly onError?: (err: unknown) => void;
   /** PUSH (push.ts): its bounds, and who acts on a push for this peer (the connect-back, after its own checks). */
@@ -100,6 +134,14 @@ export class SearchEngine {
   private readonly guard: LinkGuard;
   private readonly localLimit: LocalSearchLimiter;
   private readonly dynamic: DynamicQuerying;
+  /** The neighbours' route tables and ours (query-routing.ts). */
+  readonly routing: QueryRouting;
+  private readonly routingSettings: RoutingSettings;
+  /** Per link: the tables we last sent it (by level) and when. */
+  private readonly tablesSent = new Map<LinkId, { tables: Array<RouteTable | undefined>; at: number }>();
+  private readonly tableRate = new Map<LinkId, TokenBucket>();
+  private cancelFlush: Cancel | undefined;
+  private cancelRefresh: Cancel | undefined;
   private readonly active = new Map<string, ActiveSearch>();
   private readonly now: () => number;
   readonly pushRouter: PushRouter;
@@ -124,6 +166,8 @@ export class SearchEngine {
     this.router = new FloodRouter({ ...o.router, now: this.now });
     this.guard = new LinkGuard(o.rateLimits ?? DEFAULT_RATE_LIMITS, this.now);
     this.dynamic = { ...DEFAULT_DYNAMIC_QUERYING, ...o.dynamic };
+    this.routingSettings = { ...DEFAULT_ROUTING, ...o.routing };
+    this.routing = new QueryRouting(this.routingSettings.levels);
     this.localLimit = localSearchLimiter(o.rateLimits ?? DEFAULT_RATE_LIMITS, o.searchesPerSecond, this.now);
   }
 
@@ -342,9 +386,72 @@ export class SearchEngine {
     this.o.onPush?.(push);
   }
 
-  /** A link closed: forget its rate-limit state (reverse routes through it simply fail later). */
+  /** A link closed: forget its rate-limit state and route tables (reverse routes through it simply fail later). */
   linkClosed(link: LinkId): void {
     this.guard.forget(link);
+    this.forgetTables(link);
+  }
+
+  /**
+   * Start query routing: read our own table now and every `refreshMs`, sending the levels that
+   * change. Nothing to do when routing is off or the index has no tables.
+   */
+  startRouting(): void {
+    if (!this.routing.enabled || this.o.index.routeTable === undefined || this.cancelRefresh) return;
+    const refresh = (): void => {
+      void this.refreshOwnTable().finally(() => {
+        if (this.cancelRefresh) this.cancelRefresh = this.o.clock.schedule(this.routingSettings.refreshMs, refresh);
+      });
+    };
+    this.cancelRefresh = () => {};
+    refresh();
+  }
+
+  /** Read our own table from the index now; sends the levels that changed (coalesced). */
+  async refreshOwnTable(): Promise<void> {
+    if (!this.routing.enabled || this.o.index.routeTable === undefined) return;
+    let table: RouteTable;
+    try {
+      table = await this.o.index.routeTable();
+    } catch (err) {
+      this.o.onError?.(err);
+      return; // the tables sent before stay
+    }
+    if (this.routing.setOwn(table)) this.scheduleTableUpdate();
+  }
+
+  /** A link finished its handshake: send it our tables now (its first update). */
+  linkReady(link: LinkId): void {
+    if (!this.routing.enabled || this.o.links.sendRouteTable === undefined) return;
+    this.sendTables(link, this.routing.outgoingTables(this.o.links.ids()));
+    // Until it sends its own tables we flood to it, so what we tell the others widens.
+    this.scheduleTableUpdate();
+  }
+
+  /** A neighbour's route table of `level` arrived over `link` (decoded by the adapter). */
+  receiveRouteTable(link: LinkId, level: number, table: RouteTable): void {
+    this.counters.routeTablesReceived += 1;
+    let rate = this.tableRate.get(link);
+    if (!rate) {
+      const { tableBurst, tablesPerSecond } = this.routingSettings;
+      rate = new TokenBucket(tableBurst, tablesPerSecond, this.now);
+      this.tableRate.set(link, rate);
+    }
+    if (!rate.take()) {
+      this.disconnect(link, 'route table rate exceeded');
+      return;
+    }
+    const receipt = this.routing.receive(link, level, table);
+    if (receipt === 'level-ignored') this.counters.routeTablesIgnored += 1;
+    if (receipt === 'stored') this.scheduleTableUpdate();
+  }
+
+  /** Stop the timers of query routing (shutdown). */
+  stopRouting(): void {
+    this.cancelRefresh?.();
+    this.cancelRefresh = undefined;
+    this.cancelFlush?.();
+    this.cancelFlush = undefined;
   }
 
   /** End every running search (shutdown). */
@@ -352,12 +459,66 @@ export class SearchEngine {
     for (const search of [...this.active.values()]) search.end('cancelled');
   }
 
+  /**
+   * Send the levels that changed to every link, coalesced: a link gets at most one update per
+   * `updateMs`, so a burst of changes (tables arriving, links coming and going) costs one.
+   */
+  private scheduleTableUpdate(): void {
+    if (this.cancelFlush || !this.routing.enabled || this.o.links.sendRouteTable === undefined) return;
+    const now = this.now();
+    let due = now;
+    for (const link of this.o.links.ids()) {
+      const sent = this.tablesSent.get(link);
+      if (sent) due = Math.max(due, sent.at + this.routingSettings.updateMs);
+    }
+    this.cancelFlush = this.o.clock.schedule(due - now, () => {
+      this.cancelFlush = undefined;
+      const ids = this.o.links.ids();
+      const tables = this.routing.outgoingTables(ids);
+      for (const link of ids) this.sendTables(link, tables);
+    });
+  }
+
+  /** Send `link` the levels of `tables` that differ from what it was sent before. */
+  private sendTables(link: LinkId, tables: readonly RouteTable[]): void {
+    let sent = this.tablesSent.get(link);
+    if (!sent) {
+      sent = { tables: [], at: -Infinity };
+      this.tablesSent.set(link, sent);
+    }
+    let any = false;
+    tables.forEach((table, level) => {
+      const before = sent.tables[level];
+      if (before === table || before?.equals(table)) return;
+      if (!this.o.links.sendRouteTable!(link, level, table)) return;
+      sent.tables[level] = table;
+      this.counters.routeTablesSent += 1;
+      any = true;
+    });
+    if (any) sent.at = this.now();
+  }
+
+  private forgetTables(link: LinkId): void {
+    this.tableRate.delete(link);
+    this.tablesSent.delete(link);
+    // What we tell the others changes: its tables no longer count (nor does its lack of them).
+    this.routing.drop(link);
+    this.scheduleTableUpdate();
+  }
+
   get activeSearches(): number {
     return this.active.size;
   }
 
+  /** Send a copy of `query` to each link of `to` whose route table may match it (query-routing.ts). */
   private sendQueries(to: readonly LinkId[], query: Query): void {
-    for (const link of to) if (this.o.links.sendQuery(link, query)) this.counters.queriesSent += 1;
+    for (const link of to) {
+      if (!this.routing.allows(link, query.ttl, query.terms, query.fileId)) {
+        this.counters.queriesNotRouted += 1;
+        continue;
+      }
+      if (this.o.links.sendQuery(link, query)) this.counters.queriesSent += 1;
+    }
   }
 
   private async matchLocally(query: Query): Promise<IndexEntry[]> {
@@ -399,6 +560,7 @@ export class SearchEngine {
   private disconnect(link: LinkId, reason: string): void {
     this.counters.linksDisconnected += 1;
     this.guard.forget(link);
+    this.forgetTables(link);
     this.o.links.disconnect(link, reason);
   }
 

@@ -73,6 +73,7 @@ export function buildSearch(
     filesAddress: () => (files ? addressOfUrl(files.url) : undefined) ?? localAddress(config, config.filesPort),
     maxLinks: config.maxLinks,
     maxTtl: config.searchTtl,
+    routeLevels: config.searchRouteLevels,
     timeoutMs: config.searchTimeout,
     maxLinksPerIp: config.maxLinksPerIp,
     maxLinksPerSubnet: config.maxLinksPerSubnet,

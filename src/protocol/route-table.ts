@@ -26,6 +26,14 @@ export const ROUTE_TABLE_MAX_BITS_LOG2 = 20;
 export const ROUTE_PREFIX_MAX = 12;
 /** Keys per bit a table is sized for (about one bit in eight set), before the size cap. */
 const BITS_PER_KEY = 8;
+/**
+ * The smallest size sizeFor chooses, above the protocol's least: tables are combined into levels
+ * (a neighbour's and its neighbours' shares), and a union is never sparser than its smallest
+ * member, widened. Own tables of 2^13 bits left the third level 78 % full at 10,000 simulated
+ * peers, a near-flood; at 2^16, 17 % (docs/SCALE.md "Keyword routing"). 8 KiB, deflated to a few
+ * hundred bytes when sparse.
+ */
+export const ROUTE_TABLE_OWN_MIN_BITS_LOG2 = 16;
 /** Marks an id key; no token has it (tokens are letters and digits). */
 const ID_MARK = '#';
 
@@ -52,10 +60,13 @@ export class RouteTable {
     return table;
   }
 
-  /** The size (log2 of bits) a table of `keys` keys gets: about one bit in eight set, within bounds. */
-  static sizeFor(keys: number): number {
+  /**
+   * The size (log2 of bits) an own table of `keys` keys gets: about one bit in eight set, at least
+   * 2^`floorLog2` bits (2^16 unless a simulation measures smaller ones), at most the protocol's largest.
+   */
+  static sizeFor(keys: number, floorLog2: number = ROUTE_TABLE_OWN_MIN_BITS_LOG2): number {
     const wanted = Math.ceil(Math.log2(Math.max(1, keys * BITS_PER_KEY)));
-    return Math.min(ROUTE_TABLE_MAX_BITS_LOG2, Math.max(ROUTE_TABLE_MIN_BITS_LOG2, wanted));
+    return Math.min(ROUTE_TABLE_MAX_BITS_LOG2, Math.max(ROUTE_TABLE_MIN_BITS_LOG2, floorLog2, wanted));
   }
 
   /** A table from the raw bit set of `bytes` (bit i is bit i % 8 of byte i / 8); throws on a bad size. */

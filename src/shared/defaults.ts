@@ -36,7 +36,7 @@ export const SEARCH_DEFAULTS = {
    * Query routing (feature "qrp"): levels of route table each peer sends its neighbours (0: none,
    * plain flood), so this many last hops of a query go only to neighbours whose table may match.
    */
-  routeLevels: 2,
+  routeLevels: 3,
 } as const;
 
 export const DOWNLOAD_DEFAULTS = {

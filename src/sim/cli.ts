@@ -50,7 +50,7 @@ async function searchMain(rest: string[]): Promise<void> {
       words: { type: 'string', default: String(DEFAULT_LIBRARY.wordsPerName) },
       vocabulary: { type: 'string', default: String(DEFAULT_LIBRARY.vocabulary) },
       zipf: { type: 'string', default: String(DEFAULT_LIBRARY.zipf) },
-      'table-bits': { type: 'string', default: '13' },
+      'table-bits': { type: 'string', default: '16' },
       searches: { type: 'string', default: '20' },
       seed: { type: 'string', default: '1' },
       'latency-median': { type: 'string', default: '40' },

@@ -12,7 +12,7 @@
  * after the search), with the same QueryRouting code.
  */
 import type { Random } from '../fetch/domain/random.ts';
-import { encodeRouteTable, ROUTE_TABLE_MIN_BITS_LOG2, RouteTable } from '../protocol/route-table.ts';
+import { encodeRouteTable, RouteTable } from '../protocol/route-table.ts';
 import type { SearchNetwork, SharedFileRoutes } from './search-network.ts';
 
 export interface LibraryConfig {
@@ -23,7 +23,7 @@ export interface LibraryConfig {
   /** Distinct words, drawn with probability ∝ 1 / rank^zipf. */
   readonly vocabulary: number;
   readonly zipf: number;
-  /** Smallest own table (log2 of bits); RouteTable.sizeFor's choice when larger. */
+  /** Smallest own table (log2 of bits; RouteTable.sizeFor's floor, 2^16 unless given); larger when the keys need it. */
   readonly minTableLog2?: number;
 }
 
@@ -60,9 +60,7 @@ export class SimRouteTables implements SharedFileRoutes {
         for (const w of name) keys += Math.min(w.length, 12);
         tokens.push(name);
       }
-      const table = RouteTable.empty(
-        Math.max(library.minTableLog2 ?? ROUTE_TABLE_MIN_BITS_LOG2, RouteTable.sizeFor(keys)),
-      );
+      const table = RouteTable.empty(RouteTable.sizeFor(keys, library.minTableLog2));
       tokens.forEach((name, f) => {
         table.addTokens(name);
         table.addId(`lib-${p}-${f}`);

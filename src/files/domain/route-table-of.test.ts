@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ROUTE_TABLE_OWN_MIN_BITS_LOG2 } from '../../protocol/route-table.ts';
 import { routeTableOf } from './route-table-of.ts';
 import { matchesAll, parseTerms, tokenize } from './terms.ts';
 
@@ -34,7 +35,7 @@ describe('routeTableOf', () => {
 
   it('rules out most queries nothing matches, and grows with the keys', () => {
     const few = routeTableOf([{ id: fileId(1), name: 'Ubuntu-22.04 Désktop.iso' }]);
-    expect(few.bits).toBe(2 ** 13);
+    expect(few.bits).toBe(2 ** ROUTE_TABLE_OWN_MIN_BITS_LOG2);
     expect(few.mayMatch(['desk'], '')).toBe(true);
     expect(few.mayMatch(['windows'], '')).toBe(false);
     expect(few.mayMatch([], fileId(2))).toBe(false);

@@ -152,6 +152,8 @@ describe('SearchEngine with query routing', () => {
     const before = links.tables.length;
     await clock.advance(DEFAULT_ROUTING.refreshMs);
     expect(index.reads).toBe(3);
+    // Coalesced: the change goes out once `updateMs` has passed since the tables the links got at once.
+    await clock.advance(DEFAULT_ROUTING.updateMs);
     // Only the levels that changed: level 0 (level 1 is still full) to each link.
     expect(links.tables.slice(before).map((t) => [t.link, t.level])).toEqual([
       ['a', 0],

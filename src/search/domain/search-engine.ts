@@ -70,7 +70,8 @@ export interface RoutingSettings {
 }
 
 export const DEFAULT_ROUTE_UPDATE_MS = 5_000;
-export const DEFAULT_ROUTE_REFRESH_MS = 60_000;
+/** Reading an unchanged table is one counter lookup (File Management rebuilds only on a change of names). */
+export const DEFAULT_ROUTE_REFRESH_MS = 2_000;
 /**
  * An honest neighbour sends at most MAX_ROUTE_LEVELS tables per update interval (its first ones at
  * once when the link comes up): the bound allows twice that, and three intervals' worth at once.

@@ -69,9 +69,13 @@ export interface RoutingSettings {
   readonly tablesPerSecond: number;
 }
 
-export const DEFAULT_ROUTE_UPDATE_MS = 5_000;
+/**
+ * One update per link per second: a new share reaches a level d table d seconds or so after it is
+ * read, so the routed hops of a search made just after sharing rarely miss it.
+ */
+export const DEFAULT_ROUTE_UPDATE_MS = 1_000;
 /** Reading an unchanged table is one counter lookup (File Management rebuilds only on a change of names). */
-export const DEFAULT_ROUTE_REFRESH_MS = 2_000;
+export const DEFAULT_ROUTE_REFRESH_MS = 1_000;
 /**
  * An honest neighbour sends at most MAX_ROUTE_LEVELS tables per update interval (its first ones at
  * once when the link comes up): the bound allows twice that, and three intervals' worth at once.

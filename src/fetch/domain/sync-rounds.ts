@@ -37,7 +37,15 @@ import {
   type SyncRequest,
   type ViewDelta,
 } from './messages.ts';
-import { addressSets, nextSeq, signLeave, signRecord, withAddressSets, type PeerRecord } from './peer-record.ts';
+import {
+  addressSets,
+  nextSeq,
+  signLeave,
+  signRecord,
+  withAddressSets,
+  type PeerRecord,
+  type VerifiedLookup,
+} from './peer-record.ts';
 import { PeerTable, type MergeReport, type PeerState } from './peer-table.ts';
 import type { WallClock } from '../../shared/clock.ts';
 import { sample, type Random } from './random.ts';
@@ -107,6 +115,13 @@ export interface SyncRoundsOptions {
   config?: Partial<FetchConfig>;
   /** Signature check; default Ed25519. Simulated peers in one process share a memoized one. */
   verifier?: SignatureVerifier;
+  /**
+   * Records this process already verified, by peer id, looked up before this peer's own: a record
+   * identical in every field to the one returned is taken as that very object, without a signature
+   * check. Simulated peers in one process share one, so each record object exists once, not once
+   * per peer that holds it. It must return only records whose signature was checked (or signed here).
+   */
+  verified?: VerifiedLookup;
 }
 
 /** Rounds without a change to our own records before first contacts send a hash, not a digest. */
@@ -163,8 +178,12 @@ export class SyncRounds {
     );
     // Records already checked (held in the table, or waiting unverified) skip the signature check
     // when they come again unchanged: while many peers join, the same records arrive in many answers.
+    const shared = options.verified;
     const held = (peerId: string) =>
-      this.table.known(peerId) ?? this.admission.get(peerId) ?? this.admission.firewalledRecord(peerId);
+      shared?.(peerId) ??
+      this.table.known(peerId) ??
+      this.admission.get(peerId) ??
+      this.admission.firewalledRecord(peerId);
     this.checks = { verified: held, ...(options.verifier ? { verifier: options.verifier } : {}) };
   }
 

@@ -16,7 +16,8 @@
  *      come: the phase then runs its cap and reports how many held it, round by round;
  *   4. churn (optional): for some rounds, a fraction of the live peers crash each round and as many
  *      new ones join through a random live peer; then rounds until no live peer holds a crashed one
- *      alive and, below the cap, every live peer holds every other live one alive.
+ *      alive, and how many live peers the live ones then fail to hold alive (under loss some live
+ *      peer is always suspected, or down, somewhere).
  * Loss (optional) drops each request with a probability, in every phase (fetch-network.ts).
  * Everything is counted in rounds of simulated time; a seed gives the same counts every time.
  */
@@ -78,9 +79,14 @@ export interface ChurnMeasure {
   readonly staleAliveFraction: number;
   /** When churn stopped: live peers that joined during churn, held alive by how many live peers on average, over the live peers. */
   readonly joinersHeldFraction: number;
-  /** Rounds after churn stopped until no live peer held a crashed one alive (and, below the cap, all held all). */
+  /** Rounds after churn stopped until no live peer held a crashed one alive. */
   readonly settleRounds: number | null;
   readonly settle: PhaseTraffic;
+  /**
+   * Then: of the entries a live peer should hold alive (every other live peer, or a full table),
+   * the fraction it does not (absent, suspected or down). Under loss it stays above 0.
+   */
+  readonly liveNotHeldAliveFraction: number;
 }
 
 export interface FetchMeasure {
@@ -304,6 +310,18 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
   };
 }
 
+/** Pairs of live peers where the first does not hold the second alive (absent, suspected or down), over all pairs. */
+function liveNotHeldAlive(net: FetchNetwork, cap: number): number {
+  const live = net.live;
+  let missing = 0;
+  for (const p of live) {
+    let held = 0;
+    for (const q of live) if (q !== p && p.core.table.get(q.core.peerId)?.state === 'alive') held++;
+    missing += Math.min(cap, live.length - 1) - Math.min(held, cap);
+  }
+  return live.length < 2 ? 0 : missing / (live.length * Math.min(cap, live.length - 1));
+}
+
 /** Alive entries of live peers that name a crashed peer, and all alive entries of live peers. */
 function staleAlive(net: FetchNetwork): { stale: number; alive: number } {
   const dead = new Set(net.peers.filter((p) => p.dead).map((p) => p.core.peerId));
@@ -352,8 +370,7 @@ async function runChurn(net: FetchNetwork, config: FetchSimConfig, cap: number):
     (sum, j) => sum + live.filter((p) => p !== j && p.core.table.get(j.core.peerId)?.state === 'alive').length,
     0,
   );
-  const complete = cap >= live.length - 1;
-  const settled = () => staleAlive(net).stale === 0 && (!complete || allKnowAll(net, cap));
+  const settled = () => staleAlive(net).stale === 0;
   const settle = await roundsUntil(net, settled, config.maxRounds, (r) => config.progress?.('settle', r));
   return {
     rate,
@@ -365,6 +382,7 @@ async function runChurn(net: FetchNetwork, config: FetchSimConfig, cap: number):
     joinersHeldFraction: liveJoiners.length === 0 ? 1 : held / liveJoiners.length / Math.max(live.length - 1, 1),
     settleRounds: settle.rounds,
     settle: phaseTraffic(settle.traffic, settle.ran, net.live.length),
+    liveNotHeldAliveFraction: liveNotHeldAlive(net, cap),
   };
 }
 

@@ -392,10 +392,14 @@ export class SyncRounds {
       // Same set of records as the asker: no records, only suspicions since its cursor. Otherwise
       // what changed since the cursor, or without one all of it (see SyncRequest).
       const same = request.haveHash === this.digest().hash;
-      view = this.table.viewSince(request.viewCursor, () => same);
+      view = this.table.viewSince(request.viewCursor, () => same, this.config.maxRecordsPerAnswer);
     } else {
       const have = new Set(request.have ?? []);
-      view = this.table.viewSince(request.viewCursor, (record) => have.has(haveEntry(record)));
+      view = this.table.viewSince(
+        request.viewCursor,
+        (record) => have.has(haveEntry(record)),
+        this.config.maxRecordsPerAnswer,
+      );
     }
     // Firewalled peers, marked: those whose failure we saw ourselves (one hop), the asker's own excepted.
     const firewalled = this.admission

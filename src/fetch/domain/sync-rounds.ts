@@ -371,19 +371,22 @@ export class SyncRounds {
     if (id === this.peerId)
       throw new PeershareError('BAD_REQUEST', "announce carries this peer's own id", { field: 'from.peerId' });
     const held = this.table.get(id);
-    const stale = this.table.isOutdated(request.from) && request.from.signature !== this.table.known(id)?.signature;
-    if (stale) {
-      const newer = this.table.known(id);
+    // A replay is an announce older than a record held (a live entry, a tombstone). A peer this
+    // table evicted or sampled out (remembered with its seq, see peer-table.ts) announcing that
+    // same record is no replay: it is answered, and stays out of the table until it re-signs.
+    const newer = this.table.known(id);
+    if (newer !== undefined && request.from.seq <= newer.seq && request.from.signature !== newer.signature) {
       throw new PeershareError('BAD_REQUEST', 'announce is older than the record held (replayed)', {
         field: 'from.seq',
         reason: 'stale',
-        ...(newer ? { newer } : {}),
+        newer,
       });
     }
     if (request.from.status === 'left') this.admission.discard(id);
     if (request.from.status === 'left' || (held !== undefined && listsFetch(request.from, held.addresses.fetch)))
       this.table.merge([request.from], now);
-    else this.admission.offer(request.from, { kind: 'announce', remote }, this.round, now);
+    else if (!this.table.isOutdated(request.from))
+      this.admission.offer(request.from, { kind: 'announce', remote }, this.round, now);
     // Its request over TLS proved its id: direct evidence, for a verified peer only.
     this.table.heard(id, now, now);
     this.takeOwnFiles(id, request);

@@ -1,17 +1,24 @@
 /**
  * `npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S]
- * [--files F] [--delivery service|together|in-turn] [--start join|warm] [--json FILE]`: membership and file availability on simulated networks of the
- * project's own Fetch cores (fetch-sim.ts). Every (peers, seed) is one row of the markdown table
- * printed and of the JSON written. --rounds caps each phase (join, news); --files is the files
- * every peer shares from the start; --start warm skips the join (every peer starts knowing all); --delivery how a round's answers are applied (fetch-network.ts). Tuning as `bench -- join`: fanout 3, the other settings default.
+ * [--files F] [--delivery service|together|in-turn] [--start join|warm] [--max-peers M]
+ * [--loss P] [--churn RATE --churn-rounds R] [--json FILE]`: membership and file availability on
+ * simulated networks of the project's own Fetch cores (fetch-sim.ts). Every (peers, seed) is one
+ * row of the markdown table printed and of the JSON written. --rounds caps each phase (join,
+ * news, settle); --files is the files every peer shares from the start; --start warm skips the
+ * join (every peer starts knowing all, or a random maxPeers of them); --max-peers the table cap
+ * (below N − 1: a partial view); --records-per-answer the most records an answer carries
+ * (maxRecordsPerAnswer); --loss the probability a request is lost; --churn the fraction
+ * of live peers that crash (and as many that join) each round of a churn phase after the news;
+ * --delivery how a round's answers are applied (fetch-network.ts). Tuning as `bench -- join`:
+ * fanout 3, the other settings default.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fetchMarkdownTable } from './fetch-report.ts';
+import { fetchMarkdownTable, fetchScaleTable } from './fetch-report.ts';
 import { runFetchSim, type FetchMeasure } from './fetch-sim.ts';
 
 export const USAGE =
-  'usage: npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S] [--files F] [--delivery service|together|in-turn] [--start join|warm] [--json FILE]';
+  'usage: npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S] [--files F] [--delivery service|together|in-turn] [--start join|warm] [--max-peers M] [--records-per-answer R] [--loss P] [--churn RATE --churn-rounds R] [--json FILE]';
 /** The tuning of `bench -- join` (bench/join.ts), so that the two compare. */
 export const BENCH_JOIN_TUNING = { fanout: 3, suspectAfterRounds: 5, downAfterRounds: 10 };
 
@@ -26,6 +33,11 @@ export async function fetchMain(args: string[]): Promise<void> {
       files: { type: 'string', default: '1' },
       delivery: { type: 'string', default: 'service' },
       start: { type: 'string', default: 'join' },
+      'max-peers': { type: 'string' },
+      'records-per-answer': { type: 'string' },
+      loss: { type: 'string', default: '0' },
+      churn: { type: 'string', default: '0' },
+      'churn-rounds': { type: 'string', default: '20' },
       json: { type: 'string' },
     },
   });
@@ -41,6 +53,22 @@ export async function fetchMain(args: string[]): Promise<void> {
     throw new Error(`--delivery is service, together or in-turn\n${USAGE}`);
   const start = values.start;
   if (start !== 'join' && start !== 'warm') throw new Error(`--start is join or warm\n${USAGE}`);
+  const fraction = (text: string, name: string) => {
+    const p = Number(text);
+    if (!(p >= 0 && p < 1)) throw new Error(`--${name} is a probability in [0, 1)\n${USAGE}`);
+    return p;
+  };
+  const loss = fraction(values.loss, 'loss');
+  const churnRate = fraction(values.churn, 'churn');
+  const churn = churnRate > 0 ? { rate: churnRate, rounds: Number(values['churn-rounds']) } : undefined;
+  const maxPeers = values['max-peers'] === undefined ? undefined : (list(values['max-peers'])[0] as number);
+  const perAnswer = values['records-per-answer'];
+  const maxRecordsPerAnswer = perAnswer === undefined ? undefined : (list(perAnswer)[0] as number);
+  const tuning = {
+    ...BENCH_JOIN_TUNING,
+    ...(maxPeers !== undefined ? { maxPeers } : {}),
+    ...(maxRecordsPerAnswer !== undefined ? { maxRecordsPerAnswer } : {}),
+  };
   const commandLine = `npm run sim -- fetch ${args.join(' ')}`.trim();
   const rows: FetchMeasure[] = [];
   for (const peers of list(values.peers)) {
@@ -59,9 +87,11 @@ export async function fetchMain(args: string[]): Promise<void> {
         maxRounds,
         steadyRounds: Number(values['steady-rounds']),
         filesPerPeer: Number(values.files),
-        tuning: BENCH_JOIN_TUNING,
+        tuning,
         delivery,
         start,
+        loss,
+        ...(churn ? { churn } : {}),
         progress,
       });
       rows.push(row);
@@ -69,13 +99,14 @@ export async function fetchMain(args: string[]): Promise<void> {
     }
   }
   console.log(
-    `\n${commandLine}\n\nfanout ${BENCH_JOIN_TUNING.fanout}, other Fetch settings default; ${values.files} file(s) shared by every peer; each phase capped at ${maxRounds} rounds; delivery ${delivery}; start ${start}\n`,
+    `\n${commandLine}\n\nfanout ${BENCH_JOIN_TUNING.fanout}, other Fetch settings default${maxPeers !== undefined ? `, maxPeers ${maxPeers}` : ''}${maxRecordsPerAnswer !== undefined ? `, maxRecordsPerAnswer ${maxRecordsPerAnswer}` : ''}; ${values.files} file(s) shared by every peer; each phase capped at ${maxRounds} rounds; delivery ${delivery}; start ${start}; loss ${loss}${churn ? `; churn ${churn.rate} for ${churn.rounds} rounds` : ''}\n`,
   );
   console.log(fetchMarkdownTable(rows, maxRounds));
+  if (rows.some((r) => r.partial || r.loss > 0 || r.churn)) console.log(`\n${fetchScaleTable(rows, maxRounds)}`);
   if (values.json) {
     writeFileSync(
       values.json,
-      `${JSON.stringify({ command: commandLine, tuning: BENCH_JOIN_TUNING, filesPerPeer: Number(values.files), maxRounds, delivery, start, node: process.version, rows }, null, 2)}\n`,
+      `${JSON.stringify({ command: commandLine, tuning, filesPerPeer: Number(values.files), maxRounds, delivery, start, loss, churn, node: process.version, rows }, null, 2)}\n`,
     );
     console.log(`\nwrote ${values.json}`);
   }

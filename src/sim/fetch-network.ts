@@ -23,10 +23,16 @@
  * further still, each peer planning only after the peers before it applied their answers).
  *
  * Nothing is encoded for delivery: the request and answer objects are handed over (the domain
- * parses them as untrusted input either way), so the strings of a record are shared by every
- * peer that holds it; only the small record objects verifyRecord makes are per peer. Every
- * message is JSON.stringify'd once to count its bytes. Signatures are checked once per record for
- * the whole network (memoizedVerifier).
+ * parses them as untrusted input either way). Every record object exists once for the whole
+ * network: each peer's own record is registered in a process-wide lookup of verified records
+ * (SyncRoundsOptions.verified), so a peer that takes it keeps that very object, not a copy of its
+ * own. A record that is not the registered one (an older seq) is verified as usual. Signatures
+ * are checked once per record for the whole network (memoizedVerifier). Bytes are counted as the
+ * length of each message's JSON, computed without building it (jsonLength, a record's length
+ * remembered), equal to JSON.stringify(message).length.
+ *
+ * Loss (`loss`): a request is lost with that probability (seeded; the answerer never sees it) and
+ * the asker takes it as a failed contact, as it would a timeout.
  */
 import { createHash, createPrivateKey } from 'node:crypto';
 import { answerWithFiles, type ViewApi } from '../fetch/answer.ts';
@@ -35,6 +41,7 @@ import { memoizedVerifier } from '../fetch/domain/keys.ts';
 import type { FileDelta, FileEntry } from '../fetch/domain/messages.ts';
 import { sample, seededRandom, type Random } from '../fetch/domain/random.ts';
 import { SyncRounds, type PlannedSync } from '../fetch/domain/sync-rounds.ts';
+import type { PeerRecord } from '../fetch/domain/peer-record.ts';
 import type { PeerStore, SharedFileFeed } from '../fetch/ports.ts';
 import { isPeershareError, toErrorBody } from '../shared/errors.ts';
 import { signerFromPrivateKey, type Signer } from '../shared/keys.ts';
@@ -126,6 +133,23 @@ export interface RoundTraffic {
   failures: number;
   /** JSON bytes of requests and answers (refusals included), as the transport sends the bodies. */
   bytes: number;
+  /** Of the requests, verification probes (admission.ts). */
+  probes: number;
+  /** Records carried by the answers (view.records). */
+  records: number;
+}
+
+export function noTraffic(): RoundTraffic {
+  return { requests: 0, failures: 0, bytes: 0, probes: 0, records: 0 };
+}
+
+/** Add `more` into `sum`. */
+export function addTraffic(sum: RoundTraffic, more: RoundTraffic): void {
+  sum.requests += more.requests;
+  sum.failures += more.failures;
+  sum.bytes += more.bytes;
+  sum.probes += more.probes;
+  sum.records += more.records;
 }
 
 interface Send {
@@ -143,11 +167,14 @@ export type Delivery = 'service' | 'together' | 'in-turn';
 export class FetchNetwork {
   readonly clock = { t: EPOCH_MS, epochMs: (): number => this.clock.t };
   readonly peers: FetchSimPeer[] = [];
-  readonly traffic: RoundTraffic = { requests: 0, failures: 0, bytes: 0 };
+  readonly traffic: RoundTraffic = noTraffic();
   /** Arrival order of each round's requests. */
   private readonly random: Random;
   private readonly byAddress = new Map<string, FetchSimPeer>();
   private readonly verifier = memoizedVerifier();
+  /** The current record of every peer that ever ran, by id: one object each for the whole network. */
+  private readonly records = new Map<string, PeerRecord>();
+  private readonly lossRandom: Random;
   private readonly logger = silentLogger();
   private readonly config: Partial<FetchConfig>;
 
@@ -155,9 +182,21 @@ export class FetchNetwork {
     readonly seed: number,
     config: Partial<FetchConfig> = {},
     readonly delivery: Delivery = 'service',
+    /** Probability that a request is lost (see the header). */
+    readonly loss = 0,
   ) {
     this.config = { intervalMs: 3_000, ...config };
     this.random = seededRandom(mix(seed, 0xfe7c4));
+    this.lossRandom = seededRandom(mix(seed, 0x1055));
+  }
+
+  /** A record registered as verified (a peer's current one), for SyncRoundsOptions.verified. */
+  private readonly verified = (peerId: string): PeerRecord | undefined => this.records.get(peerId);
+
+  /** Register `peer`'s current record (after it re-signed, say). */
+  private register(peer: FetchSimPeer): void {
+    const self = peer.core.table.selfRecord;
+    if (this.records.get(self.peerId) !== self) this.records.set(self.peerId, self);
   }
 
   get intervalMs(): number {
@@ -181,6 +220,7 @@ export class FetchNetwork {
       join,
       config: this.config,
       verifier: this.verifier,
+      verified: this.verified,
     });
     const feed = new SimFileFeed(`s${index}`);
     for (let k = 0; k < files; k++)
@@ -196,6 +236,7 @@ export class FetchNetwork {
     };
     this.peers.push(peer);
     this.byAddress.set(peer.address, peer);
+    this.register(peer);
     return peer;
   }
 
@@ -223,7 +264,7 @@ export class FetchNetwork {
         (waves[wave] ??= []).push({ peer, plan });
       }
     }
-    const traffic: RoundTraffic = { requests: 0, failures: 0, bytes: 0 };
+    const traffic = noTraffic();
     for (const wave of waves) {
       const arrivals = sample(wave, wave.length, this.random);
       traffic.requests += arrivals.length;
@@ -235,25 +276,27 @@ export class FetchNetwork {
       for (const send of arrivals) outcomes.push(await this.deliver(send, traffic));
       arrivals.forEach((send, i) => this.apply(send, outcomes[i] as Outcome, traffic));
     }
+    for (const peer of this.peers) if (!peer.dead) this.register(peer);
     this.clock.t += this.intervalMs;
-    this.traffic.requests += traffic.requests;
-    this.traffic.failures += traffic.failures;
-    this.traffic.bytes += traffic.bytes;
+    addTraffic(this.traffic, traffic);
     return traffic;
   }
 
   /** The request arrives and is answered (or refused); counts its bytes. */
   private async deliver({ peer, plan }: Send, traffic: RoundTraffic): Promise<Outcome> {
-    traffic.bytes += JSON.stringify(plan.request).length;
+    traffic.bytes += jsonLength(plan.request);
+    if (plan.target.verify) traffic.probes++;
+    if (this.loss > 0 && this.lossRandom.next() < this.loss) return { refusal: undefined };
     const remote = this.byAddress.get(plan.target.address);
     if (!remote) return { refusal: undefined };
     try {
       const body = await remote.api.answer(plan.request, peer.host);
-      traffic.bytes += JSON.stringify(body).length;
+      traffic.bytes += jsonLength(body);
+      traffic.records += body.view.records.length;
       return { body, from: remote.core.peerId };
     } catch (err) {
       const refusal = isPeershareError(err) ? toErrorBody(err) : undefined;
-      traffic.bytes += refusal ? JSON.stringify(refusal).length : 0;
+      traffic.bytes += refusal ? jsonLength(refusal) : 0;
       return { refusal };
     }
   }
@@ -270,5 +313,48 @@ export class FetchNetwork {
     }
     traffic.failures++;
     peer.core.applyFailure(plan.target, 'refusal' in outcome ? outcome.refusal : undefined);
+  }
+}
+
+/** JSON lengths of records (immutable objects, shared by every message that carries them). */
+const recordLengths = new WeakMap<object, number>();
+
+/**
+ * JSON.stringify(value).length, without building the string: a record's length is computed once.
+ * Handles what messages hold: objects, arrays, strings, finite numbers, booleans, null, undefined.
+ */
+export function jsonLength(value: unknown): number {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value).length;
+    case 'number':
+      return Number.isFinite(value) ? String(value).length : 4;
+    case 'boolean':
+      return value ? 4 : 5;
+    case 'object': {
+      if (value === null) return 4;
+      const cached = recordLengths.get(value);
+      if (cached !== undefined) return cached;
+      let length: number;
+      if (Array.isArray(value)) {
+        length = 2 + Math.max(value.length - 1, 0);
+        for (const item of value as unknown[])
+          length += item === undefined || typeof item === 'function' ? 4 : jsonLength(item);
+      } else {
+        if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.stringify(value).length;
+        length = 2;
+        let fields = 0;
+        for (const [key, item] of Object.entries(value)) {
+          if (item === undefined || typeof item === 'function') continue;
+          length += JSON.stringify(key).length + 1 + jsonLength(item);
+          fields++;
+        }
+        length += Math.max(fields - 1, 0);
+      }
+      if ('signature' in value && 'publicKey' in value) recordLengths.set(value, length);
+      return length;
+    }
+    default:
+      return 0;
   }
 }

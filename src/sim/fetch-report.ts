@@ -15,3 +15,19 @@ export function fetchMarkdownTable(rows: readonly FetchMeasure[], maxRounds: num
   });
   return [header, `|${' --- |'.repeat(10)}`, ...lines].join('\n');
 }
+
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+const detail = (t: PhaseTraffic) =>
+  `${kib(t.bytesPerPeerRound)} (${t.requestsPerPeerRound.toFixed(1)} / ${t.probesPerPeerRound.toFixed(1)} / ${Math.round(t.recordsPerPeerRound)})`;
+
+/** The table for partial views, loss and churn: one row per run. */
+export function fetchScaleTable(rows: readonly FetchMeasure[], maxRounds: number): string {
+  const header =
+    '| peers | seed | maxPeers | loss | steady: KiB per peer per round (requests / probes / records) | news: same | newcomer held alive by 50 % / 90 % / all: rounds (held by, last round) | newcomer holds a full table: rounds | table entries per peer | heap per peer (per entry) | churn: crash+join per round × rounds | stale alive entries at churn end | joiners held by | rounds until no crashed peer held alive (live peers then not held alive) | wall s |';
+  const lines = rows.map((m) => {
+    const c = m.churn;
+    const held = m.newPeerKnownBy.at(-1) ?? 0;
+    return `| ${m.peers.toLocaleString('en')} | ${m.seed} | ${m.maxPeers.toLocaleString('en')}${m.partial ? ' (partial)' : ''} | ${m.loss} | ${detail(m.steady)} | ${detail(m.news)} | ${rounds(m.newPeerKnownHalfRounds, maxRounds)} / ${rounds(m.newPeerKnown90Rounds, maxRounds)} / ${rounds(m.newPeerKnownRounds, maxRounds)} (${held} of ${m.peers}) | ${rounds(m.newPeerKnowsAllRounds, maxRounds)} | ${Math.round(m.entriesPerPeer)} | ${kib(m.heapPerPeerBytes)} KiB (${Math.round(m.heapPerEntryBytes)} B) | ${c ? `${c.rate} × ${c.rounds}` : '–'} | ${c ? pct(c.staleAliveFraction) : '–'} | ${c ? pct(c.joinersHeldFraction) : '–'} | ${c ? `${rounds(c.settleRounds, maxRounds)} (${pct(c.liveNotHeldAliveFraction)})` : '–'} | ${m.wallSeconds.toFixed(1)} |`;
+  });
+  return [header, `|${' --- |'.repeat(15)}`, ...lines].join('\n');
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { BENCH_JOIN_TUNING } from './fetch-cli.ts';
 import { FetchNetwork, type RoundTraffic } from './fetch-network.ts';
-import { runFetchSim } from './fetch-sim.ts';
+import { runFetchSim, type FetchMeasure } from './fetch-sim.ts';
 
 /** The first `rounds` rounds of 100 peers joining through peer 0: each round's traffic, and who knows how many. */
 async function firstRounds(seed: number, rounds: number): Promise<{ traffic: RoundTraffic[]; known: number[] }> {
@@ -56,4 +56,54 @@ describe('Fetch simulated on 100 peers running the real SyncRounds', () => {
     expect(m.newFileRounds).not.toBeNull();
     expect(m.newFileRounds).toBeLessThanOrEqual(3 * 100);
   }, 120_000);
+});
+
+/** A measure without what depends on the machine (time, memory). */
+function counts(m: FetchMeasure): Partial<FetchMeasure> {
+  const { wallSeconds: _w, rssMiB: _r, heapPerPeerBytes: _h, heapPerEntryBytes: _e, ...rest } = m;
+  return rest;
+}
+
+describe('Fetch simulated with loss, churn and a table cap', () => {
+  it('replays loss and churn exactly for a seed, and settles: no crashed peer held alive once churn stops', async () => {
+    const run = (seed: number) =>
+      runFetchSim({
+        peers: 30,
+        seed,
+        maxRounds: 150,
+        steadyRounds: 2,
+        filesPerPeer: 1,
+        tuning: BENCH_JOIN_TUNING,
+        start: 'warm',
+        loss: 0.1,
+        churn: { rate: 0.05, rounds: 6 },
+      });
+    const first = await run(3);
+    expect(counts(await run(3))).toEqual(counts(first));
+    expect(counts(await run(4))).not.toEqual(counts(first));
+    const churn = first.churn;
+    expect(churn?.crashed).toBeGreaterThan(0);
+    expect(churn?.joined).toBe(churn?.crashed);
+    expect(churn?.traffic.failures).toBeGreaterThan(0); // lost requests and crashed peers
+    expect(churn?.settleRounds).not.toBeNull();
+    expect(first.newPeerKnownRounds).not.toBeNull();
+  }, 120_000);
+
+  it('starts a warm partial view with a full table of maxPeers, and keeps it at most that', async () => {
+    const m = await runFetchSim({
+      peers: 60,
+      seed: 1,
+      maxRounds: 3,
+      steadyRounds: 2,
+      filesPerPeer: 1,
+      tuning: { ...BENCH_JOIN_TUNING, maxPeers: 20, maxRecordsPerAnswer: 8 },
+      start: 'warm',
+    });
+    expect(m.partial).toBe(true);
+    expect(m.entriesPerPeer).toBeLessThanOrEqual(20);
+    expect(m.entriesPerPeer).toBeGreaterThan(19);
+    // Every answer carries at most 8 records: at most 8 per request.
+    expect(m.steady.recordsPerPeerRound).toBeLessThanOrEqual(8 * m.steady.requestsPerPeerRound);
+    expect(m.newPeerKnownBy).toHaveLength(3);
+  }, 60_000);
 });

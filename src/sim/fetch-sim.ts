@@ -5,18 +5,35 @@
  *      join address (as `bench -- join` starts its peers): rounds until every peer holds every
  *      other one alive. Or, with start "warm", every peer starts holding every other one's record,
  *      as a restart restores them from its peer store (SyncRounds.restore): no join phase, for
- *      sizes where N peers joining at once costs too much to simulate (its work grows as N³);
+ *      sizes where N peers joining at once costs too much to simulate (its work grows as N³).
+ *      With a table cap (maxPeers) below N − 1, a warm peer restores a uniform random subset of
+ *      maxPeers of the others (a partial view, as the table's random sample would hold);
  *   2. steady: a few rounds more, for the bytes of a settled network, then the heap per peer;
  *   3. news: one new peer joins through a random known peer while a random peer shares a new file:
- *      rounds until every other peer holds the newcomer alive, until the newcomer holds everyone,
- *      and until every other peer's availability map lists the new file.
+ *      rounds until half, 90 % and every one of the other peers hold the newcomer alive, until the
+ *      newcomer holds everyone (or a full table), and until every other peer's availability map
+ *      lists the new file. In a partial view "known" means held in the table, so "by all" may never
+ *      come: the phase then runs its cap and reports how many held it, round by round;
+ *   4. churn (optional): for some rounds, a fraction of the live peers crash each round and as many
+ *      new ones join through a random live peer; then rounds until no live peer holds a crashed one
+ *      alive, and how many live peers the live ones then fail to hold alive (under loss some live
+ *      peer is always suspected, or down, somewhere).
+ * Loss (optional) drops each request with a probability, in every phase (fetch-network.ts).
  * Everything is counted in rounds of simulated time; a seed gives the same counts every time.
  */
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import type { FetchConfig } from '../fetch/domain/config.ts';
-import { seededRandom } from '../fetch/domain/random.ts';
-import { FetchNetwork, simFileId, type Delivery, type FetchSimPeer, type RoundTraffic } from './fetch-network.ts';
+import { sample, seededRandom } from '../fetch/domain/random.ts';
+import {
+  addTraffic,
+  FetchNetwork,
+  noTraffic,
+  simFileId,
+  type Delivery,
+  type FetchSimPeer,
+  type RoundTraffic,
+} from './fetch-network.ts';
 import { mix } from './search-sim.ts';
 
 export interface FetchSimConfig {
@@ -33,6 +50,10 @@ export interface FetchSimConfig {
   readonly start?: 'join' | 'warm';
   /** How a round's answers are applied (fetch-network.ts); default "service". */
   readonly delivery?: Delivery;
+  /** Probability that a request is lost (fetch-network.ts); default 0. */
+  readonly loss?: number;
+  /** Churn phase after the news: `rate` of the live peers crash and as many join, each round, for `rounds` rounds. */
+  readonly churn?: { readonly rate: number; readonly rounds: number };
   /** Called after each round with the phase and the round number (progress on stderr). */
   readonly progress?: (phase: string, round: number) => void;
 }
@@ -42,7 +63,30 @@ export interface PhaseTraffic {
   readonly rounds: number;
   readonly bytesPerPeerRound: number;
   readonly requestsPerPeerRound: number;
+  /** Of the requests, verification probes; and records carried by the answers, per peer per round. */
+  readonly probesPerPeerRound: number;
+  readonly recordsPerPeerRound: number;
   readonly failures: number;
+}
+
+export interface ChurnMeasure {
+  readonly rate: number;
+  readonly rounds: number;
+  readonly crashed: number;
+  readonly joined: number;
+  readonly traffic: PhaseTraffic;
+  /** When churn stopped: alive entries that name a crashed peer, over all alive entries of live peers. */
+  readonly staleAliveFraction: number;
+  /** When churn stopped: live peers that joined during churn, held alive by how many live peers on average, over the live peers. */
+  readonly joinersHeldFraction: number;
+  /** Rounds after churn stopped until no live peer held a crashed one alive. */
+  readonly settleRounds: number | null;
+  readonly settle: PhaseTraffic;
+  /**
+   * Then: of the entries a live peer should hold alive (every other live peer, or a full table),
+   * the fraction it does not (absent, suspected or down). Under loss it stays above 0.
+   */
+  readonly liveNotHeldAliveFraction: number;
 }
 
 export interface FetchMeasure {
@@ -50,12 +94,21 @@ export interface FetchMeasure {
   readonly seed: number;
   readonly delivery: Delivery;
   readonly start: 'join' | 'warm';
+  /** The table cap (maxPeers) and whether it is below N − 1 (a partial view). */
+  readonly maxPeers: number;
+  readonly partial: boolean;
+  readonly loss: number;
   /** Rounds until every peer held every other alive (0 for a warm start); null: not within maxRounds. */
   readonly joinRounds: number | null;
   readonly join: PhaseTraffic;
   readonly steady: PhaseTraffic;
   /** Rounds until every other peer held the newcomer alive. */
   readonly newPeerKnownRounds: number | null;
+  /** Rounds until half and 90 % of the other peers held it alive. */
+  readonly newPeerKnownHalfRounds: number | null;
+  readonly newPeerKnown90Rounds: number | null;
+  /** Other peers holding the newcomer alive after each news round (the last one: when the phase ended). */
+  readonly newPeerKnownBy: readonly number[];
   /** Rounds until the newcomer held every other peer alive. */
   readonly newPeerKnowsAllRounds: number | null;
   /** Rounds until half, 90 % and every one of the other peers' availability maps listed the new file. */
@@ -65,9 +118,15 @@ export interface FetchMeasure {
   /** Other peers listing the new file when the news phase ended (all of them unless it ran out of rounds). */
   readonly newFileKnownBy: number;
   readonly news: PhaseTraffic;
-  /** Heap the network holds after the steady phase, per peer, and per table entry (N − 1 per peer). */
+  /** Heap the network holds after the steady phase, per peer, and per table entry (all entries of all tables). */
   readonly heapPerPeerBytes: number;
   readonly heapPerEntryBytes: number;
+  /** Table entries per peer when the heap was measured. */
+  readonly entriesPerPeer: number;
+  /** Totals over all peers after the news phase: verified new peers refused by a full table, entries sampled out. */
+  readonly tableFull: number;
+  readonly sampledOut: number;
+  readonly churn?: ChurnMeasure;
   readonly wallSeconds: number;
   readonly rssMiB: number;
 }
@@ -84,14 +143,18 @@ function heapAfterGc(gc: () => void): number {
   return process.memoryUsage().heapUsed;
 }
 
-/** Whether every live peer holds every other live peer alive. */
-export function allKnowAll(net: FetchNetwork): boolean {
+/**
+ * Whether every live peer holds every other live peer alive; with a table cap below that, whether
+ * every live peer holds a full table of live peers alive.
+ */
+export function allKnowAll(net: FetchNetwork, cap = Infinity): boolean {
   const live = net.live;
   const ids = new Set(live.map((p) => p.core.peerId));
+  const want = Math.min(ids.size - 1, cap);
   return live.every(
     (p) =>
-      p.core.table.size >= ids.size - 1 &&
-      p.core.table.list().filter((q) => q.state === 'alive' && ids.has(q.peerId)).length === ids.size - 1,
+      p.core.table.size >= want &&
+      p.core.table.list().filter((q) => q.state === 'alive' && ids.has(q.peerId)).length >= want,
   );
 }
 
@@ -101,6 +164,8 @@ function phaseTraffic(sum: RoundTraffic, rounds: number, peers: number): PhaseTr
     rounds,
     bytesPerPeerRound: sum.bytes / per,
     requestsPerPeerRound: sum.requests / per,
+    probesPerPeerRound: sum.probes / per,
+    recordsPerPeerRound: sum.records / per,
     failures: sum.failures,
   };
 }
@@ -112,12 +177,9 @@ async function roundsUntil(
   max: number,
   onRound?: (round: number) => void,
 ): Promise<{ rounds: number | null; ran: number; traffic: RoundTraffic }> {
-  const traffic: RoundTraffic = { requests: 0, failures: 0, bytes: 0 };
+  const traffic = noTraffic();
   for (let round = 1; round <= max; round++) {
-    const t = await net.round();
-    traffic.requests += t.requests;
-    traffic.failures += t.failures;
-    traffic.bytes += t.bytes;
+    addTraffic(traffic, await net.round());
     onRound?.(round);
     if (done()) return { rounds: round, ran: round, traffic };
   }
@@ -128,22 +190,29 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
   const gc = collector();
   const started = performance.now();
   const heapBefore = heapAfterGc(gc);
-  const net = new FetchNetwork(config.seed, config.tuning, config.delivery);
+  const loss = config.loss ?? 0;
+  const net = new FetchNetwork(config.seed, config.tuning, config.delivery, loss);
   const n = config.peers;
   const bootstrap = net.add([], config.filesPerPeer);
   for (let i = 1; i < n; i++) net.add([bootstrap.address], config.filesPerPeer);
+  const cap = (net.peers[0] as FetchSimPeer).core.config.maxPeers;
+  const partial = cap < n - 1;
 
   const start = config.start ?? 'join';
   if (start === 'warm') {
     const records = net.peers.map((p) => p.core.table.selfRecord);
-    for (const peer of net.peers) peer.core.restore(records);
+    const pick = seededRandom(mix(config.seed, n, 0x3a4));
+    for (const peer of net.peers) {
+      const others = records.filter((r) => r !== peer.core.table.selfRecord);
+      peer.core.restore(partial ? sample(others, cap, pick) : others);
+    }
   }
   const join =
     start === 'warm'
-      ? { rounds: 0, ran: 0, traffic: { requests: 0, failures: 0, bytes: 0 } }
+      ? { rounds: 0, ran: 0, traffic: noTraffic() }
       : await roundsUntil(
           net,
-          () => allKnowAll(net),
+          () => allKnowAll(net, cap),
           config.maxRounds,
           (r) => config.progress?.('join', r),
         );
@@ -153,6 +222,7 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
     config.steadyRounds,
     (r) => config.progress?.('steady', r),
   );
+  const entries = net.peers.reduce((sum, p) => sum + p.core.table.size, 0);
   const heapPerPeerBytes = (heapAfterGc(gc) - heapBefore) / n;
 
   // News: a newcomer through a random known peer, and a new file on another random peer.
@@ -164,7 +234,10 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
   const newcomer = net.add([via.address], config.filesPerPeer);
   const others = net.peers.filter((p) => p !== newcomer);
   const newId = newcomer.core.peerId;
+  const knownBy: number[] = [];
   let known: number | null = null;
+  let knownHalf: number | null = null;
+  let known90: number | null = null;
   let knowsAll: number | null = null;
   let fileKnown: number | null = null;
   let fileHalf: number | null = null;
@@ -176,8 +249,15 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
     config.maxRounds,
     (round) => {
       config.progress?.('news', round);
-      if (known === null && others.every((p) => p.core.table.get(newId)?.state === 'alive')) known = round;
-      if (knowsAll === null && newcomer.core.table.list().filter((q) => q.state === 'alive').length === others.length)
+      const holding = others.filter((p) => p.core.table.get(newId)?.state === 'alive').length;
+      knownBy.push(holding);
+      if (knownHalf === null && holding >= others.length / 2) knownHalf = round;
+      if (known90 === null && holding >= others.length * 0.9) known90 = round;
+      if (known === null && holding === others.length) known = round;
+      if (
+        knowsAll === null &&
+        newcomer.core.table.list().filter((q) => q.state === 'alive').length >= Math.min(others.length, cap)
+      )
         knowsAll = round;
       if (fileKnown === null) {
         fileKnownBy = net.peers.filter(
@@ -190,16 +270,30 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
       }
     },
   );
+  const counters = net.peers.reduce(
+    (sum, p) => {
+      const { tableFull, sampledOut } = p.core.admissionStatus();
+      return { tableFull: sum.tableFull + tableFull, sampledOut: sum.sampledOut + sampledOut };
+    },
+    { tableFull: 0, sampledOut: 0 },
+  );
+  const churn = config.churn && config.churn.rounds > 0 ? await runChurn(net, config, cap) : undefined;
 
   return {
     peers: n,
     seed: config.seed,
     delivery: net.delivery,
     start,
+    maxPeers: cap,
+    partial,
+    loss,
     joinRounds: join.rounds,
     join: phaseTraffic(join.traffic, join.ran, n),
     steady: phaseTraffic(steady.traffic, steady.ran, n),
     newPeerKnownRounds: known,
+    newPeerKnownHalfRounds: knownHalf,
+    newPeerKnown90Rounds: known90,
+    newPeerKnownBy: knownBy,
     newPeerKnowsAllRounds: knowsAll,
     newFileHalfRounds: fileHalf,
     newFile90Rounds: file90,
@@ -207,8 +301,100 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
     newFileKnownBy: fileKnownBy,
     news: phaseTraffic(news.traffic, news.ran, n + 1),
     heapPerPeerBytes,
-    heapPerEntryBytes: heapPerPeerBytes / Math.max(n - 1, 1),
+    heapPerEntryBytes: (heapPerPeerBytes * n) / Math.max(entries, 1),
+    entriesPerPeer: entries / n,
+    ...counters,
+    ...(churn ? { churn } : {}),
     wallSeconds: (performance.now() - started) / 1000,
     rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+  };
+}
+
+/** Pairs of live peers where the first does not hold the second alive (absent, suspected or down), over all pairs. */
+function liveNotHeldAlive(net: FetchNetwork, cap: number): number {
+  const live = net.live;
+  let missing = 0;
+  for (const p of live) {
+    let held = 0;
+    for (const q of live) if (q !== p && p.core.table.get(q.core.peerId)?.state === 'alive') held++;
+    missing += Math.min(cap, live.length - 1) - Math.min(held, cap);
+  }
+  return live.length < 2 ? 0 : missing / (live.length * Math.min(cap, live.length - 1));
+}
+
+/** Alive entries of live peers that name a crashed peer, and all alive entries of live peers. */
+function staleAlive(net: FetchNetwork): { stale: number; alive: number } {
+  const dead = new Set(net.peers.filter((p) => p.dead).map((p) => p.core.peerId));
+  let stale = 0;
+  let alive = 0;
+  for (const p of net.live) {
+    for (const q of p.core.table.list()) {
+      if (q.state !== 'alive') continue;
+      alive++;
+      if (dead.has(q.peerId)) stale++;
+    }
+  }
+  return { stale, alive };
+}
+
+/** The churn phase, then the rounds until it settled (see the header). */
+async function runChurn(net: FetchNetwork, config: FetchSimConfig, cap: number): Promise<ChurnMeasure> {
+  const { rate, rounds } = config.churn as { rate: number; rounds: number };
+  const random = seededRandom(mix(config.seed, config.peers, 0xc4a1));
+  const joiners: FetchSimPeer[] = [];
+  let crashed = 0;
+  const traffic = noTraffic();
+  let peerRounds = 0;
+  for (let round = 1; round <= rounds; round++) {
+    const live = net.live;
+    // rate × live peers, the fraction drawn: 0.5 peers a round is one every other round on average.
+    const exact = rate * live.length;
+    const count = Math.floor(exact) + (random.next() < exact - Math.floor(exact) ? 1 : 0);
+    for (const peer of sample(live, count, random)) {
+      net.kill(peer);
+      crashed++;
+    }
+    const survivors = net.live;
+    for (let i = 0; i < count; i++) {
+      const via = survivors[Math.floor(random.next() * survivors.length)] as FetchSimPeer;
+      joiners.push(net.add([via.address], config.filesPerPeer));
+    }
+    peerRounds += net.live.length;
+    addTraffic(traffic, await net.round());
+    config.progress?.('churn', round);
+  }
+  const { stale, alive } = staleAlive(net);
+  const live = net.live;
+  const liveJoiners = joiners.filter((p) => !p.dead);
+  const held = liveJoiners.reduce(
+    (sum, j) => sum + live.filter((p) => p !== j && p.core.table.get(j.core.peerId)?.state === 'alive').length,
+    0,
+  );
+  const settled = () => staleAlive(net).stale === 0;
+  const settle = await roundsUntil(net, settled, config.maxRounds, (r) => config.progress?.('settle', r));
+  return {
+    rate,
+    rounds,
+    crashed,
+    joined: joiners.length,
+    traffic: perPeer(traffic, peerRounds, rounds),
+    staleAliveFraction: alive === 0 ? 0 : stale / alive,
+    joinersHeldFraction: liveJoiners.length === 0 ? 1 : held / liveJoiners.length / Math.max(live.length - 1, 1),
+    settleRounds: settle.rounds,
+    settle: phaseTraffic(settle.traffic, settle.ran, net.live.length),
+    liveNotHeldAliveFraction: liveNotHeldAlive(net, cap),
+  };
+}
+
+/** A phase's traffic over the live peers of each of its rounds (their number changes under churn). */
+function perPeer(t: RoundTraffic, peerRounds: number, rounds: number): PhaseTraffic {
+  const per = Math.max(peerRounds, 1);
+  return {
+    rounds,
+    bytesPerPeerRound: t.bytes / per,
+    requestsPerPeerRound: t.requests / per,
+    probesPerPeerRound: t.probes / per,
+    recordsPerPeerRound: t.records / per,
+    failures: t.failures,
   };
 }

@@ -33,6 +33,13 @@ export interface FetchConfig {
   evictAfterMs: number;
   /** Most peers the table holds (self excluded). */
   maxPeers: number;
+  /**
+   * Most records one answer carries (view.records). A first contact without a digest would get
+   * the whole table (up to maxPeers); beyond this many the oldest changes go first and the cursor
+   * in the answer says where the next request to this peer continues. With it, an answer's size
+   * is bounded by settings, not by N.
+   */
+  maxRecordsPerAnswer: number;
   /** Most "left" tombstones remembered, and for how long. */
   maxTombstones: number;
   tombstoneTtlMs: number;
@@ -106,6 +113,7 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   maxVerifyBackoffRounds: 1_200,
   maxAddressMemory: 10_000,
   firewalledGossip: 32,
+  maxRecordsPerAnswer: 1_000,
   firewalledTtlMs: 15 * 60_000,
 });
 

@@ -221,6 +221,37 @@ describe('peer table: views', () => {
     expect(table.viewSince('e1:99999').records).toHaveLength(3);
   });
 
+  it('sends at most `limit` records, oldest changes first, and continues from the cursor it returned', () => {
+    const { table } = setup();
+    const c = testPeer(4);
+    const d = testPeer(5);
+    table.merge([a.record()], NOW);
+    table.merge([b.record()], NOW);
+    table.merge([c.record(), d.record()], NOW);
+    const ids = (records: { peerId: string }[]) => records.map((r) => r.peerId);
+    const first = table.viewSince(undefined, () => false, 2);
+    expect(ids(first.records)).toEqual([me.signer.peerId, a.signer.peerId]);
+    const second = table.viewSince(first.cursor, () => false, 2);
+    expect(ids(second.records)).toEqual([b.signer.peerId, c.signer.peerId]);
+    const third = table.viewSince(second.cursor, () => false, 2);
+    expect(ids(third.records)).toEqual([d.signer.peerId]);
+    expect(table.viewSince(third.cursor, () => false, 2).records).toEqual([]);
+    // Records the asker holds do not count against the limit.
+    expect(ids(table.viewSince(undefined, (r) => r.peerId !== d.signer.peerId, 1).records)).toEqual([d.signer.peerId]);
+  });
+
+  it('sends with a bounded view only the suspicions up to the cursor it returns', () => {
+    const { table } = setup();
+    table.merge([a.record(), b.record()], NOW);
+    table.contactFailed(a.signer.peerId, NOW + 1); // a's suspicion is newer than every record
+    const cut = table.viewSince(undefined, () => false, 2);
+    expect(cut.records).toHaveLength(2);
+    expect(cut.suspects).toEqual([]);
+    const rest = table.viewSince(cut.cursor, () => false, 2);
+    expect(rest.records.map((r) => r.peerId)).toEqual([b.signer.peerId]);
+    expect(rest.suspects).toEqual([[a.signer.peerId, NOW, 0]]);
+  });
+
   it('sends a suspicion once per change, with its age, and again when it turns into down', () => {
     const { table, tick } = setup();
     table.merge([a.record(), b.record()], NOW);

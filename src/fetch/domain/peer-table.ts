@@ -400,22 +400,42 @@ export class PeerTable {
   /**
    * What changed since `cursor` (all of it for an unknown cursor, less what `has` says the asker
    * holds): records, and suspicion rumours of peers that became suspected or down. Nothing about
-   * peers that did not change, so an answer's size follows the changes, not N.
+   * peers that did not change, so an answer's size follows the changes, not N. At most `limit`
+   * records: beyond it, the oldest changes go first and the cursor returned stops after the last
+   * one sent (with the suspicions up to it), so the asker's next request with it continues there.
    */
-  viewSince(cursor: string | undefined, has: (record: PeerRecord) => boolean = () => false): ViewDelta {
+  viewSince(
+    cursor: string | undefined,
+    has: (record: PeerRecord) => boolean = () => false,
+    limit = Infinity,
+  ): ViewDelta {
     const since = this.parseCursor(cursor);
     const wanted = (record: PeerRecord, version: number) => version > since && !has(record);
-    const records: PeerRecord[] = [];
-    const suspects: [string, number, number][] = [];
-    if (wanted(this.self, this.selfVersion)) records.push(this.self);
+    const changed: { record: PeerRecord; version: number }[] = [];
+    const rumours: { suspect: [string, number, number]; version: number }[] = [];
+    if (wanted(this.self, this.selfVersion)) changed.push({ record: this.self, version: this.selfVersion });
     for (const entry of this.entries.values()) {
       if (entry.state !== 'alive' && entry.stateVersion > since)
-        suspects.push([entry.record.peerId, entry.record.seq, entry.suspectRounds]);
+        rumours.push({
+          suspect: [entry.record.peerId, entry.record.seq, entry.suspectRounds],
+          version: entry.stateVersion,
+        });
       if (entry.state === 'down') continue; // not vouched for: a newcomer should not learn a corpse
-      if (wanted(entry.record, entry.version)) records.push(entry.record);
+      if (wanted(entry.record, entry.version)) changed.push({ record: entry.record, version: entry.version });
     }
-    for (const tomb of this.tombstones.values()) if (wanted(tomb.record, tomb.version)) records.push(tomb.record);
-    return { cursor: `${this.epoch}:${this.version}`, records, suspects };
+    for (const tomb of this.tombstones.values())
+      if (wanted(tomb.record, tomb.version)) changed.push({ record: tomb.record, version: tomb.version });
+    let upTo = this.version;
+    if (changed.length > limit) {
+      changed.sort((a, b) => a.version - b.version);
+      changed.length = Math.max(0, Math.floor(limit));
+      upTo = changed.at(-1)?.version ?? since;
+    }
+    return {
+      cursor: `${this.epoch}:${upTo}`,
+      records: changed.map((c) => c.record),
+      suspects: rumours.filter((r) => r.version <= upTo).map((r) => r.suspect),
+    };
   }
 
   private parseCursor(cursor: string | undefined): number {

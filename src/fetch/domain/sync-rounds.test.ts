@@ -218,6 +218,19 @@ describe('sync rounds', () => {
     expect(b.rounds.table.get(peer.signer.peerId)?.record.seq).toBe(NOW + 10);
   });
 
+  it('answers a peer it evicted announcing the same record (no replay), and does not take it back for that record', () => {
+    const b = core(2, [], { suspectAfterRounds: 1, downAfterRounds: 1, evictAfterMs: 0 });
+    const peer = testPeer(3);
+    const record = peer.record({ seq: NOW + 10 });
+    b.rounds.restore([record]);
+    b.rounds.table.contactFailed(peer.signer.peerId, NOW);
+    b.rounds.table.tick(NOW + 1); // suspected, down and evicted: remembered with its seq
+    expect(b.rounds.table.has(peer.signer.peerId)).toBe(false);
+    expect(codeOf(() => b.rounds.answer({ from: record }))).toBe('accepted');
+    expect(b.rounds.table.has(peer.signer.peerId)).toBe(false);
+    expect(b.rounds.admission.get(peer.signer.peerId)).toBeUndefined(); // not worth a probe: merge would refuse it
+  });
+
   it('restores records kept from the last run, skipping any that no longer verify', () => {
     const b = core(2);
     const good = testPeer(3).record();

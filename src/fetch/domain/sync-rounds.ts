@@ -37,7 +37,15 @@ import {
   type SyncRequest,
   type ViewDelta,
 } from './messages.ts';
-import { addressSets, nextSeq, signLeave, signRecord, withAddressSets, type PeerRecord } from './peer-record.ts';
+import {
+  addressSets,
+  nextSeq,
+  signLeave,
+  signRecord,
+  withAddressSets,
+  type PeerRecord,
+  type VerifiedLookup,
+} from './peer-record.ts';
 import { PeerTable, type MergeReport, type PeerState } from './peer-table.ts';
 import type { WallClock } from '../../shared/clock.ts';
 import { sample, type Random } from './random.ts';
@@ -107,6 +115,13 @@ export interface SyncRoundsOptions {
   config?: Partial<FetchConfig>;
   /** Signature check; default Ed25519. Simulated peers in one process share a memoized one. */
   verifier?: SignatureVerifier;
+  /**
+   * Records this process already verified, by peer id, looked up before this peer's own: a record
+   * identical in every field to the one returned is taken as that very object, without a signature
+   * check. Simulated peers in one process share one, so each record object exists once, not once
+   * per peer that holds it. It must return only records whose signature was checked (or signed here).
+   */
+  verified?: VerifiedLookup;
 }
 
 /** Rounds without a change to our own records before first contacts send a hash, not a digest. */
@@ -163,8 +178,12 @@ export class SyncRounds {
     );
     // Records already checked (held in the table, or waiting unverified) skip the signature check
     // when they come again unchanged: while many peers join, the same records arrive in many answers.
+    const shared = options.verified;
     const held = (peerId: string) =>
-      this.table.known(peerId) ?? this.admission.get(peerId) ?? this.admission.firewalledRecord(peerId);
+      shared?.(peerId) ??
+      this.table.known(peerId) ??
+      this.admission.get(peerId) ??
+      this.admission.firewalledRecord(peerId);
     this.checks = { verified: held, ...(options.verifier ? { verifier: options.verifier } : {}) };
   }
 
@@ -352,19 +371,22 @@ export class SyncRounds {
     if (id === this.peerId)
       throw new PeershareError('BAD_REQUEST', "announce carries this peer's own id", { field: 'from.peerId' });
     const held = this.table.get(id);
-    const stale = this.table.isOutdated(request.from) && request.from.signature !== this.table.known(id)?.signature;
-    if (stale) {
-      const newer = this.table.known(id);
+    // A replay is an announce older than a record held (a live entry, a tombstone). A peer this
+    // table evicted or sampled out (remembered with its seq, see peer-table.ts) announcing that
+    // same record is no replay: it is answered, and stays out of the table until it re-signs.
+    const newer = this.table.known(id);
+    if (newer !== undefined && request.from.seq <= newer.seq && request.from.signature !== newer.signature) {
       throw new PeershareError('BAD_REQUEST', 'announce is older than the record held (replayed)', {
         field: 'from.seq',
         reason: 'stale',
-        ...(newer ? { newer } : {}),
+        newer,
       });
     }
     if (request.from.status === 'left') this.admission.discard(id);
     if (request.from.status === 'left' || (held !== undefined && listsFetch(request.from, held.addresses.fetch)))
       this.table.merge([request.from], now);
-    else this.admission.offer(request.from, { kind: 'announce', remote }, this.round, now);
+    else if (!this.table.isOutdated(request.from))
+      this.admission.offer(request.from, { kind: 'announce', remote }, this.round, now);
     // Its request over TLS proved its id: direct evidence, for a verified peer only.
     this.table.heard(id, now, now);
     this.takeOwnFiles(id, request);
@@ -373,10 +395,14 @@ export class SyncRounds {
       // Same set of records as the asker: no records, only suspicions since its cursor. Otherwise
       // what changed since the cursor, or without one all of it (see SyncRequest).
       const same = request.haveHash === this.digest().hash;
-      view = this.table.viewSince(request.viewCursor, () => same);
+      view = this.table.viewSince(request.viewCursor, () => same, this.config.maxRecordsPerAnswer);
     } else {
       const have = new Set(request.have ?? []);
-      view = this.table.viewSince(request.viewCursor, (record) => have.has(haveEntry(record)));
+      view = this.table.viewSince(
+        request.viewCursor,
+        (record) => have.has(haveEntry(record)),
+        this.config.maxRecordsPerAnswer,
+      );
     }
     // Firewalled peers, marked: those whose failure we saw ourselves (one hop), the asker's own excepted.
     const firewalled = this.admission

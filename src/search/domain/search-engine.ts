@@ -55,11 +55,6 @@ export interface DynamicQuerying {
 }
 
 export const DEFAULT_DYNAMIC_QUERYING: DynamicQuerying = { ttlSteps: [2, 4], stepMs: 1_000 };
-/**
- * The widest step of a search starts by this fraction of its deadline at the latest: a search with
- * a short deadline steps faster rather than ending before it reached its own TTL.
- */
-export const LAST_STEP_BY = 0.75;
 
 /** Query routing (query-routing.ts): how many levels of route table, and how often they move. */
 export interface RoutingSettings {
@@ -215,7 +210,7 @@ export class SearchEngine {
 
     // Dynamic querying: each wider step is a query of its own (a new id: the peers the last step
     // reached have seen that one), answered into the same search.
-    const stepMs = ttls.length > 1 ? Math.min(this.dynamic.stepMs, (LAST_STEP_BY * timeoutMs) / (ttls.length - 1)) : 0;
+    const { stepMs } = this.dynamic;
     const widen = (step: number): void => {
       if (search.ended || step >= ttls.length || search.remoteHolders >= request.want!) return;
       if (this.localLimit.take()) return; // our neighbours would refuse it: the search keeps what it has

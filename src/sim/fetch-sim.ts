@@ -159,15 +159,7 @@ export function allKnowAll(net: FetchNetwork, cap = Infinity): boolean {
 }
 
 function phaseTraffic(sum: RoundTraffic, rounds: number, peers: number): PhaseTraffic {
-  const per = Math.max(rounds, 1) * peers;
-  return {
-    rounds,
-    bytesPerPeerRound: sum.bytes / per,
-    requestsPerPeerRound: sum.requests / per,
-    probesPerPeerRound: sum.probes / per,
-    recordsPerPeerRound: sum.records / per,
-    failures: sum.failures,
-  };
+  return perPeer(sum, Math.max(rounds, 1) * peers, rounds);
 }
 
 /** Run rounds until `done()` holds, at most `max`; the rounds run (null if `done` never held) and their traffic. */

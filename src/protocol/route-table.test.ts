@@ -74,6 +74,21 @@ describe('RouteTable', () => {
     expect(RouteTable.sizeFor(100_000)).toBe(20);
     expect(RouteTable.sizeFor(10_000_000)).toBe(ROUTE_TABLE_MAX_BITS_LOG2);
   });
+
+  it('sets the bits another implementation computes: FNV-1a over the UTF-8 bytes of each prefix, murmur-finished (PROTOCOL §12)', () => {
+    // Pinned: a change here breaks routing between releases. One, two, three and four UTF-8 bytes
+    // per code point, the prefix cap (12 of 16 code points) and an id; 19 keys, one pair collides.
+    const table = RouteTable.empty(ROUTE_TABLE_MIN_BITS_LOG2);
+    table.addTokens(['a', 'é', '日本', '😀x', 'abcdefghijklmnop']);
+    table.addId('f'.repeat(64));
+    const set: number[] = [];
+    table.toBytes().forEach((byte, index) => {
+      for (let bit = 0; bit < 8; bit += 1) if (byte & (1 << bit)) set.push(index * 8 + bit);
+    });
+    expect(set).toEqual([
+      784, 1021, 1037, 1161, 2058, 3580, 4110, 4383, 4531, 5268, 5454, 5571, 5701, 5831, 7154, 7612, 7923, 8176,
+    ]);
+  });
 });
 
 describe('route tables on the wire', () => {

@@ -191,7 +191,6 @@ function checkLog2(log2: number): void {
 // FNV-1a over UTF-8, then murmur3's finalizer so the low bits (the ones a mask keeps) are mixed.
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
-const encoder = new TextEncoder();
 
 function fnvStep(state: number, byte: number): number {
   return Math.imul(state ^ byte, FNV_PRIME) >>> 0;
@@ -206,8 +205,23 @@ function finish(state: number): number {
 
 function hashKey(key: string): number {
   let state = FNV_OFFSET;
-  for (const byte of encoder.encode(key)) state = fnvStep(state, byte);
+  for (const char of key) state = stepCodePoint(state, char.codePointAt(0)!);
   return finish(state);
+}
+
+/**
+ * FNV-1a steps over the UTF-8 bytes of one code point, as TextEncoder would encode it (a lone
+ * surrogate as U+FFFD) but without allocating: a table of 100,000 names hashes millions of prefixes.
+ */
+function stepCodePoint(state: number, codePoint: number): number {
+  const cp = codePoint >= 0xd800 && codePoint <= 0xdfff ? 0xfffd : codePoint;
+  if (cp < 0x80) return fnvStep(state, cp);
+  if (cp < 0x800) return fnvStep(fnvStep(state, 0xc0 | (cp >> 6)), 0x80 | (cp & 0x3f));
+  if (cp < 0x10000) {
+    return fnvStep(fnvStep(fnvStep(state, 0xe0 | (cp >> 12)), 0x80 | ((cp >> 6) & 0x3f)), 0x80 | (cp & 0x3f));
+  }
+  const first = fnvStep(fnvStep(state, 0xf0 | (cp >> 18)), 0x80 | ((cp >> 12) & 0x3f));
+  return fnvStep(fnvStep(first, 0x80 | ((cp >> 6) & 0x3f)), 0x80 | (cp & 0x3f));
 }
 
 /** Calls `visit` with the hash of each prefix of `token` of 1 … ROUTE_PREFIX_MAX code points. */
@@ -215,7 +229,7 @@ function forEachPrefixHash(token: string, visit: (hash: number) => void): void {
   let state = FNV_OFFSET;
   let points = 0;
   for (const char of token) {
-    for (const byte of encoder.encode(char)) state = fnvStep(state, byte);
+    state = stepCodePoint(state, char.codePointAt(0)!);
     visit(finish(state));
     points += 1;
     if (points === ROUTE_PREFIX_MAX) return;

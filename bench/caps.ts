@@ -34,6 +34,7 @@ import { Teardown } from '../test/support/teardown.ts';
 import { canCreateHosts, createTestbed, type Testbed, type TestHost } from '../test/support/testbed.ts';
 import { check, figure, median, table, type BenchResult } from './_results.ts';
 import { makeFile } from './_support.ts';
+import { SseParser } from '../src/shared/sse-parser.ts';
 
 const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 400);
 const CAPS_MBIT = (process.env.BENCH_CAPS_MBIT ?? '40,80,120,160').split(',').map(Number);
@@ -75,17 +76,10 @@ class ProgressEvents {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     this.#child = child;
-    let buffered = '';
+    const parser = new SseParser();
     child.stdout.setEncoding('utf8').on('data', (text: string) => {
       const at = performance.now();
-      buffered += text;
-      let end: number;
-      while ((end = buffered.indexOf('\n\n')) >= 0) {
-        const message = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        const event = /^event: (.*)$/m.exec(message)?.[1];
-        const data = /^data: (.*)$/m.exec(message)?.[1];
-        if (!data) continue;
+      for (const { event, data } of parser.push(text)) {
         if (event === 'progress') this.#seen.push({ at, progress: JSON.parse(data) as Progress });
         if (event === 'snapshot') {
           const list = JSON.parse(data) as Progress[] | { downloads: Progress[] };

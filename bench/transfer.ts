@@ -62,6 +62,7 @@ import {
   waitForQuiet,
   type Conditions,
 } from './_transfer-conditions.ts';
+import { SseParser } from '../src/shared/sse-parser.ts';
 
 const SIZE_MIB = Number(process.env.BENCH_FILE_MIB ?? 1024);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -273,23 +274,17 @@ class DownloadEvents {
           const res = await fetch(`${api}/downloads/events`, { signal: this.#abort.signal });
           if (!res.ok || !res.body) throw new Error(`GET /downloads/events: HTTP ${res.status}`);
           const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-          let buffered = '';
+          const parser = new SseParser();
           for (;;) {
             const { value, done } = await reader.read();
             if (done) break;
-            buffered += value;
-            let end: number;
-            while ((end = buffered.indexOf('\n\n')) >= 0) {
-              const message = buffered.slice(0, end);
-              buffered = buffered.slice(end + 2);
-              const event = /^event: (.*)$/m.exec(message)?.[1];
-              const data = /^data: (.*)$/m.exec(message)?.[1];
-              if (event === 'snapshot' && data) {
+            for (const { event, data } of parser.push(value)) {
+              if (event === 'snapshot') {
                 const list = JSON.parse(data) as Progress[] | { downloads: Progress[] };
                 for (const p of Array.isArray(list) ? list : list.downloads) this.#onProgress(p);
                 snapshot();
               }
-              if (event === 'progress' && data) this.#onProgress(JSON.parse(data) as Progress);
+              if (event === 'progress') this.#onProgress(JSON.parse(data) as Progress);
             }
           }
         } catch {

@@ -31,6 +31,7 @@ import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'n
 import { splitAddress } from './address.ts';
 import { isPeershareError, PeershareError, ERROR_CODES, type ErrorCode } from './errors.ts';
 import { ALPN_HTTP, provenPeerId, type PeerTls } from './peer-tls.ts';
+import { SseParser } from './sse-parser.ts';
 
 export const DEFAULT_TIMEOUT_MS = 5_000;
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -504,21 +505,11 @@ function sendUpload(req: ClientRequest, body: AsyncIterable<Uint8Array>, failed:
 /** Call `onEvent` for each Server-Sent Event of a response, with its JSON data. */
 function readEvents(response: IncomingMessage, onEvent: (event: string, data: unknown) => void): void {
   response.setEncoding('utf8');
-  let buffer = '';
+  const parser = new SseParser();
   response.on('data', (chunk: string) => {
-    buffer += chunk;
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
-      }
+    for (const { event, data } of parser.push(chunk)) {
       try {
-        if (data.length > 0) onEvent(event, JSON.parse(data.join('\n')));
+        onEvent(event, JSON.parse(data));
       } catch (err) {
         return void response.destroy(err as Error); // not an event stream we understand: end this stream, not the process
       }

@@ -5,6 +5,7 @@
  */
 import { onTestFinished } from 'vitest';
 import type { Progress } from '../../src/download/domain/progress.ts';
+import { SseParser } from '../../src/shared/sse-parser.ts';
 
 export interface DownloadEvents {
   /** The latest progress of every download seen, by key. */
@@ -32,18 +33,12 @@ export async function followDownloads(url: string): Promise<DownloadEvents> {
     states.set(p.key, seen);
   };
   const pump = (async () => {
-    let buffer = '';
+    const parser = new SseParser();
     try {
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
-        buffer += value;
-        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
-          const frame = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const event = /^event: (.*)$/m.exec(frame)?.[1];
-          const data = /^data: (.*)$/m.exec(frame)?.[1];
-          if (!data) continue;
+        for (const { event, data } of parser.push(value)) {
           if (event === 'snapshot') for (const p of JSON.parse(data) as Progress[]) note(p);
           else note(JSON.parse(data) as Progress);
           for (const w of [...waiters]) if (w.check()) waiters.delete(w);

@@ -1,4 +1,5 @@
 /** Read a whole Server-Sent-Events answer (one that ends by itself) into its events, in order. */
+import { parseSse } from '../../src/shared/sse-parser.ts';
 export interface StreamEvent<T = unknown> {
   event: string;
   data: T;
@@ -7,13 +8,7 @@ export interface StreamEvent<T = unknown> {
 export async function readEventStream<T = unknown>(res: Response): Promise<Array<StreamEvent<T>>> {
   if (!res.headers.get('content-type')?.startsWith('text/event-stream'))
     throw new Error(`not an event stream: HTTP ${res.status} ${res.headers.get('content-type')}`);
-  const events: Array<StreamEvent<T>> = [];
-  for (const block of (await res.text()).split('\n\n')) {
-    const event = /^event: (.*)$/m.exec(block)?.[1];
-    const data = /^data: (.*)$/m.exec(block)?.[1];
-    if (event && data) events.push({ event, data: JSON.parse(data) as T });
-  }
-  return events;
+  return parseSse(await res.text()).map(({ event, data }) => ({ event, data: JSON.parse(data) as T }));
 }
 
 /** POST a JSON body asking for the answer as a stream of events. */

@@ -1,11 +1,13 @@
 /**
  * `npm run sim -- search [--peers N] [--degree D] [--ttl T] [--holders-fraction F] [--want N] [--route-levels L]
- * [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S]
+ * [--reforward 0|1] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S]
  * [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]`: searches on a
  * simulated network running the project's own Search engine. Peers, degree, TTL, holders
- * fraction, want and route levels each take a comma-separated list; every combination is one row
+ * fraction, want, route levels and reforward (1: peers forward again a copy with more TTL than
+ * any before it, the default; 0: the flood before that, FloodRouterOptions.reforward) each take
+ * a comma-separated list; every combination is one row
  * of the table printed (markdown) and of the JSON written. One overlay is built per (peers,
- * degree) and reused; one network of engines per route levels (with --route-levels above 0 each
+ * degree) and reused; one network of engines per (route levels, reforward) (with --route-levels above 0 each
  * peer shares --library names of --words words from a Zipf vocabulary, route-tables.ts); each row
  * replays alone with the same figures. --svg writes the two charts
  * of docs/SCALE.md (PREFIX-recall-messages.svg, PREFIX-recall-time.svg).
@@ -25,7 +27,7 @@ import { DEFAULT_LIBRARY, SimRouteTables, type TableStats } from './route-tables
 import { fetchMain, USAGE as FETCH_USAGE } from './fetch-cli.ts';
 
 const USAGE =
-  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--route-levels L[,L…]] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
+  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--route-levels L[,L…]] [--reforward 0|1[,…]] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'search') await searchMain(rest);
@@ -46,6 +48,7 @@ async function searchMain(rest: string[]): Promise<void> {
       'holders-fraction': { type: 'string', default: '0.01' },
       want: { type: 'string', default: '0' },
       'route-levels': { type: 'string', default: '0' },
+      reforward: { type: 'string', default: '1' },
       library: { type: 'string', default: String(DEFAULT_LIBRARY.files) },
       words: { type: 'string', default: String(DEFAULT_LIBRARY.wordsPerName) },
       vocabulary: { type: 'string', default: String(DEFAULT_LIBRARY.vocabulary) },
@@ -86,9 +89,11 @@ async function searchMain(rest: string[]): Promise<void> {
       console.error(
         `${peers} peers, degree ${degree}: ${overlay.links} links, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
-      for (const routeLevels of list(values['route-levels'])) {
+      for (const [routeLevels, reforward] of list(values['route-levels']).flatMap((levels) =>
+        list(values.reforward).map((r) => [levels, r !== 0] as const),
+      )) {
         const t1 = performance.now();
-        const net = new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)), { routeLevels });
+        const net = new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)), { routeLevels, reforward });
         let tables: TableStats | null = null;
         if (routeLevels > 0) {
           const routes = new SimRouteTables(net, library, seededRandom(mix(seed, peers, 2)));
@@ -97,7 +102,7 @@ async function searchMain(rest: string[]): Promise<void> {
           net.routes = routes;
         }
         console.error(
-          `  route levels ${routeLevels}: engines${tables ? ' and tables' : ''} in ${((performance.now() - t1) / 1000).toFixed(1)} s, RSS ${mib(process.memoryUsage().rss)} MiB${tables ? `; tables ${(tables.bytesPerPeerMean / 1024).toFixed(1)} KiB per peer, fill by level ${tables.fillByLevel.map((f) => f.toFixed(3)).join(' ')}` : ''}`,
+          `  route levels ${routeLevels}, re-forward ${reforward ? 'on' : 'off'}: engines${tables ? ' and tables' : ''} in ${((performance.now() - t1) / 1000).toFixed(1)} s, RSS ${mib(process.memoryUsage().rss)} MiB${tables ? `; tables ${(tables.bytesPerPeerMean / 1024).toFixed(1)} KiB per peer, fill by level ${tables.fillByLevel.map((f) => f.toFixed(3)).join(' ')}` : ''}`,
         );
         for (const ttl of list(values.ttl)) {
           for (const holdersFraction of list(values['holders-fraction'])) {
@@ -106,7 +111,7 @@ async function searchMain(rest: string[]): Promise<void> {
               const measures = await runSearches(net, { ttl, holdersFraction, searches, seed, want });
               const row = summarize(
                 { peers, degree, links: overlay.links },
-                { ttl, holdersFraction, want, routeLevels, tables },
+                { ttl, holdersFraction, want, routeLevels, tables, reforward },
                 measures,
                 { wallSeconds: (performance.now() - t2) / 1000, rssMiB: mib(process.memoryUsage().rss) },
               );

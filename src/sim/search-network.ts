@@ -53,6 +53,8 @@ export interface QueryObserver {
   accepted(peer: number, hops: number): void;
   /** `peer` dropped a copy it had already handled. */
   duplicate(peer: number): void;
+  /** `peer` forwarded again, as `messages` Query frames, a copy with more TTL than any before it. */
+  reforwarded(peer: number, messages: number): void;
 }
 
 /** The one file every holder shares, under the one term a search asks for. */
@@ -96,7 +98,7 @@ export class SearchNetwork {
   constructor(
     readonly overlay: Overlay,
     random: Random,
-    options: { maxTtl?: number; routeLevels?: number } = {},
+    options: { maxTtl?: number; routeLevels?: number; reforward?: boolean } = {},
   ) {
     const slotIds = Array.from(
       { length: Math.max(0, ...Array.from({ length: overlay.peers }, (_, p) => overlay.degreeOf(p))) },
@@ -117,7 +119,7 @@ export class SearchNetwork {
           links: new SimLinks(this, p, idsByDegree[overlay.degreeOf(p)]!),
           clock: this.clock,
           randomBytes,
-          router: { maxTtl: options.maxTtl },
+          router: { maxTtl: options.maxTtl, reforward: options.reforward },
           // Tables are set by route-tables.ts, not sent over links: without them every copy goes, as in a flood.
           routing: { levels: options.routeLevels ?? 0 },
           onError: (err) => this.errors.push(err),
@@ -183,11 +185,13 @@ export class SearchNetwork {
       return;
     }
     const counters = engine.counters;
-    const accepted = counters.queriesAccepted;
+    const { queriesAccepted: accepted, queriesReforwarded: reforwarded, queriesSent: sent } = counters;
     const duplicates = counters.queriesDropped.duplicate;
     engine.receiveQuery(String(event.slot), event.query);
     if (counters.queriesAccepted > accepted) this.observer?.accepted(event.peer, event.query.hops + 1);
     else if (counters.queriesDropped.duplicate > duplicates) this.observer?.duplicate(event.peer);
+    else if (counters.queriesReforwarded > reforwarded)
+      this.observer?.reforwarded(event.peer, counters.queriesSent - sent);
   }
 
   /** Let every pending promise callback run (a macrotask turn drains them all). */

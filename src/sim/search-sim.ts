@@ -43,6 +43,11 @@ export interface SearchMeasure {
   readonly duplicates: number;
   /** Queries handled (first copies of a query id), counted as the engines accept them: equals `reached` when no peer handles one twice. */
   readonly accepted: number;
+  /** Copies forwarded again for having more TTL than any before them at their peer, and the Query frames that cost (in `messages`). */
+  readonly reforwards: number;
+  readonly reforwardMessages: number;
+  /** The most re-forwards of this query by one peer (at most the TTL − 1, with its first forward). */
+  readonly mostReforwardsByOnePeer: number;
   /** Peers other than the origin that handled the query. */
   readonly reached: number;
   /** Peers other than the origin at most `ttl` hops away. */
@@ -85,12 +90,20 @@ async function runSearch(
   const reached = new Uint8Array(peers); // hops at which each peer handled the query; 0: never
   let duplicates = 0;
   let accepted = 0;
+  let reforwards = 0;
+  let reforwardMessages = 0;
+  const reforwardsBy = new Map<number, number>();
   const observer: QueryObserver = {
     accepted: (peer, hops) => {
       accepted += 1;
       reached[peer] = hops;
     },
     duplicate: () => (duplicates += 1),
+    reforwarded: (peer, messages) => {
+      reforwards += 1;
+      reforwardMessages += messages;
+      reforwardsBy.set(peer, (reforwardsBy.get(peer) ?? 0) + 1);
+    },
   };
   net.observer = observer;
   const before = { ...net.traffic };
@@ -149,6 +162,9 @@ async function runSearch(
     hitMessages: net.traffic.hits - before.hits,
     duplicates,
     accepted,
+    reforwards,
+    reforwardMessages,
+    mostReforwardsByOnePeer: Math.max(0, ...reforwardsBy.values()),
     reached: reachedCount,
     withinTtl,
     missedWithinTtl: missed,

@@ -58,9 +58,9 @@ describe('flood search simulated on 1,000 peers running the real SearchEngine', 
       found: total(first, (m) => m.found),
     }).toMatchInlineSnapshot(`
       {
-        "duplicates": 15180,
+        "duplicates": 13866,
         "found": 95,
-        "messages": 25728,
+        "messages": 24414,
       }
     `);
   });
@@ -102,10 +102,10 @@ describe('flood search simulated on 1,000 peers running the real SearchEngine', 
       expect(before[i]!.messages).toBeGreaterThanOrEqual(0.75 * (2 * links - (peers - 1)));
     }
     // The price of re-forwarding where the TTL was ample anyway (docs/SCALE.md "Flood order: re-forwarding"):
-    // between 1.4 and 2 times the first-copy flood here.
+    // 1.40 times the first-copy flood here.
     const ratio = total(measures, (m) => m.messages) / total(before, (m) => m.messages);
-    expect(ratio).toBeGreaterThan(1.4);
-    expect(ratio).toBeLessThan(2);
+    expect(ratio).toBeGreaterThan(1.3);
+    expect(ratio).toBeLessThan(1.5);
   });
 
   it('closes the flood-order gap: a peer whose first copy came the long way forwards the later, shorter one', async () => {
@@ -136,7 +136,7 @@ describe('flood search simulated on 1,000 peers running the real SearchEngine', 
       holdersMissedWithinTtl: 0,
       longerFirstPath: 1,
       reforwards: 1,
-      reforwardMessages: 2, // from 1 to 2 and 3
+      reforwardMessages: 1, // from 1 to 3 only: 2 sent 1 its copy, so it has seen the query
     });
     const [old] = await runSearches(new SearchNetwork(overlay, seededRandom(1), { reforward: false }), config);
     expect(old).toMatchObject({

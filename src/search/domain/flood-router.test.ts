@@ -33,12 +33,12 @@ describe('flood router', () => {
       hops: 4,
       forward: { to: ['L2', 'L3'], ttl: 1, hops: 4 },
     });
-    expect(r.receive('L2', { key: 'q', ttl: 4, hops: 1 }, links)).toEqual({
+    expect(r.receive('L2', { key: 'q', ttl: 5, hops: 1 }, links)).toEqual({
       action: 'reforward',
-      forward: { to: ['L1', 'L3'], ttl: 3, hops: 2 },
+      forward: { to: ['L1', 'L3'], ttl: 4, hops: 2 },
     });
     // As much TTL as the best copy so far, or less: a duplicate.
-    expect(r.receive('L3', { key: 'q', ttl: 4, hops: 1 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
+    expect(r.receive('L3', { key: 'q', ttl: 5, hops: 1 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
     expect(r.receive('L1', { key: 'q', ttl: 3, hops: 1 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
     // Hits still go back the way the first copy came.
     expect(r.routeHit(undefined, 'q')).toEqual({ action: 'forward', to: 'L1' });
@@ -52,10 +52,28 @@ describe('flood router', () => {
       hops: 3,
       forward: undefined,
     });
+    // Not back to L1, which has seen the query: only L3 may not have.
     expect(r.receive('L2', { key: 'q', ttl: 2, hops: 1 }, links)).toEqual({
       action: 'reforward',
-      forward: { to: ['L1', 'L3'], ttl: 1, hops: 2 },
+      forward: { to: ['L3'], ttl: 1, hops: 2 },
     });
+  });
+
+  it('does not forward again to a neighbour that sent a copy with as much TTL as it would be left', () => {
+    const r = router();
+    const four = ['L1', 'L2', 'L3', 'L4'];
+    r.receive('L1', { key: 'q', ttl: 2, hops: 3 }, four); // L1 forwards with 2: holds it with 2 at least
+    r.receive('L3', { key: 'q', ttl: 1, hops: 4 }, four); // L3 with 1
+    // A copy with 3 to go would leave L1 with 2 (no more than it has: it would drop it), L3 and L4 with 2.
+    expect(r.receive('L2', { key: 'q', ttl: 4, hops: 1 }, four)).toEqual({
+      action: 'reforward',
+      forward: { to: ['L3', 'L4'], ttl: 3, hops: 2 },
+    });
+    // When every other neighbour already holds enough, the better copy goes nowhere.
+    const two = ['L1', 'L2'];
+    const s = router();
+    s.receive('L1', { key: 'p', ttl: 3, hops: 3 }, two);
+    expect(s.receive('L2', { key: 'p', ttl: 4, hops: 2 }, two)).toEqual({ action: 'drop', reason: 'duplicate' });
   });
 
   it('compares clamped TTLs: a neighbour raising the TTL of one id buys at most maxTtl − 1 forwards in all', () => {

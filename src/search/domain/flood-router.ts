@@ -112,13 +112,29 @@ export class FloodRouter {
     if (distance > this.maxTtl) return { action: 'drop', reason: 'too-many-hops' };
     // What this copy may still cross: the sender's TTL, within what the clamp leaves from the origin.
     const remaining = Math.min(Math.min(query.ttl, this.maxTtl) - 1, this.maxTtl - distance);
-    const sighting = this.seen.sight(query.key, remaining);
+    const sighting = this.seen.sight(query.key, remaining, { link: from, sent: Math.min(query.ttl, this.maxTtl) });
+    if (sighting === 'higher' && this.reforward) {
+      const again = this.reforwardTo(query.key, remaining, from, links);
+      if (again.length > 0) return { action: 'reforward', forward: { to: again, ttl: remaining, hops: distance } };
+    }
+    if (sighting !== 'first') return { action: 'drop', reason: 'duplicate' };
     const to = links.filter((link) => link !== from);
     const forward = remaining > 0 && to.length > 0 ? { to, ttl: remaining, hops: distance } : undefined;
-    if (sighting === 'higher' && this.reforward && forward) return { action: 'reforward', forward };
-    if (sighting !== 'first') return { action: 'drop', reason: 'duplicate' };
     this.routes.set(query.key, { kind: 'link', link: from });
     return { action: 'accept', hops: distance, forward };
+  }
+
+  /**
+   * Where a copy forwarded again with `ttl` goes: every link but `from`, except those whose
+   * neighbour sent us a copy with `ttl` − 1 or more. It forwarded that copy with that TTL, so it
+   * has seen the query with at least as much as ours would leave it, and would drop ours: the
+   * peers reached are the same, for fewer messages.
+   */
+  private reforwardTo(key: string, ttl: number, from: LinkId, links: readonly LinkId[]): LinkId[] {
+    return links.filter((link) => {
+      const heard = link === from ? Infinity : this.seen.heardFrom(key, link);
+      return heard === undefined || heard < ttl - 1;
+    });
   }
 
   /**

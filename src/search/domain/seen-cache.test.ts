@@ -41,6 +41,19 @@ describe('seen-cache', () => {
     expect(cache.sight('q', 4)).toBe('higher');
   });
 
+  it('remembers the highest TTL a copy came over each link with', () => {
+    const cache = new SeenCache({ capacity: 10, now: () => 0 });
+    cache.sight('q', 1, { link: 'a', sent: 2 });
+    cache.sight('q', 3, { link: 'b', sent: 4 });
+    cache.sight('q', 0, { link: 'a', sent: 1 });
+    expect([cache.heardFrom('q', 'a'), cache.heardFrom('q', 'b'), cache.heardFrom('q', 'c')]).toEqual([
+      2,
+      4,
+      undefined,
+    ]);
+    expect(cache.heardFrom('other', 'a')).toBeUndefined();
+  });
+
   it('forgets an id once its lifetime has passed', () => {
     let now = 0;
     const cache = new SeenCache({ capacity: 10, ttlMs: 1_000, now: () => now });

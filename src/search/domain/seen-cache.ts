@@ -17,9 +17,15 @@ export const DEFAULT_SEEN_TTL_MS = 120_000;
 /** A copy of a query is its first, one with more TTL than any before it, or neither. */
 export type Sighting = 'first' | 'higher' | 'repeat';
 
+interface Seen {
+  /** The most TTL any copy had left (after the router's clamp). */
+  best: number;
+  /** Per link, the highest TTL a copy came over it with: what that neighbour forwards, so holds, at least. */
+  readonly heard: Map<string, number>;
+}
+
 export class SeenCache {
-  /** Per query key, the most TTL any of its copies had left (after the router's clamp). */
-  private readonly entries: ExpiringLru<string, number>;
+  private readonly entries: ExpiringLru<string, Seen>;
 
   constructor(options: { capacity?: number; ttlMs?: number; now: Now }) {
     this.entries = new ExpiringLru(
@@ -29,12 +35,24 @@ export class SeenCache {
     );
   }
 
-  /** A copy of `key` with `ttl` left: remembered with the highest TTL seen for it. */
-  sight(key: string, ttl: number): Sighting {
+  /**
+   * A copy of `key` with `ttl` left: remembered with the highest TTL seen for it, and, when it
+   * came over a link, with the TTL it came with over that link (`sent`).
+   */
+  sight(key: string, ttl: number, from?: { link: string; sent: number }): Sighting {
     const before = this.entries.get(key);
-    this.entries.set(key, before === undefined ? ttl : Math.max(before, ttl));
-    if (before === undefined) return 'first';
-    return ttl > before ? 'higher' : 'repeat';
+    const seen = before ?? { best: ttl, heard: new Map<string, number>() };
+    const best = before?.best;
+    seen.best = Math.max(seen.best, ttl);
+    if (from) seen.heard.set(from.link, Math.max(seen.heard.get(from.link) ?? from.sent, from.sent));
+    this.entries.set(key, seen);
+    if (best === undefined) return 'first';
+    return ttl > best ? 'higher' : 'repeat';
+  }
+
+  /** The highest TTL a copy of `key` came over `link` with (undefined: none came over it). */
+  heardFrom(key: string, link: string): number | undefined {
+    return this.entries.get(key)?.heard.get(link);
   }
 
   get size(): number {

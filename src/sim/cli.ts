@@ -1,11 +1,13 @@
 /**
  * `npm run sim -- search [--peers N] [--degree D] [--ttl T] [--holders-fraction F] [--want N] [--route-levels L]
- * [--reforward 0|1] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S]
+ * [--reforward 0|1] [--loss P] [--churn F] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S]
  * [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]`: searches on a
  * simulated network running the project's own Search engine. Peers, degree, TTL, holders
  * fraction, want, route levels and reforward (1: peers forward again a copy with more TTL than
  * any before it, the default; 0: the flood before that, FloodRouterOptions.reforward) each take
- * a comma-separated list; every combination is one row
+ * a comma-separated list; every combination is one row. --loss P loses that fraction of Query and
+ * Hit messages; --churn F has that fraction of peers down during each search, drawn afresh each
+ * time (search-network.ts); both draw from a seed of their own.
  * of the table printed (markdown) and of the JSON written. One overlay is built per (peers,
  * degree) and reused; one network of engines per (route levels, reforward) (with --route-levels above 0 each
  * peer shares --library names of --words words from a Zipf vocabulary, route-tables.ts); each row
@@ -27,7 +29,7 @@ import { DEFAULT_LIBRARY, SimRouteTables, type TableStats } from './route-tables
 import { fetchMain, USAGE as FETCH_USAGE } from './fetch-cli.ts';
 
 const USAGE =
-  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--route-levels L[,L…]] [--reforward 0|1[,…]] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
+  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--route-levels L[,L…]] [--reforward 0|1[,…]] [--loss P] [--churn F] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'search') await searchMain(rest);
@@ -49,6 +51,8 @@ async function searchMain(rest: string[]): Promise<void> {
       want: { type: 'string', default: '0' },
       'route-levels': { type: 'string', default: '0' },
       reforward: { type: 'string', default: '1' },
+      loss: { type: 'string', default: '0' },
+      churn: { type: 'string', default: '0' },
       library: { type: 'string', default: String(DEFAULT_LIBRARY.files) },
       words: { type: 'string', default: String(DEFAULT_LIBRARY.wordsPerName) },
       vocabulary: { type: 'string', default: String(DEFAULT_LIBRARY.vocabulary) },
@@ -70,6 +74,8 @@ async function searchMain(rest: string[]): Promise<void> {
       return n;
     });
   const seed = Number(values.seed);
+  const loss = Number(values.loss);
+  const churn = Number(values.churn);
   const searches = Number(values.searches);
   const latency: LatencyModel = { medianMs: Number(values['latency-median']), sigma: Number(values['latency-sigma']) };
   const library = {
@@ -93,7 +99,13 @@ async function searchMain(rest: string[]): Promise<void> {
         list(values.reforward).map((r) => [levels, r !== 0] as const),
       )) {
         const t1 = performance.now();
-        const net = new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)), { routeLevels, reforward });
+        const net = new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)), {
+          routeLevels,
+          reforward,
+          loss,
+          churn,
+          lossRandom: seededRandom(mix(seed, peers, degree, 3)),
+        });
         let tables: TableStats | null = null;
         if (routeLevels > 0) {
           const routes = new SimRouteTables(net, library, seededRandom(mix(seed, peers, 2)));
@@ -111,7 +123,7 @@ async function searchMain(rest: string[]): Promise<void> {
               const measures = await runSearches(net, { ttl, holdersFraction, searches, seed, want });
               const row = summarize(
                 { peers, degree, links: overlay.links },
-                { ttl, holdersFraction, want, routeLevels, tables, reforward },
+                { ttl, holdersFraction, want, routeLevels, tables, reforward, loss, churn },
                 measures,
                 { wallSeconds: (performance.now() - t2) / 1000, rssMiB: mib(process.memoryUsage().rss) },
               );

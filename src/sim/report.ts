@@ -19,6 +19,9 @@ export interface SearchRow {
   readonly tables: TableStats | null;
   /** Whether peers forward again a copy with more TTL than any before it (FloodRouterOptions.reforward). */
   readonly reforward: boolean;
+  /** Fraction of messages lost, and of peers down during each search (search-network.ts). */
+  readonly loss: number;
+  readonly churn: number;
   /** Holders per search, besides the origin (mean). */
   readonly holders: number;
   readonly searches: number;
@@ -63,6 +66,8 @@ export function summarize(
     routeLevels: number;
     tables: TableStats | null;
     reforward: boolean;
+    loss: number;
+    churn: number;
   },
   measures: readonly SearchMeasure[],
   run: { wallSeconds: number; rssMiB: number },
@@ -134,6 +139,7 @@ const COLUMNS: ReadonlyArray<readonly [string, (r: SearchRow, rows: readonly Sea
   ['want', (r) => (r.want > 0 ? String(r.want) : 'flood')],
   ['route levels', (r) => String(r.routeLevels)],
   ['re-forward', (r) => (r.reforward ? 'on' : 'off')],
+  ['loss / churn', (r) => `${pct(r.loss ?? 0)} / ${pct(r.churn ?? 0)}`],
   ['holders', (r) => `${pct(r.holdersFraction)} (${round(r.holders, 1)})`],
   ['searches', (r) => String(r.searches)],
   ['recall mean / min', (r) => `${pct(r.recallMean)} / ${pct(r.recallMin)}`],

@@ -72,7 +72,13 @@ export interface SharedFileRoutes {
 
 export class SearchNetwork {
   readonly engines: SearchEngine[] = [];
-  readonly traffic = { queries: 0, hits: 0 };
+  /** Messages sent (lost ones included: a sender cannot tell), and those lost on the way. */
+  readonly traffic = { queries: 0, hits: 0, lost: 0 };
+  private readonly loss: number;
+  private readonly churn: number;
+  private readonly lossRandom: Random | undefined;
+  /** down[p] = 1 while peer p is down (churn). */
+  readonly down: Uint8Array;
   /** Errors the engines reported (none expected: the index never fails). */
   readonly errors: unknown[] = [];
   observer: QueryObserver | undefined;
@@ -98,8 +104,27 @@ export class SearchNetwork {
   constructor(
     readonly overlay: Overlay,
     random: Random,
-    options: { maxTtl?: number; routeLevels?: number; reforward?: boolean } = {},
+    options: {
+      maxTtl?: number;
+      routeLevels?: number;
+      reforward?: boolean;
+      /** Fraction of Query and Hit messages lost on the way, drawn from `lossRandom` (its own seed, so the rest replays). */
+      loss?: number;
+      lossRandom?: Random;
+      /**
+       * Fraction of peers down during each search (crashed since their neighbours last heard from
+       * them: what is sent to them is lost, their tables still stand at their neighbours), drawn
+       * afresh before each search from `lossRandom`; the last search's come back, as peers rejoin.
+       */
+      churn?: number;
+    } = {},
   ) {
+    this.loss = options.loss ?? 0;
+    this.churn = options.churn ?? 0;
+    this.lossRandom = options.lossRandom;
+    this.down = new Uint8Array(overlay.peers);
+    if ((this.loss > 0 || this.churn > 0) && this.lossRandom === undefined)
+      throw new Error('loss and churn need their own random source');
     const slotIds = Array.from(
       { length: Math.max(0, ...Array.from({ length: overlay.peers }, (_, p) => overlay.degreeOf(p))) },
       (_, s) => String(s),
@@ -137,6 +162,13 @@ export class SearchNetwork {
     return this.idsByDegree[this.overlay.degreeOf(peer)]!;
   }
 
+  /** Churn: draw the peers down for the next search (none without churn). */
+  redrawDown(): void {
+    this.down.fill(0);
+    if (this.churn <= 0) return;
+    for (let p = 0; p < this.overlay.peers; p++) if (this.lossRandom!.next() < this.churn) this.down[p] = 1;
+  }
+
   /** Move the clock forward with nothing happening (no event may be pending). */
   idle(ms: number): void {
     if (this.queue.size > 0) throw new Error('idle() with events pending');
@@ -159,12 +191,14 @@ export class SearchNetwork {
     const at = this.time + this.overlay.latency(peer, slot);
     const to = this.overlay.neighbour(peer, slot);
     const back = this.overlay.backSlot(peer, slot);
+    const lost = this.down[to] === 1 || (this.loss > 0 && this.lossRandom!.next() < this.loss);
+    if (lost) this.traffic.lost += 1;
     if (message.kind === 'query') {
       this.traffic.queries += 1;
-      this.queue.push({ at, seq: 0, kind: 'query', peer: to, slot: back, query: message.query });
+      if (!lost) this.queue.push({ at, seq: 0, kind: 'query', peer: to, slot: back, query: message.query });
     } else {
       this.traffic.hits += 1;
-      this.queue.push({ at, seq: 0, kind: 'hit', peer: to, slot: back, hit: message.hit });
+      if (!lost) this.queue.push({ at, seq: 0, kind: 'hit', peer: to, slot: back, hit: message.hit });
     }
     return true;
   }

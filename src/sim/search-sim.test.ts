@@ -176,6 +176,24 @@ describe('flood search simulated on 1,000 peers running the real SearchEngine', 
     }
   });
 
+  it('loses messages and takes peers down as told (a seed of their own), and replays exactly', async () => {
+    const overlay = Overlay.random(1_000, 8, LATENCY, seededRandom(mix(13, 1_000, 8)));
+    const make = () =>
+      new SearchNetwork(overlay, seededRandom(14), { loss: 0.05, churn: 0.05, lossRandom: seededRandom(15) });
+    const config = { ttl: 5, holdersFraction: 0.01, searches: 3, seed: 13 };
+    const net = make();
+    const measures = await runSearches(net, config);
+    expect(await runSearches(make(), config)).toEqual(measures);
+    const { queries, hits, lost } = net.traffic;
+    // 5 % of messages lost on the way, and those sent to the 5 % of peers down.
+    expect(lost / (queries + hits)).toBeGreaterThan(0.08);
+    expect(lost / (queries + hits)).toBeLessThan(0.12);
+    const down = net.down.reduce((sum, d) => sum + d, 0);
+    expect(down).toBeGreaterThan(30);
+    expect(down).toBeLessThan(70);
+    for (const m of measures) expect(m.recall).toBeGreaterThan(0.5);
+  });
+
   describe('keyword routing (route levels, every table truthful)', () => {
     function routed(levels: number): SearchNetwork {
       const overlay = Overlay.random(1_000, 8, LATENCY, seededRandom(mix(21, 1_000, 8)));

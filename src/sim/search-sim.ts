@@ -80,13 +80,17 @@ async function runSearch(
 ): Promise<SearchMeasure> {
   const peers = net.overlay.peers;
   net.idle(SEARCH_GAP_MS);
-  const holders = config.fixed
+  net.redrawDown();
+  const placed = config.fixed
     ? marked(peers, config.fixed.holders)
     : pickHolders(peers, Math.max(1, Math.round(config.holdersFraction * peers)), random);
+  // A holder that is down (churn) holds nothing anyone can find: recall counts the holders up.
+  const holders = placed.map((h, p) => (net.down[p] === 1 ? 0 : h));
   const term = `file${index}`;
   net.file = { term, entry: { id: `id-${config.seed}-${index}`, name: `${term}.bin`, size: 1 }, holders };
-  const unshare = net.routes?.share(holders, term, net.file.entry.id);
-  const origin = config.fixed?.origin ?? Math.floor(random.next() * peers);
+  const unshare = net.routes?.share(placed, term, net.file.entry.id); // tables list what was shared before a crash
+  let origin = config.fixed?.origin ?? Math.floor(random.next() * peers);
+  while (net.down[origin] === 1) origin = (origin + 1) % peers; // the searching peer is up
   const reached = new Uint8Array(peers); // hops at which each peer handled the query; 0: never
   let duplicates = 0;
   let accepted = 0;

@@ -22,6 +22,8 @@ export interface SearchRow {
   /** Fraction of messages lost, and of peers down during each search (search-network.ts). */
   readonly loss: number;
   readonly churn: number;
+  /** Levels of route table that list each search's file when it starts (route-tables.ts levelsMoved). */
+  readonly levelsMoved: number;
   /** Holders per search, besides the origin (mean). */
   readonly holders: number;
   readonly searches: number;
@@ -68,6 +70,7 @@ export function summarize(
     reforward: boolean;
     loss: number;
     churn: number;
+    levelsMoved: number;
   },
   measures: readonly SearchMeasure[],
   run: { wallSeconds: number; rssMiB: number },
@@ -140,6 +143,7 @@ const COLUMNS: ReadonlyArray<readonly [string, (r: SearchRow, rows: readonly Sea
   ['route levels', (r) => String(r.routeLevels)],
   ['re-forward', (r) => (r.reforward ? 'on' : 'off')],
   ['loss / churn', (r) => `${pct(r.loss ?? 0)} / ${pct(r.churn ?? 0)}`],
+  ['levels listing the file', (r) => (r.routeLevels > 0 ? String(r.levelsMoved ?? r.routeLevels) : '–')],
   ['holders', (r) => `${pct(r.holdersFraction)} (${round(r.holders, 1)})`],
   ['searches', (r) => String(r.searches)],
   ['recall mean / min', (r) => `${pct(r.recallMean)} / ${pct(r.recallMin)}`],

@@ -195,16 +195,28 @@ describe('flood search simulated on 1,000 peers running the real SearchEngine', 
   });
 
   describe('keyword routing (route levels, every table truthful)', () => {
-    function routed(levels: number): SearchNetwork {
+    function routed(levels: number, levelsMoved = Infinity): SearchNetwork {
       const overlay = Overlay.random(1_000, 8, LATENCY, seededRandom(mix(21, 1_000, 8)));
       const net = new SearchNetwork(overlay, seededRandom(mix(21, 1_000, 8, 1)), { routeLevels: levels });
       if (levels > 0) {
         const routes = new SimRouteTables(net, DEFAULT_LIBRARY, seededRandom(22));
         routes.propagate();
+        routes.levelsMoved = levelsMoved;
         net.routes = routes;
       }
       return net;
     }
+
+    it('misses holders behind the routed hops when their tables have not moved since the file was shared', async () => {
+      const config = { ttl: 4, holdersFraction: 0.01, searches: 5, seed: 25 };
+      const settled = await runSearches(routed(2), config);
+      // Shared one update interval ago: level 0 tables list it, level 1 tables not yet.
+      const fresh = await runSearches(routed(2, 1), config);
+      for (const m of settled) expect(m.holdersMissedWithinTtl).toBe(0);
+      expect(total(fresh, (m) => m.found)).toBeLessThan(total(settled, (m) => m.found));
+      // Copies with TTL 1 still go where level 0 lists the file: holders next to a peer that was asked are found.
+      expect(total(fresh, (m) => m.found)).toBeGreaterThan(0);
+    });
 
     it('keeps the flood’s recall (100 %) for fewer messages, and each peer handles a query id at most once', async () => {
       const config = { ttl: 5, holdersFraction: 0.01, searches: 10, seed: 21 };

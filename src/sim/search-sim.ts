@@ -3,9 +3,10 @@
  * file is put on a random fraction of the peers, a random peer searches for it with a TTL, and the
  * run goes on until the flood and its hits have died out. Measured per search: recall (holders
  * found, not counting the origin, over holders), Query frames sent, duplicates dropped, Hit
- * frames, time to the first and last hit, and the flood-order gap of docs/PROTOCOL.md §8 (peers
- * within TTL hops that the flood never reached, because their first copy, or an upstream peer's,
- * came by a longer path and had too little TTL left).
+ * frames, copies forwarded again (with more TTL than any before them at their peer), time to the
+ * first and last hit, and the flood-order gap of docs/PROTOCOL.md §8 (peers within TTL hops that
+ * the flood never reached, because their first copy, or an upstream peer's, came by a longer path
+ * and had too little TTL left: none with re-forwarding, the default, barring loss and churn).
  *
  * The runs of one configuration draw from their own seeded random source, so a configuration
  * gives the same figures alone or inside a sweep.

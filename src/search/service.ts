@@ -225,6 +225,11 @@ function searchMetrics(
     () => n.queriesAccepted,
   );
   m.counter(
+    'queries_reforwarded_total',
+    'Copies of queries handled before, forwarded again because they could go further than any earlier copy (not answered again).',
+    () => n.queriesReforwarded,
+  );
+  m.counter(
     'queries_dropped_total',
     'Queries received and dropped, by why.',
     () => [

@@ -1,11 +1,17 @@
 /**
  * `npm run sim -- search [--peers N] [--degree D] [--ttl T] [--holders-fraction F] [--want N] [--route-levels L]
- * [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S]
+ * [--reforward 0|1] [--loss P] [--churn F] [--share-age MS] [--update-ms MS] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S]
  * [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]`: searches on a
  * simulated network running the project's own Search engine. Peers, degree, TTL, holders
- * fraction, want and route levels each take a comma-separated list; every combination is one row
+ * fraction, want, route levels and reforward (1: peers forward again a copy with more TTL than
+ * any before it, the default; 0: the flood before that, FloodRouterOptions.reforward) each take
+ * a comma-separated list; every combination is one row. --loss P loses that fraction of Query and
+ * Hit messages; --churn F has that fraction of peers down during each search, drawn afresh each
+ * time (search-network.ts); both draw from a seed of their own. --share-age MS: each search's file
+ * was shared that long before it, so only floor(MS / --update-ms) levels of table list it
+ * (route-tables.ts levelsMoved; default: every level).
  * of the table printed (markdown) and of the JSON written. One overlay is built per (peers,
- * degree) and reused; one network of engines per route levels (with --route-levels above 0 each
+ * degree) and reused; one network of engines per (route levels, reforward) (with --route-levels above 0 each
  * peer shares --library names of --words words from a Zipf vocabulary, route-tables.ts); each row
  * replays alone with the same figures. --svg writes the two charts
  * of docs/SCALE.md (PREFIX-recall-messages.svg, PREFIX-recall-time.svg).
@@ -22,10 +28,11 @@ import { markdownTable, summarize, type SearchRow } from './report.ts';
 import { SearchNetwork } from './search-network.ts';
 import { mix, runSearches } from './search-sim.ts';
 import { DEFAULT_LIBRARY, SimRouteTables, type TableStats } from './route-tables.ts';
+import { DEFAULT_ROUTE_UPDATE_MS } from '../search/domain/search-engine.ts';
 import { fetchMain, USAGE as FETCH_USAGE } from './fetch-cli.ts';
 
 const USAGE =
-  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--route-levels L[,L…]] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
+  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--route-levels L[,L…]] [--reforward 0|1[,…]] [--loss P] [--churn F] [--share-age MS] [--update-ms MS] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'search') await searchMain(rest);
@@ -46,6 +53,11 @@ async function searchMain(rest: string[]): Promise<void> {
       'holders-fraction': { type: 'string', default: '0.01' },
       want: { type: 'string', default: '0' },
       'route-levels': { type: 'string', default: '0' },
+      reforward: { type: 'string', default: '1' },
+      loss: { type: 'string', default: '0' },
+      'share-age': { type: 'string', default: 'Infinity' },
+      'update-ms': { type: 'string', default: String(DEFAULT_ROUTE_UPDATE_MS) },
+      churn: { type: 'string', default: '0' },
       library: { type: 'string', default: String(DEFAULT_LIBRARY.files) },
       words: { type: 'string', default: String(DEFAULT_LIBRARY.wordsPerName) },
       vocabulary: { type: 'string', default: String(DEFAULT_LIBRARY.vocabulary) },
@@ -67,6 +79,10 @@ async function searchMain(rest: string[]): Promise<void> {
       return n;
     });
   const seed = Number(values.seed);
+  const loss = Number(values.loss);
+  const churn = Number(values.churn);
+  const shareAgeMs = Number(values['share-age']);
+  const updateMs = Number(values['update-ms']);
   const searches = Number(values.searches);
   const latency: LatencyModel = { medianMs: Number(values['latency-median']), sigma: Number(values['latency-sigma']) };
   const library = {
@@ -86,18 +102,27 @@ async function searchMain(rest: string[]): Promise<void> {
       console.error(
         `${peers} peers, degree ${degree}: ${overlay.links} links, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
-      for (const routeLevels of list(values['route-levels'])) {
+      for (const [routeLevels, reforward] of list(values['route-levels']).flatMap((levels) =>
+        list(values.reforward).map((r) => [levels, r !== 0] as const),
+      )) {
         const t1 = performance.now();
-        const net = new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)), { routeLevels });
+        const net = new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)), {
+          routeLevels,
+          reforward,
+          loss,
+          churn,
+          lossRandom: seededRandom(mix(seed, peers, degree, 3)),
+        });
         let tables: TableStats | null = null;
         if (routeLevels > 0) {
           const routes = new SimRouteTables(net, library, seededRandom(mix(seed, peers, 2)));
+          routes.levelsMoved = Math.floor(shareAgeMs / updateMs);
           routes.propagate();
           tables = routes.stats();
           net.routes = routes;
         }
         console.error(
-          `  route levels ${routeLevels}: engines${tables ? ' and tables' : ''} in ${((performance.now() - t1) / 1000).toFixed(1)} s, RSS ${mib(process.memoryUsage().rss)} MiB${tables ? `; tables ${(tables.bytesPerPeerMean / 1024).toFixed(1)} KiB per peer, fill by level ${tables.fillByLevel.map((f) => f.toFixed(3)).join(' ')}` : ''}`,
+          `  route levels ${routeLevels}, re-forward ${reforward ? 'on' : 'off'}: engines${tables ? ' and tables' : ''} in ${((performance.now() - t1) / 1000).toFixed(1)} s, RSS ${mib(process.memoryUsage().rss)} MiB${tables ? `; tables ${(tables.bytesPerPeerMean / 1024).toFixed(1)} KiB per peer, fill by level ${tables.fillByLevel.map((f) => f.toFixed(3)).join(' ')}` : ''}`,
         );
         for (const ttl of list(values.ttl)) {
           for (const holdersFraction of list(values['holders-fraction'])) {
@@ -106,7 +131,17 @@ async function searchMain(rest: string[]): Promise<void> {
               const measures = await runSearches(net, { ttl, holdersFraction, searches, seed, want });
               const row = summarize(
                 { peers, degree, links: overlay.links },
-                { ttl, holdersFraction, want, routeLevels, tables },
+                {
+                  ttl,
+                  holdersFraction,
+                  want,
+                  routeLevels,
+                  tables,
+                  reforward,
+                  loss,
+                  churn,
+                  levelsMoved: routeLevels > 0 ? Math.min(routeLevels, Math.floor(shareAgeMs / updateMs)) : 0,
+                },
                 measures,
                 { wallSeconds: (performance.now() - t2) / 1000, rssMiB: mib(process.memoryUsage().rss) },
               );

@@ -17,13 +17,25 @@ export interface SearchRow {
   /** Levels of query routing table (0: none, a flood) and what the tables cost (null without). */
   readonly routeLevels: number;
   readonly tables: TableStats | null;
+  /** Whether peers forward again a copy with more TTL than any before it (FloodRouterOptions.reforward). */
+  readonly reforward: boolean;
+  /** Fraction of messages lost, and of peers down during each search (search-network.ts). */
+  readonly loss: number;
+  readonly churn: number;
+  /** Levels of route table that list each search's file when it starts (route-tables.ts levelsMoved). */
+  readonly levelsMoved: number;
   /** Holders per search, besides the origin (mean). */
   readonly holders: number;
   readonly searches: number;
   readonly recallMean: number;
   readonly recallMin: number;
   readonly messagesMean: number;
+  readonly messagesMin: number;
+  readonly messagesMedian: number;
   readonly messagesMax: number;
+  /** Query frames per search that were re-forwards (mean), and the most re-forwards of one query by one peer. */
+  readonly reforwardMessagesMean: number;
+  readonly mostReforwardsByOnePeer: number;
   /** Query frames per search over overlay links: 2 is every link both ways. */
   readonly messagesPerLink: number;
   readonly duplicatesMean: number;
@@ -38,6 +50,8 @@ export interface SearchRow {
   /** Holders within TTL hops never reached, summed over the searches. */
   readonly holdersMissedWithinTtl: number;
   readonly holdersWithinTtl: number;
+  /** Per search, holders within TTL hops never reached over holders within TTL hops: min, median, max (null: none within reach). */
+  readonly holdersMissedShare: { readonly min: number; readonly median: number; readonly max: number } | null;
   /** Peers per search whose first copy came by a longer than shortest path (mean). */
   readonly longerFirstPathMean: number;
   readonly wallSeconds: number;
@@ -47,13 +61,27 @@ export interface SearchRow {
 
 export function summarize(
   topology: { peers: number; degree: number; links: number },
-  config: { ttl: number; holdersFraction: number; want: number; routeLevels: number; tables: TableStats | null },
+  config: {
+    ttl: number;
+    holdersFraction: number;
+    want: number;
+    routeLevels: number;
+    tables: TableStats | null;
+    reforward: boolean;
+    loss: number;
+    churn: number;
+    levelsMoved: number;
+  },
   measures: readonly SearchMeasure[],
   run: { wallSeconds: number; rssMiB: number },
 ): SearchRow {
   const mean = (f: (m: SearchMeasure) => number) => measures.reduce((sum, m) => sum + f(m), 0) / measures.length;
   const sum = (f: (m: SearchMeasure) => number) => measures.reduce((s, m) => s + f(m), 0);
   const lastHits = measures.map((m) => m.lastHitMs).filter((t): t is number => t !== undefined);
+  const messages = measures.map((m) => m.messages);
+  const missedShares = measures
+    .filter((m) => m.holdersWithinTtl > 0)
+    .map((m) => m.holdersMissedWithinTtl / m.holdersWithinTtl);
   return {
     ...topology,
     ...config,
@@ -62,7 +90,11 @@ export function summarize(
     recallMean: mean((m) => m.recall),
     recallMin: Math.min(...measures.map((m) => m.recall)),
     messagesMean: mean((m) => m.messages),
-    messagesMax: Math.max(...measures.map((m) => m.messages)),
+    messagesMin: Math.min(...messages),
+    messagesMedian: percentile(messages, 50),
+    messagesMax: Math.max(...messages),
+    reforwardMessagesMean: mean((m) => m.reforwardMessages),
+    mostReforwardsByOnePeer: Math.max(...measures.map((m) => m.mostReforwardsByOnePeer)),
     messagesPerLink: mean((m) => m.messages) / topology.links,
     duplicatesMean: mean((m) => m.duplicates),
     hitMessagesMean: mean((m) => m.hitMessages),
@@ -73,6 +105,10 @@ export function summarize(
     missedWithinTtlMean: mean((m) => m.missedWithinTtl),
     holdersMissedWithinTtl: sum((m) => m.holdersMissedWithinTtl),
     holdersWithinTtl: sum((m) => m.holdersWithinTtl),
+    holdersMissedShare:
+      missedShares.length === 0
+        ? null
+        : { min: Math.min(...missedShares), median: percentile(missedShares, 50), max: Math.max(...missedShares) },
     longerFirstPathMean: mean((m) => m.longerFirstPath),
     ...run,
   };
@@ -84,12 +120,13 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-/** The plain flood (no routing, no want) of the same network, TTL and holders, among `rows`. */
+/** The plain flood (no routing, no want) of the same network, TTL, holders and re-forward rule, among `rows`. */
 function floodOf(r: SearchRow, rows: readonly SearchRow[]): SearchRow | undefined {
   return rows.find(
     (f) =>
       f.routeLevels === 0 &&
       f.want === 0 &&
+      f.reforward === r.reforward &&
       f.peers === r.peers &&
       f.degree === r.degree &&
       f.ttl === r.ttl &&
@@ -104,12 +141,20 @@ const COLUMNS: ReadonlyArray<readonly [string, (r: SearchRow, rows: readonly Sea
   ['TTL', (r) => String(r.ttl)],
   ['want', (r) => (r.want > 0 ? String(r.want) : 'flood')],
   ['route levels', (r) => String(r.routeLevels)],
+  ['re-forward', (r) => (r.reforward ? 'on' : 'off')],
+  ['loss / churn', (r) => `${pct(r.loss ?? 0)} / ${pct(r.churn ?? 0)}`],
+  ['levels listing the file', (r) => (r.routeLevels > 0 ? String(r.levelsMoved ?? r.routeLevels) : '–')],
   ['holders', (r) => `${pct(r.holdersFraction)} (${round(r.holders, 1)})`],
   ['searches', (r) => String(r.searches)],
   ['recall mean / min', (r) => `${pct(r.recallMean)} / ${pct(r.recallMin)}`],
   ['peers reached', (r) => pct(r.coverage)],
   ['Query msgs / search', (r) => String(round(r.messagesMean, 1))],
   ['per link', (r) => String(round(r.messagesPerLink, 2))],
+  [
+    'Query msgs min–median–max',
+    (r) => `${Math.round(r.messagesMin)}–${Math.round(r.messagesMedian)}–${Math.round(r.messagesMax)}`,
+  ],
+  ['re-forwarded msgs / search', (r) => String(round(r.reforwardMessagesMean, 1))],
   [
     'of the same-TTL flood',
     (r, rows) => {
@@ -135,6 +180,13 @@ const COLUMNS: ReadonlyArray<readonly [string, (r: SearchRow, rows: readonly Sea
     (r) => `${r.searchesWithMiss} (${round(r.missedWithinTtlMean, 1)} peers each)`,
   ],
   ['holders missed within TTL', (r) => `${r.holdersMissedWithinTtl} of ${r.holdersWithinTtl}`],
+  [
+    'share missed per search min–median–max',
+    (r) =>
+      r.holdersMissedShare === null
+        ? '–'
+        : `${pct(r.holdersMissedShare.min)}–${pct(r.holdersMissedShare.median)}–${pct(r.holdersMissedShare.max)}`,
+  ],
   ['wall s', (r) => String(round(r.wallSeconds, 1))],
   ['RSS MiB', (r) => String(Math.round(r.rssMiB))],
 ];
@@ -171,6 +223,8 @@ export function searchCharts(rows: readonly SearchRow[]): { recallMessages: Char
     (r: SearchRow) => `${r.holdersFraction * 100}% holders`,
     (r: SearchRow) => (r.routeLevels > 0 ? `${r.routeLevels} route levels` : 'flood'),
     (r: SearchRow) => (r.want > 0 ? `want ${r.want}` : ''),
+    // Rows of JSON written before re-forwarding existed have no `reforward`.
+    (r: SearchRow) => (r.reforward === false ? 'no re-forward' : ''),
   ];
   const inFull = [
     parts[0]!,
@@ -178,6 +232,7 @@ export function searchCharts(rows: readonly SearchRow[]): { recallMessages: Char
     (r: SearchRow) => `${r.holdersFraction * 100}% of peers hold the file`,
     parts[3]!,
     parts[4]!,
+    parts[5]!,
   ];
   const varies = parts.map((part) => new Set(rows.map(part)).size > 1);
   // A plain flood is what the earlier charts show: said only when something else varies.

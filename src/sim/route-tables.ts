@@ -9,7 +9,8 @@
  *
  * Each search adds its file to its holders' tables: their own table changes, and so do the levels
  * of every peer within levels − 1 links of a holder; only those are computed again (and restored
- * after the search), with the same QueryRouting code.
+ * after the search), with the same QueryRouting code. `levelsMoved` leaves the higher levels as
+ * they were, for a file shared too shortly before the search for them to have moved.
  */
 import type { Random } from '../fetch/domain/random.ts';
 import { encodeRouteTable, RouteTable } from '../protocol/route-table.ts';
@@ -43,6 +44,13 @@ export interface TableStats {
 export class SimRouteTables implements SharedFileRoutes {
   private readonly own: RouteTable[] = [];
   private readonly levels: number;
+  /**
+   * Levels of table that have moved since a search's file was shared: a file shared `ageMs`
+   * before the search, with one update per link every `updateMs`, is in its holders' level 0
+   * tables at their neighbours after one interval, in level d after d + 1 (a level aggregates
+   * the level below as it arrives). Infinity (the default): every level, as if shared long ago.
+   */
+  levelsMoved = Infinity;
 
   constructor(
     private readonly net: SearchNetwork,
@@ -96,7 +104,7 @@ export class SimRouteTables implements SharedFileRoutes {
         }
         this.net.engines[p]!.routing.setOwn(table);
       }
-      for (let level = 0; level < this.levels; level++) this.sendLevel(near[level]!, level);
+      for (let level = 0; level < Math.min(this.levels, this.levelsMoved); level++) this.sendLevel(near[level]!, level);
     };
     set(true);
     return () => set(false);

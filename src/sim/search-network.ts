@@ -53,6 +53,8 @@ export interface QueryObserver {
   accepted(peer: number, hops: number): void;
   /** `peer` dropped a copy it had already handled. */
   duplicate(peer: number): void;
+  /** `peer` forwarded again, as `messages` Query frames, a copy with more TTL than any before it. */
+  reforwarded(peer: number, messages: number): void;
 }
 
 /** The one file every holder shares, under the one term a search asks for. */
@@ -70,7 +72,13 @@ export interface SharedFileRoutes {
 
 export class SearchNetwork {
   readonly engines: SearchEngine[] = [];
-  readonly traffic = { queries: 0, hits: 0 };
+  /** Messages sent (lost ones included: a sender cannot tell), and those lost on the way. */
+  readonly traffic = { queries: 0, hits: 0, lost: 0 };
+  private readonly loss: number;
+  private readonly churn: number;
+  private readonly lossRandom: Random | undefined;
+  /** down[p] = 1 while peer p is down (churn). */
+  readonly down: Uint8Array;
   /** Errors the engines reported (none expected: the index never fails). */
   readonly errors: unknown[] = [];
   observer: QueryObserver | undefined;
@@ -96,8 +104,27 @@ export class SearchNetwork {
   constructor(
     readonly overlay: Overlay,
     random: Random,
-    options: { maxTtl?: number; routeLevels?: number } = {},
+    options: {
+      maxTtl?: number;
+      routeLevels?: number;
+      reforward?: boolean;
+      /** Fraction of Query and Hit messages lost on the way, drawn from `lossRandom` (its own seed, so the rest replays). */
+      loss?: number;
+      lossRandom?: Random;
+      /**
+       * Fraction of peers down during each search (crashed since their neighbours last heard from
+       * them: what is sent to them is lost, their tables still stand at their neighbours), drawn
+       * afresh before each search from `lossRandom`; the last search's come back, as peers rejoin.
+       */
+      churn?: number;
+    } = {},
   ) {
+    this.loss = options.loss ?? 0;
+    this.churn = options.churn ?? 0;
+    this.lossRandom = options.lossRandom;
+    this.down = new Uint8Array(overlay.peers);
+    if ((this.loss > 0 || this.churn > 0) && this.lossRandom === undefined)
+      throw new Error('loss and churn need their own random source');
     const slotIds = Array.from(
       { length: Math.max(0, ...Array.from({ length: overlay.peers }, (_, p) => overlay.degreeOf(p))) },
       (_, s) => String(s),
@@ -117,7 +144,7 @@ export class SearchNetwork {
           links: new SimLinks(this, p, idsByDegree[overlay.degreeOf(p)]!),
           clock: this.clock,
           randomBytes,
-          router: { maxTtl: options.maxTtl },
+          router: { maxTtl: options.maxTtl, reforward: options.reforward },
           // Tables are set by route-tables.ts, not sent over links: without them every copy goes, as in a flood.
           routing: { levels: options.routeLevels ?? 0 },
           onError: (err) => this.errors.push(err),
@@ -133,6 +160,13 @@ export class SearchNetwork {
   /** The link ids of peer `peer` (its slots). */
   linkIds(peer: number): readonly LinkId[] {
     return this.idsByDegree[this.overlay.degreeOf(peer)]!;
+  }
+
+  /** Churn: draw the peers down for the next search (none without churn). */
+  redrawDown(): void {
+    this.down.fill(0);
+    if (this.churn <= 0) return;
+    for (let p = 0; p < this.overlay.peers; p++) if (this.lossRandom!.next() < this.churn) this.down[p] = 1;
   }
 
   /** Move the clock forward with nothing happening (no event may be pending). */
@@ -157,12 +191,14 @@ export class SearchNetwork {
     const at = this.time + this.overlay.latency(peer, slot);
     const to = this.overlay.neighbour(peer, slot);
     const back = this.overlay.backSlot(peer, slot);
+    const lost = this.down[to] === 1 || (this.loss > 0 && this.lossRandom!.next() < this.loss);
+    if (lost) this.traffic.lost += 1;
     if (message.kind === 'query') {
       this.traffic.queries += 1;
-      this.queue.push({ at, seq: 0, kind: 'query', peer: to, slot: back, query: message.query });
+      if (!lost) this.queue.push({ at, seq: 0, kind: 'query', peer: to, slot: back, query: message.query });
     } else {
       this.traffic.hits += 1;
-      this.queue.push({ at, seq: 0, kind: 'hit', peer: to, slot: back, hit: message.hit });
+      if (!lost) this.queue.push({ at, seq: 0, kind: 'hit', peer: to, slot: back, hit: message.hit });
     }
     return true;
   }
@@ -183,11 +219,13 @@ export class SearchNetwork {
       return;
     }
     const counters = engine.counters;
-    const accepted = counters.queriesAccepted;
+    const { queriesAccepted: accepted, queriesReforwarded: reforwarded, queriesSent: sent } = counters;
     const duplicates = counters.queriesDropped.duplicate;
     engine.receiveQuery(String(event.slot), event.query);
     if (counters.queriesAccepted > accepted) this.observer?.accepted(event.peer, event.query.hops + 1);
     else if (counters.queriesDropped.duplicate > duplicates) this.observer?.duplicate(event.peer);
+    else if (counters.queriesReforwarded > reforwarded)
+      this.observer?.reforwarded(event.peer, counters.queriesSent - sent);
   }
 
   /** Let every pending promise callback run (a macrotask turn drains them all). */

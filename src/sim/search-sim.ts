@@ -3,9 +3,10 @@
  * file is put on a random fraction of the peers, a random peer searches for it with a TTL, and the
  * run goes on until the flood and its hits have died out. Measured per search: recall (holders
  * found, not counting the origin, over holders), Query frames sent, duplicates dropped, Hit
- * frames, time to the first and last hit, and the flood-order gap of docs/PROTOCOL.md §8 (peers
- * within TTL hops that the flood never reached, because their first copy, or an upstream peer's,
- * came by a longer path and had too little TTL left).
+ * frames, copies forwarded again (with more TTL than any before them at their peer), time to the
+ * first and last hit, and the flood-order gap of docs/PROTOCOL.md §8 (peers within TTL hops that
+ * the flood never reached, because their first copy, or an upstream peer's, came by a longer path
+ * and had too little TTL left: none with re-forwarding, the default, barring loss and churn).
  *
  * The runs of one configuration draw from their own seeded random source, so a configuration
  * gives the same figures alone or inside a sweep.
@@ -43,6 +44,11 @@ export interface SearchMeasure {
   readonly duplicates: number;
   /** Queries handled (first copies of a query id), counted as the engines accept them: equals `reached` when no peer handles one twice. */
   readonly accepted: number;
+  /** Copies forwarded again for having more TTL than any before them at their peer, and the Query frames that cost (in `messages`). */
+  readonly reforwards: number;
+  readonly reforwardMessages: number;
+  /** The most re-forwards of this query by one peer (at most the TTL − 1, with its first forward). */
+  readonly mostReforwardsByOnePeer: number;
   /** Peers other than the origin that handled the query. */
   readonly reached: number;
   /** Peers other than the origin at most `ttl` hops away. */
@@ -75,22 +81,34 @@ async function runSearch(
 ): Promise<SearchMeasure> {
   const peers = net.overlay.peers;
   net.idle(SEARCH_GAP_MS);
-  const holders = config.fixed
+  net.redrawDown();
+  const placed = config.fixed
     ? marked(peers, config.fixed.holders)
     : pickHolders(peers, Math.max(1, Math.round(config.holdersFraction * peers)), random);
+  // A holder that is down (churn) holds nothing anyone can find: recall counts the holders up.
+  const holders = placed.map((h, p) => (net.down[p] === 1 ? 0 : h));
   const term = `file${index}`;
   net.file = { term, entry: { id: `id-${config.seed}-${index}`, name: `${term}.bin`, size: 1 }, holders };
-  const unshare = net.routes?.share(holders, term, net.file.entry.id);
-  const origin = config.fixed?.origin ?? Math.floor(random.next() * peers);
+  const unshare = net.routes?.share(placed, term, net.file.entry.id); // tables list what was shared before a crash
+  let origin = config.fixed?.origin ?? Math.floor(random.next() * peers);
+  while (net.down[origin] === 1) origin = (origin + 1) % peers; // the searching peer is up
   const reached = new Uint8Array(peers); // hops at which each peer handled the query; 0: never
   let duplicates = 0;
   let accepted = 0;
+  let reforwards = 0;
+  let reforwardMessages = 0;
+  const reforwardsBy = new Map<number, number>();
   const observer: QueryObserver = {
     accepted: (peer, hops) => {
       accepted += 1;
       reached[peer] = hops;
     },
     duplicate: () => (duplicates += 1),
+    reforwarded: (peer, messages) => {
+      reforwards += 1;
+      reforwardMessages += messages;
+      reforwardsBy.set(peer, (reforwardsBy.get(peer) ?? 0) + 1);
+    },
   };
   net.observer = observer;
   const before = { ...net.traffic };
@@ -149,6 +167,9 @@ async function runSearch(
     hitMessages: net.traffic.hits - before.hits,
     duplicates,
     accepted,
+    reforwards,
+    reforwardMessages,
+    mostReforwardsByOnePeer: Math.max(0, ...reforwardsBy.values()),
     reached: reachedCount,
     withinTtl,
     missedWithinTtl: missed,

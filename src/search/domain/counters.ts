@@ -13,6 +13,13 @@ export interface SearchCounters {
   queriesReceived: number;
   /** Queries handled (matched and forwarded): at most once per query per peer. */
   queriesAccepted: number;
+  /**
+   * Copies of queries handled before that could go further than any earlier copy, forwarded
+   * again with their TTL and not answered again (flood-router.ts): with its first forward, a peer
+   * forwards one query at most maxTtl − 1 times.
+   */
+  queriesReforwarded: number;
+  /** Copies dropped; a duplicate is a copy of a query handled before with no more TTL than an earlier one. */
   queriesDropped: { duplicate: number; 'too-many-hops': number; 'ttl-exhausted': number };
   /** Dropped because their link was over its rate limit. */
   queriesRateLimited: number;
@@ -46,6 +53,7 @@ export function newCounters(): SearchCounters {
     searchesWidened: 0,
     queriesReceived: 0,
     queriesAccepted: 0,
+    queriesReforwarded: 0,
     queriesDropped: { duplicate: 0, 'too-many-hops': 0, 'ttl-exhausted': 0 },
     queriesRateLimited: 0,
     queriesSent: 0,

@@ -25,6 +25,81 @@ describe('flood router', () => {
     expect(r.receive('L3', { key: 'q', ttl: 5, hops: 2 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
   });
 
+  it('forwards again a copy that may go further than every copy before it, to every link but its sender', () => {
+    const r = router();
+    // The first copy came the long way (4 links) with 2 left; a later one comes the short way.
+    expect(r.receive('L1', { key: 'q', ttl: 2, hops: 3 }, links)).toEqual({
+      action: 'accept',
+      hops: 4,
+      forward: { to: ['L2', 'L3'], ttl: 1, hops: 4 },
+    });
+    expect(r.receive('L2', { key: 'q', ttl: 5, hops: 1 }, links)).toEqual({
+      action: 'reforward',
+      forward: { to: ['L1', 'L3'], ttl: 4, hops: 2 },
+    });
+    // As much TTL as the best copy so far, or less: a duplicate.
+    expect(r.receive('L3', { key: 'q', ttl: 5, hops: 1 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
+    expect(r.receive('L1', { key: 'q', ttl: 3, hops: 1 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
+    // Hits still go back the way the first copy came.
+    expect(r.routeHit(undefined, 'q')).toEqual({ action: 'forward', to: 'L1' });
+    expect(r.routeHit('L2', 'q')).toEqual({ action: 'forward', to: 'L1' });
+  });
+
+  it('forwards a copy with TTL left when the first had none (the peer exactly TTL links away is reached)', () => {
+    const r = router();
+    expect(r.receive('L1', { key: 'q', ttl: 1, hops: 2 }, links)).toEqual({
+      action: 'accept',
+      hops: 3,
+      forward: undefined,
+    });
+    // Not back to L1, which has seen the query: only L3 may not have.
+    expect(r.receive('L2', { key: 'q', ttl: 2, hops: 1 }, links)).toEqual({
+      action: 'reforward',
+      forward: { to: ['L3'], ttl: 1, hops: 2 },
+    });
+  });
+
+  it('does not forward again to a neighbour that sent a copy with as much TTL as it would be left', () => {
+    const r = router();
+    const four = ['L1', 'L2', 'L3', 'L4'];
+    r.receive('L1', { key: 'q', ttl: 2, hops: 3 }, four); // L1 forwards with 2: holds it with 2 at least
+    r.receive('L3', { key: 'q', ttl: 1, hops: 4 }, four); // L3 with 1
+    // A copy with 3 to go would leave L1 with 2 (no more than it has: it would drop it), L3 and L4 with 2.
+    expect(r.receive('L2', { key: 'q', ttl: 4, hops: 1 }, four)).toEqual({
+      action: 'reforward',
+      forward: { to: ['L3', 'L4'], ttl: 3, hops: 2 },
+    });
+    // When every other neighbour already holds enough, the better copy goes nowhere.
+    const two = ['L1', 'L2'];
+    const s = router();
+    s.receive('L1', { key: 'p', ttl: 3, hops: 3 }, two);
+    expect(s.receive('L2', { key: 'p', ttl: 4, hops: 2 }, two)).toEqual({ action: 'drop', reason: 'duplicate' });
+  });
+
+  it('compares clamped TTLs: a neighbour raising the TTL of one id buys at most maxTtl − 1 forwards in all', () => {
+    const r = router();
+    const forwards: number[] = [];
+    for (const ttl of [1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 100, 255]) {
+      const decision = r.receive('L1', { key: 'q', ttl, hops: 0 }, links);
+      if (decision.action !== 'drop' && decision.forward) forwards.push(decision.forward.ttl);
+    }
+    expect(forwards).toEqual([1, 2, 3, 4, 5, 6]);
+    // Claiming fewer hops does not help either: the clamp already allowed the most from hops 0.
+    expect(r.receive('L2', { key: 'q', ttl: 255, hops: 0 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
+  });
+
+  it('never forwards its own query again, whatever TTL an echo claims', () => {
+    const r = router();
+    r.originate('mine', 2, links);
+    expect(r.receive('L1', { key: 'mine', ttl: 255, hops: 0 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
+  });
+
+  it('with reforward off (the flood before), drops every copy after the first', () => {
+    const r = new FloodRouter({ now: () => 0, maxTtl: 7, reforward: false });
+    r.receive('L1', { key: 'q', ttl: 1, hops: 2 }, links);
+    expect(r.receive('L2', { key: 'q', ttl: 4, hops: 1 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
+  });
+
   it('clamps TTL 255 so the query goes no further than the maximum from its origin', () => {
     const r = router();
     expect(r.receive('L1', { key: 'a', ttl: 255, hops: 0 }, links)).toMatchObject({ forward: { ttl: 6, hops: 1 } });

@@ -7,6 +7,13 @@
  * (links already crossed); each receiver counts the link it came over (hops + 1 = its distance
  * from the origin) and forwards with ttl - 1, hops + 1 while ttl - 1 > 0. TTLs are clamped so a
  * query never travels beyond `maxTtl` links from its origin, whatever the sender asked.
+ *
+ * Copies are forwarded as they arrive, so the first copy of a query may come the long way with
+ * less TTL left than a later one. A later copy that may still go further than every copy before
+ * it is forwarded again with its TTL (but not matched again, and its hits still go back the way
+ * the first copy came): otherwise the peers beyond this one would be cut off from a query they
+ * are within TTL of (docs/PROTOCOL.md "Flood order"). The TTLs compared are clamped, and each
+ * re-forward needs a strictly higher one, so a peer forwards one query at most `maxTtl` − 1 times.
  */
 import type { Now } from '../../shared/clock.ts';
 import { SEARCH_DEFAULTS } from '../../shared/defaults.ts';
@@ -31,6 +38,12 @@ export interface FloodRouterOptions {
   readonly seenTtlMs?: number;
   readonly routeCapacity?: number;
   readonly routeTtlMs?: number;
+  /**
+   * Forward again a copy with more TTL than any before it (default). False: the flood before
+   * issue 17, where every copy after the first is dropped; kept to measure the difference
+   * (the simulator's `--reforward 0`).
+   */
+  readonly reforward?: boolean;
 }
 
 /** The parts of a query the router looks at; `key` identifies it network-wide (see queryKey). */
@@ -49,7 +62,9 @@ export interface Forward {
 export type QueryDecision =
   | { readonly action: 'drop'; readonly reason: 'duplicate' | 'too-many-hops' | 'ttl-exhausted' }
   /** Match locally (hits carry `hops`: this peer's distance from the origin), then forward. */
-  | { readonly action: 'accept'; readonly hops: number; readonly forward: Forward | undefined };
+  | { readonly action: 'accept'; readonly hops: number; readonly forward: Forward | undefined }
+  /** A query handled before, in a copy that may go further than any before it: forward only, no second match. */
+  | { readonly action: 'reforward'; readonly forward: Forward };
 
 export type HitDecision =
   | { readonly action: 'deliver' }
@@ -65,12 +80,14 @@ export function queryKey(nonce: Uint8Array, originPeerId: string): string {
 
 export class FloodRouter {
   readonly maxTtl: number;
+  private readonly reforward: boolean;
   private readonly seen: SeenCache;
   private readonly routes: ExpiringLru<string, ReverseRoute>;
 
   constructor(options: FloodRouterOptions) {
     this.maxTtl = options.maxTtl ?? DEFAULT_MAX_TTL;
     if (!Number.isInteger(this.maxTtl) || this.maxTtl < 1) throw new RangeError('maxTtl must be an integer >= 1');
+    this.reforward = options.reforward ?? true;
     this.seen = new SeenCache({ capacity: options.seenCapacity, ttlMs: options.seenTtlMs, now: options.now });
     this.routes = new ExpiringLru(
       options.routeCapacity ?? DEFAULT_ROUTE_CAPACITY,
@@ -81,7 +98,8 @@ export class FloodRouter {
 
   /** A search started here: remember it (so echoes are dropped and hits delivered) and flood it. */
   originate(key: string, ttl: number, links: readonly LinkId[]): Forward {
-    this.seen.firstSighting(key);
+    // Above any TTL a copy can arrive with: an echo of our own query is never forwarded again.
+    this.seen.sight(key, this.maxTtl);
     this.routes.set(key, { kind: 'local' });
     return { to: [...links], ttl: Math.min(Math.max(1, Math.floor(ttl)), this.maxTtl), hops: 0 };
   }
@@ -92,13 +110,31 @@ export class FloodRouter {
     const distance = query.hops + 1;
     // Checked before the seen-cache so out-of-bounds queries cannot push honest ids out of it.
     if (distance > this.maxTtl) return { action: 'drop', reason: 'too-many-hops' };
-    if (!this.seen.firstSighting(query.key)) return { action: 'drop', reason: 'duplicate' };
-    this.routes.set(query.key, { kind: 'link', link: from });
-    const ttl = Math.min(query.ttl, this.maxTtl) - 1;
-    const remaining = Math.min(ttl, this.maxTtl - distance);
+    // What this copy may still cross: the sender's TTL, within what the clamp leaves from the origin.
+    const remaining = Math.min(Math.min(query.ttl, this.maxTtl) - 1, this.maxTtl - distance);
+    const sighting = this.seen.sight(query.key, remaining, { link: from, sent: Math.min(query.ttl, this.maxTtl) });
+    if (sighting === 'higher' && this.reforward) {
+      const again = this.reforwardTo(query.key, remaining, from, links);
+      if (again.length > 0) return { action: 'reforward', forward: { to: again, ttl: remaining, hops: distance } };
+    }
+    if (sighting !== 'first') return { action: 'drop', reason: 'duplicate' };
     const to = links.filter((link) => link !== from);
     const forward = remaining > 0 && to.length > 0 ? { to, ttl: remaining, hops: distance } : undefined;
+    this.routes.set(query.key, { kind: 'link', link: from });
     return { action: 'accept', hops: distance, forward };
+  }
+
+  /**
+   * Where a copy forwarded again with `ttl` goes: every link but `from`, except those whose
+   * neighbour sent us a copy with `ttl` − 1 or more. It forwarded that copy with that TTL, so it
+   * has seen the query with at least as much as ours would leave it, and would drop ours: the
+   * peers reached are the same, for fewer messages.
+   */
+  private reforwardTo(key: string, ttl: number, from: LinkId, links: readonly LinkId[]): LinkId[] {
+    return links.filter((link) => {
+      const heard = link === from ? Infinity : this.seen.heardFrom(key, link);
+      return heard === undefined || heard < ttl - 1;
+    });
   }
 
   /**

@@ -14,7 +14,7 @@ import { DEFAULT_PUSH_SETTINGS, PushRouter, PushSendLimit, type PushSettings } f
 import { checkPushSignature, signPush, type PushRejection } from './push-signature.ts';
 import type { Clock, IndexEntry, LinkId, Links, LocalIndex } from '../ports.ts';
 import { ActiveSearch, type SearchHit } from './active-search.ts';
-import { FloodRouter, queryKey, type FloodRouterOptions } from './flood-router.ts';
+import { FloodRouter, queryKey, type FloodRouterOptions, type Forward } from './flood-router.ts';
 import { DEFAULT_RATE_LIMITS, LinkGuard, type RateLimits } from './link-guard.ts';
 import { newCounters, type SearchCounters } from './counters.ts';
 import type { Signer } from '../../shared/keys.ts';
@@ -275,17 +275,24 @@ export class SearchEngine {
       this.counters.queriesDropped[decision.reason] += 1;
       return;
     }
+    if (decision.action === 'reforward') {
+      // Handled before, but this copy goes further (flood-router.ts): forwarded, not answered again.
+      this.counters.queriesReforwarded += 1;
+      this.forwardQuery(query, decision.forward);
+      return;
+    }
     this.counters.queriesAccepted += 1;
     this.o.links.markUseful?.(link);
     // Forward before consulting the index, so the flood never waits for this peer's answer.
-    if (decision.forward)
-      this.sendQueries(
-        decision.forward.to,
-        create(QuerySchema, { ...query, ttl: decision.forward.ttl, hops: decision.forward.hops }),
-      );
+    if (decision.forward) this.forwardQuery(query, decision.forward);
     void this.matchLocally(query)
       .then((entries) => this.answer(key, query, entries, decision.hops))
       .catch((err: unknown) => this.o.onError?.(err)); // no answer to this query
+  }
+
+  /** Pass `query` on as the router decided (its TTL and hops). */
+  private forwardQuery(query: Query, forward: Forward): void {
+    this.sendQueries(forward.to, create(QuerySchema, { ...query, ttl: forward.ttl, hops: forward.hops }));
   }
 
   /** A Hit arrived over `link`: deliver it to our search, or pass it back toward the origin. */

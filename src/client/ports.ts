@@ -106,6 +106,7 @@ export interface SearchSummary {
   hits: number;
   duplicatesDropped: number;
   elapsedMs: number;
+  /** Why it ended, as Search says: 'deadline', 'limit', 'enough' (`want` other peers answered) or 'cancelled'. */
   ended: string;
 }
 
@@ -117,7 +118,8 @@ export interface SearchQuery {
   limit?: number;
   /**
    * Dynamic querying: search near first (TTL 2, then 4, then the full TTL, a step a second) and
-   * stop widening once this many other peers answered. Absent: one flood at the full TTL.
+   * end once this many other peers answered ('enough'). Absent: one flood at the full TTL, to
+   * the deadline.
    */
   want?: number;
 }

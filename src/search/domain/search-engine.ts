@@ -3,7 +3,8 @@
  * what neighbours send — queries (admit, route, answer, forward) and hits (deliver, pass back
  * along the reverse path, or drop). Nothing here waits on a neighbour: sends never block, the
  * local index is consulted after the query has been forwarded, and a search ends at its deadline
- * whatever the branches do. Counters let tests and the benchmark count every message.
+ * whatever the branches do (or sooner: its result cap, or as many answers as it wants). Counters
+ * let tests and the benchmark count every message.
  */
 import { SEARCH_DEFAULTS } from '../../shared/defaults.ts';
 import { filesHostPort } from '../../shared/peer-address.ts';
@@ -41,7 +42,8 @@ export interface SearchRequest {
   /**
    * Dynamic querying: search near first and widen only while fewer than this many other peers
    * have answered (TTLs `DynamicQuerying.ttlSteps` below `ttl`, then `ttl`, one step every
-   * `stepMs`). Unset: one flood at `ttl`.
+   * `stepMs`), and end as soon as this many have
+   * ('enough'). Unset: one flood at `ttl`, to the deadline.
    */
   readonly want?: number;
 }
@@ -193,11 +195,19 @@ export class SearchEngine {
     let cancelDeadline = () => {};
     let cancelStep = () => {};
     const firstId = this.newQueryId();
-    const search = new ActiveSearch(firstId.key, this.now(), request.limit ?? DEFAULT_RESULT_LIMIT, this.now, () => {
-      cancelDeadline();
-      cancelStep();
-      for (const key of keys) this.active.delete(key);
-    });
+    const startedAt = this.now();
+    const search = new ActiveSearch(
+      firstId.key,
+      startedAt,
+      request.limit ?? DEFAULT_RESULT_LIMIT,
+      this.now,
+      () => {
+        cancelDeadline();
+        cancelStep();
+        for (const key of keys) this.active.delete(key);
+      },
+      request.want,
+    );
     cancelDeadline = this.o.clock.schedule(timeoutMs, () => search.end('deadline'));
     this.counters.searchesStarted += 1;
     const firstQuery = this.flood(search, firstId, request, ttls[0]!);
@@ -209,18 +219,22 @@ export class SearchEngine {
       .catch((err: unknown) => this.o.onError?.(err)); // this search goes on without our own matches
 
     // Dynamic querying: each wider step is a query of its own (a new id: the peers the last step
-    // reached have seen that one), answered into the same search.
+    // reached have seen that one), answered into the same search. A search that has its `want`
+    // has ended ('enough'), so a step that finds it running goes out.
     const { stepMs } = this.dynamic;
+    const scheduleStep = (step: number): void => {
+      if (step < ttls.length) cancelStep = this.o.clock.schedule(stepMs, () => widen(step));
+    };
     const widen = (step: number): void => {
-      if (search.ended || step >= ttls.length || search.remoteHolders >= request.want!) return;
+      if (search.ended) return;
       if (this.localLimit.take()) return; // our neighbours would refuse it: the search keeps what it has
       this.counters.searchesWidened += 1;
       const id = this.newQueryId();
       keys.push(id.key);
       this.flood(search, id, request, ttls[step]!);
-      cancelStep = this.o.clock.schedule(stepMs, () => widen(step + 1));
+      scheduleStep(step + 1);
     };
-    if (ttls.length > 1) cancelStep = this.o.clock.schedule(stepMs, () => widen(1));
+    scheduleStep(1);
     return search;
   }
 
@@ -313,13 +327,15 @@ export class SearchEngine {
     }
     this.counters.hitsDelivered += 1;
     this.o.links.markUseful?.(link);
+    const answer: SearchHit[] = [];
     for (const r of hit.results) {
-      // A name no share may have (a path, a control or bidi-override character) is a forgery.
+      // A name no share may have (a path, a control or bidi-override character) is a forgery:
+      // dropped, so its holder does not count toward the search's `want` either.
       if (!isSafeFileName(r.name)) {
         this.counters.hitResultsBadName += 1;
         continue;
       }
-      search.add(
+      answer.push(
         this.toSearchHit(
           { id: r.fileId, name: r.name, size: Number(r.size), ...(r.folder ? { folder: { files: r.files } } : {}) },
           hit.holderPeerId,
@@ -328,6 +344,7 @@ export class SearchEngine {
         ),
       );
     }
+    search.addAnswer(answer);
   }
 
   /**

@@ -117,9 +117,9 @@ export interface SearchQuery {
   timeoutMs?: number;
   limit?: number;
   /**
-   * Dynamic querying: search near first (TTL 2, then 4, then the full TTL, a step a second) and
-   * end once this many other peers answered ('enough'). Absent: one flood at the full TTL, to
-   * the deadline.
+   * Dynamic querying: search near first (TTL 2, then 4, then the full TTL, a step a second, sooner
+   * under a short deadline) and end once this many other peers answered ('enough'). Absent:
+   * one flood at the full TTL, to the deadline.
    */
   want?: number;
 }

@@ -461,7 +461,7 @@ export const SETTINGS = {
   // How `get --name` searches and votes (src/client/domain/pick.ts: isCloseVote, needsWiderSearch).
   getWant: {
     flag: 'get-want',
-    doc: "distinct other peers get --name's search wants to answer: it widens while fewer did (dynamic querying: TTL 2, then 4, then --search-ttl, a step a second) and ends once that many did; 0: one flood at the full TTL",
+    doc: "distinct other peers get --name's search wants to answer: it widens while fewer did (dynamic querying: TTL 2, then 4, then --search-ttl, a step a second, faster under a short --timeout) and ends once that many did; 0: one flood at the full TTL",
     parse: int(0, MAX_WANT),
     default: CLIENT_DEFAULTS.getWant,
   },

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../test/support/manual-clock.ts';
 import { HitSchema, type Query } from '../../protocol/gen/wire_pb.ts';
 import type { IndexEntry, LinkId, Links, LocalIndex } from '../ports.ts';
-import { DEFAULT_DYNAMIC_QUERYING, SearchEngine } from './search-engine.ts';
+import { DEFAULT_DYNAMIC_QUERYING, LAST_STEP_BY, SearchEngine } from './search-engine.ts';
 
 /** Links that record every query sent (its TTL, when, and the query itself). */
 class RecordingLinks implements Links {
@@ -67,6 +67,19 @@ describe('dynamic querying steps', () => {
     expect(search.ended).toBe(true);
     expect((await search.done).ended).toBe('deadline');
     const step = DEFAULT_DYNAMIC_QUERYING.stepMs;
+    expect(sentTtls(links)).toEqual([
+      { ttl: 2, at: 0 },
+      { ttl: 4, at: step },
+      { ttl: 7, at: 2 * step },
+    ]);
+  });
+
+  it('steps faster under a short deadline, so the widest step still goes out before it', async () => {
+    const { clock, links, engine } = setup();
+    const search = engine.search({ terms: ['rare'], ttl: 7, want: 5, timeoutMs: 1_000 });
+    await clock.advance(1_000);
+    expect((await search.done).ended).toBe('deadline');
+    const step = (LAST_STEP_BY * 1_000) / 2;
     expect(sentTtls(links)).toEqual([
       { ttl: 2, at: 0 },
       { ttl: 4, at: step },

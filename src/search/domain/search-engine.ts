@@ -42,7 +42,7 @@ export interface SearchRequest {
   /**
    * Dynamic querying: search near first and widen only while fewer than this many other peers
    * have answered (TTLs `DynamicQuerying.ttlSteps` below `ttl`, then `ttl`, one step every
-   * `stepMs`), and end as soon as this many have
+   * `stepMs`, sooner under a short deadline: LAST_STEP_BY), and end as soon as this many have
    * ('enough'). Unset: one flood at `ttl`, to the deadline.
    */
   readonly want?: number;
@@ -57,6 +57,13 @@ export interface DynamicQuerying {
 }
 
 export const DEFAULT_DYNAMIC_QUERYING: DynamicQuerying = { ttlSteps: [2, 4], stepMs: 1_000 };
+/**
+ * The widest step of a search starts by this fraction of its deadline at the latest: under a
+ * deadline shorter than the steps take (`get --name --timeout 1`), the steps come faster rather
+ * than the search ending before it reached its own TTL. The rest is left for the widest step's
+ * answers to come back.
+ */
+export const LAST_STEP_BY = 0.75;
 
 /** Query routing (query-routing.ts): how many levels of route table, and how often they move. */
 export interface RoutingSettings {
@@ -220,10 +227,13 @@ export class SearchEngine {
 
     // Dynamic querying: each wider step is a query of its own (a new id: the peers the last step
     // reached have seen that one), answered into the same search. A search that has its `want`
-    // has ended ('enough'), so a step that finds it running goes out.
-    const { stepMs } = this.dynamic;
+    // has ended ('enough'), so a step that finds it running goes out. Step n is due n steps after
+    // the start, not after the step before ran, so a late timer on a busy peer does not push the
+    // widest step past the deadline.
+    const stepMs = this.stepMsOf(timeoutMs, ttls.length);
     const scheduleStep = (step: number): void => {
-      if (step < ttls.length) cancelStep = this.o.clock.schedule(stepMs, () => widen(step));
+      if (step < ttls.length)
+        cancelStep = this.o.clock.schedule(startedAt + step * stepMs - this.now(), () => widen(step));
     };
     const widen = (step: number): void => {
       if (search.ended) return;
@@ -236,6 +246,12 @@ export class SearchEngine {
     };
     scheduleStep(1);
     return search;
+  }
+
+  /** Time between steps: `stepMs`, or less, so that the widest of `steps` starts by LAST_STEP_BY of the deadline. */
+  private stepMsOf(timeoutMs: number, steps: number): number {
+    if (steps <= 1) return this.dynamic.stepMs;
+    return Math.min(this.dynamic.stepMs, (LAST_STEP_BY * timeoutMs) / (steps - 1));
   }
 
   /** The TTL of each step of a search: one, or (dynamic querying, `want`) the steps below its own, then its own. */

@@ -1,26 +1,31 @@
 /**
  * search: flood search among 100 real Search services (BENCH_SEARCH_PEERS), each on its own
  * loopback address (127.0.80.2 …) with the default ports, linked over TLS 1.3 in a seeded random
- * overlay of degree 8; TTL 7. The peers are spread over child processes, one per CPU and at most
- * 4 (BENCH_SEARCH_PROCS to choose; peer i lives in process i mod P), so that hop latencies measure
- * the protocol rather than one event loop running a hundred peers; this process only directs
- * them over IPC. On the 2-core machine of docs/PERFORMANCE.md, 2 processes gave the lowest
+ * overlay of degree 8; TTL 7 (BENCH_SEARCH_TTL: every peer's largest TTL too, as the searchTtl
+ * setting would be). Query routing as a peer runs it by default (searchRouteLevels, 3 levels;
+ * BENCH_SEARCH_ROUTE_LEVELS=0 for the plain flood): the searches start once the route tables have
+ * settled (no table received for 3 s), so the last hops go only where a table matches. The peers
+ * are spread over child processes, one per CPU and at most 4 (BENCH_SEARCH_PROCS to choose; peer
+ * i lives in process i mod P), so that hop latencies measure the protocol rather than one event
+ * loop running a hundred peers; this process only directs them over IPC. On the 2-core machine of docs/PERFORMANCE.md, 2 processes gave the lowest
  * last-hit p99 (1 process: every hop queues behind 99 other peers' work; 4: more event loops than
  * cores, so hops wait for a core).
  *
  * Twenty known peers (seeded) hold a "target" file and every peer holds 20 other files. Each
- * search starts at a random peer and runs to its deadline (500 ms), so the flood has died out
- * before the counters are read. Reported: recall (holders found / holders), Query messages per
+ * search starts at a random peer and runs to its deadline (500 ms, BENCH_SEARCH_DEADLINE_MS),
+ * so the flood has died out before the counters are read. Reported: recall (holders found / holders), Query messages per
  * search (written to links, summed over every peer) against the flood bound (each query crosses
  * each link at most once each way: 2 × links), and the time from the start of a search to its
  * first and last remote hit, measured at the searching peer (p50, p99). BENCH_SEARCHES changes
- * the number of searches (default 100).
+ * the number of searches (default 100). The machine's 1-minute load average is sampled every
+ * second while the searches run (min, median, max), since the hop latencies are mostly CPU queueing.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { createSearchService, type SearchService } from '../src/search/service.ts';
 import { DEFAULT_PORTS } from '../src/shared/config.ts';
+import { SEARCH_DEFAULTS } from '../src/shared/defaults.ts';
 import { memorySigner } from '../src/shared/keys.ts';
 import { silentLogger } from '../src/shared/logging.ts';
 import { PeerTls } from '../src/shared/peer-tls.ts';
@@ -35,11 +40,15 @@ const PROCS = Math.max(
   Math.min(PEERS, Number(process.env.BENCH_SEARCH_PROCS ?? Math.min(4, availableParallelism()))),
 );
 const DEGREE = 8;
-const TTL = 7;
+const TTL = Number(process.env.BENCH_SEARCH_TTL ?? SEARCH_DEFAULTS.maxTtl);
+const ROUTE_LEVELS = Number(process.env.BENCH_SEARCH_ROUTE_LEVELS ?? SEARCH_DEFAULTS.routeLevels);
+/** Route tables have settled once no peer received one for this long (updates go at most once a second per link). */
+const TABLES_QUIET_MS = 3_000;
 const HOLDERS = Math.min(20, PEERS);
 const FILES_PER_PEER = 20;
 const SEARCHES = Number(process.env.BENCH_SEARCHES ?? 100);
-const DEADLINE_MS = 500;
+/** Hits later than a search's deadline are not counted: on a loaded machine recall measures the queueing too. */
+const DEADLINE_MS = Number(process.env.BENCH_SEARCH_DEADLINE_MS ?? 500);
 const LAST_HIT_P99_TARGET_MS = 200;
 
 const hostOf = (i: number) => `127.0.${80 + Math.floor(i / 250)}.${(i % 250) + 2}`;
@@ -74,6 +83,9 @@ interface Counters {
   linkEnds: number;
   /** This process's CPU time so far, ms. */
   cpuMs: number;
+  /** Route tables received, and query copies a table kept from a link. */
+  routeTablesReceived: number;
+  queriesNotRouted: number;
 }
 
 // ---------------------------------------------------------------- a worker: some of the peers (child)
@@ -108,6 +120,7 @@ async function worker(): Promise<void> {
               filesAddress: () => `http://${hostOf(i)}:${DEFAULT_PORTS.filesPort}`,
               maxLinks: Math.max(8, ...adjacent.map((a) => a.length)),
               maxTtl: TTL,
+              routeLevels: ROUTE_LEVELS,
               timeoutMs: 1_000,
               maintainIntervalMs: 200,
               backoff: { baseMs: 50, maxMs: 1_000 },
@@ -148,6 +161,8 @@ async function worker(): Promise<void> {
           queriesAccepted: all.reduce((sum, p) => sum + p.engine.counters.queriesAccepted, 0),
           linkEnds: all.reduce((sum, p) => sum + p.links.ids().length, 0),
           cpuMs: (cpu.user + cpu.system) / 1000,
+          routeTablesReceived: all.reduce((sum, p) => sum + p.engine.counters.routeTablesReceived, 0),
+          queriesNotRouted: all.reduce((sum, p) => sum + p.engine.counters.queriesNotRouted, 0),
         } satisfies Counters;
       }
       case 'stop':
@@ -224,6 +239,8 @@ export async function run(): Promise<BenchResult> {
       queriesAccepted: all.reduce((s, c) => s + c.queriesAccepted, 0),
       linkEnds: all.reduce((s, c) => s + c.linkEnds, 0),
       cpuMs: all.reduce((s, c) => s + c.cpuMs, 0),
+      routeTablesReceived: all.reduce((s, c) => s + c.routeTablesReceived, 0),
+      queriesNotRouted: all.reduce((s, c) => s + c.queriesNotRouted, 0),
     };
   };
   try {
@@ -238,6 +255,18 @@ export async function run(): Promise<BenchResult> {
     );
     await Promise.all(workers.map((w) => w.call({ type: 'linked' }, 120_000)));
     const linkedMs = performance.now() - t0;
+    // Routing: wait until the tables stop moving, so that the searches meet the settled tables a
+    // running network has (until a neighbour's tables arrive, a peer floods to it).
+    let tables = (await counters()).routeTablesReceived;
+    for (let quietSince = performance.now(); ROUTE_LEVELS > 0 && performance.now() - quietSince < TABLES_QUIET_MS;) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const now = (await counters()).routeTablesReceived;
+      if (now !== tables) quietSince = performance.now();
+      tables = now;
+    }
+    const settledMs = performance.now() - t0;
+    const load: number[] = [loadavg()[0]!];
+    const sampler = setInterval(() => load.push(loadavg()[0]!), 1_000);
 
     const bound = 2 * edges.length;
     const recall: number[] = [];
@@ -246,6 +275,7 @@ export async function run(): Promise<BenchResult> {
     const first: number[] = [];
     const last: number[] = [];
     const cpuPerSearch: number[] = [];
+    const notRouted: number[] = [];
     let fewestLinkEnds = 2 * edges.length;
     for (let s = 0; s < SEARCHES; s++) {
       const origin = Math.floor(random() * PEERS);
@@ -256,6 +286,7 @@ export async function run(): Promise<BenchResult> {
       messages.push(after.queriesSent - before.queriesSent);
       reached.push(after.queriesAccepted - before.queriesAccepted);
       cpuPerSearch.push(after.cpuMs - before.cpuMs);
+      notRouted.push(after.queriesNotRouted - before.queriesNotRouted);
       // The origin's own copy (hops 0) is found without the network; recall counts every holder.
       recall.push((100 * new Set(hits.map((h) => h.holder)).size) / HOLDERS);
       const remote = hits.filter((h) => h.hops > 0).map((h) => h.ms);
@@ -265,6 +296,8 @@ export async function run(): Promise<BenchResult> {
       }
     }
 
+    clearInterval(sampler);
+    load.push(loadavg()[0]!);
     const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const figures = [
       figure('recall, lowest of all searches', 'ours', Math.min(...recall), '%'),
@@ -272,6 +305,7 @@ export async function run(): Promise<BenchResult> {
       figure('Query messages per search, mean', 'ours', meanOf(messages), 'messages'),
       figure('Query messages per search, most', 'ours', Math.max(...messages), 'messages'),
       figure('flood bound (2 × links)', 'reference', bound, 'messages'),
+      figure('query copies a route table kept from a link, per search, mean', 'info', meanOf(notRouted), 'copies'),
       figure(
         `peers that handled the query, fewest of all searches (of ${PEERS - 1} besides the origin)`,
         'info',
@@ -290,9 +324,13 @@ export async function run(): Promise<BenchResult> {
         'link ends',
       ),
       figure('overlay linked in', 'info', linkedMs, 'ms'),
+      figure('route tables settled in (from the start)', 'info', settledMs, 'ms'),
+      figure('load average (1 min) during the searches, lowest', 'info', Math.min(...load), ''),
+      figure('load average (1 min) during the searches, median', 'info', median(load), ''),
+      figure('load average (1 min) during the searches, highest', 'info', Math.max(...load), ''),
     ];
     console.log(
-      `search: ${PEERS} peers in ${PROCS} process${PROCS > 1 ? 'es' : ''}, ${edges.length} links (random, degree ${DEGREE}), TTL ${TTL}; ${SEARCHES} searches for a file ${HOLDERS} peers hold, deadline ${DEADLINE_MS} ms\n`,
+      `search: ${PEERS} peers in ${PROCS} process${PROCS > 1 ? 'es' : ''}, ${edges.length} links (random, degree ${DEGREE}), TTL ${TTL}, ${ROUTE_LEVELS > 0 ? `${ROUTE_LEVELS} route levels` : 'plain flood (no route tables)'}; ${SEARCHES} searches for a file ${HOLDERS} peers hold, deadline ${DEADLINE_MS} ms\n`,
     );
     console.log(
       table(
@@ -302,14 +340,15 @@ export async function run(): Promise<BenchResult> {
     );
     return {
       name: 'search',
-      what: `flood search among ${PEERS} peers (random overlay of degree ${DEGREE}, TTL ${TTL}) for a file ${HOLDERS} known peers hold: recall, Query messages per search against the flood bound, time to first and last hit`,
-      how: `${PEERS} real Search services, each on its own loopback address (127.0.80.x) with real TCP links, spread over ${PROCS} child process${PROCS > 1 ? 'es' : ''} (peer i in process i mod ${PROCS}); every peer holds ${FILES_PER_PEER} other files; ${SEARCHES} searches from seeded random peers, each run to its ${DEADLINE_MS} ms deadline; messages are Query frames written to links, summed over all peers; hit times measured at the searching peer; percentiles over searches (nearest rank).`,
+      what: `search among ${PEERS} peers (random overlay of degree ${DEGREE}, TTL ${TTL}, ${ROUTE_LEVELS > 0 ? `query routing with ${ROUTE_LEVELS} levels` : 'plain flood'}) for a file ${HOLDERS} known peers hold: recall, Query messages per search against the flood bound, time to first and last hit`,
+      how: `${PEERS} real Search services, each on its own loopback address (127.0.80.x) with real TCP links, spread over ${PROCS} child process${PROCS > 1 ? 'es' : ''} (peer i in process i mod ${PROCS}); every peer holds ${FILES_PER_PEER} other files; ${ROUTE_LEVELS > 0 ? `${ROUTE_LEVELS} levels of route table, the searches started once no table had arrived for ${TABLES_QUIET_MS / 1000} s; ` : ''}${SEARCHES} searches from seeded random peers, each run to its ${DEADLINE_MS} ms deadline; messages are Query frames written to links, summed over all peers; hit times measured at the searching peer; percentiles over searches (nearest rank).`,
       parameters: {
         peers: PEERS,
         processes: PROCS,
         degree: DEGREE,
         links: edges.length,
         ttl: TTL,
+        routeLevels: ROUTE_LEVELS,
         holders: HOLDERS,
         searches: SEARCHES,
         deadlineMs: DEADLINE_MS,

@@ -106,6 +106,7 @@ export interface SearchSummary {
   hits: number;
   duplicatesDropped: number;
   elapsedMs: number;
+  /** Why it ended, as Search says: 'deadline', 'limit', 'enough' (`want` other peers answered) or 'cancelled'. */
   ended: string;
 }
 
@@ -116,8 +117,9 @@ export interface SearchQuery {
   timeoutMs?: number;
   limit?: number;
   /**
-   * Dynamic querying: search near first (TTL 2, then 4, then the full TTL, a step a second) and
-   * stop widening once this many other peers answered. Absent: one flood at the full TTL.
+   * Dynamic querying: search near first (TTL 2, then 4, then the full TTL, a step a second, sooner
+   * under a short deadline) and end once this many other peers answered ('enough'). Absent:
+   * one flood at the full TTL, to the deadline.
    */
   want?: number;
 }

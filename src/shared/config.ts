@@ -461,13 +461,13 @@ export const SETTINGS = {
   // How `get --name` searches and votes (src/client/domain/pick.ts: isCloseVote, needsWiderSearch).
   getWant: {
     flag: 'get-want',
-    doc: "distinct other peers get --name's search wants to answer before it stops widening (dynamic querying: TTL 2, then 4, then --search-ttl, a step a second); 0: one flood at the full TTL",
+    doc: "distinct other peers get --name's search wants to answer: it widens while fewer did (dynamic querying: TTL 2, then 4, then --search-ttl, a step a second, faster under a short --timeout) and ends once that many did; 0: one flood at the full TTL",
     parse: int(0, MAX_WANT),
     default: CLIENT_DEFAULTS.getWant,
   },
   getVoteMargin: {
     flag: 'get-vote-margin',
-    doc: 'counted holders the file get --name picks must have over the runner-up for its vote to be clear; a closer vote, when the search stopped widening at --get-want answers, asks for the wider search (the full TTL) before picking',
+    doc: 'counted holders the file get --name picks must have over the runner-up for its vote to be clear; a closer vote, when the search ended at --get-want answers, asks for the wider search (the full TTL) before picking',
     parse: int(1, 10_000),
     default: CLIENT_DEFAULTS.getVoteMargin,
   },

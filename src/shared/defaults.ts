@@ -46,13 +46,13 @@ export const DOWNLOAD_DEFAULTS = {
 
 export const CLIENT_DEFAULTS = {
   /**
-   * Distinct other peers `get --name` wants to answer before its search stops widening (dynamic
-   * querying: TTL 2, then 4, then the full TTL); 0: one flood at the full TTL.
+   * Distinct other peers `get --name` wants to answer: its search widens while fewer did (dynamic
+   * querying: TTL 2, then 4, then the full TTL) and ends once that many did; 0: one flood at the full TTL.
    */
   getWant: 5,
   /**
    * Counted holders the file `get --name` picks must have over the runner-up for the vote to be
-   * clear; a closer vote, once the search stopped widening, asks for the wider search first.
+   * clear; a closer vote, once the search ended with its want, asks for the wider search first.
    */
   getVoteMargin: 2,
 } as const;

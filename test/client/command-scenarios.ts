@@ -316,6 +316,59 @@ export function commandScenarios(
       expect((await widened()) - before).toBe(2);
     });
 
+    it(
+      "search --want and get --name end once as many other peers answered as they want ('enough'), not at their deadline",
+      { timeout: 60_000 },
+      async () => {
+        const [a, b, c] = network().peers;
+        const dir = tempDir();
+        writeFileSync(join(dir, 'ibex horns.txt'), 'the ibex file both hold');
+        const ibex = firstId((await runCommand(['share', join(dir, 'ibex horns.txt'), '--api', a.host])).stdout);
+        expect(firstId((await runCommand(['share', join(dir, 'ibex horns.txt'), '--api', b.host])).stdout)).toBe(ibex);
+        // get --name counts the holders C's Fetch lists: wait until it has synced both.
+        await expect
+          .poll(() => listedHolders(c, ibex), { timeout: 30_000, interval: 100 })
+          .toEqual([a.peerId, b.peerId].sort());
+        const started = () => searchCounter(c, 'searches_started_total');
+        const before = await started();
+
+        // A minute's deadline (the most a search may ask), twice the test's own timeout: each
+        // ends when A and B have answered, and says so.
+        const wanting = await runCommand([
+          'search',
+          'ibex',
+          '--want',
+          '2',
+          '--timeout',
+          '60',
+          '--json',
+          '--api',
+          c.host,
+        ]);
+        expect(wanting.code).toBe(0);
+        expect(JSON.parse(wanting.stdout)).toMatchObject({ summary: { ended: 'enough', peersAnswered: 2, hits: 2 } });
+        const got = await runCommand([
+          'get',
+          '--name',
+          'ibex',
+          '--want',
+          '2',
+          '--timeout',
+          '60',
+          '--json',
+          '--api',
+          c.host,
+        ]);
+        expect(got).toMatchObject({ code: 0, stderr: '' });
+        expect(JSON.parse(got.stdout)).toMatchObject({
+          holders: 2,
+          vote: { want: 2, answered: 2, close: false, widened: false },
+          download: { fileId: ibex },
+        });
+        expect((await started()) - before).toBe(2); // one search each: nothing widened to a second search
+      },
+    );
+
     // Three searches by name (one of them twice) at the default 3 s deadline, and Fetch's sync first.
     it(
       'get --name asks for the wider search when its vote is close once the wanted peers answered, and not when it is clear',

@@ -63,6 +63,22 @@ describe('search service', () => {
     expect(links.links.map((l) => l.peerId)).toEqual([net.peers[1]!.peerId]);
   });
 
+  it("answers a search that wants 2 holders once both answered, saying it ended with 'enough', long before its minute", async () => {
+    const net = await createTestnet(3, 'line');
+    net.peers[1]!.index.add('needle one.txt');
+    net.peers[2]!.index.add('needle two.txt');
+    const api = net.peers[0]!.service.apiUrl;
+    const waited = (await (await fetch(`${api}/search?q=needle&want=2&timeout=60000&wait=true`)).json()) as {
+      hits: Array<{ hops: number }>;
+      summary: unknown;
+    };
+    expect(waited.summary).toMatchObject({ ended: 'enough', peersAnswered: 2, hits: 2 });
+    expect(waited.hits.map((h) => h.hops).sort()).toEqual([1, 2]);
+    const streamed = parseSse(await (await fetch(`${api}/search?q=needle&want=1&timeout=60000`)).text());
+    expect(streamed.map((e) => e.event)).toEqual(['hit', 'summary']);
+    expect(streamed[1]!.data).toMatchObject({ ended: 'enough', peersAnswered: 1 });
+  });
+
   it.each([
     ['no terms', '/search?timeout=100'],
     ['both q and fileId', `/search?q=a&fileId=${'a'.repeat(64)}`],

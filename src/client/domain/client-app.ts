@@ -104,7 +104,7 @@ export interface QueuedDownload {
 
 /** How a get by name searched and voted (pick.ts isCloseVote, needsWiderSearch). */
 export interface NameVote {
-  /** Other peers its search wanted to answer before it stopped widening (0: one flood at the full TTL). */
+  /** Other peers its search wanted to answer: it widened while fewer did, and ended once that many did (0: one flood at the full TTL). */
   want: number;
   /** Distinct other peers that answered that search. */
   answered: number;
@@ -581,7 +581,7 @@ export class ClientApp {
   /**
    * Search by words and queue the file the most verified peers hold. The search wants `want`
    * other peers to answer (default: the getWant setting; 0: one flood at the full TTL). When it
-   * stopped widening at that many and the vote over what arrived is close, the wider search (the
+   * ended at that many ('enough') and the vote over what arrived is close, the wider search (the
    * full TTL, no want) is asked, and the vote taken again over both searches' hits (pick.ts
    * needsWiderSearch); the answer says so (`vote`).
    */

@@ -32,7 +32,8 @@
  * before it.
  *
  * The search behind the vote asks for only so many answers (`want`, dynamic querying: it starts
- * near and widens only while fewer other peers answered). When it stopped widening and the vote
+ * near, widens only while fewer other peers answered, and ends once that many have). When it
+ * ended so and the vote
  * over what arrived is close (isCloseVote: the leader's counted holders exceed the runner-up's by
  * less than a margin), the wider search is asked before picking (needsWiderSearch).
  */
@@ -245,10 +246,11 @@ export function otherPeersAnswered(hits: readonly SearchHit[]): number {
 
 /**
  * Whether `get --name` asks for the wider search (the full TTL, no `want`) before it picks: its
- * search had a `want`, stopped widening because that many other peers answered (so it may have
- * asked only the near rings), and the vote over what arrived is close. Answers counted here are
- * claims (any hit's holder, verified or not, as Search counts them), so forged holders that stop
- * the widening early leave a thin verified vote, which is close, and the wider search is asked.
+ * search had a `want`, ended because that many other peers answered (so it may have asked only
+ * the near rings, and heard only the first answers), and the vote over what arrived is close.
+ * Answers counted here are claims (any hit's holder, verified or not, as Search counts them), so
+ * forged holders that end the search early leave a thin verified vote, which is close, and the
+ * wider search (no `want`: it runs to its deadline) is asked.
  * With fewer answers than `want` the search already widened to its full TTL: a wider one would
  * repeat it, so the pick is made from what arrived.
  */

@@ -1,7 +1,8 @@
 /**
  * One search this peer started: it collects hits as they come back (dropping a second hit for the
  * same file from the same holder), tells listeners about each new one, and ends exactly once, at
- * its deadline, at its result cap, or when cancelled, with a summary.
+ * its deadline, at its result cap, once as many other peers answered as it wants (dynamic
+ * querying), or when cancelled, with a summary.
  */
 
 /** One file found at one holder, as the local API reports it. */
@@ -18,7 +19,11 @@ export interface SearchHit {
   readonly folder?: { readonly files: number };
 }
 
-export type EndReason = 'deadline' | 'limit' | 'cancelled';
+/**
+ * Why a search ended: its deadline passed, its result cap was reached, `want` distinct other
+ * peers answered ('enough'), or its caller went away or the peer stopped ('cancelled').
+ */
+export type EndReason = 'deadline' | 'limit' | 'enough' | 'cancelled';
 
 export interface SearchSummary {
   /** The query's network-wide key. */
@@ -54,6 +59,8 @@ export class ActiveSearch {
     private readonly limit: number,
     private readonly now: () => number,
     onEnd: () => void,
+    /** Distinct other peers whose answers are enough (dynamic querying); unset: run to the deadline. */
+    private readonly want?: number,
   ) {
     this.onEnd = onEnd;
     this.done = new Promise((resolve) => (this.resolve = resolve));
@@ -88,6 +95,18 @@ export class ActiveSearch {
     for (const listener of this.listeners) listener(hit);
     if (this.hits.length >= this.limit) this.end('limit');
     return true;
+  }
+
+  /**
+   * Record one answer from another peer: the results of one Hit message, all from one holder.
+   * Then, if the search wants a number of holders and that many distinct other peers have
+   * answered, it ends ('enough'). Checked after the whole answer, so that a holder's second
+   * matching file in the same message is kept. Holders are counted as hits name them (a hit is a
+   * claim: the Client weighs only verified ones); a holder's second answer counts once.
+   */
+  addAnswer(hits: readonly SearchHit[]): void {
+    for (const hit of hits) this.add(hit);
+    if (this.want !== undefined && this.remote.size >= this.want) this.end('enough');
   }
 
   /** End the search (once; later calls do nothing). */

@@ -3,7 +3,8 @@
  * what neighbours send — queries (admit, route, answer, forward) and hits (deliver, pass back
  * along the reverse path, or drop). Nothing here waits on a neighbour: sends never block, the
  * local index is consulted after the query has been forwarded, and a search ends at its deadline
- * whatever the branches do. Counters let tests and the benchmark count every message.
+ * whatever the branches do (or sooner: its result cap, or as many answers as it wants). Counters
+ * let tests and the benchmark count every message.
  */
 import { SEARCH_DEFAULTS } from '../../shared/defaults.ts';
 import { filesHostPort } from '../../shared/peer-address.ts';
@@ -41,7 +42,8 @@ export interface SearchRequest {
   /**
    * Dynamic querying: search near first and widen only while fewer than this many other peers
    * have answered (TTLs `DynamicQuerying.ttlSteps` below `ttl`, then `ttl`, one step every
-   * `stepMs`). Unset: one flood at `ttl`.
+   * `stepMs`, sooner under a short deadline: LAST_STEP_BY), and end as soon as this many have
+   * ('enough'). Unset: one flood at `ttl`, to the deadline.
    */
   readonly want?: number;
 }
@@ -55,6 +57,13 @@ export interface DynamicQuerying {
 }
 
 export const DEFAULT_DYNAMIC_QUERYING: DynamicQuerying = { ttlSteps: [2, 4], stepMs: 1_000 };
+/**
+ * The widest step of a search starts by this fraction of its deadline at the latest: under a
+ * deadline shorter than the steps take (`get --name --timeout 1`), the steps come faster rather
+ * than the search ending before it reached its own TTL. The rest is left for the widest step's
+ * answers to come back.
+ */
+export const LAST_STEP_BY = 0.75;
 
 /** Query routing (query-routing.ts): how many levels of route table, and how often they move. */
 export interface RoutingSettings {
@@ -193,11 +202,19 @@ export class SearchEngine {
     let cancelDeadline = () => {};
     let cancelStep = () => {};
     const firstId = this.newQueryId();
-    const search = new ActiveSearch(firstId.key, this.now(), request.limit ?? DEFAULT_RESULT_LIMIT, this.now, () => {
-      cancelDeadline();
-      cancelStep();
-      for (const key of keys) this.active.delete(key);
-    });
+    const startedAt = this.now();
+    const search = new ActiveSearch(
+      firstId.key,
+      startedAt,
+      request.limit ?? DEFAULT_RESULT_LIMIT,
+      this.now,
+      () => {
+        cancelDeadline();
+        cancelStep();
+        for (const key of keys) this.active.delete(key);
+      },
+      request.want,
+    );
     cancelDeadline = this.o.clock.schedule(timeoutMs, () => search.end('deadline'));
     this.counters.searchesStarted += 1;
     const firstQuery = this.flood(search, firstId, request, ttls[0]!);
@@ -209,19 +226,32 @@ export class SearchEngine {
       .catch((err: unknown) => this.o.onError?.(err)); // this search goes on without our own matches
 
     // Dynamic querying: each wider step is a query of its own (a new id: the peers the last step
-    // reached have seen that one), answered into the same search.
-    const { stepMs } = this.dynamic;
+    // reached have seen that one), answered into the same search. A search that has its `want`
+    // has ended ('enough'), so a step that finds it running goes out. Step n is due n steps after
+    // the start, not after the step before ran, so a late timer on a busy peer does not push the
+    // widest step past the deadline.
+    const stepMs = this.stepMsOf(timeoutMs, ttls.length);
+    const scheduleStep = (step: number): void => {
+      if (step < ttls.length)
+        cancelStep = this.o.clock.schedule(startedAt + step * stepMs - this.now(), () => widen(step));
+    };
     const widen = (step: number): void => {
-      if (search.ended || step >= ttls.length || search.remoteHolders >= request.want!) return;
+      if (search.ended) return;
       if (this.localLimit.take()) return; // our neighbours would refuse it: the search keeps what it has
       this.counters.searchesWidened += 1;
       const id = this.newQueryId();
       keys.push(id.key);
       this.flood(search, id, request, ttls[step]!);
-      cancelStep = this.o.clock.schedule(stepMs, () => widen(step + 1));
+      scheduleStep(step + 1);
     };
-    if (ttls.length > 1) cancelStep = this.o.clock.schedule(stepMs, () => widen(1));
+    scheduleStep(1);
     return search;
+  }
+
+  /** Time between steps: `stepMs`, or less, so that the widest of `steps` starts by LAST_STEP_BY of the deadline. */
+  private stepMsOf(timeoutMs: number, steps: number): number {
+    if (steps <= 1) return this.dynamic.stepMs;
+    return Math.min(this.dynamic.stepMs, (LAST_STEP_BY * timeoutMs) / (steps - 1));
   }
 
   /** The TTL of each step of a search: one, or (dynamic querying, `want`) the steps below its own, then its own. */
@@ -320,13 +350,15 @@ export class SearchEngine {
     }
     this.counters.hitsDelivered += 1;
     this.o.links.markUseful?.(link);
+    const answer: SearchHit[] = [];
     for (const r of hit.results) {
-      // A name no share may have (a path, a control or bidi-override character) is a forgery.
+      // A name no share may have (a path, a control or bidi-override character) is a forgery:
+      // dropped, so its holder does not count toward the search's `want` either.
       if (!isSafeFileName(r.name)) {
         this.counters.hitResultsBadName += 1;
         continue;
       }
-      search.add(
+      answer.push(
         this.toSearchHit(
           { id: r.fileId, name: r.name, size: Number(r.size), ...(r.folder ? { folder: { files: r.files } } : {}) },
           hit.holderPeerId,
@@ -335,6 +367,7 @@ export class SearchEngine {
         ),
       );
     }
+    search.addAnswer(answer);
   }
 
   /**

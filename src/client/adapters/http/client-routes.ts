@@ -63,7 +63,7 @@ const GetBody = Type.Object(
         minimum: 0,
         maximum: MAX_WANT,
         description:
-          "with q: other peers the search wants to answer before it stops widening (default: the peer's getWant setting; 0: one flood at the full TTL)",
+          "with q: other peers the search wants to answer: it widens while fewer did and ends once that many did (default: the peer's getWant setting; 0: one flood at the full TTL)",
       }),
     ),
     only: Type.Optional(

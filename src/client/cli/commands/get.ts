@@ -92,7 +92,7 @@ async function getFolder(
 const holdersOf = (n: number) => `${n} holder${n === 1 ? '' : 's'}`;
 
 /**
- * The line get by name prints when its vote was close after its search stopped widening, and it
+ * The line get by name prints when its vote was close after its search ended with its want, and it
  * asked for the wider search before picking; nothing otherwise.
  */
 export function voteNote(vote: NameVote | undefined, holders: number): string {
@@ -121,7 +121,8 @@ membership has verified and whose own file list, synced by Fetch, includes the f
 hit's holder is a claim anyone can forge); if Fetch has synced no holder of any match yet (a
 share made moments ago), verified hit holders are counted and the output says so. The search
 by name asks near peers first and widens only while fewer than --want other peers answered
-(default: the peer's --get-want, 5; 0: one flood at the full TTL); when it stopped widening and
+(default: the peer's --get-want, 5; 0: one flood at the full TTL), and ends once that many have;
+when it ended so and
 the vote is close (the leader's holders exceed the runner-up's by less than the peer's
 --get-vote-margin, 2), it searches again at the full TTL before picking, and says so. It asks at
 most the 64 best holders (alive first, most recently heard). --out: save into DIR (default: the

@@ -88,8 +88,9 @@ on a terminal), then prints each file found once — name, size, how many peers 
 fewest hops to one of them, and its id (for peershare get ID) — most held first, then a
 summary. A shared folder is listed as NAME/ (N files): get ID downloads its whole tree.
 --timeout: how long to wait for hits (default: the peer's). --want: ask near peers first and
-widen (TTL 2, then 4, then the full TTL, a step a second) only while fewer than N other peers
-answered; the search still waits out its timeout. --json: every hit, and the summary.
+widen (TTL 2, then 4, then the full TTL, a step a second, faster under a short timeout) only
+while fewer than N other peers answered; the search ends as soon as N have (ended: enough).
+--json: every hit, and the summary.
 
 Examples:
   peershare search lisbon tram --timeout 5

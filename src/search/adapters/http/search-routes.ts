@@ -98,7 +98,10 @@ const SummarySchema = Type.Object({
   hits: Type.Integer(),
   duplicatesDropped: Type.Integer(),
   elapsedMs: Type.Integer(),
-  ended: Type.Union([Type.Literal('deadline'), Type.Literal('limit'), Type.Literal('cancelled')]),
+  ended: Type.Union(
+    [Type.Literal('deadline'), Type.Literal('limit'), Type.Literal('enough'), Type.Literal('cancelled')],
+    { description: "why it ended: its deadline, its limit of hits, 'enough': want other peers answered, or cancelled" },
+  ),
 });
 const PushBody = Type.Object(
   {

@@ -1,10 +1,12 @@
 /**
  * `npm run sim -- search [--peers N] [--degree D] [--ttl T] [--holders-fraction F] [--want N] [--route-levels L]
- * [--reforward 0|1] [--loss P] [--churn F] [--share-age MS] [--update-ms MS] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S]
+ * [--reforward 0|1|K] [--loss P] [--churn F] [--share-age MS] [--update-ms MS] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S]
  * [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]`: searches on a
  * simulated network running the project's own Search engine. Peers, degree, TTL, holders
  * fraction, want, route levels and reforward (1: peers forward again a copy with more TTL than
- * any before it, the default; 0: the flood before that, FloodRouterOptions.reforward) each take
+ * any before it while the best before it had fewer than DEFAULT_REFORWARD_BELOW links left, the
+ * default; 0: the flood before that, FloodRouterOptions.reforward; K ≥ 2: below K links, TTL + 1
+ * for any higher copy, FloodRouterOptions.reforwardBelow) each take
  * a comma-separated list; every combination is one row. --loss P loses that fraction of Query and
  * Hit messages; --churn F has that fraction of peers down during each search, drawn afresh each
  * time (search-network.ts); both draw from a seed of their own. --share-age MS: each search's file
@@ -32,7 +34,7 @@ import { DEFAULT_ROUTE_UPDATE_MS } from '../search/domain/search-engine.ts';
 import { fetchMain, USAGE as FETCH_USAGE } from './fetch-cli.ts';
 
 const USAGE =
-  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--route-levels L[,L…]] [--reforward 0|1[,…]] [--loss P] [--churn F] [--share-age MS] [--update-ms MS] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
+  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--route-levels L[,L…]] [--reforward 0|1|K[,…]] [--loss P] [--churn F] [--share-age MS] [--update-ms MS] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'search') await searchMain(rest);
@@ -102,13 +104,14 @@ async function searchMain(rest: string[]): Promise<void> {
       console.error(
         `${peers} peers, degree ${degree}: ${overlay.links} links, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       );
-      for (const [routeLevels, reforward] of list(values['route-levels']).flatMap((levels) =>
-        list(values.reforward).map((r) => [levels, r !== 0] as const),
+      for (const [routeLevels, reforward, reforwardBelow] of list(values['route-levels']).flatMap((levels) =>
+        list(values.reforward).map((r) => [levels, r !== 0, r >= 2 ? r : undefined] as const),
       )) {
         const t1 = performance.now();
         const net = new SearchNetwork(overlay, seededRandom(mix(seed, peers, degree, 1)), {
           routeLevels,
           reforward,
+          reforwardBelow,
           loss,
           churn,
           lossRandom: seededRandom(mix(seed, peers, degree, 3)),
@@ -122,7 +125,7 @@ async function searchMain(rest: string[]): Promise<void> {
           net.routes = routes;
         }
         console.error(
-          `  route levels ${routeLevels}, re-forward ${reforward ? 'on' : 'off'}: engines${tables ? ' and tables' : ''} in ${((performance.now() - t1) / 1000).toFixed(1)} s, RSS ${mib(process.memoryUsage().rss)} MiB${tables ? `; tables ${(tables.bytesPerPeerMean / 1024).toFixed(1)} KiB per peer, fill by level ${tables.fillByLevel.map((f) => f.toFixed(3)).join(' ')}` : ''}`,
+          `  route levels ${routeLevels}, re-forward ${reforward ? (reforwardBelow ? `below ${reforwardBelow}` : 'on') : 'off'}: engines${tables ? ' and tables' : ''} in ${((performance.now() - t1) / 1000).toFixed(1)} s, RSS ${mib(process.memoryUsage().rss)} MiB${tables ? `; tables ${(tables.bytesPerPeerMean / 1024).toFixed(1)} KiB per peer, fill by level ${tables.fillByLevel.map((f) => f.toFixed(3)).join(' ')}` : ''}`,
         );
         for (const ttl of list(values.ttl)) {
           for (const holdersFraction of list(values['holders-fraction'])) {
@@ -138,6 +141,7 @@ async function searchMain(rest: string[]): Promise<void> {
                   routeLevels,
                   tables,
                   reforward,
+                  ...(reforwardBelow ? { reforwardBelow } : {}),
                   loss,
                   churn,
                   levelsMoved: routeLevels > 0 ? Math.min(routeLevels, Math.floor(shareAgeMs / updateMs)) : 0,

@@ -19,6 +19,8 @@ export interface SearchRow {
   readonly tables: TableStats | null;
   /** Whether peers forward again a copy with more TTL than any before it (FloodRouterOptions.reforward). */
   readonly reforward: boolean;
+  /** Only while the best earlier copy had fewer links left than this (FloodRouterOptions.reforwardBelow); absent: any. */
+  readonly reforwardBelow?: number;
   /** Fraction of messages lost, and of peers down during each search (search-network.ts). */
   readonly loss: number;
   readonly churn: number;
@@ -68,6 +70,7 @@ export function summarize(
     routeLevels: number;
     tables: TableStats | null;
     reforward: boolean;
+    reforwardBelow?: number;
     loss: number;
     churn: number;
     levelsMoved: number;
@@ -127,6 +130,7 @@ function floodOf(r: SearchRow, rows: readonly SearchRow[]): SearchRow | undefine
       f.routeLevels === 0 &&
       f.want === 0 &&
       f.reforward === r.reforward &&
+      f.reforwardBelow === r.reforwardBelow &&
       f.peers === r.peers &&
       f.degree === r.degree &&
       f.ttl === r.ttl &&
@@ -141,7 +145,7 @@ const COLUMNS: ReadonlyArray<readonly [string, (r: SearchRow, rows: readonly Sea
   ['TTL', (r) => String(r.ttl)],
   ['want', (r) => (r.want > 0 ? String(r.want) : 'flood')],
   ['route levels', (r) => String(r.routeLevels)],
-  ['re-forward', (r) => (r.reforward ? 'on' : 'off')],
+  ['re-forward', (r) => (r.reforward ? (r.reforwardBelow ? `below ${r.reforwardBelow}` : 'on') : 'off')],
   ['loss / churn', (r) => `${pct(r.loss ?? 0)} / ${pct(r.churn ?? 0)}`],
   ['levels listing the file', (r) => (r.routeLevels > 0 ? String(r.levelsMoved ?? r.routeLevels) : '–')],
   ['holders', (r) => `${pct(r.holdersFraction)} (${round(r.holders, 1)})`],

@@ -108,6 +108,8 @@ export class SearchNetwork {
       maxTtl?: number;
       routeLevels?: number;
       reforward?: boolean;
+      /** FloodRouterOptions.reforwardBelow (default: any copy with more TTL). */
+      reforwardBelow?: number;
       /** Fraction of Query and Hit messages lost on the way, drawn from `lossRandom` (its own seed, so the rest replays). */
       loss?: number;
       lossRandom?: Random;
@@ -144,7 +146,7 @@ export class SearchNetwork {
           links: new SimLinks(this, p, idsByDegree[overlay.degreeOf(p)]!),
           clock: this.clock,
           randomBytes,
-          router: { maxTtl: options.maxTtl, reforward: options.reforward },
+          router: { maxTtl: options.maxTtl, reforward: options.reforward, reforwardBelow: options.reforwardBelow },
           // Tables are set by route-tables.ts, not sent over links: without them every copy goes, as in a flood.
           routing: { levels: options.routeLevels ?? 0 },
           onError: (err) => this.errors.push(err),

@@ -77,13 +77,19 @@ describe('flood router', () => {
   });
 
   it('compares clamped TTLs: a neighbour raising the TTL of one id buys at most maxTtl − 1 forwards in all', () => {
-    const r = router();
-    const forwards: number[] = [];
-    for (const ttl of [1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 100, 255]) {
-      const decision = r.receive('L1', { key: 'q', ttl, hops: 0 }, links);
-      if (decision.action !== 'drop' && decision.forward) forwards.push(decision.forward.ttl);
-    }
-    expect(forwards).toEqual([1, 2, 3, 4, 5, 6]);
+    const rising = (r: FloodRouter, key: string) => {
+      const forwards: number[] = [];
+      for (const ttl of [1, 2, 3, 3, 4, 5, 6, 7, 8, 9, 100, 255]) {
+        const decision = r.receive('L1', { key, ttl, hops: 0 }, links);
+        if (decision.action !== 'drop' && decision.forward) forwards.push(decision.forward.ttl);
+      }
+      return forwards;
+    };
+    // By default only copies after one that came with 0 or 1 left go again.
+    expect(rising(router(), 'default')).toEqual([1, 2]);
+    // Re-forwarding any higher copy, still bounded by the clamp.
+    const r = new FloodRouter({ now: () => 0, maxTtl: 7, reforwardBelow: 8 });
+    expect(rising(r, 'q')).toEqual([1, 2, 3, 4, 5, 6]);
     // Claiming fewer hops does not help either: the clamp already allowed the most from hops 0.
     expect(r.receive('L2', { key: 'q', ttl: 255, hops: 0 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
   });
@@ -98,6 +104,17 @@ describe('flood router', () => {
     const r = new FloodRouter({ now: () => 0, maxTtl: 7, reforward: false });
     r.receive('L1', { key: 'q', ttl: 1, hops: 2 }, links);
     expect(r.receive('L2', { key: 'q', ttl: 4, hops: 1 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
+  });
+
+  it('with reforwardBelow, forwards again only while the best copy before had fewer links left', () => {
+    const r = new FloodRouter({ now: () => 0, maxTtl: 7, reforwardBelow: 2 });
+    // First copy with 3 left: it already had TTL to spare, a later one with 5 is a duplicate.
+    r.receive('L1', { key: 'spare', ttl: 4, hops: 3 }, links);
+    expect(r.receive('L2', { key: 'spare', ttl: 6, hops: 1 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
+    // First copy at the rim (1 left): the one with 4 goes again; after it (best 4) nothing more does.
+    r.receive('L1', { key: 'rim', ttl: 2, hops: 4 }, links);
+    expect(r.receive('L2', { key: 'rim', ttl: 5, hops: 1 }, links)).toMatchObject({ action: 'reforward' });
+    expect(r.receive('L3', { key: 'rim', ttl: 6, hops: 0 }, links)).toEqual({ action: 'drop', reason: 'duplicate' });
   });
 
   it('clamps TTL 255 so the query goes no further than the maximum from its origin', () => {

@@ -39,7 +39,7 @@ class OneFileIndex implements LocalIndex {
   }
 }
 
-function setup(links: LinkId[], options: { rateLimits?: RateLimits; levels?: number } = {}) {
+function setup(links: LinkId[], options: { rateLimits?: RateLimits; levels?: number; reforwardBelow?: number } = {}) {
   const clock = new ManualClock();
   const recording = new RecordingLinks(links);
   const engine = new SearchEngine({
@@ -50,7 +50,7 @@ function setup(links: LinkId[], options: { rateLimits?: RateLimits; levels?: num
     links: recording,
     clock,
     randomBytes: (k) => new Uint8Array(k),
-    router: { maxTtl: 7 },
+    router: { maxTtl: 7, ...(options.reforwardBelow ? { reforwardBelow: options.reforwardBelow } : {}) },
     routing: { levels: options.levels ?? 0 },
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
   });
@@ -99,7 +99,8 @@ describe('SearchEngine: copies of a query it handled before', () => {
 
   it('counts a neighbour’s resends of one id with rising TTL against its rate limit, and never past the clamp', async () => {
     const rateLimits = { queriesPerSecond: 1, queryBurst: 4, strikeBurst: 1_000, strikesForgivenPerSecond: 0 };
-    const { clock, links, engine } = setup(['hostile', 'b', 'c'], { rateLimits });
+    // Re-forwarding any higher copy (not only at the rim, the default): the most a neighbour could buy.
+    const { clock, links, engine } = setup(['hostile', 'b', 'c'], { rateLimits, reforwardBelow: 8 });
     for (let ttl = 1; ttl <= 20; ttl++) engine.receiveQuery('hostile', query(ttl, 0));
     // Four copies admitted (TTL 1 to 4: answered once, forwarded with 1, 2, 3); the other 16 refused.
     expect(engine.counters).toMatchObject({ queriesRateLimited: 16, queriesAccepted: 1, queriesReforwarded: 3 });

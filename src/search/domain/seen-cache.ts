@@ -50,6 +50,11 @@ export class SeenCache {
     return ttl > best ? 'higher' : 'repeat';
   }
 
+  /** The most TTL any copy of `key` had left (undefined: not seen). */
+  best(key: string): number | undefined {
+    return this.entries.get(key)?.best;
+  }
+
   /** The highest TTL a copy of `key` came over `link` with (undefined: none came over it). */
   heardFrom(key: string, link: string): number | undefined {
     return this.entries.get(key)?.heard.get(link);

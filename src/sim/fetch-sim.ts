@@ -118,7 +118,7 @@ export interface FetchMeasure {
   /** Other peers listing the new file when the news phase ended (all of them unless it ran out of rounds). */
   readonly newFileKnownBy: number;
   readonly news: PhaseTraffic;
-  /** Heap the network holds after the steady phase, per peer, and per table entry (all entries of all tables). */
+  /** Heap (and typed arrays) the network holds after the steady phase, per peer, and per table entry (all entries of all tables). */
   readonly heapPerPeerBytes: number;
   readonly heapPerEntryBytes: number;
   /** Table entries per peer when the heap was measured. */
@@ -140,7 +140,9 @@ function collector(): () => void {
 function heapAfterGc(gc: () => void): number {
   gc();
   gc();
-  return process.memoryUsage().heapUsed;
+  // Typed arrays (the peer tables' columns, entry-slots.ts) live outside the JS heap.
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 }
 
 /**

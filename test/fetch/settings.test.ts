@@ -17,6 +17,8 @@ describe('Fetch admission settings', () => {
 
   it('refuses a records-per-answer bound outside 1 to 1,000,000', () => {
     for (const bad of ['0', '-5', '1000001', 'many'])
-      expect(() => loadConfig({ flags: { fetchMaxRecordsPerAnswer: bad } }), bad).toThrow(/fetch-max-records-per-answer|fetchMaxRecordsPerAnswer/);
+      expect(() => loadConfig({ flags: { fetchMaxRecordsPerAnswer: bad } }), bad).toThrow(
+        /fetch-max-records-per-answer|fetchMaxRecordsPerAnswer/,
+      );
   });
 });

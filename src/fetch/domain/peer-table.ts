@@ -78,6 +78,9 @@ export type LivenessConfig = Pick<
   | 'intervalMs'
 >;
 
+/** A bounded view gives 1 / NEWEST_SHARE of its records to the newest changes (see viewSince). */
+const NEWEST_SHARE = 4;
+
 /** Intervals by which a record's issuedAt may precede the failure it refutes (signer and local clocks differ). */
 export const REVIVAL_SKEW_INTERVALS = 2;
 
@@ -87,7 +90,11 @@ export class PeerTable {
   private readonly slots = new EntrySlots();
   /** Insertion order is age order (updates re-insert), so pruning walks from the front. */
   private readonly tombstones = new Map<string, { record: PeerRecord; at: number; version: number }>();
-  private readonly forgotten = new Map<string, { seq: number; at: number }>();
+  /**
+   * Peers evicted (sampled out, or down too long) or refused by the full table, with the seq of the
+   * record they had: that record does not bring them back, nor earn another verification probe.
+   */
+  private readonly forgotten = new Map<string, { seq: number; at: number; refused: boolean }>();
   private version = 0;
   private selfVersion: number;
   /** Totals since start: replays dropped, records refused for lack of room, entries displaced by the sample. */
@@ -245,27 +252,39 @@ export class PeerTable {
       return 'updated';
     }
     const gone = this.forgotten.get(id);
-    if (gone && record.seq <= gone.seq) return 'stale';
-    if (this.entries.size >= this.config.maxPeers && !this.evictLongestDown(now) && !this.sampleIn(now)) return 'full';
+    if (gone && record.seq <= gone.seq && !(gone.refused && this.hasRoom())) return 'stale';
+    if (this.entries.size >= this.config.maxPeers && !this.evictLongestDown(now) && !this.sampleIn(now)) {
+      // Remembered like an evicted peer, or gossip of the same record would have it probed and
+      // offered again every round; and every offer counts in the sample, lowering a newcomer's odds.
+      this.remember(id, record.seq, now, true);
+      return 'full';
+    }
     this.forgotten.delete(id);
     this.entries.set(id, s.take(record, now, ++this.version));
-    this.log.append(gone ? 'back' : 'joined', id, now);
+    this.log.append(gone && !gone.refused ? 'back' : 'joined', id, now);
     return 'added';
   }
 
   /**
    * Whether merging `record` would change nothing or be refused as stale: its seq is not above
-   * the one held, a tombstone's, or an evicted peer's remembered one. Such a record is not worth
-   * a verification probe.
+   * the one held, a tombstone's, or an evicted peer's remembered one (or a refused one's, while the
+   * table is still full). Such a record is not worth a verification probe.
    */
   isOutdated(record: PeerRecord): boolean {
     const id = record.peerId;
     const slot = this.entries.get(id);
-    const held =
-      slot !== undefined
-        ? this.slots.record(slot).seq
-        : (this.tombstones.get(id)?.record.seq ?? this.forgotten.get(id)?.seq);
-    return held !== undefined && record.seq <= held;
+    if (slot !== undefined) return record.seq <= this.slots.record(slot).seq;
+    const tomb = this.tombstones.get(id);
+    if (tomb) return record.seq <= tomb.record.seq;
+    const gone = this.forgotten.get(id);
+    return gone !== undefined && record.seq <= gone.seq && !(gone.refused && this.hasRoom());
+  }
+
+  /** Whether a new peer would enter without the sample's draw: the table is not full, or a peer in it is down. */
+  private hasRoom(): boolean {
+    if (this.entries.size < this.config.maxPeers) return true;
+    for (const slot of this.slots.trouble.keys()) if (this.slots.state[slot] === DOWN) return true;
+    return false;
   }
 
   /** Direct evidence that `peerId` was alive at `at` (a contact, or its request). */
@@ -408,13 +427,25 @@ export class PeerTable {
     this.entries.delete(peerId);
     this.slots.release(slot);
     this.version++; // no record to send, but the stored set of records changed
-    if (kind === 'evicted') {
-      this.forgotten.delete(peerId);
-      this.forgotten.set(peerId, { seq, at: now });
-      while (this.forgotten.size > this.config.maxForgotten) this.forgotten.delete(firstKey(this.forgotten));
-    }
+    if (kind === 'evicted') this.remember(peerId, seq, now, false);
     this.log.append(kind, peerId, now);
     this.onRemoved(peerId);
+  }
+
+  private remember(peerId: string, seq: number, now: number, refused: boolean): void {
+    this.forgotten.delete(peerId);
+    this.forgotten.set(peerId, { seq, at: now, refused });
+    while (this.forgotten.size > this.config.maxForgotten) this.forgotten.delete(firstKey(this.forgotten));
+  }
+
+  /**
+   * The suspicion rumour about `peerId` held here ([id, seq, rounds suspected]), while it is
+   * suspected or down; undefined while it is alive or unknown.
+   */
+  rumourAbout(peerId: string): [string, number, number] | undefined {
+    const slot = this.entries.get(peerId);
+    const trouble = slot === undefined ? undefined : this.slots.trouble.get(slot);
+    return trouble && slot !== undefined ? [peerId, this.slots.record(slot).seq, trouble.suspectRounds] : undefined;
   }
 
   /**
@@ -422,7 +453,11 @@ export class PeerTable {
    * holds): records, and suspicion rumours of peers that became suspected or down. Nothing about
    * peers that did not change, so an answer's size follows the changes, not N. At most `limit`
    * records: beyond it, the oldest changes go first and the cursor returned stops after the last
-   * one sent (with the suspicions up to it), so the asker's next request with it continues there.
+   * of them (with the suspicions up to it), so the asker's next request with it continues there;
+   * and a quarter of the limit goes to the newest changes (with their suspicions), sent again once
+   * the cursor reaches them. Without that share, an asker without a cursor (most of them, in a
+   * network much larger than the fanout) would never hear news from a table above the limit:
+   * the news is always the newest change.
    */
   viewSince(
     cursor: string | undefined,
@@ -452,21 +487,29 @@ export class PeerTable {
     for (const tomb of this.tombstones.values()) take(tomb.record, tomb.version);
     let upTo = this.version;
     let sent = records;
+    let newestFrom = Infinity;
     if (records.length > limit) {
       const count = Math.max(0, Math.floor(limit));
-      // The `count` oldest changes, oldest first (versions are distinct): the count-th smallest
-      // version found without sorting them all, then only those sorted.
-      const threshold = count === 0 ? -Infinity : kthSmallest(Float64Array.from(versions), count - 1);
+      const newest = Math.floor(count / NEWEST_SHARE);
+      const oldest = count - newest;
+      // Versions are distinct: the k-th smallest found without sorting them all, then only the
+      // changes sent sorted.
+      const ordered = Float64Array.from(versions);
+      const threshold = oldest === 0 ? -Infinity : kthSmallest(ordered, oldest - 1);
+      if (newest > 0) newestFrom = kthSmallest(ordered, versions.length - newest);
       const kept: number[] = [];
-      for (let i = 0; i < versions.length; i++) if ((versions[i] as number) <= threshold) kept.push(i);
+      for (let i = 0; i < versions.length; i++) {
+        const version = versions[i] as number;
+        if (version <= threshold || version >= newestFrom) kept.push(i);
+      }
       kept.sort((a, b) => (versions[a] as number) - (versions[b] as number));
       sent = kept.map((i) => records[i] as PeerRecord);
-      upTo = count === 0 ? since : threshold;
+      upTo = oldest === 0 ? since : threshold;
     }
     return {
       cursor: `${this.epoch}:${upTo}`,
       records: sent,
-      suspects: rumours.filter((r) => r.version <= upTo).map((r) => r.suspect),
+      suspects: rumours.filter((r) => r.version <= upTo || r.version >= newestFrom).map((r) => r.suspect),
     };
   }
 

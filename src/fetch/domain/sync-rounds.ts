@@ -401,7 +401,11 @@ export class SyncRounds {
       this.table.merge([request.from], now);
     else if (!this.table.isOutdated(request.from))
       this.admission.offer(request.from, { kind: 'announce', remote }, this.round, now);
-    // Its request over TLS proved its id: direct evidence, for a verified peer only.
+    // Its request over TLS proved its id: direct evidence, for a verified peer only. That clears
+    // our suspicion of it, so the view below would carry no rumour about it, and a suspect would
+    // never hear it is suspected: it is told here, and refutes by re-signing (its new record then
+    // clears the suspicion everywhere it goes; see peer-table.ts).
+    const rumour = this.table.rumourAbout(id);
     this.table.heard(id, now, now);
     this.takeOwnFiles(id, request);
     let view: ViewDelta;
@@ -418,6 +422,8 @@ export class SyncRounds {
         this.config.maxRecordsPerAnswer,
       );
     }
+    if (rumour && !view.suspects.some(([peerId]) => peerId === id))
+      view = { ...view, suspects: [...view.suspects, rumour] };
     // Firewalled peers, marked: those whose failure we saw ourselves (one hop), the asker's own excepted.
     const firewalled = this.admission
       .firewalledRecords(this.config.firewalledGossip + 1, true)

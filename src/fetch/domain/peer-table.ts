@@ -18,7 +18,10 @@
  * verified peers offered to it (reservoir sampling, as HyParView keeps its passive view): the
  * k-th newcomer beyond the cap takes a random entry's place with probability maxPeers / k, and
  * the entry it displaces is remembered as evicted, so gossip of its record does not bring it
- * straight back. A flood of new identities cannot replace the table; it can only be sampled into it.
+ * straight back; a peer the draw turned away is remembered too, while the table stays full, so that
+ * gossip of the same record costs no second probe and no second draw. A flood of new identities
+ * cannot replace the table; it can only be sampled into it. The entries are stored column-wise
+ * (entry-slots.ts): a table of 10,000 held by each of 10,000 simulated peers is 10⁸ entries.
  *
  * A peer whose record lists several address sets is dialled at one of them, the one *in use*: the
  * set whose fetch address proved its key (useAddress), kept across newer records that still list

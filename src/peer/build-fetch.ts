@@ -21,6 +21,7 @@ import { filesFeedOverHttp } from './remote-ports.ts';
 export function fetchTuning(config: Config): Partial<FetchConfig> {
   return {
     maxPeers: config.fetchMaxPeers,
+    maxRecordsPerAnswer: config.fetchMaxRecordsPerAnswer,
     maxUnverified: config.fetchMaxUnverified,
     newPerAddressPerMinute: config.fetchNewPerAddress,
     newPerSubnetPerMinute: config.fetchNewPerSubnet,

@@ -318,6 +318,12 @@ export const SETTINGS = {
     parse: int(1, 1_000_000),
     default: FETCH_DEFAULTS.maxPeers,
   },
+  fetchMaxRecordsPerAnswer: {
+    flag: 'fetch-max-records-per-answer',
+    doc: 'most peer records one Fetch answer carries (a first contact gets the table in parts of this many)',
+    parse: int(1, 1_000_000),
+    default: FETCH_DEFAULTS.maxRecordsPerAnswer,
+  },
   fetchMaxUnverified: {
     flag: 'fetch-max-unverified',
     doc: 'most peer records held unverified, waiting for this peer to reach their address (the oldest of the biggest origin is dropped first)',

@@ -8,6 +8,7 @@ export const FETCH_DEFAULTS = {
   intervalMs: 3_000,
   fanout: 3,
   maxPeers: 10_000,
+  maxRecordsPerAnswer: 1_000,
   maxUnverified: 1_000,
   newPerAddressPerMinute: 10,
   newPerSubnetPerMinute: 30,

@@ -1,7 +1,7 @@
 /**
  * `npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S]
  * [--files F] [--delivery service|together|in-turn] [--start join|warm] [--max-peers M]
- * [--loss P] [--churn RATE --churn-rounds R] [--json FILE]`: membership and file availability on
+ * [--loss P] [--churn RATE --churn-rounds R] [--news-until all|known] [--json FILE]`: membership and file availability on
  * simulated networks of the project's own Fetch cores (fetch-sim.ts). Every (peers, seed) is one
  * row of the markdown table printed and of the JSON written. --rounds caps each phase (join,
  * news, settle); --files is the files every peer shares from the start; --start warm skips the
@@ -9,7 +9,8 @@
  * (below N − 1: a partial view); --records-per-answer the most records an answer carries
  * (maxRecordsPerAnswer); --loss the probability a request is lost; --churn the fraction
  * of live peers that crash (and as many that join) each round of a churn phase after the news;
- * --delivery how a round's answers are applied (fetch-network.ts). Tuning as `bench -- join`:
+ * --delivery how a round's answers are applied (fetch-network.ts); --news-until known ends the news
+ * phase once the newcomer is known by all (not waiting for it to know all, nor for the new file). Tuning as `bench -- join`:
  * fanout 3, the other settings default.
  */
 import { writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { fetchMarkdownTable, fetchScaleTable } from './fetch-report.ts';
 import { runFetchSim, type FetchMeasure } from './fetch-sim.ts';
 
 export const USAGE =
-  'usage: npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S] [--files F] [--delivery service|together|in-turn] [--start join|warm] [--max-peers M] [--records-per-answer R] [--loss P] [--churn RATE --churn-rounds R] [--json FILE]';
+  'usage: npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S] [--files F] [--delivery service|together|in-turn] [--start join|warm] [--max-peers M] [--records-per-answer R] [--loss P] [--churn RATE --churn-rounds R] [--news-until all|known] [--json FILE]';
 /** The tuning of `bench -- join` (bench/join.ts), so that the two compare. */
 export const BENCH_JOIN_TUNING = { fanout: 3, suspectAfterRounds: 5, downAfterRounds: 10 };
 
@@ -38,6 +39,7 @@ export async function fetchMain(args: string[]): Promise<void> {
       loss: { type: 'string', default: '0' },
       churn: { type: 'string', default: '0' },
       'churn-rounds': { type: 'string', default: '20' },
+      'news-until': { type: 'string', default: 'all' },
       json: { type: 'string' },
     },
   });
@@ -58,6 +60,8 @@ export async function fetchMain(args: string[]): Promise<void> {
     if (!(p >= 0 && p < 1)) throw new Error(`--${name} is a probability in [0, 1)\n${USAGE}`);
     return p;
   };
+  const newsUntil = values['news-until'];
+  if (newsUntil !== 'all' && newsUntil !== 'known') throw new Error(`--news-until is all or known\n${USAGE}`);
   const loss = fraction(values.loss, 'loss');
   const churnRate = fraction(values.churn, 'churn');
   const churn = churnRate > 0 ? { rate: churnRate, rounds: Number(values['churn-rounds']) } : undefined;
@@ -91,6 +95,7 @@ export async function fetchMain(args: string[]): Promise<void> {
         delivery,
         start,
         loss,
+        newsUntil,
         ...(churn ? { churn } : {}),
         progress,
       });

@@ -113,7 +113,6 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   maxVerifyBackoffRounds: 1_200,
   maxAddressMemory: 10_000,
   firewalledGossip: 32,
-  maxRecordsPerAnswer: 1_000,
   firewalledTtlMs: 15 * 60_000,
 });
 

@@ -76,9 +76,17 @@ export const MAX_HAVE = 1_000;
 const HAVE_ID_CHARS = 16;
 const HAVE_ENTRY = /^[a-z2-7]{16}:[0-9a-z]{1,11}$/;
 
+/** Digest entries of records already seen: a record never changes, and a table's digest lists each one again. */
+const haveEntries = new WeakMap<object, string>();
+
 /** The digest entry of a record: a peer id prefix and the record's seq. */
 export function haveEntry(record: Pick<PeerRecord, 'peerId' | 'seq'>): string {
-  return `${record.peerId.slice(0, HAVE_ID_CHARS)}:${record.seq.toString(36)}`;
+  let entry = haveEntries.get(record);
+  if (entry === undefined) {
+    entry = `${record.peerId.slice(0, HAVE_ID_CHARS)}:${record.seq.toString(36)}`;
+    haveEntries.set(record, entry);
+  }
+  return entry;
 }
 
 /** A digest's fingerprint: equal sets of records give equal hashes, whatever their order. */

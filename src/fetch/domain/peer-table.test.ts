@@ -126,6 +126,19 @@ describe('peer table: merging records', () => {
     expect(table.merge([gone.record()], NOW).stale).toBe(1);
   });
 
+  it('remembers a peer a full table refused, so that the same record is not offered (and probed) again, only a newer one', () => {
+    const { table, log } = setup({ maxPeers: 2 });
+    const late = testPeer(4);
+    table.merge([a.record(), b.record()], NOW);
+    expect(table.merge([late.record()], NOW).full).toBe(1);
+    expect(table.isOutdated(late.record())).toBe(true); // Admission skips it: no second probe
+    expect(table.merge([late.record()], NOW)).toMatchObject({ full: 0, stale: 1 });
+    expect(table.counters.full).toBe(1); // offered to the sample once, not once per gossip of it
+    expect(table.isOutdated(late.record({ seq: NOW + 10 }))).toBe(false);
+    expect(table.merge([late.record({ seq: NOW + 10 })], NOW).full).toBe(1);
+    expect(log.since().filter((e) => e.peerId === late.signer.peerId)).toEqual([]);
+  });
+
   it('holds at most maxPeers, making room by evicting the longest-down peer, else refusing', () => {
     const { table, tick } = setup({ maxPeers: 3 });
     const peers = [a, b, testPeer(4), testPeer(5)];
@@ -143,6 +156,7 @@ describe('peer table: merging records', () => {
       tick();
     }
     expect(table.get(a.signer.peerId)?.state).toBe('down');
+    expect(table.isOutdated(peers[3]!.record())).toBe(false); // refused while full; now there is room
     expect(table.merge([peers[3]!.record()], NOW + 7 * ROUND).added).toBe(1);
     expect(table.size).toBe(3);
     expect(table.has(a.signer.peerId)).toBe(false);
@@ -238,6 +252,22 @@ describe('peer table: views', () => {
     expect(table.viewSince(third.cursor, () => false, 2).records).toEqual([]);
     // Records the asker holds do not count against the limit.
     expect(ids(table.viewSince(undefined, (r) => r.peerId !== d.signer.peerId, 1).records)).toEqual([d.signer.peerId]);
+  });
+
+  it('gives a quarter of a bounded view to the newest changes, so that an asker without a cursor hears news', () => {
+    const { table } = setup();
+    const [c, d, e] = [testPeer(4), testPeer(5), testPeer(6)];
+    for (const p of [a, b, c, d]) table.merge([p.record()], NOW);
+    const ids = (records: { peerId: string }[]) => records.map((r) => r.peerId);
+    const before = table.viewSince(undefined, () => false, 4);
+    expect(ids(before.records)).toEqual([me, a, b, d].map((p) => p.signer.peerId)); // 3 oldest, 1 newest
+    table.merge([e.record({ seq: NOW + 5 })], NOW); // the news
+    table.contactFailed(a.signer.peerId, NOW + 1); // newer still: a suspicion, sent with the newest
+    const cold = table.viewSince(undefined, () => false, 4);
+    expect(ids(cold.records)).toEqual([me, a, b, e].map((p) => p.signer.peerId));
+    expect(cold.suspects).toEqual([[a.signer.peerId, NOW, 0]]);
+    // The cursor stops after the oldest part: the next answer continues there (the newest again).
+    expect(ids(table.viewSince(cold.cursor, () => false, 4).records)).toEqual([c, d, e].map((p) => p.signer.peerId));
   });
 
   it('sends with a bounded view only the suspicions up to the cursor it returns', () => {

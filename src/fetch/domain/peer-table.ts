@@ -18,7 +18,10 @@
  * verified peers offered to it (reservoir sampling, as HyParView keeps its passive view): the
  * k-th newcomer beyond the cap takes a random entry's place with probability maxPeers / k, and
  * the entry it displaces is remembered as evicted, so gossip of its record does not bring it
- * straight back. A flood of new identities cannot replace the table; it can only be sampled into it.
+ * straight back; a peer the draw turned away is remembered too, while the table stays full, so that
+ * gossip of the same record costs no second probe and no second draw. A flood of new identities
+ * cannot replace the table; it can only be sampled into it. The entries are stored column-wise
+ * (entry-slots.ts): a table of 10,000 held by each of 10,000 simulated peers is 10⁸ entries.
  *
  * A peer whose record lists several address sets is dialled at one of them, the one *in use*: the
  * set whose fetch address proved its key (useAddress), kept across newer records that still list
@@ -33,30 +36,9 @@ import type { ViewDelta } from './messages.ts';
 import type { ServiceAddresses } from './addresses.ts';
 import { addressSets, type PeerRecord } from './peer-record.ts';
 import type { Random } from './random.ts';
+import { ALIVE, DOWN, EntrySlots, STATE_NAMES, SUSPECTED, Trouble } from './entry-slots.ts';
 
 export type PeerState = 'alive' | 'suspected' | 'down';
-
-interface Entry {
-  record: PeerRecord;
-  /** Index in addressSets(record) of the set this peer is dialled at. */
-  at: number;
-  state: PeerState;
-  /** Freshest evidence of life, local clock. */
-  lastHeardAt: number;
-  /** lastHeardAt as it was at the previous tick, to tell whether this round brought evidence. */
-  heardAtTick: number;
-  /** Rounds since the last direct evidence. */
-  silentRounds: number;
-  /** Rounds since the suspicion began (the earliest start heard of); 0 while alive. */
-  suspectRounds: number;
-  /** Last failed direct contact; evidence must be newer than this to clear a suspicion. */
-  failedAt: number;
-  downSince: number;
-  /** Table version when the record last had to be sent (drives view deltas of records). */
-  version: number;
-  /** Table version when the state last became suspected or down (drives suspicion rumours). */
-  stateVersion: number;
-}
 
 /** A peer as other parts of the service see it. */
 export interface PeerView {
@@ -99,14 +81,23 @@ export type LivenessConfig = Pick<
   | 'intervalMs'
 >;
 
+/** A bounded view gives 1 / NEWEST_SHARE of its records to the newest changes (see viewSince). */
+const NEWEST_SHARE = 4;
+
 /** Intervals by which a record's issuedAt may precede the failure it refutes (signer and local clocks differ). */
 export const REVIVAL_SKEW_INTERVALS = 2;
 
 export class PeerTable {
-  private readonly entries = new Map<string, Entry>();
+  /** Peer id → slot in `slots` (entry-slots.ts). Insertion order is the order peers are listed in. */
+  private readonly entries = new Map<string, number>();
+  private readonly slots = new EntrySlots();
   /** Insertion order is age order (updates re-insert), so pruning walks from the front. */
   private readonly tombstones = new Map<string, { record: PeerRecord; at: number; version: number }>();
-  private readonly forgotten = new Map<string, { seq: number; at: number }>();
+  /**
+   * Peers evicted (sampled out, or down too long) or refused by the full table, with the seq of the
+   * record they had: that record does not bring them back, nor earn another verification probe.
+   */
+  private readonly forgotten = new Map<string, { seq: number; at: number; refused: boolean }>();
   private version = 0;
   private selfVersion: number;
   /** Totals since start: replays dropped, records refused for lack of room, entries displaced by the sample. */
@@ -158,20 +149,40 @@ export class PeerTable {
   }
 
   get(peerId: string): PeerView | undefined {
-    const entry = this.entries.get(peerId);
-    return entry && view(entry);
+    const slot = this.entries.get(peerId);
+    return slot === undefined ? undefined : this.view(slot);
   }
 
   /** Every known peer (self excluded), in no particular order. */
   list(): PeerView[] {
-    return [...this.entries.values()].map(view);
+    const views: PeerView[] = [];
+    for (const slot of this.entries.values()) views.push(this.view(slot));
+    return views;
+  }
+
+  /** The records of every known peer (self excluded), in the order list() gives them. */
+  records(): PeerRecord[] {
+    const records: PeerRecord[] = [];
+    for (const slot of this.entries.values()) records.push(this.slots.record(slot));
+    return records;
+  }
+
+  /**
+   * Every known peer's id, state and silent rounds, in the order list() gives them, without
+   * building a view of each (a round looks at all of them to pick a few).
+   */
+  forEachPeer(visit: (peerId: string, state: PeerState, silentRounds: number) => void): void {
+    const { state, silentRounds } = this.slots;
+    for (const [id, slot] of this.entries)
+      visit(id, STATE_NAMES[state[slot] as number] as PeerState, silentRounds[slot] as number);
   }
 
   /** The record held for `peerId` (live entry, tombstone or self): already verified. */
-  readonly known = (peerId: string): PeerRecord | undefined =>
-    this.entries.get(peerId)?.record ??
-    this.tombstones.get(peerId)?.record ??
-    (peerId === this.self.peerId ? this.self : undefined);
+  readonly known = (peerId: string): PeerRecord | undefined => {
+    const slot = this.entries.get(peerId);
+    if (slot !== undefined) return this.slots.record(slot);
+    return this.tombstones.get(peerId)?.record ?? (peerId === this.self.peerId ? this.self : undefined);
+  };
 
   tombstoneOf(peerId: string): PeerRecord | undefined {
     return this.tombstones.get(peerId)?.record;
@@ -210,105 +221,113 @@ export class PeerTable {
     }
     const tomb = this.tombstones.get(id);
     if (tomb && record.seq <= tomb.record.seq) return tomb.record.seq === record.seq ? 'unchanged' : 'stale';
-    const entry = this.entries.get(id);
-    if (entry && record.seq === entry.record.seq) return 'unchanged';
-    if (entry && record.seq < entry.record.seq) return 'stale';
+    const slot = this.entries.get(id);
+    const s = this.slots;
+    const held = slot === undefined ? undefined : s.record(slot);
+    if (held && record.seq === held.seq) return 'unchanged';
+    if (held && record.seq < held.seq) return 'stale';
     if (record.status === 'left') {
-      if (entry) this.remove(id, 'left', now);
+      if (held) this.remove(id, 'left', now);
       this.tombstones.delete(id);
       this.tombstones.set(id, { record, at: now, version: ++this.version });
       while (this.tombstones.size > this.config.maxTombstones) this.tombstones.delete(firstKey(this.tombstones));
       return 'left';
     }
     if (tomb) this.tombstones.delete(id); // rejoined after leaving: a newer seq than the tombstone
-    if (entry) {
+    if (held && slot !== undefined) {
       // Keep dialling the set in use if the newer record still lists it (a re-sign), else its first.
-      const inUse = addressSets(entry.record)[entry.at]?.fetch;
-      entry.at = Math.max(
+      const inUse = addressSets(held)[s.at[slot] as number]?.fetch;
+      s.at[slot] = Math.max(
         0,
         addressSets(record).findIndex((set) => set.fetch === inUse),
       );
-      entry.record = record;
-      entry.version = ++this.version;
+      s.records[slot] = record;
+      s.version[slot] = ++this.version;
       // A newer record shows its peer signed it, alive at issuedAt. That clears a suspicion (SWIM's
       // refutation) or a down state only if signed after the failure that began it, give or take
       // two intervals of clock skew: a record signed before the peer died, kept and replayed by
       // someone else, must not bring it back. (A peer back for real signs a new record, and is
       // probed among the down peers anyway.)
-      if (
-        entry.state === 'alive' ||
-        record.issuedAt >= entry.failedAt - REVIVAL_SKEW_INTERVALS * this.config.intervalMs
-      ) {
-        this.evidence(entry, Math.max(now, entry.lastHeardAt), now, true);
+      const trouble = s.trouble.get(slot);
+      if (!trouble || record.issuedAt >= trouble.failedAt - REVIVAL_SKEW_INTERVALS * this.config.intervalMs) {
+        this.evidence(slot, Math.max(now, s.lastHeardAt[slot] as number), now, true);
       }
       return 'updated';
     }
     const gone = this.forgotten.get(id);
-    if (gone && record.seq <= gone.seq) return 'stale';
-    if (this.entries.size >= this.config.maxPeers && !this.evictLongestDown(now) && !this.sampleIn(now)) return 'full';
+    if (gone && record.seq <= gone.seq && !(gone.refused && this.hasRoom())) return 'stale';
+    if (this.entries.size >= this.config.maxPeers && !this.evictLongestDown(now) && !this.sampleIn(now)) {
+      // Remembered like an evicted peer, or gossip of the same record would have it probed and
+      // offered again every round; and every offer counts in the sample, lowering a newcomer's odds.
+      this.remember(id, record.seq, now, true);
+      return 'full';
+    }
     this.forgotten.delete(id);
-    this.entries.set(id, {
-      record,
-      at: 0,
-      state: 'alive',
-      lastHeardAt: now,
-      heardAtTick: now,
-      silentRounds: 0,
-      suspectRounds: 0,
-      failedAt: -Infinity,
-      downSince: 0,
-      version: ++this.version,
-      stateVersion: 0,
-    });
-    this.log.append(gone ? 'back' : 'joined', id, now);
+    this.entries.set(id, s.take(record, now, ++this.version));
+    this.log.append(gone && !gone.refused ? 'back' : 'joined', id, now);
     return 'added';
   }
 
   /**
    * Whether merging `record` would change nothing or be refused as stale: its seq is not above
-   * the one held, a tombstone's, or an evicted peer's remembered one. Such a record is not worth
-   * a verification probe.
+   * the one held, a tombstone's, or an evicted peer's remembered one (or a refused one's, while the
+   * table is still full). Such a record is not worth a verification probe.
    */
   isOutdated(record: PeerRecord): boolean {
     const id = record.peerId;
-    const held = this.entries.get(id)?.record.seq ?? this.tombstones.get(id)?.record.seq ?? this.forgotten.get(id)?.seq;
-    return held !== undefined && record.seq <= held;
+    const slot = this.entries.get(id);
+    if (slot !== undefined) return record.seq <= this.slots.record(slot).seq;
+    const tomb = this.tombstones.get(id);
+    if (tomb) return record.seq <= tomb.record.seq;
+    const gone = this.forgotten.get(id);
+    return gone !== undefined && record.seq <= gone.seq && !(gone.refused && this.hasRoom());
+  }
+
+  /** Whether a new peer would enter without the sample's draw: the table is not full, or a peer in it is down. */
+  private hasRoom(): boolean {
+    if (this.entries.size < this.config.maxPeers) return true;
+    for (const slot of this.slots.trouble.keys()) if (this.slots.state[slot] === DOWN) return true;
+    return false;
   }
 
   /** Direct evidence that `peerId` was alive at `at` (a contact, or its request). */
   heard(peerId: string, at: number, now: number): void {
-    const entry = this.entries.get(peerId);
-    if (entry) this.evidence(entry, Math.min(at, now), now, false);
+    const slot = this.entries.get(peerId);
+    if (slot !== undefined) this.evidence(slot, Math.min(at, now), now, false);
   }
 
-  private evidence(entry: Entry, at: number, now: number, freshRecord: boolean): void {
-    if (at > entry.lastHeardAt) entry.lastHeardAt = at;
-    if (entry.state === 'alive') return;
-    if (freshRecord || at > entry.failedAt) {
-      if (at <= entry.heardAtTick && !freshRecord) return; // nothing newer than when it fell silent
-      entry.state = 'alive';
-      entry.silentRounds = 0;
-      entry.suspectRounds = 0;
-      entry.failedAt = -Infinity;
-      entry.version = ++this.version; // down peers are left out of views; it must be sent again
-      this.log.append('back', entry.record.peerId, now);
+  private evidence(slot: number, at: number, now: number, freshRecord: boolean): void {
+    const s = this.slots;
+    if (at > (s.lastHeardAt[slot] as number)) s.lastHeardAt[slot] = at;
+    const trouble = s.trouble.get(slot);
+    if (!trouble) return; // alive
+    if (freshRecord || at > trouble.failedAt) {
+      if (at <= (s.heardAtTick[slot] as number) && !freshRecord) return; // nothing newer than when it fell silent
+      s.state[slot] = ALIVE;
+      s.silentRounds[slot] = 0;
+      s.trouble.delete(slot);
+      s.version[slot] = ++this.version; // down peers are left out of views; it must be sent again
+      this.log.append('back', s.record(slot).peerId, now);
     }
   }
 
   /** `peerId` proved its key at the set whose fetch address is `fetchAddress`: dial it there. */
   useAddress(peerId: string, fetchAddress: string): void {
-    const entry = this.entries.get(peerId);
-    const index = entry ? addressSets(entry.record).findIndex((set) => set.fetch === fetchAddress) : -1;
-    if (entry && index >= 0) entry.at = index;
+    const slot = this.entries.get(peerId);
+    if (slot === undefined) return;
+    const index = addressSets(this.slots.record(slot)).findIndex((set) => set.fetch === fetchAddress);
+    if (index >= 0) this.slots.at[slot] = index;
   }
 
   /** A direct contact with `peerId` failed (timeout, refused, bad answer): the next one tries its next address set. */
   contactFailed(peerId: string, now: number): void {
-    const entry = this.entries.get(peerId);
-    if (!entry) return;
-    entry.at = (entry.at + 1) % addressSets(entry.record).length;
-    entry.failedAt = now;
-    if (entry.state === 'alive') this.setState(entry, 'suspected', now);
+    const slot = this.entries.get(peerId);
+    if (slot === undefined) return;
+    const s = this.slots;
+    s.at[slot] = ((s.at[slot] as number) + 1) % addressSets(s.record(slot)).length;
+    const trouble = s.trouble.get(slot);
+    if (trouble) trouble.failedAt = now;
+    else this.setState(slot, SUSPECTED, now, new Trouble(now));
   }
 
   /**
@@ -321,48 +340,69 @@ export class PeerTable {
       if (seq >= this.self.seq) this.highestSelfSeqSeen = Math.max(this.highestSelfSeqSeen, seq);
       return;
     }
-    const entry = this.entries.get(peerId);
-    if (!entry || entry.record.seq !== seq || entry.state === 'down') return;
-    if (entry.state === 'alive') {
-      const heardThisRound = entry.lastHeardAt > entry.heardAtTick;
-      if (heardThisRound || entry.silentRounds < rounds) return;
-      entry.failedAt = now;
-      this.setState(entry, 'suspected', now);
+    const slot = this.entries.get(peerId);
+    const s = this.slots;
+    if (slot === undefined || s.record(slot).seq !== seq || s.state[slot] === DOWN) return;
+    let trouble = s.trouble.get(slot);
+    if (!trouble) {
+      const heardThisRound = (s.lastHeardAt[slot] as number) > (s.heardAtTick[slot] as number);
+      if (heardThisRound || (s.silentRounds[slot] as number) < rounds) return;
+      trouble = new Trouble(now);
+      this.setState(slot, SUSPECTED, now, trouble);
     }
-    entry.suspectRounds = Math.max(entry.suspectRounds, rounds);
+    trouble.suspectRounds = Math.max(trouble.suspectRounds, rounds);
   }
 
   /** End of a round: count silent and suspected rounds, mark long suspicions down, prune memories. */
   tick(now: number): void {
-    for (const entry of [...this.entries.values()]) {
-      if (entry.lastHeardAt > entry.heardAtTick) entry.silentRounds = 0;
-      else entry.silentRounds++;
-      entry.heardAtTick = entry.lastHeardAt;
-      if (entry.state !== 'alive') entry.suspectRounds++;
-      if (entry.state === 'suspected' && entry.suspectRounds >= this.config.downAfterRounds)
-        this.setState(entry, 'down', now);
-      if (entry.state === 'down' && now - entry.downSince >= this.config.evictAfterMs)
-        this.remove(entry.record.peerId, 'evicted', now);
+    const s = this.slots;
+    for (const [id, slot] of this.entries) {
+      const lastHeardAt = s.lastHeardAt[slot] as number;
+      if (lastHeardAt > (s.heardAtTick[slot] as number)) s.silentRounds[slot] = 0;
+      else s.silentRounds[slot] = (s.silentRounds[slot] as number) + 1;
+      s.heardAtTick[slot] = lastHeardAt;
+      const trouble = s.trouble.get(slot);
+      if (!trouble) continue;
+      trouble.suspectRounds++;
+      if (s.state[slot] === SUSPECTED && trouble.suspectRounds >= this.config.downAfterRounds)
+        this.setState(slot, DOWN, now, trouble);
+      if (s.state[slot] === DOWN && now - trouble.downSince >= this.config.evictAfterMs)
+        this.remove(id, 'evicted', now);
     }
     pruneOlderThan(this.tombstones, now - this.config.tombstoneTtlMs);
     pruneOlderThan(this.forgotten, now - this.config.forgetTtlMs);
   }
 
-  private setState(entry: Entry, state: 'suspected' | 'down', now: number): void {
-    entry.state = state;
-    entry.stateVersion = ++this.version;
-    if (state === 'suspected') entry.suspectRounds = 0;
-    if (state === 'down') entry.downSince = now;
-    this.log.append(state, entry.record.peerId, now);
+  private setState(slot: number, state: typeof SUSPECTED | typeof DOWN, now: number, trouble: Trouble): void {
+    const s = this.slots;
+    s.state[slot] = state;
+    s.trouble.set(slot, trouble);
+    trouble.stateVersion = ++this.version;
+    if (state === SUSPECTED) trouble.suspectRounds = 0;
+    if (state === DOWN) trouble.downSince = now;
+    this.log.append(state === SUSPECTED ? 'suspected' : 'down', s.record(slot).peerId, now);
   }
 
+  /** Evict the peer down longest (the first in table order among equals), if any is down. */
   private evictLongestDown(now: number): boolean {
-    let oldest: Entry | undefined;
-    for (const entry of this.entries.values()) {
-      if (entry.state === 'down' && (!oldest || entry.downSince < oldest.downSince)) oldest = entry;
+    const s = this.slots;
+    let since = Infinity;
+    let ties = 0;
+    let oldest = -1;
+    for (const [slot, trouble] of s.trouble) {
+      if (s.state[slot] !== DOWN || trouble.downSince > since) continue;
+      if (trouble.downSince === since) ties++;
+      else [since, ties, oldest] = [trouble.downSince, 1, slot];
     }
-    if (oldest) this.remove(oldest.record.peerId, 'evicted', now);
-    return oldest !== undefined;
+    if (oldest < 0) return false;
+    if (ties > 1)
+      for (const slot of this.entries.values())
+        if (s.state[slot] === DOWN && s.trouble.get(slot)?.downSince === since) {
+          oldest = slot;
+          break;
+        }
+    this.remove(s.record(oldest).peerId, 'evicted', now);
+    return true;
   }
 
   /**
@@ -384,17 +424,31 @@ export class PeerTable {
   }
 
   private remove(peerId: string, kind: 'left' | 'evicted', now: number): void {
-    const entry = this.entries.get(peerId);
-    if (!entry) return;
+    const slot = this.entries.get(peerId);
+    if (slot === undefined) return;
+    const seq = this.slots.record(slot).seq;
     this.entries.delete(peerId);
+    this.slots.release(slot);
     this.version++; // no record to send, but the stored set of records changed
-    if (kind === 'evicted') {
-      this.forgotten.delete(peerId);
-      this.forgotten.set(peerId, { seq: entry.record.seq, at: now });
-      while (this.forgotten.size > this.config.maxForgotten) this.forgotten.delete(firstKey(this.forgotten));
-    }
+    if (kind === 'evicted') this.remember(peerId, seq, now, false);
     this.log.append(kind, peerId, now);
     this.onRemoved(peerId);
+  }
+
+  private remember(peerId: string, seq: number, now: number, refused: boolean): void {
+    this.forgotten.delete(peerId);
+    this.forgotten.set(peerId, { seq, at: now, refused });
+    while (this.forgotten.size > this.config.maxForgotten) this.forgotten.delete(firstKey(this.forgotten));
+  }
+
+  /**
+   * The suspicion rumour about `peerId` held here ([id, seq, rounds suspected]), while it is
+   * suspected or down; undefined while it is alive or unknown.
+   */
+  rumourAbout(peerId: string): [string, number, number] | undefined {
+    const slot = this.entries.get(peerId);
+    const trouble = slot === undefined ? undefined : this.slots.trouble.get(slot);
+    return trouble && slot !== undefined ? [peerId, this.slots.record(slot).seq, trouble.suspectRounds] : undefined;
   }
 
   /**
@@ -402,7 +456,11 @@ export class PeerTable {
    * holds): records, and suspicion rumours of peers that became suspected or down. Nothing about
    * peers that did not change, so an answer's size follows the changes, not N. At most `limit`
    * records: beyond it, the oldest changes go first and the cursor returned stops after the last
-   * one sent (with the suspicions up to it), so the asker's next request with it continues there.
+   * of them (with the suspicions up to it), so the asker's next request with it continues there;
+   * and a quarter of the limit goes to the newest changes (with their suspicions), sent again once
+   * the cursor reaches them. Without that share, an asker without a cursor (most of them, in a
+   * network much larger than the fanout) would never hear news from a table above the limit:
+   * the news is always the newest change.
    */
   viewSince(
     cursor: string | undefined,
@@ -410,31 +468,51 @@ export class PeerTable {
     limit = Infinity,
   ): ViewDelta {
     const since = this.parseCursor(cursor);
+    const s = this.slots;
     const wanted = (record: PeerRecord, version: number) => version > since && !has(record);
-    const changed: { record: PeerRecord; version: number }[] = [];
+    const records: PeerRecord[] = [];
+    const versions: number[] = [];
+    const take = (record: PeerRecord, version: number) => {
+      if (!wanted(record, version)) return;
+      records.push(record);
+      versions.push(version);
+    };
     const rumours: { suspect: [string, number, number]; version: number }[] = [];
-    if (wanted(this.self, this.selfVersion)) changed.push({ record: this.self, version: this.selfVersion });
-    for (const entry of this.entries.values()) {
-      if (entry.state !== 'alive' && entry.stateVersion > since)
-        rumours.push({
-          suspect: [entry.record.peerId, entry.record.seq, entry.suspectRounds],
-          version: entry.stateVersion,
-        });
-      if (entry.state === 'down') continue; // not vouched for: a newcomer should not learn a corpse
-      if (wanted(entry.record, entry.version)) changed.push({ record: entry.record, version: entry.version });
+    take(this.self, this.selfVersion);
+    for (const slot of this.entries.values()) {
+      const record = s.record(slot);
+      const trouble = s.trouble.get(slot);
+      if (trouble && trouble.stateVersion > since)
+        rumours.push({ suspect: [record.peerId, record.seq, trouble.suspectRounds], version: trouble.stateVersion });
+      if (s.state[slot] === DOWN) continue; // not vouched for: a newcomer should not learn a corpse
+      take(record, s.version[slot] as number);
     }
-    for (const tomb of this.tombstones.values())
-      if (wanted(tomb.record, tomb.version)) changed.push({ record: tomb.record, version: tomb.version });
+    for (const tomb of this.tombstones.values()) take(tomb.record, tomb.version);
     let upTo = this.version;
-    if (changed.length > limit) {
-      changed.sort((a, b) => a.version - b.version);
-      changed.length = Math.max(0, Math.floor(limit));
-      upTo = changed.at(-1)?.version ?? since;
+    let sent = records;
+    let newestFrom = Infinity;
+    if (records.length > limit) {
+      const count = Math.max(0, Math.floor(limit));
+      const newest = Math.floor(count / NEWEST_SHARE);
+      const oldest = count - newest;
+      // Versions are distinct: the k-th smallest found without sorting them all, then only the
+      // changes sent sorted.
+      const ordered = Float64Array.from(versions);
+      const threshold = oldest === 0 ? -Infinity : kthSmallest(ordered, oldest - 1);
+      if (newest > 0) newestFrom = kthSmallest(ordered, versions.length - newest);
+      const kept: number[] = [];
+      for (let i = 0; i < versions.length; i++) {
+        const version = versions[i] as number;
+        if (version <= threshold || version >= newestFrom) kept.push(i);
+      }
+      kept.sort((a, b) => (versions[a] as number) - (versions[b] as number));
+      sent = kept.map((i) => records[i] as PeerRecord);
+      upTo = oldest === 0 ? since : threshold;
     }
     return {
       cursor: `${this.epoch}:${upTo}`,
-      records: changed.map((c) => c.record),
-      suspects: rumours.filter((r) => r.version <= upTo).map((r) => r.suspect),
+      records: sent,
+      suspects: rumours.filter((r) => r.version <= upTo || r.version >= newestFrom).map((r) => r.suspect),
     };
   }
 
@@ -444,18 +522,46 @@ export class PeerTable {
     // Another epoch means this table restarted since the cursor was issued: send everything.
     return epoch === this.epoch && Number.isSafeInteger(n) && n >= 0 && n <= this.version ? n : 0;
   }
+
+  private view(slot: number): PeerView {
+    const s = this.slots;
+    const record = s.record(slot);
+    const addresses = addressSets(record)[s.at[slot] as number] ?? record.addresses;
+    return {
+      peerId: record.peerId,
+      state: STATE_NAMES[s.state[slot] as number] as PeerState,
+      record,
+      addresses,
+      lastHeardAt: s.lastHeardAt[slot] as number,
+      silentRounds: s.silentRounds[slot] as number,
+    };
+  }
 }
 
-function view(entry: Entry): PeerView {
-  const addresses = addressSets(entry.record)[entry.at] ?? entry.record.addresses;
-  return {
-    peerId: entry.record.peerId,
-    state: entry.state,
-    record: entry.record,
-    addresses,
-    lastHeardAt: entry.lastHeardAt,
-    silentRounds: entry.silentRounds,
-  };
+/** The k-th smallest (from 0) of `values` (distinct), reordering them: quickselect, O(n) on average. */
+function kthSmallest(values: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = values.length - 1;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >>> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((values[i] as number) < pivot) i++;
+      while ((values[j] as number) > pivot) j--;
+      if (i <= j) {
+        const t = values[i] as number;
+        values[i] = values[j] as number;
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return values[k] as number;
+  }
+  return values[k] as number;
 }
 
 function firstKey<K>(map: Map<K, unknown>): K {

@@ -22,13 +22,20 @@ export function seededRandom(seed: number): Random {
   };
 }
 
-/** Up to `count` distinct items of `items`, uniformly (a partial Fisher–Yates shuffle). */
+/**
+ * Up to `count` distinct items of `items`, uniformly (a partial Fisher–Yates shuffle). Only the
+ * positions the shuffle touched are remembered, so picking 3 of 10,000 does not copy 10,000.
+ */
 export function sample<T>(items: readonly T[], count: number, random: Random): T[] {
-  const pool = [...items];
-  const n = Math.min(count, pool.length);
+  const n = Math.min(count, items.length);
+  const moved = new Map<number, T>();
+  const at = (k: number) => (moved.has(k) ? (moved.get(k) as T) : (items[k] as T));
+  const picked: T[] = [];
   for (let i = 0; i < n; i++) {
-    const j = i + Math.floor(random.next() * (pool.length - i));
-    [pool[i], pool[j]] = [pool[j] as T, pool[i] as T];
+    const j = i + Math.floor(random.next() * (items.length - i));
+    const [first, other] = [at(i), at(j)];
+    moved.set(j, first);
+    picked.push(other);
   }
-  return pool.slice(0, n);
+  return picked;
 }

@@ -322,6 +322,26 @@ describe('sync rounds', () => {
     expect(b.rounds.table.get(a.rounds.peerId)?.state).toBe('alive');
   });
 
+  it('tells a suspected asker it is suspected, though its request clears the suspicion there, so that it re-signs and its new record clears the suspicion elsewhere', () => {
+    const [a, b, c] = [core(1), core(2), core(3)];
+    meet(a.rounds, 1, b.rounds, 2);
+    meet(a.rounds, 1, c.rounds, 3);
+    meet(b.rounds, 2, c.rounds, 3);
+    b.rounds.table.contactFailed(a.rounds.peerId, NOW);
+    c.rounds.table.contactFailed(a.rounds.peerId, NOW);
+    for (const x of [a, b, c]) x.clock.t += 3_000; // a asks b a round later
+    const seq = a.rounds.table.selfRecord.seq;
+    exchange(a.rounds, b.rounds, { peerId: b.rounds.peerId, address: fields(2).addresses.fetch });
+    expect(b.rounds.table.get(a.rounds.peerId)?.state).toBe('alive'); // its request is evidence
+    a.rounds.startRound();
+    expect(a.rounds.table.selfRecord.seq).toBeGreaterThan(seq); // it heard, and refuted
+    exchange(a.rounds, b.rounds, { peerId: b.rounds.peerId, address: fields(2).addresses.fetch });
+    // c clears its suspicion from the new record b passes on, without reaching a itself.
+    expect(c.rounds.table.get(a.rounds.peerId)?.state).toBe('suspected');
+    exchange(c.rounds, b.rounds, { peerId: b.rounds.peerId, address: fields(2).addresses.fetch });
+    expect(c.rounds.table.get(a.rounds.peerId)?.state).toBe('alive');
+  });
+
   it('gossips firewalled peers marked, takes their own file lists, and lists them apart from sources; never plans a sync to them', () => {
     const a = core(1);
     const b = core(2);

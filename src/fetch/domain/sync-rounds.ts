@@ -46,7 +46,7 @@ import {
   type PeerRecord,
   type VerifiedLookup,
 } from './peer-record.ts';
-import { PeerTable, type MergeReport, type PeerState } from './peer-table.ts';
+import { PeerTable, type MergeReport, type PeerState, type PeerView } from './peer-table.ts';
 import type { WallClock } from '../../shared/clock.ts';
 import { sample, type Random } from './random.ts';
 
@@ -148,7 +148,7 @@ export class SyncRounds {
   private lastHash = '';
   private stableRounds = 0;
   /** The digest and its hash, recomputed only when the table changed. */
-  private digestCache: { changes: number; entries: string[]; hash: string } | undefined;
+  private digestCache: { changes: number; entries: string[] | undefined; hash: string } | undefined;
 
   constructor(private readonly options: SyncRoundsOptions) {
     this.config = fetchConfig(options.config);
@@ -193,7 +193,11 @@ export class SyncRounds {
 
   /** Whether some live peer is known (false while joining or cut off). */
   get joined(): boolean {
-    return this.table.list().some((p) => p.state !== 'down');
+    let live = false;
+    this.table.forEachPeer((_id, state) => {
+      live ||= state !== 'down';
+    });
+    return live;
   }
 
   /** Close the previous round (liveness), then choose whom to ask in this one. */
@@ -206,22 +210,32 @@ export class SyncRounds {
     const { hash } = this.digest();
     this.stableRounds = hash === this.lastHash ? this.stableRounds + 1 : 0;
     this.lastHash = hash;
-    const peers = this.table.list();
-    const live = peers.filter((p) => p.state !== 'down');
-    const down = peers.filter((p) => p.state === 'down');
+    // Ids only: a round looks at every peer to pick a few, and builds views of those alone.
+    const live: string[] = [];
+    const down: string[] = [];
     // One slot of the fanout probes the peer silent longest, once it is due: every peer gets
     // checked now and then even if random choice keeps missing it. The rest are random.
-    let probe: (typeof live)[number] | undefined;
-    for (const p of live)
-      if (p.silentRounds >= this.config.suspectAfterRounds && (!probe || p.silentRounds > probe.silentRounds))
-        probe = p;
-    const others = probe ? live.filter((p) => p !== probe) : live;
+    let probe: string | undefined;
+    let probeSilent = 0;
+    this.table.forEachPeer((peerId, state, silentRounds) => {
+      if (state === 'down') return void down.push(peerId);
+      live.push(peerId);
+      if (silentRounds >= this.config.suspectAfterRounds && (probe === undefined || silentRounds > probeSilent)) {
+        probe = peerId;
+        probeSilent = silentRounds;
+      }
+    });
+    const others = probe !== undefined ? live.filter((p) => p !== probe) : live;
     const chosen = [
-      ...(probe && this.config.fanout > 0 ? [probe] : []),
-      ...sample(others, this.config.fanout - (probe && this.config.fanout > 0 ? 1 : 0), this.options.random),
+      ...(probe !== undefined && this.config.fanout > 0 ? [probe] : []),
+      ...sample(
+        others,
+        this.config.fanout - (probe !== undefined && this.config.fanout > 0 ? 1 : 0),
+        this.options.random,
+      ),
     ];
     const targets: SyncTarget[] = [...chosen, ...sample(down, this.config.downProbes, this.options.random)].map(
-      (p) => ({ peerId: p.peerId, address: p.addresses.fetch }),
+      (peerId) => ({ peerId, address: (this.table.get(peerId) as PeerView).addresses.fetch }),
     );
     // A join address is the user's way into *their* network: peers that reached us first (say, we
     // started before the join host and others joined us) may be an island without it. So join
@@ -249,22 +263,22 @@ export class SyncRounds {
       request.haveHash = this.digest().hash;
     } else if (!viewCursor) {
       const { entries } = this.digest();
-      if (entries.length <= MAX_HAVE) request.have = entries;
+      if (entries) request.have = entries;
     }
     return request;
   }
 
-  /** The records held (self, peers, tombstones) as digest entries, and their hash. */
-  private digest(): { entries: string[]; hash: string } {
+  /**
+   * The records held (self, peers, tombstones) as digest entries, and their hash. The entries are
+   * kept only when few enough to be sent (MAX_HAVE): a table of thousands sends its hash, or its
+   * cursor, and holding every peer's digest string besides its entry would double its memory.
+   */
+  private digest(): { entries: string[] | undefined; hash: string } {
     const changes = this.table.changes;
     if (this.digestCache?.changes !== changes) {
-      const records = [
-        this.table.selfRecord,
-        ...this.table.list().map((p) => p.record),
-        ...this.table.tombstoneRecords(),
-      ];
+      const records = [this.table.selfRecord, ...this.table.records(), ...this.table.tombstoneRecords()];
       const entries = records.map(haveEntry);
-      this.digestCache = { changes, entries, hash: setHash(entries) };
+      this.digestCache = { changes, entries: entries.length <= MAX_HAVE ? entries : undefined, hash: setHash(entries) };
     }
     return this.digestCache;
   }
@@ -387,7 +401,11 @@ export class SyncRounds {
       this.table.merge([request.from], now);
     else if (!this.table.isOutdated(request.from))
       this.admission.offer(request.from, { kind: 'announce', remote }, this.round, now);
-    // Its request over TLS proved its id: direct evidence, for a verified peer only.
+    // Its request over TLS proved its id: direct evidence, for a verified peer only. That clears
+    // our suspicion of it, so the view below would carry no rumour about it, and a suspect would
+    // never hear it is suspected: it is told here, and refutes by re-signing (its new record then
+    // clears the suspicion everywhere it goes; see peer-table.ts).
+    const rumour = this.table.rumourAbout(id);
     this.table.heard(id, now, now);
     this.takeOwnFiles(id, request);
     let view: ViewDelta;
@@ -404,6 +422,8 @@ export class SyncRounds {
         this.config.maxRecordsPerAnswer,
       );
     }
+    if (rumour && !view.suspects.some(([peerId]) => peerId === id))
+      view = { ...view, suspects: [...view.suspects, rumour] };
     // Firewalled peers, marked: those whose failure we saw ourselves (one hop), the asker's own excepted.
     const firewalled = this.admission
       .firewalledRecords(this.config.firewalledGossip + 1, true)

@@ -131,7 +131,11 @@ export class FloodRouter {
     // What this copy may still cross: the sender's TTL, within what the clamp leaves from the origin.
     const remaining = Math.min(Math.min(query.ttl, this.maxTtl) - 1, this.maxTtl - distance);
     const before = this.seen.best(query.key);
-    const sighting = this.seen.sight(query.key, remaining, { link: from, sent: Math.min(query.ttl, this.maxTtl) });
+    // Who sent which TTL matters only while a copy may still be forwarded again (reforwardTo):
+    // most queries are first seen with TTL to spare, and their entries stay small.
+    const mayReforward = this.reforward && (before ?? remaining) < this.reforwardBelow;
+    const heard = mayReforward ? { link: from, sent: Math.min(query.ttl, this.maxTtl) } : undefined;
+    const sighting = this.seen.sight(query.key, remaining, heard);
     if (sighting === 'higher' && this.reforward && before !== undefined && before < this.reforwardBelow) {
       const again = this.reforwardTo(query.key, remaining, from, links);
       if (again.length > 0) return { action: 'reforward', forward: { to: again, ttl: remaining, hops: distance } };

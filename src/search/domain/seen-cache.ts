@@ -20,8 +20,11 @@ export type Sighting = 'first' | 'higher' | 'repeat';
 interface Seen {
   /** The most TTL any copy had left (after the router's clamp). */
   best: number;
-  /** Per link, the highest TTL a copy came over it with: what that neighbour forwards, so holds, at least. */
-  readonly heard: Map<string, number>;
+  /**
+   * Per link, the highest TTL a copy came over it with: what that neighbour forwards, so holds,
+   * at least. Only kept while the router may forward the query again (made on the first such copy).
+   */
+  heard?: Map<string, number>;
 }
 
 export class SeenCache {
@@ -41,10 +44,13 @@ export class SeenCache {
    */
   sight(key: string, ttl: number, from?: { link: string; sent: number }): Sighting {
     const before = this.entries.get(key);
-    const seen = before ?? { best: ttl, heard: new Map<string, number>() };
+    const seen: Seen = before ?? { best: ttl };
     const best = before?.best;
     seen.best = Math.max(seen.best, ttl);
-    if (from) seen.heard.set(from.link, Math.max(seen.heard.get(from.link) ?? from.sent, from.sent));
+    if (from) {
+      seen.heard ??= new Map<string, number>();
+      seen.heard.set(from.link, Math.max(seen.heard.get(from.link) ?? from.sent, from.sent));
+    }
     this.entries.set(key, seen);
     if (best === undefined) return 'first';
     return ttl > best ? 'higher' : 'repeat';
@@ -57,7 +63,7 @@ export class SeenCache {
 
   /** The highest TTL a copy of `key` came over `link` with (undefined: none came over it). */
   heardFrom(key: string, link: string): number | undefined {
-    return this.entries.get(key)?.heard.get(link);
+    return this.entries.get(key)?.heard?.get(link);
   }
 
   get size(): number {

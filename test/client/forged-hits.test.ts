@@ -170,10 +170,11 @@ describe('forged search hits do not steer get --name', () => {
     expect(queued.code).toBe(0);
     const result = JSON.parse(queued.stdout) as { vote: { answered: number; widened: boolean } };
     expect(result).toMatchObject({ holders: 2, download: { fileId: honest, name: 'nightingale song.ogg' } });
-    // The five forged holders are as many as the search wants (getWant 5): its first step ended
-    // it ('enough'), with or without B's and C's hits, whichever came first. Without both, the
-    // vote was close (nothing, or one holder, to pick) and the wider search brought them: one
-    // query more for the attacker to answer. Either way the forged hits were sent for each.
+    // The five forged holders are as many as the search wants (getWant 5): its first step had
+    // enough and widened no more, ending after its grace (ENOUGH_GRACE_MIN_MS), with B's and C's
+    // hits if they came within it. Without both, the vote was close (nothing, or one holder, to
+    // pick) and the wider search brought them: one query more for the attacker to answer. Either
+    // way the forged hits were sent for each.
     expect(result.vote.answered).toBeGreaterThanOrEqual(5);
     expect(mallory.answered()).toBe(result.vote.widened ? 2 : 1);
     // The same download, followed to its end: the honest bytes.
@@ -210,8 +211,8 @@ describe('forged search hits do not steer get --name', () => {
       '--api',
       a.host,
     ]);
-    // The forged holders are more than get --name's search wants, so they ended its first step
-    // ('enough') with one verified holder at most: a close vote, for which the wider search (no
+    // The forged holders are more than get --name's search wants, so its first step had enough
+    // and it ended after its grace with one verified holder at most: a close vote, for which the wider search (no
     // want, to its deadline: forged holders cannot end it) was asked too. One query each.
     expect(mallory.answered()).toBe(2);
     expect(queued.stderr).toBe('');

@@ -87,9 +87,12 @@ describe('search service', () => {
     };
     expect(waited.summary).toMatchObject({ ended: 'enough', peersAnswered: 2, hits: 2 });
     expect(waited.hits.map((h) => h.hops).sort()).toEqual([1, 2]);
+    // Wanting one: it ends 'enough' after its grace (ENOUGH_GRACE_MIN_MS), the other holder's hit
+    // kept if it came within it (on loopback it does, but that is timing: not asserted).
     const streamed = parseSse(await (await fetch(`${api}/search?q=needle&want=1&timeout=60000`)).text());
-    expect(streamed.map((e) => e.event)).toEqual(['hit', 'summary']);
-    expect(streamed[1]!.data).toMatchObject({ ended: 'enough', peersAnswered: 1 });
+    expect(streamed.at(-1)).toMatchObject({ event: 'summary', data: { ended: 'enough' } });
+    expect(streamed.slice(0, -1).every((e) => e.event === 'hit')).toBe(true);
+    expect(streamed.length).toBeGreaterThanOrEqual(2);
   });
 
   it.each([

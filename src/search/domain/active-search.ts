@@ -61,6 +61,8 @@ export class ActiveSearch {
     onEnd: () => void,
     /** Distinct other peers whose answers are enough (dynamic querying); unset: run to the deadline. */
     private readonly want?: number,
+    /** Called once when `want` is first reached; the caller ends the search ('enough') after its grace. Unset: end at once. */
+    private readonly onEnough?: () => void,
   ) {
     this.onEnd = onEnd;
     this.done = new Promise((resolve) => (this.resolve = resolve));
@@ -106,8 +108,14 @@ export class ActiveSearch {
    */
   addAnswer(hits: readonly SearchHit[]): void {
     for (const hit of hits) this.add(hit);
-    if (this.want !== undefined && this.remote.size >= this.want) this.end('enough');
+    if (this.summary || this.want === undefined || this.remote.size < this.want || this.enough) return;
+    this.enough = true;
+    if (this.onEnough) this.onEnough();
+    else this.end('enough');
   }
+
+  /** `want` was reached (the search may still be taking answers in its grace). */
+  private enough = false;
 
   /** End the search (once; later calls do nothing). */
   end(reason: EndReason): void {

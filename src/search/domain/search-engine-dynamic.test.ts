@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../test/support/manual-clock.ts';
 import { HitSchema, type Query } from '../../protocol/gen/wire_pb.ts';
 import type { IndexEntry, LinkId, Links, LocalIndex } from '../ports.ts';
-import { DEFAULT_DYNAMIC_QUERYING, LAST_STEP_BY, SearchEngine } from './search-engine.ts';
+import { DEFAULT_DYNAMIC_QUERYING, ENOUGH_GRACE_MIN_MS, LAST_STEP_BY, SearchEngine } from './search-engine.ts';
 
 /** Links that record every query sent (its TTL, when, and the query itself). */
 class RecordingLinks implements Links {
@@ -100,7 +100,7 @@ describe('dynamic querying steps', () => {
 });
 
 describe('a search with want ends once that many distinct other peers answered', () => {
-  it("ends 'enough' at the answer that brings the want, counting each holder once, whatever it sent", async () => {
+  it("ends 'enough' a grace after the answer that brings the want, counting each holder once, whatever it sent", async () => {
     const { clock, links, engine, answer } = setup();
     const search = engine.search({ terms: ['song'], ttl: 7, want: 3, timeoutMs: 60_000 });
     await clock.advance(100);
@@ -114,13 +114,19 @@ describe('a search with want ends once that many distinct other peers answered',
     answer(0, 'p2', ['song.ogg']);
     expect(search.ended).toBe(false);
     answer(0, 'p3', ['song.ogg', 'song remix.ogg']); // the third holder: both its files are kept
+    // Enough at 600 ms: no more widening, answers taken for as long again (at least ENOUGH_GRACE_MIN_MS).
+    expect(search.ended).toBe(false);
+    await clock.advance(599);
+    answer(0, 'p5', ['song.ogg']); // within the grace: kept
+    expect(search.ended).toBe(false);
+    await clock.advance(1);
     expect(search.ended).toBe(true);
     expect(await search.done).toMatchObject({
       ended: 'enough',
-      peersAnswered: 4, // p1, p2, p3 and the zero-hop 'me'
-      hits: 6,
+      peersAnswered: 5, // p1, p2, p3, p5 and the zero-hop 'me'
+      hits: 7,
       duplicatesDropped: 1,
-      elapsedMs: 600,
+      elapsedMs: 1_200,
     });
     expect(search.hits.filter((h) => h.holderPeerId === 'p3').map((h) => h.name)).toEqual([
       'song.ogg',
@@ -133,12 +139,25 @@ describe('a search with want ends once that many distinct other peers answered',
     const dropped = engine.counters.hitsDropped;
     answer(0, 'p4', ['song.ogg']);
     expect(engine.counters.hitsDropped).toBe(dropped + 1);
-    expect(search.hits).toHaveLength(6);
+    expect(search.hits).toHaveLength(7);
     expect(engine.activeSearches).toBe(0);
     expect(clock.pending).toBe(0);
   });
 
-  it('counts the answers to every step of it: a holder found by the first step and again by a wider one is one', async () => {
+  it('does not end at the first milliseconds when one answer names enough holders: honest answers within the grace get in', async () => {
+    const { clock, engine, answer } = setup();
+    const search = engine.search({ terms: ['song'], ttl: 7, want: 3, timeoutMs: 60_000 });
+    await clock.advance(5);
+    for (const forged of ['f1', 'f2', 'f3']) answer(0, forged, ['song.ogg']); // one neighbour naming made-up holders
+    await clock.advance(ENOUGH_GRACE_MIN_MS - 1);
+    answer(0, 'honest', ['song.ogg']); // two links further, a few hundred ms later
+    expect(search.ended).toBe(false);
+    await clock.advance(1);
+    expect(await search.done).toMatchObject({ ended: 'enough', elapsedMs: 5 + ENOUGH_GRACE_MIN_MS });
+    expect(search.hits.map((h) => h.holderPeerId)).toContain('honest');
+  });
+
+  it('counts the answers to every step of it: a holder found by the first step and again by a wider one is one; a search with enough widens no more', async () => {
     const { clock, links, engine, answer } = setup();
     const search = engine.search({ terms: ['song'], ttl: 7, want: 2, timeoutMs: 3_000 });
     answer(0, 'p1', ['song.ogg']);
@@ -147,7 +166,8 @@ describe('a search with want ends once that many distinct other peers answered',
     answer(1, 'p1', ['song.ogg']); // the TTL 4 step reaches p1 again
     expect(search.ended).toBe(false);
     answer(1, 'p2', ['song.ogg']);
-    expect(await search.done).toMatchObject({ ended: 'enough', peersAnswered: 2, elapsedMs: 1_000 });
+    await clock.advance(1_000); // the grace: as long as it took
+    expect(await search.done).toMatchObject({ ended: 'enough', peersAnswered: 2, elapsedMs: 2_000 });
     await clock.advance(3_000);
     expect(links.sent.map((s) => s.ttl)).toEqual([2, 4]); // the TTL 7 step never went out
     expect(engine.counters.searchesWidened).toBe(1);

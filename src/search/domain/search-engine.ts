@@ -65,6 +65,16 @@ export const DEFAULT_DYNAMIC_QUERYING: DynamicQuerying = { ttlSteps: [2, 4], ste
  */
 export const LAST_STEP_BY = 0.75;
 
+/**
+ * Once `want` other peers have answered, a search stops widening but takes answers a while
+ * longer before it ends ('enough'): as long again as it took to get there, at least this long
+ * (and never past its deadline). A hit names its holder unverified, so one hostile peer near the
+ * searcher can name `want` made-up holders in its first milliseconds; ending then would shut
+ * out every honest answer (the Client's vote would have nothing to weigh). Honest answers from
+ * as far as the ones that made it enough are in by then.
+ */
+export const ENOUGH_GRACE_MIN_MS = 500;
+
 /** Query routing (query-routing.ts): how many levels of route table, and how often they move. */
 export interface RoutingSettings {
   /** Levels of table sent and used (0: none, a plain flood). */
@@ -201,6 +211,8 @@ export class SearchEngine {
     const keys: string[] = [];
     let cancelDeadline = () => {};
     let cancelStep = () => {};
+    /** `want` reached: no more steps, the search ends after its grace. */
+    let enough = false;
     const firstId = this.newQueryId();
     const startedAt = this.now();
     const search = new ActiveSearch(
@@ -214,11 +226,18 @@ export class SearchEngine {
         for (const key of keys) this.active.delete(key);
       },
       request.want,
+      () => {
+        // Stop widening; take answers for the grace, then end (the deadline timer stays, whichever comes first).
+        enough = true;
+        cancelStep();
+        const graceMs = Math.max(ENOUGH_GRACE_MIN_MS, this.now() - startedAt);
+        cancelStep = this.o.clock.schedule(graceMs, () => search.end('enough'));
+      },
     );
     cancelDeadline = this.o.clock.schedule(timeoutMs, () => search.end('deadline'));
     this.counters.searchesStarted += 1;
+    keys.push(firstId.key); // before the flood: a network that answers at once finds the search
     const firstQuery = this.flood(search, firstId, request, ttls[0]!);
-    keys.push(firstId.key);
     void this.matchLocally(firstQuery)
       .then((entries) => {
         for (const e of entries) search.add(this.toSearchHit(e, this.o.identity.peerId, this.o.filesAddress(), 0));
@@ -227,16 +246,16 @@ export class SearchEngine {
 
     // Dynamic querying: each wider step is a query of its own (a new id: the peers the last step
     // reached have seen that one), answered into the same search. A search that has its `want`
-    // has ended ('enough'), so a step that finds it running goes out. Step n is due n steps after
+    // widens no more (it ends after ENOUGH_GRACE_MIN_MS or longer). Step n is due n steps after
     // the start, not after the step before ran, so a late timer on a busy peer does not push the
     // widest step past the deadline.
     const stepMs = this.stepMsOf(timeoutMs, ttls.length);
     const scheduleStep = (step: number): void => {
-      if (step < ttls.length)
+      if (step < ttls.length && !enough && !search.ended)
         cancelStep = this.o.clock.schedule(startedAt + step * stepMs - this.now(), () => widen(step));
     };
     const widen = (step: number): void => {
-      if (search.ended) return;
+      if (search.ended || enough) return;
       if (this.localLimit.take()) return; // our neighbours would refuse it: the search keeps what it has
       this.counters.searchesWidened += 1;
       const id = this.newQueryId();

@@ -2,6 +2,7 @@ import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../test/support/manual-clock.ts';
 import { HitSchema, type Query } from '../../protocol/gen/wire_pb.ts';
+import { MAX_WANT } from '../../shared/defaults.ts';
 import type { IndexEntry, LinkId, Links, LocalIndex } from '../ports.ts';
 import { DEFAULT_DYNAMIC_QUERYING, ENOUGH_GRACE_MIN_MS, LAST_STEP_BY, SearchEngine } from './search-engine.ts';
 
@@ -96,6 +97,17 @@ describe('dynamic querying steps', () => {
     await clock.advance(1);
     expect(await search.done).toMatchObject({ ended: 'deadline', peersAnswered: 6 });
     expect(sentTtls(links)).toEqual([{ ttl: 7, at: 0 }]);
+  });
+
+  it('refuses a want that is not a whole number from 1 to MAX_WANT, sending nothing (0 would end at the first answer)', () => {
+    const { links, engine } = setup();
+    for (const want of [0, -1, 1.5, Number.NaN, MAX_WANT + 1]) {
+      expect(() => engine.search({ terms: ['song'], want }), `want ${want}`).toThrow(
+        expect.objectContaining({ code: 'BAD_REQUEST' }),
+      );
+    }
+    expect(links.sent).toEqual([]);
+    expect(engine.search({ terms: ['song'], want: MAX_WANT }).ended).toBe(false);
   });
 });
 

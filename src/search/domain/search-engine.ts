@@ -6,7 +6,8 @@
  * whatever the branches do (or sooner: its result cap, or as many answers as it wants). Counters
  * let tests and the benchmark count every message.
  */
-import { SEARCH_DEFAULTS } from '../../shared/defaults.ts';
+import { MAX_WANT, SEARCH_DEFAULTS } from '../../shared/defaults.ts';
+import { PeershareError } from '../../shared/errors.ts';
 import { filesHostPort } from '../../shared/peer-address.ts';
 import { create } from '@bufbuild/protobuf';
 import { HitSchema, PushSchema, QuerySchema, type Hit, type Push, type Query } from '../../protocol/gen/wire_pb.ts';
@@ -201,6 +202,11 @@ export class SearchEngine {
    * never make our neighbours cut us off.
    */
   search(request: SearchRequest): ActiveSearch {
+    const { want } = request;
+    if (want !== undefined && !(Number.isInteger(want) && want >= 1 && want <= MAX_WANT)) {
+      // The Search API's schema refuses it first; this keeps other callers honest (0 would end at the first answer).
+      throw new PeershareError('BAD_REQUEST', `want must be an integer from 1 to ${MAX_WANT}, not ${want}`);
+    }
     const refused = this.localLimit.take();
     if (refused) {
       this.counters.searchesRateLimited += 1;

@@ -166,7 +166,15 @@ describe('search under an eclipse attempt', () => {
       // The attack goes on, and the newcomer keeps its links and finds every file.
       await openAttack(targets, attackers, 4);
       expect((await linksOf(newcomer)).length, 'links of the newcomer after the second wave').toBeGreaterThanOrEqual(4);
-      expect(new Set((await searchFrom(newcomer)).map((x) => x.holderPeerId)).size, 'recall from the newcomer').toBe(6);
+      // One search has a 5 s deadline, and on a busy machine (CI under stress-ng) not all six answers
+      // always came within it: ask until one finds all six, as for the other peers above.
+      await expect
+        .poll(async () => new Set((await searchFrom(newcomer)).map((x) => x.holderPeerId)).size, {
+          timeout: 30_000,
+          interval: 100,
+          message: 'recall from the newcomer',
+        })
+        .toBe(6);
     },
   );
 

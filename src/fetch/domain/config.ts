@@ -92,6 +92,15 @@ export interface FetchConfig {
    * its own re-signing is its only sign of life); an unreachable peer re-signs every third of it.
    */
   firewalledTtlMs: number;
+  /**
+   * Files news (sync-rounds.ts): a peer whose newer record says its shared-file list moved is asked
+   * for it directly, on top of the fanout, by at most this many requests a round; the rest wait.
+   */
+  filesNewsPerRound: number;
+  /** Peers with unheeded files news held at most (more are left to the random fanout). */
+  maxFilesNews: number;
+  /** A changed shared-file list re-signs this peer's record at most once per this many rounds (a burst of shares costs one record). */
+  filesResignRounds: number;
 }
 
 export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
@@ -114,6 +123,9 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   maxAddressMemory: 10_000,
   firewalledGossip: 32,
   firewalledTtlMs: 15 * 60_000,
+  filesNewsPerRound: 2,
+  maxFilesNews: 1_000,
+  filesResignRounds: 1,
 });
 
 /** Defaults overridden by `partial`; the service validates user settings before this. */

@@ -99,7 +99,13 @@ export interface FetchConfig {
   filesNewsPerRound: number;
   /** Peers with unheeded files news held at most (more are left to the random fanout). */
   maxFilesNews: number;
-  /** A changed shared-file list re-signs this peer's record at most once per this many rounds (a burst of shares costs one record). */
+  /**
+   * A changed shared-file list re-signs this peer's record at most once per this many rounds: the
+   * first change after a quiet spell is signed the next round, a burst of shares costs one record.
+   * Every record change costs the network about what a new peer's does (≈ 90 KiB per peer at 100
+   * simulated peers, docs/SCALE.md "Files news"), so a peer sharing all the time re-signs at most
+   * every 10 rounds (30 s at the default interval).
+   */
   filesResignRounds: number;
 }
 
@@ -125,7 +131,7 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   firewalledTtlMs: 15 * 60_000,
   filesNewsPerRound: 2,
   maxFilesNews: 1_000,
-  filesResignRounds: 1,
+  filesResignRounds: 10,
 });
 
 /** Defaults overridden by `partial`; the service validates user settings before this. */

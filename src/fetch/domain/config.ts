@@ -100,6 +100,12 @@ export interface FetchConfig {
   /** Peers with unheeded files news held at most (more are left to the random fanout). */
   maxFilesNews: number;
   /**
+   * A files news ask waits a random 0 to filesNewsSpreadRounds − 1 rounds (1: none): every peer
+   * asks the sharer once, and without a wait they all do within the few rounds its record takes
+   * to spread; a wait of up to S rounds divides the sharer's peak by about S, for S rounds more.
+   */
+  filesNewsSpreadRounds: number;
+  /**
    * A changed shared-file list re-signs this peer's record at most once per this many rounds: the
    * first change after a quiet spell is signed the next round, a burst of shares costs one record.
    * Every record change costs the network about what a new peer's does (≈ 90 KiB per peer at 100
@@ -131,6 +137,7 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   firewalledTtlMs: 15 * 60_000,
   filesNewsPerRound: 2,
   maxFilesNews: 1_000,
+  filesNewsSpreadRounds: 1,
   filesResignRounds: 10,
 });
 

@@ -536,6 +536,21 @@ describe('files news (a peer whose record says its file list moved is asked dire
     expect(c.rounds.filesNewsPending).toBe(0);
   });
 
+  it('with filesNewsSpreadRounds S, asks each news peer after a random wait of 0 to S − 1 rounds', () => {
+    const c = core(3, [], { fanout: 0, filesNewsPerRound: 6, filesNewsSpreadRounds: 4 });
+    const others = [4, 5, 6, 7, 8, 9].map((i) => core(i));
+    others.forEach((p, k) => meet(c.rounds, 3, p.rounds, k + 4));
+    for (const p of others) {
+      p.rounds.sharesChanged();
+      p.rounds.startRound();
+      announce(p.rounds, c.rounds);
+    }
+    const asked = [1, 2, 3, 4, 5].map(() => c.rounds.startRound().map((p) => p.target.peerId));
+    expect(asked[4]).toEqual([]);
+    expect(new Set(asked.flat()).size).toBe(6); // each once, within the 4 rounds
+    expect(asked.filter((ids) => ids.length > 0).length).toBeGreaterThan(1); // not all at once
+  });
+
   it('asks at most filesNewsPerRound peers a round for news, the rest in later rounds, and holds at most maxFilesNews', () => {
     const c = core(3, [], { fanout: 0, filesNewsPerRound: 2, maxFilesNews: 5 });
     const others = [4, 5, 6, 7, 8, 9].map((i) => core(i));

@@ -23,7 +23,8 @@
  * once per filesResignRounds); that record spreads by gossip in O(log N) rounds, and a peer that
  * takes it over an older one it held notes "X's list moved". Each round it asks up to
  * filesNewsPerRound such peers directly, on top of the fanout, picked at random among the news it
- * holds (at most maxFilesNews); an ask, answered or not, or any answer carrying X's files, settles
+ * holds (at most maxFilesNews), each after a random wait of up to filesNewsSpreadRounds − 1 rounds
+ * (none by default); an ask, answered or not, or any answer carrying X's files, settles
  * X's news, so a version never satisfied costs one ask per record that raised it, never one a round.
  */
 import { fetchConfig, PROTOCOL_VERSION, type FetchConfig } from './config.ts';
@@ -158,8 +159,8 @@ export class SyncRounds {
   private stableRounds = 0;
   /** The digest and its hash, recomputed only when the table changed. */
   private digestCache: { changes: number; entries: string[] | undefined; hash: string } | undefined;
-  /** Peers whose newer record said their shared-file list moved since we held them; not yet asked (see the header). */
-  private readonly filesNews = new Set<string>();
+  /** Peers whose newer record said their shared-file list moved since we held them, not yet asked, with the first round they may be (see the header). */
+  private readonly filesNews = new Map<string, number>();
   /** Our own shared-file list changed since our record last said so; and the round it last did. */
   private sharesDirty = false;
   private sharesSignedRound = -Infinity;
@@ -278,10 +279,10 @@ export class SyncRounds {
     if (this.filesNews.size === 0) return [];
     for (const peerId of chosen) this.filesNews.delete(peerId);
     const candidates: string[] = [];
-    for (const peerId of this.filesNews) {
+    for (const [peerId, due] of this.filesNews) {
       const peer = this.table.get(peerId);
       if (peer === undefined || peer.state === 'down') this.filesNews.delete(peerId);
-      else candidates.push(peerId);
+      else if (due <= this.round) candidates.push(peerId);
     }
     if (candidates.length === 0) return [];
     const picked = sample(candidates, this.config.filesNewsPerRound, this.options.random);
@@ -301,14 +302,17 @@ export class SyncRounds {
       if (held !== undefined && record.filesVersion > (held.filesVersion ?? -1)) moved.push(record);
     }
     const report = this.table.merge(records, now);
+    const spread = this.config.filesNewsSpreadRounds;
     for (const record of moved) {
       if (this.table.known(record.peerId) !== record || !this.table.has(record.peerId)) continue;
-      if (this.filesNews.size < this.config.maxFilesNews) this.filesNews.add(record.peerId);
+      if (this.filesNews.has(record.peerId) || this.filesNews.size >= this.config.maxFilesNews) continue;
+      const wait = spread > 1 ? Math.floor(this.options.random.next() * spread) : 0;
+      this.filesNews.set(record.peerId, this.round + 1 + wait);
     }
     return report;
   }
 
-  /** Peers with files news not yet asked (see the header). */
+  /** Peers with files news not yet asked, due or waiting (see the header). */
   get filesNewsPending(): number {
     return this.filesNews.size;
   }

@@ -24,6 +24,7 @@ import { servePeerHttp, type PeerPort } from '../shared/peer-port.ts';
 import type { PeerTls } from '../shared/peer-tls.ts';
 import { registerFetchRoutes, type FirewalledPeer, type JoinPinView } from './adapters/http/fetch-routes.ts';
 import { isAddress, type ServiceAddresses } from './domain/addresses.ts';
+import { ShareWatch } from './share-watch.ts';
 import type { FetchConfig } from './domain/config.ts';
 import type {
   AdmissionStatus,
@@ -213,6 +214,8 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
   const clock = c.clock ?? systemClock;
   const random = c.random ?? { next: () => Math.random() };
   let core: SyncRounds | undefined;
+  /** Polled before each round: a change of our shared list re-signs our record (files news, sync-rounds.ts). */
+  let shares: ShareWatch | undefined;
   let writer: StoreWriter | undefined;
   let app: HttpApp | undefined;
   let peerPort: PeerPort | undefined;
@@ -328,6 +331,12 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
   async function round(): Promise<RoundReport> {
     if (!core || !running) throw new PeershareError('UNAVAILABLE', 'fetch service is not running');
     const live = core;
+    try {
+      await shares?.poll();
+    } catch (err) {
+      c.logger.debug({ err: (err as Error).message }, 'shared-file list not read; this round does not re-sign for it');
+    }
+    if (!running) return { round: rounds, asked: 0, failed: 0 }; // stopped meanwhile: no round
     const plans = live.startRound();
     const number = ++rounds;
     let failed = 0;
@@ -535,6 +544,7 @@ export function createFetchService(c: FetchServiceComponents): FetchService {
         writer.flush();
         pins = new Map(c.store.joinPins().map((pin) => [pin.address, pin]));
         core = live;
+        shares = new ShareWatch(c.files, () => live.sharesChanged());
         api.bind({
           ...answerWithFiles(live, c.files, c.store, () => writer?.flush(), c.logger),
           joinPins,

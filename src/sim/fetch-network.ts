@@ -42,6 +42,7 @@ import type { FileDelta, FileEntry } from '../fetch/domain/messages.ts';
 import { sample, seededRandom, type Random } from '../fetch/domain/random.ts';
 import { SyncRounds, type PlannedSync } from '../fetch/domain/sync-rounds.ts';
 import type { PeerRecord } from '../fetch/domain/peer-record.ts';
+import { ShareWatch } from '../fetch/share-watch.ts';
 import type { PeerStore, SharedFileFeed } from '../fetch/ports.ts';
 import { isPeershareError, toErrorBody } from '../shared/errors.ts';
 import { signerFromPrivateKey, type Signer } from '../shared/keys.ts';
@@ -124,6 +125,8 @@ export interface FetchSimPeer {
   readonly core: SyncRounds;
   readonly api: ViewApi;
   readonly feed: SimFileFeed;
+  /** Polled before each round, as the service does: a change of the feed re-signs the record (files news). */
+  readonly shares: ShareWatch;
   dead: boolean;
 }
 
@@ -232,6 +235,7 @@ export class FetchNetwork {
       core,
       api: answerWithFiles(core, feed, NO_STORE, NO_FLUSH, this.logger),
       feed,
+      shares: new ShareWatch(feed, () => core.sharesChanged()),
       dead: false,
     };
     this.peers.push(peer);
@@ -253,6 +257,7 @@ export class FetchNetwork {
   /** One round (see the header); returns its traffic, also added to `traffic`. */
   async round(): Promise<RoundTraffic> {
     const waves: Send[][] = [];
+    for (const peer of this.peers) if (!peer.dead) await peer.shares.poll();
     for (const peer of this.peers) {
       if (peer.dead) continue;
       let probes = 0;

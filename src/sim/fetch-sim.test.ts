@@ -20,7 +20,7 @@ describe('Fetch simulated on 100 peers running the real SyncRounds', () => {
     expect((await firstRounds(2, 4)).traffic).not.toEqual(first.traffic);
   }, 60_000);
 
-  it('makes a new peer known everywhere within 2 log2 N rounds, and a new file listed everywhere within 3 × N', async () => {
+  it('makes a new peer known everywhere, and a new file listed everywhere, within 2 log2 N rounds', async () => {
     const m = await runFetchSim({
       peers: 100,
       seed: 1,
@@ -40,9 +40,9 @@ describe('Fetch simulated on 100 peers running the real SyncRounds', () => {
         "join": 10,
         "joinBytes": 128638813,
         "newFile": [
-          19,
-          64,
-          151,
+          4,
+          4,
+          5,
         ],
         "newPeer": 6,
       }
@@ -51,10 +51,11 @@ describe('Fetch simulated on 100 peers running the real SyncRounds', () => {
     expect(m.newPeerKnownRounds).not.toBeNull();
     expect(m.newPeerKnownRounds).toBeLessThanOrEqual(2 * Math.log2(100));
     expect(m.newPeerKnowsAllRounds).not.toBeNull();
-    // A file list travels only in its holder's own answers: each peer must ask the sharer itself,
-    // so the last one learns it after O(N / fanout) rounds, not O(log N).
+    // A file list travels only in its holder's own answers: each peer must ask the sharer itself.
+    // Random asks alone took O(N / fanout) rounds (151 here); the sharer's re-signed record says
+    // its list moved, spreads by gossip in O(log N), and each peer then asks the sharer (files news).
     expect(m.newFileRounds).not.toBeNull();
-    expect(m.newFileRounds).toBeLessThanOrEqual(3 * 100);
+    expect(m.newFileRounds).toBeLessThanOrEqual(2 * Math.log2(100));
   }, 120_000);
 });
 

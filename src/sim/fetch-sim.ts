@@ -123,6 +123,10 @@ export interface FetchMeasure {
   readonly newFileRounds: number | null;
   /** Other peers listing the new file when the news phase ended (all of them unless it ran out of rounds). */
   readonly newFileKnownBy: number;
+  /** Other peers listing the new file after each news round, until all did (the newcomer among them: it lists the file once it probed the sharer). */
+  readonly newFileListedBy: readonly number[];
+  /** Bytes per peer (the newcomer included) of each news round. */
+  readonly newsBytesPerPeerByRound: readonly number[];
   readonly news: PhaseTraffic;
   /** Heap (and typed arrays) the network holds after the steady phase, per peer, and per table entry (all entries of all tables). */
   readonly heapPerPeerBytes: number;
@@ -175,12 +179,13 @@ async function roundsUntil(
   net: FetchNetwork,
   done: () => boolean,
   max: number,
-  onRound?: (round: number) => void,
+  onRound?: (round: number, traffic: RoundTraffic) => void,
 ): Promise<{ rounds: number | null; ran: number; traffic: RoundTraffic }> {
   const traffic = noTraffic();
   for (let round = 1; round <= max; round++) {
-    addTraffic(traffic, await net.round());
-    onRound?.(round);
+    const one = await net.round();
+    addTraffic(traffic, one);
+    onRound?.(round, one);
     if (done()) return { rounds: round, ran: round, traffic };
   }
   return { rounds: null, ran: max, traffic };
@@ -243,12 +248,15 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
   let fileHalf: number | null = null;
   let file90: number | null = null;
   let fileKnownBy = 0;
+  const listedBy: number[] = [];
+  const newsBytes: number[] = [];
   const news = await roundsUntil(
     net,
     () => known !== null && ((knowsAll !== null && fileKnown !== null) || config.newsUntil === 'known'),
     config.maxRounds,
-    (round) => {
+    (round, traffic) => {
       config.progress?.('news', round);
+      newsBytes.push(Math.round(traffic.bytes / (n + 1)));
       const holding = others.filter((p) => p.core.table.get(newId)?.state === 'alive').length;
       knownBy.push(holding);
       if (knownHalf === null && holding >= others.length / 2) knownHalf = round;
@@ -263,6 +271,7 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
         fileKnownBy = net.peers.filter(
           (p) => p !== sharer && p.core.files.holders(fileId).some((h) => h.peerId === sharer.core.peerId),
         ).length;
+        listedBy.push(fileKnownBy);
         const fraction = fileKnownBy / (net.peers.length - 1);
         if (fileHalf === null && fraction >= 0.5) fileHalf = round;
         if (file90 === null && fraction >= 0.9) file90 = round;
@@ -299,6 +308,8 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
     newFile90Rounds: file90,
     newFileRounds: fileKnown,
     newFileKnownBy: fileKnownBy,
+    newFileListedBy: listedBy,
+    newsBytesPerPeerByRound: newsBytes,
     news: phaseTraffic(news.traffic, news.ran, n + 1),
     heapPerPeerBytes,
     heapPerEntryBytes: (heapPerPeerBytes * n) / Math.max(entries, 1),

@@ -92,6 +92,27 @@ export interface FetchConfig {
    * its own re-signing is its only sign of life); an unreachable peer re-signs every third of it.
    */
   firewalledTtlMs: number;
+  /**
+   * Files news (sync-rounds.ts): a peer whose newer record says its shared-file list moved is asked
+   * for it directly, on top of the fanout, by at most this many requests a round; the rest wait.
+   */
+  filesNewsPerRound: number;
+  /** Peers with unheeded files news held at most (more are left to the random fanout). */
+  maxFilesNews: number;
+  /**
+   * A files news ask waits a random 0 to filesNewsSpreadRounds − 1 rounds (1: none): every peer
+   * asks the sharer once, and without a wait they all do within the few rounds its record takes
+   * to spread; a wait of up to S rounds divides the sharer's peak by about S, for S rounds more.
+   */
+  filesNewsSpreadRounds: number;
+  /**
+   * A changed shared-file list re-signs this peer's record at most once per this many rounds: the
+   * first change after a quiet spell is signed the next round, a burst of shares costs one record.
+   * Every record change costs the network about what a new peer's does (≈ 90 KiB per peer at 100
+   * simulated peers, docs/SCALE.md "Files news"), so a peer sharing all the time re-signs at most
+   * every 10 rounds (30 s at the default interval).
+   */
+  filesResignRounds: number;
 }
 
 export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
@@ -114,6 +135,10 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   maxAddressMemory: 10_000,
   firewalledGossip: 32,
   firewalledTtlMs: 15 * 60_000,
+  filesNewsPerRound: 2,
+  maxFilesNews: 1_000,
+  filesNewsSpreadRounds: 1,
+  filesResignRounds: 10,
 });
 
 /** Defaults overridden by `partial`; the service validates user settings before this. */

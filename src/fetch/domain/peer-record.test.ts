@@ -228,4 +228,62 @@ describe('signed peer records', () => {
       expect(calls).toHaveLength(1);
     });
   });
+  describe("filesVersion (where the peer's shared-file list stands)", () => {
+    const base = {
+      status: 'alive' as const,
+      addresses: { files: '10.0.0.1:7070', search: '10.0.0.1:7071', fetch: '10.0.0.1:7072' },
+      protocol: 2,
+      seq: 1_700_000_000_123,
+      issuedAt: 1_700_000_000_456,
+    };
+    const magic = 'peershare/peer-record\0'.length;
+
+    it('is encoding version 3: the version 1 bytes, a count of further sets (0 here), then the version', () => {
+      const one = encodeForSigning('a'.repeat(52), Buffer.alloc(32, 7), base);
+      const three = encodeForSigning('a'.repeat(52), Buffer.alloc(32, 7), { ...base, filesVersion: 258 });
+      expect([one[magic], three[magic]]).toEqual([1, 3]);
+      expect(three.subarray(magic + 1, one.length)).toEqual(one.subarray(magic + 1));
+      expect(three.subarray(one.length)).toEqual(Buffer.from([0, 0, 0, 0, 0, 0, 0, 1, 2]));
+      expect(createHash('sha256').update(three).digest('hex')).toBe(
+        '5f092b1376da6c3bd1cc566befd1a15bf8b9457ba34e9adf0ab43969d806eab8',
+      );
+    });
+
+    it('with further sets: the version 2 bytes with version byte 3, then the version', () => {
+      const others = [{ files: '10.0.0.2:7070', search: '10.0.0.2:7071', fetch: '10.0.0.2:7072' }];
+      const two = encodeForSigning('a'.repeat(52), Buffer.alloc(32, 7), { ...base, otherAddresses: others });
+      const three = encodeForSigning('a'.repeat(52), Buffer.alloc(32, 7), {
+        ...base,
+        otherAddresses: others,
+        filesVersion: 1,
+      });
+      expect([two[magic], three[magic]]).toEqual([2, 3]);
+      expect(three.subarray(magic + 1, two.length)).toEqual(two.subarray(magic + 1));
+      expect(three.length).toBe(two.length + 8);
+    });
+
+    it('is signed: changing, adding or dropping it breaks the signature; a record without it has no such field', () => {
+      const record = a.record({ filesVersion: 5 });
+      expect(verifyRecord(record, { now: NOW }).filesVersion).toBe(5);
+      expect(JSON.parse(JSON.stringify(verifyRecord(record)))).toEqual(record);
+      expect(rejection({ ...record, filesVersion: 6 }).details).toEqual({ field: 'signature' });
+      const { filesVersion: _dropped, ...without } = record;
+      expect(rejection(without).details).toEqual({ field: 'signature' });
+      expect(rejection({ ...a.record(), filesVersion: 0 }).details).toEqual({ field: 'signature' });
+      expect('filesVersion' in a.record()).toBe(false);
+      expect('filesVersion' in verifyRecord(a.record())).toBe(false);
+    });
+
+    it.each([-1, 1.5, 2 ** 60, '7', null])('refuses the absurd filesVersion %j', (filesVersion) => {
+      expect(rejection({ ...a.record({ filesVersion: 1 }), filesVersion }).details).toEqual({ field: 'filesVersion' });
+    });
+
+    it('does not take a copy with another filesVersion for the verified one (no skipped signature check)', () => {
+      const record = a.record({ filesVersion: 1 });
+      const calls: number[] = [];
+      const verifier = () => (calls.push(1), true);
+      verifyRecord({ ...record, filesVersion: 2 }, { verified: () => record, verifier });
+      expect(calls).toHaveLength(1);
+    });
+  });
 });

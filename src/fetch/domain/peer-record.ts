@@ -11,6 +11,13 @@
  * first, `otherAddresses` the rest in the owner's order (absent when there is one). A record with
  * one address is encoded exactly as before that field existed (encoding version 1), so such
  * records, kept or from older peers, read and verify unchanged; one with more is encoding version 2.
+ *
+ * `filesVersion` says where the peer's own shared-file list stands (it moves whenever the list
+ * changes, see SyncRounds.sharesChanged): a peer holding an older version of it knows the list
+ * moved and asks the peer itself (only the holder answers for what it holds). A record with the
+ * field is encoding version 3 (the count of further sets always written, then the version); one
+ * without it is encoded as version 1 or 2 exactly as before, so records of older releases verify
+ * unchanged and simply never say that their list moved.
  */
 import { PeershareError } from '../../shared/errors.ts';
 import { SigningBytes } from '../../shared/signing-bytes.ts';
@@ -32,6 +39,8 @@ export interface RecordFields {
   seq: number;
   /** When the owner signed it (ms since the epoch, owner's clock). */
   issuedAt: number;
+  /** The version of the owner's shared-file list (increasing; absent from records of older releases). */
+  filesVersion?: number;
 }
 
 /** A peer record as it travels in JSON: keys and signature as lowercase hex. */
@@ -42,9 +51,13 @@ export interface PeerRecord extends RecordFields {
 }
 
 const MAGIC = 'peershare/peer-record';
-/** Version 1: one address set; version 2: a count (1 byte) and the further sets after the first. */
+/**
+ * Version 1: one address set; version 2: a count (1 byte) and the further sets after the first;
+ * version 3: as version 2 (the count written even when 0), then filesVersion (8 bytes).
+ */
 const ENCODING_VERSION = 1;
 const ENCODING_VERSION_MANY = 2;
+const ENCODING_VERSION_FILES = 3;
 const STATUS_BYTE: Record<RecordStatus, number> = { alive: 1, left: 2 };
 const RECORD_KEYS = new Set([
   'peerId',
@@ -56,6 +69,7 @@ const RECORD_KEYS = new Set([
   'protocol',
   'seq',
   'issuedAt',
+  'filesVersion',
 ]);
 const HEX_KEY = /^[0-9a-f]{64}$/;
 const HEX_SIGNATURE = /^[0-9a-f]{128}$/;
@@ -64,7 +78,9 @@ const PEER_ID = /^[a-z2-7]{52}$/;
 /** The exact bytes a record's signature covers. */
 export function encodeForSigning(peerId: string, publicKey: Uint8Array, fields: RecordFields): Buffer {
   const others = fields.otherAddresses ?? [];
-  const bytes = new SigningBytes(MAGIC, others.length === 0 ? ENCODING_VERSION : ENCODING_VERSION_MANY)
+  const withFiles = fields.filesVersion !== undefined;
+  const version = withFiles ? ENCODING_VERSION_FILES : others.length === 0 ? ENCODING_VERSION : ENCODING_VERSION_MANY;
+  const bytes = new SigningBytes(MAGIC, version)
     .u8(STATUS_BYTE[fields.status])
     .text(peerId)
     .fixed(publicKey)
@@ -72,10 +88,11 @@ export function encodeForSigning(peerId: string, publicKey: Uint8Array, fields: 
     .u64(fields.seq)
     .u64(fields.issuedAt);
   for (const key of ADDRESS_KEYS) bytes.text(fields.addresses[key]);
-  if (others.length > 0) {
+  if (others.length > 0 || withFiles) {
     bytes.u8(others.length);
     for (const set of others) for (const key of ADDRESS_KEYS) bytes.text(set[key]);
   }
+  if (withFiles) bytes.u64(fields.filesVersion as number);
   return bytes.done();
 }
 
@@ -107,6 +124,7 @@ export function signRecord(signer: RecordSigner, fields: RecordFields): PeerReco
     protocol: fields.protocol,
     seq: fields.seq,
     issuedAt: fields.issuedAt,
+    ...(fields.filesVersion !== undefined ? { filesVersion: fields.filesVersion } : {}),
     signature: signature.toString('hex'),
   };
 }
@@ -135,6 +153,8 @@ function checkFields(fields: RecordFields, now: number | undefined, maxSkewMs: n
   if (!isIntIn(fields.seq, 1, Number.MAX_SAFE_INTEGER)) throw bad('seq must be a positive safe integer', 'seq');
   const latest = now === undefined ? Number.MAX_SAFE_INTEGER : now + maxSkewMs;
   if (!isIntIn(fields.issuedAt, 0, latest)) throw bad('issuedAt is negative, fractional or in the future', 'issuedAt');
+  if (fields.filesVersion !== undefined && !isIntIn(fields.filesVersion, 0, Number.MAX_SAFE_INTEGER))
+    throw bad('filesVersion must be a non-negative safe integer when present', 'filesVersion');
   checkAddresses(fields.addresses, 'addresses');
   const others: unknown = fields.otherAddresses;
   if (others === undefined) return;
@@ -225,6 +245,7 @@ export function verifyRecord(input: unknown, options: VerifyOptions = {}): PeerR
     protocol: fields.protocol,
     seq: fields.seq,
     issuedAt: fields.issuedAt,
+    ...(fields.filesVersion !== undefined ? { filesVersion: fields.filesVersion } : {}),
   };
 }
 
@@ -239,6 +260,7 @@ function sameRecord(known: PeerRecord, other: Record<string, unknown>): boolean 
     known.status === other.status &&
     known.protocol === other.protocol &&
     known.seq === other.seq &&
-    known.issuedAt === other.issuedAt
+    known.issuedAt === other.issuedAt &&
+    known.filesVersion === other.filesVersion
   );
 }

@@ -451,3 +451,119 @@ describe('sync rounds', () => {
     ).toEqual(['127.0.9.2:7003']);
   });
 });
+
+describe('files news (a peer whose record says its file list moved is asked directly)', () => {
+  const at = (i: number) => fields(i).addresses.fetch;
+  const target = (x: ReturnType<typeof core>, i: number): SyncTarget => ({ peerId: x.rounds.peerId, address: at(i) });
+  const announce = (from: SyncRounds, to: SyncRounds) =>
+    to.answer(JSON.parse(JSON.stringify({ from: from.table.selfRecord })) as unknown, LOCAL);
+  const filesOf = (id: string) => ({
+    cursor: `c-${id}`,
+    reset: true,
+    added: [{ id, name: 'new.bin', size: 1 }],
+    removed: [],
+  });
+
+  it('re-signs its record with a higher filesVersion when its shares changed, at most once per filesResignRounds; a list never changed says none', () => {
+    const a = core(1, [], { filesResignRounds: 2 });
+    const first = a.rounds.table.selfRecord;
+    expect('filesVersion' in first).toBe(false);
+    a.rounds.startRound();
+    expect(a.rounds.table.selfRecord).toBe(first); // nothing changed: no re-sign
+    a.rounds.sharesChanged();
+    a.rounds.sharesChanged(); // a burst of shares
+    a.rounds.startRound();
+    const second = a.rounds.table.selfRecord;
+    expect(second.seq).toBeGreaterThan(first.seq);
+    expect(second.filesVersion).toBe(NOW);
+    a.rounds.sharesChanged();
+    a.rounds.startRound(); // within filesResignRounds of the last one: waits
+    expect(a.rounds.table.selfRecord).toBe(second);
+    a.rounds.startRound();
+    const third = a.rounds.table.selfRecord;
+    expect(third.filesVersion).toBe(NOW + 1);
+    expect(third.seq).toBeGreaterThan(second.seq);
+    a.rounds.startRound();
+    expect(a.rounds.table.selfRecord).toBe(third);
+  });
+
+  it("asks the peer itself, on top of a fanout of 1, once it holds that peer's newer record from a third peer; its answer settles the news", () => {
+    const a = core(1);
+    const b = core(2);
+    const c = core(3, [], { fanout: 1, downProbes: 0 });
+    meet(a.rounds, 1, b.rounds, 2);
+    meet(c.rounds, 3, a.rounds, 1);
+    meet(c.rounds, 3, b.rounds, 2);
+    for (let i = 4; i < 14; i++) meet(c.rounds, 3, core(i).rounds, i); // c holds 12 peers: a random ask of a is unlikely
+    a.rounds.sharesChanged();
+    a.rounds.startRound();
+    exchange(b.rounds, a.rounds, target(a, 1)); // b hears a's new record from a
+    exchange(c.rounds, b.rounds, target(b, 2)); // c hears it from b, never from a
+    expect(c.rounds.table.known(a.rounds.peerId)?.filesVersion).toBe(NOW);
+    expect(c.rounds.filesNewsPending).toBe(1);
+    const plans = c.rounds.startRound();
+    const toA = plans.filter((p) => p.target.peerId === a.rounds.peerId);
+    expect(toA).toHaveLength(1);
+    expect(plans.length).toBeLessThanOrEqual(2); // the fanout's one ask, and the news
+    exchange(c.rounds, a.rounds, toA[0]!.target, filesOf(FILE));
+    expect(c.rounds.sourcesFor(FILE).map((s) => s.peerId)).toEqual([a.rounds.peerId]);
+    expect(c.rounds.filesNewsPending).toBe(0);
+    for (let r = 0; r < 3; r++) expect(c.rounds.startRound()).toHaveLength(1); // the fanout alone again
+  });
+
+  it('a failed ask settles the news too (a list never answered costs one ask per record that raised it); a newer record without filesVersion, as older releases sign, brings none', () => {
+    const a = core(1);
+    const c = core(3, [], { fanout: 0 });
+    meet(c.rounds, 3, a.rounds, 1);
+    a.rounds.sharesChanged();
+    a.rounds.startRound();
+    announce(a.rounds, c.rounds); // a's own request carries its new record
+    const plans = c.rounds.startRound();
+    expect(plans.map((p) => p.target)).toEqual([target(a, 1)]);
+    c.rounds.applyFailure(plans[0]!.target);
+    expect(c.rounds.filesNewsPending).toBe(0);
+    expect(c.rounds.startRound().filter((p) => p.target.peerId === a.rounds.peerId)).toEqual([]);
+    // An unchanged filesVersion in a newer record (re-signed for another reason) is no news.
+    const b = core(2);
+    meet(c.rounds, 3, b.rounds, 2);
+    b.rounds.setUnreachable(true); // re-signs every third of firewalledTtlMs: a newer record, no filesVersion
+    b.clock.t += b.rounds.config.firewalledTtlMs / 3;
+    const before = b.rounds.table.selfRecord.seq;
+    b.rounds.startRound();
+    expect(b.rounds.table.selfRecord.seq).toBeGreaterThan(before);
+    announce(b.rounds, c.rounds);
+    expect(c.rounds.table.known(b.rounds.peerId)?.seq).toBe(b.rounds.table.selfRecord.seq); // taken
+    expect(c.rounds.filesNewsPending).toBe(0);
+  });
+
+  it('with filesNewsSpreadRounds S, asks each news peer after a random wait of 0 to S − 1 rounds', () => {
+    const c = core(3, [], { fanout: 0, filesNewsPerRound: 6, filesNewsSpreadRounds: 4 });
+    const others = [4, 5, 6, 7, 8, 9].map((i) => core(i));
+    others.forEach((p, k) => meet(c.rounds, 3, p.rounds, k + 4));
+    for (const p of others) {
+      p.rounds.sharesChanged();
+      p.rounds.startRound();
+      announce(p.rounds, c.rounds);
+    }
+    const asked = [1, 2, 3, 4, 5].map(() => c.rounds.startRound().map((p) => p.target.peerId));
+    expect(asked[4]).toEqual([]);
+    expect(new Set(asked.flat()).size).toBe(6); // each once, within the 4 rounds
+    expect(asked.filter((ids) => ids.length > 0).length).toBeGreaterThan(1); // not all at once
+  });
+
+  it('asks at most filesNewsPerRound peers a round for news, the rest in later rounds, and holds at most maxFilesNews', () => {
+    const c = core(3, [], { fanout: 0, filesNewsPerRound: 2, maxFilesNews: 5 });
+    const others = [4, 5, 6, 7, 8, 9].map((i) => core(i));
+    others.forEach((p, k) => meet(c.rounds, 3, p.rounds, k + 4));
+    for (const p of others) {
+      p.rounds.sharesChanged();
+      p.rounds.startRound();
+      announce(p.rounds, c.rounds);
+    }
+    expect(c.rounds.filesNewsPending).toBe(5); // the sixth is left to the random fanout
+    const asked = [1, 2, 3, 4].map(() => c.rounds.startRound().map((p) => p.target.peerId));
+    expect(asked.map((ids) => ids.length)).toEqual([2, 2, 1, 0]);
+    expect(new Set(asked.flat()).size).toBe(5);
+    expect(c.rounds.filesNewsPending).toBe(0);
+  });
+});

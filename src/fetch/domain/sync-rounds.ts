@@ -16,6 +16,16 @@
  * address sets: a peer may advertise several, probed in order, see admission.ts). Liveness
  * ("heard from") comes only from direct authenticated contact: an answer from the peer, or its
  * own request over TLS proving its id; a replayed record changes nothing.
+ *
+ * Files news: a peer's shared-file list travels only in its own answers (only the holder answers
+ * for what it holds), so random asks alone would take O(N) rounds to spread a new file. A peer
+ * whose list changed re-signs its record with a higher `filesVersion` (sharesChanged(), at most
+ * once per filesResignRounds); that record spreads by gossip in O(log N) rounds, and a peer that
+ * takes it over an older one it held notes "X's list moved". Each round it asks up to
+ * filesNewsPerRound such peers directly, on top of the fanout, picked at random among the news it
+ * holds (at most maxFilesNews), each after a random wait of up to filesNewsSpreadRounds − 1 rounds
+ * (none by default); an ask, answered or not, or any answer carrying X's files, settles
+ * X's news, so a version never satisfied costs one ask per record that raised it, never one a round.
  */
 import { fetchConfig, PROTOCOL_VERSION, type FetchConfig } from './config.ts';
 import type { ServiceAddresses } from './addresses.ts';
@@ -149,6 +159,11 @@ export class SyncRounds {
   private stableRounds = 0;
   /** The digest and its hash, recomputed only when the table changed. */
   private digestCache: { changes: number; entries: string[] | undefined; hash: string } | undefined;
+  /** Peers whose newer record said their shared-file list moved since we held them, not yet asked, with the first round they may be (see the header). */
+  private readonly filesNews = new Map<string, number>();
+  /** Our own shared-file list changed since our record last said so; and the round it last did. */
+  private sharesDirty = false;
+  private sharesSignedRound = -Infinity;
 
   constructor(private readonly options: SyncRoundsOptions) {
     this.config = fetchConfig(options.config);
@@ -173,6 +188,7 @@ export class SyncRounds {
       (peerId) => {
         this.files.removePeer(peerId);
         this.viewCursors.delete(peerId);
+        this.filesNews.delete(peerId);
       },
       options.random,
     );
@@ -206,6 +222,7 @@ export class SyncRounds {
     this.round++;
     this.table.tick(now);
     this.resignIfOutdated(now);
+    this.resignIfSharesChanged(now);
     this.keepFirewalledFresh(now);
     const { hash } = this.digest();
     this.stableRounds = hash === this.lastHash ? this.stableRounds + 1 : 0;
@@ -234,9 +251,11 @@ export class SyncRounds {
         this.options.random,
       ),
     ];
-    const targets: SyncTarget[] = [...chosen, ...sample(down, this.config.downProbes, this.options.random)].map(
-      (peerId) => ({ peerId, address: (this.table.get(peerId) as PeerView).addresses.fetch }),
-    );
+    const targets: SyncTarget[] = [
+      ...chosen,
+      ...this.pickFilesNews(chosen),
+      ...sample(down, this.config.downProbes, this.options.random),
+    ].map((peerId) => ({ peerId, address: (this.table.get(peerId) as PeerView).addresses.fetch }));
     // A join address is the user's way into *their* network: peers that reached us first (say, we
     // started before the join host and others joined us) may be an island without it. So join
     // addresses are asked, with backoff, until one has answered, and again whenever nobody is live.
@@ -249,6 +268,78 @@ export class SyncRounds {
     for (const { record, address } of this.admission.planProbes(this.round, busy))
       targets.push({ peerId: record.peerId, address, verify: record });
     return targets.map((target) => ({ target, request: this.requestFor(target.peerId) }));
+  }
+
+  /**
+   * Peers with files news to ask this round on top of the fanout: at most filesNewsPerRound, drawn
+   * at random among the news held (a peer re-signing often cannot push the others' news out).
+   * Asked ones, chosen ones (asked anyway) and down ones lose their news.
+   */
+  private pickFilesNews(chosen: readonly string[]): string[] {
+    if (this.filesNews.size === 0) return [];
+    for (const peerId of chosen) this.filesNews.delete(peerId);
+    const candidates: string[] = [];
+    for (const [peerId, due] of this.filesNews) {
+      const peer = this.table.get(peerId);
+      if (peer === undefined || peer.state === 'down') this.filesNews.delete(peerId);
+      else if (due <= this.round) candidates.push(peerId);
+    }
+    if (candidates.length === 0) return [];
+    const picked = sample(candidates, this.config.filesNewsPerRound, this.options.random);
+    for (const peerId of picked) this.filesNews.delete(peerId);
+    return picked;
+  }
+
+  /**
+   * Merge verified records into the table, noting files news: a held peer whose record, now
+   * replaced by a newer one, said an older filesVersion (or none) than the new one says.
+   */
+  private mergeNoting(records: readonly PeerRecord[], now: number): MergeReport {
+    const moved: PeerRecord[] = [];
+    for (const record of records) {
+      if (record.filesVersion === undefined || record.status !== 'alive') continue;
+      const held = this.table.has(record.peerId) ? this.table.known(record.peerId) : undefined;
+      if (held !== undefined && record.filesVersion > (held.filesVersion ?? -1)) moved.push(record);
+    }
+    const report = this.table.merge(records, now);
+    const spread = this.config.filesNewsSpreadRounds;
+    for (const record of moved) {
+      if (this.table.known(record.peerId) !== record || !this.table.has(record.peerId)) continue;
+      if (this.filesNews.has(record.peerId) || this.filesNews.size >= this.config.maxFilesNews) continue;
+      const wait = spread > 1 ? Math.floor(this.options.random.next() * spread) : 0;
+      this.filesNews.set(record.peerId, this.round + 1 + wait);
+    }
+    return report;
+  }
+
+  /** Peers with files news not yet asked, due or waiting (see the header). */
+  get filesNewsPending(): number {
+    return this.filesNews.size;
+  }
+
+  /**
+   * This peer's own shared-file list changed (the service, or the simulator, saw it in the
+   * SharedFileFeed): the next round re-signs the record with a higher filesVersion, unless it
+   * did within filesResignRounds; then a later round does, once for every change meanwhile.
+   */
+  sharesChanged(): void {
+    this.sharesDirty = true;
+  }
+
+  private resignIfSharesChanged(now: number): void {
+    if (!this.sharesDirty || this.round - this.sharesSignedRound < this.config.filesResignRounds) return;
+    this.sharesDirty = false;
+    this.sharesSignedRound = this.round;
+    const self = this.table.selfRecord;
+    this.table.setSelf(
+      signRecord(this.options.signer, {
+        ...self,
+        status: 'alive',
+        filesVersion: nextSeq(self.filesVersion ?? 0, now),
+        seq: nextSeq(Math.max(self.seq, this.table.highestSelfSeqSeen), now),
+        issuedAt: now,
+      }),
+    );
   }
 
   private requestFor(peerId: string | undefined): SyncRequest {
@@ -300,7 +391,8 @@ export class SyncRounds {
       r.peerId === response.from && r.status === 'alive' && listsFetch(r, target.address);
     const proven = target.verify ?? response.view.records.find(contact);
     // Files first: it is the only step that can still refuse (caps), and it must not half-apply.
-    if (response.files && (knownBefore || proven)) this.files.apply(response.from, response.files);
+    const filesTaken = response.files !== undefined && (knownBefore || proven !== undefined);
+    if (response.files && filesTaken) this.files.apply(response.from, response.files);
     if (target.verify) this.admission.succeeded(target.verify, target.address);
     const direct: PeerRecord[] = target.verify ? [target.verify] : [];
     let unverified = 0;
@@ -318,7 +410,9 @@ export class SyncRounds {
         if (outcome === 'pending') unverified++;
       }
     }
-    const report = this.table.merge(direct, now);
+    const report = this.mergeNoting(direct, now);
+    // Its files came with this very answer, made after any record of it the answer carried.
+    if (filesTaken) this.filesNews.delete(response.from);
     // Dial the answerer where it just answered, when its record lists that address.
     this.table.useAddress(response.from, target.address);
     report.unverified = unverified;
@@ -398,7 +492,7 @@ export class SyncRounds {
     }
     if (request.from.status === 'left') this.admission.discard(id);
     if (request.from.status === 'left' || (held !== undefined && listsFetch(request.from, held.addresses.fetch)))
-      this.table.merge([request.from], now);
+      this.mergeNoting([request.from], now);
     else if (!this.table.isOutdated(request.from))
       this.admission.offer(request.from, { kind: 'announce', remote }, this.round, now);
     // Its request over TLS proved its id: direct evidence, for a verified peer only. That clears

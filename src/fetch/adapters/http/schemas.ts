@@ -40,6 +40,12 @@ export const PeerRecordSchema = Type.Object(
     protocol: Type.Integer({ minimum: 1, maximum: 65_535 }),
     seq: Type.Integer({ minimum: 1 }),
     issuedAt: Type.Integer({ minimum: 0 }),
+    filesVersion: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description: "the version of the peer's shared-file list: a holder of an older one asks the peer for its files",
+      }),
+    ),
   },
   { additionalProperties: false, description: 'a peer record signed by its peer (Ed25519)' },
 );

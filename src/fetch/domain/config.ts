@@ -106,6 +106,14 @@ export interface FetchConfig {
    */
   filesNewsSpreadRounds: number;
   /**
+   * The asks a sharer should get in one round from files news, on average: a peer holding N others
+   * waits a random 0 to ceil(N / this) − 1 rounds before its ask (or filesNewsSpreadRounds − 1, if
+   * more), so the sharer's peak stays near this number whatever the network's size; at 100 peers
+   * nobody waits, at 10,000 the last ask comes ≈ 100 rounds after the news (without it, ≈ 10,000
+   * asks in the round or two after the record spread: at 1,000 simulated peers 936 in one round).
+   */
+  filesNewsAsksPerSharerRound: number;
+  /**
    * A changed shared-file list re-signs this peer's record at most once per this many rounds: the
    * first change after a quiet spell is signed the next round, a burst of shares costs one record.
    * Every record change costs the network about what a new peer's does (≈ 90 KiB per peer at 100
@@ -138,6 +146,7 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   filesNewsPerRound: 2,
   maxFilesNews: 1_000,
   filesNewsSpreadRounds: 1,
+  filesNewsAsksPerSharerRound: 100,
   filesResignRounds: 10,
 });
 

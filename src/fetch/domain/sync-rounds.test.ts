@@ -551,6 +551,34 @@ describe('files news (a peer whose record says its file list moved is asked dire
     expect(asked.filter((ids) => ids.length > 0).length).toBeGreaterThan(1); // not all at once
   });
 
+  it('spreads the asks over ceil(peers held / filesNewsAsksPerSharerRound) rounds, so a sharer in a large network is not asked by everyone at once', () => {
+    // 6 peers held, 2 asks a sharer a round: a wait of 0 to 2 rounds (S = 3), as filesNewsSpreadRounds 3 would give.
+    const c = core(3, [], { fanout: 0, filesNewsPerRound: 6, filesNewsAsksPerSharerRound: 2 });
+    const others = [4, 5, 6, 7, 8, 9].map((i) => core(i));
+    others.forEach((p, k) => meet(c.rounds, 3, p.rounds, k + 4));
+    expect(c.rounds.table.size).toBe(6);
+    for (const p of others) {
+      p.rounds.sharesChanged();
+      p.rounds.startRound();
+      announce(p.rounds, c.rounds);
+    }
+    const asked = [1, 2, 3, 4].map(() => c.rounds.startRound().map((p) => p.target.peerId));
+    expect(asked[3]).toEqual([]);
+    expect(new Set(asked.flat()).size).toBe(6);
+    expect(asked.filter((ids) => ids.length > 0).length).toBeGreaterThan(1);
+    // With the default (100) nobody among 6 waits: all asked the next round.
+    const d = core(10, [], { fanout: 0, filesNewsPerRound: 6 });
+    const fresh = [11, 12, 13, 14, 15, 16].map((i) => core(i));
+    fresh.forEach((p, k) => meet(d.rounds, 10, p.rounds, k + 11));
+    for (const p of fresh) {
+      p.rounds.sharesChanged();
+      p.rounds.startRound();
+      announce(p.rounds, d.rounds);
+    }
+    const next = d.rounds.startRound().map((p) => p.target.peerId);
+    expect(new Set(next)).toEqual(new Set(fresh.map((p) => p.rounds.peerId)));
+  });
+
   it('asks at most filesNewsPerRound peers a round for news, the rest in later rounds, and holds at most maxFilesNews', () => {
     const c = core(3, [], { fanout: 0, filesNewsPerRound: 2, maxFilesNews: 5 });
     const others = [4, 5, 6, 7, 8, 9].map((i) => core(i));

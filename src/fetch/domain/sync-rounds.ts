@@ -23,8 +23,9 @@
  * once per filesResignRounds); that record spreads by gossip in O(log N) rounds, and a peer that
  * takes it over an older one it held notes "X's list moved". Each round it asks up to
  * filesNewsPerRound such peers directly, on top of the fanout, picked at random among the news it
- * holds (at most maxFilesNews), each after a random wait of up to filesNewsSpreadRounds − 1 rounds
- * (none by default); an ask, answered or not, or any answer carrying X's files, settles
+ * holds (at most maxFilesNews), each after a random wait of up to S − 1 rounds, S the larger of
+ * filesNewsSpreadRounds and the peers held over filesNewsAsksPerSharerRound (so a sharer's peak of
+ * asks stays near the latter; none wait at 100 peers); an ask, answered or not, or any answer carrying X's files, settles
  * X's news, so a version never satisfied costs one ask per record that raised it, never one a round.
  */
 import { fetchConfig, PROTOCOL_VERSION, type FetchConfig } from './config.ts';
@@ -302,7 +303,10 @@ export class SyncRounds {
       if (held !== undefined && record.filesVersion > (held.filesVersion ?? -1)) moved.push(record);
     }
     const report = this.table.merge(records, now);
-    const spread = this.config.filesNewsSpreadRounds;
+    const spread = Math.max(
+      this.config.filesNewsSpreadRounds,
+      Math.ceil(this.table.size / this.config.filesNewsAsksPerSharerRound),
+    );
     for (const record of moved) {
       if (this.table.known(record.peerId) !== record || !this.table.has(record.peerId)) continue;
       if (this.filesNews.has(record.peerId) || this.filesNews.size >= this.config.maxFilesNews) continue;

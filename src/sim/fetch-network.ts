@@ -164,6 +164,8 @@ interface Send {
   plan: PlannedSync;
   /** A verification probe: sent a few at a time (timed delivery). */
   probe: boolean;
+  /** Handshake legs before it leaves (timed delivery): a first contact's, on a new connection. */
+  handshake: number;
 }
 type Outcome = { body: unknown; from: string } | { refusal: unknown };
 
@@ -178,10 +180,17 @@ export const DELIVERIES: readonly Delivery[] = ['service', 'together', 'in-turn'
 /**
  * One-way delay of a request or an answer under "timed" delivery. Only the spread (sigma) changes
  * the counts: nothing in a round waits on a deadline, so the median only scales the timeline
- * (fetch-timed.ts). The default sigma is the spread of the round trips `bench -- join` measured
- * (docs/SCALE.md, "Checked against the real network").
+ * (fetch-timed.ts). Sigma 1: in `bench -- join` every peer shares one event loop, so a round trip
+ * is mostly a wait in its queue, spread like a position in a queue (the logarithm of a uniform
+ * draw has standard deviation 1; the sum of two one-way draws of sigma 1 has 0.75, of 1.3 has 1).
+ * docs/SCALE.md ("Checked against the real network") shows the counts for sigma 0 to 2.
  */
-export const DEFAULT_FETCH_LATENCY: LatencyModel = { medianMs: 50, sigma: 0.5 };
+export const DEFAULT_FETCH_LATENCY: FetchLatency = { medianMs: 50, sigma: 1 };
+
+/** The delays of "timed" delivery: each one-way leg lognormal; first contacts make `handshakeLegs` more (default 0). */
+export interface FetchLatency extends LatencyModel {
+  readonly handshakeLegs?: number;
+}
 
 export class FetchNetwork {
   readonly clock = { t: EPOCH_MS, epochMs: (): number => this.clock.t };
@@ -206,7 +215,7 @@ export class FetchNetwork {
     /** Probability that a request is lost (see the header). */
     readonly loss = 0,
     /** Delays of "timed" delivery. */
-    readonly latency: LatencyModel = DEFAULT_FETCH_LATENCY,
+    readonly latency: FetchLatency = DEFAULT_FETCH_LATENCY,
   ) {
     this.config = { intervalMs: 3_000, ...config };
     this.random = seededRandom(mix(seed, 0xfe7c4));
@@ -283,7 +292,10 @@ export class FetchNetwork {
       let probes = 0;
       const sends: Send[] = [];
       for (const plan of peer.core.startRound()) {
-        const send = { peer, plan, probe: plan.target.verify !== undefined };
+        const probe = plan.target.verify !== undefined;
+        // A probe dials a record it never reached, a join address a peer it does not know: new connections.
+        const handshake = probe || plan.target.peerId === undefined ? (this.latency.handshakeLegs ?? 0) : 0;
+        const send = { peer, plan, probe, handshake };
         sends.push(send);
         const wave =
           this.delivery === 'service' && send.probe ? Math.floor(probes++ / peer.core.config.verifyConcurrency) : 0;

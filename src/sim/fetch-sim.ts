@@ -31,11 +31,11 @@ import {
   noTraffic,
   simFileId,
   type Delivery,
+  type FetchLatency,
   type FetchSimPeer,
   type RoundTraffic,
 } from './fetch-network.ts';
 import { mix } from './search-sim.ts';
-import type { LatencyModel } from './overlay.ts';
 
 export interface FetchSimConfig {
   readonly peers: number;
@@ -54,7 +54,7 @@ export interface FetchSimConfig {
   /** Probability that a request is lost (fetch-network.ts); default 0. */
   readonly loss?: number;
   /** One-way delays of "timed" delivery (fetch-timed.ts); default DEFAULT_FETCH_LATENCY. */
-  readonly latency?: LatencyModel;
+  readonly latency?: FetchLatency;
   /** Churn phase after the news: `rate` of the live peers crash and as many join, each round, for `rounds` rounds. */
   readonly churn?: { readonly rate: number; readonly rounds: number };
   /**
@@ -103,7 +103,7 @@ export interface FetchMeasure {
   readonly seed: number;
   readonly delivery: Delivery;
   /** The delays of "timed" delivery (absent for the other schedules). */
-  readonly latency?: LatencyModel;
+  readonly latency?: FetchLatency;
   readonly start: 'join' | 'warm';
   /** The table cap (maxPeers) and whether it is below N − 1 (a partial view). */
   readonly maxPeers: number;

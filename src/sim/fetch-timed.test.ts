@@ -4,6 +4,7 @@ import { timedRound } from './fetch-timed.ts';
 interface Req {
   readonly name: string;
   readonly probe: boolean;
+  readonly handshake: number;
 }
 
 /** One round of `sends` with delays drawn from `delays` in turn; what happened, in order. */
@@ -23,7 +24,7 @@ async function log(sends: Req[][], delays: number[], concurrency = 2): Promise<s
   return events;
 }
 
-const req = (name: string, probe = false): Req => ({ name, probe });
+const req = (name: string, probe = false, handshake = 0): Req => ({ name, probe, handshake });
 
 describe('a Fetch round on a timeline', () => {
   it('applies an answer that comes back early before a later request is answered', async () => {
@@ -57,6 +58,11 @@ describe('a Fetch round on a timeline', () => {
       'apply p3',
       'apply p4',
     ]);
+  });
+
+  it('delays a request on a new connection by its handshake legs', async () => {
+    // a and b leave together with equal delays, but b first makes two handshake legs.
+    expect(await log([[req('b', false, 2)], [req('a')]], [1])).toEqual(['answer a', 'apply a', 'answer b', 'apply b']);
   });
 
   it('answers every request once and applies every answer once, whatever the delays', async () => {

@@ -14,12 +14,19 @@
  * simulator move only between rounds), so multiplying every delay by a constant changes nothing:
  * only the shape of the delay distribution matters, not its median. This module knows nothing of
  * Fetch: the network hands it the requests and what to do when one arrives and when it returns.
+ * A request on a new connection (a first contact) can be given handshake legs: more delays
+ * before it arrives (`--handshake-legs`: TCP connect and TLS 1.3 handshake are 4).
  */
 import { EventQueue, type Timed } from './event-queue.ts';
 
-/** A request of the round; `probe`: a verification probe (sent `concurrency` at a time). */
+/**
+ * A request of the round; `probe`: a verification probe (sent `concurrency` at a time);
+ * `handshake`: one-way legs it makes before the request itself leaves (a new connection's TCP
+ * and TLS handshake), each a delay of its own.
+ */
 export interface TimedSend {
   readonly probe: boolean;
+  readonly handshake: number;
 }
 
 interface Step<S, O> extends Timed {
@@ -43,7 +50,11 @@ export async function timedRound<S extends TimedSend, O>(
   back: (send: S, outcome: O) => void,
 ): Promise<void> {
   const queue = new EventQueue<Step<S, O>>();
-  const leave = (send: S, at: number, waiting: S[]) => queue.push({ at: at + delay(), seq: 0, send, queue: waiting });
+  const leave = (send: S, at: number, waiting: S[]) => {
+    let there = at + delay();
+    for (let leg = 0; leg < send.handshake; leg++) there += delay();
+    queue.push({ at: there, seq: 0, send, queue: waiting });
+  };
   for (const peer of sends) {
     const probes = peer.filter((s) => s.probe);
     const waiting = probes.slice(concurrency);

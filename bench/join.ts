@@ -4,7 +4,9 @@
  * rounds and seconds until every peer knows all; (2) CPU and bytes per round per peer while
  * joining and in steady state, at N = 25, 50 and 100. Bytes are JSON bodies (requests + answers),
  * counted at the transport; CPU is this process's user+system time (all peers share it).
- * BENCH_JOIN_N overrides the sizes, e.g. BENCH_JOIN_N=25,50.
+ * BENCH_JOIN_N overrides the sizes, e.g. BENCH_JOIN_N=25,50. It also prints the round trips of the
+ * sync requests while joining (request sent to answer in, wall time): the spread the simulator's
+ * `timed` delivery draws its delays from (docs/SCALE.md, Fetch, "Checked against the real network").
  */
 import type { FetchTransport } from '../src/fetch/ports.ts';
 import { converged, createFetchNet } from '../test/support/fetch-net.ts';
@@ -20,13 +22,20 @@ interface Traffic {
   bytes: number;
   /** Of which the suspicion rumours in answers (what replaced the heard age per live peer). */
   suspects: number;
+  /** Round trips of the sync requests answered (ms) in each round, and the requests sent, while `timing`. */
+  roundTrips: number[][];
+  sent: number;
+  timing: boolean;
 }
 
 function counting(traffic: Traffic) {
   return (inner: FetchTransport): FetchTransport => ({
     async sync(address, peerId, request, signal) {
       traffic.bytes += JSON.stringify(request).length;
+      const sent = performance.now();
+      if (traffic.timing) traffic.sent++;
       const answer = await inner.sync(address, peerId, request, signal);
+      if (traffic.timing) traffic.roundTrips.at(-1)?.push(performance.now() - sent);
       traffic.bytes += JSON.stringify(answer.body).length;
       traffic.suspects += JSON.stringify(
         (answer.body as { view?: { suspects?: unknown } }).view?.suspects ?? [],
@@ -57,10 +66,51 @@ interface Measured {
   steadyBytes: number;
   steadyS: number;
   suspectShare: number;
+  roundTrips: RoundTrips;
+}
+
+/**
+ * Sync requests while joining: how many were sent and answered, round-trip percentiles (ms), and
+ * the standard deviation of their logarithm, over all rounds and within a round (each round trip's
+ * logarithm less its round's mean: a round with more requests in flight is slower as a whole).
+ */
+interface RoundTrips {
+  sent: number;
+  count: number;
+  p10: number;
+  p50: number;
+  p90: number;
+  logSd: number;
+  logSdInRound: number;
+}
+
+function sd(deviations: readonly number[]): number {
+  return Math.sqrt(deviations.reduce((a, d) => a + d * d, 0) / Math.max(deviations.length - 1, 1));
+}
+
+function roundTrips(rounds: readonly (readonly number[])[], sent: number): RoundTrips {
+  const sorted = rounds.flat().sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  const ln = (x: number) => Math.log(Math.max(x, 0.001));
+  const mean = (xs: readonly number[]) => xs.reduce((a, x) => a + ln(x), 0) / Math.max(xs.length, 1);
+  const all = mean(sorted);
+  const inRound = rounds.flatMap((r) => {
+    const m = mean(r);
+    return r.map((x) => ln(x) - m);
+  });
+  return {
+    sent,
+    count: sorted.length,
+    p10: at(0.1),
+    p50: at(0.5),
+    p90: at(0.9),
+    logSd: sd(sorted.map((x) => ln(x) - all)),
+    logSdInRound: sd(inRound),
+  };
 }
 
 async function measure(n: number): Promise<Measured> {
-  const traffic: Traffic = { bytes: 0, suspects: 0 };
+  const traffic: Traffic = { bytes: 0, suspects: 0, roundTrips: [], sent: 0, timing: false };
   const startedAt = performance.now();
   const net = await createFetchNet(n, { tuning: TUNING, seed: n, teardown: false, wrapTransport: counting(traffic) });
   const startupS = (performance.now() - startedAt) / 1000;
@@ -68,7 +118,10 @@ async function measure(n: number): Promise<Measured> {
     let cpu = process.cpuUsage();
     let t = performance.now();
     traffic.bytes = 0;
-    const rounds = await net.stepUntil(() => converged(net), MAX_ROUNDS);
+    traffic.timing = true;
+    traffic.roundTrips.push([]);
+    const rounds = await net.stepUntil(() => (traffic.roundTrips.push([]), converged(net)), MAX_ROUNDS);
+    traffic.timing = false;
     const joinS = (performance.now() - t) / 1000;
     const stepped = rounds > 0 ? rounds : MAX_ROUNDS; // -1: not converged within MAX_ROUNDS
     const joinCpu = cpuMs(cpu) / stepped / n;
@@ -93,6 +146,7 @@ async function measure(n: number): Promise<Measured> {
       steadyBytes,
       steadyS,
       suspectShare: Math.round((100 * traffic.suspects) / Math.max(traffic.bytes, 1)),
+      roundTrips: roundTrips(traffic.roundTrips, traffic.sent),
     };
     console.log(
       `| ${n} | ${m.rounds ?? `not within ${MAX_ROUNDS}`} | ${joinS.toFixed(1)} | ${startupS.toFixed(1)} | ${joinCpu.toFixed(1)} | ${(joinBytes / 1024).toFixed(1)} | ` +
@@ -114,6 +168,14 @@ export async function run(): Promise<BenchResult> {
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const all: Measured[] = [];
   for (const n of SIZES) all.push(await measure(n));
+  console.log(
+    '\n| N | joining: sync requests sent / answered | round trip p10 / p50 / p90 (ms) | standard deviation of ln(round trip): all / within a round |',
+  );
+  console.log('| --- | --- | --- | --- |');
+  for (const { n, roundTrips: r } of all)
+    console.log(
+      `| ${n} | ${r.sent} / ${r.count} | ${r.p10.toFixed(0)} / ${r.p50.toFixed(0)} / ${r.p90.toFixed(0)} | ${r.logSd.toFixed(2)} / ${r.logSdInRound.toFixed(2)} |`,
+    );
   const figures: Figure[] = [];
   const checks: Check[] = [];
   for (const m of all) {
@@ -128,6 +190,14 @@ export async function run(): Promise<BenchResult> {
       figure(`N=${m.n}: seconds until every peer knows all`, 'ours', m.joinS, 's'),
       figure(`N=${m.n}: CPU per round per peer, joining`, 'info', m.joinCpu, 'ms'),
       figure(`N=${m.n}: bytes per round per peer, joining`, 'info', m.joinBytes / 1024, 'KiB'),
+      figure(`N=${m.n}: sync round trip while joining, median`, 'info', m.roundTrips.p50, 'ms'),
+      figure(`N=${m.n}: sync round trip while joining, sd of its logarithm`, 'info', m.roundTrips.logSd, ''),
+      figure(
+        `N=${m.n}: sync round trip while joining, sd of its logarithm within a round`,
+        'info',
+        m.roundTrips.logSdInRound,
+        '',
+      ),
       figure(`N=${m.n}: CPU per round per peer, steady`, 'ours', m.steadyCpu, 'ms'),
       figure(`N=${m.n}: bytes per round per peer, steady`, 'ours', m.steadyBytes / 1024, 'KiB'),
     );

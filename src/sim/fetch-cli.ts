@@ -1,7 +1,8 @@
 /**
  * `npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S]
- * [--files F] [--delivery service|together|in-turn] [--start join|warm] [--max-peers M]
- * [--loss P] [--churn RATE --churn-rounds R] [--news-until all|known] [--json FILE]`: membership and file availability on
+ * [--files F] [--delivery service|together|in-turn|timed] [--latency-median MS] [--latency-sigma S]
+ * [--handshake-legs L] [--start join|warm] [--max-peers M] [--loss P] [--churn RATE --churn-rounds R]
+ * [--news-until all|known] [--json FILE]`: membership and file availability on
  * simulated networks of the project's own Fetch cores (fetch-sim.ts). Every (peers, seed) is one
  * row of the markdown table printed and of the JSON written. --rounds caps each phase (join,
  * news, settle); --files is the files every peer shares from the start; --start warm skips the
@@ -9,7 +10,9 @@
  * (below N − 1: a partial view); --records-per-answer the most records an answer carries
  * (maxRecordsPerAnswer); --loss the probability a request is lost; --churn the fraction
  * of live peers that crash (and as many that join) each round of a churn phase after the news;
- * --delivery how a round's answers are applied (fetch-network.ts); --news-until known ends the news
+ * --delivery how a round's answers are applied (fetch-network.ts); --latency-median and
+ * --latency-sigma the lognormal one-way delay of `timed` delivery (fetch-timed.ts), --handshake-legs
+ * the legs a first contact (probe, join address) makes before its request (TCP + TLS 1.3: 4); --news-until known ends the news
  * phase once the newcomer is known by all (not waiting for it to know all, nor for the new file). Tuning as `bench -- join`:
  * fanout 3, the other settings default.
  */
@@ -17,9 +20,10 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fetchMarkdownTable, fetchScaleTable } from './fetch-report.ts';
 import { runFetchSim, type FetchMeasure } from './fetch-sim.ts';
+import { DEFAULT_FETCH_LATENCY, DELIVERIES } from './fetch-network.ts';
 
 export const USAGE =
-  'usage: npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S] [--files F] [--delivery service|together|in-turn] [--start join|warm] [--max-peers M] [--records-per-answer R] [--loss P] [--churn RATE --churn-rounds R] [--news-until all|known] [--json FILE]';
+  'usage: npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S] [--files F] [--delivery service|together|in-turn|timed] [--latency-median MS] [--latency-sigma S] [--handshake-legs L] [--start join|warm] [--max-peers M] [--records-per-answer R] [--loss P] [--churn RATE --churn-rounds R] [--news-until all|known] [--json FILE]';
 /** The tuning of `bench -- join` (bench/join.ts), so that the two compare. */
 export const BENCH_JOIN_TUNING = { fanout: 3, suspectAfterRounds: 5, downAfterRounds: 10 };
 
@@ -33,6 +37,9 @@ export async function fetchMain(args: string[]): Promise<void> {
       'steady-rounds': { type: 'string', default: '5' },
       files: { type: 'string', default: '1' },
       delivery: { type: 'string', default: 'service' },
+      'latency-median': { type: 'string', default: String(DEFAULT_FETCH_LATENCY.medianMs) },
+      'latency-sigma': { type: 'string', default: String(DEFAULT_FETCH_LATENCY.sigma) },
+      'handshake-legs': { type: 'string', default: '0' },
       start: { type: 'string', default: 'join' },
       'max-peers': { type: 'string' },
       'records-per-answer': { type: 'string' },
@@ -50,9 +57,21 @@ export async function fetchMain(args: string[]): Promise<void> {
       return n;
     });
   const maxRounds = Number(values.rounds);
-  const delivery = values.delivery;
-  if (delivery !== 'service' && delivery !== 'together' && delivery !== 'in-turn')
-    throw new Error(`--delivery is service, together or in-turn\n${USAGE}`);
+  const delivery = DELIVERIES.find((d) => d === values.delivery);
+  if (delivery === undefined) throw new Error(`--delivery is one of ${DELIVERIES.join(', ')}\n${USAGE}`);
+  const latency = {
+    medianMs: Number(values['latency-median']),
+    sigma: Number(values['latency-sigma']),
+    handshakeLegs: Number(values['handshake-legs']),
+  };
+  if (!(
+    latency.medianMs > 0 &&
+    latency.sigma >= 0 &&
+    Number.isSafeInteger(latency.handshakeLegs) &&
+    latency.handshakeLegs >= 0
+  ))
+    throw new Error(`--latency-median is > 0 ms, --latency-sigma >= 0, --handshake-legs a count\n${USAGE}`);
+  const timed = delivery === 'timed';
   const start = values.start;
   if (start !== 'join' && start !== 'warm') throw new Error(`--start is join or warm\n${USAGE}`);
   const fraction = (text: string, name: string) => {
@@ -93,6 +112,7 @@ export async function fetchMain(args: string[]): Promise<void> {
         filesPerPeer: Number(values.files),
         tuning,
         delivery,
+        ...(timed ? { latency } : {}),
         start,
         loss,
         newsUntil,
@@ -104,14 +124,14 @@ export async function fetchMain(args: string[]): Promise<void> {
     }
   }
   console.log(
-    `\n${commandLine}\n\nfanout ${BENCH_JOIN_TUNING.fanout}, other Fetch settings default${maxPeers !== undefined ? `, maxPeers ${maxPeers}` : ''}${maxRecordsPerAnswer !== undefined ? `, maxRecordsPerAnswer ${maxRecordsPerAnswer}` : ''}; ${values.files} file(s) shared by every peer; each phase capped at ${maxRounds} rounds; delivery ${delivery}; start ${start}; loss ${loss}${churn ? `; churn ${churn.rate} for ${churn.rounds} rounds` : ''}\n`,
+    `\n${commandLine}\n\nfanout ${BENCH_JOIN_TUNING.fanout}, other Fetch settings default${maxPeers !== undefined ? `, maxPeers ${maxPeers}` : ''}${maxRecordsPerAnswer !== undefined ? `, maxRecordsPerAnswer ${maxRecordsPerAnswer}` : ''}; ${values.files} file(s) shared by every peer; each phase capped at ${maxRounds} rounds; delivery ${delivery}${timed ? ` (one-way delay lognormal, median ${latency.medianMs} ms, sigma ${latency.sigma}, ${latency.handshakeLegs} handshake legs)` : ''}; start ${start}; loss ${loss}${churn ? `; churn ${churn.rate} for ${churn.rounds} rounds` : ''}\n`,
   );
   console.log(fetchMarkdownTable(rows, maxRounds));
   if (rows.some((r) => r.partial || r.loss > 0 || r.churn)) console.log(`\n${fetchScaleTable(rows, maxRounds)}`);
   if (values.json) {
     writeFileSync(
       values.json,
-      `${JSON.stringify({ command: commandLine, tuning, filesPerPeer: Number(values.files), maxRounds, delivery, start, loss, churn, node: process.version, rows }, null, 2)}\n`,
+      `${JSON.stringify({ command: commandLine, tuning, filesPerPeer: Number(values.files), maxRounds, delivery, ...(timed ? { latency } : {}), start, loss, churn, node: process.version, rows }, null, 2)}\n`,
     );
     console.log(`\nwrote ${values.json}`);
   }

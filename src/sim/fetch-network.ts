@@ -21,6 +21,10 @@
  * moves one hop per round) and "in-turn" (each answer applied as soon as it is made, so later
  * answerers and askers already hold what earlier ones brought; test/support's network goes
  * further still, each peer planning only after the peers before it applied their answers).
+ * A fourth, "timed" (fetch-timed.ts), puts the round on a timeline: every request and every
+ * answer takes a seeded lognormal delay (`latency`), each request is answered when it arrives and
+ * each answer applied when it returns, the probes leaving a few at a time as answers come back,
+ * so requests overlap as they do on the real network.
  *
  * Nothing is encoded for delivery: the request and answer objects are handed over (the domain
  * parses them as untrusted input either way). Every record object exists once for the whole
@@ -32,7 +36,8 @@
  * remembered), equal to JSON.stringify(message).length.
  *
  * Loss (`loss`): a request is lost with that probability (seeded; the answerer never sees it) and
- * the asker takes it as a failed contact, as it would a timeout.
+ * the asker takes it as a failed contact, as it would a timeout (under "timed" delivery, when its
+ * answer would have come back: no timeout is modelled).
  */
 import { createHash, createPrivateKey } from 'node:crypto';
 import { answerWithFiles, type ViewApi } from '../fetch/answer.ts';
@@ -48,6 +53,8 @@ import { isPeershareError, toErrorBody } from '../shared/errors.ts';
 import { signerFromPrivateKey, type Signer } from '../shared/keys.ts';
 import { silentLogger } from '../shared/logging.ts';
 import { mix } from './search-sim.ts';
+import { lognormalLatency, type LatencyModel } from './overlay.ts';
+import { timedRound } from './fetch-timed.ts';
 
 /** The simulated clock starts at a plausible epoch time, as the peers' clocks would. */
 const EPOCH_MS = 1_700_000_000_000;
@@ -158,14 +165,35 @@ export function addTraffic(sum: RoundTraffic, more: RoundTraffic): void {
 interface Send {
   peer: FetchSimPeer;
   plan: PlannedSync;
+  /** A verification probe: sent a few at a time (timed delivery). */
+  probe: boolean;
+  /** Handshake legs before it leaves (timed delivery): a first contact's, on a new connection. */
+  handshake: number;
 }
 type Outcome = { body: unknown; from: string } | { refusal: unknown };
 
 /**
  * How a round's requests meet their answers (see the header): "service", in waves as the service
- * sends them; "together", all in one wave; "in-turn", each answer applied as soon as it is made.
+ * sends them; "together", all in one wave; "in-turn", each answer applied as soon as it is made;
+ * "timed", each request and answer delayed by a draw from the latency model.
  */
-export type Delivery = 'service' | 'together' | 'in-turn';
+export type Delivery = 'service' | 'together' | 'in-turn' | 'timed';
+export const DELIVERIES: readonly Delivery[] = ['service', 'together', 'in-turn', 'timed'];
+
+/**
+ * One-way delay of a request or an answer under "timed" delivery. Only the spread (sigma) changes
+ * the counts: nothing in a round waits on a deadline, so the median only scales the timeline
+ * (fetch-timed.ts). Sigma 1: in `bench -- join` every peer shares one event loop, so a round trip
+ * is mostly a wait in its queue, spread like a position in a queue (the logarithm of a uniform
+ * draw has standard deviation 1; the sum of two one-way draws of sigma 1 has 0.75, of 1.3 has 1).
+ * docs/SCALE.md ("Checked against the real network") shows the counts for sigma 0 to 2.
+ */
+export const DEFAULT_FETCH_LATENCY: FetchLatency = { medianMs: 50, sigma: 1 };
+
+/** The delays of "timed" delivery: each one-way leg lognormal; first contacts make `handshakeLegs` more (default 0). */
+export interface FetchLatency extends LatencyModel {
+  readonly handshakeLegs?: number;
+}
 
 export class FetchNetwork {
   readonly clock = { t: EPOCH_MS, epochMs: (): number => this.clock.t };
@@ -180,6 +208,8 @@ export class FetchNetwork {
   private readonly lossRandom: Random;
   private readonly logger = silentLogger();
   private readonly config: Partial<FetchConfig>;
+  /** One-way delays of "timed" delivery. */
+  private readonly delay: () => number;
 
   constructor(
     readonly seed: number,
@@ -187,10 +217,13 @@ export class FetchNetwork {
     readonly delivery: Delivery = 'service',
     /** Probability that a request is lost (see the header). */
     readonly loss = 0,
+    /** Delays of "timed" delivery. */
+    readonly latency: FetchLatency = DEFAULT_FETCH_LATENCY,
   ) {
     this.config = { intervalMs: 3_000, ...config };
     this.random = seededRandom(mix(seed, 0xfe7c4));
     this.lossRandom = seededRandom(mix(seed, 0x1055));
+    this.delay = lognormalLatency(latency, seededRandom(mix(seed, 0x7173d)));
   }
 
   /** A record registered as verified (a peer's current one), for SyncRoundsOptions.verified. */
@@ -258,18 +291,47 @@ export class FetchNetwork {
   async round(): Promise<RoundTraffic> {
     const waves: Send[][] = [];
     for (const peer of this.peers) if (!peer.dead) await peer.shares.poll();
+    const byPeer: Send[][] = [];
     for (const peer of this.peers) {
       if (peer.dead) continue;
       let probes = 0;
+      const sends: Send[] = [];
       for (const plan of peer.core.startRound()) {
+        const probe = plan.target.verify !== undefined;
+        // A probe dials a record it never reached, a join address a peer it does not know: new connections.
+        const handshake = probe || plan.target.peerId === undefined ? (this.latency.handshakeLegs ?? 0) : 0;
+        const send = { peer, plan, probe, handshake };
+        sends.push(send);
         const wave =
-          this.delivery === 'service' && plan.target.verify
-            ? Math.floor(probes++ / peer.core.config.verifyConcurrency)
-            : 0;
-        (waves[wave] ??= []).push({ peer, plan });
+          this.delivery === 'service' && send.probe ? Math.floor(probes++ / peer.core.config.verifyConcurrency) : 0;
+        (waves[wave] ??= []).push(send);
       }
+      byPeer.push(sends);
     }
     const traffic = noTraffic();
+    if (this.delivery === 'timed') await this.timed(byPeer, traffic);
+    else await this.inWaves(waves, traffic);
+    for (const peer of this.peers) if (!peer.dead) this.register(peer);
+    this.clock.t += this.intervalMs;
+    addTraffic(this.traffic, traffic);
+    return traffic;
+  }
+
+  /** The round on a timeline (fetch-timed.ts): each peer's requests, in the order it planned them. */
+  private async timed(byPeer: Send[][], traffic: RoundTraffic): Promise<void> {
+    const concurrency = (this.peers[0] as FetchSimPeer).core.config.verifyConcurrency;
+    traffic.requests = byPeer.reduce((sum, sends) => sum + sends.length, 0);
+    await timedRound(
+      byPeer,
+      concurrency,
+      this.delay,
+      (send) => this.deliver(send, traffic),
+      (send, outcome) => this.apply(send, outcome, traffic),
+    );
+  }
+
+  /** The round in waves: every request of a wave answered, in a random order, before the next wave. */
+  private async inWaves(waves: Send[][], traffic: RoundTraffic): Promise<void> {
     for (const wave of waves) {
       const arrivals = sample(wave, wave.length, this.random);
       traffic.requests += arrivals.length;
@@ -281,10 +343,6 @@ export class FetchNetwork {
       for (const send of arrivals) outcomes.push(await this.deliver(send, traffic));
       arrivals.forEach((send, i) => this.apply(send, outcomes[i] as Outcome, traffic));
     }
-    for (const peer of this.peers) if (!peer.dead) this.register(peer);
-    this.clock.t += this.intervalMs;
-    addTraffic(this.traffic, traffic);
-    return traffic;
   }
 
   /** The request arrives and is answered (or refused); counts its bytes. */

@@ -31,6 +31,7 @@ import {
   noTraffic,
   simFileId,
   type Delivery,
+  type FetchLatency,
   type FetchSimPeer,
   type RoundTraffic,
 } from './fetch-network.ts';
@@ -52,6 +53,8 @@ export interface FetchSimConfig {
   readonly delivery?: Delivery;
   /** Probability that a request is lost (fetch-network.ts); default 0. */
   readonly loss?: number;
+  /** One-way delays of "timed" delivery (fetch-timed.ts); default DEFAULT_FETCH_LATENCY. */
+  readonly latency?: FetchLatency;
   /** Churn phase after the news: `rate` of the live peers crash and as many join, each round, for `rounds` rounds. */
   readonly churn?: { readonly rate: number; readonly rounds: number };
   /**
@@ -99,6 +102,8 @@ export interface FetchMeasure {
   readonly peers: number;
   readonly seed: number;
   readonly delivery: Delivery;
+  /** The delays of "timed" delivery (absent for the other schedules). */
+  readonly latency?: FetchLatency;
   readonly start: 'join' | 'warm';
   /** The table cap (maxPeers) and whether it is below N − 1 (a partial view). */
   readonly maxPeers: number;
@@ -196,7 +201,7 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
   const started = performance.now();
   const heapBefore = heapAfterGc(gc);
   const loss = config.loss ?? 0;
-  const net = new FetchNetwork(config.seed, config.tuning, config.delivery, loss);
+  const net = new FetchNetwork(config.seed, config.tuning, config.delivery, loss, config.latency);
   const n = config.peers;
   const bootstrap = net.add([], config.filesPerPeer);
   for (let i = 1; i < n; i++) net.add([bootstrap.address], config.filesPerPeer);
@@ -292,6 +297,7 @@ export async function runFetchSim(config: FetchSimConfig): Promise<FetchMeasure>
     peers: n,
     seed: config.seed,
     delivery: net.delivery,
+    ...(net.delivery === 'timed' ? { latency: net.latency } : {}),
     start,
     maxPeers: cap,
     partial,

@@ -1,13 +1,14 @@
 /**
  * `npm run sim -- search [--peers N] [--degree D] [--ttl T] [--holders-fraction F] [--want N] [--route-levels L]
- * [--reforward 0|1|K] [--loss P] [--churn F] [--share-age MS] [--update-ms MS] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S]
+ * [--reforward 0|1|K] [--steps T,T…] [--loss P] [--churn F] [--share-age MS] [--update-ms MS] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S]
  * [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]`: searches on a
  * simulated network running the project's own Search engine. Peers, degree, TTL, holders
  * fraction, want, route levels and reforward (1: peers forward again a copy with more TTL than
  * any before it while the best before it had fewer than DEFAULT_REFORWARD_BELOW links left, the
  * default; 0: the flood before that, FloodRouterOptions.reforward; K ≥ 2: below K links, TTL + 1
  * for any higher copy, FloodRouterOptions.reforwardBelow) each take
- * a comma-separated list; every combination is one row. --loss P loses that fraction of Query and
+ * a comma-separated list; every combination is one row. --steps: the TTLs a search with want tries
+ * before its own (DynamicQuerying.ttlSteps; one list for the run, default the engine's). --loss P loses that fraction of Query and
  * Hit messages; --churn F has that fraction of peers down during each search, drawn afresh each
  * time (search-network.ts); both draw from a seed of their own. --share-age MS: each search's file
  * was shared that long before it, so only floor(MS / --update-ms) levels of table list it
@@ -30,11 +31,11 @@ import { markdownTable, summarize, type SearchRow } from './report.ts';
 import { SearchNetwork } from './search-network.ts';
 import { mix, runSearches } from './search-sim.ts';
 import { DEFAULT_LIBRARY, SimRouteTables, type TableStats } from './route-tables.ts';
-import { DEFAULT_ROUTE_UPDATE_MS } from '../search/domain/search-engine.ts';
+import { DEFAULT_DYNAMIC_QUERYING, DEFAULT_ROUTE_UPDATE_MS } from '../search/domain/search-engine.ts';
 import { fetchMain, USAGE as FETCH_USAGE } from './fetch-cli.ts';
 
 const USAGE =
-  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--route-levels L[,L…]] [--reforward 0|1|K[,…]] [--loss P] [--churn F] [--share-age MS] [--update-ms MS] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
+  'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--route-levels L[,L…]] [--reforward 0|1|K[,…]] [--steps T,T…] [--loss P] [--churn F] [--share-age MS] [--update-ms MS] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'search') await searchMain(rest);
@@ -56,6 +57,7 @@ async function searchMain(rest: string[]): Promise<void> {
       want: { type: 'string', default: '0' },
       'route-levels': { type: 'string', default: '0' },
       reforward: { type: 'string', default: '1' },
+      steps: { type: 'string', default: DEFAULT_DYNAMIC_QUERYING.ttlSteps.join(',') },
       loss: { type: 'string', default: '0' },
       'share-age': { type: 'string', default: 'Infinity' },
       'update-ms': { type: 'string', default: String(DEFAULT_ROUTE_UPDATE_MS) },
@@ -86,6 +88,7 @@ async function searchMain(rest: string[]): Promise<void> {
   const shareAgeMs = Number(values['share-age']);
   const updateMs = Number(values['update-ms']);
   const searches = Number(values.searches);
+  const ttlSteps = list(values.steps);
   const latency: LatencyModel = { medianMs: Number(values['latency-median']), sigma: Number(values['latency-sigma']) };
   const library = {
     files: Number(values.library),
@@ -115,6 +118,7 @@ async function searchMain(rest: string[]): Promise<void> {
           loss,
           churn,
           lossRandom: seededRandom(mix(seed, peers, degree, 3)),
+          dynamic: { ttlSteps },
         });
         let tables: TableStats | null = null;
         if (routeLevels > 0) {
@@ -138,6 +142,7 @@ async function searchMain(rest: string[]): Promise<void> {
                   ttl,
                   holdersFraction,
                   want,
+                  ttlSteps,
                   routeLevels,
                   tables,
                   reforward,

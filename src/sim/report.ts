@@ -14,6 +14,8 @@ export interface SearchRow {
   readonly holdersFraction: number;
   /** Dynamic querying's target of holders (SearchRequest.want); 0: a plain flood. */
   readonly want: number;
+  /** The TTLs a search with `want` tries before its own (DynamicQuerying.ttlSteps); absent in JSON written before it was reported. */
+  readonly ttlSteps?: readonly number[];
   /** Levels of query routing table (0: none, a flood) and what the tables cost (null without). */
   readonly routeLevels: number;
   readonly tables: TableStats | null;
@@ -56,6 +58,11 @@ export interface SearchRow {
   readonly holdersMissedShare: { readonly min: number; readonly median: number; readonly max: number } | null;
   /** Peers per search whose first copy came by a longer than shortest path (mean). */
   readonly longerFirstPathMean: number;
+  /** Searches that ended 'enough' (`want` other peers answered, then the grace), and the median time a search ended. */
+  readonly endedEnough?: number;
+  readonly endMsP50?: number;
+  /** Searches by the floods their origin sent (index 0: one flood; with `want`, one per step taken). */
+  readonly searchesBySteps?: readonly number[];
   readonly wallSeconds: number;
   /** Resident memory of the whole process after the run, MiB. */
   readonly rssMiB: number;
@@ -67,6 +74,7 @@ export function summarize(
     ttl: number;
     holdersFraction: number;
     want: number;
+    ttlSteps?: readonly number[];
     routeLevels: number;
     tables: TableStats | null;
     reforward: boolean;
@@ -113,6 +121,15 @@ export function summarize(
         ? null
         : { min: Math.min(...missedShares), median: percentile(missedShares, 50), max: Math.max(...missedShares) },
     longerFirstPathMean: mean((m) => m.longerFirstPath),
+    endedEnough: measures.filter((m) => m.ended === 'enough').length,
+    endMsP50: percentile(
+      measures.map((m) => m.endMs),
+      50,
+    ),
+    searchesBySteps: Array.from(
+      { length: Math.max(...measures.map((m) => m.steps)) },
+      (_, i) => measures.filter((m) => m.steps === i + 1).length,
+    ),
     ...run,
   };
 }
@@ -143,7 +160,11 @@ const COLUMNS: ReadonlyArray<readonly [string, (r: SearchRow, rows: readonly Sea
   ['degree', (r) => String(r.degree)],
   ['links', (r) => String(r.links)],
   ['TTL', (r) => String(r.ttl)],
-  ['want', (r) => (r.want > 0 ? String(r.want) : 'flood')],
+  [
+    'want',
+    (r) =>
+      r.want > 0 ? `${r.want} (steps ${[...(r.ttlSteps ?? []).filter((t) => t < r.ttl), r.ttl].join(', ')})` : 'flood',
+  ],
   ['route levels', (r) => String(r.routeLevels)],
   ['re-forward', (r) => (r.reforward ? (r.reforwardBelow ? `below ${r.reforwardBelow}` : 'on') : 'off')],
   ['loss / churn', (r) => `${pct(r.loss ?? 0)} / ${pct(r.churn ?? 0)}`],
@@ -173,6 +194,14 @@ const COLUMNS: ReadonlyArray<readonly [string, (r: SearchRow, rows: readonly Sea
         ? '–'
         : `${round(r.tables.bytesPerPeerMean / 1024, 1)} (${r.tables.fillByLevel.map((f) => pct(f)).join(', ')})`,
   ],
+  [
+    'searches by steps taken; ended enough',
+    (r) =>
+      r.want > 0 && r.searchesBySteps
+        ? `${r.searchesBySteps.map((n, i) => `${i + 1}: ${n}`).join(', ')}; ${r.endedEnough ?? 0}`
+        : '–',
+  ],
+  ['search end p50 ms', (r) => (r.endMsP50 === undefined ? '–' : String(Math.round(r.endMsP50)))],
   ['duplicates / search', (r) => String(round(r.duplicatesMean, 1))],
   ['Hit msgs / search', (r) => String(round(r.hitMessagesMean, 1))],
   [

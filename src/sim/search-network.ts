@@ -15,7 +15,7 @@
 import type { Hit, Query } from '../protocol/gen/wire_pb.ts';
 import type { Random } from '../fetch/domain/random.ts';
 import type { Cancel, Clock, IndexEntry, LinkId, Links, LocalIndex } from '../search/ports.ts';
-import { SearchEngine } from '../search/domain/search-engine.ts';
+import { SearchEngine, type DynamicQuerying } from '../search/domain/search-engine.ts';
 import { EventQueue } from './event-queue.ts';
 import type { Overlay } from './overlay.ts';
 
@@ -119,6 +119,8 @@ export class SearchNetwork {
        * afresh before each search from `lossRandom`; the last search's come back, as peers rejoin.
        */
       churn?: number;
+      /** Dynamic querying's steps (SearchEngineOptions.dynamic; default DEFAULT_DYNAMIC_QUERYING). */
+      dynamic?: Partial<DynamicQuerying>;
     } = {},
   ) {
     this.loss = options.loss ?? 0;
@@ -149,6 +151,7 @@ export class SearchNetwork {
           router: { maxTtl: options.maxTtl, reforward: options.reforward, reforwardBelow: options.reforwardBelow },
           // Tables are set by route-tables.ts, not sent over links: without them every copy goes, as in a flood.
           routing: { levels: options.routeLevels ?? 0 },
+          ...(options.dynamic ? { dynamic: options.dynamic } : {}),
           onError: (err) => this.errors.push(err),
         }),
       );

@@ -4,6 +4,7 @@ import { edgesOf } from '../../test/support/topology.ts';
 import { lognormalLatency, Overlay } from './overlay.ts';
 import { SearchNetwork } from './search-network.ts';
 import { mix, runSearches, type SearchMeasure } from './search-sim.ts';
+import { DEFAULT_SEARCH_TIMEOUT_MS } from '../search/domain/search-engine.ts';
 import { DEFAULT_LIBRARY, SimRouteTables } from './route-tables.ts';
 import { RouteTable } from '../protocol/route-table.ts';
 
@@ -30,7 +31,13 @@ describe('flood search simulated on 1,000 peers running the real SearchEngine', 
     // 10 % hold it: the first steps (TTL 2, then 4) bring 5 holders long before a flood would end.
     const popularFlood = await runSearches(net, { ...flood, holdersFraction: 0.1 });
     const popular = await runSearches(net, { ...flood, holdersFraction: 0.1, want: 5 });
-    for (const m of popular) expect(m.found).toBeGreaterThanOrEqual(5);
+    for (const m of popular) {
+      expect(m.found).toBeGreaterThanOrEqual(5);
+      // It ends 'enough' (after the engine's grace) without the last step, long before its deadline.
+      expect(m.ended).toBe('enough');
+      expect(m.steps).toBeLessThan(3);
+      expect(m.endMs).toBeLessThan(DEFAULT_SEARCH_TIMEOUT_MS);
+    }
     expect(total(popular, (m) => m.messages)).toBeLessThan(total(popularFlood, (m) => m.messages) / 4);
     const widened = net.engines.reduce((sum, e) => sum + e.counters.searchesWidened, 0);
     // One holder: every step runs, and the last one is the flood (same origins and holders as the plain flood's).
@@ -38,10 +45,18 @@ describe('flood search simulated on 1,000 peers running the real SearchEngine', 
     const rare = await runSearches(net, { ...flood, holdersFraction: 0.001, want: 5 });
     expect(rare.map((m) => m.found)).toEqual(rareFlood.map((m) => m.found));
     expect(total(rare, (m) => m.recall)).toBe(10);
+    for (const m of rare) expect([m.ended, m.steps]).toEqual(['deadline', 3]);
     expect(net.engines.reduce((sum, e) => sum + e.counters.searchesWidened, 0) - widened).toBe(2 * 10); // TTL 4, then 7
     // The steps before the last cost less than a third more than the flood alone: on 1,000 peers
     // TTL 4 already reaches ~90 % of them (1.28× measured; on 10,000, 1.06×: docs/SCALE.md).
     expect(total(rare, (m) => m.messages)).toBeLessThan(1.35 * total(rareFlood, (m) => m.messages));
+  });
+
+  it('dynamic querying takes the steps the network is given: a rare file goes through 2, 4 and 6 to its own 7', async () => {
+    const overlay = Overlay.random(1_000, 8, LATENCY, seededRandom(mix(12, 1_000, 8)));
+    const net = new SearchNetwork(overlay, seededRandom(mix(12, 1_000, 8, 1)), { dynamic: { ttlSteps: [2, 4, 6] } });
+    const rare = await runSearches(net, { ttl: 7, holdersFraction: 0.001, searches: 3, seed: 12, want: 5 });
+    for (const m of rare) expect([m.ended, m.steps, m.recall]).toEqual(['deadline', 4, 1]);
   });
 
   it('replays exactly for a seed, and differs for another seed', async () => {

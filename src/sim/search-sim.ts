@@ -13,6 +13,7 @@
  */
 import { seededRandom, type Random } from '../fetch/domain/random.ts';
 import { DEFAULT_SEARCH_TIMEOUT_MS } from '../search/domain/search-engine.ts';
+import type { EndReason } from '../search/domain/active-search.ts';
 import { DEFAULT_SEEN_TTL_MS } from '../search/domain/seen-cache.ts';
 import type { QueryObserver, SearchNetwork } from './search-network.ts';
 
@@ -62,6 +63,11 @@ export interface SearchMeasure {
   /** Simulated ms from the start to the first and last remote hit (undefined: none). */
   readonly firstHitMs: number | undefined;
   readonly lastHitMs: number | undefined;
+  /** Why the search ended ('enough': `want` other peers answered, after its grace) and when (simulated ms from its start). */
+  readonly ended: EndReason;
+  readonly endMs: number;
+  /** Floods the origin sent for it: 1, or with `want` one per step taken (the last at its own TTL). */
+  readonly steps: number;
 }
 
 /** Run `config.searches` searches, one after another, on `net`. */
@@ -113,6 +119,8 @@ async function runSearch(
   net.observer = observer;
   const before = { ...net.traffic };
   const start = net.now();
+  const originCounters = net.engines[origin]!.counters;
+  const widenedBefore = originCounters.searchesWidened;
   const search = net.engines[origin]!.search({
     terms: [term],
     ttl: config.ttl,
@@ -128,7 +136,8 @@ async function runSearch(
     firstHitMs ??= lastHitMs;
   });
   await net.run();
-  await search.done;
+  const summary = await search.done;
+  const steps = 1 + originCounters.searchesWidened - widenedBefore;
   net.observer = undefined;
   unshare?.();
   if (net.errors.length > 0)
@@ -178,6 +187,9 @@ async function runSearch(
     longerFirstPath: longer,
     firstHitMs,
     lastHitMs,
+    ended: summary.ended,
+    endMs: summary.elapsedMs,
+    steps,
   };
 }
 

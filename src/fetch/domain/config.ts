@@ -54,7 +54,7 @@ export interface FetchConfig {
    * verification probe and no second draw (peer-table.ts). A bound of its own: in a network much
    * larger than maxPeers nearly every peer is refused somewhere, and sharing maxForgotten would let
    * refusals push out the evictions that keep corpses from coming back. Up to maxPeers + this many
-   * peers, each is offered to a table once per record; ≈ 100 B each when full (≈ 1 MB a peer).
+   * peers, each is offered to a table once per record; ≈ 120 B each (≈ 1.2 MB a peer when full).
    */
   maxRefused: number;
   /** Membership events kept in memory; the adapter persists them. */

@@ -38,11 +38,11 @@ describe('Fetch simulated on 100 peers running the real SyncRounds', () => {
     }).toMatchInlineSnapshot(`
       {
         "join": 10,
-        "joinBytes": 128638813,
+        "joinBytes": 127676538,
         "newFile": [
-          19,
-          64,
-          151,
+          27,
+          53,
+          169,
         ],
         "newPeer": 6,
       }

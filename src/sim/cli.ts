@@ -20,7 +20,8 @@
  * of docs/SCALE.md (PREFIX-recall-messages.svg, PREFIX-recall-time.svg).
  *
  * `npm run sim -- fetch …`: membership and file availability on the project's own Fetch cores
- * (fetch-cli.ts). `npm run sim -- chart …`: the charts again from the JSON of earlier runs (chart-cli.ts).
+ * (fetch-cli.ts); `npm run sim -- fetch-rounds …` a partial view round by round (fetch-rounds.ts).
+ * `npm run sim -- chart …`: the charts again from the JSON of earlier runs (chart-cli.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -33,6 +34,7 @@ import { mix, runSearches } from './search-sim.ts';
 import { DEFAULT_LIBRARY, SimRouteTables, type TableStats } from './route-tables.ts';
 import { DEFAULT_DYNAMIC_QUERYING, DEFAULT_ROUTE_UPDATE_MS } from '../search/domain/search-engine.ts';
 import { fetchMain, USAGE as FETCH_USAGE } from './fetch-cli.ts';
+import { fetchRoundsMain, USAGE as FETCH_ROUNDS_USAGE } from './fetch-rounds.ts';
 
 const USAGE =
   'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--route-levels L[,L…]] [--reforward 0|1|K[,…]] [--steps T,T…] [--loss P] [--churn F] [--share-age MS] [--update-ms MS] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
@@ -40,9 +42,10 @@ const USAGE =
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'search') await searchMain(rest);
 else if (command === 'fetch') await fetchMain(rest);
+else if (command === 'fetch-rounds') await fetchRoundsMain(rest);
 else if (command === 'chart') chartMain(rest);
 else {
-  console.error(`${USAGE}\n${FETCH_USAGE}\n${CHART_USAGE}`);
+  console.error(`${USAGE}\n${FETCH_USAGE}\n${FETCH_ROUNDS_USAGE}\n${CHART_USAGE}`);
   process.exit(2);
 }
 

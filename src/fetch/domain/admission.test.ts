@@ -98,6 +98,21 @@ describe('admission of unverified records', () => {
     expect(plan.map((r) => r.peerId)).toEqual([mallory[0], honest, mallory[2], mallory[3]].map((r) => r!.peerId));
   });
 
+  it('takes origins in turn from round to round: with more origins than the budget, a newer one waits a turn, not for every older one to empty', () => {
+    const admission = new Admission({ ...config, maxUnverified: 100 });
+    const origins = Array.from({ length: 6 }, (_, o) =>
+      Array.from({ length: 5 }, (_, i) => recordAt(`10.4.${o}.${i + 1}`)),
+    );
+    origins.forEach((records, o) => records.forEach((r) => admission.offer(r, gossip(`peer-${o}`), 1, NOW)));
+    const newcomer = recordAt('10.5.0.1');
+    admission.offer(newcomer, announce('10.5.0.1'), 1, NOW);
+    const first = (o: number) => origins[o]![0]!.peerId;
+    // Nothing verifies: every origin keeps records waiting, as in a partial view's backlog.
+    expect(admission.plan(1).map((r) => r.peerId)).toEqual([0, 1, 2, 3].map(first));
+    expect(admission.plan(2).map((r) => r.peerId)).toEqual([first(4), first(5), newcomer.peerId, first(0)]);
+    expect(admission.plan(3).map((r) => r.peerId)).toEqual([1, 2, 3, 4].map(first));
+  });
+
   it('backs a failing address off exponentially, drops its records after verifyAttempts, and remembers it', () => {
     const admission = new Admission(config);
     const bystander = '10.9.9.9:80';

@@ -117,6 +117,8 @@ export class Admission {
   /** Firewalled peers by id, with the host that announced each (insertion order: oldest first). */
   private readonly firewalledPeers = new Map<string, Firewalled>();
   private window = { start: -Infinity, perAddress: new Map<string, number>(), perSubnet: new Map<string, number>() };
+  /** Where the next plan's turn over origins begins (see planProbes). */
+  private turn = 0;
   readonly counters: AdmissionCounters = {
     refusedNew: 0,
     refusedBackoff: 0,
@@ -255,6 +257,10 @@ export class Admission {
    * The probes to make this round: at most verifyPerRound, one per origin in turn (oldest first
    * within each), none to an address backed off, at most one per target host; each record at the
    * first of its address sets, in order from the one after the last that failed, not backed off.
+   * The turn goes on from round to round: with more origins than the budget, a round begins with
+   * the origin after the last one the previous round served. Begun with the oldest origins every
+   * round, a newer origin (a newcomer announcing itself) waited until every older one had nothing
+   * left: in a partial view, whose backlog holds records from about every peer, dozens of rounds.
    */
   planProbes(round: number, busyHosts: ReadonlySet<string> = new Set()): Probe[] {
     const queues = new Map<string, Probe[]>();
@@ -268,17 +274,22 @@ export class Admission {
     }
     const hosts = new Set(busyHosts);
     const chosen: Probe[] = [];
-    const lists = [...queues.values()];
+    const all = [...queues.values()];
+    const start = all.length === 0 ? 0 : this.turn % all.length;
+    const lists = [...all.slice(start), ...all.slice(0, start)];
+    let looked = 0; // origins the first pass reached before the budget ran out
     for (let depth = 0; chosen.length < this.config.verifyPerRound && lists.some((l) => l.length > depth); depth++) {
       for (const list of lists) {
         const probe = list[depth];
         if (!probe || chosen.length >= this.config.verifyPerRound) continue;
+        if (depth === 0) looked++;
         const host = hostOf(probe.address);
         if (hosts.has(host)) continue;
         hosts.add(host);
         chosen.push(probe);
       }
     }
+    this.turn = start + looked;
     return chosen;
   }
 

@@ -139,6 +139,47 @@ describe('peer table: merging records', () => {
     expect(log.since().filter((e) => e.peerId === late.signer.peerId)).toEqual([]);
   });
 
+  it('remembers refused and evicted peers each within its own bound: refusals do not push out an eviction', () => {
+    const { table, tick, now } = setup({ maxPeers: 2, maxForgotten: 1, maxRefused: 2 });
+    const [c, d, e, f] = [testPeer(4), testPeer(5), testPeer(6), testPeer(7)];
+    table.merge([a.record(), b.record()], NOW);
+    table.contactFailed(a.signer.peerId, NOW);
+    tick(16); // down after 6 rounds, evicted 10 rounds later
+    expect(table.has(a.signer.peerId)).toBe(false);
+    table.merge([c.record()], now());
+    expect(table.merge([d.record(), e.record(), f.record()], now()).full).toBe(3);
+    // Three refusals, more than either bound: the eviction is still remembered...
+    expect(table.merge([a.record()], now()).stale).toBe(1);
+    // ...and the refusals keep the newest two: the oldest one is offered (and probed) again.
+    expect(table.isOutdated(d.record())).toBe(false);
+    expect(table.isOutdated(e.record())).toBe(true);
+    expect(table.isOutdated(f.record())).toBe(true);
+  });
+
+  it('lets a refused peer in once room appears with the very record it was refused with, never with an older one, and keeps an evicted record out even with room', () => {
+    const { table, tick, now } = setup({ maxPeers: 2 });
+    const c = testPeer(4);
+    const old = a.record({ seq: NOW });
+    table.merge([old, b.record()], NOW);
+    table.contactFailed(a.signer.peerId, NOW);
+    tick(16);
+    expect(table.has(a.signer.peerId)).toBe(false);
+    expect(table.size).toBe(1); // room...
+    expect(table.merge([old], now()).stale).toBe(1); // ...but a down peer's record stays out
+    table.merge([c.record()], now());
+    const resigned = a.record({ seq: NOW + 1 });
+    expect(table.merge([resigned], now()).full).toBe(1); // newer: offered, refused (table full of live peers)
+    table.contactFailed(c.signer.peerId, now());
+    tick(6);
+    expect(table.get(c.signer.peerId)?.state).toBe('down'); // room again (a peer down)
+    // The record it was evicted with is older than the one it was refused with: still out.
+    expect(table.isOutdated(old)).toBe(true);
+    expect(table.merge([old], now()).stale).toBe(1);
+    expect(table.isOutdated(resigned)).toBe(false);
+    expect(table.merge([resigned], now()).added).toBe(1);
+    expect(table.has(c.signer.peerId)).toBe(false); // the down one made room
+  });
+
   it('holds at most maxPeers, making room by evicting the longest-down peer, else refusing', () => {
     const { table, tick } = setup({ maxPeers: 3 });
     const peers = [a, b, testPeer(4), testPeer(5)];

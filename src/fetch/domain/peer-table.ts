@@ -18,8 +18,9 @@
  * verified peers offered to it (reservoir sampling, as HyParView keeps its passive view): the
  * k-th newcomer beyond the cap takes a random entry's place with probability maxPeers / k, and
  * the entry it displaces is remembered as evicted, so gossip of its record does not bring it
- * straight back; a peer the draw turned away is remembered too, while the table stays full, so that
- * gossip of the same record costs no second probe and no second draw. A flood of new identities
+ * straight back; a peer the draw turned away is remembered too (in a memory of its own, maxRefused),
+ * while the table stays full, so that gossip of the same record costs no second probe and no second
+ * draw (see keptOut for what brings either back). A flood of new identities
  * cannot replace the table; it can only be sampled into it. The entries are stored column-wise
  * (entry-slots.ts): a table of 10,000 held by each of 10,000 simulated peers is 10⁸ entries.
  *
@@ -77,9 +78,16 @@ export type LivenessConfig = Pick<
   | 'maxTombstones'
   | 'tombstoneTtlMs'
   | 'maxForgotten'
+  | 'maxRefused'
   | 'forgetTtlMs'
   | 'intervalMs'
 >;
+
+/** A peer evicted or refused: the seq of the record it had, and when (for forgetTtlMs). */
+interface Remembered {
+  seq: number;
+  at: number;
+}
 
 /** A bounded view gives 1 / NEWEST_SHARE of its records to the newest changes (see viewSince). */
 const NEWEST_SHARE = 4;
@@ -94,10 +102,13 @@ export class PeerTable {
   /** Insertion order is age order (updates re-insert), so pruning walks from the front. */
   private readonly tombstones = new Map<string, { record: PeerRecord; at: number; version: number }>();
   /**
-   * Peers evicted (sampled out, or down too long) or refused by the full table, with the seq of the
-   * record they had: that record does not bring them back, nor earn another verification probe.
+   * Peers evicted (sampled out, or down too long), at most maxForgotten, and peers the full table
+   * refused, at most maxRefused, each with the seq of the record they had (see keptOut). Two bounds:
+   * in a network much larger than the cap nearly every peer is refused, and one shared bound would
+   * let refusals push out the evictions. A peer is in one of them at most.
    */
-  private readonly forgotten = new Map<string, { seq: number; at: number; refused: boolean }>();
+  private readonly evicted = new Map<string, Remembered>();
+  private readonly refused = new Map<string, Remembered>();
   private version = 0;
   private selfVersion: number;
   /** Totals since start: replays dropped, records refused for lack of room, entries displaced by the sample. */
@@ -254,24 +265,24 @@ export class PeerTable {
       }
       return 'updated';
     }
-    const gone = this.forgotten.get(id);
-    if (gone && record.seq <= gone.seq && !(gone.refused && this.hasRoom())) return 'stale';
+    if (this.keptOut(record)) return 'stale';
     if (this.entries.size >= this.config.maxPeers && !this.evictLongestDown(now) && !this.sampleIn(now)) {
-      // Remembered like an evicted peer, or gossip of the same record would have it probed and
-      // offered again every round; and every offer counts in the sample, lowering a newcomer's odds.
-      this.remember(id, record.seq, now, true);
+      // Remembered, or gossip of the same record would have it probed and offered again every
+      // round; and every offer counts in the sample, lowering a newcomer's odds.
+      this.remember(this.refused, this.config.maxRefused, id, record.seq, now);
       return 'full';
     }
-    this.forgotten.delete(id);
+    const back = this.evicted.delete(id);
+    this.refused.delete(id);
     this.entries.set(id, s.take(record, now, ++this.version));
-    this.log.append(gone && !gone.refused ? 'back' : 'joined', id, now);
+    this.log.append(back ? 'back' : 'joined', id, now);
     return 'added';
   }
 
   /**
    * Whether merging `record` would change nothing or be refused as stale: its seq is not above
-   * the one held, a tombstone's, or an evicted peer's remembered one (or a refused one's, while the
-   * table is still full). Such a record is not worth a verification probe.
+   * the one held, a tombstone's, or a remembered evicted or refused peer's (keptOut). Such a
+   * record is not worth a verification probe.
    */
   isOutdated(record: PeerRecord): boolean {
     const id = record.peerId;
@@ -279,8 +290,27 @@ export class PeerTable {
     if (slot !== undefined) return record.seq <= this.slots.record(slot).seq;
     const tomb = this.tombstones.get(id);
     if (tomb) return record.seq <= tomb.record.seq;
-    const gone = this.forgotten.get(id);
-    return gone !== undefined && record.seq <= gone.seq && !(gone.refused && this.hasRoom());
+    return this.keptOut(record);
+  }
+
+  /**
+   * Whether `record` of a peer this table evicted or refused (remembered with the seq it had then)
+   * stays out. A newer record comes in as any new peer's would: its peer signed it since. An older
+   * one never does. The very record it had:
+   * - refused: it stays out only while the table is full of live peers. It was turned away for
+   *   want of room, not for what it is, so room (a peer down, about to be evicted) makes it
+   *   worth a probe and a place again;
+   * - evicted: it stays out even when room appears. Down too long, its record is a dead peer's,
+   *   still gossiped by tables that hold it alive, and room appears exactly when peers are down;
+   *   sampled out, it had its draw, and a peer that keeps running is sampled again once it
+   *   re-signs or this memory ends (forgetTtlMs, maxForgotten).
+   */
+  private keptOut(record: PeerRecord): boolean {
+    const evicted = this.evicted.get(record.peerId);
+    if (evicted) return record.seq <= evicted.seq;
+    const refused = this.refused.get(record.peerId);
+    if (!refused || record.seq > refused.seq) return false;
+    return record.seq < refused.seq || !this.hasRoom();
   }
 
   /** Whether a new peer would enter without the sample's draw: the table is not full, or a peer in it is down. */
@@ -370,7 +400,8 @@ export class PeerTable {
         this.remove(id, 'evicted', now);
     }
     pruneOlderThan(this.tombstones, now - this.config.tombstoneTtlMs);
-    pruneOlderThan(this.forgotten, now - this.config.forgetTtlMs);
+    pruneOlderThan(this.evicted, now - this.config.forgetTtlMs);
+    pruneOlderThan(this.refused, now - this.config.forgetTtlMs);
   }
 
   private setState(slot: number, state: typeof SUSPECTED | typeof DOWN, now: number, trouble: Trouble): void {
@@ -430,15 +461,17 @@ export class PeerTable {
     this.entries.delete(peerId);
     this.slots.release(slot);
     this.version++; // no record to send, but the stored set of records changed
-    if (kind === 'evicted') this.remember(peerId, seq, now, false);
+    if (kind === 'evicted') this.remember(this.evicted, this.config.maxForgotten, peerId, seq, now);
     this.log.append(kind, peerId, now);
     this.onRemoved(peerId);
   }
 
-  private remember(peerId: string, seq: number, now: number, refused: boolean): void {
-    this.forgotten.delete(peerId);
-    this.forgotten.set(peerId, { seq, at: now, refused });
-    while (this.forgotten.size > this.config.maxForgotten) this.forgotten.delete(firstKey(this.forgotten));
+  /** Remember `peerId` in `memory` (evicted or refused, bounded by `max`), and in that one only. */
+  private remember(memory: Map<string, Remembered>, max: number, peerId: string, seq: number, now: number): void {
+    this.evicted.delete(peerId);
+    this.refused.delete(peerId);
+    memory.set(peerId, { seq, at: now });
+    while (memory.size > max) memory.delete(firstKey(memory));
   }
 
   /**

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { BENCH_JOIN_TUNING } from './fetch-cli.ts';
+import { runFetchRounds } from './fetch-rounds.ts';
+import { runFetchSim } from './fetch-sim.ts';
+
+describe('a partial view round by round', () => {
+  const config = { peers: 60, seed: 3, maxPeers: 15, maxRecordsPerAnswer: 8, steadyRounds: 2, rounds: 6 };
+
+  it('runs the network `npm run sim -- fetch` runs for the same seed, and reports each of its rounds', async () => {
+    const rounds = await runFetchRounds(config);
+    const phases = await runFetchSim({
+      peers: config.peers,
+      seed: config.seed,
+      maxRounds: config.rounds,
+      steadyRounds: config.steadyRounds,
+      filesPerPeer: 1,
+      tuning: { ...BENCH_JOIN_TUNING, maxPeers: config.maxPeers, maxRecordsPerAnswer: config.maxRecordsPerAnswer },
+      start: 'warm',
+      newsUntil: 'known',
+    });
+    expect(phases.partial).toBe(true);
+    expect(rounds.news.map((p) => p.newcomerHeldBy)).toEqual(phases.newPeerKnownBy);
+    const mean = (points: { bytesPerPeer: number }[]) => points.reduce((s, p) => s + p.bytesPerPeer, 0) / points.length;
+    expect(mean(rounds.steady)).toBeCloseTo(phases.steady.bytesPerPeerRound, 6);
+    expect(mean(rounds.news)).toBeCloseTo(phases.news.bytesPerPeerRound, 6);
+    expect(rounds.news.at(-1)?.tableFull).toBe(phases.tableFull);
+    expect(rounds.memory.map((m) => m.at)).toEqual(['warm start', 'steady', 'end']);
+    expect(rounds.memory[0]?.entriesPerPeer).toBe(config.maxPeers);
+  }, 60_000);
+
+  it('replays exactly for a seed', async () => {
+    const strip = (m: Awaited<ReturnType<typeof runFetchRounds>>) => m.news.map(({ wallSeconds: _w, ...p }) => p);
+    expect(strip(await runFetchRounds(config))).toEqual(strip(await runFetchRounds(config)));
+  }, 60_000);
+});

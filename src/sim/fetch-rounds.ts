@@ -1,0 +1,269 @@
+/**
+ * A partial view over many rounds, round by round (`npm run sim -- fetch-rounds`): the same warm
+ * start and news phase as fetch-sim.ts (the same seeded draws, so a seed gives the same network and
+ * the same counts as `npm run sim -- fetch --start warm --max-peers M`), but every round is reported
+ * on its own: the newcomer's in-degree (tables holding it alive), its own table, the round's bytes,
+ * requests, verification probes and records per peer, and the probe backlog (records waiting in
+ * the peers' Admission for their own probe). fetch-sim.ts reports a phase's averages, which hide
+ * whether a backlog drains. The JSON is rewritten after every round, so a run stopped by hand keeps
+ * the rounds it ran. The warm start draws each peer's sample of positions without copying the
+ * list of the others (at 100,000 peers that copy is 10¹⁰ steps).
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { sample, seededRandom } from '../fetch/domain/random.ts';
+import { BENCH_JOIN_TUNING } from './fetch-cli.ts';
+import { FetchNetwork, simFileId, type FetchSimPeer, type RoundTraffic } from './fetch-network.ts';
+import { mix } from './search-sim.ts';
+
+export interface FetchRoundsConfig {
+  readonly peers: number;
+  readonly seed: number;
+  /** Table cap (below peers − 1: a partial view) and most records per answer. */
+  readonly maxPeers: number;
+  readonly maxRecordsPerAnswer?: number;
+  readonly steadyRounds: number;
+  /** News rounds: a newcomer joins through a random peer, then this many rounds run. */
+  readonly rounds: number;
+  readonly loss?: number;
+  /** Called with the measure so far after the warm start and after each round. */
+  readonly onProgress?: (measure: FetchRoundsMeasure) => void;
+}
+
+/** One round, per peer where it says so (over the live peers of that round). */
+export interface RoundPoint {
+  readonly round: number;
+  /** Other peers holding the newcomer alive after the round (news rounds only). */
+  readonly newcomerHeldBy?: number;
+  /** Peers the newcomer holds alive (news rounds only). */
+  readonly newcomerHolds?: number;
+  readonly bytesPerPeer: number;
+  readonly requestsPerPeer: number;
+  readonly probesPerPeer: number;
+  readonly recordsPerPeer: number;
+  readonly failures: number;
+  /** The probe backlog: records waiting for their peer's own probe, per peer, and peers with any. */
+  readonly pendingPerPeer: number;
+  readonly peersWithPending: number;
+  /** Totals over all peers since the start: verified peers refused by a full table, entries sampled out. */
+  readonly tableFull: number;
+  readonly sampledOut: number;
+  readonly wallSeconds: number;
+}
+
+export interface FetchRoundsMeasure {
+  readonly peers: number;
+  readonly seed: number;
+  readonly maxPeers: number;
+  readonly maxRecordsPerAnswer: number;
+  readonly loss: number;
+  /** Heap and typed arrays after a full GC, over the peers, and over all table entries: after the warm start, after the steady rounds, at the end. */
+  readonly memory: {
+    readonly at: string;
+    readonly perPeerBytes: number;
+    readonly perEntryBytes: number;
+    readonly entriesPerPeer: number;
+  }[];
+  readonly warmStartSeconds: number;
+  readonly steady: RoundPoint[];
+  readonly news: RoundPoint[];
+  readonly rssMiB: number;
+  readonly wallSeconds: number;
+}
+
+function heapAfterGc(gc: () => void): number {
+  gc();
+  gc();
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
+}
+
+export async function runFetchRounds(config: FetchRoundsConfig): Promise<FetchRoundsMeasure> {
+  setFlagsFromString('--expose_gc');
+  const gc = runInNewContext('gc') as () => void;
+  const started = performance.now();
+  const heapBefore = heapAfterGc(gc);
+  const n = config.peers;
+  const tuning = {
+    ...BENCH_JOIN_TUNING,
+    maxPeers: config.maxPeers,
+    ...(config.maxRecordsPerAnswer !== undefined ? { maxRecordsPerAnswer: config.maxRecordsPerAnswer } : {}),
+  };
+  const net = new FetchNetwork(config.seed, tuning, 'service', config.loss ?? 0);
+  const bootstrap = net.add([], 1);
+  for (let i = 1; i < n; i++) net.add([bootstrap.address], 1);
+  warmStart(net, config.seed, config.maxPeers);
+  const memory: FetchRoundsMeasure['memory'][number][] = [];
+  const measureMemory = (at: string) => {
+    const entries = net.peers.reduce((sum, p) => sum + p.core.table.size, 0);
+    const heap = heapAfterGc(gc) - heapBefore;
+    const peers = net.peers.length;
+    memory.push({
+      at,
+      perPeerBytes: heap / peers,
+      perEntryBytes: heap / Math.max(entries, 1),
+      entriesPerPeer: entries / peers,
+    });
+  };
+  measureMemory('warm start');
+  const measure = {
+    peers: n,
+    seed: config.seed,
+    maxPeers: net.peers[0]?.core.config.maxPeers ?? config.maxPeers,
+    maxRecordsPerAnswer: net.peers[0]?.core.config.maxRecordsPerAnswer ?? 0,
+    loss: config.loss ?? 0,
+    memory,
+    warmStartSeconds: (performance.now() - started) / 1000,
+    steady: [] as RoundPoint[],
+    news: [] as RoundPoint[],
+    rssMiB: 0,
+    wallSeconds: 0,
+  };
+  const report = () => {
+    measure.rssMiB = Math.round(process.memoryUsage().rss / 2 ** 20);
+    measure.wallSeconds = (performance.now() - started) / 1000;
+    config.onProgress?.(measure);
+  };
+  report();
+  for (let round = 1; round <= config.steadyRounds; round++) {
+    const t = performance.now();
+    measure.steady.push(point(net, round, await net.round(), t));
+    report();
+  }
+  measureMemory('steady');
+
+  // The news as fetch-sim.ts makes it: a newcomer through a random peer, a new file on another.
+  const random = seededRandom(mix(config.seed, n, 0x4e5));
+  const via = net.peers[Math.floor(random.next() * n)] as FetchSimPeer;
+  const sharer = net.peers[Math.floor(random.next() * n)] as FetchSimPeer;
+  sharer.feed.add({ id: simFileId(config.seed, sharer.index, 1), name: 'new-file.bin', size: 4_096 });
+  const newcomer = net.add([via.address], 1);
+  const newId = newcomer.core.peerId;
+  for (let round = 1; round <= config.rounds; round++) {
+    const t = performance.now();
+    const traffic = await net.round();
+    let heldBy = 0;
+    for (const p of net.peers) if (p !== newcomer && p.core.table.get(newId)?.state === 'alive') heldBy++;
+    let holds = 0;
+    newcomer.core.table.forEachPeer((_, state) => (holds += state === 'alive' ? 1 : 0));
+    measure.news.push({ ...point(net, round, traffic, t), newcomerHeldBy: heldBy, newcomerHolds: holds });
+    report();
+  }
+  measureMemory('end');
+  report();
+  return measure;
+}
+
+/**
+ * Every peer restores a uniform random maxPeers of the others (all of them when there are fewer),
+ * drawn as fetch-sim.ts draws them (`sample` of the list without the peer itself), from positions.
+ */
+function warmStart(net: FetchNetwork, seed: number, cap: number): void {
+  const n = net.peers.length;
+  const records = net.peers.map((p) => p.core.table.selfRecord);
+  const positions = Array.from({ length: n - 1 }, (_, k) => k);
+  const pick = seededRandom(mix(seed, n, 0x3a4));
+  for (const peer of net.peers) {
+    const self = peer.index;
+    const chosen = cap < n - 1 ? sample(positions, cap, pick) : positions;
+    peer.core.restore(chosen.map((k) => records[k < self ? k : k + 1]));
+  }
+}
+
+function point(net: FetchNetwork, round: number, traffic: RoundTraffic, startedAt: number): RoundPoint {
+  const live = net.live;
+  const per = Math.max(live.length, 1);
+  let pending = 0;
+  let withPending = 0;
+  let tableFull = 0;
+  let sampledOut = 0;
+  for (const p of live) {
+    const status = p.core.admissionStatus();
+    pending += status.unverified;
+    if (status.unverified > 0) withPending++;
+    tableFull += status.tableFull;
+    sampledOut += status.sampledOut;
+  }
+  return {
+    round,
+    bytesPerPeer: traffic.bytes / per,
+    requestsPerPeer: traffic.requests / per,
+    probesPerPeer: traffic.probes / per,
+    recordsPerPeer: traffic.records / per,
+    failures: traffic.failures,
+    pendingPerPeer: pending / per,
+    peersWithPending: withPending,
+    tableFull,
+    sampledOut,
+    wallSeconds: (performance.now() - startedAt) / 1000,
+  };
+}
+
+export const USAGE =
+  'usage: npm run sim -- fetch-rounds --peers N --max-peers M [--records-per-answer R] [--seed X] [--steady-rounds S] [--rounds R] [--loss P] [--json FILE]';
+
+/** The command: runs one network, prints a line per round on stderr and a table at the end. */
+export async function fetchRoundsMain(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      peers: { type: 'string', default: '1000' },
+      'max-peers': { type: 'string', default: '100' },
+      'records-per-answer': { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      'steady-rounds': { type: 'string', default: '2' },
+      rounds: { type: 'string', default: '40' },
+      loss: { type: 'string', default: '0' },
+      json: { type: 'string' },
+    },
+  });
+  const count = (name: string, text: string) => {
+    const x = Number(text);
+    if (!Number.isSafeInteger(x) || x < 0) throw new Error(`--${name} is a count\n${USAGE}`);
+    return x;
+  };
+  const loss = Number(values.loss);
+  if (!(loss >= 0 && loss < 1)) throw new Error(`--loss is a probability in [0, 1)\n${USAGE}`);
+  const perAnswer = values['records-per-answer'];
+  const command = `npm run sim -- fetch-rounds ${args.join(' ')}`.trim();
+  const write = (m: FetchRoundsMeasure) => {
+    if (values.json)
+      writeFileSync(values.json, `${JSON.stringify({ command, node: process.version, ...m }, null, 2)}\n`);
+  };
+  let shown = 0;
+  const m = await runFetchRounds({
+    peers: count('peers', values.peers),
+    maxPeers: count('max-peers', values['max-peers']),
+    ...(perAnswer !== undefined ? { maxRecordsPerAnswer: count('records-per-answer', perAnswer) } : {}),
+    seed: count('seed', values.seed),
+    steadyRounds: count('steady-rounds', values['steady-rounds']),
+    rounds: count('rounds', values.rounds),
+    loss,
+    onProgress: (progress) => {
+      const rows = [
+        ...progress.steady.map((p) => ['steady', p] as const),
+        ...progress.news.map((p) => ['news', p] as const),
+      ];
+      for (const [phase, p] of rows.slice(shown)) console.error(`${phase} ${row(p)} | RSS ${progress.rssMiB} MiB`);
+      shown = rows.length;
+      write(progress);
+    },
+  });
+  console.log(`\n${command}\n`);
+  console.log(
+    `warm start ${m.warmStartSeconds.toFixed(1)} s; memory per peer (per entry): ${m.memory.map((x) => `${x.at} ${(x.perPeerBytes / 1024).toFixed(1)} KiB (${Math.round(x.perEntryBytes)} B)`).join(', ')}; RSS ${m.rssMiB} MiB; ${m.wallSeconds.toFixed(0)} s\n`,
+  );
+  console.log(
+    '| phase | round | newcomer held by | newcomer holds | KiB per peer | requests / probes / records per peer | failed | backlog per peer (peers with one) | refused / sampled out (totals) | s |',
+  );
+  console.log(`|${' --- |'.repeat(10)}`);
+  for (const p of m.steady) console.log(`| steady ${row(p)} |`);
+  for (const p of m.news) console.log(`| news ${row(p)} |`);
+  write(m);
+}
+
+function row(p: RoundPoint): string {
+  return `| ${p.round} | ${p.newcomerHeldBy ?? '–'} | ${p.newcomerHolds ?? '–'} | ${(p.bytesPerPeer / 1024).toFixed(1)} | ${p.requestsPerPeer.toFixed(1)} / ${p.probesPerPeer.toFixed(1)} / ${Math.round(p.recordsPerPeer)} | ${p.failures} | ${p.pendingPerPeer.toFixed(1)} (${p.peersWithPending}) | ${p.tableFull} / ${p.sampledOut} | ${p.wallSeconds.toFixed(1)}`;
+}

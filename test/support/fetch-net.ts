@@ -34,6 +34,12 @@ export interface FetchNetOptions {
   loggerOf?: (i: number) => Logger;
   /** Wrap each peer's transport (to count traffic, or to misbehave). */
   wrapTransport?: (transport: FetchTransport, i: number) => FetchTransport;
+  /**
+   * How long a request waits for its answer (default 5 s). The peers share one event loop, so on
+   * a busy machine a round's answers can take seconds; a test that counts rounds gives them longer,
+   * so that its count measures the protocol rather than the machine's load.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface NetPeer {
@@ -92,7 +98,10 @@ export async function createFetchNet(n: number, options: FetchNetOptions = {}): 
       fanout: tuning.fanout ?? 3,
       tuning,
       store: new SqlitePeerStore(join(peer.dataDir, 'fetch.db')),
-      transport: (options.wrapTransport ?? ((t) => t))(new HttpFetchTransport({ tls, timeoutMs: 5_000 }), peer.i),
+      transport: (options.wrapTransport ?? ((t) => t))(
+        new HttpFetchTransport({ tls, timeoutMs: options.requestTimeoutMs ?? 5_000 }),
+        peer.i,
+      ),
       files: peer.feed,
       clock,
       random: seededRandom((options.seed ?? 1) * 1_000 + peer.i + clock.t),

@@ -457,6 +457,20 @@ describe('files news (a peer whose record says its file list moved is asked dire
   const target = (x: ReturnType<typeof core>, i: number): SyncTarget => ({ peerId: x.rounds.peerId, address: at(i) });
   const announce = (from: SyncRounds, to: SyncRounds) =>
     to.answer(JSON.parse(JSON.stringify({ from: from.table.selfRecord })) as unknown, LOCAL);
+  /**
+   * Peers `ids` (cores of their own), each met by `holder` (index `holderIndex`), change their
+   * shares and announce their re-signed records to it: `holder` then holds files news of each.
+   */
+  const shareNews = (holder: ReturnType<typeof core>, holderIndex: number, ids: number[]) => {
+    const peers = ids.map((i) => core(i));
+    peers.forEach((p, k) => meet(holder.rounds, holderIndex, p.rounds, ids[k]!));
+    for (const p of peers) {
+      p.rounds.sharesChanged();
+      p.rounds.startRound();
+      announce(p.rounds, holder.rounds);
+    }
+    return peers;
+  };
   const filesOf = (id: string) => ({
     cursor: `c-${id}`,
     reset: true,
@@ -538,13 +552,7 @@ describe('files news (a peer whose record says its file list moved is asked dire
 
   it('with filesNewsSpreadRounds S, asks each news peer after a random wait of 0 to S − 1 rounds', () => {
     const c = core(3, [], { fanout: 0, filesNewsPerRound: 6, filesNewsSpreadRounds: 4 });
-    const others = [4, 5, 6, 7, 8, 9].map((i) => core(i));
-    others.forEach((p, k) => meet(c.rounds, 3, p.rounds, k + 4));
-    for (const p of others) {
-      p.rounds.sharesChanged();
-      p.rounds.startRound();
-      announce(p.rounds, c.rounds);
-    }
+    shareNews(c, 3, [4, 5, 6, 7, 8, 9]);
     const asked = [1, 2, 3, 4, 5].map(() => c.rounds.startRound().map((p) => p.target.peerId));
     expect(asked[4]).toEqual([]);
     expect(new Set(asked.flat()).size).toBe(6); // each once, within the 4 rounds
@@ -554,40 +562,22 @@ describe('files news (a peer whose record says its file list moved is asked dire
   it('spreads the asks over ceil(peers held / filesNewsAsksPerSharerRound) rounds, so a sharer in a large network is not asked by everyone at once', () => {
     // 6 peers held, 2 asks a sharer a round: a wait of 0 to 2 rounds (S = 3), as filesNewsSpreadRounds 3 would give.
     const c = core(3, [], { fanout: 0, filesNewsPerRound: 6, filesNewsAsksPerSharerRound: 2 });
-    const others = [4, 5, 6, 7, 8, 9].map((i) => core(i));
-    others.forEach((p, k) => meet(c.rounds, 3, p.rounds, k + 4));
+    shareNews(c, 3, [4, 5, 6, 7, 8, 9]);
     expect(c.rounds.table.size).toBe(6);
-    for (const p of others) {
-      p.rounds.sharesChanged();
-      p.rounds.startRound();
-      announce(p.rounds, c.rounds);
-    }
     const asked = [1, 2, 3, 4].map(() => c.rounds.startRound().map((p) => p.target.peerId));
     expect(asked[3]).toEqual([]);
     expect(new Set(asked.flat()).size).toBe(6);
     expect(asked.filter((ids) => ids.length > 0).length).toBeGreaterThan(1);
     // With the default (100) nobody among 6 waits: all asked the next round.
     const d = core(10, [], { fanout: 0, filesNewsPerRound: 6 });
-    const fresh = [11, 12, 13, 14, 15, 16].map((i) => core(i));
-    fresh.forEach((p, k) => meet(d.rounds, 10, p.rounds, k + 11));
-    for (const p of fresh) {
-      p.rounds.sharesChanged();
-      p.rounds.startRound();
-      announce(p.rounds, d.rounds);
-    }
+    const fresh = shareNews(d, 10, [11, 12, 13, 14, 15, 16]);
     const next = d.rounds.startRound().map((p) => p.target.peerId);
     expect(new Set(next)).toEqual(new Set(fresh.map((p) => p.rounds.peerId)));
   });
 
   it('asks at most filesNewsPerRound peers a round for news, the rest in later rounds, and holds at most maxFilesNews', () => {
     const c = core(3, [], { fanout: 0, filesNewsPerRound: 2, maxFilesNews: 5 });
-    const others = [4, 5, 6, 7, 8, 9].map((i) => core(i));
-    others.forEach((p, k) => meet(c.rounds, 3, p.rounds, k + 4));
-    for (const p of others) {
-      p.rounds.sharesChanged();
-      p.rounds.startRound();
-      announce(p.rounds, c.rounds);
-    }
+    shareNews(c, 3, [4, 5, 6, 7, 8, 9]);
     expect(c.rounds.filesNewsPending).toBe(5); // the sixth is left to the random fanout
     const asked = [1, 2, 3, 4].map(() => c.rounds.startRound().map((p) => p.target.peerId));
     expect(asked.map((ids) => ids.length)).toEqual([2, 2, 1, 0]);

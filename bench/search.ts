@@ -19,18 +19,23 @@
  * first and last remote hit, measured at the searching peer (p50, p99). BENCH_SEARCHES changes
  * the number of searches (default 100). The machine's 1-minute load average is sampled every
  * second while the searches run (min, median, max), since the hop latencies are mostly CPU queueing.
+ * Each peer dials half its links (test/support/topology.ts dialsOf), so the graph is built whole
+ * under the link manager's outbound slots. BENCH_SEARCH_TABLE_BITS_LOG2 sets the smallest own route
+ * table (16, as File Management's); BENCH_SEARCH_LOG=LEVEL prints the peers' logs (JSON lines);
+ * BENCH_PROFILE=DIR writes CPU profiles of the peers' processes.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { availableParallelism, loadavg } from 'node:os';
+import { ROUTE_TABLE_OWN_MIN_BITS_LOG2 } from '../src/protocol/route-table.ts';
 import { createSearchService, type SearchService } from '../src/search/service.ts';
 import { DEFAULT_PORTS } from '../src/shared/config.ts';
 import { SEARCH_DEFAULTS } from '../src/shared/defaults.ts';
 import { memorySigner } from '../src/shared/keys.ts';
-import { silentLogger } from '../src/shared/logging.ts';
+import { createLogger, silentLogger } from '../src/shared/logging.ts';
 import { PeerTls } from '../src/shared/peer-tls.ts';
 import { MemoryIndex } from '../test/support/memory-index.ts';
-import { edgesOf, neighboursOf, seededRandom } from '../test/support/topology.ts';
+import { dialsOf, edgesOf, neighboursOf, seededRandom } from '../test/support/topology.ts';
 import { check, figure, fmt, median, percentile, table, type BenchResult } from './_results.ts';
 
 const PEERS = Number(process.env.BENCH_SEARCH_PEERS ?? 100);
@@ -42,6 +47,8 @@ const PROCS = Math.max(
 const DEGREE = 8;
 const TTL = Number(process.env.BENCH_SEARCH_TTL ?? SEARCH_DEFAULTS.maxTtl);
 const ROUTE_LEVELS = Number(process.env.BENCH_SEARCH_ROUTE_LEVELS ?? SEARCH_DEFAULTS.routeLevels);
+/** The smallest own route table, log2 of its bits (as File Management sizes them: 16). */
+const TABLE_MIN_LOG2 = Number(process.env.BENCH_SEARCH_TABLE_BITS_LOG2 ?? ROUTE_TABLE_OWN_MIN_BITS_LOG2);
 /** Route tables have settled once no peer received one for this long (updates go at most once a second per link). */
 const TABLES_QUIET_MS = 3_000;
 const HOLDERS = Math.min(20, PEERS);
@@ -50,6 +57,8 @@ const SEARCHES = Number(process.env.BENCH_SEARCHES ?? 100);
 /** Hits later than a search's deadline are not counted: on a loaded machine recall measures the queueing too. */
 const DEADLINE_MS = Number(process.env.BENCH_SEARCH_DEADLINE_MS ?? 500);
 const LAST_HIT_P99_TARGET_MS = 200;
+/** BENCH_PROFILE=DIR: CPU profiles of the peers' processes land in DIR (node --cpu-prof). */
+const PROFILE_ARGS = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
 
 const hostOf = (i: number) => `127.0.${80 + Math.floor(i / 250)}.${(i % 250) + 2}`;
 const addressOf = (i: number) => `${hostOf(i)}:${DEFAULT_PORTS.searchPort}`;
@@ -61,6 +70,8 @@ interface Setup {
   mine: number[];
   /** Graph neighbours of every peer. */
   adjacent: number[][];
+  /** The neighbours each peer dials (the others dial it): half its links, as its outbound slots allow. */
+  dials: number[][];
   holders: number[];
 }
 type Request =
@@ -97,12 +108,16 @@ async function worker(): Promise<void> {
     switch (req.type) {
       case 'start': {
         setup = req.setup;
-        const { adjacent, holders } = setup;
+        const { adjacent, dials, holders } = setup;
         for (const i of setup.mine) {
-          const index = new MemoryIndex();
+          const index = new MemoryIndex(TABLE_MIN_LOG2);
           for (let f = 0; f < FILES_PER_PEER; f++) index.add(`file ${i}-${f} other.bin`);
           if (holders.includes(i)) index.add(`target at ${i}.iso`);
-          const candidates = adjacent[i]!.map((j) => ({ searchAddress: addressOf(j) }));
+          // Each peer dials only its half of its links (dialsOf): its inbound half is capped at
+          // maxLinks minus the outbound slots, so with the degree at the link limit, peers that
+          // dialled at random left pairs with full inbound halves refusing each other, redialling
+          // (a TLS handshake each time) through every search.
+          const candidates = dials[i]!.map((j) => ({ searchAddress: addressOf(j) }));
           const identity = memorySigner();
           const tls = new PeerTls(identity);
           await tls.ready();
@@ -111,7 +126,9 @@ async function worker(): Promise<void> {
             createSearchService({
               index,
               neighbours: { candidates: () => candidates },
-              logger: silentLogger(),
+              logger: process.env.BENCH_SEARCH_LOG
+                ? createLogger(process.env.BENCH_SEARCH_LOG, { peer: i })
+                : silentLogger(),
               identity,
               tls,
               host: hostOf(i),
@@ -189,7 +206,7 @@ interface Worker {
 
 function startWorker(): Worker {
   const child = fork(import.meta.filename, [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...PROFILE_ARGS],
     env: { ...process.env, BENCH_SEARCH_WORKER: '1' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -227,6 +244,7 @@ function startWorker(): Worker {
 export async function run(): Promise<BenchResult> {
   const edges = edgesOf(PEERS, { kind: 'random', degree: DEGREE, seed: 42 });
   const adjacent = neighboursOf(PEERS, edges);
+  const dials = dialsOf(PEERS, edges);
   const random = seededRandom(7);
   const holders = new Set<number>();
   while (holders.size < HOLDERS) holders.add(Math.floor(random() * PEERS));
@@ -249,7 +267,7 @@ export async function run(): Promise<BenchResult> {
       workers.map((w, k) =>
         w.call({
           type: 'start',
-          setup: { mine: [...adjacent.keys()].filter((i) => i % PROCS === k), adjacent, holders: [...holders] },
+          setup: { mine: [...adjacent.keys()].filter((i) => i % PROCS === k), adjacent, dials, holders: [...holders] },
         }),
       ),
     );
@@ -330,7 +348,7 @@ export async function run(): Promise<BenchResult> {
       figure('load average (1 min) during the searches, highest', 'info', Math.max(...load), ''),
     ];
     console.log(
-      `search: ${PEERS} peers in ${PROCS} process${PROCS > 1 ? 'es' : ''}, ${edges.length} links (random, degree ${DEGREE}), TTL ${TTL}, ${ROUTE_LEVELS > 0 ? `${ROUTE_LEVELS} route levels` : 'plain flood (no route tables)'}; ${SEARCHES} searches for a file ${HOLDERS} peers hold, deadline ${DEADLINE_MS} ms\n`,
+      `search: ${PEERS} peers in ${PROCS} process${PROCS > 1 ? 'es' : ''}, ${edges.length} links (random, degree ${DEGREE}), TTL ${TTL}, ${ROUTE_LEVELS > 0 ? `${ROUTE_LEVELS} route levels, own tables of at least 2^${TABLE_MIN_LOG2} bits` : 'plain flood (no route tables)'}; ${SEARCHES} searches for a file ${HOLDERS} peers hold, deadline ${DEADLINE_MS} ms\n`,
     );
     console.log(
       table(

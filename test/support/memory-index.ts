@@ -14,6 +14,9 @@ import type { IndexEntry, LocalIndex } from '../../src/search/ports.ts';
 export class MemoryIndex implements LocalIndex {
   readonly entries: IndexEntry[] = [];
 
+  /** `tableMinLog2`: the smallest own route table (2^16 bits, as File Management's, unless given). */
+  constructor(private readonly tableMinLog2?: number) {}
+
   /** Share a file by name; its id is derived from the name and `content` (default: the name). */
   add(name: string, content = name): IndexEntry {
     const entry = { id: createHash('sha256').update(content).digest('hex'), name, size: Buffer.byteLength(content) };
@@ -35,6 +38,6 @@ export class MemoryIndex implements LocalIndex {
 
   /** The query routing table of every entry, built as File Management builds it (each call afresh: test indexes are small). */
   async routeTable(): Promise<RouteTable> {
-    return routeTableOf(this.entries);
+    return routeTableOf(this.entries, this.tableMinLog2);
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Overlay graphs for network tests and benchmarks: line, ring, star and seeded random graphs of a
  * given degree, as edge lists over peers 0..n-1, plus hop distances (BFS) to say which peers a
- * query of a given TTL must and must not reach.
+ * query of a given TTL must and must not reach, and which end of each edge dials it.
  */
 
 export type Topology = 'line' | 'ring' | 'star' | { kind: 'random'; degree: number; seed: number };
@@ -55,6 +55,37 @@ export function neighboursOf(n: number, edges: readonly Edge[]): number[][] {
     out[b]!.push(a);
   }
   return out;
+}
+
+/**
+ * Who dials whom: for each peer, the neighbours it dials, so that every peer dials about half its
+ * links (out and in differ by at most one). A peer keeps outbound slots that inbound links never
+ * take (link-manager.ts), so a graph whose degree is the link limit is only built whole when no
+ * peer gets more inbound links than the rest: left to chance, two peers whose inbound halves are
+ * full refuse each other for ever. Walks over unused edges, each edge pointed the way it was
+ * walked (an Euler-style orientation): a walk leaves and enters every peer it passes through
+ * alike, and starting at peers with an odd number of unused edges leaves at most one unbalanced
+ * edge per peer.
+ */
+export function dialsOf(n: number, edges: readonly Edge[]): number[][] {
+  const unused = Array.from({ length: n }, () => new Map<number, number>()); // peer → (edge index → other end)
+  edges.forEach(([a, b], e) => {
+    unused[a]!.set(e, b);
+    unused[b]!.set(e, a);
+  });
+  const dials = Array.from({ length: n }, () => [] as number[]);
+  const walkFrom = (start: number) => {
+    for (let at = start; unused[at]!.size > 0;) {
+      const [e, next] = unused[at]!.entries().next().value as [number, number];
+      unused[at]!.delete(e);
+      unused[next]!.delete(e);
+      dials[at]!.push(next);
+      at = next;
+    }
+  };
+  for (let v = 0; v < n; v++) if (unused[v]!.size % 2 === 1) walkFrom(v);
+  for (let v = 0; v < n; v++) while (unused[v]!.size > 0) walkFrom(v);
+  return dials;
 }
 
 /** Hops from `from` to every peer (Infinity when unreachable). */

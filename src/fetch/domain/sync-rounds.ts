@@ -17,21 +17,17 @@
  * ("heard from") comes only from direct authenticated contact: an answer from the peer, or its
  * own request over TLS proving its id; a replayed record changes nothing.
  *
- * Files news: a peer's shared-file list travels only in its own answers (only the holder answers
- * for what it holds), so random asks alone would take O(N) rounds to spread a new file. A peer
- * whose list changed re-signs its record with a higher `filesVersion` (sharesChanged(), at most
- * once per filesResignRounds); that record spreads by gossip in O(log N) rounds, and a peer that
- * takes it over an older one it held notes "X's list moved". Each round it asks up to
- * filesNewsPerRound such peers directly, on top of the fanout, picked at random among the news it
- * holds (at most maxFilesNews), each after a random wait of up to S − 1 rounds, S the larger of
- * filesNewsSpreadRounds and the peers held over filesNewsAsksPerSharerRound (so a sharer's peak of
- * asks stays near the latter; none wait at 100 peers); an ask, answered or not, or any answer carrying X's files, settles
- * X's news, so a version never satisfied costs one ask per record that raised it, never one a round.
+ * Files news: a peer's shared-file list travels only in its own answers, so random asks alone
+ * would take O(N) rounds to spread a new file. A peer whose list changed re-signs its record with
+ * a higher `filesVersion` (sharesChanged(), at most once per filesResignRounds); that record
+ * spreads by gossip in O(log N) rounds, and a peer that takes it over an older one it held asks
+ * that peer directly, a few a round on top of the fanout (files-news.ts).
  */
 import { fetchConfig, PROTOCOL_VERSION, type FetchConfig } from './config.ts';
 import type { ServiceAddresses } from './addresses.ts';
 import { Admission, type AdmissionCounters } from './admission.ts';
 import { AvailabilityMap } from './availability.ts';
+import { FilesNews } from './files-news.ts';
 import { hostOf } from '../../shared/address.ts';
 import type { RecordSigner, SignatureVerifier } from './keys.ts';
 import { MembershipLog } from './membership-log.ts';
@@ -160,8 +156,8 @@ export class SyncRounds {
   private stableRounds = 0;
   /** The digest and its hash, recomputed only when the table changed. */
   private digestCache: { changes: number; entries: string[] | undefined; hash: string } | undefined;
-  /** Peers whose newer record said their shared-file list moved since we held them, not yet asked, with the first round they may be (see the header). */
-  private readonly filesNews = new Map<string, number>();
+  /** Peers whose newer record said their shared-file list moved since we held them, not yet asked. */
+  private readonly filesNews: FilesNews;
   /** Our own shared-file list changed since our record last said so; and the round it last did. */
   private sharesDirty = false;
   private sharesSignedRound = -Infinity;
@@ -172,6 +168,7 @@ export class SyncRounds {
     this.log = new MembershipLog(this.config.logCapacity);
     this.files = new AvailabilityMap(this.config);
     this.admission = new Admission(this.config);
+    this.filesNews = new FilesNews(this.config, options.random);
     const now = options.clock.epochMs();
     const self = signRecord(options.signer, {
       status: 'alive',
@@ -189,7 +186,7 @@ export class SyncRounds {
       (peerId) => {
         this.files.removePeer(peerId);
         this.viewCursors.delete(peerId);
-        this.filesNews.delete(peerId);
+        this.filesNews.settle(peerId);
       },
       options.random,
     );
@@ -254,7 +251,7 @@ export class SyncRounds {
     ];
     const targets: SyncTarget[] = [
       ...chosen,
-      ...this.pickFilesNews(chosen),
+      ...this.filesNews.pick(chosen, (peerId) => this.isLive(peerId), this.round),
       ...sample(down, this.config.downProbes, this.options.random),
     ].map((peerId) => ({ peerId, address: (this.table.get(peerId) as PeerView).addresses.fetch }));
     // A join address is the user's way into *their* network: peers that reached us first (say, we
@@ -271,24 +268,10 @@ export class SyncRounds {
     return targets.map((target) => ({ target, request: this.requestFor(target.peerId) }));
   }
 
-  /**
-   * Peers with files news to ask this round on top of the fanout: at most filesNewsPerRound, drawn
-   * at random among the news held (a peer re-signing often cannot push the others' news out).
-   * Asked ones, chosen ones (asked anyway) and down ones lose their news.
-   */
-  private pickFilesNews(chosen: readonly string[]): string[] {
-    if (this.filesNews.size === 0) return [];
-    for (const peerId of chosen) this.filesNews.delete(peerId);
-    const candidates: string[] = [];
-    for (const [peerId, due] of this.filesNews) {
-      const peer = this.table.get(peerId);
-      if (peer === undefined || peer.state === 'down') this.filesNews.delete(peerId);
-      else if (due <= this.round) candidates.push(peerId);
-    }
-    if (candidates.length === 0) return [];
-    const picked = sample(candidates, this.config.filesNewsPerRound, this.options.random);
-    for (const peerId of picked) this.filesNews.delete(peerId);
-    return picked;
+  /** A peer held and not down. */
+  private isLive(peerId: string): boolean {
+    const state = this.table.get(peerId)?.state;
+    return state !== undefined && state !== 'down';
   }
 
   /**
@@ -296,23 +279,10 @@ export class SyncRounds {
    * replaced by a newer one, said an older filesVersion (or none) than the new one says.
    */
   private mergeNoting(records: readonly PeerRecord[], now: number): MergeReport {
-    const moved: PeerRecord[] = [];
-    for (const record of records) {
-      if (record.filesVersion === undefined || record.status !== 'alive') continue;
-      const held = this.table.has(record.peerId) ? this.table.known(record.peerId) : undefined;
-      if (held !== undefined && record.filesVersion > (held.filesVersion ?? -1)) moved.push(record);
-    }
+    const moved = FilesNews.moved(records, (peerId) => (this.table.has(peerId) ? this.table.known(peerId) : undefined));
     const report = this.table.merge(records, now);
-    const spread = Math.max(
-      this.config.filesNewsSpreadRounds,
-      Math.ceil(this.table.size / this.config.filesNewsAsksPerSharerRound),
-    );
-    for (const record of moved) {
-      if (this.table.known(record.peerId) !== record || !this.table.has(record.peerId)) continue;
-      if (this.filesNews.has(record.peerId) || this.filesNews.size >= this.config.maxFilesNews) continue;
-      const wait = spread > 1 ? Math.floor(this.options.random.next() * spread) : 0;
-      this.filesNews.set(record.peerId, this.round + 1 + wait);
-    }
+    const taken = (record: PeerRecord) => this.table.known(record.peerId) === record && this.table.has(record.peerId);
+    this.filesNews.note(moved, taken, this.table.size, this.round);
     return report;
   }
 
@@ -416,7 +386,7 @@ export class SyncRounds {
     }
     const report = this.mergeNoting(direct, now);
     // Its files came with this very answer, made after any record of it the answer carried.
-    if (filesTaken) this.filesNews.delete(response.from);
+    if (filesTaken) this.filesNews.settle(response.from);
     // Dial the answerer where it just answered, when its record lists that address.
     this.table.useAddress(response.from, target.address);
     report.unverified = unverified;

@@ -107,15 +107,16 @@ export class QueryRouting {
   outgoingTable(links: readonly LinkId[], level: number): RouteTable | undefined {
     if (this.own === undefined || level < 0 || level >= this.levels) return undefined;
     if (level === 0) return this.own;
-    let table: RouteTable = this.own;
+    const parts: RouteTable[] = [this.own];
     for (const link of links) {
       const below = this.theirs.get(link)?.[level - 1];
       if (below === undefined) {
-        table = RouteTable.full(Math.log2(table.bits));
+        parts.length = 0; // we flood to that link: this level may hold anything
         break;
       }
-      table = table.union(below);
+      parts.push(below);
     }
+    const table = parts.length > 0 ? RouteTable.unionOf(parts) : RouteTable.full(Math.log2(this.own.bits));
     const before = this.outgoing[level];
     if (before?.equals(table)) return before;
     this.outgoing[level] = table;

@@ -97,6 +97,8 @@ interface Counters {
   /** Route tables received, and query copies a table kept from a link. */
   routeTablesReceived: number;
   queriesNotRouted: number;
+  /** Route table bytes written to links (whole tables and patches, deflated). */
+  routeTableBytes: number;
 }
 
 // ---------------------------------------------------------------- a worker: some of the peers (child)
@@ -180,6 +182,7 @@ async function worker(): Promise<void> {
           cpuMs: (cpu.user + cpu.system) / 1000,
           routeTablesReceived: all.reduce((sum, p) => sum + p.engine.counters.routeTablesReceived, 0),
           queriesNotRouted: all.reduce((sum, p) => sum + p.engine.counters.queriesNotRouted, 0),
+          routeTableBytes: all.reduce((sum, p) => sum + p.links.counters.routeTables.bytesSent, 0),
         } satisfies Counters;
       }
       case 'stop':
@@ -259,6 +262,7 @@ export async function run(): Promise<BenchResult> {
       cpuMs: all.reduce((s, c) => s + c.cpuMs, 0),
       routeTablesReceived: all.reduce((s, c) => s + c.routeTablesReceived, 0),
       queriesNotRouted: all.reduce((s, c) => s + c.queriesNotRouted, 0),
+      routeTableBytes: all.reduce((s, c) => s + c.routeTableBytes, 0),
     };
   };
   try {
@@ -283,6 +287,7 @@ export async function run(): Promise<BenchResult> {
       tables = now;
     }
     const settledMs = performance.now() - t0;
+    const tableBytesSettled = (await counters()).routeTableBytes;
     const load: number[] = [loadavg()[0]!];
     const sampler = setInterval(() => load.push(loadavg()[0]!), 1_000);
 
@@ -343,6 +348,12 @@ export async function run(): Promise<BenchResult> {
       ),
       figure('overlay linked in', 'info', linkedMs, 'ms'),
       figure('route tables settled in (from the start)', 'info', settledMs, 'ms'),
+      figure(
+        'route table bytes sent per peer until settled (to its 8 links)',
+        'info',
+        tableBytesSettled / PEERS / 1024,
+        'KiB',
+      ),
       figure('load average (1 min) during the searches, lowest', 'info', Math.min(...load), ''),
       figure('load average (1 min) during the searches, median', 'info', median(load), ''),
       figure('load average (1 min) during the searches, highest', 'info', Math.max(...load), ''),

@@ -14,7 +14,7 @@ import type { IndexEntry, LocalIndex } from '../../src/search/ports.ts';
 export class MemoryIndex implements LocalIndex {
   readonly entries: IndexEntry[] = [];
 
-  /** `tableMinLog2`: the smallest own route table (2^16 bits, as File Management's, unless given). */
+  /** `tableMinLog2`: the smallest own route table (as File Management's, ROUTE_TABLE_OWN_MIN_BITS_LOG2, unless given). */
   constructor(private readonly tableMinLog2?: number) {}
 
   /** Share a file by name; its id is derived from the name and `content` (default: the name). */
@@ -36,8 +36,16 @@ export class MemoryIndex implements LocalIndex {
     return this.entries.filter((e) => e.id === fileId);
   }
 
-  /** The query routing table of every entry, built as File Management builds it (each call afresh: test indexes are small). */
+  /**
+   * The query routing table of every entry, built as File Management builds it, and like it
+   * rebuilt only when the entries changed (entries are only ever added): the Search service reads
+   * it every second, and a fresh 32 KiB table a second per peer is garbage a real peer never makes.
+   */
   async routeTable(): Promise<RouteTable> {
-    return routeTableOf(this.entries, this.tableMinLog2);
+    if (this.#routes?.count !== this.entries.length)
+      this.#routes = { count: this.entries.length, table: routeTableOf(this.entries, this.tableMinLog2) };
+    return this.#routes.table;
   }
+
+  #routes: { count: number; table: RouteTable } | undefined;
 }

@@ -68,9 +68,12 @@ describe('RouteTable', () => {
     expect(big.union(small).equals(union)).toBe(true);
   });
 
-  it('is sized for about one bit in eight per key, at least 2^16 bits (levels are unions), within the protocol sizes', () => {
+  it('is sized for about one bit in eight per key, at least 2^18 bits (levels are unions), within the protocol sizes', () => {
     expect(RouteTable.sizeFor(0)).toBe(ROUTE_TABLE_OWN_MIN_BITS_LOG2);
-    expect(RouteTable.sizeFor(8_000)).toBe(16);
+    expect(ROUTE_TABLE_OWN_MIN_BITS_LOG2).toBe(18);
+    expect(RouteTable.sizeFor(8_000)).toBe(18);
+    expect(RouteTable.sizeFor(8_000, 13)).toBe(16);
+    expect(RouteTable.sizeFor(40_000)).toBe(19);
     expect(RouteTable.sizeFor(100_000)).toBe(20);
     expect(RouteTable.sizeFor(10_000_000)).toBe(ROUTE_TABLE_MAX_BITS_LOG2);
   });

@@ -30,10 +30,12 @@ const BITS_PER_KEY = 8;
  * The smallest size sizeFor chooses, above the protocol's least: tables are combined into levels
  * (a neighbour's and its neighbours' shares), and a union is never sparser than its smallest
  * member, widened. Own tables of 2^13 bits left the third level 78 % full at 10,000 simulated
- * peers, a near-flood; at 2^16, 17 % (docs/SCALE.md "Keyword routing"). 8 KiB, deflated to a few
- * hundred bytes when sparse.
+ * peers, a near-flood; at 2^16, 17 % (docs/SCALE.md "Keyword routing"), and the fourth 55 %; at
+ * 2^18 the four levels are 0.1, 0.9, 4.6 and 18 % full, which is what brings a TTL 7 search under
+ * a tenth of a flood's messages (docs/SCALE.md "The target with the current rules"). 32 KiB,
+ * deflated to a few hundred bytes when sparse.
  */
-export const ROUTE_TABLE_OWN_MIN_BITS_LOG2 = 16;
+export const ROUTE_TABLE_OWN_MIN_BITS_LOG2 = 18;
 /** Marks an id key; no token has it (tokens are letters and digits). */
 const ID_MARK = '#';
 
@@ -62,7 +64,7 @@ export class RouteTable {
 
   /**
    * The size (log2 of bits) an own table of `keys` keys gets: about one bit in eight set, at least
-   * 2^`floorLog2` bits (2^16 unless a simulation measures smaller ones), at most the protocol's largest.
+   * 2^`floorLog2` bits (ROUTE_TABLE_OWN_MIN_BITS_LOG2 unless a simulation measures others), at most the protocol's largest.
    */
   static sizeFor(keys: number, floorLog2: number = ROUTE_TABLE_OWN_MIN_BITS_LOG2): number {
     const wanted = Math.ceil(Math.log2(Math.max(1, keys * BITS_PER_KEY)));

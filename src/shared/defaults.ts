@@ -37,7 +37,7 @@ export const SEARCH_DEFAULTS = {
    * Query routing (feature "qrp"): levels of route table each peer sends its neighbours (0: none,
    * plain flood), so this many last hops of a query go only to neighbours whose table may match.
    */
-  routeLevels: 3,
+  routeLevels: 4,
 } as const;
 
 export const DOWNLOAD_DEFAULTS = {

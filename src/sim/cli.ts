@@ -26,6 +26,7 @@
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { seededRandom } from '../fetch/domain/random.ts';
+import { ROUTE_TABLE_OWN_MIN_BITS_LOG2 } from '../protocol/route-table.ts';
 import { Overlay, type LatencyModel } from './overlay.ts';
 import { chartMain, USAGE as CHART_USAGE, writeSearchCharts } from './chart-cli.ts';
 import { markdownTable, summarize, type SearchRow } from './report.ts';
@@ -69,7 +70,7 @@ async function searchMain(rest: string[]): Promise<void> {
       words: { type: 'string', default: String(DEFAULT_LIBRARY.wordsPerName) },
       vocabulary: { type: 'string', default: String(DEFAULT_LIBRARY.vocabulary) },
       zipf: { type: 'string', default: String(DEFAULT_LIBRARY.zipf) },
-      'table-bits': { type: 'string', default: '16' },
+      'table-bits': { type: 'string', default: String(ROUTE_TABLE_OWN_MIN_BITS_LOG2) },
       searches: { type: 'string', default: '20' },
       seed: { type: 'string', default: '1' },
       'latency-median': { type: 'string', default: '40' },

@@ -24,7 +24,7 @@ export interface LibraryConfig {
   /** Distinct words, drawn with probability ∝ 1 / rank^zipf. */
   readonly vocabulary: number;
   readonly zipf: number;
-  /** Smallest own table (log2 of bits; RouteTable.sizeFor's floor, 2^16 unless given); larger when the keys need it. */
+  /** Smallest own table (log2 of bits; RouteTable.sizeFor's floor, ROUTE_TABLE_OWN_MIN_BITS_LOG2 unless given); larger when the keys need it. */
   readonly minTableLog2?: number;
 }
 

@@ -2,7 +2,7 @@
  * search: flood search among 100 real Search services (BENCH_SEARCH_PEERS), each on its own
  * loopback address (127.0.80.2 …) with the default ports, linked over TLS 1.3 in a seeded random
  * overlay of degree 8; TTL 7 (BENCH_SEARCH_TTL: every peer's largest TTL too, as the searchTtl
- * setting would be). Query routing as a peer runs it by default (searchRouteLevels, 3 levels;
+ * setting would be). Query routing as a peer runs it by default (searchRouteLevels, 4 levels;
  * BENCH_SEARCH_ROUTE_LEVELS=0 for the plain flood): the searches start once the route tables have
  * settled (no table received for 3 s), so the last hops go only where a table matches. The peers
  * are spread over child processes, one per CPU and at most 4 (BENCH_SEARCH_PROCS to choose; peer

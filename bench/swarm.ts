@@ -25,6 +25,7 @@ import { HttpChunkSource } from '../src/download/adapters/http/http-chunk-source
 import { Bitfield } from '../src/download/domain/bitfield.ts';
 import { runTransfer } from '../src/download/domain/transfer.ts';
 import type { ChunkSource } from '../src/download/ports.ts';
+import { countedSink } from '../src/download/traffic.ts';
 import type { Manifest } from '../src/shared/content.ts';
 import { memorySigner } from '../src/shared/keys.ts';
 import { ALPN_HTTP, PeerTls } from '../src/shared/peer-tls.ts';
@@ -120,10 +121,14 @@ async function download(sources: string[], manifest: Manifest, outDir: string): 
   const chunkSource: ChunkSource = {
     manifest: (...a) => http.manifest(...a),
     range: (source, id, start, end, signal, sink) =>
-      http.range(source, id, start, end, signal, (piece) => {
-        fetched += piece.length;
-        return sink(piece);
-      }),
+      http.range(
+        source,
+        id,
+        start,
+        end,
+        signal,
+        countedSink(sink, (bytes) => (fetched += bytes)),
+      ),
     close: () => http.close(),
   };
   const t0 = performance.now();

@@ -7,12 +7,40 @@
 import type { Manifest } from '../shared/content.ts';
 
 /**
- * Takes the bytes of a range as they arrive. A piece may be a view of a buffer the adapter
- * reuses: it is valid during the call and, when the sink returns a promise, until that promise
- * settles (the stream pauses meanwhile: backpressure). Throwing or rejecting ends the request
- * with that error. An adapter never hands the sink a byte past the range's declared size.
+ * Takes the bytes of a range as they arrive, in order. An adapter either hands it pieces to copy
+ * (`take`), or, where it can and the sink offers one, reads body bytes straight into the sink's
+ * own memory (`target`) and only says how many landed; one range may mix both. An adapter never
+ * hands the sink, nor reads into its memory, a byte past the range's declared size.
  */
-export type RangeSink = (piece: Buffer) => void | Promise<void>;
+export interface RangeSink {
+  /**
+   * Take the next piece. It may be a view of a buffer the adapter reuses: valid during the call
+   * and, when a promise is returned, until it settles (no more bytes are read meanwhile:
+   * backpressure). Throwing or rejecting ends the request with that error.
+   */
+  take(piece: Buffer): void | Promise<void>;
+  /** Where the adapter may read the next body bytes itself, if the sink offers it (optional). */
+  readonly target?: RangeTarget;
+}
+
+/**
+ * The sink's memory, lent for reading into (the copy a `take` makes, saved). The adapter asks for a
+ * view before a read, reads at most that many bytes into its start, and reports them with
+ * `landed` before asking again; a view is never written after the request ends.
+ */
+export interface RangeTarget {
+  /**
+   * A view of at most `max` bytes (the range's bytes still due) for the next read, owned by the
+   * sink until the request ends; undefined when the next bytes must come through `take` (no
+   * memory free yet, or none wanted for them).
+   */
+  next(max: number): Uint8Array | undefined;
+  /**
+   * `n` bytes (at most the view's length) were read into the start of the view `next` last
+   * returned. Returns and throws as `take` does.
+   */
+  landed(n: number): void | Promise<void>;
+}
 
 /** A remote File Management API, by base URL. */
 export interface ChunkSource {

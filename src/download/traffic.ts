@@ -4,7 +4,7 @@
  * (a job done, failed or paused; a source that failed, was banned for wrong bytes, or refused).
  * The service's /health shows them and GET /metrics reads them.
  */
-import type { ChunkSource } from './ports.ts';
+import type { ChunkSource, RangeSink } from './ports.ts';
 
 export interface DownloadCounters {
   /** Bytes received from each source (peerId@host:port), verified or not. */
@@ -31,12 +31,31 @@ export function countingChunkSource(source: ChunkSource, counters: DownloadCount
   return {
     manifest: (from, fileId, signal) => source.manifest(from, fileId, signal),
     range: (from, fileId, start, end, signal, sink) =>
-      source.range(from, fileId, start, end, signal, (piece) => {
-        counters.bytesIn[from] = (counters.bytesIn[from] ?? 0) + piece.length;
-        return sink(piece);
-      }),
+      source.range(
+        from,
+        fileId,
+        start,
+        end,
+        signal,
+        countedSink(sink, (bytes) => (counters.bytesIn[from] = (counters.bytesIn[from] ?? 0) + bytes)),
+      ),
     close: () => source.close(),
   };
+}
+
+/** `sink`, with `count` told the size of every piece it takes and of every read into its memory. */
+export function countedSink(sink: RangeSink, count: (bytes: number) => void): RangeSink {
+  const target = sink.target;
+  const take = (piece: Buffer) => {
+    count(piece.length);
+    return sink.take(piece);
+  };
+  if (!target) return { take };
+  const landed = (n: number) => {
+    count(n);
+    return target.landed(n);
+  };
+  return { take, target: { next: (max) => target.next(max), landed } };
 }
 
 /** Count one DownloadManager event (its `type`) in `counters`. */

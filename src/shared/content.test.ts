@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ChunkCheck,
-  ChunkHasher,
-  hashBytes,
-  isManifestConsistent,
-  MAX_CHUNK_SIZE,
-  toManifest,
-  verifyChunk,
-} from './content.ts';
+import { ChunkHasher, hashBytes, isManifestConsistent, MAX_CHUNK_SIZE, toManifest, verifyChunk } from './content.ts';
 
 const MiB = 1024 * 1024;
 
@@ -90,21 +82,6 @@ describe('content addressing', () => {
     expect(isManifestConsistent({ ...manifest, size: 13 })).toBe(false);
     expect(isManifestConsistent({ ...manifest, chunks: manifest.chunks.slice(1) })).toBe(false);
     expect(isManifestConsistent({ ...manifest, id: VECTORS[0]!.id })).toBe(false);
-  });
-
-  it('checks a chunk from pieces as they stream in: whole and matching, or not', () => {
-    const data = Buffer.from('abcdefghij');
-    const m = toManifest(hashBytes(data, 4), 'x');
-    const last = new ChunkCheck(m, 2); // "ij": the short last chunk
-    expect(last.length).toBe(2);
-    last.update(data.subarray(8, 9));
-    expect(last.matches()).toBe(false); // not all there yet
-    last.update(data.subarray(9, 10));
-    expect(last.matches()).toBe(true);
-    const wrong = new ChunkCheck(m, 0);
-    wrong.update(Buffer.from('abcE'));
-    expect(wrong.matches()).toBe(false);
-    expect(() => new ChunkCheck(m, 0).update(Buffer.alloc(5))).toThrow(RangeError);
   });
 
   it('refuses a manifest that declares chunks larger than a downloader holds', () => {

@@ -126,38 +126,3 @@ export function verifyChunk(m: Manifest, index: number, data: Uint8Array): boole
   const { start, end } = chunkBounds(index, m.size, m.chunkSize);
   return data.length === end - start && createHash('sha256').update(data).digest('hex') === expected;
 }
-
-/**
- * Checks one chunk of a manifest from pieces that arrive in order, hashing each as it comes,
- * so a chunk can be verified while it streams in.
- */
-export class ChunkCheck {
-  readonly length: number;
-  readonly #expected: string | undefined;
-  readonly #hash: Hash = createHash('sha256');
-  #received = 0;
-
-  constructor(m: Manifest, index: number) {
-    this.#expected = m.chunks[index];
-    const { start, end } = chunkBounds(index, m.size, m.chunkSize);
-    this.length = end - start;
-  }
-
-  /** Bytes still missing. */
-  get missing(): number {
-    return this.length - this.#received;
-  }
-
-  /** Feed the next piece (at most `missing` bytes). */
-  update(piece: Uint8Array): void {
-    if (piece.length > this.missing)
-      throw new RangeError(`chunk piece of ${piece.length} bytes overruns the ${this.missing} missing`);
-    this.#hash.update(piece);
-    this.#received += piece.length;
-  }
-
-  /** Whether the whole chunk has arrived and matches the manifest's hash. */
-  matches(): boolean {
-    return this.missing === 0 && this.#expected !== undefined && this.#hash.digest('hex') === this.#expected;
-  }
-}

@@ -8,11 +8,13 @@
 import { systemClock, type Cancel, type Clock } from './clock.ts';
 
 export interface Throttle {
+  /** Whether a cap is set now; without one, `take` resolves at once and a hot path need not ask it. */
+  readonly capped: boolean;
   /** Resolves when `bytes` may be moved (at once when there is no cap); rejects if `signal` aborts first. */
   take(bytes: number, signal: AbortSignal): Promise<void>;
 }
 
-export const UNLIMITED: Throttle = { take: async () => undefined };
+export const UNLIMITED: Throttle = { capped: false, take: async () => undefined };
 
 interface Waiter {
   resolve(): void;
@@ -37,6 +39,10 @@ export class RateLimit implements Throttle {
   /** The cap in bytes per second; 0 for none. */
   get bytesPerSecond(): number {
     return this.#rate;
+  }
+
+  get capped(): boolean {
+    return this.#rate > 0;
   }
 
   /** Change the cap (0: none). Transfers waiting under the old cap go on now, and at the new rate from here. */

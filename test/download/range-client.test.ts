@@ -69,7 +69,9 @@ async function get(
   signal = new AbortController().signal,
 ) {
   const pieces: Buffer[] = [];
-  await client.get(url, '/files/x/content', start, end, '"x"', signal, (piece) => void pieces.push(Buffer.from(piece)));
+  await client.get(url, '/files/x/content', start, end, '"x"', signal, {
+    take: (piece) => void pieces.push(Buffer.from(piece)),
+  });
   return Buffer.concat(pieces);
 }
 
@@ -140,7 +142,9 @@ describe('the range client', () => {
     });
     const pieces: Buffer[] = [];
     await expect(
-      (await newClient()).get(source.url, '/f', 0, 3, '"x"', new AbortController().signal, (p) => void pieces.push(p)),
+      (await newClient()).get(source.url, '/f', 0, 3, '"x"', new AbortController().signal, {
+        take: (p) => void pieces.push(p),
+      }),
     ).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     expect(pieces).toEqual([]);
   });
@@ -168,15 +172,9 @@ describe('the range client', () => {
     );
     const pieces: Buffer[] = [];
     await expect(
-      (await newClient()).get(
-        source.url,
-        '/f',
-        0,
-        3,
-        '"x"',
-        new AbortController().signal,
-        (p) => void pieces.push(Buffer.from(p)),
-      ),
+      (await newClient()).get(source.url, '/f', 0, 3, '"x"', new AbortController().signal, {
+        take: (p) => void pieces.push(Buffer.from(p)),
+      }),
     ).rejects.toMatchObject({ code: 'BAD_SOURCE' });
     expect(Buffer.concat(pieces).toString()).not.toContain('EXTRA');
   });
@@ -211,11 +209,13 @@ describe('the range client', () => {
     const seen: string[] = [];
     let first!: () => void;
     const firstSeen = new Promise<void>((resolve) => (first = resolve));
-    const done = client.get(source.url, '/f', 0, 35, '"x"', new AbortController().signal, (piece) => {
-      seen.push(piece.toString());
-      if (seen.length > 1) return undefined;
-      first();
-      return gate;
+    const done = client.get(source.url, '/f', 0, 35, '"x"', new AbortController().signal, {
+      take: (piece) => {
+        seen.push(piece.toString());
+        if (seen.length > 1) return undefined;
+        first();
+        return gate;
+      },
     });
     await firstSeen;
     await second(); // the rest is in the socket now
@@ -246,19 +246,95 @@ describe('the range client', () => {
     const client = await newClient();
     const got: Buffer[] = [];
     let damaged = 0;
-    await client.get(source.url, '/f', 0, big.length - 1, '"x"', new AbortController().signal, (piece) => {
-      const copy = Buffer.from(piece);
-      got.push(copy);
-      // Held across a turn of the event loop: more records are decrypted meanwhile.
-      return new Promise<void>((resolve) =>
-        setImmediate(() => {
-          if (!piece.equals(copy)) damaged++;
-          resolve();
-        }),
-      );
+    await client.get(source.url, '/f', 0, big.length - 1, '"x"', new AbortController().signal, {
+      take: (piece) => {
+        const copy = Buffer.from(piece);
+        got.push(copy);
+        // Held across a turn of the event loop: more records are decrypted meanwhile.
+        return new Promise<void>((resolve) =>
+          setImmediate(() => {
+            if (!piece.equals(copy)) damaged++;
+            resolve();
+          }),
+        );
+      },
     });
     expect(damaged).toBe(0);
     expect(Buffer.concat(got).equals(big)).toBe(true);
+  });
+
+  it('reads the body straight into memory the sink lends, in views it sizes, and the rest through take, in order', async () => {
+    const big = Buffer.alloc(4 * 1024 * 1024 + 5);
+    for (let i = 0; i + 4 <= big.length; i += 4) big.writeUInt32BE(i, i);
+    const source = await rawServer((socket, request) => {
+      const [a, b] = rangeOf(request);
+      // The head with the first body bytes in one read (they come through take), then the rest.
+      socket.write(
+        Buffer.concat([
+          Buffer.from(
+            `HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/${big.length}\r\nContent-Length: ${b - a + 1}\r\n\r\n`,
+          ),
+          big.subarray(a, a + 100),
+        ]),
+      );
+      socket.write(big.subarray(a + 100, b + 1));
+    });
+    const got = Buffer.alloc(big.length);
+    let filled = 0;
+    let asked = 0;
+    const counts = { taken: 0, landed: 0, tooLong: 0 };
+    await (
+      await newClient()
+    ).get(source.url, '/f', 0, big.length - 1, '"x"', new AbortController().signal, {
+      take: (piece) => {
+        piece.copy(got, filled);
+        filled += piece.length;
+        counts.taken += piece.length;
+      },
+      target: {
+        next: (max) => {
+          if (++asked % 5 === 0) return undefined; // now and then no memory: through take
+          if (max > big.length - filled) counts.tooLong++;
+          return got.subarray(filled, filled + Math.min(max, 1000 + (asked % 7) * 3000)); // records split at its end
+        },
+        landed: (n) => {
+          filled += n;
+          counts.landed += n;
+        },
+      },
+    });
+    expect(got.equals(big)).toBe(true);
+    expect(counts.taken).toBeGreaterThanOrEqual(100);
+    expect(counts.landed).toBeGreaterThan(big.length / 2);
+    expect(counts.taken + counts.landed).toBe(big.length);
+    expect(counts.tooLong).toBe(0);
+  });
+
+  it('lends no byte past the range: what a source sends beyond it fails the request and never reaches the memory lent', async () => {
+    const source = await rawServer((socket, request) => {
+      const [a, b] = rangeOf(request);
+      socket.write(
+        `HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${a}-${b}/36\r\nContent-Length: ${b - a + 1}\r\n\r\n`,
+      );
+      // After the head (a read of its own), the body and more in one TLS record.
+      setImmediate(() => socket.write(Buffer.concat([BODY.subarray(a, b + 1), Buffer.from('EXTRA')])));
+    });
+    const memory = Buffer.alloc(64, '.');
+    let filled = 0;
+    const taken: Buffer[] = [];
+    await expect(
+      (await newClient()).get(source.url, '/f', 0, 3, '"x"', new AbortController().signal, {
+        take: (piece) => void taken.push(Buffer.from(piece)),
+        target: {
+          next: () => memory.subarray(filled), // offers far more than is due
+          landed: (n) => void (filled += n),
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'BAD_SOURCE' });
+    // The last byte is never lent: it and what follows it in the read are checked, and refused.
+    expect(memory.toString('latin1', 0, 3)).toBe('012');
+    expect(memory.toString('latin1', 3)).toBe('.'.repeat(61));
+    expect(Buffer.concat(taken).toString()).not.toContain('EXTRA');
   });
 
   it('fails with UNAVAILABLE, saying so, when the address of the source never completes the TCP handshake', async () => {

@@ -92,7 +92,7 @@ describe('PUSH for a Download in a process of its own', () => {
     const manifest = await chunks.manifest(source, id, signal);
     expect(manifest).toMatchObject({ id, size: data.length });
     const got: Buffer[] = [];
-    await chunks.range(source, id, 0, data.length - 1, signal, (piece) => void got.push(Buffer.from(piece)));
+    await chunks.range(source, id, 0, data.length - 1, signal, { take: (piece) => void got.push(Buffer.from(piece)) });
     expect(Buffer.concat(got).equals(data)).toBe(true);
 
     // One push per connection (the manifest's, the range's), each naming this peer's files address.

@@ -12,9 +12,9 @@
 import { setMaxListeners } from 'node:events';
 import { systemClock, type Cancel, type Clock } from '../../shared/clock.ts';
 import type { Manifest } from '../../shared/content.ts';
-import { ChunkCheck, chunkBounds } from '../../shared/content.ts';
+import { chunkBounds, verifyChunk } from '../../shared/content.ts';
 import { PeershareError } from '../../shared/errors.ts';
-import type { ChunkSource, PartialFile } from '../ports.ts';
+import type { ChunkSource, PartialFile, RangeSink, RangeTarget } from '../ports.ts';
 import { Bitfield } from './bitfield.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { ChunkScheduler, type Run, type SchedulerOptions } from './chunk-scheduler.ts';
@@ -250,9 +250,7 @@ class Transfer implements ReceiverHost {
       const start = chunkBounds(run.first, this.manifest.size, this.manifest.chunkSize).start;
       const end = chunkBounds(run.first + run.asked - 1, this.manifest.size, this.manifest.chunkSize).end;
       watchdog.arm();
-      await this.#ctx.chunkSource.range(run.source, this.manifest.id, start, end - 1, controller.signal, (piece) =>
-        receiver.take(piece),
-      );
+      await this.#ctx.chunkSource.range(run.source, this.manifest.id, start, end - 1, controller.signal, receiver);
       this.scheduler.finish(run);
     } catch (err) {
       this.#judge(run, controller.signal.aborted ? controller.signal.reason : err, err, receiver.corrupt); // our timer or abort, else the source's error
@@ -363,16 +361,25 @@ class Transfer implements ReceiverHost {
 }
 
 /**
- * The sink of one request: each piece of the answer is copied into the current chunk's buffer
- * while it is hashed; a complete chunk is handed on if it matched (or dropped if another request
- * won it meanwhile). A run that lost its source or its tail ends the request.
+ * The sink of one request: the answer's bytes fill the current chunk's pool buffer, read straight
+ * into it by the adapter where it can (`target`) or copied from the pieces it hands on (`take`);
+ * a complete chunk is hashed once, whole, and handed on if it matched (or dropped if another
+ * request won it meanwhile: its bytes are counted, none kept). A run that lost its source or its
+ * tail ends the request.
  */
-class RunReceiver {
+class RunReceiver implements RangeSink {
   /** A chunk of this request failed its hash: the source sent wrong bytes. */
   corrupt = false;
-  #check: ChunkCheck | undefined;
-  #buffer: Buffer | undefined;
+  readonly target: RangeTarget = {
+    next: (max) => this.#next(max),
+    landed: (n) => this.#landed(n),
+  };
+  /** The chunk being received (`run.next`): its length (0 before its first byte), bytes so far, and whether they are kept. */
+  #length = 0;
   #filled = 0;
+  #keep = false;
+  /** Where a kept chunk's bytes go (a pool buffer, once one was free). */
+  #buffer: Buffer | undefined;
 
   constructor(
     private readonly host: ReceiverHost,
@@ -386,29 +393,60 @@ class RunReceiver {
     this.watchdog.arm();
     let offset = 0;
     while (offset < piece.length) {
-      const index = this.run.next;
-      if (this.run.dead || index >= this.run.end) return void this.controller.abort(STOPPED); // dropped, or the rest was stolen
-      this.#check ??= new ChunkCheck(this.host.manifest, index);
-      const wanted = !this.host.scheduler.verified.has(index); // won elsewhere: count the bytes, keep none
-      if (wanted && !this.#buffer) {
+      if (!this.#inRun()) return void this.controller.abort(STOPPED); // dropped, or the rest was stolen
+      if (this.#keep && !this.#buffer) {
         this.#buffer = this.host.pool.tryAcquire();
         if (!this.#buffer) return this.#waitForBuffer(piece.subarray(offset));
       }
-      const take = Math.min(this.#check.length - this.#filled, piece.length - offset);
-      const part = piece.subarray(offset, offset + take);
+      const take = Math.min(this.#length - this.#filled, piece.length - offset);
+      if (this.#keep) piece.copy(this.#buffer!, this.#filled, offset, offset + take);
       offset += take;
-      if (wanted) {
-        this.#buffer!.set(part, this.#filled);
-        this.#check.update(part);
-      }
       this.#filled += take;
-      if (this.#filled === this.#check.length) this.#chunkComplete(index, wanted);
+      if (this.#filled === this.#length) this.#chunkComplete();
     }
+    return this.#throttled(piece.length);
+  }
+
+  /** Where the adapter may read the chunk's next bytes: its buffer at the fill offset, up to the chunk's end. */
+  #next(max: number): Uint8Array | undefined {
+    if (!this.#inRun() || !this.#keep) return undefined; // `take` stops the run, or counts bytes not kept
+    this.#buffer ??= this.host.pool.tryAcquire();
+    if (!this.#buffer) return undefined; // `take` waits for one
+    return this.#buffer.subarray(this.#filled, this.#filled + Math.min(max, this.#length - this.#filled));
+  }
+
+  /** `n` bytes were read into the view #next gave. */
+  #landed(n: number): void | Promise<void> {
+    this.watchdog.arm();
+    if (!this.#inRun()) return void this.controller.abort(STOPPED);
+    if (n > this.#length - this.#filled) throw new RangeError(`${n} bytes landed past chunk ${this.run.next}`);
+    this.#filled += n;
+    if (this.#filled === this.#length) this.#chunkComplete();
+    return this.#throttled(n);
+  }
+
+  /**
+   * Whether the run still wants bytes (it was not dropped and its tail not stolen); starts the
+   * next chunk when the last one is complete, and stops keeping one that was won elsewhere.
+   */
+  #inRun(): boolean {
+    const index = this.run.next;
+    if (this.run.dead || index >= this.run.end) return false;
+    if (this.#length === 0) {
+      const { start, end } = chunkBounds(index, this.host.manifest.size, this.host.manifest.chunkSize);
+      this.#length = end - start;
+      this.#keep = true;
+    }
+    if (this.#keep && this.host.scheduler.verified.has(index)) this.#keep = false; // won elsewhere: count the bytes, keep none
+    return true;
+  }
+
+  /** Under a bandwidth cap, wait until `bytes` may move on. */
+  #throttled(bytes: number): void | Promise<void> {
     const throttle = this.host.throttle;
-    if (throttle) {
-      this.watchdog.hold(); // the cap holds us back, not the source
-      return throttle.take(piece.length, this.controller.signal).then(() => this.watchdog.arm());
-    }
+    if (!throttle?.capped) return;
+    this.watchdog.hold(); // the cap holds us back, not the source
+    return throttle.take(bytes, this.controller.signal).then(() => this.watchdog.arm());
   }
 
   /** Every buffer is waiting for the disk: take the rest of `piece` once one is free. */
@@ -424,23 +462,26 @@ class RunReceiver {
     });
   }
 
-  #chunkComplete(index: number, wanted: boolean): void {
-    const { scheduler, pool } = this.host;
-    const check = this.#check!;
+  /** The chunk is all there: hash it, whole, and hand it on if it matched. */
+  #chunkComplete(): void {
+    const { scheduler, pool, manifest } = this.host;
+    const index = this.run.next;
     const buffer = this.#buffer;
-    this.#check = undefined;
+    const keep = this.#keep;
+    const length = this.#length;
     this.#buffer = undefined;
+    this.#length = 0;
     this.#filled = 0;
-    if (!wanted || scheduler.verified.has(index)) {
+    if (!keep || scheduler.verified.has(index)) {
       scheduler.skipped(this.run, index);
       if (buffer) pool.release(buffer);
-    } else if (!check.matches()) {
+    } else if (!verifyChunk(manifest, index, buffer!.subarray(0, length))) {
       this.corrupt = true;
       this.host.corrupted(this.run, index);
       pool.release(buffer!);
       throw new PeershareError('BAD_SOURCE', `chunk ${index} does not match its hash`);
     } else {
-      this.host.verified(this.run, index, buffer!, check.length);
+      this.host.verified(this.run, index, buffer!, length);
     }
   }
 

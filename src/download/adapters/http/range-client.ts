@@ -11,7 +11,15 @@
  * It speaks exactly the subset a range answer needs: one request at a time per connection, a
  * `206` with `Content-Range` and `Content-Length`, no transfer coding. Anything else fails the
  * request. Body bytes are handed to the sink as views of the read buffer, valid during the call
- * and until the promise the sink returns settles (reading pauses meanwhile).
+ * and until the promise the sink returns settles (reading pauses meanwhile). When the sink lends
+ * its own memory (a `RangeTarget`: the chunk's pool buffer at its fill offset), the body is read
+ * straight into it instead, and the sink is only told how many bytes landed: no copy, and no
+ * piece handed on per TLS record. Node asks `onread.buffer` for the buffer of each next read
+ * after every callback, and TLS copies each decrypted record into it, splitting a record at the
+ * buffer's end; a view never longer than the body bytes still due means no byte past the range
+ * reaches the sink's memory (what follows goes to the connection's own buffer and fails the
+ * request). The first body bytes, which share a read with the head, and every read while the
+ * sink has no memory to lend or holds a piece, take the copying path.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -53,14 +61,16 @@ export function peerOfSource(source: string): PeerAddress {
  */
 export type ConnectBack = (signal: AbortSignal) => Promise<Socket>;
 
-/** What a connection does with the bytes it reads (`data`, a view of `buf`): the response in progress, if any. */
-type Reader = (data: Buffer, buf: Uint8Array) => void;
+/** What a connection does with the `n` bytes it read into `buf`: the response in progress, if any. */
+type Reader = (n: number, buf: Uint8Array) => void;
 
 class Connection {
   socket!: Socket; // set by attach(), once dialled and verified (or connected back)
   readonly key: string;
   readonly address: string;
   reader: Reader | undefined;
+  /** Where the response in progress wants the next read to go (a view of its sink's memory), if anywhere. */
+  target: (() => Uint8Array | undefined) | undefined;
   /** Why the connection ended, for the response in progress. */
   onEnd: ((err: Error) => void) | undefined;
   used = false;
@@ -69,12 +79,13 @@ class Connection {
   #idleTimer: NodeJS.Timeout | undefined;
   readonly #buffer = Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
   readonly #spare: Uint8Array[] = [];
+  /** The overflow buffers this connection made (only those go back to #spare). */
+  readonly #spares = new WeakSet<Uint8Array>();
   readonly onread = {
-    // Asked for the buffer of each next read.
-    buffer: () => (this.held ? (this.#spare.pop() ?? Buffer.allocUnsafeSlow(OVERFLOW_BUFFER_BYTES)) : this.#buffer),
+    // Asked for the buffer of each next read, after every callback (and must not throw: Node calls it from C++).
+    buffer: () => (this.held ? this.#overflowBuffer() : (this.target?.() ?? this.#buffer)),
     callback: (n: number, buf: Uint8Array) => {
-      const data = Buffer.from(buf.buffer, buf.byteOffset, n);
-      if (this.reader) this.reader(data, buf);
+      if (this.reader) this.reader(n, buf);
       else this.unasked(); // bytes nobody asked for: the connection is not trusted again
       return true;
     },
@@ -87,9 +98,20 @@ class Connection {
 
   #unasked = false;
 
-  /** `buf` is free again (the sink is done with what was read into it); the shared buffer always is. */
+  #overflowBuffer(): Uint8Array {
+    const spare = this.#spare.pop();
+    if (spare) return spare;
+    const made = Buffer.allocUnsafeSlow(OVERFLOW_BUFFER_BYTES);
+    this.#spares.add(made);
+    return made;
+  }
+
+  /**
+   * `buf` is free again (the sink is done with what was read into it); the shared buffer always is,
+   * and the sink's own memory or a 'data' event's buffer is not the connection's to reuse.
+   */
   free(buf: Uint8Array): void {
-    if (buf !== this.#buffer && this.#spare.length < MAX_SPARE_BUFFERS) this.#spare.push(buf);
+    if (this.#spares.has(buf) && this.#spare.length < MAX_SPARE_BUFFERS) this.#spare.push(buf);
   }
 
   unasked(): void {
@@ -111,6 +133,7 @@ class Connection {
       const onEnd = this.onEnd;
       this.onEnd = undefined;
       this.reader = undefined;
+      this.target = undefined;
       if (onEnd) onEnd(err);
       else onIdleEnd(this);
     };
@@ -280,10 +303,11 @@ interface RangeRequest {
 
 /**
  * One range request on one connection, step by step: write the request; gather the response head
- * and check that it is the range asked for; hand each body piece to the sink, pausing the socket
- * while the sink holds one and queueing what still arrives meanwhile. It completes when every
- * body byte asked for was handed on and the sink let go of the last one (the connection goes back
- * to the pool), and fails at the first error, abort, or byte more than asked (the connection is
+ * and check that it is the range asked for; read the body into the sink's memory where it lends
+ * some, else hand each body piece to the sink, pausing the socket while the sink holds one (or
+ * makes us wait) and queueing what still arrives meanwhile. It completes when every body byte
+ * asked for was handed on and the sink let go of the last one (the connection goes back to the
+ * pool), and fails at the first error, abort, or byte more than asked (the connection is
  * destroyed).
  */
 class RangeExchange {
@@ -299,8 +323,10 @@ class RangeExchange {
   readonly #head = Buffer.allocUnsafe(MAX_HEADER_BYTES);
   #headLength = 0;
   #inBody = false;
-  /** Body bytes handed to the sink so far. */
+  /** Body bytes handed to the sink, or read into its memory, so far. */
   #received = 0;
+  /** The view of the sink's memory the next read goes into, if one is lent. */
+  #lent: Uint8Array | undefined;
   #settled = false;
   /** The sink holds a piece until this settles. */
   #held: Promise<void> | undefined;
@@ -337,7 +363,8 @@ class RangeExchange {
     }
     this.#signal.addEventListener('abort', this.#onAbort, { once: true });
     this.#conn.onEnd = (err) => this.#connectionEnded(err);
-    this.#conn.reader = (data, buf) => this.#read(data, buf);
+    this.#conn.reader = (n, buf) => this.#read(n, buf);
+    if (this.#sink.target) this.#conn.target = () => this.#lend();
     const { host, path, start, end, ifRange } = this.#request;
     this.#conn.socket.write(
       `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nRange: bytes=${start}-${end}\r\nIf-Range: ${ifRange}\r\nAccept-Encoding: identity\r\nConnection: keep-alive\r\n\r\n`,
@@ -350,9 +377,11 @@ class RangeExchange {
     return this.#received === this.#length && !this.#held && this.#queued.length === 0;
   }
 
-  /** Bytes read from the connection (`data`, a view of `buf`). */
-  #read(data: Buffer, buf: Uint8Array): void {
+  /** `n` bytes read from the connection into `buf`. */
+  #read(n: number, buf: Uint8Array): void {
     if (this.#settled) return;
+    if (buf === this.#lent) return this.#landed(n);
+    const data = Buffer.from(buf.buffer, buf.byteOffset, n);
     if (this.#held)
       this.#queued.push([data, buf]); // in a buffer of its own (conn.held)
     else if (this.#inBody) this.#deliver(data, buf);
@@ -390,12 +419,53 @@ class RangeExchange {
     this.#received += data.length;
     let held: void | Promise<void>;
     try {
-      held = this.#sink(data);
+      held = this.#sink.take(data);
     } catch (err) {
       return this.#finish(err);
     }
+    this.#after(held, buf);
+  }
+
+  /**
+   * Where the next read goes (asked after each read): a view of the sink's memory while the body
+   * streams and nothing is held or queued, otherwise undefined (the connection's own buffer).
+   * A view never reaches the body's last byte: that one, and whatever follows it in the same
+   * read, comes through #deliver, which fails the request if the source sent more than it
+   * declared (and the last chunk is not completed), as it did before views were lent.
+   */
+  #lend(): Uint8Array | undefined {
+    this.#lent = undefined;
+    const lendable = this.#length - this.#received - 1;
+    if (this.#settled || !this.#inBody || this.#held || this.#queued.length > 0 || lendable <= 0) return undefined;
+    let view: Uint8Array | undefined;
+    try {
+      view = this.#sink.target!.next(lendable);
+    } catch (err) {
+      this.#finish(err);
+      return undefined;
+    }
+    if (!view || view.length === 0) return undefined;
+    this.#lent = view.length > lendable ? view.subarray(0, lendable) : view;
+    return this.#lent;
+  }
+
+  /** `n` body bytes were read into the view lent (never more than it holds, so never past the range). */
+  #landed(n: number): void {
+    this.#lent = undefined;
+    this.#received += n;
+    let held: void | Promise<void>;
+    try {
+      held = this.#sink.target!.landed(n);
+    } catch (err) {
+      return this.#finish(err);
+    }
+    this.#after(held, undefined);
+  }
+
+  /** The sink took bytes (from `buf`, when they were handed on as a piece): read on, or pause until it is done. */
+  #after(held: void | Promise<void>, buf: Uint8Array | undefined): void {
     if (!held) {
-      this.#conn.free(buf);
+      if (buf) this.#conn.free(buf);
       if (this.#complete) this.#finish();
       return;
     }
@@ -407,10 +477,10 @@ class RangeExchange {
     );
   }
 
-  /** The sink is done with the piece in `buf`: complete, or hand on what queued meanwhile and read on. */
-  #letGo(buf: Uint8Array): void {
+  /** The sink is done with what it held (the piece in `buf`, if any): complete, or hand on what queued meanwhile and read on. */
+  #letGo(buf: Uint8Array | undefined): void {
     this.#held = undefined;
-    this.#conn.free(buf);
+    if (buf) this.#conn.free(buf);
     if (this.#settled) return;
     if (this.#complete) return this.#finish();
     while (!this.#held && !this.#settled && this.#queued.length > 0) this.#deliver(...this.#queued.shift()!);
@@ -435,6 +505,7 @@ class RangeExchange {
     this.#signal.removeEventListener('abort', this.#onAbort);
     const conn = this.#conn;
     conn.reader = undefined;
+    conn.target = undefined;
     conn.onEnd = undefined;
     conn.held = false;
     if (err === undefined) {
@@ -443,7 +514,14 @@ class RangeExchange {
       this.#resolve();
     } else {
       conn.socket.destroy();
-      this.#reject(err);
+      // TLS hands the records it already decrypted to the buffer of the next read even past a
+      // destroy (from C++, with ticks and microtasks run between them), and asks for no other one:
+      // while a view of the sink's memory is that buffer, settle only once the socket has closed,
+      // so the sink cannot reuse the memory before the last write into it.
+      const lent = this.#lent !== undefined;
+      this.#lent = undefined;
+      if (lent && !conn.socket.closed) conn.socket.once('close', () => this.#reject(err));
+      else this.#reject(err);
     }
   }
 }

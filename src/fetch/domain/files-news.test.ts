@@ -16,9 +16,8 @@ describe('FilesNews', () => {
       ['b', rec('b')],
       ['c', rec('c', 9)],
     ]);
-    const moved = FilesNews.moved(
-      [rec('a', 6), rec('b', 1), rec('c', 9), rec('d', 3), rec('a', 7, 'left')],
-      (id) => held.get(id),
+    const moved = FilesNews.moved([rec('a', 6), rec('b', 1), rec('c', 9), rec('d', 3), rec('a', 7, 'left')], (id) =>
+      held.get(id),
     );
     expect(moved.map((r) => r.peerId)).toEqual(['a', 'b']);
   });

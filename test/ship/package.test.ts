@@ -84,7 +84,9 @@ describe('the package from npm pack, installed with npm install -g', () => {
       unavailable = err.message;
     }
   }, 300_000);
-  afterAll(() => teardown.run());
+  // Removes two installed packages with their production dependencies: thousands of files, which
+  // took over 30 s in a CI run with another test file busy beside it.
+  afterAll(() => teardown.run(), 180_000);
 
   it('holds the compiled peer, the built web UI and the systemd unit, and no tests, benchmarks or TypeScript', () => {
     expect(files).toEqual(

@@ -38,7 +38,7 @@ import type { LinkId, LinkInfo, LinkPeer, Links, NeighbourSource } from '../../p
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { hitForLink, inboundRefusal, preferred } from './link-rules.ts';
 import { newOverlayCounters, shuffled, type OverlayCounters } from './overlay-counters.ts';
-import { LinkRouteTables } from './route-tables.ts';
+import { LinkRouteTables, RouteTableEncodings } from './route-tables.ts';
 import type { Listening, RawConnection, StreamTransport } from './transport.ts';
 
 export const DEFAULT_MAX_LINKS = SEARCH_DEFAULTS.maxLinks;
@@ -115,6 +115,8 @@ export class LinkManager implements Links {
   readonly counters: OverlayCounters = newOverlayCounters();
   private readonly entries = new Map<LinkId, Entry>();
   private readonly encoded = new WeakMap<Query, Uint8Array>();
+  /** Route tables encoded once for every link they go to (route-tables.ts). */
+  private readonly routeEncodings = new RouteTableEncodings();
   private readonly dialling = new Set<string>();
   private readonly selfAddresses = new Set<string>();
   /** Peer ids learned by dialling a candidate given without one. */
@@ -229,6 +231,7 @@ export class LinkManager implements Links {
   /**
    * Sent only if the link negotiated "qrp": whole, or as a patch against the table of this level
    * sent last on the link; nothing is sent when the peer has this table already (true all the same).
+   * `table` must not change once sent: the link keeps it as what the peer has.
    */
   sendRouteTable(link: LinkId, level: number, table: RouteTable): boolean {
     const entry = this.readyEntry(link);
@@ -371,7 +374,7 @@ export class LinkManager implements Links {
       direction,
       remoteIp: connection.remoteIp,
       subnet,
-      routes: new LinkRouteTables(),
+      routes: new LinkRouteTables(this.routeEncodings),
       ready: false,
       since: Date.now(),
       ...(dialled ? { dialled } : {}),

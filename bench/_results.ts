@@ -191,7 +191,18 @@ export function checksTable(result: BenchResult): string {
 
 export const RESULTS_DIR = join(import.meta.dirname, 'results');
 /** The order of the results file, the chart and `npm run bench` with no names. */
-export const BENCH_ORDER = ['transfer', 'swarm', 'caps', 'search', 'join', 'memory', 'files-memory', 'queue', 'sybil'];
+export const BENCH_ORDER = [
+  'transfer',
+  'swarm',
+  'caps',
+  'search',
+  'routing',
+  'join',
+  'memory',
+  'files-memory',
+  'queue',
+  'sybil',
+];
 
 export function readResults(dir = RESULTS_DIR): ResultsFile | undefined {
   const file = join(dir, 'latest.json');

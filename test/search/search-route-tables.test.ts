@@ -122,18 +122,25 @@ describe('route tables over real TLS links', () => {
     expect(first.table.equals(own)).toBe(true);
     expect(first.table.mayMatch(['ubu'], '')).toBe(true);
 
-    // Shares changed: the same table object, changed in place, goes as a patch and arrives whole.
-    own.addTokens(['debian']);
+    // Shares changed: the new table (a table once sent is never changed) goes as a patch and arrives whole.
+    const changed = tableOf(13, 'ubuntu', 'iso', ...Array.from({ length: 300 }, (_, i) => `word${i}`), 'debian');
     const before = a.links.counters.routeTables.bytesSent;
-    expect(a.links.sendRouteTable(ab, 0, own)).toBe(true);
+    expect(a.links.sendRouteTable(ab, 0, changed)).toBe(true);
     expect(a.links.counters.routeTables.bytesSent - before).toBeLessThan(64);
     const second = await b.handler.table(1);
     expect(second.level).toBe(0);
-    expect(second.table.equals(own)).toBe(true);
+    expect(second.table.equals(changed)).toBe(true);
     expect(second.table.mayMatch(['debian', 'iso'], '')).toBe(true);
 
-    // Unchanged: nothing crosses (the next table handed over is level 1's, sent after it).
-    expect(a.links.sendRouteTable(ab, 0, own)).toBe(true);
+    // Unchanged, the same table or an equal one: nothing crosses (the next table handed over is level 1's, sent after it).
+    expect(a.links.sendRouteTable(ab, 0, changed)).toBe(true);
+    expect(
+      a.links.sendRouteTable(
+        ab,
+        0,
+        tableOf(13, 'ubuntu', 'iso', ...Array.from({ length: 300 }, (_, i) => `word${i}`), 'debian'),
+      ),
+    ).toBe(true);
     const wider = tableOf(15, 'debian', 'ubuntu', 'iso', 'arch');
     expect(a.links.sendRouteTable(ab, 1, wider)).toBe(true);
     const third = await b.handler.table(2);

@@ -17,8 +17,12 @@
  * last L stay a flood, so no neighbour can keep a query from the rest of the network.
  *
  * Our level d cannot claim less than a neighbour we would flood to: while some link has no level
- * d − 1 table, our level d is full. Bounded: one table per link and level, levels below
- * min(L, MAX_ROUTE_LEVELS), dropped when the link closes.
+ * d − 1 table, our level d is full. Except a link just come up (`linkUp`, until `settle`): its
+ * tables follow its handshake within a round trip, and counting it full meanwhile sent a wave of
+ * full tables through every peer within L links, and a second wave back once its tables came,
+ * at each link that churn brings. Left out, it leaves our levels what they were before the link
+ * existed: they claim nothing behind it yet, as they did not a moment before. Bounded: one table
+ * per link and level, levels below min(L, MAX_ROUTE_LEVELS), dropped when the link closes.
  */
 import { MAX_ROUTE_LEVELS } from '../../protocol/limits.ts';
 import { RouteTable } from '../../protocol/route-table.ts';
@@ -32,6 +36,8 @@ export class QueryRouting {
   readonly levels: number;
   private own: RouteTable | undefined;
   private readonly theirs = new Map<LinkId, Array<RouteTable | undefined>>();
+  /** Links just come up whose missing tables are awaited, not taken as full. */
+  private readonly awaited = new Set<LinkId>();
   private outgoing: RouteTable[] = [];
 
   constructor(levels: number) {
@@ -64,8 +70,24 @@ export class QueryRouting {
     return 'stored';
   }
 
+  /** A link came up: until `settle`, a level it has not sent is awaited, not taken as full. */
+  linkUp(link: LinkId): void {
+    if (this.enabled) this.awaited.add(link);
+  }
+
+  /**
+   * The wait for `link`'s tables is over: a level it has still not sent counts as full from now
+   * on. True when that changes our levels (it was awaited and some level is missing).
+   */
+  settle(link: LinkId): boolean {
+    if (!this.awaited.delete(link)) return false;
+    const tables = this.theirs.get(link);
+    return tables === undefined || tables.slice(0, this.levels - 1).some((t) => t === undefined);
+  }
+
   /** A link closed: forget its tables. True when it had sent some (our aggregated levels may change). */
   drop(link: LinkId): boolean {
+    this.awaited.delete(link);
     const had = this.theirs.delete(link);
     return had;
   }
@@ -93,7 +115,8 @@ export class QueryRouting {
   /**
    * The tables we send over links `links` (every ready link), level 0 … levels − 1; none until our
    * own table is known. Level 0 is our own table; level d our own ∪ every link's level d − 1 table,
-   * full while some link has sent none (we flood to it, so it may hold anything). A table equal to
+   * full while some link has sent none (we flood to it, so it may hold anything) unless that link's
+   * tables are still awaited (it is then left out). A table equal to
    * the one returned before is that same object, so a caller finds what changed by identity.
    */
   outgoingTables(links: readonly LinkId[]): readonly RouteTable[] {
@@ -110,6 +133,7 @@ export class QueryRouting {
     const parts: RouteTable[] = [this.own];
     for (const link of links) {
       const below = this.theirs.get(link)?.[level - 1];
+      if (below === undefined && this.awaited.has(link)) continue;
       if (below === undefined) {
         parts.length = 0; // we flood to that link: this level may hold anything
         break;

@@ -234,4 +234,49 @@ describe('SearchEngine with query routing', () => {
     expect(after.table.mayMatch(['alpha'], '')).toBe(true);
     engine.stopRouting();
   });
+
+  it('awaits a new link’s tables: no full tables go to the others meanwhile; one that never sends any is flooded to after awaitTablesMs', async () => {
+    const { engine, links, clock } = setup(['a'], 3);
+    engine.startRouting();
+    engine.receiveRouteTable('a', 0, tableOf(['alpha']));
+    engine.receiveRouteTable('a', 1, tableOf(['alpha', 'beyond']));
+    await clock.advance(DEFAULT_ROUTING.updateMs);
+    const toA = (level: number) => links.tables.filter((t) => t.link === 'a' && t.level === level).at(-1)!.table;
+    expect([toA(1).fill, toA(2).fill].some((f) => f === 1)).toBe(false);
+    const settled = links.tables.length;
+
+    // b comes up: it is sent tables that leave it out (not full), and a is sent nothing new.
+    links.links = ['a', 'b'];
+    engine.linkReady('b');
+    expect(links.tables.slice(settled).every((t) => t.link === 'b' && t.table.fill < 1)).toBe(true);
+    await clock.advance(DEFAULT_ROUTING.updateMs);
+    expect(links.tables.slice(settled).some((t) => t.link === 'a')).toBe(false);
+    // Its tables arrive: a is told what is behind b, once, and never a full table.
+    engine.receiveRouteTable('b', 0, tableOf(['beta']));
+    engine.receiveRouteTable('b', 1, tableOf(['beta', 'far']));
+    await clock.advance(DEFAULT_ROUTING.awaitTablesMs);
+    const updates = links.tables.slice(settled).filter((t) => t.link === 'a');
+    expect(updates.map((t) => t.level)).toEqual([1, 2]);
+    expect(updates.every((t) => t.table.fill < 1)).toBe(true);
+    expect(toA(2).mayMatch(['far'], '')).toBe(true);
+
+    // c comes up and never sends a table: after awaitTablesMs we flood to it, so levels 1 and 2 go full.
+    links.links = ['a', 'b', 'c'];
+    engine.linkReady('c');
+    await clock.advance(DEFAULT_ROUTING.awaitTablesMs - 1);
+    expect(toA(1).fill).toBeLessThan(1);
+    await clock.advance(1 + DEFAULT_ROUTING.updateMs);
+    expect([toA(1).fill, toA(2).fill]).toEqual([1, 1]);
+    // Closing it ends the flood to it, and the wait of a link that closes before its end is dropped.
+    links.links = ['a', 'b'];
+    engine.linkClosed('c');
+    links.links = ['a', 'b', 'd'];
+    engine.linkReady('d');
+    links.links = ['a', 'b'];
+    engine.linkClosed('d');
+    await clock.advance(DEFAULT_ROUTING.updateMs);
+    expect(toA(1).fill).toBeLessThan(1);
+    engine.stopRouting();
+    expect(clock.pending).toBe(0);
+  });
 });

@@ -84,6 +84,8 @@ export interface RoutingSettings {
   readonly updateMs: number;
   /** How often our own table is read again from the index (and at start). */
   readonly refreshMs: number;
+  /** How long a new link's tables are awaited before a level it has not sent counts as full (query-routing.ts). */
+  readonly awaitTablesMs: number;
   /** Tables one link may send at once, and per second on average; a link that sends more is cut. */
   readonly tableBurst: number;
   readonly tablesPerSecond: number;
@@ -97,6 +99,11 @@ export const DEFAULT_ROUTE_UPDATE_MS = 1_000;
 /** Reading an unchanged table is one counter lookup (File Management rebuilds only on a change of names). */
 export const DEFAULT_ROUTE_REFRESH_MS = 1_000;
 /**
+ * A neighbour sends its tables as soon as the link is up, all levels at once: a round trip.
+ * One that has sent none after this (an earlier release, a link without "qrp") is flooded to.
+ */
+export const DEFAULT_ROUTE_AWAIT_TABLES_MS = 2 * DEFAULT_ROUTE_UPDATE_MS;
+/**
  * An honest neighbour sends at most MAX_ROUTE_LEVELS tables per update interval (its first ones at
  * once when the link comes up): the bound allows twice that, and three intervals' worth at once.
  */
@@ -104,6 +111,7 @@ export const DEFAULT_ROUTING: RoutingSettings = {
   levels: SEARCH_DEFAULTS.routeLevels,
   updateMs: DEFAULT_ROUTE_UPDATE_MS,
   refreshMs: DEFAULT_ROUTE_REFRESH_MS,
+  awaitTablesMs: DEFAULT_ROUTE_AWAIT_TABLES_MS,
   tableBurst: 3 * MAX_ROUTE_LEVELS,
   tablesPerSecond: (2 * MAX_ROUTE_LEVELS * 1_000) / DEFAULT_ROUTE_UPDATE_MS,
 };
@@ -166,6 +174,8 @@ export class SearchEngine {
   private readonly tablesSent = new Map<LinkId, { tables: Array<RouteTable | undefined>; at: number }>();
   private readonly tableRate = new Map<LinkId, TokenBucket>();
   private cancelFlush: Cancel | undefined;
+  /** The end of the wait for each new link's tables (one per link come up in the last awaitTablesMs). */
+  private readonly tableWaits = new Map<LinkId, Cancel>();
   private cancelRefresh: Cancel | undefined;
   private readonly active = new Map<string, ActiveSearch>();
   private readonly now: () => number;
@@ -490,12 +500,23 @@ export class SearchEngine {
     if (this.routing.setOwn(table)) this.scheduleTableUpdate();
   }
 
-  /** A link finished its handshake: send it our tables now (its first update). */
+  /**
+   * A link finished its handshake: send it our tables now (its first update). Its own are awaited
+   * for `awaitTablesMs` (query-routing.ts); if some level is still missing then, we flood to it
+   * and what we tell the others widens.
+   */
   linkReady(link: LinkId): void {
     if (!this.routing.enabled || this.o.links.sendRouteTable === undefined) return;
+    this.routing.linkUp(link);
+    this.tableWaits.get(link)?.();
+    this.tableWaits.set(
+      link,
+      this.o.clock.schedule(this.routingSettings.awaitTablesMs, () => {
+        this.tableWaits.delete(link);
+        if (this.routing.settle(link)) this.scheduleTableUpdate();
+      }),
+    );
     this.sendTables(link, this.routing.outgoingTables(this.o.links.ids()));
-    // Until it sends its own tables we flood to it, so what we tell the others widens.
-    this.scheduleTableUpdate();
   }
 
   /** A neighbour's route table of `level` arrived over `link` (decoded by the adapter). */
@@ -522,6 +543,8 @@ export class SearchEngine {
     this.cancelRefresh = undefined;
     this.cancelFlush?.();
     this.cancelFlush = undefined;
+    for (const cancel of this.tableWaits.values()) cancel();
+    this.tableWaits.clear();
   }
 
   /** End every running search (shutdown). */
@@ -569,6 +592,8 @@ export class SearchEngine {
   }
 
   private forgetTables(link: LinkId): void {
+    this.tableWaits.get(link)?.();
+    this.tableWaits.delete(link);
     this.tableRate.delete(link);
     this.tablesSent.delete(link);
     // What we tell the others changes: its tables no longer count (nor does its lack of them).

@@ -104,7 +104,7 @@ export interface AdmissionCounters {
 
 export class Admission {
   /** Records waiting for our probe, each under its fair-share key: the announcing host, or the gossiping peer. */
-  private readonly pending = new PendingRecords();
+  private readonly pending: PendingRecords;
   private readonly addresses = new Map<string, AddressState>();
   /** Firewalled peers by id, with the host that announced each (insertion order: oldest first). */
   private readonly firewalledPeers = new Map<string, Firewalled>();
@@ -120,7 +120,9 @@ export class Admission {
     droppedAfterFailures: 0,
   };
 
-  constructor(private readonly config: AdmissionConfig) {}
+  constructor(private readonly config: AdmissionConfig) {
+    this.pending = new PendingRecords(config.maxUnverified);
+  }
 
   get size(): number {
     return this.pending.size;

@@ -75,6 +75,17 @@ describe('pending records stored column-wise', () => {
     expect(queues(pending).o1).toEqual(['p1', 'p7', 'p13', 'p19', 'p25', 'p31', 'p37']);
   });
 
+  it('grows its columns up to the most it may hold, and keeps working at that size', () => {
+    const pending = new PendingRecords(20);
+    for (let i = 0; i < 200; i++) {
+      if (pending.size === 20) pending.remove(pending.record(pending.largest()?.head as number).peerId);
+      pending.add(record(`p${i}`), `o${i % 4}`, false);
+    }
+    expect(pending.size).toBe(20);
+    expect(arrival(pending).slice(-4)).toEqual(['p196', 'p197', 'p198', 'p199']);
+    expect(Object.values(queues(pending)).flat().sort()).toEqual(arrival(pending).sort());
+  });
+
   it('names the origin holding the most as largest, the first of them in origins order on a tie, as records come and go', () => {
     const pending = new PendingRecords();
     const random = seededRandom(7);

@@ -3,9 +3,10 @@
  * per record, its fields in typed arrays, and a queue per origin (the fair-share key: the
  * announcing host, or the gossiping peer) threaded through the slots, oldest first. A partial view
  * keeps every peer's Admission full (maxUnverified, 1,000): 10⁸ records at 100,000 simulated
- * peers. An object per record, with its own copy of the origin's key string, cost ≈ 200 bytes
- * there; a slot costs the index entry and ≈ 26 bytes, the origin's key is held once. The record
- * objects themselves are shared (the simulator holds one per peer for the whole network).
+ * peers. An object per record in a Map, with its own copy of the origin's key string, cost
+ * ≈ 190 bytes there; a slot costs ≈ 40 (typed arrays, the record reference and an entry of the
+ * id index, slot-index.ts), the origin's key is held once. The record objects themselves are
+ * shared (the simulator holds one per peer for the whole network).
  *
  * Orders, as Admission relies on them: `slotsInArrival` goes oldest first (an updated record keeps
  * its place); `origins` are in the order each first had a record here since it last had none;
@@ -14,6 +15,7 @@
  * evicts on every new record, and scanning hundreds of origins each time was most of a round.
  */
 import type { PeerRecord } from './peer-record.ts';
+import { SlotIndex } from './slot-index.ts';
 
 /** One origin's queue: its key, how many records it holds, its oldest and newest slot. */
 export class OriginQueue {
@@ -26,6 +28,8 @@ export class OriginQueue {
     readonly key: string,
     /** Origins are numbered as they come (back): the order of `origins`. */
     readonly arrival: number,
+    /** Its number among the origins held now (reused once it leaves). */
+    readonly id: number,
   ) {}
 }
 
@@ -34,15 +38,21 @@ export const NONE = -1;
 const INITIAL_CAPACITY = 16;
 
 export class PendingRecords {
-  /** Peer id → slot. Insertion order is arrival order. */
-  private readonly index = new Map<string, number>();
+  /** Peer id → slot. */
+  private readonly index = new SlotIndex((slot) => this.record(slot).peerId);
   /** Origins by key; insertion order is the order each came (back). */
   readonly origins = new Map<string, OriginQueue>();
+  private readonly originsById: (OriginQueue | undefined)[] = [];
+  private readonly freeOriginIds: number[] = [];
   private records: (PeerRecord | undefined)[] = [];
-  private originOf: (OriginQueue | undefined)[] = [];
+  private originId = new Int32Array(INITIAL_CAPACITY);
   /** Within the slot's origin: the older and the newer slot. */
   private older = new Int32Array(INITIAL_CAPACITY);
   private newer = new Int32Array(INITIAL_CAPACITY);
+  /** Over all origins, in arrival order: the slot before and after, and the ends. */
+  private before = new Int32Array(INITIAL_CAPACITY);
+  private after = new Int32Array(INITIAL_CAPACITY);
+  private readonly arrival = { head: NONE, tail: NONE };
   /** Index of the address set to try first at the next probe (the one after the last that failed). */
   private nextSet = new Uint8Array(INITIAL_CAPACITY);
   /** Announced by its own peer (else gossiped). */
@@ -53,12 +63,17 @@ export class PendingRecords {
   private readonly heap: OriginQueue[] = [];
   private arrivals = 0;
 
+  constructor(
+    /** The most records held at once (Admission's maxUnverified): the columns grow no further than that. */
+    private readonly maxSize = Infinity,
+  ) {}
+
   get size(): number {
     return this.index.size;
   }
 
   has(peerId: string): boolean {
-    return this.index.has(peerId);
+    return this.index.get(peerId) !== undefined;
   }
 
   /** The slot holding `peerId`'s record, or NONE. */
@@ -76,7 +91,7 @@ export class PendingRecords {
   }
 
   origin(slot: number): OriginQueue {
-    return this.originOf[slot] as OriginQueue;
+    return this.originsById[this.originId[slot] as number] as OriginQueue;
   }
 
   announced(slot: number): boolean {
@@ -107,13 +122,15 @@ export class PendingRecords {
     if (slot >= this.older.length) this.grow();
     let origin = this.origins.get(key);
     if (!origin) {
-      origin = new OriginQueue(key, this.arrivals++);
+      const id = this.freeOriginIds.pop() ?? this.originsById.length;
+      origin = new OriginQueue(key, this.arrivals++, id);
+      this.originsById[id] = origin;
       this.origins.set(key, origin);
       origin.heapIndex = this.heap.length;
       this.heap.push(origin);
     }
     this.records[slot] = record;
-    this.originOf[slot] = origin;
+    this.originId[slot] = origin.id;
     this.nextSet[slot] = 0;
     this.announcedFlag[slot] = announced ? 1 : 0;
     this.older[slot] = origin.tail;
@@ -123,6 +140,11 @@ export class PendingRecords {
     origin.tail = slot;
     origin.size++;
     this.siftUp(origin.heapIndex);
+    this.before[slot] = this.arrival.tail;
+    this.after[slot] = NONE;
+    if (this.arrival.tail === NONE) this.arrival.head = slot;
+    else this.after[this.arrival.tail] = slot;
+    this.arrival.tail = slot;
     this.index.set(record.peerId, slot);
   }
 
@@ -132,29 +154,26 @@ export class PendingRecords {
     if (slot === undefined) return NONE;
     this.index.delete(peerId);
     const origin = this.origin(slot);
-    const before = this.older[slot] as number;
-    const after = this.newer[slot] as number;
-    if (before === NONE) origin.head = after;
-    else this.newer[before] = after;
-    if (after === NONE) origin.tail = before;
-    else this.older[after] = before;
+    unlink(slot, this.older, this.newer, origin);
+    unlink(slot, this.before, this.after, this.arrival);
     origin.size--;
     this.siftDown(origin.heapIndex);
     if (origin.size === 0) this.dropOrigin(origin);
     this.records[slot] = undefined;
-    this.originOf[slot] = undefined;
     this.free.push(slot);
     return slot;
   }
 
-  /** Every slot, oldest first. */
-  slotsInArrival(): IterableIterator<number> {
-    return this.index.values();
+  /** Every slot, oldest first (take them all before removing any). */
+  *slotsInArrival(): IterableIterator<number> {
+    for (let slot = this.arrival.head; slot !== NONE; slot = this.after[slot] as number) yield slot;
   }
 
   /** An emptied origin leaves `origins` and the heap (the heap's last origin takes its place). */
   private dropOrigin(origin: OriginQueue): void {
     this.origins.delete(origin.key);
+    this.originsById[origin.id] = undefined;
+    this.freeOriginIds.push(origin.id);
     const last = this.heap.pop() as OriginQueue;
     if (last !== origin) {
       this.heap[origin.heapIndex] = last;
@@ -207,15 +226,29 @@ export class PendingRecords {
   }
 
   private grow(): void {
-    const capacity = Math.ceil(this.older.length * 1.5);
+    const length = this.older.length;
+    const capacity = Math.max(Math.min(Math.ceil(length * 1.5), this.maxSize), length + 1);
     const widen = <A extends Uint8Array | Int32Array>(old: A, make: (n: number) => A) => {
       const wider = make(capacity);
       wider.set(old);
       return wider;
     };
+    this.originId = widen(this.originId, (n) => new Int32Array(n));
     this.older = widen(this.older, (n) => new Int32Array(n));
     this.newer = widen(this.newer, (n) => new Int32Array(n));
+    this.before = widen(this.before, (n) => new Int32Array(n));
+    this.after = widen(this.after, (n) => new Int32Array(n));
     this.nextSet = widen(this.nextSet, (n) => new Uint8Array(n));
     this.announcedFlag = widen(this.announcedFlag, (n) => new Uint8Array(n));
   }
+}
+
+/** Take `slot` out of a doubly linked list: its `prev`/`next` columns, its ends in `ends`. */
+function unlink(slot: number, prev: Int32Array, next: Int32Array, ends: { head: number; tail: number }): void {
+  const p = prev[slot] as number;
+  const n = next[slot] as number;
+  if (p === NONE) ends.head = n;
+  else next[p] = n;
+  if (n === NONE) ends.tail = p;
+  else prev[n] = p;
 }

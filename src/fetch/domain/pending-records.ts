@@ -36,6 +36,9 @@ export class OriginQueue {
 /** No slot (an end of a queue). */
 export const NONE = -1;
 const INITIAL_CAPACITY = 16;
+/** The columns of a store that never held a record: shared, never written (most peers' stores stay empty). */
+const NO_INT32 = new Int32Array(0);
+const NO_UINT8 = new Uint8Array(0);
 
 export class PendingRecords {
   /** Peer id → slot. */
@@ -45,18 +48,18 @@ export class PendingRecords {
   private readonly originsById: (OriginQueue | undefined)[] = [];
   private readonly freeOriginIds: number[] = [];
   private records: (PeerRecord | undefined)[] = [];
-  private originId = new Int32Array(INITIAL_CAPACITY);
+  private originId = NO_INT32;
   /** Within the slot's origin: the older and the newer slot. */
-  private older = new Int32Array(INITIAL_CAPACITY);
-  private newer = new Int32Array(INITIAL_CAPACITY);
+  private older = NO_INT32;
+  private newer = NO_INT32;
   /** Over all origins, in arrival order: the slot before and after, and the ends. */
-  private before = new Int32Array(INITIAL_CAPACITY);
-  private after = new Int32Array(INITIAL_CAPACITY);
+  private before = NO_INT32;
+  private after = NO_INT32;
   private readonly arrival = { head: NONE, tail: NONE };
   /** Index of the address set to try first at the next probe (the one after the last that failed). */
-  private nextSet = new Uint8Array(INITIAL_CAPACITY);
+  private nextSet = NO_UINT8;
   /** Announced by its own peer (else gossiped). */
-  private announcedFlag = new Uint8Array(INITIAL_CAPACITY);
+  private announcedFlag = NO_UINT8;
   private readonly free: number[] = [];
   private used = 0;
   /** Origins by size, largest first (ties: earliest arrival), as a binary heap. */
@@ -227,7 +230,7 @@ export class PendingRecords {
 
   private grow(): void {
     const length = this.older.length;
-    const capacity = Math.max(Math.min(Math.ceil(length * 1.5), this.maxSize), length + 1);
+    const capacity = Math.max(Math.min(Math.max(Math.ceil(length * 1.5), INITIAL_CAPACITY), this.maxSize), length + 1);
     const widen = <A extends Uint8Array | Int32Array>(old: A, make: (n: number) => A) => {
       const wider = make(capacity);
       wider.set(old);

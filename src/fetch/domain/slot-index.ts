@@ -16,9 +16,11 @@
 const EMPTY = -1;
 const HASHED_CHARS = 16;
 const INITIAL_CAPACITY = 32;
+/** The table of an index that never held a key: shared, never written. */
+const NO_TABLE = new Int32Array(0);
 
 export class SlotIndex {
-  private table = new Int32Array(INITIAL_CAPACITY).fill(EMPTY);
+  private table = NO_TABLE;
   private count = 0;
 
   constructor(
@@ -33,6 +35,7 @@ export class SlotIndex {
 
   /** The slot of `key`, or undefined. */
   get(key: string): number | undefined {
+    if (this.count === 0) return undefined;
     const mask = this.table.length - 1;
     for (let i = this.hash(key) & mask; ; i = (i + 1) & mask) {
       const slot = this.table[i] as number;
@@ -43,13 +46,14 @@ export class SlotIndex {
 
   /** Index `slot` under `key` (not indexed yet). */
   set(key: string, slot: number): void {
-    if (2 * (this.count + 1) > this.table.length) this.resize(this.table.length * 2);
+    if (2 * (this.count + 1) > this.table.length) this.resize(Math.max(this.table.length * 2, INITIAL_CAPACITY));
     this.place(key, slot);
     this.count++;
   }
 
   /** Take `key` out; returns whether it was there. */
   delete(key: string): boolean {
+    if (this.count === 0) return false;
     const table = this.table;
     const mask = table.length - 1;
     let i = this.hash(key) & mask;

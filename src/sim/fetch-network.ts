@@ -379,6 +379,9 @@ export class FetchNetwork {
   }
 }
 
+/** Characters JSON.stringify may write otherwise than as themselves (any surrogate: a lone one is escaped). */
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\\ud800-\udfff]/;
+
 /** JSON lengths of records (immutable objects, shared by every message that carries them). */
 const recordLengths = new WeakMap<object, number>();
 
@@ -389,7 +392,9 @@ const recordLengths = new WeakMap<object, number>();
 export function jsonLength(value: unknown): number {
   switch (typeof value) {
     case 'string':
-      return JSON.stringify(value).length;
+      // Only control characters, quotes, backslashes and lone surrogates are escaped: a string
+      // with none of them (ids, addresses, digests) is its own length and two quotes.
+      return NEEDS_ESCAPE.test(value) ? JSON.stringify(value).length : value.length + 2;
     case 'number':
       return Number.isFinite(value) ? String(value).length : 4;
     case 'boolean':

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BENCH_JOIN_TUNING } from './fetch-cli.ts';
-import { FetchNetwork, type RoundTraffic } from './fetch-network.ts';
+import { FetchNetwork, jsonLength, type RoundTraffic } from './fetch-network.ts';
 import { runFetchSim, type FetchMeasure } from './fetch-sim.ts';
 
 /** The first `rounds` rounds of 100 peers joining through peer 0: each round's traffic, and who knows how many. */
@@ -153,4 +153,30 @@ describe('Fetch simulated with requests that overlap in time (timed delivery)', 
     // The `service` waves take 10 rounds for this seed (pinned above).
     expect(m.joinRounds).toBeLessThan(10);
   }, 60_000);
+});
+
+describe('bytes counted as the transport sends them', () => {
+  it('counts JSON.stringify(message).length without building the string, escapes included', () => {
+    const strings = [
+      '',
+      'abc',
+      'a"b',
+      'a\\b',
+      '\u0001',
+      '\u001f x',
+      'é',
+      '\u2028',
+      '\ud83d\ude00',
+      '\ud83d',
+      'x\ude00y',
+    ];
+    for (const text of strings) expect(jsonLength(text)).toBe(JSON.stringify(text).length);
+    const message = {
+      view: { records: [{ peerId: 'p', publicKey: 'k', signature: 's', seq: 1.5 }], cursor: 'e:1' },
+      have: strings,
+      skip: undefined,
+      n: null,
+    };
+    expect(jsonLength(message)).toBe(JSON.stringify(message).length);
+  });
 });

@@ -41,6 +41,7 @@
 import type { FetchConfig } from './config.ts';
 import { hostOf, isLoopbackHost, subnetOf } from '../../shared/address.ts';
 import { addressSets, type PeerRecord } from './peer-record.ts';
+import { NONE, PendingRecords, type OriginQueue } from './pending-records.ts';
 
 export type AdmissionConfig = Pick<
   FetchConfig,
@@ -74,15 +75,6 @@ interface Firewalled {
   own: boolean;
 }
 
-interface Pending {
-  record: PeerRecord;
-  /** Fair-share key: the announcing host, or the gossiping peer. */
-  share: string;
-  announced: boolean;
-  /** Index of the address set to try first at the next probe (the one after the last that failed). */
-  next: number;
-}
-
 /** A verification probe: the record, and the fetch address of the set to dial. */
 export interface Probe {
   record: PeerRecord;
@@ -111,8 +103,8 @@ export interface AdmissionCounters {
 }
 
 export class Admission {
-  private readonly pending = new Map<string, Pending>();
-  private readonly shareSizes = new Map<string, number>();
+  /** Records waiting for our probe, each under its fair-share key: the announcing host, or the gossiping peer. */
+  private readonly pending: PendingRecords;
   private readonly addresses = new Map<string, AddressState>();
   /** Firewalled peers by id, with the host that announced each (insertion order: oldest first). */
   private readonly firewalledPeers = new Map<string, Firewalled>();
@@ -128,7 +120,9 @@ export class Admission {
     droppedAfterFailures: 0,
   };
 
-  constructor(private readonly config: AdmissionConfig) {}
+  constructor(private readonly config: AdmissionConfig) {
+    this.pending = new PendingRecords(config.maxUnverified);
+  }
 
   get size(): number {
     return this.pending.size;
@@ -139,7 +133,8 @@ export class Admission {
   }
 
   get(peerId: string): PeerRecord | undefined {
-    return this.pending.get(peerId)?.record;
+    const slot = this.pending.slotOf(peerId);
+    return slot === NONE ? undefined : this.pending.record(slot);
   }
 
   isFirewalled(peerId: string): boolean {
@@ -214,13 +209,13 @@ export class Admission {
       record.seq <= wall.record.seq
     )
       return 'firewalled';
-    const held = this.pending.get(record.peerId);
-    if (held) {
-      if (record.seq <= held.record.seq) return 'unchanged';
-      held.record = record;
+    const held = this.pending.slotOf(record.peerId);
+    if (held !== NONE) {
+      if (record.seq <= this.pending.record(held).seq) return 'unchanged';
+      this.pending.replace(held, record);
       return 'updated';
     }
-    if (fetchAddresses(record).every((address) => this.blocked(address, round))) {
+    if (this.allBlocked(record, round)) {
       this.counters.refusedBackoff++;
       if (origin.kind === 'announce') this.keepFirewalled(record, this.announcingHost(origin.remote, record), true);
       return 'refused-backoff';
@@ -232,20 +227,14 @@ export class Admission {
     }
     this.firewalledPeers.delete(record.peerId);
     while (this.pending.size >= this.config.maxUnverified) this.evictOne();
-    this.pending.set(record.peerId, { record, share, announced: origin.kind === 'announce', next: 0 });
-    this.shareSizes.set(share, (this.shareSizes.get(share) ?? 0) + 1);
+    this.pending.add(record, share, origin.kind === 'announce');
     return 'pending';
   }
 
   /** Forget a pending or firewalled record (its peer left, or it reached the table some other way). */
   discard(peerId: string): void {
     this.firewalledPeers.delete(peerId);
-    const entry = this.pending.get(peerId);
-    if (!entry) return;
-    this.pending.delete(peerId);
-    const left = (this.shareSizes.get(entry.share) ?? 1) - 1;
-    if (left > 0) this.shareSizes.set(entry.share, left);
-    else this.shareSizes.delete(entry.share);
+    this.pending.remove(peerId);
   }
 
   /** The records to probe this round (see planProbes). */
@@ -263,41 +252,62 @@ export class Admission {
    * left: in a partial view, whose backlog holds records from about every peer, dozens of rounds.
    */
   planProbes(round: number, busyHosts: ReadonlySet<string> = new Set()): Probe[] {
-    const queues = new Map<string, Probe[]>();
-    for (const entry of this.pending.values()) {
-      const address = this.addressToProbe(entry, round);
-      if (address === undefined) continue;
-      const queue = queues.get(entry.share);
-      const probe = { record: entry.record, address };
-      if (queue) queue.push(probe);
-      else queues.set(entry.share, [probe]);
-    }
+    const origins = this.originsToProbe(round);
+    const start = origins.length === 0 ? 0 : this.turn % origins.length;
+    // Each origin's queue in turn from `start`, walked one probe deep per pass: the slot of its
+    // probe at the current depth (NONE once it has no more).
+    const lists = [...origins.slice(start), ...origins.slice(0, start)];
+    const at = lists.map((origin) => this.probeableFrom(origin.head, round));
     const hosts = new Set(busyHosts);
     const chosen: Probe[] = [];
-    const all = [...queues.values()];
-    const start = all.length === 0 ? 0 : this.turn % all.length;
-    const lists = [...all.slice(start), ...all.slice(0, start)];
     let looked = 0; // origins the first pass reached before the budget ran out
-    for (let depth = 0; chosen.length < this.config.verifyPerRound && lists.some((l) => l.length > depth); depth++) {
-      for (const list of lists) {
-        const probe = list[depth];
-        if (!probe || chosen.length >= this.config.verifyPerRound) continue;
+    for (let depth = 0, more = lists.length > 0; more && chosen.length < this.config.verifyPerRound; depth++) {
+      more = false;
+      for (let i = 0; i < lists.length && chosen.length < this.config.verifyPerRound; i++) {
+        let slot = at[i] as number;
+        if (depth > 0 && slot !== NONE) at[i] = slot = this.probeableFrom(this.pending.newerInOrigin(slot), round);
+        if (slot === NONE) continue;
+        more = true;
         if (depth === 0) looked++;
-        const host = hostOf(probe.address);
+        const address = this.addressToProbe(slot, round) as string;
+        const host = hostOf(address);
         if (hosts.has(host)) continue;
         hosts.add(host);
-        chosen.push(probe);
+        chosen.push({ record: this.pending.record(slot), address });
       }
     }
     this.turn = start + looked;
     return chosen;
   }
 
-  /** The fetch address to probe `entry` at this round: its sets in order from `next`, the first not backed off. */
-  private addressToProbe(entry: Pending, round: number): string | undefined {
-    const addresses = fetchAddresses(entry.record);
+  /** The origins with a record to probe this round, in the order of the oldest such record of each. */
+  private originsToProbe(round: number): OriginQueue[] {
+    const all = this.pending.origins.size;
+    const ordered = new Set<OriginQueue>();
+    for (const slot of this.pending.slotsInArrival()) {
+      if (ordered.size === all) break;
+      const origin = this.pending.origin(slot);
+      if (!ordered.has(origin) && this.addressToProbe(slot, round) !== undefined) ordered.add(origin);
+    }
+    return [...ordered];
+  }
+
+  /** The first slot from `slot` on, within its origin, that has an address to probe this round; or NONE. */
+  private probeableFrom(slot: number, round: number): number {
+    let s = slot;
+    while (s !== NONE && this.addressToProbe(s, round) === undefined) s = this.pending.newerInOrigin(s);
+    return s;
+  }
+
+  /** The fetch address to probe the record in `slot` at this round: its sets in order from the next one, the first not backed off. */
+  private addressToProbe(slot: number, round: number): string | undefined {
+    const record = this.pending.record(slot);
+    if (record.otherAddresses === undefined)
+      return this.blocked(record.addresses.fetch, round) ? undefined : record.addresses.fetch;
+    const addresses = fetchAddresses(record);
+    const next = this.pending.nextAddressSet(slot);
     for (let i = 0; i < addresses.length; i++) {
-      const address = addresses[(entry.next + i) % addresses.length] as string;
+      const address = addresses[(next + i) % addresses.length] as string;
       if (!this.blocked(address, round)) return address;
     }
     return undefined;
@@ -331,27 +341,37 @@ export class Admission {
     this.addresses.set(address, state);
     while (this.addresses.size > this.config.maxAddressMemory)
       this.addresses.delete(this.addresses.keys().next().value as string);
-    const entry = this.pending.get(record.peerId);
-    if (entry) {
-      const index = fetchAddresses(entry.record).indexOf(address);
-      if (index >= 0) entry.next = index + 1;
+    const slot = this.pending.slotOf(record.peerId);
+    if (slot !== NONE) {
+      const index = fetchAddresses(this.pending.record(slot)).indexOf(address);
+      if (index >= 0) this.pending.setNextAddressSet(slot, index + 1);
     }
     if (state.failures < this.config.verifyAttempts) return;
-    for (const [peerId, held] of [...this.pending]) {
-      const addresses = fetchAddresses(held.record);
+    for (const held of [...this.pending.slotsInArrival()]) {
+      const record = this.pending.record(held);
+      const addresses = fetchAddresses(record);
       if (
         !addresses.includes(address) ||
         !addresses.every((a) => (this.addresses.get(a)?.failures ?? 0) >= this.config.verifyAttempts)
       )
         continue;
-      this.discard(peerId);
+      const announced = this.pending.announced(held);
+      const share = this.pending.origin(held).key;
+      this.discard(record.peerId);
       this.counters.droppedAfterFailures++;
-      if (held.announced) this.keepFirewalled(held.record, held.share, true);
+      if (announced) this.keepFirewalled(record, share, true);
     }
+  }
+
+  /** Whether every fetch address of `record` is backed off this round. */
+  private allBlocked(record: PeerRecord, round: number): boolean {
+    if (this.addresses.size === 0) return false;
+    return fetchAddresses(record).every((address) => this.blocked(address, round));
   }
 
   /** Whether `address` is backed off this round after verifyAttempts or more failures. */
   private blocked(address: string, round: number): boolean {
+    if (this.addresses.size === 0) return false;
     const state = this.addresses.get(address);
     return state !== undefined && round < state.notBefore;
   }
@@ -381,15 +401,10 @@ export class Admission {
 
   /** Make room: the oldest record of the origin holding the most pending records goes. */
   private evictOne(): void {
-    let biggest: string | undefined;
-    let most = 0;
-    for (const [share, n] of this.shareSizes) if (n > most) [biggest, most] = [share, n];
-    for (const [peerId, entry] of this.pending) {
-      if (entry.share !== biggest) continue;
-      this.discard(peerId);
-      this.counters.evictedUnverified++;
-      return;
-    }
+    const biggest = this.pending.largest();
+    if (!biggest) return;
+    this.discard(this.pending.record(biggest.head).peerId);
+    this.counters.evictedUnverified++;
   }
 
   /**

@@ -25,7 +25,11 @@ export interface TransferOptions extends SchedulerOptions {
   requestTimeoutMs: number;
   /** fsync the partial file and mark chunks durable every this many chunks. */
   syncEvery: number;
-  /** Chunks that may wait for the disk at once, besides one being received per request. */
+  /**
+   * Chunks that may wait for the disk at once, besides one being received per request. More than
+   * libuv's thread pool has threads (4), so a thread that finishes a write finds the next one
+   * queued instead of waiting for this thread to hand it over.
+   */
   writeDepth: number;
 }
 
@@ -36,7 +40,7 @@ export const DEFAULT_TRANSFER_OPTIONS: TransferOptions = {
   maxFailures: 3,
   requestTimeoutMs: 30_000,
   syncEvery: 64,
-  writeDepth: 4,
+  writeDepth: 8,
 };
 
 export type TransferEvent =

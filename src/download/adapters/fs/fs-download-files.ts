@@ -72,14 +72,33 @@ export function fitName(name: string, n: number): string {
   return `${base}${suffix}${ext}`;
 }
 
+/**
+ * While more than this is free beyond the reserve, the free space is asked of the file system
+ * again only after this many bytes were written to the folder (counted off what it said), not
+ * before every chunk: each statfs is a round trip through libuv's thread pool, which the chunk's
+ * write then waits behind (docs/PERFORMANCE.md, "where the idle time is"). Nearer the reserve,
+ * every write asks.
+ */
+export const SPACE_RECHECK_BYTES = 64 * 1024 * 1024;
+
 /** Keeps DISK_RESERVE_BYTES free on every disk downloads write to. */
 class SpaceGuard {
   #pending = 0;
+  /** What statfs said last (of one folder), and the bytes written there since. */
+  #last: { dir: string; free: number; written: number } | undefined;
   constructor(readonly reserveBytes: number) {}
 
   async write(dir: string, bytes: number, write: () => Promise<void>): Promise<void> {
-    const { bavail, bsize } = await statfs(dir);
-    const free = bavail * bsize - this.#pending;
+    let last = this.#last?.dir === dir ? this.#last : undefined;
+    if (
+      !last ||
+      last.written + bytes > SPACE_RECHECK_BYTES ||
+      last.free - last.written - this.#pending - bytes < this.reserveBytes + SPACE_RECHECK_BYTES
+    ) {
+      const { bavail, bsize } = await statfs(dir);
+      last = this.#last = { dir, free: bavail * bsize, written: 0 };
+    }
+    const free = last.free - last.written - this.#pending;
     if (free - bytes < this.reserveBytes) {
       const mib = (this.reserveBytes / 1024 / 1024).toFixed(0);
       throw new PeershareError(
@@ -90,6 +109,7 @@ class SpaceGuard {
     this.#pending += bytes;
     try {
       await write();
+      last.written += bytes; // on the disk now: a later statfs counts it (until then, this does)
     } finally {
       this.#pending -= bytes;
     }

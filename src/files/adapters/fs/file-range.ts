@@ -28,13 +28,18 @@ export class FileRange extends Readable {
     return this.#end - this.#position;
   }
 
-  /** Read the next bytes of the range into `buffer`: how many (0 at its end, or where the file ends first). Not while it is read as a stream. */
-  async readInto(buffer: Uint8Array): Promise<number> {
+  /**
+   * Read the range's next bytes, as many as `buffer` holds or remain, into `buffer`: how many
+   * landed (0 at its end; fewer than asked only where the file ends first). The bytes are the
+   * range's next from the moment of the call, so reads may run side by side, each at its own
+   * offset (`remaining` counts them as read). Not while the range is read as a stream.
+   */
+  readInto(buffer: Uint8Array): Promise<number> {
     const want = Math.min(buffer.length, this.remaining);
-    if (want <= 0) return 0;
-    const { bytesRead } = await this.#handle.read(buffer, 0, want, this.#position);
-    this.#position += bytesRead;
-    return bytesRead;
+    if (want <= 0) return Promise.resolve(0);
+    const position = this.#position;
+    this.#position += want;
+    return this.#handle.read(buffer, 0, want, position).then(({ bytesRead }) => bytesRead);
   }
 
   override _read(): void {

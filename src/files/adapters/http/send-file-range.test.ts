@@ -11,7 +11,7 @@ import { silentLogger } from '../../../shared/logging.ts';
 import type { FileManager } from '../../domain/file-manager.ts';
 import { FileRange } from '../fs/file-range.ts';
 import { registerFilesRoutes } from './files-routes.ts';
-import { SEND_BUFFERS } from './send-file-range.ts';
+import { SEND_BUFFER_BYTES, SEND_BUFFERS } from './send-file-range.ts';
 
 const MiB = 1024 * 1024;
 const HOST = '127.0.77.9';
@@ -20,12 +20,24 @@ const ID = 'a'.repeat(64);
 /** A FileRange that records every buffer it is asked to read into, and whether it was destroyed. */
 class WatchedRange extends FileRange {
   static last: WatchedRange | undefined;
+  /** When set, the first read's result is held back until the second read has completed. */
+  static firstLast = false;
   readonly buffers = new Set<ArrayBufferLike>();
   reads = 0;
-  override readInto(buffer: Uint8Array): Promise<number> {
+  /** Most reads in flight at once. */
+  mostInFlight = 0;
+  #inFlight = 0;
+  #secondDone!: () => void;
+  readonly #second = new Promise<void>((resolve) => (this.#secondDone = resolve));
+  override async readInto(buffer: Uint8Array): Promise<number> {
     this.buffers.add(buffer.buffer);
-    this.reads++;
-    return super.readInto(buffer);
+    const nth = ++this.reads;
+    this.mostInFlight = Math.max(this.mostInFlight, ++this.#inFlight);
+    const n = await super.readInto(buffer);
+    if (WatchedRange.firstLast && nth === 1) await this.#second;
+    if (nth === 2) this.#secondDone();
+    this.#inFlight--;
+    return n;
   }
 }
 
@@ -73,9 +85,21 @@ describe('files content route: sending a range', () => {
     const body = Buffer.from(await res.arrayBuffer());
     expect(body.equals(content.subarray(5))).toBe(true);
     const range = WatchedRange.last!;
-    expect(range.reads).toBeGreaterThan(SEND_BUFFERS * 4);
+    expect(range.reads).toBe(Math.ceil((content.length - 5) / SEND_BUFFER_BYTES));
     expect(range.buffers.size).toBeLessThanOrEqual(SEND_BUFFERS);
     expect(range.destroyed).toBe(true);
+  });
+
+  it("reads ahead into every free buffer and sends in the file's order reads that complete out of it", async () => {
+    WatchedRange.firstLast = true;
+    try {
+      const res = await get(`bytes=0-${content.length - 1}`);
+      const body = Buffer.from(await res.arrayBuffer());
+      expect(body.equals(content)).toBe(true);
+      expect(WatchedRange.last!.mostInFlight).toBe(SEND_BUFFERS);
+    } finally {
+      WatchedRange.firstLast = false;
+    }
   });
 
   it('sends short ranges, one of a single byte and one across a read boundary, one after the other', async () => {

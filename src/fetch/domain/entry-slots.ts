@@ -7,6 +7,7 @@
  * last contact failed, since when it is down, the table version of that change) live in a small
  * side record of the few such peers (`Trouble`), not in every entry.
  */
+import { widened } from './columns.ts';
 import type { PeerRecord } from './peer-record.ts';
 
 /** Entry states, as stored (a byte each). */
@@ -75,16 +76,11 @@ export class EntrySlots {
 
   private grow(): void {
     const capacity = Math.ceil(this.state.length * 1.5);
-    const widen = <A extends Uint8Array | Uint16Array | Uint32Array | Float64Array>(old: A, make: (n: number) => A) => {
-      const wider = make(capacity);
-      wider.set(old);
-      return wider;
-    };
-    this.at = widen(this.at, (n) => new Uint16Array(n));
-    this.state = widen(this.state, (n) => new Uint8Array(n));
-    this.lastHeardAt = widen(this.lastHeardAt, (n) => new Float64Array(n));
-    this.heardAtTick = widen(this.heardAtTick, (n) => new Float64Array(n));
-    this.silentRounds = widen(this.silentRounds, (n) => new Uint32Array(n));
-    this.version = widen(this.version, (n) => new Float64Array(n));
+    this.at = widened(this.at, capacity);
+    this.state = widened(this.state, capacity);
+    this.lastHeardAt = widened(this.lastHeardAt, capacity);
+    this.heardAtTick = widened(this.heardAtTick, capacity);
+    this.silentRounds = widened(this.silentRounds, capacity);
+    this.version = widened(this.version, capacity);
   }
 }

@@ -14,6 +14,7 @@
  * `origins` order on a tie (what eviction takes from), kept in a binary heap: a full Admission
  * evicts on every new record, and scanning hundreds of origins each time was most of a round.
  */
+import { widened } from './columns.ts';
 import type { PeerRecord } from './peer-record.ts';
 import { SlotIndex } from './slot-index.ts';
 
@@ -231,18 +232,13 @@ export class PendingRecords {
   private grow(): void {
     const length = this.older.length;
     const capacity = Math.max(Math.min(Math.max(Math.ceil(length * 1.5), INITIAL_CAPACITY), this.maxSize), length + 1);
-    const widen = <A extends Uint8Array | Int32Array>(old: A, make: (n: number) => A) => {
-      const wider = make(capacity);
-      wider.set(old);
-      return wider;
-    };
-    this.originId = widen(this.originId, (n) => new Int32Array(n));
-    this.older = widen(this.older, (n) => new Int32Array(n));
-    this.newer = widen(this.newer, (n) => new Int32Array(n));
-    this.before = widen(this.before, (n) => new Int32Array(n));
-    this.after = widen(this.after, (n) => new Int32Array(n));
-    this.nextSet = widen(this.nextSet, (n) => new Uint8Array(n));
-    this.announcedFlag = widen(this.announcedFlag, (n) => new Uint8Array(n));
+    this.originId = widened(this.originId, capacity);
+    this.older = widened(this.older, capacity);
+    this.newer = widened(this.newer, capacity);
+    this.before = widened(this.before, capacity);
+    this.after = widened(this.after, capacity);
+    this.nextSet = widened(this.nextSet, capacity);
+    this.announcedFlag = widened(this.announcedFlag, capacity);
   }
 }
 

@@ -24,9 +24,8 @@
  * table (16, as File Management's); BENCH_SEARCH_LOG=LEVEL prints the peers' logs (JSON lines);
  * BENCH_PROFILE=DIR writes CPU profiles of the peers' processes.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { availableParallelism, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { ROUTE_TABLE_OWN_MIN_BITS_LOG2 } from '../src/protocol/route-table.ts';
 import { createSearchService, type SearchService } from '../src/search/service.ts';
 import { DEFAULT_PORTS } from '../src/shared/config.ts';
@@ -37,13 +36,11 @@ import { PeerTls } from '../src/shared/peer-tls.ts';
 import { MemoryIndex } from '../test/support/memory-index.ts';
 import { dialsOf, edgesOf, neighboursOf, seededRandom } from '../test/support/topology.ts';
 import { check, figure, fmt, median, percentile, table, type BenchResult } from './_results.ts';
+import { forkWorker, serveWorker, workerCount } from './_workers.ts';
 
 const PEERS = Number(process.env.BENCH_SEARCH_PEERS ?? 100);
 /** One process per CPU, at most 4: more event loops than cores only adds run-queue waits to every hop. */
-const PROCS = Math.max(
-  1,
-  Math.min(PEERS, Number(process.env.BENCH_SEARCH_PROCS ?? Math.min(4, availableParallelism()))),
-);
+const PROCS = workerCount(process.env.BENCH_SEARCH_PROCS, PEERS);
 const DEGREE = 8;
 const TTL = Number(process.env.BENCH_SEARCH_TTL ?? SEARCH_DEFAULTS.maxTtl);
 const ROUTE_LEVELS = Number(process.env.BENCH_SEARCH_ROUTE_LEVELS ?? SEARCH_DEFAULTS.routeLevels);
@@ -190,59 +187,12 @@ async function worker(): Promise<void> {
         return {};
     }
   };
-  process.on('message', (msg: { id: number; req: Request }) => {
-    handle(msg.req).then(
-      (answer) => process.send!({ id: msg.id, answer }),
-      (err: unknown) => process.send!({ id: msg.id, error: String((err as Error)?.stack ?? err) }),
-    );
-  });
+  serveWorker(handle);
 }
 
 if (process.env.BENCH_SEARCH_WORKER) await worker();
 
 // ---------------------------------------------------------------- the benchmark (parent)
-
-interface Worker {
-  child: ChildProcess;
-  call<T>(req: Request, timeoutMs?: number): Promise<T>;
-}
-
-function startWorker(): Worker {
-  const child = fork(import.meta.filename, [], {
-    execArgv: ['--import', 'tsx', ...PROFILE_ARGS],
-    env: { ...process.env, BENCH_SEARCH_WORKER: '1' },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  let next = 0;
-  child.on('message', (msg: { id: number; answer?: unknown; error?: string }) => {
-    const p = pending.get(msg.id);
-    pending.delete(msg.id);
-    if (msg.error !== undefined) p?.reject(new Error(msg.error));
-    else p?.resolve(msg.answer);
-  });
-  child.on('exit', (code, signal) => {
-    for (const p of pending.values()) p.reject(new Error(`search worker exited (${signal ?? code})`));
-    pending.clear();
-  });
-  return {
-    child,
-    call<T>(req: Request, timeoutMs = 60_000): Promise<T> {
-      const id = next++;
-      return new Promise<T>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          pending.delete(id);
-          reject(new Error(`search worker: no answer to ${req.type} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        pending.set(id, {
-          resolve: (v) => (clearTimeout(timer), resolve(v as T)),
-          reject: (e) => (clearTimeout(timer), reject(e)),
-        });
-        child.send({ id, req });
-      });
-    },
-  };
-}
 
 export async function run(): Promise<BenchResult> {
   const edges = edgesOf(PEERS, { kind: 'random', degree: DEGREE, seed: 42 });
@@ -252,7 +202,9 @@ export async function run(): Promise<BenchResult> {
   const holders = new Set<number>();
   while (holders.size < HOLDERS) holders.add(Math.floor(random() * PEERS));
 
-  const workers = Array.from({ length: PROCS }, () => startWorker());
+  const workers = Array.from({ length: PROCS }, () =>
+    forkWorker<Request>(import.meta.filename, 'BENCH_SEARCH_WORKER', PROFILE_ARGS),
+  );
   const counters = async () => {
     const all = await Promise.all(workers.map((w) => w.call<Counters>({ type: 'counters' })));
     return {
@@ -391,14 +343,6 @@ export async function run(): Promise<BenchResult> {
     };
   } finally {
     await Promise.allSettled(workers.map((w) => w.call({ type: 'stop' }, 30_000)));
-    for (const w of workers) {
-      if (w.child.exitCode === null && w.child.signalCode === null) {
-        w.child.disconnect();
-        const exited = once(w.child, 'exit');
-        const timer = setTimeout(() => w.child.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
-    }
+    for (const w of workers) await w.close();
   }
 }

@@ -40,6 +40,8 @@ export interface FetchNetOptions {
    * so that its count measures the protocol rather than the machine's load.
    */
   requestTimeoutMs?: number;
+  /** The address of peer i (default: the next free test loopback address); a net spread over processes names its own. */
+  hostOf?: (i: number) => string;
 }
 
 export interface NetPeer {
@@ -138,7 +140,7 @@ export async function createFetchNet(n: number, options: FetchNetOptions = {}): 
     },
     async add(joinList) {
       const i = peers.length;
-      const host = nextLoopback();
+      const host = options.hostOf?.(i) ?? nextLoopback();
       const base = {
         i,
         host,

@@ -21,7 +21,8 @@
  *
  * `npm run sim -- fetch …`: membership and file availability on the project's own Fetch cores
  * (fetch-cli.ts); `npm run sim -- fetch-rounds …` a partial view round by round (fetch-rounds.ts).
- * `npm run sim -- chart …`: the charts again from the JSON of earlier runs (chart-cli.ts).
+ * `npm run sim -- chart …`: the charts again from the JSON of earlier runs (chart-cli.ts);
+ * `npm run sim -- fetch-chart …`: a new peer's spread from earlier Fetch runs (fetch-chart.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -36,6 +37,7 @@ import { DEFAULT_LIBRARY, SimRouteTables, type TableStats } from './route-tables
 import { DEFAULT_DYNAMIC_QUERYING, DEFAULT_ROUTE_UPDATE_MS } from '../search/domain/search-engine.ts';
 import { fetchMain, USAGE as FETCH_USAGE } from './fetch-cli.ts';
 import { fetchRoundsMain, USAGE as FETCH_ROUNDS_USAGE } from './fetch-rounds.ts';
+import { fetchChartMain, USAGE as FETCH_CHART_USAGE } from './fetch-chart.ts';
 
 const USAGE =
   'usage: npm run sim -- search [--peers N[,N…]] [--degree D[,D…]] [--ttl T[,T…]] [--holders-fraction F[,F…]] [--want N[,N…]] [--route-levels L[,L…]] [--reforward 0|1|K[,…]] [--steps T,T…] [--loss P] [--churn F] [--share-age MS] [--update-ms MS] [--library N] [--words W] [--vocabulary V] [--zipf S] [--table-bits B] [--searches S] [--seed X] [--latency-median MS] [--latency-sigma S] [--json FILE] [--svg PREFIX]';
@@ -45,8 +47,9 @@ if (command === 'search') await searchMain(rest);
 else if (command === 'fetch') await fetchMain(rest);
 else if (command === 'fetch-rounds') await fetchRoundsMain(rest);
 else if (command === 'chart') chartMain(rest);
+else if (command === 'fetch-chart') fetchChartMain(rest);
 else {
-  console.error(`${USAGE}\n${FETCH_USAGE}\n${FETCH_ROUNDS_USAGE}\n${CHART_USAGE}`);
+  console.error(`${USAGE}\n${FETCH_USAGE}\n${FETCH_ROUNDS_USAGE}\n${CHART_USAGE}\n${FETCH_CHART_USAGE}`);
   process.exit(2);
 }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { MAX_ROUTE_LEVELS } from '../../protocol/limits.ts';
 import { ROUTE_TABLE_MIN_BITS_LOG2, RouteTable } from '../../protocol/route-table.ts';
 import { QueryRouting } from './query-routing.ts';
@@ -133,5 +133,34 @@ describe('QueryRouting: which links a copy of a query may skip', () => {
     expect(second[1]).toBe(first[1]);
     routing.receive('a', 0, tableOf(['other']));
     expect(routing.outgoingTables(['a'])[1]).not.toBe(first[1]);
+  });
+
+  it('rebuilds a level only when one of its parts changed: the same tables are not united again', () => {
+    const routing = new QueryRouting(3);
+    routing.setOwn(tableOf(['mine']));
+    routing.receive('a', 0, tableOf(['alpha']));
+    routing.receive('a', 1, tableOf(['alpha', 'beta']));
+    routing.receive('b', 0, tableOf(['bravo']));
+    routing.receive('b', 1, tableOf(['bravo', 'charlie']));
+    const unions = vi.spyOn(RouteTable, 'unionOf');
+    try {
+      const first = routing.outgoingTables(['a', 'b']);
+      expect(unions).toHaveBeenCalledTimes(2); // levels 1 and 2
+      routing.receive('a', 0, tableOf(['alpha'])); // equal: the table held stays
+      expect(routing.outgoingTables(['a', 'b'])).toEqual(first);
+      expect(unions).toHaveBeenCalledTimes(2);
+      routing.receive('b', 1, tableOf(['bravo', 'delta'])); // a part of level 2 only
+      const second = routing.outgoingTables(['a', 'b']);
+      expect(unions).toHaveBeenCalledTimes(3);
+      expect(second[1]).toBe(first[1]);
+      expect(second[2]!.mayMatch(['delta'], '')).toBe(true);
+      expect(second[2]!.mayMatch(['charlie'], '')).toBe(false);
+      // A link that has not sent level 1 makes level 2 full; its own table's size still decides the full one's.
+      expect(routing.outgoingTables(['a', 'b', 'c'])[2]!.fill).toBe(1);
+      routing.setOwn(tableOf(['mine'], ROUTE_TABLE_MIN_BITS_LOG2 + 1));
+      expect(routing.outgoingTables(['a', 'b', 'c'])[2]!.bits).toBe(2 ** (ROUTE_TABLE_MIN_BITS_LOG2 + 1));
+    } finally {
+      unions.mockRestore();
+    }
   });
 });

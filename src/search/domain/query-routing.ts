@@ -39,6 +39,14 @@ export class QueryRouting {
   /** Links just come up whose missing tables are awaited, not taken as full. */
   private readonly awaited = new Set<LinkId>();
   private outgoing: RouteTable[] = [];
+  /**
+   * What each outgoing level above 0 was last built from: our own table, then every counted link's
+   * table of the level below, in order (those before a link that made it full). A level whose parts are the same
+   * objects is not rebuilt: a table is never changed once held (a new one replaces it), so the
+   * union (of up to 9 tables of 2^18 bits) would come out the same (docs/SCALE.md, "What they
+   * cost under churn").
+   */
+  private builtFrom: Array<{ full: boolean; parts: readonly RouteTable[] } | undefined> = [];
 
   constructor(levels: number) {
     if (!Number.isInteger(levels) || levels < 0) throw new RangeError('route levels must be an integer >= 0');
@@ -120,7 +128,10 @@ export class QueryRouting {
    * the one returned before is that same object, so a caller finds what changed by identity.
    */
   outgoingTables(links: readonly LinkId[]): readonly RouteTable[] {
-    if (this.own === undefined || !this.enabled) return (this.outgoing = []);
+    if (this.own === undefined || !this.enabled) {
+      this.builtFrom = [];
+      return (this.outgoing = []);
+    }
     const out: RouteTable[] = [];
     for (let level = 0; level < this.levels; level += 1) out.push(this.outgoingTable(links, level)!);
     return (this.outgoing = out);
@@ -131,19 +142,28 @@ export class QueryRouting {
     if (this.own === undefined || level < 0 || level >= this.levels) return undefined;
     if (level === 0) return this.own;
     const parts: RouteTable[] = [this.own];
+    let full = false;
     for (const link of links) {
       const below = this.theirs.get(link)?.[level - 1];
       if (below === undefined && this.awaited.has(link)) continue;
       if (below === undefined) {
-        parts.length = 0; // we flood to that link: this level may hold anything
+        full = true; // we flood to that link: this level may hold anything
         break;
       }
       parts.push(below);
     }
-    const table = parts.length > 0 ? RouteTable.unionOf(parts) : RouteTable.full(Math.log2(this.own.bits));
     const before = this.outgoing[level];
+    const built = this.builtFrom[level];
+    if (before !== undefined && built?.full === full && sameObjects(built.parts, parts)) return before;
+    this.builtFrom[level] = { full, parts };
+    const table = full ? RouteTable.full(Math.log2(this.own.bits)) : RouteTable.unionOf(parts);
     if (before?.equals(table)) return before;
     this.outgoing[level] = table;
     return table;
   }
+}
+
+/** Whether two lists hold the same objects in the same order. */
+function sameObjects<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -6,9 +6,11 @@ export default defineConfig({
     // Tests start real servers on 127.0.0.x; forks isolate their sockets and handles per file.
     pool: 'forks',
     // Two files at once: most of a test's time is spent waiting on peers' rounds and sockets, not
-    // on the CPU, so two workers on this 2-core machine halve the run (820 s → 340 s) while each
-    // file keeps its own loopback range (test/support/loopback.ts, by VITEST_POOL_ID) and test
-    // bed namespaces. Vitest's default here would be one (cores - 1).
+    // on the CPU, so two workers on this 2-core machine halved the run when they came in (820 s →
+    // 340 s; since then the suite grew: 825 s with two on 2026-12-05, the two network-namespace
+    // tests real-hosts and churn-hosts ~190 s each) while each file keeps its own loopback range
+    // (test/support/loopback.ts, by VITEST_POOL_ID) and test bed namespaces. Vitest's default here
+    // would be one (cores - 1).
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 30_000,

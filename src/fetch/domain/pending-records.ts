@@ -13,6 +13,15 @@
  * within an origin, oldest first. `largest` is the origin holding the most, the first of them in
  * `origins` order on a tie (what eviction takes from), kept in a binary heap: a full Admission
  * evicts on every new record, and scanning hundreds of origins each time was most of a round.
+ *
+ * The columns start at INITIAL_CAPACITY slots, small enough that V8 keeps them inside its heap
+ * (a typed array of up to 64 bytes), and past that go straight to maxSize (when bounded) instead
+ * of growing by half again and again. A larger typed array lives outside the heap, and V8 counts
+ * every such allocation towards a full garbage collection (one per ≈ 64 MB allocated outside the
+ * heap since the last): at 100,000 simulated peers, each Admission growing from ≈ 80 to ≈ 600
+ * records in one round allocated ≈ 7 GB of columns and index tables that way, and so made about a
+ * hundred full collections of a heap of 4–10 GB in that round (docs/SCALE.md). Growing once
+ * allocates the same bytes as the final size, once; the counts and every order are unchanged.
  */
 import type { PeerRecord } from './peer-record.ts';
 import { SlotIndex } from './slot-index.ts';
@@ -35,6 +44,7 @@ export class OriginQueue {
 
 /** No slot (an end of a queue). */
 export const NONE = -1;
+/** Slots before the first growth: 16 Int32 (64 bytes), kept inside the V8 heap (see the header). */
 const INITIAL_CAPACITY = 16;
 /** The columns of a store that never held a record: shared, never written (most peers' stores stay empty). */
 const NO_INT32 = new Int32Array(0);
@@ -42,7 +52,7 @@ const NO_UINT8 = new Uint8Array(0);
 
 export class PendingRecords {
   /** Peer id → slot. */
-  private readonly index = new SlotIndex((slot) => this.record(slot).peerId);
+  private readonly index: SlotIndex;
   /** Origins by key; insertion order is the order each came (back). */
   readonly origins = new Map<string, OriginQueue>();
   private readonly originsById: (OriginQueue | undefined)[] = [];
@@ -69,7 +79,9 @@ export class PendingRecords {
   constructor(
     /** The most records held at once (Admission's maxUnverified): the columns grow no further than that. */
     private readonly maxSize = Infinity,
-  ) {}
+  ) {
+    this.index = new SlotIndex((slot) => this.record(slot).peerId, undefined, maxSize);
+  }
 
   get size(): number {
     return this.index.size;
@@ -230,7 +242,10 @@ export class PendingRecords {
 
   private grow(): void {
     const length = this.older.length;
-    const capacity = Math.max(Math.min(Math.max(Math.ceil(length * 1.5), INITIAL_CAPACITY), this.maxSize), length + 1);
+    // Past the initial slots, straight to the bound (see the header); unbounded, by half again.
+    const next =
+      length === 0 ? INITIAL_CAPACITY : Number.isFinite(this.maxSize) ? this.maxSize : Math.ceil(length * 1.5);
+    const capacity = Math.max(Math.min(next, this.maxSize), length + 1);
     const widen = <A extends Uint8Array | Int32Array>(old: A, make: (n: number) => A) => {
       const wider = make(capacity);
       wider.set(old);

@@ -6,7 +6,8 @@
  * already pending, refused), gossip of it skipped as outdated (a peer that refused or sampled it
  * out), evictions of it from a full Admission before its probe, probes of it and their outcome in
  * the table (added, or refused by the full table's draw), entries of it sampled out; and after the
- * round, the Admissions it waits in and the origins per peer its turn competes with.
+ * round, the Admissions it waits in, the records ahead of it in its origin's queue there (each
+ * origin gets one probe per turn, oldest first), and the origins per peer its turn competes with.
  *
  *   node --import tsx scripts/newcomer-trace.ts --peers N --max-peers M [--records-per-answer R]
  *     [--seed X] [--steady-rounds S] [--rounds R] [--json FILE]
@@ -124,15 +125,21 @@ const onProgress = (m: FetchRoundsMeasure) => {
   seen = m.news.length;
   let waitingIn = 0;
   let origins = 0;
+  let ahead = 0; // records ahead of it in its origin's queue (probed first, one per turn of that origin)
   for (const peer of net.peers) {
-    if (peer.core.admission.get(id)) waitingIn++;
-    origins += (peer.core.admission as unknown as AdmissionInside).pending.origins.size;
+    const { pending } = peer.core.admission as unknown as AdmissionInside;
+    origins += pending.origins.size;
+    const slot = pending.slotOf(id);
+    if (slot < 0) continue;
+    waitingIn++;
+    for (let s = pending.origin(slot).head; s !== slot; s = pending.newerInOrigin(s)) ahead++;
   }
   const row = {
     round: last.round,
     heldBy: last.newcomerHeldBy ?? 0,
     ...counts,
     waitingIn,
+    aheadInItsOrigin: waitingIn > 0 ? ahead / waitingIn : 0,
     originsPerPeer: origins / net.peers.length,
     pendingPerPeer: last.pendingPerPeer,
   };

@@ -17,11 +17,11 @@
  * The columns start at INITIAL_CAPACITY slots, small enough that V8 keeps them inside its heap
  * (a typed array of up to 64 bytes), and past that go straight to maxSize (when bounded) instead
  * of growing by half again and again. A larger typed array lives outside the heap, and V8 counts
- * every such allocation towards a full garbage collection (one per ≈ 64 MB allocated outside the
- * heap since the last): at 100,000 simulated peers, each Admission growing from ≈ 80 to ≈ 600
- * records in one round allocated ≈ 7 GB of columns and index tables that way, and so made about a
- * hundred full collections of a heap of 4–10 GB in that round (docs/SCALE.md). Growing once
- * allocates the same bytes as the final size, once; the counts and every order are unchanged.
+ * every such allocation towards a full garbage collection (one begins when ≈ 64 MB more lie outside
+ * the heap than after the last): at 100,000 simulated peers, each Admission growing from ≈ 80 to
+ * ≈ 550 records in one round allocated ≈ 5 GB of columns and index tables that way, some sixty full
+ * marks of a 3–10 GB heap in that round (docs/SCALE.md); at 20,000 a round took 301 s, 100 s since.
+ * Growing once allocates the final size, once; the counts and every order are unchanged.
  */
 import type { PeerRecord } from './peer-record.ts';
 import { SlotIndex } from './slot-index.ts';

@@ -109,4 +109,21 @@ describe('pending records stored column-wise', () => {
     }
     expect(pending.size).toBe(held.length);
   });
+
+  it('grows its columns from 16 slots straight to the most it may hold (one allocation outside the V8 heap)', () => {
+    const pending = new PendingRecords(1_000);
+    const capacity = () => (pending as unknown as { older: Int32Array }).older.length;
+    const capacities = new Set<number>([capacity()]);
+    for (let i = 0; i < 3_000; i++) {
+      if (pending.size === 1_000) pending.remove(pending.record(pending.largest()?.head as number).peerId);
+      pending.add(record(`p${i}`), `o${i % 7}`, false);
+      capacities.add(capacity());
+    }
+    expect([...capacities].sort((a, b) => a - b)).toEqual([0, 16, 1_000]);
+    expect(Object.values(queues(pending)).flat().sort()).toEqual(arrival(pending).sort());
+    // Unbounded, it grows by half again each time, as before.
+    const open = new PendingRecords();
+    for (let i = 0; i < 40; i++) open.add(record(`q${i}`), 'x', false);
+    expect((open as unknown as { older: Int32Array }).older.length).toBe(54);
+  });
 });

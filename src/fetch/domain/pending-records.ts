@@ -13,6 +13,15 @@
  * within an origin, oldest first. `largest` is the origin holding the most, the first of them in
  * `origins` order on a tie (what eviction takes from), kept in a binary heap: a full Admission
  * evicts on every new record, and scanning hundreds of origins each time was most of a round.
+ *
+ * The columns start at INITIAL_CAPACITY slots, small enough that V8 keeps them inside its heap
+ * (a typed array of up to 64 bytes), and past that go straight to maxSize (when bounded) instead
+ * of growing by half again and again. A larger typed array lives outside the heap, and V8 counts
+ * every such allocation towards a full garbage collection (one begins when ≈ 64 MB more lie outside
+ * the heap than after the last): at 100,000 simulated peers, each Admission growing from ≈ 80 to
+ * ≈ 550 records in one round allocated ≈ 5 GB of columns and index tables that way, some sixty full
+ * marks of a 3–10 GB heap in that round (docs/SCALE.md); at 20,000 a round took 301 s, 100 s since.
+ * Growing once allocates the final size, once; the counts and every order are unchanged.
  */
 import { widened } from './columns.ts';
 import type { PeerRecord } from './peer-record.ts';
@@ -36,6 +45,7 @@ export class OriginQueue {
 
 /** No slot (an end of a queue). */
 export const NONE = -1;
+/** Slots before the first growth: 16 Int32 (64 bytes), kept inside the V8 heap (see the header). */
 const INITIAL_CAPACITY = 16;
 /** The columns of a store that never held a record: shared, never written (most peers' stores stay empty). */
 const NO_INT32 = new Int32Array(0);
@@ -43,7 +53,7 @@ const NO_UINT8 = new Uint8Array(0);
 
 export class PendingRecords {
   /** Peer id → slot. */
-  private readonly index = new SlotIndex((slot) => this.record(slot).peerId);
+  private readonly index: SlotIndex;
   /** Origins by key; insertion order is the order each came (back). */
   readonly origins = new Map<string, OriginQueue>();
   private readonly originsById: (OriginQueue | undefined)[] = [];
@@ -70,7 +80,9 @@ export class PendingRecords {
   constructor(
     /** The most records held at once (Admission's maxUnverified): the columns grow no further than that. */
     private readonly maxSize = Infinity,
-  ) {}
+  ) {
+    this.index = new SlotIndex((slot) => this.record(slot).peerId, undefined, maxSize);
+  }
 
   get size(): number {
     return this.index.size;
@@ -231,7 +243,10 @@ export class PendingRecords {
 
   private grow(): void {
     const length = this.older.length;
-    const capacity = Math.max(Math.min(Math.max(Math.ceil(length * 1.5), INITIAL_CAPACITY), this.maxSize), length + 1);
+    // Past the initial slots, straight to the bound (see the header); unbounded, by half again.
+    const next =
+      length === 0 ? INITIAL_CAPACITY : Number.isFinite(this.maxSize) ? this.maxSize : Math.ceil(length * 1.5);
+    const capacity = Math.max(Math.min(next, this.maxSize), length + 1);
     this.originId = widened(this.originId, capacity);
     this.older = widened(this.older, capacity);
     this.newer = widened(this.newer, capacity);

@@ -42,4 +42,31 @@ describe('a slot index by peer id', () => {
     index.set('b', 1);
     expect(keys.map((key) => index.get(key))).toEqual([undefined, 1, 2, 3, undefined, 5]);
   });
+
+  it('given its bound, grows once from its first 16 entries to what the bound needs, and works as a Map through it', () => {
+    const keys: string[] = [];
+    const index = new SlotIndex((slot) => keys[slot] as string, undefined, 1_000);
+    const length = () => (index as unknown as { table: Int32Array }).table.length;
+    const lengths = new Set<number>();
+    const random = seededRandom(5);
+    const map = new Map<string, number>();
+    for (let step = 0; step < 30_000; step++) {
+      const key = `peer-${Math.floor(random.next() * 5_000)}`;
+      const held = map.get(key);
+      expect(index.get(key)).toBe(held);
+      if (held !== undefined) {
+        index.delete(key);
+        map.delete(key);
+      } else if (map.size < 1_000) {
+        keys[step] = key;
+        index.set(key, step);
+        map.set(key, step);
+      }
+      lengths.add(length());
+    }
+    expect(map.size).toBe(1_000);
+    for (const [key, slot] of map) expect(index.get(key)).toBe(slot);
+    // 16 Int32 (inside the V8 heap), then 2,048: at most half full with 1,000 keys.
+    expect([...lengths].sort((a, b) => a - b)).toEqual([16, 2_048]);
+  });
 });

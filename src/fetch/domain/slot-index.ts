@@ -11,11 +11,17 @@
  * more of the id would not stop that: the index is a dozen bits); the store's own bound
  * (maxUnverified) then bounds a probe to that many steps, what a scan of every pending record
  * cost before.
+ *
+ * Given the most keys it will hold (`maxSize`), the table goes from its first INITIAL_CAPACITY
+ * straight to the size that many keys need, instead of doubling on the way: a table of more than
+ * 16 entries lives outside the V8 heap, and each such allocation counts towards a full garbage
+ * collection (pending-records.ts says why that matters at 100,000 simulated peers).
  */
 
 const EMPTY = -1;
 const HASHED_CHARS = 16;
-const INITIAL_CAPACITY = 32;
+/** 16 Int32 (64 bytes): V8 keeps a typed array this small inside its heap. */
+const INITIAL_CAPACITY = 16;
 /** The table of an index that never held a key: shared, never written. */
 const NO_TABLE = new Int32Array(0);
 
@@ -27,6 +33,8 @@ export class SlotIndex {
     /** The key of an occupied slot (the peer id of its record). */
     private readonly keyOf: (slot: number) => string,
     private readonly hash: (key: string) => number = fnv1a,
+    /** The most keys held at once, if bounded: past the initial table, grow once to what that many need. */
+    private readonly maxSize = Infinity,
   ) {}
 
   get size(): number {
@@ -46,7 +54,11 @@ export class SlotIndex {
 
   /** Index `slot` under `key` (not indexed yet). */
   set(key: string, slot: number): void {
-    if (2 * (this.count + 1) > this.table.length) this.resize(Math.max(this.table.length * 2, INITIAL_CAPACITY));
+    if (2 * (this.count + 1) > this.table.length) {
+      const full = Number.isFinite(this.maxSize) ? 2 ** Math.ceil(Math.log2(2 * Math.max(this.maxSize, 1))) : 0;
+      const doubled = Math.max(this.table.length * 2, INITIAL_CAPACITY);
+      this.resize(this.table.length === 0 ? INITIAL_CAPACITY : Math.max(full, doubled));
+    }
     this.place(key, slot);
     this.count++;
   }

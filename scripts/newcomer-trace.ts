@@ -10,7 +10,7 @@
  * origin gets one probe per turn, oldest first), and the origins per peer its turn competes with.
  *
  *   node --import tsx scripts/newcomer-trace.ts --peers N --max-peers M [--records-per-answer R]
- *     [--seed X] [--steady-rounds S] [--rounds R] [--json FILE]
+ *     [--seed X] [--steady-rounds S] [--rounds R] [--loss P] [--json FILE]  (the options of sim -- fetch-rounds)
  *
  * A diagnostic: it wraps methods on the prototypes (private ones included), changing nothing they do.
  */
@@ -22,18 +22,10 @@ import type { PeerRecord } from '../src/fetch/domain/peer-record.ts';
 import type { PendingRecords } from '../src/fetch/domain/pending-records.ts';
 import { PeerTable } from '../src/fetch/domain/peer-table.ts';
 import { FetchNetwork, type FetchSimPeer } from '../src/sim/fetch-network.ts';
-import { runFetchRounds, type FetchRoundsMeasure } from '../src/sim/fetch-rounds.ts';
+import { FETCH_ROUNDS_OPTIONS, runFetchRounds, type FetchRoundsMeasure } from '../src/sim/fetch-rounds.ts';
 
 const { values } = parseArgs({
-  options: {
-    peers: { type: 'string', default: '1000' },
-    'max-peers': { type: 'string', default: '100' },
-    'records-per-answer': { type: 'string' },
-    seed: { type: 'string', default: '1' },
-    'steady-rounds': { type: 'string', default: '2' },
-    rounds: { type: 'string', default: '10' },
-    json: { type: 'string' },
-  },
+  options: { ...FETCH_ROUNDS_OPTIONS, rounds: { type: 'string', default: '10' } },
 });
 const n = Number(values.peers);
 
@@ -156,5 +148,6 @@ await runFetchRounds({
   seed: Number(values.seed),
   steadyRounds: Number(values['steady-rounds']),
   rounds: Number(values.rounds),
+  loss: Number(values.loss),
   onProgress,
 });

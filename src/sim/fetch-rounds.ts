@@ -204,21 +204,21 @@ function point(net: FetchNetwork, round: number, traffic: RoundTraffic, startedA
 export const USAGE =
   'usage: npm run sim -- fetch-rounds --peers N --max-peers M [--records-per-answer R] [--seed X] [--steady-rounds S] [--rounds R] [--loss P] [--json FILE]';
 
+/** The command's options (scripts/newcomer-trace.ts takes the same). */
+export const FETCH_ROUNDS_OPTIONS = {
+  peers: { type: 'string', default: '1000' },
+  'max-peers': { type: 'string', default: '100' },
+  'records-per-answer': { type: 'string' },
+  seed: { type: 'string', default: '1' },
+  'steady-rounds': { type: 'string', default: '2' },
+  rounds: { type: 'string', default: '40' },
+  loss: { type: 'string', default: '0' },
+  json: { type: 'string' },
+} as const;
+
 /** The command: runs one network, prints a line per round on stderr and a table at the end. */
 export async function fetchRoundsMain(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      peers: { type: 'string', default: '1000' },
-      'max-peers': { type: 'string', default: '100' },
-      'records-per-answer': { type: 'string' },
-      seed: { type: 'string', default: '1' },
-      'steady-rounds': { type: 'string', default: '2' },
-      rounds: { type: 'string', default: '40' },
-      loss: { type: 'string', default: '0' },
-      json: { type: 'string' },
-    },
-  });
+  const { values } = parseArgs({ args, options: FETCH_ROUNDS_OPTIONS });
   const count = (name: string, text: string) => {
     const x = Number(text);
     if (!Number.isSafeInteger(x) || x < 0) throw new Error(`--${name} is a count\n${USAGE}`);

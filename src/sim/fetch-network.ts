@@ -45,6 +45,7 @@ import type { FetchConfig } from '../fetch/domain/config.ts';
 import { memoizedVerifier } from '../fetch/domain/keys.ts';
 import type { FileDelta, FileEntry } from '../fetch/domain/messages.ts';
 import { sample, seededRandom, type Random } from '../fetch/domain/random.ts';
+import { seededSecret } from '../fetch/domain/sample-rank.ts';
 import { SyncRounds, type PlannedSync } from '../fetch/domain/sync-rounds.ts';
 import type { PeerRecord } from '../fetch/domain/peer-record.ts';
 import { ShareWatch } from '../fetch/share-watch.ts';
@@ -257,6 +258,7 @@ export class FetchNetwork {
       config: this.config,
       verifier: this.verifier,
       verified: this.verified,
+      sampleSecret: seededSecret(seededRandom(mix(this.seed, index, 0x5a3e1))),
     });
     const feed = new SimFileFeed(`s${index}`);
     for (let k = 0; k < files; k++)

@@ -237,6 +237,17 @@ export class Admission {
     this.pending.remove(peerId);
   }
 
+  /** Drop the unverified records `keep` rejects (announced or gossiped alike). Returns how many went. */
+  keepOnly(keep: (record: PeerRecord) => boolean): number {
+    const gone: string[] = [];
+    for (const slot of this.pending.slotsInArrival()) {
+      const record = this.pending.record(slot);
+      if (!keep(record)) gone.push(record.peerId);
+    }
+    for (const peerId of gone) this.pending.remove(peerId);
+    return gone.length;
+  }
+
   /** The records to probe this round (see planProbes). */
   plan(round: number, busyHosts: ReadonlySet<string> = new Set()): PeerRecord[] {
     return this.planProbes(round, busyHosts).map((probe) => probe.record);

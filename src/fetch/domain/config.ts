@@ -44,19 +44,11 @@ export interface FetchConfig {
   maxTombstones: number;
   tombstoneTtlMs: number;
   /**
-   * Most evicted peers (sampled out, or down too long) remembered, so that a stale copy of their
-   * record cannot re-add them; and for how long (both memories below).
+   * Most peers evicted for being down too long remembered, so that a stale copy of their record
+   * cannot re-add them; and for how long.
    */
   maxForgotten: number;
   forgetTtlMs: number;
-  /**
-   * Most peers a full table refused remembered, so that gossip of the same record costs no second
-   * verification probe and no second draw (peer-table.ts). A bound of its own: in a network much
-   * larger than maxPeers nearly every peer is refused somewhere, and sharing maxForgotten would let
-   * refusals push out the evictions that keep corpses from coming back. Up to maxPeers + this many
-   * peers, each is offered to a table once per record; ≈ 120 B each (≈ 1.2 MB a peer when full).
-   */
-  maxRefused: number;
   /** Membership events kept in memory; the adapter persists them. */
   logCapacity: number;
   /** Availability map caps: all entries, and entries of one peer. */
@@ -143,7 +135,6 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   maxTombstones: 1_000,
   tombstoneTtlMs: 60 * 60_000,
   maxForgotten: 1_000,
-  maxRefused: 10_000,
   forgetTtlMs: 60 * 60_000,
   logCapacity: 1_000,
   maxFileEntries: 200_000,

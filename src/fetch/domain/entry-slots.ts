@@ -2,7 +2,7 @@
  * The per-peer state of a PeerTable, stored column-wise: one typed array per field, indexed by a
  * slot number, instead of one object per peer. A table of 10,000 peers held by each of 10,000
  * simulated peers is 10⁸ entries; an object per entry (a header, eleven fields, a box for each of
- * its four timestamps) cost ≈ 180 bytes, the columns below ≈ 40, plus the record reference. The
+ * its four timestamps) cost ≈ 180 bytes, the columns below ≈ 44, plus the record reference. The
  * fields that matter only while a peer is suspected or down (when the suspicion began, when the
  * last contact failed, since when it is down, the table version of that change) live in a small
  * side record of the few such peers (`Trouble`), not in every entry.
@@ -45,6 +45,8 @@ export class EntrySlots {
   silentRounds = new Uint32Array(INITIAL_CAPACITY);
   /** Table version when the record last had to be sent (drives view deltas of records). */
   version = new Float64Array(INITIAL_CAPACITY);
+  /** The peer's rank in a full table's sample (sample-rank.ts); 0 until the table first needs it. */
+  rank = new Uint32Array(INITIAL_CAPACITY);
   /** Suspected and down entries' other fields, by slot. */
   readonly trouble = new Map<number, Trouble>();
   private readonly free: number[] = [];
@@ -61,6 +63,7 @@ export class EntrySlots {
     this.heardAtTick[slot] = now;
     this.silentRounds[slot] = 0;
     this.version[slot] = version;
+    this.rank[slot] = 0;
     return slot;
   }
 
@@ -82,5 +85,6 @@ export class EntrySlots {
     this.heardAtTick = widened(this.heardAtTick, capacity);
     this.silentRounds = widened(this.silentRounds, capacity);
     this.version = widened(this.version, capacity);
+    this.rank = widened(this.rank, capacity);
   }
 }

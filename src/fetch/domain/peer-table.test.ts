@@ -3,7 +3,8 @@ import { fetchConfig } from './config.ts';
 import { MembershipLog } from './membership-log.ts';
 import { signLeave } from './peer-record.ts';
 import { PeerTable } from './peer-table.ts';
-import { seededRandom, type Random } from './random.ts';
+import { seededRandom } from './random.ts';
+import { keyedRank, seededSecret, type Rank } from './sample-rank.ts';
 import { NOW, testPeer } from '../../../test/support/fetch-records.ts';
 
 const ROUND = 1_000;
@@ -20,13 +21,16 @@ const me = testPeer(1);
 const a = testPeer(2);
 const b = testPeer(3);
 
-/** A coin that never lets a newcomer into a full table (reservoir sampling's draw always too high). */
-const neverSample: Random = { next: () => 0.999_999 };
+/** Ranks in the order ids are first ranked: a newcomer never ranks below what a full table holds. */
+function firstRankedFirst(): Rank {
+  const order = new Map<string, number>();
+  return (id) => order.get(id) ?? order.set(id, order.size + 1).size;
+}
 
-function setup(overrides: Partial<typeof config> = {}, random: Random = neverSample) {
+function setup(overrides: Partial<typeof config> = {}, rank: Rank = firstRankedFirst()) {
   const log = new MembershipLog(100);
   const removed: string[] = [];
-  const table = new PeerTable(me.record(), { ...config, ...overrides }, log, 'e1', (id) => removed.push(id), random);
+  const table = new PeerTable(me.record(), { ...config, ...overrides }, log, 'e1', (id) => removed.push(id), rank);
   let now = NOW;
   const tick = (rounds = 1) => {
     for (let i = 0; i < rounds; i++) table.tick((now += ROUND));
@@ -106,57 +110,62 @@ describe('peer table: merging records', () => {
     expect(table.tombstoneOf(b.signer.peerId)).toBeUndefined();
   });
 
-  it('above maxPeers of live peers becomes a uniform random sample of those offered (reservoir), displaced peers not re-added by their old record', () => {
+  it('above maxPeers of live peers keeps the lowest ranks under its secret, whatever the order or number of offers, and a displaced peer stays out re-signed', () => {
     const cap = 20;
     const offered = 400;
-    const { table, removed } = setup({ maxPeers: cap, maxForgotten: 1_000 }, seededRandom(7));
+    const rank = keyedRank(seededSecret(seededRandom(7)));
     const peers = Array.from({ length: offered }, (_, i) => testPeer(100 + i));
+    const lowest = new Set(
+      peers
+        .map((p) => p.signer.peerId)
+        .sort((x, y) => rank(x) - rank(y))
+        .slice(0, cap),
+    );
+    const { table, removed } = setup({ maxPeers: cap, maxForgotten: 1_000 }, rank);
     for (const p of peers) table.merge([p.record()], NOW);
     expect(table.size).toBe(cap);
+    expect(new Set(table.list().map((v) => v.peerId))).toEqual(lowest);
     expect(table.counters.sampledOut).toBe(removed.length);
-    // A uniform sample: each offered peer is kept with probability cap/offered, so the kept ones
-    // spread over the whole sequence; the first cap are not simply kept (the expected survivors
-    // among the first 20 are 1), and the later half holds about half of the sample.
-    const kept = peers.map((p, i) => (table.has(p.signer.peerId) ? i : -1)).filter((i) => i >= 0);
-    expect(kept.filter((i) => i < cap).length).toBeLessThanOrEqual(4);
-    expect(kept.filter((i) => i >= offered / 2).length).toBeGreaterThanOrEqual(5);
-    expect(kept.filter((i) => i >= offered / 2).length).toBeLessThanOrEqual(15);
-    // A displaced peer's record, gossiped again unchanged, does not push its way back in.
+    // The same secret, offers in the reverse order and each offered three times: the same sample.
+    const again = setup({ maxPeers: cap }, rank).table;
+    for (let k = 0; k < 3; k++) for (const p of [...peers].reverse()) again.merge([p.record({ seq: NOW + k })], NOW);
+    expect(new Set(again.list().map((v) => v.peerId))).toEqual(lowest);
+    // A displaced peer gets no second draw by re-signing: nothing is worth a probe, nothing enters.
     const gone = peers.find((p) => !table.has(p.signer.peerId))!;
-    expect(table.merge([gone.record()], NOW).stale).toBe(1);
+    const resigned = gone.record({ seq: NOW + 50 });
+    expect(table.wouldTake(resigned)).toBe(false);
+    expect(table.merge([resigned], NOW).full).toBe(1);
+    // Another secret draws another sample (each peer's table is its own draw).
+    const other = setup({ maxPeers: cap }, keyedRank(seededSecret(seededRandom(8)))).table;
+    for (const p of peers) other.merge([p.record()], NOW);
+    expect(other.list().filter((v) => lowest.has(v.peerId)).length).toBeLessThan(cap / 2);
   });
 
-  it('remembers a peer a full table refused, so that the same record is not offered (and probed) again, only a newer one', () => {
+  it('refuses a peer ranked above a full table before any probe (wouldTake), and remembers nothing of it', () => {
     const { table, log } = setup({ maxPeers: 2 });
     const late = testPeer(4);
     table.merge([a.record(), b.record()], NOW);
+    expect(table.wouldTake(late.record())).toBe(false); // Admission is never offered it: no probe
     expect(table.merge([late.record()], NOW).full).toBe(1);
-    expect(table.isOutdated(late.record())).toBe(true); // Admission skips it: no second probe
-    expect(table.merge([late.record()], NOW)).toMatchObject({ full: 0, stale: 1 });
-    expect(table.counters.full).toBe(1); // offered to the sample once, not once per gossip of it
-    expect(table.isOutdated(late.record({ seq: NOW + 10 }))).toBe(false);
-    expect(table.merge([late.record({ seq: NOW + 10 })], NOW).full).toBe(1);
+    expect(table.isOutdated(late.record())).toBe(false); // not remembered as stale: its rank keeps it out
+    expect(table.wouldTake(late.record({ seq: NOW + 10 }))).toBe(false); // re-signed: the same rank
     expect(log.since().filter((e) => e.peerId === late.signer.peerId)).toEqual([]);
+    // A peer ranked below the table's highest displaces that one.
+    const ranks = new Map([
+      [a.signer.peerId, 2],
+      [b.signer.peerId, 3],
+      [late.signer.peerId, 1],
+    ]);
+    const ranked = setup({ maxPeers: 2 }, (id) => ranks.get(id) ?? 9);
+    ranked.table.merge([a.record(), b.record()], NOW);
+    expect(ranked.table.wouldTake(late.record())).toBe(true);
+    expect(ranked.table.merge([late.record()], NOW).added).toBe(1);
+    expect(ranked.removed).toEqual([b.signer.peerId]);
+    expect(ranked.table.counters.sampledOut).toBe(1);
+    expect(ranked.table.merge([b.record()], NOW).full).toBe(1); // out by its rank, not by a memory
   });
 
-  it('remembers refused and evicted peers each within its own bound: refusals do not push out an eviction', () => {
-    const { table, tick, now } = setup({ maxPeers: 2, maxForgotten: 1, maxRefused: 2 });
-    const [c, d, e, f] = [testPeer(4), testPeer(5), testPeer(6), testPeer(7)];
-    table.merge([a.record(), b.record()], NOW);
-    table.contactFailed(a.signer.peerId, NOW);
-    tick(16); // down after 6 rounds, evicted 10 rounds later
-    expect(table.has(a.signer.peerId)).toBe(false);
-    table.merge([c.record()], now());
-    expect(table.merge([d.record(), e.record(), f.record()], now()).full).toBe(3);
-    // Three refusals, more than either bound: the eviction is still remembered...
-    expect(table.merge([a.record()], now()).stale).toBe(1);
-    // ...and the refusals keep the newest two: the oldest one is offered (and probed) again.
-    expect(table.isOutdated(d.record())).toBe(false);
-    expect(table.isOutdated(e.record())).toBe(true);
-    expect(table.isOutdated(f.record())).toBe(true);
-  });
-
-  it('lets a refused peer in once room appears with the very record it was refused with, never with an older one, and keeps an evicted record out even with room', () => {
+  it('lets a refused peer in once room appears, and keeps a record evicted for being down out even with room', () => {
     const { table, tick, now } = setup({ maxPeers: 2 });
     const c = testPeer(4);
     const old = a.record({ seq: NOW });
@@ -165,17 +174,17 @@ describe('peer table: merging records', () => {
     tick(16);
     expect(table.has(a.signer.peerId)).toBe(false);
     expect(table.size).toBe(1); // room...
+    expect(table.wouldTake(old)).toBe(false);
     expect(table.merge([old], now()).stale).toBe(1); // ...but a down peer's record stays out
     table.merge([c.record()], now());
     const resigned = a.record({ seq: NOW + 1 });
-    expect(table.merge([resigned], now()).full).toBe(1); // newer: offered, refused (table full of live peers)
+    expect(table.wouldTake(resigned)).toBe(false); // newer, but ranked above a table full of live peers
+    expect(table.merge([resigned], now()).full).toBe(1);
     table.contactFailed(c.signer.peerId, now());
     tick(6);
     expect(table.get(c.signer.peerId)?.state).toBe('down'); // room again (a peer down)
-    // The record it was evicted with is older than the one it was refused with: still out.
-    expect(table.isOutdated(old)).toBe(true);
-    expect(table.merge([old], now()).stale).toBe(1);
-    expect(table.isOutdated(resigned)).toBe(false);
+    expect(table.isOutdated(old)).toBe(true); // the record it was evicted with: still out
+    expect(table.wouldTake(resigned)).toBe(true);
     expect(table.merge([resigned], now()).added).toBe(1);
     expect(table.has(c.signer.peerId)).toBe(false); // the down one made room
   });

@@ -15,13 +15,14 @@
  * rounds. silentRounds only picks whom to probe (sync-rounds.ts).
  *
  * The table holds at most maxPeers. Full of live peers, it becomes a uniform random sample of the
- * verified peers offered to it (reservoir sampling, as HyParView keeps its passive view): the
- * k-th newcomer beyond the cap takes a random entry's place with probability maxPeers / k, and
- * the entry it displaces is remembered as evicted, so gossip of its record does not bring it
- * straight back; a peer the draw turned away is remembered too (in a memory of its own, maxRefused),
- * while the table stays full, so that gossip of the same record costs no second probe and no second
- * draw (see keptOut for what brings either back). A flood of new identities
- * cannot replace the table; it can only be sampled into it. The entries are stored column-wise
+ * verified peers offered to it, a min-wise one (sample-rank.ts, as Brahms keeps its samplers): it
+ * keeps the peers of lowest rank under a secret keyed hash, so a newcomer enters only if it ranks
+ * below the highest-ranked entry, which it displaces. The draw is made before any probe:
+ * Admission is offered only records that would enter (wouldTake), so a peer in a network much
+ * larger than its cap probes about maxPeers × ln(N / maxPeers) peers in all, not every peer it
+ * hears of, and remembers no refusals (a refused record ranks as high the next time it comes). A
+ * flood of new identities cannot replace the table; it can only be sampled into it, each
+ * identity one draw however often it is offered or re-signed. The entries are stored column-wise
  * (entry-slots.ts): a table of 10,000 held by each of 10,000 simulated peers is 10⁸ entries.
  *
  * A peer whose record lists several address sets is dialled at one of them, the one *in use*: the
@@ -36,7 +37,7 @@ import type { MembershipLog } from './membership-log.ts';
 import type { ViewDelta } from './messages.ts';
 import type { ServiceAddresses } from './addresses.ts';
 import { addressSets, type PeerRecord } from './peer-record.ts';
-import type { Random } from './random.ts';
+import { keyedRank, type Rank } from './sample-rank.ts';
 import { ALIVE, DOWN, EntrySlots, STATE_NAMES, SUSPECTED, Trouble } from './entry-slots.ts';
 
 export type PeerState = 'alive' | 'suspected' | 'down';
@@ -78,12 +79,11 @@ export type LivenessConfig = Pick<
   | 'maxTombstones'
   | 'tombstoneTtlMs'
   | 'maxForgotten'
-  | 'maxRefused'
   | 'forgetTtlMs'
   | 'intervalMs'
 >;
 
-/** A peer evicted or refused: the seq of the record it had, and when (for forgetTtlMs). */
+/** A peer evicted: the seq of the record it had, and when (for forgetTtlMs). */
 interface Remembered {
   seq: number;
   at: number;
@@ -102,19 +102,18 @@ export class PeerTable {
   /** Insertion order is age order (updates re-insert), so pruning walks from the front. */
   private readonly tombstones = new Map<string, { record: PeerRecord; at: number; version: number }>();
   /**
-   * Peers evicted (sampled out, or down too long), at most maxForgotten, and peers the full table
-   * refused, at most maxRefused, each with the seq of the record they had (see keptOut). Two bounds:
-   * in a network much larger than the cap nearly every peer is refused, and one shared bound would
-   * let refusals push out the evictions. A peer is in one of them at most.
+   * Peers evicted for being down too long, at most maxForgotten, each with the seq of the record
+   * they had (see keptOut). A peer sampled out is not remembered: its rank keeps it out.
    */
   private readonly evicted = new Map<string, Remembered>();
-  private readonly refused = new Map<string, Remembered>();
+  /** The entry of highest rank while the table is full (the one a better newcomer displaces); undefined: not known. */
+  private worst: { slot: number; rank: number } | undefined;
+  /** Entries taken or removed since start (see sampleVersion). */
+  private sampleChanges = 0;
   private version = 0;
   private selfVersion: number;
   /** Totals since start: replays dropped, records refused for lack of room, entries displaced by the sample. */
   readonly counters = { stale: 0, full: 0, forSelf: 0, sampledOut: 0 };
-  /** New peers offered while the table was full of live ones: the reservoir's count beyond the cap. */
-  private offeredOverCap = 0;
   /** Highest seq of our own id seen from others (a previous run's record); re-sign above it. */
   highestSelfSeqSeen = 0;
 
@@ -124,7 +123,8 @@ export class PeerTable {
     private readonly log: MembershipLog,
     private readonly epoch: string,
     private readonly onRemoved: (peerId: string) => void = () => {},
-    private readonly random: Random = { next: Math.random },
+    /** The sample's order (sample-rank.ts): a fresh secret unless a simulation or test needs it replayed. */
+    private readonly rank: Rank = keyedRank(),
   ) {
     this.selfVersion = ++this.version;
   }
@@ -266,23 +266,20 @@ export class PeerTable {
       return 'updated';
     }
     if (this.keptOut(record)) return 'stale';
-    if (this.entries.size >= this.config.maxPeers && !this.evictLongestDown(now) && !this.sampleIn(now)) {
-      // Remembered, or gossip of the same record would have it probed and offered again every
-      // round; and every offer counts in the sample, lowering a newcomer's odds.
-      this.remember(this.refused, this.config.maxRefused, id, record.seq, now);
+    if (this.entries.size >= this.config.maxPeers && !this.evictLongestDown(now) && !this.sampleIn(id, now))
       return 'full';
-    }
     const back = this.evicted.delete(id);
-    this.refused.delete(id);
     this.entries.set(id, s.take(record, now, ++this.version));
+    this.worst = undefined;
+    this.sampleChanges++;
     this.log.append(back ? 'back' : 'joined', id, now);
     return 'added';
   }
 
   /**
    * Whether merging `record` would change nothing or be refused as stale: its seq is not above
-   * the one held, a tombstone's, or a remembered evicted or refused peer's (keptOut). Such a
-   * record is not worth a verification probe.
+   * the one held, a tombstone's, or a remembered evicted peer's (keptOut). Such a record is not
+   * worth a verification probe.
    */
   isOutdated(record: PeerRecord): boolean {
     const id = record.peerId;
@@ -294,23 +291,48 @@ export class PeerTable {
   }
 
   /**
-   * Whether `record` of a peer this table evicted or refused (remembered with the seq it had then)
-   * stays out. A newer record comes in as any new peer's would: its peer signed it since. An older
-   * one never does. The very record it had:
-   * - refused: it stays out only while the table is full of live peers. It was turned away for
-   *   want of room, not for what it is, so room (a peer down, about to be evicted) makes it
-   *   worth a probe and a place again;
-   * - evicted: it stays out even when room appears. Down too long, its record is a dead peer's,
-   *   still gossiped by tables that hold it alive, and room appears exactly when peers are down;
-   *   sampled out, it had its draw, and a peer that keeps running is sampled again once it
-   *   re-signs or this memory ends (forgetTtlMs, maxForgotten).
+   * Whether merging `record` (verified) would take it into the table: not outdated, and either
+   * the table has room or the record's peer ranks below the highest-ranked entry. Admission is
+   * offered only such records: the sample's draw comes before the probe (see the header).
+   */
+  wouldTake(record: PeerRecord): boolean {
+    if (this.isOutdated(record)) return false;
+    if (this.entries.has(record.peerId) || this.hasRoom()) return true;
+    const worst = this.worstEntry().rank;
+    return this.rank(record.peerId) < worst;
+  }
+
+  /**
+   * A version of what wouldTake answers for peers not held: it changes when the table's room or
+   * its highest rank may have (an entry taken or removed). A record that waits unverified can be
+   * checked again when it moved (see SyncRounds).
+   */
+  get sampleVersion(): number {
+    return this.sampleChanges;
+  }
+
+  /**
+   * Whether `record` of a peer this table evicted for being down too long (remembered with the
+   * seq it had then) stays out. A newer record comes in as any new peer's would: its peer signed
+   * it since. The very record it had, or an older one, never does, even when room appears: its
+   * record is a dead peer's, still gossiped by tables that hold it alive, and room appears
+   * exactly when peers are down.
    */
   private keptOut(record: PeerRecord): boolean {
     const evicted = this.evicted.get(record.peerId);
-    if (evicted) return record.seq <= evicted.seq;
-    const refused = this.refused.get(record.peerId);
-    if (!refused || record.seq > refused.seq) return false;
-    return record.seq < refused.seq || !this.hasRoom();
+    return evicted !== undefined && record.seq <= evicted.seq;
+  }
+
+  /** The entry of highest rank (the table is full): ranks are computed once per entry, when first needed. */
+  private worstEntry(): { slot: number; rank: number } {
+    if (this.worst) return this.worst;
+    const s = this.slots;
+    let worst = { slot: -1, rank: 0 };
+    for (const [id, slot] of this.entries) {
+      const rank = (s.rank[slot] ||= this.rank(id));
+      if (rank > worst.rank) worst = { slot, rank };
+    }
+    return (this.worst = worst);
   }
 
   /** Whether a new peer would enter without the sample's draw: the table is not full, or a peer in it is down. */
@@ -401,7 +423,6 @@ export class PeerTable {
     }
     pruneOlderThan(this.tombstones, now - this.config.tombstoneTtlMs);
     pruneOlderThan(this.evicted, now - this.config.forgetTtlMs);
-    pruneOlderThan(this.refused, now - this.config.forgetTtlMs);
   }
 
   private setState(slot: number, state: typeof SUSPECTED | typeof DOWN, now: number, trouble: Trouble): void {
@@ -437,39 +458,36 @@ export class PeerTable {
   }
 
   /**
-   * Reservoir sampling over the new peers offered to a full table: the k-th one beyond the cap
-   * displaces a uniformly random entry with probability maxPeers / (maxPeers + k). Whether it made room.
+   * The min-wise sample over the peers offered to a full table: `peerId` displaces the entry of
+   * highest rank if it ranks below it (see the header). Whether it made room.
    */
-  private sampleIn(now: number): boolean {
-    const cap = this.config.maxPeers;
-    this.offeredOverCap++;
-    if (cap === 0 || this.random.next() * (cap + this.offeredOverCap) >= cap) return false;
-    let k = Math.floor(this.random.next() * this.entries.size);
-    for (const id of this.entries.keys()) {
-      if (k-- > 0) continue;
-      this.remove(id, 'evicted', now);
-      this.counters.sampledOut++;
-      return true;
-    }
-    return false;
+  private sampleIn(peerId: string, now: number): boolean {
+    if (this.entries.size === 0) return false;
+    const worst = this.worstEntry();
+    if (this.rank(peerId) >= worst.rank) return false;
+    this.remove(this.slots.record(worst.slot).peerId, 'sampled', now);
+    this.counters.sampledOut++;
+    return true;
   }
 
-  private remove(peerId: string, kind: 'left' | 'evicted', now: number): void {
+  /** Remove an entry: it left, was down too long (evicted: remembered), or was sampled out (logged as evicted). */
+  private remove(peerId: string, kind: 'left' | 'evicted' | 'sampled', now: number): void {
     const slot = this.entries.get(peerId);
     if (slot === undefined) return;
     const seq = this.slots.record(slot).seq;
     this.entries.delete(peerId);
     this.slots.release(slot);
+    this.worst = undefined;
+    this.sampleChanges++;
     this.version++; // no record to send, but the stored set of records changed
     if (kind === 'evicted') this.remember(this.evicted, this.config.maxForgotten, peerId, seq, now);
-    this.log.append(kind, peerId, now);
+    this.log.append(kind === 'sampled' ? 'evicted' : kind, peerId, now);
     this.onRemoved(peerId);
   }
 
-  /** Remember `peerId` in `memory` (evicted or refused, bounded by `max`), and in that one only. */
+  /** Remember `peerId` in `memory` (bounded by `max`). */
   private remember(memory: Map<string, Remembered>, max: number, peerId: string, seq: number, now: number): void {
-    this.evicted.delete(peerId);
-    this.refused.delete(peerId);
+    memory.delete(peerId);
     memory.set(peerId, { seq, at: now });
     while (memory.size > max) memory.delete(firstKey(memory));
   }

@@ -3,6 +3,7 @@ import { PeershareError, toErrorBody } from '../../shared/errors.ts';
 import { memorySigner } from './keys.ts';
 import { encodeForSigning } from './peer-record.ts';
 import { seededRandom } from './random.ts';
+import { keyedRank, seededSecret } from './sample-rank.ts';
 import { SyncRounds, type SyncTarget } from './sync-rounds.ts';
 import { fields, NOW, testPeer } from '../../../test/support/fetch-records.ts';
 
@@ -11,7 +12,7 @@ const LOCAL = '127.0.0.1';
 
 const FILE = 'ab'.repeat(32);
 
-function core(i: number, join: string[] = [], config = {}) {
+function core(i: number, join: string[] = [], config = {}, sampleSecret?: Uint8Array) {
   const clock = { t: NOW, epochMs: () => clock.t };
   const rounds = new SyncRounds({
     signer: memorySigner(),
@@ -20,6 +21,7 @@ function core(i: number, join: string[] = [], config = {}) {
     random: seededRandom(i),
     join,
     config,
+    ...(sampleSecret ? { sampleSecret } : {}),
   });
   return { rounds, clock };
 }
@@ -294,6 +296,43 @@ describe('sync rounds', () => {
     exchange(a.rounds, c.rounds, probe!.target);
     expect(a.rounds.table.get(cId)?.state).toBe('alive');
     expect(a.rounds.admissionStatus()).toMatchObject({ verificationsOk: 1, unverified: 1 }); // peer 4's announce still waits
+  });
+
+  it('draws before it probes: a full table waits only for records ranked below its highest entry, and drops those it no longer would take', () => {
+    const secret = seededSecret(seededRandom(11));
+    const rank = keyedRank(secret);
+    const a = core(1, [], { maxPeers: 10, verifyPerRound: 100 }, secret);
+    const b = core(2);
+    const highest = () => Math.max(...a.rounds.table.list().map((v) => rank(v.peerId)));
+    // a has verified 60 peers and keeps the 10 of lowest rank; b gossips 60 others to it.
+    a.rounds.table.merge(
+      Array.from({ length: 60 }, (_, i) => testPeer(10 + i).record()),
+      NOW,
+    );
+    const gossiped = Array.from({ length: 60 }, (_, i) => testPeer(100 + i).record());
+    b.rounds.table.merge(gossiped, NOW);
+    const below = (limit: number) => gossiped.filter((r) => rank(r.peerId) < limit).map((r) => r.peerId);
+    const drawn = below(highest());
+    const report = exchange(a.rounds, b.rounds, { address: fields(2).addresses.fetch });
+    expect(drawn.length).toBeGreaterThan(0);
+    expect(drawn.length).toBeLessThan(gossiped.length);
+    expect(report.unverified).toBe(drawn.length); // the others were never offered: no probe, no memory
+    // Better-ranked peers come in (verified directly): what waits and ranks above the new highest
+    // entry is dropped unprobed.
+    a.rounds.table.merge(
+      Array.from({ length: 1_000 }, (_, i) => testPeer(300 + i).record()),
+      NOW,
+    );
+    const still = below(highest());
+    expect(still.length).toBeLessThan(drawn.length);
+    const probed = a.rounds
+      .startRound()
+      .flatMap((p) => (p.target.verify ? [p.target.verify.peerId] : []))
+      .filter((id) => id !== b.rounds.peerId);
+    expect(probed.sort()).toEqual([...still].sort());
+    expect(a.rounds.admissionStatus().unverified).toBe(
+      still.length + (a.rounds.admission.get(b.rounds.peerId) ? 1 : 0),
+    );
   });
 
   it('a failed probe suspects nobody and keeps the record out of the table', () => {

@@ -56,6 +56,7 @@ import {
 import { PeerTable, type MergeReport, type PeerState, type PeerView } from './peer-table.ts';
 import type { WallClock } from '../../shared/clock.ts';
 import { sample, type Random } from './random.ts';
+import { keyedRank } from './sample-rank.ts';
 
 /** Whom to ask: a known peer, or a join address whose peer id is not known yet. */
 export interface SyncTarget {
@@ -129,6 +130,11 @@ export interface SyncRoundsOptions {
    * per peer that holds it. It must return only records whose signature was checked (or signed here).
    */
   verified?: VerifiedLookup;
+  /**
+   * The secret of the table's sample (sample-rank.ts): fresh random bytes unless given. Only a
+   * simulation or test that must replay exactly gives one (seededSecret).
+   */
+  sampleSecret?: Uint8Array;
 }
 
 /** Rounds without a change to our own records before first contacts send a hash, not a digest. */
@@ -141,6 +147,8 @@ export class SyncRounds {
   readonly files: AvailabilityMap;
   readonly admission: Admission;
   private round = 0;
+  /** The table's sampleVersion when the unverified records were last checked against it. */
+  private sampleChecked = -1;
   private readonly viewCursors = new Map<string, string>();
   private readonly join: readonly string[];
   private joinIndex = 0;
@@ -188,7 +196,7 @@ export class SyncRounds {
         this.viewCursors.delete(peerId);
         this.filesNews.settle(peerId);
       },
-      options.random,
+      keyedRank(options.sampleSecret),
     );
     // Records already checked (held in the table, or waiting unverified) skip the signature check
     // when they come again unchanged: while many peers join, the same records arrive in many answers.
@@ -263,6 +271,12 @@ export class SyncRounds {
     }
     // Verification probes within the budget, none to a host already asked this round.
     const busy = new Set(targets.map((t) => hostOf(t.address)));
+    // Records that waited while the table filled, or while better-ranked peers came in, may no
+    // longer be taken: they are dropped unprobed (the sample's draw comes before the probe).
+    if (this.admission.size > 0 && this.sampleChecked !== this.table.sampleVersion) {
+      this.sampleChecked = this.table.sampleVersion;
+      this.admission.keepOnly((record) => this.table.wouldTake(record));
+    }
     for (const { record, address } of this.admission.planProbes(this.round, busy))
       targets.push({ peerId: record.peerId, address, verify: record });
     return targets.map((target) => ({ target, request: this.requestFor(target.peerId) }));
@@ -374,7 +388,7 @@ export class SyncRounds {
       if (this.takesDirectly(record, contact)) {
         direct.push(record);
         if (record.status === 'left' || contact(record)) this.admission.discard(record.peerId);
-      } else if (!this.table.isOutdated(record)) {
+      } else if (this.table.wouldTake(record)) {
         const outcome = this.admission.offer(
           record,
           { kind: 'gossip', via: response.from, at: target.address },
@@ -467,7 +481,7 @@ export class SyncRounds {
     if (request.from.status === 'left') this.admission.discard(id);
     if (request.from.status === 'left' || (held !== undefined && listsFetch(request.from, held.addresses.fetch)))
       this.mergeNoting([request.from], now);
-    else if (!this.table.isOutdated(request.from))
+    else if (this.table.wouldTake(request.from))
       this.admission.offer(request.from, { kind: 'announce', remote }, this.round, now);
     // Its request over TLS proved its id: direct evidence, for a verified peer only. That clears
     // our suspicion of it, so the view below would carry no rumour about it, and a suspect would

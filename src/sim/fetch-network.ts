@@ -240,6 +240,11 @@ export class FetchNetwork {
     return this.config.intervalMs as number;
   }
 
+  /** The secret of peer `index`'s table sample (sample-rank.ts), drawn from the seed: a simulation replays. */
+  sampleSecret(index: number): Uint8Array {
+    return seededSecret(seededRandom(mix(this.seed, index, 0x5a3e1)));
+  }
+
   /** Start peer number peers.length, sharing `files` files, joining through `join` (fetch addresses). */
   add(join: readonly string[], files = 0): FetchSimPeer {
     const index = this.peers.length;
@@ -258,7 +263,7 @@ export class FetchNetwork {
       config: this.config,
       verifier: this.verifier,
       verified: this.verified,
-      sampleSecret: seededSecret(seededRandom(mix(this.seed, index, 0x5a3e1))),
+      sampleSecret: this.sampleSecret(index),
     });
     const feed = new SimFileFeed(`s${index}`);
     for (let k = 0; k < files; k++)

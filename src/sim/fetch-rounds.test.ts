@@ -32,4 +32,14 @@ describe('a partial view round by round', () => {
     const strip = (m: Awaited<ReturnType<typeof runFetchRounds>>) => m.news.map(({ wallSeconds: _w, ...p }) => p);
     expect(strip(await runFetchRounds(config))).toEqual(strip(await runFetchRounds(config)));
   }, 60_000);
+
+  it("starts settled at the rules' fixed point: steady rounds probe no one, take no one in and push no one out", async () => {
+    const settled = await runFetchRounds({ ...config, rounds: 1, start: 'settled' });
+    expect(settled.memory[0]?.entriesPerPeer).toBe(config.maxPeers);
+    // (A full table still refuses its join address when it answers: tableFull counts those.)
+    for (const p of settled.steady) expect([p.probesPerPeer, p.sampledOut]).toEqual([0, 0]);
+    // From a warm start the same network samples peers in and out until it settles.
+    const warm = await runFetchRounds({ ...config, rounds: 1 });
+    expect(warm.steady.at(-1)?.sampledOut).toBeGreaterThan(0);
+  }, 60_000);
 });

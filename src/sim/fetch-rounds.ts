@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { sample, seededRandom } from '../fetch/domain/random.ts';
+import { keyedRank } from '../fetch/domain/sample-rank.ts';
 import { BENCH_JOIN_TUNING } from './fetch-cli.ts';
 import { FetchNetwork, simFileId, type FetchSimPeer, type RoundTraffic } from './fetch-network.ts';
 import { mix } from './search-sim.ts';
@@ -25,6 +26,14 @@ export interface FetchRoundsConfig {
   readonly maxPeers: number;
   readonly maxRecordsPerAnswer?: number;
   readonly steadyRounds: number;
+  /**
+   * The tables the run starts from: `warm` (the default), a uniform random maxPeers of the others,
+   * as fetch-sim.ts draws them; `settled`, each peer's own min-wise sample of all the others (the
+   * maxPeers of lowest rank under its table's secret, sample-rank.ts), the state a partial view's
+   * tables settle in (they do within a dozen steady rounds at 1,000 peers, cap 100: docs/SCALE.md).
+   * Each peer ranks every other: N² hashes, ≈ 5 CPU min at 10,000 peers.
+   */
+  readonly start?: 'warm' | 'settled';
   /** News rounds: a newcomer joins through a random peer, then this many rounds run. */
   readonly rounds: number;
   readonly loss?: number;
@@ -94,7 +103,8 @@ export async function runFetchRounds(config: FetchRoundsConfig): Promise<FetchRo
   const net = new FetchNetwork(config.seed, tuning, 'service', config.loss ?? 0);
   const bootstrap = net.add([], 1);
   for (let i = 1; i < n; i++) net.add([bootstrap.address], 1);
-  warmStart(net, config.seed, config.maxPeers);
+  if (config.start === 'settled') settledStart(net, config.maxPeers);
+  else warmStart(net, config.seed, config.maxPeers);
   const memory: FetchRoundsMeasure['memory'][number][] = [];
   const measureMemory = (at: string) => {
     const entries = net.peers.reduce((sum, p) => sum + p.core.table.size, 0);
@@ -172,6 +182,26 @@ function warmStart(net: FetchNetwork, seed: number, cap: number): void {
   }
 }
 
+/**
+ * Every peer restores the maxPeers others of lowest rank under its own table's secret (all of them
+ * when there are fewer): the sample its table keeps once it has heard of every peer.
+ */
+function settledStart(net: FetchNetwork, cap: number): void {
+  const n = net.peers.length;
+  const ids = net.peers.map((p) => p.core.peerId);
+  const records = net.peers.map((p) => p.core.table.selfRecord);
+  // rank × 2^17 + position, sorted: the order of rank, ties by position, exact below 2^53.
+  if (n > 2 ** 17) throw new Error('a settled start ranks at most 131,072 peers');
+  const keys = new Float64Array(n - 1);
+  for (const peer of net.peers) {
+    const rank = keyedRank(net.sampleSecret(peer.index));
+    let k = 0;
+    for (let j = 0; j < n; j++) if (j !== peer.index) keys[k++] = rank(ids[j] as string) * 2 ** 17 + j;
+    const lowest = keys.sort().subarray(0, Math.min(cap, n - 1));
+    peer.core.restore(Array.from(lowest, (key) => records[key % 2 ** 17]));
+  }
+}
+
 function point(net: FetchNetwork, round: number, traffic: RoundTraffic, startedAt: number): RoundPoint {
   const live = net.live;
   const per = Math.max(live.length, 1);
@@ -202,7 +232,7 @@ function point(net: FetchNetwork, round: number, traffic: RoundTraffic, startedA
 }
 
 export const USAGE =
-  'usage: npm run sim -- fetch-rounds --peers N --max-peers M [--records-per-answer R] [--seed X] [--steady-rounds S] [--rounds R] [--loss P] [--json FILE]';
+  'usage: npm run sim -- fetch-rounds --peers N --max-peers M [--records-per-answer R] [--seed X] [--start warm|settled] [--steady-rounds S] [--rounds R] [--loss P] [--json FILE]';
 
 /** The command's options (scripts/newcomer-trace.ts takes the same). */
 export const FETCH_ROUNDS_OPTIONS = {
@@ -211,6 +241,7 @@ export const FETCH_ROUNDS_OPTIONS = {
   'records-per-answer': { type: 'string' },
   seed: { type: 'string', default: '1' },
   'steady-rounds': { type: 'string', default: '2' },
+  start: { type: 'string', default: 'warm' },
   rounds: { type: 'string', default: '40' },
   loss: { type: 'string', default: '0' },
   json: { type: 'string' },
@@ -227,6 +258,8 @@ export async function fetchRoundsMain(args: string[]): Promise<void> {
   const loss = Number(values.loss);
   if (!(loss >= 0 && loss < 1)) throw new Error(`--loss is a probability in [0, 1)\n${USAGE}`);
   const perAnswer = values['records-per-answer'];
+  const start = values.start;
+  if (start !== 'warm' && start !== 'settled') throw new Error(`--start is warm or settled\n${USAGE}`);
   const command = `npm run sim -- fetch-rounds ${args.join(' ')}`.trim();
   const write = (m: FetchRoundsMeasure) => {
     if (values.json)
@@ -239,6 +272,7 @@ export async function fetchRoundsMain(args: string[]): Promise<void> {
     ...(perAnswer !== undefined ? { maxRecordsPerAnswer: count('records-per-answer', perAnswer) } : {}),
     seed: count('seed', values.seed),
     steadyRounds: count('steady-rounds', values['steady-rounds']),
+    start,
     rounds: count('rounds', values.rounds),
     loss,
     onProgress: (progress) => {

@@ -165,7 +165,7 @@ describe('peer table: merging records', () => {
     expect(ranked.table.merge([b.record()], NOW).full).toBe(1); // out by its rank, not by a memory
   });
 
-  it('lets a refused peer in once room appears, and keeps a record evicted for being down out even with room', () => {
+  it('lets a refused peer in once room appears, not while a peer is only down, and keeps a record evicted for being down out even with room', () => {
     const { table, tick, now } = setup({ maxPeers: 2 });
     const c = testPeer(4);
     const old = a.record({ seq: NOW });
@@ -178,15 +178,21 @@ describe('peer table: merging records', () => {
     expect(table.merge([old], now()).stale).toBe(1); // ...but a down peer's record stays out
     table.merge([c.record()], now());
     const resigned = a.record({ seq: NOW + 1 });
-    expect(table.wouldTake(resigned)).toBe(false); // newer, but ranked above a table full of live peers
+    expect(table.wouldTake(resigned)).toBe(false); // newer, but ranked above a full table
     expect(table.merge([resigned], now()).full).toBe(1);
     table.contactFailed(c.signer.peerId, now());
     tick(6);
-    expect(table.get(c.signer.peerId)?.state).toBe('down'); // room again (a peer down)
-    expect(table.isOutdated(old)).toBe(true); // the record it was evicted with: still out
-    expect(table.wouldTake(resigned)).toBe(true);
+    expect(table.get(c.signer.peerId)?.state).toBe('down');
+    // A down entry is no room for a probe: only a better rank is (or the entry's eviction)...
+    expect(table.wouldTake(resigned)).toBe(false);
+    // ...though a record verified anyway (a direct contact) takes the down one's place.
     expect(table.merge([resigned], now()).added).toBe(1);
-    expect(table.has(c.signer.peerId)).toBe(false); // the down one made room
+    expect(table.has(c.signer.peerId)).toBe(false);
+    expect(table.isOutdated(old)).toBe(true); // the record it was evicted with: still out
+    table.contactFailed(b.signer.peerId, now());
+    tick(16); // b down, then evicted: room
+    expect(table.size).toBe(1);
+    expect(table.wouldTake(c.record({ seq: NOW + 2 }))).toBe(true);
   });
 
   it('holds at most maxPeers, making room by evicting the longest-down peer, else refusing', () => {

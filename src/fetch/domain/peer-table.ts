@@ -291,19 +291,23 @@ export class PeerTable {
   }
 
   /**
-   * Whether merging `record` (verified) would take it into the table: not outdated, and either
-   * the table has room or the record's peer ranks below the highest-ranked entry. Admission is
-   * offered only such records: the sample's draw comes before the probe (see the header).
+   * Whether merging `record`, once verified, would take it into the table: not outdated, and
+   * either the table is below its cap or the record's peer ranks below the highest-ranked entry.
+   * Admission is offered only such records: the sample's draw comes before the probe (see the
+   * header). A peer down in a full table makes no room here: it leaves when evicted, or when a
+   * better-ranked newcomer takes its place (merge evicts the longest-down entry first). Counting
+   * it as room would have every record heard probed while any entry is down, which under churn
+   * is most of the time.
    */
   wouldTake(record: PeerRecord): boolean {
     if (this.isOutdated(record)) return false;
-    if (this.entries.has(record.peerId) || this.hasRoom()) return true;
+    if (this.entries.has(record.peerId) || this.entries.size < this.config.maxPeers) return true;
     const worst = this.worstEntry().rank;
     return this.rank(record.peerId) < worst;
   }
 
   /**
-   * A version of what wouldTake answers for peers not held: it changes when the table's room or
+   * A version of what wouldTake answers for peers not held: it changes when the table's size or
    * its highest rank may have (an entry taken or removed). A record that waits unverified can be
    * checked again when it moved (see SyncRounds).
    */
@@ -333,13 +337,6 @@ export class PeerTable {
       if (rank > worst.rank) worst = { slot, rank };
     }
     return (this.worst = worst);
-  }
-
-  /** Whether a new peer would enter without the sample's draw: the table is not full, or a peer in it is down. */
-  private hasRoom(): boolean {
-    if (this.entries.size < this.config.maxPeers) return true;
-    for (const slot of this.slots.trouble.keys()) if (this.slots.state[slot] === DOWN) return true;
-    return false;
   }
 
   /** Direct evidence that `peerId` was alive at `at` (a contact, or its request). */

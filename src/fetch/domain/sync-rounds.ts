@@ -15,7 +15,10 @@
  * round is verified by that very contact when its record names the address dialled (in any of its
  * address sets: a peer may advertise several, probed in order, see admission.ts). Liveness
  * ("heard from") comes only from direct authenticated contact: an answer from the peer, or its
- * own request over TLS proving its id; a replayed record changes nothing.
+ * own request over TLS proving its id; a replayed record changes nothing. A full table's sample
+ * is drawn before the probe (peer-table.ts wouldTake): only records that would enter wait in
+ * Admission, so a partial view probes about maxPeers × ln(N / maxPeers) peers as it settles, and
+ * then only newcomers that rank into it.
  *
  * Files news: a peer's shared-file list travels only in its own answers, so random asks alone
  * would take O(N) rounds to spread a new file. A peer whose list changed re-signs its record with
@@ -72,7 +75,7 @@ export interface AdmissionStatus extends AdmissionCounters {
   unverified: number;
   /** Peers that proved their key on an inbound announce but whose address could not be reached. */
   firewalled: number;
-  /** Verified new peers not taken because the table was full (maxPeers), and entries a newcomer displaced there (the random sample). */
+  /** Verified new peers not taken because the table was full (maxPeers), and entries a better-ranked newcomer displaced there (the min-wise sample). */
   tableFull: number;
   sampledOut: number;
 }

@@ -8,7 +8,9 @@ export default defineConfig({
     // Two files at once: most of a test's time is spent waiting on peers' rounds and sockets, not
     // on the CPU, so two workers on this 2-core machine halved the run when they came in (820 s →
     // 340 s; since then the suite grew: 825 s with two on 2026-12-05, the two network-namespace
-    // tests real-hosts and churn-hosts ~190 s each) while each file keeps its own loopback range
+    // tests real-hosts and churn-hosts ~190 s each, before they ran their independent steps
+    // together: side by side under the same load, real-hosts 304 s against 418 s before, churn-hosts
+    // 764 s against the 900 s timeout) while each file keeps its own loopback range
     // (test/support/loopback.ts, by VITEST_POOL_ID) and test bed namespaces. Vitest's default here
     // would be one (cores - 1).
     maxWorkers: 2,

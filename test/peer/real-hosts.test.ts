@@ -111,8 +111,11 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const [given, learning, plain] = bed.hosts as [TestHost, TestHost, TestHost];
     const interval = ['--fetch-interval', '200'];
     await given.startPeer(['start', '--host', '0.0.0.0', '--advertise', given.ip, '--data', tempDir(), ...interval]);
-    await learning.startPeer(['start', '--host', '0.0.0.0', '--data', tempDir(), '--join', given.ip, ...interval]);
-    await plain.startPeer(['start', '--host', plain.ip, '--data', tempDir(), '--join', given.ip, ...interval]);
+    // The two that join it start together (each waits only for the peer it joins).
+    await Promise.all([
+      learning.startPeer(['start', '--host', '0.0.0.0', '--data', tempDir(), '--join', given.ip, ...interval]),
+      plain.startPeer(['start', '--host', plain.ip, '--data', tempDir(), '--join', given.ip, ...interval]),
+    ]);
 
     // The learning peer: seen at its address by another host, dialled back there, advertising it.
     await expect
@@ -126,16 +129,18 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
 
     // Everyone knows everyone, alive, at the address of its host.
     const addressOf = new Map(bed.hosts.map((h) => [h.name, h.ip]));
-    for (const host of bed.hosts) {
-      await expect.poll(() => hostMetric(host, 'peershare_fetch_peers', { state: 'alive' }), POLL).toBe(2);
-      const { peers } = await host.peershareJson<Peers>(['peers']);
-      for (const p of peers) {
-        for (const address of Object.values(p.addresses)) {
-          expect(address, `${host.name} lists ${p.peerId} at ${address}`).not.toMatch(/^127\.|^\[::1\]/);
-          expect([...addressOf.values()]).toContain(address.replace(/:\d+$/, ''));
+    await Promise.all(
+      bed.hosts.map(async (host) => {
+        await expect.poll(() => hostMetric(host, 'peershare_fetch_peers', { state: 'alive' }), POLL).toBe(2);
+        const { peers } = await host.peershareJson<Peers>(['peers']);
+        for (const p of peers) {
+          for (const address of Object.values(p.addresses)) {
+            expect(address, `${host.name} lists ${p.peerId} at ${address}`).not.toMatch(/^127\.|^\[::1\]/);
+            expect([...addressOf.values()]).toContain(address.replace(/:\d+$/, ''));
+          }
         }
-      }
-    }
+      }),
+    );
     expect((await plain.peershareJson<Peers>(['peers'])).peers.find((p) => p.peerId === learner)?.addresses.fetch).toBe(
       `${learning.ip}:${FETCH_PORT}`,
     );
@@ -160,33 +165,45 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const [downloader, ...sources] = bed.hosts as [TestHost, TestHost, TestHost, TestHost];
     const interval = ['--fetch-interval', '200'];
     await sources[0].startPeer(['start', '--host', sources[0].ip, '--data', tempDir(), ...interval]);
-    for (const host of sources.slice(1))
-      await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0].ip, ...interval]);
-    // A capped download rate keeps the transfer running while the link is cut.
-    await downloader.startPeer([
-      'start',
-      '--host',
-      downloader.ip,
-      '--data',
-      tempDir(),
-      '--join',
-      sources[0].ip,
-      '--max-download-rate',
-      '2MiB',
-      ...interval,
+    // The others join the first, together.
+    await Promise.all([
+      ...sources
+        .slice(1)
+        .map((host) =>
+          host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0].ip, ...interval]),
+        ),
+      // A capped download rate keeps the transfer running while the link is cut.
+      downloader.startPeer([
+        'start',
+        '--host',
+        downloader.ip,
+        '--data',
+        tempDir(),
+        '--join',
+        sources[0].ip,
+        '--max-download-rate',
+        '2MiB',
+        ...interval,
+      ]),
     ]);
 
     const dir = tempDir();
     const data = randomBytes(24 * 1024 * 1024);
     writeFileSync(join(dir, 'lecture.bin'), data);
-    let fileId = '';
-    for (const host of sources) {
-      const shared = await host.peershare(['share', join(dir, 'lecture.bin')]);
-      expect(shared.code, shared.stderr).toBe(0);
-      fileId = /[0-9a-f]{64}/.exec(shared.stdout)![0];
-    }
-    const ids = new Map<string, string>();
-    for (const host of sources) ids.set(host.name, (await host.peershareJson<Status>(['status'])).peerId);
+    const fileIds = await Promise.all(
+      sources.map(async (host) => {
+        const shared = await host.peershare(['share', join(dir, 'lecture.bin')]);
+        expect(shared.code, shared.stderr).toBe(0);
+        return /[0-9a-f]{64}/.exec(shared.stdout)![0];
+      }),
+    );
+    expect(new Set(fileIds).size).toBe(1);
+    const fileId = fileIds[0]!;
+    const ids = new Map(
+      await Promise.all(
+        sources.map(async (host) => [host.name, (await host.peershareJson<Status>(['status'])).peerId] as const),
+      ),
+    );
     // The downloader knows all three holders alive before it asks.
     await expect.poll(() => hostMetric(downloader, 'peershare_fetch_peers', { state: 'alive' }), POLL).toBe(3);
     await expect
@@ -202,14 +219,13 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const events = (kind: string) => hostMetric(downloader, 'peershare_fetch_membership_events_total', { kind });
     const before = { suspected: await events('suspected'), down: await events('down') };
     await bed.cut(cut);
-    const done = await get;
-    expect(done.code, done.stderr).toBe(0);
-    expect(readFileSync(join(out, 'lecture.bin')).equals(data)).toBe(true);
-
-    // The downloader's membership log, counted on its /metrics: since the cut, one peer marked
+    // The download completes, and meanwhile (not after it: the two are independent) the
+    // downloader's membership log, counted on its /metrics, shows since the cut one peer marked
     // down (a peer is marked down only after it was suspected for downAfterRounds: peer-table.ts)
     // and at least one suspected; the one down is the cut host, the other two stay alive.
-    await expect.poll(() => events('down'), POLL).toBe(before.down + 1);
+    const [done] = await Promise.all([get, expect.poll(() => events('down'), POLL).toBe(before.down + 1)]);
+    expect(done.code, done.stderr).toBe(0);
+    expect(readFileSync(join(out, 'lecture.bin')).equals(data)).toBe(true);
     expect(await events('suspected')).toBeGreaterThan(before.suspected);
     expect(await hostMetric(downloader, 'peershare_fetch_peers', { state: 'down' })).toBe(1);
     expect(
@@ -229,8 +245,8 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
       const bed = await createTestbed(6);
       const hosts = bed.hosts as TestHost[];
       const [first] = hosts as [TestHost];
-      for (const host of hosts)
-        await host.startPeer([
+      const start = (host: TestHost) =>
+        host.startPeer([
           'start',
           '--host',
           host.ip,
@@ -240,16 +256,20 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
           '--fetch-interval',
           '200',
         ]);
+      // The first, then the five that join it, together.
+      await start(first);
+      await Promise.all(hosts.slice(1).map(start));
       const ids = await Promise.all(hosts.map(async (h) => (await h.peershareJson<Status>(['status'])).peerId));
       const word = `halfling${randomBytes(4).toString('hex')}`;
       const dir = tempDir();
-      const fileIds: string[] = [];
-      for (const [i, host] of hosts.entries()) {
-        writeFileSync(join(dir, `${word} ${i}.txt`), `held by ${host.name} only`);
-        const shared = await host.peershare(['share', join(dir, `${word} ${i}.txt`)]);
-        expect(shared.code, shared.stderr).toBe(0);
-        fileIds.push(/[0-9a-f]{64}/.exec(shared.stdout)![0]);
-      }
+      const fileIds = await Promise.all(
+        hosts.map(async (host, i) => {
+          writeFileSync(join(dir, `${word} ${i}.txt`), `held by ${host.name} only`);
+          const shared = await host.peershare(['share', join(dir, `${word} ${i}.txt`)]);
+          expect(shared.code, shared.stderr).toBe(0);
+          return /[0-9a-f]{64}/.exec(shared.stdout)![0];
+        }),
+      );
       const alive = async (host: TestHost) =>
         (await host.peershareJson<Peers>(['peers'])).peers.filter((p) => p.state === 'alive').map((p) => p.peerId);
       const sources = async (host: TestHost, fileId: string) =>
@@ -264,17 +284,20 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
           ),
         );
       };
-      for (const host of hosts) await expect.poll(() => aliveCount(host), POLL).toBe(5);
+      await Promise.all(hosts.map((host) => expect.poll(() => aliveCount(host), POLL).toBe(5)));
 
       const sides = [hosts.slice(0, 3), hosts.slice(3)];
       const splitAt = await round(first);
       await bed.partition(sides[1]!);
-      /** Every host, in its half: searches find the half's files and nothing of the other half; the other half is not alive. */
+      /**
+       * Every host, in its half: searches find the half's files and nothing of the other half; the
+       * other half is not alive. The six hosts are checked at once (each search waits out its 2 s).
+       */
       const halvesHold = async () => {
-        for (const side of sides) {
+        const checks = sides.flatMap((side) => {
           const others = hosts.filter((h) => !side.includes(h)).map((h) => ids[hosts.indexOf(h)]);
           const mine = side.map((h) => ids[hosts.indexOf(h)]);
-          for (const host of side) {
+          return side.map(async (host) => {
             await expect
               .poll(
                 async () =>
@@ -285,8 +308,9 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
               .toBe(2);
             expect([...(await holdersFound(host))].some((id) => others.includes(id))).toBe(false);
             await expect.poll(async () => (await alive(host)).filter((id) => others.includes(id)).length, POLL).toBe(0);
-          }
-        }
+          });
+        });
+        await Promise.all(checks);
       };
       await halvesHold();
       // A soak run holds the split (wall time is the point here), checking the halves throughout.
@@ -303,11 +327,13 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
 
       const healedAt = await round(first);
       await bed.heal();
-      for (const host of hosts) {
-        await expect.poll(() => aliveCount(host), POLL).toBe(5);
-        for (const [i, fileId] of fileIds.entries())
-          if (hosts[i] !== host) await expect.poll(() => sources(host, fileId), POLL).toBe(1);
-      }
+      await Promise.all(
+        hosts.map(async (host) => {
+          await expect.poll(() => aliveCount(host), POLL).toBe(5);
+          for (const [i, fileId] of fileIds.entries())
+            if (hosts[i] !== host) await expect.poll(() => sources(host, fileId), POLL).toBe(1);
+        }),
+      );
       const rounds = (await round(first)) - healedAt;
       console.log(
         `partition healed: every peer alive everywhere and every file's holder known again within ${rounds} rounds of ${first.name}`,
@@ -357,16 +383,24 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const interval = ['--fetch-interval', '200'];
     const capsMbit = [4, 8, 12, 16]; // shares 10 %, 20 %, 30 %, 40 %: 5 MB/s in all, well below what one core downloads
     await sources[0].startPeer(['start', '--host', sources[0].ip, '--data', tempDir(), ...interval]);
-    for (const host of [...sources.slice(1), downloader])
-      await host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0].ip, ...interval]);
-    for (const [i, host] of sources.entries()) await bed.cap(host, capsMbit[i]! * 1_000_000);
+    // The others join the first, together.
+    await Promise.all(
+      [...sources.slice(1), downloader].map((host) =>
+        host.startPeer(['start', '--host', host.ip, '--data', tempDir(), '--join', sources[0].ip, ...interval]),
+      ),
+    );
+    await Promise.all(sources.map((host, i) => bed.cap(host, capsMbit[i]! * 1_000_000)));
 
     const dir = tempDir();
     const data = randomBytes(32 * 1024 * 1024);
     writeFileSync(join(dir, 'capped.bin'), data);
-    let fileId = '';
-    for (const host of sources)
-      fileId = /[0-9a-f]{64}/.exec((await host.peershare(['share', join(dir, 'capped.bin')])).stdout)![0];
+    const fileIds = await Promise.all(
+      sources.map(
+        async (host) => /[0-9a-f]{64}/.exec((await host.peershare(['share', join(dir, 'capped.bin')])).stdout)![0],
+      ),
+    );
+    expect(new Set(fileIds).size).toBe(1);
+    const fileId = fileIds[0]!;
     await expect
       .poll(async () => (await fetchApi<{ sources: unknown[] }>(downloader, `/sources/${fileId}`)).sources.length, POLL)
       .toBe(4);
@@ -399,10 +433,12 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const [first, second, natted] = bed.hosts as [TestHost, TestHost, TestHost];
     const interval = ['--fetch-interval', '200'];
     await first.startPeer(['start', '--host', first.ip, '--data', tempDir(), ...interval]);
-    await second.startPeer(['start', '--host', second.ip, '--data', tempDir(), '--join', first.ip, ...interval]);
-    await natted.startPeer(['start', '--host', '0.0.0.0', '--data', tempDir(), '--join', first.ip, ...interval]);
+    await Promise.all([
+      second.startPeer(['start', '--host', second.ip, '--data', tempDir(), '--join', first.ip, ...interval]),
+      natted.startPeer(['start', '--host', '0.0.0.0', '--data', tempDir(), '--join', first.ip, ...interval]),
+    ]);
     // Every connection the other hosts open to the router's address, counted at them (SYNs): to its Fetch port, and to any other.
-    for (const host of [first, second]) await watchSyns(host, natted.publicIp);
+    await Promise.all([first, second].map((host) => watchSyns(host, natted.publicIp)));
 
     // Seen at its router's address, which drops the dial-back: not reachable from outside. It
     // advertises that address all the same (not its loopback, which others refuse).
@@ -424,37 +460,41 @@ describe.skipIf(!canCreateHosts)('peers on separate hosts', () => {
     const hiddenFile = /[0-9a-f]{64}/.exec(sharedThere.stdout)![0];
 
     // The others probed it, failed, and hold it firewalled: out of their tables, listed apart, at the router's address.
-    for (const host of [first, second]) {
-      await expect
-        .poll(
-          async () =>
-            (await fetchApi<FetchPeers>(host, '/peers')).firewalled?.map((p) => `${p.peerId}@${p.addresses.fetch}`),
-          POLL,
-        )
-        .toContain(`${hidden}@${natted.publicIp}:${FETCH_PORT}`);
-      expect((await fetchApi<FetchPeers>(host, '/peers')).items.map((p) => p.peerId)).not.toContain(hidden);
-      // `peershare peers` lists it once, as firewalled (never alive: nobody dials it).
-      expect(
-        (await host.peershareJson<Peers>(['peers'])).peers.filter((p) => p.peerId === hidden).map((p) => p.state),
-      ).toEqual(['firewalled']);
-      await expect
-        .poll(
-          async () => (await fetchApi<FetchSources>(host, `/sources/${hiddenFile}`)).firewalled?.map((s) => s.peerId),
-          POLL,
-        )
-        .toEqual([hidden]);
-      expect((await fetchApi<FetchSources>(host, `/sources/${hiddenFile}`)).sources).toEqual([]);
-    }
+    await Promise.all(
+      [first, second].map(async (host) => {
+        await expect
+          .poll(
+            async () =>
+              (await fetchApi<FetchPeers>(host, '/peers')).firewalled?.map((p) => `${p.peerId}@${p.addresses.fetch}`),
+            POLL,
+          )
+          .toContain(`${hidden}@${natted.publicIp}:${FETCH_PORT}`);
+        expect((await fetchApi<FetchPeers>(host, '/peers')).items.map((p) => p.peerId)).not.toContain(hidden);
+        // `peershare peers` lists it once, as firewalled (never alive: nobody dials it).
+        expect(
+          (await host.peershareJson<Peers>(['peers'])).peers.filter((p) => p.peerId === hidden).map((p) => p.state),
+        ).toEqual(['firewalled']);
+        await expect
+          .poll(
+            async () => (await fetchApi<FetchSources>(host, `/sources/${hiddenFile}`)).firewalled?.map((s) => s.peerId),
+            POLL,
+          )
+          .toEqual([hidden]);
+        expect((await fetchApi<FetchSources>(host, `/sources/${hiddenFile}`)).sources).toEqual([]);
+      }),
+    );
 
     // Nobody dials it once it is firewalled: once each host's own probes failed (verifyAttempts of
     // them: a record only gossiped as firewalled is probed on the peer's own announce), then over 30
     // rounds the only connections to its address are the dial-backs it asks for itself (each one
     // connection: at most 2 SYNs in its 2 s deadline; one may be under way as the count starts).
-    for (const host of [first, second]) {
-      await expect
-        .poll(() => hostMetric(host, 'peershare_fetch_admission_total', { event: 'dropped_after_failures' }), POLL)
-        .toBeGreaterThanOrEqual(1);
-    }
+    await Promise.all(
+      [first, second].map((host) =>
+        expect
+          .poll(() => hostMetric(host, 'peershare_fetch_admission_total', { event: 'dropped_after_failures' }), POLL)
+          .toBeGreaterThanOrEqual(1),
+      ),
+    );
     const rounds = () => hostMetric(first, 'peershare_fetch_rounds_total');
     const dialBacksServed = (host: TestHost) =>
       hostMetric(host, 'peershare_fetch_dial_backs_total', { outcome: 'served' });

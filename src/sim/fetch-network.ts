@@ -45,7 +45,6 @@ import type { FetchConfig } from '../fetch/domain/config.ts';
 import { memoizedVerifier } from '../fetch/domain/keys.ts';
 import type { FileDelta, FileEntry } from '../fetch/domain/messages.ts';
 import { sample, seededRandom, type Random } from '../fetch/domain/random.ts';
-import { seededSecret } from '../fetch/domain/sample-rank.ts';
 import { SyncRounds, type PlannedSync } from '../fetch/domain/sync-rounds.ts';
 import type { PeerRecord } from '../fetch/domain/peer-record.ts';
 import { ShareWatch } from '../fetch/share-watch.ts';
@@ -54,6 +53,7 @@ import { isPeershareError, toErrorBody } from '../shared/errors.ts';
 import { signerFromPrivateKey, type Signer } from '../shared/keys.ts';
 import { silentLogger } from '../shared/logging.ts';
 import { mix } from './search-sim.ts';
+import { simRank, simRankKey, type SimRankKey } from './sim-rank.ts';
 import { lognormalLatency, type LatencyModel } from './overlay.ts';
 import { timedRound } from './fetch-timed.ts';
 
@@ -240,9 +240,12 @@ export class FetchNetwork {
     return this.config.intervalMs as number;
   }
 
-  /** The secret of peer `index`'s table sample (sample-rank.ts), drawn from the seed: a simulation replays. */
-  sampleSecret(index: number): Uint8Array {
-    return seededSecret(seededRandom(mix(this.seed, index, 0x5a3e1)));
+  /** Fingerprints of the peers' ids, for their tables' ranks (sim-rank.ts). */
+  readonly idPrints = new Map<string, number>();
+
+  /** The key of peer `index`'s table sample (sim-rank.ts), drawn from the seed: a simulation replays. */
+  sampleKey(index: number): SimRankKey {
+    return simRankKey(this.seed, index);
   }
 
   /** Start peer number peers.length, sharing `files` files, joining through `join` (fetch addresses). */
@@ -263,7 +266,7 @@ export class FetchNetwork {
       config: this.config,
       verifier: this.verifier,
       verified: this.verified,
-      sampleSecret: this.sampleSecret(index),
+      sampleRank: simRank(this.sampleKey(index), this.idPrints),
     });
     const feed = new SimFileFeed(`s${index}`);
     for (let k = 0; k < files; k++)

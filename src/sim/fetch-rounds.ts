@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { sample, seededRandom } from '../fetch/domain/random.ts';
-import { keyedRank } from '../fetch/domain/sample-rank.ts';
+import { idPrint, rankOfPrint } from './sim-rank.ts';
 import { BENCH_JOIN_TUNING } from './fetch-cli.ts';
 import { FetchNetwork, simFileId, type FetchSimPeer, type RoundTraffic } from './fetch-network.ts';
 import { mix } from './search-sim.ts';
@@ -184,22 +184,36 @@ function warmStart(net: FetchNetwork, seed: number, cap: number): void {
 }
 
 /**
- * Every peer restores the maxPeers others of lowest rank under its own table's secret (all of them
- * when there are fewer): the sample its table keeps once it has heard of every peer.
+ * Every peer restores the maxPeers others of lowest rank under its own table's key (all of them
+ * when there are fewer): the sample its table keeps once it has heard of every peer. Each peer
+ * ranks every other (N² ranks, sim-rank.ts's cheap ones) but sorts only those below a threshold
+ * a few times the cap's expected share of the rank space, and all of them only when fewer than
+ * the cap fall below it.
  */
 function settledStart(net: FetchNetwork, cap: number): void {
   const n = net.peers.length;
-  const ids = net.peers.map((p) => p.core.peerId);
+  const prints = net.peers.map((p) => idPrint(p.core.peerId));
   const records = net.peers.map((p) => p.core.table.selfRecord);
+  const take = Math.min(cap, n - 1);
   // rank × 2^17 + position, sorted: the order of rank, ties by position, exact below 2^53.
   if (n > 2 ** 17) throw new Error('a settled start ranks at most 131,072 peers');
+  const threshold = Math.min(2 ** 32, ((2 * take + 64) / n) * 2 ** 32);
   const keys = new Float64Array(n - 1);
   for (const peer of net.peers) {
-    const rank = keyedRank(net.sampleSecret(peer.index));
-    let k = 0;
-    for (let j = 0; j < n; j++) if (j !== peer.index) keys[k++] = rank(ids[j] as string) * 2 ** 17 + j;
-    const lowest = keys.sort().subarray(0, Math.min(cap, n - 1));
-    peer.core.restore(Array.from(lowest, (key) => records[key % 2 ** 17]));
+    const key = net.sampleKey(peer.index);
+    const select = (below: number) => {
+      let k = 0;
+      for (let j = 0; j < n; j++) {
+        if (j === peer.index) continue;
+        const rank = rankOfPrint(key, prints[j] as number);
+        if (rank < below) keys[k++] = rank * 2 ** 17 + j;
+      }
+      return k;
+    };
+    let found = select(threshold);
+    if (found < take) found = select(2 ** 32);
+    const lowest = keys.subarray(0, found).sort().subarray(0, take);
+    peer.core.restore(Array.from(lowest, (k) => records[k % 2 ** 17]));
   }
 }
 

@@ -12,7 +12,7 @@ import {
   type SignatureVerifier,
 } from '../../src/fetch/domain/keys.ts';
 import { seededRandom, type Random } from '../../src/fetch/domain/random.ts';
-import { seededSecret } from '../../src/fetch/domain/sample-rank.ts';
+import { keyedRank, seededSecret } from '../../src/fetch/domain/sample-rank.ts';
 import type { WallClock } from '../../src/shared/clock.ts';
 import { SyncRounds } from '../../src/fetch/domain/sync-rounds.ts';
 
@@ -66,7 +66,7 @@ export class MemoryNetwork {
       join,
       config: this.config,
       verifier: this.verifier,
-      sampleSecret: seededSecret(this.random),
+      sampleRank: keyedRank(seededSecret(this.random)),
     });
     const peer: SimPeer = { index, address: addresses.fetch, signer, core, dead: false };
     this.peers.push(peer);

@@ -3,7 +3,7 @@ import { PeershareError, toErrorBody } from '../../shared/errors.ts';
 import { memorySigner } from './keys.ts';
 import { encodeForSigning } from './peer-record.ts';
 import { seededRandom } from './random.ts';
-import { keyedRank, seededSecret } from './sample-rank.ts';
+import { keyedRank, seededSecret, type Rank } from './sample-rank.ts';
 import { SyncRounds, type SyncTarget } from './sync-rounds.ts';
 import { fields, NOW, testPeer } from '../../../test/support/fetch-records.ts';
 
@@ -12,7 +12,7 @@ const LOCAL = '127.0.0.1';
 
 const FILE = 'ab'.repeat(32);
 
-function core(i: number, join: string[] = [], config = {}, sampleSecret?: Uint8Array) {
+function core(i: number, join: string[] = [], config = {}, sampleRank?: Rank) {
   const clock = { t: NOW, epochMs: () => clock.t };
   const rounds = new SyncRounds({
     signer: memorySigner(),
@@ -21,7 +21,7 @@ function core(i: number, join: string[] = [], config = {}, sampleSecret?: Uint8A
     random: seededRandom(i),
     join,
     config,
-    ...(sampleSecret ? { sampleSecret } : {}),
+    ...(sampleRank ? { sampleRank } : {}),
   });
   return { rounds, clock };
 }
@@ -299,9 +299,8 @@ describe('sync rounds', () => {
   });
 
   it('draws before it probes: a full table waits only for records ranked below its highest entry, and drops those it no longer would take', () => {
-    const secret = seededSecret(seededRandom(11));
-    const rank = keyedRank(secret);
-    const a = core(1, [], { maxPeers: 10, verifyPerRound: 100 }, secret);
+    const rank = keyedRank(seededSecret(seededRandom(11)));
+    const a = core(1, [], { maxPeers: 10, verifyPerRound: 100 }, rank);
     const b = core(2);
     const highest = () => Math.max(...a.rounds.table.list().map((v) => rank(v.peerId)));
     // a has verified 60 peers and keeps the 10 of lowest rank; b gossips 60 others to it.

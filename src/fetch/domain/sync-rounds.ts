@@ -59,7 +59,7 @@ import {
 import { PeerTable, type MergeReport, type PeerState, type PeerView } from './peer-table.ts';
 import type { WallClock } from '../../shared/clock.ts';
 import { sample, type Random } from './random.ts';
-import { keyedRank } from './sample-rank.ts';
+import { keyedRank, type Rank } from './sample-rank.ts';
 
 /** Whom to ask: a known peer, or a join address whose peer id is not known yet. */
 export interface SyncTarget {
@@ -134,10 +134,11 @@ export interface SyncRoundsOptions {
    */
   verified?: VerifiedLookup;
   /**
-   * The secret of the table's sample (sample-rank.ts): fresh random bytes unless given. Only a
-   * simulation or test that must replay exactly gives one (seededSecret).
+   * The order of the table's sample (sample-rank.ts): keyedRank under a fresh random secret unless
+   * given. Only a simulation or test that must replay exactly gives one (keyedRank(seededSecret(…)),
+   * or the simulator's cheaper sim-rank.ts).
    */
-  sampleSecret?: Uint8Array;
+  sampleRank?: Rank;
 }
 
 /** Rounds without a change to our own records before first contacts send a hash, not a digest. */
@@ -199,7 +200,7 @@ export class SyncRounds {
         this.viewCursors.delete(peerId);
         this.filesNews.settle(peerId);
       },
-      keyedRank(options.sampleSecret),
+      options.sampleRank ?? keyedRank(),
     );
     // Records already checked (held in the table, or waiting unverified) skip the signature check
     // when they come again unchanged: while many peers join, the same records arrive in many answers.

@@ -25,14 +25,17 @@ export interface FetchRoundsConfig {
   /** Table cap (below peers − 1: a partial view) and most records per answer. */
   readonly maxPeers: number;
   readonly maxRecordsPerAnswer?: number;
+  /** News pushes a round and the rounds a newcomer stays news (FetchConfig newsPushPerRound, newsPushRounds). */
+  readonly newsPushPerRound?: number;
+  readonly newsPushRounds?: number;
   readonly steadyRounds: number;
   /**
    * The tables the run starts from: `warm` (the default), a uniform random maxPeers of the others,
    * as fetch-sim.ts draws them; `settled`, each peer's own min-wise sample of all the others (the
    * maxPeers of lowest rank under its table's secret, sample-rank.ts), the state a partial view's
    * tables settle in (they do within a dozen steady rounds at 1,000 peers, cap 100: docs/SCALE.md).
-   * Each peer ranks every other (N² hashes) and restores its sample: 439 s at 10,000 peers, cap 200,
-   * and 1,571 s at cap 1,000, on this machine beside other work.
+   * Each peer ranks every other (N² ranks, sim-rank.ts's cheap ones) and restores its sample:
+   * seconds at 10,000 peers (439 s with SHA-256 ranks), minutes at 100,000.
    */
   readonly start?: 'warm' | 'settled';
   /** News rounds: a newcomer joins through a random peer, then this many rounds run. */
@@ -68,6 +71,8 @@ export interface FetchRoundsMeasure {
   readonly seed: number;
   readonly maxPeers: number;
   readonly maxRecordsPerAnswer: number;
+  readonly newsPushPerRound: number;
+  readonly newsPushRounds: number;
   readonly loss: number;
   /** Heap and typed arrays after a full GC, over the peers, and over all table entries: after the warm start, after the steady rounds, at the end. */
   readonly memory: {
@@ -100,6 +105,8 @@ export async function runFetchRounds(config: FetchRoundsConfig): Promise<FetchRo
     ...BENCH_JOIN_TUNING,
     maxPeers: config.maxPeers,
     ...(config.maxRecordsPerAnswer !== undefined ? { maxRecordsPerAnswer: config.maxRecordsPerAnswer } : {}),
+    ...(config.newsPushPerRound !== undefined ? { newsPushPerRound: config.newsPushPerRound } : {}),
+    ...(config.newsPushRounds !== undefined ? { newsPushRounds: config.newsPushRounds } : {}),
   };
   const net = new FetchNetwork(config.seed, tuning, 'service', config.loss ?? 0);
   const bootstrap = net.add([], 1);
@@ -124,6 +131,8 @@ export async function runFetchRounds(config: FetchRoundsConfig): Promise<FetchRo
     seed: config.seed,
     maxPeers: net.peers[0]?.core.config.maxPeers ?? config.maxPeers,
     maxRecordsPerAnswer: net.peers[0]?.core.config.maxRecordsPerAnswer ?? 0,
+    newsPushPerRound: net.peers[0]?.core.config.newsPushPerRound ?? 0,
+    newsPushRounds: net.peers[0]?.core.config.newsPushRounds ?? 0,
     loss: config.loss ?? 0,
     memory,
     warmStartSeconds: (performance.now() - started) / 1000,
@@ -247,13 +256,15 @@ function point(net: FetchNetwork, round: number, traffic: RoundTraffic, startedA
 }
 
 export const USAGE =
-  'usage: npm run sim -- fetch-rounds --peers N --max-peers M [--records-per-answer R] [--seed X] [--start warm|settled] [--steady-rounds S] [--rounds R] [--loss P] [--json FILE]';
+  'usage: npm run sim -- fetch-rounds --peers N --max-peers M [--records-per-answer R] [--news-push P] [--news-push-rounds R] [--seed X] [--start warm|settled] [--steady-rounds S] [--rounds R] [--loss P] [--json FILE]';
 
 /** The command's options (scripts/newcomer-trace.ts takes the same). */
 export const FETCH_ROUNDS_OPTIONS = {
   peers: { type: 'string', default: '1000' },
   'max-peers': { type: 'string', default: '100' },
   'records-per-answer': { type: 'string' },
+  'news-push': { type: 'string' },
+  'news-push-rounds': { type: 'string' },
   seed: { type: 'string', default: '1' },
   'steady-rounds': { type: 'string', default: '2' },
   start: { type: 'string', default: 'warm' },
@@ -285,6 +296,10 @@ export async function fetchRoundsMain(args: string[]): Promise<void> {
     peers: count('peers', values.peers),
     maxPeers: count('max-peers', values['max-peers']),
     ...(perAnswer !== undefined ? { maxRecordsPerAnswer: count('records-per-answer', perAnswer) } : {}),
+    ...(values['news-push'] !== undefined ? { newsPushPerRound: count('news-push', values['news-push']) } : {}),
+    ...(values['news-push-rounds'] !== undefined
+      ? { newsPushRounds: count('news-push-rounds', values['news-push-rounds']) }
+      : {}),
     seed: count('seed', values.seed),
     steadyRounds: count('steady-rounds', values['steady-rounds']),
     start,

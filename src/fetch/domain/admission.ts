@@ -57,12 +57,22 @@ export type AdmissionConfig = Pick<
   | 'maxAddressMemory'
 >;
 
+/** An IP address as a socket reports it, lower case and an IPv4-mapped IPv6 address as IPv4. */
+function plainHost(remote: string): string {
+  return remote.toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
+}
+
 /** How a record reached this peer. */
 export type Origin =
   /** Its own peer proved its key on an inbound TLS connection from `remote` (an IP address). */
   | { kind: 'announce'; remote: string }
   /** Carried in the answer of the verified peer `via` (its peer id), dialled at host:port `at`. */
-  | { kind: 'gossip'; via: string; at: string };
+  | { kind: 'gossip'; via: string; at: string }
+  /**
+   * Pushed as news in a request of the peer `via` (its id proven by TLS, not necessarily held
+   * here) from `remote` (an IP address): counts against that host's rate, as an announce does.
+   */
+  | { kind: 'pushed'; via: string; remote: string };
 
 export type OfferOutcome =
   'pending' | 'updated' | 'unchanged' | 'firewalled' | 'refused-rate' | 'refused-backoff' | 'refused-address';
@@ -193,7 +203,7 @@ export class Admission {
   offer(record: PeerRecord, origin: Origin, round: number, now: number): OfferOutcome {
     // A loopback address means "this machine" only to a peer on the sender's own machine: from
     // another host it names this peer's own services (a probe of them), never the record's peer.
-    const sender = origin.kind === 'announce' ? origin.remote : hostOf(origin.at);
+    const sender = origin.kind === 'gossip' ? hostOf(origin.at) : origin.remote;
     if (!isLoopbackHost(sender) && namesLoopback(record)) {
       this.counters.refusedNew++;
       return 'refused-address';
@@ -220,8 +230,13 @@ export class Admission {
       if (origin.kind === 'announce') this.keepFirewalled(record, this.announcingHost(origin.remote, record), true);
       return 'refused-backoff';
     }
-    const share = origin.kind === 'announce' ? this.announcingHost(origin.remote, record) : `via:${origin.via}`;
-    if (origin.kind === 'announce' && !this.withinRate(share, now)) {
+    const share =
+      origin.kind === 'announce'
+        ? this.announcingHost(origin.remote, record)
+        : origin.kind === 'pushed'
+          ? plainHost(origin.remote)
+          : `via:${origin.via}`;
+    if (origin.kind !== 'gossip' && !this.withinRate(share, now)) {
       this.counters.refusedNew++;
       return 'refused-rate';
     }
@@ -389,7 +404,7 @@ export class Admission {
 
   /** The host an announce came from; from loopback, the loopback host its record names (one per test peer). */
   private announcingHost(remote: string, record: PeerRecord): string {
-    const plain = remote.toLowerCase().replace(/^::ffff:(?=\d+\.)/, '');
+    const plain = plainHost(remote);
     const hosts = fetchAddresses(record).map(hostOf);
     const named = hosts.includes(plain) ? plain : (hosts[0] as string);
     return isLoopbackHost(remote) && isLoopbackHost(named) ? named : plain;

@@ -124,6 +124,20 @@ export interface FetchConfig {
    * every 10 rounds (30 s at the default interval).
    */
   filesResignRounds: number;
+  /**
+   * Push (sync-rounds.ts "News pushed"): a peer new to this table is pushed, with the others new
+   * within this many rounds, in every request this peer sends (at most newsPerRequest of them,
+   * newest first); the rest of a partial view hears of it only when it asks a table holding it.
+   */
+  newsPushRounds: number;
+  /** Records new to the table one request carries at most (the answerer takes at most MAX_NEWS_IN_REQUEST). */
+  newsPerRequest: number;
+  /**
+   * Requests a round, on top of the fanout, that carry only news (answered without records) to
+   * random peers of the table, while it has any: a partial view's newcomer reaches the tables
+   * that would take it by these (0: news rides on the fanout's requests only).
+   */
+  newsPushPerRound: number;
 }
 
 export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
@@ -151,6 +165,9 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   filesNewsSpreadRounds: 1,
   filesNewsAsksPerSharerRound: 100,
   filesResignRounds: 10,
+  newsPushRounds: 10,
+  newsPerRequest: 8,
+  newsPushPerRound: 24,
 });
 
 /** Defaults overridden by `partial`; the service validates user settings before this. */

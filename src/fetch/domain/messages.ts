@@ -68,7 +68,18 @@ export interface SyncRequest {
    * holds firewalled, and only on top of the cursor it holds.
    */
   ownFiles?: { base?: string; delta: FileDelta };
+  /**
+   * Peers new to the asker's table (verified by its own probe), newest first: the answerer offers
+   * each to its own Admission as a record pushed by the asker (admission.ts). Older answerers
+   * ignore it.
+   */
+  news?: PeerRecord[];
+  /** The asker sends this request for its news alone: the answer carries no records (the asker ignores its cursor). */
+  pushOnly?: true;
 }
+
+/** Most news records a request may carry (the sender sends its newsPerRequest setting, 8 by default). */
+export const MAX_NEWS_IN_REQUEST = 16;
 
 /** Most digest entries a request may carry; an asker that knows more sends none (a full view). */
 export const MAX_HAVE = 1_000;
@@ -204,6 +215,12 @@ export function parseSyncRequest(
   if (haveHash !== undefined && (typeof haveHash !== 'string' || !SET_HASH.test(haveHash)))
     throw bad('haveHash must be 32 hex digits', 'haveHash');
   const ownFiles = body.ownFiles === undefined ? undefined : object(body.ownFiles, 'ownFiles');
+  const news =
+    body.news === undefined
+      ? undefined
+      : list(body.news, MAX_NEWS_IN_REQUEST, 'news').map((r, i) => record(r, `news[${i}]`, now, limits, checks));
+  if (body.pushOnly !== undefined && body.pushOnly !== true)
+    throw bad('pushOnly must be true when present', 'pushOnly');
   return {
     ...(ownFiles
       ? {
@@ -218,6 +235,8 @@ export function parseSyncRequest(
     filesCursor: cursor(body.filesCursor, 'filesCursor'),
     ...(have ? { have } : {}),
     ...(haveHash !== undefined ? { haveHash } : {}),
+    ...(news && news.length > 0 ? { news } : {}),
+    ...(body.pushOnly === true ? { pushOnly: true as const } : {}),
   };
 }
 

@@ -334,6 +334,82 @@ describe('sync rounds', () => {
     );
   });
 
+  it('a full table pushes the peers it just took: in every request, and alone in newsPushPerRound more, for newsPushRounds', () => {
+    const config = { maxPeers: 10, newsPushPerRound: 2, newsPushRounds: 3, newsPerRequest: 8 };
+    const a = core(1, [], config);
+    a.rounds.table.merge(
+      Array.from({ length: 10 }, (_, i) => testPeer(10 + i).record()),
+      NOW,
+    );
+    // Restored or held before: no news, no push.
+    expect(a.rounds.startRound().filter((p) => p.request.news || p.target.push)).toEqual([]);
+    // A peer verified by an answer comes in (displacing the highest rank): it is news.
+    const b = core(2);
+    const newcomer = b.rounds.peerId;
+    const report = exchange(a.rounds, b.rounds, { address: fields(2).addresses.fetch });
+    expect(report.added + a.rounds.table.counters.sampledOut).toBeGreaterThan(0);
+    const took = a.rounds.table.has(newcomer);
+    const plans = a.rounds.startRound();
+    if (!took) throw new Error('the newcomer ranked above the whole table: pick another seed');
+    const pushes = plans.filter((p) => p.target.push);
+    expect(pushes).toHaveLength(2);
+    for (const p of pushes) {
+      expect(p.request.pushOnly).toBe(true);
+      expect(p.target.peerId).not.toBe(newcomer);
+    }
+    for (const p of plans.filter((q) => q.target.peerId !== newcomer))
+      expect(p.request.news?.map((r) => r.peerId)).toEqual([newcomer]);
+    // Its news lasts newsPushRounds rounds from the one it came in.
+    a.rounds.startRound();
+    expect(a.rounds.startRound().some((p) => p.request.news || p.target.push)).toBe(false);
+  });
+
+  it('a table with room pushes nothing: a complete view spreads by pulls alone', () => {
+    const a = core(1, [], { maxPeers: 50, newsPushPerRound: 2 });
+    a.rounds.table.merge(
+      Array.from({ length: 10 }, (_, i) => testPeer(10 + i).record()),
+      NOW,
+    );
+    const b = core(2);
+    exchange(a.rounds, b.rounds, { address: fields(2).addresses.fetch });
+    expect(a.rounds.table.has(b.rounds.peerId)).toBe(true);
+    expect(a.rounds.startRound().some((p) => p.request.news || p.target.push)).toBe(false);
+  });
+
+  it('takes pushed news as gossip to probe, only what its table would take, counted against the asker host; a push is answered without records', () => {
+    const rank = keyedRank(seededSecret(seededRandom(5)));
+    const a = core(1, [], { maxPeers: 10, verifyPerRound: 100, newPerAddressPerMinute: 3 }, rank);
+    a.rounds.table.merge(
+      Array.from({ length: 10 }, (_, i) => testPeer(10 + i).record()),
+      NOW,
+    );
+    const highest = Math.max(...a.rounds.table.list().map((v) => rank(v.peerId)));
+    const pushed = Array.from({ length: 16 }, (_, i) => testPeer(100 + i).record());
+    const wanted = pushed.filter((r) => rank(r.peerId) < highest);
+    expect(wanted.length).toBeGreaterThan(3);
+    const asker = testPeer(7).record();
+    const view = a.rounds.answer(
+      JSON.parse(JSON.stringify({ from: asker, news: pushed, pushOnly: true })),
+      '127.0.0.7',
+    );
+    expect(view.records).toEqual([]);
+    // The asker announced itself (1 of its host's 3 a minute), so 2 of its pushed peers wait.
+    const waiting = wanted.filter((r) => a.rounds.admission.get(r.peerId));
+    expect(waiting).toHaveLength(2);
+    for (const r of pushed.filter((x) => rank(x.peerId) >= highest))
+      expect(a.rounds.admission.get(r.peerId)).toBeUndefined();
+    expect(a.rounds.admissionStatus().refusedNew).toBe(wanted.length - 2);
+    // More than MAX_NEWS_IN_REQUEST, or one forged record, refuses the request and changes nothing.
+    const many = Array.from({ length: 17 }, (_, i) => testPeer(200 + i).record());
+    expect(codeOf(() => a.rounds.answer(JSON.parse(JSON.stringify({ from: asker, news: many })), '127.0.0.7'))).toBe(
+      'PAYLOAD_TOO_LARGE',
+    );
+    const forged = { ...testPeer(300).record(), seq: 99 };
+    expect(
+      codeOf(() => a.rounds.answer(JSON.parse(JSON.stringify({ from: asker, news: [forged] })), '127.0.0.7')),
+    ).toBe('BAD_REQUEST');
+  });
+
   it('a failed probe suspects nobody and keeps the record out of the table', () => {
     const a = core(1);
     const stranger = testPeer(7).record();

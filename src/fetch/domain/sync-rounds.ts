@@ -67,6 +67,8 @@ export interface SyncTarget {
   address: string;
   /** A verification probe of this unverified record (its address, pinned to its id). */
   verify?: PeerRecord;
+  /** A request for the news it carries alone (SyncRequest.pushOnly): its answer's cursor is not kept. */
+  push?: true;
 }
 
 /** What admission did so far, for the service's status. */
@@ -173,6 +175,8 @@ export class SyncRounds {
   /** Our own shared-file list changed since our record last said so; and the round it last did. */
   private sharesDirty = false;
   private sharesSignedRound = -Infinity;
+  /** Peers new to the table (not a new record of a peer held) by the round they came in: pushed as news. */
+  private readonly fresh = new Map<string, number>();
 
   constructor(private readonly options: SyncRoundsOptions) {
     this.config = fetchConfig(options.config);
@@ -261,11 +265,12 @@ export class SyncRounds {
         this.options.random,
       ),
     ];
-    const targets: SyncTarget[] = [
-      ...chosen,
-      ...this.filesNews.pick(chosen, (peerId) => this.isLive(peerId), this.round),
-      ...sample(down, this.config.downProbes, this.options.random),
-    ].map((peerId) => ({ peerId, address: (this.table.get(peerId) as PeerView).addresses.fetch }));
+    const asked = [...chosen, ...this.filesNews.pick(chosen, (peerId) => this.isLive(peerId), this.round)];
+    const targets: SyncTarget[] = [...asked, ...sample(down, this.config.downProbes, this.options.random)].map(
+      (peerId) => ({ peerId, address: (this.table.get(peerId) as PeerView).addresses.fetch }),
+    );
+    for (const peerId of this.pushTargets(live, asked))
+      targets.push({ peerId, address: (this.table.get(peerId) as PeerView).addresses.fetch, push: true });
     // A join address is the user's way into *their* network: peers that reached us first (say, we
     // started before the join host and others joined us) may be an island without it. So join
     // addresses are asked, with backoff, until one has answered, and again whenever nobody is live.
@@ -283,7 +288,66 @@ export class SyncRounds {
     }
     for (const { record, address } of this.admission.planProbes(this.round, busy))
       targets.push({ peerId: record.peerId, address, verify: record });
-    return targets.map((target) => ({ target, request: this.requestFor(target.peerId) }));
+    return targets.map((target) => ({ target, request: this.requestFor(target.peerId, target.push) }));
+  }
+
+  /** A peer just taken into the table: it is news for newsPushRounds rounds, newest first, at most newsPerRequest. */
+  private noteFresh(peerId: string): void {
+    this.fresh.delete(peerId);
+    this.fresh.set(peerId, this.round);
+    for (const oldest of this.fresh.keys()) {
+      if (this.fresh.size <= this.config.newsPerRequest) break;
+      this.fresh.delete(oldest);
+    }
+  }
+
+  /**
+   * News pushed (see SyncRequest.news), by a full table only: the records of the peers new to it
+   * within newsPushRounds, newest first, that are still held alive; `to` itself left out.
+   */
+  private news(to: string | undefined): PeerRecord[] {
+    const news: PeerRecord[] = [];
+    for (const [peerId, round] of this.fresh) {
+      const record = this.table.known(peerId);
+      if (this.round - round >= this.config.newsPushRounds || !this.isLive(peerId) || record === undefined)
+        this.fresh.delete(peerId);
+      else if (peerId !== to) news.push(record);
+    }
+    // A complete view has no need: every peer takes every other, and pulls reach all in O(log N).
+    return this.table.size >= this.config.maxPeers ? news.reverse() : [];
+  }
+
+  /**
+   * While the table has news, newsPushPerRound random live peers not asked already this round get
+   * a request carrying only the news: a partial view's newcomer reaches the tables that would take
+   * it through the peers that took it, each telling that many others a round, instead of waiting
+   * to be asked by the ≈ fanout peers a round that happen to pick a holder.
+   */
+  private pushTargets(live: readonly string[], asked: readonly string[]): string[] {
+    if (this.config.newsPushPerRound === 0 || this.news(undefined).length === 0) return [];
+    const skip = new Set(asked);
+    const rest = live.filter((peerId) => !skip.has(peerId) && !this.fresh.has(peerId));
+    return sample(rest, this.config.newsPushPerRound, this.options.random);
+  }
+
+  /**
+   * The news a request pushed: records this table would take wait for this peer's own probe, as
+   * gossip does, counted against the asker's host as its announces are (admission.ts); a newer
+   * record of a peer held at the same address is taken as an answer's would be. Nothing else.
+   */
+  private takeNews(request: SyncRequest, remote: string, now: number): void {
+    const asker = request.from.peerId;
+    const direct: PeerRecord[] = [];
+    for (const record of request.news ?? []) {
+      if (record.status !== 'alive' || record.peerId === this.peerId || record.peerId === asker) continue;
+      const held = this.table.get(record.peerId);
+      if (held !== undefined) {
+        if (listsFetch(record, held.addresses.fetch)) direct.push(record);
+      } else if (this.table.wouldTake(record)) {
+        this.admission.offer(record, { kind: 'pushed', via: asker, remote }, this.round, now);
+      }
+    }
+    if (direct.length > 0) this.mergeNoting(direct, now);
   }
 
   /** A peer held and not down. */
@@ -298,9 +362,13 @@ export class SyncRounds {
    */
   private mergeNoting(records: readonly PeerRecord[], now: number): MergeReport {
     const moved = FilesNews.moved(records, (peerId) => (this.table.has(peerId) ? this.table.known(peerId) : undefined));
+    const newcomers = records.filter(
+      (r) => r.status === 'alive' && r.peerId !== this.peerId && !this.table.has(r.peerId),
+    );
     const report = this.table.merge(records, now);
     const taken = (record: PeerRecord) => this.table.known(record.peerId) === record && this.table.has(record.peerId);
     this.filesNews.note(moved, taken, this.table.size, this.round);
+    for (const record of newcomers) if (taken(record)) this.noteFresh(record.peerId);
     return report;
   }
 
@@ -334,8 +402,11 @@ export class SyncRounds {
     );
   }
 
-  private requestFor(peerId: string | undefined): SyncRequest {
+  private requestFor(peerId: string | undefined, push?: true): SyncRequest {
     const request: SyncRequest = { from: this.table.selfRecord };
+    const news = this.news(peerId);
+    if (news.length > 0) request.news = news;
+    if (push) request.pushOnly = true;
     const viewCursor = peerId && this.viewCursors.get(peerId);
     const filesCursor = peerId && this.files.cursorOf(peerId);
     if (filesCursor) request.filesCursor = filesCursor;
@@ -417,7 +488,7 @@ export class SyncRounds {
     this.table.heard(response.from, now, now);
     // After the records: a rumour about a record older than one just merged is already refuted.
     for (const [peerId, seq, rounds] of response.view.suspects) this.table.suspect(peerId, seq, rounds, now);
-    if (this.table.has(response.from)) this.viewCursors.set(response.from, response.view.cursor);
+    if (this.table.has(response.from) && !target.push) this.viewCursors.set(response.from, response.view.cursor);
     else this.files.removePeer(response.from);
     if (target.peerId === undefined) {
       this.joinBackoff = 1;
@@ -494,8 +565,12 @@ export class SyncRounds {
     const rumour = this.table.rumourAbout(id);
     this.table.heard(id, now, now);
     this.takeOwnFiles(id, request);
+    this.takeNews(request, remote, now);
     let view: ViewDelta;
-    if (request.haveHash !== undefined) {
+    if (request.pushOnly) {
+      // Only the news was meant: no records (the asker keeps its cursor), suspicions as usual.
+      view = this.table.viewSince(request.viewCursor, () => true, 0);
+    } else if (request.haveHash !== undefined) {
       // Same set of records as the asker: no records, only suspicions since its cursor. Otherwise
       // what changed since the cursor, or without one all of it (see SyncRequest).
       const same = request.haveHash === this.digest().hash;

@@ -6,7 +6,7 @@
 import { Type } from 'typebox';
 import { FILE_ID_PATTERN, PEER_ID_PATTERN } from '../../../shared/ids.ts';
 import { MAX_ADVERTISED_ADDRESSES } from '../../domain/addresses.ts';
-import { MAX_HAVE } from '../../domain/messages.ts';
+import { MAX_HAVE, MAX_NEWS_IN_REQUEST } from '../../domain/messages.ts';
 
 const PeerId = Type.String({ pattern: PEER_ID_PATTERN, description: 'base32(SHA-256(public key))' });
 const Address = Type.String({ minLength: 3, maxLength: 270, description: 'host:port' });
@@ -90,6 +90,15 @@ export const SyncRequestSchema = Type.Object(
             "a firewalled asker's own shared files since the cursor the answerer holds (nobody can dial it to ask)",
         },
       ),
+    ),
+    news: Type.Optional(
+      Type.Array(PeerRecordSchema, {
+        maxItems: MAX_NEWS_IN_REQUEST,
+        description: "peers new to a full asker's table, newest first: the answerer may probe them to take them",
+      }),
+    ),
+    pushOnly: Type.Optional(
+      Type.Literal(true, { description: 'the request is for its news alone: the answer carries no records' }),
     ),
   },
   { additionalProperties: false },

@@ -1,15 +1,17 @@
 /**
  * `npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S]
  * [--files F] [--delivery service|together|in-turn|timed] [--latency-median MS] [--latency-sigma S]
- * [--handshake-legs L] [--start join|warm] [--max-peers M] [--loss P] [--churn RATE --churn-rounds R]
+ * [--handshake-legs L] [--start join|warm] [--max-peers M] [--records-per-answer R] [--news-push P]
+ * [--loss P] [--churn RATE --churn-rounds R]
  * [--news-until all|known] [--json FILE]`: membership and file availability on
  * simulated networks of the project's own Fetch cores (fetch-sim.ts). Every (peers, seed) is one
  * row of the markdown table printed and of the JSON written. --rounds caps each phase (join,
  * news, settle); --files is the files every peer shares from the start; --start warm skips the
  * join (every peer starts knowing all, or a random maxPeers of them); --max-peers the table cap
  * (below N − 1: a partial view); --records-per-answer the most records an answer carries
- * (maxRecordsPerAnswer); --loss the probability a request is lost; --churn the fraction
- * of live peers that crash (and as many that join) each round of a churn phase after the news;
+ * (maxRecordsPerAnswer); --news-push the requests carrying only news a full table sends a round
+ * (newsPushPerRound); --loss the probability a request is lost; --churn the fraction of live peers
+ * that crash (and as many that join) each round of a churn phase after the news;
  * --delivery how a round's answers are applied (fetch-network.ts); --latency-median and
  * --latency-sigma the lognormal one-way delay of `timed` delivery (fetch-timed.ts), --handshake-legs
  * the legs a first contact (probe, join address) makes before its request (TCP + TLS 1.3: 4); --news-until known ends the news
@@ -23,7 +25,7 @@ import { runFetchSim, type FetchMeasure } from './fetch-sim.ts';
 import { DEFAULT_FETCH_LATENCY, DELIVERIES } from './fetch-network.ts';
 
 export const USAGE =
-  'usage: npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S] [--files F] [--delivery service|together|in-turn|timed] [--latency-median MS] [--latency-sigma S] [--handshake-legs L] [--start join|warm] [--max-peers M] [--records-per-answer R] [--loss P] [--churn RATE --churn-rounds R] [--news-until all|known] [--json FILE]';
+  'usage: npm run sim -- fetch [--peers N[,N…]] [--seed X[,X…]] [--rounds R] [--steady-rounds S] [--files F] [--delivery service|together|in-turn|timed] [--latency-median MS] [--latency-sigma S] [--handshake-legs L] [--start join|warm] [--max-peers M] [--records-per-answer R] [--news-push P] [--loss P] [--churn RATE --churn-rounds R] [--news-until all|known] [--json FILE]';
 /** The tuning of `bench -- join` (bench/join.ts), so that the two compare. */
 export const BENCH_JOIN_TUNING = { fanout: 3, suspectAfterRounds: 5, downAfterRounds: 10 };
 
@@ -43,6 +45,7 @@ export async function fetchMain(args: string[]): Promise<void> {
       start: { type: 'string', default: 'join' },
       'max-peers': { type: 'string' },
       'records-per-answer': { type: 'string' },
+      'news-push': { type: 'string' },
       loss: { type: 'string', default: '0' },
       churn: { type: 'string', default: '0' },
       'churn-rounds': { type: 'string', default: '20' },
@@ -87,10 +90,13 @@ export async function fetchMain(args: string[]): Promise<void> {
   const maxPeers = values['max-peers'] === undefined ? undefined : (list(values['max-peers'])[0] as number);
   const perAnswer = values['records-per-answer'];
   const maxRecordsPerAnswer = perAnswer === undefined ? undefined : (list(perAnswer)[0] as number);
+  const newsPush = values['news-push'];
+  const newsPushPerRound = newsPush === undefined ? undefined : (list(newsPush)[0] as number);
   const tuning = {
     ...BENCH_JOIN_TUNING,
     ...(maxPeers !== undefined ? { maxPeers } : {}),
     ...(maxRecordsPerAnswer !== undefined ? { maxRecordsPerAnswer } : {}),
+    ...(newsPushPerRound !== undefined ? { newsPushPerRound } : {}),
   };
   const commandLine = `npm run sim -- fetch ${args.join(' ')}`.trim();
   const rows: FetchMeasure[] = [];
@@ -124,7 +130,7 @@ export async function fetchMain(args: string[]): Promise<void> {
     }
   }
   console.log(
-    `\n${commandLine}\n\nfanout ${BENCH_JOIN_TUNING.fanout}, other Fetch settings default${maxPeers !== undefined ? `, maxPeers ${maxPeers}` : ''}${maxRecordsPerAnswer !== undefined ? `, maxRecordsPerAnswer ${maxRecordsPerAnswer}` : ''}; ${values.files} file(s) shared by every peer; each phase capped at ${maxRounds} rounds; delivery ${delivery}${timed ? ` (one-way delay lognormal, median ${latency.medianMs} ms, sigma ${latency.sigma}, ${latency.handshakeLegs} handshake legs)` : ''}; start ${start}; loss ${loss}${churn ? `; churn ${churn.rate} for ${churn.rounds} rounds` : ''}\n`,
+    `\n${commandLine}\n\nfanout ${BENCH_JOIN_TUNING.fanout}, other Fetch settings default${maxPeers !== undefined ? `, maxPeers ${maxPeers}` : ''}${maxRecordsPerAnswer !== undefined ? `, maxRecordsPerAnswer ${maxRecordsPerAnswer}` : ''}${newsPushPerRound !== undefined ? `, newsPushPerRound ${newsPushPerRound}` : ''}; ${values.files} file(s) shared by every peer; each phase capped at ${maxRounds} rounds; delivery ${delivery}${timed ? ` (one-way delay lognormal, median ${latency.medianMs} ms, sigma ${latency.sigma}, ${latency.handshakeLegs} handshake legs)` : ''}; start ${start}; loss ${loss}${churn ? `; churn ${churn.rate} for ${churn.rounds} rounds` : ''}\n`,
   );
   console.log(fetchMarkdownTable(rows, maxRounds));
   if (rows.some((r) => r.partial || r.loss > 0 || r.churn)) console.log(`\n${fetchScaleTable(rows, maxRounds)}`);

@@ -364,6 +364,32 @@ describe('sync rounds', () => {
     expect(a.rounds.startRound().some((p) => p.request.news || p.target.push)).toBe(false);
   });
 
+  it("a push's answer changes neither the asker's cursor at the answerer nor what it holds of the answerer's files", () => {
+    // A fanout above the table's size asks every peer each round: b is in every round's plans.
+    const a = core(1, [], { maxPeers: 10, newsPushPerRound: 24, fanout: 20 });
+    const b = core(2);
+    a.rounds.table.merge(
+      Array.from({ length: 9 }, (_, i) => testPeer(10 + i).record()),
+      NOW,
+    );
+    const files = { cursor: 'f1', reset: true, added: [{ id: FILE, name: 'song.ogg', size: 42 }], removed: [] };
+    exchange(a.rounds, b.rounds, { address: fields(2).addresses.fetch }, files);
+    expect(a.rounds.sourcesFor(FILE).map((s) => s.peerId)).toEqual([b.rounds.peerId]);
+    const cursor = a.rounds.startRound().find((p) => p.target.peerId === b.rounds.peerId)?.request.viewCursor;
+    // b's table moves on; asked by a push (as a full table's other peers are while it has news), b
+    // answers without records, and with a cursor past a change a never got.
+    b.rounds.table.merge([testPeer(50).record()], NOW);
+    const push = { peerId: b.rounds.peerId, address: fields(2).addresses.fetch, push: true as const };
+    const view = b.rounds.answer(
+      JSON.parse(JSON.stringify({ from: a.rounds.table.selfRecord, pushOnly: true })),
+      LOCAL,
+    );
+    expect(view.records).toEqual([]);
+    a.rounds.applyResponse(push, JSON.parse(JSON.stringify({ from: b.rounds.peerId, view })));
+    expect(a.rounds.sourcesFor(FILE).map((s) => s.peerId)).toEqual([b.rounds.peerId]);
+    expect(a.rounds.startRound().find((p) => p.target.peerId === b.rounds.peerId)?.request.viewCursor).toBe(cursor);
+  });
+
   it('a table with room pushes nothing: a complete view spreads by pulls alone', () => {
     const a = core(1, [], { maxPeers: 50, newsPushPerRound: 2 });
     a.rounds.table.merge(

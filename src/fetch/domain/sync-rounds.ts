@@ -488,8 +488,8 @@ export class SyncRounds {
     this.table.heard(response.from, now, now);
     // After the records: a rumour about a record older than one just merged is already refuted.
     for (const [peerId, seq, rounds] of response.view.suspects) this.table.suspect(peerId, seq, rounds, now);
-    if (this.table.has(response.from) && !target.push) this.viewCursors.set(response.from, response.view.cursor);
-    else this.files.removePeer(response.from);
+    if (!this.table.has(response.from)) this.files.removePeer(response.from);
+    else if (!target.push) this.viewCursors.set(response.from, response.view.cursor);
     if (target.peerId === undefined) {
       this.joinBackoff = 1;
       this.joinAnswered = true;

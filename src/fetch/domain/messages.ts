@@ -201,6 +201,12 @@ export function parseSyncRequest(
   now: number,
   limits: MessageLimits,
   checks: RecordChecks = {},
+  /**
+   * Whether the receiver may take news about this peer id: news it would not take is dropped
+   * before its signature is checked, so a request full of news the receiver's table would refuse
+   * costs it no signature checks (anyone may send one, with up to MAX_NEWS_IN_REQUEST records).
+   */
+  wantsNews: (peerId: string) => boolean = () => true,
 ): SyncRequest {
   const body = object(input, 'request');
   const have =
@@ -218,7 +224,11 @@ export function parseSyncRequest(
   const news =
     body.news === undefined
       ? undefined
-      : list(body.news, MAX_NEWS_IN_REQUEST, 'news').map((r, i) => record(r, `news[${i}]`, now, limits, checks));
+      : list(body.news, MAX_NEWS_IN_REQUEST, 'news').flatMap((r, i) => {
+          const peerId = typeof r === 'object' && r !== null ? (r as { peerId?: unknown }).peerId : undefined;
+          if (typeof peerId !== 'string') throw bad(`news[${i}] has no peer id`, `news[${i}].peerId`);
+          return wantsNews(peerId) ? [record(r, `news[${i}]`, now, limits, checks)] : [];
+        });
   if (body.pushOnly !== undefined && body.pushOnly !== true)
     throw bad('pushOnly must be true when present', 'pushOnly');
   return {

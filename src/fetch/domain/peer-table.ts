@@ -300,10 +300,16 @@ export class PeerTable {
    * is most of the time.
    */
   wouldTake(record: PeerRecord): boolean {
-    if (this.isOutdated(record)) return false;
-    if (this.entries.has(record.peerId) || this.entries.size < this.config.maxPeers) return true;
+    return !this.isOutdated(record) && this.mayTake(record.peerId);
+  }
+
+  /** What wouldTake answers from the peer id alone, before any record of it is checked. */
+  mayTake(peerId: string): boolean {
+    if (this.entries.has(peerId) || this.entries.size < this.config.maxPeers) return true;
+    // The entries' ranks first: a rank that depends on the order of first use (the tests'
+    // firstRankedFirst) must rank them before this one.
     const worst = this.worstEntry().rank;
-    return this.rank(record.peerId) < worst;
+    return this.rank(peerId) < worst;
   }
 
   /**

@@ -537,7 +537,7 @@ export class SyncRounds {
    */
   answer(input: unknown, remote = ''): ViewDelta {
     const now = this.options.clock.epochMs();
-    const request = parseSyncRequest(input, now, this.config, this.checks);
+    const request = parseSyncRequest(input, now, this.config, this.checks, (peerId) => this.table.mayTake(peerId));
     const id = request.from.peerId;
     if (id === this.peerId)
       throw new PeershareError('BAD_REQUEST', "announce carries this peer's own id", { field: 'from.peerId' });

@@ -18,7 +18,7 @@ import { isLoopback } from './net.ts';
 import { MAX_ADVERTISED_ADDRESSES } from './peer-address.ts';
 import { HANDSHAKE_TIMEOUT_MS, MAX_UNPROVEN, MAX_UNPROVEN_PER_ADDRESS } from './peer-port.ts';
 import { parseSize } from './sizes.ts';
-import { LOG_FORMATS, type LogFormatSetting } from './logging.ts';
+import { LOG_FORMATS, type LogFormatSetting } from './log-format.ts';
 
 type Parser<T> = (raw: unknown) => T;
 

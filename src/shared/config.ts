@@ -372,6 +372,12 @@ export const SETTINGS = {
     parse: int(1, 100_000),
     default: FETCH_DEFAULTS.verifyBackoffRounds,
   },
+  fetchSyncTimeout: {
+    flag: 'fetch-sync-timeout',
+    doc: "ms a request to another peer's Fetch (sync, leave, dial-back) may take, connection and TLS handshake included",
+    parse: int(100, 60_000),
+    default: FETCH_DEFAULTS.syncTimeoutMs,
+  },
   neighbours: {
     multiple: true,
     flag: 'neighbours',

@@ -4,17 +4,35 @@
  * scripts are generated from it, so neither can drift from what the command accepts.
  */
 import { COMMON_OPTIONS, type Command, type Options } from '../client/cli/command.ts';
-import { downloads } from '../client/cli/commands/downloads.ts';
-import { files } from '../client/cli/commands/files.ts';
-import { get } from '../client/cli/commands/get.ts';
-import { limits } from '../client/cli/commands/limits.ts';
-import { peers } from '../client/cli/commands/peers.ts';
-import { search } from '../client/cli/commands/search.ts';
-import { share } from '../client/cli/commands/share.ts';
-import { status } from '../client/cli/commands/status.ts';
 
-/** The commands for a running peer, in the order help lists them. */
-export const CLIENT_COMMANDS: readonly Command[] = [share, search, get, downloads, files, peers, status, limits];
+/**
+ * The commands for a running peer, in the order help lists them, each loaded only when asked for:
+ * a call of one command loads its own module and not the others' (help and completion load them
+ * all, for their summaries and flags).
+ */
+const CLIENT_COMMAND_MODULES = {
+  share: async () => (await import('../client/cli/commands/share.ts')).share,
+  search: async () => (await import('../client/cli/commands/search.ts')).search,
+  get: async () => (await import('../client/cli/commands/get.ts')).get,
+  downloads: async () => (await import('../client/cli/commands/downloads.ts')).downloads,
+  files: async () => (await import('../client/cli/commands/files.ts')).files,
+  peers: async () => (await import('../client/cli/commands/peers.ts')).peers,
+  status: async () => (await import('../client/cli/commands/status.ts')).status,
+  limits: async () => (await import('../client/cli/commands/limits.ts')).limits,
+} satisfies Record<string, () => Promise<Command>>;
+
+export type ClientCommandName = keyof typeof CLIENT_COMMAND_MODULES;
+
+/** The names of the commands for a running peer, in the order help lists them. */
+export const CLIENT_COMMAND_NAMES = Object.keys(CLIENT_COMMAND_MODULES) as readonly ClientCommandName[];
+
+export const isClientCommand = (name: string | undefined): name is ClientCommandName =>
+  Object.hasOwn(CLIENT_COMMAND_MODULES, name ?? '');
+
+/** One command for a running peer, its module loaded now. */
+export function loadClientCommand(name: ClientCommandName): Promise<Command> {
+  return CLIENT_COMMAND_MODULES[name]();
+}
 
 export const SHELLS = ['bash', 'zsh'] as const;
 
@@ -32,18 +50,22 @@ export const GLOBAL_FLAGS = ['--help', '-h', '--version', '-V'];
 const flagsOf = (options: Options): string[] =>
   Object.entries(options).flatMap(([name, o]) => [`--${name}`, ...(o.short ? [`-${o.short}`] : [])]);
 
-/** The whole table; it loads the peer and demo modules (for their flags), so only help and completion call it. */
+/**
+ * The whole table; it loads every command's module, and the peer and demo modules (for their
+ * flags), so only help and completion call it.
+ */
 export async function commandTable(): Promise<TableEntry[]> {
-  const [{ PEER_OPTIONS, PEER_SUMMARIES }, { DEMO_OPTIONS }, { SERVICE_NAMES }] = await Promise.all([
+  const [{ PEER_OPTIONS, PEER_SUMMARIES }, { DEMO_OPTIONS }, { SERVICE_NAMES }, clientCommands] = await Promise.all([
     import('./peer-commands.ts'),
     import('../demo/demo.ts'),
     import('../peer/wiring.ts'),
+    Promise.all(CLIENT_COMMAND_NAMES.map(loadClientCommand)),
   ]);
   return [
     { name: 'start', summary: PEER_SUMMARIES.start, flags: flagsOf(PEER_OPTIONS), subcommands: [] },
     { name: 'service', summary: PEER_SUMMARIES.service, flags: flagsOf(PEER_OPTIONS), subcommands: SERVICE_NAMES },
     { name: 'demo', summary: PEER_SUMMARIES.demo, flags: flagsOf(DEMO_OPTIONS), subcommands: [] },
-    ...CLIENT_COMMANDS.map((c) => ({
+    ...clientCommands.map((c) => ({
       name: c.name,
       summary: c.summary,
       flags: flagsOf({ ...COMMON_OPTIONS, ...c.options }),
@@ -59,7 +81,7 @@ export async function commandTable(): Promise<TableEntry[]> {
       name: 'help',
       summary: 'help on the command, or on one COMMAND',
       flags: [],
-      subcommands: CLIENT_COMMANDS.map((c) => c.name),
+      subcommands: CLIENT_COMMAND_NAMES,
     },
   ];
 }

@@ -4,11 +4,15 @@
  * every other command talks to a running peer's Client API (src/client/cli/commands). Output is
  * for people, or one JSON document with --json; errors are one line on stderr with a non-zero exit
  * (2 for usage). bin/peershare.js runs this module (dist/cli/main.js once built).
+ *
+ * A call loads only what its command needs: one client command's module and the Api (which
+ * brings HTTP and TLS), or the peer's modules, or the demo's; the command table behind help and
+ * completion loads them all. A process per call, as the tests run it hundreds of times, pays for
+ * every module it loads.
  */
 import { isPeershareError } from '../shared/errors.ts';
-import { Api, resolveApiUrl } from '../client/cli/api.ts';
 import { COMMON_USAGE, parseCommandArgs, terminalWidth, type Command } from '../client/cli/command.ts';
-import { CLIENT_COMMANDS, SHELLS } from './command-table.ts';
+import { CLIENT_COMMAND_NAMES, isClientCommand, loadClientCommand, SHELLS } from './command-table.ts';
 import { columns } from '../client/cli/format.ts';
 import { invocation } from '../client/cli/invocation.ts';
 import { UsageError } from '../client/cli/usage-error.ts';
@@ -36,7 +40,7 @@ Usage: ${cmd} COMMAND [ARGUMENTS] [FLAGS]
 Run a peer (${cmd} start --help: every flag, its default and variable):
 ${rows(['start', 'service', 'demo'])}
 Commands for a running peer (${cmd} help COMMAND, or COMMAND --help):
-${rows(CLIENT_COMMANDS.map((c) => c.name))}
+${rows([...CLIENT_COMMAND_NAMES])}
 More:
 ${rows(['completion', 'help'])}${columns([['-V, --version', 'print the version (and whether a build or the sources run)']], terminalWidth(), term)}
 Examples:
@@ -81,6 +85,7 @@ async function runCommand(command: Command, argv: string[]): Promise<number> {
     return 0;
   }
   const token = (values['api-token'] as string | undefined) ?? process.env.PEERSHARE_API_TOKEN;
+  const { Api, resolveApiUrl } = await import('../client/cli/api.ts');
   const api = new Api(resolveApiUrl(values.api as string | undefined, process.env), token);
   return command.run({
     api,
@@ -94,12 +99,11 @@ async function runCommand(command: Command, argv: string[]): Promise<number> {
 
 async function main(argv: string[]): Promise<void> {
   const [first, ...rest] = argv;
-  const command = CLIENT_COMMANDS.find((c) => c.name === first);
-  if (command) {
-    process.exitCode = await runCommand(command, rest);
+  if (isClientCommand(first)) {
+    process.exitCode = await runCommand(await loadClientCommand(first), rest);
   } else if (first === 'help' && rest.length > 0) {
     // `help COMMAND` is `COMMAND --help`.
-    if (!CLIENT_COMMANDS.some((c) => c.name === rest[0]) && !OTHER_COMMANDS.includes(rest[0]!))
+    if (!isClientCommand(rest[0]) && !OTHER_COMMANDS.includes(rest[0]!))
       throw new UsageError(`unknown command "${rest[0]}"; try peershare --help`);
     await main([rest[0]!, '--help']);
   } else if (first === undefined || first === 'help' || first === '--help' || first === '-h') {

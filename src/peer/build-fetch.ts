@@ -71,7 +71,7 @@ export function buildFetch(ctx: PeerContext, files: FilesService | undefined): F
     fanout: config.fetchFanout,
     tuning: fetchTuning(config),
     store: opening(storePath, () => new SqlitePeerStore(storePath)),
-    transport: new HttpFetchTransport({ tls: ctx.tls }),
+    transport: new HttpFetchTransport({ tls: ctx.tls, timeoutMs: config.fetchSyncTimeout }),
     files: feed,
     ...(config.nat === 'upnp'
       ? { portMapper: new UpnpPortMapper(ctx.logger.child({ service: 'fetch', component: 'nat' })) }

@@ -18,7 +18,7 @@ import { isLoopback } from './net.ts';
 import { MAX_ADVERTISED_ADDRESSES } from './peer-address.ts';
 import { HANDSHAKE_TIMEOUT_MS, MAX_UNPROVEN, MAX_UNPROVEN_PER_ADDRESS } from './peer-port.ts';
 import { parseSize } from './sizes.ts';
-import { LOG_FORMATS, type LogFormatSetting } from './logging.ts';
+import { LOG_FORMATS, type LogFormatSetting } from './log-format.ts';
 
 type Parser<T> = (raw: unknown) => T;
 
@@ -371,6 +371,12 @@ export const SETTINGS = {
     doc: 'rounds an address waits after its second failed probe, doubled at each further failure',
     parse: int(1, 100_000),
     default: FETCH_DEFAULTS.verifyBackoffRounds,
+  },
+  fetchSyncTimeout: {
+    flag: 'fetch-sync-timeout',
+    doc: "ms a request to another peer's Fetch (sync, leave, dial-back) may take, connection and TLS handshake included",
+    parse: int(100, 60_000),
+    default: FETCH_DEFAULTS.syncTimeoutMs,
   },
   neighbours: {
     multiple: true,

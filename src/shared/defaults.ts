@@ -17,6 +17,11 @@ export const FETCH_DEFAULTS = {
   verifyPerRound: 24,
   verifyAttempts: 3,
   verifyBackoffRounds: 10,
+  /**
+   * Deadline of one request to another peer's Fetch (sync, leave, dial-back), connection and TLS
+   * handshake included: a peer that swallows packets holds a round this long.
+   */
+  syncTimeoutMs: 2_000,
 } as const;
 
 export const SEARCH_DEFAULTS = {

@@ -8,17 +8,11 @@
  * the process's own last words), and adds no dependency.
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
+import type { LogFormat } from './log-format.ts';
 
 export type { Logger };
 
-export const LOG_FORMATS = ['auto', 'human', 'json'] as const;
-export type LogFormatSetting = (typeof LOG_FORMATS)[number];
-export type LogFormat = 'human' | 'json';
-
-/** `auto` is human on a terminal and JSON anywhere else. */
-export function resolveLogFormat(setting: LogFormatSetting, stream: { isTTY?: boolean } = process.stdout): LogFormat {
-  return setting === 'auto' ? (stream.isTTY === true ? 'human' : 'json') : setting;
-}
+export { LOG_FORMATS, resolveLogFormat, type LogFormat, type LogFormatSetting } from './log-format.ts';
 
 export interface LoggerOptions {
   /** JSON (the default) or human-readable lines, on stdout. */

@@ -9,9 +9,12 @@
  * create one; js-libp2p's TLS transport uses the same library). Chain validation is off on both
  * sides (`rejectUnauthorized: false`: a self-signed certificate has no chain) and replaced by
  * `provenPeerId()`, which every connection passes before a byte of it is read.
+ *
+ * @peculiar/x509 (with reflect-metadata, which it needs loaded first) is imported when the first
+ * certificate is made, not with this module: loading it costs ~0.2 s of CPU, and the `peershare`
+ * commands that only talk to a running peer's Client API reach this module (through
+ * shared/http-client.ts) without ever making a certificate.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { randomBytes, webcrypto, type KeyObject, type X509Certificate } from 'node:crypto';
 import {
   createSecureContext,
@@ -22,8 +25,6 @@ import {
 } from 'node:tls';
 import { PeershareError } from './errors.ts';
 import { peerIdFromPublicKey, type KeyHolder } from './keys.ts';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 /** How long a certificate is valid, and how often a running peer makes a new one. */
 export const CERT_LIFETIME_MS = 48 * 3600_000;
@@ -49,8 +50,22 @@ export type TlsIdentity = KeyHolder;
 
 const ED25519 = { name: 'Ed25519' } as const;
 
+let x509Loaded: Promise<typeof import('@peculiar/x509')> | undefined;
+
+/** @peculiar/x509, loaded once (after reflect-metadata, which it needs) and set to node's webcrypto. */
+function loadX509(): Promise<typeof import('@peculiar/x509')> {
+  x509Loaded ??= (async () => {
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+    return x509;
+  })();
+  return x509Loaded;
+}
+
 /** A self-signed certificate for `identity`, valid from an hour ago for CERT_LIFETIME_MS. */
 export async function makeCertificate(identity: TlsIdentity, now = Date.now()): Promise<string> {
+  const x509 = await loadX509();
   const subtle = webcrypto.subtle;
   const privateKey = await subtle.importKey(
     'pkcs8',

@@ -7,6 +7,7 @@
  * Failures are the client's PeershareErrors: a refusal carries the peer's status and JSON error
  * as details.status and details.body.
  */
+import { FETCH_DEFAULTS } from '../../../shared/defaults.ts';
 import { PeershareError } from '../../../shared/errors.ts';
 import { dialPeer, HttpClient } from '../../../shared/http-client.ts';
 import type { PeerTls } from '../../../shared/peer-tls.ts';
@@ -17,13 +18,13 @@ import type { FetchTransport, SyncAnswer } from '../../ports.ts';
 export interface HttpTransportOptions {
   /** This peer's TLS credentials. */
   tls: PeerTls;
-  /** Deadline of one sync request, connection and handshake included. */
+  /** Deadline of one sync request, connection and handshake included (the fetch-sync-timeout setting). */
   timeoutMs?: number;
   /** Largest response body read; a bigger one fails the request (a full view of 10,000 peers is ~7 MB). */
   maxResponseBytes?: number;
 }
 
-export const SYNC_TIMEOUT_MS = 2_000;
+export const SYNC_TIMEOUT_MS = FETCH_DEFAULTS.syncTimeoutMs;
 export const MAX_SYNC_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 export class HttpFetchTransport implements FetchTransport {

@@ -31,6 +31,7 @@ import type { ServiceAddresses } from './addresses.ts';
 import { Admission, type AdmissionCounters } from './admission.ts';
 import { AvailabilityMap } from './availability.ts';
 import { FilesNews } from './files-news.ts';
+import { NewsPush } from './news-push.ts';
 import { hostOf } from '../../shared/address.ts';
 import type { RecordSigner, SignatureVerifier } from './keys.ts';
 import { MembershipLog } from './membership-log.ts';
@@ -175,8 +176,8 @@ export class SyncRounds {
   /** Our own shared-file list changed since our record last said so; and the round it last did. */
   private sharesDirty = false;
   private sharesSignedRound = -Infinity;
-  /** Peers new to the table (not a new record of a peer held) by the round they came in: pushed as news. */
-  private readonly fresh = new Map<string, number>();
+  /** Peers new to the table, pushed as news while it is full (news-push.ts). */
+  private readonly newsPush: NewsPush;
 
   constructor(private readonly options: SyncRoundsOptions) {
     this.config = fetchConfig(options.config);
@@ -185,6 +186,7 @@ export class SyncRounds {
     this.files = new AvailabilityMap(this.config);
     this.admission = new Admission(this.config);
     this.filesNews = new FilesNews(this.config, options.random);
+    this.newsPush = new NewsPush(this.config, options.random);
     const now = options.clock.epochMs();
     const self = signRecord(options.signer, {
       status: 'alive',
@@ -269,7 +271,8 @@ export class SyncRounds {
     const targets: SyncTarget[] = [...asked, ...sample(down, this.config.downProbes, this.options.random)].map(
       (peerId) => ({ peerId, address: (this.table.get(peerId) as PeerView).addresses.fetch }),
     );
-    for (const peerId of this.pushTargets(live, asked))
+    const full = this.table.size >= this.config.maxPeers;
+    for (const peerId of this.newsPush.targets(this.round, live, asked, this.liveRecord, full))
       targets.push({ peerId, address: (this.table.get(peerId) as PeerView).addresses.fetch, push: true });
     // A join address is the user's way into *their* network: peers that reached us first (say, we
     // started before the join host and others joined us) may be an island without it. So join
@@ -291,44 +294,14 @@ export class SyncRounds {
     return targets.map((target) => ({ target, request: this.requestFor(target.peerId, target.push) }));
   }
 
-  /** A peer just taken into the table: it is news for newsPushRounds rounds, newest first, at most newsPerRequest. */
-  private noteFresh(peerId: string): void {
-    this.fresh.delete(peerId);
-    this.fresh.set(peerId, this.round);
-    for (const oldest of this.fresh.keys()) {
-      if (this.fresh.size <= this.config.newsPerRequest) break;
-      this.fresh.delete(oldest);
-    }
-  }
-
-  /**
-   * News pushed (see SyncRequest.news), by a full table only: the records of the peers new to it
-   * within newsPushRounds, newest first, that are still held alive; `to` itself left out.
-   */
+  /** The news of this round's requests (news-push.ts): none unless the table is full. */
   private news(to: string | undefined): PeerRecord[] {
-    const news: PeerRecord[] = [];
-    for (const [peerId, round] of this.fresh) {
-      const record = this.table.known(peerId);
-      if (this.round - round >= this.config.newsPushRounds || !this.isLive(peerId) || record === undefined)
-        this.fresh.delete(peerId);
-      else if (peerId !== to) news.push(record);
-    }
-    // A complete view has no need: every peer takes every other, and pulls reach all in O(log N).
-    return this.table.size >= this.config.maxPeers ? news.reverse() : [];
+    return this.newsPush.news(this.round, to, this.liveRecord, this.table.size >= this.config.maxPeers);
   }
 
-  /**
-   * While the table has news, newsPushPerRound random live peers not asked already this round get
-   * a request carrying only the news: a partial view's newcomer reaches the tables that would take
-   * it through the peers that took it, each telling that many others a round, instead of waiting
-   * to be asked by the ≈ fanout peers a round that happen to pick a holder.
-   */
-  private pushTargets(live: readonly string[], asked: readonly string[]): string[] {
-    if (this.config.newsPushPerRound === 0 || this.news(undefined).length === 0) return [];
-    const skip = new Set(asked);
-    const rest = live.filter((peerId) => !skip.has(peerId) && !this.fresh.has(peerId));
-    return sample(rest, this.config.newsPushPerRound, this.options.random);
-  }
+  /** A peer's record when the table holds it and it is not down. */
+  private readonly liveRecord = (peerId: string): PeerRecord | undefined =>
+    this.isLive(peerId) ? this.table.known(peerId) : undefined;
 
   /**
    * The news a request pushed: records this table would take wait for this peer's own probe, as
@@ -368,7 +341,7 @@ export class SyncRounds {
     const report = this.table.merge(records, now);
     const taken = (record: PeerRecord) => this.table.known(record.peerId) === record && this.table.has(record.peerId);
     this.filesNews.note(moved, taken, this.table.size, this.round);
-    for (const record of newcomers) if (taken(record)) this.noteFresh(record.peerId);
+    for (const record of newcomers) if (taken(record)) this.newsPush.note(record.peerId, this.round);
     return report;
   }
 

@@ -257,6 +257,13 @@ export function parseSyncResponse(
   limits: MessageLimits,
   expectedFrom?: string,
   checks: RecordChecks = {},
+  /**
+   * Whether the asker may take gossip about this peer id (a full table takes only peers that rank
+   * below its highest entry): a record it would not take is dropped before its signature is
+   * checked, as pushed news is. The answerer's own record, and records that say a peer left (a
+   * tombstone spreads to every table), are always checked.
+   */
+  wantsGossip: (peerId: string) => boolean = () => true,
 ): SyncResponse {
   const body = object(input, 'response');
   const from = body.from;
@@ -278,7 +285,13 @@ export function parseSyncResponse(
       throw bad(`${field} has an absurd age`, field);
     return [peerId, seq, rounds];
   });
-  const records = rawRecords.map((r, i) => record(r, `view.records[${i}]`, now, limits, checks));
+  const records = rawRecords.flatMap((r, i) => {
+    const field = `view.records[${i}]`;
+    const { peerId, status } = typeof r === 'object' && r !== null ? (r as { peerId?: unknown; status?: unknown }) : {};
+    if (typeof peerId !== 'string') throw bad(`${field} has no peer id`, `${field}.peerId`);
+    const checked = peerId === from || status === 'left' || wantsGossip(peerId);
+    return checked ? [record(r, field, now, limits, checks)] : [];
+  });
   const firewalled =
     view.firewalled === undefined
       ? undefined

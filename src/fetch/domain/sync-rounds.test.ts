@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PeershareError, toErrorBody } from '../../shared/errors.ts';
-import { memorySigner } from './keys.ts';
+import { memorySigner, verifyEd25519 } from './keys.ts';
 import { encodeForSigning } from './peer-record.ts';
 import { seededRandom } from './random.ts';
 import { keyedRank, seededSecret, type Rank } from './sample-rank.ts';
@@ -450,6 +450,53 @@ describe('sync rounds', () => {
       a.rounds.answer(JSON.parse(JSON.stringify({ from: asker, news: [record] })), '127.0.0.7');
     expect(codeOf(push(forged(true)))).toBe('BAD_REQUEST');
     expect(codeOf(push(forged(false)))).toBe('accepted');
+  });
+
+  it("checks the signatures of an answer's gossip only where its full table would take the peer", () => {
+    const { rank, set } = handRanks();
+    const clock = { t: NOW, epochMs: () => clock.t };
+    let checked = 0;
+    const a = new SyncRounds({
+      signer: memorySigner(),
+      addresses: fields(1).addresses,
+      clock,
+      random: seededRandom(1),
+      join: [],
+      config: { maxPeers: 10, verifyPerRound: 100 },
+      sampleRank: rank,
+      verifier: (key, data, signature) => {
+        checked++;
+        return verifyEd25519(key, data, signature);
+      },
+    });
+    fillTen(a, set);
+    const b = core(2);
+    set(b.rounds.peerId, 1);
+    // Eight gossiped peers: the even ones rank below the table's highest entry (1,009).
+    const gossip = Array.from({ length: 8 }, (_, i) => testPeer(100 + i).record());
+    gossip.forEach((r, i) => set(r.peerId, i % 2 === 0 ? 10 + i : 5_000 + i));
+    const gone = { ...testPeer(120).record(), status: 'left' };
+    set(gone.peerId, 9_000);
+    const answer = (records: object[]) =>
+      JSON.parse(
+        JSON.stringify({ from: b.rounds.peerId, view: { ...b.rounds.answer({ from: a.table.selfRecord }), records } }),
+      ) as unknown;
+    const target = { address: fields(2).addresses.fetch };
+    checked = 0;
+    a.applyResponse(target, answer([b.rounds.table.selfRecord, ...gossip]));
+    // The answerer's record and the four wanted ones: the others were never checked, nor offered.
+    expect(checked).toBe(5);
+    for (const r of gossip) expect(a.admission.get(r.peerId) !== undefined).toBe(rank(r.peerId) < 1_009);
+    // A forged record is refused where the table would take it, and dropped unchecked where it would not;
+    // a departure is checked whatever its peer's rank.
+    const forged = (wanted: boolean) => {
+      const record = testPeer(300).record();
+      set(record.peerId, wanted ? 20 : 6_000);
+      return { ...record, seq: 99 };
+    };
+    expect(codeOf(() => a.applyResponse(target, answer([forged(true)])))).toBe('BAD_REQUEST');
+    expect(codeOf(() => a.applyResponse(target, answer([forged(false)])))).toBe('accepted');
+    expect(codeOf(() => a.applyResponse(target, answer([gone])))).toBe('BAD_REQUEST');
   });
 
   it('a failed probe suspects nobody and keeps the record out of the table', () => {

@@ -419,7 +419,9 @@ export class SyncRounds {
     const now = this.options.clock.epochMs();
     // The answer must come from the peer asked: the id of its record, or for a join address the
     // id its TLS connection proved.
-    const response = parseSyncResponse(input, now, this.config, target.peerId ?? provenPeerId, this.checks);
+    // Gossip this table would not take is dropped unchecked; our own record (a previous run's) is kept.
+    const wanted = (peerId: string) => peerId === this.peerId || this.table.mayTake(peerId);
+    const response = parseSyncResponse(input, now, this.config, target.peerId ?? provenPeerId, this.checks, wanted);
     const knownBefore = this.table.has(response.from);
     // This contact verifies the answerer's record when it names the address dialled (in any of its
     // sets): the peer there just proved the key. Everything else it gossips waits for our own probe.

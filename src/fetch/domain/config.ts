@@ -27,6 +27,13 @@ export interface FetchConfig {
    * one fanout slot). Silence alone suspects nobody: a failed contact does (see peer-table.ts).
    */
   suspectAfterRounds: number;
+  /**
+   * Failed direct contacts in a row (a request unanswered in time, refused, or answered with
+   * nonsense) before a live peer is suspected. Below it the next round asks that peer again, on
+   * top of the fanout: one lost request suspects nobody, so it costs no refutation (a new record
+   * in every table). 1: the first failure suspects.
+   */
+  failuresToSuspect: number;
   /** Rounds after a suspicion began (anywhere) before the suspect, unless it refuted, is marked down. */
   downAfterRounds: number;
   /** Time a peer stays down before it is evicted from the table. */
@@ -144,6 +151,7 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
   ...FETCH_DEFAULTS, // the ones a user can set (shared/config.ts)
   downProbes: 1,
   suspectAfterRounds: 5,
+  failuresToSuspect: 2,
   downAfterRounds: 10,
   evictAfterMs: 10 * 60_000,
   maxTombstones: 1_000,
@@ -173,6 +181,9 @@ export const DEFAULT_FETCH_CONFIG: Readonly<FetchConfig> = Object.freeze({
 /** Defaults overridden by `partial`; the service validates user settings before this. */
 export function fetchConfig(partial: Partial<FetchConfig> = {}): FetchConfig {
   const config = { ...DEFAULT_FETCH_CONFIG, ...partial };
+  if (!Number.isSafeInteger(config.failuresToSuspect) || config.failuresToSuspect < 1) {
+    throw new RangeError('failuresToSuspect must be a whole number of at least 1');
+  }
   if (config.downAfterRounds < config.suspectAfterRounds) {
     throw new RangeError('downAfterRounds must be at least suspectAfterRounds');
   }

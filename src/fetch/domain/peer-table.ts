@@ -378,11 +378,25 @@ export class PeerTable {
   contactFailed(peerId: string, now: number): void {
     const slot = this.entries.get(peerId);
     if (slot === undefined) return;
+    this.nextAddressSet(slot);
     const s = this.slots;
-    s.at[slot] = ((s.at[slot] as number) + 1) % addressSets(s.record(slot)).length;
     const trouble = s.trouble.get(slot);
     if (trouble) trouble.failedAt = now;
     else this.setState(slot, SUSPECTED, now, new Trouble(now));
+  }
+
+  /**
+   * A direct contact with `peerId` failed, not (yet) enough to suspect it (failuresToSuspect): the
+   * next contact tries its next address set, and its state is left as it is.
+   */
+  contactDoubted(peerId: string): void {
+    const slot = this.entries.get(peerId);
+    if (slot !== undefined) this.nextAddressSet(slot);
+  }
+
+  private nextAddressSet(slot: number): void {
+    const s = this.slots;
+    s.at[slot] = ((s.at[slot] as number) + 1) % addressSets(s.record(slot)).length;
   }
 
   /**

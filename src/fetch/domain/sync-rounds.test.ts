@@ -499,6 +499,44 @@ describe('sync rounds', () => {
     expect(codeOf(() => a.applyResponse(target, answer([gone])))).toBe('BAD_REQUEST');
   });
 
+  it('suspects a peer only when failuresToSuspect contacts in a row failed, asking it again the next round; a contact between restarts the count', () => {
+    // Fanout 0: a round asks nobody but the peers it asks again.
+    const a = core(1, [], { fanout: 0 });
+    const b = core(2);
+    meet(a.rounds, 1, b.rounds, 2);
+    const toB: SyncTarget = { peerId: b.rounds.peerId, address: fields(2).addresses.fetch };
+    const state = () => a.rounds.table.get(b.rounds.peerId)?.state;
+    const asked = () =>
+      a.rounds
+        .startRound()
+        .filter((p) => !p.target.verify)
+        .map((p) => p.target.peerId);
+    expect(asked()).toEqual([]);
+    a.rounds.applyFailure(toB); // one lost request: no suspicion, no rumour to refute
+    expect(state()).toBe('alive');
+    expect(a.rounds.answer({ from: testPeer(9).record() }, '127.0.0.9').suspects).toEqual([]);
+    expect(asked()).toEqual([b.rounds.peerId]);
+    exchange(a.rounds, b.rounds, toB); // the retry is answered: the count starts again
+    expect(asked()).toEqual([]);
+    a.rounds.applyFailure(toB);
+    expect(state()).toBe('alive');
+    expect(asked()).toEqual([b.rounds.peerId]);
+    a.rounds.applyFailure(toB); // the retry failed too
+    expect(state()).toBe('suspected');
+    expect(asked()).toEqual([]);
+    // A request from it is direct evidence as an answer is: it also clears a doubt.
+    const c = core(3, [], { fanout: 0 });
+    meet(c.rounds, 3, b.rounds, 2);
+    c.rounds.applyFailure(toB);
+    c.rounds.answer(JSON.parse(JSON.stringify({ from: b.rounds.table.selfRecord })), LOCAL);
+    expect(c.rounds.startRound().filter((p) => !p.target.verify)).toEqual([]);
+    // failuresToSuspect 1: the first failure suspects.
+    const d = core(4, [], { fanout: 0, failuresToSuspect: 1 });
+    meet(d.rounds, 4, b.rounds, 2);
+    d.rounds.applyFailure(toB);
+    expect(d.rounds.table.get(b.rounds.peerId)?.state).toBe('suspected');
+  });
+
   it('a failed probe suspects nobody and keeps the record out of the table', () => {
     const a = core(1);
     const stranger = testPeer(7).record();
@@ -730,7 +768,8 @@ describe('files news (a peer whose record says its file list moved is asked dire
 
   it('a failed ask settles the news too (a list never answered costs one ask per record that raised it); a newer record without filesVersion, as older releases sign, brings none', () => {
     const a = core(1);
-    const c = core(3, [], { fanout: 0 });
+    // failuresToSuspect 1: the failed ask suspects a at once, so that no retry asks a again.
+    const c = core(3, [], { fanout: 0, failuresToSuspect: 1 });
     meet(c.rounds, 3, a.rounds, 1);
     a.rounds.sharesChanged();
     a.rounds.startRound();

@@ -178,6 +178,12 @@ export class SyncRounds {
   private sharesSignedRound = -Infinity;
   /** Peers new to the table, pushed as news while it is full (news-push.ts). */
   private readonly newsPush: NewsPush;
+  /**
+   * Live peers whose last direct contacts failed, fewer times in a row than failuresToSuspect, by
+   * that count: asked again next round, suspected only if that fails too. Held peers only (an
+   * entry leaves with its peer), so bounded by maxPeers.
+   */
+  private readonly doubts = new Map<string, number>();
 
   constructor(private readonly options: SyncRoundsOptions) {
     this.config = fetchConfig(options.config);
@@ -205,6 +211,7 @@ export class SyncRounds {
         this.files.removePeer(peerId);
         this.viewCursors.delete(peerId);
         this.filesNews.settle(peerId);
+        this.doubts.delete(peerId);
       },
       options.sampleRank ?? keyedRank(),
     );
@@ -267,7 +274,14 @@ export class SyncRounds {
         this.options.random,
       ),
     ];
-    const asked = [...chosen, ...this.filesNews.pick(chosen, (peerId) => this.isLive(peerId), this.round)];
+    // A peer whose last contact failed is asked again, before anyone suspects it for one lost request.
+    const retries: string[] = [];
+    for (const peerId of this.doubts.keys()) {
+      if (!this.isLive(peerId)) this.doubts.delete(peerId);
+      else if (!chosen.includes(peerId)) retries.push(peerId);
+    }
+    const asking = [...chosen, ...retries];
+    const asked = [...asking, ...this.filesNews.pick(asking, (peerId) => this.isLive(peerId), this.round)];
     const targets: SyncTarget[] = [...asked, ...sample(down, this.config.downProbes, this.options.random)].map(
       (peerId) => ({ peerId, address: (this.table.get(peerId) as PeerView).addresses.fetch }),
     );
@@ -461,6 +475,7 @@ export class SyncRounds {
       if (this.admission.takeFirewalled(record, response.from, target.address)) report.firewalled++;
     }
     this.table.heard(response.from, now, now);
+    this.doubts.delete(response.from);
     // After the records: a rumour about a record older than one just merged is already refuted.
     for (const [peerId, seq, rounds] of response.view.suspects) this.table.suspect(peerId, seq, rounds, now);
     if (!this.table.has(response.from)) this.files.removePeer(response.from);
@@ -492,7 +507,14 @@ export class SyncRounds {
       return;
     }
     if (target.peerId !== undefined) {
-      this.table.contactFailed(target.peerId, now);
+      const failures = (this.doubts.get(target.peerId) ?? 0) + 1;
+      if (failures < this.config.failuresToSuspect && this.table.get(target.peerId)?.state === 'alive') {
+        this.doubts.set(target.peerId, failures);
+        this.table.contactDoubted(target.peerId);
+      } else {
+        this.doubts.delete(target.peerId);
+        this.table.contactFailed(target.peerId, now);
+      }
       return;
     }
     this.joinIndex++;
@@ -539,6 +561,7 @@ export class SyncRounds {
     // clears the suspicion everywhere it goes; see peer-table.ts).
     const rumour = this.table.rumourAbout(id);
     this.table.heard(id, now, now);
+    this.doubts.delete(id);
     this.takeOwnFiles(id, request);
     this.takeNews(request, remote, now);
     let view: ViewDelta;

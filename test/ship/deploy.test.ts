@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRelease, packCheckout, RegistryUnreachable } from '../support/packed.ts';
 import { startSshd } from '../support/ssh-hosts.ts';
 import { bootSystemd, systemdUnavailable, type SystemdHost } from '../support/systemd-host.ts';
-import { tempDir } from '../support/temp.ts';
+import { manyFilesDir, tempDir } from '../support/temp.ts';
 import { Teardown } from '../support/teardown.ts';
 import { canCreateHosts, createTestbed } from '../support/testbed.ts';
 
@@ -59,9 +59,11 @@ describe.skipIf(!canCreateHosts)(
     const teardown = new Teardown();
     let release = '';
     let unavailable: string | undefined;
+    // The release, and every host's prefix with two releases unpacked (8,000 files each): on a tmpfs.
+    let dir = '';
 
     beforeAll(async () => {
-      const dir = tempDir('peershare-deploy-', teardown.defer);
+      dir = manyFilesDir('peershare-deploy-', teardown.defer);
       try {
         release = await buildRelease(await packCheckout(dir), dir);
       } catch (err) {
@@ -69,7 +71,7 @@ describe.skipIf(!canCreateHosts)(
         unavailable = err.message;
       }
     }, 300_000);
-    // Eight unpacked releases: removing them took over two minutes while other tests loaded this machine.
+    // Where no tmpfs could be mounted, removing the eight unpacked releases from a busy disk took over two minutes.
     afterAll(() => teardown.run(), 300_000);
 
     it(
@@ -77,6 +79,9 @@ describe.skipIf(!canCreateHosts)(
       { timeout: 480_000 },
       async (ctx) => {
         if (unavailable) ctx.skip(unavailable);
+        // On the tmpfs, which host3's systemd (booted below) sees: its mount namespace copies ours.
+        const root = join(dir, 'hosts');
+        mkdirSync(root);
         const bed = await createTestbed(4);
         const noSystemd = systemdUnavailable();
         if (noSystemd) await ctx.annotate(`host3 is supervised, not a systemd service: ${noSystemd}`);
@@ -86,8 +91,6 @@ describe.skipIf(!canCreateHosts)(
         const { ssh } = await startSshd(bed.hosts, tempDir(), undefined, (h) =>
           systemd && h === bed.hosts[3] ? systemd.enter : ['ip', 'netns', 'exec', h.ns],
         );
-        // Removed after the file, with time for four unpacked releases on a busy disk.
-        const root = tempDir('peershare-deploy-', teardown.defer);
         const hosts = bed.hosts.map((h, i) => ({
           name: h.name,
           ssh: `root@${h.ip}`,

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextLoopback } from '../support/loopback.ts';
 import { installGlobal, packCheckout, RegistryUnreachable, run, shellEnv } from '../support/packed.ts';
 import { spawnPeerWith } from '../support/peer-process.ts';
-import { tempDir } from '../support/temp.ts';
+import { manyFilesDir, tempDir } from '../support/temp.ts';
 import { Teardown } from '../support/teardown.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -61,7 +61,7 @@ describe('the package from npm pack, installed with npm install -g', () => {
   let unavailable: string | undefined;
 
   beforeAll(async () => {
-    const dir = tempDir('peershare-ship-', teardown.defer);
+    const dir = manyFilesDir('peershare-ship-', teardown.defer);
     const packed = await packCheckout(dir);
     files = packed.files;
     prefix = join(dir, 'prefix');
@@ -85,7 +85,8 @@ describe('the package from npm pack, installed with npm install -g', () => {
     }
   }, 300_000);
   // Removes two installed packages with their production dependencies: thousands of files, which
-  // took over 30 s in a CI run with another test file busy beside it.
+  // took over 30 s in a CI run with another test file busy beside it (on the disk: where a tmpfs
+  // can be mounted, they are on one).
   afterAll(() => teardown.run(), 180_000);
 
   it('holds the compiled peer, the built web UI and the systemd unit, and no tests, benchmarks or TypeScript', () => {

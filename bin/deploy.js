@@ -1,9 +1,11 @@
 // `npm run deploy -- INVENTORY.json [--stop]`: a peershare network on the hosts an inventory
-// names, over SSH. For each host in turn: unpack the release (`npm run release`) into its prefix
+// names, over SSH. On every host at once: unpack the release (`npm run release`) into its prefix
 // unless it is there, point PREFIX/current at it, write the peer's config (DATA/config.json: its
 // address, the host it joins, the RabbitMQ URL), and (re)start the peer, only if something
-// changed or it is not running. Where systemd runs (PID 1: /run/systemd/system exists) and the
-// SSH login is root, the peer is a system service: a unit of its own,
+// changed or it is not running. The release is sent only to hosts that lack it: each unpacked
+// release records the SHA-256 of its tarball (PREFIX/releases/NAME/.tarball.sha256), and one of
+// the same name from other bytes is replaced. Where systemd runs (PID 1: /run/systemd/system
+// exists) and the SSH login is root, the peer is a system service: a unit of its own,
 // /etc/systemd/system/peershare-NAME.service, made from deploy/systemd/peershare@.service (the
 // same sandbox, Restart=on-failure) with the host's prefix, data folder and user, enabled and
 // started; elsewhere a small supervisor started with setsid restarts the peer when it fails.
@@ -20,6 +22,7 @@
 // "prefix": "/opt/peershare", "data": "/var/lib/peershare", "settings": { any other setting of
 // the config file, e.g. "maxDownloadRate": "10MiB" } }, …] }. Paths relative to the file.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,6 +33,8 @@ const MESH_TIMEOUT_MS = 90_000;
 const POLL_MS = 1000;
 const TEMPLATE = new URL('../deploy/systemd/peershare@.service', import.meta.url);
 const UNIT_DIR = '/etc/systemd/system';
+/** In an unpacked release folder: the SHA-256 (hex) of the tarball it was unpacked from. */
+const TARBALL_HASH = '.tarball.sha256';
 /** systemd's own PATH for services, after the folder of the host's `node`. */
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const SUPERVISOR = `# peershare supervisor, written by deploy: restarts the peer when it fails, stops it on TERM.
@@ -51,6 +56,18 @@ export function unitName(name) {
     return /[A-Za-z0-9:_.-]/.test(c) ? c : `\\x${b.toString(16).padStart(2, '0')}`;
   });
   return `peershare-${escaped.join('')}.service`;
+}
+
+/**
+ * What to do with the release on a host, from what its folder PREFIX/releases/NAME holds:
+ * `onHost` is the hash it records (TARBALL_HASH; '' when it records none, as a folder an older
+ * deploy unpacked), undefined when there is no such folder; `sha256` the tarball's. `keep`: the
+ * host has these bytes, and nothing is sent; `unpack`: it has none; `replace`: it has a release
+ * of that name from other (or unknown) bytes, which the tarball replaces.
+ */
+export function releaseAction(onHost, sha256) {
+  if (onHost === undefined) return 'unpack';
+  return onHost === sha256 ? 'keep' : 'replace';
 }
 
 const under = (path, dir) => path === dir || path.startsWith(`${dir}/`);
@@ -170,15 +187,20 @@ async function main() {
 
   /**
    * How the peer runs on `h`: under systemd where systemd is PID 1 and the login may manage
-   * system units (root), under the supervisor otherwise; with the login's user and `node`.
+   * system units (root), under the supervisor otherwise; with the login's user and `node`. With
+   * `name`, a release's: the hash its folder on `h` records, if there is one (h.releaseHash).
    */
-  async function probe(h) {
-    const [systemd, user, node] = (
+  async function probe(h, name) {
+    const dir = name && `${h.prefix}/releases/${name}`;
+    const [systemd, user, release, node] = (
       await remote(
         h,
-        `if [ -d /run/systemd/system ] && command -v systemctl > /dev/null; then [ "$(id -u)" = 0 ] && echo systemd || echo not-root; else echo none; fi; id -un; command -v node || true`,
+        `if [ -d /run/systemd/system ] && command -v systemctl > /dev/null; then [ "$(id -u)" = 0 ] && echo systemd || echo not-root; else echo none; fi; id -un; ` +
+          `${dir ? `if [ -d ${q(dir)} ]; then echo "present $(cat ${q(`${dir}/${TARBALL_HASH}`)} 2>/dev/null)"; else echo absent; fi` : 'echo'}; ` +
+          `command -v node || true`,
       )
     ).split('\n');
+    h.releaseHash = release?.startsWith('present') ? release.slice('present'.length).trim() : undefined;
     h.systemd = systemd === 'systemd';
     h.user = user;
     h.nodeDir = node?.startsWith('/') ? dirname(node) : undefined;
@@ -256,18 +278,29 @@ async function main() {
     }
   }
 
-  /** Put the release and the peer's config (and unit, or supervisor) on `h`: whether anything changed, and whether its peer runs. */
-  async function install(h, release, name) {
+  /**
+   * Put the release (`sha256`: its tarball's hash; sent only where releaseAction says) and the
+   * peer's config (and unit, or supervisor) on `h`: whether anything changed, and whether its peer runs.
+   */
+  async function install(h, release, name, sha256) {
     const dir = `${h.prefix}/releases/${name}`;
+    const action = releaseAction(h.releaseHash, sha256);
+    // Unpacked beside, with its hash, then moved in: a folder of that name is whole or absent.
+    // One it replaces goes at once; the peer running from it is restarted below.
+    const unpack =
+      action === 'keep'
+        ? `[ -d ${q(dir)} ] || { echo ${q(`${dir} is gone`)} >&2; exit 1; }`
+        : `rm -rf ${q(`${dir}.part`)} && mkdir ${q(`${dir}.part`)} && tar -xzf - -C ${q(`${dir}.part`)} && echo ${sha256} > ${q(`${dir}.part/${TARBALL_HASH}`)} && ` +
+          `if [ -d ${q(dir)} ]; then rm -rf ${q(`${dir}.old`)} && mv ${q(dir)} ${q(`${dir}.old`)} && mv ${q(`${dir}.part`)} ${q(dir)} && rm -rf ${q(`${dir}.old`)} && echo replaced; else mv ${q(`${dir}.part`)} ${q(dir)}; fi`;
     const unpacked = await remote(
       h,
-      `mkdir -p ${q(h.data)} ${q(`${h.prefix}/releases`)} && if [ ! -d ${q(dir)} ]; then rm -rf ${q(`${dir}.part`)} && mkdir ${q(`${dir}.part`)} && tar -xzf - -C ${q(`${dir}.part`)} && mv ${q(`${dir}.part`)} ${q(dir)}; else cat > /dev/null; fi; ` +
+      `mkdir -p ${q(h.data)} ${q(`${h.prefix}/releases`)} && ${unpack} && ` +
         `if [ "$(readlink ${q(`${h.prefix}/current`)})" != ${q(`releases/${name}`)} ]; then ln -sfn ${q(`releases/${name}`)} ${q(`${h.prefix}/current.new`)} && mv -T ${q(`${h.prefix}/current.new`)} ${q(`${h.prefix}/current`)} && echo switched; fi`,
-      release,
+      action === 'keep' ? undefined : release,
     );
     const joins = h.join ? [byName.get(h.join).address] : [];
     const config = `${JSON.stringify({ ...h.settings, host: h.address, join: joins, ...(inventory.amqp ? { amqpUrl: inventory.amqp } : {}) }, null, 2)}\n`;
-    const changed = [unpacked.includes('switched'), await writeIfChanged(h, `${h.data}/config.json`, config)];
+    const changed = [/switched|replaced/.test(unpacked), await writeIfChanged(h, `${h.data}/config.json`, config)];
     if (h.systemd) {
       const unit = systemdUnit(template, {
         name: h.name,
@@ -293,9 +326,9 @@ async function main() {
     return { changed: changed.some(Boolean), up };
   }
 
-  async function deploy(release) {
-    const name = basename(release).replace(/\.tar\.gz$/, '');
-    const states = await Promise.all(hosts.map((h) => install(h, release, name)));
+  async function deploy(release, name) {
+    const sha256 = createHash('sha256').update(readFileSync(release)).digest('hex');
+    const states = await Promise.all(hosts.map((h) => install(h, release, name, sha256)));
     // Peers not running start together; running ones that changed restart one at a time, each
     // answering again before the next stops, so the network never loses more than one.
     await Promise.all(
@@ -347,7 +380,9 @@ async function main() {
   }
 
   try {
-    await Promise.all(hosts.map(probe));
+    const release = values.stop ? undefined : resolve(dirname(inventoryFile), inventory.release);
+    const name = release && basename(release).replace(/\.tar\.gz$/, '');
+    await Promise.all(hosts.map((h) => probe(h, name)));
     if (values.stop) {
       await Promise.all(
         hosts.map(async (h) => {
@@ -356,7 +391,7 @@ async function main() {
         }),
       );
     } else {
-      await deploy(resolve(dirname(inventoryFile), inventory.release));
+      await deploy(release, name);
     }
   } catch (err) {
     process.stderr.write(`deploy: ${err.message}\n`);
@@ -364,5 +399,5 @@ async function main() {
   }
 }
 
-// Run as a program; imported (by its tests), it only lends systemdUnit and unitName.
+// Run as a program; imported (by its tests), it only lends systemdUnit, unitName and releaseAction.
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) await main();

@@ -7,13 +7,13 @@
  * systemd cannot boot here, that host is supervised too and the test says why). The deploy ships
  * a release built once here (the hosts cannot reach the registry) and returns once every peer
  * knows every other; a file shared on one host is then found and downloaded on the fourth. Run
- * again it changes nothing (not even the unit file); with a repacked release it restarts every
- * peer, and a download paused on the fourth survives to complete; `--stop` stops every peer and
- * disables the unit.
+ * again it changes nothing (not even the unit file) and sends no release; with a repacked release
+ * it restarts every peer, and a download paused on the fourth survives to complete; `--stop`
+ * stops every peer and disables the unit.
  */
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +137,14 @@ describe.skipIf(!canCreateHosts)(
             await new Promise((r) => setTimeout(r, 50));
           }
         });
+        // What each host but the deployer's own received on its network, in bytes: whether the release went there.
+        const received = () =>
+          Promise.all(
+            bed.hosts
+              .slice(1)
+              .map((h) => h.exec('cat', ['/sys/class/net/eth0/statistics/rx_bytes']).then((r) => Number(r.stdout))),
+          );
+        const releaseBytes = statSync(release).size;
         const deployer = bed.hosts[0]!;
         const deploy = (...args: string[]) =>
           run('ip', ['netns', 'exec', deployer.ns, process.execPath, DEPLOY, inventory, ...args], {
@@ -168,8 +176,12 @@ describe.skipIf(!canCreateHosts)(
           file = await unitFile();
         }
 
+        const before = await received();
         const again = await deploy();
         for (const h of hosts) expect(again.stdout).toContain(`${h.name}: unchanged`);
+        // The hosts have this release: it is not sent again.
+        const noop = await received();
+        for (const [i, n] of noop.entries()) expect(n - before[i]!).toBeLessThan(releaseBytes / 10);
         expect(again.stdout).toContain('network of 4 peers: every peer knows every other');
         expect(supervisors()).toEqual(pids);
         if (systemd) {
@@ -208,7 +220,9 @@ describe.skipIf(!canCreateHosts)(
             2,
           ),
         );
+        const upgrading = await received();
         const upgraded = await deploy();
+        for (const [i, n] of (await received()).entries()) expect(n - upgrading[i]!).toBeGreaterThan(releaseBytes);
         for (const h of hosts) expect(upgraded.stdout).toContain(`${h.name}: restarted with peershare-0.1.1-upgrade`);
         expect(upgraded.stdout).toContain('network of 4 peers: every peer knows every other');
         if (systemd) {

@@ -31,6 +31,10 @@ import { parseArgs } from 'node:util';
 const SSH_TIMEOUT_MS = 120_000;
 const MESH_TIMEOUT_MS = 90_000;
 const POLL_MS = 1000;
+/** How often, in seconds, a host asks the peer it started whether it answers (there: no SSH round trip). */
+const HOST_POLL_S = 0.2;
+/** The exit status of a script on a host whose peer did not answer in time. */
+const NO_ANSWER = 3;
 const TEMPLATE = new URL('../deploy/systemd/peershare@.service', import.meta.url);
 const UNIT_DIR = '/etc/systemd/system';
 /** In an unpacked release folder: the SHA-256 (hex) of the tarball it was unpacked from. */
@@ -176,7 +180,12 @@ async function main() {
         [...sshOptions, host.ssh, script],
         { timeout: SSH_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
         (err, stdout, stderr) => {
-          if (err) reject(new Error(`${host.name} (${host.ssh}): ${stderr.trim() || err.message}`));
+          if (err)
+            reject(
+              Object.assign(new Error(`${host.name} (${host.ssh}): ${stderr.trim() || err.message}`), {
+                code: err.code,
+              }),
+            );
           else resolvePromise(stdout);
         },
       );
@@ -217,23 +226,35 @@ async function main() {
     `if ${supervised(h)}; then kill -TERM "$pid"; i=0; while kill -0 "$pid" 2>/dev/null; do i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.1; done; fi`;
   const running = (h) => (h.systemd ? `systemctl is-active --quiet ${q(h.unit)}` : supervised(h));
 
-  /** Stop the peer on `h` (SIGTERM: it keeps its queued downloads); `disable`: its unit too. */
-  async function stop(h, disable) {
-    const unit = !h.systemd
-      ? ''
-      : disable
-        ? `if [ -f ${q(unitFile(h))} ]; then systemctl disable --now --quiet ${q(h.unit)}; fi; `
-        : `systemctl stop ${q(h.unit)}; `;
+  /** Stop the peer on `h` (SIGTERM: it keeps its queued downloads) and disable its unit. */
+  async function stop(h) {
+    const unit = h.systemd
+      ? `if [ -f ${q(unitFile(h))} ]; then systemctl disable --now --quiet ${q(h.unit)}; fi; `
+      : '';
     await remote(h, `${unit}${stopSupervisor(h)}`);
   }
 
-  async function start(h) {
-    if (h.systemd) await remote(h, `systemctl enable --now --quiet ${q(h.unit)}`);
-    else
+  const startScript = (h) =>
+    h.systemd
+      ? `systemctl enable --now --quiet ${q(h.unit)}`
+      : `cd ${q(h.data)} && rm -f supervisor.pid && setsid -f sh ${q(`${h.prefix}/supervise.sh`)} ${q(h.prefix)} ${q(h.data)} >> peershare.log 2>&1 < /dev/null`;
+
+  /**
+   * Run `script`, which (re)starts the peer on `h`, and wait until the peer answers its status:
+   * in the same SSH session, asking every HOST_POLL_S there, not over a new session each time.
+   */
+  async function startAnswering(h, script) {
+    const bin = q(`${h.prefix}/current/bin/peershare`);
+    try {
       await remote(
         h,
-        `cd ${q(h.data)} && rm -f supervisor.pid && setsid -f sh ${q(`${h.prefix}/supervise.sh`)} ${q(h.prefix)} ${q(h.data)} >> peershare.log 2>&1 < /dev/null`,
+        `${script} && end=$(($(date +%s) + ${Math.ceil(MESH_TIMEOUT_MS / 1000)})) && ` +
+          `until ${bin} status --json > /dev/null 2>&1; do [ "$(date +%s)" -lt "$end" ] || exit ${NO_ANSWER}; sleep ${HOST_POLL_S}; done`,
       );
+    } catch (err) {
+      if (err.code !== NO_ANSWER) throw err;
+      throw new Error(`${h.name}: the peer did not answer within ${MESH_TIMEOUT_MS} ms (see ${logs(h)})`);
+    }
   }
 
   /** Make `path` on the host hold `content`; true when it had to change. */
@@ -262,21 +283,6 @@ async function main() {
   }
 
   const logs = (h) => `${h.data}/peershare.log${h.systemd ? `, systemctl status ${h.unit}` : ''}`;
-
-  /** Wait until the peer on `h` answers its status. */
-  async function answering(h) {
-    const deadline = Date.now() + MESH_TIMEOUT_MS;
-    while (
-      !(await status(h).then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      if (Date.now() > deadline)
-        throw new Error(`${h.name}: the peer did not answer within ${MESH_TIMEOUT_MS} ms (see ${logs(h)})`);
-      await sleep(POLL_MS);
-    }
-  }
 
   /**
    * Put the release (`sha256`: its tarball's hash; sent only where releaseAction says) and the
@@ -334,8 +340,7 @@ async function main() {
     await Promise.all(
       hosts.map(async (h, i) => {
         if (states[i].up) return;
-        await start(h);
-        await answering(h);
+        await startAnswering(h, startScript(h));
         process.stdout.write(`${h.name}: started ${name} (${h.how})\n`);
       }),
     );
@@ -345,13 +350,7 @@ async function main() {
         process.stdout.write(`${h.name}: unchanged (${h.how})\n`);
         continue;
       }
-      if (h.systemd) {
-        await remote(h, `systemctl restart ${q(h.unit)}`);
-      } else {
-        await stop(h, false);
-        await start(h);
-      }
-      await answering(h);
+      await startAnswering(h, h.systemd ? `systemctl restart ${q(h.unit)}` : `${stopSupervisor(h)}; ${startScript(h)}`);
       process.stdout.write(`${h.name}: restarted with ${name} (${h.how})\n`);
     }
     const deadline = Date.now() + MESH_TIMEOUT_MS;
@@ -386,7 +385,7 @@ async function main() {
     if (values.stop) {
       await Promise.all(
         hosts.map(async (h) => {
-          await stop(h, true);
+          await stop(h);
           process.stdout.write(`${h.name}: stopped (${h.how})\n`);
         }),
       );

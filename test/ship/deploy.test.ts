@@ -17,7 +17,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSyn
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRelease, packCheckout, RegistryUnreachable } from '../support/packed.ts';
+import { sharedRelease } from '../support/packed.ts';
 import { startSshd } from '../support/ssh-hosts.ts';
 import { bootSystemd, systemdUnavailable, type SystemdHost } from '../support/systemd-host.ts';
 import { manyFilesDir, tempDir } from '../support/temp.ts';
@@ -59,17 +59,15 @@ describe.skipIf(!canCreateHosts)(
     const teardown = new Teardown();
     let release = '';
     let unavailable: string | undefined;
-    // The release, and every host's prefix with two releases unpacked (8,000 files each): on a tmpfs.
+    // Every host's prefix with two releases unpacked (8,000 files each): on a tmpfs.
     let dir = '';
 
     beforeAll(async () => {
       dir = manyFilesDir('peershare-deploy-', teardown.defer);
-      try {
-        release = await buildRelease(await packCheckout(dir), dir);
-      } catch (err) {
-        if (!(err instanceof RegistryUnreachable)) throw err;
-        unavailable = err.message;
-      }
+      // The release made in this run (by package.test.ts, when it came first): only read here.
+      const made = await sharedRelease();
+      release = made.release ?? '';
+      unavailable = made.unreachable;
     }, 300_000);
     // Where no tmpfs could be mounted, removing the eight unpacked releases from a busy disk took over two minutes.
     afterAll(() => teardown.run(), 300_000);

@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextLoopback } from '../support/loopback.ts';
-import { installGlobal, packCheckout, RegistryUnreachable, run, shellEnv } from '../support/packed.ts';
+import { installGlobal, RegistryUnreachable, run, sharedRelease, shellEnv } from '../support/packed.ts';
 import { spawnPeerWith } from '../support/peer-process.ts';
 import { manyFilesDir, tempDir } from '../support/temp.ts';
 import { Teardown } from '../support/teardown.ts';
@@ -62,20 +62,16 @@ describe('the package from npm pack, installed with npm install -g', () => {
 
   beforeAll(async () => {
     const dir = manyFilesDir('peershare-ship-', teardown.defer);
-    const packed = await packCheckout(dir);
-    files = packed.files;
+    // The package and release made in this run (by deploy.test.ts, when it came first): only read here.
+    const { tarball, files: packed, release, unreachable } = await sharedRelease();
+    files = packed;
     prefix = join(dir, 'prefix');
+    unavailable = unreachable;
+    if (release === undefined) return;
     try {
-      const installed = await installGlobal(packed.tarball, prefix);
+      const installed = await installGlobal(tarball, prefix);
       // tsx runs a clone's sources; the package has none and must start without it.
       rmSync(join(installed, 'node_modules/tsx'), { recursive: true });
-      const release = (
-        await run(
-          process.execPath,
-          ['bin/release.js', '--package', packed.tarball, '--out', join(dir, 'release')],
-          packed.checkout,
-        )
-      ).trim();
       releasePrefix = join(dir, 'release-prefix');
       mkdirSync(releasePrefix);
       await run('tar', ['-xzf', release, '-C', releasePrefix], dir);

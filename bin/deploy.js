@@ -257,16 +257,20 @@ async function main() {
     }
   }
 
-  /** Make `path` on the host hold `content`; true when it had to change. */
-  async function writeIfChanged(h, path, content) {
-    const now = await remote(h, `cat ${q(path)} 2>/dev/null || true`);
-    if (now === content) return false;
-    await remote(
-      h,
-      `cat > ${q(`${path}.new`)} <<'PEERSHARE_EOF'\n${content}PEERSHARE_EOF\nmv ${q(`${path}.new`)} ${q(path)}`,
+  /**
+   * Lines of a script that make `path` hold `content` (a text ending in a newline): written
+   * beside it and moved in only when they differ, printing `changed` then; `path` is left as it
+   * was otherwise, not even touched. (Each side is read with an x after it: $(…) would drop
+   * trailing newlines.)
+   */
+  const writeIfChanged = (path, content) => {
+    const next = q(`${path}.new`);
+    return (
+      `cat > ${next} <<'PEERSHARE_EOF' || exit 1\n${content}PEERSHARE_EOF\n` +
+      `if [ "$(cat ${next}; echo x)" = "$(cat ${q(path)} 2>/dev/null; echo x)" ]; then rm -f ${next}; ` +
+      `else mv ${next} ${q(path)} || exit 1; echo changed; fi\n`
     );
-    return true;
-  }
+  };
 
   async function status(h) {
     const bin = `${h.prefix}/current/bin/peershare`;
@@ -286,7 +290,8 @@ async function main() {
 
   /**
    * Put the release (`sha256`: its tarball's hash; sent only where releaseAction says) and the
-   * peer's config (and unit, or supervisor) on `h`: whether anything changed, and whether its peer runs.
+   * peer's config (and unit, or supervisor) on `h`, in one SSH session: whether anything changed,
+   * and whether its peer runs.
    */
   async function install(h, release, name, sha256) {
     const dir = `${h.prefix}/releases/${name}`;
@@ -297,16 +302,14 @@ async function main() {
       action === 'keep'
         ? `[ -d ${q(dir)} ] || { echo ${q(`${dir} is gone`)} >&2; exit 1; }`
         : `rm -rf ${q(`${dir}.part`)} && mkdir ${q(`${dir}.part`)} && tar -xzf - -C ${q(`${dir}.part`)} && echo ${sha256} > ${q(`${dir}.part/${TARBALL_HASH}`)} && ` +
-          `if [ -d ${q(dir)} ]; then rm -rf ${q(`${dir}.old`)} && mv ${q(dir)} ${q(`${dir}.old`)} && mv ${q(`${dir}.part`)} ${q(dir)} && rm -rf ${q(`${dir}.old`)} && echo replaced; else mv ${q(`${dir}.part`)} ${q(dir)}; fi`;
-    const unpacked = await remote(
-      h,
-      `mkdir -p ${q(h.data)} ${q(`${h.prefix}/releases`)} && ${unpack} && ` +
-        `if [ "$(readlink ${q(`${h.prefix}/current`)})" != ${q(`releases/${name}`)} ]; then ln -sfn ${q(`releases/${name}`)} ${q(`${h.prefix}/current.new`)} && mv -T ${q(`${h.prefix}/current.new`)} ${q(`${h.prefix}/current`)} && echo switched; fi`,
-      action === 'keep' ? undefined : release,
-    );
+          `if [ -d ${q(dir)} ]; then rm -rf ${q(`${dir}.old`)} && mv ${q(dir)} ${q(`${dir}.old`)} && mv ${q(`${dir}.part`)} ${q(dir)} && rm -rf ${q(`${dir}.old`)} && echo changed; else mv ${q(`${dir}.part`)} ${q(dir)}; fi`;
     const joins = h.join ? [byName.get(h.join).address] : [];
     const config = `${JSON.stringify({ ...h.settings, host: h.address, join: joins, ...(inventory.amqp ? { amqpUrl: inventory.amqp } : {}) }, null, 2)}\n`;
-    const changed = [/switched|replaced/.test(unpacked), await writeIfChanged(h, `${h.data}/config.json`, config)];
+    const script = [
+      `mkdir -p ${q(h.data)} ${q(`${h.prefix}/releases`)} && ${unpack} || exit 1\n`,
+      `if [ "$(readlink ${q(`${h.prefix}/current`)})" != ${q(`releases/${name}`)} ]; then ln -sfn ${q(`releases/${name}`)} ${q(`${h.prefix}/current.new`)} && mv -T ${q(`${h.prefix}/current.new`)} ${q(`${h.prefix}/current`)} && echo changed || exit 1; fi\n`,
+      writeIfChanged(`${h.data}/config.json`, config),
+    ];
     if (h.systemd) {
       const unit = systemdUnit(template, {
         name: h.name,
@@ -316,20 +319,19 @@ async function main() {
         downloads: h.settings?.downloadsDir,
         nodeDir: h.nodeDir,
       });
-      const rewritten = await writeIfChanged(h, unitFile(h), unit);
-      changed.push(rewritten);
       // A peer an earlier deploy supervised on this host gives way to its unit; a running peer
       // whose unit someone disabled is enabled again, to start at boot.
-      const up = await remote(
-        h,
-        `${rewritten ? 'systemctl daemon-reload || exit 1; ' : ''}${stopSupervisor(h)}; ` +
-          `if ${running(h)}; then systemctl is-enabled --quiet ${q(h.unit)} || systemctl enable --quiet ${q(h.unit)}; echo yes; fi`,
+      script.push(
+        `unit=$(${writeIfChanged(unitFile(h), unit)}) || exit 1\n`,
+        `if [ -n "$unit" ]; then echo changed; systemctl daemon-reload || exit 1; fi\n`,
+        `${stopSupervisor(h)}\n`,
+        `if ${running(h)}; then systemctl is-enabled --quiet ${q(h.unit)} || systemctl enable --quiet ${q(h.unit)}; echo up; fi\n`,
       );
-      return { changed: changed.some(Boolean), up: up.trim() === 'yes' };
+    } else {
+      script.push(writeIfChanged(`${h.prefix}/supervise.sh`, SUPERVISOR), `if ${running(h)}; then echo up; fi\n`);
     }
-    changed.push(await writeIfChanged(h, `${h.prefix}/supervise.sh`, SUPERVISOR));
-    const up = (await remote(h, `${running(h)} && echo yes || true`)).trim() === 'yes';
-    return { changed: changed.some(Boolean), up };
+    const out = (await remote(h, script.join(''), action === 'keep' ? undefined : release)).split('\n');
+    return { changed: out.includes('changed'), up: out.includes('up') };
   }
 
   async function deploy(release, name) {

@@ -14,6 +14,8 @@ export default defineConfig({
     // (test/support/loopback.ts, by VITEST_POOL_ID) and test bed namespaces. Vitest's default here
     // would be one (cores - 1).
     maxWorkers: 2,
+    // A folder for the run: the ship tests pack the checkout and make its release there once.
+    globalSetup: ['./test/support/ship-cache.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // In CI a line also marks each file's start, so a run that stalls names the file it stalled in.

@@ -1,9 +1,11 @@
 // `npm run deploy -- INVENTORY.json [--stop]`: a peershare network on the hosts an inventory
-// names, over SSH. For each host in turn: unpack the release (`npm run release`) into its prefix
+// names, over SSH. On every host at once: unpack the release (`npm run release`) into its prefix
 // unless it is there, point PREFIX/current at it, write the peer's config (DATA/config.json: its
 // address, the host it joins, the RabbitMQ URL), and (re)start the peer, only if something
-// changed or it is not running. Where systemd runs (PID 1: /run/systemd/system exists) and the
-// SSH login is root, the peer is a system service: a unit of its own,
+// changed or it is not running. The release is sent only to hosts that lack it: each unpacked
+// release records the SHA-256 of its tarball (PREFIX/releases/NAME/.tarball.sha256), and one of
+// the same name from other bytes is replaced. Where systemd runs (PID 1: /run/systemd/system
+// exists) and the SSH login is root, the peer is a system service: a unit of its own,
 // /etc/systemd/system/peershare-NAME.service, made from deploy/systemd/peershare@.service (the
 // same sandbox, Restart=on-failure) with the host's prefix, data folder and user, enabled and
 // started; elsewhere a small supervisor started with setsid restarts the peer when it fails.
@@ -20,6 +22,7 @@
 // "prefix": "/opt/peershare", "data": "/var/lib/peershare", "settings": { any other setting of
 // the config file, e.g. "maxDownloadRate": "10MiB" } }, …] }. Paths relative to the file.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,8 +31,14 @@ import { parseArgs } from 'node:util';
 const SSH_TIMEOUT_MS = 120_000;
 const MESH_TIMEOUT_MS = 90_000;
 const POLL_MS = 1000;
+/** How often, in seconds, a host asks the peer it started whether it answers (there: no SSH round trip). */
+const HOST_POLL_S = 0.2;
+/** The exit status of a script on a host whose peer did not answer in time. */
+const NO_ANSWER = 3;
 const TEMPLATE = new URL('../deploy/systemd/peershare@.service', import.meta.url);
 const UNIT_DIR = '/etc/systemd/system';
+/** In an unpacked release folder: the SHA-256 (hex) of the tarball it was unpacked from. */
+const TARBALL_HASH = '.tarball.sha256';
 /** systemd's own PATH for services, after the folder of the host's `node`. */
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 const SUPERVISOR = `# peershare supervisor, written by deploy: restarts the peer when it fails, stops it on TERM.
@@ -51,6 +60,18 @@ export function unitName(name) {
     return /[A-Za-z0-9:_.-]/.test(c) ? c : `\\x${b.toString(16).padStart(2, '0')}`;
   });
   return `peershare-${escaped.join('')}.service`;
+}
+
+/**
+ * What to do with the release on a host, from what its folder PREFIX/releases/NAME holds:
+ * `onHost` is the hash it records (TARBALL_HASH; '' when it records none, as a folder an older
+ * deploy unpacked), undefined when there is no such folder; `sha256` the tarball's. `keep`: the
+ * host has these bytes, and nothing is sent; `unpack`: it has none; `replace`: it has a release
+ * of that name from other (or unknown) bytes, which the tarball replaces.
+ */
+export function releaseAction(onHost, sha256) {
+  if (onHost === undefined) return 'unpack';
+  return onHost === sha256 ? 'keep' : 'replace';
 }
 
 const under = (path, dir) => path === dir || path.startsWith(`${dir}/`);
@@ -159,7 +180,12 @@ async function main() {
         [...sshOptions, host.ssh, script],
         { timeout: SSH_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
         (err, stdout, stderr) => {
-          if (err) reject(new Error(`${host.name} (${host.ssh}): ${stderr.trim() || err.message}`));
+          if (err)
+            reject(
+              Object.assign(new Error(`${host.name} (${host.ssh}): ${stderr.trim() || err.message}`), {
+                code: err.code,
+              }),
+            );
           else resolvePromise(stdout);
         },
       );
@@ -170,15 +196,20 @@ async function main() {
 
   /**
    * How the peer runs on `h`: under systemd where systemd is PID 1 and the login may manage
-   * system units (root), under the supervisor otherwise; with the login's user and `node`.
+   * system units (root), under the supervisor otherwise; with the login's user and `node`. With
+   * `name`, a release's: the hash its folder on `h` records, if there is one (h.releaseHash).
    */
-  async function probe(h) {
-    const [systemd, user, node] = (
+  async function probe(h, name) {
+    const dir = name && `${h.prefix}/releases/${name}`;
+    const [systemd, user, release, node] = (
       await remote(
         h,
-        `if [ -d /run/systemd/system ] && command -v systemctl > /dev/null; then [ "$(id -u)" = 0 ] && echo systemd || echo not-root; else echo none; fi; id -un; command -v node || true`,
+        `if [ -d /run/systemd/system ] && command -v systemctl > /dev/null; then [ "$(id -u)" = 0 ] && echo systemd || echo not-root; else echo none; fi; id -un; ` +
+          `${dir ? `if [ -d ${q(dir)} ]; then echo "present $(cat ${q(`${dir}/${TARBALL_HASH}`)} 2>/dev/null)"; else echo absent; fi` : 'echo'}; ` +
+          `command -v node || true`,
       )
     ).split('\n');
+    h.releaseHash = release?.startsWith('present') ? release.slice('present'.length).trim() : undefined;
     h.systemd = systemd === 'systemd';
     h.user = user;
     h.nodeDir = node?.startsWith('/') ? dirname(node) : undefined;
@@ -195,35 +226,51 @@ async function main() {
     `if ${supervised(h)}; then kill -TERM "$pid"; i=0; while kill -0 "$pid" 2>/dev/null; do i=$((i+1)); [ $i -gt 300 ] && exit 1; sleep 0.1; done; fi`;
   const running = (h) => (h.systemd ? `systemctl is-active --quiet ${q(h.unit)}` : supervised(h));
 
-  /** Stop the peer on `h` (SIGTERM: it keeps its queued downloads); `disable`: its unit too. */
-  async function stop(h, disable) {
-    const unit = !h.systemd
-      ? ''
-      : disable
-        ? `if [ -f ${q(unitFile(h))} ]; then systemctl disable --now --quiet ${q(h.unit)}; fi; `
-        : `systemctl stop ${q(h.unit)}; `;
+  /** Stop the peer on `h` (SIGTERM: it keeps its queued downloads) and disable its unit. */
+  async function stop(h) {
+    const unit = h.systemd
+      ? `if [ -f ${q(unitFile(h))} ]; then systemctl disable --now --quiet ${q(h.unit)}; fi; `
+      : '';
     await remote(h, `${unit}${stopSupervisor(h)}`);
   }
 
-  async function start(h) {
-    if (h.systemd) await remote(h, `systemctl enable --now --quiet ${q(h.unit)}`);
-    else
+  const startScript = (h) =>
+    h.systemd
+      ? `systemctl enable --now --quiet ${q(h.unit)}`
+      : `cd ${q(h.data)} && rm -f supervisor.pid && setsid -f sh ${q(`${h.prefix}/supervise.sh`)} ${q(h.prefix)} ${q(h.data)} >> peershare.log 2>&1 < /dev/null`;
+
+  /**
+   * Run `script`, which (re)starts the peer on `h`, and wait until the peer answers its status:
+   * in the same SSH session, asking every HOST_POLL_S there, not over a new session each time.
+   */
+  async function startAnswering(h, script) {
+    const bin = q(`${h.prefix}/current/bin/peershare`);
+    try {
       await remote(
         h,
-        `cd ${q(h.data)} && rm -f supervisor.pid && setsid -f sh ${q(`${h.prefix}/supervise.sh`)} ${q(h.prefix)} ${q(h.data)} >> peershare.log 2>&1 < /dev/null`,
+        `${script} && end=$(($(date +%s) + ${Math.ceil(MESH_TIMEOUT_MS / 1000)})) && ` +
+          `until ${bin} status --json > /dev/null 2>&1; do [ "$(date +%s)" -lt "$end" ] || exit ${NO_ANSWER}; sleep ${HOST_POLL_S}; done`,
       );
+    } catch (err) {
+      if (err.code !== NO_ANSWER) throw err;
+      throw new Error(`${h.name}: the peer did not answer within ${MESH_TIMEOUT_MS} ms (see ${logs(h)})`);
+    }
   }
 
-  /** Make `path` on the host hold `content`; true when it had to change. */
-  async function writeIfChanged(h, path, content) {
-    const now = await remote(h, `cat ${q(path)} 2>/dev/null || true`);
-    if (now === content) return false;
-    await remote(
-      h,
-      `cat > ${q(`${path}.new`)} <<'PEERSHARE_EOF'\n${content}PEERSHARE_EOF\nmv ${q(`${path}.new`)} ${q(path)}`,
+  /**
+   * Lines of a script that make `path` hold `content` (a text ending in a newline): written
+   * beside it and moved in only when they differ, printing `changed` then; `path` is left as it
+   * was otherwise, not even touched. (Each side is read with an x after it: $(…) would drop
+   * trailing newlines.)
+   */
+  const writeIfChanged = (path, content) => {
+    const next = q(`${path}.new`);
+    return (
+      `cat > ${next} <<'PEERSHARE_EOF' || exit 1\n${content}PEERSHARE_EOF\n` +
+      `if [ "$(cat ${next}; echo x)" = "$(cat ${q(path)} 2>/dev/null; echo x)" ]; then rm -f ${next}; ` +
+      `else mv ${next} ${q(path)} || exit 1; echo changed; fi\n`
     );
-    return true;
-  }
+  };
 
   async function status(h) {
     const bin = `${h.prefix}/current/bin/peershare`;
@@ -241,33 +288,28 @@ async function main() {
 
   const logs = (h) => `${h.data}/peershare.log${h.systemd ? `, systemctl status ${h.unit}` : ''}`;
 
-  /** Wait until the peer on `h` answers its status. */
-  async function answering(h) {
-    const deadline = Date.now() + MESH_TIMEOUT_MS;
-    while (
-      !(await status(h).then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      if (Date.now() > deadline)
-        throw new Error(`${h.name}: the peer did not answer within ${MESH_TIMEOUT_MS} ms (see ${logs(h)})`);
-      await sleep(POLL_MS);
-    }
-  }
-
-  /** Put the release and the peer's config (and unit, or supervisor) on `h`: whether anything changed, and whether its peer runs. */
-  async function install(h, release, name) {
+  /**
+   * Put the release (`sha256`: its tarball's hash; sent only where releaseAction says) and the
+   * peer's config (and unit, or supervisor) on `h`, in one SSH session: whether anything changed,
+   * and whether its peer runs.
+   */
+  async function install(h, release, name, sha256) {
     const dir = `${h.prefix}/releases/${name}`;
-    const unpacked = await remote(
-      h,
-      `mkdir -p ${q(h.data)} ${q(`${h.prefix}/releases`)} && if [ ! -d ${q(dir)} ]; then rm -rf ${q(`${dir}.part`)} && mkdir ${q(`${dir}.part`)} && tar -xzf - -C ${q(`${dir}.part`)} && mv ${q(`${dir}.part`)} ${q(dir)}; else cat > /dev/null; fi; ` +
-        `if [ "$(readlink ${q(`${h.prefix}/current`)})" != ${q(`releases/${name}`)} ]; then ln -sfn ${q(`releases/${name}`)} ${q(`${h.prefix}/current.new`)} && mv -T ${q(`${h.prefix}/current.new`)} ${q(`${h.prefix}/current`)} && echo switched; fi`,
-      release,
-    );
+    const action = releaseAction(h.releaseHash, sha256);
+    // Unpacked beside, with its hash, then moved in: a folder of that name is whole or absent.
+    // One it replaces goes at once; the peer running from it is restarted below.
+    const unpack =
+      action === 'keep'
+        ? `[ -d ${q(dir)} ] || { echo ${q(`${dir} is gone`)} >&2; exit 1; }`
+        : `rm -rf ${q(`${dir}.part`)} && mkdir ${q(`${dir}.part`)} && tar -xzf - -C ${q(`${dir}.part`)} && echo ${sha256} > ${q(`${dir}.part/${TARBALL_HASH}`)} && ` +
+          `if [ -d ${q(dir)} ]; then rm -rf ${q(`${dir}.old`)} && mv ${q(dir)} ${q(`${dir}.old`)} && mv ${q(`${dir}.part`)} ${q(dir)} && rm -rf ${q(`${dir}.old`)} && echo changed; else mv ${q(`${dir}.part`)} ${q(dir)}; fi`;
     const joins = h.join ? [byName.get(h.join).address] : [];
     const config = `${JSON.stringify({ ...h.settings, host: h.address, join: joins, ...(inventory.amqp ? { amqpUrl: inventory.amqp } : {}) }, null, 2)}\n`;
-    const changed = [unpacked.includes('switched'), await writeIfChanged(h, `${h.data}/config.json`, config)];
+    const script = [
+      `mkdir -p ${q(h.data)} ${q(`${h.prefix}/releases`)} && ${unpack} || exit 1\n`,
+      `if [ "$(readlink ${q(`${h.prefix}/current`)})" != ${q(`releases/${name}`)} ]; then ln -sfn ${q(`releases/${name}`)} ${q(`${h.prefix}/current.new`)} && mv -T ${q(`${h.prefix}/current.new`)} ${q(`${h.prefix}/current`)} && echo changed || exit 1; fi\n`,
+      writeIfChanged(`${h.data}/config.json`, config),
+    ];
     if (h.systemd) {
       const unit = systemdUnit(template, {
         name: h.name,
@@ -277,32 +319,30 @@ async function main() {
         downloads: h.settings?.downloadsDir,
         nodeDir: h.nodeDir,
       });
-      const rewritten = await writeIfChanged(h, unitFile(h), unit);
-      changed.push(rewritten);
       // A peer an earlier deploy supervised on this host gives way to its unit; a running peer
       // whose unit someone disabled is enabled again, to start at boot.
-      const up = await remote(
-        h,
-        `${rewritten ? 'systemctl daemon-reload || exit 1; ' : ''}${stopSupervisor(h)}; ` +
-          `if ${running(h)}; then systemctl is-enabled --quiet ${q(h.unit)} || systemctl enable --quiet ${q(h.unit)}; echo yes; fi`,
+      script.push(
+        `unit=$(${writeIfChanged(unitFile(h), unit)}) || exit 1\n`,
+        `if [ -n "$unit" ]; then echo changed; systemctl daemon-reload || exit 1; fi\n`,
+        `${stopSupervisor(h)}\n`,
+        `if ${running(h)}; then systemctl is-enabled --quiet ${q(h.unit)} || systemctl enable --quiet ${q(h.unit)}; echo up; fi\n`,
       );
-      return { changed: changed.some(Boolean), up: up.trim() === 'yes' };
+    } else {
+      script.push(writeIfChanged(`${h.prefix}/supervise.sh`, SUPERVISOR), `if ${running(h)}; then echo up; fi\n`);
     }
-    changed.push(await writeIfChanged(h, `${h.prefix}/supervise.sh`, SUPERVISOR));
-    const up = (await remote(h, `${running(h)} && echo yes || true`)).trim() === 'yes';
-    return { changed: changed.some(Boolean), up };
+    const out = (await remote(h, script.join(''), action === 'keep' ? undefined : release)).split('\n');
+    return { changed: out.includes('changed'), up: out.includes('up') };
   }
 
-  async function deploy(release) {
-    const name = basename(release).replace(/\.tar\.gz$/, '');
-    const states = await Promise.all(hosts.map((h) => install(h, release, name)));
+  async function deploy(release, name) {
+    const sha256 = createHash('sha256').update(readFileSync(release)).digest('hex');
+    const states = await Promise.all(hosts.map((h) => install(h, release, name, sha256)));
     // Peers not running start together; running ones that changed restart one at a time, each
     // answering again before the next stops, so the network never loses more than one.
     await Promise.all(
       hosts.map(async (h, i) => {
         if (states[i].up) return;
-        await start(h);
-        await answering(h);
+        await startAnswering(h, startScript(h));
         process.stdout.write(`${h.name}: started ${name} (${h.how})\n`);
       }),
     );
@@ -312,13 +352,7 @@ async function main() {
         process.stdout.write(`${h.name}: unchanged (${h.how})\n`);
         continue;
       }
-      if (h.systemd) {
-        await remote(h, `systemctl restart ${q(h.unit)}`);
-      } else {
-        await stop(h, false);
-        await start(h);
-      }
-      await answering(h);
+      await startAnswering(h, h.systemd ? `systemctl restart ${q(h.unit)}` : `${stopSupervisor(h)}; ${startScript(h)}`);
       process.stdout.write(`${h.name}: restarted with ${name} (${h.how})\n`);
     }
     const deadline = Date.now() + MESH_TIMEOUT_MS;
@@ -347,16 +381,18 @@ async function main() {
   }
 
   try {
-    await Promise.all(hosts.map(probe));
+    const release = values.stop ? undefined : resolve(dirname(inventoryFile), inventory.release);
+    const name = release && basename(release).replace(/\.tar\.gz$/, '');
+    await Promise.all(hosts.map((h) => probe(h, name)));
     if (values.stop) {
       await Promise.all(
         hosts.map(async (h) => {
-          await stop(h, true);
+          await stop(h);
           process.stdout.write(`${h.name}: stopped (${h.how})\n`);
         }),
       );
     } else {
-      await deploy(resolve(dirname(inventoryFile), inventory.release));
+      await deploy(release, name);
     }
   } catch (err) {
     process.stderr.write(`deploy: ${err.message}\n`);
@@ -364,5 +400,5 @@ async function main() {
   }
 }
 
-// Run as a program; imported (by its tests), it only lends systemdUnit and unitName.
+// Run as a program; imported (by its tests), it only lends systemdUnit, unitName and releaseAction.
 if (process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) await main();

@@ -1,4 +1,7 @@
 /**
+ * What `npm run deploy` sends a host (bin/deploy.js, releaseAction): the release tarball only
+ * where the host lacks a release of that name from the same bytes.
+ *
  * The systemd unit `npm run deploy` writes for a peer on a host where systemd runs (bin/deploy.js,
  * systemdUnit): made from deploy/systemd/peershare@.service, it keeps that template's sandbox
  * line for line, runs the release in the host's prefix with its data folder as the login's
@@ -24,12 +27,13 @@ interface UnitOptions {
   nodeDir?: string;
 }
 interface DeployModule {
+  releaseAction: (onHost: string | undefined, sha256: string) => 'keep' | 'unpack' | 'replace';
   systemdUnit: (template: string, options: UnitOptions) => string;
   unitName: (name: string) => string;
 }
 // A plain-JavaScript program (it runs without a build); imported, it runs nothing.
 const DEPLOY: string = join(ROOT, 'bin/deploy.js');
-const { systemdUnit, unitName } = (await import(DEPLOY)) as DeployModule;
+const { releaseAction, systemdUnit, unitName } = (await import(DEPLOY)) as DeployModule;
 
 function exec(command: string, args: string[]): Promise<{ code: number | string; output: string }> {
   return new Promise((resolve) => {
@@ -53,6 +57,23 @@ function fakePrefix(parent: string, name: string): string {
   chmodSync(join(prefix, 'current/bin/peershare'), 0o755);
   return prefix;
 }
+
+describe('the release a deploy sends', () => {
+  const sha256 = 'a'.repeat(64);
+
+  it('is not sent to a host whose release of that name was unpacked from the same bytes', () => {
+    expect(releaseAction(sha256, sha256)).toBe('keep');
+  });
+
+  it('is sent to a host without a release of that name', () => {
+    expect(releaseAction(undefined, sha256)).toBe('unpack');
+  });
+
+  it('replaces a release of that name from other bytes, or from bytes it cannot tell (unpacked by an older deploy)', () => {
+    expect(releaseAction('b'.repeat(64), sha256)).toBe('replace');
+    expect(releaseAction('', sha256)).toBe('replace');
+  });
+});
 
 describe('the systemd unit of a deployed peer', () => {
   it('keeps the sandbox of the template, with the host folders writable', () => {

@@ -7,20 +7,20 @@
  * systemd cannot boot here, that host is supervised too and the test says why). The deploy ships
  * a release built once here (the hosts cannot reach the registry) and returns once every peer
  * knows every other; a file shared on one host is then found and downloaded on the fourth. Run
- * again it changes nothing (not even the unit file); with a repacked release it restarts every
- * peer, and a download paused on the fourth survives to complete; `--stop` stops every peer and
- * disables the unit.
+ * again it changes nothing (not even the unit file) and sends no release; with a repacked release
+ * it restarts every peer, and a download paused on the fourth survives to complete; `--stop`
+ * stops every peer and disables the unit.
  */
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRelease, packCheckout, RegistryUnreachable } from '../support/packed.ts';
+import { sharedRelease } from '../support/packed.ts';
 import { startSshd } from '../support/ssh-hosts.ts';
 import { bootSystemd, systemdUnavailable, type SystemdHost } from '../support/systemd-host.ts';
-import { tempDir } from '../support/temp.ts';
+import { manyFilesDir, tempDir } from '../support/temp.ts';
 import { Teardown } from '../support/teardown.ts';
 import { canCreateHosts, createTestbed } from '../support/testbed.ts';
 
@@ -59,17 +59,17 @@ describe.skipIf(!canCreateHosts)(
     const teardown = new Teardown();
     let release = '';
     let unavailable: string | undefined;
+    // Every host's prefix with two releases unpacked (8,000 files each): on a tmpfs.
+    let dir = '';
 
     beforeAll(async () => {
-      const dir = tempDir('peershare-deploy-', teardown.defer);
-      try {
-        release = await buildRelease(await packCheckout(dir), dir);
-      } catch (err) {
-        if (!(err instanceof RegistryUnreachable)) throw err;
-        unavailable = err.message;
-      }
+      dir = manyFilesDir('peershare-deploy-', teardown.defer);
+      // The release made in this run (by package.test.ts, when it came first): only read here.
+      const made = await sharedRelease();
+      release = made.release ?? '';
+      unavailable = made.unreachable;
     }, 300_000);
-    // Eight unpacked releases: removing them took over two minutes while other tests loaded this machine.
+    // Where no tmpfs could be mounted, removing the eight unpacked releases from a busy disk took over two minutes.
     afterAll(() => teardown.run(), 300_000);
 
     it(
@@ -77,6 +77,9 @@ describe.skipIf(!canCreateHosts)(
       { timeout: 480_000 },
       async (ctx) => {
         if (unavailable) ctx.skip(unavailable);
+        // On the tmpfs, which host3's systemd (booted below) sees: its mount namespace copies ours.
+        const root = join(dir, 'hosts');
+        mkdirSync(root);
         const bed = await createTestbed(4);
         const noSystemd = systemdUnavailable();
         if (noSystemd) await ctx.annotate(`host3 is supervised, not a systemd service: ${noSystemd}`);
@@ -86,8 +89,6 @@ describe.skipIf(!canCreateHosts)(
         const { ssh } = await startSshd(bed.hosts, tempDir(), undefined, (h) =>
           systemd && h === bed.hosts[3] ? systemd.enter : ['ip', 'netns', 'exec', h.ns],
         );
-        // Removed after the file, with time for four unpacked releases on a busy disk.
-        const root = tempDir('peershare-deploy-', teardown.defer);
         const hosts = bed.hosts.map((h, i) => ({
           name: h.name,
           ssh: `root@${h.ip}`,
@@ -134,6 +135,14 @@ describe.skipIf(!canCreateHosts)(
             await new Promise((r) => setTimeout(r, 50));
           }
         });
+        // What each host but the deployer's own received on its network, in bytes: whether the release went there.
+        const received = () =>
+          Promise.all(
+            bed.hosts
+              .slice(1)
+              .map((h) => h.exec('cat', ['/sys/class/net/eth0/statistics/rx_bytes']).then((r) => Number(r.stdout))),
+          );
+        const releaseBytes = statSync(release).size;
         const deployer = bed.hosts[0]!;
         const deploy = (...args: string[]) =>
           run('ip', ['netns', 'exec', deployer.ns, process.execPath, DEPLOY, inventory, ...args], {
@@ -165,8 +174,12 @@ describe.skipIf(!canCreateHosts)(
           file = await unitFile();
         }
 
+        const before = await received();
         const again = await deploy();
         for (const h of hosts) expect(again.stdout).toContain(`${h.name}: unchanged`);
+        // The hosts have this release: it is not sent again.
+        const noop = await received();
+        for (const [i, n] of noop.entries()) expect(n - before[i]!).toBeLessThan(releaseBytes / 10);
         expect(again.stdout).toContain('network of 4 peers: every peer knows every other');
         expect(supervisors()).toEqual(pids);
         if (systemd) {
@@ -205,7 +218,9 @@ describe.skipIf(!canCreateHosts)(
             2,
           ),
         );
+        const upgrading = await received();
         const upgraded = await deploy();
+        for (const [i, n] of (await received()).entries()) expect(n - upgrading[i]!).toBeGreaterThan(releaseBytes);
         for (const h of hosts) expect(upgraded.stdout).toContain(`${h.name}: restarted with peershare-0.1.1-upgrade`);
         expect(upgraded.stdout).toContain('network of 4 peers: every peer knows every other');
         if (systemd) {

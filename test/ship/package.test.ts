@@ -11,9 +11,9 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nextLoopback } from '../support/loopback.ts';
-import { installGlobal, packCheckout, RegistryUnreachable, run, shellEnv } from '../support/packed.ts';
+import { installGlobal, RegistryUnreachable, run, sharedRelease, shellEnv } from '../support/packed.ts';
 import { spawnPeerWith } from '../support/peer-process.ts';
-import { tempDir } from '../support/temp.ts';
+import { manyFilesDir, tempDir } from '../support/temp.ts';
 import { Teardown } from '../support/teardown.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -61,21 +61,17 @@ describe('the package from npm pack, installed with npm install -g', () => {
   let unavailable: string | undefined;
 
   beforeAll(async () => {
-    const dir = tempDir('peershare-ship-', teardown.defer);
-    const packed = await packCheckout(dir);
-    files = packed.files;
+    const dir = manyFilesDir('peershare-ship-', teardown.defer);
+    // The package and release made in this run (by deploy.test.ts, when it came first): only read here.
+    const { tarball, files: packed, release, unreachable } = await sharedRelease();
+    files = packed;
     prefix = join(dir, 'prefix');
+    unavailable = unreachable;
+    if (release === undefined) return;
     try {
-      const installed = await installGlobal(packed.tarball, prefix);
+      const installed = await installGlobal(tarball, prefix);
       // tsx runs a clone's sources; the package has none and must start without it.
       rmSync(join(installed, 'node_modules/tsx'), { recursive: true });
-      const release = (
-        await run(
-          process.execPath,
-          ['bin/release.js', '--package', packed.tarball, '--out', join(dir, 'release')],
-          packed.checkout,
-        )
-      ).trim();
       releasePrefix = join(dir, 'release-prefix');
       mkdirSync(releasePrefix);
       await run('tar', ['-xzf', release, '-C', releasePrefix], dir);
@@ -85,7 +81,8 @@ describe('the package from npm pack, installed with npm install -g', () => {
     }
   }, 300_000);
   // Removes two installed packages with their production dependencies: thousands of files, which
-  // took over 30 s in a CI run with another test file busy beside it.
+  // took over 30 s in a CI run with another test file busy beside it (on the disk: where a tmpfs
+  // can be mounted, they are on one).
   afterAll(() => teardown.run(), 180_000);
 
   it('holds the compiled peer, the built web UI and the systemd unit, and no tests, benchmarks or TypeScript', () => {

@@ -1,6 +1,7 @@
 /**
  * The packed package, as an operator gets it: `npm pack` on a copy of this checkout (the build
- * it runs writes nothing here) and `npm install -g` of the tarball into a prefix of its own.
+ * it runs writes nothing here) and `npm install -g` of the tarball into a prefix of its own; the
+ * release made from it, once in a test run for every file that asks (sharedRelease).
  */
 import { execFile } from 'node:child_process';
 import {
@@ -11,9 +12,13 @@ import {
   readdirSync,
   readFileSync,
   realpathSync,
+  renameSync,
   symlinkSync,
+  watch,
+  writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 
 const ROOT = join(import.meta.dirname, '../..');
 /** What `npm pack` reads: the files the package ships and what builds them. */
@@ -56,8 +61,16 @@ export function run(command: string, args: string[], cwd: string): Promise<strin
   });
 }
 
+export interface Packed {
+  /** The copy of this checkout that was packed. */
+  checkout: string;
+  tarball: string;
+  /** The files the tarball holds, without its package/ folder. */
+  files: string[];
+}
+
 /** `npm pack` of a copy of this checkout, in `dir`: the tarball and the files it holds. */
-export async function packCheckout(dir: string): Promise<{ checkout: string; tarball: string; files: string[] }> {
+export async function packCheckout(dir: string): Promise<Packed> {
   const checkout = join(dir, 'checkout');
   mkdirSync(checkout);
   for (const name of PACK_INPUTS) {
@@ -132,6 +145,68 @@ export async function buildRelease(packed: { checkout: string; tarball: string }
       throw new RegistryUnreachable(
         `npm could not fetch the package's dependencies (${UNREACHABLE.exec(output)![0]}): it needs the registry or a cache holding them`,
       );
+    throw err;
+  }
+}
+
+/** Resolves with the first of `files` (in `dir`) to exist, once one does. */
+function firstOf(dir: string, files: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const watcher = watch(dir);
+    const check = () => {
+      const file = files.find((f) => existsSync(f));
+      if (file === undefined) return;
+      watcher.close();
+      resolve(file);
+    };
+    watcher.on('change', check).on('error', (err) => {
+      watcher.close();
+      reject(err);
+    });
+    check();
+  });
+}
+
+/** The package of this checkout and the release made from it, or why npm could not make that (unreachable). */
+export type Made = Packed & { release?: string; unreachable?: string };
+
+/**
+ * packCheckout and buildRelease, made once in a test run for all the files that ask: the first
+ * makes them in the run's folder (ship-cache.ts, vitest's globalSetup), the others wait for them
+ * and read the same files (none may change them). Without the registry, the package is made and
+ * the release is not: `unreachable` says why.
+ */
+export async function sharedRelease(): Promise<Made> {
+  const cache = inject('shipCache');
+  const work = join(cache, 'work');
+  const made = join(cache, 'made.json');
+  const failed = join(cache, 'failed.json');
+  const write = (file: string, value: unknown) => {
+    writeFileSync(`${file}.new`, JSON.stringify(value));
+    renameSync(`${file}.new`, file);
+  };
+  try {
+    mkdirSync(work); // only the first file gets to make them
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const file = await firstOf(cache, [made, failed]);
+    if (file === failed)
+      throw new Error(`the test file that made the release for this run failed: ${readFileSync(file, 'utf8')}`);
+    return JSON.parse(readFileSync(file, 'utf8')) as Made;
+  }
+  try {
+    const packed = await packCheckout(work);
+    const value: Made = await buildRelease(packed, work).then(
+      (release) => ({ ...packed, release }),
+      (err: unknown) => {
+        if (!(err instanceof RegistryUnreachable)) throw err;
+        return { ...packed, unreachable: err.message };
+      },
+    );
+    write(made, value);
+    return value;
+  } catch (err) {
+    write(failed, (err as Error).message);
     throw err;
   }
 }

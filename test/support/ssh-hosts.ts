@@ -52,7 +52,8 @@ export async function startSshd(
   mkdirSync('/run/sshd', { recursive: true }); // its privilege separation directory
   const key = join(dir, 'id_ed25519');
   await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'peershare-test', '-f', key]);
-  for (const host of hosts) {
+  // Each host's sshd starts on its own: they start together.
+  const start = async (host: TestHost): Promise<void> => {
     const home = join(dir, host.name);
     mkdirSync(home);
     await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(home, 'host_key')]);
@@ -93,7 +94,8 @@ export async function startSshd(
       });
       sshd.once('exit', (code, signal) => fail(`exited (${signal ?? code})`));
     });
-  }
+  };
+  await Promise.all(hosts.map(start));
   const ssh = [
     'ssh',
     '-i',

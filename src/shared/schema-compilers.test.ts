@@ -26,6 +26,12 @@ describe('the schema compilers shared by the apps of a process', () => {
     expect(serializer({ limit: 3, q: 'x', extra: true })).toBe('{"limit":3,"q":"x"}');
   });
 
+  it('compile a response schema at its first answer, not when the route is declared', () => {
+    const serialize = SHARED_SCHEMA_COMPILERS.buildSerializer({}, {});
+    const unresolved = serialize({ method: 'GET', url: '/c', httpStatus: '200', schema: { $ref: 'Missing' } });
+    expect(() => unresolved({})).toThrow(/Missing/);
+  });
+
   it("answer bad input with the 400 Fastify's own compilers give", async () => {
     const ours = await createHttpApp({ service: 'test', logger: silentLogger() });
     ours.get('/items', { schema: { querystring: Query() } }, async (request) => request.query);

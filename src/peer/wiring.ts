@@ -42,7 +42,7 @@ async function build(ctx: PeerContext, names: readonly ServiceName[]): Promise<P
   // directly, one in another process through File Management's splice route.
   const connectBacks = names.includes('files') ? new ConnectBacks() : undefined;
   if (names.includes('files')) s.files = (await import('./build-files.ts')).buildFiles(ctx, connectBacks);
-  if (names.includes('fetch')) s.fetch = (await import('./build-fetch.ts')).buildFetch(ctx, s.files);
+  if (names.includes('fetch')) s.fetch = await (await import('./build-fetch.ts')).buildFetch(ctx, s.files);
   if (names.includes('search')) s.search = (await import('./build-search.ts')).buildSearch(ctx, s.files, s.fetch);
   if (names.includes('download'))
     s.download = await (

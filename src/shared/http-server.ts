@@ -17,6 +17,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Type } from 'typebox';
 import { httpStatus, isPeershareError, PeershareError, toErrorBody, type ErrorCode } from './errors.ts';
 import { quieter, type Logger } from './logging.ts';
+import { SHARED_SCHEMA_COMPILERS } from './schema-compilers.ts';
 import { hostGuard } from './site-guard.ts';
 
 export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -81,6 +82,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     forceCloseConnections: true,
     logController: new LogController({ disableRequestLogging: true }),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    // One Ajv and one compiled validator or serializer per schema for all the apps of the process.
+    schemaController: { compilersFactory: SHARED_SCHEMA_COMPILERS },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
 
   // Before routing, so that no route (a read, a 404) answers a page under a rebound name.

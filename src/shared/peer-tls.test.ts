@@ -76,13 +76,13 @@ describe('peer TLS', () => {
 
   it('refuses certificates that are missing, expired, or signed by another key than their own', async () => {
     const me = memorySigner();
-    const old = new X509Certificate(await makeCertificate(me, Date.now() - 2 * CERT_LIFETIME_MS));
+    const old = new X509Certificate(makeCertificate(me, Date.now() - 2 * CERT_LIFETIME_MS));
     expect(() => peerIdOfCertificate(old)).toThrow(/expired/);
-    expect(peerIdOfCertificate(new X509Certificate(await makeCertificate(me)))).toBe(me.peerId);
+    expect(peerIdOfCertificate(new X509Certificate(makeCertificate(me)))).toBe(me.peerId);
     expect(() => peerIdOfCertificate(undefined)).toThrow(/no certificate/);
     // A certificate whose key is not the key that signed it proves nothing.
     const other = memorySigner();
-    const forged = await makeCertificate({ ...other, publicKey: me.publicKey, peerId: me.peerId });
+    const forged = makeCertificate({ ...other, publicKey: me.publicKey, peerId: me.peerId });
     expect(() => peerIdOfCertificate(new X509Certificate(forged))).toThrow(/not signed by its own key/);
   });
 });

@@ -5,17 +5,12 @@
  * fingerprint list. The certificate is made in memory at start from the key in the data
  * directory (never written to disk), lives 48 hours and is made again every 24.
  *
- * node:tls does the protocol; @peculiar/x509 makes the certificate (node:crypto can parse but not
- * create one; js-libp2p's TLS transport uses the same library). Chain validation is off on both
+ * node:tls does the protocol; peer-certificate.ts writes the certificate (node:crypto can parse and
+ * sign one but not build one). Chain validation is off on both
  * sides (`rejectUnauthorized: false`: a self-signed certificate has no chain) and replaced by
  * `provenPeerId()`, which every connection passes before a byte of it is read.
- *
- * @peculiar/x509 (with reflect-metadata, which it needs loaded first) is imported when the first
- * certificate is made, not with this module: loading it costs ~0.2 s of CPU, and the `peershare`
- * commands that only talk to a running peer's Client API reach this module (through
- * shared/http-client.ts) without ever making a certificate.
  */
-import { randomBytes, webcrypto, type KeyObject, type X509Certificate } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import {
   createSecureContext,
   type ConnectionOptions,
@@ -25,6 +20,7 @@ import {
 } from 'node:tls';
 import { PeershareError } from './errors.ts';
 import { peerIdFromPublicKey, type KeyHolder } from './keys.ts';
+import { randomSerial, selfSignedCertificate } from './peer-certificate.ts';
 
 /** How long a certificate is valid, and how often a running peer makes a new one. */
 export const CERT_LIFETIME_MS = 48 * 3600_000;
@@ -48,47 +44,9 @@ export const TLS_HANDSHAKE_BYTE = 0x16;
 /** A private key this process holds, for TLS: the identity's own. */
 export type TlsIdentity = KeyHolder;
 
-const ED25519 = { name: 'Ed25519' } as const;
-
-let x509Loaded: Promise<typeof import('@peculiar/x509')> | undefined;
-
-/** @peculiar/x509, loaded once (after reflect-metadata, which it needs) and set to node's webcrypto. */
-function loadX509(): Promise<typeof import('@peculiar/x509')> {
-  x509Loaded ??= (async () => {
-    await import('reflect-metadata');
-    const x509 = await import('@peculiar/x509');
-    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-    return x509;
-  })();
-  return x509Loaded;
-}
-
 /** A self-signed certificate for `identity`, valid from an hour ago for CERT_LIFETIME_MS. */
-export async function makeCertificate(identity: TlsIdentity, now = Date.now()): Promise<string> {
-  const x509 = await loadX509();
-  const subtle = webcrypto.subtle;
-  const privateKey = await subtle.importKey(
-    'pkcs8',
-    identity.privateKey.export({ format: 'der', type: 'pkcs8' }),
-    ED25519,
-    false,
-    ['sign'],
-  );
-  const publicKey = await subtle.importKey('raw', identity.publicKey, ED25519, true, ['verify']);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomBytes(8)
-      .toString('hex')
-      .replace(/^[89a-f]/, '1'), // positive
-    name: `CN=${identity.peerId}`,
-    notBefore: new Date(now - CLOCK_SKEW_MS),
-    notAfter: new Date(now + CERT_LIFETIME_MS),
-    // x509 types this as the DOM's CryptoKeyPair, which Node's libs lack (so it resolves to an error
-    // type that accepts anything): check the pair against Node's own webcrypto type instead.
-    keys: { privateKey, publicKey } satisfies webcrypto.CryptoKeyPair,
-    signingAlgorithm: ED25519,
-    extensions: [new x509.BasicConstraintsExtension(false, undefined, true)],
-  });
-  return cert.toString('pem');
+export function makeCertificate(identity: TlsIdentity, now = Date.now()): string {
+  return selfSignedCertificate(identity, randomSerial(), now - CLOCK_SKEW_MS, now + CERT_LIFETIME_MS);
 }
 
 /**
@@ -171,7 +129,6 @@ export class PeerTls {
   #cert: string | undefined;
   #context: SecureContext | undefined;
   #madeAt = 0;
-  #renewing: Promise<void> | undefined;
   readonly #listeners = new Set<(context: SecureContext) => void>();
 
   constructor(identity: TlsIdentity, acceptLimits: AcceptLimits = {}) {
@@ -183,18 +140,11 @@ export class PeerTls {
   /** Make the certificate if there is none or it is due; resolves once one is current. */
   async ready(now = Date.now()): Promise<void> {
     if (this.#cert && now - this.#madeAt < CERT_RENEW_MS) return;
-    this.#renewing ??= (async () => {
-      try {
-        const cert = await makeCertificate(this.#identity, now);
-        this.#cert = cert;
-        this.#madeAt = now;
-        this.#context = createSecureContext(common(this.#identity.privateKey, cert));
-        for (const listener of this.#listeners) listener(this.#context);
-      } finally {
-        this.#renewing = undefined;
-      }
-    })();
-    return this.#renewing;
+    const cert = makeCertificate(this.#identity, now);
+    this.#cert = cert;
+    this.#madeAt = now;
+    this.#context = createSecureContext(common(this.#identity.privateKey, cert));
+    for (const listener of this.#listeners) listener(this.#context);
   }
 
   /** The current secure context (key and certificate, parsed once). */

@@ -82,6 +82,9 @@ describe('a partial view round by round', () => {
     for (const j of points) expect(j?.joinerHeldBy).toBeLessThanOrEqual(j?.joinerWantedBy as number);
     expect(points.at(-1)?.joinerHeldBy).toBeGreaterThan(points[0]?.joinerHeldBy as number);
     for (const p of m.news) expect(p.newcomerHeldBy).toBeLessThanOrEqual(p.newcomerWantedBy as number);
+    // Joiners' tables have room at first, and every table with room would take the newcomer.
+    expect(m.news[0]?.tablesWithRoom).toBeGreaterThan(0);
+    for (const p of m.news) expect(p.newcomerWantedBy).toBeGreaterThanOrEqual(p.tablesWithRoom - 1);
     // The busiest peer: at least the mean, and its requests within what one peer may plan a round.
     for (const p of [...m.steady, ...m.news]) {
       expect(p.peak.requests).toBeGreaterThanOrEqual(p.requestsPerPeer);

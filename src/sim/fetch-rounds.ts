@@ -75,6 +75,8 @@ export interface RoundPoint {
   /** Totals over all peers since the start: verified peers refused by a full table, entries sampled out. */
   readonly tableFull: number;
   readonly sampledOut: number;
+  /** Live peers whose table has room (below the cap): each would take any peer (mayTake). */
+  readonly tablesWithRoom: number;
   /** The busiest peer of the round (FetchNetwork's RoundPeak). */
   readonly peak: RoundPeak;
   /** Under sustained joins (FetchRoundsConfig.joins), after the round. */
@@ -347,7 +349,9 @@ function point(net: FetchNetwork, round: number, traffic: RoundTraffic, startedA
   let withPending = 0;
   let tableFull = 0;
   let sampledOut = 0;
+  let withRoom = 0;
   for (const p of live) {
+    if (p.core.table.size < p.core.config.maxPeers) withRoom++;
     const status = p.core.admissionStatus();
     pending += status.unverified;
     if (status.unverified > 0) withPending++;
@@ -365,6 +369,7 @@ function point(net: FetchNetwork, round: number, traffic: RoundTraffic, startedA
     peersWithPending: withPending,
     tableFull,
     sampledOut,
+    tablesWithRoom: withRoom,
     peak: net.lastRoundPeak,
     wallSeconds: (performance.now() - startedAt) / 1000,
   };

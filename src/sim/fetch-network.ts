@@ -163,6 +163,17 @@ export function addTraffic(sum: RoundTraffic, more: RoundTraffic): void {
   sum.records += more.records;
 }
 
+/**
+ * The busiest peer of a round: the most requests one peer sent (probes and pushes included), the
+ * most bytes of one peer's own requests and their answers (their mean over the peers is a
+ * round's bytes per peer), and the most bytes of the requests one peer answered.
+ */
+export interface RoundPeak {
+  readonly requests: number;
+  readonly askedBytes: number;
+  readonly servedBytes: number;
+}
+
 interface Send {
   peer: FetchSimPeer;
   plan: PlannedSync;
@@ -200,6 +211,11 @@ export class FetchNetwork {
   readonly clock = { t: EPOCH_MS, epochMs: (): number => this.clock.t };
   readonly peers: FetchSimPeer[] = [];
   readonly traffic: RoundTraffic = noTraffic();
+  /** The busiest peer of the last round (see RoundPeak). */
+  lastRoundPeak: RoundPeak = { requests: 0, askedBytes: 0, servedBytes: 0 };
+  /** The last round's bytes by peer index: of its own requests and their answers, of the requests it answered. */
+  private askedBytes: number[] = [];
+  private servedBytes: number[] = [];
   /** Arrival order of each round's requests. */
   private readonly random: Random;
   private readonly byAddress = new Map<string, FetchSimPeer>();
@@ -302,6 +318,9 @@ export class FetchNetwork {
     const waves: Send[][] = [];
     for (const peer of this.peers) if (!peer.dead) await peer.shares.poll();
     const byPeer: Send[][] = [];
+    this.askedBytes = new Array<number>(this.peers.length).fill(0);
+    this.servedBytes = new Array<number>(this.peers.length).fill(0);
+    let mostRequests = 0;
     for (const peer of this.peers) {
       if (peer.dead) continue;
       let probes = 0;
@@ -317,11 +336,17 @@ export class FetchNetwork {
         (waves[wave] ??= []).push(send);
       }
       byPeer.push(sends);
+      mostRequests = Math.max(mostRequests, sends.length);
     }
     const traffic = noTraffic();
     if (this.delivery === 'timed') await this.timed(byPeer, traffic);
     else await this.inWaves(waves, traffic);
     for (const peer of this.peers) if (!peer.dead) this.register(peer);
+    this.lastRoundPeak = {
+      requests: mostRequests,
+      askedBytes: this.askedBytes.reduce((a, b) => Math.max(a, b), 0),
+      servedBytes: this.servedBytes.reduce((a, b) => Math.max(a, b), 0),
+    };
     this.clock.t += this.intervalMs;
     addTraffic(this.traffic, traffic);
     return traffic;
@@ -357,19 +382,28 @@ export class FetchNetwork {
 
   /** The request arrives and is answered (or refused); counts its bytes. */
   private async deliver({ peer, plan }: Send, traffic: RoundTraffic): Promise<Outcome> {
-    traffic.bytes += jsonLength(plan.request);
+    const count = (bytes: number, remote?: FetchSimPeer) => {
+      traffic.bytes += bytes;
+      this.askedBytes[peer.index] = (this.askedBytes[peer.index] ?? 0) + bytes;
+      if (remote) this.servedBytes[remote.index] = (this.servedBytes[remote.index] ?? 0) + bytes;
+    };
+    const requestBytes = jsonLength(plan.request);
     if (plan.target.verify) traffic.probes++;
-    if (this.loss > 0 && this.lossRandom.next() < this.loss) return { refusal: undefined };
+    if (this.loss > 0 && this.lossRandom.next() < this.loss) {
+      count(requestBytes);
+      return { refusal: undefined };
+    }
     const remote = this.byAddress.get(plan.target.address);
+    count(requestBytes, remote);
     if (!remote) return { refusal: undefined };
     try {
       const body = await remote.api.answer(plan.request, peer.host);
-      traffic.bytes += jsonLength(body);
+      count(jsonLength(body), remote);
       traffic.records += body.view.records.length;
       return { body, from: remote.core.peerId };
     } catch (err) {
       const refusal = isPeershareError(err) ? toErrorBody(err) : undefined;
-      traffic.bytes += refusal ? jsonLength(refusal) : 0;
+      count(refusal ? jsonLength(refusal) : 0, remote);
       return { refusal };
     }
   }

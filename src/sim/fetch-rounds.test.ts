@@ -62,4 +62,38 @@ describe('a partial view round by round', () => {
     const warm = await runFetchRounds({ ...config, rounds: 1 });
     expect(warm.steady.at(-1)?.sampledOut).toBeGreaterThan(0);
   }, 60_000);
+
+  it("under sustained joins, reports the joins and crashes, stale entries, the joiners' spread and the busiest peer", async () => {
+    const joins = { rate: 0.05, rounds: 3, crashRate: 0.05 };
+    const m = await runFetchRounds({ ...config, rounds: 8, joins });
+    expect(m.joins).toEqual(joins);
+    const points = m.news.map((p) => p.joins);
+    // ≈ 3 of ≈ 60 live peers join and as many crash before each of the first 3 rounds, none after.
+    const joined = points.map((j) => j?.joined);
+    const crashed = points.map((j) => j?.crashed);
+    expect(joined[2]).toBeGreaterThanOrEqual(6);
+    expect(joined[2]).toBeLessThanOrEqual(12);
+    expect(joined.slice(3)).toEqual(Array(5).fill(joined[2]));
+    expect(crashed[2]).toBeGreaterThanOrEqual(6);
+    expect(crashed.slice(3)).toEqual(Array(5).fill(crashed[2]));
+    // Tables held the crashed peers alive when they crashed.
+    expect(points[0]?.staleAliveFraction).toBeGreaterThan(0);
+    // The joiners spread, never into more tables than would take them.
+    for (const j of points) expect(j?.joinerHeldBy).toBeLessThanOrEqual(j?.joinerWantedBy as number);
+    expect(points.at(-1)?.joinerHeldBy).toBeGreaterThan(points[0]?.joinerHeldBy as number);
+    for (const p of m.news) expect(p.newcomerHeldBy).toBeLessThanOrEqual(p.newcomerWantedBy as number);
+    // Joiners' tables have room at first, and every table with room would take the newcomer.
+    expect(m.news[0]?.tablesWithRoom).toBeGreaterThan(0);
+    for (const p of m.news) expect(p.newcomerWantedBy).toBeGreaterThanOrEqual(p.tablesWithRoom - 1);
+    // The busiest peer: at least the mean, and its requests within what one peer may plan a round.
+    for (const p of [...m.steady, ...m.news]) {
+      expect(p.peak.requests).toBeGreaterThanOrEqual(p.requestsPerPeer);
+      expect(p.peak.askedBytes).toBeGreaterThanOrEqual(p.bytesPerPeer);
+      expect(p.peak.servedBytes).toBeGreaterThan(0);
+    }
+    // Without joins the same seed runs the same steady rounds and reports no joins.
+    const quiet = await runFetchRounds({ ...config, rounds: 1 });
+    expect(quiet.news[0]?.joins).toBeUndefined();
+    expect(quiet.steady).toEqual(m.steady.map((p, i) => ({ ...p, wallSeconds: quiet.steady[i]?.wallSeconds })));
+  }, 60_000);
 });

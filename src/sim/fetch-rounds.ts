@@ -7,7 +7,10 @@
  * the peers' Admission for their own probe). fetch-sim.ts reports a phase's averages, which hide
  * whether a backlog drains. The JSON is rewritten after every round, so a run stopped by hand keeps
  * the rounds it ran. The warm start draws each peer's sample of positions without copying the
- * list of the others (at 100,000 peers that copy is 10¹⁰ steps).
+ * list of the others (at 100,000 peers that copy is 10¹⁰ steps). Each round also reports the tables
+ * that would take the newcomer (the in-degree a partial view aims at) and the busiest peer; with
+ * `--joins` peers keep joining (and with `--crashes` crashing) through the news rounds, and each
+ * round reports the stale alive entries and the joiners' spread.
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -16,7 +19,7 @@ import { runInNewContext } from 'node:vm';
 import { sample, seededRandom } from '../fetch/domain/random.ts';
 import { idPrint, rankOfPrint } from './sim-rank.ts';
 import { BENCH_JOIN_TUNING } from './fetch-cli.ts';
-import { FetchNetwork, simFileId, type FetchSimPeer, type RoundTraffic } from './fetch-network.ts';
+import { FetchNetwork, simFileId, type FetchSimPeer, type RoundPeak, type RoundTraffic } from './fetch-network.ts';
 import { mix } from './search-sim.ts';
 
 export interface FetchRoundsConfig {
@@ -41,6 +44,13 @@ export interface FetchRoundsConfig {
   /** News rounds: a newcomer joins through a random peer, then this many rounds run. */
   readonly rounds: number;
   readonly loss?: number;
+  /**
+   * Sustained joins (optional): in each of the first `rounds` news rounds, before it runs, a fraction
+   * `crashRate` of the live peers crash and a fraction `rate` of them join (each through a random
+   * live peer, sharing a file as the others do), the fractions drawn as fetch-sim.ts's churn draws
+   * them (0.5 peers a round is one every other round on average).
+   */
+  readonly joins?: { readonly rate: number; readonly rounds: number; readonly crashRate?: number };
   /** Called with the measure so far after the warm start and after each round. */
   readonly onProgress?: (measure: FetchRoundsMeasure) => void;
 }
@@ -50,6 +60,8 @@ export interface RoundPoint {
   readonly round: number;
   /** Other peers holding the newcomer alive after the round (news rounds only). */
   readonly newcomerHeldBy?: number;
+  /** Other live peers whose table would take the newcomer (PeerTable.mayTake: it holds it, has room, or ranks it below its worst entry) after the round: the in-degree a partial view aims at (news rounds only). */
+  readonly newcomerWantedBy?: number;
   /** Peers the newcomer holds alive (news rounds only). */
   readonly newcomerHolds?: number;
   readonly bytesPerPeer: number;
@@ -63,7 +75,28 @@ export interface RoundPoint {
   /** Totals over all peers since the start: verified peers refused by a full table, entries sampled out. */
   readonly tableFull: number;
   readonly sampledOut: number;
+  /** Live peers whose table has room (below the cap): each would take any peer (mayTake). */
+  readonly tablesWithRoom: number;
+  /** The busiest peer of the round (FetchNetwork's RoundPeak). */
+  readonly peak: RoundPeak;
+  /** Under sustained joins (FetchRoundsConfig.joins), after the round. */
+  readonly joins?: JoinsPoint;
   readonly wallSeconds: number;
+}
+
+/** Sustained joins after a round: totals since the news rounds began, and the joiners' spread. */
+export interface JoinsPoint {
+  readonly joined: number;
+  readonly crashed: number;
+  /** Alive entries of live peers that name a crashed peer, over all their alive entries. */
+  readonly staleAliveFraction: number;
+  /** Over the live joiners (the newcomer not among them): tables holding one alive, and tables that would take one (mayTake), on average. */
+  readonly joinerHeldBy: number;
+  readonly joinerWantedBy: number;
+  /** Joiners that joined at least 10 rounds before, the same two means (0 when there are none). */
+  readonly olderJoiners: number;
+  readonly olderJoinerHeldBy: number;
+  readonly olderJoinerWantedBy: number;
 }
 
 export interface FetchRoundsMeasure {
@@ -74,6 +107,7 @@ export interface FetchRoundsMeasure {
   readonly newsPushPerRound: number;
   readonly newsPushRounds: number;
   readonly loss: number;
+  readonly joins?: FetchRoundsConfig['joins'];
   /** Heap and typed arrays after a full GC, over the peers, and over all table entries: after the warm start, after the steady rounds, at the end. */
   readonly memory: {
     readonly at: string;
@@ -134,6 +168,7 @@ export async function runFetchRounds(config: FetchRoundsConfig): Promise<FetchRo
     newsPushPerRound: net.peers[0]?.core.config.newsPushPerRound ?? 0,
     newsPushRounds: net.peers[0]?.core.config.newsPushRounds ?? 0,
     loss: config.loss ?? 0,
+    ...(config.joins ? { joins: config.joins } : {}),
     memory,
     warmStartSeconds: (performance.now() - started) / 1000,
     steady: [] as RoundPoint[],
@@ -161,14 +196,49 @@ export async function runFetchRounds(config: FetchRoundsConfig): Promise<FetchRo
   sharer.feed.add({ id: simFileId(config.seed, sharer.index, 1), name: 'new-file.bin', size: 4_096 });
   const newcomer = net.add([via.address], 1);
   const newId = newcomer.core.peerId;
+  const churn = seededRandom(mix(config.seed, n, 0x701e));
+  const joiners: { peer: FetchSimPeer; round: number }[] = [];
+  let crashed = 0;
   for (let round = 1; round <= config.rounds; round++) {
     const t = performance.now();
+    if (config.joins && round <= config.joins.rounds) {
+      const draw = (rate: number) => {
+        const exact = rate * net.live.length;
+        return Math.floor(exact) + (churn.next() < exact - Math.floor(exact) ? 1 : 0);
+      };
+      const crashes = draw(config.joins.crashRate ?? 0);
+      const joins = draw(config.joins.rate);
+      for (const peer of sample(
+        net.live.filter((p) => p !== newcomer),
+        crashes,
+        churn,
+      )) {
+        net.kill(peer);
+        crashed++;
+      }
+      const live = net.live;
+      for (let i = 0; i < joins; i++) {
+        const via = live[Math.floor(churn.next() * live.length)] as FetchSimPeer;
+        joiners.push({ peer: net.add([via.address], 1), round });
+      }
+    }
     const traffic = await net.round();
     let heldBy = 0;
-    for (const p of net.peers) if (p !== newcomer && p.core.table.get(newId)?.state === 'alive') heldBy++;
+    let wantedBy = 0;
+    for (const p of net.peers) {
+      if (p === newcomer || p.dead) continue;
+      if (p.core.table.get(newId)?.state === 'alive') heldBy++;
+      if (p.core.table.mayTake(newId)) wantedBy++;
+    }
     let holds = 0;
     newcomer.core.table.forEachPeer((_, state) => (holds += state === 'alive' ? 1 : 0));
-    measure.news.push({ ...point(net, round, traffic, t), newcomerHeldBy: heldBy, newcomerHolds: holds });
+    measure.news.push({
+      ...point(net, round, traffic, t),
+      newcomerHeldBy: heldBy,
+      newcomerWantedBy: wantedBy,
+      newcomerHolds: holds,
+      ...(config.joins ? { joins: joinsPoint(net, joiners, crashed, round) } : {}),
+    });
     report();
   }
   measureMemory('end');
@@ -226,6 +296,52 @@ function settledStart(net: FetchNetwork, cap: number): void {
   }
 }
 
+function joinsPoint(
+  net: FetchNetwork,
+  joiners: readonly { peer: FetchSimPeer; round: number }[],
+  crashed: number,
+  round: number,
+): JoinsPoint {
+  const live = net.live;
+  const dead = new Set(net.peers.filter((p) => p.dead).map((p) => p.core.peerId));
+  let stale = 0;
+  let alive = 0;
+  for (const p of live)
+    p.core.table.forEachPeer((id, state) => {
+      if (state !== 'alive') return;
+      alive++;
+      if (dead.has(id)) stale++;
+    });
+  const spread = (of: readonly { peer: FetchSimPeer }[]) => {
+    let held = 0;
+    let wanted = 0;
+    for (const { peer: j } of of) {
+      const id = j.core.peerId;
+      for (const p of live) {
+        if (p === j) continue;
+        if (p.core.table.get(id)?.state === 'alive') held++;
+        if (p.core.table.mayTake(id)) wanted++;
+      }
+    }
+    const per = Math.max(of.length, 1);
+    return { held: held / per, wanted: wanted / per };
+  };
+  const liveJoiners = joiners.filter((j) => !j.peer.dead);
+  const older = liveJoiners.filter((j) => round - j.round >= 10);
+  const all = spread(liveJoiners);
+  const old = spread(older);
+  return {
+    joined: joiners.length,
+    crashed,
+    staleAliveFraction: alive === 0 ? 0 : stale / alive,
+    joinerHeldBy: all.held,
+    joinerWantedBy: all.wanted,
+    olderJoiners: older.length,
+    olderJoinerHeldBy: old.held,
+    olderJoinerWantedBy: old.wanted,
+  };
+}
+
 function point(net: FetchNetwork, round: number, traffic: RoundTraffic, startedAt: number): RoundPoint {
   const live = net.live;
   const per = Math.max(live.length, 1);
@@ -233,7 +349,9 @@ function point(net: FetchNetwork, round: number, traffic: RoundTraffic, startedA
   let withPending = 0;
   let tableFull = 0;
   let sampledOut = 0;
+  let withRoom = 0;
   for (const p of live) {
+    if (p.core.table.size < p.core.config.maxPeers) withRoom++;
     const status = p.core.admissionStatus();
     pending += status.unverified;
     if (status.unverified > 0) withPending++;
@@ -251,12 +369,14 @@ function point(net: FetchNetwork, round: number, traffic: RoundTraffic, startedA
     peersWithPending: withPending,
     tableFull,
     sampledOut,
+    tablesWithRoom: withRoom,
+    peak: net.lastRoundPeak,
     wallSeconds: (performance.now() - startedAt) / 1000,
   };
 }
 
 export const USAGE =
-  'usage: npm run sim -- fetch-rounds --peers N --max-peers M [--records-per-answer R] [--news-push P] [--news-push-rounds R] [--seed X] [--start warm|settled] [--steady-rounds S] [--rounds R] [--loss P] [--json FILE]';
+  'usage: npm run sim -- fetch-rounds --peers N --max-peers M [--records-per-answer R] [--news-push P] [--news-push-rounds R] [--seed X] [--start warm|settled] [--steady-rounds S] [--rounds R] [--loss P] [--joins P [--join-rounds R] [--crashes P]] [--json FILE]';
 
 /** The command's options (scripts/newcomer-trace.ts takes the same). */
 export const FETCH_ROUNDS_OPTIONS = {
@@ -270,6 +390,9 @@ export const FETCH_ROUNDS_OPTIONS = {
   start: { type: 'string', default: 'warm' },
   rounds: { type: 'string', default: '40' },
   loss: { type: 'string', default: '0' },
+  joins: { type: 'string' },
+  'join-rounds': { type: 'string' },
+  crashes: { type: 'string' },
   json: { type: 'string' },
 } as const;
 
@@ -283,6 +406,22 @@ export async function fetchRoundsMain(args: string[]): Promise<void> {
   };
   const loss = Number(values.loss);
   if (!(loss >= 0 && loss < 1)) throw new Error(`--loss is a probability in [0, 1)\n${USAGE}`);
+  const fraction = (name: string, text: string) => {
+    const x = Number(text);
+    if (!(x >= 0 && x < 1)) throw new Error(`--${name} is a fraction of the live peers in [0, 1)\n${USAGE}`);
+    return x;
+  };
+  const rounds = count('rounds', values.rounds);
+  const joins =
+    values.joins !== undefined
+      ? {
+          rate: fraction('joins', values.joins),
+          rounds: values['join-rounds'] !== undefined ? count('join-rounds', values['join-rounds']) : rounds,
+          ...(values.crashes !== undefined ? { crashRate: fraction('crashes', values.crashes) } : {}),
+        }
+      : undefined;
+  if (joins === undefined && (values['join-rounds'] !== undefined || values.crashes !== undefined))
+    throw new Error(`--join-rounds and --crashes go with --joins\n${USAGE}`);
   const perAnswer = values['records-per-answer'];
   const start = values.start;
   if (start !== 'warm' && start !== 'settled') throw new Error(`--start is warm or settled\n${USAGE}`);
@@ -303,8 +442,9 @@ export async function fetchRoundsMain(args: string[]): Promise<void> {
     seed: count('seed', values.seed),
     steadyRounds: count('steady-rounds', values['steady-rounds']),
     start,
-    rounds: count('rounds', values.rounds),
+    rounds,
     loss,
+    ...(joins ? { joins } : {}),
     onProgress: (progress) => {
       const rows = [
         ...progress.steady.map((p) => ['steady', p] as const),
@@ -320,14 +460,19 @@ export async function fetchRoundsMain(args: string[]): Promise<void> {
     `warm start ${m.warmStartSeconds.toFixed(1)} s; memory per peer (per entry): ${m.memory.map((x) => `${x.at} ${(x.perPeerBytes / 1024).toFixed(1)} KiB (${Math.round(x.perEntryBytes)} B)`).join(', ')}; RSS ${m.rssMiB} MiB; ${m.wallSeconds.toFixed(0)} s\n`,
   );
   console.log(
-    '| phase | round | newcomer held by | newcomer holds | KiB per peer | requests / probes / records per peer | failed | backlog per peer (peers with one) | refused / sampled out (totals) | s |',
+    '| phase | round | newcomer held by / wanted by | newcomer holds | KiB per peer | requests / probes / records per peer | busiest peer: requests / KiB asked / KiB served | failed | backlog per peer (peers with one) | refused / sampled out (totals) | joined / crashed | stale alive | joiner held by / wanted by (joined ≥ 10 rounds before: count: held / wanted) | s |',
   );
-  console.log(`|${' --- |'.repeat(10)}`);
+  console.log(`|${' --- |'.repeat(14)}`);
   for (const p of m.steady) console.log(`| steady ${row(p)} |`);
   for (const p of m.news) console.log(`| news ${row(p)} |`);
   write(m);
 }
 
 function row(p: RoundPoint): string {
-  return `| ${p.round} | ${p.newcomerHeldBy ?? '–'} | ${p.newcomerHolds ?? '–'} | ${(p.bytesPerPeer / 1024).toFixed(1)} | ${p.requestsPerPeer.toFixed(1)} / ${p.probesPerPeer.toFixed(1)} / ${Math.round(p.recordsPerPeer)} | ${p.failures} | ${p.pendingPerPeer.toFixed(1)} (${p.peersWithPending}) | ${p.tableFull} / ${p.sampledOut} | ${p.wallSeconds.toFixed(1)}`;
+  const held = p.newcomerHeldBy === undefined ? '–' : `${p.newcomerHeldBy} / ${p.newcomerWantedBy ?? '–'}`;
+  const j = p.joins;
+  const joins = j
+    ? `${j.joined} / ${j.crashed} | ${(100 * j.staleAliveFraction).toFixed(2)} % | ${j.joinerHeldBy.toFixed(1)} / ${j.joinerWantedBy.toFixed(1)} (${j.olderJoiners}: ${j.olderJoinerHeldBy.toFixed(1)} / ${j.olderJoinerWantedBy.toFixed(1)})`
+    : '– | – | –';
+  return `| ${p.round} | ${held} | ${p.newcomerHolds ?? '–'} | ${(p.bytesPerPeer / 1024).toFixed(1)} | ${p.requestsPerPeer.toFixed(1)} / ${p.probesPerPeer.toFixed(1)} / ${Math.round(p.recordsPerPeer)} | ${p.peak.requests} / ${(p.peak.askedBytes / 1024).toFixed(1)} / ${(p.peak.servedBytes / 1024).toFixed(1)} | ${p.failures} | ${p.pendingPerPeer.toFixed(1)} (${p.peersWithPending}) | ${p.tableFull} / ${p.sampledOut} | ${joins} | ${p.wallSeconds.toFixed(1)}`;
 }
